@@ -1,0 +1,177 @@
+# adopt-tui — hand-written Makefile.
+#
+#   make            build build/adopt-tui
+#   make check      install missing packages, build, run every test (normal + ASan/UBSan)
+#   make asan       build the sanitizer binary build-asan/adopt-tui
+#   make deps       install the Debian -dev packages pkg-config cannot find
+#   make install    PREFIX=/usr/local DESTDIR= (binary, man pages, themes)
+#   make V=1        show full commands
+#
+# Every src/**/*.c except src/main.c goes into one static library; every tests/unit/test_*.c
+# becomes its own cmocka binary linked against it.  Adding a file never needs an edit here.
+
+PREFIX    ?= /usr/local
+BINDIR    ?= $(PREFIX)/bin
+MANDIR    ?= $(PREFIX)/share/man
+DATADIR   ?= $(PREFIX)/share/adopt-tui
+
+PKGS      := ncursesw libcurl libcjson libpcre2-8 libcrypto
+TEST_PKGS := cmocka libmicrohttpd
+# pkg-config name -> Debian package that provides it (used by `make deps`).
+DEB_ncursesw      := libncurses-dev
+DEB_libcurl       := libcurl4-openssl-dev
+DEB_libcjson      := libcjson-dev
+DEB_libpcre2-8    := libpcre2-dev
+DEB_libcrypto     := libssl-dev
+DEB_cmocka        := libcmocka-dev
+DEB_libmicrohttpd := libmicrohttpd-dev
+
+CC        ?= cc
+SANITIZE  ?= 0
+ifeq ($(SANITIZE),1)
+BUILD     ?= build-asan
+SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+OPT       ?= -O1 -g
+else
+BUILD     ?= build
+SAN_FLAGS :=
+OPT       ?= -O2 -g
+endif
+
+VERSION   := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
+WARN      := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wmissing-prototypes -Wno-format-nonliteral
+HAVE_PKGS  = $(shell pkg-config --exists $(PKGS) 2>/dev/null && echo yes)
+PKG_CFLAGS = $(if $(HAVE_PKGS),$(shell pkg-config --cflags $(PKGS)))
+PKG_LIBS   = $(if $(HAVE_PKGS),$(shell pkg-config --libs $(PKGS)))
+TEST_CFLAGS = $(shell pkg-config --cflags $(TEST_PKGS) 2>/dev/null)
+TEST_LIBS   = $(shell pkg-config --libs $(TEST_PKGS) 2>/dev/null)
+
+CPPFLAGS  += -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -DADOPT_VERSION='"$(VERSION)"' \
+             -DADOPT_DATADIR='"$(DATADIR)"' -Isrc
+CFLAGS    ?= $(OPT)
+CFLAGS    += -std=c11 $(WARN) $(SAN_FLAGS) -MMD -MP
+LDFLAGS   += $(SAN_FLAGS)
+LDLIBS    += -lm
+
+ifeq ($(V),1)
+Q :=
+echo_cmd =
+else
+Q := @
+echo_cmd = @printf '  %-6s %s\n' $(1) $(2);
+endif
+
+LIB_SRC   := $(sort $(wildcard src/core/*.c src/llm/*.c src/engine/*.c src/tui/*.c src/*.c))
+LIB_SRC   := $(filter-out src/main.c,$(LIB_SRC))
+LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o)
+GEN_SRC   := $(BUILD)/gen/builtin.c
+GEN_OBJ   := $(BUILD)/gen/builtin.o
+BUILTIN_IN := $(sort $(wildcard themes/*.theme)) $(sort $(wildcard src/engine/roles/*.txt)) \
+              $(wildcard src/tui/keys.conf)
+TEST_SRC  := $(sort $(wildcard tests/unit/test_*.c))
+TEST_BIN  := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+SUPPORT_SRC := $(sort $(wildcard tests/support/*.c))
+SERVER_BIN := $(if $(SUPPORT_SRC),$(BUILD)/tests/llm-server)
+BIN       := $(BUILD)/adopt-tui
+
+.PHONY: all check check-normal check-asan asan deps install uninstall clean bench format tests
+all: deps-ok $(BIN)
+
+$(BIN): $(BUILD)/src/main.o $(BUILD)/libadopt.a
+	$(call echo_cmd,LINK,$@)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(LDLIBS)
+
+$(BUILD)/libadopt.a: $(LIB_OBJ) $(GEN_OBJ)
+	$(call echo_cmd,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(call echo_cmd,CC,$<)
+	$(Q)$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(CFLAGS) -c -o $@ $<
+
+# Built-in defaults (themes, role prompts, key bindings) are the very files users read,
+# compiled in as strings.
+$(GEN_SRC): $(BUILTIN_IN) tools/embed.sh
+	@mkdir -p $(dir $@)
+	$(call echo_cmd,GEN,$@)
+	$(Q)sh tools/embed.sh $(BUILTIN_IN) > $@.tmp && mv $@.tmp $@
+
+$(GEN_OBJ): $(GEN_SRC)
+	$(call echo_cmd,CC,$<)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -Wno-missing-prototypes -c -o $@ $<
+
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libadopt.a
+	@mkdir -p $(dir $@)
+	$(call echo_cmd,TEST,$@)
+	$(Q)$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(TEST_CFLAGS) $(CFLAGS) -Wno-missing-prototypes \
+	    -o $@ $< $(BUILD)/libadopt.a $(LDFLAGS) $(TEST_LIBS) $(PKG_LIBS) $(LDLIBS)
+
+$(BUILD)/tests/llm-server: $(SUPPORT_SRC) $(BUILD)/libadopt.a
+	@mkdir -p $(dir $@)
+	$(call echo_cmd,LINK,$@)
+	$(Q)$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(TEST_CFLAGS) $(CFLAGS) -Wno-missing-prototypes \
+	    -o $@ $(SUPPORT_SRC) $(BUILD)/libadopt.a $(LDFLAGS) $(TEST_LIBS) $(PKG_LIBS) $(LDLIBS)
+
+tests: $(BIN) $(TEST_BIN) $(SERVER_BIN)
+
+# `make check` = dependencies, normal build + every test, then the sanitizer build + every test.
+check: deps
+	$(Q)$(MAKE) --no-print-directory check-normal
+	$(Q)$(MAKE) --no-print-directory check-asan
+
+check-normal: tests
+	$(Q)BUILD=$(BUILD) sh tests/run.sh
+
+check-asan:
+	$(Q)$(MAKE) --no-print-directory SANITIZE=1 tests
+	$(Q)BUILD=build-asan ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 sh tests/run.sh
+
+asan:
+	$(Q)$(MAKE) --no-print-directory SANITIZE=1 all
+
+# Install what pkg-config cannot find; silent and instant when everything is present.
+deps:
+	$(Q)missing=""; for p in pkg-config $(PKGS) $(TEST_PKGS); do \
+	    if [ $$p = pkg-config ]; then command -v pkg-config >/dev/null 2>&1 || missing="$$missing pkg-config"; \
+	    elif ! pkg-config --exists $$p 2>/dev/null; then missing="$$missing $$p"; fi; done; \
+	debs=""; for p in $$missing; do case $$p in \
+	    pkg-config) debs="$$debs pkg-config";; \
+	    ncursesw) debs="$$debs $(DEB_ncursesw)";; libcurl) debs="$$debs $(DEB_libcurl)";; \
+	    libcjson) debs="$$debs $(DEB_libcjson)";; libpcre2-8) debs="$$debs $(DEB_libpcre2-8)";; \
+	    libcrypto) debs="$$debs $(DEB_libcrypto)";; cmocka) debs="$$debs $(DEB_cmocka)";; \
+	    libmicrohttpd) debs="$$debs $(DEB_libmicrohttpd)";; esac; done; \
+	command -v tmux >/dev/null 2>&1 || debs="$$debs tmux"; \
+	if [ -n "$$debs" ]; then \
+	    sudo=""; [ "$$(id -u)" -ne 0 ] && sudo=sudo; \
+	    echo "make deps: installing$$debs"; \
+	    $$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq $$debs >/dev/null; \
+	fi
+
+deps-ok:
+	@pkg-config --exists $(PKGS) 2>/dev/null || $(MAKE) --no-print-directory deps
+	@pkg-config --exists $(PKGS) || { echo "missing libraries: run 'make deps'"; exit 1; }
+
+bench: $(BIN)
+	$(Q)sh bench/run.sh
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(DATADIR)/themes
+	install -m 755 $(BIN) $(DESTDIR)$(BINDIR)/adopt-tui
+	install -m 644 man/*.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 644 man/*.5 $(DESTDIR)$(MANDIR)/man5/
+	install -m 644 themes/*.theme $(DESTDIR)$(DATADIR)/themes/
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/adopt-tui $(DESTDIR)$(MANDIR)/man1/adopt-tui.1 \
+	      $(DESTDIR)$(MANDIR)/man5/adopt-tui-session.5
+	rm -rf $(DESTDIR)$(DATADIR)
+
+format:
+	clang-format -i $(LIB_SRC) src/main.c src/*/*.h $(TEST_SRC) $(SUPPORT_SRC)
+
+clean:
+	rm -rf build build-asan
+
+-include $(LIB_OBJ:.o=.d) $(BUILD)/src/main.d
