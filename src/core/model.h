@@ -1,0 +1,24 @@
+/* model.h: a named model configuration from the session file (what to call and at what price).
+ * The API key itself is never stored: only the name of the environment variable holding it. */
+#ifndef ADOPT_MODEL_H
+#define ADOPT_MODEL_H
+
+#include <stdbool.h>
+
+struct model_config {
+	char *name;        /* session key, e.g. "task", "optimizer" */
+	char *provider;    /* "openai", "anthropic", "ollama", "scripted" */
+	char *base_url;    /* NULL: the provider's default (or its standard env variable) */
+	char *model;       /* e.g. "gpt-4o-mini" */
+	char *api_key_env; /* NULL: the provider's standard variable (OPENAI_API_KEY, ...) */
+	char *rules;       /* scripted provider: rules file, resolved against the session dir */
+	double temperature;
+	int max_tokens;
+	double price_in, price_out; /* USD per million tokens; < 0: use the built-in table */
+	int concurrency;            /* in-flight cap for this configuration (default 8) */
+	double rpm, tpm;            /* requests / tokens per minute; 0 = unlimited */
+	double timeout_s;           /* total per attempt (default 120) */
+	bool stream;                /* stream responses (default true) */
+};
+
+#endif

@@ -1,0 +1,101 @@
+/* llm.h: the LLM layer's public face.  One curl multi handle drives every request; the caller's
+ * loop waits in llm_wait() together with its own file descriptors (the terminal).  No threads.
+ * Knows nothing of curses or of ADOPT. */
+#ifndef ADOPT_LLM_H
+#define ADOPT_LLM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/model.h"
+#include "core/util.h"
+
+struct llm_message {
+	const char *role; /* "system", "user", "assistant" */
+	const char *content;
+};
+
+struct llm_request {
+	const struct model_config *model;
+	const struct llm_message *messages;
+	size_t n_messages;
+	const char *tag; /* accounting bucket ("step:answer", "phase:loss"); copied */
+};
+
+struct llm_usage {
+	long in, out, cached; /* tokens */
+	bool estimated;       /* provider gave none: estimated from text length */
+};
+
+/* What a finished request delivers; valid only during the callback. */
+struct llm_reply {
+	const char *text;   /* "" on error */
+	const char *error;  /* NULL on success: "openai 429 rate_limit_exceeded after 5 attempts: ..." */
+	struct llm_usage usage;
+	double cost_usd;    /* 0 when cached */
+	bool cached;        /* answered from the response cache */
+	bool scripted;      /* answered by the scripted stand-in, not a real model */
+	int attempts;
+	double latency_s;
+	char key[65];       /* hex SHA-256 of the canonical request */
+};
+
+typedef void llm_done_fn(void *arg, const struct llm_reply *reply);
+typedef void llm_chunk_fn(void *arg, const char *text, size_t len);
+
+struct llm_options {
+	const char *cache_path; /* append-only JSONL; NULL: no persistent cache */
+	bool offline;           /* answer only from the cache */
+	bool no_cache;          /* neither read nor write the cache */
+	int max_attempts;       /* default 5 */
+	double connect_timeout_s, stall_timeout_s; /* defaults 10, 30 */
+	double backoff_base_s, backoff_max_s;      /* defaults 0.5, 30 */
+	uint64_t seed;          /* jitter */
+};
+
+struct llm_stats {
+	long submitted, done, failed, cached, deduplicated, in_flight, retrying, queued;
+	long network_requests; /* HTTP attempts actually sent */
+	long tokens_in, tokens_out, tokens_cached;
+	double cost_usd;
+};
+
+struct llm;
+
+struct llm *llm_new(const struct llm_options *opt, struct err *e);
+void llm_free(struct llm *l); /* cancels everything still pending, without callbacks */
+
+/* Checks a model configuration can be used (known provider, key present in the environment,
+ * rules file readable) before anything is sent.  Never prints the key. */
+int llm_check_model(const struct model_config *m, struct err *e);
+
+/* Queues a request; `done` is called exactly once from llm_wait() unless cancelled, never from
+ * inside llm_submit.  Identical requests in flight share one network request.  Returns an id. */
+uint64_t llm_submit(struct llm *l, const struct llm_request *req, llm_done_fn *done,
+                    llm_chunk_fn *chunk, void *arg);
+/* Cancels one request (its callbacks are never called) or all. */
+void llm_cancel(struct llm *l, uint64_t id);
+void llm_cancel_all(struct llm *l);
+
+/* Waits at most timeout_ms for network activity or one of the extra descriptors (POLLIN), then
+ * drives transfers and calls the callbacks of whatever finished.  Returns the number of extra
+ * descriptors that are readable (their revents are set), or -1 on a fatal error. */
+struct pollfd;
+int llm_wait(struct llm *l, struct pollfd *extra, unsigned n_extra, int timeout_ms);
+/* Requests queued, in flight or waiting to retry. */
+size_t llm_pending(const struct llm *l);
+void llm_get_stats(const struct llm *l, struct llm_stats *s);
+
+/* Spend per accounting tag: calls fn for each tag seen so far. */
+typedef void llm_tag_fn(void *arg, const char *tag, const struct llm_stats *s);
+void llm_foreach_tag(const struct llm *l, llm_tag_fn *fn, void *arg);
+
+/* Price per million tokens (input, output) for a model: session values when >= 0, else the
+ * built-in list-price table, else 0 (and *known=false). */
+void llm_price(const struct model_config *m, double *in, double *out, bool *known);
+/* The canonical request hash (hex, 64 chars + NUL) that keys the cache: provider, base URL,
+ * model, messages, sampling parameters; never the key. */
+void llm_request_key(const struct llm_request *req, char out[65]);
+
+#endif

@@ -1,0 +1,63 @@
+/* provider.h: a wire format as an ops table: build an HTTP request, parse a streamed or whole
+ * response, parse an error body.  Pure functions over bytes: no sockets, no curl. */
+#ifndef ADOPT_PROVIDER_H
+#define ADOPT_PROVIDER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "core/util.h"
+#include "llm/llm.h"
+
+struct http_request {
+	char *url;
+	char **headers; /* "Name: value" strings, NULL-terminated; may hold the API key: never log */
+	char *body;     /* JSON */
+};
+void http_request_free(struct http_request *h);
+
+/* What a response has told us so far. */
+struct llm_result {
+	struct sbuf text;      /* assistant text as received, byte for byte */
+	struct sbuf reasoning; /* reasoning_content / thinking, kept apart */
+	char *finish_reason;   /* NULL until seen */
+	struct llm_usage usage;
+	bool usage_seen;
+	bool complete;    /* the format's end marker was seen ([DONE], message_stop, done:true) */
+	char *error;      /* a readable message when the server reported an error */
+	char *error_type; /* "rate_limit_exceeded", "overloaded_error", ... */
+	bool retryable;   /* the error may go away on retry */
+};
+void llm_result_free(struct llm_result *r);
+
+struct provider_ops {
+	const char *name;             /* "openai" */
+	const char *default_base_url; /* "https://api.openai.com/v1" */
+	const char *base_url_env;     /* "OPENAI_BASE_URL", "OLLAMA_HOST", or NULL */
+	const char *key_env;          /* "OPENAI_API_KEY", or NULL when no key is needed */
+	bool key_required;
+
+	int (*build)(const struct llm_request *req, const char *base_url, const char *api_key,
+	             bool stream, struct http_request *out, struct err *e);
+	/* Streaming: bytes of the response body in whatever pieces the network gives. */
+	void *(*stream_new)(void);
+	/* Appends text to r (and calls chunk for each new piece of text). -1: unrecoverable
+	 * stream error, r->error set. */
+	int (*stream_feed)(void *st, const char *data, size_t n, struct llm_result *r,
+	                   llm_chunk_fn *chunk, void *arg);
+	/* End of body: flushes a final unterminated event; a missing end marker sets an error
+	 * with retryable = true ("stream ended before completion"). */
+	int (*stream_end)(void *st, struct llm_result *r);
+	void (*stream_free)(void *st);
+	/* Whole (non-streamed) body with HTTP 2xx. -1 and r->error on malformed input. */
+	int (*parse)(const char *body, size_t n, struct llm_result *r);
+	/* Error body for a non-2xx status: sets r->error and r->error_type. */
+	void (*parse_error)(int status, const char *body, size_t n, struct llm_result *r);
+};
+
+/* NULL when unknown.  The scripted provider has an ops entry with build == NULL. */
+const struct provider_ops *provider_find(const char *name);
+/* Names for messages: "openai, anthropic, ollama, scripted". */
+const char *provider_names(void);
+
+#endif
