@@ -20,6 +20,7 @@
 #define PRINTF_LIKE(f, a)
 #endif
 
+
 void *xmalloc(size_t n);
 void *xcalloc(size_t n, size_t size);
 void *xrealloc(void *p, size_t n);
@@ -93,4 +94,15 @@ uint64_t rng_below(struct rng *r, uint64_t n);
 /* 64-bit FNV-1a, for hash tables. */
 uint64_t hash_bytes(const void *p, size_t n, uint64_t seed);
 
+
+
+/* Bump allocator for many small immutable strings (datasets): freed all at once. */
+struct arena {
+	struct arena_block *head;
+	size_t used_bytes; /* for memory reports */
+};
+void *arena_alloc(struct arena *a, size_t n);
+char *arena_strndup(struct arena *a, const char *s, size_t n);
+char *arena_strdup(struct arena *a, const char *s);
+void arena_free(struct arena *a);
 #endif

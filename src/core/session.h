@@ -1,0 +1,178 @@
+/* session.h: the adopt-session file in memory: model configurations, the pipeline (steps, loops,
+ * topological order), the dataset, the metric and the optimizer settings, plus the JSON tree it
+ * came from so that saving keeps every key this version does not understand.
+ *
+ * Ownership: a session owns everything reachable from it; session_free() releases it all. */
+#ifndef ADOPT_SESSION_H
+#define ADOPT_SESSION_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <cjson/cJSON.h>
+
+#include "core/dataset.h"
+#include "core/model.h"
+#include "core/template.h"
+#include "core/util.h"
+
+#define SESSION_FORMAT "adopt-session"
+#define SESSION_VERSION 1
+
+/* A table of step kinds; the loader and the runner index it by enum step_kind. */
+#define STEP_KINDS(X)                                                                              \
+	X(LLM, "llm", "a prompt sent to a model")                                                  \
+	X(TEMPLATE, "template", "text assembled from a template")                                 \
+	X(REGEX, "regex", "a PCRE2 extract or substitute")                                         \
+	X(RETRIEVE, "retrieve", "BM25 top-k passages")                                             \
+	X(EXEC, "exec", "an external command (needs --trust)")
+
+enum step_kind {
+#define X(id, name, help) STEP_##id,
+	STEP_KINDS(X)
+#undef X
+	STEP_KIND_COUNT
+};
+const char *step_kind_name(enum step_kind k);
+
+struct demo {
+	char *input;
+	char *output;
+};
+
+struct step_input {
+	char *name; /* used in the template as {{name}} */
+	char *path; /* dotted path it stands for: "input.question", "steps.retrieve.output" */
+};
+
+struct step {
+	char *id;
+	enum step_kind kind;
+	int index;   /* position in session->steps (file order) */
+	int loop;    /* index in session->loops, or -1 */
+	bool frozen; /* runs and is traced, never optimized */
+	cJSON *json; /* this step's node in session->root */
+
+	struct step_input *inputs;
+	size_t n_inputs;
+	int *deps; /* indices of steps this one reads (derived from its templates) */
+	size_t n_deps;
+
+	/* llm */
+	char *model; /* model configuration name */
+	const struct model_config *model_cfg;
+	struct template *system; /* optional system message */
+	char *prompt;            /* the learnable prompt template, current version */
+	struct template *prompt_tpl;
+	struct demo *demos;
+	size_t n_demos;
+	struct rx *parse_rx; /* optional output parser */
+	int parse_group;
+
+	/* template / regex source / retrieve query / exec stdin */
+	struct template *text;
+	/* regex */
+	struct rx *rx;
+	char *replace; /* NULL: extract */
+	int group;
+	bool global; /* substitute every match / extract every match as a list */
+	/* retrieve */
+	char *corpus;         /* resolved path, or NULL when passages come from the example */
+	struct bm25 *index;   /* over the corpus, built at load */
+	char **corpus_docs;
+	size_t n_corpus_docs;
+	struct template *passages; /* per-example passages, e.g. {{input.context}} (a list) */
+	int k;
+	/* exec */
+	char **argv; /* NULL-terminated */
+	int timeout_ms;
+};
+
+struct loop {
+	char *id;
+	int *steps; /* step indices in round order */
+	size_t n_steps;
+	int max_rounds;
+	int until_step;   /* step whose output is tested, or -1 */
+	struct rx *until; /* stop when it matches, or NULL */
+	cJSON *json;
+};
+
+/* One unit of the execution order: a single step or a whole loop. */
+struct order_item {
+	int step; /* >= 0: a step outside loops */
+	int loop; /* >= 0: a loop (its steps run in loop->steps order for each round) */
+};
+
+struct optimizer_settings {
+	unsigned long seed;
+	int batch_size;      /* forward pass examples (paper: 50) */
+	int minibatch_good;  /* good cases shown to the roles (paper: 5) */
+	int minibatch_bad;   /* bad cases analysed (paper: 5) */
+	int val_size;        /* validation sample for selection */
+	int budget_total;    /* candidates per iteration over all steps */
+	int budget_floor;    /* per step minimum */
+	int eval_budget;     /* configurations evaluated per iteration */
+	char *step_optimizer; /* "instruct", "joint", ... */
+	char *role_model;    /* model configuration for the analysis roles */
+	double cost_cap_usd; /* 0: none */
+	long token_cap;      /* 0: none */
+	int max_demos;
+	cJSON *roles;        /* role prompt overrides: name -> template text (borrowed) */
+};
+
+struct session {
+	char *path; /* as given */
+	char *dir;  /* directory of the file, for relative paths */
+	char *name;
+	cJSON *root; /* the whole document; unknown keys survive a save */
+	char *text;  /* the file's text, kept for error positions until load finishes */
+
+	struct model_config *models;
+	size_t n_models;
+	struct step *steps;
+	size_t n_steps;
+	struct loop *loops;
+	size_t n_loops;
+	struct order_item *order;
+	size_t n_order;
+	int output_step; /* the step whose output is the prediction */
+
+	struct dataset data;
+	struct metric *metric;
+	struct optimizer_settings opt;
+};
+
+/* Diagnostics: every problem found, each "file:line:col: message". */
+struct diag {
+	char **msgs;
+	size_t n, cap;
+};
+void diag_add(struct diag *d, const char *fmt, ...) PRINTF_LIKE(2, 3);
+void diag_free(struct diag *d);
+
+struct session_load_opts {
+	size_t max_bytes; /* default 256 MiB */
+};
+
+/* Loads and validates completely. NULL when any problem was found (all of them in d). */
+struct session *session_load(const char *path, const struct session_load_opts *opts, struct diag *d);
+void session_free(struct session *s);
+
+/* Writes the session (its tree, updated from the model) atomically to path. */
+int session_save(struct session *s, const char *path, struct err *e);
+/* Copies the in-memory prompts and demos back into the JSON tree (session_save calls it). */
+void session_sync_json(struct session *s);
+
+struct step *session_step(const struct session *s, const char *id);
+int session_step_index(const struct session *s, const char *id);
+const struct model_config *session_model(const struct session *s, const char *name);
+
+/* Every key the loader accepts, per object, for the man page test. */
+struct session_keyset {
+	const char *object;
+	const char *const *keys;
+};
+extern const struct session_keyset session_keysets[];
+
+#endif
