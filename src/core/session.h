@@ -16,6 +16,10 @@
 #include "core/template.h"
 #include "core/util.h"
 
+struct bm25;
+struct metric;
+struct rx;
+
 #define SESSION_FORMAT "adopt-session"
 #define SESSION_VERSION 1
 
@@ -81,7 +85,7 @@ struct step {
 	struct bm25 *index;   /* over the corpus, built at load */
 	char **corpus_docs;
 	size_t n_corpus_docs;
-	struct template *passages; /* per-example passages, e.g. {{input.context}} (a list) */
+	char *passages; /* per-example passages: a dotted path to a list, e.g. "input.context" */
 	int k;
 	/* exec */
 	char **argv; /* NULL-terminated */
@@ -167,6 +171,15 @@ void session_sync_json(struct session *s);
 struct step *session_step(const struct session *s, const char *id);
 int session_step_index(const struct session *s, const char *id);
 const struct model_config *session_model(const struct session *s, const char *name);
+
+/* Command-line overrides for this run only (never written back by a save): provider and base URL
+ * of every configuration, and model names ("NAME" for all, "CFG=NAME" for one). */
+int session_override_models(struct session *s, const char *provider, const char *base_url,
+                            const char *const *models, int n, struct err *e);
+
+/* Replaces (or adds) a top-level section such as "history" or "state"; takes ownership. */
+void session_set_section(struct session *s, const char *key, cJSON *value);
+cJSON *session_section(const struct session *s, const char *key);
 
 /* Every key the loader accepts, per object, for the man page test. */
 struct session_keyset {

@@ -1,0 +1,326 @@
+/* batch.c: the headless front end.  --check validates, --eval runs the pipeline on a split and
+ * reports the score (text or JSON), --run drives the ADOPT engine for N iterations.  It shares
+ * the engine and the LLM layer with the workbench; it only prints. */
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "batch.h"
+#include "core/metric.h"
+#include "core/session.h"
+#include "engine/run.h"
+#include "llm/llm.h"
+
+static struct session *load(const struct batch_opts *o)
+{
+	struct diag d = {0};
+	struct session *s = session_load(o->session, NULL, &d);
+	for (size_t i = 0; i < d.n; i++)
+		fprintf(stderr, "%s\n", d.msgs[i]);
+	if (!s && d.n > 1)
+		fprintf(stderr, "%zu problems\n", d.n);
+	diag_free(&d);
+	return s;
+}
+
+int batch_check(const struct batch_opts *o)
+{
+	struct session *s = load(o);
+	if (!s)
+		return 2;
+	size_t total = 0;
+	for (int i = 0; i < SPLIT_COUNT; i++)
+		total += s->data.splits[i].n;
+	printf("%s: ok: %zu steps, %zu loops, %zu examples (train %zu, val %zu, test %zu), metric "
+	       "%s\n",
+	       o->session, s->n_steps, s->n_loops, total, s->data.splits[SPLIT_TRAIN].n,
+	       s->data.splits[SPLIT_VAL].n, s->data.splits[SPLIT_TEST].n, metric_name(s->metric));
+	session_free(s);
+	return 0;
+}
+
+/* Everything a headless command needs: the session, the LLM layer and the runner. */
+struct headless {
+	struct session *s;
+	struct llm *llm;
+	struct runner *runner;
+	char *cache_path;
+	bool scripted;
+};
+
+static char *cache_path_for(const char *session)
+{
+	size_t n = strlen(session);
+	if (str_endswith(session, ".json"))
+		n -= 5;
+	return xasprintf("%.*s.cache.jsonl", (int)n, session);
+}
+
+static int headless_open(struct headless *h, const struct batch_opts *o)
+{
+	memset(h, 0, sizeof *h);
+	h->s = load(o);
+	if (!h->s)
+		return 2;
+	struct err e = {{0}};
+	if (session_override_models(h->s, o->provider, o->base_url, o->models, o->n_models, &e) < 0) {
+		fprintf(stderr, "adopt-tui: %s\n", e.msg);
+		return 2;
+	}
+	/* every configuration the run may use must be usable before anything is sent */
+	for (size_t i = 0; i < h->s->n_steps; i++) {
+		const struct step *st = &h->s->steps[i];
+		if (st->kind != STEP_LLM)
+			continue;
+		if (llm_check_model(st->model_cfg, &e) < 0) {
+			fprintf(stderr, "adopt-tui: step \"%s\": %s\n", st->id, e.msg);
+			return 1;
+		}
+		if (strcmp(st->model_cfg->provider, "scripted") == 0)
+			h->scripted = true;
+	}
+	h->cache_path = cache_path_for(o->session);
+	struct llm_options lo = {.cache_path = o->no_cache ? NULL : h->cache_path,
+	                         .offline = o->offline,
+	                         .no_cache = o->no_cache,
+	                         .seed = h->s->opt.seed};
+	h->llm = llm_new(&lo, &e);
+	if (!h->llm) {
+		fprintf(stderr, "adopt-tui: %s\n", e.msg);
+		return 1;
+	}
+	h->runner = runner_new(h->s, h->llm, o->trust);
+	return 0;
+}
+
+static void headless_close(struct headless *h)
+{
+	runner_free(h->runner);
+	llm_free(h->llm);
+	session_free(h->s);
+	free(h->cache_path);
+}
+
+static volatile sig_atomic_t interrupted;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	interrupted = 1;
+}
+
+static void progress(const struct headless *h, struct run_batch *b, bool final)
+{
+	if (!isatty(2))
+		return;
+	struct llm_stats st;
+	llm_get_stats(h->llm, &st);
+	fprintf(stderr, "\r\033[K%zu/%zu done  in flight %ld  retrying %ld  tokens %ld  $%.4f%s",
+	        run_batch_finished(b), run_batch_count(b), st.in_flight, st.retrying,
+	        st.tokens_in + st.tokens_out, st.cost_usd, final ? "\n" : "");
+}
+
+/* Waits until the batch is done (or Ctrl-C), showing progress on a terminal. */
+static int wait_batch(struct headless *h, struct run_batch *b)
+{
+	struct sigaction sa = {.sa_handler = on_signal}, old_int, old_term;
+	sigaction(SIGINT, &sa, &old_int);
+	sigaction(SIGTERM, &sa, &old_term);
+	while (!run_batch_done(b) && !interrupted) {
+		if (llm_wait(h->llm, NULL, 0, 250) < 0)
+			break;
+		progress(h, b, false);
+	}
+	progress(h, b, true);
+	sigaction(SIGINT, &old_int, NULL);
+	sigaction(SIGTERM, &old_term, NULL);
+	return run_batch_done(b) ? 0 : -1;
+}
+
+struct step_totals {
+	long runs, errors, parse_misses, tok_in, tok_out, cached, memo;
+	double latency, cost;
+};
+
+static void eval_text(const struct headless *h, const struct batch_opts *o, struct run_batch *b,
+                      const struct step_totals *tot, double elapsed)
+{
+	const struct session *s = h->s;
+	size_t n = run_batch_count(b), good = 0, errors = 0;
+	for (size_t i = 0; i < n; i++) {
+		good += run_batch_trace(b, i)->good;
+		errors += run_batch_trace(b, i)->error != NULL;
+	}
+	printf("%s: split %s, %zu examples%s\n", s->name, o->split, n,
+	       h->scripted ? "  [scripted model: a stand-in, not a real LLM]" : "");
+	printf("  score %.4f (%s)   good %zu  bad %zu  errors %zu\n", run_batch_score(b),
+	       metric_name(s->metric), good, n - good, errors);
+	printf("  %-16s %-9s %6s %7s %9s %9s %9s\n", "step", "kind", "runs", "errors", "avg ms",
+	       "tokens", "cost $");
+	for (size_t i = 0; i < s->n_steps; i++) {
+		const struct step_totals *t = &tot[i];
+		printf("  %-16s %-9s %6ld %7ld %9.1f %9ld %9.4f\n", s->steps[i].id,
+		       step_kind_name(s->steps[i].kind), t->runs, t->errors,
+		       t->runs ? 1000.0 * t->latency / (double)t->runs : 0.0, t->tok_in + t->tok_out,
+		       t->cost);
+	}
+	for (size_t i = 0, shown = 0; i < n && shown < 5; i++) {
+		const struct trace *t = run_batch_trace(b, i);
+		if (t->error) {
+			printf("  error in %s: %s\n", s->data.splits[t->split].ex[t->example].id,
+			       t->error);
+			shown++;
+		}
+	}
+	struct llm_stats st;
+	llm_get_stats(h->llm, &st);
+	printf("  requests %ld (cached %ld)  tokens in %ld out %ld  cost $%.4f  time %.2f s\n",
+	       st.network_requests, st.cached, st.tokens_in, st.tokens_out, st.cost_usd, elapsed);
+}
+
+static void eval_json(const struct headless *h, const struct batch_opts *o, struct run_batch *b,
+                      const struct step_totals *tot, double elapsed)
+{
+	const struct session *s = h->s;
+	cJSON *r = cJSON_CreateObject();
+	cJSON_AddStringToObject(r, "session", o->session);
+	cJSON_AddStringToObject(r, "split", o->split);
+	cJSON_AddStringToObject(r, "metric", metric_name(s->metric));
+	cJSON_AddBoolToObject(r, "scripted_model", h->scripted);
+	size_t n = run_batch_count(b), good = 0;
+	cJSON_AddNumberToObject(r, "score", run_batch_score(b));
+	cJSON_AddNumberToObject(r, "examples_count", (double)n);
+	cJSON *ex = cJSON_AddArrayToObject(r, "examples");
+	for (size_t i = 0; i < n; i++) {
+		const struct trace *t = run_batch_trace(b, i);
+		const struct example *e = &s->data.splits[t->split].ex[t->example];
+		cJSON *j = cJSON_CreateObject();
+		cJSON_AddStringToObject(j, "id", e->id);
+		cJSON_AddStringToObject(j, "prediction", t->prediction ? t->prediction : "");
+		cJSON *golds = cJSON_AddArrayToObject(j, "gold");
+		for (size_t g = 0; g < e->n_golds; g++)
+			cJSON_AddItemToArray(golds, cJSON_CreateString(e->golds[g]));
+		cJSON_AddNumberToObject(j, "score", t->score);
+		cJSON_AddBoolToObject(j, "good", t->good);
+		if (t->error)
+			cJSON_AddStringToObject(j, "error", t->error);
+		cJSON_AddItemToArray(ex, j);
+		good += t->good;
+	}
+	cJSON_AddNumberToObject(r, "good", (double)good);
+	cJSON_AddNumberToObject(r, "bad", (double)(n - good));
+	cJSON *steps = cJSON_AddArrayToObject(r, "steps");
+	for (size_t i = 0; i < s->n_steps; i++) {
+		const struct step_totals *t = &tot[i];
+		cJSON *j = cJSON_CreateObject();
+		cJSON_AddStringToObject(j, "id", s->steps[i].id);
+		cJSON_AddStringToObject(j, "kind", step_kind_name(s->steps[i].kind));
+		cJSON_AddNumberToObject(j, "runs", (double)t->runs);
+		cJSON_AddNumberToObject(j, "errors", (double)t->errors);
+		cJSON_AddNumberToObject(j, "parse_misses", (double)t->parse_misses);
+		cJSON_AddNumberToObject(j, "latency_s", t->latency);
+		cJSON_AddNumberToObject(j, "tokens_in", (double)t->tok_in);
+		cJSON_AddNumberToObject(j, "tokens_out", (double)t->tok_out);
+		cJSON_AddNumberToObject(j, "cost_usd", t->cost);
+		cJSON_AddNumberToObject(j, "cached", (double)t->cached);
+		cJSON_AddItemToArray(steps, j);
+	}
+	struct llm_stats st;
+	llm_get_stats(h->llm, &st);
+	struct runner_stats rs;
+	runner_get_stats(h->runner, &rs);
+	cJSON *tot_j = cJSON_AddObjectToObject(r, "totals");
+	cJSON_AddNumberToObject(tot_j, "requests", (double)st.network_requests);
+	cJSON_AddNumberToObject(tot_j, "llm_calls", (double)rs.llm_calls);
+	cJSON_AddNumberToObject(tot_j, "cached", (double)st.cached);
+	cJSON_AddNumberToObject(tot_j, "memo_hits", (double)rs.memo_hits);
+	cJSON_AddNumberToObject(tot_j, "deduplicated", (double)st.deduplicated);
+	cJSON_AddNumberToObject(tot_j, "failed", (double)st.failed);
+	cJSON_AddNumberToObject(tot_j, "tokens_in", (double)st.tokens_in);
+	cJSON_AddNumberToObject(tot_j, "tokens_out", (double)st.tokens_out);
+	cJSON_AddNumberToObject(tot_j, "tokens_cached", (double)st.tokens_cached);
+	cJSON_AddNumberToObject(tot_j, "cost_usd", st.cost_usd);
+	cJSON_AddNumberToObject(tot_j, "elapsed_s", elapsed);
+	char *text = cJSON_Print(r);
+	puts(text);
+	cJSON_free(text);
+	cJSON_Delete(r);
+}
+
+int batch_eval(const struct batch_opts *o)
+{
+	struct headless h;
+	int rc = headless_open(&h, o);
+	if (rc) {
+		headless_close(&h);
+		return rc;
+	}
+	enum split_id split = (enum split_id)split_from_name(o->split);
+	const struct split *sp = &h.s->data.splits[split];
+	size_t n = sp->n;
+	if (o->limit >= 0 && (size_t)o->limit < n)
+		n = (size_t)o->limit;
+	if (n == 0) {
+		fprintf(stderr, "adopt-tui: %s: the %s split has no examples\n", o->session, o->split);
+		headless_close(&h);
+		return 1;
+	}
+	size_t *idx = xcalloc(n, sizeof *idx);
+	for (size_t i = 0; i < n; i++)
+		idx[i] = i;
+	double t0 = now_s();
+	struct run_batch *b = runner_start(h.runner, NULL, split, idx, n, "eval", NULL);
+	if (wait_batch(&h, b) < 0) {
+		fprintf(stderr, "adopt-tui: interrupted; %zu of %zu examples finished\n",
+		        run_batch_finished(b), n);
+		run_batch_free(b);
+		free(idx);
+		headless_close(&h);
+		return 130;
+	}
+	double elapsed = now_s() - t0;
+	struct step_totals *tot = xcalloc(h.s->n_steps, sizeof *tot);
+	for (size_t i = 0; i < n; i++) {
+		const struct trace *t = run_batch_trace(b, i);
+		for (size_t k = 0; k < t->n; k++) {
+			const struct trace_step *ts = &t->steps[k];
+			struct step_totals *st = &tot[ts->step];
+			st->runs++;
+			st->errors += ts->error != NULL;
+			st->parse_misses += ts->parse_miss;
+			st->latency += ts->latency_s;
+			st->tok_in += ts->tok_in;
+			st->tok_out += ts->tok_out;
+			st->cost += ts->cost_usd;
+			st->cached += ts->cached || ts->memo;
+		}
+	}
+	if (o->json)
+		eval_json(&h, o, b, tot, elapsed);
+	else
+		eval_text(&h, o, b, tot, elapsed);
+	free(tot);
+	run_batch_free(b);
+	free(idx);
+	headless_close(&h);
+	return 0;
+}
+
+int batch_run(const struct batch_opts *o)
+{
+	(void)o;
+	fprintf(stderr, "adopt-tui: --run needs the ADOPT engine, which this build does not have "
+	                "yet\n");
+	return 1;
+}
+
+int batch_tui(const struct batch_opts *o)
+{
+	(void)o;
+	fprintf(stderr, "adopt-tui: the workbench (TUI) is not in this build yet; use --check or "
+	                "--eval\n");
+	return 1;
+}

@@ -1,0 +1,239 @@
+/* dataset.c: loading examples into a compact arena form (inline, JSONL, JSON array). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/dataset.h"
+
+const char *const split_names[SPLIT_COUNT] = {"train", "val", "test"};
+
+#define MAX_DATA_FILE ((size_t)2 << 30)
+
+int split_from_name(const char *name)
+{
+	for (int i = 0; i < SPLIT_COUNT; i++)
+		if (strcmp(split_names[i], name) == 0)
+			return i;
+	return -1;
+}
+
+static const char *intern_field(struct dataset *d, const char *key)
+{
+	for (size_t i = d->n_fields; i-- > 0;)
+		if (strcmp(d->fields[i], key) == 0)
+			return d->fields[i];
+	d->fields = xgrow(d->fields, &d->cap_fields, d->n_fields + 1, sizeof *d->fields);
+	return d->fields[d->n_fields++] = arena_strdup(&d->arena, key);
+}
+
+/* Text of a scalar JSON value; numbers keep their shortest form, other values compact JSON. */
+static const char *scalar_text(struct dataset *d, const cJSON *v)
+{
+	if (cJSON_IsString(v))
+		return arena_strdup(&d->arena, v->valuestring);
+	if (cJSON_IsNumber(v)) {
+		char buf[64];
+		double x = v->valuedouble;
+		if (x == (double)(long long)x && x < 1e15 && x > -1e15)
+			snprintf(buf, sizeof buf, "%lld", (long long)x);
+		else
+			snprintf(buf, sizeof buf, "%.17g", x);
+		return arena_strdup(&d->arena, buf);
+	}
+	if (cJSON_IsBool(v))
+		return cJSON_IsTrue(v) ? "true" : "false";
+	if (cJSON_IsNull(v))
+		return "";
+	char *s = cJSON_PrintUnformatted(v);
+	const char *r = arena_strdup(&d->arena, s ? s : "");
+	cJSON_free(s);
+	return r;
+}
+
+static void value_from_json(struct dataset *d, const cJSON *v, struct value *out)
+{
+	if (!cJSON_IsArray(v)) {
+		*out = (struct value){scalar_text(d, v), NULL, 0};
+		return;
+	}
+	size_t n = (size_t)cJSON_GetArraySize(v), i = 0;
+	const char **items = arena_alloc(&d->arena, (n ? n : 1) * sizeof *items);
+	struct sbuf joined = {0};
+	const cJSON *it;
+	cJSON_ArrayForEach(it, v)
+	{
+		items[i] = scalar_text(d, it);
+		if (i)
+			sbuf_addc(&joined, '\n');
+		sbuf_adds(&joined, items[i]);
+		i++;
+	}
+	*out = (struct value){arena_strndup(&d->arena, sbuf_str(&joined), joined.len), items, n};
+	sbuf_free(&joined);
+}
+
+int dataset_add_example(struct dataset *d, enum split_id split, const cJSON *obj, size_t index,
+                        struct err *e)
+{
+	if (!cJSON_IsObject(obj))
+		return err_set(e, "example %zu is not a JSON object", index + 1);
+	const char *answer = d->answer_field ? d->answer_field : "answer";
+	const char *idf = d->id_field ? d->id_field : "id";
+	const cJSON *gold = cJSON_GetObjectItemCaseSensitive(obj, answer);
+	if (!gold)
+		return err_set(e, "example %zu has no \"%s\" field (the gold answer; set "
+		                  "dataset.answer_field to use another)",
+		               index + 1, answer);
+	struct split *sp = &d->splits[split];
+	sp->ex = xgrow(sp->ex, &sp->cap, sp->n + 1, sizeof *sp->ex);
+	struct example *ex = &sp->ex[sp->n];
+	memset(ex, 0, sizeof *ex);
+
+	size_t nfields = 0;
+	const cJSON *f;
+	cJSON_ArrayForEach(f, obj) nfields++;
+	ex->keys = arena_alloc(&d->arena, (nfields ? nfields : 1) * sizeof *ex->keys);
+	ex->vals = arena_alloc(&d->arena, (nfields ? nfields : 1) * sizeof *ex->vals);
+	cJSON_ArrayForEach(f, obj)
+	{
+		if (f == gold)
+			continue;
+		if (strcmp(f->string, idf) == 0 && (cJSON_IsString(f) || cJSON_IsNumber(f)))
+			ex->id = scalar_text(d, f);
+		ex->keys[ex->n] = intern_field(d, f->string);
+		value_from_json(d, f, &ex->vals[ex->n]);
+		ex->n++;
+	}
+	struct value g;
+	value_from_json(d, gold, &g);
+	if (g.items) {
+		ex->golds = (const char **)g.items;
+		ex->n_golds = g.n_items;
+	} else {
+		ex->golds = arena_alloc(&d->arena, sizeof *ex->golds);
+		ex->golds[0] = g.text;
+		ex->n_golds = 1;
+	}
+	if (!ex->id) {
+		char buf[48];
+		snprintf(buf, sizeof buf, "%s-%zu", split_names[split], index + 1);
+		ex->id = arena_strdup(&d->arena, buf);
+	}
+	sp->n++;
+	return 0;
+}
+
+static int load_jsonl(struct dataset *d, enum split_id split, char *buf, size_t len,
+                      const char *path, struct err *e)
+{
+	size_t line = 0, index = 0;
+	char *p = buf, *end = buf + len;
+	while (p < end) {
+		char *nl = memchr(p, '\n', (size_t)(end - p));
+		char *stop = nl ? nl : end;
+		line++;
+		const char *q = p;
+		while (q < stop && (*q == ' ' || *q == '\t' || *q == '\r'))
+			q++;
+		if (q < stop) {
+			cJSON *obj = cJSON_ParseWithLength(p, (size_t)(stop - p));
+			if (!obj)
+				return err_set(e, "%s:%zu: invalid JSON on this line", path, line);
+			int rc = dataset_add_example(d, split, obj, index++, e);
+			cJSON_Delete(obj);
+			if (rc < 0)
+				return err_prefix(e, "%s:%zu", path, line);
+		}
+		p = stop + 1;
+	}
+	return 0;
+}
+
+static int load_file(struct dataset *d, enum split_id split, const char *path, struct err *e)
+{
+	char *buf;
+	size_t len;
+	if (file_read(path, MAX_DATA_FILE, &buf, &len, e) < 0)
+		return -1;
+	const char *q = buf;
+	while (*q == ' ' || *q == '\n' || *q == '\r' || *q == '\t')
+		q++;
+	int rc;
+	if (*q == '[') {
+		cJSON *arr = cJSON_ParseWithLength(buf, len);
+		if (!arr) {
+			rc = err_set(e, "%s: invalid JSON (expected an array of examples or JSON lines)",
+			             path);
+		} else {
+			rc = 0;
+			size_t i = 0;
+			const cJSON *it;
+			cJSON_ArrayForEach(it, arr)
+			{
+				if (dataset_add_example(d, split, it, i++, e) < 0) {
+					rc = err_prefix(e, "%s", path);
+					break;
+				}
+			}
+			cJSON_Delete(arr);
+		}
+	} else {
+		rc = load_jsonl(d, split, buf, len, path, e);
+	}
+	free(buf);
+	return rc;
+}
+
+int dataset_load_split(struct dataset *d, enum split_id split, const cJSON *spec, const char *dir,
+                       struct err *e)
+{
+	struct split *sp = &d->splits[split];
+	if (cJSON_IsArray(spec)) {
+		free(sp->source);
+		sp->source = xstrdup("inline");
+		size_t i = 0;
+		const cJSON *it;
+		cJSON_ArrayForEach(it, spec)
+		{
+			if (dataset_add_example(d, split, it, i++, e) < 0)
+				return -1;
+		}
+		return 0;
+	}
+	if (cJSON_IsString(spec)) {
+		char *path = path_join(dir, spec->valuestring);
+		free(sp->source);
+		sp->source = path;
+		return load_file(d, split, path, e);
+	}
+	return err_set(e, "must be an array of examples or a path to a JSONL/JSON file");
+}
+
+void dataset_free(struct dataset *d)
+{
+	for (int i = 0; i < SPLIT_COUNT; i++) {
+		free(d->splits[i].ex);
+		free(d->splits[i].source);
+	}
+	free(d->fields);
+	free(d->answer_field);
+	free(d->id_field);
+	arena_free(&d->arena);
+	memset(d, 0, sizeof *d);
+}
+
+const struct value *example_get(const struct example *ex, const char *key)
+{
+	for (size_t i = 0; i < ex->n; i++)
+		if (strcmp(ex->keys[i], key) == 0)
+			return &ex->vals[i];
+	return NULL;
+}
+
+int dataset_has_field(const struct dataset *d, const char *key)
+{
+	for (size_t i = 0; i < d->n_fields; i++)
+		if (strcmp(d->fields[i], key) == 0)
+			return 1;
+	return 0;
+}

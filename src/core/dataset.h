@@ -1,0 +1,60 @@
+/* dataset.h: examples with their input fields and gold answers, in train/val/test splits, held in
+ * one arena (compact: a 100,000-example dataset costs little more than its text).  Examples come
+ * inline from the session file or from JSONL / JSON-array files beside it. */
+#ifndef ADOPT_DATASET_H
+#define ADOPT_DATASET_H
+
+#include <stddef.h>
+
+#include <cjson/cJSON.h>
+
+#include "core/util.h"
+
+/* A field value: text, and for a JSON array of strings also its items (text = one a line). */
+struct value {
+	const char *text;
+	const char *const *items;
+	size_t n_items;
+};
+
+struct example {
+	const char *id;
+	const char **keys; /* input field names (interned in the dataset) */
+	struct value *vals;
+	size_t n;
+	const char **golds; /* one or more gold answers */
+	size_t n_golds;
+};
+
+enum split_id { SPLIT_TRAIN, SPLIT_VAL, SPLIT_TEST, SPLIT_COUNT };
+extern const char *const split_names[SPLIT_COUNT];
+int split_from_name(const char *name); /* -1 when unknown */
+
+struct split {
+	struct example *ex;
+	size_t n, cap;
+	char *source; /* "inline" or the resolved path */
+};
+
+struct dataset {
+	struct split splits[SPLIT_COUNT];
+	char *answer_field; /* default "answer" */
+	char *id_field;     /* default "id" */
+	char **fields;      /* union of input field names seen, interned */
+	size_t n_fields, cap_fields;
+	struct arena arena;
+};
+
+/* Loads one split from an inline array or a path (JSONL, or a JSON array), relative to dir.
+ * Errors carry "file:line: ..." for files; for inline data the caller adds the position. */
+int dataset_load_split(struct dataset *d, enum split_id split, const cJSON *spec, const char *dir,
+                       struct err *e);
+/* Adds one example from a JSON object; error when it is not an object or lacks the answer. */
+int dataset_add_example(struct dataset *d, enum split_id split, const cJSON *obj, size_t index,
+                        struct err *e);
+void dataset_free(struct dataset *d);
+
+const struct value *example_get(const struct example *ex, const char *key);
+int dataset_has_field(const struct dataset *d, const char *key);
+
+#endif

@@ -1,0 +1,547 @@
+/* session.c: loading, validating and saving the adopt-session file.
+ *
+ * Loading parses the whole file with cJSON, then builds the model (models, pipeline, dataset,
+ * metric, optimizer settings) and checks everything that can be checked without running
+ * anything.  Every problem is collected with its position ("file:line:col: message"); positions
+ * are looked up in the text only when a problem is reported.  The cJSON tree stays attached to
+ * the session: saving writes it back, so keys this version does not know survive. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/jsonpos.h"
+#include "core/loader.h"
+#include "core/metric.h"
+#include "core/rx.h"
+#include "core/session.h"
+
+#define DEFAULT_MAX_BYTES ((size_t)256 << 20)
+
+void diag_add(struct diag *d, const char *fmt, ...)
+{
+	struct sbuf b = {0};
+	va_list ap;
+	va_start(ap, fmt);
+	sbuf_vaddf(&b, fmt, ap);
+	va_end(ap);
+	d->msgs = xgrow(d->msgs, &d->cap, d->n + 1, sizeof *d->msgs);
+	d->msgs[d->n++] = sbuf_take(&b);
+}
+
+void diag_free(struct diag *d)
+{
+	for (size_t i = 0; i < d->n; i++)
+		free(d->msgs[i]);
+	free(d->msgs);
+	*d = (struct diag){0};
+}
+
+void load_problem(struct loader *L, const char *path, const char *fmt, ...)
+{
+	struct json_pos pos = {1, 1};
+	if (L->text && path)
+		json_pos_of_path(L->text, L->len, path, &pos);
+	char msg[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	diag_add(L->d, "%s:%d:%d: %s", L->file, pos.line, pos.col, msg);
+	L->errors++;
+}
+
+/* Typed accessors: each reports a wrong type at the value's own position. */
+
+const cJSON *load_get(struct loader *L, const cJSON *obj, const char *path, const char *key,
+                      int type_mask, const char *want)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+	if (!v)
+		return NULL;
+	if (!(v->type & type_mask)) {
+		load_problem(L, path, "%s must be %s", path, want);
+		return NULL;
+	}
+	return v;
+}
+
+char *load_string(struct loader *L, const cJSON *obj, const char *path, const char *key,
+                  const char *def)
+{
+	char p[512];
+	snprintf(p, sizeof p, "%s.%s", path, key);
+	const cJSON *v = load_get(L, obj, p, key, cJSON_String, "a string");
+	if (v)
+		return xstrdup(v->valuestring);
+	return def ? xstrdup(def) : NULL;
+}
+
+double load_number(struct loader *L, const cJSON *obj, const char *path, const char *key,
+                   double def, double lo, double hi)
+{
+	char p[512];
+	snprintf(p, sizeof p, "%s.%s", path, key);
+	const cJSON *v = load_get(L, obj, p, key, cJSON_Number, "a number");
+	if (!v)
+		return def;
+	if (v->valuedouble < lo || v->valuedouble > hi) {
+		load_problem(L, p, "%s must be between %g and %g (got %g)", p, lo, hi, v->valuedouble);
+		return def;
+	}
+	return v->valuedouble;
+}
+
+bool load_bool(struct loader *L, const cJSON *obj, const char *path, const char *key, bool def)
+{
+	char p[512];
+	snprintf(p, sizeof p, "%s.%s", path, key);
+	const cJSON *v = load_get(L, obj, p, key, cJSON_True | cJSON_False, "true or false");
+	return v ? cJSON_IsTrue(v) : def;
+}
+
+/* ---- models ---- */
+
+static const char *const known_providers[] = {"openai", "anthropic", "ollama", "scripted", NULL};
+
+static const char *const model_keys[] = {"provider",  "base_url",    "model",     "api_key_env",
+                                         "rules",     "temperature", "max_tokens", "price_in",
+                                         "price_out", "concurrency", "rpm",        "tpm",
+                                         "timeout",   "stream",      NULL};
+
+static void load_models(struct loader *L, struct session *s)
+{
+	const cJSON *models = load_get(L, s->root, "models", "models", cJSON_Object, "an object");
+	if (!models) {
+		if (!cJSON_GetObjectItemCaseSensitive(s->root, "models"))
+			load_problem(L, NULL, "no \"models\" object: name at least one model configuration");
+		return;
+	}
+	s->n_models = (size_t)cJSON_GetArraySize(models);
+	s->models = xcalloc(s->n_models ? s->n_models : 1, sizeof *s->models);
+	size_t i = 0;
+	const cJSON *m;
+	cJSON_ArrayForEach(m, models)
+	{
+		struct model_config *mc = &s->models[i++];
+		char path[300];
+		snprintf(path, sizeof path, "models.%s", m->string);
+		mc->name = xstrdup(m->string);
+		if (!cJSON_IsObject(m)) {
+			load_problem(L, path, "%s must be an object", path);
+			continue;
+		}
+		if (cJSON_GetObjectItemCaseSensitive(m, "api_key"))
+			load_problem(L, path,
+			             "model \"%s\": an API key must never be stored in the session; name "
+			             "the environment variable that holds it with \"api_key_env\"",
+			             mc->name);
+		mc->provider = load_string(L, m, path, "provider", NULL);
+		mc->base_url = load_string(L, m, path, "base_url", NULL);
+		mc->model = load_string(L, m, path, "model", NULL);
+		mc->api_key_env = load_string(L, m, path, "api_key_env", NULL);
+		mc->temperature = load_number(L, m, path, "temperature", 0, 0, 2);
+		mc->max_tokens = (int)load_number(L, m, path, "max_tokens", 0, 0, 1e7);
+		mc->price_in = load_number(L, m, path, "price_in", -1, 0, 1e6);
+		mc->price_out = load_number(L, m, path, "price_out", -1, 0, 1e6);
+		mc->concurrency = (int)load_number(L, m, path, "concurrency", 8, 1, 1024);
+		mc->rpm = load_number(L, m, path, "rpm", 0, 0, 1e9);
+		mc->tpm = load_number(L, m, path, "tpm", 0, 0, 1e12);
+		mc->timeout_s = load_number(L, m, path, "timeout", 120, 0.1, 86400);
+		mc->stream = load_bool(L, m, path, "stream", true);
+		if (!mc->provider) {
+			load_problem(L, path, "model \"%s\": \"provider\" is required (one of openai, "
+			                      "anthropic, ollama, scripted)",
+			             mc->name);
+			continue;
+		}
+		bool known = false;
+		for (const char *const *p = known_providers; *p && !known; p++)
+			known = strcmp(*p, mc->provider) == 0;
+		if (!known) {
+			char pp[320];
+			snprintf(pp, sizeof pp, "%s.provider", path);
+			load_problem(L, pp, "model \"%s\": unknown provider \"%s\" (one of openai, "
+			                    "anthropic, ollama, scripted)",
+			             mc->name, mc->provider);
+		}
+		if (strcmp(mc->provider, "scripted") == 0) {
+			char *rules = load_string(L, m, path, "rules", NULL);
+			if (!rules) {
+				load_problem(L, path, "model \"%s\": a scripted model needs \"rules\" (a "
+				                      "rules file)",
+				             mc->name);
+			} else {
+				mc->rules = path_join(s->dir, rules);
+				FILE *f = fopen(mc->rules, "r");
+				if (!f) {
+					char pp[320];
+					snprintf(pp, sizeof pp, "%s.rules", path);
+					load_problem(L, pp, "model \"%s\": rules file %s: %s", mc->name,
+					             mc->rules, strerror(errno));
+				} else {
+					fclose(f);
+				}
+				free(rules);
+			}
+			if (!mc->model)
+				mc->model = xstrdup("scripted");
+		} else if (!mc->model) {
+			load_problem(L, path, "model \"%s\": \"model\" is required (the model name the "
+			                      "provider knows, e.g. gpt-4o-mini)",
+			             mc->name);
+		}
+	}
+}
+
+const struct model_config *session_model(const struct session *s, const char *name)
+{
+	for (size_t i = 0; i < s->n_models; i++)
+		if (strcmp(s->models[i].name, name) == 0)
+			return &s->models[i];
+	return NULL;
+}
+
+/* ---- dataset ---- */
+
+static const char *const dataset_keys[] = {"answer_field", "id_field", "train", "val", "test",
+                                           NULL};
+
+static void load_dataset(struct loader *L, struct session *s)
+{
+	const cJSON *ds = load_get(L, s->root, "dataset", "dataset", cJSON_Object, "an object");
+	if (!ds) {
+		if (!cJSON_GetObjectItemCaseSensitive(s->root, "dataset"))
+			load_problem(L, NULL, "no \"dataset\" object: give train/val/test examples");
+		return;
+	}
+	s->data.answer_field = load_string(L, ds, "dataset", "answer_field", "answer");
+	s->data.id_field = load_string(L, ds, "dataset", "id_field", "id");
+	bool any = false;
+	for (int i = 0; i < SPLIT_COUNT; i++) {
+		const cJSON *spec = cJSON_GetObjectItemCaseSensitive(ds, split_names[i]);
+		if (!spec)
+			continue;
+		any = true;
+		char path[64];
+		snprintf(path, sizeof path, "dataset.%s", split_names[i]);
+		struct err e = {{0}};
+		if (dataset_load_split(&s->data, i, spec, s->dir, &e) < 0) {
+			if (cJSON_IsArray(spec)) {
+				/* inline: point at the offending example when we can tell which */
+				size_t idx = s->data.splits[i].n;
+				char ip[96];
+				snprintf(ip, sizeof ip, "%s[%zu]", path, idx);
+				load_problem(L, ip, "%s: %s", path, e.msg);
+			} else {
+				load_problem(L, path, "%s: %s", path, e.msg);
+			}
+		}
+	}
+	if (!any)
+		load_problem(L, "dataset", "dataset: no split given (train, val and/or test)");
+	else if (s->data.splits[SPLIT_TRAIN].n == 0 && s->data.splits[SPLIT_VAL].n == 0 &&
+	         s->data.splits[SPLIT_TEST].n == 0 && L->errors == 0)
+		load_problem(L, "dataset", "dataset: every split is empty");
+}
+
+/* ---- optimizer settings ---- */
+
+static const char *const optimizer_keys[] = {
+	"seed",         "batch_size",   "minibatch_good", "minibatch_bad",  "val_size",
+	"budget_total", "budget_floor", "eval_budget",    "step_optimizer", "role_model",
+	"cost_cap_usd", "token_cap",    "max_demos",      "roles",          NULL};
+
+static void load_optimizer(struct loader *L, struct session *s)
+{
+	static const cJSON empty = {0};
+	const cJSON *o = load_get(L, s->root, "optimizer", "optimizer", cJSON_Object, "an object");
+	if (!o)
+		o = &empty;
+	struct optimizer_settings *st = &s->opt;
+	st->seed = (unsigned long)load_number(L, o, "optimizer", "seed", 1, 0, 4294967295.0);
+	st->batch_size = (int)load_number(L, o, "optimizer", "batch_size", 50, 1, 100000);
+	st->minibatch_good = (int)load_number(L, o, "optimizer", "minibatch_good", 5, 0, 1000);
+	st->minibatch_bad = (int)load_number(L, o, "optimizer", "minibatch_bad", 5, 1, 1000);
+	st->val_size = (int)load_number(L, o, "optimizer", "val_size", 16, 1, 100000);
+	st->budget_total = (int)load_number(L, o, "optimizer", "budget_total", 6, 0, 1000);
+	st->budget_floor = (int)load_number(L, o, "optimizer", "budget_floor", 1, 0, 100);
+	st->eval_budget = (int)load_number(L, o, "optimizer", "eval_budget", 12, 1, 10000);
+	st->step_optimizer = load_string(L, o, "optimizer", "step_optimizer", "instruct");
+	st->cost_cap_usd = load_number(L, o, "optimizer", "cost_cap_usd", 0, 0, 1e9);
+	st->token_cap = (long)load_number(L, o, "optimizer", "token_cap", 0, 0, 1e15);
+	st->max_demos = (int)load_number(L, o, "optimizer", "max_demos", 3, 0, 50);
+	st->roles = (cJSON *)load_get(L, o, "optimizer.roles", "roles", cJSON_Object, "an object");
+	const char *def_role = session_model(s, "optimizer") ? "optimizer" : "task";
+	st->role_model = load_string(L, o, "optimizer", "role_model", def_role);
+	if (o != &empty && s->n_models && !session_model(s, st->role_model) &&
+	    cJSON_GetObjectItemCaseSensitive(o, "role_model"))
+		load_problem(L, "optimizer.role_model", "optimizer.role_model: no model named \"%s\"",
+		             st->role_model);
+	if (st->roles) {
+		const cJSON *r;
+		cJSON_ArrayForEach(r, st->roles)
+		{
+			char path[200];
+			snprintf(path, sizeof path, "optimizer.roles.%s", r->string);
+			if (!cJSON_IsString(r)) {
+				load_problem(L, path, "%s must be a template string", path);
+				continue;
+			}
+			struct err e = {{0}};
+			struct template *t = template_parse(r->valuestring, &e);
+			if (!t)
+				load_problem(L, path, "%s: %s", path, e.msg);
+			template_free(t);
+		}
+	}
+}
+
+/* ---- metric ---- */
+
+static void load_metric(struct loader *L, struct session *s)
+{
+	const cJSON *m = load_get(L, s->root, "metric", "metric", cJSON_Object, "an object");
+	if (!m) {
+		if (!cJSON_GetObjectItemCaseSensitive(s->root, "metric"))
+			load_problem(L, NULL, "no \"metric\" object (e.g. {\"type\": \"f1\"})");
+		return;
+	}
+	struct err e = {{0}};
+	s->metric = metric_from_json(m, &e);
+	if (!s->metric)
+		load_problem(L, "metric", "metric: %s", e.msg);
+	else if (metric_is_judge(s->metric)) {
+		const struct metric_judge *j = metric_judge(s->metric);
+		if (j && j->model && !session_model(s, j->model))
+			load_problem(L, "metric.model", "metric: judge model \"%s\" is not in \"models\"",
+			             j->model);
+	}
+}
+
+/* ---- the whole file ---- */
+
+static const char *const top_keys[] = {"format",    "version", "name",    "models",
+                                       "pipeline",  "dataset", "metric",  "optimizer",
+                                       "history",   "state",   NULL};
+
+const struct session_keyset session_keysets[] = {
+	{"top level", top_keys},         {"models.NAME", model_keys},
+	{"dataset", dataset_keys},       {"optimizer", optimizer_keys},
+	{"pipeline", pipeline_keys},     {"pipeline.steps[]", step_keys},
+	{"pipeline.loops[]", loop_keys}, {"metric", metric_keys},
+	{NULL, NULL},
+};
+
+static void parse_error(struct loader *L)
+{
+	const char *at = cJSON_GetErrorPtr();
+	size_t off = at && at >= L->text && at <= L->text + L->len ? (size_t)(at - L->text) : L->len;
+	struct json_pos pos = json_pos_of_offset(L->text, off);
+	if (off >= L->len)
+		diag_add(L->d, "%s:%d:%d: invalid JSON: unexpected end of file (truncated?)", L->file,
+		         pos.line, pos.col);
+	else {
+		unsigned char c = (unsigned char)L->text[off];
+		if (c >= 0x20 && c < 0x7f)
+			diag_add(L->d, "%s:%d:%d: invalid JSON: unexpected '%c'", L->file, pos.line,
+			         pos.col, c);
+		else
+			diag_add(L->d, "%s:%d:%d: invalid JSON: unexpected byte 0x%02x", L->file,
+			         pos.line, pos.col, c);
+	}
+}
+
+struct session *session_load(const char *path, const struct session_load_opts *opts, struct diag *d)
+{
+	struct err e = {{0}};
+	char *text;
+	size_t len;
+	size_t max = opts && opts->max_bytes ? opts->max_bytes : DEFAULT_MAX_BYTES;
+	if (file_read(path, max, &text, &len, &e) < 0) {
+		diag_add(d, "%s", e.msg);
+		return NULL;
+	}
+	struct loader L = {.file = path, .text = text, .len = len, .d = d};
+	if (memchr(text, '\0', len)) {
+		diag_add(d, "%s: binary data (a NUL byte) where a JSON session file was expected",
+		         path);
+		free(text);
+		return NULL;
+	}
+	cJSON *root = cJSON_ParseWithLength(text, len);
+	if (!root) {
+		parse_error(&L);
+		free(text);
+		return NULL;
+	}
+	struct session *s = xcalloc(1, sizeof *s);
+	s->root = root;
+	s->path = xstrdup(path);
+	s->dir = path_dirname(path);
+	s->output_step = -1;
+	L.s = s;
+	if (!cJSON_IsObject(root)) {
+		load_problem(&L, NULL, "the session must be a JSON object");
+		goto out;
+	}
+	const cJSON *fmt = cJSON_GetObjectItemCaseSensitive(root, "format");
+	if (!cJSON_IsString(fmt) || strcmp(fmt->valuestring, SESSION_FORMAT) != 0)
+		load_problem(&L, fmt ? "format" : NULL,
+		             "\"format\" must be \"" SESSION_FORMAT "\" (is this an adopt-tui session?)");
+	const cJSON *ver = cJSON_GetObjectItemCaseSensitive(root, "version");
+	if (!cJSON_IsNumber(ver))
+		load_problem(&L, ver ? "version" : NULL, "\"version\" must be a number (this build "
+		                                         "writes %d)",
+		             SESSION_VERSION);
+	else if (ver->valuedouble > SESSION_VERSION)
+		load_problem(&L, "version",
+		             "version %g is newer than this build understands (%d): upgrade adopt-tui",
+		             ver->valuedouble, SESSION_VERSION);
+	char *name = load_string(&L, root, "", "name", NULL);
+	if (!name) {
+		const char *base = path_basename(path);
+		size_t n = strlen(base);
+		if (str_endswith(base, ".json"))
+			n -= 5;
+		name = xstrndup(base, n);
+	}
+	s->name = name;
+	load_models(&L, s);
+	load_dataset(&L, s);
+	load_metric(&L, s);
+	load_pipeline(&L, s);
+	load_optimizer(&L, s);
+out:
+	free(text);
+	if (L.errors) {
+		session_free(s);
+		return NULL;
+	}
+	return s;
+}
+
+void session_free(struct session *s)
+{
+	if (!s)
+		return;
+	pipeline_free(s);
+	for (size_t i = 0; i < s->n_models; i++) {
+		struct model_config *m = &s->models[i];
+		free(m->name);
+		free(m->provider);
+		free(m->base_url);
+		free(m->model);
+		free(m->api_key_env);
+		free(m->rules);
+	}
+	free(s->models);
+	dataset_free(&s->data);
+	metric_free(s->metric);
+	free(s->opt.step_optimizer);
+	free(s->opt.role_model);
+	cJSON_Delete(s->root);
+	free(s->path);
+	free(s->dir);
+	free(s->name);
+	free(s);
+}
+
+static void set_string(cJSON *obj, const char *key, const char *val)
+{
+	cJSON *s = cJSON_CreateString(val);
+	if (cJSON_GetObjectItemCaseSensitive(obj, key))
+		cJSON_ReplaceItemInObjectCaseSensitive(obj, key, s);
+	else
+		cJSON_AddItemToObject(obj, key, s);
+}
+
+void session_sync_json(struct session *s)
+{
+	for (size_t i = 0; i < s->n_steps; i++) {
+		struct step *st = &s->steps[i];
+		if (st->kind != STEP_LLM || !st->json)
+			continue;
+		set_string(st->json, "prompt", st->prompt);
+		if (st->n_demos || cJSON_GetObjectItemCaseSensitive(st->json, "demos")) {
+			cJSON *arr = cJSON_CreateArray();
+			for (size_t k = 0; k < st->n_demos; k++) {
+				cJSON *o = cJSON_CreateObject();
+				cJSON_AddStringToObject(o, "input", st->demos[k].input);
+				cJSON_AddStringToObject(o, "output", st->demos[k].output);
+				cJSON_AddItemToArray(arr, o);
+			}
+			if (cJSON_GetObjectItemCaseSensitive(st->json, "demos"))
+				cJSON_ReplaceItemInObjectCaseSensitive(st->json, "demos", arr);
+			else
+				cJSON_AddItemToObject(st->json, "demos", arr);
+		}
+	}
+}
+
+void session_set_section(struct session *s, const char *key, cJSON *value)
+{
+	if (cJSON_GetObjectItemCaseSensitive(s->root, key))
+		cJSON_ReplaceItemInObjectCaseSensitive(s->root, key, value);
+	else
+		cJSON_AddItemToObject(s->root, key, value);
+}
+
+cJSON *session_section(const struct session *s, const char *key)
+{
+	return cJSON_GetObjectItemCaseSensitive(s->root, key);
+}
+
+int session_save(struct session *s, const char *path, struct err *e)
+{
+	session_sync_json(s);
+	char *text = cJSON_Print(s->root);
+	if (!text)
+		return err_set(e, "%s: cannot serialise the session", path);
+	size_t n = strlen(text);
+	char *withnl = xmalloc(n + 2);
+	memcpy(withnl, text, n);
+	withnl[n] = '\n';
+	withnl[n + 1] = '\0';
+	cJSON_free(text);
+	int rc = file_write_atomic(path, withnl, n + 1, e);
+	free(withnl);
+	return rc;
+}
+
+static void replace_str(char **dst, const char *val)
+{
+	free(*dst);
+	*dst = val ? xstrdup(val) : NULL;
+}
+
+int session_override_models(struct session *s, const char *provider, const char *base_url,
+                            const char *const *models, int n, struct err *e)
+{
+	for (size_t i = 0; i < s->n_models; i++) {
+		if (provider)
+			replace_str(&s->models[i].provider, provider);
+		if (base_url)
+			replace_str(&s->models[i].base_url, base_url);
+	}
+	for (int k = 0; k < n; k++) {
+		const char *eq = strchr(models[k], '=');
+		if (!eq) {
+			for (size_t i = 0; i < s->n_models; i++)
+				replace_str(&s->models[i].model, models[k]);
+			continue;
+		}
+		char *cfg = xstrndup(models[k], (size_t)(eq - models[k]));
+		struct model_config *m = (struct model_config *)session_model(s, cfg);
+		if (!m) {
+			err_set(e, "--model %s: the session has no model configuration \"%s\"",
+			        models[k], cfg);
+			free(cfg);
+			return -1;
+		}
+		replace_str(&m->model, eq + 1);
+		free(cfg);
+	}
+	return 0;
+}

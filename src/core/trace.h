@@ -1,0 +1,62 @@
+/* trace.h: what one run of the pipeline on one example did, step by step and round by round:
+ * inputs, the rendered prompt, the raw and parsed output, latency, tokens, cost and errors.
+ * A trace owns all of its strings. */
+#ifndef ADOPT_TRACE_H
+#define ADOPT_TRACE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <cjson/cJSON.h>
+
+#include "core/dataset.h"
+
+/* A step's output: text, and for list outputs (retrieve, regex with global) the items. */
+struct step_out {
+	char *text;
+	char **items;
+	size_t n_items;
+};
+void step_out_free(struct step_out *o);
+void step_out_set_text(struct step_out *o, const char *text);
+/* Takes ownership of items; text becomes the items one a line. */
+void step_out_set_items(struct step_out *o, char **items, size_t n);
+
+struct trace_step {
+	int step;      /* index in session->steps */
+	int round;     /* 1-based inside a loop, 0 outside */
+	char *input;   /* the step's input variables, "name: value" one a line */
+	char *prompt;  /* LLM: the full rendered message(s); code: the rendered text it worked on */
+	char *raw;     /* LLM: the reply exactly as received */
+	struct step_out out;
+	char *error;   /* NULL when the step succeeded */
+	bool parse_miss; /* the output parser did not match: out is the trimmed raw reply */
+	bool cached, memo, scripted, estimated;
+	double latency_s;
+	long tok_in, tok_out;
+	double cost_usd;
+	char key[65]; /* LLM request key (memo / cache), "" for code steps */
+};
+
+struct trace {
+	enum split_id split;
+	size_t example; /* index in the split */
+	struct trace_step *steps;
+	size_t n, cap;
+	char *prediction;
+	double score;
+	bool good;
+	bool done;
+	char *error; /* first step error, or a scoring error */
+};
+
+struct trace_step *trace_add_step(struct trace *t, int step, int round);
+/* The latest record of a step (highest round), or NULL. */
+const struct trace_step *trace_find(const struct trace *t, int step);
+void trace_free(struct trace *t);
+/* Serialise / restore (for the session's saved traces). */
+cJSON *trace_to_json(const struct trace *t, const char *const *step_ids);
+int trace_from_json(const cJSON *j, struct trace *t, int (*step_index)(void *, const char *),
+                    void *arg);
+
+#endif

@@ -1,0 +1,680 @@
+/* run.c: the pipeline executor.  Each example walks the execution order (steps and loops,
+ * round by round); code steps run at once, LLM steps go to the LLM layer and the walk resumes in
+ * their callback.  A memo keyed by the request hash answers repeated executions without a
+ * request.  The final output is scored with the session's metric (or its LLM judge). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/codestep.h"
+#include "core/metric.h"
+#include "core/rx.h"
+#include "engine/run.h"
+
+struct memo_entry {
+	char key[65];
+	char *raw;
+	struct llm_usage usage;
+	bool scripted;
+};
+
+struct runner {
+	const struct session *s;
+	struct llm *llm;
+	bool trust;
+	struct memo_entry *memo; /* open addressing, power-of-two capacity */
+	size_t memo_n, memo_cap;
+	struct runner_stats stats;
+	struct run_batch *batches; /* live batches, for runner_free */
+};
+
+struct ex_state {
+	struct run_batch *b;
+	size_t i;
+	struct trace trace;
+	size_t pos;      /* in s->order */
+	int round;       /* inside a loop: 1-based, else 0 */
+	size_t loop_pos; /* in loop->steps */
+	int *latest;     /* per step: index in trace.steps of its latest record, -1 */
+	uint64_t pending;
+	int pending_step; /* index in trace.steps being waited for, or -1 */
+	bool judging;
+	bool finished;
+	int64_t t0;
+	char **scratch; /* strings handed to the template renderer */
+	size_t n_scratch, cap_scratch;
+};
+
+struct run_batch {
+	struct runner *r;
+	struct run_batch *next;
+	const struct variant *const *config;
+	struct template **tpl; /* per step: the variant's parsed prompt (NULL: the step's own) */
+	enum split_id split;
+	struct ex_state *ex;
+	size_t n, finished;
+	double *scores;
+	char *tag;
+	struct run_callbacks cb;
+	bool cancelled;
+	void *user;
+};
+
+static void advance(struct ex_state *es);
+
+/* ---- memo ---- */
+
+static struct memo_entry *memo_slot(struct runner *r, const char *key)
+{
+	if (!r->memo_cap)
+		return NULL;
+	size_t mask = r->memo_cap - 1, h = (size_t)hash_bytes(key, 64, 0) & mask;
+	while (r->memo[h].raw && strcmp(r->memo[h].key, key) != 0)
+		h = (h + 1) & mask;
+	return &r->memo[h];
+}
+
+static const struct memo_entry *memo_get(struct runner *r, const char *key)
+{
+	struct memo_entry *e = memo_slot(r, key);
+	return e && e->raw ? e : NULL;
+}
+
+static void memo_put(struct runner *r, const char *key, const char *raw,
+                     const struct llm_usage *u, bool scripted)
+{
+	if ((r->memo_n + 1) * 2 > r->memo_cap) {
+		struct memo_entry *old = r->memo;
+		size_t oldcap = r->memo_cap;
+		r->memo_cap = oldcap ? oldcap * 2 : 256;
+		r->memo = xcalloc(r->memo_cap, sizeof *r->memo);
+		for (size_t i = 0; i < oldcap; i++)
+			if (old[i].raw)
+				*memo_slot(r, old[i].key) = old[i];
+		free(old);
+	}
+	struct memo_entry *e = memo_slot(r, key);
+	if (e->raw)
+		return;
+	memcpy(e->key, key, 65);
+	e->raw = xstrdup(raw);
+	e->usage = *u;
+	e->scripted = scripted;
+	r->memo_n++;
+}
+
+/* ---- runner ---- */
+
+struct runner *runner_new(const struct session *s, struct llm *l, bool trust)
+{
+	struct runner *r = xcalloc(1, sizeof *r);
+	r->s = s;
+	r->llm = l;
+	r->trust = trust;
+	return r;
+}
+
+void runner_free(struct runner *r)
+{
+	if (!r)
+		return;
+	while (r->batches) {
+		struct run_batch *b = r->batches;
+		run_batch_free(b);
+	}
+	for (size_t i = 0; i < r->memo_cap; i++)
+		free(r->memo[i].raw);
+	free(r->memo);
+	free(r);
+}
+
+void runner_get_stats(const struct runner *r, struct runner_stats *st)
+{
+	*st = r->stats;
+}
+
+/* ---- rendering ---- */
+
+struct render_ctx {
+	struct ex_state *es;
+	const struct step *st;
+	int depth;
+};
+
+static const char *keep(struct ex_state *es, char *s)
+{
+	es->scratch = xgrow(es->scratch, &es->cap_scratch, es->n_scratch + 1, sizeof *es->scratch);
+	return es->scratch[es->n_scratch++] = s;
+}
+
+static void scratch_free(struct ex_state *es)
+{
+	for (size_t i = 0; i < es->n_scratch; i++)
+		free(es->scratch[i]);
+	es->n_scratch = 0;
+}
+
+static const struct example *example_of(const struct ex_state *es)
+{
+	const struct split *sp = &es->b->r->s->data.splits[es->b->split];
+	return &sp->ex[es->trace.example];
+}
+
+static const char *lookup(void *arg, const char *name)
+{
+	struct render_ctx *c = arg;
+	struct ex_state *es = c->es;
+	const struct session *s = es->b->r->s;
+	if (strcmp(name, "round") == 0) {
+		char buf[16];
+		snprintf(buf, sizeof buf, "%d", es->round);
+		return keep(es, xstrdup(buf));
+	}
+	if (str_startswith(name, "input.")) {
+		const struct value *v = example_get(example_of(es), name + 6);
+		return v ? v->text : "";
+	}
+	if (str_startswith(name, "steps.")) {
+		const char *id = name + 6, *dot = strrchr(id, '.');
+		bool rounds = dot && strcmp(dot, ".rounds") == 0;
+		bool output = dot && strcmp(dot, ".output") == 0;
+		char *sid = rounds || output ? xstrndup(id, (size_t)(dot - id)) : xstrdup(id);
+		int si = session_step_index(s, sid);
+		free(sid);
+		if (si < 0)
+			return NULL;
+		if (!rounds)
+			return es->latest[si] >= 0 ? es->trace.steps[es->latest[si]].out.text : "";
+		struct sbuf b = {0};
+		for (size_t i = 0; i < es->trace.n; i++) {
+			const struct trace_step *ts = &es->trace.steps[i];
+			if (ts->step == si && !ts->error) {
+				if (b.len)
+					sbuf_addc(&b, '\n');
+				sbuf_adds(&b, ts->out.text ? ts->out.text : "");
+			}
+		}
+		return keep(es, sbuf_take(&b));
+	}
+	for (size_t i = 0; i < c->st->n_inputs && c->depth == 0; i++) {
+		if (strcmp(c->st->inputs[i].name, name) == 0) {
+			c->depth++;
+			const char *v = lookup(c, c->st->inputs[i].path);
+			c->depth--;
+			return v;
+		}
+	}
+	return NULL;
+}
+
+/* "name: value" for each distinct variable, the step's input as the roles see it. */
+static char *render_inputs(struct render_ctx *c, const struct template *t)
+{
+	struct sbuf b = {0};
+	for (size_t i = 0; t && i < template_nvars(t); i++) {
+		const char *name = template_var(t, i);
+		bool seen = false;
+		for (size_t k = 0; k < i && !seen; k++)
+			seen = strcmp(template_var(t, k), name) == 0;
+		if (seen)
+			continue;
+		const char *v = lookup(c, name);
+		sbuf_addf(&b, "%s%s: %s", b.len ? "\n" : "", name, v ? v : "");
+	}
+	return sbuf_take(&b);
+}
+
+static char *render(struct render_ctx *c, const struct template *t, struct err *e)
+{
+	struct sbuf b = {0};
+	if (template_render(t, lookup, c, &b, e) < 0) {
+		sbuf_free(&b);
+		return NULL;
+	}
+	return sbuf_take(&b);
+}
+
+/* ---- steps ---- */
+
+static void record_error(struct ex_state *es, struct trace_step *ts, const char *msg)
+{
+	ts->error = xstrdup(msg);
+	if (!es->trace.error)
+		es->trace.error = xasprintf("step \"%s\": %s", es->b->r->s->steps[ts->step].id, msg);
+}
+
+static void step_finished(struct ex_state *es, int tsi)
+{
+	struct trace_step *ts = &es->trace.steps[tsi];
+	es->latest[ts->step] = tsi;
+	if (es->b->cb.step_done)
+		es->b->cb.step_done(es->b->cb.arg, es->b, &es->trace, ts);
+}
+
+static void apply_llm_output(struct ex_state *es, struct trace_step *ts, const char *raw)
+{
+	const struct step *st = &es->b->r->s->steps[ts->step];
+	ts->raw = xstrdup(raw);
+	if (st->parse_rx) {
+		struct rx_match m;
+		struct err e = {{0}};
+		int rc = rx_match(st->parse_rx, raw, strlen(raw), 0, &m, &e);
+		char *g = rc == 1 ? rx_group_dup(&m, raw, st->parse_group) : NULL;
+		if (rc < 0) {
+			record_error(es, ts, e.msg);
+		} else if (g) {
+			str_trim(g);
+			step_out_set_text(&ts->out, g);
+		} else {
+			char *t = xstrdup(raw);
+			step_out_set_text(&ts->out, str_trim(t));
+			free(t);
+			ts->parse_miss = true;
+		}
+		free(g);
+	} else {
+		char *t = xstrdup(raw);
+		step_out_set_text(&ts->out, str_trim(t));
+		free(t);
+	}
+}
+
+static void on_llm_chunk(void *arg, const char *text, size_t len)
+{
+	struct ex_state *es = arg;
+	if (es->b->cb.chunk && es->pending_step >= 0)
+		es->b->cb.chunk(es->b->cb.arg, es->b, &es->trace,
+		                es->trace.steps[es->pending_step].step, text, len);
+}
+
+static void finish_example(struct ex_state *es);
+
+static void on_llm_done(void *arg, const struct llm_reply *rep)
+{
+	struct ex_state *es = arg;
+	struct runner *r = es->b->r;
+	es->pending = 0;
+	if (es->judging) {
+		es->judging = false;
+		const struct metric *m = r->s->metric;
+		double score = 0;
+		struct err e = {{0}};
+		if (rep->error)
+			es->trace.error = xasprintf("judge: %s", rep->error);
+		else if (metric_judge_parse(m, rep->text, &score, &e) < 0)
+			es->trace.error = xasprintf("judge: %s", e.msg);
+		else
+			memo_put(r, rep->key, rep->text, &rep->usage, rep->scripted);
+		es->trace.score = score;
+		es->trace.good = !es->trace.error && score >= metric_threshold(m);
+		es->finished = true;
+		es->b->scores[es->i] = score;
+		finish_example(es);
+		return;
+	}
+	int tsi = es->pending_step;
+	es->pending_step = -1;
+	struct trace_step *ts = &es->trace.steps[tsi];
+	ts->latency_s = rep->latency_s;
+	ts->tok_in = rep->usage.in;
+	ts->tok_out = rep->usage.out;
+	ts->estimated = rep->usage.estimated;
+	ts->cost_usd = rep->cost_usd;
+	ts->cached = rep->cached;
+	ts->scripted = rep->scripted;
+	memcpy(ts->key, rep->key, sizeof ts->key);
+	if (rep->error) {
+		record_error(es, ts, rep->error);
+	} else {
+		memo_put(r, rep->key, rep->text, &rep->usage, rep->scripted);
+		apply_llm_output(es, ts, rep->text);
+	}
+	step_finished(es, tsi);
+	advance(es);
+}
+
+/* Builds the request of an LLM step.  Returns 0, or -1 with the error recorded. */
+static int run_llm_step(struct ex_state *es, int tsi, struct render_ctx *c)
+{
+	struct run_batch *b = es->b;
+	struct runner *r = b->r;
+	const struct step *st = c->st;
+	struct trace_step *ts = &es->trace.steps[tsi];
+	const struct variant *v = b->config ? b->config[st->index] : NULL;
+	const struct template *tpl = b->tpl[st->index] ? b->tpl[st->index] : st->prompt_tpl;
+	const struct demo *demos = v ? v->demos : st->demos;
+	size_t n_demos = v ? v->n_demos : st->n_demos;
+	struct err e = {{0}};
+	ts->input = render_inputs(c, tpl);
+	char *user = render(c, tpl, &e);
+	char *system = st->system ? render(c, st->system, &e) : NULL;
+	if (!user || (st->system && !system)) {
+		free(user);
+		free(system);
+		record_error(es, ts, e.msg);
+		return -1;
+	}
+	if (n_demos) {
+		struct sbuf d = {0};
+		sbuf_adds(&d, "Examples of good answers:\n");
+		for (size_t i = 0; i < n_demos; i++)
+			sbuf_addf(&d, "\n### Example %zu\nInput:\n%s\nOutput:\n%s\n", i + 1,
+			          demos[i].input, demos[i].output);
+		sbuf_addf(&d, "\n---\n\n%s", user);
+		free(user);
+		user = sbuf_take(&d);
+	}
+	struct llm_message msgs[2];
+	size_t nm = 0;
+	if (system)
+		msgs[nm++] = (struct llm_message){"system", system};
+	msgs[nm++] = (struct llm_message){"user", user};
+	ts->prompt = system ? xasprintf("[system]\n%s\n\n[user]\n%s", system, user) : xstrdup(user);
+	char tag[160];
+	snprintf(tag, sizeof tag, "%s/%s", b->tag, st->id);
+	struct llm_request req = {st->model_cfg, msgs, nm, tag};
+	llm_request_key(&req, ts->key);
+	r->stats.executions++;
+	const struct memo_entry *m = memo_get(r, ts->key);
+	if (m) {
+		r->stats.memo_hits++;
+		ts->memo = true;
+		ts->scripted = m->scripted;
+		ts->tok_in = m->usage.in;
+		ts->tok_out = m->usage.out;
+		apply_llm_output(es, ts, m->raw);
+		free(user);
+		free(system);
+		return 0;
+	}
+	r->stats.llm_calls++;
+	es->pending_step = tsi;
+	es->pending = llm_submit(r->llm, &req, on_llm_done, on_llm_chunk, es);
+	free(user);
+	free(system);
+	return 1;
+}
+
+/* Runs one step; 0 finished now, 1 waiting for a model, -1 failed (recorded). */
+static int run_step(struct ex_state *es, int si)
+{
+	const struct step *st = &es->b->r->s->steps[si];
+	int tsi = (int)es->trace.n;
+	trace_add_step(&es->trace, si, es->round);
+	struct render_ctx c = {es, st, 0};
+	int rc;
+	if (st->kind == STEP_LLM) {
+		rc = run_llm_step(es, tsi, &c);
+	} else {
+		struct trace_step *ts = &es->trace.steps[tsi];
+		struct err e = {{0}};
+		char *text = st->text ? render(&c, st->text, &e) : xstrdup("");
+		ts->input = render_inputs(&c, st->text);
+		rc = -1;
+		if (text) {
+			ts->prompt = xstrdup(text);
+			struct codestep_env env = {es->b->r->trust, example_of(es)};
+			int64_t t0 = now_ms();
+			rc = codestep_run(st, text, &env, &ts->out, &e);
+			ts->latency_s = (double)(now_ms() - t0) / 1000.0;
+		}
+		free(text);
+		if (rc < 0)
+			record_error(es, ts, e.msg);
+	}
+	scratch_free(es);
+	if (rc != 1)
+		step_finished(es, tsi);
+	return rc;
+}
+
+/* The step the cursor points at, or -1 when the walk is over. */
+static int cursor_step(struct ex_state *es)
+{
+	const struct session *s = es->b->r->s;
+	if (es->pos >= s->n_order)
+		return -1;
+	const struct order_item *it = &s->order[es->pos];
+	if (it->step >= 0)
+		return it->step;
+	if (es->round == 0) {
+		es->round = 1;
+		es->loop_pos = 0;
+	}
+	return s->loops[it->loop].steps[es->loop_pos];
+}
+
+static void cursor_next(struct ex_state *es)
+{
+	const struct session *s = es->b->r->s;
+	const struct order_item *it = &s->order[es->pos];
+	if (it->step >= 0) {
+		es->pos++;
+		return;
+	}
+	const struct loop *lp = &s->loops[it->loop];
+	if (++es->loop_pos < lp->n_steps)
+		return;
+	bool stop = es->round >= lp->max_rounds;
+	if (!stop && lp->until && lp->until_step >= 0 && es->latest[lp->until_step] >= 0) {
+		const char *out = es->trace.steps[es->latest[lp->until_step]].out.text;
+		struct err e = {{0}};
+		stop = rx_match(lp->until, out, strlen(out), 0, NULL, &e) != 0;
+	}
+	es->loop_pos = 0;
+	if (stop) {
+		es->round = 0;
+		es->pos++;
+	} else {
+		es->round++;
+	}
+}
+
+static void finish_example(struct ex_state *es)
+{
+	struct run_batch *b = es->b;
+	b->finished++;
+	es->trace.done = true;
+	if (b->finished == b->n && b->cb.batch_done && !b->cancelled)
+		b->cb.batch_done(b->cb.arg, b);
+}
+
+static void score_example(struct ex_state *es)
+{
+	struct runner *r = es->b->r;
+	const struct session *s = r->s;
+	const struct example *ex = example_of(es);
+	int out = s->output_step;
+	const char *pred = out >= 0 && es->latest[out] >= 0 ? es->trace.steps[es->latest[out]].out.text
+	                                                    : "";
+	es->trace.prediction = xstrdup(pred ? pred : "");
+	double score = 0;
+	if (!es->trace.error && metric_is_judge(s->metric)) {
+		const struct metric_judge *j = metric_judge(s->metric);
+		char *rubric = metric_judge_render(s->metric, pred, ex->golds, ex->n_golds);
+		struct llm_message msg = {"user", rubric};
+		char tag[160];
+		snprintf(tag, sizeof tag, "%s/judge", es->b->tag);
+		struct llm_request req = {session_model(s, j->model), &msg, 1, tag};
+		char key[65];
+		llm_request_key(&req, key);
+		const struct memo_entry *m = memo_get(r, key);
+		r->stats.judge_calls++;
+		if (!m) {
+			es->judging = true;
+			es->pending = llm_submit(r->llm, &req, on_llm_done, NULL, es);
+			free(rubric);
+			return;
+		}
+		struct err e = {{0}};
+		if (metric_judge_parse(s->metric, m->raw, &score, &e) < 0)
+			es->trace.error = xasprintf("judge: %s", e.msg);
+		free(rubric);
+	} else if (!es->trace.error) {
+		struct err e = {{0}};
+		if (metric_score(s->metric, pred, ex->golds, ex->n_golds, &score, &e) < 0)
+			es->trace.error = xasprintf("metric: %s", e.msg);
+	}
+	es->trace.score = score;
+	es->trace.good = !es->trace.error && score >= metric_threshold(s->metric);
+	es->b->scores[es->i] = score;
+	es->finished = true;
+	finish_example(es);
+}
+
+static void advance(struct ex_state *es)
+{
+	for (;;) {
+		if (es->b->cancelled)
+			return;
+		int si = es->trace.error ? -1 : cursor_step(es);
+		if (si < 0) {
+			score_example(es);
+			return;
+		}
+		int rc = run_step(es, si);
+		if (rc == 1)
+			return;
+		if (rc < 0)
+			continue; /* the error ends the walk at the top of the loop */
+		cursor_next(es);
+	}
+}
+
+/* ---- batches ---- */
+
+struct run_batch *runner_start(struct runner *r, const struct variant *const *config,
+                               enum split_id split, const size_t *idx, size_t n, const char *tag,
+                               const struct run_callbacks *cb)
+{
+	const struct session *s = r->s;
+	struct run_batch *b = xcalloc(1, sizeof *b);
+	b->r = r;
+	b->config = config;
+	b->split = split;
+	b->n = n;
+	b->tag = xstrdup(tag ? tag : "run");
+	if (cb)
+		b->cb = *cb;
+	b->ex = xcalloc(n ? n : 1, sizeof *b->ex);
+	b->scores = xcalloc(n ? n : 1, sizeof *b->scores);
+	b->tpl = xcalloc(s->n_steps ? s->n_steps : 1, sizeof *b->tpl);
+	for (size_t i = 0; config && i < s->n_steps; i++) {
+		if (!config[i] || !config[i]->prompt || s->steps[i].kind != STEP_LLM)
+			continue;
+		struct err e = {{0}};
+		b->tpl[i] = template_parse(config[i]->prompt, &e);
+	}
+	b->next = r->batches;
+	r->batches = b;
+	for (size_t i = 0; i < n; i++) {
+		struct ex_state *es = &b->ex[i];
+		es->b = b;
+		es->i = i;
+		es->trace.split = split;
+		es->trace.example = idx[i];
+		es->pending_step = -1;
+		es->latest = xmalloc((s->n_steps ? s->n_steps : 1) * sizeof *es->latest);
+		for (size_t k = 0; k < s->n_steps; k++)
+			es->latest[k] = -1;
+		es->t0 = now_ms();
+	}
+	if (n == 0 && b->cb.batch_done) {
+		b->cb.batch_done(b->cb.arg, b);
+		return b;
+	}
+	for (size_t i = 0; i < n && !b->cancelled; i++)
+		advance(&b->ex[i]);
+	return b;
+}
+
+void run_batch_cancel(struct run_batch *b)
+{
+	b->cancelled = true;
+	for (size_t i = 0; i < b->n; i++) {
+		if (b->ex[i].pending) {
+			llm_cancel(b->r->llm, b->ex[i].pending);
+			b->ex[i].pending = 0;
+		}
+	}
+}
+
+void run_batch_free(struct run_batch *b)
+{
+	if (!b)
+		return;
+	run_batch_cancel(b);
+	for (struct run_batch **p = &b->r->batches; *p; p = &(*p)->next) {
+		if (*p == b) {
+			*p = b->next;
+			break;
+		}
+	}
+	for (size_t i = 0; i < b->n; i++) {
+		trace_free(&b->ex[i].trace);
+		free(b->ex[i].latest);
+		scratch_free(&b->ex[i]);
+		free(b->ex[i].scratch);
+	}
+	for (size_t i = 0; i < b->r->s->n_steps; i++)
+		template_free(b->tpl[i]);
+	free(b->tpl);
+	free(b->ex);
+	free(b->scores);
+	free(b->tag);
+	free(b);
+}
+
+bool run_batch_done(const struct run_batch *b)
+{
+	return b->finished == b->n;
+}
+
+size_t run_batch_count(const struct run_batch *b)
+{
+	return b->n;
+}
+
+size_t run_batch_finished(const struct run_batch *b)
+{
+	return b->finished;
+}
+
+const struct trace *run_batch_trace(const struct run_batch *b, size_t i)
+{
+	return i < b->n ? &b->ex[i].trace : NULL;
+}
+
+struct trace *run_batch_take_traces(struct run_batch *b, size_t *n)
+{
+	struct trace *t = xcalloc(b->n ? b->n : 1, sizeof *t);
+	for (size_t i = 0; i < b->n; i++) {
+		t[i] = b->ex[i].trace;
+		memset(&b->ex[i].trace, 0, sizeof b->ex[i].trace);
+	}
+	*n = b->n;
+	return t;
+}
+
+double run_batch_score(const struct run_batch *b)
+{
+	double sum = 0;
+	for (size_t i = 0; i < b->n; i++)
+		sum += b->scores[i];
+	return b->n ? sum / (double)b->n : 0;
+}
+
+const double *run_batch_scores(const struct run_batch *b)
+{
+	return b->scores;
+}
+
+void *run_batch_user(const struct run_batch *b)
+{
+	return b->user;
+}
+
+void run_batch_set_user(struct run_batch *b, void *user)
+{
+	b->user = user;
+}

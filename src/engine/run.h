@@ -1,0 +1,77 @@
+/* run.h: runs the pipeline on batches of examples under a prompt configuration, asynchronously
+ * through the LLM layer, with memoized step executions.
+ *
+ * A step execution is identified by its request (model configuration, prompt, rendered input);
+ * identical executions run once per runner (and once per session through the LLM cache).
+ * Evaluating a configuration that changes only the last step therefore re-uses every upstream
+ * output.  The runner knows no screen: progress leaves through callbacks. */
+#ifndef ADOPT_RUN_H
+#define ADOPT_RUN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "core/session.h"
+#include "core/trace.h"
+#include "llm/llm.h"
+
+/* One step's prompt choice: a prompt template and its demonstrations.  Borrowed. */
+struct variant {
+	const char *prompt;
+	const struct demo *demos;
+	size_t n_demos;
+};
+
+struct run_batch;
+
+struct run_callbacks {
+	/* A step (one round of it) finished on one example. */
+	void (*step_done)(void *arg, struct run_batch *b, const struct trace *t,
+	                  const struct trace_step *ts);
+	/* Text streamed in for a running LLM step. */
+	void (*chunk)(void *arg, struct run_batch *b, const struct trace *t, int step,
+	              const char *text, size_t len);
+	/* Every example of the batch is done (scored). May be called from inside runner_start
+	 * when nothing needed a model. */
+	void (*batch_done)(void *arg, struct run_batch *b);
+	void *arg;
+};
+
+struct runner_stats {
+	long executions; /* LLM step executions requested */
+	long memo_hits;  /* answered from the runner's memo without a request */
+	long llm_calls;  /* requests handed to the LLM layer (cache hits included) */
+	long judge_calls;
+};
+
+struct runner;
+
+struct runner *runner_new(const struct session *s, struct llm *l, bool trust);
+void runner_free(struct runner *r); /* cancels whatever still runs */
+void runner_get_stats(const struct runner *r, struct runner_stats *st);
+
+/* Starts running examples idx[0..n) of a split.  config[i] is step i's variant, or NULL (or a
+ * NULL config) for the step's current prompt; config and its strings must outlive the batch.
+ * tag names the phase for cost accounting ("forward", "select"). */
+struct run_batch *runner_start(struct runner *r, const struct variant *const *config,
+                               enum split_id split, const size_t *idx, size_t n, const char *tag,
+                               const struct run_callbacks *cb);
+/* Cancels in-flight requests; no further callbacks. The batch must still be freed. */
+void run_batch_cancel(struct run_batch *b);
+void run_batch_free(struct run_batch *b);
+
+bool run_batch_done(const struct run_batch *b);
+size_t run_batch_count(const struct run_batch *b);
+size_t run_batch_finished(const struct run_batch *b);
+/* Trace of the i-th example of the batch (in idx order). */
+const struct trace *run_batch_trace(const struct run_batch *b, size_t i);
+/* Takes ownership of the traces (the batch keeps empty ones). */
+struct trace *run_batch_take_traces(struct run_batch *b, size_t *n);
+/* Mean score over the batch's examples. */
+double run_batch_score(const struct run_batch *b);
+/* Per-example scores, in idx order (borrowed, n = run_batch_count). */
+const double *run_batch_scores(const struct run_batch *b);
+void *run_batch_user(const struct run_batch *b);
+void run_batch_set_user(struct run_batch *b, void *user);
+
+#endif
