@@ -521,10 +521,9 @@ static void describe_at(const char *text, size_t len, size_t off, char *what, si
 	}
 }
 
-void json_describe_error(const char *text, size_t len, const char *errptr, char *buf, size_t n)
+void json_scan_error(const char *text, size_t len, const char *errptr, struct json_pos *pos,
+                     char *msg, size_t n)
 {
-	if (!n)
-		return;
 	struct scan sc = {.s = text, .len = len};
 	int bad = scan_value(&sc);
 	if (bad == 0) {
@@ -540,12 +539,22 @@ void json_describe_error(const char *text, size_t len, const char *errptr, char 
 		off = errptr && errptr >= text && errptr <= text + len ? (size_t)(errptr - text) : len;
 		sc.expected = NULL;
 	}
-	struct json_pos p = pos_of_offset_n(text, len, off);
+	*pos = pos_of_offset_n(text, len, off);
 	char what[64];
 	describe_at(text, len, off, what, sizeof what);
+	if (!n)
+		return;
 	if (sc.expected)
-		snprintf(buf, n, "%d:%d: unexpected %s (expected %s)", p.line, p.col, what,
-		         sc.expected);
+		snprintf(msg, n, "unexpected %s (expected %s)", what, sc.expected);
 	else
-		snprintf(buf, n, "%d:%d: unexpected %s", p.line, p.col, what);
+		snprintf(msg, n, "unexpected %s", what);
+}
+
+void json_describe_error(const char *text, size_t len, const char *errptr, char *buf, size_t n)
+{
+	struct json_pos p;
+	char msg[256];
+	json_scan_error(text, len, errptr, &p, msg, sizeof msg);
+	if (n)
+		snprintf(buf, n, "%d:%d: %s", p.line, p.col, msg);
 }

@@ -43,5 +43,9 @@ void json_path_index(struct sbuf *b, size_t index);
  * fallback when the re-scan finds nothing wrong.  Characters are shown safely: control bytes as
  * U+XXXX, invalid UTF-8 as a hex byte. */
 void json_describe_error(const char *text, size_t len, const char *errptr, char *buf, size_t n);
+/* The same, split: *pos gets the position, msg the "unexpected ..." part (for callers that number
+ * lines themselves, like a JSONL reader). */
+void json_scan_error(const char *text, size_t len, const char *errptr, struct json_pos *pos,
+                     char *msg, size_t n);
 
 #endif
