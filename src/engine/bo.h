@@ -1,0 +1,57 @@
+/* bo.h: Bayesian optimisation over the product of per-step candidate sets (DESIGN.md §2.9).
+ *
+ * A configuration is a choice vector c with c[i] in [0, n_choices[i]); index 0 is step i's
+ * incumbent prompt, index 1 its best-guess candidate. The surrogate is a Gaussian process over
+ * the one-hot encoding of c with a Matern-5/2 kernel (two configurations differing in h steps
+ * are sqrt(2h) apart), signal variance 1 on standardised values, a small noise term, and a
+ * length-scale picked from a fixed grid by marginal likelihood at every refit. The acquisition
+ * is expected improvement (maximisation), maximised exactly by enumerating every configuration
+ * not yet observed when there are at most BO_ENUM_LIMIT of them in all, otherwise by random
+ * sampling plus single-coordinate hill climbing. All randomness comes from the seed. */
+#ifndef ADOPT_BO_H
+#define ADOPT_BO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/util.h"
+
+#define BO_ENUM_LIMIT 20000
+
+/* Owns copies of the choice counts and every observation. */
+struct bo;
+
+/* NULL when m < 1 or some n_choices[i] < 1. */
+struct bo *bo_new(int m, const int *n_choices, uint64_t seed);
+void bo_free(struct bo *bo);
+
+/* The initial design, in order: the incumbent (all zeros), each single-step change to that
+ * step's index 1, then index 1 everywhere; deduplicated (steps with one choice never change).
+ * Writes at most `max` rows of m ints and returns how many it wrote. */
+size_t bo_initial_design(const struct bo *bo, int *configs, size_t max);
+
+/* Records a value (higher is better). NaN marks a failed evaluation: never suggested again,
+ * left out of the model. Observing a configuration twice averages the finite values.
+ * -1 when the configuration is out of range. */
+int bo_observe(struct bo *bo, const int *config, double value, struct err *e);
+
+/* The next configuration to evaluate: the first unseen row of the initial design, then the
+ * unseen configuration of largest expected improvement. A suggestion counts as pending (not
+ * suggested again) until observed, so several can be evaluated at once. 0, or -1 when there
+ * is nothing left to choose: every configuration observed or pending, or one choice per step. */
+int bo_suggest(struct bo *bo, int *config_out);
+
+/* Best observed finite value and its configuration; NaN (config all zeros) when none. */
+double bo_best(const struct bo *bo, int *config_out);
+/* Observations so far (distinct configurations, NaN ones included). */
+size_t bo_count(const struct bo *bo);
+
+/* The surrogate, for tests and display: posterior mean and standard deviation of the value
+ * at a configuration, and its expected improvement over the best observed value (same units).
+ * Refits the model first if observations arrived since the last fit. */
+void bo_predict(struct bo *bo, const int *config, double *mean, double *sd);
+double bo_expected_improvement(struct bo *bo, const int *config);
+/* The length-scale chosen by the last fit. */
+double bo_length_scale(struct bo *bo);
+
+#endif

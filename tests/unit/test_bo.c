@@ -1,0 +1,261 @@
+/* test_bo.c: Bayesian optimisation over choice vectors: surrogate, acquisition, search. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <string.h>
+
+#include "engine/bo.h"
+
+enum { MAXM = 8 };
+
+/* An additive objective a[i][c[i]] with random parts; *opt receives its maximum. */
+struct additive {
+	int m, n;
+	double a[MAXM][4], opt;
+};
+
+static void additive_init(struct additive *f, int m, int n, uint64_t seed)
+{
+	struct rng r;
+	rng_seed(&r, seed);
+	f->m = m;
+	f->n = n;
+	f->opt = 0;
+	for (int i = 0; i < m; i++) {
+		double mx = -1;
+		for (int v = 0; v < n; v++) {
+			f->a[i][v] = rng_double(&r);
+			mx = MAX(mx, f->a[i][v]);
+		}
+		f->opt += mx;
+	}
+}
+
+static double additive_eval(const struct additive *f, const int *c)
+{
+	double y = 0;
+	for (int i = 0; i < f->m; i++)
+		y += f->a[i][c[i]];
+	return y;
+}
+
+/* Runs suggest/observe until the optimum is observed or `limit` evaluations; returns the
+ * number of evaluations, or limit + 1 when the optimum was not found. */
+static int run_to_optimum(struct bo *bo, const struct additive *f, int limit, int *trace)
+{
+	int c[MAXM];
+	struct err e;
+	for (int k = 0; k < limit; k++) {
+		assert_int_equal(bo_suggest(bo, c), 0);
+		if (trace)
+			memcpy(trace + k * f->m, c, sizeof(int) * (size_t)f->m);
+		double y = additive_eval(f, c);
+		assert_int_equal(bo_observe(bo, c, y, &e), 0);
+		if (fabs(y - f->opt) < 1e-12)
+			return k + 1;
+	}
+	return limit + 1;
+}
+
+static void test_initial_design(void **state)
+{
+	(void)state;
+	struct bo *bo = bo_new(3, (int[]){ 3, 1, 2 }, 1);
+	int d[5 * 3];
+	size_t n = bo_initial_design(bo, d, 5);
+	/* incumbent, step 0 -> 1, step 2 -> 1 (step 1 has one choice), all-best */
+	int want[] = { 0, 0, 0, 1, 0, 0, 0, 0, 1, 1, 0, 1 };
+	assert_int_equal(n, 4);
+	assert_memory_equal(d, want, sizeof(want));
+	assert_int_equal(bo_initial_design(bo, d, 2), 2);
+	/* suggestions walk the design first */
+	int c[3];
+	for (int k = 0; k < 4; k++) {
+		assert_int_equal(bo_suggest(bo, c), 0);
+		assert_memory_equal(c, want + 3 * k, sizeof(c));
+	}
+	bo_free(bo);
+	/* m = 1 with two choices: incumbent and the single change (== all-best) */
+	bo = bo_new(1, (int[]){ 2 }, 1);
+	assert_int_equal(bo_initial_design(bo, d, 5), 2);
+	bo_free(bo);
+}
+
+static void test_interpolation_and_ei(void **state)
+{
+	(void)state;
+	struct bo *bo = bo_new(3, (int[]){ 3, 3, 3 }, 5);
+	struct rng r;
+	rng_seed(&r, 9);
+	int xs[8][3];
+	double ys[8];
+	struct err e;
+	int best = 0;
+	for (int k = 0; k < 8; k++) {
+		for (int i = 0; i < 3; i++)
+			xs[k][i] = (k >> i & 1) + (k == 7 ? 1 : 0); /* distinct configurations */
+		ys[k] = 10 + rng_double(&r);
+		if (ys[k] > ys[best])
+			best = k;
+		assert_int_equal(bo_observe(bo, xs[k], ys[k], &e), 0);
+	}
+	assert_int_equal(bo_count(bo), 8);
+	for (int k = 0; k < 8; k++) {
+		double mu, sd;
+		bo_predict(bo, xs[k], &mu, &sd);
+		assert_true(fabs(mu - ys[k]) < 1e-3);
+		assert_true(sd < 1e-2);
+	}
+	/* EI at the best observed point is ~0, positive at unobserved points */
+	assert_true(bo_expected_improvement(bo, xs[best]) < 1e-3);
+	int c[3] = { 2, 0, 2 };
+	double mu, sd;
+	bo_predict(bo, c, &mu, &sd);
+	assert_true(sd > 0.01);
+	assert_true(bo_expected_improvement(bo, c) > 1e-6);
+	int bc[3];
+	assert_true(bo_best(bo, bc) == ys[best]);
+	assert_memory_equal(bc, xs[best], sizeof(bc));
+	assert_true(bo_length_scale(bo) > 0);
+	bo_free(bo);
+}
+
+static void test_finds_additive_optimum(void **state)
+{
+	(void)state;
+	/* 4 steps x 4 candidates = 256 configurations; enumerated acquisition */
+	for (uint64_t obj = 0; obj < 20; obj++) {
+		struct additive f;
+		additive_init(&f, 4, 4, 1000 + obj);
+		struct bo *bo = bo_new(4, (int[]){ 4, 4, 4, 4 }, 7);
+		int n = run_to_optimum(bo, &f, 32, NULL);
+		if (n > 32) {
+			print_error("objective %d: optimum not found in 32 of 256\n", (int)obj);
+			fail();
+		}
+		bo_free(bo);
+	}
+	/* 8 steps x 4 candidates = 65536: sampled acquisition with hill climbing */
+	for (uint64_t obj = 0; obj < 3; obj++) {
+		struct additive f;
+		additive_init(&f, 8, 4, 1000 + obj);
+		int n[MAXM] = { 4, 4, 4, 4, 4, 4, 4, 4 };
+		struct bo *bo = bo_new(8, n, 7);
+		assert_true(run_to_optimum(bo, &f, 60, NULL) <= 60);
+		bo_free(bo);
+	}
+}
+
+static void test_determinism(void **state)
+{
+	(void)state;
+	struct additive f;
+	int n[MAXM] = { 4, 4, 4, 4, 4, 4, 4, 4 };
+	for (int m = 4; m <= 8; m += 4) { /* enumerated and sampled */
+		int t1[25 * MAXM], t2[25 * MAXM];
+		additive_init(&f, m, 4, 55);
+		f.opt = INFINITY; /* never stop early */
+		struct bo *a = bo_new(m, n, 3), *b = bo_new(m, n, 3);
+		run_to_optimum(a, &f, 25, t1);
+		run_to_optimum(b, &f, 25, t2);
+		assert_memory_equal(t1, t2, sizeof(int) * 25 * (size_t)m);
+		bo_free(a);
+		bo_free(b);
+	}
+}
+
+static void test_exhaustion_no_repeats(void **state)
+{
+	(void)state;
+	/* 3 x 3 x 2 = 18 configurations: every one suggested exactly once, then -1 */
+	struct bo *bo = bo_new(3, (int[]){ 3, 3, 2 }, 11);
+	bool hit[3][3][2] = { 0 };
+	int c[3];
+	struct err e;
+	for (int k = 0; k < 18; k++) {
+		assert_int_equal(bo_suggest(bo, c), 0);
+		assert_false(hit[c[0]][c[1]][c[2]]);
+		hit[c[0]][c[1]][c[2]] = true;
+		/* a failed evaluation now and then: still never suggested again */
+		double y = k % 5 == 4 ? NAN : sin(c[0] + 2.0 * c[1]) + c[2];
+		assert_int_equal(bo_observe(bo, c, y, &e), 0);
+	}
+	assert_int_equal(bo_suggest(bo, c), -1);
+	assert_int_equal(bo_count(bo), 18);
+	bo_free(bo);
+
+	/* pending suggestions are not repeated before they are observed */
+	bo = bo_new(2, (int[]){ 2, 2 }, 1);
+	int s[4][2];
+	for (int k = 0; k < 4; k++)
+		assert_int_equal(bo_suggest(bo, s[k]), 0);
+	assert_int_equal(bo_suggest(bo, c), -1);
+	for (int k = 0; k < 4; k++)
+		for (int j = 0; j < k; j++)
+			assert_false(s[k][0] == s[j][0] && s[k][1] == s[j][1]);
+	bo_free(bo);
+}
+
+static void test_degenerate(void **state)
+{
+	(void)state;
+	int c[4] = { 9, 9, 9, 9 };
+	struct err e;
+	/* one choice everywhere: nothing to search */
+	struct bo *bo = bo_new(1, (int[]){ 1 }, 1);
+	assert_int_equal(bo_suggest(bo, c), -1);
+	assert_true(isnan(bo_best(bo, c)));
+	assert_int_equal(c[0], 0);
+	bo_free(bo);
+	bo = bo_new(3, (int[]){ 1, 1, 1 }, 1);
+	assert_int_equal(bo_suggest(bo, c), -1);
+	bo_free(bo);
+	/* m = 1 with three choices: 0, 1, then 2, then nothing */
+	bo = bo_new(1, (int[]){ 3 }, 1);
+	for (int k = 0; k < 3; k++) {
+		assert_int_equal(bo_suggest(bo, c), 0);
+		assert_int_equal(c[0], k);
+		assert_int_equal(bo_observe(bo, c, -k, &e), 0);
+	}
+	assert_int_equal(bo_suggest(bo, c), -1);
+	assert_true(bo_best(bo, c) == 0 && c[0] == 0);
+	/* repeated observations average; NaN does not erase a value; out of range fails */
+	assert_int_equal(bo_observe(bo, (int[]){ 1 }, 1, &e), 0); /* (-1 + 1) / 2 */
+	assert_int_equal(bo_observe(bo, (int[]){ 2 }, NAN, &e), 0);
+	assert_int_equal(bo_observe(bo, (int[]){ 2 }, 4, &e), 0); /* -2 then 4 */
+	assert_true(bo_best(bo, c) == 1 && c[0] == 2);
+	assert_int_equal(bo_observe(bo, (int[]){ 3 }, 1, &e), -1);
+	assert_non_null(strstr(e.msg, "out of range"));
+	assert_int_equal(bo_count(bo), 3);
+	bo_free(bo);
+	/* invalid construction */
+	assert_null(bo_new(0, NULL, 1));
+	assert_null(bo_new(2, (int[]){ 2, 0 }, 1));
+	bo_free(NULL);
+	/* a model with nothing finite still suggests */
+	bo = bo_new(2, (int[]){ 3, 3 }, 1);
+	for (int k = 0; k < 4; k++) {
+		assert_int_equal(bo_suggest(bo, c), 0);
+		assert_int_equal(bo_observe(bo, c, NAN, &e), 0);
+	}
+	assert_int_equal(bo_suggest(bo, c), 0);
+	assert_true(isnan(bo_best(bo, c)));
+	bo_free(bo);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_initial_design),
+		cmocka_unit_test(test_interpolation_and_ei),
+		cmocka_unit_test(test_finds_additive_optimum),
+		cmocka_unit_test(test_determinism),
+		cmocka_unit_test(test_exhaustion_no_repeats),
+		cmocka_unit_test(test_degenerate),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,463 @@
+/* test_shapley.c: Shapley estimators against closed-form games, properties over random games,
+ * Kernel SHAP edge cases and the bootstrap. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/shapley.h"
+
+#define TOL 1e-9
+
+static void assert_close(double got, double want, double tol)
+{
+	if (!(fabs(got - want) <= tol)) {
+		print_error("got %.12g, want %.12g (tol %g)\n", got, want, tol);
+		fail();
+	}
+}
+
+/* A game as a full table, so every estimator can run on it. */
+struct table {
+	int m;
+	double v[1 << 10];
+	int calls;
+};
+
+static double table_v(void *arg, uint32_t s)
+{
+	struct table *t = arg;
+	t->calls++;
+	return t->v[s];
+}
+
+static void all_estimators(struct table *t, const double *want, double tol_perm)
+{
+	int m = t->m;
+	double phi[SHAPLEY_MAX_PLAYERS];
+	struct err e;
+	assert_int_equal(shapley_exact(m, table_v, t, phi, &e), 0);
+	for (int i = 0; i < m; i++)
+		assert_close(phi[i], want[i], TOL);
+
+	uint32_t masks[1 << 10];
+	for (uint32_t s = 0; s < 1u << m; s++)
+		masks[s] = s;
+	bool ridged = true;
+	assert_int_equal(shapley_kernel(m, masks, t->v, 1u << m, phi, &ridged, &e), 0);
+	assert_false(ridged);
+	for (int i = 0; i < m; i++)
+		assert_close(phi[i], want[i], TOL);
+
+	struct rng r;
+	rng_seed(&r, 7);
+	assert_int_equal(shapley_permutation(m, table_v, t, 4000, &r, phi, &e), 0);
+	for (int i = 0; i < m; i++)
+		assert_close(phi[i], want[i], tol_perm);
+}
+
+static void test_glove(void **state)
+{
+	(void)state;
+	/* player 0 holds a left glove, players 1 and 2 a right one; a pair is worth 1 */
+	struct table t = { .m = 3 };
+	for (uint32_t s = 0; s < 8; s++)
+		t.v[s] = (s & 1) && (s & 6);
+	double want[] = { 2.0 / 3, 1.0 / 6, 1.0 / 6 };
+	all_estimators(&t, want, 0.03);
+}
+
+static void test_airport(void **state)
+{
+	(void)state;
+	/* runway cost of a coalition is the largest need in it; c = 1, 3, 6, 10 */
+	double c[] = { 1, 3, 6, 10 };
+	struct table t = { .m = 4 };
+	for (uint32_t s = 0; s < 16; s++)
+		for (int i = 0; i < 4; i++)
+			if (s >> i & 1)
+				t.v[s] = MAX(t.v[s], c[i]);
+	/* phi_i = sum_{k<=i} (c_k - c_{k-1}) / (m - k) */
+	double want[4], acc = 0, prev = 0;
+	for (int i = 0; i < 4; i++) {
+		acc += (c[i] - prev) / (4 - i);
+		prev = c[i];
+		want[i] = acc;
+	}
+	assert_close(want[0], 0.25, TOL);
+	assert_close(want[3], 0.25 + 2.0 / 3 + 1.5 + 4, TOL);
+	all_estimators(&t, want, 0.15);
+}
+
+static void majority(struct table *t, const int *w, int quota)
+{
+	for (uint32_t s = 0; s < 1u << t->m; s++) {
+		int sum = 0;
+		for (int i = 0; i < t->m; i++)
+			sum += (s >> i & 1) * w[i];
+		t->v[s] = sum >= quota;
+	}
+}
+
+static void test_weighted_majority(void **state)
+{
+	(void)state;
+	/* [2,1,1] quota 3: player 0 is pivotal in 4 of the 6 orderings */
+	struct table t = { .m = 3 };
+	majority(&t, (int[]){ 2, 1, 1 }, 3);
+	all_estimators(&t, (double[]){ 2.0 / 3, 1.0 / 6, 1.0 / 6 }, 0.03);
+	/* [3,1,1,1] quota 4: player 0 is pivotal unless it comes first */
+	t.m = 4;
+	majority(&t, (int[]){ 3, 1, 1, 1 }, 4);
+	all_estimators(&t, (double[]){ 0.75, 1.0 / 12, 1.0 / 12, 1.0 / 12 }, 0.03);
+}
+
+static void test_additive(void **state)
+{
+	(void)state;
+	double a[] = { 0.3, -0.1, 0.05, 0.2, 0 };
+	struct table t = { .m = 5 };
+	for (uint32_t s = 0; s < 32; s++) {
+		t.v[s] = 0.4;
+		for (int i = 0; i < 5; i++)
+			t.v[s] += (s >> i & 1) * a[i];
+	}
+	/* additive: every ordering gives the same marginals, so permutation is exact too */
+	all_estimators(&t, a, TOL);
+
+	/* Kernel SHAP from the search's initial design alone: empty, singletons, full */
+	uint32_t masks[7] = { 0, 1, 2, 4, 8, 16, 31 };
+	double vals[7], phi[5];
+	for (int k = 0; k < 7; k++)
+		vals[k] = t.v[masks[k]];
+	bool ridged = true;
+	struct err e;
+	assert_int_equal(shapley_kernel(5, masks, vals, 7, phi, &ridged, &e), 0);
+	assert_false(ridged);
+	for (int i = 0; i < 5; i++)
+		assert_close(phi[i], a[i], TOL);
+}
+
+static void random_table(struct table *t, int m, struct rng *r)
+{
+	t->m = m;
+	for (uint32_t s = 0; s < 1u << m; s++)
+		t->v[s] = rng_double(r);
+}
+
+static void test_random_properties(void **state)
+{
+	(void)state;
+	struct rng r;
+	rng_seed(&r, 2024);
+	for (int m = 2; m <= 8; m++) {
+		for (int rep = 0; rep < 3; rep++) {
+			struct table t;
+			random_table(&t, m, &r);
+			/* players 0 and 1 interchangeable: v(S) = v(S with 0 and 1 swapped) */
+			for (uint32_t s = 0; s < 1u << m; s++) {
+				uint32_t sw = (s & ~3u) | (s >> 1 & 1) | (s << 1 & 2);
+				t.v[sw] = t.v[s];
+			}
+			/* player m-1 is null: v(S) = v(S without m-1) */
+			uint32_t last = 1u << (m - 1);
+			for (uint32_t s = 0; s < 1u << m; s++)
+				if (s & last)
+					t.v[s] = t.v[s & ~last];
+			if (m == 2) /* 0 and 1 would be the same player; keep only null-ness */
+				for (uint32_t s = 0; s < 4; s++)
+					t.v[s] = t.v[s & 1];
+
+			double exact[8], kern[8], perm[8], total = t.v[(1u << m) - 1] - t.v[0];
+			uint32_t masks[256];
+			for (uint32_t s = 0; s < 1u << m; s++)
+				masks[s] = s;
+			struct err e;
+			struct rng pr;
+			rng_seed(&pr, 99);
+			assert_int_equal(shapley_exact(m, table_v, &t, exact, &e), 0);
+			assert_int_equal(shapley_kernel(m, masks, t.v, 1u << m, kern, NULL, &e), 0);
+			assert_int_equal(shapley_permutation(m, table_v, &t, 301, &pr, perm, &e), 0);
+			double se = 0, sk = 0, sp = 0;
+			for (int i = 0; i < m; i++) {
+				se += exact[i];
+				sk += kern[i];
+				sp += perm[i];
+				assert_close(kern[i], exact[i], TOL);
+			}
+			assert_close(se, total, TOL);
+			assert_close(sk, total, TOL);
+			assert_close(sp, total, 1e-9); /* telescoping: exact per ordering */
+			assert_close(exact[m - 1], 0, TOL);
+			assert_close(kern[m - 1], 0, TOL);
+			assert_close(perm[m - 1], 0, TOL);
+			if (m > 2)
+				assert_close(exact[0], exact[1], TOL);
+		}
+	}
+}
+
+static void test_permutation_converges(void **state)
+{
+	(void)state;
+	struct rng r;
+	rng_seed(&r, 5);
+	struct table t;
+	random_table(&t, 7, &r);
+	double exact[7], perm[7];
+	struct err e;
+	assert_int_equal(shapley_exact(7, table_v, &t, exact, &e), 0);
+	double err_small = 0, err_big = 0;
+	rng_seed(&r, 11);
+	assert_int_equal(shapley_permutation(7, table_v, &t, 20, &r, perm, &e), 0);
+	for (int i = 0; i < 7; i++)
+		err_small = MAX(err_small, fabs(perm[i] - exact[i]));
+	rng_seed(&r, 11);
+	t.calls = 0;
+	assert_int_equal(shapley_permutation(7, table_v, &t, 20000, &r, perm, &e), 0);
+	assert_true(t.calls <= 128); /* each coalition asked once */
+	for (int i = 0; i < 7; i++)
+		err_big = MAX(err_big, fabs(perm[i] - exact[i]));
+	assert_true(err_big < 0.02);
+	assert_true(err_big < err_small);
+
+	/* m = 2, an even number of antithetic orderings covers both orderings: exact */
+	struct table t2 = { .m = 2, .v = { 0, 1, 5, 3 } };
+	double p2[2];
+	assert_int_equal(shapley_permutation(2, table_v, &t2, 2, &r, p2, &e), 0);
+	assert_close(p2[0], (1 + (3 - 5)) / 2.0, TOL);
+	assert_close(p2[1], (5 + (3 - 1)) / 2.0, TOL);
+
+	/* determinism */
+	double a[7], b[7];
+	rng_seed(&r, 3);
+	shapley_permutation(7, table_v, &t, 15, &r, a, &e);
+	rng_seed(&r, 3);
+	shapley_permutation(7, table_v, &t, 15, &r, b, &e);
+	assert_memory_equal(a, b, sizeof(a));
+}
+
+static double nan_at_3(void *arg, uint32_t s)
+{
+	(void)arg;
+	return s == 3 ? NAN : (double)s;
+}
+
+static void test_degenerate(void **state)
+{
+	(void)state;
+	struct err e;
+	double phi[SHAPLEY_MAX_PLAYERS + 1] = { 42 };
+	struct rng r;
+	rng_seed(&r, 1);
+	/* m == 0: nothing written */
+	assert_int_equal(shapley_exact(0, nan_at_3, NULL, phi, &e), 0);
+	assert_int_equal(shapley_kernel(0, NULL, NULL, 0, phi, NULL, &e), 0);
+	assert_close(phi[0], 42, 0);
+	/* m == 1 */
+	struct table t = { .m = 1, .v = { 0.25, 0.75 } };
+	assert_int_equal(shapley_exact(1, table_v, &t, phi, &e), 0);
+	assert_close(phi[0], 0.5, TOL);
+	assert_int_equal(shapley_permutation(1, table_v, &t, 3, &r, phi, &e), 0);
+	assert_close(phi[0], 0.5, TOL);
+	bool ridged = true;
+	assert_int_equal(shapley_kernel(1, (uint32_t[]){ 1, 0 }, (double[]){ 0.75, 0.25 }, 2, phi,
+					&ridged, &e),
+			 0);
+	assert_close(phi[0], 0.5, TOL);
+	assert_false(ridged);
+	/* out of range m */
+	assert_int_equal(shapley_exact(17, table_v, &t, phi, &e), -1);
+	assert_non_null(strstr(e.msg, "17 steps"));
+	assert_int_equal(shapley_exact(-1, table_v, &t, phi, &e), -1);
+	/* NaN from the callback is an error naming the coalition */
+	assert_int_equal(shapley_exact(2, nan_at_3, NULL, phi, &e), -1);
+	assert_non_null(strstr(e.msg, "0x3"));
+	assert_int_equal(shapley_permutation(2, nan_at_3, NULL, 4, &r, phi, &e), -1);
+	assert_int_equal(shapley_permutation(2, table_v, &t, 0, &r, phi, &e), -1);
+	assert_string_equal(shapley_method_name(SHAPLEY_KERNEL), "kernel");
+	assert_string_equal(shapley_method_name((enum shapley_method)9), "unknown");
+	assert_int_equal(shapley_choose(3, 8, 5), SHAPLEY_EXACT);
+	assert_int_equal(shapley_choose(4, 8, 5), SHAPLEY_KERNEL);
+	assert_int_equal(shapley_choose(4, 8, 0), SHAPLEY_PERMUTATION);
+	assert_int_equal(shapley_choose(40, 1L << 40, 0), SHAPLEY_PERMUTATION);
+}
+
+static void test_kernel_observations(void **state)
+{
+	(void)state;
+	struct err e;
+	double phi[3];
+	bool ridged;
+	/* duplicates are averaged, NaN observations skipped */
+	uint32_t masks[] = { 0, 7, 1, 1, 2, 4, 2, 5 };
+	double vals[] = { 0, 1, 0.2, 0.4, NAN, NAN, NAN, NAN };
+	assert_int_equal(shapley_kernel(3, masks, vals, 8, phi, &ridged, &e), 0);
+	assert_true(ridged); /* only {0} seen: the split between 1 and 2 is open */
+	assert_close(phi[0] + phi[1] + phi[2], 1, TOL);
+	assert_close(phi[1], phi[2], TOL);
+	assert_close(phi[0], 0.3, 1e-4);
+	/* determined once {2} is known: additive game 0.3, 0.3, 0.4 */
+	double vals2[] = { 0, 1, 0.2, 0.4, 0.3, 0.4, 0.3, NAN };
+	assert_int_equal(shapley_kernel(3, masks, vals2, 8, phi, &ridged, &e), 0);
+	assert_false(ridged);
+	assert_close(phi[0], 0.3, TOL);
+	assert_close(phi[1], 0.3, TOL);
+	assert_close(phi[2], 0.4, TOL);
+	/* only the ends: the equal split */
+	assert_int_equal(shapley_kernel(3, (uint32_t[]){ 7, 0 }, (double[]){ 0.9, 0.3 }, 2, phi,
+					&ridged, &e),
+			 0);
+	assert_true(ridged);
+	for (int i = 0; i < 3; i++)
+		assert_close(phi[i], 0.2, TOL);
+	/* missing ends, NaN ends, masks out of range */
+	assert_int_equal(shapley_kernel(3, masks + 2, vals + 2, 3, phi, NULL, &e), -1);
+	assert_non_null(strstr(e.msg, "all-incumbent"));
+	assert_int_equal(shapley_kernel(3, (uint32_t[]){ 0, 7 }, (double[]){ 0, NAN }, 2, phi,
+					NULL, &e),
+			 -1);
+	assert_int_equal(shapley_kernel(3, (uint32_t[]){ 0, 7, 8 }, (double[]){ 0, 1, 1 }, 3, phi,
+					NULL, &e),
+			 -1);
+	assert_non_null(strstr(e.msg, "0x8"));
+}
+
+static void test_bootstrap(void **state)
+{
+	(void)state;
+	enum { N = 400 };
+	struct rng r;
+	rng_seed(&r, 77);
+	/* m = 1: phi = mean(s1 - s0); its bootstrap sd approaches sd(diff) / sqrt(N) */
+	static double scores[2 * N];
+	double md = 0, sdd = 0;
+	for (int j = 0; j < N; j++) {
+		scores[j] = rng_double(&r) < 0.5;
+		scores[N + j] = rng_double(&r) < 0.7;
+		md += (scores[N + j] - scores[j]) / N;
+	}
+	for (int j = 0; j < N; j++)
+		sdd += pow(scores[N + j] - scores[j] - md, 2) / N;
+	struct shapley_boot opt = { .method = SHAPLEY_EXACT, .n_boot = 2000, .seed = 1 };
+	double phi[1], sd[1], lo[1], hi[1];
+	struct err e;
+	assert_int_equal(
+		shapley_bootstrap(1, (uint32_t[]){ 0, 1 }, scores, 2, N, &opt, phi, sd, lo, hi, &e),
+		0);
+	assert_close(phi[0], md, TOL);
+	assert_close(sd[0], sqrt(sdd / N), 0.1 * sqrt(sdd / N));
+	assert_true(lo[0] < phi[0] && phi[0] < hi[0]);
+	assert_close(hi[0] - lo[0], 2 * 1.645 * sqrt(sdd / N), 0.2 * sqrt(sdd / N));
+
+	/* m = 3 additive game with per-example noise, all three estimators agree on phi */
+	enum { M = 3, C = 8, NE = 30 };
+	static double sc[C * NE];
+	uint32_t masks[C];
+	double a[M] = { 0.1, 0.2, 0.3 };
+	for (uint32_t s = 0; s < C; s++) {
+		masks[s] = s;
+		for (int j = 0; j < NE; j++) {
+			sc[s * NE + j] = 0.1 * (j % 3);
+			for (int i = 0; i < M; i++)
+				sc[s * NE + j] += (s >> i & 1) * a[i];
+		}
+	}
+	double p1[M], s1[M], p2[M], s2[M];
+	opt = (struct shapley_boot){ .method = SHAPLEY_KERNEL, .n_boot = 50, .seed = 3 };
+	assert_int_equal(shapley_bootstrap(M, masks, sc, C, NE, &opt, p1, s1, NULL, NULL, &e), 0);
+	opt.method = SHAPLEY_PERMUTATION;
+	opt.n_perm = 4;
+	assert_int_equal(shapley_bootstrap(M, masks, sc, C, NE, &opt, p2, s2, NULL, NULL, &e), 0);
+	for (int i = 0; i < M; i++) {
+		assert_close(p1[i], a[i], TOL);
+		assert_close(p2[i], a[i], TOL);
+		assert_close(s1[i], 0, TOL); /* the noise is shared by every coalition */
+		assert_close(s2[i], 0, TOL);
+	}
+	/* determinism: same seed, same answer; a different seed moves the interval */
+	double l1[1], l2[1], h2[1];
+	opt = (struct shapley_boot){ .method = SHAPLEY_EXACT, .n_boot = 100, .seed = 9 };
+	shapley_bootstrap(1, (uint32_t[]){ 0, 1 }, scores, 2, N, &opt, phi, sd, l1, hi, &e);
+	shapley_bootstrap(1, (uint32_t[]){ 0, 1 }, scores, 2, N, &opt, phi, sd, l2, h2, &e);
+	assert_memory_equal(l1, l2, sizeof(l1));
+	assert_memory_equal(hi, h2, sizeof(hi));
+	/* errors */
+	opt.n_boot = 1;
+	assert_int_equal(shapley_bootstrap(1, (uint32_t[]){ 0, 1 }, scores, 2, N, &opt, phi, sd,
+					   NULL, NULL, &e),
+			 -1);
+	opt.n_boot = 10;
+	assert_int_equal(shapley_bootstrap(2, (uint32_t[]){ 0, 3 }, scores, 2, N, &opt, phi, sd,
+					   NULL, NULL, &e),
+			 -1); /* exact needs every coalition */
+	assert_non_null(strstr(e.msg, "0x1"));
+	scores[5] = NAN;
+	assert_int_equal(shapley_bootstrap(1, (uint32_t[]){ 0, 1 }, scores, 2, N, &opt, phi, sd,
+					   NULL, NULL, &e),
+			 -1);
+	assert_non_null(strstr(e.msg, "example 5"));
+}
+
+/* The permutation bootstrap asks for the coalitions a permutation run with the same seed asked
+ * for, so recording those is enough. */
+struct recorder {
+	struct table *t;
+	uint32_t masks[64];
+	int n;
+};
+
+static double record_v(void *arg, uint32_t s)
+{
+	struct recorder *rec = arg;
+	rec->masks[rec->n++] = s;
+	return rec->t->v[s];
+}
+
+static void test_bootstrap_permutation_coverage(void **state)
+{
+	(void)state;
+	struct rng r;
+	rng_seed(&r, 8);
+	struct table t;
+	random_table(&t, 6, &r);
+	struct recorder rec = { .t = &t };
+	double phi[6], phi2[6], sd[6];
+	struct err e;
+	rng_seed(&r, 1234);
+	assert_int_equal(shapley_permutation(6, record_v, &rec, 3, &r, phi, &e), 0);
+	assert_true(rec.n < 64);
+	enum { NE = 4 };
+	double sc[64 * NE];
+	for (int c = 0; c < rec.n; c++)
+		for (int j = 0; j < NE; j++)
+			sc[c * NE + j] = t.v[rec.masks[c]];
+	struct shapley_boot opt = { SHAPLEY_PERMUTATION, 3, 1234, 5, 1 };
+	assert_int_equal(shapley_bootstrap(6, rec.masks, sc, (size_t)rec.n, NE, &opt, phi2, sd,
+					   NULL, NULL, &e),
+			 0);
+	for (int i = 0; i < 6; i++)
+		assert_close(phi2[i], phi[i], TOL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_glove),
+		cmocka_unit_test(test_airport),
+		cmocka_unit_test(test_weighted_majority),
+		cmocka_unit_test(test_additive),
+		cmocka_unit_test(test_random_properties),
+		cmocka_unit_test(test_permutation_converges),
+		cmocka_unit_test(test_degenerate),
+		cmocka_unit_test(test_kernel_observations),
+		cmocka_unit_test(test_bootstrap),
+		cmocka_unit_test(test_bootstrap_permutation_coverage),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
