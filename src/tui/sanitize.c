@@ -209,8 +209,8 @@ void san_text_from(struct san_text *out, const char *bytes, size_t n, int col, u
 		long c;
 		size_t k = san_utf8_decode(bytes + i, n - i, &c);
 		unsigned char b = (unsigned char)bytes[i];
-		if (c < 0 && (b == 0x90 || (b >= 0x98 && b <= 0x9f && b != 0x9a)))
-			c = b; /* a raw 8-bit sequence introducer or terminator (0x9b CSI, ...) */
+		if (c < 0 && b == 0x9b)
+			c = b; /* a raw 8-bit CSI; other stray bytes are not trusted to open strings */
 		st = san_step(&o, st, c);
 		i += k;
 	}

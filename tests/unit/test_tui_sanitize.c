@@ -51,7 +51,8 @@ static void test_osc(void **state)
 	(void)state;
 	check("a\x1b]0;title\x07" "b", 0, L"ab");                        /* BEL */
 	check("a\x1b]8;;http://x\x1b\\link\x1b]8;;\x1b\\b", 0, L"alinkb"); /* ST */
-	check("a\x9d" "0;t\x9c" "b", 0, L"ab");                         /* 8-bit OSC and ST */
+	check("a\xc2\x9d" "0;t\xc2\x9c" "b", 0, L"ab"); /* C1 OSC and ST */
+	check("a\x9d" "b", 0, L"a\ufffdb");              /* a stray byte opens nothing */
 	check("a\x1bP+q\x1b\\b", 0, L"ab");                              /* DCS */
 	check("a\x1b]unterminated", 0, L"a");
 }
