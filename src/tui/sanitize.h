@@ -4,8 +4,9 @@
  * waddnwstr and for column arithmetic with wcwidth.  What sanitizing does:
  *   - decodes UTF-8 strictly; every invalid byte (overlong forms, surrogates, > U+10FFFF,
  *     truncated sequences) becomes U+FFFD (or '?' when the locale cannot show U+FFFD);
- *   - removes ANSI/ECMA-48 escape sequences entirely: CSI (ESC [ and 8-bit 0x9b), OSC/DCS/SOS/PM/
- *     APC strings ended by BEL, ESC \ or 0x9c, and two/three-byte ESC sequences;
+ *   - removes ANSI/ECMA-48 escape sequences entirely: CSI (ESC [, U+009B, and a raw byte 0x9b),
+ *     OSC/DCS/SOS/PM/APC strings (ESC ] or U+009D, ...) ended by BEL, ESC \ or U+009C, and
+ *     two/three-byte ESC sequences (other stray bytes are U+FFFD and open nothing);
  *   - drops other C0 and C1 controls and DEL; CR is dropped; TAB becomes spaces up to the next
  *     tab stop (every 8 columns) counted from the caller's starting column;
  *   - LF is kept as L'\n' with SAN_KEEP_NEWLINES (for the caller's wrapping), else a space;
