@@ -1,0 +1,333 @@
+/* sanitize.c: strict UTF-8 decoding, escape-sequence stripping, control removal, display widths,
+ * cutting to a column count and word wrapping.  See sanitize.h for the rules. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/util.h"
+#include "tui/sanitize.h"
+
+#define TAB_STOP 8
+
+size_t san_utf8_decode(const char *s, size_t n, long *cp)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	unsigned char c = u[0];
+	size_t len;
+	long v, min;
+	if (c < 0x80) {
+		*cp = c;
+		return 1;
+	} else if (c >= 0xc2 && c <= 0xdf) {
+		len = 2, v = c & 0x1f, min = 0x80;
+	} else if (c >= 0xe0 && c <= 0xef) {
+		len = 3, v = c & 0x0f, min = 0x800;
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		len = 4, v = c & 0x07, min = 0x10000;
+	} else {
+		*cp = -1;
+		return 1;
+	}
+	if (len > n) {
+		*cp = -1;
+		return 1;
+	}
+	for (size_t i = 1; i < len; i++) {
+		if ((u[i] & 0xc0) != 0x80) {
+			*cp = -1;
+			return 1;
+		}
+		v = (v << 6) | (u[i] & 0x3f);
+	}
+	if (v < min || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff)) {
+		*cp = -1;
+		return 1;
+	}
+	*cp = v;
+	return len;
+}
+
+void san_utf8_encode(struct sbuf *b, const wchar_t *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned long c = (unsigned long)s[i];
+		char t[4];
+		size_t k;
+		if (c >= 0xd800 && c <= 0xdfff)
+			c = 0xfffd;
+		if (c < 0x80) {
+			t[0] = (char)c, k = 1;
+		} else if (c < 0x800) {
+			t[0] = (char)(0xc0 | c >> 6), t[1] = (char)(0x80 | (c & 0x3f)), k = 2;
+		} else if (c < 0x10000) {
+			t[0] = (char)(0xe0 | c >> 12), t[1] = (char)(0x80 | ((c >> 6) & 0x3f));
+			t[2] = (char)(0x80 | (c & 0x3f)), k = 3;
+		} else {
+			if (c > 0x10ffff)
+				c = 0xfffd;
+			t[0] = (char)(0xf0 | c >> 18), t[1] = (char)(0x80 | ((c >> 12) & 0x3f));
+			t[2] = (char)(0x80 | ((c >> 6) & 0x3f)), t[3] = (char)(0x80 | (c & 0x3f)), k = 4;
+		}
+		sbuf_add(b, t, k);
+	}
+}
+
+int san_wcwidth(wchar_t c)
+{
+	if (c >= 0x20 && c < 0x7f)
+		return 1;
+	if (c == L'\n')
+		return 0;
+	int w = wcwidth(c);
+	return w < 0 ? 1 : w;
+}
+
+int san_width(const wchar_t *s, size_t n)
+{
+	int w = 0;
+	for (size_t i = 0; i < n; i++)
+		w += san_wcwidth(s[i]);
+	return w;
+}
+
+int san_width_utf8(const char *s)
+{
+	struct san_text t;
+	san_text_from(&t, s, strlen(s), 0, 0);
+	int w = san_width(t.s, t.len);
+	san_text_free(&t);
+	return w;
+}
+
+/* The escape-sequence recogniser, one state per place inside a sequence. */
+enum san_state { S_TEXT, S_ESC, S_ESC_INTER, S_CSI, S_STRING, S_STRING_ESC };
+
+struct san_out {
+	wchar_t *s;
+	size_t len, cap;
+	int col;
+	unsigned flags;
+};
+
+static void out_put(struct san_out *o, wchar_t c)
+{
+	o->s = xgrow(o->s, &o->cap, o->len + 2, sizeof(*o->s));
+	o->s[o->len++] = c;
+}
+
+static wchar_t replacement(void)
+{
+	return wcwidth(0xfffd) == 1 ? (wchar_t)0xfffd : L'?';
+}
+
+static int is_bidi_control(long c)
+{
+	return (c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069);
+}
+
+/* A character outside any escape sequence. */
+static void text_char(struct san_out *o, long c)
+{
+	if (c == '\t') {
+		do
+			out_put(o, L' ');
+		while (++o->col % TAB_STOP);
+		return;
+	}
+	if (c == '\n') {
+		out_put(o, (o->flags & SAN_KEEP_NEWLINES) ? L'\n' : L' ');
+		o->col = (o->flags & SAN_KEEP_NEWLINES) ? 0 : o->col + 1;
+		return;
+	}
+	if (c >= 0 && (c < 0x20 || (c >= 0x7f && c < 0xa0) || is_bidi_control(c)))
+		return;
+	wchar_t w = c < 0 ? replacement() : (wchar_t)c;
+	if (c >= 0x80 && wcwidth(w) < 0)
+		w = replacement();
+	out_put(o, w);
+	o->col += san_wcwidth(w);
+}
+
+/* Feeds one code point (or -1 for an invalid byte, or raw C1 byte value) through the state
+ * machine; returns the new state. */
+static enum san_state san_step(struct san_out *o, enum san_state st, long c)
+{
+	switch (st) {
+	case S_TEXT:
+		if (c == 0x1b)
+			return S_ESC;
+		if (c == 0x9b)
+			return S_CSI;
+		if (c == 0x90 || c == 0x98 || c == 0x9d || c == 0x9e || c == 0x9f)
+			return S_STRING;
+		text_char(o, c);
+		return S_TEXT;
+	case S_ESC:
+		if (c == '[')
+			return S_CSI;
+		if (c == ']' || c == 'P' || c == 'X' || c == '^' || c == '_')
+			return S_STRING;
+		if (c >= 0x20 && c <= 0x2f)
+			return S_ESC_INTER;
+		if (c >= 0x30 && c <= 0x7e)
+			return S_TEXT;
+		return san_step(o, S_TEXT, c);
+	case S_ESC_INTER:
+		if (c >= 0x20 && c <= 0x2f)
+			return S_ESC_INTER;
+		if (c >= 0x30 && c <= 0x7e)
+			return S_TEXT;
+		return san_step(o, S_TEXT, c);
+	case S_CSI:
+		if (c >= 0x20 && c <= 0x3f)
+			return S_CSI;
+		if (c >= 0x40 && c <= 0x7e)
+			return S_TEXT;
+		if (c == 0x1b)
+			return S_ESC;
+		if (c >= 0 && c < 0x20)
+			return S_CSI; /* controls inside CSI are executed by terminals: drop them */
+		return san_step(o, S_TEXT, c);
+	case S_STRING:
+		if (c == 0x07 || c == 0x9c)
+			return S_TEXT;
+		return c == 0x1b ? S_STRING_ESC : S_STRING;
+	case S_STRING_ESC:
+		if (c == '\\')
+			return S_TEXT;
+		return san_step(o, S_ESC, c);
+	}
+	return S_TEXT;
+}
+
+void san_text_from(struct san_text *out, const char *bytes, size_t n, int col, unsigned flags)
+{
+	struct san_out o = {.col = col, .flags = flags};
+	enum san_state st = S_TEXT;
+	out_put(&o, 0);
+	o.len = 0;
+	for (size_t i = 0; i < n;) {
+		long c;
+		size_t k = san_utf8_decode(bytes + i, n - i, &c);
+		unsigned char b = (unsigned char)bytes[i];
+		if (c < 0 && b == 0x9b)
+			c = b; /* a raw 8-bit CSI; other stray bytes are not trusted to open strings */
+		st = san_step(&o, st, c);
+		i += k;
+	}
+	o.s[o.len] = 0;
+	out->s = o.s;
+	out->len = o.len;
+}
+
+void san_text_free(struct san_text *t)
+{
+	free(t->s);
+	t->s = NULL;
+	t->len = 0;
+}
+
+size_t san_fit(const wchar_t *s, size_t n, int cols, int *used)
+{
+	int w = 0;
+	size_t i = 0;
+	for (; i < n; i++) {
+		int cw = san_wcwidth(s[i]);
+		if (w + cw > cols)
+			break;
+		w += cw;
+	}
+	if (used)
+		*used = w;
+	return i;
+}
+
+void san_cut(struct san_text *out, const wchar_t *s, size_t n, int cols, const wchar_t *ellipsis)
+{
+	size_t elen = ellipsis ? wcslen(ellipsis) : 0;
+	int ew = ellipsis ? san_width(ellipsis, elen) : 0;
+	size_t keep;
+	if (cols < 0)
+		cols = 0;
+	if (san_width(s, n) <= cols) {
+		keep = n;
+		elen = 0;
+	} else if (ew > cols) {
+		keep = san_fit(s, n, cols, NULL);
+		elen = 0;
+	} else {
+		keep = san_fit(s, n, cols - ew, NULL);
+	}
+	out->s = xmalloc((keep + elen + 1) * sizeof(wchar_t));
+	wmemcpy(out->s, s, keep);
+	if (elen)
+		wmemcpy(out->s + keep, ellipsis, elen);
+	out->len = keep + elen;
+	out->s[out->len] = 0;
+}
+
+static void lines_add(struct san_lines *l, const wchar_t *s, size_t start, size_t end)
+{
+	while (end > start && s[end - 1] == L' ')
+		end--;
+	l->v = xgrow(l->v, &l->cap, l->n + 1, sizeof(*l->v));
+	l->v[l->n].start = start;
+	l->v[l->n].len = end - start;
+	l->v[l->n].width = san_width(s + start, end - start);
+	l->n++;
+}
+
+/* Wraps one paragraph (no '\n' inside) s[a..b). */
+static void wrap_paragraph(struct san_lines *out, const wchar_t *s, size_t a, size_t b, int width)
+{
+	if (a == b) {
+		lines_add(out, s, a, a);
+		return;
+	}
+	while (a < b) {
+		int w = 0;
+		size_t i = a, brk = 0; /* brk: end of the last word that fits, 0 = none */
+		while (i < b) {
+			int cw = san_wcwidth(s[i]);
+			if (w + cw > width)
+				break;
+			if (s[i] == L' ' && i > a && s[i - 1] != L' ')
+				brk = i;
+			w += cw;
+			i++;
+		}
+		if (i == b) {
+			lines_add(out, s, a, b);
+			return;
+		}
+		if (s[i] == L' ')
+			brk = i; /* the line ends exactly at a word end */
+		size_t end = brk ? brk : (i > a ? i : a + 1); /* hard break; one char at least */
+		while (end < b && san_wcwidth(s[end]) == 0 && s[end] != L' ')
+			end++; /* keep combining marks with their base */
+		lines_add(out, s, a, end);
+		a = end;
+		while (a < b && s[a] == L' ')
+			a++;
+	}
+}
+
+void san_wrap(struct san_lines *out, const wchar_t *s, size_t n, int width)
+{
+	memset(out, 0, sizeof(*out));
+	if (width < 1)
+		width = 1;
+	size_t a = 0;
+	for (size_t i = 0; i <= n; i++) {
+		if (i == n || s[i] == L'\n') {
+			if (i < n || a < n || n == 0)
+				wrap_paragraph(out, s, a, i, width);
+			a = i + 1;
+		}
+	}
+}
+
+void san_lines_free(struct san_lines *l)
+{
+	free(l->v);
+	memset(l, 0, sizeof(*l));
+}
