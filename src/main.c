@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "batch.h"
+#include "core/util.h"
 
 enum mode { MODE_TUI, MODE_CHECK, MODE_EVAL, MODE_RUN };
 

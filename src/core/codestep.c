@@ -67,7 +67,7 @@ static int run_regex(const struct step *st, const char *text, const struct codes
 static int run_retrieve(const struct step *st, const char *text, const struct codestep_env *env,
                         struct step_out *out, struct err *e)
 {
-	const struct bm25 *index = st->index;
+	const struct bm25 *index = st->bm25;
 	struct bm25 *local = NULL;
 	const char *const *docs = (const char *const *)st->corpus_docs;
 	if (!index) {

@@ -184,7 +184,7 @@ static void load_retrieve(struct loader *L, struct session *s, struct step *st, 
 			snprintf(p, sizeof p, "%s.corpus", path);
 			load_problem(L, p, "step \"%s\": corpus: %s", st->id, e.msg);
 		} else {
-			st->index = bm25_new((const char *const *)st->corpus_docs, st->n_corpus_docs, 1.5,
+			st->bm25 = bm25_new((const char *const *)st->corpus_docs, st->n_corpus_docs, 1.5,
 			                     0.75);
 		}
 	}
@@ -604,7 +604,7 @@ void pipeline_free(struct session *s)
 		rx_free(st->rx);
 		free(st->replace);
 		free(st->corpus);
-		bm25_free(st->index);
+		bm25_free(st->bm25);
 		for (size_t k = 0; k < st->n_corpus_docs; k++)
 			free(st->corpus_docs[k]);
 		free(st->corpus_docs);

@@ -336,21 +336,9 @@ const struct session_keyset session_keysets[] = {
 
 static void parse_error(struct loader *L)
 {
-	const char *at = cJSON_GetErrorPtr();
-	size_t off = at && at >= L->text && at <= L->text + L->len ? (size_t)(at - L->text) : L->len;
-	struct json_pos pos = json_pos_of_offset(L->text, off);
-	if (off >= L->len)
-		diag_add(L->d, "%s:%d:%d: invalid JSON: unexpected end of file (truncated?)", L->file,
-		         pos.line, pos.col);
-	else {
-		unsigned char c = (unsigned char)L->text[off];
-		if (c >= 0x20 && c < 0x7f)
-			diag_add(L->d, "%s:%d:%d: invalid JSON: unexpected '%c'", L->file, pos.line,
-			         pos.col, c);
-		else
-			diag_add(L->d, "%s:%d:%d: invalid JSON: unexpected byte 0x%02x", L->file,
-			         pos.line, pos.col, c);
-	}
+	char msg[512];
+	json_describe_error(L->text, L->len, cJSON_GetErrorPtr(), msg, sizeof msg);
+	diag_add(L->d, "%s:%s (invalid JSON)", L->file, msg);
 }
 
 struct session *session_load(const char *path, const struct session_load_opts *opts, struct diag *d)

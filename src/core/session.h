@@ -82,7 +82,7 @@ struct step {
 	bool global; /* substitute every match / extract every match as a list */
 	/* retrieve */
 	char *corpus;         /* resolved path, or NULL when passages come from the example */
-	struct bm25 *index;   /* over the corpus, built at load */
+	struct bm25 *bm25; /* over the corpus, built at load */
 	char **corpus_docs;
 	size_t n_corpus_docs;
 	char *passages; /* per-example passages: a dotted path to a list, e.g. "input.context" */

@@ -1,0 +1,218 @@
+/* engine.h: the ADOPT loop as an explicit state machine, knowing no screen.
+ *
+ * One iteration moves through the phases of PHASES() below.  A front end (the TUI or the headless
+ * runner) sends commands (step one phase, run to the proposal, run N iterations, pause, cancel,
+ * accept / edit / reject / undo) and receives events; between them it reads the engine's state
+ * through the const views declared here.  The engine advances only from the front end's loop:
+ * llm_wait() delivers replies, which complete phases.
+ *
+ * Ownership: the engine owns its iterations and everything in them; pointers returned by the
+ * accessors stay valid until the next command or the next llm_wait(). */
+#ifndef ADOPT_ENGINE_H
+#define ADOPT_ENGINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "core/session.h"
+#include "core/trace.h"
+#include "engine/run.h"
+#include "llm/llm.h"
+
+/* id, name shown to people, what happens */
+#define PHASES(X)                                                                                  \
+	X(FORWARD, "forward", "run the pipeline on a training batch and score it")                 \
+	X(ANALYSIS, "analysis", "E1 structure and E2 dependency of every step")                    \
+	X(GRADIENT, "loss+gradient", "E3 textual loss and E4 global gradient per bad case")        \
+	X(LOCAL, "local gradients", "E5: what each step did wrong, per bad case")                  \
+	X(PSEUDO, "pseudo-labels", "E6: the revised output each step should have given")           \
+	X(CANDIDATES, "candidates", "step-level optimizers propose prompts within budget")         \
+	X(SELECTION, "selection", "Bayesian optimization over candidate combinations on validation") \
+	X(SHAPLEY, "shapley", "credit per step: weak (incumbent) vs strong (best candidate)")      \
+	X(ALLOCATION, "allocation", "next iteration's candidate budget per step from Shapley")     \
+	X(PROPOSAL, "proposal", "the best combination as per-step changes with validation gain")   \
+	X(DECISION, "decision", "accept, edit or reject each proposed change")
+
+enum phase {
+#define X(id, name, help) PHASE_##id,
+	PHASES(X)
+#undef X
+	PHASE_COUNT
+};
+const char *phase_name(enum phase p);
+const char *phase_help(enum phase p);
+
+enum engine_event_kind {
+	EV_PHASE_STARTED,
+	EV_PHASE_FINISHED,
+	EV_REQUEST_SENT,
+	EV_TEXT,       /* streamed text: step (or -1 for a role), example, text/len */
+	EV_STEP_TRACE, /* a pipeline step finished on an example */
+	EV_GRADIENT_READY,
+	EV_CANDIDATES_READY,
+	EV_EVAL_DONE, /* one configuration evaluated on validation */
+	EV_SHAPLEY_READY,
+	EV_PROPOSAL_READY,
+	EV_DECISION, /* a decision was made or undone */
+	EV_ERROR,    /* message: something failed; the loop continues or pauses */
+	EV_PAUSED,   /* message: why (budget cap, pause command, proposal reached) */
+	EV_COST,     /* spend changed */
+	EV_ITERATION_DONE,
+};
+
+struct engine_event {
+	enum engine_event_kind kind;
+	enum phase phase;
+	int iteration;
+	int step;       /* step index or -1 */
+	long example;   /* batch position or -1 */
+	const char *text; /* EV_TEXT */
+	size_t len;
+	const char *message; /* EV_ERROR, EV_PAUSED, EV_PHASE_FINISHED summary */
+};
+
+typedef void engine_event_fn(void *arg, const struct engine_event *ev);
+
+/* ---- state, read-only for front ends ---- */
+
+/* One bad case analysed in an iteration. */
+struct adopt_case {
+	size_t trace;   /* index into iteration->traces */
+	char *loss;     /* E3 */
+	char *gradient; /* E4 */
+	char **local;   /* E5 per step (NULL for frozen / code steps) */
+	char **pseudo;  /* E6 per step */
+};
+
+struct candidate {
+	char *prompt;
+	struct demo *demos;
+	size_t n_demos;
+	char *optimizer; /* which step optimizer made it */
+	char *note;      /* its rationale, if given */
+};
+
+struct evaluation {
+	int *choice;     /* per step: 0 = incumbent, k = candidate k */
+	double score;    /* mean validation score */
+	double *scores;  /* per validation example */
+};
+
+enum decision { DECISION_NONE, DECISION_ACCEPT, DECISION_EDIT, DECISION_REJECT };
+
+struct step_change {
+	int step;
+	char *old_prompt, *new_prompt;
+	struct demo *new_demos;
+	size_t n_new_demos;
+	enum decision decision;
+	char *edited; /* the text accepted when edited */
+};
+
+struct phase_cost {
+	long calls, cached, tokens_in, tokens_out;
+	double cost_usd;
+	double projected_usd; /* before the phase ran */
+	long projected_calls;
+};
+
+struct iteration {
+	int number; /* 1-based */
+	enum phase phase;  /* the next phase to run (PHASE_COUNT when finished) */
+	bool phase_running;
+	/* forward */
+	struct trace *traces;
+	size_t n_traces;
+	double train_score;
+	size_t *good, *bad; /* minibatch: indices into traces */
+	size_t n_good, n_bad;
+	/* analysis */
+	char *structure;     /* E1 */
+	char **dependency;   /* E2 per step */
+	/* gradients */
+	struct adopt_case *cases;
+	size_t n_cases;
+	/* candidates per step (index 0 of a choice is the incumbent, candidate k is cands[k-1]) */
+	struct candidate **cands;
+	size_t *n_cands;
+	int *budget; /* candidates asked per step this iteration */
+	/* selection */
+	size_t *val_idx; /* validation sample */
+	size_t n_val;
+	struct evaluation *evals;
+	size_t n_evals;
+	double base_score; /* incumbent on the validation sample */
+	/* shapley */
+	double *phi, *phi_sd;
+	const char *shapley_method;
+	int *next_budget;
+	/* proposal */
+	struct step_change *changes;
+	size_t n_changes;
+	double best_score;
+	int best_eval; /* index in evals or -1 */
+	struct phase_cost cost[PHASE_COUNT];
+	long memo_hits;
+	char *note; /* what happened (all-good batch, provider failure...) */
+};
+
+struct prompt_version {
+	int step;
+	int version;   /* 1 = the original */
+	int iteration; /* 0 for the original */
+	char *prompt;
+	double score;  /* validation score when accepted */
+	bool edited;
+};
+
+struct engine_totals {
+	long calls, cached, memo_hits, avoided, tokens_in, tokens_out;
+	double cost_usd;
+};
+
+struct engine;
+
+struct engine_opts {
+	bool trust;
+	bool auto_accept; /* headless: accept a proposal when validation improves */
+};
+
+struct engine *engine_new(struct session *s, struct llm *l, const struct engine_opts *o,
+                          engine_event_fn *fn, void *arg, struct err *e);
+void engine_free(struct engine *en);
+
+/* ---- commands ---- */
+int engine_step(struct engine *en);            /* run the next phase */
+int engine_run_to_proposal(struct engine *en); /* run phases until a proposal awaits decisions */
+int engine_run(struct engine *en, int iterations); /* run whole iterations (auto decisions) */
+void engine_pause(struct engine *en);          /* stop after the phase in flight */
+void engine_cancel(struct engine *en);         /* abandon the phase in flight, roll it back */
+int engine_accept(struct engine *en, int step);
+int engine_edit(struct engine *en, int step, const char *text);
+int engine_reject(struct engine *en, int step);
+int engine_undo(struct engine *en);
+/* Decides every undecided change (accept when validation improved) and closes the iteration. */
+int engine_decide_remaining(struct engine *en);
+/* Restores an earlier prompt version of a step (a new version recording the restore). */
+int engine_restore_version(struct engine *en, int step, int version);
+
+/* ---- state ---- */
+bool engine_busy(const struct engine *en); /* a phase is in flight */
+bool engine_running(const struct engine *en); /* will continue by itself */
+const struct session *engine_session(const struct engine *en);
+const struct iteration *engine_current(const struct engine *en); /* NULL before the first */
+const struct iteration *engine_iteration(const struct engine *en, size_t i);
+size_t engine_iterations(const struct engine *en);
+const struct prompt_version *engine_versions(const struct engine *en, size_t *n);
+void engine_totals(const struct engine *en, struct engine_totals *t);
+/* Projection of the next phase before it runs. */
+void engine_projection(const struct engine *en, long *calls, double *usd);
+/* Why the engine paused last, or NULL. */
+const char *engine_pause_reason(const struct engine *en);
+/* Incumbent validation score (from the last evaluation), or -1 when unknown. */
+double engine_val_score(const struct engine *en);
+
+/* Persistence: the engine's history and resumable state as session sections. */
+void engine_store(struct engine *en); /* writes "history" and "state" into the session tree */
+
+#endif
