@@ -133,6 +133,8 @@ int bo_observe(struct bo *bo, const int *config, double value, struct err *e)
 		        sizeof(int) * (bo->n_pend - (size_t)p) * (size_t)m);
 	}
 	bo->fitted = false;
+	if (!isfinite(value))
+		value = NAN;
 	ssize_t k = find_row(bo->x, bo->n_obs, config, m);
 	if (k >= 0) {
 		if (isnan(value))
