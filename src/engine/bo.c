@@ -122,10 +122,8 @@ int bo_observe(struct bo *bo, const int *config, double value, struct err *e)
 	int m = bo->m;
 	for (int i = 0; i < m; i++)
 		if (config[i] < 0 || config[i] >= bo->n[i])
-			return err_set(e,
-			               "search: step %d has %d candidates, choice %d is out of "
-			               "range",
-			               i + 1, bo->n[i], config[i]);
+			return err_set(e, "search: step %d: choice %d is outside 0..%d", i + 1,
+			               config[i], bo->n[i] - 1);
 	ssize_t p = find_row(bo->pend, bo->n_pend, config, m);
 	if (p >= 0) {
 		bo->n_pend--;
