@@ -17,6 +17,7 @@
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -415,6 +416,16 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	*con_cls = NULL;
 }
 
+/* libmicrohttpd's own messages: injected faults make it talk, so only with --verbose. */
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	const struct server *s = cls;
+	if (!s->verbose)
+		return;
+	fputs("llm-server: libmicrohttpd: ", stderr);
+	vfprintf(stderr, fmt, ap);
+}
+
 /* ---- command line ---- */
 
 static void usage(void)
@@ -500,9 +511,11 @@ int main(int argc, char **argv)
 
 	struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
 	addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL_INTERNAL_THREAD |
+	                 MHD_USE_ERROR_LOG;
 	struct MHD_Daemon *d = MHD_start_daemon(
-		MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG,
-		(uint16_t)port, NULL, NULL, on_request, &srv, MHD_OPTION_SOCK_ADDR, &addr,
+		flags, (uint16_t)port, NULL, NULL, on_request, &srv, MHD_OPTION_EXTERNAL_LOGGER,
+		mhd_log, &srv, MHD_OPTION_SOCK_ADDR, &addr,
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, &srv, MHD_OPTION_CONNECTION_LIMIT,
 		(unsigned)1000, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)300,
 		MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)512, MHD_OPTION_END);
