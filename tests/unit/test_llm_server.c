@@ -25,7 +25,7 @@
 	"{\"rules\": [{\"match\": \"capital of (?<c>\\\\w+)\","                                    \
 	" \"reply\": \"The capital of ${c} is a fine city.\"}],"                                   \
 	" \"fallback\": \"I do not know.\"}"
-#define ASK_FRANCE "{\"role\": \"user\", \"content\": \"What is the capital of France?\"}"
+#define ASK_FRANCE   "{\"role\": \"user\", \"content\": \"What is the capital of France?\"}"
 #define REPLY_FRANCE "The capital of France is a fine city."
 
 static pid_t server_pid;
@@ -141,11 +141,12 @@ static const char *jstr(const cJSON *o, const char *path)
 /* Clears faults and statistics between tests. */
 static void server_clean(void)
 {
-	cJSON_Delete(post_json("/_control", NULL,
-	                       "{\"latency_ms\":0,\"latency_jitter_ms\":0,\"rate_429\":0,"
-	                       "\"rate_500\":0,\"drop_before\":0,\"drop_during\":0,\"truncate\":0,"
-	                       "\"malformed\":0,\"stall_ms\":0,\"fail_first_n\":0,\"retry_after\":1,"
-	                       "\"retry_after_date\":false}"));
+	cJSON_Delete(
+	    post_json("/_control", NULL,
+	              "{\"latency_ms\":0,\"latency_jitter_ms\":0,\"rate_429\":0,"
+	              "\"rate_500\":0,\"drop_before\":0,\"drop_during\":0,\"truncate\":0,"
+	              "\"malformed\":0,\"stall_ms\":0,\"fail_first_n\":0,\"retry_after\":1,"
+	              "\"retry_after_date\":false}"));
 	cJSON_Delete(post_json("/_reset", NULL, ""));
 }
 
@@ -261,7 +262,8 @@ static void test_openai_whole(void **state)
 	/* the alias without /v1, and max_tokens cutting the reply */
 	j = post_json("/chat/completions", OPENAI_AUTH,
 	              "{\"model\": \"m\", \"max_tokens\": 2, \"messages\": [" ASK_FRANCE "]}");
-	assert_string_equal(jstr(j, "choices.0.message.content"), "The capi"); /* 2 tokens = 8 bytes */
+	assert_string_equal(jstr(j, "choices.0.message.content"),
+	                    "The capi"); /* 2 tokens = 8 bytes */
 	assert_string_equal(jstr(j, "choices.0.finish_reason"), "length");
 	cJSON_Delete(j);
 }
@@ -357,9 +359,9 @@ static void test_ollama(void **state)
 {
 	(void)state;
 	NEED_SERVER();
-	cJSON *j = post_json("/api/chat", NULL,
-	                     "{\"model\": \"llama\", \"stream\": false, \"messages\": [" ASK_FRANCE
-	                     "]}");
+	cJSON *j =
+	    post_json("/api/chat", NULL,
+	              "{\"model\": \"llama\", \"stream\": false, \"messages\": [" ASK_FRANCE "]}");
 	assert_string_equal(jstr(j, "message.content"), REPLY_FRANCE);
 	assert_true(cJSON_IsTrue(cJSON_GetObjectItem(j, "done")));
 	assert_string_equal(jstr(j, "done_reason"), "stop");
@@ -368,7 +370,8 @@ static void test_ollama(void **state)
 
 	/* Ollama streams by default: NDJSON lines */
 	struct http_result r;
-	http("POST", "/api/chat", NULL, "{\"model\": \"llama\", \"messages\": [" ASK_FRANCE "]}", &r);
+	http("POST", "/api/chat", NULL, "{\"model\": \"llama\", \"messages\": [" ASK_FRANCE "]}",
+	     &r);
 	assert_int_equal(r.status, 200);
 	assert_non_null(strstr(r.headers.s, "application/x-ndjson"));
 	struct sbuf text = {0};
@@ -596,6 +599,37 @@ static void test_body_faults(void **state)
 	cJSON_Delete(st);
 }
 
+static void test_stall_and_seed(void **state)
+{
+	(void)state;
+	NEED_SERVER();
+	const char *s = "{\"model\": \"m\", \"stream\": true, \"messages\": [" ASK_FRANCE "]}";
+	cJSON_Delete(post_json("/_control", NULL, "{\"stall_ms\": 300}"));
+	struct http_result r;
+	int64_t t0 = now_ms();
+	http("POST", "/v1/chat/completions", OPENAI_AUTH, s, &r);
+	assert_true(now_ms() - t0 >= 290);
+	assert_int_equal(r.rc, CURLE_OK);
+	assert_non_null(strstr(r.body.s, "data: [DONE]")); /* a stall, then the rest */
+	http_free(&r);
+
+	/* the same seed gives the same faults in the same order (re-seeded by /_reset) */
+	cJSON_Delete(
+	    post_json("/_control", NULL, "{\"stall_ms\": 0, \"rate_500\": 0.5, \"seed\": 42}"));
+	char pattern[2][17] = {"", ""};
+	for (int round = 0; round < 2; round++) {
+		cJSON_Delete(post_json("/_reset", NULL, ""));
+		for (int i = 0; i < 16; i++) {
+			http("POST", "/api/chat", NULL, "{\"model\": \"m\", \"messages\": []}", &r);
+			pattern[round][i] = r.status == 200 ? '.' : r.status == 500 ? 'x' : '?';
+			http_free(&r);
+		}
+	}
+	assert_string_equal(pattern[0], pattern[1]);
+	assert_non_null(strchr(pattern[0], '.'));
+	assert_non_null(strchr(pattern[0], 'x'));
+}
+
 static void test_concurrency(void **state)
 {
 	(void)state;
@@ -650,17 +684,18 @@ static void test_concurrency(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup(test_openai_whole, before),
-		cmocka_unit_test_setup(test_openai_stream, before),
-		cmocka_unit_test_setup(test_anthropic, before),
-		cmocka_unit_test_setup(test_ollama, before),
-		cmocka_unit_test_setup(test_auth, before),
-		cmocka_unit_test_setup(test_rate_limit, before),
-		cmocka_unit_test_setup(test_fail_first_n, before),
-		cmocka_unit_test_setup(test_stats, before),
-		cmocka_unit_test_setup(test_control, before),
-		cmocka_unit_test_setup(test_body_faults, before),
-		cmocka_unit_test_setup(test_concurrency, before),
+	    cmocka_unit_test_setup(test_openai_whole, before),
+	    cmocka_unit_test_setup(test_openai_stream, before),
+	    cmocka_unit_test_setup(test_anthropic, before),
+	    cmocka_unit_test_setup(test_ollama, before),
+	    cmocka_unit_test_setup(test_auth, before),
+	    cmocka_unit_test_setup(test_rate_limit, before),
+	    cmocka_unit_test_setup(test_fail_first_n, before),
+	    cmocka_unit_test_setup(test_stats, before),
+	    cmocka_unit_test_setup(test_control, before),
+	    cmocka_unit_test_setup(test_body_faults, before),
+	    cmocka_unit_test_setup(test_stall_and_seed, before),
+	    cmocka_unit_test_setup(test_concurrency, before),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
