@@ -8,7 +8,9 @@
  *   POST /v1/chat/completions, /chat/completions   OpenAI Chat Completions
  *   POST /v1/messages                              Anthropic Messages
  *   POST /api/chat                                 Ollama chat
- *   GET /_stats, POST /_reset                      statistics (see server_fault.c)
+ *   GET /_stats, POST /_reset                      statistics of the chat endpoints and of
+ *                                                  unknown paths (never of these control
+ *                                                  endpoints); reset also re-seeds the faults
  *   GET|POST /_control                             read or change fault settings (JSON object)
  * Threads are fine here: this is a test tool, not part of adopt-tui. */
 #include <arpa/inet.h>
@@ -358,6 +360,7 @@ static enum MHD_Result handle_chat(struct server *s, struct MHD_Connection *c, s
 	sleep_ms(delay);
 	struct stream *st = xcalloc(1, sizeof *st);
 	format_answer(&req, &rep, &st->p);
+	plan.truncate = plan.truncate && req.stream; /* a whole body has no end marker */
 	stream_apply(st, &plan, req.stream);
 	fault_count_body(s, &plan);
 	log_request(s, req.stream ? "stream" : "whole", ep, 200);
@@ -443,7 +446,8 @@ static void usage(void)
 	       "  --help                this text\n\n"
 	       "Faults (also settable at run time: POST /_control {\"name\": value, ...}):\n");
 	fault_help();
-	printf("\nFirst stdout line: PORT=<n>.  GET /_stats, POST /_reset, GET /_control.\n"
+	printf("\nFirst stdout line: PORT=<n>.  GET /_stats, GET /_control; POST /_reset zeroes\n"
+	       "the statistics and re-seeds the fault choices.\n"
 	       "Tokens are estimated as ceil(bytes / 4) of each message and of the reply.\n");
 }
 
