@@ -189,6 +189,8 @@ static const struct {
 
 static const char *status_name(int status, char buf[16])
 {
+	if (status >= 200 && status < 300)
+		return "error"; /* reported inside a successful response */
 	for (size_t i = 0; i < ARRAY_SIZE(status_names); i++)
 		if (status_names[i].status == status)
 			return status_names[i].name;

@@ -372,7 +372,7 @@ static void test_provider_table(void **state)
 	"\"system_fingerprint\":\"fp_44709d6fcb\","
 #define OAI_DELTA(d, fin)                                                               \
 	OAI_HEAD "\"choices\":[{\"index\":0,\"delta\":" d ",\"logprobs\":null,"          \
-	         "\"finish_reason\":" fin "}]}\n\n"
+	         "\"finish_reason\":" fin "}],\"usage\":null}\n\n"
 
 /* As the OpenAI reference shows it with stream_options.include_usage. */
 static const char oai_usage_last[] =
@@ -429,6 +429,16 @@ static void test_openai_stream_usage_on_finish(void **state)
 	assert_int_equal(run.r.usage.in, 7);
 	assert_int_equal(run.r.usage.out, 2);
 	assert_int_equal(run.r.usage.cached, 0);
+	run_free(&run);
+
+	/* vLLM's usage chunk may carry "choices": null */
+	static const char vllm[] = OAI_DELTA("{\"content\":\"ok\"}", "\"stop\"")
+		"data: {\"id\":\"c\",\"choices\":null,\"usage\":{\"prompt_tokens\":3,"
+		"\"completion_tokens\":1}}\n\ndata: [DONE]\n\n";
+	stream_all_ways_s("openai", vllm, &run);
+	assert_ok(&run);
+	assert_int_equal(run.r.usage.in, 3);
+	assert_int_equal(run.r.usage.out, 1);
 	run_free(&run);
 }
 
@@ -508,6 +518,14 @@ static void test_openai_stream_error_chunk(void **state)
 static void test_openai_stream_malformed(void **state)
 {
 	(void)state;
+	static const char named[] = "event: heartbeat\ndata: alive\n\n"
+		"event: chunk\n" OAI_DELTA("{\"content\":\"x\"}", "\"stop\"") "data: [DONE]\n\n";
+	struct run named_run;
+	stream_all_ways_s("openai", named, &named_run);
+	assert_ok(&named_run);
+	assert_string_equal(sbuf_str(&named_run.r.text), "x");
+	run_free(&named_run);
+
 	static const char in[] = OAI_DELTA("{\"content\":\"ok\"}", "null")
 		"data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"x\"\n\n"
 		"data: [DONE]\n\n";
@@ -806,6 +824,31 @@ static void test_anthropic_stream(void **state)
 	run_free(&run);
 }
 
+/* message_delta usage is cumulative and may repeat the input counts (server tools) */
+static void test_anthropic_stream_usage(void **state)
+{
+	(void)state;
+	static const char in[] =
+		"event: message_start\n"
+		"data: {\"type\":\"message_start\",\"message\":{\"usage\":{\"input_tokens\":5,"
+		"\"cache_read_input_tokens\":100,\"output_tokens\":1}}}\n\n"
+		"event: message_delta\n"
+		"data: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"max_tokens\"},"
+		"\"usage\":{\"output_tokens\":7}}\n\n"
+		"event: message_delta\n"
+		"data: {\"type\":\"message_delta\",\"delta\":{},\"usage\":{\"input_tokens\":9,"
+		"\"output_tokens\":12}}\n\n"
+		"event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n";
+	struct run run;
+	stream_all_ways_s("anthropic", in, &run);
+	assert_ok(&run);
+	assert_string_equal(run.r.finish_reason, "max_tokens");
+	assert_int_equal(run.r.usage.in, 109);
+	assert_int_equal(run.r.usage.cached, 100);
+	assert_int_equal(run.r.usage.out, 12);
+	run_free(&run);
+}
+
 static void test_anthropic_stream_error(void **state)
 {
 	(void)state;
@@ -822,6 +865,7 @@ static void test_anthropic_stream_error(void **state)
 		"\"Overloaded\"}}\n\n";
 	struct run run;
 	stream_all_ways_s("anthropic", in, &run);
+	assert_int_equal(run.r.usage.in, 5);
 	assert_string_equal(run.r.error, "overloaded_error: Overloaded");
 	assert_string_equal(run.r.error_type, "overloaded_error");
 	assert_true(run.r.retryable);
@@ -1002,6 +1046,8 @@ static void test_ollama_stream_broken(void **state)
 	assert_int_equal(run.feed_rc, -1);
 	assert_false(run.r.complete);
 	assert_string_equal(sbuf_str(&run.r.text), "Once");
+	assert_string_equal(run.r.error_type, "error");
+	assert_false(run.r.retryable);
 	run_free(&run);
 
 	/* truncated after the first lines */
@@ -1082,6 +1128,7 @@ int main(void)
 		cmocka_unit_test(test_openai_parse),
 		cmocka_unit_test(test_openai_errors),
 		cmocka_unit_test(test_anthropic_stream),
+		cmocka_unit_test(test_anthropic_stream_usage),
 		cmocka_unit_test(test_anthropic_stream_error),
 		cmocka_unit_test(test_anthropic_stream_broken),
 		cmocka_unit_test(test_anthropic_parse),
