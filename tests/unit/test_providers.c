@@ -1108,6 +1108,44 @@ static void test_ollama_parse(void **state)
 	llm_result_free(&r);
 }
 
+/* Garbage built from the formats' own pieces must never crash, and every failure says why. */
+static void test_streams_survive_garbage(void **state)
+{
+	(void)state;
+	static const char *const bits[] = {
+		"data: ", "event: ", "error", "\n", "\r\n", "\r", "\n\n", "{", "}", "[", "]",
+		"\"", ":", ",", "\\", "\\u", "d83d", "null", "true", "1e999", "-1",
+		"\"choices\"", "\"delta\"", "\"content\"", "\"message\"", "\"text\"",
+		"\"type\"", "\"done\"", "\"usage\"", "\"error\"", "\"content_block_delta\"",
+		"\"text_delta\"", "\"message_stop\"", "[DONE]", "\xff", "\xc3", "x",
+	};
+	static const char *const names[] = {"openai", "anthropic", "ollama"};
+	struct rng rng;
+	rng_seed(&rng, 42);
+	for (int round = 0; round < 300; round++) {
+		struct sbuf in = {0};
+		int pieces = 1 + (int)rng_below(&rng, 60);
+		for (int i = 0; i < pieces; i++)
+			sbuf_adds(&in, bits[rng_below(&rng, ARRAY_SIZE(bits))]);
+		const struct provider_ops *ops = provider_find(names[round % 3]);
+		struct run run;
+		stream_run(ops, in.s, in.len, RANDOM, (uint64_t)round, &run);
+		if (run.feed_rc < 0 || run.end_rc < 0)
+			assert_non_null(run.r.error);
+		else
+			assert_true(run.r.complete);
+		run_free(&run);
+		struct llm_result r = {0};
+		if (ops->parse(in.s, in.len, &r) < 0)
+			assert_non_null(r.error);
+		llm_result_free(&r);
+		ops->parse_error(500, in.s, in.len, &r);
+		assert_non_null(r.error);
+		llm_result_free(&r);
+		sbuf_free(&in);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1136,6 +1174,7 @@ int main(void)
 		cmocka_unit_test(test_ollama_stream),
 		cmocka_unit_test(test_ollama_stream_broken),
 		cmocka_unit_test(test_ollama_parse),
+		cmocka_unit_test(test_streams_survive_garbage),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
