@@ -67,7 +67,8 @@ static int scan_string(struct scan *sc)
 		sc->i++;
 		int x = peek(sc);
 		if (x < 0 || !strchr("\"\\/bfnrtu", x))
-			return scan_fail(sc, "an escape: \\\" \\\\ \\/ \\b \\f \\n \\r \\t \\uXXXX");
+			return scan_fail(sc,
+			                 "an escape: \\\" \\\\ \\/ \\b \\f \\n \\r \\t \\uXXXX");
 		sc->i++;
 		if (x == 'u') {
 			for (int k = 0; k < 4; k++, sc->i++)
@@ -153,7 +154,8 @@ static int scan_value(struct scan *sc)
 				return scan_fail(sc, "less deeply nested containers");
 			bool obj = c == '{';
 			uint64_t bit = (uint64_t)1 << (depth % 64);
-			stack[depth / 64] = obj ? stack[depth / 64] | bit : stack[depth / 64] & ~bit;
+			stack[depth / 64] =
+			    obj ? stack[depth / 64] | bit : stack[depth / 64] & ~bit;
 			depth++;
 			sc->i++;
 			scan_ws(sc);
@@ -337,7 +339,8 @@ static int path_next(const char **pp, bool first, struct path_comp *c)
 				p += (*p == '\\' && p[1]) ? 2 : 1;
 			if (*p != '"' || p[1] != ']')
 				return -1;
-			*c = (struct path_comp){.key = k, .klen = (size_t)(p - k), .mode = STR_PATH_QUOTED};
+			*c = (struct path_comp){
+			    .key = k, .klen = (size_t)(p - k), .mode = STR_PATH_QUOTED};
 			*pp = p + 2;
 			return 1;
 		}
@@ -536,7 +539,8 @@ void json_scan_error(const char *text, size_t len, const char *errptr, struct js
 	size_t off = sc.i;
 	if (bad == 0) {
 		/* our scan found nothing: trust cJSON's pointer */
-		off = errptr && errptr >= text && errptr <= text + len ? (size_t)(errptr - text) : len;
+		off = errptr && errptr >= text && errptr <= text + len ? (size_t)(errptr - text)
+		                                                       : len;
 		sc.expected = NULL;
 	}
 	*pos = pos_of_offset_n(text, len, off);

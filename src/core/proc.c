@@ -15,7 +15,7 @@
 
 extern char **environ;
 
-#define IO_CHUNK 65536
+#define IO_CHUNK        65536
 #define LEADER_CHECK_MS 100 /* how often to look for an exited child whose pipes stay open */
 
 static void close_fd(int *fd)
@@ -284,7 +284,8 @@ int proc_run(char *const argv[], const char *input, size_t input_len, int timeou
 	sbuf_free(&io.err);
 	res->out_len = io.out.len;
 	res->out = sbuf_take(&io.out);
-	res->status = w == pid ? decode_status(ws) : -1; /* -1: reaped elsewhere (SIGCHLD ignored) */
+	res->status =
+	    w == pid ? decode_status(ws) : -1; /* -1: reaped elsewhere (SIGCHLD ignored) */
 	res->timed_out = !in_time;
 	res->truncated = io.truncated;
 	return 0;

@@ -14,11 +14,11 @@
 
 #include "core/util.h"
 
-#define PROC_ERR_TAIL 2048    /* bytes of stderr kept (the last ones) */
-#define PROC_TERM_GRACE_MS 500 /* from SIGTERM to SIGKILL on timeout */
+#define PROC_ERR_TAIL      2048 /* bytes of stderr kept (the last ones) */
+#define PROC_TERM_GRACE_MS 500  /* from SIGTERM to SIGKILL on timeout */
 
 struct proc_result {
-	char *out;      /* stdout, NUL-terminated (out_len excludes the NUL); never NULL */
+	char *out; /* stdout, NUL-terminated (out_len excludes the NUL); never NULL */
 	size_t out_len;
 	char *err_tail; /* the last PROC_ERR_TAIL bytes of stderr at most, NUL-terminated */
 	int status;     /* the exit status, or 128 + signal number when killed by a signal */

@@ -90,10 +90,10 @@ static void test_status_and_errors(void **state)
 	proc_result_free(&r);
 
 	struct err e = {""};
-	assert_int_equal(proc_run((char *const[]){"no-such-command-4f2a", NULL}, "x", 1, 1000, 10,
-	                          &r, &e),
-	                 -1);
-	assert_string_equal(e.msg, "exec \"no-such-command-4f2a\": command not found (searched PATH)");
+	assert_int_equal(
+	    proc_run((char *const[]){"no-such-command-4f2a", NULL}, "x", 1, 1000, 10, &r, &e), -1);
+	assert_string_equal(e.msg,
+	                    "exec \"no-such-command-4f2a\": command not found (searched PATH)");
 	assert_null(r.out);
 	assert_int_equal(proc_run((char *const[]){NULL}, NULL, 0, 1000, 10, &r, &e), -1);
 	assert_string_equal(e.msg, "exec: no command given");
@@ -230,8 +230,9 @@ static void test_stderr_tail(void **state)
 {
 	(void)state;
 	struct proc_result r;
-	run_ok(SH("i=0; while [ $i -lt 2000 ]; do echo \"line $i\" >&2; i=$((i+1)); done; echo done"),
-	       NULL, 0, 10000, 1024, &r);
+	run_ok(
+	    SH("i=0; while [ $i -lt 2000 ]; do echo \"line $i\" >&2; i=$((i+1)); done; echo done"),
+	    NULL, 0, 10000, 1024, &r);
 	assert_string_equal(r.out, "done\n");
 	size_t n = strlen(r.err_tail);
 	assert_true(n <= PROC_ERR_TAIL);
@@ -252,12 +253,9 @@ static void test_stderr_tail(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_cat_and_tr),
-		cmocka_unit_test(test_status_and_errors),
-		cmocka_unit_test(test_timeout),
-		cmocka_unit_test(test_process_group_killed),
-		cmocka_unit_test(test_output_cap),
-		cmocka_unit_test(test_stderr_tail),
+	    cmocka_unit_test(test_cat_and_tr), cmocka_unit_test(test_status_and_errors),
+	    cmocka_unit_test(test_timeout),    cmocka_unit_test(test_process_group_killed),
+	    cmocka_unit_test(test_output_cap), cmocka_unit_test(test_stderr_tail),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
