@@ -145,6 +145,16 @@ static bool process_gone(long pid)
 	return rp && (rp[2] == 'Z' || rp[2] == 'X');
 }
 
+static bool gone_within_1s(long pid)
+{
+	for (int i = 0; i < 100; i++) {
+		if (process_gone(pid))
+			return true;
+		usleep(10000);
+	}
+	return false;
+}
+
 static void test_process_group_killed(void **state)
 {
 	(void)state;
@@ -159,13 +169,7 @@ static void test_process_group_killed(void **state)
 	assert_true(now_ms() - t0 < 2000);
 	long grandchild = strtol(r.out, NULL, 10);
 	assert_true(grandchild > 1);
-	bool gone = false;
-	for (int i = 0; i < 100 && !gone; i++) {
-		gone = process_gone(grandchild);
-		if (!gone)
-			usleep(10000);
-	}
-	if (!gone)
+	if (!gone_within_1s(grandchild))
 		fail_msg("grandchild %ld survived the timeout", grandchild);
 	proc_result_free(&r);
 
@@ -177,13 +181,7 @@ static void test_process_group_killed(void **state)
 	assert_int_equal(r.status, 0);
 	assert_true(now_ms() - t0 < 2000);
 	grandchild = strtol(r.out, NULL, 10);
-	gone = false;
-	for (int i = 0; i < 100 && !gone; i++) {
-		gone = process_gone(grandchild);
-		if (!gone)
-			usleep(10000);
-	}
-	if (!gone)
+	if (!gone_within_1s(grandchild))
 		fail_msg("background process %ld survived its parent", grandchild);
 	proc_result_free(&r);
 	assert_no_children();
