@@ -370,51 +370,37 @@ static int path_next(const char **pp, bool first, struct path_comp *c)
 	return 1;
 }
 
-/* Moves sc (at an object's '{') to the value of key c; 1 found, 0 absent, -1 bad text. */
-static int walk_key(struct scan *sc, const struct path_comp *c)
+/* Moves sc (at the '{' or '[' of a container) to the member c names, the first of duplicate
+ * keys: 1 found, 0 absent, -1 bad text. */
+static int walk_to(struct scan *sc, const struct path_comp *c)
 {
+	bool obj = !c->is_index;
+	int close = obj ? '}' : ']';
 	sc->i++;
 	scan_ws(sc);
-	if (peek(sc) == '}')
-		return 0;
-	for (;;) {
-		const char *k;
-		size_t klen;
-		if (scan_member_key(sc, &k, &klen) < 0)
-			return -1;
-		if (key_equal(c->key, c->klen, c->mode, k, klen))
-			return 1;
-		if (scan_value(sc) < 0)
-			return -1;
-		scan_ws(sc);
-		int ch = peek(sc);
-		if (ch == '}')
-			return 0;
-		if (ch != ',')
-			return scan_fail(sc, "',' or '}'");
-		sc->i++;
-	}
-}
-
-/* Moves sc (at an array's '[') to element c->index; 1 found, 0 out of range, -1 bad text. */
-static int walk_index(struct scan *sc, const struct path_comp *c)
-{
-	sc->i++;
-	scan_ws(sc);
-	if (peek(sc) == ']')
+	if (peek(sc) == close)
 		return 0;
 	for (size_t n = 0;; n++) {
-		scan_ws(sc);
-		if (n == c->index)
-			return 1;
+		if (obj) {
+			const char *k;
+			size_t klen;
+			if (scan_member_key(sc, &k, &klen) < 0)
+				return -1;
+			if (key_equal(c->key, c->klen, c->mode, k, klen))
+				return 1;
+		} else {
+			scan_ws(sc);
+			if (n == c->index)
+				return 1;
+		}
 		if (scan_value(sc) < 0)
 			return -1;
 		scan_ws(sc);
 		int ch = peek(sc);
-		if (ch == ']')
+		if (ch == close)
 			return 0;
 		if (ch != ',')
-			return scan_fail(sc, "',' or ']'");
+			return scan_fail(sc, obj ? "',' or '}'" : "',' or ']'");
 		sc->i++;
 	}
 }
@@ -443,7 +429,7 @@ int json_pos_of_path(const char *text, size_t len, const char *path, struct json
 			break;
 		}
 		sc.i = at;
-		r = c.is_index ? walk_index(&sc, &c) : walk_key(&sc, &c);
+		r = walk_to(&sc, &c);
 		if (r < 0) {
 			at = sc.i;
 			rc = -1;

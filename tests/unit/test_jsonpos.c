@@ -34,33 +34,27 @@ static void check_path(const char *text, const char *path, int rc, int line, int
 		         rc, line, col);
 }
 
+static void check_offset(const char *text, size_t off, int line, int col)
+{
+	struct json_pos p = json_pos_of_offset(text, off);
+	if (p.line != line || p.col != col)
+		fail_msg("offset %zu: got %d:%d, want %d:%d", off, p.line, p.col, line, col);
+}
+
 static void test_offset(void **state)
 {
 	(void)state;
-	struct json_pos p = json_pos_of_offset("ab\ncd", 4);
-	assert_int_equal(p.line, 2);
-	assert_int_equal(p.col, 2);
-	p = json_pos_of_offset("ab\ncd", 0);
-	assert_int_equal(p.line, 1);
-	assert_int_equal(p.col, 1);
+	check_offset("ab\ncd", 4, 2, 2);
+	check_offset("ab\ncd", 0, 1, 1);
 	/* code points, not bytes: "é" is 2 bytes, "€" 3 */
-	p = json_pos_of_offset("\xc3\xa9\xe2\x82\xacx", 5);
-	assert_int_equal(p.col, 3);
+	check_offset("\xc3\xa9\xe2\x82\xacx", 5, 1, 3);
 	/* CRLF is one line break; the '\n' of a CRLF still belongs to the first line */
-	p = json_pos_of_offset("a\r\nb", 3);
-	assert_int_equal(p.line, 2);
-	assert_int_equal(p.col, 1);
-	p = json_pos_of_offset("a\r\nb", 2);
-	assert_int_equal(p.line, 1);
-	assert_int_equal(p.col, 2);
+	check_offset("a\r\nb", 3, 2, 1);
+	check_offset("a\r\nb", 2, 1, 2);
 	/* a lone CR is a line break too */
-	p = json_pos_of_offset("a\rb", 2);
-	assert_int_equal(p.line, 2);
-	assert_int_equal(p.col, 1);
+	check_offset("a\rb", 2, 2, 1);
 	/* an offset past the end is clamped to the end */
-	p = json_pos_of_offset("ab\nc", 1000);
-	assert_int_equal(p.line, 2);
-	assert_int_equal(p.col, 2);
+	check_offset("ab\nc", 1000, 2, 2);
 }
 
 static void test_nested(void **state)
