@@ -181,6 +181,34 @@ static void test_tokenize(void **state)
 	assert_string_equal(t.buf, "end|near");
 }
 
+/* A query pays for the postings of its terms, not for the corpus: 20,000 searches for a rare
+ * term in 100,000 documents would take seconds if each one touched every document. */
+static void test_query_cost(void **state)
+{
+	(void)state;
+	size_t n = 100000;
+	char **docs = xcalloc(n, sizeof *docs);
+	for (size_t i = 0; i < n; i++)
+		docs[i] =
+		    xasprintf("common filler words w%zu%s", i % 5000, i == 77777 ? " needle" : "");
+	struct bm25 *bm = bm25_new((const char *const *)docs, n, 1.5, 0.75);
+	bm25_corpus_free(docs, n);
+	size_t idx[5];
+	double t0 = now_s();
+	for (int r = 0; r < 20000; r++) {
+		assert_int_equal(bm25_search(bm, "needle", 5, idx, NULL), 1);
+		assert_int_equal(idx[0], 77777);
+	}
+	double dt = now_s() - t0;
+	if (dt > 1.0)
+		fail_msg("20000 rare-term searches took %.2f s", dt);
+	/* a term in 20 documents returns those 20, best (all equal here) by index */
+	assert_int_equal(bm25_search(bm, "w123", 5, idx, NULL), 5);
+	assert_int_equal(idx[0], 123);
+	assert_int_equal(idx[4], 123 + 4 * 5000);
+	bm25_free(bm);
+}
+
 /* ---- corpus files ------------------------------------------------------------------------- */
 
 static char tmpdir[64];
@@ -350,10 +378,15 @@ static void test_hotpot_self_retrieval(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_hand_computed), cmocka_unit_test(test_ranking_and_ties),
-	    cmocka_unit_test(test_edges),         cmocka_unit_test(test_stopwords),
-	    cmocka_unit_test(test_tokenize),      cmocka_unit_test(test_corpus_file),
-	    cmocka_unit_test(test_corpus_errors), cmocka_unit_test(test_hotpot_self_retrieval),
+	    cmocka_unit_test(test_hand_computed),
+	    cmocka_unit_test(test_ranking_and_ties),
+	    cmocka_unit_test(test_edges),
+	    cmocka_unit_test(test_stopwords),
+	    cmocka_unit_test(test_tokenize),
+	    cmocka_unit_test(test_query_cost),
+	    cmocka_unit_test(test_corpus_file),
+	    cmocka_unit_test(test_corpus_errors),
+	    cmocka_unit_test(test_hotpot_self_retrieval),
 	};
 	return cmocka_run_group_tests(tests, setup_tmp, teardown_tmp);
 }
