@@ -114,8 +114,7 @@ static double number_value(const char *s, size_t len)
 }
 
 /* The first (last == false) or last number in s: 1 found, 0 none, -1 regex error. */
-static int number_find(const struct metric *m, const char *s, bool last, double *out,
-                       struct err *e)
+static int number_find(const struct metric *m, const char *s, bool last, double *out, struct err *e)
 {
 	size_t len = strlen(s), off = 0;
 	int found = 0;
@@ -143,8 +142,8 @@ static int gold_number(const struct metric *m, const char *gold, bool last, doub
 {
 	int rc = number_find(m, gold, last, out, e);
 	if (rc == 0)
-		return err_set(e, "metric %s: the gold answer \"%.60s\" holds no number", m->type->name,
-		               gold);
+		return err_set(e, "metric %s: the gold answer \"%.60s\" holds no number",
+		               m->type->name, gold);
 	return rc < 0 ? -1 : 0;
 }
 
@@ -262,7 +261,8 @@ static int score_numeric(const struct metric *m, const char *pred, const char *g
 	int rc = number_find(m, pred, true, &p, e);
 	if (rc < 0)
 		return -1;
-	*out = rc && fabs(p - g) <= fmax(m->abs_tol, m->rel_tol * fmax(fabs(p), fabs(g))) ? 1.0 : 0.0;
+	*out =
+	    rc && fabs(p - g) <= fmax(m->abs_tol, m->rel_tol * fmax(fabs(p), fabs(g))) ? 1.0 : 0.0;
 	return 0;
 }
 
@@ -276,7 +276,8 @@ static int parse_mae(struct metric *m, const cJSON *j, struct err *e)
 	static const char what[] = "metric.scale must be [min, max], two numbers with min < max "
 	                           "(e.g. [1, 5])";
 	if (!v)
-		return err_set(e, "metric.scale is required for one_minus_mae: [min, max], e.g. [1, 5]");
+		return err_set(
+		    e, "metric.scale is required for one_minus_mae: [min, max], e.g. [1, 5]");
 	if (!cJSON_IsArray(v) || cJSON_GetArraySize(v) != 2 ||
 	    !cJSON_IsNumber(cJSON_GetArrayItem(v, 0)) || !cJSON_IsNumber(cJSON_GetArrayItem(v, 1)))
 		return err_set(e, "%s", what);
@@ -318,10 +319,11 @@ static int score_mae(const struct metric *m, const char *pred, const char *gold,
 
 static const char *const choice_keys[] = {"labels", NULL};
 
-static const char bare_pattern[] = "^\\s*\\**\\s*(?:\\(([A-Za-z])\\)|([A-Za-z])[).:]?)\\s*\\**\\s*\\.?\\s*$";
+static const char bare_pattern[] =
+    "^\\s*\\**\\s*(?:\\(([A-Za-z])\\)|([A-Za-z])[).:]?)\\s*\\**\\s*\\.?\\s*$";
 static const char marker_pattern[] =
-	"(?i:\\banswer)(?:\\s+(?i:is))?\\s*[:=]?\\s*\\**\\s*"
-	"(?:\\(([A-Za-z])\\)|([A-Za-z])\\)|([A-Z])(?![\\w])|([A-Za-z])\\s*\\**\\s*\\.?\\s*$)";
+    "(?i:\\banswer)(?:\\s+(?i:is))?\\s*[:=]?\\s*\\**\\s*"
+    "(?:\\(([A-Za-z])\\)|([A-Za-z])\\)|([A-Z])(?![\\w])|([A-Za-z])\\s*\\**\\s*\\.?\\s*$)";
 static const char paren_pattern[] = "\\(([A-Za-z])\\)";
 static const char answer_marker[] = "(?i)\\banswer(?:\\s+is)?\\s*[:=]?";
 
@@ -354,7 +356,8 @@ static int parse_labels(struct metric *m, const cJSON *v, struct err *e)
 		}
 		order[k] = i;
 	}
-	/* the group of label i is order-position + 1: remember it by writing labels in that order */
+	/* the group of label i is order-position + 1: remember it by writing labels in that order
+	 */
 	char **sorted = xcalloc(m->nlabels, sizeof *sorted);
 	struct sbuf b = {0};
 	sbuf_adds(&b, "(?<![\\p{L}\\p{N}_])(?:");
@@ -363,7 +366,8 @@ static int parse_labels(struct metric *m, const cJSON *v, struct err *e)
 		sbuf_adds(&b, k ? "|(" : "(");
 		for (const char *s = sorted[k]; *s; s++) {
 			unsigned char c = (unsigned char)*s;
-			if (c < 0x80 && !(c >= '0' && c <= '9') && !((c | 0x20) >= 'a' && (c | 0x20) <= 'z'))
+			if (c < 0x80 && !(c >= '0' && c <= '9') &&
+			    !((c | 0x20) >= 'a' && (c | 0x20) <= 'z'))
 				sbuf_addc(&b, '\\');
 			sbuf_addc(&b, *s);
 		}
@@ -467,15 +471,18 @@ static int score_choice(const struct metric *m, const char *pred, const char *go
 	if (m->labels) {
 		g = choice_label(m, gold, e);
 		if (g == 0)
-			return err_set(e, "metric choice: the gold answer \"%.60s\" is none of the labels",
-			               gold);
+			return err_set(
+			    e, "metric choice: the gold answer \"%.60s\" is none of the labels",
+			    gold);
 		p = g > 0 ? choice_label(m, pred, e) : 0;
 	} else {
 		g = choice_letter(m, gold, true, e);
 		if (g == 0)
-			return err_set(e, "metric choice: the gold answer \"%.60s\" is no option letter "
-			                  "like \"(B)\" or \"B\"; give the metric a \"labels\" list",
-			               gold);
+			return err_set(
+			    e,
+			    "metric choice: the gold answer \"%.60s\" is no option letter "
+			    "like \"(B)\" or \"B\"; give the metric a \"labels\" list",
+			    gold);
 		p = g > 0 ? choice_letter(m, pred, false, e) : 0;
 	}
 	if (g < 0 || p < 0)
@@ -489,18 +496,18 @@ static int score_choice(const struct metric *m, const char *pred, const char *go
 static const char *const judge_keys[] = {"model", "rubric", "score_pattern", "scale_max", NULL};
 
 static const char default_rubric[] =
-	"You are grading an answer against the reference answer.\n"
-	"\n"
-	"Reference answer:\n"
-	"{{gold}}\n"
-	"\n"
-	"Answer to grade:\n"
-	"{{prediction}}\n"
-	"\n"
-	"Judge only whether the answer states the same thing as the reference; ignore wording, "
-	"formatting and extra explanation that does not contradict it. Give partial credit between "
-	"0 and 1 when it is partly right.\n"
-	"End your reply with one line of the form \"Score: X\", X a number from 0 to 1.\n";
+    "You are grading an answer against the reference answer.\n"
+    "\n"
+    "Reference answer:\n"
+    "{{gold}}\n"
+    "\n"
+    "Answer to grade:\n"
+    "{{prediction}}\n"
+    "\n"
+    "Judge only whether the answer states the same thing as the reference; ignore wording, "
+    "formatting and extra explanation that does not contradict it. Give partial credit between "
+    "0 and 1 when it is partly right.\n"
+    "End your reply with one line of the form \"Score: X\", X a number from 0 to 1.\n";
 static const char default_score_pattern[] = "(?i)score\\s*[:=]\\s*\\**\\s*([0-9]+(?:\\.[0-9]+)?)";
 
 /* The placeholder ("prediction", "gold") whose "{{ name }}" starts at s, or NULL. */
@@ -532,13 +539,15 @@ static int check_rubric(const char *rubric, struct err *e)
 		size_t len;
 		const char *name = rubric_placeholder(s, &len);
 		if (!name)
-			return err_set(e, "metric.rubric: unknown placeholder \"%.*s\" (known: "
-			                  "{{prediction}}, {{gold}})",
+			return err_set(e,
+			               "metric.rubric: unknown placeholder \"%.*s\" (known: "
+			               "{{prediction}}, {{gold}})",
 			               (int)MIN(strcspn(s, "}") + 2, 40), s);
 		has_prediction |= strcmp(name, "prediction") == 0;
 	}
 	if (!has_prediction)
-		return err_set(e, "metric.rubric must contain {{prediction}} (the answer to grade)");
+		return err_set(e,
+		               "metric.rubric must contain {{prediction}} (the answer to grade)");
 	return 0;
 }
 
@@ -612,8 +621,10 @@ int metric_judge_parse(const struct metric *m, const char *reply, double *score,
 	char *g = rc ? rx_group_dup(&mt, reply, 1) : NULL;
 	double v;
 	if (!g || parse_double(g, &v) < 0) {
-		err_set(e, "metric llm_judge: no score in the judge's reply (score_pattern \"%.80s\" %s)",
-		        m->score_pattern, g ? "captured no number" : "did not match");
+		err_set(
+		    e,
+		    "metric llm_judge: no score in the judge's reply (score_pattern \"%.80s\" %s)",
+		    m->score_pattern, g ? "captured no number" : "did not match");
 		free(g);
 		return -1;
 	}
@@ -626,21 +637,21 @@ int metric_judge_parse(const struct metric *m, const char *reply, double *score,
 /* ---- the table ---- */
 
 static const struct metric_type metric_types[] = {
-	{"exact_match", 1.0, NULL, NULL, score_exact_match},
-	{"f1", 0.5, NULL, NULL, score_f1},
-	{"contains", 1.0, NULL, NULL, score_contains},
-	{"regex", 1.0, regex_keys, parse_regex, score_regex},
-	{"numeric", 1.0, numeric_keys, parse_numeric, score_numeric},
-	{"choice", 1.0, choice_keys, parse_choice, score_choice},
-	{"one_minus_mae", 0.75, mae_keys, parse_mae, score_mae},
-	{"llm_judge", 0.5, judge_keys, parse_judge, NULL},
+    {"exact_match", 1.0, NULL, NULL, score_exact_match},
+    {"f1", 0.5, NULL, NULL, score_f1},
+    {"contains", 1.0, NULL, NULL, score_contains},
+    {"regex", 1.0, regex_keys, parse_regex, score_regex},
+    {"numeric", 1.0, numeric_keys, parse_numeric, score_numeric},
+    {"choice", 1.0, choice_keys, parse_choice, score_choice},
+    {"one_minus_mae", 0.75, mae_keys, parse_mae, score_mae},
+    {"llm_judge", 0.5, judge_keys, parse_judge, NULL},
 };
 
 static const char *const common_keys[] = {"type", "threshold", NULL};
 
 const char *const metric_keys[] = {
-	"type",    "threshold", "pattern", "caseless",      "abs_tol",   "rel_tol", "labels",
-	"scale",   "model",     "rubric",  "score_pattern", "scale_max", NULL,
+    "type",  "threshold", "pattern", "caseless",      "abs_tol",   "rel_tol", "labels",
+    "scale", "model",     "rubric",  "score_pattern", "scale_max", NULL,
 };
 
 static bool key_in(const char *const *keys, const char *key)
@@ -664,7 +675,8 @@ static int check_keys(const cJSON *j, const struct metric_type *t, struct err *e
 	{
 		for (const cJSON *prev = j->child; prev != it; prev = prev->next)
 			if (strcmp(prev->string, it->string) == 0)
-				return err_set(e, "metric: key \"%.40s\" is given twice", it->string);
+				return err_set(e, "metric: key \"%.40s\" is given twice",
+				               it->string);
 		if (key_in(common_keys, it->string) || key_in(t->keys, it->string))
 			continue;
 		struct sbuf b = {0};
@@ -757,8 +769,9 @@ int metric_score(const struct metric *m, const char *pred, const char *const *go
 {
 	*score = 0;
 	if (!m->type->score)
-		return err_set(e, "llm_judge is scored by the engine (through the judge model), not "
-		                  "by metric_score");
+		return err_set(e,
+		               "llm_judge is scored by the engine (through the judge model), not "
+		               "by metric_score");
 	if (!pred)
 		pred = "";
 	if (m->gold_free)

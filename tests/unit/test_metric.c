@@ -84,8 +84,8 @@ static void check_cases(const char *json, const struct scase *c, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		double s = score1(m, c[i].pred, c[i].gold);
 		if (s < c[i].want - 1e-12 || s > c[i].want + 1e-12)
-			fail_msg("%s: pred \"%s\" gold \"%s\": %.17g, expected %.17g", json, c[i].pred,
-			         c[i].gold, s, c[i].want);
+			fail_msg("%s: pred \"%s\" gold \"%s\": %.17g, expected %.17g", json,
+			         c[i].pred, c[i].gold, s, c[i].want);
 	}
 	metric_free(m);
 }
@@ -97,58 +97,64 @@ static void check_cases(const char *json, const struct scase *c, size_t n)
 static const struct {
 	const char *in, *want;
 } normalize_cases[] = {
-	{"The Cat", "cat"},
-	{"a cat", "cat"},
-	{"An apple a day", "apple day"},
-	{"the the the", ""},
-	{"Theatre", "theatre"},
-	{"anthem", "anthem"},
-	{"a_b", "ab"},
-	{"a-b", "ab"},
-	{"don't", "dont"},
-	{"  Hello,   World!  ", "hello world"},
-	{"U.S.A.", "usa"},
-	{"Café au lait", "café au lait"},
-	{"ÉCOLE Normale", "école normale"},
-	{"Ω ΟΔΟΣ", "ω οδος"},
-	{"ΣΑΣ ΣΑΣ.", "σας σας"},
-	{"Σ", "σ"},
-	{"İstanbul", "i\xcc\x87stanbul"},
-	{"STRASSE ẞ", "strasse ß"},
-	{"Straße", "straße"},
-	{"МОСКВА — столица", "москва — столица"},
-	{"Ёлка", "ёлка"},
-	{"北京 大学", "北京 大学"},
-	{"東京の塔", "東京の塔"},
-	{"«Le Monde»", "«le monde»"},
-	{"Anna—Karenina", "anna—karenina"},
-	{"¿Qué?", "¿qué"},
-	{"a\xc2\xa0""b\xe2\x80\x83""c\xe3\x80\x80""d", "b c d"}, /* a\u00a0b\u2003c\u3000d */
-	{"x\xe2\x80\x8by", "x\xe2\x80\x8by"}, /* x\u200by */
-	{"the\xc2\xa0""end", "end"}, /* the\u00a0end */
-	{"a\xcc\x81 the\xcc\x81", "\xcc\x81 \xcc\x81"}, /* a\u0301 the\u0301 */
-	{"’The’ answer", "’ ’ answer"},
-	{"ǅemal", "ǆemal"},
-	{"ﬃ", "ﬃ"},
-	{"Ⅻ", "ⅻ"},
-	{"𐐀𐐁", "𐐨𐐩"},
-	{"naïve résumé", "naïve résumé"},
-	{"$1,000.50", "100050"},
-	{"½ cup", "½ cup"},
-	{"the_end", "theend"},
-	{"\x09\x0anew\x0aline\x0d\x0a", "new line"}, /* \u0009\u000anew\u000aline\u000d\u000a */
-	{"", ""},
-	{"!!!", ""},
-	{"a.b.c", "abc"},
-	{"Ǆ", "ǆ"},
-	{"K Å", "k å"},
-	{"ΑΣ1", "ας1"},
-	{"ΑΣ'Β", "ασβ"},
-	{"ΑΣ'", "ας"},
-	{"Σ\xcc\x81Α", "σ\xcc\x81α"}, /* Σ\u0301Α */
-	{"_the_", ""},
-	{"the-end", "theend"},
-	{"a1 the2 an", "a1 the2"},
+    {"The Cat", "cat"},
+    {"a cat", "cat"},
+    {"An apple a day", "apple day"},
+    {"the the the", ""},
+    {"Theatre", "theatre"},
+    {"anthem", "anthem"},
+    {"a_b", "ab"},
+    {"a-b", "ab"},
+    {"don't", "dont"},
+    {"  Hello,   World!  ", "hello world"},
+    {"U.S.A.", "usa"},
+    {"Café au lait", "café au lait"},
+    {"ÉCOLE Normale", "école normale"},
+    {"Ω ΟΔΟΣ", "ω οδος"},
+    {"ΣΑΣ ΣΑΣ.", "σας σας"},
+    {"Σ", "σ"},
+    {"İstanbul", "i\xcc\x87stanbul"},
+    {"STRASSE ẞ", "strasse ß"},
+    {"Straße", "straße"},
+    {"МОСКВА — столица", "москва — столица"},
+    {"Ёлка", "ёлка"},
+    {"北京 大学", "北京 大学"},
+    {"東京の塔", "東京の塔"},
+    {"«Le Monde»", "«le monde»"},
+    {"Anna—Karenina", "anna—karenina"},
+    {"¿Qué?", "¿qué"},
+    {"a\xc2\xa0"
+     "b\xe2\x80\x83"
+     "c\xe3\x80\x80"
+     "d",
+     "b c d"},                            /* a\u00a0b\u2003c\u3000d */
+    {"x\xe2\x80\x8by", "x\xe2\x80\x8by"}, /* x\u200by */
+    {"the\xc2\xa0"
+     "end",
+     "end"},                                        /* the\u00a0end */
+    {"a\xcc\x81 the\xcc\x81", "\xcc\x81 \xcc\x81"}, /* a\u0301 the\u0301 */
+    {"’The’ answer", "’ ’ answer"},
+    {"ǅemal", "ǆemal"},
+    {"ﬃ", "ﬃ"},
+    {"Ⅻ", "ⅻ"},
+    {"𐐀𐐁", "𐐨𐐩"},
+    {"naïve résumé", "naïve résumé"},
+    {"$1,000.50", "100050"},
+    {"½ cup", "½ cup"},
+    {"the_end", "theend"},
+    {"\x09\x0anew\x0aline\x0d\x0a", "new line"}, /* \u0009\u000anew\u000aline\u000d\u000a */
+    {"", ""},
+    {"!!!", ""},
+    {"a.b.c", "abc"},
+    {"Ǆ", "ǆ"},
+    {"K Å", "k å"},
+    {"ΑΣ1", "ας1"},
+    {"ΑΣ'Β", "ασβ"},
+    {"ΑΣ'", "ας"},
+    {"Σ\xcc\x81Α", "σ\xcc\x81α"}, /* Σ\u0301Α */
+    {"_the_", ""},
+    {"the-end", "theend"},
+    {"a1 the2 an", "a1 the2"},
 };
 
 static void test_squad_normalize(void **state)
@@ -171,30 +177,32 @@ static const struct {
 	double f1;
 	int em;
 } pair_cases[] = {
-	{"the cat sat", "a cat sat", 1.0, 1},
-	{"Barack Obama", "Obama", 0.6666666666666666, 0},
-	{"the big dog", "dog big the", 1.0, 0},
-	{"New York City", "york", 0.5, 0},
-	{"cat cat dog", "cat dog dog", 0.6666666666666666, 0},
-	{"", "", 0.0, 1},
-	{"the", "a", 0.0, 1},
-	{"", "x", 0.0, 0},
-	{"1,000", "1000", 1.0, 1},
-	{"Denver Broncos", "The Denver Broncos!", 1.0, 1},
-	{"σοφός", "ΣΟΦΟΣ", 0.0, 0},
-	{"Ελληνικά γράμματα", "ΕΛΛΗΝΙΚΑ", 0.0, 0},
-	{"Straße", "STRASSE", 0.0, 0},
-	{"İzmir", "izmir", 0.0, 0},
-	{"Москва столица России", "столица", 0.5, 0},
-	{"北京 大学", "北京大学", 0.0, 0},
-	{"«Le Monde»", "Le Monde", 0.0, 0},
-	{"Anna — Karenina", "Anna Karenina", 0.8, 0},
-	{"a\xc2\xa0""b", "a b", 1.0, 1}, /* a\u00a0b | a b */
-	{"naïve", "naive", 0.0, 0},
-	{"one two three four five", "three four five six seven eight", 0.5454545454545454, 0},
-	{"x y z", "z y x w", 0.8571428571428571, 0},
-	{"Éric the Red", "eric red", 0.5, 0},
-	{"the Ünited States", "ünited states of america", 0.6666666666666666, 0},
+    {"the cat sat", "a cat sat", 1.0, 1},
+    {"Barack Obama", "Obama", 0.6666666666666666, 0},
+    {"the big dog", "dog big the", 1.0, 0},
+    {"New York City", "york", 0.5, 0},
+    {"cat cat dog", "cat dog dog", 0.6666666666666666, 0},
+    {"", "", 0.0, 1},
+    {"the", "a", 0.0, 1},
+    {"", "x", 0.0, 0},
+    {"1,000", "1000", 1.0, 1},
+    {"Denver Broncos", "The Denver Broncos!", 1.0, 1},
+    {"σοφός", "ΣΟΦΟΣ", 0.0, 0},
+    {"Ελληνικά γράμματα", "ΕΛΛΗΝΙΚΑ", 0.0, 0},
+    {"Straße", "STRASSE", 0.0, 0},
+    {"İzmir", "izmir", 0.0, 0},
+    {"Москва столица России", "столица", 0.5, 0},
+    {"北京 大学", "北京大学", 0.0, 0},
+    {"«Le Monde»", "Le Monde", 0.0, 0},
+    {"Anna — Karenina", "Anna Karenina", 0.8, 0},
+    {"a\xc2\xa0"
+     "b",
+     "a b", 1.0, 1}, /* a\u00a0b | a b */
+    {"naïve", "naive", 0.0, 0},
+    {"one two three four five", "three four five six seven eight", 0.5454545454545454, 0},
+    {"x y z", "z y x w", 0.8571428571428571, 0},
+    {"Éric the Red", "eric red", 0.5, 0},
+    {"the Ünited States", "ünited states of america", 0.6666666666666666, 0},
 };
 
 static void test_squad_f1_em(void **state)
@@ -218,16 +226,17 @@ static void test_squad_invalid_utf8(void **state)
 	static const struct {
 		const char *in, *want;
 	} c[] = {
-		{"\xff the CAT \xc3", "\xef\xbf\xbd cat \xef\xbf\xbd"},
-		{"caf\xe2\x82 au", "caf\xef\xbf\xbd au"},                  /* truncated */
-		{"\xc0\x80x", "\xef\xbf\xbd\xef\xbf\xbdx"},               /* overlong NUL */
-		{"\xed\xa0\x80", "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"}, /* surrogate */
-		{"\xf0\x9f\x98the", "\xef\xbf\xbd"}, /* U+FFFD is no word char: "the" goes */
-		{"A\x80\x80"
-		 "B",
-		 "\xef\xbf\xbd\xef\xbf\xbd"
-		 "b"},
-		{"\xf4\x90\x80\x80", "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"}, /* > U+10FFFF */
+	    {"\xff the CAT \xc3", "\xef\xbf\xbd cat \xef\xbf\xbd"},
+	    {"caf\xe2\x82 au", "caf\xef\xbf\xbd au"},                 /* truncated */
+	    {"\xc0\x80x", "\xef\xbf\xbd\xef\xbf\xbdx"},               /* overlong NUL */
+	    {"\xed\xa0\x80", "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"}, /* surrogate */
+	    {"\xf0\x9f\x98the", "\xef\xbf\xbd"}, /* U+FFFD is no word char: "the" goes */
+	    {"A\x80\x80"
+	     "B",
+	     "\xef\xbf\xbd\xef\xbf\xbd"
+	     "b"},
+	    {"\xf4\x90\x80\x80",
+	     "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"}, /* > U+10FFFF */
 	};
 	for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
 		char *got = squad_normalize(c[i].in);
@@ -265,15 +274,17 @@ static void test_squad_differential(void **state)
 	while (fgets(line, sizeof line, f)) {
 		if (line[0] == '#')
 			continue;
-		assert_int_equal(sscanf(line, "%16383s %16383s %16383s %16383s %63s %d", col[0], col[1],
-		                        col[2], col[3], f1s, &em),
+		assert_int_equal(sscanf(line, "%16383s %16383s %16383s %16383s %63s %d", col[0],
+		                        col[1], col[2], col[3], f1s, &em),
 		                 6);
-		char *p = unhex(col[0]), *g = unhex(col[1]), *np = unhex(col[2]), *ng = unhex(col[3]);
+		char *p = unhex(col[0]), *g = unhex(col[1]), *np = unhex(col[2]),
+		     *ng = unhex(col[3]);
 		char *xp = squad_normalize(p), *xg = squad_normalize(g);
 		double f1 = squad_f1(p, g), want = strtod(f1s, NULL);
 		n++;
 		if (strcmp(xp, np) || strcmp(xg, ng) || f1 != want || squad_exact_match(p, g) != em)
-			fail_msg("fixture line %d: normalised \"%s\" / \"%s\", expected \"%s\" / \"%s\"; "
+			fail_msg("fixture line %d: normalised \"%s\" / \"%s\", expected \"%s\" / "
+			         "\"%s\"; "
 			         "f1 %.17g, expected %.17g",
 			         n, xp, xg, np, ng, f1, want);
 		free(p);
@@ -318,18 +329,25 @@ static void test_config_errors(void **state)
 	parse_fails("{\"type\": \"f1\", \"threshold\": 1.5}",
 	            "metric.threshold must be a number between 0 and 1");
 	parse_fails("{\"type\": \"f1\", \"threshold\": -0.1}", "metric.threshold must be a number");
-	parse_fails("{\"type\": \"f1\", \"threshold\": \"0.5\"}", "metric.threshold must be a number");
+	parse_fails("{\"type\": \"f1\", \"threshold\": \"0.5\"}",
+	            "metric.threshold must be a number");
 	parse_fails("{\"type\": \"f1\", \"threshold\": 0.2, \"threshold\": 0.3}",
 	            "key \"threshold\" is given twice");
 	parse_fails("{\"type\": \"regex\", \"pattern\": \"(a\"}", "metric.pattern: invalid regex");
-	parse_fails("{\"type\": \"regex\", \"pattern\": \"\"}", "metric.pattern must be a non-empty");
-	parse_fails("{\"type\": \"regex\", \"caseless\": \"yes\"}", "metric.caseless must be true or");
-	parse_fails("{\"type\": \"numeric\", \"abs_tol\": -1}", "metric.abs_tol must be a number >= 0");
-	parse_fails("{\"type\": \"numeric\", \"rel_tol\": null}", "metric.rel_tol must be a number");
+	parse_fails("{\"type\": \"regex\", \"pattern\": \"\"}",
+	            "metric.pattern must be a non-empty");
+	parse_fails("{\"type\": \"regex\", \"caseless\": \"yes\"}",
+	            "metric.caseless must be true or");
+	parse_fails("{\"type\": \"numeric\", \"abs_tol\": -1}",
+	            "metric.abs_tol must be a number >= 0");
+	parse_fails("{\"type\": \"numeric\", \"rel_tol\": null}",
+	            "metric.rel_tol must be a number");
 	parse_fails("{\"type\": \"one_minus_mae\"}", "metric.scale is required");
 	parse_fails("{\"type\": \"one_minus_mae\", \"scale\": [5, 1]}", "min < max");
-	parse_fails("{\"type\": \"one_minus_mae\", \"scale\": [1]}", "metric.scale must be [min, max]");
-	parse_fails("{\"type\": \"one_minus_mae\", \"scale\": [\"1\", \"5\"]}", "metric.scale must");
+	parse_fails("{\"type\": \"one_minus_mae\", \"scale\": [1]}",
+	            "metric.scale must be [min, max]");
+	parse_fails("{\"type\": \"one_minus_mae\", \"scale\": [\"1\", \"5\"]}",
+	            "metric.scale must");
 	parse_fails("{\"type\": \"choice\", \"labels\": []}", "metric.labels must be a list");
 	parse_fails("{\"type\": \"choice\", \"labels\": [1, 2]}", "metric.labels must be a list");
 	parse_fails("{\"type\": \"choice\", \"labels\": [\"yes\", \" \"]}", "non-empty strings");
@@ -363,16 +381,16 @@ static void test_config_defaults(void **state)
 		const char *json, *name;
 		double threshold;
 	} c[] = {
-		{"{\"type\": \"exact_match\"}", "exact_match", 1.0},
-		{"{\"type\": \"f1\"}", "f1", 0.5},
-		{"{\"type\": \"contains\"}", "contains", 1.0},
-		{"{\"type\": \"regex\"}", "regex", 1.0},
-		{"{\"type\": \"numeric\"}", "numeric", 1.0},
-		{"{\"type\": \"choice\"}", "choice", 1.0},
-		{"{\"type\": \"one_minus_mae\", \"scale\": [1, 5]}", "one_minus_mae", 0.75},
-		{"{\"type\": \"llm_judge\", \"model\": \"judge\"}", "llm_judge", 0.5},
-		{"{\"type\": \"f1\", \"threshold\": 0.3}", "f1", 0.3},
-		{"{\"type\": \"exact_match\", \"threshold\": 0}", "exact_match", 0.0},
+	    {"{\"type\": \"exact_match\"}", "exact_match", 1.0},
+	    {"{\"type\": \"f1\"}", "f1", 0.5},
+	    {"{\"type\": \"contains\"}", "contains", 1.0},
+	    {"{\"type\": \"regex\"}", "regex", 1.0},
+	    {"{\"type\": \"numeric\"}", "numeric", 1.0},
+	    {"{\"type\": \"choice\"}", "choice", 1.0},
+	    {"{\"type\": \"one_minus_mae\", \"scale\": [1, 5]}", "one_minus_mae", 0.75},
+	    {"{\"type\": \"llm_judge\", \"model\": \"judge\"}", "llm_judge", 0.5},
+	    {"{\"type\": \"f1\", \"threshold\": 0.3}", "f1", 0.3},
+	    {"{\"type\": \"exact_match\", \"threshold\": 0}", "exact_match", 0.0},
 	};
 	for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
 		struct metric *m = parse(c[i].json);
@@ -390,27 +408,30 @@ static void test_config_keys(void **state)
 {
 	(void)state;
 	static const char *const valid[][2] = {
-		{"type", "{\"type\": \"f1\"}"},
-		{"threshold", "{\"type\": \"f1\", \"threshold\": 0.7}"},
-		{"pattern", "{\"type\": \"regex\", \"pattern\": \"a+\"}"},
-		{"caseless", "{\"type\": \"regex\", \"caseless\": true}"},
-		{"abs_tol", "{\"type\": \"numeric\", \"abs_tol\": 0.5}"},
-		{"rel_tol", "{\"type\": \"numeric\", \"rel_tol\": 0.01}"},
-		{"labels", "{\"type\": \"choice\", \"labels\": [\"yes\", \"no\"]}"},
-		{"scale", "{\"type\": \"one_minus_mae\", \"scale\": [0, 10]}"},
-		{"model", "{\"type\": \"llm_judge\", \"model\": \"j\"}"},
-		{"rubric", "{\"type\": \"llm_judge\", \"model\": \"j\", \"rubric\": \"{{prediction}}\"}"},
-		{"score_pattern",
-		 "{\"type\": \"llm_judge\", \"model\": \"j\", \"score_pattern\": \"(\\\\d+)\"}"},
-		{"scale_max", "{\"type\": \"llm_judge\", \"model\": \"j\", \"scale_max\": 10}"},
+	    {"type", "{\"type\": \"f1\"}"},
+	    {"threshold", "{\"type\": \"f1\", \"threshold\": 0.7}"},
+	    {"pattern", "{\"type\": \"regex\", \"pattern\": \"a+\"}"},
+	    {"caseless", "{\"type\": \"regex\", \"caseless\": true}"},
+	    {"abs_tol", "{\"type\": \"numeric\", \"abs_tol\": 0.5}"},
+	    {"rel_tol", "{\"type\": \"numeric\", \"rel_tol\": 0.01}"},
+	    {"labels", "{\"type\": \"choice\", \"labels\": [\"yes\", \"no\"]}"},
+	    {"scale", "{\"type\": \"one_minus_mae\", \"scale\": [0, 10]}"},
+	    {"model", "{\"type\": \"llm_judge\", \"model\": \"j\"}"},
+	    {"rubric",
+	     "{\"type\": \"llm_judge\", \"model\": \"j\", \"rubric\": \"{{prediction}}\"}"},
+	    {"score_pattern",
+	     "{\"type\": \"llm_judge\", \"model\": \"j\", \"score_pattern\": \"(\\\\d+)\"}"},
+	    {"scale_max", "{\"type\": \"llm_judge\", \"model\": \"j\", \"scale_max\": 10}"},
 	};
 	size_t n = 0;
 	for (; metric_keys[n]; n++) {
 		size_t k = 0;
-		while (k < sizeof valid / sizeof valid[0] && strcmp(valid[k][0], metric_keys[n]) != 0)
+		while (k < sizeof valid / sizeof valid[0] &&
+		       strcmp(valid[k][0], metric_keys[n]) != 0)
 			k++;
 		if (k == sizeof valid / sizeof valid[0])
-			fail_msg("metric_keys has \"%s\", which this test does not know", metric_keys[n]);
+			fail_msg("metric_keys has \"%s\", which this test does not know",
+			         metric_keys[n]);
 		metric_free(parse(valid[k][1]));
 	}
 	assert_int_equal(n, sizeof valid / sizeof valid[0]);
@@ -422,28 +443,32 @@ static void test_metric_squad_types(void **state)
 {
 	(void)state;
 	static const struct scase em[] = {
-		{"Paris", "paris", 1},     {"The Paris.", "paris", 1}, {"Paris, France", "paris", 0},
-		{"", "", 1},               {"the", "an", 1},           {"Ελλάδα", "ελλάδα", 1},
-		{"STRASSE", "straße", 0},
+	    {"Paris", "paris", 1},
+	    {"The Paris.", "paris", 1},
+	    {"Paris, France", "paris", 0},
+	    {"", "", 1},
+	    {"the", "an", 1},
+	    {"Ελλάδα", "ελλάδα", 1},
+	    {"STRASSE", "straße", 0},
 	};
 	CHECK_CASES("{\"type\": \"exact_match\"}", em);
 	static const struct scase f1[] = {
-		{"Barack Obama", "Obama", 0.6666666666666666},
-		{"the big dog", "dog big the", 1.0},
-		{"cat", "dog", 0},
+	    {"Barack Obama", "Obama", 0.6666666666666666},
+	    {"the big dog", "dog big the", 1.0},
+	    {"cat", "dog", 0},
 	};
 	CHECK_CASES("{\"type\": \"f1\"}", f1);
 	static const struct scase contains[] = {
-		{"The capital is Paris.", "paris", 1},
-		{"I live in New York City", "new york", 1},
-		{"I live in New Yorkshire", "new york", 0}, /* whole tokens only */
-		{"10 apples", "1", 0},
-		{"1 apple", "1", 1},
-		{"York, New", "new york", 0},
-		{"«Le Monde» says", "«Le Monde»", 1},
-		{"", "the", 1}, /* a gold that normalises to nothing needs an empty prediction */
-		{"x", "the", 0},
-		{"", "x", 0},
+	    {"The capital is Paris.", "paris", 1},
+	    {"I live in New York City", "new york", 1},
+	    {"I live in New Yorkshire", "new york", 0}, /* whole tokens only */
+	    {"10 apples", "1", 0},
+	    {"1 apple", "1", 1},
+	    {"York, New", "new york", 0},
+	    {"«Le Monde» says", "«Le Monde»", 1},
+	    {"", "the", 1}, /* a gold that normalises to nothing needs an empty prediction */
+	    {"x", "the", 0},
+	    {"", "x", 0},
 	};
 	CHECK_CASES("{\"type\": \"contains\"}", contains);
 }
@@ -470,23 +495,20 @@ static void test_metric_regex(void **state)
 {
 	(void)state;
 	static const struct scase pat[] = {
-		{"3 apples", "ignored", 1},
-		{"1 apple\n", "ignored", 1}, /* surrounding whitespace is trimmed */
-		{"I have 3 apples", "ignored", 0},
-		{"3 apples!", "ignored", 0},
-		{"3 Apples", "ignored", 0},
+	    {"3 apples", "ignored", 1},
+	    {"1 apple\n", "ignored", 1}, /* surrounding whitespace is trimmed */
+	    {"I have 3 apples", "ignored", 0},
+	    {"3 apples!", "ignored", 0},
+	    {"3 Apples", "ignored", 0},
 	};
 	CHECK_CASES("{\"type\": \"regex\", \"pattern\": \"\\\\d+ apples?\"}", pat);
 	static const struct scase caseless[] = {{"3 APPLES", "x", 1}, {"ÄPFEL", "äpfel", 0}};
 	CHECK_CASES("{\"type\": \"regex\", \"pattern\": \"\\\\d+ apples?\", \"caseless\": true}",
 	            caseless);
 	static const struct scase gold[] = {
-		{"ab", "a|ab", 1}, /* full match backtracks into the longer branch */
-		{"abc", "a|ab", 0},
-		{"Yes", "yes", 0},
-		{"42", "4\\d", 1},
-		{"  42  ", "4\\d", 1},
-		{"Ελλάδα", "Ελλ.δα", 1},
+	    {"ab", "a|ab", 1}, /* full match backtracks into the longer branch */
+	    {"abc", "a|ab", 0},    {"Yes", "yes", 0},       {"42", "4\\d", 1},
+	    {"  42  ", "4\\d", 1}, {"Ελλάδα", "Ελλ.δα", 1},
 	};
 	CHECK_CASES("{\"type\": \"regex\"}", gold);
 	static const struct scase gold_caseless[] = {{"Yes", "yes", 1}, {"ΕΛΛΆΔΑ", "ελλάδα", 1}};
@@ -521,37 +543,38 @@ static void test_metric_numeric(void **state)
 {
 	(void)state;
 	static const struct scase c[] = {
-		{"The answer is 72.", "#### 72", 1},
-		{"72.0", "72", 1},
-		{"I think 70, no wait, 72", "Natalia sold 48/2 = 24 clips.\n#### 72", 1},
-		{"72 apples, 3 left", "72", 0}, /* the last number counts */
-		{"no idea", "72", 0},
-		{"", "72", 0},
-		{"-72", "72", 0},
-		{"1234", "#### 1,234", 1},
-		{"It costs $1,234.00.", "1234", 1},
-		{"1,234,567 people", "1234567", 1},
-		{"The temperature is -5 degrees", "-5", 1},
-		{"x = +5", "5", 1},
-		{"COVID-19", "19", 1}, /* a hyphen glued to a word is no sign */
-		{"COVID-19", "-19", 0},
-		{"pages 3-5", "5", 1},
-		{"pi is 3.14.", "3.14", 1},
-		{"v3.14.15", "3.14", 1},
-		{".5", "0.5", 1},
-		{"1e3", "1000", 1},
-		{"\xe2\x88\x92"
-		 "7",
-		 "-7", 1}, /* U+2212 MINUS SIGN */
-		{"5 then 1e999", "5", 1}, /* an overflowing number is no number */
-		{"0.1 + 0.2 = 0.30000000000000004", "0.3", 1},
-		{"0.3001", "0.3", 0},
-		{"3 ٣", "3", 1}, /* only ASCII digits are digits */
+	    {"The answer is 72.", "#### 72", 1},
+	    {"72.0", "72", 1},
+	    {"I think 70, no wait, 72", "Natalia sold 48/2 = 24 clips.\n#### 72", 1},
+	    {"72 apples, 3 left", "72", 0}, /* the last number counts */
+	    {"no idea", "72", 0},
+	    {"", "72", 0},
+	    {"-72", "72", 0},
+	    {"1234", "#### 1,234", 1},
+	    {"It costs $1,234.00.", "1234", 1},
+	    {"1,234,567 people", "1234567", 1},
+	    {"The temperature is -5 degrees", "-5", 1},
+	    {"x = +5", "5", 1},
+	    {"COVID-19", "19", 1}, /* a hyphen glued to a word is no sign */
+	    {"COVID-19", "-19", 0},
+	    {"pages 3-5", "5", 1},
+	    {"pi is 3.14.", "3.14", 1},
+	    {"v3.14.15", "3.14", 1},
+	    {".5", "0.5", 1},
+	    {"1e3", "1000", 1},
+	    {"\xe2\x88\x92"
+	     "7",
+	     "-7", 1},                /* U+2212 MINUS SIGN */
+	    {"5 then 1e999", "5", 1}, /* an overflowing number is no number */
+	    {"0.1 + 0.2 = 0.30000000000000004", "0.3", 1},
+	    {"0.3001", "0.3", 0},
+	    {"3 ٣", "3", 1}, /* only ASCII digits are digits */
 	};
 	CHECK_CASES("{\"type\": \"numeric\"}", c);
 	static const struct scase abs[] = {{"3.141", "3.14", 1}, {"3.16", "3.14", 0}};
 	CHECK_CASES("{\"type\": \"numeric\", \"abs_tol\": 0.01}", abs);
-	static const struct scase rel[] = {{"105", "100", 1}, {"110", "100", 1}, {"112", "100", 0}, {"0", "0", 1}};
+	static const struct scase rel[] = {
+	    {"105", "100", 1}, {"110", "100", 1}, {"112", "100", 0}, {"0", "0", 1}};
 	CHECK_CASES("{\"type\": \"numeric\", \"rel_tol\": 0.1, \"abs_tol\": 0}", rel);
 
 	struct metric *m = parse("{\"type\": \"numeric\"}");
@@ -565,25 +588,25 @@ static void test_metric_choice_letters(void **state)
 {
 	(void)state;
 	static const struct scase c[] = {
-		{"B", "(B)", 1},
-		{"(B)", "(B)", 1},
-		{"b)", "(B)", 1},
-		{"b", "(B)", 1},
-		{"(b).", "(B)", 1},
-		{"Answer: B", "(B)", 1},
-		{"The answer is (B).", "(B)", 1},
-		{"the answer is b", "(B)", 1},
-		{"Answer: **B**", "(B)", 1},
-		{"The answer is B because it is blue.", "B", 1},
-		{"The correct answer is b) blue", "b)", 1},
-		{"Options: (A) red (B) blue. The answer is (B).", "(B)", 1},
-		{"Between (A) and (B), I pick (B)", "(B)", 1},
-		{"(A)", "(B)", 0},
-		{"Answer: A", "(B)", 0},
-		{"I'd say (B) or maybe (C)", "(B)", 0}, /* the last "(X)" counts */
-		{"The answer is a dog", "(A)", 0},      /* a lower-case "a" inside prose is no option */
-		{"", "(B)", 0},
-		{"Blue", "(B)", 0},
+	    {"B", "(B)", 1},
+	    {"(B)", "(B)", 1},
+	    {"b)", "(B)", 1},
+	    {"b", "(B)", 1},
+	    {"(b).", "(B)", 1},
+	    {"Answer: B", "(B)", 1},
+	    {"The answer is (B).", "(B)", 1},
+	    {"the answer is b", "(B)", 1},
+	    {"Answer: **B**", "(B)", 1},
+	    {"The answer is B because it is blue.", "B", 1},
+	    {"The correct answer is b) blue", "b)", 1},
+	    {"Options: (A) red (B) blue. The answer is (B).", "(B)", 1},
+	    {"Between (A) and (B), I pick (B)", "(B)", 1},
+	    {"(A)", "(B)", 0},
+	    {"Answer: A", "(B)", 0},
+	    {"I'd say (B) or maybe (C)", "(B)", 0}, /* the last "(X)" counts */
+	    {"The answer is a dog", "(A)", 0},      /* a lower-case "a" inside prose is no option */
+	    {"", "(B)", 0},
+	    {"Blue", "(B)", 0},
 	};
 	CHECK_CASES("{\"type\": \"choice\"}", c);
 	struct metric *m = parse("{\"type\": \"choice\"}");
@@ -595,26 +618,26 @@ static void test_metric_choice_labels(void **state)
 {
 	(void)state;
 	static const struct scase tf[] = {
-		{"True", "True", 1},
-		{"TRUE", "True", 1},
-		{"false", "True", 0},
-		{"It is true.", "True", 1},
-		{"It is true that x, but the answer is False", "False", 1}, /* after "answer" first */
-		{"Untrue", "True", 0},                                       /* whole words only */
-		{"False, since true only holds at night", "False", 1},       /* the first label */
-		{"no idea", "False", 0},
-		{"False", " false. ", 1},
+	    {"True", "True", 1},
+	    {"TRUE", "True", 1},
+	    {"false", "True", 0},
+	    {"It is true.", "True", 1},
+	    {"It is true that x, but the answer is False", "False", 1}, /* after "answer" first */
+	    {"Untrue", "True", 0},                                      /* whole words only */
+	    {"False, since true only holds at night", "False", 1},      /* the first label */
+	    {"no idea", "False", 0},
+	    {"False", " false. ", 1},
 	};
 	CHECK_CASES("{\"type\": \"choice\", \"labels\": [\"True\", \"False\"]}", tf);
 	static const struct scase yn[] = {
-		{"Yes, definitely", "yes", 1}, {"No.", "no", 1},        {"I know", "no", 0},
-		{"no answer", "no answer", 1}, {"no", "no answer", 0},  {"no answer", "no", 0},
+	    {"Yes, definitely", "yes", 1}, {"No.", "no", 1},       {"I know", "no", 0},
+	    {"no answer", "no answer", 1}, {"no", "no answer", 0}, {"no answer", "no", 0},
 	};
 	CHECK_CASES("{\"type\": \"choice\", \"labels\": [\"yes\", \"no\", \"no answer\"]}", yn);
 	static const struct scase ru[] = {{"нет", "Нет", 1}, {"Да, конечно", "Нет", 0}};
 	CHECK_CASES("{\"type\": \"choice\", \"labels\": [\"Да\", \"Нет\"]}", ru);
 	static const struct scase special[] = {
-		{"I like C# most", "C#", 1}, {"C++", "C++", 1}, {"C++", "C#", 0}, {"a.b", "a*b", 0}};
+	    {"I like C# most", "C#", 1}, {"C++", "C++", 1}, {"C++", "C#", 0}, {"a.b", "a*b", 0}};
 	CHECK_CASES("{\"type\": \"choice\", \"labels\": [\"C++\", \"C#\", \"a*b\"]}", special);
 
 	struct metric *m = parse("{\"type\": \"choice\", \"labels\": [\"True\", \"False\"]}");
@@ -628,10 +651,14 @@ static void test_metric_one_minus_mae(void **state)
 {
 	(void)state;
 	static const struct scase c[] = {
-		{"4", "4", 1},         {"5", "4", 0.75},   {"1", "4", 0.25},
-		{"Rating: 2/5", "4", 0.5}, /* the first number */
-		{"10", "4", 0},        {"none", "4", 0},   {"4.5", "4 stars", 0.875},
-		{"-3", "1", 0},
+	    {"4", "4", 1},
+	    {"5", "4", 0.75},
+	    {"1", "4", 0.25},
+	    {"Rating: 2/5", "4", 0.5}, /* the first number */
+	    {"10", "4", 0},
+	    {"none", "4", 0},
+	    {"4.5", "4 stars", 0.875},
+	    {"-3", "1", 0},
 	};
 	CHECK_CASES("{\"type\": \"one_minus_mae\", \"scale\": [1, 5]}", c);
 	struct metric *m = parse("{\"type\": \"one_minus_mae\", \"scale\": [1, 5]}");
@@ -664,11 +691,11 @@ static void test_metric_judge(void **state)
 		const char *reply;
 		double want;
 	} c[] = {
-		{"The answer matches.\nScore: 0.8", 0.8},
-		{"score = 1", 1},
-		{"SCORE: **0.5**", 0.5},
-		{"Score: 0.2 at first, but on reflection\nScore: 0.9", 0.9},
-		{"Score: 3", 1}, /* clamped */
+	    {"The answer matches.\nScore: 0.8", 0.8},
+	    {"score = 1", 1},
+	    {"SCORE: **0.5**", 0.5},
+	    {"Score: 0.2 at first, but on reflection\nScore: 0.9", 0.9},
+	    {"Score: 3", 1}, /* clamped */
 	};
 	for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
 		struct err e = {{0}};
@@ -725,8 +752,9 @@ static void test_metric_gsm8k(void **state)
 	(void)state;
 	FILE *f = open_shared_data("gsm8k_test.jsonl");
 	if (!f) {
-		print_message("skipped: gsm8k_test.jsonl not found in $ADOPT_DATA_DIR, ../shared/data "
-		              "or ../../shared/data\n");
+		print_message(
+		    "skipped: gsm8k_test.jsonl not found in $ADOPT_DATA_DIR, ../shared/data "
+		    "or ../../shared/data\n");
 		skip();
 	}
 	struct metric *m = parse("{\"type\": \"numeric\"}");
@@ -747,12 +775,13 @@ static void test_metric_gsm8k(void **state)
 		double want = strtod(sbuf_str(&digits), NULL);
 		char *good = xasprintf("So the answer is %s.", sbuf_str(&digits));
 		char *plain = xasprintf("%.15g", want);
-		char *off = xasprintf("%.15g is what I first thought, but it is %.15g", want,
-		                      want + 1);
+		char *off =
+		    xasprintf("%.15g is what I first thought, but it is %.15g", want, want + 1);
 		assert_true(score1(m, good, gold) == 1);
 		assert_true(score1(m, plain, gold) == 1);
 		assert_true(score1(m, hash, gold) == 1);
-		assert_true(score1(m, gold, gold) == 1); /* the worked solution ends with the answer */
+		assert_true(score1(m, gold, gold) ==
+		            1); /* the worked solution ends with the answer */
 		assert_true(score1(m, off, gold) == 0);
 		assert_true(score1(m, "I cannot tell.", gold) == 0);
 		free(good);
@@ -770,24 +799,24 @@ static void test_metric_gsm8k(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_squad_normalize),
-		cmocka_unit_test(test_squad_f1_em),
-		cmocka_unit_test(test_squad_invalid_utf8),
-		cmocka_unit_test(test_squad_differential),
-		cmocka_unit_test(test_squad_large),
-		cmocka_unit_test(test_config_errors),
-		cmocka_unit_test(test_config_defaults),
-		cmocka_unit_test(test_config_keys),
-		cmocka_unit_test(test_metric_squad_types),
-		cmocka_unit_test(test_metric_golds),
-		cmocka_unit_test(test_metric_regex),
-		cmocka_unit_test(test_metric_regex_limit),
-		cmocka_unit_test(test_metric_numeric),
-		cmocka_unit_test(test_metric_choice_letters),
-		cmocka_unit_test(test_metric_choice_labels),
-		cmocka_unit_test(test_metric_one_minus_mae),
-		cmocka_unit_test(test_metric_judge),
-		cmocka_unit_test(test_metric_gsm8k),
+	    cmocka_unit_test(test_squad_normalize),
+	    cmocka_unit_test(test_squad_f1_em),
+	    cmocka_unit_test(test_squad_invalid_utf8),
+	    cmocka_unit_test(test_squad_differential),
+	    cmocka_unit_test(test_squad_large),
+	    cmocka_unit_test(test_config_errors),
+	    cmocka_unit_test(test_config_defaults),
+	    cmocka_unit_test(test_config_keys),
+	    cmocka_unit_test(test_metric_squad_types),
+	    cmocka_unit_test(test_metric_golds),
+	    cmocka_unit_test(test_metric_regex),
+	    cmocka_unit_test(test_metric_regex_limit),
+	    cmocka_unit_test(test_metric_numeric),
+	    cmocka_unit_test(test_metric_choice_letters),
+	    cmocka_unit_test(test_metric_choice_labels),
+	    cmocka_unit_test(test_metric_one_minus_mae),
+	    cmocka_unit_test(test_metric_judge),
+	    cmocka_unit_test(test_metric_gsm8k),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
