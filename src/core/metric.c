@@ -137,14 +137,21 @@ static int number_find(const struct metric *m, const char *s, bool last, double 
 	return found;
 }
 
-static int gold_number(const struct metric *m, const char *gold, bool last, double *out,
-                       struct err *e)
+/* The first or last number of the gold (*g, which must have one) and of the prediction (*p):
+ * 1 both found, 0 no number in the prediction, -1 error. */
+static int numbers_pair(const struct metric *m, const char *pred, const char *gold, bool last,
+                        double *p, double *g, struct err *e)
 {
-	int rc = number_find(m, gold, last, out, e);
+	int rc = number_find(m, gold, last, g, e);
 	if (rc == 0)
 		return err_set(e, "metric %s: the gold answer \"%.60s\" holds no number",
 		               m->type->name, gold);
-	return rc < 0 ? -1 : 0;
+	return rc < 0 ? -1 : number_find(m, pred, last, p, e);
+}
+
+static double clamp01(double v)
+{
+	return v < 0 ? 0 : v > 1 ? 1 : v;
 }
 
 static int parse_number_rx(struct metric *m, struct err *e)
@@ -256,13 +263,10 @@ static int score_numeric(const struct metric *m, const char *pred, const char *g
                          struct err *e)
 {
 	double g, p;
-	if (gold_number(m, gold, true, &g, e) < 0)
-		return -1;
-	int rc = number_find(m, pred, true, &p, e);
+	int rc = numbers_pair(m, pred, gold, true, &p, &g, e);
 	if (rc < 0)
 		return -1;
-	*out =
-	    rc && fabs(p - g) <= fmax(m->abs_tol, m->rel_tol * fmax(fabs(p), fabs(g))) ? 1.0 : 0.0;
+	*out = rc && fabs(p - g) <= fmax(m->abs_tol, m->rel_tol * fmax(fabs(p), fabs(g)));
 	return 0;
 }
 
@@ -293,13 +297,10 @@ static int score_mae(const struct metric *m, const char *pred, const char *gold,
                      struct err *e)
 {
 	double g, p;
-	if (gold_number(m, gold, false, &g, e) < 0)
-		return -1;
-	int rc = number_find(m, pred, false, &p, e);
+	int rc = numbers_pair(m, pred, gold, false, &p, &g, e);
 	if (rc < 0)
 		return -1;
-	double s = rc ? 1.0 - fabs(p - g) / (m->hi - m->lo) : 0.0;
-	*out = s < 0 ? 0 : s > 1 ? 1 : s;
+	*out = rc ? clamp01(1.0 - fabs(p - g) / (m->hi - m->lo)) : 0.0;
 	return 0;
 }
 
@@ -356,8 +357,7 @@ static int parse_labels(struct metric *m, const cJSON *v, struct err *e)
 		}
 		order[k] = i;
 	}
-	/* the group of label i is order-position + 1: remember it by writing labels in that order
-	 */
+	/* group k + 1 is sorted[k]: keep the labels in pattern order */
 	char **sorted = xcalloc(m->nlabels, sizeof *sorted);
 	struct sbuf b = {0};
 	sbuf_adds(&b, "(?<![\\p{L}\\p{N}_])(?:");
@@ -629,8 +629,7 @@ int metric_judge_parse(const struct metric *m, const char *reply, double *score,
 		return -1;
 	}
 	free(g);
-	v /= m->judge.scale_max;
-	*score = v < 0 ? 0 : v > 1 ? 1 : v;
+	*score = clamp01(v / m->judge.scale_max);
 	return 0;
 }
 

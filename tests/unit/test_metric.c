@@ -716,6 +716,9 @@ static void test_metric_judge(void **state)
 	r = metric_judge_render(m, "x", golds, 2);
 	assert_string_equal(r, "P=x G=- a\n- b {x}");
 	free(r);
+	r = metric_judge_render(m, "{{gold}}", golds, 1); /* no second expansion */
+	assert_string_equal(r, "P={{gold}} G=a {x}");
+	free(r);
 	assert_int_equal(metric_judge_parse(m, "I give it 7/10.", &s, &e), 0);
 	assert_true(s == 0.7);
 	assert_int_equal(metric_judge_parse(m, "15/10!", &s, &e), 0);
