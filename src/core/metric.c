@@ -7,6 +7,7 @@
  *   f1                                              0.5   (most of the answer's tokens right)
  *   one_minus_mae                                   0.75  (within one point on a 1..5 scale)
  *   llm_judge                                       0.5   (the judge's own midpoint) */
+#include <locale.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -93,12 +94,18 @@ static const char number_pattern[] = "(?:(?<![\\w.])[-+\\x{2212}]|(?<![\\d.]))"
                                      "(?:(?:\\d{1,3}(?:,\\d{3})+|\\d+)(?:\\.\\d+)?|\\.\\d+)"
                                      "(?:[eE][-+]?\\d+)?";
 
+/* The value of a matched number; NaN when it overflows (1e999).  The '.' becomes the locale's
+ * decimal point, so a front end that set LC_NUMERIC to "de_DE" still reads "3.14" as 3.14. */
 static double number_value(const char *s, size_t len)
 {
 	struct sbuf b = {0};
 	for (size_t i = 0; i < len; i++) {
 		if (s[i] == ',')
 			continue;
+		if (s[i] == '.') {
+			sbuf_adds(&b, localeconv()->decimal_point);
+			continue;
+		}
 		if (len - i >= 3 && memcmp(s + i, "\xe2\x88\x92", 3) == 0) {
 			sbuf_addc(&b, '-');
 			i += 2;
@@ -108,7 +115,7 @@ static double number_value(const char *s, size_t len)
 	}
 	double v = NAN;
 	if (parse_double(sbuf_str(&b), &v) < 0)
-		v = NAN; /* 1e999 */
+		v = NAN;
 	sbuf_free(&b);
 	return v;
 }

@@ -1,11 +1,13 @@
 /* test_metric.c: the evaluation metrics: the SQuAD v1.1 normalisation, EM and F1 against numbers
  * computed by the official script, a differential fixture, every other metric type (good, bad,
- * edge cases, configuration errors), and GSM8K's real "#### N" answers when the data is there.
+ * edge cases, configuration errors), and real gold answers (GSM8K's "#### N", BBH's option letters
+ * and labels) when the shared data is there.
  *
  * The SQuAD expectations below were obtained by pasting normalize_answer, f1_score and
  * exact_match_score verbatim from the official evaluate-v1.1.py into a scratch file (outside the
  * repository) and running them on these very strings with Python 3.11.7 (Unicode 14.0.0); the
  * F1 values are Python's repr() of the result, so they are compared exactly. */
+#include <locale.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -579,6 +581,12 @@ static void test_metric_numeric(void **state)
 
 	struct metric *m = parse("{\"type\": \"numeric\"}");
 	score_fails(m, "5", "five", "the gold answer \"five\" holds no number");
+	/* a decimal-comma locale, as a front end may set, changes nothing */
+	if (setlocale(LC_NUMERIC, "de_DE.UTF-8") || setlocale(LC_NUMERIC, "fr_FR.UTF-8")) {
+		assert_true(score1(m, "pi is 3.14", "3.14") == 1);
+		assert_true(score1(m, "pi is 3.14", "3") == 0);
+		setlocale(LC_NUMERIC, "C");
+	}
 	metric_free(m);
 }
 
@@ -799,6 +807,66 @@ static void test_metric_gsm8k(void **state)
 	assert_int_equal(n, 200);
 }
 
+/* BBH targets: option letters ("(C)") and label sets, with the task's own question (which lists
+ * every option) echoed before the conclusion, as a model's reasoning would. */
+static void bbh_check(const char *file, const char *json, const char *other_label)
+{
+	FILE *f = open_shared_data(file);
+	if (!f) {
+		print_message("skipped: bbh/%s not found in $ADOPT_DATA_DIR, ../shared/data or "
+		              "../../shared/data\n",
+		              path_basename(file));
+		skip();
+	}
+	struct sbuf text = {0};
+	char buf[4096];
+	size_t n;
+	while ((n = fread(buf, 1, sizeof buf, f)) > 0)
+		sbuf_add(&text, buf, n);
+	fclose(f);
+	cJSON *j = cJSON_Parse(sbuf_str(&text));
+	sbuf_free(&text);
+	assert_non_null(j);
+	struct metric *m = parse(json);
+	const cJSON *ex;
+	int count = 0;
+	cJSON_ArrayForEach(ex, cJSON_GetObjectItem(j, "examples"))
+	{
+		const char *input = cJSON_GetStringValue(cJSON_GetObjectItem(ex, "input"));
+		const char *target = cJSON_GetStringValue(cJSON_GetObjectItem(ex, "target"));
+		assert_non_null(input);
+		assert_non_null(target);
+		char *good =
+		    xasprintf("%s\nLet's think step by step. So the answer is %s.", input, target);
+		char *bad;
+		if (other_label)
+			bad = xasprintf("%s\nSo the answer is %s.", input,
+			                strcmp(target, other_label) ? other_label : "neither");
+		else
+			bad = xasprintf("%s\nSo the answer is (%c).", input,
+			                target[1] == 'A' ? 'B' : 'A');
+		assert_true(score1(m, good, target) == 1);
+		assert_true(score1(m, target, target) == 1);
+		assert_true(score1(m, bad, target) == 0);
+		free(good);
+		free(bad);
+		count++;
+	}
+	assert_true(count > 100);
+	metric_free(m);
+	cJSON_Delete(j);
+}
+
+static void test_metric_bbh(void **state)
+{
+	(void)state;
+	bbh_check("bbh/date_understanding.json", "{\"type\": \"choice\"}", NULL);
+	bbh_check("bbh/formal_fallacies.json",
+	          "{\"type\": \"choice\", \"labels\": [\"valid\", \"invalid\"]}", "invalid");
+	bbh_check("bbh/web_of_lies.json", "{\"type\": \"choice\", \"labels\": [\"Yes\", \"No\"]}",
+	          "No");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -820,6 +888,7 @@ int main(void)
 	    cmocka_unit_test(test_metric_one_minus_mae),
 	    cmocka_unit_test(test_metric_judge),
 	    cmocka_unit_test(test_metric_gsm8k),
+	    cmocka_unit_test(test_metric_bbh),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
