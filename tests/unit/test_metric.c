@@ -581,11 +581,22 @@ static void test_metric_numeric(void **state)
 
 	struct metric *m = parse("{\"type\": \"numeric\"}");
 	score_fails(m, "5", "five", "the gold answer \"five\" holds no number");
-	/* a decimal-comma locale, as a front end may set, changes nothing */
-	if (setlocale(LC_NUMERIC, "de_DE.UTF-8") || setlocale(LC_NUMERIC, "fr_FR.UTF-8")) {
+	/* A decimal-comma locale, as a front end may set, changes nothing.  Not under ASan: glibc
+	 * keeps the locale data it loads for good, and LeakSanitizer reports it. */
+#ifdef __SANITIZE_ADDRESS__
+	locale_t comma = (locale_t)0;
+#else
+	locale_t comma = newlocale(LC_NUMERIC_MASK, "de_DE.UTF-8", (locale_t)0);
+#endif
+	if (comma) {
+		uselocale(comma);
 		assert_true(score1(m, "pi is 3.14", "3.14") == 1);
 		assert_true(score1(m, "pi is 3.14", "3") == 0);
-		setlocale(LC_NUMERIC, "C");
+		uselocale(LC_GLOBAL_LOCALE);
+		freelocale(comma);
+	} else {
+		print_message(
+		    "note: decimal-comma check skipped (no de_DE.UTF-8 locale, or ASan)\n");
 	}
 	metric_free(m);
 }
