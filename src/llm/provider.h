@@ -21,7 +21,8 @@ struct llm_result {
 	struct sbuf text;      /* assistant text as received, byte for byte */
 	struct sbuf reasoning; /* reasoning_content / thinking, kept apart */
 	char *finish_reason;   /* NULL until seen */
-	struct llm_usage usage;
+	struct llm_usage usage; /* in counts every input token, cached ones included (the OpenAI
+	                         * convention: Anthropic's input_tokens + cache reads + cache writes) */
 	bool usage_seen;
 	bool complete;    /* the format's end marker was seen ([DONE], message_stop, done:true) */
 	char *error;      /* a readable message when the server reported an error */
@@ -29,6 +30,12 @@ struct llm_result {
 	bool retryable;   /* the error may go away on retry */
 };
 void llm_result_free(struct llm_result *r);
+
+/* Longest text (and, separately, reasoning) kept from one response: past it the response is cut
+ * with an error rather than grown forever. */
+#define LLM_RESULT_MAX_TEXT ((size_t)8 << 20)
+/* Longest single streamed event (SSE) or line (NDJSON). */
+#define LLM_STREAM_MAX_EVENT ((size_t)16 << 20)
 
 struct provider_ops {
 	const char *name;             /* "openai" */
@@ -57,6 +64,11 @@ struct provider_ops {
 
 /* NULL when unknown.  The scripted provider has an ops entry with build == NULL. */
 const struct provider_ops *provider_find(const char *name);
+/* The base URL to use: `configured` when non-empty, else the provider's environment variable when
+ * set (OPENAI_BASE_URL, ANTHROPIC_BASE_URL, OLLAMA_HOST), else its default.  The openai base
+ * includes /v1 (as OPENAI_BASE_URL does); the anthropic and ollama bases do not.  The pointer is
+ * into `configured`, the environment or the table: copy it before changing the environment. */
+const char *provider_base_url(const struct provider_ops *ops, const char *configured);
 /* Names for messages: "openai, anthropic, ollama, scripted". */
 const char *provider_names(void);
 

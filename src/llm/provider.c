@@ -1,0 +1,80 @@
+/* provider.c: the provider table (openai, anthropic, ollama, scripted), base URL resolution and
+ * the owners' free functions for requests and results.  The formats live in provider_*.c. */
+#include "llm/provider.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "llm/wire.h"
+
+/* Answers come from a rules file inside the LLM layer: no request is ever built. */
+static const struct provider_ops provider_scripted = {
+	.name = "scripted",
+	.key_required = false,
+};
+
+static const struct provider_ops *const providers[] = {
+	&provider_openai,
+	&provider_anthropic,
+	&provider_ollama,
+	&provider_scripted,
+};
+
+const struct provider_ops *provider_find(const char *name)
+{
+	for (size_t i = 0; name && i < ARRAY_SIZE(providers); i++)
+		if (strcmp(providers[i]->name, name) == 0)
+			return providers[i];
+	return NULL;
+}
+
+const char *provider_names(void)
+{
+	static char names[128];
+	if (!names[0]) {
+		for (size_t i = 0; i < ARRAY_SIZE(providers); i++) {
+			size_t n = strlen(names);
+			snprintf(names + n, sizeof names - n, "%s%s", i ? ", " : "",
+			         providers[i]->name);
+		}
+	}
+	return names;
+}
+
+const char *provider_base_url(const struct provider_ops *ops, const char *configured)
+{
+	if (configured && *configured)
+		return configured;
+	const char *env = ops->base_url_env ? getenv(ops->base_url_env) : NULL;
+	if (env && *env)
+		return env;
+	return ops->default_base_url;
+}
+
+void http_request_free(struct http_request *h)
+{
+	if (!h)
+		return;
+	for (size_t i = 0; h->headers && h->headers[i]; i++) {
+		/* headers may hold the key: leave nothing behind in freed memory */
+		explicit_bzero(h->headers[i], strlen(h->headers[i]));
+		free(h->headers[i]);
+	}
+	free(h->headers);
+	free(h->url);
+	free(h->body);
+	*h = (struct http_request){0};
+}
+
+void llm_result_free(struct llm_result *r)
+{
+	if (!r)
+		return;
+	sbuf_free(&r->text);
+	sbuf_free(&r->reasoning);
+	free(r->finish_reason);
+	free(r->error);
+	free(r->error_type);
+	*r = (struct llm_result){0};
+}

@@ -1,0 +1,429 @@
+/* wire.c: helpers the wire formats share: capped results, error messages and retryability,
+ * request URLs, headers and JSON bodies, tolerant JSON parsing and lookups (see wire.h). */
+#include "llm/wire.h"
+
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int wire_fail(struct llm_result *r, const char *type, bool retryable, const char *fmt, ...)
+{
+	if (r->error)
+		return -1;
+	va_list ap;
+	va_start(ap, fmt);
+	struct sbuf b = {0};
+	sbuf_vaddf(&b, fmt, ap);
+	va_end(ap);
+	r->error = sbuf_take(&b);
+	free(r->error_type);
+	r->error_type = type ? xstrdup(type) : NULL;
+	r->retryable = retryable;
+	return -1;
+}
+
+static int wire_add(struct llm_result *r, struct sbuf *b, const char *what, const char *s,
+                    size_t n)
+{
+	if (n > LLM_RESULT_MAX_TEXT - MIN(b->len, LLM_RESULT_MAX_TEXT))
+		return wire_fail(r, "response_too_large", false,
+		                 "the response %s is longer than the limit of %zu MiB; stopped reading",
+		                 what, LLM_RESULT_MAX_TEXT >> 20);
+	sbuf_add(b, s, n);
+	return 0;
+}
+
+int wire_add_text(struct llm_result *r, const char *s, llm_chunk_fn *chunk, void *arg)
+{
+	size_t n = s ? strlen(s) : 0;
+	if (n == 0)
+		return 0;
+	if (wire_add(r, &r->text, "text", s, n) < 0)
+		return -1;
+	if (chunk)
+		chunk(arg, s, n);
+	return 0;
+}
+
+int wire_add_reasoning(struct llm_result *r, const char *s)
+{
+	size_t n = s ? strlen(s) : 0;
+	return n ? wire_add(r, &r->reasoning, "reasoning", s, n) : 0;
+}
+
+void wire_set_finish(struct llm_result *r, const char *reason)
+{
+	if (!reason || !*reason)
+		return;
+	free(r->finish_reason);
+	r->finish_reason = xstrdup(reason);
+}
+
+int wire_truncated(struct llm_result *r)
+{
+	return wire_fail(r, "truncated", true, "stream ended before completion");
+}
+
+int wire_stream_failed(struct llm_result *r, const struct err *e)
+{
+	return wire_fail(r, "stream_error", false, "%s", e->msg[0] ? e->msg : "unreadable stream");
+}
+
+int wire_malformed(struct llm_result *r, const char *what, const char *s, size_t n)
+{
+	struct sbuf b = {0};
+	wire_snippet(&b, s, n, 120);
+	wire_fail(r, "malformed_response", true, "malformed JSON in %s: %s", what,
+	          n ? sbuf_str(&b) : "(empty)");
+	sbuf_free(&b);
+	return -1;
+}
+
+void *wire_stream_new(bool ndjson,
+                      int (*on_event)(struct wire_stream *, const char *, const char *, size_t))
+{
+	struct wire_stream *st = xcalloc(1, sizeof *st);
+	st->ndjson = ndjson;
+	st->on_event = on_event;
+	if (ndjson)
+		ndjson_init(&st->nd, LLM_STREAM_MAX_EVENT);
+	else
+		sse_init(&st->sse, LLM_STREAM_MAX_EVENT);
+	return st;
+}
+
+static int stream_sse_event(void *arg, const char *event, const char *data, size_t len)
+{
+	struct wire_stream *st = arg;
+	return st->r->complete ? 0 : st->on_event(st, event, data, len);
+}
+
+static int stream_line(void *arg, const char *line, size_t len)
+{
+	return stream_sse_event(arg, NULL, line, len);
+}
+
+static void stream_bind(struct wire_stream *st, struct llm_result *r, llm_chunk_fn *chunk,
+                        void *arg)
+{
+	st->r = r;
+	st->chunk = chunk;
+	st->arg = arg;
+	st->e.msg[0] = '\0';
+}
+
+int wire_stream_feed(void *p, const char *data, size_t n, struct llm_result *r,
+                     llm_chunk_fn *chunk, void *arg)
+{
+	struct wire_stream *st = p;
+	stream_bind(st, r, chunk, arg);
+	int rc = st->ndjson ? ndjson_feed(&st->nd, data, n, stream_line, st, &st->e)
+	                    : sse_feed(&st->sse, data, n, stream_sse_event, st, &st->e);
+	if (rc < 0)
+		return wire_stream_failed(r, &st->e);
+	return r->error ? -1 : 0;
+}
+
+int wire_stream_end(void *p, struct llm_result *r)
+{
+	struct wire_stream *st = p;
+	st->r = r; /* chunk and arg stay those of the last feed */
+	st->e.msg[0] = '\0';
+	int rc = st->ndjson ? ndjson_end(&st->nd, stream_line, st, &st->e)
+	                    : sse_end(&st->sse, stream_sse_event, st, &st->e);
+	if (rc < 0)
+		return wire_stream_failed(r, &st->e);
+	if (!r->complete)
+		return wire_truncated(r);
+	return r->error ? -1 : 0;
+}
+
+void wire_stream_free(void *p)
+{
+	struct wire_stream *st = p;
+	if (!st)
+		return;
+	sse_free(&st->sse);
+	ndjson_free(&st->nd);
+	sbuf_free(&st->refusal);
+	free(st);
+}
+
+void wire_snippet(struct sbuf *out, const char *s, size_t n, size_t max)
+{
+	size_t m = n;
+	if (m > max) {
+		m = max;
+		while (m > 0 && ((unsigned char)s[m] & 0xC0) == 0x80)
+			m--; /* do not cut a UTF-8 sequence */
+	}
+	for (size_t i = 0; i < m; i++) {
+		unsigned char c = (unsigned char)s[i];
+		sbuf_addc(out, c < 0x20 || c == 0x7F ? ' ' : (char)c);
+	}
+	if (m < n)
+		sbuf_adds(out, "...");
+}
+
+/* Names for statuses that come without an error type of their own. */
+static const struct {
+	int status;
+	const char *name;
+} status_names[] = {
+	{400, "bad_request"},        {401, "unauthorized"},         {403, "forbidden"},
+	{404, "not_found"},          {408, "request_timeout"},      {409, "conflict"},
+	{413, "request_too_large"},  {422, "unprocessable_entity"}, {429, "rate_limited"},
+	{500, "server_error"},       {502, "bad_gateway"},          {503, "service_unavailable"},
+	{504, "gateway_timeout"},    {529, "overloaded"},
+};
+
+static const char *status_name(int status, char buf[16])
+{
+	for (size_t i = 0; i < ARRAY_SIZE(status_names); i++)
+		if (status_names[i].status == status)
+			return status_names[i].name;
+	snprintf(buf, 16, "http_%d", status);
+	return buf;
+}
+
+bool wire_status_retryable(int status)
+{
+	return status == 408 || status == 409 || status == 425 || status == 429 ||
+	       (status >= 500 && status != 501 && status != 505);
+}
+
+/* Error types that mean "later": overload, rate limits, the server's own trouble.  And the ones
+ * that look like rate limits but are not (an exhausted quota stays exhausted). */
+static const char *const retryable_types[] = {
+	"rate_limit_exceeded", "rate_limit_error", "overloaded_error", "api_error",
+	"server_error",        "timeout",          "service_unavailable", "overloaded",
+	"rate_limited",        "truncated",
+};
+static const char *const fatal_types[] = {"insufficient_quota", "billing_error"};
+
+static bool type_in(const char *type, const char *const *list, size_t n)
+{
+	for (size_t i = 0; type && i < n; i++)
+		if (strcmp(type, list[i]) == 0)
+			return true;
+	return false;
+}
+
+bool wire_type_retryable(const char *type)
+{
+	return type_in(type, retryable_types, ARRAY_SIZE(retryable_types));
+}
+
+void wire_error(struct llm_result *r, int status, const char *type, const char *message,
+                const char *body, size_t n)
+{
+	char buf[16];
+	const char *name = type && *type ? type : status_name(status, buf);
+	bool retry = (wire_status_retryable(status) || wire_type_retryable(type)) &&
+	             !type_in(type, fatal_types, ARRAY_SIZE(fatal_types));
+	struct sbuf msg = {0};
+	if (type && *type)
+		sbuf_addf(&msg, "%s: ", type);
+	if (message && *message)
+		sbuf_adds(&msg, message);
+	else if (n > 0)
+		wire_snippet(&msg, body, n, 200);
+	else
+		sbuf_addf(&msg, "empty response body (HTTP %d)", status);
+	wire_fail(r, name, retry, "%s", sbuf_str(&msg));
+	sbuf_free(&msg);
+}
+
+static bool url_clean(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s <= 0x20 || *s == 0x7F)
+			return false;
+	return true;
+}
+
+int wire_url(struct http_request *h, const char *name, const char *base, const char *path,
+             struct err *e)
+{
+	if (!str_startswith(base, "http://") && !str_startswith(base, "https://"))
+		return err_set(e, "%s: base URL \"%s\" must start with http:// or https://", name,
+		               base);
+	if (!url_clean(base))
+		return err_set(e, "%s: base URL holds a space or a control character", name);
+	size_t n = strlen(base);
+	if (n > 0 && base[n - 1] == '/')
+		n--;
+	h->url = xasprintf("%.*s%s", (int)n, base, path);
+	return 0;
+}
+
+void wire_header(struct http_request *h, const char *name, const char *value)
+{
+	size_t n = 0;
+	while (h->headers && h->headers[n])
+		n++;
+	h->headers = xrealloc(h->headers, (n + 2) * sizeof *h->headers);
+	h->headers[n] = xasprintf("%s: %s", name, value);
+	h->headers[n + 1] = NULL;
+}
+
+void wire_bearer(struct http_request *h, const char *key)
+{
+	if (!key || !*key)
+		return;
+	char *v = xasprintf("Bearer %s", key);
+	wire_header(h, "Authorization", v);
+	explicit_bzero(v, strlen(v));
+	free(v);
+}
+
+int wire_check_key(const char *name, const char *key, struct err *e)
+{
+	for (const char *p = key; p && *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7F)
+			return err_set(e, "%s: the API key holds a control character (a stray newline?)",
+			               name);
+	return 0;
+}
+
+int wire_check_request(const char *name, const struct llm_request *req, struct err *e)
+{
+	if (!req->model || !req->model->model || !*req->model->model)
+		return err_set(e, "%s: the model configuration names no model", name);
+	if (req->n_messages == 0 || !req->messages)
+		return err_set(e, "%s: a request needs at least one message", name);
+	for (size_t i = 0; i < req->n_messages; i++)
+		if (!req->messages[i].role || !req->messages[i].content)
+			return err_set(e, "%s: message %zu has no role or no content", name, i + 1);
+	return 0;
+}
+
+cJSON *wire_messages(const struct llm_request *req, bool skip_system)
+{
+	cJSON *arr = cJSON_CreateArray();
+	for (size_t i = 0; i < req->n_messages; i++) {
+		const struct llm_message *m = &req->messages[i];
+		if (skip_system && strcmp(m->role, "system") == 0)
+			continue;
+		cJSON *o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "role", m->role);
+		cJSON_AddStringToObject(o, "content", m->content);
+		cJSON_AddItemToArray(arr, o);
+	}
+	return arr;
+}
+
+void wire_body(struct http_request *h, cJSON *root)
+{
+	char *s = cJSON_PrintUnformatted(root);
+	if (!s)
+		abort(); /* cJSON fails only when out of memory */
+	h->body = xstrdup(s);
+	cJSON_free(s);
+	cJSON_Delete(root);
+}
+
+static int hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c = tolower(c);
+	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* The code unit of a \uXXXX escape at s (which points at the backslash), or -1. */
+static long u_escape(const char *s, size_t left)
+{
+	if (left < 6 || s[0] != '\\' || s[1] != 'u')
+		return -1;
+	long v = 0;
+	for (int i = 2; i < 6; i++) {
+		int h = hexval((unsigned char)s[i]);
+		if (h < 0)
+			return -1;
+		v = v * 16 + h;
+	}
+	return v;
+}
+
+/* Rewrites lone surrogate escapes to \ufffd in place (same length).  True when any was found. */
+static bool fix_surrogates(char *s, size_t n)
+{
+	bool fixed = false;
+	for (size_t i = 0; i + 1 < n; i++) {
+		if (s[i] != '\\')
+			continue;
+		long v = u_escape(s + i, n - i);
+		if (v < 0) {
+			i++; /* skip the escaped character, which may be a backslash */
+			continue;
+		}
+		if (v >= 0xD800 && v <= 0xDBFF) {
+			long lo = u_escape(s + i + 6, n - i - 6);
+			if (lo >= 0xDC00 && lo <= 0xDFFF) {
+				i += 11;
+				continue;
+			}
+		}
+		if (v >= 0xD800 && v <= 0xDFFF) {
+			memcpy(s + i + 2, "fffd", 4);
+			fixed = true;
+		}
+		i += 5;
+	}
+	return fixed;
+}
+
+cJSON *wire_json_parse(const char *s, size_t n)
+{
+	cJSON *j = cJSON_ParseWithLength(s, n);
+	if (j)
+		return j;
+	char *copy = xstrndup(s, n);
+	size_t m = strlen(copy); /* an embedded NUL ends the text, as it would for cJSON */
+	if (fix_surrogates(copy, m))
+		j = cJSON_ParseWithLength(copy, m);
+	free(copy);
+	return j;
+}
+
+const cJSON *wire_get(const cJSON *o, const char *path)
+{
+	char key[64];
+	while (o && *path) {
+		size_t n = strcspn(path, ".");
+		if (n >= sizeof key)
+			return NULL;
+		memcpy(key, path, n);
+		key[n] = '\0';
+		path += n + (path[n] == '.');
+		if (cJSON_IsArray(o)) {
+			long idx;
+			if (parse_long(key, &idx) < 0 || idx < 0 || idx > 1000000)
+				return NULL;
+			o = cJSON_GetArrayItem(o, (int)idx);
+		} else if (cJSON_IsObject(o)) {
+			o = cJSON_GetObjectItemCaseSensitive(o, key);
+		} else {
+			return NULL;
+		}
+	}
+	return o;
+}
+
+const char *wire_get_str(const cJSON *o, const char *path)
+{
+	const cJSON *v = wire_get(o, path);
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+bool wire_get_long(const cJSON *o, const char *path, long *out)
+{
+	const cJSON *v = wire_get(o, path);
+	if (!cJSON_IsNumber(v) || v->valuedouble < 0 || v->valuedouble > 1e15)
+		return false;
+	*out = (long)v->valuedouble;
+	return true;
+}
