@@ -1,0 +1,137 @@
+/* server.h: the test LLM server's internal seams: wire formats (server_formats.c), faults and
+ * statistics (server_fault.c), HTTP and the command line (llm_server.c).
+ *
+ * Tokens are estimated, never real: a text of n bytes counts ceil(n / 4) tokens; a prompt is the
+ * sum over its messages' contents (system included), with no per-message overhead. */
+#ifndef LLM_SERVER_H
+#define LLM_SERVER_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/util.h"
+#include "llm/llm.h"
+
+/* ---- wire formats ---- */
+
+enum endpoint { EP_OPENAI, EP_ANTHROPIC, EP_OLLAMA, EP_OTHER, EP_COUNT };
+extern const char *const endpoint_names[EP_COUNT];
+
+/* A parsed chat request; every string is owned by it. */
+struct chat_req {
+	enum endpoint ep;
+	char *model;
+	struct llm_message *msgs;
+	size_t n_msgs;
+	bool stream, include_usage;
+	long max_tokens; /* -1: no limit */
+};
+/* 0, or -1 with a message for a 400 answer in *msg (caller frees). */
+int chat_req_parse(enum endpoint ep, const char *body, struct chat_req *r, char **msg);
+void chat_req_free(struct chat_req *r);
+
+struct chat_reply {
+	char *text;
+	long tokens_in, tokens_out;
+	bool cut;     /* stopped by max_tokens */
+	long seq;     /* request number, for ids */
+	long created; /* unix seconds */
+};
+long tokens_estimate(size_t bytes);
+/* Fills tokens and truncates text to max_tokens (at a UTF-8 boundary). Takes ownership of text. */
+void chat_reply_init(struct chat_reply *rep, const struct chat_req *req, char *text, long seq);
+
+/* A response body as the pieces it is sent in (one write each). */
+struct pieces {
+	char **v;
+	size_t n, cap;
+	size_t n_end; /* the last n_end pieces carry the end marker ([DONE], message_stop, done) */
+};
+void pieces_add(struct pieces *p, char *s); /* takes ownership */
+void pieces_free(struct pieces *p);
+
+/* The 200 answer: a whole JSON body (one piece) or the stream's events. */
+void format_answer(const struct chat_req *req, const struct chat_reply *rep, struct pieces *out);
+/* A copy of piece s with its JSON cut short but its framing (\n\n or \n) kept. */
+char *format_break(const char *s);
+/* An error body in the vendor's format for the endpoint (caller frees). */
+char *format_error(enum endpoint ep, int status, const char *message);
+const char *format_content_type(enum endpoint ep, bool stream);
+/* Prints a cJSON tree compactly and deletes it; the string is the caller's to free(). */
+struct cJSON;
+char *json_take(struct cJSON *o);
+
+/* ---- faults and statistics ---- */
+
+/* Every fault setting, as numbers; names match the --flags and the /_control keys. */
+struct fault_config {
+	double latency_ms, latency_jitter_ms, chunk_delay_ms, stall_ms;
+	double rate_429, rate_500, drop_before, drop_during, truncate, malformed;
+	double retry_after, retry_after_date, fail_first_n, seed;
+};
+
+/* What happens to one request, decided when it arrives. */
+struct fault_plan {
+	unsigned latency_ms, stall_ms, chunk_delay_ms;
+	int status; /* 0: answer normally, else 429 or 500 */
+	bool drop_before, drop_during, truncate, malformed;
+	double retry_after;
+	bool retry_after_date;
+};
+
+#define RECENT_MAX 64
+
+struct recent {
+	long seq;
+	enum endpoint ep;
+	int status; /* 0: dropped without a response */
+	char sha256[65];
+	char *body;
+};
+
+struct stats {
+	long requests, streamed, tokens_in, tokens_out, concurrency, peak_concurrency;
+	long repeated; /* requests whose body was seen before (since the last reset) */
+	long by_endpoint[EP_COUNT];
+	long by_status[600];
+	long faults[8]; /* indexed like fault_names */
+	uint64_t *seen;
+	size_t n_seen, cap_seen;
+	struct recent recent[RECENT_MAX];
+	size_t n_recent;
+};
+
+struct server {
+	pthread_mutex_t lock; /* guards everything below except rules and require_key */
+	struct fault_config cfg;
+	struct rng rng;
+	long fail_remaining;
+	struct stats st;
+	struct rules *rules;     /* read-only once started */
+	char *require_key;       /* NULL: any key; never logged */
+	bool verbose;
+};
+
+void server_init(struct server *s);
+void server_done(struct server *s);
+/* "--latency-ms 5" / "--latency_ms=5" style: sets one setting by name. */
+int fault_set(struct server *s, const char *name, const char *value, struct err *e);
+/* A JSON object of settings (the /_control body). */
+int fault_set_json(struct server *s, const char *json, struct err *e);
+char *fault_config_json(struct server *s);
+void fault_help(void);
+void fault_decide(struct server *s, struct fault_plan *p);
+/* Counts the faults that shaped a 200 answer. */
+void fault_count_body(struct server *s, const struct fault_plan *p);
+
+void stats_enter(struct server *s);
+void stats_leave(struct server *s);
+/* One request answered (status 0: dropped); returns its sequence number. */
+long stats_record(struct server *s, enum endpoint ep, const char *body, size_t len, int status);
+void stats_tokens(struct server *s, long in, long out, bool streamed);
+char *stats_json(struct server *s);
+void stats_reset(struct server *s);
+
+#endif

@@ -1,0 +1,357 @@
+/* server_fault.c: the test LLM server's shared state: fault settings (from flags or
+ * POST /_control), the per-request fault decision, and the statistics behind GET /_stats.
+ * Every function here takes the server lock; connection threads call them concurrently. */
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "llm/rules.h"
+#include "server.h"
+
+enum fault_kind { FK_MS, FK_SHARE, FK_COUNT, FK_BOOL };
+
+static const struct fault_opt {
+	const char *name;
+	enum fault_kind kind;
+	size_t off;
+	const char *help;
+} fault_opts[] = {
+#define OPT(f, k, h) {#f, k, offsetof(struct fault_config, f), h}
+	OPT(latency_ms, FK_MS, "fixed delay before answering"),
+	OPT(latency_jitter_ms, FK_MS, "random extra delay, uniform in [0, N)"),
+	OPT(chunk_delay_ms, FK_MS, "delay between streamed pieces"),
+	OPT(stall_ms, FK_MS, "send half the body, then stall this long"),
+	OPT(rate_429, FK_SHARE, "share of requests answered 429 with Retry-After"),
+	OPT(rate_500, FK_SHARE, "share of requests answered 500"),
+	OPT(drop_before, FK_SHARE, "share of connections closed without a response"),
+	OPT(drop_during, FK_SHARE, "share of responses cut off half way (connection closed)"),
+	OPT(truncate, FK_SHARE, "share of streams that end cleanly but lack the end marker"),
+	OPT(malformed, FK_SHARE, "share of responses with one broken JSON object"),
+	OPT(retry_after, FK_COUNT, "Retry-After seconds on 429 (default 1)"),
+	OPT(retry_after_date, FK_BOOL, "send Retry-After as an HTTP date (0 or 1)"),
+	OPT(fail_first_n, FK_COUNT, "the next N requests get 500 (counted from when set)"),
+	OPT(seed, FK_COUNT, "seed of the fault choices (re-seeds when set)"),
+#undef OPT
+};
+
+/* Counted in stats.faults, reported under these names. */
+enum { F_429, F_500, F_FAIL_FIRST, F_DROP_BEFORE, F_DROP_DURING, F_TRUNCATE, F_MALFORMED,
+       F_STALL };
+static const char *const fault_names[] = {"rate_429",    "rate_500",    "fail_first_n",
+                                          "drop_before", "drop_during", "truncate",
+                                          "malformed",   "stall"};
+
+void server_init(struct server *s)
+{
+	memset(s, 0, sizeof *s);
+	pthread_mutex_init(&s->lock, NULL);
+	s->cfg.retry_after = 1;
+	rng_seed(&s->rng, 0);
+}
+
+void server_done(struct server *s)
+{
+	stats_reset(s);
+	free(s->st.seen);
+	rules_free(s->rules);
+	free(s->require_key);
+	pthread_mutex_destroy(&s->lock);
+}
+
+void fault_help(void)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(fault_opts); i++)
+		printf("  --%-20s %s\n", fault_opts[i].name, fault_opts[i].help);
+}
+
+static const struct fault_opt *fault_find(const char *name)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(fault_opts); i++)
+		if (!strcmp(fault_opts[i].name, name))
+			return &fault_opts[i];
+	return NULL;
+}
+
+/* Checks and stores one value; the caller holds the lock. */
+static int fault_store(struct server *s, const struct fault_opt *o, double v, struct err *e)
+{
+	if (!isfinite(v) || v < 0)
+		return err_set(e, "%s: must be a number >= 0", o->name);
+	if (o->kind == FK_SHARE && v > 1)
+		return err_set(e, "%s: a share of requests, between 0 and 1", o->name);
+	if (o->kind == FK_BOOL && v != 0 && v != 1)
+		return err_set(e, "%s: 0 or 1 (or true/false)", o->name);
+	if (o->kind == FK_MS && v > 600e3)
+		return err_set(e, "%s: at most 600000 ms", o->name);
+	*(double *)((char *)&s->cfg + o->off) = v;
+	if (!strcmp(o->name, "fail_first_n"))
+		s->fail_remaining = (long)v;
+	if (!strcmp(o->name, "seed"))
+		rng_seed(&s->rng, (uint64_t)v);
+	return 0;
+}
+
+int fault_set(struct server *s, const char *name, const char *value, struct err *e)
+{
+	char *key = xstrdup(name);
+	for (char *p = key; *p; p++)
+		if (*p == '-')
+			*p = '_';
+	const struct fault_opt *o = fault_find(key);
+	free(key);
+	if (!o)
+		return err_set(e, "unknown option --%s (see --help)", name);
+	double v;
+	if (!strcmp(value, "true") || !strcmp(value, "false"))
+		v = value[0] == 't';
+	else if (parse_double(value, &v) < 0)
+		return err_set(e, "--%s: \"%s\" is not a number", name, value);
+	pthread_mutex_lock(&s->lock);
+	int rc = fault_store(s, o, v, e);
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+int fault_set_json(struct server *s, const char *json, struct err *e)
+{
+	cJSON *root = cJSON_Parse(json);
+	if (!cJSON_IsObject(root)) {
+		cJSON_Delete(root);
+		return err_set(e, "the body must be a JSON object of settings");
+	}
+	/* Check everything first so that a bad request changes nothing. */
+	int rc = 0;
+	const cJSON *it;
+	cJSON_ArrayForEach(it, root)
+	{
+		if (!fault_find(it->string)) {
+			rc = err_set(e, "unknown setting \"%s\"", it->string);
+			break;
+		}
+		if (!cJSON_IsNumber(it) && !cJSON_IsBool(it)) {
+			rc = err_set(e, "%s: must be a number or a boolean", it->string);
+			break;
+		}
+	}
+	pthread_mutex_lock(&s->lock);
+	struct fault_config saved = s->cfg;
+	long saved_fail = s->fail_remaining;
+	struct rng saved_rng = s->rng;
+	cJSON_ArrayForEach(it, root)
+	{
+		if (rc < 0)
+			break;
+		double v = cJSON_IsBool(it) ? cJSON_IsTrue(it) : it->valuedouble;
+		rc = fault_store(s, fault_find(it->string), v, e);
+	}
+	if (rc < 0) {
+		s->cfg = saved;
+		s->fail_remaining = saved_fail;
+		s->rng = saved_rng;
+	}
+	pthread_mutex_unlock(&s->lock);
+	cJSON_Delete(root);
+	return rc;
+}
+
+char *fault_config_json(struct server *s)
+{
+	cJSON *o = cJSON_CreateObject();
+	pthread_mutex_lock(&s->lock);
+	for (size_t i = 0; i < ARRAY_SIZE(fault_opts); i++) {
+		double v = *(const double *)((const char *)&s->cfg + fault_opts[i].off);
+		if (fault_opts[i].kind == FK_BOOL)
+			cJSON_AddBoolToObject(o, fault_opts[i].name, v != 0);
+		else
+			cJSON_AddNumberToObject(o, fault_opts[i].name, v);
+	}
+	cJSON_AddNumberToObject(o, "fail_remaining", (double)s->fail_remaining);
+	pthread_mutex_unlock(&s->lock);
+	return json_take(o);
+}
+
+/* Every request draws the same number of random values, so that with a fixed seed the n-th
+ * request always meets the same faults. */
+void fault_decide(struct server *s, struct fault_plan *p)
+{
+	pthread_mutex_lock(&s->lock);
+	const struct fault_config *c = &s->cfg;
+	double r[7];
+	for (size_t i = 0; i < ARRAY_SIZE(r); i++)
+		r[i] = rng_double(&s->rng);
+	*p = (struct fault_plan){
+		.latency_ms = (unsigned)(c->latency_ms + r[0] * c->latency_jitter_ms),
+		.stall_ms = (unsigned)c->stall_ms,
+		.chunk_delay_ms = (unsigned)c->chunk_delay_ms,
+		.drop_before = r[1] < c->drop_before,
+		.drop_during = r[4] < c->drop_during,
+		.truncate = r[5] < c->truncate,
+		.malformed = r[6] < c->malformed,
+		.retry_after = c->retry_after,
+		.retry_after_date = c->retry_after_date != 0,
+	};
+	if (s->fail_remaining > 0) {
+		s->fail_remaining--;
+		p->status = 500;
+		s->st.faults[F_FAIL_FIRST]++;
+	} else if (r[2] < c->rate_429) {
+		p->status = 429;
+		s->st.faults[F_429]++;
+	} else if (r[3] < c->rate_500) {
+		p->status = 500;
+		s->st.faults[F_500]++;
+	}
+	if (p->status)
+		p->drop_before = false;
+	s->st.faults[F_DROP_BEFORE] += p->drop_before;
+	pthread_mutex_unlock(&s->lock);
+}
+
+/* The faults that shape a 200 body are counted once the body is sent. */
+void fault_count_body(struct server *s, const struct fault_plan *p)
+{
+	pthread_mutex_lock(&s->lock);
+	s->st.faults[F_DROP_DURING] += p->drop_during;
+	s->st.faults[F_TRUNCATE] += p->truncate && !p->drop_during;
+	s->st.faults[F_MALFORMED] += p->malformed;
+	s->st.faults[F_STALL] += p->stall_ms > 0;
+	pthread_mutex_unlock(&s->lock);
+}
+
+/* ---- statistics ---- */
+
+void stats_enter(struct server *s)
+{
+	pthread_mutex_lock(&s->lock);
+	s->st.concurrency++;
+	if (s->st.concurrency > s->st.peak_concurrency)
+		s->st.peak_concurrency = s->st.concurrency;
+	pthread_mutex_unlock(&s->lock);
+}
+
+void stats_leave(struct server *s)
+{
+	pthread_mutex_lock(&s->lock);
+	s->st.concurrency--;
+	pthread_mutex_unlock(&s->lock);
+}
+
+static void sha256_hex(const char *data, size_t len, char out[65])
+{
+	unsigned char md[32];
+	unsigned int n = 0;
+	EVP_Digest(data, len, md, &n, EVP_sha256(), NULL);
+	for (unsigned i = 0; i < 32; i++)
+		snprintf(out + 2 * i, 3, "%02x", md[i]);
+}
+
+/* Bodies are kept whole up to this size in the recent list. */
+#define RECENT_BODY_MAX (64u << 10)
+
+long stats_record(struct server *s, enum endpoint ep, const char *body, size_t len, int status)
+{
+	char sha[65];
+	sha256_hex(body, len, sha);
+	uint64_t h = hash_bytes(body, len, 0);
+	pthread_mutex_lock(&s->lock);
+	struct stats *st = &s->st;
+	long seq = ++st->requests;
+	st->by_endpoint[ep]++;
+	if (status >= 0 && status < (int)ARRAY_SIZE(st->by_status))
+		st->by_status[status]++;
+	bool seen = false;
+	for (size_t i = 0; i < st->n_seen && !seen; i++)
+		seen = st->seen[i] == h;
+	if (seen) {
+		st->repeated++;
+	} else {
+		st->seen = xgrow(st->seen, &st->cap_seen, st->n_seen + 1, sizeof *st->seen);
+		st->seen[st->n_seen++] = h;
+	}
+	struct recent *r = &st->recent[(size_t)(seq - 1) % RECENT_MAX];
+	free(r->body);
+	*r = (struct recent){.seq = seq, .ep = ep, .status = status};
+	memcpy(r->sha256, sha, sizeof sha);
+	r->body = xstrndup(body, MIN(len, RECENT_BODY_MAX));
+	st->n_recent = MIN(st->n_recent + 1, (size_t)RECENT_MAX);
+	pthread_mutex_unlock(&s->lock);
+	return seq;
+}
+
+void stats_tokens(struct server *s, long in, long out, bool streamed)
+{
+	pthread_mutex_lock(&s->lock);
+	s->st.tokens_in += in;
+	s->st.tokens_out += out;
+	s->st.streamed += streamed;
+	pthread_mutex_unlock(&s->lock);
+}
+
+void stats_reset(struct server *s)
+{
+	pthread_mutex_lock(&s->lock);
+	struct stats *st = &s->st;
+	for (size_t i = 0; i < RECENT_MAX; i++)
+		free(st->recent[i].body);
+	uint64_t *seen = st->seen;
+	size_t cap = st->cap_seen;
+	long conc = st->concurrency;
+	memset(st, 0, sizeof *st);
+	st->seen = seen;
+	st->cap_seen = cap;
+	st->concurrency = conc; /* requests still in flight stay counted */
+	st->peak_concurrency = conc;
+	rng_seed(&s->rng, (uint64_t)s->cfg.seed);
+	pthread_mutex_unlock(&s->lock);
+}
+
+static cJSON *stats_recent_json(const struct stats *st)
+{
+	cJSON *a = cJSON_CreateArray();
+	long first = st->requests - (long)st->n_recent + 1;
+	for (long seq = first; seq <= st->requests; seq++) {
+		const struct recent *r = &st->recent[(size_t)(seq - 1) % RECENT_MAX];
+		cJSON *o = cJSON_CreateObject();
+		cJSON_AddNumberToObject(o, "seq", (double)r->seq);
+		cJSON_AddStringToObject(o, "endpoint", endpoint_names[r->ep]);
+		cJSON_AddNumberToObject(o, "status", r->status);
+		cJSON_AddStringToObject(o, "sha256", r->sha256);
+		cJSON_AddStringToObject(o, "body", r->body ? r->body : "");
+		cJSON_AddItemToArray(a, o);
+	}
+	return a;
+}
+
+char *stats_json(struct server *s)
+{
+	cJSON *o = cJSON_CreateObject();
+	pthread_mutex_lock(&s->lock);
+	const struct stats *st = &s->st;
+	cJSON_AddNumberToObject(o, "requests", (double)st->requests);
+	cJSON_AddNumberToObject(o, "streamed", (double)st->streamed);
+	cJSON_AddNumberToObject(o, "tokens_in", (double)st->tokens_in);
+	cJSON_AddNumberToObject(o, "tokens_out", (double)st->tokens_out);
+	cJSON_AddNumberToObject(o, "concurrency", (double)st->concurrency);
+	cJSON_AddNumberToObject(o, "peak_concurrency", (double)st->peak_concurrency);
+	cJSON_AddNumberToObject(o, "unique_bodies", (double)st->n_seen);
+	cJSON_AddNumberToObject(o, "repeated_bodies", (double)st->repeated);
+	cJSON *eps = cJSON_AddObjectToObject(o, "endpoints");
+	for (int i = 0; i < EP_COUNT; i++)
+		cJSON_AddNumberToObject(eps, endpoint_names[i], (double)st->by_endpoint[i]);
+	cJSON *sts = cJSON_AddObjectToObject(o, "status");
+	for (size_t i = 0; i < ARRAY_SIZE(st->by_status); i++) {
+		char key[8];
+		snprintf(key, sizeof key, "%zu", i);
+		if (st->by_status[i])
+			cJSON_AddNumberToObject(sts, key, (double)st->by_status[i]);
+	}
+	cJSON *f = cJSON_AddObjectToObject(o, "faults");
+	for (size_t i = 0; i < ARRAY_SIZE(fault_names); i++)
+		cJSON_AddNumberToObject(f, fault_names[i], (double)st->faults[i]);
+	cJSON_AddItemToObject(o, "recent", stats_recent_json(st));
+	pthread_mutex_unlock(&s->lock);
+	return json_take(o);
+}
