@@ -396,7 +396,7 @@ static void test_concurrency_and_rpm(void **state)
 	struct model_config m = scripted();
 	m.concurrency = 2;
 	struct got g[6] = {{0}};
-	char text[6][16];
+	char text[6][24];
 	for (int i = 0; i < 6; i++) {
 		snprintf(text[i], sizeof(text[i]), "slow n%d", i);
 		ask(l, &m, text[i], NULL, &g[i]);
@@ -420,7 +420,7 @@ static void test_concurrency_and_rpm(void **state)
 	r.name = "paced";
 	r.rpm = 600;
 	struct got h[13] = {{0}};
-	char t2[13][16];
+	char t2[13][24];
 	for (int i = 0; i < 13; i++) {
 		snprintf(t2[i], sizeof(t2[i]), "fast %d", i);
 		ask(l, &r, t2[i], NULL, &h[i]);
@@ -668,7 +668,7 @@ static void test_server_concurrency_cap(void **state)
 	struct model_config m = srv_model("openai");
 	m.concurrency = 3;
 	struct got g[9] = {{0}};
-	char text[9][16];
+	char text[9][24];
 	for (int i = 0; i < 9; i++) {
 		snprintf(text[i], sizeof(text[i]), "q%d", i);
 		ask(l, &m, text[i], NULL, &g[i]);
@@ -799,7 +799,7 @@ static void test_server_drop_and_truncate(void **state)
 	struct llm *l = new_llm(&o);
 	struct model_config m = srv_model("ollama");
 	struct got g[4] = {{0}};
-	char text[4][8];
+	char text[4][24];
 	for (int i = 0; i < 4; i++) {
 		snprintf(text[i], sizeof(text[i]), "d%d", i);
 		ask(l, &m, text[i], NULL, &g[i]);
