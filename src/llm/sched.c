@@ -28,6 +28,19 @@
  * byte, and for whole responses, the connect timeout and the model's total timeout apply (a
  * reasoning model may think for a long while before it says anything).
  *
+ * Streaming preview: chunk callbacks see each piece of text once.  When an attempt fails half
+ * way and is retried, only text beyond what a waiter has already been shown is passed on (at
+ * temperature 0 the retry says the same); the reply's text is always the final attempt's whole
+ * answer.  A waiter that joins a running request first gets the text streamed so far.
+ *
+ * Retries: see retry.h (which failures, full-jitter backoff, Retry-After capped at
+ * backoff_max_s).  A retrying job gives its concurrency slot back while it waits.
+ *
+ * Cache and offline: a hit costs nothing and reports the original tokens as usage.cached; so
+ * does a deduplicated waiter (the tokens are charged once, to the first waiter).  Offline, a
+ * miss fails at once; the scripted provider still answers (it needs no network).  Redirects are
+ * not followed: a 3xx is reported with its Location so that the base_url can be fixed.
+ *
  * Keys: the model's api_key_env names the variable, else the provider's standard one
  * (OPENAI_API_KEY, ANTHROPIC_API_KEY).  A server on localhost / 127.0.0.0/8 / ::1 usually
  * needs no key (vLLM, llama.cpp, LM Studio): when the variable is not named explicitly and is
