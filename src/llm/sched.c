@@ -31,7 +31,8 @@
  * Streaming preview: chunk callbacks see each piece of text once.  When an attempt fails half
  * way and is retried, only text beyond what a waiter has already been shown is passed on (at
  * temperature 0 the retry says the same); the reply's text is always the final attempt's whole
- * answer.  A waiter that joins a running request first gets the text streamed so far.
+ * answer.  A waiter that joins a running request catches up on the text streamed so far with
+ * the next piece.
  *
  * Retries: see retry.h (which failures, full-jitter backoff, Retry-After capped at
  * backoff_max_s).  A retrying job gives its concurrency slot back while it waits.

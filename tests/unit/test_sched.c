@@ -430,6 +430,25 @@ static void test_concurrency_and_rpm(void **state)
 	int64_t dt = now_ms() - t0;
 	assert_true(dt >= 250);
 	assert_true(dt < 1500);
+
+	/* 1200 tpm: a bucket of 20 tokens refilled at 20 a second; each request reserves its
+	 * estimated prompt (6 tokens) and pays for its actual usage when done */
+	struct model_config t = scripted();
+	t.name = "tokens";
+	t.tpm = 1200;
+	struct got k[4] = {{0}};
+	char t3[4][24];
+	for (int i = 0; i < 4; i++) {
+		snprintf(t3[i], sizeof(t3[i]), "tpm %d", i);
+		ask(l, &t, t3[i], NULL, &k[i]);
+	}
+	t0 = now_ms();
+	run(l, 3);
+	dt = now_ms() - t0;
+	assert_true(dt >= 150);
+	assert_true(dt < 2000);
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(k[i].n, 1);
 	llm_free(l);
 }
 
