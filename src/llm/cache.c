@@ -91,8 +91,9 @@ static bool load_line(struct cache *c, const char *line)
 	bool ok = cJSON_IsObject(o) && cJSON_IsString(key) && key_valid(key->valuestring) &&
 	          cJSON_IsString(text);
 	if (ok) {
-		struct llm_usage u = {num_field(o, "in"), num_field(o, "out"), 0,
-		                      cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "estimated"))};
+		struct llm_usage u = {
+		    num_field(o, "in"), num_field(o, "out"), 0,
+		    cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "estimated"))};
 		cache_insert(c, key->valuestring,
 		             xstrdup(cJSON_IsString(model) ? model->valuestring : ""),
 		             xstrdup(text->valuestring), &u);

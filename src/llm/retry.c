@@ -15,10 +15,17 @@ bool retry_status_retryable(long status)
 
 /* Transport failures that say nothing about the request itself. */
 static const CURLcode transient_codes[] = {
-	CURLE_COULDNT_RESOLVE_HOST, CURLE_COULDNT_CONNECT, CURLE_RECV_ERROR,   CURLE_SEND_ERROR,
-	CURLE_GOT_NOTHING,          CURLE_PARTIAL_FILE,    CURLE_OPERATION_TIMEDOUT,
-	CURLE_SSL_CONNECT_ERROR,    CURLE_HTTP2,           CURLE_HTTP2_STREAM,
-	CURLE_HTTP3,
+    CURLE_COULDNT_RESOLVE_HOST,
+    CURLE_COULDNT_CONNECT,
+    CURLE_RECV_ERROR,
+    CURLE_SEND_ERROR,
+    CURLE_GOT_NOTHING,
+    CURLE_PARTIAL_FILE,
+    CURLE_OPERATION_TIMEDOUT,
+    CURLE_SSL_CONNECT_ERROR,
+    CURLE_HTTP2,
+    CURLE_HTTP2_STREAM,
+    CURLE_HTTP3,
 };
 
 bool retry_curl_retryable(int curl_code)

@@ -20,8 +20,8 @@
 #include "core/util.h"
 
 struct retry_policy {
-	int max_attempts;      /* total attempts, first included (>= 1) */
-	double base_s, max_s;  /* backoff base and cap */
+	int max_attempts;     /* total attempts, first included (>= 1) */
+	double base_s, max_s; /* backoff base and cap */
 };
 
 /* What one attempt ended with. */

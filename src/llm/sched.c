@@ -71,7 +71,7 @@
 /* Largest whole or error body kept from one response; a streamed text is capped by the wire
  * format (LLM_RESULT_MAX_TEXT). */
 #define BODY_MAX ((size_t)16 << 20)
-#define NEVER INT64_MAX
+#define NEVER    INT64_MAX
 
 enum job_state { JOB_QUEUED, JOB_RUNNING, JOB_TIMER, JOB_READY, JOB_DELIVERING };
 enum job_abort { ABORT_NONE, ABORT_TOO_BIG, ABORT_STREAM, ABORT_STALL };
@@ -226,8 +226,8 @@ static const char *model_base_url(const struct provider_ops *ops, const struct m
 
 /* The API key for a model (NULL when none is needed or set); -1 when one is required and
  * missing. */
-static int model_key(const struct provider_ops *ops, const struct model_config *m,
-                     const char **key, struct err *e)
+static int model_key(const struct provider_ops *ops, const struct model_config *m, const char **key,
+                     struct err *e)
 {
 	*key = NULL;
 	const char *var = m->api_key_env && *m->api_key_env ? m->api_key_env : ops->key_env;
@@ -259,7 +259,8 @@ void llm_request_key(const struct llm_request *req, char out[65])
 	cJSON *msgs = cJSON_AddArrayToObject(o, "messages");
 	for (size_t i = 0; i < req->n_messages; i++) {
 		cJSON *mo = cJSON_CreateObject();
-		cJSON_AddStringToObject(mo, "role", req->messages[i].role ? req->messages[i].role : "");
+		cJSON_AddStringToObject(mo, "role",
+		                        req->messages[i].role ? req->messages[i].role : "");
 		cJSON_AddStringToObject(mo, "content",
 		                        req->messages[i].content ? req->messages[i].content : "");
 		cJSON_AddItemToArray(msgs, mo);
@@ -286,15 +287,17 @@ int llm_check_model(const struct model_config *m, struct err *e)
 {
 	const char *label = model_label(m);
 	if (!m->provider || !*m->provider)
-		return err_set(e, "model \"%s\": no provider (one of: %s)", label, provider_names());
+		return err_set(e, "model \"%s\": no provider (one of: %s)", label,
+		               provider_names());
 	const struct provider_ops *ops = provider_find(m->provider);
 	if (!ops)
 		return err_set(e, "model \"%s\": unknown provider \"%s\" (one of: %s)", label,
 		               m->provider, provider_names());
 	if (is_scripted(ops)) {
 		if (!m->rules || !*m->rules)
-			return err_set(e, "model \"%s\": the scripted provider needs a rules file (rules)",
-			               label);
+			return err_set(
+			    e, "model \"%s\": the scripted provider needs a rules file (rules)",
+			    label);
 		struct rules *r = rules_load(m->rules, e);
 		if (!r)
 			return err_prefix(e, "model \"%s\"", label);
@@ -515,9 +518,9 @@ static void job_succeed(struct llm *l, struct job *j, char *text, const struct l
 	llm_price(&j->m, &pin, &pout, NULL);
 	j->cost = cost_usd(pin, pout, &j->usage);
 	if (j->lim->tpm > 0) /* give back what the reservation overestimated */
-		j->lim->tok_level = MIN(bucket_cap(j->lim->tpm),
-		                        j->lim->tok_level + (double)j->tok_reserved -
-		                                (double)(j->usage.in + j->usage.out));
+		j->lim->tok_level =
+		    MIN(bucket_cap(j->lim->tpm), j->lim->tok_level + (double)j->tok_reserved -
+		                                     (double)(j->usage.in + j->usage.out));
 	if (l->cache && !l->opt.no_cache) {
 		struct err e;
 		cache_put(l->cache, j->key, j->m.model, text, &j->usage, &e);
@@ -702,8 +705,7 @@ static void attempt_start(struct llm *l, struct job *j)
 }
 
 /* Classifies how the attempt ended: fills f, and returns the message (NULL on success). */
-static char *attempt_outcome(struct job *j, CURLcode code, double stall_s,
-                             struct retry_facts *f)
+static char *attempt_outcome(struct job *j, CURLcode code, double stall_s, struct retry_facts *f)
 {
 	const char *pname = j->ops->name;
 	*f = (struct retry_facts){j->attempts, 0, 0, false, j->should_retry, j->retry_after_s};
@@ -750,8 +752,9 @@ static char *attempt_outcome(struct job *j, CURLcode code, double stall_s,
 	}
 	f->status = j->status;
 	if (j->status >= 300 && j->status < 400) {
-		char *msg = xasprintf("redirect to %s not followed: set base_url to the final address",
-		                      j->location ? j->location : "(no location)");
+		char *msg =
+		    xasprintf("redirect to %s not followed: set base_url to the final address",
+		              j->location ? j->location : "(no location)");
 		char *head = xasprintf("%s %ld", pname, j->status);
 		char *m = attempt_error(j, head, msg);
 		free(head);
@@ -823,12 +826,14 @@ static int64_t schedule(struct llm *l)
 	for (struct job *j = l->head, *nj; j; j = nj) {
 		nj = j->next;
 		if (j->state == JOB_RUNNING && j->streaming && l->opt.stall_timeout_s > 0)
-			next = MIN(next, j->last_data_ms + (int64_t)(l->opt.stall_timeout_s * 1000));
+			next =
+			    MIN(next, j->last_data_ms + (int64_t)(l->opt.stall_timeout_s * 1000));
 		if (j->state != JOB_QUEUED || j->lim->blocked_pass == l->pass)
 			continue;
 		int64_t when;
 		if (!limiter_admit(j->lim, j->tok_reserved, now, &when)) {
-			j->lim->blocked_pass = l->pass; /* FIFO: nothing behind it on this model jumps */
+			j->lim->blocked_pass =
+			    l->pass; /* FIFO: nothing behind it on this model jumps */
 			next = MIN(next, when);
 			continue;
 		}
@@ -1013,7 +1018,8 @@ static struct job *job_new(struct llm *l, const struct llm_request *req, const c
 	j->msgs = xcalloc(j->n_msgs ? j->n_msgs : 1, sizeof(*j->msgs));
 	for (size_t i = 0; i < j->n_msgs; i++) {
 		j->msgs[i].role = xstrdup(req->messages[i].role ? req->messages[i].role : "user");
-		j->msgs[i].content = xstrdup(req->messages[i].content ? req->messages[i].content : "");
+		j->msgs[i].content =
+		    xstrdup(req->messages[i].content ? req->messages[i].content : "");
 	}
 	j->t_submit_ms = now_ms();
 	j->retry_after_s = -1;
@@ -1052,24 +1058,25 @@ uint64_t llm_submit(struct llm *l, const struct llm_request *req, llm_done_fn *d
 	j->waiters = w;
 	j->lim = limiter_get(l, req->model);
 	const struct cache_entry *hit =
-	        ops && l->cache && !l->opt.no_cache ? cache_get(l->cache, key) : NULL;
+	    ops && l->cache && !l->opt.no_cache ? cache_get(l->cache, key) : NULL;
 	if (!ops) {
-		j->error = xasprintf("model \"%s\": unknown provider \"%s\" (one of: %s)",
-		                     model_label(req->model),
-		                     req->model->provider ? req->model->provider : "",
-		                     provider_names());
+		j->error = xasprintf(
+		    "model \"%s\": unknown provider \"%s\" (one of: %s)", model_label(req->model),
+		    req->model->provider ? req->model->provider : "", provider_names());
 	} else if (hit) {
 		j->text = xstrdup(hit->text);
 		j->usage = hit->usage;
 		j->cached = true;
 		j->scripted = is_scripted(ops);
 	} else if (l->opt.offline && !is_scripted(ops)) {
-		j->error = xasprintf("offline: no cached answer for this request (%s, model \"%s\")",
-		                     *w->tag ? w->tag : "untagged", model_label(req->model));
+		j->error =
+		    xasprintf("offline: no cached answer for this request (%s, model \"%s\")",
+		              *w->tag ? w->tag : "untagged", model_label(req->model));
 	} else {
 		struct llm_usage est;
 		cost_estimate_usage(j->msgs, j->n_msgs, "", &est);
-		j->tok_reserved = est.in + (req->model->max_tokens > 0 ? req->model->max_tokens : 0);
+		j->tok_reserved =
+		    est.in + (req->model->max_tokens > 0 ? req->model->max_tokens : 0);
 		j->state = JOB_QUEUED;
 	}
 	return w->id;
@@ -1194,7 +1201,7 @@ size_t llm_pending(const struct llm *l)
 static void count_live(const struct llm *l, const char *tag, struct llm_stats *s)
 {
 	for (const struct job *j = l->head; j; j = j->next) {
-		long *field = j->state == JOB_RUNNING                        ? &s->in_flight
+		long *field = j->state == JOB_RUNNING                      ? &s->in_flight
 		              : j->state == JOB_TIMER && j->scripted_delay ? &s->in_flight
 		              : j->state == JOB_TIMER                      ? &s->retrying
 		              : j->state == JOB_QUEUED                     ? &s->queued

@@ -109,7 +109,7 @@ static void test_torn_and_corrupt(void **state)
 	write_file(buf);
 	struct cache *c = open_ok(path);
 	assert_int_equal(cache_count(c), 2);
-	assert_int_equal(cache_skipped(c), 3); /* garbage, bad key, torn tail */
+	assert_int_equal(cache_skipped(c), 3);                    /* garbage, bad key, torn tail */
 	assert_string_equal(cache_get(c, k1)->text, "one again"); /* later line wins */
 	assert_null(cache_get(c, k3));
 	/* the next append starts on a fresh line, so it survives the torn tail */
@@ -166,10 +166,10 @@ static void test_memory_only_and_errors(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_torn_and_corrupt, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_odd_bytes, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_memory_only_and_errors, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_torn_and_corrupt, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_odd_bytes, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_memory_only_and_errors, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -26,7 +26,7 @@ static void test_lookup(void **state)
 	assert_price("gpt-4o-mini", 0.15, 0.60);
 	assert_price("gpt-4o-mini-2024-07-18", 0.15, 0.60); /* longest prefix, not gpt-4o */
 	assert_price("gpt-4o-2024-08-06", 2.50, 10.00);
-	assert_price("gpt-4o-2024-05-13", 5.00, 15.00);     /* exact beats prefix */
+	assert_price("gpt-4o-2024-05-13", 5.00, 15.00); /* exact beats prefix */
 	assert_price("gpt-4.1-nano", 0.10, 0.40);
 	assert_price("gpt-4.1-2025-04-14", 2.00, 8.00);
 	assert_price("o3-mini", 1.10, 4.40);
@@ -115,10 +115,10 @@ static void test_book(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_lookup),
-		cmocka_unit_test(test_llm_price),
-		cmocka_unit_test(test_arithmetic),
-		cmocka_unit_test(test_book),
+	    cmocka_unit_test(test_lookup),
+	    cmocka_unit_test(test_llm_price),
+	    cmocka_unit_test(test_arithmetic),
+	    cmocka_unit_test(test_book),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

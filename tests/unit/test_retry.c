@@ -144,12 +144,12 @@ static void test_retry_after(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_status_table),
-		cmocka_unit_test(test_curl_codes),
-		cmocka_unit_test(test_decide),
-		cmocka_unit_test(test_should_retry_header),
-		cmocka_unit_test(test_backoff_bounds_and_jitter),
-		cmocka_unit_test(test_retry_after),
+	    cmocka_unit_test(test_status_table),
+	    cmocka_unit_test(test_curl_codes),
+	    cmocka_unit_test(test_decide),
+	    cmocka_unit_test(test_should_retry_header),
+	    cmocka_unit_test(test_backoff_bounds_and_jitter),
+	    cmocka_unit_test(test_retry_after),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -29,9 +29,9 @@ static char rules_path[128];
 static char cache_path[128];
 
 static const char rules_json[] =
-	"{\"rules\": ["
-	" {\"match\": \"^slow (\\\\w+)\", \"reply\": \"slow $1\", \"delay_ms\": 60},"
-	" {\"match\": \"(?s)^(.*)$\", \"reply\": \"echo: $1\"}]}";
+    "{\"rules\": ["
+    " {\"match\": \"^slow (\\\\w+)\", \"reply\": \"slow $1\", \"delay_ms\": 60},"
+    " {\"match\": \"(?s)^(.*)$\", \"reply\": \"echo: $1\"}]}";
 
 /* ---- helpers ---- */
 
@@ -631,8 +631,8 @@ static int server_stop(void **state)
 static struct model_config srv_model(const char *provider)
 {
 	bool openai = !strcmp(provider, "openai");
-	struct model_config m = model(provider, provider, openai ? base_openai : base_root,
-	                              "test-model");
+	struct model_config m =
+	    model(provider, provider, openai ? base_openai : base_root, "test-model");
 	m.api_key_env = "ADOPT_TEST_KEY";
 	m.max_tokens = 200;
 	return m;
@@ -660,8 +660,8 @@ static void test_server_formats(void **state)
 		assert_string_equal(g[i].text, m[i].stream ? "echo: Streamed?" : "echo: Whole?");
 		assert_false(g[i].usage.estimated);
 		if (g[i].usage.in <= 0 || g[i].usage.out <= 0)
-			fail_msg("%s stream=%d: usage %ld/%ld", provs[i / 2], m[i].stream, g[i].usage.in,
-			         g[i].usage.out);
+			fail_msg("%s stream=%d: usage %ld/%ld", provs[i / 2], m[i].stream,
+			         g[i].usage.in, g[i].usage.out);
 		assert_false(g[i].scripted);
 		assert_int_equal(g[i].attempts, 1);
 		if (m[i].stream)
@@ -944,25 +944,25 @@ int main(void)
 {
 	signal(SIGPIPE, SIG_IGN);
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_request_key),
-		cmocka_unit_test(test_check_model),
-		cmocka_unit_test(test_scripted_reply),
-		cmocka_unit_test(test_scripted_delay_is_a_timer),
-		cmocka_unit_test(test_extra_fds),
-		cmocka_unit_test(test_dedup_and_cancel_one),
-		cmocka_unit_test(test_cancel_and_free),
-		cmocka_unit_test(test_reentrant_submit),
-		cmocka_unit_test(test_concurrency_and_rpm),
-		cmocka_unit_test(test_cache_offline_and_errors),
-		cmocka_unit_test_setup(test_server_formats, server_before),
-		cmocka_unit_test_setup(test_server_concurrency_cap, server_before),
-		cmocka_unit_test_setup(test_server_fail_first_n, server_before),
-		cmocka_unit_test_setup(test_server_429, server_before),
-		cmocka_unit_test_setup(test_server_no_retry_on_401, server_before),
-		cmocka_unit_test_setup(test_server_drop_and_truncate, server_before),
-		cmocka_unit_test_setup(test_server_cache_rerun, server_before),
-		cmocka_unit_test_setup(test_server_dedup_and_cancel, server_before),
-		cmocka_unit_test_setup(test_server_stall, server_before),
+	    cmocka_unit_test(test_request_key),
+	    cmocka_unit_test(test_check_model),
+	    cmocka_unit_test(test_scripted_reply),
+	    cmocka_unit_test(test_scripted_delay_is_a_timer),
+	    cmocka_unit_test(test_extra_fds),
+	    cmocka_unit_test(test_dedup_and_cancel_one),
+	    cmocka_unit_test(test_cancel_and_free),
+	    cmocka_unit_test(test_reentrant_submit),
+	    cmocka_unit_test(test_concurrency_and_rpm),
+	    cmocka_unit_test(test_cache_offline_and_errors),
+	    cmocka_unit_test_setup(test_server_formats, server_before),
+	    cmocka_unit_test_setup(test_server_concurrency_cap, server_before),
+	    cmocka_unit_test_setup(test_server_fail_first_n, server_before),
+	    cmocka_unit_test_setup(test_server_429, server_before),
+	    cmocka_unit_test_setup(test_server_no_retry_on_401, server_before),
+	    cmocka_unit_test_setup(test_server_drop_and_truncate, server_before),
+	    cmocka_unit_test_setup(test_server_cache_rerun, server_before),
+	    cmocka_unit_test_setup(test_server_dedup_and_cancel, server_before),
+	    cmocka_unit_test_setup(test_server_stall, server_before),
 	};
 	return cmocka_run_group_tests(tests, server_start, server_stop);
 }
