@@ -109,7 +109,7 @@ void cmdline_history_add(struct cmdline *cl, const char *line)
 {
 	if (!*line || (cl->nhist && strcmp(cl->hist[cl->nhist - 1], line) == 0))
 		return;
-	if (cl->nhist == cl->hist_max) {
+	while (cl->nhist && cl->nhist >= cl->hist_max) {
 		free(cl->hist[0]);
 		memmove(cl->hist, cl->hist + 1, (cl->nhist - 1) * sizeof(*cl->hist));
 		cl->nhist--;
