@@ -185,7 +185,8 @@ static void collect_candidates(struct cmdline *cl)
 		free(cmd);
 	}
 	cmdline_cands_clear(&cl->cands);
-	qsort(all.v, all.n, sizeof(*all.v), cmp_str);
+	if (all.n)
+		qsort(all.v, all.n, sizeof(*all.v), cmp_str);
 	for (size_t i = 0; i < all.n; i++) {
 		bool dup = cl->cands.n && strcmp(cl->cands.v[cl->cands.n - 1], all.v[i]) == 0;
 		if (!dup && str_startswith(all.v[i], prefix))

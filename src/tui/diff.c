@@ -91,6 +91,8 @@ struct ops {
 
 static void ops_add(struct ops *o, enum op op, size_t count)
 {
+	if (!count)
+		return;
 	o->v = xgrow(o->v, &o->cap, o->n + count, 1);
 	memset(o->v + o->n, op, count);
 	o->n += count;
