@@ -9,6 +9,7 @@
 #include "tui/cmdline.h"
 #include "tui/config.h"
 #include "tui/keys.h"
+#include "tui/theme.h"
 
 #define CONFIG_MAX_BYTES (1024 * 1024)
 
@@ -52,10 +53,9 @@ int tui_config_set(struct tui_config *c, const char *name, const char *value, st
 {
 	int i;
 	if (strcmp(name, "theme") == 0) {
-		size_t n = strlen(value);
-		if (n == 0 || n >= sizeof(c->theme) || strchr(value, '/') || value[0] == '.')
+		if (!theme_name_valid(value) || strlen(value) >= sizeof(c->theme))
 			return err_set(e, "option theme: invalid theme name \"%s\"", value);
-		memcpy(c->theme, value, n + 1);
+		memcpy(c->theme, value, strlen(value) + 1);
 		return 0;
 	}
 	if (strcmp(name, "mouse") == 0 && (i = value_index(bool_values, value)) >= 0) {
@@ -107,10 +107,9 @@ int tui_config_parse(struct tui_config *c, struct keymap *km, const char *text, 
 		     struct sbuf *errors)
 {
 	int nerr = 0, line = 0;
-	for (const char *p = text; *p;) {
-		const char *nl = strchr(p, '\n');
-		size_t len = nl ? (size_t)(nl - p) : strlen(p);
-		char *s = xstrndup(p, len), **argv = NULL;
+	char *s;
+	for (const char *p = text; (s = tui_config_next_line(&p));) {
+		char **argv = NULL;
 		struct err e;
 		int argc;
 		line++;
@@ -121,19 +120,36 @@ int tui_config_parse(struct tui_config *c, struct keymap *km, const char *text, 
 		}
 		cmdline_argv_free(argv);
 		free(s);
-		p += len + (nl != NULL);
 	}
 	return nerr;
 }
 
-char *tui_config_user_path(void)
+char *tui_config_dir(void)
 {
 	const char *xdg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
 	if (xdg && *xdg)
-		return xasprintf("%s/adopt-tui/config", xdg);
+		return xasprintf("%s/adopt-tui", xdg);
 	if (home && *home)
-		return xasprintf("%s/.config/adopt-tui/config", home);
+		return xasprintf("%s/.config/adopt-tui", home);
 	return NULL;
+}
+
+char *tui_config_next_line(const char **p)
+{
+	if (!**p)
+		return NULL;
+	const char *nl = strchr(*p, '\n');
+	size_t len = nl ? (size_t)(nl - *p) : strlen(*p);
+	char *line = xstrndup(*p, len);
+	*p += len + (nl != NULL);
+	return line;
+}
+
+char *tui_config_user_path(void)
+{
+	char *dir = tui_config_dir(), *path = dir ? xasprintf("%s/config", dir) : NULL;
+	free(dir);
+	return path;
 }
 
 int tui_config_load_user(struct tui_config *c, struct keymap *km, struct sbuf *errors)

@@ -47,6 +47,11 @@ void tui_config_complete(const char *option, int argi, struct cmdline_cands *out
  * number of bad lines. */
 int tui_config_parse(struct tui_config *c, struct keymap *km, const char *text, const char *fname,
 		     struct sbuf *errors);
+/* The user's configuration directory, $XDG_CONFIG_HOME/adopt-tui or ~/.config/adopt-tui (caller
+ * frees), or NULL when neither XDG_CONFIG_HOME nor HOME is set. */
+char *tui_config_dir(void);
+/* The next line of a text (without its '\n'; caller frees) and advances *p; NULL at the end. */
+char *tui_config_next_line(const char **p);
 /* The user's config path (caller frees), or NULL when neither XDG_CONFIG_HOME nor HOME is set. */
 char *tui_config_user_path(void);
 /* Loads the user's config if it exists (a missing file is fine); returns the number of errors. */

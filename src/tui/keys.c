@@ -8,6 +8,7 @@
 #include "core/builtin.h"
 #include "core/util.h"
 #include "tui/cmdline.h"
+#include "tui/config.h"
 #include "tui/keys.h"
 #include "tui/sanitize.h"
 
@@ -260,10 +261,8 @@ int keymap_load_defaults(struct keymap *km, struct err *e)
 	if (!text)
 		return err_set(e, "%s: not compiled in", path);
 	int line = 0;
-	for (const char *p = text; *p;) {
-		const char *nl = strchr(p, '\n');
-		size_t len = nl ? (size_t)(nl - p) : strlen(p);
-		char *s = xstrndup(p, len);
+	char *s;
+	for (const char *p = text; (s = tui_config_next_line(&p));) {
 		char **argv = NULL;
 		int argc, rc = cmdline_split(s, &argc, &argv, e);
 		line++;
@@ -276,7 +275,6 @@ int keymap_load_defaults(struct keymap *km, struct err *e)
 		free(s);
 		if (rc < 0)
 			return err_prefix(e, "%s:%d", path, line);
-		p += len + (nl != NULL);
 	}
 	return 0;
 }

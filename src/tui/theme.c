@@ -11,6 +11,7 @@
 #include "core/builtin.h"
 #include "core/util.h"
 #include "tui/cmdline.h"
+#include "tui/config.h"
 #include "tui/theme.h"
 
 #ifndef ADOPT_DATADIR
@@ -142,10 +143,8 @@ static int parse_line(struct theme *t, char *line, struct err *e)
 int theme_parse(struct theme *t, const char *text, const char *fname, struct sbuf *errors)
 {
 	int nerr = 0, lineno = 0;
-	for (const char *p = text; *p;) {
-		const char *nl = strchr(p, '\n');
-		size_t len = nl ? (size_t)(nl - p) : strlen(p);
-		char *line = xstrndup(p, len);
+	char *line;
+	for (const char *p = text; (line = tui_config_next_line(&p));) {
 		lineno++;
 		/* a comment: '#' first on the line, or starting a word that is not #rrggbb */
 		char *start = line + strspn(line, " \t");
@@ -166,7 +165,6 @@ int theme_parse(struct theme *t, const char *text, const char *fname, struct sbu
 			nerr++;
 		}
 		free(line);
-		p += len + (nl != NULL);
 	}
 	return nerr;
 }
@@ -184,25 +182,22 @@ void theme_default(struct theme *t)
 	snprintf(t->name, sizeof(t->name), "default");
 }
 
-/* The user's and the installed theme directories (caller frees). */
+/* The user's theme directory (caller frees), or NULL. */
 static char *user_theme_dir(void)
 {
-	const char *xdg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
-	if (xdg && *xdg)
-		return xasprintf("%s/adopt-tui/themes", xdg);
-	if (home && *home)
-		return xasprintf("%s/.config/adopt-tui/themes", home);
-	return NULL;
+	char *dir = tui_config_dir(), *themes = dir ? xasprintf("%s/themes", dir) : NULL;
+	free(dir);
+	return themes;
 }
 
-static bool valid_name(const char *name)
+bool theme_name_valid(const char *name)
 {
 	return *name && !strchr(name, '/') && name[0] != '.' && strlen(name) < 64;
 }
 
 int theme_load(struct theme *t, const char *name, struct sbuf *errors, struct err *e)
 {
-	if (!valid_name(name))
+	if (!theme_name_valid(name))
 		return err_set(e, "invalid theme name \"%s\"", name);
 	char *dirs[2] = {user_theme_dir(), xstrdup(ADOPT_DATADIR "/themes")};
 	int rc = -1;

@@ -106,6 +106,8 @@ void theme_default(struct theme *t);
 /* Loads theme `name` (see the search order above) over the default.  Errors in the file are
  * appended to errors (the theme still loads); -1 only when no theme of that name exists. */
 int theme_load(struct theme *t, const char *name, struct sbuf *errors, struct err *e);
+/* A theme name is a plain file name: not empty, no '/', no leading '.', under 64 bytes. */
+bool theme_name_valid(const char *name);
 /* Adds the names of every theme found (user, installed, built-in) to out. */
 void theme_list(struct cmdline_cands *out);
 
