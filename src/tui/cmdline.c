@@ -130,12 +130,12 @@ static void history_move(struct cmdline *cl, int dir)
 	} else if (dir > 0 && cl->hist_pos < cl->nhist) {
 		cl->hist_pos++;
 		set_text(cl, cl->hist_pos == cl->nhist ? (cl->hist_saved ? cl->hist_saved : "")
-						       : cl->hist[cl->hist_pos]);
+		                                       : cl->hist[cl->hist_pos]);
 	}
 }
 
 const struct cmd_spec *cmdline_lookup(const struct cmd_spec *specs, size_t n, const char *name,
-				      struct err *e)
+                                      struct err *e)
 {
 	const struct cmd_spec *found = NULL;
 	size_t nfound = 0, len = strlen(name);
@@ -308,7 +308,8 @@ enum cmdline_result cmdline_key(struct cmdline *cl, int key)
 		complete(cl, key == '\t' ? 1 : -1);
 		break;
 	default:
-		if (key >= ' ' && key != 127 && key < KEYS_FN_BASE && !(key >= 0x80 && key < 0xa0)) {
+		if (key >= ' ' && key != 127 && key < KEYS_FN_BASE &&
+		    !(key >= 0x80 && key < 0xa0)) {
 			struct sbuf b = {0};
 			wchar_t w = (wchar_t)key;
 			san_utf8_encode(&b, &w, 1);

@@ -26,12 +26,12 @@ void cmdline_cands_clear(struct cmdline_cands *c);
 /* Adds every possible value of argument `argi` (1 = first argument) of command `cmd` to `out`;
  * the command line keeps those starting with the typed prefix, so a callback may add them all. */
 typedef void (*cmdline_complete_fn)(void *ud, const char *cmd, int argi, const char *prefix,
-				    struct cmdline_cands *out);
+                                    struct cmdline_cands *out);
 
 struct cmd_spec {
-	const char *name; /* "save-display" */
-	const char *args; /* "FILE" (for help and the hint line) */
-	const char *help; /* one line */
+	const char *name;             /* "save-display" */
+	const char *args;             /* "FILE" (for help and the hint line) */
+	const char *help;             /* one line */
 	cmdline_complete_fn complete; /* NULL: no argument completion */
 };
 
@@ -70,7 +70,7 @@ void cmdline_history_add(struct cmdline *cl, const char *line);
 /* The spec named `name`, or the only one `name` is a prefix of; NULL (and a message in e) when
  * unknown or ambiguous. */
 const struct cmd_spec *cmdline_lookup(const struct cmd_spec *specs, size_t n, const char *name,
-				      struct err *e);
+                                      struct err *e);
 
 /* Splits a line into words: blanks separate, 'single quotes' are literal, "double quotes" and
  * bare words take backslash escapes, an unquoted # at the start of a word begins a comment.

@@ -1,6 +1,5 @@
 /* config.c: the option table, `set` lines, and reading the user's config file line by line
  * (bind/unbind go to the keymap).  Bad lines are reported with file:line and skipped. */
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -21,7 +20,7 @@ static const struct {
 	const char *name, *hint, *help;
 } options[] = {
 #define OPTION_ROW(name, hint, help) {#name, hint, help},
-	CONFIG_OPTIONS(OPTION_ROW)
+    CONFIG_OPTIONS(OPTION_ROW)
 #undef OPTION_ROW
 };
 
@@ -45,7 +44,7 @@ static int bad_value(struct err *e, const char *name, const char *value)
 	for (size_t i = 0; i < ARRAY_SIZE(options); i++)
 		if (strcmp(options[i].name, name) == 0)
 			return err_set(e, "option %s: invalid value \"%s\" (expected %s)", name,
-				       value, options[i].hint);
+			               value, options[i].hint);
 	return err_set(e, "unknown option \"%s\"", name);
 }
 
@@ -81,16 +80,16 @@ void tui_config_complete(const char *option, int argi, struct cmdline_cands *out
 		return;
 	}
 	const char *const *values = strcmp(option, "mouse") == 0     ? bool_values
-				    : strcmp(option, "glyphs") == 0  ? glyphs_values
-				    : strcmp(option, "colours") == 0 ? colours_values
-								     : NULL;
+	                            : strcmp(option, "glyphs") == 0  ? glyphs_values
+	                            : strcmp(option, "colours") == 0 ? colours_values
+	                                                             : NULL;
 	for (size_t i = 0; argi == 2 && values && values[i]; i++)
 		cmdline_cands_add(out, values[i]);
 }
 
 /* One line's words; 0 or -1 with a message. */
 static int apply_words(struct tui_config *c, struct keymap *km, int argc, char **argv,
-		       struct err *e)
+                       struct err *e)
 {
 	int rc = keymap_apply_words(km, argc, argv, e);
 	if (rc != 0)
@@ -104,7 +103,7 @@ static int apply_words(struct tui_config *c, struct keymap *km, int argc, char *
 }
 
 int tui_config_parse(struct tui_config *c, struct keymap *km, const char *text, const char *fname,
-		     struct sbuf *errors)
+                     struct sbuf *errors)
 {
 	int nerr = 0, line = 0;
 	char *s;

@@ -46,7 +46,7 @@ void tui_config_complete(const char *option, int argi, struct cmdline_cands *out
 /* Applies a whole config text.  Each bad line appends "FILE:LINE: message\n" to errors; returns the
  * number of bad lines. */
 int tui_config_parse(struct tui_config *c, struct keymap *km, const char *text, const char *fname,
-		     struct sbuf *errors);
+                     struct sbuf *errors);
 /* The user's configuration directory, $XDG_CONFIG_HOME/adopt-tui or ~/.config/adopt-tui (caller
  * frees), or NULL when neither XDG_CONFIG_HOME nor HOME is set. */
 char *tui_config_dir(void);

@@ -58,10 +58,10 @@ static int parse_size(const char *s, int *w, int *h)
 	if (!x)
 		return -1;
 	char *ws = xstrndup(s, (size_t)(x - s));
-	int rc = parse_long(ws, &lw) == 0 && parse_long(x + 1, &lh) == 0 && lw >= 1 &&
-			 lw <= 1000 && lh >= 1 && lh <= 1000
-		 ? 0
-		 : -1;
+	int rc = parse_long(ws, &lw) == 0 && parse_long(x + 1, &lh) == 0 && lw >= 1 && lw <= 1000 &&
+	                 lh >= 1 && lh <= 1000
+	             ? 0
+	             : -1;
 	free(ws);
 	if (rc == 0)
 		*w = (int)lw, *h = (int)lh;
@@ -99,7 +99,7 @@ int test_screen_open(int w, int h, struct err *e)
 	if (!ts.screen) {
 		test_screen_close();
 		return err_set(e, "no usable terminfo entry (xterm-256color, xterm, vt100) for the "
-				  "test screen");
+		                  "test screen");
 	}
 	set_term(ts.screen);
 	test_screen_resize(w, h);
@@ -203,7 +203,7 @@ static int script_line(struct test_script *s, char *line, struct test_item *it, 
 		return 0;
 	}
 	return err_set(e, "unknown script line \"%s\" (key, keys, :command, wait-idle, resize)",
-		       line);
+	               line);
 }
 
 int test_script_next(struct test_script *s, struct test_item *it, struct err *e)

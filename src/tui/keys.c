@@ -12,6 +12,7 @@
 #include "tui/keys.h"
 #include "tui/sanitize.h"
 
+/* clang-format off */
 static const struct action_info actions[] = {
 	{NULL, NULL, NULL},
 #define ACTION_ROW(id, name, help, group) {name, help, group},
@@ -74,6 +75,7 @@ static const struct {
 	{"Mouse", KEYS_FN(KEY_MOUSE)},
 	{"Resize", KEYS_FN(KEY_RESIZE)},
 };
+/* clang-format on */
 
 int keys_from_curses(int ret, wint_t wch)
 {
@@ -204,7 +206,7 @@ enum action keymap_lookup(const struct keymap *km, const char *context, int key)
 }
 
 void keymap_keys_for(const struct keymap *km, const char *context, enum action a, char *buf,
-		     size_t n)
+                     size_t n)
 {
 	size_t len = 0;
 	if (n)
@@ -232,7 +234,7 @@ int keymap_apply_words(struct keymap *km, int argc, char **argv, struct err *e)
 	int want = bind ? 3 : 2;
 	if (argc != want && argc != want + 1)
 		return err_set(e, bind ? "usage: bind [CONTEXT] KEY ACTION"
-				       : "usage: unbind [CONTEXT] KEY");
+		                       : "usage: unbind [CONTEXT] KEY");
 	const char *context = argc == want + 1 ? argv[1] : "";
 	const char *keyname = argv[argc == want + 1 ? 2 : 1];
 	if (strlen(context) >= sizeof(((struct key_binding *)0)->context))
@@ -240,7 +242,7 @@ int keymap_apply_words(struct keymap *km, int argc, char **argv, struct err *e)
 	int key;
 	if (keys_parse(keyname, &key) < 0)
 		return err_set(e, "unknown key \"%s\" (e.g. q, C-l, S-Tab, F5, PgDn, Hash)",
-			       keyname);
+		               keyname);
 	if (!bind) {
 		if (!keymap_unbind(km, context, key))
 			return err_set(e, "key \"%s\" is not bound", keyname);
@@ -249,7 +251,7 @@ int keymap_apply_words(struct keymap *km, int argc, char **argv, struct err *e)
 	enum action a = action_by_name(argv[argc - 1]);
 	if (a == ACTION_NONE)
 		return err_set(e, "unknown action \"%s\" (see the help screen for the list)",
-			       argv[argc - 1]);
+		               argv[argc - 1]);
 	keymap_bind(km, context, key, a);
 	return 1;
 }

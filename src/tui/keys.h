@@ -17,10 +17,10 @@
 
 struct err;
 
-#define KEYS_FN_BASE 0x200000
-#define KEYS_FN(k) (KEYS_FN_BASE + (k))
-#define KEYS_CTRL(c) ((c) & 0x1f)
-#define KEYS_ESC 27
+#define KEYS_FN_BASE   0x200000
+#define KEYS_FN(k)     (KEYS_FN_BASE + (k))
+#define KEYS_CTRL(c)   ((c)&0x1f)
+#define KEYS_ESC       27
 #define KEYS_BACKSPACE KEYS_FN(KEY_BACKSPACE)
 
 /* name, help text, group (the help screen's headings, in this order) */
@@ -61,7 +61,7 @@ struct err;
 	  "Searching")                                                                             \
 	X(STEP_PHASE, "step_phase", "Run the next phase of the loop", "Optimizing")                \
 	X(RUN_TO_PROPOSAL, "run_to_proposal", "Run until the next proposal", "Optimizing")         \
-	X(RUN_CONTINUOUS, "run_continuous", "Run iterations until paused or out of budget",       \
+	X(RUN_CONTINUOUS, "run_continuous", "Run iterations until paused or out of budget",        \
 	  "Optimizing")                                                                            \
 	X(PAUSE, "pause", "Pause after the current request", "Optimizing")                         \
 	X(ACCEPT, "accept", "Accept the proposed prompt for this step", "Optimizing")              \
@@ -74,7 +74,7 @@ enum action {
 #define ACTION_ENUM(id, name, help, group) ACTION_##id,
 	ACTION_INFO(ACTION_ENUM)
 #undef ACTION_ENUM
-		ACTION_COUNT
+	    ACTION_COUNT
 };
 
 struct action_info {
@@ -117,7 +117,7 @@ enum action keymap_lookup(const struct keymap *km, const char *context, int key)
 /* Comma-separated names of the keys bound to `a` in `context` (global only when "" or NULL),
  * in binding order, e.g. "q, F10"; empty string when unbound. */
 void keymap_keys_for(const struct keymap *km, const char *context, enum action a, char *buf,
-		     size_t n);
+                     size_t n);
 
 /* Applies one config line's words: `bind [CONTEXT] KEY ACTION` or `unbind [CONTEXT] KEY`.
  * Returns 1 when handled, 0 when the first word is neither, -1 on error (message in e). */

@@ -21,24 +21,24 @@
 
 static const char *const element_names[] = {
 #define THEME_NAME(id, name) name,
-	THEME_ELEMENTS(THEME_NAME)
+    THEME_ELEMENTS(THEME_NAME)
 #undef THEME_NAME
 };
 
 static const char *const colour_names[] = {"black", "red",     "green", "yellow",
-					   "blue",  "magenta", "cyan",  "white"};
+                                           "blue",  "magenta", "cyan",  "white"};
 
 static const struct {
 	const char *name;
 	unsigned bit;
 	attr_t curses;
 } attr_names[] = {
-	{"bold", THEME_BOLD, A_BOLD},
-	{"dim", THEME_DIM, A_DIM},
-	{"underline", THEME_UNDERLINE, A_UNDERLINE},
-	{"reverse", THEME_REVERSE, A_REVERSE},
-	{"italic", THEME_ITALIC, A_ITALIC},
-	{"blink", THEME_BLINK, A_BLINK},
+    {"bold", THEME_BOLD, A_BOLD},
+    {"dim", THEME_DIM, A_DIM},
+    {"underline", THEME_UNDERLINE, A_UNDERLINE},
+    {"reverse", THEME_REVERSE, A_REVERSE},
+    {"italic", THEME_ITALIC, A_ITALIC},
+    {"blink", THEME_BLINK, A_BLINK},
 };
 
 const char *theme_element_name(enum theme_element el)
@@ -129,9 +129,10 @@ static int parse_line(struct theme *t, char *line, struct err *e)
 		}
 		int c;
 		if (theme_parse_colour(w, &c) < 0)
-			return err_set(e, "%s: \"%s\" is not a colour (name, 0-255 or #rrggbb) "
-					  "or an attribute (bold dim underline reverse italic blink)",
-				       name, w);
+			return err_set(e,
+			               "%s: \"%s\" is not a colour (name, 0-255 or #rrggbb) "
+			               "or an attribute (bold dim underline reverse italic blink)",
+			               name, w);
 		if (ncolours == 2)
 			return err_set(e, "%s: a third colour \"%s\" (only FG and BG)", name, w);
 		*(ncolours++ ? &st.bg : &st.fg) = c;
@@ -153,7 +154,7 @@ int theme_parse(struct theme *t, const char *text, const char *fname, struct sbu
 		for (char *h = strchr(start, '#'); h; h = strchr(h + 1, '#')) {
 			bool word_start = h[-1] == ' ' || h[-1] == '\t';
 			bool colour = strspn(h + 1, "0123456789abcdefABCDEF") == 6 &&
-				      strchr(" \t\r", h[7]); /* also true at the NUL */
+			              strchr(" \t\r", h[7]); /* also true at the NUL */
 			if (word_start && !colour) {
 				*h = 0;
 				break;
@@ -225,8 +226,8 @@ int theme_load(struct theme *t, const char *name, struct sbuf *errors, struct er
 			theme_parse(t, text, key, errors);
 			rc = 0;
 		} else {
-			err_set(e, "no theme \"%s\" (looked in %s, %s and the built-in themes)", name,
-				dirs[0] ? dirs[0] : "~/.config/adopt-tui/themes", dirs[1]);
+			err_set(e, "no theme \"%s\" (looked in %s, %s and the built-in themes)",
+			        name, dirs[0] ? dirs[0] : "~/.config/adopt-tui/themes", dirs[1]);
 		}
 		free(key);
 	}
@@ -270,8 +271,8 @@ void theme_list(struct cmdline_cands *out)
 
 /* xterm's default 16 colours. */
 static const int base16[16] = {0x000000, 0xcd0000, 0x00cd00, 0xcdcd00, 0x0000ee, 0xcd00cd,
-			       0x00cdcd, 0xe5e5e5, 0x7f7f7f, 0xff0000, 0x00ff00, 0xffff00,
-			       0x5c5cff, 0xff00ff, 0x00ffff, 0xffffff};
+                               0x00cdcd, 0xe5e5e5, 0x7f7f7f, 0xff0000, 0x00ff00, 0xffff00,
+                               0x5c5cff, 0xff00ff, 0x00ffff, 0xffffff};
 static const int cube_levels[6] = {0x00, 0x5f, 0x87, 0xaf, 0xd7, 0xff};
 
 int theme_palette_rgb(int c)
@@ -334,8 +335,9 @@ int theme_colour_for(int colour, enum theme_depth depth, bool *bold)
 	if (colour == THEME_DEFAULT || depth == THEME_MONO)
 		return THEME_DEFAULT;
 	if (depth == THEME_TRUECOLOR)
-		return THEME_IS_RGB(colour) || colour < 16 ? colour
-							   : THEME_RGB_FLAG | theme_palette_rgb(colour);
+		return THEME_IS_RGB(colour) || colour < 16
+		           ? colour
+		           : THEME_RGB_FLAG | theme_palette_rgb(colour);
 	if (THEME_IS_RGB(colour))
 		colour = theme_rgb_to_256(colour >> 16 & 0xff, colour >> 8 & 0xff, colour & 0xff);
 	if (depth == THEME_256)

@@ -61,14 +61,14 @@ enum theme_element {
 #define THEME_ENUM(id, name) THEME_##id,
 	THEME_ELEMENTS(THEME_ENUM)
 #undef THEME_ENUM
-		THEME_COUNT
+	    THEME_COUNT
 };
 
 /* Colours: THEME_DEFAULT, a palette index 0..255, or THEME_RGB(r, g, b). */
-#define THEME_DEFAULT (-1)
-#define THEME_RGB_FLAG 0x1000000
+#define THEME_DEFAULT      (-1)
+#define THEME_RGB_FLAG     0x1000000
 #define THEME_RGB(r, g, b) (THEME_RGB_FLAG | ((r) << 16) | ((g) << 8) | (b))
-#define THEME_IS_RGB(c) ((c) >= 0 && ((c)&THEME_RGB_FLAG))
+#define THEME_IS_RGB(c)    ((c) >= 0 && ((c)&THEME_RGB_FLAG))
 
 enum {
 	THEME_BOLD = 1 << 0,

@@ -13,7 +13,7 @@
 #include "tui/keys.h"
 
 static void complete_theme(void *ud, const char *cmd, int argi, const char *prefix,
-			   struct cmdline_cands *out)
+                           struct cmdline_cands *out)
 {
 	(void)prefix;
 	(void)cmd;
@@ -28,11 +28,11 @@ static void complete_theme(void *ud, const char *cmd, int argi, const char *pref
 }
 
 static const struct cmd_spec specs[] = {
-	{"quit", "", "Quit", NULL},
-	{"save", "[FILE]", "Save the session", NULL},
-	{"save-display", "FILE", "Dump the screen", NULL},
-	{"set", "OPTION VALUE", "Set an option", NULL},
-	{"theme", "NAME", "Switch theme", complete_theme},
+    {"quit", "", "Quit", NULL},
+    {"save", "[FILE]", "Save the session", NULL},
+    {"save-display", "FILE", "Dump the screen", NULL},
+    {"set", "OPTION VALUE", "Set an option", NULL},
+    {"theme", "NAME", "Switch theme", complete_theme},
 };
 
 static void type(struct cmdline *cl, const char *s)
@@ -237,9 +237,9 @@ int main(void)
 {
 	setlocale(LC_ALL, "C.UTF-8");
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_editing), cmocka_unit_test(test_history),
-		cmocka_unit_test(test_completion), cmocka_unit_test(test_lookup),
-		cmocka_unit_test(test_split),
+	    cmocka_unit_test(test_editing),    cmocka_unit_test(test_history),
+	    cmocka_unit_test(test_completion), cmocka_unit_test(test_lookup),
+	    cmocka_unit_test(test_split),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

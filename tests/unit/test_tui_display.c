@@ -40,10 +40,10 @@ static void test_dump(void **state)
 	struct sbuf b = {0};
 	display_dump(&b);
 	assert_string_equal(sbuf_str(&b), "hello\n"
-					  "  日本語 x\n"
-					  "cafe\xcc\x81 ok\n"
-					  "red     tab\n"
-					  "               end\n");
+	                                  "  日本語 x\n"
+	                                  "cafe\xcc\x81 ok\n"
+	                                  "red     tab\n"
+	                                  "               end\n");
 	/* display_save writes the same text */
 	char path[] = "/tmp/adopt-display-XXXXXX";
 	int fd = mkstemp(path);
@@ -108,14 +108,14 @@ static void test_script(void **state)
 {
 	(void)state;
 	char *path = write_script("# a screen test\n"
-				  "key q\n"
-				  "keys jé\n"
-				  "\n"
-				  "key C-l\n"
-				  ":save-display out.txt\n"
-				  "wait-idle\n"
-				  "resize 100x30\n"
-				  "key S-Tab");
+	                          "key q\n"
+	                          "keys jé\n"
+	                          "\n"
+	                          "key C-l\n"
+	                          ":save-display out.txt\n"
+	                          "wait-idle\n"
+	                          "resize 100x30\n"
+	                          "key S-Tab");
 	struct err e;
 	struct test_script *s = test_script_open(path, &e);
 	assert_non_null(s);
@@ -124,11 +124,11 @@ static void test_script(void **state)
 		enum test_item_kind kind;
 		int key, line;
 	} want[] = {
-		{TEST_KEY, 'q', 2},           {TEST_KEY, 'j', 3},
-		{TEST_KEY, 0xe9, 3},          {TEST_KEY, KEYS_CTRL('l'), 5},
-		{TEST_COMMAND, 0, 6},         {TEST_WAIT_IDLE, 0, 7},
-		{TEST_RESIZE, 0, 8},          {TEST_KEY, KEYS_FN(KEY_BTAB), 9},
-		{TEST_END, 0, 9},
+	    {TEST_KEY, 'q', 2},   {TEST_KEY, 'j', 3},
+	    {TEST_KEY, 0xe9, 3},  {TEST_KEY, KEYS_CTRL('l'), 5},
+	    {TEST_COMMAND, 0, 6}, {TEST_WAIT_IDLE, 0, 7},
+	    {TEST_RESIZE, 0, 8},  {TEST_KEY, KEYS_FN(KEY_BTAB), 9},
+	    {TEST_END, 0, 9},
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(want); i++) {
 		assert_int_equal(test_script_next(s, &it, &e), 0);
@@ -162,9 +162,9 @@ int main(void)
 {
 	setlocale(LC_ALL, "C.UTF-8");
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_dump),
-		cmocka_unit_test(test_size_env),
-		cmocka_unit_test(test_script),
+	    cmocka_unit_test(test_dump),
+	    cmocka_unit_test(test_size_env),
+	    cmocka_unit_test(test_script),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -24,20 +24,20 @@ static void test_key_names(void **state)
 		const char *name;
 		int key;
 	} cases[] = {
-		{"q", 'q'},
-		{"?", '?'},
-		{"Tab", '\t'},
-		{"S-Tab", KEYS_FN(KEY_BTAB)},
-		{"Esc", 27},
-		{"Enter", '\n'},
-		{"Up", KEYS_FN(KEY_UP)},
-		{"C-l", 12},
-		{"F5", KEYS_FN(KEY_F(5))},
-		{"Space", ' '},
-		{"PgDn", KEYS_FN(KEY_NPAGE)},
-		{"Hash", '#'},
-		{"Backspace", KEYS_BACKSPACE},
-		{"é", 0xe9},
+	    {"q", 'q'},
+	    {"?", '?'},
+	    {"Tab", '\t'},
+	    {"S-Tab", KEYS_FN(KEY_BTAB)},
+	    {"Esc", 27},
+	    {"Enter", '\n'},
+	    {"Up", KEYS_FN(KEY_UP)},
+	    {"C-l", 12},
+	    {"F5", KEYS_FN(KEY_F(5))},
+	    {"Space", ' '},
+	    {"PgDn", KEYS_FN(KEY_NPAGE)},
+	    {"Hash", '#'},
+	    {"Backspace", KEYS_BACKSPACE},
+	    {"é", 0xe9},
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
 		int key = -1;
@@ -124,23 +124,24 @@ static void test_config(void **state)
 	tui_config_init(&c);
 	assert_int_equal(keymap_load_defaults(&km, &e), 0);
 	const char *text = "# my config\n"
-			   "bind Q quit\n"
-			   "unbind q\n"
-			   "bind graph Enter jump_to_gradient   # inline comment\n"
-			   "set theme light\n"
-			   "set mouse off\n"
-			   "bind C-? quit\n"       /* line 7: bad key */
-			   "bind z frobnicate\n"   /* line 8: bad action */
-			   "set mouse maybe\n"     /* line 9 */
-			   "launch rockets\n"      /* line 10 */
-			   "bind \"unterminated\n" /* line 11 */
-			   "set glyphs ascii\n";
+	                   "bind Q quit\n"
+	                   "unbind q\n"
+	                   "bind graph Enter jump_to_gradient   # inline comment\n"
+	                   "set theme light\n"
+	                   "set mouse off\n"
+	                   "bind C-? quit\n"       /* line 7: bad key */
+	                   "bind z frobnicate\n"   /* line 8: bad action */
+	                   "set mouse maybe\n"     /* line 9 */
+	                   "launch rockets\n"      /* line 10 */
+	                   "bind \"unterminated\n" /* line 11 */
+	                   "set glyphs ascii\n";
 	int n = tui_config_parse(&c, &km, text, "cfg", &errs);
 	assert_int_equal(n, 5);
 	const char *msg = sbuf_str(&errs);
 	assert_non_null(strstr(msg, "cfg:7: unknown key \"C-?\""));
 	assert_non_null(strstr(msg, "cfg:8: unknown action \"frobnicate\""));
-	assert_non_null(strstr(msg, "cfg:9: option mouse: invalid value \"maybe\" (expected on|off)"));
+	assert_non_null(
+	    strstr(msg, "cfg:9: option mouse: invalid value \"maybe\" (expected on|off)"));
 	assert_non_null(strstr(msg, "cfg:10: unknown command \"launch\""));
 	assert_non_null(strstr(msg, "cfg:11: unterminated \" quote"));
 	assert_int_equal(keymap_lookup(&km, "", 'Q'), ACTION_QUIT);
@@ -204,9 +205,9 @@ int main(void)
 {
 	setlocale(LC_ALL, "C.UTF-8");
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_key_names), cmocka_unit_test(test_actions),
-		cmocka_unit_test(test_defaults),  cmocka_unit_test(test_config),
-		cmocka_unit_test(test_user_file),
+	    cmocka_unit_test(test_key_names), cmocka_unit_test(test_actions),
+	    cmocka_unit_test(test_defaults),  cmocka_unit_test(test_config),
+	    cmocka_unit_test(test_user_file),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

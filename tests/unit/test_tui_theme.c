@@ -77,14 +77,14 @@ static void test_parse(void **state)
 	struct sbuf errs = {0};
 	theme_default(&t);
 	const char *text = "# comment\n"
-			   "status = white blue bold   # trailing comment\n"
-			   "graph.node.running = #ffaf00 default\n"
-			   "  text.dim=244\n"
-			   "nosuch = red\n"            /* 5 */
-			   "title = red green blue\n"  /* 6 */
-			   "error = red sparkly\n"     /* 7 */
-			   "warning red\n"             /* 8 */
-			   "help.key = bold underline\n";
+	                   "status = white blue bold   # trailing comment\n"
+	                   "graph.node.running = #ffaf00 default\n"
+	                   "  text.dim=244\n"
+	                   "nosuch = red\n"           /* 5 */
+	                   "title = red green blue\n" /* 6 */
+	                   "error = red sparkly\n"    /* 7 */
+	                   "warning red\n"            /* 8 */
+	                   "help.key = bold underline\n";
 	assert_int_equal(theme_parse(&t, text, "x.theme", &errs), 4);
 	const char *m = sbuf_str(&errs);
 	assert_non_null(strstr(m, "x.theme:5: unknown element \"nosuch\"\n"));
@@ -230,9 +230,9 @@ int main(void)
 {
 	setlocale(LC_ALL, "C.UTF-8");
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_colours),        cmocka_unit_test(test_downgrade),
-		cmocka_unit_test(test_parse),          cmocka_unit_test(test_builtin_themes),
-		cmocka_unit_test(test_search_path),    cmocka_unit_test(test_apply),
+	    cmocka_unit_test(test_colours),     cmocka_unit_test(test_downgrade),
+	    cmocka_unit_test(test_parse),       cmocka_unit_test(test_builtin_themes),
+	    cmocka_unit_test(test_search_path), cmocka_unit_test(test_apply),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
