@@ -9,7 +9,7 @@
 #include "core/rx.h"
 #include "llm/rules.h"
 
-#define RULES_MAX_BYTES (16u << 20)
+#define RULES_MAX_BYTES    (16u << 20)
 #define RULES_DEFAULT_TEXT "[scripted] no rule matched"
 
 enum rule_on { ON_LAST_USER, ON_SYSTEM, ON_ALL };
@@ -18,18 +18,18 @@ static const struct {
 	const char *name;
 	enum rule_on on;
 } rule_on_names[] = {
-	{"last_user", ON_LAST_USER},
-	{"system", ON_SYSTEM},
-	{"all", ON_ALL},
+    {"last_user", ON_LAST_USER},
+    {"system", ON_SYSTEM},
+    {"all", ON_ALL},
 };
 
 static const struct {
 	char c;
 	int flag;
 } rule_flag_chars[] = {
-	{'i', RX_CASELESS},
-	{'m', RX_MULTILINE},
-	{'s', RX_DOTALL},
+    {'i', RX_CASELESS},
+    {'m', RX_MULTILINE},
+    {'s', RX_DOTALL},
 };
 
 struct rule {
@@ -75,7 +75,8 @@ static int tpl_walk(const char *t, const struct rx *rx, const char *subject,
 			g = parse_long(ref, &num) == 0 ? (num >= 0 && num <= ncap ? (int)num : -1)
 			                               : rx_group_index(rx, ref);
 			if (g < 0 && !out)
-				err_set(e, "reply refers to ${%s}, a group the pattern does not have",
+				err_set(e,
+				        "reply refers to ${%s}, a group the pattern does not have",
 				        ref);
 			free(ref);
 			if (g < 0 && !out)
@@ -197,8 +198,8 @@ static int rule_parse(struct rule *r, const cJSON *obj, struct err *e)
 	    rule_parse_flags(cJSON_GetObjectItemCaseSensitive(obj, "flags"), &flags, e) < 0)
 		return -1;
 	const cJSON *delay = cJSON_GetObjectItemCaseSensitive(obj, "delay_ms");
-	if (delay && (!cJSON_IsNumber(delay) || delay->valuedouble < 0 ||
-	              delay->valuedouble > 3600e3))
+	if (delay &&
+	    (!cJSON_IsNumber(delay) || delay->valuedouble < 0 || delay->valuedouble > 3600e3))
 		return err_set(e, "\"delay_ms\" must be a number of milliseconds (0 to 3600000)");
 	r->delay_ms = delay ? (unsigned)delay->valuedouble : 0;
 	r->rx = rx_compile(match->valuestring, flags, e);

@@ -8,7 +8,9 @@
  *   POST /v1/chat/completions, /chat/completions   OpenAI Chat Completions
  *   POST /v1/messages                              Anthropic Messages
  *   POST /api/chat                                 Ollama chat
- *   GET /_stats, POST /_reset                      statistics (see server_fault.c)
+ *   GET /_stats, POST /_reset                      statistics of the chat endpoints and of
+ *                                                  unknown paths (never of these control
+ *                                                  endpoints); reset also re-seeds the faults
  *   GET|POST /_control                             read or change fault settings (JSON object)
  * Threads are fine here: this is a test tool, not part of adopt-tui. */
 #include <arpa/inet.h>
@@ -17,6 +19,7 @@
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,7 +29,7 @@
 #include "llm/rules.h"
 #include "server.h"
 
-#define BODY_MAX (8u << 20)
+#define BODY_MAX      (8u << 20)
 #define DEFAULT_RULES "{\"rules\": [{\"match\": \"(?s)^(.*)$\", \"reply\": \"echo: $1\"}]}"
 
 static atomic_bool stopping;
@@ -67,11 +70,11 @@ static void add_header(struct MHD_Response *r, const char *name, const char *val
 	MHD_add_response_header(r, name, value);
 }
 
-static enum MHD_Result send_body(struct MHD_Connection *c, int status, const char *type,
-                                 char *body, const char *const *headers)
+static enum MHD_Result send_body(struct MHD_Connection *c, int status, const char *type, char *body,
+                                 const char *const *headers)
 {
 	struct MHD_Response *r =
-		MHD_create_response_from_buffer(strlen(body), body, MHD_RESPMEM_MUST_FREE);
+	    MHD_create_response_from_buffer(strlen(body), body, MHD_RESPMEM_MUST_FREE);
 	add_header(r, "Content-Type", type);
 	for (; headers && headers[0]; headers += 2)
 		add_header(r, headers[0], headers[1]);
@@ -93,7 +96,8 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 	(void)pos;
 	struct stream *st = cls;
 	if (st->i >= st->stop_at)
-		return st->cut ? MHD_CONTENT_READER_END_WITH_ERROR : MHD_CONTENT_READER_END_OF_STREAM;
+		return st->cut ? MHD_CONTENT_READER_END_WITH_ERROR
+		               : MHD_CONTENT_READER_END_OF_STREAM;
 	if (st->off == 0 && st->i > 0) {
 		if (st->i == st->stall_at)
 			sleep_ms(st->stall_ms);
@@ -163,7 +167,7 @@ static enum MHD_Result send_answer(struct MHD_Connection *c, const struct chat_r
 			size += strlen(st->p.v[i]);
 	}
 	struct MHD_Response *r =
-		MHD_create_response_from_callback(size, 16384, stream_read, st, stream_free);
+	    MHD_create_response_from_callback(size, 16384, stream_read, st, stream_free);
 	add_header(r, "Content-Type", format_content_type(req->ep, req->stream));
 	if (req->stream)
 		add_header(r, "Cache-Control", "no-cache");
@@ -190,9 +194,10 @@ static int auth_check(const struct server *s, struct MHD_Connection *c, enum end
 	if (ep == EP_OPENAI && key) {
 		const char *auth = header(c, "Authorization");
 		if (!auth || !str_startswith(auth, "Bearer ")) {
-			*msg = "You didn't provide an API key. You need to provide your API key in an "
-			       "Authorization header using Bearer auth (i.e. Authorization: Bearer "
-			       "YOUR_KEY).";
+			*msg =
+			    "You didn't provide an API key. You need to provide your API key in an "
+			    "Authorization header using Bearer auth (i.e. Authorization: Bearer "
+			    "YOUR_KEY).";
 			return 401;
 		}
 		if (strcmp(auth + 7, key)) {
@@ -293,14 +298,14 @@ static const struct route {
 	bool llm; /* counted in statistics and concurrency */
 	handler_fn *fn;
 } routes[] = {
-	{"POST", "/v1/chat/completions", EP_OPENAI, true, handle_chat},
-	{"POST", "/chat/completions", EP_OPENAI, true, handle_chat},
-	{"POST", "/v1/messages", EP_ANTHROPIC, true, handle_chat},
-	{"POST", "/api/chat", EP_OLLAMA, true, handle_chat},
-	{"GET", "/_stats", EP_OTHER, false, handle_stats},
-	{"POST", "/_reset", EP_OTHER, false, handle_reset},
-	{"GET", "/_control", EP_OTHER, false, handle_control},
-	{"POST", "/_control", EP_OTHER, false, handle_control},
+    {"POST", "/v1/chat/completions", EP_OPENAI, true, handle_chat},
+    {"POST", "/chat/completions", EP_OPENAI, true, handle_chat},
+    {"POST", "/v1/messages", EP_ANTHROPIC, true, handle_chat},
+    {"POST", "/api/chat", EP_OLLAMA, true, handle_chat},
+    {"GET", "/_stats", EP_OTHER, false, handle_stats},
+    {"POST", "/_reset", EP_OTHER, false, handle_reset},
+    {"GET", "/_control", EP_OTHER, false, handle_control},
+    {"POST", "/_control", EP_OTHER, false, handle_control},
 };
 
 static const struct route *route_find(const char *method, const char *path, bool *path_known)
@@ -355,6 +360,7 @@ static enum MHD_Result handle_chat(struct server *s, struct MHD_Connection *c, s
 	sleep_ms(delay);
 	struct stream *st = xcalloc(1, sizeof *st);
 	format_answer(&req, &rep, &st->p);
+	plan.truncate = plan.truncate && req.stream; /* a whole body has no end marker */
 	stream_apply(st, &plan, req.stream);
 	fault_count_body(s, &plan);
 	log_request(s, req.stream ? "stream" : "whole", ep, 200);
@@ -415,6 +421,16 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	*con_cls = NULL;
 }
 
+/* libmicrohttpd's own messages: injected faults make it talk, so only with --verbose. */
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	const struct server *s = cls;
+	if (!s->verbose)
+		return;
+	fputs("llm-server: libmicrohttpd: ", stderr);
+	vfprintf(stderr, fmt, ap);
+}
+
 /* ---- command line ---- */
 
 static void usage(void)
@@ -430,7 +446,8 @@ static void usage(void)
 	       "  --help                this text\n\n"
 	       "Faults (also settable at run time: POST /_control {\"name\": value, ...}):\n");
 	fault_help();
-	printf("\nFirst stdout line: PORT=<n>.  GET /_stats, POST /_reset, GET /_control.\n"
+	printf("\nFirst stdout line: PORT=<n>.  GET /_stats, GET /_control; POST /_reset zeroes\n"
+	       "the statistics and re-seeds the fault choices.\n"
 	       "Tokens are estimated as ceil(bytes / 4) of each message and of the reply.\n");
 }
 
@@ -457,7 +474,8 @@ static int parse_args(struct server *s, int argc, char **argv, long *port, struc
 				value = argv[++i];
 			if (!strcmp(name, "port")) {
 				if (parse_long(value, port) < 0 || *port < 0 || *port > 65535)
-					rc = err_set(e, "--port: \"%s\" is not a port number", value);
+					rc = err_set(e, "--port: \"%s\" is not a port number",
+					             value);
 			} else if (!strcmp(name, "rules")) {
 				free(rules);
 				rules = xstrdup(value);
@@ -500,12 +518,13 @@ int main(int argc, char **argv)
 
 	struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
 	addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	unsigned flags =
+	    MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
 	struct MHD_Daemon *d = MHD_start_daemon(
-		MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG,
-		(uint16_t)port, NULL, NULL, on_request, &srv, MHD_OPTION_SOCK_ADDR, &addr,
-		MHD_OPTION_NOTIFY_COMPLETED, on_completed, &srv, MHD_OPTION_CONNECTION_LIMIT,
-		(unsigned)1000, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)300,
-		MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)512, MHD_OPTION_END);
+	    flags, (uint16_t)port, NULL, NULL, on_request, &srv, MHD_OPTION_EXTERNAL_LOGGER,
+	    mhd_log, &srv, MHD_OPTION_SOCK_ADDR, &addr, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
+	    &srv, MHD_OPTION_CONNECTION_LIMIT, (unsigned)1000, MHD_OPTION_CONNECTION_TIMEOUT,
+	    (unsigned)300, MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)512, MHD_OPTION_END);
 	if (!d) {
 		fprintf(stderr, "llm-server: cannot listen on 127.0.0.1:%ld: %s\n", port,
 		        strerror(errno));

@@ -109,8 +109,8 @@ struct server {
 	struct rng rng;
 	long fail_remaining;
 	struct stats st;
-	struct rules *rules;     /* read-only once started */
-	char *require_key;       /* NULL: any key; never logged */
+	struct rules *rules; /* read-only once started */
+	char *require_key;   /* NULL: any key; never logged */
 	bool verbose;
 };
 

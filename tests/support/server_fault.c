@@ -19,30 +19,31 @@ static const struct fault_opt {
 	size_t off;
 	const char *help;
 } fault_opts[] = {
-#define OPT(f, k, h) {#f, k, offsetof(struct fault_config, f), h}
-	OPT(latency_ms, FK_MS, "fixed delay before answering"),
-	OPT(latency_jitter_ms, FK_MS, "random extra delay, uniform in [0, N)"),
-	OPT(chunk_delay_ms, FK_MS, "delay between streamed pieces"),
-	OPT(stall_ms, FK_MS, "send half the body, then stall this long"),
-	OPT(rate_429, FK_SHARE, "share of requests answered 429 with Retry-After"),
-	OPT(rate_500, FK_SHARE, "share of requests answered 500"),
-	OPT(drop_before, FK_SHARE, "share of connections closed without a response"),
-	OPT(drop_during, FK_SHARE, "share of responses cut off half way (connection closed)"),
-	OPT(truncate, FK_SHARE, "share of streams that end cleanly but lack the end marker"),
-	OPT(malformed, FK_SHARE, "share of responses with one broken JSON object"),
-	OPT(retry_after, FK_COUNT, "Retry-After seconds on 429 (default 1)"),
-	OPT(retry_after_date, FK_BOOL, "send Retry-After as an HTTP date (0 or 1)"),
-	OPT(fail_first_n, FK_COUNT, "the next N requests get 500 (counted from when set)"),
-	OPT(seed, FK_COUNT, "seed of the fault choices (re-seeds when set)"),
+#define OPT(f, k, h)                                                                               \
+	{                                                                                          \
+#f, k, offsetof(struct fault_config, f), h                                         \
+	}
+    OPT(latency_ms, FK_MS, "fixed delay before answering"),
+    OPT(latency_jitter_ms, FK_MS, "random extra delay, uniform in [0, N)"),
+    OPT(chunk_delay_ms, FK_MS, "delay between streamed pieces"),
+    OPT(stall_ms, FK_MS, "send half the body, then stall this long"),
+    OPT(rate_429, FK_SHARE, "share of requests answered 429 with Retry-After"),
+    OPT(rate_500, FK_SHARE, "share of requests answered 500"),
+    OPT(drop_before, FK_SHARE, "share of connections closed without a response"),
+    OPT(drop_during, FK_SHARE, "share of responses cut off half way (connection closed)"),
+    OPT(truncate, FK_SHARE, "share of streams that end cleanly but lack the end marker"),
+    OPT(malformed, FK_SHARE, "share of responses with one broken JSON object"),
+    OPT(retry_after, FK_COUNT, "Retry-After seconds on 429 (default 1)"),
+    OPT(retry_after_date, FK_BOOL, "send Retry-After as an HTTP date (0 or 1)"),
+    OPT(fail_first_n, FK_COUNT, "the next N requests get 500 (counted from when set)"),
+    OPT(seed, FK_COUNT, "seed of the fault choices (re-seeds when set)"),
 #undef OPT
 };
 
 /* Counted in stats.faults, reported under these names. */
-enum { F_429, F_500, F_FAIL_FIRST, F_DROP_BEFORE, F_DROP_DURING, F_TRUNCATE, F_MALFORMED,
-       F_STALL };
-static const char *const fault_names[] = {"rate_429",    "rate_500",    "fail_first_n",
-                                          "drop_before", "drop_during", "truncate",
-                                          "malformed",   "stall"};
+enum { F_429, F_500, F_FAIL_FIRST, F_DROP_BEFORE, F_DROP_DURING, F_TRUNCATE, F_MALFORMED, F_STALL };
+static const char *const fault_names[] = {"rate_429",    "rate_500", "fail_first_n", "drop_before",
+                                          "drop_during", "truncate", "malformed",    "stall"};
 
 void server_init(struct server *s)
 {
@@ -63,8 +64,13 @@ void server_done(struct server *s)
 
 void fault_help(void)
 {
-	for (size_t i = 0; i < ARRAY_SIZE(fault_opts); i++)
-		printf("  --%-20s %s\n", fault_opts[i].name, fault_opts[i].help);
+	for (size_t i = 0; i < ARRAY_SIZE(fault_opts); i++) {
+		char flag[40];
+		snprintf(flag, sizeof flag, "%s N", fault_opts[i].name);
+		for (char *p = flag; *p; p++)
+			*p = *p == '_' ? '-' : *p;
+		printf("  --%-19s %s\n", flag, fault_opts[i].help);
+	}
 }
 
 static const struct fault_opt *fault_find(const char *name)
@@ -183,15 +189,15 @@ void fault_decide(struct server *s, struct fault_plan *p)
 	for (size_t i = 0; i < ARRAY_SIZE(r); i++)
 		r[i] = rng_double(&s->rng);
 	*p = (struct fault_plan){
-		.latency_ms = (unsigned)(c->latency_ms + r[0] * c->latency_jitter_ms),
-		.stall_ms = (unsigned)c->stall_ms,
-		.chunk_delay_ms = (unsigned)c->chunk_delay_ms,
-		.drop_before = r[1] < c->drop_before,
-		.drop_during = r[4] < c->drop_during,
-		.truncate = r[5] < c->truncate,
-		.malformed = r[6] < c->malformed,
-		.retry_after = c->retry_after,
-		.retry_after_date = c->retry_after_date != 0,
+	    .latency_ms = (unsigned)(c->latency_ms + r[0] * c->latency_jitter_ms),
+	    .stall_ms = (unsigned)c->stall_ms,
+	    .chunk_delay_ms = (unsigned)c->chunk_delay_ms,
+	    .drop_before = r[1] < c->drop_before,
+	    .drop_during = r[4] < c->drop_during,
+	    .truncate = r[5] < c->truncate,
+	    .malformed = r[6] < c->malformed,
+	    .retry_after = c->retry_after,
+	    .retry_after_date = c->retry_after_date != 0,
 	};
 	if (s->fail_remaining > 0) {
 		s->fail_remaining--;

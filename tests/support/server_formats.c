@@ -106,19 +106,21 @@ int chat_req_parse(enum endpoint ep, const char *body, struct chat_req *r, char 
 		if (sys) {
 			char *text = content_text(sys);
 			if (!text) {
-				*msg = xstrdup("system: Input should be a string or a list of blocks");
+				*msg =
+				    xstrdup("system: Input should be a string or a list of blocks");
 				goto out;
 			}
 			req_add(r, &cap, "system", text);
 		}
 	} else if (ep == EP_OPENAI) {
 		const cJSON *so = cJSON_GetObjectItemCaseSensitive(root, "stream_options");
-		r->include_usage = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(so, "include_usage"));
-		r->max_tokens = json_long(root, "max_completion_tokens",
-		                          json_long(root, "max_tokens", -1));
+		r->include_usage =
+		    cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(so, "include_usage"));
+		r->max_tokens =
+		    json_long(root, "max_completion_tokens", json_long(root, "max_tokens", -1));
 	} else {
-		r->max_tokens = json_long(cJSON_GetObjectItemCaseSensitive(root, "options"),
-		                          "num_predict", -1);
+		r->max_tokens =
+		    json_long(cJSON_GetObjectItemCaseSensitive(root, "options"), "num_predict", -1);
 	}
 	rc = req_messages(r, root, &cap, msg);
 out:
@@ -204,8 +206,8 @@ char *json_take(cJSON *o)
 static char *sse(const char *event, cJSON *o)
 {
 	char *j = json_take(o);
-	char *s = event ? xasprintf("event: %s\ndata: %s\n\n", event, j)
-	                : xasprintf("data: %s\n\n", j);
+	char *s =
+	    event ? xasprintf("event: %s\ndata: %s\n\n", event, j) : xasprintf("data: %s\n\n", j);
 	free(j);
 	return s;
 }
@@ -462,10 +464,10 @@ static void ol_answer(const struct chat_req *q, const struct chat_reply *r, stru
 
 static void (*const answer_fns[EP_COUNT])(const struct chat_req *, const struct chat_reply *,
                                           struct pieces *) = {
-	[EP_OPENAI] = oa_answer,
-	[EP_ANTHROPIC] = an_answer,
-	[EP_OLLAMA] = ol_answer,
-	[EP_OTHER] = oa_answer,
+    [EP_OPENAI] = oa_answer,
+    [EP_ANTHROPIC] = an_answer,
+    [EP_OLLAMA] = ol_answer,
+    [EP_OTHER] = oa_answer,
 };
 
 void format_answer(const struct chat_req *req, const struct chat_reply *rep, struct pieces *out)
@@ -494,13 +496,13 @@ static const struct {
 	int status;
 	const char *openai_type, *openai_code, *anthropic_type;
 } error_kinds[] = {
-	{400, "invalid_request_error", NULL, "invalid_request_error"},
-	{401, "invalid_request_error", "invalid_api_key", "authentication_error"},
-	{404, "invalid_request_error", "unknown_url", "not_found_error"},
-	{413, "invalid_request_error", NULL, "request_too_large"},
-	{429, "requests", "rate_limit_exceeded", "rate_limit_error"},
-	{500, "server_error", NULL, "api_error"},
-	{529, "server_error", NULL, "overloaded_error"},
+    {400, "invalid_request_error", NULL, "invalid_request_error"},
+    {401, "invalid_request_error", "invalid_api_key", "authentication_error"},
+    {404, "invalid_request_error", "unknown_url", "not_found_error"},
+    {413, "invalid_request_error", NULL, "request_too_large"},
+    {429, "requests", "rate_limit_exceeded", "rate_limit_error"},
+    {500, "server_error", NULL, "api_error"},
+    {529, "server_error", NULL, "overloaded_error"},
 };
 
 char *format_error(enum endpoint ep, int status, const char *message)

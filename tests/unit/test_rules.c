@@ -76,9 +76,8 @@ static void test_first_match_wins(void **state)
 static void test_groups(void **state)
 {
 	(void)state;
-	struct rules *r = parse_ok(
-		"{\"rules\": [{\"match\": \"(\\\\w+) plus (\\\\w+)(!)?\","
-		" \"reply\": \"$2+$1 ${1} [$3] $$5 $x $0 ${10\"}]}");
+	struct rules *r = parse_ok("{\"rules\": [{\"match\": \"(\\\\w+) plus (\\\\w+)(!)?\","
+	                           " \"reply\": \"$2+$1 ${1} [$3] $$5 $x $0 ${10\"}]}");
 	assert_reply(r, "say two plus three", "three+two two [] $5 $x two plus three ${10");
 	assert_reply(r, "one plus one!", "one+one one [!] $5 $x one plus one! ${10");
 	rules_free(r);
@@ -103,17 +102,17 @@ static void test_on_system_and_all(void **state)
 	                           "  \"on\": \"all\", \"reply\": \"after $1 came $2\"}],"
 	                           " \"fallback\": \"fb\"}");
 	struct llm_message conv[] = {
-		{"system", "You are a pirate"},
-		{"user", "hi"},
+	    {"system", "You are a pirate"},
+	    {"user", "hi"},
 	};
 	char *s = rules_reply(r, conv, 2, NULL);
 	assert_string_equal(s, "as pirate");
 	free(s);
 
 	struct llm_message conv2[] = {
-		{"user", "ping"},
-		{"assistant", "pong"},
-		{"user", "again"},
+	    {"user", "ping"},
+	    {"assistant", "pong"},
+	    {"user", "again"},
 	};
 	s = rules_reply(r, conv2, 3, NULL);
 	assert_string_equal(s, "after pong came again");
@@ -124,9 +123,9 @@ static void test_on_system_and_all(void **state)
 
 	r = parse_ok("{\"rules\": [{\"match\": \"first\", \"reply\": \"saw first\"}]}");
 	struct llm_message conv3[] = {
-		{"user", "first"},
-		{"assistant", "ok"},
-		{"user", "second"},
+	    {"user", "first"},
+	    {"assistant", "ok"},
+	    {"user", "second"},
 	};
 	s = rules_reply(r, conv3, 3, NULL);
 	assert_string_equal(s, "[scripted] no rule matched");
@@ -182,10 +181,12 @@ static void test_bad_json(void **state)
 	assert_parse_error("{\"rules\": {}}", "expected an object with a \"rules\" array");
 	assert_parse_error("{\"fallback\": 3}", "\"fallback\" must be a string");
 	assert_parse_error("{\"rules\": [{\"reply\": \"x\"}]}", "rule 0: needs \"match\"");
-	assert_parse_error("{\"rules\": [{\"match\": \"a\", \"reply\": \"x\"}, {\"match\": \"b\"}]}",
-	                   "bad.json: rule 1: needs \"reply\"");
-	assert_parse_error("{\"rules\": [{\"match\": \"a\", \"reply\": \"x\", \"replies\": [\"y\"]}]}",
-	                   "not both");
+	assert_parse_error(
+	    "{\"rules\": [{\"match\": \"a\", \"reply\": \"x\"}, {\"match\": \"b\"}]}",
+	    "bad.json: rule 1: needs \"reply\"");
+	assert_parse_error(
+	    "{\"rules\": [{\"match\": \"a\", \"reply\": \"x\", \"replies\": [\"y\"]}]}",
+	    "not both");
 	assert_parse_error("{\"rules\": [{\"match\": \"a\", \"replies\": [3]}]}",
 	                   "a reply must be a string");
 	assert_parse_error("{\"rules\": [{\"match\": \"a\", \"on\": \"user\", \"reply\": \"x\"}]}",
@@ -251,16 +252,11 @@ static void test_backtracking_limit(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_first_match_wins),
-		cmocka_unit_test(test_groups),
-		cmocka_unit_test(test_named_groups),
-		cmocka_unit_test(test_on_system_and_all),
-		cmocka_unit_test(test_fallback_and_empty),
-		cmocka_unit_test(test_replies_deterministic),
-		cmocka_unit_test(test_bad_json),
-		cmocka_unit_test(test_bad_regex_and_refs),
-		cmocka_unit_test(test_load_file),
-		cmocka_unit_test(test_backtracking_limit),
+	    cmocka_unit_test(test_first_match_wins),   cmocka_unit_test(test_groups),
+	    cmocka_unit_test(test_named_groups),       cmocka_unit_test(test_on_system_and_all),
+	    cmocka_unit_test(test_fallback_and_empty), cmocka_unit_test(test_replies_deterministic),
+	    cmocka_unit_test(test_bad_json),           cmocka_unit_test(test_bad_regex_and_refs),
+	    cmocka_unit_test(test_load_file),          cmocka_unit_test(test_backtracking_limit),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
