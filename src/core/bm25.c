@@ -36,10 +36,9 @@ struct bm25 {
 
 /* Lucene's English stop word set (EnglishAnalyzer.ENGLISH_STOP_WORDS_SET), sorted. */
 static const char *const stopword_list[] = {
-	"a",    "an",   "and",   "are",   "as",    "at",   "be",   "but",  "by",
-	"for",  "if",   "in",    "into",  "is",    "it",   "no",   "not",  "of",
-	"on",   "or",   "such",  "that",  "the",   "their", "then", "there", "these",
-	"they", "this", "to",    "was",   "will",  "with",
+    "a",   "an",    "and",  "are",   "as",    "at",   "be",   "but", "by",  "for",  "if",
+    "in",  "into",  "is",   "it",    "no",    "not",  "of",   "on",  "or",  "such", "that",
+    "the", "their", "then", "there", "these", "they", "this", "to",  "was", "will", "with",
 };
 
 static bool is_stopword(const char *s, size_t len)
@@ -315,7 +314,8 @@ size_t bm25_search(const struct bm25 *bm, const char *query, size_t k, size_t *i
 		for (size_t j = 0; j < x->npost; j++) {
 			uint32_t d = x->post[j].doc;
 			double tf = x->post[j].tf;
-			size_t s = (size_t)(((uint64_t)d * 0x9E3779B97F4A7C15ULL) >> 32) & (cap - 1);
+			size_t s =
+			    (size_t)(((uint64_t)d * 0x9E3779B97F4A7C15ULL) >> 32) & (cap - 1);
 			while (acc[s].doc1 && acc[s].doc1 != d + 1)
 				s = (s + 1) & (cap - 1);
 			acc[s].doc1 = d + 1;

@@ -4,7 +4,8 @@
  * Okapi's k3 = 0) and a document d of |d| tokens in a corpus of N documents, avgdl tokens on
  * average:
  *
- *   score(d) = sum over q in d of  idf(q) * tf(q,d) * (k1 + 1) / (tf(q,d) + k1 * (1 - b + b * |d| / avgdl))
+ *   score(d) = sum over q in d of  idf(q) * tf(q,d) * (k1 + 1) / (tf(q,d) + K(d))
+ *   K(d)     = k1 * (1 - b + b * |d| / avgdl)
  *   idf(q)   = ln(1 + (N - df(q) + 0.5) / (df(q) + 0.5))
  *
  * This is the Lucene / BM25+ non-negative IDF: a term in every document still scores a little
@@ -23,7 +24,7 @@
 #include "core/util.h"
 
 #define BM25_K1_DEFAULT 1.5
-#define BM25_B_DEFAULT 0.75
+#define BM25_B_DEFAULT  0.75
 
 struct bm25; /* an index; owned by its creator, freed with bm25_free */
 

@@ -67,7 +67,8 @@ static int scan_string(struct scan *sc)
 		sc->i++;
 		int x = peek(sc);
 		if (x < 0 || !strchr("\"\\/bfnrtu", x))
-			return scan_fail(sc, "an escape: \\\" \\\\ \\/ \\b \\f \\n \\r \\t \\uXXXX");
+			return scan_fail(sc,
+			                 "an escape: \\\" \\\\ \\/ \\b \\f \\n \\r \\t \\uXXXX");
 		sc->i++;
 		if (x == 'u') {
 			for (int k = 0; k < 4; k++, sc->i++)
@@ -153,7 +154,8 @@ static int scan_value(struct scan *sc)
 				return scan_fail(sc, "less deeply nested containers");
 			bool obj = c == '{';
 			uint64_t bit = (uint64_t)1 << (depth % 64);
-			stack[depth / 64] = obj ? stack[depth / 64] | bit : stack[depth / 64] & ~bit;
+			stack[depth / 64] =
+			    obj ? stack[depth / 64] | bit : stack[depth / 64] & ~bit;
 			depth++;
 			sc->i++;
 			scan_ws(sc);
@@ -337,7 +339,8 @@ static int path_next(const char **pp, bool first, struct path_comp *c)
 				p += (*p == '\\' && p[1]) ? 2 : 1;
 			if (*p != '"' || p[1] != ']')
 				return -1;
-			*c = (struct path_comp){.key = k, .klen = (size_t)(p - k), .mode = STR_PATH_QUOTED};
+			*c = (struct path_comp){
+			    .key = k, .klen = (size_t)(p - k), .mode = STR_PATH_QUOTED};
 			*pp = p + 2;
 			return 1;
 		}
@@ -367,51 +370,37 @@ static int path_next(const char **pp, bool first, struct path_comp *c)
 	return 1;
 }
 
-/* Moves sc (at an object's '{') to the value of key c; 1 found, 0 absent, -1 bad text. */
-static int walk_key(struct scan *sc, const struct path_comp *c)
+/* Moves sc (at the '{' or '[' of a container) to the member c names, the first of duplicate
+ * keys: 1 found, 0 absent, -1 bad text. */
+static int walk_to(struct scan *sc, const struct path_comp *c)
 {
+	bool obj = !c->is_index;
+	int close = obj ? '}' : ']';
 	sc->i++;
 	scan_ws(sc);
-	if (peek(sc) == '}')
-		return 0;
-	for (;;) {
-		const char *k;
-		size_t klen;
-		if (scan_member_key(sc, &k, &klen) < 0)
-			return -1;
-		if (key_equal(c->key, c->klen, c->mode, k, klen))
-			return 1;
-		if (scan_value(sc) < 0)
-			return -1;
-		scan_ws(sc);
-		int ch = peek(sc);
-		if (ch == '}')
-			return 0;
-		if (ch != ',')
-			return scan_fail(sc, "',' or '}'");
-		sc->i++;
-	}
-}
-
-/* Moves sc (at an array's '[') to element c->index; 1 found, 0 out of range, -1 bad text. */
-static int walk_index(struct scan *sc, const struct path_comp *c)
-{
-	sc->i++;
-	scan_ws(sc);
-	if (peek(sc) == ']')
+	if (peek(sc) == close)
 		return 0;
 	for (size_t n = 0;; n++) {
-		scan_ws(sc);
-		if (n == c->index)
-			return 1;
+		if (obj) {
+			const char *k;
+			size_t klen;
+			if (scan_member_key(sc, &k, &klen) < 0)
+				return -1;
+			if (key_equal(c->key, c->klen, c->mode, k, klen))
+				return 1;
+		} else {
+			scan_ws(sc);
+			if (n == c->index)
+				return 1;
+		}
 		if (scan_value(sc) < 0)
 			return -1;
 		scan_ws(sc);
 		int ch = peek(sc);
-		if (ch == ']')
+		if (ch == close)
 			return 0;
 		if (ch != ',')
-			return scan_fail(sc, "',' or ']'");
+			return scan_fail(sc, obj ? "',' or '}'" : "',' or ']'");
 		sc->i++;
 	}
 }
@@ -440,7 +429,7 @@ int json_pos_of_path(const char *text, size_t len, const char *path, struct json
 			break;
 		}
 		sc.i = at;
-		r = c.is_index ? walk_index(&sc, &c) : walk_key(&sc, &c);
+		r = walk_to(&sc, &c);
 		if (r < 0) {
 			at = sc.i;
 			rc = -1;
@@ -536,7 +525,8 @@ void json_scan_error(const char *text, size_t len, const char *errptr, struct js
 	size_t off = sc.i;
 	if (bad == 0) {
 		/* our scan found nothing: trust cJSON's pointer */
-		off = errptr && errptr >= text && errptr <= text + len ? (size_t)(errptr - text) : len;
+		off = errptr && errptr >= text && errptr <= text + len ? (size_t)(errptr - text)
+		                                                       : len;
 		sc.expected = NULL;
 	}
 	*pos = pos_of_offset_n(text, len, off);

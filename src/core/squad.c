@@ -28,7 +28,7 @@
 #include "core/metric.h"
 #include "core/squad_unidata.h"
 
-#define REPLACEMENT 0xFFFDu
+#define REPLACEMENT   0xFFFDu
 #define CAPITAL_SIGMA 0x3A3u
 
 /* A code point string. */
@@ -135,7 +135,8 @@ static bool in_ranges(const struct uni_range *r, size_t n, uint32_t c)
 static bool is_word(uint32_t c)
 {
 	if (c < 0x80)
-		return (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') || c == '_';
+		return (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') ||
+		       c == '_';
 	return IN_TABLE(uni_alnum, c);
 }
 

@@ -10,11 +10,13 @@ static double weight(double phi)
 }
 
 int alloc_budgets(int m, const double *phi, const bool *eligible, int total, int floor_n, int *out,
-		  struct err *e)
+                  struct err *e)
 {
 	if (m < 0 || total < 0 || floor_n < 0)
-		return err_set(e, "budget allocation: step count, total and floor must not be "
-				  "negative (got %d, %d, %d)", m, total, floor_n);
+		return err_set(e,
+		               "budget allocation: step count, total and floor must not be "
+		               "negative (got %d, %d, %d)",
+		               m, total, floor_n);
 	int k = 0;
 	double wmax = 0;
 	for (int i = 0; i < m; i++) {
@@ -27,9 +29,10 @@ int alloc_budgets(int m, const double *phi, const bool *eligible, int total, int
 	if (k == 0)
 		return 0;
 	if ((long long)floor_n * k > total)
-		return err_set(e, "budget allocation: a total of %d candidates cannot give %d steps "
-				  "the floor of %d each (need %lld)", total, k, floor_n,
-			       (long long)floor_n * k);
+		return err_set(e,
+		               "budget allocation: a total of %d candidates cannot give %d steps "
+		               "the floor of %d each (need %lld)",
+		               total, k, floor_n, (long long)floor_n * k);
 	long long rest = total - (long long)floor_n * k;
 	/* scale by the largest weight first so the sum cannot overflow */
 	double wsum = 0;

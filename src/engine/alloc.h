@@ -17,6 +17,6 @@
 /* Writes out[0..m-1]; eligible may be NULL (every step eligible). 0, or -1 when
  * total < floor_n * k or an argument is negative. */
 int alloc_budgets(int m, const double *phi, const bool *eligible, int total, int floor_n, int *out,
-		  struct err *e);
+                  struct err *e);
 
 #endif

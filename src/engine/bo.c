@@ -9,11 +9,11 @@
 
 #include "engine/linalg.h"
 
-#define BO_NOISE 1e-6	 /* on standardised values; evaluations are nearly deterministic */
-#define BO_SAMPLES 2000	 /* random candidates when the space is too large to enumerate */
-#define BO_STARTS 5	 /* hill climbs from the best sampled candidates */
+#define BO_NOISE   1e-6 /* on standardised values; evaluations are nearly deterministic */
+#define BO_SAMPLES 2000 /* random candidates when the space is too large to enumerate */
+#define BO_STARTS  5    /* hill climbs from the best sampled candidates */
 
-static const double length_grid[] = { 0.5, 0.75, 1, 1.5, 2, 3, 4, 6, 8 };
+static const double length_grid[] = {0.5, 0.75, 1, 1.5, 2, 3, 4, 6, 8};
 
 struct bo {
 	int m;
@@ -46,8 +46,8 @@ struct bo *bo_new(int m, const int *n_choices, uint64_t seed)
 	bo->product = 1;
 	for (int i = 0; i < m; i++)
 		bo->product = bo->product > UINT64_MAX / (uint64_t)n_choices[i]
-				      ? UINT64_MAX
-				      : bo->product * (uint64_t)n_choices[i];
+		                  ? UINT64_MAX
+		                  : bo->product * (uint64_t)n_choices[i];
 	rng_seed(&bo->rng, seed);
 	return bo;
 }
@@ -122,15 +122,17 @@ int bo_observe(struct bo *bo, const int *config, double value, struct err *e)
 	int m = bo->m;
 	for (int i = 0; i < m; i++)
 		if (config[i] < 0 || config[i] >= bo->n[i])
-			return err_set(e, "search: step %d has %d candidates, choice %d is out of "
-					  "range", i + 1, bo->n[i], config[i]);
+			return err_set(e, "search: step %d: choice %d is outside 0..%d", i + 1,
+			               config[i], bo->n[i] - 1);
 	ssize_t p = find_row(bo->pend, bo->n_pend, config, m);
 	if (p >= 0) {
 		bo->n_pend--;
 		memmove(bo->pend + (size_t)p * m, bo->pend + (size_t)(p + 1) * m,
-			sizeof(int) * (bo->n_pend - (size_t)p) * (size_t)m);
+		        sizeof(int) * (bo->n_pend - (size_t)p) * (size_t)m);
 	}
 	bo->fitted = false;
+	if (!isfinite(value))
+		value = NAN;
 	ssize_t k = find_row(bo->x, bo->n_obs, config, m);
 	if (k >= 0) {
 		if (isnan(value))
@@ -181,7 +183,7 @@ static double fit_one(struct bo *bo, const double *ys)
 		for (int i = 0; i < nf; i++)
 			for (int j = 0; j <= i; j++) {
 				int h = hamming(bo->x + (size_t)bo->fit_row[i] * m,
-						bo->x + (size_t)bo->fit_row[j] * m, m);
+				                bo->x + (size_t)bo->fit_row[j] * m, m);
 				bo->l[i * nf + j] = bo->kh[h] + (i == j ? jitter : 0);
 			}
 		if (linalg_cholesky(bo->l, nf, 0) == 0)
@@ -400,7 +402,7 @@ int bo_suggest(struct bo *bo, int *config_out)
 		double *work = xmalloc(sizeof(double) * (size_t)(bo->nf + 1));
 		int *c = xmalloc(sizeof(int) * (size_t)m);
 		found = bo->product <= BO_ENUM_LIMIT ? search_enumerate(bo, c, config_out, work)
-						     : search_sample(bo, c, config_out, work);
+		                                     : search_sample(bo, c, config_out, work);
 		free(c);
 		free(work);
 	}

@@ -30,9 +30,9 @@ void bo_free(struct bo *bo);
  * Writes at most `max` rows of m ints and returns how many it wrote. */
 size_t bo_initial_design(const struct bo *bo, int *configs, size_t max);
 
-/* Records a value (higher is better). NaN marks a failed evaluation: never suggested again,
- * left out of the model. Observing a configuration twice averages the finite values.
- * -1 when the configuration is out of range. */
+/* Records a value (higher is better). NaN (or infinity) marks a failed evaluation: never suggested
+ * again, left out of the model. Observing a configuration twice averages the finite values. -1 when
+ * the configuration is out of range. */
 int bo_observe(struct bo *bo, const int *config, double value, struct err *e);
 
 /* The next configuration to evaluate: the first unseen row of the initial design, then the

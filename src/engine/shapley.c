@@ -9,9 +9,9 @@
 #include "engine/linalg.h"
 
 static const char *const method_names[] = {
-	[SHAPLEY_EXACT] = "exact",
-	[SHAPLEY_PERMUTATION] = "permutation",
-	[SHAPLEY_KERNEL] = "kernel",
+    [SHAPLEY_EXACT] = "exact",
+    [SHAPLEY_PERMUTATION] = "permutation",
+    [SHAPLEY_KERNEL] = "kernel",
 };
 
 const char *shapley_method_name(enum shapley_method method)
@@ -32,7 +32,7 @@ static int check_m(int m, struct err *e)
 {
 	if (m < 0 || m > SHAPLEY_MAX_PLAYERS)
 		return err_set(e, "Shapley credit: %d steps given, between 0 and %d supported", m,
-			       SHAPLEY_MAX_PLAYERS);
+		               SHAPLEY_MAX_PLAYERS);
 	return 0;
 }
 
@@ -74,8 +74,10 @@ static int game_value(struct game *g, uint32_t s, double *out, struct err *e)
 	}
 	*out = g->val[s];
 	if (isnan(*out))
-		return err_set(e, "Shapley credit: the value of coalition 0x%x is unknown "
-				  "(not evaluated, or the evaluation failed)", s);
+		return err_set(e,
+		               "Shapley credit: the value of coalition 0x%x is unknown "
+		               "(not evaluated, or the evaluation failed)",
+		               s);
 	return 0;
 }
 
@@ -118,15 +120,15 @@ int shapley_exact(int m, shapley_value_fn *v, void *arg, double *phi, struct err
 }
 
 static int permutation_game(int m, struct game *g, int n_perm, struct rng *r, double *phi,
-			    struct err *e)
+                            struct err *e)
 {
 	if (n_perm < 1)
 		return err_set(e, "Shapley credit: %d permutations asked for, at least 1 needed",
-			       n_perm);
+		               n_perm);
 	int order[SHAPLEY_MAX_PLAYERS];
 	for (int i = 0; i < m; i++)
 		order[i] = i;
-	double sum[SHAPLEY_MAX_PLAYERS] = { 0 };
+	double sum[SHAPLEY_MAX_PLAYERS] = {0};
 	for (int p = 0; p < n_perm; p++) {
 		if (p % 2 == 0) {
 			for (int i = m - 1; i > 0; i--) { /* Fisher-Yates */
@@ -159,7 +161,7 @@ static int permutation_game(int m, struct game *g, int n_perm, struct rng *r, do
 }
 
 int shapley_permutation(int m, shapley_value_fn *v, void *arg, int n_perm, struct rng *r,
-			double *phi, struct err *e)
+                        double *phi, struct err *e)
 {
 	if (check_m(m, e) < 0)
 		return -1;
@@ -174,7 +176,7 @@ int shapley_permutation(int m, shapley_value_fn *v, void *arg, int n_perm, struc
 
 /* Averages observations per mask into tab[2^m] (NaN where nothing finite was seen). */
 static int table_build(int m, const uint32_t *masks, const double *values, size_t n, double *tab,
-		       struct err *e)
+                       struct err *e)
 {
 	uint32_t size = (uint32_t)1 << m;
 	int *cnt = xcalloc(size, sizeof(*cnt));
@@ -183,8 +185,10 @@ static int table_build(int m, const uint32_t *masks, const double *values, size_
 	for (size_t k = 0; k < n; k++) {
 		if (masks[k] >= size) {
 			free(cnt);
-			return err_set(e, "Shapley credit: coalition 0x%x names a step beyond the "
-					  "%d steps", masks[k], m);
+			return err_set(e,
+			               "Shapley credit: coalition 0x%x names a step beyond the "
+			               "%d steps",
+			               masks[k], m);
 		}
 		if (isnan(values[k]))
 			continue;
@@ -205,11 +209,11 @@ static int kernel_table(int m, const double *tab, double *phi, bool *ridged, str
 	uint32_t full = ((uint32_t)1 << m) - 1;
 	if (isnan(tab[0]) || isnan(tab[full]))
 		return err_set(e, "Kernel SHAP needs the value of the all-incumbent and of the "
-				  "all-best configuration among the observations");
+		                  "all-best configuration among the observations");
 	double v0 = tab[0], delta = tab[full] - v0;
 	int k = m - 1;
-	double a[(SHAPLEY_MAX_PLAYERS - 1) * (SHAPLEY_MAX_PLAYERS - 1)] = { 0 };
-	double b[SHAPLEY_MAX_PLAYERS] = { 0 }, x[SHAPLEY_MAX_PLAYERS];
+	double a[(SHAPLEY_MAX_PLAYERS - 1) * (SHAPLEY_MAX_PLAYERS - 1)] = {0};
+	double b[SHAPLEY_MAX_PLAYERS] = {0}, x[SHAPLEY_MAX_PLAYERS];
 	double binom[SHAPLEY_MAX_PLAYERS + 1];
 	binom[0] = 1;
 	for (int s = 1; s <= m; s++)
@@ -242,7 +246,7 @@ static int kernel_table(int m, const double *tab, double *phi, bool *ridged, str
 				l[i * k + j] += lambda * (1 + (i == j));
 		if (linalg_cholesky(l, k, 0) < 0)
 			return err_set(e, "Kernel SHAP: the observations give no usable system "
-					  "(values not finite?)");
+			                  "(values not finite?)");
 	}
 	if (k > 0)
 		linalg_cholesky_solve(l, k, b);
@@ -261,7 +265,7 @@ static int kernel_table(int m, const double *tab, double *phi, bool *ridged, str
 }
 
 int shapley_kernel(int m, const uint32_t *masks, const double *values, size_t n, double *phi,
-		   bool *ridged, struct err *e)
+                   bool *ridged, struct err *e)
 {
 	if (ridged)
 		*ridged = false;
@@ -283,7 +287,7 @@ static double table_lookup(void *arg, uint32_t s)
 }
 
 static int estimate_table(int m, double *tab, const struct shapley_boot *opt, double *phi,
-			  struct err *e)
+                          struct err *e)
 {
 	if (opt->method == SHAPLEY_KERNEL)
 		return kernel_table(m, tab, phi, NULL, e);
@@ -309,21 +313,23 @@ static double quantile(const double *v, int n, double q)
 }
 
 int shapley_bootstrap(int m, const uint32_t *masks, const double *scores, size_t n_coal,
-		      size_t n_ex, const struct shapley_boot *opt, double *phi, double *sd,
-		      double *lo, double *hi, struct err *e)
+                      size_t n_ex, const struct shapley_boot *opt, double *phi, double *sd,
+                      double *lo, double *hi, struct err *e)
 {
 	if (check_m(m, e) < 0)
 		return -1;
 	if (opt->n_boot < 2)
 		return err_set(e, "Shapley bootstrap: %d resamples asked for, at least 2 needed",
-			       opt->n_boot);
+		               opt->n_boot);
 	if (n_ex == 0)
 		return err_set(e, "Shapley bootstrap: no validation examples were scored");
 	for (size_t c = 0; c < n_coal; c++)
 		for (size_t j = 0; j < n_ex; j++)
 			if (!isfinite(scores[c * n_ex + j]))
-				return err_set(e, "Shapley bootstrap: coalition 0x%x, example %zu: "
-						  "score is not a finite number", masks[c], j);
+				return err_set(e,
+				               "Shapley bootstrap: coalition 0x%x, example %zu: "
+				               "score is not a finite number",
+				               masks[c], j);
 	if (m == 0)
 		return 0;
 	int nb = opt->n_boot, rc = -1;

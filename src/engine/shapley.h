@@ -37,28 +37,28 @@ enum shapley_method shapley_choose(int m, long budget, size_t n_observed);
 /* Each fills phi[0..m-1]; 0, or -1 with a message (bad m, NaN value, missing coalition). */
 int shapley_exact(int m, shapley_value_fn *v, void *arg, double *phi, struct err *e);
 int shapley_permutation(int m, shapley_value_fn *v, void *arg, int n_perm, struct rng *r,
-			double *phi, struct err *e);
+                        double *phi, struct err *e);
 /* Observations may repeat a mask (their values are averaged) and may hold NaN values (skipped,
  * as failed evaluations); v(empty) and v(full) must be among the finite ones. *ridged
  * (optional) tells whether the observations left phi undetermined. */
 int shapley_kernel(int m, const uint32_t *masks, const double *values, size_t n, double *phi,
-		   bool *ridged, struct err *e);
+                   bool *ridged, struct err *e);
 
 /* Bootstrap over validation examples. scores[c * n_ex + j] is example j's score under coalition
  * masks[c]; every coalition was scored on the same n_ex examples, so resampling draws one set of
  * example indices per resample and applies it to every coalition (a paired bootstrap). */
 struct shapley_boot {
 	enum shapley_method method;
-	int n_perm;	    /* permutation: orderings per estimate */
+	int n_perm;         /* permutation: orderings per estimate */
 	uint64_t perm_seed; /* permutation: every estimate reseeds with this, so it asks for the
-			       same coalitions as a shapley_permutation run seeded alike */
-	int n_boot;	    /* resamples B, at least 2 */
-	uint64_t seed;	    /* resampling */
+	                       same coalitions as a shapley_permutation run seeded alike */
+	int n_boot;         /* resamples B, at least 2 */
+	uint64_t seed;      /* resampling */
 };
 /* phi: the estimate on all examples. sd: standard deviation of the B resampled estimates.
  * lo/hi (optional): their 5th and 95th percentiles, a 90% percentile interval. */
 int shapley_bootstrap(int m, const uint32_t *masks, const double *scores, size_t n_coal,
-		      size_t n_ex, const struct shapley_boot *opt, double *phi, double *sd,
-		      double *lo, double *hi, struct err *e);
+                      size_t n_ex, const struct shapley_boot *opt, double *phi, double *sd,
+                      double *lo, double *hi, struct err *e);
 
 #endif

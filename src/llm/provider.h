@@ -21,8 +21,9 @@ struct llm_result {
 	struct sbuf text;      /* assistant text as received, byte for byte */
 	struct sbuf reasoning; /* reasoning_content / thinking, kept apart */
 	char *finish_reason;   /* NULL until seen */
-	struct llm_usage usage; /* in counts every input token, cached ones included (the OpenAI
-	                         * convention: Anthropic's input_tokens + cache reads + cache writes) */
+	/* usage.in counts every input token, cached ones included (the OpenAI convention;
+	 * for Anthropic: input_tokens + cache reads + cache writes) */
+	struct llm_usage usage;
 	bool usage_seen;
 	bool complete;    /* the format's end marker was seen ([DONE], message_stop, done:true) */
 	char *error;      /* a readable message when the server reported an error */

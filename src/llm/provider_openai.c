@@ -112,15 +112,18 @@ static int openai_object(const cJSON *j, const char *part, struct llm_result *r,
 
 static int openai_event(struct wire_stream *st, const char *event, const char *data, size_t len)
 {
-	if (strcmp(event, "message") != 0 && strcmp(event, "error") != 0)
-		return 0; /* a server's own event kinds */
 	if (len == 6 && memcmp(data, "[DONE]", 6) == 0) {
 		st->r->complete = true;
 		return openai_refused(st->r, &st->refusal);
 	}
 	cJSON *j = wire_json_parse(data, len);
-	if (!j)
+	if (!j) {
+		/* chunks come unnamed (or named "error"); a server's own named events with
+		 * something else than JSON in them are none of our business */
+		if (strcmp(event, "message") != 0 && strcmp(event, "error") != 0)
+			return 0;
 		return wire_malformed(st->r, "a streamed chunk", data, len);
+	}
 	int rc = openai_object(j, "delta", st->r, &st->refusal, st->chunk, st->arg, data, len);
 	cJSON_Delete(j);
 	return rc;

@@ -131,8 +131,16 @@ int wire_stream_end(void *p, struct llm_result *r)
 	struct wire_stream *st = p;
 	st->r = r; /* chunk and arg stay those of the last feed */
 	st->e.msg[0] = '\0';
+	bool had_error = r->error != NULL;
 	int rc = st->ndjson ? ndjson_end(&st->nd, stream_line, st, &st->e)
 	                    : sse_end(&st->sse, stream_sse_event, st, &st->e);
+	if (!had_error && r->error && r->error_type &&
+	    strcmp(r->error_type, "malformed_response") == 0) {
+		/* half an object cut off by the end of the body: a truncation, not garbage */
+		free(r->error);
+		r->error = NULL;
+		return wire_truncated(r);
+	}
 	if (rc < 0)
 		return wire_stream_failed(r, &st->e);
 	if (!r->complete)
@@ -181,6 +189,8 @@ static const struct {
 
 static const char *status_name(int status, char buf[16])
 {
+	if (status >= 200 && status < 300)
+		return "error"; /* reported inside a successful response */
 	for (size_t i = 0; i < ARRAY_SIZE(status_names); i++)
 		if (status_names[i].status == status)
 			return status_names[i].name;

@@ -11,8 +11,7 @@
 
 #include "engine/alloc.h"
 
-static void check(int m, const double *phi, const bool *el, int total, int floor_n,
-		  const int *want)
+static void check(int m, const double *phi, const bool *el, int total, int floor_n, const int *want)
 {
 	int out[16];
 	struct err e;
@@ -28,41 +27,39 @@ static void test_proportional(void **state)
 {
 	(void)state;
 	/* floor 1 each, 7 left split 0.5 : 0.3 : 0.2 -> quotas 3.5, 2.1, 1.4 -> 3+1, 2, 1 */
-	check(3, (double[]){ 0.5, 0.3, 0.2 }, NULL, 10, 1, (int[]){ 5, 3, 2 });
+	check(3, (double[]){0.5, 0.3, 0.2}, NULL, 10, 1, (int[]){5, 3, 2});
 	/* negative credit counts as 0 */
-	check(3, (double[]){ 0.4, -0.3, 0.1 }, NULL, 12, 2, (int[]){ 7, 2, 3 });
+	check(3, (double[]){0.4, -0.3, 0.1}, NULL, 12, 2, (int[]){7, 2, 3});
 	/* scale does not matter */
-	check(3, (double[]){ 5e300, 3e300, 2e300 }, NULL, 10, 1, (int[]){ 5, 3, 2 });
-	check(3, (double[]){ 5e-300, 3e-300, 2e-300 }, NULL, 10, 1, (int[]){ 5, 3, 2 });
+	check(3, (double[]){5e300, 3e300, 2e300}, NULL, 10, 1, (int[]){5, 3, 2});
+	check(3, (double[]){5e-300, 3e-300, 2e-300}, NULL, 10, 1, (int[]){5, 3, 2});
 }
 
 static void test_uniform(void **state)
 {
 	(void)state;
 	/* nothing positive (NaN and infinities count as 0): equal split, remainder to low index */
-	check(4, (double[]){ 0, -1, NAN, -INFINITY }, NULL, 10, 1, (int[]){ 3, 3, 2, 2 });
-	check(3, (double[]){ NAN, NAN, INFINITY }, NULL, 9, 0, (int[]){ 3, 3, 3 });
-	check(3, (double[]){ -1, -2, -3 }, NULL, 3, 1, (int[]){ 1, 1, 1 });
+	check(4, (double[]){0, -1, NAN, -INFINITY}, NULL, 10, 1, (int[]){3, 3, 2, 2});
+	check(3, (double[]){NAN, NAN, INFINITY}, NULL, 9, 0, (int[]){3, 3, 3});
+	check(3, (double[]){-1, -2, -3}, NULL, 3, 1, (int[]){1, 1, 1});
 }
 
 static void test_ties(void **state)
 {
 	(void)state;
 	/* equal credit, one seat left over: the lower index takes it */
-	check(3, (double[]){ 0.2, 0.2, 0.2 }, NULL, 4, 0, (int[]){ 2, 1, 1 });
-	check(4, (double[]){ 0.1, 0.3, 0.1, 0.3 }, NULL, 6, 0, (int[]){ 1, 2, 1, 2 });
-	check(4, (double[]){ 0.1, 0.3, 0.1, 0.3 }, NULL, 7, 0, (int[]){ 1, 3, 1, 2 });
+	check(3, (double[]){0.2, 0.2, 0.2}, NULL, 4, 0, (int[]){2, 1, 1});
+	check(4, (double[]){0.1, 0.3, 0.1, 0.3}, NULL, 6, 0, (int[]){1, 2, 1, 2});
+	check(4, (double[]){0.1, 0.3, 0.1, 0.3}, NULL, 7, 0, (int[]){1, 3, 1, 2});
 }
 
 static void test_eligibility(void **state)
 {
 	(void)state;
 	/* a frozen step gets 0 whatever its credit; the others share everything */
-	check(3, (double[]){ 0.9, 0.1, 0.1 }, (bool[]){ false, true, true }, 8, 1,
-	      (int[]){ 0, 4, 4 });
+	check(3, (double[]){0.9, 0.1, 0.1}, (bool[]){false, true, true}, 8, 1, (int[]){0, 4, 4});
 	/* nothing eligible: all zero, no error */
-	check(3, (double[]){ 0.9, 0.1, 0.1 }, (bool[]){ false, false, false }, 8, 1,
-	      (int[]){ 0, 0, 0 });
+	check(3, (double[]){0.9, 0.1, 0.1}, (bool[]){false, false, false}, 8, 1, (int[]){0, 0, 0});
 	check(0, NULL, NULL, 5, 1, NULL);
 }
 
@@ -72,14 +69,14 @@ static void test_floors_and_errors(void **state)
 	int out[3];
 	struct err e;
 	/* exactly the floors: nothing to split */
-	check(3, (double[]){ 1, 0, 0 }, NULL, 6, 2, (int[]){ 2, 2, 2 });
-	assert_int_equal(alloc_budgets(3, (double[]){ 1, 0, 0 }, NULL, 5, 2, out, &e), -1);
+	check(3, (double[]){1, 0, 0}, NULL, 6, 2, (int[]){2, 2, 2});
+	assert_int_equal(alloc_budgets(3, (double[]){1, 0, 0}, NULL, 5, 2, out, &e), -1);
 	assert_non_null(strstr(e.msg, "need 6"));
-	assert_int_equal(alloc_budgets(3, (double[]){ 1, 0, 0 }, NULL, -1, 0, out, &e), -1);
-	assert_int_equal(alloc_budgets(3, (double[]){ 1, 0, 0 }, NULL, 5, -1, out, &e), -1);
+	assert_int_equal(alloc_budgets(3, (double[]){1, 0, 0}, NULL, -1, 0, out, &e), -1);
+	assert_int_equal(alloc_budgets(3, (double[]){1, 0, 0}, NULL, 5, -1, out, &e), -1);
 	/* a floor that would overflow int arithmetic */
-	assert_int_equal(alloc_budgets(3, (double[]){ 1, 0, 0 }, NULL, INT_MAX, INT_MAX, out, &e),
-			 -1);
+	assert_int_equal(alloc_budgets(3, (double[]){1, 0, 0}, NULL, INT_MAX, INT_MAX, out, &e),
+	                 -1);
 }
 
 static void test_large_totals(void **state)
@@ -87,7 +84,7 @@ static void test_large_totals(void **state)
 	(void)state;
 	int out[5];
 	struct err e;
-	double phi[] = { 1.0 / 3, 1.0 / 3, 1.0 / 3, 1e-9, 0.25 };
+	double phi[] = {1.0 / 3, 1.0 / 3, 1.0 / 3, 1e-9, 0.25};
 	assert_int_equal(alloc_budgets(5, phi, NULL, INT_MAX, 1000, out, &e), 0);
 	long long sum = 0;
 	for (int i = 0; i < 5; i++)
@@ -145,10 +142,13 @@ static void test_properties(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_proportional),	  cmocka_unit_test(test_uniform),
-		cmocka_unit_test(test_ties),		  cmocka_unit_test(test_eligibility),
-		cmocka_unit_test(test_floors_and_errors), cmocka_unit_test(test_large_totals),
-		cmocka_unit_test(test_properties),
+	    cmocka_unit_test(test_proportional),
+	    cmocka_unit_test(test_uniform),
+	    cmocka_unit_test(test_ties),
+	    cmocka_unit_test(test_eligibility),
+	    cmocka_unit_test(test_floors_and_errors),
+	    cmocka_unit_test(test_large_totals),
+	    cmocka_unit_test(test_properties),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -18,9 +18,9 @@
 
 /* 3 documents; tokens: 6, 3 and 3, so avgdl = 4 and N = 3. */
 static const char *const docs3[] = {
-	"The cat sat on the mat.",
-	"The dog sat!",
-	"Cats and DOGS",
+    "The cat sat on the mat.",
+    "The dog sat!",
+    "Cats and DOGS",
 };
 
 static void test_hand_computed(void **state)
@@ -171,11 +171,42 @@ static void test_tokenize(void **state)
 {
 	(void)state;
 	struct toks t = {""};
-	bm25_tokenize("Caf\xc3\xa9-au-LAIT x2, \xc3\x9c" "BER_alles (the end)", false, collect, &t);
-	assert_string_equal(t.buf, "caf\xc3\xa9|au|lait|x2|\xc3\x9c" "ber|alles|the|end");
+	bm25_tokenize("Caf\xc3\xa9-au-LAIT x2, \xc3\x9c"
+	              "BER_alles (the end)",
+	              false, collect, &t);
+	assert_string_equal(t.buf, "caf\xc3\xa9|au|lait|x2|\xc3\x9c"
+	                           "ber|alles|the|end");
 	t.buf[0] = '\0';
 	bm25_tokenize("The end of it IS near", true, collect, &t);
 	assert_string_equal(t.buf, "end|near");
+}
+
+/* A query pays for the postings of its terms, not for the corpus: 20,000 searches for a rare
+ * term in 100,000 documents would take seconds if each one touched every document. */
+static void test_query_cost(void **state)
+{
+	(void)state;
+	size_t n = 100000;
+	char **docs = xcalloc(n, sizeof *docs);
+	for (size_t i = 0; i < n; i++)
+		docs[i] =
+		    xasprintf("common filler words w%zu%s", i % 5000, i == 77777 ? " needle" : "");
+	struct bm25 *bm = bm25_new((const char *const *)docs, n, 1.5, 0.75);
+	bm25_corpus_free(docs, n);
+	size_t idx[5];
+	double t0 = now_s();
+	for (int r = 0; r < 20000; r++) {
+		assert_int_equal(bm25_search(bm, "needle", 5, idx, NULL), 1);
+		assert_int_equal(idx[0], 77777);
+	}
+	double dt = now_s() - t0;
+	if (dt > 1.0)
+		fail_msg("20000 rare-term searches took %.2f s", dt);
+	/* a term in 20 documents returns those 20, best (all equal here) by index */
+	assert_int_equal(bm25_search(bm, "w123", 5, idx, NULL), 5);
+	assert_int_equal(idx[0], 123);
+	assert_int_equal(idx[4], 123 + 4 * 5000);
+	bm25_free(bm);
 }
 
 /* ---- corpus files ------------------------------------------------------------------------- */
@@ -225,11 +256,12 @@ static void check_load_error(const char *content, const char *want_suffix)
 static void test_corpus_file(void **state)
 {
 	(void)state;
-	char *path = write_tmp("c.jsonl", "\xEF\xBB\xBF{\"text\": \"The cat sat on the mat.\"}\n"
-	                                  "\n"
-	                                  "   \r\n"
-	                                  "{\"title\": \"Dogs\", \"text\": \"The dog sat!\", \"id\": 7}\r\n"
-	                                  "{\"text\": \"Cats and DOGS\"}");
+	char *path =
+	    write_tmp("c.jsonl", "\xEF\xBB\xBF{\"text\": \"The cat sat on the mat.\"}\n"
+	                         "\n"
+	                         "   \r\n"
+	                         "{\"title\": \"Dogs\", \"text\": \"The dog sat!\", \"id\": 7}\r\n"
+	                         "{\"text\": \"Cats and DOGS\"}");
 	char **docs;
 	size_t n;
 	struct err e;
@@ -268,7 +300,8 @@ static void test_corpus_errors(void **state)
 
 	check_load_error("{\"text\": \"a\"}\n{\"text\": \"b\"}\n{\"text\": \"c\",}\n",
 	                 ":3:14: unexpected character '}'");
-	check_load_error("{\"text\": \"a\"}\n{\"title\": \"t\"}\n", ":2: missing the \"text\" field");
+	check_load_error("{\"text\": \"a\"}\n{\"title\": \"t\"}\n",
+	                 ":2: missing the \"text\" field");
 	check_load_error("{\"text\": 5}\n", ":1: \"text\" must be a string");
 	check_load_error("{\"text\": \"a\", \"title\": [1]}\n", ":1: \"title\" must be a string");
 	check_load_error("\n\n[\"text\"]\n", ":3: expected a JSON object");
@@ -322,7 +355,8 @@ static void test_hotpot_self_retrieval(void **state)
 		qs[i++] = q->valuestring;
 	}
 	struct bm25 *bm = bm25_new(qs, n, 1.5, 0.75);
-	/* every 25th question (about 300 searches) finds itself, or an identical duplicate, first */
+	/* every 25th question (about 300 searches) finds itself, or an identical duplicate, first
+	 */
 	size_t checked = 0;
 	for (i = 0; i < n; i += 25) {
 		size_t idx[3];
@@ -344,14 +378,15 @@ static void test_hotpot_self_retrieval(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_hand_computed),
-		cmocka_unit_test(test_ranking_and_ties),
-		cmocka_unit_test(test_edges),
-		cmocka_unit_test(test_stopwords),
-		cmocka_unit_test(test_tokenize),
-		cmocka_unit_test(test_corpus_file),
-		cmocka_unit_test(test_corpus_errors),
-		cmocka_unit_test(test_hotpot_self_retrieval),
+	    cmocka_unit_test(test_hand_computed),
+	    cmocka_unit_test(test_ranking_and_ties),
+	    cmocka_unit_test(test_edges),
+	    cmocka_unit_test(test_stopwords),
+	    cmocka_unit_test(test_tokenize),
+	    cmocka_unit_test(test_query_cost),
+	    cmocka_unit_test(test_corpus_file),
+	    cmocka_unit_test(test_corpus_errors),
+	    cmocka_unit_test(test_hotpot_self_retrieval),
 	};
 	return cmocka_run_group_tests(tests, setup_tmp, teardown_tmp);
 }

@@ -64,11 +64,11 @@ static int run_to_optimum(struct bo *bo, const struct additive *f, int limit, in
 static void test_initial_design(void **state)
 {
 	(void)state;
-	struct bo *bo = bo_new(3, (int[]){ 3, 1, 2 }, 1);
+	struct bo *bo = bo_new(3, (int[]){3, 1, 2}, 1);
 	int d[5 * 3];
 	size_t n = bo_initial_design(bo, d, 5);
 	/* incumbent, step 0 -> 1, step 2 -> 1 (step 1 has one choice), all-best */
-	int want[] = { 0, 0, 0, 1, 0, 0, 0, 0, 1, 1, 0, 1 };
+	int want[] = {0, 0, 0, 1, 0, 0, 0, 0, 1, 1, 0, 1};
 	assert_int_equal(n, 4);
 	assert_memory_equal(d, want, sizeof(want));
 	assert_int_equal(bo_initial_design(bo, d, 2), 2);
@@ -80,7 +80,7 @@ static void test_initial_design(void **state)
 	}
 	bo_free(bo);
 	/* m = 1 with two choices: incumbent and the single change (== all-best) */
-	bo = bo_new(1, (int[]){ 2 }, 1);
+	bo = bo_new(1, (int[]){2}, 1);
 	assert_int_equal(bo_initial_design(bo, d, 5), 2);
 	bo_free(bo);
 }
@@ -88,7 +88,7 @@ static void test_initial_design(void **state)
 static void test_interpolation_and_ei(void **state)
 {
 	(void)state;
-	struct bo *bo = bo_new(3, (int[]){ 3, 3, 3 }, 5);
+	struct bo *bo = bo_new(3, (int[]){3, 3, 3}, 5);
 	struct rng r;
 	rng_seed(&r, 9);
 	int xs[8][3];
@@ -112,7 +112,7 @@ static void test_interpolation_and_ei(void **state)
 	}
 	/* EI at the best observed point is ~0, positive at unobserved points */
 	assert_true(bo_expected_improvement(bo, xs[best]) < 1e-3);
-	int c[3] = { 2, 0, 2 };
+	int c[3] = {2, 0, 2};
 	double mu, sd;
 	bo_predict(bo, c, &mu, &sd);
 	assert_true(sd > 0.01);
@@ -131,7 +131,7 @@ static void test_finds_additive_optimum(void **state)
 	for (uint64_t obj = 0; obj < 20; obj++) {
 		struct additive f;
 		additive_init(&f, 4, 4, 1000 + obj);
-		struct bo *bo = bo_new(4, (int[]){ 4, 4, 4, 4 }, 7);
+		struct bo *bo = bo_new(4, (int[]){4, 4, 4, 4}, 7);
 		int n = run_to_optimum(bo, &f, 32, NULL);
 		if (n > 32) {
 			print_error("objective %d: optimum not found in 32 of 256\n", (int)obj);
@@ -143,7 +143,7 @@ static void test_finds_additive_optimum(void **state)
 	for (uint64_t obj = 0; obj < 3; obj++) {
 		struct additive f;
 		additive_init(&f, 8, 4, 1000 + obj);
-		int n[MAXM] = { 4, 4, 4, 4, 4, 4, 4, 4 };
+		int n[MAXM] = {4, 4, 4, 4, 4, 4, 4, 4};
 		struct bo *bo = bo_new(8, n, 7);
 		assert_true(run_to_optimum(bo, &f, 60, NULL) <= 60);
 		bo_free(bo);
@@ -154,7 +154,7 @@ static void test_determinism(void **state)
 {
 	(void)state;
 	struct additive f;
-	int n[MAXM] = { 4, 4, 4, 4, 4, 4, 4, 4 };
+	int n[MAXM] = {4, 4, 4, 4, 4, 4, 4, 4};
 	for (int m = 4; m <= 8; m += 4) { /* enumerated and sampled */
 		int t1[25 * MAXM], t2[25 * MAXM];
 		additive_init(&f, m, 4, 55);
@@ -172,8 +172,8 @@ static void test_exhaustion_no_repeats(void **state)
 {
 	(void)state;
 	/* 3 x 3 x 2 = 18 configurations: every one suggested exactly once, then -1 */
-	struct bo *bo = bo_new(3, (int[]){ 3, 3, 2 }, 11);
-	bool hit[3][3][2] = { 0 };
+	struct bo *bo = bo_new(3, (int[]){3, 3, 2}, 11);
+	bool hit[3][3][2] = {0};
 	int c[3];
 	struct err e;
 	for (int k = 0; k < 18; k++) {
@@ -189,7 +189,7 @@ static void test_exhaustion_no_repeats(void **state)
 	bo_free(bo);
 
 	/* pending suggestions are not repeated before they are observed */
-	bo = bo_new(2, (int[]){ 2, 2 }, 1);
+	bo = bo_new(2, (int[]){2, 2}, 1);
 	int s[4][2];
 	for (int k = 0; k < 4; k++)
 		assert_int_equal(bo_suggest(bo, s[k]), 0);
@@ -203,19 +203,19 @@ static void test_exhaustion_no_repeats(void **state)
 static void test_degenerate(void **state)
 {
 	(void)state;
-	int c[4] = { 9, 9, 9, 9 };
+	int c[4] = {9, 9, 9, 9};
 	struct err e;
 	/* one choice everywhere: nothing to search */
-	struct bo *bo = bo_new(1, (int[]){ 1 }, 1);
+	struct bo *bo = bo_new(1, (int[]){1}, 1);
 	assert_int_equal(bo_suggest(bo, c), -1);
 	assert_true(isnan(bo_best(bo, c)));
 	assert_int_equal(c[0], 0);
 	bo_free(bo);
-	bo = bo_new(3, (int[]){ 1, 1, 1 }, 1);
+	bo = bo_new(3, (int[]){1, 1, 1}, 1);
 	assert_int_equal(bo_suggest(bo, c), -1);
 	bo_free(bo);
 	/* m = 1 with three choices: 0, 1, then 2, then nothing */
-	bo = bo_new(1, (int[]){ 3 }, 1);
+	bo = bo_new(1, (int[]){3}, 1);
 	for (int k = 0; k < 3; k++) {
 		assert_int_equal(bo_suggest(bo, c), 0);
 		assert_int_equal(c[0], k);
@@ -224,20 +224,20 @@ static void test_degenerate(void **state)
 	assert_int_equal(bo_suggest(bo, c), -1);
 	assert_true(bo_best(bo, c) == 0 && c[0] == 0);
 	/* repeated observations average; NaN does not erase a value; out of range fails */
-	assert_int_equal(bo_observe(bo, (int[]){ 1 }, 1, &e), 0); /* (-1 + 1) / 2 */
-	assert_int_equal(bo_observe(bo, (int[]){ 2 }, NAN, &e), 0);
-	assert_int_equal(bo_observe(bo, (int[]){ 2 }, 4, &e), 0); /* -2 then 4 */
+	assert_int_equal(bo_observe(bo, (int[]){1}, 1, &e), 0); /* (-1 + 1) / 2 */
+	assert_int_equal(bo_observe(bo, (int[]){2}, NAN, &e), 0);
+	assert_int_equal(bo_observe(bo, (int[]){2}, 4, &e), 0); /* -2 then 4 */
 	assert_true(bo_best(bo, c) == 1 && c[0] == 2);
-	assert_int_equal(bo_observe(bo, (int[]){ 3 }, 1, &e), -1);
-	assert_non_null(strstr(e.msg, "out of range"));
+	assert_int_equal(bo_observe(bo, (int[]){3}, 1, &e), -1);
+	assert_string_equal(e.msg, "search: step 1: choice 3 is outside 0..2");
 	assert_int_equal(bo_count(bo), 3);
 	bo_free(bo);
 	/* invalid construction */
 	assert_null(bo_new(0, NULL, 1));
-	assert_null(bo_new(2, (int[]){ 2, 0 }, 1));
+	assert_null(bo_new(2, (int[]){2, 0}, 1));
 	bo_free(NULL);
 	/* a model with nothing finite still suggests */
-	bo = bo_new(2, (int[]){ 3, 3 }, 1);
+	bo = bo_new(2, (int[]){3, 3}, 1);
 	for (int k = 0; k < 4; k++) {
 		assert_int_equal(bo_suggest(bo, c), 0);
 		assert_int_equal(bo_observe(bo, c, NAN, &e), 0);
@@ -250,12 +250,12 @@ static void test_degenerate(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_initial_design),
-		cmocka_unit_test(test_interpolation_and_ei),
-		cmocka_unit_test(test_finds_additive_optimum),
-		cmocka_unit_test(test_determinism),
-		cmocka_unit_test(test_exhaustion_no_repeats),
-		cmocka_unit_test(test_degenerate),
+	    cmocka_unit_test(test_initial_design),
+	    cmocka_unit_test(test_interpolation_and_ei),
+	    cmocka_unit_test(test_finds_additive_optimum),
+	    cmocka_unit_test(test_determinism),
+	    cmocka_unit_test(test_exhaustion_no_repeats),
+	    cmocka_unit_test(test_degenerate),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -14,52 +14,47 @@
 #include "core/util.h"
 
 static const char doc[] =
-	"{\n"
-	"  \"pipeline\": {\n"
-	"    \"steps\": [\n"
-	"      {\"name\": \"q\", \"template\": \"x\"},\n"
-	"      {\"name\": \"a\\\"}\", \"template\": \"say \\\"}\\\" [\", \"n\": [1, 2.5e3, {\"z\": null}]}\n"
-	"    ]\n"
-	"  },\n"
-	"  \"models\": {\"task\": {\"temperature\": 0.5, \"t\": true, \"f\": false}}\n"
-	"}\n";
+    "{\n"
+    "  \"pipeline\": {\n"
+    "    \"steps\": [\n"
+    "      {\"name\": \"q\", \"template\": \"x\"},\n"
+    "      {\"name\": \"a\\\"}\", \"template\": \"say \\\"}\\\" [\", \"n\": [1, 2.5e3, {\"z\": "
+    "null}]}\n"
+    "    ]\n"
+    "  },\n"
+    "  \"models\": {\"task\": {\"temperature\": 0.5, \"t\": true, \"f\": false}}\n"
+    "}\n";
 
 static void check_path(const char *text, const char *path, int rc, int line, int col)
 {
 	struct json_pos p = {0, 0};
 	int r = json_pos_of_path(text, strlen(text), path, &p);
 	if (r != rc || p.line != line || p.col != col)
-		fail_msg("path %s: got rc %d at %d:%d, want rc %d at %d:%d", path, r, p.line, p.col, rc,
-		         line, col);
+		fail_msg("path %s: got rc %d at %d:%d, want rc %d at %d:%d", path, r, p.line, p.col,
+		         rc, line, col);
+}
+
+static void check_offset(const char *text, size_t off, int line, int col)
+{
+	struct json_pos p = json_pos_of_offset(text, off);
+	if (p.line != line || p.col != col)
+		fail_msg("offset %zu: got %d:%d, want %d:%d", off, p.line, p.col, line, col);
 }
 
 static void test_offset(void **state)
 {
 	(void)state;
-	struct json_pos p = json_pos_of_offset("ab\ncd", 4);
-	assert_int_equal(p.line, 2);
-	assert_int_equal(p.col, 2);
-	p = json_pos_of_offset("ab\ncd", 0);
-	assert_int_equal(p.line, 1);
-	assert_int_equal(p.col, 1);
+	check_offset("ab\ncd", 4, 2, 2);
+	check_offset("ab\ncd", 0, 1, 1);
 	/* code points, not bytes: "é" is 2 bytes, "€" 3 */
-	p = json_pos_of_offset("\xc3\xa9\xe2\x82\xacx", 5);
-	assert_int_equal(p.col, 3);
+	check_offset("\xc3\xa9\xe2\x82\xacx", 5, 1, 3);
 	/* CRLF is one line break; the '\n' of a CRLF still belongs to the first line */
-	p = json_pos_of_offset("a\r\nb", 3);
-	assert_int_equal(p.line, 2);
-	assert_int_equal(p.col, 1);
-	p = json_pos_of_offset("a\r\nb", 2);
-	assert_int_equal(p.line, 1);
-	assert_int_equal(p.col, 2);
+	check_offset("a\r\nb", 3, 2, 1);
+	check_offset("a\r\nb", 2, 1, 2);
 	/* a lone CR is a line break too */
-	p = json_pos_of_offset("a\rb", 2);
-	assert_int_equal(p.line, 2);
-	assert_int_equal(p.col, 1);
+	check_offset("a\rb", 2, 2, 1);
 	/* an offset past the end is clamped to the end */
-	p = json_pos_of_offset("ab\nc", 1000);
-	assert_int_equal(p.line, 2);
-	assert_int_equal(p.col, 2);
+	check_offset("ab\nc", 1000, 2, 2);
 }
 
 static void test_nested(void **state)
@@ -95,8 +90,9 @@ static void test_missing_falls_back(void **state)
 static void test_keys_quoted_and_unicode(void **state)
 {
 	(void)state;
-	const char *t = "{\"a.b\": 1, \"say \\\"hi\\\"\": 2, \"caf\\u00e9\": 3, \"\\ud83d\\ude00\": 4,"
-	                " \"\xc3\xa9\": \"\xc3\xbc\", \"x\": 5}";
+	const char *t =
+	    "{\"a.b\": 1, \"say \\\"hi\\\"\": 2, \"caf\\u00e9\": 3, \"\\ud83d\\ude00\": 4,"
+	    " \"\xc3\xa9\": \"\xc3\xbc\", \"x\": 5}";
 	check_path(t, "[\"a.b\"]", 0, 1, 9);
 	check_path(t, "a.b", 1, 1, 1);
 	check_path(t, "[\"say \\\"hi\\\"\"]", 0, 1, 26);
@@ -207,19 +203,22 @@ static void check_error(const char *text, const char *want)
 static void test_describe_error(void **state)
 {
 	(void)state;
-	check_error("{\"a\": 1,}", "1:9: unexpected character '}' (expected a '\"' to start a key)");
+	check_error("{\"a\": 1,}",
+	            "1:9: unexpected character '}' (expected a '\"' to start a key)");
 	check_error("{\"a\": [1, 2", "1:12: unexpected end of file (expected ',' or ']')");
 	check_error("{\n  \"a\" 1}", "2:7: unexpected character '1' (expected ':' after the key)");
 	check_error("[1, 2]]", "1:7: unexpected character ']' (expected end of file");
 	check_error("", "1:1: unexpected end of file (expected a value)");
-	check_error("{\"a\": \"abc", "1:11: unexpected end of file (expected '\"' to end the string)");
+	check_error("{\"a\": \"abc",
+	            "1:11: unexpected end of file (expected '\"' to end the string)");
 	check_error("{\"a\":\"\\q\"}", "1:8: unexpected character 'q' (expected an escape");
 	check_error("{\"a\": tru}", "1:10: unexpected character '}' (expected true)");
 	check_error("[\x7f]", "1:2: unexpected character U+007F");
 	check_error("[1\x01\x02 2]", "1:6: unexpected character '2' (expected ',' or ']')");
 	check_error("[\xc3\xa9]", "1:2: unexpected character '\xc3\xa9'");
 	check_error("[\xff]", "1:2: unexpected byte 0xFF (not UTF-8)");
-	check_error("{\r\n\"a\": 1\r\n\"b\": 2}", "3:1: unexpected character '\"' (expected ',' or '}')");
+	check_error("{\r\n\"a\": 1\r\n\"b\": 2}",
+	            "3:1: unexpected character '\"' (expected ',' or '}')");
 
 	/* when the re-scan finds nothing, cJSON's pointer is used */
 	char msg[64];
@@ -264,16 +263,16 @@ static void test_speed_10mb(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_offset),
-		cmocka_unit_test(test_nested),
-		cmocka_unit_test(test_missing_falls_back),
-		cmocka_unit_test(test_keys_quoted_and_unicode),
-		cmocka_unit_test(test_crlf),
-		cmocka_unit_test(test_duplicate_key_first),
-		cmocka_unit_test(test_truncated_and_bad),
-		cmocka_unit_test(test_deep_nesting),
-		cmocka_unit_test(test_describe_error),
-		cmocka_unit_test(test_speed_10mb),
+	    cmocka_unit_test(test_offset),
+	    cmocka_unit_test(test_nested),
+	    cmocka_unit_test(test_missing_falls_back),
+	    cmocka_unit_test(test_keys_quoted_and_unicode),
+	    cmocka_unit_test(test_crlf),
+	    cmocka_unit_test(test_duplicate_key_first),
+	    cmocka_unit_test(test_truncated_and_bad),
+	    cmocka_unit_test(test_deep_nesting),
+	    cmocka_unit_test(test_describe_error),
+	    cmocka_unit_test(test_speed_10mb),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

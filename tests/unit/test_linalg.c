@@ -13,19 +13,19 @@
 static void test_known_factor(void **state)
 {
 	(void)state;
-	double a[9] = { 4, 12, -16, 12, 37, -43, -16, -43, 98 };
-	double want[9] = { 2, 0, 0, 6, 1, 0, -8, 5, 3 };
+	double a[9] = {4, 12, -16, 12, 37, -43, -16, -43, 98};
+	double want[9] = {2, 0, 0, 6, 1, 0, -8, 5, 3};
 	assert_int_equal(linalg_cholesky(a, 3, 0), 0);
 	for (int i = 0; i < 9; i++)
 		assert_true(fabs(a[i] - want[i]) < 1e-12);
 	/* A x = b with x = (1, -2, 0.5): b = A x */
-	double b[3] = { 4 - 24 - 8, 12 - 74 - 21.5, -16 + 86 + 49 };
+	double b[3] = {4 - 24 - 8, 12 - 74 - 21.5, -16 + 86 + 49};
 	linalg_cholesky_solve(a, 3, b);
 	assert_true(fabs(b[0] - 1) < 1e-10);
 	assert_true(fabs(b[1] + 2) < 1e-10);
 	assert_true(fabs(b[2] - 0.5) < 1e-10);
 	/* L y = c then L^T z = y separately */
-	double c[3] = { 2, 7, 0 };
+	double c[3] = {2, 7, 0};
 	linalg_solve_lower(a, 3, c); /* 2y0=2, 6y0+y1=7, -8y0+5y1+3y2=0 */
 	assert_true(fabs(c[0] - 1) < 1e-12 && fabs(c[1] - 1) < 1e-12 && fabs(c[2] - 1) < 1e-12);
 	linalg_solve_upper_t(a, 3, c); /* 3z2=1, z1+5z2=1, 2z0+6z1-8z2=1 */
@@ -63,13 +63,13 @@ static void test_hilbert_roundtrip(void **state)
 static void test_not_positive_definite(void **state)
 {
 	(void)state;
-	double a[4] = { 1, 2, 2, 1 }; /* eigenvalues 3, -1 */
+	double a[4] = {1, 2, 2, 1}; /* eigenvalues 3, -1 */
 	assert_int_equal(linalg_cholesky(a, 2, 0), -1);
-	double s[4] = { 1, 1, 1, 1 }; /* singular */
+	double s[4] = {1, 1, 1, 1}; /* singular */
 	assert_int_equal(linalg_cholesky(s, 2, 1e-12), -1);
-	double n[1] = { NAN };
+	double n[1] = {NAN};
 	assert_int_equal(linalg_cholesky(n, 1, 0), -1);
-	double p[4] = { 1e-20, 0, 0, 1 };
+	double p[4] = {1e-20, 0, 0, 1};
 	assert_int_equal(linalg_cholesky(p, 2, 0), 0);
 	p[0] = 1e-20;
 	p[3] = 1;
@@ -80,9 +80,9 @@ static void test_not_positive_definite(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_known_factor),
-		cmocka_unit_test(test_hilbert_roundtrip),
-		cmocka_unit_test(test_not_positive_definite),
+	    cmocka_unit_test(test_known_factor),
+	    cmocka_unit_test(test_hilbert_roundtrip),
+	    cmocka_unit_test(test_not_positive_definite),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

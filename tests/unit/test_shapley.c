@@ -25,7 +25,7 @@ static void assert_close(double got, double want, double tol)
 /* A game as a full table, so every estimator can run on it. */
 struct table {
 	int m;
-	double v[1 << 10];
+	double v[1 << 12];
 	int calls;
 };
 
@@ -45,7 +45,7 @@ static void all_estimators(struct table *t, const double *want, double tol_perm)
 	for (int i = 0; i < m; i++)
 		assert_close(phi[i], want[i], TOL);
 
-	uint32_t masks[1 << 10];
+	uint32_t masks[1 << 12];
 	for (uint32_t s = 0; s < 1u << m; s++)
 		masks[s] = s;
 	bool ridged = true;
@@ -65,10 +65,10 @@ static void test_glove(void **state)
 {
 	(void)state;
 	/* player 0 holds a left glove, players 1 and 2 a right one; a pair is worth 1 */
-	struct table t = { .m = 3 };
+	struct table t = {.m = 3};
 	for (uint32_t s = 0; s < 8; s++)
 		t.v[s] = (s & 1) && (s & 6);
-	double want[] = { 2.0 / 3, 1.0 / 6, 1.0 / 6 };
+	double want[] = {2.0 / 3, 1.0 / 6, 1.0 / 6};
 	all_estimators(&t, want, 0.03);
 }
 
@@ -76,8 +76,8 @@ static void test_airport(void **state)
 {
 	(void)state;
 	/* runway cost of a coalition is the largest need in it; c = 1, 3, 6, 10 */
-	double c[] = { 1, 3, 6, 10 };
-	struct table t = { .m = 4 };
+	double c[] = {1, 3, 6, 10};
+	struct table t = {.m = 4};
 	for (uint32_t s = 0; s < 16; s++)
 		for (int i = 0; i < 4; i++)
 			if (s >> i & 1)
@@ -108,20 +108,20 @@ static void test_weighted_majority(void **state)
 {
 	(void)state;
 	/* [2,1,1] quota 3: player 0 is pivotal in 4 of the 6 orderings */
-	struct table t = { .m = 3 };
-	majority(&t, (int[]){ 2, 1, 1 }, 3);
-	all_estimators(&t, (double[]){ 2.0 / 3, 1.0 / 6, 1.0 / 6 }, 0.03);
+	struct table t = {.m = 3};
+	majority(&t, (int[]){2, 1, 1}, 3);
+	all_estimators(&t, (double[]){2.0 / 3, 1.0 / 6, 1.0 / 6}, 0.03);
 	/* [3,1,1,1] quota 4: player 0 is pivotal unless it comes first */
 	t.m = 4;
-	majority(&t, (int[]){ 3, 1, 1, 1 }, 4);
-	all_estimators(&t, (double[]){ 0.75, 1.0 / 12, 1.0 / 12, 1.0 / 12 }, 0.03);
+	majority(&t, (int[]){3, 1, 1, 1}, 4);
+	all_estimators(&t, (double[]){0.75, 1.0 / 12, 1.0 / 12, 1.0 / 12}, 0.03);
 }
 
 static void test_additive(void **state)
 {
 	(void)state;
-	double a[] = { 0.3, -0.1, 0.05, 0.2, 0 };
-	struct table t = { .m = 5 };
+	double a[] = {0.3, -0.1, 0.05, 0.2, 0};
+	struct table t = {.m = 5};
 	for (uint32_t s = 0; s < 32; s++) {
 		t.v[s] = 0.4;
 		for (int i = 0; i < 5; i++)
@@ -131,7 +131,7 @@ static void test_additive(void **state)
 	all_estimators(&t, a, TOL);
 
 	/* Kernel SHAP from the search's initial design alone: empty, singletons, full */
-	uint32_t masks[7] = { 0, 1, 2, 4, 8, 16, 31 };
+	uint32_t masks[7] = {0, 1, 2, 4, 8, 16, 31};
 	double vals[7], phi[5];
 	for (int k = 0; k < 7; k++)
 		vals[k] = t.v[masks[k]];
@@ -155,7 +155,7 @@ static void test_random_properties(void **state)
 	(void)state;
 	struct rng r;
 	rng_seed(&r, 2024);
-	for (int m = 2; m <= 8; m++) {
+	for (int m = 2; m <= 12; m += m < 8 ? 1 : 4) { /* 2..8, and 12 */
 		for (int rep = 0; rep < 3; rep++) {
 			struct table t;
 			random_table(&t, m, &r);
@@ -173,8 +173,8 @@ static void test_random_properties(void **state)
 				for (uint32_t s = 0; s < 4; s++)
 					t.v[s] = t.v[s & 1];
 
-			double exact[8], kern[8], perm[8], total = t.v[(1u << m) - 1] - t.v[0];
-			uint32_t masks[256];
+			double exact[12], kern[12], perm[12], total = t.v[(1u << m) - 1] - t.v[0];
+			static uint32_t masks[1 << 12];
 			for (uint32_t s = 0; s < 1u << m; s++)
 				masks[s] = s;
 			struct err e;
@@ -182,7 +182,8 @@ static void test_random_properties(void **state)
 			rng_seed(&pr, 99);
 			assert_int_equal(shapley_exact(m, table_v, &t, exact, &e), 0);
 			assert_int_equal(shapley_kernel(m, masks, t.v, 1u << m, kern, NULL, &e), 0);
-			assert_int_equal(shapley_permutation(m, table_v, &t, 301, &pr, perm, &e), 0);
+			assert_int_equal(shapley_permutation(m, table_v, &t, 301, &pr, perm, &e),
+			                 0);
 			double se = 0, sk = 0, sp = 0;
 			for (int i = 0; i < m; i++) {
 				se += exact[i];
@@ -227,7 +228,7 @@ static void test_permutation_converges(void **state)
 	assert_true(err_big < err_small);
 
 	/* m = 2, an even number of antithetic orderings covers both orderings: exact */
-	struct table t2 = { .m = 2, .v = { 0, 1, 5, 3 } };
+	struct table t2 = {.m = 2, .v = {0, 1, 5, 3}};
 	double p2[2];
 	assert_int_equal(shapley_permutation(2, table_v, &t2, 2, &r, p2, &e), 0);
 	assert_close(p2[0], (1 + (3 - 5)) / 2.0, TOL);
@@ -252,7 +253,7 @@ static void test_degenerate(void **state)
 {
 	(void)state;
 	struct err e;
-	double phi[SHAPLEY_MAX_PLAYERS + 1] = { 42 };
+	double phi[SHAPLEY_MAX_PLAYERS + 1] = {42};
 	struct rng r;
 	rng_seed(&r, 1);
 	/* m == 0: nothing written */
@@ -260,15 +261,14 @@ static void test_degenerate(void **state)
 	assert_int_equal(shapley_kernel(0, NULL, NULL, 0, phi, NULL, &e), 0);
 	assert_close(phi[0], 42, 0);
 	/* m == 1 */
-	struct table t = { .m = 1, .v = { 0.25, 0.75 } };
+	struct table t = {.m = 1, .v = {0.25, 0.75}};
 	assert_int_equal(shapley_exact(1, table_v, &t, phi, &e), 0);
 	assert_close(phi[0], 0.5, TOL);
 	assert_int_equal(shapley_permutation(1, table_v, &t, 3, &r, phi, &e), 0);
 	assert_close(phi[0], 0.5, TOL);
 	bool ridged = true;
-	assert_int_equal(shapley_kernel(1, (uint32_t[]){ 1, 0 }, (double[]){ 0.75, 0.25 }, 2, phi,
-					&ridged, &e),
-			 0);
+	assert_int_equal(
+	    shapley_kernel(1, (uint32_t[]){1, 0}, (double[]){0.75, 0.25}, 2, phi, &ridged, &e), 0);
 	assert_close(phi[0], 0.5, TOL);
 	assert_false(ridged);
 	/* out of range m */
@@ -295,36 +295,33 @@ static void test_kernel_observations(void **state)
 	double phi[3];
 	bool ridged;
 	/* duplicates are averaged, NaN observations skipped */
-	uint32_t masks[] = { 0, 7, 1, 1, 2, 4, 2, 5 };
-	double vals[] = { 0, 1, 0.2, 0.4, NAN, NAN, NAN, NAN };
+	uint32_t masks[] = {0, 7, 1, 1, 2, 4, 2, 5};
+	double vals[] = {0, 1, 0.2, 0.4, NAN, NAN, NAN, NAN};
 	assert_int_equal(shapley_kernel(3, masks, vals, 8, phi, &ridged, &e), 0);
 	assert_true(ridged); /* only {0} seen: the split between 1 and 2 is open */
 	assert_close(phi[0] + phi[1] + phi[2], 1, TOL);
 	assert_close(phi[1], phi[2], TOL);
 	assert_close(phi[0], 0.3, 1e-4);
 	/* determined once {2} is known: additive game 0.3, 0.3, 0.4 */
-	double vals2[] = { 0, 1, 0.2, 0.4, 0.3, 0.4, 0.3, NAN };
+	double vals2[] = {0, 1, 0.2, 0.4, 0.3, 0.4, 0.3, NAN};
 	assert_int_equal(shapley_kernel(3, masks, vals2, 8, phi, &ridged, &e), 0);
 	assert_false(ridged);
 	assert_close(phi[0], 0.3, TOL);
 	assert_close(phi[1], 0.3, TOL);
 	assert_close(phi[2], 0.4, TOL);
 	/* only the ends: the equal split */
-	assert_int_equal(shapley_kernel(3, (uint32_t[]){ 7, 0 }, (double[]){ 0.9, 0.3 }, 2, phi,
-					&ridged, &e),
-			 0);
+	assert_int_equal(
+	    shapley_kernel(3, (uint32_t[]){7, 0}, (double[]){0.9, 0.3}, 2, phi, &ridged, &e), 0);
 	assert_true(ridged);
 	for (int i = 0; i < 3; i++)
 		assert_close(phi[i], 0.2, TOL);
 	/* missing ends, NaN ends, masks out of range */
 	assert_int_equal(shapley_kernel(3, masks + 2, vals + 2, 3, phi, NULL, &e), -1);
 	assert_non_null(strstr(e.msg, "all-incumbent"));
-	assert_int_equal(shapley_kernel(3, (uint32_t[]){ 0, 7 }, (double[]){ 0, NAN }, 2, phi,
-					NULL, &e),
-			 -1);
-	assert_int_equal(shapley_kernel(3, (uint32_t[]){ 0, 7, 8 }, (double[]){ 0, 1, 1 }, 3, phi,
-					NULL, &e),
-			 -1);
+	assert_int_equal(
+	    shapley_kernel(3, (uint32_t[]){0, 7}, (double[]){0, NAN}, 2, phi, NULL, &e), -1);
+	assert_int_equal(
+	    shapley_kernel(3, (uint32_t[]){0, 7, 8}, (double[]){0, 1, 1}, 3, phi, NULL, &e), -1);
 	assert_non_null(strstr(e.msg, "0x8"));
 }
 
@@ -344,12 +341,11 @@ static void test_bootstrap(void **state)
 	}
 	for (int j = 0; j < N; j++)
 		sdd += pow(scores[N + j] - scores[j] - md, 2) / N;
-	struct shapley_boot opt = { .method = SHAPLEY_EXACT, .n_boot = 2000, .seed = 1 };
+	struct shapley_boot opt = {.method = SHAPLEY_EXACT, .n_boot = 2000, .seed = 1};
 	double phi[1], sd[1], lo[1], hi[1];
 	struct err e;
 	assert_int_equal(
-		shapley_bootstrap(1, (uint32_t[]){ 0, 1 }, scores, 2, N, &opt, phi, sd, lo, hi, &e),
-		0);
+	    shapley_bootstrap(1, (uint32_t[]){0, 1}, scores, 2, N, &opt, phi, sd, lo, hi, &e), 0);
 	assert_close(phi[0], md, TOL);
 	assert_close(sd[0], sqrt(sdd / N), 0.1 * sqrt(sdd / N));
 	assert_true(lo[0] < phi[0] && phi[0] < hi[0]);
@@ -359,7 +355,7 @@ static void test_bootstrap(void **state)
 	enum { M = 3, C = 8, NE = 30 };
 	static double sc[C * NE];
 	uint32_t masks[C];
-	double a[M] = { 0.1, 0.2, 0.3 };
+	double a[M] = {0.1, 0.2, 0.3};
 	for (uint32_t s = 0; s < C; s++) {
 		masks[s] = s;
 		for (int j = 0; j < NE; j++) {
@@ -369,7 +365,7 @@ static void test_bootstrap(void **state)
 		}
 	}
 	double p1[M], s1[M], p2[M], s2[M];
-	opt = (struct shapley_boot){ .method = SHAPLEY_KERNEL, .n_boot = 50, .seed = 3 };
+	opt = (struct shapley_boot){.method = SHAPLEY_KERNEL, .n_boot = 50, .seed = 3};
 	assert_int_equal(shapley_bootstrap(M, masks, sc, C, NE, &opt, p1, s1, NULL, NULL, &e), 0);
 	opt.method = SHAPLEY_PERMUTATION;
 	opt.n_perm = 4;
@@ -382,25 +378,25 @@ static void test_bootstrap(void **state)
 	}
 	/* determinism: same seed, same answer; a different seed moves the interval */
 	double l1[1], l2[1], h2[1];
-	opt = (struct shapley_boot){ .method = SHAPLEY_EXACT, .n_boot = 100, .seed = 9 };
-	shapley_bootstrap(1, (uint32_t[]){ 0, 1 }, scores, 2, N, &opt, phi, sd, l1, hi, &e);
-	shapley_bootstrap(1, (uint32_t[]){ 0, 1 }, scores, 2, N, &opt, phi, sd, l2, h2, &e);
+	opt = (struct shapley_boot){.method = SHAPLEY_EXACT, .n_boot = 100, .seed = 9};
+	shapley_bootstrap(1, (uint32_t[]){0, 1}, scores, 2, N, &opt, phi, sd, l1, hi, &e);
+	shapley_bootstrap(1, (uint32_t[]){0, 1}, scores, 2, N, &opt, phi, sd, l2, h2, &e);
 	assert_memory_equal(l1, l2, sizeof(l1));
 	assert_memory_equal(hi, h2, sizeof(hi));
 	/* errors */
 	opt.n_boot = 1;
-	assert_int_equal(shapley_bootstrap(1, (uint32_t[]){ 0, 1 }, scores, 2, N, &opt, phi, sd,
-					   NULL, NULL, &e),
-			 -1);
+	assert_int_equal(
+	    shapley_bootstrap(1, (uint32_t[]){0, 1}, scores, 2, N, &opt, phi, sd, NULL, NULL, &e),
+	    -1);
 	opt.n_boot = 10;
-	assert_int_equal(shapley_bootstrap(2, (uint32_t[]){ 0, 3 }, scores, 2, N, &opt, phi, sd,
-					   NULL, NULL, &e),
-			 -1); /* exact needs every coalition */
+	assert_int_equal(
+	    shapley_bootstrap(2, (uint32_t[]){0, 3}, scores, 2, N, &opt, phi, sd, NULL, NULL, &e),
+	    -1); /* exact needs every coalition */
 	assert_non_null(strstr(e.msg, "0x1"));
 	scores[5] = NAN;
-	assert_int_equal(shapley_bootstrap(1, (uint32_t[]){ 0, 1 }, scores, 2, N, &opt, phi, sd,
-					   NULL, NULL, &e),
-			 -1);
+	assert_int_equal(
+	    shapley_bootstrap(1, (uint32_t[]){0, 1}, scores, 2, N, &opt, phi, sd, NULL, NULL, &e),
+	    -1);
 	assert_non_null(strstr(e.msg, "example 5"));
 }
 
@@ -426,7 +422,7 @@ static void test_bootstrap_permutation_coverage(void **state)
 	rng_seed(&r, 8);
 	struct table t;
 	random_table(&t, 6, &r);
-	struct recorder rec = { .t = &t };
+	struct recorder rec = {.t = &t};
 	double phi[6], phi2[6], sd[6];
 	struct err e;
 	rng_seed(&r, 1234);
@@ -437,10 +433,10 @@ static void test_bootstrap_permutation_coverage(void **state)
 	for (int c = 0; c < rec.n; c++)
 		for (int j = 0; j < NE; j++)
 			sc[c * NE + j] = t.v[rec.masks[c]];
-	struct shapley_boot opt = { SHAPLEY_PERMUTATION, 3, 1234, 5, 1 };
-	assert_int_equal(shapley_bootstrap(6, rec.masks, sc, (size_t)rec.n, NE, &opt, phi2, sd,
-					   NULL, NULL, &e),
-			 0);
+	struct shapley_boot opt = {SHAPLEY_PERMUTATION, 3, 1234, 5, 1};
+	assert_int_equal(
+	    shapley_bootstrap(6, rec.masks, sc, (size_t)rec.n, NE, &opt, phi2, sd, NULL, NULL, &e),
+	    0);
 	for (int i = 0; i < 6; i++)
 		assert_close(phi2[i], phi[i], TOL);
 }
@@ -448,16 +444,16 @@ static void test_bootstrap_permutation_coverage(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_glove),
-		cmocka_unit_test(test_airport),
-		cmocka_unit_test(test_weighted_majority),
-		cmocka_unit_test(test_additive),
-		cmocka_unit_test(test_random_properties),
-		cmocka_unit_test(test_permutation_converges),
-		cmocka_unit_test(test_degenerate),
-		cmocka_unit_test(test_kernel_observations),
-		cmocka_unit_test(test_bootstrap),
-		cmocka_unit_test(test_bootstrap_permutation_coverage),
+	    cmocka_unit_test(test_glove),
+	    cmocka_unit_test(test_airport),
+	    cmocka_unit_test(test_weighted_majority),
+	    cmocka_unit_test(test_additive),
+	    cmocka_unit_test(test_random_properties),
+	    cmocka_unit_test(test_permutation_converges),
+	    cmocka_unit_test(test_degenerate),
+	    cmocka_unit_test(test_kernel_observations),
+	    cmocka_unit_test(test_bootstrap),
+	    cmocka_unit_test(test_bootstrap_permutation_coverage),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,796 @@
+/* metric.c: the metric types as one table of {name, default threshold, keys, options parser,
+ * scorer}; reading the session's "metric" object; the max over gold answers; the llm_judge
+ * rubric and reply helpers for the engine.  The SQuAD normalisation lives in squad.c.
+ *
+ * Default pass thresholds (a run is "good" when its score >= threshold):
+ *   exact_match, contains, regex, choice, numeric   1.0   (these scores are 0 or 1)
+ *   f1                                              0.5   (most of the answer's tokens right)
+ *   one_minus_mae                                   0.75  (within one point on a 1..5 scale)
+ *   llm_judge                                       0.5   (the judge's own midpoint) */
+#include <locale.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/metric.h"
+#include "core/rx.h"
+
+struct metric_type {
+	const char *name;
+	double threshold;
+	const char *const *keys; /* type-specific keys besides type and threshold */
+	int (*parse)(struct metric *m, const cJSON *j, struct err *e);
+	/* One gold (NULL when the metric needs none); NULL scorer: llm_judge. */
+	int (*score)(const struct metric *m, const char *pred, const char *gold, double *out,
+	             struct err *e);
+};
+
+struct metric {
+	const struct metric_type *type;
+	double threshold;
+	bool gold_free; /* regex with "pattern": golds are not consulted */
+	/* regex: "pattern"; numeric, one_minus_mae: a number; choice: the labels;
+	 * llm_judge: score_pattern */
+	struct rx *rx;
+	struct rx *rx_bare, *rx_marker, *rx_paren; /* choice by option letter */
+	struct rx *rx_answer;                      /* choice: "answer is" */
+	bool caseless;
+	double abs_tol, rel_tol;
+	double lo, hi; /* one_minus_mae scale */
+	char **labels;
+	size_t nlabels;
+	char *model, *rubric, *score_pattern;
+	struct metric_judge judge;
+};
+
+/* ---- option readers: absent keep the default, present must have the right type ---- */
+
+static int opt_number(const cJSON *j, const char *key, double lo, double hi, const char *what,
+                      double *out, struct err *e)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, key);
+	if (!v)
+		return 0;
+	if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble) || v->valuedouble < lo ||
+	    v->valuedouble > hi)
+		return err_set(e, "metric.%s must be a number %s", key, what);
+	*out = v->valuedouble;
+	return 0;
+}
+
+static int opt_bool(const cJSON *j, const char *key, bool *out, struct err *e)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, key);
+	if (!v)
+		return 0;
+	if (!cJSON_IsBool(v))
+		return err_set(e, "metric.%s must be true or false", key);
+	*out = cJSON_IsTrue(v);
+	return 0;
+}
+
+/* *out stays NULL when the key is absent (and not required). */
+static int opt_string(const cJSON *j, const char *key, bool required, const char *what, char **out,
+                      struct err *e)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, key);
+	if (!v) {
+		if (required)
+			return err_set(e, "metric.%s is required: %s", key, what);
+		return 0;
+	}
+	if (!cJSON_IsString(v) || !v->valuestring[0])
+		return err_set(e, "metric.%s must be a non-empty string: %s", key, what);
+	*out = xstrdup(v->valuestring);
+	return 0;
+}
+
+/* ---- numbers in text ---- */
+
+/* A number: optional sign (not glued to a word: "COVID-19" is 19), digits with optional comma
+ * thousands separators ("1,234,567"), optional decimals and exponent; not the tail of another
+ * number ("3.14.15" holds only 3.14).  U+2212 MINUS SIGN counts as '-'. */
+static const char number_pattern[] = "(?:(?<![\\w.])[-+\\x{2212}]|(?<![\\d.]))"
+                                     "(?:(?:\\d{1,3}(?:,\\d{3})+|\\d+)(?:\\.\\d+)?|\\.\\d+)"
+                                     "(?:[eE][-+]?\\d+)?";
+
+/* The value of a matched number; NaN when it overflows (1e999).  The '.' becomes the locale's
+ * decimal point, so a front end that set LC_NUMERIC to "de_DE" still reads "3.14" as 3.14. */
+static double number_value(const char *s, size_t len)
+{
+	struct sbuf b = {0};
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] == ',')
+			continue;
+		if (s[i] == '.') {
+			sbuf_adds(&b, localeconv()->decimal_point);
+			continue;
+		}
+		if (len - i >= 3 && memcmp(s + i, "\xe2\x88\x92", 3) == 0) {
+			sbuf_addc(&b, '-');
+			i += 2;
+			continue;
+		}
+		sbuf_addc(&b, s[i]);
+	}
+	double v = NAN;
+	if (parse_double(sbuf_str(&b), &v) < 0)
+		v = NAN;
+	sbuf_free(&b);
+	return v;
+}
+
+/* The first (last == false) or last number in s: 1 found, 0 none, -1 regex error. */
+static int number_find(const struct metric *m, const char *s, bool last, double *out, struct err *e)
+{
+	size_t len = strlen(s), off = 0;
+	int found = 0;
+	struct rx_match mt;
+	for (;;) {
+		int rc = rx_match(m->rx, s, len, off, &mt, e);
+		if (rc < 0)
+			return -1;
+		if (rc == 0)
+			break;
+		double v = number_value(s + mt.start[0], mt.end[0] - mt.start[0]);
+		if (!isnan(v)) {
+			*out = v;
+			found = 1;
+			if (!last)
+				break;
+		}
+		off = mt.end[0];
+	}
+	return found;
+}
+
+/* The first or last number of the gold (*g, which must have one) and of the prediction (*p):
+ * 1 both found, 0 no number in the prediction, -1 error. */
+static int numbers_pair(const struct metric *m, const char *pred, const char *gold, bool last,
+                        double *p, double *g, struct err *e)
+{
+	int rc = number_find(m, gold, last, g, e);
+	if (rc == 0)
+		return err_set(e, "metric %s: the gold answer \"%.60s\" holds no number",
+		               m->type->name, gold);
+	return rc < 0 ? -1 : number_find(m, pred, last, p, e);
+}
+
+static double clamp01(double v)
+{
+	return v < 0 ? 0 : v > 1 ? 1 : v;
+}
+
+static int parse_number_rx(struct metric *m, struct err *e)
+{
+	m->rx = rx_compile(number_pattern, 0, e);
+	return m->rx ? 0 : -1;
+}
+
+/* ---- exact_match, f1, contains ---- */
+
+static int score_exact_match(const struct metric *m, const char *pred, const char *gold,
+                             double *out, struct err *e)
+{
+	(void)m;
+	(void)e;
+	*out = squad_exact_match(pred, gold);
+	return 0;
+}
+
+static int score_f1(const struct metric *m, const char *pred, const char *gold, double *out,
+                    struct err *e)
+{
+	(void)m;
+	(void)e;
+	*out = squad_f1(pred, gold);
+	return 0;
+}
+
+/* Both sides SQuAD-normalised; the gold must occur as whole tokens ("1" is not in "10").
+ * A gold that normalises to nothing ("the") only matches a prediction that does too. */
+static int score_contains(const struct metric *m, const char *pred, const char *gold, double *out,
+                          struct err *e)
+{
+	(void)m;
+	(void)e;
+	char *p = squad_normalize(pred), *g = squad_normalize(gold);
+	if (!*g) {
+		*out = *p ? 0.0 : 1.0;
+	} else {
+		char *pp = xasprintf(" %s ", p), *gg = xasprintf(" %s ", g);
+		*out = strstr(pp, gg) ? 1.0 : 0.0;
+		free(pp);
+		free(gg);
+	}
+	free(p);
+	free(g);
+	return 0;
+}
+
+/* ---- regex ---- */
+
+static const char *const regex_keys[] = {"pattern", "caseless", NULL};
+
+static int parse_regex(struct metric *m, const cJSON *j, struct err *e)
+{
+	char *pattern = NULL;
+	if (opt_bool(j, "caseless", &m->caseless, e) < 0 ||
+	    opt_string(j, "pattern", false, "a PCRE2 pattern the whole prediction must match",
+	               &pattern, e) < 0)
+		return -1;
+	if (!pattern)
+		return 0;
+	m->rx = rx_compile(pattern, RX_ANCHORED_FULL | (m->caseless ? RX_CASELESS : 0), e);
+	free(pattern);
+	if (!m->rx)
+		return err_prefix(e, "metric.pattern");
+	m->gold_free = true;
+	return 0;
+}
+
+/* The prediction, trimmed of surrounding ASCII whitespace (a model's trailing newline), must
+ * match as a whole: the "pattern" when given, else the gold answer read as a pattern. */
+static int score_regex(const struct metric *m, const char *pred, const char *gold, double *out,
+                       struct err *e)
+{
+	struct rx *own = NULL;
+	if (!m->gold_free) {
+		own = rx_compile(gold, RX_ANCHORED_FULL | (m->caseless ? RX_CASELESS : 0), e);
+		if (!own)
+			return err_prefix(e, "metric regex: gold answer used as the pattern");
+	}
+	char *p = str_trim(xstrdup(pred));
+	int rc = rx_match(own ? own : m->rx, p, strlen(p), 0, NULL, e);
+	free(p);
+	rx_free(own);
+	if (rc < 0)
+		return err_prefix(e, "metric regex");
+	*out = rc;
+	return 0;
+}
+
+/* ---- numeric ---- */
+
+static const char *const numeric_keys[] = {"abs_tol", "rel_tol", NULL};
+
+static int parse_numeric(struct metric *m, const cJSON *j, struct err *e)
+{
+	m->abs_tol = 1e-9;
+	m->rel_tol = 0;
+	if (opt_number(j, "abs_tol", 0, HUGE_VAL, ">= 0", &m->abs_tol, e) < 0 ||
+	    opt_number(j, "rel_tol", 0, HUGE_VAL, ">= 0", &m->rel_tol, e) < 0)
+		return -1;
+	return parse_number_rx(m, e);
+}
+
+/* The last number of the prediction against the last number of the gold ("#### 72" -> 72), as
+ * Python's math.isclose: |p - g| <= max(abs_tol, rel_tol * max(|p|, |g|)). */
+static int score_numeric(const struct metric *m, const char *pred, const char *gold, double *out,
+                         struct err *e)
+{
+	double g, p;
+	int rc = numbers_pair(m, pred, gold, true, &p, &g, e);
+	if (rc < 0)
+		return -1;
+	*out = rc && fabs(p - g) <= fmax(m->abs_tol, m->rel_tol * fmax(fabs(p), fabs(g)));
+	return 0;
+}
+
+/* ---- one_minus_mae ---- */
+
+static const char *const mae_keys[] = {"scale", NULL};
+
+static int parse_mae(struct metric *m, const cJSON *j, struct err *e)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, "scale");
+	static const char what[] = "metric.scale must be [min, max], two numbers with min < max "
+	                           "(e.g. [1, 5])";
+	if (!v)
+		return err_set(
+		    e, "metric.scale is required for one_minus_mae: [min, max], e.g. [1, 5]");
+	if (!cJSON_IsArray(v) || cJSON_GetArraySize(v) != 2 ||
+	    !cJSON_IsNumber(cJSON_GetArrayItem(v, 0)) || !cJSON_IsNumber(cJSON_GetArrayItem(v, 1)))
+		return err_set(e, "%s", what);
+	m->lo = cJSON_GetArrayItem(v, 0)->valuedouble;
+	m->hi = cJSON_GetArrayItem(v, 1)->valuedouble;
+	if (!isfinite(m->lo) || !isfinite(m->hi) || !(m->lo < m->hi))
+		return err_set(e, "%s", what);
+	return parse_number_rx(m, e);
+}
+
+/* The first number of the prediction and of the gold; 1 - |p - g| / (max - min) in [0, 1]. */
+static int score_mae(const struct metric *m, const char *pred, const char *gold, double *out,
+                     struct err *e)
+{
+	double g, p;
+	int rc = numbers_pair(m, pred, gold, false, &p, &g, e);
+	if (rc < 0)
+		return -1;
+	*out = rc ? clamp01(1.0 - fabs(p - g) / (m->hi - m->lo)) : 0.0;
+	return 0;
+}
+
+/* ---- choice ----
+ * Option letters (no "labels"): the gold must be a bare option, "(B)", "B", "b)", "B.".  The
+ * prediction's choice is, in this order:
+ *   1. the whole (trimmed) prediction when it is a bare option: "b)", "(B).", "B";
+ *   2. else the option after the last "answer"/"answer is"/"answer:" ("The answer is (B).",
+ *      "Answer: **B**"): "(x)" or "x)" in either case, an upper-case letter standing alone, or a
+ *      lower-case letter only when it ends the text ("so the answer is b") so that "the answer
+ *      is a dog" chooses nothing;
+ *   3. else the last "(X)" anywhere in the prediction;
+ *   otherwise no choice (score 0).  Letters compare case-insensitively.
+ * With "labels" (e.g. ["True", "False"]): the gold must contain a label; the prediction's choice
+ * is the label that appears first as a whole word (case-insensitive, Unicode letters), looking
+ * first after the last "answer" marker and then in the whole text. */
+
+static const char *const choice_keys[] = {"labels", NULL};
+
+static const char bare_pattern[] =
+    "^\\s*\\**\\s*(?:\\(([A-Za-z])\\)|([A-Za-z])[).:]?)\\s*\\**\\s*\\.?\\s*$";
+static const char marker_pattern[] =
+    "(?i:\\banswer)(?:\\s+(?i:is))?\\s*[:=]?\\s*\\**\\s*"
+    "(?:\\(([A-Za-z])\\)|([A-Za-z])\\)|([A-Z])(?![\\w])|([A-Za-z])\\s*\\**\\s*\\.?\\s*$)";
+static const char paren_pattern[] = "\\(([A-Za-z])\\)";
+static const char answer_marker[] = "(?i)\\banswer(?:\\s+is)?\\s*[:=]?";
+
+/* Labels become one caseless alternation, one group per label, longest first so that a label
+ * that begins another ("no" / "no answer") cannot hide it. */
+static int parse_labels(struct metric *m, const cJSON *v, struct err *e)
+{
+	static const char what[] = "metric.labels must be a list of 1 to 31 non-empty strings, "
+	                           "e.g. [\"True\", \"False\"]";
+	int n = cJSON_IsArray(v) ? cJSON_GetArraySize(v) : 0;
+	if (n < 1 || n >= RX_MAX_GROUPS)
+		return err_set(e, "%s", what);
+	m->labels = xcalloc((size_t)n, sizeof *m->labels);
+	const cJSON *it;
+	cJSON_ArrayForEach(it, v)
+	{
+		if (!cJSON_IsString(it))
+			return err_set(e, "%s", what);
+		char *label = str_trim(xstrdup(it->valuestring));
+		m->labels[m->nlabels++] = label;
+		if (!*label)
+			return err_set(e, "%s", what);
+	}
+	size_t *order = xcalloc(m->nlabels, sizeof *order);
+	for (size_t i = 0; i < m->nlabels; i++) {
+		size_t k = i;
+		while (k > 0 && strlen(m->labels[order[k - 1]]) < strlen(m->labels[i])) {
+			order[k] = order[k - 1];
+			k--;
+		}
+		order[k] = i;
+	}
+	/* group k + 1 is sorted[k]: keep the labels in pattern order */
+	char **sorted = xcalloc(m->nlabels, sizeof *sorted);
+	struct sbuf b = {0};
+	sbuf_adds(&b, "(?<![\\p{L}\\p{N}_])(?:");
+	for (size_t k = 0; k < m->nlabels; k++) {
+		sorted[k] = m->labels[order[k]];
+		sbuf_adds(&b, k ? "|(" : "(");
+		for (const char *s = sorted[k]; *s; s++) {
+			unsigned char c = (unsigned char)*s;
+			if (c < 0x80 && !(c >= '0' && c <= '9') &&
+			    !((c | 0x20) >= 'a' && (c | 0x20) <= 'z'))
+				sbuf_addc(&b, '\\');
+			sbuf_addc(&b, *s);
+		}
+		sbuf_addc(&b, ')');
+	}
+	sbuf_adds(&b, ")(?![\\p{L}\\p{N}_])");
+	free(m->labels);
+	m->labels = sorted;
+	free(order);
+	m->rx = rx_compile(sbuf_str(&b), RX_CASELESS, e);
+	sbuf_free(&b);
+	return m->rx ? 0 : err_prefix(e, "metric.labels");
+}
+
+static int parse_choice(struct metric *m, const cJSON *j, struct err *e)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, "labels");
+	if (!(m->rx_answer = rx_compile(answer_marker, 0, e)))
+		return -1;
+	if (v)
+		return parse_labels(m, v, e);
+	if (!(m->rx_bare = rx_compile(bare_pattern, 0, e)) ||
+	    !(m->rx_marker = rx_compile(marker_pattern, 0, e)) ||
+	    !(m->rx_paren = rx_compile(paren_pattern, 0, e)))
+		return -1;
+	return 0;
+}
+
+/* The last match of rx in s: 1 found, 0 none, -1 error. */
+static int last_match(const struct rx *rx, const char *s, struct rx_match *last, struct err *e)
+{
+	size_t len = strlen(s), off = 0;
+	int found = 0;
+	struct rx_match mt;
+	while (off <= len) {
+		int rc = rx_match(rx, s, len, off, &mt, e);
+		if (rc <= 0)
+			return rc < 0 ? -1 : found;
+		*last = mt;
+		found = 1;
+		off = mt.end[0] > mt.start[0] ? mt.end[0] : mt.start[0] + 1;
+	}
+	return found;
+}
+
+/* The letter of the first group that took part in a match, upper-cased. */
+static char match_letter(const struct rx_match *mt, const char *s)
+{
+	for (int g = 1; g < mt->ngroups; g++)
+		if (mt->start[g] != SIZE_MAX)
+			return (char)(s[mt->start[g]] & ~0x20);
+	return 0;
+}
+
+/* The option letter chosen by text, 0 when none; -1 on a regex error. */
+static int choice_letter(const struct metric *m, const char *s, bool gold, struct err *e)
+{
+	struct rx_match mt;
+	int rc = rx_match(m->rx_bare, s, strlen(s), 0, &mt, e);
+	if (rc || gold)
+		return rc <= 0 ? rc : match_letter(&mt, s);
+	const struct rx *rules[] = {m->rx_marker, m->rx_paren};
+	for (size_t i = 0; i < ARRAY_SIZE(rules); i++) {
+		rc = last_match(rules[i], s, &mt, e);
+		if (rc)
+			return rc < 0 ? -1 : match_letter(&mt, s);
+	}
+	return 0;
+}
+
+/* The index of the label chosen by text (+1), 0 when none, -1 on a regex error. */
+static int choice_label(const struct metric *m, const char *s, struct err *e)
+{
+	struct rx_match mt;
+	size_t from = 0;
+	int rc = last_match(m->rx_answer, s, &mt, e);
+	if (rc < 0)
+		return -1;
+	if (rc)
+		from = mt.end[0];
+	for (;;) {
+		rc = rx_match(m->rx, s, strlen(s), from, &mt, e);
+		if (rc < 0)
+			return -1;
+		if (rc)
+			break;
+		if (from == 0)
+			return 0;
+		from = 0;
+	}
+	for (int g = 1; g < mt.ngroups; g++)
+		if (mt.start[g] != SIZE_MAX)
+			return g;
+	return 0;
+}
+
+static int score_choice(const struct metric *m, const char *pred, const char *gold, double *out,
+                        struct err *e)
+{
+	int g, p;
+	if (m->labels) {
+		g = choice_label(m, gold, e);
+		if (g == 0)
+			return err_set(
+			    e, "metric choice: the gold answer \"%.60s\" is none of the labels",
+			    gold);
+		p = g > 0 ? choice_label(m, pred, e) : 0;
+	} else {
+		g = choice_letter(m, gold, true, e);
+		if (g == 0)
+			return err_set(
+			    e,
+			    "metric choice: the gold answer \"%.60s\" is no option letter "
+			    "like \"(B)\" or \"B\"; give the metric a \"labels\" list",
+			    gold);
+		p = g > 0 ? choice_letter(m, pred, false, e) : 0;
+	}
+	if (g < 0 || p < 0)
+		return err_prefix(e, "metric choice");
+	*out = p == g ? 1.0 : 0.0;
+	return 0;
+}
+
+/* ---- llm_judge ---- */
+
+static const char *const judge_keys[] = {"model", "rubric", "score_pattern", "scale_max", NULL};
+
+static const char default_rubric[] =
+    "You are grading an answer against the reference answer.\n"
+    "\n"
+    "Reference answer:\n"
+    "{{gold}}\n"
+    "\n"
+    "Answer to grade:\n"
+    "{{prediction}}\n"
+    "\n"
+    "Judge only whether the answer states the same thing as the reference; ignore wording, "
+    "formatting and extra explanation that does not contradict it. Give partial credit between "
+    "0 and 1 when it is partly right.\n"
+    "End your reply with one line of the form \"Score: X\", X a number from 0 to 1.\n";
+static const char default_score_pattern[] = "(?i)score\\s*[:=]\\s*\\**\\s*([0-9]+(?:\\.[0-9]+)?)";
+
+/* The placeholder ("prediction", "gold") whose "{{ name }}" starts at s, or NULL. */
+static const char *const rubric_names[] = {"prediction", "gold"};
+
+static const char *rubric_placeholder(const char *s, size_t *len)
+{
+	if (strncmp(s, "{{", 2) != 0)
+		return NULL;
+	const char *p = s + 2;
+	p += strspn(p, " ");
+	for (size_t i = 0; i < ARRAY_SIZE(rubric_names); i++) {
+		size_t n = strlen(rubric_names[i]);
+		if (strncmp(p, rubric_names[i], n) != 0)
+			continue;
+		const char *q = p + n + strspn(p + n, " ");
+		if (strncmp(q, "}}", 2) == 0) {
+			*len = (size_t)(q + 2 - s);
+			return rubric_names[i];
+		}
+	}
+	return NULL;
+}
+
+static int check_rubric(const char *rubric, struct err *e)
+{
+	bool has_prediction = false;
+	for (const char *s = strstr(rubric, "{{"); s; s = strstr(s + 2, "{{")) {
+		size_t len;
+		const char *name = rubric_placeholder(s, &len);
+		if (!name)
+			return err_set(e,
+			               "metric.rubric: unknown placeholder \"%.*s\" (known: "
+			               "{{prediction}}, {{gold}})",
+			               (int)MIN(strcspn(s, "}") + 2, 40), s);
+		has_prediction |= strcmp(name, "prediction") == 0;
+	}
+	if (!has_prediction)
+		return err_set(e,
+		               "metric.rubric must contain {{prediction}} (the answer to grade)");
+	return 0;
+}
+
+static int parse_judge(struct metric *m, const cJSON *j, struct err *e)
+{
+	m->judge.scale_max = 1;
+	if (opt_string(j, "model", true, "the name of the model configuration that judges",
+	               &m->model, e) < 0 ||
+	    opt_string(j, "rubric", false, "the judge's prompt with {{prediction}} and {{gold}}",
+	               &m->rubric, e) < 0 ||
+	    opt_string(j, "score_pattern", false, "a PCRE2 pattern whose group 1 is the score",
+	               &m->score_pattern, e) < 0 ||
+	    opt_number(j, "scale_max", 1e-300, HUGE_VAL, "> 0 (the judge's best score)",
+	               &m->judge.scale_max, e) < 0)
+		return -1;
+	if (!m->rubric)
+		m->rubric = xstrdup(default_rubric);
+	if (!m->score_pattern)
+		m->score_pattern = xstrdup(default_score_pattern);
+	if (check_rubric(m->rubric, e) < 0)
+		return -1;
+	m->rx = rx_compile(m->score_pattern, 0, e);
+	if (!m->rx)
+		return err_prefix(e, "metric.score_pattern");
+	if (rx_capture_count(m->rx) < 1)
+		return err_set(e, "metric.score_pattern needs a group around the score, like "
+		                  "\"Score: ([0-9.]+)\"");
+	m->judge.model = m->model;
+	m->judge.rubric = m->rubric;
+	m->judge.score_pattern = m->score_pattern;
+	return 0;
+}
+
+const struct metric_judge *metric_judge(const struct metric *m)
+{
+	return m->model ? &m->judge : NULL;
+}
+
+char *metric_judge_render(const struct metric *m, const char *pred, const char *const *golds,
+                          size_t ngolds)
+{
+	if (!metric_judge(m))
+		return NULL;
+	struct sbuf gold = {0}, out = {0};
+	if (ngolds == 1)
+		sbuf_adds(&gold, golds[0] ? golds[0] : "");
+	for (size_t i = 0; ngolds > 1 && i < ngolds; i++)
+		sbuf_addf(&gold, "%s- %s", i ? "\n" : "", golds[i] ? golds[i] : "");
+	for (const char *s = m->rubric; *s;) {
+		size_t len;
+		const char *name = rubric_placeholder(s, &len);
+		if (!name) {
+			sbuf_addc(&out, *s++);
+			continue;
+		}
+		sbuf_adds(&out, strcmp(name, "gold") == 0 ? sbuf_str(&gold) : pred ? pred : "");
+		s += len;
+	}
+	sbuf_free(&gold);
+	return sbuf_take(&out);
+}
+
+int metric_judge_parse(const struct metric *m, const char *reply, double *score, struct err *e)
+{
+	if (!metric_judge(m))
+		return err_set(e, "metric %s is no llm_judge", m->type->name);
+	struct rx_match mt;
+	int rc = last_match(m->rx, reply, &mt, e);
+	if (rc < 0)
+		return err_prefix(e, "metric llm_judge");
+	char *g = rc ? rx_group_dup(&mt, reply, 1) : NULL;
+	double v;
+	if (!g || parse_double(g, &v) < 0) {
+		err_set(
+		    e,
+		    "metric llm_judge: no score in the judge's reply (score_pattern \"%.80s\" %s)",
+		    m->score_pattern, g ? "captured no number" : "did not match");
+		free(g);
+		return -1;
+	}
+	free(g);
+	*score = clamp01(v / m->judge.scale_max);
+	return 0;
+}
+
+/* ---- the table ---- */
+
+static const struct metric_type metric_types[] = {
+    {"exact_match", 1.0, NULL, NULL, score_exact_match},
+    {"f1", 0.5, NULL, NULL, score_f1},
+    {"contains", 1.0, NULL, NULL, score_contains},
+    {"regex", 1.0, regex_keys, parse_regex, score_regex},
+    {"numeric", 1.0, numeric_keys, parse_numeric, score_numeric},
+    {"choice", 1.0, choice_keys, parse_choice, score_choice},
+    {"one_minus_mae", 0.75, mae_keys, parse_mae, score_mae},
+    {"llm_judge", 0.5, judge_keys, parse_judge, NULL},
+};
+
+static const char *const common_keys[] = {"type", "threshold", NULL};
+
+const char *const metric_keys[] = {
+    "type",  "threshold", "pattern", "caseless",      "abs_tol",   "rel_tol", "labels",
+    "scale", "model",     "rubric",  "score_pattern", "scale_max", NULL,
+};
+
+static bool key_in(const char *const *keys, const char *key)
+{
+	for (; keys && *keys; keys++)
+		if (strcmp(*keys, key) == 0)
+			return true;
+	return false;
+}
+
+static void keys_list(struct sbuf *b, const char *const *keys)
+{
+	for (; keys && *keys; keys++)
+		sbuf_addf(b, ", %s", *keys);
+}
+
+static int check_keys(const cJSON *j, const struct metric_type *t, struct err *e)
+{
+	const cJSON *it;
+	cJSON_ArrayForEach(it, j)
+	{
+		for (const cJSON *prev = j->child; prev != it; prev = prev->next)
+			if (strcmp(prev->string, it->string) == 0)
+				return err_set(e, "metric: key \"%.40s\" is given twice",
+				               it->string);
+		if (key_in(common_keys, it->string) || key_in(t->keys, it->string))
+			continue;
+		struct sbuf b = {0};
+		keys_list(&b, common_keys);
+		keys_list(&b, t->keys);
+		err_set(e, "metric: %s key \"%.40s\" for type \"%s\" (accepted: %s)",
+		        key_in(metric_keys, it->string) ? "inapplicable" : "unknown", it->string,
+		        t->name, sbuf_str(&b) + 2);
+		sbuf_free(&b);
+		return -1;
+	}
+	return 0;
+}
+
+static const struct metric_type *type_find(const cJSON *j, struct err *e)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, "type");
+	struct sbuf names = {0};
+	for (size_t i = 0; i < ARRAY_SIZE(metric_types); i++) {
+		if (cJSON_IsString(v) && strcmp(v->valuestring, metric_types[i].name) == 0) {
+			sbuf_free(&names);
+			return &metric_types[i];
+		}
+		sbuf_addf(&names, "%s%s", i ? ", " : "", metric_types[i].name);
+	}
+	if (!v)
+		err_set(e, "metric.type is required (one of: %s)", sbuf_str(&names));
+	else if (!cJSON_IsString(v))
+		err_set(e, "metric.type must be a string (one of: %s)", sbuf_str(&names));
+	else
+		err_set(e, "metric.type: unknown metric \"%.40s\" (known: %s)", v->valuestring,
+		        sbuf_str(&names));
+	sbuf_free(&names);
+	return NULL;
+}
+
+struct metric *metric_from_json(const cJSON *j, struct err *e)
+{
+	if (!cJSON_IsObject(j)) {
+		err_set(e, "metric must be an object like {\"type\": \"f1\", \"threshold\": 0.5}");
+		return NULL;
+	}
+	const struct metric_type *t = type_find(j, e);
+	if (!t || check_keys(j, t, e) < 0)
+		return NULL;
+	struct metric *m = xcalloc(1, sizeof *m);
+	m->type = t;
+	m->threshold = t->threshold;
+	if (opt_number(j, "threshold", 0, 1, "between 0 and 1", &m->threshold, e) < 0 ||
+	    (t->parse && t->parse(m, j, e) < 0)) {
+		metric_free(m);
+		return NULL;
+	}
+	return m;
+}
+
+void metric_free(struct metric *m)
+{
+	if (!m)
+		return;
+	struct rx *rxs[] = {m->rx, m->rx_bare, m->rx_marker, m->rx_paren, m->rx_answer};
+	for (size_t i = 0; i < ARRAY_SIZE(rxs); i++)
+		rx_free(rxs[i]);
+	for (size_t i = 0; i < m->nlabels; i++)
+		free(m->labels[i]);
+	free(m->labels);
+	free(m->model);
+	free(m->rubric);
+	free(m->score_pattern);
+	free(m);
+}
+
+const char *metric_name(const struct metric *m)
+{
+	return m->type->name;
+}
+
+double metric_threshold(const struct metric *m)
+{
+	return m->threshold;
+}
+
+bool metric_is_judge(const struct metric *m)
+{
+	return m->type->score == NULL;
+}
+
+int metric_score(const struct metric *m, const char *pred, const char *const *golds, size_t ngolds,
+                 double *score, struct err *e)
+{
+	*score = 0;
+	if (!m->type->score)
+		return err_set(e,
+		               "llm_judge is scored by the engine (through the judge model), not "
+		               "by metric_score");
+	if (!pred)
+		pred = "";
+	if (m->gold_free)
+		return m->type->score(m, pred, NULL, score, e);
+	if (ngolds == 0)
+		return err_set(e, "metric %s: no gold answer to compare with", m->type->name);
+	double best = 0;
+	for (size_t i = 0; i < ngolds && best < 1; i++) {
+		double s;
+		if (m->type->score(m, pred, golds[i] ? golds[i] : "", &s, e) < 0)
+			return -1;
+		best = MAX(best, s);
+	}
+	*score = best;
+	return 0;
+}

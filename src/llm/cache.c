@@ -1,0 +1,245 @@
+/* cache.c: the append-only JSONL response cache and its in-memory index (see cache.h). */
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "llm/cache.h"
+
+struct cache {
+	char *path; /* NULL: memory only */
+	int fd;
+	bool need_newline; /* the file ends in a torn line: start the next append on a new line */
+	struct cache_entry *v;
+	size_t n, cap;
+	size_t *slots; /* open addressing: index + 1 into v, 0 = empty */
+	size_t nslots;
+	long skipped;
+};
+
+static bool key_valid(const char *k)
+{
+	if (!k || strlen(k) != 64)
+		return false;
+	for (int i = 0; i < 64; i++)
+		if (!((k[i] >= '0' && k[i] <= '9') || (k[i] >= 'a' && k[i] <= 'f')))
+			return false;
+	return true;
+}
+
+static size_t slot_of(const struct cache *c, const char *key)
+{
+	size_t mask = c->nslots - 1;
+	size_t i = (size_t)hash_bytes(key, 64, 0) & mask;
+	while (c->slots[i] && strcmp(c->v[c->slots[i] - 1].key, key) != 0)
+		i = (i + 1) & mask;
+	return i;
+}
+
+static void index_rebuild(struct cache *c, size_t nslots)
+{
+	free(c->slots);
+	c->nslots = nslots;
+	c->slots = xcalloc(nslots, sizeof(*c->slots));
+	for (size_t j = 0; j < c->n; j++)
+		c->slots[slot_of(c, c->v[j].key)] = j + 1;
+}
+
+/* Inserts or replaces; takes ownership of model and text. */
+static void cache_insert(struct cache *c, const char *key, char *model, char *text,
+                         const struct llm_usage *u)
+{
+	if ((c->n + 1) * 2 > c->nslots)
+		index_rebuild(c, c->nslots ? c->nslots * 2 : 64);
+	size_t s = slot_of(c, key);
+	struct cache_entry *ce;
+	if (c->slots[s]) {
+		ce = &c->v[c->slots[s] - 1];
+		free(ce->model);
+		free(ce->text);
+	} else {
+		c->v = xgrow(c->v, &c->cap, c->n + 1, sizeof(*c->v));
+		ce = &c->v[c->n++];
+		memcpy(ce->key, key, 65);
+		c->slots[s] = c->n;
+	}
+	ce->model = model;
+	ce->text = text;
+	ce->usage = *u;
+}
+
+static long num_field(const cJSON *o, const char *name)
+{
+	const cJSON *it = cJSON_GetObjectItemCaseSensitive(o, name);
+	return cJSON_IsNumber(it) && it->valuedouble >= 0 ? (long)it->valuedouble : 0;
+}
+
+/* One complete line; false when it is not a cache record. */
+static bool load_line(struct cache *c, const char *line)
+{
+	cJSON *o = cJSON_Parse(line);
+	if (!o)
+		return false;
+	const cJSON *key = cJSON_GetObjectItemCaseSensitive(o, "key");
+	const cJSON *text = cJSON_GetObjectItemCaseSensitive(o, "text");
+	const cJSON *model = cJSON_GetObjectItemCaseSensitive(o, "model");
+	bool ok = cJSON_IsObject(o) && cJSON_IsString(key) && key_valid(key->valuestring) &&
+	          cJSON_IsString(text);
+	if (ok) {
+		struct llm_usage u = {
+		    num_field(o, "in"), num_field(o, "out"), 0,
+		    cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "estimated"))};
+		cache_insert(c, key->valuestring,
+		             xstrdup(cJSON_IsString(model) ? model->valuestring : ""),
+		             xstrdup(text->valuestring), &u);
+	}
+	cJSON_Delete(o);
+	return ok;
+}
+
+static int cache_load(struct cache *c, struct err *e)
+{
+	FILE *f = fopen(c->path, "r");
+	if (!f) {
+		if (errno == ENOENT)
+			return 0;
+		return err_set(e, "%s: cannot read the response cache: %s", c->path,
+		               strerror(errno));
+	}
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	while ((n = getline(&line, &cap, f)) > 0) {
+		bool complete = line[n - 1] == '\n';
+		if (!complete)
+			c->need_newline = true;
+		size_t blank = strspn(line, " \t\r\n");
+		if (blank == (size_t)n)
+			continue;
+		if (!complete || strlen(line) != (size_t)n || !load_line(c, line))
+			c->skipped++;
+	}
+	int rc = ferror(f) ? err_set(e, "%s: read error in the response cache", c->path) : 0;
+	free(line);
+	fclose(f);
+	return rc;
+}
+
+struct cache *cache_open(const char *path, struct err *e)
+{
+	struct cache *c = xcalloc(1, sizeof(*c));
+	c->fd = -1;
+	index_rebuild(c, 64);
+	if (!path)
+		return c;
+	c->path = xstrdup(path);
+	if (cache_load(c, e) < 0)
+		goto fail;
+	c->fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+	if (c->fd < 0) {
+		err_set(e, "%s: cannot open the response cache for writing: %s", path,
+		        strerror(errno));
+		goto fail;
+	}
+	return c;
+fail:
+	cache_close(c);
+	return NULL;
+}
+
+int cache_sync(struct cache *c, struct err *e)
+{
+	if (c->fd >= 0 && fsync(c->fd) < 0)
+		return err_set(e, "%s: fsync: %s", c->path, strerror(errno));
+	return 0;
+}
+
+void cache_close(struct cache *c)
+{
+	if (!c)
+		return;
+	if (c->fd >= 0) {
+		struct err e;
+		cache_sync(c, &e); /* best effort: nothing to tell a caller that is shutting down */
+		close(c->fd);
+	}
+	for (size_t i = 0; i < c->n; i++) {
+		free(c->v[i].model);
+		free(c->v[i].text);
+	}
+	free(c->v);
+	free(c->slots);
+	free(c->path);
+	free(c);
+}
+
+const struct cache_entry *cache_get(const struct cache *c, const char *key)
+{
+	if (!key_valid(key))
+		return NULL;
+	size_t s = slot_of(c, key);
+	return c->slots[s] ? &c->v[c->slots[s] - 1] : NULL;
+}
+
+static int write_all(int fd, const char *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(fd, p, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -1;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+int cache_put(struct cache *c, const char *key, const char *model, const char *text,
+              const struct llm_usage *u, struct err *e)
+{
+	if (!key_valid(key))
+		return err_set(e, "response cache: invalid key");
+	cache_insert(c, key, xstrdup(model ? model : ""), xstrdup(text ? text : ""), u);
+	if (c->fd < 0)
+		return 0;
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "key", key);
+	cJSON_AddStringToObject(o, "model", model ? model : "");
+	cJSON_AddStringToObject(o, "text", text ? text : "");
+	cJSON_AddNumberToObject(o, "in", (double)u->in);
+	cJSON_AddNumberToObject(o, "out", (double)u->out);
+	cJSON_AddBoolToObject(o, "estimated", u->estimated);
+	cJSON_AddNumberToObject(o, "at", (double)time(NULL));
+	char *json = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	struct sbuf line = {0};
+	if (c->need_newline)
+		sbuf_addc(&line, '\n');
+	sbuf_adds(&line, json);
+	sbuf_addc(&line, '\n');
+	free(json);
+	int rc = 0;
+	if (write_all(c->fd, line.s, line.len) < 0)
+		rc = err_set(e, "%s: cannot append to the response cache: %s", c->path,
+		             strerror(errno));
+	else
+		c->need_newline = false;
+	sbuf_free(&line);
+	return rc;
+}
+
+size_t cache_count(const struct cache *c)
+{
+	return c->n;
+}
+
+long cache_skipped(const struct cache *c)
+{
+	return c->skipped;
+}

@@ -1,0 +1,49 @@
+/* cache.h: the response cache: an append-only JSONL file, one answer a line, keyed by the
+ * SHA-256 of the canonical request (llm_request_key), with an in-memory hash index.
+ *
+ * Line: {"key":"<64 hex>","model":"gpt-4o","text":"...","in":12,"out":34,"estimated":false,
+ *        "at":1732400000}
+ * Never holds an API key (the request key is a hash of the request without it; the text is the
+ * model's answer).  Loading skips a line that is torn (no final newline: a crash mid-append) or
+ * not valid JSON, and counts it; a later line for the same key wins.
+ *
+ * Durability: each answer is appended with one write() of the whole line on an O_APPEND
+ * descriptor (no stdio buffer, so nothing waits for fflush and concurrent writers never
+ * interleave within a line).  There is no fsync per line — a cache can be rebuilt, and an fsync
+ * per answer would cost more than most answers; cache_sync() (called when the LLM layer is
+ * freed) fsyncs.  A power cut can therefore lose the last answers or tear the last line, which
+ * the next load skips. */
+#ifndef ADOPT_CACHE_H
+#define ADOPT_CACHE_H
+
+#include <stddef.h>
+
+#include "core/util.h"
+#include "llm/llm.h"
+
+struct cache_entry {
+	char key[65];
+	char *model;
+	char *text;
+	struct llm_usage usage;
+};
+
+struct cache;
+
+/* Opens (creating when absent) the file at path and loads it; path NULL gives a cache that
+ * lives in memory only.  Errors: unreadable file, directory missing, not writable. */
+struct cache *cache_open(const char *path, struct err *e);
+/* Fsyncs and closes; NULL is fine. */
+void cache_close(struct cache *c);
+/* The entry for a key, or NULL; valid until the next cache_put or cache_close. */
+const struct cache_entry *cache_get(const struct cache *c, const char *key);
+/* Remembers an answer and appends it to the file.  The entry stays in memory even when the
+ * write fails (-1 and e set). */
+int cache_put(struct cache *c, const char *key, const char *model, const char *text,
+              const struct llm_usage *u, struct err *e);
+int cache_sync(struct cache *c, struct err *e);
+size_t cache_count(const struct cache *c);
+/* Lines skipped at load because they were torn or corrupt. */
+long cache_skipped(const struct cache *c);
+
+#endif

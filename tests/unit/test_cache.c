@@ -1,0 +1,175 @@
+/* test_cache.c: the JSONL response cache: round trip through the file, torn and corrupt lines
+ * skipped and counted, appends after a torn line, later lines win, memory-only mode, odd bytes. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "llm/cache.h"
+
+static char dir[64];
+static char path[96];
+
+static int setup(void **state)
+{
+	(void)state;
+	strcpy(dir, "/tmp/adopt-cache-XXXXXX");
+	if (!mkdtemp(dir))
+		return -1;
+	snprintf(path, sizeof(path), "%s/cache.jsonl", dir);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	unlink(path);
+	rmdir(dir);
+	return 0;
+}
+
+static void key_of(int i, char out[65])
+{
+	/* 8 hex digits of i, then a fixed filler */
+	snprintf(out, 65, "%08x%056x", (unsigned)i, 0xabcu);
+}
+
+static struct cache *open_ok(const char *p)
+{
+	struct err e = {{0}};
+	struct cache *c = cache_open(p, &e);
+	if (!c)
+		fail_msg("cache_open: %s", e.msg);
+	return c;
+}
+
+static void test_round_trip(void **state)
+{
+	(void)state;
+	struct cache *c = open_ok(path);
+	struct err e;
+	char k[65];
+	for (int i = 0; i < 200; i++) {
+		char text[32];
+		snprintf(text, sizeof(text), "answer %d\nline two \"q\"", i);
+		struct llm_usage u = {i, 2 * i, 0, i % 2 == 0};
+		key_of(i, k);
+		assert_int_equal(cache_put(c, k, "gpt-4o", text, &u, &e), 0);
+	}
+	assert_int_equal(cache_count(c), 200);
+	cache_close(c);
+
+	c = open_ok(path);
+	assert_int_equal(cache_count(c), 200);
+	assert_int_equal(cache_skipped(c), 0);
+	key_of(77, k);
+	const struct cache_entry *ce = cache_get(c, k);
+	assert_non_null(ce);
+	assert_string_equal(ce->text, "answer 77\nline two \"q\"");
+	assert_string_equal(ce->model, "gpt-4o");
+	assert_int_equal(ce->usage.in, 77);
+	assert_int_equal(ce->usage.out, 154);
+	assert_false(ce->usage.estimated);
+	key_of(1000, k);
+	assert_null(cache_get(c, k));
+	assert_null(cache_get(c, "not-a-key"));
+	cache_close(c);
+}
+
+static void write_file(const char *data)
+{
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(data, f);
+	fclose(f);
+}
+
+static void test_torn_and_corrupt(void **state)
+{
+	(void)state;
+	char k1[65], k2[65], k3[65];
+	key_of(1, k1);
+	key_of(2, k2);
+	key_of(3, k3);
+	char buf[1024];
+	snprintf(buf, sizeof(buf),
+	         "{\"key\":\"%s\",\"text\":\"one\",\"in\":1,\"out\":2}\n"
+	         "this is not json\n"
+	         "\n"
+	         "{\"key\":\"short\",\"text\":\"bad key\"}\n"
+	         "{\"key\":\"%s\",\"text\":\"two\"}\n"
+	         "{\"key\":\"%s\",\"text\":\"one again\"}\n"
+	         "{\"key\":\"%s\",\"text\":\"tor",
+	         k1, k2, k1, k3);
+	write_file(buf);
+	struct cache *c = open_ok(path);
+	assert_int_equal(cache_count(c), 2);
+	assert_int_equal(cache_skipped(c), 3);                    /* garbage, bad key, torn tail */
+	assert_string_equal(cache_get(c, k1)->text, "one again"); /* later line wins */
+	assert_null(cache_get(c, k3));
+	/* the next append starts on a fresh line, so it survives the torn tail */
+	struct llm_usage u = {5, 6, 0, false};
+	struct err e;
+	assert_int_equal(cache_put(c, k3, "m", "three", &u, &e), 0);
+	cache_close(c);
+	c = open_ok(path);
+	assert_int_equal(cache_skipped(c), 3);
+	assert_string_equal(cache_get(c, k3)->text, "three");
+	cache_close(c);
+}
+
+static void test_odd_bytes(void **state)
+{
+	(void)state;
+	unlink(path);
+	struct cache *c = open_ok(path);
+	char k[65];
+	key_of(9, k);
+	const char *odd = "caf\xc3\xa9 \xff\xfe not utf-8 \x01\t\x1b[31m";
+	struct llm_usage u = {0};
+	struct err e;
+	assert_int_equal(cache_put(c, k, NULL, odd, &u, &e), 0);
+	cache_close(c);
+	c = open_ok(path);
+	assert_int_equal(cache_skipped(c), 0);
+	assert_string_equal(cache_get(c, k)->text, odd);
+	cache_close(c);
+	/* exactly one line in the file */
+	char *data;
+	size_t len;
+	assert_int_equal(file_read(path, 1 << 20, &data, &len, &e), 0);
+	assert_int_equal(strchr(data, '\n') - data, (long)len - 1);
+	free(data);
+}
+
+static void test_memory_only_and_errors(void **state)
+{
+	(void)state;
+	struct cache *c = open_ok(NULL);
+	char k[65];
+	key_of(4, k);
+	struct llm_usage u = {1, 1, 0, true};
+	struct err e;
+	assert_int_equal(cache_put(c, k, "m", "mem", &u, &e), 0);
+	assert_string_equal(cache_get(c, k)->text, "mem");
+	assert_int_equal(cache_put(c, "XYZ", "m", "mem", &u, &e), -1);
+	cache_close(c);
+	assert_null(cache_open("/nonexistent-dir/adopt/cache.jsonl", &e));
+	assert_non_null(strstr(e.msg, "/nonexistent-dir/adopt/cache.jsonl"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_torn_and_corrupt, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_odd_bytes, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_memory_only_and_errors, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
