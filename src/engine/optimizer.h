@@ -47,8 +47,27 @@ struct step_optimizer {
 };
 
 const struct step_optimizer *optimizer_find(const char *name);
+/* The i-th registered optimizer, NULL past the end (for help and completion). */
+const struct step_optimizer *optimizer_at(size_t i);
 /* "instruct, joint" for messages and help. */
 const char *optimizer_names(void);
+/* Frees what a candidate owns (not the struct itself: candidates live in arrays). */
 void candidate_free(struct candidate *c);
+/* Frees an array of n candidates and the array. */
+void candidates_free(struct candidate *c, size_t n);
+
+/* ---- helpers for optimizer implementations ---- */
+
+/* The instruct role prompt asking for n rewrites of req's incumbent prompt (variables: see
+ * src/engine/roles/README.md).  NULL + e when the role template does not render. */
+char *optimizer_instruct_prompt(const struct opt_request *req, int n, struct err *e);
+/* The usable rewrites in the answers, in order, at most max: every <prompt> block (a reply
+ * without any such tag counts as one prompt), dropping blocks that are not valid templates,
+ * lose a placeholder of the incumbent, add one it does not have, equal the incumbent or repeat
+ * an earlier block.  Caller frees each and the array. */
+size_t optimizer_parse_rewrites(const struct opt_request *req, const char *const *answers,
+                                size_t n_answers, size_t max, char ***out);
+/* Deep copy of demonstrations. */
+struct demo *demos_dup(const struct demo *d, size_t n);
 
 #endif

@@ -28,18 +28,31 @@ enum role {
 const char *role_name(enum role r);
 const char *role_tag(enum role r);
 const char *role_help(enum role r);
+/* The role of a session name ("loss"), or -1. */
+int role_find(const char *name);
+/* The built-in template text of a role (src/engine/roles/NAME.txt), or NULL. */
+const char *role_builtin(enum role r);
 
 /* The role's template text: the session's override, else the built-in file. */
 const char *role_text(const struct session *s, enum role r);
-/* Renders the role prompt with NULL-terminated name/value pairs; NULL + e on an unknown name. */
+/* Renders the role prompt with NULL-terminated name/value pairs; NULL + e on an unknown name.
+ * Which names each role receives: src/engine/roles/README.md.  Values are not parsed again, so
+ * they may hold {{...}} text.  Caller frees. */
 char *role_render(const struct session *s, enum role r, const char *const *vars, struct err *e);
 
 #define ROLE_MAX_ANSWER 8000 /* bytes kept of one answer */
 
-/* The answer inside <tag>...</tag> (the first), else the whole reply; trimmed, capped at
- * ROLE_MAX_ANSWER.  -1 with e set when it is empty. */
+/* The answer inside <tag>...</tag> (the first non-empty one; tag names are case-insensitive and
+ * may carry attributes; an unclosed tag runs to the end), else, when the reply has no such tag,
+ * the text before a stray </tag> or the whole reply.  Trimmed, a surrounding ``` fence removed,
+ * capped at ROLE_MAX_ANSWER bytes on a UTF-8 boundary; *out is the caller's.  -1 with e set
+ * (and *out NULL) when nothing is left. */
 int role_extract(const char *reply, const char *tag, char **out, struct err *e);
-/* Every <tag>...</tag> answer, in order (for several candidates in one reply). */
+/* Every non-empty <tag>...</tag> answer, in order (for several candidates in one reply); an
+ * unclosed tag runs to the next opening tag or the end.  Each trimmed and capped like
+ * role_extract.  0 (and *out NULL) when the reply has no tagged answer.  Free with
+ * role_strings_free. */
 size_t role_extract_all(const char *reply, const char *tag, char ***out);
+void role_strings_free(char **v, size_t n);
 
 #endif
