@@ -191,7 +191,9 @@ static int forward(struct engine *en, struct iteration *it, bool resumed)
 		}
 		struct run_callbacks cb = {on_step_done, on_chunk, on_batch_done, en};
 		en->jobs_left = 1;
+		en->launching = true;
 		en->batch = runner_start(en->runner, NULL, SPLIT_TRAIN, perm, n, "forward", &cb);
+		en->launching = false;
 		free(perm);
 		return en->jobs_left ? STAGE_WAIT : STAGE_NEXT;
 	}
