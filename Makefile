@@ -1,6 +1,7 @@
 # adopt-tui — hand-written Makefile.
 #
 #   make            build build/adopt-tui
+#   make demo       build and open the workbench on a bundled example
 #   make check      install missing packages, build, run every test (normal + ASan/UBSan)
 #   make asan       build the sanitizer binary build-asan/adopt-tui
 #   make deps       install the Debian -dev packages pkg-config cannot find
@@ -74,7 +75,7 @@ SUPPORT_SRC := $(sort $(wildcard tests/support/*.c))
 SERVER_BIN := $(if $(SUPPORT_SRC),$(BUILD)/tests/llm-server)
 BIN       := $(BUILD)/adopt-tui
 
-.PHONY: all check check-normal check-asan asan deps install uninstall clean bench format tests
+.PHONY: all demo check check-normal check-asan asan deps install uninstall clean bench format tests
 all: deps-ok $(BIN)
 
 $(BIN): $(BUILD)/src/main.o $(BUILD)/libadopt.a
@@ -152,6 +153,14 @@ deps:
 deps-ok:
 	@pkg-config --exists $(PKGS) 2>/dev/null || $(MAKE) --no-print-directory deps
 	@pkg-config --exists $(PKGS) || { echo "missing libraries: run 'make deps'"; exit 1; }
+
+# Opens the workbench on a working copy of a bundled example (sessions/ is yours; the examples
+# stay pristine).  EXAMPLE=capitals make demo picks another one.
+EXAMPLE ?= hotpot-mini
+demo: all
+	@mkdir -p sessions
+	@[ -d sessions/$(EXAMPLE) ] || cp -r examples/$(EXAMPLE) sessions/$(EXAMPLE)
+	./$(BIN) sessions/$(EXAMPLE)/session.json
 
 bench: $(BIN)
 	$(Q)sh bench/run.sh
