@@ -174,13 +174,12 @@ static bool next_tagged(const char **p, const char *tag, char **body_out)
 	if (!find_open(*p, tag, &body))
 		return false;
 	const char *end = find_close(body, tag, &after);
-	if (!end) {
-		/* unclosed: up to the next opening of the same tag, else the rest */
-		const char *b2;
-		const char *next = find_open(body, tag, &b2);
-		end = next ? next : body + strlen(body);
-		after = end;
-	}
+	/* unclosed: up to the next opening of the same tag, else the rest */
+	const char *b2, *next = find_open(body, tag, &b2);
+	if (next && (!end || next < end))
+		end = after = next;
+	else if (!end)
+		end = after = body + strlen(body);
 	*body_out = answer_dup(body, end);
 	*p = after;
 	return true;
