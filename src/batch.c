@@ -11,6 +11,7 @@
 #include "batch.h"
 #include "core/metric.h"
 #include "core/session.h"
+#include "engine/engine.h"
 #include "engine/run.h"
 #include "llm/llm.h"
 
@@ -309,12 +310,198 @@ int batch_eval(const struct batch_opts *o)
 	return 0;
 }
 
+/* ---- --run: the ADOPT loop headless ---- */
+
+struct run_ctx {
+	struct headless *h;
+	const struct batch_opts *o;
+	struct engine *en;
+	bool save_failed;
+};
+
+static void save_session(struct run_ctx *c)
+{
+	struct err e = {{0}};
+	engine_store(c->en);
+	if (session_save(c->h->s, c->o->session, &e) < 0) {
+		fprintf(stderr, "adopt-tui: %s\n", e.msg);
+		c->save_failed = true;
+	}
+}
+
+static void on_engine_event(void *arg, const struct engine_event *ev)
+{
+	struct run_ctx *c = arg;
+	switch (ev->kind) {
+	case EV_PHASE_STARTED:
+		fprintf(stderr, "iteration %d: %s...\n", ev->iteration, phase_name(ev->phase));
+		break;
+	case EV_PHASE_FINISHED:
+		fprintf(stderr, "iteration %d: %s\n", ev->iteration, ev->message);
+		break;
+	case EV_ERROR:
+	case EV_PAUSED:
+		fprintf(stderr, "iteration %d: %s\n", ev->iteration, ev->message);
+		break;
+	case EV_ITERATION_DONE: {
+		const struct iteration *it = engine_current(c->en);
+		fprintf(stderr, "iteration %d done: train %.3f, validation %.3f -> %.3f%s\n",
+		        it->number, it->train_score, it->base_score, it->best_score,
+		        it->note ? "" : "");
+		if (it->note)
+			fprintf(stderr, "  note: %s\n", it->note);
+		save_session(c);
+		break;
+	}
+	default:
+		break;
+	}
+}
+
+static cJSON *run_report(struct run_ctx *c)
+{
+	const struct session *s = c->h->s;
+	cJSON *r = cJSON_CreateObject();
+	cJSON_AddStringToObject(r, "session", c->o->session);
+	cJSON_AddBoolToObject(r, "scripted_model", c->h->scripted);
+	cJSON *iters = cJSON_AddArrayToObject(r, "iterations");
+	for (size_t i = 0; i < engine_iterations(c->en); i++) {
+		const struct iteration *it = engine_iteration(c->en, i);
+		if (it->saved && i + 1 < engine_iterations(c->en) && it->phase >= PHASE_COUNT &&
+		    !it->traces)
+			continue; /* restored from an earlier run */
+		cJSON *j = cJSON_CreateObject();
+		cJSON_AddNumberToObject(j, "number", it->number);
+		cJSON_AddNumberToObject(j, "train_score", it->train_score);
+		cJSON_AddNumberToObject(j, "val_before", it->base_score);
+		cJSON_AddNumberToObject(j, "val_best", it->best_score);
+		cJSON_AddNumberToObject(j, "bad_cases", (double)it->n_bad);
+		cJSON_AddNumberToObject(j, "evaluations", (double)it->n_evals);
+		if (it->note)
+			cJSON_AddStringToObject(j, "note", it->note);
+		cJSON *acc = cJSON_AddArrayToObject(j, "changes");
+		for (size_t k = 0; k < it->n_changes; k++) {
+			const struct step_change *ch = &it->changes[k];
+			cJSON *cj = cJSON_CreateObject();
+			cJSON_AddStringToObject(cj, "step", s->steps[ch->step].id);
+			cJSON_AddStringToObject(cj, "decision",
+			                        ch->decision == DECISION_ACCEPT   ? "accepted"
+			                        : ch->decision == DECISION_REJECT ? "rejected"
+			                        : ch->decision == DECISION_EDIT   ? "edited"
+			                                                          : "pending");
+			cJSON_AddStringToObject(cj, "new_prompt", ch->new_prompt);
+			cJSON_AddItemToArray(acc, cj);
+		}
+		cJSON *sh = cJSON_AddObjectToObject(j, "shapley");
+		cJSON_AddStringToObject(sh, "method", it->shapley_method ? it->shapley_method : "none");
+		cJSON *budget = cJSON_AddObjectToObject(j, "next_budget");
+		for (size_t k = 0; k < s->n_steps; k++) {
+			if (s->steps[k].kind != STEP_LLM || s->steps[k].frozen)
+				continue;
+			if (it->phi) {
+				cJSON *p = cJSON_AddObjectToObject(sh, s->steps[k].id);
+				cJSON_AddNumberToObject(p, "phi", it->phi[k]);
+				cJSON_AddNumberToObject(p, "sd", it->phi_sd[k]);
+			}
+			if (it->next_budget)
+				cJSON_AddNumberToObject(budget, s->steps[k].id, it->next_budget[k]);
+		}
+		cJSON *cost = cJSON_AddObjectToObject(j, "cost_by_phase");
+		for (int p = 0; p < PHASE_COUNT; p++) {
+			cJSON *pc = cJSON_AddObjectToObject(cost, phase_name((enum phase)p));
+			cJSON_AddNumberToObject(pc, "calls", (double)it->cost[p].calls);
+			cJSON_AddNumberToObject(pc, "cached", (double)it->cost[p].cached);
+			cJSON_AddNumberToObject(pc, "tokens", (double)(it->cost[p].tokens_in +
+			                                               it->cost[p].tokens_out));
+			cJSON_AddNumberToObject(pc, "cost_usd", it->cost[p].cost_usd);
+			cJSON_AddNumberToObject(pc, "projected_calls", (double)it->cost[p].projected_calls);
+		}
+		cJSON_AddItemToArray(iters, j);
+	}
+	struct engine_totals t;
+	engine_totals(c->en, &t);
+	cJSON *tot = cJSON_AddObjectToObject(r, "totals");
+	cJSON_AddNumberToObject(tot, "llm_calls", (double)t.calls);
+	cJSON_AddNumberToObject(tot, "cached", (double)t.cached);
+	cJSON_AddNumberToObject(tot, "executions_avoided", (double)t.avoided);
+	cJSON_AddNumberToObject(tot, "memo_hits", (double)t.memo_hits);
+	cJSON_AddNumberToObject(tot, "tokens_in", (double)t.tokens_in);
+	cJSON_AddNumberToObject(tot, "tokens_out", (double)t.tokens_out);
+	cJSON_AddNumberToObject(tot, "cost_usd", t.cost_usd);
+	cJSON *prompts = cJSON_AddObjectToObject(r, "prompts");
+	for (size_t k = 0; k < s->n_steps; k++)
+		if (s->steps[k].kind == STEP_LLM)
+			cJSON_AddStringToObject(prompts, s->steps[k].id, s->steps[k].prompt);
+	return r;
+}
+
+/* Runs the engine's loop until it stops by itself or Ctrl-C. */
+static void drive(struct run_ctx *c)
+{
+	while (!interrupted && engine_running(c->en)) {
+		if (engine_busy(c->en) && llm_wait(c->h->llm, NULL, 0, 250) < 0)
+			break;
+		engine_poll(c->en);
+	}
+}
+
 int batch_run(const struct batch_opts *o)
 {
-	(void)o;
-	fprintf(stderr, "adopt-tui: --run needs the ADOPT engine, which this build does not have "
-	                "yet\n");
-	return 1;
+	struct headless h;
+	int rc = headless_open(&h, o);
+	if (rc) {
+		headless_close(&h);
+		return rc;
+	}
+	struct run_ctx c = {&h, o, NULL, false};
+	struct engine_opts eo = {.trust = o->trust, .auto_accept = true};
+	struct err e = {{0}};
+	c.en = engine_new(h.s, h.llm, &eo, on_engine_event, &c, &e);
+	if (!c.en) {
+		fprintf(stderr, "adopt-tui: %s\n", e.msg);
+		headless_close(&h);
+		return 1;
+	}
+	struct sigaction sa = {.sa_handler = on_signal}, old_int, old_term;
+	sigaction(SIGINT, &sa, &old_int);
+	sigaction(SIGTERM, &sa, &old_term);
+	if (engine_resume(c.en) == 0) {
+		fprintf(stderr, "resuming iteration %d (finished phases come from the cache)\n",
+		        engine_current(c.en)->number);
+		drive(&c);
+	}
+	if (!interrupted && engine_run(c.en, o->iterations) < 0 && engine_pause_reason(c.en))
+		fprintf(stderr, "adopt-tui: %s\n", engine_pause_reason(c.en));
+	drive(&c);
+	if (interrupted) {
+		engine_cancel(c.en);
+		fprintf(stderr, "adopt-tui: interrupted; saving what finished\n");
+	}
+	save_session(&c);
+	sigaction(SIGINT, &old_int, NULL);
+	sigaction(SIGTERM, &old_term, NULL);
+	if (o->json) {
+		cJSON *r = run_report(&c);
+		char *text = cJSON_Print(r);
+		puts(text);
+		cJSON_free(text);
+		cJSON_Delete(r);
+	} else {
+		const struct iteration *it = engine_current(c.en);
+		struct engine_totals t;
+		engine_totals(c.en, &t);
+		if (it)
+			printf("%s: %zu iterations; validation %.4f -> %.4f; calls %ld (cached %ld, "
+			       "avoided %ld); tokens %ld; cost $%.4f%s\n",
+			       h.s->name, engine_iterations(c.en),
+			       engine_iteration(c.en, 0)->base_score, engine_val_score(c.en), t.calls,
+			       t.cached, t.avoided, t.tokens_in + t.tokens_out, t.cost_usd,
+			       h.scripted ? "  [scripted model]" : "");
+	}
+	rc = interrupted ? 130 : c.save_failed ? 1 : 0;
+	engine_free(c.en);
+	headless_close(&h);
+	return rc;
 }
 
 int batch_tui(const struct batch_opts *o)

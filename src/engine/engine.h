@@ -154,6 +154,7 @@ struct iteration {
 	struct phase_cost cost[PHASE_COUNT];
 	long memo_hits;
 	char *note; /* what happened (all-good batch, provider failure...) */
+	struct cJSON *saved; /* an iteration restored from the session: its stored record */
 };
 
 struct prompt_version {
@@ -195,6 +196,12 @@ int engine_undo(struct engine *en);
 int engine_decide_remaining(struct engine *en);
 /* Restores an earlier prompt version of a step (a new version recording the restore). */
 int engine_restore_version(struct engine *en, int step, int version);
+
+/* After every llm_wait(): frees finished work and starts the next phase when running.
+ * Returns true when it wants to be called again without waiting. */
+bool engine_poll(struct engine *en);
+/* Reopened mid-iteration: replays the finished phases (answered from the cache, free). */
+int engine_resume(struct engine *en);
 
 /* ---- state ---- */
 bool engine_busy(const struct engine *en); /* a phase is in flight */

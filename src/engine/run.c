@@ -61,6 +61,7 @@ struct run_batch {
 };
 
 static void advance(struct ex_state *es);
+static void cursor_next(struct ex_state *es);
 
 /* ---- memo ---- */
 
@@ -330,6 +331,8 @@ static void on_llm_done(void *arg, const struct llm_reply *rep)
 		apply_llm_output(es, ts, rep->text);
 	}
 	step_finished(es, tsi);
+	if (!rep->error)
+		cursor_next(es);
 	advance(es);
 }
 

@@ -91,6 +91,8 @@ struct ops {
 
 static void ops_add(struct ops *o, enum op op, size_t count)
 {
+	if (!count)
+		return;
 	o->v = xgrow(o->v, &o->cap, o->n + count, 1);
 	memset(o->v + o->n, op, count);
 	o->n += count;
@@ -120,8 +122,8 @@ static int lcs_ops(struct ops *o, const struct toks *A, const struct toks *B, in
 		for (size_t i = n; i-- > 0;)
 			for (size_t j = m; j-- > 0;)
 				L[i * w + j] = tok_eq(&a[i], &b[j])
-						       ? L[(i + 1) * w + j + 1] + 1
-						       : MAX(L[(i + 1) * w + j], L[i * w + j + 1]);
+				                   ? L[(i + 1) * w + j + 1] + 1
+				                   : MAX(L[(i + 1) * w + j], L[i * w + j + 1]);
 		size_t i = 0, j = 0;
 		while (i < n || j < m) {
 			if (i < n && j < m && tok_eq(&a[i], &b[j]))
@@ -179,7 +181,7 @@ static void range(const struct toks *t, size_t i, size_t j, const char **p, size
 }
 
 static void build_spans(struct diff *d, const struct ops *o, const struct toks *A,
-			const struct toks *B)
+                        const struct toks *B)
 {
 	size_t i = 0, j = 0;
 	const char *p;

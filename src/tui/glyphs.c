@@ -10,6 +10,7 @@
 static const char *const spinner_utf8[] = {"⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"};
 static const char *const spinner_ascii[] = {"|", "/", "-", "\\"};
 
+/* clang-format off */
 const struct glyphs glyphs_utf8 = {
 	.name = "utf8",
 	.hline = "─", .vline = "│", .tl = "┌", .tr = "┐", .bl = "└", .br = "┘",
@@ -39,6 +40,7 @@ const struct glyphs glyphs_ascii = {
 	.whisker = ".", .whisker_lo = "[", .whisker_hi = "]", .axis = "|",
 	.spinner = spinner_ascii, .nspinner = ARRAY_SIZE(spinner_ascii),
 };
+/* clang-format on */
 
 static const struct glyphs *forced;
 
@@ -69,7 +71,7 @@ static double clamp(double v, double lo, double hi)
  * rightwards; dir < 0: from cells[n-1] leftwards) to magnitude mag in [0, 1], and marks the
  * uncertainty interval [wlo, whi] (magnitudes) with whisker cells. */
 static void bar_region(const struct glyphs *g, struct bar_cell *cells, int n, int dir, double mag,
-		       double wlo, double whi, enum bar_cell_kind kind)
+                       double wlo, double whi, enum bar_cell_kind kind)
 {
 	if (n <= 0)
 		return;
@@ -97,11 +99,11 @@ static void bar_region(const struct glyphs *g, struct bar_cell *cells, int n, in
 	}
 	if (last_whisker >= 0)
 		cells[dir > 0 ? last_whisker : n - 1 - last_whisker].glyph =
-			dir > 0 ? g->whisker_hi : g->whisker_lo;
+		    dir > 0 ? g->whisker_hi : g->whisker_lo;
 }
 
-void glyphs_bar(const struct glyphs *g, struct bar_cell *cells, int w, double v, double lo, double hi,
-		bool is_signed)
+void glyphs_bar(const struct glyphs *g, struct bar_cell *cells, int w, double v, double lo,
+                double hi, bool is_signed)
 {
 	if (w <= 0)
 		return;
@@ -110,7 +112,7 @@ void glyphs_bar(const struct glyphs *g, struct bar_cell *cells, int w, double v,
 	bool whisk = !isnan(lo) && !isnan(hi);
 	if (!is_signed) {
 		bar_region(g, cells, w, 1, clamp(v, 0, 1), whisk ? clamp(lo, 0, 1) : NAN,
-			   whisk ? clamp(hi, 0, 1) : NAN, BAR_POS);
+		           whisk ? clamp(hi, 0, 1) : NAN, BAR_POS);
 		return;
 	}
 	v = clamp(v, -1, 1);
@@ -132,7 +134,7 @@ void glyphs_bar_text(struct sbuf *out, const struct bar_cell *cells, int w)
 }
 
 void glyphs_sparkline(const struct glyphs *g, struct sbuf *out, const double *vals, size_t n, int w,
-		      double lo, double hi)
+                      double lo, double hi)
 {
 	if (w <= 0)
 		return;

@@ -23,7 +23,7 @@ struct glyphs {
 	const char *rbar[9];
 	const char *spark[8]; /* lowest to highest */
 	const char *ellipsis, *replacement, *bullet, *check, *cross_mark, *whisker, *whisker_lo,
-		*whisker_hi, *axis;
+	    *whisker_hi, *axis;
 	const char *const *spinner;
 	size_t nspinner;
 };
@@ -52,13 +52,13 @@ struct bar_cell {
  * leftwards for negative ones (leftward partial cells use right-aligned blocks, 1/2 resolution
  * in UTF-8).  lo <= hi is an uncertainty interval on the same scale, drawn as a whisker where it
  * reaches past the bar's end (NAN, NAN: none).  Values are clamped. */
-void glyphs_bar(const struct glyphs *g, struct bar_cell *cells, int w, double v, double lo, double hi,
-		bool is_signed);
+void glyphs_bar(const struct glyphs *g, struct bar_cell *cells, int w, double v, double lo,
+                double hi, bool is_signed);
 /* Renders a sparkline of n values into `w` cells, appending UTF-8 to `out`.  When n > w, the values
  * are averaged in w buckets; when n < w, the line is left-aligned and padded with spaces.  The
  * scale is [lo, hi]; pass lo == hi (e.g. NAN, NAN) to scale to the data.  NAN values are blank. */
 void glyphs_sparkline(const struct glyphs *g, struct sbuf *out, const double *vals, size_t n, int w,
-		      double lo, double hi);
+                      double lo, double hi);
 /* Appends the glyphs of rendered bar cells to `out`. */
 void glyphs_bar_text(struct sbuf *out, const struct bar_cell *cells, int w);
 

@@ -65,7 +65,8 @@ void san_utf8_encode(struct sbuf *b, const wchar_t *s, size_t n)
 			if (c > 0x10ffff)
 				c = 0xfffd;
 			t[0] = (char)(0xf0 | c >> 18), t[1] = (char)(0x80 | ((c >> 12) & 0x3f));
-			t[2] = (char)(0x80 | ((c >> 6) & 0x3f)), t[3] = (char)(0x80 | (c & 0x3f)), k = 4;
+			t[2] = (char)(0x80 | ((c >> 6) & 0x3f)), t[3] = (char)(0x80 | (c & 0x3f)),
+			k = 4;
 		}
 		sbuf_add(b, t, k);
 	}
@@ -210,7 +211,8 @@ void san_text_from(struct san_text *out, const char *bytes, size_t n, int col, u
 		size_t k = san_utf8_decode(bytes + i, n - i, &c);
 		unsigned char b = (unsigned char)bytes[i];
 		if (c < 0 && b == 0x9b)
-			c = b; /* a raw 8-bit CSI; other stray bytes are not trusted to open strings */
+			c = b; /* a raw 8-bit CSI; other stray bytes are not trusted to open strings
+			        */
 		st = san_step(&o, st, c);
 		i += k;
 	}

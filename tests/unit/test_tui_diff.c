@@ -18,8 +18,12 @@ static char *render(const char *a, const char *b, int *coarse)
 	diff_texts(&d, a, b);
 	for (size_t i = 0; i < d.n; i++) {
 		const struct diff_span *sp = &d.v[i];
-		const char *open = sp->kind == DIFF_ADDED ? "{+" : sp->kind == DIFF_REMOVED ? "[-" : "";
-		const char *close = sp->kind == DIFF_ADDED ? "+}" : sp->kind == DIFF_REMOVED ? "-]" : "";
+		const char *open = sp->kind == DIFF_ADDED     ? "{+"
+		                   : sp->kind == DIFF_REMOVED ? "[-"
+		                                              : "";
+		const char *close = sp->kind == DIFF_ADDED     ? "+}"
+		                    : sp->kind == DIFF_REMOVED ? "-]"
+		                                               : "";
 		assert_true(sp->len > 0);
 		sbuf_addf(&s, "%s%.*s%s", open, (int)sp->len, sp->text, close);
 	}
@@ -59,7 +63,12 @@ static void test_unicode(void **state)
 	/* CJK characters are tokens on their own */
 	diff_is("日本語", "日本人", "日本[-語-]{+人+}");
 	/* invalid bytes do not break tokenizing */
-	diff_is("a\xff" "b c", "a\xff" "b d", "a\xff" "b [-c-]{+d+}");
+	diff_is("a\xff"
+	        "b c",
+	        "a\xff"
+	        "b d",
+	        "a\xff"
+	        "b [-c-]{+d+}");
 }
 
 static void test_reconstruct(void **state)
@@ -128,10 +137,10 @@ static void test_large(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_basic),
-		cmocka_unit_test(test_unicode),
-		cmocka_unit_test(test_reconstruct),
-		cmocka_unit_test(test_large),
+	    cmocka_unit_test(test_basic),
+	    cmocka_unit_test(test_unicode),
+	    cmocka_unit_test(test_reconstruct),
+	    cmocka_unit_test(test_large),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -12,7 +12,7 @@
 #include "tui/sanitize.h"
 
 static void bar_is(const struct glyphs *g, int w, double v, double lo, double hi, bool sig,
-		   const char *want)
+                   const char *want)
 {
 	struct bar_cell cells[64];
 	struct sbuf b = {0};
@@ -65,7 +65,7 @@ static void test_bar_ascii(void **state)
 }
 
 static void spark_is(const struct glyphs *g, const double *v, size_t n, int w, double lo, double hi,
-		     const char *want)
+                     const char *want)
 {
 	struct sbuf b = {0};
 	glyphs_sparkline(g, &b, v, n, w, lo, hi);
@@ -107,8 +107,9 @@ static void test_select(void **state)
 	const struct glyphs *sets[] = {&glyphs_utf8, &glyphs_ascii};
 	for (size_t s = 0; s < 2; s++) {
 		const struct glyphs *g = sets[s];
-		const char *one[] = {g->hline, g->vline, g->tl, g->tr, g->bl, g->br, g->ellipsis,
-				     g->replacement, g->whisker, g->axis, g->loop, g->arrow_right};
+		const char *one[] = {g->hline,   g->vline, g->tl,       g->tr,
+		                     g->bl,      g->br,    g->ellipsis, g->replacement,
+		                     g->whisker, g->axis,  g->loop,     g->arrow_right};
 		for (size_t i = 0; i < ARRAY_SIZE(one); i++)
 			assert_int_equal(san_width_utf8(one[i]), 1);
 		for (size_t i = 0; i < 9; i++)
@@ -122,9 +123,9 @@ int main(void)
 {
 	setlocale(LC_ALL, "C.UTF-8");
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_bar_utf8),  cmocka_unit_test(test_bar_whisker),
-		cmocka_unit_test(test_bar_ascii), cmocka_unit_test(test_sparkline),
-		cmocka_unit_test(test_select),
+	    cmocka_unit_test(test_bar_utf8),  cmocka_unit_test(test_bar_whisker),
+	    cmocka_unit_test(test_bar_ascii), cmocka_unit_test(test_sparkline),
+	    cmocka_unit_test(test_select),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

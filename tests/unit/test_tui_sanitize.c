@@ -39,33 +39,53 @@ static void test_csi(void **state)
 	check("\x1b[31mred\x1b[0m", 0, L"red");
 	check("a\x1b[2J\x1b[Hb", 0, L"ab");
 	check("x\x1b[?1049hy", 0, L"xy");
-	check("8bit\x9b" "31mcsi", 0, L"8bitcsi");           /* raw 0x9b */
-	check("utf8\xc2\x9b" "31mcsi", 0, L"utf8csi");       /* U+009B */
+	check("8bit\x9b"
+	      "31mcsi",
+	      0, L"8bitcsi"); /* raw 0x9b */
+	check("utf8\xc2\x9b"
+	      "31mcsi",
+	      0, L"utf8csi"); /* U+009B */
 	check("trunc\x1b[", 0, L"trunc");
-	check("\x1b" "7save\x1b" "8", 0, L"save");          /* two-byte ESC sequences */
-	check("\x1b(Bcharset", 0, L"charset");              /* ESC with intermediate */
+	check("\x1b"
+	      "7save\x1b"
+	      "8",
+	      0, L"save");                     /* two-byte ESC sequences */
+	check("\x1b(Bcharset", 0, L"charset"); /* ESC with intermediate */
 }
 
 static void test_osc(void **state)
 {
 	(void)state;
-	check("a\x1b]0;title\x07" "b", 0, L"ab");                        /* BEL */
+	check("a\x1b]0;title\x07"
+	      "b",
+	      0, L"ab");                                                   /* BEL */
 	check("a\x1b]8;;http://x\x1b\\link\x1b]8;;\x1b\\b", 0, L"alinkb"); /* ST */
-	check("a\xc2\x9d" "0;t\xc2\x9c" "b", 0, L"ab"); /* C1 OSC and ST */
-	check("a\x9d" "b", 0, L"a\ufffdb");              /* a stray byte opens nothing */
-	check("a\x1bP+q\x1b\\b", 0, L"ab");                              /* DCS */
+	check("a\xc2\x9d"
+	      "0;t\xc2\x9c"
+	      "b",
+	      0, L"ab"); /* C1 OSC and ST */
+	check("a\x9d"
+	      "b",
+	      0, L"a\ufffdb");              /* a stray byte opens nothing */
+	check("a\x1bP+q\x1b\\b", 0, L"ab"); /* DCS */
 	check("a\x1b]unterminated", 0, L"a");
 }
 
 static void test_controls(void **state)
 {
 	(void)state;
-	check("a\x01\x08\x7f" "b\rc", 0, L"abc");
-	check("a\xc2\x85" "b", 0, L"ab"); /* C1 NEL */
+	check("a\x01\x08\x7f"
+	      "b\rc",
+	      0, L"abc");
+	check("a\xc2\x85"
+	      "b",
+	      0, L"ab"); /* C1 NEL */
 	check("l1\nl2", 0, L"l1 l2");
 	check("l1\nl2", SAN_KEEP_NEWLINES, L"l1\nl2");
-	check("\xe2\x80\xae" "evil\xe2\x80\xac", 0, L"evil"); /* RLO ... PDF */
-	check("\xe2\x81\xa6x\xe2\x81\xa9", 0, L"x");       /* LRI ... PDI */
+	check("\xe2\x80\xae"
+	      "evil\xe2\x80\xac",
+	      0, L"evil");                           /* RLO ... PDF */
+	check("\xe2\x81\xa6x\xe2\x81\xa9", 0, L"x"); /* LRI ... PDI */
 }
 
 static void test_tabs(void **state)
@@ -84,11 +104,13 @@ static void test_tabs(void **state)
 static void test_invalid_utf8(void **state)
 {
 	(void)state;
-	check("a\xff" "b", 0, L"a\ufffdb");
-	check("\xc0\xaf", 0, L"\ufffd\ufffd");            /* overlong '/' */
-	check("\xed\xa0\x80", 0, L"\ufffd\ufffd\ufffd");  /* surrogate */
+	check("a\xff"
+	      "b",
+	      0, L"a\ufffdb");
+	check("\xc0\xaf", 0, L"\ufffd\ufffd");                     /* overlong '/' */
+	check("\xed\xa0\x80", 0, L"\ufffd\ufffd\ufffd");           /* surrogate */
 	check("\xf4\x90\x80\x80", 0, L"\ufffd\ufffd\ufffd\ufffd"); /* > U+10FFFF */
-	check("\xe4\xb8", 0, L"\ufffd\ufffd");            /* truncated */
+	check("\xe4\xb8", 0, L"\ufffd\ufffd");                     /* truncated */
 	check("\xf0\x9f\x98\x80", 0, L"\U0001F600");
 }
 
@@ -195,11 +217,11 @@ int main(void)
 {
 	setlocale(LC_ALL, "C.UTF-8");
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_plain),    cmocka_unit_test(test_csi),
-		cmocka_unit_test(test_osc),      cmocka_unit_test(test_controls),
-		cmocka_unit_test(test_tabs),     cmocka_unit_test(test_invalid_utf8),
-		cmocka_unit_test(test_width),    cmocka_unit_test(test_cut),
-		cmocka_unit_test(test_wrap),     cmocka_unit_test(test_big_line),
+	    cmocka_unit_test(test_plain), cmocka_unit_test(test_csi),
+	    cmocka_unit_test(test_osc),   cmocka_unit_test(test_controls),
+	    cmocka_unit_test(test_tabs),  cmocka_unit_test(test_invalid_utf8),
+	    cmocka_unit_test(test_width), cmocka_unit_test(test_cut),
+	    cmocka_unit_test(test_wrap),  cmocka_unit_test(test_big_line),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

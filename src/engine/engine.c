@@ -1,0 +1,694 @@
+/* engine.c: the ADOPT engine's commands, events, decisions, cost accounting and persistence.
+ * What each phase does lives in phases.c; this file decides when phases run. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/engine_int.h"
+#include "engine/optimizer.h"
+
+static const char *const phase_names[PHASE_COUNT] = {
+#define X(id, name, help) name,
+	PHASES(X)
+#undef X
+};
+static const char *const phase_helps[PHASE_COUNT] = {
+#define X(id, name, help) help,
+	PHASES(X)
+#undef X
+};
+
+const char *phase_name(enum phase p)
+{
+	return p < PHASE_COUNT ? phase_names[p] : "done";
+}
+
+const char *phase_help(enum phase p)
+{
+	return p < PHASE_COUNT ? phase_helps[p] : "the iteration is complete";
+}
+
+static struct iteration *cur(struct engine *en)
+{
+	return en->n_iters ? en->iters[en->n_iters - 1] : NULL;
+}
+
+void engine_emit(struct engine *en, enum engine_event_kind kind, int step, long example,
+                 const char *message)
+{
+	const struct iteration *it = cur(en);
+	struct engine_event ev = {kind, it ? it->phase : PHASE_FORWARD, it ? it->number : 0, step,
+	                          example, NULL, 0, message};
+	if (en->fn)
+		en->fn(en->arg, &ev);
+}
+
+/* ---- role requests ---- */
+
+static void on_role_done(void *arg, const struct llm_reply *rep)
+{
+	struct role_wait *w = arg;
+	struct engine *en = w->en;
+	w->done = true;
+	w->id = 0;
+	if (rep->error) {
+		char *msg = xasprintf("role request failed: %s", rep->error);
+		engine_emit(en, EV_ERROR, -1, -1, msg);
+		free(msg);
+	} else {
+		if (w->raw_dest)
+			*w->raw_dest = xstrdup(rep->text);
+		if (w->dest) {
+			struct err e = {{0}};
+			char *out = NULL;
+			if (role_extract(rep->text, w->tag ? w->tag : "", &out, &e) < 0) {
+				char *msg = xasprintf("role answer unusable: %s", e.msg);
+				engine_emit(en, EV_ERROR, -1, -1, msg);
+				free(msg);
+			}
+			*w->dest = out;
+		}
+	}
+	engine_emit(en, EV_COST, -1, -1, NULL);
+	if (--en->waits_left == 0 && en->jobs_left == 0)
+		engine_work_done(en);
+}
+
+void engine_ask(struct engine *en, enum role r, const char *prompt, char **dest, char **raw_dest,
+                const char *tag)
+{
+	const struct model_config *m = session_model(en->s, en->s->opt.role_model);
+	if (!m) {
+		char *msg = xasprintf("no model configuration \"%s\" for the analysis roles "
+		                      "(optimizer.role_model)",
+		                      en->s->opt.role_model);
+		engine_emit(en, EV_ERROR, -1, -1, msg);
+		free(msg);
+		return;
+	}
+	struct role_wait *w = xcalloc(1, sizeof *w);
+	*w = (struct role_wait){en, 0, dest, raw_dest, tag, false};
+	en->waits = xgrow(en->waits, &en->cap_waits, en->n_waits + 1, sizeof *en->waits);
+	en->waits[en->n_waits++] = w;
+	en->waits_left++;
+	struct llm_message msg = {"user", prompt};
+	char t[64];
+	snprintf(t, sizeof t, "role:%s", role_name(r));
+	struct llm_request req = {m, &msg, 1, t};
+	w->id = llm_submit(en->llm, &req, on_role_done, NULL, w);
+	engine_emit(en, EV_REQUEST_SENT, -1, -1, NULL);
+}
+
+void engine_bury_batch(struct engine *en, struct run_batch *b)
+{
+	en->graveyard = xgrow(en->graveyard, &en->cap_graveyard, en->n_graveyard + 1,
+	                      sizeof *en->graveyard);
+	en->graveyard[en->n_graveyard++] = b;
+}
+
+static void free_stage_work(struct engine *en)
+{
+	for (size_t i = 0; i < en->n_waits; i++)
+		free(en->waits[i]);
+	en->n_waits = en->waits_left = 0;
+	for (size_t i = 0; en->opt_prompts && i < en->s->n_steps; i++) {
+		for (size_t k = 0; k < en->n_opt_prompts[i]; k++) {
+			free(en->opt_prompts[i][k]);
+			if (en->opt_answers[i])
+				free(en->opt_answers[i][k]);
+		}
+		free(en->opt_prompts[i]);
+		free(en->opt_answers[i]);
+	}
+	free(en->opt_prompts);
+	free(en->n_opt_prompts);
+	free(en->opt_answers);
+	en->opt_prompts = NULL, en->n_opt_prompts = NULL, en->opt_answers = NULL;
+}
+
+void engine_cancel_work(struct engine *en)
+{
+	for (size_t i = 0; i < en->n_waits; i++)
+		if (en->waits[i]->id)
+			llm_cancel(en->llm, en->waits[i]->id);
+	for (size_t j = 0; j < en->n_jobs; j++) {
+		run_batch_cancel(en->jobs[j]->batch);
+		engine_bury_batch(en, en->jobs[j]->batch);
+		free(en->jobs[j]->choice);
+		free(en->jobs[j]->variants);
+		free(en->jobs[j]->config);
+		free(en->jobs[j]);
+	}
+	en->n_jobs = en->jobs_left = 0;
+	if (en->batch) {
+		run_batch_cancel(en->batch);
+		engine_bury_batch(en, en->batch);
+		en->batch = NULL;
+	}
+	bo_free_opt(en);
+	free_stage_work(en);
+}
+
+/* ---- phases ---- */
+
+static void set_pause(struct engine *en, const char *reason)
+{
+	free(en->pause_reason);
+	en->pause_reason = reason ? xstrdup(reason) : NULL;
+	en->go = GO_NONE;
+	if (reason)
+		engine_emit(en, EV_PAUSED, -1, -1, reason);
+}
+
+static double avg_call_cost(const struct engine *en)
+{
+	struct llm_stats st;
+	llm_get_stats(en->llm, &st);
+	long paid = st.done - st.cached;
+	return paid > 0 ? st.cost_usd / (double)paid : 0;
+}
+
+struct iteration *engine_new_iteration(struct engine *en)
+{
+	struct iteration *it = xcalloc(1, sizeof *it);
+	it->number = en->n_iters ? cur(en)->number + 1 : 1;
+	it->best_eval = -1;
+	it->phase = PHASE_FORWARD;
+	en->iters = xgrow(en->iters, &en->cap_iters, en->n_iters + 1, sizeof *en->iters);
+	en->iters[en->n_iters++] = it;
+	return it;
+}
+
+/* Starts the next phase (a new iteration when the last one is closed). */
+static int start_next(struct engine *en)
+{
+	if (en->busy)
+		return -1;
+	struct iteration *it = cur(en);
+	if (!it || it->phase >= PHASE_COUNT) {
+		engine_new_iteration(en);
+		it = cur(en);
+	}
+	enum phase p = it->phase;
+	if (p == PHASE_DECISION) {
+		engine_decide_remaining(en);
+		return 0;
+	}
+	long calls = phase_projected_calls(en, p);
+	double usd = (double)calls * avg_call_cost(en);
+	it->cost[p].projected_calls = calls;
+	it->cost[p].projected_usd = usd;
+	struct llm_stats st;
+	llm_get_stats(en->llm, &st);
+	const struct optimizer_settings *o = &en->s->opt;
+	if (o->cost_cap_usd > 0 && st.cost_usd + usd > o->cost_cap_usd) {
+		char *msg = xasprintf("budget cap: phase %s is projected to cost $%.4f, which would "
+		                      "pass the cap of $%.4f (spent $%.4f); raise "
+		                      "optimizer.cost_cap_usd to go on",
+		                      phase_name(p), usd, o->cost_cap_usd, st.cost_usd);
+		set_pause(en, msg);
+		free(msg);
+		return -1;
+	}
+	long tokens = st.tokens_in + st.tokens_out;
+	long per_call = st.done > st.cached ? tokens / (st.done - st.cached + 1) : 0;
+	if (o->token_cap > 0 && tokens + per_call * calls > o->token_cap) {
+		char *msg = xasprintf("token cap: phase %s is projected to use about %ld tokens, "
+		                      "passing the cap of %ld (used %ld)",
+		                      phase_name(p), per_call * calls, o->token_cap, tokens);
+		set_pause(en, msg);
+		free(msg);
+		return -1;
+	}
+	en->phase_start = st;
+	en->busy = true;
+	free(en->pause_reason);
+	en->pause_reason = NULL;
+	engine_emit(en, EV_PHASE_STARTED, -1, -1, NULL);
+	phase_start(en, p);
+	return 0;
+}
+
+static void account_phase(struct engine *en, struct iteration *it, enum phase p)
+{
+	struct llm_stats st;
+	llm_get_stats(en->llm, &st);
+	struct phase_cost *c = &it->cost[p];
+	c->calls = st.done - en->phase_start.done;
+	c->cached = st.cached - en->phase_start.cached;
+	c->tokens_in = st.tokens_in - en->phase_start.tokens_in;
+	c->tokens_out = st.tokens_out - en->phase_start.tokens_out;
+	c->cost_usd = st.cost_usd - en->phase_start.cost_usd;
+}
+
+void engine_phase_done(struct engine *en)
+{
+	struct iteration *it = cur(en);
+	enum phase p = it->phase;
+	account_phase(en, it, p);
+	free_stage_work(en);
+	en->busy = false;
+	it->phase = p + 1;
+	char *msg = xasprintf("%s done: %ld calls, $%.4f", phase_name(p), it->cost[p].calls,
+	                      it->cost[p].cost_usd);
+	engine_emit(en, EV_PHASE_FINISHED, -1, -1, msg);
+	free(msg);
+	engine_emit(en, EV_COST, -1, -1, NULL);
+	if (it->phase == PHASE_DECISION && it->n_changes == 0) {
+		it->phase = PHASE_COUNT; /* nothing to decide */
+		engine_emit(en, EV_ITERATION_DONE, -1, -1, NULL);
+	} else if (it->phase == PHASE_DECISION &&
+	           (en->o.auto_accept || en->go == GO_ITERATIONS)) {
+		engine_decide_remaining(en);
+	} else if (it->phase == PHASE_DECISION) {
+		set_pause(en, "proposal ready: accept, edit or reject each change");
+	}
+	if (en->pause_requested) {
+		en->pause_requested = false;
+		set_pause(en, "paused");
+	}
+}
+
+void engine_phase_failed(struct engine *en, const char *message)
+{
+	struct iteration *it = cur(en);
+	engine_cancel_work(en);
+	phase_clear(it, it->phase, en->s->n_steps);
+	en->busy = false;
+	engine_emit(en, EV_ERROR, -1, -1, message);
+	set_pause(en, message);
+}
+
+/* Called by the front end after every llm_wait(): frees finished work and starts the next
+ * phase when the engine is running.  Returns true when it wants to be called again at once. */
+bool engine_poll(struct engine *en)
+{
+	for (size_t i = 0; i < en->n_graveyard; i++)
+		run_batch_free(en->graveyard[i]);
+	en->n_graveyard = 0;
+	if (en->busy || en->go == GO_NONE)
+		return false;
+	struct iteration *it = cur(en);
+	if (en->go == GO_PROPOSAL && it && it->phase == PHASE_DECISION) {
+		en->go = GO_NONE;
+		return false;
+	}
+	if (en->go == GO_ITERATIONS && it && it->phase >= PHASE_COUNT) {
+		if (--en->iterations_left <= 0) {
+			en->go = GO_NONE;
+			return false;
+		}
+	}
+	if (en->go == GO_RESUME && it && it->phase >= en->resume_phase) {
+		en->go = GO_NONE;
+		return false;
+	}
+	if (start_next(en) < 0) {
+		en->go = GO_NONE;
+		return false;
+	}
+	return !en->busy && en->go != GO_NONE;
+}
+
+/* ---- commands ---- */
+
+int engine_resume(struct engine *en)
+{
+	const struct iteration *it = cur(en);
+	if (en->busy || !it || it->phase >= PHASE_COUNT || en->resume_phase <= PHASE_FORWARD)
+		return -1;
+	en->go = GO_RESUME;
+	return start_next(en);
+}
+
+int engine_step(struct engine *en)
+{
+	if (en->busy)
+		return -1;
+	en->go = GO_NONE;
+	return start_next(en);
+}
+
+int engine_run_to_proposal(struct engine *en)
+{
+	if (en->busy)
+		return -1;
+	en->go = GO_PROPOSAL;
+	return start_next(en);
+}
+
+int engine_run(struct engine *en, int iterations)
+{
+	if (en->busy || iterations < 1)
+		return -1;
+	const struct iteration *it = cur(en);
+	/* a half-done iteration counts as the first */
+	en->go = GO_ITERATIONS;
+	en->iterations_left = iterations + (it && it->phase >= PHASE_COUNT ? 1 : 0);
+	if (!it || it->phase >= PHASE_COUNT)
+		en->iterations_left = iterations;
+	return start_next(en);
+}
+
+void engine_pause(struct engine *en)
+{
+	if (en->busy)
+		en->pause_requested = true;
+	else
+		set_pause(en, "paused");
+}
+
+void engine_cancel(struct engine *en)
+{
+	en->go = GO_NONE;
+	if (!en->busy)
+		return;
+	struct iteration *it = cur(en);
+	engine_cancel_work(en);
+	phase_clear(it, it->phase, en->s->n_steps);
+	en->busy = false;
+	char *msg = xasprintf("cancelled %s: rolled back to its start", phase_name(it->phase));
+	set_pause(en, msg);
+	free(msg);
+}
+
+/* ---- decisions ---- */
+
+static struct step_change *find_change(struct engine *en, int step, size_t *idx)
+{
+	struct iteration *it = cur(en);
+	if (!it || it->phase != PHASE_DECISION)
+		return NULL;
+	for (size_t c = 0; c < it->n_changes; c++)
+		if (it->changes[c].step == step) {
+			*idx = c;
+			return &it->changes[c];
+		}
+	return NULL;
+}
+
+void engine_add_version(struct engine *en, int step, const char *prompt, double score,
+                        bool edited, int iteration)
+{
+	int v = 0;
+	for (size_t i = 0; i < en->n_versions; i++)
+		if (en->versions[i].step == step && en->versions[i].version > v)
+			v = en->versions[i].version;
+	en->versions = xgrow(en->versions, &en->cap_versions, en->n_versions + 1,
+	                     sizeof *en->versions);
+	en->versions[en->n_versions++] = (struct prompt_version){
+		step, v + 1, iteration, xstrdup(prompt), score, edited};
+}
+
+static void set_prompt(struct step *st, const char *prompt, const struct demo *demos, size_t n)
+{
+	struct err e = {{0}};
+	struct template *t = template_parse(prompt, &e);
+	if (!t)
+		return;
+	template_free(st->prompt_tpl);
+	st->prompt_tpl = t;
+	free(st->prompt);
+	st->prompt = xstrdup(prompt);
+	if (demos != st->demos) {
+		for (size_t i = 0; i < st->n_demos; i++) {
+			free(st->demos[i].input);
+			free(st->demos[i].output);
+		}
+		free(st->demos);
+		st->demos = xcalloc(n ? n : 1, sizeof *st->demos);
+		for (size_t i = 0; i < n; i++)
+			st->demos[i] = (struct demo){xstrdup(demos[i].input), xstrdup(demos[i].output)};
+		st->n_demos = n;
+	}
+}
+
+static void push_undo(struct engine *en, int step, size_t change)
+{
+	const struct step *st = &en->s->steps[step];
+	struct undo_rec u = {step, change, xstrdup(st->prompt), xcalloc(st->n_demos + 1,
+	                     sizeof(struct demo)), st->n_demos, en->n_versions};
+	for (size_t i = 0; i < st->n_demos; i++)
+		u.prev_demos[i] = (struct demo){xstrdup(st->demos[i].input),
+		                                xstrdup(st->demos[i].output)};
+	en->undo = xgrow(en->undo, &en->cap_undo, en->n_undo + 1, sizeof *en->undo);
+	en->undo[en->n_undo++] = u;
+}
+
+static void free_undo(struct undo_rec *u)
+{
+	free(u->prev_prompt);
+	for (size_t i = 0; i < u->n_prev_demos; i++) {
+		free(u->prev_demos[i].input);
+		free(u->prev_demos[i].output);
+	}
+	free(u->prev_demos);
+}
+
+static void close_iteration(struct engine *en)
+{
+	struct iteration *it = cur(en);
+	bool any = false;
+	for (size_t c = 0; c < it->n_changes; c++)
+		any |= it->changes[c].decision == DECISION_ACCEPT ||
+		       it->changes[c].decision == DECISION_EDIT;
+	bool all = any;
+	for (size_t c = 0; c < it->n_changes; c++)
+		all &= it->changes[c].decision == DECISION_ACCEPT;
+	if (all)
+		en->val_score = it->best_score;
+	it->phase = PHASE_COUNT;
+	for (size_t i = 0; i < en->n_undo; i++)
+		free_undo(&en->undo[i]);
+	en->n_undo = 0;
+	engine_emit(en, EV_ITERATION_DONE, -1, -1, NULL);
+}
+
+static void maybe_close(struct engine *en)
+{
+	struct iteration *it = cur(en);
+	for (size_t c = 0; c < it->n_changes; c++)
+		if (it->changes[c].decision == DECISION_NONE)
+			return;
+	close_iteration(en);
+}
+
+static int decide(struct engine *en, int step, enum decision d, const char *text)
+{
+	size_t ci;
+	struct step_change *ch = find_change(en, step, &ci);
+	if (!ch || ch->decision != DECISION_NONE)
+		return -1;
+	struct step *st = &en->s->steps[step];
+	if (d == DECISION_EDIT) {
+		struct err e = {{0}};
+		struct template *t = template_parse(text, &e);
+		const char *missing = NULL;
+		bool ok = t && template_vars_cover(st->prompt_tpl, t, &missing);
+		template_free(t);
+		if (!ok) {
+			char *msg = t ? xasprintf("edited prompt drops the input {{%s}}", missing)
+			              : xasprintf("edited prompt: %s", e.msg);
+			engine_emit(en, EV_ERROR, step, -1, msg);
+			free(msg);
+			return -1;
+		}
+	}
+	push_undo(en, step, ci);
+	ch->decision = d;
+	if (d == DECISION_ACCEPT || d == DECISION_EDIT) {
+		const char *p = d == DECISION_EDIT ? text : ch->new_prompt;
+		if (d == DECISION_EDIT)
+			ch->edited = xstrdup(text);
+		set_prompt(st, p, ch->new_demos, ch->n_new_demos);
+		engine_add_version(en, step, p, cur(en)->best_score, d == DECISION_EDIT,
+		                   cur(en)->number);
+	}
+	engine_emit(en, EV_DECISION, step, -1, NULL);
+	maybe_close(en);
+	return 0;
+}
+
+int engine_accept(struct engine *en, int step)
+{
+	return decide(en, step, DECISION_ACCEPT, NULL);
+}
+
+int engine_edit(struct engine *en, int step, const char *text)
+{
+	return decide(en, step, DECISION_EDIT, text);
+}
+
+int engine_reject(struct engine *en, int step)
+{
+	return decide(en, step, DECISION_REJECT, NULL);
+}
+
+int engine_undo(struct engine *en)
+{
+	struct iteration *it = cur(en);
+	if (!en->n_undo || !it || it->phase != PHASE_DECISION)
+		return -1;
+	struct undo_rec *u = &en->undo[--en->n_undo];
+	struct step_change *ch = &it->changes[u->change];
+	set_prompt(&en->s->steps[u->step], u->prev_prompt, u->prev_demos, u->n_prev_demos);
+	while (en->n_versions > u->n_versions_before)
+		free(en->versions[--en->n_versions].prompt);
+	ch->decision = DECISION_NONE;
+	free(ch->edited);
+	ch->edited = NULL;
+	free_undo(u);
+	engine_emit(en, EV_DECISION, u->step, -1, NULL);
+	return 0;
+}
+
+int engine_decide_remaining(struct engine *en)
+{
+	struct iteration *it = cur(en);
+	if (!it || it->phase != PHASE_DECISION)
+		return -1;
+	bool improves = it->best_score > it->base_score;
+	for (size_t c = 0; c < it->n_changes && it->phase == PHASE_DECISION; c++)
+		if (it->changes[c].decision == DECISION_NONE)
+			decide(en, it->changes[c].step, improves ? DECISION_ACCEPT : DECISION_REJECT,
+			       NULL);
+	if (it->phase == PHASE_DECISION)
+		close_iteration(en);
+	return 0;
+}
+
+int engine_restore_version(struct engine *en, int step, int version)
+{
+	if (en->busy)
+		return -1;
+	for (size_t i = 0; i < en->n_versions; i++) {
+		const struct prompt_version *v = &en->versions[i];
+		if (v->step == step && v->version == version) {
+			char *p = xstrdup(v->prompt);
+			struct step *st = &en->s->steps[step];
+			set_prompt(st, p, st->demos, st->n_demos);
+			engine_add_version(en, step, p, v->score, false, cur(en) ? cur(en)->number : 0);
+			free(p);
+			engine_emit(en, EV_DECISION, step, -1, NULL);
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/* ---- state ---- */
+
+bool engine_busy(const struct engine *en)
+{
+	return en->busy;
+}
+
+bool engine_running(const struct engine *en)
+{
+	return en->busy || en->go != GO_NONE;
+}
+
+const struct session *engine_session(const struct engine *en)
+{
+	return en->s;
+}
+
+const struct iteration *engine_current(const struct engine *en)
+{
+	return en->n_iters ? en->iters[en->n_iters - 1] : NULL;
+}
+
+const struct iteration *engine_iteration(const struct engine *en, size_t i)
+{
+	return i < en->n_iters ? en->iters[i] : NULL;
+}
+
+size_t engine_iterations(const struct engine *en)
+{
+	return en->n_iters;
+}
+
+const struct prompt_version *engine_versions(const struct engine *en, size_t *n)
+{
+	*n = en->n_versions;
+	return en->versions;
+}
+
+void engine_totals(const struct engine *en, struct engine_totals *t)
+{
+	struct llm_stats st;
+	llm_get_stats(en->llm, &st);
+	struct runner_stats rs;
+	runner_get_stats(en->runner, &rs);
+	*t = (struct engine_totals){st.done, st.cached, rs.memo_hits,
+	                            rs.memo_hits + st.deduplicated, st.tokens_in, st.tokens_out,
+	                            st.cost_usd};
+}
+
+void engine_projection(const struct engine *en, long *calls, double *usd)
+{
+	const struct iteration *it = engine_current(en);
+	enum phase p = !it || it->phase >= PHASE_COUNT ? PHASE_FORWARD : it->phase;
+	*calls = phase_projected_calls(en, p);
+	*usd = (double)*calls * avg_call_cost(en);
+}
+
+const char *engine_pause_reason(const struct engine *en)
+{
+	return en->pause_reason;
+}
+
+double engine_val_score(const struct engine *en)
+{
+	return en->val_score;
+}
+
+/* ---- life cycle ---- */
+
+struct engine *engine_new(struct session *s, struct llm *l, const struct engine_opts *o,
+                          engine_event_fn *fn, void *arg, struct err *e)
+{
+	if (!optimizer_find(s->opt.step_optimizer)) {
+		err_set(e, "optimizer.step_optimizer: unknown optimizer \"%s\" (known: %s)",
+		        s->opt.step_optimizer, optimizer_names());
+		return NULL;
+	}
+	struct engine *en = xcalloc(1, sizeof *en);
+	en->s = s;
+	en->llm = l;
+	en->o = o ? *o : (struct engine_opts){0};
+	en->fn = fn;
+	en->arg = arg;
+	en->runner = runner_new(s, l, en->o.trust);
+	en->val_score = -1;
+	engine_restore(en);
+	return en;
+}
+
+void engine_free(struct engine *en)
+{
+	if (!en)
+		return;
+	engine_cancel_work(en);
+	for (size_t i = 0; i < en->n_graveyard; i++)
+		run_batch_free(en->graveyard[i]);
+	free(en->graveyard);
+	for (size_t i = 0; i < en->n_iters; i++) {
+		cJSON_Delete(en->iters[i]->saved);
+		iteration_free(en->iters[i], en->s->n_steps);
+	}
+	free(en->iters);
+	for (size_t i = 0; i < en->n_versions; i++)
+		free(en->versions[i].prompt);
+	free(en->versions);
+	for (size_t i = 0; i < en->n_undo; i++)
+		free_undo(&en->undo[i]);
+	free(en->undo);
+	free(en->waits);
+	free(en->jobs);
+	free(en->pause_reason);
+	free(en->structure_cache);
+	runner_free(en->runner);
+	free(en);
+}

@@ -1,0 +1,116 @@
+/* engine_int.h: the engine's private state, shared by engine.c (commands, events, decisions,
+ * persistence) and phases.c (what each phase does).  Not for front ends. */
+#ifndef ADOPT_ENGINE_INT_H
+#define ADOPT_ENGINE_INT_H
+
+#include "core/util.h"
+#include "engine/engine.h"
+#include "engine/roles.h"
+
+struct bo;
+
+/* An outstanding role request: where its answer goes. */
+struct role_wait {
+	struct engine *en;
+	uint64_t id;
+	char **dest;     /* extracted answer (NULL on failure) */
+	char **raw_dest; /* the whole reply, when the caller wants it (optimizers) */
+	const char *tag; /* NULL: keep the whole reply */
+	bool done;
+};
+
+/* A configuration being evaluated on the validation sample. */
+struct eval_job {
+	struct engine *en;
+	int *choice;
+	const struct variant **config; /* per step */
+	struct variant *variants;      /* storage for config */
+	struct run_batch *batch;
+	uint32_t mask; /* for Shapley coalitions: set when known */
+};
+
+struct undo_rec {
+	int step;
+	size_t change; /* index in the iteration's changes */
+	char *prev_prompt;
+	struct demo *prev_demos;
+	size_t n_prev_demos;
+	size_t n_versions_before;
+};
+
+struct engine {
+	struct session *s;
+	struct llm *llm;
+	struct runner *runner;
+	struct engine_opts o;
+	engine_event_fn *fn;
+	void *arg;
+
+	struct iteration **iters;
+	size_t n_iters, cap_iters;
+	struct prompt_version *versions;
+	size_t n_versions, cap_versions;
+
+	/* the phase in flight */
+	bool busy;
+	int stage;                  /* sub-step inside a phase */
+	struct role_wait **waits;   /* outstanding role requests */
+	size_t n_waits, cap_waits, waits_left;
+	struct run_batch *batch;    /* forward pass */
+	struct eval_job **jobs;     /* selection / Shapley evaluations in flight */
+	size_t n_jobs, cap_jobs, jobs_left;
+	struct bo *bo;
+	bool launching; /* evaluations being started: completions wait for the launcher */
+	struct run_batch **graveyard; /* finished batches, freed outside their callbacks */
+	size_t n_graveyard, cap_graveyard;
+	char ***opt_prompts;        /* candidates phase: per step, the optimizer's role prompts */
+	size_t *n_opt_prompts;
+	char ***opt_answers;
+	struct llm_stats phase_start;
+
+	/* what to do after the phase in flight */
+	enum { GO_NONE, GO_PROPOSAL, GO_ITERATIONS, GO_RESUME } go;
+	enum phase resume_phase; /* GO_RESUME: run until the iteration reaches it */
+	int iterations_left;
+	bool pause_requested;
+	char *pause_reason;
+
+	/* E1 is computed once per prompt version */
+	char *structure_cache;
+	uint64_t structure_key;
+
+	struct undo_rec *undo;
+	size_t n_undo, cap_undo;
+	double val_score;
+	struct engine_totals totals;
+};
+
+void engine_emit(struct engine *en, enum engine_event_kind kind, int step, long example,
+                 const char *message);
+/* Phases call these when their work is all done / failed. */
+void engine_phase_done(struct engine *en);
+void engine_phase_failed(struct engine *en, const char *message);
+
+/* All outstanding work of the current stage came back. */
+void engine_work_done(struct engine *en);
+/* Frees a batch later, outside the callback that may still be using it. */
+void engine_bury_batch(struct engine *en, struct run_batch *b);
+
+/* phases.c */
+void phase_start(struct engine *en, enum phase p);
+void phase_clear(struct iteration *it, enum phase p, size_t n_steps);
+long phase_projected_calls(const struct engine *en, enum phase p);
+void iteration_free(struct iteration *it, size_t n_steps);
+/* Sends a role prompt to the role model; the answer lands in *dest. */
+void engine_ask(struct engine *en, enum role r, const char *prompt, char **dest, char **raw_dest,
+                const char *tag);
+void engine_cancel_work(struct engine *en);
+void bo_free_opt(struct engine *en);
+/* engine_store.c: reads "history" and "state" back from the session. */
+void engine_restore(struct engine *en);
+struct iteration *engine_new_iteration(struct engine *en);
+void engine_add_version(struct engine *en, int step, const char *prompt, double score,
+                        bool edited, int iteration);
+bool step_optimizable(const struct step *st);
+
+#endif

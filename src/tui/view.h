@@ -1,0 +1,94 @@
+/* view.h: a pane of the workbench as an ops table (tig's view.h, tmux's window-*.c), and the
+ * application state every view may read.  One file per view: view_graph.c, view_traces.c,
+ * view_gradients.c, view_shapley.c, view_proposals.c, view_history.c, view_help.c.
+ *
+ * Views read the engine only through engine.h's accessors and change it only through its
+ * commands; they draw only through the helpers below, which sanitise every string. */
+#ifndef ADOPT_VIEW_H
+#define ADOPT_VIEW_H
+
+#include <stdbool.h>
+#include <wchar.h>
+
+#include <curses.h>
+
+#include "engine/engine.h"
+#include "tui/keys.h"
+#include "tui/theme.h"
+
+struct tui;
+struct view;
+
+struct view_ops {
+	const char *name;  /* "graph": used by :view NAME and in the tab bar */
+	const char *title; /* "Pipeline" */
+	void (*open)(struct view *v);
+	/* Draws into v->win (v->w x v->h, inside the frame). */
+	void (*draw)(struct view *v);
+	/* Handles an action; true when used.  `key` is the raw key (for text entry). */
+	bool (*key)(struct view *v, enum action a);
+	/* An engine event arrived (the view may update its selection or scroll). */
+	void (*event)(struct view *v, const struct engine_event *ev);
+	/* Moves to the next/previous line containing `pattern` (case-insensitive); false if none. */
+	bool (*search)(struct view *v, const char *pattern, int direction);
+	void (*done)(struct view *v);
+};
+
+struct view {
+	const struct view_ops *ops;
+	struct tui *tui;
+	WINDOW *win;
+	int w, h;
+	int top, sel; /* first line shown, selected line */
+	bool focused;
+	void *priv;
+};
+
+/* What views share: the selection travels between panes (select a step in the graph, the
+ * traces, gradients and proposals follow it). */
+struct tui {
+	struct session *s;
+	struct engine *en;
+	struct llm *llm;
+	const char *session_path;
+	int step;      /* selected step index (-1 none) */
+	long example;  /* selected trace (index into the current iteration's traces) or -1 */
+	bool bad_only; /* traces filter */
+	bool colour_by_importance;
+	bool dirty;    /* unsaved changes */
+	bool scripted, offline;
+	char message[512]; /* one-line status message */
+	struct view *views;
+	size_t n_views;
+	int focus;
+};
+
+/* Drawing helpers: every string is sanitised (no control characters or escape sequences reach
+ * the terminal, invalid UTF-8 shows as U+FFFD), cut to the width, and drawn with a theme
+ * element.  They return the number of columns used. */
+int view_print(struct view *v, int y, int x, enum theme_element el, const char *utf8, int maxw);
+int view_printf(struct view *v, int y, int x, enum theme_element el, const char *fmt, ...)
+	PRINTF_LIKE(5, 6);
+/* Word-wrapped text starting at line y (skipping `skip` wrapped lines); returns lines used. */
+int view_text(struct view *v, int y, int x, int w, enum theme_element el, const char *utf8,
+              int skip, int max_lines);
+/* Counts the wrapped lines a text takes at width w. */
+int view_text_lines(const char *utf8, int w);
+void view_fill(struct view *v, int y, enum theme_element el);
+/* Keeps v->sel in [0, n) and visible. */
+void view_clamp(struct view *v, int n);
+/* Sets the status line message. */
+void tui_message(struct tui *t, const char *fmt, ...) PRINTF_LIKE(2, 3);
+/* Runs $VISUAL/$EDITOR (or the built-in editor) on text; returns the edited text or NULL. */
+char *tui_edit_text(struct tui *t, const char *text);
+/* Moves focus to the view named `name` (e.g. "gradients"). */
+void tui_focus_view(struct tui *t, const char *name);
+
+extern const struct view_ops view_graph_ops, view_traces_ops, view_gradients_ops,
+	view_shapley_ops, view_proposals_ops, view_history_ops, view_help_ops;
+
+/* Entry point from main: opens the workbench on a session file. */
+struct batch_opts;
+int tui_main(const struct batch_opts *o);
+
+#endif
