@@ -45,7 +45,7 @@ rule(r"(?s)^(?=.*?You are assigning blame within)(?=.*?one step, \"answer\")(?=.
  "<local>The answer names the right entity but wraps it in an explanation (\"Based on the passages, I believe the answer is ...\"). The output should be only the entity name, with no sentence around it.</local>")
 rule(r"(?s)^(?=.*?You are assigning blame within)(?=.*?one step, \"answer\")",
  "<local>This step is not at fault: the passages it received do not contain the answer, so declining was reasonable.</local>")
-rule(r"(?s)^(?=.*?You are writing a training example)(?=.*?not at fault)(?=.*?<step_output>\n(?<o>.*?)\n</step_output>)",
+rule(r"(?s)^(?=.*?You are writing a training example)(?=.*?\nThis step is not at fault)(?=.*?<step_output>\n(?<o>.*?)\n</step_output>)",
  "<revised>${o}</revised>")
 rule(r"(?s)^(?=.*?You are writing a training example for one step, \"query\")(?=.*?<step_input>\n.*?question: [^\n]*?" + ENT + r")",
  "<revised>${e}</revised>")
@@ -65,7 +65,7 @@ rule(r"(?s)improving the prompt of one step, \"[^\"]*\".*?<current_prompt>\n(?<p
 # ---- the task model (answer before query: passages may contain any words) ----
 rule(r"(?s)^(?=.*?\nPassages:\n)(?=.*?(?:Answer with only|Examples of good answers:))" + CHAIN, "${a}")
 rule(r"(?s)^(?=.*?\nPassages:\n)" + CHAIN,
- "Based on the passages, I believe the answer is ${a}, because ${b} is linked to the ${e} in the text.")
+ "Based on the passages, I believe the answer is ${a}, because ${b} is linked to ${e} in the text.")
 rule(r"\nPassages:\n", "The passages do not say, so I cannot answer this question with confidence.")
 rule(r"(?s)^(?=.*?search query)(?=.*?(?:key entity|Examples of good answers:))(?=.*?Question: [^\n]*?" + ENT + r")", "${e}")
 rule(r"(?s)^(?=.*?search query)(?=.*?Question: [^\n]*?" + ENT + r")",

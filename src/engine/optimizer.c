@@ -160,8 +160,7 @@ char *optimizer_instruct_prompt(const struct opt_request *req, int n, struct err
 
 /* ---- reading rewrites ---- */
 
-/* Equal but for surrounding whitespace. */
-static bool same_text(const char *a, const char *b)
+bool optimizer_same_text(const char *a, const char *b)
 {
 	while (*a == ' ' || *a == '\t' || *a == '\n' || *a == '\r')
 		a++;
@@ -202,7 +201,7 @@ size_t optimizer_parse_rewrites(const struct opt_request *req, const char *const
 		for (size_t i = 0; i < nb; i++) {
 			struct template *t = n < max ? template_parse(blocks[i], &e) : NULL;
 			bool ok = t && (!cur || (names_subset(cur, t) && names_subset(t, cur)));
-			ok = ok && (!req->prompt || !same_text(blocks[i], req->prompt));
+			ok = ok && (!req->prompt || !optimizer_same_text(blocks[i], req->prompt));
 			for (size_t k = 0; ok && k < n; k++)
 				ok = strcmp((*out)[k], blocks[i]) != 0;
 			template_free(t);

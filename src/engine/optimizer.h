@@ -67,6 +67,8 @@ char *optimizer_instruct_prompt(const struct opt_request *req, int n, struct err
  * an earlier block.  Caller frees each and the array. */
 size_t optimizer_parse_rewrites(const struct opt_request *req, const char *const *answers,
                                 size_t n_answers, size_t max, char ***out);
+/* Equal but for surrounding white space. */
+bool optimizer_same_text(const char *a, const char *b);
 /* Deep copy of demonstrations. */
 struct demo *demos_dup(const struct demo *d, size_t n);
 

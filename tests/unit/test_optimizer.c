@@ -21,6 +21,7 @@ static const struct opt_case cases[] = {
 	{"question: Q4\npassages: P4", "unknown", "missed the entity", "Lima", false},
 	{"question: Q5\npassages: P5", "It may be Kyiv", "hedges", "Kyiv", false},
 	{"question: Q6\npassages: P6", "", "empty", NULL, false}, /* no pseudo-label: not a demo */
+	{"question: Q7\npassages: P7", "Tokyo", "not at fault", " Tokyo\n", false}, /* unchanged */
 };
 
 static const struct demo incumbent_demos[] = {{"question: Q0\npassages: P0", "Paris"}};
@@ -153,7 +154,7 @@ static void check_demo_sources(const struct candidate *c)
 		bool found = false;
 		for (size_t k = 0; k < ARRAY_SIZE(cases) && !found; k++) {
 			const char *want = cases[k].good ? cases[k].output : cases[k].pseudo;
-			found = want && strcmp(c->demos[d].input, cases[k].input) == 0 &&
+			found = want && k != 6 && strcmp(c->demos[d].input, cases[k].input) == 0 &&
 			        strcmp(c->demos[d].output, want) == 0;
 		}
 		assert_true(found);
