@@ -14,8 +14,8 @@ extern const struct step_optimizer optimizer_joint;
 
 /* Adding an optimizer: one file defining a `const struct step_optimizer`, one line here. */
 static const struct step_optimizer *const optimizers[] = {
-	&optimizer_instruct,
-	&optimizer_joint,
+    &optimizer_instruct,
+    &optimizer_joint,
 };
 
 const struct step_optimizer *optimizer_find(const char *name)
@@ -37,8 +37,8 @@ const char *optimizer_names(void)
 	if (!names[0]) {
 		size_t off = 0;
 		for (size_t i = 0; i < ARRAY_SIZE(optimizers) && off < sizeof names; i++)
-			off += (size_t)snprintf(names + off, sizeof names - off, "%s%s", i ? ", " : "",
-			                        optimizers[i]->name);
+			off += (size_t)snprintf(names + off, sizeof names - off, "%s%s",
+			                        i ? ", " : "", optimizers[i]->name);
 	}
 	return names;
 }
@@ -143,13 +143,13 @@ char *optimizer_instruct_prompt(const struct opt_request *req, int n, struct err
 	char *cases = cases_text(req);
 	char *vars = variables_text(cur);
 	const char *const pairs[] = {
-		"step",       req->step && req->step->id ? req->step->id : "step",
-		"prompt",     req->prompt ? req->prompt : "",
-		"dependency", req->dependency && *req->dependency ? req->dependency : "(not analysed)",
-		"cases",      cases,
-		"n",          nbuf,
-		"variables",  vars,
-		NULL,
+	    "step",       req->step && req->step->id ? req->step->id : "step",
+	    "prompt",     req->prompt ? req->prompt : "",
+	    "dependency", req->dependency && *req->dependency ? req->dependency : "(not analysed)",
+	    "cases",      cases,
+	    "n",          nbuf,
+	    "variables",  vars,
+	    NULL,
 	};
 	char *out = role_render(req->s, ROLE_INSTRUCT, pairs, e);
 	free(cases);

@@ -164,8 +164,8 @@ static size_t joint_make(const struct opt_request *req, const char *const *answe
 }
 
 const struct step_optimizer optimizer_joint = {
-	.name = "joint",
-	.help = "rewrite the instruction and choose demonstrations from good runs and pseudo-labels",
-	.ask = joint_ask,
-	.make = joint_make,
+    .name = "joint",
+    .help = "rewrite the instruction and choose demonstrations from good runs and pseudo-labels",
+    .ask = joint_ask,
+    .make = joint_make,
 };

@@ -15,13 +15,14 @@
 #define PROMPT "Use the passages.\nPassages:\n{{passages}}\nQuestion: {{question}}\nAnswer:"
 
 static const struct opt_case cases[] = {
-	{"question: Q1\npassages: P1", "Berlin", NULL, NULL, true},
-	{"question: Q2\npassages: P2", "I believe it is Rome, because...", "too verbose", "Rome", false},
-	{"question: Q3\npassages: P3", "Oslo", NULL, NULL, true},
-	{"question: Q4\npassages: P4", "unknown", "missed the entity", "Lima", false},
-	{"question: Q5\npassages: P5", "It may be Kyiv", "hedges", "Kyiv", false},
-	{"question: Q6\npassages: P6", "", "empty", NULL, false}, /* no pseudo-label: not a demo */
-	{"question: Q7\npassages: P7", "Tokyo", "not at fault", " Tokyo\n", false}, /* unchanged */
+    {"question: Q1\npassages: P1", "Berlin", NULL, NULL, true},
+    {"question: Q2\npassages: P2", "I believe it is Rome, because...", "too verbose", "Rome",
+     false},
+    {"question: Q3\npassages: P3", "Oslo", NULL, NULL, true},
+    {"question: Q4\npassages: P4", "unknown", "missed the entity", "Lima", false},
+    {"question: Q5\npassages: P5", "It may be Kyiv", "hedges", "Kyiv", false},
+    {"question: Q6\npassages: P6", "", "empty", NULL, false}, /* no pseudo-label: not a demo */
+    {"question: Q7\npassages: P7", "Tokyo", "not at fault", " Tokyo\n", false}, /* unchanged */
 };
 
 static const struct demo incumbent_demos[] = {{"question: Q0\npassages: P0", "Paris"}};
@@ -31,32 +32,32 @@ static struct step step_answer = {.id = "answer"};
 static struct opt_request request(int budget, int max_demos, unsigned long seed)
 {
 	return (struct opt_request){
-		.s = NULL,
-		.step = &step_answer,
-		.prompt = PROMPT,
-		.demos = incumbent_demos,
-		.n_demos = 1,
-		.structure = "E1 summary",
-		.dependency = "The answer step must output only the entity.",
-		.cases = cases,
-		.n_cases = ARRAY_SIZE(cases),
-		.budget = budget,
-		.max_demos = max_demos,
-		.seed = seed,
+	    .s = NULL,
+	    .step = &step_answer,
+	    .prompt = PROMPT,
+	    .demos = incumbent_demos,
+	    .n_demos = 1,
+	    .structure = "E1 summary",
+	    .dependency = "The answer step must output only the entity.",
+	    .cases = cases,
+	    .n_cases = ARRAY_SIZE(cases),
+	    .budget = budget,
+	    .max_demos = max_demos,
+	    .seed = seed,
 	};
 }
 
 /* A role reply with good and bad rewrites mixed. */
 static const char reply[] =
-	"Here are the versions.\n"
-	"<prompt>Answer with only the entity.\n" PROMPT "</prompt>\n"
-	"<prompt>Answer briefly. Question: {{question}}</prompt>\n"            /* loses passages */
-	"<prompt>" PROMPT "\nAlso {{extra}}</prompt>\n"                         /* adds a name */
-	"<prompt>" PROMPT "</prompt>\n"                                         /* the incumbent */
-	"<prompt>Answer with only the entity.\n" PROMPT "</prompt>\n"           /* a repeat */
-	"<prompt>Broken {{question</prompt>\n"                                  /* not a template */
-	"<prompt>Question: {{question}}\nPassages: {{passages}}\nName only the entity.</prompt>\n"
-	"<prompt>Third: {{question}} {{passages}}</prompt>\n";
+    "Here are the versions.\n"
+    "<prompt>Answer with only the entity.\n" PROMPT "</prompt>\n"
+    "<prompt>Answer briefly. Question: {{question}}</prompt>\n"   /* loses passages */
+    "<prompt>" PROMPT "\nAlso {{extra}}</prompt>\n"               /* adds a name */
+    "<prompt>" PROMPT "</prompt>\n"                               /* the incumbent */
+    "<prompt>Answer with only the entity.\n" PROMPT "</prompt>\n" /* a repeat */
+    "<prompt>Broken {{question</prompt>\n"                        /* not a template */
+    "<prompt>Question: {{question}}\nPassages: {{passages}}\nName only the entity.</prompt>\n"
+    "<prompt>Third: {{question}} {{passages}}</prompt>\n";
 
 static void test_table(void **state)
 {

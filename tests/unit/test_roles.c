@@ -15,13 +15,13 @@
 
 /* The variables each role receives, as documented in src/engine/roles/README.md. */
 static const char *const role_vars[ROLE_COUNT][8] = {
-	[ROLE_STRUCTURE] = {"pipeline"},
-	[ROLE_DEPENDENCY] = {"structure", "step", "step_prompt", "good_cases", "traces"},
-	[ROLE_LOSS] = {"metric", "question", "output", "gold"},
-	[ROLE_GRADIENT] = {"question", "output", "gold", "loss", "traces"},
-	[ROLE_LOCAL] = {"step", "dependency", "loss", "gradient", "step_input", "step_output"},
-	[ROLE_PSEUDO] = {"step", "dependency", "local", "step_input", "step_output"},
-	[ROLE_INSTRUCT] = {"step", "prompt", "dependency", "cases", "n", "variables"},
+    [ROLE_STRUCTURE] = {"pipeline"},
+    [ROLE_DEPENDENCY] = {"structure", "step", "step_prompt", "good_cases", "traces"},
+    [ROLE_LOSS] = {"metric", "question", "output", "gold"},
+    [ROLE_GRADIENT] = {"question", "output", "gold", "loss", "traces"},
+    [ROLE_LOCAL] = {"step", "dependency", "loss", "gradient", "step_input", "step_output"},
+    [ROLE_PSEUDO] = {"step", "dependency", "local", "step_input", "step_output"},
+    [ROLE_INSTRUCT] = {"step", "prompt", "dependency", "cases", "n", "variables"},
 };
 
 static bool documented(enum role r, const char *name)
@@ -38,7 +38,8 @@ static void test_builtins_render(void **state)
 	for (int r = 0; r < ROLE_COUNT; r++) {
 		const char *text = role_builtin((enum role)r);
 		if (!text) {
-			print_error("no built-in src/engine/roles/%s.txt\n", role_name((enum role)r));
+			print_error("no built-in src/engine/roles/%s.txt\n",
+			            role_name((enum role)r));
 			fail();
 		}
 		assert_ptr_equal(role_text(NULL, (enum role)r), text);
@@ -49,8 +50,8 @@ static void test_builtins_render(void **state)
 		assert_non_null(t);
 		for (size_t i = 0; i < template_nvars(t); i++)
 			if (!documented((enum role)r, template_var(t, i))) {
-				print_error("%s.txt uses undocumented {{%s}}\n", role_name((enum role)r),
-				            template_var(t, i));
+				print_error("%s.txt uses undocumented {{%s}}\n",
+				            role_name((enum role)r), template_var(t, i));
 				fail();
 			}
 		for (const char *const *v = role_vars[r]; *v; v++) {
@@ -58,7 +59,8 @@ static void test_builtins_render(void **state)
 			for (size_t i = 0; i < template_nvars(t) && !used; i++)
 				used = strcmp(template_var(t, i), *v) == 0;
 			if (!used) {
-				print_error("%s.txt never uses {{%s}}\n", role_name((enum role)r), *v);
+				print_error("%s.txt never uses {{%s}}\n", role_name((enum role)r),
+				            *v);
 				fail();
 			}
 		}
@@ -100,12 +102,15 @@ static void test_render_missing_and_raw_values(void **state)
 	assert_non_null(strstr(e.msg, "loss"));
 	assert_non_null(strstr(e.msg, "gold"));
 	/* values are not parsed again: a prompt template survives literally */
-	const char *vars[] = {"step",  "answer", "prompt", "Q: {{question}}\nP: {{passages}}",
-	                      "dependency", "d", "cases", "c", "n", "3", "variables",
-	                      "{{question}}, {{passages}}", NULL};
+	const char *vars[] = {
+	    "step",       "answer", "prompt",    "Q: {{question}}\nP: {{passages}}",
+	    "dependency", "d",      "cases",     "c",
+	    "n",          "3",      "variables", "{{question}}, {{passages}}",
+	    NULL};
 	char *out = role_render(NULL, ROLE_INSTRUCT, vars, &e);
 	assert_non_null(out);
-	assert_non_null(strstr(out, "<current_prompt>\nQ: {{question}}\nP: {{passages}}\n</current_prompt>"));
+	assert_non_null(
+	    strstr(out, "<current_prompt>\nQ: {{question}}\nP: {{passages}}\n</current_prompt>"));
 	assert_non_null(strstr(out, "Write 3 improved versions"));
 	free(out);
 }
@@ -123,8 +128,8 @@ static void test_overrides(void **state)
 	assert_ptr_equal(role_text(&s, ROLE_GRADIENT), role_builtin(ROLE_GRADIENT));
 	assert_ptr_equal(role_text(&s, ROLE_LOCAL), role_builtin(ROLE_LOCAL));
 	struct err e = {{0}};
-	const char *vars[] = {"metric", "f1", "question", "q", "output", "Paris", "gold", "Rome",
-	                      NULL};
+	const char *vars[] = {"metric", "f1",   "question", "q", "output",
+	                      "Paris",  "gold", "Rome",     NULL};
 	char *out = role_render(&s, ROLE_LOSS, vars, &e);
 	assert_string_equal(out, "Compare Paris with Rome.");
 	free(out);
@@ -156,13 +161,15 @@ static void expect(const char *reply, const char *tag, const char *want)
 	char *got = extract(reply, tag);
 	if (!want) {
 		if (got) {
-			print_error("reply %s: want an error, got \"%s\"\n", reply ? reply : "(null)", got);
+			print_error("reply %s: want an error, got \"%s\"\n",
+			            reply ? reply : "(null)", got);
 			fail();
 		}
 		return;
 	}
 	if (!got || strcmp(got, want) != 0) {
-		print_error("reply %s: want \"%s\", got \"%s\"\n", reply ? reply : "(null)", want, got ? got : "(error)");
+		print_error("reply %s: want \"%s\", got \"%s\"\n", reply ? reply : "(null)", want,
+		            got ? got : "(error)");
 		fail();
 	}
 	free(got);
@@ -173,13 +180,13 @@ static void test_extract_cases(void **state)
 	(void)state;
 	expect("<loss>too long</loss>", "loss", "too long");
 	expect("Here:\n<loss>\n  too long \n</loss>\nthanks", "loss", "too long");
-	expect("<LOSS>upper</Loss>", "loss", "upper");                   /* any case */
-	expect("<loss type=\"text\">attr</loss >", "loss", "attr");        /* attributes, space */
+	expect("<LOSS>upper</Loss>", "loss", "upper");              /* any case */
+	expect("<loss type=\"text\">attr</loss >", "loss", "attr"); /* attributes, space */
 	expect("<lossy>no</lossy> plain", "loss", "<lossy>no</lossy> plain"); /* not the tag */
-	expect("no tags at all\n", "loss", "no tags at all");              /* whole reply */
-	expect("the answer</loss> junk", "loss", "the answer");            /* stray close */
-	expect("<loss>first</loss><loss>second</loss>", "loss", "first");  /* the first */
-	expect("<loss></loss><loss>second</loss>", "loss", "second");      /* first non-empty */
+	expect("no tags at all\n", "loss", "no tags at all");                 /* whole reply */
+	expect("the answer</loss> junk", "loss", "the answer");               /* stray close */
+	expect("<loss>first</loss><loss>second</loss>", "loss", "first");     /* the first */
+	expect("<loss></loss><loss>second</loss>", "loss", "second");         /* first non-empty */
 	expect("<loss>unclosed and the rest", "loss", "unclosed and the rest");
 	expect("```\n<loss>x</loss>\n```", "loss", "x");
 	expect("<prompt>```text\nQ: {{q}}\n```</prompt>", "prompt", "Q: {{q}}"); /* fence */
