@@ -14,8 +14,8 @@ extern const struct step_optimizer optimizer_joint;
 
 /* Adding an optimizer: one file defining a `const struct step_optimizer`, one line here. */
 static const struct step_optimizer *const optimizers[] = {
-	&optimizer_instruct,
-	&optimizer_joint,
+    &optimizer_instruct,
+    &optimizer_joint,
 };
 
 const struct step_optimizer *optimizer_find(const char *name)
@@ -37,8 +37,8 @@ const char *optimizer_names(void)
 	if (!names[0]) {
 		size_t off = 0;
 		for (size_t i = 0; i < ARRAY_SIZE(optimizers) && off < sizeof names; i++)
-			off += (size_t)snprintf(names + off, sizeof names - off, "%s%s", i ? ", " : "",
-			                        optimizers[i]->name);
+			off += (size_t)snprintf(names + off, sizeof names - off, "%s%s",
+			                        i ? ", " : "", optimizers[i]->name);
 	}
 	return names;
 }
@@ -143,13 +143,13 @@ char *optimizer_instruct_prompt(const struct opt_request *req, int n, struct err
 	char *cases = cases_text(req);
 	char *vars = variables_text(cur);
 	const char *const pairs[] = {
-		"step",       req->step && req->step->id ? req->step->id : "step",
-		"prompt",     req->prompt ? req->prompt : "",
-		"dependency", req->dependency && *req->dependency ? req->dependency : "(not analysed)",
-		"cases",      cases,
-		"n",          nbuf,
-		"variables",  vars,
-		NULL,
+	    "step",       req->step && req->step->id ? req->step->id : "step",
+	    "prompt",     req->prompt ? req->prompt : "",
+	    "dependency", req->dependency && *req->dependency ? req->dependency : "(not analysed)",
+	    "cases",      cases,
+	    "n",          nbuf,
+	    "variables",  vars,
+	    NULL,
 	};
 	char *out = role_render(req->s, ROLE_INSTRUCT, pairs, e);
 	free(cases);
@@ -160,8 +160,7 @@ char *optimizer_instruct_prompt(const struct opt_request *req, int n, struct err
 
 /* ---- reading rewrites ---- */
 
-/* Equal but for surrounding whitespace. */
-static bool same_text(const char *a, const char *b)
+bool optimizer_same_text(const char *a, const char *b)
 {
 	while (*a == ' ' || *a == '\t' || *a == '\n' || *a == '\r')
 		a++;
@@ -202,7 +201,7 @@ size_t optimizer_parse_rewrites(const struct opt_request *req, const char *const
 		for (size_t i = 0; i < nb; i++) {
 			struct template *t = n < max ? template_parse(blocks[i], &e) : NULL;
 			bool ok = t && (!cur || (names_subset(cur, t) && names_subset(t, cur)));
-			ok = ok && (!req->prompt || !same_text(blocks[i], req->prompt));
+			ok = ok && (!req->prompt || !optimizer_same_text(blocks[i], req->prompt));
 			for (size_t k = 0; ok && k < n; k++)
 				ok = strcmp((*out)[k], blocks[i]) != 0;
 			template_free(t);

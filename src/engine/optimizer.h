@@ -30,7 +30,7 @@ struct opt_request {
 	const char *dependency; /* E2 for this step */
 	const struct opt_case *cases;
 	size_t n_cases;
-	int budget;      /* candidates wanted */
+	int budget; /* candidates wanted */
 	int max_demos;
 	unsigned long seed;
 };
@@ -41,7 +41,8 @@ struct step_optimizer {
 	/* The role prompts to send to the role model (caller frees each and the array). */
 	size_t (*ask)(const struct opt_request *req, char ***prompts);
 	/* Candidates from the answers (answers[i] may be NULL when that request failed); at most
-	 * req->budget, each with optimizer set.  Deduplication and validation happen in the engine. */
+	 * req->budget, each with optimizer set.  Deduplication and validation happen in the engine.
+	 */
 	size_t (*make)(const struct opt_request *req, const char *const *answers, size_t n_answers,
 	               struct candidate **out);
 };
@@ -67,6 +68,8 @@ char *optimizer_instruct_prompt(const struct opt_request *req, int n, struct err
  * an earlier block.  Caller frees each and the array. */
 size_t optimizer_parse_rewrites(const struct opt_request *req, const char *const *answers,
                                 size_t n_answers, size_t max, char ***out);
+/* Equal but for surrounding white space. */
+bool optimizer_same_text(const char *a, const char *b);
 /* Deep copy of demonstrations. */
 struct demo *demos_dup(const struct demo *d, size_t n);
 

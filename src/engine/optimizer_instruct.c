@@ -47,8 +47,8 @@ static size_t instruct_make(const struct opt_request *req, const char *const *an
 }
 
 const struct step_optimizer optimizer_instruct = {
-	.name = "instruct",
-	.help = "rewrite the step's instruction from its failures (keeps its demonstrations)",
-	.ask = instruct_ask,
-	.make = instruct_make,
+    .name = "instruct",
+    .help = "rewrite the step's instruction from its failures (keeps its demonstrations)",
+    .ask = instruct_ask,
+    .make = instruct_make,
 };

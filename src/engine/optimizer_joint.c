@@ -1,7 +1,8 @@
 /* optimizer_joint.c: the `joint` step optimizer: instruction and few-shot demonstrations
  * together.  The instruction side is the instruct rewrite role; the demonstration side draws up
  * to max_demos examples from the step's supervised set: (input, output) of good cases and
- * (input, pseudo-label) of bad ones.
+ * (input, pseudo-label) of bad ones whose pseudo-label differs from what the step produced (a
+ * step found not at fault keeps its failed output as pseudo-label: no lesson in it).
  *
  * With budget b and a non-empty demo pool: b-1 rewrites are asked for (b when b == 1), each
  * candidate pairs one rewrite with its own demo set, and the last slot (when b >= 2) keeps the
@@ -33,6 +34,9 @@ static void pool_build(const struct opt_request *req, struct pool *p)
 		const struct opt_case *c = &req->cases[i];
 		const char *out = c->good ? c->output : c->pseudo;
 		if (!c->input || !*c->input || !out || !*out)
+			continue;
+		/* a pseudo-label that repeats the failed output teaches nothing */
+		if (!c->good && c->output && optimizer_same_text(out, c->output))
 			continue;
 		p->d[p->n] = (struct demo){(char *)c->input, (char *)out};
 		p->pseudo[p->n++] = !c->good;
@@ -160,8 +164,8 @@ static size_t joint_make(const struct opt_request *req, const char *const *answe
 }
 
 const struct step_optimizer optimizer_joint = {
-	.name = "joint",
-	.help = "rewrite the instruction and choose demonstrations from good runs and pseudo-labels",
-	.ask = joint_ask,
-	.make = joint_make,
+    .name = "joint",
+    .help = "rewrite the instruction and choose demonstrations from good runs and pseudo-labels",
+    .ask = joint_ask,
+    .make = joint_make,
 };

@@ -17,7 +17,7 @@ static const struct {
 	const char *name, *tag, *help;
 } role_table[ROLE_COUNT] = {
 #define X(id, name, tag, help) {name, tag, help},
-	ROLES(X)
+    ROLES(X)
 #undef X
 };
 
@@ -69,8 +69,10 @@ char *role_render(const struct session *s, enum role r, const char *const *vars,
 {
 	const char *text = role_text(s, r);
 	if (!text) {
-		err_set(e, "role \"%s\": no prompt template (neither optimizer.roles.%s nor a built-in)",
-		        role_name(r), role_name(r));
+		err_set(
+		    e,
+		    "role \"%s\": no prompt template (neither optimizer.roles.%s nor a built-in)",
+		    role_name(r), role_name(r));
 		return NULL;
 	}
 	struct template *t = template_parse(text, e);
@@ -174,13 +176,12 @@ static bool next_tagged(const char **p, const char *tag, char **body_out)
 	if (!find_open(*p, tag, &body))
 		return false;
 	const char *end = find_close(body, tag, &after);
-	if (!end) {
-		/* unclosed: up to the next opening of the same tag, else the rest */
-		const char *b2;
-		const char *next = find_open(body, tag, &b2);
-		end = next ? next : body + strlen(body);
-		after = end;
-	}
+	/* unclosed: up to the next opening of the same tag, else the rest */
+	const char *b2, *next = find_open(body, tag, &b2);
+	if (next && (!end || next < end))
+		end = after = next;
+	else if (!end)
+		end = after = body + strlen(body);
 	*body_out = answer_dup(body, end);
 	*p = after;
 	return true;
@@ -207,8 +208,8 @@ int role_extract(const char *reply, const char *tag, char **out, struct err *e)
 	const char *after, *end = find_close(reply, tag, &after);
 	*out = answer_dup(reply, end ? end : reply + strlen(reply));
 	if (!*out)
-		return err_set(e, "the reply is empty (expected an answer inside <%s>...</%s>)", tag,
-		               tag);
+		return err_set(e, "the reply is empty (expected an answer inside <%s>...</%s>)",
+		               tag, tag);
 	return 0;
 }
 

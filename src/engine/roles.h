@@ -10,19 +10,19 @@
 
 /* id, file/session name, the tag its answer comes in, what it does */
 #define ROLES(X)                                                                                   \
-	X(STRUCTURE, "structure", "summary", "E1: overall task and each step's role")            \
-	X(DEPENDENCY, "dependency", "dependency", "E2: a step's duty and effect on the result")  \
-	X(LOSS, "loss", "loss", "E3: concrete differences between output and gold")             \
-	X(GRADIENT, "gradient", "gradient", "E4: why the final output went wrong")               \
-	X(LOCAL, "local", "local", "E5: what this step did that led to the error")               \
-	X(PSEUDO, "pseudo", "revised", "E6: the output this step should have given")             \
+	X(STRUCTURE, "structure", "summary", "E1: overall task and each step's role")              \
+	X(DEPENDENCY, "dependency", "dependency", "E2: a step's duty and effect on the result")    \
+	X(LOSS, "loss", "loss", "E3: concrete differences between output and gold")                \
+	X(GRADIENT, "gradient", "gradient", "E4: why the final output went wrong")                 \
+	X(LOCAL, "local", "local", "E5: what this step did that led to the error")                 \
+	X(PSEUDO, "pseudo", "revised", "E6: the output this step should have given")               \
 	X(INSTRUCT, "instruct", "prompt", "optimizer: rewrite a step's prompt")
 
 enum role {
 #define X(id, name, tag, help) ROLE_##id,
 	ROLES(X)
 #undef X
-	ROLE_COUNT
+	    ROLE_COUNT
 };
 
 const char *role_name(enum role r);
