@@ -83,6 +83,27 @@ static int headless_open(struct headless *h, const struct batch_opts *o)
 		if (strcmp(st->model_cfg->provider, "scripted") == 0)
 			h->scripted = true;
 	}
+	if (metric_is_judge(h->s->metric)) {
+		const struct model_config *j = session_model(h->s, metric_judge(h->s->metric)->model);
+		if (j && llm_check_model(j, &e) < 0) {
+			fprintf(stderr, "adopt-tui: metric judge: %s\n", e.msg);
+			return 1;
+		}
+	}
+	if (o->iterations > 0) {
+		const struct model_config *r = session_model(h->s, h->s->opt.role_model);
+		if (!r) {
+			fprintf(stderr, "adopt-tui: optimizer.role_model: no model configuration \"%s\" "
+			                "for the analysis roles\n",
+			        h->s->opt.role_model);
+			return 1;
+		}
+		if (llm_check_model(r, &e) < 0) {
+			fprintf(stderr, "adopt-tui: role model: %s\n", e.msg);
+			return 1;
+		}
+		h->scripted |= strcmp(r->provider, "scripted") == 0;
+	}
 	h->cache_path = cache_path_for(o->session);
 	struct llm_options lo = {.cache_path = o->no_cache ? NULL : h->cache_path,
 	                         .offline = o->offline,
