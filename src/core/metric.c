@@ -23,6 +23,7 @@ struct metric_type {
 	/* One gold (NULL when the metric needs none); NULL scorer: llm_judge. */
 	int (*score)(const struct metric *m, const char *pred, const char *gold, double *out,
 	             struct err *e);
+	const char *what; /* what the score rewards, for the roles and reports */
 };
 
 struct metric {
@@ -643,14 +644,21 @@ int metric_judge_parse(const struct metric *m, const char *reply, double *score,
 /* ---- the table ---- */
 
 static const struct metric_type metric_types[] = {
-    {"exact_match", 1.0, NULL, NULL, score_exact_match},
-    {"f1", 0.5, NULL, NULL, score_f1},
-    {"contains", 1.0, NULL, NULL, score_contains},
-    {"regex", 1.0, regex_keys, parse_regex, score_regex},
-    {"numeric", 1.0, numeric_keys, parse_numeric, score_numeric},
-    {"choice", 1.0, choice_keys, parse_choice, score_choice},
-    {"one_minus_mae", 0.75, mae_keys, parse_mae, score_mae},
-    {"llm_judge", 0.5, judge_keys, parse_judge, NULL},
+    {"exact_match", 1.0, NULL, NULL, score_exact_match,
+     "the answer must equal the gold after SQuAD normalisation (case, punctuation, articles and spacing ignored)"},
+    {"f1", 0.5, NULL, NULL, score_f1, "token overlap F1 with the gold after SQuAD normalisation: extra or missing words cost points"},
+    {"contains", 1.0, NULL, NULL, score_contains,
+     "the normalised gold must appear as whole words in the answer"},
+    {"regex", 1.0, regex_keys, parse_regex, score_regex,
+     "the trimmed answer must fully match a pattern"},
+    {"numeric", 1.0, numeric_keys, parse_numeric, score_numeric,
+     "the last number in the answer must equal the gold number"},
+    {"choice", 1.0, choice_keys, parse_choice, score_choice,
+     "the chosen option letter or label must be the gold one"},
+    {"one_minus_mae", 0.75, mae_keys, parse_mae, score_mae,
+     "1 - |answer - gold| / (scale range): closer ratings score higher"},
+    {"llm_judge", 0.5, judge_keys, parse_judge, NULL,
+     "a judge model grades the answer with a rubric"},
 };
 
 static const char *const common_keys[] = {"type", "threshold", NULL};
@@ -793,4 +801,10 @@ int metric_score(const struct metric *m, const char *pred, const char *const *go
 	}
 	*score = best;
 	return 0;
+}
+
+char *metric_describe(const struct metric *m)
+{
+	return xasprintf("%s: %s; a case passes at a score of %g or more", m->type->name,
+	                 m->type->what, m->threshold);
 }

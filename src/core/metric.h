@@ -26,6 +26,8 @@ struct metric *metric_from_json(const cJSON *j, struct err *e);
 void metric_free(struct metric *m);
 /* The type name: "f1". */
 const char *metric_name(const struct metric *m);
+/* "f1: token overlap F1 ...; a case passes at a score of 0.5 or more" (caller frees). */
+char *metric_describe(const struct metric *m);
 /* Pass threshold: a score >= it counts as a good run. */
 double metric_threshold(const struct metric *m);
 /* llm_judge: scored by the engine through an LLM, never by metric_score. */

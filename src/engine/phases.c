@@ -319,9 +319,11 @@ static int gradient_e3(struct engine *en, struct iteration *it, bool resumed)
 	for (size_t c = 0; c < it->n_cases; c++) {
 		const struct trace *t = &it->traces[it->cases[c].trace];
 		char *q = question_text(en, t), *g = gold_text(en, t);
-		const char *vars[] = {"metric", metric_name(en->s->metric), "question", q,
+		char *metric = metric_describe(en->s->metric);
+		const char *vars[] = {"metric", metric, "question", q,
 		                      "output", t->error ? t->error : t->prediction, "gold", g, NULL};
 		ask_role(en, ROLE_LOSS, vars, &it->cases[c].loss);
+		free(metric);
 		free(q);
 		free(g);
 	}
