@@ -645,8 +645,11 @@ int metric_judge_parse(const struct metric *m, const char *reply, double *score,
 
 static const struct metric_type metric_types[] = {
     {"exact_match", 1.0, NULL, NULL, score_exact_match,
-     "the answer must equal the gold after SQuAD normalisation (case, punctuation, articles and spacing ignored)"},
-    {"f1", 0.5, NULL, NULL, score_f1, "token overlap F1 with the gold after SQuAD normalisation: extra or missing words cost points"},
+     "the answer must equal the gold after SQuAD normalisation (case, punctuation, "
+     "articles and spacing ignored)"},
+    {"f1", 0.5, NULL, NULL, score_f1,
+     "token overlap F1 with the gold after SQuAD normalisation: extra or missing words cost "
+     "points"},
     {"contains", 1.0, NULL, NULL, score_contains,
      "the normalised gold must appear as whole words in the answer"},
     {"regex", 1.0, regex_keys, parse_regex, score_regex,
