@@ -119,7 +119,6 @@ struct phase_cost {
 struct iteration {
 	int number; /* 1-based */
 	enum phase phase;  /* the next phase to run (PHASE_COUNT when finished) */
-	bool phase_running;
 	/* forward */
 	struct trace *traces;
 	size_t n_traces;
