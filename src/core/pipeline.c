@@ -68,8 +68,9 @@ static struct template *load_template(struct loader *L, const cJSON *obj, const 
 	return t;
 }
 
+/* `who` names the owner in messages: "step \"a\"", "loop \"hops\": until". */
 static struct rx *load_regex(struct loader *L, const cJSON *obj, const char *path, const char *key,
-                             const char *step_id)
+                             const char *who)
 {
 	char p[300];
 	snprintf(p, sizeof p, "%s.%s", path, key);
@@ -79,7 +80,7 @@ static struct rx *load_regex(struct loader *L, const cJSON *obj, const char *pat
 	struct err e = {{0}};
 	struct rx *rx = rx_compile(v->valuestring, RX_MULTILINE, &e);
 	if (!rx)
-		load_problem(L, p, "step \"%s\": %s", step_id, e.msg);
+		load_problem(L, p, "%s: %s", who, e.msg);
 	return rx;
 }
 
@@ -113,7 +114,9 @@ static void load_llm(struct loader *L, struct session *s, struct step *st, const
 			load_problem(L, p, "step \"%s\": parse: %s", st->id, e.msg);
 		st->parse_group = 1;
 	} else if (parse) {
-		st->parse_rx = load_regex(L, parse, p, "pattern", st->id);
+		char who[300];
+		snprintf(who, sizeof who, "step \"%s\": parse", st->id);
+		st->parse_rx = load_regex(L, parse, p, "pattern", who);
 		if (!st->parse_rx && !cJSON_GetObjectItemCaseSensitive(parse, "pattern"))
 			load_problem(L, p, "step \"%s\": parse needs a \"pattern\"", st->id);
 		st->parse_group = (int)load_number(L, parse, p, "group", 1, 0, RX_MAX_GROUPS - 1);
@@ -149,7 +152,9 @@ static void load_llm(struct loader *L, struct session *s, struct step *st, const
 static void load_regex_step(struct loader *L, struct step *st, const char *path)
 {
 	st->text = load_template(L, st->json, path, "source", true, st->id);
-	st->rx = load_regex(L, st->json, path, "pattern", st->id);
+	char who[300];
+	snprintf(who, sizeof who, "step \"%s\"", st->id);
+	st->rx = load_regex(L, st->json, path, "pattern", who);
 	if (!st->rx && !cJSON_GetObjectItemCaseSensitive(st->json, "pattern"))
 		load_problem(L, path, "step \"%s\": \"pattern\" is required", st->id);
 	st->replace = load_string(L, st->json, path, "replace", NULL);
@@ -394,7 +399,9 @@ static void load_loops(struct loader *L, struct session *s, const cJSON *loops)
 		                              "an object {\"step\", \"pattern\"}");
 		if (until) {
 			char *sid = load_string(L, until, up, "step", NULL);
-			lp->until = load_regex(L, until, up, "pattern", lp->id);
+			char who[300];
+			snprintf(who, sizeof who, "loop \"%s\": until", lp->id);
+			lp->until = load_regex(L, until, up, "pattern", who);
 			if (!lp->until && !cJSON_GetObjectItemCaseSensitive(until, "pattern"))
 				load_problem(L, up, "loop \"%s\": until needs a \"pattern\"", lp->id);
 			lp->until_step = sid ? session_step_index(s, sid)
@@ -504,7 +511,8 @@ void load_pipeline(struct loader *L, struct session *s)
 		}
 		st->id = load_string(L, sj, path, "id", NULL);
 		if (!st->id) {
-			load_problem(L, path, "%s: \"id\" is required", path);
+			if (!cJSON_GetObjectItemCaseSensitive(sj, "id")) /* else: reported as a type */
+				load_problem(L, path, "%s: \"id\" is required", path);
 			st->id = xasprintf("#%zu", i);
 		} else if (session_step_index(s, st->id) != st->index) {
 			char ip[80];

@@ -132,8 +132,10 @@ static void load_models(struct loader *L, struct session *s)
 			load_problem(L, path, "%s must be an object", path);
 			continue;
 		}
+		char kp[320];
+		snprintf(kp, sizeof kp, "%s.api_key", path);
 		if (cJSON_GetObjectItemCaseSensitive(m, "api_key"))
-			load_problem(L, path,
+			load_problem(L, kp,
 			             "model \"%s\": an API key must never be stored in the session; name "
 			             "the environment variable that holds it with \"api_key_env\"",
 			             mc->name);
@@ -151,6 +153,8 @@ static void load_models(struct loader *L, struct session *s)
 		mc->timeout_s = load_number(L, m, path, "timeout", 120, 0.1, 86400);
 		mc->stream = load_bool(L, m, path, "stream", true);
 		if (!mc->provider) {
+			if (cJSON_GetObjectItemCaseSensitive(m, "provider"))
+				continue; /* reported as a wrong type */
 			load_problem(L, path, "model \"%s\": \"provider\" is required (one of openai, "
 			                      "anthropic, ollama, scripted)",
 			             mc->name);
@@ -310,8 +314,18 @@ static void load_metric(struct loader *L, struct session *s)
 	}
 	struct err e = {{0}};
 	s->metric = metric_from_json(m, &e);
-	if (!s->metric)
-		load_problem(L, "metric", "metric: %s", e.msg);
+	if (!s->metric) {
+		/* metric.c names the key ("metric.threshold must ...", "metric: unknown key \"x\"");
+		 * point at it rather than at the whole object */
+		const char *k = str_startswith(e.msg, "metric.") ? e.msg + 7 : NULL;
+		if (!k && str_startswith(e.msg, "metric: ") && (k = strstr(e.msg, "key \"")))
+			k += 5;
+		size_t klen = k ? strspn(k, "abcdefghijklmnopqrstuvwxyz_") : 0;
+		char kp[96] = "metric";
+		if (klen && klen < 64)
+			snprintf(kp, sizeof kp, "metric.%.*s", (int)klen, k);
+		load_problem(L, kp, "%s%s", str_startswith(e.msg, "metric") ? "" : "metric: ", e.msg);
+	}
 	else if (metric_is_judge(s->metric)) {
 		const struct metric_judge *j = metric_judge(s->metric);
 		if (j && j->model && !session_model(s, j->model))
