@@ -459,6 +459,35 @@ static void set_string(cJSON *obj, const char *key, const char *val)
 		cJSON_AddItemToObject(obj, key, s);
 }
 
+/* Demonstrations are written into the objects already there, so keys this version does not
+ * know (a demo's "note", say) survive; new demos get new objects, dropped ones are removed. */
+static void sync_demos(struct step *st)
+{
+	cJSON *arr = cJSON_GetObjectItemCaseSensitive(st->json, "demos");
+	if (!cJSON_IsArray(arr)) {
+		arr = cJSON_CreateArray();
+		if (cJSON_GetObjectItemCaseSensitive(st->json, "demos"))
+			cJSON_ReplaceItemInObjectCaseSensitive(st->json, "demos", arr);
+		else
+			cJSON_AddItemToObject(st->json, "demos", arr);
+	}
+	for (size_t k = 0; k < st->n_demos; k++) {
+		cJSON *o = cJSON_GetArrayItem(arr, (int)k);
+		if (!cJSON_IsObject(o)) {
+			cJSON *fresh = cJSON_CreateObject();
+			if (o)
+				cJSON_ReplaceItemInArray(arr, (int)k, fresh);
+			else
+				cJSON_AddItemToArray(arr, fresh);
+			o = fresh;
+		}
+		set_string(o, "input", st->demos[k].input);
+		set_string(o, "output", st->demos[k].output);
+	}
+	while (cJSON_GetArraySize(arr) > (int)st->n_demos)
+		cJSON_DeleteItemFromArray(arr, cJSON_GetArraySize(arr) - 1);
+}
+
 void session_sync_json(struct session *s)
 {
 	for (size_t i = 0; i < s->n_steps; i++) {
@@ -466,19 +495,8 @@ void session_sync_json(struct session *s)
 		if (st->kind != STEP_LLM || !st->json)
 			continue;
 		set_string(st->json, "prompt", st->prompt);
-		if (st->n_demos || cJSON_GetObjectItemCaseSensitive(st->json, "demos")) {
-			cJSON *arr = cJSON_CreateArray();
-			for (size_t k = 0; k < st->n_demos; k++) {
-				cJSON *o = cJSON_CreateObject();
-				cJSON_AddStringToObject(o, "input", st->demos[k].input);
-				cJSON_AddStringToObject(o, "output", st->demos[k].output);
-				cJSON_AddItemToArray(arr, o);
-			}
-			if (cJSON_GetObjectItemCaseSensitive(st->json, "demos"))
-				cJSON_ReplaceItemInObjectCaseSensitive(st->json, "demos", arr);
-			else
-				cJSON_AddItemToObject(st->json, "demos", arr);
-		}
+		if (st->n_demos || cJSON_GetObjectItemCaseSensitive(st->json, "demos"))
+			sync_demos(st);
 	}
 }
 
