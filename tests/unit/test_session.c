@@ -9,61 +9,16 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <dirent.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
-#include "core/session.h"
-#include "core/util.h"
+#include "testdir.h"
 
 void file_write_fail_after(long nbytes); /* util.c test hook */
 
-struct tmp {
-	char dir[64];
-	char *oldcwd;
-};
-
-static int setup(void **state)
+static int session_teardown(void **state)
 {
-	struct tmp *t = xcalloc(1, sizeof *t);
-	snprintf(t->dir, sizeof t->dir, "/tmp/adopt-session-XXXXXX");
-	if (!mkdtemp(t->dir))
-		return -1;
-	t->oldcwd = getcwd(NULL, 0);
-	if (chdir(t->dir) < 0)
-		return -1;
-	*state = t;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct tmp *t = *state;
 	file_write_fail_after(-1);
-	DIR *d = opendir(".");
-	struct dirent *de;
-	while (d && (de = readdir(d)) != NULL)
-		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
-			unlink(de->d_name);
-	if (d)
-		closedir(d);
-	if (chdir(t->oldcwd) < 0)
-		return -1;
-	rmdir(t->dir);
-	free(t->oldcwd);
-	free(t);
-	return 0;
-}
-
-static void put(const char *name, const char *text)
-{
-	FILE *f = fopen(name, "wb");
-	assert_non_null(f);
-	fwrite(text, 1, strlen(text), f);
-	assert_int_equal(fclose(f), 0);
+	return testdir_teardown(state);
 }
 
 static char *slurp(const char *name, size_t *len)
@@ -93,32 +48,6 @@ static char *doc(const char *steps, const char *extra)
 	                 "  \"metric\": {\"type\": \"exact_match\"}\n"
 	                 "}\n",
 	                 steps, extra ? extra : "");
-}
-
-static void print_diag(const struct diag *d)
-{
-	for (size_t i = 0; i < d->n; i++)
-		print_message("    got: %s\n", d->msgs[i]);
-}
-
-static struct session *load_ok_file(const char *name)
-{
-	struct diag d = {0};
-	struct session *s = session_load(name, NULL, &d);
-	if (!s || d.n) {
-		print_diag(&d);
-		diag_free(&d);
-		session_free(s);
-		fail_msg("%s did not load cleanly", name);
-	}
-	diag_free(&d);
-	return s;
-}
-
-static struct session *load_ok(const char *text)
-{
-	put("s.json", text);
-	return load_ok_file("s.json");
 }
 
 /* Loads `name` with `opts` and checks it fails with exactly the messages in want (NULL-ended). */
@@ -875,7 +804,7 @@ static void test_override_models(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+#define T(f) cmocka_unit_test_setup_teardown(f, testdir_setup, session_teardown)
 	    T(test_minimal),         T(test_full),
 	    T(test_bad_json),        T(test_bad_header),
 	    T(test_file_problems),   T(test_bad_steps),
