@@ -539,7 +539,8 @@ static void test_bad_dataset(void **state)
 	            "\"template\": \"x\"}]},\n"
 	            "\"dataset\": {\"train\": \"d2.jsonl\", \"val\": 5},\n"
 	            "\"metric\": {\"type\": \"f1\"}}",
-	            "s.json:3:22: dataset.train: d2.jsonl:2: invalid JSON on this line",
+	            "s.json:3:22: dataset.train: d2.jsonl:2:14: unexpected end of file (expected a value) "
+	            "(invalid JSON)",
 	            "s.json:3:41: dataset.val: must be an array of examples or a path to a "
 	            "JSONL/JSON file");
 	EXPECT_TEXT("{\"format\": \"adopt-session\", \"version\": 1, \"models\": {},\n"
