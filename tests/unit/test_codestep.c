@@ -31,7 +31,8 @@ static const char session_text[] =
     "   \"corpus\": \"corpus.jsonl\", \"k\": 2},\n"
     "  {\"id\": \"passages\", \"type\": \"retrieve\", \"query\": \"{{input.question}}\",\n"
     "   \"passages\": \"input.ctx\", \"k\": 1},\n"
-    "  {\"id\": \"cat\", \"type\": \"exec\", \"command\": [\"cat\"], \"input\": \"{{steps.tpl}}\"},\n"
+    "  {\"id\": \"cat\", \"type\": \"exec\", \"command\": [\"cat\"], \"input\": "
+    "\"{{steps.tpl}}\"},\n"
     "  {\"id\": \"upper\", \"type\": \"exec\", \"command\": [\"tr\", \"a-z\", \"A-Z\"]},\n"
     "  {\"id\": \"slow\", \"type\": \"exec\", \"command\": [\"sleep\", \"5\"], \"timeout_ms\": "
     "200},\n"
@@ -50,10 +51,11 @@ static int setup(void **state)
 {
 	if (testdir_setup(state) < 0)
 		return -1;
-	put("corpus.jsonl", "{\"title\": \"France\", \"text\": \"Paris is the capital of France.\"}\n"
-	                    "{\"title\": \"Germany\", \"text\": \"Berlin is the capital of Germany.\"}\n"
-	                    "{\"text\": \"The Seine flows through Paris, France.\"}\n"
-	                    "{\"text\": \"Nothing relevant here.\"}\n");
+	put("corpus.jsonl",
+	    "{\"title\": \"France\", \"text\": \"Paris is the capital of France.\"}\n"
+	    "{\"title\": \"Germany\", \"text\": \"Berlin is the capital of Germany.\"}\n"
+	    "{\"text\": \"The Seine flows through Paris, France.\"}\n"
+	    "{\"text\": \"Nothing relevant here.\"}\n");
 	return 0;
 }
 
@@ -86,11 +88,12 @@ static void test_template(void **state)
 	assert_int_equal(o.n_items, 0);
 	step_out_free(&o);
 	/* an LLM step is not a code step */
-	struct session *s = load_ok("{\"format\": \"adopt-session\", \"version\": 1, \"models\": "
-	                            "{\"task\": {\"provider\": \"openai\", \"model\": \"m\"}},\n"
-	                            "\"pipeline\": {\"steps\": [{\"id\": \"l\", \"prompt\": \"p\"}]},\n"
-	                            "\"dataset\": {\"val\": [{\"answer\": \"a\"}]}, \"metric\": "
-	                            "{\"type\": \"f1\"}}");
+	struct session *s =
+	    load_ok("{\"format\": \"adopt-session\", \"version\": 1, \"models\": "
+	            "{\"task\": {\"provider\": \"openai\", \"model\": \"m\"}},\n"
+	            "\"pipeline\": {\"steps\": [{\"id\": \"l\", \"prompt\": \"p\"}]},\n"
+	            "\"dataset\": {\"val\": [{\"answer\": \"a\"}]}, \"metric\": "
+	            "{\"type\": \"f1\"}}");
 	struct codestep_env env = {false, NULL};
 	struct err e = {""};
 	assert_int_equal(codestep_run(&s->steps[0], "x", &env, &o, &e), -1);
@@ -195,8 +198,9 @@ static void test_exec_untrusted(void **state)
 	struct step_out o = {0};
 	struct err e = {""};
 	assert_int_equal(run("cat", "hello", false, 0, &o, &e), -1);
-	assert_string_equal(e.msg, "step \"cat\" runs the command \"cat\"; refusing without --trust "
-	                           "(a session file from someone else must not run commands)");
+	assert_string_equal(e.msg,
+	                    "step \"cat\" runs the command \"cat\"; refusing without --trust "
+	                    "(a session file from someone else must not run commands)");
 	assert_null(o.text);
 }
 
@@ -235,7 +239,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, testdir_teardown)
-	    T(test_template),      T(test_regex),       T(test_catastrophic_regex),
+	    T(test_template),      T(test_regex),          T(test_catastrophic_regex),
 	    T(test_retrieve),      T(test_exec_untrusted), T(test_exec_trusted),
 	    T(test_exec_failures),
 #undef T

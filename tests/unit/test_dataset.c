@@ -122,8 +122,9 @@ static void test_answer_field(void **state)
 	struct dataset d = {0};
 	d.answer_field = xstrdup("label");
 	d.id_field = xstrdup("qid");
-	load_spec_ok(&d, SPLIT_TRAIN, "[{\"qid\": \"x9\", \"text\": \"t\", \"label\": \"pos\", "
-	                              "\"answer\": \"an input now\"}]");
+	load_spec_ok(&d, SPLIT_TRAIN,
+	             "[{\"qid\": \"x9\", \"text\": \"t\", \"label\": \"pos\", "
+	             "\"answer\": \"an input now\"}]");
 	const struct example *ex = &d.splits[SPLIT_TRAIN].ex[0];
 	assert_string_equal(ex->id, "x9");
 	assert_string_equal(ex->golds[0], "pos");
@@ -150,7 +151,8 @@ static void test_errors(void **state)
 	             "missing.jsonl:3: example 2 has no \"answer\" field (the gold answer; set "
 	             "dataset.answer_field to use another)");
 	put("bad.jsonl", "{\"question\": \"q1\", \"answer\": \"a1\"}\n{\"question\": \n");
-	expect_error("\"bad.jsonl\"", "bad.jsonl:2:14: unexpected end of file (expected a value) (invalid JSON)");
+	expect_error("\"bad.jsonl\"",
+	             "bad.jsonl:2:14: unexpected end of file (expected a value) (invalid JSON)");
 	put("notobj.jsonl", "[1, 2]\n");
 	expect_error("\"notobj.jsonl\"", "notobj.jsonl: example 1 is not a JSON object");
 	put("scalar.jsonl", "{\"answer\": \"a\"}\n42\n");
@@ -159,9 +161,10 @@ static void test_errors(void **state)
 	expect_error("\"badarr.json\"",
 	             "badarr.json: invalid JSON (expected an array of examples or JSON lines)");
 	expect_error("\"nope.jsonl\"", "nope.jsonl: cannot open: No such file or directory");
-	expect_error("[{\"answer\": \"a\"}, {\"q\": \"b\"}]",
-	             "example 2 has no \"answer\" field (the gold answer; set dataset.answer_field to "
-	             "use another)");
+	expect_error(
+	    "[{\"answer\": \"a\"}, {\"q\": \"b\"}]",
+	    "example 2 has no \"answer\" field (the gold answer; set dataset.answer_field to "
+	    "use another)");
 	expect_error("[\"just text\"]", "example 1 is not a JSON object");
 	expect_error("5", "must be an array of examples or a path to a JSONL/JSON file");
 }
@@ -179,9 +182,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 #define T(f) cmocka_unit_test_setup_teardown(f, testdir_setup, testdir_teardown)
-	    T(test_inline),      T(test_golds),        T(test_jsonl),
-	    T(test_json_array_file), T(test_answer_field), T(test_errors),
-	    T(test_split_names),
+	    T(test_inline),       T(test_golds),  T(test_jsonl),       T(test_json_array_file),
+	    T(test_answer_field), T(test_errors), T(test_split_names),
 #undef T
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -45,7 +45,8 @@ static void test_every_session_key(void **state)
 	for (const struct session_keyset *ks = session_keysets; ks->object; ks++) {
 		for (const char *const *k = ks->keys; *k; k++, total++) {
 			if (!documented(page, *k)) {
-				print_message("  %s: key \"%s\" is not in " MANPAGE " as \\fB%s\\fR\n",
+				print_message("  %s: key \"%s\" is not in " MANPAGE
+				              " as \\fB%s\\fR\n",
 				              ks->object, *k, *k);
 				missing++;
 			}
@@ -76,10 +77,20 @@ static void test_sections(void **state)
 	(void)state;
 	char *page = read_or_fail(MANPAGE);
 	static const char *const sections[] = {
-	    ".TH ADOPT-TUI-SESSION 5", ".SH NAME",   ".SH MODELS",  ".SH PIPELINE",
-	    ".SH STEPS",               ".SH TEMPLATES", ".SH LOOPS", ".SH DATASET",
-	    ".SH METRIC",              ".SS SQuAD normalisation", ".SH OPTIMIZER",
-	    ".SS Budget allocation",   ".SH HISTORY AND STATE", ".SH UNKNOWN KEYS AND SAVING",
+	    ".TH ADOPT-TUI-SESSION 5",
+	    ".SH NAME",
+	    ".SH MODELS",
+	    ".SH PIPELINE",
+	    ".SH STEPS",
+	    ".SH TEMPLATES",
+	    ".SH LOOPS",
+	    ".SH DATASET",
+	    ".SH METRIC",
+	    ".SS SQuAD normalisation",
+	    ".SH OPTIMIZER",
+	    ".SS Budget allocation",
+	    ".SH HISTORY AND STATE",
+	    ".SH UNKNOWN KEYS AND SAVING",
 	    ".SH EXAMPLE",
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(sections); i++)
@@ -103,8 +114,8 @@ static void test_sections(void **state)
 	free(page);
 }
 
-/* Letters, digits and a few signs of text; roff requests, \- escapes and comment margins dropped, so the
- * quote can be compared with the header comment whatever the line breaks. */
+/* Letters, digits and a few signs of text; roff requests, \- escapes and comment margins dropped,
+ * so the quote can be compared with the header comment whatever the line breaks. */
 static char *normalise(const char *s, const char *end)
 {
 	struct sbuf b = {0};

@@ -11,13 +11,13 @@
 /* A session with the given steps (and more pipeline keys in extra). */
 static struct session *load_steps(const char *steps, const char *extra)
 {
-	char *text = xasprintf(
-	    "{\"format\": \"adopt-session\", \"version\": 1,\n"
-	    " \"models\": {\"task\": {\"provider\": \"openai\", \"model\": \"m\"}},\n"
-	    " \"pipeline\": {\"steps\": [\n%s\n]%s},\n"
-	    " \"dataset\": {\"val\": [{\"question\": \"q\", \"answer\": \"a\"}]},\n"
-	    " \"metric\": {\"type\": \"exact_match\"}}\n",
-	    steps, extra ? extra : "");
+	char *text =
+	    xasprintf("{\"format\": \"adopt-session\", \"version\": 1,\n"
+	              " \"models\": {\"task\": {\"provider\": \"openai\", \"model\": \"m\"}},\n"
+	              " \"pipeline\": {\"steps\": [\n%s\n]%s},\n"
+	              " \"dataset\": {\"val\": [{\"question\": \"q\", \"answer\": \"a\"}]},\n"
+	              " \"metric\": {\"type\": \"exact_match\"}}\n",
+	              steps, extra ? extra : "");
 	struct session *s = load_ok(text);
 	free(text);
 	return s;
@@ -88,23 +88,27 @@ static void test_topological(void **state)
 {
 	(void)state;
 	/* written backwards: each reads the next one in the file */
-	struct session *s = load_steps(TPL("c", "{{steps.b}}") ",\n" TPL("b", "{{steps.a.output}}")
-	                               ",\n" TPL("a", "{{input.question}}"),
-	                               NULL);
+	struct session *s =
+	    load_steps(TPL("c", "{{steps.b}}") ",\n" TPL("b", "{{steps.a.output}}") ",\n" TPL(
+	                   "a", "{{input.question}}"),
+	               NULL);
 	assert_order(s, "a b c");
 	assert_int_equal(s->output_step, session_step_index(s, "c"));
 	session_free(s);
 	/* stable: among ready steps the earliest in the file goes first */
-	s = load_steps(TPL("a", "1") ",\n" TPL("b", "{{steps.d}}") ",\n" TPL("c", "3") ",\n" TPL(
-	                   "d", "4"),
-	               NULL);
+	s = load_steps(
+	    TPL("a", "1") ",\n" TPL("b", "{{steps.d}}") ",\n" TPL("c", "3") ",\n" TPL("d", "4"),
+	    NULL);
 	assert_order(s, "a c d b");
 	session_free(s);
 	/* a diamond */
-	s = load_steps(TPL("join", "{{steps.left}} {{steps.right}}") ",\n" TPL(
-	                   "right", "{{steps.root}}") ",\n" TPL("left", "{{steps.root}}") ",\n" TPL(
-	                   "root", "{{input.question}}"),
-	               NULL);
+	s = load_steps(
+	    TPL("join", "{{steps.left}} {{steps.right}}") ",\n" TPL(
+	        "right",
+	        "{{steps.root}}") ",\n" TPL("left",
+	                                    "{{steps.root}}") ",\n" TPL("root",
+	                                                                "{{input.question}}"),
+	    NULL);
 	assert_order(s, "root right left join");
 	assert_deps(s, "join", "left right");
 	session_free(s);
@@ -114,10 +118,12 @@ static void test_deps(void **state)
 {
 	(void)state;
 	struct session *s = load_steps(
-	    TPL("a", "{{input.question}}") ",\n" TPL("b", "{{steps.a}}") ",\n"
-	    "{\"id\": \"c\", \"system\": \"{{steps.b.output}}\",\n"
-	    " \"prompt\": \"{{x}} {{y}} {{steps.a.output}} {{steps.a}}\",\n"
-	    " \"inputs\": {\"x\": \"steps.a.output\", \"y\": \"input.question\"}}",
+	    TPL("a", "{{input.question}}") ",\n" TPL(
+	        "b", "{{steps.a}}") ",\n"
+	                            "{\"id\": \"c\", \"system\": \"{{steps.b.output}}\",\n"
+	                            " \"prompt\": \"{{x}} {{y}} {{steps.a.output}} {{steps.a}}\",\n"
+	                            " \"inputs\": {\"x\": \"steps.a.output\", \"y\": "
+	                            "\"input.question\"}}",
 	    NULL);
 	assert_deps(s, "a", "");
 	assert_deps(s, "b", "a");
@@ -131,11 +137,15 @@ static void test_loop_block(void **state)
 	(void)state;
 	/* pre -> loop [gen, judge] (gen reads judge's previous round) -> post */
 	struct session *s = load_steps(
-	    TPL("post", "{{steps.judge}}") ",\n" TPL("gen", "{{steps.pre}} {{steps.judge}} "
-	                                                     "{{round}}") ",\n" TPL(
-	        "judge", "{{steps.gen}}") ",\n" TPL("pre", "{{input.question}}") ",\n" TPL("side",
-	                                                                                    "s"),
-	    ",\n\"loops\": [{\"id\": \"refine\", \"steps\": [\"gen\", \"judge\"], \"max_rounds\": 4, "
+	    TPL("post", "{{steps.judge}}") ",\n" TPL(
+	        "gen", "{{steps.pre}} {{steps.judge}} "
+	               "{{round}}") ",\n" TPL("judge",
+	                                      "{{steps.gen}}") ",\n" TPL("pre", "{{input.question}"
+	                                                                        "}") ",\n" TPL("sid"
+	                                                                                       "e",
+	                                                                                       "s"),
+	    ",\n\"loops\": [{\"id\": \"refine\", \"steps\": [\"gen\", \"judge\"], \"max_rounds\": "
+	    "4, "
 	    "\"until\": {\"pattern\": \"^ok$\"}}],\n\"output\": \"post\"");
 	assert_order(s, "pre [gen judge] post side");
 	const struct loop *lp = &s->loops[0];

@@ -134,7 +134,8 @@ static const char full_session[] =
     "  \"x_top\": {\"keep\": [1, 2]},\n"
     "  \"models\": {\n"
     "    \"task\": {\"provider\": \"openai\", \"model\": \"gpt-4o-mini\", \"temperature\": 0.5,\n"
-    "             \"max_tokens\": 300, \"price_in\": 0.15, \"price_out\": 0.6, \"concurrency\": 4,\n"
+    "             \"max_tokens\": 300, \"price_in\": 0.15, \"price_out\": 0.6, \"concurrency\": "
+    "4,\n"
     "             \"rpm\": 60, \"tpm\": 10000, \"timeout\": 30, \"stream\": false,\n"
     "             \"api_key_env\": \"MY_KEY\", \"x_model\": \"keep\"},\n"
     "    \"optimizer\": {\"provider\": \"scripted\", \"rules\": \"r.rules\"}\n"
@@ -267,7 +268,9 @@ static void test_bad_json(void **state)
 	/* binary garbage: a NUL byte, or bytes that are no text at all */
 	put("bin.json", "");
 	FILE *f = fopen("bin.json", "wb");
-	fwrite("\x7f" "ELF\x02\x01\x00\x00\xff", 1, 9, f);
+	fwrite("\x7f"
+	       "ELF\x02\x01\x00\x00\xff",
+	       1, 9, f);
 	fclose(f);
 	expect_file("bin.json", NULL,
 	            (const char *const[]){"bin.json: binary data (a NUL byte) where a JSON session "
@@ -281,13 +284,14 @@ static void test_bad_json(void **state)
 static void test_bad_header(void **state)
 {
 	(void)state;
-	EXPECT_TEXT("{\"format\": \"other\", \"version\": 2, \"models\": {}, \"pipeline\": {\"steps\": "
-	            "[{\"id\": \"a\", \"type\": \"template\", \"template\": \"x\"}]}, \"dataset\": "
-	            "{\"val\": [{\"answer\": \"b\"}]}, \"metric\": {\"type\": \"f1\"}}",
-	            "s.json:1:12: \"format\" must be \"adopt-session\" (is this an adopt-tui "
-	            "session?)",
-	            "s.json:1:32: version 2 is newer than this build understands (1): upgrade "
-	            "adopt-tui");
+	EXPECT_TEXT(
+	    "{\"format\": \"other\", \"version\": 2, \"models\": {}, \"pipeline\": {\"steps\": "
+	    "[{\"id\": \"a\", \"type\": \"template\", \"template\": \"x\"}]}, \"dataset\": "
+	    "{\"val\": [{\"answer\": \"b\"}]}, \"metric\": {\"type\": \"f1\"}}",
+	    "s.json:1:12: \"format\" must be \"adopt-session\" (is this an adopt-tui "
+	    "session?)",
+	    "s.json:1:32: version 2 is newer than this build understands (1): upgrade "
+	    "adopt-tui");
 	EXPECT_TEXT("{\"format\": \"adopt-session\", \"version\": \"1\"}",
 	            "s.json:1:40: \"version\" must be a number (this build writes 1)",
 	            "s.json:1:1: no \"models\" object: name at least one model configuration",
@@ -299,18 +303,18 @@ static void test_bad_header(void **state)
 static void test_file_problems(void **state)
 {
 	(void)state;
-	expect_file("missing.json", NULL,
-	            (const char *const[]){"missing.json: cannot open: No such file or directory",
-	                                  NULL});
+	expect_file(
+	    "missing.json", NULL,
+	    (const char *const[]){"missing.json: cannot open: No such file or directory", NULL});
 	assert_int_equal(mkdir("dir.json", 0755), 0);
-	expect_file("dir.json", NULL,
-	            (const char *const[]){"dir.json: not a regular file", NULL});
+	expect_file("dir.json", NULL, (const char *const[]){"dir.json: not a regular file", NULL});
 	rmdir("dir.json");
 	put("plain", "{}");
 	expect_file("plain/s.json", NULL,
 	            (const char *const[]){"plain/s.json: cannot open: Not a directory", NULL});
 	/* over the size limit: refused before it is read */
-	char *text = doc("      {\"id\": \"a\", \"type\": \"template\", \"template\": \"x\"}", NULL);
+	char *text =
+	    doc("      {\"id\": \"a\", \"type\": \"template\", \"template\": \"x\"}", NULL);
 	put("s.json", text);
 	char want[160];
 	snprintf(want, sizeof want, "s.json: file is %zu bytes, larger than the limit of 64",
@@ -322,11 +326,12 @@ static void test_file_problems(void **state)
 	put("locked.json", "{}");
 	chmod("locked.json", 0);
 	if (access("locked.json", R_OK) == 0) {
-		print_message("  (running as root: the unreadable-file case is covered by ENOTDIR)\n");
+		print_message(
+		    "  (running as root: the unreadable-file case is covered by ENOTDIR)\n");
 	} else {
-		expect_file("locked.json", NULL,
-		            (const char *const[]){"locked.json: cannot open: Permission denied",
-		                                  NULL});
+		expect_file(
+		    "locked.json", NULL,
+		    (const char *const[]){"locked.json: cannot open: Permission denied", NULL});
 	}
 }
 
@@ -341,13 +346,14 @@ static void test_bad_steps(void **state)
 	EXPECT_DOC("      {\"id\": \"a\", \"type\": \"template\", \"template\": "
 	           "\"{{steps.nope.output}}\"}",
 	           NULL, "s.json:7:51: step \"a\": template uses unknown step \"nope\"");
-	EXPECT_DOC("      {\"id\": \"a\", \"type\": \"template\", \"template\": \"{{steps.b}}\"},\n"
-	           "      {\"id\": \"b\", \"type\": \"template\", \"template\": \"{{steps.a}}\"}",
-	           NULL,
-	           "s.json:6:14: the steps \"a\", \"b\" read each other in a cycle; a cycle is only "
-	           "allowed inside a loop (pipeline.loops)");
-	EXPECT_DOC("      {\"id\": \"a\", \"type\": \"template\", \"template\": \"{{steps.a}}\"}", NULL,
-	           "s.json:7:51: step \"a\": reads its own output outside a loop");
+	EXPECT_DOC(
+	    "      {\"id\": \"a\", \"type\": \"template\", \"template\": \"{{steps.b}}\"},\n"
+	    "      {\"id\": \"b\", \"type\": \"template\", \"template\": \"{{steps.a}}\"}",
+	    NULL,
+	    "s.json:6:14: the steps \"a\", \"b\" read each other in a cycle; a cycle is only "
+	    "allowed inside a loop (pipeline.loops)");
+	EXPECT_DOC("      {\"id\": \"a\", \"type\": \"template\", \"template\": \"{{steps.a}}\"}",
+	           NULL, "s.json:7:51: step \"a\": reads its own output outside a loop");
 	EXPECT_DOC("      {\"id\": \"a\", \"type\": \"template\", \"template\": 5, \"frozen\": "
 	           "\"yes\"},\n"
 	           "      {\"id\": 7, \"type\": \"template\", \"template\": \"x\"},\n"
@@ -359,29 +365,29 @@ static void test_bad_steps(void **state)
 	           "exec)",
 	           "s.json:10:7: pipeline.steps[3] must be an object",
 	           "s.json:7:51: pipeline.steps[0].template must be a string");
-	EXPECT_DOC("      {\"id\": \"a\", \"type\": \"template\"},\n"
-	           "      {\"id\": \"b\", \"model\": \"nomodel\", \"inputs\": {\"x\": 3}}",
-	           ",\n    \"output\": \"zz\"",
-	           "s.json:7:7: step \"a\": \"template\" is required",
-	           "s.json:8:55: step \"b\": input \"x\" must be a path string",
-	           "s.json:8:28: step \"b\": no model configuration named \"nomodel\" in \"models\"",
-	           "s.json:8:7: step \"b\": \"prompt\" is required",
-	           "s.json:10:15: pipeline.output: unknown step \"zz\"");
+	EXPECT_DOC(
+	    "      {\"id\": \"a\", \"type\": \"template\"},\n"
+	    "      {\"id\": \"b\", \"model\": \"nomodel\", \"inputs\": {\"x\": 3}}",
+	    ",\n    \"output\": \"zz\"", "s.json:7:7: step \"a\": \"template\" is required",
+	    "s.json:8:55: step \"b\": input \"x\" must be a path string",
+	    "s.json:8:28: step \"b\": no model configuration named \"nomodel\" in \"models\"",
+	    "s.json:8:7: step \"b\": \"prompt\" is required",
+	    "s.json:10:15: pipeline.output: unknown step \"zz\"");
 	EXPECT_DOC("", NULL, "s.json:6:14: the pipeline has no steps");
 }
 
 static void test_bad_templates(void **state)
 {
 	(void)state;
-	EXPECT_DOC("      {\"id\": \"answer\", \"prompt\": \"{{input.question}} {{passage}}\"}", NULL,
-	           "s.json:7:34: step \"answer\": template uses unknown input \"passage\"");
+	EXPECT_DOC("      {\"id\": \"answer\", \"prompt\": \"{{input.question}} {{passage}}\"}",
+	           NULL, "s.json:7:34: step \"answer\": template uses unknown input \"passage\"");
 	EXPECT_DOC("      {\"id\": \"a\", \"type\": \"template\", \"template\": "
 	           "\"{{input.passage}}\"}",
 	           NULL,
 	           "s.json:7:51: step \"a\": template uses unknown input field \"passage\" (the "
 	           "dataset has: question, ctx)");
-	EXPECT_DOC("      {\"id\": \"a\", \"type\": \"template\", \"template\": \"{{round}}\"}", NULL,
-	           "s.json:7:51: step \"a\": {{round}} is only defined inside a loop");
+	EXPECT_DOC("      {\"id\": \"a\", \"type\": \"template\", \"template\": \"{{round}}\"}",
+	           NULL, "s.json:7:51: step \"a\": {{round}} is only defined inside a loop");
 	EXPECT_DOC("      {\"id\": \"a\", \"type\": \"template\", \"template\": "
 	           "\"x\\n{{input.question\"}",
 	           NULL, "s.json:7:51: step \"a\": template: unclosed {{ at line 2, column 1");
@@ -398,7 +404,8 @@ static void test_bad_templates(void **state)
 static void test_bad_regexes(void **state)
 {
 	(void)state;
-	EXPECT_DOC("      {\"id\": \"a\", \"prompt\": \"{{input.question}}\", \"parse\": \"(a\"}", NULL,
+	EXPECT_DOC("      {\"id\": \"a\", \"prompt\": \"{{input.question}}\", \"parse\": \"(a\"}",
+	           NULL,
 	           "s.json:7:60: step \"a\": parse: invalid regex \"(a\": missing closing "
 	           "parenthesis at offset 2");
 	EXPECT_DOC("      {\"id\": \"a\", \"prompt\": \"{{input.question}}\", \"parse\": "
@@ -417,22 +424,24 @@ static void test_bad_regexes(void **state)
 	           "character class at offset 3");
 	EXPECT_DOC("      {\"id\": \"a\", \"type\": \"regex\", \"source\": \"x\"}", NULL,
 	           "s.json:7:7: step \"a\": \"pattern\" is required");
-	EXPECT_DOC("      {\"id\": \"a\", \"type\": \"template\", \"template\": \"{{round}}\"}",
-	           ",\n    \"loops\": [{\"id\": \"L\", \"steps\": [\"a\"], \"until\": {\"pattern\": "
-	           "\"(?<\"}}]",
-	           "s.json:9:64: loop \"L\": until: invalid regex \"(?<\": subpattern name "
-	           "expected at offset 3");
+	EXPECT_DOC(
+	    "      {\"id\": \"a\", \"type\": \"template\", \"template\": \"{{round}}\"}",
+	    ",\n    \"loops\": [{\"id\": \"L\", \"steps\": [\"a\"], \"until\": {\"pattern\": "
+	    "\"(?<\"}}]",
+	    "s.json:9:64: loop \"L\": until: invalid regex \"(?<\": subpattern name "
+	    "expected at offset 3");
 }
 
 static void test_loops(void **state)
 {
 	(void)state;
 	/* a cycle inside a declared loop is allowed */
-	char *text = doc("      {\"id\": \"a\", \"type\": \"template\", \"template\": \"{{steps.b}} "
-	                 "{{round}}\"},\n"
-	                 "      {\"id\": \"b\", \"type\": \"template\", \"template\": \"{{steps.a}}\"}",
-	                 ",\n    \"loops\": [{\"id\": \"L\", \"steps\": [\"a\", \"b\"], "
-	                 "\"max_rounds\": 3, \"until\": {\"step\": \"b\", \"pattern\": \"done\"}}]");
+	char *text =
+	    doc("      {\"id\": \"a\", \"type\": \"template\", \"template\": \"{{steps.b}} "
+	        "{{round}}\"},\n"
+	        "      {\"id\": \"b\", \"type\": \"template\", \"template\": \"{{steps.a}}\"}",
+	        ",\n    \"loops\": [{\"id\": \"L\", \"steps\": [\"a\", \"b\"], "
+	        "\"max_rounds\": 3, \"until\": {\"step\": \"b\", \"pattern\": \"done\"}}]");
 	struct session *s = load_ok(text);
 	free(text);
 	assert_int_equal(s->n_order, 1);
@@ -460,14 +469,15 @@ static void test_bad_code_steps(void **state)
 	(void)state;
 	EXPECT_DOC("      {\"id\": \"a\", \"type\": \"exec\"}", NULL,
 	           "s.json:7:7: step \"a\": \"command\" is required");
-	EXPECT_DOC("      {\"id\": \"a\", \"type\": \"exec\", \"command\": [], \"timeout_ms\": 0},\n"
-	           "      {\"id\": \"b\", \"type\": \"exec\", \"command\": [\"cat\", 3]},\n"
-	           "      {\"id\": \"c\", \"type\": \"exec\", \"command\": \"cat\"}",
-	           NULL, "s.json:7:46: step \"a\": command is empty",
-	           "s.json:7:64: pipeline.steps[0].timeout_ms must be between 1 and 3.6e+06 (got 0)",
-	           "s.json:8:46: step \"b\": command arguments must be strings",
-	           "s.json:9:46: pipeline.steps[2].command must be an array of strings (program "
-	           "and arguments)");
+	EXPECT_DOC(
+	    "      {\"id\": \"a\", \"type\": \"exec\", \"command\": [], \"timeout_ms\": 0},\n"
+	    "      {\"id\": \"b\", \"type\": \"exec\", \"command\": [\"cat\", 3]},\n"
+	    "      {\"id\": \"c\", \"type\": \"exec\", \"command\": \"cat\"}",
+	    NULL, "s.json:7:46: step \"a\": command is empty",
+	    "s.json:7:64: pipeline.steps[0].timeout_ms must be between 1 and 3.6e+06 (got 0)",
+	    "s.json:8:46: step \"b\": command arguments must be strings",
+	    "s.json:9:46: pipeline.steps[2].command must be an array of strings (program "
+	    "and arguments)");
 	EXPECT_DOC(
 	    "      {\"id\": \"a\", \"type\": \"retrieve\", \"query\": \"{{input.question}}\", "
 	    "\"corpus\": \"nope.jsonl\"},\n"
@@ -491,28 +501,29 @@ static void test_bad_code_steps(void **state)
 static void test_bad_models(void **state)
 {
 	(void)state;
-	EXPECT_TEXT("{\"format\": \"adopt-session\", \"version\": 1,\n"
-	            "\"models\": {\n"
-	            "  \"task\": {\"provider\": \"openai\", \"model\": \"m\", \"api_key\": "
-	            "\"sk-SECRET\"},\n"
-	            "  \"x\": {\"provider\": \"openaii\", \"model\": \"m\"},\n"
-	            "  \"y\": {\"provider\": 3},\n"
-	            "  \"z\": {\"provider\": \"scripted\", \"rules\": \"none.rules\"},\n"
-	            "  \"w\": {\"provider\": \"openai\", \"temperature\": 3},\n"
-	            "  \"v\": 5},\n"
-	            "\"pipeline\": {\"steps\": [{\"id\": \"a\", \"type\": \"template\", "
-	            "\"template\": \"x\"}]},\n"
-	            "\"dataset\": {\"val\": [{\"answer\": \"b\"}]}, \"metric\": {\"type\": \"f1\"}}",
-	            "s.json:3:59: model \"task\": an API key must never be stored in the session; "
-	            "name the environment variable that holds it with \"api_key_env\"",
-	            "s.json:4:21: model \"x\": unknown provider \"openaii\" (one of openai, "
-	            "anthropic, ollama, scripted)",
-	            "s.json:5:21: models.y.provider must be a string",
-	            "s.json:6:42: model \"z\": rules file none.rules: No such file or directory",
-	            "s.json:7:46: models.w.temperature must be between 0 and 2 (got 3)",
-	            "s.json:7:8: model \"w\": \"model\" is required (the model name the provider "
-	            "knows, e.g. gpt-4o-mini)",
-	            "s.json:8:8: models.v must be an object");
+	EXPECT_TEXT(
+	    "{\"format\": \"adopt-session\", \"version\": 1,\n"
+	    "\"models\": {\n"
+	    "  \"task\": {\"provider\": \"openai\", \"model\": \"m\", \"api_key\": "
+	    "\"sk-SECRET\"},\n"
+	    "  \"x\": {\"provider\": \"openaii\", \"model\": \"m\"},\n"
+	    "  \"y\": {\"provider\": 3},\n"
+	    "  \"z\": {\"provider\": \"scripted\", \"rules\": \"none.rules\"},\n"
+	    "  \"w\": {\"provider\": \"openai\", \"temperature\": 3},\n"
+	    "  \"v\": 5},\n"
+	    "\"pipeline\": {\"steps\": [{\"id\": \"a\", \"type\": \"template\", "
+	    "\"template\": \"x\"}]},\n"
+	    "\"dataset\": {\"val\": [{\"answer\": \"b\"}]}, \"metric\": {\"type\": \"f1\"}}",
+	    "s.json:3:59: model \"task\": an API key must never be stored in the session; "
+	    "name the environment variable that holds it with \"api_key_env\"",
+	    "s.json:4:21: model \"x\": unknown provider \"openaii\" (one of openai, "
+	    "anthropic, ollama, scripted)",
+	    "s.json:5:21: models.y.provider must be a string",
+	    "s.json:6:42: model \"z\": rules file none.rules: No such file or directory",
+	    "s.json:7:46: models.w.temperature must be between 0 and 2 (got 3)",
+	    "s.json:7:8: model \"w\": \"model\" is required (the model name the provider "
+	    "knows, e.g. gpt-4o-mini)",
+	    "s.json:8:8: models.v must be an object");
 }
 
 static void test_bad_dataset(void **state)
@@ -534,15 +545,16 @@ static void test_bad_dataset(void **state)
 	            "gold answer; set dataset.answer_field to use another)",
 	            "s.json:5:46: dataset.test: example 2 has no \"answer\" field (the gold "
 	            "answer; set dataset.answer_field to use another)");
-	EXPECT_TEXT("{\"format\": \"adopt-session\", \"version\": 1, \"models\": {},\n"
-	            "\"pipeline\": {\"steps\": [{\"id\": \"a\", \"type\": \"template\", "
-	            "\"template\": \"x\"}]},\n"
-	            "\"dataset\": {\"train\": \"d2.jsonl\", \"val\": 5},\n"
-	            "\"metric\": {\"type\": \"f1\"}}",
-	            "s.json:3:22: dataset.train: d2.jsonl:2:14: unexpected end of file (expected a value) "
-	            "(invalid JSON)",
-	            "s.json:3:41: dataset.val: must be an array of examples or a path to a "
-	            "JSONL/JSON file");
+	EXPECT_TEXT(
+	    "{\"format\": \"adopt-session\", \"version\": 1, \"models\": {},\n"
+	    "\"pipeline\": {\"steps\": [{\"id\": \"a\", \"type\": \"template\", "
+	    "\"template\": \"x\"}]},\n"
+	    "\"dataset\": {\"train\": \"d2.jsonl\", \"val\": 5},\n"
+	    "\"metric\": {\"type\": \"f1\"}}",
+	    "s.json:3:22: dataset.train: d2.jsonl:2:14: unexpected end of file (expected a value) "
+	    "(invalid JSON)",
+	    "s.json:3:41: dataset.val: must be an array of examples or a path to a "
+	    "JSONL/JSON file");
 	EXPECT_TEXT("{\"format\": \"adopt-session\", \"version\": 1, \"models\": {},\n"
 	            "\"pipeline\": {\"steps\": [{\"id\": \"a\", \"type\": \"template\", "
 	            "\"template\": \"x\"}]},\n"
@@ -806,15 +818,24 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 #define T(f) cmocka_unit_test_setup_teardown(f, testdir_setup, session_teardown)
-	    T(test_minimal),         T(test_full),
-	    T(test_bad_json),        T(test_bad_header),
-	    T(test_file_problems),   T(test_bad_steps),
-	    T(test_bad_templates),   T(test_bad_regexes),
-	    T(test_loops),           T(test_bad_code_steps),
-	    T(test_bad_models),      T(test_bad_dataset),
-	    T(test_bad_metric_optimizer), T(test_round_trip),
-	    T(test_unknown_keys_kept), T(test_prompts_written_back),
-	    T(test_atomic_save),     T(test_override_models),
+	    T(test_minimal),
+	    T(test_full),
+	    T(test_bad_json),
+	    T(test_bad_header),
+	    T(test_file_problems),
+	    T(test_bad_steps),
+	    T(test_bad_templates),
+	    T(test_bad_regexes),
+	    T(test_loops),
+	    T(test_bad_code_steps),
+	    T(test_bad_models),
+	    T(test_bad_dataset),
+	    T(test_bad_metric_optimizer),
+	    T(test_round_trip),
+	    T(test_unknown_keys_kept),
+	    T(test_prompts_written_back),
+	    T(test_atomic_save),
+	    T(test_override_models),
 #undef T
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -74,9 +74,10 @@ static void test_errors(void **state)
 	parse_fails("x {{a b}}",
 	            "bad name \"a b\" in {{...}} at line 1, column 3 (names are letters, digits, "
 	            "_ - and dots)");
-	parse_fails("{{a}} {{$x}}",
-	            "bad name \"$x\" in {{...}} at line 1, column 7 (names are letters, digits, _ - "
-	            "and dots)");
+	parse_fails(
+	    "{{a}} {{$x}}",
+	    "bad name \"$x\" in {{...}} at line 1, column 7 (names are letters, digits, _ - "
+	    "and dots)");
 }
 
 static const char *lookup(void *ctx, const char *name)
@@ -117,8 +118,8 @@ static void test_render_pairs(void **state)
 	(void)state;
 	struct template *t = parse_ok("{{task}}: {{output}}");
 	struct err e = {""};
-	char *s = template_render_pairs(t, (const char *const[]){"task", "T", "output", NULL, NULL},
-	                                &e);
+	char *s =
+	    template_render_pairs(t, (const char *const[]){"task", "T", "output", NULL, NULL}, &e);
 	assert_string_equal(s, "T: "); /* a NULL value renders empty */
 	free(s);
 	assert_null(template_render_pairs(t, (const char *const[]){"task", "T", NULL}, &e));
@@ -145,8 +146,8 @@ static void test_vars_cover(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_vars),         cmocka_unit_test(test_errors),
-	    cmocka_unit_test(test_render),       cmocka_unit_test(test_render_pairs),
+	    cmocka_unit_test(test_vars),       cmocka_unit_test(test_errors),
+	    cmocka_unit_test(test_render),     cmocka_unit_test(test_render_pairs),
 	    cmocka_unit_test(test_vars_cover),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
