@@ -45,6 +45,12 @@ printf '{"pipeline": {"steps": [{"id": "a", "template": "x {{y"}]}}' >"$T/unclos
 case="unclosed"; run --check "$T/unclosed.json"; expect_rc 2
 expect_err "step \"a\": \"prompt\" is required"
 
+# over the 256 MiB limit (a sparse file: refused from its size, before anything is read)
+truncate -s 300M "$T/huge.json"
+case="huge"; run --check "$T/huge.json"; expect_rc 2; expect_clean; expect_err_lines 1
+expect_err "$T/huge.json: file is 314572800 bytes, larger than the limit of 268435456"
+rm -f "$T/huge.json"
+
 case="missing file"; run --check "$T/does-not-exist.json"; expect_rc 2; expect_no_out
 expect_err "$T/does-not-exist.json: cannot open: No such file or directory"
 case="missing file, eval"; run --eval "$T/does-not-exist.json"; expect_rc 2
