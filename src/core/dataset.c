@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "core/dataset.h"
+#include "core/jsonpos.h"
 
 const char *const split_names[SPLIT_COUNT] = {"train", "val", "test"};
 
@@ -137,8 +138,14 @@ static int load_jsonl(struct dataset *d, enum split_id split, char *buf, size_t 
 			q++;
 		if (q < stop) {
 			cJSON *obj = cJSON_ParseWithLength(p, (size_t)(stop - p));
-			if (!obj)
-				return err_set(e, "%s:%zu: invalid JSON on this line", path, line);
+			if (!obj) {
+				struct json_pos pos;
+				char msg[256];
+				json_scan_error(p, (size_t)(stop - p), cJSON_GetErrorPtr(), &pos, msg,
+				                sizeof msg);
+				return err_set(e, "%s:%zu:%d: %s (invalid JSON)", path, line, pos.col,
+				               msg);
+			}
 			int rc = dataset_add_example(d, split, obj, index++, e);
 			cJSON_Delete(obj);
 			if (rc < 0)

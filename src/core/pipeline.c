@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "core/bm25.h"
+#include "core/jsonpos.h"
 #include "core/loader.h"
 #include "core/rx.h"
 
@@ -68,8 +69,9 @@ static struct template *load_template(struct loader *L, const cJSON *obj, const 
 	return t;
 }
 
+/* `who` names the owner in messages: "step \"a\"", "loop \"hops\": until". */
 static struct rx *load_regex(struct loader *L, const cJSON *obj, const char *path, const char *key,
-                             const char *step_id)
+                             const char *who)
 {
 	char p[300];
 	snprintf(p, sizeof p, "%s.%s", path, key);
@@ -79,7 +81,7 @@ static struct rx *load_regex(struct loader *L, const cJSON *obj, const char *pat
 	struct err e = {{0}};
 	struct rx *rx = rx_compile(v->valuestring, RX_MULTILINE, &e);
 	if (!rx)
-		load_problem(L, p, "step \"%s\": %s", step_id, e.msg);
+		load_problem(L, p, "%s: %s", who, e.msg);
 	return rx;
 }
 
@@ -113,7 +115,9 @@ static void load_llm(struct loader *L, struct session *s, struct step *st, const
 			load_problem(L, p, "step \"%s\": parse: %s", st->id, e.msg);
 		st->parse_group = 1;
 	} else if (parse) {
-		st->parse_rx = load_regex(L, parse, p, "pattern", st->id);
+		char who[300];
+		snprintf(who, sizeof who, "step \"%s\": parse", st->id);
+		st->parse_rx = load_regex(L, parse, p, "pattern", who);
 		if (!st->parse_rx && !cJSON_GetObjectItemCaseSensitive(parse, "pattern"))
 			load_problem(L, p, "step \"%s\": parse needs a \"pattern\"", st->id);
 		st->parse_group = (int)load_number(L, parse, p, "group", 1, 0, RX_MAX_GROUPS - 1);
@@ -149,7 +153,9 @@ static void load_llm(struct loader *L, struct session *s, struct step *st, const
 static void load_regex_step(struct loader *L, struct step *st, const char *path)
 {
 	st->text = load_template(L, st->json, path, "source", true, st->id);
-	st->rx = load_regex(L, st->json, path, "pattern", st->id);
+	char who[300];
+	snprintf(who, sizeof who, "step \"%s\"", st->id);
+	st->rx = load_regex(L, st->json, path, "pattern", who);
 	if (!st->rx && !cJSON_GetObjectItemCaseSensitive(st->json, "pattern"))
 		load_problem(L, path, "step \"%s\": \"pattern\" is required", st->id);
 	st->replace = load_string(L, st->json, path, "replace", NULL);
@@ -286,15 +292,24 @@ static void check_name(struct loader *L, struct session *s, struct step *st, con
 		return;
 	}
 	for (size_t i = 0; i < st->n_inputs; i++) {
-		if (strcmp(st->inputs[i].name, name) == 0) {
-			if (depth > 0 || strcmp(st->inputs[i].path, name) == 0)
-				load_problem(L, path, "step \"%s\": input \"%s\" must be a path like "
-				                      "input.FIELD or steps.ID.output",
-				             st->id, name);
-			else
-				check_name(L, s, st, path, st->inputs[i].path, depth + 1);
+		if (strcmp(st->inputs[i].name, name) != 0)
+			continue;
+		const char *to = st->inputs[i].path;
+		if (depth == 0 && (str_startswith(to, "input.") || str_startswith(to, "steps.") ||
+		                   strcmp(to, "round") == 0)) {
+			check_name(L, s, st, path, to, depth + 1);
 			return;
 		}
+		/* point at the input's definition, not at the template using it */
+		struct sbuf ip = {0};
+		sbuf_addf(&ip, "pipeline.steps[%d]", st->index);
+		json_path_key(&ip, "inputs");
+		json_path_key(&ip, name);
+		load_problem(L, sbuf_str(&ip), "step \"%s\": input \"%s\" is \"%s\"; it must be a path "
+		                               "like input.FIELD, steps.ID.output or round",
+		             st->id, name, to);
+		sbuf_free(&ip);
+		return;
 	}
 	load_problem(L, path, "step \"%s\": template uses unknown input \"%s\"", st->id, name);
 }
@@ -371,18 +386,21 @@ static void load_loops(struct loader *L, struct session *s, const cJSON *loops)
 		}
 		lp->steps = xcalloc((size_t)cJSON_GetArraySize(steps), sizeof *lp->steps);
 		const cJSON *id;
+		size_t k = 0;
 		cJSON_ArrayForEach(id, steps)
 		{
+			char ep[120];
+			snprintf(ep, sizeof ep, "%s[%zu]", sp, k++);
 			int si = cJSON_IsString(id) ? session_step_index(s, id->valuestring) : -1;
 			if (si < 0) {
-				load_problem(L, sp, "loop \"%s\": unknown step %s%s%s", lp->id,
+				load_problem(L, ep, "loop \"%s\": unknown step %s%s%s", lp->id,
 				             cJSON_IsString(id) ? "\"" : "",
 				             cJSON_IsString(id) ? id->valuestring : "(not a string)",
 				             cJSON_IsString(id) ? "\"" : "");
 				continue;
 			}
 			if (s->steps[si].loop >= 0) {
-				load_problem(L, sp, "step \"%s\" is in two loops", s->steps[si].id);
+				load_problem(L, ep, "step \"%s\" is in two loops", s->steps[si].id);
 				continue;
 			}
 			s->steps[si].loop = (int)(lp - s->loops);
@@ -394,13 +412,17 @@ static void load_loops(struct loader *L, struct session *s, const cJSON *loops)
 		                              "an object {\"step\", \"pattern\"}");
 		if (until) {
 			char *sid = load_string(L, until, up, "step", NULL);
-			lp->until = load_regex(L, until, up, "pattern", lp->id);
+			char who[300];
+			snprintf(who, sizeof who, "loop \"%s\": until", lp->id);
+			lp->until = load_regex(L, until, up, "pattern", who);
 			if (!lp->until && !cJSON_GetObjectItemCaseSensitive(until, "pattern"))
 				load_problem(L, up, "loop \"%s\": until needs a \"pattern\"", lp->id);
 			lp->until_step = sid ? session_step_index(s, sid)
 			                     : (lp->n_steps ? lp->steps[lp->n_steps - 1] : -1);
+			char usp[120];
+			snprintf(usp, sizeof usp, "%s.step", up);
 			if (sid && (lp->until_step < 0 || s->steps[lp->until_step].loop != (int)li - 1))
-				load_problem(L, up, "loop \"%s\": until.step \"%s\" is not a step of this "
+				load_problem(L, usp, "loop \"%s\": until.step \"%s\" is not a step of this "
 				                    "loop",
 				             lp->id, sid);
 			free(sid);
@@ -500,11 +522,14 @@ void load_pipeline(struct loader *L, struct session *s)
 		st->json = (cJSON *)sj;
 		if (!cJSON_IsObject(sj)) {
 			load_problem(L, path, "%s must be an object", path);
+			st->id = xasprintf("#%zu", i);
+			st->json = NULL; /* nothing more to load from it */
 			continue;
 		}
 		st->id = load_string(L, sj, path, "id", NULL);
 		if (!st->id) {
-			load_problem(L, path, "%s: \"id\" is required", path);
+			if (!cJSON_GetObjectItemCaseSensitive(sj, "id")) /* else: reported as a type */
+				load_problem(L, path, "%s: \"id\" is required", path);
 			st->id = xasprintf("#%zu", i);
 		} else if (session_step_index(s, st->id) != st->index) {
 			char ip[80];

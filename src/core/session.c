@@ -132,8 +132,10 @@ static void load_models(struct loader *L, struct session *s)
 			load_problem(L, path, "%s must be an object", path);
 			continue;
 		}
+		char kp[320];
+		snprintf(kp, sizeof kp, "%s.api_key", path);
 		if (cJSON_GetObjectItemCaseSensitive(m, "api_key"))
-			load_problem(L, path,
+			load_problem(L, kp,
 			             "model \"%s\": an API key must never be stored in the session; name "
 			             "the environment variable that holds it with \"api_key_env\"",
 			             mc->name);
@@ -151,6 +153,8 @@ static void load_models(struct loader *L, struct session *s)
 		mc->timeout_s = load_number(L, m, path, "timeout", 120, 0.1, 86400);
 		mc->stream = load_bool(L, m, path, "stream", true);
 		if (!mc->provider) {
+			if (cJSON_GetObjectItemCaseSensitive(m, "provider"))
+				continue; /* reported as a wrong type */
 			load_problem(L, path, "model \"%s\": \"provider\" is required (one of openai, "
 			                      "anthropic, ollama, scripted)",
 			             mc->name);
@@ -310,8 +314,18 @@ static void load_metric(struct loader *L, struct session *s)
 	}
 	struct err e = {{0}};
 	s->metric = metric_from_json(m, &e);
-	if (!s->metric)
-		load_problem(L, "metric", "metric: %s", e.msg);
+	if (!s->metric) {
+		/* metric.c names the key ("metric.threshold must ...", "metric: unknown key \"x\"");
+		 * point at it rather than at the whole object */
+		const char *k = str_startswith(e.msg, "metric.") ? e.msg + 7 : NULL;
+		if (!k && str_startswith(e.msg, "metric: ") && (k = strstr(e.msg, "key \"")))
+			k += 5;
+		size_t klen = k ? strspn(k, "abcdefghijklmnopqrstuvwxyz_") : 0;
+		char kp[96] = "metric";
+		if (klen && klen < 64)
+			snprintf(kp, sizeof kp, "metric.%.*s", (int)klen, k);
+		load_problem(L, kp, "%s%s", str_startswith(e.msg, "metric") ? "" : "metric: ", e.msg);
+	}
 	else if (metric_is_judge(s->metric)) {
 		const struct metric_judge *j = metric_judge(s->metric);
 		if (j && j->model && !session_model(s, j->model))
@@ -445,6 +459,35 @@ static void set_string(cJSON *obj, const char *key, const char *val)
 		cJSON_AddItemToObject(obj, key, s);
 }
 
+/* Demonstrations are written into the objects already there, so keys this version does not
+ * know (a demo's "note", say) survive; new demos get new objects, dropped ones are removed. */
+static void sync_demos(struct step *st)
+{
+	cJSON *arr = cJSON_GetObjectItemCaseSensitive(st->json, "demos");
+	if (!cJSON_IsArray(arr)) {
+		arr = cJSON_CreateArray();
+		if (cJSON_GetObjectItemCaseSensitive(st->json, "demos"))
+			cJSON_ReplaceItemInObjectCaseSensitive(st->json, "demos", arr);
+		else
+			cJSON_AddItemToObject(st->json, "demos", arr);
+	}
+	for (size_t k = 0; k < st->n_demos; k++) {
+		cJSON *o = cJSON_GetArrayItem(arr, (int)k);
+		if (!cJSON_IsObject(o)) {
+			cJSON *fresh = cJSON_CreateObject();
+			if (o)
+				cJSON_ReplaceItemInArray(arr, (int)k, fresh);
+			else
+				cJSON_AddItemToArray(arr, fresh);
+			o = fresh;
+		}
+		set_string(o, "input", st->demos[k].input);
+		set_string(o, "output", st->demos[k].output);
+	}
+	while (cJSON_GetArraySize(arr) > (int)st->n_demos)
+		cJSON_DeleteItemFromArray(arr, cJSON_GetArraySize(arr) - 1);
+}
+
 void session_sync_json(struct session *s)
 {
 	for (size_t i = 0; i < s->n_steps; i++) {
@@ -452,19 +495,8 @@ void session_sync_json(struct session *s)
 		if (st->kind != STEP_LLM || !st->json)
 			continue;
 		set_string(st->json, "prompt", st->prompt);
-		if (st->n_demos || cJSON_GetObjectItemCaseSensitive(st->json, "demos")) {
-			cJSON *arr = cJSON_CreateArray();
-			for (size_t k = 0; k < st->n_demos; k++) {
-				cJSON *o = cJSON_CreateObject();
-				cJSON_AddStringToObject(o, "input", st->demos[k].input);
-				cJSON_AddStringToObject(o, "output", st->demos[k].output);
-				cJSON_AddItemToArray(arr, o);
-			}
-			if (cJSON_GetObjectItemCaseSensitive(st->json, "demos"))
-				cJSON_ReplaceItemInObjectCaseSensitive(st->json, "demos", arr);
-			else
-				cJSON_AddItemToObject(st->json, "demos", arr);
-		}
+		if (st->n_demos || cJSON_GetObjectItemCaseSensitive(st->json, "demos"))
+			sync_demos(st);
 	}
 }
 

@@ -1,0 +1,190 @@
+/* test_dataset.c: loading examples: inline arrays, JSONL and JSON-array files, several gold
+ * answers, numbers as answers, list fields, ids, and the errors (with line numbers). */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "core/dataset.h"
+#include "testdir.h"
+
+/* Loads one split from a JSON spec (an inline array or a "path" string) into d. */
+static int load_spec(struct dataset *d, enum split_id split, const char *spec_json, struct err *e)
+{
+	cJSON *spec = cJSON_Parse(spec_json);
+	assert_non_null(spec);
+	int rc = dataset_load_split(d, split, spec, ".", e);
+	cJSON_Delete(spec);
+	return rc;
+}
+
+static void load_spec_ok(struct dataset *d, enum split_id split, const char *spec_json)
+{
+	struct err e = {""};
+	if (load_spec(d, split, spec_json, &e) < 0)
+		fail_msg("%s: %s", spec_json, e.msg);
+}
+
+static void test_inline(void **state)
+{
+	(void)state;
+	struct dataset d = {0};
+	load_spec_ok(&d, SPLIT_TRAIN,
+	             "[{\"id\": \"a1\", \"question\": \"Q1\", \"answer\": \"A1\"},"
+	             " {\"question\": \"Q2\", \"answer\": \"A2\", \"ctx\": [\"p1\", \"p2\"], "
+	             "\"n\": 3, \"ok\": true, \"none\": null, \"obj\": {\"k\": 1}}]");
+	const struct split *sp = &d.splits[SPLIT_TRAIN];
+	assert_int_equal(sp->n, 2);
+	assert_string_equal(sp->source, "inline");
+	assert_string_equal(sp->ex[0].id, "a1");
+	assert_string_equal(sp->ex[1].id, "train-2"); /* generated: split and 1-based index */
+	assert_int_equal(sp->ex[0].n_golds, 1);
+	assert_string_equal(sp->ex[0].golds[0], "A1");
+	assert_string_equal(example_get(&sp->ex[0], "question")->text, "Q1");
+	assert_null(example_get(&sp->ex[0], "answer")); /* the gold is no input */
+	const struct value *ctx = example_get(&sp->ex[1], "ctx");
+	assert_int_equal(ctx->n_items, 2);
+	assert_string_equal(ctx->items[1], "p2");
+	assert_string_equal(ctx->text, "p1\np2"); /* a list reads one item a line */
+	assert_string_equal(example_get(&sp->ex[1], "n")->text, "3");
+	assert_string_equal(example_get(&sp->ex[1], "ok")->text, "true");
+	assert_string_equal(example_get(&sp->ex[1], "none")->text, "");
+	assert_string_equal(example_get(&sp->ex[1], "obj")->text, "{\"k\":1}");
+	assert_true(dataset_has_field(&d, "ctx"));
+	assert_true(dataset_has_field(&d, "id"));
+	assert_false(dataset_has_field(&d, "answer"));
+	assert_false(dataset_has_field(&d, "nope"));
+	dataset_free(&d);
+}
+
+static void test_golds(void **state)
+{
+	(void)state;
+	struct dataset d = {0};
+	load_spec_ok(&d, SPLIT_VAL,
+	             "[{\"q\": \"x\", \"answer\": [\"New York\", \"NYC\", \"New York City\"]},"
+	             " {\"q\": \"y\", \"answer\": 42},"
+	             " {\"q\": \"z\", \"answer\": 2.5},"
+	             " {\"q\": \"w\", \"answer\": [1, \"one\"]},"
+	             " {\"id\": 7, \"q\": \"v\", \"answer\": 1e20}]");
+	const struct split *sp = &d.splits[SPLIT_VAL];
+	assert_int_equal(sp->n, 5);
+	assert_int_equal(sp->ex[0].n_golds, 3);
+	assert_string_equal(sp->ex[0].golds[2], "New York City");
+	assert_string_equal(sp->ex[1].golds[0], "42"); /* an integer, not 42.000000 */
+	assert_string_equal(sp->ex[2].golds[0], "2.5");
+	assert_int_equal(sp->ex[3].n_golds, 2);
+	assert_string_equal(sp->ex[3].golds[0], "1");
+	assert_string_equal(sp->ex[4].id, "7"); /* a numeric id */
+	assert_string_equal(sp->ex[4].golds[0], "1e+20");
+	dataset_free(&d);
+}
+
+static void test_jsonl(void **state)
+{
+	(void)state;
+	put("d.jsonl", "{\"question\": \"q1\", \"answer\": \"a1\"}\n"
+	               "\n"
+	               "   \t\r\n"
+	               "{\"question\": \"q2\", \"answer\": \"a2\"}\r\n"
+	               "{\"question\": \"q3\", \"answer\": \"a3\"}"); /* no final newline */
+	struct dataset d = {0};
+	load_spec_ok(&d, SPLIT_TEST, "\"d.jsonl\"");
+	const struct split *sp = &d.splits[SPLIT_TEST];
+	assert_int_equal(sp->n, 3);
+	assert_string_equal(sp->source, "d.jsonl");
+	assert_string_equal(sp->ex[1].golds[0], "a2");
+	assert_string_equal(sp->ex[2].golds[0], "a3");
+	assert_string_equal(sp->ex[2].id, "test-3"); /* numbered by example, not by line */
+	dataset_free(&d);
+}
+
+static void test_json_array_file(void **state)
+{
+	(void)state;
+	put("d.json", "\n  [{\"question\": \"q1\", \"answer\": \"a1\"},\n"
+	              "   {\"question\": \"q2\", \"answer\": [\"a2\", \"b2\"]}]\n");
+	struct dataset d = {0};
+	load_spec_ok(&d, SPLIT_TRAIN, "\"d.json\"");
+	assert_int_equal(d.splits[SPLIT_TRAIN].n, 2);
+	assert_int_equal(d.splits[SPLIT_TRAIN].ex[1].n_golds, 2);
+	/* another split of the same dataset from inline data */
+	load_spec_ok(&d, SPLIT_VAL, "[{\"question\": \"v\", \"answer\": \"w\"}]");
+	assert_int_equal(d.splits[SPLIT_VAL].n, 1);
+	assert_int_equal(d.n_fields, 1);
+	dataset_free(&d);
+}
+
+static void test_answer_field(void **state)
+{
+	(void)state;
+	struct dataset d = {0};
+	d.answer_field = xstrdup("label");
+	d.id_field = xstrdup("qid");
+	load_spec_ok(&d, SPLIT_TRAIN,
+	             "[{\"qid\": \"x9\", \"text\": \"t\", \"label\": \"pos\", "
+	             "\"answer\": \"an input now\"}]");
+	const struct example *ex = &d.splits[SPLIT_TRAIN].ex[0];
+	assert_string_equal(ex->id, "x9");
+	assert_string_equal(ex->golds[0], "pos");
+	assert_string_equal(example_get(ex, "answer")->text, "an input now");
+	dataset_free(&d);
+}
+
+static void expect_error(const char *spec, const char *want)
+{
+	struct dataset d = {0};
+	struct err e = {""};
+	assert_int_equal(load_spec(&d, SPLIT_TRAIN, spec, &e), -1);
+	assert_string_equal(e.msg, want);
+	dataset_free(&d);
+}
+
+static void test_errors(void **state)
+{
+	(void)state;
+	put("missing.jsonl", "{\"question\": \"q1\", \"answer\": \"a1\"}\n"
+	                     "\n"
+	                     "{\"question\": \"q2\"}\n");
+	expect_error("\"missing.jsonl\"",
+	             "missing.jsonl:3: example 2 has no \"answer\" field (the gold answer; set "
+	             "dataset.answer_field to use another)");
+	put("bad.jsonl", "{\"question\": \"q1\", \"answer\": \"a1\"}\n{\"question\": \n");
+	expect_error("\"bad.jsonl\"",
+	             "bad.jsonl:2:14: unexpected end of file (expected a value) (invalid JSON)");
+	put("notobj.jsonl", "[1, 2]\n");
+	expect_error("\"notobj.jsonl\"", "notobj.jsonl: example 1 is not a JSON object");
+	put("scalar.jsonl", "{\"answer\": \"a\"}\n42\n");
+	expect_error("\"scalar.jsonl\"", "scalar.jsonl:2: example 2 is not a JSON object");
+	put("badarr.json", "[{\"answer\": \"a\"},");
+	expect_error("\"badarr.json\"",
+	             "badarr.json: invalid JSON (expected an array of examples or JSON lines)");
+	expect_error("\"nope.jsonl\"", "nope.jsonl: cannot open: No such file or directory");
+	expect_error(
+	    "[{\"answer\": \"a\"}, {\"q\": \"b\"}]",
+	    "example 2 has no \"answer\" field (the gold answer; set dataset.answer_field to "
+	    "use another)");
+	expect_error("[\"just text\"]", "example 1 is not a JSON object");
+	expect_error("5", "must be an array of examples or a path to a JSONL/JSON file");
+}
+
+static void test_split_names(void **state)
+{
+	(void)state;
+	assert_int_equal(split_from_name("train"), SPLIT_TRAIN);
+	assert_int_equal(split_from_name("val"), SPLIT_VAL);
+	assert_int_equal(split_from_name("test"), SPLIT_TEST);
+	assert_int_equal(split_from_name("dev"), -1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+#define T(f) cmocka_unit_test_setup_teardown(f, testdir_setup, testdir_teardown)
+	    T(test_inline),       T(test_golds),  T(test_jsonl),       T(test_json_array_file),
+	    T(test_answer_field), T(test_errors), T(test_split_names),
+#undef T
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
