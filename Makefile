@@ -106,7 +106,7 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libadopt.a
 	@mkdir -p $(dir $@)
 	$(call echo_cmd,TEST,$@)
 	$(Q)$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(TEST_CFLAGS) $(CFLAGS) -Wno-missing-prototypes \
-	    -o $@ $< $(BUILD)/libadopt.a $(LDFLAGS) $(TEST_LIBS) $(PKG_LIBS) $(LDLIBS)
+	    -MF $@.d -o $@ $< $(BUILD)/libadopt.a $(LDFLAGS) $(TEST_LIBS) $(PKG_LIBS) $(LDLIBS)
 
 $(BUILD)/tests/llm-server: $(SUPPORT_SRC) $(BUILD)/libadopt.a
 	@mkdir -p $(dir $@)
@@ -183,4 +183,4 @@ format:
 clean:
 	rm -rf build build-asan
 
--include $(LIB_OBJ:.o=.d) $(BUILD)/src/main.d
+-include $(LIB_OBJ:.o=.d) $(BUILD)/src/main.d $(TEST_BIN:=.d)
