@@ -140,15 +140,30 @@ void engine_store(struct engine *en)
 	}
 	cJSON *iters = cJSON_AddArrayToObject(h, "iterations");
 	const struct iteration *open = NULL;
+	const char **ids = xcalloc(s->n_steps + 1, sizeof *ids);
+	for (size_t i = 0; i < s->n_steps; i++)
+		ids[i] = s->steps[i].id;
+	size_t last_closed = SIZE_MAX;
+	for (size_t i = 0; i < en->n_iters; i++)
+		if (en->iters[i]->phase >= PHASE_COUNT)
+			last_closed = i;
 	for (size_t i = 0; i < en->n_iters; i++) {
 		const struct iteration *it = en->iters[i];
 		if (it->phase < PHASE_COUNT) {
 			open = it;
 			continue;
 		}
-		cJSON_AddItemToArray(iters, it->saved ? cJSON_Duplicate(it->saved, 1)
-		                                      : iteration_json(en, it));
+		cJSON *j = it->saved ? cJSON_Duplicate(it->saved, 1) : iteration_json(en, it);
+		/* traces of the last finished iteration only: enough to read on reopening */
+		cJSON_DeleteItemFromObjectCaseSensitive(j, "traces");
+		if (i == last_closed && it->n_traces) {
+			cJSON *tr = cJSON_AddArrayToObject(j, "traces");
+			for (size_t t = 0; t < it->n_traces; t++)
+				cJSON_AddItemToArray(tr, trace_to_json(&it->traces[t], ids));
+		}
+		cJSON_AddItemToArray(iters, j);
 	}
+	free(ids);
 	struct engine_totals t;
 	engine_totals(en, &t);
 	cJSON *tot = cJSON_AddObjectToObject(h, "totals_last_run");
@@ -171,6 +186,29 @@ static double num(const cJSON *o, const char *k)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
 	return cJSON_IsNumber(v) ? v->valuedouble : 0;
+}
+
+static int step_index_cb(void *arg, const char *id)
+{
+	return session_step_index(arg, id);
+}
+
+static void restore_traces(struct engine *en, struct iteration *it, const cJSON *arr)
+{
+	size_t n = (size_t)cJSON_GetArraySize(arr);
+	if (!n)
+		return;
+	it->traces = xcalloc(n, sizeof *it->traces);
+	const cJSON *t;
+	cJSON_ArrayForEach(t, arr)
+	{
+		struct trace *tr = &it->traces[it->n_traces];
+		if (trace_from_json(t, tr, step_index_cb, en->s) == 0 &&
+		    tr->example < en->s->data.splits[tr->split].n)
+			it->n_traces++;
+		else
+			trace_free(tr);
+	}
 }
 
 void engine_restore(struct engine *en)
@@ -206,6 +244,7 @@ void engine_restore(struct engine *en)
 		it->best_score = num(r, "best_score");
 		it->phase = PHASE_COUNT;
 		it->saved = cJSON_Duplicate(r, 1);
+		restore_traces(en, it, cJSON_GetObjectItemCaseSensitive(r, "traces"));
 		const cJSON *sh = cJSON_GetObjectItemCaseSensitive(r, "shapley");
 		if (sh) {
 			it->phi = xcalloc(s->n_steps, sizeof *it->phi);
