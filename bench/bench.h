@@ -21,8 +21,8 @@ void bench_server_stop(struct bench_server *s);
 double bench_server_stat(const struct bench_server *s, const char *name);
 int bench_server_control(const struct bench_server *s, const char *json);
 
-double bench_cpu_s(void);          /* user + system CPU of this process so far */
-double bench_user_s(void);         /* user CPU only */
+double bench_cpu_s(void);                 /* user + system CPU of this process so far */
+double bench_user_s(void);                /* user CPU only */
 double bench_median(double *v, size_t n); /* sorts v */
 char *bench_tmpdir(const char *tag);      /* mkdtemp under $TMPDIR or /tmp; caller frees */
 void bench_rmdir(const char *dir);        /* rm -r of a temp dir made above */

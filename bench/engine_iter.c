@@ -17,11 +17,11 @@
 #include "bench.h"
 #include "engine/engine.h"
 
-#define CONC 32
+#define CONC  32
 #define N_VAL 16
 #define CHAIN 4 /* LLM steps in the chain */
 
-static const char *const words[] = {"apple", "river", "candle", "garden", "silver", "thunder",
+static const char *const words[] = {"apple",  "river",  "candle", "garden", "silver",  "thunder",
                                     "pepper", "harbor", "window", "meadow", "lantern", "copper",
                                     "falcon", "marble", "orchid", "saddle", "tunnel"};
 
@@ -59,15 +59,18 @@ static void write_json(const char *path, cJSON *j)
 static void write_rules(const char *path)
 {
 	cJSON *root = cJSON_CreateObject(), *R = cJSON_AddArrayToObject(root, "rules");
-	add_rule(R, "Describe the overall task the pipeline solves",
-	         "<summary>Four LLM steps pass one word along: a finds it in the text, b and c copy "
-	         "it, d writes it as the answer (exact match).</summary>",
-	         NULL);
+	add_rule(
+	    R, "Describe the overall task the pipeline solves",
+	    "<summary>Four LLM steps pass one word along: a finds it in the text, b and c copy "
+	    "it, d writes it as the answer (exact match).</summary>",
+	    NULL);
 	add_rule(R, "The step under analysis: \"(?<s>[^\"]+)\"",
 	         "<dependency>Step \"${s}\" must hand the next step exactly the word it needs; a "
 	         "wrong or missing word carries through to the final output.</dependency>",
 	         NULL);
-	add_rule(R, "(?s)You are the loss function.*?<output>\\n(?<o>.*?)\\n</output>.*?<gold>\\n(?<g>[^\\n]*)",
+	add_rule(R,
+	         "(?s)You are the loss "
+	         "function.*?<output>\\n(?<o>.*?)\\n</output>.*?<gold>\\n(?<g>[^\\n]*)",
 	         "<loss>The output \"${o}\" differs from the gold answer \"${g}\".</loss>", NULL);
 	add_rule(R, "Explain why the final output went wrong",
 	         "<gradient>An intermediate step lost the word, and the later steps carried the "
@@ -78,9 +81,13 @@ static void write_rules(const char *path)
 	         "(?=.*?<step_output>\\n(?<o>.*?)\\n</step_output>)",
 	         "<local>Step \"${s}\" produced \"${o}\"; it should output the word only.</local>",
 	         NULL);
-	add_rule(R, "(?s)You are writing a training example.*?<step_output>\\n(?<o>.*?)\\n</step_output>",
-	         "<revised>${o}</revised>", NULL);
-	add_rule(R, "(?s)improving the prompt of one step.*?<current_prompt>\\n(?<p>.*?)\\n</current_prompt>",
+	add_rule(
+	    R,
+	    "(?s)You are writing a training example.*?<step_output>\\n(?<o>.*?)\\n</step_output>",
+	    "<revised>${o}</revised>", NULL);
+	add_rule(R,
+	         "(?s)improving the prompt of one "
+	         "step.*?<current_prompt>\\n(?<p>.*?)\\n</current_prompt>",
 	         "<prompt>Be precise and brief.\n${p}</prompt>\n<prompt>Answer with the word "
 	         "only.\n${p}</prompt>",
 	         NULL);
@@ -147,7 +154,8 @@ static void write_session(const char *path, const char *base)
 	add_step(steps, "a", "Step A. Find the word in the text.\nText: {{q}}\nOutput:", "q",
 	         "input.question");
 	add_step(steps, "b", "Step B. Copy the word.\nWord: {{x}}\nOutput:", "x", "steps.a.output");
-	add_step(steps, "c", "Step C. Check the word.\nWord: {{x}}\nOutput:", "x", "steps.b.output");
+	add_step(steps, "c", "Step C. Check the word.\nWord: {{x}}\nOutput:", "x",
+	         "steps.b.output");
 	add_step(steps, "d", "Step D. Write the answer.\nWord: {{x}}\nAnswer:", "x",
 	         "steps.c.output");
 	cJSON_AddStringToObject(pl, "output", "d");
@@ -188,7 +196,7 @@ struct ctx {
 	struct llm *llm;
 	struct engine *en;
 	struct phase_rec ph[PHASE_COUNT];
-	long waits; /* llm_wait calls so far: events between two belong to one burst */
+	long waits;         /* llm_wait calls so far: events between two belong to one burst */
 	enum phase running; /* EV_PHASE_FINISHED carries the phase after the one that finished */
 	char error[256];
 };
@@ -255,23 +263,27 @@ static long bound_waves(const struct phase_rec *p, enum phase ph)
 {
 	long n = p->req1 - p->req0;
 	switch (ph) {
-	case PHASE_FORWARD: return waves(n, CHAIN);
+	case PHASE_FORWARD:
+		return waves(n, CHAIN);
 	case PHASE_ANALYSIS:
-	case PHASE_GRADIENT: return waves(n, n >= 2 ? 2 : 1);
+	case PHASE_GRADIENT:
+		return waves(n, n >= 2 ? 2 : 1);
 	case PHASE_SELECTION:
 	case PHASE_SHAPLEY: {
 		long w = 0, prev = p->req0;
 		for (size_t r = 0; r <= p->n_rounds; r++) {
 			long upto = r < p->n_rounds ? p->round_req[r] : p->req1;
 			long k = upto - prev;
-			long chain = ph == PHASE_SELECTION && r == 0 ? CHAIN
-			                                             : MIN(CHAIN, (k + N_VAL - 1) / N_VAL);
+			long chain = ph == PHASE_SELECTION && r == 0
+			                 ? CHAIN
+			                 : MIN(CHAIN, (k + N_VAL - 1) / N_VAL);
 			w += waves(k, chain);
 			prev = upto;
 		}
 		return w;
 	}
-	default: return waves(n, 1);
+	default:
+		return waves(n, 1);
 	}
 }
 
@@ -330,9 +342,10 @@ int main(int argc, char **argv)
 		        c.error[0] ? ": " : "", c.error);
 		goto out;
 	}
-	printf("engine_iter: one ADOPT iteration, 4-step LLM chain, batch 32, validation sample %d, "
-	       "concurrency %d, server latency %s ms\n",
-	       N_VAL, CONC, latency);
+	printf(
+	    "engine_iter: one ADOPT iteration, 4-step LLM chain, batch 32, validation sample %d, "
+	    "concurrency %d, server latency %s ms\n",
+	    N_VAL, CONC, latency);
 	printf("  %-16s %8s %8s %6s %9s %7s\n", "phase", "wall s", "requests", "waves", "bound s",
 	       "ratio");
 	long total_waves = 0, total_req = 0;
@@ -362,10 +375,11 @@ int main(int argc, char **argv)
 		}
 	}
 	double bound = (double)total_waves * lat_s;
-	printf("  iteration: wall %.3f s, critical-path bound %ld waves x %.0f ms = %.3f s -> %.2fx "
-	       "(target <= 1.3x: %s); own CPU %.2f s\n",
-	       wall, total_waves, lat_s * 1e3, bound, wall / bound,
-	       wall / bound <= 1.3 ? "met" : "MISSED", cpu);
+	printf(
+	    "  iteration: wall %.3f s, critical-path bound %ld waves x %.0f ms = %.3f s -> %.2fx "
+	    "(target <= 1.3x: %s); own CPU %.2f s\n",
+	    wall, total_waves, lat_s * 1e3, bound, wall / bound,
+	    wall / bound <= 1.3 ? "met" : "MISSED", cpu);
 	struct llm_stats st;
 	llm_get_stats(c.llm, &st);
 	struct engine_totals t;

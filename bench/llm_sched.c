@@ -7,7 +7,8 @@
  * Part 2: 200 ms latency with 10% of requests answered 429 + Retry-After 0.2 s: every request
  * must still be answered; reports retries (HTTP attempts vs requests) and wall time.
  *
- *   llm_sched [--requests N] [--concurrency C] [--part 1|2]      ($LLM_SERVER: the server binary) */
+ *   llm_sched [--requests N] [--concurrency C] [--part 1|2]      ($LLM_SERVER: the server binary)
+ */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,7 +52,8 @@ static int run(const struct model_config *m, long n, const char *tag, struct res
 	double t0 = now_s(), c0 = bench_cpu_s(), u0 = bench_user_s();
 	for (long i = 0; i < n; i++) {
 		char text[128];
-		snprintf(text, sizeof text, "%s: question number %ld, please answer briefly", tag, i);
+		snprintf(text, sizeof text, "%s: question number %ld, please answer briefly", tag,
+		         i);
 		struct llm_message msg = {"user", text};
 		struct llm_request req = {m, &msg, 1, tag};
 		llm_submit(l, &req, on_done, NULL, &res->t);
@@ -108,15 +110,15 @@ int main(int argc, char **argv)
 		rc = 1;
 	double ideal = (double)n / (double)conc * 0.050;
 	double waves = ceil((double)n / (double)conc) * 0.050;
-	printf("llm_sched part 1: %ld requests, concurrency %ld, server latency 50 ms, streamed\n", n,
-	       conc);
+	printf("llm_sched part 1: %ld requests, concurrency %ld, server latency 50 ms, streamed\n",
+	       n, conc);
 	printf("  answered %ld (errors %ld), HTTP requests %ld, server peak concurrency %.0f\n",
 	       r.t.done, r.t.errors, r.st.network_requests,
 	       bench_server_stat(&srv, "peak_concurrency"));
 	printf("  wall %.3f s; ideal %ld/%ld x 50 ms = %.3f s -> %.3fx (target <= 1.2x: %s)"
 	       "  [ceil to whole waves: %.3f s -> %.3fx]\n",
-	       r.wall_s, n, conc, ideal, r.wall_s / ideal, r.wall_s / ideal <= 1.2 ? "met" : "MISSED",
-	       waves, r.wall_s / waves);
+	       r.wall_s, n, conc, ideal, r.wall_s / ideal,
+	       r.wall_s / ideal <= 1.2 ? "met" : "MISSED", waves, r.wall_s / waves);
 	printf("  own CPU %.3f s (user %.3f, system %.3f) = %.1f%% of wall (target < 5%%: %s); "
 	       "%.0f us per request\n",
 	       r.cpu_s, r.user_s, r.cpu_s - r.user_s, 100 * r.cpu_s / r.wall_s,
@@ -156,12 +158,12 @@ part2:; /* part 2 */
 	       r2.t.errors ? ": " : "", r2.t.errors ? r2.t.first_error : "");
 	printf("  HTTP requests %ld for %ld requests (%.1f%% retries); server saw %.0f, of them "
 	       "%.0f answered 429; most attempts for one request %ld\n",
-	       r2.st.network_requests, n,
-	       100.0 * (double)(r2.st.network_requests - n) / (double)n, nreq, n429,
-	       r2.t.max_attempts);
-	printf("  wall %.3f s; no-fault ideal %ld/%ld x 200 ms = %.3f s -> %.3fx; own CPU %.1f%% of "
-	       "wall\n",
-	       r2.wall_s, n, conc, ideal2, r2.wall_s / ideal2, 100 * r2.cpu_s / r2.wall_s);
+	       r2.st.network_requests, n, 100.0 * (double)(r2.st.network_requests - n) / (double)n,
+	       nreq, n429, r2.t.max_attempts);
+	printf(
+	    "  wall %.3f s; no-fault ideal %ld/%ld x 200 ms = %.3f s -> %.3fx; own CPU %.1f%% of "
+	    "wall\n",
+	    r2.wall_s, n, conc, ideal2, r2.wall_s / ideal2, 100 * r2.cpu_s / r2.wall_s);
 	if (r2.t.done != n || r2.t.errors)
 		rc = 1;
 out:

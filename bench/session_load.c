@@ -5,7 +5,9 @@
  * (VmHWM of /proc/self/status, which exec resets, unlike ru_maxrss) after minus before the work.
  *
  *   session_load [--examples N] [--reps R]
- *   session_load --child MODE FILE     MODE: cjson-jsonl, cjson-inline, load; prints "secs kib" */
+ *   session_load --child MODE FILE     MODE: cjson-jsonl, cjson-inline, load; prints "secs kib"
+ *   session_load --generate DIR        only writes train.jsonl, session-jsonl.json and
+ *                                      session-inline.json into DIR (for callgrind / perf) */
 #include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -83,27 +85,34 @@ static int child(const char *mode, const char *path)
 
 /* ---- the parent: data, repetitions, report ---- */
 
-static const char *const subj[] = {"the Treaty of Westphalia", "the river Danube", "Marie Curie",
-                                   "the first transatlantic cable", "the city of Samarkand",
-                                   "the Apollo 11 mission", "the Great Fire of London",
-                                   "the composer of the Goldberg Variations", "Mount Kilimanjaro",
-                                   "the printing press of Gutenberg", "the Hanseatic League"};
+static const char *const subj[] = {"the Treaty of Westphalia",
+                                   "the river Danube",
+                                   "Marie Curie",
+                                   "the first transatlantic cable",
+                                   "the city of Samarkand",
+                                   "the Apollo 11 mission",
+                                   "the Great Fire of London",
+                                   "the composer of the Goldberg Variations",
+                                   "Mount Kilimanjaro",
+                                   "the printing press of Gutenberg",
+                                   "the Hanseatic League"};
 static const char *const ask[] = {"In which year was %s first described in a written source",
                                   "Which country is most closely associated with %s",
                                   "What is the name usually given to %s in older encyclopedias",
                                   "Who was the person responsible for %s according to the article",
                                   "How many kilometres from the capital is %s"};
-static const char *const ans[] = {"1648", "Austria", "Warsaw", "Cyrus Field", "Uzbekistan",
-                                  "Neil Armstrong", "Thomas Farriner", "Johann Sebastian Bach",
-                                  "Tanzania", "Mainz", "Lübeck"};
+static const char *const ans[] = {
+    "1648",       "Austria",        "Warsaw",          "Cyrus Field",
+    "Uzbekistan", "Neil Armstrong", "Thomas Farriner", "Johann Sebastian Bach",
+    "Tanzania",   "Mainz",          "Lübeck"};
 
 static void record(FILE *f, struct rng *r, long i)
 {
 	char q[256];
 	size_t k = rng_below(r, ARRAY_SIZE(subj));
 	snprintf(q, sizeof q, ask[rng_below(r, ARRAY_SIZE(ask))], subj[k]);
-	fprintf(f, "{\"id\": \"q%06ld\", \"question\": \"%s (item %ld)?\", \"answer\": \"%s\"}", i, q,
-	        i, ans[k]);
+	fprintf(f, "{\"id\": \"q%06ld\", \"question\": \"%s (item %ld)?\", \"answer\": \"%s\"}", i,
+	        q, i, ans[k]);
 }
 
 static const char session_head[] =
@@ -125,7 +134,8 @@ static void generate(const char *dir, long n, char **jsonl_session, char **inlin
 	*jsonl = xasprintf("%s/train.jsonl", dir);
 	*jsonl_session = xasprintf("%s/session-jsonl.json", dir);
 	*inline_session = xasprintf("%s/session-inline.json", dir);
-	FILE *a = fopen(*jsonl, "w"), *b = fopen(*jsonl_session, "w"), *c = fopen(*inline_session, "w");
+	FILE *a = fopen(*jsonl, "w"), *b = fopen(*jsonl_session, "w"),
+	     *c = fopen(*inline_session, "w");
 	if (!a || !b || !c) {
 		perror(dir);
 		exit(1);
@@ -179,6 +189,12 @@ int main(int argc, char **argv)
 	if (argc == 4 && !strcmp(argv[1], "--child"))
 		return child(argv[2], argv[3]);
 	long n = 100000, reps = 7;
+	if (argc == 3 && !strcmp(argv[1], "--generate")) {
+		char *a, *b, *c;
+		generate(argv[2], n, &a, &b, &c);
+		free(a), free(b), free(c);
+		return 0;
+	}
 	for (int i = 1; i + 1 < argc; i += 2) {
 		if (!strcmp(argv[i], "--examples"))
 			n = atol(argv[i + 1]);
@@ -214,8 +230,8 @@ int main(int argc, char **argv)
 		for (int m = 0; m < M_COUNT && !rc; m++) { /* interleaved: noise hits all alike */
 			long k;
 			if (measure(self, ms[m].mode, files[ms[m].file], &secs[m][r], &k) < 0) {
-				fprintf(stderr, "session_load: measurement %s %s failed\n", ms[m].mode,
-				        files[ms[m].file]);
+				fprintf(stderr, "session_load: measurement %s %s failed\n",
+				        ms[m].mode, files[ms[m].file]);
 				rc = 1;
 			}
 			kib[m][r] = (double)k;
@@ -236,14 +252,16 @@ int main(int argc, char **argv)
 		for (size_t i = 0; i < ARRAY_SIZE(rows); i++) {
 			double ratio = t[rows[i].load] / t[rows[i].base];
 			double mratio = mem[rows[i].load] / (double)rows[i].size;
-			printf("  %-10s cJSON alone %7.1f ms (peak +%5.1f MB)   session_load %7.1f ms "
-			       "(peak +%5.1f MB)\n",
-			       rows[i].name, t[rows[i].base] * 1e3, mem[rows[i].base] / 1e6,
-			       t[rows[i].load] * 1e3, mem[rows[i].load] / 1e6);
-			printf("  %-10s time ratio %.2fx (target < 1.5x: %s)   peak memory %.2fx file "
-			       "size (target < 3x: %s)\n",
-			       "", ratio, ratio < 1.5 ? "met" : "MISSED", mratio,
-			       mratio < 3 ? "met" : "MISSED");
+			printf(
+			    "  %-10s cJSON alone %7.1f ms (peak +%5.1f MB)   session_load %7.1f ms "
+			    "(peak +%5.1f MB)\n",
+			    rows[i].name, t[rows[i].base] * 1e3, mem[rows[i].base] / 1e6,
+			    t[rows[i].load] * 1e3, mem[rows[i].load] / 1e6);
+			printf(
+			    "  %-10s time ratio %.2fx (target < 1.5x: %s)   peak memory %.2fx file "
+			    "size (target < 3x: %s)\n",
+			    "", ratio, ratio < 1.5 ? "met" : "MISSED", mratio,
+			    mratio < 3 ? "met" : "MISSED");
 		}
 	}
 	bench_rmdir(dir);
