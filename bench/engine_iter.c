@@ -1,0 +1,411 @@
+/* engine_iter.c: benchmark of one full ADOPT iteration on a 4-step LLM chain, against the test
+ * server answering from scripted rules with 200 ms latency (tests/support).
+ *
+ * Writes a session (4 LLM steps a -> b -> c -> d, 64 train and 32 val examples, batch 32,
+ * validation sample 16, concurrency 32) and a rules file into a temp dir, runs engine_run(1)
+ * with auto-accept through the real LLM layer (provider openai on 127.0.0.1, no cache), and
+ * reports per phase: wall time, HTTP requests, and a lower bound on the time any schedule
+ * needs (see bound_waves() and bench/README.md); then LLM calls against the same iteration
+ * without the runner's memo.
+ *
+ *   engine_iter [--latency-ms N]          ($LLM_SERVER: the server binary) */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bench.h"
+#include "engine/engine.h"
+
+#define CONC  32
+#define N_VAL 16
+#define CHAIN 4 /* LLM steps in the chain */
+
+static const char *const words[] = {"apple",  "river",  "candle", "garden", "silver",  "thunder",
+                                    "pepper", "harbor", "window", "meadow", "lantern", "copper",
+                                    "falcon", "marble", "orchid", "saddle", "tunnel"};
+
+/* ---- the session and the rules ---- */
+
+static void add_rule(cJSON *rules, const char *match, const char *reply, const char *const *replies)
+{
+	cJSON *r = cJSON_CreateObject();
+	cJSON_AddStringToObject(r, "match", match);
+	if (reply)
+		cJSON_AddStringToObject(r, "reply", reply);
+	else {
+		cJSON *a = cJSON_AddArrayToObject(r, "replies");
+		for (; *replies; replies++)
+			cJSON_AddItemToArray(a, cJSON_CreateString(*replies));
+	}
+	cJSON_AddItemToArray(rules, r);
+}
+
+static void write_json(const char *path, cJSON *j)
+{
+	char *text = cJSON_Print(j);
+	struct err e = {{0}};
+	if (file_write_atomic(path, text, strlen(text), &e) < 0) {
+		fprintf(stderr, "%s\n", e.msg);
+		exit(1);
+	}
+	cJSON_free(text);
+	cJSON_Delete(j);
+}
+
+/* Role answers are generic (as examples/make_scripted.py writes them); the task steps pass a
+ * word along, step a losing it on about a quarter of the inputs and step c on another quarter,
+ * chosen by a hash of the request, so the batch has bad cases and candidates change outputs. */
+static void write_rules(const char *path)
+{
+	cJSON *root = cJSON_CreateObject(), *R = cJSON_AddArrayToObject(root, "rules");
+	add_rule(
+	    R, "Describe the overall task the pipeline solves",
+	    "<summary>Four LLM steps pass one word along: a finds it in the text, b and c copy "
+	    "it, d writes it as the answer (exact match).</summary>",
+	    NULL);
+	add_rule(R, "The step under analysis: \"(?<s>[^\"]+)\"",
+	         "<dependency>Step \"${s}\" must hand the next step exactly the word it needs; a "
+	         "wrong or missing word carries through to the final output.</dependency>",
+	         NULL);
+	add_rule(R,
+	         "(?s)You are the loss "
+	         "function.*?<output>\\n(?<o>.*?)\\n</output>.*?<gold>\\n(?<g>[^\\n]*)",
+	         "<loss>The output \"${o}\" differs from the gold answer \"${g}\".</loss>", NULL);
+	add_rule(R, "Explain why the final output went wrong",
+	         "<gradient>An intermediate step lost the word, and the later steps carried the "
+	         "error through.</gradient>",
+	         NULL);
+	add_rule(R,
+	         "(?s)^(?=.*?You are assigning blame within)(?=.*?one step, \"(?<s>[^\"]+)\")"
+	         "(?=.*?<step_output>\\n(?<o>.*?)\\n</step_output>)",
+	         "<local>Step \"${s}\" produced \"${o}\"; it should output the word only.</local>",
+	         NULL);
+	add_rule(
+	    R,
+	    "(?s)You are writing a training example.*?<step_output>\\n(?<o>.*?)\\n</step_output>",
+	    "<revised>${o}</revised>", NULL);
+	add_rule(R,
+	         "(?s)improving the prompt of one "
+	         "step.*?<current_prompt>\\n(?<p>.*?)\\n</current_prompt>",
+	         "<prompt>Be precise and brief.\n${p}</prompt>\n<prompt>Answer with the word "
+	         "only.\n${p}</prompt>",
+	         NULL);
+	add_rule(R, "(?s)Step A\\..*?Text: Item \\d+: (?<w>\\w+)", NULL,
+	         (const char *const[]){"${w}", "${w}", "${w}", "unknown", NULL});
+	add_rule(R, "(?s)Step B\\..*?Word: (?<w>\\S+)", "${w}", NULL);
+	add_rule(R, "(?s)Step C\\..*?Word: (?<w>\\S+)", NULL,
+	         (const char *const[]){"${w}", "${w}", "${w}", "none", NULL});
+	add_rule(R, "(?s)Step D\\..*?Word: (?<w>\\S+)", "${w}", NULL);
+	cJSON_AddStringToObject(root, "fallback", "I do not know.");
+	write_json(path, root);
+}
+
+static void add_model(cJSON *models, const char *name, const char *base)
+{
+	cJSON *m = cJSON_AddObjectToObject(models, name);
+	cJSON_AddStringToObject(m, "provider", "openai");
+	cJSON_AddStringToObject(m, "base_url", base);
+	cJSON_AddStringToObject(m, "model", name);
+	cJSON_AddNumberToObject(m, "concurrency", CONC);
+	cJSON_AddNumberToObject(m, "price_in", 0.15);
+	cJSON_AddNumberToObject(m, "price_out", 0.6);
+}
+
+static void add_step(cJSON *steps, const char *id, const char *prompt, const char *var,
+                     const char *from)
+{
+	cJSON *s = cJSON_CreateObject();
+	cJSON_AddStringToObject(s, "id", id);
+	cJSON_AddStringToObject(s, "type", "llm");
+	cJSON_AddStringToObject(s, "model", "task");
+	cJSON_AddStringToObject(cJSON_AddObjectToObject(s, "inputs"), var, from);
+	cJSON_AddStringToObject(s, "prompt", prompt);
+	cJSON_AddItemToArray(steps, s);
+}
+
+static void add_examples(cJSON *ds, const char *split, int n, int first)
+{
+	cJSON *a = cJSON_AddArrayToObject(ds, split);
+	for (int i = first; i < first + n; i++) {
+		char id[32], q[64];
+		const char *w = words[(size_t)i * 7 % ARRAY_SIZE(words)];
+		snprintf(id, sizeof id, "%s%d", split, i);
+		snprintf(q, sizeof q, "Item %d: %s", i, w);
+		cJSON *e = cJSON_CreateObject();
+		cJSON_AddStringToObject(e, "id", id);
+		cJSON_AddStringToObject(e, "question", q);
+		cJSON_AddStringToObject(e, "answer", w);
+		cJSON_AddItemToArray(a, e);
+	}
+}
+
+static void write_session(const char *path, const char *base)
+{
+	cJSON *root = cJSON_CreateObject();
+	cJSON_AddStringToObject(root, "format", "adopt-session");
+	cJSON_AddNumberToObject(root, "version", 1);
+	cJSON_AddStringToObject(root, "name", "bench-chain4");
+	cJSON *models = cJSON_AddObjectToObject(root, "models");
+	add_model(models, "task", base);
+	add_model(models, "optimizer", base);
+	cJSON *pl = cJSON_AddObjectToObject(root, "pipeline");
+	cJSON *steps = cJSON_AddArrayToObject(pl, "steps");
+	add_step(steps, "a", "Step A. Find the word in the text.\nText: {{q}}\nOutput:", "q",
+	         "input.question");
+	add_step(steps, "b", "Step B. Copy the word.\nWord: {{x}}\nOutput:", "x", "steps.a.output");
+	add_step(steps, "c", "Step C. Check the word.\nWord: {{x}}\nOutput:", "x",
+	         "steps.b.output");
+	add_step(steps, "d", "Step D. Write the answer.\nWord: {{x}}\nAnswer:", "x",
+	         "steps.c.output");
+	cJSON_AddStringToObject(pl, "output", "d");
+	cJSON *ds = cJSON_AddObjectToObject(root, "dataset");
+	add_examples(ds, "train", 64, 1);
+	add_examples(ds, "val", 32, 101);
+	cJSON_AddStringToObject(cJSON_AddObjectToObject(root, "metric"), "type", "exact_match");
+	cJSON *o = cJSON_AddObjectToObject(root, "optimizer");
+	cJSON_AddNumberToObject(o, "seed", 3);
+	cJSON_AddNumberToObject(o, "batch_size", 32);
+	cJSON_AddNumberToObject(o, "minibatch_good", 5);
+	cJSON_AddNumberToObject(o, "minibatch_bad", 5);
+	cJSON_AddNumberToObject(o, "val_size", N_VAL);
+	cJSON_AddNumberToObject(o, "budget_total", 8);
+	cJSON_AddNumberToObject(o, "budget_floor", 1);
+	cJSON_AddNumberToObject(o, "eval_budget", 12);
+	cJSON_AddStringToObject(o, "step_optimizer", "instruct");
+	cJSON_AddStringToObject(o, "role_model", "optimizer");
+	write_json(path, root);
+}
+
+/* ---- measurement ---- */
+
+#define MAX_ROUNDS 64
+
+struct phase_rec {
+	bool ran;
+	double t0, t1;
+	long req0, req1;
+	/* evaluation rounds (selection, shapley): requests sent up to each burst of EV_EVAL_DONE */
+	long round_req[MAX_ROUNDS];
+	double round_t[MAX_ROUNDS];
+	size_t n_rounds;
+	long last_burst_wait;
+};
+
+struct ctx {
+	struct llm *llm;
+	struct engine *en;
+	struct phase_rec ph[PHASE_COUNT];
+	long waits;         /* llm_wait calls so far: events between two belong to one burst */
+	enum phase running; /* EV_PHASE_FINISHED carries the phase after the one that finished */
+	char error[256];
+};
+
+static long requests(const struct ctx *c)
+{
+	struct llm_stats st;
+	llm_get_stats(c->llm, &st);
+	return st.network_requests;
+}
+
+static void on_event(void *arg, const struct engine_event *ev)
+{
+	struct ctx *c = arg;
+	if (ev->kind == EV_PHASE_STARTED)
+		c->running = ev->phase;
+	struct phase_rec *p = &c->ph[c->running];
+	switch (ev->kind) {
+	case EV_PHASE_STARTED:
+		p->ran = true;
+		p->t0 = now_s();
+		p->req0 = requests(c);
+		p->last_burst_wait = -1;
+		break;
+	case EV_PHASE_FINISHED:
+		p->t1 = now_s();
+		p->req1 = requests(c);
+		break;
+	case EV_EVAL_DONE:
+		if (p->last_burst_wait != c->waits && p->n_rounds < MAX_ROUNDS) {
+			p->round_t[p->n_rounds] = now_s();
+			p->round_req[p->n_rounds++] = requests(c);
+			p->last_burst_wait = c->waits;
+		}
+		break;
+	case EV_ERROR:
+		if (!c->error[0])
+			snprintf(c->error, sizeof c->error, "%s", ev->message);
+		break;
+	default:
+		break;
+	}
+}
+
+/* max(chain, ceil(n / CONC)) latency waves; 0 when nothing was sent */
+static long waves(long n, long chain)
+{
+	if (n <= 0)
+		return 0;
+	long w = (n + CONC - 1) / CONC;
+	return w > chain ? w : chain;
+}
+
+/* The lower bound of a phase in latency waves: within a phase, requests that depend on each
+ * other cannot overlap, and at most CONC are in flight.  Chains: forward CHAIN (each example
+ * runs the 4 steps in order); analysis 2 (E1 then E2 per step); gradient 2 (E3 then E4 per
+ * case); local, pseudo-labels, candidates 1.  Selection and Shapley run in rounds of
+ * evaluations (the initial design in parallel, then one BO suggestion at a time); a round is
+ * delimited by a burst of EV_EVAL_DONE events, and its chain is CHAIN for the first selection
+ * round (the incumbent on a fresh validation sample runs all 4 steps), else
+ * min(CHAIN, ceil(requests / N_VAL)) (some example of the round runs at least that many
+ * requests one after the other). */
+static long bound_waves(const struct phase_rec *p, enum phase ph)
+{
+	long n = p->req1 - p->req0;
+	switch (ph) {
+	case PHASE_FORWARD:
+		return waves(n, CHAIN);
+	case PHASE_ANALYSIS:
+	case PHASE_GRADIENT:
+		return waves(n, n >= 2 ? 2 : 1);
+	case PHASE_SELECTION:
+	case PHASE_SHAPLEY: {
+		long w = 0, prev = p->req0;
+		for (size_t r = 0; r <= p->n_rounds; r++) {
+			long upto = r < p->n_rounds ? p->round_req[r] : p->req1;
+			long k = upto - prev;
+			long chain = ph == PHASE_SELECTION && r == 0
+			                 ? CHAIN
+			                 : MIN(CHAIN, (k + N_VAL - 1) / N_VAL);
+			w += waves(k, chain);
+			prev = upto;
+		}
+		return w;
+	}
+	default:
+		return waves(n, 1);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	const char *latency = "200";
+	for (int i = 1; i + 1 < argc; i += 2)
+		if (!strcmp(argv[i], "--latency-ms"))
+			latency = argv[i + 1];
+	double lat_s = atof(latency) / 1000;
+	char *dir = bench_tmpdir("engine");
+	char *rules = xasprintf("%s/rules.json", dir), *session = xasprintf("%s/session.json", dir);
+	write_rules(rules);
+	struct bench_server srv;
+	const char *args[] = {"--rules", rules, "--latency-ms", latency, NULL};
+	if (bench_server_start(&srv, args) < 0) {
+		printf("engine_iter: skipped (no test server)\n");
+		bench_rmdir(dir);
+		return 0;
+	}
+	write_session(session, srv.base_v1);
+	int rc = 1;
+	struct diag d = {0};
+	struct session *s = session_load(session, NULL, &d);
+	for (size_t i = 0; i < d.n; i++)
+		fprintf(stderr, "%s\n", d.msgs[i]);
+	diag_free(&d);
+	struct ctx c = {0};
+	struct err e = {{0}};
+	struct llm_options lo = {.no_cache = true, .seed = 3};
+	if (!s || !(c.llm = llm_new(&lo, &e)))
+		goto out;
+	struct engine_opts eo = {.auto_accept = true};
+	c.en = engine_new(s, c.llm, &eo, on_event, &c, &e);
+	if (!c.en) {
+		fprintf(stderr, "engine_new: %s\n", e.msg);
+		goto out;
+	}
+	double t0 = now_s(), cpu0 = bench_cpu_s();
+	if (engine_run(c.en, 1) < 0) {
+		fprintf(stderr, "engine_run: %s\n", engine_pause_reason(c.en));
+		goto out;
+	}
+	while (engine_running(c.en) && now_s() - t0 < 120) {
+		if (engine_busy(c.en)) {
+			c.waits++;
+			if (llm_wait(c.llm, NULL, 0, 250) < 0)
+				break;
+		}
+		engine_poll(c.en);
+	}
+	double wall = now_s() - t0, cpu = bench_cpu_s() - cpu0;
+	const struct iteration *it = engine_current(c.en);
+	if (!it || it->phase < PHASE_COUNT) {
+		fprintf(stderr, "engine_iter: the iteration did not finish%s%s\n",
+		        c.error[0] ? ": " : "", c.error);
+		goto out;
+	}
+	printf(
+	    "engine_iter: one ADOPT iteration, 4-step LLM chain, batch 32, validation sample %d, "
+	    "concurrency %d, server latency %s ms\n",
+	    N_VAL, CONC, latency);
+	printf("  %-16s %8s %8s %6s %9s %7s\n", "phase", "wall s", "requests", "waves", "bound s",
+	       "ratio");
+	long total_waves = 0, total_req = 0;
+	for (int p = 0; p < PHASE_COUNT; p++) {
+		const struct phase_rec *r = &c.ph[p];
+		if (!r->ran)
+			continue;
+		long w = bound_waves(r, (enum phase)p);
+		total_waves += w;
+		total_req += r->req1 - r->req0;
+		double t = r->t1 - r->t0;
+		char ratio[16] = "-";
+		if (w)
+			snprintf(ratio, sizeof ratio, "%.2fx", t / ((double)w * lat_s));
+		printf("  %-16s %8.3f %8ld %6ld %9.3f %7s\n", phase_name((enum phase)p), t,
+		       r->req1 - r->req0, w, (double)w * lat_s, ratio);
+		if (r->n_rounds > 1) { /* rounds: requests/seconds each */
+			printf("    rounds (requests, s):");
+			long prev = r->req0;
+			double tp = r->t0;
+			for (size_t k = 0; k < r->n_rounds; k++) {
+				printf(" %ld/%.2f", r->round_req[k] - prev, r->round_t[k] - tp);
+				prev = r->round_req[k];
+				tp = r->round_t[k];
+			}
+			printf("\n");
+		}
+	}
+	double bound = (double)total_waves * lat_s;
+	printf(
+	    "  iteration: wall %.3f s, critical-path bound %ld waves x %.0f ms = %.3f s -> %.2fx "
+	    "(target <= 1.3x: %s); own CPU %.2f s\n",
+	    wall, total_waves, lat_s * 1e3, bound, wall / bound,
+	    wall / bound <= 1.3 ? "met" : "MISSED", cpu);
+	struct llm_stats st;
+	llm_get_stats(c.llm, &st);
+	struct engine_totals t;
+	engine_totals(c.en, &t);
+	long no_memo = st.submitted + t.memo_hits;
+	printf("  train %.3f, validation %.3f -> %.3f, %zu evaluations, %zu bad cases\n",
+	       it->train_score, it->base_score, it->best_score, it->n_evals, it->n_bad);
+	printf("  LLM calls: %ld submitted (%ld shared an identical request in flight), %ld HTTP "
+	       "requests, %ld step executions answered by the runner's memo\n",
+	       st.submitted, st.deduplicated, st.network_requests, t.memo_hits);
+	printf("  without the memo: %ld calls (submitted + memo hits); with it %ld HTTP requests "
+	       "-> %.2fx (target <= 0.5x: %s)\n",
+	       no_memo, st.network_requests, (double)st.network_requests / (double)no_memo,
+	       (double)st.network_requests / (double)no_memo <= 0.5 ? "met" : "MISSED");
+	if (total_req != st.network_requests)
+		printf("  (requests outside phases: %ld)\n", st.network_requests - total_req);
+	rc = 0;
+out:
+	if (c.en)
+		engine_free(c.en);
+	llm_free(c.llm);
+	session_free(s);
+	bench_server_stop(&srv);
+	bench_rmdir(dir);
+	free(dir);
+	free(rules);
+	free(session);
+	return rc;
+}

@@ -1,0 +1,29 @@
+#!/bin/sh
+# bench/run.sh: builds and runs every benchmark under bench/ (make bench).  Each prints its own
+# numbers; a benchmark that cannot run says why and is skipped.  BENCH=name runs only that one.
+set -u
+BUILD=${BUILD:-build}
+LIBS=$(pkg-config --cflags --libs ncursesw libcurl libcjson libpcre2-8 libcrypto) || {
+	echo "bench: pkg-config cannot find the libraries; run 'make deps'"; exit 1; }
+CFLAGS="-std=c11 -O2 -g -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wmissing-prototypes
+        -Wno-format-nonliteral -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Isrc -Ibench"
+[ -f "$BUILD/libadopt.a" ] || make --no-print-directory "$BUILD/libadopt.a" || exit 1
+mkdir -p "$BUILD/bench"
+status=0
+for name in session_load llm_sched engine_iter; do
+	[ -n "${BENCH:-}" ] && [ "$BENCH" != "$name" ] && continue
+	[ -f "bench/$name.c" ] || { echo "$name: skipped (bench/$name.c missing)"; continue; }
+	bin="$BUILD/bench/$name"
+	# shellcheck disable=SC2086
+	if ! cc $CFLAGS -o "$bin" "bench/$name.c" bench/bench.c "$BUILD/libadopt.a" $LIBS -lm; then
+		echo "$name: skipped (does not compile)"; status=1; continue
+	fi
+	if [ "$name" != session_load ] && [ ! -x "$BUILD/tests/llm-server" ]; then
+		make --no-print-directory "$BUILD/tests/llm-server" >/dev/null 2>&1 || {
+			echo "$name: skipped (the test LLM server does not build: needs cmocka and" \
+			     "libmicrohttpd, 'make deps')"; continue; }
+	fi
+	echo "== $name  ($(date -u +%Y-%m-%dT%H:%MZ))"
+	LLM_SERVER="$BUILD/tests/llm-server" "$bin" || { echo "$name: FAILED"; status=1; }
+done
+exit $status

@@ -1,0 +1,273 @@
+/* session_load.c: benchmark of session_load on a 100,000-example dataset, against cJSON alone
+ * parsing the same bytes.  Two layouts: the examples in a JSONL file the session references, and
+ * the examples inline in the session JSON.  Every measurement runs in a fresh child process (this
+ * program re-executed with --child) so that its peak memory is its own: the peak resident set
+ * (VmHWM of /proc/self/status, which exec resets, unlike ru_maxrss) after minus before the work.
+ *
+ *   session_load [--examples N] [--reps R]
+ *   session_load --child MODE FILE     MODE: cjson-jsonl, cjson-inline, load; prints "secs kib"
+ *   session_load --generate DIR        only writes train.jsonl, session-jsonl.json and
+ *                                      session-inline.json into DIR (for callgrind / perf) */
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "bench.h"
+#include "core/session.h"
+
+/* ---- the child: one measurement ---- */
+
+static long peak_kib(void)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	char line[256];
+	long kib = -1;
+	while (f && fgets(line, sizeof line, f))
+		if (sscanf(line, "VmHWM: %ld kB", &kib) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return kib;
+}
+
+static void *volatile keep; /* what the child built stays reachable until it reports */
+
+static int child(const char *mode, const char *path)
+{
+	long before = peak_kib();
+	double t0 = now_s();
+	struct err e = {{0}};
+	char *buf;
+	size_t len;
+	if (!strcmp(mode, "load")) {
+		struct diag d = {0};
+		struct session *s = session_load(path, NULL, &d);
+		if (!s) {
+			for (size_t i = 0; i < d.n; i++)
+				fprintf(stderr, "%s\n", d.msgs[i]);
+			return 1;
+		}
+		keep = s;
+	} else {
+		if (file_read(path, (size_t)1 << 31, &buf, &len, &e) < 0) {
+			fprintf(stderr, "%s\n", e.msg);
+			return 1;
+		}
+		if (!strcmp(mode, "cjson-inline")) {
+			/* what session_load does first: the whole file into one tree, kept */
+			keep = cJSON_ParseWithLength(buf, len);
+			if (!keep)
+				return 1;
+		} else { /* cjson-jsonl: each line parsed and deleted, as the dataset loader does */
+			char *p = buf, *end = buf + len;
+			while (p < end) {
+				char *nl = memchr(p, '\n', (size_t)(end - p));
+				char *stop = nl ? nl : end;
+				if (stop > p) {
+					cJSON *o = cJSON_ParseWithLength(p, (size_t)(stop - p));
+					if (!o)
+						return 1;
+					cJSON_Delete(o);
+				}
+				p = stop + 1;
+			}
+		}
+		free(buf);
+	}
+	double secs = now_s() - t0;
+	printf("%.6f %ld\n", secs, peak_kib() - before);
+	return 0;
+}
+
+/* ---- the parent: data, repetitions, report ---- */
+
+static const char *const subj[] = {"the Treaty of Westphalia",
+                                   "the river Danube",
+                                   "Marie Curie",
+                                   "the first transatlantic cable",
+                                   "the city of Samarkand",
+                                   "the Apollo 11 mission",
+                                   "the Great Fire of London",
+                                   "the composer of the Goldberg Variations",
+                                   "Mount Kilimanjaro",
+                                   "the printing press of Gutenberg",
+                                   "the Hanseatic League"};
+static const char *const ask[] = {"In which year was %s first described in a written source",
+                                  "Which country is most closely associated with %s",
+                                  "What is the name usually given to %s in older encyclopedias",
+                                  "Who was the person responsible for %s according to the article",
+                                  "How many kilometres from the capital is %s"};
+static const char *const ans[] = {
+    "1648",       "Austria",        "Warsaw",          "Cyrus Field",
+    "Uzbekistan", "Neil Armstrong", "Thomas Farriner", "Johann Sebastian Bach",
+    "Tanzania",   "Mainz",          "Lübeck"};
+
+static void record(FILE *f, struct rng *r, long i)
+{
+	char q[256];
+	size_t k = rng_below(r, ARRAY_SIZE(subj));
+	snprintf(q, sizeof q, ask[rng_below(r, ARRAY_SIZE(ask))], subj[k]);
+	fprintf(f, "{\"id\": \"q%06ld\", \"question\": \"%s (item %ld)?\", \"answer\": \"%s\"}", i,
+	        q, i, ans[k]);
+}
+
+static const char session_head[] =
+    "{\"format\": \"adopt-session\", \"version\": 1, \"name\": \"bench\", \"models\": {},\n"
+    " \"pipeline\": {\"steps\": [{\"id\": \"answer\", \"type\": \"template\",\n"
+    "   \"template\": \"{{input.question}}\"}], \"output\": \"answer\"},\n"
+    " \"metric\": {\"type\": \"exact_match\"},\n"
+    " \"dataset\": {\"train\": ";
+
+static long file_size(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) < 0 ? -1 : (long)st.st_size;
+}
+
+static void generate(const char *dir, long n, char **jsonl_session, char **inline_session,
+                     char **jsonl)
+{
+	*jsonl = xasprintf("%s/train.jsonl", dir);
+	*jsonl_session = xasprintf("%s/session-jsonl.json", dir);
+	*inline_session = xasprintf("%s/session-inline.json", dir);
+	FILE *a = fopen(*jsonl, "w"), *b = fopen(*jsonl_session, "w"),
+	     *c = fopen(*inline_session, "w");
+	if (!a || !b || !c) {
+		perror(dir);
+		exit(1);
+	}
+	fprintf(b, "%s\"train.jsonl\"}}\n", session_head);
+	fprintf(c, "%s[\n", session_head);
+	struct rng r1, r2;
+	rng_seed(&r1, 42);
+	rng_seed(&r2, 42);
+	for (long i = 0; i < n; i++) {
+		record(a, &r1, i);
+		fputc('\n', a);
+		fputs("  ", c);
+		record(c, &r2, i);
+		fputs(i + 1 < n ? ",\n" : "\n", c);
+	}
+	fputs("]}}\n", c);
+	fclose(a);
+	fclose(b);
+	fclose(c);
+}
+
+/* Runs one measurement in a child; 0 with *secs and *kib filled. */
+static int measure(const char *self, const char *mode, const char *path, double *secs, long *kib)
+{
+	int out[2];
+	if (pipe(out) < 0)
+		return -1;
+	pid_t pid = fork();
+	if (pid == 0) {
+		dup2(out[1], 1);
+		close(out[0]);
+		close(out[1]);
+		execl(self, self, "--child", mode, path, (char *)NULL);
+		_exit(127);
+	}
+	close(out[1]);
+	FILE *f = fdopen(out[0], "r");
+	int ok = fscanf(f, "%lf %ld", secs, kib) == 2;
+	fclose(f);
+	int st;
+	waitpid(pid, &st, 0);
+	return ok && WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
+}
+
+enum { M_CJSON_JSONL, M_LOAD_JSONL, M_CJSON_INLINE, M_LOAD_INLINE, M_COUNT };
+#define MAX_REPS 50
+
+int main(int argc, char **argv)
+{
+	if (argc == 4 && !strcmp(argv[1], "--child"))
+		return child(argv[2], argv[3]);
+	long n = 100000, reps = 7;
+	if (argc == 3 && !strcmp(argv[1], "--generate")) {
+		char *a, *b, *c;
+		generate(argv[2], n, &a, &b, &c);
+		free(a), free(b), free(c);
+		return 0;
+	}
+	for (int i = 1; i + 1 < argc; i += 2) {
+		if (!strcmp(argv[i], "--examples"))
+			n = atol(argv[i + 1]);
+		else if (!strcmp(argv[i], "--reps"))
+			reps = atol(argv[i + 1]);
+	}
+	if (reps < 1 || reps > MAX_REPS || n < 1) {
+		fprintf(stderr, "usage: session_load [--examples N] [--reps 1..%d]\n", MAX_REPS);
+		return 2;
+	}
+	char self[4096];
+	ssize_t sl = readlink("/proc/self/exe", self, sizeof self - 1);
+	if (sl < 0) {
+		perror("/proc/self/exe");
+		return 1;
+	}
+	self[sl] = '\0';
+	char *dir = bench_tmpdir("session"), *s_jsonl, *s_inline, *jsonl;
+	generate(dir, n, &s_jsonl, &s_inline, &jsonl);
+	long size_jsonl = file_size(jsonl), size_inline = file_size(s_inline);
+	printf("session_load: %ld examples; JSONL %.1f MB (%.0f bytes/example), inline session "
+	       "%.1f MB; %ld repetitions, median\n",
+	       n, size_jsonl / 1e6, (double)size_jsonl / (double)n, size_inline / 1e6, reps);
+
+	static const struct {
+		const char *mode;
+		int file; /* 0 jsonl data, 1 jsonl session, 2 inline session */
+	} ms[M_COUNT] = {{"cjson-jsonl", 0}, {"load", 1}, {"cjson-inline", 2}, {"load", 2}};
+	const char *files[3] = {jsonl, s_jsonl, s_inline};
+	double secs[M_COUNT][MAX_REPS], kib[M_COUNT][MAX_REPS];
+	int rc = 0;
+	for (long r = 0; r < reps && !rc; r++) {
+		for (int m = 0; m < M_COUNT && !rc; m++) { /* interleaved: noise hits all alike */
+			long k;
+			if (measure(self, ms[m].mode, files[ms[m].file], &secs[m][r], &k) < 0) {
+				fprintf(stderr, "session_load: measurement %s %s failed\n",
+				        ms[m].mode, files[ms[m].file]);
+				rc = 1;
+			}
+			kib[m][r] = (double)k;
+		}
+	}
+	if (!rc) {
+		double t[M_COUNT], mem[M_COUNT];
+		for (int m = 0; m < M_COUNT; m++) {
+			t[m] = bench_median(secs[m], (size_t)reps);
+			mem[m] = bench_median(kib[m], (size_t)reps) * 1024;
+		}
+		const struct {
+			const char *name;
+			int base, load;
+			long size;
+		} rows[] = {{"JSONL file", M_CJSON_JSONL, M_LOAD_JSONL, size_jsonl},
+		            {"inline", M_CJSON_INLINE, M_LOAD_INLINE, size_inline}};
+		for (size_t i = 0; i < ARRAY_SIZE(rows); i++) {
+			double ratio = t[rows[i].load] / t[rows[i].base];
+			double mratio = mem[rows[i].load] / (double)rows[i].size;
+			printf(
+			    "  %-10s cJSON alone %7.1f ms (peak +%5.1f MB)   session_load %7.1f ms "
+			    "(peak +%5.1f MB)\n",
+			    rows[i].name, t[rows[i].base] * 1e3, mem[rows[i].base] / 1e6,
+			    t[rows[i].load] * 1e3, mem[rows[i].load] / 1e6);
+			printf(
+			    "  %-10s time ratio %.2fx (target < 1.5x: %s)   peak memory %.2fx file "
+			    "size (target < 3x: %s)\n",
+			    "", ratio, ratio < 1.5 ? "met" : "MISSED", mratio,
+			    mratio < 3 ? "met" : "MISSED");
+		}
+	}
+	bench_rmdir(dir);
+	free(dir);
+	free(s_jsonl);
+	free(s_inline);
+	free(jsonl);
+	return rc;
+}
