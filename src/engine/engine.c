@@ -252,7 +252,9 @@ void engine_phase_done(struct engine *en)
 	it->phase = p + 1;
 	char *msg = xasprintf("%s done: %ld calls, $%.4f", phase_name(p), it->cost[p].calls,
 	                      it->cost[p].cost_usd);
-	engine_emit(en, EV_PHASE_FINISHED, -1, -1, msg);
+	struct engine_event ev = {EV_PHASE_FINISHED, p, it->number, -1, -1, NULL, 0, msg};
+	if (en->fn)
+		en->fn(en->arg, &ev); /* the phase that finished, not the next one */
 	free(msg);
 	engine_emit(en, EV_COST, -1, -1, NULL);
 	if (it->phase == PHASE_DECISION && it->n_changes == 0) {
