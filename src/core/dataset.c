@@ -1,5 +1,7 @@
 /* dataset.c: loading examples into a compact arena form (inline, JSONL, JSON array). */
+#include <errno.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -125,70 +127,98 @@ int dataset_add_example(struct dataset *d, enum split_id split, const cJSON *obj
 	return 0;
 }
 
-static int load_jsonl(struct dataset *d, enum split_id split, char *buf, size_t len,
-                      const char *path, struct err *e)
+/* One JSONL line (without its newline); blank lines are skipped. */
+static int load_jsonl_line(struct dataset *d, enum split_id split, const char *p, size_t len,
+                           const char *path, size_t line, size_t *index, struct err *e)
 {
-	size_t line = 0, index = 0;
-	char *p = buf, *end = buf + len;
-	while (p < end) {
-		char *nl = memchr(p, '\n', (size_t)(end - p));
-		char *stop = nl ? nl : end;
-		line++;
-		const char *q = p;
-		while (q < stop && (*q == ' ' || *q == '\t' || *q == '\r'))
-			q++;
-		if (q < stop) {
-			cJSON *obj = cJSON_ParseWithLength(p, (size_t)(stop - p));
-			if (!obj) {
-				struct json_pos pos;
-				char msg[256];
-				json_scan_error(p, (size_t)(stop - p), cJSON_GetErrorPtr(), &pos, msg,
-				                sizeof msg);
-				return err_set(e, "%s:%zu:%d: %s (invalid JSON)", path, line, pos.col,
-				               msg);
-			}
-			int rc = dataset_add_example(d, split, obj, index++, e);
-			cJSON_Delete(obj);
-			if (rc < 0)
-				return err_prefix(e, "%s:%zu", path, line);
-		}
-		p = stop + 1;
+	const char *q = p, *stop = p + len;
+	while (q < stop && (*q == ' ' || *q == '\t' || *q == '\r'))
+		q++;
+	if (q == stop)
+		return 0;
+	cJSON *obj = cJSON_ParseWithLength(p, len);
+	if (!obj) {
+		struct json_pos pos;
+		char msg[256];
+		json_scan_error(p, len, cJSON_GetErrorPtr(), &pos, msg, sizeof msg);
+		return err_set(e, "%s:%zu:%d: %s (invalid JSON)", path, line, pos.col, msg);
 	}
-	return 0;
+	int rc = dataset_add_example(d, split, obj, (*index)++, e);
+	cJSON_Delete(obj);
+	return rc < 0 ? err_prefix(e, "%s:%zu", path, line) : 0;
 }
 
-static int load_file(struct dataset *d, enum split_id split, const char *path, struct err *e)
+/* JSON lines are read one at a time, so only one line is in memory beside the dataset. */
+static int load_jsonl(struct dataset *d, enum split_id split, FILE *f, const char *path,
+                      struct err *e)
+{
+	char *buf = NULL;
+	size_t cap = 0, line = 0, index = 0;
+	ssize_t n;
+	int rc = 0;
+	while (rc == 0 && (n = getline(&buf, &cap, f)) >= 0) {
+		line++;
+		if (n > 0 && buf[n - 1] == '\n')
+			n--;
+		rc = load_jsonl_line(d, split, buf, (size_t)n, path, line, &index, e);
+	}
+	if (rc == 0 && ferror(f))
+		rc = err_set(e, "%s: read error", path);
+	free(buf);
+	return rc;
+}
+
+static int load_array(struct dataset *d, enum split_id split, const char *path, struct err *e)
 {
 	char *buf;
 	size_t len;
 	if (file_read(path, MAX_DATA_FILE, &buf, &len, e) < 0)
 		return -1;
-	const char *q = buf;
-	while (*q == ' ' || *q == '\n' || *q == '\r' || *q == '\t')
-		q++;
-	int rc;
-	if (*q == '[') {
-		cJSON *arr = cJSON_ParseWithLength(buf, len);
-		if (!arr) {
-			rc = err_set(e, "%s: invalid JSON (expected an array of examples or JSON lines)",
-			             path);
-		} else {
-			rc = 0;
-			size_t i = 0;
-			const cJSON *it;
-			cJSON_ArrayForEach(it, arr)
-			{
-				if (dataset_add_example(d, split, it, i++, e) < 0) {
-					rc = err_prefix(e, "%s", path);
-					break;
-				}
-			}
-			cJSON_Delete(arr);
-		}
+	int rc = 0;
+	cJSON *arr = cJSON_ParseWithLength(buf, len);
+	if (!arr) {
+		rc = err_set(e, "%s: invalid JSON (expected an array of examples or JSON lines)", path);
 	} else {
-		rc = load_jsonl(d, split, buf, len, path, e);
+		size_t i = 0;
+		const cJSON *it;
+		cJSON_ArrayForEach(it, arr)
+		{
+			if (dataset_add_example(d, split, it, i++, e) < 0) {
+				rc = err_prefix(e, "%s", path);
+				break;
+			}
+		}
+		cJSON_Delete(arr);
 	}
 	free(buf);
+	return rc;
+}
+
+static int load_file(struct dataset *d, enum split_id split, const char *path, struct err *e)
+{
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return err_set(e, "%s: cannot open: %s", path, strerror(errno));
+	struct stat st;
+	if (fstat(fileno(f), &st) < 0 || !S_ISREG(st.st_mode)) {
+		fclose(f);
+		return err_set(e, "%s: not a regular file", path);
+	}
+	if ((uint64_t)st.st_size > MAX_DATA_FILE) {
+		fclose(f);
+		return err_set(e, "%s: file is %lld bytes, larger than the limit of %zu", path,
+		               (long long)st.st_size, MAX_DATA_FILE);
+	}
+	int c;
+	while ((c = getc(f)) == ' ' || c == '\n' || c == '\r' || c == '\t')
+		;
+	if (c == '[') {
+		fclose(f);
+		return load_array(d, split, path, e);
+	}
+	rewind(f);
+	int rc = load_jsonl(d, split, f, path, e);
+	fclose(f);
 	return rc;
 }
 
