@@ -202,29 +202,48 @@ static void cmd_view(struct app *a, int argc, char **argv)
 	tui_message(&a->t, "error: no view \"%s\" (Tab completes)", argv[1]);
 }
 
-static void report(struct app *a, int rc, const char *done, const char *step)
+/* Runs a decision on step argv[1]; the engine's own news (an iteration closing) stays visible. */
+typedef int decide_fn(struct engine *en, int step, const char *text);
+
+static int do_accept(struct engine *en, int step, const char *text)
 {
-	if (rc < 0)
+	(void)text;
+	return engine_accept(en, step);
+}
+
+static int do_reject(struct engine *en, int step, const char *text)
+{
+	(void)text;
+	return engine_reject(en, step);
+}
+
+static void decide(struct app *a, const char *id, decide_fn *fn, const char *text,
+                   const char *verb)
+{
+	int i = step_arg(a, id);
+	if (i < 0)
+		return;
+	a->t.message[0] = 0;
+	if (fn(a->t.en, i, text) < 0) {
 		tui_message(&a->t, "error: no pending change for step %s (the proposal must be ready)",
-		            step);
-	else
-		tui_message(&a->t, "%s %s", done, step);
+		            id);
+		return;
+	}
+	char news[sizeof a->t.message];
+	snprintf(news, sizeof news, "%s", a->t.message);
+	tui_message(&a->t, "%s %s%s%s", verb, id, news[0] ? "; " : "", news);
 }
 
 static void cmd_accept(struct app *a, int argc, char **argv)
 {
 	(void)argc;
-	int i = step_arg(a, argv[1]);
-	if (i >= 0)
-		report(a, engine_accept(a->t.en, i), "accepted", argv[1]);
+	decide(a, argv[1], do_accept, NULL, "accepted");
 }
 
 static void cmd_reject(struct app *a, int argc, char **argv)
 {
 	(void)argc;
-	int i = step_arg(a, argv[1]);
-	if (i >= 0)
-		report(a, engine_reject(a->t.en, i), "rejected", argv[1]);
+	decide(a, argv[1], do_reject, NULL, "rejected");
 }
 
 static void cmd_edit(struct app *a, int argc, char **argv)
@@ -239,7 +258,8 @@ static void cmd_edit(struct app *a, int argc, char **argv)
 	if (i < 0)
 		return;
 	if (!ch) {
-		report(a, -1, "", argv[1]);
+		tui_message(&a->t, "error: no pending change for step %s (the proposal must be ready)",
+		            argv[1]);
 		return;
 	}
 	char *text = tui_edit_text(&a->t, ch->edited ? ch->edited : ch->new_prompt);
@@ -247,7 +267,7 @@ static void cmd_edit(struct app *a, int argc, char **argv)
 		tui_message(&a->t, "edit cancelled");
 		return;
 	}
-	report(a, engine_edit(a->t.en, i, text), "edited and accepted", argv[1]);
+	decide(a, argv[1], engine_edit, text, "edited and accepted");
 	free(text);
 }
 

@@ -52,6 +52,14 @@ static void human(char *buf, size_t n, long v)
 static int draw_segs(const struct segs *s, int x, int end)
 {
 	for (int i = 0; i < s->n && x < end; i++) {
+		if (i) {
+			unsigned long sa;
+			int sp;
+			theme_get(THEME_STATUS, &sa, &sp);
+			attr_set((attr_t)sa, (short)sp, NULL);
+			mvaddstr(0, x, glyphs()->vline);
+			x += 2;
+		}
 		struct san_text t;
 		san_text_from(&t, s->v[i].text, strlen(s->v[i].text), x, 0);
 		int used;
@@ -72,7 +80,7 @@ static int segs_width(const struct segs *s)
 {
 	int w = 0;
 	for (int i = 0; i < s->n; i++)
-		w += san_width_utf8(s->v[i].text) + 1;
+		w += san_width_utf8(s->v[i].text) + 1 + (i ? 2 : 0);
 	return w;
 }
 
@@ -136,10 +144,12 @@ void status_draw(struct app *a)
 	struct segs l = {.n = 0}, r = {.n = 0};
 	left_part(a, &l);
 	right_part(a, &r);
-	int rw = segs_width(&r);
-	int lend = draw_segs(&l, 0, a->cols);
-	if (a->cols - rw >= lend || a->cols - rw >= a->cols / 2)
-		draw_segs(&r, MAX(a->cols - rw, 0), a->cols);
+	/* the right part (spend, markers) keeps its place unless the bar is very narrow */
+	int rx = a->cols - segs_width(&r);
+	bool right = rx >= 20;
+	draw_segs(&l, 0, right ? rx - 1 : a->cols);
+	if (right)
+		draw_segs(&r, rx, a->cols);
 	attrset(A_NORMAL);
 }
 

@@ -103,19 +103,22 @@ static void graph_done(struct view *v)
 
 /* ---- events: node states ---- */
 
-static void mark_errors(struct view *v)
+/* After a phase: examples each step ran on in the forward pass, and how many failed. */
+static void count_runs(struct view *v)
 {
 	struct graph *g = G(v);
 	const struct iteration *it = engine_current(v->tui->en);
-	for (size_t i = 0; i < S(v)->n_steps; i++)
-		g->n[i].errors = 0;
-	for (size_t t = 0; it && t < it->n_traces; t++)
-		for (size_t k = 0; k < it->traces[t].n; k++)
-			if (it->traces[t].steps[k].error)
-				g->n[it->traces[t].steps[k].step].errors++;
-	for (size_t i = 0; i < S(v)->n_steps; i++)
-		if (g->n[i].errors)
-			g->n[i].state = NODE_ERROR;
+	for (size_t i = 0; i < S(v)->n_steps; i++) {
+		struct node *nd = &g->n[i];
+		nd->errors = nd->done = 0;
+		for (size_t t = 0; it && t < it->n_traces; t++) {
+			const struct trace_step *ts = trace_find(&it->traces[t], (int)i);
+			nd->done += ts != NULL;
+			nd->errors += ts && ts->error;
+		}
+		if (nd->errors)
+			nd->state = NODE_ERROR;
+	}
 }
 
 static void graph_event(struct view *v, const struct engine_event *ev)
@@ -137,8 +140,8 @@ static void graph_event(struct view *v, const struct engine_event *ev)
 		for (size_t i = 0; i < n; i++)
 			if (g->n[i].state == NODE_RUNNING)
 				g->n[i].state = g->n[i].done ? NODE_DONE : NODE_IDLE;
-		if (ev->kind == EV_PHASE_FINISHED && ev->phase == PHASE_FORWARD)
-			mark_errors(v);
+		if (ev->kind == EV_PHASE_FINISHED) /* ev->phase is already the next one */
+			count_runs(v);
 	}
 }
 
@@ -225,8 +228,10 @@ static void node_label(struct view *v, int step, char *buf, size_t n)
 		len += snprintf(buf + len, n - (size_t)len, " φ%+.3f", phi[step]);
 	else if (nd->errors)
 		len += snprintf(buf + len, n - (size_t)len, " %ld errors", nd->errors);
-	else if (nd->state == NODE_RUNNING && nd->done)
-		len += snprintf(buf + len, n - (size_t)len, " %ld done", nd->done);
+	else if (nd->state == NODE_RUNNING)
+		len += snprintf(buf + len, n - (size_t)len, " %s %ld", glyphs()->spinner[0], nd->done);
+	else if (nd->state == NODE_DONE)
+		len += snprintf(buf + len, n - (size_t)len, " %s %ld runs", glyphs()->check, nd->done);
 	if (st->frozen && llm)
 		snprintf(buf + len, n - (size_t)len, " frozen");
 }
@@ -239,8 +244,11 @@ static void draw_box(struct view *v, int step)
 	bool llm = st->kind == STEP_LLM, utf8 = strcmp(g->name, "utf8") == 0;
 	bool sel = v->tui->step == step;
 	enum theme_element el = sel && v->focused ? THEME_NODE_SELECTED : node_el(v, step);
-	const char *tl = llm ? (utf8 ? "╭" : "/") : g->tl, *tr = llm ? (utf8 ? "╮" : "\\") : g->tr;
-	const char *bl = llm ? (utf8 ? "╰" : "\\") : g->bl, *br = llm ? (utf8 ? "╯" : "/") : g->br;
+	/* LLM steps: rounded corners; code steps: square ones (heavy when selected) */
+	const char *tl = llm ? (utf8 ? "╭" : "/") : sel ? g->tl_focus : g->tl;
+	const char *tr = llm ? (utf8 ? "╮" : "\\") : sel ? g->tr_focus : g->tr;
+	const char *bl = llm ? (utf8 ? "╰" : "\\") : sel ? g->bl_focus : g->bl;
+	const char *br = llm ? (utf8 ? "╯" : "/") : sel ? g->br_focus : g->br;
 	const char *h = sel ? g->hline_focus : g->hline, *vl = sel ? g->vline_focus : g->vline;
 	for (int x = 1; x < nd->w - 1; x++) {
 		put(v, nd->y, nd->x + x, el, h);
