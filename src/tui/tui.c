@@ -49,6 +49,9 @@ static void on_signal(int sig)
 	errno = saved;
 }
 
+static const int quit_signals[] = {SIGINT, SIGTERM, SIGHUP, SIGWINCH};
+
+#ifndef __SANITIZE_ADDRESS__ /* ASan reports crashes itself */
 /* A crash must not leave the terminal raw: restore it, then die of the same signal. */
 static void on_fatal(int sig)
 {
@@ -57,8 +60,8 @@ static void on_fatal(int sig)
 	raise(sig);
 }
 
-static const int quit_signals[] = {SIGINT, SIGTERM, SIGHUP, SIGWINCH};
 static const int fatal_signals[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT};
+#endif
 
 static void signals_install(struct app *a, bool on)
 {
@@ -66,7 +69,7 @@ static void signals_install(struct app *a, bool on)
 	sigemptyset(&sa.sa_mask);
 	for (size_t i = 0; i < ARRAY_SIZE(quit_signals); i++)
 		sigaction(quit_signals[i], &sa, NULL);
-#ifndef __SANITIZE_ADDRESS__ /* ASan reports crashes itself */
+#ifndef __SANITIZE_ADDRESS__
 	struct sigaction fa = {.sa_handler = on ? on_fatal : SIG_DFL, .sa_flags = SA_RESETHAND};
 	sigemptyset(&fa.sa_mask);
 	for (size_t i = 0; i < ARRAY_SIZE(fatal_signals); i++)
