@@ -408,8 +408,10 @@ static int screen_open(struct app *a, SCREEN **scr, struct err *e)
 		return err_set(e, "cannot use terminal type \"%s\"",
 		               getenv("TERM") ? getenv("TERM") : "(unset)");
 	set_term(*scr);
-	if (has_colors())
+	if (has_colors()) {
 		start_color();
+		use_default_colors(); /* pair 0 is the terminal's own colours, also in monochrome */
+	}
 	return 0;
 }
 
