@@ -14,6 +14,8 @@
 #include "tui/glyphs.h"
 #include "tui/tui_int.h"
 
+#define LOOP_LABEL_W 18 /* columns kept for loop labels beside the graph */
+
 enum node_state { NODE_IDLE, NODE_RUNNING, NODE_DONE, NODE_ERROR };
 
 static const enum theme_element state_el[] = {
@@ -169,7 +171,9 @@ static bool place(struct view *v)
 	for (size_t i = 0; i < s->n_steps; i++)
 		for (size_t d = 0; d < s->steps[i].n_deps; d++)
 			g->lanes += is_skip(g, s->steps[i].deps[d], (int)i);
-	int avail = v->w - 3 - 2 * g->lanes;
+	int avail = v->w - 5 - 2 * g->lanes;
+	if (s->n_loops && (avail - LOOP_LABEL_W) / widest - 2 >= 14)
+		avail -= LOOP_LABEL_W; /* loop labels go right of the frames */
 	int bw = MIN(28, avail / widest - 2);
 	int need_h = 1 + g->layers * 3 + (g->layers - 1) * 2 + 1;
 	if (bw < 14 || need_h > v->h)
@@ -177,7 +181,7 @@ static bool place(struct view *v)
 	for (size_t i = 0; i < s->n_steps; i++) {
 		struct node *nd = &g->n[i];
 		int offset = (widest - per_layer[nd->layer]) * (bw + 2) / 2;
-		nd->x = 2 + offset + nd->slot * (bw + 2);
+		nd->x = 3 + offset + nd->slot * (bw + 2);
 		nd->y = 1 + nd->layer * 5;
 		nd->w = bw;
 	}
@@ -278,7 +282,7 @@ static void draw_edge(struct view *v, int from, int to, int *lane)
 		int right = 0;
 		for (size_t i = 0; i < S(v)->n_steps; i++)
 			right = MAX(right, gr->n[i].x + gr->n[i].w);
-		int lx = right + 1 + 2 * (*lane)++;
+		int lx = right + 2 + 2 * (*lane)++;
 		for (int x = a->x + a->w; x < lx; x++)
 			put(v, a->y + 1, x, THEME_EDGE, g->hline);
 		for (int y = a->y + 2; y < b->y + 1; y++)
@@ -322,8 +326,8 @@ static void draw_loop(struct view *v, const struct loop *lp)
 	int x0 = v->w, x1 = 0, y0 = v->h, y1 = 0;
 	for (size_t k = 0; k < lp->n_steps; k++) {
 		const struct node *nd = &gr->n[lp->steps[k]];
-		x0 = MIN(x0, nd->x - 1);
-		x1 = MAX(x1, nd->x + nd->w);
+		x0 = MIN(x0, nd->x - 2);
+		x1 = MAX(x1, nd->x + nd->w + 1);
 		y0 = MIN(y0, nd->y - 1);
 		y1 = MAX(y1, nd->y + 3);
 	}
@@ -343,7 +347,15 @@ static void draw_loop(struct view *v, const struct loop *lp)
 	put(v, y1, x1, THEME_LOOP, g->br);
 	char label[200];
 	loop_label(S(v), lp, label, sizeof label);
-	view_print(v, y1, x0 + 2, THEME_LOOP, label, x1 - x0 - 3);
+	/* beside the frame, right of the skip-edge lanes, wrapped; else on its bottom border */
+	int lx = 0;
+	for (size_t i = 0; i < S(v)->n_steps; i++)
+		lx = MAX(lx, gr->n[i].x + gr->n[i].w);
+	lx += 2 * gr->lanes + 3;
+	if (v->w - lx >= 12)
+		view_text(v, y0 + 1, lx, v->w - lx, THEME_LOOP, label + 1, 0, y1 - y0 - 1);
+	else
+		view_print(v, y1, x0 + 2, THEME_LOOP, label, x1 - x0 - 3);
 }
 
 static void draw_layers(struct view *v)
@@ -380,8 +392,10 @@ static void draw_list(struct view *v)
 		node_label(v, step, label, sizeof label);
 		bool sel = step == v->tui->step;
 		if (y >= 0) {
-			if (sel)
+			if (sel) {
 				view_fill(v, y, v->focused ? THEME_SELECTED : THEME_TEXT_DIM);
+				view_print(v, y, 0, THEME_SELECTED, glyphs()->arrow_right, 1);
+			}
 			int x = view_print(v, y, 1, st->kind == STEP_LLM ? THEME_NODE_LLM : THEME_NODE_CODE,
 			                   st->kind == STEP_LLM ? "(" : "[", 1) + 1;
 			x += view_print(v, y, x, sel ? THEME_SELECTED : node_el(v, step), st->id, 24);
@@ -390,8 +404,12 @@ static void draw_list(struct view *v)
 			x = MAX(x + 2, 18);
 			x += view_print(v, y, x, THEME_TEXT_DIM, label, v->w - x) + 1;
 			if (st->loop >= 0) {
+				const struct loop *lp = &s->loops[st->loop];
 				char lbl[200];
-				loop_label(s, &s->loops[st->loop], lbl, sizeof lbl);
+				if (lp->steps[0] == step)
+					loop_label(s, lp, lbl, sizeof lbl);
+				else
+					snprintf(lbl, sizeof lbl, " %s %s", glyphs()->loop, lp->id);
 				view_print(v, y, x + 1, THEME_LOOP, lbl, v->w - x - 1);
 			}
 		}
