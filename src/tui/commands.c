@@ -217,16 +217,15 @@ static int do_reject(struct engine *en, int step, const char *text)
 	return engine_reject(en, step);
 }
 
-static void decide(struct app *a, const char *id, decide_fn *fn, const char *text,
-                   const char *verb)
+static void decide(struct app *a, const char *id, decide_fn *fn, const char *text, const char *verb)
 {
 	int i = step_arg(a, id);
 	if (i < 0)
 		return;
 	a->t.message[0] = 0;
 	if (fn(a->t.en, i, text) < 0) {
-		tui_message(&a->t, "error: no pending change for step %s (the proposal must be ready)",
-		            id);
+		tui_message(
+		    &a->t, "error: no pending change for step %s (the proposal must be ready)", id);
 		return;
 	}
 	char news[sizeof a->t.message];
@@ -258,7 +257,8 @@ static void cmd_edit(struct app *a, int argc, char **argv)
 	if (i < 0)
 		return;
 	if (!ch) {
-		tui_message(&a->t, "error: no pending change for step %s (the proposal must be ready)",
+		tui_message(&a->t,
+		            "error: no pending change for step %s (the proposal must be ready)",
 		            argv[1]);
 		return;
 	}
@@ -308,18 +308,18 @@ static void cmd_help(struct app *a, int argc, char **argv)
 /* name, arguments, help, completion, least and most arguments, handler */
 #define COMMANDS(X)                                                                                \
 	X("step", "", "run the next phase", NULL, 0, 0, cmd_step)                                  \
-	X("run", "[N]", "run N whole iterations (decisions made automatically)", NULL, 0, 1,      \
+	X("run", "[N]", "run N whole iterations (decisions made automatically)", NULL, 0, 1,       \
 	  cmd_run)                                                                                 \
 	X("proposal", "", "run phases until the next proposal", NULL, 0, 0, cmd_proposal)          \
 	X("pause", "", "pause after the phase in flight", NULL, 0, 0, cmd_pause)                   \
 	X("cancel", "", "cancel the phase in flight (rolled back)", NULL, 0, 0, cmd_cancel)        \
 	X("save", "", "save the session", NULL, 0, 0, cmd_save)                                    \
-	X("saveas", "FILE", "save the session to FILE and keep working there", NULL, 1, 1,        \
+	X("saveas", "FILE", "save the session to FILE and keep working there", NULL, 1, 1,         \
 	  cmd_saveas)                                                                              \
-	X("set", "OPTION VALUE", "concurrency N, mouse on|off, theme, glyphs, colours",           \
+	X("set", "OPTION VALUE", "concurrency N, mouse on|off, theme, glyphs, colours",            \
 	  complete_set, 2, 2, cmd_set)                                                             \
 	X("theme", "NAME", "switch the colour theme", complete_theme, 0, 1, cmd_theme)             \
-	X("cost", "", "spend so far and the projected cost of the next phase", NULL, 0, 0,        \
+	X("cost", "", "spend so far and the projected cost of the next phase", NULL, 0, 0,         \
 	  cmd_cost)                                                                                \
 	X("view", "NAME", "focus a pane by name", complete_view, 1, 1, cmd_view)                   \
 	X("accept", "STEP", "accept the proposed prompt of STEP", complete_step, 1, 1, cmd_accept) \
@@ -330,13 +330,13 @@ static void cmd_help(struct app *a, int argc, char **argv)
 	X("quit", "", "quit (asks to save unsaved changes)", NULL, 0, 0, cmd_quit)                 \
 	X("q", "", "quit (asks to save unsaved changes)", NULL, 0, 0, cmd_quit)                    \
 	X("q!", "", "quit without saving", NULL, 0, 0, cmd_force_quit)                             \
-	X("save-display", "FILE", "write the screen as text to FILE (screen tests)", NULL, 1, 1,  \
+	X("save-display", "FILE", "write the screen as text to FILE (screen tests)", NULL, 1, 1,   \
 	  cmd_save_display)                                                                        \
 	X("help", "", "show keys and commands", NULL, 0, 0, cmd_help)
 
 static const struct cmd_spec specs[] = {
 #define X(name, args, help, complete, lo, hi, fn) {name, args, help, complete},
-	COMMANDS(X)
+    COMMANDS(X)
 #undef X
 };
 
@@ -345,7 +345,7 @@ static const struct {
 	cmd_fn *fn;
 } handlers[] = {
 #define X(name, args, help, complete, lo, hi, fn) {lo, hi, fn},
-	COMMANDS(X)
+    COMMANDS(X)
 #undef X
 };
 
@@ -374,8 +374,8 @@ void commands_run(struct app *a, const char *line)
 	} else {
 		size_t i = (size_t)(spec - specs);
 		if (argc - 1 < handlers[i].lo || argc - 1 > handlers[i].hi)
-			tui_message(&a->t, "error: usage: :%s%s%s", spec->name, spec->args[0] ? " " : "",
-			            spec->args);
+			tui_message(&a->t, "error: usage: :%s%s%s", spec->name,
+			            spec->args[0] ? " " : "", spec->args);
 		else
 			handlers[i].fn(a, argc, argv);
 	}

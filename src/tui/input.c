@@ -207,36 +207,36 @@ FOCUS_FN(6)
 
 /* Global actions: what a key does when the focused view did not use it. */
 static void (*const global_actions[ACTION_COUNT])(struct app *a) = {
-	[ACTION_QUIT] = act_quit,
-	[ACTION_HELP] = act_help,
-	[ACTION_COMMAND_LINE] = act_command_line,
-	[ACTION_CANCEL] = act_cancel,
-	[ACTION_BACK] = act_cancel,
-	[ACTION_SAVE] = act_save,
-	[ACTION_UNDO] = act_undo,
-	[ACTION_REDRAW] = act_redraw,
-	[ACTION_TOGGLE_MOUSE] = act_toggle_mouse,
-	[ACTION_TOGGLE_COLOUR_MODE] = act_colour_mode,
-	[ACTION_FOCUS_NEXT] = act_focus_next,
-	[ACTION_FOCUS_PREV] = act_focus_prev,
-	[ACTION_FOCUS_1] = act_focus_1,
-	[ACTION_FOCUS_2] = act_focus_2,
-	[ACTION_FOCUS_3] = act_focus_3,
-	[ACTION_FOCUS_4] = act_focus_4,
-	[ACTION_FOCUS_5] = act_focus_5,
-	[ACTION_FOCUS_6] = act_focus_6,
-	[ACTION_SEARCH] = act_search,
-	[ACTION_SEARCH_NEXT] = act_search_next,
-	[ACTION_SEARCH_PREV] = act_search_prev,
-	[ACTION_TOGGLE_BAD_FILTER] = act_bad_filter,
-	[ACTION_JUMP_TO_GRADIENT] = act_jump_gradient,
-	[ACTION_STEP_PHASE] = act_step,
-	[ACTION_RUN_TO_PROPOSAL] = act_run_proposal,
-	[ACTION_RUN_CONTINUOUS] = act_run,
-	[ACTION_PAUSE] = act_pause,
-	[ACTION_ACCEPT] = act_decision,
-	[ACTION_REJECT] = act_decision,
-	[ACTION_EDIT] = act_decision,
+    [ACTION_QUIT] = act_quit,
+    [ACTION_HELP] = act_help,
+    [ACTION_COMMAND_LINE] = act_command_line,
+    [ACTION_CANCEL] = act_cancel,
+    [ACTION_BACK] = act_cancel,
+    [ACTION_SAVE] = act_save,
+    [ACTION_UNDO] = act_undo,
+    [ACTION_REDRAW] = act_redraw,
+    [ACTION_TOGGLE_MOUSE] = act_toggle_mouse,
+    [ACTION_TOGGLE_COLOUR_MODE] = act_colour_mode,
+    [ACTION_FOCUS_NEXT] = act_focus_next,
+    [ACTION_FOCUS_PREV] = act_focus_prev,
+    [ACTION_FOCUS_1] = act_focus_1,
+    [ACTION_FOCUS_2] = act_focus_2,
+    [ACTION_FOCUS_3] = act_focus_3,
+    [ACTION_FOCUS_4] = act_focus_4,
+    [ACTION_FOCUS_5] = act_focus_5,
+    [ACTION_FOCUS_6] = act_focus_6,
+    [ACTION_SEARCH] = act_search,
+    [ACTION_SEARCH_NEXT] = act_search_next,
+    [ACTION_SEARCH_PREV] = act_search_prev,
+    [ACTION_TOGGLE_BAD_FILTER] = act_bad_filter,
+    [ACTION_JUMP_TO_GRADIENT] = act_jump_gradient,
+    [ACTION_STEP_PHASE] = act_step,
+    [ACTION_RUN_TO_PROPOSAL] = act_run_proposal,
+    [ACTION_RUN_CONTINUOUS] = act_run,
+    [ACTION_PAUSE] = act_pause,
+    [ACTION_ACCEPT] = act_decision,
+    [ACTION_REJECT] = act_decision,
+    [ACTION_EDIT] = act_decision,
 };
 
 /* Actions the shell keeps even when a view would take them (undo is global, as are quitting,
@@ -314,7 +314,8 @@ void input_key(struct app *a, int key)
 		return;
 	}
 	a->need_draw = true;
-	bool shell = shell_first(act) && global_actions[act] && !(a->help_open && act == ACTION_QUIT);
+	bool shell =
+	    shell_first(act) && global_actions[act] && !(a->help_open && act == ACTION_QUIT);
 	if (!shell && v->ops && v->ops->key && v->win && v->ops->key(v, act))
 		return;
 	if (global_actions[act])

@@ -94,7 +94,7 @@ static void draw_tabs(struct app *a)
 		const struct view_ops *ops = a->views[i].ops;
 		char tab[64];
 		snprintf(tab, sizeof tab, " %d %s ", i + 1, ops ? ops->title : "?");
-		enum theme_element el = i == a->t.focus       ? THEME_SELECTED
+		enum theme_element el = i == a->t.focus      ? THEME_SELECTED
 		                        : layout_shown(a, i) ? THEME_TITLE
 		                                             : THEME_HEADER;
 		theme_get(el, &attrs, &pair);

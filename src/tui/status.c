@@ -196,11 +196,15 @@ void msgline_draw(struct app *a)
 		draw_candidates(a);
 		put_line(a, y, THEME_CMDLINE, ":", cmdline_text(&a->cl));
 		break;
-	case INPUT_SEARCH: put_line(a, y, THEME_CMDLINE, "/", cmdline_text(&a->search_cl)); break;
-	case INPUT_ASK: put_line(a, y, THEME_WARNING, "", a->ask); break;
+	case INPUT_SEARCH:
+		put_line(a, y, THEME_CMDLINE, "/", cmdline_text(&a->search_cl));
+		break;
+	case INPUT_ASK:
+		put_line(a, y, THEME_WARNING, "", a->ask);
+		break;
 	case INPUT_NORMAL:
-		put_line(a, y, strncmp(a->t.message, "error", 5) == 0 ? THEME_ERROR : THEME_TEXT, "",
-		         a->t.message);
+		put_line(a, y, strncmp(a->t.message, "error", 5) == 0 ? THEME_ERROR : THEME_TEXT,
+		         "", a->t.message);
 		break;
 	}
 }

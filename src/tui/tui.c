@@ -25,10 +25,10 @@
 #define WAIT_IDLE_MAX 60000 /* a test's wait-idle gives up after this long */
 
 static const struct view_ops *const view_table[VIEW_COUNT] = {
-	[VIEW_GRAPH] = &view_graph_ops,         [VIEW_TRACES] = &view_traces_ops,
-	[VIEW_GRADIENTS] = &view_gradients_ops, [VIEW_SHAPLEY] = &view_shapley_ops,
-	[VIEW_PROPOSALS] = &view_proposals_ops, [VIEW_HISTORY] = &view_history_ops,
-	[VIEW_HELP] = &view_help_ops,
+    [VIEW_GRAPH] = &view_graph_ops,         [VIEW_TRACES] = &view_traces_ops,
+    [VIEW_GRADIENTS] = &view_gradients_ops, [VIEW_SHAPLEY] = &view_shapley_ops,
+    [VIEW_PROPOSALS] = &view_proposals_ops, [VIEW_HISTORY] = &view_history_ops,
+    [VIEW_HELP] = &view_help_ops,
 };
 
 /* ---- signals ---- */
@@ -130,7 +130,8 @@ void app_set_mouse(struct app *a, bool on)
 	a->mouse_on = on;
 	a->cfg.mouse = on;
 	if (on)
-		mousemask(BUTTON1_CLICKED | BUTTON1_PRESSED | BUTTON4_PRESSED | BUTTON5_PRESSED, NULL);
+		mousemask(BUTTON1_CLICKED | BUTTON1_PRESSED | BUTTON4_PRESSED | BUTTON5_PRESSED,
+		          NULL);
 	else
 		mousemask(0, NULL);
 }
@@ -138,9 +139,11 @@ void app_set_mouse(struct app *a, bool on)
 static enum theme_depth depth_for(const struct tui_config *c)
 {
 	static const enum theme_depth forced[] = {
-		[CONFIG_COLOURS_TRUECOLOR] = THEME_TRUECOLOR, [CONFIG_COLOURS_256] = THEME_256,
-		[CONFIG_COLOURS_16] = THEME_16,               [CONFIG_COLOURS_8] = THEME_8,
-		[CONFIG_COLOURS_MONO] = THEME_MONO,
+	    [CONFIG_COLOURS_TRUECOLOR] = THEME_TRUECOLOR,
+	    [CONFIG_COLOURS_256] = THEME_256,
+	    [CONFIG_COLOURS_16] = THEME_16,
+	    [CONFIG_COLOURS_8] = THEME_8,
+	    [CONFIG_COLOURS_MONO] = THEME_MONO,
 	};
 	enum theme_depth auto_depth = theme_detect_depth();
 	if (c->colours == CONFIG_COLOURS_AUTO || auto_depth == THEME_MONO)
@@ -173,21 +176,14 @@ static const struct {
 	bool autosave, dirty;
 	const char *message; /* format for ev->message, NULL: none */
 } event_table[] = {
-	[EV_PHASE_STARTED] = {false, false, NULL},
-	[EV_PHASE_FINISHED] = {true, false, "%s"},
-	[EV_REQUEST_SENT] = {false, false, NULL},
-	[EV_TEXT] = {false, false, NULL},
-	[EV_STEP_TRACE] = {false, false, NULL},
-	[EV_GRADIENT_READY] = {false, false, NULL},
-	[EV_CANDIDATES_READY] = {false, false, NULL},
-	[EV_EVAL_DONE] = {false, false, NULL},
-	[EV_SHAPLEY_READY] = {false, false, NULL},
-	[EV_PROPOSAL_READY] = {false, false, NULL},
-	[EV_DECISION] = {false, true, NULL},
-	[EV_ERROR] = {false, false, "error: %s"},
-	[EV_PAUSED] = {false, false, "%s"},
-	[EV_COST] = {false, false, NULL},
-	[EV_ITERATION_DONE] = {true, false, NULL},
+    [EV_PHASE_STARTED] = {false, false, NULL},    [EV_PHASE_FINISHED] = {true, false, "%s"},
+    [EV_REQUEST_SENT] = {false, false, NULL},     [EV_TEXT] = {false, false, NULL},
+    [EV_STEP_TRACE] = {false, false, NULL},       [EV_GRADIENT_READY] = {false, false, NULL},
+    [EV_CANDIDATES_READY] = {false, false, NULL}, [EV_EVAL_DONE] = {false, false, NULL},
+    [EV_SHAPLEY_READY] = {false, false, NULL},    [EV_PROPOSAL_READY] = {false, false, NULL},
+    [EV_DECISION] = {false, true, NULL},          [EV_ERROR] = {false, false, "error: %s"},
+    [EV_PAUSED] = {false, false, "%s"},           [EV_COST] = {false, false, NULL},
+    [EV_ITERATION_DONE] = {true, false, NULL},
 };
 
 static void on_event(void *arg, const struct engine_event *ev)
@@ -531,7 +527,8 @@ int tui_main(const struct batch_opts *o)
 	a->t.en = engine_new(a->t.s, a->t.llm, &eo, on_event, a, &e);
 	SCREEN *scr = NULL;
 	if (!a->t.en || pipe(a->sig_pipe) < 0 || screen_open(a, &scr, &e) < 0) {
-		fprintf(stderr, "adopt-tui: %s\n", a->sig_pipe[0] < 0 && a->t.en ? strerror(errno) : e.msg);
+		fprintf(stderr, "adopt-tui: %s\n",
+		        a->sig_pipe[0] < 0 && a->t.en ? strerror(errno) : e.msg);
 		app_free(a);
 		free(a);
 		sbuf_free(&cfg_errors);
@@ -543,8 +540,9 @@ int tui_main(const struct batch_opts *o)
 	if (cfg_errors.len)
 		tui_message(&a->t, "error: config: %s", sbuf_str(&cfg_errors));
 	else if (!a->t.message[0])
-		tui_message(&a->t, "%s: %zu steps; ? help, s step a phase, r run to the proposal, "
-		                   ": commands",
+		tui_message(&a->t,
+		            "%s: %zu steps; ? help, s step a phase, r run to the proposal, "
+		            ": commands",
 		            a->t.s->name, a->t.s->n_steps);
 	sbuf_free(&cfg_errors);
 	for (int i = 0; i < VIEW_COUNT; i++) {

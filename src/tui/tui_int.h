@@ -97,7 +97,7 @@ static inline struct app *app_of(struct tui *t)
 int app_save(struct app *a, const char *path); /* engine_store + session_save; 0 or -1 */
 void app_quit(struct app *a, bool force);      /* asks first when there are unsaved changes */
 void app_ask(struct app *a, ask_fn *cb, const char *choices, const char *fmt, ...)
-	PRINTF_LIKE(4, 5);
+    PRINTF_LIKE(4, 5);
 void app_set_mouse(struct app *a, bool on);
 /* Applies a->cfg after :set (mouse, glyphs, colour depth). */
 void app_apply_config(struct app *a);
@@ -109,8 +109,8 @@ int app_set_theme(struct app *a, const char *name, struct err *e);
 void app_pump(struct app *a);
 
 /* layout.c */
-void layout_apply(struct app *a);   /* recomputes frames and windows from the terminal size */
-void layout_draw(struct app *a);    /* frames, titles, tab bar or the too-small notice */
+void layout_apply(struct app *a); /* recomputes frames and windows from the terminal size */
+void layout_draw(struct app *a);  /* frames, titles, tab bar or the too-small notice */
 bool layout_shown(const struct app *a, int view);
 /* The view whose frame contains screen cell (y, x), and the line inside it; -1 if none. */
 int layout_view_at(const struct app *a, int y, int x, int *line);

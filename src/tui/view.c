@@ -152,7 +152,8 @@ void view_frame(struct app *a, const struct rect *r, const char *title, bool foc
 	if (r->w < 2 || r->h < 2)
 		return;
 	set_attr(stdscr, focused ? THEME_BORDER_FOCUS : THEME_BORDER);
-	const char *h = focused ? g->hline_focus : g->hline, *vl = focused ? g->vline_focus : g->vline;
+	const char *h = focused ? g->hline_focus : g->hline,
+	           *vl = focused ? g->vline_focus : g->vline;
 	for (int x = r->x + 1; x < r->x + r->w - 1; x++) {
 		mvaddstr(r->y, x, h);
 		mvaddstr(r->y + r->h - 1, x, h);

@@ -19,10 +19,10 @@
 enum node_state { NODE_IDLE, NODE_RUNNING, NODE_DONE, NODE_ERROR };
 
 static const enum theme_element state_el[] = {
-	[NODE_IDLE] = THEME_NODE_IDLE,
-	[NODE_RUNNING] = THEME_NODE_RUNNING,
-	[NODE_DONE] = THEME_NODE_DONE,
-	[NODE_ERROR] = THEME_NODE_ERROR,
+    [NODE_IDLE] = THEME_NODE_IDLE,
+    [NODE_RUNNING] = THEME_NODE_RUNNING,
+    [NODE_DONE] = THEME_NODE_DONE,
+    [NODE_ERROR] = THEME_NODE_ERROR,
 };
 
 struct node {
@@ -214,7 +214,7 @@ static enum theme_element node_el(struct view *v, int step)
 	const double *phi = latest_phi(v);
 	if (!phi || st->kind != STEP_LLM || st->frozen)
 		return THEME_NODE_IDLE;
-	return phi[step] > 0.005 ? THEME_SHAPLEY_POS
+	return phi[step] > 0.005    ? THEME_SHAPLEY_POS
 	       : phi[step] < -0.005 ? THEME_SHAPLEY_NEG
 	                            : THEME_NODE_IDLE;
 }
@@ -226,16 +226,18 @@ static void node_label(struct view *v, int step, char *buf, size_t n)
 	const struct node *nd = &G(v)->n[step];
 	bool llm = st->kind == STEP_LLM;
 	int len = llm ? snprintf(buf, n, "llm %s", st->model ? st->model : "")
-	                               : snprintf(buf, n, "%s", step_kind_name(st->kind));
+	              : snprintf(buf, n, "%s", step_kind_name(st->kind));
 	const double *phi = v->tui->colour_by_importance ? latest_phi(v) : NULL;
 	if (phi && st->kind == STEP_LLM && !st->frozen)
 		len += snprintf(buf + len, n - (size_t)len, " φ%+.3f", phi[step]);
 	else if (nd->errors)
 		len += snprintf(buf + len, n - (size_t)len, " %ld errors", nd->errors);
 	else if (nd->state == NODE_RUNNING)
-		len += snprintf(buf + len, n - (size_t)len, " %s %ld", glyphs()->spinner[0], nd->done);
+		len +=
+		    snprintf(buf + len, n - (size_t)len, " %s %ld", glyphs()->spinner[0], nd->done);
 	else if (nd->state == NODE_DONE)
-		len += snprintf(buf + len, n - (size_t)len, " %s %ld runs", glyphs()->check, nd->done);
+		len +=
+		    snprintf(buf + len, n - (size_t)len, " %s %ld runs", glyphs()->check, nd->done);
 	if (st->frozen && llm)
 		snprintf(buf + len, n - (size_t)len, " frozen");
 }
@@ -310,8 +312,8 @@ static void loop_label(const struct session *s, const struct loop *lp, char *buf
 {
 	const cJSON *until = cJSON_GetObjectItemCaseSensitive(lp->json, "until");
 	const cJSON *pat = cJSON_GetObjectItemCaseSensitive(until, "pattern");
-	int len = snprintf(buf, n, " %s %s: up to %d rounds", glyphs()->loop, lp->id,
-	                   lp->max_rounds);
+	int len =
+	    snprintf(buf, n, " %s %s: up to %d rounds", glyphs()->loop, lp->id, lp->max_rounds);
 	if (lp->until_step >= 0 && cJSON_IsString(pat))
 		snprintf(buf + len, n - (size_t)len, ", until %s ~ /%s/ ",
 		         s->steps[lp->until_step].id, pat->valuestring);
@@ -396,10 +398,14 @@ static void draw_list(struct view *v)
 				view_fill(v, y, v->focused ? THEME_SELECTED : THEME_TEXT_DIM);
 				view_print(v, y, 0, THEME_SELECTED, glyphs()->arrow_right, 1);
 			}
-			int x = view_print(v, y, 1, st->kind == STEP_LLM ? THEME_NODE_LLM : THEME_NODE_CODE,
-			                   st->kind == STEP_LLM ? "(" : "[", 1) + 1;
-			x += view_print(v, y, x, sel ? THEME_SELECTED : node_el(v, step), st->id, 24);
-			x += view_print(v, y, x, st->kind == STEP_LLM ? THEME_NODE_LLM : THEME_NODE_CODE,
+			int x = view_print(v, y, 1,
+			                   st->kind == STEP_LLM ? THEME_NODE_LLM : THEME_NODE_CODE,
+			                   st->kind == STEP_LLM ? "(" : "[", 1) +
+			        1;
+			x += view_print(v, y, x, sel ? THEME_SELECTED : node_el(v, step), st->id,
+			                24);
+			x += view_print(v, y, x,
+			                st->kind == STEP_LLM ? THEME_NODE_LLM : THEME_NODE_CODE,
 			                st->kind == STEP_LLM ? ")" : "]", 1);
 			x = MAX(x + 2, 18);
 			x += view_print(v, y, x, THEME_TEXT_DIM, label, v->w - x) + 1;
@@ -503,7 +509,8 @@ static bool graph_search(struct view *v, const char *pattern, int dir)
 		int step = g->topo[((pos + dir * k) % n + n) % n];
 		const struct step *st = &s->steps[step];
 		const cJSON *desc = cJSON_GetObjectItemCaseSensitive(st->json, "description");
-		if (tui_contains(st->id, pattern) || (st->prompt && tui_contains(st->prompt, pattern)) ||
+		if (tui_contains(st->id, pattern) ||
+		    (st->prompt && tui_contains(st->prompt, pattern)) ||
 		    (cJSON_IsString(desc) && tui_contains(desc->valuestring, pattern))) {
 			v->tui->step = step;
 			return true;
@@ -529,12 +536,12 @@ void view_graph_click(struct view *v, int y, int x)
 }
 
 const struct view_ops view_graph_ops = {
-	.name = "graph",
-	.title = "Pipeline",
-	.open = graph_open,
-	.draw = graph_draw,
-	.key = graph_key,
-	.event = graph_event,
-	.search = graph_search,
-	.done = graph_done,
+    .name = "graph",
+    .title = "Pipeline",
+    .open = graph_open,
+    .draw = graph_draw,
+    .key = graph_key,
+    .event = graph_event,
+    .search = graph_search,
+    .done = graph_done,
 };

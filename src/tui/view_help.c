@@ -60,8 +60,8 @@ static void build(struct view *v)
 	size_t n;
 	const struct cmd_spec *cmds = tui_commands(&n);
 	for (size_t i = 0; i < n; i++) {
-		char *left = xasprintf(":%s%s%s", cmds[i].name, cmds[i].args[0] ? " " : "",
-		                       cmds[i].args);
+		char *left =
+		    xasprintf(":%s%s%s", cmds[i].name, cmds[i].args[0] ? " " : "", cmds[i].args);
 		add(h, THEME_HELP_KEY, 3, xasprintf("%-*s %s", KEY_COL, left, cmds[i].help));
 		free(left);
 	}
@@ -102,12 +102,13 @@ static void help_draw(struct view *v)
 			/* keys in one colour, the description in another */
 			int kw = MIN((int)strlen(l->text), KEY_COL);
 			char *keys = xstrndup(l->text, (size_t)kw);
-			view_print(v, y, l->indent, match ? THEME_SEARCH_MATCH : THEME_HELP_KEY, keys,
-			           -1);
+			view_print(v, y, l->indent, match ? THEME_SEARCH_MATCH : THEME_HELP_KEY,
+			           keys, -1);
 			view_print(v, y, l->indent + KEY_COL + 1, THEME_TEXT, l->text + kw + 1, -1);
 			free(keys);
 		} else {
-			view_print(v, y, l->indent, match ? THEME_SEARCH_MATCH : l->el, l->text, -1);
+			view_print(v, y, l->indent, match ? THEME_SEARCH_MATCH : l->el, l->text,
+			           -1);
 		}
 	}
 }
@@ -159,11 +160,11 @@ static bool help_search(struct view *v, const char *pattern, int dir)
 }
 
 const struct view_ops view_help_ops = {
-	.name = "help",
-	.title = "Help (q or Esc closes)",
-	.open = help_open,
-	.draw = help_draw,
-	.key = help_key,
-	.search = help_search,
-	.done = help_done,
+    .name = "help",
+    .title = "Help (q or Esc closes)",
+    .open = help_open,
+    .draw = help_draw,
+    .key = help_key,
+    .search = help_search,
+    .done = help_done,
 };
