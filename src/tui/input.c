@@ -182,8 +182,13 @@ static void act_pause(struct app *a)
 
 static void act_decision(struct app *a)
 {
+	const struct iteration *it = engine_current(a->t.en);
+	if (!it || it->phase != PHASE_DECISION || !it->n_changes) {
+		tui_message(&a->t, "no proposal to decide: r runs to the next one");
+		return;
+	}
 	app_focus(a, VIEW_PROPOSALS);
-	tui_message(&a->t, "decisions are made in the Proposals pane: a accept, x reject, e edit");
+	tui_message(&a->t, "decide in the Proposals pane: a accept, x reject, e edit");
 }
 
 static void act_focus_n(struct app *a, int n)
