@@ -164,7 +164,7 @@ static const char rules_json[] =
 	" {\"match\": \"search query for: (?<q>[^\\\\n]*)\", \"reply\": \"${q}\"}],\n"
 	" \"fallback\": \"I do not know.\"}\n";
 
-static const struct view_ops *const all_ops[] = {&view_traces_ops};
+static const struct view_ops *const all_ops[] = {&view_traces_ops, &view_gradients_ops};
 #define N_VIEWS (sizeof all_ops / sizeof all_ops[0])
 
 struct fixture {
@@ -383,6 +383,63 @@ static void test_traces(void **state)
 	assert_string_equal(focused_name, "gradients");
 }
 
+static void run_to_proposal(struct fixture *f)
+{
+	assert_int_equal(engine_run_to_proposal(f->en), 0);
+	drive(f);
+	const struct iteration *it = engine_current(f->en);
+	assert_non_null(it);
+	assert_int_equal(it->phase, PHASE_DECISION);
+}
+
+static void test_gradients(void **state)
+{
+	struct fixture *f = *state;
+	char *scr = draw(f, "gradients");
+	assert_contains(scr, "No gradients yet.");
+	free(scr);
+	run_to_proposal(f);
+	scr = draw(f, "gradients");
+	assert_contains(scr, "STRUCTURE-E1");
+	assert_contains(scr, "DEPENDENCY-E2 of query");
+	assert_contains(scr, "DEPENDENCY-E2 of answer");
+	assert_contains(scr, "Case 1:");
+	assert_contains(scr, "LOSS-E3");
+	assert_contains(scr, "GRADIENT-E4");
+	assert_contains(scr, "LOCAL-E5 for query");
+	assert_contains(scr, "PSEUDO-E6 for answer");
+	free(scr);
+	/* searching moves the cursor to a case and selects its trace and step */
+	struct view *v = view_named(f, "gradients");
+	const struct iteration *it = engine_current(f->en);
+	assert_true(it->n_cases >= 2);
+	assert_true(v->ops->search(v, "Case 2:", 1));
+	assert_int_equal(f->t.example, (long)it->cases[1].trace);
+	assert_true(v->ops->search(v, "local-e5 for answer", 1)); /* case-insensitive */
+	assert_int_equal(f->t.step, 1);
+	assert_int_equal(f->t.example, (long)it->cases[1].trace);
+	assert_false(v->ops->search(v, "nowhere to be found", 1));
+	/* selecting a case elsewhere scrolls the pane to it */
+	f->t.example = (long)it->cases[2].trace;
+	scr = draw(f, "gradients");
+	assert_true(v->sel >= v->top && v->sel < v->top + v->h);
+	assert_contains(scr, "✗ Case 3:");
+	assert_lacks(scr, "STRUCTURE-E1"); /* scrolled down past the header */
+	free(scr);
+	/* movement keys move the cursor; Enter opens the case's trace */
+	int sel = v->sel;
+	assert_true(key(f, "gradients", ACTION_MOVE_DOWN));
+	assert_int_equal(v->sel, sel + 1);
+	assert_true(key(f, "gradients", ACTION_END));
+	assert_true(key(f, "gradients", ACTION_HOME));
+	assert_int_equal(v->sel, 0);
+	assert_false(key(f, "gradients", ACTION_ENTER)); /* the header is no case */
+	assert_true(v->ops->search(v, "Case 1:", 1));
+	focused_name[0] = 0;
+	assert_true(key(f, "gradients", ACTION_ENTER));
+	assert_string_equal(focused_name, "traces");
+}
+
 int main(void)
 {
 	setlocale(LC_ALL, "C.UTF-8");
@@ -390,6 +447,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_before_any_iteration, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_traces, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_gradients, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
