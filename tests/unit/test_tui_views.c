@@ -164,7 +164,8 @@ static const char rules_json[] =
 	" {\"match\": \"search query for: (?<q>[^\\\\n]*)\", \"reply\": \"${q}\"}],\n"
 	" \"fallback\": \"I do not know.\"}\n";
 
-static const struct view_ops *const all_ops[] = {&view_traces_ops, &view_gradients_ops};
+static const struct view_ops *const all_ops[] = {&view_traces_ops, &view_gradients_ops,
+                                                 &view_shapley_ops};
 #define N_VIEWS (sizeof all_ops / sizeof all_ops[0])
 
 struct fixture {
@@ -440,6 +441,53 @@ static void test_gradients(void **state)
 	assert_string_equal(focused_name, "traces");
 }
 
+static void test_shapley(void **state)
+{
+	struct fixture *f = *state;
+	char *scr = draw(f, "shapley");
+	assert_contains(scr, "No importance yet.");
+	assert_contains(scr, "After the selection phase");
+	free(scr);
+	run_to_proposal(f);
+	const struct iteration *it = engine_current(f->en);
+	assert_non_null(it->phi);
+	assert_non_null(it->shapley_method);
+	scr = draw(f, "shapley");
+	char *head = xasprintf("method %s", it->shapley_method);
+	assert_contains(scr, head);
+	free(head);
+	char *num = xasprintf("%+.3f ±%.3f", it->phi[1], it->phi_sd[1]);
+	assert_contains(scr, num);
+	free(num);
+	char *budget = xasprintf("%2d → %d", it->budget[1], it->next_budget[1]);
+	assert_contains(scr, budget);
+	free(budget);
+	assert_contains(scr, "query ");
+	assert_contains(scr, "answer ");
+	if (it->phi[1] > 0)
+		assert_contains(scr, "█"); /* a full eighth-block cell */
+	free(scr);
+	/* the ASCII glyphs draw the same rows without UTF-8 blocks */
+	glyphs_select(&glyphs_ascii);
+	scr = draw(f, "shapley");
+	glyphs_select(&glyphs_utf8);
+	assert_lacks(scr, "█");
+	if (it->phi[1] > 0)
+		assert_contains(scr, "#");
+	free(scr);
+	/* up/down select steps */
+	f->t.step = -1;
+	assert_true(key(f, "shapley", ACTION_MOVE_DOWN));
+	assert_int_equal(f->t.step, 0);
+	assert_true(key(f, "shapley", ACTION_MOVE_DOWN));
+	assert_int_equal(f->t.step, 1);
+	assert_true(key(f, "shapley", ACTION_HOME));
+	assert_int_equal(f->t.step, 0);
+	struct view *v = view_named(f, "shapley");
+	assert_true(v->ops->search(v, "answer", 1));
+	assert_int_equal(f->t.step, 1);
+}
+
 int main(void)
 {
 	setlocale(LC_ALL, "C.UTF-8");
@@ -448,6 +496,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_before_any_iteration, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_traces, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_gradients, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_shapley, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
