@@ -158,14 +158,17 @@ static const char rules_json[] =
 	"  \"reply\": \"<prompt>Answer with only the word.\\n${p}</prompt>\\n<prompt>Be careful.\\n${p}</prompt>\"},\n"
 	" {\"match\": \"(?s)improving the prompt of one step, \\\"query\\\".*?<current_prompt>\\\\n(?<p>.*?)\\\\n</current_prompt>\",\n"
 	"  \"reply\": \"<prompt>Keep the query short.\\n${p}</prompt>\"},\n"
-	" {\"match\": \"(?s)^(?=.*?Answer with only)(?=.*?Question: Say (?<w>\\\\w+))\", \"reply\": \"${w}\"},\n"
+	/* the answer is right only when both prompts improved: the query is the bare word and the
+	 * answer prompt asks for the word alone */
+	" {\"match\": \"(?s)^(?=.*?Answer with only)(?=.*?Hint: (?<w>\\\\w+)\\\\n)\", \"reply\": \"${w}\"},\n"
 	" {\"match\": \"(?s)Question: Say Oslo\", \"reply\": \"Oslo\"},\n"
 	" {\"match\": \"(?s)Question: Say (?<w>\\\\w+)\", \"reply\": \"I think the word is ${w}.\"},\n"
+	" {\"match\": \"(?s)Keep the query short.*?search query for: Say (?<w>\\\\w+)\", \"reply\": \"${w}\"},\n"
 	" {\"match\": \"search query for: (?<q>[^\\\\n]*)\", \"reply\": \"${q}\"}],\n"
 	" \"fallback\": \"I do not know.\"}\n";
 
 static const struct view_ops *const all_ops[] = {&view_traces_ops, &view_gradients_ops,
-                                                 &view_shapley_ops};
+                                                 &view_shapley_ops, &view_proposals_ops};
 #define N_VIEWS (sizeof all_ops / sizeof all_ops[0])
 
 struct fixture {
@@ -367,6 +370,7 @@ static void test_traces(void **state)
 	assert_true(f->t.example != before);
 	assert_false(it->traces[f->t.example].good);
 	/* right selects a step and the detail follows it */
+	f->t.step = -1;
 	assert_true(key(f, "traces", ACTION_MOVE_RIGHT));
 	assert_int_equal(f->t.step, 0);
 	assert_true(key(f, "traces", ACTION_MOVE_RIGHT));
@@ -488,6 +492,88 @@ static void test_shapley(void **state)
 	assert_int_equal(f->t.step, 1);
 }
 
+static const struct step_change *change_of(const struct iteration *it, const char *id,
+                                           const struct session *s)
+{
+	for (size_t c = 0; c < it->n_changes; c++)
+		if (strcmp(s->steps[it->changes[c].step].id, id) == 0)
+			return &it->changes[c];
+	return NULL;
+}
+
+static void test_proposals(void **state)
+{
+	struct fixture *f = *state;
+	char *scr = draw(f, "proposals");
+	assert_contains(scr, "No proposal yet.");
+	assert_contains(scr, "Press r to run to the proposal");
+	free(scr);
+	run_to_proposal(f);
+	const struct iteration *it = engine_current(f->en);
+	const struct step_change *ch = change_of(it, "answer", f->s);
+	assert_non_null(ch);
+	assert_int_equal(f->t.step, it->changes[0].step); /* EV_PROPOSAL_READY selected it */
+	scr = draw(f, "proposals");
+	assert_contains(scr, "Iteration 1 proposal: validation 0.250 → 1.000 (gain +0.750)");
+	assert_contains(scr, "answer  [pending]");
+	assert_contains(scr, "{+Answer with only the word.");
+	assert_contains(scr, "Reply to the question.");
+	free(scr);
+	/* accept, then undo */
+	f->t.step = ch->step;
+	assert_true(key(f, "proposals", ACTION_ACCEPT));
+	assert_true(f->t.dirty);
+	ch = change_of(engine_current(f->en), "answer", f->s);
+	if (it->n_changes > 1) {
+		assert_int_equal(ch->decision, DECISION_ACCEPT);
+		scr = draw(f, "proposals");
+		assert_contains(scr, "answer  [accepted]");
+		free(scr);
+		assert_true(key(f, "proposals", ACTION_UNDO));
+		assert_int_equal(ch->decision, DECISION_NONE);
+	} else {
+		assert_true(key(f, "proposals", ACTION_UNDO));
+		assert_int_equal(ch->decision, DECISION_ACCEPT); /* the iteration closed */
+		return;
+	}
+	/* an edit that drops an input is refused with the engine's message */
+	edit_result = "Answer with only the word.";
+	assert_true(key(f, "proposals", ACTION_EDIT));
+	assert_int_equal(ch->decision, DECISION_NONE);
+	assert_contains(f->t.message, "drops the input");
+	/* a valid edit is accepted and shown as edited */
+	edit_result = "Answer with one word only.\nQuestion: {{question}}\nHint: {{query}}\nReply:";
+	assert_true(key(f, "proposals", ACTION_EDIT));
+	edit_result = NULL;
+	assert_int_equal(ch->decision, DECISION_EDIT);
+	assert_string_equal(f->s->steps[ch->step].prompt,
+	                    "Answer with one word only.\nQuestion: {{question}}\nHint: {{query}}\nReply:");
+	scr = draw(f, "proposals");
+	assert_contains(scr, "[edited and accepted]");
+	assert_contains(scr, "your edit against the old prompt:");
+	free(scr);
+	/* a decided change is not decided again */
+	assert_true(key(f, "proposals", ACTION_EDIT));
+	assert_contains(f->t.message, "answer is already edited and accepted (u undoes it)");
+	/* the other change: move to it and reject it; that closes the iteration */
+	const struct step_change *other = change_of(it, "query", f->s);
+	assert_non_null(other);
+	assert_true(key(f, "proposals", ACTION_HOME));
+	assert_int_equal(f->t.step, other->step);
+	/* a cancelled edit changes nothing */
+	assert_true(key(f, "proposals", ACTION_EDIT));
+	assert_string_equal(f->t.message, "edit cancelled");
+	assert_int_equal(other->decision, DECISION_NONE);
+	assert_true(key(f, "proposals", ACTION_REJECT));
+	assert_int_equal(other->decision, DECISION_REJECT);
+	scr = draw(f, "proposals");
+	assert_contains(scr, "query  [rejected]");
+	assert_contains(scr, "The iteration is closed");
+	free(scr);
+	assert_true(key(f, "proposals", ACTION_UNDO));
+	assert_contains(f->t.message, "nothing to undo");
+}
+
 int main(void)
 {
 	setlocale(LC_ALL, "C.UTF-8");
@@ -497,6 +583,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_traces, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_gradients, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_shapley, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_proposals, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
