@@ -172,6 +172,12 @@ size_t tlines_add_row(struct tlines *l, int indent, const struct tspan *spans, s
 	return first;
 }
 
+void tlines_pad(struct sbuf *b, int col)
+{
+	for (int w = san_width_utf8(sbuf_str(b)); w < col; w++)
+		sbuf_addc(b, ' ');
+}
+
 static bool contains_nocase(const char *hay, const char *needle)
 {
 	size_t n = strlen(needle);

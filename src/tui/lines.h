@@ -64,6 +64,9 @@ size_t tlines_add_spans(struct tlines *l, int indent, const struct tspan *spans,
 /* Adds the spans as one row, not wrapped (it is cut when drawn; a newline ends it). */
 size_t tlines_add_row(struct tlines *l, int indent, const struct tspan *spans, size_t n);
 
+/* Pads b with spaces up to `col` display columns (for aligned columns of UTF-8 text). */
+void tlines_pad(struct sbuf *b, int col);
+
 /* The next row (direction > 0) or previous (< 0) after `from` whose text contains pattern
  * (ASCII case-insensitive), wrapping around; -1 when none. */
 long tlines_find(const struct tlines *l, long from, const char *pattern, int direction);

@@ -9,7 +9,6 @@
 
 #include "tui/glyphs.h"
 #include "tui/lines.h"
-#include "tui/sanitize.h"
 #include "tui/view.h"
 
 #define NAME_MAX_W 16
@@ -131,20 +130,13 @@ static void add_bar_row(struct tlines *l, const struct iteration *it, const stru
 	free(cells);
 }
 
-/* Pads b with spaces to `col` display columns. */
-static void pad_to(struct sbuf *b, int col)
-{
-	for (int w = san_width_utf8(sbuf_str(b)); w < col; w++)
-		sbuf_addc(b, ' ');
-}
-
 static void add_column_heads(struct tlines *l, int nw, int bw, bool is_signed)
 {
 	struct sbuf b = {0};
 	sbuf_adds(&b, "step");
-	pad_to(&b, nw + 1);
+	tlines_pad(&b, nw + 1);
 	sbuf_adds(&b, is_signed ? "φ (axis in the middle: left hurts, right helps)" : "φ");
-	pad_to(&b, nw + 1 + bw);
+	tlines_pad(&b, nw + 1 + bw);
 	sbuf_addf(&b, "  φ      ± sd   budget %s next", glyphs()->arrow_right);
 	struct tspan sp = {b.s, b.len, THEME_TEXT_DIM};
 	tlines_add_row(l, 0, &sp, 1);

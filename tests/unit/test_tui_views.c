@@ -168,7 +168,8 @@ static const char rules_json[] =
 	" \"fallback\": \"I do not know.\"}\n";
 
 static const struct view_ops *const all_ops[] = {&view_traces_ops, &view_gradients_ops,
-                                                 &view_shapley_ops, &view_proposals_ops};
+                                                 &view_shapley_ops, &view_proposals_ops,
+                                                 &view_history_ops};
 #define N_VIEWS (sizeof all_ops / sizeof all_ops[0])
 
 struct fixture {
@@ -574,6 +575,73 @@ static void test_proposals(void **state)
 	assert_contains(f->t.message, "nothing to undo");
 }
 
+/* Moves the history cursor to the first row containing text. */
+static void history_seek(struct fixture *f, const char *text)
+{
+	struct view *v = view_named(f, "history");
+	v->sel = 0;
+	assert_true(v->ops->search(v, text, 1));
+}
+
+static void test_history(void **state)
+{
+	struct fixture *f = *state;
+	char *scr = draw(f, "history");
+	assert_contains(scr, "0 iteration(s)");
+	assert_contains(scr, "no iteration yet");
+	free(scr);
+	run_to_proposal(f);
+	const struct iteration *it = engine_current(f->en);
+	int answer = session_step_index(f->s, "answer");
+	char *original = xstrdup(f->s->steps[answer].prompt);
+	for (size_t c = 0; c < it->n_changes; c++) {
+		f->t.step = it->changes[c].step;
+		assert_true(key(f, "proposals", ACTION_ACCEPT));
+	}
+	assert_int_equal(it->phase, PHASE_COUNT);
+	f->t.step = answer;
+	scr = draw(f, "history");
+	assert_contains(scr, "1 iteration(s)");
+	assert_contains(scr, "0.250 → 1.000");
+	assert_contains(scr, "answer accepted");
+	assert_contains(scr, "Prompt versions of \"answer\"");
+	assert_contains(scr, "v1   iteration 0   score");
+	assert_contains(scr, "original");
+	assert_contains(scr, "v2   iteration 1   score 1.000");
+	assert_contains(scr, "validation ▃█  0.250 → 1.000"); /* 0.25 then 1.0 */
+	free(scr);
+	/* Enter shows a version's full text */
+	history_seek(f, "v2 ");
+	assert_true(key(f, "history", ACTION_ENTER));
+	scr = draw(f, "history");
+	assert_contains(scr, "      Hint: {{query}}");
+	free(scr);
+	assert_true(key(f, "history", ACTION_ENTER));
+	scr = draw(f, "history");
+	assert_lacks(scr, "      Hint: {{query}}");
+	free(scr);
+	/* restoring the original makes it current again, as a new version */
+	f->t.dirty = false;
+	history_seek(f, "v1 ");
+	assert_true(key(f, "history", ACTION_RESTORE_VERSION));
+	assert_true(f->t.dirty);
+	assert_string_equal(f->s->steps[answer].prompt, original);
+	scr = draw(f, "history");
+	assert_contains(scr, "v3   iteration 1");
+	free(scr);
+	/* restore on a row that is no version says so */
+	history_seek(f, "iter ");
+	assert_true(key(f, "history", ACTION_RESTORE_VERSION));
+	assert_contains(f->t.message, "select a prompt version");
+	/* left/right switch the step whose versions are listed */
+	assert_true(key(f, "history", ACTION_MOVE_LEFT));
+	assert_int_equal(f->t.step, session_step_index(f->s, "query"));
+	scr = draw(f, "history");
+	assert_contains(scr, "Prompt versions of \"query\"");
+	free(scr);
+	free(original);
+}
+
 int main(void)
 {
 	setlocale(LC_ALL, "C.UTF-8");
@@ -584,6 +652,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_gradients, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_shapley, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_proposals, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_history, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
