@@ -14,6 +14,7 @@
 #include "engine/engine.h"
 #include "engine/run.h"
 #include "llm/llm.h"
+#include "tui/view.h"
 
 static struct session *load(const struct batch_opts *o)
 {
@@ -60,20 +61,21 @@ static char *cache_path_for(const char *session)
 	return xasprintf("%.*s.cache.jsonl", (int)n, session);
 }
 
-static int headless_open(struct headless *h, const struct batch_opts *o)
+int batch_prepare(const struct batch_opts *o, struct batch_env *env)
 {
-	memset(h, 0, sizeof *h);
-	h->s = load(o);
-	if (!h->s)
+	memset(env, 0, sizeof *env);
+	env->s = load(o);
+	if (!env->s)
 		return 2;
 	struct err e = {{0}};
-	if (session_override_models(h->s, o->provider, o->base_url, o->models, o->n_models, &e) < 0) {
+	if (session_override_models(env->s, o->provider, o->base_url, o->models, o->n_models, &e) <
+	    0) {
 		fprintf(stderr, "adopt-tui: %s\n", e.msg);
 		return 2;
 	}
 	/* every configuration the run may use must be usable before anything is sent */
-	for (size_t i = 0; i < h->s->n_steps; i++) {
-		const struct step *st = &h->s->steps[i];
+	for (size_t i = 0; i < env->s->n_steps; i++) {
+		const struct step *st = &env->s->steps[i];
 		if (st->kind != STEP_LLM)
 			continue;
 		if (llm_check_model(st->model_cfg, &e) < 0) {
@@ -81,20 +83,37 @@ static int headless_open(struct headless *h, const struct batch_opts *o)
 			return 1;
 		}
 		if (strcmp(st->model_cfg->provider, "scripted") == 0)
-			h->scripted = true;
+			env->scripted = true;
 	}
-	h->cache_path = cache_path_for(o->session);
-	struct llm_options lo = {.cache_path = o->no_cache ? NULL : h->cache_path,
+	env->cache_path = cache_path_for(o->session);
+	struct llm_options lo = {.cache_path = o->no_cache ? NULL : env->cache_path,
 	                         .offline = o->offline,
 	                         .no_cache = o->no_cache,
-	                         .seed = h->s->opt.seed};
-	h->llm = llm_new(&lo, &e);
-	if (!h->llm) {
+	                         .seed = env->s->opt.seed};
+	env->llm = llm_new(&lo, &e);
+	if (!env->llm) {
 		fprintf(stderr, "adopt-tui: %s\n", e.msg);
 		return 1;
 	}
-	h->runner = runner_new(h->s, h->llm, o->trust);
 	return 0;
+}
+
+void batch_env_close(struct batch_env *env)
+{
+	llm_free(env->llm);
+	session_free(env->s);
+	free(env->cache_path);
+	memset(env, 0, sizeof *env);
+}
+
+static int headless_open(struct headless *h, const struct batch_opts *o)
+{
+	struct batch_env env;
+	int rc = batch_prepare(o, &env);
+	*h = (struct headless){env.s, env.llm, NULL, env.cache_path, env.scripted};
+	if (rc == 0)
+		h->runner = runner_new(h->s, h->llm, o->trust);
+	return rc;
 }
 
 static void headless_close(struct headless *h)
@@ -506,8 +525,5 @@ int batch_run(const struct batch_opts *o)
 
 int batch_tui(const struct batch_opts *o)
 {
-	(void)o;
-	fprintf(stderr, "adopt-tui: the workbench (TUI) is not in this build yet; use --check or "
-	                "--eval\n");
-	return 1;
+	return tui_main(o);
 }

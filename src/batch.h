@@ -17,6 +17,19 @@ struct batch_opts {
 	int n_models;
 };
 
+/* What every front end opens: the session (with the command line's model overrides, every model
+ * configuration checked) and the LLM layer with its cache beside the session file. */
+struct batch_env {
+	struct session *s;
+	struct llm *llm;
+	char *cache_path;
+	bool scripted; /* some step uses the scripted stand-in */
+};
+/* Problems are printed to stderr; returns 0, or the exit status (2 invalid session, 1 other).
+ * Close the environment with batch_env_close whatever it returned. */
+int batch_prepare(const struct batch_opts *o, struct batch_env *env);
+void batch_env_close(struct batch_env *env);
+
 int batch_check(const struct batch_opts *o);
 int batch_eval(const struct batch_opts *o);
 int batch_run(const struct batch_opts *o);

@@ -1,0 +1,364 @@
+/* commands.c: the ':' commands, one table row each (name, arguments, help, completion, argument
+ * count, handler), in the style of tmux's cmd_entry.  The same table feeds the command line's
+ * completion and the help screen, so neither can drift from what the commands do. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/util.h"
+#include "tui/display.h"
+#include "tui/tui_int.h"
+
+typedef void cmd_fn(struct app *a, int argc, char **argv);
+
+static void complete_theme(void *ud, const char *cmd, int argi, const char *prefix,
+                           struct cmdline_cands *out)
+{
+	(void)ud, (void)cmd, (void)prefix;
+	if (argi == 1)
+		theme_list(out);
+}
+
+static void complete_view(void *ud, const char *cmd, int argi, const char *prefix,
+                          struct cmdline_cands *out)
+{
+	(void)cmd, (void)prefix;
+	struct app *a = ud;
+	for (int i = 0; argi == 1 && i < VIEW_COUNT; i++)
+		if (a->views[i].ops)
+			cmdline_cands_add(out, a->views[i].ops->name);
+}
+
+static void complete_step(void *ud, const char *cmd, int argi, const char *prefix,
+                          struct cmdline_cands *out)
+{
+	(void)cmd, (void)prefix;
+	struct app *a = ud;
+	for (size_t i = 0; argi == 1 && i < a->t.s->n_steps; i++)
+		if (a->t.s->steps[i].kind == STEP_LLM)
+			cmdline_cands_add(out, a->t.s->steps[i].id);
+}
+
+static void complete_set(void *ud, const char *cmd, int argi, const char *prefix,
+                         struct cmdline_cands *out)
+{
+	(void)cmd, (void)prefix;
+	struct app *a = ud;
+	/* the option is the word after "set" */
+	const char *p = a->cl.s + strspn(a->cl.s, " ");
+	p += strcspn(p, " ");
+	p += strspn(p, " ");
+	char opt[32];
+	snprintf(opt, sizeof opt, "%.*s", (int)strcspn(p, " "), p);
+	if (argi == 1)
+		cmdline_cands_add(out, "concurrency");
+	if (argi == 2 && strcmp(opt, "theme") == 0)
+		theme_list(out);
+	else
+		tui_config_complete(opt, argi, out);
+}
+
+static int step_arg(struct app *a, const char *id)
+{
+	int i = session_step_index(a->t.s, id);
+	if (i < 0)
+		tui_message(&a->t, "error: no step \"%s\"", id);
+	return i;
+}
+
+static bool number_arg(struct app *a, const char *s, long lo, long hi, long *out)
+{
+	if (parse_long(s, out) == 0 && *out >= lo && *out <= hi)
+		return true;
+	tui_message(&a->t, "error: \"%s\" is not a number from %ld to %ld", s, lo, hi);
+	return false;
+}
+
+static void cmd_step(struct app *a, int argc, char **argv)
+{
+	(void)argc, (void)argv;
+	input_key_action(a, ACTION_STEP_PHASE);
+}
+
+static void cmd_run(struct app *a, int argc, char **argv)
+{
+	long n = 1;
+	if (argc > 1 && !number_arg(a, argv[1], 1, 100000, &n))
+		return;
+	if (engine_run(a->t.en, (int)n) < 0)
+		tui_message(&a->t, "cannot run: %s",
+		            engine_busy(a->t.en)           ? "a phase is running"
+		            : engine_pause_reason(a->t.en) ? engine_pause_reason(a->t.en)
+		                                           : "refused");
+	else
+		tui_message(&a->t, "running %ld iteration%s", n, n == 1 ? "" : "s");
+}
+
+static void cmd_proposal(struct app *a, int argc, char **argv)
+{
+	(void)argc, (void)argv;
+	input_key_action(a, ACTION_RUN_TO_PROPOSAL);
+}
+
+static void cmd_pause(struct app *a, int argc, char **argv)
+{
+	(void)argc, (void)argv;
+	input_key_action(a, ACTION_PAUSE);
+}
+
+static void cmd_cancel(struct app *a, int argc, char **argv)
+{
+	(void)argc, (void)argv;
+	engine_cancel(a->t.en);
+}
+
+static void cmd_save(struct app *a, int argc, char **argv)
+{
+	(void)argc, (void)argv;
+	input_key_action(a, ACTION_SAVE);
+}
+
+static void cmd_saveas(struct app *a, int argc, char **argv)
+{
+	(void)argc;
+	if (app_save(a, argv[1]) < 0)
+		return;
+	free(a->path);
+	a->path = xstrdup(argv[1]);
+	a->t.session_path = a->path;
+	tui_message(&a->t, "saved as %s (w now saves there)", a->path);
+}
+
+static void cmd_set(struct app *a, int argc, char **argv)
+{
+	(void)argc;
+	struct err e = {{0}};
+	if (strcmp(argv[1], "concurrency") == 0) {
+		long n;
+		if (!number_arg(a, argv[2], 1, 1024, &n))
+			return;
+		for (size_t i = 0; i < a->t.s->n_models; i++)
+			a->t.s->models[i].concurrency = (int)n;
+		tui_message(&a->t, "concurrency %ld for every model configuration (this run only)",
+		            n);
+		return;
+	}
+	if (strcmp(argv[1], "theme") == 0) {
+		if (app_set_theme(a, argv[2], &e) < 0)
+			tui_message(&a->t, "error: %s", e.msg);
+		return;
+	}
+	if (tui_config_set(&a->cfg, argv[1], argv[2], &e) < 0) {
+		tui_message(&a->t, "error: %s", e.msg);
+		return;
+	}
+	app_apply_config(a);
+	tui_message(&a->t, "%s %s", argv[1], argv[2]);
+}
+
+static void cmd_theme(struct app *a, int argc, char **argv)
+{
+	struct err e = {{0}};
+	if (argc < 2)
+		tui_message(&a->t, "theme %s", a->cfg.theme);
+	else if (app_set_theme(a, argv[1], &e) < 0)
+		tui_message(&a->t, "error: %s", e.msg);
+	else
+		tui_message(&a->t, "theme %s", argv[1]);
+}
+
+static void cmd_cost(struct app *a, int argc, char **argv)
+{
+	(void)argc, (void)argv;
+	struct engine_totals t;
+	engine_totals(a->t.en, &t);
+	long calls;
+	double usd;
+	engine_projection(a->t.en, &calls, &usd);
+	const struct iteration *it = engine_current(a->t.en);
+	enum phase next = it && it->phase < PHASE_COUNT ? it->phase : PHASE_FORWARD;
+	double cap = a->t.s->opt.cost_cap_usd;
+	char capbuf[64] = "no cap";
+	if (cap > 0)
+		snprintf(capbuf, sizeof capbuf, "cap $%.2f, $%.4f left", cap, cap - t.cost_usd);
+	tui_message(&a->t,
+	            "spent $%.4f: %ld calls (%ld cached, %ld avoided), %ld tokens; next phase %s: "
+	            "~%ld calls, ~$%.4f; %s",
+	            t.cost_usd, t.calls, t.cached, t.avoided, t.tokens_in + t.tokens_out,
+	            phase_name(next), calls, usd, capbuf);
+}
+
+static void cmd_view(struct app *a, int argc, char **argv)
+{
+	(void)argc;
+	for (int i = 0; i < VIEW_COUNT; i++)
+		if (a->views[i].ops && strcmp(a->views[i].ops->name, argv[1]) == 0) {
+			if (i == VIEW_HELP)
+				input_key_action(a, ACTION_HELP);
+			else
+				app_focus(a, i);
+			return;
+		}
+	tui_message(&a->t, "error: no view \"%s\" (Tab completes)", argv[1]);
+}
+
+static void report(struct app *a, int rc, const char *done, const char *step)
+{
+	if (rc < 0)
+		tui_message(&a->t, "error: no pending change for step %s (the proposal must be ready)",
+		            step);
+	else
+		tui_message(&a->t, "%s %s", done, step);
+}
+
+static void cmd_accept(struct app *a, int argc, char **argv)
+{
+	(void)argc;
+	int i = step_arg(a, argv[1]);
+	if (i >= 0)
+		report(a, engine_accept(a->t.en, i), "accepted", argv[1]);
+}
+
+static void cmd_reject(struct app *a, int argc, char **argv)
+{
+	(void)argc;
+	int i = step_arg(a, argv[1]);
+	if (i >= 0)
+		report(a, engine_reject(a->t.en, i), "rejected", argv[1]);
+}
+
+static void cmd_edit(struct app *a, int argc, char **argv)
+{
+	(void)argc;
+	int i = step_arg(a, argv[1]);
+	const struct iteration *it = engine_current(a->t.en);
+	const struct step_change *ch = NULL;
+	for (size_t k = 0; i >= 0 && it && it->phase == PHASE_DECISION && k < it->n_changes; k++)
+		if (it->changes[k].step == i)
+			ch = &it->changes[k];
+	if (i < 0)
+		return;
+	if (!ch) {
+		report(a, -1, "", argv[1]);
+		return;
+	}
+	char *text = tui_edit_text(&a->t, ch->edited ? ch->edited : ch->new_prompt);
+	if (!text) {
+		tui_message(&a->t, "edit cancelled");
+		return;
+	}
+	report(a, engine_edit(a->t.en, i, text), "edited and accepted", argv[1]);
+	free(text);
+}
+
+static void cmd_undo(struct app *a, int argc, char **argv)
+{
+	(void)argc, (void)argv;
+	input_key_action(a, ACTION_UNDO);
+}
+
+static void cmd_quit(struct app *a, int argc, char **argv)
+{
+	(void)argc, (void)argv;
+	app_quit(a, false);
+}
+
+static void cmd_force_quit(struct app *a, int argc, char **argv)
+{
+	(void)argc, (void)argv;
+	app_quit(a, true);
+}
+
+static void cmd_save_display(struct app *a, int argc, char **argv)
+{
+	(void)argc;
+	struct err e = {{0}};
+	app_draw(a);
+	if (display_save(argv[1], &e) < 0)
+		tui_message(&a->t, "error: %s", e.msg);
+}
+
+static void cmd_help(struct app *a, int argc, char **argv)
+{
+	(void)argc, (void)argv;
+	if (!a->help_open)
+		input_key_action(a, ACTION_HELP);
+}
+
+/* name, arguments, help, completion, least and most arguments, handler */
+#define COMMANDS(X)                                                                                \
+	X("step", "", "run the next phase", NULL, 0, 0, cmd_step)                                  \
+	X("run", "[N]", "run N whole iterations (decisions made automatically)", NULL, 0, 1,      \
+	  cmd_run)                                                                                 \
+	X("proposal", "", "run phases until the next proposal", NULL, 0, 0, cmd_proposal)          \
+	X("pause", "", "pause after the phase in flight", NULL, 0, 0, cmd_pause)                   \
+	X("cancel", "", "cancel the phase in flight (rolled back)", NULL, 0, 0, cmd_cancel)        \
+	X("save", "", "save the session", NULL, 0, 0, cmd_save)                                    \
+	X("saveas", "FILE", "save the session to FILE and keep working there", NULL, 1, 1,        \
+	  cmd_saveas)                                                                              \
+	X("set", "OPTION VALUE", "concurrency N, mouse on|off, theme, glyphs, colours",           \
+	  complete_set, 2, 2, cmd_set)                                                             \
+	X("theme", "NAME", "switch the colour theme", complete_theme, 0, 1, cmd_theme)             \
+	X("cost", "", "spend so far and the projected cost of the next phase", NULL, 0, 0,        \
+	  cmd_cost)                                                                                \
+	X("view", "NAME", "focus a pane by name", complete_view, 1, 1, cmd_view)                   \
+	X("accept", "STEP", "accept the proposed prompt of STEP", complete_step, 1, 1, cmd_accept) \
+	X("reject", "STEP", "reject the proposed prompt of STEP", complete_step, 1, 1, cmd_reject) \
+	X("edit", "STEP", "edit the proposed prompt of STEP, then accept it", complete_step, 1, 1, \
+	  cmd_edit)                                                                                \
+	X("undo", "", "undo the last decision", NULL, 0, 0, cmd_undo)                              \
+	X("quit", "", "quit (asks to save unsaved changes)", NULL, 0, 0, cmd_quit)                 \
+	X("q", "", "quit (asks to save unsaved changes)", NULL, 0, 0, cmd_quit)                    \
+	X("q!", "", "quit without saving", NULL, 0, 0, cmd_force_quit)                             \
+	X("save-display", "FILE", "write the screen as text to FILE (screen tests)", NULL, 1, 1,  \
+	  cmd_save_display)                                                                        \
+	X("help", "", "show keys and commands", NULL, 0, 0, cmd_help)
+
+static const struct cmd_spec specs[] = {
+#define X(name, args, help, complete, lo, hi, fn) {name, args, help, complete},
+	COMMANDS(X)
+#undef X
+};
+
+static const struct {
+	int lo, hi;
+	cmd_fn *fn;
+} handlers[] = {
+#define X(name, args, help, complete, lo, hi, fn) {lo, hi, fn},
+	COMMANDS(X)
+#undef X
+};
+
+const struct cmd_spec *tui_commands(size_t *n)
+{
+	*n = ARRAY_SIZE(specs);
+	return specs;
+}
+
+void commands_run(struct app *a, const char *line)
+{
+	struct err e = {{0}};
+	int argc;
+	char **argv;
+	if (cmdline_split(line, &argc, &argv, &e) < 0) {
+		tui_message(&a->t, "error: %s", e.msg);
+		return;
+	}
+	if (argc == 0) {
+		cmdline_argv_free(argv);
+		return;
+	}
+	const struct cmd_spec *spec = cmdline_lookup(specs, ARRAY_SIZE(specs), argv[0], &e);
+	if (!spec) {
+		tui_message(&a->t, "error: %s", e.msg);
+	} else {
+		size_t i = (size_t)(spec - specs);
+		if (argc - 1 < handlers[i].lo || argc - 1 > handlers[i].hi)
+			tui_message(&a->t, "error: usage: :%s%s%s", spec->name, spec->args[0] ? " " : "",
+			            spec->args);
+		else
+			handlers[i].fn(a, argc, argv);
+	}
+	cmdline_argv_free(argv);
+	a->need_draw = true;
+}

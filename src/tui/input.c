@@ -1,0 +1,353 @@
+/* input.c: what a key does.  In normal mode the key map turns a key into an action; the focused
+ * view gets it first, then the table of global actions below (one handler a row).  The command
+ * line, the search prompt and questions in the message line take keys while they are open.
+ * Mouse: a click focuses the pane (or tab) under it and selects the line; the wheel scrolls. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/util.h"
+#include "tui/tui_int.h"
+
+#define CONTINUOUS_ITERATIONS 1000000 /* "run until paused": the cap or a pause stops it */
+
+static struct view *focused(struct app *a)
+{
+	return &a->views[a->t.focus];
+}
+
+static void engine_refused(struct app *a, const char *what)
+{
+	const char *why = engine_pause_reason(a->t.en);
+	if (engine_busy(a->t.en))
+		tui_message(&a->t, "a phase is running: p pauses after it, Esc cancels it");
+	else
+		tui_message(&a->t, "cannot %s%s%s", what, why ? ": " : "", why ? why : "");
+}
+
+static void act_quit(struct app *a)
+{
+	app_quit(a, false);
+}
+
+static void act_help(struct app *a)
+{
+	if (a->help_open) {
+		a->help_open = false;
+		app_focus(a, a->help_return);
+		return;
+	}
+	a->help_return = a->t.focus < PANE_COUNT ? a->t.focus : VIEW_GRAPH;
+	a->help_open = true;
+	app_focus(a, VIEW_HELP);
+	a->views[VIEW_HELP].top = a->views[VIEW_HELP].sel = 0;
+}
+
+static void act_command_line(struct app *a)
+{
+	a->mode = INPUT_COMMAND;
+	cmdline_start(&a->cl, NULL);
+	a->need_draw = true;
+}
+
+static void act_cancel(struct app *a)
+{
+	if (a->help_open)
+		act_help(a);
+	else if (engine_busy(a->t.en) || engine_running(a->t.en))
+		engine_cancel(a->t.en);
+	else
+		a->t.message[0] = 0;
+	a->need_draw = true;
+}
+
+static void act_save(struct app *a)
+{
+	if (app_save(a, a->t.session_path) == 0)
+		tui_message(&a->t, "saved %s", a->t.session_path);
+}
+
+static void act_undo(struct app *a)
+{
+	if (engine_undo(a->t.en) < 0)
+		tui_message(&a->t, "nothing to undo");
+	else
+		tui_message(&a->t, "undone");
+}
+
+static void act_redraw(struct app *a)
+{
+	clearok(curscr, TRUE);
+	a->need_layout = true;
+}
+
+static void act_toggle_mouse(struct app *a)
+{
+	app_set_mouse(a, !a->mouse_on);
+	tui_message(&a->t, "mouse %s", a->mouse_on ? "on" : "off");
+}
+
+static void act_colour_mode(struct app *a)
+{
+	a->t.colour_by_importance = !a->t.colour_by_importance;
+	tui_message(&a->t, "graph nodes coloured by %s",
+	            a->t.colour_by_importance ? "Shapley importance" : "state");
+}
+
+static void focus_step(struct app *a, int d)
+{
+	int f = a->t.focus < PANE_COUNT ? a->t.focus : a->help_return;
+	app_focus(a, (f + d + PANE_COUNT) % PANE_COUNT);
+}
+
+static void act_focus_next(struct app *a)
+{
+	focus_step(a, 1);
+}
+static void act_focus_prev(struct app *a)
+{
+	focus_step(a, -1);
+}
+
+static void act_search(struct app *a)
+{
+	a->mode = INPUT_SEARCH;
+	cmdline_start(&a->search_cl, NULL);
+	a->need_draw = true;
+}
+
+static void search(struct app *a, int dir)
+{
+	struct view *v = focused(a);
+	if (!a->search[0]) {
+		tui_message(&a->t, "no search yet: / searches the focused pane");
+		return;
+	}
+	if (!v->ops->search) {
+		tui_message(&a->t, "the %s pane cannot be searched", v->ops->title);
+		return;
+	}
+	if (!v->ops->search(v, a->search, dir))
+		tui_message(&a->t, "not found: %s", a->search);
+	else
+		tui_message(&a->t, "/%s", a->search);
+}
+
+static void act_search_next(struct app *a)
+{
+	search(a, 1);
+}
+static void act_search_prev(struct app *a)
+{
+	search(a, -1);
+}
+
+static void act_bad_filter(struct app *a)
+{
+	a->t.bad_only = !a->t.bad_only;
+	tui_message(&a->t, "traces: %s", a->t.bad_only ? "failing examples only" : "all examples");
+}
+
+static void act_jump_gradient(struct app *a)
+{
+	app_focus(a, VIEW_GRADIENTS);
+}
+
+static void act_step(struct app *a)
+{
+	if (engine_step(a->t.en) < 0)
+		engine_refused(a, "step");
+}
+
+static void act_run_proposal(struct app *a)
+{
+	if (engine_run_to_proposal(a->t.en) < 0)
+		engine_refused(a, "run");
+}
+
+static void act_run(struct app *a)
+{
+	if (engine_run(a->t.en, CONTINUOUS_ITERATIONS) < 0)
+		engine_refused(a, "run");
+	else
+		tui_message(&a->t, "running until the budget cap or a pause (p)");
+}
+
+static void act_pause(struct app *a)
+{
+	engine_pause(a->t.en);
+	if (engine_busy(a->t.en))
+		tui_message(&a->t, "pausing after the phase in flight");
+}
+
+static void act_decision(struct app *a)
+{
+	app_focus(a, VIEW_PROPOSALS);
+	tui_message(&a->t, "decisions are made in the Proposals pane: a accept, x reject, e edit");
+}
+
+static void act_focus_n(struct app *a, int n)
+{
+	if (a->help_open)
+		a->help_open = false;
+	app_focus(a, n);
+}
+
+#define FOCUS_FN(n)                                                                                \
+	static void act_focus_##n(struct app *a)                                                   \
+	{                                                                                          \
+		act_focus_n(a, n - 1);                                                             \
+	}
+FOCUS_FN(1)
+FOCUS_FN(2)
+FOCUS_FN(3)
+FOCUS_FN(4)
+FOCUS_FN(5)
+FOCUS_FN(6)
+
+/* Global actions: what a key does when the focused view did not use it. */
+static void (*const global_actions[ACTION_COUNT])(struct app *a) = {
+	[ACTION_QUIT] = act_quit,
+	[ACTION_HELP] = act_help,
+	[ACTION_COMMAND_LINE] = act_command_line,
+	[ACTION_CANCEL] = act_cancel,
+	[ACTION_BACK] = act_cancel,
+	[ACTION_SAVE] = act_save,
+	[ACTION_UNDO] = act_undo,
+	[ACTION_REDRAW] = act_redraw,
+	[ACTION_TOGGLE_MOUSE] = act_toggle_mouse,
+	[ACTION_TOGGLE_COLOUR_MODE] = act_colour_mode,
+	[ACTION_FOCUS_NEXT] = act_focus_next,
+	[ACTION_FOCUS_PREV] = act_focus_prev,
+	[ACTION_FOCUS_1] = act_focus_1,
+	[ACTION_FOCUS_2] = act_focus_2,
+	[ACTION_FOCUS_3] = act_focus_3,
+	[ACTION_FOCUS_4] = act_focus_4,
+	[ACTION_FOCUS_5] = act_focus_5,
+	[ACTION_FOCUS_6] = act_focus_6,
+	[ACTION_SEARCH] = act_search,
+	[ACTION_SEARCH_NEXT] = act_search_next,
+	[ACTION_SEARCH_PREV] = act_search_prev,
+	[ACTION_TOGGLE_BAD_FILTER] = act_bad_filter,
+	[ACTION_JUMP_TO_GRADIENT] = act_jump_gradient,
+	[ACTION_STEP_PHASE] = act_step,
+	[ACTION_RUN_TO_PROPOSAL] = act_run_proposal,
+	[ACTION_RUN_CONTINUOUS] = act_run,
+	[ACTION_PAUSE] = act_pause,
+	[ACTION_ACCEPT] = act_decision,
+	[ACTION_REJECT] = act_decision,
+	[ACTION_EDIT] = act_decision,
+};
+
+/* Actions the shell keeps even when a view would take them (undo is global, as are quitting,
+ * focus and the engine's stepping). */
+static bool shell_first(enum action act)
+{
+	return act == ACTION_UNDO || act == ACTION_QUIT || act == ACTION_HELP ||
+	       act == ACTION_COMMAND_LINE || (act >= ACTION_FOCUS_NEXT && act <= ACTION_FOCUS_6) ||
+	       (act >= ACTION_STEP_PHASE && act <= ACTION_PAUSE);
+}
+
+static void key_ask(struct app *a, int key)
+{
+	int k = key >= 'A' && key <= 'Z' ? key + 32 : key;
+	if (key == KEYS_ESC || key == KEYS_CTRL('c') || key == KEYS_CTRL('g'))
+		k = 0;
+	else if (k <= 0 || k > 127 || !strchr(a->ask_choices, k))
+		return;
+	ask_fn *cb = a->ask_cb;
+	a->mode = INPUT_NORMAL;
+	a->ask_cb = NULL;
+	a->ask[0] = 0;
+	a->need_draw = true;
+	if (cb)
+		cb(a, k);
+}
+
+static void key_command(struct app *a, int key)
+{
+	enum cmdline_result r = cmdline_key(&a->cl, key);
+	a->need_draw = true;
+	if (r == CMDLINE_EDITING)
+		return;
+	a->mode = INPUT_NORMAL;
+	if (r == CMDLINE_DONE) {
+		char *line = xstrdup(cmdline_text(&a->cl));
+		commands_run(a, line);
+		free(line);
+	}
+}
+
+static void key_search(struct app *a, int key)
+{
+	enum cmdline_result r = cmdline_key(&a->search_cl, key);
+	a->need_draw = true;
+	if (r == CMDLINE_EDITING)
+		return;
+	a->mode = INPUT_NORMAL;
+	if (r == CMDLINE_DONE && cmdline_text(&a->search_cl)[0]) {
+		snprintf(a->search, sizeof a->search, "%s", cmdline_text(&a->search_cl));
+		search(a, 1);
+	}
+}
+
+void input_key(struct app *a, int key)
+{
+	if (a->mode == INPUT_ASK) {
+		key_ask(a, key);
+		return;
+	}
+	if (a->mode == INPUT_COMMAND) {
+		key_command(a, key);
+		return;
+	}
+	if (a->mode == INPUT_SEARCH) {
+		key_search(a, key);
+		return;
+	}
+	struct view *v = focused(a);
+	enum action act = keymap_lookup(&a->km, v->ops ? v->ops->name : "", key);
+	if (act == ACTION_NONE) {
+		char name[32];
+		keys_name(key, name, sizeof name);
+		tui_message(&a->t, "%s is not bound (? lists the keys)", name);
+		return;
+	}
+	a->need_draw = true;
+	bool shell = shell_first(act) && global_actions[act] && !(a->help_open && act == ACTION_QUIT);
+	if (!shell && v->ops && v->ops->key && v->win && v->ops->key(v, act))
+		return;
+	if (global_actions[act])
+		global_actions[act](a);
+}
+
+void input_key_action(struct app *a, enum action act)
+{
+	if (global_actions[act])
+		global_actions[act](a);
+}
+
+void input_mouse(struct app *a)
+{
+	MEVENT me;
+	if (getmouse(&me) != OK || a->mode != INPUT_NORMAL)
+		return;
+	int line, view = layout_view_at(a, me.y, me.x, &line);
+	if (view < 0)
+		return;
+	if (view != a->t.focus)
+		app_focus(a, view);
+	struct view *v = &a->views[view];
+	if (!v->ops || !v->ops->key || line < 0)
+		return;
+	if (me.bstate & (BUTTON4_PRESSED | BUTTON5_PRESSED)) {
+		enum action act = me.bstate & BUTTON4_PRESSED ? ACTION_MOVE_UP : ACTION_MOVE_DOWN;
+		for (int i = 0; i < 3; i++)
+			v->ops->key(v, act);
+	} else if (view == VIEW_GRAPH) {
+		view_graph_click(v, line, me.x - a->frame[view].x - 1);
+	} else if (line < v->h) {
+		v->sel = v->top + line;
+	}
+	a->need_draw = true;
+}

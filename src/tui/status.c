@@ -1,0 +1,196 @@
+/* status.c: the status bar (top row: session, iteration and phase, scores, spend against the cap,
+ * requests in flight, provider marker, unsaved marker) and the message line (bottom row: the
+ * command line, the search prompt, a question, or the last message). */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/util.h"
+#include "tui/glyphs.h"
+#include "tui/sanitize.h"
+#include "tui/tui_int.h"
+
+struct seg {
+	enum theme_element el;
+	char text[160];
+};
+
+struct segs {
+	struct seg v[16];
+	int n;
+};
+
+static void add(struct segs *s, enum theme_element el, const char *fmt, ...) PRINTF_LIKE(3, 4);
+static void add(struct segs *s, enum theme_element el, const char *fmt, ...)
+{
+	if (s->n >= (int)ARRAY_SIZE(s->v))
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(s->v[s->n].text, sizeof s->v[s->n].text, fmt, ap);
+	va_end(ap);
+	s->v[s->n++].el = el;
+}
+
+static void human(char *buf, size_t n, long v)
+{
+	if (v >= 10000000)
+		snprintf(buf, n, "%.0fM", (double)v / 1e6);
+	else if (v >= 1000000)
+		snprintf(buf, n, "%.1fM", (double)v / 1e6);
+	else if (v >= 10000)
+		snprintf(buf, n, "%.0fk", (double)v / 1e3);
+	else if (v >= 1000)
+		snprintf(buf, n, "%.1fk", (double)v / 1e3);
+	else
+		snprintf(buf, n, "%ld", v);
+}
+
+/* Draws segments from column x separated by one blank, never past `end`; returns the column
+ * after the last one. */
+static int draw_segs(const struct segs *s, int x, int end)
+{
+	for (int i = 0; i < s->n && x < end; i++) {
+		struct san_text t;
+		san_text_from(&t, s->v[i].text, strlen(s->v[i].text), x, 0);
+		int used;
+		size_t k = san_fit(t.s, t.len, end - x, &used);
+		unsigned long attrs;
+		int pair;
+		theme_get(s->v[i].el, &attrs, &pair);
+		attr_set((attr_t)attrs, (short)pair, NULL);
+		if (k)
+			mvaddnwstr(0, x, t.s, (int)k);
+		san_text_free(&t);
+		x += used + 1;
+	}
+	return x;
+}
+
+static int segs_width(const struct segs *s)
+{
+	int w = 0;
+	for (int i = 0; i < s->n; i++)
+		w += san_width_utf8(s->v[i].text) + 1;
+	return w;
+}
+
+static void left_part(struct app *a, struct segs *s)
+{
+	const struct iteration *it = engine_current(a->t.en);
+	add(s, THEME_TITLE, " %s", a->t.s->name ? a->t.s->name : "session");
+	if (!it) {
+		add(s, THEME_STATUS, "no iteration yet");
+	} else if (engine_busy(a->t.en)) {
+		const struct glyphs *g = glyphs();
+		add(s, THEME_STATUS, "it %d %s %s", it->number, phase_name(it->phase),
+		    g->spinner[a->test ? 0 : a->spin % g->nspinner]);
+	} else if (it->phase >= PHASE_COUNT) {
+		add(s, THEME_STATUS, "it %d done", it->number);
+	} else {
+		add(s, THEME_STATUS, "it %d next: %s", it->number, phase_name(it->phase));
+	}
+	if (it && (it->phase > PHASE_FORWARD || it->saved))
+		add(s, THEME_STATUS, "train %.3f", it->train_score);
+	double val = engine_val_score(a->t.en);
+	if (val >= 0)
+		add(s, THEME_STATUS, "val %.3f", val);
+}
+
+static void right_part(struct app *a, struct segs *s)
+{
+	struct engine_totals tot;
+	struct llm_stats st;
+	engine_totals(a->t.en, &tot);
+	llm_get_stats(a->t.llm, &st);
+	char tok[32];
+	human(tok, sizeof tok, tot.tokens_in + tot.tokens_out);
+	double cap = a->t.s->opt.cost_cap_usd;
+	if (cap > 0)
+		add(s, THEME_COST, "%s tok $%.4f/$%.2f", tok, tot.cost_usd, cap);
+	else
+		add(s, THEME_COST, "%s tok $%.4f", tok, tot.cost_usd);
+	if (st.in_flight || st.queued || st.retrying) {
+		if (st.retrying)
+			add(s, THEME_WARNING, "req %ld+%ld retrying %ld", st.in_flight, st.queued,
+			    st.retrying);
+		else
+			add(s, THEME_STATUS, "req %ld+%ld", st.in_flight, st.queued);
+	}
+	if (a->t.offline)
+		add(s, THEME_WARNING, "OFFLINE");
+	if (a->t.scripted)
+		add(s, THEME_SCRIPTED, "SCRIPTED");
+	if (a->t.dirty)
+		add(s, THEME_WARNING, "[+]");
+}
+
+void status_draw(struct app *a)
+{
+	unsigned long attrs;
+	int pair;
+	theme_get(THEME_STATUS, &attrs, &pair);
+	attr_set((attr_t)attrs, (short)pair, NULL);
+	mvhline(0, 0, ' ', a->cols);
+	struct segs l = {.n = 0}, r = {.n = 0};
+	left_part(a, &l);
+	right_part(a, &r);
+	int rw = segs_width(&r);
+	int lend = draw_segs(&l, 0, a->cols);
+	if (a->cols - rw >= lend || a->cols - rw >= a->cols / 2)
+		draw_segs(&r, MAX(a->cols - rw, 0), a->cols);
+	attrset(A_NORMAL);
+}
+
+static void put_line(struct app *a, int y, enum theme_element el, const char *prefix,
+                     const char *text)
+{
+	unsigned long attrs;
+	int pair;
+	theme_get(el, &attrs, &pair);
+	attr_set((attr_t)attrs, (short)pair, NULL);
+	mvhline(y, 0, ' ', a->cols);
+	char *line = xasprintf("%s%s", prefix, text);
+	struct san_text t;
+	san_text_from(&t, line, strlen(line), 0, 0);
+	int used;
+	size_t k = san_fit(t.s, t.len, a->cols, &used);
+	if (k)
+		mvaddnwstr(y, 0, t.s, (int)k);
+	san_text_free(&t);
+	free(line);
+	attrset(A_NORMAL);
+}
+
+/* The completion candidates above the command line. */
+static void draw_candidates(struct app *a)
+{
+	const struct cmdline_cands *c = cmdline_candidates(&a->cl);
+	if (!c->n || a->rows < 3)
+		return;
+	struct sbuf b = {0};
+	for (size_t i = 0; i < c->n; i++)
+		sbuf_addf(&b, "%s%s", i ? "  " : " ", c->v[i]);
+	put_line(a, a->rows - 2, THEME_SELECTED, "", sbuf_str(&b));
+	sbuf_free(&b);
+}
+
+void msgline_draw(struct app *a)
+{
+	int y = a->rows - 1;
+	if (y < 1)
+		return;
+	switch (a->mode) {
+	case INPUT_COMMAND:
+		draw_candidates(a);
+		put_line(a, y, THEME_CMDLINE, ":", cmdline_text(&a->cl));
+		break;
+	case INPUT_SEARCH: put_line(a, y, THEME_CMDLINE, "/", cmdline_text(&a->search_cl)); break;
+	case INPUT_ASK: put_line(a, y, THEME_WARNING, "", a->ask); break;
+	case INPUT_NORMAL:
+		put_line(a, y, strncmp(a->t.message, "error", 5) == 0 ? THEME_ERROR : THEME_TEXT, "",
+		         a->t.message);
+		break;
+	}
+}

@@ -1,0 +1,584 @@
+/* tui.c: the workbench's life: opening the session, the LLM layer and the engine; setting up
+ * curses (UTF-8, raw keys, theme colours or monochrome, mouse); the one event loop, which waits
+ * in llm_wait() on the network, the terminal and a signal self-pipe together and redraws only what
+ * changed (idle = no wake-ups at all); engine events; saving and autosaving; questions in the
+ * message line; the screen-test driver (ADOPT_TEST_SCREEN / ADOPT_TEST_SCRIPT); and restoring the
+ * terminal on every way out (quit, SIGINT/SIGTERM/SIGHUP, a fatal signal). */
+#include <errno.h>
+#include <fcntl.h>
+#include <locale.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "core/util.h"
+#include "tui/display.h"
+#include "tui/glyphs.h"
+#include "tui/tui_int.h"
+
+#define TICK_MS       100   /* spinner and progress while the engine works */
+#define WAIT_IDLE_MAX 60000 /* a test's wait-idle gives up after this long */
+
+static const struct view_ops *const view_table[VIEW_COUNT] = {
+	[VIEW_GRAPH] = &view_graph_ops,         [VIEW_TRACES] = &view_traces_ops,
+	[VIEW_GRADIENTS] = &view_gradients_ops, [VIEW_SHAPLEY] = &view_shapley_ops,
+	[VIEW_PROPOSALS] = &view_proposals_ops, [VIEW_HISTORY] = &view_history_ops,
+	[VIEW_HELP] = &view_help_ops,
+};
+
+/* ---- signals ---- */
+
+static volatile sig_atomic_t got_quit_signal, got_winch;
+static int sig_write_fd = -1;
+
+static void on_signal(int sig)
+{
+	int saved = errno;
+	if (sig == SIGWINCH)
+		got_winch = 1;
+	else
+		got_quit_signal = sig;
+	if (sig_write_fd >= 0 && write(sig_write_fd, "", 1) < 0) {
+		/* the pipe is full: a wake-up is already pending */
+	}
+	errno = saved;
+}
+
+/* A crash must not leave the terminal raw: restore it, then die of the same signal. */
+static void on_fatal(int sig)
+{
+	endwin();
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+static const int quit_signals[] = {SIGINT, SIGTERM, SIGHUP, SIGWINCH};
+static const int fatal_signals[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT};
+
+static void signals_install(struct app *a, bool on)
+{
+	struct sigaction sa = {.sa_handler = on ? on_signal : SIG_DFL};
+	sigemptyset(&sa.sa_mask);
+	for (size_t i = 0; i < ARRAY_SIZE(quit_signals); i++)
+		sigaction(quit_signals[i], &sa, NULL);
+#ifndef __SANITIZE_ADDRESS__ /* ASan reports crashes itself */
+	struct sigaction fa = {.sa_handler = on ? on_fatal : SIG_DFL, .sa_flags = SA_RESETHAND};
+	sigemptyset(&fa.sa_mask);
+	for (size_t i = 0; i < ARRAY_SIZE(fatal_signals); i++)
+		sigaction(fatal_signals[i], &fa, NULL);
+#endif
+	sig_write_fd = on ? a->sig_pipe[1] : -1;
+}
+
+/* ---- saving ---- */
+
+int app_save(struct app *a, const char *path)
+{
+	struct err e = {{0}};
+	engine_store(a->t.en);
+	if (session_save(a->t.s, path, &e) < 0) {
+		tui_message(&a->t, "error: %s", e.msg);
+		return -1;
+	}
+	a->t.dirty = false;
+	a->need_draw = true;
+	return 0;
+}
+
+static void on_quit_answer(struct app *a, int answer)
+{
+	if (answer == 'y' && app_save(a, a->t.session_path) == 0)
+		a->quit = true;
+	else if (answer == 'n')
+		a->quit = true;
+	else if (answer != 'y')
+		tui_message(&a->t, "quit cancelled");
+}
+
+void app_quit(struct app *a, bool force)
+{
+	if (force || !a->t.dirty)
+		a->quit = true;
+	else
+		app_ask(a, on_quit_answer, "ync", "save before quitting? [y/n/c]");
+}
+
+void app_ask(struct app *a, ask_fn *cb, const char *choices, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(a->ask, sizeof a->ask, fmt, ap);
+	va_end(ap);
+	a->ask_cb = cb;
+	a->ask_choices = choices;
+	a->mode = INPUT_ASK;
+	a->need_draw = true;
+}
+
+/* ---- settings that touch curses ---- */
+
+void app_set_mouse(struct app *a, bool on)
+{
+	a->mouse_on = on;
+	a->cfg.mouse = on;
+	if (on)
+		mousemask(BUTTON1_CLICKED | BUTTON1_PRESSED | BUTTON4_PRESSED | BUTTON5_PRESSED, NULL);
+	else
+		mousemask(0, NULL);
+}
+
+static enum theme_depth depth_for(const struct tui_config *c)
+{
+	static const enum theme_depth forced[] = {
+		[CONFIG_COLOURS_TRUECOLOR] = THEME_TRUECOLOR, [CONFIG_COLOURS_256] = THEME_256,
+		[CONFIG_COLOURS_16] = THEME_16,               [CONFIG_COLOURS_8] = THEME_8,
+		[CONFIG_COLOURS_MONO] = THEME_MONO,
+	};
+	enum theme_depth auto_depth = theme_detect_depth();
+	if (c->colours == CONFIG_COLOURS_AUTO || auto_depth == THEME_MONO)
+		return auto_depth; /* NO_COLOR and TERM=dumb always win */
+	return forced[c->colours];
+}
+
+int app_set_theme(struct app *a, const char *name, struct err *e)
+{
+	struct theme t;
+	struct sbuf errors = {0};
+	if (theme_load(&t, theme_name_for(name, a->depth), &errors, e) < 0) {
+		sbuf_free(&errors);
+		return -1;
+	}
+	a->theme = t;
+	snprintf(a->cfg.theme, sizeof a->cfg.theme, "%s", name);
+	theme_apply(&a->theme, a->depth);
+	if (errors.len)
+		tui_message(&a->t, "error: theme %s: %s", name, sbuf_str(&errors));
+	sbuf_free(&errors);
+	a->need_draw = true;
+	return 0;
+}
+
+/* ---- engine events ---- */
+
+/* What each event does to the shell (the views get every event too). */
+static const struct {
+	bool autosave, dirty;
+	const char *message; /* format for ev->message, NULL: none */
+} event_table[] = {
+	[EV_PHASE_STARTED] = {false, false, NULL},
+	[EV_PHASE_FINISHED] = {true, false, "%s"},
+	[EV_REQUEST_SENT] = {false, false, NULL},
+	[EV_TEXT] = {false, false, NULL},
+	[EV_STEP_TRACE] = {false, false, NULL},
+	[EV_GRADIENT_READY] = {false, false, NULL},
+	[EV_CANDIDATES_READY] = {false, false, NULL},
+	[EV_EVAL_DONE] = {false, false, NULL},
+	[EV_SHAPLEY_READY] = {false, false, NULL},
+	[EV_PROPOSAL_READY] = {false, false, NULL},
+	[EV_DECISION] = {false, true, NULL},
+	[EV_ERROR] = {false, false, "error: %s"},
+	[EV_PAUSED] = {false, false, "%s"},
+	[EV_COST] = {false, false, NULL},
+	[EV_ITERATION_DONE] = {true, false, NULL},
+};
+
+static void on_event(void *arg, const struct engine_event *ev)
+{
+	struct app *a = arg;
+	for (int i = 0; i < VIEW_COUNT; i++)
+		if (a->views[i].ops && a->views[i].ops->event)
+			a->views[i].ops->event(&a->views[i], ev);
+	if ((size_t)ev->kind < ARRAY_SIZE(event_table)) {
+		a->autosave_pending |= event_table[ev->kind].autosave;
+		a->t.dirty |= event_table[ev->kind].dirty;
+		if (event_table[ev->kind].message && ev->message)
+			tui_message(&a->t, event_table[ev->kind].message, ev->message);
+	}
+	if (ev->kind == EV_ITERATION_DONE) {
+		const struct iteration *it = engine_current(a->t.en);
+		if (it)
+			tui_message(&a->t, "iteration %d done: train %.3f, validation %.3f -> %.3f",
+			            it->number, it->train_score, it->base_score, it->best_score);
+	}
+	a->need_draw = true;
+}
+
+void app_pump(struct app *a)
+{
+	for (int i = 0; i < 1000 && engine_poll(a->t.en); i++)
+		;
+	if (a->autosave_pending) {
+		a->autosave_pending = false;
+		bool was_dirty = a->t.dirty;
+		char keep[sizeof a->t.message];
+		memcpy(keep, a->t.message, sizeof keep);
+		if (app_save(a, a->t.session_path) == 0)
+			memcpy(a->t.message, keep, sizeof keep); /* autosave is silent */
+		else
+			a->t.dirty = was_dirty;
+	}
+}
+
+/* ---- the loop ---- */
+
+static void handle_winch(struct app *a)
+{
+	got_winch = 0;
+	struct winsize ws;
+	if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_row > 0 && ws.ws_col > 0)
+		resize_term(ws.ws_row, ws.ws_col);
+	clearok(curscr, TRUE);
+	a->need_layout = true;
+}
+
+static void drain_pipe(struct app *a)
+{
+	char buf[64];
+	while (read(a->sig_pipe[0], buf, sizeof buf) > 0)
+		;
+}
+
+static void read_keys(struct app *a)
+{
+	wint_t wch;
+	int ret;
+	while (!a->quit && (ret = get_wch(&wch)) != ERR) {
+		int key = keys_from_curses(ret, wch);
+		if (key == KEYS_FN(KEY_RESIZE))
+			a->need_layout = true;
+		else if (key == KEYS_FN(KEY_MOUSE))
+			input_mouse(a);
+		else if (key >= 0)
+			input_key(a, key);
+		app_pump(a);
+	}
+}
+
+static bool engine_active(const struct app *a)
+{
+	return engine_busy(a->t.en) || engine_running(a->t.en) || llm_pending(a->t.llm) > 0;
+}
+
+static void loop(struct app *a)
+{
+	int64_t last_tick = now_ms();
+	while (!a->quit && !got_quit_signal) {
+		if (a->need_layout || a->need_draw)
+			app_draw(a);
+		bool active = engine_active(a);
+		struct pollfd fds[2] = {{STDIN_FILENO, POLLIN, 0}, {a->sig_pipe[0], POLLIN, 0}};
+		if (llm_wait(a->t.llm, fds, 2, active ? TICK_MS : -1) < 0) {
+			tui_message(&a->t, "error: waiting for the network failed");
+			poll(NULL, 0, TICK_MS); /* never spin */
+		}
+		app_pump(a);
+		if (fds[1].revents)
+			drain_pipe(a);
+		if (got_winch)
+			handle_winch(a);
+		read_keys(a);
+		if (active && now_ms() - last_tick >= TICK_MS) {
+			last_tick = now_ms();
+			a->spin++;
+			a->need_draw = true;
+		}
+	}
+}
+
+int app_next_key(struct app *a)
+{
+	if (a->test) {
+		struct test_item it;
+		struct err e;
+		if (!a->script || test_script_next(a->script, &it, &e) < 0 || it.kind != TEST_KEY)
+			return -1;
+		return it.key;
+	}
+	while (!got_quit_signal) {
+		wint_t wch;
+		int ret = get_wch(&wch);
+		if (ret != ERR) {
+			int key = keys_from_curses(ret, wch);
+			if (key != KEYS_FN(KEY_MOUSE))
+				return key;
+			continue;
+		}
+		struct pollfd fds[2] = {{STDIN_FILENO, POLLIN, 0}, {a->sig_pipe[0], POLLIN, 0}};
+		if (llm_wait(a->t.llm, fds, 2, engine_active(a) ? TICK_MS : -1) < 0)
+			poll(NULL, 0, TICK_MS);
+		app_pump(a);
+		if (fds[1].revents)
+			drain_pipe(a);
+		if (got_winch) {
+			handle_winch(a);
+			return KEYS_FN(KEY_RESIZE);
+		}
+	}
+	return -1;
+}
+
+void app_apply_config(struct app *a)
+{
+	glyphs_select(a->cfg.glyphs == CONFIG_GLYPHS_AUTO    ? NULL
+	              : a->cfg.glyphs == CONFIG_GLYPHS_ASCII ? &glyphs_ascii
+	                                                     : &glyphs_utf8);
+	enum theme_depth d = depth_for(&a->cfg);
+	struct err e = {{0}};
+	if (d != a->depth) {
+		a->depth = d;
+		if (app_set_theme(a, a->cfg.theme, &e) < 0)
+			tui_message(&a->t, "error: %s", e.msg);
+	}
+	if (a->cfg.mouse != a->mouse_on && !a->test)
+		app_set_mouse(a, a->cfg.mouse);
+	a->need_layout = true;
+}
+
+/* ---- screen tests ---- */
+
+static void wait_idle(struct app *a)
+{
+	int64_t end = now_ms() + WAIT_IDLE_MAX;
+	app_pump(a);
+	while (engine_active(a) && now_ms() < end) {
+		llm_wait(a->t.llm, NULL, 0, 50);
+		app_pump(a);
+	}
+}
+
+/* Runs the script; returns 0, or 1 after a bad script line (message in e). */
+static int test_loop(struct app *a, const char *script_path, struct err *e)
+{
+	struct test_script *ts = script_path ? test_script_open(script_path, e) : NULL;
+	if (script_path && !ts)
+		return 1;
+	a->script = ts;
+	int rc = 0;
+	app_draw(a);
+	while (ts && !a->quit) {
+		struct test_item it;
+		if (test_script_next(ts, &it, e) < 0) {
+			rc = 1;
+			break;
+		}
+		if (it.kind == TEST_END)
+			break;
+		if (it.kind == TEST_KEY)
+			input_key(a, it.key);
+		else if (it.kind == TEST_COMMAND)
+			commands_run(a, it.command);
+		else if (it.kind == TEST_WAIT_IDLE)
+			wait_idle(a);
+		else if (it.kind == TEST_RESIZE) {
+			test_screen_resize(it.w, it.h);
+			a->need_layout = true;
+		}
+		app_pump(a);
+		if (a->need_layout || a->need_draw)
+			app_draw(a);
+	}
+	test_script_close(ts);
+	a->script = NULL;
+	return rc;
+}
+
+/* ---- start and end ---- */
+
+static int screen_open(struct app *a, SCREEN **scr, struct err *e)
+{
+	int w, h, t = display_test_size(&w, &h, e);
+	if (t < 0)
+		return -1;
+	if (t > 0) {
+		a->test = true;
+		return test_screen_open(w, h, e);
+	}
+	if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO))
+		return err_set(e, "the workbench needs a terminal; use --run or --eval headless");
+	*scr = newterm(NULL, stdout, stdin);
+	if (!*scr)
+		return err_set(e, "cannot use terminal type \"%s\"",
+		               getenv("TERM") ? getenv("TERM") : "(unset)");
+	set_term(*scr);
+	if (has_colors())
+		start_color();
+	return 0;
+}
+
+static void curses_setup(struct app *a)
+{
+	raw();
+	noecho();
+	nonl();
+	keypad(stdscr, TRUE);
+	nodelay(stdscr, TRUE);
+	set_escdelay(25);
+	curs_set(0);
+	if (a->cfg.glyphs != CONFIG_GLYPHS_AUTO)
+		glyphs_select(a->cfg.glyphs == CONFIG_GLYPHS_ASCII ? &glyphs_ascii : &glyphs_utf8);
+	a->depth = depth_for(&a->cfg);
+	struct err e = {{0}};
+	if (app_set_theme(a, a->cfg.theme, &e) < 0) {
+		tui_message(&a->t, "error: %s; using the default theme", e.msg);
+		theme_default(&a->theme);
+		theme_apply(&a->theme, a->depth);
+	}
+	app_set_mouse(a, a->cfg.mouse && !a->test);
+}
+
+static void on_resume_answer(struct app *a, int answer)
+{
+	if (answer != 'y') {
+		tui_message(&a->t, "not resumed: s steps a phase, r runs to the proposal");
+		return;
+	}
+	if (engine_resume(a->t.en) < 0)
+		tui_message(&a->t, "error: cannot resume: %s",
+		            engine_pause_reason(a->t.en) ? engine_pause_reason(a->t.en) : "busy");
+	else
+		tui_message(&a->t, "resuming: finished phases are answered from the cache");
+}
+
+static void offer_resume(struct app *a)
+{
+	const cJSON *st = session_section(a->t.s, "state");
+	const cJSON *ph = cJSON_GetObjectItemCaseSensitive(st, "phase");
+	const struct iteration *it = engine_current(a->t.en);
+	if (!cJSON_IsString(ph) || !it || it->phase >= PHASE_COUNT ||
+	    strcmp(ph->valuestring, phase_name(PHASE_FORWARD)) == 0)
+		return;
+	app_ask(a, on_resume_answer, "yn", "resume iteration %d from phase %s? [y/n]", it->number,
+	        ph->valuestring);
+}
+
+static void app_init(struct app *a, const struct batch_opts *o)
+{
+	a->o = o;
+	a->t.s = a->env.s;
+	a->t.llm = a->env.llm;
+	a->t.session_path = o->session;
+	a->t.step = a->env.s->n_steps ? 0 : -1;
+	a->t.example = -1;
+	a->t.scripted = a->env.scripted;
+	a->t.offline = o->offline;
+	a->t.views = a->views;
+	a->t.n_views = VIEW_COUNT;
+	a->sig_pipe[0] = a->sig_pipe[1] = -1;
+	keymap_init(&a->km);
+	struct err e = {{0}};
+	keymap_load_defaults(&a->km, &e);
+	tui_config_init(&a->cfg);
+	size_t ncmds;
+	const struct cmd_spec *cmds = tui_commands(&ncmds);
+	cmdline_init(&a->cl, cmds, ncmds, a);
+	cmdline_init(&a->search_cl, NULL, 0, a);
+}
+
+/* Before the screen closes: the views and their windows. */
+static void views_close(struct app *a)
+{
+	for (int i = 0; i < VIEW_COUNT; i++) {
+		struct view *v = &a->views[i];
+		if (v->ops && v->ops->done)
+			v->ops->done(v);
+		if (v->win)
+			delwin(v->win);
+		v->win = NULL;
+		v->ops = NULL;
+	}
+}
+
+static void app_free(struct app *a)
+{
+	if (a->t.en)
+		engine_free(a->t.en);
+	batch_env_close(&a->env);
+	keymap_free(&a->km);
+	cmdline_free(&a->cl);
+	cmdline_free(&a->search_cl);
+	for (int i = 0; i < 2; i++)
+		if (a->sig_pipe[i] >= 0)
+			close(a->sig_pipe[i]);
+	free(a->path);
+}
+
+int tui_main(const struct batch_opts *o)
+{
+	setlocale(LC_ALL, "");
+	struct app *a = xcalloc(1, sizeof *a);
+	int rc = batch_prepare(o, &a->env);
+	if (rc) {
+		batch_env_close(&a->env);
+		free(a);
+		return rc;
+	}
+	app_init(a, o);
+	struct sbuf cfg_errors = {0};
+	if (!getenv("ADOPT_TEST_SCREEN"))
+		tui_config_load_user(&a->cfg, &a->km, &cfg_errors);
+	struct err e = {{0}};
+	struct engine_opts eo = {.trust = o->trust};
+	a->t.en = engine_new(a->t.s, a->t.llm, &eo, on_event, a, &e);
+	SCREEN *scr = NULL;
+	if (!a->t.en || pipe(a->sig_pipe) < 0 || screen_open(a, &scr, &e) < 0) {
+		fprintf(stderr, "adopt-tui: %s\n", a->sig_pipe[0] < 0 && a->t.en ? strerror(errno) : e.msg);
+		app_free(a);
+		free(a);
+		sbuf_free(&cfg_errors);
+		return 1;
+	}
+	for (int i = 0; i < 2; i++)
+		fcntl(a->sig_pipe[i], F_SETFL, O_NONBLOCK);
+	curses_setup(a);
+	if (cfg_errors.len)
+		tui_message(&a->t, "error: config: %s", sbuf_str(&cfg_errors));
+	else if (!a->t.message[0])
+		tui_message(&a->t, "%s: %zu steps; ? help, s step a phase, r run to the proposal, "
+		                   ": commands",
+		            a->t.s->name, a->t.s->n_steps);
+	sbuf_free(&cfg_errors);
+	for (int i = 0; i < VIEW_COUNT; i++) {
+		a->views[i] = (struct view){.ops = view_table[i], .tui = &a->t};
+		if (a->views[i].ops->open)
+			a->views[i].ops->open(&a->views[i]);
+	}
+	a->t.focus = VIEW_GRAPH;
+	a->views[VIEW_GRAPH].focused = true;
+	a->need_layout = true;
+	offer_resume(a);
+	signals_install(a, true);
+	if (a->test) {
+		rc = test_loop(a, getenv("ADOPT_TEST_SCRIPT"), &e);
+	} else {
+		layout_apply(a);
+		loop(a);
+	}
+	bool saved = false;
+	if (got_quit_signal) {
+		engine_cancel(a->t.en);
+		saved = app_save(a, a->t.session_path) == 0; /* the autosave: reopening resumes */
+	}
+	views_close(a);
+	if (a->test)
+		test_screen_close();
+	else {
+		endwin();
+		delscreen(scr);
+	}
+	signals_install(a, false);
+	if (rc)
+		fprintf(stderr, "adopt-tui: %s\n", e.msg);
+	if (got_quit_signal) {
+		fprintf(stderr, "adopt-tui: %s: %s %s\n", strsignal(got_quit_signal),
+		        saved ? "saved" : "could not save", a->t.session_path);
+		rc = 128 + got_quit_signal;
+	}
+	app_free(a);
+	free(a);
+	return rc;
+}

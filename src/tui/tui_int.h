@@ -1,0 +1,142 @@
+/* tui_int.h: the workbench's private state, shared by the files of the shell: tui.c (start,
+ * event loop, engine events, saving), layout.c (panes, frames, tabs), status.c (status bar and
+ * message line), input.c (keys, actions, mouse, search, questions), commands.c (the : command
+ * table) and editor.c.  Views never include this; they see only struct tui (view.h). */
+#ifndef ADOPT_TUI_INT_H
+#define ADOPT_TUI_INT_H
+
+#include <stddef.h>
+
+#include "batch.h"
+#include "tui/cmdline.h"
+#include "tui/config.h"
+#include "tui/keys.h"
+#include "tui/theme.h"
+#include "tui/view.h"
+
+/* The panes, in focus-key order (1-6), then the help screen. */
+enum view_id {
+	VIEW_GRAPH,
+	VIEW_TRACES,
+	VIEW_GRADIENTS,
+	VIEW_SHAPLEY,
+	VIEW_PROPOSALS,
+	VIEW_HISTORY,
+	VIEW_HELP,
+	VIEW_COUNT
+};
+#define PANE_COUNT VIEW_HELP
+
+/* How the body is divided (chosen from the terminal size, ncdu's ncresize idea). */
+enum layout_kind {
+	LAYOUT_TOO_SMALL, /* below LAYOUT_MIN_W x LAYOUT_MIN_H: a notice only */
+	LAYOUT_TABS,      /* one pane with a tab bar */
+	LAYOUT_SPLIT,     /* the graph on the left, one tabbed pane on the right */
+	LAYOUT_GRID,      /* all six panes */
+};
+#define LAYOUT_MIN_W   60
+#define LAYOUT_MIN_H   16
+#define LAYOUT_SPLIT_W 120
+#define LAYOUT_SPLIT_H 30
+#define LAYOUT_GRID_W  160
+#define LAYOUT_GRID_H  45
+
+struct rect {
+	int x, y, w, h;
+};
+
+enum input_mode { INPUT_NORMAL, INPUT_COMMAND, INPUT_SEARCH, INPUT_ASK };
+
+struct app;
+/* Answer to a question: the key typed (one of the choices) or 0 when cancelled with Esc. */
+typedef void ask_fn(struct app *a, int answer);
+
+struct app {
+	struct tui t; /* first: views get &app->t */
+	const struct batch_opts *o;
+	char *path; /* the session path after :saveas (owned), else NULL */
+	struct batch_env env;
+	struct view views[VIEW_COUNT];
+	struct keymap km;
+	struct tui_config cfg;
+	struct theme theme;
+	enum theme_depth depth;
+	bool mouse_on;
+
+	/* input */
+	enum input_mode mode;
+	struct cmdline cl, search_cl;
+	char search[256]; /* last search pattern */
+	char ask[300];    /* question in the message line */
+	const char *ask_choices;
+	ask_fn *ask_cb;
+
+	/* layout */
+	int rows, cols;
+	enum layout_kind layout;
+	struct rect frame[VIEW_COUNT]; /* frame of each shown view (w == 0: hidden) */
+	int right;                     /* the pane shown on the right in LAYOUT_SPLIT */
+	bool help_open;
+	int help_return; /* focus to restore when help closes */
+
+	/* loop */
+	bool need_draw, need_layout, quit;
+	bool autosave_pending;
+	unsigned spin;
+	bool test; /* ADOPT_TEST_SCREEN: in-memory screen, deterministic drawing */
+	int sig_pipe[2];
+	struct test_script *script;
+};
+
+static inline struct app *app_of(struct tui *t)
+{
+	return (struct app *)t;
+}
+
+/* tui.c */
+int app_save(struct app *a, const char *path); /* engine_store + session_save; 0 or -1 */
+void app_quit(struct app *a, bool force);      /* asks first when there are unsaved changes */
+void app_ask(struct app *a, ask_fn *cb, const char *choices, const char *fmt, ...)
+	PRINTF_LIKE(4, 5);
+void app_set_mouse(struct app *a, bool on);
+/* Applies a->cfg after :set (mouse, glyphs, colour depth). */
+void app_apply_config(struct app *a);
+/* The next key for a modal loop (the built-in editor): from the terminal, while the engine and
+ * the network keep going, or from the test script; -1 when the script has no key to give. */
+int app_next_key(struct app *a);
+int app_set_theme(struct app *a, const char *name, struct err *e);
+/* Runs the engine's bookkeeping after a command or a wake-up. */
+void app_pump(struct app *a);
+
+/* layout.c */
+void layout_apply(struct app *a);   /* recomputes frames and windows from the terminal size */
+void layout_draw(struct app *a);    /* frames, titles, tab bar or the too-small notice */
+bool layout_shown(const struct app *a, int view);
+/* The view whose frame contains screen cell (y, x), and the line inside it; -1 if none. */
+int layout_view_at(const struct app *a, int y, int x, int *line);
+void app_focus(struct app *a, int view);
+void app_draw(struct app *a);
+
+/* status.c */
+void status_draw(struct app *a);
+void msgline_draw(struct app *a);
+
+/* input.c */
+void input_key(struct app *a, int key);
+/* Runs a global action as if its key was pressed. */
+void input_key_action(struct app *a, enum action act);
+void input_mouse(struct app *a);
+
+/* commands.c */
+const struct cmd_spec *tui_commands(size_t *n);
+void commands_run(struct app *a, const char *line);
+
+/* view_graph.c: a mouse click at (y, x) inside the graph pane selects the node there. */
+void view_graph_click(struct view *v, int y, int x);
+
+/* view.c: true when `needle` occurs in `hay` ignoring ASCII case (NULL hay: false). */
+bool tui_contains(const char *hay, const char *needle);
+/* view.c: draws a frame box with a title on stdscr. */
+void view_frame(struct app *a, const struct rect *r, const char *title, bool focused);
+
+#endif
