@@ -23,11 +23,15 @@
 #include "tui/theme.h"
 #include "tui/view.h"
 
-/* ---- test-only drawing helpers of view.h (the shell's src/tui/view.c replaces them: weak) ---- */
+/* ---- view.h's helpers for a bare struct tui ----
+ * The shell's src/tui/view.c implements them on its struct app (tui_message and tui_focus_view
+ * reach the app around the struct tui); this test has no app, so it supplies its own: plain
+ * drawing, a message buffer, a recorded focus and a scripted editor.  Because every symbol of
+ * view.c is defined here, view.o is never linked into this test. */
 
-#define WEAK __attribute__((weak))
 
-WEAK int view_print(struct view *v, int y, int x, enum theme_element el, const char *utf8,
+
+int view_print(struct view *v, int y, int x, enum theme_element el, const char *utf8,
                     int maxw)
 {
 	if (y < 0 || y >= v->h || x < 0 || x >= v->w || !utf8)
@@ -49,7 +53,7 @@ WEAK int view_print(struct view *v, int y, int x, enum theme_element el, const c
 	return used;
 }
 
-WEAK int view_printf(struct view *v, int y, int x, enum theme_element el, const char *fmt, ...)
+int view_printf(struct view *v, int y, int x, enum theme_element el, const char *fmt, ...)
 {
 	struct sbuf b = {0};
 	va_list ap;
@@ -61,7 +65,7 @@ WEAK int view_printf(struct view *v, int y, int x, enum theme_element el, const 
 	return n;
 }
 
-WEAK void view_fill(struct view *v, int y, enum theme_element el)
+void view_fill(struct view *v, int y, enum theme_element el)
 {
 	unsigned long attrs;
 	int pair;
@@ -71,7 +75,7 @@ WEAK void view_fill(struct view *v, int y, enum theme_element el)
 	wattr_set(v->win, A_NORMAL, 0, NULL);
 }
 
-WEAK void view_clamp(struct view *v, int n)
+void view_clamp(struct view *v, int n)
 {
 	if (v->sel >= n)
 		v->sel = n - 1;
@@ -83,7 +87,7 @@ WEAK void view_clamp(struct view *v, int n)
 		v->top = v->sel - v->h + 1;
 }
 
-WEAK void tui_message(struct tui *t, const char *fmt, ...)
+void tui_message(struct tui *t, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -93,7 +97,7 @@ WEAK void tui_message(struct tui *t, const char *fmt, ...)
 
 static const char *edit_result; /* what the fake editor returns */
 
-WEAK char *tui_edit_text(struct tui *t, const char *text)
+char *tui_edit_text(struct tui *t, const char *text)
 {
 	(void)t, (void)text;
 	return edit_result ? xstrdup(edit_result) : NULL;
@@ -101,7 +105,7 @@ WEAK char *tui_edit_text(struct tui *t, const char *text)
 
 static char focused_name[32];
 
-WEAK void tui_focus_view(struct tui *t, const char *name)
+void tui_focus_view(struct tui *t, const char *name)
 {
 	snprintf(focused_name, sizeof focused_name, "%s", name);
 	for (size_t i = 0; i < t->n_views; i++)
