@@ -81,7 +81,7 @@ static void build_waiting(struct view *v, struct tlines *l, const struct iterati
 		                             "here as diffs to accept, edit or reject.");
 	} else if (it->phase < PHASE_COUNT) {
 		tlines_addf(l, THEME_TEXT, 0, "Iteration %d %s phase %s: %s.", it->number,
-		            it->phase_running ? "is running" : "waits before", phase_name(it->phase),
+		            engine_busy(en) ? "is running" : "waits before", phase_name(it->phase),
 		            phase_help(it->phase));
 	} else {
 		tlines_addf(l, THEME_TEXT, 0, "Iteration %d is closed%s%s", it->number,

@@ -54,7 +54,7 @@ static const char *example_id(const struct session *s, const struct trace *t)
 static bool forward_running(const struct engine *en)
 {
 	const struct iteration *cur = engine_current(en);
-	return cur && cur->phase == PHASE_FORWARD && cur->phase_running;
+	return cur && cur->phase == PHASE_FORWARD && engine_busy(en); /* phase_running is unset */
 }
 
 static void open_traces(struct view *v)

@@ -19,6 +19,7 @@
 #include "llm/llm.h"
 #include "tui/display.h"
 #include "tui/glyphs.h"
+#include "tui/lines.h"
 #include "tui/sanitize.h"
 #include "tui/theme.h"
 #include "tui/view.h"
@@ -646,6 +647,79 @@ static void test_history(void **state)
 	free(original);
 }
 
+static void send_event(struct fixture *f, enum engine_event_kind kind, int step, const char *text)
+{
+	struct engine_event ev = {.kind = kind,
+	                          .phase = PHASE_FORWARD,
+	                          .iteration = 1,
+	                          .step = step,
+	                          .example = -1,
+	                          .text = text,
+	                          .len = text ? strlen(text) : 0};
+	on_event(f, &ev);
+}
+
+static void test_streaming_and_hostile_text(void **state)
+{
+	struct fixture *f = *state;
+	assert_int_equal(engine_step(f->en), 0);
+	const struct iteration *it = engine_current(f->en);
+	assert_non_null(it);
+	assert_true(it->phase == PHASE_FORWARD && engine_busy(f->en));
+	/* streamed text of a running step shows (sanitised) until its trace arrives */
+	send_event(f, EV_PHASE_STARTED, -1, NULL);
+	send_event(f, EV_TEXT, 1, "partial \x1b[31mrep");
+	send_event(f, EV_TEXT, 1, "ly\x07 so far");
+	char *scr = draw(f, "traces");
+	assert_contains(scr, "Forward pass of iteration 1 running");
+	assert_contains(scr, "answer (streaming)");
+	assert_contains(scr, "partial reply so far");
+	assert_lacks(scr, "\x1b");
+	assert_lacks(scr, "\x07");
+	free(scr);
+	send_event(f, EV_STEP_TRACE, 1, NULL);
+	scr = draw(f, "traces");
+	assert_lacks(scr, "answer (streaming)");
+	free(scr);
+	drive(f);
+	/* every view survives a tiny pane and a one-column pane after a full proposal */
+	assert_int_equal(engine_run_to_proposal(f->en), 0);
+	drive(f);
+	int sizes[][2] = {{24, 6}, {1, 3}, {SCREEN_W, 1}};
+	for (size_t k = 0; k < 3; k++) {
+		for (size_t i = 0; i < f->t.n_views; i++) {
+			struct view *v = &f->views[i];
+			v->w = sizes[k][0];
+			v->h = sizes[k][1];
+			for (enum action a = ACTION_MOVE_UP; a <= ACTION_END; a++)
+				v->ops->key(v, a);
+			free(draw(f, v->ops->name));
+			assert_true(v->ops->search(v, "e", 1) || true);
+		}
+	}
+	for (size_t i = 0; i < f->t.n_views; i++)
+		f->views[i].w = SCREEN_W, f->views[i].h = SCREEN_H;
+	/* lines: wrapping, spans and search over sanitised text */
+	struct tlines l;
+	tlines_init(&l, 10);
+	tlines_add(&l, THEME_TEXT, 2, "abc def ghi\x1b]0;title\x07 jkl");
+	assert_int_equal(l.n, 2);
+	assert_string_equal(l.v[0].text, "abc def");
+	assert_string_equal(l.v[1].text, "ghi jkl");
+	struct tspan sp[] = {{"same ", 5, THEME_TEXT}, {"[-gone-]", 8, THEME_DIFF_REMOVED}};
+	tlines_add_spans(&l, 0, sp, 2);
+	assert_int_equal(l.n, 4);
+	assert_string_equal(l.v[2].text, "same [-gon");
+	assert_int_equal(l.v[2].n_segs, 2);
+	assert_int_equal(l.v[2].segs[1].el, THEME_DIFF_REMOVED);
+	assert_int_equal(l.v[2].segs[1].off, 5);
+	assert_int_equal(tlines_find(&l, 0, "GHI", 1), 1);
+	assert_int_equal(tlines_find(&l, 1, "abc", 1), 0); /* wraps around */
+	assert_int_equal(tlines_find(&l, 0, "GON", -1), 2);
+	assert_int_equal(tlines_find(&l, 0, "title", 1), -1); /* the OSC sequence is gone */
+	tlines_free(&l);
+}
+
 int main(void)
 {
 	setlocale(LC_ALL, "C.UTF-8");
@@ -657,6 +731,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_shapley, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_proposals, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_history, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_streaming_and_hostile_text, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
