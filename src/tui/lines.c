@@ -230,8 +230,8 @@ void tlines_draw(struct view *v, const struct tlines *l, int y0, int rows, int t
 		for (size_t s = 0; s < r->n_segs && x < v->w; s++) {
 			size_t end = s + 1 < r->n_segs ? r->segs[s + 1].off : strlen(r->text);
 			char *piece = xstrndup(r->text + r->segs[s].off, end - r->segs[s].off);
-			x += view_print(v, y0 + y, x, is_sel ? THEME_SELECTED : r->segs[s].el, piece,
-			                v->w - x);
+			x += view_print(v, y0 + y, x, is_sel ? THEME_SELECTED : r->segs[s].el,
+			                piece, v->w - x);
 			free(piece);
 		}
 	}
@@ -259,13 +259,26 @@ bool tlines_move(enum action a, int *sel, int *top, size_t n, int rows)
 {
 	int page = rows > 1 ? rows - 1 : 1;
 	switch (a) {
-	case ACTION_MOVE_UP: (*sel)--; break;
-	case ACTION_MOVE_DOWN: (*sel)++; break;
-	case ACTION_PAGE_UP: *sel -= page, *top -= page; break;
-	case ACTION_PAGE_DOWN: *sel += page, *top += page; break;
-	case ACTION_HOME: *sel = 0; break;
-	case ACTION_END: *sel = (int)n - 1; break;
-	default: return false;
+	case ACTION_MOVE_UP:
+		(*sel)--;
+		break;
+	case ACTION_MOVE_DOWN:
+		(*sel)++;
+		break;
+	case ACTION_PAGE_UP:
+		*sel -= page, *top -= page;
+		break;
+	case ACTION_PAGE_DOWN:
+		*sel += page, *top += page;
+		break;
+	case ACTION_HOME:
+		*sel = 0;
+		break;
+	case ACTION_END:
+		*sel = (int)n - 1;
+		break;
+	default:
+		return false;
 	}
 	tlines_clamp(sel, top, n, rows);
 	return true;

@@ -28,8 +28,8 @@ struct tline {
 	struct tseg *segs;
 	size_t n_segs;
 	int indent;
-	long ref;  /* a trace index (or other item id), -1 none */
-	int step;  /* a step index, -1 none */
+	long ref; /* a trace index (or other item id), -1 none */
+	int step; /* a step index, -1 none */
 };
 
 struct tlines {
@@ -57,7 +57,7 @@ void tlines_ref(struct tlines *l, long ref, int step);
  * returns the index of the first row added. */
 size_t tlines_add(struct tlines *l, enum theme_element el, int indent, const char *text);
 size_t tlines_addf(struct tlines *l, enum theme_element el, int indent, const char *fmt, ...)
-	PRINTF_LIKE(4, 5);
+    PRINTF_LIKE(4, 5);
 /* Adds coloured spans as one flowing text wrapped at character boundaries (newlines in spans
  * start new rows); returns the index of the first row. */
 size_t tlines_add_spans(struct tlines *l, int indent, const struct tspan *spans, size_t n);

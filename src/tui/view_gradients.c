@@ -53,13 +53,15 @@ static void add_text(struct tlines *l, int indent, const char *label, const char
 static void build_header(struct tlines *l, const struct session *s, const struct iteration *it)
 {
 	tlines_ref(l, -1, -1);
-	tlines_addf(l, THEME_HEADER, 0, "Iteration %d: %zu bad cases analysed (of %zu in the batch)",
-	            it->number, it->n_cases, it->n_traces);
+	tlines_addf(l, THEME_HEADER, 0,
+	            "Iteration %d: %zu bad cases analysed (of %zu in the batch)", it->number,
+	            it->n_cases, it->n_traces);
 	if (it->note)
 		tlines_add(l, THEME_WARNING, 0, it->note);
 	add_text(l, 0, "Structure (E1): the task and each step's role", it->structure,
 	         "(pending: the analysis phase asks an LLM to describe the pipeline)");
-	tlines_add(l, THEME_TEXT_DIM, 0, "Dependency (E2): each step's duty and effect on the output");
+	tlines_add(l, THEME_TEXT_DIM, 0,
+	           "Dependency (E2): each step's duty and effect on the output");
 	for (size_t k = 0; k < s->n_steps; k++) {
 		if (!learnable(&s->steps[k]))
 			continue;
@@ -108,12 +110,13 @@ static void build(struct view *v)
 	p->l.width = v->w;
 	if (!it || it->phase <= PHASE_FORWARD) {
 		tlines_add(&p->l, THEME_HEADER, 0, "No gradients yet.");
-		tlines_add(&p->l, THEME_TEXT, 0,
-		           "After the forward pass, the analysis phase describes the pipeline (E1) and "
-		           "each step's dependency (E2); then for every bad case an LLM states the "
-		           "textual loss (E3) and the global gradient (E4), and splits it into a local "
-		           "gradient (E5) and a pseudo-label (E6) per step.  Press s to run the next "
-		           "phase or r to run to a proposal.");
+		tlines_add(
+		    &p->l, THEME_TEXT, 0,
+		    "After the forward pass, the analysis phase describes the pipeline (E1) and "
+		    "each step's dependency (E2); then for every bad case an LLM states the "
+		    "textual loss (E3) and the global gradient (E4), and splits it into a local "
+		    "gradient (E5) and a pseudo-label (E6) per step.  Press s to run the next "
+		    "phase or r to run to a proposal.");
 		return;
 	}
 	build_header(&p->l, s, it);
@@ -190,11 +193,11 @@ static bool search_gradients(struct view *v, const char *pattern, int direction)
 }
 
 const struct view_ops view_gradients_ops = {
-	.name = "gradients",
-	.title = "Gradients",
-	.open = open_gradients,
-	.draw = draw_gradients,
-	.key = key_gradients,
-	.search = search_gradients,
-	.done = done_gradients,
+    .name = "gradients",
+    .title = "Gradients",
+    .open = open_gradients,
+    .draw = draw_gradients,
+    .key = key_gradients,
+    .search = search_gradients,
+    .done = done_gradients,
 };

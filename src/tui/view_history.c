@@ -24,10 +24,10 @@ struct history {
 };
 
 static const char *const decision_word[] = {
-	[DECISION_NONE] = "pending",
-	[DECISION_ACCEPT] = "accepted",
-	[DECISION_EDIT] = "edited",
-	[DECISION_REJECT] = "rejected",
+    [DECISION_NONE] = "pending",
+    [DECISION_ACCEPT] = "accepted",
+    [DECISION_EDIT] = "edited",
+    [DECISION_REJECT] = "rejected",
 };
 
 static void open_history(struct view *v)
@@ -84,7 +84,8 @@ static void build_summary(struct view *v, struct tlines *l)
 		struct tspan sp[] = {{"validation ", 11, THEME_TEXT_DIM},
 		                     {b.s, b.len, THEME_SPARKLINE},
 		                     {"", 0, THEME_TEXT}};
-		char *tail = xasprintf("  %.3f %s %.3f", vals[0], glyphs()->arrow_right, vals[nv - 1]);
+		char *tail =
+		    xasprintf("  %.3f %s %.3f", vals[0], glyphs()->arrow_right, vals[nv - 1]);
 		sp[2] = (struct tspan){tail, strlen(tail), THEME_TEXT};
 		tlines_add_row(l, 0, sp, 3);
 		free(tail);
@@ -114,7 +115,8 @@ static void build_iteration(const struct session *s, struct tlines *l, const str
 	struct sbuf b = {0};
 	sbuf_addf(&b, "%4d  %-6.3f ", it->number, it->train_score);
 	if (it->n_evals || it->saved)
-		sbuf_addf(&b, "%.3f %s %.3f", it->base_score, glyphs()->arrow_right, it->best_score);
+		sbuf_addf(&b, "%.3f %s %.3f", it->base_score, glyphs()->arrow_right,
+		          it->best_score);
 	else
 		sbuf_adds(&b, "-");
 	tlines_pad(&b, 28);
@@ -151,7 +153,9 @@ static void build_versions(struct view *v, struct history *p, int step)
 		char *head = xasprintf("%s v%-3d iteration %-3d score %-5s %-8s ",
 		                       i == latest ? glyphs()->bullet : " ", pv[i].version,
 		                       pv[i].iteration, score,
-		                       pv[i].edited ? "edited" : pv[i].iteration ? "" : "original");
+		                       pv[i].edited      ? "edited"
+		                       : pv[i].iteration ? ""
+		                                         : "original");
 		struct tspan sp[] = {{head, strlen(head), THEME_TEXT},
 		                     {first, strlen(first), THEME_TEXT_DIM}};
 		tlines_ref(l, VERSION_REF(i), step);
@@ -163,9 +167,10 @@ static void build_versions(struct view *v, struct history *p, int step)
 	}
 	if (!shown) {
 		tlines_ref(l, -1, -1);
-		tlines_add(l, THEME_TEXT_DIM, 2,
-		           "(no version recorded yet: the original prompt becomes version 1 when the "
-		           "engine starts; each accepted, edited or restored prompt adds one)");
+		tlines_add(
+		    l, THEME_TEXT_DIM, 2,
+		    "(no version recorded yet: the original prompt becomes version 1 when the "
+		    "engine starts; each accepted, edited or restored prompt adds one)");
 	}
 }
 
@@ -239,15 +244,21 @@ static bool key_history(struct view *v, enum action a)
 	build(v);
 	const struct tline *row = cursor_row(v, p);
 	switch (a) {
-	case ACTION_MOVE_LEFT: other_step(v, -1); return true;
-	case ACTION_MOVE_RIGHT: other_step(v, 1); return true;
+	case ACTION_MOVE_LEFT:
+		other_step(v, -1);
+		return true;
+	case ACTION_MOVE_RIGHT:
+		other_step(v, 1);
+		return true;
 	case ACTION_ENTER:
 		if (!row || !IS_VERSION(row))
 			return false;
 		p->expanded = p->expanded == row->ref ? 0 : row->ref;
 		return true;
-	case ACTION_RESTORE_VERSION: return restore(v, row);
-	default: return tlines_move(a, &v->sel, &v->top, p->l.n, v->h);
+	case ACTION_RESTORE_VERSION:
+		return restore(v, row);
+	default:
+		return tlines_move(a, &v->sel, &v->top, p->l.n, v->h);
 	}
 }
 
@@ -264,11 +275,11 @@ static bool search_history(struct view *v, const char *pattern, int direction)
 }
 
 const struct view_ops view_history_ops = {
-	.name = "history",
-	.title = "History",
-	.open = open_history,
-	.draw = draw_history,
-	.key = key_history,
-	.search = search_history,
-	.done = done_history,
+    .name = "history",
+    .title = "History",
+    .open = open_history,
+    .draw = draw_history,
+    .key = key_history,
+    .search = search_history,
+    .done = done_history,
 };

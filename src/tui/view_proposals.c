@@ -19,17 +19,17 @@ struct proposals {
 };
 
 static const char *const decision_names[] = {
-	[DECISION_NONE] = "pending",
-	[DECISION_ACCEPT] = "accepted",
-	[DECISION_EDIT] = "edited and accepted",
-	[DECISION_REJECT] = "rejected",
+    [DECISION_NONE] = "pending",
+    [DECISION_ACCEPT] = "accepted",
+    [DECISION_EDIT] = "edited and accepted",
+    [DECISION_REJECT] = "rejected",
 };
 
 static const enum theme_element decision_colour[] = {
-	[DECISION_NONE] = THEME_WARNING,
-	[DECISION_ACCEPT] = THEME_SCORE_GOOD,
-	[DECISION_EDIT] = THEME_SCORE_GOOD,
-	[DECISION_REJECT] = THEME_TEXT_DIM,
+    [DECISION_NONE] = THEME_WARNING,
+    [DECISION_ACCEPT] = THEME_SCORE_GOOD,
+    [DECISION_EDIT] = THEME_SCORE_GOOD,
+    [DECISION_REJECT] = THEME_TEXT_DIM,
 };
 
 static void open_proposals(struct view *v)
@@ -75,10 +75,11 @@ static void build_waiting(struct view *v, struct tlines *l, const struct iterati
 	tlines_add(l, THEME_HEADER, 0, "No proposal yet.");
 	const struct engine *en = v->tui->en;
 	if (!it) {
-		tlines_add(l, THEME_TEXT, 0, "No iteration has run.  An iteration runs the pipeline, "
-		                             "analyses its failures, proposes prompts per step and picks "
-		                             "the best combination on validation; its changes appear "
-		                             "here as diffs to accept, edit or reject.");
+		tlines_add(l, THEME_TEXT, 0,
+		           "No iteration has run.  An iteration runs the pipeline, "
+		           "analyses its failures, proposes prompts per step and picks "
+		           "the best combination on validation; its changes appear "
+		           "here as diffs to accept, edit or reject.");
 	} else if (it->phase < PHASE_COUNT) {
 		tlines_addf(l, THEME_TEXT, 0, "Iteration %d %s phase %s: %s.", it->number,
 		            engine_busy(en) ? "is running" : "waits before", phase_name(it->phase),
@@ -92,7 +93,8 @@ static void build_waiting(struct view *v, struct tlines *l, const struct iterati
 	engine_projection(en, &calls, &usd);
 	if (!engine_busy(en))
 		tlines_addf(l, THEME_COST, 0, "Next phase: about %ld calls, $%.4f.", calls, usd);
-	tlines_add(l, THEME_TEXT, 0, "Press r to run to the proposal, or s to run one phase at a time.");
+	tlines_add(l, THEME_TEXT, 0,
+	           "Press r to run to the proposal, or s to run one phase at a time.");
 }
 
 static void add_diff(struct tlines *l, const char *old, const char *new)
@@ -134,13 +136,13 @@ static void build_change(struct tlines *l, const struct session *s, const struct
 	sbuf_addf(&b, "%s %s  ", glyphs()->hline_focus, st->id);
 	const char *dec = decision_names[ch->decision];
 	sbuf_addf(&b, "[%s]", dec);
-	char *rest = ch->decision == DECISION_NONE
-	                     ? xasprintf("  gain %+.3f  demos %zu %s %zu  +%zu -%zu bytes",
-	                                 it->best_score - it->base_score, st->n_demos,
-	                                 glyphs()->arrow_right, ch->n_new_demos, added, removed)
-	                     : xasprintf("  gain %+.3f  demos %zu  +%zu -%zu bytes",
-	                                 it->best_score - it->base_score, ch->n_new_demos, added,
-	                                 removed);
+	char *rest =
+	    ch->decision == DECISION_NONE
+	        ? xasprintf("  gain %+.3f  demos %zu %s %zu  +%zu -%zu bytes",
+	                    it->best_score - it->base_score, st->n_demos, glyphs()->arrow_right,
+	                    ch->n_new_demos, added, removed)
+	        : xasprintf("  gain %+.3f  demos %zu  +%zu -%zu bytes",
+	                    it->best_score - it->base_score, ch->n_new_demos, added, removed);
 	struct tspan sp[] = {{b.s, b.len, decision_colour[ch->decision]},
 	                     {rest, strlen(rest), THEME_TEXT}};
 	tlines_add_spans(l, 0, sp, 2);
@@ -150,7 +152,8 @@ static void build_change(struct tlines *l, const struct session *s, const struct
 		tlines_add(l, THEME_TEXT_DIM, 2, "your edit against the old prompt:");
 	add_diff(l, ch->old_prompt, shown);
 	if (ch->n_new_demos)
-		tlines_addf(l, THEME_TEXT_DIM, 2, "%zu demonstration(s) come with it", ch->n_new_demos);
+		tlines_addf(l, THEME_TEXT_DIM, 2, "%zu demonstration(s) come with it",
+		            ch->n_new_demos);
 	tlines_add(l, THEME_TEXT, 0, "");
 }
 
@@ -175,10 +178,10 @@ static void build(struct view *v)
 	            it->best_score - it->base_score, it->n_val, decided, it->n_changes);
 	tlines_add(l, THEME_TEXT_DIM, 0,
 	           it->phase == PHASE_DECISION
-	                   ? "a accept  x reject  e edit  u undo  (on the selected step; up/down "
-	                     "pick it)"
-	                   : "The iteration is closed: these decisions are final.  r starts the next "
-	                     "iteration.");
+	               ? "a accept  x reject  e edit  u undo  (on the selected step; up/down "
+	                 "pick it)"
+	               : "The iteration is closed: these decisions are final.  r starts the next "
+	                 "iteration.");
 	for (size_t c = 0; c < it->n_changes; c++)
 		build_change(l, v->tui->s, it, &it->changes[c]);
 }
@@ -253,10 +256,18 @@ static bool key_proposals(struct view *v, enum action a)
 	const struct step_change *ch = find_change(it, v->tui->step);
 	p->last_error[0] = 0;
 	switch (a) {
-	case ACTION_MOVE_UP: move_change(v, it, -1, false); return true;
-	case ACTION_MOVE_DOWN: move_change(v, it, 1, false); return true;
-	case ACTION_HOME: move_change(v, it, -1, true); return true;
-	case ACTION_END: move_change(v, it, 1, true); return true;
+	case ACTION_MOVE_UP:
+		move_change(v, it, -1, false);
+		return true;
+	case ACTION_MOVE_DOWN:
+		move_change(v, it, 1, false);
+		return true;
+	case ACTION_HOME:
+		move_change(v, it, -1, true);
+		return true;
+	case ACTION_END:
+		move_change(v, it, 1, true);
+		return true;
 	case ACTION_PAGE_UP:
 	case ACTION_PAGE_DOWN: {
 		int sel = v->top, page = v->h > 1 ? v->h - 1 : 1;
@@ -273,13 +284,15 @@ static bool key_proposals(struct view *v, enum action a)
 			tui_message(v->tui, "nothing to undo in this iteration");
 		}
 		return true;
-	default: break;
+	default:
+		break;
 	}
 	if (a != ACTION_ACCEPT && a != ACTION_REJECT && a != ACTION_EDIT)
 		return false;
 	if (!ch) {
-		tui_message(v->tui, "%s", it && it->n_changes ? "select a changed step (up/down)"
-		                                               : "no proposal yet: press r to run to one");
+		tui_message(v->tui, "%s",
+		            it && it->n_changes ? "select a changed step (up/down)"
+		                                : "no proposal yet: press r to run to one");
 		return true;
 	}
 	if (ch->decision != DECISION_NONE) {
@@ -310,12 +323,12 @@ static bool search_proposals(struct view *v, const char *pattern, int direction)
 }
 
 const struct view_ops view_proposals_ops = {
-	.name = "proposals",
-	.title = "Proposals",
-	.open = open_proposals,
-	.draw = draw_proposals,
-	.key = key_proposals,
-	.event = event_proposals,
-	.search = search_proposals,
-	.done = done_proposals,
+    .name = "proposals",
+    .title = "Proposals",
+    .open = open_proposals,
+    .draw = draw_proposals,
+    .key = key_proposals,
+    .event = event_proposals,
+    .search = search_proposals,
+    .done = done_proposals,
 };

@@ -43,9 +43,9 @@ static const struct {
 	enum bar_cell_kind kind;
 	enum theme_element el;
 } cell_colour[] = {
-	{BAR_EMPTY, THEME_TEXT},         {BAR_POS, THEME_SHAPLEY_POS},
-	{BAR_NEG, THEME_SHAPLEY_NEG},    {BAR_WHISKER, THEME_SHAPLEY_UNCERTAIN},
-	{BAR_AXIS, THEME_TEXT_DIM},
+    {BAR_EMPTY, THEME_TEXT},      {BAR_POS, THEME_SHAPLEY_POS},
+    {BAR_NEG, THEME_SHAPLEY_NEG}, {BAR_WHISKER, THEME_SHAPLEY_UNCERTAIN},
+    {BAR_AXIS, THEME_TEXT_DIM},
 };
 
 static enum theme_element cell_element(enum bar_cell_kind k)
@@ -82,13 +82,14 @@ static int name_width(const struct session *s)
 static void build_pending(struct tlines *l, const struct session *s, const struct iteration *it)
 {
 	tlines_add(l, THEME_HEADER, 0, "No importance yet.");
-	tlines_add(l, THEME_TEXT, 0,
-	           "After the selection phase has evaluated candidate combinations on validation, "
-	           "the Shapley phase credits each step: weak = its incumbent prompt, strong = its "
-	           "best candidate.  One bar per step will show its φ (share of the validation gain) "
-	           "with an uncertainty whisker (bootstrap over validation examples), the method "
-	           "used (exact, kernel or permutation), and the candidate budget the allocation "
-	           "phase gives it next.");
+	tlines_add(
+	    l, THEME_TEXT, 0,
+	    "After the selection phase has evaluated candidate combinations on validation, "
+	    "the Shapley phase credits each step: weak = its incumbent prompt, strong = its "
+	    "best candidate.  One bar per step will show its φ (share of the validation gain) "
+	    "with an uncertainty whisker (bootstrap over validation examples), the method "
+	    "used (exact, kernel or permutation), and the candidate budget the allocation "
+	    "phase gives it next.");
 	if (!it || !it->budget)
 		return;
 	tlines_add(l, THEME_TEXT, 0, "");
@@ -102,8 +103,8 @@ static void build_pending(struct tlines *l, const struct session *s, const struc
 	}
 }
 
-static void add_bar_row(struct tlines *l, const struct iteration *it, const struct step *st,
-                        int k, int nw, int bw, double scale, bool is_signed)
+static void add_bar_row(struct tlines *l, const struct iteration *it, const struct step *st, int k,
+                        int nw, int bw, double scale, bool is_signed)
 {
 	const struct glyphs *g = glyphs();
 	double phi = it->phi[k], sd = it->phi_sd ? it->phi_sd[k] : 0;
@@ -118,8 +119,8 @@ static void add_bar_row(struct tlines *l, const struct iteration *it, const stru
 		                           cell_element(cells[c].kind)};
 	char *nums = xasprintf(" %+.3f ±%.3f", phi, sd);
 	sp[bw + 1] = (struct tspan){nums, strlen(nums), THEME_TEXT};
-	char *budget = xasprintf("  %6d %s %d", it->budget ? it->budget[k] : 0,
-	                         g->arrow_right, it->next_budget ? it->next_budget[k] : 0);
+	char *budget = xasprintf("  %6d %s %d", it->budget ? it->budget[k] : 0, g->arrow_right,
+	                         it->next_budget ? it->next_budget[k] : 0);
 	sp[bw + 2] = (struct tspan){budget, strlen(budget), THEME_BUDGET};
 	tlines_ref(l, 1, k);
 	tlines_add_row(l, 0, sp, (size_t)bw + 3);
@@ -179,11 +180,12 @@ static void build(struct view *v)
 			add_bar_row(l, it, &s->steps[k], (int)k, nw, bw, scale, is_signed);
 	tlines_ref(l, -1, -1);
 	tlines_add(l, THEME_TEXT, 0, "");
-	tlines_addf(l, THEME_TEXT_DIM, 0,
-	            "Budget: each step keeps a floor of %d candidate(s); the rest of the total %d is "
-	            "split in proportion to max(φ, 0), largest remainder first.  Bars are scaled to "
-	            "the largest |φ| + sd (%.3f).",
-	            s->opt.budget_floor, s->opt.budget_total, scale);
+	tlines_addf(
+	    l, THEME_TEXT_DIM, 0,
+	    "Budget: each step keeps a floor of %d candidate(s); the rest of the total %d is "
+	    "split in proportion to max(φ, 0), largest remainder first.  Bars are scaled to "
+	    "the largest |φ| + sd (%.3f).",
+	    s->opt.budget_floor, s->opt.budget_total, scale);
 }
 
 /* Row of the selected step's bar, or -1. */
@@ -229,13 +231,18 @@ static bool key_shapley(struct view *v, enum action a)
 	struct shapley *p = v->priv;
 	build(v);
 	switch (a) {
-	case ACTION_MOVE_UP: return move_step(v, p, -1, false);
-	case ACTION_MOVE_DOWN: return move_step(v, p, 1, false);
+	case ACTION_MOVE_UP:
+		return move_step(v, p, -1, false);
+	case ACTION_MOVE_DOWN:
+		return move_step(v, p, 1, false);
 	case ACTION_HOME:
-	case ACTION_PAGE_UP: return move_step(v, p, -1, true);
+	case ACTION_PAGE_UP:
+		return move_step(v, p, -1, true);
 	case ACTION_END:
-	case ACTION_PAGE_DOWN: return move_step(v, p, 1, true);
-	default: return false;
+	case ACTION_PAGE_DOWN:
+		return move_step(v, p, 1, true);
+	default:
+		return false;
 	}
 }
 
@@ -254,11 +261,11 @@ static bool search_shapley(struct view *v, const char *pattern, int direction)
 }
 
 const struct view_ops view_shapley_ops = {
-	.name = "shapley",
-	.title = "Importance",
-	.open = open_shapley,
-	.draw = draw_shapley,
-	.key = key_shapley,
-	.search = search_shapley,
-	.done = done_shapley,
+    .name = "shapley",
+    .title = "Importance",
+    .open = open_shapley,
+    .draw = draw_shapley,
+    .key = key_shapley,
+    .search = search_shapley,
+    .done = done_shapley,
 };

@@ -19,8 +19,8 @@ struct traces {
 	struct tlines list, detail;
 	size_t *rows; /* trace index of each list row */
 	size_t n_rows;
-	int dtop;           /* first detail row shown */
-	int placed_step;    /* the step / example the detail was last positioned for */
+	int dtop;        /* first detail row shown */
+	int placed_step; /* the step / example the detail was last positioned for */
 	long placed_example;
 	struct sbuf *live; /* per step */
 	size_t n_live;
@@ -153,9 +153,9 @@ static void build_list(struct view *v, struct traces *p, const struct iteration 
 		                       example_id(v->tui->s, t), t->score);
 		const char *pred = t->prediction ? t->prediction : "(no prediction)";
 		struct tspan sp[] = {
-			{head, strlen(head), t->good ? THEME_SCORE_GOOD : THEME_SCORE_BAD},
-			{pred, strcspn(pred, "\n"), THEME_TEXT},
-			{"  ! error", t->error ? 9 : 0, THEME_ERROR},
+		    {head, strlen(head), t->good ? THEME_SCORE_GOOD : THEME_SCORE_BAD},
+		    {pred, strcspn(pred, "\n"), THEME_TEXT},
+		    {"  ! error", t->error ? 9 : 0, THEME_ERROR},
 		};
 		/* one row per example: a longer prediction is cut, the detail shows all of it */
 		tlines_ref(&p->list, (long)p->rows[r], -1);
@@ -175,7 +175,7 @@ static void build_live(struct view *v, struct traces *p)
 	const struct session *s = v->tui->s;
 	tlines_ref(&p->detail, -1, -1);
 	tlines_addf(&p->detail, THEME_NODE_RUNNING, 0,
-	            "Forward pass of iteration %d running: %ld step runs finished", 
+	            "Forward pass of iteration %d running: %ld step runs finished",
 	            engine_current(v->tui->en)->number, p->finished);
 	for (size_t i = 0; i < p->n_live && i < s->n_steps; i++) {
 		if (!p->live[i].len)
@@ -213,8 +213,9 @@ static void build_step(struct tlines *l, const struct session *s, const struct t
 		add_block(l, st->kind == STEP_LLM ? "prompt:" : "text:", ts->prompt);
 	add_block(l, "output:", ts->out.text);
 	if (ts->parse_miss)
-		tlines_add(l, THEME_WARNING, 2, "parse miss: the output parser did not match; the "
-		                                "output is the trimmed raw reply");
+		tlines_add(l, THEME_WARNING, 2,
+		           "parse miss: the output parser did not match; the "
+		           "output is the trimmed raw reply");
 	if (ts->error)
 		tlines_addf(l, THEME_ERROR, 2, "error: %s", ts->error);
 }
@@ -232,8 +233,8 @@ static void build_detail(struct view *v, struct traces *p, const struct iteratio
 	const struct trace *t = &it->traces[ti];
 	const struct example *ex = trace_example(s, t);
 	tlines_ref(&p->detail, ti, -1);
-	tlines_addf(&p->detail, THEME_HEADER, 0, "Example %s (iteration %d, %s)",
-	            example_id(s, t), it->number, split_names[t->split]);
+	tlines_addf(&p->detail, THEME_HEADER, 0, "Example %s (iteration %d, %s)", example_id(s, t),
+	            it->number, split_names[t->split]);
 	for (size_t f = 0; ex && f < ex->n; f++)
 		tlines_addf(&p->detail, THEME_TEXT, 2, "%s: %s", ex->keys[f],
 		            ex->vals[f].text ? ex->vals[f].text : "");
@@ -283,10 +284,11 @@ static void draw_empty(struct view *v, struct traces *p)
 	tlines_ref(&p->detail, -1, -1);
 	tlines_add(&p->detail, THEME_HEADER, 0, "No traces yet.");
 	if (!forward_running(v->tui->en))
-		tlines_add(&p->detail, THEME_TEXT, 0,
-		           "The forward pass runs the pipeline on a training batch and records every "
-		           "step of every example here: input, prompt, output, latency, tokens and "
-		           "cost.  Press s to run the next phase or r to run to a proposal.");
+		tlines_add(
+		    &p->detail, THEME_TEXT, 0,
+		    "The forward pass runs the pipeline on a training batch and records every "
+		    "step of every example here: input, prompt, output, latency, tokens and "
+		    "cost.  Press s to run the next phase or r to run to a proposal.");
 	if (cur && cur->note)
 		tlines_add(&p->detail, THEME_WARNING, 0, cur->note);
 	tlines_draw(v, &p->detail, 0, v->h, 0, -1);
@@ -304,8 +306,9 @@ static void draw_traces(struct view *v)
 	for (size_t i = 0; i < it->n_traces; i++)
 		n_bad += !it->traces[i].good;
 	view_fill(v, 0, THEME_HEADER);
-	view_printf(v, 0, 0, THEME_HEADER, "Iteration %d: %zu examples, %zu good, %zu bad, train %.3f%s",
-	            it->number, it->n_traces, it->n_traces - n_bad, n_bad, it->train_score,
+	view_printf(v, 0, 0, THEME_HEADER,
+	            "Iteration %d: %zu examples, %zu good, %zu bad, train %.3f%s", it->number,
+	            it->n_traces, it->n_traces - n_bad, n_bad, it->train_score,
 	            v->tui->bad_only ? "  [bad only]" : "");
 	int lr = list_rows(v, p);
 	int sel = v->sel, top = v->top;
@@ -313,7 +316,8 @@ static void draw_traces(struct view *v)
 	v->top = top;
 	if (!p->n_rows) {
 		view_fill(v, 1, THEME_TEXT);
-		view_print(v, 1, 0, THEME_TEXT_DIM, "(no example matches the filter; b shows all)", v->w);
+		view_print(v, 1, 0, THEME_TEXT_DIM, "(no example matches the filter; b shows all)",
+		           v->w);
 	} else {
 		tlines_draw(v, &p->list, 1, lr, v->top, v->sel);
 	}
@@ -356,8 +360,9 @@ static void jump_to_gradient(struct view *v)
 			return;
 		}
 	}
-	tui_message(v->tui, "%s", it && it->n_cases ? "this example is not an analysed bad case"
-	                                             : "no gradient yet: run the loss+gradient phase");
+	tui_message(v->tui, "%s",
+	            it && it->n_cases ? "this example is not an analysed bad case"
+	                              : "no gradient yet: run the loss+gradient phase");
 }
 
 static bool key_traces(struct view *v, enum action a)
@@ -365,13 +370,20 @@ static bool key_traces(struct view *v, enum action a)
 	struct traces *p = v->priv;
 	rebuild(v);
 	switch (a) {
-	case ACTION_MOVE_LEFT: move_step(v, -1); return true;
-	case ACTION_MOVE_RIGHT: move_step(v, 1); return true;
+	case ACTION_MOVE_LEFT:
+		move_step(v, -1);
+		return true;
+	case ACTION_MOVE_RIGHT:
+		move_step(v, 1);
+		return true;
 	case ACTION_TOGGLE_BAD_FILTER:
 		v->tui->bad_only = !v->tui->bad_only;
-		tui_message(v->tui, "%s", v->tui->bad_only ? "showing bad cases only" : "showing all examples");
+		tui_message(v->tui, "%s",
+		            v->tui->bad_only ? "showing bad cases only" : "showing all examples");
 		return true;
-	case ACTION_JUMP_TO_GRADIENT: jump_to_gradient(v); return true;
+	case ACTION_JUMP_TO_GRADIENT:
+		jump_to_gradient(v);
+		return true;
 	case ACTION_PAGE_UP:
 	case ACTION_PAGE_DOWN: {
 		int drows = v->h - list_rows(v, p) - 2, dsel = p->dtop;
@@ -381,7 +393,8 @@ static bool key_traces(struct view *v, enum action a)
 		tlines_clamp(&dsel, &p->dtop, p->detail.n, drows);
 		return true;
 	}
-	default: break;
+	default:
+		break;
 	}
 	int sel = v->sel, top = v->top;
 	if (!tlines_move(a, &sel, &top, p->n_rows, list_rows(v, p)))
@@ -411,12 +424,12 @@ static bool search_traces(struct view *v, const char *pattern, int direction)
 }
 
 const struct view_ops view_traces_ops = {
-	.name = "traces",
-	.title = "Traces",
-	.open = open_traces,
-	.draw = draw_traces,
-	.key = key_traces,
-	.event = event_traces,
-	.search = search_traces,
-	.done = done_traces,
+    .name = "traces",
+    .title = "Traces",
+    .open = open_traces,
+    .draw = draw_traces,
+    .key = key_traces,
+    .event = event_traces,
+    .search = search_traces,
+    .done = done_traces,
 };

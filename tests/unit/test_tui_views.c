@@ -30,10 +30,7 @@
  * drawing, a message buffer, a recorded focus and a scripted editor.  Because every symbol of
  * view.c is defined here, view.o is never linked into this test. */
 
-
-
-int view_print(struct view *v, int y, int x, enum theme_element el, const char *utf8,
-                    int maxw)
+int view_print(struct view *v, int y, int x, enum theme_element el, const char *utf8, int maxw)
 {
 	if (y < 0 || y >= v->h || x < 0 || x >= v->w || !utf8)
 		return 0;
@@ -113,64 +110,72 @@ void tui_focus_view(struct tui *t, const char *name)
 		if (strcmp(t->views[i].ops->name, name) == 0)
 			t->focus = (int)i;
 }
-/* ---- the fixture: a two-step scripted session in a temp dir, an engine run to its proposal ---- */
+/* ---- the fixture: a two-step scripted session in a temp dir, an engine run to its proposal ----
+ */
 
 static const char session_json[] =
-	"{\"format\": \"adopt-session\", \"version\": 1, \"name\": \"sayword\",\n"
-	" \"models\": {\"task\": {\"provider\": \"scripted\", \"rules\": \"rules.json\",\n"
-	"                       \"price_in\": 0.15, \"price_out\": 0.6},\n"
-	"            \"opt\": {\"provider\": \"scripted\", \"rules\": \"rules.json\",\n"
-	"                      \"price_in\": 2.5, \"price_out\": 10}},\n"
-	" \"pipeline\": {\"steps\": [\n"
-	"   {\"id\": \"query\", \"type\": \"llm\", \"model\": \"task\",\n"
-	"    \"inputs\": {\"question\": \"input.question\"},\n"
-	"    \"prompt\": \"Write a search query for: {{question}}\\nQuery:\"},\n"
-	"   {\"id\": \"answer\", \"type\": \"llm\", \"model\": \"task\",\n"
-	"    \"inputs\": {\"question\": \"input.question\", \"query\": \"steps.query.output\"},\n"
-	"    \"prompt\": \"Reply to the question.\\nQuestion: {{question}}\\nHint: {{query}}\\nReply:\"}],\n"
-	"  \"output\": \"answer\"},\n"
-	" \"dataset\": {\n"
-	"   \"train\": [{\"id\": \"t1\", \"question\": \"Say Paris\", \"answer\": \"Paris\"},\n"
-	"             {\"id\": \"t2\", \"question\": \"Say Oslo\", \"answer\": \"Oslo\"},\n"
-	"             {\"id\": \"t3\", \"question\": \"Say Rome\", \"answer\": \"Rome\"},\n"
-	"             {\"id\": \"t4\", \"question\": \"Say Lima\", \"answer\": \"Lima\"},\n"
-	"             {\"id\": \"t5\", \"question\": \"Say Bern\", \"answer\": \"Bern\"},\n"
-	"             {\"id\": \"t6\", \"question\": \"Say Kyiv\", \"answer\": \"Kyiv\"}],\n"
-	"   \"val\": [{\"id\": \"v1\", \"question\": \"Say Cairo\", \"answer\": \"Cairo\"},\n"
-	"           {\"id\": \"v2\", \"question\": \"Say Quito\", \"answer\": \"Quito\"},\n"
-	"           {\"id\": \"v3\", \"question\": \"Say Oslo\", \"answer\": \"Oslo\"},\n"
-	"           {\"id\": \"v4\", \"question\": \"Say Doha\", \"answer\": \"Doha\"}]},\n"
-	" \"metric\": {\"type\": \"exact_match\"},\n"
-	" \"optimizer\": {\"seed\": 3, \"batch_size\": 6, \"minibatch_good\": 2, \"minibatch_bad\": 3,\n"
-	"   \"val_size\": 4, \"budget_total\": 3, \"budget_floor\": 1, \"eval_budget\": 6,\n"
-	"   \"step_optimizer\": \"instruct\", \"role_model\": \"opt\"}}\n";
+    "{\"format\": \"adopt-session\", \"version\": 1, \"name\": \"sayword\",\n"
+    " \"models\": {\"task\": {\"provider\": \"scripted\", \"rules\": \"rules.json\",\n"
+    "                       \"price_in\": 0.15, \"price_out\": 0.6},\n"
+    "            \"opt\": {\"provider\": \"scripted\", \"rules\": \"rules.json\",\n"
+    "                      \"price_in\": 2.5, \"price_out\": 10}},\n"
+    " \"pipeline\": {\"steps\": [\n"
+    "   {\"id\": \"query\", \"type\": \"llm\", \"model\": \"task\",\n"
+    "    \"inputs\": {\"question\": \"input.question\"},\n"
+    "    \"prompt\": \"Write a search query for: {{question}}\\nQuery:\"},\n"
+    "   {\"id\": \"answer\", \"type\": \"llm\", \"model\": \"task\",\n"
+    "    \"inputs\": {\"question\": \"input.question\", \"query\": \"steps.query.output\"},\n"
+    "    \"prompt\": \"Reply to the question.\\nQuestion: {{question}}\\nHint: "
+    "{{query}}\\nReply:\"}],\n"
+    "  \"output\": \"answer\"},\n"
+    " \"dataset\": {\n"
+    "   \"train\": [{\"id\": \"t1\", \"question\": \"Say Paris\", \"answer\": \"Paris\"},\n"
+    "             {\"id\": \"t2\", \"question\": \"Say Oslo\", \"answer\": \"Oslo\"},\n"
+    "             {\"id\": \"t3\", \"question\": \"Say Rome\", \"answer\": \"Rome\"},\n"
+    "             {\"id\": \"t4\", \"question\": \"Say Lima\", \"answer\": \"Lima\"},\n"
+    "             {\"id\": \"t5\", \"question\": \"Say Bern\", \"answer\": \"Bern\"},\n"
+    "             {\"id\": \"t6\", \"question\": \"Say Kyiv\", \"answer\": \"Kyiv\"}],\n"
+    "   \"val\": [{\"id\": \"v1\", \"question\": \"Say Cairo\", \"answer\": \"Cairo\"},\n"
+    "           {\"id\": \"v2\", \"question\": \"Say Quito\", \"answer\": \"Quito\"},\n"
+    "           {\"id\": \"v3\", \"question\": \"Say Oslo\", \"answer\": \"Oslo\"},\n"
+    "           {\"id\": \"v4\", \"question\": \"Say Doha\", \"answer\": \"Doha\"}]},\n"
+    " \"metric\": {\"type\": \"exact_match\"},\n"
+    " \"optimizer\": {\"seed\": 3, \"batch_size\": 6, \"minibatch_good\": 2, \"minibatch_bad\": "
+    "3,\n"
+    "   \"val_size\": 4, \"budget_total\": 3, \"budget_floor\": 1, \"eval_budget\": 6,\n"
+    "   \"step_optimizer\": \"instruct\", \"role_model\": \"opt\"}}\n";
 
 static const char rules_json[] =
-	"{\"rules\": [\n"
-	" {\"match\": \"Describe the overall task\",\n"
-	"  \"reply\": \"<summary>STRUCTURE-E1: the pipeline repeats a word.</summary>\"},\n"
-	" {\"match\": \"The step under analysis: \\\"(?<s>\\\\w+)\\\"\",\n"
-	"  \"reply\": \"<dependency>DEPENDENCY-E2 of ${s}: it feeds the final reply.</dependency>\"},\n"
-	" {\"match\": \"You are the loss function\",\n"
-	"  \"reply\": \"<loss>LOSS-E3: the reply wraps the word in a sentence.</loss>\"},\n"
-	" {\"match\": \"Explain why the final output went wrong\",\n"
-	"  \"reply\": \"<gradient>GRADIENT-E4: the answer step added words.</gradient>\"},\n"
-	" {\"match\": \"(?s)You are assigning blame within.*?one step, \\\"(?<s>\\\\w+)\\\"\",\n"
-	"  \"reply\": \"<local>LOCAL-E5 for ${s}: output only the word.</local>\"},\n"
-	" {\"match\": \"(?s)You are writing a training example for one step, \\\"(?<s>\\\\w+)\\\"\",\n"
-	"  \"reply\": \"<revised>PSEUDO-E6 for ${s}</revised>\"},\n"
-	" {\"match\": \"(?s)improving the prompt of one step, \\\"answer\\\".*?<current_prompt>\\\\n(?<p>.*?)\\\\n</current_prompt>\",\n"
-	"  \"reply\": \"<prompt>Answer with only the word.\\n${p}</prompt>\\n<prompt>Be careful.\\n${p}</prompt>\"},\n"
-	" {\"match\": \"(?s)improving the prompt of one step, \\\"query\\\".*?<current_prompt>\\\\n(?<p>.*?)\\\\n</current_prompt>\",\n"
-	"  \"reply\": \"<prompt>Keep the query short.\\n${p}</prompt>\"},\n"
-	/* the answer is right only when both prompts improved: the query is the bare word and the
-	 * answer prompt asks for the word alone */
-	" {\"match\": \"(?s)^(?=.*?Answer with only)(?=.*?Hint: (?<w>\\\\w+)\\\\n)\", \"reply\": \"${w}\"},\n"
-	" {\"match\": \"(?s)Question: Say Oslo\", \"reply\": \"Oslo\"},\n"
-	" {\"match\": \"(?s)Question: Say (?<w>\\\\w+)\", \"reply\": \"I think the word is ${w}.\"},\n"
-	" {\"match\": \"(?s)Keep the query short.*?search query for: Say (?<w>\\\\w+)\", \"reply\": \"${w}\"},\n"
-	" {\"match\": \"search query for: (?<q>[^\\\\n]*)\", \"reply\": \"${q}\"}],\n"
-	" \"fallback\": \"I do not know.\"}\n";
+    "{\"rules\": [\n"
+    " {\"match\": \"Describe the overall task\",\n"
+    "  \"reply\": \"<summary>STRUCTURE-E1: the pipeline repeats a word.</summary>\"},\n"
+    " {\"match\": \"The step under analysis: \\\"(?<s>\\\\w+)\\\"\",\n"
+    "  \"reply\": \"<dependency>DEPENDENCY-E2 of ${s}: it feeds the final reply.</dependency>\"},\n"
+    " {\"match\": \"You are the loss function\",\n"
+    "  \"reply\": \"<loss>LOSS-E3: the reply wraps the word in a sentence.</loss>\"},\n"
+    " {\"match\": \"Explain why the final output went wrong\",\n"
+    "  \"reply\": \"<gradient>GRADIENT-E4: the answer step added words.</gradient>\"},\n"
+    " {\"match\": \"(?s)You are assigning blame within.*?one step, \\\"(?<s>\\\\w+)\\\"\",\n"
+    "  \"reply\": \"<local>LOCAL-E5 for ${s}: output only the word.</local>\"},\n"
+    " {\"match\": \"(?s)You are writing a training example for one step, \\\"(?<s>\\\\w+)\\\"\",\n"
+    "  \"reply\": \"<revised>PSEUDO-E6 for ${s}</revised>\"},\n"
+    " {\"match\": \"(?s)improving the prompt of one step, "
+    "\\\"answer\\\".*?<current_prompt>\\\\n(?<p>.*?)\\\\n</current_prompt>\",\n"
+    "  \"reply\": \"<prompt>Answer with only the word.\\n${p}</prompt>\\n<prompt>Be "
+    "careful.\\n${p}</prompt>\"},\n"
+    " {\"match\": \"(?s)improving the prompt of one step, "
+    "\\\"query\\\".*?<current_prompt>\\\\n(?<p>.*?)\\\\n</current_prompt>\",\n"
+    "  \"reply\": \"<prompt>Keep the query short.\\n${p}</prompt>\"},\n"
+    /* the answer is right only when both prompts improved: the query is the bare word and the
+     * answer prompt asks for the word alone */
+    " {\"match\": \"(?s)^(?=.*?Answer with only)(?=.*?Hint: (?<w>\\\\w+)\\\\n)\", \"reply\": "
+    "\"${w}\"},\n"
+    " {\"match\": \"(?s)Question: Say Oslo\", \"reply\": \"Oslo\"},\n"
+    " {\"match\": \"(?s)Question: Say (?<w>\\\\w+)\", \"reply\": \"I think the word is ${w}.\"},\n"
+    " {\"match\": \"(?s)Keep the query short.*?search query for: Say (?<w>\\\\w+)\", \"reply\": "
+    "\"${w}\"},\n"
+    " {\"match\": \"search query for: (?<q>[^\\\\n]*)\", \"reply\": \"${q}\"}],\n"
+    " \"fallback\": \"I do not know.\"}\n";
 
 static const struct view_ops *const all_ops[] = {&view_traces_ops, &view_gradients_ops,
                                                  &view_shapley_ops, &view_proposals_ops,
@@ -218,7 +223,6 @@ static void drive(struct fixture *f)
 		engine_poll(f->en);
 	}
 }
-
 
 #define SCREEN_W 100
 #define SCREEN_H 40
@@ -552,8 +556,9 @@ static void test_proposals(void **state)
 	assert_true(key(f, "proposals", ACTION_EDIT));
 	edit_result = NULL;
 	assert_int_equal(ch->decision, DECISION_EDIT);
-	assert_string_equal(f->s->steps[ch->step].prompt,
-	                    "Answer with one word only.\nQuestion: {{question}}\nHint: {{query}}\nReply:");
+	assert_string_equal(
+	    f->s->steps[ch->step].prompt,
+	    "Answer with one word only.\nQuestion: {{question}}\nHint: {{query}}\nReply:");
 	scr = draw(f, "proposals");
 	assert_contains(scr, "[edited and accepted]");
 	assert_contains(scr, "your edit against the old prompt:");
@@ -725,13 +730,13 @@ int main(void)
 	setlocale(LC_ALL, "C.UTF-8");
 	glyphs_select(&glyphs_utf8);
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_before_any_iteration, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_traces, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_gradients, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_shapley, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_proposals, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_history, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_streaming_and_hostile_text, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_before_any_iteration, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_traces, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_gradients, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_shapley, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_proposals, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_history, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_streaming_and_hostile_text, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
