@@ -1,0 +1,285 @@
+/* lines.c: the wrapped, coloured, referenced row list shared by the content views (see lines.h).
+ * Text is sanitised here (sanitize.h) before it is split into rows, and again by view_print when
+ * drawn, so no byte from a model or a file reaches the terminal unfiltered. */
+#include <ctype.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tui/lines.h"
+#include "tui/sanitize.h"
+#include "tui/view.h"
+
+void tlines_init(struct tlines *l, int width)
+{
+	memset(l, 0, sizeof *l);
+	l->width = width > 1 ? width : 1;
+	l->ref = -1;
+	l->step = -1;
+}
+
+void tlines_clear(struct tlines *l)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		free(l->v[i].text);
+		free(l->v[i].segs);
+	}
+	l->n = 0;
+	l->ref = -1;
+	l->step = -1;
+}
+
+void tlines_free(struct tlines *l)
+{
+	tlines_clear(l);
+	free(l->v);
+	l->v = NULL;
+	l->cap = 0;
+}
+
+void tlines_ref(struct tlines *l, long ref, int step)
+{
+	l->ref = ref;
+	l->step = step;
+}
+
+/* Adds one row; takes ownership of text and segs. */
+static size_t push_row(struct tlines *l, int indent, char *text, struct tseg *segs, size_t n_segs)
+{
+	l->v = xgrow(l->v, &l->cap, l->n + 1, sizeof *l->v);
+	struct tline *r = &l->v[l->n];
+	r->text = text;
+	r->segs = segs;
+	r->n_segs = n_segs;
+	r->indent = indent;
+	r->ref = l->ref;
+	r->step = l->step;
+	return l->n++;
+}
+
+static struct tseg *one_seg(enum theme_element el)
+{
+	struct tseg *s = xmalloc(sizeof *s);
+	s->off = 0;
+	s->el = el;
+	return s;
+}
+
+static int avail(const struct tlines *l, int indent)
+{
+	return l->width - indent > 1 ? l->width - indent : 1;
+}
+
+size_t tlines_add(struct tlines *l, enum theme_element el, int indent, const char *text)
+{
+	size_t first = l->n;
+	if (!text)
+		text = "";
+	struct san_text st;
+	san_text_from(&st, text, strlen(text), indent, SAN_KEEP_NEWLINES);
+	struct san_lines ls = {0};
+	san_wrap(&ls, st.s, st.len, avail(l, indent));
+	struct sbuf b = {0};
+	for (size_t i = 0; i < ls.n; i++) {
+		san_utf8_encode(&b, st.s + ls.v[i].start, ls.v[i].len);
+		push_row(l, indent, sbuf_take(&b), one_seg(el), 1);
+	}
+	if (l->n == first)
+		push_row(l, indent, xstrdup(""), one_seg(el), 1);
+	sbuf_free(&b);
+	san_lines_free(&ls);
+	san_text_free(&st);
+	return first;
+}
+
+size_t tlines_addf(struct tlines *l, enum theme_element el, int indent, const char *fmt, ...)
+{
+	struct sbuf b = {0};
+	va_list ap;
+	va_start(ap, fmt);
+	sbuf_vaddf(&b, fmt, ap);
+	va_end(ap);
+	size_t r = tlines_add(l, el, indent, sbuf_str(&b));
+	sbuf_free(&b);
+	return r;
+}
+
+/* The row being filled by tlines_add_spans. */
+struct flow {
+	struct sbuf text;
+	struct tseg *segs;
+	size_t n_segs, cap_segs;
+	int used;
+};
+
+static void flow_flush(struct tlines *l, struct flow *f, int indent)
+{
+	push_row(l, indent, sbuf_take(&f->text), f->segs, f->n_segs);
+	f->segs = NULL;
+	f->n_segs = f->cap_segs = 0;
+	f->used = 0;
+}
+
+static size_t add_spans(struct tlines *l, int indent, const struct tspan *spans, size_t n, int w)
+{
+	size_t first = l->n;
+	struct flow f = {0};
+	for (size_t i = 0; i < n; i++) {
+		struct san_text st;
+		san_text_from(&st, spans[i].text, spans[i].len, indent + f.used, SAN_KEEP_NEWLINES);
+		for (size_t k = 0; k < st.len; k++) {
+			wchar_t c = st.s[k];
+			if (c == L'\n') {
+				flow_flush(l, &f, indent);
+				continue;
+			}
+			int cw = san_wcwidth(c);
+			if (f.used > 0 && f.used + cw > w)
+				flow_flush(l, &f, indent);
+			if (!f.n_segs || f.segs[f.n_segs - 1].el != spans[i].el) {
+				f.segs = xgrow(f.segs, &f.cap_segs, f.n_segs + 1, sizeof *f.segs);
+				f.segs[f.n_segs++] = (struct tseg){f.text.len, spans[i].el};
+			}
+			san_utf8_encode(&f.text, &c, 1);
+			f.used += cw;
+		}
+		san_text_free(&st);
+	}
+	if (f.n_segs || l->n == first) {
+		if (!f.n_segs)
+			f.segs = one_seg(THEME_TEXT), f.n_segs = 1;
+		flow_flush(l, &f, indent);
+	}
+	sbuf_free(&f.text);
+	return first;
+}
+
+size_t tlines_add_spans(struct tlines *l, int indent, const struct tspan *spans, size_t n)
+{
+	return add_spans(l, indent, spans, n, avail(l, indent));
+}
+
+size_t tlines_add_row(struct tlines *l, int indent, const struct tspan *spans, size_t n)
+{
+	size_t first = l->n;
+	add_spans(l, indent, spans, n, INT_MAX / 2);
+	while (l->n > first + 1) { /* a newline started more rows: keep the first */
+		l->n--;
+		free(l->v[l->n].text);
+		free(l->v[l->n].segs);
+	}
+	return first;
+}
+
+void tlines_pad(struct sbuf *b, int col)
+{
+	for (int w = san_width_utf8(sbuf_str(b)); w < col; w++)
+		sbuf_addc(b, ' ');
+}
+
+static bool contains_nocase(const char *hay, const char *needle)
+{
+	size_t n = strlen(needle);
+	if (!n)
+		return true;
+	for (; *hay; hay++) {
+		size_t i = 0;
+		while (i < n && hay[i] &&
+		       tolower((unsigned char)hay[i]) == tolower((unsigned char)needle[i]))
+			i++;
+		if (i == n)
+			return true;
+	}
+	return false;
+}
+
+long tlines_find(const struct tlines *l, long from, const char *pattern, int direction)
+{
+	if (!l->n || !pattern)
+		return -1;
+	long n = (long)l->n, step = direction < 0 ? -1 : 1;
+	if (from < 0 || from >= n)
+		from = step > 0 ? -1 : n;
+	for (long k = 1; k <= n; k++) {
+		long i = ((from + step * k) % n + n) % n;
+		if (contains_nocase(l->v[i].text, pattern))
+			return i;
+	}
+	return -1;
+}
+
+long tlines_find_ref(const struct tlines *l, long ref, int step)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (l->v[i].ref == ref && (step < -1 || l->v[i].step == step))
+			return (long)i;
+	return -1;
+}
+
+void tlines_draw(struct view *v, const struct tlines *l, int y0, int rows, int top, int sel)
+{
+	for (int y = 0; y < rows; y++) {
+		long i = (long)top + y;
+		bool is_sel = i == sel && v->focused;
+		view_fill(v, y0 + y, is_sel ? THEME_SELECTED : THEME_TEXT);
+		if (i < 0 || i >= (long)l->n)
+			continue;
+		const struct tline *r = &l->v[i];
+		int x = r->indent;
+		for (size_t s = 0; s < r->n_segs && x < v->w; s++) {
+			size_t end = s + 1 < r->n_segs ? r->segs[s + 1].off : strlen(r->text);
+			char *piece = xstrndup(r->text + r->segs[s].off, end - r->segs[s].off);
+			x += view_print(v, y0 + y, x, is_sel ? THEME_SELECTED : r->segs[s].el,
+			                piece, v->w - x);
+			free(piece);
+		}
+	}
+}
+
+void tlines_clamp(int *sel, int *top, size_t n, int rows)
+{
+	if (rows < 1)
+		rows = 1;
+	if (*sel >= (int)n)
+		*sel = (int)n - 1;
+	if (*sel < 0)
+		*sel = 0;
+	if (*sel < *top)
+		*top = *sel;
+	if (*sel >= *top + rows)
+		*top = *sel - rows + 1;
+	if (*top > (int)n - rows)
+		*top = (int)n - rows;
+	if (*top < 0)
+		*top = 0;
+}
+
+bool tlines_move(enum action a, int *sel, int *top, size_t n, int rows)
+{
+	int page = rows > 1 ? rows - 1 : 1;
+	switch (a) {
+	case ACTION_MOVE_UP:
+		(*sel)--;
+		break;
+	case ACTION_MOVE_DOWN:
+		(*sel)++;
+		break;
+	case ACTION_PAGE_UP:
+		*sel -= page, *top -= page;
+		break;
+	case ACTION_PAGE_DOWN:
+		*sel += page, *top += page;
+		break;
+	case ACTION_HOME:
+		*sel = 0;
+		break;
+	case ACTION_END:
+		*sel = (int)n - 1;
+		break;
+	default:
+		return false;
+	}
+	tlines_clamp(sel, top, n, rows);
+	return true;
+}

@@ -1,0 +1,84 @@
+/* lines.h: the scrolled line list the content views (traces, gradients, shapley, proposals,
+ * history) build on every draw: text is sanitised and wrapped to the pane's width once, so every
+ * entry is exactly one screen row; a row may carry several coloured segments (a diff line) and
+ * two references back to the model (a trace index, a step index) so that the cursor row tells the
+ * view what is selected.  Search, movement keys and drawing are shared here.
+ *
+ * Ownership: a struct tlines owns its rows and their text. */
+#ifndef ADOPT_TUI_LINES_H
+#define ADOPT_TUI_LINES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "core/util.h"
+#include "tui/keys.h"
+#include "tui/theme.h"
+
+struct view;
+
+/* A coloured piece of one row: bytes [off, next segment's off) of the row's text. */
+struct tseg {
+	size_t off;
+	enum theme_element el;
+};
+
+struct tline {
+	char *text; /* sanitised UTF-8, one screen row, no newline */
+	struct tseg *segs;
+	size_t n_segs;
+	int indent;
+	long ref; /* a trace index (or other item id), -1 none */
+	int step; /* a step index, -1 none */
+};
+
+struct tlines {
+	struct tline *v;
+	size_t n, cap;
+	int width; /* wrapping width (the pane's) */
+	long ref;  /* the ref and step given to rows added next (tlines_ref) */
+	int step;
+};
+
+/* A span of text with one element, for tlines_add_spans. */
+struct tspan {
+	const char *text;
+	size_t len;
+	enum theme_element el;
+};
+
+void tlines_init(struct tlines *l, int width);
+/* Empties the list (keeps the width). */
+void tlines_clear(struct tlines *l);
+void tlines_free(struct tlines *l);
+/* Sets the ref/step that rows added from now on carry. */
+void tlines_ref(struct tlines *l, long ref, int step);
+/* Adds text (NULL or "" adds one empty row) wrapped to width - indent, one row per wrapped line;
+ * returns the index of the first row added. */
+size_t tlines_add(struct tlines *l, enum theme_element el, int indent, const char *text);
+size_t tlines_addf(struct tlines *l, enum theme_element el, int indent, const char *fmt, ...)
+    PRINTF_LIKE(4, 5);
+/* Adds coloured spans as one flowing text wrapped at character boundaries (newlines in spans
+ * start new rows); returns the index of the first row. */
+size_t tlines_add_spans(struct tlines *l, int indent, const struct tspan *spans, size_t n);
+/* Adds the spans as one row, not wrapped (it is cut when drawn; a newline ends it). */
+size_t tlines_add_row(struct tlines *l, int indent, const struct tspan *spans, size_t n);
+
+/* Pads b with spaces up to `col` display columns (for aligned columns of UTF-8 text). */
+void tlines_pad(struct sbuf *b, int col);
+
+/* The next row (direction > 0) or previous (< 0) after `from` whose text contains pattern
+ * (ASCII case-insensitive), wrapping around; -1 when none. */
+long tlines_find(const struct tlines *l, long from, const char *pattern, int direction);
+/* First row with ref == ref (and step == step unless step < -1); -1 when none. */
+long tlines_find_ref(const struct tlines *l, long ref, int step);
+
+/* Draws rows [top, top + rows) at pane rows y0.. ; row `sel` (or -1) in the selection colour. */
+void tlines_draw(struct view *v, const struct tlines *l, int y0, int rows, int top, int sel);
+/* Applies a movement action to *sel / *top over n rows with `rows` visible; true when the action
+ * was a movement (even at an edge). */
+bool tlines_move(enum action a, int *sel, int *top, size_t n, int rows);
+/* Keeps sel in [0, n) and inside [top, top + rows). */
+void tlines_clamp(int *sel, int *top, size_t n, int rows);
+
+#endif

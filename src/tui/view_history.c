@@ -1,0 +1,285 @@
+/* view_history.c: the History pane.  Every iteration with its train and validation scores, the
+ * decisions on its changes, its tokens and cost; a sparkline of the incumbent validation score
+ * over iterations; and the prompt versions of the selected step (engine_versions) with score,
+ * iteration and an edited marker.  Enter on a version shows its full text (again: hides it);
+ * V (restore_version) makes it the current prompt again; left/right pick the step.
+ *
+ * Row references: an iteration row has ref = iteration index and step -1; a version row has
+ * step = its step and ref = VERSION_REF(index in engine_versions). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tui/glyphs.h"
+#include "tui/lines.h"
+#include "tui/view.h"
+
+#define VERSION_REF(i)  (-2 - (long)(i))
+#define VERSION_IDX(r)  ((size_t)(-2 - (r)))
+#define IS_VERSION(row) ((row)->step >= 0 && (row)->ref <= -2)
+
+struct history {
+	struct tlines l;
+	long expanded; /* ref of the version row whose text is shown, or 0 */
+};
+
+static const char *const decision_word[] = {
+    [DECISION_NONE] = "pending",
+    [DECISION_ACCEPT] = "accepted",
+    [DECISION_EDIT] = "edited",
+    [DECISION_REJECT] = "rejected",
+};
+
+static void open_history(struct view *v)
+{
+	struct history *p = xcalloc(1, sizeof *p);
+	tlines_init(&p->l, v->w);
+	v->priv = p;
+}
+
+static void done_history(struct view *v)
+{
+	struct history *p = v->priv;
+	if (!p)
+		return;
+	tlines_free(&p->l);
+	free(p);
+	v->priv = NULL;
+}
+
+/* The step whose versions are listed: tui->step when it is an LLM step, else the first one. */
+static int version_step(const struct view *v)
+{
+	const struct session *s = v->tui->s;
+	int st = v->tui->step;
+	if (st >= 0 && (size_t)st < s->n_steps && s->steps[st].kind == STEP_LLM)
+		return st;
+	for (size_t k = 0; k < s->n_steps; k++)
+		if (s->steps[k].kind == STEP_LLM)
+			return (int)k;
+	return -1;
+}
+
+static void build_summary(struct view *v, struct tlines *l)
+{
+	const struct engine *en = v->tui->en;
+	size_t n = engine_iterations(en);
+	struct engine_totals tot;
+	engine_totals(en, &tot);
+	tlines_addf(l, THEME_HEADER, 0,
+	            "%zu iteration(s); %ld calls (%ld cached, %ld memo hits), %ld tokens, $%.4f", n,
+	            tot.calls, tot.cached, tot.memo_hits, tot.tokens_in + tot.tokens_out,
+	            tot.cost_usd);
+	/* the incumbent's validation score before each iteration, then now */
+	double *vals = xcalloc(n + 1, sizeof *vals);
+	size_t nv = 0;
+	for (size_t i = 0; i < n; i++)
+		if (engine_iteration(en, i)->n_evals || engine_iteration(en, i)->saved)
+			vals[nv++] = engine_iteration(en, i)->base_score;
+	if (engine_val_score(en) >= 0)
+		vals[nv++] = engine_val_score(en);
+	if (nv) {
+		struct sbuf b = {0};
+		glyphs_sparkline(glyphs(), &b, vals, nv, MIN((int)nv, MAX(1, v->w - 40)), 0, 1);
+		struct tspan sp[] = {{"validation ", 11, THEME_TEXT_DIM},
+		                     {b.s, b.len, THEME_SPARKLINE},
+		                     {"", 0, THEME_TEXT}};
+		char *tail =
+		    xasprintf("  %.3f %s %.3f", vals[0], glyphs()->arrow_right, vals[nv - 1]);
+		sp[2] = (struct tspan){tail, strlen(tail), THEME_TEXT};
+		tlines_add_row(l, 0, sp, 3);
+		free(tail);
+		sbuf_free(&b);
+	}
+	free(vals);
+	tlines_addf(l, THEME_TEXT_DIM, 0, "%4s  %-6s %-15s %-9s %9s  %s", "iter", "train",
+	            "validation", "tokens", "cost", "changes");
+}
+
+static void build_iteration(const struct session *s, struct tlines *l, const struct iteration *it,
+                            size_t idx)
+{
+	long tokens = 0;
+	double usd = 0;
+	for (int ph = 0; ph < PHASE_COUNT; ph++) {
+		tokens += it->cost[ph].tokens_in + it->cost[ph].tokens_out;
+		usd += it->cost[ph].cost_usd;
+	}
+	struct sbuf ch = {0};
+	for (size_t c = 0; c < it->n_changes; c++)
+		sbuf_addf(&ch, "%s%s %s", c ? ", " : "", s->steps[it->changes[c].step].id,
+		          decision_word[it->changes[c].decision]);
+	if (!it->n_changes)
+		sbuf_adds(&ch, it->phase < PHASE_COUNT ? "(in progress)" : "(none)");
+	tlines_ref(l, (long)idx, -1);
+	struct sbuf b = {0};
+	sbuf_addf(&b, "%4d  %-6.3f ", it->number, it->train_score);
+	if (it->n_evals || it->saved)
+		sbuf_addf(&b, "%.3f %s %.3f", it->base_score, glyphs()->arrow_right,
+		          it->best_score);
+	else
+		sbuf_adds(&b, "-");
+	tlines_pad(&b, 28);
+	sbuf_addf(&b, "%-9ld %9.4f  %s", tokens, usd, sbuf_str(&ch));
+	tlines_add(l, THEME_TEXT, 0, sbuf_str(&b));
+	sbuf_free(&b);
+	sbuf_free(&ch);
+}
+
+static void build_versions(struct view *v, struct history *p, int step)
+{
+	struct tlines *l = &p->l;
+	size_t n;
+	const struct prompt_version *pv = engine_versions(v->tui->en, &n);
+	tlines_ref(l, -1, -1);
+	tlines_add(l, THEME_TEXT, 0, "");
+	tlines_addf(l, THEME_HEADER, 0,
+	            "Prompt versions of \"%s\" (%s current; h/l: other step, Enter: full text, "
+	            "V: restore)",
+	            v->tui->s->steps[step].id, glyphs()->bullet);
+	size_t shown = 0, latest = n;
+	for (size_t i = 0; i < n; i++)
+		if (pv[i].step == step)
+			latest = i;
+	for (size_t i = 0; i < n; i++) {
+		if (pv[i].step != step)
+			continue;
+		shown++;
+		const char *prompt = pv[i].prompt ? pv[i].prompt : "";
+		char *first = xstrndup(prompt, strcspn(prompt, "\n"));
+		char score[16] = "  -  ";
+		if (pv[i].score >= 0)
+			snprintf(score, sizeof score, "%.3f", pv[i].score);
+		char *head = xasprintf("%s v%-3d iteration %-3d score %-5s %-8s ",
+		                       i == latest ? glyphs()->bullet : " ", pv[i].version,
+		                       pv[i].iteration, score,
+		                       pv[i].edited      ? "edited"
+		                       : pv[i].iteration ? ""
+		                                         : "original");
+		struct tspan sp[] = {{head, strlen(head), THEME_TEXT},
+		                     {first, strlen(first), THEME_TEXT_DIM}};
+		tlines_ref(l, VERSION_REF(i), step);
+		tlines_add_row(l, 0, sp, 2);
+		if (p->expanded == VERSION_REF(i))
+			tlines_add(l, THEME_TEXT, 6, prompt);
+		free(head);
+		free(first);
+	}
+	if (!shown) {
+		tlines_ref(l, -1, -1);
+		tlines_add(
+		    l, THEME_TEXT_DIM, 2,
+		    "(no version recorded yet: the original prompt becomes version 1 when the "
+		    "engine starts; each accepted, edited or restored prompt adds one)");
+	}
+}
+
+static void build(struct view *v)
+{
+	struct history *p = v->priv;
+	const struct engine *en = v->tui->en;
+	tlines_clear(&p->l);
+	p->l.width = v->w;
+	build_summary(v, &p->l);
+	size_t n = engine_iterations(en);
+	if (!n) {
+		tlines_add(&p->l, THEME_TEXT_DIM, 2, "(no iteration yet: press r to run one)");
+	}
+	for (size_t i = 0; i < n; i++)
+		build_iteration(v->tui->s, &p->l, engine_iteration(en, i), i);
+	int step = version_step(v);
+	if (step >= 0)
+		build_versions(v, p, step);
+}
+
+static void draw_history(struct view *v)
+{
+	struct history *p = v->priv;
+	build(v);
+	tlines_clamp(&v->sel, &v->top, p->l.n, v->h);
+	tlines_draw(v, &p->l, 0, v->h, v->top, v->sel);
+}
+
+/* The LLM step after / before the listed one. */
+static void other_step(struct view *v, int dir)
+{
+	const struct session *s = v->tui->s;
+	int cur = version_step(v), n = (int)s->n_steps;
+	for (int k = cur + dir; k >= 0 && k < n; k += dir) {
+		if (s->steps[k].kind == STEP_LLM) {
+			v->tui->step = k;
+			return;
+		}
+	}
+}
+
+static const struct tline *cursor_row(const struct view *v, const struct history *p)
+{
+	return v->sel >= 0 && (size_t)v->sel < p->l.n ? &p->l.v[v->sel] : NULL;
+}
+
+static bool restore(struct view *v, const struct tline *row)
+{
+	size_t n;
+	const struct prompt_version *pv = engine_versions(v->tui->en, &n);
+	if (!row || !IS_VERSION(row) || VERSION_IDX(row->ref) >= n) {
+		tui_message(v->tui, "select a prompt version to restore");
+		return true;
+	}
+	const struct prompt_version *ver = &pv[VERSION_IDX(row->ref)];
+	int step = ver->step, version = ver->version;
+	if (engine_restore_version(v->tui->en, step, version) < 0) {
+		tui_message(v->tui, "cannot restore now: wait until the phase in flight finishes");
+		return true;
+	}
+	v->tui->dirty = true;
+	tui_message(v->tui, "%s: version %d restored as the current prompt",
+	            v->tui->s->steps[step].id, version);
+	return true;
+}
+
+static bool key_history(struct view *v, enum action a)
+{
+	struct history *p = v->priv;
+	build(v);
+	const struct tline *row = cursor_row(v, p);
+	switch (a) {
+	case ACTION_MOVE_LEFT:
+		other_step(v, -1);
+		return true;
+	case ACTION_MOVE_RIGHT:
+		other_step(v, 1);
+		return true;
+	case ACTION_ENTER:
+		if (!row || !IS_VERSION(row))
+			return false;
+		p->expanded = p->expanded == row->ref ? 0 : row->ref;
+		return true;
+	case ACTION_RESTORE_VERSION:
+		return restore(v, row);
+	default:
+		return tlines_move(a, &v->sel, &v->top, p->l.n, v->h);
+	}
+}
+
+static bool search_history(struct view *v, const char *pattern, int direction)
+{
+	struct history *p = v->priv;
+	build(v);
+	long r = tlines_find(&p->l, v->sel, pattern, direction);
+	if (r < 0)
+		return false;
+	v->sel = (int)r;
+	tlines_clamp(&v->sel, &v->top, p->l.n, v->h);
+	return true;
+}
+
+const struct view_ops view_history_ops = {
+    .name = "history",
+    .title = "History",
+    .open = open_history,
+    .draw = draw_history,
+    .key = key_history,
+    .search = search_history,
+    .done = done_history,
+};

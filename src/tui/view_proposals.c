@@ -1,0 +1,334 @@
+/* view_proposals.c: the Proposals pane.  Per changed step of the current iteration: a word-level
+ * diff of the current against the proposed prompt (removed text as [-old-] in diff.removed, added
+ * text as {+new+} in diff.added, so it reads without colour too), the validation gain of the
+ * proposed combination, the change in demonstrations and the decision.  Keys act on the selected
+ * step (tui->step): a accept, x reject, e edit (in $EDITOR; the engine checks the text), u undo.
+ * Before a proposal exists it says what the engine is doing and how to get one. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "tui/diff.h"
+#include "tui/glyphs.h"
+#include "tui/lines.h"
+#include "tui/view.h"
+
+struct proposals {
+	struct tlines l;
+	int placed_step; /* the step the pane was last scrolled to */
+	char last_error[256];
+};
+
+static const char *const decision_names[] = {
+    [DECISION_NONE] = "pending",
+    [DECISION_ACCEPT] = "accepted",
+    [DECISION_EDIT] = "edited and accepted",
+    [DECISION_REJECT] = "rejected",
+};
+
+static const enum theme_element decision_colour[] = {
+    [DECISION_NONE] = THEME_WARNING,
+    [DECISION_ACCEPT] = THEME_SCORE_GOOD,
+    [DECISION_EDIT] = THEME_SCORE_GOOD,
+    [DECISION_REJECT] = THEME_TEXT_DIM,
+};
+
+static void open_proposals(struct view *v)
+{
+	struct proposals *p = xcalloc(1, sizeof *p);
+	tlines_init(&p->l, v->w);
+	p->placed_step = -2;
+	v->priv = p;
+}
+
+static void done_proposals(struct view *v)
+{
+	struct proposals *p = v->priv;
+	if (!p)
+		return;
+	tlines_free(&p->l);
+	free(p);
+	v->priv = NULL;
+}
+
+static const struct step_change *find_change(const struct iteration *it, int step)
+{
+	for (size_t c = 0; it && c < it->n_changes; c++)
+		if (it->changes[c].step == step)
+			return &it->changes[c];
+	return NULL;
+}
+
+static void event_proposals(struct view *v, const struct engine_event *ev)
+{
+	struct proposals *p = v->priv;
+	if (ev->kind == EV_ERROR && ev->message)
+		snprintf(p->last_error, sizeof p->last_error, "%s", ev->message);
+	if (ev->kind == EV_PROPOSAL_READY) {
+		const struct iteration *it = engine_current(v->tui->en);
+		if (it && it->n_changes && !find_change(it, v->tui->step))
+			v->tui->step = it->changes[0].step;
+	}
+}
+
+static void build_waiting(struct view *v, struct tlines *l, const struct iteration *it)
+{
+	tlines_add(l, THEME_HEADER, 0, "No proposal yet.");
+	const struct engine *en = v->tui->en;
+	if (!it) {
+		tlines_add(l, THEME_TEXT, 0,
+		           "No iteration has run.  An iteration runs the pipeline, "
+		           "analyses its failures, proposes prompts per step and picks "
+		           "the best combination on validation; its changes appear "
+		           "here as diffs to accept, edit or reject.");
+	} else if (it->phase < PHASE_COUNT) {
+		tlines_addf(l, THEME_TEXT, 0, "Iteration %d %s phase %s: %s.", it->number,
+		            engine_busy(en) ? "is running" : "waits before", phase_name(it->phase),
+		            phase_help(it->phase));
+	} else {
+		tlines_addf(l, THEME_TEXT, 0, "Iteration %d is closed%s%s", it->number,
+		            it->note ? ": " : ".", it->note ? it->note : "");
+	}
+	long calls = 0;
+	double usd = 0;
+	engine_projection(en, &calls, &usd);
+	if (!engine_busy(en))
+		tlines_addf(l, THEME_COST, 0, "Next phase: about %ld calls, $%.4f.", calls, usd);
+	tlines_add(l, THEME_TEXT, 0,
+	           "Press r to run to the proposal, or s to run one phase at a time.");
+}
+
+static void add_diff(struct tlines *l, const char *old, const char *new)
+{
+	struct diff d;
+	diff_texts(&d, old ? old : "", new ? new : "");
+	struct tspan *sp = xcalloc(d.n * 3 + 1, sizeof *sp);
+	size_t n = 0;
+	for (size_t i = 0; i < d.n; i++) {
+		const struct diff_span *s = &d.v[i];
+		enum theme_element el = s->kind == DIFF_ADDED     ? THEME_DIFF_ADDED
+		                        : s->kind == DIFF_REMOVED ? THEME_DIFF_REMOVED
+		                                                  : THEME_TEXT;
+		const char *open = s->kind == DIFF_ADDED ? "{+" : "[-";
+		const char *close = s->kind == DIFF_ADDED ? "+}" : "-]";
+		if (s->kind != DIFF_SAME)
+			sp[n++] = (struct tspan){open, 2, el};
+		sp[n++] = (struct tspan){s->text, s->len, el};
+		if (s->kind != DIFF_SAME)
+			sp[n++] = (struct tspan){close, 2, el};
+	}
+	tlines_add_spans(l, 4, sp, n);
+	free(sp);
+	diff_free(&d);
+}
+
+static void build_change(struct tlines *l, const struct session *s, const struct iteration *it,
+                         const struct step_change *ch)
+{
+	const struct step *st = &s->steps[ch->step];
+	size_t added = 0, removed = 0;
+	const char *shown = ch->edited ? ch->edited : ch->new_prompt;
+	struct diff d;
+	diff_texts(&d, ch->old_prompt ? ch->old_prompt : "", shown ? shown : "");
+	diff_stats(&d, &added, &removed);
+	diff_free(&d);
+	tlines_ref(l, 1, ch->step);
+	struct sbuf b = {0};
+	sbuf_addf(&b, "%s %s  ", glyphs()->hline_focus, st->id);
+	const char *dec = decision_names[ch->decision];
+	sbuf_addf(&b, "[%s]", dec);
+	char *rest =
+	    ch->decision == DECISION_NONE
+	        ? xasprintf("  gain %+.3f  demos %zu %s %zu  +%zu -%zu bytes",
+	                    it->best_score - it->base_score, st->n_demos, glyphs()->arrow_right,
+	                    ch->n_new_demos, added, removed)
+	        : xasprintf("  gain %+.3f  demos %zu  +%zu -%zu bytes",
+	                    it->best_score - it->base_score, ch->n_new_demos, added, removed);
+	struct tspan sp[] = {{b.s, b.len, decision_colour[ch->decision]},
+	                     {rest, strlen(rest), THEME_TEXT}};
+	tlines_add_spans(l, 0, sp, 2);
+	free(rest);
+	sbuf_free(&b);
+	if (ch->edited)
+		tlines_add(l, THEME_TEXT_DIM, 2, "your edit against the old prompt:");
+	add_diff(l, ch->old_prompt, shown);
+	if (ch->n_new_demos)
+		tlines_addf(l, THEME_TEXT_DIM, 2, "%zu demonstration(s) come with it",
+		            ch->n_new_demos);
+	tlines_add(l, THEME_TEXT, 0, "");
+}
+
+static void build(struct view *v)
+{
+	struct proposals *p = v->priv;
+	const struct iteration *it = engine_current(v->tui->en);
+	struct tlines *l = &p->l;
+	tlines_clear(l);
+	l->width = v->w;
+	if (!it || !it->n_changes) {
+		build_waiting(v, l, it);
+		return;
+	}
+	size_t decided = 0;
+	for (size_t c = 0; c < it->n_changes; c++)
+		decided += it->changes[c].decision != DECISION_NONE;
+	tlines_addf(l, THEME_HEADER, 0,
+	            "Iteration %d proposal: validation %.3f %s %.3f (gain %+.3f) on %zu examples; "
+	            "%zu of %zu decided",
+	            it->number, it->base_score, glyphs()->arrow_right, it->best_score,
+	            it->best_score - it->base_score, it->n_val, decided, it->n_changes);
+	tlines_add(l, THEME_TEXT_DIM, 0,
+	           it->phase == PHASE_DECISION
+	               ? "a accept  x reject  e edit  u undo  (on the selected step; up/down "
+	                 "pick it)"
+	               : "The iteration is closed: these decisions are final.  r starts the next "
+	                 "iteration.");
+	for (size_t c = 0; c < it->n_changes; c++)
+		build_change(l, v->tui->s, it, &it->changes[c]);
+}
+
+static long change_row(const struct proposals *p, int step)
+{
+	for (size_t i = 0; i < p->l.n; i++)
+		if (p->l.v[i].ref == 1 && p->l.v[i].step == step)
+			return (long)i;
+	return -1;
+}
+
+static void draw_proposals(struct view *v)
+{
+	struct proposals *p = v->priv;
+	build(v);
+	long r = change_row(p, v->tui->step);
+	if (r >= 0 && v->tui->step != p->placed_step) {
+		v->top = (int)r > 0 ? (int)r - 1 : 0;
+		p->placed_step = v->tui->step;
+	}
+	int sel = v->top;
+	tlines_clamp(&sel, &v->top, p->l.n, v->h);
+	tlines_draw(v, &p->l, 0, v->h, v->top, (int)r);
+}
+
+static void decided(struct view *v, int rc, const char *what)
+{
+	struct proposals *p = v->priv;
+	const struct step *st = &v->tui->s->steps[v->tui->step];
+	if (rc == 0) {
+		v->tui->dirty = true;
+		tui_message(v->tui, "%s: %s", st->id, what);
+	} else if (p->last_error[0]) {
+		tui_message(v->tui, "%s: %s", st->id, p->last_error);
+	} else {
+		tui_message(v->tui, "%s: no pending change to decide", st->id);
+	}
+}
+
+static void edit(struct view *v, const struct step_change *ch)
+{
+	char *text = tui_edit_text(v->tui, ch->new_prompt);
+	if (!text) {
+		tui_message(v->tui, "edit cancelled");
+		return;
+	}
+	struct proposals *p = v->priv;
+	p->last_error[0] = 0;
+	decided(v, engine_edit(v->tui->en, ch->step, text), "edited prompt accepted");
+	free(text);
+}
+
+/* Moves the selection to the previous/next changed step, or the first/last. */
+static void move_change(struct view *v, const struct iteration *it, int delta, bool absolute)
+{
+	if (!it || !it->n_changes)
+		return;
+	long cur = -1, n = (long)it->n_changes;
+	for (long c = 0; c < n; c++)
+		if (it->changes[c].step == v->tui->step)
+			cur = c;
+	long to = absolute ? (delta < 0 ? 0 : n - 1) : (cur < 0 ? 0 : cur + delta);
+	v->tui->step = it->changes[MAX(0, MIN(n - 1, to))].step;
+}
+
+static bool key_proposals(struct view *v, enum action a)
+{
+	struct proposals *p = v->priv;
+	const struct iteration *it = engine_current(v->tui->en);
+	build(v);
+	const struct step_change *ch = find_change(it, v->tui->step);
+	p->last_error[0] = 0;
+	switch (a) {
+	case ACTION_MOVE_UP:
+		move_change(v, it, -1, false);
+		return true;
+	case ACTION_MOVE_DOWN:
+		move_change(v, it, 1, false);
+		return true;
+	case ACTION_HOME:
+		move_change(v, it, -1, true);
+		return true;
+	case ACTION_END:
+		move_change(v, it, 1, true);
+		return true;
+	case ACTION_PAGE_UP:
+	case ACTION_PAGE_DOWN: {
+		int sel = v->top, page = v->h > 1 ? v->h - 1 : 1;
+		v->top += a == ACTION_PAGE_DOWN ? page : -page;
+		sel = v->top;
+		tlines_clamp(&sel, &v->top, p->l.n, v->h);
+		return true;
+	}
+	case ACTION_UNDO:
+		if (engine_undo(v->tui->en) == 0) {
+			v->tui->dirty = true;
+			tui_message(v->tui, "decision undone");
+		} else {
+			tui_message(v->tui, "nothing to undo in this iteration");
+		}
+		return true;
+	default:
+		break;
+	}
+	if (a != ACTION_ACCEPT && a != ACTION_REJECT && a != ACTION_EDIT)
+		return false;
+	if (!ch) {
+		tui_message(v->tui, "%s",
+		            it && it->n_changes ? "select a changed step (up/down)"
+		                                : "no proposal yet: press r to run to one");
+		return true;
+	}
+	if (ch->decision != DECISION_NONE) {
+		tui_message(v->tui, "%s is already %s (u undoes it)", v->tui->s->steps[ch->step].id,
+		            decision_names[ch->decision]);
+		return true;
+	}
+	if (a == ACTION_ACCEPT)
+		decided(v, engine_accept(v->tui->en, ch->step), "proposal accepted");
+	else if (a == ACTION_REJECT)
+		decided(v, engine_reject(v->tui->en, ch->step), "proposal rejected");
+	else
+		edit(v, ch);
+	return true;
+}
+
+static bool search_proposals(struct view *v, const char *pattern, int direction)
+{
+	struct proposals *p = v->priv;
+	build(v);
+	long r = tlines_find(&p->l, v->top, pattern, direction);
+	if (r < 0)
+		return false;
+	v->top = (int)r;
+	if (p->l.v[r].step >= 0)
+		v->tui->step = p->l.v[r].step, p->placed_step = v->tui->step;
+	return true;
+}
+
+const struct view_ops view_proposals_ops = {
+    .name = "proposals",
+    .title = "Proposals",
+    .open = open_proposals,
+    .draw = draw_proposals,
+    .key = key_proposals,
+    .event = event_proposals,
+    .search = search_proposals,
+    .done = done_proposals,
+};

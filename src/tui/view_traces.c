@@ -1,0 +1,435 @@
+/* view_traces.c: the Traces pane.  Top: one row per example of the forward batch (id, score
+ * coloured good/bad, prediction, error marker), optionally only the bad ones.  Below: the selected
+ * example's run step by step (and round by round): input, rendered prompt, output, latency,
+ * tokens, cost, cached/memo/scripted markers, parse misses and errors.  While a forward pass runs,
+ * streamed text (EV_TEXT) collects in a live buffer per step, shown until that step's trace is in.
+ *
+ * Keys: up/down/home/end pick the example, PgUp/PgDn scroll the step detail, left/right pick the
+ * step (tui->step), b filters bad cases, d jumps from a bad case to its gradient. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "tui/glyphs.h"
+#include "tui/lines.h"
+#include "tui/view.h"
+
+#define LIVE_MAX 2048 /* bytes of streamed text kept per step */
+
+struct traces {
+	struct tlines list, detail;
+	size_t *rows; /* trace index of each list row */
+	size_t n_rows;
+	int dtop;        /* first detail row shown */
+	int placed_step; /* the step / example the detail was last positioned for */
+	long placed_example;
+	struct sbuf *live; /* per step */
+	size_t n_live;
+	long finished; /* step runs finished in the forward pass in flight */
+};
+
+/* The latest iteration that has traces (the current one, or the previous one while a new forward
+ * pass runs). */
+static const struct iteration *shown_iteration(const struct engine *en)
+{
+	for (size_t i = engine_iterations(en); i-- > 0;) {
+		const struct iteration *it = engine_iteration(en, i);
+		if (it->n_traces)
+			return it;
+	}
+	return NULL;
+}
+
+static const struct example *trace_example(const struct session *s, const struct trace *t)
+{
+	const struct split *sp = &s->data.splits[t->split];
+	return t->example < sp->n ? &sp->ex[t->example] : NULL;
+}
+
+static const char *example_id(const struct session *s, const struct trace *t)
+{
+	const struct example *ex = trace_example(s, t);
+	return ex && ex->id ? ex->id : "?";
+}
+
+static bool forward_running(const struct engine *en)
+{
+	const struct iteration *cur = engine_current(en);
+	return cur && cur->phase == PHASE_FORWARD && engine_busy(en); /* phase_running is unset */
+}
+
+static void open_traces(struct view *v)
+{
+	struct traces *p = xcalloc(1, sizeof *p);
+	tlines_init(&p->list, v->w);
+	tlines_init(&p->detail, v->w);
+	p->placed_step = -2;
+	p->placed_example = -2;
+	p->n_live = v->tui->s->n_steps;
+	p->live = xcalloc(p->n_live ? p->n_live : 1, sizeof *p->live);
+	v->priv = p;
+}
+
+static void done_traces(struct view *v)
+{
+	struct traces *p = v->priv;
+	if (!p)
+		return;
+	tlines_free(&p->list);
+	tlines_free(&p->detail);
+	for (size_t i = 0; i < p->n_live; i++)
+		sbuf_free(&p->live[i]);
+	free(p->live);
+	free(p->rows);
+	free(p);
+	v->priv = NULL;
+}
+
+static void clear_live(struct traces *p)
+{
+	for (size_t i = 0; i < p->n_live; i++)
+		sbuf_reset(&p->live[i]);
+}
+
+static void event_traces(struct view *v, const struct engine_event *ev)
+{
+	struct traces *p = v->priv;
+	bool in_range = ev->step >= 0 && (size_t)ev->step < p->n_live;
+	if (ev->kind == EV_PHASE_STARTED && ev->phase == PHASE_FORWARD) {
+		clear_live(p);
+		p->finished = 0;
+	} else if (ev->kind == EV_PHASE_FINISHED && ev->phase == PHASE_FORWARD) {
+		clear_live(p);
+	} else if (ev->kind == EV_TEXT && ev->phase == PHASE_FORWARD && in_range && ev->text) {
+		struct sbuf *b = &p->live[ev->step];
+		sbuf_add(b, ev->text, ev->len);
+		if (b->len > LIVE_MAX) { /* keep the tail */
+			size_t cut = b->len - LIVE_MAX / 2;
+			memmove(b->s, b->s + cut, b->len - cut + 1);
+			b->len -= cut;
+		}
+	} else if (ev->kind == EV_STEP_TRACE) {
+		p->finished++;
+		if (in_range)
+			sbuf_reset(&p->live[ev->step]);
+	}
+}
+
+/* Rebuilds the example rows; returns the iteration shown. */
+static const struct iteration *build_rows(struct view *v, struct traces *p)
+{
+	const struct iteration *it = shown_iteration(v->tui->en);
+	p->n_rows = 0;
+	free(p->rows);
+	p->rows = xcalloc(it && it->n_traces ? it->n_traces : 1, sizeof *p->rows);
+	for (size_t i = 0; it && i < it->n_traces; i++)
+		if (!v->tui->bad_only || !it->traces[i].good)
+			p->rows[p->n_rows++] = i;
+	return it;
+}
+
+/* The list row of the selected example, following tui->example when it is listed. */
+static void sync_selection(struct view *v, struct traces *p)
+{
+	for (size_t r = 0; r < p->n_rows; r++)
+		if ((long)p->rows[r] == v->tui->example)
+			v->sel = (int)r;
+	if (p->n_rows) {
+		if (v->sel >= (int)p->n_rows)
+			v->sel = (int)p->n_rows - 1;
+		if (v->sel < 0)
+			v->sel = 0;
+		v->tui->example = (long)p->rows[v->sel];
+	}
+}
+
+static void build_list(struct view *v, struct traces *p, const struct iteration *it)
+{
+	const struct glyphs *g = glyphs();
+	tlines_clear(&p->list);
+	p->list.width = v->w;
+	for (size_t r = 0; r < p->n_rows; r++) {
+		const struct trace *t = &it->traces[p->rows[r]];
+		char *head = xasprintf("%s %-8s %5.2f  ", t->good ? g->check : g->cross_mark,
+		                       example_id(v->tui->s, t), t->score);
+		const char *pred = t->prediction ? t->prediction : "(no prediction)";
+		struct tspan sp[] = {
+		    {head, strlen(head), t->good ? THEME_SCORE_GOOD : THEME_SCORE_BAD},
+		    {pred, strcspn(pred, "\n"), THEME_TEXT},
+		    {"  ! error", t->error ? 9 : 0, THEME_ERROR},
+		};
+		/* one row per example: a longer prediction is cut, the detail shows all of it */
+		tlines_ref(&p->list, (long)p->rows[r], -1);
+		tlines_add_row(&p->list, 0, sp, 3);
+		free(head);
+	}
+}
+
+static void add_block(struct tlines *l, const char *label, const char *text)
+{
+	tlines_add(l, THEME_TEXT_DIM, 2, label);
+	tlines_add(l, THEME_TEXT, 4, text && *text ? text : "(empty)");
+}
+
+static void build_live(struct view *v, struct traces *p)
+{
+	const struct session *s = v->tui->s;
+	tlines_ref(&p->detail, -1, -1);
+	tlines_addf(&p->detail, THEME_NODE_RUNNING, 0,
+	            "Forward pass of iteration %d running: %ld step runs finished",
+	            engine_current(v->tui->en)->number, p->finished);
+	for (size_t i = 0; i < p->n_live && i < s->n_steps; i++) {
+		if (!p->live[i].len)
+			continue;
+		tlines_ref(&p->detail, -1, (int)i);
+		tlines_addf(&p->detail, THEME_HEADER, 0, "%s %s (streaming)", glyphs()->arrow_right,
+		            s->steps[i].id);
+		tlines_add(&p->detail, THEME_TEXT, 4, sbuf_str(&p->live[i]));
+	}
+	tlines_add(&p->detail, THEME_TEXT, 0, "");
+}
+
+static void build_step(struct tlines *l, const struct session *s, const struct trace_step *ts,
+                       bool selected)
+{
+	const struct step *st = &s->steps[ts->step];
+	struct sbuf b = {0};
+	sbuf_addf(&b, "%s %s", glyphs()->hline, st->id);
+	if (ts->round)
+		sbuf_addf(&b, " round %d", ts->round);
+	sbuf_addf(&b, " (%s)  %.2f s", step_kind_name(st->kind), ts->latency_s);
+	if (st->kind == STEP_LLM)
+		sbuf_addf(&b, "  %ld in / %ld out tokens  $%.5f%s", ts->tok_in, ts->tok_out,
+		          ts->cost_usd, ts->estimated ? " (estimated)" : "");
+	if (ts->cached)
+		sbuf_adds(&b, "  [cached]");
+	if (ts->memo)
+		sbuf_adds(&b, "  [memo]");
+	if (ts->scripted)
+		sbuf_adds(&b, "  [scripted]");
+	tlines_add(l, selected ? THEME_HEADER : THEME_TITLE, 0, sbuf_str(&b));
+	sbuf_free(&b);
+	add_block(l, "input:", ts->input);
+	if (ts->prompt)
+		add_block(l, st->kind == STEP_LLM ? "prompt:" : "text:", ts->prompt);
+	add_block(l, "output:", ts->out.text);
+	if (ts->parse_miss)
+		tlines_add(l, THEME_WARNING, 2,
+		           "parse miss: the output parser did not match; the "
+		           "output is the trimmed raw reply");
+	if (ts->error)
+		tlines_addf(l, THEME_ERROR, 2, "error: %s", ts->error);
+}
+
+static void build_detail(struct view *v, struct traces *p, const struct iteration *it)
+{
+	const struct session *s = v->tui->s;
+	tlines_clear(&p->detail);
+	p->detail.width = v->w;
+	if (forward_running(v->tui->en))
+		build_live(v, p);
+	if (!p->n_rows)
+		return;
+	long ti = (long)p->rows[v->sel];
+	const struct trace *t = &it->traces[ti];
+	const struct example *ex = trace_example(s, t);
+	tlines_ref(&p->detail, ti, -1);
+	tlines_addf(&p->detail, THEME_HEADER, 0, "Example %s (iteration %d, %s)", example_id(s, t),
+	            it->number, split_names[t->split]);
+	for (size_t f = 0; ex && f < ex->n; f++)
+		tlines_addf(&p->detail, THEME_TEXT, 2, "%s: %s", ex->keys[f],
+		            ex->vals[f].text ? ex->vals[f].text : "");
+	for (size_t gi = 0; ex && gi < ex->n_golds; gi++)
+		tlines_addf(&p->detail, THEME_TEXT, 2, "gold: %s", ex->golds[gi]);
+	tlines_addf(&p->detail, t->good ? THEME_SCORE_GOOD : THEME_SCORE_BAD, 2,
+	            "prediction: %s   score %.3f (%s)", t->prediction ? t->prediction : "(none)",
+	            t->score, t->good ? "good" : "bad");
+	if (t->error)
+		tlines_addf(&p->detail, THEME_ERROR, 2, "error: %s", t->error);
+	if (!t->done)
+		tlines_add(&p->detail, THEME_WARNING, 2, "(this run did not finish)");
+	for (size_t k = 0; k < t->n; k++) {
+		tlines_ref(&p->detail, ti, t->steps[k].step);
+		build_step(&p->detail, s, &t->steps[k], t->steps[k].step == v->tui->step);
+	}
+}
+
+/* Rows of the example list and where the detail starts. */
+static int list_rows(const struct view *v, const struct traces *p)
+{
+	int max = (v->h - 2) / 3 > 3 ? (v->h - 2) / 3 : 3;
+	int n = p->n_rows ? (int)p->n_rows : 1;
+	return n < max ? n : max;
+}
+
+static const struct iteration *rebuild(struct view *v)
+{
+	struct traces *p = v->priv;
+	const struct iteration *it = build_rows(v, p);
+	sync_selection(v, p);
+	build_list(v, p, it);
+	build_detail(v, p, it);
+	/* position the detail on the selected step when the step or the example changed */
+	if (v->tui->step != p->placed_step || v->tui->example != p->placed_example) {
+		long r = tlines_find_ref(&p->detail, v->tui->example, v->tui->step);
+		p->dtop = r >= 0 ? (int)r : 0;
+		p->placed_step = v->tui->step;
+		p->placed_example = v->tui->example;
+	}
+	return it;
+}
+
+static void draw_empty(struct view *v, struct traces *p)
+{
+	const struct iteration *cur = engine_current(v->tui->en);
+	tlines_ref(&p->detail, -1, -1);
+	tlines_add(&p->detail, THEME_HEADER, 0, "No traces yet.");
+	if (!forward_running(v->tui->en))
+		tlines_add(
+		    &p->detail, THEME_TEXT, 0,
+		    "The forward pass runs the pipeline on a training batch and records every "
+		    "step of every example here: input, prompt, output, latency, tokens and "
+		    "cost.  Press s to run the next phase or r to run to a proposal.");
+	if (cur && cur->note)
+		tlines_add(&p->detail, THEME_WARNING, 0, cur->note);
+	tlines_draw(v, &p->detail, 0, v->h, 0, -1);
+}
+
+static void draw_traces(struct view *v)
+{
+	struct traces *p = v->priv;
+	const struct iteration *it = rebuild(v);
+	if (!it) {
+		draw_empty(v, p);
+		return;
+	}
+	size_t n_bad = 0;
+	for (size_t i = 0; i < it->n_traces; i++)
+		n_bad += !it->traces[i].good;
+	view_fill(v, 0, THEME_HEADER);
+	view_printf(v, 0, 0, THEME_HEADER,
+	            "Iteration %d: %zu examples, %zu good, %zu bad, train %.3f%s", it->number,
+	            it->n_traces, it->n_traces - n_bad, n_bad, it->train_score,
+	            v->tui->bad_only ? "  [bad only]" : "");
+	int lr = list_rows(v, p);
+	int sel = v->sel, top = v->top;
+	tlines_clamp(&sel, &top, p->n_rows, lr);
+	v->top = top;
+	if (!p->n_rows) {
+		view_fill(v, 1, THEME_TEXT);
+		view_print(v, 1, 0, THEME_TEXT_DIM, "(no example matches the filter; b shows all)",
+		           v->w);
+	} else {
+		tlines_draw(v, &p->list, 1, lr, v->top, v->sel);
+	}
+	/* the step bar */
+	int y = 1 + lr, x = 0;
+	view_fill(v, y, THEME_BORDER);
+	x += view_print(v, y, x, THEME_TEXT_DIM, "steps (h/l): ", v->w);
+	for (size_t i = 0; i < v->tui->s->n_steps && x < v->w; i++) {
+		x += view_print(v, y, x, (int)i == v->tui->step ? THEME_SELECTED : THEME_TEXT,
+		                v->tui->s->steps[i].id, v->w - x);
+		x += view_print(v, y, x, THEME_TEXT, " ", v->w - x);
+	}
+	int drows = v->h - y - 1;
+	int dsel = -1;
+	tlines_clamp(&dsel, &p->dtop, p->detail.n, drows);
+	tlines_draw(v, &p->detail, y + 1, drows, p->dtop, -1);
+}
+
+/* The next step (dir +1 / -1) after tui->step that the selected trace ran. */
+static void move_step(struct view *v, int dir)
+{
+	int n = (int)v->tui->s->n_steps;
+	if (n <= 0)
+		return;
+	int s = v->tui->step < 0 ? (dir > 0 ? -1 : n) : v->tui->step;
+	s += dir;
+	if (s < 0)
+		s = 0;
+	if (s >= n)
+		s = n - 1;
+	v->tui->step = s;
+}
+
+static void jump_to_gradient(struct view *v)
+{
+	const struct iteration *it = engine_current(v->tui->en);
+	for (size_t c = 0; it && c < it->n_cases; c++) {
+		if ((long)it->cases[c].trace == v->tui->example && it->cases[c].gradient) {
+			tui_focus_view(v->tui, "gradients");
+			return;
+		}
+	}
+	tui_message(v->tui, "%s",
+	            it && it->n_cases ? "this example is not an analysed bad case"
+	                              : "no gradient yet: run the loss+gradient phase");
+}
+
+static bool key_traces(struct view *v, enum action a)
+{
+	struct traces *p = v->priv;
+	rebuild(v);
+	switch (a) {
+	case ACTION_MOVE_LEFT:
+		move_step(v, -1);
+		return true;
+	case ACTION_MOVE_RIGHT:
+		move_step(v, 1);
+		return true;
+	case ACTION_TOGGLE_BAD_FILTER:
+		v->tui->bad_only = !v->tui->bad_only;
+		tui_message(v->tui, "%s",
+		            v->tui->bad_only ? "showing bad cases only" : "showing all examples");
+		return true;
+	case ACTION_JUMP_TO_GRADIENT:
+		jump_to_gradient(v);
+		return true;
+	case ACTION_PAGE_UP:
+	case ACTION_PAGE_DOWN: {
+		int drows = v->h - list_rows(v, p) - 2, dsel = p->dtop;
+		int d = drows > 1 ? drows - 1 : 1;
+		p->dtop += a == ACTION_PAGE_DOWN ? d : -d;
+		dsel = p->dtop;
+		tlines_clamp(&dsel, &p->dtop, p->detail.n, drows);
+		return true;
+	}
+	default:
+		break;
+	}
+	int sel = v->sel, top = v->top;
+	if (!tlines_move(a, &sel, &top, p->n_rows, list_rows(v, p)))
+		return false;
+	v->sel = sel, v->top = top;
+	if (p->n_rows)
+		v->tui->example = (long)p->rows[v->sel];
+	return true;
+}
+
+static bool search_traces(struct view *v, const char *pattern, int direction)
+{
+	struct traces *p = v->priv;
+	rebuild(v);
+	/* the detail first (from the row shown at the top), then the example list */
+	long r = tlines_find(&p->detail, p->dtop, pattern, direction);
+	if (r >= 0 && r != p->dtop) {
+		p->dtop = (int)r;
+		return true;
+	}
+	r = tlines_find(&p->list, v->sel, pattern, direction);
+	if (r < 0)
+		return false;
+	v->sel = (int)r;
+	v->tui->example = (long)p->rows[r];
+	return true;
+}
+
+const struct view_ops view_traces_ops = {
+    .name = "traces",
+    .title = "Traces",
+    .open = open_traces,
+    .draw = draw_traces,
+    .key = key_traces,
+    .event = event_traces,
+    .search = search_traces,
+    .done = done_traces,
+};
