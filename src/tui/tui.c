@@ -394,7 +394,7 @@ static int screen_open(struct app *a, SCREEN **scr, struct err *e)
 	if (t < 0)
 		return -1;
 	if (t > 0) {
-		a->test = true;
+		a->test = a->t.deterministic = true;
 		return test_screen_open(w, h, e);
 	}
 	if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO))

@@ -57,6 +57,7 @@ struct tui {
 	bool colour_by_importance;
 	bool dirty;    /* unsaved changes */
 	bool scripted, offline;
+	bool deterministic; /* screen tests: no wall-clock figures (latency) on screen */
 	char message[512]; /* one-line status message */
 	struct view *views;
 	size_t n_views;

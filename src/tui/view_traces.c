@@ -189,14 +189,17 @@ static void build_live(struct view *v, struct traces *p)
 }
 
 static void build_step(struct tlines *l, const struct session *s, const struct trace_step *ts,
-                       bool selected)
+                       bool selected, bool deterministic)
 {
 	const struct step *st = &s->steps[ts->step];
 	struct sbuf b = {0};
 	sbuf_addf(&b, "%s %s", glyphs()->hline, st->id);
 	if (ts->round)
 		sbuf_addf(&b, " round %d", ts->round);
-	sbuf_addf(&b, " (%s)  %.2f s", step_kind_name(st->kind), ts->latency_s);
+	if (deterministic)
+		sbuf_addf(&b, " (%s)  -.-- s", step_kind_name(st->kind));
+	else
+		sbuf_addf(&b, " (%s)  %.2f s", step_kind_name(st->kind), ts->latency_s);
 	if (st->kind == STEP_LLM)
 		sbuf_addf(&b, "  %ld in / %ld out tokens  $%.5f%s", ts->tok_in, ts->tok_out,
 		          ts->cost_usd, ts->estimated ? " (estimated)" : "");
@@ -249,7 +252,8 @@ static void build_detail(struct view *v, struct traces *p, const struct iteratio
 		tlines_add(&p->detail, THEME_WARNING, 2, "(this run did not finish)");
 	for (size_t k = 0; k < t->n; k++) {
 		tlines_ref(&p->detail, ti, t->steps[k].step);
-		build_step(&p->detail, s, &t->steps[k], t->steps[k].step == v->tui->step);
+		build_step(&p->detail, s, &t->steps[k], t->steps[k].step == v->tui->step,
+		           v->tui->deterministic);
 	}
 }
 
