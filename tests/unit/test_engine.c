@@ -1,0 +1,664 @@
+/* test_engine.c: the ADOPT engine end to end with the scripted provider: whole iterations on a
+ * two-step, a five-step (examples/chain5) and a looped pipeline (examples/dialogue-loop) with
+ * every phase's artefacts checked; stepping phase by phase; cancel and resume; decisions and
+ * undo; save and reopen mid-iteration (replayed from the response cache); memoization (also
+ * against the test LLM server when $LLM_SERVER or build/tests/llm-server exists); edge cases
+ * (one step, all good, all bad, a small validation split, a failing role model); cost
+ * projection and the budget cap; determinism. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <curl/curl.h>
+#include <math.h>
+#include <signal.h>
+#include <sys/wait.h>
+
+#include "engine/engine.h"
+#include "engine_fixture.h"
+
+/* ---- a rig: fixture copy, session, LLM layer, engine, recorded events ---- */
+
+struct events {
+	int n[EV_ITERATION_DONE + 1];
+	int started[PHASE_COUNT];
+	char *last_error, *last_pause;
+	int errors_in_phase[PHASE_COUNT];
+};
+
+struct rig {
+	struct fx f;
+	char *file;
+	struct session *s;
+	struct llm *l;
+	struct engine *en;
+	struct events ev;
+	struct engine_opts o;
+	const char *cache;
+};
+
+static void on_event(void *arg, const struct engine_event *ev)
+{
+	struct events *e = arg;
+	e->n[ev->kind]++;
+	if (ev->kind == EV_PHASE_STARTED)
+		e->started[ev->phase]++;
+	if (ev->kind == EV_ERROR) {
+		free(e->last_error);
+		e->last_error = xstrdup(ev->message ? ev->message : "");
+		e->errors_in_phase[ev->phase]++;
+	}
+	if (ev->kind == EV_PAUSED) {
+		free(e->last_pause);
+		e->last_pause = xstrdup(ev->message ? ev->message : "");
+	}
+}
+
+static void rig_engine(struct rig *g)
+{
+	struct err e = {{0}};
+	g->en = engine_new(g->s, g->l, &g->o, on_event, &g->ev, &e);
+	if (!g->en)
+		fail_msg("engine_new: %s", e.msg);
+}
+
+/* Copies src into a temp dir, loads file from it; cache names a cache file there or NULL. */
+static void rig_open(struct rig *g, const char *src, const char *file, const char *cache)
+{
+	memset(g, 0, sizeof *g);
+	fx_init(&g->f, src);
+	g->file = xstrdup(file);
+	g->cache = cache;
+	g->s = fx_load(&g->f, file);
+	g->l = fx_llm(&g->f, cache);
+	rig_engine(g);
+}
+
+/* Patches the session file before loading (call between fx_init and the load). */
+static void rig_open_patched(struct rig *g, const char *src, const char *file,
+                             void (*patch)(struct fx *f, const char *file))
+{
+	memset(g, 0, sizeof *g);
+	fx_init(&g->f, src);
+	patch(&g->f, file);
+	g->file = xstrdup(file);
+	g->s = fx_load(&g->f, file);
+	g->l = fx_llm(&g->f, NULL);
+	rig_engine(g);
+}
+
+static void rig_close_engine(struct rig *g)
+{
+	engine_free(g->en);
+	llm_free(g->l);
+	session_free(g->s);
+	g->en = NULL, g->l = NULL, g->s = NULL;
+}
+
+static void rig_close(struct rig *g)
+{
+	rig_close_engine(g);
+	free(g->ev.last_error);
+	free(g->ev.last_pause);
+	free(g->file);
+	fx_done(&g->f);
+}
+
+/* The front end's loop: wait for replies, poll, until the engine stops by itself. */
+static void drive(struct rig *g)
+{
+	for (int i = 0; i < 100000 && engine_running(g->en); i++) {
+		if (engine_busy(g->en))
+			assert_true(llm_wait(g->l, NULL, 0, 100) >= 0);
+		engine_poll(g->en);
+	}
+	assert_false(engine_running(g->en));
+	engine_poll(g->en); /* frees finished batches */
+}
+
+/* Drives only until the phase in flight is done. */
+static void drive_phase(struct rig *g)
+{
+	for (int i = 0; i < 100000 && engine_busy(g->en); i++) {
+		assert_true(llm_wait(g->l, NULL, 0, 100) >= 0);
+		engine_poll(g->en);
+	}
+	assert_false(engine_busy(g->en));
+	engine_poll(g->en);
+}
+
+static struct iteration *current(struct rig *g)
+{
+	const struct iteration *it = engine_current(g->en);
+	assert_non_null(it);
+	return (struct iteration *)it;
+}
+
+/* Steps phase by phase until the current iteration's next phase is p. */
+static void step_until(struct rig *g, enum phase p)
+{
+	for (int i = 0; i < PHASE_COUNT + 1; i++) {
+		const struct iteration *it = engine_current(g->en);
+		if (it && it->phase == p)
+			return;
+		assert_int_equal(engine_step(g->en), 0);
+		drive_phase(g);
+	}
+	fail_msg("never reached phase %s", phase_name(p));
+}
+
+/* The phase the next engine_step runs. */
+static enum phase current_or_new_phase(struct rig *g)
+{
+	const struct iteration *it = engine_current(g->en);
+	return !it || it->phase >= PHASE_COUNT ? PHASE_FORWARD : it->phase;
+}
+
+static int n_optimizable(const struct session *s)
+{
+	int k = 0;
+	for (size_t i = 0; i < s->n_steps; i++)
+		k += s->steps[i].kind == STEP_LLM && !s->steps[i].frozen;
+	return k;
+}
+
+static bool optimizable(const struct session *s, size_t i)
+{
+	return s->steps[i].kind == STEP_LLM && !s->steps[i].frozen;
+}
+
+/* ---- the artefacts of a finished (or proposal-ready) iteration ---- */
+
+static void check_forward(const struct session *s, const struct iteration *it)
+{
+	size_t want = MIN((size_t)s->opt.batch_size, s->data.splits[SPLIT_TRAIN].n);
+	assert_int_equal(it->n_traces, want);
+	double sum = 0;
+	size_t good = 0;
+	for (size_t t = 0; t < it->n_traces; t++) {
+		assert_true(it->traces[t].done);
+		assert_int_equal(it->traces[t].split, SPLIT_TRAIN);
+		assert_true(it->traces[t].n > 0);
+		assert_non_null(it->traces[t].prediction);
+		sum += it->traces[t].score;
+		good += it->traces[t].good;
+	}
+	assert_true(fabs(it->train_score - sum / (double)want) < 1e-12);
+	assert_int_equal(it->n_good, MIN(good, (size_t)s->opt.minibatch_good));
+	assert_int_equal(it->n_bad, MIN(want - good, (size_t)s->opt.minibatch_bad));
+	for (size_t g = 0; g < it->n_good; g++)
+		assert_true(it->traces[it->good[g]].good);
+	for (size_t b = 0; b < it->n_bad; b++)
+		assert_false(it->traces[it->bad[b]].good);
+	assert_int_equal(it->n_cases, it->n_bad);
+}
+
+static void check_analysis(const struct session *s, const struct iteration *it)
+{
+	assert_non_null(it->structure);
+	assert_true(strlen(it->structure) > 10);
+	assert_null(strstr(it->structure, "<summary>")); /* the tag was taken off */
+	assert_non_null(it->dependency);
+	for (size_t i = 0; i < s->n_steps; i++) {
+		if (!optimizable(s, i)) {
+			assert_null(it->dependency[i]);
+			continue;
+		}
+		assert_non_null(it->dependency[i]);
+		char *want = xasprintf("Step \"%s\"", s->steps[i].id);
+		assert_non_null(strstr(it->dependency[i], want));
+		free(want);
+	}
+	for (size_t c = 0; c < it->n_cases; c++) {
+		const struct adopt_case *ac = &it->cases[c];
+		const struct trace *t = &it->traces[ac->trace];
+		assert_false(t->good);
+		assert_non_null(ac->loss);
+		assert_non_null(strstr(ac->loss, "differs from the gold answer"));
+		assert_non_null(ac->gradient);
+		for (size_t i = 0; i < s->n_steps; i++) {
+			bool ran = trace_find(t, (int)i) != NULL;
+			if (!optimizable(s, i) || !ran) {
+				assert_null(ac->local[i]);
+				assert_null(ac->pseudo[i]);
+				continue;
+			}
+			assert_non_null(ac->local[i]);
+			char *want = xasprintf("Step \"%s\" produced", s->steps[i].id);
+			assert_non_null(strstr(ac->local[i], want));
+			free(want);
+			/* the scripted E6 repeats the step's output */
+			assert_non_null(ac->pseudo[i]);
+		}
+	}
+}
+
+static void check_candidates(const struct session *s, const struct iteration *it)
+{
+	int k = n_optimizable(s), sum = 0;
+	assert_non_null(it->budget);
+	for (size_t i = 0; i < s->n_steps; i++) {
+		if (!optimizable(s, i)) {
+			assert_int_equal(it->budget[i], 0);
+			assert_int_equal(it->n_cands[i], 0);
+			continue;
+		}
+		assert_true(it->budget[i] >= s->opt.budget_floor);
+		sum += it->budget[i];
+		assert_true(it->n_cands[i] <= (size_t)it->budget[i]);
+		for (size_t a = 0; a < it->n_cands[i]; a++) {
+			const struct candidate *c = &it->cands[i][a];
+			assert_non_null(c->prompt);
+			assert_non_null(c->optimizer);
+			assert_string_equal(c->optimizer, s->opt.step_optimizer);
+			for (size_t b = 0; b < a; b++)
+				assert_true(strcmp(c->prompt, it->cands[i][b].prompt) != 0 ||
+				            c->n_demos != it->cands[i][b].n_demos);
+		}
+	}
+	assert_int_equal(sum, MAX(s->opt.budget_total, s->opt.budget_floor * k));
+}
+
+static void check_selection(const struct session *s, const struct iteration *it)
+{
+	size_t val = s->data.splits[SPLIT_VAL].n ? s->data.splits[SPLIT_VAL].n
+	                                         : s->data.splits[SPLIT_TRAIN].n;
+	assert_int_equal(it->n_val, MIN((size_t)s->opt.val_size, val));
+	assert_true(it->n_evals >= 1);
+	bool incumbent = false;
+	for (size_t e = 0; e < it->n_evals; e++) {
+		const struct evaluation *ev = &it->evals[e];
+		bool zero = true;
+		double sum = 0;
+		for (size_t i = 0; i < s->n_steps; i++) {
+			assert_true(ev->choice[i] >= 0 && (size_t)ev->choice[i] <= it->n_cands[i]);
+			zero &= ev->choice[i] == 0;
+		}
+		for (size_t v = 0; v < it->n_val; v++) {
+			assert_true(ev->scores[v] >= 0 && ev->scores[v] <= 1);
+			sum += ev->scores[v];
+		}
+		assert_true(fabs(ev->score - sum / (double)it->n_val) < 1e-12);
+		if (zero) {
+			incumbent = true;
+			assert_true(ev->score == it->base_score);
+		}
+		for (size_t f = 0; f < e; f++)
+			assert_true(memcmp(ev->choice, it->evals[f].choice,
+			                   s->n_steps * sizeof *ev->choice) != 0);
+	}
+	assert_true(incumbent);
+}
+
+static void check_shapley(const struct session *s, const struct iteration *it)
+{
+	assert_non_null(it->phi);
+	assert_non_null(it->phi_sd);
+	assert_non_null(it->shapley_method);
+	const char *const methods[] = {"exact", "permutation", "kernel", "none"};
+	bool known = false;
+	for (size_t m = 0; m < 4; m++)
+		known |= strcmp(it->shapley_method, methods[m]) == 0;
+	assert_true(known);
+	for (size_t i = 0; i < s->n_steps; i++) {
+		assert_true(isfinite(it->phi[i]) && isfinite(it->phi_sd[i]));
+		assert_true(it->phi_sd[i] >= 0);
+		if (!optimizable(s, i))
+			assert_true(it->phi[i] == 0);
+	}
+	int k = n_optimizable(s), sum = 0;
+	assert_non_null(it->next_budget);
+	for (size_t i = 0; i < s->n_steps; i++) {
+		if (optimizable(s, i))
+			assert_true(it->next_budget[i] >= s->opt.budget_floor);
+		else
+			assert_int_equal(it->next_budget[i], 0);
+		sum += it->next_budget[i];
+	}
+	assert_int_equal(sum, MAX(s->opt.budget_total, s->opt.budget_floor * k));
+}
+
+static void check_proposal(const struct session *s, const struct iteration *it)
+{
+	assert_true(it->best_eval >= 0 && (size_t)it->best_eval < it->n_evals);
+	const struct evaluation *best = &it->evals[it->best_eval];
+	for (size_t e = 0; e < it->n_evals; e++)
+		assert_true(it->evals[e].score <= best->score);
+	assert_true(it->best_score == best->score);
+	size_t changed = 0;
+	for (size_t i = 0; i < s->n_steps; i++)
+		changed += best->choice[i] > 0;
+	assert_int_equal(it->n_changes, changed);
+	for (size_t c = 0; c < it->n_changes; c++) {
+		const struct step_change *ch = &it->changes[c];
+		int k = best->choice[ch->step];
+		assert_true(k > 0);
+		assert_string_equal(ch->new_prompt, it->cands[ch->step][k - 1].prompt);
+		assert_true(strcmp(ch->old_prompt, ch->new_prompt) != 0);
+	}
+}
+
+static void check_costs(const struct iteration *it)
+{
+	assert_true(it->cost[PHASE_FORWARD].projected_calls > 0);
+	assert_true(it->cost[PHASE_FORWARD].calls > 0);
+	for (int p = PHASE_FORWARD; p < PHASE_DECISION; p++) {
+		assert_true(it->cost[p].calls >= 0 && it->cost[p].cached <= it->cost[p].calls);
+		if (p <= PHASE_CANDIDATES && it->n_bad)
+			/* role phases: the projection is exact for the scripted roles */
+			assert_true(it->cost[p].calls <= it->cost[p].projected_calls);
+	}
+}
+
+static void check_iteration(const struct session *s, const struct iteration *it)
+{
+	check_forward(s, it);
+	if (it->n_bad) {
+		check_analysis(s, it);
+		check_candidates(s, it);
+	}
+	check_selection(s, it);
+	check_shapley(s, it);
+	check_proposal(s, it);
+	check_costs(it);
+}
+
+/* ---- whole iterations ---- */
+
+static void run_one(struct rig *g)
+{
+	assert_int_equal(engine_run(g->en, 1), 0);
+	drive(g);
+	assert_int_equal(engine_iterations(g->en), 1);
+	assert_int_equal(current(g)->phase, PHASE_COUNT);
+}
+
+static void check_decided(struct rig *g, char **before)
+{
+	const struct iteration *it = current(g);
+	bool improves = it->best_score > it->base_score;
+	size_t nv;
+	engine_versions(g->en, &nv);
+	for (size_t c = 0; c < it->n_changes; c++) {
+		const struct step_change *ch = &it->changes[c];
+		assert_int_equal(ch->decision, improves ? DECISION_ACCEPT : DECISION_REJECT);
+		assert_string_equal(g->s->steps[ch->step].prompt,
+		                    improves ? ch->new_prompt : ch->old_prompt);
+		assert_string_equal(ch->old_prompt, before[ch->step]);
+	}
+	size_t llm = 0;
+	for (size_t i = 0; i < g->s->n_steps; i++)
+		llm += g->s->steps[i].kind == STEP_LLM;
+	/* one original version per LLM step, one more per accepted change */
+	assert_int_equal(nv, llm + (improves ? it->n_changes : 0));
+}
+
+static char **prompts_copy(const struct session *s)
+{
+	char **p = xcalloc(s->n_steps, sizeof *p);
+	for (size_t i = 0; i < s->n_steps; i++)
+		p[i] = s->steps[i].prompt ? xstrdup(s->steps[i].prompt) : NULL;
+	return p;
+}
+
+static void prompts_free(char **p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(p[i]);
+	free(p);
+}
+
+static void full_iteration(const char *src, const char *file)
+{
+	struct rig g;
+	rig_open(&g, src, file, NULL);
+	char **before = prompts_copy(g.s);
+	run_one(&g);
+	const struct iteration *it = current(&g);
+	assert_true(it->n_bad > 0);
+	check_iteration(g.s, it);
+	check_decided(&g, before);
+	assert_int_equal(g.ev.n[EV_ITERATION_DONE], 1);
+	assert_int_equal(g.ev.n[EV_PROPOSAL_READY], 1);
+	assert_int_equal(g.ev.n[EV_SHAPLEY_READY], 1);
+	assert_int_equal(g.ev.started[PHASE_FORWARD], 1);
+	assert_int_equal(g.ev.n[EV_EVAL_DONE], (int)it->n_evals);
+	prompts_free(before, g.s->n_steps);
+	rig_close(&g);
+}
+
+static void test_iteration_two_step(void **state)
+{
+	(void)state;
+	full_iteration(FX_DATA, "two.json");
+}
+
+static void test_iteration_chain5(void **state)
+{
+	(void)state;
+	full_iteration("examples/chain5", "session.json");
+}
+
+static void test_iteration_loop(void **state)
+{
+	(void)state;
+	full_iteration("examples/dialogue-loop", "session.json");
+}
+
+/* ---- what two runs must agree on ---- */
+
+struct snap {
+	char **prompts;
+	size_t n_steps;
+	double train, base, best;
+	double *scores; /* evaluation scores in order */
+	int *choices;
+	size_t n_evals;
+	double *phi;
+	char *structure;
+	size_t n_cands;
+};
+
+static void snap_take(struct rig *g, struct snap *sn)
+{
+	const struct iteration *it = current(g);
+	memset(sn, 0, sizeof *sn);
+	sn->n_steps = g->s->n_steps;
+	sn->prompts = prompts_copy(g->s);
+	sn->train = it->train_score;
+	sn->base = it->base_score;
+	sn->best = it->best_score;
+	sn->n_evals = it->n_evals;
+	sn->scores = xcalloc(it->n_evals + 1, sizeof *sn->scores);
+	sn->choices = xcalloc(it->n_evals * sn->n_steps + 1, sizeof *sn->choices);
+	for (size_t e = 0; e < it->n_evals; e++) {
+		sn->scores[e] = it->evals[e].score;
+		memcpy(&sn->choices[e * sn->n_steps], it->evals[e].choice,
+		       sn->n_steps * sizeof *sn->choices);
+	}
+	sn->phi = xcalloc(sn->n_steps, sizeof *sn->phi);
+	if (it->phi)
+		memcpy(sn->phi, it->phi, sn->n_steps * sizeof *sn->phi);
+	sn->structure = it->structure ? xstrdup(it->structure) : NULL;
+	for (size_t i = 0; it->n_cands && i < sn->n_steps; i++)
+		sn->n_cands += it->n_cands[i];
+}
+
+static void snap_equal(const struct snap *a, const struct snap *b)
+{
+	assert_int_equal(a->n_steps, b->n_steps);
+	for (size_t i = 0; i < a->n_steps; i++) {
+		if (a->prompts[i] || b->prompts[i])
+			assert_string_equal(a->prompts[i], b->prompts[i]);
+		assert_true(a->phi[i] == b->phi[i]);
+	}
+	assert_true(a->train == b->train);
+	assert_true(a->base == b->base);
+	assert_true(a->best == b->best);
+	assert_int_equal(a->n_evals, b->n_evals);
+	for (size_t e = 0; e < a->n_evals; e++)
+		assert_true(a->scores[e] == b->scores[e]);
+	assert_memory_equal(a->choices, b->choices, a->n_evals * a->n_steps * sizeof *a->choices);
+	if (a->structure || b->structure)
+		assert_string_equal(a->structure, b->structure);
+	assert_int_equal(a->n_cands, b->n_cands);
+}
+
+static void snap_free(struct snap *sn)
+{
+	prompts_free(sn->prompts, sn->n_steps);
+	free(sn->scores);
+	free(sn->choices);
+	free(sn->phi);
+	free(sn->structure);
+}
+
+/* The reference: one uninterrupted iteration on a fresh copy. */
+static void reference(const char *src, const char *file, struct snap *sn)
+{
+	struct rig g;
+	rig_open(&g, src, file, NULL);
+	run_one(&g);
+	snap_take(&g, sn);
+	rig_close(&g);
+}
+
+static void test_stepping_equals_run(void **state)
+{
+	(void)state;
+	struct snap want, got;
+	reference(FX_DATA, "two.json", &want);
+	struct rig g;
+	rig_open(&g, FX_DATA, "two.json", NULL);
+	for (enum phase p = PHASE_FORWARD; p < PHASE_DECISION; p++) {
+		assert_int_equal(current_or_new_phase(&g), p);
+		assert_int_equal(engine_step(g.en), 0);
+		drive_phase(&g);
+		assert_int_equal(current(&g)->phase, p + 1);
+		assert_false(engine_running(g.en)); /* one phase at a time */
+	}
+	assert_non_null(strstr(engine_pause_reason(g.en), "proposal ready"));
+	/* stepping at the decision decides what is left, as engine_run would */
+	assert_int_equal(engine_step(g.en), 0);
+	assert_int_equal(current(&g)->phase, PHASE_COUNT);
+	snap_take(&g, &got);
+	snap_equal(&want, &got);
+	snap_free(&got);
+	snap_free(&want);
+	rig_close(&g);
+}
+
+/* Cancels the phase p right after it started (and after one round of replies), checks it was
+ * rolled back, then finishes the iteration and compares with the uninterrupted run. */
+static void cancel_in(enum phase p, bool wait_first, enum phase *cancelled, const struct snap *want)
+{
+	struct rig g;
+	rig_open(&g, FX_DATA, "two.json", NULL);
+	if (p > PHASE_FORWARD)
+		step_until(&g, p);
+	/* a phase answered wholly from the memo finishes inside engine_step, and a short one in
+	 * one round of replies: then the next phase is the one cancelled */
+	for (;;) {
+		assert_true(p < PHASE_DECISION);
+		assert_int_equal(engine_step(g.en), 0);
+		if (engine_busy(g.en) && wait_first)
+			llm_wait(g.l, NULL, 0, 0), engine_poll(g.en);
+		if (engine_busy(g.en))
+			break;
+		p++;
+	}
+	*cancelled = p;
+	int evals = g.ev.n[EV_EVAL_DONE], steps = g.ev.n[EV_STEP_TRACE];
+	if (p == PHASE_SELECTION && wait_first) {
+		/* cancel once some configurations have been evaluated */
+		for (int i = 0; i < 100 && engine_busy(g.en) && !current(&g)->n_evals; i++)
+			llm_wait(g.l, NULL, 0, 0), engine_poll(g.en);
+		assert_true(engine_busy(g.en));
+		assert_true(current(&g)->n_evals > 0);
+		evals = g.ev.n[EV_EVAL_DONE];
+	}
+	engine_cancel(g.en);
+	assert_false(engine_busy(g.en));
+	assert_false(engine_running(g.en));
+	assert_non_null(strstr(engine_pause_reason(g.en), "cancelled"));
+	const struct iteration *it = current(&g);
+	assert_int_equal(it->phase, p);
+	switch (p) {
+	case PHASE_FORWARD:
+		assert_null(it->traces);
+		assert_int_equal(it->n_traces + it->n_bad + it->n_good, 0);
+		break;
+	case PHASE_ANALYSIS:
+		assert_null(it->structure);
+		assert_null(it->dependency);
+		break;
+	case PHASE_GRADIENT:
+		for (size_t c = 0; c < it->n_cases; c++)
+			assert_true(!it->cases[c].loss && !it->cases[c].gradient);
+		break;
+	case PHASE_CANDIDATES:
+		assert_null(it->cands);
+		assert_null(it->budget);
+		break;
+	case PHASE_SELECTION:
+		assert_int_equal(it->n_evals, 0);
+		assert_null(it->evals);
+		break;
+	case PHASE_SHAPLEY:
+		assert_null(it->phi);
+		break;
+	default:
+		break;
+	}
+	/* nothing arrives for the cancelled work */
+	for (int i = 0; i < 5; i++)
+		llm_wait(g.l, NULL, 0, 10);
+	engine_poll(g.en);
+	assert_int_equal(g.ev.n[EV_EVAL_DONE], evals);
+	assert_int_equal(g.ev.n[EV_STEP_TRACE], steps);
+	assert_false(engine_busy(g.en));
+	/* resume: the rest of the iteration, same result as without the interruption */
+	assert_int_equal(engine_run(g.en, 1), 0);
+	drive(&g);
+	assert_int_equal(engine_iterations(g.en), 1);
+	assert_int_equal(current(&g)->phase, PHASE_COUNT);
+	check_iteration(g.s, current(&g));
+	struct snap got;
+	snap_take(&g, &got);
+	snap_equal(want, &got);
+	snap_free(&got);
+	rig_close(&g);
+}
+
+static void test_cancel_and_resume(void **state)
+{
+	(void)state;
+	struct snap want;
+	reference(FX_DATA, "two.json", &want);
+	/* (Shapley needs no new evaluation here: the search already covered every coalition, so
+	 * it finishes inside engine_step and cannot be caught in flight) */
+	const enum phase ps[] = {PHASE_FORWARD, PHASE_ANALYSIS,   PHASE_GRADIENT, PHASE_LOCAL,
+	                         PHASE_PSEUDO,  PHASE_CANDIDATES, PHASE_SELECTION};
+	for (size_t i = 0; i < sizeof ps / sizeof *ps; i++) {
+		enum phase c0, c1;
+		cancel_in(ps[i], false, &c0, &want);
+		cancel_in(ps[i], true, &c1, &want);
+		assert_int_equal(c0, ps[i]);
+		assert_true(c1 >= ps[i]);
+	}
+	snap_free(&want);
+}
+
+int main(void)
+{
+	(void)rig_open_patched;
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_iteration_two_step),
+	    cmocka_unit_test(test_iteration_chain5),
+	    cmocka_unit_test(test_iteration_loop),
+	    cmocka_unit_test(test_stepping_equals_run),
+	    cmocka_unit_test(test_cancel_and_resume),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
