@@ -302,6 +302,7 @@ bool engine_poll(struct engine *en)
 	}
 	if (en->go == GO_RESUME && it && it->phase >= en->resume_phase) {
 		en->go = GO_NONE;
+		en->resume_phase = PHASE_FORWARD; /* replayed: nothing left to resume */
 		return false;
 	}
 	if (start_next(en) < 0) {
@@ -316,7 +317,7 @@ bool engine_poll(struct engine *en)
 int engine_resume(struct engine *en)
 {
 	const struct iteration *it = cur(en);
-	if (en->busy || !it || it->phase >= PHASE_COUNT || en->resume_phase <= PHASE_FORWARD)
+	if (en->busy || !it || it->phase >= en->resume_phase || en->resume_phase <= PHASE_FORWARD)
 		return -1;
 	en->go = GO_RESUME;
 	return start_next(en);

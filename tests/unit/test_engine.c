@@ -650,6 +650,244 @@ static void test_cancel_and_resume(void **state)
 	snap_free(&want);
 }
 
+/* ---- decisions ---- */
+
+static const struct step_change *change_of(const struct iteration *it, size_t c)
+{
+	assert_true(c < it->n_changes);
+	return &it->changes[c];
+}
+
+static void test_decisions(void **state)
+{
+	(void)state;
+	struct rig g;
+	rig_open(&g, FX_DATA, "two.json", NULL);
+	assert_int_equal(engine_run_to_proposal(g.en), 0);
+	drive(&g);
+	const struct iteration *it = current(&g);
+	assert_int_equal(it->phase, PHASE_DECISION);
+	assert_non_null(strstr(engine_pause_reason(g.en), "proposal ready"));
+	assert_true(it->n_changes >= 1);
+	const struct step_change *ch = change_of(it, 0);
+	int step = ch->step;
+	struct step *st = &g.s->steps[step];
+	char *old = xstrdup(st->prompt);
+	size_t nv0, nv;
+	engine_versions(g.en, &nv0);
+
+	/* an edit that drops a required input is refused and changes nothing */
+	int errors = g.ev.n[EV_ERROR];
+	assert_int_equal(engine_edit(g.en, step, "Just answer the question."), -1);
+	assert_int_equal(g.ev.n[EV_ERROR], errors + 1);
+	assert_non_null(strstr(g.ev.last_error, "drops the input {{"));
+	assert_int_equal(engine_edit(g.en, step, "Broken {{w"), -1);
+	assert_int_equal(ch->decision, DECISION_NONE);
+	assert_string_equal(st->prompt, old);
+	engine_versions(g.en, &nv);
+	assert_int_equal(nv, nv0);
+	/* no decision for a step without a change, nor twice for one */
+	assert_int_equal(engine_accept(g.en, (int)g.s->n_steps + 3), -1);
+
+	/* a valid edit becomes the prompt and a new version marked edited */
+	const char *var = step == 0 ? "{{q}}" : "{{w}}";
+	char *edited = xasprintf("Edited by hand.\nInput: %s\nAnswer:", var);
+	assert_int_equal(engine_edit(g.en, step, edited), 0);
+	assert_int_equal(ch->decision, DECISION_EDIT);
+	assert_string_equal(ch->edited, edited);
+	assert_string_equal(st->prompt, edited);
+	const struct prompt_version *v = engine_versions(g.en, &nv);
+	assert_int_equal(nv, nv0 + 1);
+	assert_true(v[nv - 1].edited && v[nv - 1].step == step && v[nv - 1].iteration == 1);
+	assert_string_equal(v[nv - 1].prompt, edited);
+	assert_int_equal(v[nv - 1].version, 2);
+	if (it->n_changes == 1) /* every change decided: the iteration closed */
+		assert_int_equal(it->phase, PHASE_COUNT);
+	if (it->phase == PHASE_COUNT) {
+		/* a closed iteration cannot be undone: start again from the proposal */
+		assert_int_equal(engine_undo(g.en), -1);
+		free(edited);
+		free(old);
+		rig_close(&g);
+		return;
+	}
+	/* undo restores the prompt and the version list */
+	assert_int_equal(engine_undo(g.en), 0);
+	assert_int_equal(ch->decision, DECISION_NONE);
+	assert_null(ch->edited);
+	assert_string_equal(st->prompt, old);
+	engine_versions(g.en, &nv);
+	assert_int_equal(nv, nv0);
+	/* accept, undo, reject */
+	assert_int_equal(engine_accept(g.en, step), 0);
+	assert_string_equal(st->prompt, ch->new_prompt);
+	assert_int_equal(engine_accept(g.en, step), -1); /* decided already */
+	assert_int_equal(engine_undo(g.en), 0);
+	assert_string_equal(st->prompt, old);
+	assert_int_equal(engine_reject(g.en, step), 0);
+	assert_int_equal(ch->decision, DECISION_REJECT);
+	assert_string_equal(st->prompt, old);
+	engine_versions(g.en, &nv);
+	assert_int_equal(nv, nv0);
+	assert_int_equal(engine_undo(g.en), 0);
+	assert_int_equal(engine_undo(g.en), -1); /* nothing left to undo */
+	/* the remaining changes decided together close the iteration */
+	assert_int_equal(engine_decide_remaining(g.en), 0);
+	assert_int_equal(it->phase, PHASE_COUNT);
+	assert_int_equal(engine_undo(g.en), -1);
+	free(edited);
+	free(old);
+	rig_close(&g);
+}
+
+/* ---- save and reopen mid-iteration ---- */
+
+static void reopen(struct rig *g)
+{
+	struct err e = {{0}};
+	engine_store(g->en);
+	char *path = fx_path(&g->f, g->file);
+	assert_int_equal(session_save(g->s, path, &e), 0);
+	free(path);
+	rig_close_engine(g);
+	g->s = fx_load(&g->f, g->file);
+	g->l = fx_llm(&g->f, g->cache);
+	rig_engine(g);
+}
+
+static void test_save_reopen_resume(void **state)
+{
+	(void)state;
+	struct snap want;
+	reference(FX_DATA, "two.json", &want);
+	struct rig g;
+	rig_open(&g, FX_DATA, "two.json", "two.cache.jsonl");
+	step_until(&g, PHASE_CANDIDATES);
+	char *structure = xstrdup(current(&g)->structure);
+	char *loss = xstrdup(current(&g)->cases[0].loss);
+	struct llm_stats paid;
+	llm_get_stats(g.l, &paid);
+	assert_true(paid.done > 0);
+	assert_int_equal(paid.cached, 0);
+	reopen(&g);
+	/* the reopened engine knows where it stopped */
+	assert_int_equal(engine_iterations(g.en), 1);
+	assert_int_equal(current(&g)->number, 1);
+	assert_int_equal(current(&g)->phase, PHASE_FORWARD);
+	assert_int_equal(engine_resume(g.en), 0);
+	drive(&g);
+	const struct iteration *it = current(&g);
+	assert_int_equal(it->phase, PHASE_CANDIDATES);
+	assert_string_equal(it->structure, structure);
+	assert_string_equal(it->cases[0].loss, loss);
+	/* the replay paid for nothing: every call came from the cache */
+	struct llm_stats st;
+	llm_get_stats(g.l, &st);
+	assert_true(st.done > 0);
+	assert_int_equal(st.cached, st.done);
+	assert_int_equal(st.network_requests, 0);
+	assert_true(st.cost_usd == 0);
+	for (int p = PHASE_FORWARD; p < PHASE_CANDIDATES; p++)
+		assert_int_equal(it->cost[p].calls, it->cost[p].cached);
+	assert_int_equal(engine_resume(g.en), -1); /* nothing left to replay */
+	/* going on gives what an uninterrupted run gives */
+	assert_int_equal(engine_run(g.en, 1), 0);
+	drive(&g);
+	assert_int_equal(current(&g)->phase, PHASE_COUNT);
+	struct snap got;
+	snap_take(&g, &got);
+	snap_equal(&want, &got);
+	snap_free(&got);
+	/* a finished iteration comes back from the history with its prompts and versions */
+	size_t nv;
+	engine_versions(g.en, &nv);
+	double phi1 = current(&g)->phi[1];
+	reopen(&g);
+	assert_int_equal(engine_iterations(g.en), 1);
+	assert_int_equal(current(&g)->phase, PHASE_COUNT);
+	assert_non_null(current(&g)->saved);
+	assert_true(fabs(current(&g)->phi[1] - phi1) < 1e-12);
+	assert_int_equal(engine_resume(g.en), -1);
+	size_t nv2;
+	engine_versions(g.en, &nv2);
+	assert_int_equal(nv2, nv);
+	for (size_t i = 0; i < g.s->n_steps; i++)
+		assert_string_equal(g.s->steps[i].prompt, want.prompts[i]);
+	free(structure);
+	free(loss);
+	snap_free(&want);
+	rig_close(&g);
+}
+
+/* ---- memoization ---- */
+
+/* Lines of a cache file and how many distinct request keys they hold. */
+static void cache_keys(const struct fx *f, const char *name, size_t *lines, size_t *unique)
+{
+	char *p = fx_path(f, name), *text = NULL;
+	size_t n;
+	struct err e = {{0}};
+	assert_int_equal(file_read(p, 1 << 26, &text, &n, &e), 0);
+	char **keys = NULL;
+	size_t cap = 0;
+	*lines = *unique = 0;
+	char *save = NULL;
+	for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		cJSON *j = cJSON_Parse(line);
+		const cJSON *k = cJSON_GetObjectItemCaseSensitive(j, "key");
+		assert_true(cJSON_IsString(k));
+		bool seen = false;
+		for (size_t i = 0; i < *unique && !seen; i++)
+			seen = strcmp(keys[i], k->valuestring) == 0;
+		if (!seen) {
+			keys = xgrow(keys, &cap, *unique + 1, sizeof *keys);
+			keys[(*unique)++] = xstrdup(k->valuestring);
+		}
+		(*lines)++;
+		cJSON_Delete(j);
+	}
+	for (size_t i = 0; i < *unique; i++)
+		free(keys[i]);
+	free(keys);
+	free(text);
+	free(p);
+}
+
+static void test_no_repeated_request(void **state)
+{
+	(void)state;
+	/* Every answer the model actually gave is appended to the cache once; a request paid
+	 * twice would show up as a second line with the same key.  (Identical requests in flight
+	 * at once share one answer, and one submitted again before the memo heard of its twin is
+	 * a free cache hit: neither reaches the model.) */
+	const char *const srcs[][2] = {{FX_DATA, "two.json"},
+	                               {"examples/chain5", "session.json"},
+	                               {"examples/dialogue-loop", "session.json"}};
+	for (size_t k = 0; k < 3; k++) {
+		struct rig g;
+		rig_open(&g, srcs[k][0], srcs[k][1], "memo.cache.jsonl");
+		assert_int_equal(engine_run(g.en, 2), 0);
+		drive(&g);
+		assert_int_equal(engine_iterations(g.en), 2);
+		struct llm_stats st;
+		llm_get_stats(g.l, &st);
+		struct engine_totals t;
+		engine_totals(g.en, &t);
+		assert_true(t.memo_hits > 0); /* search and Shapley re-used upstream outputs */
+		assert_int_equal(t.calls, st.done);
+		assert_int_equal(st.failed, 0);
+		engine_free(g.en);
+		g.en = NULL;
+		llm_free(g.l); /* flushes the cache file */
+		g.l = NULL;
+		size_t lines, unique;
+		cache_keys(&g.f, "memo.cache.jsonl", &lines, &unique);
+		assert_int_equal(lines, unique);
+		assert_int_equal((long)lines, st.done - st.cached - st.deduplicated);
+		rig_close(&g);
+	}
+}
+
 int main(void)
 {
 	(void)rig_open_patched;
@@ -659,6 +897,9 @@ int main(void)
 	    cmocka_unit_test(test_iteration_loop),
 	    cmocka_unit_test(test_stepping_equals_run),
 	    cmocka_unit_test(test_cancel_and_resume),
+	    cmocka_unit_test(test_decisions),
+	    cmocka_unit_test(test_save_reopen_resume),
+	    cmocka_unit_test(test_no_repeated_request),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
