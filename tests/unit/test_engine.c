@@ -460,9 +460,8 @@ struct snap {
 	size_t n_cands;
 };
 
-static void snap_take(struct rig *g, struct snap *sn)
+static void snap_take_it(struct rig *g, const struct iteration *it, struct snap *sn)
 {
-	const struct iteration *it = current(g);
 	memset(sn, 0, sizeof *sn);
 	sn->n_steps = g->s->n_steps;
 	sn->prompts = prompts_copy(g->s);
@@ -483,6 +482,11 @@ static void snap_take(struct rig *g, struct snap *sn)
 	sn->structure = it->structure ? xstrdup(it->structure) : NULL;
 	for (size_t i = 0; it->n_cands && i < sn->n_steps; i++)
 		sn->n_cands += it->n_cands[i];
+}
+
+static void snap_take(struct rig *g, struct snap *sn)
+{
+	snap_take_it(g, current(g), sn);
 }
 
 static void snap_equal(const struct snap *a, const struct snap *b)
@@ -888,9 +892,264 @@ static void test_no_repeated_request(void **state)
 	}
 }
 
+/* ---- edge cases ---- */
+
+static void patch_frozen_find(struct fx *f, const char *file)
+{
+	fx_patch(f, file, "pipeline.steps.0.frozen", cJSON_CreateTrue());
+}
+
+static void test_shapley_one_step(void **state)
+{
+	(void)state;
+	/* a pipeline of one LLM step, and two steps of which one is frozen: one player */
+	for (int k = 0; k < 2; k++) {
+		struct rig g;
+		if (k == 0)
+			rig_open(&g, FX_DATA, "one.json", NULL);
+		else
+			rig_open_patched(&g, FX_DATA, "two.json", patch_frozen_find);
+		run_one(&g);
+		const struct iteration *it = current(&g);
+		assert_true(it->n_bad > 0);
+		check_iteration(g.s, it);
+		int step = (int)g.s->n_steps - 1;
+		assert_true(isfinite(it->phi[step]) && !isnan(it->phi_sd[step]));
+		/* one player: its value is the whole gain of its strong prompt */
+		if (strcmp(it->shapley_method, "exact") == 0 && it->n_cands[step]) {
+			double strong = -1;
+			for (size_t e = 0; e < it->n_evals; e++)
+				if (it->evals[e].choice[step] > 0 && it->evals[e].score > strong)
+					strong = it->evals[e].score;
+			assert_true(fabs(it->phi[step] - (strong - it->base_score)) < 1e-9);
+		}
+		assert_int_equal(it->next_budget[step], MAX(g.s->opt.budget_total,
+		                                            g.s->opt.budget_floor));
+		rig_close(&g);
+	}
+}
+
+static void patch_all_good(struct fx *f, const char *file)
+{
+	fx_patch(f, file, "dataset.train", cJSON_CreateString("train_good.jsonl"));
+}
+
+static void patch_all_bad(struct fx *f, const char *file)
+{
+	fx_patch(f, file, "dataset.train", cJSON_CreateString("train_bad.jsonl"));
+}
+
+static void patch_big_val(struct fx *f, const char *file)
+{
+	fx_patch(f, file, "optimizer.val_size", cJSON_CreateNumber(50));
+}
+
+static void test_all_good_batch(void **state)
+{
+	(void)state;
+	struct rig g;
+	rig_open_patched(&g, FX_DATA, "two.json", patch_all_good);
+	run_one(&g);
+	const struct iteration *it = current(&g);
+	assert_true(it->train_score == 1.0);
+	assert_int_equal(it->n_bad, 0);
+	assert_int_equal(it->n_cases, 0);
+	assert_non_null(it->note);
+	assert_non_null(strstr(it->note, "every case in the batch is good"));
+	assert_null(it->structure); /* nothing to analyse: no role was asked */
+	assert_int_equal(it->n_changes, 0);
+	for (int p = PHASE_ANALYSIS; p <= PHASE_CANDIDATES; p++)
+		assert_int_equal(it->cost[p].calls, 0);
+	assert_int_equal(g.ev.n[EV_ITERATION_DONE], 1);
+	/* the prompts are untouched */
+	assert_string_equal(g.s->steps[0].prompt, "Find the key word in: {{q}}\nKey word:");
+	rig_close(&g);
+}
+
+static void test_all_bad_batch(void **state)
+{
+	(void)state;
+	struct rig g;
+	rig_open_patched(&g, FX_DATA, "two.json", patch_all_bad);
+	run_one(&g);
+	const struct iteration *it = current(&g);
+	assert_true(it->train_score == 0);
+	assert_int_equal(it->n_good, 0);
+	assert_int_equal(it->n_bad, (size_t)g.s->opt.minibatch_bad);
+	check_iteration(g.s, it);
+	rig_close(&g);
+}
+
+static void test_small_validation_split(void **state)
+{
+	(void)state;
+	struct rig g;
+	rig_open_patched(&g, FX_DATA, "two.json", patch_big_val);
+	run_one(&g);
+	const struct iteration *it = current(&g);
+	assert_int_equal(it->n_val, g.s->data.splits[SPLIT_VAL].n);
+	assert_non_null(it->note);
+	assert_non_null(strstr(it->note, "fewer than val_size 50"));
+	check_iteration(g.s, it);
+	rig_close(&g);
+}
+
+static void patch_mute_roles(struct fx *f, const char *file)
+{
+	fx_patch(f, file, "models.optimizer.rules", cJSON_CreateString("empty_rules.json"));
+}
+
+static void test_role_model_fails(void **state)
+{
+	(void)state;
+	struct rig g;
+	rig_open_patched(&g, FX_DATA, "two.json", patch_mute_roles);
+	assert_int_equal(engine_run(g.en, 1), 0);
+	drive(&g);
+	const struct iteration *it = current(&g);
+	/* the loop stopped with a message saying why, in the analysis */
+	assert_true(g.ev.n[EV_ERROR] > 0);
+	assert_non_null(engine_pause_reason(g.en));
+	assert_non_null(strstr(engine_pause_reason(g.en), "analysis: every role request failed"));
+	assert_non_null(strstr(engine_pause_reason(g.en), "optimizer.role_model"));
+	assert_int_equal(it->phase, PHASE_ANALYSIS);
+	/* what was paid for is kept: the forward pass and its traces */
+	assert_int_equal(it->n_traces, (size_t)g.s->opt.batch_size);
+	assert_true(it->cost[PHASE_FORWARD].calls > 0);
+	assert_true(it->n_bad > 0);
+	assert_null(it->structure);
+	/* and the session's prompts are untouched */
+	assert_string_equal(g.s->steps[1].prompt,
+	                    "Turn the key word into the answer.\nKey word: {{w}}\nAnswer:");
+	rig_close(&g);
+}
+
+/* ---- cost ---- */
+
+static void patch_prices(struct fx *f, const char *file)
+{
+	const char *const models[] = {"task", "optimizer"};
+	for (int i = 0; i < 2; i++) {
+		char *k = xasprintf("models.%s.price_in", models[i]);
+		fx_patch(f, file, k, cJSON_CreateNumber(1000));
+		free(k);
+		k = xasprintf("models.%s.price_out", models[i]);
+		fx_patch(f, file, k, cJSON_CreateNumber(1000));
+		free(k);
+	}
+}
+
+static void test_cost_projection(void **state)
+{
+	(void)state;
+	struct rig g;
+	rig_open_patched(&g, FX_DATA, "two.json", patch_prices);
+	long calls;
+	double usd;
+	engine_projection(g.en, &calls, &usd);
+	assert_int_equal(calls, 16); /* 8 examples x 2 LLM steps */
+	run_one(&g);
+	const struct iteration *it = current(&g);
+	double sum = 0;
+	for (int p = PHASE_FORWARD; p < PHASE_COUNT; p++) {
+		const struct phase_cost *c = &it->cost[p];
+		sum += c->cost_usd;
+		if (c->calls > c->cached)
+			assert_true(c->cost_usd > 0 && c->tokens_in > 0);
+		if (c->calls)
+			assert_true(c->projected_calls > 0);
+	}
+	assert_int_equal(it->cost[PHASE_FORWARD].projected_calls, 16);
+	assert_int_equal(it->cost[PHASE_FORWARD].calls, 16);
+	assert_int_equal(it->cost[PHASE_ANALYSIS].projected_calls, 3); /* E1 + E2 per step */
+	assert_int_equal(it->cost[PHASE_ANALYSIS].calls, 3);
+	assert_int_equal(it->cost[PHASE_GRADIENT].calls, 2 * (long)it->n_bad);
+	assert_int_equal(it->cost[PHASE_GRADIENT].projected_calls, 2 * (long)it->n_bad);
+	/* later phases are projected from the calls so far */
+	assert_true(it->cost[PHASE_GRADIENT].projected_usd > 0);
+	struct engine_totals t;
+	engine_totals(g.en, &t);
+	assert_true(fabs(t.cost_usd - sum) < 1e-9);
+	rig_close(&g);
+}
+
+static double cap_usd;
+
+static void patch_cap(struct fx *f, const char *file)
+{
+	patch_prices(f, file);
+	fx_patch(f, file, "optimizer.cost_cap_usd", cJSON_CreateNumber(cap_usd));
+}
+
+static void test_budget_cap(void **state)
+{
+	(void)state;
+	/* what an iteration costs at these prices */
+	struct rig g;
+	rig_open_patched(&g, FX_DATA, "two.json", patch_prices);
+	run_one(&g);
+	struct engine_totals full;
+	engine_totals(g.en, &full);
+	double forward = current(&g)->cost[PHASE_FORWARD].cost_usd;
+	rig_close(&g);
+	assert_true(full.cost_usd > forward && forward > 0);
+	/* caps: below the first phase, and half way */
+	const double caps[] = {forward / 100, (full.cost_usd + forward) / 2};
+	for (int k = 0; k < 2; k++) {
+		cap_usd = caps[k];
+		rig_open_patched(&g, FX_DATA, "two.json", patch_cap);
+		/* refused at once (-1) when even the first phase would pass the cap */
+		int rc = engine_run(g.en, 1);
+		assert_int_equal(rc, k == 0 ? -1 : 0);
+		drive(&g);
+		struct engine_totals t;
+		engine_totals(g.en, &t);
+		const char *why = engine_pause_reason(g.en);
+		assert_non_null(why);
+		assert_non_null(strstr(why, "budget cap"));
+		assert_non_null(strstr(why, "optimizer.cost_cap_usd"));
+		char cap[32];
+		snprintf(cap, sizeof cap, "$%.4f", cap_usd);
+		assert_non_null(strstr(why, cap));
+		if (t.cost_usd > cap_usd)
+			fail_msg("cap $%.6f: spent $%.6f before pausing", cap_usd, t.cost_usd);
+		if (k == 0)
+			assert_true(t.cost_usd == 0 && current(&g)->phase == PHASE_FORWARD);
+		else
+			assert_true(t.cost_usd > forward && current(&g)->phase < PHASE_COUNT);
+		rig_close(&g);
+	}
+}
+
+/* ---- determinism ---- */
+
+static void test_deterministic(void **state)
+{
+	(void)state;
+	/* two engines on two fresh copies, fixed seed: the same prompts, scores, phi */
+	const char *const srcs[][2] = {{FX_DATA, "two.json"}, {"examples/chain5", "session.json"}};
+	for (size_t k = 0; k < 2; k++) {
+		struct snap sn[2][2];
+		for (int r = 0; r < 2; r++) {
+			struct rig g;
+			rig_open(&g, srcs[k][0], srcs[k][1], NULL);
+			assert_int_equal(engine_run(g.en, 2), 0);
+			drive(&g);
+			assert_int_equal(engine_iterations(g.en), 2);
+			for (size_t i = 0; i < 2; i++)
+				snap_take_it(&g, engine_iteration(g.en, i), &sn[r][i]);
+			rig_close(&g);
+		}
+		for (size_t i = 0; i < 2; i++) {
+			snap_equal(&sn[0][i], &sn[1][i]);
+			snap_free(&sn[0][i]);
+			snap_free(&sn[1][i]);
+		}
+	}
+}
+
 int main(void)
 {
-	(void)rig_open_patched;
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_iteration_two_step),
 	    cmocka_unit_test(test_iteration_chain5),
@@ -900,6 +1159,14 @@ int main(void)
 	    cmocka_unit_test(test_decisions),
 	    cmocka_unit_test(test_save_reopen_resume),
 	    cmocka_unit_test(test_no_repeated_request),
+	    cmocka_unit_test(test_shapley_one_step),
+	    cmocka_unit_test(test_all_good_batch),
+	    cmocka_unit_test(test_all_bad_batch),
+	    cmocka_unit_test(test_small_validation_split),
+	    cmocka_unit_test(test_role_model_fails),
+	    cmocka_unit_test(test_cost_projection),
+	    cmocka_unit_test(test_budget_cap),
+	    cmocka_unit_test(test_deterministic),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
