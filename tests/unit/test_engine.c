@@ -1148,6 +1148,170 @@ static void test_deterministic(void **state)
 	}
 }
 
+/* ---- against the test LLM server ---- */
+
+static int server_port;
+
+static void patch_server(struct fx *f, const char *file)
+{
+	char *url = xasprintf("http://127.0.0.1:%d/v1", server_port);
+	const char *const models[] = {"task", "optimizer"};
+	for (int i = 0; i < 2; i++) {
+		const char *const keys[][2] = {{"provider", "openai"},
+		                               {"base_url", url},
+		                               {"model", "scripted-m"},
+		                               {"api_key_env", "ADOPT_TEST_LLM_KEY"}};
+		for (size_t k = 0; k < 4; k++) {
+			char *path = xasprintf("models.%s.%s", models[i], keys[k][0]);
+			fx_patch(f, file, path, cJSON_CreateString(keys[k][1]));
+			free(path);
+		}
+	}
+	free(url);
+}
+
+static size_t collect(char *p, size_t size, size_t n, void *arg)
+{
+	sbuf_add(arg, p, size * n);
+	return size * n;
+}
+
+static cJSON *server_stats(void)
+{
+	char url[64];
+	snprintf(url, sizeof url, "http://127.0.0.1:%d/_stats", server_port);
+	struct sbuf body = {0};
+	CURL *h = curl_easy_init();
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, collect);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, &body);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT, 10L);
+	assert_int_equal(curl_easy_perform(h), CURLE_OK);
+	curl_easy_cleanup(h);
+	cJSON *j = cJSON_Parse(sbuf_str(&body));
+	assert_non_null(j);
+	sbuf_free(&body);
+	return j;
+}
+
+static double jnum(const cJSON *o, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+	if (!cJSON_IsNumber(v))
+		fail_msg("/_stats: %s is not a number", key);
+	return v->valuedouble;
+}
+
+static pid_t server_pid;
+
+static int server_teardown(void **state)
+{
+	(void)state;
+	if (server_pid) {
+		kill(server_pid, SIGTERM);
+		waitpid(server_pid, NULL, 0);
+		server_pid = 0;
+	}
+	return 0;
+}
+
+static pid_t server_start(const char *rules)
+{
+	const char *bin = getenv("LLM_SERVER");
+	if (!bin)
+		bin = "build/tests/llm-server";
+	if (access(bin, X_OK) != 0) {
+		print_message("skipped: no test LLM server at %s (set LLM_SERVER)\n", bin);
+		return 0;
+	}
+	int out[2];
+	assert_int_equal(pipe(out), 0);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		dup2(out[1], 1);
+		close(out[0]);
+		close(out[1]);
+		execl(bin, bin, "--rules", rules, (char *)NULL);
+		_exit(127);
+	}
+	close(out[1]);
+	FILE *fp = fdopen(out[0], "r");
+	char line[64] = "";
+	if (!fgets(line, sizeof line, fp) || sscanf(line, "PORT=%d", &server_port) != 1)
+		fail_msg("llm-server did not print PORT=: \"%s\"", line);
+	fclose(fp);
+	server_pid = pid;
+	return pid;
+}
+
+static void server_stop(pid_t pid)
+{
+	kill(pid, SIGTERM);
+	int status;
+	waitpid(pid, &status, 0);
+	server_pid = 0;
+}
+
+static void test_server_sees_no_repeat(void **state)
+{
+	(void)state;
+	struct snap want[2];
+	{
+		struct rig g;
+		rig_open(&g, FX_DATA, "two.json", NULL);
+		assert_int_equal(engine_run(g.en, 2), 0);
+		drive(&g);
+		for (size_t i = 0; i < 2; i++)
+			snap_take_it(&g, engine_iteration(g.en, i), &want[i]);
+		rig_close(&g);
+	}
+	struct fx tmp;
+	fx_init(&tmp, FX_DATA);
+	char *rules = fx_path(&tmp, "rules.json");
+	pid_t pid = server_start(rules);
+	free(rules);
+	if (pid) {
+		setenv("ADOPT_TEST_LLM_KEY", "test-key", 1);
+		/* With a response cache, as the application runs by default.  (Without one, a
+		 * request submitted after its twin's answer arrived but before it was delivered is
+		 * sent again: the LLM layer shares only requests still queued or running.) */
+		struct rig g;
+		rig_open_patched(&g, FX_DATA, "two.json", patch_server);
+		engine_free(g.en);
+		llm_free(g.l);
+		g.cache = "server.cache.jsonl";
+		g.l = fx_llm(&g.f, g.cache);
+		rig_engine(&g);
+		assert_string_equal(g.s->steps[0].model_cfg->provider, "openai");
+		assert_int_equal(engine_run(g.en, 2), 0);
+		drive(&g);
+		assert_int_equal(engine_iterations(g.en), 2);
+		struct llm_stats st;
+		llm_get_stats(g.l, &st);
+		assert_int_equal(st.failed, 0);
+		assert_true(st.network_requests > 0);
+		cJSON *ss = server_stats();
+		assert_true(jnum(ss, "requests") == (double)st.network_requests);
+		assert_true(jnum(ss, "repeated_bodies") == 0);
+		assert_true(jnum(ss, "unique_bodies") == (double)st.network_requests);
+		assert_true(st.network_requests <= st.done - st.cached - st.deduplicated);
+		cJSON_Delete(ss);
+		/* the same rules over the wire: the same optimization */
+		for (size_t i = 0; i < 2; i++) {
+			struct snap got;
+			snap_take_it(&g, engine_iteration(g.en, i), &got);
+			snap_equal(&want[i], &got);
+			snap_free(&got);
+		}
+		rig_close(&g);
+		server_stop(pid);
+	}
+	fx_done(&tmp);
+	for (size_t i = 0; i < 2; i++)
+		snap_free(&want[i]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1167,6 +1331,7 @@ int main(void)
 	    cmocka_unit_test(test_cost_projection),
 	    cmocka_unit_test(test_budget_cap),
 	    cmocka_unit_test(test_deterministic),
+	    cmocka_unit_test_teardown(test_server_sees_no_repeat, server_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
