@@ -46,6 +46,23 @@ void engine_emit(struct engine *en, enum engine_event_kind kind, int step, long 
 
 /* ---- role requests ---- */
 
+static void role_failed(struct engine *en, struct role_wait *w, char *msg)
+{
+	w->failed = true;
+	engine_emit(en, EV_ERROR, -1, -1, msg);
+	free(en->role_error);
+	en->role_error = msg;
+}
+
+/* Every role request of the phase in flight failed: nothing to go on with. */
+static bool roles_all_failed(const struct engine *en)
+{
+	for (size_t i = 0; i < en->n_waits; i++)
+		if (!en->waits[i]->failed)
+			return false;
+	return en->n_waits > 0;
+}
+
 static void on_role_done(void *arg, const struct llm_reply *rep)
 {
 	struct role_wait *w = arg;
@@ -53,26 +70,36 @@ static void on_role_done(void *arg, const struct llm_reply *rep)
 	w->done = true;
 	w->id = 0;
 	if (rep->error) {
-		char *msg = xasprintf("role request failed: %s", rep->error);
-		engine_emit(en, EV_ERROR, -1, -1, msg);
-		free(msg);
+		role_failed(en, w, xasprintf("role request failed: %s", rep->error));
 	} else {
-		if (w->raw_dest)
+		if (w->raw_dest) {
 			*w->raw_dest = xstrdup(rep->text);
+			if (!w->dest && !rep->text[strspn(rep->text, " \t\r\n")])
+				role_failed(en, w, xstrdup("role answer unusable: the reply is empty"));
+		}
 		if (w->dest) {
 			struct err e = {{0}};
 			char *out = NULL;
-			if (role_extract(rep->text, w->tag ? w->tag : "", &out, &e) < 0) {
-				char *msg = xasprintf("role answer unusable: %s", e.msg);
-				engine_emit(en, EV_ERROR, -1, -1, msg);
-				free(msg);
-			}
+			if (role_extract(rep->text, w->tag ? w->tag : "", &out, &e) < 0)
+				role_failed(en, w, xasprintf("role answer unusable: %s", e.msg));
 			*w->dest = out;
 		}
 	}
 	engine_emit(en, EV_COST, -1, -1, NULL);
-	if (--en->waits_left == 0 && en->jobs_left == 0)
+	if (--en->waits_left == 0 && en->jobs_left == 0) {
+		if (roles_all_failed(en)) {
+			const struct iteration *it = cur(en);
+			char *msg = xasprintf(
+			    "%s: every role request failed (%zu, the last with: %s); the phase was "
+			    "rolled back and the loop paused, earlier phases are kept: check the model "
+			    "configuration \"%s\" (optimizer.role_model) and run again",
+			    phase_name(it->phase), en->n_waits, en->role_error, en->s->opt.role_model);
+			engine_phase_failed(en, msg);
+			free(msg);
+			return;
+		}
 		engine_work_done(en);
+	}
 }
 
 void engine_ask(struct engine *en, enum role r, const char *prompt, char **dest, char **raw_dest,
@@ -88,7 +115,7 @@ void engine_ask(struct engine *en, enum role r, const char *prompt, char **dest,
 		return;
 	}
 	struct role_wait *w = xcalloc(1, sizeof *w);
-	*w = (struct role_wait){en, 0, dest, raw_dest, tag, false};
+	*w = (struct role_wait){en, 0, dest, raw_dest, tag, false, false};
 	en->waits = xgrow(en->waits, &en->cap_waits, en->n_waits + 1, sizeof *en->waits);
 	en->waits[en->n_waits++] = w;
 	en->waits_left++;
@@ -109,6 +136,8 @@ void engine_bury_batch(struct engine *en, struct run_batch *b)
 
 static void free_stage_work(struct engine *en)
 {
+	free(en->role_error);
+	en->role_error = NULL;
 	for (size_t i = 0; i < en->n_waits; i++)
 		free(en->waits[i]);
 	en->n_waits = en->waits_left = 0;
@@ -161,12 +190,55 @@ static void set_pause(struct engine *en, const char *reason)
 		engine_emit(en, EV_PAUSED, -1, -1, reason);
 }
 
-static double avg_call_cost(const struct engine *en)
+/* Spend and paid calls of either the role requests ("role:*" tags) or the pipeline's. */
+struct tag_sum {
+	bool roles;
+	long paid;
+	double usd;
+};
+
+static void sum_tag(void *arg, const char *tag, const struct llm_stats *s)
 {
-	struct llm_stats st;
-	llm_get_stats(en->llm, &st);
-	long paid = st.done - st.cached;
-	return paid > 0 ? st.cost_usd / (double)paid : 0;
+	struct tag_sum *t = arg;
+	if (str_startswith(tag, "role:") != t->roles)
+		return;
+	t->paid += s->done - s->cached - s->deduplicated;
+	t->usd += s->cost_usd;
+}
+
+static double price_estimate(const struct model_config *m, size_t prompt_bytes, long out)
+{
+	double in_price = 0, out_price = 0;
+	bool known;
+	if (m)
+		llm_price(m, &in_price, &out_price, &known);
+	return (in_price * (double)(prompt_bytes / 4 + 100) + out_price * (double)out) / 1e6;
+}
+
+/* What one call of phase p is expected to cost: the mean of the paid calls of the same kind
+ * (role requests for the analysis phases, pipeline steps for the others), or before any was
+ * paid, the model prices applied to the prompt's length plus a few hundred tokens.  Role calls
+ * read whole traces and cost far more than pipeline steps: one mean for both would let a
+ * role phase pass the cost cap. */
+static double phase_call_cost(const struct engine *en, enum phase p)
+{
+	const struct session *s = en->s;
+	struct tag_sum t = {p >= PHASE_ANALYSIS && p <= PHASE_CANDIDATES, 0, 0};
+	llm_foreach_tag(en->llm, sum_tag, &t);
+	if (t.paid > 0)
+		return t.usd / (double)t.paid;
+	if (t.roles)
+		return price_estimate(session_model(s, s->opt.role_model),
+		                      strlen(role_text(s, ROLE_DEPENDENCY)) + 2000, 300);
+	double sum = 0;
+	int n = 0;
+	for (size_t i = 0; i < s->n_steps; i++) {
+		if (s->steps[i].kind != STEP_LLM)
+			continue;
+		sum += price_estimate(s->steps[i].model_cfg, strlen(s->steps[i].prompt), 100);
+		n++;
+	}
+	return n ? sum / n : 0;
 }
 
 struct iteration *engine_new_iteration(struct engine *en)
@@ -196,7 +268,7 @@ static int start_next(struct engine *en)
 		return 0;
 	}
 	long calls = phase_projected_calls(en, p);
-	double usd = (double)calls * avg_call_cost(en);
+	double usd = (double)calls * phase_call_cost(en, p);
 	it->cost[p].projected_calls = calls;
 	it->cost[p].projected_usd = usd;
 	struct llm_stats st;
@@ -304,6 +376,7 @@ bool engine_poll(struct engine *en)
 	}
 	if (en->go == GO_RESUME && it && it->phase >= en->resume_phase) {
 		en->go = GO_NONE;
+		en->resume_phase = PHASE_FORWARD; /* replayed: nothing left to resume */
 		return false;
 	}
 	if (start_next(en) < 0) {
@@ -318,7 +391,7 @@ bool engine_poll(struct engine *en)
 int engine_resume(struct engine *en)
 {
 	const struct iteration *it = cur(en);
-	if (en->busy || !it || it->phase >= PHASE_COUNT || en->resume_phase <= PHASE_FORWARD)
+	if (en->busy || !it || it->phase >= en->resume_phase || en->resume_phase <= PHASE_FORWARD)
 		return -1;
 	en->go = GO_RESUME;
 	return start_next(en);
@@ -633,7 +706,7 @@ void engine_projection(const struct engine *en, long *calls, double *usd)
 	const struct iteration *it = engine_current(en);
 	enum phase p = !it || it->phase >= PHASE_COUNT ? PHASE_FORWARD : it->phase;
 	*calls = phase_projected_calls(en, p);
-	*usd = (double)*calls * avg_call_cost(en);
+	*usd = (double)*calls * phase_call_cost(en, p);
 }
 
 const char *engine_pause_reason(const struct engine *en)

@@ -17,6 +17,7 @@ struct role_wait {
 	char **raw_dest; /* the whole reply, when the caller wants it (optimizers) */
 	const char *tag; /* NULL: keep the whole reply */
 	bool done;
+	bool failed; /* an error, or nothing usable in the answer */
 };
 
 /* A configuration being evaluated on the validation sample. */
@@ -78,6 +79,8 @@ struct engine {
 	/* E1 is computed once per prompt version */
 	char *structure_cache;
 	uint64_t structure_key;
+
+	char *role_error; /* the last role failure of the phase in flight */
 
 	struct undo_rec *undo;
 	size_t n_undo, cap_undo;

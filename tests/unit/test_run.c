@@ -1,0 +1,362 @@
+/* test_run.c: the pipeline runner (engine/run.h) on the scripted sessions of tests/data/engine:
+ * a batch on a two-step pipeline, the memo (a repeated batch and a batch changing only the last
+ * step), loops (rounds, the until pattern, {{round}}, {{steps.X.rounds}}), a step error that
+ * ends one example while the others go on, cancelling, and the llm_judge metric. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "engine/run.h"
+#include "engine_fixture.h"
+
+struct counts {
+	int step_done, chunks, batch_done;
+	struct run_batch *last;
+};
+
+static void on_step(void *arg, struct run_batch *b, const struct trace *t,
+                    const struct trace_step *ts)
+{
+	(void)b, (void)t, (void)ts;
+	((struct counts *)arg)->step_done++;
+}
+
+static void on_chunk(void *arg, struct run_batch *b, const struct trace *t, int step,
+                     const char *text, size_t len)
+{
+	(void)b, (void)t, (void)step, (void)text, (void)len;
+	((struct counts *)arg)->chunks++;
+}
+
+static void on_done(void *arg, struct run_batch *b)
+{
+	struct counts *c = arg;
+	c->batch_done++;
+	c->last = b;
+}
+
+struct rig {
+	struct fx f;
+	struct session *s;
+	struct llm *l;
+	struct runner *r;
+	struct counts c;
+	struct run_callbacks cb;
+};
+
+static void rig_open(struct rig *g, const char *file, bool trust)
+{
+	memset(g, 0, sizeof *g);
+	fx_init(&g->f, FX_DATA);
+	g->s = fx_load(&g->f, file);
+	g->l = fx_llm(&g->f, NULL);
+	g->r = runner_new(g->s, g->l, trust);
+	g->cb = (struct run_callbacks){on_step, on_chunk, on_done, &g->c};
+}
+
+static void rig_close(struct rig *g)
+{
+	runner_free(g->r);
+	llm_free(g->l);
+	session_free(g->s);
+	fx_done(&g->f);
+}
+
+static void wait_done(struct rig *g, struct run_batch *b)
+{
+	for (int i = 0; i < 1000 && !run_batch_done(b); i++)
+		assert_true(llm_wait(g->l, NULL, 0, 100) >= 0);
+	assert_true(run_batch_done(b));
+}
+
+static struct run_batch *run_split(struct rig *g, const struct variant *const *config,
+                                   enum split_id split, size_t n)
+{
+	size_t idx[16];
+	assert_true(n <= 16);
+	for (size_t i = 0; i < n; i++)
+		idx[i] = i;
+	struct run_batch *b = runner_start(g->r, config, split, idx, n, "test", &g->cb);
+	wait_done(g, b);
+	return b;
+}
+
+static void test_two_step_batch(void **state)
+{
+	(void)state;
+	struct rig g;
+	rig_open(&g, "two.json", false);
+	struct run_batch *b = run_split(&g, NULL, SPLIT_TRAIN, 8);
+	assert_int_equal(g.c.batch_done, 1);
+	assert_ptr_equal(g.c.last, b);
+	assert_int_equal(g.c.step_done, 16);
+	assert_int_equal(run_batch_count(b), 8);
+	assert_int_equal(run_batch_finished(b), 8);
+	size_t good = 0;
+	double sum = 0;
+	for (size_t i = 0; i < 8; i++) {
+		const struct trace *t = run_batch_trace(b, i);
+		assert_int_equal(t->example, i);
+		assert_true(t->done);
+		assert_null(t->error);
+		assert_int_equal(t->n, 2);
+		assert_int_equal(t->steps[0].step, 0);
+		assert_int_equal(t->steps[1].step, 1);
+		/* the answer step saw the find step's output as its input */
+		char *want = xasprintf("w: %s", t->steps[0].out.text);
+		assert_string_equal(t->steps[1].input, want);
+		free(want);
+		assert_non_null(strstr(t->steps[0].prompt, "Find the key word in: The thing is "));
+		assert_true(t->steps[0].scripted && !t->steps[0].memo);
+		assert_int_equal(strlen(t->steps[1].key), 64);
+		assert_string_equal(t->prediction, t->steps[1].out.text);
+		const struct example *ex = &g.s->data.splits[SPLIT_TRAIN].ex[i];
+		bool right = strcmp(t->prediction, ex->golds[0]) == 0;
+		assert_true(t->score == (right ? 1.0 : 0.0));
+		assert_true(t->good == right);
+		assert_true(run_batch_scores(b)[i] == t->score);
+		good += t->good;
+		sum += t->score;
+	}
+	assert_true(good > 0 && good < 8); /* the fixture mixes good and bad answers */
+	assert_true(run_batch_score(b) == sum / 8);
+	struct runner_stats st;
+	runner_get_stats(g.r, &st);
+	assert_int_equal(st.executions, 16);
+	assert_int_equal(st.llm_calls, 16);
+	assert_int_equal(st.memo_hits, 0);
+	assert_int_equal(st.judge_calls, 0);
+	/* traces can be taken over; the batch keeps empty ones */
+	size_t n;
+	struct trace *t = run_batch_take_traces(b, &n);
+	assert_int_equal(n, 8);
+	assert_int_equal(t[3].n, 2);
+	assert_int_equal(run_batch_trace(b, 3)->n, 0);
+	for (size_t i = 0; i < n; i++)
+		trace_free(&t[i]);
+	free(t);
+	run_batch_free(b);
+	rig_close(&g);
+}
+
+static void test_memo_same_config(void **state)
+{
+	(void)state;
+	struct rig g;
+	rig_open(&g, "two.json", false);
+	struct run_batch *a = run_split(&g, NULL, SPLIT_VAL, 6);
+	struct runner_stats s1, s2;
+	runner_get_stats(g.r, &s1);
+	struct llm_stats l1, l2;
+	llm_get_stats(g.l, &l1);
+	assert_int_equal(s1.llm_calls, 12);
+	/* everything is in the memo: batch_done comes from inside runner_start */
+	size_t idx[6] = {0, 1, 2, 3, 4, 5};
+	int before = g.c.batch_done;
+	struct run_batch *b = runner_start(g.r, NULL, SPLIT_VAL, idx, 6, "again", &g.cb);
+	assert_int_equal(g.c.batch_done, before + 1);
+	assert_true(run_batch_done(b));
+	runner_get_stats(g.r, &s2);
+	llm_get_stats(g.l, &l2);
+	assert_int_equal(s2.llm_calls, s1.llm_calls);
+	assert_int_equal(s2.memo_hits, s1.memo_hits + 12);
+	assert_int_equal(s2.executions, s1.executions + 12);
+	assert_int_equal(l2.submitted, l1.submitted);
+	for (size_t i = 0; i < 6; i++) {
+		const struct trace *x = run_batch_trace(a, i), *y = run_batch_trace(b, i);
+		assert_string_equal(x->prediction, y->prediction);
+		assert_true(x->score == y->score);
+		assert_true(y->steps[0].memo && y->steps[1].memo);
+		assert_string_equal(x->steps[1].key, y->steps[1].key);
+	}
+	assert_true(run_batch_score(a) == run_batch_score(b));
+	run_batch_free(a);
+	run_batch_free(b);
+	rig_close(&g);
+}
+
+static void test_memo_last_step_changed(void **state)
+{
+	(void)state;
+	struct rig g;
+	rig_open(&g, "two.json", false);
+	struct run_batch *a = run_split(&g, NULL, SPLIT_VAL, 6);
+	struct runner_stats s1, s2;
+	runner_get_stats(g.r, &s1);
+	struct variant v = {"Copy the last word of the key word.\n"
+	                    "Turn the key word into the answer.\nKey word: {{w}}\nAnswer:",
+	                    NULL, 0};
+	const struct variant *config[2] = {NULL, &v};
+	struct run_batch *b = run_split(&g, config, SPLIT_VAL, 6);
+	runner_get_stats(g.r, &s2);
+	/* only the last step's six executions reached the LLM layer */
+	assert_int_equal(s2.llm_calls - s1.llm_calls, 6);
+	assert_int_equal(s2.memo_hits - s1.memo_hits, 6);
+	for (size_t i = 0; i < 6; i++) {
+		const struct trace *x = run_batch_trace(a, i), *y = run_batch_trace(b, i);
+		assert_true(y->steps[0].memo);
+		assert_false(y->steps[1].memo);
+		assert_string_equal(x->steps[0].out.text, y->steps[0].out.text);
+		assert_non_null(strstr(y->steps[1].prompt, "Copy the last word"));
+		/* the rewritten answer step takes the last word: always right here */
+		assert_true(y->good);
+	}
+	assert_true(run_batch_score(b) == 1.0);
+	assert_true(run_batch_score(a) < 1.0);
+	/* the session's own prompt is untouched */
+	assert_null(strstr(g.s->steps[1].prompt, "Copy"));
+	run_batch_free(a);
+	run_batch_free(b);
+	rig_close(&g);
+}
+
+static void test_loop_rounds(void **state)
+{
+	(void)state;
+	struct rig g;
+	rig_open(&g, "loop.json", false);
+	struct run_batch *b = run_split(&g, NULL, SPLIT_TRAIN, 2);
+	int ask = session_step_index(g.s, "ask"), reply = session_step_index(g.s, "reply");
+	int final = session_step_index(g.s, "final");
+	/* "short": round 2 says DONE, the until pattern stops the loop after that round */
+	const struct trace *t = run_batch_trace(b, 0);
+	assert_null(t->error);
+	assert_int_equal(t->n, 5);
+	const int want_step[] = {ask, reply, ask, reply, final};
+	const int want_round[] = {1, 1, 2, 2, 0};
+	for (size_t i = 0; i < 5; i++) {
+		assert_int_equal(t->steps[i].step, want_step[i]);
+		assert_int_equal(t->steps[i].round, want_round[i]);
+	}
+	assert_string_equal(t->steps[0].out.text, "Q1");
+	assert_string_equal(t->steps[1].out.text, "A1");
+	assert_string_equal(t->steps[2].out.text, "DONE");
+	assert_non_null(strstr(t->steps[0].prompt, "Round 1. Topic: short\nSo far:\n\nAsk"));
+	assert_non_null(strstr(t->steps[2].prompt, "Round 2. Topic: short\nSo far:\nA1\nAsk"));
+	assert_string_equal(t->prediction, "DONE");
+	assert_true(t->good);
+	assert_ptr_equal(trace_find(t, ask), &t->steps[2]);
+	/* "long": never DONE, max_rounds (3) ends it; {{steps.reply.rounds}} joins every round */
+	t = run_batch_trace(b, 1);
+	assert_int_equal(t->n, 7);
+	assert_int_equal(t->steps[4].round, 3);
+	assert_int_equal(t->steps[5].round, 3);
+	assert_non_null(strstr(t->steps[4].prompt, "Round 3. Topic: long\nSo far:\nA1\nA2\nAsk"));
+	assert_string_equal(t->prediction, "Q3");
+	assert_false(t->good);
+	assert_int_equal(g.c.step_done, 12);
+	run_batch_free(b);
+	rig_close(&g);
+}
+
+static void test_step_error_ends_one_example(void **state)
+{
+	(void)state;
+	struct rig g;
+	rig_open(&g, "err.json", false);
+	struct run_batch *b = run_split(&g, NULL, SPLIT_TRAIN, 3);
+	assert_int_equal(g.c.batch_done, 1);
+	int ret = session_step_index(g.s, "ret");
+	const struct trace *bad = run_batch_trace(b, 1);
+	assert_non_null(bad->error);
+	assert_non_null(strstr(bad->error, "step \"ret\""));
+	assert_non_null(strstr(bad->error, "ctx"));
+	assert_int_equal(bad->n, 2); /* find ran, ret failed, answer never ran */
+	assert_int_equal(bad->steps[1].step, ret);
+	assert_non_null(bad->steps[1].error);
+	assert_true(bad->score == 0 && !bad->good);
+	for (size_t i = 0; i < 3; i += 2) {
+		const struct trace *t = run_batch_trace(b, i);
+		assert_null(t->error);
+		assert_int_equal(t->n, 3);
+		assert_non_null(strstr(t->steps[2].prompt, "Context: "));
+	}
+	struct runner_stats st;
+	runner_get_stats(g.r, &st);
+	assert_int_equal(st.executions, 5);
+	run_batch_free(b);
+	rig_close(&g);
+}
+
+static void test_cancel(void **state)
+{
+	(void)state;
+	struct rig g;
+	rig_open(&g, "two.json", false);
+	size_t idx[8] = {0, 1, 2, 3, 4, 5, 6, 7};
+	struct run_batch *b = runner_start(g.r, NULL, SPLIT_TRAIN, idx, 8, "c", &g.cb);
+	assert_false(run_batch_done(b));
+	run_batch_cancel(b);
+	struct counts snap = g.c;
+	for (int i = 0; i < 5; i++)
+		llm_wait(g.l, NULL, 0, 10);
+	assert_int_equal(g.c.step_done, snap.step_done);
+	assert_int_equal(g.c.batch_done, 0);
+	assert_int_equal(llm_pending(g.l), 0);
+	run_batch_free(b);
+	/* cancelled half-way: the first replies came in, the rest never call back */
+	b = runner_start(g.r, NULL, SPLIT_TRAIN, idx, 8, "c2", &g.cb);
+	llm_wait(g.l, NULL, 0, 100);
+	run_batch_cancel(b);
+	snap = g.c;
+	for (int i = 0; i < 5; i++)
+		llm_wait(g.l, NULL, 0, 10);
+	assert_int_equal(g.c.step_done, snap.step_done);
+	assert_int_equal(g.c.batch_done, 0);
+	run_batch_free(b);
+	/* a batch still running when the runner goes is freed with it (no leak under ASan) */
+	runner_start(g.r, NULL, SPLIT_VAL, idx, 6, "left", &g.cb);
+	rig_close(&g);
+}
+
+static void test_llm_judge(void **state)
+{
+	(void)state;
+	struct rig g;
+	rig_open(&g, "judge.json", false);
+	struct run_batch *a = run_split(&g, NULL, SPLIT_TRAIN, 8);
+	struct runner_stats s1, s2;
+	runner_get_stats(g.r, &s1);
+	assert_int_equal(s1.judge_calls, 8);
+	size_t full = 0;
+	for (size_t i = 0; i < 8; i++) {
+		const struct trace *t = run_batch_trace(a, i);
+		assert_null(t->error);
+		const char *gold = g.s->data.splits[SPLIT_TRAIN].ex[i].golds[0];
+		double want = strcmp(t->prediction, gold) == 0 ? 1.0 : 0.25;
+		assert_true(t->score == want);
+		assert_true(t->good == (want == 1.0));
+		full += want == 1.0;
+	}
+	assert_true(full > 0 && full < 8);
+	/* again: steps and verdicts come from the memo, nothing reaches the LLM layer */
+	struct llm_stats l1, l2;
+	llm_get_stats(g.l, &l1);
+	size_t idx[8] = {0, 1, 2, 3, 4, 5, 6, 7};
+	struct run_batch *b = runner_start(g.r, NULL, SPLIT_TRAIN, idx, 8, "again", &g.cb);
+	assert_true(run_batch_done(b));
+	llm_get_stats(g.l, &l2);
+	runner_get_stats(g.r, &s2);
+	assert_int_equal(l2.submitted, l1.submitted);
+	assert_int_equal(s2.judge_calls, 16);
+	assert_true(run_batch_score(a) == run_batch_score(b));
+	run_batch_free(a);
+	run_batch_free(b);
+	rig_close(&g);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_two_step_batch),
+	    cmocka_unit_test(test_memo_same_config),
+	    cmocka_unit_test(test_memo_last_step_changed),
+	    cmocka_unit_test(test_loop_rounds),
+	    cmocka_unit_test(test_step_error_ends_one_example),
+	    cmocka_unit_test(test_cancel),
+	    cmocka_unit_test(test_llm_judge),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
