@@ -144,6 +144,7 @@ deps:
 	    libcrypto) debs="$$debs $(DEB_libcrypto)";; cmocka) debs="$$debs $(DEB_cmocka)";; \
 	    libmicrohttpd) debs="$$debs $(DEB_libmicrohttpd)";; esac; done; \
 	command -v tmux >/dev/null 2>&1 || debs="$$debs tmux"; \
+	command -v python3 >/dev/null 2>&1 || debs="$$debs python3"; \
 	if [ -n "$$debs" ]; then \
 	    sudo=""; [ "$$(id -u)" -ne 0 ] && sudo=sudo; \
 	    echo "make deps: installing$$debs"; \
