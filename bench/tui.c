@@ -20,7 +20,7 @@
  *      round trips (write a key to the pty, wait for the screen update), CPU while idle for
  *      10 s (/proc/PID/stat utime+stime), VmRSS and VmHWM; and this process's own memory.
  *
- *   tui [--idle-s N] [--adopt build/adopt-tui] */
+ *   tui [--idle-s N] [--adopt build/adopt-tui] [--keep 1]   (--keep: leave the temp dir) */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -574,13 +574,15 @@ static void bench_binary(const char *bin, const char *session, int idle_s)
 
 int main(int argc, char **argv)
 {
-	int idle_s = 10;
+	int idle_s = 10, keep = 0;
 	const char *bin = "build/adopt-tui";
 	for (int i = 1; i + 1 < argc; i += 2) {
 		if (strcmp(argv[i], "--idle-s") == 0)
 			idle_s = atoi(argv[i + 1]);
 		else if (strcmp(argv[i], "--adopt") == 0)
 			bin = argv[i + 1];
+		else if (strcmp(argv[i], "--keep") == 0)
+			keep = atoi(argv[i + 1]);
 	}
 	char *dir = bench_tmpdir("tui");
 	char *session = xasprintf("%s/session.json", dir), *rules = xasprintf("%s/rules.json", dir);
@@ -636,7 +638,10 @@ int main(int argc, char **argv)
 	app_close(a);
 
 	bench_binary(bin, session, idle_s);
-	bench_rmdir(dir);
+	if (keep)
+		printf("  files kept in %s\n", dir);
+	else
+		bench_rmdir(dir);
 	free(dir);
 	free(session);
 	free(rules);
