@@ -38,12 +38,12 @@
 #include "tui/display.h"
 #include "tui/tui_int.h"
 
-#define N_TRAIN 2000
-#define N_VAL   32
-#define COLS    200
-#define ROWS    60
-#define REDRAWS 200
-#define KEYS    200
+#define N_TRAIN      2000
+#define N_VAL        32
+#define COLS         200
+#define ROWS         60
+#define REDRAWS      200
+#define KEYS         200
 #define TOKENS_PER_S 2000
 #define STREAM_S     3
 
@@ -99,7 +99,8 @@ static void write_rules(const char *path)
 	add_rule(R,
 	         "(?s)You are the loss "
 	         "function.*?<output>\\n(?<o>.*?)\\n</output>.*?<gold>\\n(?<g>[^\\n]*)",
-	         "<loss>The output \"${o}\" differs from the gold answer \"${g}\".</loss>", NULL, 0);
+	         "<loss>The output \"${o}\" differs from the gold answer \"${g}\".</loss>", NULL,
+	         0);
 	add_rule(R, "Explain why the final output went wrong",
 	         "<gradient>An intermediate step lost the word, and the later steps carried the "
 	         "error through.</gradient>",
@@ -192,10 +193,11 @@ static void write_examples(const char *path, const char *split, int n)
 		cJSON *e = cJSON_CreateObject();
 		char id[32], q[160];
 		snprintf(id, sizeof id, "%s%04d", split, i);
-		snprintf(q, sizeof q,
-		         "Item %d: %s. This record comes from the inventory of a small shop and lists "
-		         "one word to pass along.",
-		         i, w);
+		snprintf(
+		    q, sizeof q,
+		    "Item %d: %s. This record comes from the inventory of a small shop and lists "
+		    "one word to pass along.",
+		    i, w);
 		cJSON_AddStringToObject(e, "id", id);
 		cJSON_AddStringToObject(e, "question", q);
 		cJSON_AddStringToObject(e, "answer", w);
@@ -290,7 +292,8 @@ static long proc_ticks(pid_t pid)
 	buf[n] = 0;
 	char *p = strrchr(buf, ')'); /* fields after the command name, from field 3 (state) */
 	long ut = 0, st = 0;
-	if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %ld %ld", &ut, &st) != 2)
+	if (!p ||
+	    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %ld %ld", &ut, &st) != 2)
 		return -1;
 	return ut + st;
 }
@@ -398,8 +401,8 @@ static void bench_stream(struct app *a)
 		printf("  streaming: skipped (iteration 2's forward pass is not running)\n");
 		return;
 	}
-	static const char *const toks[] = {" the", " word", " is", " apple", ",", " and", " then",
-	                                   " we", " pass", " it", " on", "."};
+	static const char *const toks[] = {" the",  " word", " is",   " apple", ",",   " and",
+	                                   " then", " we",   " pass", " it",    " on", "."};
 	size_t n = (size_t)TOKENS_PER_S * STREAM_S, next = 0, draws = 0;
 	double *lag = xcalloc(n, sizeof *lag);
 	double t0 = now_s(), cpu0 = bench_cpu_s(), draw_time = 0;
@@ -412,7 +415,8 @@ static void bench_stream(struct app *a)
 			struct engine_event ev = {.kind = EV_TEXT,
 			                          .phase = PHASE_FORWARD,
 			                          .iteration = it->number,
-			                          .step = (int)(next / 50 % 5) * 2, /* the LLM steps */
+			                          .step =
+			                              (int)(next / 50 % 5) * 2, /* the LLM steps */
 			                          .example = -1,
 			                          .text = tok,
 			                          .len = strlen(tok)};
@@ -446,11 +450,12 @@ static void bench_stream(struct app *a)
 	       "(%.3f ms each on average), CPU %.0f %% of wall\n",
 	       TOKENS_PER_S, STREAM_S, n, wall, (double)n / wall, draws,
 	       draws ? draw_time / (double)draws * 1e3 : 0, cpu / wall * 100);
-	printf("  lag from a token's arrival to the end of the draw showing it: median %.3f ms, p95 "
-	       "%.3f ms, max %.3f ms; kept up: %s; live text on screen: %s\n",
-	       bench_median(lag, n) * 1e3, p95(lag, n) * 1e3, lag[n - 1] * 1e3,
-	       wall < STREAM_S * 1.05 + 0.05 && p95(lag, n) < 0.016 ? "yes" : "NO",
-	       shown ? "yes" : "NO");
+	printf(
+	    "  lag from a token's arrival to the end of the draw showing it: median %.3f ms, p95 "
+	    "%.3f ms, max %.3f ms; kept up: %s; live text on screen: %s\n",
+	    bench_median(lag, n) * 1e3, p95(lag, n) * 1e3, lag[n - 1] * 1e3,
+	    wall < STREAM_S * 1.05 + 0.05 && p95(lag, n) < 0.016 ? "yes" : "NO",
+	    shown ? "yes" : "NO");
 	free(lag);
 	engine_cancel(a->t.en);
 	pump_until_idle(a, 5);
@@ -565,7 +570,8 @@ static void bench_binary(const char *bin, const char *session, int idle_s)
 	       idle, cpu, cpu / idle * 100, cpu / idle < 0.01 ? "met" : "MISSED", hz, c.bytes - b0);
 	long rss = status_kb(c.pid, "VmRSS"), hwm = status_kb(c.pid, "VmHWM");
 	printf("  real binary memory: VmRSS %.1f MB, VmHWM %.1f MB (target < 64 MB: %s)\n",
-	       (double)rss / 1024, (double)hwm / 1024, hwm > 0 && hwm < 64 * 1024 ? "met" : "MISSED");
+	       (double)rss / 1024, (double)hwm / 1024,
+	       hwm > 0 && hwm < 64 * 1024 ? "met" : "MISSED");
 	kill(c.pid, SIGKILL);
 	int st;
 	waitpid(c.pid, &st, 0);
@@ -611,11 +617,11 @@ int main(int argc, char **argv)
 	size_t bad = 0;
 	for (size_t i = 0; it && i < it->n_traces; i++)
 		bad += !it->traces[i].good;
-	printf("  state: one iteration run (scripted, offline) in %.2f s: %zu traces (%zu bad), %zu "
-	       "cases, %zu evaluations, %zu proposed changes; validation %.3f -> %.3f\n",
-	       now_s() - t0, it ? it->n_traces : 0, bad, it ? it->n_cases : 0,
-	       it ? it->n_evals : 0, it ? it->n_changes : 0, it ? it->base_score : 0,
-	       it ? it->best_score : 0);
+	printf(
+	    "  state: one iteration run (scripted, offline) in %.2f s: %zu traces (%zu bad), %zu "
+	    "cases, %zu evaluations, %zu proposed changes; validation %.3f -> %.3f\n",
+	    now_s() - t0, it ? it->n_traces : 0, bad, it ? it->n_cases : 0, it ? it->n_evals : 0,
+	    it ? it->n_changes : 0, it ? it->base_score : 0, it ? it->best_score : 0);
 	if (!it || it->n_traces != N_TRAIN) {
 		printf("tui: the forward pass did not produce %d traces\n", N_TRAIN);
 		return 1;
@@ -632,9 +638,10 @@ int main(int argc, char **argv)
 	bench_keys(a);
 	bench_stream(a);
 	long rss = status_kb(getpid(), "VmRSS"), hwm = status_kb(getpid(), "VmHWM");
-	printf("  this process (engine + shell, %d traces, 2 iterations): VmRSS %.1f MB, VmHWM %.1f "
-	       "MB (%.1f MB at start)\n",
-	       N_TRAIN, (double)rss / 1024, (double)hwm / 1024, (double)rss0 / 1024);
+	printf(
+	    "  this process (engine + shell, %d traces, 2 iterations): VmRSS %.1f MB, VmHWM %.1f "
+	    "MB (%.1f MB at start)\n",
+	    N_TRAIN, (double)rss / 1024, (double)hwm / 1024, (double)rss0 / 1024);
 	app_close(a);
 
 	bench_binary(bin, session, idle_s);

@@ -83,7 +83,7 @@ struct app {
 	bool need_draw, need_layout, quit;
 	bool autosave_pending;
 	unsigned spin;
-	bool test; /* ADOPT_TEST_SCREEN: in-memory screen, deterministic drawing */
+	bool test;      /* ADOPT_TEST_SCREEN: in-memory screen, deterministic drawing */
 	SCREEN *screen; /* the terminal's (NULL on the test screen) */
 	int sig_pipe[2];
 	struct test_script *script;

@@ -17,7 +17,7 @@
 
 struct traces {
 	struct tlines list, detail; /* list: only the rows a draw shows (build_list) */
-	size_t *rows; /* trace index of each list row */
+	size_t *rows;               /* trace index of each list row */
 	size_t n_rows;
 	int dtop;        /* first detail row shown */
 	int placed_step; /* the step / example the detail was last positioned for */
