@@ -186,7 +186,7 @@ static const struct {
     [EV_ITERATION_DONE] = {true, false, NULL},
 };
 
-static void on_event(void *arg, const struct engine_event *ev)
+void app_on_event(void *arg, const struct engine_event *ev)
 {
 	struct app *a = arg;
 	for (int i = 0; i < VIEW_COUNT; i++)
@@ -508,15 +508,15 @@ static void app_free(struct app *a)
 	free(a->path);
 }
 
-int tui_main(const struct batch_opts *o)
+struct app *app_open(const struct batch_opts *o, int *rc)
 {
 	setlocale(LC_ALL, "");
 	struct app *a = xcalloc(1, sizeof *a);
-	int rc = batch_prepare(o, &a->env);
-	if (rc) {
+	*rc = batch_prepare(o, &a->env);
+	if (*rc) {
 		batch_env_close(&a->env);
 		free(a);
-		return rc;
+		return NULL;
 	}
 	app_init(a, o);
 	struct sbuf cfg_errors = {0};
@@ -524,15 +524,15 @@ int tui_main(const struct batch_opts *o)
 		tui_config_load_user(&a->cfg, &a->km, &cfg_errors);
 	struct err e = {{0}};
 	struct engine_opts eo = {.trust = o->trust};
-	a->t.en = engine_new(a->t.s, a->t.llm, &eo, on_event, a, &e);
-	SCREEN *scr = NULL;
-	if (!a->t.en || pipe(a->sig_pipe) < 0 || screen_open(a, &scr, &e) < 0) {
+	a->t.en = engine_new(a->t.s, a->t.llm, &eo, app_on_event, a, &e);
+	if (!a->t.en || pipe(a->sig_pipe) < 0 || screen_open(a, &a->screen, &e) < 0) {
 		fprintf(stderr, "adopt-tui: %s\n",
 		        a->sig_pipe[0] < 0 && a->t.en ? strerror(errno) : e.msg);
 		app_free(a);
 		free(a);
 		sbuf_free(&cfg_errors);
-		return 1;
+		*rc = 1;
+		return NULL;
 	}
 	for (int i = 0; i < 2; i++)
 		fcntl(a->sig_pipe[i], F_SETFL, O_NONBLOCK);
@@ -554,6 +554,35 @@ int tui_main(const struct batch_opts *o)
 	a->views[VIEW_GRAPH].focused = true;
 	a->need_layout = true;
 	offer_resume(a);
+	return a;
+}
+
+/* The views, their windows and the screen (the app stays). */
+static void screen_close(struct app *a)
+{
+	views_close(a);
+	if (a->test)
+		test_screen_close();
+	else {
+		endwin();
+		delscreen(a->screen);
+	}
+}
+
+void app_close(struct app *a)
+{
+	screen_close(a);
+	app_free(a);
+	free(a);
+}
+
+int tui_main(const struct batch_opts *o)
+{
+	int rc;
+	struct app *a = app_open(o, &rc);
+	if (!a)
+		return rc;
+	struct err e = {{0}};
 	signals_install(a, true);
 	if (a->test) {
 		rc = test_loop(a, getenv("ADOPT_TEST_SCRIPT"), &e);
@@ -566,13 +595,7 @@ int tui_main(const struct batch_opts *o)
 		engine_cancel(a->t.en);
 		saved = app_save(a, a->t.session_path) == 0; /* the autosave: reopening resumes */
 	}
-	views_close(a);
-	if (a->test)
-		test_screen_close();
-	else {
-		endwin();
-		delscreen(scr);
-	}
+	screen_close(a);
 	signals_install(a, false);
 	if (rc)
 		fprintf(stderr, "adopt-tui: %s\n", e.msg);

@@ -83,7 +83,8 @@ struct app {
 	bool need_draw, need_layout, quit;
 	bool autosave_pending;
 	unsigned spin;
-	bool test; /* ADOPT_TEST_SCREEN: in-memory screen, deterministic drawing */
+	bool test;      /* ADOPT_TEST_SCREEN: in-memory screen, deterministic drawing */
+	SCREEN *screen; /* the terminal's (NULL on the test screen) */
 	int sig_pipe[2];
 	struct test_script *script;
 };
@@ -94,6 +95,13 @@ static inline struct app *app_of(struct tui *t)
 }
 
 /* tui.c */
+/* Opens the workbench as tui_main does (session, engine, curses, views) without running its loop:
+ * the seam bench/tui.c drives.  On the in-memory screen when ADOPT_TEST_SCREEN is set.  NULL
+ * with the message on stderr and *rc the exit status when it cannot. */
+struct app *app_open(const struct batch_opts *o, int *rc);
+void app_close(struct app *a); /* ends curses and frees everything app_open made */
+/* The engine's event callback: passes the event to every view and updates the shell. */
+void app_on_event(void *arg, const struct engine_event *ev);
 int app_save(struct app *a, const char *path); /* engine_store + session_save; 0 or -1 */
 void app_quit(struct app *a, bool force);      /* asks first when there are unsaved changes */
 void app_ask(struct app *a, ask_fn *cb, const char *choices, const char *fmt, ...)

@@ -16,8 +16,8 @@
 #define LIVE_MAX 2048 /* bytes of streamed text kept per step */
 
 struct traces {
-	struct tlines list, detail;
-	size_t *rows; /* trace index of each list row */
+	struct tlines list, detail; /* list: only the rows a draw shows (build_list) */
+	size_t *rows;               /* trace index of each list row */
 	size_t n_rows;
 	int dtop;        /* first detail row shown */
 	int placed_step; /* the step / example the detail was last positioned for */
@@ -142,12 +142,14 @@ static void sync_selection(struct view *v, struct traces *p)
 	}
 }
 
-static void build_list(struct view *v, struct traces *p, const struct iteration *it)
+/* Builds list rows [first, end) only: a draw needs the visible ones, not all 2,000. */
+static void build_list(struct view *v, struct traces *p, const struct iteration *it, size_t first,
+                       size_t end)
 {
 	const struct glyphs *g = glyphs();
 	tlines_clear(&p->list);
 	p->list.width = v->w;
-	for (size_t r = 0; r < p->n_rows; r++) {
+	for (size_t r = first; r < end && r < p->n_rows; r++) {
 		const struct trace *t = &it->traces[p->rows[r]];
 		char *head = xasprintf("%s %-8s %5.2f  ", t->good ? g->check : g->cross_mark,
 		                       example_id(v->tui->s, t), t->score);
@@ -270,7 +272,6 @@ static const struct iteration *rebuild(struct view *v)
 	struct traces *p = v->priv;
 	const struct iteration *it = build_rows(v, p);
 	sync_selection(v, p);
-	build_list(v, p, it);
 	build_detail(v, p, it);
 	/* position the detail on the selected step when the step or the example changed */
 	if (v->tui->step != p->placed_step || v->tui->example != p->placed_example) {
@@ -323,7 +324,8 @@ static void draw_traces(struct view *v)
 		view_print(v, 1, 0, THEME_TEXT_DIM, "(no example matches the filter; b shows all)",
 		           v->w);
 	} else {
-		tlines_draw(v, &p->list, 1, lr, v->top, v->sel);
+		build_list(v, p, it, (size_t)v->top, (size_t)(v->top + lr));
+		tlines_draw(v, &p->list, 1, lr, 0, v->sel - v->top);
 	}
 	/* the step bar */
 	int y = 1 + lr, x = 0;
@@ -412,7 +414,8 @@ static bool key_traces(struct view *v, enum action a)
 static bool search_traces(struct view *v, const char *pattern, int direction)
 {
 	struct traces *p = v->priv;
-	rebuild(v);
+	const struct iteration *it = rebuild(v);
+	build_list(v, p, it, 0, p->n_rows);
 	/* the detail first (from the row shown at the top), then the example list */
 	long r = tlines_find(&p->detail, p->dtop, pattern, direction);
 	if (r >= 0 && r != p->dtop) {

@@ -1,0 +1,656 @@
+/* tui.c: benchmark of the workbench with a 10-step pipeline and 2,000 traces loaded.
+ *
+ * Writes into a temp dir a session with a 10-step chain (5 LLM steps on the offline `scripted`
+ * provider, 5 template / regex steps), 2,000 train and 32 validation examples, batch 2,000, and a
+ * rules file (examples/make_scripted.py's generic role answers; steps 1 and 7 lose the word on a
+ * quarter of their inputs, so there are bad cases).  Then, in this process, through the shell's
+ * own seam (app_open on the in-memory screen, tui_int.h), with no network:
+ *
+ *   1. engine_run(1) with the shell's event handler: a whole iteration (forward over the 2,000
+ *      examples, analysis, gradients, candidates, selection, Shapley, proposal, decisions), so
+ *      every pane has content; the session is saved with its 2,000 traces;
+ *   2. full redraws at 200x60 with the Traces pane focused: app_draw (every pane rebuilt and
+ *      redrawn, curses sends what changed), and with clearok (every cell sent again);
+ *   3. key to screen: input_key + app_pump + app_draw for j/k in the traces and for Tab;
+ *   4. streaming: iteration 2's forward pass is started with step s01 stalled (its prompt gets a
+ *      marker a delayed rule matches), and EV_TEXT events carrying 2,000 tokens/s for 3 s are fed
+ *      to the shell's event handler on schedule, the loop drawing as tui.c's loop does; lag =
+ *      end of the draw that shows a token - when the token was due;
+ *   5. the real binary (build/adopt-tui) on a pty of 200x60 on the saved session: start-up, key
+ *      round trips (write a key to the pty, wait for the screen update), CPU while idle for
+ *      10 s (/proc/PID/stat utime+stime), VmRSS and VmHWM; and this process's own memory.
+ *
+ *   tui [--idle-s N] [--adopt build/adopt-tui] [--keep 1]   (--keep: leave the temp dir) */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "bench.h"
+#include "core/template.h"
+#include "tui/display.h"
+#include "tui/tui_int.h"
+
+#define N_TRAIN      2000
+#define N_VAL        32
+#define COLS         200
+#define ROWS         60
+#define REDRAWS      200
+#define KEYS         200
+#define TOKENS_PER_S 2000
+#define STREAM_S     3
+
+static const char *const words[] = {"apple",  "river",  "candle", "garden", "silver",  "thunder",
+                                    "pepper", "harbor", "window", "meadow", "lantern", "copper",
+                                    "falcon", "marble", "orchid", "saddle", "tunnel"};
+
+/* ---- the session and the rules ---- */
+
+static void write_json(const char *path, cJSON *j)
+{
+	char *text = cJSON_Print(j);
+	struct err e = {{0}};
+	if (file_write_atomic(path, text, strlen(text), &e) < 0) {
+		fprintf(stderr, "%s\n", e.msg);
+		exit(1);
+	}
+	cJSON_free(text);
+	cJSON_Delete(j);
+}
+
+static void add_rule(cJSON *rules, const char *match, const char *reply, const char *const *replies,
+                     int delay_ms)
+{
+	cJSON *r = cJSON_CreateObject();
+	cJSON_AddStringToObject(r, "match", match);
+	if (reply)
+		cJSON_AddStringToObject(r, "reply", reply);
+	else {
+		cJSON *a = cJSON_AddArrayToObject(r, "replies");
+		for (; *replies; replies++)
+			cJSON_AddItemToArray(a, cJSON_CreateString(*replies));
+	}
+	if (delay_ms)
+		cJSON_AddNumberToObject(r, "delay_ms", delay_ms);
+	cJSON_AddItemToArray(rules, r);
+}
+
+static void write_rules(const char *path)
+{
+	cJSON *root = cJSON_CreateObject(), *R = cJSON_AddArrayToObject(root, "rules");
+	/* the stall for the streaming part: only a prompt the benchmark edits contains STALL */
+	add_rule(R, "STALL", "stalled", NULL, 600000);
+	add_rule(R, "Describe the overall task the pipeline solves",
+	         "<summary>Ten steps pass one word along: s01 finds it in the text, the code steps "
+	         "format and extract it, the other LLM steps copy it, s09 writes it as the answer "
+	         "(exact match).</summary>",
+	         NULL, 0);
+	add_rule(R, "The step under analysis: \"(?<s>[^\"]+)\"",
+	         "<dependency>Step \"${s}\" must hand the next step exactly the word it needs; a "
+	         "wrong or missing word carries through to the final output.</dependency>",
+	         NULL, 0);
+	add_rule(R,
+	         "(?s)You are the loss "
+	         "function.*?<output>\\n(?<o>.*?)\\n</output>.*?<gold>\\n(?<g>[^\\n]*)",
+	         "<loss>The output \"${o}\" differs from the gold answer \"${g}\".</loss>", NULL,
+	         0);
+	add_rule(R, "Explain why the final output went wrong",
+	         "<gradient>An intermediate step lost the word, and the later steps carried the "
+	         "error through.</gradient>",
+	         NULL, 0);
+	add_rule(R,
+	         "(?s)^(?=.*?You are assigning blame within)(?=.*?one step, \"(?<s>[^\"]+)\")"
+	         "(?=.*?<step_output>\\n(?<o>.*?)\\n</step_output>)",
+	         "<local>Step \"${s}\" produced \"${o}\"; it should output the word only.</local>",
+	         NULL, 0);
+	add_rule(
+	    R,
+	    "(?s)You are writing a training example.*?<step_output>\\n(?<o>.*?)\\n</step_output>",
+	    "<revised>${o}</revised>", NULL, 0);
+	add_rule(R,
+	         "(?s)improving the prompt of one "
+	         "step.*?<current_prompt>\\n(?<p>.*?)\\n</current_prompt>",
+	         "<prompt>Be precise and brief.\n${p}</prompt>\n<prompt>Answer with the word "
+	         "only.\n${p}</prompt>",
+	         NULL, 0);
+	add_rule(R, "(?s)Step 1\\..*?Text: Item \\d+: (?<w>\\w+)", NULL,
+	         (const char *const[]){"${w}", "${w}", "${w}", "unknown", NULL}, 0);
+	add_rule(R, "(?s)Step 7\\..*?Word: (?<w>\\S+)", NULL,
+	         (const char *const[]){"${w}", "${w}", "${w}", "none", NULL}, 0);
+	add_rule(R, "(?s)Step \\d\\..*?Word: (?<w>\\S+)", "${w}", NULL, 0);
+	cJSON_AddStringToObject(root, "fallback", "I do not know.");
+	write_json(path, root);
+}
+
+static void add_model(cJSON *models, const char *name)
+{
+	cJSON *m = cJSON_AddObjectToObject(models, name);
+	cJSON_AddStringToObject(m, "provider", "scripted");
+	cJSON_AddStringToObject(m, "rules", "rules.json");
+	cJSON_AddNumberToObject(m, "concurrency", 64);
+	cJSON_AddNumberToObject(m, "price_in", 0.15);
+	cJSON_AddNumberToObject(m, "price_out", 0.6);
+}
+
+/* LLM step n (odd) reads the output of step n-1 (or the question) as {{w}}. */
+static void add_llm_step(cJSON *steps, int n)
+{
+	cJSON *s = cJSON_CreateObject();
+	char id[8], from[32], *prompt;
+	snprintf(id, sizeof id, "s%02d", n);
+	if (n == 1) {
+		snprintf(from, sizeof from, "input.question");
+		prompt = xasprintf("Step 1. Find the word after \"Item N:\" in the text and answer "
+		                   "with that word only.\n\nText: {{w}}");
+	} else {
+		snprintf(from, sizeof from, "steps.s%02d.output", n - 1);
+		prompt = xasprintf("Step %d. Copy the word you are given and answer with that word "
+		                   "only.\n\nWord: {{w}}",
+		                   n);
+	}
+	cJSON_AddStringToObject(s, "id", id);
+	cJSON_AddStringToObject(s, "type", "llm");
+	cJSON_AddStringToObject(s, "model", "task");
+	cJSON_AddStringToObject(cJSON_AddObjectToObject(s, "inputs"), "w", from);
+	cJSON_AddStringToObject(s, "prompt", prompt);
+	cJSON_AddItemToArray(steps, s);
+	free(prompt);
+}
+
+/* Code step n (even): a template that keeps the word (steps 2, 6, 10) or a regex extracting the
+ * first word of "Word: X" (4, 8). */
+static void add_code_step(cJSON *steps, int n)
+{
+	cJSON *s = cJSON_CreateObject();
+	char id[8], ref[64];
+	snprintf(id, sizeof id, "s%02d", n);
+	snprintf(ref, sizeof ref, "{{steps.s%02d.output}}", n - 1);
+	cJSON_AddStringToObject(s, "id", id);
+	if (n % 4 == 2) {
+		cJSON_AddStringToObject(s, "type", "template");
+		cJSON_AddStringToObject(s, "template", ref);
+	} else {
+		cJSON_AddStringToObject(s, "type", "regex");
+		cJSON_AddStringToObject(s, "source", ref);
+		cJSON_AddStringToObject(s, "pattern", "(\\S+)");
+		cJSON_AddNumberToObject(s, "group", 1);
+	}
+	cJSON_AddItemToArray(steps, s);
+}
+
+static void write_examples(const char *path, const char *split, int n)
+{
+	struct sbuf b = {0};
+	for (int i = 0; i < n; i++) {
+		const char *w = words[(size_t)i * 7 % ARRAY_SIZE(words)];
+		cJSON *e = cJSON_CreateObject();
+		char id[32], q[160];
+		snprintf(id, sizeof id, "%s%04d", split, i);
+		snprintf(
+		    q, sizeof q,
+		    "Item %d: %s. This record comes from the inventory of a small shop and lists "
+		    "one word to pass along.",
+		    i, w);
+		cJSON_AddStringToObject(e, "id", id);
+		cJSON_AddStringToObject(e, "question", q);
+		cJSON_AddStringToObject(e, "answer", w);
+		char *line = cJSON_PrintUnformatted(e);
+		sbuf_adds(&b, line);
+		sbuf_addc(&b, '\n');
+		cJSON_free(line);
+		cJSON_Delete(e);
+	}
+	struct err er = {{0}};
+	if (file_write_atomic(path, sbuf_str(&b), b.len, &er) < 0) {
+		fprintf(stderr, "%s\n", er.msg);
+		exit(1);
+	}
+	sbuf_free(&b);
+}
+
+static void write_session(const char *dir, const char *path)
+{
+	cJSON *root = cJSON_CreateObject();
+	cJSON_AddStringToObject(root, "format", "adopt-session");
+	cJSON_AddNumberToObject(root, "version", 1);
+	cJSON_AddStringToObject(root, "name", "bench-chain10");
+	cJSON *models = cJSON_AddObjectToObject(root, "models");
+	add_model(models, "task");
+	add_model(models, "optimizer");
+	cJSON *p = cJSON_AddObjectToObject(root, "pipeline");
+	cJSON *steps = cJSON_AddArrayToObject(p, "steps");
+	for (int n = 1; n <= 10; n++) {
+		if (n % 2)
+			add_llm_step(steps, n);
+		else
+			add_code_step(steps, n);
+	}
+	cJSON_AddStringToObject(p, "output", "s10");
+	cJSON *ds = cJSON_AddObjectToObject(root, "dataset");
+	cJSON_AddStringToObject(ds, "train", "train.jsonl");
+	cJSON_AddStringToObject(ds, "val", "val.jsonl");
+	cJSON_AddStringToObject(cJSON_AddObjectToObject(root, "metric"), "type", "exact_match");
+	cJSON *o = cJSON_AddObjectToObject(root, "optimizer");
+	cJSON_AddNumberToObject(o, "seed", 3);
+	cJSON_AddNumberToObject(o, "batch_size", N_TRAIN);
+	cJSON_AddNumberToObject(o, "minibatch_good", 5);
+	cJSON_AddNumberToObject(o, "minibatch_bad", 5);
+	cJSON_AddNumberToObject(o, "val_size", 16);
+	cJSON_AddNumberToObject(o, "budget_total", 10);
+	cJSON_AddNumberToObject(o, "budget_floor", 1);
+	cJSON_AddNumberToObject(o, "eval_budget", 12);
+	cJSON_AddStringToObject(o, "step_optimizer", "instruct");
+	cJSON_AddStringToObject(o, "role_model", "optimizer");
+	write_json(path, root);
+	char *f = xasprintf("%s/train.jsonl", dir);
+	write_examples(f, "train", N_TRAIN);
+	free(f);
+	f = xasprintf("%s/val.jsonl", dir);
+	write_examples(f, "val", N_VAL);
+	free(f);
+}
+
+/* ---- measuring ---- */
+
+static double p95(double *v, size_t n) /* v sorted */
+{
+	return v[(size_t)((double)(n - 1) * 0.95 + 0.5)];
+}
+
+static long status_kb(pid_t pid, const char *key)
+{
+	char path[64], line[256];
+	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+	FILE *f = fopen(path, "r");
+	long kb = -1;
+	size_t kl = strlen(key);
+	while (f && fgets(line, sizeof line, f))
+		if (strncmp(line, key, kl) == 0 && line[kl] == ':')
+			kb = strtol(line + kl + 1, NULL, 10);
+	if (f)
+		fclose(f);
+	return kb;
+}
+
+/* utime + stime of a process in clock ticks, -1 when unreadable. */
+static long proc_ticks(pid_t pid)
+{
+	char path[64], buf[1024];
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return -1;
+	size_t n = fread(buf, 1, sizeof buf - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	char *p = strrchr(buf, ')'); /* fields after the command name, from field 3 (state) */
+	long ut = 0, st = 0;
+	if (!p ||
+	    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %ld %ld", &ut, &st) != 2)
+		return -1;
+	return ut + st;
+}
+
+static void pump_until_idle(struct app *a, double timeout_s)
+{
+	double end = now_s() + timeout_s;
+	app_pump(a);
+	while ((engine_busy(a->t.en) || engine_running(a->t.en) || llm_pending(a->t.llm) > 0) &&
+	       now_s() < end) {
+		llm_wait(a->t.llm, NULL, 0, 20);
+		app_pump(a);
+	}
+}
+
+static void report(const char *what, double *v, size_t n, double target_ms)
+{
+	double med = bench_median(v, n); /* sorts v */
+	printf("  %-44s median %7.3f ms  p95 %7.3f ms  max %7.3f ms  (target < %g ms: %s)\n", what,
+	       med * 1e3, p95(v, n) * 1e3, v[n - 1] * 1e3, target_ms,
+	       p95(v, n) * 1e3 < target_ms ? "met" : "MISSED");
+}
+
+static void bench_redraw(struct app *a)
+{
+	double *t = xcalloc(REDRAWS, sizeof *t);
+	app_draw(a);
+	for (int i = 0; i < REDRAWS; i++) {
+		double t0 = now_s();
+		app_draw(a);
+		t[i] = now_s() - t0;
+	}
+	report("app_draw, every pane rebuilt", t, REDRAWS, 2);
+	for (int i = 0; i < REDRAWS; i++) {
+		double t0 = now_s();
+		clearok(curscr, TRUE);
+		app_draw(a);
+		t[i] = now_s() - t0;
+	}
+	report("app_draw + clearok (every cell sent again)", t, REDRAWS, 2);
+	for (int i = 0; i < REDRAWS; i++) {
+		double t0 = now_s();
+		a->need_layout = true;
+		clearok(curscr, TRUE);
+		app_draw(a);
+		t[i] = now_s() - t0;
+	}
+	report("app_draw + layout + clearok (as after C-l)", t, REDRAWS, 2);
+	free(t);
+}
+
+static void bench_keys(struct app *a)
+{
+	double *t = xcalloc(KEYS, sizeof *t);
+	for (int i = 0; i < KEYS; i++) {
+		int key = (i / 20) % 2 ? 'k' : 'j'; /* 20 down, 20 up: the selection moves */
+		double t0 = now_s();
+		input_key(a, key);
+		app_pump(a);
+		app_draw(a);
+		t[i] = now_s() - t0;
+	}
+	report("key j/k in Traces -> screen drawn", t, KEYS, 16);
+	for (int i = 0; i < KEYS; i++) {
+		double t0 = now_s();
+		input_key(a, '\t');
+		app_pump(a);
+		app_draw(a);
+		t[i] = now_s() - t0;
+	}
+	report("key Tab (focus next pane) -> screen drawn", t, KEYS, 16);
+	app_focus(a, VIEW_TRACES);
+	app_draw(a);
+	free(t);
+}
+
+/* Edits step s01's prompt as the proposals pane would (set_prompt in engine.c), adding the marker
+ * the delayed rule matches. */
+static void stall_step(struct session *s, int step)
+{
+	struct step *st = &s->steps[step];
+	char *p = xasprintf("STALL %s", st->prompt);
+	struct err e = {{0}};
+	struct template *t = template_parse(p, &e);
+	if (!t) {
+		fprintf(stderr, "template: %s\n", e.msg);
+		exit(1);
+	}
+	template_free(st->prompt_tpl);
+	st->prompt_tpl = t;
+	free(st->prompt);
+	st->prompt = p;
+}
+
+static void bench_stream(struct app *a)
+{
+	stall_step(a->t.s, 0);
+	if (engine_step(a->t.en) < 0) {
+		printf("  streaming: skipped (engine_step refused)\n");
+		return;
+	}
+	app_pump(a);
+	const struct iteration *it = engine_current(a->t.en);
+	if (!it || it->phase != PHASE_FORWARD || !engine_busy(a->t.en)) {
+		printf("  streaming: skipped (iteration 2's forward pass is not running)\n");
+		return;
+	}
+	static const char *const toks[] = {" the",  " word", " is",   " apple", ",",   " and",
+	                                   " then", " we",   " pass", " it",    " on", "."};
+	size_t n = (size_t)TOKENS_PER_S * STREAM_S, next = 0, draws = 0;
+	double *lag = xcalloc(n, sizeof *lag);
+	double t0 = now_s(), cpu0 = bench_cpu_s(), draw_time = 0;
+	while (next < n) {
+		double now = now_s() - t0;
+		size_t first = next;
+		/* every token due by now arrives (the real loop reads what the socket holds) */
+		while (next < n && (double)next / TOKENS_PER_S <= now) {
+			const char *tok = toks[next % ARRAY_SIZE(toks)];
+			struct engine_event ev = {.kind = EV_TEXT,
+			                          .phase = PHASE_FORWARD,
+			                          .iteration = it->number,
+			                          .step =
+			                              (int)(next / 50 % 5) * 2, /* the LLM steps */
+			                          .example = -1,
+			                          .text = tok,
+			                          .len = strlen(tok)};
+			app_on_event(a, &ev);
+			next++;
+		}
+		if (next > first) {
+			app_pump(a);
+			double d0 = now_s();
+			if (a->need_draw || a->need_layout)
+				app_draw(a);
+			double done = now_s();
+			draw_time += done - d0;
+			draws++;
+			for (size_t i = first; i < next; i++)
+				lag[i] = done - t0 - (double)i / TOKENS_PER_S;
+		}
+		if (next < n) { /* wait, as llm_wait would, until the next token is due */
+			double wait = (double)next / TOKENS_PER_S - (now_s() - t0);
+			if (wait > 0)
+				llm_wait(a->t.llm, NULL, 0, (int)(wait * 1e3));
+		}
+	}
+	double wall = now_s() - t0, cpu = bench_cpu_s() - cpu0;
+	struct sbuf screen = {0};
+	display_dump(&screen);
+	bool shown = strstr(sbuf_str(&screen), "(streaming)") != NULL;
+	sbuf_free(&screen);
+	bench_median(lag, n);
+	printf("  streaming %d tokens/s for %d s: %zu tokens in %.3f s (%.0f tokens/s), %zu draws "
+	       "(%.3f ms each on average), CPU %.0f %% of wall\n",
+	       TOKENS_PER_S, STREAM_S, n, wall, (double)n / wall, draws,
+	       draws ? draw_time / (double)draws * 1e3 : 0, cpu / wall * 100);
+	printf(
+	    "  lag from a token's arrival to the end of the draw showing it: median %.3f ms, p95 "
+	    "%.3f ms, max %.3f ms; kept up: %s; live text on screen: %s\n",
+	    bench_median(lag, n) * 1e3, p95(lag, n) * 1e3, lag[n - 1] * 1e3,
+	    wall < STREAM_S * 1.05 + 0.05 && p95(lag, n) < 0.016 ? "yes" : "NO",
+	    shown ? "yes" : "NO");
+	free(lag);
+	engine_cancel(a->t.en);
+	pump_until_idle(a, 5);
+}
+
+/* ---- the real binary on a pty ---- */
+
+struct child {
+	pid_t pid;
+	int fd; /* pty master */
+	size_t bytes;
+};
+
+static int child_start(struct child *c, const char *bin, const char *session)
+{
+	memset(c, 0, sizeof *c);
+	c->fd = posix_openpt(O_RDWR | O_NOCTTY);
+	if (c->fd < 0 || grantpt(c->fd) < 0 || unlockpt(c->fd) < 0)
+		return -1;
+	struct winsize ws = {.ws_row = ROWS, .ws_col = COLS};
+	const char *slave = ptsname(c->fd);
+	c->pid = fork();
+	if (c->pid == 0) {
+		setsid();
+		int s = open(slave, O_RDWR);
+		if (s < 0)
+			_exit(127);
+		ioctl(s, TIOCSCTTY, 0);
+		ioctl(s, TIOCSWINSZ, &ws);
+		dup2(s, 0), dup2(s, 1), dup2(s, 2);
+		if (s > 2)
+			close(s);
+		close(c->fd);
+		setenv("TERM", "xterm-256color", 1);
+		unsetenv("ADOPT_TEST_SCREEN");
+		execl(bin, bin, "--no-cache", session, (char *)NULL);
+		_exit(127);
+	}
+	return c->pid > 0 ? 0 : -1;
+}
+
+/* Reads the pty until it has been quiet for quiet_ms; returns the time of the last byte (s since
+ * `since`), or -1 when nothing came within timeout_ms. */
+static double child_read(struct child *c, double since, int quiet_ms, int timeout_ms)
+{
+	double last = -1, start = now_s();
+	char buf[65536];
+	for (;;) {
+		int wait = last < 0 ? timeout_ms - (int)((now_s() - start) * 1e3) : quiet_ms;
+		if (wait <= 0)
+			return last;
+		struct pollfd p = {c->fd, POLLIN, 0};
+		int r = poll(&p, 1, wait);
+		if (r <= 0)
+			return last;
+		ssize_t n = read(c->fd, buf, sizeof buf);
+		if (n <= 0)
+			return last;
+		c->bytes += (size_t)n;
+		last = now_s() - since;
+	}
+}
+
+static void child_key(struct child *c, const char *k)
+{
+	if (write(c->fd, k, strlen(k)) < 0)
+		perror("write to the pty");
+}
+
+static void bench_binary(const char *bin, const char *session, int idle_s)
+{
+	struct child c;
+	if (access(bin, X_OK) < 0 || child_start(&c, bin, session) < 0) {
+		printf("  real binary: skipped (%s not found or no pty)\n", bin);
+		return;
+	}
+	double t0 = now_s();
+	double up = child_read(&c, t0, 300, 20000);
+	printf("  start-up to the first screen drawn (session with 2,000 traces): %.0f ms "
+	       "(%zu bytes)\n",
+	       up * 1e3, c.bytes);
+	child_key(&c, "2"); /* focus Traces */
+	child_read(&c, now_s(), 100, 2000);
+	double rt[40];
+	size_t n = 0;
+	for (int i = 0; i < 40; i++) {
+		double k0 = now_s();
+		child_key(&c, i / 10 % 2 ? "k" : "j");
+		double last = child_read(&c, k0, 30, 2000);
+		if (last >= 0)
+			rt[n++] = last;
+	}
+	if (n) {
+		bench_median(rt, n);
+		printf("  key j/k -> last byte of the screen update on the pty: median %.2f ms, "
+		       "p95 %.2f ms, max %.2f ms over %zu keys (target < 16 ms: %s)\n",
+		       bench_median(rt, n) * 1e3, p95(rt, n) * 1e3, rt[n - 1] * 1e3, n,
+		       p95(rt, n) < 0.016 ? "met" : "MISSED");
+	}
+	child_read(&c, now_s(), 200, 1000);
+	long hz = sysconf(_SC_CLK_TCK), tk0 = proc_ticks(c.pid);
+	size_t b0 = c.bytes;
+	double i0 = now_s();
+	child_read(&c, i0, idle_s * 1000, idle_s * 1000); /* returns early only on output */
+	while (now_s() - i0 < idle_s)
+		child_read(&c, i0, 100, (int)((idle_s - (now_s() - i0)) * 1e3) + 1);
+	double idle = now_s() - i0;
+	long tk1 = proc_ticks(c.pid);
+	double cpu = (double)(tk1 - tk0) / (double)hz;
+	printf("  idle %.1f s: CPU %.2f s = %.2f %% (target < 1 %%: %s; /proc ticks of 1/%ld s), "
+	       "%zu bytes written meanwhile\n",
+	       idle, cpu, cpu / idle * 100, cpu / idle < 0.01 ? "met" : "MISSED", hz, c.bytes - b0);
+	long rss = status_kb(c.pid, "VmRSS"), hwm = status_kb(c.pid, "VmHWM");
+	printf("  real binary memory: VmRSS %.1f MB, VmHWM %.1f MB (target < 64 MB: %s)\n",
+	       (double)rss / 1024, (double)hwm / 1024,
+	       hwm > 0 && hwm < 64 * 1024 ? "met" : "MISSED");
+	kill(c.pid, SIGKILL);
+	int st;
+	waitpid(c.pid, &st, 0);
+	close(c.fd);
+}
+
+int main(int argc, char **argv)
+{
+	int idle_s = 10, keep = 0;
+	const char *bin = "build/adopt-tui";
+	for (int i = 1; i + 1 < argc; i += 2) {
+		if (strcmp(argv[i], "--idle-s") == 0)
+			idle_s = atoi(argv[i + 1]);
+		else if (strcmp(argv[i], "--adopt") == 0)
+			bin = argv[i + 1];
+		else if (strcmp(argv[i], "--keep") == 0)
+			keep = atoi(argv[i + 1]);
+	}
+	char *dir = bench_tmpdir("tui");
+	char *session = xasprintf("%s/session.json", dir), *rules = xasprintf("%s/rules.json", dir);
+	write_rules(rules);
+	write_session(dir, session);
+	long rss0 = status_kb(getpid(), "VmRSS");
+
+	setenv("ADOPT_TEST_SCREEN", "200x60", 1);
+	unsetenv("ADOPT_TEST_SCRIPT");
+	struct batch_opts o = {.session = session, .limit = -1, .no_cache = true};
+	int rc;
+	struct app *a = app_open(&o, &rc);
+	if (!a) {
+		printf("tui: skipped (the workbench did not open: status %d)\n", rc);
+		bench_rmdir(dir);
+		return 1;
+	}
+	a->t.deterministic = false; /* draw latencies as a real session does */
+	double t0 = now_s();
+	if (engine_run(a->t.en, 1) < 0) {
+		printf("tui: engine_run refused\n");
+		return 1;
+	}
+	pump_until_idle(a, 120);
+	const struct iteration *it = engine_iteration(a->t.en, 0);
+	size_t bad = 0;
+	for (size_t i = 0; it && i < it->n_traces; i++)
+		bad += !it->traces[i].good;
+	printf(
+	    "  state: one iteration run (scripted, offline) in %.2f s: %zu traces (%zu bad), %zu "
+	    "cases, %zu evaluations, %zu proposed changes; validation %.3f -> %.3f\n",
+	    now_s() - t0, it ? it->n_traces : 0, bad, it ? it->n_cases : 0, it ? it->n_evals : 0,
+	    it ? it->n_changes : 0, it ? it->base_score : 0, it ? it->best_score : 0);
+	if (!it || it->n_traces != N_TRAIN) {
+		printf("tui: the forward pass did not produce %d traces\n", N_TRAIN);
+		return 1;
+	}
+	if (app_save(a, session) < 0)
+		printf("  saving the session failed: %s\n", a->t.message);
+	app_focus(a, VIEW_TRACES);
+	for (int i = 0; i < 1000; i++) /* select a trace in the middle of the list */
+		input_key(a, 'j');
+	app_draw(a);
+
+	printf("  in-process, in-memory screen %dx%d, Traces focused, 6 panes:\n", COLS, ROWS);
+	bench_redraw(a);
+	bench_keys(a);
+	bench_stream(a);
+	long rss = status_kb(getpid(), "VmRSS"), hwm = status_kb(getpid(), "VmHWM");
+	printf(
+	    "  this process (engine + shell, %d traces, 2 iterations): VmRSS %.1f MB, VmHWM %.1f "
+	    "MB (%.1f MB at start)\n",
+	    N_TRAIN, (double)rss / 1024, (double)hwm / 1024, (double)rss0 / 1024);
+	app_close(a);
+
+	bench_binary(bin, session, idle_s);
+	if (keep)
+		printf("  files kept in %s\n", dir);
+	else
+		bench_rmdir(dir);
+	free(dir);
+	free(session);
+	free(rules);
+	return 0;
+}
