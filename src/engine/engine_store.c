@@ -234,7 +234,7 @@ void engine_restore(struct engine *en)
 		if (!have && s->steps[i].kind == STEP_LLM)
 			engine_add_version(en, (int)i, s->steps[i].prompt, -1, false, 0);
 	}
-	const cJSON *iters = cJSON_GetObjectItemCaseSensitive(h, "iterations"), *r;
+	cJSON *iters = cJSON_GetObjectItemCaseSensitive(h, "iterations"), *r;
 	cJSON_ArrayForEach(r, iters)
 	{
 		struct iteration *it = engine_new_iteration(en);
@@ -243,8 +243,10 @@ void engine_restore(struct engine *en)
 		it->base_score = num(r, "base_score");
 		it->best_score = num(r, "best_score");
 		it->phase = PHASE_COUNT;
-		it->saved = cJSON_Duplicate(r, 1);
 		restore_traces(en, it, cJSON_GetObjectItemCaseSensitive(r, "traces"));
+		/* the traces now live in it->traces; engine_store writes them back */
+		cJSON_DeleteItemFromObjectCaseSensitive(r, "traces");
+		it->saved = cJSON_Duplicate(r, 1);
 		const cJSON *sh = cJSON_GetObjectItemCaseSensitive(r, "shapley");
 		if (sh) {
 			it->phi = xcalloc(s->n_steps, sizeof *it->phi);

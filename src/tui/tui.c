@@ -254,6 +254,7 @@ static void read_keys(struct app *a)
 			input_mouse(a);
 		else if (key >= 0)
 			input_key(a, key);
+		a->draw_now = true; /* a person is waiting: no frame pacing */
 		app_pump(a);
 	}
 }
@@ -263,15 +264,28 @@ static bool engine_active(const struct app *a)
 	return engine_busy(a->t.en) || engine_running(a->t.en) || llm_pending(a->t.llm) > 0;
 }
 
+#define FRAME_MS 16 /* at most ~60 redraws a second for engine events */
+
 static void loop(struct app *a)
 {
-	int64_t last_tick = now_ms();
+	int64_t last_tick = now_ms(), last_draw = 0;
 	while (!a->quit && !got_quit_signal) {
-		if (a->need_layout || a->need_draw)
-			app_draw(a);
+		/* Engine events (streamed text) may arrive hundreds of times a second: they are
+		 * drawn at most once a frame; keys and resizes are drawn at once. */
+		int64_t now = now_ms();
+		int timeout = engine_active(a) ? TICK_MS : -1;
+		if (a->need_layout || a->need_draw) {
+			if (a->need_layout || a->draw_now || now - last_draw >= FRAME_MS) {
+				app_draw(a);
+				last_draw = now;
+				a->draw_now = false;
+			} else {
+				timeout = (int)(FRAME_MS - (now - last_draw));
+			}
+		}
 		bool active = engine_active(a);
 		struct pollfd fds[2] = {{STDIN_FILENO, POLLIN, 0}, {a->sig_pipe[0], POLLIN, 0}};
-		if (llm_wait(a->t.llm, fds, 2, active ? TICK_MS : -1) < 0) {
+		if (llm_wait(a->t.llm, fds, 2, timeout) < 0) {
 			tui_message(&a->t, "error: waiting for the network failed");
 			poll(NULL, 0, TICK_MS); /* never spin */
 		}

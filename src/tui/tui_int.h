@@ -81,6 +81,7 @@ struct app {
 
 	/* loop */
 	bool need_draw, need_layout, quit;
+	bool draw_now; /* a key was handled: draw without waiting for the frame */
 	bool autosave_pending;
 	unsigned spin;
 	bool test;      /* ADOPT_TEST_SCREEN: in-memory screen, deterministic drawing */
