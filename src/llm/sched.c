@@ -96,6 +96,7 @@ struct limiter {
 	double req_level, tok_level; /* token buckets; tok_level may go negative (debt) */
 	int64_t refill_ms;
 	unsigned blocked_pass;
+	size_t queued; /* its jobs in the run queue */
 };
 
 struct rules_file {
@@ -104,8 +105,18 @@ struct rules_file {
 	struct rules *rules;
 };
 
+/* A list of jobs in submission order (seq), through job.snext/sprev. */
+struct jlist {
+	struct job *head, *tail;
+	size_t n;
+};
+
 struct job {
-	struct job *next, *prev;
+	struct job *next, *prev;   /* every job, in submission order */
+	struct job *snext, *sprev; /* the list of its state (struct llm: queued ... ready) */
+	struct jlist *list;        /* that list, NULL while DELIVERING */
+	struct job *hnext;         /* the key index bucket */
+	uint64_t seq;
 	enum job_state state;
 	char key[65];
 	struct model_config m; /* private copy */
@@ -117,7 +128,6 @@ struct job {
 	int attempts;
 	int64_t t_submit_ms, due_ms;
 	bool scripted_delay; /* TIMER holds a scripted reply rather than a retry */
-	bool deliver_now;
 	long tok_reserved;
 
 	/* the current attempt */
@@ -148,6 +158,13 @@ struct llm {
 	struct llm_options opt;
 	CURLM *multi;
 	struct job *head, *tail;
+	/* the jobs by state, so that a wake-up touches only the jobs that can change */
+	struct jlist queued, running, timers, ready, delivering;
+	struct job **index; /* by key: hash chains of every job */
+	size_t index_cap, n_jobs;
+	size_t pending;  /* waiters neither cancelled nor delivered */
+	bool reap;       /* a cancel inside curl left an orphaned job to drop */
+	uint64_t next_seq;
 	struct limiter *limiters;
 	struct rules_file *rules;
 	struct cache *cache;
@@ -384,6 +401,87 @@ static bool limiter_admit(struct limiter *lim, long tokens, int64_t now, int64_t
 
 /* ---- jobs ------------------------------------------------------------------------------- */
 
+/* Inserts j in seq order; new jobs go last in O(1), a retried one walks back to its place. */
+static void jlist_insert(struct jlist *q, struct job *j)
+{
+	struct job *after = q->tail;
+	while (after && after->seq > j->seq)
+		after = after->sprev;
+	j->sprev = after;
+	j->snext = after ? after->snext : q->head;
+	if (j->snext)
+		j->snext->sprev = j;
+	else
+		q->tail = j;
+	if (after)
+		after->snext = j;
+	else
+		q->head = j;
+	j->list = q;
+	q->n++;
+}
+
+static void jlist_remove(struct job *j)
+{
+	struct jlist *q = j->list;
+	if (!q)
+		return;
+	if (j->sprev)
+		j->sprev->snext = j->snext;
+	else
+		q->head = j->snext;
+	if (j->snext)
+		j->snext->sprev = j->sprev;
+	else
+		q->tail = j->sprev;
+	j->snext = j->sprev = NULL;
+	j->list = NULL;
+	q->n--;
+}
+
+static struct jlist *state_list(struct llm *l, enum job_state st)
+{
+	struct jlist *const lists[] = {[JOB_QUEUED] = &l->queued, [JOB_RUNNING] = &l->running,
+	                               [JOB_TIMER] = &l->timers,  [JOB_READY] = &l->ready,
+	                               [JOB_DELIVERING] = NULL};
+	return lists[st];
+}
+
+/* Moves j to state st and to that state's list. */
+static void job_set_state(struct llm *l, struct job *j, enum job_state st)
+{
+	if (j->state == JOB_QUEUED && j->list == &l->queued)
+		j->lim->queued--;
+	jlist_remove(j);
+	j->state = st;
+	struct jlist *q = state_list(l, st);
+	if (q)
+		jlist_insert(q, j);
+	if (st == JOB_QUEUED)
+		j->lim->queued++;
+}
+
+static size_t key_slot(const struct llm *l, const char *key)
+{
+	return (size_t)hash_bytes(key, 16, 0) & (l->index_cap - 1);
+}
+
+static void index_grow(struct llm *l)
+{
+	size_t old_cap = l->index_cap;
+	struct job **old = l->index;
+	l->index_cap = old_cap ? old_cap * 2 : 64;
+	l->index = xcalloc(l->index_cap, sizeof(*l->index));
+	for (size_t i = 0; i < old_cap; i++)
+		for (struct job *j = old[i], *nj; j; j = nj) {
+			nj = j->hnext;
+			size_t s = key_slot(l, j->key);
+			j->hnext = l->index[s];
+			l->index[s] = j;
+		}
+	free(old);
+}
+
 static void job_link(struct llm *l, struct job *j)
 {
 	j->prev = l->tail;
@@ -392,6 +490,12 @@ static void job_link(struct llm *l, struct job *j)
 	else
 		l->head = j;
 	l->tail = j;
+	if (l->n_jobs + 1 > l->index_cap)
+		index_grow(l);
+	size_t s = key_slot(l, j->key);
+	j->hnext = l->index[s];
+	l->index[s] = j;
+	l->n_jobs++;
 }
 
 static void job_unlink(struct llm *l, struct job *j)
@@ -405,6 +509,15 @@ static void job_unlink(struct llm *l, struct job *j)
 	else
 		l->tail = j->prev;
 	j->next = j->prev = NULL;
+	if (j->state == JOB_QUEUED && j->list == &l->queued)
+		j->lim->queued--;
+	jlist_remove(j);
+	for (struct job **p = &l->index[key_slot(l, j->key)]; *p; p = &(*p)->hnext)
+		if (*p == j) {
+			*p = j->hnext;
+			break;
+		}
+	l->n_jobs--;
 }
 
 static void slist_wipe_free(struct curl_slist *s)
@@ -453,6 +566,7 @@ static void job_free(struct llm *l, struct job *j)
 	attempt_clear(l, j);
 	for (struct waiter *w = j->waiters, *next; w; w = next) {
 		next = w->next;
+		l->pending -= !w->cancelled && !w->delivered;
 		free(w->tag);
 		free(w);
 	}
@@ -489,19 +603,19 @@ static const char *job_tag(const struct job *j)
 	return j->waiters ? j->waiters->tag : "";
 }
 
-static void job_ready(struct job *j)
+static void job_ready(struct llm *l, struct job *j)
 {
 	if (j->state == JOB_RUNNING || (j->state == JOB_TIMER && j->scripted_delay))
 		j->lim->running--;
-	j->state = JOB_READY;
 	j->scripted_delay = false;
+	job_set_state(l, j, JOB_READY);
 }
 
-static void job_fail(struct job *j, char *msg)
+static void job_fail(struct llm *l, struct job *j, char *msg)
 {
 	free(j->error);
 	j->error = msg;
-	job_ready(j);
+	job_ready(l, j);
 }
 
 /* usage NULL: the provider reported none, estimate it. */
@@ -526,7 +640,7 @@ static void job_succeed(struct llm *l, struct job *j, char *text, const struct l
 		cache_put(l->cache, j->key, j->m.model, text, &j->usage, &e);
 		/* a failed append keeps the answer in memory; the file is only a convenience */
 	}
-	job_ready(j);
+	job_ready(l, j);
 }
 
 /* ---- rules (scripted provider) ---------------------------------------------------------- */
@@ -645,19 +759,19 @@ static void attempt_start(struct llm *l, struct job *j)
 	struct err e = {{0}};
 	j->attempts++;
 	attempt_clear(l, j);
-	j->state = JOB_RUNNING; /* holds the slot limiter_admit took */
+	job_set_state(l, j, JOB_RUNNING); /* holds the slot limiter_admit took */
 	if (is_scripted(j->ops)) {
 		struct rules *r = rules_get(l, j->m.rules ? j->m.rules : "", &e);
 		if (!r) {
-			job_fail(j, xasprintf("model \"%s\": %s", model_label(&j->m), e.msg));
+			job_fail(l, j, xasprintf("model \"%s\": %s", model_label(&j->m), e.msg));
 			return;
 		}
 		unsigned delay = 0;
 		j->text = rules_reply(r, j->msgs, j->n_msgs, &delay);
 		j->scripted = true;
 		j->scripted_delay = true;
-		j->state = JOB_TIMER;
 		j->due_ms = now_ms() + delay;
+		job_set_state(l, j, JOB_TIMER);
 		return;
 	}
 	const char *key;
@@ -665,7 +779,7 @@ static void attempt_start(struct llm *l, struct job *j)
 	struct llm_request req = {&j->m, j->msgs, j->n_msgs, job_tag(j)};
 	if (model_key(j->ops, &j->m, &key, &e) < 0 ||
 	    j->ops->build(&req, base, key, j->m.stream, &j->http, &e) < 0) {
-		job_fail(j, xstrdup(e.msg));
+		job_fail(l, j, xstrdup(e.msg));
 		return;
 	}
 	for (size_t i = 0; j->http.headers && j->http.headers[i]; i++)
@@ -673,7 +787,7 @@ static void attempt_start(struct llm *l, struct job *j)
 	j->hdrs = curl_slist_append(j->hdrs, "Expect:");
 	CURL *h = j->easy = curl_easy_init();
 	if (!h) {
-		job_fail(j, xstrdup("curl_easy_init failed"));
+		job_fail(l, j, xstrdup("curl_easy_init failed"));
 		return;
 	}
 	double timeout = j->m.timeout_s > 0 ? j->m.timeout_s : 120;
@@ -697,7 +811,7 @@ static void attempt_start(struct llm *l, struct job *j)
 	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)(timeout * 1000));
 	j->last_data_ms = now_ms();
 	if (curl_multi_add_handle(l->multi, h) != CURLM_OK) {
-		job_fail(j, xstrdup("curl_multi_add_handle failed"));
+		job_fail(l, j, xstrdup("curl_multi_add_handle failed"));
 		return;
 	}
 	l->st.network_requests++;
@@ -793,13 +907,13 @@ static void attempt_done(struct llm *l, struct job *j, CURLcode code)
 		free(err);
 		attempt_clear(l, j);
 		j->lim->running--;
-		j->state = JOB_TIMER;
 		j->scripted_delay = false;
 		j->due_ms = now_ms() + (int64_t)(delay * 1000);
+		job_set_state(l, j, JOB_TIMER);
 		return;
 	}
 	attempt_clear(l, j);
-	job_fail(j, err);
+	job_fail(l, j, err);
 }
 
 /* ---- scheduling ------------------------------------------------------------------------- */
@@ -810,9 +924,8 @@ static int64_t schedule(struct llm *l)
 {
 	int64_t now = now_ms(), next = NEVER;
 	l->pass++;
-	for (struct job *j = l->head; j; j = j->next) {
-		if (j->state != JOB_TIMER)
-			continue;
+	for (struct job *j = l->timers.head, *nj; j; j = nj) {
+		nj = j->snext;
 		if (j->due_ms > now) {
 			next = MIN(next, j->due_ms);
 		} else if (j->scripted_delay) {
@@ -820,23 +933,30 @@ static int64_t schedule(struct llm *l)
 			j->text = NULL;
 			job_succeed(l, j, text, NULL);
 		} else {
-			j->state = JOB_QUEUED;
+			job_set_state(l, j, JOB_QUEUED);
 		}
 	}
-	for (struct job *j = l->head, *nj; j; j = nj) {
-		nj = j->next;
-		if (j->state == JOB_RUNNING && j->streaming && l->opt.stall_timeout_s > 0)
-			next =
-			    MIN(next, j->last_data_ms + (int64_t)(l->opt.stall_timeout_s * 1000));
-		if (j->state != JOB_QUEUED || j->lim->blocked_pass == l->pass)
+	if (l->opt.stall_timeout_s > 0)
+		for (struct job *j = l->running.head; j; j = j->snext)
+			if (j->streaming)
+				next = MIN(next, j->last_data_ms +
+				                     (int64_t)(l->opt.stall_timeout_s * 1000));
+	/* FIFO in submission order; a model that cannot start its first queued job starts none
+	 * behind it.  `left` counts queued jobs of models not blocked yet: once it is zero, the
+	 * rest of the queue is all blocked and is not walked. */
+	size_t left = l->queued.n;
+	for (struct job *j = l->queued.head, *nj; j && left; j = nj) {
+		nj = j->snext;
+		if (j->lim->blocked_pass == l->pass)
 			continue;
 		int64_t when;
 		if (!limiter_admit(j->lim, j->tok_reserved, now, &when)) {
-			j->lim->blocked_pass =
-			    l->pass; /* FIFO: nothing behind it on this model jumps */
+			j->lim->blocked_pass = l->pass;
+			left -= j->lim->queued;
 			next = MIN(next, when);
 			continue;
 		}
+		left--;
 		attempt_start(l, j);
 		if (j->state == JOB_TIMER)
 			next = MIN(next, j->due_ms);
@@ -849,17 +969,21 @@ static void stall_check(struct llm *l)
 	if (l->opt.stall_timeout_s <= 0)
 		return;
 	int64_t now = now_ms(), limit = (int64_t)(l->opt.stall_timeout_s * 1000);
-	for (struct job *j = l->head, *nj; j; j = nj) {
-		nj = j->next;
-		if (j->state == JOB_RUNNING && j->streaming && now - j->last_data_ms >= limit) {
+	for (struct job *j = l->running.head, *nj; j; j = nj) {
+		nj = j->snext;
+		if (j->streaming && now - j->last_data_ms >= limit) {
 			j->abort = ABORT_STALL;
 			attempt_done(l, j, CURLE_OPERATION_TIMEDOUT);
 		}
 	}
 }
 
+/* Drops the jobs whose every waiter was cancelled inside curl's callbacks. */
 static void reap_orphans(struct llm *l)
 {
+	if (!l->reap)
+		return;
+	l->reap = false;
 	for (struct job *j = l->head, *nj; j; j = nj) {
 		nj = j->next;
 		if (j->state != JOB_DELIVERING && job_orphaned(j))
@@ -886,7 +1010,7 @@ static void account(struct llm_stats *s, const struct llm_reply *r)
 
 static void job_deliver(struct llm *l, struct job *j)
 {
-	j->state = JOB_DELIVERING;
+	job_set_state(l, j, JOB_DELIVERING);
 	bool charged = j->cached; /* a cache hit costs nothing */
 	double latency = (double)(now_ms() - j->t_submit_ms) / 1000;
 	for (struct waiter *w = j->waiters; w; w = w->next) {
@@ -911,24 +1035,23 @@ static void job_deliver(struct llm *l, struct job *j)
 		account(&l->st, &r);
 		account(cost_book_tag(l->book, w->tag), &r);
 		w->delivered = true;
+		l->pending--;
 		if (w->done)
 			w->done(w->arg, &r);
 	}
 	job_drop(l, j);
 }
 
+/* Delivers the jobs that are READY now, in submission order; what becomes READY in their
+ * callbacks waits for the next llm_wait. */
 static void deliver_ready(struct llm *l)
 {
-	for (struct job *j = l->head; j; j = j->next)
-		j->deliver_now = j->state == JOB_READY;
-	for (;;) {
-		struct job *j = l->head;
-		while (j && !(j->state == JOB_READY && j->deliver_now))
-			j = j->next;
-		if (!j)
-			break;
-		job_deliver(l, j);
-	}
+	l->delivering = l->ready;
+	l->ready = (struct jlist){0};
+	for (struct job *j = l->delivering.head; j; j = j->snext)
+		j->list = &l->delivering;
+	while (l->delivering.head)
+		job_deliver(l, l->delivering.head);
 }
 
 /* ---- public API ------------------------------------------------------------------------- */
@@ -990,6 +1113,7 @@ void llm_free(struct llm *l)
 		free(f->path);
 		free(f);
 	}
+	free(l->index);
 	cache_close(l->cache);
 	cost_book_free(l->book);
 	if (l->multi)
@@ -1000,7 +1124,9 @@ void llm_free(struct llm *l)
 
 static struct job *job_find_key(struct llm *l, const char *key)
 {
-	for (struct job *j = l->head; j; j = j->next)
+	if (!l->index_cap)
+		return NULL;
+	for (struct job *j = l->index[key_slot(l, key)]; j; j = j->hnext)
 		if ((j->state == JOB_QUEUED || j->state == JOB_RUNNING || j->state == JOB_TIMER) &&
 		    !strcmp(j->key, key))
 			return j;
@@ -1024,7 +1150,7 @@ static struct job *job_new(struct llm *l, const struct llm_request *req, const c
 	j->t_submit_ms = now_ms();
 	j->retry_after_s = -1;
 	j->should_retry = -1;
-	j->state = JOB_READY;
+	j->seq = ++l->next_seq;
 	job_link(l, j);
 	return j;
 }
@@ -1039,6 +1165,7 @@ uint64_t llm_submit(struct llm *l, const struct llm_request *req, llm_done_fn *d
 	w->arg = arg;
 	w->tag = xstrdup(req->tag ? req->tag : "");
 	l->st.submitted++;
+	l->pending++;
 	cost_book_tag(l->book, w->tag)->submitted++;
 
 	char key[65];
@@ -1057,6 +1184,7 @@ uint64_t llm_submit(struct llm *l, const struct llm_request *req, llm_done_fn *d
 	j = job_new(l, req, key, ops);
 	j->waiters = w;
 	j->lim = limiter_get(l, req->model);
+	enum job_state st = JOB_READY;
 	const struct cache_entry *hit =
 	    ops && l->cache && !l->opt.no_cache ? cache_get(l->cache, key) : NULL;
 	if (!ops) {
@@ -1077,16 +1205,20 @@ uint64_t llm_submit(struct llm *l, const struct llm_request *req, llm_done_fn *d
 		cost_estimate_usage(j->msgs, j->n_msgs, "", &est);
 		j->tok_reserved =
 		    est.in + (req->model->max_tokens > 0 ? req->model->max_tokens : 0);
-		j->state = JOB_QUEUED;
+		st = JOB_QUEUED;
 	}
+	job_set_state(l, j, st);
 	return w->id;
 }
 
 static void waiter_cancel(struct llm *l, struct job *j, struct waiter *w)
 {
 	w->cancelled = true;
+	l->pending--;
+	if (l->in_perform)
+		l->reap = true; /* dropped after curl returns */
 	if (l->in_perform || j->state == JOB_DELIVERING || !job_orphaned(j))
-		return; /* dropped after curl returns, after delivery, or shared with others */
+		return; /* ... or after delivery, or shared with others */
 	job_drop(l, j);
 }
 
@@ -1104,8 +1236,11 @@ void llm_cancel_all(struct llm *l)
 {
 	for (struct job *j = l->head, *nj; j; j = nj) {
 		nj = j->next;
-		for (struct waiter *w = j->waiters; w; w = w->next)
+		for (struct waiter *w = j->waiters; w; w = w->next) {
+			l->pending -= !w->cancelled && !w->delivered;
 			w->cancelled = true;
+		}
+		l->reap |= l->in_perform;
 		if (!l->in_perform && j->state != JOB_DELIVERING)
 			job_drop(l, j);
 	}
@@ -1131,9 +1266,7 @@ int llm_wait(struct llm *l, struct pollfd *extra, unsigned n_extra, int timeout_
 		return -1; /* called from a callback */
 	l->in_wait = true;
 	int64_t next = schedule(l);
-	bool ready = false;
-	for (struct job *j = l->head; j && !ready; j = j->next)
-		ready = j->state == JOB_READY;
+	bool ready = l->ready.head != NULL;
 	int64_t wait = timeout_ms < 0 ? NEVER : timeout_ms;
 	if (ready)
 		wait = 0;
@@ -1190,11 +1323,7 @@ int llm_wait(struct llm *l, struct pollfd *extra, unsigned n_extra, int timeout_
 
 size_t llm_pending(const struct llm *l)
 {
-	size_t n = 0;
-	for (const struct job *j = l->head; j; j = j->next)
-		for (const struct waiter *w = j->waiters; w; w = w->next)
-			n += !w->cancelled && !w->delivered;
-	return n;
+	return l->pending;
 }
 
 /* Adds the live counts (in flight, retrying, queued) of waiters with `tag` (NULL: all). */
