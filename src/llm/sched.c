@@ -286,15 +286,22 @@ void llm_request_key(const struct llm_request *req, char out[65])
 	cJSON_AddNumberToObject(o, "max_tokens", m->max_tokens);
 	char *json = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);
+	/* fetched once: an implicit fetch on every digest costs more than the hashing */
+	static EVP_MD *sha256;
+	if (!sha256)
+		sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int mdlen = 0;
-	if (!EVP_Digest(json, strlen(json), md, &mdlen, EVP_sha256(), NULL) || mdlen != 32) {
+	if (!sha256 || !EVP_Digest(json, strlen(json), md, &mdlen, sha256, NULL) || mdlen != 32) {
 		fprintf(stderr, "adopt-tui: SHA-256 unavailable from libcrypto\n");
 		abort();
 	}
 	free(json);
-	for (unsigned i = 0; i < 32; i++)
-		snprintf(out + 2 * i, 3, "%02x", md[i]);
+	static const char hex[] = "0123456789abcdef";
+	for (unsigned i = 0; i < 32; i++) {
+		out[2 * i] = hex[md[i] >> 4];
+		out[2 * i + 1] = hex[md[i] & 15];
+	}
 	out[64] = '\0';
 }
 
