@@ -48,6 +48,7 @@
  * unset, such a request goes out without Authorization.  Keys are read from the environment
  * per attempt, passed to the wire format, and wiped from memory after the transfer. */
 #include <cjson/cJSON.h>
+#include <errno.h>
 #include <curl/curl.h>
 #include <openssl/evp.h>
 #include <poll.h>
@@ -174,6 +175,12 @@ struct llm {
 	uint64_t next_id;
 	unsigned pass;
 	bool in_perform, in_wait;
+	/* curl's sockets and timer (CURLMOPT_SOCKETFUNCTION, CURLMOPT_TIMERFUNCTION): llm_wait
+	 * polls them itself and tells curl which one is ready, so that curl does not poll every
+	 * transfer again on each wake-up */
+	struct pollfd *socks;
+	size_t n_socks, socks_cap;
+	int64_t curl_due_ms; /* -1: no timer */
 };
 
 /* ---- small helpers ---------------------------------------------------------------------- */
@@ -1063,6 +1070,40 @@ static void deliver_ready(struct llm *l)
 
 /* ---- public API ------------------------------------------------------------------------- */
 
+static int on_socket(CURL *easy, curl_socket_t fd, int what, void *arg, void *sockp)
+{
+	(void)easy;
+	(void)sockp;
+	struct llm *l = arg;
+	size_t i = 0;
+	while (i < l->n_socks && l->socks[i].fd != fd)
+		i++;
+	if (what == CURL_POLL_REMOVE) {
+		if (i < l->n_socks)
+			l->socks[i] = l->socks[--l->n_socks];
+		return 0;
+	}
+	if (i == l->n_socks) {
+		if (l->n_socks == l->socks_cap) {
+			l->socks_cap = l->socks_cap ? 2 * l->socks_cap : 16;
+			l->socks = xrealloc(l->socks, l->socks_cap * sizeof(*l->socks));
+		}
+		l->n_socks++;
+	}
+	l->socks[i] = (struct pollfd){
+	    fd, (short)(((what & CURL_POLL_IN) ? POLLIN : 0) | ((what & CURL_POLL_OUT) ? POLLOUT : 0)),
+	    0};
+	return 0;
+}
+
+static int on_timer(CURLM *multi, long timeout_ms, void *arg)
+{
+	(void)multi;
+	struct llm *l = arg;
+	l->curl_due_ms = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+	return 0;
+}
+
 struct llm *llm_new(const struct llm_options *opt, struct err *e)
 {
 	static const struct llm_options defaults = {0};
@@ -1092,6 +1133,11 @@ struct llm *llm_new(const struct llm_options *opt, struct err *e)
 		err_set(e, "cannot create a curl multi handle");
 		goto fail;
 	}
+	l->curl_due_ms = -1;
+	curl_multi_setopt(l->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
+	curl_multi_setopt(l->multi, CURLMOPT_SOCKETDATA, l);
+	curl_multi_setopt(l->multi, CURLMOPT_TIMERFUNCTION, on_timer);
+	curl_multi_setopt(l->multi, CURLMOPT_TIMERDATA, l);
 	if (!opt->no_cache) {
 		l->cache = cache_open(opt->cache_path, e);
 		if (!l->cache)
@@ -1125,6 +1171,7 @@ void llm_free(struct llm *l)
 	cost_book_free(l->book);
 	if (l->multi)
 		curl_multi_cleanup(l->multi);
+	free(l->socks);
 	free(l);
 	curl_global_cleanup();
 }
@@ -1253,59 +1300,15 @@ void llm_cancel_all(struct llm *l)
 	}
 }
 
-static short poll_to_curl(short ev)
+/* Lets curl act on one ready socket (or, with CURL_SOCKET_TIMEOUT, on its due timer) and
+ * collects the transfers that ended. */
+static int curl_act(struct llm *l, curl_socket_t fd, int mask)
 {
-	return (short)(((ev & POLLIN) ? CURL_WAIT_POLLIN : 0) |
-	               ((ev & POLLPRI) ? CURL_WAIT_POLLPRI : 0) |
-	               ((ev & POLLOUT) ? CURL_WAIT_POLLOUT : 0));
-}
-
-static short curl_to_poll(short ev)
-{
-	return (short)(((ev & CURL_WAIT_POLLIN) ? POLLIN : 0) |
-	               ((ev & CURL_WAIT_POLLPRI) ? POLLPRI : 0) |
-	               ((ev & CURL_WAIT_POLLOUT) ? POLLOUT : 0));
-}
-
-int llm_wait(struct llm *l, struct pollfd *extra, unsigned n_extra, int timeout_ms)
-{
-	if (l->in_wait)
-		return -1; /* called from a callback */
-	l->in_wait = true;
-	int64_t next = schedule(l);
-	bool ready = l->ready.head != NULL;
-	int64_t wait = timeout_ms < 0 ? NEVER : timeout_ms;
-	if (ready)
-		wait = 0;
-	else if (next != NEVER)
-		wait = MIN(wait, MAX(0, next - now_ms()));
-	if (wait == NEVER && n_extra == 0 && !l->head)
-		wait = 0; /* nothing could ever wake us */
-	if (wait > 24 * 3600 * 1000)
-		wait = 24 * 3600 * 1000;
-
-	struct curl_waitfd stackfds[8], *wfd = n_extra <= 8 ? stackfds : NULL;
-	if (!wfd)
-		wfd = xcalloc(n_extra, sizeof(*wfd));
-	for (unsigned i = 0; i < n_extra; i++) {
-		wfd[i] = (struct curl_waitfd){extra[i].fd, poll_to_curl(extra[i].events), 0};
-		extra[i].revents = 0;
-	}
-	int rc = 0, numfds = 0;
-	CURLMcode mc = curl_multi_poll(l->multi, wfd, n_extra, (int)wait, &numfds);
-	if (mc != CURLM_OK)
-		rc = -1;
-	for (unsigned i = 0; i < n_extra && rc >= 0; i++) {
-		extra[i].revents = curl_to_poll(wfd[i].revents);
-		if (extra[i].revents)
-			rc++;
-	}
-	if (wfd != stackfds)
-		free(wfd);
-
-	int running = 0;
+	int running = 0, rc = 0;
+	if (fd == CURL_SOCKET_TIMEOUT)
+		l->curl_due_ms = -1; /* curl sets the next one while it acts */
 	l->in_perform = true;
-	if (curl_multi_perform(l->multi, &running) != CURLM_OK)
+	if (curl_multi_socket_action(l->multi, fd, mask, &running) != CURLM_OK)
 		rc = -1;
 	l->in_perform = false;
 	CURLMsg *msg;
@@ -1319,6 +1322,73 @@ int llm_wait(struct llm *l, struct pollfd *extra, unsigned n_extra, int timeout_
 		if (priv)
 			attempt_done(l, (struct job *)priv, code);
 	}
+	return rc;
+}
+
+/* What the caller's descriptors may wait for and be told (as with curl_multi_poll before). */
+#define EXTRA_EVENTS (POLLIN | POLLPRI | POLLOUT)
+
+static bool curl_timer_due(const struct llm *l)
+{
+	return l->curl_due_ms >= 0 && l->curl_due_ms <= now_ms();
+}
+
+int llm_wait(struct llm *l, struct pollfd *extra, unsigned n_extra, int timeout_ms)
+{
+	if (l->in_wait)
+		return -1; /* called from a callback */
+	l->in_wait = true;
+	int rc = 0;
+	int64_t next = schedule(l);
+	if (curl_timer_due(l) && curl_act(l, CURL_SOCKET_TIMEOUT, 0) < 0) /* start new transfers */
+		rc = -1;
+	bool ready = l->ready.head != NULL;
+	int64_t wait = timeout_ms < 0 ? NEVER : timeout_ms;
+	if (ready)
+		wait = 0;
+	else if (next != NEVER)
+		wait = MIN(wait, MAX(0, next - now_ms()));
+	if (l->curl_due_ms >= 0)
+		wait = MIN(wait, MAX(0, l->curl_due_ms - now_ms()));
+	if (wait == NEVER && n_extra == 0 && !l->head)
+		wait = 0; /* nothing could ever wake us */
+	if (wait > 24 * 3600 * 1000)
+		wait = 24 * 3600 * 1000;
+
+	/* curl's sockets first, then the caller's */
+	size_t n = l->n_socks + n_extra;
+	struct pollfd stackfds[64], *fds = n <= 64 ? stackfds : xcalloc(n, sizeof(*fds));
+	if (l->n_socks)
+		memcpy(fds, l->socks, l->n_socks * sizeof(*fds));
+	for (unsigned i = 0; i < n_extra; i++) {
+		fds[l->n_socks + i] = (struct pollfd){extra[i].fd, extra[i].events & EXTRA_EVENTS, 0};
+		extra[i].revents = 0;
+	}
+	size_t n_curl = l->n_socks;
+	int np = poll(fds, (nfds_t)n, (int)wait);
+	if (np < 0 && errno != EINTR)
+		rc = -1;
+	for (unsigned i = 0; np > 0 && i < n_extra && rc >= 0; i++) {
+		extra[i].revents = fds[n_curl + i].revents & EXTRA_EVENTS;
+		if (extra[i].revents)
+			rc++;
+	}
+	/* every ready socket in one wake-up; on_socket may change l->socks meanwhile, fds is a
+	 * copy (curl ignores a socket it has closed since) */
+	for (size_t i = 0; np > 0 && i < n_curl; i++) {
+		short ev = fds[i].revents;
+		if (!ev)
+			continue;
+		int mask = ((ev & (POLLIN | POLLPRI)) ? CURL_CSELECT_IN : 0) |
+		           ((ev & POLLOUT) ? CURL_CSELECT_OUT : 0) |
+		           ((ev & (POLLERR | POLLHUP | POLLNVAL)) ? CURL_CSELECT_ERR : 0);
+		if (curl_act(l, fds[i].fd, mask) < 0)
+			rc = -1;
+	}
+	if (fds != stackfds)
+		free(fds);
+	if (curl_timer_due(l) && curl_act(l, CURL_SOCKET_TIMEOUT, 0) < 0)
+		rc = -1;
 	stall_check(l);
 	reap_orphans(l);
 	schedule(l);
