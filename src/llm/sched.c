@@ -1,4 +1,5 @@
-/* sched.c: the request scheduler behind llm.h.  One curl multi handle, no threads.
+/* sched.c: the request scheduler behind llm.h.  One curl multi handle driven by socket_action
+ * on our own poll (curl reports its sockets and timer), no threads.
  *
  * A submitted request becomes a waiter on a job; a job is one distinct request (one canonical
  * key) and owns at most one transfer at a time.  An identical request submitted while a job is
@@ -20,8 +21,8 @@
  * Re-entrancy: done callbacks may submit and cancel freely (a READY job is delivered only in the
  * llm_wait after it became READY, so a callback that resubmits a cached request cannot spin).
  * Chunk callbacks run inside curl's write callback: a cancel there only marks the waiter, and
- * the job is dropped once curl_multi_perform has returned.  llm_wait and llm_free must not be
- * called from a callback.
+ * the job is dropped once curl_multi_socket_action has returned.  llm_wait and llm_free must
+ * not be called from a callback.
  *
  * Stall timeout: applies to streamed responses once the response has begun (status line seen):
  * stall_timeout_s without a byte ends the attempt as a timeout (retryable).  Before the first
@@ -163,8 +164,8 @@ struct llm {
 	struct jlist queued, running, timers, ready, delivering;
 	struct job **index; /* by key: hash chains of every job */
 	size_t index_cap, n_jobs;
-	size_t pending;  /* waiters neither cancelled nor delivered */
-	bool reap;       /* a cancel inside curl left an orphaned job to drop */
+	size_t pending; /* waiters neither cancelled nor delivered */
+	bool reap;      /* a cancel inside curl left an orphaned job to drop */
 	uint64_t next_seq;
 	struct limiter *limiters;
 	struct rules_file *rules;
@@ -455,8 +456,10 @@ static void jlist_remove(struct job *j)
 
 static struct jlist *state_list(struct llm *l, enum job_state st)
 {
-	struct jlist *const lists[] = {[JOB_QUEUED] = &l->queued, [JOB_RUNNING] = &l->running,
-	                               [JOB_TIMER] = &l->timers,  [JOB_READY] = &l->ready,
+	struct jlist *const lists[] = {[JOB_QUEUED] = &l->queued,
+	                               [JOB_RUNNING] = &l->running,
+	                               [JOB_TIMER] = &l->timers,
+	                               [JOB_READY] = &l->ready,
 	                               [JOB_DELIVERING] = NULL};
 	return lists[st];
 }
@@ -1091,7 +1094,8 @@ static int on_socket(CURL *easy, curl_socket_t fd, int what, void *arg, void *so
 		l->n_socks++;
 	}
 	l->socks[i] = (struct pollfd){
-	    fd, (short)(((what & CURL_POLL_IN) ? POLLIN : 0) | ((what & CURL_POLL_OUT) ? POLLOUT : 0)),
+	    fd,
+	    (short)(((what & CURL_POLL_IN) ? POLLIN : 0) | ((what & CURL_POLL_OUT) ? POLLOUT : 0)),
 	    0};
 	return 0;
 }
@@ -1361,7 +1365,8 @@ int llm_wait(struct llm *l, struct pollfd *extra, unsigned n_extra, int timeout_
 	if (l->n_socks)
 		memcpy(fds, l->socks, l->n_socks * sizeof(*fds));
 	for (unsigned i = 0; i < n_extra; i++) {
-		fds[l->n_socks + i] = (struct pollfd){extra[i].fd, extra[i].events & EXTRA_EVENTS, 0};
+		fds[l->n_socks + i] =
+		    (struct pollfd){extra[i].fd, extra[i].events & EXTRA_EVENTS, 0};
 		extra[i].revents = 0;
 	}
 	size_t n_curl = l->n_socks;
