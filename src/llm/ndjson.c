@@ -39,8 +39,7 @@ int lines_feed(struct lines *l, const char *p, size_t n, lines_fn *fn, void *arg
 				continue;
 			}
 		}
-		/* the line ends at the first \n or \r: memchr for the \n, then for a \r before it
-		 */
+		/* the line ends at the first \n or \r: the \n, then a \r before it */
 		const char *nl = memchr(p + i, '\n', n - i);
 		size_t j = nl ? (size_t)(nl - p) : n;
 		const char *cr = memchr(p + i, '\r', j - i);
