@@ -39,9 +39,12 @@ int lines_feed(struct lines *l, const char *p, size_t n, lines_fn *fn, void *arg
 				continue;
 			}
 		}
-		size_t j = i;
-		while (j < n && p[j] != '\n' && p[j] != '\r')
-			j++;
+		/* the line ends at the first \n or \r: the \n, then a \r before it */
+		const char *nl = memchr(p + i, '\n', n - i);
+		size_t j = nl ? (size_t)(nl - p) : n;
+		const char *cr = memchr(p + i, '\r', j - i);
+		if (cr)
+			j = (size_t)(cr - p);
 		if (j - i > l->max - MIN(l->max, l->buf.len))
 			return lines_too_long(l, e);
 		sbuf_add(&l->buf, p + i, j - i);

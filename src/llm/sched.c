@@ -1,4 +1,5 @@
-/* sched.c: the request scheduler behind llm.h.  One curl multi handle, no threads.
+/* sched.c: the request scheduler behind llm.h.  One curl multi handle driven by socket_action
+ * on our own poll (curl reports its sockets and timer), no threads.
  *
  * A submitted request becomes a waiter on a job; a job is one distinct request (one canonical
  * key) and owns at most one transfer at a time.  An identical request submitted while a job is
@@ -20,8 +21,8 @@
  * Re-entrancy: done callbacks may submit and cancel freely (a READY job is delivered only in the
  * llm_wait after it became READY, so a callback that resubmits a cached request cannot spin).
  * Chunk callbacks run inside curl's write callback: a cancel there only marks the waiter, and
- * the job is dropped once curl_multi_perform has returned.  llm_wait and llm_free must not be
- * called from a callback.
+ * the job is dropped once curl_multi_socket_action has returned.  llm_wait and llm_free must
+ * not be called from a callback.
  *
  * Stall timeout: applies to streamed responses once the response has begun (status line seen):
  * stall_timeout_s without a byte ends the attempt as a timeout (retryable).  Before the first
@@ -48,6 +49,7 @@
  * unset, such a request goes out without Authorization.  Keys are read from the environment
  * per attempt, passed to the wire format, and wiped from memory after the transfer. */
 #include <cjson/cJSON.h>
+#include <errno.h>
 #include <curl/curl.h>
 #include <openssl/evp.h>
 #include <poll.h>
@@ -96,6 +98,7 @@ struct limiter {
 	double req_level, tok_level; /* token buckets; tok_level may go negative (debt) */
 	int64_t refill_ms;
 	unsigned blocked_pass;
+	size_t queued; /* its jobs in the run queue */
 };
 
 struct rules_file {
@@ -104,8 +107,18 @@ struct rules_file {
 	struct rules *rules;
 };
 
+/* A list of jobs in submission order (seq), through job.snext/sprev. */
+struct jlist {
+	struct job *head, *tail;
+	size_t n;
+};
+
 struct job {
-	struct job *next, *prev;
+	struct job *next, *prev;   /* every job, in submission order */
+	struct job *snext, *sprev; /* the list of its state (struct llm: queued ... ready) */
+	struct jlist *list;        /* that list, NULL while DELIVERING */
+	struct job *hnext;         /* the key index bucket */
+	uint64_t seq;
 	enum job_state state;
 	char key[65];
 	struct model_config m; /* private copy */
@@ -117,7 +130,6 @@ struct job {
 	int attempts;
 	int64_t t_submit_ms, due_ms;
 	bool scripted_delay; /* TIMER holds a scripted reply rather than a retry */
-	bool deliver_now;
 	long tok_reserved;
 
 	/* the current attempt */
@@ -148,6 +160,13 @@ struct llm {
 	struct llm_options opt;
 	CURLM *multi;
 	struct job *head, *tail;
+	/* the jobs by state, so that a wake-up touches only the jobs that can change */
+	struct jlist queued, running, timers, ready, delivering;
+	struct job **index; /* by key: hash chains of every job */
+	size_t index_cap, n_jobs;
+	size_t pending; /* waiters neither cancelled nor delivered */
+	bool reap;      /* a cancel inside curl left an orphaned job to drop */
+	uint64_t next_seq;
 	struct limiter *limiters;
 	struct rules_file *rules;
 	struct cache *cache;
@@ -157,6 +176,12 @@ struct llm {
 	uint64_t next_id;
 	unsigned pass;
 	bool in_perform, in_wait;
+	/* curl's sockets and timer (CURLMOPT_SOCKETFUNCTION, CURLMOPT_TIMERFUNCTION): llm_wait
+	 * polls them itself and tells curl which one is ready, so that curl does not poll every
+	 * transfer again on each wake-up */
+	struct pollfd *socks;
+	size_t n_socks, socks_cap;
+	int64_t curl_due_ms; /* -1: no timer */
 };
 
 /* ---- small helpers ---------------------------------------------------------------------- */
@@ -269,15 +294,22 @@ void llm_request_key(const struct llm_request *req, char out[65])
 	cJSON_AddNumberToObject(o, "max_tokens", m->max_tokens);
 	char *json = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);
+	/* fetched once: an implicit fetch on every digest costs more than the hashing */
+	static EVP_MD *sha256;
+	if (!sha256)
+		sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int mdlen = 0;
-	if (!EVP_Digest(json, strlen(json), md, &mdlen, EVP_sha256(), NULL) || mdlen != 32) {
+	if (!sha256 || !EVP_Digest(json, strlen(json), md, &mdlen, sha256, NULL) || mdlen != 32) {
 		fprintf(stderr, "adopt-tui: SHA-256 unavailable from libcrypto\n");
 		abort();
 	}
 	free(json);
-	for (unsigned i = 0; i < 32; i++)
-		snprintf(out + 2 * i, 3, "%02x", md[i]);
+	static const char hex[] = "0123456789abcdef";
+	for (unsigned i = 0; i < 32; i++) {
+		out[2 * i] = hex[md[i] >> 4];
+		out[2 * i + 1] = hex[md[i] & 15];
+	}
 	out[64] = '\0';
 }
 
@@ -384,6 +416,89 @@ static bool limiter_admit(struct limiter *lim, long tokens, int64_t now, int64_t
 
 /* ---- jobs ------------------------------------------------------------------------------- */
 
+/* Inserts j in seq order; new jobs go last in O(1), a retried one walks back to its place. */
+static void jlist_insert(struct jlist *q, struct job *j)
+{
+	struct job *after = q->tail;
+	while (after && after->seq > j->seq)
+		after = after->sprev;
+	j->sprev = after;
+	j->snext = after ? after->snext : q->head;
+	if (j->snext)
+		j->snext->sprev = j;
+	else
+		q->tail = j;
+	if (after)
+		after->snext = j;
+	else
+		q->head = j;
+	j->list = q;
+	q->n++;
+}
+
+static void jlist_remove(struct job *j)
+{
+	struct jlist *q = j->list;
+	if (!q)
+		return;
+	if (j->sprev)
+		j->sprev->snext = j->snext;
+	else
+		q->head = j->snext;
+	if (j->snext)
+		j->snext->sprev = j->sprev;
+	else
+		q->tail = j->sprev;
+	j->snext = j->sprev = NULL;
+	j->list = NULL;
+	q->n--;
+}
+
+static struct jlist *state_list(struct llm *l, enum job_state st)
+{
+	struct jlist *const lists[] = {[JOB_QUEUED] = &l->queued,
+	                               [JOB_RUNNING] = &l->running,
+	                               [JOB_TIMER] = &l->timers,
+	                               [JOB_READY] = &l->ready,
+	                               [JOB_DELIVERING] = NULL};
+	return lists[st];
+}
+
+/* Moves j to state st and to that state's list. */
+static void job_set_state(struct llm *l, struct job *j, enum job_state st)
+{
+	if (j->state == JOB_QUEUED && j->list == &l->queued)
+		j->lim->queued--;
+	jlist_remove(j);
+	j->state = st;
+	struct jlist *q = state_list(l, st);
+	if (q)
+		jlist_insert(q, j);
+	if (st == JOB_QUEUED)
+		j->lim->queued++;
+}
+
+static size_t key_slot(const struct llm *l, const char *key)
+{
+	return (size_t)hash_bytes(key, 16, 0) & (l->index_cap - 1);
+}
+
+static void index_grow(struct llm *l)
+{
+	size_t old_cap = l->index_cap;
+	struct job **old = l->index;
+	l->index_cap = old_cap ? old_cap * 2 : 64;
+	l->index = xcalloc(l->index_cap, sizeof(*l->index));
+	for (size_t i = 0; i < old_cap; i++)
+		for (struct job *j = old[i], *nj; j; j = nj) {
+			nj = j->hnext;
+			size_t s = key_slot(l, j->key);
+			j->hnext = l->index[s];
+			l->index[s] = j;
+		}
+	free(old);
+}
+
 static void job_link(struct llm *l, struct job *j)
 {
 	j->prev = l->tail;
@@ -392,6 +507,12 @@ static void job_link(struct llm *l, struct job *j)
 	else
 		l->head = j;
 	l->tail = j;
+	if (l->n_jobs + 1 > l->index_cap)
+		index_grow(l);
+	size_t s = key_slot(l, j->key);
+	j->hnext = l->index[s];
+	l->index[s] = j;
+	l->n_jobs++;
 }
 
 static void job_unlink(struct llm *l, struct job *j)
@@ -405,6 +526,15 @@ static void job_unlink(struct llm *l, struct job *j)
 	else
 		l->tail = j->prev;
 	j->next = j->prev = NULL;
+	if (j->state == JOB_QUEUED && j->list == &l->queued)
+		j->lim->queued--;
+	jlist_remove(j);
+	for (struct job **p = &l->index[key_slot(l, j->key)]; *p; p = &(*p)->hnext)
+		if (*p == j) {
+			*p = j->hnext;
+			break;
+		}
+	l->n_jobs--;
 }
 
 static void slist_wipe_free(struct curl_slist *s)
@@ -453,6 +583,7 @@ static void job_free(struct llm *l, struct job *j)
 	attempt_clear(l, j);
 	for (struct waiter *w = j->waiters, *next; w; w = next) {
 		next = w->next;
+		l->pending -= !w->cancelled && !w->delivered;
 		free(w->tag);
 		free(w);
 	}
@@ -489,19 +620,19 @@ static const char *job_tag(const struct job *j)
 	return j->waiters ? j->waiters->tag : "";
 }
 
-static void job_ready(struct job *j)
+static void job_ready(struct llm *l, struct job *j)
 {
 	if (j->state == JOB_RUNNING || (j->state == JOB_TIMER && j->scripted_delay))
 		j->lim->running--;
-	j->state = JOB_READY;
 	j->scripted_delay = false;
+	job_set_state(l, j, JOB_READY);
 }
 
-static void job_fail(struct job *j, char *msg)
+static void job_fail(struct llm *l, struct job *j, char *msg)
 {
 	free(j->error);
 	j->error = msg;
-	job_ready(j);
+	job_ready(l, j);
 }
 
 /* usage NULL: the provider reported none, estimate it. */
@@ -526,7 +657,7 @@ static void job_succeed(struct llm *l, struct job *j, char *text, const struct l
 		cache_put(l->cache, j->key, j->m.model, text, &j->usage, &e);
 		/* a failed append keeps the answer in memory; the file is only a convenience */
 	}
-	job_ready(j);
+	job_ready(l, j);
 }
 
 /* ---- rules (scripted provider) ---------------------------------------------------------- */
@@ -645,19 +776,19 @@ static void attempt_start(struct llm *l, struct job *j)
 	struct err e = {{0}};
 	j->attempts++;
 	attempt_clear(l, j);
-	j->state = JOB_RUNNING; /* holds the slot limiter_admit took */
+	job_set_state(l, j, JOB_RUNNING); /* holds the slot limiter_admit took */
 	if (is_scripted(j->ops)) {
 		struct rules *r = rules_get(l, j->m.rules ? j->m.rules : "", &e);
 		if (!r) {
-			job_fail(j, xasprintf("model \"%s\": %s", model_label(&j->m), e.msg));
+			job_fail(l, j, xasprintf("model \"%s\": %s", model_label(&j->m), e.msg));
 			return;
 		}
 		unsigned delay = 0;
 		j->text = rules_reply(r, j->msgs, j->n_msgs, &delay);
 		j->scripted = true;
 		j->scripted_delay = true;
-		j->state = JOB_TIMER;
 		j->due_ms = now_ms() + delay;
+		job_set_state(l, j, JOB_TIMER);
 		return;
 	}
 	const char *key;
@@ -665,7 +796,7 @@ static void attempt_start(struct llm *l, struct job *j)
 	struct llm_request req = {&j->m, j->msgs, j->n_msgs, job_tag(j)};
 	if (model_key(j->ops, &j->m, &key, &e) < 0 ||
 	    j->ops->build(&req, base, key, j->m.stream, &j->http, &e) < 0) {
-		job_fail(j, xstrdup(e.msg));
+		job_fail(l, j, xstrdup(e.msg));
 		return;
 	}
 	for (size_t i = 0; j->http.headers && j->http.headers[i]; i++)
@@ -673,7 +804,7 @@ static void attempt_start(struct llm *l, struct job *j)
 	j->hdrs = curl_slist_append(j->hdrs, "Expect:");
 	CURL *h = j->easy = curl_easy_init();
 	if (!h) {
-		job_fail(j, xstrdup("curl_easy_init failed"));
+		job_fail(l, j, xstrdup("curl_easy_init failed"));
 		return;
 	}
 	double timeout = j->m.timeout_s > 0 ? j->m.timeout_s : 120;
@@ -697,7 +828,7 @@ static void attempt_start(struct llm *l, struct job *j)
 	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)(timeout * 1000));
 	j->last_data_ms = now_ms();
 	if (curl_multi_add_handle(l->multi, h) != CURLM_OK) {
-		job_fail(j, xstrdup("curl_multi_add_handle failed"));
+		job_fail(l, j, xstrdup("curl_multi_add_handle failed"));
 		return;
 	}
 	l->st.network_requests++;
@@ -793,13 +924,13 @@ static void attempt_done(struct llm *l, struct job *j, CURLcode code)
 		free(err);
 		attempt_clear(l, j);
 		j->lim->running--;
-		j->state = JOB_TIMER;
 		j->scripted_delay = false;
 		j->due_ms = now_ms() + (int64_t)(delay * 1000);
+		job_set_state(l, j, JOB_TIMER);
 		return;
 	}
 	attempt_clear(l, j);
-	job_fail(j, err);
+	job_fail(l, j, err);
 }
 
 /* ---- scheduling ------------------------------------------------------------------------- */
@@ -810,9 +941,8 @@ static int64_t schedule(struct llm *l)
 {
 	int64_t now = now_ms(), next = NEVER;
 	l->pass++;
-	for (struct job *j = l->head; j; j = j->next) {
-		if (j->state != JOB_TIMER)
-			continue;
+	for (struct job *j = l->timers.head, *nj; j; j = nj) {
+		nj = j->snext;
 		if (j->due_ms > now) {
 			next = MIN(next, j->due_ms);
 		} else if (j->scripted_delay) {
@@ -820,23 +950,30 @@ static int64_t schedule(struct llm *l)
 			j->text = NULL;
 			job_succeed(l, j, text, NULL);
 		} else {
-			j->state = JOB_QUEUED;
+			job_set_state(l, j, JOB_QUEUED);
 		}
 	}
-	for (struct job *j = l->head, *nj; j; j = nj) {
-		nj = j->next;
-		if (j->state == JOB_RUNNING && j->streaming && l->opt.stall_timeout_s > 0)
-			next =
-			    MIN(next, j->last_data_ms + (int64_t)(l->opt.stall_timeout_s * 1000));
-		if (j->state != JOB_QUEUED || j->lim->blocked_pass == l->pass)
+	if (l->opt.stall_timeout_s > 0)
+		for (struct job *j = l->running.head; j; j = j->snext)
+			if (j->streaming)
+				next = MIN(next, j->last_data_ms +
+				                     (int64_t)(l->opt.stall_timeout_s * 1000));
+	/* FIFO in submission order; a model that cannot start its first queued job starts none
+	 * behind it.  `left` counts queued jobs of models not blocked yet: once it is zero, the
+	 * rest of the queue is all blocked and is not walked. */
+	size_t left = l->queued.n;
+	for (struct job *j = l->queued.head, *nj; j && left; j = nj) {
+		nj = j->snext;
+		if (j->lim->blocked_pass == l->pass)
 			continue;
 		int64_t when;
 		if (!limiter_admit(j->lim, j->tok_reserved, now, &when)) {
-			j->lim->blocked_pass =
-			    l->pass; /* FIFO: nothing behind it on this model jumps */
+			j->lim->blocked_pass = l->pass;
+			left -= j->lim->queued;
 			next = MIN(next, when);
 			continue;
 		}
+		left--;
 		attempt_start(l, j);
 		if (j->state == JOB_TIMER)
 			next = MIN(next, j->due_ms);
@@ -849,17 +986,21 @@ static void stall_check(struct llm *l)
 	if (l->opt.stall_timeout_s <= 0)
 		return;
 	int64_t now = now_ms(), limit = (int64_t)(l->opt.stall_timeout_s * 1000);
-	for (struct job *j = l->head, *nj; j; j = nj) {
-		nj = j->next;
-		if (j->state == JOB_RUNNING && j->streaming && now - j->last_data_ms >= limit) {
+	for (struct job *j = l->running.head, *nj; j; j = nj) {
+		nj = j->snext;
+		if (j->streaming && now - j->last_data_ms >= limit) {
 			j->abort = ABORT_STALL;
 			attempt_done(l, j, CURLE_OPERATION_TIMEDOUT);
 		}
 	}
 }
 
+/* Drops the jobs whose every waiter was cancelled inside curl's callbacks. */
 static void reap_orphans(struct llm *l)
 {
+	if (!l->reap)
+		return;
+	l->reap = false;
 	for (struct job *j = l->head, *nj; j; j = nj) {
 		nj = j->next;
 		if (j->state != JOB_DELIVERING && job_orphaned(j))
@@ -886,7 +1027,7 @@ static void account(struct llm_stats *s, const struct llm_reply *r)
 
 static void job_deliver(struct llm *l, struct job *j)
 {
-	j->state = JOB_DELIVERING;
+	job_set_state(l, j, JOB_DELIVERING);
 	bool charged = j->cached; /* a cache hit costs nothing */
 	double latency = (double)(now_ms() - j->t_submit_ms) / 1000;
 	for (struct waiter *w = j->waiters; w; w = w->next) {
@@ -911,27 +1052,61 @@ static void job_deliver(struct llm *l, struct job *j)
 		account(&l->st, &r);
 		account(cost_book_tag(l->book, w->tag), &r);
 		w->delivered = true;
+		l->pending--;
 		if (w->done)
 			w->done(w->arg, &r);
 	}
 	job_drop(l, j);
 }
 
+/* Delivers the jobs that are READY now, in submission order; what becomes READY in their
+ * callbacks waits for the next llm_wait. */
 static void deliver_ready(struct llm *l)
 {
-	for (struct job *j = l->head; j; j = j->next)
-		j->deliver_now = j->state == JOB_READY;
-	for (;;) {
-		struct job *j = l->head;
-		while (j && !(j->state == JOB_READY && j->deliver_now))
-			j = j->next;
-		if (!j)
-			break;
-		job_deliver(l, j);
-	}
+	l->delivering = l->ready;
+	l->ready = (struct jlist){0};
+	for (struct job *j = l->delivering.head; j; j = j->snext)
+		j->list = &l->delivering;
+	while (l->delivering.head)
+		job_deliver(l, l->delivering.head);
 }
 
 /* ---- public API ------------------------------------------------------------------------- */
+
+static int on_socket(CURL *easy, curl_socket_t fd, int what, void *arg, void *sockp)
+{
+	(void)easy;
+	(void)sockp;
+	struct llm *l = arg;
+	size_t i = 0;
+	while (i < l->n_socks && l->socks[i].fd != fd)
+		i++;
+	if (what == CURL_POLL_REMOVE) {
+		if (i < l->n_socks)
+			l->socks[i] = l->socks[--l->n_socks];
+		return 0;
+	}
+	if (i == l->n_socks) {
+		if (l->n_socks == l->socks_cap) {
+			l->socks_cap = l->socks_cap ? 2 * l->socks_cap : 16;
+			l->socks = xrealloc(l->socks, l->socks_cap * sizeof(*l->socks));
+		}
+		l->n_socks++;
+	}
+	l->socks[i] = (struct pollfd){
+	    fd,
+	    (short)(((what & CURL_POLL_IN) ? POLLIN : 0) | ((what & CURL_POLL_OUT) ? POLLOUT : 0)),
+	    0};
+	return 0;
+}
+
+static int on_timer(CURLM *multi, long timeout_ms, void *arg)
+{
+	(void)multi;
+	struct llm *l = arg;
+	l->curl_due_ms = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+	return 0;
+}
 
 struct llm *llm_new(const struct llm_options *opt, struct err *e)
 {
@@ -962,6 +1137,11 @@ struct llm *llm_new(const struct llm_options *opt, struct err *e)
 		err_set(e, "cannot create a curl multi handle");
 		goto fail;
 	}
+	l->curl_due_ms = -1;
+	curl_multi_setopt(l->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
+	curl_multi_setopt(l->multi, CURLMOPT_SOCKETDATA, l);
+	curl_multi_setopt(l->multi, CURLMOPT_TIMERFUNCTION, on_timer);
+	curl_multi_setopt(l->multi, CURLMOPT_TIMERDATA, l);
 	if (!opt->no_cache) {
 		l->cache = cache_open(opt->cache_path, e);
 		if (!l->cache)
@@ -990,17 +1170,21 @@ void llm_free(struct llm *l)
 		free(f->path);
 		free(f);
 	}
+	free(l->index);
 	cache_close(l->cache);
 	cost_book_free(l->book);
 	if (l->multi)
 		curl_multi_cleanup(l->multi);
+	free(l->socks);
 	free(l);
 	curl_global_cleanup();
 }
 
 static struct job *job_find_key(struct llm *l, const char *key)
 {
-	for (struct job *j = l->head; j; j = j->next)
+	if (!l->index_cap)
+		return NULL;
+	for (struct job *j = l->index[key_slot(l, key)]; j; j = j->hnext)
 		if ((j->state == JOB_QUEUED || j->state == JOB_RUNNING || j->state == JOB_TIMER) &&
 		    !strcmp(j->key, key))
 			return j;
@@ -1024,7 +1208,7 @@ static struct job *job_new(struct llm *l, const struct llm_request *req, const c
 	j->t_submit_ms = now_ms();
 	j->retry_after_s = -1;
 	j->should_retry = -1;
-	j->state = JOB_READY;
+	j->seq = ++l->next_seq;
 	job_link(l, j);
 	return j;
 }
@@ -1039,6 +1223,7 @@ uint64_t llm_submit(struct llm *l, const struct llm_request *req, llm_done_fn *d
 	w->arg = arg;
 	w->tag = xstrdup(req->tag ? req->tag : "");
 	l->st.submitted++;
+	l->pending++;
 	cost_book_tag(l->book, w->tag)->submitted++;
 
 	char key[65];
@@ -1057,6 +1242,7 @@ uint64_t llm_submit(struct llm *l, const struct llm_request *req, llm_done_fn *d
 	j = job_new(l, req, key, ops);
 	j->waiters = w;
 	j->lim = limiter_get(l, req->model);
+	enum job_state st = JOB_READY;
 	const struct cache_entry *hit =
 	    ops && l->cache && !l->opt.no_cache ? cache_get(l->cache, key) : NULL;
 	if (!ops) {
@@ -1077,16 +1263,20 @@ uint64_t llm_submit(struct llm *l, const struct llm_request *req, llm_done_fn *d
 		cost_estimate_usage(j->msgs, j->n_msgs, "", &est);
 		j->tok_reserved =
 		    est.in + (req->model->max_tokens > 0 ? req->model->max_tokens : 0);
-		j->state = JOB_QUEUED;
+		st = JOB_QUEUED;
 	}
+	job_set_state(l, j, st);
 	return w->id;
 }
 
 static void waiter_cancel(struct llm *l, struct job *j, struct waiter *w)
 {
 	w->cancelled = true;
+	l->pending--;
+	if (l->in_perform)
+		l->reap = true; /* dropped after curl returns */
 	if (l->in_perform || j->state == JOB_DELIVERING || !job_orphaned(j))
-		return; /* dropped after curl returns, after delivery, or shared with others */
+		return; /* ... or after delivery, or shared with others */
 	job_drop(l, j);
 }
 
@@ -1104,68 +1294,25 @@ void llm_cancel_all(struct llm *l)
 {
 	for (struct job *j = l->head, *nj; j; j = nj) {
 		nj = j->next;
-		for (struct waiter *w = j->waiters; w; w = w->next)
+		for (struct waiter *w = j->waiters; w; w = w->next) {
+			l->pending -= !w->cancelled && !w->delivered;
 			w->cancelled = true;
+		}
+		l->reap |= l->in_perform;
 		if (!l->in_perform && j->state != JOB_DELIVERING)
 			job_drop(l, j);
 	}
 }
 
-static short poll_to_curl(short ev)
+/* Lets curl act on one ready socket (or, with CURL_SOCKET_TIMEOUT, on its due timer) and
+ * collects the transfers that ended. */
+static int curl_act(struct llm *l, curl_socket_t fd, int mask)
 {
-	return (short)(((ev & POLLIN) ? CURL_WAIT_POLLIN : 0) |
-	               ((ev & POLLPRI) ? CURL_WAIT_POLLPRI : 0) |
-	               ((ev & POLLOUT) ? CURL_WAIT_POLLOUT : 0));
-}
-
-static short curl_to_poll(short ev)
-{
-	return (short)(((ev & CURL_WAIT_POLLIN) ? POLLIN : 0) |
-	               ((ev & CURL_WAIT_POLLPRI) ? POLLPRI : 0) |
-	               ((ev & CURL_WAIT_POLLOUT) ? POLLOUT : 0));
-}
-
-int llm_wait(struct llm *l, struct pollfd *extra, unsigned n_extra, int timeout_ms)
-{
-	if (l->in_wait)
-		return -1; /* called from a callback */
-	l->in_wait = true;
-	int64_t next = schedule(l);
-	bool ready = false;
-	for (struct job *j = l->head; j && !ready; j = j->next)
-		ready = j->state == JOB_READY;
-	int64_t wait = timeout_ms < 0 ? NEVER : timeout_ms;
-	if (ready)
-		wait = 0;
-	else if (next != NEVER)
-		wait = MIN(wait, MAX(0, next - now_ms()));
-	if (wait == NEVER && n_extra == 0 && !l->head)
-		wait = 0; /* nothing could ever wake us */
-	if (wait > 24 * 3600 * 1000)
-		wait = 24 * 3600 * 1000;
-
-	struct curl_waitfd stackfds[8], *wfd = n_extra <= 8 ? stackfds : NULL;
-	if (!wfd)
-		wfd = xcalloc(n_extra, sizeof(*wfd));
-	for (unsigned i = 0; i < n_extra; i++) {
-		wfd[i] = (struct curl_waitfd){extra[i].fd, poll_to_curl(extra[i].events), 0};
-		extra[i].revents = 0;
-	}
-	int rc = 0, numfds = 0;
-	CURLMcode mc = curl_multi_poll(l->multi, wfd, n_extra, (int)wait, &numfds);
-	if (mc != CURLM_OK)
-		rc = -1;
-	for (unsigned i = 0; i < n_extra && rc >= 0; i++) {
-		extra[i].revents = curl_to_poll(wfd[i].revents);
-		if (extra[i].revents)
-			rc++;
-	}
-	if (wfd != stackfds)
-		free(wfd);
-
-	int running = 0;
+	int running = 0, rc = 0;
+	if (fd == CURL_SOCKET_TIMEOUT)
+		l->curl_due_ms = -1; /* curl sets the next one while it acts */
 	l->in_perform = true;
-	if (curl_multi_perform(l->multi, &running) != CURLM_OK)
+	if (curl_multi_socket_action(l->multi, fd, mask, &running) != CURLM_OK)
 		rc = -1;
 	l->in_perform = false;
 	CURLMsg *msg;
@@ -1179,6 +1326,74 @@ int llm_wait(struct llm *l, struct pollfd *extra, unsigned n_extra, int timeout_
 		if (priv)
 			attempt_done(l, (struct job *)priv, code);
 	}
+	return rc;
+}
+
+/* What the caller's descriptors may wait for and be told (as with curl_multi_poll before). */
+#define EXTRA_EVENTS (POLLIN | POLLPRI | POLLOUT)
+
+static bool curl_timer_due(const struct llm *l)
+{
+	return l->curl_due_ms >= 0 && l->curl_due_ms <= now_ms();
+}
+
+int llm_wait(struct llm *l, struct pollfd *extra, unsigned n_extra, int timeout_ms)
+{
+	if (l->in_wait)
+		return -1; /* called from a callback */
+	l->in_wait = true;
+	int rc = 0;
+	int64_t next = schedule(l);
+	if (curl_timer_due(l) && curl_act(l, CURL_SOCKET_TIMEOUT, 0) < 0) /* start new transfers */
+		rc = -1;
+	bool ready = l->ready.head != NULL;
+	int64_t wait = timeout_ms < 0 ? NEVER : timeout_ms;
+	if (ready)
+		wait = 0;
+	else if (next != NEVER)
+		wait = MIN(wait, MAX(0, next - now_ms()));
+	if (l->curl_due_ms >= 0)
+		wait = MIN(wait, MAX(0, l->curl_due_ms - now_ms()));
+	if (wait == NEVER && n_extra == 0 && !l->head)
+		wait = 0; /* nothing could ever wake us */
+	if (wait > 24 * 3600 * 1000)
+		wait = 24 * 3600 * 1000;
+
+	/* curl's sockets first, then the caller's */
+	size_t n = l->n_socks + n_extra;
+	struct pollfd stackfds[64], *fds = n <= 64 ? stackfds : xcalloc(n, sizeof(*fds));
+	if (l->n_socks)
+		memcpy(fds, l->socks, l->n_socks * sizeof(*fds));
+	for (unsigned i = 0; i < n_extra; i++) {
+		fds[l->n_socks + i] =
+		    (struct pollfd){extra[i].fd, extra[i].events & EXTRA_EVENTS, 0};
+		extra[i].revents = 0;
+	}
+	size_t n_curl = l->n_socks;
+	int np = poll(fds, (nfds_t)n, (int)wait);
+	if (np < 0 && errno != EINTR)
+		rc = -1;
+	for (unsigned i = 0; np > 0 && i < n_extra && rc >= 0; i++) {
+		extra[i].revents = fds[n_curl + i].revents & EXTRA_EVENTS;
+		if (extra[i].revents)
+			rc++;
+	}
+	/* every ready socket in one wake-up; on_socket may change l->socks meanwhile, fds is a
+	 * copy (curl ignores a socket it has closed since) */
+	for (size_t i = 0; np > 0 && i < n_curl; i++) {
+		short ev = fds[i].revents;
+		if (!ev)
+			continue;
+		int mask = ((ev & (POLLIN | POLLPRI)) ? CURL_CSELECT_IN : 0) |
+		           ((ev & POLLOUT) ? CURL_CSELECT_OUT : 0) |
+		           ((ev & (POLLERR | POLLHUP | POLLNVAL)) ? CURL_CSELECT_ERR : 0);
+		if (curl_act(l, fds[i].fd, mask) < 0)
+			rc = -1;
+	}
+	if (fds != stackfds)
+		free(fds);
+	if (curl_timer_due(l) && curl_act(l, CURL_SOCKET_TIMEOUT, 0) < 0)
+		rc = -1;
 	stall_check(l);
 	reap_orphans(l);
 	schedule(l);
@@ -1190,11 +1405,7 @@ int llm_wait(struct llm *l, struct pollfd *extra, unsigned n_extra, int timeout_
 
 size_t llm_pending(const struct llm *l)
 {
-	size_t n = 0;
-	for (const struct job *j = l->head; j; j = j->next)
-		for (const struct waiter *w = j->waiters; w; w = w->next)
-			n += !w->cancelled && !w->delivered;
-	return n;
+	return l->pending;
 }
 
 /* Adds the live counts (in flight, retrying, queued) of waiters with `tag` (NULL: all). */
