@@ -3,7 +3,8 @@
  *
  * A submitted request becomes a waiter on a job; a job is one distinct request (one canonical
  * key) and owns at most one transfer at a time.  An identical request submitted while a job is
- * queued, running or waiting to retry attaches to it as a second waiter (deduplication).
+ * queued, running, waiting to retry, or answered but not yet delivered attaches to it as a
+ * second waiter (deduplication).
  *
  * Job states:
  *   QUEUED      waiting for a concurrency slot or for its model's rpm/tpm bucket (FIFO)
@@ -1185,7 +1186,8 @@ static struct job *job_find_key(struct llm *l, const char *key)
 	if (!l->index_cap)
 		return NULL;
 	for (struct job *j = l->index[key_slot(l, key)]; j; j = j->hnext)
-		if ((j->state == JOB_QUEUED || j->state == JOB_RUNNING || j->state == JOB_TIMER) &&
+		if ((j->state == JOB_QUEUED || j->state == JOB_RUNNING || j->state == JOB_TIMER ||
+		     (j->state == JOB_READY && !j->error)) &&
 		    !strcmp(j->key, key))
 			return j;
 	return NULL;
