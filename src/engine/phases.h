@@ -1,0 +1,27 @@
+/* phases.h: what the phase files share (phases.c: the stage table, forward pass, projection and
+ * roll-back; phases_roles.c: E1-E6; phases_search.c: candidates, selection, Shapley, allocation,
+ * proposal).  Private to src/engine. */
+#ifndef ADOPT_PHASES_H
+#define ADOPT_PHASES_H
+
+#include "engine/engine_int.h"
+
+/* A stage submits work and returns STAGE_WAIT, or is done with its phase's next stage
+ * (STAGE_NEXT) or with the whole phase (STAGE_DONE).  Called again with resumed=true when
+ * everything it submitted has come back. */
+enum { STAGE_WAIT, STAGE_NEXT, STAGE_DONE };
+typedef int stage_fn(struct engine *en, struct iteration *it, bool resumed);
+
+stage_fn stage_forward, stage_forward_collect;
+stage_fn stage_analysis_e1, stage_analysis_e2, stage_gradient_e3, stage_gradient_e4,
+	stage_local_e5, stage_pseudo_e6;
+stage_fn stage_candidates_ask, stage_candidates_make, stage_selection_start,
+	stage_selection_search, stage_shapley_needs, stage_shapley_compute, stage_allocation,
+	stage_proposal, stage_decision;
+
+/* The iteration in progress. */
+struct iteration *phases_current(struct engine *en);
+/* run_batch callback: one batch of the stage in flight is done. */
+void phases_batch_done(void *arg, struct run_batch *b);
+
+#endif

@@ -1,0 +1,290 @@
+/* phases_roles.c: the analysis phases E1-E6: the text each role reads (pipeline, cases,
+ * traces) and the role requests of structure, dependency, loss, gradient, local gradient and
+ * pseudo-label. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/metric.h"
+#include "engine/alloc.h"
+#include "engine/bo.h"
+#include "engine/engine_int.h"
+#include "engine/optimizer.h"
+#include "engine/phases.h"
+#include "engine/shapley.h"
+
+#define MAX_TEXT_FOR_ROLE 3000 /* bytes of one trace field shown to a role */
+
+/* ---- text the roles read ---- */
+
+static void add_clipped(struct sbuf *b, const char *s)
+{
+	size_t n = s ? strlen(s) : 0;
+	if (n <= MAX_TEXT_FOR_ROLE) {
+		sbuf_adds(b, s ? s : "");
+		return;
+	}
+	sbuf_add(b, s, MAX_TEXT_FOR_ROLE);
+	sbuf_addf(b, " [... %zu more bytes]", n - MAX_TEXT_FOR_ROLE);
+}
+
+static char *pipeline_text(const struct session *s)
+{
+	struct sbuf b = {0};
+	for (size_t i = 0; i < s->n_order; i++) {
+		const struct order_item *it = &s->order[i];
+		size_t n = it->step >= 0 ? 1 : s->loops[it->loop].n_steps;
+		if (it->loop >= 0)
+			sbuf_addf(&b, "Loop \"%s\" (up to %d rounds):\n", s->loops[it->loop].id,
+			          s->loops[it->loop].max_rounds);
+		for (size_t k = 0; k < n; k++) {
+			const struct step *st =
+				&s->steps[it->step >= 0 ? it->step : s->loops[it->loop].steps[k]];
+			sbuf_addf(&b, "Step \"%s\" (%s%s)", st->id, step_kind_name(st->kind),
+			          st->frozen && st->kind == STEP_LLM ? ", fixed" : "");
+			if (st->n_deps) {
+				sbuf_adds(&b, " reads");
+				for (size_t d = 0; d < st->n_deps; d++)
+					sbuf_addf(&b, " %s", s->steps[st->deps[d]].id);
+			}
+			sbuf_adds(&b, "\n");
+			if (st->kind == STEP_LLM)
+				sbuf_addf(&b, "Prompt:\n%s\n", st->prompt);
+			else if (st->text)
+				sbuf_addf(&b, "Works on: %s\n", template_text(st->text));
+			sbuf_adds(&b, "\n");
+		}
+	}
+	sbuf_addf(&b, "The final output is the output of step \"%s\".\n",
+	          s->output_step >= 0 ? s->steps[s->output_step].id : "?");
+	return sbuf_take(&b);
+}
+
+static const struct example *trace_example(const struct engine *en, const struct trace *t)
+{
+	return &en->s->data.splits[t->split].ex[t->example];
+}
+
+static char *question_text(const struct engine *en, const struct trace *t)
+{
+	const struct example *ex = trace_example(en, t);
+	struct sbuf b = {0};
+	for (size_t i = 0; i < ex->n; i++) {
+		sbuf_addf(&b, "%s%s: ", i ? "\n" : "", ex->keys[i]);
+		add_clipped(&b, ex->vals[i].text);
+	}
+	return sbuf_take(&b);
+}
+
+static char *gold_text(const struct engine *en, const struct trace *t)
+{
+	const struct example *ex = trace_example(en, t);
+	struct sbuf b = {0};
+	for (size_t i = 0; i < ex->n_golds; i++)
+		sbuf_addf(&b, "%s%s", i ? " | " : "", ex->golds[i]);
+	return sbuf_take(&b);
+}
+
+static char *traces_text(const struct engine *en, const struct trace *t)
+{
+	struct sbuf b = {0};
+	for (size_t i = 0; i < t->n; i++) {
+		const struct trace_step *ts = &t->steps[i];
+		sbuf_addf(&b, "[%s", en->s->steps[ts->step].id);
+		if (ts->round)
+			sbuf_addf(&b, ", round %d", ts->round);
+		sbuf_adds(&b, "]\ninput:\n");
+		add_clipped(&b, ts->input);
+		sbuf_adds(&b, "\noutput:\n");
+		add_clipped(&b, ts->error ? ts->error : ts->out.text);
+		sbuf_adds(&b, "\n\n");
+	}
+	sbuf_addf(&b, "final output: %s\n", t->prediction ? t->prediction : "");
+	return sbuf_take(&b);
+}
+
+/* ---- role requests ---- */
+
+static void ask_role(struct engine *en, enum role r, const char *const *vars, char **dest)
+{
+	struct err e = {{0}};
+	char *prompt = role_render(en->s, r, vars, &e);
+	if (!prompt) {
+		char *msg = xasprintf("role \"%s\": %s", role_name(r), e.msg);
+		engine_emit(en, EV_ERROR, -1, -1, msg);
+		free(msg);
+		return;
+	}
+	engine_ask(en, r, prompt, dest, NULL, role_tag(r));
+	free(prompt);
+}
+
+/* ---- analysis: E1 then E2 ---- */
+
+static uint64_t prompts_key(const struct session *s)
+{
+	uint64_t h = 0;
+	for (size_t i = 0; i < s->n_steps; i++)
+		if (s->steps[i].prompt)
+			h = hash_bytes(s->steps[i].prompt, strlen(s->steps[i].prompt), h);
+	return h;
+}
+
+int stage_analysis_e1(struct engine *en, struct iteration *it, bool resumed)
+{
+	if (it->n_bad == 0)
+		return STAGE_DONE;
+	uint64_t key = prompts_key(en->s);
+	if (!resumed) {
+		if (en->structure_cache && en->structure_key == key) {
+			it->structure = xstrdup(en->structure_cache);
+			return STAGE_NEXT;
+		}
+		char *p = pipeline_text(en->s);
+		const char *vars[] = {"pipeline", p, NULL};
+		ask_role(en, ROLE_STRUCTURE, vars, &it->structure);
+		free(p);
+		return en->waits_left ? STAGE_WAIT : STAGE_NEXT;
+	}
+	if (it->structure) {
+		free(en->structure_cache);
+		en->structure_cache = xstrdup(it->structure);
+		en->structure_key = key;
+	}
+	return STAGE_NEXT;
+}
+
+static char *good_cases_text(struct engine *en, struct iteration *it, int step)
+{
+	struct sbuf b = {0};
+	for (size_t g = 0; g < it->n_good; g++) {
+		const struct trace_step *ts = trace_find(&it->traces[it->good[g]], step);
+		if (!ts)
+			continue;
+		sbuf_addf(&b, "Case %zu input:\n", g + 1);
+		add_clipped(&b, ts->input);
+		sbuf_adds(&b, "\nCase output:\n");
+		add_clipped(&b, ts->out.text);
+		sbuf_adds(&b, "\n\n");
+	}
+	(void)en;
+	if (!b.len)
+		sbuf_adds(&b, "(no good case in this batch)");
+	return sbuf_take(&b);
+}
+
+int stage_analysis_e2(struct engine *en, struct iteration *it, bool resumed)
+{
+	if (resumed)
+		return STAGE_DONE;
+	const struct session *s = en->s;
+	it->dependency = xcalloc(s->n_steps, sizeof *it->dependency);
+	const struct trace *sample = it->n_good ? &it->traces[it->good[0]]
+	                                        : &it->traces[it->bad[0]];
+	char *traces = traces_text(en, sample);
+	for (size_t i = 0; i < s->n_steps; i++) {
+		if (!step_optimizable(&s->steps[i]))
+			continue;
+		char *good = good_cases_text(en, it, (int)i);
+		const char *vars[] = {"structure", it->structure ? it->structure : "",
+		                      "step",      s->steps[i].id,
+		                      "step_prompt", s->steps[i].prompt,
+		                      "good_cases", good,
+		                      "traces",    traces,
+		                      NULL};
+		ask_role(en, ROLE_DEPENDENCY, vars, &it->dependency[i]);
+		free(good);
+	}
+	free(traces);
+	return en->waits_left ? STAGE_WAIT : STAGE_DONE;
+}
+
+/* ---- loss and global gradient: E3 then E4 ---- */
+
+int stage_gradient_e3(struct engine *en, struct iteration *it, bool resumed)
+{
+	if (resumed || it->n_bad == 0)
+		return it->n_bad ? STAGE_NEXT : STAGE_DONE;
+	for (size_t c = 0; c < it->n_cases; c++) {
+		const struct trace *t = &it->traces[it->cases[c].trace];
+		char *q = question_text(en, t), *g = gold_text(en, t);
+		char *metric = metric_describe(en->s->metric);
+		const char *vars[] = {"metric", metric, "question", q,
+		                      "output", t->error ? t->error : t->prediction, "gold", g, NULL};
+		ask_role(en, ROLE_LOSS, vars, &it->cases[c].loss);
+		free(metric);
+		free(q);
+		free(g);
+	}
+	return en->waits_left ? STAGE_WAIT : STAGE_NEXT;
+}
+
+int stage_gradient_e4(struct engine *en, struct iteration *it, bool resumed)
+{
+	if (resumed) {
+		engine_emit(en, EV_GRADIENT_READY, -1, -1, NULL);
+		return STAGE_DONE;
+	}
+	for (size_t c = 0; c < it->n_cases; c++) {
+		const struct trace *t = &it->traces[it->cases[c].trace];
+		char *q = question_text(en, t), *g = gold_text(en, t), *tr = traces_text(en, t);
+		const char *vars[] = {"question", q,
+		                      "output", t->error ? t->error : t->prediction,
+		                      "gold", g,
+		                      "loss", it->cases[c].loss ? it->cases[c].loss : "",
+		                      "traces", tr,
+		                      NULL};
+		ask_role(en, ROLE_GRADIENT, vars, &it->cases[c].gradient);
+		free(q);
+		free(g);
+		free(tr);
+	}
+	return en->waits_left ? STAGE_WAIT : STAGE_DONE;
+}
+
+/* ---- local gradients (E5) and pseudo-labels (E6) ---- */
+
+static int per_step_case(struct engine *en, struct iteration *it, bool resumed, enum role r)
+{
+	if (resumed || it->n_bad == 0)
+		return STAGE_DONE;
+	const struct session *s = en->s;
+	for (size_t c = 0; c < it->n_cases; c++) {
+		struct adopt_case *ac = &it->cases[c];
+		const struct trace *t = &it->traces[ac->trace];
+		for (size_t i = 0; i < s->n_steps; i++) {
+			const struct trace_step *ts = trace_find(t, (int)i);
+			if (!step_optimizable(&s->steps[i]) || !ts)
+				continue;
+			const char *dep = it->dependency && it->dependency[i] ? it->dependency[i] : "";
+			const char *out = ts->error ? ts->error : ts->out.text;
+			if (r == ROLE_LOCAL) {
+				const char *vars[] = {"step", s->steps[i].id, "dependency", dep,
+				                      "loss", ac->loss ? ac->loss : "",
+				                      "gradient", ac->gradient ? ac->gradient : "",
+				                      "step_input", ts->input ? ts->input : "",
+				                      "step_output", out, NULL};
+				ask_role(en, r, vars, &ac->local[i]);
+			} else if (ac->local[i]) {
+				const char *vars[] = {"step", s->steps[i].id, "dependency", dep,
+				                      "local", ac->local[i],
+				                      "step_input", ts->input ? ts->input : "",
+				                      "step_output", out, NULL};
+				ask_role(en, r, vars, &ac->pseudo[i]);
+			}
+		}
+	}
+	return en->waits_left ? STAGE_WAIT : STAGE_DONE;
+}
+
+int stage_local_e5(struct engine *en, struct iteration *it, bool resumed)
+{
+	return per_step_case(en, it, resumed, ROLE_LOCAL);
+}
+
+int stage_pseudo_e6(struct engine *en, struct iteration *it, bool resumed)
+{
+	return per_step_case(en, it, resumed, ROLE_PSEUDO);
+}
+
