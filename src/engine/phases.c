@@ -25,7 +25,6 @@ struct iteration *phases_current(struct engine *en)
 	return en->iters[en->n_iters - 1];
 }
 
-
 /* ---- forward ---- */
 
 static void on_step_done(void *arg, struct run_batch *b, const struct trace *t,

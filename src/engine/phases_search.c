@@ -14,7 +14,6 @@
 #include "engine/phases.h"
 #include "engine/shapley.h"
 
-
 /* ---- candidates ---- */
 
 static void initial_budgets(struct engine *en, struct iteration *it)
