@@ -1,0 +1,396 @@
+/* sched_http.c: one attempt of a job: the scripted reply or the HTTP request (API key and base
+ * URL, easy handle setup), curl's write and header callbacks feeding the body or the stream
+ * parser, and how the attempt ended: success, a retry after a backoff, or failure.
+ *
+ * Keys: the model's api_key_env names the variable, else the provider's standard one
+ * (OPENAI_API_KEY, ANTHROPIC_API_KEY).  A server on localhost / 127.0.0.0/8 / ::1 usually
+ * needs no key (vLLM, llama.cpp, LM Studio): when the variable is not named explicitly and is
+ * unset, such a request goes out without Authorization.  Keys are read from the environment
+ * per attempt, passed to the wire format, and wiped from memory after the transfer.
+ *
+ * Streaming preview: chunk callbacks see each piece of text once.  When an attempt fails half
+ * way and is retried, only text beyond what a waiter has already been shown is passed on (at
+ * temperature 0 the retry says the same); the reply's text is always the final attempt's whole
+ * answer.  A waiter that joins a running request catches up on the text streamed so far with
+ * the next piece.
+ *
+ * Retries: see retry.h (which failures, full-jitter backoff, Retry-After capped at
+ * backoff_max_s).  A retrying job gives its concurrency slot back while it waits.  Redirects
+ * are not followed: a 3xx is reported with its Location so that the base_url can be fixed. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "llm/cost.h"
+#include "llm/retry.h"
+#include "llm/rules.h"
+#include "llm/sched_int.h"
+
+#ifndef ADOPT_VERSION
+#define ADOPT_VERSION "dev"
+#endif
+
+/* Largest whole or error body kept from one response; a streamed text is capped by the wire
+ * format (LLM_RESULT_MAX_TEXT). */
+#define BODY_MAX ((size_t)16 << 20)
+
+/* ---- model endpoint and key ------------------------------------------------------------- */
+
+/* True when the URL's host is the loopback interface. */
+static bool url_is_local(const char *url)
+{
+	if (!url)
+		return false;
+	const char *h = strstr(url, "://");
+	h = h ? h + 3 : url;
+	static const char *const local[] = {"localhost", "127.", "[::1]", "::1"};
+	for (size_t i = 0; i < ARRAY_SIZE(local); i++) {
+		size_t n = strlen(local[i]);
+		if (strncasecmp(h, local[i], n) != 0)
+			continue;
+		char c = h[n];
+		if (local[i][n - 1] == '.' || c == '\0' || c == ':' || c == '/')
+			return true;
+	}
+	return false;
+}
+
+const char *model_base_url(const struct provider_ops *ops, const struct model_config *m)
+{
+	if (is_scripted(ops))
+		return m->rules ? m->rules : "";
+	const char *b = provider_base_url(ops, m->base_url);
+	return b ? b : "";
+}
+
+/* The API key for a model (NULL when none is needed or set); -1 when one is required and
+ * missing. */
+int model_key(const struct provider_ops *ops, const struct model_config *m, const char **key,
+              struct err *e)
+{
+	*key = NULL;
+	const char *var = m->api_key_env && *m->api_key_env ? m->api_key_env : ops->key_env;
+	if (!var)
+		return 0;
+	const char *v = getenv(var);
+	if (v && *v) {
+		*key = v;
+		return 0;
+	}
+	bool explicit_var = m->api_key_env && *m->api_key_env;
+	if (!explicit_var && (!ops->key_required || url_is_local(model_base_url(ops, m))))
+		return 0;
+	return err_set(e, "model \"%s\": environment variable %s is not set (api_key_env)",
+	               model_label(m), var);
+}
+
+/* ---- the transfer ----------------------------------------------------------------------- */
+
+static void slist_wipe_free(struct curl_slist *s)
+{
+	for (struct curl_slist *p = s; p; p = p->next)
+		explicit_bzero(p->data, strlen(p->data));
+	curl_slist_free_all(s);
+}
+
+/* Ends the current attempt's transfer and frees everything it used (not the outcome). */
+void attempt_clear(struct llm *l, struct job *j)
+{
+	if (j->easy) {
+		curl_multi_remove_handle(l->multi, j->easy);
+		curl_easy_cleanup(j->easy);
+		j->easy = NULL;
+	}
+	slist_wipe_free(j->hdrs);
+	j->hdrs = NULL;
+	http_request_free(&j->http);
+	if (j->stream)
+		j->ops->stream_free(j->stream);
+	j->stream = NULL;
+	llm_result_free(&j->res);
+	sbuf_free(&j->body);
+	sbuf_free(&j->preview);
+	free(j->location);
+	j->location = NULL;
+	j->streaming = j->status_seen = false;
+	j->status = 0;
+	j->abort = ABORT_NONE;
+	j->retry_after_s = -1;
+	j->should_retry = -1;
+	j->errbuf[0] = '\0';
+}
+
+/* ---- rules (scripted provider) ---------------------------------------------------------- */
+
+static struct rules *rules_get(struct llm *l, const char *path, struct err *e)
+{
+	for (struct rules_file *f = l->rules; f; f = f->next)
+		if (!strcmp(f->path, path))
+			return f->rules;
+	struct rules *r = rules_load(path, e);
+	if (!r)
+		return NULL;
+	struct rules_file *f = xcalloc(1, sizeof(*f));
+	f->path = xstrdup(path);
+	f->rules = r;
+	f->next = l->rules;
+	l->rules = f;
+	return r;
+}
+
+/* ---- curl callbacks --------------------------------------------------------------------- */
+
+static void on_chunk(void *arg, const char *text, size_t len)
+{
+	struct job *j = arg;
+	sbuf_add(&j->preview, text, len);
+	for (struct waiter *w = j->waiters; w; w = w->next) {
+		if (w->cancelled || !w->chunk || w->streamed >= j->preview.len)
+			continue;
+		size_t from = w->streamed;
+		w->streamed = j->preview.len;
+		w->chunk(w->arg, j->preview.s + from, j->preview.len - from);
+	}
+}
+
+static size_t on_write(char *p, size_t size, size_t nmemb, void *arg)
+{
+	struct job *j = arg;
+	size_t n = size * nmemb;
+	j->last_data_ms = now_ms();
+	if (!j->status_seen) {
+		curl_easy_getinfo(j->easy, CURLINFO_RESPONSE_CODE, &j->status);
+		j->status_seen = true;
+		j->streaming = j->m.stream && j->status >= 200 && j->status < 300;
+		if (j->streaming)
+			j->stream = j->ops->stream_new();
+	}
+	if (j->streaming) {
+		if (j->ops->stream_feed(j->stream, p, n, &j->res, on_chunk, j) < 0) {
+			j->abort = ABORT_STREAM;
+			return 0;
+		}
+		return n;
+	}
+	if (j->body.len + n > BODY_MAX) {
+		j->abort = ABORT_TOO_BIG;
+		return 0;
+	}
+	sbuf_add(&j->body, p, n);
+	return n;
+}
+
+static bool header_is(const char *h, size_t n, const char *name, const char **value)
+{
+	size_t k = strlen(name);
+	if (n <= k || strncasecmp(h, name, k) != 0 || h[k] != ':')
+		return false;
+	*value = h + k + 1;
+	return true;
+}
+
+static size_t on_header(char *p, size_t size, size_t nmemb, void *arg)
+{
+	struct job *j = arg;
+	size_t n = size * nmemb;
+	j->last_data_ms = now_ms();
+	if (n >= 5 && !strncmp(p, "HTTP/", 5)) { /* a new response (after 1xx): start over */
+		j->retry_after_s = -1;
+		j->should_retry = -1;
+		return n;
+	}
+	char line[512];
+	size_t len = MIN(n, sizeof(line) - 1);
+	memcpy(line, p, len);
+	line[len] = '\0';
+	str_trim(line);
+	len = strlen(line);
+	const char *v;
+	if (header_is(line, len, "retry-after", &v)) {
+		if (j->retry_after_s < 0) /* retry-after-ms, when present, is more precise */
+			j->retry_after_s = retry_after_parse(v, time(NULL));
+	} else if (header_is(line, len, "retry-after-ms", &v)) {
+		double ms = retry_after_parse(v, time(NULL));
+		if (ms >= 0)
+			j->retry_after_s = ms / 1000;
+	} else if (header_is(line, len, "x-should-retry", &v)) {
+		j->should_retry = retry_should_parse(v);
+	} else if (header_is(line, len, "location", &v)) {
+		free(j->location);
+		j->location = xstrdup(str_trim((char *)v));
+	}
+	return n;
+}
+
+/* ---- attempts --------------------------------------------------------------------------- */
+
+static char *attempt_error(const struct job *j, const char *head, const char *msg)
+{
+	if (j->attempts > 1)
+		return xasprintf("%s after %d attempts: %s", head, j->attempts, msg);
+	return xasprintf("%s: %s", head, msg);
+}
+
+void attempt_start(struct llm *l, struct job *j)
+{
+	struct err e = {{0}};
+	j->attempts++;
+	attempt_clear(l, j);
+	job_set_state(l, j, JOB_RUNNING); /* holds the slot limiter_admit took */
+	if (is_scripted(j->ops)) {
+		struct rules *r = rules_get(l, j->m.rules ? j->m.rules : "", &e);
+		if (!r) {
+			job_fail(l, j, xasprintf("model \"%s\": %s", model_label(&j->m), e.msg));
+			return;
+		}
+		unsigned delay = 0;
+		j->text = rules_reply(r, j->msgs, j->n_msgs, &delay);
+		j->scripted = true;
+		j->scripted_delay = true;
+		j->due_ms = now_ms() + delay;
+		job_set_state(l, j, JOB_TIMER);
+		return;
+	}
+	const char *key;
+	const char *base = model_base_url(j->ops, &j->m);
+	struct llm_request req = {&j->m, j->msgs, j->n_msgs, job_tag(j)};
+	if (model_key(j->ops, &j->m, &key, &e) < 0 ||
+	    j->ops->build(&req, base, key, j->m.stream, &j->http, &e) < 0) {
+		job_fail(l, j, xstrdup(e.msg));
+		return;
+	}
+	for (size_t i = 0; j->http.headers && j->http.headers[i]; i++)
+		j->hdrs = curl_slist_append(j->hdrs, j->http.headers[i]);
+	j->hdrs = curl_slist_append(j->hdrs, "Expect:");
+	CURL *h = j->easy = curl_easy_init();
+	if (!h) {
+		job_fail(l, j, xstrdup("curl_easy_init failed"));
+		return;
+	}
+	double timeout = j->m.timeout_s > 0 ? j->m.timeout_s : 120;
+	curl_easy_setopt(h, CURLOPT_URL, j->http.url);
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, j->hdrs);
+	curl_easy_setopt(h, CURLOPT_POSTFIELDS, j->http.body ? j->http.body : "");
+	curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE,
+	                 (curl_off_t)(j->http.body ? strlen(j->http.body) : 0));
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_write);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, j);
+	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(h, CURLOPT_HEADERDATA, j);
+	curl_easy_setopt(h, CURLOPT_PRIVATE, j);
+	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, j->errbuf);
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L); /* a moved API is reported, not chased */
+	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(h, CURLOPT_USERAGENT, "adopt-tui/" ADOPT_VERSION);
+	curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
+	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)(l->opt.connect_timeout_s * 1000));
+	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)(timeout * 1000));
+	j->last_data_ms = now_ms();
+	if (curl_multi_add_handle(l->multi, h) != CURLM_OK) {
+		job_fail(l, j, xstrdup("curl_multi_add_handle failed"));
+		return;
+	}
+	l->st.network_requests++;
+	cost_book_tag(l->book, job_tag(j))->network_requests++;
+}
+
+/* Classifies how the attempt ended: fills f, and returns the message (NULL on success). */
+static char *attempt_outcome(struct job *j, CURLcode code, double stall_s, struct retry_facts *f)
+{
+	const char *pname = j->ops->name;
+	*f = (struct retry_facts){j->attempts, 0, 0, false, j->should_retry, j->retry_after_s};
+	if (!j->status_seen && j->easy)
+		curl_easy_getinfo(j->easy, CURLINFO_RESPONSE_CODE, &j->status);
+	if (j->abort == ABORT_STALL) {
+		f->curl_code = CURLE_OPERATION_TIMEDOUT;
+		char msg[96];
+		snprintf(msg, sizeof(msg), "stream stalled: no data for %gs (stall_timeout_s)",
+		         stall_s);
+		return attempt_error(j, pname, msg);
+	}
+	if (j->abort == ABORT_TOO_BIG) {
+		f->curl_code = CURLE_WRITE_ERROR;
+		char msg[96];
+		snprintf(msg, sizeof(msg), "response larger than %zu MiB", BODY_MAX >> 20);
+		return attempt_error(j, pname, msg);
+	}
+	if (j->abort == ABORT_STREAM || (code == CURLE_OK && j->status >= 200 && j->status < 300)) {
+		if (j->abort != ABORT_STREAM) {
+			if (j->streaming)
+				j->ops->stream_end(j->stream, &j->res);
+			else
+				j->ops->parse(sbuf_str(&j->body), j->body.len, &j->res);
+		}
+		if (!j->res.error)
+			return NULL;
+		f->provider_retryable = j->res.retryable;
+		char *head = j->res.error_type ? xasprintf("%s %s", pname, j->res.error_type)
+		                               : xstrdup(pname);
+		char *m = attempt_error(j, head, j->res.error);
+		free(head);
+		return m;
+	}
+	if (code != CURLE_OK) {
+		f->curl_code = code;
+		if (j->status >= 400)
+			f->status = j->status;
+		const char *why = j->errbuf[0] ? j->errbuf : curl_easy_strerror(code);
+		char *msg = xasprintf("%s (%s)", why, j->http.url ? j->http.url : "");
+		char *m = attempt_error(j, pname, msg);
+		free(msg);
+		return m;
+	}
+	f->status = j->status;
+	if (j->status >= 300 && j->status < 400) {
+		char *msg =
+		    xasprintf("redirect to %s not followed: set base_url to the final address",
+		              j->location ? j->location : "(no location)");
+		char *head = xasprintf("%s %ld", pname, j->status);
+		char *m = attempt_error(j, head, msg);
+		free(head);
+		free(msg);
+		return m;
+	}
+	j->ops->parse_error((int)j->status, sbuf_str(&j->body), j->body.len, &j->res);
+	f->provider_retryable = j->res.retryable;
+	char *head = xasprintf("%s %ld%s%s", pname, j->status, j->res.error_type ? " " : "",
+	                       j->res.error_type ? j->res.error_type : "");
+	char *m = attempt_error(j, head, j->res.error ? j->res.error : "(no message)");
+	free(head);
+	return m;
+}
+
+void attempt_done(struct llm *l, struct job *j, CURLcode code)
+{
+	if (job_orphaned(j)) {
+		job_drop(l, j);
+		return;
+	}
+	struct retry_facts f;
+	char *err = attempt_outcome(j, code, l->opt.stall_timeout_s, &f);
+	if (!err) {
+		char *text = sbuf_take(&j->res.text);
+		struct llm_usage u = j->res.usage;
+		bool seen = j->res.usage_seen;
+		attempt_clear(l, j);
+		job_succeed(l, j, text, seen ? &u : NULL);
+		return;
+	}
+	struct retry_policy pol = {l->opt.max_attempts, l->opt.backoff_base_s,
+	                           l->opt.backoff_max_s};
+	double delay;
+	if (retry_decide(&pol, &f, &l->rng, &delay)) {
+		free(err);
+		attempt_clear(l, j);
+		j->lim->running--;
+		j->scripted_delay = false;
+		j->due_ms = now_ms() + (int64_t)(delay * 1000);
+		job_set_state(l, j, JOB_TIMER);
+		return;
+	}
+	attempt_clear(l, j);
+	job_fail(l, j, err);
+}

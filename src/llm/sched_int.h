@@ -1,0 +1,160 @@
+/* sched_int.h: the request scheduler's private state, shared by sched.c (public API, poll loop,
+ * scheduling and delivery), sched_job.c (jobs, their state lists and key index, per-model
+ * limiters) and sched_http.c (one attempt's curl transfer and its outcome).  Not for callers of
+ * llm.h. */
+#ifndef ADOPT_LLM_SCHED_INT_H
+#define ADOPT_LLM_SCHED_INT_H
+
+#include <curl/curl.h>
+#include <poll.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/util.h"
+#include "llm/llm.h"
+#include "llm/provider.h"
+
+#define NEVER INT64_MAX /* no deadline */
+
+enum job_state { JOB_QUEUED, JOB_RUNNING, JOB_TIMER, JOB_READY, JOB_DELIVERING };
+enum job_abort { ABORT_NONE, ABORT_TOO_BIG, ABORT_STREAM, ABORT_STALL };
+
+struct waiter {
+	struct waiter *next;
+	uint64_t id;
+	llm_done_fn *done;
+	llm_chunk_fn *chunk;
+	void *arg;
+	char *tag;
+	size_t streamed; /* bytes of the preview already passed to chunk */
+	bool cancelled, delivered;
+};
+
+/* Concurrency and rate limits of one model configuration (by name). */
+struct limiter {
+	struct limiter *next;
+	char *name;
+	int cap, running;
+	double rpm, tpm;
+	double req_level, tok_level; /* token buckets; tok_level may go negative (debt) */
+	int64_t refill_ms;
+	unsigned blocked_pass;
+	size_t queued; /* its jobs in the run queue */
+};
+
+struct rules_file {
+	struct rules_file *next;
+	char *path;
+	struct rules *rules;
+};
+
+/* A list of jobs in submission order (seq), through job.snext/sprev. */
+struct jlist {
+	struct job *head, *tail;
+	size_t n;
+};
+
+struct job {
+	struct job *next, *prev;   /* every job, in submission order */
+	struct job *snext, *sprev; /* the list of its state (struct llm: queued ... ready) */
+	struct jlist *list;        /* that list, NULL while DELIVERING */
+	struct job *hnext;         /* the key index bucket */
+	uint64_t seq;
+	enum job_state state;
+	char key[65];
+	struct model_config m; /* private copy */
+	const struct provider_ops *ops;
+	struct limiter *lim;
+	struct llm_message *msgs;
+	size_t n_msgs;
+	struct waiter *waiters;
+	int attempts;
+	int64_t t_submit_ms, due_ms;
+	bool scripted_delay; /* TIMER holds a scripted reply rather than a retry */
+	long tok_reserved;
+
+	/* the current attempt */
+	CURL *easy;
+	struct curl_slist *hdrs;
+	struct http_request http;
+	void *stream;
+	bool streaming, status_seen;
+	long status;
+	struct llm_result res;
+	struct sbuf body;    /* whole body (not streamed) or error body */
+	struct sbuf preview; /* streamed text of this attempt */
+	char *location;
+	enum job_abort abort;
+	int64_t last_data_ms;
+	double retry_after_s;
+	int should_retry;
+	char errbuf[CURL_ERROR_SIZE];
+
+	/* the outcome */
+	char *text, *error;
+	struct llm_usage usage;
+	double cost;
+	bool cached, scripted;
+};
+
+struct llm {
+	struct llm_options opt;
+	CURLM *multi;
+	struct job *head, *tail;
+	/* the jobs by state, so that a wake-up touches only the jobs that can change */
+	struct jlist queued, running, timers, ready, delivering;
+	struct job **index; /* by key: hash chains of every job */
+	size_t index_cap, n_jobs;
+	size_t pending; /* waiters neither cancelled nor delivered */
+	bool reap;      /* a cancel inside curl left an orphaned job to drop */
+	uint64_t next_seq;
+	struct limiter *limiters;
+	struct rules_file *rules;
+	struct cache *cache;
+	struct cost_book *book;
+	struct llm_stats st;
+	struct rng rng;
+	uint64_t next_id;
+	unsigned pass;
+	bool in_perform, in_wait;
+	/* curl's sockets and timer (CURLMOPT_SOCKETFUNCTION, CURLMOPT_TIMERFUNCTION): llm_wait
+	 * polls them itself and tells curl which one is ready, so that curl does not poll every
+	 * transfer again on each wake-up */
+	struct pollfd *socks;
+	size_t n_socks, socks_cap;
+	int64_t curl_due_ms; /* -1: no timer */
+};
+
+static inline const char *model_label(const struct model_config *m)
+{
+	return m->name ? m->name : m->model ? m->model : "?";
+}
+
+/* The scripted provider answers from a rules file and builds no HTTP request. */
+static inline bool is_scripted(const struct provider_ops *ops)
+{
+	return ops && !ops->build;
+}
+
+/* sched_job.c */
+struct limiter *limiter_get(struct llm *l, const struct model_config *m);
+bool limiter_admit(struct limiter *lim, long tokens, int64_t now, int64_t *retry_ms);
+struct job *job_new(struct llm *l, const struct llm_request *req, const char *key,
+                    const struct provider_ops *ops);
+struct job *job_find_key(struct llm *l, const char *key);
+void job_set_state(struct llm *l, struct job *j, enum job_state st);
+void job_drop(struct llm *l, struct job *j);
+bool job_orphaned(const struct job *j);
+const char *job_tag(const struct job *j);
+void job_fail(struct llm *l, struct job *j, char *msg);
+void job_succeed(struct llm *l, struct job *j, char *text, const struct llm_usage *usage);
+
+/* sched_http.c */
+const char *model_base_url(const struct provider_ops *ops, const struct model_config *m);
+int model_key(const struct provider_ops *ops, const struct model_config *m, const char **key,
+              struct err *e);
+void attempt_start(struct llm *l, struct job *j);
+void attempt_done(struct llm *l, struct job *j, CURLcode code);
+void attempt_clear(struct llm *l, struct job *j);
+
+#endif

@@ -1,0 +1,358 @@
+/* sched_job.c: the scheduler's bookkeeping: jobs (creation, state changes, success and failure,
+ * freeing), the per-state lists in submission order, the index of jobs by request key, and the
+ * per-model concurrency slots and rpm/tpm token buckets.  No curl here beyond freeing a job's
+ * transfer (sched_http.c). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "llm/cache.h"
+#include "llm/cost.h"
+#include "llm/sched_int.h"
+
+/* ---- model copies ----------------------------------------------------------------------- */
+
+static char *dup_or_null(const char *s)
+{
+	return s ? xstrdup(s) : NULL;
+}
+
+static void model_copy(struct model_config *dst, const struct model_config *src)
+{
+	*dst = *src;
+	dst->name = dup_or_null(src->name);
+	dst->provider = dup_or_null(src->provider);
+	dst->base_url = dup_or_null(src->base_url);
+	dst->model = dup_or_null(src->model);
+	dst->api_key_env = dup_or_null(src->api_key_env);
+	dst->rules = dup_or_null(src->rules);
+}
+
+static void model_free(struct model_config *m)
+{
+	free(m->name);
+	free(m->provider);
+	free(m->base_url);
+	free(m->model);
+	free(m->api_key_env);
+	free(m->rules);
+}
+
+/* ---- limits ----------------------------------------------------------------------------- */
+
+struct limiter *limiter_get(struct llm *l, const struct model_config *m)
+{
+	const char *name = model_label(m);
+	struct limiter *lim;
+	for (lim = l->limiters; lim; lim = lim->next)
+		if (!strcmp(lim->name, name))
+			break;
+	if (!lim) {
+		lim = xcalloc(1, sizeof(*lim));
+		lim->name = xstrdup(name);
+		lim->next = l->limiters;
+		l->limiters = lim;
+		lim->refill_ms = now_ms();
+		lim->req_level = -1; /* filled below */
+	}
+	/* the latest configuration wins */
+	lim->cap = m->concurrency > 0 ? m->concurrency : 8;
+	lim->rpm = m->rpm > 0 ? m->rpm : 0;
+	lim->tpm = m->tpm > 0 ? m->tpm : 0;
+	if (lim->req_level < 0) {
+		lim->req_level = MAX(1.0, lim->rpm / 60);
+		lim->tok_level = MAX(1.0, lim->tpm / 60);
+	}
+	return lim;
+}
+
+/* Buckets hold one second's worth (at least one request): smooth pacing, small bursts. */
+static double bucket_cap(double per_min)
+{
+	return MAX(1.0, per_min / 60);
+}
+
+static void limiter_refill(struct limiter *lim, int64_t now)
+{
+	double dt = (double)(now - lim->refill_ms) / 60000.0;
+	lim->refill_ms = now;
+	if (lim->rpm > 0)
+		lim->req_level = MIN(bucket_cap(lim->rpm), lim->req_level + dt * lim->rpm);
+	if (lim->tpm > 0)
+		lim->tok_level = MIN(bucket_cap(lim->tpm), lim->tok_level + dt * lim->tpm);
+}
+
+/* Takes a slot and bucket tokens for a request needing `tokens`, or says when to ask again
+ * (*retry_ms, NEVER when only a finishing request can free a slot). */
+bool limiter_admit(struct limiter *lim, long tokens, int64_t now, int64_t *retry_ms)
+{
+	*retry_ms = NEVER;
+	if (lim->running >= lim->cap)
+		return false;
+	limiter_refill(lim, now);
+	double wait_ms = 0;
+	if (lim->rpm > 0 && lim->req_level < 1)
+		wait_ms = MAX(wait_ms, (1 - lim->req_level) * 60000.0 / lim->rpm);
+	if (lim->tpm > 0) {
+		double need = MIN((double)tokens, bucket_cap(lim->tpm));
+		if (lim->tok_level < need)
+			wait_ms = MAX(wait_ms, (need - lim->tok_level) * 60000.0 / lim->tpm);
+	}
+	if (wait_ms > 0) {
+		*retry_ms = now + (int64_t)wait_ms + 1;
+		return false;
+	}
+	if (lim->rpm > 0)
+		lim->req_level -= 1;
+	if (lim->tpm > 0)
+		lim->tok_level -= (double)tokens;
+	lim->running++;
+	return true;
+}
+
+/* ---- jobs ------------------------------------------------------------------------------- */
+
+/* Inserts j in seq order; new jobs go last in O(1), a retried one walks back to its place. */
+static void jlist_insert(struct jlist *q, struct job *j)
+{
+	struct job *after = q->tail;
+	while (after && after->seq > j->seq)
+		after = after->sprev;
+	j->sprev = after;
+	j->snext = after ? after->snext : q->head;
+	if (j->snext)
+		j->snext->sprev = j;
+	else
+		q->tail = j;
+	if (after)
+		after->snext = j;
+	else
+		q->head = j;
+	j->list = q;
+	q->n++;
+}
+
+static void jlist_remove(struct job *j)
+{
+	struct jlist *q = j->list;
+	if (!q)
+		return;
+	if (j->sprev)
+		j->sprev->snext = j->snext;
+	else
+		q->head = j->snext;
+	if (j->snext)
+		j->snext->sprev = j->sprev;
+	else
+		q->tail = j->sprev;
+	j->snext = j->sprev = NULL;
+	j->list = NULL;
+	q->n--;
+}
+
+static struct jlist *state_list(struct llm *l, enum job_state st)
+{
+	struct jlist *const lists[] = {[JOB_QUEUED] = &l->queued,
+	                               [JOB_RUNNING] = &l->running,
+	                               [JOB_TIMER] = &l->timers,
+	                               [JOB_READY] = &l->ready,
+	                               [JOB_DELIVERING] = NULL};
+	return lists[st];
+}
+
+/* Moves j to state st and to that state's list. */
+void job_set_state(struct llm *l, struct job *j, enum job_state st)
+{
+	if (j->state == JOB_QUEUED && j->list == &l->queued)
+		j->lim->queued--;
+	jlist_remove(j);
+	j->state = st;
+	struct jlist *q = state_list(l, st);
+	if (q)
+		jlist_insert(q, j);
+	if (st == JOB_QUEUED)
+		j->lim->queued++;
+}
+
+static size_t key_slot(const struct llm *l, const char *key)
+{
+	return (size_t)hash_bytes(key, 16, 0) & (l->index_cap - 1);
+}
+
+static void index_grow(struct llm *l)
+{
+	size_t old_cap = l->index_cap;
+	struct job **old = l->index;
+	l->index_cap = old_cap ? old_cap * 2 : 64;
+	l->index = xcalloc(l->index_cap, sizeof(*l->index));
+	for (size_t i = 0; i < old_cap; i++)
+		for (struct job *j = old[i], *nj; j; j = nj) {
+			nj = j->hnext;
+			size_t s = key_slot(l, j->key);
+			j->hnext = l->index[s];
+			l->index[s] = j;
+		}
+	free(old);
+}
+
+static void job_link(struct llm *l, struct job *j)
+{
+	j->prev = l->tail;
+	if (l->tail)
+		l->tail->next = j;
+	else
+		l->head = j;
+	l->tail = j;
+	if (l->n_jobs + 1 > l->index_cap)
+		index_grow(l);
+	size_t s = key_slot(l, j->key);
+	j->hnext = l->index[s];
+	l->index[s] = j;
+	l->n_jobs++;
+}
+
+static void job_unlink(struct llm *l, struct job *j)
+{
+	if (j->prev)
+		j->prev->next = j->next;
+	else
+		l->head = j->next;
+	if (j->next)
+		j->next->prev = j->prev;
+	else
+		l->tail = j->prev;
+	j->next = j->prev = NULL;
+	if (j->state == JOB_QUEUED && j->list == &l->queued)
+		j->lim->queued--;
+	jlist_remove(j);
+	for (struct job **p = &l->index[key_slot(l, j->key)]; *p; p = &(*p)->hnext)
+		if (*p == j) {
+			*p = j->hnext;
+			break;
+		}
+	l->n_jobs--;
+}
+
+static bool job_holds_slot(const struct job *j)
+{
+	return j->state == JOB_RUNNING || (j->state == JOB_TIMER && j->scripted_delay);
+}
+
+static void job_free(struct llm *l, struct job *j)
+{
+	if (job_holds_slot(j) && j->lim)
+		j->lim->running--;
+	attempt_clear(l, j);
+	for (struct waiter *w = j->waiters, *next; w; w = next) {
+		next = w->next;
+		l->pending -= !w->cancelled && !w->delivered;
+		free(w->tag);
+		free(w);
+	}
+	for (size_t i = 0; i < j->n_msgs; i++) {
+		free((char *)j->msgs[i].role);
+		free((char *)j->msgs[i].content);
+	}
+	free(j->msgs);
+	model_free(&j->m);
+	free(j->text);
+	free(j->error);
+	free(j);
+}
+
+void job_drop(struct llm *l, struct job *j)
+{
+	job_unlink(l, j);
+	job_free(l, j);
+}
+
+bool job_orphaned(const struct job *j)
+{
+	for (const struct waiter *w = j->waiters; w; w = w->next)
+		if (!w->cancelled)
+			return false;
+	return true;
+}
+
+const char *job_tag(const struct job *j)
+{
+	for (const struct waiter *w = j->waiters; w; w = w->next)
+		if (!w->cancelled)
+			return w->tag;
+	return j->waiters ? j->waiters->tag : "";
+}
+
+static void job_ready(struct llm *l, struct job *j)
+{
+	if (j->state == JOB_RUNNING || (j->state == JOB_TIMER && j->scripted_delay))
+		j->lim->running--;
+	j->scripted_delay = false;
+	job_set_state(l, j, JOB_READY);
+}
+
+void job_fail(struct llm *l, struct job *j, char *msg)
+{
+	free(j->error);
+	j->error = msg;
+	job_ready(l, j);
+}
+
+/* usage NULL: the provider reported none, estimate it. */
+void job_succeed(struct llm *l, struct job *j, char *text, const struct llm_usage *usage)
+{
+	j->text = text;
+	if (usage) {
+		j->usage = *usage;
+		j->usage.estimated = false;
+	} else {
+		cost_estimate_usage(j->msgs, j->n_msgs, text, &j->usage);
+	}
+	double pin, pout;
+	llm_price(&j->m, &pin, &pout, NULL);
+	j->cost = cost_usd(pin, pout, &j->usage);
+	if (j->lim->tpm > 0) /* give back what the reservation overestimated */
+		j->lim->tok_level =
+		    MIN(bucket_cap(j->lim->tpm), j->lim->tok_level + (double)j->tok_reserved -
+		                                     (double)(j->usage.in + j->usage.out));
+	if (l->cache && !l->opt.no_cache) {
+		struct err e;
+		cache_put(l->cache, j->key, j->m.model, text, &j->usage, &e);
+		/* a failed append keeps the answer in memory; the file is only a convenience */
+	}
+	job_ready(l, j);
+}
+
+/* ---- lookup and creation ---------------------------------------------------------------- */
+
+struct job *job_find_key(struct llm *l, const char *key)
+{
+	if (!l->index_cap)
+		return NULL;
+	for (struct job *j = l->index[key_slot(l, key)]; j; j = j->hnext)
+		if ((j->state == JOB_QUEUED || j->state == JOB_RUNNING || j->state == JOB_TIMER ||
+		     (j->state == JOB_READY && !j->error)) &&
+		    !strcmp(j->key, key))
+			return j;
+	return NULL;
+}
+
+struct job *job_new(struct llm *l, const struct llm_request *req, const char *key,
+                    const struct provider_ops *ops)
+{
+	struct job *j = xcalloc(1, sizeof(*j));
+	memcpy(j->key, key, 65);
+	model_copy(&j->m, req->model);
+	j->ops = ops;
+	j->n_msgs = req->n_messages;
+	j->msgs = xcalloc(j->n_msgs ? j->n_msgs : 1, sizeof(*j->msgs));
+	for (size_t i = 0; i < j->n_msgs; i++) {
+		j->msgs[i].role = xstrdup(req->messages[i].role ? req->messages[i].role : "user");
+		j->msgs[i].content =
+		    xstrdup(req->messages[i].content ? req->messages[i].content : "");
+	}
+	j->t_submit_ms = now_ms();
+	j->retry_after_s = -1;
+	j->should_retry = -1;
+	j->seq = ++l->next_seq;
+	job_link(l, j);
+	return j;
+}
