@@ -21,4 +21,9 @@ struct model_config {
 	bool stream;                /* stream responses (default true) */
 };
 
+/* A deep copy (the strings are the copy's own) and its release; the struct itself is the
+ * caller's. */
+void model_config_copy(struct model_config *dst, const struct model_config *src);
+void model_config_free(struct model_config *m);
+
 #endif

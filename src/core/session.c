@@ -429,15 +429,8 @@ void session_free(struct session *s)
 	if (!s)
 		return;
 	pipeline_free(s);
-	for (size_t i = 0; i < s->n_models; i++) {
-		struct model_config *m = &s->models[i];
-		free(m->name);
-		free(m->provider);
-		free(m->base_url);
-		free(m->model);
-		free(m->api_key_env);
-		free(m->rules);
-	}
+	for (size_t i = 0; i < s->n_models; i++)
+		model_config_free(&s->models[i]);
 	free(s->models);
 	dataset_free(&s->data);
 	metric_free(s->metric);

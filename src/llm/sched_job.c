@@ -9,34 +9,6 @@
 #include "llm/cost.h"
 #include "llm/sched_int.h"
 
-/* ---- model copies ----------------------------------------------------------------------- */
-
-static char *dup_or_null(const char *s)
-{
-	return s ? xstrdup(s) : NULL;
-}
-
-static void model_copy(struct model_config *dst, const struct model_config *src)
-{
-	*dst = *src;
-	dst->name = dup_or_null(src->name);
-	dst->provider = dup_or_null(src->provider);
-	dst->base_url = dup_or_null(src->base_url);
-	dst->model = dup_or_null(src->model);
-	dst->api_key_env = dup_or_null(src->api_key_env);
-	dst->rules = dup_or_null(src->rules);
-}
-
-static void model_free(struct model_config *m)
-{
-	free(m->name);
-	free(m->provider);
-	free(m->base_url);
-	free(m->model);
-	free(m->api_key_env);
-	free(m->rules);
-}
-
 /* ---- limits ----------------------------------------------------------------------------- */
 
 struct limiter *limiter_get(struct llm *l, const struct model_config *m)
@@ -253,7 +225,7 @@ static void job_free(struct llm *l, struct job *j)
 		free((char *)j->msgs[i].content);
 	}
 	free(j->msgs);
-	model_free(&j->m);
+	model_config_free(&j->m);
 	free(j->text);
 	free(j->error);
 	free(j);
@@ -340,7 +312,7 @@ struct job *job_new(struct llm *l, const struct llm_request *req, const char *ke
 {
 	struct job *j = xcalloc(1, sizeof(*j));
 	memcpy(j->key, key, 65);
-	model_copy(&j->m, req->model);
+	model_config_copy(&j->m, req->model);
 	j->ops = ops;
 	j->n_msgs = req->n_messages;
 	j->msgs = xcalloc(j->n_msgs ? j->n_msgs : 1, sizeof(*j->msgs));
