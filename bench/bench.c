@@ -157,3 +157,32 @@ void bench_rmdir(const char *dir)
 		fprintf(stderr, "could not remove %s\n", dir);
 	free(cmd);
 }
+
+void bench_write_json(const char *path, cJSON *j)
+{
+	char *text = cJSON_Print(j);
+	struct err e = {{0}};
+	if (file_write_atomic(path, text, strlen(text), &e) < 0) {
+		fprintf(stderr, "%s\n", e.msg);
+		exit(1);
+	}
+	cJSON_free(text);
+	cJSON_Delete(j);
+}
+
+void bench_add_rule(cJSON *rules, const char *match, const char *reply, const char *const *replies,
+                    int delay_ms)
+{
+	cJSON *r = cJSON_CreateObject();
+	cJSON_AddStringToObject(r, "match", match);
+	if (reply) {
+		cJSON_AddStringToObject(r, "reply", reply);
+	} else {
+		cJSON *a = cJSON_AddArrayToObject(r, "replies");
+		for (; *replies; replies++)
+			cJSON_AddItemToArray(a, cJSON_CreateString(*replies));
+	}
+	if (delay_ms > 0)
+		cJSON_AddNumberToObject(r, "delay_ms", delay_ms);
+	cJSON_AddItemToArray(rules, r);
+}

@@ -27,78 +27,56 @@ static const char *const words[] = {"apple",  "river",  "candle", "garden", "sil
 
 /* ---- the session and the rules ---- */
 
-static void add_rule(cJSON *rules, const char *match, const char *reply, const char *const *replies)
-{
-	cJSON *r = cJSON_CreateObject();
-	cJSON_AddStringToObject(r, "match", match);
-	if (reply)
-		cJSON_AddStringToObject(r, "reply", reply);
-	else {
-		cJSON *a = cJSON_AddArrayToObject(r, "replies");
-		for (; *replies; replies++)
-			cJSON_AddItemToArray(a, cJSON_CreateString(*replies));
-	}
-	cJSON_AddItemToArray(rules, r);
-}
-
-static void write_json(const char *path, cJSON *j)
-{
-	char *text = cJSON_Print(j);
-	struct err e = {{0}};
-	if (file_write_atomic(path, text, strlen(text), &e) < 0) {
-		fprintf(stderr, "%s\n", e.msg);
-		exit(1);
-	}
-	cJSON_free(text);
-	cJSON_Delete(j);
-}
-
 /* Role answers are generic (as examples/make_scripted.py writes them); the task steps pass a
  * word along, step a losing it on about a quarter of the inputs and step c on another quarter,
  * chosen by a hash of the request, so the batch has bad cases and candidates change outputs. */
 static void write_rules(const char *path)
 {
 	cJSON *root = cJSON_CreateObject(), *R = cJSON_AddArrayToObject(root, "rules");
-	add_rule(
+	bench_add_rule(
 	    R, "Describe the overall task the pipeline solves",
 	    "<summary>Four LLM steps pass one word along: a finds it in the text, b and c copy "
 	    "it, d writes it as the answer (exact match).</summary>",
-	    NULL);
-	add_rule(R, "The step under analysis: \"(?<s>[^\"]+)\"",
-	         "<dependency>Step \"${s}\" must hand the next step exactly the word it needs; a "
-	         "wrong or missing word carries through to the final output.</dependency>",
-	         NULL);
-	add_rule(R,
-	         "(?s)You are the loss "
-	         "function.*?<output>\\n(?<o>.*?)\\n</output>.*?<gold>\\n(?<g>[^\\n]*)",
-	         "<loss>The output \"${o}\" differs from the gold answer \"${g}\".</loss>", NULL);
-	add_rule(R, "Explain why the final output went wrong",
-	         "<gradient>An intermediate step lost the word, and the later steps carried the "
-	         "error through.</gradient>",
-	         NULL);
-	add_rule(R,
-	         "(?s)^(?=.*?You are assigning blame within)(?=.*?one step, \"(?<s>[^\"]+)\")"
-	         "(?=.*?<step_output>\\n(?<o>.*?)\\n</step_output>)",
-	         "<local>Step \"${s}\" produced \"${o}\"; it should output the word only.</local>",
-	         NULL);
-	add_rule(
+	    NULL, 0);
+	bench_add_rule(
+	    R, "The step under analysis: \"(?<s>[^\"]+)\"",
+	    "<dependency>Step \"${s}\" must hand the next step exactly the word it needs; a "
+	    "wrong or missing word carries through to the final output.</dependency>",
+	    NULL, 0);
+	bench_add_rule(R,
+	               "(?s)You are the loss "
+	               "function.*?<output>\\n(?<o>.*?)\\n</output>.*?<gold>\\n(?<g>[^\\n]*)",
+	               "<loss>The output \"${o}\" differs from the gold answer \"${g}\".</loss>",
+	               NULL, 0);
+	bench_add_rule(
+	    R, "Explain why the final output went wrong",
+	    "<gradient>An intermediate step lost the word, and the later steps carried the "
+	    "error through.</gradient>",
+	    NULL, 0);
+	bench_add_rule(
+	    R,
+	    "(?s)^(?=.*?You are assigning blame within)(?=.*?one step, \"(?<s>[^\"]+)\")"
+	    "(?=.*?<step_output>\\n(?<o>.*?)\\n</step_output>)",
+	    "<local>Step \"${s}\" produced \"${o}\"; it should output the word only.</local>", NULL,
+	    0);
+	bench_add_rule(
 	    R,
 	    "(?s)You are writing a training example.*?<step_output>\\n(?<o>.*?)\\n</step_output>",
-	    "<revised>${o}</revised>", NULL);
-	add_rule(R,
-	         "(?s)improving the prompt of one "
-	         "step.*?<current_prompt>\\n(?<p>.*?)\\n</current_prompt>",
-	         "<prompt>Be precise and brief.\n${p}</prompt>\n<prompt>Answer with the word "
-	         "only.\n${p}</prompt>",
-	         NULL);
-	add_rule(R, "(?s)Step A\\..*?Text: Item \\d+: (?<w>\\w+)", NULL,
-	         (const char *const[]){"${w}", "${w}", "${w}", "unknown", NULL});
-	add_rule(R, "(?s)Step B\\..*?Word: (?<w>\\S+)", "${w}", NULL);
-	add_rule(R, "(?s)Step C\\..*?Word: (?<w>\\S+)", NULL,
-	         (const char *const[]){"${w}", "${w}", "${w}", "none", NULL});
-	add_rule(R, "(?s)Step D\\..*?Word: (?<w>\\S+)", "${w}", NULL);
+	    "<revised>${o}</revised>", NULL, 0);
+	bench_add_rule(R,
+	               "(?s)improving the prompt of one "
+	               "step.*?<current_prompt>\\n(?<p>.*?)\\n</current_prompt>",
+	               "<prompt>Be precise and brief.\n${p}</prompt>\n<prompt>Answer with the word "
+	               "only.\n${p}</prompt>",
+	               NULL, 0);
+	bench_add_rule(R, "(?s)Step A\\..*?Text: Item \\d+: (?<w>\\w+)", NULL,
+	               (const char *const[]){"${w}", "${w}", "${w}", "unknown", NULL}, 0);
+	bench_add_rule(R, "(?s)Step B\\..*?Word: (?<w>\\S+)", "${w}", NULL, 0);
+	bench_add_rule(R, "(?s)Step C\\..*?Word: (?<w>\\S+)", NULL,
+	               (const char *const[]){"${w}", "${w}", "${w}", "none", NULL}, 0);
+	bench_add_rule(R, "(?s)Step D\\..*?Word: (?<w>\\S+)", "${w}", NULL, 0);
 	cJSON_AddStringToObject(root, "fallback", "I do not know.");
-	write_json(path, root);
+	bench_write_json(path, root);
 }
 
 static void add_model(cJSON *models, const char *name, const char *base)
@@ -174,7 +152,7 @@ static void write_session(const char *path, const char *base)
 	cJSON_AddNumberToObject(o, "eval_budget", 12);
 	cJSON_AddStringToObject(o, "step_optimizer", "instruct");
 	cJSON_AddStringToObject(o, "role_model", "optimizer");
-	write_json(path, root);
+	bench_write_json(path, root);
 }
 
 /* ---- measurement ---- */

@@ -53,80 +53,55 @@ static const char *const words[] = {"apple",  "river",  "candle", "garden", "sil
 
 /* ---- the session and the rules ---- */
 
-static void write_json(const char *path, cJSON *j)
-{
-	char *text = cJSON_Print(j);
-	struct err e = {{0}};
-	if (file_write_atomic(path, text, strlen(text), &e) < 0) {
-		fprintf(stderr, "%s\n", e.msg);
-		exit(1);
-	}
-	cJSON_free(text);
-	cJSON_Delete(j);
-}
-
-static void add_rule(cJSON *rules, const char *match, const char *reply, const char *const *replies,
-                     int delay_ms)
-{
-	cJSON *r = cJSON_CreateObject();
-	cJSON_AddStringToObject(r, "match", match);
-	if (reply)
-		cJSON_AddStringToObject(r, "reply", reply);
-	else {
-		cJSON *a = cJSON_AddArrayToObject(r, "replies");
-		for (; *replies; replies++)
-			cJSON_AddItemToArray(a, cJSON_CreateString(*replies));
-	}
-	if (delay_ms)
-		cJSON_AddNumberToObject(r, "delay_ms", delay_ms);
-	cJSON_AddItemToArray(rules, r);
-}
-
 static void write_rules(const char *path)
 {
 	cJSON *root = cJSON_CreateObject(), *R = cJSON_AddArrayToObject(root, "rules");
 	/* the stall for the streaming part: only a prompt the benchmark edits contains STALL */
-	add_rule(R, "STALL", "stalled", NULL, 600000);
-	add_rule(R, "Describe the overall task the pipeline solves",
-	         "<summary>Ten steps pass one word along: s01 finds it in the text, the code steps "
-	         "format and extract it, the other LLM steps copy it, s09 writes it as the answer "
-	         "(exact match).</summary>",
-	         NULL, 0);
-	add_rule(R, "The step under analysis: \"(?<s>[^\"]+)\"",
-	         "<dependency>Step \"${s}\" must hand the next step exactly the word it needs; a "
-	         "wrong or missing word carries through to the final output.</dependency>",
-	         NULL, 0);
-	add_rule(R,
-	         "(?s)You are the loss "
-	         "function.*?<output>\\n(?<o>.*?)\\n</output>.*?<gold>\\n(?<g>[^\\n]*)",
-	         "<loss>The output \"${o}\" differs from the gold answer \"${g}\".</loss>", NULL,
-	         0);
-	add_rule(R, "Explain why the final output went wrong",
-	         "<gradient>An intermediate step lost the word, and the later steps carried the "
-	         "error through.</gradient>",
-	         NULL, 0);
-	add_rule(R,
-	         "(?s)^(?=.*?You are assigning blame within)(?=.*?one step, \"(?<s>[^\"]+)\")"
-	         "(?=.*?<step_output>\\n(?<o>.*?)\\n</step_output>)",
-	         "<local>Step \"${s}\" produced \"${o}\"; it should output the word only.</local>",
-	         NULL, 0);
-	add_rule(
+	bench_add_rule(R, "STALL", "stalled", NULL, 600000);
+	bench_add_rule(
+	    R, "Describe the overall task the pipeline solves",
+	    "<summary>Ten steps pass one word along: s01 finds it in the text, the code steps "
+	    "format and extract it, the other LLM steps copy it, s09 writes it as the answer "
+	    "(exact match).</summary>",
+	    NULL, 0);
+	bench_add_rule(
+	    R, "The step under analysis: \"(?<s>[^\"]+)\"",
+	    "<dependency>Step \"${s}\" must hand the next step exactly the word it needs; a "
+	    "wrong or missing word carries through to the final output.</dependency>",
+	    NULL, 0);
+	bench_add_rule(R,
+	               "(?s)You are the loss "
+	               "function.*?<output>\\n(?<o>.*?)\\n</output>.*?<gold>\\n(?<g>[^\\n]*)",
+	               "<loss>The output \"${o}\" differs from the gold answer \"${g}\".</loss>",
+	               NULL, 0);
+	bench_add_rule(
+	    R, "Explain why the final output went wrong",
+	    "<gradient>An intermediate step lost the word, and the later steps carried the "
+	    "error through.</gradient>",
+	    NULL, 0);
+	bench_add_rule(
+	    R,
+	    "(?s)^(?=.*?You are assigning blame within)(?=.*?one step, \"(?<s>[^\"]+)\")"
+	    "(?=.*?<step_output>\\n(?<o>.*?)\\n</step_output>)",
+	    "<local>Step \"${s}\" produced \"${o}\"; it should output the word only.</local>", NULL,
+	    0);
+	bench_add_rule(
 	    R,
 	    "(?s)You are writing a training example.*?<step_output>\\n(?<o>.*?)\\n</step_output>",
 	    "<revised>${o}</revised>", NULL, 0);
-	add_rule(R,
-	         "(?s)improving the prompt of one "
-	         "step.*?<current_prompt>\\n(?<p>.*?)\\n</current_prompt>",
-	         "<prompt>Be precise and brief.\n${p}</prompt>\n<prompt>Answer with the word "
-	         "only.\n${p}</prompt>",
-	         NULL, 0);
-	add_rule(R, "(?s)Step 1\\..*?Text: Item \\d+: (?<w>\\w+)", NULL,
-	         (const char *const[]){"${w}", "${w}", "${w}", "unknown", NULL}, 0);
-	add_rule(R, "(?s)Step 7\\..*?Word: (?<w>\\S+)", NULL,
-	         (const char *const[]){"${w}", "${w}", "${w}", "none", NULL}, 0);
-	add_rule(R, "(?s)Step \\d\\..*?Word: (?<w>\\S+)", "${w}", NULL, 0);
+	bench_add_rule(R,
+	               "(?s)improving the prompt of one "
+	               "step.*?<current_prompt>\\n(?<p>.*?)\\n</current_prompt>",
+	               "<prompt>Be precise and brief.\n${p}</prompt>\n<prompt>Answer with the word "
+	               "only.\n${p}</prompt>",
+	               NULL, 0);
+	bench_add_rule(R, "(?s)Step 1\\..*?Text: Item \\d+: (?<w>\\w+)", NULL,
+	               (const char *const[]){"${w}", "${w}", "${w}", "unknown", NULL}, 0);
+	bench_add_rule(R, "(?s)Step 7\\..*?Word: (?<w>\\S+)", NULL,
+	               (const char *const[]){"${w}", "${w}", "${w}", "none", NULL}, 0);
+	bench_add_rule(R, "(?s)Step \\d\\..*?Word: (?<w>\\S+)", "${w}", NULL, 0);
 	cJSON_AddStringToObject(root, "fallback", "I do not know.");
-	write_json(path, root);
+	bench_write_json(path, root);
 }
 
 static void add_model(cJSON *models, const char *name)
@@ -248,7 +223,7 @@ static void write_session(const char *dir, const char *path)
 	cJSON_AddNumberToObject(o, "eval_budget", 12);
 	cJSON_AddStringToObject(o, "step_optimizer", "instruct");
 	cJSON_AddStringToObject(o, "role_model", "optimizer");
-	write_json(path, root);
+	bench_write_json(path, root);
 	char *f = xasprintf("%s/train.jsonl", dir);
 	write_examples(f, "train", N_TRAIN);
 	free(f);
