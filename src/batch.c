@@ -44,7 +44,8 @@ int batch_check(const struct batch_opts *o)
 	return 0;
 }
 
-/* Everything a headless command needs: the session, the LLM layer and the runner. */
+/* Everything a headless command needs: the session, the LLM layer, and for --eval a runner
+ * (--run's engine has its own). */
 struct headless {
 	struct session *s;
 	struct llm *llm;
@@ -132,8 +133,6 @@ static int headless_open(struct headless *h, const struct batch_opts *o)
 	struct batch_env env;
 	int rc = batch_prepare(o, &env);
 	*h = (struct headless){env.s, env.llm, NULL, env.cache_path, env.scripted};
-	if (rc == 0)
-		h->runner = runner_new(h->s, h->llm, o->trust);
 	return rc;
 }
 
@@ -313,6 +312,7 @@ int batch_eval(const struct batch_opts *o)
 	for (size_t i = 0; i < n; i++)
 		idx[i] = i;
 	double t0 = now_s();
+	h.runner = runner_new(h.s, h.llm, o->trust);
 	struct run_batch *b = runner_start(h.runner, NULL, split, idx, n, "eval", NULL);
 	if (wait_batch(&h, b) < 0) {
 		fprintf(stderr, "adopt-tui: interrupted; %zu of %zu examples finished\n",
