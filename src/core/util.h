@@ -69,6 +69,8 @@ const char *path_basename(const char *path);
 
 /* Monotonic clock in milliseconds / seconds. */
 int64_t now_ms(void);
+/* Tests only: replaces the monotonic clock behind now_ms (NULL: the real clock). */
+extern int64_t (*now_ms_hook)(void);
 double now_s(void);
 
 /* Strict base-10 parse of a whole string; 0 or -1. */

@@ -501,13 +501,16 @@ int llm_wait(struct llm *l, struct pollfd *extra, unsigned n_extra, int timeout_
 	if (curl_timer_due(l) && curl_act(l, CURL_SOCKET_TIMEOUT, 0) < 0) /* start new transfers */
 		rc = -1;
 	bool ready = l->ready.head != NULL;
-	int64_t wait = timeout_ms < 0 ? NEVER : timeout_ms;
+	/* one reading of the clock: read twice, a deadline due between the readings gave a
+	 * negative wait, which poll takes as "forever" */
+	int64_t now = now_ms(), wait = timeout_ms < 0 ? NEVER : timeout_ms;
 	if (ready)
 		wait = 0;
 	else if (next != NEVER)
-		wait = MIN(wait, MAX(0, next - now_ms()));
+		wait = MIN(wait, next - now);
 	if (l->curl_due_ms >= 0)
-		wait = MIN(wait, MAX(0, l->curl_due_ms - now_ms()));
+		wait = MIN(wait, l->curl_due_ms - now);
+	wait = MAX(wait, 0);
 	if (wait == NEVER && n_extra == 0 && !l->head)
 		wait = 0; /* nothing could ever wake us */
 	if (wait > 24 * 3600 * 1000)

@@ -17,6 +17,7 @@
 
 #include "engine/engine.h"
 #include "engine_fixture.h"
+#include "llm_server.h"
 
 /* ---- a rig: fixture copy, session, LLM layer, engine, recorded events ---- */
 
@@ -1208,8 +1209,7 @@ static int server_teardown(void **state)
 {
 	(void)state;
 	if (server_pid) {
-		kill(server_pid, SIGTERM);
-		waitpid(server_pid, NULL, 0);
+		llm_server_stop(server_pid);
 		server_pid = 0;
 	}
 	return 0;
@@ -1217,39 +1217,19 @@ static int server_teardown(void **state)
 
 static pid_t server_start(const char *rules)
 {
-	const char *bin = getenv("LLM_SERVER");
+	const char *bin = llm_server_bin("test_engine");
 	if (!bin)
-		bin = "build/tests/llm-server";
-	if (access(bin, X_OK) != 0) {
-		print_message("skipped: no test LLM server at %s (set LLM_SERVER)\n", bin);
 		return 0;
-	}
-	int out[2];
-	assert_int_equal(pipe(out), 0);
-	pid_t pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		dup2(out[1], 1);
-		close(out[0]);
-		close(out[1]);
-		execl(bin, bin, "--rules", rules, (char *)NULL);
-		_exit(127);
-	}
-	close(out[1]);
-	FILE *fp = fdopen(out[0], "r");
-	char line[64] = "";
-	if (!fgets(line, sizeof line, fp) || sscanf(line, "PORT=%d", &server_port) != 1)
-		fail_msg("llm-server did not print PORT=: \"%s\"", line);
-	fclose(fp);
+	pid_t pid = llm_server_spawn(bin, rules, NULL, &server_port);
+	if (pid < 0)
+		fail_msg("the test LLM server did not start");
 	server_pid = pid;
 	return pid;
 }
 
 static void server_stop(pid_t pid)
 {
-	kill(pid, SIGTERM);
-	int status;
-	waitpid(pid, &status, 0);
+	llm_server_stop(pid);
 	server_pid = 0;
 }
 

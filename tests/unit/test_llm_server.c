@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "core/util.h"
+#include "llm_server.h"
 
 #define KEY "test-key-123"
 #define RULES                                                                                      \
@@ -153,35 +154,18 @@ static void server_clean(void)
 static int setup(void **state)
 {
 	(void)state;
-	const char *bin = getenv("LLM_SERVER");
+	const char *bin = llm_server_bin("test_llm_server");
 	if (!bin)
-		bin = "build/tests/llm-server";
-	if (access(bin, X_OK) != 0)
 		return 0; /* every test skips */
 	int fd = mkstemp(rules_path);
 	if (fd < 0 || write(fd, RULES, strlen(RULES)) != (ssize_t)strlen(RULES))
 		return -1;
 	close(fd);
-	int out[2];
-	if (pipe(out) < 0)
-		return -1;
-	server_pid = fork();
-	if (server_pid == 0) {
-		dup2(out[1], 1);
-		close(out[0]);
-		close(out[1]);
-		execl(bin, bin, "--rules", rules_path, "--require-key", KEY, (char *)NULL);
-		_exit(127);
-	}
-	close(out[1]);
-	FILE *f = fdopen(out[0], "r");
-	char line[64] = "";
-	if (!fgets(line, sizeof line, f) || sscanf(line, "PORT=%d", &server_port) != 1) {
-		fprintf(stderr, "llm-server did not print PORT=: \"%s\"\n", line);
-		fclose(f);
+	server_pid = llm_server_spawn(bin, rules_path, KEY, &server_port);
+	if (server_pid < 0) {
+		server_pid = 0;
 		return -1;
 	}
-	fclose(f);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	return 0;
 }

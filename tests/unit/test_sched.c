@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "llm/llm.h"
+#include "llm_server.h"
 
 #define KEY "sched-test-key"
 
@@ -31,6 +32,14 @@ static char cache_path[128];
 static const char rules_json[] =
     "{\"rules\": ["
     " {\"match\": \"^slow (\\\\w+)\", \"reply\": \"slow $1\", \"delay_ms\": 60},"
+    " {\"match\": \"^tick0\", \"reply\": \"tock\", \"delay_ms\": 20},"
+    " {\"match\": \"^tick1\", \"reply\": \"tock\", \"delay_ms\": 21},"
+    " {\"match\": \"^tick2\", \"reply\": \"tock\", \"delay_ms\": 22},"
+    " {\"match\": \"^tick3\", \"reply\": \"tock\", \"delay_ms\": 23},"
+    " {\"match\": \"^tick4\", \"reply\": \"tock\", \"delay_ms\": 24},"
+    " {\"match\": \"^tick5\", \"reply\": \"tock\", \"delay_ms\": 25},"
+    " {\"match\": \"^tick6\", \"reply\": \"tock\", \"delay_ms\": 26},"
+    " {\"match\": \"^tick7\", \"reply\": \"tock\", \"delay_ms\": 27},"
     " {\"match\": \"(?s)^(.*)$\", \"reply\": \"echo: $1\"}]}";
 
 /* ---- helpers ---- */
@@ -266,6 +275,41 @@ static void test_scripted_delay_is_a_timer(void **state)
 	assert_string_equal(g.text, "slow poke");
 	assert_true(dt >= 55);
 	assert_true(dt < 1000);
+	llm_free(l);
+}
+
+/* A clock that moves on 1 ms at every reading. */
+static int64_t ticking_ms;
+static int64_t ticking_clock(void)
+{
+	return ticking_ms++;
+}
+
+/* However the clock moves between the readings inside llm_wait, it never blocks past a due
+ * scripted delay.  (A deadline read as due at one reading and past at the next once made the
+ * wait negative, and poll took that as "forever".)  Delays of 20..27 ms meet the readings at
+ * every offset; the alarm turns a hang into a failure. */
+static void test_wait_never_blocks_past_a_due_timer(void **state)
+{
+	(void)state;
+	struct llm_options o = fast_opts();
+	struct llm *l = new_llm(&o);
+	struct model_config m = scripted();
+	ticking_ms = 1000;
+	now_ms_hook = ticking_clock;
+	alarm(20);
+	for (int d = 0; d < 8; d++) {
+		struct got g = {0};
+		char text[16];
+		snprintf(text, sizeof text, "tick%d", d);
+		ask(l, &m, text, NULL, &g);
+		for (int i = 0; i < 1000 && !g.n; i++)
+			assert_true(llm_wait(l, NULL, 0, 250) >= 0);
+		assert_int_equal(g.n, 1);
+		assert_string_equal(g.text, "tock");
+	}
+	alarm(0);
+	now_ms_hook = NULL;
 	llm_free(l);
 }
 
@@ -587,32 +631,14 @@ static int server_start(void **state)
 {
 	if (group_setup(state) < 0)
 		return -1;
-	const char *bin = getenv("LLM_SERVER");
+	const char *bin = llm_server_bin("test_sched");
 	if (!bin)
-		bin = "build/tests/llm-server";
-	if (access(bin, X_OK) < 0) {
-		fprintf(stderr, "test_sched: %s not found: skipping the server tests\n", bin);
 		return 0;
-	}
-	int out[2];
-	if (pipe(out) < 0)
-		return -1;
-	server_pid = fork();
-	if (server_pid == 0) {
-		dup2(out[1], 1);
-		close(out[0]);
-		close(out[1]);
-		execl(bin, bin, "--rules", rules_path, "--require-key", KEY, (char *)NULL);
-		_exit(127);
-	}
-	close(out[1]);
-	FILE *f = fdopen(out[0], "r");
-	char line[64] = "";
-	if (!fgets(line, sizeof(line), f) || sscanf(line, "PORT=%d", &server_port) != 1) {
-		fclose(f);
+	server_pid = llm_server_spawn(bin, rules_path, KEY, &server_port);
+	if (server_pid < 0) {
+		server_pid = 0;
 		return -1;
 	}
-	fclose(f);
 	snprintf(base_openai, sizeof(base_openai), "http://127.0.0.1:%d/v1", server_port);
 	snprintf(base_root, sizeof(base_root), "http://127.0.0.1:%d", server_port);
 	return 0;
@@ -620,11 +646,8 @@ static int server_start(void **state)
 
 static int server_stop(void **state)
 {
-	if (server_pid) {
-		kill(server_pid, SIGTERM);
-		int st;
-		waitpid(server_pid, &st, 0);
-	}
+	if (server_pid)
+		llm_server_stop(server_pid);
 	return group_teardown(state);
 }
 
@@ -948,6 +971,7 @@ int main(void)
 	    cmocka_unit_test(test_check_model),
 	    cmocka_unit_test(test_scripted_reply),
 	    cmocka_unit_test(test_scripted_delay_is_a_timer),
+    cmocka_unit_test(test_wait_never_blocks_past_a_due_timer),
 	    cmocka_unit_test(test_extra_fds),
 	    cmocka_unit_test(test_dedup_and_cancel_one),
 	    cmocka_unit_test(test_cancel_and_free),

@@ -1,0 +1,75 @@
+/* llm_server.h: starts the test LLM server (build/tests/llm-server, or $LLM_SERVER) for a test
+ * binary and stops it.  The server is told to die with the test (PR_SET_PDEATHSIG), so a test
+ * killed half-way leaves no server behind holding its output open.  Header-only. */
+#ifndef ADOPT_TEST_LLM_SERVER_H
+#define ADOPT_TEST_LLM_SERVER_H
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* The server binary, or NULL (with a message naming it) when there is none: the caller skips. */
+static inline const char *llm_server_bin(const char *who)
+{
+	const char *bin = getenv("LLM_SERVER");
+	if (!bin)
+		bin = "build/tests/llm-server";
+	if (access(bin, X_OK) == 0)
+		return bin;
+	fprintf(stderr, "%s: no test LLM server at %s (set LLM_SERVER): skipping its tests\n", who,
+	        bin);
+	return NULL;
+}
+
+/* Runs `bin --rules RULES [--require-key KEY]` and reads the port it prints.  Returns the pid,
+ * or -1 (with a message) when it did not start. */
+static inline pid_t llm_server_spawn(const char *bin, const char *rules, const char *key,
+                                     int *port)
+{
+	int out[2];
+	if (pipe(out) < 0)
+		return -1;
+	pid_t parent = getpid(), pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent) /* the test died before prctl took effect */
+			_exit(1);
+		dup2(out[1], 1);
+		close(out[0]);
+		close(out[1]);
+		if (key)
+			execl(bin, bin, "--rules", rules, "--require-key", key, (char *)NULL);
+		else
+			execl(bin, bin, "--rules", rules, (char *)NULL);
+		_exit(127);
+	}
+	close(out[1]);
+	FILE *f = fdopen(out[0], "r");
+	char line[64] = "";
+	if (!f || !fgets(line, sizeof line, f) || sscanf(line, "PORT=%d", port) != 1) {
+		fprintf(stderr, "llm-server did not print PORT=: \"%s\"\n", line);
+		if (f)
+			fclose(f);
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		return -1;
+	}
+	fclose(f);
+	return pid;
+}
+
+/* SIGTERM, then the server's wait status. */
+static inline int llm_server_stop(pid_t pid)
+{
+	int status = 0;
+	kill(pid, SIGTERM);
+	waitpid(pid, &status, 0);
+	return status;
+}
+
+#endif
