@@ -273,18 +273,21 @@ static int start_next(struct engine *en)
 	it->cost[p].projected_usd = usd;
 	struct llm_stats st;
 	llm_get_stats(en->llm, &st);
+	struct engine_totals spent;
+	engine_spent(en, &spent);
 	const struct optimizer_settings *o = &en->s->opt;
-	if (o->cost_cap_usd > 0 && st.cost_usd + usd > o->cost_cap_usd) {
+	if (o->cost_cap_usd > 0 && spent.cost_usd + usd > o->cost_cap_usd) {
 		char *msg = xasprintf("budget cap: phase %s is projected to cost $%.4f, which would "
-		                      "pass the cap of $%.4f (spent $%.4f); raise "
+		                      "pass the cap of $%.4f (this session has spent $%.4f); raise "
 		                      "optimizer.cost_cap_usd to go on",
-		                      phase_name(p), usd, o->cost_cap_usd, st.cost_usd);
+		                      phase_name(p), usd, o->cost_cap_usd, spent.cost_usd);
 		set_pause(en, msg);
 		free(msg);
 		return -1;
 	}
-	long tokens = st.tokens_in + st.tokens_out;
-	long per_call = st.done > st.cached ? tokens / (st.done - st.cached + 1) : 0;
+	long tokens = spent.tokens_in + spent.tokens_out;
+	long run_tokens = st.tokens_in + st.tokens_out;
+	long per_call = st.done > st.cached ? run_tokens / (st.done - st.cached + 1) : 0;
 	if (o->token_cap > 0 && tokens + per_call * calls > o->token_cap) {
 		char *msg = xasprintf("token cap: phase %s is projected to use about %ld tokens, "
 		                      "passing the cap of %ld (used %ld)",
@@ -699,6 +702,15 @@ void engine_totals(const struct engine *en, struct engine_totals *t)
 	*t = (struct engine_totals){st.done, st.cached, rs.memo_hits,
 	                            rs.memo_hits + st.deduplicated, st.tokens_in, st.tokens_out,
 	                            st.cost_usd};
+}
+
+void engine_spent(const struct engine *en, struct engine_totals *t)
+{
+	engine_totals(en, t);
+	const struct engine_totals *e = &en->earlier;
+	t->calls += e->calls, t->cached += e->cached, t->memo_hits += e->memo_hits;
+	t->avoided += e->avoided, t->tokens_in += e->tokens_in, t->tokens_out += e->tokens_out;
+	t->cost_usd += e->cost_usd;
 }
 
 void engine_projection(const struct engine *en, long *calls, double *usd)

@@ -211,6 +211,9 @@ const struct iteration *engine_iteration(const struct engine *en, size_t i);
 size_t engine_iterations(const struct engine *en);
 const struct prompt_version *engine_versions(const struct engine *en, size_t *n);
 void engine_totals(const struct engine *en, struct engine_totals *t);
+/* What the session has cost so far: this run's totals plus those of the earlier runs recorded in
+ * its history.  The cost and token caps apply to it. */
+void engine_spent(const struct engine *en, struct engine_totals *t);
 /* Projection of the next phase before it runs. */
 void engine_projection(const struct engine *en, long *calls, double *usd);
 /* Why the engine paused last, or NULL. */

@@ -68,6 +68,7 @@ struct engine {
 	size_t *n_opt_prompts;
 	char ***opt_answers;
 	struct llm_stats phase_start;
+	struct engine_totals earlier; /* spent by earlier runs on this session (history.spent) */
 
 	/* what to do after the phase in flight */
 	enum { GO_NONE, GO_PROPOSAL, GO_ITERATIONS, GO_RESUME } go;

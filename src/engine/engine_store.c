@@ -173,6 +173,14 @@ void engine_store(struct engine *en)
 	cJSON_AddNumberToObject(tot, "tokens_in", (double)t.tokens_in);
 	cJSON_AddNumberToObject(tot, "tokens_out", (double)t.tokens_out);
 	cJSON_AddNumberToObject(tot, "cost_usd", t.cost_usd);
+	/* every run's spend, earlier ones included: the caps apply to it */
+	engine_spent(en, &t);
+	cJSON *sp = cJSON_AddObjectToObject(h, "spent");
+	cJSON_AddNumberToObject(sp, "calls", (double)t.calls);
+	cJSON_AddNumberToObject(sp, "cached", (double)t.cached);
+	cJSON_AddNumberToObject(sp, "tokens_in", (double)t.tokens_in);
+	cJSON_AddNumberToObject(sp, "tokens_out", (double)t.tokens_out);
+	cJSON_AddNumberToObject(sp, "cost_usd", t.cost_usd);
 	session_set_section(en->s, "history", h);
 	cJSON *st = cJSON_CreateObject();
 	if (open) {
@@ -272,7 +280,20 @@ void engine_restore(struct engine *en)
 		}
 		if (it->best_score > 0)
 			en->val_score = it->best_score;
+		for (int p = 0; p < PHASE_COUNT; p++) { /* for files written before "spent" */
+			en->earlier.calls += it->cost[p].calls;
+			en->earlier.tokens_in += it->cost[p].tokens_in;
+			en->earlier.tokens_out += it->cost[p].tokens_out;
+			en->earlier.cost_usd += it->cost[p].cost_usd;
+		}
 	}
+	const cJSON *spent = cJSON_GetObjectItemCaseSensitive(h, "spent");
+	if (cJSON_IsObject(spent))
+		en->earlier = (struct engine_totals){.calls = (long)num(spent, "calls"),
+		                                     .cached = (long)num(spent, "cached"),
+		                                     .tokens_in = (long)num(spent, "tokens_in"),
+		                                     .tokens_out = (long)num(spent, "tokens_out"),
+		                                     .cost_usd = num(spent, "cost_usd")};
 	const cJSON *st = session_section(s, "state");
 	const cJSON *ph = cJSON_GetObjectItemCaseSensitive(st, "phase");
 	if (cJSON_IsString(ph)) {

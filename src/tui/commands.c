@@ -170,8 +170,9 @@ static void cmd_theme(struct app *a, int argc, char **argv)
 static void cmd_cost(struct app *a, int argc, char **argv)
 {
 	(void)argc, (void)argv;
-	struct engine_totals t;
-	engine_totals(a->t.en, &t);
+	struct engine_totals t, run;
+	engine_spent(a->t.en, &t);
+	engine_totals(a->t.en, &run);
 	long calls;
 	double usd;
 	engine_projection(a->t.en, &calls, &usd);
@@ -182,10 +183,10 @@ static void cmd_cost(struct app *a, int argc, char **argv)
 	if (cap > 0)
 		snprintf(capbuf, sizeof capbuf, "cap $%.2f, $%.4f left", cap, cap - t.cost_usd);
 	tui_message(&a->t,
-	            "spent $%.4f: %ld calls (%ld cached, %ld avoided), %ld tokens; next phase %s: "
-	            "~%ld calls, ~$%.4f; %s",
-	            t.cost_usd, t.calls, t.cached, t.avoided, t.tokens_in + t.tokens_out,
-	            phase_name(next), calls, usd, capbuf);
+	            "spent $%.4f (this run $%.4f), %ld calls (%ld cached, %ld avoided), %ld tok; "
+	            "next %s ~%ld calls ~$%.4f; %s",
+	            t.cost_usd, run.cost_usd, t.calls, t.cached, t.avoided,
+	            t.tokens_in + t.tokens_out, phase_name(next), calls, usd, capbuf);
 }
 
 static void cmd_view(struct app *a, int argc, char **argv)

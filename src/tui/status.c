@@ -110,7 +110,7 @@ static void right_part(struct app *a, struct segs *s)
 {
 	struct engine_totals tot;
 	struct llm_stats st;
-	engine_totals(a->t.en, &tot);
+	engine_spent(a->t.en, &tot);
 	llm_get_stats(a->t.llm, &st);
 	char tok[32];
 	human(tok, sizeof tok, tot.tokens_in + tot.tokens_out);

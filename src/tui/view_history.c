@@ -65,7 +65,7 @@ static void build_summary(struct view *v, struct tlines *l)
 	const struct engine *en = v->tui->en;
 	size_t n = engine_iterations(en);
 	struct engine_totals tot;
-	engine_totals(en, &tot);
+	engine_spent(en, &tot);
 	tlines_addf(l, THEME_HEADER, 0,
 	            "%zu iteration(s); %ld calls (%ld cached, %ld memo hits), %ld tokens, $%.4f", n,
 	            tot.calls, tot.cached, tot.memo_hits, tot.tokens_in + tot.tokens_out,

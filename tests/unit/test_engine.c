@@ -1118,6 +1118,26 @@ static void test_budget_cap(void **state)
 			assert_true(t.cost_usd == 0 && current(&g)->phase == PHASE_FORWARD);
 		else
 			assert_true(t.cost_usd > forward && current(&g)->phase < PHASE_COUNT);
+		if (k == 1) {
+			/* the cap is the session's: reopened, the spend of the earlier run still
+			 * counts, and the phase refused before is refused again */
+			enum phase stopped = current(&g)->phase;
+			reopen(&g);
+			struct engine_totals run, spent;
+			engine_totals(g.en, &run);
+			engine_spent(g.en, &spent);
+			assert_true(run.cost_usd == 0);
+			assert_true(fabs(spent.cost_usd - t.cost_usd) < 1e-9);
+			assert_int_equal(spent.tokens_in, t.tokens_in);
+			engine_run(g.en, 1);
+			drive(&g);
+			engine_spent(g.en, &spent);
+			if (spent.cost_usd > cap_usd)
+				fail_msg("reopened: spent $%.6f past the cap $%.6f", spent.cost_usd,
+				         cap_usd);
+			assert_true(current(&g)->phase <= stopped);
+			assert_non_null(strstr(engine_pause_reason(g.en), "this session has spent"));
+		}
 		rig_close(&g);
 	}
 }
