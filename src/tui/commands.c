@@ -264,10 +264,8 @@ static void cmd_edit(struct app *a, int argc, char **argv)
 		return;
 	}
 	char *text = tui_edit_text(&a->t, ch->edited ? ch->edited : ch->new_prompt);
-	if (!text) {
-		tui_message(&a->t, "edit cancelled");
-		return;
-	}
+	if (!text)
+		return; /* the editor said why */
 	decide(a, argv[1], engine_edit, text, "edited and accepted");
 	free(text);
 }

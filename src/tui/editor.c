@@ -280,8 +280,10 @@ static char *edit_builtin(struct app *a, const char *text)
 		ed_draw(a, win, &ed);
 		delwin(win);
 		int key = app_next_key(a);
-		if (key < 0 || key == KEYS_ESC)
+		if (key < 0 || key == KEYS_ESC) {
+			tui_message(&a->t, "edit cancelled");
 			break;
+		}
 		if (key == KEYS_CTRL('s') || key == KEYS_FN(KEY_F(2))) {
 			out = ed_text(&ed);
 			break;

@@ -80,7 +80,8 @@ void view_fill(struct view *v, int y, enum theme_element el);
 void view_clamp(struct view *v, int n);
 /* Sets the status line message. */
 void tui_message(struct tui *t, const char *fmt, ...) PRINTF_LIKE(2, 3);
-/* Runs $VISUAL/$EDITOR (or the built-in editor) on text; returns the edited text or NULL. */
+/* Runs $VISUAL/$EDITOR (or the built-in editor) on text; returns the edited text (caller frees),
+ * or NULL when nothing was accepted, having told the user why (cancelled, the editor failed). */
 char *tui_edit_text(struct tui *t, const char *text);
 /* Moves focus to the view named `name` (e.g. "gradients"). */
 void tui_focus_view(struct tui *t, const char *name);

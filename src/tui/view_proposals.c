@@ -224,11 +224,10 @@ static void decided(struct view *v, int rc, const char *what)
 
 static void edit(struct view *v, const struct step_change *ch)
 {
-	char *text = tui_edit_text(v->tui, ch->new_prompt);
-	if (!text) {
-		tui_message(v->tui, "edit cancelled");
-		return;
-	}
+	/* after an undo, editing again starts from the earlier edit */
+	char *text = tui_edit_text(v->tui, ch->edited ? ch->edited : ch->new_prompt);
+	if (!text)
+		return; /* the editor said why */
 	struct proposals *p = v->priv;
 	p->last_error[0] = 0;
 	decided(v, engine_edit(v->tui->en, ch->step, text), "edited prompt accepted");

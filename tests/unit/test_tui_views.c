@@ -97,7 +97,9 @@ static const char *edit_result; /* what the fake editor returns */
 
 char *tui_edit_text(struct tui *t, const char *text)
 {
-	(void)t, (void)text;
+	(void)text;
+	if (!edit_result) /* as the real editors do: say why nothing was accepted */
+		snprintf(t->message, sizeof t->message, "the editor failed (test)");
 	return edit_result ? xstrdup(edit_result) : NULL;
 }
 
@@ -571,9 +573,9 @@ static void test_proposals(void **state)
 	assert_non_null(other);
 	assert_true(key(f, "proposals", ACTION_HOME));
 	assert_int_equal(f->t.step, other->step);
-	/* a cancelled edit changes nothing */
+	/* a cancelled edit changes nothing, and the editor's reason stays on the status line */
 	assert_true(key(f, "proposals", ACTION_EDIT));
-	assert_string_equal(f->t.message, "edit cancelled");
+	assert_string_equal(f->t.message, "the editor failed (test)");
 	assert_int_equal(other->decision, DECISION_NONE);
 	assert_true(key(f, "proposals", ACTION_REJECT));
 	assert_int_equal(other->decision, DECISION_REJECT);
