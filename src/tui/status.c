@@ -11,8 +11,11 @@
 #include "tui/sanitize.h"
 #include "tui/tui_int.h"
 
+/* A segment of the bar.  When the bar is too narrow, segments go lowest `drop` first (0: never;
+ * the session name is then cut instead). */
 struct seg {
 	enum theme_element el;
+	int drop;
 	char text[160];
 };
 
@@ -21,8 +24,9 @@ struct segs {
 	int n;
 };
 
-static void add(struct segs *s, enum theme_element el, const char *fmt, ...) PRINTF_LIKE(3, 4);
-static void add(struct segs *s, enum theme_element el, const char *fmt, ...)
+static void add(struct segs *s, enum theme_element el, int drop, const char *fmt, ...)
+    PRINTF_LIKE(4, 5);
+static void add(struct segs *s, enum theme_element el, int drop, const char *fmt, ...)
 {
 	if (s->n >= (int)ARRAY_SIZE(s->v))
 		return;
@@ -30,7 +34,30 @@ static void add(struct segs *s, enum theme_element el, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(s->v[s->n].text, sizeof s->v[s->n].text, fmt, ap);
 	va_end(ap);
+	s->v[s->n].drop = drop;
 	s->v[s->n++].el = el;
+}
+
+static void remove_seg(struct segs *s, int i)
+{
+	memmove(&s->v[i], &s->v[i + 1], (size_t)(s->n - i - 1) * sizeof s->v[0]);
+	s->n--;
+}
+
+/* The droppable segment of l or r that goes first, or 0 when none is left. */
+static int drop_one(struct segs *l, struct segs *r)
+{
+	struct segs *best = NULL;
+	int at = -1;
+	struct segs *both[] = {l, r};
+	for (int k = 0; k < 2; k++)
+		for (int i = 0; i < both[k]->n; i++)
+			if (both[k]->v[i].drop && (!best || both[k]->v[i].drop < best->v[at].drop))
+				best = both[k], at = i;
+	if (!best)
+		return 0;
+	remove_seg(best, at);
+	return 1;
 }
 
 static void human(char *buf, size_t n, long v)
@@ -87,23 +114,23 @@ static int segs_width(const struct segs *s)
 static void left_part(struct app *a, struct segs *s)
 {
 	const struct iteration *it = engine_current(a->t.en);
-	add(s, THEME_TITLE, " %s", a->t.s->name ? a->t.s->name : "session");
+	add(s, THEME_TITLE, 0, " %s", a->t.s->name ? a->t.s->name : "session");
 	if (!it) {
-		add(s, THEME_STATUS, "no iteration yet");
+		add(s, THEME_STATUS, 5, "no iteration yet");
 	} else if (engine_busy(a->t.en)) {
 		const struct glyphs *g = glyphs();
-		add(s, THEME_STATUS, "it %d %s %s", it->number, phase_name(it->phase),
+		add(s, THEME_STATUS, 6, "it %d %s %s", it->number, phase_name(it->phase),
 		    g->spinner[a->test ? 0 : a->spin % g->nspinner]);
 	} else if (it->phase >= PHASE_COUNT) {
-		add(s, THEME_STATUS, "it %d done", it->number);
+		add(s, THEME_STATUS, 6, "it %d done", it->number);
 	} else {
-		add(s, THEME_STATUS, "it %d next: %s", it->number, phase_name(it->phase));
+		add(s, THEME_STATUS, 6, "it %d next: %s", it->number, phase_name(it->phase));
 	}
 	if (it && (it->phase > PHASE_FORWARD || it->saved))
-		add(s, THEME_STATUS, "train %.3f", it->train_score);
+		add(s, THEME_STATUS, 1, "train %.3f", it->train_score);
 	double val = engine_val_score(a->t.en);
 	if (val >= 0)
-		add(s, THEME_STATUS, "val %.3f", val);
+		add(s, THEME_STATUS, 3, "val %.3f", val);
 }
 
 static void right_part(struct app *a, struct segs *s)
@@ -116,22 +143,22 @@ static void right_part(struct app *a, struct segs *s)
 	human(tok, sizeof tok, tot.tokens_in + tot.tokens_out);
 	double cap = a->t.s->opt.cost_cap_usd;
 	if (cap > 0)
-		add(s, THEME_COST, "%s tok $%.4f/$%.2f", tok, tot.cost_usd, cap);
+		add(s, THEME_COST, 4, "%s tok $%.4f/$%.2f", tok, tot.cost_usd, cap);
 	else
-		add(s, THEME_COST, "%s tok $%.4f", tok, tot.cost_usd);
+		add(s, THEME_COST, 4, "%s tok $%.4f", tok, tot.cost_usd);
 	if (st.in_flight || st.queued || st.retrying) {
 		if (st.retrying)
-			add(s, THEME_WARNING, "req %ld+%ld retrying %ld", st.in_flight, st.queued,
+			add(s, THEME_WARNING, 2, "req %ld+%ld retrying %ld", st.in_flight, st.queued,
 			    st.retrying);
 		else
-			add(s, THEME_STATUS, "req %ld+%ld", st.in_flight, st.queued);
+			add(s, THEME_STATUS, 2, "req %ld+%ld", st.in_flight, st.queued);
 	}
 	if (a->t.offline)
-		add(s, THEME_WARNING, "OFFLINE");
+		add(s, THEME_WARNING, 0, "OFFLINE");
 	if (a->t.scripted)
-		add(s, THEME_SCRIPTED, "SCRIPTED");
+		add(s, THEME_SCRIPTED, 0, "SCRIPTED");
 	if (a->t.dirty)
-		add(s, THEME_WARNING, "[+]");
+		add(s, THEME_WARNING, 0, "[+]");
 }
 
 void status_draw(struct app *a)
@@ -144,12 +171,13 @@ void status_draw(struct app *a)
 	struct segs l = {.n = 0}, r = {.n = 0};
 	left_part(a, &l);
 	right_part(a, &r);
-	/* the right part (spend, markers) keeps its place unless the bar is very narrow */
-	int rx = a->cols - segs_width(&r);
-	bool right = rx >= 20;
-	draw_segs(&l, 0, right ? rx - 1 : a->cols);
-	if (right)
-		draw_segs(&r, rx, a->cols);
+	/* whole segments or none: the least useful go first (train score, requests, spend, val
+	 * score, phase); the markers stay, and the session name is cut last */
+	while (segs_width(&l) + segs_width(&r) > a->cols && drop_one(&l, &r))
+		;
+	int rx = MAX(a->cols - segs_width(&r), 0);
+	draw_segs(&l, 0, rx > 0 ? rx - 1 : 0);
+	draw_segs(&r, rx, a->cols);
 	attrset(A_NORMAL);
 }
 
