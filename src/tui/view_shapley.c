@@ -9,6 +9,7 @@
 
 #include "tui/glyphs.h"
 #include "tui/lines.h"
+#include "tui/sanitize.h"
 #include "tui/view.h"
 
 #define NAME_MAX_W 16
@@ -136,7 +137,16 @@ static void add_column_heads(struct tlines *l, int nw, int bw, bool is_signed)
 	struct sbuf b = {0};
 	sbuf_adds(&b, "step");
 	tlines_pad(&b, nw + 1);
-	sbuf_adds(&b, is_signed ? "φ (axis in the middle: left hurts, right helps)" : "φ");
+	/* the longest explanation that fits over the bars */
+	static const char *const signed_heads[] = {"φ (axis in the middle: left hurts, right helps)",
+	                                           "φ (left hurts, right helps)", "φ"};
+	const char *head = "φ";
+	for (size_t i = 0; is_signed && i < ARRAY_SIZE(signed_heads); i++)
+		if (san_width_utf8(signed_heads[i]) < bw) {
+			head = signed_heads[i];
+			break;
+		}
+	sbuf_adds(&b, head);
 	tlines_pad(&b, nw + 1 + bw);
 	sbuf_addf(&b, "  φ      ± sd   budget %s next", glyphs()->arrow_right);
 	struct tspan sp = {b.s, b.len, THEME_TEXT_DIM};
