@@ -371,6 +371,17 @@ bool engine_poll(struct engine *en)
 		en->go = GO_NONE;
 		return false;
 	}
+	/* an iteration that found nothing to propose ends the run too: going on would spend
+	 * iteration after iteration without ever asking the user */
+	if (en->go == GO_PROPOSAL && it && it->phase >= PHASE_COUNT && it->n_changes == 0) {
+		en->go = GO_NONE;
+		char *msg = xasprintf("iteration %d found no change that improves validation; r "
+		                      "runs another",
+		                      it->number);
+		set_pause(en, msg);
+		free(msg);
+		return false;
+	}
 	if (en->go == GO_ITERATIONS && it && it->phase >= PHASE_COUNT) {
 		if (--en->iterations_left <= 0) {
 			en->go = GO_NONE;

@@ -27,7 +27,8 @@
 	X(LOCAL, "local gradients", "E5: what each step did wrong, per bad case")                  \
 	X(PSEUDO, "pseudo-labels", "E6: the revised output each step should have given")           \
 	X(CANDIDATES, "candidates", "step-level optimizers propose prompts within budget")         \
-	X(SELECTION, "selection", "Bayesian optimization over candidate combinations on validation") \
+	X(SELECTION, "selection",                                                                  \
+	  "Bayesian optimization over candidate combinations on validation")                       \
 	X(SHAPLEY, "shapley", "credit per step: weak (incumbent) vs strong (best candidate)")      \
 	X(ALLOCATION, "allocation", "next iteration's candidate budget per step from Shapley")     \
 	X(PROPOSAL, "proposal", "the best combination as per-step changes with validation gain")   \
@@ -37,7 +38,7 @@ enum phase {
 #define X(id, name, help) PHASE_##id,
 	PHASES(X)
 #undef X
-	PHASE_COUNT
+	    PHASE_COUNT
 };
 const char *phase_name(enum phase p);
 const char *phase_help(enum phase p);
@@ -64,8 +65,8 @@ struct engine_event {
 	enum engine_event_kind kind;
 	enum phase phase;
 	int iteration;
-	int step;       /* step index or -1 */
-	long example;   /* batch position or -1 */
+	int step;         /* step index or -1 */
+	long example;     /* batch position or -1 */
 	const char *text; /* EV_TEXT */
 	size_t len;
 	const char *message; /* EV_ERROR, EV_PAUSED, EV_PHASE_FINISHED summary */
@@ -93,9 +94,9 @@ struct candidate {
 };
 
 struct evaluation {
-	int *choice;     /* per step: 0 = incumbent, k = candidate k */
-	double score;    /* mean validation score */
-	double *scores;  /* per validation example */
+	int *choice;    /* per step: 0 = incumbent, k = candidate k */
+	double score;   /* mean validation score */
+	double *scores; /* per validation example */
 };
 
 enum decision { DECISION_NONE, DECISION_ACCEPT, DECISION_EDIT, DECISION_REJECT };
@@ -117,8 +118,8 @@ struct phase_cost {
 };
 
 struct iteration {
-	int number; /* 1-based */
-	enum phase phase;  /* the next phase to run (PHASE_COUNT when finished) */
+	int number;       /* 1-based */
+	enum phase phase; /* the next phase to run (PHASE_COUNT when finished) */
 	/* forward */
 	struct trace *traces;
 	size_t n_traces;
@@ -126,8 +127,8 @@ struct iteration {
 	size_t *good, *bad; /* minibatch: indices into traces */
 	size_t n_good, n_bad;
 	/* analysis */
-	char *structure;     /* E1 */
-	char **dependency;   /* E2 per step */
+	char *structure;   /* E1 */
+	char **dependency; /* E2 per step */
 	/* gradients */
 	struct adopt_case *cases;
 	size_t n_cases;
@@ -152,7 +153,7 @@ struct iteration {
 	int best_eval; /* index in evals or -1 */
 	struct phase_cost cost[PHASE_COUNT];
 	long memo_hits;
-	char *note; /* what happened (all-good batch, provider failure...) */
+	char *note;          /* what happened (all-good batch, provider failure...) */
 	struct cJSON *saved; /* an iteration restored from the session: its stored record */
 };
 
@@ -161,7 +162,7 @@ struct prompt_version {
 	int version;   /* 1 = the original */
 	int iteration; /* 0 for the original */
 	char *prompt;
-	double score;  /* validation score when accepted */
+	double score; /* validation score when accepted */
 	bool edited;
 };
 
@@ -182,11 +183,12 @@ struct engine *engine_new(struct session *s, struct llm *l, const struct engine_
 void engine_free(struct engine *en);
 
 /* ---- commands ---- */
-int engine_step(struct engine *en);            /* run the next phase */
-int engine_run_to_proposal(struct engine *en); /* run phases until a proposal awaits decisions */
+int engine_step(struct engine *en); /* run the next phase */
+/* Runs phases until a proposal awaits decisions, or an iteration ends with none to make. */
+int engine_run_to_proposal(struct engine *en);
 int engine_run(struct engine *en, int iterations); /* run whole iterations (auto decisions) */
-void engine_pause(struct engine *en);          /* stop after the phase in flight */
-void engine_cancel(struct engine *en);         /* abandon the phase in flight, roll it back */
+void engine_pause(struct engine *en);              /* stop after the phase in flight */
+void engine_cancel(struct engine *en);             /* abandon the phase in flight, roll it back */
 int engine_accept(struct engine *en, int step);
 int engine_edit(struct engine *en, int step, const char *text);
 int engine_reject(struct engine *en, int step);
@@ -203,7 +205,7 @@ bool engine_poll(struct engine *en);
 int engine_resume(struct engine *en);
 
 /* ---- state ---- */
-bool engine_busy(const struct engine *en); /* a phase is in flight */
+bool engine_busy(const struct engine *en);    /* a phase is in flight */
 bool engine_running(const struct engine *en); /* will continue by itself */
 const struct session *engine_session(const struct engine *en);
 const struct iteration *engine_current(const struct engine *en); /* NULL before the first */

@@ -310,6 +310,9 @@ void input_key(struct app *a, int key)
 		key_search(a, key);
 		return;
 	}
+	/* a key typed right after a focus change (say "5a") goes to a pane that has its window */
+	if (a->need_layout)
+		layout_apply(a);
 	struct view *v = focused(a);
 	enum action act = keymap_lookup(&a->km, v->ops ? v->ops->name : "", key);
 	if (act == ACTION_NONE) {

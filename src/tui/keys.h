@@ -60,7 +60,8 @@ struct err;
 	X(JUMP_TO_GRADIENT, "jump_to_gradient", "Jump to the selected step's local gradient",      \
 	  "Searching")                                                                             \
 	X(STEP_PHASE, "step_phase", "Run the next phase of the loop", "Optimizing")                \
-	X(RUN_TO_PROPOSAL, "run_to_proposal", "Run until the next proposal", "Optimizing")         \
+	X(RUN_TO_PROPOSAL, "run_to_proposal", "Run to the proposal (or the end of the iteration)", \
+	  "Optimizing")                                                                            \
 	X(RUN_CONTINUOUS, "run_continuous", "Run iterations until paused or out of budget",        \
 	  "Optimizing")                                                                            \
 	X(PAUSE, "pause", "Pause after the current request", "Optimizing")                         \

@@ -964,6 +964,14 @@ static void test_all_good_batch(void **state)
 	assert_int_equal(g.ev.n[EV_ITERATION_DONE], 1);
 	/* the prompts are untouched */
 	assert_string_equal(g.s->steps[0].prompt, "Find the key word in: {{q}}\nKey word:");
+	/* "run to the proposal" stops at the end of an iteration with nothing to propose,
+	 * instead of running iteration after iteration */
+	assert_int_equal(engine_run_to_proposal(g.en), 0);
+	drive(&g);
+	assert_false(engine_running(g.en));
+	assert_int_equal(engine_iterations(g.en), 2);
+	assert_int_equal(current(&g)->phase, PHASE_COUNT);
+	assert_non_null(strstr(engine_pause_reason(g.en), "iteration 2 found no change"));
 	rig_close(&g);
 }
 
