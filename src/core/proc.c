@@ -266,8 +266,8 @@ struct proc *proc_start(char *const argv[], const char *input, size_t input_len,
 	if (p->written == p->input_len)
 		close_fd(&p->fd_in);
 	p->deadline = timeout_ms > 0 ? start + timeout_ms : -1;
-	p->due = p->deadline >= 0 ? MIN(p->deadline, start + LEADER_CHECK_MS)
-	                          : start + LEADER_CHECK_MS;
+	p->due =
+	    p->deadline >= 0 ? MIN(p->deadline, start + LEADER_CHECK_MS) : start + LEADER_CHECK_MS;
 	p->nap = 1;
 	return p;
 }

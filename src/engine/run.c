@@ -37,10 +37,10 @@ struct ex_state {
 	struct run_batch *b;
 	size_t i;
 	struct trace trace;
-	size_t pos;      /* in s->order */
-	int round;       /* inside a loop: 1-based, else 0 */
-	size_t loop_pos; /* in loop->steps */
-	int *latest;     /* per step: index in trace.steps of its latest record, -1 */
+	size_t pos;       /* in s->order */
+	int round;        /* inside a loop: 1-based, else 0 */
+	size_t loop_pos;  /* in loop->steps */
+	int *latest;      /* per step: index in trace.steps of its latest record, -1 */
 	uint64_t pending; /* the LLM request waited for */
 	uint64_t exec;    /* the event source of the exec step waited for */
 	int pending_step; /* index in trace.steps being waited for, or -1 */
@@ -458,7 +458,8 @@ static int run_exec_step(struct ex_state *es, int tsi, const char *text, struct 
 	struct runner *r = es->b->r;
 	struct codestep_env env = {r->trust, example_of(es)};
 	int64_t t0 = now_ms();
-	struct proc *p = codestep_exec_start(&r->s->steps[es->trace.steps[tsi].step], text, &env, e);
+	struct proc *p =
+	    codestep_exec_start(&r->s->steps[es->trace.steps[tsi].step], text, &env, e);
 	if (!p)
 		return -1;
 	struct exec_job *j = xcalloc(1, sizeof *j);
@@ -673,8 +674,8 @@ void run_batch_cancel(struct run_batch *b)
 			llm_cancel(b->r->llm, b->ex[i].pending);
 			b->ex[i].pending = 0;
 		}
-		if (b->ex[i].exec) {
-			llm_source_cancel(b->r->llm, b->ex[i].exec); /* kills and reaps the command */
+		if (b->ex[i].exec) { /* kills and reaps the command */
+			llm_source_cancel(b->r->llm, b->ex[i].exec);
 			b->ex[i].exec = 0;
 		}
 	}

@@ -37,11 +37,11 @@ struct source {
 	uint64_t id;
 	const struct llm_source_ops *ops;
 	void *arg;
-	size_t off;  /* its descriptors in l->src_fds for this wait */
+	size_t off; /* its descriptors in l->src_fds for this wait */
 	unsigned n;
-	int64_t due; /* NEVER: none */
-	bool polled; /* prepared for this wait's poll */
-	bool dead;   /* finished or cancelled */
+	int64_t due;       /* NEVER: none */
+	bool polled;       /* prepared for this wait's poll */
+	bool dead;         /* finished or cancelled */
 	bool cancel_after; /* cancelled from inside its own dispatch */
 };
 

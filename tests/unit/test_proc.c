@@ -419,9 +419,9 @@ static void test_async_big_io(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_cat_and_tr), cmocka_unit_test(test_status_and_errors),
-	    cmocka_unit_test(test_timeout),    cmocka_unit_test(test_process_group_killed),
-	    cmocka_unit_test(test_output_cap), cmocka_unit_test(test_stderr_tail),
+	    cmocka_unit_test(test_cat_and_tr),    cmocka_unit_test(test_status_and_errors),
+	    cmocka_unit_test(test_timeout),       cmocka_unit_test(test_process_group_killed),
+	    cmocka_unit_test(test_output_cap),    cmocka_unit_test(test_stderr_tail),
 	    cmocka_unit_test(test_async_overlap), cmocka_unit_test(test_async_timeout),
 	    cmocka_unit_test(test_async_kill),    cmocka_unit_test(test_async_big_io),
 	};
