@@ -1,5 +1,6 @@
 /* codestep.c: running template, regex, retrieve and exec steps, one function per kind in a
- * table indexed by step kind. */
+ * table indexed by step kind; exec steps also in two halves (start, result) for callers that
+ * run the command inside their own event loop. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -95,32 +96,52 @@ static int run_retrieve(const struct step *st, const char *text, const struct co
 	return 0;
 }
 
+static int exec_refused(const struct step *st, const struct codestep_env *env, struct err *e)
+{
+	if (env->trust)
+		return 0;
+	return err_set(e, "step \"%s\" runs the command \"%s\"; refusing without --trust (a "
+	                  "session file from someone else must not run commands)",
+	               st->id, st->argv[0]);
+}
+
+struct proc *codestep_exec_start(const struct step *st, const char *text,
+                                 const struct codestep_env *env, struct err *e)
+{
+	if (exec_refused(st, env, e) < 0)
+		return NULL;
+	return proc_start(st->argv, text, strlen(text), st->timeout_ms, EXEC_MAX_OUTPUT, e);
+}
+
+int codestep_exec_result(const struct step *st, const struct proc_result *res,
+                         struct step_out *out, struct err *e)
+{
+	if (res->timed_out)
+		return err_set(e, "command \"%s\" timed out after %d ms", st->argv[0],
+		               st->timeout_ms);
+	if (res->status != 0)
+		return err_set(e, "command \"%s\" exited with status %d%s%s", st->argv[0],
+		               res->status, res->err_tail && *res->err_tail ? ": " : "",
+		               res->err_tail ? res->err_tail : "");
+	if (res->truncated)
+		return err_set(e, "command \"%s\" wrote more than %zu bytes", st->argv[0],
+		               EXEC_MAX_OUTPUT);
+	char *o = xstrndup(res->out ? res->out : "", res->out_len);
+	str_trim(o);
+	step_out_set_text(out, o);
+	free(o);
+	return 0;
+}
+
 static int run_exec(const struct step *st, const char *text, const struct codestep_env *env,
                     struct step_out *out, struct err *e)
 {
-	if (!env->trust)
-		return err_set(e, "step \"%s\" runs the command \"%s\"; refusing without --trust (a "
-		                  "session file from someone else must not run commands)",
-		               st->id, st->argv[0]);
+	if (exec_refused(st, env, e) < 0)
+		return -1;
 	struct proc_result res = {0};
 	if (proc_run(st->argv, text, strlen(text), st->timeout_ms, EXEC_MAX_OUTPUT, &res, e) < 0)
 		return -1;
-	int rc = 0;
-	if (res.timed_out)
-		rc = err_set(e, "command \"%s\" timed out after %d ms", st->argv[0], st->timeout_ms);
-	else if (res.status != 0)
-		rc = err_set(e, "command \"%s\" exited with status %d%s%s", st->argv[0], res.status,
-		             res.err_tail && *res.err_tail ? ": " : "",
-		             res.err_tail ? res.err_tail : "");
-	else if (res.truncated)
-		rc = err_set(e, "command \"%s\" wrote more than %zu bytes", st->argv[0],
-		             EXEC_MAX_OUTPUT);
-	else {
-		char *o = xstrndup(res.out ? res.out : "", res.out_len);
-		str_trim(o);
-		step_out_set_text(out, o);
-		free(o);
-	}
+	int rc = codestep_exec_result(st, &res, out, e);
 	proc_result_free(&res);
 	return rc;
 }

@@ -1,5 +1,6 @@
-/* proc.c: spawning a command with three pipes, the poll() loop that feeds and drains them,
- * and the timeout / process-group teardown.  Contract in proc.h. */
+/* proc.c: spawning a command with three pipes, the step function that feeds and drains them
+ * when poll() says so, and the timeout / process-group teardown; proc_run is a small poll loop
+ * around it.  Contract in proc.h. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -79,66 +80,96 @@ static int spawn(char *const argv[], int in, int out, int err, pid_t *pid)
 }
 
 /* True once the child has exited (it stays a zombie, so its process group id stays ours to
- * signal); waits until `until` (ms, -1 = forever), false if it is still running then. */
-static bool child_exited(pid_t pid, int64_t until)
+ * signal).  Never blocks. */
+static bool child_exited(pid_t pid)
 {
-	for (int nap = 1;; nap = MIN(nap * 2, 20)) {
-		siginfo_t si;
-		memset(&si, 0, sizeof si);
-		int r = waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT);
-		if ((r == 0 && si.si_pid == pid) || (r < 0 && errno == ECHILD))
-			return true;
-		if (until >= 0 && now_ms() >= until)
-			return false;
-		poll(NULL, 0, nap);
-	}
+	siginfo_t si;
+	memset(&si, 0, sizeof si);
+	int r = waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT);
+	return (r == 0 && si.si_pid == pid) || (r < 0 && errno == ECHILD);
 }
 
-struct io {
-	const char *input;
+/* SIGPIPE is ignored while at least one command runs: a child that stops reading its stdin must
+ * give us EPIPE, not kill us.  The disposition found before the first is restored after the
+ * last.  (No threads: a plain counter.) */
+static int sigpipe_users;
+static struct sigaction sigpipe_saved;
+
+static void sigpipe_hold(void)
+{
+	if (sigpipe_users++ > 0)
+		return;
+	struct sigaction ign;
+	memset(&ign, 0, sizeof ign);
+	ign.sa_handler = SIG_IGN;
+	sigemptyset(&ign.sa_mask);
+	sigaction(SIGPIPE, &ign, &sigpipe_saved);
+}
+
+static void sigpipe_release(void)
+{
+	if (--sigpipe_users == 0)
+		sigaction(SIGPIPE, &sigpipe_saved, NULL);
+}
+
+enum proc_state {
+	PROC_RUNNING,     /* feeding and draining; looking for the leader's exit */
+	PROC_TERMINATING, /* timed out: the group has SIGTERM, SIGKILL at term_until */
+	PROC_DONE,        /* reaped; the result is ready */
+};
+
+struct proc {
+	enum proc_state state;
+	pid_t pid;
+	char *input;
 	size_t input_len, written, max_out;
 	int fd_in, fd_out, fd_err;
 	struct sbuf out, err;
-	bool truncated;
+	bool truncated, timed_out;
+	int64_t deadline;   /* -1: no time limit */
+	int64_t term_until; /* PROC_TERMINATING: when SIGKILL follows */
+	int64_t due;        /* when proc_step wants to run without an event */
+	int nap;            /* ms between exit checks once the output pipes are closed */
+	int status;
 };
 
-static void io_write(struct io *io)
+static void io_write(struct proc *p)
 {
-	while (io->written < io->input_len) {
-		size_t n = MIN(io->input_len - io->written, IO_CHUNK);
-		ssize_t w = write(io->fd_in, io->input + io->written, n);
+	while (p->written < p->input_len) {
+		size_t n = MIN(p->input_len - p->written, IO_CHUNK);
+		ssize_t w = write(p->fd_in, p->input + p->written, n);
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w < 0 && errno == EAGAIN)
 			return;
 		if (w <= 0)
 			break; /* EPIPE: the child stopped reading; not our error */
-		io->written += (size_t)w;
+		p->written += (size_t)w;
 	}
-	close_fd(&io->fd_in);
+	close_fd(&p->fd_in);
 }
 
-static void keep_stdout(struct io *io, const char *buf, size_t n)
+static void keep_stdout(struct proc *p, const char *buf, size_t n)
 {
-	size_t room = io->max_out - MIN(io->out.len, io->max_out);
+	size_t room = p->max_out - MIN(p->out.len, p->max_out);
 	if (n > room)
-		io->truncated = true;
+		p->truncated = true;
 	if (MIN(n, room))
-		sbuf_add(&io->out, buf, MIN(n, room));
+		sbuf_add(&p->out, buf, MIN(n, room));
 }
 
-static void keep_stderr(struct io *io, const char *buf, size_t n)
+static void keep_stderr(struct proc *p, const char *buf, size_t n)
 {
-	sbuf_add(&io->err, buf, n);
-	if (io->err.len > 2 * PROC_ERR_TAIL) {
-		memmove(io->err.s, io->err.s + io->err.len - PROC_ERR_TAIL, PROC_ERR_TAIL);
-		io->err.len = PROC_ERR_TAIL;
-		io->err.s[io->err.len] = '\0';
+	sbuf_add(&p->err, buf, n);
+	if (p->err.len > 2 * PROC_ERR_TAIL) {
+		memmove(p->err.s, p->err.s + p->err.len - PROC_ERR_TAIL, PROC_ERR_TAIL);
+		p->err.len = PROC_ERR_TAIL;
+		p->err.s[p->err.len] = '\0';
 	}
 }
 
 /* Reads what is there now; closes *fd at end of file. */
-static void io_drain(struct io *io, int *fd, void (*keep)(struct io *, const char *, size_t))
+static void io_drain(struct proc *p, int *fd, void (*keep)(struct proc *, const char *, size_t))
 {
 	char buf[IO_CHUNK];
 	while (*fd >= 0) {
@@ -151,50 +182,8 @@ static void io_drain(struct io *io, int *fd, void (*keep)(struct io *, const cha
 			close_fd(fd);
 			return;
 		}
-		keep(io, buf, (size_t)r);
+		keep(p, buf, (size_t)r);
 	}
-}
-
-/* Feeds and drains until both output pipes close, the child exits, or the deadline passes.
- * Returns false on timeout. */
-static bool io_loop(struct io *io, pid_t pid, int64_t deadline)
-{
-	while (io->fd_out >= 0 || io->fd_err >= 0) {
-		int wait = LEADER_CHECK_MS;
-		if (deadline >= 0) {
-			int64_t left = deadline - now_ms();
-			if (left <= 0)
-				return false;
-			wait = (int)MIN(left, (int64_t)wait);
-		}
-		struct pollfd pf[3];
-		int n = 0, i_in = -1, i_out = -1, i_err = -1;
-		if (io->fd_in >= 0)
-			pf[i_in = n++] = (struct pollfd){.fd = io->fd_in, .events = POLLOUT};
-		if (io->fd_out >= 0)
-			pf[i_out = n++] = (struct pollfd){.fd = io->fd_out, .events = POLLIN};
-		if (io->fd_err >= 0)
-			pf[i_err = n++] = (struct pollfd){.fd = io->fd_err, .events = POLLIN};
-		int r = poll(pf, (nfds_t)n, wait);
-		if (r < 0 && errno != EINTR)
-			return true; /* cannot happen with valid fds; stop reading, still reap */
-		if (r > 0) {
-			if (i_in >= 0 && pf[i_in].revents)
-				io_write(io);
-			if (i_out >= 0 && pf[i_out].revents)
-				io_drain(io, &io->fd_out, keep_stdout);
-			if (i_err >= 0 && pf[i_err].revents)
-				io_drain(io, &io->fd_err, keep_stderr);
-		}
-		if (child_exited(pid, 0)) {
-			/* the child is gone; take what it wrote and stop waiting for any process it
-			 * left holding the pipes */
-			io_drain(io, &io->fd_out, keep_stdout);
-			io_drain(io, &io->fd_err, keep_stderr);
-			return true;
-		}
-	}
-	return true;
 }
 
 static int decode_status(int ws)
@@ -206,12 +195,31 @@ static int decode_status(int ws)
 	return -1;
 }
 
-int proc_run(char *const argv[], const char *input, size_t input_len, int timeout_ms,
-             size_t max_out, struct proc_result *res, struct err *e)
+/* The leader is dead or a zombie (or about to be, after SIGKILL): its group id cannot have been
+ * reused.  Kills whatever is left in the group, reaps the leader, closes the pipes. */
+static void proc_reap(struct proc *p)
 {
-	memset(res, 0, sizeof *res);
-	if (!argv || !argv[0] || !argv[0][0])
-		return err_set(e, "exec: no command given");
+	kill(-p->pid, SIGKILL);
+	int ws = 0;
+	pid_t w;
+	while ((w = waitpid(p->pid, &ws, 0)) < 0 && errno == EINTR)
+		;
+	p->status = w == p->pid ? decode_status(ws) : -1; /* -1: reaped elsewhere */
+	close_fd(&p->fd_in);
+	close_fd(&p->fd_out);
+	close_fd(&p->fd_err);
+	p->state = PROC_DONE;
+	p->due = -1;
+	sigpipe_release();
+}
+
+struct proc *proc_start(char *const argv[], const char *input, size_t input_len, int timeout_ms,
+                        size_t max_out, struct err *e)
+{
+	if (!argv || !argv[0] || !argv[0][0]) {
+		err_set(e, "exec: no command given");
+		return NULL;
+	}
 	int pin[2] = {-1, -1}, pout[2] = {-1, -1}, perr[2] = {-1, -1};
 	if (pipe_cloexec(pin) < 0 || pipe_cloexec(pout) < 0 || pipe_cloexec(perr) < 0) {
 		err_set(e, "exec \"%s\": cannot create pipes: %s", argv[0], strerror(errno));
@@ -220,74 +228,180 @@ int proc_run(char *const argv[], const char *input, size_t input_len, int timeou
 			close_fd(&pout[i]);
 			close_fd(&perr[i]);
 		}
-		return -1;
+		return NULL;
 	}
-
-	struct sigaction ign, old_pipe;
-	memset(&ign, 0, sizeof ign);
-	ign.sa_handler = SIG_IGN;
-	sigemptyset(&ign.sa_mask);
-	sigaction(SIGPIPE, &ign, &old_pipe);
-
+	sigpipe_hold();
 	int64_t start = now_ms();
 	pid_t pid;
 	int rc = spawn(argv, pin[0], pout[1], perr[1], &pid);
 	close_fd(&pin[0]);
 	close_fd(&pout[1]);
 	close_fd(&perr[1]);
-	struct io io = {.input = input,
-	                .input_len = input ? input_len : 0,
-	                .max_out = max_out,
-	                .fd_in = pin[1],
-	                .fd_out = pout[0],
-	                .fd_err = perr[0]};
 	if (rc != 0) {
 		if (rc == ENOENT)
 			err_set(e, "exec \"%s\": command not found (searched PATH)", argv[0]);
 		else
 			err_set(e, "exec \"%s\": cannot run it: %s", argv[0], strerror(rc));
-		close_fd(&io.fd_in);
-		close_fd(&io.fd_out);
-		close_fd(&io.fd_err);
-		sigaction(SIGPIPE, &old_pipe, NULL);
-		return -1;
+		close_fd(&pin[1]);
+		close_fd(&pout[0]);
+		close_fd(&perr[0]);
+		sigpipe_release();
+		return NULL;
 	}
-	set_nonblock(io.fd_in);
-	set_nonblock(io.fd_out);
-	set_nonblock(io.fd_err);
-	if (io.written == io.input_len)
-		close_fd(&io.fd_in);
-
-	int64_t deadline = timeout_ms > 0 ? start + timeout_ms : -1;
-	bool in_time = io_loop(&io, pid, deadline) && child_exited(pid, deadline);
-	if (!in_time) {
-		kill(-pid, SIGTERM);
-		child_exited(pid, now_ms() + PROC_TERM_GRACE_MS);
+	struct proc *p = xcalloc(1, sizeof *p);
+	p->state = PROC_RUNNING;
+	p->pid = pid;
+	p->input_len = input ? input_len : 0;
+	if (p->input_len) {
+		p->input = xmalloc(p->input_len);
+		memcpy(p->input, input, p->input_len);
 	}
-	/* the leader is dead or a zombie: its group id cannot have been reused */
-	kill(-pid, SIGKILL);
-	int ws = 0;
-	pid_t w;
-	while ((w = waitpid(pid, &ws, 0)) < 0 && errno == EINTR)
-		;
-	close_fd(&io.fd_in);
-	close_fd(&io.fd_out);
-	close_fd(&io.fd_err);
-	sigaction(SIGPIPE, &old_pipe, NULL);
+	p->max_out = max_out;
+	p->fd_in = pin[1];
+	p->fd_out = pout[0];
+	p->fd_err = perr[0];
+	set_nonblock(p->fd_in);
+	set_nonblock(p->fd_out);
+	set_nonblock(p->fd_err);
+	if (p->written == p->input_len)
+		close_fd(&p->fd_in);
+	p->deadline = timeout_ms > 0 ? start + timeout_ms : -1;
+	p->due =
+	    p->deadline >= 0 ? MIN(p->deadline, start + LEADER_CHECK_MS) : start + LEADER_CHECK_MS;
+	p->nap = 1;
+	return p;
+}
 
+unsigned proc_poll_fds(const struct proc *p, struct pollfd fds[PROC_MAX_FDS], int64_t *due_ms)
+{
+	unsigned n = 0;
+	*due_ms = p->due;
+	if (p->state == PROC_DONE)
+		return 0;
+	if (p->fd_in >= 0)
+		fds[n++] = (struct pollfd){.fd = p->fd_in, .events = POLLOUT};
+	if (p->fd_out >= 0)
+		fds[n++] = (struct pollfd){.fd = p->fd_out, .events = POLLIN};
+	if (p->fd_err >= 0)
+		fds[n++] = (struct pollfd){.fd = p->fd_err, .events = POLLIN};
+	return n;
+}
+
+static void on_events(struct proc *p, const struct pollfd *fds, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
+		if (!fds[i].revents || fds[i].fd < 0)
+			continue;
+		if (fds[i].fd == p->fd_in)
+			io_write(p);
+		else if (fds[i].fd == p->fd_out)
+			io_drain(p, &p->fd_out, keep_stdout);
+		else if (fds[i].fd == p->fd_err)
+			io_drain(p, &p->fd_err, keep_stderr);
+	}
+}
+
+bool proc_step(struct proc *p, const struct pollfd *fds, unsigned n)
+{
+	if (p->state == PROC_DONE)
+		return true;
+	on_events(p, fds, n);
+	int64_t now = now_ms();
+	if (child_exited(p->pid)) {
+		/* the child is gone; take what it wrote and do not wait for any process it left
+		 * holding the pipes */
+		io_drain(p, &p->fd_out, keep_stdout);
+		io_drain(p, &p->fd_err, keep_stderr);
+		proc_reap(p);
+		return true;
+	}
+	if (p->state == PROC_TERMINATING) {
+		if (now >= p->term_until) {
+			proc_reap(p); /* SIGKILL: the leader ignored SIGTERM */
+			return true;
+		}
+		p->due = MIN(p->term_until, now + p->nap);
+		p->nap = MIN(p->nap * 2, 20);
+		return false;
+	}
+	if (p->deadline >= 0 && now >= p->deadline) {
+		p->timed_out = true;
+		p->state = PROC_TERMINATING;
+		kill(-p->pid, SIGTERM);
+		p->term_until = now + PROC_TERM_GRACE_MS;
+		p->nap = 1;
+		p->due = now + p->nap;
+		return false;
+	}
+	/* with a pipe open, its end of file (or the leader check) wakes us; once both are closed
+	 * the exit is due any moment: look again soon, then less and less often */
+	int wait = LEADER_CHECK_MS;
+	if (p->fd_out < 0 && p->fd_err < 0) {
+		wait = p->nap;
+		p->nap = MIN(p->nap * 2, 20);
+	}
+	p->due = now + wait;
+	if (p->deadline >= 0)
+		p->due = MIN(p->due, p->deadline);
+	return false;
+}
+
+void proc_finish(struct proc *p, struct proc_result *res)
+{
+	memset(res, 0, sizeof *res);
+	if (p->state != PROC_DONE)
+		proc_reap(p);
 	/* the stderr tail starts at a character boundary */
-	size_t from = io.err.len > PROC_ERR_TAIL ? io.err.len - PROC_ERR_TAIL : 0;
+	size_t from = p->err.len > PROC_ERR_TAIL ? p->err.len - PROC_ERR_TAIL : 0;
 	if (from)
-		while (from < io.err.len && ((unsigned char)io.err.s[from] & 0xC0) == 0x80)
+		while (from < p->err.len && ((unsigned char)p->err.s[from] & 0xC0) == 0x80)
 			from++;
-	res->err_tail = xstrndup(sbuf_str(&io.err) + from, io.err.len - from);
-	sbuf_free(&io.err);
-	res->out_len = io.out.len;
-	res->out = sbuf_take(&io.out);
-	res->status =
-	    w == pid ? decode_status(ws) : -1; /* -1: reaped elsewhere (SIGCHLD ignored) */
-	res->timed_out = !in_time;
-	res->truncated = io.truncated;
+	res->err_tail = xstrndup(sbuf_str(&p->err) + from, p->err.len - from);
+	sbuf_free(&p->err);
+	res->out_len = p->out.len;
+	res->out = sbuf_take(&p->out);
+	res->status = p->status;
+	res->timed_out = p->timed_out;
+	res->truncated = p->truncated;
+	free(p->input);
+	free(p);
+}
+
+void proc_kill(struct proc *p)
+{
+	if (!p)
+		return;
+	if (p->state != PROC_DONE)
+		proc_reap(p);
+	sbuf_free(&p->out);
+	sbuf_free(&p->err);
+	free(p->input);
+	free(p);
+}
+
+pid_t proc_pid(const struct proc *p)
+{
+	return p->pid;
+}
+
+int proc_run(char *const argv[], const char *input, size_t input_len, int timeout_ms,
+             size_t max_out, struct proc_result *res, struct err *e)
+{
+	memset(res, 0, sizeof *res);
+	struct proc *p = proc_start(argv, input, input_len, timeout_ms, max_out, e);
+	if (!p)
+		return -1;
+	struct pollfd fds[PROC_MAX_FDS];
+	unsigned n = 0;
+	do {
+		int64_t due;
+		n = proc_poll_fds(p, fds, &due);
+		int64_t left = due < 0 ? -1 : MAX(due - now_ms(), (int64_t)0);
+		if (poll(fds, n, (int)MIN(left, (int64_t)INT32_MAX)) < 0)
+			for (unsigned i = 0; i < n; i++)
+				fds[i].revents = 0; /* EINTR: only the clock is looked at */
+	} while (!proc_step(p, fds, n));
+	proc_finish(p, res);
 	return 0;
 }
 

@@ -1,7 +1,12 @@
 /* run.c: the pipeline executor.  Each example walks the execution order (steps and loops,
- * round by round); code steps run at once, LLM steps go to the LLM layer and the walk resumes in
- * their callback.  A memo keyed by the request hash answers repeated executions without a
- * request.  The final output is scored with the session's metric (or its LLM judge). */
+ * round by round); template, regex and retrieve steps run at once, LLM steps go to the LLM
+ * layer and the walk resumes in their callback.  Exec steps never block the loop either: the
+ * command is started (proc.h) and watched as an event source of the LLM layer's loop
+ * (llm_source_add), and the walk resumes when it is reaped; cancelling kills and reaps it.
+ * Examples therefore run side by side whatever their steps are.  A memo keyed by the request
+ * hash answers repeated LLM executions without a request (code steps are not memoized: they
+ * are cheap or, for exec, may have effects).  The final output is scored with the session's
+ * metric (or its LLM judge). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,11 +37,12 @@ struct ex_state {
 	struct run_batch *b;
 	size_t i;
 	struct trace trace;
-	size_t pos;      /* in s->order */
-	int round;       /* inside a loop: 1-based, else 0 */
-	size_t loop_pos; /* in loop->steps */
-	int *latest;     /* per step: index in trace.steps of its latest record, -1 */
-	uint64_t pending;
+	size_t pos;       /* in s->order */
+	int round;        /* inside a loop: 1-based, else 0 */
+	size_t loop_pos;  /* in loop->steps */
+	int *latest;      /* per step: index in trace.steps of its latest record, -1 */
+	uint64_t pending; /* the LLM request waited for */
+	uint64_t exec;    /* the event source of the exec step waited for */
 	int pending_step; /* index in trace.steps being waited for, or -1 */
 	bool judging;
 	bool finished;
@@ -398,7 +404,72 @@ static int run_llm_step(struct ex_state *es, int tsi, struct render_ctx *c)
 	return 1;
 }
 
-/* Runs one step; 0 finished now, 1 waiting for a model, -1 failed (recorded). */
+/* An exec step's command, watched by the LLM layer's loop. */
+struct exec_job {
+	struct ex_state *es;
+	struct proc *p;
+	int tsi;
+	int64_t t0;
+};
+
+static unsigned exec_prepare(void *arg, struct pollfd *fds, int64_t *due_ms)
+{
+	struct exec_job *j = arg;
+	return proc_poll_fds(j->p, fds, due_ms);
+}
+
+static bool exec_dispatch(void *arg, const struct pollfd *fds, unsigned n)
+{
+	struct exec_job *j = arg;
+	if (!proc_step(j->p, fds, n))
+		return true;
+	struct ex_state *es = j->es;
+	struct trace_step *ts = &es->trace.steps[j->tsi];
+	struct proc_result res;
+	proc_finish(j->p, &res);
+	ts->latency_s = (double)(now_ms() - j->t0) / 1000.0;
+	es->exec = 0;
+	es->pending_step = -1;
+	struct err e = {{0}};
+	int rc = codestep_exec_result(&es->b->r->s->steps[ts->step], &res, &ts->out, &e);
+	proc_result_free(&res);
+	if (rc < 0)
+		record_error(es, ts, e.msg);
+	step_finished(es, j->tsi);
+	free(j);
+	if (rc == 0)
+		cursor_next(es);
+	advance(es);
+	return false;
+}
+
+static void exec_cancel(void *arg)
+{
+	struct exec_job *j = arg;
+	proc_kill(j->p);
+	free(j);
+}
+
+static const struct llm_source_ops exec_ops = {exec_prepare, exec_dispatch, exec_cancel};
+
+/* Starts an exec step's command.  1 when it runs, -1 (e set) when it could not start. */
+static int run_exec_step(struct ex_state *es, int tsi, const char *text, struct err *e)
+{
+	struct runner *r = es->b->r;
+	struct codestep_env env = {r->trust, example_of(es)};
+	int64_t t0 = now_ms();
+	struct proc *p =
+	    codestep_exec_start(&r->s->steps[es->trace.steps[tsi].step], text, &env, e);
+	if (!p)
+		return -1;
+	struct exec_job *j = xcalloc(1, sizeof *j);
+	*j = (struct exec_job){es, p, tsi, t0};
+	es->pending_step = tsi;
+	es->exec = llm_source_add(r->llm, &exec_ops, j);
+	return 1;
+}
+
+/* Runs one step; 0 finished now, 1 waiting (a model or a command), -1 failed (recorded). */
 static int run_step(struct ex_state *es, int si)
 {
 	const struct step *st = &es->b->r->s->steps[si];
@@ -416,10 +487,14 @@ static int run_step(struct ex_state *es, int si)
 		rc = -1;
 		if (text) {
 			ts->prompt = xstrdup(text);
-			struct codestep_env env = {es->b->r->trust, example_of(es)};
-			int64_t t0 = now_ms();
-			rc = codestep_run(st, text, &env, &ts->out, &e);
-			ts->latency_s = (double)(now_ms() - t0) / 1000.0;
+			if (st->kind == STEP_EXEC) {
+				rc = run_exec_step(es, tsi, text, &e);
+			} else {
+				struct codestep_env env = {es->b->r->trust, example_of(es)};
+				int64_t t0 = now_ms();
+				rc = codestep_run(st, text, &env, &ts->out, &e);
+				ts->latency_s = (double)(now_ms() - t0) / 1000.0;
+			}
 		}
 		free(text);
 		if (rc < 0)
@@ -598,6 +673,10 @@ void run_batch_cancel(struct run_batch *b)
 		if (b->ex[i].pending) {
 			llm_cancel(b->r->llm, b->ex[i].pending);
 			b->ex[i].pending = 0;
+		}
+		if (b->ex[i].exec) { /* kills and reaps the command */
+			llm_source_cancel(b->r->llm, b->ex[i].exec);
+			b->ex[i].exec = 0;
 		}
 	}
 }

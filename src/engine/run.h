@@ -1,5 +1,7 @@
 /* run.h: runs the pipeline on batches of examples under a prompt configuration, asynchronously
- * through the LLM layer, with memoized step executions.
+ * through the LLM layer, with memoized step executions.  Nothing here blocks: LLM steps are
+ * requests and exec steps are child processes watched by the LLM layer's loop (llm_wait), so
+ * the examples of a batch advance side by side and cancelling kills their commands.
  *
  * A step execution is identified by its request (model configuration, prompt, rendered input);
  * identical executions run once per runner (and once per session through the LLM cache).

@@ -83,7 +83,7 @@ void llm_cancel_all(struct llm *l);
  * descriptors that are readable (their revents are set), or -1 on a fatal error. */
 struct pollfd;
 int llm_wait(struct llm *l, struct pollfd *extra, unsigned n_extra, int timeout_ms);
-/* Requests queued, in flight or waiting to retry. */
+/* Requests queued, in flight or waiting to retry, plus live event sources (below). */
 size_t llm_pending(const struct llm *l);
 void llm_get_stats(const struct llm *l, struct llm_stats *s);
 
@@ -97,5 +97,29 @@ void llm_price(const struct model_config *m, double *in, double *out, bool *know
 /* The canonical request hash (hex, 64 chars + NUL) that keys the cache: provider, base URL,
  * model, messages, sampling parameters; never the key. */
 void llm_request_key(const struct llm_request *req, char out[65]);
+
+/* Other event sources in the same loop, so that work outside the network (a child process's
+ * pipes and deadline) never blocks it: llm_wait polls their descriptors with its own and wakes
+ * up for their deadlines.  A source is an ops table and an argument owned by its creator. */
+#define LLM_SOURCE_MAX_FDS 4
+struct llm_source_ops {
+	/* Before each poll: fills up to LLM_SOURCE_MAX_FDS descriptors (fd, events), sets *due_ms
+	 * (a now_ms() time to be dispatched at even without an event; -1: none), returns how
+	 * many. */
+	unsigned (*prepare)(void *arg, struct pollfd *fds, int64_t *due_ms);
+	/* From inside llm_wait, when one of those descriptors has revents or due_ms has passed;
+	 * fds as prepared, with revents (all 0 on a timer).  May submit, cancel, add sources and
+	 * cancel sources (itself included).  Returns true to stay; false when finished: the
+	 * source is dropped and neither arg nor cancel is used again. */
+	bool (*dispatch)(void *arg, const struct pollfd *fds, unsigned n);
+	/* llm_source_cancel, llm_cancel_all, llm_free: stop at once and release arg. */
+	void (*cancel)(void *arg);
+};
+
+/* Adds a source (first prepared by the next llm_wait).  Returns its id (never 0). */
+uint64_t llm_source_add(struct llm *l, const struct llm_source_ops *ops, void *arg);
+/* Cancels a live source (its cancel is called now, or right after its own dispatch when it
+ * cancels itself from there).  An unknown or finished id is ignored. */
+void llm_source_cancel(struct llm *l, uint64_t id);
 
 #endif

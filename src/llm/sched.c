@@ -33,6 +33,12 @@
  * byte, and for whole responses, the connect timeout and the model's total timeout apply (a
  * reasoning model may think for a long while before it says anything).
  *
+ * Event sources (llm_source_add): outside work in the same loop, such as an exec step's child
+ * process.  llm_wait polls their descriptors after the caller's, never sleeps past their due
+ * times, and dispatches them after curl has acted and before the ready jobs are delivered (what
+ * their callbacks submit starts in the same llm_wait).  llm_cancel_all and llm_free cancel them
+ * too.  Their section is self-contained ("event sources").
+ *
  * Cache and offline: a hit costs nothing and reports the original tokens as usage.cached; so
  * does a deduplicated waiter (the tokens are charged once, to the first waiter).  Offline, a
  * miss fails at once; the scripted provider still answers (it needs no network). */
@@ -258,6 +264,128 @@ static void deliver_ready(struct llm *l)
 		job_deliver(l, l->delivering.head);
 }
 
+/* ---- event sources ----------------------------------------------------------------------
+ * Outside work in the same loop (llm.h, llm_source_add): before the poll each live source
+ * says which descriptors it waits on and when it is due; after it, those with an event or past
+ * their due time are dispatched.  A source cancelled meanwhile is only marked (dead) and
+ * unlinked by the sweep at the end, so the walk never meets freed memory; one added meanwhile
+ * was not polled and waits for the next llm_wait. */
+
+uint64_t llm_source_add(struct llm *l, const struct llm_source_ops *ops, void *arg)
+{
+	struct source *s = xcalloc(1, sizeof(*s));
+	s->id = ++l->next_id;
+	s->ops = ops;
+	s->arg = arg;
+	s->due = NEVER;
+	s->next = l->sources;
+	l->sources = s;
+	l->n_sources++;
+	return s->id;
+}
+
+static void sources_sweep(struct llm *l)
+{
+	for (struct source **p = &l->sources; *p;) {
+		struct source *s = *p;
+		if (s->dead) {
+			*p = s->next;
+			free(s);
+		} else {
+			p = &s->next;
+		}
+	}
+}
+
+static void source_kill(struct llm *l, struct source *s)
+{
+	s->dead = true;
+	l->n_sources--;
+	if (s == l->dispatching)
+		s->cancel_after = true;
+	else
+		s->ops->cancel(s->arg);
+}
+
+void llm_source_cancel(struct llm *l, uint64_t id)
+{
+	for (struct source *s = l->sources; s; s = s->next) {
+		if (s->id == id && !s->dead) {
+			source_kill(l, s);
+			break;
+		}
+	}
+	if (!l->in_sources)
+		sources_sweep(l);
+}
+
+static void sources_cancel_all(struct llm *l)
+{
+	for (struct source *s = l->sources; s; s = s->next)
+		if (!s->dead)
+			source_kill(l, s);
+	if (!l->in_sources)
+		sources_sweep(l);
+}
+
+/* Fills l->src_fds; returns the earliest due time (NEVER: none). */
+static int64_t sources_prepare(struct llm *l)
+{
+	int64_t next = NEVER;
+	l->n_src_fds = 0;
+	for (struct source *s = l->sources; s; s = s->next) {
+		if (s->dead)
+			continue;
+		if (l->n_src_fds + LLM_SOURCE_MAX_FDS > l->src_fds_cap) {
+			l->src_fds_cap = l->src_fds_cap ? 2 * l->src_fds_cap : 16;
+			l->src_fds = xrealloc(l->src_fds, l->src_fds_cap * sizeof(*l->src_fds));
+		}
+		int64_t due = -1;
+		s->off = l->n_src_fds;
+		s->n = MIN(s->ops->prepare(s->arg, l->src_fds + s->off, &due), LLM_SOURCE_MAX_FDS);
+		for (unsigned i = 0; i < s->n; i++)
+			l->src_fds[s->off + i].revents = 0;
+		s->due = due < 0 ? NEVER : due;
+		s->polled = true;
+		l->n_src_fds += s->n;
+		next = MIN(next, s->due);
+	}
+	return next;
+}
+
+/* fds: the sources' part of the poll array, revents set (NULL: the poll failed, no events). */
+static void sources_dispatch(struct llm *l, const struct pollfd *fds)
+{
+	int64_t now = now_ms();
+	l->in_sources = true;
+	for (struct source *s = l->sources; s; s = s->next) {
+		if (s->dead || !s->polled)
+			continue;
+		s->polled = false;
+		bool event = false;
+		for (unsigned i = 0; fds && i < s->n; i++)
+			event |= fds[s->off + i].revents != 0;
+		if (!event && s->due > now)
+			continue;
+		struct pollfd mine[LLM_SOURCE_MAX_FDS];
+		for (unsigned i = 0; i < s->n; i++) {
+			mine[i] = l->src_fds[s->off + i];
+			mine[i].revents = fds ? fds[s->off + i].revents : 0;
+		}
+		l->dispatching = s;
+		bool stay = s->ops->dispatch(s->arg, mine, s->n);
+		l->dispatching = NULL;
+		if (!stay && !s->dead) {
+			s->dead = true;
+			l->n_sources--;
+		} else if (stay && s->cancel_after) {
+			s->ops->cancel(s->arg);
+		}
+	}
+	l->in_sources = false;
+	sources_sweep(l);
+}
+
 /* ---- public API ------------------------------------------------------------------------- */
 
 static int on_socket(CURL *easy, curl_socket_t fd, int what, void *arg, void *sockp)
@@ -344,6 +472,8 @@ void llm_free(struct llm *l)
 {
 	if (!l)
 		return;
+	sources_cancel_all(l);
+	free(l->src_fds);
 	while (l->head)
 		job_drop(l, l->head);
 	for (struct limiter *lim = l->limiters, *n; lim; lim = n) {
@@ -456,6 +586,7 @@ void llm_cancel_all(struct llm *l)
 		if (!l->in_perform && j->state != JOB_DELIVERING)
 			job_drop(l, j);
 	}
+	sources_cancel_all(l);
 }
 
 /* Lets curl act on one ready socket (or, with CURL_SOCKET_TIMEOUT, on its due timer) and
@@ -497,7 +628,7 @@ int llm_wait(struct llm *l, struct pollfd *extra, unsigned n_extra, int timeout_
 		return -1; /* called from a callback */
 	l->in_wait = true;
 	int rc = 0;
-	int64_t next = schedule(l);
+	int64_t next = MIN(schedule(l), sources_prepare(l));
 	if (curl_timer_due(l) && curl_act(l, CURL_SOCKET_TIMEOUT, 0) < 0) /* start new transfers */
 		rc = -1;
 	bool ready = l->ready.head != NULL;
@@ -511,13 +642,13 @@ int llm_wait(struct llm *l, struct pollfd *extra, unsigned n_extra, int timeout_
 	if (l->curl_due_ms >= 0)
 		wait = MIN(wait, l->curl_due_ms - now);
 	wait = MAX(wait, 0);
-	if (wait == NEVER && n_extra == 0 && !l->head)
+	if (wait == NEVER && n_extra == 0 && !l->head && !l->n_sources)
 		wait = 0; /* nothing could ever wake us */
 	if (wait > 24 * 3600 * 1000)
 		wait = 24 * 3600 * 1000;
 
-	/* curl's sockets first, then the caller's */
-	size_t n = l->n_socks + n_extra;
+	/* curl's sockets first, then the caller's, then the event sources' */
+	size_t n = l->n_socks + n_extra + l->n_src_fds;
 	struct pollfd stackfds[64], *fds = n <= 64 ? stackfds : xcalloc(n, sizeof(*fds));
 	if (l->n_socks)
 		memcpy(fds, l->socks, l->n_socks * sizeof(*fds));
@@ -526,6 +657,8 @@ int llm_wait(struct llm *l, struct pollfd *extra, unsigned n_extra, int timeout_
 		    (struct pollfd){extra[i].fd, extra[i].events & EXTRA_EVENTS, 0};
 		extra[i].revents = 0;
 	}
+	if (l->n_src_fds)
+		memcpy(fds + l->n_socks + n_extra, l->src_fds, l->n_src_fds * sizeof(*fds));
 	size_t n_curl = l->n_socks;
 	int np = poll(fds, (nfds_t)n, (int)wait);
 	if (np < 0 && errno != EINTR)
@@ -547,6 +680,7 @@ int llm_wait(struct llm *l, struct pollfd *extra, unsigned n_extra, int timeout_
 		if (curl_act(l, fds[i].fd, mask) < 0)
 			rc = -1;
 	}
+	sources_dispatch(l, np > 0 ? fds + n_curl + n_extra : NULL);
 	if (fds != stackfds)
 		free(fds);
 	if (curl_timer_due(l) && curl_act(l, CURL_SOCKET_TIMEOUT, 0) < 0)
@@ -562,7 +696,7 @@ int llm_wait(struct llm *l, struct pollfd *extra, unsigned n_extra, int timeout_
 
 size_t llm_pending(const struct llm *l)
 {
-	return l->pending;
+	return l->pending + l->n_sources;
 }
 
 /* Adds the live counts (in flight, retrying, queued) of waiters with `tag` (NULL: all). */

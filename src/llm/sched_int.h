@@ -30,6 +30,21 @@ struct waiter {
 	bool cancelled, delivered;
 };
 
+/* An outside event source (llm_source_add); records stay linked until the sweep after
+ * dispatching, so that a source cancelled during dispatch is never touched again. */
+struct source {
+	struct source *next;
+	uint64_t id;
+	const struct llm_source_ops *ops;
+	void *arg;
+	size_t off; /* its descriptors in l->src_fds for this wait */
+	unsigned n;
+	int64_t due;       /* NEVER: none */
+	bool polled;       /* prepared for this wait's poll */
+	bool dead;         /* finished or cancelled */
+	bool cancel_after; /* cancelled from inside its own dispatch */
+};
+
 /* Concurrency and rate limits of one model configuration (by name). */
 struct limiter {
 	struct limiter *next;
@@ -123,6 +138,13 @@ struct llm {
 	struct pollfd *socks;
 	size_t n_socks, socks_cap;
 	int64_t curl_due_ms; /* -1: no timer */
+	/* outside event sources (sched.c, "event sources") */
+	struct source *sources;
+	size_t n_sources; /* live ones */
+	struct source *dispatching;
+	bool in_sources;
+	struct pollfd *src_fds;
+	size_t n_src_fds, src_fds_cap;
 };
 
 static inline const char *model_label(const struct model_config *m)

@@ -1,5 +1,7 @@
 /* test_proc.c: running external commands: stdin/stdout, exit statuses, errors, time limits
- * on whole process groups, output caps, stderr tails, and no leaked fds or zombies. */
+ * on whole process groups, output caps, stderr tails, and no leaked fds or zombies; then the
+ * asynchronous runner driven by one poll loop: commands side by side, a timeout beside a quick
+ * command, cancelling, big input and output in both directions. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -16,6 +18,7 @@
 
 #include "core/proc.h"
 #include "core/util.h"
+#include "proc_fixture.h"
 
 #define SH(script) ((char *const[]){"sh", "-c", (script), NULL})
 
@@ -33,13 +36,6 @@ static int lowest_free_fd(void)
 	int fd = dup(2);
 	close(fd);
 	return fd;
-}
-
-static void assert_no_children(void)
-{
-	errno = 0;
-	assert_int_equal(waitpid(-1, NULL, WNOHANG), -1);
-	assert_int_equal(errno, ECHILD);
 }
 
 static void test_cat_and_tr(void **state)
@@ -130,35 +126,10 @@ static void test_timeout(void **state)
 	assert_no_children();
 }
 
-/* A process is gone when /proc has no entry for it or it is a zombie awaiting init. */
-static bool process_gone(long pid)
-{
-	char path[64], buf[256];
-	snprintf(path, sizeof path, "/proc/%ld/stat", pid);
-	FILE *f = fopen(path, "r");
-	if (!f)
-		return true;
-	size_t n = fread(buf, 1, sizeof buf - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	const char *rp = strrchr(buf, ')');
-	return rp && (rp[2] == 'Z' || rp[2] == 'X');
-}
-
-static bool gone_within_1s(long pid)
-{
-	for (int i = 0; i < 100; i++) {
-		if (process_gone(pid))
-			return true;
-		usleep(10000);
-	}
-	return false;
-}
-
 static void test_process_group_killed(void **state)
 {
 	(void)state;
-	if (access("/proc/self/stat", R_OK) != 0) {
+	if (!have_proc()) {
 		print_message("skipped: no /proc to check processes with\n");
 		skip();
 	}
@@ -248,12 +219,211 @@ static void test_stderr_tail(void **state)
 	proc_result_free(&r);
 }
 
+/* ---- the asynchronous runner, driven by one poll loop as an event loop would ---- */
+
+#define MAX_PROCS 4
+
+static struct proc *start_ok(char *const argv[], const char *input, size_t len, int timeout_ms,
+                             size_t max_out)
+{
+	struct err e = {""};
+	struct proc *p = proc_start(argv, input, len, timeout_ms, max_out, &e);
+	if (!p)
+		fail_msg("proc_start %s: %s", argv[0], e.msg);
+	return p;
+}
+
+/* One wake-up of a loop over ps[0..n) (NULL entries are finished): polls every descriptor they
+ * ask for, at most until the earliest due time, then steps each of them (a step without an
+ * event must be harmless).  Finished ones are collected into res and set to NULL; their index
+ * is appended to order.  Returns how many are still running. */
+static size_t drive_once(struct proc **ps, size_t n, struct proc_result *res, size_t *order,
+                         size_t *n_order)
+{
+	struct pollfd fds[MAX_PROCS * PROC_MAX_FDS];
+	unsigned off[MAX_PROCS], cnt[MAX_PROCS], nf = 0;
+	int64_t due = -1;
+	assert_true(n <= MAX_PROCS);
+	for (size_t i = 0; i < n; i++) {
+		if (!ps[i])
+			continue;
+		int64_t d;
+		off[i] = nf;
+		cnt[i] = proc_poll_fds(ps[i], fds + nf, &d);
+		nf += cnt[i];
+		assert_true(d >= 0); /* a running command always has a deadline or an exit check */
+		due = due < 0 ? d : MIN(due, d);
+	}
+	int64_t wait = due < 0 ? 0 : MAX(due - now_ms(), (int64_t)0);
+	if (poll(fds, nf, (int)wait) < 0)
+		for (unsigned i = 0; i < nf; i++)
+			fds[i].revents = 0;
+	size_t left = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (!ps[i])
+			continue;
+		if (proc_step(ps[i], fds + off[i], cnt[i])) {
+			proc_finish(ps[i], &res[i]);
+			ps[i] = NULL;
+			order[(*n_order)++] = i;
+		} else {
+			left++;
+		}
+	}
+	return left;
+}
+
+static void drive_all(struct proc **ps, size_t n, struct proc_result *res, size_t *order)
+{
+	size_t n_order = 0;
+	int64_t end = now_ms() + 20000;
+	while (drive_once(ps, n, res, order, &n_order) && now_ms() < end)
+		;
+	assert_int_equal(n_order, n);
+}
+
+static void test_async_overlap(void **state)
+{
+	(void)state;
+	int fd0 = lowest_free_fd();
+	/* each prints when it started and when it ended (ns); run side by side, the two intervals
+	 * overlap, whereas one after the other they could not */
+	struct proc *ps[2];
+	for (int i = 0; i < 2; i++)
+		ps[i] = start_ok(SH("date +%s%N; sleep 0.3; date +%s%N"), NULL, 0, 10000, 1024);
+	struct sigaction sa;
+	sigaction(SIGPIPE, NULL, &sa);
+	assert_true(sa.sa_handler == SIG_IGN); /* while commands run */
+	struct proc_result r[2];
+	size_t order[2];
+	drive_all(ps, 2, r, order);
+	long long start[2], end[2];
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(r[i].status, 0);
+		char *nl;
+		start[i] = strtoll(r[i].out, &nl, 10);
+		end[i] = strtoll(nl, NULL, 10);
+		assert_true(start[i] > 0 && end[i] >= start[i]);
+		proc_result_free(&r[i]);
+	}
+	if (!(start[0] < end[1] && start[1] < end[0]))
+		fail_msg("the two commands ran one after the other: [%lld, %lld] and [%lld, %lld]",
+		         start[0], end[0], start[1], end[1]);
+	sigaction(SIGPIPE, NULL, &sa);
+	assert_true(sa.sa_handler == SIG_DFL);
+	assert_int_equal(lowest_free_fd(), fd0);
+	assert_no_children();
+}
+
+static void test_async_timeout(void **state)
+{
+	(void)state;
+	/* a command that overstays its limit is killed with its process group, while a quick one
+	 * beside it finishes normally */
+	struct proc *ps[2] = {
+	    start_ok(SH("sleep 10 & echo $!; sleep 10"), NULL, 0, 300, 1024),
+	    start_ok(SH("sleep 0.05; echo quick"), NULL, 0, 5000, 1024),
+	};
+	struct proc_result r[2];
+	size_t order[2];
+	drive_all(ps, 2, r, order);
+	assert_int_equal(order[0], 1);
+	assert_string_equal(r[1].out, "quick\n");
+	assert_false(r[1].timed_out);
+	assert_true(r[0].timed_out);
+	assert_int_equal(r[0].status, 128 + SIGTERM);
+	long grandchild = strtol(r[0].out, NULL, 10);
+	assert_true(grandchild > 1);
+	if (have_proc() && !gone_within_1s(grandchild))
+		fail_msg("grandchild %ld survived the timeout", grandchild);
+	proc_result_free(&r[0]);
+	proc_result_free(&r[1]);
+	assert_no_children();
+}
+
+static void test_async_kill(void **state)
+{
+	(void)state;
+	int fd0 = lowest_free_fd();
+	char path[] = "/tmp/adopt-proc-XXXXXX";
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	close(fd);
+	char *script = xasprintf("sleep 10 & echo $! > %s; wait", path);
+	struct proc *p = start_ok(SH(script), NULL, 0, 0, 1024);
+	pid_t leader = proc_pid(p);
+	assert_true(leader > 1);
+	/* run it until the background process is there */
+	long grandchild = 0;
+	for (int i = 0; i < 400 && grandchild <= 0; i++) {
+		struct pollfd fds[PROC_MAX_FDS];
+		int64_t due;
+		unsigned n = proc_poll_fds(p, fds, &due);
+		poll(fds, n, 5);
+		assert_false(proc_step(p, fds, n));
+		FILE *f = fopen(path, "r");
+		if (f && fscanf(f, "%ld", &grandchild) != 1)
+			grandchild = 0;
+		if (f)
+			fclose(f);
+	}
+	assert_true(grandchild > 1);
+	proc_kill(p); /* cancel: the group dies, the leader is reaped, the pipes closed */
+	assert_no_children();
+	if (have_proc() && !gone_within_1s(grandchild))
+		fail_msg("background process %ld survived the cancel", grandchild);
+	struct sigaction sa;
+	sigaction(SIGPIPE, NULL, &sa);
+	assert_true(sa.sa_handler == SIG_DFL);
+	assert_int_equal(lowest_free_fd(), fd0);
+	proc_kill(NULL);
+	unlink(path);
+	free(script);
+}
+
+static void test_async_big_io(void **state)
+{
+	(void)state;
+	/* two commands each fed 1 MB on stdin and echoing it: fed and drained together, by one
+	 * loop, without deadlock */
+	size_t big = 1 << 20;
+	char *in[2];
+	struct proc *ps[2];
+	for (int i = 0; i < 2; i++) {
+		in[i] = xmalloc(big);
+		for (size_t k = 0; k < big; k++)
+			in[i][k] = (char)('a' + (k * (size_t)(i + 3)) % 26);
+		ps[i] = start_ok((char *const[]){"cat", NULL}, in[i], big, 20000, 2 * big);
+	}
+	struct proc_result r[2];
+	size_t order[2];
+	drive_all(ps, 2, r, order);
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(r[i].status, 0);
+		assert_false(r[i].truncated);
+		assert_int_equal(r[i].out_len, big);
+		assert_memory_equal(r[i].out, in[i], big);
+		proc_result_free(&r[i]);
+		free(in[i]);
+	}
+	/* a command that never reads its stdin and exits: not an error, no SIGPIPE */
+	char *junk = xcalloc(1, big);
+	ps[0] = start_ok(SH("exit 0"), junk, big, 5000, 10);
+	drive_all(ps, 1, r, order);
+	assert_int_equal(r[0].status, 0);
+	proc_result_free(&r[0]);
+	free(junk);
+	assert_no_children();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_cat_and_tr), cmocka_unit_test(test_status_and_errors),
-	    cmocka_unit_test(test_timeout),    cmocka_unit_test(test_process_group_killed),
-	    cmocka_unit_test(test_output_cap), cmocka_unit_test(test_stderr_tail),
+	    cmocka_unit_test(test_cat_and_tr),    cmocka_unit_test(test_status_and_errors),
+	    cmocka_unit_test(test_timeout),       cmocka_unit_test(test_process_group_killed),
+	    cmocka_unit_test(test_output_cap),    cmocka_unit_test(test_stderr_tail),
+	    cmocka_unit_test(test_async_overlap), cmocka_unit_test(test_async_timeout),
+	    cmocka_unit_test(test_async_kill),    cmocka_unit_test(test_async_big_io),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,7 +1,10 @@
 /* test_run.c: the pipeline runner (engine/run.h) on the scripted sessions of tests/data/engine:
  * a batch on a two-step pipeline, the memo (a repeated batch and a batch changing only the last
  * step), loops (rounds, the until pattern, {{round}}, {{steps.X.rounds}}), a step error that
- * ends one example while the others go on, cancelling, and the llm_judge metric. */
+ * ends one example while the others go on, cancelling, and the llm_judge metric; exec steps
+ * running in the loop beside LLM steps (runner_start does not wait for them, a slow command
+ * holds back only its own example), their errors, and cancelling them (batch cancel,
+ * llm_cancel_all, runner_free) with nothing left running. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,6 +13,7 @@
 
 #include "engine/run.h"
 #include "engine_fixture.h"
+#include "proc_fixture.h"
 
 struct counts {
 	int step_done, chunks, batch_done;
@@ -46,14 +50,33 @@ struct rig {
 	struct run_callbacks cb;
 };
 
-static void rig_open(struct rig *g, const char *file, bool trust)
+static void rig_load(struct rig *g, const char *file, bool trust)
 {
-	memset(g, 0, sizeof *g);
-	fx_init(&g->f, FX_DATA);
 	g->s = fx_load(&g->f, file);
 	g->l = fx_llm(&g->f, NULL);
 	g->r = runner_new(g->s, g->l, trust);
 	g->cb = (struct run_callbacks){on_step, on_chunk, on_done, &g->c};
+}
+
+static void rig_open(struct rig *g, const char *file, bool trust)
+{
+	memset(g, 0, sizeof *g);
+	fx_init(&g->f, FX_DATA);
+	rig_load(g, file, trust);
+}
+
+/* two.json, trusted, its first step ("find") replaced by the exec step step_fmt, in which %s
+ * stands for the fixture directory. */
+static void rig_open_exec(struct rig *g, const char *step_fmt)
+{
+	memset(g, 0, sizeof *g);
+	fx_init(&g->f, FX_DATA);
+	char *json = xasprintf(step_fmt, g->f.dir);
+	cJSON *step = cJSON_Parse(json);
+	assert_non_null(step);
+	fx_patch(&g->f, "two.json", "pipeline.steps.0", step);
+	free(json);
+	rig_load(g, "two.json", true);
 }
 
 static void rig_close(struct rig *g)
@@ -347,6 +370,158 @@ static void test_llm_judge(void **state)
 	rig_close(&g);
 }
 
+/* ---- exec steps inside the loop ---- */
+
+struct step_log {
+	size_t n;
+	struct {
+		size_t example;
+		int step;
+	} at[64];
+};
+
+static void log_step(void *arg, struct run_batch *b, const struct trace *t,
+                     const struct trace_step *ts)
+{
+	(void)b;
+	struct step_log *lg = arg;
+	assert_true(lg->n < 64);
+	lg->at[lg->n].example = t->example;
+	lg->at[lg->n++].step = ts->step;
+}
+
+/* Where (example, step) finished in the log; -1 when it did not. */
+static int log_pos(const struct step_log *lg, size_t example, int step)
+{
+	for (size_t i = 0; i < lg->n; i++)
+		if (lg->at[i].example == example && lg->at[i].step == step)
+			return (int)i;
+	return -1;
+}
+
+static const char *question(const struct rig *g, size_t i)
+{
+	return example_get(&g->s->data.splits[SPLIT_TRAIN].ex[i], "question")->text;
+}
+
+static void test_exec_beside_llm(void **state)
+{
+	(void)state;
+	/* the first example's command takes 0.6 s, the others' none: while it runs, the other
+	 * examples go on to their LLM step and finish */
+	struct rig g;
+	rig_open_exec(&g, "{\"id\": \"find\", \"type\": \"exec\", \"input\": "
+	                  "\"{{input.question}}\", \"command\": [\"sh\", \"-c\", \"read q; case "
+	                  "$q in *apple*) sleep 0.6;; esac; echo \\\"#$q\\\"\"]}");
+	struct step_log lg = {0};
+	struct run_callbacks cb = {log_step, NULL, NULL, &lg};
+	size_t idx[3] = {0, 1, 2};
+	assert_non_null(strstr(question(&g, 0), "apple"));
+	struct run_batch *b = runner_start(g.r, NULL, SPLIT_TRAIN, idx, 3, "x", &cb);
+	/* runner_start did not wait for any command */
+	assert_int_equal(log_pos(&lg, 0, 0), -1);
+	assert_true(llm_pending(g.l) >= 1);
+	wait_done(&g, b);
+	assert_int_equal(lg.n, 6);
+	int slow_exec = log_pos(&lg, 0, 0), fast_llm = log_pos(&lg, 1, 1);
+	assert_true(slow_exec >= 0 && fast_llm >= 0);
+	if (fast_llm > slow_exec)
+		fail_msg("example 1's LLM step waited for example 0's command");
+	for (size_t i = 0; i < 3; i++) {
+		const struct trace *t = run_batch_trace(b, i);
+		assert_null(t->error);
+		assert_int_equal(t->n, 2);
+		char *want = xasprintf("#%s", question(&g, i));
+		assert_string_equal(t->steps[0].out.text, want);
+		assert_string_equal(t->steps[0].prompt, want + 1);
+		free(want);
+	}
+	assert_true(run_batch_trace(b, 0)->steps[0].latency_s >= 0.5);
+	assert_true(run_batch_trace(b, 1)->steps[0].latency_s < 0.5);
+	/* code steps are not memoized: a second batch runs the commands again (and only the LLM
+	 * steps come from the memo) */
+	struct runner_stats s1, s2;
+	runner_get_stats(g.r, &s1);
+	struct run_batch *b2 = runner_start(g.r, NULL, SPLIT_TRAIN, idx + 1, 2, "y", &cb);
+	assert_false(run_batch_done(b2));
+	wait_done(&g, b2);
+	runner_get_stats(g.r, &s2);
+	assert_int_equal(s2.memo_hits, s1.memo_hits + 2);
+	run_batch_free(b);
+	run_batch_free(b2);
+	assert_no_children();
+
+	/* a failing command: the error goes into the trace as the synchronous runner put it */
+	rig_close(&g);
+	rig_open_exec(&g, "{\"id\": \"find\", \"type\": \"exec\", \"command\": [\"sh\", \"-c\", "
+	                  "\"echo broken >&2; exit 4\"]}");
+	b = runner_start(g.r, NULL, SPLIT_TRAIN, idx, 1, "z", NULL);
+	wait_done(&g, b);
+	assert_string_equal(run_batch_trace(b, 0)->error,
+	                    "step \"find\": command \"sh\" exited with status 4: broken\n");
+	run_batch_free(b);
+	rig_close(&g);
+}
+
+/* Runs the loop until the fixture's "pids" file lists n background processes; fills pids. */
+static void wait_pids(struct rig *g, size_t n, long *pids)
+{
+	char *path = fx_path(&g->f, "pids");
+	size_t got = 0;
+	for (int i = 0; i < 300 && got < n; i++) {
+		llm_wait(g->l, NULL, 0, 10);
+		FILE *f = fopen(path, "r");
+		for (got = 0; f && got < n && fscanf(f, "%ld", &pids[got]) == 1; got++)
+			;
+		if (f)
+			fclose(f);
+	}
+	assert_int_equal(got, n);
+	unlink(path);
+	free(path);
+}
+
+static void assert_gone(const long *pids, size_t n)
+{
+	assert_no_children();
+	for (size_t i = 0; i < n && have_proc(); i++)
+		if (!gone_within_1s(pids[i]))
+			fail_msg("background process %ld survived the cancel", pids[i]);
+}
+
+static void test_exec_cancel(void **state)
+{
+	(void)state;
+	struct rig g;
+	rig_open_exec(&g, "{\"id\": \"find\", \"type\": \"exec\", \"command\": [\"sh\", \"-c\", "
+	                  "\"sleep 10 & echo $! >> %s/pids; wait\"]}");
+	size_t idx[2] = {0, 1};
+	long pids[2];
+	/* the batch is cancelled: both commands and what they started die, nothing calls back */
+	struct run_batch *b = runner_start(g.r, NULL, SPLIT_TRAIN, idx, 2, "c", &g.cb);
+	wait_pids(&g, 2, pids);
+	run_batch_cancel(b);
+	assert_int_equal(llm_pending(g.l), 0);
+	assert_gone(pids, 2);
+	for (int i = 0; i < 3; i++)
+		llm_wait(g.l, NULL, 0, 10);
+	assert_int_equal(g.c.step_done, 0);
+	run_batch_free(b);
+	/* llm_cancel_all stops them too; the batch is freed afterwards */
+	b = runner_start(g.r, NULL, SPLIT_TRAIN, idx, 2, "c2", &g.cb);
+	wait_pids(&g, 2, pids);
+	llm_cancel_all(g.l);
+	assert_int_equal(llm_pending(g.l), 0);
+	assert_gone(pids, 2);
+	run_batch_free(b);
+	/* a batch still running when the runner goes */
+	runner_start(g.r, NULL, SPLIT_TRAIN, idx, 1, "left", &g.cb);
+	wait_pids(&g, 1, pids);
+	rig_close(&g);
+	assert_gone(pids, 1);
+	assert_int_equal(g.c.step_done, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -357,6 +532,8 @@ int main(void)
 	    cmocka_unit_test(test_step_error_ends_one_example),
 	    cmocka_unit_test(test_cancel),
 	    cmocka_unit_test(test_llm_judge),
+	    cmocka_unit_test(test_exec_beside_llm),
+	    cmocka_unit_test(test_exec_cancel),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
