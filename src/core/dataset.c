@@ -247,6 +247,48 @@ int dataset_load_split(struct dataset *d, enum split_id split, const cJSON *spec
 	return err_set(e, "must be an array of examples or a path to a JSONL/JSON file");
 }
 
+/* Whitespace as cJSON skips it (every byte from 0x01 to 0x20). */
+static const char *skip_ws(const char *p, const char *end)
+{
+	while (p < end && *p && (unsigned char)*p <= 0x20)
+		p++;
+	return p;
+}
+
+int dataset_load_inline(struct dataset *d, enum split_id split, const char *text, size_t len,
+                        const char **bad, struct err *e)
+{
+	struct split *sp = &d->splits[split];
+	free(sp->source);
+	sp->source = xstrdup("inline");
+	*bad = NULL;
+	if (len < 2 || text[0] != '[')
+		return err_set(e, "must be an array of examples or a path to a JSONL/JSON file");
+	const char *end = text + len, *p = skip_ws(text + 1, end);
+	if (p < end && *p == ']')
+		return 0;
+	for (size_t i = 0;; i++) {
+		const char *stop;
+		cJSON *obj = cJSON_ParseWithLengthOpts(p, (size_t)(end - p), &stop, 0);
+		if (!obj) {
+			*bad = cJSON_GetErrorPtr();
+			return err_set(e, "invalid JSON");
+		}
+		int rc = dataset_add_example(d, split, obj, i, e);
+		cJSON_Delete(obj);
+		if (rc < 0)
+			return -1;
+		p = skip_ws(stop, end);
+		if (p < end && *p == ']')
+			return 0;
+		if (p >= end || *p != ',') {
+			*bad = p;
+			return err_set(e, "invalid JSON");
+		}
+		p++;
+	}
+}
+
 void dataset_free(struct dataset *d)
 {
 	for (int i = 0; i < SPLIT_COUNT; i++) {
