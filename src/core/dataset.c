@@ -267,6 +267,9 @@ int dataset_load_inline(struct dataset *d, enum split_id split, const char *text
 	const char *end = text + len, *p = skip_ws(text + 1, end);
 	if (p < end && *p == ']')
 		return 0;
+	/* after a bad example the rest is still parsed (not added): invalid JSON anywhere in the
+	 * file is reported before anything else, as when the file was parsed whole */
+	int rc = 0;
 	for (size_t i = 0;; i++) {
 		const char *stop;
 		cJSON *obj = cJSON_ParseWithLengthOpts(p, (size_t)(end - p), &stop, 0);
@@ -274,18 +277,17 @@ int dataset_load_inline(struct dataset *d, enum split_id split, const char *text
 			*bad = cJSON_GetErrorPtr();
 			return err_set(e, "invalid JSON");
 		}
-		int rc = dataset_add_example(d, split, obj, i, e);
-		cJSON_Delete(obj);
-		if (rc < 0)
-			return -1;
 		p = skip_ws(stop, end);
-		if (p < end && *p == ']')
-			return 0;
-		if (p >= end || *p != ',') {
+		if (p >= end || (*p != ',' && *p != ']')) {
+			cJSON_Delete(obj);
 			*bad = p;
 			return err_set(e, "invalid JSON");
 		}
-		p++;
+		if (rc == 0)
+			rc = dataset_add_example(d, split, obj, i, e);
+		cJSON_Delete(obj);
+		if (*p++ == ']')
+			return rc;
 	}
 }
 
