@@ -472,7 +472,8 @@ int json_member_spans(const char *text, size_t len, const char *path, const char
 		if (scan_value(&sc) < 0)
 			break;
 		for (size_t j = 0; j < nkeys; j++) {
-			if (spans[j][1] == 0 && key_equal(keys[j], strlen(keys[j]), STR_RAW, k, klen)) {
+			if (spans[j][1] == 0 &&
+			    key_equal(keys[j], strlen(keys[j]), STR_RAW, k, klen)) {
 				spans[j][0] = start;
 				spans[j][1] = sc.i;
 				break;

@@ -417,7 +417,7 @@ static void keep_inline_text(struct loader *L, struct session *s, char *text)
 {
 	size_t at = 0, off[SPLIT_COUNT] = {0};
 	for (int i; (i = next_inline(L, at)) >= 0;) {
-		/* in text order, each moves down (or stays): no array is overwritten before it moved */
+		/* in text order each moves down or stays: none is overwritten before it moved */
 		size_t a = L->inline_span[i][0], n = L->inline_span[i][1] - a;
 		memmove(text + at, text + a, n);
 		off[i] = at;

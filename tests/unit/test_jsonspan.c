@@ -59,9 +59,8 @@ static void test_absent_and_bad(void **state)
 	                                     "{\"dataset\": \"d.jsonl\"}"};
 	for (size_t k = 0; k < sizeof absent / sizeof *absent; k++) {
 		spans[0][1] = 99;
-		assert_int_equal(json_member_spans(absent[k], strlen(absent[k]), "dataset", keys,
-		                                   spans),
-		                 1);
+		assert_int_equal(
+		    json_member_spans(absent[k], strlen(absent[k]), "dataset", keys, spans), 1);
 		assert_int_equal(spans[0][1], 0);
 	}
 	/* bad text before, inside or after a member: -1 and no spans */

@@ -878,10 +878,12 @@ static void test_inline_round_trip(void **state)
 	const struct split *val = &a->data.splits[SPLIT_VAL];
 	assert_int_equal(val->n, 2);
 	assert_string_equal(val->source, "inline");
-	assert_string_equal(example_get(&val->ex[0], "q")->text, "caf\xc3\xa9 \xf0\x9f\x98\x80 ]}[{");
+	assert_string_equal(example_get(&val->ex[0], "q")->text,
+	                    "caf\xc3\xa9 \xf0\x9f\x98\x80 ]}[{");
 	assert_string_equal(val->ex[0].golds[0], "42");
 	assert_string_equal(example_get(&val->ex[0], "n")->text, "-1500");
-	assert_string_equal(example_get(&val->ex[0], "x_ex")->text, "{\"deep\":[[1],{\"k\":\"v\"}]}");
+	assert_string_equal(example_get(&val->ex[0], "x_ex")->text,
+	                    "{\"deep\":[[1],{\"k\":\"v\"}]}");
 	assert_string_equal(val->ex[1].id, "7");
 	assert_string_equal(example_get(&val->ex[1], "q")->text,
 	                    "tab\there \"quoted\" back\\slash");
