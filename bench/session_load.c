@@ -58,7 +58,7 @@ static int child(const char *mode, const char *path)
 			return 1;
 		}
 		if (!strcmp(mode, "cjson-inline")) {
-			/* what session_load does first: the whole file into one tree, kept */
+			/* the baseline the requirement names: cJSON parsing the same bytes (tree kept) */
 			keep = cJSON_ParseWithLength(buf, len);
 			if (!keep)
 				return 1;

@@ -247,6 +247,50 @@ int dataset_load_split(struct dataset *d, enum split_id split, const cJSON *spec
 	return err_set(e, "must be an array of examples or a path to a JSONL/JSON file");
 }
 
+/* Whitespace as cJSON skips it (every byte from 0x01 to 0x20). */
+static const char *skip_ws(const char *p, const char *end)
+{
+	while (p < end && *p && (unsigned char)*p <= 0x20)
+		p++;
+	return p;
+}
+
+int dataset_load_inline(struct dataset *d, enum split_id split, const char *text, size_t len,
+                        const char **bad, struct err *e)
+{
+	struct split *sp = &d->splits[split];
+	free(sp->source);
+	sp->source = xstrdup("inline");
+	*bad = NULL;
+	if (len < 2 || text[0] != '[')
+		return err_set(e, "must be an array of examples or a path to a JSONL/JSON file");
+	const char *end = text + len, *p = skip_ws(text + 1, end);
+	if (p < end && *p == ']')
+		return 0;
+	/* after a bad example the rest is still parsed (not added): invalid JSON anywhere in the
+	 * file is reported before anything else, as when the file was parsed whole */
+	int rc = 0;
+	for (size_t i = 0;; i++) {
+		const char *stop;
+		cJSON *obj = cJSON_ParseWithLengthOpts(p, (size_t)(end - p), &stop, 0);
+		if (!obj) {
+			*bad = cJSON_GetErrorPtr();
+			return err_set(e, "invalid JSON");
+		}
+		p = skip_ws(stop, end);
+		if (p >= end || (*p != ',' && *p != ']')) {
+			cJSON_Delete(obj);
+			*bad = p;
+			return err_set(e, "invalid JSON");
+		}
+		if (rc == 0)
+			rc = dataset_add_example(d, split, obj, i, e);
+		cJSON_Delete(obj);
+		if (*p++ == ']')
+			return rc;
+	}
+}
+
 void dataset_free(struct dataset *d)
 {
 	for (int i = 0; i < SPLIT_COUNT; i++) {

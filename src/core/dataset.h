@@ -49,6 +49,13 @@ struct dataset {
  * Errors carry "file:line: ..." for files; for inline data the caller adds the position. */
 int dataset_load_split(struct dataset *d, enum split_id split, const cJSON *spec, const char *dir,
                        struct err *e);
+/* Loads one split from the text of an inline JSON array ("[" to "]", len bytes), one example at
+ * a time: each is parsed on its own, added to the arena and freed, so that the tree of the whole
+ * array never exists.  On invalid JSON, *bad points at the offending byte of text (for the
+ * caller's "file:line:col"); otherwise *bad is NULL and, as for dataset_load_split, the failing
+ * example is number d->splits[split].n of the split. */
+int dataset_load_inline(struct dataset *d, enum split_id split, const char *text, size_t len,
+                        const char **bad, struct err *e);
 /* Adds one example from a JSON object; error when it is not an object or lacks the answer. */
 int dataset_add_example(struct dataset *d, enum split_id split, const cJSON *obj, size_t index,
                         struct err *e);

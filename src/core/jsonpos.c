@@ -48,23 +48,26 @@ static bool is_hex(int c)
 	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
 }
 
-/* At '"': skips the string; on success i is just past the closing quote. */
+/* At '"': skips the string; on success i is just past the closing quote.  The plain runs between
+ * escapes are skipped with memchr: most of a large document is string content. */
 static int scan_string(struct scan *sc)
 {
 	if (peek(sc) != '"')
 		return scan_fail(sc, "'\"'");
 	sc->i++;
-	while (sc->i < sc->len) {
-		char c = sc->s[sc->i];
-		if (c == '"') {
-			sc->i++;
+	for (;;) {
+		const char *p = sc->s + sc->i;
+		const char *q = memchr(p, '"', sc->len - sc->i);
+		const char *b = memchr(p, '\\', (size_t)((q ? q : sc->s + sc->len) - p));
+		if (!b) {
+			if (!q) {
+				sc->i = sc->len;
+				return scan_fail(sc, "'\"' to end the string");
+			}
+			sc->i = (size_t)(q - sc->s) + 1;
 			return 0;
 		}
-		if (c != '\\') {
-			sc->i++;
-			continue;
-		}
-		sc->i++;
+		sc->i = (size_t)(b - sc->s) + 1;
 		int x = peek(sc);
 		if (x < 0 || !strchr("\"\\/bfnrtu", x))
 			return scan_fail(sc,
@@ -76,7 +79,6 @@ static int scan_string(struct scan *sc)
 					return scan_fail(sc, "4 hex digits after \\u");
 		}
 	}
-	return scan_fail(sc, "'\"' to end the string");
 }
 
 static int scan_literal(struct scan *sc, const char *word)
@@ -405,51 +407,88 @@ static int walk_to(struct scan *sc, const struct path_comp *c)
 	}
 }
 
-int json_pos_of_path(const char *text, size_t len, const char *path, struct json_pos *out)
+/* Walks sc to the value at path; *at = the start of the deepest value reached.  Returns as
+ * json_pos_of_path. */
+static int walk_path(struct scan *sc, const char *path, size_t *at)
 {
-	struct scan sc = {.s = text, .len = len};
-	scan_ws(&sc);
-	size_t at = sc.i; /* start of the deepest value reached */
-	int rc = 0;
-	if (at >= len) {
-		rc = -1;
-		goto done;
-	}
+	scan_ws(sc);
+	*at = sc->i;
+	if (*at >= sc->len)
+		return -1;
 	struct path_comp c;
 	const char *p = path ? path : "";
 	for (bool first = true;; first = false) {
 		int r = path_next(&p, first, &c);
-		if (r <= 0) {
-			rc = r;
-			break;
+		if (r <= 0)
+			return r;
+		if ((unsigned char)sc->s[*at] != (c.is_index ? '[' : '{'))
+			return 1;
+		sc->i = *at;
+		r = walk_to(sc, &c);
+		if (r == 0)
+			return 1;
+		if (r < 0 || sc->i >= sc->len) {
+			*at = sc->i;
+			return -1;
 		}
-		int want = c.is_index ? '[' : '{';
-		if ((unsigned char)text[at] != want) {
-			rc = 1;
-			break;
-		}
-		sc.i = at;
-		r = walk_to(&sc, &c);
-		if (r < 0) {
-			at = sc.i;
-			rc = -1;
-			break;
-		}
-		if (r == 0) {
-			rc = 1;
-			break;
-		}
-		if (sc.i >= len) {
-			at = sc.i;
-			rc = -1;
-			break;
-		}
-		at = sc.i;
+		*at = sc->i;
 	}
-done:
+}
+
+int json_pos_of_path(const char *text, size_t len, const char *path, struct json_pos *out)
+{
+	struct scan sc = {.s = text, .len = len};
+	size_t at;
+	int rc = walk_path(&sc, path, &at);
 	if (out)
 		*out = pos_of_offset_n(text, len, at);
 	return rc;
+}
+
+int json_member_spans(const char *text, size_t len, const char *path, const char *const *keys,
+                      size_t (*spans)[2])
+{
+	size_t nkeys = 0;
+	while (keys[nkeys])
+		nkeys++;
+	memset(spans, 0, nkeys * sizeof *spans);
+	struct scan sc = {.s = text, .len = len};
+	size_t at;
+	int rc = walk_path(&sc, path, &at);
+	if (rc != 0)
+		return rc;
+	if (text[at] != '{')
+		return 1;
+	sc.i = at + 1;
+	scan_ws(&sc);
+	if (peek(&sc) == '}')
+		return 0;
+	for (;;) {
+		const char *k;
+		size_t klen;
+		if (scan_member_key(&sc, &k, &klen) < 0)
+			break;
+		size_t start = sc.i;
+		if (scan_value(&sc) < 0)
+			break;
+		for (size_t j = 0; j < nkeys; j++) {
+			if (spans[j][1] == 0 &&
+			    key_equal(keys[j], strlen(keys[j]), STR_RAW, k, klen)) {
+				spans[j][0] = start;
+				spans[j][1] = sc.i;
+				break;
+			}
+		}
+		scan_ws(&sc);
+		int ch = peek(&sc);
+		if (ch == '}')
+			return 0;
+		if (ch != ',')
+			break;
+		sc.i++;
+	}
+	memset(spans, 0, nkeys * sizeof *spans);
+	return -1;
 }
 
 /* ---- path builders ------------------------------------------------------------------------ */

@@ -31,6 +31,14 @@ struct json_pos json_pos_of_offset(const char *text, size_t offset);
  * the path is malformed (*out = where scanning stopped). */
 int json_pos_of_path(const char *text, size_t len, const char *path, struct json_pos *out);
 
+/* Byte spans of members of the object at `path`, found in one pass over it without building
+ * anything (for values too large to parse whole, like an inline dataset): for each key of the
+ * NULL-terminated `keys`, spans[k] = {start, end} of its value (the first occurrence, as cJSON
+ * resolves it), or {0, 0} when absent.  Returns 0; 1 when `path` is absent or not an object;
+ * -1 when the text is not JSON along the way (every span is then {0, 0}). */
+int json_member_spans(const char *text, size_t len, const char *path, const char *const *keys,
+                      size_t (*spans)[2]);
+
 /* Path builders for callers: append one component to a path in `b` (starting empty).
  * json_path_key(b, "steps"); json_path_index(b, 3); json_path_key(b, "a.b") -> steps[3]["a.b"] */
 void json_path_key(struct sbuf *b, const char *key);

@@ -12,6 +12,8 @@ struct loader {
 	struct diag *d;
 	struct session *s;
 	int errors;
+	size_t inline_span[SPLIT_COUNT][2]; /* bytes of each inline split array in text, or 0, 0 */
+	const char *bad_json; /* invalid JSON found in an inline example (reported alone) */
 };
 
 /* Reports a problem at the JSON path (e.g. "pipeline.steps[2].prompt"), or at 1:1 when NULL. */

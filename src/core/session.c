@@ -1,10 +1,21 @@
 /* session.c: loading, validating and saving the adopt-session file.
  *
- * Loading parses the whole file with cJSON, then builds the model (models, pipeline, dataset,
- * metric, optimizer settings) and checks everything that can be checked without running
- * anything.  Every problem is collected with its position ("file:line:col: message"); positions
- * are looked up in the text only when a problem is reported.  The cJSON tree stays attached to
- * the session: saving writes it back, so keys this version does not know survive. */
+ * Loading parses the file with cJSON, then builds the model (models, pipeline, dataset, metric,
+ * optimizer settings) and checks everything that can be checked without running anything.
+ * Every problem is collected with its position ("file:line:col: message"); positions are looked
+ * up in the file's text only when a problem is reported.  The cJSON tree stays attached to the
+ * session: saving writes it back, so keys this version does not know survive.
+ *
+ * Inline dataset arrays ("dataset": {"train": [{...}, ...]}) are the exception, because a tree
+ * of 100,000 examples costs about 5 times their text.  The position scanner finds the byte span
+ * of each array (jsonpos.h, json_member_spans); cJSON parses a copy of the rest of the file with
+ * "[]" in their place (the outline); dataset_load_inline then parses the examples one at a time
+ * straight from the file's text into the dataset's arena.  Once the load has succeeded, the
+ * arrays' text is moved to the front of the file's buffer (the rest is given back) and each
+ * placeholder becomes a raw node pointing at it, which cJSON prints verbatim: a save writes the
+ * examples back exactly as they were read, unknown keys, numbers, nesting and escapes included.
+ * Peak memory is the file's text, the dataset's arena and the outline's small tree.  Invalid
+ * JSON inside an example is reported as before: the file's parse error, alone. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -231,7 +242,16 @@ static void load_dataset(struct loader *L, struct session *s)
 		char path[64];
 		snprintf(path, sizeof path, "dataset.%s", split_names[i]);
 		struct err e = {{0}};
-		if (dataset_load_split(&s->data, i, spec, s->dir, &e) < 0) {
+		const size_t *span = L->inline_span[i];
+		const char *bad = NULL;
+		int rc = span[1] ? dataset_load_inline(&s->data, i, L->text + span[0],
+		                                       span[1] - span[0], &bad, &e)
+		                 : dataset_load_split(&s->data, i, spec, s->dir, &e);
+		if (bad) {
+			L->bad_json = bad; /* session_load reports it */
+			return;
+		}
+		if (rc < 0) {
 			if (cJSON_IsArray(spec)) {
 				/* inline: point at the offending example when we can tell which */
 				size_t idx = s->data.splits[i].n;
@@ -348,11 +368,76 @@ const struct session_keyset session_keysets[] = {
 	{NULL, NULL},
 };
 
-static void parse_error(struct loader *L)
+static void parse_error(struct loader *L, const char *errptr)
 {
 	char msg[512];
-	json_describe_error(L->text, L->len, cJSON_GetErrorPtr(), msg, sizeof msg);
+	json_describe_error(L->text, L->len, errptr, msg, sizeof msg);
 	diag_add(L->d, "%s:%s (invalid JSON)", L->file, msg);
+}
+
+/* The inline split whose array starts first at or after byte `from` of the text, or -1. */
+static int next_inline(const struct loader *L, size_t from)
+{
+	int best = -1;
+	for (int i = 0; i < SPLIT_COUNT; i++)
+		if (L->inline_span[i][1] && L->inline_span[i][0] >= from &&
+		    (best < 0 || L->inline_span[i][0] < L->inline_span[best][0]))
+			best = i;
+	return best;
+}
+
+/* Parses the file without its inline dataset arrays, or returns NULL when it has none or the
+ * outline does not parse (the caller then parses the whole text, for the same tree or the same
+ * error as ever). */
+static cJSON *parse_outline(struct loader *L)
+{
+	const char *keys[SPLIT_COUNT + 1] = {NULL};
+	memcpy(keys, split_names, sizeof split_names);
+	if (json_member_spans(L->text, L->len, "dataset", keys, L->inline_span) != 0)
+		return NULL;
+	for (int i = 0; i < SPLIT_COUNT; i++)
+		if (L->inline_span[i][1] && L->text[L->inline_span[i][0]] != '[')
+			L->inline_span[i][0] = L->inline_span[i][1] = 0; /* a path, or wrong */
+	if (next_inline(L, 0) < 0)
+		return NULL;
+	struct sbuf b = {0};
+	size_t at = 0;
+	for (int i; (i = next_inline(L, at)) >= 0; at = L->inline_span[i][1]) {
+		sbuf_add(&b, L->text + at, L->inline_span[i][0] - at);
+		sbuf_adds(&b, "[]");
+	}
+	sbuf_add(&b, L->text + at, L->len - at);
+	cJSON *root = cJSON_ParseWithLength(b.s, b.len);
+	sbuf_free(&b);
+	return root;
+}
+
+/* Makes the inline arrays' text part of the tree (see the top of the file); takes text. */
+static void keep_inline_text(struct loader *L, struct session *s, char *text)
+{
+	size_t at = 0, off[SPLIT_COUNT] = {0};
+	for (int i; (i = next_inline(L, at)) >= 0;) {
+		/* in text order each moves down or stays: none is overwritten before it moved */
+		size_t a = L->inline_span[i][0], n = L->inline_span[i][1] - a;
+		memmove(text + at, text + a, n);
+		off[i] = at;
+		at += n;
+		text[at++] = '\0';
+	}
+	if (!at) {
+		free(text);
+		return;
+	}
+	s->inline_text = xrealloc(text, at);
+	cJSON *ds = cJSON_GetObjectItemCaseSensitive(s->root, "dataset");
+	for (int i = 0; i < SPLIT_COUNT; i++) {
+		if (!L->inline_span[i][1])
+			continue;
+		cJSON *raw = cJSON_CreateNull();
+		raw->type = cJSON_Raw | cJSON_IsReference; /* cJSON_Delete leaves the text alone */
+		raw->valuestring = s->inline_text + off[i];
+		cJSON_ReplaceItemInObjectCaseSensitive(ds, split_names[i], raw);
+	}
 }
 
 struct session *session_load(const char *path, const struct session_load_opts *opts, struct diag *d)
@@ -372,9 +457,14 @@ struct session *session_load(const char *path, const struct session_load_opts *o
 		free(text);
 		return NULL;
 	}
-	cJSON *root = cJSON_ParseWithLength(text, len);
+	size_t d0 = d->n;
+	cJSON *root = parse_outline(&L);
 	if (!root) {
-		parse_error(&L);
+		memset(L.inline_span, 0, sizeof L.inline_span);
+		root = cJSON_ParseWithLength(text, len);
+	}
+	if (!root) {
+		parse_error(&L, cJSON_GetErrorPtr());
 		free(text);
 		return NULL;
 	}
@@ -412,15 +502,23 @@ struct session *session_load(const char *path, const struct session_load_opts *o
 	s->name = name;
 	load_models(&L, s);
 	load_dataset(&L, s);
+	if (L.bad_json) {
+		while (d->n > d0)
+			free(d->msgs[--d->n]);
+		parse_error(&L, L.bad_json);
+		L.errors++;
+		goto out;
+	}
 	load_metric(&L, s);
 	load_pipeline(&L, s);
 	load_optimizer(&L, s);
 out:
-	free(text);
 	if (L.errors) {
+		free(text);
 		session_free(s);
 		return NULL;
 	}
+	keep_inline_text(&L, s, text);
 	return s;
 }
 
@@ -437,6 +535,7 @@ void session_free(struct session *s)
 	free(s->opt.step_optimizer);
 	free(s->opt.role_model);
 	cJSON_Delete(s->root);
+	free(s->inline_text);
 	free(s->path);
 	free(s->dir);
 	free(s->name);

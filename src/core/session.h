@@ -130,6 +130,7 @@ struct session {
 	char *dir;  /* directory of the file, for relative paths */
 	char *name;
 	cJSON *root; /* the whole document; unknown keys survive a save */
+	char *inline_text; /* inline dataset arrays, NUL-separated: root's raw nodes point here */
 	char *text;  /* the file's text, kept for error positions until load finishes */
 
 	struct model_config *models;

@@ -169,6 +169,56 @@ static void test_errors(void **state)
 	expect_error("5", "must be an array of examples or a path to a JSONL/JSON file");
 }
 
+/* dataset_load_inline: the examples of an array's text, one at a time; bad JSON by position. */
+static void test_inline_text(void **state)
+{
+	(void)state;
+	struct dataset d = {0};
+	struct err e = {""};
+	const char *bad = (const char *)1;
+	static const char empty[] = "[ \n\t]";
+	assert_int_equal(dataset_load_inline(&d, SPLIT_VAL, empty, strlen(empty), &bad, &e), 0);
+	assert_null(bad);
+	assert_int_equal(d.splits[SPLIT_VAL].n, 0);
+	assert_string_equal(d.splits[SPLIT_VAL].source, "inline");
+	/* the length bounds it: what follows the array is never read */
+	static const char two[] = "[\n {\"q\": \"x]\", \"answer\": 1} ,{\"answer\": [\"a\", 2]}\n]"
+	                          "{\"answer\": \"not this\"}";
+	size_t len = strlen(two) - strlen("{\"answer\": \"not this\"}");
+	assert_int_equal(dataset_load_inline(&d, SPLIT_TRAIN, two, len, &bad, &e), 0);
+	assert_int_equal(d.splits[SPLIT_TRAIN].n, 2);
+	assert_string_equal(example_get(&d.splits[SPLIT_TRAIN].ex[0], "q")->text, "x]");
+	assert_string_equal(d.splits[SPLIT_TRAIN].ex[1].golds[1], "2");
+	assert_string_equal(d.splits[SPLIT_TRAIN].ex[1].id, "train-2");
+	dataset_free(&d);
+
+	/* a problem in an example: its number; bad stays NULL */
+	static const char noans[] = "[{\"answer\": \"a\"}, {\"q\": \"b\"}, {\"answer\": \"c\"}]";
+	assert_int_equal(dataset_load_inline(&d, SPLIT_TEST, noans, strlen(noans), &bad, &e), -1);
+	assert_null(bad);
+	assert_int_equal(d.splits[SPLIT_TEST].n, 1); /* the index of the bad one */
+	assert_true(strstr(e.msg, "example 2 has no \"answer\" field") != NULL);
+	dataset_free(&d);
+
+	/* invalid JSON: bad points at it, even after an example with a problem */
+	static const char *const invalid[] = {
+	    "[{\"answer\": 1.2.3}]", "[{\"answer\": \"a\"} {\"answer\": \"b\"}]",
+	    "[{\"q\": 1}, {\"answer\": 1}, 7.7.7]", "[{\"answer\": \"a\"},", "[1 2]"};
+	static const size_t at[] = {15, 17, 29, 17, 3};
+	for (size_t k = 0; k < ARRAY_SIZE(invalid); k++) {
+		bad = NULL;
+		assert_int_equal(
+		    dataset_load_inline(&d, SPLIT_TRAIN, invalid[k], strlen(invalid[k]), &bad, &e),
+		    -1);
+		assert_non_null(bad);
+		assert_int_equal(bad - invalid[k], at[k]);
+		dataset_free(&d);
+	}
+	assert_int_equal(dataset_load_inline(&d, SPLIT_TRAIN, "{}", 2, &bad, &e), -1);
+	assert_null(bad);
+	dataset_free(&d);
+}
+
 static void test_split_names(void **state)
 {
 	(void)state;
@@ -183,7 +233,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 #define T(f) cmocka_unit_test_setup_teardown(f, testdir_setup, testdir_teardown)
 	    T(test_inline),       T(test_golds),  T(test_jsonl),       T(test_json_array_file),
-	    T(test_answer_field), T(test_errors), T(test_split_names),
+	    T(test_answer_field), T(test_errors), T(test_split_names), T(test_inline_text),
 #undef T
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -685,7 +685,13 @@ static void test_unknown_keys_kept(void **state)
 	assert_string_equal(AT(r, "pipeline", "loops", "0", "x_loop")->valuestring, "keep");
 	assert_int_equal(AT(r, "pipeline", "loops", "0", "until", "x_until")->valueint, 2);
 	assert_true(cJSON_IsNull(AT(r, "dataset", "x_dataset")));
-	assert_int_equal(AT(r, "dataset", "val", "0", "x_ex")->valueint, 1);
+	/* the inline examples are kept as their text, not as a tree: look at the file */
+	size_t len;
+	char *text = slurp("s.json", &len);
+	cJSON *saved = cJSON_ParseWithLength(text, len);
+	free(text);
+	assert_int_equal(AT(saved, "dataset", "val", "0", "x_ex")->valueint, 1);
+	cJSON_Delete(saved);
 	assert_string_equal(AT(r, "optimizer", "x_optimizer", "0")->valuestring, "keep");
 	assert_non_null(AT(r, "history", "iterations"));
 	assert_string_equal(session_step(b, "answer")->demos[0].output, "o1 changed");
@@ -814,6 +820,145 @@ static void test_override_models(void **state)
 	session_free(s);
 }
 
+/* ---- inline datasets: parsed one example at a time, written back as they were ---- */
+
+/* Splits out of order, brackets and braces inside strings, every JSON type, escapes (\u with a
+ * surrogate pair), nesting, unknown keys in examples and beside them. */
+static const char inline_session[] =
+    "{\"format\": \"adopt-session\", \"version\": 1, \"models\": {},\n"
+    " \"pipeline\": {\"steps\": [{\"id\": \"a\", \"type\": \"template\", "
+    "\"template\": \"{{input.q}}\"}]},\n"
+    " \"dataset\": {\"x_before\": [1, {\"train\": []}],\n"
+    "  \"val\" : [ {\"q\": \"caf\\u00e9 \\ud83d\\ude00 ]}[{\", \"answer\": 42, \"n\": -1.5e3,\n"
+    "             \"ok\": true, \"no\": false, \"none\": null, \"x_ex\": {\"deep\": [[1], "
+    "{\"k\": \"v\"}]}},\n"
+    "           {\"id\": 7, \"q\": \"tab\\there \\\"quoted\\\" back\\\\slash\", "
+    "\"answer\": [\"A\", \"b\"]} ] ,\n"
+    "  \"answer_field\": \"answer\",\n"
+    "  \"train\":[{\"q\":\"t1\",\"answer\":\"u1\"},{\"q\":\"t2\",\"answer\":\"\",\"list\":[]}],\n"
+    "  \"test\": \"test.jsonl\", \"x_after\": \"keep\"},\n"
+    " \"metric\": {\"type\": \"exact_match\"}, \"x_top\": [true]}\n";
+
+static cJSON *parse_file(const char *name)
+{
+	size_t len;
+	char *text = slurp(name, &len);
+	cJSON *j = cJSON_ParseWithLength(text, len);
+	free(text);
+	assert_non_null(j);
+	return j;
+}
+
+static void assert_same_examples(const struct dataset *a, const struct dataset *b)
+{
+	for (int sp = 0; sp < SPLIT_COUNT; sp++) {
+		assert_int_equal(a->splits[sp].n, b->splits[sp].n);
+		for (size_t i = 0; i < a->splits[sp].n; i++) {
+			const struct example *x = &a->splits[sp].ex[i], *y = &b->splits[sp].ex[i];
+			assert_string_equal(x->id, y->id);
+			assert_int_equal(x->n, y->n);
+			for (size_t k = 0; k < x->n; k++) {
+				assert_string_equal(x->keys[k], y->keys[k]);
+				assert_string_equal(x->vals[k].text, y->vals[k].text);
+				assert_int_equal(x->vals[k].n_items, y->vals[k].n_items);
+			}
+			assert_int_equal(x->n_golds, y->n_golds);
+			for (size_t k = 0; k < x->n_golds; k++)
+				assert_string_equal(x->golds[k], y->golds[k]);
+		}
+	}
+}
+
+static void test_inline_round_trip(void **state)
+{
+	(void)state;
+	put("s.json", inline_session);
+	put("test.jsonl", "{\"q\": \"j\", \"answer\": \"k\"}\n");
+	struct session *a = load_ok_file("s.json");
+	const struct split *val = &a->data.splits[SPLIT_VAL];
+	assert_int_equal(val->n, 2);
+	assert_string_equal(val->source, "inline");
+	assert_string_equal(example_get(&val->ex[0], "q")->text,
+	                    "caf\xc3\xa9 \xf0\x9f\x98\x80 ]}[{");
+	assert_string_equal(val->ex[0].golds[0], "42");
+	assert_string_equal(example_get(&val->ex[0], "n")->text, "-1500");
+	assert_string_equal(example_get(&val->ex[0], "x_ex")->text,
+	                    "{\"deep\":[[1],{\"k\":\"v\"}]}");
+	assert_string_equal(val->ex[1].id, "7");
+	assert_string_equal(example_get(&val->ex[1], "q")->text,
+	                    "tab\there \"quoted\" back\\slash");
+	assert_int_equal(val->ex[1].n_golds, 2);
+	assert_int_equal(a->data.splits[SPLIT_TRAIN].n, 2);
+	assert_string_equal(a->data.splits[SPLIT_TRAIN].ex[1].golds[0], "");
+	assert_int_equal(a->data.splits[SPLIT_TEST].n, 1);
+
+	struct err e = {""};
+	assert_int_equal(session_save(a, "t.json", &e), 0);
+	/* the same document, read by cJSON alone: every key, value and JSON type */
+	cJSON *orig = parse_file("s.json"), *saved = parse_file("t.json");
+	assert_true(cJSON_Compare(orig, saved, true));
+	assert_true(cJSON_IsNumber(AT(saved, "dataset", "val", "0", "answer")));
+	assert_true(cJSON_IsObject(AT(saved, "dataset", "val", "0", "x_ex")));
+	assert_string_equal(AT(saved, "dataset", "x_after")->valuestring, "keep");
+	cJSON_Delete(orig);
+	cJSON_Delete(saved);
+
+	/* load -> save -> load: the same examples; a second save gives the same bytes */
+	struct session *b = load_ok_file("t.json");
+	assert_same_examples(&a->data, &b->data);
+	assert_int_equal(session_save(b, "u.json", &e), 0);
+	size_t lt, lu;
+	char *tt = slurp("t.json", &lt), *tu = slurp("u.json", &lu);
+	assert_int_equal(lt, lu);
+	assert_memory_equal(tt, tu, lt);
+	free(tt);
+	free(tu);
+	session_free(a);
+	session_free(b);
+}
+
+static void test_bad_inline(void **state)
+{
+	(void)state;
+	static const char head[] =
+	    "{\"format\": \"adopt-session\", \"version\": 1, \"models\": {\"m\": {}},\n"
+	    "\"pipeline\": {\"steps\": [{\"id\": \"a\", \"type\": \"template\", "
+	    "\"template\": \"x\"}]},\n"
+	    "\"metric\": {\"type\": \"f1\"},\n";
+	/* the example's position, whichever split comes first in the file */
+	char *t = xasprintf("%s\"dataset\": {\"test\": [{\"answer\": \"a\"}],\n"
+	                    "  \"train\": [{\"answer\": \"a\"},\n"
+	                    "             {\"answer\": \"b\"}, 5]}}",
+	                    head);
+	EXPECT_TEXT(t, "s.json:1:59: model \"m\": \"provider\" is required (one of openai, "
+	               "anthropic, ollama, scripted)",
+	            "s.json:6:31: dataset.train: example 3 is not a JSON object");
+	free(t);
+	/* invalid JSON inside an example is the file's parse error, reported alone */
+	t = xasprintf("%s\"dataset\": {\"train\": [{\"answer\": \"a\"},\n"
+	              "  {\"answer\": 1.2.3}]}}",
+	              head);
+	EXPECT_TEXT(t, "s.json:5:17: unexpected character '.' (invalid JSON)");
+	free(t);
+	/* ... even after an example with a problem of its own, and between examples */
+	t = xasprintf("%s\"dataset\": {\"train\": [{\"q\": \"no answer\"}, {\"answer\": 1},\n"
+	              "  {\"answer\": \"a\"}, 1.2.3]}}",
+	              head);
+	EXPECT_TEXT(t, "s.json:5:23: unexpected character '.' (invalid JSON)");
+	free(t);
+	t = xasprintf("%s\"dataset\": {\"train\": [{\"answer\": \"\\udc00\"}]}}", head);
+	EXPECT_TEXT(t, "s.json:4:35: unexpected character '\\' (invalid JSON)");
+	free(t);
+	t = xasprintf("%s\"dataset\": {\"train\": [{\"answer\": \"a\"} {\"answer\": \"b\"}]}}",
+	              head);
+	EXPECT_TEXT(t, "s.json:4:39: unexpected character '{' (expected ',' or ']') (invalid "
+	               "JSON)");
+	free(t);
+	t = xasprintf("%s\"dataset\": {\"train\": [{\"answer\": \"a\"}], \"val\": [}}", head);
+	EXPECT_TEXT(t, "s.json:4:49: unexpected character '}' (expected a value) (invalid JSON)");
+	free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -836,6 +981,8 @@ int main(void)
 	    T(test_prompts_written_back),
 	    T(test_atomic_save),
 	    T(test_override_models),
+	    T(test_inline_round_trip),
+	    T(test_bad_inline),
 #undef T
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
