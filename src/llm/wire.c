@@ -156,6 +156,7 @@ void wire_stream_free(void *p)
 	sse_free(&st->sse);
 	ndjson_free(&st->nd);
 	sbuf_free(&st->refusal);
+	sbuf_free(&st->scratch);
 	free(st);
 }
 
@@ -436,4 +437,318 @@ bool wire_get_long(const cJSON *o, const char *path, long *out)
 		return false;
 	*out = (long)v->valuedouble;
 	return true;
+}
+
+/* ---- picking values without a tree ------------------------------------------------------- */
+
+/* Every byte is read by index against the end, as cJSON does with a length.  The subset read is
+ * strict JSON (RFC 8259) minus what cJSON might read differently: whitespace is only space,
+ * tab, CR and LF (cJSON skips every byte <= 32); no control bytes inside strings (cJSON keeps
+ * them, and a NUL would cut a value short); no \u0000 or surrogate escapes (cJSON refuses lone
+ * ones, which wire_json_parse then repairs); no escapes in keys; numbers of at most 63 bytes
+ * (cJSON's buffer); nothing but whitespace after the value (cJSON ignores trailing bytes); at
+ * most 64 levels deep.  Inside that subset, cJSON accepts the text and builds the tree whose
+ * wire_get() answers are the ones picked here. */
+
+#define PICK_MAX_DEPTH 64
+
+struct picker {
+	const char *s, *end;
+	struct wire_pick *p;
+	size_t n;
+	struct sbuf *scratch;
+	int depth;
+	size_t plen;
+	char path[128];
+};
+
+static void pk_ws(struct picker *k)
+{
+	while (k->s < k->end && (*k->s == ' ' || *k->s == '\n' || *k->s == '\r' || *k->s == '\t'))
+		k->s++;
+}
+
+static void pk_utf8(struct sbuf *out, unsigned v)
+{
+	char b[3];
+	size_t n;
+	if (v < 0x80) {
+		b[0] = (char)v;
+		n = 1;
+	} else if (v < 0x800) {
+		b[0] = (char)(0xC0 | (v >> 6));
+		b[1] = (char)(0x80 | (v & 0x3F));
+		n = 2;
+	} else {
+		b[0] = (char)(0xE0 | (v >> 12));
+		b[1] = (char)(0x80 | ((v >> 6) & 0x3F));
+		b[2] = (char)(0x80 | (v & 0x3F));
+		n = 3;
+	}
+	sbuf_add(out, b, n);
+}
+
+/* The escape at s (after the backslash, at least one byte there): its value in *v (a byte, or
+ * a code point for \u) and its length after the backslash; 0 outside the subset. */
+static size_t pk_escape(const char *s, const char *end, unsigned *v)
+{
+	static const char from[] = "\"\\/bfnrt", to[] = "\"\\/\b\f\n\r\t";
+	const char *c = memchr(from, *s, sizeof(from) - 1);
+	if (c) {
+		*v = (unsigned char)to[c - from];
+		return 1;
+	}
+	if (*s != 'u' || end - s < 5)
+		return 0;
+	unsigned x = 0;
+	for (int i = 1; i <= 4; i++) {
+		int h = hexval((unsigned char)s[i]);
+		if (h < 0)
+			return 0;
+		x = x * 16 + (unsigned)h;
+	}
+	if (x == 0 || (x >= 0xD800 && x <= 0xDFFF))
+		return 0;
+	*v = x;
+	return 5;
+}
+
+/* The string at k->s (its opening quote).  With out, its value and a NUL are appended there.
+ * *escaped tells whether it held an escape.  -1 outside the subset. */
+static int pk_string(struct picker *k, struct sbuf *out, bool *escaped)
+{
+	const char *s = ++k->s, *run = s;
+	*escaped = false;
+	for (;;) {
+		while (s < k->end && *s != '"' && *s != '\\' && (unsigned char)*s >= 0x20)
+			s++;
+		if (s >= k->end || (unsigned char)*s < 0x20)
+			return -1;
+		if (out)
+			sbuf_add(out, run, (size_t)(s - run));
+		if (*s == '"')
+			break;
+		unsigned v;
+		size_t len = s + 1 < k->end ? pk_escape(s + 1, k->end, &v) : 0;
+		if (!len)
+			return -1;
+		*escaped = true;
+		if (out) {
+			if (len == 1)
+				sbuf_addc(out, (char)v);
+			else
+				pk_utf8(out, v);
+		}
+		s += 1 + len;
+		run = s;
+	}
+	if (out)
+		sbuf_addc(out, '\0');
+	k->s = s + 1;
+	return 0;
+}
+
+/* A number in strict JSON syntax.  Picked ones must be integers from 0 to 10^15 - 1 (exact as
+ * doubles: wire_get_long reads the same value). */
+static int pk_number(struct picker *k, struct wire_pick *at)
+{
+	const char *s = k->s, *e = k->end, *digits;
+	if (s < e && *s == '-')
+		s++;
+	digits = s;
+	if (s < e && *s == '0')
+		s++;
+	else if (s < e && *s >= '1' && *s <= '9')
+		while (s < e && *s >= '0' && *s <= '9')
+			s++;
+	else
+		return -1;
+	const char *int_end = s;
+	if (s < e && *s == '.') {
+		const char *f = ++s;
+		while (s < e && *s >= '0' && *s <= '9')
+			s++;
+		if (s == f)
+			return -1;
+	}
+	if (s < e && (*s == 'e' || *s == 'E')) {
+		s++;
+		if (s < e && (*s == '+' || *s == '-'))
+			s++;
+		const char *x = s;
+		while (s < e && *s >= '0' && *s <= '9')
+			s++;
+		if (s == x)
+			return -1;
+	}
+	if (s - k->s > 63)
+		return -1;
+	if (at) {
+		if (digits != k->s || s != int_end || int_end - digits > 15)
+			return -1;
+		long v = 0;
+		for (const char *d = digits; d < int_end; d++)
+			v = v * 10 + (*d - '0');
+		at->num = v;
+	}
+	k->s = s;
+	return 0;
+}
+
+static int pk_value(struct picker *k, struct wire_pick *at, bool descend);
+
+/* The value of a member (key seg) or element (index seg) whose parent's path is matched: its
+ * own path is matched against the picks.  A key holding '.' matches none (wire_get splits
+ * there). */
+static int pk_child(struct picker *k, const char *seg, size_t seg_len)
+{
+	size_t old = k->plen;
+	struct wire_pick *at = NULL;
+	bool descend = false;
+	if (!memchr(seg, '.', seg_len) && old + 1 + seg_len < sizeof k->path) {
+		char *p = k->path + old;
+		if (old)
+			*p++ = '.';
+		memcpy(p, seg, seg_len);
+		p[seg_len] = '\0';
+		k->plen = (size_t)(p + seg_len - k->path);
+		for (size_t i = 0; i < k->n; i++) {
+			const char *pp = k->p[i].path;
+			if (strncmp(pp, k->path, k->plen) != 0)
+				continue;
+			if (pp[k->plen] == '\0')
+				at = &k->p[i];
+			else if (pp[k->plen] == '.')
+				descend = true;
+		}
+	}
+	int rc = pk_value(k, at, descend);
+	k->plen = old;
+	k->path[old] = '\0';
+	return rc;
+}
+
+/* An object or array at k->s; its members' paths are matched when `match`. */
+static int pk_container(struct picker *k, bool match)
+{
+	bool object = *k->s == '{';
+	char close = object ? '}' : ']';
+	if (++k->depth > PICK_MAX_DEPTH)
+		return -1;
+	k->s++;
+	pk_ws(k);
+	if (k->s < k->end && *k->s == close) {
+		k->s++;
+		k->depth--;
+		return 0;
+	}
+	for (unsigned long i = 0;; i++) {
+		const char *seg = NULL;
+		size_t seg_len = 0;
+		char num[24];
+		if (object) {
+			bool escaped;
+			if (k->s >= k->end || *k->s != '"')
+				return -1;
+			seg = k->s + 1;
+			if (pk_string(k, NULL, &escaped) < 0 || escaped)
+				return -1;
+			seg_len = (size_t)(k->s - 1 - seg);
+			pk_ws(k);
+			if (k->s >= k->end || *k->s != ':')
+				return -1;
+			k->s++;
+			pk_ws(k);
+		} else if (match) {
+			char *p = num + sizeof num;
+			unsigned long x = i;
+			do
+				*--p = (char)('0' + x % 10);
+			while ((x /= 10));
+			seg = p;
+			seg_len = (size_t)(num + sizeof num - p);
+		}
+		if ((match ? pk_child(k, seg, seg_len) : pk_value(k, NULL, false)) < 0)
+			return -1;
+		pk_ws(k);
+		if (k->s < k->end && *k->s == ',') {
+			k->s++;
+			pk_ws(k);
+			continue;
+		}
+		if (k->s >= k->end || *k->s != close)
+			return -1;
+		k->s++;
+		k->depth--;
+		return 0;
+	}
+}
+
+/* The value at k->s; `at` is the pick for its path (or NULL), `descend` says that a pick lies
+ * below it. */
+static int pk_value(struct picker *k, struct wire_pick *at, bool descend)
+{
+	if (k->s >= k->end)
+		return -1;
+	if (at && at->type != WIRE_ABSENT)
+		return -1; /* a duplicate key: cJSON would take the first, not worth following */
+	if (descend && !at)
+		return -1; /* a pick below a path that is not picked: duplicates would go unseen */
+	static const struct {
+		const char *text;
+		enum wire_type type;
+	} literals[] = {{"null", WIRE_NULL}, {"true", WIRE_TRUE}, {"false", WIRE_FALSE}};
+	char c = *k->s;
+	enum wire_type type;
+	if (c == '{' || c == '[') {
+		type = c == '{' ? WIRE_OBJECT : WIRE_ARRAY;
+		if (pk_container(k, descend) < 0)
+			return -1;
+	} else if (c == '"') {
+		bool escaped;
+		type = WIRE_STRING;
+		if (at)
+			at->str = k->scratch->len;
+		if (pk_string(k, at ? k->scratch : NULL, &escaped) < 0)
+			return -1;
+	} else if (c == '-' || (c >= '0' && c <= '9')) {
+		type = WIRE_NUMBER;
+		if (pk_number(k, at) < 0)
+			return -1;
+	} else {
+		size_t i = 0, len = 0;
+		while (i < ARRAY_SIZE(literals) &&
+		       ((size_t)(k->end - k->s) < (len = strlen(literals[i].text)) ||
+		        memcmp(k->s, literals[i].text, len) != 0))
+			i++;
+		if (i == ARRAY_SIZE(literals))
+			return -1;
+		type = literals[i].type;
+		k->s += len;
+	}
+	if (at)
+		at->type = type;
+	return 0;
+}
+
+int wire_pick(const char *s, size_t n, struct wire_pick *picks, size_t n_picks,
+              struct sbuf *scratch)
+{
+	for (size_t i = 0; i < n_picks; i++) {
+		picks[i].type = WIRE_ABSENT;
+		picks[i].num = 0;
+		picks[i].str = 0;
+	}
+	sbuf_reset(scratch);
+	struct picker k = {.s = s, .end = s + n, .p = picks, .n = n_picks, .scratch = scratch};
+	pk_ws(&k);
+	if (k.s >= k.end || *k.s != '{' || pk_container(&k, true) < 0)
+		return -1;
+	pk_ws(&k);
+	return k.s == k.end ? 0 : -1;
+}
+
+const char *wire_pick_str(const struct wire_pick *p, const struct sbuf *scratch)
+{
+	return p->type == WIRE_STRING ? scratch->s + p->str : NULL;
 }
