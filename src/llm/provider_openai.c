@@ -141,7 +141,7 @@ enum {
 	OA_REFUSAL,
 	OA_N
 };
-static const char *const oa_paths[OA_N] = {
+static const char *const oa_chunk_paths[OA_N] = {
 	[OA_ERROR] = "error",
 	[OA_OBJECT] = "object",
 	[OA_USAGE] = "usage",
@@ -163,10 +163,9 @@ static const char *const oa_paths[OA_N] = {
  * (outside wire_pick's subset, or an error object), then cJSON reads it. */
 static bool openai_chunk_fast(struct wire_stream *st, const char *data, size_t len, int *rc)
 {
+	static struct wire_paths paths = {.path = oa_chunk_paths, .n = OA_N};
 	struct wire_pick p[OA_N];
-	for (size_t i = 0; i < OA_N; i++)
-		p[i].path = oa_paths[i];
-	if (wire_pick(data, len, p, OA_N, &st->scratch) < 0 || p[OA_ERROR].type != WIRE_ABSENT)
+	if (wire_pick(data, len, &paths, p, &st->scratch) < 0 || p[OA_ERROR].type != WIRE_ABSENT)
 		return false;
 	const char *object = wire_pick_str(&p[OA_OBJECT], &st->scratch);
 	if (object && !strcmp(object, "error"))

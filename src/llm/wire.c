@@ -452,14 +452,47 @@ bool wire_get_long(const cJSON *o, const char *path, long *out)
 
 #define PICK_MAX_DEPTH 64
 
+/* Splits each path at its last dot into the parent pick and the segment.  Segments that
+ * wire_get could read as another array index ("00", "+0", " 0") are refused, as are empty ones,
+ * ones of 64 bytes or more (wire_get finds nothing there), duplicates and picks whose parent
+ * path is not picked. */
+static int paths_compile(struct wire_paths *w)
+{
+	if (w->n > WIRE_PICK_MAX)
+		return -1;
+	for (size_t i = 0; i < w->n; i++) {
+		const char *path = w->path[i], *dot = strrchr(path, '.');
+		const char *seg = dot ? dot + 1 : path;
+		size_t plen = dot ? (size_t)(dot - path) : 0, len = strlen(seg);
+		bool digits = len > 0 && strspn(seg, "0123456789") == len;
+		if (len == 0 || len >= 64 || (dot && plen == 0) ||
+		    (strchr("0123456789+- \t\n\v\f\r", seg[0]) && !(digits && (seg[0] != '0' || len == 1))))
+			return -1;
+		w->seg[i] = seg;
+		w->seg_len[i] = len;
+		w->parent[i] = -1;
+		w->inner[i] = false;
+		for (size_t j = 0; j < w->n; j++) {
+			if (j != i && !strcmp(w->path[j], path))
+				return -1;
+			if (dot && strlen(w->path[j]) == plen && !memcmp(w->path[j], path, plen))
+				w->parent[i] = (int)j;
+		}
+		if (dot && w->parent[i] < 0)
+			return -1;
+	}
+	for (size_t i = 0; i < w->n; i++)
+		if (w->parent[i] >= 0)
+			w->inner[w->parent[i]] = true;
+	return 0;
+}
+
 struct picker {
 	const char *s, *end;
-	struct wire_pick *p;
-	size_t n;
+	const struct wire_paths *w;
+	struct wire_pick *out;
 	struct sbuf *scratch;
 	int depth;
-	size_t plen;
-	char path[128];
 };
 
 static void pk_ws(struct picker *k)
@@ -513,14 +546,25 @@ static size_t pk_escape(const char *s, const char *end, unsigned *v)
 	return 5;
 }
 
+/* Bytes a string may hold as they are: not the quote, the backslash or a control byte. */
+static const unsigned char *pk_plain(void)
+{
+	static unsigned char plain[256];
+	if (!plain['a'])
+		for (int c = 0x20; c < 256; c++)
+			plain[c] = c != '"' && c != '\\';
+	return plain;
+}
+
 /* The string at k->s (its opening quote).  With out, its value and a NUL are appended there.
  * *escaped tells whether it held an escape.  -1 outside the subset. */
 static int pk_string(struct picker *k, struct sbuf *out, bool *escaped)
 {
+	const unsigned char *plain = pk_plain();
 	const char *s = ++k->s, *run = s;
 	*escaped = false;
 	for (;;) {
-		while (s < k->end && *s != '"' && *s != '\\' && (unsigned char)*s >= 0x20)
+		while (s < k->end && plain[(unsigned char)*s])
 			s++;
 		if (s >= k->end || (unsigned char)*s < 0x20)
 			return -1;
@@ -548,27 +592,31 @@ static int pk_string(struct picker *k, struct sbuf *out, bool *escaped)
 	return 0;
 }
 
+static const char *pk_digits(const char *s, const char *e)
+{
+	while (s < e && *s >= '0' && *s <= '9')
+		s++;
+	return s;
+}
+
 /* A number in strict JSON syntax.  Picked ones must be integers from 0 to 10^15 - 1 (exact as
  * doubles: wire_get_long reads the same value). */
 static int pk_number(struct picker *k, struct wire_pick *at)
 {
-	const char *s = k->s, *e = k->end, *digits;
+	const char *s = k->s, *e = k->end;
 	if (s < e && *s == '-')
 		s++;
-	digits = s;
+	const char *digits = s;
 	if (s < e && *s == '0')
 		s++;
 	else if (s < e && *s >= '1' && *s <= '9')
-		while (s < e && *s >= '0' && *s <= '9')
-			s++;
+		s = pk_digits(s, e);
 	else
 		return -1;
 	const char *int_end = s;
 	if (s < e && *s == '.') {
-		const char *f = ++s;
-		while (s < e && *s >= '0' && *s <= '9')
-			s++;
-		if (s == f)
+		const char *f = s + 1;
+		if ((s = pk_digits(f, e)) == f)
 			return -1;
 	}
 	if (s < e && (*s == 'e' || *s == 'E')) {
@@ -576,9 +624,7 @@ static int pk_number(struct picker *k, struct wire_pick *at)
 		if (s < e && (*s == '+' || *s == '-'))
 			s++;
 		const char *x = s;
-		while (s < e && *s >= '0' && *s <= '9')
-			s++;
-		if (s == x)
+		if ((s = pk_digits(x, e)) == x)
 			return -1;
 	}
 	if (s - k->s > 63)
@@ -595,41 +641,21 @@ static int pk_number(struct picker *k, struct wire_pick *at)
 	return 0;
 }
 
-static int pk_value(struct picker *k, struct wire_pick *at, bool descend);
+static int pk_value(struct picker *k, int at);
 
-/* The value of a member (key seg) or element (index seg) whose parent's path is matched: its
- * own path is matched against the picks.  A key holding '.' matches none (wire_get splits
- * there). */
-static int pk_child(struct picker *k, const char *seg, size_t seg_len)
+/* The pick under parent c (-1: the root) whose segment is seg, or -1. */
+static int pk_find(const struct picker *k, int c, const char *seg, size_t len)
 {
-	size_t old = k->plen;
-	struct wire_pick *at = NULL;
-	bool descend = false;
-	if (!memchr(seg, '.', seg_len) && old + 1 + seg_len < sizeof k->path) {
-		char *p = k->path + old;
-		if (old)
-			*p++ = '.';
-		memcpy(p, seg, seg_len);
-		p[seg_len] = '\0';
-		k->plen = (size_t)(p + seg_len - k->path);
-		for (size_t i = 0; i < k->n; i++) {
-			const char *pp = k->p[i].path;
-			if (strncmp(pp, k->path, k->plen) != 0)
-				continue;
-			if (pp[k->plen] == '\0')
-				at = &k->p[i];
-			else if (pp[k->plen] == '.')
-				descend = true;
-		}
-	}
-	int rc = pk_value(k, at, descend);
-	k->plen = old;
-	k->path[old] = '\0';
-	return rc;
+	const struct wire_paths *w = k->w;
+	for (size_t i = 0; i < w->n; i++)
+		if (w->parent[i] == c && w->seg_len[i] == len && !memcmp(w->seg[i], seg, len))
+			return (int)i;
+	return -1;
 }
 
-/* An object or array at k->s; its members' paths are matched when `match`. */
-static int pk_container(struct picker *k, bool match)
+/* An object or array at k->s; with match, its members are looked up among the children of
+ * pick c (-1: the root). */
+static int pk_container(struct picker *k, bool match, int c)
 {
 	bool object = *k->s == '{';
 	char close = object ? '}' : ']';
@@ -643,32 +669,30 @@ static int pk_container(struct picker *k, bool match)
 		return 0;
 	}
 	for (unsigned long i = 0;; i++) {
-		const char *seg = NULL;
-		size_t seg_len = 0;
-		char num[24];
+		int at = -1;
 		if (object) {
 			bool escaped;
 			if (k->s >= k->end || *k->s != '"')
 				return -1;
-			seg = k->s + 1;
+			const char *key = k->s + 1;
 			if (pk_string(k, NULL, &escaped) < 0 || escaped)
 				return -1;
-			seg_len = (size_t)(k->s - 1 - seg);
+			if (match)
+				at = pk_find(k, c, key, (size_t)(k->s - 1 - key));
 			pk_ws(k);
 			if (k->s >= k->end || *k->s != ':')
 				return -1;
 			k->s++;
 			pk_ws(k);
 		} else if (match) {
-			char *p = num + sizeof num;
+			char num[24], *p = num + sizeof num;
 			unsigned long x = i;
 			do
 				*--p = (char)('0' + x % 10);
 			while ((x /= 10));
-			seg = p;
-			seg_len = (size_t)(num + sizeof num - p);
+			at = pk_find(k, c, p, (size_t)(num + sizeof num - p));
 		}
-		if ((match ? pk_child(k, seg, seg_len) : pk_value(k, NULL, false)) < 0)
+		if (pk_value(k, at) < 0)
 			return -1;
 		pk_ws(k);
 		if (k->s < k->end && *k->s == ',') {
@@ -684,65 +708,65 @@ static int pk_container(struct picker *k, bool match)
 	}
 }
 
-/* The value at k->s; `at` is the pick for its path (or NULL), `descend` says that a pick lies
- * below it. */
-static int pk_value(struct picker *k, struct wire_pick *at, bool descend)
+/* The value at k->s; at is the pick for its path, or -1. */
+static int pk_value(struct picker *k, int at)
 {
 	if (k->s >= k->end)
 		return -1;
-	if (at && at->type != WIRE_ABSENT)
+	struct wire_pick *out = at >= 0 ? &k->out[at] : NULL;
+	if (out && out->type != WIRE_ABSENT)
 		return -1; /* a duplicate key: cJSON would take the first, not worth following */
-	if (descend && !at)
-		return -1; /* a pick below a path that is not picked: duplicates would go unseen */
 	static const struct {
 		const char *text;
+		size_t len;
 		enum wire_type type;
-	} literals[] = {{"null", WIRE_NULL}, {"true", WIRE_TRUE}, {"false", WIRE_FALSE}};
+	} literals[] = {{"null", 4, WIRE_NULL}, {"true", 4, WIRE_TRUE}, {"false", 5, WIRE_FALSE}};
 	char c = *k->s;
 	enum wire_type type;
 	if (c == '{' || c == '[') {
 		type = c == '{' ? WIRE_OBJECT : WIRE_ARRAY;
-		if (pk_container(k, descend) < 0)
+		if (pk_container(k, out && k->w->inner[at], at) < 0)
 			return -1;
 	} else if (c == '"') {
 		bool escaped;
 		type = WIRE_STRING;
-		if (at)
-			at->str = k->scratch->len;
-		if (pk_string(k, at ? k->scratch : NULL, &escaped) < 0)
+		if (out)
+			out->str = k->scratch->len;
+		if (pk_string(k, out ? k->scratch : NULL, &escaped) < 0)
 			return -1;
 	} else if (c == '-' || (c >= '0' && c <= '9')) {
 		type = WIRE_NUMBER;
-		if (pk_number(k, at) < 0)
+		if (pk_number(k, out) < 0)
 			return -1;
 	} else {
-		size_t i = 0, len = 0;
+		size_t i = 0;
 		while (i < ARRAY_SIZE(literals) &&
-		       ((size_t)(k->end - k->s) < (len = strlen(literals[i].text)) ||
-		        memcmp(k->s, literals[i].text, len) != 0))
+		       ((size_t)(k->end - k->s) < literals[i].len ||
+		        memcmp(k->s, literals[i].text, literals[i].len) != 0))
 			i++;
 		if (i == ARRAY_SIZE(literals))
 			return -1;
 		type = literals[i].type;
-		k->s += len;
+		k->s += literals[i].len;
 	}
-	if (at)
-		at->type = type;
+	if (out)
+		out->type = type;
 	return 0;
 }
 
-int wire_pick(const char *s, size_t n, struct wire_pick *picks, size_t n_picks,
+int wire_pick(const char *s, size_t n, struct wire_paths *paths, struct wire_pick *out,
               struct sbuf *scratch)
 {
-	for (size_t i = 0; i < n_picks; i++) {
-		picks[i].type = WIRE_ABSENT;
-		picks[i].num = 0;
-		picks[i].str = 0;
-	}
+	if (!paths->state)
+		paths->state = paths_compile(paths) < 0 ? -1 : 1;
+	if (paths->state < 0)
+		return -1;
+	for (size_t i = 0; i < paths->n; i++)
+		out[i] = (struct wire_pick){WIRE_ABSENT, 0, 0};
 	sbuf_reset(scratch);
-	struct picker k = {.s = s, .end = s + n, .p = picks, .n = n_picks, .scratch = scratch};
+	struct picker k = {.s = s, .end = s + n, .w = paths, .out = out, .scratch = scratch};
 	pk_ws(&k);
-	if (k.s >= k.end || *k.s != '{' || pk_container(&k, true) < 0)
+	if (k.s >= k.end || *k.s != '{' || pk_container(&k, true, -1) < 0)
 		return -1;
 	pk_ws(&k);
 	return k.s == k.end ? 0 : -1;

@@ -102,8 +102,20 @@ bool wire_get_long(const cJSON *o, const char *path, long *out);
  * (see wire.c: strict syntax, no control bytes in strings, no \u0000 or surrogate escapes, no
  * escaped keys, no duplicate picked keys, integers only at picked numbers, ...); -1 for anything
  * else, and the caller then parses with cJSON, so the subset only decides the speed, never the
- * answer.  The root must be an object.  Every prefix of a picked path must be picked too
- * ("choices", "choices.0", "choices.0.delta" for "choices.0.delta.content"). */
+ * answer.  The root must be an object. */
+#define WIRE_PICK_MAX 32
+/* The paths to pick, as for wire_get; every prefix of one must be one too ("choices",
+ * "choices.0", "choices.0.delta" for "choices.0.delta.content").  Prepared by the first
+ * wire_pick: keep it static.  A table breaking the rules makes every wire_pick decline. */
+struct wire_paths {
+	const char *const *path;
+	size_t n; /* at most WIRE_PICK_MAX */
+	int state; /* 0 until prepared, then 1, or -1 for a broken table */
+	int parent[WIRE_PICK_MAX]; /* -1: the root */
+	bool inner[WIRE_PICK_MAX]; /* some pick lies below */
+	const char *seg[WIRE_PICK_MAX];
+	size_t seg_len[WIRE_PICK_MAX];
+};
 enum wire_type {
 	WIRE_ABSENT,
 	WIRE_NULL,
@@ -114,15 +126,14 @@ enum wire_type {
 	WIRE_ARRAY,
 	WIRE_OBJECT
 };
+/* One answer, for paths->path[i] in out[i]. */
 struct wire_pick {
-	const char *path;    /* in: as for wire_get */
-	enum wire_type type; /* out */
-	long num;            /* WIRE_NUMBER: an integer from 0 to 10^15 - 1 */
-	size_t str;          /* WIRE_STRING: offset of the NUL-terminated value in scratch */
+	enum wire_type type;
+	long num;   /* WIRE_NUMBER: an integer from 0 to 10^15 - 1 */
+	size_t str; /* WIRE_STRING: offset of the NUL-terminated value in scratch */
 };
-int wire_pick(const char *s, size_t n, struct wire_pick *picks, size_t n_picks,
+int wire_pick(const char *s, size_t n, struct wire_paths *paths, struct wire_pick *out,
               struct sbuf *scratch);
-/* The picked string, or NULL when the value is not a string (as wire_get_str). */
 const char *wire_pick_str(const struct wire_pick *p, const struct sbuf *scratch);
 
 #endif

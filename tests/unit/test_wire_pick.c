@@ -54,11 +54,10 @@ static enum wire_type cjson_type(const cJSON *v)
 /* 1 when wire_pick read the text (and agreed with cJSON in every answer), 0 when it declined. */
 static int check(const char *s, size_t n)
 {
+	static struct wire_paths w = {.path = paths, .n = N_PATHS};
 	struct wire_pick p[N_PATHS];
 	struct sbuf scratch = {0};
-	for (size_t i = 0; i < N_PATHS; i++)
-		p[i].path = paths[i];
-	int rc = wire_pick(s, n, p, N_PATHS, &scratch);
+	int rc = wire_pick(s, n, &w, p, &scratch);
 	if (rc < 0) {
 		sbuf_free(&scratch);
 		return 0;
@@ -99,11 +98,10 @@ static const char chunk[] =
 static void test_pick_chunk(void **state)
 {
 	(void)state;
+	static struct wire_paths w = {.path = paths, .n = N_PATHS};
 	struct wire_pick p[N_PATHS];
 	struct sbuf scratch = {0};
-	for (size_t i = 0; i < N_PATHS; i++)
-		p[i].path = paths[i];
-	assert_int_equal(wire_pick(chunk, strlen(chunk), p, N_PATHS, &scratch), 0);
+	assert_int_equal(wire_pick(chunk, strlen(chunk), &w, p, &scratch), 0);
 	assert_string_equal(wire_pick_str(&p[11], &scratch), "Hello, w\xc3\xb6rld\n\"/\t\xe2\x82\xac");
 	assert_int_equal(p[9].type, WIRE_NULL);
 	assert_int_equal(p[2].type, WIRE_NULL);
@@ -192,6 +190,30 @@ static void test_pick_declined(void **state)
 	/* a NUL byte inside the length */
 	assert_int_equal(check("{\"a\":\"x\0y\"}", 11), 0);
 	sbuf_free(&b);
+}
+
+/* Tables that break the rules make every call decline. */
+static void test_pick_broken_tables(void **state)
+{
+	(void)state;
+	static const char *const no_prefix[] = {"choices.0"};
+	static const char *const dup[] = {"a", "a"};
+	static const char *const index[] = {"choices", "choices.00"};
+	static const char *const empty[] = {"a", "a."};
+	static const char *const ok[] = {"choices", "choices.0"};
+	static const struct {
+		const char *const *path;
+		size_t n;
+		int rc;
+	} tables[] = {{no_prefix, 1, -1}, {dup, 2, -1}, {index, 2, -1}, {empty, 2, -1}, {ok, 2, 0}};
+	for (size_t i = 0; i < ARRAY_SIZE(tables); i++) {
+		struct wire_paths w = {.path = tables[i].path, .n = tables[i].n};
+		struct wire_pick p[2];
+		struct sbuf scratch = {0};
+		assert_int_equal(wire_pick("{\"choices\":[{}]}", 16, &w, p, &scratch), tables[i].rc);
+		assert_int_equal(w.state, tables[i].rc ? -1 : 1);
+		sbuf_free(&scratch);
+	}
 }
 
 /* ---- generated texts -------------------------------------------------------------------- */
@@ -321,6 +343,7 @@ int main(void)
 		cmocka_unit_test(test_pick_chunk),
 		cmocka_unit_test(test_pick_accepted),
 		cmocka_unit_test(test_pick_declined),
+		cmocka_unit_test(test_pick_broken_tables),
 		cmocka_unit_test(test_pick_generated),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
