@@ -429,6 +429,7 @@ void llm_free(struct llm *l)
 	free(l->index);
 	cache_close(l->cache);
 	cost_book_free(l->book);
+	easy_pool_free(l);
 	if (l->multi)
 		curl_multi_cleanup(l->multi);
 	free(l->socks);

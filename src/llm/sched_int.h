@@ -123,6 +123,10 @@ struct llm {
 	struct pollfd *socks;
 	size_t n_socks, socks_cap;
 	int64_t curl_due_ms; /* -1: no timer */
+	/* easy handles of finished attempts, reset, for the next ones (init and cleanup per
+	 * attempt cost more than a reset) */
+	CURL **idle;
+	size_t n_idle;
 };
 
 static inline const char *model_label(const struct model_config *m)
@@ -156,5 +160,6 @@ int model_key(const struct provider_ops *ops, const struct model_config *m, cons
 void attempt_start(struct llm *l, struct job *j);
 void attempt_done(struct llm *l, struct job *j, CURLcode code);
 void attempt_clear(struct llm *l, struct job *j);
+void easy_pool_free(struct llm *l);
 
 #endif
