@@ -82,6 +82,25 @@ static int openai_refused(struct llm_result *r, const struct sbuf *refusal)
 	return wire_fail(r, "refusal", false, "model refused: %s", sbuf_str(refusal));
 }
 
+/* What one choice says: the fields of its delta (stream) or message (whole response). */
+struct oa_choice {
+	const char *reasoning_content, *reasoning, *content, *refusal, *finish_reason;
+};
+
+static int openai_choice(const struct oa_choice *c, struct llm_result *r, struct sbuf *refusal,
+                         llm_chunk_fn *chunk, void *arg)
+{
+	const char *reasoning = c->reasoning_content;
+	if (!reasoning)
+		reasoning = c->reasoning; /* vLLM >= 0.10, OpenRouter */
+	if (wire_add_reasoning(r, reasoning) < 0 || wire_add_text(r, c->content, chunk, arg) < 0)
+		return -1;
+	if (c->refusal)
+		sbuf_adds(refusal, c->refusal);
+	wire_set_finish(r, c->finish_reason);
+	return 0;
+}
+
 /* One chunk (stream, part = "delta") or the whole response (part = "message"). */
 static int openai_object(const cJSON *j, const char *part, struct llm_result *r,
                          struct sbuf *refusal, llm_chunk_fn *chunk, void *arg,
@@ -97,17 +116,83 @@ static int openai_object(const cJSON *j, const char *part, struct llm_result *r,
 	if (!cJSON_IsObject(choice))
 		return 0; /* the usage chunk has empty choices */
 	const cJSON *d = wire_get(choice, part);
-	const char *reasoning = wire_get_str(d, "reasoning_content");
-	if (!reasoning)
-		reasoning = wire_get_str(d, "reasoning"); /* vLLM >= 0.10, OpenRouter */
-	if (wire_add_reasoning(r, reasoning) < 0 ||
-	    wire_add_text(r, wire_get_str(d, "content"), chunk, arg) < 0)
-		return -1;
-	const char *ref = wire_get_str(d, "refusal");
-	if (ref)
-		sbuf_adds(refusal, ref);
-	wire_set_finish(r, wire_get_str(choice, "finish_reason"));
-	return 0;
+	struct oa_choice c = {wire_get_str(d, "reasoning_content"), wire_get_str(d, "reasoning"),
+	                      wire_get_str(d, "content"), wire_get_str(d, "refusal"),
+	                      wire_get_str(choice, "finish_reason")};
+	return openai_choice(&c, r, refusal, chunk, arg);
+}
+
+/* The paths openai_object reads from a chunk, for wire_pick (with their prefixes). */
+enum {
+	OA_ERROR,
+	OA_OBJECT,
+	OA_USAGE,
+	OA_USAGE_IN,
+	OA_USAGE_OUT,
+	OA_USAGE_DETAILS,
+	OA_USAGE_CACHED,
+	OA_CHOICES,
+	OA_CHOICE,
+	OA_FINISH,
+	OA_DELTA,
+	OA_REASONING_CONTENT,
+	OA_REASONING,
+	OA_CONTENT,
+	OA_REFUSAL,
+	OA_N
+};
+static const char *const oa_chunk_paths[OA_N] = {
+	[OA_ERROR] = "error",
+	[OA_OBJECT] = "object",
+	[OA_USAGE] = "usage",
+	[OA_USAGE_IN] = "usage.prompt_tokens",
+	[OA_USAGE_OUT] = "usage.completion_tokens",
+	[OA_USAGE_DETAILS] = "usage.prompt_tokens_details",
+	[OA_USAGE_CACHED] = "usage.prompt_tokens_details.cached_tokens",
+	[OA_CHOICES] = "choices",
+	[OA_CHOICE] = "choices.0",
+	[OA_FINISH] = "choices.0.finish_reason",
+	[OA_DELTA] = "choices.0.delta",
+	[OA_REASONING_CONTENT] = "choices.0.delta.reasoning_content",
+	[OA_REASONING] = "choices.0.delta.reasoning",
+	[OA_CONTENT] = "choices.0.delta.content",
+	[OA_REFUSAL] = "choices.0.delta.refusal",
+};
+
+/* openai_object for a chunk without a cJSON tree: false when the chunk is not read this way
+ * (outside wire_pick's subset, or an error object), then cJSON reads it. */
+static bool openai_chunk_fast(struct wire_stream *st, const char *data, size_t len, int *rc)
+{
+	static struct wire_paths paths = {.path = oa_chunk_paths, .n = OA_N};
+	struct wire_pick p[OA_N];
+	if (wire_pick(data, len, &paths, p, &st->scratch) < 0 || p[OA_ERROR].type != WIRE_ABSENT)
+		return false;
+	const char *object = wire_pick_str(&p[OA_OBJECT], &st->scratch);
+	if (object && !strcmp(object, "error"))
+		return false;
+	struct llm_result *r = st->r;
+	if (p[OA_USAGE].type == WIRE_OBJECT) {
+		const struct {
+			int pick;
+			long *field;
+		} usage[] = {{OA_USAGE_IN, &r->usage.in},
+		             {OA_USAGE_OUT, &r->usage.out},
+		             {OA_USAGE_CACHED, &r->usage.cached}};
+		r->usage_seen = true;
+		for (size_t i = 0; i < ARRAY_SIZE(usage); i++)
+			if (p[usage[i].pick].type == WIRE_NUMBER)
+				*usage[i].field = p[usage[i].pick].num;
+	}
+	*rc = 0;
+	if (p[OA_CHOICE].type != WIRE_OBJECT)
+		return true;
+	struct oa_choice c = {wire_pick_str(&p[OA_REASONING_CONTENT], &st->scratch),
+	                      wire_pick_str(&p[OA_REASONING], &st->scratch),
+	                      wire_pick_str(&p[OA_CONTENT], &st->scratch),
+	                      wire_pick_str(&p[OA_REFUSAL], &st->scratch),
+	                      wire_pick_str(&p[OA_FINISH], &st->scratch)};
+	*rc = openai_choice(&c, r, &st->refusal, st->chunk, st->arg);
+	return true;
 }
 
 static int openai_event(struct wire_stream *st, const char *event, const char *data, size_t len)
@@ -116,6 +201,9 @@ static int openai_event(struct wire_stream *st, const char *event, const char *d
 		st->r->complete = true;
 		return openai_refused(st->r, &st->refusal);
 	}
+	int rc;
+	if (openai_chunk_fast(st, data, len, &rc))
+		return rc;
 	cJSON *j = wire_json_parse(data, len);
 	if (!j) {
 		/* chunks come unnamed (or named "error"); a server's own named events with
@@ -124,7 +212,7 @@ static int openai_event(struct wire_stream *st, const char *event, const char *d
 			return 0;
 		return wire_malformed(st->r, "a streamed chunk", data, len);
 	}
-	int rc = openai_object(j, "delta", st->r, &st->refusal, st->chunk, st->arg, data, len);
+	rc = openai_object(j, "delta", st->r, &st->refusal, st->chunk, st->arg, data, len);
 	cJSON_Delete(j);
 	return rc;
 }

@@ -56,39 +56,108 @@
 
 /* ---- the canonical request key ---------------------------------------------------------- */
 
+/* The key is the SHA-256 of the request as cJSON_PrintUnformatted would print
+ *   {"v":1,"provider":"...","base_url":"...","model":"...","messages":[{"role":"...",
+ *    "content":"..."},...],"temperature":T,"max_tokens":M}
+ * (the cache on disk holds keys made that way).  The text is written here directly: strings
+ * escaped exactly as cJSON escapes them, numbers printed by cJSON itself and remembered, since
+ * a run uses a handful of temperatures.  test_request_key compares both ways. */
+
+static void key_string(struct sbuf *b, const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+	sbuf_addc(b, '"');
+	if (!s)
+		s = "";
+	for (const char *run = s;; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c >= 32 && c != '"' && c != '\\')
+			continue;
+		sbuf_add(b, run, (size_t)(s - run));
+		if (!c)
+			break;
+		static const char from[] = "\"\\\b\f\n\r\t", to[] = "\"\\bfnrt";
+		const char *e = memchr(from, c, sizeof(from) - 1);
+		char esc[6] = {'\\', e ? to[e - from] : 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+		sbuf_add(b, esc, e ? 2 : 6);
+		run = s + 1;
+	}
+	sbuf_addc(b, '"');
+}
+
+static void key_number(struct sbuf *b, double d)
+{
+	static struct {
+		uint64_t bits;
+		bool used;
+		char text[40];
+	} memo[8];
+	static unsigned next;
+	uint64_t bits;
+	memcpy(&bits, &d, sizeof bits);
+	for (size_t i = 0; i < ARRAY_SIZE(memo); i++)
+		if (memo[i].used && memo[i].bits == bits) {
+			sbuf_adds(b, memo[i].text);
+			return;
+		}
+	cJSON *n = cJSON_CreateNumber(d);
+	char *text = n ? cJSON_PrintUnformatted(n) : NULL;
+	cJSON_Delete(n);
+	if (!text) {
+		fprintf(stderr, "adopt-tui: out of memory\n");
+		abort();
+	}
+	sbuf_adds(b, text);
+	if (strlen(text) < sizeof memo[0].text) {
+		unsigned i = next++ % ARRAY_SIZE(memo);
+		memo[i].bits = bits;
+		memo[i].used = true;
+		strcpy(memo[i].text, text);
+	}
+	free(text);
+}
+
 void llm_request_key(const struct llm_request *req, char out[65])
 {
 	const struct model_config *m = req->model;
 	const struct provider_ops *ops = provider_find(m->provider);
-	cJSON *o = cJSON_CreateObject();
-	cJSON_AddNumberToObject(o, "v", 1);
-	cJSON_AddStringToObject(o, "provider", m->provider ? m->provider : "");
-	cJSON_AddStringToObject(o, "base_url", ops ? model_base_url(ops, m) : "");
-	cJSON_AddStringToObject(o, "model", m->model ? m->model : "");
-	cJSON *msgs = cJSON_AddArrayToObject(o, "messages");
+	struct sbuf b = {0};
+	sbuf_adds(&b, "{\"v\":1,\"provider\":");
+	key_string(&b, m->provider);
+	sbuf_adds(&b, ",\"base_url\":");
+	key_string(&b, ops ? model_base_url(ops, m) : "");
+	sbuf_adds(&b, ",\"model\":");
+	key_string(&b, m->model);
+	sbuf_adds(&b, ",\"messages\":[");
 	for (size_t i = 0; i < req->n_messages; i++) {
-		cJSON *mo = cJSON_CreateObject();
-		cJSON_AddStringToObject(mo, "role",
-		                        req->messages[i].role ? req->messages[i].role : "");
-		cJSON_AddStringToObject(mo, "content",
-		                        req->messages[i].content ? req->messages[i].content : "");
-		cJSON_AddItemToArray(msgs, mo);
+		sbuf_adds(&b, i ? ",{\"role\":" : "{\"role\":");
+		key_string(&b, req->messages[i].role);
+		sbuf_adds(&b, ",\"content\":");
+		key_string(&b, req->messages[i].content);
+		sbuf_addc(&b, '}');
 	}
-	cJSON_AddNumberToObject(o, "temperature", m->temperature);
-	cJSON_AddNumberToObject(o, "max_tokens", m->max_tokens);
-	char *json = cJSON_PrintUnformatted(o);
-	cJSON_Delete(o);
-	/* fetched once: an implicit fetch on every digest costs more than the hashing */
+	sbuf_adds(&b, "],\"temperature\":");
+	key_number(&b, m->temperature);
+	sbuf_adds(&b, ",\"max_tokens\":");
+	key_number(&b, m->max_tokens);
+	sbuf_addc(&b, '}');
+	/* one context and the implementation fetched once: a fetch per digest costs more than
+	 * the hashing */
 	static EVP_MD *sha256;
+	static EVP_MD_CTX *ctx;
 	if (!sha256)
 		sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+	if (!ctx)
+		ctx = EVP_MD_CTX_new();
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int mdlen = 0;
-	if (!sha256 || !EVP_Digest(json, strlen(json), md, &mdlen, sha256, NULL) || mdlen != 32) {
+	if (!sha256 || !ctx || !EVP_DigestInit_ex(ctx, sha256, NULL) ||
+	    !EVP_DigestUpdate(ctx, sbuf_str(&b), b.len) || !EVP_DigestFinal_ex(ctx, md, &mdlen) ||
+	    mdlen != 32) {
 		fprintf(stderr, "adopt-tui: SHA-256 unavailable from libcrypto\n");
 		abort();
 	}
-	free(json);
+	sbuf_free(&b);
 	static const char hex[] = "0123456789abcdef";
 	for (unsigned i = 0; i < 32; i++) {
 		out[2 * i] = hex[md[i] >> 4];
@@ -490,6 +559,7 @@ void llm_free(struct llm *l)
 	free(l->index);
 	cache_close(l->cache);
 	cost_book_free(l->book);
+	easy_pool_free(l);
 	if (l->multi)
 		curl_multi_cleanup(l->multi);
 	free(l->socks);

@@ -95,12 +95,42 @@ static void slist_wipe_free(struct curl_slist *s)
 	curl_slist_free_all(s);
 }
 
+/* Easy handles kept for reuse: as many as can run at once is plenty. */
+#define EASY_POOL_MAX 256
+
+static CURL *easy_get(struct llm *l)
+{
+	return l->n_idle ? l->idle[--l->n_idle] : curl_easy_init();
+}
+
+/* curl_easy_reset forgets every option (our pointers into the job included); the handle keeps
+ * only caches (DNS, TLS sessions), and the connections belong to the multi handle anyway. */
+static void easy_put(struct llm *l, CURL *h)
+{
+	if (l->n_idle == EASY_POOL_MAX) {
+		curl_easy_cleanup(h);
+		return;
+	}
+	curl_easy_reset(h);
+	if (!l->idle)
+		l->idle = xcalloc(EASY_POOL_MAX, sizeof(*l->idle));
+	l->idle[l->n_idle++] = h;
+}
+
+void easy_pool_free(struct llm *l)
+{
+	while (l->n_idle)
+		curl_easy_cleanup(l->idle[--l->n_idle]);
+	free(l->idle);
+	l->idle = NULL;
+}
+
 /* Ends the current attempt's transfer and frees everything it used (not the outcome). */
 void attempt_clear(struct llm *l, struct job *j)
 {
 	if (j->easy) {
 		curl_multi_remove_handle(l->multi, j->easy);
-		curl_easy_cleanup(j->easy);
+		easy_put(l, j->easy);
 		j->easy = NULL;
 	}
 	slist_wipe_free(j->hdrs);
@@ -264,7 +294,7 @@ void attempt_start(struct llm *l, struct job *j)
 	for (size_t i = 0; j->http.headers && j->http.headers[i]; i++)
 		j->hdrs = curl_slist_append(j->hdrs, j->http.headers[i]);
 	j->hdrs = curl_slist_append(j->hdrs, "Expect:");
-	CURL *h = j->easy = curl_easy_init();
+	CURL *h = j->easy = easy_get(l);
 	if (!h) {
 		job_fail(l, j, xstrdup("curl_easy_init failed"));
 		return;

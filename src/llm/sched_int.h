@@ -145,6 +145,10 @@ struct llm {
 	bool in_sources;
 	struct pollfd *src_fds;
 	size_t n_src_fds, src_fds_cap;
+	/* easy handles of finished attempts, reset, for the next ones (init and cleanup per
+	 * attempt cost more than a reset) */
+	CURL **idle;
+	size_t n_idle;
 };
 
 static inline const char *model_label(const struct model_config *m)
@@ -178,5 +182,6 @@ int model_key(const struct provider_ops *ops, const struct model_config *m, cons
 void attempt_start(struct llm *l, struct job *j);
 void attempt_done(struct llm *l, struct job *j, CURLcode code);
 void attempt_clear(struct llm *l, struct job *j);
+void easy_pool_free(struct llm *l);
 
 #endif

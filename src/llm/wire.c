@@ -156,6 +156,7 @@ void wire_stream_free(void *p)
 	sse_free(&st->sse);
 	ndjson_free(&st->nd);
 	sbuf_free(&st->refusal);
+	sbuf_free(&st->scratch);
 	free(st);
 }
 
@@ -436,4 +437,342 @@ bool wire_get_long(const cJSON *o, const char *path, long *out)
 		return false;
 	*out = (long)v->valuedouble;
 	return true;
+}
+
+/* ---- picking values without a tree ------------------------------------------------------- */
+
+/* Every byte is read by index against the end, as cJSON does with a length.  The subset read is
+ * strict JSON (RFC 8259) minus what cJSON might read differently: whitespace is only space,
+ * tab, CR and LF (cJSON skips every byte <= 32); no control bytes inside strings (cJSON keeps
+ * them, and a NUL would cut a value short); no \u0000 or surrogate escapes (cJSON refuses lone
+ * ones, which wire_json_parse then repairs); no escapes in keys; numbers of at most 63 bytes
+ * (cJSON's buffer); nothing but whitespace after the value (cJSON ignores trailing bytes); at
+ * most 64 levels deep.  Inside that subset, cJSON accepts the text and builds the tree whose
+ * wire_get() answers are the ones picked here. */
+
+#define PICK_MAX_DEPTH 64
+
+/* Splits each path at its last dot into the parent pick and the segment.  Segments that
+ * wire_get could read as another array index ("00", "+0", " 0") are refused, as are empty ones,
+ * ones of 64 bytes or more (wire_get finds nothing there), duplicates and picks whose parent
+ * path is not picked. */
+static int paths_compile(struct wire_paths *w)
+{
+	if (w->n > WIRE_PICK_MAX)
+		return -1;
+	for (size_t i = 0; i < w->n; i++) {
+		const char *path = w->path[i], *dot = strrchr(path, '.');
+		const char *seg = dot ? dot + 1 : path;
+		size_t plen = dot ? (size_t)(dot - path) : 0, len = strlen(seg);
+		bool digits = len > 0 && strspn(seg, "0123456789") == len;
+		if (len == 0 || len >= 64 || (dot && plen == 0) ||
+		    (strchr("0123456789+- \t\n\v\f\r", seg[0]) && !(digits && (seg[0] != '0' || len == 1))))
+			return -1;
+		w->seg[i] = seg;
+		w->seg_len[i] = len;
+		w->parent[i] = -1;
+		w->inner[i] = false;
+		for (size_t j = 0; j < w->n; j++) {
+			if (j != i && !strcmp(w->path[j], path))
+				return -1;
+			if (dot && strlen(w->path[j]) == plen && !memcmp(w->path[j], path, plen))
+				w->parent[i] = (int)j;
+		}
+		if (dot && w->parent[i] < 0)
+			return -1;
+	}
+	for (size_t i = 0; i < w->n; i++)
+		if (w->parent[i] >= 0)
+			w->inner[w->parent[i]] = true;
+	return 0;
+}
+
+struct picker {
+	const char *s, *end;
+	const struct wire_paths *w;
+	struct wire_pick *out;
+	struct sbuf *scratch;
+	int depth;
+};
+
+static void pk_ws(struct picker *k)
+{
+	while (k->s < k->end && (*k->s == ' ' || *k->s == '\n' || *k->s == '\r' || *k->s == '\t'))
+		k->s++;
+}
+
+static void pk_utf8(struct sbuf *out, unsigned v)
+{
+	char b[3];
+	size_t n;
+	if (v < 0x80) {
+		b[0] = (char)v;
+		n = 1;
+	} else if (v < 0x800) {
+		b[0] = (char)(0xC0 | (v >> 6));
+		b[1] = (char)(0x80 | (v & 0x3F));
+		n = 2;
+	} else {
+		b[0] = (char)(0xE0 | (v >> 12));
+		b[1] = (char)(0x80 | ((v >> 6) & 0x3F));
+		b[2] = (char)(0x80 | (v & 0x3F));
+		n = 3;
+	}
+	sbuf_add(out, b, n);
+}
+
+/* The escape at s (after the backslash, at least one byte there): its value in *v (a byte, or
+ * a code point for \u) and its length after the backslash; 0 outside the subset. */
+static size_t pk_escape(const char *s, const char *end, unsigned *v)
+{
+	static const char from[] = "\"\\/bfnrt", to[] = "\"\\/\b\f\n\r\t";
+	const char *c = memchr(from, *s, sizeof(from) - 1);
+	if (c) {
+		*v = (unsigned char)to[c - from];
+		return 1;
+	}
+	if (*s != 'u' || end - s < 5)
+		return 0;
+	unsigned x = 0;
+	for (int i = 1; i <= 4; i++) {
+		int h = hexval((unsigned char)s[i]);
+		if (h < 0)
+			return 0;
+		x = x * 16 + (unsigned)h;
+	}
+	if (x == 0 || (x >= 0xD800 && x <= 0xDFFF))
+		return 0;
+	*v = x;
+	return 5;
+}
+
+/* Bytes a string may hold as they are: not the quote, the backslash or a control byte. */
+static const unsigned char *pk_plain(void)
+{
+	static unsigned char plain[256];
+	if (!plain['a'])
+		for (int c = 0x20; c < 256; c++)
+			plain[c] = c != '"' && c != '\\';
+	return plain;
+}
+
+/* The string at k->s (its opening quote).  With out, its value and a NUL are appended there.
+ * *escaped tells whether it held an escape.  -1 outside the subset. */
+static int pk_string(struct picker *k, struct sbuf *out, bool *escaped)
+{
+	const unsigned char *plain = pk_plain();
+	const char *s = ++k->s, *run = s;
+	*escaped = false;
+	for (;;) {
+		while (s < k->end && plain[(unsigned char)*s])
+			s++;
+		if (s >= k->end || (unsigned char)*s < 0x20)
+			return -1;
+		if (out)
+			sbuf_add(out, run, (size_t)(s - run));
+		if (*s == '"')
+			break;
+		unsigned v;
+		size_t len = s + 1 < k->end ? pk_escape(s + 1, k->end, &v) : 0;
+		if (!len)
+			return -1;
+		*escaped = true;
+		if (out) {
+			if (len == 1)
+				sbuf_addc(out, (char)v);
+			else
+				pk_utf8(out, v);
+		}
+		s += 1 + len;
+		run = s;
+	}
+	if (out)
+		sbuf_addc(out, '\0');
+	k->s = s + 1;
+	return 0;
+}
+
+static const char *pk_digits(const char *s, const char *e)
+{
+	while (s < e && *s >= '0' && *s <= '9')
+		s++;
+	return s;
+}
+
+/* A number in strict JSON syntax.  Picked ones must be integers from 0 to 10^15 - 1 (exact as
+ * doubles: wire_get_long reads the same value). */
+static int pk_number(struct picker *k, struct wire_pick *at)
+{
+	const char *s = k->s, *e = k->end;
+	if (s < e && *s == '-')
+		s++;
+	const char *digits = s;
+	if (s < e && *s == '0')
+		s++;
+	else if (s < e && *s >= '1' && *s <= '9')
+		s = pk_digits(s, e);
+	else
+		return -1;
+	const char *int_end = s;
+	if (s < e && *s == '.') {
+		const char *f = s + 1;
+		if ((s = pk_digits(f, e)) == f)
+			return -1;
+	}
+	if (s < e && (*s == 'e' || *s == 'E')) {
+		s++;
+		if (s < e && (*s == '+' || *s == '-'))
+			s++;
+		const char *x = s;
+		if ((s = pk_digits(x, e)) == x)
+			return -1;
+	}
+	if (s - k->s > 63)
+		return -1;
+	if (at) {
+		if (digits != k->s || s != int_end || int_end - digits > 15)
+			return -1;
+		long v = 0;
+		for (const char *d = digits; d < int_end; d++)
+			v = v * 10 + (*d - '0');
+		at->num = v;
+	}
+	k->s = s;
+	return 0;
+}
+
+static int pk_value(struct picker *k, int at);
+
+/* The pick under parent c (-1: the root) whose segment is seg, or -1. */
+static int pk_find(const struct picker *k, int c, const char *seg, size_t len)
+{
+	const struct wire_paths *w = k->w;
+	for (size_t i = 0; i < w->n; i++)
+		if (w->parent[i] == c && w->seg_len[i] == len && !memcmp(w->seg[i], seg, len))
+			return (int)i;
+	return -1;
+}
+
+/* An object or array at k->s; with match, its members are looked up among the children of
+ * pick c (-1: the root). */
+static int pk_container(struct picker *k, bool match, int c)
+{
+	bool object = *k->s == '{';
+	char close = object ? '}' : ']';
+	if (++k->depth > PICK_MAX_DEPTH)
+		return -1;
+	k->s++;
+	pk_ws(k);
+	if (k->s < k->end && *k->s == close) {
+		k->s++;
+		k->depth--;
+		return 0;
+	}
+	for (unsigned long i = 0;; i++) {
+		int at = -1;
+		if (object) {
+			bool escaped;
+			if (k->s >= k->end || *k->s != '"')
+				return -1;
+			const char *key = k->s + 1;
+			if (pk_string(k, NULL, &escaped) < 0 || escaped)
+				return -1;
+			if (match)
+				at = pk_find(k, c, key, (size_t)(k->s - 1 - key));
+			pk_ws(k);
+			if (k->s >= k->end || *k->s != ':')
+				return -1;
+			k->s++;
+			pk_ws(k);
+		} else if (match) {
+			char num[24], *p = num + sizeof num;
+			unsigned long x = i;
+			do
+				*--p = (char)('0' + x % 10);
+			while ((x /= 10));
+			at = pk_find(k, c, p, (size_t)(num + sizeof num - p));
+		}
+		if (pk_value(k, at) < 0)
+			return -1;
+		pk_ws(k);
+		if (k->s < k->end && *k->s == ',') {
+			k->s++;
+			pk_ws(k);
+			continue;
+		}
+		if (k->s >= k->end || *k->s != close)
+			return -1;
+		k->s++;
+		k->depth--;
+		return 0;
+	}
+}
+
+/* The value at k->s; at is the pick for its path, or -1. */
+static int pk_value(struct picker *k, int at)
+{
+	if (k->s >= k->end)
+		return -1;
+	struct wire_pick *out = at >= 0 ? &k->out[at] : NULL;
+	if (out && out->type != WIRE_ABSENT)
+		return -1; /* a duplicate key: cJSON would take the first, not worth following */
+	static const struct {
+		const char *text;
+		size_t len;
+		enum wire_type type;
+	} literals[] = {{"null", 4, WIRE_NULL}, {"true", 4, WIRE_TRUE}, {"false", 5, WIRE_FALSE}};
+	char c = *k->s;
+	enum wire_type type;
+	if (c == '{' || c == '[') {
+		type = c == '{' ? WIRE_OBJECT : WIRE_ARRAY;
+		if (pk_container(k, out && k->w->inner[at], at) < 0)
+			return -1;
+	} else if (c == '"') {
+		bool escaped;
+		type = WIRE_STRING;
+		if (out)
+			out->str = k->scratch->len;
+		if (pk_string(k, out ? k->scratch : NULL, &escaped) < 0)
+			return -1;
+	} else if (c == '-' || (c >= '0' && c <= '9')) {
+		type = WIRE_NUMBER;
+		if (pk_number(k, out) < 0)
+			return -1;
+	} else {
+		size_t i = 0;
+		while (i < ARRAY_SIZE(literals) &&
+		       ((size_t)(k->end - k->s) < literals[i].len ||
+		        memcmp(k->s, literals[i].text, literals[i].len) != 0))
+			i++;
+		if (i == ARRAY_SIZE(literals))
+			return -1;
+		type = literals[i].type;
+		k->s += literals[i].len;
+	}
+	if (out)
+		out->type = type;
+	return 0;
+}
+
+int wire_pick(const char *s, size_t n, struct wire_paths *paths, struct wire_pick *out,
+              struct sbuf *scratch)
+{
+	if (!paths->state)
+		paths->state = paths_compile(paths) < 0 ? -1 : 1;
+	if (paths->state < 0)
+		return -1;
+	for (size_t i = 0; i < paths->n; i++)
+		out[i] = (struct wire_pick){WIRE_ABSENT, 0, 0};
+	sbuf_reset(scratch);
+	struct picker k = {.s = s, .end = s + n, .w = paths, .out = out, .scratch = scratch};
+	pk_ws(&k);
+	if (k.s >= k.end || *k.s != '{' || pk_container(&k, true, -1) < 0)
+		return -1;
+	pk_ws(&k);
+	return k.s == k.end ? 0 : -1;
+}
+
+const char *wire_pick_str(const struct wire_pick *p, const struct sbuf *scratch)
+{
+	return p->type == WIRE_STRING ? scratch->s + p->str : NULL;
 }

@@ -37,6 +37,7 @@ struct wire_stream {
 	struct sse sse;
 	struct ndjson nd;
 	struct sbuf refusal; /* openai: refusal text, kept apart from the answer */
+	struct sbuf scratch; /* wire_pick's decoded strings */
 	struct llm_result *r;
 	llm_chunk_fn *chunk;
 	void *arg;
@@ -95,5 +96,44 @@ const cJSON *wire_get(const cJSON *o, const char *path);
 const char *wire_get_str(const cJSON *o, const char *path);
 /* The number at path as a long; false when absent. */
 bool wire_get_long(const cJSON *o, const char *path, long *out);
+
+/* The same answers as wire_json_parse + wire_get, without building a tree: for the few paths a
+ * streamed chunk is read for, one pass over the text.  Only a strict subset of JSON is read
+ * (see wire.c: strict syntax, no control bytes in strings, no \u0000 or surrogate escapes, no
+ * escaped keys, no duplicate picked keys, integers only at picked numbers, ...); -1 for anything
+ * else, and the caller then parses with cJSON, so the subset only decides the speed, never the
+ * answer.  The root must be an object. */
+#define WIRE_PICK_MAX 32
+/* The paths to pick, as for wire_get; every prefix of one must be one too ("choices",
+ * "choices.0", "choices.0.delta" for "choices.0.delta.content").  Prepared by the first
+ * wire_pick: keep it static.  A table breaking the rules makes every wire_pick decline. */
+struct wire_paths {
+	const char *const *path;
+	size_t n; /* at most WIRE_PICK_MAX */
+	int state; /* 0 until prepared, then 1, or -1 for a broken table */
+	int parent[WIRE_PICK_MAX]; /* -1: the root */
+	bool inner[WIRE_PICK_MAX]; /* some pick lies below */
+	const char *seg[WIRE_PICK_MAX];
+	size_t seg_len[WIRE_PICK_MAX];
+};
+enum wire_type {
+	WIRE_ABSENT,
+	WIRE_NULL,
+	WIRE_FALSE,
+	WIRE_TRUE,
+	WIRE_NUMBER,
+	WIRE_STRING,
+	WIRE_ARRAY,
+	WIRE_OBJECT
+};
+/* One answer, for paths->path[i] in out[i]. */
+struct wire_pick {
+	enum wire_type type;
+	long num;   /* WIRE_NUMBER: an integer from 0 to 10^15 - 1 */
+	size_t str; /* WIRE_STRING: offset of the NUL-terminated value in scratch */
+};
+int wire_pick(const char *s, size_t n, struct wire_paths *paths, struct wire_pick *out,
+              struct sbuf *scratch);
+const char *wire_pick_str(const struct wire_pick *p, const struct sbuf *scratch);
 
 #endif

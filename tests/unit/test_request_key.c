@@ -1,0 +1,134 @@
+/* test_request_key.c: llm_request_key writes its canonical text itself; it must give the keys
+ * that the cJSON tree printed with cJSON_PrintUnformatted gave (the cache on disk holds those).
+ * The reference below is the former implementation, compared on awkward strings and numbers. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <openssl/evp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "llm/llm.h"
+#include "llm/provider.h"
+
+static void reference_key(const struct llm_request *req, char out[65])
+{
+	const struct model_config *m = req->model;
+	const struct provider_ops *ops = provider_find(m->provider);
+	const char *base = "";
+	if (ops && !ops->build)
+		base = m->rules ? m->rules : "";
+	else if (ops)
+		base = provider_base_url(ops, m->base_url) ? provider_base_url(ops, m->base_url) : "";
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddNumberToObject(o, "v", 1);
+	cJSON_AddStringToObject(o, "provider", m->provider ? m->provider : "");
+	cJSON_AddStringToObject(o, "base_url", base);
+	cJSON_AddStringToObject(o, "model", m->model ? m->model : "");
+	cJSON *msgs = cJSON_AddArrayToObject(o, "messages");
+	for (size_t i = 0; i < req->n_messages; i++) {
+		cJSON *mo = cJSON_CreateObject();
+		cJSON_AddStringToObject(mo, "role",
+		                        req->messages[i].role ? req->messages[i].role : "");
+		cJSON_AddStringToObject(mo, "content",
+		                        req->messages[i].content ? req->messages[i].content : "");
+		cJSON_AddItemToArray(msgs, mo);
+	}
+	cJSON_AddNumberToObject(o, "temperature", m->temperature);
+	cJSON_AddNumberToObject(o, "max_tokens", m->max_tokens);
+	char *json = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int n = 0;
+	assert_true(EVP_Digest(json, strlen(json), md, &n, EVP_sha256(), NULL));
+	free(json);
+	for (unsigned i = 0; i < 32; i++)
+		snprintf(out + 2 * i, 3, "%02x", md[i]);
+}
+
+static void expect_same(const struct llm_request *req)
+{
+	char a[65], b[65];
+	llm_request_key(req, a);
+	reference_key(req, b);
+	assert_string_equal(a, b);
+}
+
+static void test_key_fixed(void **state)
+{
+	(void)state;
+	struct model_config m = {.provider = "openai", .model = "gpt-4o-mini", .temperature = 0.7,
+	                         .max_tokens = 256, .base_url = "http://localhost:8000/v1"};
+	struct llm_message msg[] = {{"system", "Be brief."}, {"user", "What is 2+2?"}};
+	struct llm_request req = {&m, msg, 2, NULL};
+	char k[65];
+	llm_request_key(&req, k);
+	/* sha256 of {"v":1,"provider":"openai","base_url":"http://localhost:8000/v1","model":
+	 * "gpt-4o-mini","messages":[{"role":"system","content":"Be brief."},{"role":"user",
+	 * "content":"What is 2+2?"}],"temperature":0.7,"max_tokens":256} (cache files hold it) */
+	assert_string_equal(k, "69d611abf5358804408c4186009d028cf55440ad0859e10f7b1774b339d7b5fb");
+	expect_same(&req);
+}
+
+static void test_key_strings(void **state)
+{
+	(void)state;
+	char every[256];
+	for (int i = 1; i < 256; i++)
+		every[i - 1] = (char)i;
+	every[255] = '\0';
+	const char *texts[] = {"",          "plain",         "quote \" backslash \\ slash /",
+	                       "\b\f\n\r\t", "\x01\x1f\x7f", "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80",
+	                       "\xff\xfe",  every,           NULL};
+	for (size_t i = 0; i < ARRAY_SIZE(texts); i++)
+		for (size_t j = 0; j < ARRAY_SIZE(texts); j++) {
+			struct model_config m = {.provider = "openai", .model = (char *)texts[i],
+			                         .base_url = "http://127.0.0.1:9/v1"};
+			struct llm_message msg[] = {{texts[j], texts[i]}, {"user", texts[j]}};
+			struct llm_request req = {&m, msg, 2, NULL};
+			expect_same(&req);
+			req.n_messages = 0;
+			expect_same(&req);
+		}
+	const char *providers[] = {"anthropic", "ollama", "scripted", "nonesuch", "", NULL};
+	for (size_t i = 0; i < ARRAY_SIZE(providers); i++) {
+		struct model_config m = {.provider = (char *)providers[i], .model = "m",
+		                         .rules = "rules.txt"};
+		struct llm_message msg = {"user", "hi"};
+		struct llm_request req = {&m, &msg, 1, NULL};
+		expect_same(&req);
+	}
+}
+
+static void test_key_numbers(void **state)
+{
+	(void)state;
+	const double temps[] = {0,     -0.0,   0.7,     1,        2,       1.0 / 3,  0.1 + 0.2,
+	                        1e-7,  1e300,  -1.5,    123456.5, 1e15,    1e16,     4e9,
+	                        NAN,   INFINITY, -INFINITY, 2147483647.0, -2147483648.0, 0.30000000000000004};
+	const int maxes[] = {0, 1, -1, 4096, 2147483647, -2147483647 - 1};
+	for (int round = 0; round < 2; round++) /* the second round reads remembered numbers */
+		for (size_t i = 0; i < ARRAY_SIZE(temps); i++)
+			for (size_t j = 0; j < ARRAY_SIZE(maxes); j++) {
+				struct model_config m = {.provider = "openai", .model = "m",
+				                         .temperature = temps[i], .max_tokens = maxes[j]};
+				struct llm_message msg = {"user", "hi"};
+				struct llm_request req = {&m, &msg, 1, NULL};
+				expect_same(&req);
+			}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_key_fixed),
+		cmocka_unit_test(test_key_strings),
+		cmocka_unit_test(test_key_numbers),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
