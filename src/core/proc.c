@@ -213,6 +213,27 @@ static void proc_reap(struct proc *p)
 	sigpipe_release();
 }
 
+/* Whether a bare command name names a file in some PATH directory.  posix_spawnp says EACCES
+ * when it met a directory it may not search and found the command nowhere else; a shell calls
+ * that "not found", and so do we. */
+static bool in_path(const char *name)
+{
+	const char *path = getenv("PATH");
+	if (strchr(name, '/') || !path)
+		return true;
+	for (const char *p = path;; p++) {
+		size_t n = strcspn(p, ":");
+		char *file = xasprintf("%.*s/%s", (int)n, n ? p : ".", name);
+		bool found = access(file, F_OK) == 0;
+		free(file);
+		if (found)
+			return true;
+		p += n;
+		if (!*p)
+			return false;
+	}
+}
+
 struct proc *proc_start(char *const argv[], const char *input, size_t input_len, int timeout_ms,
                         size_t max_out, struct err *e)
 {
@@ -238,7 +259,7 @@ struct proc *proc_start(char *const argv[], const char *input, size_t input_len,
 	close_fd(&pout[1]);
 	close_fd(&perr[1]);
 	if (rc != 0) {
-		if (rc == ENOENT)
+		if (rc == ENOENT || (rc == EACCES && !in_path(argv[0])))
 			err_set(e, "exec \"%s\": command not found (searched PATH)", argv[0]);
 		else
 			err_set(e, "exec \"%s\": cannot run it: %s", argv[0], strerror(rc));
