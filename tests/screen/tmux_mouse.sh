@@ -28,7 +28,11 @@ click 80 10
 first=$(tmux_screen | sed -n 5p | cut -c49-)
 wheel_down 80 10
 wheel_down 80 10
-sleep 0.3
+i=0
+while [ "$(tmux_screen | sed -n 5p | cut -c49-)" = "$first" ] && [ $i -lt 200 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
 [ "$(tmux_screen | sed -n 5p | cut -c49-)" != "$first" ] || fail "the wheel did not move the traces"
 # mouse off: a click no longer moves the focus
 tmux_keys : "set mouse off" Enter
