@@ -110,7 +110,7 @@ static void test_timeout(void **state)
 	int64_t dt = now_ms() - t0;
 	assert_true(r.timed_out);
 	assert_int_equal(r.status, 128 + SIGTERM);
-	if (dt < 190 || dt > 1500)
+	if (dt < 190 || dt > 4000)
 		fail_msg("sleep 5 with a 200 ms limit took %lld ms", (long long)dt);
 	proc_result_free(&r);
 
@@ -137,7 +137,7 @@ static void test_process_group_killed(void **state)
 	int64_t t0 = now_ms();
 	run_ok(SH("sleep 10 & echo $!; sleep 10"), NULL, 0, 300, 1024, &r);
 	assert_true(r.timed_out);
-	assert_true(now_ms() - t0 < 2000);
+	assert_true(now_ms() - t0 < 8000); /* not the 10 s of the sleep */
 	long grandchild = strtol(r.out, NULL, 10);
 	assert_true(grandchild > 1);
 	if (!gone_within_1s(grandchild))
@@ -150,7 +150,7 @@ static void test_process_group_killed(void **state)
 	run_ok(SH("sleep 10 & echo $!"), NULL, 0, 5000, 1024, &r);
 	assert_false(r.timed_out);
 	assert_int_equal(r.status, 0);
-	assert_true(now_ms() - t0 < 2000);
+	assert_true(now_ms() - t0 < 8000); /* not the 10 s of the sleep */
 	grandchild = strtol(r.out, NULL, 10);
 	if (!gone_within_1s(grandchild))
 		fail_msg("background process %ld survived its parent", grandchild);

@@ -274,7 +274,7 @@ static void test_scripted_delay_is_a_timer(void **state)
 	assert_int_equal(g.n, 1);
 	assert_string_equal(g.text, "slow poke");
 	assert_true(dt >= 55);
-	assert_true(dt < 1000);
+	assert_true(dt < 4000); /* well short of the 5 s timeout (loose: shared machines) */
 	llm_free(l);
 }
 
@@ -328,7 +328,7 @@ static void test_extra_fds(void **state)
 	int64_t t0 = now_ms();
 	assert_int_equal(llm_wait(l, &pf, 1, 5000), 1);
 	assert_true(pf.revents & POLLIN);
-	assert_true(now_ms() - t0 < 1000);
+	assert_true(now_ms() - t0 < 4000); /* not the 5 s timeout */
 	close(p[0]);
 	close(p[1]);
 	llm_free(l);
@@ -473,7 +473,7 @@ static void test_concurrency_and_rpm(void **state)
 	run(l, 3);
 	int64_t dt = now_ms() - t0;
 	assert_true(dt >= 250);
-	assert_true(dt < 1500);
+	assert_true(dt < 2500);
 
 	/* 1200 tpm: a bucket of 20 tokens refilled at 20 a second; each request reserves its
 	 * estimated prompt (6 tokens) and pays for its actual usage when done */
@@ -490,7 +490,7 @@ static void test_concurrency_and_rpm(void **state)
 	run(l, 3);
 	dt = now_ms() - t0;
 	assert_true(dt >= 150);
-	assert_true(dt < 2000);
+	assert_true(dt < 2800);
 	for (int i = 0; i < 4; i++)
 		assert_int_equal(k[i].n, 1);
 	llm_free(l);
@@ -763,7 +763,7 @@ static void test_server_429(void **state)
 	int64_t t0 = now_ms();
 	ask(l, &m, "busy?", NULL, &g);
 	run(l, 5);
-	assert_true(now_ms() - t0 < 900);
+	assert_true(now_ms() - t0 < 1800); /* honouring Retry-After: 1 twice would take 2 s */
 	assert_true(str_startswith(g.err, "openai 429"));
 	assert_non_null(strstr(g.err, "after 3 attempts: "));
 	assert_int_equal(g.attempts, 3);
