@@ -121,6 +121,18 @@ static cJSON *iteration_json(const struct engine *en, const struct iteration *it
 	return o;
 }
 
+/* Adds totals as an object named `name` of parent. */
+static void totals_json(cJSON *parent, const char *name, const struct engine_totals *t)
+{
+	cJSON *o = cJSON_AddObjectToObject(parent, name);
+	cJSON_AddNumberToObject(o, "calls", (double)t->calls);
+	cJSON_AddNumberToObject(o, "cached", (double)t->cached);
+	cJSON_AddNumberToObject(o, "avoided", (double)t->avoided);
+	cJSON_AddNumberToObject(o, "tokens_in", (double)t->tokens_in);
+	cJSON_AddNumberToObject(o, "tokens_out", (double)t->tokens_out);
+	cJSON_AddNumberToObject(o, "cost_usd", t->cost_usd);
+}
+
 void engine_store(struct engine *en)
 {
 	const struct session *s = en->s;
@@ -166,21 +178,9 @@ void engine_store(struct engine *en)
 	free(ids);
 	struct engine_totals t;
 	engine_totals(en, &t);
-	cJSON *tot = cJSON_AddObjectToObject(h, "totals_last_run");
-	cJSON_AddNumberToObject(tot, "calls", (double)t.calls);
-	cJSON_AddNumberToObject(tot, "cached", (double)t.cached);
-	cJSON_AddNumberToObject(tot, "avoided", (double)t.avoided);
-	cJSON_AddNumberToObject(tot, "tokens_in", (double)t.tokens_in);
-	cJSON_AddNumberToObject(tot, "tokens_out", (double)t.tokens_out);
-	cJSON_AddNumberToObject(tot, "cost_usd", t.cost_usd);
-	/* every run's spend, earlier ones included: the caps apply to it */
-	engine_spent(en, &t);
-	cJSON *sp = cJSON_AddObjectToObject(h, "spent");
-	cJSON_AddNumberToObject(sp, "calls", (double)t.calls);
-	cJSON_AddNumberToObject(sp, "cached", (double)t.cached);
-	cJSON_AddNumberToObject(sp, "tokens_in", (double)t.tokens_in);
-	cJSON_AddNumberToObject(sp, "tokens_out", (double)t.tokens_out);
-	cJSON_AddNumberToObject(sp, "cost_usd", t.cost_usd);
+	totals_json(h, "totals_last_run", &t);
+	engine_spent(en, &t); /* every run's spend, earlier ones included: the caps apply to it */
+	totals_json(h, "spent", &t);
 	session_set_section(en->s, "history", h);
 	cJSON *st = cJSON_CreateObject();
 	if (open) {
@@ -291,6 +291,7 @@ void engine_restore(struct engine *en)
 	if (cJSON_IsObject(spent))
 		en->earlier = (struct engine_totals){.calls = (long)num(spent, "calls"),
 		                                     .cached = (long)num(spent, "cached"),
+		                                     .avoided = (long)num(spent, "avoided"),
 		                                     .tokens_in = (long)num(spent, "tokens_in"),
 		                                     .tokens_out = (long)num(spent, "tokens_out"),
 		                                     .cost_usd = num(spent, "cost_usd")};
