@@ -186,3 +186,39 @@ void bench_add_rule(cJSON *rules, const char *match, const char *reply, const ch
 		cJSON_AddNumberToObject(r, "delay_ms", delay_ms);
 	cJSON_AddItemToArray(rules, r);
 }
+
+void bench_add_role_rules(cJSON *rules, const char *summary)
+{
+	bench_add_rule(rules, "Describe the overall task the pipeline solves", summary, NULL, 0);
+	bench_add_rule(
+	    rules, "The step under analysis: \"(?<s>[^\"]+)\"",
+	    "<dependency>Step \"${s}\" must hand the next step exactly the word it needs; a "
+	    "wrong or missing word carries through to the final output.</dependency>",
+	    NULL, 0);
+	bench_add_rule(rules,
+	               "(?s)You are the loss "
+	               "function.*?<output>\\n(?<o>.*?)\\n</output>.*?<gold>\\n(?<g>[^\\n]*)",
+	               "<loss>The output \"${o}\" differs from the gold answer \"${g}\".</loss>",
+	               NULL, 0);
+	bench_add_rule(
+	    rules, "Explain why the final output went wrong",
+	    "<gradient>An intermediate step lost the word, and the later steps carried the "
+	    "error through.</gradient>",
+	    NULL, 0);
+	bench_add_rule(
+	    rules,
+	    "(?s)^(?=.*?You are assigning blame within)(?=.*?one step, \"(?<s>[^\"]+)\")"
+	    "(?=.*?<step_output>\\n(?<o>.*?)\\n</step_output>)",
+	    "<local>Step \"${s}\" produced \"${o}\"; it should output the word only.</local>", NULL,
+	    0);
+	bench_add_rule(
+	    rules,
+	    "(?s)You are writing a training example.*?<step_output>\\n(?<o>.*?)\\n</step_output>",
+	    "<revised>${o}</revised>", NULL, 0);
+	bench_add_rule(rules,
+	               "(?s)improving the prompt of one "
+	               "step.*?<current_prompt>\\n(?<p>.*?)\\n</current_prompt>",
+	               "<prompt>Be precise and brief.\n${p}</prompt>\n<prompt>Answer with the word "
+	               "only.\n${p}</prompt>",
+	               NULL, 0);
+}

@@ -25,12 +25,15 @@ double bench_cpu_s(void);                 /* user + system CPU of this process s
 double bench_user_s(void);                /* user CPU only */
 double bench_median(double *v, size_t n); /* sorts v */
 char *bench_tmpdir(const char *tag);      /* mkdtemp under $TMPDIR or /tmp; caller frees */
-void bench_rmdir(const char *dir);
+void bench_rmdir(const char *dir);        /* rm -r of a temp dir made above */
 struct cJSON;
 /* Writes j (pretty) to path and deletes it; exits with the message on failure. */
 void bench_write_json(const char *path, struct cJSON *j);
 /* Appends a scripted rule {match, reply | replies[], delay_ms (when > 0)} to a rules array. */
 void bench_add_rule(struct cJSON *rules, const char *match, const char *reply,
-                    const char *const *replies, int delay_ms);        /* rm -r of a temp dir made above */
+                    const char *const *replies, int delay_ms);
+/* Appends generic answers of the seven analysis roles (E1..E6 and the rewrite), as
+ * examples/make_scripted.py writes them, with `summary` as E1's. */
+void bench_add_role_rules(struct cJSON *rules, const char *summary);
 
 #endif

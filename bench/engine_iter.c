@@ -33,42 +33,9 @@ static const char *const words[] = {"apple",  "river",  "candle", "garden", "sil
 static void write_rules(const char *path)
 {
 	cJSON *root = cJSON_CreateObject(), *R = cJSON_AddArrayToObject(root, "rules");
-	bench_add_rule(
-	    R, "Describe the overall task the pipeline solves",
-	    "<summary>Four LLM steps pass one word along: a finds it in the text, b and c copy "
-	    "it, d writes it as the answer (exact match).</summary>",
-	    NULL, 0);
-	bench_add_rule(
-	    R, "The step under analysis: \"(?<s>[^\"]+)\"",
-	    "<dependency>Step \"${s}\" must hand the next step exactly the word it needs; a "
-	    "wrong or missing word carries through to the final output.</dependency>",
-	    NULL, 0);
-	bench_add_rule(R,
-	               "(?s)You are the loss "
-	               "function.*?<output>\\n(?<o>.*?)\\n</output>.*?<gold>\\n(?<g>[^\\n]*)",
-	               "<loss>The output \"${o}\" differs from the gold answer \"${g}\".</loss>",
-	               NULL, 0);
-	bench_add_rule(
-	    R, "Explain why the final output went wrong",
-	    "<gradient>An intermediate step lost the word, and the later steps carried the "
-	    "error through.</gradient>",
-	    NULL, 0);
-	bench_add_rule(
-	    R,
-	    "(?s)^(?=.*?You are assigning blame within)(?=.*?one step, \"(?<s>[^\"]+)\")"
-	    "(?=.*?<step_output>\\n(?<o>.*?)\\n</step_output>)",
-	    "<local>Step \"${s}\" produced \"${o}\"; it should output the word only.</local>", NULL,
-	    0);
-	bench_add_rule(
-	    R,
-	    "(?s)You are writing a training example.*?<step_output>\\n(?<o>.*?)\\n</step_output>",
-	    "<revised>${o}</revised>", NULL, 0);
-	bench_add_rule(R,
-	               "(?s)improving the prompt of one "
-	               "step.*?<current_prompt>\\n(?<p>.*?)\\n</current_prompt>",
-	               "<prompt>Be precise and brief.\n${p}</prompt>\n<prompt>Answer with the word "
-	               "only.\n${p}</prompt>",
-	               NULL, 0);
+	bench_add_role_rules(
+	    R, "<summary>Four LLM steps pass one word along: a finds it in the text, b and c copy "
+	       "it, d writes it as the answer (exact match).</summary>");
 	bench_add_rule(R, "(?s)Step A\\..*?Text: Item \\d+: (?<w>\\w+)", NULL,
 	               (const char *const[]){"${w}", "${w}", "${w}", "unknown", NULL}, 0);
 	bench_add_rule(R, "(?s)Step B\\..*?Word: (?<w>\\S+)", "${w}", NULL, 0);
