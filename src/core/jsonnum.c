@@ -12,8 +12,9 @@ static int out_of_range(struct err *e, const char *what, double lo, double hi, d
 	if (!e)
 		return -1;
 	if (!isfinite(x))
-		return err_set(e, "must be %sbetween %.15g and %.15g (got a number beyond a double's "
-		                  "range)",
+		return err_set(e,
+		               "must be %sbetween %.15g and %.15g (got a number beyond a "
+		               "double's range)",
 		               what, lo, hi);
 	return err_set(e, "must be %sbetween %.15g and %.15g (got %.15g)", what, lo, hi, x);
 }

@@ -423,6 +423,7 @@ static const struct json_num_rule history_numbers[] = {
 	{"history.iterations[].traces[].score", false, -1, 1},
 	{"history.iterations[].traces[].steps[].round", true, 0, ITER_MAX},
 	{"history.iterations[].traces[].steps[].latency_s", false, 0, 1e9},
+	{"history.iterations[].traces[].steps[].replaced_bytes", true, 0, N_MAX},
 	COST_KEYS("history.iterations[].traces[].steps[]"),
 	COST_KEYS("history.totals_last_run"),
 	COST_KEYS("history.spent"),

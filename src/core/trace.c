@@ -112,6 +112,8 @@ cJSON *trace_to_json(const struct trace *t, const char *const *step_ids)
 		cJSON_AddNumberToObject(j, "tokens_in", (double)s->tok_in);
 		cJSON_AddNumberToObject(j, "tokens_out", (double)s->tok_out);
 		cJSON_AddNumberToObject(j, "cost_usd", s->cost_usd);
+		if (s->replaced)
+			cJSON_AddNumberToObject(j, "replaced_bytes", (double)s->replaced);
 		cJSON_AddItemToArray(steps, j);
 	}
 	return o;
@@ -189,6 +191,7 @@ int trace_from_json(const cJSON *j, struct trace *t, int (*step_index)(void *, c
 		ts->tok_in = count(s, "tokens_in");
 		ts->tok_out = count(s, "tokens_out");
 		ts->cost_usd = num(s, "cost_usd");
+		ts->replaced = count(s, "replaced_bytes");
 	}
 	return 0;
 }

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/utf8.h"
 #include "core/util.h"
 #include "tui/sanitize.h"
 
@@ -10,40 +11,7 @@
 
 size_t san_utf8_decode(const char *s, size_t n, long *cp)
 {
-	const unsigned char *u = (const unsigned char *)s;
-	unsigned char c = u[0];
-	size_t len;
-	long v, min;
-	if (c < 0x80) {
-		*cp = c;
-		return 1;
-	} else if (c >= 0xc2 && c <= 0xdf) {
-		len = 2, v = c & 0x1f, min = 0x80;
-	} else if (c >= 0xe0 && c <= 0xef) {
-		len = 3, v = c & 0x0f, min = 0x800;
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		len = 4, v = c & 0x07, min = 0x10000;
-	} else {
-		*cp = -1;
-		return 1;
-	}
-	if (len > n) {
-		*cp = -1;
-		return 1;
-	}
-	for (size_t i = 1; i < len; i++) {
-		if ((u[i] & 0xc0) != 0x80) {
-			*cp = -1;
-			return 1;
-		}
-		v = (v << 6) | (u[i] & 0x3f);
-	}
-	if (v < min || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff)) {
-		*cp = -1;
-		return 1;
-	}
-	*cp = v;
-	return len;
+	return utf8_decode(s, n, cp);
 }
 
 void san_utf8_encode(struct sbuf *b, const wchar_t *s, size_t n)

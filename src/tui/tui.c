@@ -551,8 +551,12 @@ struct app *app_open(const struct batch_opts *o, int *rc)
 	for (int i = 0; i < 2; i++)
 		fcntl(a->sig_pipe[i], F_SETFL, O_NONBLOCK);
 	curses_setup(a);
+	long skipped;
+	const char *bad_cache = llm_cache_problem(a->t.llm, &skipped);
 	if (cfg_errors.len)
 		tui_message(&a->t, "error: config: %s", sbuf_str(&cfg_errors));
+	else if (bad_cache)
+		tui_message(&a->t, "warning: %s (%ld line(s) skipped in all)", bad_cache, skipped);
 	else if (!a->t.message[0])
 		tui_message(&a->t,
 		            "%s: %zu steps; ? help, s step a phase, r run to the proposal, "
