@@ -160,6 +160,70 @@ size_t tlines_add_spans(struct tlines *l, int indent, const struct tspan *spans,
 	return add_spans(l, indent, spans, n, avail(l, indent));
 }
 
+/* Calls fn for each piece of the span: a run of visible text (cp -1), then an invisible
+ * character cp, and so on. */
+static void span_pieces(const struct tspan *sp, void (*fn)(void *, const char *, size_t, long),
+                        void *arg)
+{
+	const char *p = sp->text;
+	size_t left = sp->len;
+	for (;;) {
+		long cp;
+		size_t clen, run = san_visible_run(p, left, &cp, &clen);
+		fn(arg, p, run, -1);
+		if (cp < 0)
+			return;
+		fn(arg, NULL, 0, cp);
+		p += run + clen;
+		left -= run + clen;
+	}
+}
+
+struct marked {
+	struct tspan *out;
+	char (*marks)[24];
+	size_t n, n_marks;
+	enum theme_element el;
+};
+
+static void count_piece(void *arg, const char *text, size_t len, long cp)
+{
+	struct marked *m = arg;
+	(void)text, (void)len;
+	m->n++;
+	m->n_marks += cp >= 0;
+}
+
+static void add_piece(void *arg, const char *text, size_t len, long cp)
+{
+	struct marked *m = arg;
+	if (cp < 0) {
+		m->out[m->n++] = (struct tspan){text, len, m->el};
+		return;
+	}
+	char *mk = m->marks[m->n_marks++];
+	snprintf(mk, sizeof m->marks[0], "<U+%04lX>", cp);
+	m->out[m->n++] = (struct tspan){mk, strlen(mk), THEME_WARNING};
+}
+
+size_t tlines_add_spans_marked(struct tlines *l, int indent, const struct tspan *spans, size_t n)
+{
+	struct marked m = {0};
+	for (size_t i = 0; i < n; i++)
+		span_pieces(&spans[i], count_piece, &m);
+	m.out = xcalloc(m.n + 1, sizeof *m.out);
+	m.marks = xcalloc(m.n_marks + 1, sizeof *m.marks);
+	m.n = m.n_marks = 0;
+	for (size_t i = 0; i < n; i++) {
+		m.el = spans[i].el;
+		span_pieces(&spans[i], add_piece, &m);
+	}
+	size_t first = add_spans(l, indent, m.out, m.n, avail(l, indent));
+	free(m.out);
+	free(m.marks);
+	return first;
+}
+
 size_t tlines_add_row(struct tlines *l, int indent, const struct tspan *spans, size_t n)
 {
 	size_t first = l->n;

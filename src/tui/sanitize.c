@@ -93,6 +93,63 @@ static int is_bidi_control(long c)
 	return (c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069);
 }
 
+/* Ranges of characters that draw as nothing, in code point order. */
+static const struct {
+	long lo, hi;
+} invisible[] = {
+    {0x00ad, 0x00ad},   /* soft hyphen */
+    {0x034f, 0x034f},   /* combining grapheme joiner */
+    {0x061c, 0x061c},   /* Arabic letter mark */
+    {0x115f, 0x1160},   /* Hangul fillers */
+    {0x17b4, 0x17b5},   /* Khmer inherent vowels */
+    {0x180b, 0x180f},   /* Mongolian variation selectors and vowel separator */
+    {0x200b, 0x200f},   /* zero-width space, non-joiner, joiner; LRM, RLM */
+    {0x2028, 0x202e},   /* line and paragraph separators; bidi embeddings and overrides */
+    {0x2060, 0x206f},   /* word joiner, invisible operators, bidi isolates, deprecated */
+    {0x3164, 0x3164},   /* Hangul filler */
+    {0xfe00, 0xfe0f},   /* variation selectors */
+    {0xfeff, 0xfeff},   /* zero-width no-break space (BOM) */
+    {0xffa0, 0xffa0},   /* halfwidth Hangul filler */
+    {0xfff9, 0xfffb},   /* interlinear annotation */
+    {0x1d173, 0x1d17a}, /* musical formatting */
+    {0xe0000, 0xe007f}, /* tag characters */
+    {0xe0100, 0xe01ef}, /* variation selectors supplement */
+};
+
+int san_invisible(long c)
+{
+	size_t lo = 0, hi = sizeof invisible / sizeof invisible[0];
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (c < invisible[mid].lo)
+			hi = mid;
+		else if (c > invisible[mid].hi)
+			lo = mid + 1;
+		else
+			return 1;
+	}
+	return 0;
+}
+
+size_t san_visible_run(const char *s, size_t n, long *cp, size_t *cplen)
+{
+	for (size_t i = 0; i < n;) {
+		if ((unsigned char)s[i] < 0xc2) { /* no invisible character starts with it */
+			i++;
+			continue;
+		}
+		size_t k = utf8_decode(s + i, n - i, cp);
+		if (*cp >= 0 && san_invisible(*cp)) {
+			*cplen = k;
+			return i;
+		}
+		i += k;
+	}
+	*cp = -1;
+	*cplen = 0;
+	return n;
+}
+
 /* A character outside any escape sequence. */
 static void text_char(struct san_out *o, long c)
 {

@@ -167,7 +167,8 @@ static const char rules_json[] =
     "careful.\\n${p}</prompt>\"},\n"
     " {\"match\": \"(?s)improving the prompt of one step, "
     "\\\"query\\\".*?<current_prompt>\\\\n(?<p>.*?)\\\\n</current_prompt>\",\n"
-    "  \"reply\": \"<prompt>Keep the query short.\\n${p}</prompt>\"},\n"
+    /* a word joiner (U+2060), invisible: the proposals pane must show it */
+    "  \"reply\": \"<prompt>Keep the query short.\\u2060\\n${p}</prompt>\"},\n"
     /* the answer is right only when both prompts improved: the query is the bare word and the
      * answer prompt asks for the word alone */
     " {\"match\": \"(?s)^(?=.*?Answer with only)(?=.*?Hint: (?<w>\\\\w+)\\\\n)\", \"reply\": "
@@ -530,6 +531,7 @@ static void test_proposals(void **state)
 	assert_contains(scr, "answer  [pending]");
 	assert_contains(scr, "{+Answer with only the word.");
 	assert_contains(scr, "Reply to the question.");
+	assert_contains(scr, "{+Keep the query short.<U+2060>");
 	free(scr);
 	/* accept, then undo */
 	f->t.step = ch->step;
