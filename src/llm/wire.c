@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/jsonnum.h"
+
 int wire_fail(struct llm_result *r, const char *type, bool retryable, const char *fmt, ...)
 {
 	if (r->error)
@@ -432,10 +434,10 @@ const char *wire_get_str(const cJSON *o, const char *path)
 
 bool wire_get_long(const cJSON *o, const char *path, long *out)
 {
-	const cJSON *v = wire_get(o, path);
-	if (!cJSON_IsNumber(v) || v->valuedouble < 0 || v->valuedouble > 1e15)
+	double x;
+	if (json_real(wire_get(o, path), 0, 1e15, &x, NULL) < 0)
 		return false;
-	*out = (long)v->valuedouble;
+	*out = (long)x; /* a fraction of a token is dropped */
 	return true;
 }
 
