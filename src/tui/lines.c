@@ -121,6 +121,36 @@ static void flow_flush(struct tlines *l, struct flow *f, int indent)
 	f->used = 0;
 }
 
+/* The row is full: ends it at its last space (the words after it start the next row, in their
+ * colours), or where it is when it holds one long word. */
+static void flow_wrap(struct tlines *l, struct flow *f, int indent)
+{
+	const char *t = sbuf_str(&f->text), *sp = strrchr(t, ' ');
+	if (!sp || sp == t || !sp[1]) {
+		flow_flush(l, f, indent);
+		return;
+	}
+	size_t cut = (size_t)(sp - t), from = cut + 1;
+	struct flow next = {0};
+	sbuf_adds(&next.text, sp + 1);
+	for (size_t i = 0; i < f->n_segs; i++) {
+		bool last_before = i + 1 == f->n_segs || f->segs[i + 1].off > from;
+		if (f->segs[i].off > from || (f->segs[i].off <= from && last_before)) {
+			size_t off = f->segs[i].off > from ? f->segs[i].off - from : 0;
+			next.segs = xgrow(next.segs, &next.cap_segs, next.n_segs + 1, sizeof *next.segs);
+			next.segs[next.n_segs++] = (struct tseg){off, f->segs[i].el};
+		}
+	}
+	next.used = san_width_utf8(sbuf_str(&next.text));
+	while (f->n_segs > 1 && f->segs[f->n_segs - 1].off >= cut)
+		f->n_segs--;
+	f->text.len = cut;
+	f->text.s[cut] = '\0';
+	flow_flush(l, f, indent);
+	sbuf_free(&f->text);
+	*f = next;
+}
+
 static size_t add_spans(struct tlines *l, int indent, const struct tspan *spans, size_t n, int w)
 {
 	size_t first = l->n;
@@ -136,7 +166,7 @@ static size_t add_spans(struct tlines *l, int indent, const struct tspan *spans,
 			}
 			int cw = san_wcwidth(c);
 			if (f.used > 0 && f.used + cw > w)
-				flow_flush(l, &f, indent);
+				flow_wrap(l, &f, indent);
 			if (!f.n_segs || f.segs[f.n_segs - 1].el != spans[i].el) {
 				f.segs = xgrow(f.segs, &f.cap_segs, f.n_segs + 1, sizeof *f.segs);
 				f.segs[f.n_segs++] = (struct tseg){f.text.len, spans[i].el};

@@ -5,6 +5,7 @@
 
 #include "core/utf8.h"
 #include "core/util.h"
+#include "tui/glyphs.h"
 #include "tui/sanitize.h"
 
 #define TAB_STOP 8
@@ -150,9 +151,37 @@ size_t san_visible_run(const char *s, size_t n, long *cp, size_t *cplen)
 	return n;
 }
 
+/* The symbols the program writes in its own text, spelled in ASCII when the ASCII glyph set is
+ * in effect (a non-UTF-8 locale, or :set glyphs ascii), where they would show as "?". */
+static const struct {
+	long c;
+	const char *ascii;
+} ascii_spelling[] = {
+    {0x03c6, "phi"}, {0x00b1, "+/-"}, {0x2192, "->"}, {0x2190, "<-"}, {0x2191, "^"},
+    {0x2193, "v"},   {0x2026, "..."}, {0x00d7, "x"},  {0x2264, "<="}, {0x2265, ">="},
+    {0x2014, "--"},  {0x2013, "-"},   {0x21bb, "@"},  {0x2713, "+"},  {0x2717, "x"},
+    {0x2022, "*"},   {0x2248, "~"},
+};
+
+static const char *ascii_spelled(long c)
+{
+	if (c < 0x80 || strcmp(glyphs()->name, "ascii") != 0)
+		return NULL;
+	for (size_t i = 0; i < ARRAY_SIZE(ascii_spelling); i++)
+		if (ascii_spelling[i].c == c)
+			return ascii_spelling[i].ascii;
+	return NULL;
+}
+
 /* A character outside any escape sequence. */
 static void text_char(struct san_out *o, long c)
 {
+	const char *spelled = ascii_spelled(c);
+	if (spelled) {
+		for (; *spelled; spelled++, o->col++)
+			out_put(o, (wchar_t)*spelled);
+		return;
+	}
 	if (c == '\t') {
 		do
 			out_put(o, L' ');

@@ -716,15 +716,28 @@ static void test_streaming_and_hostile_text(void **state)
 	assert_string_equal(l.v[0].text, "abc def");
 	assert_string_equal(l.v[1].text, "ghi jkl");
 	struct tspan sp[] = {{"same ", 5, THEME_TEXT}, {"[-gone-]", 8, THEME_DIFF_REMOVED}};
-	tlines_add_spans(&l, 0, sp, 2);
+	tlines_add_spans(&l, 0, sp, 2); /* spans wrap at word boundaries, keeping their colours */
 	assert_int_equal(l.n, 4);
-	assert_string_equal(l.v[2].text, "same [-gon");
-	assert_int_equal(l.v[2].n_segs, 2);
-	assert_int_equal(l.v[2].segs[1].el, THEME_DIFF_REMOVED);
-	assert_int_equal(l.v[2].segs[1].off, 5);
+	assert_string_equal(l.v[2].text, "same");
+	assert_string_equal(l.v[3].text, "[-gone-]");
+	assert_int_equal(l.v[3].n_segs, 1);
+	assert_int_equal(l.v[3].segs[0].el, THEME_DIFF_REMOVED);
+	assert_int_equal(l.v[3].segs[0].off, 0);
+	struct tspan mid[] = {{"in the ", 7, THEME_TEXT},
+	                      {"query", 5, THEME_DIFF_ADDED},
+	                      {" more", 5, THEME_TEXT}};
+	tlines_add_spans(&l, 0, mid, 3); /* "in the qu|ery" no more */
+	assert_int_equal(l.n, 6);
+	assert_string_equal(l.v[4].text, "in the");
+	assert_string_equal(l.v[5].text, "query more");
+	assert_int_equal(l.v[5].n_segs, 2);
+	assert_int_equal(l.v[5].segs[0].el, THEME_DIFF_ADDED);
+	assert_int_equal(l.v[5].segs[0].off, 0);
+	assert_int_equal(l.v[5].segs[1].el, THEME_TEXT);
+	assert_int_equal(l.v[5].segs[1].off, 5);
 	assert_int_equal(tlines_find(&l, 0, "GHI", 1), 1);
 	assert_int_equal(tlines_find(&l, 1, "abc", 1), 0); /* wraps around */
-	assert_int_equal(tlines_find(&l, 0, "GON", -1), 2);
+	assert_int_equal(tlines_find(&l, 0, "GON", -1), 3);
 	assert_int_equal(tlines_find(&l, 0, "title", 1), -1); /* the OSC sequence is gone */
 	tlines_free(&l);
 }
