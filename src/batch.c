@@ -92,6 +92,7 @@ int batch_prepare(const struct batch_opts *o, struct batch_env *env)
 			fprintf(stderr, "adopt-tui: metric judge: %s\n", e.msg);
 			return 1;
 		}
+		env->scripted |= j && strcmp(j->provider, "scripted") == 0;
 	}
 	const struct model_config *r = session_model(env->s, env->s->opt.role_model);
 	if (r || o->iterations > 0) {
@@ -178,6 +179,25 @@ static int wait_batch(struct headless *h, struct run_batch *b)
 	sigaction(SIGINT, &old_int, NULL);
 	sigaction(SIGTERM, &old_term, NULL);
 	return run_batch_done(b) ? 0 : -1;
+}
+
+/* After the report: 1 when a request failed for good, else 4 when the score is below
+ * --min-score, else 0 (said on stderr, so that a log explains the status). */
+static int exit_status(const struct headless *h, const struct batch_opts *o, double score)
+{
+	struct llm_stats st;
+	llm_get_stats(h->llm, &st);
+	if (st.failed > 0) {
+		fprintf(stderr, "adopt-tui: %ld request%s failed; exit status %d\n", st.failed,
+		        st.failed == 1 ? "" : "s", BATCH_EXIT_FAILED);
+		return BATCH_EXIT_FAILED;
+	}
+	if (o->min_score >= 0 && !(score >= o->min_score)) {
+		fprintf(stderr, "adopt-tui: score %.4f is below --min-score %g; exit status %d\n",
+		        score, o->min_score, BATCH_EXIT_SCORE);
+		return BATCH_EXIT_SCORE;
+	}
+	return BATCH_EXIT_OK;
 }
 
 struct step_totals {
@@ -343,11 +363,12 @@ int batch_eval(const struct batch_opts *o)
 		eval_json(&h, o, b, tot, elapsed);
 	else
 		eval_text(&h, o, b, tot, elapsed);
+	rc = exit_status(&h, o, run_batch_score(b));
 	free(tot);
 	run_batch_free(b);
 	free(idx);
 	headless_close(&h);
-	return 0;
+	return rc;
 }
 
 /* ---- --run: the ADOPT loop headless ---- */
@@ -538,7 +559,9 @@ int batch_run(const struct batch_opts *o)
 			       t.cached, t.avoided, t.tokens_in + t.tokens_out, t.cost_usd,
 			       h.scripted ? "  [scripted model]" : "");
 	}
-	rc = interrupted ? 130 : c.save_failed ? 1 : 0;
+	rc = interrupted    ? BATCH_EXIT_INTERRUPTED
+	     : c.save_failed ? BATCH_EXIT_FAILED
+	                     : exit_status(&h, o, engine_val_score(c.en));
 	engine_free(c.en);
 	headless_close(&h);
 	return rc;
