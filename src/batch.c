@@ -112,7 +112,9 @@ int batch_prepare(const struct batch_opts *o, struct batch_env *env)
 	struct llm_options lo = {.cache_path = o->no_cache ? NULL : env->cache_path,
 	                         .offline = o->offline,
 	                         .no_cache = o->no_cache,
-	                         .seed = env->s->opt.seed};
+	                         .seed = env->s->opt.seed,
+	                         .trust = o->trust,
+	                         .user_base_url = o->base_url};
 	env->llm = llm_new(&lo, &e);
 	if (!env->llm) {
 		fprintf(stderr, "adopt-tui: %s\n", e.msg);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/redact.h"
 #include "llm/cache.h"
 #include "llm/cost.h"
 #include "llm/sched_int.h"
@@ -261,8 +262,10 @@ static void job_ready(struct llm *l, struct job *j)
 	job_set_state(l, j, JOB_READY);
 }
 
+/* Every error and answer passes here: a key a server echoed never leaves the LLM layer. */
 void job_fail(struct llm *l, struct job *j, char *msg)
 {
+	redact_str(&msg);
 	free(j->error);
 	j->error = msg;
 	job_ready(l, j);
@@ -271,6 +274,7 @@ void job_fail(struct llm *l, struct job *j, char *msg)
 /* usage NULL: the provider reported none, estimate it. */
 void job_succeed(struct llm *l, struct job *j, char *text, const struct llm_usage *usage)
 {
+	redact_str(&text);
 	j->text = text;
 	if (usage) {
 		j->usage = *usage;
