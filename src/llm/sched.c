@@ -778,8 +778,8 @@ static void count_live(const struct llm *l, const char *tag, struct llm_stats *s
 	for (const struct job *j = l->head; j; j = j->next) {
 		long *field = j->state == JOB_RUNNING                      ? &s->in_flight
 		              : j->state == JOB_TIMER && j->scripted_delay ? &s->in_flight
-		              : j->state == JOB_TIMER                      ? &s->retrying
-		              : j->state == JOB_QUEUED                     ? &s->queued
+		              : j->state == JOB_TIMER && !j->key_held      ? &s->retrying
+		              : j->state == JOB_QUEUED || j->key_held      ? &s->queued
 		                                                           : NULL;
 		if (!field)
 			continue;
