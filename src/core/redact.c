@@ -34,6 +34,11 @@ static const char *secret_at(const char *s, size_t n, size_t *len)
 	return NULL;
 }
 
+bool redact_active(void)
+{
+	return n_secrets > 0;
+}
+
 bool redact_needed(const char *s, size_t n)
 {
 	for (size_t i = 0; i < n_secrets; i++) {

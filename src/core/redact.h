@@ -16,6 +16,8 @@
 
 /* Registers a secret (copied; registering it again does nothing). */
 void redact_add(const char *secret);
+/* Whether any secret is registered. */
+bool redact_active(void);
 /* Whether s holds a registered secret. */
 bool redact_needed(const char *s, size_t n);
 /* Replaces every registered secret in the heap string *s (reallocated when it changes). */

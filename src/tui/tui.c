@@ -3,8 +3,9 @@
  * in llm_wait() on the network, the terminal and a signal self-pipe together and redraws only what
  * changed (idle = no wake-ups at all); engine events; saving and autosaving; questions in the
  * message line (a key bound for a host the session chose is one: asked once per variable and
- * host, the requests concerned waiting for the answer); the screen-test driver (ADOPT_TEST_SCREEN / ADOPT_TEST_SCRIPT); and restoring the
- * terminal on every way out (quit, SIGINT/SIGTERM/SIGHUP, a fatal signal). */
+ * host, the requests concerned waiting for the answer); the screen-test driver
+ * (ADOPT_TEST_SCREEN / ADOPT_TEST_SCRIPT); and restoring the terminal on every way out (quit,
+ * SIGINT/SIGTERM/SIGHUP, a fatal signal). */
 #include <errno.h>
 #include <fcntl.h>
 #include <locale.h>
@@ -17,6 +18,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include "core/termsafe.h"
 #include "core/util.h"
 #include "tui/display.h"
 #include "tui/glyphs.h"
@@ -154,7 +156,8 @@ static void on_key_question(void *arg, const char *var, const char *origin)
 	struct app *a = arg;
 	a->key_questions = xgrow(a->key_questions, &a->cap_key_questions, a->n_key_questions + 1,
 	                         sizeof *a->key_questions);
-	a->key_questions[a->n_key_questions++] = (struct key_question){xstrdup(var), xstrdup(origin)};
+	a->key_questions[a->n_key_questions++] =
+	    (struct key_question){xstrdup(var), xstrdup(origin)};
 	ask_key_question(a);
 }
 
@@ -582,8 +585,8 @@ struct app *app_open(const struct batch_opts *o, int *rc)
 	struct engine_opts eo = {.trust = o->trust};
 	a->t.en = engine_new(a->t.s, a->t.llm, &eo, app_on_event, a, &e);
 	if (!a->t.en || pipe(a->sig_pipe) < 0 || screen_open(a, &a->screen, &e) < 0) {
-		fprintf(stderr, "adopt-tui: %s\n",
-		        a->sig_pipe[0] < 0 && a->t.en ? strerror(errno) : e.msg);
+		term_printf(stderr, "adopt-tui: %s\n",
+		            a->sig_pipe[0] < 0 && a->t.en ? strerror(errno) : e.msg);
 		app_free(a);
 		free(a);
 		sbuf_free(&cfg_errors);
@@ -654,10 +657,10 @@ int tui_main(const struct batch_opts *o)
 	screen_close(a);
 	signals_install(a, false);
 	if (rc)
-		fprintf(stderr, "adopt-tui: %s\n", e.msg);
+		term_printf(stderr, "adopt-tui: %s\n", e.msg);
 	if (got_quit_signal) {
-		fprintf(stderr, "adopt-tui: %s: %s %s\n", strsignal(got_quit_signal),
-		        saved ? "saved" : "could not save", a->t.session_path);
+		term_printf(stderr, "adopt-tui: %s: %s %s\n", strsignal(got_quit_signal),
+		            saved ? "saved" : "could not save", a->t.session_path);
 		rc = 128 + got_quit_signal;
 	}
 	app_free(a);

@@ -2,8 +2,8 @@
  * connection so that latency never blocks other requests), authentication, and sending answers
  * with the faults decided in server_fault.c.  Answers come from a rules file (llm/rules.h).
  *
- *   llm-server [--port N] [--rules FILE] [--require-key KEY] [--echo-key] [--verbose]
- *              [--<fault> VALUE ...]
+ *   llm-server [--port N] [--rules FILE] [--require-key KEY] [--echo-key]
+ *              [--error-message TEXT] [--verbose] [--<fault> VALUE ...]
  *
  * Prints "PORT=<n>" as its first stdout line.  Endpoints:
  *   POST /v1/chat/completions, /chat/completions   OpenAI Chat Completions
@@ -209,8 +209,9 @@ static int auth_check(const struct server *s, struct MHD_Connection *c, enum end
 			*msg = "Incorrect API key provided. You can find your API key at "
 			       "https://platform.openai.com/account/api-keys.";
 			if (s->echo_key) {
-				snprintf(buf, n, "Incorrect API key provided: %s. You can find "
-				         "your API key at https://platform.openai.com/account/api-keys.",
+				snprintf(buf, n,
+				         "Incorrect API key provided: %s. You can find your API "
+				         "key at https://platform.openai.com/account/api-keys.",
 				         auth + 7);
 				*msg = buf;
 			}
@@ -244,6 +245,8 @@ static enum MHD_Result send_error(struct server *s, struct MHD_Connection *c, st
 {
 	stats_record(s, ep, sbuf_str(&cn->body), cn->body.len, status);
 	log_request(s, "error", ep, status);
+	if (s->error_message)
+		msg = s->error_message;
 	char secs[32], ms[32], date[64];
 	const char *hdrs[8] = {NULL};
 	if (status == 429) {
@@ -474,6 +477,7 @@ static void usage(void)
 	       "  --require-key KEY     OpenAI requests need \"Authorization: Bearer KEY\",\n"
 	       "                        Anthropic requests \"x-api-key: KEY\"\n"
 	       "  --echo-key            quote a wrong key in full in the 401 message\n"
+	       "  --error-message TEXT  the message of every error answer (hostile text)\n"
 	       "  --verbose             log each request to stderr\n"
 	       "  --help                this text\n\n"
 	       "Faults (also settable at run time: POST /_control {\"name\": value, ...}):\n");
@@ -516,6 +520,10 @@ static int parse_args(struct server *s, int argc, char **argv, long *port, struc
 			} else if (!strcmp(name, "require-key") || !strcmp(name, "require_key")) {
 				free(s->require_key);
 				s->require_key = xstrdup(value);
+			} else if (!strcmp(name, "error-message") ||
+			           !strcmp(name, "error_message")) {
+				free(s->error_message);
+				s->error_message = xstrdup(value);
 			} else {
 				rc = fault_set(s, name, value, e);
 			}

@@ -117,7 +117,8 @@ struct server {
 	struct rules *rules; /* read-only once started */
 	char *require_key;   /* NULL: any key; never logged */
 	bool verbose;
-	bool echo_key; /* a wrong key is quoted in the 401 message */
+	bool echo_key;       /* a wrong key is quoted in the 401 message */
+	char *error_message; /* NULL, or the message of every error answer */
 };
 
 void server_init(struct server *s);

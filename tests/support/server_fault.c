@@ -59,6 +59,7 @@ void server_done(struct server *s)
 	free(s->st.seen);
 	rules_free(s->rules);
 	free(s->require_key);
+	free(s->error_message);
 	pthread_mutex_destroy(&s->lock);
 }
 
