@@ -70,6 +70,12 @@ struct app {
 	char ask[300];    /* question in the message line */
 	const char *ask_choices;
 	ask_fn *ask_cb;
+	/* keys bound for a host or from a variable the user has not chosen (llm_set_key_asker):
+	 * asked one at a time, in the order the LLM layer raised them */
+	struct key_question {
+		char *var, *origin;
+	} *key_questions;
+	size_t n_key_questions, cap_key_questions;
 
 	/* layout */
 	int rows, cols;
