@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/jsonfmt.h"
 #include "core/jsonpos.h"
 #include "core/loader.h"
 #include "core/metric.h"
@@ -605,20 +606,49 @@ cJSON *session_section(const struct session *s, const char *key)
 	return cJSON_GetObjectItemCaseSensitive(s->root, key);
 }
 
+/* The keys of every object the loader knows in one fixed order (its key list's), so that a
+ * save is stable and a change shows as a change of its own lines in a diff. */
+static void order_keys(struct session *s)
+{
+	static const struct {
+		const char *section;
+		const char *const *keys;
+		enum { ONE, MEMBERS } what;
+	} order[] = {
+		{"models", model_keys, MEMBERS},   {"dataset", dataset_keys, ONE},
+		{"metric", metric_keys, ONE},      {"optimizer", optimizer_keys, ONE},
+		{"pipeline", pipeline_keys, ONE},
+	};
+	json_order_keys(s->root, top_keys);
+	for (size_t i = 0; i < ARRAY_SIZE(order); i++) {
+		cJSON *o = session_section(s, order[i].section), *m;
+		if (order[i].what == ONE) {
+			json_order_keys(o, order[i].keys);
+			continue;
+		}
+		cJSON_ArrayForEach(m, o)
+		{
+			json_order_keys(m, order[i].keys);
+		}
+	}
+	cJSON *pl = session_section(s, "pipeline"), *m;
+	cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(pl, "steps"))
+	{
+		json_order_keys(m, step_keys);
+	}
+	cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(pl, "loops"))
+	{
+		json_order_keys(m, loop_keys);
+	}
+}
+
 int session_save(struct session *s, const char *path, struct err *e)
 {
 	session_sync_json(s);
-	char *text = cJSON_Print(s->root);
-	if (!text)
-		return err_set(e, "%s: cannot serialise the session", path);
-	size_t n = strlen(text);
-	char *withnl = xmalloc(n + 2);
-	memcpy(withnl, text, n);
-	withnl[n] = '\n';
-	withnl[n + 1] = '\0';
-	cJSON_free(text);
-	int rc = file_write_atomic(path, withnl, n + 1, e);
-	free(withnl);
+	order_keys(s);
+	char *text = json_print_stable(s->root);
+	int rc = file_write_atomic(path, text, strlen(text), e);
+	free(text);
 	return rc;
 }
 
