@@ -553,6 +553,8 @@ struct app *app_open(const struct batch_opts *o, int *rc)
 	curses_setup(a);
 	if (cfg_errors.len)
 		tui_message(&a->t, "error: config: %s", sbuf_str(&cfg_errors));
+	else if (engine_nothing_to_optimize(a->t.en))
+		tui_message(&a->t, "%s: %s", a->t.s->name, engine_nothing_to_optimize(a->t.en));
 	else if (!a->t.message[0])
 		tui_message(&a->t,
 		            "%s: %zu steps; ? help, s step a phase, r run to the proposal, "
