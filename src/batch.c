@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "batch.h"
+#include "core/lock.h"
 #include "core/metric.h"
 #include "core/session.h"
 #include "engine/engine.h"
@@ -52,6 +53,7 @@ struct headless {
 	struct runner *runner;
 	char *cache_path;
 	bool scripted;
+	struct session_lock *lock;
 };
 
 static char *cache_path_for(const char *session)
@@ -69,6 +71,10 @@ int batch_prepare(const struct batch_opts *o, struct batch_env *env)
 	if (!env->s)
 		return 2;
 	struct err e = {{0}};
+	if (!o->read_only && !(env->lock = session_lock_take(o->session, &e))) {
+		fprintf(stderr, "adopt-tui: %s\n", e.msg);
+		return 1;
+	}
 	if (session_override_models(env->s, o->provider, o->base_url, o->models, o->n_models, &e) <
 	    0) {
 		fprintf(stderr, "adopt-tui: %s\n", e.msg);
@@ -92,6 +98,12 @@ int batch_prepare(const struct batch_opts *o, struct batch_env *env)
 			fprintf(stderr, "adopt-tui: metric judge: %s\n", e.msg);
 			return 1;
 		}
+	}
+	if (o->iterations > 0 && !session_learnable_steps(env->s)) {
+		fprintf(stderr, "adopt-tui: %s: nothing to optimize: no step has a learnable prompt "
+		                "(an llm step that is not frozen); --eval runs the pipeline\n",
+		        o->session);
+		return 1;
 	}
 	const struct model_config *r = session_model(env->s, env->s->opt.role_model);
 	if (r || o->iterations > 0) {
@@ -125,6 +137,7 @@ void batch_env_close(struct batch_env *env)
 	llm_free(env->llm);
 	session_free(env->s);
 	free(env->cache_path);
+	session_lock_release(env->lock);
 	memset(env, 0, sizeof *env);
 }
 
@@ -132,7 +145,7 @@ static int headless_open(struct headless *h, const struct batch_opts *o)
 {
 	struct batch_env env;
 	int rc = batch_prepare(o, &env);
-	*h = (struct headless){env.s, env.llm, NULL, env.cache_path, env.scripted};
+	*h = (struct headless){env.s, env.llm, NULL, env.cache_path, env.scripted, env.lock};
 	return rc;
 }
 
@@ -142,6 +155,7 @@ static void headless_close(struct headless *h)
 	llm_free(h->llm);
 	session_free(h->s);
 	free(h->cache_path);
+	session_lock_release(h->lock);
 }
 
 static volatile sig_atomic_t interrupted;

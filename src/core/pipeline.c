@@ -50,6 +50,14 @@ int session_step_index(const struct session *s, const char *id)
 	return -1;
 }
 
+size_t session_learnable_steps(const struct session *s)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < s->n_steps; i++)
+		n += s->steps[i].kind == STEP_LLM && !s->steps[i].frozen;
+	return n;
+}
+
 /* ---- per-kind fields ---- */
 
 static struct template *load_template(struct loader *L, const cJSON *obj, const char *path,

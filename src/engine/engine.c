@@ -805,11 +805,10 @@ double engine_val_score(const struct engine *en)
 
 const char *engine_nothing_to_optimize(const struct engine *en)
 {
-	for (size_t i = 0; i < en->s->n_steps; i++)
-		if (step_optimizable(&en->s->steps[i]))
-			return NULL;
+	if (session_learnable_steps(en->s))
+		return NULL;
 	return "nothing to optimize: no step has a learnable prompt (an llm step that is not "
-	       "frozen); --eval and the Traces pane still run the pipeline";
+	       "frozen)";
 }
 
 /* ---- life cycle ---- */

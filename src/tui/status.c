@@ -160,6 +160,8 @@ static void right_part(struct app *a, struct segs *s)
 		add(s, THEME_WARNING, 0, "OFFLINE");
 	if (a->t.scripted)
 		add(s, THEME_SCRIPTED, 0, "SCRIPTED");
+	if (app_read_only(a))
+		add(s, THEME_WARNING, 0, "READ-ONLY");
 	if (a->t.dirty)
 		add(s, THEME_WARNING, 0, "[+]");
 }

@@ -80,9 +80,41 @@ static void signals_install(struct app *a, bool on)
 
 /* ---- saving ---- */
 
+static void on_overwrite_answer(struct app *a, int answer)
+{
+	if (answer != 'y') {
+		tui_message(&a->t, "not saved: %s keeps the other program's version; :saveas FILE "
+		                   "keeps yours elsewhere",
+		            a->t.session_path);
+		return;
+	}
+	session_overwrite_once(a->t.s);
+	if (app_save(a, a->t.session_path) == 0)
+		tui_message(&a->t, "saved %s over the version changed on disk", a->t.session_path);
+}
+
+/* --read-only: the file it was opened from is never written (a :saveas copy is). */
+bool app_read_only(const struct app *a)
+{
+	return a->o->read_only && !a->path;
+}
+
 int app_save(struct app *a, const char *path)
 {
 	struct err e = {{0}};
+	if (app_read_only(a) && strcmp(path, a->o->session) == 0) {
+		tui_message(&a->t, "read-only (--read-only): %s is not saved; :saveas FILE saves a "
+		                   "copy",
+		            path);
+		return -1;
+	}
+	if (session_disk_changed(a->t.s, path)) {
+		app_ask(a, on_overwrite_answer, "yn",
+		        "%s changed on disk since it was read (another program saved it): "
+		        "overwrite it? [y/n]",
+		        path);
+		return -1;
+	}
 	engine_store(a->t.en);
 	if (session_save(a->t.s, path, &e) < 0) {
 		tui_message(&a->t, "error: %s", e.msg);
@@ -105,7 +137,7 @@ static void on_quit_answer(struct app *a, int answer)
 
 void app_quit(struct app *a, bool force)
 {
-	if (force || !a->t.dirty)
+	if (force || !a->t.dirty || app_read_only(a))
 		a->quit = true;
 	else
 		app_ask(a, on_quit_answer, "ync", "save before quitting? [y/n/c]");
@@ -211,7 +243,9 @@ void app_pump(struct app *a)
 {
 	for (int i = 0; i < 1000 && engine_poll(a->t.en); i++)
 		;
-	if (a->autosave_pending) {
+	if (a->autosave_pending && app_read_only(a))
+		a->autosave_pending = false;
+	if (a->autosave_pending && a->mode != INPUT_ASK) { /* a question waits for its answer */
 		a->autosave_pending = false;
 		bool was_dirty = a->t.dirty;
 		char keep[sizeof a->t.message];

@@ -5,14 +5,18 @@
  * again byte for byte, with its decisions, gradients, Shapley method, budgets, costs and scores
  * restored; prompt versions and the incumbent's score only for configurations that were
  * measured (an accepted-alone step, an edit, a restored version); nothing to optimize said
- * before anything is spent. */
+ * before anything is spent; one writer per session (the lock), no save over a file another
+ * program changed; a copy saved into another directory names its files from there. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <sys/stat.h>
+
 #include "core/jsonfmt.h"
+#include "core/lock.h"
 #include "engine/engine.h"
 #include "engine_fixture.h"
 
@@ -354,6 +358,106 @@ static void test_nothing_to_optimize(void **state)
 	rig_close(&g);
 }
 
+
+/* ---- one writer, no silent overwrite ---- */
+
+static void test_lock(void **state)
+{
+	(void)state;
+	struct rig g;
+	rig_open(&g, "hotpot-mini");
+	struct err e = {{0}};
+	struct session_lock *a = session_lock_take(g.path, &e);
+	assert_non_null(a);
+	char *lp = session_lock_path(g.path);
+	struct stat st;
+	assert_int_equal(stat(lp, &st), 0);
+	/* a second writer (another open file description: flock tells them apart) is refused */
+	struct session_lock *b = session_lock_take(g.path, &e);
+	assert_null(b);
+	assert_non_null(strstr(e.msg, "is open for writing by another adopt-tui (pid "));
+	assert_non_null(strstr(e.msg, "--read-only"));
+	/* released: the file goes, and the next writer gets it */
+	session_lock_release(a);
+	assert_int_equal(stat(lp, &st), -1);
+	memset(&e, 0, sizeof e);
+	b = session_lock_take(g.path, &e);
+	assert_non_null(b);
+	session_lock_release(b);
+	free(lp);
+	rig_close(&g);
+}
+
+static void test_changed_on_disk(void **state)
+{
+	(void)state;
+	struct rig g;
+	rig_open(&g, "hotpot-mini");
+	struct err e = {{0}};
+	assert_int_equal(session_disk_changed(g.s, g.path), 0);
+	/* touched but the same: no change */
+	char *text;
+	size_t len;
+	text = slurp(g.path, &len);
+	fx_write(g.path, text, len);
+	assert_int_equal(session_disk_changed(g.s, g.path), 0);
+	/* another program saves: ours is refused and theirs kept */
+	fx_write(g.path, "{\"theirs\": 1}\n", 14);
+	assert_int_equal(session_disk_changed(g.s, g.path), 1);
+	assert_int_equal(session_save(g.s, g.path, &e), -1);
+	assert_non_null(strstr(e.msg, "changed on disk since it was read"));
+	size_t n;
+	char *now = slurp(g.path, &n);
+	assert_int_equal(n, 14);
+	free(now);
+	/* told to, it overwrites once, and from then on that is the version it knows */
+	session_overwrite_once(g.s);
+	assert_int_equal(session_save(g.s, g.path, &e), 0);
+	assert_int_equal(session_disk_changed(g.s, g.path), 0);
+	assert_int_equal(session_save(g.s, g.path, &e), 0);
+	expect_same_file(g.path, "examples/hotpot-mini/session.json");
+	free(text);
+	rig_close(&g);
+}
+
+static void test_saveas_rebase(void **state)
+{
+	(void)state;
+	struct rig g;
+	rig_open(&g, "hotpot-mini");
+	char *sub = fx_path(&g.f, "sub");
+	assert_int_equal(mkdir(sub, 0755), 0);
+	char *copy = xasprintf("%s/copy.json", sub);
+	struct err e = {{0}};
+	assert_int_equal(session_rebase_paths(g.s, copy, &e), 0);
+	rig_save(&g, "sub/copy.json");
+	/* the copy names its data from where it is, and loads */
+	struct diag d = {0};
+	struct session *c = session_load(copy, NULL, &d);
+	for (size_t i = 0; i < d.n; i++)
+		print_error("%s\n", d.msgs[i]);
+	assert_non_null(c);
+	const cJSON *ds = session_section(c, "dataset");
+	assert_string_equal(cJSON_GetObjectItemCaseSensitive(ds, "train")->valuestring,
+	                    "../train.jsonl");
+	const cJSON *task = cJSON_GetObjectItemCaseSensitive(session_section(c, "models"), "task");
+	assert_string_equal(cJSON_GetObjectItemCaseSensitive(task, "rules")->valuestring,
+	                    "../rules.json");
+	assert_int_equal(c->data.splits[SPLIT_TRAIN].n, g.s->data.splits[SPLIT_TRAIN].n);
+	/* and back into the first directory: the paths as they were */
+	assert_int_equal(session_rebase_paths(c, g.path, &e), 0);
+	ds = session_section(c, "dataset");
+	assert_string_equal(cJSON_GetObjectItemCaseSensitive(ds, "train")->valuestring,
+	                    "train.jsonl");
+	session_free(c);
+	diag_free(&d);
+	unlink(copy);
+	rmdir(sub);
+	free(copy);
+	free(sub);
+	rig_close(&g);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -363,6 +467,9 @@ int main(void)
 	    cmocka_unit_test(test_reopen_identical),
 	    cmocka_unit_test(test_measured_scores),
 	    cmocka_unit_test(test_nothing_to_optimize),
+	    cmocka_unit_test(test_lock),
+	    cmocka_unit_test(test_changed_on_disk),
+	    cmocka_unit_test(test_saveas_rebase),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
