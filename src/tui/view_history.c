@@ -94,7 +94,7 @@ static void build_summary(struct view *v, struct tlines *l)
 		sbuf_free(&b);
 	}
 	free(vals);
-	tlines_addf(l, THEME_TEXT_DIM, 0, "%4s  %-6s %-15s %-9s %9s  %s", "iter", "train",
+	tlines_addf(l, THEME_TEXT_DIM, 0, "%4s  %-6s %-17s %-9s %9s  %s", "iter", "train",
 	            "validation", "tokens", "cost", "changes");
 }
 
@@ -126,7 +126,7 @@ static void build_iteration(const struct session *s, struct tlines *l, const str
 	else
 		sbuf_adds(&b, it->phase > PHASE_SELECTION || it->phase == PHASE_FORWARD ? "-"
 		                                                                       : "pending");
-	tlines_pad(&b, 28);
+	tlines_pad(&b, 30);
 	sbuf_addf(&b, "%-9ld %9.4f  %s", tokens, usd, sbuf_str(&ch));
 	tlines_add(l, THEME_TEXT, 0, sbuf_str(&b));
 	sbuf_free(&b);

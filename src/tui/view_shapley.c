@@ -127,7 +127,7 @@ static void add_bar_row(struct tlines *l, const struct iteration *it, const stru
 		snprintf(now, sizeof now, "%d", it->budget[k]);
 	if (it->next_budget)
 		snprintf(next, sizeof next, "%d", it->next_budget[k]);
-	char *budget = xasprintf("  %6s %s %s", now, g->arrow_right, next);
+	char *budget = xasprintf("  %4s %s %s", now, g->arrow_right, next);
 	sp[bw + 2] = (struct tspan){budget, strlen(budget), THEME_BUDGET};
 	tlines_ref(l, 1, k);
 	tlines_add_row(l, 0, sp, (size_t)bw + 3);
@@ -154,7 +154,7 @@ static void add_column_heads(struct tlines *l, int nw, int bw, bool is_signed)
 		}
 	sbuf_adds(&b, head);
 	tlines_pad(&b, nw + 1 + bw);
-	sbuf_addf(&b, "  φ      ± sd   budget %s next", glyphs()->arrow_right);
+	sbuf_addf(&b, "  φ      ± sd  budget %s next", glyphs()->arrow_right);
 	struct tspan sp = {b.s, b.len, THEME_TEXT_DIM};
 	tlines_add_row(l, 0, &sp, 1);
 	sbuf_free(&b);
@@ -191,8 +191,8 @@ static void build(struct view *v)
 	if (!(scale > 0))
 		scale = 1;
 	int nw = name_width(s);
-	/* name, bar, " +0.000 ±0.000", "  budget → next" */
-	int bw = MAX(8, v->w - nw - 1 - 14 - 15);
+	/* name, bar, " +0.000 ±0.000", "     2 → pending" */
+	int bw = MAX(8, v->w - nw - 1 - 14 - 16);
 	add_column_heads(l, nw, bw, is_signed);
 	for (size_t k = 0; k < s->n_steps; k++)
 		if (optimizable(&s->steps[k]))
