@@ -399,9 +399,11 @@ static void on_engine_event(void *arg, const struct engine_event *ev)
 		break;
 	case EV_ITERATION_DONE: {
 		const struct iteration *it = engine_current(c->en);
-		fprintf(stderr, "iteration %d done: train %.3f, validation %.3f -> %.3f%s\n",
-		        it->number, it->train_score, it->base_score, it->best_score,
-		        it->note ? "" : "");
+		char kept[16] = "-"; /* what the decisions kept, as measured */
+		if (it->kept_score >= 0)
+			snprintf(kept, sizeof kept, "%.3f", it->kept_score);
+		fprintf(stderr, "iteration %d done: train %.3f, validation %.3f -> %s\n", it->number,
+		        it->train_score, it->base_score, kept);
 		if (it->note)
 			fprintf(stderr, "  note: %s\n", it->note);
 		save_session(c);

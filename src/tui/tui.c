@@ -108,7 +108,7 @@ int app_save(struct app *a, const char *path)
 		            path);
 		return -1;
 	}
-	if (session_disk_changed(a->t.s, path)) {
+	if (!a->t.s->overwrite_once && session_disk_changed(a->t.s, path)) {
 		app_ask(a, on_overwrite_answer, "yn",
 		        "%s changed on disk since it was read (another program saved it): "
 		        "overwrite it? [y/n]",
@@ -232,9 +232,12 @@ void app_on_event(void *arg, const struct engine_event *ev)
 	}
 	if (ev->kind == EV_ITERATION_DONE) {
 		const struct iteration *it = engine_current(a->t.en);
+		char kept[16] = "-"; /* what the decisions kept, as measured */
+		if (it && it->kept_score >= 0)
+			snprintf(kept, sizeof kept, "%.3f", it->kept_score);
 		if (it)
-			tui_message(&a->t, "iteration %d done: train %.3f, validation %.3f -> %.3f",
-			            it->number, it->train_score, it->base_score, it->best_score);
+			tui_message(&a->t, "iteration %d done: train %.3f, validation %.3f -> %s",
+			            it->number, it->train_score, it->base_score, kept);
 	}
 	a->need_draw = true;
 }
