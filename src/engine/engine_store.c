@@ -124,6 +124,15 @@ static cJSON *iteration_json(const struct engine *en, const struct iteration *it
 		cJSON_AddStringToObject(j, "decision", decision_names[sc->decision]);
 		if (sc->edited)
 			cJSON_AddStringToObject(j, "edited", sc->edited);
+		if (sc->n_new_demos) {
+			cJSON *d = cJSON_AddArrayToObject(j, "demos");
+			for (size_t k = 0; k < sc->n_new_demos; k++) {
+				cJSON *dj = cJSON_CreateObject();
+				cJSON_AddStringToObject(dj, "input", sc->new_demos[k].input);
+				cJSON_AddStringToObject(dj, "output", sc->new_demos[k].output);
+				cJSON_AddItemToArray(d, dj);
+			}
+		}
 		cJSON_AddItemToArray(ch, j);
 	}
 	cJSON *cost = cJSON_AddObjectToObject(o, "cost");
@@ -378,6 +387,14 @@ static void restore_changes(struct engine *en, struct iteration *it, const cJSON
 		ch->old_prompt = str_or_null_of(c, "old");
 		ch->new_prompt = str_or_null_of(c, "new");
 		ch->edited = str_or_null_of(c, "edited");
+		const cJSON *demos = cJSON_GetObjectItemCaseSensitive(c, "demos"), *dm;
+		ch->new_demos = xcalloc((size_t)cJSON_GetArraySize(demos) + 1, sizeof *ch->new_demos);
+		cJSON_ArrayForEach(dm, demos)
+		{
+			char *in = str_or_null_of(dm, "input"), *out = str_or_null_of(dm, "output");
+			ch->new_demos[ch->n_new_demos++] =
+			    (struct demo){in ? in : xstrdup(""), out ? out : xstrdup("")};
+		}
 		for (size_t d = 0; d < ARRAY_SIZE(decision_names) && cJSON_IsString(dec); d++)
 			if (strcmp(decision_names[d], dec->valuestring) == 0)
 				ch->decision = (enum decision)d;
