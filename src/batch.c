@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "batch.h"
+#include "core/lock.h"
 #include "core/metric.h"
 #include "core/session.h"
 #include "core/termsafe.h"
@@ -57,6 +58,7 @@ struct headless {
 	struct runner *runner;
 	char *cache_path;
 	bool scripted;
+	struct session_lock *lock;
 };
 
 static char *cache_path_for(const char *session)
@@ -74,6 +76,10 @@ int batch_prepare(const struct batch_opts *o, struct batch_env *env)
 	if (!env->s)
 		return 2;
 	struct err e = {{0}};
+	if (!o->read_only && !(env->lock = session_lock_take(o->session, &e))) {
+		fprintf(stderr, "adopt-tui: %s\n", e.msg);
+		return 1;
+	}
 	if (session_override_models(env->s, o->provider, o->base_url, o->models, o->n_models, &e) <
 	    0) {
 		term_printf(stderr, "adopt-tui: %s\n", e.msg);
@@ -99,6 +105,12 @@ int batch_prepare(const struct batch_opts *o, struct batch_env *env)
 			return 1;
 		}
 		env->scripted |= j && strcmp(j->provider, "scripted") == 0;
+	}
+	if (o->iterations > 0 && !session_learnable_steps(env->s)) {
+		fprintf(stderr, "adopt-tui: %s: nothing to optimize: no step has a learnable prompt "
+		                "(an llm step that is not frozen); --eval runs the pipeline\n",
+		        o->session);
+		return 1;
 	}
 	const struct model_config *r = session_model(env->s, env->s->opt.role_model);
 	if (r || o->iterations > 0) {
@@ -141,6 +153,7 @@ void batch_env_close(struct batch_env *env)
 	llm_free(env->llm);
 	session_free(env->s);
 	free(env->cache_path);
+	session_lock_release(env->lock);
 	memset(env, 0, sizeof *env);
 }
 
@@ -148,7 +161,7 @@ static int headless_open(struct headless *h, const struct batch_opts *o)
 {
 	struct batch_env env;
 	int rc = batch_prepare(o, &env);
-	*h = (struct headless){env.s, env.llm, NULL, env.cache_path, env.scripted};
+	*h = (struct headless){env.s, env.llm, NULL, env.cache_path, env.scripted, env.lock};
 	return rc;
 }
 
@@ -158,6 +171,7 @@ static void headless_close(struct headless *h)
 	llm_free(h->llm);
 	session_free(h->s);
 	free(h->cache_path);
+	session_lock_release(h->lock);
 }
 
 static volatile sig_atomic_t interrupted;
@@ -426,9 +440,11 @@ static void on_engine_event(void *arg, const struct engine_event *ev)
 		break;
 	case EV_ITERATION_DONE: {
 		const struct iteration *it = engine_current(c->en);
-		term_printf(stderr, "iteration %d done: train %.3f, validation %.3f -> %.3f%s\n",
-		            it->number, it->train_score, it->base_score, it->best_score,
-		            it->note ? "" : "");
+		char kept[16] = "-"; /* what the decisions kept, as measured */
+		if (it->kept_score >= 0)
+			snprintf(kept, sizeof kept, "%.3f", it->kept_score);
+		term_printf(stderr, "iteration %d done: train %.3f, validation %.3f -> %s\n",
+		            it->number, it->train_score, it->base_score, kept);
 		if (it->note)
 			term_printf(stderr, "  note: %s\n", it->note);
 		save_session(c);

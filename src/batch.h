@@ -13,6 +13,7 @@ struct batch_opts {
 	int iterations;    /* run */
 	double min_score;  /* eval, run: exit BATCH_EXIT_SCORE below it; < 0: no gate */
 	bool json, trust, offline, no_cache;
+	bool read_only; /* take no lock, save nothing (--read-only, --eval) */
 	const char *provider, *base_url;
 	const char *models[BATCH_MAX_MODEL_OVERRIDES]; /* "NAME" or "CFG=NAME" */
 	int n_models;
@@ -25,6 +26,7 @@ struct batch_env {
 	struct llm *llm;
 	char *cache_path;
 	bool scripted; /* some step uses the scripted stand-in */
+	struct session_lock *lock; /* a writer's lock on the session file (core/lock.h) */
 };
 /* Problems are printed to stderr; returns 0, or the exit status (2 invalid session, 1 other).
  * Close the environment with batch_env_close whatever it returned. */

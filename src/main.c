@@ -22,6 +22,7 @@ enum mode { MODE_TUI, MODE_CHECK, MODE_EVAL, MODE_RUN };
 	X(trust, 0, NULL, "allow exec steps to run commands (never trust a stranger's session)")    \
 	X(offline, 0, NULL, "answer only from the response cache; a miss is an error")             \
 	X(no_cache, 0, NULL, "neither read nor write the response cache")                          \
+	X(read_only, 0, NULL, "open without the writer's lock and never save (beside a writer)")   \
 	X(provider, 0, "NAME", "override every model configuration's provider for this run")       \
 	X(base_url, 0, "URL", "override every model configuration's base URL for this run")        \
 	X(model, 0, "[CFG=]NAME", "override the model name (of all, or of configuration CFG)")     \
@@ -151,6 +152,7 @@ int main(int argc, char **argv)
 		case OPT_trust: o.trust = true; break;
 		case OPT_offline: o.offline = true; break;
 		case OPT_no_cache: o.no_cache = true; break;
+		case OPT_read_only: o.read_only = true; break;
 		case OPT_provider: o.provider = optarg; break;
 		case OPT_base_url: o.base_url = optarg; break;
 		case OPT_model:
@@ -166,6 +168,7 @@ int main(int argc, char **argv)
 		return usage_error("%s", optind >= argc ? "no session file given"
 		                                        : "give exactly one session file");
 	o.session = argv[optind];
+	o.read_only |= mode == MODE_EVAL || mode == MODE_CHECK; /* they never save the session */
 	switch (mode) {
 	case MODE_CHECK: return batch_check(&o);
 	case MODE_EVAL: return batch_eval(&o);

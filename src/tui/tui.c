@@ -83,9 +83,41 @@ static void signals_install(struct app *a, bool on)
 
 /* ---- saving ---- */
 
+static void on_overwrite_answer(struct app *a, int answer)
+{
+	if (answer != 'y') {
+		tui_message(&a->t, "not saved: %s keeps the other program's version; :saveas FILE "
+		                   "keeps yours elsewhere",
+		            a->t.session_path);
+		return;
+	}
+	session_overwrite_once(a->t.s);
+	if (app_save(a, a->t.session_path) == 0)
+		tui_message(&a->t, "saved %s over the version changed on disk", a->t.session_path);
+}
+
+/* --read-only: the file it was opened from is never written (a :saveas copy is). */
+bool app_read_only(const struct app *a)
+{
+	return a->o->read_only && !a->path;
+}
+
 int app_save(struct app *a, const char *path)
 {
 	struct err e = {{0}};
+	if (app_read_only(a) && strcmp(path, a->o->session) == 0) {
+		tui_message(&a->t, "read-only (--read-only): %s is not saved; :saveas FILE saves a "
+		                   "copy",
+		            path);
+		return -1;
+	}
+	if (!a->t.s->overwrite_once && session_disk_changed(a->t.s, path)) {
+		app_ask(a, on_overwrite_answer, "yn",
+		        "%s changed on disk since it was read (another program saved it): "
+		        "overwrite it? [y/n]",
+		        path);
+		return -1;
+	}
 	engine_store(a->t.en);
 	if (session_save(a->t.s, path, &e) < 0) {
 		tui_message(&a->t, "error: %s", e.msg);
@@ -108,7 +140,7 @@ static void on_quit_answer(struct app *a, int answer)
 
 void app_quit(struct app *a, bool force)
 {
-	if (force || !a->t.dirty)
+	if (force || !a->t.dirty || app_read_only(a))
 		a->quit = true;
 	else
 		app_ask(a, on_quit_answer, "ync", "save before quitting? [y/n/c]");
@@ -238,9 +270,12 @@ void app_on_event(void *arg, const struct engine_event *ev)
 	}
 	if (ev->kind == EV_ITERATION_DONE) {
 		const struct iteration *it = engine_current(a->t.en);
+		char kept[16] = "-"; /* what the decisions kept, as measured */
+		if (it && it->kept_score >= 0)
+			snprintf(kept, sizeof kept, "%.3f", it->kept_score);
 		if (it)
-			tui_message(&a->t, "iteration %d done: train %.3f, validation %.3f -> %.3f",
-			            it->number, it->train_score, it->base_score, it->best_score);
+			tui_message(&a->t, "iteration %d done: train %.3f, validation %.3f -> %s",
+			            it->number, it->train_score, it->base_score, kept);
 	}
 	a->need_draw = true;
 }
@@ -250,7 +285,9 @@ void app_pump(struct app *a)
 	for (int i = 0; i < 1000 && engine_poll(a->t.en); i++)
 		;
 	ask_key_question(a); /* one raised while another input was open */
-	if (a->autosave_pending) {
+	if (a->autosave_pending && app_read_only(a))
+		a->autosave_pending = false;
+	if (a->autosave_pending && a->mode != INPUT_ASK) { /* a question waits for its answer */
 		a->autosave_pending = false;
 		bool was_dirty = a->t.dirty;
 		char keep[sizeof a->t.message];
@@ -609,6 +646,8 @@ struct app *app_open(const struct batch_opts *o, int *rc)
 		tui_message(&a->t, "error: config: %s", sbuf_str(&cfg_errors));
 	else if (bad_cache)
 		tui_message(&a->t, "warning: %s (%ld line(s) skipped in all)", bad_cache, skipped);
+	else if (engine_nothing_to_optimize(a->t.en))
+		tui_message(&a->t, "%s: %s", a->t.s->name, engine_nothing_to_optimize(a->t.en));
 	else if (!a->t.message[0])
 		tui_message(&a->t,
 		            "%s: %zu steps; ? help, s step a phase, r run to the proposal, "
