@@ -8,6 +8,47 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Length of the valid UTF-8 sequence at s (n bytes left), or 0. */
+static size_t utf8_len(const unsigned char *s, size_t n)
+{
+	size_t k = s[0] < 0x80   ? 1
+	           : s[0] < 0xC2 ? 0
+	           : s[0] < 0xE0 ? 2
+	           : s[0] < 0xF0 ? 3
+	           : s[0] < 0xF5 ? 4
+	                         : 0;
+	if (k == 0 || k > n)
+		return 0;
+	for (size_t i = 1; i < k; i++)
+		if ((s[i] & 0xC0) != 0x80)
+			return 0;
+	if ((k == 3 && s[0] == 0xE0 && s[1] < 0xA0) || (k == 3 && s[0] == 0xED && s[1] >= 0xA0) ||
+	    (k == 4 && s[0] == 0xF0 && s[1] < 0x90) || (k == 4 && s[0] == 0xF4 && s[1] >= 0x90))
+		return 0; /* overlong, surrogate, past U+10FFFF */
+	return k;
+}
+
+/* Error texts come from servers and are shown as they are: C0, DEL and C1 controls become
+ * spaces, bytes that are not UTF-8 '?' (in place; the text only shrinks). */
+static char *wire_clean(char *s)
+{
+	size_t n = strlen(s), o = 0;
+	for (size_t i = 0; i < n;) {
+		const unsigned char *u = (const unsigned char *)s + i;
+		size_t k = utf8_len(u, n - i);
+		if (k == 0 || u[0] < 0x20 || u[0] == 0x7F || (k == 2 && u[0] == 0xC2 && u[1] < 0xA0)) {
+			s[o++] = k == 0 ? '?' : ' ';
+			i += k ? k : 1;
+			continue;
+		}
+		memmove(s + o, u, k);
+		o += k;
+		i += k;
+	}
+	s[o] = '\0';
+	return s;
+}
+
 int wire_fail(struct llm_result *r, const char *type, bool retryable, const char *fmt, ...)
 {
 	if (r->error)
@@ -17,9 +58,9 @@ int wire_fail(struct llm_result *r, const char *type, bool retryable, const char
 	struct sbuf b = {0};
 	sbuf_vaddf(&b, fmt, ap);
 	va_end(ap);
-	r->error = sbuf_take(&b);
+	r->error = wire_clean(sbuf_take(&b));
 	free(r->error_type);
-	r->error_type = type ? xstrdup(type) : NULL;
+	r->error_type = type ? wire_clean(xstrdup(type)) : NULL;
 	r->retryable = retryable;
 	return -1;
 }
@@ -58,7 +99,7 @@ void wire_set_finish(struct llm_result *r, const char *reason)
 	if (!reason || !*reason)
 		return;
 	free(r->finish_reason);
-	r->finish_reason = xstrdup(reason);
+	r->finish_reason = wire_clean(xstrdup(reason));
 }
 
 int wire_truncated(struct llm_result *r)
