@@ -208,10 +208,10 @@ endif
 tests: $(FUZZ_BIN)
 fuzz-bins: $(FUZZ_BIN)
 
-$(BUILD)/fuzz/%: fuzz/%.c $(FUZZ_MAIN) fuzz/fuzz.h $(BUILD)/libadopt.a
+$(BUILD)/fuzz/%: fuzz/%.c fuzz/common.c $(FUZZ_MAIN) fuzz/fuzz.h $(BUILD)/libadopt.a
 	@mkdir -p $(dir $@)
 	$(call echo_cmd,FUZZ,$@)
-	$(Q)$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(CFLAGS) -Ifuzz -MF $@.d -o $@ $< $(FUZZ_MAIN) \
+	$(Q)$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(CFLAGS) -Ifuzz -MF $@.d -o $@ $< fuzz/common.c $(FUZZ_MAIN) \
 	    $(BUILD)/libadopt.a $(LDFLAGS) $(FUZZ_LINK) $(PKG_LIBS) $(LDLIBS)
 
 fuzz: deps-ok
