@@ -227,8 +227,16 @@ fuzz: deps-ok
 # Runs every target for FUZZ_TIME seconds from its corpus (new inputs go to build-fuzz/corpus).
 fuzz-run: fuzz
 	$(Q)for f in build-fuzz/fuzz/fuzz_*; do n=$${f##*/}; mkdir -p build-fuzz/corpus/$$n; \
-	    echo "== $$n"; $$f -max_total_time=$(FUZZ_TIME) -artifact_prefix=build-fuzz/ \
+	    echo "== $$n"; UBSAN_OPTIONS=$${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1} \
+	    $$f -max_total_time=$(FUZZ_TIME) -artifact_prefix=build-fuzz/ \
 	    build-fuzz/corpus/$$n fuzz/corpus/$$n $$(ls -d fuzz/regress/$$n 2>/dev/null) \
 	    || exit 1; done
+
+valgrind: tests
+	$(Q)command -v valgrind >/dev/null 2>&1 || { \
+	    sudo=""; [ "$$(id -u)" -ne 0 ] && sudo=sudo; echo "make valgrind: installing valgrind"; \
+	    $$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	    $$sudo apt-get install -y -qq valgrind >/dev/null; }
+	$(Q)BUILD=$(BUILD) sh tests/valgrind.sh
 
 -include $(FUZZ_BIN:=.d)

@@ -28,9 +28,10 @@ static void remove_tmpdir(void)
 const char *fuzz_tmpdir(void)
 {
 	if (!tmpdir) {
-		char tmpl[] = "/tmp/adopt-fuzz.XXXXXX";
-		FUZZ_CHECK(mkdtemp(tmpl), "cannot create a temporary directory");
-		tmpdir = xstrdup(tmpl);
+		/* memory, where there is some: every input is written to a file */
+		const char *base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
+		tmpdir = xasprintf("%s/adopt-fuzz.XXXXXX", base);
+		FUZZ_CHECK(mkdtemp(tmpdir), "cannot create a temporary directory in %s", base);
 		atexit(remove_tmpdir);
 	}
 	return tmpdir;

@@ -38,7 +38,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_CHECK(strcmp(ce->text, text) == 0 && strcmp(ce->model, "m\xc3\xa9") == 0 &&
 	               ce->usage.in == 12 && ce->usage.out == 34 && !ce->usage.estimated,
 	           "the appended answer reads back different");
-	FUZZ_CHECK(cache_count(c) == after && after >= before, "%zu entries, %zu before closing",
+	/* more, never fewer: a last line torn just before its newline is whole once the append
+	 * has ended it, and then loads */
+	FUZZ_CHECK(cache_count(c) >= after && after >= before, "%zu entries, %zu before closing",
 	           cache_count(c), after);
 	cache_close(c);
 	free(text);
