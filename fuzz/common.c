@@ -41,6 +41,7 @@ char *fuzz_write(const char *name, const void *data, size_t size)
 {
 	char *path = path_join(fuzz_tmpdir(), name);
 	FILE *f = fopen(path, "w");
-	FUZZ_CHECK(f && fwrite(data, 1, size, f) == size && fclose(f) == 0, "cannot write %s", path);
+	FUZZ_CHECK(f && fwrite(data, 1, size, f) == size && fclose(f) == 0, "cannot write %s",
+	           path);
 	return path;
 }

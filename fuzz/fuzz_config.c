@@ -31,12 +31,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		char name[64];
 		int key = -1;
 		keys_name(b->key, name, sizeof name);
-		FUZZ_CHECK(keys_parse(name, &key) == 0 && key == b->key, "key %#x: name \"%s\" reads %#x",
-		           b->key, name, key);
+		FUZZ_CHECK(keys_parse(name, &key) == 0 && key == b->key,
+		           "key %#x: name \"%s\" reads %#x", b->key, name, key);
 		FUZZ_CHECK(action_info(b->action), "binding %zu: action %d", i, (int)b->action);
 		FUZZ_CHECK(memchr(b->context, '\0', sizeof b->context), "context not terminated");
-		FUZZ_CHECK(keymap_lookup(&km, b->context, b->key) == b->action, "lookup of %s fails",
-		           name);
+		FUZZ_CHECK(keymap_lookup(&km, b->context, b->key) == b->action,
+		           "lookup of %s fails", name);
 	}
 	FUZZ_CHECK(theme_name_valid(c.theme), "theme name \"%s\"", c.theme);
 	FUZZ_CHECK(c.glyphs <= CONFIG_GLYPHS_ASCII && c.colours <= CONFIG_COLOURS_MONO,

@@ -21,9 +21,11 @@ static void same_examples(const struct split *a, const struct split *b)
 	for (size_t i = 0; i < a->n; i++) {
 		const struct example *x = &a->ex[i], *y = &b->ex[i];
 		FUZZ_CHECK(same_str(x->id, y->id), "example %zu: other id", i);
-		FUZZ_CHECK(x->n == y->n && x->n_golds == y->n_golds, "example %zu: other fields", i);
+		FUZZ_CHECK(x->n == y->n && x->n_golds == y->n_golds, "example %zu: other fields",
+		           i);
 		for (size_t k = 0; k < x->n; k++) {
-			FUZZ_CHECK(strcmp(x->keys[k], y->keys[k]) == 0, "example %zu: other key", i);
+			FUZZ_CHECK(strcmp(x->keys[k], y->keys[k]) == 0, "example %zu: other key",
+			           i);
 			FUZZ_CHECK(same_str(x->vals[k].text, y->vals[k].text) &&
 			               x->vals[k].n_items == y->vals[k].n_items,
 			           "example %zu: other value of %s", i, x->keys[k]);
@@ -32,7 +34,8 @@ static void same_examples(const struct split *a, const struct split *b)
 				           "example %zu: other item", i);
 		}
 		for (size_t k = 0; k < x->n_golds; k++)
-			FUZZ_CHECK(strcmp(x->golds[k], y->golds[k]) == 0, "example %zu: other gold", i);
+			FUZZ_CHECK(strcmp(x->golds[k], y->golds[k]) == 0, "example %zu: other gold",
+			           i);
 	}
 }
 

@@ -18,16 +18,16 @@
 #include "tui/diff.h"
 
 static const char *const metric_specs[] = {
-	"{\"type\": \"exact_match\"}",
-	"{\"type\": \"f1\", \"threshold\": 0.5}",
-	"{\"type\": \"contains\"}",
-	"{\"type\": \"regex\"}",
-	"{\"type\": \"regex\", \"pattern\": \"(?:answer|ANSWER)\\\\s*\\\\w+\", \"caseless\": true}",
-	"{\"type\": \"numeric\", \"abs_tol\": 0.01, \"rel_tol\": 0.001}",
-	"{\"type\": \"choice\"}",
-	"{\"type\": \"choice\", \"labels\": [\"yes\", \"no\", \"maybe\"]}",
-	"{\"type\": \"one_minus_mae\", \"scale\": [1, 5]}",
-	"{\"type\": \"llm_judge\", \"model\": \"j\", \"scale_max\": 10}",
+    "{\"type\": \"exact_match\"}",
+    "{\"type\": \"f1\", \"threshold\": 0.5}",
+    "{\"type\": \"contains\"}",
+    "{\"type\": \"regex\"}",
+    "{\"type\": \"regex\", \"pattern\": \"(?:answer|ANSWER)\\\\s*\\\\w+\", \"caseless\": true}",
+    "{\"type\": \"numeric\", \"abs_tol\": 0.01, \"rel_tol\": 0.001}",
+    "{\"type\": \"choice\"}",
+    "{\"type\": \"choice\", \"labels\": [\"yes\", \"no\", \"maybe\"]}",
+    "{\"type\": \"one_minus_mae\", \"scale\": [1, 5]}",
+    "{\"type\": \"llm_judge\", \"model\": \"j\", \"scale_max\": 10}",
 };
 static struct metric *metrics[ARRAY_SIZE(metric_specs)];
 
@@ -49,7 +49,12 @@ static bool utf8_valid(const char *s, size_t n)
 {
 	for (size_t i = 0; i < n;) {
 		unsigned char c = (unsigned char)s[i];
-		size_t k = c < 0x80 ? 1 : c < 0xC2 ? 0 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : c < 0xF5 ? 4 : 0;
+		size_t k = c < 0x80   ? 1
+		           : c < 0xC2 ? 0
+		           : c < 0xE0 ? 2
+		           : c < 0xF0 ? 3
+		           : c < 0xF5 ? 4
+		                      : 0;
 		if (k == 0 || i + k > n)
 			return false;
 		for (size_t j = 1; j < k; j++)
@@ -103,7 +108,8 @@ static void check_metrics(const char *pred, const char *const *golds, size_t ngo
 			continue;
 		}
 		if (metric_score(metrics[i], pred, golds, ngolds, &score, &e) == 0)
-			FUZZ_CHECK(score >= 0 && score <= 1, "%s: score %g", metric_specs[i], score);
+			FUZZ_CHECK(score >= 0 && score <= 1, "%s: score %g", metric_specs[i],
+			           score);
 		else
 			FUZZ_CHECK(e.msg[0], "%s failed without a message", metric_specs[i]);
 	}
@@ -133,8 +139,8 @@ static void check_diff(const char *a, const char *b)
 	FUZZ_CHECK(strcmp(sbuf_str(&ra), a) == 0, "same + removed is not the old text");
 	FUZZ_CHECK(strcmp(sbuf_str(&rb), b) == 0, "same + added is not the new text");
 	diff_stats(&d, &added, &removed);
-	FUZZ_CHECK(added == want_added && removed == want_removed, "stats +%zu -%zu, spans +%zu -%zu",
-	           added, removed, want_added, want_removed);
+	FUZZ_CHECK(added == want_added && removed == want_removed,
+	           "stats +%zu -%zu, spans +%zu -%zu", added, removed, want_added, want_removed);
 	sbuf_free(&ra);
 	sbuf_free(&rb);
 	diff_free(&d);

@@ -24,13 +24,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct err e = {{0}};
 	struct rules *r = rules_parse(text, "r.json", &e);
 	if (!r) {
-		FUZZ_CHECK(str_startswith(e.msg, "r.json"), "a message without the file: %s", e.msg);
+		FUZZ_CHECK(str_startswith(e.msg, "r.json"), "a message without the file: %s",
+		           e.msg);
 		free(text);
 		return 0;
 	}
-	struct llm_message msgs[3] = {{"system", sys ? sys : ""},
-	                              {"assistant", "earlier"},
-	                              {"user", user ? user : ""}};
+	struct llm_message msgs[3] = {
+	    {"system", sys ? sys : ""}, {"assistant", "earlier"}, {"user", user ? user : ""}};
 	size_t n = 3;
 	const struct llm_message *m = msgs;
 	if (!sys) {

@@ -42,8 +42,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		wchar_t c = t.s[i];
 		FUZZ_CHECK(!is_control(c) || (c == L'\n' && (flags & SAN_KEEP_NEWLINES)),
 		           "control U+%04X at %zu survives", (unsigned)c, i);
-		FUZZ_CHECK(c > 0 && c <= 0x10FFFF && !(c >= 0xD800 && c < 0xE000), "bad character %#x",
-		           (unsigned)c);
+		FUZZ_CHECK(c > 0 && c <= 0x10FFFF && !(c >= 0xD800 && c < 0xE000),
+		           "bad character %#x", (unsigned)c);
 		int w = san_wcwidth(c);
 		FUZZ_CHECK(w >= 0 && w <= 2, "width %d for U+%04X", w, (unsigned)c);
 		width += c == L'\n' ? 0 : w;
@@ -69,8 +69,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	int used = -1;
 	size_t k = san_fit(t.s, t.len, cols, &used);
-	FUZZ_CHECK(k <= t.len && used <= cols && used == san_width(t.s, k), "fit: %zu chars, %d of %d",
-	           k, used, cols);
+	FUZZ_CHECK(k <= t.len && used <= cols && used == san_width(t.s, k),
+	           "fit: %zu chars, %d of %d", k, used, cols);
 	struct san_text cut;
 	san_cut(&cut, t.s, t.len, cols, L"\u2026");
 	FUZZ_CHECK(san_width(cut.s, cut.len) <= cols, "cut to %d columns is %d wide", cols,
@@ -84,13 +84,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		const struct san_line *l = &lines.v[i];
 		FUZZ_CHECK(l->start + l->len <= t.len, "line %zu outside the text", i);
 		FUZZ_CHECK(!wmemchr(t.s + l->start, L'\n', l->len), "a newline inside line %zu", i);
-		FUZZ_CHECK(l->width == san_width(t.s + l->start, l->len), "line %zu: wrong width", i);
-		/* too wide only for a wide character alone (with its zero-width marks) at width 1 */
+		FUZZ_CHECK(l->width == san_width(t.s + l->start, l->len), "line %zu: wrong width",
+		           i);
+		/* too wide only for a wide character alone (with its zero-width marks) at width 1
+		 */
 		size_t visible = 0;
 		for (size_t j = 0; j < l->len; j++)
 			visible += san_wcwidth(t.s[l->start + j]) > 0;
-		FUZZ_CHECK(l->width <= w || (visible == 1 && w == 1), "line %zu is %d wide of %d", i,
-		           l->width, w);
+		FUZZ_CHECK(l->width <= w || (visible == 1 && w == 1), "line %zu is %d wide of %d",
+		           i, l->width, w);
 	}
 	san_lines_free(&lines);
 	san_text_free(&t);

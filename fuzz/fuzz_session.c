@@ -14,8 +14,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
 	(void)argv;
-	static const char corpus[] = "{\"title\": \"France\", \"text\": \"Paris is the capital.\"}\n"
-	                             "{\"text\": \"Berlin is in Germany.\"}\n";
+	static const char corpus[] =
+	    "{\"title\": \"France\", \"text\": \"Paris is the capital.\"}\n"
+	    "{\"text\": \"Berlin is in Germany.\"}\n";
 	static const char train[] = "{\"question\": \"t?\", \"answer\": \"u\"}\n";
 	static const char rules[] = "{\"rules\": [{\"match\": \"x\", \"reply\": \"y\"}]}\n";
 	free(fuzz_write("corpus.jsonl", corpus, strlen(corpus)));

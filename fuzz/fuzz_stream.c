@@ -35,7 +35,8 @@ static int on_line(void *arg, const char *line, size_t len)
 {
 	struct record *r = arg;
 	FUZZ_CHECK(line[len] == '\0', "line not NUL-terminated");
-	FUZZ_CHECK(!memchr(line, '\n', len) && !memchr(line, '\r', len), "line ending inside a line");
+	FUZZ_CHECK(!memchr(line, '\n', len) && !memchr(line, '\r', len),
+	           "line ending inside a line");
 	sbuf_addc(&r->log, 'L');
 	log_bytes(&r->log, line, len);
 	return 0;
@@ -93,7 +94,8 @@ static void run_ndjson(const char *body, size_t n, size_t max, int how, unsigned
 static void same(const struct record *a, const struct record *b, const char *what, int how)
 {
 	FUZZ_CHECK(a->rc == b->rc, "%s: feeding %d ends %d, whole %d", what, how, b->rc, a->rc);
-	FUZZ_CHECK(a->log.len == b->log.len && memcmp(a->log.s, b->log.s, a->log.len) == 0,
+	FUZZ_CHECK(a->log.len == b->log.len &&
+	               memcmp(sbuf_str(&a->log), sbuf_str(&b->log), a->log.len) == 0,
 	           "%s: feeding %d delivers other events than whole feeding", what, how);
 }
 
@@ -108,7 +110,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (int kind = 0; kind < 2; kind++) {
 		struct record whole = {0};
 		void (*run)(const char *, size_t, size_t, int, unsigned, struct record *) =
-			kind ? run_ndjson : run_sse;
+		    kind ? run_ndjson : run_sse;
 		run(body, n, max, 0, seed, &whole);
 		for (int how = 1; how <= 2; how++) {
 			struct record split = {0};

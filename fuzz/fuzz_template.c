@@ -36,8 +36,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t n = template_nvars(t);
 	for (size_t i = 0; i < n; i++) {
 		const char *v = template_var(t, i);
-		FUZZ_CHECK(v && *v && strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-		                                   "0123456789_.-") == strlen(v),
+		FUZZ_CHECK(v && *v &&
+		               strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		                         "0123456789_.-") == strlen(v),
 		           "bad variable name \"%s\"", v ? v : "(null)");
 	}
 	FUZZ_CHECK(template_var(t, n) == NULL, "a variable past the end");
@@ -52,8 +53,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_CHECK(template_nvars(u) == n, "%zu variables after rendering, %zu before",
 	           template_nvars(u), n);
 	for (size_t i = 0; i < n; i++)
-		FUZZ_CHECK(strcmp(template_var(u, i), template_var(t, i)) == 0, "variable %zu differs",
-		           i);
+		FUZZ_CHECK(strcmp(template_var(u, i), template_var(t, i)) == 0,
+		           "variable %zu differs", i);
 	template_free(u);
 	sbuf_reset(&out);
 	if (n > 0) {

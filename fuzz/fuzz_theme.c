@@ -31,7 +31,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		const struct theme_style *s = &t.el[el];
 		check_colour(s->fg, "fg", el);
 		check_colour(s->bg, "bg", el);
-		FUZZ_CHECK(s->attrs < (THEME_BLINK << 1), "element %d: attributes %#x", el, s->attrs);
+		FUZZ_CHECK(s->attrs < (THEME_BLINK << 1), "element %d: attributes %#x", el,
+		           s->attrs);
 		for (int depth = THEME_MONO; depth <= THEME_TRUECOLOR; depth++) {
 			bool bold = false;
 			int c = theme_colour_for(s->fg, (enum theme_depth)depth, &bold);

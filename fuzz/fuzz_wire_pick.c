@@ -8,22 +8,22 @@
 #include "llm/wire.h"
 
 static const char *const oa_paths[] = {
-	"error",
-	"object",
-	"usage",
-	"usage.prompt_tokens",
-	"usage.completion_tokens",
-	"usage.prompt_tokens_details",
-	"usage.prompt_tokens_details.cached_tokens",
-	"choices",
-	"choices.0",
-	"choices.0.finish_reason",
-	"choices.0.delta",
-	"choices.0.delta.content",
-	"choices.0.delta.refusal",
+    "error",
+    "object",
+    "usage",
+    "usage.prompt_tokens",
+    "usage.completion_tokens",
+    "usage.prompt_tokens_details",
+    "usage.prompt_tokens_details.cached_tokens",
+    "choices",
+    "choices.0",
+    "choices.0.finish_reason",
+    "choices.0.delta",
+    "choices.0.delta.content",
+    "choices.0.delta.refusal",
 };
 static const char *const other_paths[] = {
-	"a", "a.1", "a.1.b", "a.1.b.0", "a.0", "type", "delta", "delta.text", "x",
+    "a", "a.1", "a.1.b", "a.1.b.0", "a.0", "type", "delta", "delta.text", "x",
 };
 
 static enum wire_type cjson_type(const cJSON *v)
@@ -66,8 +66,8 @@ static void check(const char *s, size_t n, struct wire_paths *w)
 		           "%s: \"%s\", cJSON \"%s\"", path, a ? a : "(null)", b ? b : "(null)");
 		long x = -1;
 		if (p[i].type == WIRE_NUMBER)
-			FUZZ_CHECK(wire_get_long(j, path, &x) && x == p[i].num, "%s: %ld, cJSON %ld",
-			           path, p[i].num, x);
+			FUZZ_CHECK(wire_get_long(j, path, &x) && x == p[i].num,
+			           "%s: %ld, cJSON %ld", path, p[i].num, x);
 	}
 	cJSON_Delete(j);
 	sbuf_free(&scratch);
