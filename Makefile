@@ -211,8 +211,8 @@ fuzz-bins: $(FUZZ_BIN)
 $(BUILD)/fuzz/%: fuzz/%.c fuzz/common.c $(FUZZ_MAIN) fuzz/fuzz.h $(BUILD)/libadopt.a
 	@mkdir -p $(dir $@)
 	$(call echo_cmd,FUZZ,$@)
-	$(Q)$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(CFLAGS) -Ifuzz -MF $@.d -o $@ $< fuzz/common.c $(FUZZ_MAIN) \
-	    $(BUILD)/libadopt.a $(LDFLAGS) $(FUZZ_LINK) $(PKG_LIBS) $(LDLIBS)
+	$(Q)$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(CFLAGS) -Ifuzz -MF $@.d -o $@ \
+	    fuzz/common.c $(FUZZ_MAIN) $< $(BUILD)/libadopt.a $(LDFLAGS) $(FUZZ_LINK) $(PKG_LIBS) $(LDLIBS)
 
 fuzz: deps-ok
 	$(Q)command -v $(FUZZ_CC) >/dev/null 2>&1 && \
@@ -226,9 +226,10 @@ fuzz: deps-ok
 
 # Runs every target for FUZZ_TIME seconds from its corpus (new inputs go to build-fuzz/corpus).
 fuzz-run: fuzz
-	$(Q)for f in build-fuzz/fuzz/fuzz_*; do n=$${f##*/}; mkdir -p build-fuzz/corpus/$$n; \
-	    echo "== $$n"; UBSAN_OPTIONS=$${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1} \
-	    $$f -max_total_time=$(FUZZ_TIME) -artifact_prefix=build-fuzz/ \
+	$(Q)for f in build-fuzz/fuzz/fuzz_*; do [ -x $$f ] || continue; n=$${f##*/}; \
+	    mkdir -p build-fuzz/corpus/$$n; echo "== $$n"; \
+	    UBSAN_OPTIONS=$${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1} \
+	    $$f -max_total_time=$(FUZZ_TIME) -timeout=10 -artifact_prefix=build-fuzz/$$n- \
 	    build-fuzz/corpus/$$n fuzz/corpus/$$n $$(ls -d fuzz/regress/$$n 2>/dev/null) \
 	    || exit 1; done
 
