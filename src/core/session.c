@@ -413,6 +413,8 @@ static const struct json_num_rule history_numbers[] = {
 	{"history.iterations[].train_score", false, -1, 1},
 	{"history.iterations[].base_score", false, -1, 1},
 	{"history.iterations[].best_score", false, -1, 1},
+	{"history.iterations[].kept_score", false, -1, 1},
+	{"history.iterations[].validation_examples", true, 0, N_MAX},
 	{"history.iterations[].candidates.*[].demos", true, 0, ITER_MAX},
 	{"history.iterations[].evaluations[].choice[]", true, 0, ITER_MAX},
 	{"history.iterations[].evaluations[].score", false, -1, 1},
@@ -429,7 +431,9 @@ static const struct json_num_rule history_numbers[] = {
 	COST_KEYS("history.iterations[].traces[].steps[]"),
 	COST_KEYS("history.totals_last_run"),
 	COST_KEYS("history.spent"),
+	{"history.incumbent_score", false, -1, 1},
 	{"state.iteration", true, 1, ITER_MAX},
+	COST_KEYS("state.cost.*"),
 	{NULL, false, 0, 0},
 };
 
