@@ -413,6 +413,8 @@ static const struct json_num_rule history_numbers[] = {
 	{"history.iterations[].train_score", false, -1, 1},
 	{"history.iterations[].base_score", false, -1, 1},
 	{"history.iterations[].best_score", false, -1, 1},
+	{"history.iterations[].kept_score", false, -1, 1},
+	{"history.iterations[].validation_examples", true, 0, N_MAX},
 	{"history.iterations[].candidates.*[].demos", true, 0, ITER_MAX},
 	{"history.iterations[].evaluations[].choice[]", true, 0, ITER_MAX},
 	{"history.iterations[].evaluations[].score", false, -1, 1},
@@ -429,7 +431,9 @@ static const struct json_num_rule history_numbers[] = {
 	COST_KEYS("history.iterations[].traces[].steps[]"),
 	COST_KEYS("history.totals_last_run"),
 	COST_KEYS("history.spent"),
+	{"history.incumbent_score", false, -1, 1},
 	{"state.iteration", true, 1, ITER_MAX},
+	COST_KEYS("state.cost.*"),
 	{NULL, false, 0, 0},
 };
 
@@ -576,6 +580,8 @@ struct session *session_load(const char *path, const struct session_load_opts *o
 		load_problem(&L, "version",
 		             "version %g is newer than this build understands (%d): upgrade adopt-tui",
 		             ver->valuedouble, SESSION_VERSION);
+	else if (json_int(ver, 1, SESSION_VERSION, &(int){0}, &e) < 0)
+		load_problem(&L, "version", "\"version\" %s", e.msg);
 	char *name = load_string(&L, root, "", "name", NULL);
 	if (!name) {
 		const char *base = path_basename(path);

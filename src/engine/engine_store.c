@@ -375,13 +375,23 @@ static void restore_evaluations(struct engine *en, struct iteration *it, const c
 	const cJSON *e;
 	cJSON_ArrayForEach(e, arr)
 	{
-		struct evaluation *ev = &it->evals[it->n_evals++];
+		/* a choice is 0 (the incumbent) or k (candidate k of the step): one naming a
+		 * candidate the record does not hold drops the evaluation (never an index past
+		 * them) */
 		const cJSON *choice = cJSON_GetObjectItemCaseSensitive(e, "choice");
-		ev->choice = xcalloc(m + 1, sizeof *ev->choice);
-		for (size_t i = 0; i < m; i++) {
+		int *ch = xcalloc(m + 1, sizeof *ch);
+		bool ok = true;
+		for (size_t i = 0; i < m && ok; i++) {
 			const cJSON *c = cJSON_GetArrayItem(choice, (int)i);
-			ev->choice[i] = cJSON_IsNumber(c) ? c->valueint : 0;
+			double n_cands = it->n_cands ? (double)it->n_cands[i] : 0;
+			ok = !c || json_int(c, 0, n_cands, &ch[i], NULL) == 0;
 		}
+		if (!ok) {
+			free(ch);
+			continue;
+		}
+		struct evaluation *ev = &it->evals[it->n_evals++];
+		ev->choice = ch;
 		ev->score = num(e, "score");
 		if (it->best_eval < 0 || ev->score > it->evals[it->best_eval].score)
 			it->best_eval = (int)(it->n_evals - 1); /* as the proposal phase chose it */
