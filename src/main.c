@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "batch.h"
+#include "core/termsafe.h"
 #include "core/util.h"
 
 enum mode { MODE_TUI, MODE_CHECK, MODE_EVAL, MODE_RUN };
@@ -79,9 +80,9 @@ static void usage(FILE *f)
 
 static int usage_error(const char *fmt, const char *arg)
 {
-	fprintf(stderr, "adopt-tui: ");
-	fprintf(stderr, fmt, arg);
-	fprintf(stderr, " (try adopt-tui --help)\n");
+	char *msg = xasprintf(fmt, arg);
+	term_printf(stderr, "adopt-tui: %s (try adopt-tui --help)\n", msg); /* arg may be anything */
+	free(msg);
 	return 2;
 }
 

@@ -52,6 +52,10 @@ case="--check, invalid session quoting a template"
 run --check "$T/bad.json"; expect_rc 2; expect_clean; clean "$T/out" "$T/err"
 expect_err "bad.json"
 
+case="usage error quoting an argument"
+run "--x$EVIL" "$T/evil.json"; expect_rc 2; clean "$T/out" "$T/err"; expect_err "unknown option"
+run --check "$T/$EVIL.json"; expect_rc 2; clean "$T/out" "$T/err"
+
 case="--check, valid"
 run --check "$T/evil.json"; expect_rc 0; clean "$T/out" "$T/err"
 
