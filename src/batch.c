@@ -433,12 +433,13 @@ static void on_engine_event(void *arg, const struct engine_event *ev)
 		term_printf(stderr, "iteration %d: %s...\n", ev->iteration, phase_name(ev->phase));
 		break;
 	case EV_PHASE_FINISHED:
-		term_printf(stderr, "iteration %d: %s\n", ev->iteration, ev->message);
-		break;
 	case EV_ERROR:
-	case EV_PAUSED:
-		term_printf(stderr, "iteration %d: %s\n", ev->iteration, ev->message);
+	case EV_PAUSED: {
+		char *m = term_line(ev->message); /* a server's message may span lines */
+		term_printf(stderr, "iteration %d: %s\n", ev->iteration, m);
+		free(m);
 		break;
+	}
 	case EV_ITERATION_DONE: {
 		const struct iteration *it = engine_current(c->en);
 		char kept[16] = "-"; /* what the decisions kept, as measured */
