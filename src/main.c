@@ -20,7 +20,7 @@ enum mode { MODE_TUI, MODE_CHECK, MODE_EVAL, MODE_RUN };
 	X(limit, 'n', "N", "--eval at most N examples")                                             \
 	X(json, 'j', NULL, "print one machine-readable JSON object")                                \
 	X(min_score, 0, "X", "--eval, --run: exit 4 when the (validation) score is below X")       \
-	X(trust, 0, NULL, "allow exec steps to run commands (never trust a stranger's session)")    \
+	X(trust, 0, NULL, "let exec steps run and keys go to any host (never for a stranger)")     \
 	X(offline, 0, NULL, "answer only from the response cache; a miss is an error")             \
 	X(no_cache, 0, NULL, "neither read nor write the response cache")                          \
 	X(read_only, 0, NULL, "open without the writer's lock and never save (beside a writer)")   \
