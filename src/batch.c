@@ -100,8 +100,9 @@ int batch_prepare(const struct batch_opts *o, struct batch_env *env)
 		}
 	}
 	if (o->iterations > 0 && !session_learnable_steps(env->s)) {
-		fprintf(stderr, "adopt-tui: %s: nothing to optimize: no step has a learnable prompt "
-		                "(an llm step that is not frozen); --eval runs the pipeline\n",
+		fprintf(stderr,
+		        "adopt-tui: %s: nothing to optimize: no step has a learnable prompt "
+		        "(an llm step that is not frozen); --eval runs the pipeline\n",
 		        o->session);
 		return 1;
 	}
@@ -402,8 +403,8 @@ static void on_engine_event(void *arg, const struct engine_event *ev)
 		char kept[16] = "-"; /* what the decisions kept, as measured */
 		if (it->kept_score >= 0)
 			snprintf(kept, sizeof kept, "%.3f", it->kept_score);
-		fprintf(stderr, "iteration %d done: train %.3f, validation %.3f -> %s\n", it->number,
-		        it->train_score, it->base_score, kept);
+		fprintf(stderr, "iteration %d done: train %.3f, validation %.3f -> %s\n",
+		        it->number, it->train_score, it->base_score, kept);
 		if (it->note)
 			fprintf(stderr, "  note: %s\n", it->note);
 		save_session(c);

@@ -227,8 +227,8 @@ void engine_store(struct engine *en)
 		/* what its finished phases cost: a replay from the cache is free */
 		cJSON *cost = cJSON_AddObjectToObject(st, "cost");
 		for (int k = 0; k < (int)p; k++)
-			cost_json(cost, (enum phase)k, k < (int)open->phase ? &open->cost[k]
-			                                                   : &en->resume_cost[k]);
+			cost_json(cost, (enum phase)k,
+			          k < (int)open->phase ? &open->cost[k] : &en->resume_cost[k]);
 	}
 	session_set_section(en->s, "state", st);
 }
@@ -298,10 +298,13 @@ static int *per_step_ints(const struct session *s, const cJSON *o)
 
 static void cost_from_json(const cJSON *j, struct phase_cost *pc)
 {
-	*pc = (struct phase_cost){(long)num(j, "calls"), (long)num(j, "cached"),
-	                          (long)num(j, "tokens_in"), (long)num(j, "tokens_out"),
-	                          num(j, "cost_usd"), num(j, "projected_usd"),
-	                          (long)num(j, "projected_calls")};
+	*pc = (struct phase_cost){.calls = (long)num(j, "calls"),
+	                          .cached = (long)num(j, "cached"),
+	                          .tokens_in = (long)num(j, "tokens_in"),
+	                          .tokens_out = (long)num(j, "tokens_out"),
+	                          .cost_usd = num(j, "cost_usd"),
+	                          .projected_usd = num(j, "projected_usd"),
+	                          .projected_calls = (long)num(j, "projected_calls")};
 }
 
 static void restore_cases(struct engine *en, struct iteration *it, const cJSON *arr)
@@ -317,7 +320,8 @@ static void restore_cases(struct engine *en, struct iteration *it, const cJSON *
 		ac->trace = SIZE_MAX; /* its trace is kept for the last iteration only */
 		for (size_t t = 0; t < it->n_traces && cJSON_IsString(id); t++) {
 			const struct trace *tr = &it->traces[t];
-			if (strcmp(s->data.splits[tr->split].ex[tr->example].id, id->valuestring) == 0) {
+			const char *eid = s->data.splits[tr->split].ex[tr->example].id;
+			if (strcmp(eid, id->valuestring) == 0) {
 				ac->trace = t;
 				break;
 			}
@@ -388,7 +392,8 @@ static void restore_changes(struct engine *en, struct iteration *it, const cJSON
 		ch->new_prompt = str_or_null_of(c, "new");
 		ch->edited = str_or_null_of(c, "edited");
 		const cJSON *demos = cJSON_GetObjectItemCaseSensitive(c, "demos"), *dm;
-		ch->new_demos = xcalloc((size_t)cJSON_GetArraySize(demos) + 1, sizeof *ch->new_demos);
+		ch->new_demos =
+		    xcalloc((size_t)cJSON_GetArraySize(demos) + 1, sizeof *ch->new_demos);
 		cJSON_ArrayForEach(dm, demos)
 		{
 			char *in = str_or_null_of(dm, "input"), *out = str_or_null_of(dm, "output");
@@ -439,9 +444,11 @@ static void restore_iteration(struct engine *en, cJSON *r)
 		it->shapley_method = method_of(sh);
 		it->phi = xcalloc(s->n_steps, sizeof *it->phi);
 		it->phi_sd = xcalloc(s->n_steps, sizeof *it->phi_sd);
+		const cJSON *phi = cJSON_GetObjectItemCaseSensitive(sh, "phi");
+		const cJSON *sd = cJSON_GetObjectItemCaseSensitive(sh, "sd");
 		for (size_t i = 0; i < s->n_steps; i++) {
-			it->phi[i] = num(cJSON_GetObjectItemCaseSensitive(sh, "phi"), s->steps[i].id);
-			it->phi_sd[i] = num(cJSON_GetObjectItemCaseSensitive(sh, "sd"), s->steps[i].id);
+			it->phi[i] = num(phi, s->steps[i].id);
+			it->phi_sd[i] = num(sd, s->steps[i].id);
 		}
 	}
 	const cJSON *bud = cJSON_GetObjectItemCaseSensitive(r, "budget");
@@ -515,8 +522,8 @@ void engine_restore(struct engine *en)
 			it->number = (int)num(st, "iteration");
 			const cJSON *cost = cJSON_GetObjectItemCaseSensitive(st, "cost");
 			for (int p = 0; p < (int)en->resume_phase; p++) {
-				cost_from_json(cJSON_GetObjectItemCaseSensitive(cost,
-				                                                phase_name((enum phase)p)),
+				const char *name = phase_name((enum phase)p);
+				cost_from_json(cJSON_GetObjectItemCaseSensitive(cost, name),
 				               &en->resume_cost[p]);
 				it->cost[p] = en->resume_cost[p];
 			}
