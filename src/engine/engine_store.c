@@ -4,9 +4,11 @@
  * "state" says where an unfinished iteration stopped.  Reopening restores the versions and the
  * iteration summaries; an unfinished iteration is replayed from the response cache, so phases
  * already paid for are not paid again. */
+#include <float.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/jsonnum.h"
 #include "engine/engine_int.h"
 
 static cJSON *str_or_null(const char *s)
@@ -233,10 +235,26 @@ void engine_store(struct engine *en)
 	session_set_section(en->s, "state", st);
 }
 
+/* The session loader has range-checked these numbers (session.c, history_numbers); reading
+ * them through jsonnum keeps every conversion defined all the same: out of range reads as 0. */
 static double num(const cJSON *o, const char *k)
 {
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-	return cJSON_IsNumber(v) ? v->valuedouble : 0;
+	double x;
+	return json_real(cJSON_GetObjectItemCaseSensitive(o, k), -DBL_MAX, DBL_MAX, &x, NULL) < 0
+	           ? 0
+	           : x;
+}
+
+static long count(const cJSON *o, const char *k)
+{
+	long x;
+	return json_long(cJSON_GetObjectItemCaseSensitive(o, k), 0, 1e15, &x, NULL) < 0 ? 0 : x;
+}
+
+static int small(const cJSON *o, const char *k)
+{
+	int x;
+	return json_int(cJSON_GetObjectItemCaseSensitive(o, k), 0, 1e6, &x, NULL) < 0 ? 0 : x;
 }
 
 static int step_index_cb(void *arg, const char *id)
@@ -292,19 +310,19 @@ static int *per_step_ints(const struct session *s, const cJSON *o)
 		return NULL;
 	int *v = xcalloc(s->n_steps + 1, sizeof *v);
 	for (size_t i = 0; i < s->n_steps; i++)
-		v[i] = (int)num(o, s->steps[i].id);
+		v[i] = small(o, s->steps[i].id);
 	return v;
 }
 
 static void cost_from_json(const cJSON *j, struct phase_cost *pc)
 {
-	*pc = (struct phase_cost){.calls = (long)num(j, "calls"),
-	                          .cached = (long)num(j, "cached"),
-	                          .tokens_in = (long)num(j, "tokens_in"),
-	                          .tokens_out = (long)num(j, "tokens_out"),
+	*pc = (struct phase_cost){.calls = count(j, "calls"),
+	                          .cached = count(j, "cached"),
+	                          .tokens_in = count(j, "tokens_in"),
+	                          .tokens_out = count(j, "tokens_out"),
 	                          .cost_usd = num(j, "cost_usd"),
 	                          .projected_usd = num(j, "projected_usd"),
-	                          .projected_calls = (long)num(j, "projected_calls")};
+	                          .projected_calls = count(j, "projected_calls")};
 }
 
 static void restore_cases(struct engine *en, struct iteration *it, const cJSON *arr)
@@ -365,8 +383,9 @@ static void restore_evaluations(struct engine *en, struct iteration *it, const c
 		const cJSON *choice = cJSON_GetObjectItemCaseSensitive(e, "choice");
 		ev->choice = xcalloc(m + 1, sizeof *ev->choice);
 		for (size_t i = 0; i < m; i++) {
-			const cJSON *c = cJSON_GetArrayItem(choice, (int)i);
-			ev->choice[i] = cJSON_IsNumber(c) ? c->valueint : 0;
+			int x;
+			ev->choice[i] =
+			    json_int(cJSON_GetArrayItem(choice, (int)i), 0, 1e6, &x, NULL) == 0 ? x : 0;
 		}
 		ev->score = num(e, "score");
 		if (it->best_eval < 0 || ev->score > it->evals[it->best_eval].score)
@@ -422,11 +441,11 @@ static void restore_iteration(struct engine *en, cJSON *r)
 {
 	struct session *s = en->s;
 	struct iteration *it = engine_new_iteration(en);
-	it->number = (int)num(r, "number");
+	it->number = small(r, "number");
 	it->train_score = num(r, "train_score");
 	it->base_score = num(r, "base_score");
 	it->best_score = num(r, "best_score");
-	it->n_val = (size_t)num(r, "validation_examples");
+	it->n_val = (size_t)count(r, "validation_examples");
 	it->phase = PHASE_COUNT;
 	it->note = str_or_null_of(r, "note");
 	it->structure = str_or_null_of(r, "structure");
@@ -486,7 +505,7 @@ void engine_restore(struct engine *en)
 			continue;
 		engine_add_version(en, step, p->valuestring, score_of(v, "score", -1),
 		                   cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(v, "edited")),
-		                   (int)num(v, "iteration"));
+		                   small(v, "iteration"));
 	}
 	for (size_t i = 0; i < s->n_steps; i++) {
 		bool have = false;
@@ -502,12 +521,12 @@ void engine_restore(struct engine *en)
 	}
 	const cJSON *spent = cJSON_GetObjectItemCaseSensitive(h, "spent");
 	if (cJSON_IsObject(spent))
-		en->earlier = (struct engine_totals){.calls = (long)num(spent, "calls"),
-		                                     .cached = (long)num(spent, "cached"),
-		                                     .memo_hits = (long)num(spent, "memo_hits"),
-		                                     .avoided = (long)num(spent, "avoided"),
-		                                     .tokens_in = (long)num(spent, "tokens_in"),
-		                                     .tokens_out = (long)num(spent, "tokens_out"),
+		en->earlier = (struct engine_totals){.calls = count(spent, "calls"),
+		                                     .cached = count(spent, "cached"),
+		                                     .memo_hits = count(spent, "memo_hits"),
+		                                     .avoided = count(spent, "avoided"),
+		                                     .tokens_in = count(spent, "tokens_in"),
+		                                     .tokens_out = count(spent, "tokens_out"),
 		                                     .cost_usd = num(spent, "cost_usd")};
 	if (cJSON_GetObjectItemCaseSensitive(h, "incumbent_score"))
 		en->val_score = score_of(h, "incumbent_score", -1);
@@ -519,7 +538,7 @@ void engine_restore(struct engine *en)
 				en->resume_phase = (enum phase)p;
 		if (en->resume_phase > PHASE_FORWARD) {
 			struct iteration *it = engine_new_iteration(en);
-			it->number = (int)num(st, "iteration");
+			it->number = small(st, "iteration");
 			const cJSON *cost = cJSON_GetObjectItemCaseSensitive(st, "cost");
 			for (int p = 0; p < (int)en->resume_phase; p++) {
 				const char *name = phase_name((enum phase)p);

@@ -1198,7 +1198,7 @@ static void patch_server(struct fx *f, const char *file)
 		const char *const keys[][2] = {{"provider", "openai"},
 		                               {"base_url", url},
 		                               {"model", "scripted-m"},
-		                               {"api_key_env", "ADOPT_TEST_LLM_KEY"}};
+		                               {"api_key_env", "ADOPT_TEST_LLM_API_KEY"}};
 		for (size_t k = 0; k < 4; k++) {
 			char *path = xasprintf("models.%s.%s", models[i], keys[k][0]);
 			fx_patch(f, file, path, cJSON_CreateString(keys[k][1]));
@@ -1289,7 +1289,7 @@ static void test_server_sees_no_repeat(void **state)
 	pid_t pid = server_start(rules);
 	free(rules);
 	if (pid) {
-		setenv("ADOPT_TEST_LLM_KEY", "test-key", 1);
+		setenv("ADOPT_TEST_LLM_API_KEY", "test-key", 1);
 		/* With a response cache, as the application runs by default.  (Without one, a
 		 * request submitted after its twin's answer arrived but before it was delivered is
 		 * sent again: the LLM layer shares only requests still queued or running.) */
