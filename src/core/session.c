@@ -707,9 +707,9 @@ static void order_keys(struct session *s)
 		const char *const *keys;
 		enum { ONE, MEMBERS } what;
 	} order[] = {
-		{"models", model_keys, MEMBERS},   {"dataset", dataset_keys, ONE},
-		{"metric", metric_keys, ONE},      {"optimizer", optimizer_keys, ONE},
-		{"pipeline", pipeline_keys, ONE},
+	    {"models", model_keys, MEMBERS},  {"dataset", dataset_keys, ONE},
+	    {"metric", metric_keys, ONE},     {"optimizer", optimizer_keys, ONE},
+	    {"pipeline", pipeline_keys, ONE},
 	};
 	json_order_keys(s->root, top_keys);
 	for (size_t i = 0; i < ARRAY_SIZE(order); i++) {
@@ -763,8 +763,9 @@ void session_overwrite_once(struct session *s)
 int session_save(struct session *s, const char *path, struct err *e)
 {
 	if (!s->overwrite_once && session_disk_changed(s, path))
-		return err_set(e, "%s changed on disk since it was read (another program saved it); "
-		                  "not overwritten, nothing was lost",
+		return err_set(e,
+		               "%s changed on disk since it was read (another program saved it); "
+		               "not overwritten, nothing was lost",
 		               path);
 	s->overwrite_once = false;
 	session_sync_json(s);
@@ -842,7 +843,8 @@ int session_rebase_paths(struct session *s, const char *new_path, struct err *e)
 		{
 			rebase_one(cJSON_GetObjectItemCaseSensitive(m, "rules"), old_dir, new_dir);
 		}
-		cJSON *steps = cJSON_GetObjectItemCaseSensitive(session_section(s, "pipeline"), "steps");
+		cJSON *steps =
+		    cJSON_GetObjectItemCaseSensitive(session_section(s, "pipeline"), "steps");
 		cJSON_ArrayForEach(m, steps)
 		{
 			rebase_one(cJSON_GetObjectItemCaseSensitive(m, "corpus"), old_dir, new_dir);

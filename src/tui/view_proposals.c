@@ -2,11 +2,18 @@
  * diff of the current against the proposed prompt (removed text as [-old-] in diff.removed, added
  * text as {+new+} in diff.added, so it reads without colour too; invisible characters such as
  * U+200B as markers, "<U+200B>", so that no change hides in them), the validation gain of the
+<<<<<<< HEAD
  * proposed combination beside the step's own part of it (its phi, and its gain alone where
  * selection measured that), the change in demonstrations and the decision.  Keys act on the
  * selected step (tui->step): a accept, x reject, e edit (in $EDITOR; the engine checks the
  * text), u undo.
  * Before a proposal exists it says what the engine is doing and how to get one. */
+=======
+ * proposed combination beside the step's own part of it (its φ, and its gain alone where
+ * selection measured that), the change in demonstrations and the decision.  Keys act on the
+ * selected step (tui->step): a accept, x reject, e edit (in $EDITOR; the engine checks the
+ * text), u undo.  Before a proposal exists it says what the engine is doing and how to get one. */
+>>>>>>> reopen
 #include <stdlib.h>
 #include <string.h>
 
@@ -159,14 +166,13 @@ static void build_change(struct tlines *l, const struct engine *en, const struct
 	sbuf_addf(&b, "[%s]", dec);
 	char *own = own_gain(en, it, ch->step);
 	const char *all = it->n_changes > 1 ? " (all together)" : "";
-	char *rest =
-	    ch->decision == DECISION_NONE
-	        ? xasprintf("  gain %+.3f%s%s  demos %zu %s %zu  +%zu -%zu bytes",
-	                    it->best_score - it->base_score, all, own, st->n_demos,
-	                    glyphs()->arrow_right, ch->n_new_demos, added, removed)
-	        : xasprintf("  gain %+.3f%s%s  demos %zu  +%zu -%zu bytes",
-	                    it->best_score - it->base_score, all, own, ch->n_new_demos, added,
-	                    removed);
+	char *rest = ch->decision == DECISION_NONE
+	                 ? xasprintf("  gain %+.3f%s%s  demos %zu %s %zu  +%zu -%zu bytes",
+	                             it->best_score - it->base_score, all, own, st->n_demos,
+	                             glyphs()->arrow_right, ch->n_new_demos, added, removed)
+	                 : xasprintf("  gain %+.3f%s%s  demos %zu  +%zu -%zu bytes",
+	                             it->best_score - it->base_score, all, own, ch->n_new_demos,
+	                             added, removed);
 	free(own);
 	struct tspan sp[] = {{b.s, b.len, decision_colour[ch->decision]},
 	                     {rest, strlen(rest), THEME_TEXT}};

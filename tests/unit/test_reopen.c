@@ -384,7 +384,6 @@ static void test_nothing_to_optimize(void **state)
 	rig_close(&g);
 }
 
-
 /* ---- one writer, no silent overwrite ---- */
 
 static void test_lock(void **state)
