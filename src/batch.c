@@ -14,6 +14,7 @@
 #include "engine/engine.h"
 #include "engine/run.h"
 #include "llm/llm.h"
+#include "llm/rules.h"
 #include "tui/view.h"
 
 static struct session *load(const struct batch_opts *o)
@@ -28,11 +29,37 @@ static struct session *load(const struct batch_opts *o)
 	return s;
 }
 
+/* The scripted models' rules files, read and validated as a run would load them. */
+static int check_rules(const struct session *s)
+{
+	int bad = 0;
+	for (size_t i = 0; i < s->n_models; i++) {
+		const struct model_config *m = &s->models[i];
+		bool seen = false;
+		for (size_t k = 0; k < i && !seen; k++)
+			seen = s->models[k].rules && m->rules && !strcmp(s->models[k].rules, m->rules);
+		if (!m->rules || seen || strcmp(m->provider, "scripted") != 0)
+			continue;
+		struct err e = {{0}};
+		struct rules *r = rules_load(m->rules, &e);
+		if (!r) {
+			fprintf(stderr, "%s\n", e.msg);
+			bad++;
+		}
+		rules_free(r);
+	}
+	return bad;
+}
+
 int batch_check(const struct batch_opts *o)
 {
 	struct session *s = load(o);
 	if (!s)
 		return 2;
+	if (check_rules(s)) {
+		session_free(s);
+		return 2;
+	}
 	size_t total = 0;
 	for (int i = 0; i < SPLIT_COUNT; i++)
 		total += s->data.splits[i].n;

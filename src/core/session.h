@@ -127,6 +127,8 @@ struct optimizer_settings {
 
 struct session {
 	char *path; /* as given */
+	char *save_path; /* where a save to `path` goes: the target when path is a symbolic link,
+	                  * resolved once at load (never silently replacing the link) */
 	char *dir;  /* directory of the file, for relative paths */
 	char *name;
 	cJSON *root; /* the whole document; unknown keys survive a save */
@@ -160,11 +162,13 @@ struct session_load_opts {
 	size_t max_bytes; /* default 256 MiB */
 };
 
-/* Loads and validates completely. NULL when any problem was found (all of them in d). */
+/* Loads and validates completely. NULL when any problem was found (all of them in d).
+ * Removes the temp files of saves killed half-way (of processes no longer running). */
 struct session *session_load(const char *path, const struct session_load_opts *opts, struct diag *d);
 void session_free(struct session *s);
 
-/* Writes the session (its tree, updated from the model) atomically to path. */
+/* Writes the session (its tree, updated from the model) atomically to path (to save_path when
+ * path is the path it was loaded from); refuses another path that is a symbolic link. */
 int session_save(struct session *s, const char *path, struct err *e);
 /* Copies the in-memory prompts and demos back into the JSON tree (session_save calls it). */
 void session_sync_json(struct session *s);

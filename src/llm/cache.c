@@ -11,6 +11,8 @@
 
 #include "llm/cache.h"
 
+#define CACHE_MAX_BYTES ((size_t)2 << 30)
+
 struct cache {
 	char *path; /* NULL: memory only */
 	int fd;
@@ -104,32 +106,27 @@ static bool load_line(struct cache *c, const char *line)
 
 static int cache_load(struct cache *c, struct err *e)
 {
-	FILE *f = fopen(c->path, "r");
-	if (!f) {
-		if (errno == ENOENT)
-			return 0;
-		return err_set(e, "%s: cannot read the response cache: %s", c->path,
-		               strerror(errno));
-	}
-	char *line = NULL;
-	size_t cap = 0;
-	ssize_t n;
-	while ((n = getline(&line, &cap, f)) > 0) {
+	struct file_lines r;
+	if (file_lines_open(&r, c->path, CACHE_MAX_BYTES, e) < 0)
+		return err_prefix(e, "response cache");
+	size_t n;
+	int got;
+	while ((got = file_lines_next(&r, &n, e)) > 0) {
+		const char *line = r.buf;
 		bool complete = line[n - 1] == '\n';
-		if (!complete)
-			c->need_newline = true;
+		c->need_newline = !complete;
 		size_t blank = strspn(line, " \t\r\n");
-		if (blank == (size_t)n)
+		if (blank == n)
 			continue;
-		if (!complete || strlen(line) != (size_t)n || !load_line(c, line))
+		if (!complete || strlen(line) != n || !load_line(c, line))
 			c->skipped++;
 	}
-	int rc = ferror(f) ? err_set(e, "%s: read error in the response cache", c->path) : 0;
-	free(line);
-	fclose(f);
-	return rc;
+	file_lines_close(&r);
+	return got < 0 ? err_prefix(e, "response cache") : 0;
 }
 
+/* The file is opened for appending first: a link or a special file is refused before anything
+ * is read from it, and a missing file is created. */
 struct cache *cache_open(const char *path, struct err *e)
 {
 	struct cache *c = xcalloc(1, sizeof(*c));
@@ -138,14 +135,13 @@ struct cache *cache_open(const char *path, struct err *e)
 	if (!path)
 		return c;
 	c->path = xstrdup(path);
-	if (cache_load(c, e) < 0)
-		goto fail;
-	c->fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+	c->fd = file_open_append(path, e);
 	if (c->fd < 0) {
-		err_set(e, "%s: cannot open the response cache for writing: %s", path,
-		        strerror(errno));
+		err_prefix(e, "response cache");
 		goto fail;
 	}
+	if (cache_load(c, e) < 0)
+		goto fail;
 	return c;
 fail:
 	cache_close(c);
@@ -186,20 +182,6 @@ const struct cache_entry *cache_get(const struct cache *c, const char *key)
 	return c->slots[s] ? &c->v[c->slots[s] - 1] : NULL;
 }
 
-static int write_all(int fd, const char *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 int cache_put(struct cache *c, const char *key, const char *model, const char *text,
               const struct llm_usage *u, struct err *e)
 {
@@ -225,7 +207,7 @@ int cache_put(struct cache *c, const char *key, const char *model, const char *t
 	sbuf_addc(&line, '\n');
 	free(json);
 	int rc = 0;
-	if (write_all(c->fd, line.s, line.len) < 0)
+	if (file_write_all(c->fd, line.s, line.len) < 0)
 		rc = err_set(e, "%s: cannot append to the response cache: %s", c->path,
 		             strerror(errno));
 	else
