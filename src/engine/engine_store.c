@@ -181,6 +181,13 @@ void engine_store(struct engine *en)
 	totals_json(h, "totals_last_run", &t);
 	engine_spent(en, &t); /* every run's spend, earlier ones included: the caps apply to it */
 	totals_json(h, "spent", &t);
+	/* how many spend journal lines this record counts: a reopening adds the ones after */
+	long mark;
+	struct err e;
+	llm_spend_sync(en->llm, &mark, &e); /* the count stands even when the fsync failed */
+	if (mark > 0)
+		cJSON_AddNumberToObject(cJSON_GetObjectItemCaseSensitive(h, "spent"), "journal",
+		                        (double)mark);
 	session_set_section(en->s, "history", h);
 	cJSON *st = cJSON_CreateObject();
 	if (open) {
@@ -295,6 +302,14 @@ void engine_restore(struct engine *en)
 		                                     .tokens_in = (long)num(spent, "tokens_in"),
 		                                     .tokens_out = (long)num(spent, "tokens_out"),
 		                                     .cost_usd = num(spent, "cost_usd")};
+	/* calls billed after the last save (the process was killed): from the spend journal */
+	double mark = num(spent, "journal");
+	struct llm_stats j;
+	llm_spend_since(en->llm, mark >= 0 && mark < 1e15 ? (long)mark : 0, &j);
+	en->earlier.calls += j.done;
+	en->earlier.tokens_in += j.tokens_in;
+	en->earlier.tokens_out += j.tokens_out;
+	en->earlier.cost_usd += j.cost_usd;
 	const cJSON *st = session_section(s, "state");
 	const cJSON *ph = cJSON_GetObjectItemCaseSensitive(st, "phase");
 	if (cJSON_IsString(ph)) {
