@@ -360,9 +360,10 @@ void bm25_corpus_free(char **docs, size_t n)
 	free(docs);
 }
 
-/* One JSONL line (without its line break) to a document; NULL with e set on error. */
-static char *corpus_line_doc(const char *path, size_t lineno, const char *line, size_t len,
-                             struct err *e)
+/* One JSONL line (without its line break) to a document; NULL with e set on error.  Until a
+ * line has parsed (first), the file may be anything: its content is not quoted. */
+static char *corpus_line_doc(const char *path, size_t lineno, bool first, const char *line,
+                             size_t len, struct err *e)
 {
 	const char *end = NULL;
 	cJSON *j = cJSON_ParseWithLengthOpts(line, len, &end, 0);
@@ -378,7 +379,12 @@ static char *corpus_line_doc(const char *path, size_t lineno, const char *line, 
 		struct json_pos p;
 		char msg[256];
 		json_scan_error(line, len, cJSON_GetErrorPtr(), &p, msg, sizeof msg);
-		err_set(e, "%s:%zu:%d: %s", path, lineno, p.col, msg);
+		if (first)
+			err_set(e, "%s:%zu:%d: not a JSON-lines corpus: invalid JSON (expected one "
+			           "object like {\"text\": \"...\"} a line)",
+			        path, lineno, p.col);
+		else
+			err_set(e, "%s:%zu:%d: %s", path, lineno, p.col, msg);
 		return NULL;
 	}
 	char *doc = NULL;
@@ -419,7 +425,7 @@ int bm25_load_corpus(const char *path, size_t max_bytes, char ***docs_out, size_
 		size_t sp = strspn(s, " \t");
 		if (sp >= len)
 			continue;
-		char *doc = corpus_line_doc(path, r.lineno, s, len, e);
+		char *doc = corpus_line_doc(path, r.lineno, n == 0, s, len, e);
 		if (!doc) {
 			rc = -1;
 			break;

@@ -137,6 +137,10 @@ static int load_jsonl_line(struct dataset *d, enum split_id split, const char *p
 		struct json_pos pos;
 		char msg[256];
 		json_scan_error(p, len, cJSON_GetErrorPtr(), &pos, msg, sizeof msg);
+		if (*index == 0) /* nothing parsed yet: the file may be anything, quote none of it */
+			return err_set(e, "%s:%zu:%d: not a JSON-lines file: invalid JSON (expected one "
+			                  "example object a line)",
+			               path, line, pos.col);
 		return err_set(e, "%s:%zu:%d: %s (invalid JSON)", path, line, pos.col, msg);
 	}
 	int rc = dataset_add_example(d, split, obj, (*index)++, e);
