@@ -174,9 +174,9 @@ static int open_error(const char *path, int err, struct err *e)
 
 int file_open_append(const char *path, struct err *e)
 {
-	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK |
-	                        O_NOCTTY,
-	              0600);
+	int fd = open(
+	    path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY,
+	    0600);
 	if (fd < 0)
 		return open_error(path, errno, e);
 	if (check_writable(fd, path, e) < 0) {
@@ -225,8 +225,8 @@ static int check_target(const char *path, struct stat *st, bool *exists, struct 
 	if (!S_ISREG(st->st_mode))
 		return err_set(e, "%s: %s: refusing to replace it", path, kind_of(st->st_mode));
 	if (st->st_uid != geteuid())
-		return err_set(e, "%s: owned by another user (uid %ld): refusing to replace it", path,
-		               (long)st->st_uid);
+		return err_set(e, "%s: owned by another user (uid %ld): refusing to replace it",
+		               path, (long)st->st_uid);
 	return 0;
 }
 
@@ -240,7 +240,8 @@ int file_write_atomic(const char *path, const char *data, size_t len, struct err
 	char *tmp = xasprintf("%s/.%s.tmp-%ld-XXXXXX", dir, path_basename(path), (long)getpid());
 	int fd = mkstemp(tmp); /* O_CREAT | O_EXCL: never follows a link */
 	if (fd < 0) {
-		err_set(e, "%s: cannot create a temporary file in %s: %s", path, dir, strerror(errno));
+		err_set(e, "%s: cannot create a temporary file in %s: %s", path, dir,
+		        strerror(errno));
 		goto fail_early;
 	}
 	fchmod(fd, exists ? st.st_mode & 07777 : 0644);
@@ -296,7 +297,8 @@ char *file_resolve(const char *path, struct err *e)
 		return xstrdup(path);
 	char *real = realpath(path, NULL);
 	if (!real) {
-		err_set(e, "%s: a symbolic link that cannot be resolved: %s", path, strerror(errno));
+		err_set(e, "%s: a symbolic link that cannot be resolved: %s", path,
+		        strerror(errno));
 		return NULL;
 	}
 	return real;

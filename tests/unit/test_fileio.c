@@ -230,7 +230,9 @@ static const char session_text[] =
 static void test_symlinked_session_saved_to_target(void **state)
 {
 	(void)state;
-	assert_int_equal(mkdir(in_dir("real"), 0700) == 0 ? 0 : -1, 0);
+	char *real = in_dir("real");
+	assert_int_equal(mkdir(real, 0700), 0);
+	free(real);
 	char *target = in_dir("real/s.json"), *link = in_dir("s.json");
 	write_text(target, session_text);
 	assert_int_equal(symlink("real/s.json", link), 0);

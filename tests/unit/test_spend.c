@@ -24,9 +24,9 @@
 #include "llm/journal.h"
 #include "llm_server.h"
 
-#define EXAMPLE    "examples/hotpot-mini"
-#define CONC       4 /* per model configuration; two configurations */
-#define IN_FLIGHT  (2 * CONC)
+#define EXAMPLE   "examples/hotpot-mini"
+#define CONC      4 /* per model configuration; two configurations */
+#define IN_FLIGHT (2 * CONC)
 
 static char dir[64];
 
@@ -353,10 +353,10 @@ static void kill_and_rerun(long at, bool no_cache)
 	spent_of_session(&recorded, &mark);
 	double journaled;
 	long lines = journal_lines(), max_call = max_call_tokens(&journaled);
-	print_message("  kill at %ld calls%s: server %.0f requests, %.0f tokens; journal %ld calls; "
-	              "recorded %.0f tokens (largest call %ld)\n",
-	              at_kill, no_cache ? " (--no-cache)" : "", requests, served, lines,
-	              recorded, max_call);
+	print_message(
+	    "  kill at %ld calls%s: server %.0f requests, %.0f tokens; journal %ld calls; "
+	    "recorded %.0f tokens (largest call %ld)\n",
+	    at_kill, no_cache ? " (--no-cache)" : "", requests, served, lines, recorded, max_call);
 	assert_true(mark == (double)lines); /* the last save counts every line */
 	assert_true(recorded == journaled); /* the killed run's calls included */
 	assert_true(recorded <= served);    /* never more than was billed */
