@@ -23,6 +23,7 @@ struct journal {
 	bool need_newline; /* the file ends in a torn line */
 	struct spend *v;
 	size_t n, cap;
+	size_t loaded; /* lines read at open: earlier processes' calls */
 	long skipped;
 };
 
@@ -71,6 +72,7 @@ static int journal_load(struct journal *j, struct err *e)
 			j->skipped++;
 	}
 	file_lines_close(&r);
+	j->loaded = j->n;
 	return got < 0 ? -1 : 0;
 }
 
@@ -146,7 +148,7 @@ long journal_count(const struct journal *j)
 void journal_sum_from(const struct journal *j, long from, struct llm_stats *s)
 {
 	*s = (struct llm_stats){0};
-	for (size_t i = from > 0 ? (size_t)from : 0; j && i < j->n; i++) {
+	for (size_t i = from > 0 ? (size_t)from : 0; j && i < j->loaded; i++) {
 		s->done++;
 		s->tokens_in += j->v[i].in;
 		s->tokens_out += j->v[i].out;

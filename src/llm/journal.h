@@ -31,7 +31,9 @@ int journal_add(struct journal *j, const char *model, const struct llm_usage *u,
 int journal_sync(struct journal *j, struct err *e);
 /* Lines (billed calls) in the file, read at open plus appended since. */
 long journal_count(const struct journal *j);
-/* Sums the calls after the first `from` into s (done, tokens_in, tokens_out, cost_usd). */
+/* Sums the calls after the first `from` that were in the file when it was opened (earlier
+ * processes' calls: this one's are in its statistics) into s (done, tokens_in, tokens_out,
+ * cost_usd). */
 void journal_sum_from(const struct journal *j, long from, struct llm_stats *s);
 /* Corrupt or torn lines skipped at open. */
 long journal_skipped(const struct journal *j);

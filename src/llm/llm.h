@@ -92,8 +92,8 @@ void llm_get_stats(const struct llm *l, struct llm_stats *s);
  * statistics have counted, plus those of earlier runs), after an fsync so that a session that
  * records the mark never runs ahead of the file; 0 and mark 0 without a journal. */
 int llm_spend_sync(struct llm *l, long *mark, struct err *e);
-/* The calls the journal holds after the first `mark` (done, tokens_in, tokens_out, cost_usd):
- * what a process killed before saving its session had spent. */
+/* The calls the journal held at llm_new after the first `mark` (done, tokens_in, tokens_out,
+ * cost_usd): what a process killed before saving its session had spent. */
 void llm_spend_since(const struct llm *l, long mark, struct llm_stats *s);
 
 /* Spend per accounting tag: calls fn for each tag seen so far. */
