@@ -4,6 +4,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -80,6 +81,10 @@ struct journal *journal_open(const char *path, struct err *e)
 {
 	struct journal *j = xcalloc(1, sizeof *j);
 	j->path = xstrdup(path);
+	j->fd = -1;
+	struct stat st;
+	if (lstat(path, &st) < 0 && errno == ENOENT)
+		return j; /* created by the first billed call: a run that pays nothing leaves none */
 	j->fd = file_open_append(path, e); /* first: a link is refused before anything is read */
 	if (j->fd < 0 || journal_load(j, e) < 0) {
 		err_prefix(e, "spend journal");
@@ -122,6 +127,10 @@ int journal_add(struct journal *j, const char *model, const struct llm_usage *u,
 	cJSON_AddNumberToObject(o, "at", (double)time(NULL));
 	char *json = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);
+	if (j->fd < 0 && (j->fd = file_open_append(j->path, e)) < 0) {
+		free(json);
+		return -1;
+	}
 	struct sbuf line = {0};
 	if (j->need_newline)
 		sbuf_addc(&line, '\n');

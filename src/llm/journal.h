@@ -20,7 +20,8 @@
 
 struct journal;
 
-/* Opens (creating when absent) and reads the journal at path.  NULL and e set on error. */
+/* Opens and reads the journal at path; a missing file is created by the first journal_add.
+ * NULL and e set on error (a link, a special file, unreadable). */
 struct journal *journal_open(const char *path, struct err *e);
 /* Fsyncs and closes; NULL is fine. */
 void journal_close(struct journal *j);

@@ -86,6 +86,7 @@ static void test_journal(void **state)
 	(void)state;
 	char *path = in_dir("s.spend.jsonl");
 	struct journal *j = open_ok(path);
+	assert_int_equal(access(path, F_OK), -1); /* created by the first billed call only */
 	struct err e = {{0}};
 	for (long i = 1; i <= 3; i++) {
 		struct llm_usage u = {10 * i, i, 0, false};
@@ -127,6 +128,13 @@ static void test_journal(void **state)
 	assert_int_equal(symlink(target, link), 0);
 	assert_null(journal_open(link, &e));
 	assert_non_null(strstr(e.msg, "symbolic link"));
+	char *dangling = in_dir("u.spend.jsonl"), *nowhere = in_dir("nowhere");
+	assert_int_equal(symlink(nowhere, dangling), 0);
+	assert_null(journal_open(dangling, &e));
+	assert_non_null(strstr(e.msg, "symbolic link"));
+	assert_int_equal(access(nowhere, F_OK), -1);
+	free(dangling);
+	free(nowhere);
 	char *text = slurp(target);
 	assert_string_equal(text, "export A=1\n");
 	free(text);
