@@ -84,7 +84,7 @@ struct journal *journal_open(const char *path, struct err *e)
 	j->fd = -1;
 	struct stat st;
 	if (lstat(path, &st) < 0 && errno == ENOENT)
-		return j; /* the first billed call creates it: a run that pays nothing leaves none */
+		return j; /* the first billed call creates it: no spend, no file */
 	j->fd = file_open_append(path, e); /* first: a link is refused before anything is read */
 	if (j->fd < 0 || journal_load(j, e) < 0) {
 		err_prefix(e, "spend journal");
