@@ -82,10 +82,12 @@ struct journal *journal_open(const char *path, struct err *e)
 	struct journal *j = xcalloc(1, sizeof *j);
 	j->path = xstrdup(path);
 	j->fd = -1;
+	/* absent: the first billed call creates it (no spend, no file); present: opened for
+	 * appending first, so that a link is refused before anything is read */
 	struct stat st;
 	if (lstat(path, &st) < 0 && errno == ENOENT)
-		return j; /* the first billed call creates it: no spend, no file */
-	j->fd = file_open_append(path, e); /* first: a link is refused before anything is read */
+		return j;
+	j->fd = file_open_append(path, e);
 	if (j->fd < 0 || journal_load(j, e) < 0) {
 		err_prefix(e, "spend journal");
 		journal_close(j);
