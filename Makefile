@@ -75,8 +75,10 @@ SUPPORT_SRC := $(sort $(wildcard tests/support/*.c))
 SERVER_BIN := $(if $(SUPPORT_SRC),$(BUILD)/tests/llm-server)
 BIN       := $(BUILD)/adopt-tui
 
-.PHONY: all demo check check-normal check-asan asan deps install uninstall clean bench format tests
-all: deps-ok $(BIN)
+.PHONY: all deps-ok demo check check-normal check-asan asan deps install uninstall clean bench format tests
+# Every compile waits for deps-ok (order-only), so `make -jN` on a fresh machine installs the
+# missing packages before the first compiler runs.
+all: $(BIN)
 
 $(BIN): $(BUILD)/src/main.o $(BUILD)/libadopt.a
 	$(call echo_cmd,LINK,$@)
@@ -86,7 +88,7 @@ $(BUILD)/libadopt.a: $(LIB_OBJ) $(GEN_OBJ)
 	$(call echo_cmd,AR,$@)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/%.o: %.c
+$(BUILD)/%.o: %.c | deps-ok
 	@mkdir -p $(dir $@)
 	$(call echo_cmd,CC,$<)
 	$(Q)$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(CFLAGS) -c -o $@ $<
@@ -98,17 +100,17 @@ $(GEN_SRC): $(BUILTIN_IN) tools/embed.sh
 	$(call echo_cmd,GEN,$@)
 	$(Q)sh tools/embed.sh $(BUILTIN_IN) > $@.tmp && mv $@.tmp $@
 
-$(GEN_OBJ): $(GEN_SRC)
+$(GEN_OBJ): $(GEN_SRC) | deps-ok
 	$(call echo_cmd,CC,$<)
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -Wno-missing-prototypes -c -o $@ $<
 
-$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libadopt.a
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libadopt.a | deps-ok
 	@mkdir -p $(dir $@)
 	$(call echo_cmd,TEST,$@)
 	$(Q)$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(TEST_CFLAGS) $(CFLAGS) -Wno-missing-prototypes \
 	    -MF $@.d -o $@ $< $(BUILD)/libadopt.a $(LDFLAGS) $(TEST_LIBS) $(PKG_LIBS) $(LDLIBS)
 
-$(BUILD)/tests/llm-server: $(SUPPORT_SRC) $(BUILD)/libadopt.a
+$(BUILD)/tests/llm-server: $(SUPPORT_SRC) $(BUILD)/libadopt.a | deps-ok
 	@mkdir -p $(dir $@)
 	$(call echo_cmd,LINK,$@)
 	$(Q)$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(TEST_CFLAGS) $(CFLAGS) -Wno-missing-prototypes \

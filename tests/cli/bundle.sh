@@ -2,8 +2,8 @@
 # bundle.sh: a session bundle from a stranger reaches nothing outside what it names: a response
 # cache that links elsewhere is refused (its target unchanged), a FIFO or /dev/zero as data or
 # corpus gives a message at once, a rules file that is not one fails --check without being
-# quoted, a symlinked session is saved to its target with the link kept, and the temp file of a
-# killed save is removed at the next open.
+# quoted, a FIFO as the lock file is refused, a symlinked session is saved to its target with
+# the link kept, and the temp file of a killed save is removed at the next open.
 . tests/cli/lib.inc
 
 B="$T/b"
@@ -51,6 +51,12 @@ printf '{"rules": [\n  {"match": "a", "reply": "x"},\n  {"match": "(a", "reply":
 set_value rules rules.json bad.rules br.json
 run --check "$B/br.json"; expect_rc 2
 expect_err "bad.rules:3: rule 1: invalid regex"
+
+case="FIFO as the lock file"
+mkfifo "$B/.session.json.lock"
+timeout 20 "$ADOPT_BIN" --run 1 "$B/session.json" </dev/null >"$T/out" 2>"$T/err"; rc=$?
+expect_rc 1; expect_err "lock file $B/.session.json.lock is not a regular file"
+rm "$B/.session.json.lock"
 
 case="symlinked session"
 ln -s session.json "$B/current.json"

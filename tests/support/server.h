@@ -70,6 +70,7 @@ struct fault_config {
 	double latency_ms, latency_jitter_ms, chunk_delay_ms, stall_ms;
 	double rate_429, rate_500, drop_before, drop_during, truncate, malformed;
 	double retry_after, retry_after_date, fail_first_n, seed;
+	double nul_bytes;
 };
 
 /* What happens to one request, decided when it arrives. */
@@ -79,9 +80,11 @@ struct fault_plan {
 	bool drop_before, drop_during, truncate, malformed;
 	double retry_after;
 	bool retry_after_date;
+	bool nul_bytes; /* every \u0001 of the body is sent as \u0000 */
 };
 
 #define RECENT_MAX 64
+#define CREDENTIALS_MAX 64
 
 struct recent {
 	long seq;
@@ -101,6 +104,10 @@ struct stats {
 	size_t n_seen, cap_seen;
 	struct recent recent[RECENT_MAX];
 	size_t n_recent;
+	/* distinct "Host header\nkey" pairs of requests that carried a key (Authorization: Bearer
+	 * or x-api-key): where keys went, for the tests that keys go only where they may */
+	char *credentials[CREDENTIALS_MAX];
+	size_t n_credentials;
 };
 
 struct server {
@@ -112,6 +119,8 @@ struct server {
 	struct rules *rules; /* read-only once started */
 	char *require_key;   /* NULL: any key; never logged */
 	bool verbose;
+	bool echo_key;       /* a wrong key is quoted in the 401 message */
+	char *error_message; /* NULL, or the message of every error answer */
 };
 
 void server_init(struct server *s);
@@ -131,6 +140,8 @@ void stats_leave(struct server *s);
 /* One request answered (status 0: dropped); returns its sequence number. */
 long stats_record(struct server *s, enum endpoint ep, const char *body, size_t len, int status);
 void stats_tokens(struct server *s, long in, long out, bool streamed);
+/* Records that a request for `host` carried `key` (either may be NULL: nothing recorded). */
+void stats_credential(struct server *s, const char *host, const char *key);
 char *stats_json(struct server *s);
 void stats_reset(struct server *s);
 

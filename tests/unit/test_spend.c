@@ -200,7 +200,7 @@ static void make_bundle(void)
 		cJSON_ReplaceItemInObject(m, "provider", cJSON_CreateString("openai"));
 		cJSON_AddStringToObject(m, "base_url", url);
 		cJSON_AddStringToObject(m, "model", "scripted-m");
-		cJSON_AddStringToObject(m, "api_key_env", "ADOPT_TEST_LLM_KEY");
+		cJSON_AddStringToObject(m, "api_key_env", "ADOPT_TEST_LLM_API_KEY");
 		cJSON_AddNumberToObject(m, "concurrency", CONC);
 	}
 	char *out = cJSON_Print(root);
@@ -233,7 +233,7 @@ static pid_t start_run(const char *iterations, bool no_cache)
 		if (chdir(dir) < 0 || !freopen("out.txt", "w", stdout) ||
 		    !freopen("err.txt", "a", stderr))
 			_exit(126);
-		setenv("ADOPT_TEST_LLM_KEY", "test-key", 1);
+		setenv("ADOPT_TEST_LLM_API_KEY", "test-key", 1);
 		if (no_cache)
 			execl(bin, bin, "--run", iterations, "--no-cache", "session.json",
 			      (char *)NULL);
@@ -345,8 +345,10 @@ static void kill_and_rerun(long at, bool no_cache)
 	}
 	make_bundle();
 	pid_t pid = start_run("2", no_cache);
-	if (!wait_journal(pid, at))
-		fail_msg("the run ended before %ld billed calls (exit %d)", at, wait_exit(pid));
+	if (!wait_journal(pid, at)) {
+		char *p = in_dir("err.txt"), *err = slurp(p);
+		fail_msg("the run ended before %ld billed calls: %s", at, err ? err : "");
+	}
 	kill(pid, SIGKILL);
 	assert_int_equal(wait_exit(pid), 128 + SIGKILL);
 	long at_kill = journal_lines();
@@ -413,8 +415,10 @@ static void test_sighup_saves(void **state)
 	}
 	make_bundle();
 	pid_t pid = start_run("2", false);
-	if (!wait_journal(pid, 40))
-		fail_msg("the run ended early");
+	if (!wait_journal(pid, 40)) {
+		char *p = in_dir("err.txt"), *err = slurp(p);
+		fail_msg("the run ended early: %s", err ? err : "");
+	}
 	kill(pid, SIGHUP);
 	assert_int_equal(wait_exit(pid), 130);
 	char *p = in_dir("err.txt"), *err = slurp(p);
