@@ -300,7 +300,7 @@ static void cmd_save_display(struct app *a, int argc, char **argv)
 static void cmd_help(struct app *a, int argc, char **argv)
 {
 	(void)argc, (void)argv;
-	if (!a->help_open)
+	if (!a->help_open || a->t.focus != VIEW_HELP)
 		input_key_action(a, ACTION_HELP);
 }
 

@@ -2,6 +2,7 @@
  * view gets it first, then the table of global actions below (one handler a row).  The command
  * line, the search prompt and questions in the message line take keys while they are open.
  * Mouse: a click focuses the pane (or tab) under it and selects the line; the wheel scrolls. */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,13 +33,10 @@ static void act_quit(struct app *a)
 
 static void act_help(struct app *a)
 {
-	if (a->help_open) {
-		a->help_open = false;
+	if (a->help_open && a->t.focus == VIEW_HELP) {
 		app_focus(a, a->help_return);
 		return;
 	}
-	a->help_return = a->t.focus < PANE_COUNT ? a->t.focus : VIEW_GRAPH;
-	a->help_open = true;
 	app_focus(a, VIEW_HELP);
 	a->views[VIEW_HELP].top = a->views[VIEW_HELP].sel = 0;
 }
@@ -53,7 +51,7 @@ static void act_command_line(struct app *a)
 static void act_cancel(struct app *a)
 {
 	if (a->help_open)
-		act_help(a);
+		app_focus(a, a->help_return);
 	else if (engine_busy(a->t.en) || engine_running(a->t.en))
 		engine_cancel(a->t.en);
 	else
@@ -191,10 +189,55 @@ static void act_decision(struct app *a)
 	tui_message(&a->t, "decide in the Proposals pane: a accept, x reject, e edit");
 }
 
+static void act_show_prompt(struct app *a)
+{
+	if (a->t.step < 0 && a->t.s->n_steps)
+		a->t.step = 0;
+	app_focus(a, VIEW_PROMPT);
+}
+
+static void act_show_traces(struct app *a)
+{
+	app_focus(a, VIEW_TRACES);
+}
+
+static void on_interrupt_answer(struct app *a, int answer)
+{
+	if (answer == 'y')
+		app_quit(a, false); /* asks to save unsaved changes */
+}
+
+/* C-c: cancels the running phase as Esc does (rolled back); with nothing running, asks to quit
+ * (in raw mode the terminal sends C-c as a key, not SIGINT). */
+static void act_interrupt(struct app *a)
+{
+	if (engine_busy(a->t.en) || engine_running(a->t.en)) {
+		bool busy = engine_busy(a->t.en);
+		engine_cancel(a->t.en);
+		const char *why = engine_pause_reason(a->t.en);
+		tui_message(&a->t, "%s; C-c again asks to quit",
+		            busy && why ? why : "run stopped before its next phase");
+		return;
+	}
+	app_ask(a, on_interrupt_answer, "yn", "quit adopt-tui? [y/n]");
+}
+
+/* C-z: gives the terminal back to the shell and stops; fg continues here and redraws. */
+static void act_suspend(struct app *a)
+{
+	if (a->test) {
+		tui_message(&a->t, "suspend: not on the test screen");
+		return;
+	}
+	endwin();
+	raise(SIGTSTP); /* returns when the shell continues us (SIGCONT) */
+	reset_prog_mode();
+	clearok(curscr, TRUE);
+	a->need_layout = true;
+}
+
 static void act_focus_n(struct app *a, int n)
 {
-	if (a->help_open)
-		a->help_open = false;
 	app_focus(a, n);
 }
 
@@ -230,6 +273,10 @@ static void (*const global_actions[ACTION_COUNT])(struct app *a) = {
     [ACTION_FOCUS_4] = act_focus_4,
     [ACTION_FOCUS_5] = act_focus_5,
     [ACTION_FOCUS_6] = act_focus_6,
+    [ACTION_SHOW_PROMPT] = act_show_prompt,
+    [ACTION_SHOW_TRACES] = act_show_traces,
+    [ACTION_INTERRUPT] = act_interrupt,
+    [ACTION_SUSPEND] = act_suspend,
     [ACTION_SEARCH] = act_search,
     [ACTION_SEARCH_NEXT] = act_search_next,
     [ACTION_SEARCH_PREV] = act_search_prev,
@@ -249,7 +296,8 @@ static void (*const global_actions[ACTION_COUNT])(struct app *a) = {
 static bool shell_first(enum action act)
 {
 	return act == ACTION_UNDO || act == ACTION_QUIT || act == ACTION_HELP ||
-	       act == ACTION_COMMAND_LINE || (act >= ACTION_FOCUS_NEXT && act <= ACTION_FOCUS_6) ||
+	       act == ACTION_INTERRUPT || act == ACTION_SUSPEND || act == ACTION_COMMAND_LINE ||
+	       (act >= ACTION_FOCUS_NEXT && act <= ACTION_FOCUS_6) ||
 	       (act >= ACTION_STEP_PHASE && act <= ACTION_PAUSE);
 }
 

@@ -14,7 +14,8 @@
 #include "tui/theme.h"
 #include "tui/view.h"
 
-/* The panes, in focus-key order (1-6), then the help screen. */
+/* The panes, in focus-key order (1-6), then the screens shown over the whole body (help, a
+ * step's prompt): focusing one opens it, focusing a pane closes it. */
 enum view_id {
 	VIEW_GRAPH,
 	VIEW_TRACES,
@@ -23,6 +24,7 @@ enum view_id {
 	VIEW_PROPOSALS,
 	VIEW_HISTORY,
 	VIEW_HELP,
+	VIEW_PROMPT,
 	VIEW_COUNT
 };
 #define PANE_COUNT VIEW_HELP
@@ -76,8 +78,8 @@ struct app {
 	enum layout_kind layout;
 	struct rect frame[VIEW_COUNT]; /* frame of each shown view (w == 0: hidden) */
 	int right;                     /* the pane shown on the right in LAYOUT_SPLIT */
-	bool help_open;
-	int help_return; /* focus to restore when help closes */
+	bool help_open;  /* a screen over the body (help or prompt, the focused view) is open */
+	int help_return; /* focus to restore when it closes */
 
 	/* loop */
 	bool need_draw, need_layout, quit;

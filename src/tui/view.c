@@ -145,6 +145,13 @@ void tui_focus_view(struct tui *t, const char *name)
 		}
 }
 
+void tui_close_overlay(struct tui *t)
+{
+	struct app *a = app_of(t);
+	if (a->help_open)
+		app_focus(a, a->help_return);
+}
+
 void view_frame(struct app *a, const struct rect *r, const char *title, bool focused)
 {
 	(void)a;

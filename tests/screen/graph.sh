@@ -1,5 +1,5 @@
 # The pipeline graph: a loop and a skip edge in the layered layout, the list at 80x24, moving
-# between nodes, Enter, search, and colouring by Shapley importance after an iteration.
+# between nodes, search, t to the node's traces, and colouring by Shapley importance after an iteration.
 . tests/screen/lib.inc
 example hotpot-mini
 cp tests/screen/data/hotpot-loop.json "$SESSION"
@@ -10,7 +10,7 @@ keys jj
 key /
 keys final
 key Enter
-key Enter
+key t
 :save-display graph-enter.txt
 resize 80x24
 key 1
