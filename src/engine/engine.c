@@ -357,6 +357,16 @@ void engine_phase_failed(struct engine *en, const char *message)
 	set_pause(en, message);
 }
 
+/* An iteration gained when it took a change whose combination beat the incumbent. */
+static bool iteration_gained(const struct iteration *it)
+{
+	bool taken = false;
+	for (size_t c = 0; c < it->n_changes; c++)
+		taken |= it->changes[c].decision == DECISION_ACCEPT ||
+		         it->changes[c].decision == DECISION_EDIT;
+	return taken && it->best_score > it->base_score;
+}
+
 /* Called by the front end after every llm_wait(): frees finished work and starts the next
  * phase when the engine is running.  Returns true when it wants to be called again at once. */
 bool engine_poll(struct engine *en)
@@ -383,6 +393,15 @@ bool engine_poll(struct engine *en)
 		return false;
 	}
 	if (en->go == GO_ITERATIONS && it && it->phase >= PHASE_COUNT) {
+		en->flat = iteration_gained(it) ? 0 : en->flat + 1;
+		if (en->patience > 0 && en->flat >= en->patience) {
+			char *msg = xasprintf("stopped after %d iteration%s without validation gain "
+			                      "(patience %d)",
+			                      en->flat, en->flat == 1 ? "" : "s", en->patience);
+			set_pause(en, msg);
+			free(msg);
+			return false;
+		}
 		if (--en->iterations_left <= 0) {
 			en->go = GO_NONE;
 			return false;
@@ -434,6 +453,7 @@ int engine_run(struct engine *en, int iterations)
 	const struct iteration *it = cur(en);
 	/* a half-done iteration counts as the first */
 	en->go = GO_ITERATIONS;
+	en->flat = 0;
 	en->iterations_left = iterations + (it && it->phase >= PHASE_COUNT ? 1 : 0);
 	if (!it || it->phase >= PHASE_COUNT)
 		en->iterations_left = iterations;
@@ -730,6 +750,33 @@ void engine_projection(const struct engine *en, long *calls, double *usd)
 	enum phase p = !it || it->phase >= PHASE_COUNT ? PHASE_FORWARD : it->phase;
 	*calls = phase_projected_calls(en, p);
 	*usd = (double)*calls * phase_call_cost(en, p);
+}
+
+void engine_projection_run(const struct engine *en, int iterations, long *calls, double *usd)
+{
+	const struct iteration *it = engine_current(en);
+	bool open = it && it->phase < PHASE_COUNT; /* it counts as the first iteration */
+	/* to the proposal: a pending decision is made first, then a new iteration runs */
+	int fresh = iterations > 0 ? iterations - open : !(open && it->phase < PHASE_DECISION);
+	*calls = 0;
+	*usd = 0;
+	for (int p = open ? it->phase : PHASE_DECISION; p < PHASE_DECISION; p++) {
+		long n = phase_calls_for(en, (enum phase)p, it);
+		*calls += n;
+		*usd += (double)n * phase_call_cost(en, (enum phase)p);
+	}
+	for (int i = 0; i < fresh; i++) {
+		for (int p = PHASE_FORWARD; p < PHASE_DECISION; p++) {
+			long n = phase_calls_for(en, (enum phase)p, NULL);
+			*calls += n;
+			*usd += (double)n * phase_call_cost(en, (enum phase)p);
+		}
+	}
+}
+
+void engine_set_patience(struct engine *en, int iterations)
+{
+	en->patience = iterations > 0 ? iterations : 0;
 }
 
 const char *engine_pause_reason(const struct engine *en)

@@ -157,18 +157,79 @@ static void act_step(struct app *a)
 		engine_refused(a, "step");
 }
 
+/* ---- runs: their projected cost first, a question above ask_above ---- */
+
+static void start_run(struct app *a, int iterations, const char *projected)
+{
+	int rc = iterations == RUN_TO_PROPOSAL  ? engine_run_to_proposal(a->t.en)
+	         : iterations == RUN_CONTINUOUS ? engine_run(a->t.en, CONTINUOUS_ITERATIONS)
+	                                        : engine_run(a->t.en, iterations);
+	if (rc < 0)
+		engine_refused(a, "run");
+	else if (engine_running(a->t.en) && iterations == RUN_CONTINUOUS && a->cfg.patience)
+		tui_message(&a->t,
+		            "running until %d iterations without validation gain, the cost "
+		            "cap or a pause (p); %s",
+		            a->cfg.patience, projected);
+	else if (engine_running(a->t.en) && iterations == RUN_CONTINUOUS)
+		tui_message(&a->t, "running until the cost cap or a pause (p); %s", projected);
+	else if (engine_running(a->t.en))
+		tui_message(&a->t, "running %s; %s",
+		            iterations == RUN_TO_PROPOSAL ? "to the proposal" : "iterations",
+		            projected);
+}
+
+static void on_run_answer(struct app *a, int answer)
+{
+	if (answer == 'y')
+		start_run(a, a->pending_run, a->pending_projection);
+	else
+		tui_message(&a->t, "not started (:set ask_above USD changes when it asks)");
+}
+
+void app_run(struct app *a, int iterations)
+{
+	if (engine_busy(a->t.en)) {
+		engine_refused(a, "run");
+		return;
+	}
+	long calls;
+	double usd, per = 0;
+	int n = iterations == RUN_CONTINUOUS ? 1 : iterations == RUN_TO_PROPOSAL ? 0 : iterations;
+	engine_projection_run(a->t.en, n, &calls, &usd);
+	engine_set_patience(a->t.en, iterations == RUN_CONTINUOUS ? a->cfg.patience : 0);
+	if (iterations == RUN_CONTINUOUS) { /* at least `patience` iterations unless capped */
+		per = usd;
+		calls *= MAX(1, a->cfg.patience);
+		usd *= MAX(1, a->cfg.patience);
+	}
+	if (iterations == RUN_CONTINUOUS)
+		snprintf(a->pending_projection, sizeof a->pending_projection,
+		         "projected ~%ld calls, ~$%.4f (about $%.4f an iteration)", calls, usd,
+		         per);
+	else
+		snprintf(a->pending_projection, sizeof a->pending_projection,
+		         "projected ~%ld calls, ~$%.4f", calls, usd);
+	if (a->cfg.ask_above < 0 || usd <= a->cfg.ask_above) {
+		start_run(a, iterations, a->pending_projection);
+		return;
+	}
+	a->pending_run = iterations;
+	app_ask(a, on_run_answer, "yn", "%s: %s, above ask_above $%g; start? [y/n]",
+	        iterations == RUN_TO_PROPOSAL  ? "run to the proposal"
+	        : iterations == RUN_CONTINUOUS ? "run until no gain"
+	                                       : "run",
+	        a->pending_projection, a->cfg.ask_above);
+}
+
 static void act_run_proposal(struct app *a)
 {
-	if (engine_run_to_proposal(a->t.en) < 0)
-		engine_refused(a, "run");
+	app_run(a, RUN_TO_PROPOSAL);
 }
 
 static void act_run(struct app *a)
 {
-	if (engine_run(a->t.en, CONTINUOUS_ITERATIONS) < 0)
-		engine_refused(a, "run");
-	else
-		tui_message(&a->t, "running until the budget cap or a pause (p)");
+	app_run(a, RUN_CONTINUOUS);
 }
 
 static void act_pause(struct app *a)

@@ -72,6 +72,8 @@ struct app {
 	char ask[300];    /* question in the message line */
 	const char *ask_choices;
 	ask_fn *ask_cb;
+	int pending_run;              /* the run a question waits to start (app_run) */
+	char pending_projection[160]; /* what it was projected to cost */
 
 	/* layout */
 	int rows, cols;
@@ -134,6 +136,11 @@ void msgline_draw(struct app *a);
 
 /* input.c */
 void input_key(struct app *a, int key);
+/* Starts a run (N whole iterations, or one of the two below) after showing its projected calls
+ * and money, asking first when they pass the ask_above setting. */
+#define RUN_TO_PROPOSAL 0
+#define RUN_CONTINUOUS  -1
+void app_run(struct app *a, int iterations);
 /* Runs a global action as if its key was pressed. */
 void input_key_action(struct app *a, enum action act);
 void input_mouse(struct app *a);
