@@ -252,6 +252,8 @@ struct iteration *engine_new_iteration(struct engine *en)
 	return it;
 }
 
+static void drop_undo(struct engine *en);
+
 /* Starts the next phase (a new iteration when the last one is closed). */
 static int start_next(struct engine *en)
 {
@@ -296,6 +298,8 @@ static int start_next(struct engine *en)
 		free(msg);
 		return -1;
 	}
+	if (p == PHASE_FORWARD)
+		drop_undo(en); /* the decisions before it are final now */
 	en->phase_start = st;
 	en->busy = true;
 	free(en->pause_reason);
@@ -555,6 +559,14 @@ static void free_undo(struct undo_rec *u)
 	free(u->prev_demos);
 }
 
+/* Ends undo of the decisions made so far: the next iteration starts, or a version is restored. */
+static void drop_undo(struct engine *en)
+{
+	for (size_t i = 0; i < en->n_undo; i++)
+		free_undo(&en->undo[i]);
+	en->n_undo = 0;
+}
+
 static void close_iteration(struct engine *en)
 {
 	struct iteration *it = cur(en);
@@ -565,12 +577,11 @@ static void close_iteration(struct engine *en)
 	bool all = any;
 	for (size_t c = 0; c < it->n_changes; c++)
 		all &= it->changes[c].decision == DECISION_ACCEPT;
+	en->val_before_close = en->val_score;
 	if (all)
 		en->val_score = it->best_score;
 	it->phase = PHASE_COUNT;
-	for (size_t i = 0; i < en->n_undo; i++)
-		free_undo(&en->undo[i]);
-	en->n_undo = 0;
+	/* the decisions stay undoable until the next forward pass starts (drop_undo) */
 	engine_emit(en, EV_ITERATION_DONE, -1, -1, NULL);
 }
 
@@ -637,8 +648,14 @@ int engine_reject(struct engine *en, int step)
 int engine_undo(struct engine *en)
 {
 	struct iteration *it = cur(en);
-	if (!en->n_undo || !it || it->phase != PHASE_DECISION)
+	if (en->busy || !en->n_undo || !it ||
+	    (it->phase != PHASE_DECISION && it->phase != PHASE_COUNT))
 		return -1;
+	if (it->phase == PHASE_COUNT) { /* closed by the decision undone: open again */
+		it->phase = PHASE_DECISION;
+		en->val_score = en->val_before_close;
+		en->go = GO_NONE;
+	}
 	struct undo_rec *u = &en->undo[--en->n_undo];
 	struct step_change *ch = &it->changes[u->change];
 	set_prompt(&en->s->steps[u->step], u->prev_prompt, u->prev_demos, u->n_prev_demos);
@@ -674,6 +691,7 @@ int engine_restore_version(struct engine *en, int step, int version)
 	for (size_t i = 0; i < en->n_versions; i++) {
 		const struct prompt_version *v = &en->versions[i];
 		if (v->step == step && v->version == version) {
+			drop_undo(en); /* undo would now take back the restore's prompt */
 			char *p = xstrdup(v->prompt);
 			struct step *st = &en->s->steps[step];
 			set_prompt(st, p, st->demos, st->n_demos);
@@ -827,8 +845,7 @@ void engine_free(struct engine *en)
 	for (size_t i = 0; i < en->n_versions; i++)
 		free(en->versions[i].prompt);
 	free(en->versions);
-	for (size_t i = 0; i < en->n_undo; i++)
-		free_undo(&en->undo[i]);
+	drop_undo(en);
 	free(en->undo);
 	free(en->waits);
 	free(en->jobs);

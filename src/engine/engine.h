@@ -192,6 +192,8 @@ void engine_cancel(struct engine *en);             /* abandon the phase in fligh
 int engine_accept(struct engine *en, int step);
 int engine_edit(struct engine *en, int step, const char *text);
 int engine_reject(struct engine *en, int step);
+/* Takes back the last decision, also one that closed the iteration (which opens again), until
+ * the next iteration's forward pass starts or a version is restored. */
 int engine_undo(struct engine *en);
 /* Decides every undecided change (accept when validation improved) and closes the iteration. */
 int engine_decide_remaining(struct engine *en);

@@ -85,9 +85,10 @@ struct engine {
 
 	char *role_error; /* the last role failure of the phase in flight */
 
-	struct undo_rec *undo;
+	struct undo_rec *undo; /* decisions, undoable until the next forward pass starts */
 	size_t n_undo, cap_undo;
 	double val_score;
+	double val_before_close; /* val_score before the last iteration closed (undo reopens it) */
 	struct engine_totals totals;
 };
 

@@ -67,10 +67,14 @@ static void act_save(struct app *a)
 
 static void act_undo(struct app *a)
 {
-	if (engine_undo(a->t.en) < 0)
+	const struct iteration *it = engine_current(a->t.en);
+	bool closed = it && it->phase == PHASE_COUNT;
+	if (engine_undo(a->t.en) < 0) {
 		tui_message(&a->t, "nothing to undo");
-	else
-		tui_message(&a->t, "undone");
+		return;
+	}
+	a->t.dirty = true;
+	tui_message(&a->t, "undone%s", closed ? "; the iteration is open again" : "");
 }
 
 static void act_redraw(struct app *a)

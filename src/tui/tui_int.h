@@ -72,6 +72,8 @@ struct app {
 	char ask[300];    /* question in the message line */
 	const char *ask_choices;
 	ask_fn *ask_cb;
+	tui_answer_fn *view_answer; /* a view's question (tui_ask) */
+	void *view_answer_arg;
 	int pending_run;              /* the run a question waits to start (app_run) */
 	char pending_projection[160]; /* what it was projected to cost */
 
