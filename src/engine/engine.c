@@ -783,13 +783,15 @@ void engine_projection_run(const struct engine *en, int iterations, long *calls,
 		*calls += n;
 		*usd += (double)n * phase_call_cost(en, (enum phase)p);
 	}
-	for (int i = 0; i < fresh; i++) {
-		for (int p = PHASE_FORWARD; p < PHASE_DECISION; p++) {
-			long n = phase_calls_for(en, (enum phase)p, NULL);
-			*calls += n;
-			*usd += (double)n * phase_call_cost(en, (enum phase)p);
-		}
+	long per_calls = 0; /* one iteration not begun yet */
+	double per_usd = 0;
+	for (int p = PHASE_FORWARD; fresh > 0 && p < PHASE_DECISION; p++) {
+		long n = phase_calls_for(en, (enum phase)p, NULL);
+		per_calls += n;
+		per_usd += (double)n * phase_call_cost(en, (enum phase)p);
 	}
+	*calls += per_calls * fresh;
+	*usd += per_usd * fresh;
 }
 
 void engine_set_patience(struct engine *en, int iterations)

@@ -197,16 +197,18 @@ void app_run(struct app *a, int iterations)
 		engine_refused(a, "run");
 		return;
 	}
-	long calls;
+	long calls, more;
 	double usd, per = 0;
-	int n = iterations == RUN_CONTINUOUS ? 1 : iterations == RUN_TO_PROPOSAL ? 0 : iterations;
+	/* R runs at least `patience` iterations unless a cap stops it */
+	int n = iterations == RUN_CONTINUOUS    ? MAX(1, a->cfg.patience)
+	        : iterations == RUN_TO_PROPOSAL ? 0
+	                                        : iterations;
 	engine_projection_run(a->t.en, n, &calls, &usd);
-	engine_set_patience(a->t.en, iterations == RUN_CONTINUOUS ? a->cfg.patience : 0);
-	if (iterations == RUN_CONTINUOUS) { /* at least `patience` iterations unless capped */
-		per = usd;
-		calls *= MAX(1, a->cfg.patience);
-		usd *= MAX(1, a->cfg.patience);
+	if (iterations == RUN_CONTINUOUS) { /* what each further iteration costs */
+		engine_projection_run(a->t.en, n + 1, &more, &per);
+		per -= usd;
 	}
+	engine_set_patience(a->t.en, iterations == RUN_CONTINUOUS ? a->cfg.patience : 0);
 	if (iterations == RUN_CONTINUOUS)
 		snprintf(a->pending_projection, sizeof a->pending_projection,
 		         "projected ~%ld calls, ~$%.4f (about $%.4f an iteration)", calls, usd,

@@ -9,7 +9,7 @@ grep -q '"delay_ms": 20000' "$OUT/rules.json" || fail "could not slow the rules 
 tmux_start 120 40
 tmux_wait "1 Pipeline" || finish
 tmux_keys s
-tmux_wait "forward" || finish
+tmux_wait "it 1 forward" || finish
 tmux_keys C-c
 tmux_wait "cancelled forward: rolled back to its start; C-c again asks to quit"
 tmux_keys C-c

@@ -35,6 +35,24 @@ contains tr-answer "Answer:"
 contains tr-answer "cannot answer this question with"
 contains tr-last "the last step of this example"
 
+# the retrieve step's passages, once the accepted query finds some
+example hotpot-mini
+screen 120x40 <<'SCRIPT'
+key r
+wait-idle
+:accept query
+:accept answer
+key s
+wait-idle
+key 2
+key j
+key l
+:save-display tr-retrieve.txt
+SCRIPT
+contains tr-retrieve "─ retrieve (retrieve)"
+contains tr-retrieve "  output:"
+contains tr-retrieve "The Hollow Crown is a novel written by Henrik Dahl."
+
 example dialogue-loop
 screen 160x48 <<'SCRIPT'
 key s
