@@ -94,6 +94,12 @@ static void build(struct view *v, struct prompt_screen *p, int step)
 	if (st->json && cJSON_IsString(cJSON_GetObjectItemCaseSensitive(st->json, "description")))
 		tlines_add(&p->l, THEME_TEXT_DIM, 0,
 		           cJSON_GetObjectItemCaseSensitive(st->json, "description")->valuestring);
+	if (st->loop >= 0) {
+		const struct loop *lp = &v->tui->s->loops[st->loop];
+		tlines_addf(&p->l, THEME_TEXT_DIM, 0,
+		            "runs in loop \"%s\", up to %d rounds (one prompt for every round)",
+		            lp->id, lp->max_rounds);
+	}
 	if (st->kind == STEP_LLM) {
 		build_llm(v, &p->l, st);
 		return;

@@ -37,4 +37,14 @@ contains prompt-traces "━ 2 Traces"
 contains prompt-accepted "━ answer (llm)"
 contains prompt-accepted "prompt (version 2, the one that runs now):"
 contains prompt-help "Show the selected step's full current prompt (also Enter on a Pipeline node)"
+
+# a step inside a loop says so (one prompt serves every round)
+example dialogue-loop
+screen 80x24 <<'SCRIPT'
+key Enter
+:save-display prompt-loop.txt
+SCRIPT
+contains prompt-loop "━ agent (llm)"
+contains prompt-loop "runs in loop \"chat\", up to 4 rounds"
+contains prompt-loop "{{replies}} = steps.user.rounds"
 finish
