@@ -1,5 +1,6 @@
 # The pipeline graph: a loop and a skip edge in the layered layout, the list at 80x24, moving
-# between nodes, search, t to the node's traces, and colouring by Shapley importance after an iteration.
+# between nodes, search, t to the node's traces, and colouring by Shapley importance after an
+# iteration.
 . tests/screen/lib.inc
 example hotpot-mini
 cp tests/screen/data/hotpot-loop.json "$SESSION"

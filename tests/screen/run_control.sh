@@ -38,5 +38,6 @@ contains run-patience "stopped after 2 iterations without validation gain (patie
 contains run-bad-cap "error: token_cap: \"lots\" is not a token count"
 contains run-cap "budget cap: phase"
 contains run-cap "would pass the cap of \$0.1500"
-grep -Eq '"cost_cap_usd":[[:space:]]*0.15' "$SESSION" || fail "the cost cap is not saved in the session"
+grep -Eq '"cost_cap_usd":[[:space:]]*0.15' "$SESSION" ||
+	fail "the cost cap is not saved in the session"
 finish

@@ -3,8 +3,8 @@
 . tests/screen/tmux.inc
 example hotpot-mini
 # the query step answers slowly, so the forward pass is still running when C-c comes
-sed -i 's/^ "rules": \[$/ "rules": [{"match": "Search query:", "reply": "slow", "delay_ms": 20000},/' \
-	"$OUT/rules.json"
+slow='{"match": "Search query:", "reply": "slow", "delay_ms": 20000},'
+sed -i "s/^ \"rules\": \\[\$/ \"rules\": [$slow/" "$OUT/rules.json"
 grep -q '"delay_ms": 20000' "$OUT/rules.json" || fail "could not slow the rules down"
 tmux_start 120 40
 tmux_wait "1 Pipeline" || finish

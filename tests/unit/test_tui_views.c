@@ -123,8 +123,7 @@ void tui_close_overlay(struct tui *t)
 static tui_answer_fn *asked_fn;
 static void *asked_arg;
 
-void tui_ask(struct tui *t, tui_answer_fn *fn, void *arg, const char *choices, const char *fmt,
-             ...)
+void tui_ask(struct tui *t, tui_answer_fn *fn, void *arg, const char *choices, const char *fmt, ...)
 {
 	(void)choices;
 	va_list ap;
@@ -209,9 +208,9 @@ static const char rules_json[] =
     " {\"match\": \"search query for: (?<q>[^\\\\n]*)\", \"reply\": \"${q}\"}],\n"
     " \"fallback\": \"I do not know.\"}\n";
 
-static const struct view_ops *const all_ops[] = {&view_traces_ops, &view_gradients_ops,
+static const struct view_ops *const all_ops[] = {&view_traces_ops,  &view_gradients_ops,
                                                  &view_shapley_ops, &view_proposals_ops,
-                                                 &view_history_ops};
+                                                 &view_history_ops, &view_prompt_ops};
 #define N_VIEWS (sizeof all_ops / sizeof all_ops[0])
 
 struct fixture {
