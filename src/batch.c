@@ -117,6 +117,11 @@ int batch_prepare(const struct batch_opts *o, struct batch_env *env)
 		fprintf(stderr, "adopt-tui: %s\n", e.msg);
 		return 1;
 	}
+	long skipped;
+	const char *bad = llm_cache_problem(env->llm, &skipped);
+	if (bad)
+		fprintf(stderr, "adopt-tui: warning: %s (%ld line(s) skipped in all)\n", bad,
+		        skipped);
 	return 0;
 }
 

@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/jsonnum.h"
 #include "core/jsonpos.h"
 #include "core/loader.h"
 #include "core/metric.h"
@@ -95,13 +96,32 @@ double load_number(struct loader *L, const cJSON *obj, const char *path, const c
 	char p[512];
 	snprintf(p, sizeof p, "%s.%s", path, key);
 	const cJSON *v = load_get(L, obj, p, key, cJSON_Number, "a number");
+	struct err e;
+	double x;
 	if (!v)
 		return def;
-	if (v->valuedouble < lo || v->valuedouble > hi) {
-		load_problem(L, p, "%s must be between %g and %g (got %g)", p, lo, hi, v->valuedouble);
+	if (json_real(v, lo, hi, &x, &e) < 0) {
+		load_problem(L, p, "%s %s", p, e.msg);
 		return def;
 	}
-	return v->valuedouble;
+	return x;
+}
+
+long load_int(struct loader *L, const cJSON *obj, const char *path, const char *key, long def,
+              double lo, double hi)
+{
+	char p[512];
+	snprintf(p, sizeof p, "%s.%s", path, key);
+	const cJSON *v = load_get(L, obj, p, key, cJSON_Number, "a whole number");
+	struct err e;
+	long x;
+	if (!v)
+		return def;
+	if (json_long(v, lo, hi, &x, &e) < 0) {
+		load_problem(L, p, "%s %s", p, e.msg);
+		return def;
+	}
+	return x;
 }
 
 bool load_bool(struct loader *L, const cJSON *obj, const char *path, const char *key, bool def)
@@ -155,10 +175,10 @@ static void load_models(struct loader *L, struct session *s)
 		mc->model = load_string(L, m, path, "model", NULL);
 		mc->api_key_env = load_string(L, m, path, "api_key_env", NULL);
 		mc->temperature = load_number(L, m, path, "temperature", 0, 0, 2);
-		mc->max_tokens = (int)load_number(L, m, path, "max_tokens", 0, 0, 1e7);
+		mc->max_tokens = (int)load_int(L, m, path, "max_tokens", 0, 0, 1e7);
 		mc->price_in = load_number(L, m, path, "price_in", -1, 0, 1e6);
 		mc->price_out = load_number(L, m, path, "price_out", -1, 0, 1e6);
-		mc->concurrency = (int)load_number(L, m, path, "concurrency", 8, 1, 1024);
+		mc->concurrency = (int)load_int(L, m, path, "concurrency", 8, 1, 1024);
 		mc->rpm = load_number(L, m, path, "rpm", 0, 0, 1e9);
 		mc->tpm = load_number(L, m, path, "tpm", 0, 0, 1e12);
 		mc->timeout_s = load_number(L, m, path, "timeout", 120, 0.1, 86400);
@@ -284,18 +304,18 @@ static void load_optimizer(struct loader *L, struct session *s)
 	if (!o)
 		o = &empty;
 	struct optimizer_settings *st = &s->opt;
-	st->seed = (unsigned long)load_number(L, o, "optimizer", "seed", 1, 0, 4294967295.0);
-	st->batch_size = (int)load_number(L, o, "optimizer", "batch_size", 50, 1, 100000);
-	st->minibatch_good = (int)load_number(L, o, "optimizer", "minibatch_good", 5, 0, 1000);
-	st->minibatch_bad = (int)load_number(L, o, "optimizer", "minibatch_bad", 5, 1, 1000);
-	st->val_size = (int)load_number(L, o, "optimizer", "val_size", 16, 1, 100000);
-	st->budget_total = (int)load_number(L, o, "optimizer", "budget_total", 6, 0, 1000);
-	st->budget_floor = (int)load_number(L, o, "optimizer", "budget_floor", 1, 0, 100);
-	st->eval_budget = (int)load_number(L, o, "optimizer", "eval_budget", 12, 1, 10000);
+	st->seed = (unsigned long)load_int(L, o, "optimizer", "seed", 1, 0, 4294967295.0);
+	st->batch_size = (int)load_int(L, o, "optimizer", "batch_size", 50, 1, 100000);
+	st->minibatch_good = (int)load_int(L, o, "optimizer", "minibatch_good", 5, 0, 1000);
+	st->minibatch_bad = (int)load_int(L, o, "optimizer", "minibatch_bad", 5, 1, 1000);
+	st->val_size = (int)load_int(L, o, "optimizer", "val_size", 16, 1, 100000);
+	st->budget_total = (int)load_int(L, o, "optimizer", "budget_total", 6, 0, 1000);
+	st->budget_floor = (int)load_int(L, o, "optimizer", "budget_floor", 1, 0, 100);
+	st->eval_budget = (int)load_int(L, o, "optimizer", "eval_budget", 12, 1, 10000);
 	st->step_optimizer = load_string(L, o, "optimizer", "step_optimizer", "instruct");
 	st->cost_cap_usd = load_number(L, o, "optimizer", "cost_cap_usd", 0, 0, 1e9);
-	st->token_cap = (long)load_number(L, o, "optimizer", "token_cap", 0, 0, 1e15);
-	st->max_demos = (int)load_number(L, o, "optimizer", "max_demos", 3, 0, 50);
+	st->token_cap = (long)load_int(L, o, "optimizer", "token_cap", 0, 0, 1e15);
+	st->max_demos = (int)load_int(L, o, "optimizer", "max_demos", 3, 0, 50);
 	st->roles = (cJSON *)load_get(L, o, "optimizer.roles", "roles", cJSON_Object, "an object");
 	const char *def_role = session_model(s, "optimizer") ? "optimizer" : "task";
 	st->role_model = load_string(L, o, "optimizer", "role_model", def_role);
@@ -367,6 +387,54 @@ const struct session_keyset session_keysets[] = {
 	{"pipeline.loops[]", loop_keys}, {"metric", metric_keys},
 	{NULL, NULL},
 };
+
+/* ---- the engine's record ----
+ * "history" and "state" are written by the engine (engine_store.c) and read back when the
+ * session is opened; their numbers are checked here, where positions are known, so that
+ * --check and every open reject a count of 1e300 or a negative spend before anything converts
+ * them.  A score of -1 means "not measured". */
+#define N_MAX 1e15   /* calls and tokens */
+#define USD_MAX 1e12 /* money */
+#define ITER_MAX 1e6 /* iterations, versions, rounds */
+#define COST_KEYS(p)                                                                               \
+	{p ".calls", true, 0, N_MAX}, {p ".cached", true, 0, N_MAX},                               \
+	{p ".avoided", true, 0, N_MAX}, {p ".memo_hits", true, 0, N_MAX},                          \
+	{p ".tokens_in", true, 0, N_MAX}, {p ".tokens_out", true, 0, N_MAX},                       \
+	{p ".projected_calls", true, 0, N_MAX}, {p ".cost_usd", false, 0, USD_MAX},                \
+	{p ".projected_usd", false, 0, USD_MAX}
+
+static const struct json_num_rule history_numbers[] = {
+	{"history.versions[].version", true, 0, ITER_MAX},
+	{"history.versions[].iteration", true, 0, ITER_MAX},
+	{"history.versions[].score", false, -1, 1},
+	{"history.iterations[].number", true, 1, ITER_MAX},
+	{"history.iterations[].train_score", false, -1, 1},
+	{"history.iterations[].base_score", false, -1, 1},
+	{"history.iterations[].best_score", false, -1, 1},
+	{"history.iterations[].candidates.*[].demos", true, 0, ITER_MAX},
+	{"history.iterations[].evaluations[].choice[]", true, 0, ITER_MAX},
+	{"history.iterations[].evaluations[].score", false, -1, 1},
+	{"history.iterations[].shapley.phi.*", false, -1e9, 1e9},
+	{"history.iterations[].shapley.sd.*", false, 0, 1e9},
+	{"history.iterations[].budget.*", true, 0, 1000},
+	{"history.iterations[].next_budget.*", true, 0, 1000},
+	COST_KEYS("history.iterations[].cost.*"),
+	{"history.iterations[].traces[].example", true, 0, N_MAX},
+	{"history.iterations[].traces[].score", false, -1, 1},
+	{"history.iterations[].traces[].steps[].round", true, 0, ITER_MAX},
+	{"history.iterations[].traces[].steps[].latency_s", false, 0, 1e9},
+	{"history.iterations[].traces[].steps[].replaced_bytes", true, 0, N_MAX},
+	COST_KEYS("history.iterations[].traces[].steps[]"),
+	COST_KEYS("history.totals_last_run"),
+	COST_KEYS("history.spent"),
+	{"state.iteration", true, 1, ITER_MAX},
+	{NULL, false, 0, 0},
+};
+
+static void history_bad(void *arg, const char *path, const char *msg)
+{
+	load_problem(arg, path, "%s %s", path, msg);
+}
 
 static void parse_error(struct loader *L, const char *errptr)
 {
@@ -512,6 +580,7 @@ struct session *session_load(const char *path, const struct session_load_opts *o
 	load_metric(&L, s);
 	load_pipeline(&L, s);
 	load_optimizer(&L, s);
+	json_num_check(root, history_numbers, history_bad, &L);
 out:
 	if (L.errors) {
 		free(text);

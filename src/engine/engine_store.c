@@ -4,9 +4,11 @@
  * "state" says where an unfinished iteration stopped.  Reopening restores the versions and the
  * iteration summaries; an unfinished iteration is replayed from the response cache, so phases
  * already paid for are not paid again. */
+#include <float.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/jsonnum.h"
 #include "engine/engine_int.h"
 
 static cJSON *str_or_null(const char *s)
@@ -190,10 +192,26 @@ void engine_store(struct engine *en)
 	session_set_section(en->s, "state", st);
 }
 
+/* The session loader has range-checked these numbers (session.c, history_numbers); reading
+ * them through jsonnum keeps every conversion defined all the same: out of range reads as 0. */
 static double num(const cJSON *o, const char *k)
 {
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-	return cJSON_IsNumber(v) ? v->valuedouble : 0;
+	double x;
+	return json_real(cJSON_GetObjectItemCaseSensitive(o, k), -DBL_MAX, DBL_MAX, &x, NULL) < 0
+	           ? 0
+	           : x;
+}
+
+static long count(const cJSON *o, const char *k)
+{
+	long x;
+	return json_long(cJSON_GetObjectItemCaseSensitive(o, k), 0, 1e15, &x, NULL) < 0 ? 0 : x;
+}
+
+static int small(const cJSON *o, const char *k)
+{
+	int x;
+	return json_int(cJSON_GetObjectItemCaseSensitive(o, k), 0, 1e6, &x, NULL) < 0 ? 0 : x;
 }
 
 static int step_index_cb(void *arg, const char *id)
@@ -233,7 +251,7 @@ void engine_restore(struct engine *en)
 			continue;
 		engine_add_version(en, step, p->valuestring, num(v, "score"),
 		                   cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(v, "edited")),
-		                   (int)num(v, "iteration"));
+		                   small(v, "iteration"));
 	}
 	for (size_t i = 0; i < s->n_steps; i++) {
 		bool have = false;
@@ -246,7 +264,7 @@ void engine_restore(struct engine *en)
 	cJSON_ArrayForEach(r, iters)
 	{
 		struct iteration *it = engine_new_iteration(en);
-		it->number = (int)num(r, "number");
+		it->number = small(r, "number");
 		it->train_score = num(r, "train_score");
 		it->base_score = num(r, "base_score");
 		it->best_score = num(r, "best_score");
@@ -268,15 +286,15 @@ void engine_restore(struct engine *en)
 		if (next) {
 			it->next_budget = xcalloc(s->n_steps, sizeof *it->next_budget);
 			for (size_t i = 0; i < s->n_steps; i++)
-				it->next_budget[i] = (int)num(next, s->steps[i].id);
+				it->next_budget[i] = small(next, s->steps[i].id);
 		}
 		const cJSON *cost = cJSON_GetObjectItemCaseSensitive(r, "cost");
 		for (int p = 0; p < PHASE_COUNT; p++) {
 			const cJSON *pc = cJSON_GetObjectItemCaseSensitive(cost, phase_name((enum phase)p));
-			it->cost[p].calls = (long)num(pc, "calls");
+			it->cost[p].calls = count(pc, "calls");
 			it->cost[p].cost_usd = num(pc, "cost_usd");
-			it->cost[p].tokens_in = (long)num(pc, "tokens_in");
-			it->cost[p].tokens_out = (long)num(pc, "tokens_out");
+			it->cost[p].tokens_in = count(pc, "tokens_in");
+			it->cost[p].tokens_out = count(pc, "tokens_out");
 		}
 		if (it->best_score > 0)
 			en->val_score = it->best_score;
@@ -289,11 +307,11 @@ void engine_restore(struct engine *en)
 	}
 	const cJSON *spent = cJSON_GetObjectItemCaseSensitive(h, "spent");
 	if (cJSON_IsObject(spent))
-		en->earlier = (struct engine_totals){.calls = (long)num(spent, "calls"),
-		                                     .cached = (long)num(spent, "cached"),
-		                                     .avoided = (long)num(spent, "avoided"),
-		                                     .tokens_in = (long)num(spent, "tokens_in"),
-		                                     .tokens_out = (long)num(spent, "tokens_out"),
+		en->earlier = (struct engine_totals){.calls = count(spent, "calls"),
+		                                     .cached = count(spent, "cached"),
+		                                     .avoided = count(spent, "avoided"),
+		                                     .tokens_in = count(spent, "tokens_in"),
+		                                     .tokens_out = count(spent, "tokens_out"),
 		                                     .cost_usd = num(spent, "cost_usd")};
 	const cJSON *st = session_section(s, "state");
 	const cJSON *ph = cJSON_GetObjectItemCaseSensitive(st, "phase");
@@ -303,7 +321,7 @@ void engine_restore(struct engine *en)
 				en->resume_phase = (enum phase)p;
 		if (en->resume_phase > PHASE_FORWARD) {
 			struct iteration *it = engine_new_iteration(en);
-			it->number = (int)num(st, "iteration");
+			it->number = small(st, "iteration");
 		}
 	}
 }

@@ -21,6 +21,7 @@ struct memo_entry {
 	char *raw;
 	struct llm_usage usage;
 	bool scripted;
+	long replaced; /* invalid bytes the LLM layer replaced in raw */
 };
 
 struct runner {
@@ -87,9 +88,9 @@ static const struct memo_entry *memo_get(struct runner *r, const char *key)
 	return e && e->raw ? e : NULL;
 }
 
-static void memo_put(struct runner *r, const char *key, const char *raw,
-                     const struct llm_usage *u, bool scripted)
+static void memo_put(struct runner *r, const struct llm_reply *rep)
 {
+	const char *key = rep->key;
 	if ((r->memo_n + 1) * 2 > r->memo_cap) {
 		struct memo_entry *old = r->memo;
 		size_t oldcap = r->memo_cap;
@@ -104,9 +105,10 @@ static void memo_put(struct runner *r, const char *key, const char *raw,
 	if (e->raw)
 		return;
 	memcpy(e->key, key, 65);
-	e->raw = xstrdup(raw);
-	e->usage = *u;
-	e->scripted = scripted;
+	e->raw = xstrdup(rep->text);
+	e->usage = rep->usage;
+	e->scripted = rep->scripted;
+	e->replaced = rep->replaced;
 	r->memo_n++;
 }
 
@@ -311,7 +313,7 @@ static void on_llm_done(void *arg, const struct llm_reply *rep)
 		else if (metric_judge_parse(m, rep->text, &score, &e) < 0)
 			es->trace.error = xasprintf("judge: %s", e.msg);
 		else
-			memo_put(r, rep->key, rep->text, &rep->usage, rep->scripted);
+			memo_put(r, rep);
 		es->trace.score = score;
 		es->trace.good = !es->trace.error && score >= metric_threshold(m);
 		es->finished = true;
@@ -329,11 +331,12 @@ static void on_llm_done(void *arg, const struct llm_reply *rep)
 	ts->cost_usd = rep->cost_usd;
 	ts->cached = rep->cached;
 	ts->scripted = rep->scripted;
+	ts->replaced = rep->replaced;
 	memcpy(ts->key, rep->key, sizeof ts->key);
 	if (rep->error) {
 		record_error(es, ts, rep->error);
 	} else {
-		memo_put(r, rep->key, rep->text, &rep->usage, rep->scripted);
+		memo_put(r, rep);
 		apply_llm_output(es, ts, rep->text);
 	}
 	step_finished(es, tsi);
@@ -389,6 +392,7 @@ static int run_llm_step(struct ex_state *es, int tsi, struct render_ctx *c)
 		r->stats.memo_hits++;
 		ts->memo = true;
 		ts->scripted = m->scripted;
+		ts->replaced = m->replaced;
 		ts->tok_in = m->usage.in;
 		ts->tok_out = m->usage.out;
 		apply_llm_output(es, ts, m->raw);

@@ -39,6 +39,8 @@ struct llm_reply {
 	int attempts;
 	double latency_s;
 	char key[65];       /* hex SHA-256 of the canonical request */
+	long replaced;      /* bytes of the answer that were not UTF-8, or NUL, each replaced by
+	                     * U+FFFD: text is always valid UTF-8 without a NUL */
 };
 
 typedef void llm_done_fn(void *arg, const struct llm_reply *reply);
@@ -86,6 +88,9 @@ int llm_wait(struct llm *l, struct pollfd *extra, unsigned n_extra, int timeout_
 /* Requests queued, in flight or waiting to retry, plus live event sources (below). */
 size_t llm_pending(const struct llm *l);
 void llm_get_stats(const struct llm *l, struct llm_stats *s);
+/* The first line the response cache skipped when it was loaded ("NAME.cache.jsonl:7: why; line
+ * skipped") and in *skipped how many it skipped, or NULL when none. */
+const char *llm_cache_problem(const struct llm *l, long *skipped);
 
 /* Spend per accounting tag: calls fn for each tag seen so far. */
 typedef void llm_tag_fn(void *arg, const char *tag, const struct llm_stats *s);

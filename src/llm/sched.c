@@ -302,6 +302,7 @@ static void job_deliver(struct llm *l, struct job *j)
 		r.scripted = j->scripted;
 		r.attempts = j->attempts;
 		r.latency_s = latency;
+		r.replaced = j->error ? 0 : j->replaced;
 		memcpy(r.key, j->key, sizeof(r.key));
 		if (!j->error && !charged) {
 			r.usage = j->usage;
@@ -537,6 +538,12 @@ fail:
 	return NULL;
 }
 
+const char *llm_cache_problem(const struct llm *l, long *skipped)
+{
+	*skipped = l->cache ? cache_skipped(l->cache) : 0;
+	return l->cache ? cache_problem(l->cache) : NULL;
+}
+
 void llm_free(struct llm *l)
 {
 	if (!l)
@@ -604,7 +611,7 @@ uint64_t llm_submit(struct llm *l, const struct llm_request *req, llm_done_fn *d
 		    "model \"%s\": unknown provider \"%s\" (one of: %s)", model_label(req->model),
 		    req->model->provider ? req->model->provider : "", provider_names());
 	} else if (hit) {
-		j->text = xstrdup(hit->text);
+		job_set_text(j, xstrdup(hit->text)); /* a cache written before repair existed */
 		j->usage = hit->usage;
 		j->cached = true;
 		j->scripted = is_scripted(ops);

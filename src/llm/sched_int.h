@@ -107,6 +107,7 @@ struct job {
 
 	/* the outcome */
 	char *text, *error;
+	long replaced; /* invalid bytes replaced in text (job_set_text) */
 	struct llm_usage usage;
 	double cost;
 	bool cached, scripted;
@@ -173,6 +174,9 @@ void job_drop(struct llm *l, struct job *j);
 bool job_orphaned(const struct job *j);
 const char *job_tag(const struct job *j);
 void job_fail(struct llm *l, struct job *j, char *msg);
+/* Takes text (a model's answer, from the network, the scripted model or the cache) and keeps it
+ * as valid UTF-8: the one place where answers are repaired (utf8.h); j->replaced counts. */
+void job_set_text(struct job *j, char *text);
 void job_succeed(struct llm *l, struct job *j, char *text, const struct llm_usage *usage);
 
 /* sched_http.c */

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/utf8.h"
 #include "llm/cache.h"
 #include "llm/cost.h"
 #include "llm/sched_int.h"
@@ -268,10 +269,19 @@ void job_fail(struct llm *l, struct job *j, char *msg)
 	job_ready(l, j);
 }
 
+void job_set_text(struct job *j, char *text)
+{
+	size_t n = strlen(text);
+	free(j->text);
+	j->replaced = utf8_repair(&text, &n);
+	j->text = text;
+}
+
 /* usage NULL: the provider reported none, estimate it. */
 void job_succeed(struct llm *l, struct job *j, char *text, const struct llm_usage *usage)
 {
-	j->text = text;
+	job_set_text(j, text);
+	text = j->text;
 	if (usage) {
 		j->usage = *usage;
 		j->usage.estimated = false;

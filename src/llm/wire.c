@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/jsonnum.h"
+
 int wire_fail(struct llm_result *r, const char *type, bool retryable, const char *fmt, ...)
 {
 	if (r->error)
@@ -387,16 +389,60 @@ static bool fix_surrogates(char *s, size_t n)
 	return fixed;
 }
 
+/* A NUL inside a JSON string, raw or as \u0000, would cut the value cJSON gives (a C string),
+ * and with it the rest of a reply.  Each becomes the byte 0xC0, which is never valid UTF-8, so
+ * that the repair where the LLM layer finishes a reply (utf8_repair in job_succeed) replaces it
+ * with U+FFFD and counts it with the other invalid bytes.  NULL when there is no NUL. */
+static char *nul_to_invalid(const char *s, size_t n, size_t *len)
+{
+	bool any = memchr(s, '\0', n) != NULL;
+	for (const char *p = s; !any && (p = memchr(p, '\\', n - (size_t)(p - s))); p++)
+		any = n - (size_t)(p - s) >= 6 && memcmp(p + 1, "u0000", 5) == 0;
+	if (!any)
+		return NULL;
+	struct sbuf b = {0};
+	bool in_str = false;
+	size_t run = 0;
+	for (size_t i = 0; i < n; i++) {
+		bool nul = false;
+		if (!in_str) {
+			in_str = s[i] == '"';
+		} else if (s[i] == '"') {
+			in_str = false;
+		} else if (s[i] == '\\') {
+			nul = n - i >= 6 && memcmp(s + i + 1, "u0000", 5) == 0;
+			if (!nul)
+				i++; /* the escaped character, which may be a quote or a backslash */
+		} else {
+			nul = s[i] == '\0';
+		}
+		if (nul) {
+			sbuf_add(&b, s + run, i - run);
+			sbuf_addc(&b, (char)0xC0);
+			i += s[i] == '\\' ? 5 : 0;
+			run = i + 1;
+		}
+	}
+	sbuf_add(&b, s + run, n - MIN(run, n));
+	*len = b.len;
+	return sbuf_take(&b);
+}
+
 cJSON *wire_json_parse(const char *s, size_t n)
 {
+	size_t m;
+	char *nul_free = nul_to_invalid(s, n, &m);
+	if (nul_free)
+		s = nul_free, n = m;
 	cJSON *j = cJSON_ParseWithLength(s, n);
-	if (j)
-		return j;
-	char *copy = xstrndup(s, n);
-	size_t m = strlen(copy); /* an embedded NUL ends the text, as it would for cJSON */
-	if (fix_surrogates(copy, m))
-		j = cJSON_ParseWithLength(copy, m);
-	free(copy);
+	if (!j) {
+		char *copy = xstrndup(s, n);
+		m = strlen(copy); /* a NUL outside a string ends the text, as it would for cJSON */
+		if (fix_surrogates(copy, m))
+			j = cJSON_ParseWithLength(copy, m);
+		free(copy);
+	}
+	free(nul_free);
 	return j;
 }
 
@@ -432,10 +478,10 @@ const char *wire_get_str(const cJSON *o, const char *path)
 
 bool wire_get_long(const cJSON *o, const char *path, long *out)
 {
-	const cJSON *v = wire_get(o, path);
-	if (!cJSON_IsNumber(v) || v->valuedouble < 0 || v->valuedouble > 1e15)
+	double x;
+	if (json_real(wire_get(o, path), 0, 1e15, &x, NULL) < 0)
 		return false;
-	*out = (long)v->valuedouble;
+	*out = (long)x; /* a fraction of a token is dropped */
 	return true;
 }
 

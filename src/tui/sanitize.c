@@ -3,47 +3,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/utf8.h"
 #include "core/util.h"
+#include "tui/glyphs.h"
 #include "tui/sanitize.h"
 
 #define TAB_STOP 8
 
 size_t san_utf8_decode(const char *s, size_t n, long *cp)
 {
-	const unsigned char *u = (const unsigned char *)s;
-	unsigned char c = u[0];
-	size_t len;
-	long v, min;
-	if (c < 0x80) {
-		*cp = c;
-		return 1;
-	} else if (c >= 0xc2 && c <= 0xdf) {
-		len = 2, v = c & 0x1f, min = 0x80;
-	} else if (c >= 0xe0 && c <= 0xef) {
-		len = 3, v = c & 0x0f, min = 0x800;
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		len = 4, v = c & 0x07, min = 0x10000;
-	} else {
-		*cp = -1;
-		return 1;
-	}
-	if (len > n) {
-		*cp = -1;
-		return 1;
-	}
-	for (size_t i = 1; i < len; i++) {
-		if ((u[i] & 0xc0) != 0x80) {
-			*cp = -1;
-			return 1;
-		}
-		v = (v << 6) | (u[i] & 0x3f);
-	}
-	if (v < min || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff)) {
-		*cp = -1;
-		return 1;
-	}
-	*cp = v;
-	return len;
+	return utf8_decode(s, n, cp);
 }
 
 void san_utf8_encode(struct sbuf *b, const wchar_t *s, size_t n)
@@ -125,9 +94,94 @@ static int is_bidi_control(long c)
 	return (c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069);
 }
 
+/* Ranges of characters that draw as nothing, in code point order. */
+static const struct {
+	long lo, hi;
+} invisible[] = {
+    {0x00ad, 0x00ad},   /* soft hyphen */
+    {0x034f, 0x034f},   /* combining grapheme joiner */
+    {0x061c, 0x061c},   /* Arabic letter mark */
+    {0x115f, 0x1160},   /* Hangul fillers */
+    {0x17b4, 0x17b5},   /* Khmer inherent vowels */
+    {0x180b, 0x180f},   /* Mongolian variation selectors and vowel separator */
+    {0x200b, 0x200f},   /* zero-width space, non-joiner, joiner; LRM, RLM */
+    {0x2028, 0x202e},   /* line and paragraph separators; bidi embeddings and overrides */
+    {0x2060, 0x206f},   /* word joiner, invisible operators, bidi isolates, deprecated */
+    {0x3164, 0x3164},   /* Hangul filler */
+    {0xfe00, 0xfe0f},   /* variation selectors */
+    {0xfeff, 0xfeff},   /* zero-width no-break space (BOM) */
+    {0xffa0, 0xffa0},   /* halfwidth Hangul filler */
+    {0xfff9, 0xfffb},   /* interlinear annotation */
+    {0x1d173, 0x1d17a}, /* musical formatting */
+    {0xe0000, 0xe007f}, /* tag characters */
+    {0xe0100, 0xe01ef}, /* variation selectors supplement */
+};
+
+int san_invisible(long c)
+{
+	size_t lo = 0, hi = sizeof invisible / sizeof invisible[0];
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (c < invisible[mid].lo)
+			hi = mid;
+		else if (c > invisible[mid].hi)
+			lo = mid + 1;
+		else
+			return 1;
+	}
+	return 0;
+}
+
+size_t san_visible_run(const char *s, size_t n, long *cp, size_t *cplen)
+{
+	for (size_t i = 0; i < n;) {
+		if ((unsigned char)s[i] < 0xc2) { /* no invisible character starts with it */
+			i++;
+			continue;
+		}
+		size_t k = utf8_decode(s + i, n - i, cp);
+		if (*cp >= 0 && san_invisible(*cp)) {
+			*cplen = k;
+			return i;
+		}
+		i += k;
+	}
+	*cp = -1;
+	*cplen = 0;
+	return n;
+}
+
+/* The symbols the program writes in its own text, spelled in ASCII when the ASCII glyph set is
+ * in effect (a non-UTF-8 locale, or :set glyphs ascii), where they would show as "?". */
+static const struct {
+	long c;
+	const char *ascii;
+} ascii_spelling[] = {
+    {0x03c6, "phi"}, {0x00b1, "+/-"}, {0x2192, "->"}, {0x2190, "<-"}, {0x2191, "^"},
+    {0x2193, "v"},   {0x2026, "..."}, {0x00d7, "x"},  {0x2264, "<="}, {0x2265, ">="},
+    {0x2014, "--"},  {0x2013, "-"},   {0x21bb, "@"},  {0x2713, "+"},  {0x2717, "x"},
+    {0x2022, "*"},   {0x2248, "~"},
+};
+
+static const char *ascii_spelled(long c)
+{
+	if (c < 0x80 || strcmp(glyphs()->name, "ascii") != 0)
+		return NULL;
+	for (size_t i = 0; i < ARRAY_SIZE(ascii_spelling); i++)
+		if (ascii_spelling[i].c == c)
+			return ascii_spelling[i].ascii;
+	return NULL;
+}
+
 /* A character outside any escape sequence. */
 static void text_char(struct san_out *o, long c)
 {
+	const char *spelled = ascii_spelled(c);
+	if (spelled) {
+		for (; *spelled; spelled++, o->col++)
+			out_put(o, (wchar_t)*spelled);
+		return;
+	}
 	if (c == '\t') {
 		do
 			out_put(o, L' ');

@@ -63,6 +63,16 @@ struct san_lines {
 void san_wrap(struct san_lines *out, const wchar_t *s, size_t n, int width);
 void san_lines_free(struct san_lines *l);
 
+/* Characters that draw as nothing (zero-width spaces and joiners, the word joiner and invisible
+ * operators, U+FEFF, soft hyphen, bidi marks and controls, variation selectors, tag characters,
+ * Hangul fillers, ...): text that differs only in them looks the same.  Views where a hidden
+ * change matters (diffs and proposed prompts) show each as a marker, "<U+200B>"; see
+ * tlines_add_spans_marked. */
+int san_invisible(long c);
+/* Bytes of s (n of them) before its first invisible character; *cp gets that character and
+ * *cplen its length in bytes, or *cp = -1 when there is none (the whole of s is returned). */
+size_t san_visible_run(const char *s, size_t n, long *cp, size_t *cplen);
+
 /* Appends the UTF-8 encoding of n wide characters to `b`. */
 struct sbuf;
 void san_utf8_encode(struct sbuf *b, const wchar_t *s, size_t n);

@@ -419,6 +419,12 @@ static int screen_open(struct app *a, SCREEN **scr, struct err *e)
 		return err_set(e, "cannot use terminal type \"%s\"",
 		               getenv("TERM") ? getenv("TERM") : "(unset)");
 	set_term(*scr);
+	if (display_check_terminal(e) < 0) {
+		endwin();
+		delscreen(*scr);
+		*scr = NULL;
+		return -2;
+	}
 	if (has_colors()) {
 		start_color();
 		use_default_colors(); /* pair 0 is the terminal's own colours, also in monochrome */
@@ -540,20 +546,25 @@ struct app *app_open(const struct batch_opts *o, int *rc)
 	struct err e = {{0}};
 	struct engine_opts eo = {.trust = o->trust};
 	a->t.en = engine_new(a->t.s, a->t.llm, &eo, app_on_event, a, &e);
-	if (!a->t.en || pipe(a->sig_pipe) < 0 || screen_open(a, &a->screen, &e) < 0) {
+	int screen = 0;
+	if (!a->t.en || pipe(a->sig_pipe) < 0 || (screen = screen_open(a, &a->screen, &e)) < 0) {
 		fprintf(stderr, "adopt-tui: %s\n",
 		        a->sig_pipe[0] < 0 && a->t.en ? strerror(errno) : e.msg);
 		app_free(a);
 		free(a);
 		sbuf_free(&cfg_errors);
-		*rc = 1;
+		*rc = screen == -2 ? 2 : 1; /* a terminal that cannot show it: a usage error */
 		return NULL;
 	}
 	for (int i = 0; i < 2; i++)
 		fcntl(a->sig_pipe[i], F_SETFL, O_NONBLOCK);
 	curses_setup(a);
+	long skipped;
+	const char *bad_cache = llm_cache_problem(a->t.llm, &skipped);
 	if (cfg_errors.len)
 		tui_message(&a->t, "error: config: %s", sbuf_str(&cfg_errors));
+	else if (bad_cache)
+		tui_message(&a->t, "warning: %s (%ld line(s) skipped in all)", bad_cache, skipped);
 	else if (!a->t.message[0])
 		tui_message(&a->t,
 		            "%s: %zu steps; ? help, s step a phase, r run to the proposal, "

@@ -156,7 +156,9 @@ void view_graph_click(struct view *v, int y, int x);
 
 /* view.c: true when `needle` occurs in `hay` ignoring ASCII case (NULL hay: false). */
 bool tui_contains(const char *hay, const char *needle);
-/* view.c: draws a frame box with a title on stdscr. */
-void view_frame(struct app *a, const struct rect *r, const char *title, bool focused);
+/* view.c: draws a frame box with a title on a window (stdscr for the panes), with the
+ * glyphs of the locale (never curses' ACS line drawing, which shows as "lqqqk" in some UTF-8
+ * terminals). */
+void view_frame(WINDOW *win, const struct rect *r, const char *title, bool focused);
 
 #endif

@@ -166,8 +166,9 @@ static void build_versions(struct view *v, struct history *p, int step)
 		                     {first, strlen(first), THEME_TEXT_DIM}};
 		tlines_ref(l, VERSION_REF(i), step);
 		tlines_add_row(l, 0, sp, 2);
-		if (p->expanded == VERSION_REF(i))
-			tlines_add(l, THEME_TEXT, 6, prompt);
+		struct tspan full = {prompt, strlen(prompt), THEME_TEXT};
+		if (p->expanded == VERSION_REF(i)) /* invisible characters shown as markers */
+			tlines_add_spans_marked(l, 6, &full, 1);
 		free(head);
 		free(first);
 	}

@@ -1,6 +1,7 @@
 /* view_proposals.c: the Proposals pane.  Per changed step of the current iteration: a word-level
  * diff of the current against the proposed prompt (removed text as [-old-] in diff.removed, added
- * text as {+new+} in diff.added, so it reads without colour too), the validation gain of the
+ * text as {+new+} in diff.added, so it reads without colour too; invisible characters such as
+ * U+200B as markers, "<U+200B>", so that no change hides in them), the validation gain of the
  * proposed combination, the change in demonstrations and the decision.  Keys act on the selected
  * step (tui->step): a accept, x reject (asking first when it is the last decision, which closes
  * the iteration), e edit (in $EDITOR; the engine checks the text), u undo (also of the decision
@@ -120,7 +121,7 @@ static void add_diff(struct tlines *l, const char *old, const char *new)
 		if (s->kind != DIFF_SAME)
 			sp[n++] = (struct tspan){close, 2, el};
 	}
-	tlines_add_spans(l, 4, sp, n);
+	tlines_add_spans_marked(l, 4, sp, n); /* no change may hide in invisible characters */
 	free(sp);
 	diff_free(&d);
 }

@@ -123,10 +123,14 @@ static void stream_free(void *cls)
 	free(st);
 }
 
-/* Shapes the body's pieces by the plan: broken JSON, a cut, a missing end marker, a stall. */
+/* Shapes the body's pieces by the plan: NULs, broken JSON, a cut, a missing end marker, a
+ * stall. */
 static void stream_apply(struct stream *st, const struct fault_plan *plan, bool stream)
 {
 	struct pieces *p = &st->p;
+	for (size_t i = 0; plan->nul_bytes && i < p->n; i++) /* before a whole body is halved */
+		for (char *u = p->v[i]; (u = strstr(u, "\\u0001")); u += 6)
+			u[5] = '0';
 	if (!stream && p->n == 1) { /* a whole body goes out in two halves */
 		char *whole = p->v[0];
 		size_t half = strlen(whole) / 2;

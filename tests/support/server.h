@@ -70,6 +70,7 @@ struct fault_config {
 	double latency_ms, latency_jitter_ms, chunk_delay_ms, stall_ms;
 	double rate_429, rate_500, drop_before, drop_during, truncate, malformed;
 	double retry_after, retry_after_date, fail_first_n, seed;
+	double nul_bytes;
 };
 
 /* What happens to one request, decided when it arrives. */
@@ -79,6 +80,7 @@ struct fault_plan {
 	bool drop_before, drop_during, truncate, malformed;
 	double retry_after;
 	bool retry_after_date;
+	bool nul_bytes; /* every \u0001 of the body is sent as \u0000 */
 };
 
 #define RECENT_MAX 64

@@ -37,6 +37,7 @@ static const struct fault_opt {
     OPT(retry_after_date, FK_BOOL, "send Retry-After as an HTTP date (0 or 1)"),
     OPT(fail_first_n, FK_COUNT, "the next N requests get 500 (counted from when set)"),
     OPT(seed, FK_COUNT, "seed of the fault choices (re-seeds when set)"),
+    OPT(nul_bytes, FK_BOOL, "send each U+0001 of an answer as \\u0000, a NUL (0 or 1)"),
 #undef OPT
 };
 
@@ -198,6 +199,7 @@ void fault_decide(struct server *s, struct fault_plan *p)
 	    .malformed = r[6] < c->malformed,
 	    .retry_after = c->retry_after,
 	    .retry_after_date = c->retry_after_date != 0,
+	    .nul_bytes = c->nul_bytes != 0,
 	};
 	if (s->fail_remaining > 0) {
 		s->fail_remaining--;

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/utf8.h"
 #include "llm/provider.h"
 
 /* ---- harness ---- */
@@ -584,6 +585,48 @@ static void test_openai_stream_bytes(void **state)
 	assert_ok(&run);
 	assert_string_equal(sbuf_str(&run.r.text), "\xff\xfe\xc3(a\xef\xbf\xbd\\ud800 "
 	                                           "\xef\xbf\xbd|\xf0\x9f\x98\x80\x1b[31m");
+	run_free(&run);
+}
+
+/* A NUL, escaped or raw, inside a reply cuts nothing: each becomes the byte 0xC0 (never valid
+ * UTF-8), which the LLM layer's repair then stores as U+FFFD and counts (utf8.h).  An escaped
+ * backslash before "u0000" is text, not a NUL. */
+static void test_nul_in_text(void **state)
+{
+	(void)state;
+	static const char want[] = "a\xc0" "b\xc0" "c\\u0000d";
+	static const struct {
+		const char *provider, *head, *tail;
+	} bodies[] = {
+	    {"openai", "{\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\"",
+	     "\"},\"finish_reason\":\"stop\"}]}"},
+	    {"anthropic", "{\"type\":\"message\",\"content\":[{\"type\":\"text\",\"text\":\"",
+	     "\"}],\"stop_reason\":\"end_turn\"}"},
+	    {"ollama", "{\"message\":{\"role\":\"assistant\",\"content\":\"", "\"},\"done\":true}"},
+	};
+	for (size_t i = 0; i < sizeof bodies / sizeof bodies[0]; i++) {
+		struct sbuf body = {0};
+		sbuf_adds(&body, bodies[i].head);
+		sbuf_add(&body, "a\\u0000b\0c\\\\u0000d", 18); /* a raw NUL after b */
+		sbuf_adds(&body, bodies[i].tail);
+		struct llm_result r = {0};
+		assert_int_equal(provider_find(bodies[i].provider)->parse(body.s, body.len, &r), 0);
+		assert_int_equal(r.text.len, strlen(want));
+		assert_string_equal(sbuf_str(&r.text), want);
+		char *text = sbuf_take(&r.text);
+		size_t n = strlen(text);
+		assert_int_equal(utf8_repair(&text, &n), 2);
+		assert_string_equal(text, "a\xef\xbf\xbd" "b\xef\xbf\xbd" "c\\u0000d");
+		free(text);
+		llm_result_free(&r);
+		sbuf_free(&body);
+	}
+	/* streamed: the fast reader leaves such a chunk to cJSON, which gets the same */
+	static const char in[] = OAI_DELTA("{\"content\":\"x\\u0000y\"}", "\"stop\"") "data: [DONE]";
+	struct run run;
+	stream_all_ways_s("openai", in, &run);
+	assert_ok(&run);
+	assert_string_equal(sbuf_str(&run.r.text), "x\xc0y");
 	run_free(&run);
 }
 
@@ -1162,6 +1205,7 @@ int main(void)
 		cmocka_unit_test(test_openai_stream_malformed),
 		cmocka_unit_test(test_openai_stream_truncated),
 		cmocka_unit_test(test_openai_stream_bytes),
+		cmocka_unit_test(test_nul_in_text),
 		cmocka_unit_test(test_openai_stream_too_large),
 		cmocka_unit_test(test_openai_parse),
 		cmocka_unit_test(test_openai_errors),

@@ -213,6 +213,30 @@ static void test_big_line(void **state)
 	free(big);
 }
 
+/* Characters that draw as nothing are known, so that diffs and proposals can mark them. */
+static void test_invisible(void **state)
+{
+	(void)state;
+	static const long hidden[] = {0x200b, 0x200c, 0x200d, 0x2060, 0xfeff, 0x00ad, 0x202e,
+	                              0x2066, 0x2069, 0x200e, 0xfe0f, 0xe0041, 0xe0100};
+	static const long shown[] = {'a', ' ', 0xe9, 0x2010, 0x2070, 0x4e2d, 0xfffd, 0x1f600};
+	for (size_t i = 0; i < sizeof hidden / sizeof hidden[0]; i++)
+		assert_true(san_invisible(hidden[i]));
+	for (size_t i = 0; i < sizeof shown / sizeof shown[0]; i++)
+		assert_false(san_invisible(shown[i]));
+	long cp;
+	size_t len;
+	static const char s[] = "ab\xc3\xa9\xe2\x80\x8b" "c\xf3\xa0\x81\x81";
+	assert_int_equal(san_visible_run(s, sizeof s - 1, &cp, &len), 4);
+	assert_int_equal(cp, 0x200b);
+	assert_int_equal(len, 3);
+	assert_int_equal(san_visible_run(s + 7, sizeof s - 8, &cp, &len), 1);
+	assert_int_equal(cp, 0xe0041); /* a tag character */
+	assert_int_equal(len, 4);
+	assert_int_equal(san_visible_run("plain \xff", 7, &cp, &len), 7);
+	assert_int_equal(cp, -1);
+}
+
 int main(void)
 {
 	setlocale(LC_ALL, "C.UTF-8");
@@ -222,6 +246,7 @@ int main(void)
 	    cmocka_unit_test(test_tabs),  cmocka_unit_test(test_invalid_utf8),
 	    cmocka_unit_test(test_width), cmocka_unit_test(test_cut),
 	    cmocka_unit_test(test_wrap),  cmocka_unit_test(test_big_line),
+	    cmocka_unit_test(test_invisible),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
