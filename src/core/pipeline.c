@@ -17,11 +17,12 @@
 #include "core/rx.h"
 
 const char *const pipeline_keys[] = {"steps", "loops", "output", NULL};
-const char *const step_keys[] = {"id",      "type",   "model",    "prompt",   "system",
-                                 "inputs",  "parse",  "demos",    "frozen",   "template",
-                                 "source",  "pattern", "replace", "group",    "global",
-                                 "query",   "corpus", "passages", "k",        "command",
-                                 "input",   "timeout_ms", "description", NULL};
+/* in the order a save writes them (session.c) */
+const char *const step_keys[] = {"id",       "type",    "frozen",     "model",       "inputs",
+                                 "system",   "prompt",  "parse",      "demos",       "template",
+                                 "source",   "pattern", "replace",    "group",       "global",
+                                 "query",    "corpus",  "passages",   "k",           "command",
+                                 "input",    "timeout_ms", "description", NULL};
 const char *const loop_keys[] = {"id", "steps", "max_rounds", "until", NULL};
 
 static const char *const kind_names[STEP_KIND_COUNT] = {
@@ -47,6 +48,14 @@ int session_step_index(const struct session *s, const char *id)
 		if (s->steps[i].id && strcmp(s->steps[i].id, id) == 0)
 			return (int)i;
 	return -1;
+}
+
+size_t session_learnable_steps(const struct session *s)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < s->n_steps; i++)
+		n += s->steps[i].kind == STEP_LLM && !s->steps[i].frozen;
+	return n;
 }
 
 /* ---- per-kind fields ---- */

@@ -21,7 +21,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
+#include "core/jsonfmt.h"
 #include "core/jsonnum.h"
 #include "core/jsonpos.h"
 #include "core/loader.h"
@@ -508,6 +510,20 @@ static void keep_inline_text(struct loader *L, struct session *s, char *text)
 	}
 }
 
+/* Remembers what the file at path holds now (its text is text). */
+static void stamp_disk(struct session *s, const char *path, const char *text, size_t len)
+{
+	struct stat st;
+	free(s->disk.path);
+	s->disk.path = NULL;
+	if (stat(path, &st) < 0)
+		return;
+	s->disk.path = xstrdup(path);
+	s->disk.mtime_ns = st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec;
+	s->disk.size = (long long)len;
+	s->disk.hash = hash_bytes(text, len, 0);
+}
+
 struct session *session_load(const char *path, const struct session_load_opts *opts, struct diag *d)
 {
 	struct err e = {{0}};
@@ -537,6 +553,7 @@ struct session *session_load(const char *path, const struct session_load_opts *o
 		return NULL;
 	}
 	struct session *s = xcalloc(1, sizeof *s);
+	stamp_disk(s, path, text, len);
 	s->root = root;
 	s->path = xstrdup(path);
 	s->dir = path_dirname(path);
@@ -608,6 +625,7 @@ void session_free(struct session *s)
 	free(s->path);
 	free(s->dir);
 	free(s->name);
+	free(s->disk.path);
 	free(s);
 }
 
@@ -674,20 +692,161 @@ cJSON *session_section(const struct session *s, const char *key)
 	return cJSON_GetObjectItemCaseSensitive(s->root, key);
 }
 
+/* The keys of every object the loader knows in one fixed order (its key list's), so that a
+ * save is stable and a change shows as a change of its own lines in a diff. */
+static void order_keys(struct session *s)
+{
+	static const struct {
+		const char *section;
+		const char *const *keys;
+		enum { ONE, MEMBERS } what;
+	} order[] = {
+		{"models", model_keys, MEMBERS},   {"dataset", dataset_keys, ONE},
+		{"metric", metric_keys, ONE},      {"optimizer", optimizer_keys, ONE},
+		{"pipeline", pipeline_keys, ONE},
+	};
+	json_order_keys(s->root, top_keys);
+	for (size_t i = 0; i < ARRAY_SIZE(order); i++) {
+		cJSON *o = session_section(s, order[i].section), *m;
+		if (order[i].what == ONE) {
+			json_order_keys(o, order[i].keys);
+			continue;
+		}
+		cJSON_ArrayForEach(m, o)
+		{
+			json_order_keys(m, order[i].keys);
+		}
+	}
+	cJSON *pl = session_section(s, "pipeline"), *m;
+	cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(pl, "steps"))
+	{
+		json_order_keys(m, step_keys);
+	}
+	cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(pl, "loops"))
+	{
+		json_order_keys(m, loop_keys);
+	}
+}
+
+int session_disk_changed(const struct session *s, const char *path)
+{
+	if (!s->disk.path || strcmp(s->disk.path, path) != 0)
+		return 0;
+	struct stat st;
+	if (stat(path, &st) < 0)
+		return 0; /* gone: saving puts it back, nothing to lose */
+	if (st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec == s->disk.mtime_ns &&
+	    st.st_size == s->disk.size)
+		return 0;
+	/* touched, or really changed: the content says */
+	char *text = NULL;
+	size_t len = 0;
+	struct err e = {{0}};
+	if (file_read(path, (size_t)1 << 30, &text, &len, &e) < 0)
+		return 1;
+	int changed = (long long)len != s->disk.size || hash_bytes(text, len, 0) != s->disk.hash;
+	free(text);
+	return changed;
+}
+
+void session_overwrite_once(struct session *s)
+{
+	s->overwrite_once = true;
+}
+
 int session_save(struct session *s, const char *path, struct err *e)
 {
+	if (!s->overwrite_once && session_disk_changed(s, path))
+		return err_set(e, "%s changed on disk since it was read (another program saved it); "
+		                  "not overwritten, nothing was lost",
+		               path);
+	s->overwrite_once = false;
 	session_sync_json(s);
-	char *text = cJSON_Print(s->root);
-	if (!text)
-		return err_set(e, "%s: cannot serialise the session", path);
-	size_t n = strlen(text);
-	char *withnl = xmalloc(n + 2);
-	memcpy(withnl, text, n);
-	withnl[n] = '\n';
-	withnl[n + 1] = '\0';
-	cJSON_free(text);
-	int rc = file_write_atomic(path, withnl, n + 1, e);
-	free(withnl);
+	order_keys(s);
+	char *text = json_print_stable(s->root);
+	size_t len = strlen(text);
+	int rc = file_write_atomic(path, text, len, e);
+	if (rc == 0)
+		stamp_disk(s, path, text, len);
+	free(text);
+	return rc;
+}
+
+/* to, an absolute canonical path, relative to the absolute canonical directory from. */
+static char *path_relative(const char *to, const char *from)
+{
+	size_t common = 0;
+	for (size_t i = 0;; i++) { /* the longest common prefix of whole components */
+		bool end_to = to[i] == '/' || !to[i], end_from = from[i] == '/' || !from[i];
+		if (end_to && end_from)
+			common = i;
+		if (!to[i] || !from[i] || to[i] != from[i])
+			break;
+	}
+	struct sbuf b = {0};
+	for (const char *p = from + common; *p; p++)
+		if (*p == '/' && p[1])
+			sbuf_adds(&b, "../");
+	const char *rest = to + common + (to[common] == '/');
+	sbuf_adds(&b, rest);
+	if (!b.len)
+		sbuf_adds(&b, ".");
+	return sbuf_take(&b);
+}
+
+/* A path string of the file at node: rewritten for the new directory. */
+static void rebase_one(cJSON *node, const char *old_dir, const char *new_dir)
+{
+	if (!cJSON_IsString(node) || node->valuestring[0] == '/')
+		return;
+	char *joined = path_join(old_dir, node->valuestring);
+	char *real = realpath(joined, NULL);
+	char *dir = NULL;
+	if (!real) { /* not there (yet): its directory may be */
+		char *d = path_dirname(joined);
+		dir = realpath(d, NULL);
+		free(d);
+		if (dir)
+			real = xasprintf("%s/%s", strcmp(dir, "/") ? dir : "",
+			                 path_basename(node->valuestring));
+	}
+	if (real) {
+		char *rel = path_relative(real, new_dir);
+		cJSON_SetValuestring(node, rel);
+		free(rel);
+	}
+	free(dir);
+	free(real);
+	free(joined);
+}
+
+int session_rebase_paths(struct session *s, const char *new_path, struct err *e)
+{
+	char *nd = path_dirname(new_path);
+	char *new_dir = realpath(nd, NULL), *old_dir = realpath(s->dir, NULL);
+	int rc = 0;
+	if (!new_dir || !old_dir) {
+		rc = err_set(e, "%s: %s", new_dir ? s->dir : nd, strerror(errno));
+	} else if (strcmp(new_dir, old_dir) != 0) {
+		cJSON *ds = session_section(s, "dataset"), *m;
+		for (int i = 0; i < SPLIT_COUNT; i++)
+			rebase_one(cJSON_GetObjectItemCaseSensitive(ds, split_names[i]), old_dir,
+			           new_dir);
+		cJSON_ArrayForEach(m, session_section(s, "models"))
+		{
+			rebase_one(cJSON_GetObjectItemCaseSensitive(m, "rules"), old_dir, new_dir);
+		}
+		cJSON *steps = cJSON_GetObjectItemCaseSensitive(session_section(s, "pipeline"), "steps");
+		cJSON_ArrayForEach(m, steps)
+		{
+			rebase_one(cJSON_GetObjectItemCaseSensitive(m, "corpus"), old_dir, new_dir);
+		}
+		free(s->dir);
+		s->dir = xstrdup(nd);
+	}
+	free(nd);
+	free(new_dir);
+	free(old_dir);
 	return rc;
 }
 

@@ -108,6 +108,10 @@ cJSON *trace_to_json(const struct trace *t, const char *const *step_ids)
 			cJSON_AddBoolToObject(j, "cached", true);
 		if (s->memo)
 			cJSON_AddBoolToObject(j, "memo", true);
+		if (s->scripted)
+			cJSON_AddBoolToObject(j, "scripted", true);
+		if (s->estimated)
+			cJSON_AddBoolToObject(j, "estimated", true);
 		cJSON_AddNumberToObject(j, "latency_s", s->latency_s);
 		cJSON_AddNumberToObject(j, "tokens_in", (double)s->tok_in);
 		cJSON_AddNumberToObject(j, "tokens_out", (double)s->tok_out);
@@ -187,6 +191,8 @@ int trace_from_json(const cJSON *j, struct trace *t, int (*step_index)(void *, c
 		ts->parse_miss = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(s, "parse_miss"));
 		ts->cached = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(s, "cached"));
 		ts->memo = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(s, "memo"));
+		ts->scripted = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(s, "scripted"));
+		ts->estimated = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(s, "estimated"));
 		ts->latency_s = num(s, "latency_s");
 		ts->tok_in = count(s, "tokens_in");
 		ts->tok_out = count(s, "tokens_out");

@@ -1,4 +1,4 @@
-/* utf8.c: strict UTF-8 decoding and repair (see utf8.h). */
+/* utf8.c: strict UTF-8 decoding, encoding and repair (see utf8.h). */
 #include <stdlib.h>
 
 #include "core/utf8.h"
@@ -40,6 +40,26 @@ size_t utf8_decode(const char *s, size_t n, long *cp)
 	}
 	*cp = v;
 	return len;
+}
+
+void utf8_encode(struct sbuf *b, unsigned long c)
+{
+	char t[4];
+	size_t k;
+	if ((c >= 0xd800 && c <= 0xdfff) || c > 0x10ffff)
+		c = 0xfffd;
+	if (c < 0x80) {
+		t[0] = (char)c, k = 1;
+	} else if (c < 0x800) {
+		t[0] = (char)(0xc0 | c >> 6), t[1] = (char)(0x80 | (c & 0x3f)), k = 2;
+	} else if (c < 0x10000) {
+		t[0] = (char)(0xe0 | c >> 12), t[1] = (char)(0x80 | ((c >> 6) & 0x3f));
+		t[2] = (char)(0x80 | (c & 0x3f)), k = 3;
+	} else {
+		t[0] = (char)(0xf0 | c >> 18), t[1] = (char)(0x80 | ((c >> 12) & 0x3f));
+		t[2] = (char)(0x80 | ((c >> 6) & 0x3f)), t[3] = (char)(0x80 | (c & 0x3f)), k = 4;
+	}
+	sbuf_add(b, t, k);
 }
 
 /* Length of the prefix of s that needs no repair (ASCII runs are skipped quickly). */

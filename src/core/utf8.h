@@ -13,6 +13,10 @@
  * code point, or -1 in *cp for an invalid byte (length 1). */
 size_t utf8_decode(const char *s, size_t n, long *cp);
 
+struct sbuf;
+/* Appends the UTF-8 encoding of a code point (U+FFFD for a surrogate or > U+10FFFF). */
+void utf8_encode(struct sbuf *b, unsigned long c);
+
 /* Repairs the n bytes at *s (a NUL-terminated heap string of n bytes, NULs inside allowed):
  * when they are valid UTF-8 without a NUL, leaves them alone and returns 0; otherwise replaces
  * *s by a repaired copy (freeing the old one), sets *n to its length and returns how many bytes

@@ -15,6 +15,7 @@
 struct cache {
 	char *path; /* NULL: memory only */
 	int fd;
+	bool create; /* no file yet: the first answer creates it (none is made for nothing) */
 	bool need_newline; /* the file ends in a torn line: start the next append on a new line */
 	struct cache_entry *v;
 	size_t n, cap;
@@ -164,7 +165,17 @@ struct cache *cache_open(const char *path, struct err *e)
 	c->path = xstrdup(path);
 	if (cache_load(c, e) < 0)
 		goto fail;
-	c->fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+	c->fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
+	if (c->fd < 0 && errno == ENOENT) {
+		/* made on the first answer; a directory it cannot be made in is an error now */
+		char *dir = path_dirname(path);
+		int ok = access(dir, W_OK | X_OK);
+		free(dir);
+		if (ok == 0) {
+			c->create = true;
+			return c;
+		}
+	}
 	if (c->fd < 0) {
 		err_set(e, "%s: cannot open the response cache for writing: %s", path,
 		        strerror(errno));
@@ -231,6 +242,13 @@ int cache_put(struct cache *c, const char *key, const char *model, const char *t
 	if (!key_valid(key))
 		return err_set(e, "response cache: invalid key");
 	cache_insert(c, key, xstrdup(model ? model : ""), xstrdup(text ? text : ""), u);
+	if (c->create) {
+		c->create = false;
+		c->fd = open(c->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+		if (c->fd < 0)
+			return err_set(e, "%s: cannot create the response cache: %s", c->path,
+			               strerror(errno));
+	}
 	if (c->fd < 0)
 		return 0;
 	cJSON *o = cJSON_CreateObject();

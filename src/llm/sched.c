@@ -505,6 +505,8 @@ struct llm *llm_new(const struct llm_options *opt, struct err *e)
 	struct llm *l = xcalloc(1, sizeof(*l));
 	l->opt = *opt;
 	l->opt.cache_path = NULL; /* not kept: the caller owns the string */
+	l->opt.user_base_url = NULL;
+	l->gate = keygate_new(opt->trust, opt->user_base_url);
 	if (l->opt.max_attempts <= 0)
 		l->opt.max_attempts = 5;
 	if (l->opt.connect_timeout_s <= 0)
@@ -566,6 +568,7 @@ void llm_free(struct llm *l)
 	free(l->index);
 	cache_close(l->cache);
 	cost_book_free(l->book);
+	keygate_free(l->gate);
 	easy_pool_free(l);
 	if (l->multi)
 		curl_multi_cleanup(l->multi);
@@ -782,8 +785,8 @@ static void count_live(const struct llm *l, const char *tag, struct llm_stats *s
 	for (const struct job *j = l->head; j; j = j->next) {
 		long *field = j->state == JOB_RUNNING                      ? &s->in_flight
 		              : j->state == JOB_TIMER && j->scripted_delay ? &s->in_flight
-		              : j->state == JOB_TIMER                      ? &s->retrying
-		              : j->state == JOB_QUEUED                     ? &s->queued
+		              : j->state == JOB_TIMER && !j->key_held      ? &s->retrying
+		              : j->state == JOB_QUEUED || j->key_held      ? &s->queued
 		                                                           : NULL;
 		if (!field)
 			continue;

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "core/util.h"
+#include "llm/keygate.h"
 #include "llm/llm.h"
 #include "llm/provider.h"
 
@@ -86,6 +87,7 @@ struct job {
 	int attempts;
 	int64_t t_submit_ms, due_ms;
 	bool scripted_delay; /* TIMER holds a scripted reply rather than a retry */
+	bool key_held;       /* TIMER until the user answers about its key (llm_key_answer) */
 	long tok_reserved;
 
 	/* the current attempt */
@@ -146,6 +148,10 @@ struct llm {
 	bool in_sources;
 	struct pollfd *src_fds;
 	size_t n_src_fds, src_fds_cap;
+	/* where keys may go, and who asks the user */
+	struct keygate *gate;
+	llm_key_ask_fn *key_ask;
+	void *key_ask_arg;
 	/* easy handles of finished attempts, reset, for the next ones (init and cleanup per
 	 * attempt cost more than a reset) */
 	CURL **idle;
@@ -181,6 +187,7 @@ void job_succeed(struct llm *l, struct job *j, char *text, const struct llm_usag
 
 /* sched_http.c */
 const char *model_base_url(const struct provider_ops *ops, const struct model_config *m);
+const char *model_key_var(const struct provider_ops *ops, const struct model_config *m);
 int model_key(const struct provider_ops *ops, const struct model_config *m, const char **key,
               struct err *e);
 void attempt_start(struct llm *l, struct job *j);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/redact.h"
 #include "core/utf8.h"
 #include "llm/cache.h"
 #include "llm/cost.h"
@@ -262,8 +263,10 @@ static void job_ready(struct llm *l, struct job *j)
 	job_set_state(l, j, JOB_READY);
 }
 
+/* Every error and answer passes here: a key a server echoed never leaves the LLM layer. */
 void job_fail(struct llm *l, struct job *j, char *msg)
 {
+	redact_str(&msg);
 	free(j->error);
 	j->error = msg;
 	job_ready(l, j);
@@ -280,6 +283,7 @@ void job_set_text(struct job *j, char *text)
 /* usage NULL: the provider reported none, estimate it. */
 void job_succeed(struct llm *l, struct job *j, char *text, const struct llm_usage *usage)
 {
+	redact_str(&text);
 	job_set_text(j, text);
 	text = j->text;
 	if (usage) {

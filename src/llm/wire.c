@@ -236,9 +236,7 @@ void wire_error(struct llm_result *r, int status, const char *type, const char *
 	const char *name = type && *type ? type : status_name(status, buf);
 	bool retry = (wire_status_retryable(status) || wire_type_retryable(type)) &&
 	             !type_in(type, fatal_types, ARRAY_SIZE(fatal_types));
-	struct sbuf msg = {0};
-	if (type && *type)
-		sbuf_addf(&msg, "%s: ", type);
+	struct sbuf msg = {0}; /* the type is r->error_type: the caller prints it once */
 	if (message && *message)
 		sbuf_adds(&msg, message);
 	else if (n > 0)

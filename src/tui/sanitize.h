@@ -11,8 +11,10 @@
  *     tab stop (every 8 columns) counted from the caller's starting column;
  *   - LF is kept as L'\n' with SAN_KEEP_NEWLINES (for the caller's wrapping), else a space;
  *   - removes bidi embedding/override/isolate controls (U+202A..U+202E, U+2066..U+2069);
- *   - replaces characters the locale says are unprintable (wcwidth < 0) by the replacement mark.
- * Every function is independent of curses. */
+ *   - replaces characters the locale says are unprintable (wcwidth < 0) by the replacement mark;
+ *   - replaces every API key in use (core/redact.h) by "[redacted]".
+ * The decoding and the escape-sequence scanner are core/termsafe.h's, which the headless output
+ * shares.  Every function is independent of curses. */
 #ifndef ADOPT_TUI_SANITIZE_H
 #define ADOPT_TUI_SANITIZE_H
 

@@ -76,6 +76,12 @@ struct app {
 	void *view_answer_arg;
 	int pending_run;              /* the run a question waits to start (app_run) */
 	char pending_projection[160]; /* what it was projected to cost */
+	/* keys bound for a host or from a variable the user has not chosen (llm_set_key_asker):
+	 * asked one at a time, in the order the LLM layer raised them */
+	struct key_question {
+		char *var, *origin;
+	} *key_questions;
+	size_t n_key_questions, cap_key_questions;
 
 	/* layout */
 	int rows, cols;
@@ -109,7 +115,8 @@ struct app *app_open(const struct batch_opts *o, int *rc);
 void app_close(struct app *a); /* ends curses and frees everything app_open made */
 /* The engine's event callback: passes the event to every view and updates the shell. */
 void app_on_event(void *arg, const struct engine_event *ev);
-int app_save(struct app *a, const char *path); /* engine_store + session_save; 0 or -1 */
+int app_save(struct app *a, const char *path);
+bool app_read_only(const struct app *a); /* engine_store + session_save; 0 or -1 */
 void app_quit(struct app *a, bool force);      /* asks first when there are unsaved changes */
 void app_ask(struct app *a, ask_fn *cb, const char *choices, const char *fmt, ...)
     PRINTF_LIKE(4, 5);

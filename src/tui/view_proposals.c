@@ -2,10 +2,11 @@
  * diff of the current against the proposed prompt (removed text as [-old-] in diff.removed, added
  * text as {+new+} in diff.added, so it reads without colour too; invisible characters such as
  * U+200B as markers, "<U+200B>", so that no change hides in them), the validation gain of the
- * proposed combination, the change in demonstrations and the decision.  Keys act on the selected
- * step (tui->step): a accept, x reject (asking first when it is the last decision, which closes
- * the iteration), e edit (in $EDITOR; the engine checks the text), u undo (also of the decision
- * that closed the iteration, until the next forward pass).
+ * proposed combination beside the step's own part of it (its phi, and its gain alone where
+ * selection measured that), the change in demonstrations and the decision.  Keys act on the
+ * selected step (tui->step): a accept, x reject (asking first when it is the last decision, which
+ * closes the iteration), e edit (in $EDITOR; the engine checks the text), u undo (also of the
+ * decision that closed the iteration, until the next forward pass).
  * Before a proposal exists it says what the engine is doing and how to get one. */
 #include <stdlib.h>
 #include <string.h>
@@ -126,9 +127,27 @@ static void add_diff(struct tlines *l, const char *old, const char *new)
 	diff_free(&d);
 }
 
-static void build_change(struct tlines *l, const struct session *s, const struct iteration *it,
+/* The step's own part of the gain: its φ, and its gain changed alone where selection measured
+ * that configuration ("" when neither is known). */
+static char *own_gain(const struct engine *en, const struct iteration *it, int step)
+{
+	struct sbuf b = {0};
+	if (it->phi)
+		sbuf_addf(&b, "  step φ %+.3f", it->phi[step]);
+	size_t n = engine_session(en)->n_steps;
+	bool *keep = xcalloc(n + 1, sizeof *keep);
+	keep[step] = true;
+	double alone = engine_config_score(en, it, keep);
+	free(keep);
+	if (alone >= 0 && it->n_changes > 1)
+		sbuf_addf(&b, "%s alone %+.3f", it->phi ? "," : "  step", alone - it->base_score);
+	return sbuf_take(&b);
+}
+
+static void build_change(struct tlines *l, const struct engine *en, const struct iteration *it,
                          const struct step_change *ch)
 {
+	const struct session *s = engine_session(en);
 	const struct step *st = &s->steps[ch->step];
 	size_t added = 0, removed = 0;
 	const char *shown = ch->edited ? ch->edited : ch->new_prompt;
@@ -141,13 +160,17 @@ static void build_change(struct tlines *l, const struct session *s, const struct
 	sbuf_addf(&b, "%s %s  ", glyphs()->hline_focus, st->id);
 	const char *dec = decision_names[ch->decision];
 	sbuf_addf(&b, "[%s]", dec);
+	char *own = own_gain(en, it, ch->step);
+	const char *all = it->n_changes > 1 ? " (all together)" : "";
 	char *rest =
 	    ch->decision == DECISION_NONE
-	        ? xasprintf("  gain %+.3f  demos %zu %s %zu  +%zu -%zu bytes",
-	                    it->best_score - it->base_score, st->n_demos, glyphs()->arrow_right,
-	                    ch->n_new_demos, added, removed)
-	        : xasprintf("  gain %+.3f  demos %zu  +%zu -%zu bytes",
-	                    it->best_score - it->base_score, ch->n_new_demos, added, removed);
+	        ? xasprintf("  gain %+.3f%s%s  demos %zu %s %zu  +%zu -%zu bytes",
+	                    it->best_score - it->base_score, all, own, st->n_demos,
+	                    glyphs()->arrow_right, ch->n_new_demos, added, removed)
+	        : xasprintf("  gain %+.3f%s%s  demos %zu  +%zu -%zu bytes",
+	                    it->best_score - it->base_score, all, own, ch->n_new_demos, added,
+	                    removed);
+	free(own);
 	struct tspan sp[] = {{b.s, b.len, decision_colour[ch->decision]},
 	                     {rest, strlen(rest), THEME_TEXT}};
 	tlines_add_spans(l, 0, sp, 2);
@@ -177,20 +200,20 @@ static void build(struct view *v)
 	size_t decided = 0;
 	for (size_t c = 0; c < it->n_changes; c++)
 		decided += it->changes[c].decision != DECISION_NONE;
-	/* the header: two rows that stay at the top, cut rather than wrapped */
-	tlines_add_rowf(l, THEME_HEADER, 0,
-	                "Iteration %d: %zu of %zu decided; validation %.3f %s %.3f (gain %+.3f) on "
-	                "%zu examples",
-	                it->number, decided, it->n_changes, it->base_score, glyphs()->arrow_right,
-	                it->best_score, it->best_score - it->base_score, it->n_val);
+	/* the header stays at the top while the changes scroll; its key line is cut, not wrapped */
+	tlines_addf(l, THEME_HEADER, 0,
+	            "Iteration %d proposal: validation %.3f %s %.3f (gain %+.3f) on %zu examples; "
+	            "%zu of %zu decided",
+	            it->number, it->base_score, glyphs()->arrow_right, it->best_score,
+	            it->best_score - it->base_score, it->n_val, decided, it->n_changes);
 	tlines_add_rowf(l, THEME_TEXT_DIM, 0, "%s",
 	                it->phase == PHASE_DECISION
 	                    ? "a accept  x reject  e edit  u undo  j/k other step  PgDn scroll"
 	                    : "Closed.  u undoes its last decision until the next iteration "
 	                      "starts (r).");
-	p->n_head = 2;
+	p->n_head = (int)l->n;
 	for (size_t c = 0; c < it->n_changes; c++)
-		build_change(l, v->tui->s, it, &it->changes[c]);
+		build_change(l, v->tui->en, it, &it->changes[c]);
 }
 
 static long change_row(const struct proposals *p, int step)

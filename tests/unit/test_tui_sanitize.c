@@ -8,8 +8,11 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "core/redact.h"
 #include "core/util.h"
 #include "tui/sanitize.h"
+
+#define REDACTED_W L"[redacted]"
 
 /* Sanitizes a C string and compares with the expected wide string. */
 static void check(const char *in, unsigned flags, const wchar_t *want)
@@ -237,6 +240,19 @@ static void test_invisible(void **state)
 	assert_int_equal(cp, -1);
 }
 
+/* A key in use never reaches the screen, even cut in two by an escape sequence. */
+static void test_redacted(void **state)
+{
+	(void)state;
+	redact_add("sk-screen-secret-7");
+	const char *in = "key\t sk-screen-\033[1msecret-7 \377end";
+	struct san_text t;
+	san_text_from(&t, in, strlen(in), 0, 0);
+	assert_true(wcscmp(t.s, L"key      " REDACTED_W L" \xfffd" L"end") == 0);
+	san_text_free(&t);
+	redact_clear();
+}
+
 int main(void)
 {
 	setlocale(LC_ALL, "C.UTF-8");
@@ -247,6 +263,7 @@ int main(void)
 	    cmocka_unit_test(test_width), cmocka_unit_test(test_cut),
 	    cmocka_unit_test(test_wrap),  cmocka_unit_test(test_big_line),
 	    cmocka_unit_test(test_invisible),
+	    cmocka_unit_test(test_redacted),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
