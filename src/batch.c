@@ -221,6 +221,23 @@ static void eval_text(const struct headless *h, const struct batch_opts *o, stru
 	       st.network_requests, st.cached, st.tokens_in, st.tokens_out, st.cost_usd, elapsed);
 }
 
+/* The details of the billed tokens (--json): provider-cached and cache-write prompt tokens,
+ * reasoning tokens, tokens of answers reused from our response cache, estimated counts. */
+static void tokens_json(cJSON *o, const struct llm_stats *st)
+{
+	const struct {
+		const char *name;
+		long n;
+	} f[] = {{"tokens_prompt_cached", st->tokens_prompt_cached},
+	         {"tokens_cache_write", st->tokens_cache_write},
+	         {"tokens_reasoning", st->tokens_reasoning},
+	         {"tokens_reused", st->tokens_reused},
+	         {"estimated_requests", st->estimated},
+	         {"billed_failures", st->billed_failures}};
+	for (size_t i = 0; i < ARRAY_SIZE(f); i++)
+		cJSON_AddNumberToObject(o, f[i].name, (double)f[i].n);
+}
+
 static void eval_json(const struct headless *h, const struct batch_opts *o, struct run_batch *b,
                       const struct step_totals *tot, double elapsed)
 {
@@ -281,7 +298,7 @@ static void eval_json(const struct headless *h, const struct batch_opts *o, stru
 	cJSON_AddNumberToObject(tot_j, "failed", (double)st.failed);
 	cJSON_AddNumberToObject(tot_j, "tokens_in", (double)st.tokens_in);
 	cJSON_AddNumberToObject(tot_j, "tokens_out", (double)st.tokens_out);
-	cJSON_AddNumberToObject(tot_j, "tokens_cached", (double)st.tokens_cached);
+	tokens_json(tot_j, &st);
 	cJSON_AddNumberToObject(tot_j, "cost_usd", st.cost_usd);
 	cJSON_AddNumberToObject(tot_j, "elapsed_s", elapsed);
 	char *text = cJSON_Print(r);

@@ -50,9 +50,9 @@ static void index_rebuild(struct cache *c, size_t nslots)
 		c->slots[slot_of(c, c->v[j].key)] = j + 1;
 }
 
-/* Inserts or replaces; takes ownership of model and text. */
+/* Inserts or replaces; takes ownership of model, text and reasoning. */
 static void cache_insert(struct cache *c, const char *key, char *model, char *text,
-                         const struct llm_usage *u)
+                         char *reasoning, const struct llm_usage *u)
 {
 	if ((c->n + 1) * 2 > c->nslots)
 		index_rebuild(c, c->nslots ? c->nslots * 2 : 64);
@@ -62,6 +62,7 @@ static void cache_insert(struct cache *c, const char *key, char *model, char *te
 		ce = &c->v[c->slots[s] - 1];
 		free(ce->model);
 		free(ce->text);
+		free(ce->reasoning);
 	} else {
 		c->v = xgrow(c->v, &c->cap, c->n + 1, sizeof(*c->v));
 		ce = &c->v[c->n++];
@@ -70,6 +71,7 @@ static void cache_insert(struct cache *c, const char *key, char *model, char *te
 	}
 	ce->model = model;
 	ce->text = text;
+	ce->reasoning = reasoning;
 	ce->usage = *u;
 }
 
@@ -88,15 +90,25 @@ static bool load_line(struct cache *c, const char *line)
 	const cJSON *key = cJSON_GetObjectItemCaseSensitive(o, "key");
 	const cJSON *text = cJSON_GetObjectItemCaseSensitive(o, "text");
 	const cJSON *model = cJSON_GetObjectItemCaseSensitive(o, "model");
+	const cJSON *reasoning = cJSON_GetObjectItemCaseSensitive(o, "reasoning");
 	bool ok = cJSON_IsObject(o) && cJSON_IsString(key) && key_valid(key->valuestring) &&
 	          cJSON_IsString(text);
 	if (ok) {
 		struct llm_usage u = {
-		    num_field(o, "in"), num_field(o, "out"), 0,
-		    cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "estimated"))};
+		    num_field(o, "in"),
+		    num_field(o, "out"),
+		    num_field(o, "cached"),
+		    cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "estimated")),
+		    num_field(o, "cache_write"),
+		    num_field(o, "reasoning_tokens"),
+		};
 		cache_insert(c, key->valuestring,
 		             xstrdup(cJSON_IsString(model) ? model->valuestring : ""),
-		             xstrdup(text->valuestring), &u);
+		             xstrdup(text->valuestring),
+		             cJSON_IsString(reasoning) && *reasoning->valuestring
+		                 ? xstrdup(reasoning->valuestring)
+		                 : NULL,
+		             &u);
 	}
 	cJSON_Delete(o);
 	return ok;
@@ -171,6 +183,7 @@ void cache_close(struct cache *c)
 	for (size_t i = 0; i < c->n; i++) {
 		free(c->v[i].model);
 		free(c->v[i].text);
+		free(c->v[i].reasoning);
 	}
 	free(c->v);
 	free(c->slots);
@@ -201,11 +214,14 @@ static int write_all(int fd, const char *p, size_t n)
 }
 
 int cache_put(struct cache *c, const char *key, const char *model, const char *text,
-              const struct llm_usage *u, struct err *e)
+              const char *reasoning, const struct llm_usage *u, struct err *e)
 {
 	if (!key_valid(key))
 		return err_set(e, "response cache: invalid key");
-	cache_insert(c, key, xstrdup(model ? model : ""), xstrdup(text ? text : ""), u);
+	if (reasoning && !*reasoning)
+		reasoning = NULL;
+	cache_insert(c, key, xstrdup(model ? model : ""), xstrdup(text ? text : ""),
+	             reasoning ? xstrdup(reasoning) : NULL, u);
 	if (c->fd < 0)
 		return 0;
 	cJSON *o = cJSON_CreateObject();
@@ -215,6 +231,17 @@ int cache_put(struct cache *c, const char *key, const char *model, const char *t
 	cJSON_AddNumberToObject(o, "in", (double)u->in);
 	cJSON_AddNumberToObject(o, "out", (double)u->out);
 	cJSON_AddBoolToObject(o, "estimated", u->estimated);
+	const struct {
+		const char *name;
+		long n;
+	} details[] = {{"cached", u->cached},
+	               {"cache_write", u->cache_write},
+	               {"reasoning_tokens", u->reasoning}};
+	for (size_t i = 0; i < ARRAY_SIZE(details); i++)
+		if (details[i].n)
+			cJSON_AddNumberToObject(o, details[i].name, (double)details[i].n);
+	if (reasoning)
+		cJSON_AddStringToObject(o, "reasoning", reasoning);
 	cJSON_AddNumberToObject(o, "at", (double)time(NULL));
 	char *json = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);

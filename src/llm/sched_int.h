@@ -106,9 +106,13 @@ struct job {
 	char errbuf[CURL_ERROR_SIZE];
 
 	/* the outcome */
-	char *text, *error;
-	struct llm_usage usage;
+	char *text, *error, *reasoning;
+	struct llm_usage usage; /* of the answer */
 	double cost;
+	/* what the failed attempts so far were billed (usage that arrived, or an estimate for a
+	 * stream cut after it began) */
+	struct llm_usage billed;
+	double billed_cost;
 	bool cached, scripted;
 };
 
@@ -173,7 +177,12 @@ void job_drop(struct llm *l, struct job *j);
 bool job_orphaned(const struct job *j);
 const char *job_tag(const struct job *j);
 void job_fail(struct llm *l, struct job *j, char *msg);
+/* Takes text and j->reasoning (when set) as the answer.  usage NULL: estimated. */
 void job_succeed(struct llm *l, struct job *j, char *text, const struct llm_usage *usage);
+/* Adds a failed attempt's usage to what the job was billed. */
+void job_bill(struct job *j, const struct llm_usage *u);
+/* dst += u (estimated when either is) */
+void usage_add(struct llm_usage *dst, const struct llm_usage *u);
 
 /* sched_http.c */
 const char *model_base_url(const struct provider_ops *ops, const struct model_config *m);
