@@ -182,6 +182,7 @@ static int wait_batch(struct headless *h, struct run_batch *b)
 
 struct step_totals {
 	long runs, errors, parse_misses, tok_in, tok_out, cached, memo;
+	long tok_prompt_cached, tok_reasoning, estimated;
 	double latency, cost;
 };
 
@@ -217,8 +218,15 @@ static void eval_text(const struct headless *h, const struct batch_opts *o, stru
 	}
 	struct llm_stats st;
 	llm_get_stats(h->llm, &st);
-	printf("  requests %ld (cached %ld)  tokens in %ld out %ld  cost $%.4f  time %.2f s\n",
-	       st.network_requests, st.cached, st.tokens_in, st.tokens_out, st.cost_usd, elapsed);
+	printf("  requests %ld (cached %ld)  tokens in %ld out %ld  cost %s$%.4f  time %.2f s\n",
+	       st.network_requests, st.cached, st.tokens_in, st.tokens_out,
+	       st.estimated ? "~" : "", st.cost_usd, elapsed);
+	if (st.tokens_prompt_cached || st.tokens_cache_write || st.tokens_reasoning ||
+	    st.tokens_reused || st.estimated)
+		printf("  tokens: %ld provider-cached, %ld cache writes, %ld reasoning, %ld reused "
+		       "from the response cache; %ld requests estimated (cut before their usage)\n",
+		       st.tokens_prompt_cached, st.tokens_cache_write, st.tokens_reasoning,
+		       st.tokens_reused, st.estimated);
 }
 
 /* The details of the billed tokens (--json): provider-cached and cache-write prompt tokens,
@@ -281,6 +289,9 @@ static void eval_json(const struct headless *h, const struct batch_opts *o, stru
 		cJSON_AddNumberToObject(j, "latency_s", t->latency);
 		cJSON_AddNumberToObject(j, "tokens_in", (double)t->tok_in);
 		cJSON_AddNumberToObject(j, "tokens_out", (double)t->tok_out);
+		cJSON_AddNumberToObject(j, "tokens_prompt_cached", (double)t->tok_prompt_cached);
+		cJSON_AddNumberToObject(j, "tokens_reasoning", (double)t->tok_reasoning);
+		cJSON_AddNumberToObject(j, "estimated", (double)t->estimated);
 		cJSON_AddNumberToObject(j, "cost_usd", t->cost);
 		cJSON_AddNumberToObject(j, "cached", (double)t->cached);
 		cJSON_AddItemToArray(steps, j);
@@ -352,6 +363,9 @@ int batch_eval(const struct batch_opts *o)
 			st->latency += ts->latency_s;
 			st->tok_in += ts->tok_in;
 			st->tok_out += ts->tok_out;
+			st->tok_prompt_cached += ts->tok_cached;
+			st->tok_reasoning += ts->tok_reasoning;
+			st->estimated += ts->estimated && !ts->scripted;
 			st->cost += ts->cost_usd;
 			st->cached += ts->cached || ts->memo;
 		}
@@ -470,6 +484,11 @@ static cJSON *run_report(struct run_ctx *c)
 			cJSON_AddNumberToObject(pc, "cached", (double)it->cost[p].cached);
 			cJSON_AddNumberToObject(pc, "tokens", (double)(it->cost[p].tokens_in +
 			                                               it->cost[p].tokens_out));
+			cJSON_AddNumberToObject(pc, "tokens_prompt_cached",
+			                        (double)it->cost[p].tokens_prompt_cached);
+			cJSON_AddNumberToObject(pc, "tokens_reasoning",
+			                        (double)it->cost[p].tokens_reasoning);
+			cJSON_AddNumberToObject(pc, "estimated", (double)it->cost[p].estimated);
 			cJSON_AddNumberToObject(pc, "cost_usd", it->cost[p].cost_usd);
 			cJSON_AddNumberToObject(pc, "projected_calls", (double)it->cost[p].projected_calls);
 		}
@@ -484,6 +503,10 @@ static cJSON *run_report(struct run_ctx *c)
 	cJSON_AddNumberToObject(tot, "memo_hits", (double)t.memo_hits);
 	cJSON_AddNumberToObject(tot, "tokens_in", (double)t.tokens_in);
 	cJSON_AddNumberToObject(tot, "tokens_out", (double)t.tokens_out);
+	cJSON_AddNumberToObject(tot, "tokens_prompt_cached", (double)t.tokens_prompt_cached);
+	cJSON_AddNumberToObject(tot, "tokens_reasoning", (double)t.tokens_reasoning);
+	cJSON_AddNumberToObject(tot, "tokens_reused", (double)t.tokens_reused);
+	cJSON_AddNumberToObject(tot, "estimated", (double)t.estimated);
 	cJSON_AddNumberToObject(tot, "cost_usd", t.cost_usd);
 	cJSON *prompts = cJSON_AddObjectToObject(r, "prompts");
 	for (size_t k = 0; k < s->n_steps; k++)
@@ -547,13 +570,17 @@ int batch_run(const struct batch_opts *o)
 		const struct iteration *it = engine_current(c.en);
 		struct engine_totals t;
 		engine_totals(c.en, &t);
-		if (it)
+		if (it) {
+			struct sbuf detail = {0};
+			engine_tokens_detail(&t, &detail);
 			printf("%s: %zu iterations; validation %.4f -> %.4f; calls %ld (cached %ld, "
-			       "avoided %ld); tokens %ld; cost $%.4f%s\n",
+			       "avoided %ld); tokens %ld%s; cost %s$%.4f%s\n",
 			       h.s->name, engine_iterations(c.en),
 			       engine_iteration(c.en, 0)->base_score, engine_val_score(c.en), t.calls,
-			       t.cached, t.avoided, t.tokens_in + t.tokens_out, t.cost_usd,
-			       h.scripted ? "  [scripted model]" : "");
+			       t.cached, t.avoided, t.tokens_in + t.tokens_out, sbuf_str(&detail),
+			       t.estimated ? "~" : "", t.cost_usd, h.scripted ? "  [scripted model]" : "");
+			sbuf_free(&detail);
+		}
 	}
 	rc = interrupted ? 130 : c.save_failed ? 1 : 0;
 	engine_free(c.en);

@@ -59,6 +59,7 @@ void trace_free(struct trace *t)
 		free(s->input);
 		free(s->prompt);
 		free(s->raw);
+		free(s->reasoning);
 		step_out_free(&s->out);
 		free(s->error);
 	}
@@ -93,6 +94,7 @@ cJSON *trace_to_json(const struct trace *t, const char *const *step_ids)
 		add_str(j, "input", s->input);
 		add_str(j, "prompt", s->prompt);
 		add_str(j, "raw", s->raw);
+		add_str(j, "reasoning", s->reasoning);
 		add_str(j, "output", s->out.text);
 		if (s->out.n_items) {
 			cJSON *items = cJSON_AddArrayToObject(j, "items");
@@ -106,9 +108,15 @@ cJSON *trace_to_json(const struct trace *t, const char *const *step_ids)
 			cJSON_AddBoolToObject(j, "cached", true);
 		if (s->memo)
 			cJSON_AddBoolToObject(j, "memo", true);
+		if (s->estimated)
+			cJSON_AddBoolToObject(j, "estimated", true);
 		cJSON_AddNumberToObject(j, "latency_s", s->latency_s);
 		cJSON_AddNumberToObject(j, "tokens_in", (double)s->tok_in);
 		cJSON_AddNumberToObject(j, "tokens_out", (double)s->tok_out);
+		if (s->tok_cached)
+			cJSON_AddNumberToObject(j, "tokens_prompt_cached", (double)s->tok_cached);
+		if (s->tok_reasoning)
+			cJSON_AddNumberToObject(j, "tokens_reasoning", (double)s->tok_reasoning);
 		cJSON_AddNumberToObject(j, "cost_usd", s->cost_usd);
 		cJSON_AddItemToArray(steps, j);
 	}
@@ -153,6 +161,7 @@ int trace_from_json(const cJSON *j, struct trace *t, int (*step_index)(void *, c
 		ts->input = dup_str(s, "input");
 		ts->prompt = dup_str(s, "prompt");
 		ts->raw = dup_str(s, "raw");
+		ts->reasoning = dup_str(s, "reasoning");
 		ts->out.text = dup_str(s, "output");
 		if (!ts->out.text)
 			ts->out.text = xstrdup("");
@@ -168,9 +177,12 @@ int trace_from_json(const cJSON *j, struct trace *t, int (*step_index)(void *, c
 		ts->parse_miss = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(s, "parse_miss"));
 		ts->cached = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(s, "cached"));
 		ts->memo = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(s, "memo"));
+		ts->estimated = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(s, "estimated"));
 		ts->latency_s = num(s, "latency_s");
 		ts->tok_in = (long)num(s, "tokens_in");
 		ts->tok_out = (long)num(s, "tokens_out");
+		ts->tok_cached = (long)num(s, "tokens_prompt_cached");
+		ts->tok_reasoning = (long)num(s, "tokens_reasoning");
 		ts->cost_usd = num(s, "cost_usd");
 	}
 	return 0;

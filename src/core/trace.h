@@ -28,12 +28,14 @@ struct trace_step {
 	char *input;   /* the step's input variables, "name: value" one a line */
 	char *prompt;  /* LLM: the full rendered message(s); code: the rendered text it worked on */
 	char *raw;     /* LLM: the reply exactly as received */
+	char *reasoning; /* LLM: the model's reasoning, apart from the reply (NULL: none) */
 	struct step_out out;
 	char *error;   /* NULL when the step succeeded */
 	bool parse_miss; /* the output parser did not match: out is the trimmed raw reply */
-	bool cached, memo, scripted, estimated;
+	bool cached, memo, scripted, estimated; /* estimated: the tokens (a cut stream, ...) */
 	double latency_s;
 	long tok_in, tok_out;
+	long tok_cached, tok_reasoning; /* parts of tok_in (provider-cached) and tok_out */
 	double cost_usd;
 	char key[65]; /* LLM request key (memo / cache), "" for code steps */
 };

@@ -114,6 +114,9 @@ static cJSON *iteration_json(const struct engine *en, const struct iteration *it
 		cJSON_AddNumberToObject(j, "cached", (double)pc->cached);
 		cJSON_AddNumberToObject(j, "tokens_in", (double)pc->tokens_in);
 		cJSON_AddNumberToObject(j, "tokens_out", (double)pc->tokens_out);
+		cJSON_AddNumberToObject(j, "tokens_prompt_cached", (double)pc->tokens_prompt_cached);
+		cJSON_AddNumberToObject(j, "tokens_reasoning", (double)pc->tokens_reasoning);
+		cJSON_AddNumberToObject(j, "estimated", (double)pc->estimated);
 		cJSON_AddNumberToObject(j, "cost_usd", pc->cost_usd);
 		cJSON_AddNumberToObject(j, "projected_calls", (double)pc->projected_calls);
 		cJSON_AddNumberToObject(j, "projected_usd", pc->projected_usd);
@@ -130,6 +133,10 @@ static void totals_json(cJSON *parent, const char *name, const struct engine_tot
 	cJSON_AddNumberToObject(o, "avoided", (double)t->avoided);
 	cJSON_AddNumberToObject(o, "tokens_in", (double)t->tokens_in);
 	cJSON_AddNumberToObject(o, "tokens_out", (double)t->tokens_out);
+	cJSON_AddNumberToObject(o, "tokens_prompt_cached", (double)t->tokens_prompt_cached);
+	cJSON_AddNumberToObject(o, "tokens_reasoning", (double)t->tokens_reasoning);
+	cJSON_AddNumberToObject(o, "tokens_reused", (double)t->tokens_reused);
+	cJSON_AddNumberToObject(o, "estimated", (double)t->estimated);
 	cJSON_AddNumberToObject(o, "cost_usd", t->cost_usd);
 }
 
@@ -277,6 +284,9 @@ void engine_restore(struct engine *en)
 			it->cost[p].cost_usd = num(pc, "cost_usd");
 			it->cost[p].tokens_in = (long)num(pc, "tokens_in");
 			it->cost[p].tokens_out = (long)num(pc, "tokens_out");
+			it->cost[p].tokens_prompt_cached = (long)num(pc, "tokens_prompt_cached");
+			it->cost[p].tokens_reasoning = (long)num(pc, "tokens_reasoning");
+			it->cost[p].estimated = (long)num(pc, "estimated");
 		}
 		if (it->best_score > 0)
 			en->val_score = it->best_score;
@@ -294,7 +304,13 @@ void engine_restore(struct engine *en)
 		                                     .avoided = (long)num(spent, "avoided"),
 		                                     .tokens_in = (long)num(spent, "tokens_in"),
 		                                     .tokens_out = (long)num(spent, "tokens_out"),
-		                                     .cost_usd = num(spent, "cost_usd")};
+		                                     .cost_usd = num(spent, "cost_usd"),
+		                                     .tokens_prompt_cached =
+		                                         (long)num(spent, "tokens_prompt_cached"),
+		                                     .tokens_reasoning =
+		                                         (long)num(spent, "tokens_reasoning"),
+		                                     .tokens_reused = (long)num(spent, "tokens_reused"),
+		                                     .estimated = (long)num(spent, "estimated")};
 	const cJSON *st = session_section(s, "state");
 	const cJSON *ph = cJSON_GetObjectItemCaseSensitive(st, "phase");
 	if (cJSON_IsString(ph)) {

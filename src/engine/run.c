@@ -19,6 +19,7 @@
 struct memo_entry {
 	char key[65];
 	char *raw;
+	char *reasoning; /* NULL: none */
 	struct llm_usage usage;
 	bool scripted;
 };
@@ -87,7 +88,7 @@ static const struct memo_entry *memo_get(struct runner *r, const char *key)
 	return e && e->raw ? e : NULL;
 }
 
-static void memo_put(struct runner *r, const char *key, const char *raw,
+static void memo_put(struct runner *r, const char *key, const char *raw, const char *reasoning,
                      const struct llm_usage *u, bool scripted)
 {
 	if ((r->memo_n + 1) * 2 > r->memo_cap) {
@@ -105,6 +106,7 @@ static void memo_put(struct runner *r, const char *key, const char *raw,
 		return;
 	memcpy(e->key, key, 65);
 	e->raw = xstrdup(raw);
+	e->reasoning = reasoning && *reasoning ? xstrdup(reasoning) : NULL;
 	e->usage = *u;
 	e->scripted = scripted;
 	r->memo_n++;
@@ -129,8 +131,10 @@ void runner_free(struct runner *r)
 		struct run_batch *b = r->batches;
 		run_batch_free(b);
 	}
-	for (size_t i = 0; i < r->memo_cap; i++)
+	for (size_t i = 0; i < r->memo_cap; i++) {
 		free(r->memo[i].raw);
+		free(r->memo[i].reasoning);
+	}
 	free(r->memo);
 	free(r);
 }
@@ -311,7 +315,7 @@ static void on_llm_done(void *arg, const struct llm_reply *rep)
 		else if (metric_judge_parse(m, rep->text, &score, &e) < 0)
 			es->trace.error = xasprintf("judge: %s", e.msg);
 		else
-			memo_put(r, rep->key, rep->text, &rep->usage, rep->scripted);
+			memo_put(r, rep->key, rep->text, NULL, &rep->usage, rep->scripted);
 		es->trace.score = score;
 		es->trace.good = !es->trace.error && score >= metric_threshold(m);
 		es->finished = true;
@@ -325,7 +329,11 @@ static void on_llm_done(void *arg, const struct llm_reply *rep)
 	ts->latency_s = rep->latency_s;
 	ts->tok_in = rep->usage.in;
 	ts->tok_out = rep->usage.out;
+	ts->tok_cached = rep->usage.cached;
+	ts->tok_reasoning = rep->usage.reasoning;
 	ts->estimated = rep->usage.estimated;
+	if (*rep->reasoning)
+		ts->reasoning = xstrdup(rep->reasoning);
 	ts->cost_usd = rep->cost_usd;
 	ts->cached = rep->cached;
 	ts->scripted = rep->scripted;
@@ -333,7 +341,7 @@ static void on_llm_done(void *arg, const struct llm_reply *rep)
 	if (rep->error) {
 		record_error(es, ts, rep->error);
 	} else {
-		memo_put(r, rep->key, rep->text, &rep->usage, rep->scripted);
+		memo_put(r, rep->key, rep->text, rep->reasoning, &rep->usage, rep->scripted);
 		apply_llm_output(es, ts, rep->text);
 	}
 	step_finished(es, tsi);
@@ -391,6 +399,10 @@ static int run_llm_step(struct ex_state *es, int tsi, struct render_ctx *c)
 		ts->scripted = m->scripted;
 		ts->tok_in = m->usage.in;
 		ts->tok_out = m->usage.out;
+		ts->tok_cached = m->usage.cached;
+		ts->tok_reasoning = m->usage.reasoning;
+		if (m->reasoning)
+			ts->reasoning = xstrdup(m->reasoning);
 		apply_llm_output(es, ts, m->raw);
 		free(user);
 		free(system);

@@ -76,7 +76,7 @@ struct llm_stats {
 	long tokens_cache_write;   /* prompt tokens written to the provider's prompt cache */
 	long tokens_reasoning;     /* output tokens spent reasoning */
 	long tokens_reused;        /* tokens of answers taken from our response cache or shared */
-	long estimated;            /* requests whose usage is (partly) estimated */
+	long estimated;            /* paid requests whose usage is (partly) estimated */
 	long billed_failures;      /* failed requests that were billed anyway */
 	double cost_usd;
 };

@@ -298,7 +298,7 @@ static void account(struct llm_stats *s, const struct llm_reply *r)
 	s->tokens_cache_write += u->cache_write;
 	s->tokens_reasoning += u->reasoning;
 	s->tokens_reused += r->reused_tokens;
-	s->estimated += billed && u->estimated;
+	s->estimated += billed && u->estimated && !r->scripted; /* scripted: free, nominal */
 	s->cost_usd += r->cost_usd;
 }
 
