@@ -578,7 +578,8 @@ int batch_run(const struct batch_opts *o)
 			       h.s->name, engine_iterations(c.en),
 			       engine_iteration(c.en, 0)->base_score, engine_val_score(c.en), t.calls,
 			       t.cached, t.avoided, t.tokens_in + t.tokens_out, sbuf_str(&detail),
-			       t.estimated ? "~" : "", t.cost_usd, h.scripted ? "  [scripted model]" : "");
+			       t.estimated ? "~" : "", t.cost_usd,
+			       h.scripted ? "  [scripted model]" : "");
 			sbuf_free(&detail);
 		}
 	}

@@ -751,7 +751,8 @@ void engine_tokens_detail(const struct engine_totals *t, struct sbuf *b)
 	if (t->tokens_reused)
 		sbuf_addf(b, ", %ld reused", t->tokens_reused);
 	if (t->estimated)
-		sbuf_addf(b, ", %ld request%s estimated", t->estimated, t->estimated == 1 ? "" : "s");
+		sbuf_addf(b, ", %ld request%s estimated", t->estimated,
+		          t->estimated == 1 ? "" : "s");
 }
 
 void engine_projection(const struct engine *en, long *calls, double *usd)

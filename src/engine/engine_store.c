@@ -114,7 +114,8 @@ static cJSON *iteration_json(const struct engine *en, const struct iteration *it
 		cJSON_AddNumberToObject(j, "cached", (double)pc->cached);
 		cJSON_AddNumberToObject(j, "tokens_in", (double)pc->tokens_in);
 		cJSON_AddNumberToObject(j, "tokens_out", (double)pc->tokens_out);
-		cJSON_AddNumberToObject(j, "tokens_prompt_cached", (double)pc->tokens_prompt_cached);
+		cJSON_AddNumberToObject(j, "tokens_prompt_cached",
+		                        (double)pc->tokens_prompt_cached);
 		cJSON_AddNumberToObject(j, "tokens_reasoning", (double)pc->tokens_reasoning);
 		cJSON_AddNumberToObject(j, "estimated", (double)pc->estimated);
 		cJSON_AddNumberToObject(j, "cost_usd", pc->cost_usd);
@@ -309,7 +310,8 @@ void engine_restore(struct engine *en)
 		                                         (long)num(spent, "tokens_prompt_cached"),
 		                                     .tokens_reasoning =
 		                                         (long)num(spent, "tokens_reasoning"),
-		                                     .tokens_reused = (long)num(spent, "tokens_reused"),
+		                                     .tokens_reused =
+		                                         (long)num(spent, "tokens_reused"),
 		                                     .estimated = (long)num(spent, "estimated")};
 	const cJSON *st = session_section(s, "state");
 	const cJSON *ph = cJSON_GetObjectItemCaseSensitive(st, "phase");

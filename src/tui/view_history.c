@@ -69,7 +69,8 @@ static void build_summary(struct view *v, struct tlines *l)
 	struct sbuf detail = {0};
 	engine_tokens_detail(&tot, &detail);
 	tlines_addf(l, THEME_HEADER, 0,
-	            "%zu iteration(s); %ld calls (%ld cached, %ld memo hits), %ld tokens%s, %s$%.4f",
+	            "%zu iteration(s); %ld calls (%ld cached, %ld memo hits), %ld tokens%s, "
+	            "%s$%.4f",
 	            n, tot.calls, tot.cached, tot.memo_hits, tot.tokens_in + tot.tokens_out,
 	            sbuf_str(&detail), tot.estimated ? "~" : "", tot.cost_usd);
 	sbuf_free(&detail);

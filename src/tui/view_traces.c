@@ -209,7 +209,8 @@ static void build_step(struct tlines *l, const struct session *s, const struct t
 		sbuf_addf(&b, " / %ld out", ts->tok_out);
 		if (ts->tok_reasoning)
 			sbuf_addf(&b, " (%ld reasoning)", ts->tok_reasoning);
-		sbuf_addf(&b, " tokens  $%.5f%s", ts->cost_usd, ts->estimated ? " (estimated)" : "");
+		sbuf_addf(&b, " tokens  $%.5f%s", ts->cost_usd,
+		          ts->estimated ? " (estimated)" : "");
 	}
 	if (ts->cached)
 		sbuf_adds(&b, "  [cached]");
