@@ -4,7 +4,8 @@
  * stream counted with an estimate, reasoning kept apart from the answer and counted, the usage
  * details and the reasoning replayed from the response cache, and reasoning models sent
  * max_completion_tokens without a temperature.  Tokens and dollars are checked exactly: the
- * server counts ceil(bytes / 4) tokens per message content. */
+ * server counts ceil(bytes / 4) tokens per message content.  First, without the server, the
+ * usage details of recorded responses, parsed whole and fed one byte at a time. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,7 +18,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "llm/cost.h"
 #include "llm/llm.h"
+#include "llm/provider.h"
 #include "llm_server.h"
 
 static char tmpdir[64], rules_path[128], cache_path[128];
@@ -231,6 +234,124 @@ static double usd(long plain, double p_in, long cached, double p_cached, long wr
 	       1e6;
 }
 
+/* ---- usage details on the wire (no server) ---- */
+
+/* Parses a stream fed whole and one byte at a time; both must agree.  Returns the whole run. */
+static struct llm_result parse_stream(const char *provider, const char *in)
+{
+	const struct provider_ops *ops = provider_find(provider);
+	struct llm_result r[2];
+	memset(r, 0, sizeof r);
+	for (int bytes = 0; bytes < 2; bytes++) {
+		void *st = ops->stream_new();
+		size_t n = strlen(in), step = bytes ? 1 : n;
+		for (size_t i = 0; i < n; i += step)
+			assert_int_equal(ops->stream_feed(st, in + i, MIN(step, n - i), &r[bytes], NULL,
+			                                  NULL),
+			                 0);
+		assert_int_equal(ops->stream_end(st, &r[bytes]), 0);
+		ops->stream_free(st);
+	}
+	assert_string_equal(sbuf_str(&r[0].text), sbuf_str(&r[1].text));
+	assert_string_equal(sbuf_str(&r[0].reasoning), sbuf_str(&r[1].reasoning));
+	assert_memory_equal(&r[0].usage, &r[1].usage, sizeof r[0].usage);
+	llm_result_free(&r[1]);
+	return r[0];
+}
+
+/* An o3-mini answer as OpenAI returns it: 192 of the 202 completion tokens were reasoning. */
+static const char o3_whole[] =
+    "{\"id\":\"chatcmpl-B9MHDbslfkBeAs8l4bebGdFOJ6PeG\",\"object\":\"chat.completion\","
+    "\"created\":1741570283,\"model\":\"o3-mini-2025-01-31\",\"choices\":[{\"index\":0,"
+    "\"message\":{\"role\":\"assistant\",\"content\":\"4\",\"refusal\":null,"
+    "\"annotations\":[]},\"finish_reason\":\"stop\"}],\"usage\":{\"prompt_tokens\":1213,"
+    "\"completion_tokens\":202,\"total_tokens\":1415,\"prompt_tokens_details\":"
+    "{\"cached_tokens\":1152,\"audio_tokens\":0},\"completion_tokens_details\":"
+    "{\"reasoning_tokens\":192,\"audio_tokens\":0,\"accepted_prediction_tokens\":0,"
+    "\"rejected_prediction_tokens\":0}},\"service_tier\":\"default\","
+    "\"system_fingerprint\":\"fp_42bfad963b\"}";
+
+/* llama.cpp's server streaming a DeepSeek-R1 distill: reasoning_content deltas, then usage and
+ * timings on the finishing chunk; cache_n prompt tokens came from its KV cache. */
+static const char llamacpp_stream[] =
+    "data: {\"choices\":[{\"finish_reason\":null,\"index\":0,\"delta\":{\"role\":"
+    "\"assistant\",\"content\":null}}],\"created\":1741570000,\"id\":\"chatcmpl-x\","
+    "\"model\":\"r1\",\"object\":\"chat.completion.chunk\"}\n\n"
+    "data: {\"choices\":[{\"finish_reason\":null,\"index\":0,\"delta\":"
+    "{\"reasoning_content\":\"Two and two \"}}],\"object\":\"chat.completion.chunk\"}\n\n"
+    "data: {\"choices\":[{\"finish_reason\":null,\"index\":0,\"delta\":"
+    "{\"reasoning_content\":\"make four.\"}}],\"object\":\"chat.completion.chunk\"}\n\n"
+    "data: {\"choices\":[{\"finish_reason\":null,\"index\":0,\"delta\":{\"content\":"
+    "\"4\"}}],\"object\":\"chat.completion.chunk\"}\n\n"
+    "data: {\"choices\":[{\"finish_reason\":\"stop\",\"index\":0,\"delta\":{}}],"
+    "\"created\":1741570001,\"id\":\"chatcmpl-x\",\"model\":\"r1\",\"system_fingerprint\":"
+    "\"b4800\",\"object\":\"chat.completion.chunk\",\"usage\":{\"completion_tokens\":9,"
+    "\"prompt_tokens\":51,\"total_tokens\":60},\"timings\":{\"prompt_n\":3,\"prompt_ms\":"
+    "25.1,\"prompt_per_token_ms\":8.37,\"prompt_per_second\":119.4,\"predicted_n\":9,"
+    "\"predicted_ms\":110.2,\"predicted_per_token_ms\":12.2,\"predicted_per_second\":81.6,"
+    "\"cache_n\":48}}\n\n"
+    "data: [DONE]\n\n";
+
+/* Anthropic with prompt caching: input_tokens, cache writes and cache reads are disjoint. */
+static const char anthropic_cached[] =
+    "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":"
+    "\"msg_01\",\"type\":\"message\",\"role\":\"assistant\",\"content\":[],\"model\":"
+    "\"claude-sonnet-4-5-20250929\",\"stop_reason\":null,\"stop_sequence\":null,"
+    "\"usage\":{\"input_tokens\":21,\"cache_creation_input_tokens\":1800,"
+    "\"cache_read_input_tokens\":2000,\"cache_creation\":{\"ephemeral_5m_input_tokens\":"
+    "1800,\"ephemeral_1h_input_tokens\":0},\"output_tokens\":2,\"service_tier\":"
+    "\"standard\"}}}\n\n"
+    "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,"
+    "\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n"
+    "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,"
+    "\"delta\":{\"type\":\"text_delta\",\"text\":\"Done.\"}}\n\n"
+    "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":0}\n\n"
+    "event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":"
+    "\"end_turn\",\"stop_sequence\":null},\"usage\":{\"output_tokens\":7}}\n\n"
+    "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n";
+
+static void test_usage_on_the_wire(void **state)
+{
+	(void)state;
+	struct llm_result r = {0};
+	assert_int_equal(provider_find("openai")->parse(o3_whole, strlen(o3_whole), &r), 0);
+	assert_int_equal(r.usage.in, 1213);
+	assert_int_equal(r.usage.cached, 1152);
+	assert_int_equal(r.usage.out, 202);
+	assert_int_equal(r.usage.reasoning, 192);
+	/* o3-mini: cached input at half the price; reasoning billed as output */
+	struct model_config m = {.provider = "openai", .model = "o3-mini", .price_in = -1,
+	                         .price_out = -1, .price_cached_in = -1, .price_cache_write = -1};
+	struct llm_prices p;
+	llm_prices(&m, &p, NULL);
+	struct llm_usage u = r.usage;
+	assert_true(near(cost_usd(&p, &u), usd(61, 1.10, 1152, 0.55, 0, 0, 202, 4.40)));
+	llm_result_free(&r);
+
+	r = parse_stream("openai", llamacpp_stream);
+	assert_string_equal(sbuf_str(&r.text), "4");
+	assert_string_equal(sbuf_str(&r.reasoning), "Two and two make four.");
+	assert_int_equal(r.usage.in, 51);
+	assert_int_equal(r.usage.cached, 48);
+	assert_int_equal(r.usage.out, 9);
+	llm_result_free(&r);
+
+	r = parse_stream("anthropic", anthropic_cached);
+	assert_int_equal(r.usage.in, 21 + 1800 + 2000);
+	assert_int_equal(r.usage.cache_write, 1800);
+	assert_int_equal(r.usage.cached, 2000);
+	assert_int_equal(r.usage.out, 7);
+	m = (struct model_config){.provider = "anthropic", .model = "claude-sonnet-4-5-20250929",
+	                          .price_in = -1, .price_out = -1, .price_cached_in = -1,
+	                          .price_cache_write = -1};
+	llm_prices(&m, &p, NULL);
+	u = r.usage;
+	double billed = cost_usd(&p, &u), full = (3821 * 3.0 + 7 * 15.0) / 1e6;
+	assert_true(near(billed, usd(21, 3.0, 2000, 0.30, 1800, 3.75, 7, 15.0)));
+	assert_true(full / billed > 1.5); /* what billing every token at the input price did */
+	llm_result_free(&r);
+}
+
 /* ---- refused and failed requests are billed ---- */
 
 static void test_refusal_is_billed(void **state)
@@ -436,6 +557,18 @@ static void test_cut_stream_is_estimated(void **state)
 		llm_free(l);
 		sbuf_free(&g.chunks);
 	}
+	/* a whole (not streamed) answer cut half way: the prompt is counted, the output unknown */
+	before(NULL);
+	server_control("{\"drop_during\":1}");
+	struct llm *lw = new_llm(1, NULL);
+	struct model_config mw = srv_model("openai", "gpt-4o-mini", false);
+	struct got gw = {0};
+	ask(lw, &mw, q, &gw);
+	assert_true(gw.err[0] != '\0');
+	assert_true(gw.usage.estimated);
+	assert_int_equal(gw.usage.in, 4 + toks(q));
+	assert_int_equal(gw.usage.out, 0);
+	llm_free(lw);
 	/* a stream that lost only its end marker had its usage: counted as reported */
 	before(NULL);
 	server_control("{\"truncate\":1}");
@@ -586,6 +719,7 @@ static void test_reasoning_model_request(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_usage_on_the_wire),
 	    cmocka_unit_test_setup(test_refusal_is_billed, before),
 	    cmocka_unit_test_setup(test_error_after_usage_is_billed, before),
 	    cmocka_unit_test_setup(test_cached_tokens_priced_apart, before),
