@@ -60,7 +60,19 @@ static int version_step(const struct view *v)
 	return -1;
 }
 
-static void build_summary(struct view *v, struct tlines *l)
+/* Whether the table gets a reasoning column: some call of the session spent reasoning tokens. */
+static bool reasoning_column(const struct engine *en)
+{
+	struct engine_totals tot;
+	engine_spent(en, &tot);
+	bool any = tot.tokens_reasoning > 0;
+	for (size_t i = 0; i < engine_iterations(en) && !any; i++)
+		for (int ph = 0; ph < PHASE_COUNT; ph++)
+			any |= engine_iteration(en, i)->cost[ph].tokens_reasoning > 0;
+	return any;
+}
+
+static void build_summary(struct view *v, struct tlines *l, bool rcol)
 {
 	const struct engine *en = v->tui->en;
 	size_t n = engine_iterations(en);
@@ -96,7 +108,7 @@ static void build_summary(struct view *v, struct tlines *l)
 		sbuf_free(&b);
 	}
 	free(vals);
-	if (tot.tokens_reasoning) /* a column of its own, when reasoning models are used */
+	if (rcol) /* a column of its own, when reasoning models are used */
 		tlines_addf(l, THEME_TEXT_DIM, 0, "%4s  %-6s %-15s %-9s %-9s %9s  %s", "iter",
 		            "train", "validation", "tokens", "reasoning", "cost", "changes");
 	else
@@ -193,16 +205,14 @@ static void build(struct view *v)
 	const struct engine *en = v->tui->en;
 	tlines_clear(&p->l);
 	p->l.width = v->w;
-	build_summary(v, &p->l);
+	bool rcol = reasoning_column(en);
+	build_summary(v, &p->l, rcol);
 	size_t n = engine_iterations(en);
 	if (!n) {
 		tlines_add(&p->l, THEME_TEXT_DIM, 2, "(no iteration yet: press r to run one)");
 	}
-	struct engine_totals tot;
-	engine_spent(en, &tot);
 	for (size_t i = 0; i < n; i++)
-		build_iteration(v->tui->s, &p->l, engine_iteration(en, i), i,
-		                tot.tokens_reasoning > 0);
+		build_iteration(v->tui->s, &p->l, engine_iteration(en, i), i, rcol);
 	int step = version_step(v);
 	if (step >= 0)
 		build_versions(v, p, step);
