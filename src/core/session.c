@@ -117,10 +117,10 @@ bool load_bool(struct loader *L, const cJSON *obj, const char *path, const char 
 static const char *const known_providers[] = {"openai", "anthropic", "ollama", "scripted", NULL};
 
 static const char *const model_keys[] = {
-    "provider",        "base_url",          "model",       "api_key_env", "rules",
-    "temperature",     "max_tokens",        "price_in",    "price_out",   "price_cached_in",
-    "price_cache_write", "reasoning",       "concurrency", "rpm",         "tpm",
-    "timeout",         "stream",            NULL};
+    "provider",          "base_url",   "model",       "api_key_env", "rules",
+    "temperature",       "max_tokens", "price_in",    "price_out",   "price_cached_in",
+    "price_cache_write", "reasoning",  "concurrency", "rpm",         "tpm",
+    "timeout",           "stream",     NULL};
 
 static void load_models(struct loader *L, struct session *s)
 {

@@ -245,10 +245,10 @@ static struct llm_result parse_stream(const char *provider, const char *in)
 	for (int bytes = 0; bytes < 2; bytes++) {
 		void *st = ops->stream_new();
 		size_t n = strlen(in), step = bytes ? 1 : n;
-		for (size_t i = 0; i < n; i += step)
-			assert_int_equal(ops->stream_feed(st, in + i, MIN(step, n - i), &r[bytes], NULL,
-			                                  NULL),
-			                 0);
+		for (size_t i = 0; i < n; i += step) {
+			size_t k = MIN(step, n - i);
+			assert_int_equal(ops->stream_feed(st, in + i, k, &r[bytes], NULL, NULL), 0);
+		}
 		assert_int_equal(ops->stream_end(st, &r[bytes]), 0);
 		ops->stream_free(st);
 	}
