@@ -199,14 +199,14 @@ static void eval_text(const struct headless *h, const struct batch_opts *o, stru
 	       h->scripted ? "  [scripted model: a stand-in, not a real LLM]" : "");
 	printf("  score %.4f (%s)   good %zu  bad %zu  errors %zu\n", run_batch_score(b),
 	       metric_name(s->metric), good, n - good, errors);
-	printf("  %-16s %-9s %6s %7s %9s %9s %9s\n", "step", "kind", "runs", "errors", "avg ms",
-	       "tokens", "cost $");
+	printf("  %-16s %-9s %6s %7s %9s %9s %9s %9s\n", "step", "kind", "runs", "errors",
+	       "avg ms", "tokens", "reasoning", "cost $");
 	for (size_t i = 0; i < s->n_steps; i++) {
 		const struct step_totals *t = &tot[i];
-		printf("  %-16s %-9s %6ld %7ld %9.1f %9ld %9.4f\n", s->steps[i].id,
+		printf("  %-16s %-9s %6ld %7ld %9.1f %9ld %9ld %s%*.4f\n", s->steps[i].id,
 		       step_kind_name(s->steps[i].kind), t->runs, t->errors,
 		       t->runs ? 1000.0 * t->latency / (double)t->runs : 0.0, t->tok_in + t->tok_out,
-		       t->cost);
+		       t->tok_reasoning, t->estimated ? "~" : "", t->estimated ? 8 : 9, t->cost);
 	}
 	for (size_t i = 0, shown = 0; i < n && shown < 5; i++) {
 		const struct trace *t = run_batch_trace(b, i);
