@@ -2,8 +2,9 @@
  * message when it is missing): a refusal and an error after the usage are billed, cached and
  * cache-write prompt tokens at their own prices (OpenAI, Anthropic, llama.cpp's timings), a cut
  * stream counted with an estimate, reasoning kept apart from the answer and counted, the usage
- * details and the reasoning replayed from the response cache, and reasoning models sent
- * max_completion_tokens without a temperature.  Tokens and dollars are checked exactly: the
+ * details and the reasoning replayed from the response cache, reasoning models sent
+ * max_completion_tokens without a temperature, and an engine whose refused calls count in the
+ * session's spend and trip its cost cap.  Tokens and dollars are checked exactly: the
  * server counts ceil(bytes / 4) tokens per message content.  First, without the server, the
  * usage details of recorded responses, parsed whole and fed one byte at a time. */
 #include <setjmp.h>
@@ -18,6 +19,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "engine/engine.h"
+#include "engine_fixture.h"
 #include "llm/cost.h"
 #include "llm/llm.h"
 #include "llm/provider.h"
@@ -716,6 +719,70 @@ static void test_reasoning_model_request(void **state)
 	assert_string_not_equal(k1, k2);
 }
 
+/* ---- the caps count what was billed ---- */
+
+static void on_engine_event(void *arg, const struct engine_event *ev)
+{
+	(void)arg, (void)ev;
+}
+
+/* Every call of a forward pass is refused: nothing is answered, all of it is billed, and the
+ * session's spend (which the caps compare with) says so. */
+static void test_caps_count_refusals(void **state)
+{
+	(void)state;
+	NEED_SERVER();
+	server_control("{\"refusal\":true}");
+	struct fx f;
+	fx_init(&f, FX_DATA);
+	cJSON *m = cJSON_CreateObject();
+	cJSON_AddStringToObject(m, "provider", "openai");
+	cJSON_AddStringToObject(m, "base_url", base_openai);
+	cJSON_AddStringToObject(m, "model", "gpt-4o-mini");
+	cJSON_AddStringToObject(m, "api_key_env", "ADOPT_MONEY_KEY");
+	cJSON_AddNumberToObject(m, "price_in", 10000);
+	cJSON_AddNumberToObject(m, "price_out", 20000);
+	fx_patch(&f, "two.json", "models.task", m);
+	struct session *s = fx_load(&f, "two.json");
+	struct llm *l = fx_llm(&f, NULL);
+	struct engine_opts o = {0};
+	struct err e = {{0}};
+	struct engine *en = engine_new(s, l, &o, on_engine_event, NULL, &e);
+	if (!en)
+		fail_msg("engine_new: %s", e.msg);
+	assert_int_equal(engine_step(en), 0); /* the forward pass */
+	for (int i = 0; i < 100000 && engine_busy(en); i++) {
+		assert_true(llm_wait(l, NULL, 0, 100) >= 0);
+		engine_poll(en);
+	}
+	assert_false(engine_busy(en));
+	struct llm_stats st;
+	llm_get_stats(l, &st);
+	assert_true(st.failed > 0 && st.done == 0);
+	assert_int_equal(st.billed_failures, st.failed);
+	assert_int_equal(server_stat("tokens_in"), st.tokens_in);
+	assert_int_equal(server_stat("tokens_out"), st.tokens_out);
+	struct engine_totals spent;
+	engine_spent(en, &spent);
+	assert_true(spent.cost_usd > 0.1 && near(spent.cost_usd, st.cost_usd));
+	assert_int_equal(spent.tokens_in + spent.tokens_out, st.tokens_in + st.tokens_out);
+	const struct iteration *it = engine_current(en);
+	assert_true(near(it->cost[PHASE_FORWARD].cost_usd, st.cost_usd));
+	/* a cap below what the refusals cost stops the next phase */
+	s->opt.cost_cap_usd = spent.cost_usd * 0.999;
+	assert_int_equal(engine_step(en), -1);
+	const char *why = engine_pause_reason(en);
+	assert_non_null(why);
+	char paid[32];
+	snprintf(paid, sizeof paid, "has spent $%.4f", spent.cost_usd);
+	if (!strstr(why, "budget cap") || !strstr(why, paid))
+		fail_msg("pause: %s (want \"%s\")", why, paid);
+	engine_free(en);
+	llm_free(l);
+	session_free(s);
+	fx_done(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -726,6 +793,7 @@ int main(void)
 	    cmocka_unit_test_setup(test_cut_stream_is_estimated, before),
 	    cmocka_unit_test_setup(test_reasoning_kept_apart, before),
 	    cmocka_unit_test_setup(test_reasoning_model_request, before),
+	    cmocka_unit_test_setup(test_caps_count_refusals, before),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
