@@ -1,5 +1,6 @@
-/* cost.c: the built-in price table, model-name matching, token estimation and the per-tag
- * ledger.  Prices change: a session's price_in/price_out override this table. */
+/* cost.c: the built-in price table (with prompt-cache ratios and which models are reasoning
+ * models), model-name matching, token estimation and the per-tag ledger.  Prices change: a
+ * session's price_in, price_out, price_cached_in and price_cache_write override this table. */
 #include <stdlib.h>
 #include <string.h>
 
