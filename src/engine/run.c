@@ -22,6 +22,7 @@ struct memo_entry {
 	char *reasoning; /* NULL: none */
 	struct llm_usage usage;
 	bool scripted;
+	long replaced; /* invalid bytes the LLM layer replaced in raw */
 };
 
 struct runner {
@@ -88,9 +89,9 @@ static const struct memo_entry *memo_get(struct runner *r, const char *key)
 	return e && e->raw ? e : NULL;
 }
 
-static void memo_put(struct runner *r, const char *key, const char *raw, const char *reasoning,
-                     const struct llm_usage *u, bool scripted)
+static void memo_put(struct runner *r, const struct llm_reply *rep)
 {
+	const char *key = rep->key;
 	if ((r->memo_n + 1) * 2 > r->memo_cap) {
 		struct memo_entry *old = r->memo;
 		size_t oldcap = r->memo_cap;
@@ -105,10 +106,11 @@ static void memo_put(struct runner *r, const char *key, const char *raw, const c
 	if (e->raw)
 		return;
 	memcpy(e->key, key, 65);
-	e->raw = xstrdup(raw);
-	e->reasoning = reasoning && *reasoning ? xstrdup(reasoning) : NULL;
-	e->usage = *u;
-	e->scripted = scripted;
+	e->raw = xstrdup(rep->text);
+	e->reasoning = *rep->reasoning ? xstrdup(rep->reasoning) : NULL;
+	e->usage = rep->usage;
+	e->scripted = rep->scripted;
+	e->replaced = rep->replaced;
 	r->memo_n++;
 }
 
@@ -315,7 +317,7 @@ static void on_llm_done(void *arg, const struct llm_reply *rep)
 		else if (metric_judge_parse(m, rep->text, &score, &e) < 0)
 			es->trace.error = xasprintf("judge: %s", e.msg);
 		else
-			memo_put(r, rep->key, rep->text, NULL, &rep->usage, rep->scripted);
+			memo_put(r, rep);
 		es->trace.score = score;
 		es->trace.good = !es->trace.error && score >= metric_threshold(m);
 		es->finished = true;
@@ -337,11 +339,12 @@ static void on_llm_done(void *arg, const struct llm_reply *rep)
 	ts->cost_usd = rep->cost_usd;
 	ts->cached = rep->cached;
 	ts->scripted = rep->scripted;
+	ts->replaced = rep->replaced;
 	memcpy(ts->key, rep->key, sizeof ts->key);
 	if (rep->error) {
 		record_error(es, ts, rep->error);
 	} else {
-		memo_put(r, rep->key, rep->text, rep->reasoning, &rep->usage, rep->scripted);
+		memo_put(r, rep);
 		apply_llm_output(es, ts, rep->text);
 	}
 	step_finished(es, tsi);
@@ -397,6 +400,7 @@ static int run_llm_step(struct ex_state *es, int tsi, struct render_ctx *c)
 		r->stats.memo_hits++;
 		ts->memo = true;
 		ts->scripted = m->scripted;
+		ts->replaced = m->replaced;
 		ts->tok_in = m->usage.in;
 		ts->tok_out = m->usage.out;
 		ts->tok_cached = m->usage.cached;

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "core/util.h"
+#include "llm/keygate.h"
 #include "llm/llm.h"
 #include "llm/provider.h"
 
@@ -86,6 +87,7 @@ struct job {
 	int attempts;
 	int64_t t_submit_ms, due_ms;
 	bool scripted_delay; /* TIMER holds a scripted reply rather than a retry */
+	bool key_held;       /* TIMER until the user answers about its key (llm_key_answer) */
 	long tok_reserved;
 
 	/* the current attempt */
@@ -107,6 +109,7 @@ struct job {
 
 	/* the outcome */
 	char *text, *error, *reasoning;
+	long replaced; /* invalid bytes replaced in text (job_set_text) */
 	struct llm_usage usage; /* of the answer */
 	double cost;
 	/* what the failed attempts so far were billed (usage that arrived, or an estimate for a
@@ -149,6 +152,10 @@ struct llm {
 	bool in_sources;
 	struct pollfd *src_fds;
 	size_t n_src_fds, src_fds_cap;
+	/* where keys may go, and who asks the user */
+	struct keygate *gate;
+	llm_key_ask_fn *key_ask;
+	void *key_ask_arg;
 	/* easy handles of finished attempts, reset, for the next ones (init and cleanup per
 	 * attempt cost more than a reset) */
 	CURL **idle;
@@ -177,6 +184,12 @@ void job_drop(struct llm *l, struct job *j);
 bool job_orphaned(const struct job *j);
 const char *job_tag(const struct job *j);
 void job_fail(struct llm *l, struct job *j, char *msg);
+/* Takes text (a model's answer, from the network, the scripted model or the cache) and keeps it
+ * as valid UTF-8: the one place where answers are repaired (utf8.h); j->replaced counts. */
+void job_set_text(struct job *j, char *text);
+/* Takes reasoning (NULL or "": none) as the answer's reasoning, redacted and valid UTF-8 as
+ * the answer is. */
+void job_set_reasoning(struct job *j, char *reasoning);
 /* Takes text and j->reasoning (when set) as the answer.  usage NULL: estimated. */
 void job_succeed(struct llm *l, struct job *j, char *text, const struct llm_usage *usage);
 /* Adds a failed attempt's usage to what the job was billed. */
@@ -186,6 +199,7 @@ void usage_add(struct llm_usage *dst, const struct llm_usage *u);
 
 /* sched_http.c */
 const char *model_base_url(const struct provider_ops *ops, const struct model_config *m);
+const char *model_key_var(const struct provider_ops *ops, const struct model_config *m);
 int model_key(const struct provider_ops *ops, const struct model_config *m, const char **key,
               struct err *e);
 void attempt_start(struct llm *l, struct job *j);

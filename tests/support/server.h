@@ -82,6 +82,7 @@ struct fault_config {
 	double latency_ms, latency_jitter_ms, chunk_delay_ms, stall_ms;
 	double rate_429, rate_500, drop_before, drop_during, truncate, malformed;
 	double retry_after, retry_after_date, fail_first_n, seed;
+	double nul_bytes;
 	/* usage shapes (not faults, but set the same way) */
 	double cached_tokens, cache_write_tokens, reasoning_tokens, refusal, error_after_usage;
 	double llamacpp_usage;
@@ -94,11 +95,13 @@ struct fault_plan {
 	bool drop_before, drop_during, truncate, malformed;
 	double retry_after;
 	bool retry_after_date;
+	bool nul_bytes; /* every \u0001 of the body is sent as \u0000 */
 	long cached_tokens, cache_write_tokens, reasoning_tokens;
 	bool refusal, error_after_usage, llamacpp_usage;
 };
 
 #define RECENT_MAX 64
+#define CREDENTIALS_MAX 64
 
 struct recent {
 	long seq;
@@ -118,6 +121,10 @@ struct stats {
 	size_t n_seen, cap_seen;
 	struct recent recent[RECENT_MAX];
 	size_t n_recent;
+	/* distinct "Host header\nkey" pairs of requests that carried a key (Authorization: Bearer
+	 * or x-api-key): where keys went, for the tests that keys go only where they may */
+	char *credentials[CREDENTIALS_MAX];
+	size_t n_credentials;
 };
 
 struct server {
@@ -129,6 +136,8 @@ struct server {
 	struct rules *rules; /* read-only once started */
 	char *require_key;   /* NULL: any key; never logged */
 	bool verbose;
+	bool echo_key;       /* a wrong key is quoted in the 401 message */
+	char *error_message; /* NULL, or the message of every error answer */
 };
 
 void server_init(struct server *s);
@@ -148,6 +157,8 @@ void stats_leave(struct server *s);
 /* One request answered (status 0: dropped); returns its sequence number. */
 long stats_record(struct server *s, enum endpoint ep, const char *body, size_t len, int status);
 void stats_tokens(struct server *s, long in, long out, bool streamed);
+/* Records that a request for `host` carried `key` (either may be NULL: nothing recorded). */
+void stats_credential(struct server *s, const char *host, const char *key);
 char *stats_json(struct server *s);
 void stats_reset(struct server *s);
 

@@ -161,7 +161,7 @@ static int group_setup(void **state)
 	struct err e;
 	if (file_write_atomic(rules_path, rules_json, strlen(rules_json), &e) < 0)
 		return -1;
-	setenv("ADOPT_MONEY_KEY", "money-key", 1);
+	setenv("ADOPT_MONEY_API_KEY", "money-key", 1);
 	const char *bin = llm_server_bin("test_money");
 	if (!bin)
 		return 0;
@@ -193,7 +193,7 @@ static struct model_config srv_model(const char *provider, const char *name, boo
 	m.provider = (char *)provider;
 	m.base_url = !strcmp(provider, "openai") ? base_openai : base_root;
 	m.model = (char *)name;
-	m.api_key_env = "ADOPT_MONEY_KEY";
+	m.api_key_env = "ADOPT_MONEY_API_KEY";
 	m.price_in = m.price_out = m.price_cached_in = m.price_cache_write = -1;
 	m.stream = stream;
 	m.timeout_s = 10;
@@ -739,7 +739,7 @@ static void test_caps_count_refusals(void **state)
 	cJSON_AddStringToObject(m, "provider", "openai");
 	cJSON_AddStringToObject(m, "base_url", base_openai);
 	cJSON_AddStringToObject(m, "model", "gpt-4o-mini");
-	cJSON_AddStringToObject(m, "api_key_env", "ADOPT_MONEY_KEY");
+	cJSON_AddStringToObject(m, "api_key_env", "ADOPT_MONEY_API_KEY");
 	cJSON_AddNumberToObject(m, "price_in", 10000);
 	cJSON_AddNumberToObject(m, "price_out", 20000);
 	fx_patch(&f, "two.json", "models.task", m);
