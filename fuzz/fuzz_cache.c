@@ -26,8 +26,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	while (tail < size && tail < 40 && data[size - 1 - tail] != '\n')
 		tail++;
 	char *text = xstrndup((const char *)data + size - tail, tail);
-	struct llm_usage u = {12, 34, 0, false};
-	FUZZ_CHECK(cache_put(c, key, "m\xc3\xa9", text, &u, &e) == 0, "put: %s", e.msg);
+	struct llm_usage u = {.in = 12, .out = 34, .cached = 5, .reasoning = 7};
+	FUZZ_CHECK(cache_put(c, key, "m\xc3\xa9", text, text, &u, &e) == 0, "put: %s", e.msg);
 	size_t after = cache_count(c);
 	cache_close(c);
 
@@ -36,7 +36,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const struct cache_entry *ce = cache_get(c, key);
 	FUZZ_CHECK(ce, "the appended answer is lost");
 	FUZZ_CHECK(strcmp(ce->text, text) == 0 && strcmp(ce->model, "m\xc3\xa9") == 0 &&
-	               ce->usage.in == 12 && ce->usage.out == 34 && !ce->usage.estimated,
+	               ce->usage.in == 12 && ce->usage.out == 34 && !ce->usage.estimated &&
+	               ce->usage.cached == 5 && ce->usage.reasoning == 7 &&
+	               (*text ? ce->reasoning && !strcmp(ce->reasoning, text) : !ce->reasoning),
 	           "the appended answer reads back different");
 	/* more, never fewer: a last line torn just before its newline is whole once the append
 	 * has ended it, and then loads */

@@ -285,6 +285,7 @@ static int exit_status(const struct headless *h, const struct batch_opts *o, dou
 
 struct step_totals {
 	long runs, errors, parse_misses, tok_in, tok_out, cached, memo;
+	long tok_prompt_cached, tok_reasoning, estimated;
 	double latency, cost;
 };
 
@@ -301,14 +302,15 @@ static void eval_text(const struct headless *h, const struct batch_opts *o, stru
 	            h->scripted ? "  [scripted model: a stand-in, not a real LLM]" : "");
 	term_printf(stdout, "  score %.4f (%s)   good %zu  bad %zu  errors %zu\n",
 	            run_batch_score(b), metric_name(s->metric), good, n - good, errors);
-	term_printf(stdout, "  %-16s %-9s %6s %7s %9s %9s %9s\n", "step", "kind", "runs", "errors",
-	            "avg ms", "tokens", "cost $");
+	term_printf(stdout, "  %-16s %-9s %6s %7s %9s %9s %9s %9s\n", "step", "kind", "runs",
+	            "errors", "avg ms", "tokens", "reasoning", "cost $");
 	for (size_t i = 0; i < s->n_steps; i++) {
 		const struct step_totals *t = &tot[i];
-		term_printf(stdout, "  %-16s %-9s %6ld %7ld %9.1f %9ld %9.4f\n", s->steps[i].id,
-		            step_kind_name(s->steps[i].kind), t->runs, t->errors,
+		term_printf(stdout, "  %-16s %-9s %6ld %7ld %9.1f %9ld %9ld %s%*.4f\n",
+		            s->steps[i].id, step_kind_name(s->steps[i].kind), t->runs, t->errors,
 		            t->runs ? 1000.0 * t->latency / (double)t->runs : 0.0,
-		            t->tok_in + t->tok_out, t->cost);
+		            t->tok_in + t->tok_out, t->tok_reasoning, t->estimated ? "~" : "",
+		            t->estimated ? 8 : 9, t->cost);
 	}
 	for (size_t i = 0, shown = 0; i < n && shown < 5; i++) {
 		const struct trace *t = run_batch_trace(b, i);
@@ -322,9 +324,36 @@ static void eval_text(const struct headless *h, const struct batch_opts *o, stru
 	}
 	struct llm_stats st;
 	llm_get_stats(h->llm, &st);
-	term_printf(
-	    stdout, "  requests %ld (cached %ld)  tokens in %ld out %ld  cost $%.4f  time %.2f s\n",
-	    st.network_requests, st.cached, st.tokens_in, st.tokens_out, st.cost_usd, elapsed);
+	term_printf(stdout,
+	            "  requests %ld (cached %ld)  tokens in %ld out %ld  cost %s$%.4f  time %.2f "
+	            "s\n",
+	            st.network_requests, st.cached, st.tokens_in, st.tokens_out,
+	            st.estimated ? "~" : "", st.cost_usd, elapsed);
+	if (st.tokens_prompt_cached || st.tokens_cache_write || st.tokens_reasoning ||
+	    st.tokens_reused || st.estimated)
+		term_printf(stdout,
+		            "  tokens: %ld provider-cached, %ld cache writes, %ld reasoning, %ld "
+		            "reused from the response cache; %ld requests estimated (cut before "
+		            "their usage)\n",
+		            st.tokens_prompt_cached, st.tokens_cache_write, st.tokens_reasoning,
+		            st.tokens_reused, st.estimated);
+}
+
+/* The details of the billed tokens (--json): provider-cached and cache-write prompt tokens,
+ * reasoning tokens, tokens of answers reused from our response cache, estimated counts. */
+static void tokens_json(cJSON *o, const struct llm_stats *st)
+{
+	const struct {
+		const char *name;
+		long n;
+	} f[] = {{"tokens_prompt_cached", st->tokens_prompt_cached},
+	         {"tokens_cache_write", st->tokens_cache_write},
+	         {"tokens_reasoning", st->tokens_reasoning},
+	         {"tokens_reused", st->tokens_reused},
+	         {"estimated_requests", st->estimated},
+	         {"billed_failures", st->billed_failures}};
+	for (size_t i = 0; i < ARRAY_SIZE(f); i++)
+		cJSON_AddNumberToObject(o, f[i].name, (double)f[i].n);
 }
 
 static void eval_json(const struct headless *h, const struct batch_opts *o, struct run_batch *b,
@@ -370,6 +399,9 @@ static void eval_json(const struct headless *h, const struct batch_opts *o, stru
 		cJSON_AddNumberToObject(j, "latency_s", t->latency);
 		cJSON_AddNumberToObject(j, "tokens_in", (double)t->tok_in);
 		cJSON_AddNumberToObject(j, "tokens_out", (double)t->tok_out);
+		cJSON_AddNumberToObject(j, "tokens_prompt_cached", (double)t->tok_prompt_cached);
+		cJSON_AddNumberToObject(j, "tokens_reasoning", (double)t->tok_reasoning);
+		cJSON_AddNumberToObject(j, "estimated", (double)t->estimated);
 		cJSON_AddNumberToObject(j, "cost_usd", t->cost);
 		cJSON_AddNumberToObject(j, "cached", (double)t->cached);
 		cJSON_AddItemToArray(steps, j);
@@ -387,7 +419,7 @@ static void eval_json(const struct headless *h, const struct batch_opts *o, stru
 	cJSON_AddNumberToObject(tot_j, "failed", (double)st.failed);
 	cJSON_AddNumberToObject(tot_j, "tokens_in", (double)st.tokens_in);
 	cJSON_AddNumberToObject(tot_j, "tokens_out", (double)st.tokens_out);
-	cJSON_AddNumberToObject(tot_j, "tokens_cached", (double)st.tokens_cached);
+	tokens_json(tot_j, &st);
 	cJSON_AddNumberToObject(tot_j, "cost_usd", st.cost_usd);
 	cJSON_AddNumberToObject(tot_j, "elapsed_s", elapsed);
 	char *text = cJSON_Print(r);
@@ -442,6 +474,9 @@ int batch_eval(const struct batch_opts *o)
 			st->latency += ts->latency_s;
 			st->tok_in += ts->tok_in;
 			st->tok_out += ts->tok_out;
+			st->tok_prompt_cached += ts->tok_cached;
+			st->tok_reasoning += ts->tok_reasoning;
+			st->estimated += ts->estimated && !ts->scripted;
 			st->cost += ts->cost_usd;
 			st->cached += ts->cached || ts->memo;
 		}
@@ -565,6 +600,11 @@ static cJSON *run_report(struct run_ctx *c)
 			cJSON_AddNumberToObject(pc, "cached", (double)it->cost[p].cached);
 			cJSON_AddNumberToObject(
 			    pc, "tokens", (double)(it->cost[p].tokens_in + it->cost[p].tokens_out));
+			cJSON_AddNumberToObject(pc, "tokens_prompt_cached",
+			                        (double)it->cost[p].tokens_prompt_cached);
+			cJSON_AddNumberToObject(pc, "tokens_reasoning",
+			                        (double)it->cost[p].tokens_reasoning);
+			cJSON_AddNumberToObject(pc, "estimated", (double)it->cost[p].estimated);
 			cJSON_AddNumberToObject(pc, "cost_usd", it->cost[p].cost_usd);
 			cJSON_AddNumberToObject(pc, "projected_calls",
 			                        (double)it->cost[p].projected_calls);
@@ -580,6 +620,10 @@ static cJSON *run_report(struct run_ctx *c)
 	cJSON_AddNumberToObject(tot, "memo_hits", (double)t.memo_hits);
 	cJSON_AddNumberToObject(tot, "tokens_in", (double)t.tokens_in);
 	cJSON_AddNumberToObject(tot, "tokens_out", (double)t.tokens_out);
+	cJSON_AddNumberToObject(tot, "tokens_prompt_cached", (double)t.tokens_prompt_cached);
+	cJSON_AddNumberToObject(tot, "tokens_reasoning", (double)t.tokens_reasoning);
+	cJSON_AddNumberToObject(tot, "tokens_reused", (double)t.tokens_reused);
+	cJSON_AddNumberToObject(tot, "estimated", (double)t.estimated);
 	cJSON_AddNumberToObject(tot, "cost_usd", t.cost_usd);
 	cJSON *prompts = cJSON_AddObjectToObject(r, "prompts");
 	for (size_t k = 0; k < s->n_steps; k++)
@@ -641,15 +685,19 @@ int batch_run(const struct batch_opts *o)
 		const struct iteration *it = engine_current(c.en);
 		struct engine_totals t;
 		engine_totals(c.en, &t);
-		if (it)
-			term_printf(
-			    stdout,
-			    "%s: %zu iterations; validation %.4f -> %.4f; calls %ld (cached %ld, "
-			    "avoided %ld); tokens %ld; cost $%.4f%s\n",
-			    h.s->name, engine_iterations(c.en),
-			    engine_iteration(c.en, 0)->base_score, engine_val_score(c.en), t.calls,
-			    t.cached, t.avoided, t.tokens_in + t.tokens_out, t.cost_usd,
-			    h.scripted ? "  [scripted model]" : "");
+		if (it) {
+			struct sbuf detail = {0};
+			engine_tokens_detail(&t, &detail);
+			term_printf(stdout,
+			            "%s: %zu iterations; validation %.4f -> %.4f; calls %ld "
+			            "(cached %ld, avoided %ld); tokens %ld%s; cost %s$%.4f%s\n",
+			            h.s->name, engine_iterations(c.en),
+			            engine_iteration(c.en, 0)->base_score, engine_val_score(c.en),
+			            t.calls, t.cached, t.avoided, t.tokens_in + t.tokens_out,
+			            sbuf_str(&detail), t.estimated ? "~" : "", t.cost_usd,
+			            h.scripted ? "  [scripted model]" : "");
+			sbuf_free(&detail);
+		}
 	}
 	rc = interrupted     ? BATCH_EXIT_INTERRUPTED
 	     : c.save_failed ? BATCH_EXIT_FAILED

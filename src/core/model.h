@@ -15,6 +15,11 @@ struct model_config {
 	double temperature;
 	int max_tokens;
 	double price_in, price_out; /* USD per million tokens; < 0: use the built-in table */
+	/* USD per million prompt tokens read from / written to the provider's prompt cache;
+	 * < 0: price_in times the built-in table's ratio */
+	double price_cached_in, price_cache_write;
+	/* a reasoning model (sent max_completion_tokens and no temperature)? */
+	enum { MODEL_REASONING_AUTO, MODEL_REASONING_YES, MODEL_REASONING_NO } reasoning;
 	int concurrency;            /* in-flight cap for this configuration (default 8) */
 	double rpm, tpm;            /* requests / tokens per minute; 0 = unlimited */
 	double timeout_s;           /* total per attempt (default 120) */

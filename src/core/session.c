@@ -139,10 +139,11 @@ bool load_bool(struct loader *L, const cJSON *obj, const char *path, const char 
 
 static const char *const known_providers[] = {"openai", "anthropic", "ollama", "scripted", NULL};
 
-static const char *const model_keys[] = {"provider",  "base_url",    "model",     "api_key_env",
-                                         "rules",     "temperature", "max_tokens", "price_in",
-                                         "price_out", "concurrency", "rpm",        "tpm",
-                                         "timeout",   "stream",      NULL};
+static const char *const model_keys[] = {
+    "provider",          "base_url",   "model",       "api_key_env", "rules",
+    "temperature",       "max_tokens", "price_in",    "price_out",   "price_cached_in",
+    "price_cache_write", "reasoning",  "concurrency", "rpm",         "tpm",
+    "timeout",           "stream",     NULL};
 
 static void load_models(struct loader *L, struct session *s)
 {
@@ -181,6 +182,12 @@ static void load_models(struct loader *L, struct session *s)
 		mc->max_tokens = (int)load_int(L, m, path, "max_tokens", 0, 0, 1e7);
 		mc->price_in = load_number(L, m, path, "price_in", -1, 0, 1e6);
 		mc->price_out = load_number(L, m, path, "price_out", -1, 0, 1e6);
+		mc->price_cached_in = load_number(L, m, path, "price_cached_in", -1, 0, 1e6);
+		mc->price_cache_write = load_number(L, m, path, "price_cache_write", -1, 0, 1e6);
+		if (cJSON_GetObjectItemCaseSensitive(m, "reasoning"))
+			mc->reasoning = load_bool(L, m, path, "reasoning", false)
+			                    ? MODEL_REASONING_YES
+			                    : MODEL_REASONING_NO;
 		mc->concurrency = (int)load_int(L, m, path, "concurrency", 8, 1, 1024);
 		mc->rpm = load_number(L, m, path, "rpm", 0, 0, 1e9);
 		mc->tpm = load_number(L, m, path, "tpm", 0, 0, 1e12);

@@ -61,6 +61,7 @@ void trace_free(struct trace *t)
 		free(s->input);
 		free(s->prompt);
 		free(s->raw);
+		free(s->reasoning);
 		step_out_free(&s->out);
 		free(s->error);
 	}
@@ -95,6 +96,7 @@ cJSON *trace_to_json(const struct trace *t, const char *const *step_ids)
 		add_str(j, "input", s->input);
 		add_str(j, "prompt", s->prompt);
 		add_str(j, "raw", s->raw);
+		add_str(j, "reasoning", s->reasoning);
 		add_str(j, "output", s->out.text);
 		if (s->out.n_items) {
 			cJSON *items = cJSON_AddArrayToObject(j, "items");
@@ -115,6 +117,10 @@ cJSON *trace_to_json(const struct trace *t, const char *const *step_ids)
 		cJSON_AddNumberToObject(j, "latency_s", s->latency_s);
 		cJSON_AddNumberToObject(j, "tokens_in", (double)s->tok_in);
 		cJSON_AddNumberToObject(j, "tokens_out", (double)s->tok_out);
+		if (s->tok_cached)
+			cJSON_AddNumberToObject(j, "tokens_prompt_cached", (double)s->tok_cached);
+		if (s->tok_reasoning)
+			cJSON_AddNumberToObject(j, "tokens_reasoning", (double)s->tok_reasoning);
 		cJSON_AddNumberToObject(j, "cost_usd", s->cost_usd);
 		if (s->replaced)
 			cJSON_AddNumberToObject(j, "replaced_bytes", (double)s->replaced);
@@ -176,6 +182,7 @@ int trace_from_json(const cJSON *j, struct trace *t, int (*step_index)(void *, c
 		ts->input = dup_str(s, "input");
 		ts->prompt = dup_str(s, "prompt");
 		ts->raw = dup_str(s, "raw");
+		ts->reasoning = dup_str(s, "reasoning");
 		ts->out.text = dup_str(s, "output");
 		if (!ts->out.text)
 			ts->out.text = xstrdup("");
@@ -196,6 +203,8 @@ int trace_from_json(const cJSON *j, struct trace *t, int (*step_index)(void *, c
 		ts->latency_s = num(s, "latency_s");
 		ts->tok_in = count(s, "tokens_in");
 		ts->tok_out = count(s, "tokens_out");
+		ts->tok_cached = count(s, "tokens_prompt_cached");
+		ts->tok_reasoning = count(s, "tokens_reasoning");
 		ts->cost_usd = num(s, "cost_usd");
 		ts->replaced = count(s, "replaced_bytes");
 	}

@@ -29,12 +29,14 @@ struct trace_step {
 	char *prompt;  /* LLM: the full rendered message(s); code: the rendered text it worked on */
 	char *raw;     /* LLM: the reply as received, except that bytes that were not UTF-8 (or
 	                * NUL) are U+FFFD: `replaced` says how many */
+	char *reasoning; /* LLM: the model's reasoning, apart from the reply (NULL: none) */
 	struct step_out out;
 	char *error;   /* NULL when the step succeeded */
 	bool parse_miss; /* the output parser did not match: out is the trimmed raw reply */
-	bool cached, memo, scripted, estimated;
+	bool cached, memo, scripted, estimated; /* estimated: the tokens (a cut stream, ...) */
 	double latency_s;
 	long tok_in, tok_out;
+	long tok_cached, tok_reasoning; /* parts of tok_in (provider-cached) and tok_out */
 	double cost_usd;
 	long replaced; /* bytes of the reply replaced by U+FFFD (llm.h, llm_reply.replaced) */
 	char key[65]; /* LLM request key (memo / cache), "" for code steps */

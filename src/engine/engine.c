@@ -326,6 +326,9 @@ static void account_phase(struct engine *en, struct iteration *it, enum phase p)
 	c->cached = st.cached - en->phase_start.cached;
 	c->tokens_in = st.tokens_in - en->phase_start.tokens_in;
 	c->tokens_out = st.tokens_out - en->phase_start.tokens_out;
+	c->tokens_prompt_cached = st.tokens_prompt_cached - en->phase_start.tokens_prompt_cached;
+	c->tokens_reasoning = st.tokens_reasoning - en->phase_start.tokens_reasoning;
+	c->estimated = st.estimated - en->phase_start.estimated;
 	c->cost_usd = st.cost_usd - en->phase_start.cost_usd;
 	if (en->go == GO_RESUME && p < en->resume_phase) {
 		/* a replay: the cache hits are no new calls; the phase cost what it cost then */
@@ -820,7 +823,11 @@ void engine_totals(const struct engine *en, struct engine_totals *t)
 	                            rs.memo_hits + st.deduplicated,
 	                            st.tokens_in - r->tokens_in,
 	                            st.tokens_out - r->tokens_out,
-	                            st.cost_usd};
+	                            st.cost_usd,
+	                            st.tokens_prompt_cached,
+	                            st.tokens_reasoning,
+	                            st.tokens_reused,
+	                            st.estimated};
 }
 
 void engine_spent(const struct engine *en, struct engine_totals *t)
@@ -830,6 +837,26 @@ void engine_spent(const struct engine *en, struct engine_totals *t)
 	t->calls += e->calls, t->cached += e->cached, t->memo_hits += e->memo_hits;
 	t->avoided += e->avoided, t->tokens_in += e->tokens_in, t->tokens_out += e->tokens_out;
 	t->cost_usd += e->cost_usd;
+	t->tokens_prompt_cached += e->tokens_prompt_cached;
+	t->tokens_reasoning += e->tokens_reasoning;
+	t->tokens_reused += e->tokens_reused;
+	t->estimated += e->estimated;
+}
+
+void engine_tokens_detail(const struct engine_totals *t, struct sbuf *b)
+{
+	if (t->tokens_prompt_cached && t->tokens_reasoning)
+		sbuf_addf(b, " (%ld provider-cached, %ld reasoning)", t->tokens_prompt_cached,
+		          t->tokens_reasoning);
+	else if (t->tokens_prompt_cached)
+		sbuf_addf(b, " (%ld provider-cached)", t->tokens_prompt_cached);
+	else if (t->tokens_reasoning)
+		sbuf_addf(b, " (%ld reasoning)", t->tokens_reasoning);
+	if (t->tokens_reused)
+		sbuf_addf(b, ", %ld reused", t->tokens_reused);
+	if (t->estimated)
+		sbuf_addf(b, ", %ld request%s estimated", t->estimated,
+		          t->estimated == 1 ? "" : "s");
 }
 
 void engine_projection(const struct engine *en, long *calls, double *usd)

@@ -115,6 +115,8 @@ struct phase_cost {
 	double cost_usd;
 	double projected_usd; /* before the phase ran */
 	long projected_calls;
+	/* parts of tokens_in / tokens_out; requests whose tokens are (partly) estimated */
+	long tokens_prompt_cached, tokens_reasoning, estimated;
 };
 
 struct iteration {
@@ -170,9 +172,14 @@ struct prompt_version {
 	bool edited;
 };
 
+/* tokens_in and tokens_out are billed tokens (failed and cut requests included); of them,
+ * tokens_prompt_cached were read from the provider's prompt cache and tokens_reasoning spent
+ * reasoning.  tokens_reused: tokens of answers taken from our response cache (not billed);
+ * estimated: requests whose tokens are (partly) estimated. */
 struct engine_totals {
 	long calls, cached, memo_hits, avoided, tokens_in, tokens_out;
 	double cost_usd;
+	long tokens_prompt_cached, tokens_reasoning, tokens_reused, estimated;
 };
 
 struct engine;
@@ -221,6 +228,10 @@ const struct prompt_version *engine_versions(const struct engine *en, size_t *n)
 void engine_totals(const struct engine *en, struct engine_totals *t);
 /* What the session has cost so far: this run's totals plus those of the earlier runs recorded in
  * its history.  The cost and token caps apply to it. */
+/* Appends what the tokens of t are, for the cost views: " (P provider-cached, R reasoning), U
+ * reused, E requests estimated", each part only when it is not zero.  "reused": tokens of
+ * answers taken from the response cache or shared with an identical request (not billed). */
+void engine_tokens_detail(const struct engine_totals *t, struct sbuf *b);
 void engine_spent(const struct engine *en, struct engine_totals *t);
 /* Projection of the next phase before it runs. */
 void engine_projection(const struct engine *en, long *calls, double *usd);

@@ -38,6 +38,9 @@ static void cost_json(cJSON *parent, enum phase p, const struct phase_cost *pc)
 	cJSON_AddNumberToObject(j, "cached", (double)pc->cached);
 	cJSON_AddNumberToObject(j, "tokens_in", (double)pc->tokens_in);
 	cJSON_AddNumberToObject(j, "tokens_out", (double)pc->tokens_out);
+	cJSON_AddNumberToObject(j, "tokens_prompt_cached", (double)pc->tokens_prompt_cached);
+	cJSON_AddNumberToObject(j, "tokens_reasoning", (double)pc->tokens_reasoning);
+	cJSON_AddNumberToObject(j, "estimated", (double)pc->estimated);
 	cJSON_AddNumberToObject(j, "cost_usd", pc->cost_usd);
 	cJSON_AddNumberToObject(j, "projected_calls", (double)pc->projected_calls);
 	cJSON_AddNumberToObject(j, "projected_usd", pc->projected_usd);
@@ -153,6 +156,10 @@ static void totals_json(cJSON *parent, const char *name, const struct engine_tot
 	cJSON_AddNumberToObject(o, "avoided", (double)t->avoided);
 	cJSON_AddNumberToObject(o, "tokens_in", (double)t->tokens_in);
 	cJSON_AddNumberToObject(o, "tokens_out", (double)t->tokens_out);
+	cJSON_AddNumberToObject(o, "tokens_prompt_cached", (double)t->tokens_prompt_cached);
+	cJSON_AddNumberToObject(o, "tokens_reasoning", (double)t->tokens_reasoning);
+	cJSON_AddNumberToObject(o, "tokens_reused", (double)t->tokens_reused);
+	cJSON_AddNumberToObject(o, "estimated", (double)t->estimated);
 	cJSON_AddNumberToObject(o, "cost_usd", t->cost_usd);
 }
 
@@ -329,7 +336,10 @@ static void cost_from_json(const cJSON *j, struct phase_cost *pc)
 	                          .tokens_out = count(j, "tokens_out"),
 	                          .cost_usd = num(j, "cost_usd"),
 	                          .projected_usd = num(j, "projected_usd"),
-	                          .projected_calls = count(j, "projected_calls")};
+	                          .projected_calls = count(j, "projected_calls"),
+	                          .tokens_prompt_cached = count(j, "tokens_prompt_cached"),
+	                          .tokens_reasoning = count(j, "tokens_reasoning"),
+	                          .estimated = count(j, "estimated")};
 }
 
 static void restore_cases(struct engine *en, struct iteration *it, const cJSON *arr)
@@ -543,7 +553,13 @@ void engine_restore(struct engine *en)
 		                                     .avoided = count(spent, "avoided"),
 		                                     .tokens_in = count(spent, "tokens_in"),
 		                                     .tokens_out = count(spent, "tokens_out"),
-		                                     .cost_usd = num(spent, "cost_usd")};
+		                                     .cost_usd = num(spent, "cost_usd"),
+		                                     .tokens_prompt_cached =
+		                                         count(spent, "tokens_prompt_cached"),
+		                                     .tokens_reasoning =
+		                                         count(spent, "tokens_reasoning"),
+		                                     .tokens_reused = count(spent, "tokens_reused"),
+		                                     .estimated = count(spent, "estimated")};
 	/* calls billed after the last save (the process was killed): from the spend journal */
 	struct llm_stats j;
 	llm_spend_since(en->llm, count(spent, "journal"), &j);

@@ -19,6 +19,7 @@
 struct memo_entry {
 	char key[65];
 	char *raw;
+	char *reasoning; /* NULL: none */
 	struct llm_usage usage;
 	bool scripted;
 	long replaced; /* invalid bytes the LLM layer replaced in raw */
@@ -106,6 +107,7 @@ static void memo_put(struct runner *r, const struct llm_reply *rep)
 		return;
 	memcpy(e->key, key, 65);
 	e->raw = xstrdup(rep->text);
+	e->reasoning = *rep->reasoning ? xstrdup(rep->reasoning) : NULL;
 	e->usage = rep->usage;
 	e->scripted = rep->scripted;
 	e->replaced = rep->replaced;
@@ -131,8 +133,10 @@ void runner_free(struct runner *r)
 		struct run_batch *b = r->batches;
 		run_batch_free(b);
 	}
-	for (size_t i = 0; i < r->memo_cap; i++)
+	for (size_t i = 0; i < r->memo_cap; i++) {
 		free(r->memo[i].raw);
+		free(r->memo[i].reasoning);
+	}
 	free(r->memo);
 	free(r);
 }
@@ -327,7 +331,11 @@ static void on_llm_done(void *arg, const struct llm_reply *rep)
 	ts->latency_s = rep->latency_s;
 	ts->tok_in = rep->usage.in;
 	ts->tok_out = rep->usage.out;
+	ts->tok_cached = rep->usage.cached;
+	ts->tok_reasoning = rep->usage.reasoning;
 	ts->estimated = rep->usage.estimated;
+	if (*rep->reasoning)
+		ts->reasoning = xstrdup(rep->reasoning);
 	ts->cost_usd = rep->cost_usd;
 	ts->cached = rep->cached;
 	ts->scripted = rep->scripted;
@@ -395,6 +403,10 @@ static int run_llm_step(struct ex_state *es, int tsi, struct render_ctx *c)
 		ts->replaced = m->replaced;
 		ts->tok_in = m->usage.in;
 		ts->tok_out = m->usage.out;
+		ts->tok_cached = m->usage.cached;
+		ts->tok_reasoning = m->usage.reasoning;
+		if (m->reasoning)
+			ts->reasoning = xstrdup(m->reasoning);
 		apply_llm_output(es, ts, m->raw);
 		free(user);
 		free(system);

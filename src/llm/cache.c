@@ -55,9 +55,9 @@ static void index_rebuild(struct cache *c, size_t nslots)
 		c->slots[slot_of(c, c->v[j].key)] = j + 1;
 }
 
-/* Inserts or replaces; takes ownership of model and text. */
+/* Inserts or replaces; takes ownership of model, text and reasoning. */
 static void cache_insert(struct cache *c, const char *key, char *model, char *text,
-                         const struct llm_usage *u)
+                         char *reasoning, const struct llm_usage *u)
 {
 	if ((c->n + 1) * 2 > c->nslots)
 		index_rebuild(c, c->nslots ? c->nslots * 2 : 64);
@@ -67,6 +67,7 @@ static void cache_insert(struct cache *c, const char *key, char *model, char *te
 		ce = &c->v[c->slots[s] - 1];
 		free(ce->model);
 		free(ce->text);
+		free(ce->reasoning);
 	} else {
 		c->v = xgrow(c->v, &c->cap, c->n + 1, sizeof(*c->v));
 		ce = &c->v[c->n++];
@@ -75,6 +76,7 @@ static void cache_insert(struct cache *c, const char *key, char *model, char *te
 	}
 	ce->model = model;
 	ce->text = text;
+	ce->reasoning = reasoning;
 	ce->usage = *u;
 }
 
@@ -99,18 +101,26 @@ static int load_line(struct cache *c, const char *line, struct err *why)
 	const cJSON *key = cJSON_GetObjectItemCaseSensitive(o, "key");
 	const cJSON *text = cJSON_GetObjectItemCaseSensitive(o, "text");
 	const cJSON *model = cJSON_GetObjectItemCaseSensitive(o, "model");
+	const cJSON *reasoning = cJSON_GetObjectItemCaseSensitive(o, "reasoning");
 	struct llm_usage u = {0};
 	int rc = 0;
 	if (!cJSON_IsObject(o) || !cJSON_IsString(key) || !key_valid(key->valuestring) ||
 	    !cJSON_IsString(text))
 		rc = err_set(why, "not a cache record (needs \"key\" and \"text\")");
-	else if (count_field(o, "in", &u.in, why) < 0 || count_field(o, "out", &u.out, why) < 0)
+	else if (count_field(o, "in", &u.in, why) < 0 || count_field(o, "out", &u.out, why) < 0 ||
+	         count_field(o, "cached", &u.cached, why) < 0 ||
+	         count_field(o, "cache_write", &u.cache_write, why) < 0 ||
+	         count_field(o, "reasoning_tokens", &u.reasoning, why) < 0)
 		rc = -1;
 	if (rc == 0) {
 		u.estimated = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "estimated"));
 		cache_insert(c, key->valuestring,
 		             xstrdup(cJSON_IsString(model) ? model->valuestring : ""),
-		             xstrdup(text->valuestring), &u);
+		             xstrdup(text->valuestring),
+		             cJSON_IsString(reasoning) && *reasoning->valuestring
+		                 ? xstrdup(reasoning->valuestring)
+		                 : NULL,
+		             &u);
 	}
 	cJSON_Delete(o);
 	return rc;
@@ -205,6 +215,7 @@ void cache_close(struct cache *c)
 	for (size_t i = 0; i < c->n; i++) {
 		free(c->v[i].model);
 		free(c->v[i].text);
+		free(c->v[i].reasoning);
 	}
 	free(c->v);
 	free(c->slots);
@@ -222,11 +233,14 @@ const struct cache_entry *cache_get(const struct cache *c, const char *key)
 }
 
 int cache_put(struct cache *c, const char *key, const char *model, const char *text,
-              const struct llm_usage *u, struct err *e)
+              const char *reasoning, const struct llm_usage *u, struct err *e)
 {
 	if (!key_valid(key))
 		return err_set(e, "response cache: invalid key");
-	cache_insert(c, key, xstrdup(model ? model : ""), xstrdup(text ? text : ""), u);
+	if (reasoning && !*reasoning)
+		reasoning = NULL;
+	cache_insert(c, key, xstrdup(model ? model : ""), xstrdup(text ? text : ""),
+	             reasoning ? xstrdup(reasoning) : NULL, u);
 	if (c->create) {
 		c->create = false;
 		c->fd = file_open_append(c->path, e); /* never through a link */
@@ -242,6 +256,17 @@ int cache_put(struct cache *c, const char *key, const char *model, const char *t
 	cJSON_AddNumberToObject(o, "in", (double)u->in);
 	cJSON_AddNumberToObject(o, "out", (double)u->out);
 	cJSON_AddBoolToObject(o, "estimated", u->estimated);
+	const struct {
+		const char *name;
+		long n;
+	} details[] = {{"cached", u->cached},
+	               {"cache_write", u->cache_write},
+	               {"reasoning_tokens", u->reasoning}};
+	for (size_t i = 0; i < ARRAY_SIZE(details); i++)
+		if (details[i].n)
+			cJSON_AddNumberToObject(o, details[i].name, (double)details[i].n);
+	if (reasoning)
+		cJSON_AddStringToObject(o, "reasoning", reasoning);
 	cJSON_AddNumberToObject(o, "at", (double)time(NULL));
 	char *json = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);

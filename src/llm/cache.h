@@ -3,6 +3,9 @@
  *
  * Line: {"key":"<64 hex>","model":"gpt-4o","text":"...","in":12,"out":34,"estimated":false,
  *        "at":1732400000}
+ * and, when not zero or empty, the rest of the answer's usage and its reasoning:
+ *        "cached":8,"cache_write":4,"reasoning_tokens":20,"reasoning":"..."
+ * (a replay reports the same usage; lines written before these keys existed read as zero).
  * Never holds an API key (the request key is a hash of the request without it; the text is the
  * model's answer).  Loading skips a line that is torn (no final newline: a crash mid-append), not
  * valid JSON or out of range, and counts it; a later line for the same key wins.
@@ -25,6 +28,7 @@ struct cache_entry {
 	char key[65];
 	char *model;
 	char *text;
+	char *reasoning; /* NULL when none */
 	struct llm_usage usage;
 };
 
@@ -40,10 +44,10 @@ struct cache *cache_open(const char *path, struct err *e);
 void cache_close(struct cache *c);
 /* The entry for a key, or NULL; valid until the next cache_put or cache_close. */
 const struct cache_entry *cache_get(const struct cache *c, const char *key);
-/* Remembers an answer and appends it to the file.  The entry stays in memory even when the
- * write fails (-1 and e set). */
+/* Remembers an answer (reasoning may be NULL) and appends it to the file.  The entry stays in
+ * memory even when the write fails (-1 and e set). */
 int cache_put(struct cache *c, const char *key, const char *model, const char *text,
-              const struct llm_usage *u, struct err *e);
+              const char *reasoning, const struct llm_usage *u, struct err *e);
 int cache_sync(struct cache *c, struct err *e);
 size_t cache_count(const struct cache *c);
 /* Lines skipped at load because they were torn or corrupt (a token count that is not a whole

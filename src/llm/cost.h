@@ -1,6 +1,7 @@
 /* cost.h: list prices, token estimates and spend per accounting tag.
  *
- * Prices are USD per million tokens (input, output) from the providers' public list prices.
+ * Prices are USD per million tokens (input, output) from the providers' public list prices,
+ * with the providers' ratios for prompt tokens read from and written to their prompt caches.
  * A model name matches an entry exactly, else the longest entry that is a prefix of it ending
  * at a separator ("gpt-4o-mini-2024-07-18" -> "gpt-4o-mini", never "gpt-4o"); a router prefix
  * such as "openai/" is ignored.  Session prices (>= 0) override the table.  When a provider
@@ -15,8 +16,11 @@
 
 /* Built-in list price of a model name; false when unknown (*in = *out = 0). */
 bool cost_lookup(const char *model, double *in, double *out);
-/* USD for a usage at the given prices. */
-double cost_usd(double price_in, double price_out, const struct llm_usage *u);
+/* Every built-in price of a model name; false (and zeros) when unknown. */
+bool cost_lookup_prices(const char *model, struct llm_prices *p);
+/* USD for a usage at the given prices: uncached prompt tokens at `in`, cache reads at
+ * `cached_in`, cache writes at `cache_write`, output (reasoning included) at `out`. */
+double cost_usd(const struct llm_prices *p, const struct llm_usage *u);
 /* ceil(strlen / 4): a rough token count for text without a tokenizer. */
 long cost_estimate_tokens(const char *text);
 /* Estimated usage of a conversation and its reply (a few tokens of framing per message). */

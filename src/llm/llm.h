@@ -23,15 +23,22 @@ struct llm_request {
 	const char *tag; /* accounting bucket ("step:answer", "phase:loss"); copied */
 };
 
+/* Tokens of one request as the provider bills them.  `in` counts every prompt token: `cached`
+ * (read from the provider's prompt cache) and `cache_write` (written to it) are parts of it,
+ * priced apart; `reasoning` is the part of `out` the model spent thinking. */
 struct llm_usage {
 	long in, out, cached; /* tokens */
-	bool estimated;       /* provider gave none: estimated from text length */
+	bool estimated;       /* provider gave none (or too little): estimated from text length */
+	long cache_write, reasoning;
 };
 
 /* What a finished request delivers; valid only during the callback. */
 struct llm_reply {
 	const char *text;   /* "" on error */
+	const char *reasoning; /* the model's reasoning (reasoning_content, thinking), "" if none */
 	const char *error;  /* NULL on success: "openai 429 rate_limit_exceeded after 5 attempts: ..." */
+	/* what this request was billed, failed and cut attempts included (a cut stream's usage is
+	 * estimated); zero when answered from the cache or shared with an identical request */
 	struct llm_usage usage;
 	double cost_usd;    /* 0 when cached */
 	bool cached;        /* answered from the response cache */
@@ -39,6 +46,11 @@ struct llm_reply {
 	int attempts;
 	double latency_s;
 	char key[65];       /* hex SHA-256 of the canonical request */
+	/* a cached or shared answer: the tokens it cost when it was paid for (not billed again) */
+	long reused_tokens;
+	/* the answer's own usage, as reported by the attempt that answered (for a cached answer:
+	 * as stored in the cache), whoever paid for it; zero on error */
+	struct llm_usage answer;
 	long replaced;      /* bytes of the answer that were not UTF-8, or NUL, each replaced by
 	                     * U+FFFD: text is always valid UTF-8 without a NUL */
 };
@@ -64,7 +76,15 @@ struct llm_options {
 struct llm_stats {
 	long submitted, done, failed, cached, deduplicated, in_flight, retrying, queued;
 	long network_requests; /* HTTP attempts actually sent */
-	long tokens_in, tokens_out, tokens_cached;
+	/* billed tokens (tokens_in includes the provider-cached and cache-write ones, tokens_out
+	 * the reasoning ones), failed and cut attempts included */
+	long tokens_in, tokens_out;
+	long tokens_prompt_cached; /* prompt tokens read from the provider's prompt cache */
+	long tokens_cache_write;   /* prompt tokens written to the provider's prompt cache */
+	long tokens_reasoning;     /* output tokens spent reasoning */
+	long tokens_reused;        /* tokens of answers taken from our response cache or shared */
+	long estimated;            /* paid requests whose usage is (partly) estimated */
+	long billed_failures;      /* failed requests that were billed anyway */
 	double cost_usd;
 };
 
@@ -117,9 +137,19 @@ void llm_spend_since(const struct llm *l, long mark, struct llm_stats *s);
 typedef void llm_tag_fn(void *arg, const char *tag, const struct llm_stats *s);
 void llm_foreach_tag(const struct llm *l, llm_tag_fn *fn, void *arg);
 
-/* Price per million tokens (input, output) for a model: session values when >= 0, else the
- * built-in list-price table, else 0 (and *known=false). */
+/* Prices per million tokens of a model.  Each price: the session's value when >= 0, else the
+ * built-in list-price table, else 0 (and *known=false).  A cached-input or cache-write price
+ * the session does not give follows its price_in by the table's ratio for the model (1 for a
+ * model the table does not know). */
+struct llm_prices {
+	double in, out, cached_in, cache_write;
+};
+void llm_prices(const struct model_config *m, struct llm_prices *p, bool *known);
+/* The input and output prices of llm_prices. */
 void llm_price(const struct model_config *m, double *in, double *out, bool *known);
+/* Whether requests to this model are made as to a reasoning model (OpenAI o-series, gpt-5):
+ * the configuration's "reasoning" when set, else the built-in table. */
+bool llm_is_reasoning(const struct model_config *m);
 /* The canonical request hash (hex, 64 chars + NUL) that keys the cache: provider, base URL,
  * model, messages, sampling parameters; never the key. */
 void llm_request_key(const struct llm_request *req, char out[65]);

@@ -73,20 +73,19 @@ static int anthropic_build(const struct llm_request *req, const char *base, cons
 	return 0;
 }
 
-/* Anthropic counts cache reads and writes apart from input_tokens; ours includes them. */
+/* Anthropic counts cache reads and writes apart from input_tokens (the three are disjoint);
+ * ours includes them, as usage.cached and usage.cache_write.  message_delta repeats what it
+ * knows (cumulatively): a count it leaves out keeps its earlier value. */
 static void anthropic_usage(struct llm_result *r, const cJSON *u)
 {
 	if (!cJSON_IsObject(u))
 		return;
-	long in, read = 0, created = 0;
+	long in;
 	r->usage_seen = true;
-	if (wire_get_long(u, "cache_read_input_tokens", &read))
-		r->usage.cached = read;
-	else
-		read = r->usage.cached;
-	wire_get_long(u, "cache_creation_input_tokens", &created);
+	wire_get_long(u, "cache_read_input_tokens", &r->usage.cached);
+	wire_get_long(u, "cache_creation_input_tokens", &r->usage.cache_write);
 	if (wire_get_long(u, "input_tokens", &in))
-		r->usage.in = in + read + created;
+		r->usage.in = in + r->usage.cached + r->usage.cache_write;
 	wire_get_long(u, "output_tokens", &r->usage.out);
 }
 

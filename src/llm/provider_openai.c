@@ -5,8 +5,12 @@
  * ("http://localhost:8000/v1"); a base without /v1 is used as given.  Streams are server-sent
  * events of chat.completion.chunk objects ending with `data: [DONE]`; usage arrives on a last
  * chunk with empty choices (stream_options.include_usage) or, with some servers, on the chunk
- * that carries finish_reason.  Fields we do not know (timings, system_fingerprint, x_groq, ...)
- * are ignored. */
+ * that carries finish_reason.  Prompt tokens served from the provider's cache come as
+ * usage.prompt_tokens_details.cached_tokens (llama.cpp's server: timings.cache_n), reasoning
+ * tokens as usage.completion_tokens_details.reasoning_tokens (both parts of the totals).
+ * Reasoning models (o-series, gpt-5: llm_is_reasoning) take max_completion_tokens and refuse a
+ * temperature, which is left out.  Fields we do not know (system_fingerprint, x_groq, ...) are
+ * ignored. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,9 +33,12 @@ static int openai_build(const struct llm_request *req, const char *base, const c
 	cJSON *root = cJSON_CreateObject();
 	cJSON_AddStringToObject(root, "model", m->model);
 	cJSON_AddItemToObject(root, "messages", wire_messages(req, false));
-	cJSON_AddNumberToObject(root, "temperature", m->temperature);
+	bool reasoning = llm_is_reasoning(m);
+	if (!reasoning)
+		cJSON_AddNumberToObject(root, "temperature", m->temperature);
 	if (m->max_tokens > 0)
-		cJSON_AddNumberToObject(root, "max_tokens", m->max_tokens);
+		cJSON_AddNumberToObject(root, reasoning ? "max_completion_tokens" : "max_tokens",
+		                        m->max_tokens);
 	cJSON_AddBoolToObject(root, "stream", stream);
 	if (stream) {
 		cJSON *so = cJSON_AddObjectToObject(root, "stream_options");
@@ -41,14 +48,17 @@ static int openai_build(const struct llm_request *req, const char *base, const c
 	return 0;
 }
 
-static void openai_usage(struct llm_result *r, const cJSON *u)
+/* llama.cpp's timings.cache_n stands in for cached_tokens when that is absent. */
+static void openai_usage(struct llm_result *r, const cJSON *u, const cJSON *timings)
 {
 	if (!cJSON_IsObject(u))
 		return;
 	r->usage_seen = true;
 	wire_get_long(u, "prompt_tokens", &r->usage.in);
 	wire_get_long(u, "completion_tokens", &r->usage.out);
-	wire_get_long(u, "prompt_tokens_details.cached_tokens", &r->usage.cached);
+	if (!wire_get_long(u, "prompt_tokens_details.cached_tokens", &r->usage.cached))
+		wire_get_long(timings, "cache_n", &r->usage.cached);
+	wire_get_long(u, "completion_tokens_details.reasoning_tokens", &r->usage.reasoning);
 }
 
 /* {"error": {"message", "type", "code"}}, {"error": "text"}, or vLLM's older top-level
@@ -111,7 +121,7 @@ static int openai_object(const cJSON *j, const char *part, struct llm_result *r,
 		wire_error(r, 200, type, message, body, n);
 		return -1;
 	}
-	openai_usage(r, wire_get(j, "usage"));
+	openai_usage(r, wire_get(j, "usage"), wire_get(j, "timings"));
 	const cJSON *choice = wire_get(j, "choices.0");
 	if (!cJSON_IsObject(choice))
 		return 0; /* the usage chunk has empty choices */
@@ -131,6 +141,10 @@ enum {
 	OA_USAGE_OUT,
 	OA_USAGE_DETAILS,
 	OA_USAGE_CACHED,
+	OA_USAGE_OUT_DETAILS,
+	OA_USAGE_REASONING,
+	OA_TIMINGS,
+	OA_TIMINGS_CACHE_N,
 	OA_CHOICES,
 	OA_CHOICE,
 	OA_FINISH,
@@ -149,6 +163,10 @@ static const char *const oa_chunk_paths[OA_N] = {
 	[OA_USAGE_OUT] = "usage.completion_tokens",
 	[OA_USAGE_DETAILS] = "usage.prompt_tokens_details",
 	[OA_USAGE_CACHED] = "usage.prompt_tokens_details.cached_tokens",
+	[OA_USAGE_OUT_DETAILS] = "usage.completion_tokens_details",
+	[OA_USAGE_REASONING] = "usage.completion_tokens_details.reasoning_tokens",
+	[OA_TIMINGS] = "timings",
+	[OA_TIMINGS_CACHE_N] = "timings.cache_n",
 	[OA_CHOICES] = "choices",
 	[OA_CHOICE] = "choices.0",
 	[OA_FINISH] = "choices.0.finish_reason",
@@ -177,11 +195,15 @@ static bool openai_chunk_fast(struct wire_stream *st, const char *data, size_t l
 			long *field;
 		} usage[] = {{OA_USAGE_IN, &r->usage.in},
 		             {OA_USAGE_OUT, &r->usage.out},
-		             {OA_USAGE_CACHED, &r->usage.cached}};
+		             {OA_USAGE_CACHED, &r->usage.cached},
+		             {OA_USAGE_REASONING, &r->usage.reasoning}};
 		r->usage_seen = true;
 		for (size_t i = 0; i < ARRAY_SIZE(usage); i++)
 			if (p[usage[i].pick].type == WIRE_NUMBER)
 				*usage[i].field = p[usage[i].pick].num;
+		if (p[OA_USAGE_CACHED].type != WIRE_NUMBER &&
+		    p[OA_TIMINGS_CACHE_N].type == WIRE_NUMBER)
+			r->usage.cached = p[OA_TIMINGS_CACHE_N].num;
 	}
 	*rc = 0;
 	if (p[OA_CHOICE].type != WIRE_OBJECT)

@@ -39,9 +39,11 @@
  * their callbacks submit starts in the same llm_wait).  llm_cancel_all and llm_free cancel them
  * too.  Their section is self-contained ("event sources").
  *
- * Cache and offline: a hit costs nothing and reports the original tokens as usage.cached; so
- * does a deduplicated waiter (the tokens are charged once, to the first waiter).  Offline, a
- * miss fails at once; the scripted provider still answers (it needs no network). */
+ * Money: a request is charged (to its first waiter) what all its attempts were billed, failed
+ * ones included (sched_http.c, attempt_billed), whether it succeeds or not.  A cache hit costs
+ * nothing and reports the original tokens as reused_tokens; so does a deduplicated waiter (the
+ * tokens are charged once, to the first waiter).  Offline, a miss fails at once; the scripted
+ * provider still answers (it needs no network). */
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <openssl/evp.h>
@@ -60,7 +62,10 @@
 /* The key is the SHA-256 of the request as cJSON_PrintUnformatted would print
  *   {"v":1,"provider":"...","base_url":"...","model":"...","messages":[{"role":"...",
  *    "content":"..."},...],"temperature":T,"max_tokens":M}
- * (the cache on disk holds keys made that way).  The text is written here directly: strings
+ * (the cache on disk holds keys made that way).  A request to an OpenAI reasoning model, which
+ * is sent without a temperature and with max_completion_tokens (provider_openai.c), has
+ * "temperature":null and "reasoning":true after max_tokens instead: its key is that of what is
+ * sent, whatever temperature the configuration holds.  The text is written here directly: strings
  * escaped exactly as cJSON escapes them, numbers printed by cJSON itself and remembered, since
  * a run uses a handful of temperatures.  test_request_key compares both ways. */
 
@@ -137,11 +142,15 @@ void llm_request_key(const struct llm_request *req, char out[65])
 		key_string(&b, req->messages[i].content);
 		sbuf_addc(&b, '}');
 	}
+	bool reasoning = m->provider && !strcmp(m->provider, "openai") && llm_is_reasoning(m);
 	sbuf_adds(&b, "],\"temperature\":");
-	key_number(&b, m->temperature);
+	if (reasoning)
+		sbuf_adds(&b, "null");
+	else
+		key_number(&b, m->temperature);
 	sbuf_adds(&b, ",\"max_tokens\":");
 	key_number(&b, m->max_tokens);
-	sbuf_addc(&b, '}');
+	sbuf_adds(&b, reasoning ? ",\"reasoning\":true}" : "}");
 	/* one context and the implementation fetched once: a fetch per digest costs more than
 	 * the hashing */
 	static EVP_MD *sha256;
@@ -275,16 +284,22 @@ static void reap_orphans(struct llm *l)
 
 static void account(struct llm_stats *s, const struct llm_reply *r)
 {
+	const struct llm_usage *u = &r->usage;
+	bool billed = u->in || u->out || r->cost_usd > 0;
 	if (r->error) {
 		s->failed++;
-		return;
+		s->billed_failures += billed;
+	} else {
+		s->done++;
+		s->cached += r->cached;
 	}
-	s->done++;
-	if (r->cached)
-		s->cached++;
-	s->tokens_in += r->usage.in;
-	s->tokens_out += r->usage.out;
-	s->tokens_cached += r->usage.cached;
+	s->tokens_in += u->in;
+	s->tokens_out += u->out;
+	s->tokens_prompt_cached += u->cached;
+	s->tokens_cache_write += u->cache_write;
+	s->tokens_reasoning += u->reasoning;
+	s->tokens_reused += r->reused_tokens;
+	s->estimated += billed && u->estimated && !r->scripted; /* scripted: free, nominal */
 	s->cost_usd += r->cost_usd;
 }
 
@@ -298,6 +313,7 @@ static void job_deliver(struct llm *l, struct job *j)
 			continue;
 		struct llm_reply r = {0};
 		r.text = j->error ? "" : j->text ? j->text : "";
+		r.reasoning = j->error || !j->reasoning ? "" : j->reasoning;
 		r.error = j->error;
 		r.cached = j->cached;
 		r.scripted = j->scripted;
@@ -305,13 +321,18 @@ static void job_deliver(struct llm *l, struct job *j)
 		r.latency_s = latency;
 		r.replaced = j->error ? 0 : j->replaced;
 		memcpy(r.key, j->key, sizeof(r.key));
-		if (!j->error && !charged) {
-			r.usage = j->usage;
-			r.cost_usd = j->cost;
+		if (!j->error)
+			r.answer = j->usage;
+		if (!charged) { /* the failed attempts' bill, and the answer's */
+			r.usage = j->billed;
+			r.cost_usd = j->billed_cost;
+			if (!j->error) {
+				usage_add(&r.usage, &j->usage);
+				r.cost_usd += j->cost;
+			}
 			charged = true;
 		} else if (!j->error) { /* a shared or cached answer: its tokens were paid before */
-			r.usage.cached = j->usage.in + j->usage.out;
-			r.usage.estimated = j->usage.estimated;
+			r.reused_tokens = j->usage.in + j->usage.out;
 		}
 		account(&l->st, &r);
 		account(cost_book_tag(l->book, w->tag), &r);
@@ -624,6 +645,7 @@ uint64_t llm_submit(struct llm *l, const struct llm_request *req, llm_done_fn *d
 		    req->model->provider ? req->model->provider : "", provider_names());
 	} else if (hit) {
 		job_set_text(j, xstrdup(hit->text)); /* a cache written before repair existed */
+		job_set_reasoning(j, hit->reasoning ? xstrdup(hit->reasoning) : NULL);
 		j->usage = hit->usage;
 		j->cached = true;
 		j->scripted = is_scripted(ops);

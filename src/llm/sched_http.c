@@ -18,6 +18,14 @@
  * answer.  A waiter that joins a running request catches up on the text streamed so far with
  * the next piece.
  *
+ * Billing: an attempt whose response began (2xx status) was billed by the provider even when it
+ * failed: a refusal or an error event after the usage, a stream cut by a dropped connection, a
+ * stall, a malformed chunk or a missing end marker.  Its usage is counted as reported; when
+ * none arrived (or less output than the text received), the prompt as projected and the text
+ * received stand in, marked estimated (attempt_billed).  Reasoning tokens a provider does not
+ * count apart (Anthropic's thinking, Ollama's) are estimated from the reasoning text, as a part
+ * of the output it reported.
+ *
  * Retries: see retry.h (which failures, full-jitter backoff, Retry-After capped at
  * backoff_max_s).  A retrying job gives its concurrency slot back while it waits.  Redirects
  * are not followed: a 3xx is reported with its Location so that the base_url can be fixed. */
@@ -434,6 +442,41 @@ static char *attempt_outcome(struct job *j, CURLcode code, double stall_s, struc
 	return m;
 }
 
+/* The reasoning part of the output, when the provider did not count it. */
+static void reasoning_fill(struct llm_usage *u, const struct sbuf *reasoning)
+{
+	if (u->reasoning <= 0 && reasoning->len)
+		u->reasoning = MIN(u->out, cost_estimate_tokens(sbuf_str(reasoning)));
+}
+
+/* What a failed attempt was billed (see the top of the file); false when nothing. */
+static bool attempt_billed(const struct job *j, struct llm_usage *u)
+{
+	const struct llm_result *r = &j->res;
+	if (j->status < 200 || j->status >= 300)
+		return false;
+	*u = r->usage;
+	u->estimated = false;
+	if (r->complete && r->usage_seen) {
+		reasoning_fill(u, &r->reasoning);
+		return true;
+	}
+	struct llm_usage est;
+	cost_estimate_usage(j->msgs, j->n_msgs, sbuf_str(&r->text), &est);
+	long thought = cost_estimate_tokens(sbuf_str(&r->reasoning));
+	if (!r->usage_seen || u->in <= 0) {
+		u->in = est.in;
+		u->estimated = true;
+	}
+	if (u->out < est.out + thought) {
+		u->out = est.out + thought;
+		u->reasoning = MAX(u->reasoning, thought);
+		u->estimated = true;
+	}
+	reasoning_fill(u, &r->reasoning);
+	return true;
+}
+
 void attempt_done(struct llm *l, struct job *j, CURLcode code)
 {
 	if (job_orphaned(j)) {
@@ -446,10 +489,15 @@ void attempt_done(struct llm *l, struct job *j, CURLcode code)
 		char *text = sbuf_take(&j->res.text);
 		struct llm_usage u = j->res.usage;
 		bool seen = j->res.usage_seen;
+		reasoning_fill(&u, &j->res.reasoning);
+		job_set_reasoning(j, j->res.reasoning.len ? sbuf_take(&j->res.reasoning) : NULL);
 		attempt_clear(l, j);
 		job_succeed(l, j, text, seen ? &u : NULL);
 		return;
 	}
+	struct llm_usage billed;
+	if (attempt_billed(j, &billed))
+		job_bill(j, &billed);
 	struct retry_policy pol = {l->opt.max_attempts, l->opt.backoff_base_s,
 	                           l->opt.backoff_max_s};
 	double delay;

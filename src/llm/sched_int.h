@@ -108,10 +108,14 @@ struct job {
 	char errbuf[CURL_ERROR_SIZE];
 
 	/* the outcome */
-	char *text, *error;
+	char *text, *error, *reasoning;
 	long replaced; /* invalid bytes replaced in text (job_set_text) */
-	struct llm_usage usage;
+	struct llm_usage usage; /* of the answer */
 	double cost;
+	/* what the failed attempts so far were billed (usage that arrived, or an estimate for a
+	 * stream cut after it began) */
+	struct llm_usage billed;
+	double billed_cost;
 	bool cached, scripted;
 };
 
@@ -184,7 +188,15 @@ void job_fail(struct llm *l, struct job *j, char *msg);
 /* Takes text (a model's answer, from the network, the scripted model or the cache) and keeps it
  * as valid UTF-8: the one place where answers are repaired (utf8.h); j->replaced counts. */
 void job_set_text(struct job *j, char *text);
+/* Takes reasoning (NULL or "": none) as the answer's reasoning, redacted and valid UTF-8 as
+ * the answer is. */
+void job_set_reasoning(struct job *j, char *reasoning);
+/* Takes text and j->reasoning (when set) as the answer.  usage NULL: estimated. */
 void job_succeed(struct llm *l, struct job *j, char *text, const struct llm_usage *usage);
+/* Adds a failed attempt's usage to what the job was billed. */
+void job_bill(struct job *j, const struct llm_usage *u);
+/* dst += u (estimated when either is) */
+void usage_add(struct llm_usage *dst, const struct llm_usage *u);
 
 /* sched_http.c */
 const char *model_base_url(const struct provider_ops *ops, const struct model_config *m);

@@ -230,6 +230,7 @@ static void job_free(struct llm *l, struct job *j)
 	model_config_free(&j->m);
 	free(j->text);
 	free(j->error);
+	free(j->reasoning);
 	free(j);
 }
 
@@ -280,6 +281,20 @@ void job_set_text(struct job *j, char *text)
 	j->text = text;
 }
 
+void job_set_reasoning(struct job *j, char *reasoning)
+{
+	free(j->reasoning);
+	j->reasoning = NULL;
+	if (!reasoning || !*reasoning) {
+		free(reasoning);
+		return;
+	}
+	redact_str(&reasoning);
+	size_t n = strlen(reasoning);
+	utf8_repair(&reasoning, &n);
+	j->reasoning = reasoning;
+}
+
 /* usage NULL: the provider reported none, estimate it. */
 void job_succeed(struct llm *l, struct job *j, char *text, const struct llm_usage *usage)
 {
@@ -292,19 +307,37 @@ void job_succeed(struct llm *l, struct job *j, char *text, const struct llm_usag
 	} else {
 		cost_estimate_usage(j->msgs, j->n_msgs, text, &j->usage);
 	}
-	double pin, pout;
-	llm_price(&j->m, &pin, &pout, NULL);
-	j->cost = cost_usd(pin, pout, &j->usage);
+	struct llm_prices p;
+	llm_prices(&j->m, &p, NULL);
+	j->cost = cost_usd(&p, &j->usage);
 	if (j->lim->tpm > 0) /* give back what the reservation overestimated */
 		j->lim->tok_level =
 		    MIN(bucket_cap(j->lim->tpm), j->lim->tok_level + (double)j->tok_reserved -
 		                                     (double)(j->usage.in + j->usage.out));
 	if (l->cache && !l->opt.no_cache) {
 		struct err e;
-		cache_put(l->cache, j->key, j->m.model, text, &j->usage, &e);
+		cache_put(l->cache, j->key, j->m.model, text, j->reasoning, &j->usage, &e);
 		/* a failed append keeps the answer in memory; the file is only a convenience */
 	}
 	job_ready(l, j);
+}
+
+void usage_add(struct llm_usage *dst, const struct llm_usage *u)
+{
+	dst->in += u->in;
+	dst->out += u->out;
+	dst->cached += u->cached;
+	dst->cache_write += u->cache_write;
+	dst->reasoning += u->reasoning;
+	dst->estimated |= u->estimated;
+}
+
+void job_bill(struct job *j, const struct llm_usage *u)
+{
+	struct llm_prices p;
+	llm_prices(&j->m, &p, NULL);
+	usage_add(&j->billed, u);
+	j->billed_cost += cost_usd(&p, u);
 }
 
 /* ---- lookup and creation ---------------------------------------------------------------- */

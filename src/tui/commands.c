@@ -255,11 +255,16 @@ static void cmd_cost(struct app *a, int argc, char **argv)
 	char capbuf[64] = "no cap";
 	if (cap > 0)
 		snprintf(capbuf, sizeof capbuf, "cap $%.2f, $%.4f left", cap, cap - t.cost_usd);
+	struct sbuf detail = {0};
+	engine_tokens_detail(&t, &detail);
+	const char *est = t.estimated ? "~" : ""; /* some of it estimated (cut streams) */
 	tui_message(&a->t,
-	            "spent $%.4f (this run $%.4f), %ld calls (%ld cached, %ld avoided), %ld tok; "
-	            "next %s ~%ld calls ~$%.4f; %s",
-	            t.cost_usd, run.cost_usd, t.calls, t.cached, t.avoided,
-	            t.tokens_in + t.tokens_out, phase_name(next), calls, usd, capbuf);
+	            "spent %s$%.4f (this run %s$%.4f), %ld calls (%ld cached, %ld avoided), %ld "
+	            "tok%s; next %s ~%ld calls ~$%.4f; %s",
+	            est, t.cost_usd, run.estimated ? "~" : "", run.cost_usd, t.calls, t.cached,
+	            t.avoided, t.tokens_in + t.tokens_out, sbuf_str(&detail), phase_name(next),
+	            calls, usd, capbuf);
+	sbuf_free(&detail);
 }
 
 static void cmd_view(struct app *a, int argc, char **argv)

@@ -145,10 +145,11 @@ static void right_part(struct app *a, struct segs *s)
 	char tok[32];
 	human(tok, sizeof tok, tot.tokens_in + tot.tokens_out);
 	double cap = a->t.s->opt.cost_cap_usd;
+	const char *est = tot.estimated ? "~" : ""; /* some of it estimated (cut streams) */
 	if (cap > 0)
-		add(s, THEME_COST, 4, "%s tok $%.4f/$%.2f", tok, tot.cost_usd, cap);
+		add(s, THEME_COST, 4, "%s%s tok %s$%.4f/$%.2f", est, tok, est, tot.cost_usd, cap);
 	else
-		add(s, THEME_COST, 4, "%s tok $%.4f", tok, tot.cost_usd);
+		add(s, THEME_COST, 4, "%s%s tok %s$%.4f", est, tok, est, tot.cost_usd);
 	if (st.in_flight || st.queued || st.retrying) {
 		if (st.retrying)
 			add(s, THEME_WARNING, 2, "req %ld+%ld retrying %ld", st.in_flight, st.queued,

@@ -67,16 +67,32 @@ static int version_step(const struct view *v)
 	return -1;
 }
 
-static void build_summary(struct view *v, struct tlines *l)
+/* Whether the table gets a reasoning column: some call of the session spent reasoning tokens. */
+static bool reasoning_column(const struct engine *en)
+{
+	struct engine_totals tot;
+	engine_spent(en, &tot);
+	bool any = tot.tokens_reasoning > 0;
+	for (size_t i = 0; i < engine_iterations(en) && !any; i++)
+		for (int ph = 0; ph < PHASE_COUNT; ph++)
+			any |= engine_iteration(en, i)->cost[ph].tokens_reasoning > 0;
+	return any;
+}
+
+static void build_summary(struct view *v, struct tlines *l, bool rcol)
 {
 	const struct engine *en = v->tui->en;
 	size_t n = engine_iterations(en);
 	struct engine_totals tot;
 	engine_spent(en, &tot);
+	struct sbuf detail = {0};
+	engine_tokens_detail(&tot, &detail);
 	tlines_addf(l, THEME_HEADER, 0,
-	            "%zu iteration(s); %ld calls (%ld cached, %ld memo hits), %ld tokens, $%.4f", n,
-	            tot.calls, tot.cached, tot.memo_hits, tot.tokens_in + tot.tokens_out,
-	            tot.cost_usd);
+	            "%zu iteration(s); %ld calls (%ld cached, %ld memo hits), %ld tokens%s, "
+	            "%s$%.4f",
+	            n, tot.calls, tot.cached, tot.memo_hits, tot.tokens_in + tot.tokens_out,
+	            sbuf_str(&detail), tot.estimated ? "~" : "", tot.cost_usd);
+	sbuf_free(&detail);
 	/* the incumbent's measured validation score before each iteration, then now: the rows'
 	 * first and last numbers */
 	double *vals = xcalloc(n + 1, sizeof *vals);
@@ -100,17 +116,23 @@ static void build_summary(struct view *v, struct tlines *l)
 		sbuf_free(&b);
 	}
 	free(vals);
-	tlines_add_rowf(l, THEME_TEXT_DIM, 0, "%4s  %-6s %-17s %-9s %9s  %s", "iter", "train",
-	                "validation", "tokens", "cost", "changes");
+	if (rcol) /* a column of its own, when reasoning models are used */
+		tlines_add_rowf(l, THEME_TEXT_DIM, 0, "%4s  %-6s %-17s %-9s %-9s %9s  %s", "iter",
+		                "train", "validation", "tokens", "reasoning", "cost", "changes");
+	else
+		tlines_add_rowf(l, THEME_TEXT_DIM, 0, "%4s  %-6s %-17s %-9s %9s  %s", "iter",
+		                "train", "validation", "tokens", "cost", "changes");
 }
 
 static void build_iteration(const struct session *s, struct tlines *l, const struct iteration *it,
-                            size_t idx)
+                            size_t idx, bool reasoning_column)
 {
-	long tokens = 0;
+	long tokens = 0, reasoning = 0, estimated = 0;
 	double usd = 0;
 	for (int ph = 0; ph < PHASE_COUNT; ph++) {
 		tokens += it->cost[ph].tokens_in + it->cost[ph].tokens_out;
+		reasoning += it->cost[ph].tokens_reasoning;
+		estimated += it->cost[ph].estimated;
 		usd += it->cost[ph].cost_usd;
 	}
 	struct sbuf ch = {0};
@@ -134,7 +156,10 @@ static void build_iteration(const struct session *s, struct tlines *l, const str
 		                  ? "-"
 		                  : "pending");
 	tlines_pad(&b, 30);
-	sbuf_addf(&b, "%-9ld %9.4f  %s", tokens, usd, sbuf_str(&ch));
+	sbuf_addf(&b, "%-9ld ", tokens);
+	if (reasoning_column)
+		sbuf_addf(&b, "%-9ld ", reasoning);
+	sbuf_addf(&b, "%s%*.4f  %s", estimated ? "~" : "", estimated ? 8 : 9, usd, sbuf_str(&ch));
 	tlines_add(l, THEME_TEXT, 0, sbuf_str(&b));
 	sbuf_free(&b);
 	sbuf_free(&ch);
@@ -223,14 +248,15 @@ static void build(struct view *v)
 	const struct engine *en = v->tui->en;
 	tlines_clear(&p->l);
 	p->l.width = v->w;
-	build_summary(v, &p->l);
+	bool rcol = reasoning_column(en);
+	build_summary(v, &p->l, rcol);
 	p->n_head = (int)p->l.n; /* the summary and the column header (one cut row) stay put */
 	size_t n = engine_iterations(en);
 	if (!n) {
 		tlines_add(&p->l, THEME_TEXT_DIM, 2, "(no iteration yet: press r to run one)");
 	}
 	for (size_t i = 0; i < n; i++)
-		build_iteration(v->tui->s, &p->l, engine_iteration(en, i), i);
+		build_iteration(v->tui->s, &p->l, engine_iteration(en, i), i, rcol);
 	int step = version_step(v);
 	if (step >= 0) {
 		build_versions(v, p, step);

@@ -210,9 +210,16 @@ static void build_step(struct tlines *l, const struct session *s, const struct t
 		sbuf_addf(&b, " (%s)  -.-- s", step_kind_name(st->kind));
 	else
 		sbuf_addf(&b, " (%s)  %.2f s", step_kind_name(st->kind), ts->latency_s);
-	if (st->kind == STEP_LLM)
-		sbuf_addf(&b, "  %ld in / %ld out tokens  $%.5f%s", ts->tok_in, ts->tok_out,
-		          ts->cost_usd, ts->estimated ? " (estimated)" : "");
+	if (st->kind == STEP_LLM) {
+		sbuf_addf(&b, "  %ld in", ts->tok_in);
+		if (ts->tok_cached)
+			sbuf_addf(&b, " (%ld cached)", ts->tok_cached);
+		sbuf_addf(&b, " / %ld out", ts->tok_out);
+		if (ts->tok_reasoning)
+			sbuf_addf(&b, " (%ld reasoning)", ts->tok_reasoning);
+		sbuf_addf(&b, " tokens  $%.5f%s", ts->cost_usd,
+		          ts->estimated ? " (estimated)" : "");
+	}
 	if (ts->cached)
 		sbuf_adds(&b, "  [cached]");
 	if (ts->memo)
@@ -224,6 +231,8 @@ static void build_step(struct tlines *l, const struct session *s, const struct t
 	add_block(l, "input:", ts->input);
 	if (ts->prompt)
 		add_block(l, st->kind == STEP_LLM ? "prompt:" : "text:", ts->prompt);
+	if (ts->reasoning) /* the model's, never part of the output */
+		add_block(l, "reasoning:", ts->reasoning);
 	add_block(l, "output:", ts->out.text);
 	if (ts->parse_miss)
 		tlines_add(l, THEME_WARNING, 2,

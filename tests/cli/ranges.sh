@@ -1,7 +1,7 @@
 #!/bin/sh
 # ranges.sh: numbers out of range in a session or a response cache are reported with their
 # position and never converted: a history iteration numbered 1e300, a negative spend, a
-# cache line with "in": 1e30 (once reported as tokens_cached -9.2e18).
+# cache line with "in": 1e30 (once reported as tokens_cached -9.2e18, now tokens_reused).
 . "$(dirname "$0")/lib.inc"
 command -v python3 >/dev/null 2>&1 || { echo "ranges.sh: python3 is missing: skipping"; exit 0; }
 DATA=$(cd "$(dirname "$0")/../data/engine" && pwd)
@@ -56,7 +56,7 @@ expect_err "c.cache.jsonl:1: \"in\" must be a whole number between 0 and 1e+15 (
 python3 - "$T/out" <<'PY' || fail "tokens out of range reached the report"
 import json, sys
 t = json.load(open(sys.argv[1]))["totals"]
-assert 0 <= t["tokens_cached"] < 10**9, t
+assert 0 <= t["tokens_reused"] < 10**9 and 0 <= t["tokens_prompt_cached"] < 10**9, t
 assert t["llm_calls"] == 6 and t["cached"] == 4, t  # the two skipped ones asked again
 PY
 exit 0

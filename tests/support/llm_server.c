@@ -389,6 +389,7 @@ static enum MHD_Result handle_chat(struct server *s, struct MHD_Connection *c, s
 	long seq = stats_record(s, ep, sbuf_str(&cn->body), cn->body.len, 200);
 	struct chat_reply rep;
 	chat_reply_init(&rep, &req, text, seq);
+	chat_reply_shape(&rep, &plan);
 	stats_tokens(s, rep.tokens_in, rep.tokens_out, req.stream);
 	sleep_ms(delay);
 	struct stream *st = xcalloc(1, sizeof *st);
@@ -398,7 +399,7 @@ static enum MHD_Result handle_chat(struct server *s, struct MHD_Connection *c, s
 	fault_count_body(s, &plan);
 	log_request(s, req.stream ? "stream" : "whole", ep, 200);
 	enum MHD_Result ret = send_answer(c, &req, st);
-	free(rep.text);
+	chat_reply_free(&rep);
 	chat_req_free(&req);
 	return ret;
 }

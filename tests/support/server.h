@@ -34,14 +34,26 @@ void chat_req_free(struct chat_req *r);
 
 struct chat_reply {
 	char *text;
-	long tokens_in, tokens_out;
+	long tokens_in, tokens_out; /* tokens_out includes the reasoning tokens */
 	bool cut;     /* stopped by max_tokens */
+	/* the usage shapes of the money settings (chat_reply_shape) */
+	long cached, cache_write; /* parts of tokens_in */
+	char *reasoning;          /* NULL: none; else reasoning_tokens * 4 bytes */
+	long reasoning_tokens;
+	bool refusal;             /* the text comes as a refusal (openai) / stop_reason refusal */
+	bool error_after_usage;   /* the stream ends with an error event after its usage */
+	bool llamacpp;            /* openai usage as llama.cpp's server reports it (timings) */
 	long seq;     /* request number, for ids */
 	long created; /* unix seconds */
 };
 long tokens_estimate(size_t bytes);
 /* Fills tokens and truncates text to max_tokens (at a UTF-8 boundary). Takes ownership of text. */
 void chat_reply_init(struct chat_reply *rep, const struct chat_req *req, char *text, long seq);
+struct fault_plan;
+/* Applies the plan's usage shapes (cached and cache-write prompt tokens, reasoning, refusal,
+ * error after usage, llama.cpp usage) to a reply. */
+void chat_reply_shape(struct chat_reply *rep, const struct fault_plan *p);
+void chat_reply_free(struct chat_reply *rep);
 
 /* A response body as the pieces it is sent in (one write each). */
 struct pieces {
@@ -71,6 +83,9 @@ struct fault_config {
 	double rate_429, rate_500, drop_before, drop_during, truncate, malformed;
 	double retry_after, retry_after_date, fail_first_n, seed;
 	double nul_bytes;
+	/* usage shapes (not faults, but set the same way) */
+	double cached_tokens, cache_write_tokens, reasoning_tokens, refusal, error_after_usage;
+	double llamacpp_usage;
 };
 
 /* What happens to one request, decided when it arrives. */
@@ -81,6 +96,8 @@ struct fault_plan {
 	double retry_after;
 	bool retry_after_date;
 	bool nul_bytes; /* every \u0001 of the body is sent as \u0000 */
+	long cached_tokens, cache_write_tokens, reasoning_tokens;
+	bool refusal, error_after_usage, llamacpp_usage;
 };
 
 #define RECENT_MAX 64

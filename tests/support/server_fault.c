@@ -38,6 +38,12 @@ static const struct fault_opt {
     OPT(fail_first_n, FK_COUNT, "the next N requests get 500 (counted from when set)"),
     OPT(seed, FK_COUNT, "seed of the fault choices (re-seeds when set)"),
     OPT(nul_bytes, FK_BOOL, "send each U+0001 of an answer as \\u0000, a NUL (0 or 1)"),
+    OPT(cached_tokens, FK_COUNT, "prompt tokens reported as read from the prompt cache"),
+    OPT(cache_write_tokens, FK_COUNT, "prompt tokens reported as written to it (anthropic)"),
+    OPT(reasoning_tokens, FK_COUNT, "reasoning text of N tokens before the answer"),
+    OPT(refusal, FK_BOOL, "answer with a refusal (openai refusal deltas, anthropic refusal)"),
+    OPT(error_after_usage, FK_BOOL, "end streams with an error event after the usage"),
+    OPT(llamacpp_usage, FK_BOOL, "openai usage as llama.cpp reports it (timings.cache_n)"),
 #undef OPT
 };
 
@@ -201,6 +207,12 @@ void fault_decide(struct server *s, struct fault_plan *p)
 	    .retry_after = c->retry_after,
 	    .retry_after_date = c->retry_after_date != 0,
 	    .nul_bytes = c->nul_bytes != 0,
+	    .cached_tokens = (long)c->cached_tokens,
+	    .cache_write_tokens = (long)c->cache_write_tokens,
+	    .reasoning_tokens = (long)c->reasoning_tokens,
+	    .refusal = c->refusal != 0,
+	    .error_after_usage = c->error_after_usage != 0,
+	    .llamacpp_usage = c->llamacpp_usage != 0,
 	};
 	if (s->fail_remaining > 0) {
 		s->fail_remaining--;

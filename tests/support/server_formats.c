@@ -1,7 +1,9 @@
 /* server_formats.c: the three wire formats the test LLM server speaks, as the real APIs do:
  * OpenAI Chat Completions, Anthropic Messages and Ollama /api/chat.  Parses a request into
  * messages, renders the answer (whole body or stream events) and vendor error bodies.
- * Pure: no sockets, no locks. */
+ * Usage shapes on demand (chat_reply_shape): prompt tokens read from / written to the prompt
+ * cache, reasoning text and its token count, refusals, an error event after the usage, and
+ * llama.cpp's way of reporting cached tokens.  Pure: no sockets, no locks. */
 #include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -162,6 +164,30 @@ void chat_reply_init(struct chat_reply *rep, const struct chat_req *req, char *t
 	rep->tokens_out = tokens_estimate(len);
 }
 
+void chat_reply_shape(struct chat_reply *rep, const struct fault_plan *p)
+{
+	rep->cached = MIN(p->cached_tokens, rep->tokens_in);
+	rep->cache_write = MIN(p->cache_write_tokens, rep->tokens_in - rep->cached);
+	if (p->reasoning_tokens > 0) {
+		struct sbuf b = {0};
+		for (long i = 0; i < p->reasoning_tokens; i++)
+			sbuf_adds(&b, "hmm "); /* 4 bytes: one token each */
+		rep->reasoning = sbuf_take(&b);
+		rep->reasoning_tokens = p->reasoning_tokens;
+		rep->tokens_out += p->reasoning_tokens;
+	}
+	rep->refusal = p->refusal;
+	rep->error_after_usage = p->error_after_usage;
+	rep->llamacpp = p->llamacpp_usage;
+}
+
+void chat_reply_free(struct chat_reply *rep)
+{
+	free(rep->text);
+	free(rep->reasoning);
+	*rep = (struct chat_reply){0};
+}
+
 /* ---- pieces ---- */
 
 void pieces_add(struct pieces *p, char *s)
@@ -236,11 +262,31 @@ static cJSON *oa_usage(const struct chat_reply *r)
 	cJSON_AddNumberToObject(u, "prompt_tokens", (double)r->tokens_in);
 	cJSON_AddNumberToObject(u, "completion_tokens", (double)r->tokens_out);
 	cJSON_AddNumberToObject(u, "total_tokens", (double)(r->tokens_in + r->tokens_out));
+	if (r->llamacpp) /* llama.cpp: no details; its timings say what the cache held */
+		return u;
 	cJSON *d = cJSON_AddObjectToObject(u, "prompt_tokens_details");
-	cJSON_AddNumberToObject(d, "cached_tokens", 0);
+	cJSON_AddNumberToObject(d, "cached_tokens", (double)r->cached);
+	cJSON_AddNumberToObject(d, "audio_tokens", 0);
 	d = cJSON_AddObjectToObject(u, "completion_tokens_details");
-	cJSON_AddNumberToObject(d, "reasoning_tokens", 0);
+	cJSON_AddNumberToObject(d, "reasoning_tokens", (double)r->reasoning_tokens);
+	cJSON_AddNumberToObject(d, "audio_tokens", 0);
+	cJSON_AddNumberToObject(d, "accepted_prediction_tokens", 0);
+	cJSON_AddNumberToObject(d, "rejected_prediction_tokens", 0);
 	return u;
+}
+
+/* Adds usage (and for llama.cpp, its timings) to a chunk or a whole response. */
+static void oa_add_usage(cJSON *o, const struct chat_reply *r)
+{
+	cJSON_AddItemToObject(o, "usage", oa_usage(r));
+	if (!r->llamacpp)
+		return;
+	cJSON *t = cJSON_AddObjectToObject(o, "timings");
+	cJSON_AddNumberToObject(t, "cache_n", (double)r->cached);
+	cJSON_AddNumberToObject(t, "prompt_n", (double)(r->tokens_in - r->cached));
+	cJSON_AddNumberToObject(t, "prompt_ms", 12.5);
+	cJSON_AddNumberToObject(t, "predicted_n", (double)r->tokens_out);
+	cJSON_AddNumberToObject(t, "predicted_ms", 40.25);
 }
 
 static cJSON *oa_envelope(const struct chat_req *q, const struct chat_reply *r, bool chunk)
@@ -286,15 +332,35 @@ static char *oa_chunk(const struct chat_req *q, const struct chat_reply *r, cJSO
 	return sse(NULL, o);
 }
 
+/* One delta chunk per piece of text, under key (content, refusal, reasoning_content). */
+static void oa_deltas(const struct chat_req *q, const struct chat_reply *r, const char *key,
+                      const char *text, struct pieces *out)
+{
+	for (const char *t = text ? text : ""; *t;) {
+		char *piece = text_dup_piece(&t);
+		cJSON *d = cJSON_CreateObject();
+		cJSON_AddStringToObject(d, key, piece);
+		free(piece);
+		pieces_add(out, oa_chunk(q, r, d, NULL));
+	}
+}
+
 static void oa_answer(const struct chat_req *q, const struct chat_reply *r, struct pieces *out)
 {
 	if (!q->stream) {
 		cJSON *m = cJSON_CreateObject();
 		cJSON_AddStringToObject(m, "role", "assistant");
-		cJSON_AddStringToObject(m, "content", r->text);
-		cJSON_AddNullToObject(m, "refusal");
+		if (r->refusal) {
+			cJSON_AddNullToObject(m, "content");
+			cJSON_AddStringToObject(m, "refusal", r->text);
+		} else {
+			cJSON_AddStringToObject(m, "content", r->text);
+			cJSON_AddNullToObject(m, "refusal");
+		}
+		if (r->reasoning)
+			cJSON_AddStringToObject(m, "reasoning_content", r->reasoning);
 		cJSON *o = oa_choice(oa_envelope(q, r, false), "message", m, oa_finish(r));
-		cJSON_AddItemToObject(o, "usage", oa_usage(r));
+		oa_add_usage(o, r);
 		pieces_add(out, json_take(o));
 		return;
 	}
@@ -303,19 +369,27 @@ static void oa_answer(const struct chat_req *q, const struct chat_reply *r, stru
 	cJSON_AddStringToObject(d, "content", "");
 	cJSON_AddNullToObject(d, "refusal");
 	pieces_add(out, oa_chunk(q, r, d, NULL));
-	for (const char *t = r->text; *t;) {
-		char *piece = text_dup_piece(&t);
-		d = cJSON_CreateObject();
-		cJSON_AddStringToObject(d, "content", piece);
-		free(piece);
-		pieces_add(out, oa_chunk(q, r, d, NULL));
+	oa_deltas(q, r, "reasoning_content", r->reasoning, out);
+	oa_deltas(q, r, r->refusal ? "refusal" : "content", r->text, out);
+	if (r->llamacpp) { /* usage and timings ride on the finishing chunk */
+		cJSON *o = oa_choice(oa_envelope(q, r, true), "delta", cJSON_CreateObject(),
+		                     oa_finish(r));
+		oa_add_usage(o, r);
+		pieces_add(out, sse(NULL, o));
+	} else {
+		pieces_add(out, oa_chunk(q, r, cJSON_CreateObject(), oa_finish(r)));
 	}
-	pieces_add(out, oa_chunk(q, r, cJSON_CreateObject(), oa_finish(r)));
-	if (q->include_usage) {
+	if (q->include_usage && !r->llamacpp) {
 		cJSON *o = oa_envelope(q, r, true);
 		cJSON_AddArrayToObject(o, "choices");
-		cJSON_AddItemToObject(o, "usage", oa_usage(r));
+		oa_add_usage(o, r);
 		pieces_add(out, sse(NULL, o));
+	}
+	if (r->error_after_usage) {
+		pieces_add(out, xstrdup("data: {\"error\":{\"message\":\"The server had an "
+		                        "error while processing your request.\",\"type\":"
+		                        "\"server_error\",\"param\":null,\"code\":null}}\n\n"));
+		return;
 	}
 	pieces_add(out, xstrdup("data: [DONE]\n\n"));
 	out->n_end = 1;
@@ -325,19 +399,30 @@ static void oa_answer(const struct chat_req *q, const struct chat_reply *r, stru
 
 static const char *an_stop(const struct chat_reply *r)
 {
-	return r->cut ? "max_tokens" : "end_turn";
+	return r->refusal ? "refusal" : r->cut ? "max_tokens" : "end_turn";
 }
 
-static cJSON *an_usage(long in, long out)
+/* input_tokens, cache writes and cache reads are disjoint; r NULL: output only. */
+static cJSON *an_usage(const struct chat_reply *r, long out)
 {
 	cJSON *u = cJSON_CreateObject();
-	if (in >= 0) {
-		cJSON_AddNumberToObject(u, "input_tokens", (double)in);
-		cJSON_AddNumberToObject(u, "cache_creation_input_tokens", 0);
-		cJSON_AddNumberToObject(u, "cache_read_input_tokens", 0);
+	if (r) {
+		cJSON_AddNumberToObject(u, "input_tokens",
+		                        (double)(r->tokens_in - r->cached - r->cache_write));
+		cJSON_AddNumberToObject(u, "cache_creation_input_tokens", (double)r->cache_write);
+		cJSON_AddNumberToObject(u, "cache_read_input_tokens", (double)r->cached);
 	}
 	cJSON_AddNumberToObject(u, "output_tokens", (double)out);
 	return u;
+}
+
+static cJSON *an_thinking_block(const char *thinking)
+{
+	cJSON *b = cJSON_CreateObject();
+	cJSON_AddStringToObject(b, "type", "thinking");
+	cJSON_AddStringToObject(b, "thinking", thinking);
+	cJSON_AddStringToObject(b, "signature", "c2lnbmF0dXJl");
+	return b;
 }
 
 static cJSON *an_text_block(const char *text)
@@ -366,14 +451,42 @@ static cJSON *an_message(const struct chat_req *q, const struct chat_reply *r, b
 	cJSON_AddStringToObject(o, "model", q->model);
 	cJSON *content = cJSON_AddArrayToObject(o, "content");
 	if (!stream) {
-		cJSON_AddItemToArray(content, an_text_block(r->text));
+		if (r->reasoning)
+			cJSON_AddItemToArray(content, an_thinking_block(r->reasoning));
+		if (!r->refusal)
+			cJSON_AddItemToArray(content, an_text_block(r->text));
 		cJSON_AddStringToObject(o, "stop_reason", an_stop(r));
 	} else {
 		cJSON_AddNullToObject(o, "stop_reason");
 	}
 	cJSON_AddNullToObject(o, "stop_sequence");
-	cJSON_AddItemToObject(o, "usage", an_usage(r->tokens_in, stream ? 1 : r->tokens_out));
+	cJSON_AddItemToObject(o, "usage", an_usage(r, stream ? 1 : r->tokens_out));
 	return o;
+}
+
+/* A streamed content block: start, one delta per piece of text, stop. */
+static void an_block(struct pieces *out, int index, bool thinking, const char *text)
+{
+	cJSON *o = an_event("content_block_start");
+	cJSON_AddNumberToObject(o, "index", index);
+	cJSON_AddItemToObject(o, "content_block",
+	                      thinking ? an_thinking_block("") : an_text_block(""));
+	pieces_add(out, sse("content_block_start", o));
+	if (index == 0)
+		pieces_add(out, sse("ping", an_event("ping")));
+	for (const char *t = text; *t;) {
+		char *piece = text_dup_piece(&t);
+		o = an_event("content_block_delta");
+		cJSON_AddNumberToObject(o, "index", index);
+		cJSON *d = cJSON_AddObjectToObject(o, "delta");
+		cJSON_AddStringToObject(d, "type", thinking ? "thinking_delta" : "text_delta");
+		cJSON_AddStringToObject(d, thinking ? "thinking" : "text", piece);
+		free(piece);
+		pieces_add(out, sse("content_block_delta", o));
+	}
+	o = an_event("content_block_stop");
+	cJSON_AddNumberToObject(o, "index", index);
+	pieces_add(out, sse("content_block_stop", o));
 }
 
 static void an_answer(const struct chat_req *q, const struct chat_reply *r, struct pieces *out)
@@ -385,37 +498,33 @@ static void an_answer(const struct chat_req *q, const struct chat_reply *r, stru
 	cJSON *o = an_event("message_start");
 	cJSON_AddItemToObject(o, "message", an_message(q, r, true));
 	pieces_add(out, sse("message_start", o));
-	o = an_event("content_block_start");
-	cJSON_AddNumberToObject(o, "index", 0);
-	cJSON_AddItemToObject(o, "content_block", an_text_block(""));
-	pieces_add(out, sse("content_block_start", o));
-	pieces_add(out, sse("ping", an_event("ping")));
-	for (const char *t = r->text; *t;) {
-		char *piece = text_dup_piece(&t);
-		o = an_event("content_block_delta");
-		cJSON_AddNumberToObject(o, "index", 0);
-		cJSON *d = cJSON_AddObjectToObject(o, "delta");
-		cJSON_AddStringToObject(d, "type", "text_delta");
-		cJSON_AddStringToObject(d, "text", piece);
-		free(piece);
-		pieces_add(out, sse("content_block_delta", o));
-	}
-	o = an_event("content_block_stop");
-	cJSON_AddNumberToObject(o, "index", 0);
-	pieces_add(out, sse("content_block_stop", o));
+	int index = 0;
+	if (r->reasoning)
+		an_block(out, index++, true, r->reasoning);
+	if (!r->refusal)
+		an_block(out, index++, false, r->text);
 	o = an_event("message_delta");
 	cJSON *d = cJSON_AddObjectToObject(o, "delta");
 	cJSON_AddStringToObject(d, "stop_reason", an_stop(r));
 	cJSON_AddNullToObject(d, "stop_sequence");
-	cJSON_AddItemToObject(o, "usage", an_usage(-1, r->tokens_out));
+	cJSON_AddItemToObject(o, "usage", an_usage(NULL, r->tokens_out));
 	pieces_add(out, sse("message_delta", o));
+	if (r->error_after_usage) {
+		o = an_event("error");
+		cJSON *e = cJSON_AddObjectToObject(o, "error");
+		cJSON_AddStringToObject(e, "type", "overloaded_error");
+		cJSON_AddStringToObject(e, "message", "Overloaded");
+		pieces_add(out, sse("error", o));
+		return;
+	}
 	pieces_add(out, sse("message_stop", an_event("message_stop")));
 	out->n_end = 1;
 }
 
 /* ---- Ollama ---- */
 
-static cJSON *ol_line(const struct chat_req *q, const char *content, bool done)
+static cJSON *ol_line(const struct chat_req *q, const char *content, bool done,
+                      const char *thinking)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
@@ -430,13 +539,15 @@ static cJSON *ol_line(const struct chat_req *q, const char *content, bool done)
 	cJSON *m = cJSON_AddObjectToObject(o, "message");
 	cJSON_AddStringToObject(m, "role", "assistant");
 	cJSON_AddStringToObject(m, "content", content);
+	if (thinking)
+		cJSON_AddStringToObject(m, "thinking", thinking);
 	cJSON_AddBoolToObject(o, "done", done);
 	return o;
 }
 
 static char *ol_final(const struct chat_req *q, const struct chat_reply *r, const char *content)
 {
-	cJSON *o = ol_line(q, content, true);
+	cJSON *o = ol_line(q, content, true, q->stream ? NULL : r->reasoning);
 	cJSON_AddStringToObject(o, "done_reason", r->cut ? "length" : "stop");
 	cJSON_AddNumberToObject(o, "total_duration", 5043500667.0);
 	cJSON_AddNumberToObject(o, "load_duration", 5025959.0);
@@ -453,9 +564,14 @@ static void ol_answer(const struct chat_req *q, const struct chat_reply *r, stru
 		pieces_add(out, ol_final(q, r, r->text));
 		return;
 	}
+	for (const char *t = r->reasoning ? r->reasoning : ""; *t;) {
+		char *piece = text_dup_piece(&t);
+		pieces_add(out, ndjson(ol_line(q, "", false, piece)));
+		free(piece);
+	}
 	for (const char *t = r->text; *t;) {
 		char *piece = text_dup_piece(&t);
-		pieces_add(out, ndjson(ol_line(q, piece, false)));
+		pieces_add(out, ndjson(ol_line(q, piece, false, NULL)));
 		free(piece);
 	}
 	pieces_add(out, ol_final(q, r, ""));

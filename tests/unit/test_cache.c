@@ -57,9 +57,14 @@ static void test_round_trip(void **state)
 	for (int i = 0; i < 200; i++) {
 		char text[32];
 		snprintf(text, sizeof(text), "answer %d\nline two \"q\"", i);
-		struct llm_usage u = {i, 2 * i, 0, i % 2 == 0};
+		struct llm_usage u = {.in = i, .out = 2 * i, .estimated = i % 2 == 0};
+		if (i == 77) /* the details and the reasoning come back after a reload */
+			u = (struct llm_usage){.in = 77, .out = 154, .cached = 64, .cache_write = 9,
+			                       .reasoning = 100};
 		key_of(i, k);
-		assert_int_equal(cache_put(c, k, "gpt-4o", text, &u, &e), 0);
+		assert_int_equal(cache_put(c, k, "gpt-4o", text, i == 77 ? "why \"so\"\n" : "", &u,
+		                           &e),
+		                 0);
 	}
 	assert_int_equal(cache_count(c), 200);
 	cache_close(c);
@@ -74,7 +79,16 @@ static void test_round_trip(void **state)
 	assert_string_equal(ce->model, "gpt-4o");
 	assert_int_equal(ce->usage.in, 77);
 	assert_int_equal(ce->usage.out, 154);
+	assert_int_equal(ce->usage.cached, 64);
+	assert_int_equal(ce->usage.cache_write, 9);
+	assert_int_equal(ce->usage.reasoning, 100);
+	assert_string_equal(ce->reasoning, "why \"so\"\n");
 	assert_false(ce->usage.estimated);
+	key_of(78, k);
+	ce = cache_get(c, k);
+	assert_null(ce->reasoning); /* none given: none stored */
+	assert_int_equal(ce->usage.cached + ce->usage.cache_write + ce->usage.reasoning, 0);
+	assert_true(ce->usage.estimated);
 	key_of(1000, k);
 	assert_null(cache_get(c, k));
 	assert_null(cache_get(c, "not-a-key"));
@@ -114,9 +128,9 @@ static void test_torn_and_corrupt(void **state)
 	assert_string_equal(cache_get(c, k1)->text, "one again"); /* later line wins */
 	assert_null(cache_get(c, k3));
 	/* the next append starts on a fresh line, so it survives the torn tail */
-	struct llm_usage u = {5, 6, 0, false};
+	struct llm_usage u = {.in = 5, .out = 6};
 	struct err e;
-	assert_int_equal(cache_put(c, k3, "m", "three", &u, &e), 0);
+	assert_int_equal(cache_put(c, k3, "m", "three", NULL, &u, &e), 0);
 	cache_close(c);
 	c = open_ok(path);
 	assert_int_equal(cache_skipped(c), 3);
@@ -167,11 +181,12 @@ static void test_odd_bytes(void **state)
 	const char *odd = "caf\xc3\xa9 \xff\xfe not utf-8 \x01\t\x1b[31m";
 	struct llm_usage u = {0};
 	struct err e;
-	assert_int_equal(cache_put(c, k, NULL, odd, &u, &e), 0);
+	assert_int_equal(cache_put(c, k, NULL, odd, odd, &u, &e), 0);
 	cache_close(c);
 	c = open_ok(path);
 	assert_int_equal(cache_skipped(c), 0);
 	assert_string_equal(cache_get(c, k)->text, odd);
+	assert_string_equal(cache_get(c, k)->reasoning, odd);
 	cache_close(c);
 	/* exactly one line in the file */
 	char *data;
@@ -187,11 +202,11 @@ static void test_memory_only_and_errors(void **state)
 	struct cache *c = open_ok(NULL);
 	char k[65];
 	key_of(4, k);
-	struct llm_usage u = {1, 1, 0, true};
+	struct llm_usage u = {.in = 1, .out = 1, .estimated = true};
 	struct err e;
-	assert_int_equal(cache_put(c, k, "m", "mem", &u, &e), 0);
+	assert_int_equal(cache_put(c, k, "m", "mem", NULL, &u, &e), 0);
 	assert_string_equal(cache_get(c, k)->text, "mem");
-	assert_int_equal(cache_put(c, "XYZ", "m", "mem", &u, &e), -1);
+	assert_int_equal(cache_put(c, "XYZ", "m", "mem", NULL, &u, &e), -1);
 	cache_close(c);
 	assert_null(cache_open("/nonexistent-dir/adopt/cache.jsonl", &e));
 	assert_non_null(strstr(e.msg, "/nonexistent-dir/adopt/cache.jsonl"));

@@ -70,11 +70,95 @@ static void test_llm_price(void **state)
 	assert_true(known && out == 0);
 }
 
+static bool near(double a, double b)
+{
+	return a > b - 1e-12 && a < b + 1e-12;
+}
+
+/* The two cases: billed at the full input price they cost 1.6x and 1.85x too much. */
+static void test_cached_prices(void **state)
+{
+	(void)state;
+	struct model_config m = {.provider = "openai", .model = "gpt-4.1-2025-04-14"};
+	m.price_in = m.price_out = m.price_cached_in = m.price_cache_write = -1;
+	struct llm_prices p;
+	bool known;
+	llm_prices(&m, &p, &known);
+	assert_true(known && p.in == 2.00 && p.out == 8.00);
+	assert_true(near(p.cached_in, 0.50) && near(p.cache_write, 2.00));
+	/* 2,000 prompt tokens of which 1,536 cached, no output */
+	struct llm_usage u = {.in = 2000, .cached = 1536};
+	double paid = cost_usd(&p, &u), full = 2000 * 2.00 / 1e6;
+	assert_true(near(paid, (464 * 2.00 + 1536 * 0.50) / 1e6));
+	assert_true(full / paid > 1.6 && full / paid < 2.4);
+	m.model = "gpt-4o-mini";
+	llm_prices(&m, &p, NULL);
+	assert_true(near(p.cached_in, 0.075));
+	m.model = "gpt-5-mini";
+	llm_prices(&m, &p, NULL);
+	assert_true(near(p.cached_in, 0.025));
+	m.model = "gpt-3.5-turbo"; /* no prompt caching: every prompt token alike */
+	llm_prices(&m, &p, NULL);
+	assert_true(near(p.cached_in, p.in));
+	/* Anthropic: reads 0.1x, writes 1.25x; input_tokens 100 + 1,000 written + 4,000 read */
+	m.provider = "anthropic";
+	m.model = "claude-sonnet-4-5-20250929";
+	llm_prices(&m, &p, NULL);
+	assert_true(near(p.cached_in, 0.30) && near(p.cache_write, 3.75));
+	u = (struct llm_usage){.in = 5100, .cached = 4000, .cache_write = 1000, .out = 200};
+	double want = (100 * 3.0 + 4000 * 0.30 + 1000 * 3.75 + 200 * 15.0) / 1e6;
+	assert_true(near(cost_usd(&p, &u), want));
+	/* session prices win; a missing cached price follows the session's input price by the
+	 * table's ratio */
+	m.price_in = 10;
+	m.price_out = 20;
+	llm_prices(&m, &p, NULL);
+	assert_true(near(p.cached_in, 1.0) && near(p.cache_write, 12.5));
+	m.price_cached_in = 0.5;
+	m.price_cache_write = 0;
+	llm_prices(&m, &p, NULL);
+	assert_true(p.cached_in == 0.5 && p.cache_write == 0);
+	/* an unknown model: cached tokens at the input price */
+	m = (struct model_config){.provider = "openai", .model = "my-finetune", .price_in = 4,
+	                          .price_out = 8, .price_cached_in = -1, .price_cache_write = -1};
+	llm_prices(&m, &p, &known);
+	assert_true(known && p.cached_in == 4 && p.cache_write == 4);
+	/* more cached than prompt tokens (a confused server): never a negative rest */
+	u = (struct llm_usage){.in = 10, .cached = 50};
+	assert_true(near(cost_usd(&p, &u), 50 * 4 / 1e6));
+}
+
+static void test_reasoning_models(void **state)
+{
+	(void)state;
+	const char *yes[] = {"o1", "o1-mini", "o3-mini-2025-01-31", "o4-mini", "gpt-5",
+	                     "gpt-5-mini-2025-08-07", "openai/gpt-5-nano"};
+	const char *no[] = {"gpt-4o", "gpt-4.1-mini", "gpt-5-chat-latest", "claude-sonnet-4",
+	                    "llama3.1:8b", "o"};
+	struct model_config m = {.provider = "openai"};
+	for (size_t i = 0; i < sizeof yes / sizeof *yes; i++) {
+		m.model = (char *)yes[i];
+		if (!llm_is_reasoning(&m))
+			fail_msg("%s should be a reasoning model", yes[i]);
+	}
+	for (size_t i = 0; i < sizeof no / sizeof *no; i++) {
+		m.model = (char *)no[i];
+		if (llm_is_reasoning(&m))
+			fail_msg("%s should not be a reasoning model", no[i]);
+	}
+	m.reasoning = MODEL_REASONING_YES; /* the configuration says so */
+	assert_true(llm_is_reasoning(&m));
+	m.model = "o3";
+	m.reasoning = MODEL_REASONING_NO;
+	assert_false(llm_is_reasoning(&m));
+}
+
 static void test_arithmetic(void **state)
 {
 	(void)state;
-	struct llm_usage u = {1000000, 500000, 0, false};
-	double c = cost_usd(2.5, 10, &u);
+	struct llm_usage u = {.in = 1000000, .out = 500000};
+	struct llm_prices p = {2.5, 10, 1.25, 2.5};
+	double c = cost_usd(&p, &u);
 	assert_true(c > 7.4999 && c < 7.5001);
 	assert_int_equal(cost_estimate_tokens(""), 0);
 	assert_int_equal(cost_estimate_tokens(NULL), 0);
@@ -117,6 +201,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_lookup),
 	    cmocka_unit_test(test_llm_price),
+	    cmocka_unit_test(test_cached_prices),
+	    cmocka_unit_test(test_reasoning_models),
 	    cmocka_unit_test(test_arithmetic),
 	    cmocka_unit_test(test_book),
 	};

@@ -1,6 +1,7 @@
 /* test_request_key.c: llm_request_key writes its canonical text itself; it must give the keys
  * that the cJSON tree printed with cJSON_PrintUnformatted gave (the cache on disk holds those).
- * The reference below is the former implementation, compared on awkward strings and numbers. */
+ * The reference below is the former implementation, compared on awkward strings and numbers,
+ * plus what a request to an OpenAI reasoning model adds (no temperature is sent to it). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -39,8 +40,14 @@ static void reference_key(const struct llm_request *req, char out[65])
 		                        req->messages[i].content ? req->messages[i].content : "");
 		cJSON_AddItemToArray(msgs, mo);
 	}
-	cJSON_AddNumberToObject(o, "temperature", m->temperature);
+	bool reasoning = m->provider && !strcmp(m->provider, "openai") && llm_is_reasoning(m);
+	if (reasoning)
+		cJSON_AddNullToObject(o, "temperature");
+	else
+		cJSON_AddNumberToObject(o, "temperature", m->temperature);
 	cJSON_AddNumberToObject(o, "max_tokens", m->max_tokens);
+	if (reasoning)
+		cJSON_AddTrueToObject(o, "reasoning");
 	char *json = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);
 	unsigned char md[EVP_MAX_MD_SIZE];
@@ -123,12 +130,39 @@ static void test_key_numbers(void **state)
 			}
 }
 
+static void test_key_reasoning(void **state)
+{
+	(void)state;
+	struct llm_message msg = {"user", "hi"};
+	const char *models[] = {"o3-mini", "gpt-5", "o1-2024-12-17", "gpt-4o"};
+	const char *providers[] = {"openai", "anthropic"};
+	for (size_t p = 0; p < ARRAY_SIZE(providers); p++)
+		for (size_t i = 0; i < ARRAY_SIZE(models); i++)
+			for (int r = MODEL_REASONING_AUTO; r <= MODEL_REASONING_NO; r++) {
+				struct model_config m = {.provider = (char *)providers[p],
+				                         .model = (char *)models[i],
+				                         .temperature = 0.5,
+				                         .max_tokens = 100,
+				                         .reasoning = r};
+				struct llm_request req = {&m, &msg, 1, NULL};
+				expect_same(&req);
+				char a[65], b[65];
+				llm_request_key(&req, a);
+				m.temperature = 1;
+				llm_request_key(&req, b);
+				/* the temperature counts exactly when it is sent */
+				bool sent = p == 1 || !llm_is_reasoning(&m);
+				assert_int_equal(strcmp(a, b) != 0, sent);
+			}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_key_fixed),
 		cmocka_unit_test(test_key_strings),
 		cmocka_unit_test(test_key_numbers),
+		cmocka_unit_test(test_key_reasoning),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

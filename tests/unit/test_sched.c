@@ -50,8 +50,10 @@ struct got {
 	char err[512];
 	bool cached, scripted;
 	int attempts;
-	struct llm_usage usage;
+	struct llm_usage usage, answer;
+	long reused;
 	double cost;
+	char reasoning[256];
 	struct sbuf chunks;
 };
 
@@ -65,7 +67,10 @@ static void on_done(void *arg, const struct llm_reply *r)
 	g->scripted = r->scripted;
 	g->attempts = r->attempts;
 	g->usage = r->usage;
+	g->answer = r->answer;
+	g->reused = r->reused_tokens;
 	g->cost = r->cost_usd;
+	snprintf(g->reasoning, sizeof(g->reasoning), "%s", r->reasoning);
 }
 
 static void on_chunk(void *arg, const char *text, size_t len)
@@ -82,7 +87,7 @@ static struct model_config model(const char *name, const char *provider, const c
 	m.provider = (char *)provider;
 	m.base_url = (char *)base;
 	m.model = (char *)model_name;
-	m.price_in = m.price_out = -1;
+	m.price_in = m.price_out = m.price_cached_in = m.price_cache_write = -1;
 	m.stream = true;
 	m.timeout_s = 10;
 	return m;
@@ -352,10 +357,13 @@ static void test_dedup_and_cancel_one(void **state)
 	assert_int_equal(c.n, 1);
 	assert_string_equal(b.text, "slow same");
 	assert_string_equal(c.text, "slow same");
-	/* tokens are counted once: the shared copy reports them as cached */
+	/* tokens are counted once: the shared copy reports them as reused, not as cached by the
+	 * provider */
 	assert_true(b.usage.in > 0);
 	assert_int_equal(c.usage.in, 0);
-	assert_true(c.usage.cached > 0);
+	assert_int_equal(c.usage.cached, 0);
+	assert_int_equal(c.reused, b.usage.in + b.usage.out);
+	assert_int_equal(c.answer.in, b.usage.in);
 	struct llm_stats s;
 	llm_get_stats(l, &s);
 	assert_int_equal(s.deduplicated, 2);
@@ -540,7 +548,9 @@ static void test_cache_offline_and_errors(void **state)
 	assert_string_equal(g2.text, "echo: remember me");
 	assert_true(g2.cost == 0);
 	assert_int_equal(g2.usage.in, 0);
-	assert_true(g2.usage.cached > 0);
+	assert_int_equal(g2.usage.cached, 0);
+	assert_true(g2.reused > 0);
+	assert_int_equal(g2.reused, g2.answer.in + g2.answer.out);
 	assert_int_equal(g3.n, 1);
 	assert_true(str_startswith(g3.err, "offline: no cached answer for this request (step:b"));
 	assert_non_null(strstr(g4.err, "unknown provider \"carrier-pigeon\""));

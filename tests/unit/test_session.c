@@ -534,6 +534,48 @@ static void test_bad_models(void **state)
 	    "s.json:8:8: models.v must be an object");
 }
 
+/* text with the first `from` replaced by `to` (which must be there). */
+static char *swap(const char *text, const char *from, const char *to)
+{
+	const char *at = strstr(text, from);
+	assert_non_null(at);
+	return xasprintf("%.*s%s%s", (int)(at - text), text, to, at + strlen(from));
+}
+
+/* Prices of cached prompt tokens and the reasoning flag: set, absent (the table decides), and
+ * of the wrong type. */
+static void test_model_money_keys(void **state)
+{
+	(void)state;
+	const char *steps = "      {\"id\": \"answer\", \"prompt\": \"{{input.question}}\"}";
+	char *text = doc(steps, NULL);
+	char *t2 = swap(text, "\"model\": \"m\"}",
+	                "\"model\": \"m\", \"price_cached_in\": 0.5, "
+	                "\"price_cache_write\": 3.75, \"reasoning\": true}");
+	struct session *s = load_ok(t2);
+	assert_true(s->models[0].price_cached_in == 0.5 && s->models[0].price_cache_write == 3.75);
+	assert_int_equal(s->models[0].reasoning, MODEL_REASONING_YES);
+	session_free(s);
+	free(t2);
+	t2 = swap(text, "\"model\": \"m\"}", "\"model\": \"o3\", \"reasoning\": false}");
+	s = load_ok(t2);
+	assert_int_equal(s->models[0].reasoning, MODEL_REASONING_NO);
+	session_free(s);
+	free(t2);
+	s = load_ok(text);
+	assert_int_equal(s->models[0].reasoning, MODEL_REASONING_AUTO);
+	assert_true(s->models[0].price_cached_in < 0 && s->models[0].price_cache_write < 0);
+	session_free(s);
+	t2 = swap(text, "\"model\": \"m\"}",
+	          "\"model\": \"m\", \"reasoning\": \"yes\", \"price_cached_in\": -1}");
+	EXPECT_TEXT(t2,
+	            "s.json:4:98: models.task.price_cached_in must be between 0 and 1000000 "
+	            "(got -1)",
+	            "s.json:4:72: models.task.reasoning must be true or false");
+	free(t2);
+	free(text);
+}
+
 static void test_bad_dataset(void **state)
 {
 	(void)state;
@@ -1038,6 +1080,7 @@ int main(void)
 	    T(test_loops),
 	    T(test_bad_code_steps),
 	    T(test_bad_models),
+	    T(test_model_money_keys),
 	    T(test_bad_dataset),
 	    T(test_bad_metric_optimizer),
 	    T(test_out_of_range),

@@ -89,7 +89,7 @@ static void test_journal(void **state)
 	assert_int_equal(access(path, F_OK), -1); /* created by the first billed call only */
 	struct err e = {{0}};
 	for (long i = 1; i <= 3; i++) {
-		struct llm_usage u = {10 * i, i, 0, false};
+		struct llm_usage u = {.in = 10 * i, .out = i};
 		assert_int_equal(journal_add(j, "m", &u, 0.5 * (double)i, &e), 0);
 	}
 	assert_int_equal(journal_count(j), 3);
@@ -112,7 +112,7 @@ static void test_journal(void **state)
 	j = open_ok(path);
 	assert_int_equal(journal_count(j), 3);
 	assert_int_equal(journal_skipped(j), 4);
-	struct llm_usage u = {100, 1, 0, true};
+	struct llm_usage u = {.in = 100, .out = 1, .estimated = true};
 	assert_int_equal(journal_add(j, "m", &u, 0, &e), 0);
 	assert_int_equal(journal_count(j), 4);
 	journal_close(j);

@@ -430,6 +430,39 @@ static void test_traces(void **state)
 	assert_string_equal(focused_name, "gradients");
 }
 
+/* A reasoning model's call: its reasoning shows apart from the output, sanitised, with the
+ * cached and reasoning parts of its tokens; the history view gets a reasoning column. */
+static void test_traces_reasoning(void **state)
+{
+	struct fixture *f = *state;
+	assert_int_equal(engine_run_to_proposal(f->en), 0);
+	drive(f);
+	struct iteration *it = (struct iteration *)engine_current(f->en);
+	free(draw(f, "traces")); /* selects an example */
+	assert_true(f->t.example >= 0);
+	struct trace_step *ts = NULL;
+	for (size_t k = 0; k < it->traces[f->t.example].n && !ts; k++)
+		if (f->t.s->steps[it->traces[f->t.example].steps[k].step].kind == STEP_LLM)
+			ts = &it->traces[f->t.example].steps[k];
+	assert_non_null(ts);
+	ts->reasoning = xstrdup("First I weigh \x1b[31mthe passages\x07, then answer.");
+	ts->tok_in = 300;
+	ts->tok_cached = 256;
+	ts->tok_out = 90;
+	ts->tok_reasoning = 64;
+	it->cost[PHASE_FORWARD].tokens_reasoning = 64;
+	char *scr = draw(f, "traces");
+	assert_contains(scr, "300 in (256 cached) / 90 out (64 reasoning) tokens");
+	assert_contains(scr, "reasoning:");
+	assert_contains(scr, "First I weigh the passages, then answer.");
+	assert_lacks(scr, "\x1b");
+	free(scr);
+	scr = draw(f, "history");
+	assert_contains(scr, "tokens    reasoning");
+	assert_contains(scr, "64 ");
+	free(scr);
+}
+
 static void run_to_proposal(struct fixture *f)
 {
 	assert_int_equal(engine_run_to_proposal(f->en), 0);
@@ -876,6 +909,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_history, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_headers_stay, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_streaming_and_hostile_text, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_traces_reasoning, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
