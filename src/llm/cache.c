@@ -66,11 +66,20 @@ static void cache_insert(struct cache *c, const char *key, char *model, char *te
 		c->v = xgrow(c->v, &c->cap, c->n + 1, sizeof(*c->v));
 		ce = &c->v[c->n++];
 		memcpy(ce->key, key, 65);
+		ce->finish = NULL;
 		c->slots[s] = c->n;
 	}
 	ce->model = model;
 	ce->text = text;
 	ce->usage = *u;
+}
+
+/* The finish reason of key's entry (just inserted); NULL: none. */
+static void set_finish(struct cache *c, const char *key, const char *finish)
+{
+	struct cache_entry *ce = &c->v[c->slots[slot_of(c, key)] - 1];
+	free(ce->finish);
+	ce->finish = finish && *finish ? xstrdup(finish) : NULL;
 }
 
 static long num_field(const cJSON *o, const char *name)
@@ -97,6 +106,9 @@ static bool load_line(struct cache *c, const char *line)
 		cache_insert(c, key->valuestring,
 		             xstrdup(cJSON_IsString(model) ? model->valuestring : ""),
 		             xstrdup(text->valuestring), &u);
+		const cJSON *finish = cJSON_GetObjectItemCaseSensitive(o, "finish");
+		set_finish(c, key->valuestring,
+		           cJSON_IsString(finish) ? finish->valuestring : NULL);
 	}
 	cJSON_Delete(o);
 	return ok;
@@ -171,6 +183,7 @@ void cache_close(struct cache *c)
 	for (size_t i = 0; i < c->n; i++) {
 		free(c->v[i].model);
 		free(c->v[i].text);
+		free(c->v[i].finish);
 	}
 	free(c->v);
 	free(c->slots);
@@ -201,11 +214,12 @@ static int write_all(int fd, const char *p, size_t n)
 }
 
 int cache_put(struct cache *c, const char *key, const char *model, const char *text,
-              const struct llm_usage *u, struct err *e)
+              const struct llm_usage *u, const char *finish, struct err *e)
 {
 	if (!key_valid(key))
 		return err_set(e, "response cache: invalid key");
 	cache_insert(c, key, xstrdup(model ? model : ""), xstrdup(text ? text : ""), u);
+	set_finish(c, key, finish);
 	if (c->fd < 0)
 		return 0;
 	cJSON *o = cJSON_CreateObject();
@@ -215,6 +229,8 @@ int cache_put(struct cache *c, const char *key, const char *model, const char *t
 	cJSON_AddNumberToObject(o, "in", (double)u->in);
 	cJSON_AddNumberToObject(o, "out", (double)u->out);
 	cJSON_AddBoolToObject(o, "estimated", u->estimated);
+	if (finish && *finish)
+		cJSON_AddStringToObject(o, "finish", finish);
 	cJSON_AddNumberToObject(o, "at", (double)time(NULL));
 	char *json = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);

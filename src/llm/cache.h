@@ -3,6 +3,8 @@
  *
  * Line: {"key":"<64 hex>","model":"gpt-4o","text":"...","in":12,"out":34,"estimated":false,
  *        "at":1732400000}
+ * and "finish":"length" when the provider gave a finish reason (a replay shows a cut answer as
+ * cut; lines written before the key existed read as NULL).
  * Never holds an API key (the request key is a hash of the request without it; the text is the
  * model's answer).  Loading skips a line that is torn (no final newline: a crash mid-append) or
  * not valid JSON, and counts it; a later line for the same key wins.
@@ -25,6 +27,7 @@ struct cache_entry {
 	char key[65];
 	char *model;
 	char *text;
+	char *finish; /* the provider's finish reason, NULL when it gave none */
 	struct llm_usage usage;
 };
 
@@ -37,10 +40,10 @@ struct cache *cache_open(const char *path, struct err *e);
 void cache_close(struct cache *c);
 /* The entry for a key, or NULL; valid until the next cache_put or cache_close. */
 const struct cache_entry *cache_get(const struct cache *c, const char *key);
-/* Remembers an answer and appends it to the file.  The entry stays in memory even when the
- * write fails (-1 and e set). */
+/* Remembers an answer (finish may be NULL) and appends it to the file.  The entry stays in
+ * memory even when the write fails (-1 and e set). */
 int cache_put(struct cache *c, const char *key, const char *model, const char *text,
-              const struct llm_usage *u, struct err *e);
+              const struct llm_usage *u, const char *finish, struct err *e);
 int cache_sync(struct cache *c, struct err *e);
 size_t cache_count(const struct cache *c);
 /* Lines skipped at load because they were torn or corrupt. */

@@ -39,6 +39,12 @@ struct llm_reply {
 	int attempts;
 	double latency_s;
 	char key[65];       /* hex SHA-256 of the canonical request */
+	/* why the answer ended, as the provider said (OpenAI finish_reason, Anthropic
+	 * stop_reason, Ollama done_reason; kept in the cache): "stop", "length", ...; NULL when
+	 * none was given */
+	const char *finish_reason;
+	bool cut; /* the finish reason says the token limit cut the answer ("length",
+	           * "max_tokens"): the text is incomplete */
 };
 
 typedef void llm_done_fn(void *arg, const struct llm_reply *reply);
@@ -48,15 +54,18 @@ struct llm_options {
 	const char *cache_path; /* append-only JSONL; NULL: no persistent cache */
 	bool offline;           /* answer only from the cache */
 	bool no_cache;          /* neither read nor write the cache */
-	int max_attempts;       /* default 5 */
+	int max_attempts;       /* default 8 */
 	double connect_timeout_s, stall_timeout_s; /* defaults 10, 30 */
-	double backoff_base_s, backoff_max_s;      /* defaults 0.5, 30 */
+	double backoff_base_s, backoff_max_s;      /* defaults 1, 30 (see retry.h) */
+	double retry_budget_s;  /* total backoff per request, default 120; < 0: none */
 	uint64_t seed;          /* jitter */
 };
 
 struct llm_stats {
 	long submitted, done, failed, cached, deduplicated, in_flight, retrying, queued;
 	long network_requests; /* HTTP attempts actually sent */
+	long throttled;        /* answers that were 429 (rate limited) */
+	double wait_s;         /* how long until the next retry or rate-limit hold ends; 0: none */
 	long tokens_in, tokens_out, tokens_cached;
 	double cost_usd;
 };

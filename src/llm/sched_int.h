@@ -13,6 +13,7 @@
 #include "core/util.h"
 #include "llm/llm.h"
 #include "llm/provider.h"
+#include "llm/retry.h"
 
 #define NEVER INT64_MAX /* no deadline */
 
@@ -45,11 +46,19 @@ struct source {
 	bool cancel_after; /* cancelled from inside its own dispatch */
 };
 
-/* Concurrency and rate limits of one model configuration (by name). */
+/* Concurrency and rate limits of one model configuration (by name).  Besides the configured
+ * cap and buckets, the limiter adapts to what the provider says (AIMD): a 429 halves `window`
+ * (once per congestion event: only for an attempt started after the last cut), each success
+ * adds 1/window, up to cap; and while a provider's rate limit is spent (a 429's Retry-After or
+ * reset time, or a response saying no requests are left) nothing of that model starts before
+ * hold_until. */
 struct limiter {
 	struct limiter *next;
 	char *name;
 	int cap, running;
+	double window;      /* adaptive concurrency, 1 .. cap */
+	int64_t cut_ms;     /* when window was last cut */
+	int64_t hold_until; /* now_ms() before which nothing starts; 0: none */
 	double rpm, tpm;
 	double req_level, tok_level; /* token buckets; tok_level may go negative (debt) */
 	int64_t refill_ms;
@@ -84,6 +93,7 @@ struct job {
 	size_t n_msgs;
 	struct waiter *waiters;
 	int attempts;
+	double waited_s; /* backoff spent so far */
 	int64_t t_submit_ms, due_ms;
 	bool scripted_delay; /* TIMER holds a scripted reply rather than a retry */
 	long tok_reserved;
@@ -103,10 +113,13 @@ struct job {
 	int64_t last_data_ms;
 	double retry_after_s;
 	int should_retry;
+	struct retry_limits limits; /* this response's rate-limit headers */
+	int64_t started_ms;         /* when this attempt started */
 	char errbuf[CURL_ERROR_SIZE];
 
 	/* the outcome */
 	char *text, *error;
+	char *finish; /* the provider's finish reason, NULL when none */
 	struct llm_usage usage;
 	double cost;
 	bool cached, scripted;
@@ -165,6 +178,12 @@ static inline bool is_scripted(const struct provider_ops *ops)
 /* sched_job.c */
 struct limiter *limiter_get(struct llm *l, const struct model_config *m);
 bool limiter_admit(struct limiter *lim, long tokens, int64_t now, int64_t *retry_ms);
+/* What an attempt's answer says about the provider's limits: how it ended, the delay the
+ * server asked for (< 0: none), its rate-limit headers; a hold lasts at most max_s.  Called
+ * while the attempt still holds its slot. */
+enum answer_kind { ANSWER_FAILED, ANSWER_OK, ANSWER_THROTTLED };
+void limiter_learn(struct limiter *lim, enum answer_kind how, double delay_s, double max_s,
+                   const struct retry_limits *rl, int64_t started_ms, int64_t now);
 struct job *job_new(struct llm *l, const struct llm_request *req, const char *key,
                     const struct provider_ops *ops);
 struct job *job_find_key(struct llm *l, const char *key);

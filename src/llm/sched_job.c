@@ -25,9 +25,12 @@ struct limiter *limiter_get(struct llm *l, const struct model_config *m)
 		l->limiters = lim;
 		lim->refill_ms = now_ms();
 		lim->req_level = -1; /* filled below */
+		lim->window = -1;
 	}
 	/* the latest configuration wins */
 	lim->cap = m->concurrency > 0 ? m->concurrency : 8;
+	if (lim->window < 0 || lim->window > lim->cap)
+		lim->window = lim->cap;
 	lim->rpm = m->rpm > 0 ? m->rpm : 0;
 	lim->tpm = m->tpm > 0 ? m->tpm : 0;
 	if (lim->req_level < 0) {
@@ -58,7 +61,11 @@ static void limiter_refill(struct limiter *lim, int64_t now)
 bool limiter_admit(struct limiter *lim, long tokens, int64_t now, int64_t *retry_ms)
 {
 	*retry_ms = NEVER;
-	if (lim->running >= lim->cap)
+	if (lim->hold_until > now) {
+		*retry_ms = lim->hold_until;
+		return false;
+	}
+	if (lim->running >= MIN(lim->cap, MAX(1, (int)lim->window)))
 		return false;
 	limiter_refill(lim, now);
 	double wait_ms = 0;
@@ -79,6 +86,24 @@ bool limiter_admit(struct limiter *lim, long tokens, int64_t now, int64_t *retry
 		lim->tok_level -= (double)tokens;
 	lim->running++;
 	return true;
+}
+
+void limiter_learn(struct limiter *lim, enum answer_kind how, double delay_s, double max_s,
+                   const struct retry_limits *rl, int64_t started_ms, int64_t now)
+{
+	if (how == ANSWER_THROTTLED && started_ms >= lim->cut_ms) {
+		lim->window = MAX(1.0, lim->window / 2);
+		lim->cut_ms = now;
+	} else if (how == ANSWER_OK) {
+		lim->window = MIN((double)lim->cap, lim->window + 1 / MAX(1.0, lim->window));
+	}
+	/* what the server may not have counted yet: the others in flight */
+	double reset_s = -1;
+	if (retry_limits_exhausted(rl, lim->running - 1, &reset_s) && delay_s < 0)
+		delay_s = reset_s;
+	if (delay_s > 0)
+		lim->hold_until =
+		    MAX(lim->hold_until, now + (int64_t)(MIN(delay_s, max_s) * 1000) + 1);
 }
 
 /* ---- jobs ------------------------------------------------------------------------------- */
@@ -228,6 +253,7 @@ static void job_free(struct llm *l, struct job *j)
 	model_config_free(&j->m);
 	free(j->text);
 	free(j->error);
+	free(j->finish);
 	free(j);
 }
 
@@ -287,7 +313,7 @@ void job_succeed(struct llm *l, struct job *j, char *text, const struct llm_usag
 		                                     (double)(j->usage.in + j->usage.out));
 	if (l->cache && !l->opt.no_cache) {
 		struct err e;
-		cache_put(l->cache, j->key, j->m.model, text, &j->usage, &e);
+		cache_put(l->cache, j->key, j->m.model, text, &j->usage, j->finish, &e);
 		/* a failed append keeps the answer in memory; the file is only a convenience */
 	}
 	job_ready(l, j);

@@ -59,7 +59,8 @@ static void test_round_trip(void **state)
 		snprintf(text, sizeof(text), "answer %d\nline two \"q\"", i);
 		struct llm_usage u = {i, 2 * i, 0, i % 2 == 0};
 		key_of(i, k);
-		assert_int_equal(cache_put(c, k, "gpt-4o", text, &u, &e), 0);
+		assert_int_equal(cache_put(c, k, "gpt-4o", text, &u, i % 2 ? "length" : NULL, &e),
+		                 0);
 	}
 	assert_int_equal(cache_count(c), 200);
 	cache_close(c);
@@ -75,6 +76,9 @@ static void test_round_trip(void **state)
 	assert_int_equal(ce->usage.in, 77);
 	assert_int_equal(ce->usage.out, 154);
 	assert_false(ce->usage.estimated);
+	assert_string_equal(ce->finish, "length"); /* a cut answer replays as cut */
+	key_of(78, k);
+	assert_null(cache_get(c, k)->finish);
 	key_of(1000, k);
 	assert_null(cache_get(c, k));
 	assert_null(cache_get(c, "not-a-key"));
@@ -115,7 +119,7 @@ static void test_torn_and_corrupt(void **state)
 	/* the next append starts on a fresh line, so it survives the torn tail */
 	struct llm_usage u = {5, 6, 0, false};
 	struct err e;
-	assert_int_equal(cache_put(c, k3, "m", "three", &u, &e), 0);
+	assert_int_equal(cache_put(c, k3, "m", "three", &u, NULL, &e), 0);
 	cache_close(c);
 	c = open_ok(path);
 	assert_int_equal(cache_skipped(c), 3);
@@ -133,7 +137,7 @@ static void test_odd_bytes(void **state)
 	const char *odd = "caf\xc3\xa9 \xff\xfe not utf-8 \x01\t\x1b[31m";
 	struct llm_usage u = {0};
 	struct err e;
-	assert_int_equal(cache_put(c, k, NULL, odd, &u, &e), 0);
+	assert_int_equal(cache_put(c, k, NULL, odd, &u, NULL, &e), 0);
 	cache_close(c);
 	c = open_ok(path);
 	assert_int_equal(cache_skipped(c), 0);
@@ -155,9 +159,9 @@ static void test_memory_only_and_errors(void **state)
 	key_of(4, k);
 	struct llm_usage u = {1, 1, 0, true};
 	struct err e;
-	assert_int_equal(cache_put(c, k, "m", "mem", &u, &e), 0);
+	assert_int_equal(cache_put(c, k, "m", "mem", &u, NULL, &e), 0);
 	assert_string_equal(cache_get(c, k)->text, "mem");
-	assert_int_equal(cache_put(c, "XYZ", "m", "mem", &u, &e), -1);
+	assert_int_equal(cache_put(c, "XYZ", "m", "mem", &u, NULL, &e), -1);
 	cache_close(c);
 	assert_null(cache_open("/nonexistent-dir/adopt/cache.jsonl", &e));
 	assert_non_null(strstr(e.msg, "/nonexistent-dir/adopt/cache.jsonl"));
