@@ -182,6 +182,7 @@ static int wait_batch(struct headless *h, struct run_batch *b)
 
 struct step_totals {
 	long runs, errors, parse_misses, tok_in, tok_out, cached, memo;
+	long cut; /* answers cut by the token limit (errors too when the model says so) */
 	double latency, cost;
 };
 
@@ -207,6 +208,13 @@ static void eval_text(const struct headless *h, const struct batch_opts *o, stru
 		       t->runs ? 1000.0 * t->latency / (double)t->runs : 0.0, t->tok_in + t->tok_out,
 		       t->cost);
 	}
+	long cut = 0;
+	for (size_t i = 0; i < s->n_steps; i++)
+		cut += tot[i].cut;
+	if (cut)
+		printf("  %ld answers cut by the token limit (finish reason length or max_tokens): "
+		       "raise max_tokens\n",
+		       cut);
 	for (size_t i = 0, shown = 0; i < n && shown < 5; i++) {
 		const struct trace *t = run_batch_trace(b, i);
 		if (t->error) {
@@ -247,6 +255,14 @@ static void eval_json(const struct headless *h, const struct batch_opts *o, stru
 		cJSON_AddBoolToObject(j, "good", t->good);
 		if (t->error)
 			cJSON_AddStringToObject(j, "error", t->error);
+		cJSON *cut = NULL; /* the steps whose answer the token limit cut */
+		for (size_t k = 0; k < t->n; k++)
+			if (t->steps[k].cut) {
+				if (!cut)
+					cut = cJSON_AddArrayToObject(j, "cut");
+				cJSON_AddItemToArray(
+				    cut, cJSON_CreateString(s->steps[t->steps[k].step].id));
+			}
 		cJSON_AddItemToArray(ex, j);
 		good += t->good;
 	}
@@ -261,6 +277,7 @@ static void eval_json(const struct headless *h, const struct batch_opts *o, stru
 		cJSON_AddNumberToObject(j, "runs", (double)t->runs);
 		cJSON_AddNumberToObject(j, "errors", (double)t->errors);
 		cJSON_AddNumberToObject(j, "parse_misses", (double)t->parse_misses);
+		cJSON_AddNumberToObject(j, "cut", (double)t->cut);
 		cJSON_AddNumberToObject(j, "latency_s", t->latency);
 		cJSON_AddNumberToObject(j, "tokens_in", (double)t->tok_in);
 		cJSON_AddNumberToObject(j, "tokens_out", (double)t->tok_out);
@@ -332,6 +349,7 @@ int batch_eval(const struct batch_opts *o)
 			st->runs++;
 			st->errors += ts->error != NULL;
 			st->parse_misses += ts->parse_miss;
+			st->cut += ts->cut;
 			st->latency += ts->latency_s;
 			st->tok_in += ts->tok_in;
 			st->tok_out += ts->tok_out;

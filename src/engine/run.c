@@ -19,8 +19,9 @@
 struct memo_entry {
 	char key[65];
 	char *raw;
+	char *finish; /* the provider's finish reason, NULL when none */
 	struct llm_usage usage;
-	bool scripted;
+	bool scripted, cut;
 };
 
 struct runner {
@@ -110,6 +111,29 @@ static void memo_put(struct runner *r, const char *key, const char *raw,
 	r->memo_n++;
 }
 
+/* The finish reason of a reply, remembered with its memo entry. */
+static void memo_finish(struct runner *r, const char *key, const struct llm_reply *rep)
+{
+	struct memo_entry *e = memo_slot(r, key);
+	if (!e || !e->raw || e->finish)
+		return;
+	e->finish = rep->finish_reason ? xstrdup(rep->finish_reason) : NULL;
+	e->cut = rep->cut;
+}
+
+/* A cut answer is recorded as such; it fails the step only when its model says so. */
+static void mark_cut(struct trace_step *ts, const char *finish, bool cut)
+{
+	free(ts->finish);
+	ts->finish = finish ? xstrdup(finish) : NULL;
+	ts->cut = cut;
+}
+
+static bool cut_fails(const struct model_config *m)
+{
+	return m && m->cut_is_error == CUT_ERROR;
+}
+
 /* ---- runner ---- */
 
 struct runner *runner_new(const struct session *s, struct llm *l, bool trust)
@@ -129,8 +153,10 @@ void runner_free(struct runner *r)
 		struct run_batch *b = r->batches;
 		run_batch_free(b);
 	}
-	for (size_t i = 0; i < r->memo_cap; i++)
+	for (size_t i = 0; i < r->memo_cap; i++) {
 		free(r->memo[i].raw);
+		free(r->memo[i].finish);
+	}
 	free(r->memo);
 	free(r);
 }
@@ -330,14 +356,25 @@ static void on_llm_done(void *arg, const struct llm_reply *rep)
 	ts->cached = rep->cached;
 	ts->scripted = rep->scripted;
 	memcpy(ts->key, rep->key, sizeof ts->key);
+	mark_cut(ts, rep->finish_reason, rep->cut);
+	const struct model_config *mc = r->s->steps[ts->step].model_cfg;
+	bool failed = rep->error || (rep->cut && cut_fails(mc));
 	if (rep->error) {
 		record_error(es, ts, rep->error);
+	} else if (failed) {
+		ts->raw = xstrdup(rep->text);
+		char *msg = xasprintf("answer cut by the token limit (finish reason \"%s\"): raise "
+		                      "max_tokens of model \"%s\" (cut_is_error is true)",
+		                      rep->finish_reason, mc->name ? mc->name : "?");
+		record_error(es, ts, msg);
+		free(msg);
 	} else {
 		memo_put(r, rep->key, rep->text, &rep->usage, rep->scripted);
+		memo_finish(r, rep->key, rep);
 		apply_llm_output(es, ts, rep->text);
 	}
 	step_finished(es, tsi);
-	if (!rep->error)
+	if (!failed)
 		cursor_next(es);
 	advance(es);
 }
@@ -391,6 +428,7 @@ static int run_llm_step(struct ex_state *es, int tsi, struct render_ctx *c)
 		ts->scripted = m->scripted;
 		ts->tok_in = m->usage.in;
 		ts->tok_out = m->usage.out;
+		mark_cut(ts, m->finish, m->cut);
 		apply_llm_output(es, ts, m->raw);
 		free(user);
 		free(system);

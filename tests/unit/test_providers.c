@@ -261,7 +261,7 @@ static void test_anthropic_build(void **state)
 	               (const char *[]){"x-api-key: " KEY, "anthropic-version: 2023-06-01",
 	                                "content-type: application/json", NULL});
 	assert_key_only_in(&h, "x-api-key: " KEY);
-	assert_string_equal(h.body, "{\"model\":\"claude-sonnet-4-20250514\",\"max_tokens\":1024,"
+	assert_string_equal(h.body, "{\"model\":\"claude-sonnet-4-20250514\",\"max_tokens\":4096,"
 	                            "\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"},"
 	                            "{\"role\":\"assistant\",\"content\":\"Hello.\"},"
 	                            "{\"role\":\"user\",\"content\":\"Again\"}],"
