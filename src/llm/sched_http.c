@@ -301,7 +301,7 @@ void attempt_start(struct llm *l, struct job *j)
 	struct err e = {{0}};
 	j->attempts++;
 	attempt_clear(l, j);
-	j->started_ms = now_ms();
+	j->lim_seq = j->lim->seq;         /* limiter_admit counted this attempt */
 	job_set_state(l, j, JOB_RUNNING); /* holds the slot limiter_admit took */
 	if (is_scripted(j->ops)) {
 		struct rules *r = rules_get(l, j->m.rules ? j->m.rules : "", &e);
@@ -449,7 +449,7 @@ void attempt_done(struct llm *l, struct job *j, CURLcode code)
 	if (how == ANSWER_THROTTLED)
 		l->st.throttled++;
 	limiter_learn(j->lim, how, how == ANSWER_THROTTLED ? f.retry_after_s : -1,
-	              l->opt.backoff_max_s, &j->limits, j->started_ms, now_ms());
+	              l->opt.backoff_max_s, &j->limits, j->lim_seq, now_ms());
 	if (!err) {
 		char *text = sbuf_take(&j->res.text);
 		free(j->finish);

@@ -2,7 +2,8 @@
 # finish.sh: answers cut by the token limit, against the test LLM server ($LLM_SERVER; skipped
 # when missing): --eval --json marks each cut example and counts cut answers per step, the text
 # report says so; with "cut_is_error": true the cut answers are the step's errors; a tool call
-# without text is an error that says so, after one request.
+# without text is an error that says so, after one request; an analysis role never reads a cut
+# answer unless its model says "cut_is_error": false.
 . tests/cli/lib.inc
 : "${LLM_SERVER:=$PWD/build/tests/llm-server}"
 [ -x "$LLM_SERVER" ] || { echo "finish.sh: no test LLM server at $LLM_SERVER: skipped"; exit 0; }
@@ -80,4 +81,29 @@ for e in r["examples"]:
 assert r["steps"][0]["errors"] == 2, r["steps"]
 PY
 [ "$(stat '["requests"]')" = 2 ] || fail "a tool call was retried: $(stat '["requests"]') requests"
+control '{"tool_call": false}'
+
+# the analysis roles on the server (answers "echo: ...", cut at 5 tokens), the steps scripted
+mkdir "$T/chain5"
+cp examples/chain5/* "$T/chain5/"
+roles() {
+	python3 - "$T/chain5/session.json" "$port" "$1" <<'PY'
+import json, sys
+path, port, cut = sys.argv[1], sys.argv[2], sys.argv[3]
+s = json.load(open(path))
+m = {"provider": "openai", "base_url": "http://127.0.0.1:%s/v1" % port, "model": "m",
+     "max_tokens": 5}
+if cut != "default":
+    m["cut_is_error"] = cut == "true"
+s["models"]["optimizer"] = m
+json.dump(s, open(path, "w"))
+PY
+}
+roles default
+case="role cut"; run --run 1 --no-cache "$T/chain5/session.json"; expect_clean
+expect_err 'role answer cut by the token limit (finish reason "length"): raise max_tokens of model "optimizer"'
+roles false
+case="role cut allowed"; run --run 1 --no-cache "$T/chain5/session.json"; expect_clean
+grep -q "role answer cut" "$T/err" && fail "cut_is_error false still refused the cut answer"
+expect_err "iteration 1: analysis done"
 exit 0
