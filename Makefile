@@ -75,8 +75,10 @@ SUPPORT_SRC := $(sort $(wildcard tests/support/*.c))
 SERVER_BIN := $(if $(SUPPORT_SRC),$(BUILD)/tests/llm-server)
 BIN       := $(BUILD)/adopt-tui
 
-.PHONY: all demo check check-normal check-asan asan deps install uninstall clean bench format tests
-all: deps-ok $(BIN)
+.PHONY: all deps-ok demo check check-normal check-asan asan deps install uninstall clean bench format tests
+# Every compile waits for deps-ok (order-only), so `make -jN` on a fresh machine installs the
+# missing packages before the first compiler runs.
+all: $(BIN)
 
 $(BIN): $(BUILD)/src/main.o $(BUILD)/libadopt.a
 	$(call echo_cmd,LINK,$@)
@@ -86,7 +88,7 @@ $(BUILD)/libadopt.a: $(LIB_OBJ) $(GEN_OBJ)
 	$(call echo_cmd,AR,$@)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/%.o: %.c
+$(BUILD)/%.o: %.c | deps-ok
 	@mkdir -p $(dir $@)
 	$(call echo_cmd,CC,$<)
 	$(Q)$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(CFLAGS) -c -o $@ $<
@@ -98,17 +100,17 @@ $(GEN_SRC): $(BUILTIN_IN) tools/embed.sh
 	$(call echo_cmd,GEN,$@)
 	$(Q)sh tools/embed.sh $(BUILTIN_IN) > $@.tmp && mv $@.tmp $@
 
-$(GEN_OBJ): $(GEN_SRC)
+$(GEN_OBJ): $(GEN_SRC) | deps-ok
 	$(call echo_cmd,CC,$<)
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -Wno-missing-prototypes -c -o $@ $<
 
-$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libadopt.a
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libadopt.a | deps-ok
 	@mkdir -p $(dir $@)
 	$(call echo_cmd,TEST,$@)
 	$(Q)$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(TEST_CFLAGS) $(CFLAGS) -Wno-missing-prototypes \
 	    -MF $@.d -o $@ $< $(BUILD)/libadopt.a $(LDFLAGS) $(TEST_LIBS) $(PKG_LIBS) $(LDLIBS)
 
-$(BUILD)/tests/llm-server: $(SUPPORT_SRC) $(BUILD)/libadopt.a
+$(BUILD)/tests/llm-server: $(SUPPORT_SRC) $(BUILD)/libadopt.a | deps-ok
 	@mkdir -p $(dir $@)
 	$(call echo_cmd,LINK,$@)
 	$(Q)$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(TEST_CFLAGS) $(CFLAGS) -Wno-missing-prototypes \
@@ -185,3 +187,59 @@ clean:
 	rm -rf build build-asan
 
 -include $(LIB_OBJ:.o=.d) $(BUILD)/src/main.d $(TEST_BIN:=.d)
+
+# ---- fuzz targets (fuzz/, see fuzz/README) ----------------------------------------------------
+# Each fuzz/fuzz_*.c is one libFuzzer target.  In the normal and ASan builds it is linked with
+# fuzz/driver.c (a plain main) as $(BUILD)/fuzz/fuzz_NAME, and tests/run.sh replays its seed
+# corpus and past crash inputs.  `make fuzz` builds the real fuzzers with clang in build-fuzz/;
+# `make fuzz-run` runs each for FUZZ_TIME seconds.  `make valgrind` runs the unit tests under
+# memcheck.
+FUZZ_SRC  := $(sort $(wildcard fuzz/fuzz_*.c))
+FUZZ_BIN  := $(FUZZ_SRC:fuzz/%.c=$(BUILD)/fuzz/%)
+FUZZ_CC   ?= clang
+FUZZ_TIME ?= 60
+ifeq ($(FUZZ),1)
+FUZZ_MAIN :=
+FUZZ_LINK := -fsanitize=fuzzer
+else
+FUZZ_MAIN := fuzz/driver.c
+FUZZ_LINK :=
+endif
+
+.PHONY: fuzz fuzz-bins fuzz-run valgrind
+tests: $(FUZZ_BIN)
+fuzz-bins: $(FUZZ_BIN)
+
+$(BUILD)/fuzz/%: fuzz/%.c fuzz/common.c $(FUZZ_MAIN) fuzz/fuzz.h $(BUILD)/libadopt.a
+	@mkdir -p $(dir $@)
+	$(call echo_cmd,FUZZ,$@)
+	$(Q)$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(CFLAGS) -Ifuzz -MF $@.d -o $@ \
+	    fuzz/common.c $(FUZZ_MAIN) $< $(BUILD)/libadopt.a $(LDFLAGS) $(FUZZ_LINK) $(PKG_LIBS) $(LDLIBS)
+
+fuzz: deps-ok
+	$(Q)command -v $(FUZZ_CC) >/dev/null 2>&1 && \
+	    ls $$($(FUZZ_CC) -print-resource-dir)/lib/linux/libclang_rt.fuzzer-*.a >/dev/null 2>&1 || { \
+	    sudo=""; [ "$$(id -u)" -ne 0 ] && sudo=sudo; echo "make fuzz: installing clang"; \
+	    $$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	    $$sudo apt-get install -y -qq clang libclang-rt-dev >/dev/null; }
+	$(Q)$(MAKE) --no-print-directory FUZZ=1 BUILD=build-fuzz CC=$(FUZZ_CC) OPT='-O1 -g' \
+	    SAN_FLAGS='-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer' \
+	    fuzz-bins
+
+# Runs every target for FUZZ_TIME seconds from its corpus (new inputs go to build-fuzz/corpus).
+fuzz-run: fuzz
+	$(Q)for f in build-fuzz/fuzz/fuzz_*; do [ -x $$f ] || continue; n=$${f##*/}; \
+	    mkdir -p build-fuzz/corpus/$$n; echo "== $$n"; \
+	    UBSAN_OPTIONS=$${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1} \
+	    $$f -max_total_time=$(FUZZ_TIME) -timeout=10 -artifact_prefix=build-fuzz/$$n- \
+	    build-fuzz/corpus/$$n fuzz/corpus/$$n $$(ls -d fuzz/regress/$$n 2>/dev/null) \
+	    || exit 1; done
+
+valgrind: tests
+	$(Q)command -v valgrind >/dev/null 2>&1 || { \
+	    sudo=""; [ "$$(id -u)" -ne 0 ] && sudo=sudo; echo "make valgrind: installing valgrind"; \
+	    $$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	    $$sudo apt-get install -y -qq valgrind >/dev/null; }
+	$(Q)BUILD=$(BUILD) sh tests/valgrind.sh
+
+-include $(FUZZ_BIN:=.d)

@@ -1,6 +1,8 @@
 /* batch.c: the headless front end.  --check validates, --eval runs the pipeline on a split and
  * reports the score (text or JSON), --run drives the ADOPT engine for N iterations.  It shares
- * the engine and the LLM layer with the workbench; it only prints. */
+ * the engine and the LLM layer with the workbench; it only prints, and every text it prints
+ * (session strings, server errors, model text) goes through core/termsafe.h: no escape
+ * sequence or control character reaches the terminal, no key is shown. */
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -9,8 +11,10 @@
 #include <unistd.h>
 
 #include "batch.h"
+#include "core/lock.h"
 #include "core/metric.h"
 #include "core/session.h"
+#include "core/termsafe.h"
 #include "engine/engine.h"
 #include "engine/run.h"
 #include "llm/llm.h"
@@ -21,9 +25,9 @@ static struct session *load(const struct batch_opts *o)
 	struct diag d = {0};
 	struct session *s = session_load(o->session, NULL, &d);
 	for (size_t i = 0; i < d.n; i++)
-		fprintf(stderr, "%s\n", d.msgs[i]);
+		term_printf(stderr, "%s\n", d.msgs[i]);
 	if (!s && d.n > 1)
-		fprintf(stderr, "%zu problems\n", d.n);
+		term_printf(stderr, "%zu problems\n", d.n);
 	diag_free(&d);
 	return s;
 }
@@ -36,10 +40,12 @@ int batch_check(const struct batch_opts *o)
 	size_t total = 0;
 	for (int i = 0; i < SPLIT_COUNT; i++)
 		total += s->data.splits[i].n;
-	printf("%s: ok: %zu steps, %zu loops, %zu examples (train %zu, val %zu, test %zu), metric "
-	       "%s\n",
-	       o->session, s->n_steps, s->n_loops, total, s->data.splits[SPLIT_TRAIN].n,
-	       s->data.splits[SPLIT_VAL].n, s->data.splits[SPLIT_TEST].n, metric_name(s->metric));
+	term_printf(
+	    stdout,
+	    "%s: ok: %zu steps, %zu loops, %zu examples (train %zu, val %zu, test %zu), metric "
+	    "%s\n",
+	    o->session, s->n_steps, s->n_loops, total, s->data.splits[SPLIT_TRAIN].n,
+	    s->data.splits[SPLIT_VAL].n, s->data.splits[SPLIT_TEST].n, metric_name(s->metric));
 	session_free(s);
 	return 0;
 }
@@ -52,6 +58,7 @@ struct headless {
 	struct runner *runner;
 	char *cache_path;
 	bool scripted;
+	struct session_lock *lock;
 };
 
 static char *cache_path_for(const char *session)
@@ -69,9 +76,13 @@ int batch_prepare(const struct batch_opts *o, struct batch_env *env)
 	if (!env->s)
 		return 2;
 	struct err e = {{0}};
+	if (!o->read_only && !(env->lock = session_lock_take(o->session, &e))) {
+		term_printf(stderr, "adopt-tui: %s\n", e.msg); /* names the lock file's owner */
+		return 1;
+	}
 	if (session_override_models(env->s, o->provider, o->base_url, o->models, o->n_models, &e) <
 	    0) {
-		fprintf(stderr, "adopt-tui: %s\n", e.msg);
+		term_printf(stderr, "adopt-tui: %s\n", e.msg);
 		return 2;
 	}
 	/* every configuration the run may use must be usable before anything is sent */
@@ -80,29 +91,40 @@ int batch_prepare(const struct batch_opts *o, struct batch_env *env)
 		if (st->kind != STEP_LLM)
 			continue;
 		if (llm_check_model(st->model_cfg, &e) < 0) {
-			fprintf(stderr, "adopt-tui: step \"%s\": %s\n", st->id, e.msg);
+			term_printf(stderr, "adopt-tui: step \"%s\": %s\n", st->id, e.msg);
 			return 1;
 		}
 		if (strcmp(st->model_cfg->provider, "scripted") == 0)
 			env->scripted = true;
 	}
 	if (metric_is_judge(env->s->metric)) {
-		const struct model_config *j = session_model(env->s, metric_judge(env->s->metric)->model);
+		const struct model_config *j =
+		    session_model(env->s, metric_judge(env->s->metric)->model);
 		if (j && llm_check_model(j, &e) < 0) {
-			fprintf(stderr, "adopt-tui: metric judge: %s\n", e.msg);
+			term_printf(stderr, "adopt-tui: metric judge: %s\n", e.msg);
 			return 1;
 		}
+		env->scripted |= j && strcmp(j->provider, "scripted") == 0;
+	}
+	if (o->iterations > 0 && !session_learnable_steps(env->s)) {
+		term_printf(stderr,
+		            "adopt-tui: %s: nothing to optimize: no step has a learnable prompt "
+		            "(an llm step that is not frozen); --eval runs the pipeline\n",
+		            o->session);
+		return 1;
 	}
 	const struct model_config *r = session_model(env->s, env->s->opt.role_model);
 	if (r || o->iterations > 0) {
 		if (!r) {
-			fprintf(stderr, "adopt-tui: optimizer.role_model: no model configuration \"%s\" "
-			                "for the analysis roles\n",
-			        env->s->opt.role_model);
+			term_printf(
+			    stderr,
+			    "adopt-tui: optimizer.role_model: no model configuration \"%s\" "
+			    "for the analysis roles\n",
+			    env->s->opt.role_model);
 			return 1;
 		}
 		if (llm_check_model(r, &e) < 0) {
-			fprintf(stderr, "adopt-tui: role model: %s\n", e.msg);
+			term_printf(stderr, "adopt-tui: role model: %s\n", e.msg);
 			return 1;
 		}
 		env->scripted |= strcmp(r->provider, "scripted") == 0;
@@ -111,12 +133,19 @@ int batch_prepare(const struct batch_opts *o, struct batch_env *env)
 	struct llm_options lo = {.cache_path = o->no_cache ? NULL : env->cache_path,
 	                         .offline = o->offline,
 	                         .no_cache = o->no_cache,
-	                         .seed = env->s->opt.seed};
+	                         .seed = env->s->opt.seed,
+	                         .trust = o->trust,
+	                         .user_base_url = o->base_url};
 	env->llm = llm_new(&lo, &e);
 	if (!env->llm) {
-		fprintf(stderr, "adopt-tui: %s\n", e.msg);
+		term_printf(stderr, "adopt-tui: %s\n", e.msg);
 		return 1;
 	}
+	long skipped;
+	const char *bad = llm_cache_problem(env->llm, &skipped);
+	if (bad)
+		term_printf(stderr, "adopt-tui: warning: %s (%ld line(s) skipped in all)\n", bad,
+		            skipped);
 	return 0;
 }
 
@@ -125,6 +154,7 @@ void batch_env_close(struct batch_env *env)
 	llm_free(env->llm);
 	session_free(env->s);
 	free(env->cache_path);
+	session_lock_release(env->lock);
 	memset(env, 0, sizeof *env);
 }
 
@@ -132,7 +162,7 @@ static int headless_open(struct headless *h, const struct batch_opts *o)
 {
 	struct batch_env env;
 	int rc = batch_prepare(o, &env);
-	*h = (struct headless){env.s, env.llm, NULL, env.cache_path, env.scripted};
+	*h = (struct headless){env.s, env.llm, NULL, env.cache_path, env.scripted, env.lock};
 	return rc;
 }
 
@@ -142,6 +172,7 @@ static void headless_close(struct headless *h)
 	llm_free(h->llm);
 	session_free(h->s);
 	free(h->cache_path);
+	session_lock_release(h->lock);
 }
 
 static volatile sig_atomic_t interrupted;
@@ -180,6 +211,26 @@ static int wait_batch(struct headless *h, struct run_batch *b)
 	return run_batch_done(b) ? 0 : -1;
 }
 
+/* After the report: 1 when a request failed for good, else 4 when the score is below
+ * --min-score, else 0 (said on stderr, so that a log explains the status). */
+static int exit_status(const struct headless *h, const struct batch_opts *o, double score)
+{
+	struct llm_stats st;
+	llm_get_stats(h->llm, &st);
+	if (st.failed > 0) {
+		term_printf(stderr, "adopt-tui: %ld request%s failed; exit status %d\n", st.failed,
+		            st.failed == 1 ? "" : "s", BATCH_EXIT_FAILED);
+		return BATCH_EXIT_FAILED;
+	}
+	if (o->min_score >= 0 && !(score >= o->min_score)) {
+		term_printf(stderr,
+		            "adopt-tui: score %.4f is below --min-score %g; exit status %d\n",
+		            score, o->min_score, BATCH_EXIT_SCORE);
+		return BATCH_EXIT_SCORE;
+	}
+	return BATCH_EXIT_OK;
+}
+
 struct step_totals {
 	long runs, errors, parse_misses, tok_in, tok_out, cached, memo;
 	long cut; /* answers cut by the token limit (errors too when the model says so) */
@@ -195,18 +246,18 @@ static void eval_text(const struct headless *h, const struct batch_opts *o, stru
 		good += run_batch_trace(b, i)->good;
 		errors += run_batch_trace(b, i)->error != NULL;
 	}
-	printf("%s: split %s, %zu examples%s\n", s->name, o->split, n,
-	       h->scripted ? "  [scripted model: a stand-in, not a real LLM]" : "");
-	printf("  score %.4f (%s)   good %zu  bad %zu  errors %zu\n", run_batch_score(b),
-	       metric_name(s->metric), good, n - good, errors);
-	printf("  %-16s %-9s %6s %7s %9s %9s %9s\n", "step", "kind", "runs", "errors", "avg ms",
-	       "tokens", "cost $");
+	term_printf(stdout, "%s: split %s, %zu examples%s\n", s->name, o->split, n,
+	            h->scripted ? "  [scripted model: a stand-in, not a real LLM]" : "");
+	term_printf(stdout, "  score %.4f (%s)   good %zu  bad %zu  errors %zu\n",
+	            run_batch_score(b), metric_name(s->metric), good, n - good, errors);
+	term_printf(stdout, "  %-16s %-9s %6s %7s %9s %9s %9s\n", "step", "kind", "runs", "errors",
+	            "avg ms", "tokens", "cost $");
 	for (size_t i = 0; i < s->n_steps; i++) {
 		const struct step_totals *t = &tot[i];
-		printf("  %-16s %-9s %6ld %7ld %9.1f %9ld %9.4f\n", s->steps[i].id,
-		       step_kind_name(s->steps[i].kind), t->runs, t->errors,
-		       t->runs ? 1000.0 * t->latency / (double)t->runs : 0.0, t->tok_in + t->tok_out,
-		       t->cost);
+		term_printf(stdout, "  %-16s %-9s %6ld %7ld %9.1f %9ld %9.4f\n", s->steps[i].id,
+		            step_kind_name(s->steps[i].kind), t->runs, t->errors,
+		            t->runs ? 1000.0 * t->latency / (double)t->runs : 0.0,
+		            t->tok_in + t->tok_out, t->cost);
 	}
 	long cut = 0;
 	for (size_t i = 0; i < s->n_steps; i++)
@@ -218,15 +269,18 @@ static void eval_text(const struct headless *h, const struct batch_opts *o, stru
 	for (size_t i = 0, shown = 0; i < n && shown < 5; i++) {
 		const struct trace *t = run_batch_trace(b, i);
 		if (t->error) {
-			printf("  error in %s: %s\n", s->data.splits[t->split].ex[t->example].id,
-			       t->error);
+			char *m = term_line(t->error);
+			term_printf(stdout, "  error in %s: %s\n",
+			            s->data.splits[t->split].ex[t->example].id, m);
+			free(m);
 			shown++;
 		}
 	}
 	struct llm_stats st;
 	llm_get_stats(h->llm, &st);
-	printf("  requests %ld (cached %ld)  tokens in %ld out %ld  cost $%.4f  time %.2f s\n",
-	       st.network_requests, st.cached, st.tokens_in, st.tokens_out, st.cost_usd, elapsed);
+	term_printf(
+	    stdout, "  requests %ld (cached %ld)  tokens in %ld out %ld  cost $%.4f  time %.2f s\n",
+	    st.network_requests, st.cached, st.tokens_in, st.tokens_out, st.cost_usd, elapsed);
 }
 
 static void eval_json(const struct headless *h, const struct batch_opts *o, struct run_batch *b,
@@ -302,7 +356,7 @@ static void eval_json(const struct headless *h, const struct batch_opts *o, stru
 	cJSON_AddNumberToObject(tot_j, "cost_usd", st.cost_usd);
 	cJSON_AddNumberToObject(tot_j, "elapsed_s", elapsed);
 	char *text = cJSON_Print(r);
-	puts(text);
+	term_json(stdout, text);
 	cJSON_free(text);
 	cJSON_Delete(r);
 }
@@ -321,7 +375,8 @@ int batch_eval(const struct batch_opts *o)
 	if (o->limit >= 0 && (size_t)o->limit < n)
 		n = (size_t)o->limit;
 	if (n == 0) {
-		fprintf(stderr, "adopt-tui: %s: the %s split has no examples\n", o->session, o->split);
+		term_printf(stderr, "adopt-tui: %s: the %s split has no examples\n", o->session,
+		            o->split);
 		headless_close(&h);
 		return 1;
 	}
@@ -332,8 +387,8 @@ int batch_eval(const struct batch_opts *o)
 	h.runner = runner_new(h.s, h.llm, o->trust);
 	struct run_batch *b = runner_start(h.runner, NULL, split, idx, n, "eval", NULL);
 	if (wait_batch(&h, b) < 0) {
-		fprintf(stderr, "adopt-tui: interrupted; %zu of %zu examples finished\n",
-		        run_batch_finished(b), n);
+		term_printf(stderr, "adopt-tui: interrupted; %zu of %zu examples finished\n",
+		            run_batch_finished(b), n);
 		run_batch_free(b);
 		free(idx);
 		headless_close(&h);
@@ -361,11 +416,12 @@ int batch_eval(const struct batch_opts *o)
 		eval_json(&h, o, b, tot, elapsed);
 	else
 		eval_text(&h, o, b, tot, elapsed);
+	rc = exit_status(&h, o, run_batch_score(b));
 	free(tot);
 	run_batch_free(b);
 	free(idx);
 	headless_close(&h);
-	return 0;
+	return rc;
 }
 
 /* ---- --run: the ADOPT loop headless ---- */
@@ -382,7 +438,7 @@ static void save_session(struct run_ctx *c)
 	struct err e = {{0}};
 	engine_store(c->en);
 	if (session_save(c->h->s, c->o->session, &e) < 0) {
-		fprintf(stderr, "adopt-tui: %s\n", e.msg);
+		term_printf(stderr, "adopt-tui: %s\n", e.msg);
 		c->save_failed = true;
 	}
 }
@@ -392,22 +448,25 @@ static void on_engine_event(void *arg, const struct engine_event *ev)
 	struct run_ctx *c = arg;
 	switch (ev->kind) {
 	case EV_PHASE_STARTED:
-		fprintf(stderr, "iteration %d: %s...\n", ev->iteration, phase_name(ev->phase));
+		term_printf(stderr, "iteration %d: %s...\n", ev->iteration, phase_name(ev->phase));
 		break;
 	case EV_PHASE_FINISHED:
-		fprintf(stderr, "iteration %d: %s\n", ev->iteration, ev->message);
-		break;
 	case EV_ERROR:
-	case EV_PAUSED:
-		fprintf(stderr, "iteration %d: %s\n", ev->iteration, ev->message);
+	case EV_PAUSED: {
+		char *m = term_line(ev->message); /* a server's message may span lines */
+		term_printf(stderr, "iteration %d: %s\n", ev->iteration, m);
+		free(m);
 		break;
+	}
 	case EV_ITERATION_DONE: {
 		const struct iteration *it = engine_current(c->en);
-		fprintf(stderr, "iteration %d done: train %.3f, validation %.3f -> %.3f%s\n",
-		        it->number, it->train_score, it->base_score, it->best_score,
-		        it->note ? "" : "");
+		char kept[16] = "-"; /* what the decisions kept, as measured */
+		if (it->kept_score >= 0)
+			snprintf(kept, sizeof kept, "%.3f", it->kept_score);
+		term_printf(stderr, "iteration %d done: train %.3f, validation %.3f -> %s\n",
+		            it->number, it->train_score, it->base_score, kept);
 		if (it->note)
-			fprintf(stderr, "  note: %s\n", it->note);
+			term_printf(stderr, "  note: %s\n", it->note);
 		save_session(c);
 		break;
 	}
@@ -451,7 +510,8 @@ static cJSON *run_report(struct run_ctx *c)
 			cJSON_AddItemToArray(acc, cj);
 		}
 		cJSON *sh = cJSON_AddObjectToObject(j, "shapley");
-		cJSON_AddStringToObject(sh, "method", it->shapley_method ? it->shapley_method : "none");
+		cJSON_AddStringToObject(sh, "method",
+		                        it->shapley_method ? it->shapley_method : "none");
 		cJSON *budget = cJSON_AddObjectToObject(j, "next_budget");
 		for (size_t k = 0; k < s->n_steps; k++) {
 			if (s->steps[k].kind != STEP_LLM || s->steps[k].frozen)
@@ -469,10 +529,11 @@ static cJSON *run_report(struct run_ctx *c)
 			cJSON *pc = cJSON_AddObjectToObject(cost, phase_name((enum phase)p));
 			cJSON_AddNumberToObject(pc, "calls", (double)it->cost[p].calls);
 			cJSON_AddNumberToObject(pc, "cached", (double)it->cost[p].cached);
-			cJSON_AddNumberToObject(pc, "tokens", (double)(it->cost[p].tokens_in +
-			                                               it->cost[p].tokens_out));
+			cJSON_AddNumberToObject(
+			    pc, "tokens", (double)(it->cost[p].tokens_in + it->cost[p].tokens_out));
 			cJSON_AddNumberToObject(pc, "cost_usd", it->cost[p].cost_usd);
-			cJSON_AddNumberToObject(pc, "projected_calls", (double)it->cost[p].projected_calls);
+			cJSON_AddNumberToObject(pc, "projected_calls",
+			                        (double)it->cost[p].projected_calls);
 		}
 		cJSON_AddItemToArray(iters, j);
 	}
@@ -516,7 +577,7 @@ int batch_run(const struct batch_opts *o)
 	struct err e = {{0}};
 	c.en = engine_new(h.s, h.llm, &eo, on_engine_event, &c, &e);
 	if (!c.en) {
-		fprintf(stderr, "adopt-tui: %s\n", e.msg);
+		term_printf(stderr, "adopt-tui: %s\n", e.msg);
 		headless_close(&h);
 		return 1;
 	}
@@ -524,16 +585,16 @@ int batch_run(const struct batch_opts *o)
 	sigaction(SIGINT, &sa, &old_int);
 	sigaction(SIGTERM, &sa, &old_term);
 	if (engine_resume(c.en) == 0) {
-		fprintf(stderr, "resuming iteration %d (finished phases come from the cache)\n",
-		        engine_current(c.en)->number);
+		term_printf(stderr, "resuming iteration %d (finished phases come from the cache)\n",
+		            engine_current(c.en)->number);
 		drive(&c);
 	}
 	if (!interrupted && engine_run(c.en, o->iterations) < 0 && engine_pause_reason(c.en))
-		fprintf(stderr, "adopt-tui: %s\n", engine_pause_reason(c.en));
+		term_printf(stderr, "adopt-tui: %s\n", engine_pause_reason(c.en));
 	drive(&c);
 	if (interrupted) {
 		engine_cancel(c.en);
-		fprintf(stderr, "adopt-tui: interrupted; saving what finished\n");
+		term_printf(stderr, "adopt-tui: interrupted; saving what finished\n");
 	}
 	save_session(&c);
 	sigaction(SIGINT, &old_int, NULL);
@@ -541,7 +602,7 @@ int batch_run(const struct batch_opts *o)
 	if (o->json) {
 		cJSON *r = run_report(&c);
 		char *text = cJSON_Print(r);
-		puts(text);
+		term_json(stdout, text);
 		cJSON_free(text);
 		cJSON_Delete(r);
 	} else {
@@ -549,14 +610,18 @@ int batch_run(const struct batch_opts *o)
 		struct engine_totals t;
 		engine_totals(c.en, &t);
 		if (it)
-			printf("%s: %zu iterations; validation %.4f -> %.4f; calls %ld (cached %ld, "
-			       "avoided %ld); tokens %ld; cost $%.4f%s\n",
-			       h.s->name, engine_iterations(c.en),
-			       engine_iteration(c.en, 0)->base_score, engine_val_score(c.en), t.calls,
-			       t.cached, t.avoided, t.tokens_in + t.tokens_out, t.cost_usd,
-			       h.scripted ? "  [scripted model]" : "");
+			term_printf(
+			    stdout,
+			    "%s: %zu iterations; validation %.4f -> %.4f; calls %ld (cached %ld, "
+			    "avoided %ld); tokens %ld; cost $%.4f%s\n",
+			    h.s->name, engine_iterations(c.en),
+			    engine_iteration(c.en, 0)->base_score, engine_val_score(c.en), t.calls,
+			    t.cached, t.avoided, t.tokens_in + t.tokens_out, t.cost_usd,
+			    h.scripted ? "  [scripted model]" : "");
 	}
-	rc = interrupted ? 130 : c.save_failed ? 1 : 0;
+	rc = interrupted     ? BATCH_EXIT_INTERRUPTED
+	     : c.save_failed ? BATCH_EXIT_FAILED
+	                     : exit_status(&h, o, engine_val_score(c.en));
 	engine_free(c.en);
 	headless_close(&h);
 	return rc;

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "batch.h"
+#include "core/termsafe.h"
 #include "core/util.h"
 
 enum mode { MODE_TUI, MODE_CHECK, MODE_EVAL, MODE_RUN };
@@ -18,9 +19,11 @@ enum mode { MODE_TUI, MODE_CHECK, MODE_EVAL, MODE_RUN };
 	X(split, 's', "NAME", "split for --eval: train, val or test (default val)")                 \
 	X(limit, 'n', "N", "--eval at most N examples")                                             \
 	X(json, 'j', NULL, "print one machine-readable JSON object")                                \
-	X(trust, 0, NULL, "allow exec steps to run commands (never trust a stranger's session)")    \
+	X(min_score, 0, "X", "--eval, --run: exit 4 when the (validation) score is below X")       \
+	X(trust, 0, NULL, "let exec steps run and keys go to any host (never for a stranger)")     \
 	X(offline, 0, NULL, "answer only from the response cache; a miss is an error")             \
 	X(no_cache, 0, NULL, "neither read nor write the response cache")                          \
+	X(read_only, 0, NULL, "open without the writer's lock and never save (beside a writer)")   \
 	X(provider, 0, "NAME", "override every model configuration's provider for this run")       \
 	X(base_url, 0, "URL", "override every model configuration's base URL for this run")        \
 	X(model, 0, "[CFG=]NAME", "override the model name (of all, or of configuration CFG)")     \
@@ -77,9 +80,9 @@ static void usage(FILE *f)
 
 static int usage_error(const char *fmt, const char *arg)
 {
-	fprintf(stderr, "adopt-tui: ");
-	fprintf(stderr, fmt, arg);
-	fprintf(stderr, " (try adopt-tui --help)\n");
+	char *msg = xasprintf(fmt, arg);
+	term_printf(stderr, "adopt-tui: %s (try adopt-tui --help)\n", msg); /* arg may be anything */
+	free(msg);
 	return 2;
 }
 
@@ -103,7 +106,7 @@ int main(int argc, char **argv)
 	}
 	longopts[OPT_COUNT] = (struct option){0};
 
-	struct batch_opts o = {.split = "val", .limit = -1};
+	struct batch_opts o = {.split = "val", .limit = -1, .min_score = -1};
 	enum mode mode = MODE_TUI;
 	int c;
 	opterr = 0;
@@ -139,9 +142,18 @@ int main(int argc, char **argv)
 			o.limit = n;
 			break;
 		case OPT_json: o.json = true; break;
+		case OPT_min_score: {
+			double x;
+			if (parse_double(optarg, &x) < 0 || !(x >= 0 && x <= 1))
+				return usage_error("--min-score needs a score from 0 to 1, not \"%s\"",
+				                   optarg);
+			o.min_score = x;
+			break;
+		}
 		case OPT_trust: o.trust = true; break;
 		case OPT_offline: o.offline = true; break;
 		case OPT_no_cache: o.no_cache = true; break;
+		case OPT_read_only: o.read_only = true; break;
 		case OPT_provider: o.provider = optarg; break;
 		case OPT_base_url: o.base_url = optarg; break;
 		case OPT_model:
@@ -157,6 +169,7 @@ int main(int argc, char **argv)
 		return usage_error("%s", optind >= argc ? "no session file given"
 		                                        : "give exactly one session file");
 	o.session = argv[optind];
+	o.read_only |= mode == MODE_EVAL || mode == MODE_CHECK; /* they never save the session */
 	switch (mode) {
 	case MODE_CHECK: return batch_check(&o);
 	case MODE_EVAL: return batch_eval(&o);

@@ -1,11 +1,14 @@
 /* dataset.c: loading examples into a compact arena form (inline, JSONL, JSON array). */
 #include <errno.h>
+#include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/dataset.h"
+#include "core/jsonnum.h"
 #include "core/jsonpos.h"
 
 const char *const split_names[SPLIT_COUNT] = {"train", "val", "test"};
@@ -36,11 +39,11 @@ static const char *scalar_text(struct dataset *d, const cJSON *v)
 		return arena_strdup(&d->arena, v->valuestring);
 	if (cJSON_IsNumber(v)) {
 		char buf[64];
-		double x = v->valuedouble;
-		if (x == (double)(long long)x && x < 1e15 && x > -1e15)
-			snprintf(buf, sizeof buf, "%lld", (long long)x);
+		long whole;
+		if (json_long(v, -1e15, 1e15, &whole, NULL) == 0)
+			snprintf(buf, sizeof buf, "%ld", whole);
 		else
-			snprintf(buf, sizeof buf, "%.17g", x);
+			snprintf(buf, sizeof buf, "%.17g", v->valuedouble);
 		return arena_strdup(&d->arena, buf);
 	}
 	if (cJSON_IsBool(v))
@@ -75,11 +78,34 @@ static void value_from_json(struct dataset *d, const cJSON *v, struct value *out
 	sbuf_free(&joined);
 }
 
+/* False when v holds a number that overflowed a double (1e400 reads as infinity): its text
+ * would be "inf", not what the file says. */
+static bool numbers_finite(const cJSON *v)
+{
+	if (cJSON_IsNumber(v))
+		return isfinite(v->valuedouble);
+	const cJSON *c;
+	cJSON_ArrayForEach(c, v)
+	{
+		if (!numbers_finite(c))
+			return false;
+	}
+	return true;
+}
+
 int dataset_add_example(struct dataset *d, enum split_id split, const cJSON *obj, size_t index,
                         struct err *e)
 {
 	if (!cJSON_IsObject(obj))
 		return err_set(e, "example %zu is not a JSON object", index + 1);
+	const cJSON *f;
+	cJSON_ArrayForEach(f, obj)
+	{
+		if (!numbers_finite(f))
+			return err_set(e, "example %zu: \"%s\" holds a number beyond a double's range "
+			                  "(quote it as a string)",
+			               index + 1, f->string);
+	}
 	const char *answer = d->answer_field ? d->answer_field : "answer";
 	const char *idf = d->id_field ? d->id_field : "id";
 	const cJSON *gold = cJSON_GetObjectItemCaseSensitive(obj, answer);
@@ -94,7 +120,6 @@ int dataset_add_example(struct dataset *d, enum split_id split, const cJSON *obj
 
 	/* every field but the gold (sized exactly: a large dataset pays per byte here) */
 	size_t nfields = 0;
-	const cJSON *f;
 	cJSON_ArrayForEach(f, obj) nfields += f != gold;
 	ex->keys = arena_alloc(&d->arena, (nfields ? nfields : 1) * sizeof *ex->keys);
 	ex->vals = arena_alloc(&d->arena, (nfields ? nfields : 1) * sizeof *ex->vals);

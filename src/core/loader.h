@@ -24,6 +24,9 @@ char *load_string(struct loader *L, const cJSON *obj, const char *path, const ch
                   const char *def);
 double load_number(struct loader *L, const cJSON *obj, const char *path, const char *key,
                    double def, double lo, double hi);
+/* A whole number within [lo, hi] (within +-2^53), or def; problems reported. */
+long load_int(struct loader *L, const cJSON *obj, const char *path, const char *key, long def,
+              double lo, double hi);
 bool load_bool(struct loader *L, const cJSON *obj, const char *path, const char *key, bool def);
 
 void load_pipeline(struct loader *L, struct session *s);

@@ -17,11 +17,11 @@
 #include "core/rx.h"
 
 const char *const pipeline_keys[] = {"steps", "loops", "output", NULL};
-const char *const step_keys[] = {"id",      "type",   "model",    "prompt",   "system",
-                                 "inputs",  "parse",  "demos",    "frozen",   "template",
-                                 "source",  "pattern", "replace", "group",    "global",
-                                 "query",   "corpus", "passages", "k",        "command",
-                                 "input",   "timeout_ms", "description", NULL};
+/* in the order a save writes them (session.c) */
+const char *const step_keys[] = {
+    "id",     "type",     "frozen", "model",   "inputs",  "system",     "prompt",      "parse",
+    "demos",  "template", "source", "pattern", "replace", "group",      "global",      "query",
+    "corpus", "passages", "k",      "command", "input",   "timeout_ms", "description", NULL};
 const char *const loop_keys[] = {"id", "steps", "max_rounds", "until", NULL};
 
 static const char *const kind_names[STEP_KIND_COUNT] = {
@@ -47,6 +47,14 @@ int session_step_index(const struct session *s, const char *id)
 		if (s->steps[i].id && strcmp(s->steps[i].id, id) == 0)
 			return (int)i;
 	return -1;
+}
+
+size_t session_learnable_steps(const struct session *s)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < s->n_steps; i++)
+		n += s->steps[i].kind == STEP_LLM && !s->steps[i].frozen;
+	return n;
 }
 
 /* ---- per-kind fields ---- */
@@ -120,7 +128,7 @@ static void load_llm(struct loader *L, struct session *s, struct step *st, const
 		st->parse_rx = load_regex(L, parse, p, "pattern", who);
 		if (!st->parse_rx && !cJSON_GetObjectItemCaseSensitive(parse, "pattern"))
 			load_problem(L, p, "step \"%s\": parse needs a \"pattern\"", st->id);
-		st->parse_group = (int)load_number(L, parse, p, "group", 1, 0, RX_MAX_GROUPS - 1);
+		st->parse_group = (int)load_int(L, parse, p, "group", 1, 0, RX_MAX_GROUPS - 1);
 	}
 	if (st->parse_rx && st->parse_group > rx_capture_count(st->parse_rx))
 		load_problem(L, p, "step \"%s\": parse group %d does not exist (the pattern has %d)",
@@ -159,7 +167,7 @@ static void load_regex_step(struct loader *L, struct step *st, const char *path)
 	if (!st->rx && !cJSON_GetObjectItemCaseSensitive(st->json, "pattern"))
 		load_problem(L, path, "step \"%s\": \"pattern\" is required", st->id);
 	st->replace = load_string(L, st->json, path, "replace", NULL);
-	st->group = (int)load_number(L, st->json, path, "group", st->replace ? 0 : -1, 0,
+	st->group = (int)load_int(L, st->json, path, "group", st->replace ? 0 : -1, 0,
 	                             RX_MAX_GROUPS - 1);
 	if (st->group < 0)
 		st->group = st->rx && rx_capture_count(st->rx) > 0 ? 1 : 0;
@@ -172,7 +180,7 @@ static void load_regex_step(struct loader *L, struct step *st, const char *path)
 static void load_retrieve(struct loader *L, struct session *s, struct step *st, const char *path)
 {
 	st->text = load_template(L, st->json, path, "query", true, st->id);
-	st->k = (int)load_number(L, st->json, path, "k", 3, 1, 1000);
+	st->k = (int)load_int(L, st->json, path, "k", 3, 1, 1000);
 	char *corpus = load_string(L, st->json, path, "corpus", NULL);
 	st->passages = load_string(L, st->json, path, "passages", NULL);
 	if (!corpus == !st->passages) {
@@ -232,7 +240,7 @@ static void load_exec(struct loader *L, struct step *st, const char *path)
 			load_problem(L, p, "step \"%s\": command is empty", st->id);
 	}
 	st->text = load_template(L, st->json, path, "input", false, st->id);
-	st->timeout_ms = (int)load_number(L, st->json, path, "timeout_ms", 10000, 1, 3600000);
+	st->timeout_ms = (int)load_int(L, st->json, path, "timeout_ms", 10000, 1, 3600000);
 }
 
 /* ---- names and dependencies ---- */
@@ -374,7 +382,7 @@ static void load_loops(struct loader *L, struct session *s, const cJSON *loops)
 		lp->id = load_string(L, lj, path, "id", NULL);
 		if (!lp->id)
 			lp->id = xasprintf("loop%zu", li);
-		lp->max_rounds = (int)load_number(L, lj, path, "max_rounds", 2, 1, 1000);
+		lp->max_rounds = (int)load_int(L, lj, path, "max_rounds", 2, 1, 1000);
 		char sp[96];
 		snprintf(sp, sizeof sp, "%s.steps", path);
 		const cJSON *steps = load_get(L, lj, sp, "steps", cJSON_Array, "an array of step ids");

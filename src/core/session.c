@@ -21,7 +21,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
+#include "core/jsonfmt.h"
+#include "core/jsonnum.h"
 #include "core/jsonpos.h"
 #include "core/loader.h"
 #include "core/metric.h"
@@ -95,13 +98,32 @@ double load_number(struct loader *L, const cJSON *obj, const char *path, const c
 	char p[512];
 	snprintf(p, sizeof p, "%s.%s", path, key);
 	const cJSON *v = load_get(L, obj, p, key, cJSON_Number, "a number");
+	struct err e;
+	double x;
 	if (!v)
 		return def;
-	if (v->valuedouble < lo || v->valuedouble > hi) {
-		load_problem(L, p, "%s must be between %g and %g (got %g)", p, lo, hi, v->valuedouble);
+	if (json_real(v, lo, hi, &x, &e) < 0) {
+		load_problem(L, p, "%s %s", p, e.msg);
 		return def;
 	}
-	return v->valuedouble;
+	return x;
+}
+
+long load_int(struct loader *L, const cJSON *obj, const char *path, const char *key, long def,
+              double lo, double hi)
+{
+	char p[512];
+	snprintf(p, sizeof p, "%s.%s", path, key);
+	const cJSON *v = load_get(L, obj, p, key, cJSON_Number, "a whole number");
+	struct err e;
+	long x;
+	if (!v)
+		return def;
+	if (json_long(v, lo, hi, &x, &e) < 0) {
+		load_problem(L, p, "%s %s", p, e.msg);
+		return def;
+	}
+	return x;
 }
 
 bool load_bool(struct loader *L, const cJSON *obj, const char *path, const char *key, bool def)
@@ -155,10 +177,10 @@ static void load_models(struct loader *L, struct session *s)
 		mc->model = load_string(L, m, path, "model", NULL);
 		mc->api_key_env = load_string(L, m, path, "api_key_env", NULL);
 		mc->temperature = load_number(L, m, path, "temperature", 0, 0, 2);
-		mc->max_tokens = (int)load_number(L, m, path, "max_tokens", 0, 0, 1e7);
+		mc->max_tokens = (int)load_int(L, m, path, "max_tokens", 0, 0, 1e7);
 		mc->price_in = load_number(L, m, path, "price_in", -1, 0, 1e6);
 		mc->price_out = load_number(L, m, path, "price_out", -1, 0, 1e6);
-		mc->concurrency = (int)load_number(L, m, path, "concurrency", 8, 1, 1024);
+		mc->concurrency = (int)load_int(L, m, path, "concurrency", 8, 1, 1024);
 		mc->rpm = load_number(L, m, path, "rpm", 0, 0, 1e9);
 		mc->tpm = load_number(L, m, path, "tpm", 0, 0, 1e12);
 		mc->timeout_s = load_number(L, m, path, "timeout", 120, 0.1, 86400);
@@ -287,18 +309,18 @@ static void load_optimizer(struct loader *L, struct session *s)
 	if (!o)
 		o = &empty;
 	struct optimizer_settings *st = &s->opt;
-	st->seed = (unsigned long)load_number(L, o, "optimizer", "seed", 1, 0, 4294967295.0);
-	st->batch_size = (int)load_number(L, o, "optimizer", "batch_size", 50, 1, 100000);
-	st->minibatch_good = (int)load_number(L, o, "optimizer", "minibatch_good", 5, 0, 1000);
-	st->minibatch_bad = (int)load_number(L, o, "optimizer", "minibatch_bad", 5, 1, 1000);
-	st->val_size = (int)load_number(L, o, "optimizer", "val_size", 16, 1, 100000);
-	st->budget_total = (int)load_number(L, o, "optimizer", "budget_total", 6, 0, 1000);
-	st->budget_floor = (int)load_number(L, o, "optimizer", "budget_floor", 1, 0, 100);
-	st->eval_budget = (int)load_number(L, o, "optimizer", "eval_budget", 12, 1, 10000);
+	st->seed = (unsigned long)load_int(L, o, "optimizer", "seed", 1, 0, 4294967295.0);
+	st->batch_size = (int)load_int(L, o, "optimizer", "batch_size", 50, 1, 100000);
+	st->minibatch_good = (int)load_int(L, o, "optimizer", "minibatch_good", 5, 0, 1000);
+	st->minibatch_bad = (int)load_int(L, o, "optimizer", "minibatch_bad", 5, 1, 1000);
+	st->val_size = (int)load_int(L, o, "optimizer", "val_size", 16, 1, 100000);
+	st->budget_total = (int)load_int(L, o, "optimizer", "budget_total", 6, 0, 1000);
+	st->budget_floor = (int)load_int(L, o, "optimizer", "budget_floor", 1, 0, 100);
+	st->eval_budget = (int)load_int(L, o, "optimizer", "eval_budget", 12, 1, 10000);
 	st->step_optimizer = load_string(L, o, "optimizer", "step_optimizer", "instruct");
 	st->cost_cap_usd = load_number(L, o, "optimizer", "cost_cap_usd", 0, 0, 1e9);
-	st->token_cap = (long)load_number(L, o, "optimizer", "token_cap", 0, 0, 1e15);
-	st->max_demos = (int)load_number(L, o, "optimizer", "max_demos", 3, 0, 50);
+	st->token_cap = (long)load_int(L, o, "optimizer", "token_cap", 0, 0, 1e15);
+	st->max_demos = (int)load_int(L, o, "optimizer", "max_demos", 3, 0, 50);
 	st->roles = (cJSON *)load_get(L, o, "optimizer.roles", "roles", cJSON_Object, "an object");
 	const char *def_role = session_model(s, "optimizer") ? "optimizer" : "task";
 	st->role_model = load_string(L, o, "optimizer", "role_model", def_role);
@@ -370,6 +392,58 @@ const struct session_keyset session_keysets[] = {
 	{"pipeline.loops[]", loop_keys}, {"metric", metric_keys},
 	{NULL, NULL},
 };
+
+/* ---- the engine's record ----
+ * "history" and "state" are written by the engine (engine_store.c) and read back when the
+ * session is opened; their numbers are checked here, where positions are known, so that
+ * --check and every open reject a count of 1e300 or a negative spend before anything converts
+ * them.  A score of -1 means "not measured". */
+#define N_MAX 1e15   /* calls and tokens */
+#define USD_MAX 1e12 /* money */
+#define ITER_MAX 1e6 /* iterations, versions, rounds */
+#define COST_KEYS(p)                                                                               \
+	{p ".calls", true, 0, N_MAX}, {p ".cached", true, 0, N_MAX},                               \
+	{p ".avoided", true, 0, N_MAX}, {p ".memo_hits", true, 0, N_MAX},                          \
+	{p ".tokens_in", true, 0, N_MAX}, {p ".tokens_out", true, 0, N_MAX},                       \
+	{p ".projected_calls", true, 0, N_MAX}, {p ".cost_usd", false, 0, USD_MAX},                \
+	{p ".projected_usd", false, 0, USD_MAX}
+
+static const struct json_num_rule history_numbers[] = {
+	{"history.versions[].version", true, 0, ITER_MAX},
+	{"history.versions[].iteration", true, 0, ITER_MAX},
+	{"history.versions[].score", false, -1, 1},
+	{"history.iterations[].number", true, 1, ITER_MAX},
+	{"history.iterations[].train_score", false, -1, 1},
+	{"history.iterations[].base_score", false, -1, 1},
+	{"history.iterations[].best_score", false, -1, 1},
+	{"history.iterations[].kept_score", false, -1, 1},
+	{"history.iterations[].validation_examples", true, 0, N_MAX},
+	{"history.iterations[].candidates.*[].demos", true, 0, ITER_MAX},
+	{"history.iterations[].evaluations[].choice[]", true, 0, ITER_MAX},
+	{"history.iterations[].evaluations[].score", false, -1, 1},
+	{"history.iterations[].shapley.phi.*", false, -1e9, 1e9},
+	{"history.iterations[].shapley.sd.*", false, 0, 1e9},
+	{"history.iterations[].budget.*", true, 0, 1000},
+	{"history.iterations[].next_budget.*", true, 0, 1000},
+	COST_KEYS("history.iterations[].cost.*"),
+	{"history.iterations[].traces[].example", true, 0, N_MAX},
+	{"history.iterations[].traces[].score", false, -1, 1},
+	{"history.iterations[].traces[].steps[].round", true, 0, ITER_MAX},
+	{"history.iterations[].traces[].steps[].latency_s", false, 0, 1e9},
+	{"history.iterations[].traces[].steps[].replaced_bytes", true, 0, N_MAX},
+	COST_KEYS("history.iterations[].traces[].steps[]"),
+	COST_KEYS("history.totals_last_run"),
+	COST_KEYS("history.spent"),
+	{"history.incumbent_score", false, -1, 1},
+	{"state.iteration", true, 1, ITER_MAX},
+	COST_KEYS("state.cost.*"),
+	{NULL, false, 0, 0},
+};
+
+static void history_bad(void *arg, const char *path, const char *msg)
+{
+	load_problem(arg, path, "%s %s", path, msg);
+}
 
 static void parse_error(struct loader *L, const char *errptr)
 {
@@ -443,6 +517,20 @@ static void keep_inline_text(struct loader *L, struct session *s, char *text)
 	}
 }
 
+/* Remembers what the file at path holds now (its text is text). */
+static void stamp_disk(struct session *s, const char *path, const char *text, size_t len)
+{
+	struct stat st;
+	free(s->disk.path);
+	s->disk.path = NULL;
+	if (stat(path, &st) < 0)
+		return;
+	s->disk.path = xstrdup(path);
+	s->disk.mtime_ns = st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec;
+	s->disk.size = (long long)len;
+	s->disk.hash = hash_bytes(text, len, 0);
+}
+
 struct session *session_load(const char *path, const struct session_load_opts *opts, struct diag *d)
 {
 	struct err e = {{0}};
@@ -472,6 +560,7 @@ struct session *session_load(const char *path, const struct session_load_opts *o
 		return NULL;
 	}
 	struct session *s = xcalloc(1, sizeof *s);
+	stamp_disk(s, path, text, len);
 	s->root = root;
 	s->path = xstrdup(path);
 	s->dir = path_dirname(path);
@@ -494,6 +583,8 @@ struct session *session_load(const char *path, const struct session_load_opts *o
 		load_problem(&L, "version",
 		             "version %g is newer than this build understands (%d): upgrade adopt-tui",
 		             ver->valuedouble, SESSION_VERSION);
+	else if (json_int(ver, 1, SESSION_VERSION, &(int){0}, &e) < 0)
+		load_problem(&L, "version", "\"version\" %s", e.msg);
 	char *name = load_string(&L, root, "", "name", NULL);
 	if (!name) {
 		const char *base = path_basename(path);
@@ -515,6 +606,7 @@ struct session *session_load(const char *path, const struct session_load_opts *o
 	load_metric(&L, s);
 	load_pipeline(&L, s);
 	load_optimizer(&L, s);
+	json_num_check(root, history_numbers, history_bad, &L);
 out:
 	if (L.errors) {
 		free(text);
@@ -542,6 +634,7 @@ void session_free(struct session *s)
 	free(s->path);
 	free(s->dir);
 	free(s->name);
+	free(s->disk.path);
 	free(s);
 }
 
@@ -608,20 +701,163 @@ cJSON *session_section(const struct session *s, const char *key)
 	return cJSON_GetObjectItemCaseSensitive(s->root, key);
 }
 
+/* The keys of every object the loader knows in one fixed order (its key list's), so that a
+ * save is stable and a change shows as a change of its own lines in a diff. */
+static void order_keys(struct session *s)
+{
+	static const struct {
+		const char *section;
+		const char *const *keys;
+		enum { ONE, MEMBERS } what;
+	} order[] = {
+	    {"models", model_keys, MEMBERS},  {"dataset", dataset_keys, ONE},
+	    {"metric", metric_keys, ONE},     {"optimizer", optimizer_keys, ONE},
+	    {"pipeline", pipeline_keys, ONE},
+	};
+	json_order_keys(s->root, top_keys);
+	for (size_t i = 0; i < ARRAY_SIZE(order); i++) {
+		cJSON *o = session_section(s, order[i].section), *m;
+		if (order[i].what == ONE) {
+			json_order_keys(o, order[i].keys);
+			continue;
+		}
+		cJSON_ArrayForEach(m, o)
+		{
+			json_order_keys(m, order[i].keys);
+		}
+	}
+	cJSON *pl = session_section(s, "pipeline"), *m;
+	cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(pl, "steps"))
+	{
+		json_order_keys(m, step_keys);
+	}
+	cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(pl, "loops"))
+	{
+		json_order_keys(m, loop_keys);
+	}
+}
+
+int session_disk_changed(const struct session *s, const char *path)
+{
+	if (!s->disk.path || strcmp(s->disk.path, path) != 0)
+		return 0;
+	struct stat st;
+	if (stat(path, &st) < 0)
+		return 0; /* gone: saving puts it back, nothing to lose */
+	if (st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec == s->disk.mtime_ns &&
+	    st.st_size == s->disk.size)
+		return 0;
+	/* touched, or really changed: the content says */
+	char *text = NULL;
+	size_t len = 0;
+	struct err e = {{0}};
+	if (file_read(path, (size_t)1 << 30, &text, &len, &e) < 0)
+		return 1;
+	int changed = (long long)len != s->disk.size || hash_bytes(text, len, 0) != s->disk.hash;
+	free(text);
+	return changed;
+}
+
+void session_overwrite_once(struct session *s)
+{
+	s->overwrite_once = true;
+}
+
 int session_save(struct session *s, const char *path, struct err *e)
 {
+	if (!s->overwrite_once && session_disk_changed(s, path))
+		return err_set(e,
+		               "%s changed on disk since it was read (another program saved it); "
+		               "not overwritten, nothing was lost",
+		               path);
+	s->overwrite_once = false;
 	session_sync_json(s);
-	char *text = cJSON_Print(s->root);
-	if (!text)
-		return err_set(e, "%s: cannot serialise the session", path);
-	size_t n = strlen(text);
-	char *withnl = xmalloc(n + 2);
-	memcpy(withnl, text, n);
-	withnl[n] = '\n';
-	withnl[n + 1] = '\0';
-	cJSON_free(text);
-	int rc = file_write_atomic(path, withnl, n + 1, e);
-	free(withnl);
+	order_keys(s);
+	char *text = json_print_stable(s->root);
+	size_t len = strlen(text);
+	int rc = file_write_atomic(path, text, len, e);
+	if (rc == 0)
+		stamp_disk(s, path, text, len);
+	free(text);
+	return rc;
+}
+
+/* to, an absolute canonical path, relative to the absolute canonical directory from. */
+static char *path_relative(const char *to, const char *from)
+{
+	size_t common = 0;
+	for (size_t i = 0;; i++) { /* the longest common prefix of whole components */
+		bool end_to = to[i] == '/' || !to[i], end_from = from[i] == '/' || !from[i];
+		if (end_to && end_from)
+			common = i;
+		if (!to[i] || !from[i] || to[i] != from[i])
+			break;
+	}
+	struct sbuf b = {0};
+	for (const char *p = from + common; *p; p++)
+		if (*p == '/' && p[1])
+			sbuf_adds(&b, "../");
+	const char *rest = to + common + (to[common] == '/');
+	sbuf_adds(&b, rest);
+	if (!b.len)
+		sbuf_adds(&b, ".");
+	return sbuf_take(&b);
+}
+
+/* A path string of the file at node: rewritten for the new directory. */
+static void rebase_one(cJSON *node, const char *old_dir, const char *new_dir)
+{
+	if (!cJSON_IsString(node) || node->valuestring[0] == '/')
+		return;
+	char *joined = path_join(old_dir, node->valuestring);
+	char *real = realpath(joined, NULL);
+	char *dir = NULL;
+	if (!real) { /* not there (yet): its directory may be */
+		char *d = path_dirname(joined);
+		dir = realpath(d, NULL);
+		free(d);
+		if (dir)
+			real = xasprintf("%s/%s", strcmp(dir, "/") ? dir : "",
+			                 path_basename(node->valuestring));
+	}
+	if (real) {
+		char *rel = path_relative(real, new_dir);
+		cJSON_SetValuestring(node, rel);
+		free(rel);
+	}
+	free(dir);
+	free(real);
+	free(joined);
+}
+
+int session_rebase_paths(struct session *s, const char *new_path, struct err *e)
+{
+	char *nd = path_dirname(new_path);
+	char *new_dir = realpath(nd, NULL), *old_dir = realpath(s->dir, NULL);
+	int rc = 0;
+	if (!new_dir || !old_dir) {
+		rc = err_set(e, "%s: %s", new_dir ? s->dir : nd, strerror(errno));
+	} else if (strcmp(new_dir, old_dir) != 0) {
+		cJSON *ds = session_section(s, "dataset"), *m;
+		for (int i = 0; i < SPLIT_COUNT; i++)
+			rebase_one(cJSON_GetObjectItemCaseSensitive(ds, split_names[i]), old_dir,
+			           new_dir);
+		cJSON_ArrayForEach(m, session_section(s, "models"))
+		{
+			rebase_one(cJSON_GetObjectItemCaseSensitive(m, "rules"), old_dir, new_dir);
+		}
+		cJSON *steps =
+		    cJSON_GetObjectItemCaseSensitive(session_section(s, "pipeline"), "steps");
+		cJSON_ArrayForEach(m, steps)
+		{
+			rebase_one(cJSON_GetObjectItemCaseSensitive(m, "corpus"), old_dir, new_dir);
+		}
+		free(s->dir);
+		s->dir = xstrdup(nd);
+	}
+	free(nd);
+	free(new_dir);
+	free(old_dir);
 	return rc;
 }
 

@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <cjson/cJSON.h>
 
@@ -132,6 +133,14 @@ struct session {
 	cJSON *root; /* the whole document; unknown keys survive a save */
 	char *inline_text; /* inline dataset arrays, NUL-separated: root's raw nodes point here */
 	char *text;  /* the file's text, kept for error positions until load finishes */
+	/* the file as last read or written, to notice another program's save before ours */
+	struct {
+		char *path; /* NULL: unknown */
+		long long mtime_ns;
+		long long size;
+		uint64_t hash;
+	} disk;
+	bool overwrite_once; /* the next save may replace a file changed on disk (asked) */
 
 	struct model_config *models;
 	size_t n_models;
@@ -164,13 +173,26 @@ struct session_load_opts {
 struct session *session_load(const char *path, const struct session_load_opts *opts, struct diag *d);
 void session_free(struct session *s);
 
-/* Writes the session (its tree, updated from the model) atomically to path. */
+/* Writes the session (its tree, updated from the model) atomically to path.  Refuses (-1, a
+ * message, nothing written) when path is the file the session was read from or last saved to
+ * and another program changed it since, unless session_overwrite_once was called. */
 int session_save(struct session *s, const char *path, struct err *e);
+/* 1 when the file at path is the session's own and changed on disk since it was read or saved
+ * (mtime, size, then content hash), else 0. */
+int session_disk_changed(const struct session *s, const char *path);
+/* Lets the next save replace the changed file (after the user said so). */
+void session_overwrite_once(struct session *s);
+/* Before saving to new_path in another directory: rewrites the relative paths the file names
+ * (dataset splits, retrieve corpora, scripted rules) relative to new_path's directory; the
+ * session's directory becomes that one. */
+int session_rebase_paths(struct session *s, const char *new_path, struct err *e);
 /* Copies the in-memory prompts and demos back into the JSON tree (session_save calls it). */
 void session_sync_json(struct session *s);
 
 struct step *session_step(const struct session *s, const char *id);
 int session_step_index(const struct session *s, const char *id);
+/* How many steps have a prompt the optimizer may change (llm steps that are not frozen). */
+size_t session_learnable_steps(const struct session *s);
 const struct model_config *session_model(const struct session *s, const char *name);
 
 /* Command-line overrides for this run only (never written back by a save): provider and base URL

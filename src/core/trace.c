@@ -1,7 +1,9 @@
 /* trace.c: step outputs and per-example traces, and their JSON form. */
+#include <float.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/jsonnum.h"
 #include "core/trace.h"
 #include "core/util.h"
 
@@ -110,10 +112,16 @@ cJSON *trace_to_json(const struct trace *t, const char *const *step_ids)
 			cJSON_AddBoolToObject(j, "cached", true);
 		if (s->memo)
 			cJSON_AddBoolToObject(j, "memo", true);
+		if (s->scripted)
+			cJSON_AddBoolToObject(j, "scripted", true);
+		if (s->estimated)
+			cJSON_AddBoolToObject(j, "estimated", true);
 		cJSON_AddNumberToObject(j, "latency_s", s->latency_s);
 		cJSON_AddNumberToObject(j, "tokens_in", (double)s->tok_in);
 		cJSON_AddNumberToObject(j, "tokens_out", (double)s->tok_out);
 		cJSON_AddNumberToObject(j, "cost_usd", s->cost_usd);
+		if (s->replaced)
+			cJSON_AddNumberToObject(j, "replaced_bytes", (double)s->replaced);
 		cJSON_AddItemToArray(steps, j);
 	}
 	return o;
@@ -125,10 +133,19 @@ static char *dup_str(const cJSON *o, const char *k)
 	return cJSON_IsString(v) ? xstrdup(v->valuestring) : NULL;
 }
 
+/* Out of range reads as 0 (the session loader reports such numbers; see jsonnum.h). */
 static double num(const cJSON *o, const char *k)
 {
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-	return cJSON_IsNumber(v) ? v->valuedouble : 0;
+	double x;
+	return json_real(cJSON_GetObjectItemCaseSensitive(o, k), -DBL_MAX, DBL_MAX, &x, NULL) < 0
+	           ? 0
+	           : x;
+}
+
+static long count(const cJSON *o, const char *k)
+{
+	long x;
+	return json_long(cJSON_GetObjectItemCaseSensitive(o, k), 0, 1e15, &x, NULL) < 0 ? 0 : x;
 }
 
 int trace_from_json(const cJSON *j, struct trace *t, int (*step_index)(void *, const char *),
@@ -140,7 +157,11 @@ int trace_from_json(const cJSON *j, struct trace *t, int (*step_index)(void *, c
 	if (split < 0)
 		return -1;
 	t->split = (enum split_id)split;
-	t->example = (size_t)num(j, "example");
+	const cJSON *ex = cJSON_GetObjectItemCaseSensitive(j, "example");
+	long index;
+	if (json_long(ex, 0, 1e15, &index, NULL) < 0)
+		return -1;
+	t->example = (size_t)index;
 	t->prediction = dup_str(j, "prediction");
 	t->score = num(j, "score");
 	t->good = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "good"));
@@ -153,7 +174,9 @@ int trace_from_json(const cJSON *j, struct trace *t, int (*step_index)(void *, c
 		int idx = cJSON_IsString(id) ? step_index(arg, id->valuestring) : -1;
 		if (idx < 0)
 			continue;
-		struct trace_step *ts = trace_add_step(t, idx, (int)num(s, "round"));
+		int round = 0;
+		json_int(cJSON_GetObjectItemCaseSensitive(s, "round"), 0, 1e6, &round, NULL);
+		struct trace_step *ts = trace_add_step(t, idx, round);
 		ts->input = dup_str(s, "input");
 		ts->prompt = dup_str(s, "prompt");
 		ts->raw = dup_str(s, "raw");
@@ -174,10 +197,13 @@ int trace_from_json(const cJSON *j, struct trace *t, int (*step_index)(void *, c
 		ts->cut = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(s, "cut"));
 		ts->cached = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(s, "cached"));
 		ts->memo = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(s, "memo"));
+		ts->scripted = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(s, "scripted"));
+		ts->estimated = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(s, "estimated"));
 		ts->latency_s = num(s, "latency_s");
-		ts->tok_in = (long)num(s, "tokens_in");
-		ts->tok_out = (long)num(s, "tokens_out");
+		ts->tok_in = count(s, "tokens_in");
+		ts->tok_out = count(s, "tokens_out");
 		ts->cost_usd = num(s, "cost_usd");
+		ts->replaced = count(s, "replaced_bytes");
 	}
 	return 0;
 }

@@ -27,7 +27,8 @@ struct trace_step {
 	int round;     /* 1-based inside a loop, 0 outside */
 	char *input;   /* the step's input variables, "name: value" one a line */
 	char *prompt;  /* LLM: the full rendered message(s); code: the rendered text it worked on */
-	char *raw;     /* LLM: the reply exactly as received */
+	char *raw;     /* LLM: the reply as received, except that bytes that were not UTF-8 (or
+	                * NUL) are U+FFFD: `replaced` says how many */
 	struct step_out out;
 	char *error;   /* NULL when the step succeeded */
 	bool parse_miss; /* the output parser did not match: out is the trimmed raw reply */
@@ -37,6 +38,7 @@ struct trace_step {
 	double latency_s;
 	long tok_in, tok_out;
 	double cost_usd;
+	long replaced; /* bytes of the reply replaced by U+FFFD (llm.h, llm_reply.replaced) */
 	char key[65]; /* LLM request key (memo / cache), "" for code steps */
 };
 

@@ -253,6 +253,7 @@ struct iteration *engine_new_iteration(struct engine *en)
 	struct iteration *it = xcalloc(1, sizeof *it);
 	it->number = en->n_iters ? cur(en)->number + 1 : 1;
 	it->best_eval = -1;
+	it->kept_score = -1;
 	it->phase = PHASE_FORWARD;
 	en->iters = xgrow(en->iters, &en->cap_iters, en->n_iters + 1, sizeof *en->iters);
 	en->iters[en->n_iters++] = it;
@@ -264,11 +265,18 @@ static int start_next(struct engine *en)
 {
 	if (en->busy)
 		return -1;
+	const char *nothing = engine_nothing_to_optimize(en);
+	if (nothing) {
+		set_pause(en, nothing);
+		return -1;
+	}
 	struct iteration *it = cur(en);
 	if (!it || it->phase >= PHASE_COUNT) {
 		engine_new_iteration(en);
 		it = cur(en);
 	}
+	if (en->go != GO_RESUME)
+		en->resume_phase = PHASE_FORWARD; /* started afresh: nothing left to resume */
 	enum phase p = it->phase;
 	if (p == PHASE_DECISION) {
 		engine_decide_remaining(en);
@@ -322,6 +330,16 @@ static void account_phase(struct engine *en, struct iteration *it, enum phase p)
 	c->tokens_in = st.tokens_in - en->phase_start.tokens_in;
 	c->tokens_out = st.tokens_out - en->phase_start.tokens_out;
 	c->cost_usd = st.cost_usd - en->phase_start.cost_usd;
+	if (en->go == GO_RESUME && p < en->resume_phase) {
+		/* a replay: the cache hits are no new calls; the phase cost what it cost then */
+		struct engine_totals *r = &en->replayed;
+		r->calls += c->cached, r->cached += c->cached;
+		if (c->calls == c->cached)
+			r->tokens_in += c->tokens_in, r->tokens_out += c->tokens_out;
+		double extra = c->cost_usd; /* calls the cache no longer held */
+		*c = en->resume_cost[p];
+		c->cost_usd += extra;
+	}
 }
 
 void engine_phase_done(struct engine *en)
@@ -340,7 +358,8 @@ void engine_phase_done(struct engine *en)
 	free(msg);
 	engine_emit(en, EV_COST, -1, -1, NULL);
 	if (it->phase == PHASE_DECISION && it->n_changes == 0) {
-		it->phase = PHASE_COUNT; /* nothing to decide */
+		it->phase = PHASE_COUNT; /* nothing to decide: the incumbent stays */
+		it->kept_score = it->n_evals ? it->base_score : -1;
 		engine_emit(en, EV_ITERATION_DONE, -1, -1, NULL);
 	} else if (it->phase == PHASE_DECISION &&
 	           (en->o.auto_accept || en->go == GO_ITERATIONS)) {
@@ -542,18 +561,58 @@ static void free_undo(struct undo_rec *u)
 	free(u->prev_demos);
 }
 
+double engine_config_score(const struct engine *en, const struct iteration *it, const bool *keep)
+{
+	size_t n = en->s->n_steps;
+	if (it->best_eval < 0 || (size_t)it->best_eval >= it->n_evals)
+		return -1;
+	const int *best = it->evals[it->best_eval].choice;
+	for (size_t e = 0; e < it->n_evals; e++) {
+		bool same = true;
+		for (size_t i = 0; i < n && same; i++)
+			same = it->evals[e].choice[i] == (keep[i] ? best[i] : 0);
+		if (same)
+			return it->evals[e].score;
+	}
+	return -1;
+}
+
+/* What the decisions kept, measured: see kept_score in engine.h. */
+double engine_kept_score(const struct engine *en, const struct iteration *it)
+{
+	bool *keep = xcalloc(en->s->n_steps + 1, sizeof *keep);
+	bool edited = false, any = false;
+	for (size_t c = 0; c < it->n_changes; c++) {
+		const struct step_change *ch = &it->changes[c];
+		edited |= ch->decision == DECISION_EDIT;
+		keep[ch->step] = ch->decision == DECISION_ACCEPT;
+		any |= keep[ch->step];
+	}
+	double score = edited ? -1
+	               : !any ? (it->n_evals ? it->base_score : -1)
+	                      : engine_config_score(en, it, keep);
+	free(keep);
+	return score;
+}
+
 static void close_iteration(struct engine *en)
 {
 	struct iteration *it = cur(en);
-	bool any = false;
-	for (size_t c = 0; c < it->n_changes; c++)
-		any |= it->changes[c].decision == DECISION_ACCEPT ||
-		       it->changes[c].decision == DECISION_EDIT;
-	bool all = any;
-	for (size_t c = 0; c < it->n_changes; c++)
-		all &= it->changes[c].decision == DECISION_ACCEPT;
-	if (all)
-		en->val_score = it->best_score;
+	it->kept_score = engine_kept_score(en, it);
+	/* the versions this iteration accepted joined the kept configuration */
+	for (size_t c = 0; c < it->n_changes; c++) {
+		if (it->changes[c].decision != DECISION_ACCEPT)
+			continue;
+		for (size_t v = en->n_versions; v-- > 0;) {
+			struct prompt_version *pv = &en->versions[v];
+			if (pv->step == it->changes[c].step && pv->iteration == it->number) {
+				pv->score = it->kept_score;
+				break;
+			}
+		}
+	}
+	if (it->n_evals)
+		en->val_score = it->kept_score;
 	it->phase = PHASE_COUNT;
 	for (size_t i = 0; i < en->n_undo; i++)
 		free_undo(&en->undo[i]);
@@ -598,8 +657,8 @@ static int decide(struct engine *en, int step, enum decision d, const char *text
 		if (d == DECISION_EDIT)
 			ch->edited = xstrdup(text);
 		set_prompt(st, p, ch->new_demos, ch->n_new_demos);
-		engine_add_version(en, step, p, cur(en)->best_score, d == DECISION_EDIT,
-		                   cur(en)->number);
+		/* scored when the iteration closes, if what it kept was measured */
+		engine_add_version(en, step, p, -1, d == DECISION_EDIT, cur(en)->number);
 	}
 	engine_emit(en, EV_DECISION, step, -1, NULL);
 	maybe_close(en);
@@ -664,7 +723,9 @@ int engine_restore_version(struct engine *en, int step, int version)
 			char *p = xstrdup(v->prompt);
 			struct step *st = &en->s->steps[step];
 			set_prompt(st, p, st->demos, st->n_demos);
-			engine_add_version(en, step, p, v->score, false, cur(en) ? cur(en)->number : 0);
+			/* the other steps may have changed since: this combination is unmeasured */
+			engine_add_version(en, step, p, -1, false, cur(en) ? cur(en)->number : 0);
+			en->val_score = -1;
 			free(p);
 			engine_emit(en, EV_DECISION, step, -1, NULL);
 			return 0;
@@ -717,8 +778,13 @@ void engine_totals(const struct engine *en, struct engine_totals *t)
 	llm_get_stats(en->llm, &st);
 	struct runner_stats rs;
 	runner_get_stats(en->runner, &rs);
-	*t = (struct engine_totals){st.done, st.cached, rs.memo_hits,
-	                            rs.memo_hits + st.deduplicated, st.tokens_in, st.tokens_out,
+	const struct engine_totals *r = &en->replayed;
+	*t = (struct engine_totals){st.done - r->calls,
+	                            st.cached - r->cached,
+	                            rs.memo_hits,
+	                            rs.memo_hits + st.deduplicated,
+	                            st.tokens_in - r->tokens_in,
+	                            st.tokens_out - r->tokens_out,
 	                            st.cost_usd};
 }
 
@@ -747,6 +813,14 @@ const char *engine_pause_reason(const struct engine *en)
 double engine_val_score(const struct engine *en)
 {
 	return en->val_score;
+}
+
+const char *engine_nothing_to_optimize(const struct engine *en)
+{
+	if (session_learnable_steps(en->s))
+		return NULL;
+	return "nothing to optimize: no step has a learnable prompt (an llm step that is not "
+	       "frozen)";
 }
 
 /* ---- life cycle ---- */

@@ -151,6 +151,10 @@ struct iteration {
 	size_t n_changes;
 	double best_score;
 	int best_eval; /* index in evals or -1 */
+	/* decision: the measured validation score of what the decisions kept (the incumbent, the
+	 * proposal, or the part of it that selection evaluated alone); -1 while undecided, or when
+	 * it was never measured (an edited prompt, a part no evaluation covered) */
+	double kept_score;
 	struct phase_cost cost[PHASE_COUNT];
 	long memo_hits;
 	char *note;          /* what happened (all-good batch, provider failure...) */
@@ -162,7 +166,7 @@ struct prompt_version {
 	int version;   /* 1 = the original */
 	int iteration; /* 0 for the original */
 	char *prompt;
-	double score; /* validation score when accepted */
+	double score; /* measured validation score of the configuration it joined, or -1 */
 	bool edited;
 };
 
@@ -220,8 +224,14 @@ void engine_spent(const struct engine *en, struct engine_totals *t);
 void engine_projection(const struct engine *en, long *calls, double *usd);
 /* Why the engine paused last, or NULL. */
 const char *engine_pause_reason(const struct engine *en);
-/* Incumbent validation score (from the last evaluation), or -1 when unknown. */
+/* The incumbent's measured validation score, or -1 when the current prompts were never measured
+ * together (before the first selection, after an edit or a restored version). */
 double engine_val_score(const struct engine *en);
+/* The measured score of the best combination's part that changes only the steps in keep (per
+ * step), or -1 when selection never evaluated that configuration. */
+double engine_config_score(const struct engine *en, const struct iteration *it, const bool *keep);
+/* NULL, or why there is nothing to optimize (no learnable prompt): said before anything runs. */
+const char *engine_nothing_to_optimize(const struct engine *en);
 
 /* Persistence: the engine's history and resumable state as session sections. */
 void engine_store(struct engine *en); /* writes "history" and "state" into the session tree */

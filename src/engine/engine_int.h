@@ -69,6 +69,10 @@ struct engine {
 	char ***opt_answers;
 	struct llm_stats phase_start;
 	struct engine_totals earlier; /* spent by earlier runs on this session (history.spent) */
+	/* reopened mid-iteration: what its finished phases cost when they ran ("state".cost), and
+	 * the cache hits of their replay, which are no new calls */
+	struct phase_cost resume_cost[PHASE_COUNT];
+	struct engine_totals replayed;
 
 	/* what to do after the phase in flight */
 	enum { GO_NONE, GO_PROPOSAL, GO_ITERATIONS, GO_RESUME } go;
@@ -112,6 +116,8 @@ void engine_cancel_work(struct engine *en);
 void bo_free_opt(struct engine *en);
 /* engine_store.c: reads "history" and "state" back from the session. */
 void engine_restore(struct engine *en);
+/* engine.c: the measured score of what an iteration's decisions kept (iteration.kept_score). */
+double engine_kept_score(const struct engine *en, const struct iteration *it);
 struct iteration *engine_new_iteration(struct engine *en);
 void engine_add_version(struct engine *en, int step, const char *prompt, double score,
                         bool edited, int iteration);

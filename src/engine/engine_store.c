@@ -4,14 +4,22 @@
  * "state" says where an unfinished iteration stopped.  Reopening restores the versions and the
  * iteration summaries; an unfinished iteration is replayed from the response cache, so phases
  * already paid for are not paid again. */
+#include <float.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/jsonnum.h"
 #include "engine/engine_int.h"
 
 static cJSON *str_or_null(const char *s)
 {
 	return s ? cJSON_CreateString(s) : cJSON_CreateNull();
+}
+
+/* A score, or null when unmeasured (-1). */
+static cJSON *score_or_null(double v)
+{
+	return v >= 0 ? cJSON_CreateNumber(v) : cJSON_CreateNull();
 }
 
 static cJSON *per_step_text(const struct session *s, char **v)
@@ -21,6 +29,18 @@ static cJSON *per_step_text(const struct session *s, char **v)
 		if (v[i])
 			cJSON_AddStringToObject(o, s->steps[i].id, v[i]);
 	return o;
+}
+
+static void cost_json(cJSON *parent, enum phase p, const struct phase_cost *pc)
+{
+	cJSON *j = cJSON_AddObjectToObject(parent, phase_name(p));
+	cJSON_AddNumberToObject(j, "calls", (double)pc->calls);
+	cJSON_AddNumberToObject(j, "cached", (double)pc->cached);
+	cJSON_AddNumberToObject(j, "tokens_in", (double)pc->tokens_in);
+	cJSON_AddNumberToObject(j, "tokens_out", (double)pc->tokens_out);
+	cJSON_AddNumberToObject(j, "cost_usd", pc->cost_usd);
+	cJSON_AddNumberToObject(j, "projected_calls", (double)pc->projected_calls);
+	cJSON_AddNumberToObject(j, "projected_usd", pc->projected_usd);
 }
 
 static const char *const decision_names[] = {"pending", "accepted", "edited", "rejected"};
@@ -33,6 +53,8 @@ static cJSON *iteration_json(const struct engine *en, const struct iteration *it
 	cJSON_AddNumberToObject(o, "train_score", it->train_score);
 	cJSON_AddNumberToObject(o, "base_score", it->base_score);
 	cJSON_AddNumberToObject(o, "best_score", it->best_score);
+	cJSON_AddItemToObject(o, "kept_score", score_or_null(it->kept_score));
+	cJSON_AddNumberToObject(o, "validation_examples", (double)it->n_val);
 	if (it->note)
 		cJSON_AddStringToObject(o, "note", it->note);
 	cJSON_AddItemToObject(o, "structure", str_or_null(it->structure));
@@ -104,20 +126,20 @@ static cJSON *iteration_json(const struct engine *en, const struct iteration *it
 		cJSON_AddStringToObject(j, "decision", decision_names[sc->decision]);
 		if (sc->edited)
 			cJSON_AddStringToObject(j, "edited", sc->edited);
+		if (sc->n_new_demos) {
+			cJSON *d = cJSON_AddArrayToObject(j, "demos");
+			for (size_t k = 0; k < sc->n_new_demos; k++) {
+				cJSON *dj = cJSON_CreateObject();
+				cJSON_AddStringToObject(dj, "input", sc->new_demos[k].input);
+				cJSON_AddStringToObject(dj, "output", sc->new_demos[k].output);
+				cJSON_AddItemToArray(d, dj);
+			}
+		}
 		cJSON_AddItemToArray(ch, j);
 	}
 	cJSON *cost = cJSON_AddObjectToObject(o, "cost");
-	for (int p = 0; p < PHASE_COUNT; p++) {
-		const struct phase_cost *pc = &it->cost[p];
-		cJSON *j = cJSON_AddObjectToObject(cost, phase_name((enum phase)p));
-		cJSON_AddNumberToObject(j, "calls", (double)pc->calls);
-		cJSON_AddNumberToObject(j, "cached", (double)pc->cached);
-		cJSON_AddNumberToObject(j, "tokens_in", (double)pc->tokens_in);
-		cJSON_AddNumberToObject(j, "tokens_out", (double)pc->tokens_out);
-		cJSON_AddNumberToObject(j, "cost_usd", pc->cost_usd);
-		cJSON_AddNumberToObject(j, "projected_calls", (double)pc->projected_calls);
-		cJSON_AddNumberToObject(j, "projected_usd", pc->projected_usd);
-	}
+	for (int p = 0; p < PHASE_COUNT; p++)
+		cost_json(cost, (enum phase)p, &it->cost[p]);
 	return o;
 }
 
@@ -127,15 +149,28 @@ static void totals_json(cJSON *parent, const char *name, const struct engine_tot
 	cJSON *o = cJSON_AddObjectToObject(parent, name);
 	cJSON_AddNumberToObject(o, "calls", (double)t->calls);
 	cJSON_AddNumberToObject(o, "cached", (double)t->cached);
+	cJSON_AddNumberToObject(o, "memo_hits", (double)t->memo_hits);
 	cJSON_AddNumberToObject(o, "avoided", (double)t->avoided);
 	cJSON_AddNumberToObject(o, "tokens_in", (double)t->tokens_in);
 	cJSON_AddNumberToObject(o, "tokens_out", (double)t->tokens_out);
 	cJSON_AddNumberToObject(o, "cost_usd", t->cost_usd);
 }
 
+static bool totals_zero(const struct engine_totals *t)
+{
+	return !t->calls && !t->cached && !t->avoided && !t->tokens_in && !t->tokens_out &&
+	       !(t->cost_usd > 0);
+}
+
 void engine_store(struct engine *en)
 {
 	const struct session *s = en->s;
+	struct engine_totals t;
+	engine_totals(en, &t);
+	const cJSON *old = session_section(s, "history");
+	/* a session opened and closed without running anything is written back unchanged */
+	if (!en->n_iters && !old && totals_zero(&t) && totals_zero(&en->earlier))
+		return;
 	cJSON *h = cJSON_CreateObject();
 	cJSON *vers = cJSON_AddArrayToObject(h, "versions");
 	for (size_t i = 0; i < en->n_versions; i++) {
@@ -170,30 +205,56 @@ void engine_store(struct engine *en)
 		cJSON_DeleteItemFromObjectCaseSensitive(j, "traces");
 		if (i == last_closed && it->n_traces) {
 			cJSON *tr = cJSON_AddArrayToObject(j, "traces");
-			for (size_t t = 0; t < it->n_traces; t++)
-				cJSON_AddItemToArray(tr, trace_to_json(&it->traces[t], ids));
+			for (size_t k = 0; k < it->n_traces; k++)
+				cJSON_AddItemToArray(tr, trace_to_json(&it->traces[k], ids));
 		}
 		cJSON_AddItemToArray(iters, j);
 	}
 	free(ids);
-	struct engine_totals t;
-	engine_totals(en, &t);
-	totals_json(h, "totals_last_run", &t);
+	const cJSON *last = cJSON_GetObjectItemCaseSensitive(old, "totals_last_run");
+	if (totals_zero(&t) && cJSON_IsObject(last)) /* this run did nothing: the last one stays */
+		cJSON_AddItemToObject(h, "totals_last_run", cJSON_Duplicate(last, 1));
+	else
+		totals_json(h, "totals_last_run", &t);
 	engine_spent(en, &t); /* every run's spend, earlier ones included: the caps apply to it */
 	totals_json(h, "spent", &t);
+	cJSON_AddItemToObject(h, "incumbent_score", score_or_null(en->val_score));
 	session_set_section(en->s, "history", h);
 	cJSON *st = cJSON_CreateObject();
 	if (open) {
+		/* reopened and not replayed yet: it still stands where the file said */
+		enum phase p = MAX(open->phase, en->resume_phase);
 		cJSON_AddNumberToObject(st, "iteration", open->number);
-		cJSON_AddStringToObject(st, "phase", phase_name(open->phase));
+		cJSON_AddStringToObject(st, "phase", phase_name(p));
+		/* what its finished phases cost: a replay from the cache is free */
+		cJSON *cost = cJSON_AddObjectToObject(st, "cost");
+		for (int k = 0; k < (int)p; k++)
+			cost_json(cost, (enum phase)k,
+			          k < (int)open->phase ? &open->cost[k] : &en->resume_cost[k]);
 	}
 	session_set_section(en->s, "state", st);
 }
 
+/* The session loader has range-checked these numbers (session.c, history_numbers); reading
+ * them through jsonnum keeps every conversion defined all the same: out of range reads as 0. */
 static double num(const cJSON *o, const char *k)
 {
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-	return cJSON_IsNumber(v) ? v->valuedouble : 0;
+	double x;
+	return json_real(cJSON_GetObjectItemCaseSensitive(o, k), -DBL_MAX, DBL_MAX, &x, NULL) < 0
+	           ? 0
+	           : x;
+}
+
+static long count(const cJSON *o, const char *k)
+{
+	long x;
+	return json_long(cJSON_GetObjectItemCaseSensitive(o, k), 0, 1e15, &x, NULL) < 0 ? 0 : x;
+}
+
+static int small(const cJSON *o, const char *k)
+{
+	int x;
+	return json_int(cJSON_GetObjectItemCaseSensitive(o, k), 0, 1e6, &x, NULL) < 0 ? 0 : x;
 }
 
 static int step_index_cb(void *arg, const char *id)
@@ -219,6 +280,226 @@ static void restore_traces(struct engine *en, struct iteration *it, const cJSON 
 	}
 }
 
+static char *str_or_null_of(const cJSON *o, const char *k)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+	return cJSON_IsString(v) ? xstrdup(v->valuestring) : NULL;
+}
+
+/* A score written by score_or_null: -1 for null; def when the key is absent (older files). */
+static double score_of(const cJSON *o, const char *k, double def)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+	return cJSON_IsNumber(v) ? v->valuedouble : v ? -1 : def;
+}
+
+/* Per-step texts written by per_step_text, or NULL when there is no such object. */
+static char **per_step_from(const struct session *s, const cJSON *o)
+{
+	if (!cJSON_IsObject(o))
+		return NULL;
+	char **v = xcalloc(s->n_steps + 1, sizeof *v);
+	for (size_t i = 0; i < s->n_steps; i++)
+		v[i] = str_or_null_of(o, s->steps[i].id);
+	return v;
+}
+
+static int *per_step_ints(const struct session *s, const cJSON *o)
+{
+	if (!cJSON_IsObject(o))
+		return NULL;
+	int *v = xcalloc(s->n_steps + 1, sizeof *v);
+	for (size_t i = 0; i < s->n_steps; i++)
+		v[i] = small(o, s->steps[i].id);
+	return v;
+}
+
+static void cost_from_json(const cJSON *j, struct phase_cost *pc)
+{
+	*pc = (struct phase_cost){.calls = count(j, "calls"),
+	                          .cached = count(j, "cached"),
+	                          .tokens_in = count(j, "tokens_in"),
+	                          .tokens_out = count(j, "tokens_out"),
+	                          .cost_usd = num(j, "cost_usd"),
+	                          .projected_usd = num(j, "projected_usd"),
+	                          .projected_calls = count(j, "projected_calls")};
+}
+
+static void restore_cases(struct engine *en, struct iteration *it, const cJSON *arr)
+{
+	const struct session *s = en->s;
+	size_t n = (size_t)cJSON_GetArraySize(arr);
+	it->cases = xcalloc(n + 1, sizeof *it->cases);
+	const cJSON *c;
+	cJSON_ArrayForEach(c, arr)
+	{
+		struct adopt_case *ac = &it->cases[it->n_cases++];
+		const cJSON *id = cJSON_GetObjectItemCaseSensitive(c, "example");
+		ac->trace = SIZE_MAX; /* its trace is kept for the last iteration only */
+		for (size_t t = 0; t < it->n_traces && cJSON_IsString(id); t++) {
+			const struct trace *tr = &it->traces[t];
+			const char *eid = s->data.splits[tr->split].ex[tr->example].id;
+			if (strcmp(eid, id->valuestring) == 0) {
+				ac->trace = t;
+				break;
+			}
+		}
+		ac->loss = str_or_null_of(c, "loss");
+		ac->gradient = str_or_null_of(c, "gradient");
+		ac->local = per_step_from(s, cJSON_GetObjectItemCaseSensitive(c, "local"));
+		ac->pseudo = per_step_from(s, cJSON_GetObjectItemCaseSensitive(c, "pseudo"));
+	}
+}
+
+static void restore_candidates(struct engine *en, struct iteration *it, const cJSON *o)
+{
+	const struct session *s = en->s;
+	if (!cJSON_IsObject(o))
+		return;
+	it->cands = xcalloc(s->n_steps + 1, sizeof *it->cands);
+	it->n_cands = xcalloc(s->n_steps + 1, sizeof *it->n_cands);
+	for (size_t i = 0; i < s->n_steps; i++) {
+		const cJSON *arr = cJSON_GetObjectItemCaseSensitive(o, s->steps[i].id), *c;
+		it->cands[i] = xcalloc((size_t)cJSON_GetArraySize(arr) + 1, sizeof *it->cands[i]);
+		cJSON_ArrayForEach(c, arr)
+		{
+			struct candidate *cd = &it->cands[i][it->n_cands[i]++];
+			cd->prompt = str_or_null_of(c, "prompt");
+			if (!cd->prompt)
+				cd->prompt = xstrdup("");
+			cd->optimizer = str_or_null_of(c, "optimizer");
+		}
+	}
+}
+
+static void restore_evaluations(struct engine *en, struct iteration *it, const cJSON *arr)
+{
+	size_t n = (size_t)cJSON_GetArraySize(arr), m = en->s->n_steps;
+	it->evals = xcalloc(n + 1, sizeof *it->evals);
+	const cJSON *e;
+	cJSON_ArrayForEach(e, arr)
+	{
+		/* a choice is 0 (the incumbent) or k (candidate k of the step): one naming a
+		 * candidate the record does not hold drops the evaluation (never an index past
+		 * them) */
+		const cJSON *choice = cJSON_GetObjectItemCaseSensitive(e, "choice");
+		int *ch = xcalloc(m + 1, sizeof *ch);
+		bool ok = true;
+		for (size_t i = 0; i < m && ok; i++) {
+			const cJSON *c = cJSON_GetArrayItem(choice, (int)i);
+			double n_cands = it->n_cands ? (double)it->n_cands[i] : 0;
+			ok = !c || json_int(c, 0, n_cands, &ch[i], NULL) == 0;
+		}
+		if (!ok) {
+			free(ch);
+			continue;
+		}
+		struct evaluation *ev = &it->evals[it->n_evals++];
+		ev->choice = ch;
+		ev->score = num(e, "score");
+		if (it->best_eval < 0 || ev->score > it->evals[it->best_eval].score)
+			it->best_eval = (int)(it->n_evals - 1); /* as the proposal phase chose it */
+	}
+}
+
+static void restore_changes(struct engine *en, struct iteration *it, const cJSON *arr)
+{
+	size_t n = (size_t)cJSON_GetArraySize(arr);
+	it->changes = xcalloc(n + 1, sizeof *it->changes);
+	const cJSON *c;
+	cJSON_ArrayForEach(c, arr)
+	{
+		const cJSON *id = cJSON_GetObjectItemCaseSensitive(c, "step");
+		const cJSON *dec = cJSON_GetObjectItemCaseSensitive(c, "decision");
+		int step = cJSON_IsString(id) ? session_step_index(en->s, id->valuestring) : -1;
+		if (step < 0)
+			continue;
+		struct step_change *ch = &it->changes[it->n_changes++];
+		ch->step = step;
+		ch->old_prompt = str_or_null_of(c, "old");
+		ch->new_prompt = str_or_null_of(c, "new");
+		ch->edited = str_or_null_of(c, "edited");
+		const cJSON *demos = cJSON_GetObjectItemCaseSensitive(c, "demos"), *dm;
+		ch->new_demos =
+		    xcalloc((size_t)cJSON_GetArraySize(demos) + 1, sizeof *ch->new_demos);
+		cJSON_ArrayForEach(dm, demos)
+		{
+			char *in = str_or_null_of(dm, "input"), *out = str_or_null_of(dm, "output");
+			ch->new_demos[ch->n_new_demos++] =
+			    (struct demo){in ? in : xstrdup(""), out ? out : xstrdup("")};
+		}
+		for (size_t d = 0; d < ARRAY_SIZE(decision_names) && cJSON_IsString(dec); d++)
+			if (strcmp(decision_names[d], dec->valuestring) == 0)
+				ch->decision = (enum decision)d;
+	}
+}
+
+/* The Shapley method as the engine names it (a static string), or "none". */
+static const char *method_of(const cJSON *sh)
+{
+	static const char *const methods[] = {"exact", "kernel", "permutation", "none"};
+	const cJSON *m = cJSON_GetObjectItemCaseSensitive(sh, "method");
+	for (size_t i = 0; i < ARRAY_SIZE(methods) && cJSON_IsString(m); i++)
+		if (strcmp(methods[i], m->valuestring) == 0)
+			return methods[i];
+	return "none";
+}
+
+/* A closed iteration from its record: everything the views show comes back. */
+static void restore_iteration(struct engine *en, cJSON *r)
+{
+	struct session *s = en->s;
+	struct iteration *it = engine_new_iteration(en);
+	it->number = small(r, "number");
+	it->train_score = num(r, "train_score");
+	it->base_score = num(r, "base_score");
+	it->best_score = num(r, "best_score");
+	it->n_val = (size_t)count(r, "validation_examples");
+	it->phase = PHASE_COUNT;
+	it->note = str_or_null_of(r, "note");
+	it->structure = str_or_null_of(r, "structure");
+	it->dependency = per_step_from(s, cJSON_GetObjectItemCaseSensitive(r, "dependency"));
+	restore_traces(en, it, cJSON_GetObjectItemCaseSensitive(r, "traces"));
+	/* the traces now live in it->traces; engine_store writes them back */
+	cJSON_DeleteItemFromObjectCaseSensitive(r, "traces");
+	it->saved = cJSON_Duplicate(r, 1);
+	restore_cases(en, it, cJSON_GetObjectItemCaseSensitive(r, "cases"));
+	restore_candidates(en, it, cJSON_GetObjectItemCaseSensitive(r, "candidates"));
+	restore_evaluations(en, it, cJSON_GetObjectItemCaseSensitive(r, "evaluations"));
+	restore_changes(en, it, cJSON_GetObjectItemCaseSensitive(r, "changes"));
+	const cJSON *sh = cJSON_GetObjectItemCaseSensitive(r, "shapley");
+	if (sh) {
+		it->shapley_method = method_of(sh);
+		it->phi = xcalloc(s->n_steps, sizeof *it->phi);
+		it->phi_sd = xcalloc(s->n_steps, sizeof *it->phi_sd);
+		const cJSON *phi = cJSON_GetObjectItemCaseSensitive(sh, "phi");
+		const cJSON *sd = cJSON_GetObjectItemCaseSensitive(sh, "sd");
+		for (size_t i = 0; i < s->n_steps; i++) {
+			it->phi[i] = num(phi, s->steps[i].id);
+			it->phi_sd[i] = num(sd, s->steps[i].id);
+		}
+	}
+	const cJSON *bud = cJSON_GetObjectItemCaseSensitive(r, "budget");
+	const cJSON *next = cJSON_GetObjectItemCaseSensitive(r, "next_budget");
+	if (cJSON_GetArraySize(bud))
+		it->budget = per_step_ints(s, bud);
+	if (cJSON_GetArraySize(next))
+		it->next_budget = per_step_ints(s, next);
+	const cJSON *cost = cJSON_GetObjectItemCaseSensitive(r, "cost");
+	for (int p = 0; p < PHASE_COUNT; p++)
+		cost_from_json(cJSON_GetObjectItemCaseSensitive(cost, phase_name((enum phase)p)),
+		               &it->cost[p]);
+	it->kept_score = score_of(r, "kept_score", engine_kept_score(en, it));
+	if (it->n_evals || it->kept_score >= 0)
+		en->val_score = it->kept_score;
+	for (int p = 0; p < PHASE_COUNT; p++) { /* for files written before "spent" */
+		en->earlier.calls += it->cost[p].calls;
+		en->earlier.tokens_in += it->cost[p].tokens_in;
+		en->earlier.tokens_out += it->cost[p].tokens_out;
+		en->earlier.cost_usd += it->cost[p].cost_usd;
+	}
+}
+
 void engine_restore(struct engine *en)
 {
 	struct session *s = en->s;
@@ -231,9 +512,9 @@ void engine_restore(struct engine *en)
 		int step = cJSON_IsString(id) ? session_step_index(s, id->valuestring) : -1;
 		if (step < 0 || !cJSON_IsString(p))
 			continue;
-		engine_add_version(en, step, p->valuestring, num(v, "score"),
+		engine_add_version(en, step, p->valuestring, score_of(v, "score", -1),
 		                   cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(v, "edited")),
-		                   (int)num(v, "iteration"));
+		                   small(v, "iteration"));
 	}
 	for (size_t i = 0; i < s->n_steps; i++) {
 		bool have = false;
@@ -245,56 +526,19 @@ void engine_restore(struct engine *en)
 	cJSON *iters = cJSON_GetObjectItemCaseSensitive(h, "iterations"), *r;
 	cJSON_ArrayForEach(r, iters)
 	{
-		struct iteration *it = engine_new_iteration(en);
-		it->number = (int)num(r, "number");
-		it->train_score = num(r, "train_score");
-		it->base_score = num(r, "base_score");
-		it->best_score = num(r, "best_score");
-		it->phase = PHASE_COUNT;
-		restore_traces(en, it, cJSON_GetObjectItemCaseSensitive(r, "traces"));
-		/* the traces now live in it->traces; engine_store writes them back */
-		cJSON_DeleteItemFromObjectCaseSensitive(r, "traces");
-		it->saved = cJSON_Duplicate(r, 1);
-		const cJSON *sh = cJSON_GetObjectItemCaseSensitive(r, "shapley");
-		if (sh) {
-			it->phi = xcalloc(s->n_steps, sizeof *it->phi);
-			it->phi_sd = xcalloc(s->n_steps, sizeof *it->phi_sd);
-			for (size_t i = 0; i < s->n_steps; i++) {
-				it->phi[i] = num(cJSON_GetObjectItemCaseSensitive(sh, "phi"), s->steps[i].id);
-				it->phi_sd[i] = num(cJSON_GetObjectItemCaseSensitive(sh, "sd"), s->steps[i].id);
-			}
-		}
-		const cJSON *next = cJSON_GetObjectItemCaseSensitive(r, "next_budget");
-		if (next) {
-			it->next_budget = xcalloc(s->n_steps, sizeof *it->next_budget);
-			for (size_t i = 0; i < s->n_steps; i++)
-				it->next_budget[i] = (int)num(next, s->steps[i].id);
-		}
-		const cJSON *cost = cJSON_GetObjectItemCaseSensitive(r, "cost");
-		for (int p = 0; p < PHASE_COUNT; p++) {
-			const cJSON *pc = cJSON_GetObjectItemCaseSensitive(cost, phase_name((enum phase)p));
-			it->cost[p].calls = (long)num(pc, "calls");
-			it->cost[p].cost_usd = num(pc, "cost_usd");
-			it->cost[p].tokens_in = (long)num(pc, "tokens_in");
-			it->cost[p].tokens_out = (long)num(pc, "tokens_out");
-		}
-		if (it->best_score > 0)
-			en->val_score = it->best_score;
-		for (int p = 0; p < PHASE_COUNT; p++) { /* for files written before "spent" */
-			en->earlier.calls += it->cost[p].calls;
-			en->earlier.tokens_in += it->cost[p].tokens_in;
-			en->earlier.tokens_out += it->cost[p].tokens_out;
-			en->earlier.cost_usd += it->cost[p].cost_usd;
-		}
+		restore_iteration(en, r);
 	}
 	const cJSON *spent = cJSON_GetObjectItemCaseSensitive(h, "spent");
 	if (cJSON_IsObject(spent))
-		en->earlier = (struct engine_totals){.calls = (long)num(spent, "calls"),
-		                                     .cached = (long)num(spent, "cached"),
-		                                     .avoided = (long)num(spent, "avoided"),
-		                                     .tokens_in = (long)num(spent, "tokens_in"),
-		                                     .tokens_out = (long)num(spent, "tokens_out"),
+		en->earlier = (struct engine_totals){.calls = count(spent, "calls"),
+		                                     .cached = count(spent, "cached"),
+		                                     .memo_hits = count(spent, "memo_hits"),
+		                                     .avoided = count(spent, "avoided"),
+		                                     .tokens_in = count(spent, "tokens_in"),
+		                                     .tokens_out = count(spent, "tokens_out"),
 		                                     .cost_usd = num(spent, "cost_usd")};
+	if (cJSON_GetObjectItemCaseSensitive(h, "incumbent_score"))
+		en->val_score = score_of(h, "incumbent_score", -1);
 	const cJSON *st = session_section(s, "state");
 	const cJSON *ph = cJSON_GetObjectItemCaseSensitive(st, "phase");
 	if (cJSON_IsString(ph)) {
@@ -303,7 +547,14 @@ void engine_restore(struct engine *en)
 				en->resume_phase = (enum phase)p;
 		if (en->resume_phase > PHASE_FORWARD) {
 			struct iteration *it = engine_new_iteration(en);
-			it->number = (int)num(st, "iteration");
+			it->number = small(st, "iteration");
+			const cJSON *cost = cJSON_GetObjectItemCaseSensitive(st, "cost");
+			for (int p = 0; p < (int)en->resume_phase; p++) {
+				const char *name = phase_name((enum phase)p);
+				cost_from_json(cJSON_GetObjectItemCaseSensitive(cost, name),
+				               &en->resume_cost[p]);
+				it->cost[p] = en->resume_cost[p];
+			}
 		}
 	}
 }

@@ -286,7 +286,7 @@ static void collect_evals(struct engine *en, struct iteration *it)
 		for (size_t i = 0; i < s->n_steps; i++)
 			incumbent = incumbent && ev->choice[i] == 0;
 		if (incumbent)
-			it->base_score = ev->score;
+			it->base_score = en->val_score = ev->score; /* the incumbent, measured */
 		engine_emit(en, EV_EVAL_DONE, -1, (long)(it->n_evals - 1), NULL);
 		engine_bury_batch(en, job->batch);
 		free(job->variants);

@@ -22,6 +22,7 @@ struct memo_entry {
 	char *finish; /* the provider's finish reason, NULL when none */
 	struct llm_usage usage;
 	bool scripted, cut;
+	long replaced; /* invalid bytes the LLM layer replaced in raw */
 };
 
 struct runner {
@@ -88,9 +89,9 @@ static const struct memo_entry *memo_get(struct runner *r, const char *key)
 	return e && e->raw ? e : NULL;
 }
 
-static void memo_put(struct runner *r, const char *key, const char *raw,
-                     const struct llm_usage *u, bool scripted)
+static void memo_put(struct runner *r, const struct llm_reply *rep)
 {
+	const char *key = rep->key;
 	if ((r->memo_n + 1) * 2 > r->memo_cap) {
 		struct memo_entry *old = r->memo;
 		size_t oldcap = r->memo_cap;
@@ -105,20 +106,13 @@ static void memo_put(struct runner *r, const char *key, const char *raw,
 	if (e->raw)
 		return;
 	memcpy(e->key, key, 65);
-	e->raw = xstrdup(raw);
-	e->usage = *u;
-	e->scripted = scripted;
-	r->memo_n++;
-}
-
-/* The finish reason of a reply, remembered with its memo entry. */
-static void memo_finish(struct runner *r, const char *key, const struct llm_reply *rep)
-{
-	struct memo_entry *e = memo_slot(r, key);
-	if (!e || !e->raw || e->finish)
-		return;
+	e->raw = xstrdup(rep->text);
+	e->usage = rep->usage;
+	e->scripted = rep->scripted;
+	e->replaced = rep->replaced;
 	e->finish = rep->finish_reason ? xstrdup(rep->finish_reason) : NULL;
 	e->cut = rep->cut;
+	r->memo_n++;
 }
 
 /* A cut answer is recorded as such; it fails the step only when its model says so. */
@@ -337,7 +331,7 @@ static void on_llm_done(void *arg, const struct llm_reply *rep)
 		else if (metric_judge_parse(m, rep->text, &score, &e) < 0)
 			es->trace.error = xasprintf("judge: %s", e.msg);
 		else
-			memo_put(r, rep->key, rep->text, &rep->usage, rep->scripted);
+			memo_put(r, rep);
 		es->trace.score = score;
 		es->trace.good = !es->trace.error && score >= metric_threshold(m);
 		es->finished = true;
@@ -355,6 +349,7 @@ static void on_llm_done(void *arg, const struct llm_reply *rep)
 	ts->cost_usd = rep->cost_usd;
 	ts->cached = rep->cached;
 	ts->scripted = rep->scripted;
+	ts->replaced = rep->replaced;
 	memcpy(ts->key, rep->key, sizeof ts->key);
 	mark_cut(ts, rep->finish_reason, rep->cut);
 	const struct model_config *mc = r->s->steps[ts->step].model_cfg;
@@ -369,8 +364,7 @@ static void on_llm_done(void *arg, const struct llm_reply *rep)
 		record_error(es, ts, msg);
 		free(msg);
 	} else {
-		memo_put(r, rep->key, rep->text, &rep->usage, rep->scripted);
-		memo_finish(r, rep->key, rep);
+		memo_put(r, rep);
 		apply_llm_output(es, ts, rep->text);
 	}
 	step_finished(es, tsi);
@@ -426,6 +420,7 @@ static int run_llm_step(struct ex_state *es, int tsi, struct render_ctx *c)
 		r->stats.memo_hits++;
 		ts->memo = true;
 		ts->scripted = m->scripted;
+		ts->replaced = m->replaced;
 		ts->tok_in = m->usage.in;
 		ts->tok_out = m->usage.out;
 		mark_cut(ts, m->finish, m->cut);

@@ -9,17 +9,20 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/jsonnum.h"
 #include "llm/cache.h"
 
 struct cache {
 	char *path; /* NULL: memory only */
 	int fd;
+	bool create;       /* no file yet: the first answer creates it (none is made for nothing) */
 	bool need_newline; /* the file ends in a torn line: start the next append on a new line */
 	struct cache_entry *v;
 	size_t n, cap;
 	size_t *slots; /* open addressing: index + 1 into v, 0 = empty */
 	size_t nslots;
 	long skipped;
+	char *problem; /* the first skipped line: "file:line: why; line skipped" */
 };
 
 static bool key_valid(const char *k)
@@ -82,27 +85,36 @@ static void set_finish(struct cache *c, const char *key, const char *finish)
 	ce->finish = finish && *finish ? xstrdup(finish) : NULL;
 }
 
-static long num_field(const cJSON *o, const char *name)
+/* A token count: absent is 0; anything but a whole number from 0 to 1e15 makes the line
+ * corrupt (-1 and why). */
+static int count_field(const cJSON *o, const char *name, long *out, struct err *why)
 {
 	const cJSON *it = cJSON_GetObjectItemCaseSensitive(o, name);
-	return cJSON_IsNumber(it) && it->valuedouble >= 0 ? (long)it->valuedouble : 0;
+	struct err e;
+	*out = 0;
+	if (it && json_long(it, 0, 1e15, out, &e) < 0)
+		return err_set(why, "\"%s\" %s", name, e.msg);
+	return 0;
 }
 
-/* One complete line; false when it is not a cache record. */
-static bool load_line(struct cache *c, const char *line)
+/* One complete line; -1 and why when it is not a cache record. */
+static int load_line(struct cache *c, const char *line, struct err *why)
 {
 	cJSON *o = cJSON_Parse(line);
 	if (!o)
-		return false;
+		return err_set(why, "invalid JSON");
 	const cJSON *key = cJSON_GetObjectItemCaseSensitive(o, "key");
 	const cJSON *text = cJSON_GetObjectItemCaseSensitive(o, "text");
 	const cJSON *model = cJSON_GetObjectItemCaseSensitive(o, "model");
-	bool ok = cJSON_IsObject(o) && cJSON_IsString(key) && key_valid(key->valuestring) &&
-	          cJSON_IsString(text);
-	if (ok) {
-		struct llm_usage u = {
-		    num_field(o, "in"), num_field(o, "out"), 0,
-		    cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "estimated"))};
+	struct llm_usage u = {0};
+	int rc = 0;
+	if (!cJSON_IsObject(o) || !cJSON_IsString(key) || !key_valid(key->valuestring) ||
+	    !cJSON_IsString(text))
+		rc = err_set(why, "not a cache record (needs \"key\" and \"text\")");
+	else if (count_field(o, "in", &u.in, why) < 0 || count_field(o, "out", &u.out, why) < 0)
+		rc = -1;
+	if (rc == 0) {
+		u.estimated = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "estimated"));
 		cache_insert(c, key->valuestring,
 		             xstrdup(cJSON_IsString(model) ? model->valuestring : ""),
 		             xstrdup(text->valuestring), &u);
@@ -111,7 +123,14 @@ static bool load_line(struct cache *c, const char *line)
 		           cJSON_IsString(finish) ? finish->valuestring : NULL);
 	}
 	cJSON_Delete(o);
-	return ok;
+	return rc;
+}
+
+/* Counts a skipped line; the first one's reason is kept for cache_problem. */
+static void skip_line(struct cache *c, size_t lineno, const char *why)
+{
+	if (!c->skipped++)
+		c->problem = xasprintf("%s:%zu: %s; line skipped", c->path, lineno, why);
 }
 
 static int cache_load(struct cache *c, struct err *e)
@@ -124,17 +143,23 @@ static int cache_load(struct cache *c, struct err *e)
 		               strerror(errno));
 	}
 	char *line = NULL;
-	size_t cap = 0;
+	size_t cap = 0, lineno = 0;
 	ssize_t n;
 	while ((n = getline(&line, &cap, f)) > 0) {
+		lineno++;
 		bool complete = line[n - 1] == '\n';
 		if (!complete)
 			c->need_newline = true;
 		size_t blank = strspn(line, " \t\r\n");
+		struct err why;
 		if (blank == (size_t)n)
 			continue;
-		if (!complete || strlen(line) != (size_t)n || !load_line(c, line))
-			c->skipped++;
+		if (!complete)
+			skip_line(c, lineno, "torn line (no newline at its end)");
+		else if (strlen(line) != (size_t)n)
+			skip_line(c, lineno, "a NUL byte in the line");
+		else if (load_line(c, line, &why) < 0)
+			skip_line(c, lineno, why.msg);
 	}
 	int rc = ferror(f) ? err_set(e, "%s: read error in the response cache", c->path) : 0;
 	free(line);
@@ -152,7 +177,17 @@ struct cache *cache_open(const char *path, struct err *e)
 	c->path = xstrdup(path);
 	if (cache_load(c, e) < 0)
 		goto fail;
-	c->fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+	c->fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
+	if (c->fd < 0 && errno == ENOENT) {
+		/* made on the first answer; a directory it cannot be made in is an error now */
+		char *dir = path_dirname(path);
+		int ok = access(dir, W_OK | X_OK);
+		free(dir);
+		if (ok == 0) {
+			c->create = true;
+			return c;
+		}
+	}
 	if (c->fd < 0) {
 		err_set(e, "%s: cannot open the response cache for writing: %s", path,
 		        strerror(errno));
@@ -188,6 +223,7 @@ void cache_close(struct cache *c)
 	free(c->v);
 	free(c->slots);
 	free(c->path);
+	free(c->problem);
 	free(c);
 }
 
@@ -220,6 +256,13 @@ int cache_put(struct cache *c, const char *key, const char *model, const char *t
 		return err_set(e, "response cache: invalid key");
 	cache_insert(c, key, xstrdup(model ? model : ""), xstrdup(text ? text : ""), u);
 	set_finish(c, key, finish);
+	if (c->create) {
+		c->create = false;
+		c->fd = open(c->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+		if (c->fd < 0)
+			return err_set(e, "%s: cannot create the response cache: %s", c->path,
+			               strerror(errno));
+	}
 	if (c->fd < 0)
 		return 0;
 	cJSON *o = cJSON_CreateObject();
@@ -258,4 +301,9 @@ size_t cache_count(const struct cache *c)
 long cache_skipped(const struct cache *c)
 {
 	return c->skipped;
+}
+
+const char *cache_problem(const struct cache *c)
+{
+	return c->problem;
 }

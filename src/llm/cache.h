@@ -6,8 +6,8 @@
  * and "finish":"length" when the provider gave a finish reason (a replay shows a cut answer as
  * cut; lines written before the key existed read as NULL).
  * Never holds an API key (the request key is a hash of the request without it; the text is the
- * model's answer).  Loading skips a line that is torn (no final newline: a crash mid-append) or
- * not valid JSON, and counts it; a later line for the same key wins.
+ * model's answer).  Loading skips a line that is torn (no final newline: a crash mid-append), not
+ * valid JSON or out of range, and counts it; a later line for the same key wins.
  *
  * Durability: each answer is appended with one write() of the whole line on an O_APPEND
  * descriptor (no stdio buffer, so nothing waits for fflush and concurrent writers never
@@ -46,7 +46,11 @@ int cache_put(struct cache *c, const char *key, const char *model, const char *t
               const struct llm_usage *u, const char *finish, struct err *e);
 int cache_sync(struct cache *c, struct err *e);
 size_t cache_count(const struct cache *c);
-/* Lines skipped at load because they were torn or corrupt. */
+/* Lines skipped at load because they were torn or corrupt (a token count that is not a whole
+ * number from 0 to 1e15 makes a line corrupt), and the first one's reason
+ * ("NAME.cache.jsonl:7: \"in\" must be a whole number between 0 and 1e+15 (got 1e+30); line
+ * skipped"), or NULL when none was. */
 long cache_skipped(const struct cache *c);
+const char *cache_problem(const struct cache *c);
 
 #endif

@@ -39,6 +39,8 @@ struct llm_reply {
 	int attempts;
 	double latency_s;
 	char key[65];       /* hex SHA-256 of the canonical request */
+	long replaced;      /* bytes of the answer that were not UTF-8, or NUL, each replaced by
+	                     * U+FFFD: text is always valid UTF-8 without a NUL */
 	/* why the answer ended, as the provider said (OpenAI finish_reason, Anthropic
 	 * stop_reason, Ollama done_reason; kept in the cache): "stop", "length", ...; NULL when
 	 * none was given */
@@ -59,6 +61,10 @@ struct llm_options {
 	double backoff_base_s, backoff_max_s;      /* defaults 1, 30 (see retry.h) */
 	double retry_budget_s;  /* total backoff per request, default 120; < 0: none */
 	uint64_t seed;          /* jitter */
+	/* where keys may go (keygate.h): trust sends them anywhere; user_base_url (--base-url,
+	 * copied) is a host the user chose */
+	bool trust;
+	const char *user_base_url;
 };
 
 struct llm_stats {
@@ -95,6 +101,17 @@ int llm_wait(struct llm *l, struct pollfd *extra, unsigned n_extra, int timeout_
 /* Requests queued, in flight or waiting to retry, plus live event sources (below). */
 size_t llm_pending(const struct llm *l);
 void llm_get_stats(const struct llm *l, struct llm_stats *s);
+/* The first line the response cache skipped when it was loaded ("NAME.cache.jsonl:7: why; line
+ * skipped") and in *skipped how many it skipped, or NULL when none. */
+const char *llm_cache_problem(const struct llm *l, long *skipped);
+
+/* Keys bound for a host or from a variable the user has not chosen (keygate.h): without an
+ * asker such a request fails at once with a message naming --trust.  A front end that can ask
+ * the user sets one: it is called (from inside llm_wait) once per variable and host, the
+ * requests concerned wait, and llm_key_answer lets them go or fails them. */
+typedef void llm_key_ask_fn(void *arg, const char *var, const char *origin);
+void llm_set_key_asker(struct llm *l, llm_key_ask_fn *fn, void *arg);
+void llm_key_answer(struct llm *l, const char *var, const char *origin, bool allow);
 
 /* Spend per accounting tag: calls fn for each tag seen so far. */
 typedef void llm_tag_fn(void *arg, const char *tag, const struct llm_stats *s);

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/jsonnum.h"
 #include "core/rx.h"
 #include "llm/rules.h"
 
@@ -198,10 +199,10 @@ static int rule_parse(struct rule *r, const cJSON *obj, struct err *e)
 	    rule_parse_flags(cJSON_GetObjectItemCaseSensitive(obj, "flags"), &flags, e) < 0)
 		return -1;
 	const cJSON *delay = cJSON_GetObjectItemCaseSensitive(obj, "delay_ms");
-	if (delay &&
-	    (!cJSON_IsNumber(delay) || delay->valuedouble < 0 || delay->valuedouble > 3600e3))
+	double ms = 0;
+	if (delay && json_real(delay, 0, 3600e3, &ms, NULL) < 0)
 		return err_set(e, "\"delay_ms\" must be a number of milliseconds (0 to 3600000)");
-	r->delay_ms = delay ? (unsigned)delay->valuedouble : 0;
+	r->delay_ms = (unsigned)ms;
 	r->rx = rx_compile(match->valuestring, flags, e);
 	if (!r->rx)
 		return -1;

@@ -302,6 +302,7 @@ static void job_deliver(struct llm *l, struct job *j)
 		r.scripted = j->scripted;
 		r.attempts = j->attempts;
 		r.latency_s = latency;
+		r.replaced = j->error ? 0 : j->replaced;
 		r.finish_reason = j->error ? NULL : j->finish;
 		r.cut = !j->error && provider_finish_cut(j->finish);
 		memcpy(r.key, j->key, sizeof(r.key));
@@ -506,6 +507,8 @@ struct llm *llm_new(const struct llm_options *opt, struct err *e)
 	struct llm *l = xcalloc(1, sizeof(*l));
 	l->opt = *opt;
 	l->opt.cache_path = NULL; /* not kept: the caller owns the string */
+	l->opt.user_base_url = NULL;
+	l->gate = keygate_new(opt->trust, opt->user_base_url);
 	if (l->opt.max_attempts <= 0)
 		l->opt.max_attempts = 8;
 	if (l->opt.connect_timeout_s <= 0)
@@ -543,6 +546,12 @@ fail:
 	return NULL;
 }
 
+const char *llm_cache_problem(const struct llm *l, long *skipped)
+{
+	*skipped = l->cache ? cache_skipped(l->cache) : 0;
+	return l->cache ? cache_problem(l->cache) : NULL;
+}
+
 void llm_free(struct llm *l)
 {
 	if (!l)
@@ -565,6 +574,7 @@ void llm_free(struct llm *l)
 	free(l->index);
 	cache_close(l->cache);
 	cost_book_free(l->book);
+	keygate_free(l->gate);
 	easy_pool_free(l);
 	if (l->multi)
 		curl_multi_cleanup(l->multi);
@@ -610,7 +620,7 @@ uint64_t llm_submit(struct llm *l, const struct llm_request *req, llm_done_fn *d
 		    "model \"%s\": unknown provider \"%s\" (one of: %s)", model_label(req->model),
 		    req->model->provider ? req->model->provider : "", provider_names());
 	} else if (hit) {
-		j->text = xstrdup(hit->text);
+		job_set_text(j, xstrdup(hit->text)); /* a cache written before repair existed */
 		j->finish = hit->finish ? xstrdup(hit->finish) : NULL;
 		j->usage = hit->usage;
 		j->cached = true;
@@ -782,8 +792,8 @@ static void count_live(const struct llm *l, const char *tag, struct llm_stats *s
 	for (const struct job *j = l->head; j; j = j->next) {
 		long *field = j->state == JOB_RUNNING                      ? &s->in_flight
 		              : j->state == JOB_TIMER && j->scripted_delay ? &s->in_flight
-		              : j->state == JOB_TIMER                      ? &s->retrying
-		              : j->state == JOB_QUEUED                     ? &s->queued
+		              : j->state == JOB_TIMER && !j->key_held      ? &s->retrying
+		              : j->state == JOB_QUEUED || j->key_held      ? &s->queued
 		                                                           : NULL;
 		if (!field)
 			continue;

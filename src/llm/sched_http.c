@@ -6,7 +6,11 @@
  * (OPENAI_API_KEY, ANTHROPIC_API_KEY).  A server on localhost / 127.0.0.0/8 / ::1 usually
  * needs no key (vLLM, llama.cpp, LM Studio): when the variable is not named explicitly and is
  * unset, such a request goes out without Authorization.  Keys are read from the environment
- * per attempt, passed to the wire format, and wiped from memory after the transfer.
+ * per attempt, passed to the wire format, and wiped from memory after the transfer.  Before
+ * the transfer starts, the key gate (keygate.h) checks the request's URL and the variable:
+ * a refused key fails the job; one the user is being asked about holds it in TIMER (no slot,
+ * no attempt counted) until llm_key_answer.  Every key sent is registered for redaction
+ * (core/redact.h), so that an error echoing it shows "[redacted]".
  *
  * Streaming preview: chunk callbacks see each piece of text once.  When an attempt fails half
  * way and is retried, only text beyond what a waiter has already been shown is passed on (at
@@ -29,6 +33,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "core/redact.h"
 #include "llm/cost.h"
 #include "llm/retry.h"
 #include "llm/rules.h"
@@ -44,25 +49,6 @@
 
 /* ---- model endpoint and key ------------------------------------------------------------- */
 
-/* True when the URL's host is the loopback interface. */
-static bool url_is_local(const char *url)
-{
-	if (!url)
-		return false;
-	const char *h = strstr(url, "://");
-	h = h ? h + 3 : url;
-	static const char *const local[] = {"localhost", "127.", "[::1]", "::1"};
-	for (size_t i = 0; i < ARRAY_SIZE(local); i++) {
-		size_t n = strlen(local[i]);
-		if (strncasecmp(h, local[i], n) != 0)
-			continue;
-		char c = h[n];
-		if (local[i][n - 1] == '.' || c == '\0' || c == ':' || c == '/')
-			return true;
-	}
-	return false;
-}
-
 const char *model_base_url(const struct provider_ops *ops, const struct model_config *m)
 {
 	if (is_scripted(ops))
@@ -71,13 +57,18 @@ const char *model_base_url(const struct provider_ops *ops, const struct model_co
 	return b ? b : "";
 }
 
+const char *model_key_var(const struct provider_ops *ops, const struct model_config *m)
+{
+	return m->api_key_env && *m->api_key_env ? m->api_key_env : ops->key_env;
+}
+
 /* The API key for a model (NULL when none is needed or set); -1 when one is required and
  * missing. */
 int model_key(const struct provider_ops *ops, const struct model_config *m, const char **key,
               struct err *e)
 {
 	*key = NULL;
-	const char *var = m->api_key_env && *m->api_key_env ? m->api_key_env : ops->key_env;
+	const char *var = model_key_var(ops, m);
 	if (!var)
 		return 0;
 	const char *v = getenv(var);
@@ -86,10 +77,58 @@ int model_key(const struct provider_ops *ops, const struct model_config *m, cons
 		return 0;
 	}
 	bool explicit_var = m->api_key_env && *m->api_key_env;
-	if (!explicit_var && (!ops->key_required || url_is_local(model_base_url(ops, m))))
+	if (!explicit_var && (!ops->key_required || url_is_loopback(model_base_url(ops, m))))
 		return 0;
 	return err_set(e, "model \"%s\": environment variable %s is not set (api_key_env)",
 	               model_label(m), var);
+}
+
+/* The key gate for a built request: 0 to send it; -1 when the job failed or now waits for the
+ * user's answer (in TIMER, the attempt undone). */
+static int key_gate(struct llm *l, struct job *j, const char *key)
+{
+	if (!key)
+		return 0;
+	struct err e = {{0}};
+	const char *var = model_key_var(j->ops, &j->m), *origin;
+	switch (keygate_check(l->gate, j->ops, var, j->http.url, l->key_ask != NULL, &origin, &e)) {
+	case KEY_SEND:
+		redact_add(key);
+		return 0;
+	case KEY_REFUSE:
+		attempt_clear(l, j);
+		job_fail(l, j, xasprintf("model \"%s\": %s", model_label(&j->m), e.msg));
+		return -1;
+	case KEY_ASK:
+		l->key_ask(l->key_ask_arg, var, origin);
+		/* fall through */
+	case KEY_WAIT:
+		break;
+	}
+	attempt_clear(l, j);
+	j->attempts--;
+	j->lim->running--;
+	j->key_held = true;
+	j->due_ms = NEVER;
+	job_set_state(l, j, JOB_TIMER);
+	return -1;
+}
+
+void llm_set_key_asker(struct llm *l, llm_key_ask_fn *fn, void *arg)
+{
+	l->key_ask = fn;
+	l->key_ask_arg = arg;
+}
+
+void llm_key_answer(struct llm *l, const char *var, const char *origin, bool allow)
+{
+	keygate_answer(l->gate, var, origin, allow);
+	/* every held job tries again: the gate lets it go, fails it, or holds it anew */
+	for (struct job *j = l->timers.head; j; j = j->snext)
+		if (j->key_held) {
+			j->key_held = false;
+			j->due_ms = 0;
+		}
 }
 
 /* ---- the transfer ----------------------------------------------------------------------- */
@@ -325,6 +364,8 @@ void attempt_start(struct llm *l, struct job *j)
 		job_fail(l, j, xstrdup(e.msg));
 		return;
 	}
+	if (key_gate(l, j, key) < 0)
+		return;
 	for (size_t i = 0; j->http.headers && j->http.headers[i]; i++)
 		j->hdrs = curl_slist_append(j->hdrs, j->http.headers[i]);
 	j->hdrs = curl_slist_append(j->hdrs, "Expect:");

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "core/util.h"
+#include "llm/keygate.h"
 #include "llm/llm.h"
 #include "llm/provider.h"
 #include "llm/retry.h"
@@ -119,6 +120,7 @@ struct job {
 	double waited_s; /* backoff spent so far */
 	int64_t t_submit_ms, due_ms;
 	bool scripted_delay; /* TIMER holds a scripted reply rather than a retry */
+	bool key_held;       /* TIMER until the user answers about its key (llm_key_answer) */
 	long tok_reserved;
 
 	/* the current attempt */
@@ -143,6 +145,7 @@ struct job {
 	/* the outcome */
 	char *text, *error;
 	char *finish; /* the provider's finish reason, NULL when none */
+	long replaced; /* invalid bytes replaced in text (job_set_text) */
 	struct llm_usage usage;
 	double cost;
 	bool cached, scripted;
@@ -181,6 +184,10 @@ struct llm {
 	bool in_sources;
 	struct pollfd *src_fds;
 	size_t n_src_fds, src_fds_cap;
+	/* where keys may go, and who asks the user */
+	struct keygate *gate;
+	llm_key_ask_fn *key_ask;
+	void *key_ask_arg;
 	/* easy handles of finished attempts, reset, for the next ones (init and cleanup per
 	 * attempt cost more than a reset) */
 	CURL **idle;
@@ -215,10 +222,14 @@ void job_drop(struct llm *l, struct job *j);
 bool job_orphaned(const struct job *j);
 const char *job_tag(const struct job *j);
 void job_fail(struct llm *l, struct job *j, char *msg);
+/* Takes text (a model's answer, from the network, the scripted model or the cache) and keeps it
+ * as valid UTF-8: the one place where answers are repaired (utf8.h); j->replaced counts. */
+void job_set_text(struct job *j, char *text);
 void job_succeed(struct llm *l, struct job *j, char *text, const struct llm_usage *usage);
 
 /* sched_http.c */
 const char *model_base_url(const struct provider_ops *ops, const struct model_config *m);
+const char *model_key_var(const struct provider_ops *ops, const struct model_config *m);
 int model_key(const struct provider_ops *ops, const struct model_config *m, const char **key,
               struct err *e);
 void attempt_start(struct llm *l, struct job *j);

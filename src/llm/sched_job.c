@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/redact.h"
+#include "core/utf8.h"
 #include "llm/cache.h"
 #include "llm/cost.h"
 #include "llm/sched_int.h"
@@ -318,17 +320,29 @@ static void job_ready(struct llm *l, struct job *j)
 	job_set_state(l, j, JOB_READY);
 }
 
+/* Every error and answer passes here: a key a server echoed never leaves the LLM layer. */
 void job_fail(struct llm *l, struct job *j, char *msg)
 {
+	redact_str(&msg);
 	free(j->error);
 	j->error = msg;
 	job_ready(l, j);
 }
 
+void job_set_text(struct job *j, char *text)
+{
+	size_t n = strlen(text);
+	free(j->text);
+	j->replaced = utf8_repair(&text, &n);
+	j->text = text;
+}
+
 /* usage NULL: the provider reported none, estimate it. */
 void job_succeed(struct llm *l, struct job *j, char *text, const struct llm_usage *usage)
 {
-	j->text = text;
+	redact_str(&text);
+	job_set_text(j, text);
+	text = j->text;
 	if (usage) {
 		j->usage = *usage;
 		j->usage.estimated = false;

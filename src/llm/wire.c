@@ -8,6 +8,20 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/jsonnum.h"
+#include "core/termsafe.h"
+
+/* Error texts come from servers and are shown as they are: escape sequences go whole, controls
+ * (C0, DEL, C1, bidi) and newlines become spaces, bytes that are not UTF-8 U+FFFD, and a key in
+ * use is redacted (core/termsafe.h).  Takes s and returns the clean heap copy. */
+static char *wire_clean(char *s)
+{
+	struct sbuf b = {0};
+	term_sanitize(&b, s, strlen(s), 0);
+	free(s);
+	return sbuf_take(&b);
+}
+
 int wire_fail(struct llm_result *r, const char *type, bool retryable, const char *fmt, ...)
 {
 	if (r->error)
@@ -17,9 +31,9 @@ int wire_fail(struct llm_result *r, const char *type, bool retryable, const char
 	struct sbuf b = {0};
 	sbuf_vaddf(&b, fmt, ap);
 	va_end(ap);
-	r->error = sbuf_take(&b);
+	r->error = wire_clean(sbuf_take(&b));
 	free(r->error_type);
-	r->error_type = type ? xstrdup(type) : NULL;
+	r->error_type = type ? wire_clean(xstrdup(type)) : NULL;
 	r->retryable = retryable;
 	return -1;
 }
@@ -58,7 +72,7 @@ void wire_set_finish(struct llm_result *r, const char *reason)
 	if (!reason || !*reason)
 		return;
 	free(r->finish_reason);
-	r->finish_reason = xstrdup(reason);
+	r->finish_reason = wire_clean(xstrdup(reason));
 }
 
 int wire_truncated(struct llm_result *r)
@@ -253,9 +267,7 @@ void wire_error(struct llm_result *r, int status, const char *type, const char *
 	const char *name = type && *type ? type : status_name(status, buf);
 	bool permanent = type_in(type, fatal_types, ARRAY_SIZE(fatal_types));
 	bool retry = (wire_status_retryable(status) || wire_type_retryable(type)) && !permanent;
-	struct sbuf msg = {0};
-	if (type && *type)
-		sbuf_addf(&msg, "%s: ", type);
+	struct sbuf msg = {0}; /* the type is r->error_type: the caller prints it once */
 	if (message && *message)
 		sbuf_adds(&msg, message);
 	else if (n > 0)
@@ -408,16 +420,60 @@ static bool fix_surrogates(char *s, size_t n)
 	return fixed;
 }
 
+/* A NUL inside a JSON string, raw or as \u0000, would cut the value cJSON gives (a C string),
+ * and with it the rest of a reply.  Each becomes the byte 0xC0, which is never valid UTF-8, so
+ * that the repair where the LLM layer finishes a reply (utf8_repair in job_succeed) replaces it
+ * with U+FFFD and counts it with the other invalid bytes.  NULL when there is no NUL. */
+static char *nul_to_invalid(const char *s, size_t n, size_t *len)
+{
+	bool any = memchr(s, '\0', n) != NULL;
+	for (const char *p = s; !any && (p = memchr(p, '\\', n - (size_t)(p - s))); p++)
+		any = n - (size_t)(p - s) >= 6 && memcmp(p + 1, "u0000", 5) == 0;
+	if (!any)
+		return NULL;
+	struct sbuf b = {0};
+	bool in_str = false;
+	size_t run = 0;
+	for (size_t i = 0; i < n; i++) {
+		bool nul = false;
+		if (!in_str) {
+			in_str = s[i] == '"';
+		} else if (s[i] == '"') {
+			in_str = false;
+		} else if (s[i] == '\\') {
+			nul = n - i >= 6 && memcmp(s + i + 1, "u0000", 5) == 0;
+			if (!nul)
+				i++; /* the escaped character, which may be a quote or a backslash */
+		} else {
+			nul = s[i] == '\0';
+		}
+		if (nul) {
+			sbuf_add(&b, s + run, i - run);
+			sbuf_addc(&b, (char)0xC0);
+			i += s[i] == '\\' ? 5 : 0;
+			run = i + 1;
+		}
+	}
+	sbuf_add(&b, s + run, n - MIN(run, n));
+	*len = b.len;
+	return sbuf_take(&b);
+}
+
 cJSON *wire_json_parse(const char *s, size_t n)
 {
+	size_t m;
+	char *nul_free = nul_to_invalid(s, n, &m);
+	if (nul_free)
+		s = nul_free, n = m;
 	cJSON *j = cJSON_ParseWithLength(s, n);
-	if (j)
-		return j;
-	char *copy = xstrndup(s, n);
-	size_t m = strlen(copy); /* an embedded NUL ends the text, as it would for cJSON */
-	if (fix_surrogates(copy, m))
-		j = cJSON_ParseWithLength(copy, m);
-	free(copy);
+	if (!j) {
+		char *copy = xstrndup(s, n);
+		m = strlen(copy); /* a NUL outside a string ends the text, as it would for cJSON */
+		if (fix_surrogates(copy, m))
+			j = cJSON_ParseWithLength(copy, m);
+		free(copy);
+	}
+	free(nul_free);
 	return j;
 }
 
@@ -453,10 +509,10 @@ const char *wire_get_str(const cJSON *o, const char *path)
 
 bool wire_get_long(const cJSON *o, const char *path, long *out)
 {
-	const cJSON *v = wire_get(o, path);
-	if (!cJSON_IsNumber(v) || v->valuedouble < 0 || v->valuedouble > 1e15)
+	double x;
+	if (json_real(wire_get(o, path), 0, 1e15, &x, NULL) < 0)
 		return false;
-	*out = (long)v->valuedouble;
+	*out = (long)x; /* a fraction of a token is dropped */
 	return true;
 }
 

@@ -57,9 +57,9 @@ void wire_stream_free(void *st);
 /* A readable single-line excerpt of untrusted bytes: control characters become spaces, at most
  * max bytes (cut on a UTF-8 boundary, "..." appended).  Appends to out. */
 void wire_snippet(struct sbuf *out, const char *s, size_t n, size_t max);
-/* r->error = "<type>: <message>" (or the message alone), r->error_type = type or a name for the
- * status, r->retryable from the status and the type.  message may be NULL (then the body excerpt
- * is used). */
+/* r->error = the message (never the type: the scheduler prints "openai 401 <type>: <message>"),
+ * r->error_type = type or a name for the status, r->retryable from the status and the type.
+ * message may be NULL (then the body excerpt is used). */
 void wire_error(struct llm_result *r, int status, const char *type, const char *message,
                 const char *body, size_t n);
 /* Whether an HTTP status or a provider's error type says "try again later". */

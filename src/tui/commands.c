@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/lock.h"
 #include "core/util.h"
 #include "tui/display.h"
 #include "tui/tui_int.h"
@@ -118,11 +119,41 @@ static void cmd_save(struct app *a, int argc, char **argv)
 	input_key_action(a, ACTION_SAVE);
 }
 
+/* The copy is the file worked on from now on: it gets the writer's lock, and the paths it names
+ * are rewritten for its directory (session_rebase_paths). */
 static void cmd_saveas(struct app *a, int argc, char **argv)
 {
 	(void)argc;
-	if (app_save(a, argv[1]) < 0)
+	struct err e = {{0}};
+	char *lp = session_lock_path(argv[1]), *cur = session_lock_path(a->t.session_path);
+	struct session_lock *lock = NULL;
+	bool same = strcmp(lp, cur) == 0;
+	free(lp);
+	free(cur);
+	if (same && app_read_only(a)) { /* the same file under another name */
+		tui_message(&a->t, "read-only (--read-only): %s is the file opened read-only; save "
+		                   "a copy under another name",
+		            argv[1]);
 		return;
+	}
+	if (!same && !(lock = session_lock_take(argv[1], &e))) {
+		tui_message(&a->t, "error: %s", e.msg);
+		return;
+	}
+	if (session_rebase_paths(a->t.s, argv[1], &e) < 0) {
+		tui_message(&a->t, "error: %s", e.msg);
+		session_lock_release(lock);
+		return;
+	}
+	if (app_save(a, argv[1]) < 0) {
+		session_rebase_paths(a->t.s, a->t.session_path, &e); /* back as it was */
+		session_lock_release(lock);
+		return;
+	}
+	if (!same) {
+		session_lock_release(a->env.lock);
+		a->env.lock = lock;
+	}
 	free(a->path);
 	a->path = xstrdup(argv[1]);
 	a->t.session_path = a->path;

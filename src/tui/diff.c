@@ -107,7 +107,9 @@ static int lcs_ops(struct ops *o, const struct toks *A, const struct toks *B, in
 	while (suf < A->n - pre && suf < B->n - pre &&
 	       tok_eq(&A->v[A->n - 1 - suf], &B->v[B->n - 1 - suf]))
 		suf++;
-	const struct tok *a = A->v + pre, *b = B->v + pre;
+	/* an empty text has no token array (v is NULL), and even a zero offset from NULL is
+	 * undefined: a and b stay NULL then (n or m is 0, so they are never read) */
+	const struct tok *a = A->v ? A->v + pre : NULL, *b = B->v ? B->v + pre : NULL;
 	size_t n = A->n - pre - suf, m = B->n - pre - suf;
 	if (!force && n && m && (n + 1) > DIFF_MAX_CELLS / (m + 1))
 		return -1;

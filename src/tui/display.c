@@ -232,3 +232,17 @@ int test_script_next(struct test_script *s, struct test_item *it, struct err *e)
 	it->kind = TEST_END;
 	return 0;
 }
+
+int display_check_terminal(struct err *e)
+{
+	const char *cup = tigetstr("cup");
+	if (cup && cup != (const char *)-1)
+		return 0;
+	const char *term = getenv("TERM");
+	return err_set(e,
+	               "terminal type \"%s\" cannot move the cursor, so the workbench cannot be "
+	               "drawn; use a screen terminal (TERM=xterm-256color, with NO_COLOR=1 for "
+	               "monochrome) or run headless with --run, --eval or --check",
+	               term && *term ? term : "(unset)");
+}
+

@@ -23,6 +23,10 @@
 struct err;
 struct sbuf;
 
+/* 0 when the terminal curses has set up can move its cursor; -1 with a message otherwise
+ * (TERM=dumb and other terminals without cursor addressing cannot show the workbench). */
+int display_check_terminal(struct err *e);
+
 /* Appends the current screen as text (call after refresh()/doupdate()). */
 void display_dump(struct sbuf *out);
 /* Writes display_dump's text to a file (atomically); 0 or -1. */

@@ -235,8 +235,8 @@ static void ed_draw(struct app *a, WINDOW *w, struct ed *ed)
 	if (ed->row >= ed->top + (size_t)h)
 		ed->top = ed->row - (size_t)h + 1;
 	werase(w);
-	box(w, 0, 0);
-	mvwaddstr(w, 0, 2, " Edit: Ctrl-S or F2 accepts, Esc cancels ");
+	view_frame(w, &(struct rect){0, 0, getmaxx(w), getmaxy(w)},
+	           "Edit: Ctrl-S or F2 accepts, Esc cancels", true);
 	int cy = 1, cx = 1;
 	for (int y = 0; y < h && ed->top + (size_t)y < ed->n; y++) {
 		size_t i = ed->top + (size_t)y;
@@ -269,11 +269,10 @@ static char *edit_builtin(struct app *a, const char *text)
 	ed_load(&ed, text);
 	char *out = NULL;
 	for (;;) {
+		/* the whole screen but the message line: nothing of the panes shows through */
 		int rows, cols;
 		getmaxyx(stdscr, rows, cols);
-		int h = MAX(5, rows - 4), w = MAX(20, cols - 6);
-		WINDOW *win = newwin(MIN(h, rows), MIN(w, cols), MAX(0, (rows - h) / 2),
-		                     MAX(0, (cols - w) / 2));
+		WINDOW *win = newwin(MAX(1, rows - 1), cols, 0, 0);
 		if (!win)
 			break;
 		keypad(win, TRUE);

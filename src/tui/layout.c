@@ -136,7 +136,7 @@ void layout_draw(struct app *a)
 			snprintf(title, sizeof title, "%d %s", i + 1, a->views[i].ops->title);
 		else
 			snprintf(title, sizeof title, "%s", a->views[i].ops->title);
-		view_frame(a, &a->frame[i], title, i == a->t.focus);
+		view_frame(stdscr, &a->frame[i], title, i == a->t.focus);
 	}
 }
 

@@ -121,6 +121,36 @@ static void flow_flush(struct tlines *l, struct flow *f, int indent)
 	f->used = 0;
 }
 
+/* The row is full: ends it at its last space (the words after it start the next row, in their
+ * colours), or where it is when it holds one long word. */
+static void flow_wrap(struct tlines *l, struct flow *f, int indent)
+{
+	const char *t = sbuf_str(&f->text), *sp = strrchr(t, ' ');
+	if (!sp || sp == t || !sp[1]) {
+		flow_flush(l, f, indent);
+		return;
+	}
+	size_t cut = (size_t)(sp - t), from = cut + 1;
+	struct flow next = {0};
+	sbuf_adds(&next.text, sp + 1);
+	for (size_t i = 0; i < f->n_segs; i++) {
+		bool last_before = i + 1 == f->n_segs || f->segs[i + 1].off > from;
+		if (f->segs[i].off > from || (f->segs[i].off <= from && last_before)) {
+			size_t off = f->segs[i].off > from ? f->segs[i].off - from : 0;
+			next.segs = xgrow(next.segs, &next.cap_segs, next.n_segs + 1, sizeof *next.segs);
+			next.segs[next.n_segs++] = (struct tseg){off, f->segs[i].el};
+		}
+	}
+	next.used = san_width_utf8(sbuf_str(&next.text));
+	while (f->n_segs > 1 && f->segs[f->n_segs - 1].off >= cut)
+		f->n_segs--;
+	f->text.len = cut;
+	f->text.s[cut] = '\0';
+	flow_flush(l, f, indent);
+	sbuf_free(&f->text);
+	*f = next;
+}
+
 static size_t add_spans(struct tlines *l, int indent, const struct tspan *spans, size_t n, int w)
 {
 	size_t first = l->n;
@@ -136,7 +166,7 @@ static size_t add_spans(struct tlines *l, int indent, const struct tspan *spans,
 			}
 			int cw = san_wcwidth(c);
 			if (f.used > 0 && f.used + cw > w)
-				flow_flush(l, &f, indent);
+				flow_wrap(l, &f, indent);
 			if (!f.n_segs || f.segs[f.n_segs - 1].el != spans[i].el) {
 				f.segs = xgrow(f.segs, &f.cap_segs, f.n_segs + 1, sizeof *f.segs);
 				f.segs[f.n_segs++] = (struct tseg){f.text.len, spans[i].el};
@@ -158,6 +188,70 @@ static size_t add_spans(struct tlines *l, int indent, const struct tspan *spans,
 size_t tlines_add_spans(struct tlines *l, int indent, const struct tspan *spans, size_t n)
 {
 	return add_spans(l, indent, spans, n, avail(l, indent));
+}
+
+/* Calls fn for each piece of the span: a run of visible text (cp -1), then an invisible
+ * character cp, and so on. */
+static void span_pieces(const struct tspan *sp, void (*fn)(void *, const char *, size_t, long),
+                        void *arg)
+{
+	const char *p = sp->text;
+	size_t left = sp->len;
+	for (;;) {
+		long cp;
+		size_t clen, run = san_visible_run(p, left, &cp, &clen);
+		fn(arg, p, run, -1);
+		if (cp < 0)
+			return;
+		fn(arg, NULL, 0, cp);
+		p += run + clen;
+		left -= run + clen;
+	}
+}
+
+struct marked {
+	struct tspan *out;
+	char (*marks)[24];
+	size_t n, n_marks;
+	enum theme_element el;
+};
+
+static void count_piece(void *arg, const char *text, size_t len, long cp)
+{
+	struct marked *m = arg;
+	(void)text, (void)len;
+	m->n++;
+	m->n_marks += cp >= 0;
+}
+
+static void add_piece(void *arg, const char *text, size_t len, long cp)
+{
+	struct marked *m = arg;
+	if (cp < 0) {
+		m->out[m->n++] = (struct tspan){text, len, m->el};
+		return;
+	}
+	char *mk = m->marks[m->n_marks++];
+	snprintf(mk, sizeof m->marks[0], "<U+%04lX>", cp);
+	m->out[m->n++] = (struct tspan){mk, strlen(mk), THEME_WARNING};
+}
+
+size_t tlines_add_spans_marked(struct tlines *l, int indent, const struct tspan *spans, size_t n)
+{
+	struct marked m = {0};
+	for (size_t i = 0; i < n; i++)
+		span_pieces(&spans[i], count_piece, &m);
+	m.out = xcalloc(m.n + 1, sizeof *m.out);
+	m.marks = xcalloc(m.n_marks + 1, sizeof *m.marks);
+	m.n = m.n_marks = 0;
+	for (size_t i = 0; i < n; i++) {
+		m.el = spans[i].el;
+		span_pieces(&spans[i], add_piece, &m);
+	}
+	size_t first = add_spans(l, indent, m.out, m.n, avail(l, indent));
+	free(m.out);
+	free(m.marks);
+	return first;
 }
 
 size_t tlines_add_row(struct tlines *l, int indent, const struct tspan *spans, size_t n)

@@ -61,6 +61,10 @@ size_t tlines_addf(struct tlines *l, enum theme_element el, int indent, const ch
 /* Adds coloured spans as one flowing text wrapped at character boundaries (newlines in spans
  * start new rows); returns the index of the first row. */
 size_t tlines_add_spans(struct tlines *l, int indent, const struct tspan *spans, size_t n);
+/* As tlines_add_spans, but each invisible character (sanitize.h, san_invisible) is shown as a
+ * marker "<U+200B>" in THEME_WARNING: for diffs and proposed prompts, which must not carry a
+ * change nobody can see. */
+size_t tlines_add_spans_marked(struct tlines *l, int indent, const struct tspan *spans, size_t n);
 /* Adds the spans as one row, not wrapped (it is cut when drawn; a newline ends it). */
 size_t tlines_add_row(struct tlines *l, int indent, const struct tspan *spans, size_t n);
 

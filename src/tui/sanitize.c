@@ -1,75 +1,27 @@
-/* sanitize.c: strict UTF-8 decoding, escape-sequence stripping, control removal, display widths,
- * cutting to a column count and word wrapping.  See sanitize.h for the rules. */
+/* sanitize.c: wide-character text for the screen: control removal, tab stops, display widths,
+ * cutting to a column count and word wrapping, over core/termsafe.c's strict UTF-8 decoding and
+ * escape-sequence scanner (shared with the headless output).  See sanitize.h for the rules. */
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/redact.h"
+#include "core/termsafe.h"
+#include "core/utf8.h"
 #include "core/util.h"
+#include "tui/glyphs.h"
 #include "tui/sanitize.h"
 
 #define TAB_STOP 8
 
 size_t san_utf8_decode(const char *s, size_t n, long *cp)
 {
-	const unsigned char *u = (const unsigned char *)s;
-	unsigned char c = u[0];
-	size_t len;
-	long v, min;
-	if (c < 0x80) {
-		*cp = c;
-		return 1;
-	} else if (c >= 0xc2 && c <= 0xdf) {
-		len = 2, v = c & 0x1f, min = 0x80;
-	} else if (c >= 0xe0 && c <= 0xef) {
-		len = 3, v = c & 0x0f, min = 0x800;
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		len = 4, v = c & 0x07, min = 0x10000;
-	} else {
-		*cp = -1;
-		return 1;
-	}
-	if (len > n) {
-		*cp = -1;
-		return 1;
-	}
-	for (size_t i = 1; i < len; i++) {
-		if ((u[i] & 0xc0) != 0x80) {
-			*cp = -1;
-			return 1;
-		}
-		v = (v << 6) | (u[i] & 0x3f);
-	}
-	if (v < min || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff)) {
-		*cp = -1;
-		return 1;
-	}
-	*cp = v;
-	return len;
+	return utf8_decode(s, n, cp);
 }
 
 void san_utf8_encode(struct sbuf *b, const wchar_t *s, size_t n)
 {
-	for (size_t i = 0; i < n; i++) {
-		unsigned long c = (unsigned long)s[i];
-		char t[4];
-		size_t k;
-		if (c >= 0xd800 && c <= 0xdfff)
-			c = 0xfffd;
-		if (c < 0x80) {
-			t[0] = (char)c, k = 1;
-		} else if (c < 0x800) {
-			t[0] = (char)(0xc0 | c >> 6), t[1] = (char)(0x80 | (c & 0x3f)), k = 2;
-		} else if (c < 0x10000) {
-			t[0] = (char)(0xe0 | c >> 12), t[1] = (char)(0x80 | ((c >> 6) & 0x3f));
-			t[2] = (char)(0x80 | (c & 0x3f)), k = 3;
-		} else {
-			if (c > 0x10ffff)
-				c = 0xfffd;
-			t[0] = (char)(0xf0 | c >> 18), t[1] = (char)(0x80 | ((c >> 12) & 0x3f));
-			t[2] = (char)(0x80 | ((c >> 6) & 0x3f)), t[3] = (char)(0x80 | (c & 0x3f)),
-			k = 4;
-		}
-		sbuf_add(b, t, k);
-	}
+	for (size_t i = 0; i < n; i++)
+		utf8_encode(b, (unsigned long)s[i]);
 }
 
 int san_wcwidth(wchar_t c)
@@ -99,9 +51,6 @@ int san_width_utf8(const char *s)
 	return w;
 }
 
-/* The escape-sequence recogniser, one state per place inside a sequence. */
-enum san_state { S_TEXT, S_ESC, S_ESC_INTER, S_CSI, S_STRING, S_STRING_ESC };
-
 struct san_out {
 	wchar_t *s;
 	size_t len, cap;
@@ -120,14 +69,94 @@ static wchar_t replacement(void)
 	return wcwidth(0xfffd) == 1 ? (wchar_t)0xfffd : L'?';
 }
 
-static int is_bidi_control(long c)
+/* Ranges of characters that draw as nothing, in code point order. */
+static const struct {
+	long lo, hi;
+} invisible[] = {
+    {0x00ad, 0x00ad},   /* soft hyphen */
+    {0x034f, 0x034f},   /* combining grapheme joiner */
+    {0x061c, 0x061c},   /* Arabic letter mark */
+    {0x115f, 0x1160},   /* Hangul fillers */
+    {0x17b4, 0x17b5},   /* Khmer inherent vowels */
+    {0x180b, 0x180f},   /* Mongolian variation selectors and vowel separator */
+    {0x200b, 0x200f},   /* zero-width space, non-joiner, joiner; LRM, RLM */
+    {0x2028, 0x202e},   /* line and paragraph separators; bidi embeddings and overrides */
+    {0x2060, 0x206f},   /* word joiner, invisible operators, bidi isolates, deprecated */
+    {0x3164, 0x3164},   /* Hangul filler */
+    {0xfe00, 0xfe0f},   /* variation selectors */
+    {0xfeff, 0xfeff},   /* zero-width no-break space (BOM) */
+    {0xffa0, 0xffa0},   /* halfwidth Hangul filler */
+    {0xfff9, 0xfffb},   /* interlinear annotation */
+    {0x1d173, 0x1d17a}, /* musical formatting */
+    {0xe0000, 0xe007f}, /* tag characters */
+    {0xe0100, 0xe01ef}, /* variation selectors supplement */
+};
+
+int san_invisible(long c)
 {
-	return (c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069);
+	size_t lo = 0, hi = sizeof invisible / sizeof invisible[0];
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (c < invisible[mid].lo)
+			hi = mid;
+		else if (c > invisible[mid].hi)
+			lo = mid + 1;
+		else
+			return 1;
+	}
+	return 0;
+}
+
+size_t san_visible_run(const char *s, size_t n, long *cp, size_t *cplen)
+{
+	for (size_t i = 0; i < n;) {
+		if ((unsigned char)s[i] < 0xc2) { /* no invisible character starts with it */
+			i++;
+			continue;
+		}
+		size_t k = utf8_decode(s + i, n - i, cp);
+		if (*cp >= 0 && san_invisible(*cp)) {
+			*cplen = k;
+			return i;
+		}
+		i += k;
+	}
+	*cp = -1;
+	*cplen = 0;
+	return n;
+}
+
+/* The symbols the program writes in its own text, spelled in ASCII when the ASCII glyph set is
+ * in effect (a non-UTF-8 locale, or :set glyphs ascii), where they would show as "?". */
+static const struct {
+	long c;
+	const char *ascii;
+} ascii_spelling[] = {
+    {0x03c6, "phi"}, {0x00b1, "+/-"}, {0x2192, "->"}, {0x2190, "<-"}, {0x2191, "^"},
+    {0x2193, "v"},   {0x2026, "..."}, {0x00d7, "x"},  {0x2264, "<="}, {0x2265, ">="},
+    {0x2014, "--"},  {0x2013, "-"},   {0x21bb, "@"},  {0x2713, "+"},  {0x2717, "x"},
+    {0x2022, "*"},   {0x2248, "~"},
+};
+
+static const char *ascii_spelled(long c)
+{
+	if (c < 0x80 || strcmp(glyphs()->name, "ascii") != 0)
+		return NULL;
+	for (size_t i = 0; i < ARRAY_SIZE(ascii_spelling); i++)
+		if (ascii_spelling[i].c == c)
+			return ascii_spelling[i].ascii;
+	return NULL;
 }
 
 /* A character outside any escape sequence. */
 static void text_char(struct san_out *o, long c)
 {
+	const char *spelled = ascii_spelled(c);
+	if (spelled) {
+		for (; *spelled; spelled++, o->col++)
+			out_put(o, (wchar_t)*spelled);
+		return;
+	}
 	if (c == '\t') {
 		do
 			out_put(o, L' ');
@@ -139,7 +168,7 @@ static void text_char(struct san_out *o, long c)
 		o->col = (o->flags & SAN_KEEP_NEWLINES) ? 0 : o->col + 1;
 		return;
 	}
-	if (c >= 0 && (c < 0x20 || (c >= 0x7f && c < 0xa0) || is_bidi_control(c)))
+	if (term_is_control(c))
 		return;
 	wchar_t w = c < 0 ? replacement() : (wchar_t)c;
 	if (c >= 0x80 && wcwidth(w) < 0)
@@ -148,74 +177,27 @@ static void text_char(struct san_out *o, long c)
 	o->col += san_wcwidth(w);
 }
 
-/* Feeds one code point (or -1 for an invalid byte, or raw C1 byte value) through the state
- * machine; returns the new state. */
-static enum san_state san_step(struct san_out *o, enum san_state st, long c)
+static void emit_wide(void *arg, long c)
 {
-	switch (st) {
-	case S_TEXT:
-		if (c == 0x1b)
-			return S_ESC;
-		if (c == 0x9b)
-			return S_CSI;
-		if (c == 0x90 || c == 0x98 || c == 0x9d || c == 0x9e || c == 0x9f)
-			return S_STRING;
-		text_char(o, c);
-		return S_TEXT;
-	case S_ESC:
-		if (c == '[')
-			return S_CSI;
-		if (c == ']' || c == 'P' || c == 'X' || c == '^' || c == '_')
-			return S_STRING;
-		if (c >= 0x20 && c <= 0x2f)
-			return S_ESC_INTER;
-		if (c >= 0x30 && c <= 0x7e)
-			return S_TEXT;
-		return san_step(o, S_TEXT, c);
-	case S_ESC_INTER:
-		if (c >= 0x20 && c <= 0x2f)
-			return S_ESC_INTER;
-		if (c >= 0x30 && c <= 0x7e)
-			return S_TEXT;
-		return san_step(o, S_TEXT, c);
-	case S_CSI:
-		if (c >= 0x20 && c <= 0x3f)
-			return S_CSI;
-		if (c >= 0x40 && c <= 0x7e)
-			return S_TEXT;
-		if (c == 0x1b)
-			return S_ESC;
-		if (c >= 0 && c < 0x20)
-			return S_CSI; /* controls inside CSI are executed by terminals: drop them */
-		return san_step(o, S_TEXT, c);
-	case S_STRING:
-		if (c == 0x07 || c == 0x9c)
-			return S_TEXT;
-		return c == 0x1b ? S_STRING_ESC : S_STRING;
-	case S_STRING_ESC:
-		if (c == '\\')
-			return S_TEXT;
-		return san_step(o, S_ESC, c);
-	}
-	return S_TEXT;
+	text_char(arg, c);
 }
 
 void san_text_from(struct san_text *out, const char *bytes, size_t n, int col, unsigned flags)
 {
 	struct san_out o = {.col = col, .flags = flags};
-	enum san_state st = S_TEXT;
 	out_put(&o, 0);
 	o.len = 0;
-	for (size_t i = 0; i < n;) {
-		long c;
-		size_t k = san_utf8_decode(bytes + i, n - i, &c);
-		unsigned char b = (unsigned char)bytes[i];
-		if (c < 0 && b == 0x9b)
-			c = b; /* a raw 8-bit CSI; other stray bytes are not trusted to open strings
-			        */
-		st = san_step(&o, st, c);
-		i += k;
+	/* the last line of defence for secrets (a key in a streamed preview, say): the text
+	 * without sequences, redacted, then scanned again (it has none left) */
+	struct sbuf clean = {0};
+	if (redact_active()) {
+		term_sanitize(&clean, bytes, n, TERM_KEEP_NEWLINES | TERM_KEEP_TABS);
+		bytes = sbuf_str(&clean);
+		n = clean.len;
 	}
+	struct term_scan sc = {0, emit_wide, &o};
+	term_scan(&sc, bytes, n);
+	sbuf_free(&clean);
 	o.s[o.len] = 0;
 	out->s = o.s;
 	out->len = o.len;

@@ -11,8 +11,10 @@
  *     tab stop (every 8 columns) counted from the caller's starting column;
  *   - LF is kept as L'\n' with SAN_KEEP_NEWLINES (for the caller's wrapping), else a space;
  *   - removes bidi embedding/override/isolate controls (U+202A..U+202E, U+2066..U+2069);
- *   - replaces characters the locale says are unprintable (wcwidth < 0) by the replacement mark.
- * Every function is independent of curses. */
+ *   - replaces characters the locale says are unprintable (wcwidth < 0) by the replacement mark;
+ *   - replaces every API key in use (core/redact.h) by "[redacted]".
+ * The decoding and the escape-sequence scanner are core/termsafe.h's, which the headless output
+ * shares.  Every function is independent of curses. */
 #ifndef ADOPT_TUI_SANITIZE_H
 #define ADOPT_TUI_SANITIZE_H
 
@@ -62,6 +64,16 @@ struct san_lines {
  * then put alone on its line.  Free with san_lines_free. */
 void san_wrap(struct san_lines *out, const wchar_t *s, size_t n, int width);
 void san_lines_free(struct san_lines *l);
+
+/* Characters that draw as nothing (zero-width spaces and joiners, the word joiner and invisible
+ * operators, U+FEFF, soft hyphen, bidi marks and controls, variation selectors, tag characters,
+ * Hangul fillers, ...): text that differs only in them looks the same.  Views where a hidden
+ * change matters (diffs and proposed prompts) show each as a marker, "<U+200B>"; see
+ * tlines_add_spans_marked. */
+int san_invisible(long c);
+/* Bytes of s (n of them) before its first invisible character; *cp gets that character and
+ * *cplen its length in bytes, or *cp = -1 when there is none (the whole of s is returned). */
+size_t san_visible_run(const char *s, size_t n, long *cp, size_t *cplen);
 
 /* Appends the UTF-8 encoding of n wide characters to `b`. */
 struct sbuf;

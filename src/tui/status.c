@@ -129,9 +129,12 @@ static void left_part(struct app *a, struct segs *s)
 	}
 	if (it && (it->phase > PHASE_FORWARD || it->saved))
 		add(s, THEME_STATUS, 1, "train %.3f", it->train_score);
+	/* the incumbent's measured score; "-" once prompts changed without a measurement */
 	double val = engine_val_score(a->t.en);
 	if (val >= 0)
 		add(s, THEME_STATUS, 3, "val %.3f", val);
+	else if (it && (it->n_evals || it->saved))
+		add(s, THEME_STATUS, 3, "val -");
 }
 
 static void right_part(struct app *a, struct segs *s)
@@ -163,6 +166,8 @@ static void right_part(struct app *a, struct segs *s)
 		add(s, THEME_WARNING, 0, "OFFLINE");
 	if (a->t.scripted)
 		add(s, THEME_SCRIPTED, 0, "SCRIPTED");
+	if (app_read_only(a))
+		add(s, THEME_WARNING, 0, "READ-ONLY");
 	if (a->t.dirty)
 		add(s, THEME_WARNING, 0, "[+]");
 }

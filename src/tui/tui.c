@@ -2,8 +2,10 @@
  * curses (UTF-8, raw keys, theme colours or monochrome, mouse); the one event loop, which waits
  * in llm_wait() on the network, the terminal and a signal self-pipe together and redraws only what
  * changed (idle = no wake-ups at all); engine events; saving and autosaving; questions in the
- * message line; the screen-test driver (ADOPT_TEST_SCREEN / ADOPT_TEST_SCRIPT); and restoring the
- * terminal on every way out (quit, SIGINT/SIGTERM/SIGHUP, a fatal signal). */
+ * message line (a key bound for a host the session chose is one: asked once per variable and
+ * host, the requests concerned waiting for the answer); the screen-test driver
+ * (ADOPT_TEST_SCREEN / ADOPT_TEST_SCRIPT); and restoring the terminal on every way out (quit,
+ * SIGINT/SIGTERM/SIGHUP, a fatal signal). */
 #include <errno.h>
 #include <fcntl.h>
 #include <locale.h>
@@ -16,6 +18,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include "core/termsafe.h"
 #include "core/util.h"
 #include "tui/display.h"
 #include "tui/glyphs.h"
@@ -80,9 +83,43 @@ static void signals_install(struct app *a, bool on)
 
 /* ---- saving ---- */
 
+static void on_overwrite_answer(struct app *a, int answer)
+{
+	if (answer != 'y') {
+		tui_message(&a->t,
+		            "not saved: %s keeps the other program's version; :saveas FILE "
+		            "keeps yours elsewhere",
+		            a->t.session_path);
+		return;
+	}
+	session_overwrite_once(a->t.s);
+	if (app_save(a, a->t.session_path) == 0)
+		tui_message(&a->t, "saved %s over the version changed on disk", a->t.session_path);
+}
+
+/* --read-only: the file it was opened from is never written (a :saveas copy is). */
+bool app_read_only(const struct app *a)
+{
+	return a->o->read_only && !a->path;
+}
+
 int app_save(struct app *a, const char *path)
 {
 	struct err e = {{0}};
+	if (app_read_only(a) && strcmp(path, a->o->session) == 0) {
+		tui_message(&a->t,
+		            "read-only (--read-only): %s is not saved; :saveas FILE saves a "
+		            "copy",
+		            path);
+		return -1;
+	}
+	if (!a->t.s->overwrite_once && session_disk_changed(a->t.s, path)) {
+		app_ask(a, on_overwrite_answer, "yn",
+		        "%s changed on disk since it was read (another program saved it): "
+		        "overwrite it? [y/n]",
+		        path);
+		return -1;
+	}
 	engine_store(a->t.en);
 	if (session_save(a->t.s, path, &e) < 0) {
 		tui_message(&a->t, "error: %s", e.msg);
@@ -105,7 +142,7 @@ static void on_quit_answer(struct app *a, int answer)
 
 void app_quit(struct app *a, bool force)
 {
-	if (force || !a->t.dirty)
+	if (force || !a->t.dirty || app_read_only(a))
 		a->quit = true;
 	else
 		app_ask(a, on_quit_answer, "ync", "save before quitting? [y/n/c]");
@@ -121,6 +158,41 @@ void app_ask(struct app *a, ask_fn *cb, const char *choices, const char *fmt, ..
 	a->ask_choices = choices;
 	a->mode = INPUT_ASK;
 	a->need_draw = true;
+}
+
+/* ---- where keys may go (llm_set_key_asker) ---- */
+
+static void ask_key_question(struct app *a);
+
+static void on_key_answer(struct app *a, int answer)
+{
+	struct key_question q = a->key_questions[0];
+	memmove(a->key_questions, a->key_questions + 1,
+	        --a->n_key_questions * sizeof *a->key_questions);
+	llm_key_answer(a->t.llm, q.var, q.origin, answer == 'y'); /* refused: the traces say */
+	free(q.var);
+	free(q.origin);
+	ask_key_question(a);
+}
+
+/* Asks the first waiting question when no other input is open. */
+static void ask_key_question(struct app *a)
+{
+	if (!a->n_key_questions || a->mode != INPUT_NORMAL)
+		return;
+	const struct key_question *q = &a->key_questions[0];
+	app_ask(a, on_key_answer, "yn", "the session sends the API key in %s to %s: allow? [y/n]",
+	        q->var, q->origin);
+}
+
+static void on_key_question(void *arg, const char *var, const char *origin)
+{
+	struct app *a = arg;
+	a->key_questions = xgrow(a->key_questions, &a->cap_key_questions, a->n_key_questions + 1,
+	                         sizeof *a->key_questions);
+	a->key_questions[a->n_key_questions++] =
+	    (struct key_question){xstrdup(var), xstrdup(origin)};
+	ask_key_question(a);
 }
 
 /* ---- settings that touch curses ---- */
@@ -200,9 +272,12 @@ void app_on_event(void *arg, const struct engine_event *ev)
 	}
 	if (ev->kind == EV_ITERATION_DONE) {
 		const struct iteration *it = engine_current(a->t.en);
+		char kept[16] = "-"; /* what the decisions kept, as measured */
+		if (it && it->kept_score >= 0)
+			snprintf(kept, sizeof kept, "%.3f", it->kept_score);
 		if (it)
-			tui_message(&a->t, "iteration %d done: train %.3f, validation %.3f -> %.3f",
-			            it->number, it->train_score, it->base_score, it->best_score);
+			tui_message(&a->t, "iteration %d done: train %.3f, validation %.3f -> %s",
+			            it->number, it->train_score, it->base_score, kept);
 	}
 	a->need_draw = true;
 }
@@ -211,7 +286,10 @@ void app_pump(struct app *a)
 {
 	for (int i = 0; i < 1000 && engine_poll(a->t.en); i++)
 		;
-	if (a->autosave_pending) {
+	ask_key_question(a); /* one raised while another input was open */
+	if (a->autosave_pending && app_read_only(a))
+		a->autosave_pending = false;
+	if (a->autosave_pending && a->mode != INPUT_ASK) { /* a question waits for its answer */
 		a->autosave_pending = false;
 		bool was_dirty = a->t.dirty;
 		char keep[sizeof a->t.message];
@@ -358,7 +436,7 @@ static void wait_idle(struct app *a)
 {
 	int64_t end = now_ms() + WAIT_IDLE_MAX;
 	app_pump(a);
-	while (engine_active(a) && now_ms() < end) {
+	while (engine_active(a) && a->mode != INPUT_ASK && now_ms() < end) {
 		llm_wait(a->t.llm, NULL, 0, 50);
 		app_pump(a);
 	}
@@ -418,6 +496,12 @@ static int screen_open(struct app *a, SCREEN **scr, struct err *e)
 		return err_set(e, "cannot use terminal type \"%s\"",
 		               getenv("TERM") ? getenv("TERM") : "(unset)");
 	set_term(*scr);
+	if (display_check_terminal(e) < 0) {
+		endwin();
+		delscreen(*scr);
+		*scr = NULL;
+		return -2;
+	}
 	if (has_colors()) {
 		start_color();
 		use_default_colors(); /* pair 0 is the terminal's own colours, also in monochrome */
@@ -519,6 +603,11 @@ static void app_free(struct app *a)
 	for (int i = 0; i < 2; i++)
 		if (a->sig_pipe[i] >= 0)
 			close(a->sig_pipe[i]);
+	for (size_t i = 0; i < a->n_key_questions; i++) {
+		free(a->key_questions[i].var);
+		free(a->key_questions[i].origin);
+	}
+	free(a->key_questions);
 	free(a->path);
 }
 
@@ -533,26 +622,34 @@ struct app *app_open(const struct batch_opts *o, int *rc)
 		return NULL;
 	}
 	app_init(a, o);
+	llm_set_key_asker(a->t.llm, on_key_question, a);
 	struct sbuf cfg_errors = {0};
 	if (!getenv("ADOPT_TEST_SCREEN"))
 		tui_config_load_user(&a->cfg, &a->km, &cfg_errors);
 	struct err e = {{0}};
 	struct engine_opts eo = {.trust = o->trust};
 	a->t.en = engine_new(a->t.s, a->t.llm, &eo, app_on_event, a, &e);
-	if (!a->t.en || pipe(a->sig_pipe) < 0 || screen_open(a, &a->screen, &e) < 0) {
-		fprintf(stderr, "adopt-tui: %s\n",
-		        a->sig_pipe[0] < 0 && a->t.en ? strerror(errno) : e.msg);
+	int screen = 0;
+	if (!a->t.en || pipe(a->sig_pipe) < 0 || (screen = screen_open(a, &a->screen, &e)) < 0) {
+		term_printf(stderr, "adopt-tui: %s\n",
+		            a->sig_pipe[0] < 0 && a->t.en ? strerror(errno) : e.msg);
 		app_free(a);
 		free(a);
 		sbuf_free(&cfg_errors);
-		*rc = 1;
+		*rc = screen == -2 ? 2 : 1; /* a terminal that cannot show it: a usage error */
 		return NULL;
 	}
 	for (int i = 0; i < 2; i++)
 		fcntl(a->sig_pipe[i], F_SETFL, O_NONBLOCK);
 	curses_setup(a);
+	long skipped;
+	const char *bad_cache = llm_cache_problem(a->t.llm, &skipped);
 	if (cfg_errors.len)
 		tui_message(&a->t, "error: config: %s", sbuf_str(&cfg_errors));
+	else if (bad_cache)
+		tui_message(&a->t, "warning: %s (%ld line(s) skipped in all)", bad_cache, skipped);
+	else if (engine_nothing_to_optimize(a->t.en))
+		tui_message(&a->t, "%s: %s", a->t.s->name, engine_nothing_to_optimize(a->t.en));
 	else if (!a->t.message[0])
 		tui_message(&a->t,
 		            "%s: %zu steps; ? help, s step a phase, r run to the proposal, "
@@ -612,10 +709,10 @@ int tui_main(const struct batch_opts *o)
 	screen_close(a);
 	signals_install(a, false);
 	if (rc)
-		fprintf(stderr, "adopt-tui: %s\n", e.msg);
+		term_printf(stderr, "adopt-tui: %s\n", e.msg);
 	if (got_quit_signal) {
-		fprintf(stderr, "adopt-tui: %s: %s %s\n", strsignal(got_quit_signal),
-		        saved ? "saved" : "could not save", a->t.session_path);
+		term_printf(stderr, "adopt-tui: %s: %s %s\n", strsignal(got_quit_signal),
+		            saved ? "saved" : "could not save", a->t.session_path);
 		rc = 128 + got_quit_signal;
 	}
 	app_free(a);

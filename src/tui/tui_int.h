@@ -70,6 +70,12 @@ struct app {
 	char ask[300];    /* question in the message line */
 	const char *ask_choices;
 	ask_fn *ask_cb;
+	/* keys bound for a host or from a variable the user has not chosen (llm_set_key_asker):
+	 * asked one at a time, in the order the LLM layer raised them */
+	struct key_question {
+		char *var, *origin;
+	} *key_questions;
+	size_t n_key_questions, cap_key_questions;
 
 	/* layout */
 	int rows, cols;
@@ -103,7 +109,8 @@ struct app *app_open(const struct batch_opts *o, int *rc);
 void app_close(struct app *a); /* ends curses and frees everything app_open made */
 /* The engine's event callback: passes the event to every view and updates the shell. */
 void app_on_event(void *arg, const struct engine_event *ev);
-int app_save(struct app *a, const char *path); /* engine_store + session_save; 0 or -1 */
+int app_save(struct app *a, const char *path);
+bool app_read_only(const struct app *a);       /* engine_store + session_save; 0 or -1 */
 void app_quit(struct app *a, bool force);      /* asks first when there are unsaved changes */
 void app_ask(struct app *a, ask_fn *cb, const char *choices, const char *fmt, ...)
     PRINTF_LIKE(4, 5);
@@ -145,7 +152,9 @@ void view_graph_click(struct view *v, int y, int x);
 
 /* view.c: true when `needle` occurs in `hay` ignoring ASCII case (NULL hay: false). */
 bool tui_contains(const char *hay, const char *needle);
-/* view.c: draws a frame box with a title on stdscr. */
-void view_frame(struct app *a, const struct rect *r, const char *title, bool focused);
+/* view.c: draws a frame box with a title on a window (stdscr for the panes), with the
+ * glyphs of the locale (never curses' ACS line drawing, which shows as "lqqqk" in some UTF-8
+ * terminals). */
+void view_frame(WINDOW *win, const struct rect *r, const char *title, bool focused);
 
 #endif

@@ -145,31 +145,30 @@ void tui_focus_view(struct tui *t, const char *name)
 		}
 }
 
-void view_frame(struct app *a, const struct rect *r, const char *title, bool focused)
+void view_frame(WINDOW *win, const struct rect *r, const char *title, bool focused)
 {
-	(void)a;
 	const struct glyphs *g = glyphs();
 	if (r->w < 2 || r->h < 2)
 		return;
-	set_attr(stdscr, focused ? THEME_BORDER_FOCUS : THEME_BORDER);
+	set_attr(win, focused ? THEME_BORDER_FOCUS : THEME_BORDER);
 	const char *h = focused ? g->hline_focus : g->hline,
 	           *vl = focused ? g->vline_focus : g->vline;
 	for (int x = r->x + 1; x < r->x + r->w - 1; x++) {
-		mvaddstr(r->y, x, h);
-		mvaddstr(r->y + r->h - 1, x, h);
+		mvwaddstr(win, r->y, x, h);
+		mvwaddstr(win, r->y + r->h - 1, x, h);
 	}
 	for (int y = r->y + 1; y < r->y + r->h - 1; y++) {
-		mvaddstr(y, r->x, vl);
-		mvaddstr(y, r->x + r->w - 1, vl);
+		mvwaddstr(win, y, r->x, vl);
+		mvwaddstr(win, y, r->x + r->w - 1, vl);
 	}
-	mvaddstr(r->y, r->x, focused ? g->tl_focus : g->tl);
-	mvaddstr(r->y, r->x + r->w - 1, focused ? g->tr_focus : g->tr);
-	mvaddstr(r->y + r->h - 1, r->x, focused ? g->bl_focus : g->bl);
-	mvaddstr(r->y + r->h - 1, r->x + r->w - 1, focused ? g->br_focus : g->br);
-	attrset(A_NORMAL);
+	mvwaddstr(win, r->y, r->x, focused ? g->tl_focus : g->tl);
+	mvwaddstr(win, r->y, r->x + r->w - 1, focused ? g->tr_focus : g->tr);
+	mvwaddstr(win, r->y + r->h - 1, r->x, focused ? g->bl_focus : g->bl);
+	mvwaddstr(win, r->y + r->h - 1, r->x + r->w - 1, focused ? g->br_focus : g->br);
+	wattrset(win, A_NORMAL);
 	if (title && r->w > 6) {
 		char *t = xasprintf(" %s ", title);
-		put_text(stdscr, r->y, r->x + 2, focused ? THEME_TITLE : THEME_HEADER, t, r->w - 4);
+		put_text(win, r->y, r->x + 2, focused ? THEME_TITLE : THEME_HEADER, t, r->w - 4);
 		free(t);
 	}
 }

@@ -14,8 +14,6 @@
 #include "tui/glyphs.h"
 #include "tui/tui_int.h"
 
-#define LOOP_LABEL_W 18 /* columns kept for loop labels beside the graph */
-
 enum node_state { NODE_IDLE, NODE_RUNNING, NODE_DONE, NODE_ERROR };
 
 static const enum theme_element state_el[] = {
@@ -27,6 +25,7 @@ static const enum theme_element state_el[] = {
 
 struct node {
 	int layer, slot;
+	int pad; /* columns of gap after the loop bands left of its slot */
 	int x, y, w; /* box: 3 rows high */
 	enum node_state state;
 	long done;   /* step executions finished this phase */
@@ -41,6 +40,11 @@ struct graph {
 	int layers;
 	bool list; /* drawn as a list this time */
 	int lanes;
+	/* per layer: the row of its boxes, and whether a loop's frame starts above them or ends
+	 * below them (each frame edge gets a row of its own, so no edge runs along it) */
+	int ybox[64];
+	int starts[64]; /* rows above: the frame's edge, and a row for its stop condition */
+	bool ends[64];
 };
 
 static struct graph *G(struct view *v)
@@ -156,35 +160,95 @@ static bool is_skip(const struct graph *g, int from, int to)
 	return g->n[to].layer - g->n[from].layer > 1;
 }
 
+/* Columns: without loops, each layer's steps side by side (centred later).  With loops, each
+ * loop owns a band of columns as wide as its widest layer, and a step outside the loop never
+ * takes a column of that band in the layers the loop spans, so a loop's frame encloses its own
+ * steps only.  Returns the number of columns. */
+static int assign_columns(struct view *v)
+{
+	struct graph *g = G(v);
+	const struct session *s = S(v);
+	size_t nl = s->n_loops;
+	int *lo = xcalloc(nl + 1, sizeof *lo), *hi = xcalloc(nl + 1, sizeof *hi);
+	int *base = xcalloc(nl + 1, sizeof *base), *width = xcalloc(nl + 1, sizeof *width);
+	int *used = xcalloc((size_t)g->layers * (nl + 1), sizeof *used);
+	for (size_t l = 0; l < nl; l++)
+		lo[l] = g->layers, hi[l] = -1;
+	/* per (layer, loop) member counts; loop index nl: outside every loop */
+	for (size_t i = 0; i < g->count; i++) {
+		int st = g->topo[i], l = s->steps[st].loop < 0 ? (int)nl : s->steps[st].loop;
+		struct node *nd = &g->n[st];
+		nd->slot = used[nd->layer * (int)(nl + 1) + l]++;
+		if (l < (int)nl) {
+			lo[l] = MIN(lo[l], nd->layer), hi[l] = MAX(hi[l], nd->layer);
+			width[l] = MAX(width[l], nd->slot + 1);
+		}
+	}
+	for (size_t l = 1; l < nl; l++)
+		base[l] = base[l - 1] + width[l - 1];
+	int cols = 1;
+	for (size_t i = 0; i < g->count; i++) {
+		int st = g->topo[i], l = s->steps[st].loop;
+		struct node *nd = &g->n[st];
+		int start = 0;
+		if (l >= 0) {
+			start = base[l];
+		} else {
+			for (size_t k = 0; k < nl; k++)
+				if (lo[k] <= nd->layer && nd->layer <= hi[k])
+					start = MAX(start, base[k] + width[k]);
+		}
+		nd->slot += start;
+		nd->pad = 0;
+		for (size_t k = 0; k < nl; k++)
+			nd->pad += 2 * (width[k] && base[k] + width[k] <= nd->slot);
+		cols = MAX(cols, nd->slot + 1);
+	}
+	free(lo), free(hi), free(base), free(width), free(used);
+	return cols;
+}
+
 /* Places the boxes; false when the layered drawing does not fit the pane. */
 static bool place(struct view *v)
 {
 	struct graph *g = G(v);
 	const struct session *s = S(v);
-	int per_layer[64] = {0}, widest = 1;
 	if (g->layers > 64)
 		return false;
-	for (size_t i = 0; i < g->count; i++) {
-		struct node *nd = &g->n[g->topo[i]];
-		nd->slot = per_layer[nd->layer]++;
-		widest = MAX(widest, per_layer[nd->layer]);
-	}
+	int per_layer[64] = {0}, widest = assign_columns(v);
+	for (size_t i = 0; i < s->n_steps; i++)
+		per_layer[g->n[i].layer] = MAX(per_layer[g->n[i].layer], g->n[i].slot + 1);
 	g->lanes = 0;
 	for (size_t i = 0; i < s->n_steps; i++)
 		for (size_t d = 0; d < s->steps[i].n_deps; d++)
 			g->lanes += is_skip(g, s->steps[i].deps[d], (int)i);
-	int avail = v->w - 5 - 2 * g->lanes;
-	if (s->n_loops && (avail - LOOP_LABEL_W) / widest - 2 >= 14)
-		avail -= LOOP_LABEL_W; /* loop labels go right of the frames */
+	int avail = v->w - 5 - 2 * g->lanes - 2 * (int)s->n_loops;
 	int bw = MIN(28, avail / widest - 2);
-	int need_h = 1 + g->layers * 3 + (g->layers - 1) * 2 + 1;
+	memset(g->starts, 0, sizeof g->starts);
+	memset(g->ends, 0, sizeof g->ends);
+	for (size_t l = 0; l < s->n_loops; l++) {
+		int lo = g->layers, hi = -1;
+		for (size_t k = 0; k < s->loops[l].n_steps; k++) {
+			lo = MIN(lo, g->n[s->loops[l].steps[k]].layer);
+			hi = MAX(hi, g->n[s->loops[l].steps[k]].layer);
+		}
+		if (hi < 0)
+			continue;
+		g->starts[lo] = MAX(g->starts[lo], 1 + (s->loops[l].until_step >= 0));
+		g->ends[hi] = true;
+	}
+	g->ybox[0] = MAX(1, g->starts[0]);
+	for (int l = 1; l < g->layers; l++)
+		g->ybox[l] = g->ybox[l - 1] + 3 + g->ends[l - 1] + 2 + g->starts[l];
+	int need_h = g->ybox[g->layers - 1] + 3 + g->ends[g->layers - 1] + 1;
 	if (bw < 14 || need_h > v->h)
 		return false;
 	for (size_t i = 0; i < s->n_steps; i++) {
 		struct node *nd = &g->n[i];
-		int offset = (widest - per_layer[nd->layer]) * (bw + 2) / 2;
-		nd->x = 3 + offset + nd->slot * (bw + 2);
-		nd->y = 1 + nd->layer * 5;
+		/* a layer narrower than the graph is centred, unless loops fix the columns */
+		int offset = s->n_loops ? 0 : (widest - per_layer[nd->layer]) * (bw + 2) / 2;
+		nd->x = 3 + offset + nd->slot * (bw + 2) + nd->pad;
+		nd->y = g->ybox[nd->layer];
 		nd->w = bw;
 	}
 	return true;
@@ -277,7 +341,46 @@ static void draw_box(struct view *v, int step)
 	           nd->w - 4);
 }
 
-static void draw_edge(struct view *v, int from, int to, int *lane)
+/* Edges between layers and loop frames are drawn on a canvas: each cell collects the directions
+ * its lines leave in, and the glyph follows from them, so two edges that share a source or a
+ * target join in a tee, and an edge crossing a frame crosses it, instead of overwriting each
+ * other's corners.  A cell an edge passes through takes the edge's colour. */
+enum { LINK_UP = 1, LINK_DOWN = 2, LINK_LEFT = 4, LINK_RIGHT = 8, LINK_EDGE = 16 };
+
+struct canvas {
+	unsigned char *cell; /* v->w x v->h link bits */
+	int w, h;
+};
+
+static void link_add(struct canvas *c, int y, int x, unsigned bits)
+{
+	if (y >= 0 && x >= 0 && y < c->h && x < c->w)
+		c->cell[y * c->w + x] |= (unsigned char)bits;
+}
+
+static const char *link_glyph(const struct glyphs *g, unsigned bits)
+{
+	const char *const table[16] = {
+	    [LINK_UP | LINK_DOWN] = g->vline,
+	    [LINK_UP] = g->vline,
+	    [LINK_DOWN] = g->vline,
+	    [LINK_LEFT | LINK_RIGHT] = g->hline,
+	    [LINK_LEFT] = g->hline,
+	    [LINK_RIGHT] = g->hline,
+	    [LINK_UP | LINK_RIGHT] = g->bl,
+	    [LINK_UP | LINK_LEFT] = g->br,
+	    [LINK_DOWN | LINK_RIGHT] = g->tl,
+	    [LINK_DOWN | LINK_LEFT] = g->tr,
+	    [LINK_UP | LINK_LEFT | LINK_RIGHT] = g->btee,
+	    [LINK_DOWN | LINK_LEFT | LINK_RIGHT] = g->ttee,
+	    [LINK_UP | LINK_DOWN | LINK_RIGHT] = g->ltee,
+	    [LINK_UP | LINK_DOWN | LINK_LEFT] = g->rtee,
+	    [LINK_UP | LINK_DOWN | LINK_LEFT | LINK_RIGHT] = g->cross,
+	};
+	return table[bits & 15];
+}
+
+static void draw_edge(struct view *v, struct canvas *c, int from, int to, int *lane)
 {
 	const struct glyphs *g = glyphs();
 	const struct graph *gr = G(v);
@@ -289,90 +392,134 @@ static void draw_edge(struct view *v, int from, int to, int *lane)
 			right = MAX(right, gr->n[i].x + gr->n[i].w);
 		int lx = right + 2 + 2 * (*lane)++;
 		for (int x = a->x + a->w; x < lx; x++)
-			put(v, a->y + 1, x, THEME_EDGE, g->hline);
+			link_add(c, a->y + 1, x, LINK_EDGE | LINK_LEFT | LINK_RIGHT);
+		link_add(c, a->y + 1, lx, LINK_EDGE | LINK_LEFT | LINK_DOWN);
 		for (int y = a->y + 2; y < b->y + 1; y++)
-			put(v, y, lx, THEME_EDGE, g->vline);
-		put(v, a->y + 1, lx, THEME_EDGE, g->tr);
-		put(v, b->y + 1, lx, THEME_EDGE, g->br);
+			link_add(c, y, lx, LINK_EDGE | LINK_UP | LINK_DOWN);
+		link_add(c, b->y + 1, lx, LINK_EDGE | LINK_UP | LINK_LEFT);
 		for (int x = b->x + b->w + 1; x < lx; x++)
-			put(v, b->y + 1, x, THEME_EDGE, g->hline);
+			link_add(c, b->y + 1, x, LINK_EDGE | LINK_LEFT | LINK_RIGHT);
 		put(v, b->y + 1, b->x + b->w, THEME_EDGE, g->arrow_left);
 		return;
 	}
-	int xs = a->x + a->w / 2, xt = b->x + b->w / 2, row = a->y + 3;
-	if (xs == xt) {
-		put(v, row, xs, THEME_EDGE, g->vline);
-	} else {
+	/* down from the source, along the row under its layer, down to an arrow over the target
+	 * (above the frame of a loop the target starts) */
+	int xs = a->x + a->w / 2, xt = b->x + b->w / 2;
+	int row = a->y + 3 + gr->ends[a->layer], arrow = b->y - 1 - gr->starts[b->layer];
+	for (int y = a->y + 3; y < row; y++)
+		link_add(c, y, xs, LINK_EDGE | LINK_UP | LINK_DOWN);
+	link_add(c, row, xs, LINK_EDGE | LINK_UP);
+	link_add(c, row, xt, LINK_EDGE | LINK_DOWN);
+	if (xs != xt) {
+		int dir = xt > xs ? LINK_RIGHT : LINK_LEFT, back = xt > xs ? LINK_LEFT : LINK_RIGHT;
+		link_add(c, row, xs, (unsigned)dir);
 		for (int x = MIN(xs, xt) + 1; x < MAX(xs, xt); x++)
-			put(v, row, x, THEME_EDGE, g->hline);
-		put(v, row, xs, THEME_EDGE, xt > xs ? g->bl : g->br);
-		put(v, row, xt, THEME_EDGE, xt > xs ? g->tr : g->tl);
+			link_add(c, row, x, LINK_EDGE | LINK_LEFT | LINK_RIGHT);
+		link_add(c, row, xt, (unsigned)back);
 	}
-	put(v, row + 1, xt, THEME_EDGE, g->arrow_down);
+	for (int y = row + 1; y < arrow; y++)
+		link_add(c, y, xt, LINK_EDGE | LINK_UP | LINK_DOWN);
+	put(v, arrow, xt, THEME_EDGE, g->arrow_down);
+}
+
+static void canvas_draw(struct view *v, const struct canvas *c)
+{
+	for (int y = 0; y < c->h; y++)
+		for (int x = 0; x < c->w; x++) {
+			unsigned bits = c->cell[y * c->w + x];
+			if (bits)
+				put(v, y, x, bits & LINK_EDGE ? THEME_EDGE : THEME_LOOP,
+				    link_glyph(glyphs(), bits));
+		}
+}
+
+/* A loop's label in two parts: what repeats (" ↻ hops: up to 2 rounds ") and its stop
+ * condition (" until retrieve ~ /capital/ ", or "" without one). */
+static void loop_parts(const struct session *s, const struct loop *lp, char *what, size_t nw,
+                       char *until, size_t nu)
+{
+	const cJSON *cond = cJSON_GetObjectItemCaseSensitive(lp->json, "until");
+	const cJSON *pat = cJSON_GetObjectItemCaseSensitive(cond, "pattern");
+	snprintf(what, nw, " %s %s: up to %d rounds ", glyphs()->loop, lp->id, lp->max_rounds);
+	if (lp->until_step >= 0 && cJSON_IsString(pat))
+		snprintf(until, nu, " until %s ~ /%s/ ", s->steps[lp->until_step].id,
+		         pat->valuestring);
+	else
+		snprintf(until, nu, "%s", "");
 }
 
 static void loop_label(const struct session *s, const struct loop *lp, char *buf, size_t n)
 {
-	const cJSON *until = cJSON_GetObjectItemCaseSensitive(lp->json, "until");
-	const cJSON *pat = cJSON_GetObjectItemCaseSensitive(until, "pattern");
-	int len =
-	    snprintf(buf, n, " %s %s: up to %d rounds", glyphs()->loop, lp->id, lp->max_rounds);
-	if (lp->until_step >= 0 && cJSON_IsString(pat))
-		snprintf(buf + len, n - (size_t)len, ", until %s ~ /%s/ ",
-		         s->steps[lp->until_step].id, pat->valuestring);
-	else
-		snprintf(buf + len, n - (size_t)len, " ");
+	char what[100], until[160];
+	loop_parts(s, lp, what, sizeof what, until, sizeof until);
+	if (*until)
+		what[strlen(what) - 1] = ','; /* " ↻ hops: up to 2 rounds, until ..." */
+	snprintf(buf, n, "%s%s", what, *until ? until : "");
 }
 
-static void draw_loop(struct view *v, const struct loop *lp)
+/* A loop's frame around its steps (a row above and below them of its own). */
+static bool loop_frame(struct view *v, const struct loop *lp, int *x0, int *y0, int *x1, int *y1)
 {
-	const struct glyphs *g = glyphs();
 	const struct graph *gr = G(v);
-	int x0 = v->w, x1 = 0, y0 = v->h, y1 = 0;
+	*x0 = v->w, *x1 = 0, *y0 = v->h, *y1 = 0;
 	for (size_t k = 0; k < lp->n_steps; k++) {
 		const struct node *nd = &gr->n[lp->steps[k]];
-		x0 = MIN(x0, nd->x - 2);
-		x1 = MAX(x1, nd->x + nd->w + 1);
-		y0 = MIN(y0, nd->y - 1);
-		y1 = MAX(y1, nd->y + 3);
+		*x0 = MIN(*x0, nd->x - 2);
+		*x1 = MAX(*x1, nd->x + nd->w + 1);
+		*y0 = MIN(*y0, nd->y - 1 - (lp->until_step >= 0));
+		*y1 = MAX(*y1, nd->y + 3);
 	}
-	if (x0 >= x1)
-		return;
+	return *x0 < *x1;
+}
+
+static void frame_add(struct canvas *c, int x0, int y0, int x1, int y1)
+{
 	for (int x = x0 + 1; x < x1; x++) {
-		put(v, y0, x, THEME_LOOP, g->hline);
-		put(v, y1, x, THEME_LOOP, g->hline);
+		link_add(c, y0, x, LINK_LEFT | LINK_RIGHT);
+		link_add(c, y1, x, LINK_LEFT | LINK_RIGHT);
 	}
 	for (int y = y0 + 1; y < y1; y++) {
-		put(v, y, x0, THEME_LOOP, g->vline);
-		put(v, y, x1, THEME_LOOP, g->vline);
+		link_add(c, y, x0, LINK_UP | LINK_DOWN);
+		link_add(c, y, x1, LINK_UP | LINK_DOWN);
 	}
-	put(v, y0, x0, THEME_LOOP, g->tl);
-	put(v, y0, x1, THEME_LOOP, g->tr);
-	put(v, y1, x0, THEME_LOOP, g->bl);
-	put(v, y1, x1, THEME_LOOP, g->br);
-	char label[200];
-	loop_label(S(v), lp, label, sizeof label);
-	/* beside the frame, right of the skip-edge lanes, wrapped; else on its bottom border */
-	int lx = 0;
-	for (size_t i = 0; i < S(v)->n_steps; i++)
-		lx = MAX(lx, gr->n[i].x + gr->n[i].w);
-	lx += 2 * gr->lanes + 3;
-	if (v->w - lx >= 12)
-		view_text(v, y0 + 1, lx, v->w - lx, THEME_LOOP, label + 1, 0, y1 - y0 - 1);
-	else
-		view_print(v, y1, x0 + 2, THEME_LOOP, label, x1 - x0 - 3);
+	link_add(c, y0, x0, LINK_DOWN | LINK_RIGHT);
+	link_add(c, y0, x1, LINK_DOWN | LINK_LEFT);
+	link_add(c, y1, x0, LINK_UP | LINK_RIGHT);
+	link_add(c, y1, x1, LINK_UP | LINK_LEFT);
+}
+
+/* The label lives on the frame: what repeats on its top edge, the stop condition on the row
+ * below it (cut with an ellipsis to fit). */
+static void loop_frame_label(struct view *v, const struct loop *lp)
+{
+	int x0, y0, x1, y1;
+	if (!loop_frame(v, lp, &x0, &y0, &x1, &y1))
+		return;
+	char what[100], until[160];
+	loop_parts(S(v), lp, what, sizeof what, until, sizeof until);
+	view_print(v, y0, x0 + 2, THEME_LOOP, what, x1 - x0 - 3);
+	if (*until)
+		view_print(v, y0 + 1, x0 + 2, THEME_LOOP, until + 1, x1 - x0 - 3);
 }
 
 static void draw_layers(struct view *v)
 {
 	const struct session *s = S(v);
-	for (size_t l = 0; l < s->n_loops; l++)
-		draw_loop(v, &s->loops[l]);
+	struct canvas c = {xcalloc((size_t)MAX(v->w, 1) * (size_t)MAX(v->h, 1), 1), v->w, v->h};
+	for (size_t l = 0; l < s->n_loops; l++) {
+		int x0, y0, x1, y1;
+		if (loop_frame(v, &s->loops[l], &x0, &y0, &x1, &y1))
+			frame_add(&c, x0, y0, x1, y1);
+	}
 	int lane = 0;
 	for (size_t i = 0; i < s->n_steps; i++)
 		for (size_t d = 0; d < s->steps[i].n_deps; d++)
 			if (G(v)->n[s->steps[i].deps[d]].layer < G(v)->n[i].layer)
-				draw_edge(v, s->steps[i].deps[d], (int)i, &lane);
+				draw_edge(v, &c, s->steps[i].deps[d], (int)i, &lane);
+	canvas_draw(v, &c);
+	for (size_t l = 0; l < s->n_loops; l++)
+		loop_frame_label(v, &s->loops[l]);
+	free(c.cell);
 	for (size_t i = 0; i < s->n_steps; i++)
 		draw_box(v, (int)i);
 }
@@ -414,7 +561,7 @@ static void draw_list(struct view *v)
 			x += view_print(v, y, x, THEME_TEXT_DIM, label, v->w - x) + 1;
 			if (st->loop >= 0) {
 				const struct loop *lp = &s->loops[st->loop];
-				char lbl[200];
+				char lbl[272]; /* what (100) and until (160) */
 				if (lp->steps[0] == step)
 					loop_label(s, lp, lbl, sizeof lbl);
 				else

@@ -1,5 +1,6 @@
-/* view_history.c: the History pane.  Every iteration with its train and validation scores, the
- * decisions on its changes, its tokens and cost; a sparkline of the incumbent validation score
+/* view_history.c: the History pane.  Every iteration with its train score, its validation score
+ * before and after (the measured score of what the decisions kept, never a rejected proposal's),
+ * the decisions on its changes, its tokens and cost; a sparkline of the incumbent validation score
  * over iterations; and the prompt versions of the selected step (engine_versions) with score,
  * iteration and an edited marker.  Enter on a version shows its full text (again: hides it);
  * V (restore_version) makes it the current prompt again; left/right pick the step.
@@ -70,13 +71,14 @@ static void build_summary(struct view *v, struct tlines *l)
 	            "%zu iteration(s); %ld calls (%ld cached, %ld memo hits), %ld tokens, $%.4f", n,
 	            tot.calls, tot.cached, tot.memo_hits, tot.tokens_in + tot.tokens_out,
 	            tot.cost_usd);
-	/* the incumbent's validation score before each iteration, then now */
+	/* the incumbent's measured validation score before each iteration, then now: the rows'
+	 * first and last numbers */
 	double *vals = xcalloc(n + 1, sizeof *vals);
 	size_t nv = 0;
 	for (size_t i = 0; i < n; i++)
-		if (engine_iteration(en, i)->n_evals || engine_iteration(en, i)->saved)
+		if (engine_iteration(en, i)->n_evals)
 			vals[nv++] = engine_iteration(en, i)->base_score;
-	if (engine_val_score(en) >= 0)
+	if (engine_val_score(en) >= 0 && nv)
 		vals[nv++] = engine_val_score(en);
 	if (nv) {
 		struct sbuf b = {0};
@@ -92,7 +94,7 @@ static void build_summary(struct view *v, struct tlines *l)
 		sbuf_free(&b);
 	}
 	free(vals);
-	tlines_addf(l, THEME_TEXT_DIM, 0, "%4s  %-6s %-15s %-9s %9s  %s", "iter", "train",
+	tlines_addf(l, THEME_TEXT_DIM, 0, "%4s  %-6s %-17s %-9s %9s  %s", "iter", "train",
 	            "validation", "tokens", "cost", "changes");
 }
 
@@ -114,12 +116,18 @@ static void build_iteration(const struct session *s, struct tlines *l, const str
 	tlines_ref(l, (long)idx, -1);
 	struct sbuf b = {0};
 	sbuf_addf(&b, "%4d  %-6.3f ", it->number, it->train_score);
-	if (it->n_evals || it->saved)
+	/* before -> what the decisions kept, as measured ("-": never measured, an edit) */
+	if (it->n_evals && it->phase >= PHASE_COUNT && it->kept_score >= 0)
 		sbuf_addf(&b, "%.3f %s %.3f", it->base_score, glyphs()->arrow_right,
-		          it->best_score);
+		          it->kept_score);
+	else if (it->n_evals)
+		sbuf_addf(&b, "%.3f %s %s", it->base_score, glyphs()->arrow_right,
+		          it->phase >= PHASE_COUNT ? "-" : "pending");
 	else
-		sbuf_adds(&b, "-");
-	tlines_pad(&b, 28);
+		sbuf_adds(&b, it->phase > PHASE_SELECTION || it->phase == PHASE_FORWARD
+		                  ? "-"
+		                  : "pending");
+	tlines_pad(&b, 30);
 	sbuf_addf(&b, "%-9ld %9.4f  %s", tokens, usd, sbuf_str(&ch));
 	tlines_add(l, THEME_TEXT, 0, sbuf_str(&b));
 	sbuf_free(&b);
@@ -160,8 +168,9 @@ static void build_versions(struct view *v, struct history *p, int step)
 		                     {first, strlen(first), THEME_TEXT_DIM}};
 		tlines_ref(l, VERSION_REF(i), step);
 		tlines_add_row(l, 0, sp, 2);
-		if (p->expanded == VERSION_REF(i))
-			tlines_add(l, THEME_TEXT, 6, prompt);
+		struct tspan full = {prompt, strlen(prompt), THEME_TEXT};
+		if (p->expanded == VERSION_REF(i)) /* invisible characters shown as markers */
+			tlines_add_spans_marked(l, 6, &full, 1);
 		free(head);
 		free(first);
 	}

@@ -1,9 +1,11 @@
 /* view_proposals.c: the Proposals pane.  Per changed step of the current iteration: a word-level
  * diff of the current against the proposed prompt (removed text as [-old-] in diff.removed, added
- * text as {+new+} in diff.added, so it reads without colour too), the validation gain of the
- * proposed combination, the change in demonstrations and the decision.  Keys act on the selected
- * step (tui->step): a accept, x reject, e edit (in $EDITOR; the engine checks the text), u undo.
- * Before a proposal exists it says what the engine is doing and how to get one. */
+ * text as {+new+} in diff.added, so it reads without colour too; invisible characters such as
+ * U+200B as markers, "<U+200B>", so that no change hides in them), the validation gain of the
+ * proposed combination beside the step's own part of it (its phi, and its gain alone where
+ * selection measured that), the change in demonstrations and the decision.  Keys act on the
+ * selected step (tui->step): a accept, x reject, e edit (in $EDITOR; the engine checks the
+ * text), u undo.  Before a proposal exists it says what the engine is doing and how to get one. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -116,14 +118,32 @@ static void add_diff(struct tlines *l, const char *old, const char *new)
 		if (s->kind != DIFF_SAME)
 			sp[n++] = (struct tspan){close, 2, el};
 	}
-	tlines_add_spans(l, 4, sp, n);
+	tlines_add_spans_marked(l, 4, sp, n); /* no change may hide in invisible characters */
 	free(sp);
 	diff_free(&d);
 }
 
-static void build_change(struct tlines *l, const struct session *s, const struct iteration *it,
+/* The step's own part of the gain: its φ, and its gain changed alone where selection measured
+ * that configuration ("" when neither is known). */
+static char *own_gain(const struct engine *en, const struct iteration *it, int step)
+{
+	struct sbuf b = {0};
+	if (it->phi)
+		sbuf_addf(&b, "  step φ %+.3f", it->phi[step]);
+	size_t n = engine_session(en)->n_steps;
+	bool *keep = xcalloc(n + 1, sizeof *keep);
+	keep[step] = true;
+	double alone = engine_config_score(en, it, keep);
+	free(keep);
+	if (alone >= 0 && it->n_changes > 1)
+		sbuf_addf(&b, "%s alone %+.3f", it->phi ? "," : "  step", alone - it->base_score);
+	return sbuf_take(&b);
+}
+
+static void build_change(struct tlines *l, const struct engine *en, const struct iteration *it,
                          const struct step_change *ch)
 {
+	const struct session *s = engine_session(en);
 	const struct step *st = &s->steps[ch->step];
 	size_t added = 0, removed = 0;
 	const char *shown = ch->edited ? ch->edited : ch->new_prompt;
@@ -136,13 +156,16 @@ static void build_change(struct tlines *l, const struct session *s, const struct
 	sbuf_addf(&b, "%s %s  ", glyphs()->hline_focus, st->id);
 	const char *dec = decision_names[ch->decision];
 	sbuf_addf(&b, "[%s]", dec);
-	char *rest =
-	    ch->decision == DECISION_NONE
-	        ? xasprintf("  gain %+.3f  demos %zu %s %zu  +%zu -%zu bytes",
-	                    it->best_score - it->base_score, st->n_demos, glyphs()->arrow_right,
-	                    ch->n_new_demos, added, removed)
-	        : xasprintf("  gain %+.3f  demos %zu  +%zu -%zu bytes",
-	                    it->best_score - it->base_score, ch->n_new_demos, added, removed);
+	char *own = own_gain(en, it, ch->step);
+	const char *all = it->n_changes > 1 ? " (all together)" : "";
+	char *rest = ch->decision == DECISION_NONE
+	                 ? xasprintf("  gain %+.3f%s%s  demos %zu %s %zu  +%zu -%zu bytes",
+	                             it->best_score - it->base_score, all, own, st->n_demos,
+	                             glyphs()->arrow_right, ch->n_new_demos, added, removed)
+	                 : xasprintf("  gain %+.3f%s%s  demos %zu  +%zu -%zu bytes",
+	                             it->best_score - it->base_score, all, own, ch->n_new_demos,
+	                             added, removed);
+	free(own);
 	struct tspan sp[] = {{b.s, b.len, decision_colour[ch->decision]},
 	                     {rest, strlen(rest), THEME_TEXT}};
 	tlines_add_spans(l, 0, sp, 2);
@@ -183,7 +206,7 @@ static void build(struct view *v)
 	               : "The iteration is closed: these decisions are final.  r starts the next "
 	                 "iteration.");
 	for (size_t c = 0; c < it->n_changes; c++)
-		build_change(l, v->tui->s, it, &it->changes[c]);
+		build_change(l, v->tui->en, it, &it->changes[c]);
 }
 
 static long change_row(const struct proposals *p, int step)

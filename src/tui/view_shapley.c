@@ -4,6 +4,7 @@
  * candidate budget the step had this iteration against the one it gets next.  Before the Shapley
  * phase it says what will appear and when.  Up/down select a step (tui->step). */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -120,8 +121,13 @@ static void add_bar_row(struct tlines *l, const struct iteration *it, const stru
 		                           cell_element(cells[c].kind)};
 	char *nums = xasprintf(" %+.3f ±%.3f", phi, sd);
 	sp[bw + 1] = (struct tspan){nums, strlen(nums), THEME_TEXT};
-	char *budget = xasprintf("  %6d %s %d", it->budget ? it->budget[k] : 0, g->arrow_right,
-	                         it->next_budget ? it->next_budget[k] : 0);
+	/* a budget not allocated yet is pending, never 0 */
+	char now[16] = "-", next[16] = "pending";
+	if (it->budget)
+		snprintf(now, sizeof now, "%d", it->budget[k]);
+	if (it->next_budget)
+		snprintf(next, sizeof next, "%d", it->next_budget[k]);
+	char *budget = xasprintf("  %4s %s %s", now, g->arrow_right, next);
 	sp[bw + 2] = (struct tspan){budget, strlen(budget), THEME_BUDGET};
 	tlines_ref(l, 1, k);
 	tlines_add_row(l, 0, sp, (size_t)bw + 3);
@@ -148,7 +154,7 @@ static void add_column_heads(struct tlines *l, int nw, int bw, bool is_signed)
 		}
 	sbuf_adds(&b, head);
 	tlines_pad(&b, nw + 1 + bw);
-	sbuf_addf(&b, "  φ      ± sd   budget %s next", glyphs()->arrow_right);
+	sbuf_addf(&b, "  φ      ± sd  budget %s next", glyphs()->arrow_right);
 	struct tspan sp = {b.s, b.len, THEME_TEXT_DIM};
 	tlines_add_row(l, 0, &sp, 1);
 	sbuf_free(&b);
@@ -166,10 +172,13 @@ static void build(struct view *v)
 		build_pending(l, s, it);
 		return;
 	}
-	tlines_addf(l, THEME_HEADER, 0, "Iteration %d: method %s (%s); validation %.3f %s %.3f",
+	/* the best combination's score exists once the proposal phase has picked it */
+	char best[16] = "pending";
+	if (it->phase > PHASE_PROPOSAL)
+		snprintf(best, sizeof best, "%.3f", it->best_score);
+	tlines_addf(l, THEME_HEADER, 0, "Iteration %d: method %s (%s); validation %.3f %s %s",
 	            it->number, it->shapley_method ? it->shapley_method : "none",
-	            method_help(it->shapley_method), it->base_score, glyphs()->arrow_right,
-	            it->best_score);
+	            method_help(it->shapley_method), it->base_score, glyphs()->arrow_right, best);
 	double scale = 0;
 	bool is_signed = false;
 	for (size_t k = 0; k < s->n_steps; k++) {
@@ -182,8 +191,8 @@ static void build(struct view *v)
 	if (!(scale > 0))
 		scale = 1;
 	int nw = name_width(s);
-	/* name, bar, " +0.000 ±0.000", "  budget → next" */
-	int bw = MAX(8, v->w - nw - 1 - 14 - 15);
+	/* name, bar, " +0.000 ±0.000", "     2 → pending" */
+	int bw = MAX(8, v->w - nw - 1 - 14 - 16);
 	add_column_heads(l, nw, bw, is_signed);
 	for (size_t k = 0; k < s->n_steps; k++)
 		if (optimizable(&s->steps[k]))

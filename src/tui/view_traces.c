@@ -245,6 +245,11 @@ static void build_step(struct tlines *l, const struct session *s, const struct t
 		tlines_add(l, THEME_WARNING, 2,
 		           "parse miss: the output parser did not match; the "
 		           "output is the trimmed raw reply");
+	if (ts->replaced)
+		tlines_addf(l, THEME_WARNING, 2,
+		            "the reply held %ld byte(s) that were not UTF-8 (or NUL), each shown "
+		            "and kept as U+FFFD",
+		            ts->replaced);
 	if (ts->cut)
 		tlines_addf(l, THEME_WARNING, 2,
 		            "cut: the answer stopped at the token limit (finish reason \"%s\"); "

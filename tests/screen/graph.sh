@@ -1,5 +1,6 @@
 # The pipeline graph: a loop and a skip edge in the layered layout, the list at 80x24, moving
-# between nodes, Enter, search, and colouring by Shapley importance after an iteration.
+# between nodes, Enter, search, colouring by Shapley importance after an iteration, and the
+# dialogue loop's frame at three widths.
 . tests/screen/lib.inc
 example hotpot-mini
 cp tests/screen/data/hotpot-loop.json "$SESSION"
@@ -32,4 +33,19 @@ key c
 SCRIPT
 golden graph-importance
 contains graph-importance "φ"
+# the dialogue loop: the frame holds the loop's steps only (final sits outside it), its label is
+# on the frame, and the edges from agent to user and final join in a tee
+example dialogue-loop
+screen 80x30 <<'SCRIPT'
+:save-display graph-dialogue-80.txt
+resize 160x48
+:save-display graph-dialogue-160.txt
+resize 220x50
+:save-display graph-dialogue-220.txt
+SCRIPT
+for w in 80 160 220; do
+	golden graph-dialogue-$w
+	contains graph-dialogue-$w "chat: up to"
+	contains graph-dialogue-$w "├"
+done
 finish

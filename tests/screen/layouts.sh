@@ -24,4 +24,31 @@ screen 80x24 <<'SCRIPT'
 :save-display layout-ascii.txt
 SCRIPT
 golden layout-ascii
+# after an iteration, the Importance view in the C locale and with :set glyphs ascii in a UTF-8
+# one: its symbols spelled in ASCII (phi, +/-), never "?" or a UTF-8 byte
+ascii_only() {
+	contains $1 "phi"
+	contains $1 "+/-"
+	LC_ALL=C grep -q '[^ -~]' "$OUT/$1.txt" && fail "$1: a byte outside printable ASCII"
+	grep -Eq '\?[ ]*[+-]?[0-9]\.[0-9]{3}|\? sd|step +\?' "$OUT/$1.txt" &&
+		fail "$1: a symbol drawn as ?"
+}
+example hotpot-mini
+screen 160x48 <<'SCRIPT'
+key r
+wait-idle
+key 4
+:save-display importance-c-locale.txt
+SCRIPT
+ascii_only importance-c-locale
+export LC_ALL=C.UTF-8
+example hotpot-mini
+screen 160x48 <<'SCRIPT'
+:set glyphs ascii
+key r
+wait-idle
+key 4
+:save-display importance-glyphs-ascii.txt
+SCRIPT
+ascii_only importance-glyphs-ascii
 finish

@@ -2,7 +2,8 @@
  * connection so that latency never blocks other requests), authentication, and sending answers
  * with the faults decided in server_fault.c.  Answers come from a rules file (llm/rules.h).
  *
- *   llm-server [--port N] [--rules FILE] [--require-key KEY] [--verbose] [--<fault> VALUE ...]
+ *   llm-server [--port N] [--rules FILE] [--require-key KEY] [--echo-key]
+ *              [--error-message TEXT] [--verbose] [--<fault> VALUE ...]
  *
  * Prints "PORT=<n>" as its first stdout line.  Endpoints:
  *   POST /v1/chat/completions, /chat/completions   OpenAI Chat Completions
@@ -12,6 +13,9 @@
  *                                                  unknown paths (never of these control
  *                                                  endpoints); reset also re-seeds the faults
  *   GET|POST /_control                             read or change fault settings (JSON object)
+ * A request line in absolute form ("POST http://other.host/v1/messages") is served as its path,
+ * as a forward proxy would: tests point http_proxy here to stand in for a host that is not
+ * loopback.  /_stats lists every distinct host and key requests carried ("credentials").
  * Threads are fine here: this is a test tool, not part of adopt-tui. */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -168,10 +172,14 @@ static void stream_free(void *cls)
 	free(st);
 }
 
-/* Shapes the body's pieces by the plan: broken JSON, a cut, a missing end marker, a stall. */
+/* Shapes the body's pieces by the plan: NULs, broken JSON, a cut, a missing end marker, a
+ * stall. */
 static void stream_apply(struct stream *st, const struct fault_plan *plan, bool stream)
 {
 	struct pieces *p = &st->p;
+	for (size_t i = 0; plan->nul_bytes && i < p->n; i++) /* before a whole body is halved */
+		for (char *u = p->v[i]; (u = strstr(u, "\\u0001")); u += 6)
+			u[5] = '0';
 	if (!stream && p->n == 1) { /* a whole body goes out in two halves */
 		char *whole = p->v[0];
 		size_t half = strlen(whole) / 2;
@@ -236,9 +244,10 @@ static const char *header(struct MHD_Connection *c, const char *name)
 	return MHD_lookup_connection_value(c, MHD_HEADER_KIND, name);
 }
 
-/* 0 when the request may proceed, else the status with a message in *msg. */
+/* 0 when the request may proceed, else the status with a message in *msg (in buf when it
+ * echoes the wrong key: --echo-key, as a careless server would). */
 static int auth_check(const struct server *s, struct MHD_Connection *c, enum endpoint ep,
-                      const char **msg)
+                      const char **msg, char *buf, size_t n)
 {
 	const char *key = s->require_key;
 	if (ep == EP_OPENAI && key) {
@@ -253,6 +262,13 @@ static int auth_check(const struct server *s, struct MHD_Connection *c, enum end
 		if (strcmp(auth + 7, key)) {
 			*msg = "Incorrect API key provided. You can find your API key at "
 			       "https://platform.openai.com/account/api-keys.";
+			if (s->echo_key) {
+				snprintf(buf, n,
+				         "Incorrect API key provided: %s. You can find your API "
+				         "key at https://platform.openai.com/account/api-keys.",
+				         auth + 7);
+				*msg = buf;
+			}
 			return 401;
 		}
 	} else if (ep == EP_ANTHROPIC) {
@@ -263,6 +279,10 @@ static int auth_check(const struct server *s, struct MHD_Connection *c, enum end
 		}
 		if (key && strcmp(x, key)) {
 			*msg = "invalid x-api-key";
+			if (s->echo_key) {
+				snprintf(buf, n, "invalid x-api-key: %s", x);
+				*msg = buf;
+			}
 			return 401;
 		}
 		if (!header(c, "anthropic-version")) {
@@ -279,6 +299,8 @@ static enum MHD_Result send_error(struct server *s, struct MHD_Connection *c, st
 {
 	stats_record(s, ep, sbuf_str(&cn->body), cn->body.len, status);
 	log_request(s, "error", ep, status);
+	if (s->error_message)
+		msg = s->error_message;
 	char secs[32], ms[32], date[64];
 	struct plan_headers ph;
 	memset(&ph, 0, sizeof ph);
@@ -376,14 +398,25 @@ static const struct route *route_find(const char *method, const char *path, bool
 	return NULL;
 }
 
+/* Where the request's key went (the Host header) and what it was. */
+static void record_credential(struct server *s, struct MHD_Connection *c)
+{
+	const char *auth = header(c, "Authorization"), *x = header(c, "x-api-key");
+	if (auth && str_startswith(auth, "Bearer "))
+		auth += 7;
+	stats_credential(s, header(c, "Host"), auth ? auth : x);
+}
+
 static enum MHD_Result handle_chat(struct server *s, struct MHD_Connection *c, struct conn *cn)
 {
 	enum endpoint ep = cn->route->ep;
+	record_credential(s, c);
 	struct fault_plan plan;
 	fault_decide(s, &plan);
 	sleep_ms(plan.latency_ms);
 	const char *msg = NULL;
-	int status = auth_check(s, c, ep, &msg);
+	char buf[1024];
+	int status = auth_check(s, c, ep, &msg, buf, sizeof buf);
 	if (!status && plan.drop_before) {
 		stats_record(s, ep, sbuf_str(&cn->body), cn->body.len, 0);
 		log_request(s, "dropped", ep, 0);
@@ -437,6 +470,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	(void)version;
 	struct server *s = cls;
 	struct conn *cn = *con_cls;
+	if (str_startswith(url, "http://")) { /* absolute form: as a proxy, serve its path */
+		const char *path = strchr(url + 7, '/');
+		url = path ? path : "/";
+	}
 	if (!cn) {
 		bool known;
 		cn = xcalloc(1, sizeof *cn);
@@ -458,6 +495,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		return cn->route->fn(s, c, cn);
 	bool known;
 	route_find(method, url, &known);
+	record_credential(s, c);
 	int status = known ? MHD_HTTP_METHOD_NOT_ALLOWED : MHD_HTTP_NOT_FOUND;
 	stats_record(s, EP_OTHER, sbuf_str(&cn->body), cn->body.len, status);
 	char *m = xasprintf("%s %s: %s", method, url, known ? "method not allowed" : "not found");
@@ -502,6 +540,8 @@ static void usage(void)
 	       "                        last user message as \"echo: <text>\")\n"
 	       "  --require-key KEY     OpenAI requests need \"Authorization: Bearer KEY\",\n"
 	       "                        Anthropic requests \"x-api-key: KEY\"\n"
+	       "  --echo-key            quote a wrong key in full in the 401 message\n"
+	       "  --error-message TEXT  the message of every error answer (hostile text)\n"
 	       "  --verbose             log each request to stderr\n"
 	       "  --help                this text\n\n"
 	       "Faults (also settable at run time: POST /_control {\"name\": value, ...}):\n");
@@ -527,6 +567,8 @@ static int parse_args(struct server *s, int argc, char **argv, long *port, struc
 			exit(0);
 		} else if (!strcmp(name, "verbose")) {
 			s->verbose = true;
+		} else if (!strcmp(name, "echo-key") || !strcmp(name, "echo_key")) {
+			s->echo_key = true;
 		} else if (!value && i + 1 >= argc) {
 			rc = err_set(e, "--%s needs a value", name);
 		} else {
@@ -542,6 +584,10 @@ static int parse_args(struct server *s, int argc, char **argv, long *port, struc
 			} else if (!strcmp(name, "require-key") || !strcmp(name, "require_key")) {
 				free(s->require_key);
 				s->require_key = xstrdup(value);
+			} else if (!strcmp(name, "error-message") ||
+			           !strcmp(name, "error_message")) {
+				free(s->error_message);
+				s->error_message = xstrdup(value);
 			} else {
 				rc = fault_set(s, name, value, e);
 			}

@@ -71,6 +71,7 @@ struct fault_config {
 	double latency_ms, latency_jitter_ms, chunk_delay_ms, stall_ms;
 	double rate_429, rate_500, drop_before, drop_during, truncate, malformed;
 	double retry_after, retry_after_date, fail_first_n, seed;
+	double nul_bytes;
 	/* rate limits and provider errors (server_fault.c's table says what each means) */
 	double window_ms, window_requests, rate_headers, error_kind, should_retry;
 	double json_for_stream, tool_call;
@@ -83,6 +84,7 @@ struct fault_plan {
 	bool drop_before, drop_during, truncate, malformed;
 	double retry_after;
 	bool retry_after_date;
+	bool nul_bytes; /* every \u0001 of the body is sent as \u0000 */
 	int error_kind;   /* 0, or an index in canned_errors (a 4xx/5xx with its type) */
 	int should_retry; /* x-should-retry on errors: 0 none, 1 true, 2 false */
 	int rate_headers; /* 0: Retry-After on 429; 1: provider rate-limit headers; 2: none */
@@ -103,6 +105,7 @@ extern const size_t n_canned_errors;
 char *format_canned_error(enum endpoint ep, const struct canned_error *c);
 
 #define RECENT_MAX 64
+#define CREDENTIALS_MAX 64
 
 struct recent {
 	long seq;
@@ -122,6 +125,10 @@ struct stats {
 	size_t n_seen, cap_seen;
 	struct recent recent[RECENT_MAX];
 	size_t n_recent;
+	/* distinct "Host header\nkey" pairs of requests that carried a key (Authorization: Bearer
+	 * or x-api-key): where keys went, for the tests that keys go only where they may */
+	char *credentials[CREDENTIALS_MAX];
+	size_t n_credentials;
 };
 
 struct server {
@@ -135,6 +142,8 @@ struct server {
 	struct rules *rules; /* read-only once started */
 	char *require_key;   /* NULL: any key; never logged */
 	bool verbose;
+	bool echo_key;       /* a wrong key is quoted in the 401 message */
+	char *error_message; /* NULL, or the message of every error answer */
 };
 
 void server_init(struct server *s);
@@ -154,6 +163,8 @@ void stats_leave(struct server *s);
 /* One request answered (status 0: dropped); returns its sequence number. */
 long stats_record(struct server *s, enum endpoint ep, const char *body, size_t len, int status);
 void stats_tokens(struct server *s, long in, long out, bool streamed);
+/* Records that a request for `host` carried `key` (either may be NULL: nothing recorded). */
+void stats_credential(struct server *s, const char *host, const char *key);
 char *stats_json(struct server *s);
 void stats_reset(struct server *s);
 

@@ -37,6 +37,7 @@ static const struct fault_opt {
     OPT(retry_after_date, FK_BOOL, "send Retry-After as an HTTP date (0 or 1)"),
     OPT(fail_first_n, FK_COUNT, "the next N requests get 500 (counted from when set)"),
     OPT(seed, FK_COUNT, "seed of the fault choices (re-seeds when set)"),
+    OPT(nul_bytes, FK_BOOL, "send each U+0001 of an answer as \\u0000, a NUL (0 or 1)"),
     OPT(window_ms, FK_COUNT, "fixed rate-limit window length in ms (with window_requests)"),
     OPT(window_requests, FK_COUNT, "requests allowed per window; beyond: 429 until it ends"),
     OPT(rate_headers, FK_COUNT,
@@ -83,6 +84,7 @@ void server_done(struct server *s)
 	free(s->st.seen);
 	rules_free(s->rules);
 	free(s->require_key);
+	free(s->error_message);
 	pthread_mutex_destroy(&s->lock);
 }
 
@@ -230,6 +232,7 @@ void fault_decide(struct server *s, struct fault_plan *p)
 	    .malformed = r[6] < c->malformed,
 	    .retry_after = c->retry_after,
 	    .retry_after_date = c->retry_after_date != 0,
+	    .nul_bytes = c->nul_bytes != 0,
 	    .error_kind = (int)c->error_kind,
 	    .should_retry = (int)c->should_retry,
 	    .rate_headers = (int)c->rate_headers,
@@ -361,6 +364,8 @@ void stats_reset(struct server *s)
 	struct stats *st = &s->st;
 	for (size_t i = 0; i < RECENT_MAX; i++)
 		free(st->recent[i].body);
+	for (size_t i = 0; i < st->n_credentials; i++)
+		free(st->credentials[i]);
 	uint64_t *seen = st->seen;
 	size_t cap = st->cap_seen;
 	long conc = st->concurrency;
@@ -371,6 +376,39 @@ void stats_reset(struct server *s)
 	st->peak_concurrency = conc;
 	rng_seed(&s->rng, (uint64_t)s->cfg.seed);
 	pthread_mutex_unlock(&s->lock);
+}
+
+void stats_credential(struct server *s, const char *host, const char *key)
+{
+	if (!host || !key || !*key)
+		return;
+	char *pair = xasprintf("%s\n%s", host, key);
+	pthread_mutex_lock(&s->lock);
+	struct stats *st = &s->st;
+	bool seen = false;
+	for (size_t i = 0; i < st->n_credentials && !seen; i++)
+		seen = strcmp(st->credentials[i], pair) == 0;
+	if (!seen && st->n_credentials < CREDENTIALS_MAX) {
+		st->credentials[st->n_credentials++] = pair;
+		pair = NULL;
+	}
+	pthread_mutex_unlock(&s->lock);
+	free(pair);
+}
+
+static cJSON *stats_credentials_json(const struct stats *st)
+{
+	cJSON *a = cJSON_CreateArray();
+	for (size_t i = 0; i < st->n_credentials; i++) {
+		const char *nl = strchr(st->credentials[i], '\n');
+		cJSON *o = cJSON_CreateObject();
+		char *host = xstrndup(st->credentials[i], (size_t)(nl - st->credentials[i]));
+		cJSON_AddStringToObject(o, "host", host);
+		cJSON_AddStringToObject(o, "key", nl + 1);
+		free(host);
+		cJSON_AddItemToArray(a, o);
+	}
+	return a;
 }
 
 static cJSON *stats_recent_json(const struct stats *st)
@@ -417,6 +455,7 @@ char *stats_json(struct server *s)
 	for (size_t i = 0; i < ARRAY_SIZE(fault_names); i++)
 		cJSON_AddNumberToObject(f, fault_names[i], (double)st->faults[i]);
 	cJSON_AddItemToObject(o, "recent", stats_recent_json(st));
+	cJSON_AddItemToObject(o, "credentials", stats_credentials_json(st));
 	pthread_mutex_unlock(&s->lock);
 	return json_take(o);
 }

@@ -114,6 +114,7 @@ static void test_torn_and_corrupt(void **state)
 	struct cache *c = open_ok(path);
 	assert_int_equal(cache_count(c), 2);
 	assert_int_equal(cache_skipped(c), 3);                    /* garbage, bad key, torn tail */
+	assert_non_null(strstr(cache_problem(c), "cache.jsonl:2: invalid JSON; line skipped"));
 	assert_string_equal(cache_get(c, k1)->text, "one again"); /* later line wins */
 	assert_null(cache_get(c, k3));
 	/* the next append starts on a fresh line, so it survives the torn tail */
@@ -124,6 +125,39 @@ static void test_torn_and_corrupt(void **state)
 	c = open_ok(path);
 	assert_int_equal(cache_skipped(c), 3);
 	assert_string_equal(cache_get(c, k3)->text, "three");
+	cache_close(c);
+}
+
+/* Token counts that no long can hold, or negative ones, make a line corrupt: skipped, counted,
+ * and the first one named with its line (they were converted with undefined behaviour). */
+static void test_out_of_range(void **state)
+{
+	(void)state;
+	char k1[65], k2[65], k3[65], k4[65];
+	key_of(1, k1);
+	key_of(2, k2);
+	key_of(3, k3);
+	key_of(4, k4);
+	char buf[1024];
+	snprintf(buf, sizeof(buf),
+	         "{\"key\":\"%s\",\"text\":\"ok\",\"in\":1000000000000000,\"out\":2}\n"
+	         "{\"key\":\"%s\",\"text\":\"huge\",\"in\":1e30,\"out\":2}\n"
+	         "{\"key\":\"%s\",\"text\":\"negative\",\"in\":1,\"out\":-1}\n"
+	         "{\"key\":\"%s\",\"text\":\"fraction\",\"in\":1.5}\n",
+	         k1, k2, k3, k4);
+	write_file(buf);
+	struct cache *c = open_ok(path);
+	assert_int_equal(cache_count(c), 1);
+	assert_int_equal(cache_get(c, k1)->usage.in, 1000000000000000L);
+	assert_null(cache_get(c, k2));
+	assert_null(cache_get(c, k3));
+	assert_null(cache_get(c, k4));
+	assert_int_equal(cache_skipped(c), 3);
+	char *want = xasprintf("%s:2: \"in\" must be a whole number between 0 and 1e+15 (got "
+	                       "1e+30); line skipped",
+	                       path);
+	assert_string_equal(cache_problem(c), want);
+	free(want);
 	cache_close(c);
 }
 
@@ -172,6 +206,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_torn_and_corrupt, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_out_of_range, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_odd_bytes, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_memory_only_and_errors, setup, teardown),
 	};

@@ -770,6 +770,8 @@ static void test_save_reopen_resume(void **state)
 	step_until(&g, PHASE_CANDIDATES);
 	char *structure = xstrdup(current(&g)->structure);
 	char *loss = xstrdup(current(&g)->cases[0].loss);
+	struct phase_cost cost[PHASE_COUNT];
+	memcpy(cost, current(&g)->cost, sizeof cost);
 	struct llm_stats paid;
 	llm_get_stats(g.l, &paid);
 	assert_true(paid.done > 0);
@@ -792,8 +794,15 @@ static void test_save_reopen_resume(void **state)
 	assert_int_equal(st.cached, st.done);
 	assert_int_equal(st.network_requests, 0);
 	assert_true(st.cost_usd == 0);
-	for (int p = PHASE_FORWARD; p < PHASE_CANDIDATES; p++)
-		assert_int_equal(it->cost[p].calls, it->cost[p].cached);
+	/* the replayed phases cost what they cost when they ran, and the replay is no new call */
+	for (int p = PHASE_FORWARD; p < PHASE_CANDIDATES; p++) {
+		assert_int_equal(it->cost[p].calls, cost[p].calls);
+		assert_int_equal(it->cost[p].cached, cost[p].cached);
+		assert_true(it->cost[p].cost_usd == cost[p].cost_usd);
+	}
+	struct engine_totals tot;
+	engine_totals(g.en, &tot);
+	assert_int_equal(tot.calls, 0);
 	assert_int_equal(engine_resume(g.en), -1); /* nothing left to replay */
 	/* going on gives what an uninterrupted run gives */
 	assert_int_equal(engine_run(g.en, 1), 0);
@@ -1189,7 +1198,7 @@ static void patch_server(struct fx *f, const char *file)
 		const char *const keys[][2] = {{"provider", "openai"},
 		                               {"base_url", url},
 		                               {"model", "scripted-m"},
-		                               {"api_key_env", "ADOPT_TEST_LLM_KEY"}};
+		                               {"api_key_env", "ADOPT_TEST_LLM_API_KEY"}};
 		for (size_t k = 0; k < 4; k++) {
 			char *path = xasprintf("models.%s.%s", models[i], keys[k][0]);
 			fx_patch(f, file, path, cJSON_CreateString(keys[k][1]));
@@ -1280,7 +1289,7 @@ static void test_server_sees_no_repeat(void **state)
 	pid_t pid = server_start(rules);
 	free(rules);
 	if (pid) {
-		setenv("ADOPT_TEST_LLM_KEY", "test-key", 1);
+		setenv("ADOPT_TEST_LLM_API_KEY", "test-key", 1);
 		/* With a response cache, as the application runs by default.  (Without one, a
 		 * request submitted after its twin's answer arrived but before it was delivered is
 		 * sent again: the LLM layer shares only requests still queued or running.) */

@@ -129,7 +129,7 @@ static int group_setup(void **state)
 	struct err e;
 	if (file_write_atomic(rules_path, rules, strlen(rules), &e) < 0)
 		return -1;
-	setenv("ADOPT_FAILURES_KEY", KEY, 1);
+	setenv("ADOPT_FAILURES_TEST_API_KEY", KEY, 1);
 	const char *bin = llm_server_bin("test_failures");
 	if (!bin)
 		return 0;
@@ -163,7 +163,7 @@ static struct model_config srv_model(const char *provider)
 	m.price_in = m.price_out = -1;
 	m.stream = true;
 	m.timeout_s = 10;
-	m.api_key_env = "ADOPT_FAILURES_KEY";
+	m.api_key_env = "ADOPT_FAILURES_TEST_API_KEY";
 	m.max_tokens = 200;
 	return m;
 }

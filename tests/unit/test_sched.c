@@ -142,8 +142,8 @@ static int group_setup(void **state)
 	struct err e;
 	if (file_write_atomic(rules_path, rules_json, strlen(rules_json), &e) < 0)
 		return -1;
-	setenv("ADOPT_TEST_KEY", KEY, 1);
-	setenv("ADOPT_TEST_BADKEY", "wrong", 1);
+	setenv("ADOPT_TEST_API_KEY", KEY, 1);
+	setenv("ADOPT_TEST_BAD_API_KEY", "wrong", 1);
 	unsetenv("ADOPT_TEST_NOKEY");
 	return 0;
 }
@@ -169,12 +169,12 @@ static void test_request_key(void **state)
 	llm_request_key(&r, k1);
 	assert_int_equal(strlen(k1), 64);
 	assert_int_equal(strspn(k1, "0123456789abcdef"), 64);
-	setenv("ADOPT_TEST_KEY", "another key", 1); /* the key never enters the hash */
-	m.api_key_env = "ADOPT_TEST_KEY";
+	setenv("ADOPT_TEST_API_KEY", "another key", 1); /* the key never enters the hash */
+	m.api_key_env = "ADOPT_TEST_API_KEY";
 	r.tag = "other tag";
 	llm_request_key(&r, k2);
 	assert_string_equal(k1, k2);
-	setenv("ADOPT_TEST_KEY", KEY, 1);
+	setenv("ADOPT_TEST_API_KEY", KEY, 1);
 	m.temperature = 0.5;
 	llm_request_key(&r, k2);
 	assert_string_not_equal(k1, k2);
@@ -206,7 +206,7 @@ static void test_check_model(void **state)
 	m.api_key_env = "ADOPT_TEST_NOKEY";
 	assert_int_equal(llm_check_model(&m, &e), -1);
 	assert_non_null(strstr(e.msg, "ADOPT_TEST_NOKEY"));
-	m.api_key_env = "ADOPT_TEST_KEY";
+	m.api_key_env = "ADOPT_TEST_API_KEY";
 	assert_int_equal(llm_check_model(&m, &e), 0);
 	assert_null(strstr(e.msg, KEY));
 	/* a local openai-compatible server needs no key */
@@ -656,7 +656,7 @@ static struct model_config srv_model(const char *provider)
 	bool openai = !strcmp(provider, "openai");
 	struct model_config m =
 	    model(provider, provider, openai ? base_openai : base_root, "test-model");
-	m.api_key_env = "ADOPT_TEST_KEY";
+	m.api_key_env = "ADOPT_TEST_API_KEY";
 	m.max_tokens = 200;
 	return m;
 }
@@ -793,7 +793,7 @@ static void test_server_no_retry_on_401(void **state)
 	struct llm_options o = fast_opts();
 	struct llm *l = new_llm(&o);
 	struct model_config m = srv_model("openai");
-	m.api_key_env = "ADOPT_TEST_BADKEY";
+	m.api_key_env = "ADOPT_TEST_BAD_API_KEY";
 	struct got g = {0};
 	ask(l, &m, "let me in", NULL, &g);
 	run(l, 5);

@@ -292,6 +292,11 @@ static void test_bad_header(void **state)
 	    "session?)",
 	    "s.json:1:32: version 2 is newer than this build understands (1): upgrade "
 	    "adopt-tui");
+	EXPECT_TEXT("{\"format\": \"adopt-session\", \"version\": -1e300, \"models\": {}, "
+	            "\"pipeline\": {\"steps\": [{\"id\": \"a\", \"type\": \"template\", "
+	            "\"template\": \"x\"}]}, \"dataset\": {\"val\": [{\"answer\": \"b\"}]}, "
+	            "\"metric\": {\"type\": \"f1\"}}",
+	            "s.json:1:40: \"version\" must be a whole number between 1 and 1 (got -1e+300)");
 	EXPECT_TEXT("{\"format\": \"adopt-session\", \"version\": \"1\"}",
 	            "s.json:1:40: \"version\" must be a number (this build writes 1)",
 	            "s.json:1:1: no \"models\" object: name at least one model configuration",
@@ -458,7 +463,8 @@ static void test_loops(void **state)
 	           "              {\"id\": \"N\", \"steps\": []}, 3]",
 	           "s.json:10:42: loop \"L\": unknown step \"zz\"",
 	           "s.json:10:67: loop \"L\": until.step \"b\" is not a step of this loop",
-	           "s.json:11:57: pipeline.loops[1].max_rounds must be between 1 and 1000 (got 0)",
+	           "s.json:11:57: pipeline.loops[1].max_rounds must be a whole number between 1 and 1000 "
+	           "(got 0)",
 	           "s.json:11:37: step \"a\" is in two loops",
 	           "s.json:12:36: loop \"N\": \"steps\" must list the step ids repeated each round",
 	           "s.json:12:41: pipeline.loops[3] must be an object");
@@ -474,7 +480,8 @@ static void test_bad_code_steps(void **state)
 	    "      {\"id\": \"b\", \"type\": \"exec\", \"command\": [\"cat\", 3]},\n"
 	    "      {\"id\": \"c\", \"type\": \"exec\", \"command\": \"cat\"}",
 	    NULL, "s.json:7:46: step \"a\": command is empty",
-	    "s.json:7:64: pipeline.steps[0].timeout_ms must be between 1 and 3.6e+06 (got 0)",
+	    "s.json:7:64: pipeline.steps[0].timeout_ms must be a whole number between 1 and 3600000 "
+	    "(got 0)",
 	    "s.json:8:46: step \"b\": command arguments must be strings",
 	    "s.json:9:46: pipeline.steps[2].command must be an array of strings (program "
 	    "and arguments)");
@@ -493,7 +500,7 @@ static void test_bad_code_steps(void **state)
 	    "list (input.FIELD)",
 	    "s.json:9:7: step \"c\": a retrieve step needs exactly one of \"corpus\" (a JSONL file "
 	    "of {\"text\"}) or \"passages\" (a list field, e.g. \"input.context\")",
-	    "s.json:10:100: pipeline.steps[3].k must be between 1 and 1000 (got 0)");
+	    "s.json:10:100: pipeline.steps[3].k must be a whole number between 1 and 1000 (got 0)");
 }
 
 /* ---- bad files: models, dataset, metric, optimizer ---- */
@@ -590,12 +597,68 @@ static void test_bad_metric_optimizer(void **state)
 	EXPECT_TEXT(t,
 	            "s.json:5:20: metric.type: unknown metric \"nope\" (known: exact_match, f1, "
 	            "contains, regex, numeric, choice, one_minus_mae, llm_judge)",
-	            "s.json:6:23: optimizer.seed must be a number",
-	            "s.json:6:44: optimizer.budget_total must be between 0 and 1000 (got -1)",
+	            "s.json:6:23: optimizer.seed must be a whole number",
+	            "s.json:6:44: optimizer.budget_total must be a whole number between 0 and 1000 "
+	            "(got -1)",
 	            "s.json:6:62: optimizer.role_model: no model named \"zz\"",
 	            "s.json:7:22: optimizer.roles.local: unclosed {{ at line 1, column 1",
 	            "s.json:7:43: optimizer.roles.dependency must be a template string");
 	free(t);
+}
+
+/* Numbers out of range: options, the engine's history and state, dataset values.  Each is
+ * reported at its position instead of being converted (1e300 to an int is undefined
+ * behaviour). */
+static void test_out_of_range(void **state)
+{
+	(void)state;
+	static const char head[] =
+	    "{\"format\": \"adopt-session\", \"version\": 1,\n"
+	    "\"models\": {\"task\": {\"provider\": \"openai\", \"model\": \"m\"}},\n"
+	    "\"pipeline\": {\"steps\": [{\"id\": \"a\", \"type\": \"template\", \"template\": "
+	    "\"x\"}]},\n"
+	    "\"metric\": {\"type\": \"f1\"},\n";
+	char *t = xasprintf(
+	    "%s\"dataset\": {\"val\": [{\"answer\": \"b\"}]},\n"
+	    "\"optimizer\": {\"batch_size\": 2.5, \"token_cap\": 1e300, \"cost_cap_usd\": -1},\n"
+	    "\"history\": {\"iterations\": [{\"number\": 1e300, \"cost\": {\"forward\": "
+	    "{\"calls\": -3, \"tokens_in\": 1e400}}}],\n"
+	    "  \"spent\": {\"cost_usd\": -0.5, \"tokens_in\": 12}},\n"
+	    "\"state\": {\"iteration\": 0}}",
+	    head);
+	EXPECT_TEXT(t,
+	            "s.json:6:29: optimizer.batch_size must be a whole number between 1 and 100000 "
+	            "(got 2.5)",
+	            "s.json:6:70: optimizer.cost_cap_usd must be between 0 and 1000000000 (got -1)",
+	            "s.json:6:47: optimizer.token_cap must be a whole number between 0 and 1e+15 "
+	            "(got 1e+300)",
+	            "s.json:7:39: history.iterations[0].number must be a whole number between 1 and "
+	            "1000000 (got 1e+300)",
+	            "s.json:7:76: history.iterations[0].cost.forward.calls must be a whole number "
+	            "between 0 and 1e+15 (got -3)",
+	            "s.json:7:93: history.iterations[0].cost.forward.tokens_in must be a whole number "
+	            "between 0 and 1e+15 (got a number beyond a double's range)",
+	            "s.json:8:25: history.spent.cost_usd must be between 0 and 1000000000000 (got "
+	            "-0.5)",
+	            "s.json:9:24: state.iteration must be a whole number between 1 and 1000000 (got "
+	            "0)");
+	free(t);
+	/* a dataset value is text: 1e300 is kept as written in the shortest form, 1e400 (infinity
+	 * for a double) cannot be */
+	t = xasprintf("%s\"dataset\": {\"val\": [{\"answer\": 1e300, \"n\": -12}],\n"
+	              "  \"test\": [{\"answer\": \"x\"}, {\"answer\": [1, 1e400]}]}}",
+	              head);
+	EXPECT_TEXT(t, "s.json:6:29: dataset.test: example 2: \"answer\" holds a number beyond a "
+	               "double's range (quote it as a string)");
+	free(t);
+	t = xasprintf("%s\"dataset\": {\"val\": [{\"answer\": 1e300, \"n\": -12}]}}", head);
+	put("s.json", t);
+	free(t);
+	struct session *s = load_ok_file("s.json");
+	const struct example *ex = &s->data.splits[SPLIT_VAL].ex[0];
+	assert_string_equal(ex->golds[0], "1.0000000000000001e+300");
+	assert_string_equal(example_get(ex, "n")->text, "-12");
+	session_free(s);
 }
 
 /* ---- the saver ---- */
@@ -976,6 +1039,7 @@ int main(void)
 	    T(test_bad_models),
 	    T(test_bad_dataset),
 	    T(test_bad_metric_optimizer),
+	    T(test_out_of_range),
 	    T(test_round_trip),
 	    T(test_unknown_keys_kept),
 	    T(test_prompts_written_back),

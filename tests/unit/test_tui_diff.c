@@ -47,6 +47,10 @@ static void test_basic(void **state)
 	diff_is("", "", "");
 	diff_is("", "new", "{+new+}");
 	diff_is("old", "", "[-old-]");
+	/* an empty side has no tokens at all: no offset may be taken from its NULL array
+	 * (clang's UBSan, as in the fuzz build, stopped on diff_texts("", "x")) */
+	diff_is("", "x", "{+x+}");
+	diff_is("x\n", "", "[-x\n-]");
 	diff_is("answer briefly", "answer very briefly", "answer {+very +}briefly");
 	diff_is("answer very briefly", "answer briefly", "answer [-very -]briefly");
 	diff_is("use the context", "use all context", "use [-the-]{+all+} context");

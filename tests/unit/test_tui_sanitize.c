@@ -8,8 +8,11 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "core/redact.h"
 #include "core/util.h"
 #include "tui/sanitize.h"
+
+#define REDACTED_W L"[redacted]"
 
 /* Sanitizes a C string and compares with the expected wide string. */
 static void check(const char *in, unsigned flags, const wchar_t *want)
@@ -213,6 +216,43 @@ static void test_big_line(void **state)
 	free(big);
 }
 
+/* Characters that draw as nothing are known, so that diffs and proposals can mark them. */
+static void test_invisible(void **state)
+{
+	(void)state;
+	static const long hidden[] = {0x200b, 0x200c, 0x200d, 0x2060, 0xfeff, 0x00ad, 0x202e,
+	                              0x2066, 0x2069, 0x200e, 0xfe0f, 0xe0041, 0xe0100};
+	static const long shown[] = {'a', ' ', 0xe9, 0x2010, 0x2070, 0x4e2d, 0xfffd, 0x1f600};
+	for (size_t i = 0; i < sizeof hidden / sizeof hidden[0]; i++)
+		assert_true(san_invisible(hidden[i]));
+	for (size_t i = 0; i < sizeof shown / sizeof shown[0]; i++)
+		assert_false(san_invisible(shown[i]));
+	long cp;
+	size_t len;
+	static const char s[] = "ab\xc3\xa9\xe2\x80\x8b" "c\xf3\xa0\x81\x81";
+	assert_int_equal(san_visible_run(s, sizeof s - 1, &cp, &len), 4);
+	assert_int_equal(cp, 0x200b);
+	assert_int_equal(len, 3);
+	assert_int_equal(san_visible_run(s + 7, sizeof s - 8, &cp, &len), 1);
+	assert_int_equal(cp, 0xe0041); /* a tag character */
+	assert_int_equal(len, 4);
+	assert_int_equal(san_visible_run("plain \xff", 7, &cp, &len), 7);
+	assert_int_equal(cp, -1);
+}
+
+/* A key in use never reaches the screen, even cut in two by an escape sequence. */
+static void test_redacted(void **state)
+{
+	(void)state;
+	redact_add("sk-screen-secret-7");
+	const char *in = "key\t sk-screen-\033[1msecret-7 \377end";
+	struct san_text t;
+	san_text_from(&t, in, strlen(in), 0, 0);
+	assert_true(wcscmp(t.s, L"key      " REDACTED_W L" \xfffd" L"end") == 0);
+	san_text_free(&t);
+	redact_clear();
+}
+
 int main(void)
 {
 	setlocale(LC_ALL, "C.UTF-8");
@@ -222,6 +262,8 @@ int main(void)
 	    cmocka_unit_test(test_tabs),  cmocka_unit_test(test_invalid_utf8),
 	    cmocka_unit_test(test_width), cmocka_unit_test(test_cut),
 	    cmocka_unit_test(test_wrap),  cmocka_unit_test(test_big_line),
+	    cmocka_unit_test(test_invisible),
+	    cmocka_unit_test(test_redacted),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

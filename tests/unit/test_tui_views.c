@@ -167,7 +167,8 @@ static const char rules_json[] =
     "careful.\\n${p}</prompt>\"},\n"
     " {\"match\": \"(?s)improving the prompt of one step, "
     "\\\"query\\\".*?<current_prompt>\\\\n(?<p>.*?)\\\\n</current_prompt>\",\n"
-    "  \"reply\": \"<prompt>Keep the query short.\\n${p}</prompt>\"},\n"
+    /* a word joiner (U+2060), invisible: the proposals pane must show it */
+    "  \"reply\": \"<prompt>Keep the query short.\\u2060\\n${p}</prompt>\"},\n"
     /* the answer is right only when both prompts improved: the query is the bare word and the
      * answer prompt asks for the word alone */
     " {\"match\": \"(?s)^(?=.*?Answer with only)(?=.*?Hint: (?<w>\\\\w+)\\\\n)\", \"reply\": "
@@ -530,6 +531,7 @@ static void test_proposals(void **state)
 	assert_contains(scr, "answer  [pending]");
 	assert_contains(scr, "{+Answer with only the word.");
 	assert_contains(scr, "Reply to the question.");
+	assert_contains(scr, "{+Keep the query short.<U+2060>");
 	free(scr);
 	/* accept, then undo */
 	f->t.step = ch->step;
@@ -714,15 +716,28 @@ static void test_streaming_and_hostile_text(void **state)
 	assert_string_equal(l.v[0].text, "abc def");
 	assert_string_equal(l.v[1].text, "ghi jkl");
 	struct tspan sp[] = {{"same ", 5, THEME_TEXT}, {"[-gone-]", 8, THEME_DIFF_REMOVED}};
-	tlines_add_spans(&l, 0, sp, 2);
+	tlines_add_spans(&l, 0, sp, 2); /* spans wrap at word boundaries, keeping their colours */
 	assert_int_equal(l.n, 4);
-	assert_string_equal(l.v[2].text, "same [-gon");
-	assert_int_equal(l.v[2].n_segs, 2);
-	assert_int_equal(l.v[2].segs[1].el, THEME_DIFF_REMOVED);
-	assert_int_equal(l.v[2].segs[1].off, 5);
+	assert_string_equal(l.v[2].text, "same");
+	assert_string_equal(l.v[3].text, "[-gone-]");
+	assert_int_equal(l.v[3].n_segs, 1);
+	assert_int_equal(l.v[3].segs[0].el, THEME_DIFF_REMOVED);
+	assert_int_equal(l.v[3].segs[0].off, 0);
+	struct tspan mid[] = {{"in the ", 7, THEME_TEXT},
+	                      {"query", 5, THEME_DIFF_ADDED},
+	                      {" more", 5, THEME_TEXT}};
+	tlines_add_spans(&l, 0, mid, 3); /* "in the qu|ery" no more */
+	assert_int_equal(l.n, 6);
+	assert_string_equal(l.v[4].text, "in the");
+	assert_string_equal(l.v[5].text, "query more");
+	assert_int_equal(l.v[5].n_segs, 2);
+	assert_int_equal(l.v[5].segs[0].el, THEME_DIFF_ADDED);
+	assert_int_equal(l.v[5].segs[0].off, 0);
+	assert_int_equal(l.v[5].segs[1].el, THEME_TEXT);
+	assert_int_equal(l.v[5].segs[1].off, 5);
 	assert_int_equal(tlines_find(&l, 0, "GHI", 1), 1);
 	assert_int_equal(tlines_find(&l, 1, "abc", 1), 0); /* wraps around */
-	assert_int_equal(tlines_find(&l, 0, "GON", -1), 2);
+	assert_int_equal(tlines_find(&l, 0, "GON", -1), 3);
 	assert_int_equal(tlines_find(&l, 0, "title", 1), -1); /* the OSC sequence is gone */
 	tlines_free(&l);
 }

@@ -1,0 +1,129 @@
+/* jsonnum.c: range-checked reading of JSON numbers, and range tables walked over a tree
+ * (see jsonnum.h). */
+#include <limits.h>
+#include <math.h>
+#include <string.h>
+
+#include "core/jsonnum.h"
+#include "core/jsonpos.h"
+
+static int out_of_range(struct err *e, const char *what, double lo, double hi, double x)
+{
+	if (!e)
+		return -1;
+	if (!isfinite(x))
+		return err_set(e,
+		               "must be %sbetween %.15g and %.15g (got a number beyond a "
+		               "double's range)",
+		               what, lo, hi);
+	return err_set(e, "must be %sbetween %.15g and %.15g (got %.15g)", what, lo, hi, x);
+}
+
+int json_real(const cJSON *v, double lo, double hi, double *out, struct err *e)
+{
+	if (!cJSON_IsNumber(v))
+		return e ? err_set(e, "must be a number") : -1;
+	double x = v->valuedouble;
+	if (!(x >= lo && x <= hi)) /* NaN fails too */
+		return out_of_range(e, "", lo, hi, x);
+	*out = x;
+	return 0;
+}
+
+int json_long(const cJSON *v, double lo, double hi, long *out, struct err *e)
+{
+	if (!cJSON_IsNumber(v))
+		return e ? err_set(e, "must be a whole number") : -1;
+	double cap = MIN(JSON_INT_MAX, (double)LONG_MAX);
+	lo = MAX(lo, -cap);
+	hi = MIN(hi, cap);
+	double x = v->valuedouble;
+	if (!(x >= lo && x <= hi) || x != floor(x))
+		return out_of_range(e, "a whole number ", lo, hi, x);
+	*out = (long)x;
+	return 0;
+}
+
+int json_int(const cJSON *v, double lo, double hi, int *out, struct err *e)
+{
+	long x;
+	if (json_long(v, MAX(lo, (double)INT_MIN), MIN(hi, (double)INT_MAX), &x, e) < 0)
+		return -1;
+	*out = (int)x;
+	return 0;
+}
+
+struct walk {
+	const struct json_num_rule *rule;
+	struct sbuf where;
+	void (*bad)(void *arg, const char *path, const char *msg);
+	void *arg;
+	int n_bad;
+};
+
+static void walk(struct walk *w, const cJSON *v, const char *rest);
+
+/* Walks into child c, named by appending to w->where, then restores the name. */
+static void walk_child(struct walk *w, const cJSON *c, const char *key, size_t index,
+                       const char *rest)
+{
+	size_t len = w->where.len;
+	if (key)
+		json_path_key(&w->where, key);
+	else
+		json_path_index(&w->where, index);
+	walk(w, c, rest);
+	w->where.len = len;
+	w->where.s[len] = '\0';
+}
+
+static void walk(struct walk *w, const cJSON *v, const char *rest)
+{
+	if (*rest == '.')
+		rest++;
+	if (!*rest) {
+		if (!cJSON_IsNumber(v))
+			return;
+		struct err e;
+		double d;
+		long l;
+		const struct json_num_rule *r = w->rule;
+		if ((r->whole ? json_long(v, r->lo, r->hi, &l, &e)
+		              : json_real(v, r->lo, r->hi, &d, &e)) < 0) {
+			w->bad(w->arg, sbuf_str(&w->where), e.msg);
+			w->n_bad++;
+		}
+		return;
+	}
+	const cJSON *c;
+	if (strncmp(rest, "[]", 2) == 0) {
+		size_t i = 0;
+		if (cJSON_IsArray(v))
+			cJSON_ArrayForEach(c, v) walk_child(w, c, NULL, i++, rest + 2);
+		return;
+	}
+	size_t n = strcspn(rest, ".[");
+	if (n == 1 && rest[0] == '*') {
+		if (cJSON_IsObject(v))
+			cJSON_ArrayForEach(c, v) walk_child(w, c, c->string, 0, rest + 1);
+		return;
+	}
+	char key[64];
+	if (n >= sizeof key || !cJSON_IsObject(v))
+		return;
+	memcpy(key, rest, n);
+	key[n] = '\0';
+	c = cJSON_GetObjectItemCaseSensitive(v, key);
+	if (c)
+		walk_child(w, c, key, 0, rest + n);
+}
+
+int json_num_check(const cJSON *root, const struct json_num_rule *rules,
+                   void (*bad)(void *arg, const char *path, const char *msg), void *arg)
+{
+	struct walk w = {.bad = bad, .arg = arg};
+	for (w.rule = rules; w.rule->path; w.rule++)
+		walk(&w, root, w.rule->path);
+	sbuf_free(&w.where);
+	return w.n_bad;
+}

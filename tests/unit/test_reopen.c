@@ -1,0 +1,501 @@
+/* test_reopen.c: what is saved comes back, and what is shown is what was measured.
+ *
+ * The stable JSON style (jsonfmt.h) and the fixed key order; every bundled example written back
+ * byte for byte when nothing changed; a session with a finished iteration reopened and saved
+ * again byte for byte, with its decisions, gradients, Shapley method, budgets, costs and scores
+ * restored; prompt versions and the incumbent's score only for configurations that were
+ * measured (an accepted-alone step, an edit, a restored version); nothing to optimize said
+ * before anything is spent; one writer per session (the lock), no save over a file another
+ * program changed; a copy saved into another directory names its files from there. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <sys/stat.h>
+
+#include "core/jsonfmt.h"
+#include "core/lock.h"
+#include "engine/engine.h"
+#include "engine_fixture.h"
+
+static char *slurp(const char *path, size_t *len)
+{
+	char *buf = NULL;
+	struct err e = {{0}};
+	if (file_read(path, 1 << 24, &buf, len, &e) < 0)
+		fail_msg("%s", e.msg);
+	return buf;
+}
+
+static void expect_same_file(const char *a, const char *b)
+{
+	size_t la, lb;
+	char *ta = slurp(a, &la), *tb = slurp(b, &lb);
+	if (la != lb || memcmp(ta, tb, la) != 0) {
+		size_t i = 0;
+		while (i < la && i < lb && ta[i] == tb[i])
+			i++;
+		fail_msg("%s and %s differ at byte %zu: ...%.60s... vs ...%.60s...", a, b, i,
+		         ta + (i > 20 ? i - 20 : 0), tb + (i > 20 ? i - 20 : 0));
+	}
+	free(ta);
+	free(tb);
+}
+
+/* ---- the printer ---- */
+
+static void test_print_style(void **state)
+{
+	(void)state;
+	cJSON *r = cJSON_Parse(
+	    "{\"a\": 1, \"f\": 0.1, \"big\": 1e15, \"neg\": -2.5, \"s\": \"x\\n\\t\\\"\\u0001é\","
+	    "\"small\": {\"k\": \"v\", \"n\": null, \"t\": true}, \"empty\": {}, \"none\": [],"
+	    "\"list\": [1, 2, 3], \"objs\": [{\"id\": 1}], \"nest\": {\"in\": [[1], {}]},"
+	    "\"long\": [\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\", "
+	    "\"bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb\", \"cccccccccccccccccc\"]}");
+	assert_non_null(r);
+	char *t = json_print_stable(r);
+	assert_string_equal(t, "{\n"
+	                       "  \"a\": 1,\n"
+	                       "  \"f\": 0.1,\n"
+	                       "  \"big\": 1000000000000000,\n"
+	                       "  \"neg\": -2.5,\n"
+	                       "  \"s\": \"x\\n\\t\\\"\\u0001é\",\n"
+	                       "  \"small\": {\"k\": \"v\", \"n\": null, \"t\": true},\n"
+	                       "  \"empty\": {},\n"
+	                       "  \"none\": [],\n"
+	                       "  \"list\": [1, 2, 3],\n"
+	                       "  \"objs\": [\n"
+	                       "    {\n"
+	                       "      \"id\": 1\n"
+	                       "    }\n"
+	                       "  ],\n"
+	                       "  \"nest\": {\n"
+	                       "    \"in\": [\n"
+	                       "      [1],\n"
+	                       "      {}\n"
+	                       "    ]\n"
+	                       "  },\n"
+	                       "  \"long\": [\n"
+	                       "    \"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\",\n"
+	                       "    \"bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb\",\n"
+	                       "    \"cccccccccccccccccc\"\n"
+	                       "  ]\n"
+	                       "}\n");
+	/* what it prints reads back as the same tree and prints the same */
+	cJSON *back = cJSON_Parse(t);
+	assert_true(cJSON_Compare(r, back, true));
+	char *again = json_print_stable(back);
+	assert_string_equal(t, again);
+	/* numbers that need every digit keep them */
+	cJSON *n = cJSON_CreateNumber(0.052719649999999965);
+	char *nt = json_print_stable(n);
+	assert_true(strtod(nt, NULL) == 0.052719649999999965);
+	free(nt);
+	cJSON_Delete(n);
+	free(again);
+	free(t);
+	cJSON_Delete(back);
+	cJSON_Delete(r);
+}
+
+static void test_order_keys(void **state)
+{
+	(void)state;
+	cJSON *r = cJSON_Parse("{\"z\": 1, \"b\": 2, \"y\": 3, \"a\": 4}");
+	static const char *const keys[] = {"a", "b", "c", NULL};
+	json_order_keys(r, keys);
+	char *t = json_print_stable(r);
+	assert_string_equal(t, "{\"a\": 4, \"b\": 2, \"z\": 1, \"y\": 3}\n");
+	/* the list stays sound: appending and deleting still work */
+	cJSON_AddNumberToObject(r, "w", 5);
+	cJSON_DeleteItemFromObjectCaseSensitive(r, "a");
+	free(t);
+	t = json_print_stable(r);
+	assert_string_equal(t, "{\"b\": 2, \"z\": 1, \"y\": 3, \"w\": 5}\n");
+	free(t);
+	cJSON_Delete(r);
+}
+
+/* ---- a rig: a copied example, its session, LLM layer and engine ---- */
+
+struct rig {
+	struct fx f;
+	char *path;
+	struct session *s;
+	struct llm *l;
+	struct engine *en;
+};
+
+static void rig_load(struct rig *g)
+{
+	g->s = fx_load(&g->f, "session.json");
+	g->l = fx_llm(&g->f, "session.cache.jsonl");
+	struct err e = {{0}};
+	struct engine_opts o = {0};
+	g->en = engine_new(g->s, g->l, &o, NULL, NULL, &e);
+	if (!g->en)
+		fail_msg("engine_new: %s", e.msg);
+}
+
+static void rig_open(struct rig *g, const char *example)
+{
+	memset(g, 0, sizeof *g);
+	char *src = xasprintf("examples/%s", example);
+	fx_init(&g->f, src);
+	free(src);
+	g->path = fx_path(&g->f, "session.json");
+	rig_load(g);
+}
+
+static void rig_unload(struct rig *g)
+{
+	engine_free(g->en);
+	llm_free(g->l);
+	session_free(g->s);
+	g->en = NULL, g->l = NULL, g->s = NULL;
+}
+
+/* Stores the engine and saves the session to name in the fixture directory. */
+static void rig_save(struct rig *g, const char *name)
+{
+	struct err e = {{0}};
+	char *p = fx_path(&g->f, name);
+	engine_store(g->en);
+	if (session_save(g->s, p, &e) < 0)
+		fail_msg("%s", e.msg);
+	free(p);
+}
+
+static void rig_reopen(struct rig *g)
+{
+	rig_save(g, "session.json");
+	rig_unload(g);
+	rig_load(g);
+}
+
+static void rig_close(struct rig *g)
+{
+	rig_unload(g);
+	free(g->path);
+	fx_done(&g->f);
+}
+
+static void drive(struct rig *g)
+{
+	for (int i = 0; i < 100000 && engine_running(g->en); i++) {
+		if (engine_busy(g->en))
+			assert_true(llm_wait(g->l, NULL, 0, 100) >= 0);
+		engine_poll(g->en);
+	}
+	assert_false(engine_running(g->en));
+	engine_poll(g->en);
+}
+
+static void test_examples_stable(void **state)
+{
+	(void)state;
+	static const char *const examples[] = {"capitals", "chain5", "dialogue-loop",
+	                                       "hotpot-mini"};
+	for (size_t i = 0; i < ARRAY_SIZE(examples); i++) {
+		struct rig g;
+		rig_open(&g, examples[i]);
+		rig_save(&g, "again.json");
+		char *orig = xasprintf("examples/%s/session.json", examples[i]);
+		char *again = fx_path(&g.f, "again.json");
+		expect_same_file(orig, again);
+		free(orig);
+		free(again);
+		rig_close(&g);
+	}
+}
+
+/* One iteration of hotpot-mini run to its proposal; query accepted, answer rejected. */
+static void run_and_decide(struct rig *g)
+{
+	assert_int_equal(engine_run_to_proposal(g->en), 0);
+	drive(g);
+	const struct iteration *it = engine_current(g->en);
+	assert_int_equal(it->phase, PHASE_DECISION);
+	assert_int_equal(it->n_changes, 2);
+	assert_int_equal(engine_accept(g->en, session_step_index(g->s, "query")), 0);
+	assert_int_equal(engine_reject(g->en, session_step_index(g->s, "answer")), 0);
+	assert_int_equal(it->phase, PHASE_COUNT);
+}
+
+static void test_reopen_identical(void **state)
+{
+	(void)state;
+	struct rig g;
+	rig_open(&g, "hotpot-mini");
+	run_and_decide(&g);
+	const struct iteration *it = engine_current(g.en);
+	int query = session_step_index(g.s, "query");
+	size_t n_cases = it->n_cases, n_evals = it->n_evals, n_traces = it->n_traces;
+	const char *method = it->shapley_method;
+	int budget = it->budget[query], next = it->next_budget[query];
+	double kept = it->kept_score, val = engine_val_score(g.en), usd = it->cost[0].cost_usd;
+	struct engine_totals spent;
+	engine_spent(g.en, &spent);
+	rig_reopen(&g);
+	rig_save(&g, "first.json");
+	/* reopened: everything the views show came back */
+	it = engine_current(g.en);
+	assert_int_equal(engine_iterations(g.en), 1);
+	assert_int_equal(it->phase, PHASE_COUNT);
+	assert_int_equal(it->n_changes, 2);
+	assert_int_equal(it->changes[0].decision, DECISION_ACCEPT);
+	assert_int_equal(it->changes[1].decision, DECISION_REJECT);
+	assert_int_equal(it->n_cases, n_cases);
+	assert_true(n_cases > 0);
+	assert_true(it->cases[0].trace < it->n_traces);
+	assert_non_null(it->cases[0].local);
+	assert_int_equal(it->n_evals, n_evals);
+	assert_int_equal(it->n_traces, n_traces);
+	assert_string_equal(it->shapley_method, method);
+	assert_int_equal(it->budget[query], budget);
+	assert_int_equal(it->next_budget[query], next);
+	assert_true(it->kept_score == kept);
+	assert_true(engine_val_score(g.en) == val);
+	assert_true(it->cost[0].cost_usd == usd);
+	assert_non_null(it->structure);
+	/* and nothing grows by being reopened: the spend, the calls */
+	for (int round = 0; round < 2; round++) {
+		struct engine_totals now;
+		engine_spent(g.en, &now);
+		assert_int_equal(now.calls, spent.calls);
+		assert_int_equal(now.memo_hits, spent.memo_hits);
+		assert_true(now.cost_usd == spent.cost_usd);
+		rig_reopen(&g);
+	}
+	/* saved again without a change: the same bytes */
+	rig_save(&g, "second.json");
+	char *a = fx_path(&g.f, "first.json"), *b = fx_path(&g.f, "second.json");
+	expect_same_file(a, b);
+	expect_same_file(a, g.path);
+	free(a);
+	free(b);
+	rig_close(&g);
+}
+
+/* An evaluation whose choice names a candidate the record does not hold (in the range the
+ * loader accepts, beyond the candidates) is dropped on reopening, never used as an index. */
+static void test_choice_out_of_range(void **state)
+{
+	(void)state;
+	struct rig g;
+	rig_open(&g, "hotpot-mini");
+	run_and_decide(&g);
+	size_t n_evals = engine_current(g.en)->n_evals;
+	assert_true(n_evals > 1);
+	engine_store(g.en);
+	cJSON *h = session_section(g.s, "history");
+	cJSON *iters = cJSON_GetObjectItemCaseSensitive(h, "iterations");
+	cJSON *evals =
+	    cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(iters, 0), "evaluations");
+	cJSON *choice = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(evals, 1), "choice");
+	assert_true(cJSON_ReplaceItemInArray(choice, 0, cJSON_CreateNumber(100000)));
+	struct err e = {{0}};
+	if (session_save(g.s, g.path, &e) < 0)
+		fail_msg("%s", e.msg);
+	rig_unload(&g);
+	rig_load(&g);
+	assert_int_equal(engine_current(g.en)->n_evals, n_evals - 1);
+	rig_close(&g);
+}
+
+/* ---- scores only for what was measured ---- */
+
+static const struct prompt_version *latest(struct engine *en, int step)
+{
+	size_t n;
+	const struct prompt_version *v = engine_versions(en, &n), *last = NULL;
+	for (size_t i = 0; i < n; i++)
+		if (v[i].step == step)
+			last = &v[i];
+	return last;
+}
+
+static void test_measured_scores(void **state)
+{
+	(void)state;
+	struct rig g;
+	rig_open(&g, "hotpot-mini");
+	assert_true(engine_val_score(g.en) < 0); /* nothing measured yet */
+	run_and_decide(&g);
+	const struct iteration *it = engine_current(g.en);
+	int query = session_step_index(g.s, "query");
+	/* the query changed alone: scored as selection measured that configuration, not with the
+	 * combination's score */
+	bool keep[3] = {false};
+	keep[query] = true;
+	double alone = engine_config_score(g.en, it, keep);
+	assert_true(alone >= 0);
+	assert_true(alone != it->best_score);
+	assert_true(latest(g.en, query)->score == alone);
+	assert_true(it->kept_score == alone);
+	assert_true(engine_val_score(g.en) == alone);
+	/* a restored version is a configuration nobody measured */
+	assert_int_equal(engine_restore_version(g.en, query, 1), 0);
+	assert_true(latest(g.en, query)->score < 0);
+	assert_true(engine_val_score(g.en) < 0);
+	/* and so it stays on reopening */
+	rig_reopen(&g);
+	assert_true(engine_val_score(g.en) < 0);
+	assert_true(latest(g.en, query)->score < 0);
+	rig_close(&g);
+
+	/* an edited prompt never gets the combination's score */
+	rig_open(&g, "hotpot-mini");
+	assert_int_equal(engine_run_to_proposal(g.en), 0);
+	drive(&g);
+	int answer = session_step_index(g.s, "answer");
+	char *text = xasprintf("%s\nBe brief.", engine_current(g.en)->changes[1].new_prompt);
+	assert_int_equal(engine_edit(g.en, answer, text), 0);
+	assert_int_equal(engine_accept(g.en, query), 0);
+	assert_true(latest(g.en, answer)->edited);
+	assert_true(latest(g.en, answer)->score < 0);
+	assert_true(latest(g.en, query)->score < 0);
+	assert_true(engine_current(g.en)->kept_score < 0);
+	assert_true(engine_val_score(g.en) < 0);
+	free(text);
+	rig_close(&g);
+}
+
+static void test_nothing_to_optimize(void **state)
+{
+	(void)state;
+	struct rig g;
+	rig_open(&g, "capitals");
+	assert_non_null(engine_nothing_to_optimize(g.en));
+	assert_int_equal(engine_run_to_proposal(g.en), -1);
+	assert_int_equal(engine_step(g.en), -1);
+	assert_int_equal(engine_run(g.en, 1), -1);
+	assert_non_null(strstr(engine_pause_reason(g.en), "nothing to optimize"));
+	assert_int_equal(engine_iterations(g.en), 0);
+	struct engine_totals t;
+	engine_totals(g.en, &t);
+	assert_int_equal(t.calls, 0);
+	rig_close(&g);
+	rig_open(&g, "hotpot-mini");
+	assert_null(engine_nothing_to_optimize(g.en));
+	rig_close(&g);
+}
+
+/* ---- one writer, no silent overwrite ---- */
+
+static void test_lock(void **state)
+{
+	(void)state;
+	struct rig g;
+	rig_open(&g, "hotpot-mini");
+	struct err e = {{0}};
+	struct session_lock *a = session_lock_take(g.path, &e);
+	assert_non_null(a);
+	char *lp = session_lock_path(g.path);
+	struct stat st;
+	assert_int_equal(stat(lp, &st), 0);
+	/* a second writer (another open file description: flock tells them apart) is refused */
+	struct session_lock *b = session_lock_take(g.path, &e);
+	assert_null(b);
+	assert_non_null(strstr(e.msg, "is open for writing by another adopt-tui (pid "));
+	assert_non_null(strstr(e.msg, "--read-only"));
+	/* released: the file goes, and the next writer gets it */
+	session_lock_release(a);
+	assert_int_equal(stat(lp, &st), -1);
+	memset(&e, 0, sizeof e);
+	b = session_lock_take(g.path, &e);
+	assert_non_null(b);
+	session_lock_release(b);
+	free(lp);
+	rig_close(&g);
+}
+
+static void test_changed_on_disk(void **state)
+{
+	(void)state;
+	struct rig g;
+	rig_open(&g, "hotpot-mini");
+	struct err e = {{0}};
+	assert_int_equal(session_disk_changed(g.s, g.path), 0);
+	/* touched but the same: no change */
+	char *text;
+	size_t len;
+	text = slurp(g.path, &len);
+	fx_write(g.path, text, len);
+	assert_int_equal(session_disk_changed(g.s, g.path), 0);
+	/* another program saves: ours is refused and theirs kept */
+	fx_write(g.path, "{\"theirs\": 1}\n", 14);
+	assert_int_equal(session_disk_changed(g.s, g.path), 1);
+	assert_int_equal(session_save(g.s, g.path, &e), -1);
+	assert_non_null(strstr(e.msg, "changed on disk since it was read"));
+	size_t n;
+	char *now = slurp(g.path, &n);
+	assert_int_equal(n, 14);
+	free(now);
+	/* told to, it overwrites once, and from then on that is the version it knows */
+	session_overwrite_once(g.s);
+	assert_int_equal(session_save(g.s, g.path, &e), 0);
+	assert_int_equal(session_disk_changed(g.s, g.path), 0);
+	assert_int_equal(session_save(g.s, g.path, &e), 0);
+	expect_same_file(g.path, "examples/hotpot-mini/session.json");
+	free(text);
+	rig_close(&g);
+}
+
+static void test_saveas_rebase(void **state)
+{
+	(void)state;
+	struct rig g;
+	rig_open(&g, "hotpot-mini");
+	char *sub = fx_path(&g.f, "sub");
+	assert_int_equal(mkdir(sub, 0755), 0);
+	char *copy = xasprintf("%s/copy.json", sub);
+	struct err e = {{0}};
+	assert_int_equal(session_rebase_paths(g.s, copy, &e), 0);
+	rig_save(&g, "sub/copy.json");
+	/* the copy names its data from where it is, and loads */
+	struct diag d = {0};
+	struct session *c = session_load(copy, NULL, &d);
+	for (size_t i = 0; i < d.n; i++)
+		print_error("%s\n", d.msgs[i]);
+	assert_non_null(c);
+	const cJSON *ds = session_section(c, "dataset");
+	assert_string_equal(cJSON_GetObjectItemCaseSensitive(ds, "train")->valuestring,
+	                    "../train.jsonl");
+	const cJSON *task = cJSON_GetObjectItemCaseSensitive(session_section(c, "models"), "task");
+	assert_string_equal(cJSON_GetObjectItemCaseSensitive(task, "rules")->valuestring,
+	                    "../rules.json");
+	assert_int_equal(c->data.splits[SPLIT_TRAIN].n, g.s->data.splits[SPLIT_TRAIN].n);
+	/* and back into the first directory: the paths as they were */
+	assert_int_equal(session_rebase_paths(c, g.path, &e), 0);
+	ds = session_section(c, "dataset");
+	assert_string_equal(cJSON_GetObjectItemCaseSensitive(ds, "train")->valuestring,
+	                    "train.jsonl");
+	session_free(c);
+	diag_free(&d);
+	unlink(copy);
+	rmdir(sub);
+	free(copy);
+	free(sub);
+	rig_close(&g);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_print_style),
+	    cmocka_unit_test(test_order_keys),
+	    cmocka_unit_test(test_examples_stable),
+	    cmocka_unit_test(test_reopen_identical),
+	    cmocka_unit_test(test_choice_out_of_range),
+	    cmocka_unit_test(test_measured_scores),
+	    cmocka_unit_test(test_nothing_to_optimize),
+	    cmocka_unit_test(test_lock),
+	    cmocka_unit_test(test_changed_on_disk),
+	    cmocka_unit_test(test_saveas_rebase),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
