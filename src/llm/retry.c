@@ -209,6 +209,8 @@ double retry_reset_parse(const char *value, double now_unix)
 	memcpy(buf, value, n);
 	buf[n] = '\0';
 	double d = duration_parse(buf);
+	if (d >= 1e9 && buf[strspn(buf, "0123456789.")] == '\0') /* a Unix time, not a wait */
+		return d > now_unix ? d - now_unix : 0;
 	if (d >= 0)
 		return d;
 	double t = rfc3339_parse(buf);

@@ -61,9 +61,9 @@ double retry_after_parse(const char *value, time_t now);
 int retry_should_parse(const char *value);
 
 /* A reset time as rate-limit headers write it: a Go-style duration ("6ms", "1s", "6m0s",
- * "1h2m3.5s", or plain seconds "20") or an RFC 3339 time ("2025-01-01T00:00:30Z",
- * "...30.5+01:00", relative to now_unix, seconds since the epoch).  Seconds from now (>= 0), or
- * -1 when the value is neither. */
+ * "1h2m3.5s", or plain seconds "20"), an RFC 3339 time ("2025-01-01T00:00:30Z",
+ * "...30.5+01:00") or a Unix time (a plain number from 1e9 on), the times relative to now_unix
+ * (seconds since the epoch).  Seconds from now (>= 0), or -1 when the value is none of these. */
 double retry_reset_parse(const char *value, double now_unix);
 
 /* What a response's rate-limit headers say, per kind of limit ("requests", "tokens",

@@ -208,6 +208,8 @@ static void test_reset_parse(void **state)
 	    {"2025-01-01T01:00:10+01:00", 10},
 	    {"2024-12-31T23:59:00Z", 0},
 	    {"2025-03-01T00:00:00Z", 59 * 86400.0},
+	    {"1735689645", 45}, /* a Unix time (Anthropic's unified reset) */
+	    {"1735689000", 0},
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(ok); i++) {
 		double got = retry_reset_parse(ok[i].v, now);
