@@ -77,7 +77,11 @@ int batch_prepare(const struct batch_opts *o, struct batch_env *env)
 		return 2;
 	struct err e = {{0}};
 	if (!o->read_only && !(env->lock = session_lock_take(o->session, &e))) {
+<<<<<<< HEAD
+		term_printf(stderr, "adopt-tui: %s\n", e.msg); /* names the lock file's owner */
+=======
 		term_printf(stderr, "adopt-tui: %s\n", e.msg);
+>>>>>>> reopen
 		return 1;
 	}
 	if (session_override_models(env->s, o->provider, o->base_url, o->models, o->n_models, &e) <
@@ -144,8 +148,8 @@ int batch_prepare(const struct batch_opts *o, struct batch_env *env)
 	long skipped;
 	const char *bad = llm_cache_problem(env->llm, &skipped);
 	if (bad)
-		fprintf(stderr, "adopt-tui: warning: %s (%ld line(s) skipped in all)\n", bad,
-		        skipped);
+		term_printf(stderr, "adopt-tui: warning: %s (%ld line(s) skipped in all)\n", bad,
+		            skipped);
 	return 0;
 }
 
@@ -433,12 +437,13 @@ static void on_engine_event(void *arg, const struct engine_event *ev)
 		term_printf(stderr, "iteration %d: %s...\n", ev->iteration, phase_name(ev->phase));
 		break;
 	case EV_PHASE_FINISHED:
-		term_printf(stderr, "iteration %d: %s\n", ev->iteration, ev->message);
-		break;
 	case EV_ERROR:
-	case EV_PAUSED:
-		term_printf(stderr, "iteration %d: %s\n", ev->iteration, ev->message);
+	case EV_PAUSED: {
+		char *m = term_line(ev->message); /* a server's message may span lines */
+		term_printf(stderr, "iteration %d: %s\n", ev->iteration, m);
+		free(m);
 		break;
+	}
 	case EV_ITERATION_DONE: {
 		const struct iteration *it = engine_current(c->en);
 		char kept[16] = "-"; /* what the decisions kept, as measured */

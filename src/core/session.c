@@ -580,6 +580,8 @@ struct session *session_load(const char *path, const struct session_load_opts *o
 		load_problem(&L, "version",
 		             "version %g is newer than this build understands (%d): upgrade adopt-tui",
 		             ver->valuedouble, SESSION_VERSION);
+	else if (json_int(ver, 1, SESSION_VERSION, &(int){0}, &e) < 0)
+		load_problem(&L, "version", "\"version\" %s", e.msg);
 	char *name = load_string(&L, root, "", "name", NULL);
 	if (!name) {
 		const char *base = path_basename(path);
