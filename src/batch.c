@@ -77,11 +77,7 @@ int batch_prepare(const struct batch_opts *o, struct batch_env *env)
 		return 2;
 	struct err e = {{0}};
 	if (!o->read_only && !(env->lock = session_lock_take(o->session, &e))) {
-<<<<<<< HEAD
 		term_printf(stderr, "adopt-tui: %s\n", e.msg); /* names the lock file's owner */
-=======
-		term_printf(stderr, "adopt-tui: %s\n", e.msg);
->>>>>>> reopen
 		return 1;
 	}
 	if (session_override_models(env->s, o->provider, o->base_url, o->models, o->n_models, &e) <

@@ -316,12 +316,6 @@ static int *per_step_ints(const struct session *s, const cJSON *o)
 
 static void cost_from_json(const cJSON *j, struct phase_cost *pc)
 {
-<<<<<<< HEAD
-	*pc = (struct phase_cost){count(j, "calls"), count(j, "cached"),
-	                          count(j, "tokens_in"), count(j, "tokens_out"),
-	                          num(j, "cost_usd"), num(j, "projected_usd"),
-	                          count(j, "projected_calls")};
-=======
 	*pc = (struct phase_cost){.calls = count(j, "calls"),
 	                          .cached = count(j, "cached"),
 	                          .tokens_in = count(j, "tokens_in"),
@@ -329,7 +323,6 @@ static void cost_from_json(const cJSON *j, struct phase_cost *pc)
 	                          .cost_usd = num(j, "cost_usd"),
 	                          .projected_usd = num(j, "projected_usd"),
 	                          .projected_calls = count(j, "projected_calls")};
->>>>>>> reopen
 }
 
 static void restore_cases(struct engine *en, struct iteration *it, const cJSON *arr)
@@ -390,20 +383,12 @@ static void restore_evaluations(struct engine *en, struct iteration *it, const c
 		 * candidate the record does not hold drops the evaluation (never an index past
 		 * them) */
 		const cJSON *choice = cJSON_GetObjectItemCaseSensitive(e, "choice");
-<<<<<<< HEAD
 		int *ch = xcalloc(m + 1, sizeof *ch);
 		bool ok = true;
 		for (size_t i = 0; i < m && ok; i++) {
 			const cJSON *c = cJSON_GetArrayItem(choice, (int)i);
 			double n_cands = it->n_cands ? (double)it->n_cands[i] : 0;
 			ok = !c || json_int(c, 0, n_cands, &ch[i], NULL) == 0;
-=======
-		ev->choice = xcalloc(m + 1, sizeof *ev->choice);
-		for (size_t i = 0; i < m; i++) {
-			int x;
-			ev->choice[i] =
-			    json_int(cJSON_GetArrayItem(choice, (int)i), 0, 1e6, &x, NULL) == 0 ? x : 0;
->>>>>>> reopen
 		}
 		if (!ok) {
 			free(ch);

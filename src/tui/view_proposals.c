@@ -2,18 +2,11 @@
  * diff of the current against the proposed prompt (removed text as [-old-] in diff.removed, added
  * text as {+new+} in diff.added, so it reads without colour too; invisible characters such as
  * U+200B as markers, "<U+200B>", so that no change hides in them), the validation gain of the
-<<<<<<< HEAD
  * proposed combination beside the step's own part of it (its phi, and its gain alone where
  * selection measured that), the change in demonstrations and the decision.  Keys act on the
  * selected step (tui->step): a accept, x reject, e edit (in $EDITOR; the engine checks the
  * text), u undo.
  * Before a proposal exists it says what the engine is doing and how to get one. */
-=======
- * proposed combination beside the step's own part of it (its φ, and its gain alone where
- * selection measured that), the change in demonstrations and the decision.  Keys act on the
- * selected step (tui->step): a accept, x reject, e edit (in $EDITOR; the engine checks the
- * text), u undo.  Before a proposal exists it says what the engine is doing and how to get one. */
->>>>>>> reopen
 #include <stdlib.h>
 #include <string.h>
 
