@@ -65,7 +65,9 @@ struct session_lock *session_lock_take(const char *path, struct err *e)
 {
 	char *lp = session_lock_path(path);
 	for (int attempt = 0; attempt < 5; attempt++) {
-		int fd = open(lp, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+		/* O_NONBLOCK: a FIFO planted in a bundle must not hang the open */
+		int fd = open(lp, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY,
+		              0644);
 		if (fd < 0 && (errno == EACCES || errno == EROFS || errno == EPERM)) {
 			struct session_lock *l = xcalloc(1, sizeof *l);
 			*l = (struct session_lock){-1, lp};
@@ -76,13 +78,18 @@ struct session_lock *session_lock_take(const char *path, struct err *e)
 			        strerror(errno));
 			break;
 		}
+		struct stat a, b;
+		if (fstat(fd, &a) < 0 || !S_ISREG(a.st_mode)) {
+			close(fd);
+			err_set(e, "%s: the lock file %s is not a regular file", path, lp);
+			break;
+		}
 		if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
 			refused(e, path, lp, fd, errno);
 			close(fd);
 			break;
 		}
-		struct stat a, b;
-		if (fstat(fd, &a) == 0 && stat(lp, &b) == 0 && a.st_ino == b.st_ino &&
+		if (stat(lp, &b) == 0 && a.st_ino == b.st_ino &&
 		    a.st_dev == b.st_dev) {
 			char host[HOST_NAME_MAX + 1] = "unknown";
 			gethostname(host, sizeof host);

@@ -193,7 +193,8 @@ static void load_retrieve(struct loader *L, struct session *s, struct step *st, 
 		st->corpus = path_join(s->dir, corpus);
 		free(corpus);
 		struct err e = {{0}};
-		if (bm25_load_corpus(st->corpus, &st->corpus_docs, &st->n_corpus_docs, &e) < 0) {
+		if (bm25_load_corpus(st->corpus, s->data.max_file_bytes, &st->corpus_docs,
+		                     &st->n_corpus_docs, &e) < 0) {
 			char p[300];
 			snprintf(p, sizeof p, "%s.corpus", path);
 			load_problem(L, p, "step \"%s\": corpus: %s", st->id, e.msg);

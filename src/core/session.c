@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "core/jsonfmt.h"
 #include "core/jsonnum.h"
@@ -211,14 +212,15 @@ static void load_models(struct loader *L, struct session *s)
 				             mc->name);
 			} else {
 				mc->rules = path_join(s->dir, rules);
-				FILE *f = fopen(mc->rules, "r");
-				if (!f) {
+				/* a regular file we may read; --check reads and validates it */
+				struct err e = {{0}};
+				int fd = file_open_read(mc->rules, FILE_MAX_BYTES_DEFAULT, &e);
+				if (fd < 0) {
 					char pp[320];
 					snprintf(pp, sizeof pp, "%s.rules", path);
-					load_problem(L, pp, "model \"%s\": rules file %s: %s", mc->name,
-					             mc->rules, strerror(errno));
+					load_problem(L, pp, "model \"%s\": rules file %s", mc->name, e.msg);
 				} else {
-					fclose(f);
+					close(fd);
 				}
 				free(rules);
 			}
@@ -380,7 +382,7 @@ static void load_metric(struct loader *L, struct session *s)
 
 static const char *const top_keys[] = {"format",    "version", "name",    "models",
                                        "pipeline",  "dataset", "metric",  "optimizer",
-                                       "history",   "state",   NULL};
+                                       "history",   "state",   "max_file_mb", NULL};
 
 const struct session_keyset session_keysets[] = {
 	{"top level", top_keys},         {"models.NAME", model_keys},
@@ -432,6 +434,7 @@ static const struct json_num_rule history_numbers[] = {
 	COST_KEYS("history.totals_last_run"),
 	COST_KEYS("history.spent"),
 	{"history.incumbent_score", false, -1, 1},
+	{"history.spent.journal", true, 0, N_MAX},
 	{"state.iteration", true, 1, ITER_MAX},
 	COST_KEYS("state.cost.*"),
 	{NULL, false, 0, 0},
@@ -560,6 +563,13 @@ struct session *session_load(const char *path, const struct session_load_opts *o
 	stamp_disk(s, path, text, len);
 	s->root = root;
 	s->path = xstrdup(path);
+	s->save_path = file_resolve(path, &e);
+	if (!s->save_path) {
+		diag_add(d, "%s", e.msg);
+		L.errors++;
+		goto out;
+	}
+	file_remove_stale_temps(s->save_path);
 	s->dir = path_dirname(path);
 	s->output_step = -1;
 	L.s = s;
@@ -591,6 +601,8 @@ struct session *session_load(const char *path, const struct session_load_opts *o
 		name = xstrndup(base, n);
 	}
 	s->name = name;
+	s->data.max_file_bytes =
+	    (size_t)load_number(&L, root, "", "max_file_mb", 256, 1, 1 << 20) << 20;
 	load_models(&L, s);
 	load_dataset(&L, s);
 	if (L.bad_json) {
@@ -629,6 +641,7 @@ void session_free(struct session *s)
 	cJSON_Delete(s->root);
 	free(s->inline_text);
 	free(s->path);
+	free(s->save_path);
 	free(s->dir);
 	free(s->name);
 	free(s->disk.path);
@@ -772,7 +785,8 @@ int session_save(struct session *s, const char *path, struct err *e)
 	order_keys(s);
 	char *text = json_print_stable(s->root);
 	size_t len = strlen(text);
-	int rc = file_write_atomic(path, text, len, e);
+	bool own = s->save_path && strcmp(path, s->path) == 0;
+	int rc = file_write_atomic(own ? s->save_path : path, text, len, e);
 	if (rc == 0)
 		stamp_disk(s, path, text, len);
 	free(text);

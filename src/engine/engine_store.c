@@ -218,6 +218,13 @@ void engine_store(struct engine *en)
 		totals_json(h, "totals_last_run", &t);
 	engine_spent(en, &t); /* every run's spend, earlier ones included: the caps apply to it */
 	totals_json(h, "spent", &t);
+	/* how many spend journal lines this record counts: a reopening adds the ones after */
+	long mark;
+	struct err e;
+	llm_spend_sync(en->llm, &mark, &e); /* the count stands even when the fsync failed */
+	if (mark > 0)
+		cJSON_AddNumberToObject(cJSON_GetObjectItemCaseSensitive(h, "spent"), "journal",
+		                        (double)mark);
 	cJSON_AddItemToObject(h, "incumbent_score", score_or_null(en->val_score));
 	session_set_section(en->s, "history", h);
 	cJSON *st = cJSON_CreateObject();
@@ -537,6 +544,13 @@ void engine_restore(struct engine *en)
 		                                     .tokens_in = count(spent, "tokens_in"),
 		                                     .tokens_out = count(spent, "tokens_out"),
 		                                     .cost_usd = num(spent, "cost_usd")};
+	/* calls billed after the last save (the process was killed): from the spend journal */
+	struct llm_stats j;
+	llm_spend_since(en->llm, count(spent, "journal"), &j);
+	en->earlier.calls += j.done;
+	en->earlier.tokens_in += j.tokens_in;
+	en->earlier.tokens_out += j.tokens_out;
+	en->earlier.cost_usd += j.cost_usd;
 	if (cJSON_GetObjectItemCaseSensitive(h, "incumbent_score"))
 		en->val_score = score_of(h, "incumbent_score", -1);
 	const cJSON *st = session_section(s, "state");

@@ -312,7 +312,8 @@ static void test_file_problems(void **state)
 	    "missing.json", NULL,
 	    (const char *const[]){"missing.json: cannot open: No such file or directory", NULL});
 	assert_int_equal(mkdir("dir.json", 0755), 0);
-	expect_file("dir.json", NULL, (const char *const[]){"dir.json: not a regular file", NULL});
+	expect_file("dir.json", NULL,
+	            (const char *const[]){"dir.json: not a regular file (a directory)", NULL});
 	rmdir("dir.json");
 	put("plain", "{}");
 	expect_file("plain/s.json", NULL,
@@ -494,7 +495,7 @@ static void test_bad_code_steps(void **state)
 	    "      {\"id\": \"d\", \"type\": \"retrieve\", \"query\": \"{{input.question}}\", "
 	    "\"passages\": \"input.ctx\", \"k\": 0}",
 	    NULL,
-	    "s.json:7:80: step \"a\": corpus: nope.jsonl: cannot open the corpus: No such file or "
+	    "s.json:7:80: step \"a\": corpus: nope.jsonl: cannot open: No such file or "
 	    "directory",
 	    "s.json:8:82: step \"b\": passages \"input.nope\" must name a dataset field holding a "
 	    "list (input.FIELD)",
@@ -526,7 +527,7 @@ static void test_bad_models(void **state)
 	    "s.json:4:21: model \"x\": unknown provider \"openaii\" (one of openai, "
 	    "anthropic, ollama, scripted)",
 	    "s.json:5:21: models.y.provider must be a string",
-	    "s.json:6:42: model \"z\": rules file none.rules: No such file or directory",
+	    "s.json:6:42: model \"z\": rules file none.rules: cannot open: No such file or directory",
 	    "s.json:7:46: models.w.temperature must be between 0 and 2 (got 3)",
 	    "s.json:7:8: model \"w\": \"model\" is required (the model name the provider "
 	    "knows, e.g. gpt-4o-mini)",
