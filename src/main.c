@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "batch.h"
+#include "tui/tui.h"
 #include "core/termsafe.h"
 #include "core/util.h"
 
@@ -106,7 +107,7 @@ int main(int argc, char **argv)
 	}
 	longopts[OPT_COUNT] = (struct option){0};
 
-	struct batch_opts o = {.split = "val", .limit = -1, .min_score = -1};
+	struct front_opts o = {.split = "val", .limit = -1, .min_score = -1};
 	enum mode mode = MODE_TUI;
 	int c;
 	opterr = 0;
@@ -157,7 +158,7 @@ int main(int argc, char **argv)
 		case OPT_provider: o.provider = optarg; break;
 		case OPT_base_url: o.base_url = optarg; break;
 		case OPT_model:
-			if (o.n_models < BATCH_MAX_MODEL_OVERRIDES)
+			if (o.n_models < FRONT_MAX_MODEL_OVERRIDES)
 				o.models[o.n_models++] = optarg;
 			break;
 		case OPT_help: usage(stdout); return 0;
@@ -174,7 +175,7 @@ int main(int argc, char **argv)
 	case MODE_CHECK: return batch_check(&o);
 	case MODE_EVAL: return batch_eval(&o);
 	case MODE_RUN: return batch_run(&o);
-	case MODE_TUI: return batch_tui(&o);
+	case MODE_TUI: return tui_main(&o);
 	}
 	return 1;
 }

@@ -96,8 +96,4 @@ void tui_close_overlay(struct tui *t);
 extern const struct view_ops view_graph_ops, view_traces_ops, view_gradients_ops,
 	view_shapley_ops, view_proposals_ops, view_history_ops, view_help_ops, view_prompt_ops;
 
-/* Entry point from main: opens the workbench on a session file. */
-struct batch_opts;
-int tui_main(const struct batch_opts *o);
-
 #endif
