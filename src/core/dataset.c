@@ -228,8 +228,8 @@ static int load_array(struct dataset *d, enum split_id split, const char *path, 
 				break;
 			}
 		}
-		cJSON_Delete(arr);
 	}
+	cJSON_Delete(arr);
 	free(buf);
 	return rc;
 }
