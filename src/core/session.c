@@ -31,6 +31,7 @@
 #include "core/metric.h"
 #include "core/rx.h"
 #include "core/session.h"
+#include "core/utf8.h"
 
 #define DEFAULT_MAX_BYTES ((size_t)256 << 20)
 
@@ -484,6 +485,18 @@ struct session *session_load(const char *path, const struct session_load_opts *o
 	}
 	if (!root) {
 		parse_error(&L, cJSON_GetErrorPtr());
+		free(text);
+		return NULL;
+	}
+	/* JSON is UTF-8 (RFC 8259); cJSON lets other bytes through, and a save would write them
+	 * back into a file other JSON readers refuse */
+	size_t bad = utf8_valid_len(text, len);
+	if (bad < len) {
+		struct json_pos pos = json_pos_of_offset(text, bad);
+		diag_add(d, "%s:%d:%d: byte 0x%02X is not UTF-8 (a session file is UTF-8 text: convert "
+		            "it, e.g. with iconv)",
+		         path, pos.line, pos.col, (unsigned char)text[bad]);
+		cJSON_Delete(root);
 		free(text);
 		return NULL;
 	}
