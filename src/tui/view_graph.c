@@ -634,10 +634,10 @@ static bool graph_key(struct view *v, enum action a)
 {
 	if (!G(v)->count)
 		return false;
-	if (a == ACTION_ENTER) {
+	if (a == ACTION_ENTER) { /* the node's prompt; t (show_traces) goes to its runs */
 		if (v->tui->step < 0)
 			v->tui->step = G(v)->topo[0];
-		tui_focus_view(v->tui, "traces");
+		tui_focus_view(v->tui, "prompt");
 		return true;
 	}
 	int to = move_target(v, a);
