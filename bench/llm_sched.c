@@ -6,8 +6,14 @@
  * time (getrusage: the server is another process) as a share of wall time.
  * Part 2: 200 ms latency with 10% of requests answered 429 + Retry-After 0.2 s: every request
  * must still be answered; reports retries (HTTP attempts vs requests) and wall time.
+ * Part 3: a rate-limited server: a fixed window (1 s, 100 requests: a per-minute limit scaled
+ * down so that a run sees twenty windows) answering 429 beyond it, with the scheduler's real
+ * defaults (backoff, budget, adaptive concurrency).  Twice: the 429s carry only Retry-After and
+ * retry-after-ms; then every answer carries OpenAI's x-ratelimit-remaining/reset-requests and
+ * the 429s no Retry-After.  Every request must be answered, and once settled (the second half
+ * of the requests) fewer than 0.1 answers 429 per completed request.
  *
- *   llm_sched [--requests N] [--concurrency C] [--part 1|2]      ($LLM_SERVER: the server binary)
+ *   llm_sched [--requests N] [--concurrency C] [--part 1|2|3]    ($LLM_SERVER: the server binary)
  */
 #include <math.h>
 #include <stdio.h>
@@ -36,10 +42,15 @@ struct result {
 	double wall_s, cpu_s, user_s;
 	struct tally t;
 	struct llm_stats st;
+	/* part 3: the server's 429 count and the answers when half the requests were done */
+	double half_429, half_s;
+	long half_done;
 };
 
-/* Submits n distinct one-message requests at once and drives llm_wait until all are answered. */
-static int run(const struct model_config *m, long n, const char *tag, struct result *res)
+/* Submits n distinct one-message requests at once and drives llm_wait until all are answered.
+ * With srv, samples the server's 429 count when half of them are answered. */
+static int run_sampled(const struct model_config *m, long n, const char *tag, struct result *res,
+                       const struct bench_server *srv)
 {
 	memset(res, 0, sizeof *res);
 	struct llm_options o = {.no_cache = true, .seed = 7};
@@ -59,11 +70,17 @@ static int run(const struct model_config *m, long n, const char *tag, struct res
 		llm_submit(l, &req, on_done, NULL, &res->t);
 	}
 	int rc = 0;
-	while (llm_pending(l) && now_s() - t0 < 120)
+	while (llm_pending(l) && now_s() - t0 < 120) {
 		if (llm_wait(l, NULL, 0, 1000) < 0) {
 			rc = -1;
 			break;
 		}
+		if (srv && !res->half_done && res->t.done >= n / 2) {
+			res->half_done = res->t.done;
+			res->half_s = now_s() - t0;
+			res->half_429 = bench_server_stat(srv, "status.429");
+		}
+	}
 	res->wall_s = now_s() - t0;
 	res->cpu_s = bench_cpu_s() - c0;
 	res->user_s = bench_user_s() - u0;
@@ -71,6 +88,49 @@ static int run(const struct model_config *m, long n, const char *tag, struct res
 	if (llm_pending(l))
 		rc = -1;
 	llm_free(l);
+	return rc;
+}
+
+static int run(const struct model_config *m, long n, const char *tag, struct result *res)
+{
+	return run_sampled(m, n, tag, res, NULL);
+}
+
+/* Part 3, one way of saying the limit: rate_headers as the test server takes it. */
+static int part3(struct bench_server *srv, struct model_config *m, long n, int rate_headers)
+{
+	char ctl[160];
+	snprintf(ctl, sizeof ctl,
+	         "{\"latency_ms\": 50, \"rate_429\": 0, \"window_ms\": 1000, "
+	         "\"window_requests\": 100, \"rate_headers\": %d}",
+	         rate_headers);
+	bench_server_control(srv, ctl);
+	struct result r;
+	double before429 = fmax(bench_server_stat(srv, "status.429"), 0);
+	double before_req = bench_server_stat(srv, "requests");
+	int rc = run_sampled(m, n, "p3", &r, srv) < 0 ? 1 : 0;
+	double n429 = fmax(bench_server_stat(srv, "status.429"), 0) - before429;
+	double nreq = bench_server_stat(srv, "requests") - before_req;
+	double settled429 = fmax(bench_server_stat(srv, "status.429"), 0) - fmax(r.half_429, 0);
+	long settled_done = r.t.done - r.half_done;
+	double ratio = settled_done ? settled429 / (double)settled_done : 0;
+	printf("llm_sched part 3 (%s): %ld requests, concurrency %d, latency 50 ms, server "
+	       "window 100 requests / 1 s\n",
+	       rate_headers ? "x-ratelimit-* headers on every answer, no Retry-After"
+	                    : "Retry-After on 429 only",
+	       n, m->concurrency);
+	printf("  answered %ld of %ld, errors %ld%s%s; wall %.2f s (the limit alone allows %.1f "
+	       "s)\n",
+	       r.t.done, n, r.t.errors, r.t.errors ? ": " : "", r.t.errors ? r.t.first_error : "",
+	       r.wall_s, (double)n / 100 - 1);
+	printf("  server saw %.0f requests, %.0f answered 429 (%.3f per completed request); most "
+	       "attempts for one request %ld\n",
+	       nreq, n429, n429 / (double)n, r.t.max_attempts);
+	printf("  settled (second half, from %.2f s): %.0f answered 429 for %ld completed = %.3f "
+	       "per completed request (target < 0.1: %s)\n",
+	       r.half_s, settled429, settled_done, ratio, ratio < 0.1 ? "met" : "MISSED");
+	if (r.t.done != n || r.t.errors || ratio >= 0.1)
+		rc = 1;
 	return rc;
 }
 
@@ -106,6 +166,8 @@ int main(int argc, char **argv)
 	struct result r;
 	if (only == 2)
 		goto part2;
+	if (only == 3)
+		goto part3;
 	if (run(&m, n, "p1", &r) < 0)
 		rc = 1;
 	double ideal = (double)n / (double)conc * 0.050;
@@ -166,6 +228,11 @@ part2:; /* part 2 */
 	    r2.wall_s, n, conc, ideal2, r2.wall_s / ideal2, 100 * r2.cpu_s / r2.wall_s);
 	if (r2.t.done != n || r2.t.errors)
 		rc = 1;
+	if (only == 2)
+		goto out;
+part3:; /* part 3 */
+	for (int headers = 0; headers < 2; headers++)
+		rc |= part3(&srv, &m, n, headers);
 out:
 	bench_server_stop(&srv);
 	return rc;

@@ -27,7 +27,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		tail++;
 	char *text = xstrndup((const char *)data + size - tail, tail);
 	struct llm_usage u = {.in = 12, .out = 34, .cached = 5, .reasoning = 7};
-	FUZZ_CHECK(cache_put(c, key, "m\xc3\xa9", text, text, &u, &e) == 0, "put: %s", e.msg);
+	FUZZ_CHECK(cache_put(c, key, "m\xc3\xa9", text, text, &u, "length", &e) == 0, "put: %s",
+	           e.msg);
 	size_t after = cache_count(c);
 	cache_close(c);
 
@@ -38,7 +39,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_CHECK(strcmp(ce->text, text) == 0 && strcmp(ce->model, "m\xc3\xa9") == 0 &&
 	               ce->usage.in == 12 && ce->usage.out == 34 && !ce->usage.estimated &&
 	               ce->usage.cached == 5 && ce->usage.reasoning == 7 &&
-	               (*text ? ce->reasoning && !strcmp(ce->reasoning, text) : !ce->reasoning),
+	               (*text ? ce->reasoning && !strcmp(ce->reasoning, text) : !ce->reasoning) &&
+	               ce->finish && strcmp(ce->finish, "length") == 0,
 	           "the appended answer reads back different");
 	/* more, never fewer: a last line torn just before its newline is whole once the append
 	 * has ended it, and then loads */

@@ -286,6 +286,7 @@ static int exit_status(const struct headless *h, const struct batch_opts *o, dou
 struct step_totals {
 	long runs, errors, parse_misses, tok_in, tok_out, cached, memo;
 	long tok_prompt_cached, tok_reasoning, estimated;
+	long cut; /* answers cut by the token limit (errors too when the model says so) */
 	double latency, cost;
 };
 
@@ -312,6 +313,13 @@ static void eval_text(const struct headless *h, const struct batch_opts *o, stru
 		            t->tok_in + t->tok_out, t->tok_reasoning, t->estimated ? "~" : "",
 		            t->estimated ? 8 : 9, t->cost);
 	}
+	long cut = 0;
+	for (size_t i = 0; i < s->n_steps; i++)
+		cut += tot[i].cut;
+	if (cut)
+		printf("  %ld answers cut by the token limit (finish reason length or max_tokens): "
+		       "raise max_tokens\n",
+		       cut);
 	for (size_t i = 0, shown = 0; i < n && shown < 5; i++) {
 		const struct trace *t = run_batch_trace(b, i);
 		if (t->error) {
@@ -382,6 +390,14 @@ static void eval_json(const struct headless *h, const struct batch_opts *o, stru
 		cJSON_AddBoolToObject(j, "good", t->good);
 		if (t->error)
 			cJSON_AddStringToObject(j, "error", t->error);
+		cJSON *cut = NULL; /* the steps whose answer the token limit cut */
+		for (size_t k = 0; k < t->n; k++)
+			if (t->steps[k].cut) {
+				if (!cut)
+					cut = cJSON_AddArrayToObject(j, "cut");
+				cJSON_AddItemToArray(
+				    cut, cJSON_CreateString(s->steps[t->steps[k].step].id));
+			}
 		cJSON_AddItemToArray(ex, j);
 		good += t->good;
 	}
@@ -396,6 +412,7 @@ static void eval_json(const struct headless *h, const struct batch_opts *o, stru
 		cJSON_AddNumberToObject(j, "runs", (double)t->runs);
 		cJSON_AddNumberToObject(j, "errors", (double)t->errors);
 		cJSON_AddNumberToObject(j, "parse_misses", (double)t->parse_misses);
+		cJSON_AddNumberToObject(j, "cut", (double)t->cut);
 		cJSON_AddNumberToObject(j, "latency_s", t->latency);
 		cJSON_AddNumberToObject(j, "tokens_in", (double)t->tok_in);
 		cJSON_AddNumberToObject(j, "tokens_out", (double)t->tok_out);
@@ -471,6 +488,7 @@ int batch_eval(const struct batch_opts *o)
 			st->runs++;
 			st->errors += ts->error != NULL;
 			st->parse_misses += ts->parse_miss;
+			st->cut += ts->cut;
 			st->latency += ts->latency_s;
 			st->tok_in += ts->tok_in;
 			st->tok_out += ts->tok_out;

@@ -24,7 +24,12 @@ struct model_config {
 	double rpm, tpm;            /* requests / tokens per minute; 0 = unlimited */
 	double timeout_s;           /* total per attempt (default 120) */
 	bool stream;                /* stream responses (default true) */
+	/* whether an answer cut by the token limit is an error: CUT_DEFAULT (for the analysis
+	 * roles, whose tags a cut would lose; not for pipeline steps, whose cut answers are
+	 * marked and counted), CUT_ERROR or CUT_ALLOWED ("cut_is_error": true / false) */
+	int cut_is_error;
 };
+enum { CUT_ALLOWED = -1, CUT_DEFAULT = 0, CUT_ERROR = 1 };
 
 /* A deep copy (the strings are the copy's own) and its release; the struct itself is the
  * caller's. */

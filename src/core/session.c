@@ -140,10 +140,10 @@ bool load_bool(struct loader *L, const cJSON *obj, const char *path, const char 
 static const char *const known_providers[] = {"openai", "anthropic", "ollama", "scripted", NULL};
 
 static const char *const model_keys[] = {
-    "provider",          "base_url",   "model",       "api_key_env", "rules",
-    "temperature",       "max_tokens", "price_in",    "price_out",   "price_cached_in",
-    "price_cache_write", "reasoning",  "concurrency", "rpm",         "tpm",
-    "timeout",           "stream",     NULL};
+    "provider",          "base_url",   "model",        "api_key_env", "rules",
+    "temperature",       "max_tokens", "price_in",     "price_out",   "price_cached_in",
+    "price_cache_write", "reasoning",  "concurrency",  "rpm",         "tpm",
+    "timeout",           "stream",     "cut_is_error", NULL};
 
 static void load_models(struct loader *L, struct session *s)
 {
@@ -193,6 +193,9 @@ static void load_models(struct loader *L, struct session *s)
 		mc->tpm = load_number(L, m, path, "tpm", 0, 0, 1e12);
 		mc->timeout_s = load_number(L, m, path, "timeout", 120, 0.1, 86400);
 		mc->stream = load_bool(L, m, path, "stream", true);
+		if (cJSON_GetObjectItemCaseSensitive(m, "cut_is_error"))
+			mc->cut_is_error =
+			    load_bool(L, m, path, "cut_is_error", false) ? CUT_ERROR : CUT_ALLOWED;
 		if (!mc->provider) {
 			if (cJSON_GetObjectItemCaseSensitive(m, "provider"))
 				continue; /* reported as a wrong type */

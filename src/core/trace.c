@@ -62,6 +62,7 @@ void trace_free(struct trace *t)
 		free(s->prompt);
 		free(s->raw);
 		free(s->reasoning);
+		free(s->finish);
 		step_out_free(&s->out);
 		free(s->error);
 	}
@@ -106,6 +107,9 @@ cJSON *trace_to_json(const struct trace *t, const char *const *step_ids)
 		add_str(j, "error", s->error);
 		if (s->parse_miss)
 			cJSON_AddBoolToObject(j, "parse_miss", true);
+		add_str(j, "finish", s->finish);
+		if (s->cut)
+			cJSON_AddBoolToObject(j, "cut", true);
 		if (s->cached)
 			cJSON_AddBoolToObject(j, "cached", true);
 		if (s->memo)
@@ -196,6 +200,8 @@ int trace_from_json(const cJSON *j, struct trace *t, int (*step_index)(void *, c
 		}
 		ts->error = dup_str(s, "error");
 		ts->parse_miss = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(s, "parse_miss"));
+		ts->finish = dup_str(s, "finish");
+		ts->cut = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(s, "cut"));
 		ts->cached = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(s, "cached"));
 		ts->memo = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(s, "memo"));
 		ts->scripted = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(s, "scripted"));

@@ -33,6 +33,8 @@ struct trace_step {
 	struct step_out out;
 	char *error;   /* NULL when the step succeeded */
 	bool parse_miss; /* the output parser did not match: out is the trimmed raw reply */
+	char *finish;    /* LLM: the provider's finish reason ("stop", "length", ...), or NULL */
+	bool cut;        /* LLM: the token limit cut the answer (finish "length", "max_tokens") */
 	bool cached, memo, scripted, estimated; /* estimated: the tokens (a cut stream, ...) */
 	double latency_s;
 	long tok_in, tok_out;

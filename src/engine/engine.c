@@ -69,8 +69,15 @@ static void on_role_done(void *arg, const struct llm_reply *rep)
 	struct engine *en = w->en;
 	w->done = true;
 	w->id = 0;
+	const struct model_config *m = session_model(en->s, en->s->opt.role_model);
 	if (rep->error) {
 		role_failed(en, w, xasprintf("role request failed: %s", rep->error));
+	} else if (rep->cut && !(m && m->cut_is_error == CUT_ALLOWED)) {
+		/* a cut analysis loses its closing tags and its end: never read half of one */
+		role_failed(en, w,
+		            xasprintf("role answer cut by the token limit (finish reason \"%s\"): "
+		                      "raise max_tokens of model \"%s\"",
+		                      rep->finish_reason, en->s->opt.role_model));
 	} else {
 		if (w->raw_dest) {
 			*w->raw_dest = xstrdup(rep->text);

@@ -20,8 +20,9 @@ struct memo_entry {
 	char key[65];
 	char *raw;
 	char *reasoning; /* NULL: none */
+	char *finish; /* the provider's finish reason, NULL when none */
 	struct llm_usage usage;
-	bool scripted;
+	bool scripted, cut;
 	long replaced; /* invalid bytes the LLM layer replaced in raw */
 };
 
@@ -111,7 +112,22 @@ static void memo_put(struct runner *r, const struct llm_reply *rep)
 	e->usage = rep->usage;
 	e->scripted = rep->scripted;
 	e->replaced = rep->replaced;
+	e->finish = rep->finish_reason ? xstrdup(rep->finish_reason) : NULL;
+	e->cut = rep->cut;
 	r->memo_n++;
+}
+
+/* A cut answer is recorded as such; it fails the step only when its model says so. */
+static void mark_cut(struct trace_step *ts, const char *finish, bool cut)
+{
+	free(ts->finish);
+	ts->finish = finish ? xstrdup(finish) : NULL;
+	ts->cut = cut;
+}
+
+static bool cut_fails(const struct model_config *m)
+{
+	return m && m->cut_is_error == CUT_ERROR;
 }
 
 /* ---- runner ---- */
@@ -136,6 +152,7 @@ void runner_free(struct runner *r)
 	for (size_t i = 0; i < r->memo_cap; i++) {
 		free(r->memo[i].raw);
 		free(r->memo[i].reasoning);
+		free(r->memo[i].finish);
 	}
 	free(r->memo);
 	free(r);
@@ -341,14 +358,24 @@ static void on_llm_done(void *arg, const struct llm_reply *rep)
 	ts->scripted = rep->scripted;
 	ts->replaced = rep->replaced;
 	memcpy(ts->key, rep->key, sizeof ts->key);
+	mark_cut(ts, rep->finish_reason, rep->cut);
+	const struct model_config *mc = r->s->steps[ts->step].model_cfg;
+	bool failed = rep->error || (rep->cut && cut_fails(mc));
 	if (rep->error) {
 		record_error(es, ts, rep->error);
+	} else if (failed) {
+		ts->raw = xstrdup(rep->text);
+		char *msg = xasprintf("answer cut by the token limit (finish reason \"%s\"): raise "
+		                      "max_tokens of model \"%s\" (cut_is_error is true)",
+		                      rep->finish_reason, mc->name ? mc->name : "?");
+		record_error(es, ts, msg);
+		free(msg);
 	} else {
 		memo_put(r, rep);
 		apply_llm_output(es, ts, rep->text);
 	}
 	step_finished(es, tsi);
-	if (!rep->error)
+	if (!failed)
 		cursor_next(es);
 	advance(es);
 }
@@ -407,6 +434,7 @@ static int run_llm_step(struct ex_state *es, int tsi, struct render_ctx *c)
 		ts->tok_reasoning = m->usage.reasoning;
 		if (m->reasoning)
 			ts->reasoning = xstrdup(m->reasoning);
+		mark_cut(ts, m->finish, m->cut);
 		apply_llm_output(es, ts, m->raw);
 		free(user);
 		free(system);

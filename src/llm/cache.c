@@ -72,12 +72,21 @@ static void cache_insert(struct cache *c, const char *key, char *model, char *te
 		c->v = xgrow(c->v, &c->cap, c->n + 1, sizeof(*c->v));
 		ce = &c->v[c->n++];
 		memcpy(ce->key, key, 65);
+		ce->finish = NULL;
 		c->slots[s] = c->n;
 	}
 	ce->model = model;
 	ce->text = text;
 	ce->reasoning = reasoning;
 	ce->usage = *u;
+}
+
+/* The finish reason of key's entry (just inserted); NULL: none. */
+static void set_finish(struct cache *c, const char *key, const char *finish)
+{
+	struct cache_entry *ce = &c->v[c->slots[slot_of(c, key)] - 1];
+	free(ce->finish);
+	ce->finish = finish && *finish ? xstrdup(finish) : NULL;
 }
 
 /* A token count: absent is 0; anything but a whole number from 0 to 1e15 makes the line
@@ -121,6 +130,9 @@ static int load_line(struct cache *c, const char *line, struct err *why)
 		                 ? xstrdup(reasoning->valuestring)
 		                 : NULL,
 		             &u);
+		const cJSON *finish = cJSON_GetObjectItemCaseSensitive(o, "finish");
+		set_finish(c, key->valuestring,
+		           cJSON_IsString(finish) ? finish->valuestring : NULL);
 	}
 	cJSON_Delete(o);
 	return rc;
@@ -216,6 +228,7 @@ void cache_close(struct cache *c)
 		free(c->v[i].model);
 		free(c->v[i].text);
 		free(c->v[i].reasoning);
+		free(c->v[i].finish);
 	}
 	free(c->v);
 	free(c->slots);
@@ -233,7 +246,8 @@ const struct cache_entry *cache_get(const struct cache *c, const char *key)
 }
 
 int cache_put(struct cache *c, const char *key, const char *model, const char *text,
-              const char *reasoning, const struct llm_usage *u, struct err *e)
+              const char *reasoning, const struct llm_usage *u, const char *finish,
+              struct err *e)
 {
 	if (!key_valid(key))
 		return err_set(e, "response cache: invalid key");
@@ -241,6 +255,7 @@ int cache_put(struct cache *c, const char *key, const char *model, const char *t
 		reasoning = NULL;
 	cache_insert(c, key, xstrdup(model ? model : ""), xstrdup(text ? text : ""),
 	             reasoning ? xstrdup(reasoning) : NULL, u);
+	set_finish(c, key, finish);
 	if (c->create) {
 		c->create = false;
 		c->fd = file_open_append(c->path, e); /* never through a link */
@@ -267,6 +282,8 @@ int cache_put(struct cache *c, const char *key, const char *model, const char *t
 			cJSON_AddNumberToObject(o, details[i].name, (double)details[i].n);
 	if (reasoning)
 		cJSON_AddStringToObject(o, "reasoning", reasoning);
+	if (finish && *finish)
+		cJSON_AddStringToObject(o, "finish", finish);
 	cJSON_AddNumberToObject(o, "at", (double)time(NULL));
 	char *json = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);

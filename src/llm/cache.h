@@ -5,7 +5,8 @@
  *        "at":1732400000}
  * and, when not zero or empty, the rest of the answer's usage and its reasoning:
  *        "cached":8,"cache_write":4,"reasoning_tokens":20,"reasoning":"..."
- * (a replay reports the same usage; lines written before these keys existed read as zero).
+ * and "finish":"length" when the provider gave a finish reason (a replay reports the same usage
+ * and shows a cut answer as cut; lines written before these keys existed read as zero / NULL).
  * Never holds an API key (the request key is a hash of the request without it; the text is the
  * model's answer).  Loading skips a line that is torn (no final newline: a crash mid-append), not
  * valid JSON or out of range, and counts it; a later line for the same key wins.
@@ -29,6 +30,7 @@ struct cache_entry {
 	char *model;
 	char *text;
 	char *reasoning; /* NULL when none */
+	char *finish;    /* the provider's finish reason, NULL when it gave none */
 	struct llm_usage usage;
 };
 
@@ -44,10 +46,11 @@ struct cache *cache_open(const char *path, struct err *e);
 void cache_close(struct cache *c);
 /* The entry for a key, or NULL; valid until the next cache_put or cache_close. */
 const struct cache_entry *cache_get(const struct cache *c, const char *key);
-/* Remembers an answer (reasoning may be NULL) and appends it to the file.  The entry stays in
- * memory even when the write fails (-1 and e set). */
+/* Remembers an answer (reasoning and finish may be NULL) and appends it to the file.  The entry
+ * stays in memory even when the write fails (-1 and e set). */
 int cache_put(struct cache *c, const char *key, const char *model, const char *text,
-              const char *reasoning, const struct llm_usage *u, struct err *e);
+              const char *reasoning, const struct llm_usage *u, const char *finish,
+              struct err *e);
 int cache_sync(struct cache *c, struct err *e);
 size_t cache_count(const struct cache *c);
 /* Lines skipped at load because they were torn or corrupt (a token count that is not a whole

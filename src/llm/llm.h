@@ -53,6 +53,12 @@ struct llm_reply {
 	struct llm_usage answer;
 	long replaced;      /* bytes of the answer that were not UTF-8, or NUL, each replaced by
 	                     * U+FFFD: text is always valid UTF-8 without a NUL */
+	/* why the answer ended, as the provider said (OpenAI finish_reason, Anthropic
+	 * stop_reason, Ollama done_reason; kept in the cache): "stop", "length", ...; NULL when
+	 * none was given */
+	const char *finish_reason;
+	bool cut; /* the finish reason says the token limit cut the answer ("length",
+	           * "max_tokens"): the text is incomplete */
 };
 
 typedef void llm_done_fn(void *arg, const struct llm_reply *reply);
@@ -63,9 +69,10 @@ struct llm_options {
 	bool offline;           /* answer only from the cache */
 	bool no_cache;          /* neither read nor write the cache */
 	const char *spend_path; /* the spend journal (journal.h), kept with no_cache too; NULL: none */
-	int max_attempts;       /* default 5 */
+	int max_attempts;       /* default 8 */
 	double connect_timeout_s, stall_timeout_s; /* defaults 10, 30 */
-	double backoff_base_s, backoff_max_s;      /* defaults 0.5, 30 */
+	double backoff_base_s, backoff_max_s;      /* defaults 1, 30 (see retry.h) */
+	double retry_budget_s;  /* total backoff per request, default 120; < 0: none */
 	uint64_t seed;          /* jitter */
 	/* where keys may go (keygate.h): trust sends them anywhere; user_base_url (--base-url,
 	 * copied) is a host the user chose */
@@ -76,6 +83,8 @@ struct llm_options {
 struct llm_stats {
 	long submitted, done, failed, cached, deduplicated, in_flight, retrying, queued;
 	long network_requests; /* HTTP attempts actually sent */
+	long throttled;        /* answers that were 429 (rate limited) */
+	double wait_s;         /* how long until the next retry or rate-limit hold ends; 0: none */
 	/* billed tokens (tokens_in includes the provider-cached and cache-write ones, tokens_out
 	 * the reasoning ones), failed and cut attempts included */
 	long tokens_in, tokens_out;

@@ -42,6 +42,26 @@ const char *provider_names(void)
 	return names;
 }
 
+static bool reason_in(const char *reason, const char *const *list, size_t n)
+{
+	for (size_t i = 0; reason && i < n; i++)
+		if (!strcmp(reason, list[i]))
+			return true;
+	return false;
+}
+
+bool provider_finish_cut(const char *reason)
+{
+	static const char *const cut[] = {"length", "max_tokens", "model_context_window_exceeded"};
+	return reason_in(reason, cut, ARRAY_SIZE(cut));
+}
+
+bool provider_finish_tool(const char *reason)
+{
+	static const char *const tool[] = {"tool_calls", "tool_use", "function_call"};
+	return reason_in(reason, tool, ARRAY_SIZE(tool));
+}
+
 const char *provider_base_url(const struct provider_ops *ops, const char *configured)
 {
 	if (configured && *configured)

@@ -29,6 +29,8 @@ struct llm_result {
 	char *error;      /* a readable message when the server reported an error */
 	char *error_type; /* "rate_limit_exceeded", "overloaded_error", ... */
 	bool retryable;   /* the error may go away on retry */
+	bool permanent;   /* the provider's error type says it never will (insufficient_quota,
+	                   * invalid_api_key, ...): not retried whatever the status */
 };
 void llm_result_free(struct llm_result *r);
 
@@ -72,5 +74,9 @@ const struct provider_ops *provider_find(const char *name);
 const char *provider_base_url(const struct provider_ops *ops, const char *configured);
 /* Names for messages: "openai, anthropic, ollama, scripted". */
 const char *provider_names(void);
+/* Finish reasons by meaning: the token limit cut the answer ("length", "max_tokens"), or the
+ * model asked for a tool instead of answering ("tool_calls", "tool_use", "function_call"). */
+bool provider_finish_cut(const char *reason);
+bool provider_finish_tool(const char *reason);
 
 #endif

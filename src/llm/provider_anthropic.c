@@ -3,14 +3,17 @@
  * POST {base}/v1/messages with x-api-key and anthropic-version headers; the base is
  * https://api.anthropic.com (as ANTHROPIC_BASE_URL; a base already ending in /v1 is accepted).
  * System messages become the top-level `system` string; max_tokens is required by the API, so
- * 1024 stands in when the configuration has none.  Streams are named server-sent events:
- * message_start, content_block_start/delta/stop, message_delta, message_stop, ping and error. */
+ * 4096 stands in when the configuration has none: the analysis roles' answers (a dependency
+ * for every step, a gradient with its reasons, a rewritten prompt) run past 1024 tokens, and
+ * 4096 is the most every Claude model accepts (Claude 3 Haiku's limit).  Streams are named
+ * server-sent events: message_start, content_block_start/delta/stop, message_delta, message_stop,
+ * ping and error. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "llm/wire.h"
 
-enum { ANTHROPIC_DEFAULT_MAX_TOKENS = 1024 };
+enum { ANTHROPIC_DEFAULT_MAX_TOKENS = 4096 };
 
 static int anthropic_system(const struct llm_request *req, struct sbuf *sys, struct err *e)
 {

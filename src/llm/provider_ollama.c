@@ -64,13 +64,23 @@ static int ollama_build(const struct llm_request *req, const char *base, const c
 	return 0;
 }
 
-/* One streamed line or the whole response. */
-static int ollama_object(struct wire_stream *st, const cJSON *j, const char *data, size_t len)
+/* One streamed line or the whole response (`what` names it in messages).  Both must hold a
+ * message object, the last line of a stream included. */
+static int ollama_object(struct wire_stream *st, const cJSON *j, const char *what, const char *data,
+                         size_t len)
 {
 	struct llm_result *r = st->r;
 	const cJSON *err = wire_get(j, "error");
 	if (err) {
 		wire_error(r, 200, NULL, cJSON_IsString(err) ? err->valuestring : NULL, data, len);
+		return -1;
+	}
+	if (!cJSON_IsObject(wire_get(j, "message"))) {
+		struct sbuf b = {0};
+		wire_snippet(&b, data, len, 120);
+		wire_fail(r, "malformed_response", true, "%s holds no message: %s", what,
+		          sbuf_str(&b));
+		sbuf_free(&b);
 		return -1;
 	}
 	if (wire_add_reasoning(r, wire_get_str(j, "message.thinking")) < 0 ||
@@ -80,8 +90,13 @@ static int ollama_object(struct wire_stream *st, const cJSON *j, const char *dat
 		r->usage_seen = true;
 	if (wire_get_long(j, "eval_count", &r->usage.out))
 		r->usage_seen = true;
+	/* Ollama ends a tool call with done_reason "stop": the calls say what it was */
+	const cJSON *calls = wire_get(j, "message.tool_calls");
+	if (cJSON_IsArray(calls) && cJSON_GetArraySize(calls) > 0)
+		wire_set_finish(r, "tool_calls");
 	if (cJSON_IsTrue(wire_get(j, "done"))) {
-		wire_set_finish(r, wire_get_str(j, "done_reason"));
+		if (!provider_finish_tool(r->finish_reason))
+			wire_set_finish(r, wire_get_str(j, "done_reason"));
 		r->complete = true;
 	}
 	return 0;
@@ -93,7 +108,7 @@ static int ollama_line(struct wire_stream *st, const char *event, const char *da
 	cJSON *j = wire_json_parse(data, len);
 	if (!j)
 		return wire_malformed(st->r, "a streamed line", data, len);
-	int rc = ollama_object(st, j, data, len);
+	int rc = ollama_object(st, j, "a streamed line", data, len);
 	cJSON_Delete(j);
 	return rc;
 }
@@ -109,9 +124,7 @@ static int ollama_parse(const char *body, size_t n, struct llm_result *r)
 	if (!j)
 		return wire_malformed(r, "the response", body, n);
 	struct wire_stream st = {.r = r};
-	int rc = ollama_object(&st, j, body, n);
-	if (rc == 0 && !cJSON_IsObject(wire_get(j, "message")))
-		rc = wire_fail(r, "malformed_response", true, "the response holds no message");
+	int rc = ollama_object(&st, j, "the response", body, n);
 	r->complete = rc == 0;
 	cJSON_Delete(j);
 	return rc;

@@ -320,6 +320,8 @@ static void job_deliver(struct llm *l, struct job *j)
 		r.attempts = j->attempts;
 		r.latency_s = latency;
 		r.replaced = j->error ? 0 : j->replaced;
+		r.finish_reason = j->error ? NULL : j->finish;
+		r.cut = !j->error && provider_finish_cut(j->finish);
 		memcpy(r.key, j->key, sizeof(r.key));
 		if (!j->error)
 			r.answer = j->usage;
@@ -534,15 +536,19 @@ struct llm *llm_new(const struct llm_options *opt, struct err *e)
 	l->opt.user_base_url = NULL;
 	l->gate = keygate_new(opt->trust, opt->user_base_url);
 	if (l->opt.max_attempts <= 0)
-		l->opt.max_attempts = 5;
+		l->opt.max_attempts = 8;
 	if (l->opt.connect_timeout_s <= 0)
 		l->opt.connect_timeout_s = 10;
 	if (l->opt.stall_timeout_s <= 0)
 		l->opt.stall_timeout_s = 30;
 	if (l->opt.backoff_base_s <= 0)
-		l->opt.backoff_base_s = 0.5;
+		l->opt.backoff_base_s = 1;
 	if (l->opt.backoff_max_s <= 0)
 		l->opt.backoff_max_s = 30;
+	if (l->opt.retry_budget_s == 0)
+		l->opt.retry_budget_s = 120;
+	else if (l->opt.retry_budget_s < 0)
+		l->opt.retry_budget_s = 0; /* retry.h: 0 is no limit */
 	rng_seed(&l->rng, opt->seed);
 	l->book = cost_book_new();
 	l->multi = curl_multi_init();
@@ -646,6 +652,7 @@ uint64_t llm_submit(struct llm *l, const struct llm_request *req, llm_done_fn *d
 	} else if (hit) {
 		job_set_text(j, xstrdup(hit->text)); /* a cache written before repair existed */
 		job_set_reasoning(j, hit->reasoning ? xstrdup(hit->reasoning) : NULL);
+		j->finish = hit->finish ? xstrdup(hit->finish) : NULL;
 		j->usage = hit->usage;
 		j->cached = true;
 		j->scripted = is_scripted(ops);
@@ -832,6 +839,15 @@ void llm_get_stats(const struct llm *l, struct llm_stats *s)
 	*s = l->st;
 	s->in_flight = s->retrying = s->queued = 0;
 	count_live(l, NULL, s);
+	/* the waiting state: the soonest retry, or a rate-limit hold with work behind it */
+	int64_t now = now_ms(), until = NEVER;
+	for (const struct job *j = l->timers.head; j; j = j->snext)
+		if (!j->scripted_delay)
+			until = MIN(until, j->due_ms);
+	for (const struct limiter *lim = l->limiters; lim; lim = lim->next)
+		if (lim->queued && lim->hold_until > now)
+			until = MIN(until, lim->hold_until);
+	s->wait_s = until == NEVER ? 0 : (double)MAX(until - now, 0) / 1000;
 }
 
 int llm_spend_sync(struct llm *l, long *mark, struct err *e)

@@ -26,9 +26,15 @@
  * count apart (Anthropic's thinking, Ollama's) are estimated from the reasoning text, as a part
  * of the output it reported.
  *
- * Retries: see retry.h (which failures, full-jitter backoff, Retry-After capped at
- * backoff_max_s).  A retrying job gives its concurrency slot back while it waits.  Redirects
- * are not followed: a 3xx is reported with its Location so that the base_url can be fixed. */
+ * Retries: see retry.h (which failures, the provider's classification first, equal-jitter
+ * backoff, the server's delay capped at backoff_max_s: retry-after-ms, else Retry-After, else
+ * on a 429 the rate-limit headers' reset; a retry budget per request).  A retrying job gives
+ * its concurrency slot back while it waits.  Every answer also teaches the model's limiter
+ * (sched_int.h: AIMD window, holds until a rate limit resets).  Redirects are not followed: a
+ * 3xx is reported with its Location so that the base_url can be fixed.
+ *
+ * Content-Type decides how a 2xx body is read: a streamed request answered with
+ * application/json (a server that ignores "stream": true) is parsed as a whole answer. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -196,6 +202,7 @@ void attempt_clear(struct llm *l, struct job *j)
 	j->abort = ABORT_NONE;
 	j->retry_after_s = -1;
 	j->should_retry = -1;
+	j->limits.n = 0;
 	j->errbuf[0] = '\0';
 }
 
@@ -240,7 +247,10 @@ static size_t on_write(char *p, size_t size, size_t nmemb, void *arg)
 	if (!j->status_seen) {
 		curl_easy_getinfo(j->easy, CURLINFO_RESPONSE_CODE, &j->status);
 		j->status_seen = true;
-		j->streaming = j->m.stream && j->status >= 200 && j->status < 300;
+		const char *ctype = NULL;
+		curl_easy_getinfo(j->easy, CURLINFO_CONTENT_TYPE, &ctype);
+		j->streaming = j->m.stream && j->status >= 200 && j->status < 300 &&
+		               !(ctype && !strncasecmp(ctype, "application/json", 16));
 		if (j->streaming)
 			j->stream = j->ops->stream_new();
 	}
@@ -257,6 +267,13 @@ static size_t on_write(char *p, size_t size, size_t nmemb, void *arg)
 	}
 	sbuf_add(&j->body, p, n);
 	return n;
+}
+
+static double unix_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 static bool header_is(const char *h, size_t n, const char *name, const char **value)
@@ -276,6 +293,7 @@ static size_t on_header(char *p, size_t size, size_t nmemb, void *arg)
 	if (n >= 5 && !strncmp(p, "HTTP/", 5)) { /* a new response (after 1xx): start over */
 		j->retry_after_s = -1;
 		j->should_retry = -1;
+		j->limits.n = 0;
 		return n;
 	}
 	char line[512];
@@ -297,11 +315,26 @@ static size_t on_header(char *p, size_t size, size_t nmemb, void *arg)
 	} else if (header_is(line, len, "location", &v)) {
 		free(j->location);
 		j->location = xstrdup(str_trim((char *)v));
+	} else if ((v = strchr(line, ':'))) {
+		retry_limits_header(&j->limits, line, (size_t)(v - line), v + 1, unix_now());
 	}
 	return n;
 }
 
 /* ---- attempts --------------------------------------------------------------------------- */
+
+/* A tool call where text was asked for: the pipeline's prompts want an answer, and asking again
+ * gets the same tool call. */
+static void fail_tool_call(struct llm_result *r)
+{
+	free(r->error_type);
+	r->error_type = xstrdup("tool_call");
+	r->error = xasprintf("the model called a tool instead of answering (finish reason \"%s\", "
+	                     "no text); adopt-tui sends no tools: reword the prompt",
+	                     r->finish_reason);
+	r->retryable = false;
+	r->permanent = true;
+}
 
 static char *attempt_error(const struct job *j, const char *head, const char *msg)
 {
@@ -315,6 +348,7 @@ void attempt_start(struct llm *l, struct job *j)
 	struct err e = {{0}};
 	j->attempts++;
 	attempt_clear(l, j);
+	j->lim_seq = j->lim->seq;         /* limiter_admit counted this attempt */
 	job_set_state(l, j, JOB_RUNNING); /* holds the slot limiter_admit took */
 	if (is_scripted(j->ops)) {
 		struct rules *r = rules_get(l, j->m.rules ? j->m.rules : "", &e);
@@ -380,7 +414,8 @@ void attempt_start(struct llm *l, struct job *j)
 static char *attempt_outcome(struct job *j, CURLcode code, double stall_s, struct retry_facts *f)
 {
 	const char *pname = j->ops->name;
-	*f = (struct retry_facts){j->attempts, 0, 0, false, j->should_retry, j->retry_after_s};
+	*f = (struct retry_facts){j->attempts,      0,     0,          false, j->should_retry,
+	                          j->retry_after_s, false, j->waited_s};
 	if (!j->status_seen && j->easy)
 		curl_easy_getinfo(j->easy, CURLINFO_RESPONSE_CODE, &j->status);
 	if (j->abort == ABORT_STALL) {
@@ -403,9 +438,13 @@ static char *attempt_outcome(struct job *j, CURLcode code, double stall_s, struc
 			else
 				j->ops->parse(sbuf_str(&j->body), j->body.len, &j->res);
 		}
+		if (!j->res.error && j->res.text.len == 0 &&
+		    provider_finish_tool(j->res.finish_reason))
+			fail_tool_call(&j->res);
 		if (!j->res.error)
 			return NULL;
 		f->provider_retryable = j->res.retryable;
+		f->provider_permanent = j->res.permanent;
 		char *head = j->res.error_type ? xasprintf("%s %s", pname, j->res.error_type)
 		                               : xstrdup(pname);
 		char *m = attempt_error(j, head, j->res.error);
@@ -435,6 +474,9 @@ static char *attempt_outcome(struct job *j, CURLcode code, double stall_s, struc
 	}
 	j->ops->parse_error((int)j->status, sbuf_str(&j->body), j->body.len, &j->res);
 	f->provider_retryable = j->res.retryable;
+	f->provider_permanent = j->res.permanent;
+	if (f->retry_after_s < 0 && j->status == 429)
+		f->retry_after_s = retry_limits_wait(&j->limits);
 	char *head = xasprintf("%s %ld%s%s", pname, j->status, j->res.error_type ? " " : "",
 	                       j->res.error_type ? j->res.error_type : "");
 	char *m = attempt_error(j, head, j->res.error ? j->res.error : "(no message)");
@@ -485,8 +527,18 @@ void attempt_done(struct llm *l, struct job *j, CURLcode code)
 	}
 	struct retry_facts f;
 	char *err = attempt_outcome(j, code, l->opt.stall_timeout_s, &f);
+	enum answer_kind how = !err              ? ANSWER_OK
+	                       : f.status == 429 ? ANSWER_THROTTLED
+	                                         : ANSWER_FAILED;
+	if (how == ANSWER_THROTTLED)
+		l->st.throttled++;
+	limiter_learn(j->lim, how, how == ANSWER_THROTTLED ? f.retry_after_s : -1,
+	              l->opt.backoff_max_s, &j->limits, j->lim_seq, now_ms());
 	if (!err) {
 		char *text = sbuf_take(&j->res.text);
+		free(j->finish);
+		j->finish = j->res.finish_reason;
+		j->res.finish_reason = NULL;
 		struct llm_usage u = j->res.usage;
 		bool seen = j->res.usage_seen;
 		reasoning_fill(&u, &j->res.reasoning);
@@ -498,14 +550,15 @@ void attempt_done(struct llm *l, struct job *j, CURLcode code)
 	struct llm_usage billed;
 	if (attempt_billed(j, &billed))
 		job_bill(j, &billed);
-	struct retry_policy pol = {l->opt.max_attempts, l->opt.backoff_base_s,
-	                           l->opt.backoff_max_s};
+	struct retry_policy pol = {l->opt.max_attempts, l->opt.backoff_base_s, l->opt.backoff_max_s,
+	                           l->opt.retry_budget_s};
 	double delay;
 	if (retry_decide(&pol, &f, &l->rng, &delay)) {
 		free(err);
 		attempt_clear(l, j);
 		j->lim->running--;
 		j->scripted_delay = false;
+		j->waited_s += delay;
 		j->due_ms = now_ms() + (int64_t)(delay * 1000);
 		job_set_state(l, j, JOB_TIMER);
 		return;

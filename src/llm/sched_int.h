@@ -14,6 +14,7 @@
 #include "llm/keygate.h"
 #include "llm/llm.h"
 #include "llm/provider.h"
+#include "llm/retry.h"
 
 #define NEVER INT64_MAX /* no deadline */
 
@@ -46,11 +47,42 @@ struct source {
 	bool cancel_after; /* cancelled from inside its own dispatch */
 };
 
-/* Concurrency and rate limits of one model configuration (by name). */
+/* Concurrency and rate limits of one model configuration (by name).  Besides the configured
+ * cap and buckets, the limiter adapts to what the provider says (AIMD): a 429 halves `window`
+ * (once per congestion event: only for an attempt started after the last cut; "after" by the
+ * order attempts were admitted in, `seq`, which a clock cannot tell apart), each success
+ * adds 1/window, up to cap; and while a provider's rate limit is spent (a 429's Retry-After or
+ * reset time, or a response saying no requests are left) nothing of that model starts before
+ * hold_until.
+ *
+ * A provider that says nothing until its 429 (no remaining-requests header) gets a learned
+ * quota: the requests answered between two such holds (those started after the first) are what
+ * its window allows, so once that many have started after a hold, one request at a time
+ * probes for the next 429 instead of a whole window of them failing at once.  Twice the quota
+ * answered without a 429 means the limit is no fixed window after all: the quota is dropped.
+ *
+ * A 429 is taken back when the server then accepts a request sent after the refused one and
+ * before the refusal came (a spent limit refuses those too): the window, quota and hold it
+ * changed return to what they were, so random refusals (load shedding) cost their own retry,
+ * not the model's throughput. */
 struct limiter {
 	struct limiter *next;
 	char *name;
 	int cap, running;
+	double window;      /* adaptive concurrency, 1 .. cap */
+	int64_t hold_until; /* now_ms() before which nothing starts; 0: none */
+	uint64_t seq;       /* attempts admitted so far: their order */
+	uint64_t cut_seq;   /* seq when window was last cut */
+	uint64_t hold_seq;  /* seq when the last hold was set */
+	long quota;         /* learned requests per window (0: unknown) */
+	long started, answered; /* attempts started / answered (of those) since hold_seq */
+	uint64_t refused_seq,
+	    refused_upto; /* the last fresh 429: its attempt, seq on its arrival */
+	struct {
+		double window;
+		long quota;
+		int64_t hold_until;
+	} before; /* what that 429 changed */
 	double rpm, tpm;
 	double req_level, tok_level; /* token buckets; tok_level may go negative (debt) */
 	int64_t refill_ms;
@@ -85,6 +117,7 @@ struct job {
 	size_t n_msgs;
 	struct waiter *waiters;
 	int attempts;
+	double waited_s; /* backoff spent so far */
 	int64_t t_submit_ms, due_ms;
 	bool scripted_delay; /* TIMER holds a scripted reply rather than a retry */
 	bool key_held;       /* TIMER until the user answers about its key (llm_key_answer) */
@@ -105,10 +138,13 @@ struct job {
 	int64_t last_data_ms;
 	double retry_after_s;
 	int should_retry;
+	struct retry_limits limits; /* this response's rate-limit headers */
+	uint64_t lim_seq;           /* this attempt's place in its limiter's order (seq) */
 	char errbuf[CURL_ERROR_SIZE];
 
 	/* the outcome */
 	char *text, *error, *reasoning;
+	char *finish; /* the provider's finish reason, NULL when none */
 	long replaced; /* invalid bytes replaced in text (job_set_text) */
 	struct llm_usage usage; /* of the answer */
 	double cost;
@@ -177,6 +213,12 @@ static inline bool is_scripted(const struct provider_ops *ops)
 /* sched_job.c */
 struct limiter *limiter_get(struct llm *l, const struct model_config *m);
 bool limiter_admit(struct limiter *lim, long tokens, int64_t now, int64_t *retry_ms);
+/* What an attempt's answer says about the provider's limits: how it ended, the delay the
+ * server asked for (< 0: none), its rate-limit headers; a hold lasts at most max_s.  Called
+ * while the attempt still holds its slot. */
+enum answer_kind { ANSWER_FAILED, ANSWER_OK, ANSWER_THROTTLED };
+void limiter_learn(struct limiter *lim, enum answer_kind how, double delay_s, double max_s,
+                   const struct retry_limits *rl, uint64_t seq, int64_t now);
 struct job *job_new(struct llm *l, const struct llm_request *req, const char *key,
                     const struct provider_ops *ops);
 struct job *job_find_key(struct llm *l, const char *key);

@@ -220,13 +220,32 @@ bool wire_status_retryable(int status)
 }
 
 /* Error types that mean "later": overload, rate limits, the server's own trouble.  And the ones
- * that look like rate limits but are not (an exhausted quota stays exhausted). */
+ * that no retry can cure, whatever the status says: an exhausted quota stays exhausted (OpenAI
+ * sends it as a 429), a wrong key stays wrong, a missing model stays missing, a prompt too long
+ * stays too long (OpenAI's codes, Anthropic's types, llama.cpp's and vLLM's names). */
 static const char *const retryable_types[] = {
 	"rate_limit_exceeded", "rate_limit_error", "overloaded_error", "api_error",
 	"server_error",        "timeout",          "service_unavailable", "overloaded",
 	"rate_limited",        "truncated",
 };
-static const char *const fatal_types[] = {"insufficient_quota", "billing_error"};
+static const char *const fatal_types[] = {
+    "insufficient_quota",
+    "billing_error",
+    "billing_hard_limit_reached",
+    "invalid_api_key",
+    "authentication_error",
+    "permission_error",
+    "permission_denied",
+    "account_deactivated",
+    "model_not_found",
+    "not_found_error",
+    "NotFoundError",
+    "context_length_exceeded",
+    "string_above_max_length",
+    "exceed_context_size_error",
+    "request_too_large",
+    "invalid_request_error",
+};
 
 static bool type_in(const char *type, const char *const *list, size_t n)
 {
@@ -246,8 +265,8 @@ void wire_error(struct llm_result *r, int status, const char *type, const char *
 {
 	char buf[16];
 	const char *name = type && *type ? type : status_name(status, buf);
-	bool retry = (wire_status_retryable(status) || wire_type_retryable(type)) &&
-	             !type_in(type, fatal_types, ARRAY_SIZE(fatal_types));
+	bool permanent = type_in(type, fatal_types, ARRAY_SIZE(fatal_types));
+	bool retry = (wire_status_retryable(status) || wire_type_retryable(type)) && !permanent;
 	struct sbuf msg = {0}; /* the type is r->error_type: the caller prints it once */
 	if (message && *message)
 		sbuf_adds(&msg, message);
@@ -255,6 +274,8 @@ void wire_error(struct llm_result *r, int status, const char *type, const char *
 		wire_snippet(&msg, body, n, 200);
 	else
 		sbuf_addf(&msg, "empty response body (HTTP %d)", status);
+	if (!r->error)
+		r->permanent = permanent;
 	wire_fail(r, name, retry, "%s", sbuf_str(&msg));
 	sbuf_free(&msg);
 }

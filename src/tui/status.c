@@ -1,6 +1,7 @@
 /* status.c: the status bar (top row: session, iteration and phase, scores, spend against the cap,
  * requests in flight, provider marker, unsaved marker) and the message line (bottom row: the
  * command line, the search prompt, a question, or the last message). */
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -151,9 +152,14 @@ static void right_part(struct app *a, struct segs *s)
 	else
 		add(s, THEME_COST, 4, "%s%s tok %s$%.4f", est, tok, est, tot.cost_usd);
 	if (st.in_flight || st.queued || st.retrying) {
+		/* the waiting state: retries after a failure or a 429, and a provider's rate
+		 * limit holding the queue until it resets (llm_get_stats: wait_s) */
 		if (st.retrying)
-			add(s, THEME_WARNING, 2, "req %ld+%ld retrying %ld", st.in_flight, st.queued,
-			    st.retrying);
+			add(s, THEME_WARNING, 2, "req %ld+%ld retrying %ld in %.0fs", st.in_flight,
+			    st.queued, st.retrying, ceil(st.wait_s));
+		else if (st.wait_s > 0)
+			add(s, THEME_WARNING, 2, "req %ld+%ld rate-limited %.0fs", st.in_flight,
+			    st.queued, ceil(st.wait_s));
 		else
 			add(s, THEME_STATUS, 2, "req %ld+%ld", st.in_flight, st.queued);
 	}

@@ -30,6 +30,7 @@ struct node {
 	enum node_state state;
 	long done;   /* step executions finished this phase */
 	long errors; /* in the last forward pass */
+	long cut;    /* answers cut by the token limit there (not counted as errors) */
 };
 
 struct graph {
@@ -116,11 +117,12 @@ static void count_runs(struct view *v)
 	const struct iteration *it = engine_current(v->tui->en);
 	for (size_t i = 0; i < S(v)->n_steps; i++) {
 		struct node *nd = &g->n[i];
-		nd->errors = nd->done = 0;
+		nd->errors = nd->done = nd->cut = 0;
 		for (size_t t = 0; it && t < it->n_traces; t++) {
 			const struct trace_step *ts = trace_find(&it->traces[t], (int)i);
 			nd->done += ts != NULL;
 			nd->errors += ts && ts->error;
+			nd->cut += ts && ts->cut && !ts->error;
 		}
 		if (nd->errors)
 			nd->state = NODE_ERROR;
@@ -294,8 +296,9 @@ static void node_label(struct view *v, int step, char *buf, size_t n)
 	const double *phi = v->tui->colour_by_importance ? latest_phi(v) : NULL;
 	if (phi && st->kind == STEP_LLM && !st->frozen)
 		len += snprintf(buf + len, n - (size_t)len, " φ%+.3f", phi[step]);
-	else if (nd->errors)
-		len += snprintf(buf + len, n - (size_t)len, " %ld errors", nd->errors);
+	else if (nd->errors || nd->cut)
+		len += snprintf(buf + len, n - (size_t)len, nd->errors ? " %ld errors" : " %ld cut",
+		                nd->errors ? nd->errors : nd->cut);
 	else if (nd->state == NODE_RUNNING)
 		len +=
 		    snprintf(buf + len, n - (size_t)len, " %s %ld", glyphs()->spinner[0], nd->done);

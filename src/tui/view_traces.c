@@ -150,6 +150,27 @@ static void sync_selection(struct view *v, struct traces *p)
 	}
 }
 
+/* Whether a step of the trace was cut by the token limit. */
+static bool trace_cut(const struct trace *t)
+{
+	for (size_t i = 0; i < t->n; i++)
+		if (t->steps[i].cut)
+			return true;
+	return false;
+}
+
+/* A finish reason worth a line: not one of the ordinary ends of an answer. */
+static bool finish_unusual(const char *finish)
+{
+	static const char *const usual[] = {"stop", "end_turn", "stop_sequence"};
+	if (!finish)
+		return false;
+	for (size_t i = 0; i < ARRAY_SIZE(usual); i++)
+		if (!strcmp(finish, usual[i]))
+			return false;
+	return true;
+}
+
 /* Builds list rows [first, end) only: a draw needs the visible ones, not all 2,000. */
 static void build_list(struct view *v, struct traces *p, const struct iteration *it, size_t first,
                        size_t end)
@@ -166,10 +187,11 @@ static void build_list(struct view *v, struct traces *p, const struct iteration 
 		    {head, strlen(head), t->good ? THEME_SCORE_GOOD : THEME_SCORE_BAD},
 		    {pred, strcspn(pred, "\n"), THEME_TEXT},
 		    {"  ! error", t->error ? 9 : 0, THEME_ERROR},
+		    {"  ! cut", trace_cut(t) ? 7 : 0, THEME_WARNING},
 		};
 		/* one row per example: a longer prediction is cut, the detail shows all of it */
 		tlines_ref(&p->list, (long)p->rows[r], -1);
-		tlines_add_row(&p->list, 0, sp, 3);
+		tlines_add_row(&p->list, 0, sp, ARRAY_SIZE(sp));
 		free(head);
 	}
 }
@@ -226,6 +248,8 @@ static void build_step(struct tlines *l, const struct session *s, const struct t
 		sbuf_adds(&b, "  [memo]");
 	if (ts->scripted)
 		sbuf_adds(&b, "  [scripted]");
+	if (ts->cut)
+		sbuf_adds(&b, "  [cut]");
 	tlines_add(l, selected ? THEME_HEADER : THEME_TITLE, 0, sbuf_str(&b));
 	sbuf_free(&b);
 	add_block(l, "input:", ts->input);
@@ -243,6 +267,13 @@ static void build_step(struct tlines *l, const struct session *s, const struct t
 		            "the reply held %ld byte(s) that were not UTF-8 (or NUL), each shown "
 		            "and kept as U+FFFD",
 		            ts->replaced);
+	if (ts->cut)
+		tlines_addf(l, THEME_WARNING, 2,
+		            "cut: the answer stopped at the token limit (finish reason \"%s\"); "
+		            "raise max_tokens of model \"%s\"",
+		            ts->finish ? ts->finish : "?", st->model ? st->model : "?");
+	else if (finish_unusual(ts->finish))
+		tlines_addf(l, THEME_WARNING, 2, "finish reason: %s", ts->finish);
 	if (ts->error)
 		tlines_addf(l, THEME_ERROR, 2, "error: %s", ts->error);
 }

@@ -74,6 +74,51 @@ static void add_header(struct MHD_Response *r, const char *name, const char *val
 	MHD_add_response_header(r, name, value);
 }
 
+/* Headers a fault plan adds to an answer: the provider's rate-limit headers (rate_headers 1,
+ * with a window: remaining and reset of "requests", OpenAI's as a duration, Anthropic's as an
+ * RFC 3339 time), x-should-retry on errors.  Strings live in h. */
+struct plan_headers {
+	const char *v[12];
+	char remaining[24], reset[48];
+};
+
+static void plan_headers(const struct fault_plan *p, enum endpoint ep, int status,
+                         struct plan_headers *h)
+{
+	size_t n = 0;
+	while (h->v[n])
+		n += 2;
+	if (p->rate_headers == 1 && p->remaining >= 0 && ep != EP_OLLAMA) {
+		snprintf(h->remaining, sizeof h->remaining, "%ld", p->remaining);
+		if (ep == EP_ANTHROPIC) {
+			struct timespec ts;
+			clock_gettime(CLOCK_REALTIME, &ts);
+			double at = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9 + p->reset_s;
+			time_t secs = (time_t)at;
+			struct tm tm;
+			gmtime_r(&secs, &tm);
+			char when[32];
+			strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", &tm);
+			snprintf(h->reset, sizeof h->reset, "%s.%03dZ", when,
+			         (int)((at - (double)secs) * 1000));
+			h->v[n++] = "anthropic-ratelimit-requests-remaining";
+			h->v[n++] = h->remaining;
+			h->v[n++] = "anthropic-ratelimit-requests-reset";
+			h->v[n++] = h->reset;
+		} else {
+			snprintf(h->reset, sizeof h->reset, "%.0fms", ceil(p->reset_s * 1000));
+			h->v[n++] = "x-ratelimit-remaining-requests";
+			h->v[n++] = h->remaining;
+			h->v[n++] = "x-ratelimit-reset-requests";
+			h->v[n++] = h->reset;
+		}
+	}
+	if (status >= 400 && p->should_retry) {
+		h->v[n++] = "x-should-retry";
+		h->v[n++] = p->should_retry == 1 ? "true" : "false";
+	}
+}
+
 static enum MHD_Result send_body(struct MHD_Connection *c, int status, const char *type, char *body,
                                  const char *const *headers)
 {
@@ -166,7 +211,7 @@ static void stream_apply(struct stream *st, const struct fault_plan *plan, bool 
 }
 
 static enum MHD_Result send_answer(struct MHD_Connection *c, const struct chat_req *req,
-                                   struct stream *st)
+                                   struct stream *st, const struct fault_plan *plan)
 {
 	uint64_t size = MHD_SIZE_UNKNOWN;
 	if (!req->stream) {
@@ -182,6 +227,11 @@ static enum MHD_Result send_answer(struct MHD_Connection *c, const struct chat_r
 	add_header(r, req->ep == EP_ANTHROPIC ? "request-id" : "x-request-id", "req_adopt_test");
 	if (req->ep == EP_OPENAI)
 		add_header(r, "openai-processing-ms", "1");
+	struct plan_headers ph;
+	memset(&ph, 0, sizeof ph);
+	plan_headers(plan, req->ep, 200, &ph);
+	for (size_t i = 0; ph.v[i]; i += 2)
+		add_header(r, ph.v[i], ph.v[i + 1]);
 	enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_OK, r);
 	MHD_destroy_response(r);
 	return ret;
@@ -252,8 +302,10 @@ static enum MHD_Result send_error(struct server *s, struct MHD_Connection *c, st
 	if (s->error_message)
 		msg = s->error_message;
 	char secs[32], ms[32], date[64];
-	const char *hdrs[8] = {NULL};
-	if (status == 429) {
+	struct plan_headers ph;
+	memset(&ph, 0, sizeof ph);
+	const char **hdrs = ph.v;
+	if (status == 429 && plan->rate_headers == 0) {
 		snprintf(secs, sizeof secs, "%.0f", ceil(plan->retry_after));
 		snprintf(ms, sizeof ms, "%.0f", plan->retry_after * 1000);
 		if (plan->retry_after_date) {
@@ -267,7 +319,10 @@ static enum MHD_Result send_error(struct server *s, struct MHD_Connection *c, st
 		hdrs[2] = "retry-after-ms";
 		hdrs[3] = ms;
 	}
-	return send_body(c, status, "application/json", format_error(ep, status, msg), hdrs);
+	plan_headers(plan, ep, status, &ph);
+	char *body = plan->error_kind ? format_canned_error(ep, &canned_errors[plan->error_kind])
+	                              : format_error(ep, status, msg);
+	return send_body(c, status, "application/json", body, hdrs);
 }
 
 static const char *fault_message(int status)
@@ -387,9 +442,14 @@ static enum MHD_Result handle_chat(struct server *s, struct MHD_Connection *c, s
 	unsigned delay;
 	char *text = rules_reply(s->rules, req.msgs, req.n_msgs, &delay);
 	long seq = stats_record(s, ep, sbuf_str(&cn->body), cn->body.len, 200);
+	if (plan.json_for_stream)
+		req.stream = false; /* a server that ignores "stream": true */
+	if (plan.tool_call)
+		text[0] = '\0';
 	struct chat_reply rep;
 	chat_reply_init(&rep, &req, text, seq);
 	chat_reply_shape(&rep, &plan);
+	rep.tool = plan.tool_call;
 	stats_tokens(s, rep.tokens_in, rep.tokens_out, req.stream);
 	sleep_ms(delay);
 	struct stream *st = xcalloc(1, sizeof *st);
@@ -398,7 +458,7 @@ static enum MHD_Result handle_chat(struct server *s, struct MHD_Connection *c, s
 	stream_apply(st, &plan, req.stream);
 	fault_count_body(s, &plan);
 	log_request(s, req.stream ? "stream" : "whole", ep, 200);
-	enum MHD_Result ret = send_answer(c, &req, st);
+	enum MHD_Result ret = send_answer(c, &req, st, &plan);
 	chat_reply_free(&rep);
 	chat_req_free(&req);
 	return ret;

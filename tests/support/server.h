@@ -43,6 +43,7 @@ struct chat_reply {
 	bool refusal;             /* the text comes as a refusal (openai) / stop_reason refusal */
 	bool error_after_usage;   /* the stream ends with an error event after its usage */
 	bool llamacpp;            /* openai usage as llama.cpp's server reports it (timings) */
+	bool tool;    /* a tool call instead of text (tool_call fault): text is "" */
 	long seq;     /* request number, for ids */
 	long created; /* unix seconds */
 };
@@ -86,6 +87,9 @@ struct fault_config {
 	/* usage shapes (not faults, but set the same way) */
 	double cached_tokens, cache_write_tokens, reasoning_tokens, refusal, error_after_usage;
 	double llamacpp_usage;
+	/* rate limits and provider errors (server_fault.c's table says what each means) */
+	double window_ms, window_requests, rate_headers, error_kind, should_retry;
+	double json_for_stream, tool_call;
 };
 
 /* What happens to one request, decided when it arrives. */
@@ -98,7 +102,24 @@ struct fault_plan {
 	bool nul_bytes; /* every \u0001 of the body is sent as \u0000 */
 	long cached_tokens, cache_write_tokens, reasoning_tokens;
 	bool refusal, error_after_usage, llamacpp_usage;
+	int error_kind;   /* 0, or an index in canned_errors (a 4xx/5xx with its type) */
+	int should_retry; /* x-should-retry on errors: 0 none, 1 true, 2 false */
+	int rate_headers; /* 0: Retry-After on 429; 1: provider rate-limit headers; 2: none */
+	long remaining;   /* requests left in the window (-1: no window) */
+	double reset_s;   /* until the window ends */
+	bool json_for_stream, tool_call;
 };
+
+/* Provider errors the error_kind fault answers with (index 0: none). */
+struct canned_error {
+	const char *name;
+	int status;
+	const char *openai_type, *openai_code, *anthropic_type, *message;
+};
+extern const struct canned_error canned_errors[];
+extern const size_t n_canned_errors;
+/* The body of a canned error for the endpoint (caller frees). */
+char *format_canned_error(enum endpoint ep, const struct canned_error *c);
 
 #define RECENT_MAX 64
 #define CREDENTIALS_MAX 64
@@ -116,7 +137,7 @@ struct stats {
 	long repeated; /* requests whose body was seen before (since the last reset) */
 	long by_endpoint[EP_COUNT];
 	long by_status[600];
-	long faults[8]; /* indexed like fault_names */
+	long faults[10]; /* indexed like fault_names */
 	uint64_t *seen;
 	size_t n_seen, cap_seen;
 	struct recent recent[RECENT_MAX];
@@ -130,6 +151,8 @@ struct stats {
 struct server {
 	pthread_mutex_t lock; /* guards everything below except rules and require_key */
 	struct fault_config cfg;
+	int64_t window_start; /* the fixed rate-limit window: its start (ms) and requests */
+	long window_used;
 	struct rng rng;
 	long fail_remaining;
 	struct stats st;

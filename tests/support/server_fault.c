@@ -44,13 +44,37 @@ static const struct fault_opt {
     OPT(refusal, FK_BOOL, "answer with a refusal (openai refusal deltas, anthropic refusal)"),
     OPT(error_after_usage, FK_BOOL, "end streams with an error event after the usage"),
     OPT(llamacpp_usage, FK_BOOL, "openai usage as llama.cpp reports it (timings.cache_n)"),
+    OPT(window_ms, FK_COUNT, "fixed rate-limit window length in ms (with window_requests)"),
+    OPT(window_requests, FK_COUNT, "requests allowed per window; beyond: 429 until it ends"),
+    OPT(rate_headers, FK_COUNT,
+        "0: Retry-After on 429; 1: x-ratelimit-* / anthropic-"
+        "ratelimit-* on every answer instead; 2: neither"),
+    OPT(error_kind, FK_COUNT,
+        "every request fails as: 1 insufficient_quota (429), 2 "
+        "invalid_api_key (401), 3 model_not_found (404), 4 "
+        "context_length_exceeded (400), 5 overloaded (529)"),
+    OPT(should_retry, FK_COUNT, "x-should-retry on error answers: 0 none, 1 true, 2 false"),
+    OPT(json_for_stream, FK_BOOL, "answer streamed requests with a whole JSON body"),
+    OPT(tool_call, FK_BOOL, "answer with a tool call and no text"),
 #undef OPT
 };
 
 /* Counted in stats.faults, reported under these names. */
-enum { F_429, F_500, F_FAIL_FIRST, F_DROP_BEFORE, F_DROP_DURING, F_TRUNCATE, F_MALFORMED, F_STALL };
-static const char *const fault_names[] = {"rate_429",    "rate_500", "fail_first_n", "drop_before",
-                                          "drop_during", "truncate", "malformed",    "stall"};
+enum {
+	F_429,
+	F_500,
+	F_FAIL_FIRST,
+	F_DROP_BEFORE,
+	F_DROP_DURING,
+	F_TRUNCATE,
+	F_MALFORMED,
+	F_STALL,
+	F_WINDOW,
+	F_ERROR_KIND
+};
+static const char *const fault_names[] = {"rate_429",    "rate_500",  "fail_first_n", "drop_before",
+                                          "drop_during", "truncate",  "malformed",    "stall",
+                                          "window",      "error_kind"};
 
 void server_init(struct server *s)
 {
@@ -100,11 +124,19 @@ static int fault_store(struct server *s, const struct fault_opt *o, double v, st
 		return err_set(e, "%s: 0 or 1 (or true/false)", o->name);
 	if (o->kind == FK_MS && v > 600e3)
 		return err_set(e, "%s: at most 600000 ms", o->name);
+	if (!strcmp(o->name, "error_kind") && v >= (double)n_canned_errors)
+		return err_set(e, "error_kind: 0 to %zu", n_canned_errors - 1);
+	if ((!strcmp(o->name, "rate_headers") || !strcmp(o->name, "should_retry")) && v > 2)
+		return err_set(e, "%s: 0, 1 or 2", o->name);
 	*(double *)((char *)&s->cfg + o->off) = v;
 	if (!strcmp(o->name, "fail_first_n"))
 		s->fail_remaining = (long)v;
 	if (!strcmp(o->name, "seed"))
 		rng_seed(&s->rng, (uint64_t)v);
+	if (!strncmp(o->name, "window_", 7)) { /* a new window from the next request */
+		s->window_start = -1;
+		s->window_used = 0;
+	}
 	return 0;
 }
 
@@ -213,11 +245,38 @@ void fault_decide(struct server *s, struct fault_plan *p)
 	    .refusal = c->refusal != 0,
 	    .error_after_usage = c->error_after_usage != 0,
 	    .llamacpp_usage = c->llamacpp_usage != 0,
+	    .error_kind = (int)c->error_kind,
+	    .should_retry = (int)c->should_retry,
+	    .rate_headers = (int)c->rate_headers,
+	    .remaining = -1,
+	    .json_for_stream = c->json_for_stream != 0,
+	    .tool_call = c->tool_call != 0,
 	};
+	/* the fixed window: aligned to multiples of window_ms on the monotonic clock */
+	bool over = false;
+	if (c->window_ms >= 1 && c->window_requests >= 1) {
+		int64_t now = now_ms(), len = (int64_t)c->window_ms;
+		int64_t start = now / len * len;
+		if (start != s->window_start) {
+			s->window_start = start;
+			s->window_used = 0;
+		}
+		over = s->window_used >= (long)c->window_requests;
+		s->window_used += !over;
+		p->remaining = (long)c->window_requests - s->window_used;
+		p->reset_s = (double)(start + len - now) / 1000;
+	}
 	if (s->fail_remaining > 0) {
 		s->fail_remaining--;
 		p->status = 500;
 		s->st.faults[F_FAIL_FIRST]++;
+	} else if (p->error_kind) {
+		p->status = canned_errors[p->error_kind].status;
+		s->st.faults[F_ERROR_KIND]++;
+	} else if (over) {
+		p->status = 429;
+		p->retry_after = p->reset_s;
+		s->st.faults[F_WINDOW]++;
 	} else if (r[2] < c->rate_429) {
 		p->status = 429;
 		s->st.faults[F_429]++;

@@ -305,7 +305,15 @@ static cJSON *oa_envelope(const struct chat_req *q, const struct chat_reply *r, 
 
 static const char *oa_finish(const struct chat_reply *r)
 {
-	return r->cut ? "length" : "stop";
+	return r->tool ? "tool_calls" : r->cut ? "length" : "stop";
+}
+
+/* The tool call of the tool_call fault: [{index, id, type, function {name, arguments}}]. */
+static cJSON *oa_tool_calls(void)
+{
+	return cJSON_Parse(
+	    "[{\"index\":0,\"id\":\"call_test1\",\"type\":\"function\","
+	    "\"function\":{\"name\":\"lookup\",\"arguments\":\"{\\\"q\\\":\\\"x\\\"}\"}}]");
 }
 
 static cJSON *oa_choice(cJSON *o, const char *key, cJSON *msg, const char *finish)
@@ -350,7 +358,11 @@ static void oa_answer(const struct chat_req *q, const struct chat_reply *r, stru
 	if (!q->stream) {
 		cJSON *m = cJSON_CreateObject();
 		cJSON_AddStringToObject(m, "role", "assistant");
-		if (r->refusal) {
+		if (r->tool) {
+			cJSON_AddNullToObject(m, "content");
+			cJSON_AddItemToObject(m, "tool_calls", oa_tool_calls());
+			cJSON_AddNullToObject(m, "refusal");
+		} else if (r->refusal) {
 			cJSON_AddNullToObject(m, "content");
 			cJSON_AddStringToObject(m, "refusal", r->text);
 		} else {
@@ -371,6 +383,11 @@ static void oa_answer(const struct chat_req *q, const struct chat_reply *r, stru
 	pieces_add(out, oa_chunk(q, r, d, NULL));
 	oa_deltas(q, r, "reasoning_content", r->reasoning, out);
 	oa_deltas(q, r, r->refusal ? "refusal" : "content", r->text, out);
+	if (r->tool) {
+		d = cJSON_CreateObject();
+		cJSON_AddItemToObject(d, "tool_calls", oa_tool_calls());
+		pieces_add(out, oa_chunk(q, r, d, NULL));
+	}
 	if (r->llamacpp) { /* usage and timings ride on the finishing chunk */
 		cJSON *o = oa_choice(oa_envelope(q, r, true), "delta", cJSON_CreateObject(),
 		                     oa_finish(r));
@@ -399,7 +416,19 @@ static void oa_answer(const struct chat_req *q, const struct chat_reply *r, stru
 
 static const char *an_stop(const struct chat_reply *r)
 {
-	return r->refusal ? "refusal" : r->cut ? "max_tokens" : "end_turn";
+	return r->tool      ? "tool_use"
+	       : r->refusal ? "refusal"
+	       : r->cut     ? "max_tokens"
+	                    : "end_turn";
+}
+
+/* The tool_call fault's content block (input {} when streamed: it follows as a delta). */
+static cJSON *an_tool_block(bool stream)
+{
+	return cJSON_Parse(stream ? "{\"type\":\"tool_use\",\"id\":\"toolu_test1\","
+	                            "\"name\":\"lookup\",\"input\":{}}"
+	                          : "{\"type\":\"tool_use\",\"id\":\"toolu_test1\","
+	                            "\"name\":\"lookup\",\"input\":{\"q\":\"x\"}}");
 }
 
 /* input_tokens, cache writes and cache reads are disjoint; r NULL: output only. */
@@ -453,7 +482,9 @@ static cJSON *an_message(const struct chat_req *q, const struct chat_reply *r, b
 	if (!stream) {
 		if (r->reasoning)
 			cJSON_AddItemToArray(content, an_thinking_block(r->reasoning));
-		if (!r->refusal)
+		if (r->tool)
+			cJSON_AddItemToArray(content, an_tool_block(false));
+		else if (!r->refusal)
 			cJSON_AddItemToArray(content, an_text_block(r->text));
 		cJSON_AddStringToObject(o, "stop_reason", an_stop(r));
 	} else {
@@ -489,6 +520,26 @@ static void an_block(struct pieces *out, int index, bool thinking, const char *t
 	pieces_add(out, sse("content_block_stop", o));
 }
 
+/* The tool_call fault's block, streamed: its input follows as an input_json_delta. */
+static void an_tool_stream(struct pieces *out, int index)
+{
+	cJSON *o = an_event("content_block_start");
+	cJSON_AddNumberToObject(o, "index", index);
+	cJSON_AddItemToObject(o, "content_block", an_tool_block(true));
+	pieces_add(out, sse("content_block_start", o));
+	if (index == 0)
+		pieces_add(out, sse("ping", an_event("ping")));
+	o = an_event("content_block_delta");
+	cJSON_AddNumberToObject(o, "index", index);
+	cJSON *d = cJSON_AddObjectToObject(o, "delta");
+	cJSON_AddStringToObject(d, "type", "input_json_delta");
+	cJSON_AddStringToObject(d, "partial_json", "{\"q\":\"x\"}");
+	pieces_add(out, sse("content_block_delta", o));
+	o = an_event("content_block_stop");
+	cJSON_AddNumberToObject(o, "index", index);
+	pieces_add(out, sse("content_block_stop", o));
+}
+
 static void an_answer(const struct chat_req *q, const struct chat_reply *r, struct pieces *out)
 {
 	if (!q->stream) {
@@ -501,7 +552,9 @@ static void an_answer(const struct chat_req *q, const struct chat_reply *r, stru
 	int index = 0;
 	if (r->reasoning)
 		an_block(out, index++, true, r->reasoning);
-	if (!r->refusal)
+	if (r->tool)
+		an_tool_stream(out, index++);
+	else if (!r->refusal)
 		an_block(out, index++, false, r->text);
 	o = an_event("message_delta");
 	cJSON *d = cJSON_AddObjectToObject(o, "delta");
@@ -548,6 +601,10 @@ static cJSON *ol_line(const struct chat_req *q, const char *content, bool done,
 static char *ol_final(const struct chat_req *q, const struct chat_reply *r, const char *content)
 {
 	cJSON *o = ol_line(q, content, true, q->stream ? NULL : r->reasoning);
+	if (r->tool)
+		cJSON_AddItemToObject(cJSON_GetObjectItem(o, "message"), "tool_calls",
+		                      cJSON_Parse("[{\"function\":{\"name\":\"lookup\","
+		                                  "\"arguments\":{\"q\":\"x\"}}}]"));
 	cJSON_AddStringToObject(o, "done_reason", r->cut ? "length" : "stop");
 	cJSON_AddNumberToObject(o, "total_duration", 5043500667.0);
 	cJSON_AddNumberToObject(o, "load_duration", 5025959.0);
@@ -620,6 +677,45 @@ static const struct {
     {500, "server_error", NULL, "api_error"},
     {529, "server_error", NULL, "overloaded_error"},
 };
+
+const struct canned_error canned_errors[] = {
+    {"none", 0, NULL, NULL, NULL, NULL},
+    {"insufficient_quota", 429, "insufficient_quota", "insufficient_quota", "billing_error",
+     "You exceeded your current quota, please check your plan and billing details."},
+    {"invalid_api_key", 401, "invalid_request_error", "invalid_api_key", "authentication_error",
+     "Incorrect API key provided."},
+    {"model_not_found", 404, "invalid_request_error", "model_not_found", "not_found_error",
+     "The model `test-model` does not exist or you do not have access to it."},
+    {"context_length_exceeded", 400, "invalid_request_error", "context_length_exceeded",
+     "invalid_request_error",
+     "This model's maximum context length is 8192 tokens. However, your messages resulted in "
+     "9000 tokens."},
+    {"overloaded", 529, "server_error", NULL, "overloaded_error", "Overloaded"},
+};
+const size_t n_canned_errors = ARRAY_SIZE(canned_errors);
+
+char *format_canned_error(enum endpoint ep, const struct canned_error *c)
+{
+	cJSON *o = cJSON_CreateObject();
+	if (ep == EP_OLLAMA) {
+		cJSON_AddStringToObject(o, "error", c->message);
+	} else if (ep == EP_ANTHROPIC) {
+		cJSON_AddStringToObject(o, "type", "error");
+		cJSON *e = cJSON_AddObjectToObject(o, "error");
+		cJSON_AddStringToObject(e, "type", c->anthropic_type);
+		cJSON_AddStringToObject(e, "message", c->message);
+	} else {
+		cJSON *e = cJSON_AddObjectToObject(o, "error");
+		cJSON_AddStringToObject(e, "message", c->message);
+		cJSON_AddStringToObject(e, "type", c->openai_type);
+		cJSON_AddNullToObject(e, "param");
+		if (c->openai_code)
+			cJSON_AddStringToObject(e, "code", c->openai_code);
+		else
+			cJSON_AddNullToObject(e, "code");
+	}
+	return json_take(o);
+}
 
 char *format_error(enum endpoint ep, int status, const char *message)
 {

@@ -63,7 +63,7 @@ static void test_round_trip(void **state)
 			                       .reasoning = 100};
 		key_of(i, k);
 		assert_int_equal(cache_put(c, k, "gpt-4o", text, i == 77 ? "why \"so\"\n" : "", &u,
-		                           &e),
+		                           i % 2 ? "length" : NULL, &e),
 		                 0);
 	}
 	assert_int_equal(cache_count(c), 200);
@@ -84,8 +84,10 @@ static void test_round_trip(void **state)
 	assert_int_equal(ce->usage.reasoning, 100);
 	assert_string_equal(ce->reasoning, "why \"so\"\n");
 	assert_false(ce->usage.estimated);
+	assert_string_equal(ce->finish, "length"); /* a cut answer replays as cut */
 	key_of(78, k);
 	ce = cache_get(c, k);
+	assert_null(ce->finish);
 	assert_null(ce->reasoning); /* none given: none stored */
 	assert_int_equal(ce->usage.cached + ce->usage.cache_write + ce->usage.reasoning, 0);
 	assert_true(ce->usage.estimated);
@@ -130,7 +132,7 @@ static void test_torn_and_corrupt(void **state)
 	/* the next append starts on a fresh line, so it survives the torn tail */
 	struct llm_usage u = {.in = 5, .out = 6};
 	struct err e;
-	assert_int_equal(cache_put(c, k3, "m", "three", NULL, &u, &e), 0);
+	assert_int_equal(cache_put(c, k3, "m", "three", NULL, &u, NULL, &e), 0);
 	cache_close(c);
 	c = open_ok(path);
 	assert_int_equal(cache_skipped(c), 3);
@@ -181,7 +183,7 @@ static void test_odd_bytes(void **state)
 	const char *odd = "caf\xc3\xa9 \xff\xfe not utf-8 \x01\t\x1b[31m";
 	struct llm_usage u = {0};
 	struct err e;
-	assert_int_equal(cache_put(c, k, NULL, odd, odd, &u, &e), 0);
+	assert_int_equal(cache_put(c, k, NULL, odd, odd, &u, NULL, &e), 0);
 	cache_close(c);
 	c = open_ok(path);
 	assert_int_equal(cache_skipped(c), 0);
@@ -204,9 +206,9 @@ static void test_memory_only_and_errors(void **state)
 	key_of(4, k);
 	struct llm_usage u = {.in = 1, .out = 1, .estimated = true};
 	struct err e;
-	assert_int_equal(cache_put(c, k, "m", "mem", NULL, &u, &e), 0);
+	assert_int_equal(cache_put(c, k, "m", "mem", NULL, &u, NULL, &e), 0);
 	assert_string_equal(cache_get(c, k)->text, "mem");
-	assert_int_equal(cache_put(c, "XYZ", "m", "mem", NULL, &u, &e), -1);
+	assert_int_equal(cache_put(c, "XYZ", "m", "mem", NULL, &u, NULL, &e), -1);
 	cache_close(c);
 	assert_null(cache_open("/nonexistent-dir/adopt/cache.jsonl", &e));
 	assert_non_null(strstr(e.msg, "/nonexistent-dir/adopt/cache.jsonl"));

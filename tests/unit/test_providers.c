@@ -262,7 +262,7 @@ static void test_anthropic_build(void **state)
 	               (const char *[]){"x-api-key: " KEY, "anthropic-version: 2023-06-01",
 	                                "content-type: application/json", NULL});
 	assert_key_only_in(&h, "x-api-key: " KEY);
-	assert_string_equal(h.body, "{\"model\":\"claude-sonnet-4-20250514\",\"max_tokens\":1024,"
+	assert_string_equal(h.body, "{\"model\":\"claude-sonnet-4-20250514\",\"max_tokens\":4096,"
 	                            "\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"},"
 	                            "{\"role\":\"assistant\",\"content\":\"Hello.\"},"
 	                            "{\"role\":\"user\",\"content\":\"Again\"}],"
@@ -758,6 +758,34 @@ static void test_openai_errors(void **state)
 	          "\"type\":\"insufficient_quota\",\"param\":null,\"code\":\"insufficient_quota\"}}",
 	          &r);
 	assert_false(r.retryable);
+	assert_true(r.permanent); /* the retry policy lets this win over the 429 */
+	llm_result_free(&r);
+
+	/* permanent whatever the status: model missing, prompt too long (llama.cpp, a 5xx from a
+	 * gateway), a wrong key */
+	static const struct {
+		int status;
+		const char *body;
+	} permanent[] = {
+	    {404, "{\"error\":{\"message\":\"The model `gpt-9` does not exist or you do not have "
+	          "access to it.\",\"type\":\"invalid_request_error\",\"param\":null,"
+	          "\"code\":\"model_not_found\"}}"},
+	    {400, "{\"error\":{\"message\":\"This model's maximum context length is 128000 "
+	          "tokens.\",\"type\":\"invalid_request_error\",\"param\":\"messages\","
+	          "\"code\":\"context_length_exceeded\"}}"},
+	    {500, "{\"error\":{\"code\":400,\"message\":\"the request exceeds the available "
+	          "context size\",\"type\":\"exceed_context_size_error\"}}"},
+	    {502, "{\"error\":{\"message\":\"bad key\",\"code\":\"invalid_api_key\"}}"},
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(permanent); i++) {
+		parse_err("openai", permanent[i].status, permanent[i].body, &r);
+		assert_true(r.permanent);
+		assert_false(r.retryable);
+		llm_result_free(&r);
+	}
+	parse_err("openai", 503, "{\"error\":{\"message\":\"busy\",\"type\":\"server_error\"}}",
+	          &r);
+	assert_false(r.permanent);
 	llm_result_free(&r);
 
 	parse_err("openai", 500,
@@ -1098,6 +1126,19 @@ static void test_ollama_stream_broken(void **state)
 	assert_string_equal(run.r.error_type, "truncated");
 	run_free(&run);
 
+	/* a line without a message is rejected, as a whole response without one is, with the
+	 * line (sanitised, cut) in the message */
+	static const char nomsg[] = "{\"message\":{\"content\":\"a\"},\"done\":false}\n"
+	                            "{\"response\":\"b\\u001b[31m\",\"done\":false}\n"
+	                            "{\"message\":{\"content\":\"c\"},\"done\":true}\n";
+	stream_all_ways_s("ollama", nomsg, &run);
+	assert_int_equal(run.feed_rc, -1);
+	assert_false(run.r.complete);
+	assert_string_equal(run.r.error_type, "malformed_response");
+	assert_contains(run.r.error, "a streamed line holds no message: {\"response\":\"b");
+	assert_null(strchr(run.r.error, '\033'));
+	run_free(&run);
+
 	static const char bad[] = "{\"message\":{\"content\":\"a\"},\"done\":false}\n{\"mess\n"
 	                          "{\"done\":true}\n";
 	stream_all_ways_s("ollama", bad, &run);
@@ -1127,7 +1168,7 @@ static void test_ollama_parse(void **state)
 	llm_result_free(&r);
 
 	parse_body("ollama", "{\"done\":true}", &r, -1);
-	assert_string_equal(r.error, "the response holds no message");
+	assert_string_equal(r.error, "the response holds no message: {\"done\":true}");
 	llm_result_free(&r);
 
 	parse_err("ollama", 404, "{\"error\":\"model \\\"llama9\\\" not found, try pulling it first\"}",
