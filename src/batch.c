@@ -106,7 +106,7 @@ int batch_prepare(const struct batch_opts *o, struct batch_env *env)
 	struct err e = {{0}};
 	/* beside the file saves go to (a symlinked session: its target), one lock for all links */
 	if (!o->read_only && !(env->lock = session_lock_take(env->s->save_path, &e))) {
-		fprintf(stderr, "adopt-tui: %s\n", e.msg);
+		term_printf(stderr, "adopt-tui: %s\n", e.msg); /* names the lock file's owner */
 		return 1;
 	}
 	if (session_override_models(env->s, o->provider, o->base_url, o->models, o->n_models, &e) <
@@ -136,9 +136,10 @@ int batch_prepare(const struct batch_opts *o, struct batch_env *env)
 		env->scripted |= j && strcmp(j->provider, "scripted") == 0;
 	}
 	if (o->iterations > 0 && !session_learnable_steps(env->s)) {
-		fprintf(stderr, "adopt-tui: %s: nothing to optimize: no step has a learnable prompt "
-		                "(an llm step that is not frozen); --eval runs the pipeline\n",
-		        o->session);
+		term_printf(stderr,
+		            "adopt-tui: %s: nothing to optimize: no step has a learnable prompt "
+		            "(an llm step that is not frozen); --eval runs the pipeline\n",
+		            o->session);
 		return 1;
 	}
 	const struct model_config *r = session_model(env->s, env->s->opt.role_model);
@@ -175,8 +176,8 @@ int batch_prepare(const struct batch_opts *o, struct batch_env *env)
 	long skipped;
 	const char *bad = llm_cache_problem(env->llm, &skipped);
 	if (bad)
-		fprintf(stderr, "adopt-tui: warning: %s (%ld line(s) skipped in all)\n", bad,
-		        skipped);
+		term_printf(stderr, "adopt-tui: warning: %s (%ld line(s) skipped in all)\n", bad,
+		            skipped);
 	return 0;
 }
 
@@ -484,12 +485,13 @@ static void on_engine_event(void *arg, const struct engine_event *ev)
 		term_printf(stderr, "iteration %d: %s...\n", ev->iteration, phase_name(ev->phase));
 		break;
 	case EV_PHASE_FINISHED:
-		term_printf(stderr, "iteration %d: %s\n", ev->iteration, ev->message);
-		break;
 	case EV_ERROR:
-	case EV_PAUSED:
-		term_printf(stderr, "iteration %d: %s\n", ev->iteration, ev->message);
+	case EV_PAUSED: {
+		char *m = term_line(ev->message); /* a server's message may span lines */
+		term_printf(stderr, "iteration %d: %s\n", ev->iteration, m);
+		free(m);
 		break;
+	}
 	case EV_ITERATION_DONE: {
 		const struct iteration *it = engine_current(c->en);
 		char kept[16] = "-"; /* what the decisions kept, as measured */

@@ -18,11 +18,10 @@
 
 const char *const pipeline_keys[] = {"steps", "loops", "output", NULL};
 /* in the order a save writes them (session.c) */
-const char *const step_keys[] = {"id",       "type",    "frozen",     "model",       "inputs",
-                                 "system",   "prompt",  "parse",      "demos",       "template",
-                                 "source",   "pattern", "replace",    "group",       "global",
-                                 "query",    "corpus",  "passages",   "k",           "command",
-                                 "input",    "timeout_ms", "description", NULL};
+const char *const step_keys[] = {
+    "id",     "type",     "frozen", "model",   "inputs",  "system",     "prompt",      "parse",
+    "demos",  "template", "source", "pattern", "replace", "group",      "global",      "query",
+    "corpus", "passages", "k",      "command", "input",   "timeout_ms", "description", NULL};
 const char *const loop_keys[] = {"id", "steps", "max_rounds", "until", NULL};
 
 static const char *const kind_names[STEP_KIND_COUNT] = {

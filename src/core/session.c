@@ -415,6 +415,8 @@ static const struct json_num_rule history_numbers[] = {
 	{"history.iterations[].train_score", false, -1, 1},
 	{"history.iterations[].base_score", false, -1, 1},
 	{"history.iterations[].best_score", false, -1, 1},
+	{"history.iterations[].kept_score", false, -1, 1},
+	{"history.iterations[].validation_examples", true, 0, N_MAX},
 	{"history.iterations[].candidates.*[].demos", true, 0, ITER_MAX},
 	{"history.iterations[].evaluations[].choice[]", true, 0, ITER_MAX},
 	{"history.iterations[].evaluations[].score", false, -1, 1},
@@ -431,8 +433,10 @@ static const struct json_num_rule history_numbers[] = {
 	COST_KEYS("history.iterations[].traces[].steps[]"),
 	COST_KEYS("history.totals_last_run"),
 	COST_KEYS("history.spent"),
+	{"history.incumbent_score", false, -1, 1},
 	{"history.spent.journal", true, 0, N_MAX},
 	{"state.iteration", true, 1, ITER_MAX},
+	COST_KEYS("state.cost.*"),
 	{NULL, false, 0, 0},
 };
 
@@ -586,6 +590,8 @@ struct session *session_load(const char *path, const struct session_load_opts *o
 		load_problem(&L, "version",
 		             "version %g is newer than this build understands (%d): upgrade adopt-tui",
 		             ver->valuedouble, SESSION_VERSION);
+	else if (json_int(ver, 1, SESSION_VERSION, &(int){0}, &e) < 0)
+		load_problem(&L, "version", "\"version\" %s", e.msg);
 	char *name = load_string(&L, root, "", "name", NULL);
 	if (!name) {
 		const char *base = path_basename(path);
@@ -714,9 +720,9 @@ static void order_keys(struct session *s)
 		const char *const *keys;
 		enum { ONE, MEMBERS } what;
 	} order[] = {
-		{"models", model_keys, MEMBERS},   {"dataset", dataset_keys, ONE},
-		{"metric", metric_keys, ONE},      {"optimizer", optimizer_keys, ONE},
-		{"pipeline", pipeline_keys, ONE},
+	    {"models", model_keys, MEMBERS},  {"dataset", dataset_keys, ONE},
+	    {"metric", metric_keys, ONE},     {"optimizer", optimizer_keys, ONE},
+	    {"pipeline", pipeline_keys, ONE},
 	};
 	json_order_keys(s->root, top_keys);
 	for (size_t i = 0; i < ARRAY_SIZE(order); i++) {
@@ -770,8 +776,9 @@ void session_overwrite_once(struct session *s)
 int session_save(struct session *s, const char *path, struct err *e)
 {
 	if (!s->overwrite_once && session_disk_changed(s, path))
-		return err_set(e, "%s changed on disk since it was read (another program saved it); "
-		                  "not overwritten, nothing was lost",
+		return err_set(e,
+		               "%s changed on disk since it was read (another program saved it); "
+		               "not overwritten, nothing was lost",
 		               path);
 	s->overwrite_once = false;
 	session_sync_json(s);
@@ -850,7 +857,8 @@ int session_rebase_paths(struct session *s, const char *new_path, struct err *e)
 		{
 			rebase_one(cJSON_GetObjectItemCaseSensitive(m, "rules"), old_dir, new_dir);
 		}
-		cJSON *steps = cJSON_GetObjectItemCaseSensitive(session_section(s, "pipeline"), "steps");
+		cJSON *steps =
+		    cJSON_GetObjectItemCaseSensitive(session_section(s, "pipeline"), "steps");
 		cJSON_ArrayForEach(m, steps)
 		{
 			rebase_one(cJSON_GetObjectItemCaseSensitive(m, "corpus"), old_dir, new_dir);

@@ -253,6 +253,8 @@ struct iteration *engine_new_iteration(struct engine *en)
 	return it;
 }
 
+static void drop_undo(struct engine *en);
+
 /* Starts the next phase (a new iteration when the last one is closed). */
 static int start_next(struct engine *en)
 {
@@ -304,6 +306,8 @@ static int start_next(struct engine *en)
 		free(msg);
 		return -1;
 	}
+	if (p == PHASE_FORWARD)
+		drop_undo(en); /* the decisions before it are final now */
 	en->phase_start = st;
 	en->busy = true;
 	free(en->pause_reason);
@@ -376,6 +380,16 @@ void engine_phase_failed(struct engine *en, const char *message)
 	set_pause(en, message);
 }
 
+/* An iteration gained when it took a change whose combination beat the incumbent. */
+static bool iteration_gained(const struct iteration *it)
+{
+	bool taken = false;
+	for (size_t c = 0; c < it->n_changes; c++)
+		taken |= it->changes[c].decision == DECISION_ACCEPT ||
+		         it->changes[c].decision == DECISION_EDIT;
+	return taken && it->best_score > it->base_score;
+}
+
 /* Called by the front end after every llm_wait(): frees finished work and starts the next
  * phase when the engine is running.  Returns true when it wants to be called again at once. */
 bool engine_poll(struct engine *en)
@@ -402,6 +416,15 @@ bool engine_poll(struct engine *en)
 		return false;
 	}
 	if (en->go == GO_ITERATIONS && it && it->phase >= PHASE_COUNT) {
+		en->flat = iteration_gained(it) ? 0 : en->flat + 1;
+		if (en->patience > 0 && en->flat >= en->patience) {
+			char *msg = xasprintf("stopped after %d iteration%s without validation gain "
+			                      "(patience %d)",
+			                      en->flat, en->flat == 1 ? "" : "s", en->patience);
+			set_pause(en, msg);
+			free(msg);
+			return false;
+		}
 		if (--en->iterations_left <= 0) {
 			en->go = GO_NONE;
 			return false;
@@ -453,6 +476,7 @@ int engine_run(struct engine *en, int iterations)
 	const struct iteration *it = cur(en);
 	/* a half-done iteration counts as the first */
 	en->go = GO_ITERATIONS;
+	en->flat = 0;
 	en->iterations_left = iterations + (it && it->phase >= PHASE_COUNT ? 1 : 0);
 	if (!it || it->phase >= PHASE_COUNT)
 		en->iterations_left = iterations;
@@ -554,6 +578,14 @@ static void free_undo(struct undo_rec *u)
 	free(u->prev_demos);
 }
 
+/* Ends undo of the decisions made so far: the next iteration starts, or a version is restored. */
+static void drop_undo(struct engine *en)
+{
+	for (size_t i = 0; i < en->n_undo; i++)
+		free_undo(&en->undo[i]);
+	en->n_undo = 0;
+}
+
 double engine_config_score(const struct engine *en, const struct iteration *it, const bool *keep)
 {
 	size_t n = en->s->n_steps;
@@ -581,8 +613,9 @@ double engine_kept_score(const struct engine *en, const struct iteration *it)
 		keep[ch->step] = ch->decision == DECISION_ACCEPT;
 		any |= keep[ch->step];
 	}
-	double score = edited ? -1 : !any ? (it->n_evals ? it->base_score : -1)
-	                                   : engine_config_score(en, it, keep);
+	double score = edited ? -1
+	               : !any ? (it->n_evals ? it->base_score : -1)
+	                      : engine_config_score(en, it, keep);
 	free(keep);
 	return score;
 }
@@ -590,6 +623,7 @@ double engine_kept_score(const struct engine *en, const struct iteration *it)
 static void close_iteration(struct engine *en)
 {
 	struct iteration *it = cur(en);
+	en->val_before_close = en->val_score;
 	it->kept_score = engine_kept_score(en, it);
 	/* the versions this iteration accepted joined the kept configuration */
 	for (size_t c = 0; c < it->n_changes; c++) {
@@ -606,9 +640,7 @@ static void close_iteration(struct engine *en)
 	if (it->n_evals)
 		en->val_score = it->kept_score;
 	it->phase = PHASE_COUNT;
-	for (size_t i = 0; i < en->n_undo; i++)
-		free_undo(&en->undo[i]);
-	en->n_undo = 0;
+	/* the decisions stay undoable until the next forward pass starts (drop_undo) */
 	engine_emit(en, EV_ITERATION_DONE, -1, -1, NULL);
 }
 
@@ -675,8 +707,18 @@ int engine_reject(struct engine *en, int step)
 int engine_undo(struct engine *en)
 {
 	struct iteration *it = cur(en);
-	if (!en->n_undo || !it || it->phase != PHASE_DECISION)
+	if (en->busy || !en->n_undo || !it ||
+	    (it->phase != PHASE_DECISION && it->phase != PHASE_COUNT))
 		return -1;
+	if (it->phase == PHASE_COUNT) { /* closed by the decision undone: open again */
+		it->phase = PHASE_DECISION;
+		en->val_score = en->val_before_close;
+		en->go = GO_NONE;
+		it->kept_score = -1; /* undecided again: measured when it closes */
+		for (size_t v = 0; v < en->n_versions; v++)
+			if (en->versions[v].iteration == it->number)
+				en->versions[v].score = -1;
+	}
 	struct undo_rec *u = &en->undo[--en->n_undo];
 	struct step_change *ch = &it->changes[u->change];
 	set_prompt(&en->s->steps[u->step], u->prev_prompt, u->prev_demos, u->n_prev_demos);
@@ -712,6 +754,7 @@ int engine_restore_version(struct engine *en, int step, int version)
 	for (size_t i = 0; i < en->n_versions; i++) {
 		const struct prompt_version *v = &en->versions[i];
 		if (v->step == step && v->version == version) {
+			drop_undo(en); /* undo would now take back the restore's prompt */
 			char *p = xstrdup(v->prompt);
 			struct step *st = &en->s->steps[step];
 			set_prompt(st, p, st->demos, st->n_demos);
@@ -771,9 +814,13 @@ void engine_totals(const struct engine *en, struct engine_totals *t)
 	struct runner_stats rs;
 	runner_get_stats(en->runner, &rs);
 	const struct engine_totals *r = &en->replayed;
-	*t = (struct engine_totals){st.done - r->calls, st.cached - r->cached, rs.memo_hits,
-	                            rs.memo_hits + st.deduplicated, st.tokens_in - r->tokens_in,
-	                            st.tokens_out - r->tokens_out, st.cost_usd};
+	*t = (struct engine_totals){st.done - r->calls,
+	                            st.cached - r->cached,
+	                            rs.memo_hits,
+	                            rs.memo_hits + st.deduplicated,
+	                            st.tokens_in - r->tokens_in,
+	                            st.tokens_out - r->tokens_out,
+	                            st.cost_usd};
 }
 
 void engine_spent(const struct engine *en, struct engine_totals *t)
@@ -791,6 +838,35 @@ void engine_projection(const struct engine *en, long *calls, double *usd)
 	enum phase p = !it || it->phase >= PHASE_COUNT ? PHASE_FORWARD : it->phase;
 	*calls = phase_projected_calls(en, p);
 	*usd = (double)*calls * phase_call_cost(en, p);
+}
+
+void engine_projection_run(const struct engine *en, int iterations, long *calls, double *usd)
+{
+	const struct iteration *it = engine_current(en);
+	bool open = it && it->phase < PHASE_COUNT; /* it counts as the first iteration */
+	/* to the proposal: a pending decision is made first, then a new iteration runs */
+	int fresh = iterations > 0 ? iterations - open : !(open && it->phase < PHASE_DECISION);
+	*calls = 0;
+	*usd = 0;
+	for (int p = open ? it->phase : PHASE_DECISION; p < PHASE_DECISION; p++) {
+		long n = phase_calls_for(en, (enum phase)p, it);
+		*calls += n;
+		*usd += (double)n * phase_call_cost(en, (enum phase)p);
+	}
+	long per_calls = 0; /* one iteration not begun yet */
+	double per_usd = 0;
+	for (int p = PHASE_FORWARD; fresh > 0 && p < PHASE_DECISION; p++) {
+		long n = phase_calls_for(en, (enum phase)p, NULL);
+		per_calls += n;
+		per_usd += (double)n * phase_call_cost(en, (enum phase)p);
+	}
+	*calls += per_calls * fresh;
+	*usd += per_usd * fresh;
+}
+
+void engine_set_patience(struct engine *en, int iterations)
+{
+	en->patience = iterations > 0 ? iterations : 0;
 }
 
 const char *engine_pause_reason(const struct engine *en)
@@ -849,8 +925,7 @@ void engine_free(struct engine *en)
 	for (size_t i = 0; i < en->n_versions; i++)
 		free(en->versions[i].prompt);
 	free(en->versions);
-	for (size_t i = 0; i < en->n_undo; i++)
-		free_undo(&en->undo[i]);
+	drop_undo(en);
 	free(en->undo);
 	free(en->waits);
 	free(en->jobs);

@@ -196,6 +196,8 @@ void engine_cancel(struct engine *en);             /* abandon the phase in fligh
 int engine_accept(struct engine *en, int step);
 int engine_edit(struct engine *en, int step, const char *text);
 int engine_reject(struct engine *en, int step);
+/* Takes back the last decision, also one that closed the iteration (which opens again), until
+ * the next iteration's forward pass starts or a version is restored. */
 int engine_undo(struct engine *en);
 /* Decides every undecided change (accept when validation improved) and closes the iteration. */
 int engine_decide_remaining(struct engine *en);
@@ -222,6 +224,14 @@ void engine_totals(const struct engine *en, struct engine_totals *t);
 void engine_spent(const struct engine *en, struct engine_totals *t);
 /* Projection of the next phase before it runs. */
 void engine_projection(const struct engine *en, long *calls, double *usd);
+/* Projection of a run before it starts: the phases left in the iteration in progress up to its
+ * proposal (iterations 0), or `iterations` whole iterations, the one in progress counting as the
+ * first (as engine_run counts).  Selection is counted at its upper bound (memoized evaluations
+ * cost less). */
+void engine_projection_run(const struct engine *en, int iterations, long *calls, double *usd);
+/* engine_run stops after `iterations` iterations in a row without validation gain (an accepted
+ * change whose combination beat the incumbent); 0 never stops for that. */
+void engine_set_patience(struct engine *en, int iterations);
 /* Why the engine paused last, or NULL. */
 const char *engine_pause_reason(const struct engine *en);
 /* The incumbent's measured validation score, or -1 when the current prompts were never measured

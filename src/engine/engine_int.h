@@ -78,6 +78,8 @@ struct engine {
 	enum { GO_NONE, GO_PROPOSAL, GO_ITERATIONS, GO_RESUME } go;
 	enum phase resume_phase; /* GO_RESUME: run until the iteration reaches it */
 	int iterations_left;
+	int patience; /* GO_ITERATIONS stops after this many iterations without gain (0: never) */
+	int flat;     /* iterations without gain in a row in this run */
 	bool pause_requested;
 	char *pause_reason;
 
@@ -87,9 +89,10 @@ struct engine {
 
 	char *role_error; /* the last role failure of the phase in flight */
 
-	struct undo_rec *undo;
+	struct undo_rec *undo; /* decisions, undoable until the next forward pass starts */
 	size_t n_undo, cap_undo;
 	double val_score;
+	double val_before_close; /* val_score before the last iteration closed (undo reopens it) */
 	struct engine_totals totals;
 };
 
@@ -108,6 +111,8 @@ void engine_bury_batch(struct engine *en, struct run_batch *b);
 void phase_start(struct engine *en, enum phase p);
 void phase_clear(struct iteration *it, enum phase p, size_t n_steps);
 long phase_projected_calls(const struct engine *en, enum phase p);
+/* The calls phase p of iteration `it` is expected to make (it NULL: an iteration not begun). */
+long phase_calls_for(const struct engine *en, enum phase p, const struct iteration *it);
 void iteration_free(struct iteration *it, size_t n_steps);
 /* Sends a role prompt to the role model; the answer lands in *dest. */
 void engine_ask(struct engine *en, enum role r, const char *prompt, char **dest, char **raw_dest,

@@ -177,8 +177,12 @@ void phase_start(struct engine *en, enum phase p)
 
 long phase_projected_calls(const struct engine *en, enum phase p)
 {
+	return phase_calls_for(en, p, en->n_iters ? en->iters[en->n_iters - 1] : NULL);
+}
+
+long phase_calls_for(const struct engine *en, enum phase p, const struct iteration *it)
+{
 	const struct session *s = en->s;
-	const struct iteration *it = en->n_iters ? en->iters[en->n_iters - 1] : NULL;
 	long llm_steps = 0, opt_steps = 0;
 	for (size_t i = 0; i < s->n_steps; i++) {
 		if (s->steps[i].kind == STEP_LLM) {

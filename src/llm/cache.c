@@ -17,7 +17,7 @@
 struct cache {
 	char *path; /* NULL: memory only */
 	int fd;
-	bool create; /* no file yet: the first answer creates it (none is made for nothing) */
+	bool create;       /* no file yet: the first answer creates it (none is made for nothing) */
 	bool need_newline; /* the file ends in a torn line: start the next append on a new line */
 	struct cache_entry *v;
 	size_t n, cap;

@@ -51,8 +51,11 @@ static void complete_set(void *ud, const char *cmd, int argi, const char *prefix
 	p += strspn(p, " ");
 	char opt[32];
 	snprintf(opt, sizeof opt, "%.*s", (int)strcspn(p, " "), p);
-	if (argi == 1)
+	if (argi == 1) {
 		cmdline_cands_add(out, "concurrency");
+		cmdline_cands_add(out, "cost_cap");
+		cmdline_cands_add(out, "token_cap");
+	}
 	if (argi == 2 && strcmp(opt, "theme") == 0)
 		theme_list(out);
 	else
@@ -86,13 +89,7 @@ static void cmd_run(struct app *a, int argc, char **argv)
 	long n = 1;
 	if (argc > 1 && !number_arg(a, argv[1], 1, 100000, &n))
 		return;
-	if (engine_run(a->t.en, (int)n) < 0)
-		tui_message(&a->t, "cannot run: %s",
-		            engine_busy(a->t.en)           ? "a phase is running"
-		            : engine_pause_reason(a->t.en) ? engine_pause_reason(a->t.en)
-		                                           : "refused");
-	else
-		tui_message(&a->t, "running %ld iteration%s", n, n == 1 ? "" : "s");
+	app_run(a, (int)n);
 }
 
 static void cmd_proposal(struct app *a, int argc, char **argv)
@@ -130,6 +127,12 @@ static void cmd_saveas(struct app *a, int argc, char **argv)
 	bool same = strcmp(lp, cur) == 0;
 	free(lp);
 	free(cur);
+	if (same && app_read_only(a)) { /* the same file under another name */
+		tui_message(&a->t, "read-only (--read-only): %s is the file opened read-only; save "
+		                   "a copy under another name",
+		            argv[1]);
+		return;
+	}
 	if (!same && !(lock = session_lock_take(argv[1], &e))) {
 		tui_message(&a->t, "error: %s", e.msg);
 		return;
@@ -154,10 +157,55 @@ static void cmd_saveas(struct app *a, int argc, char **argv)
 	tui_message(&a->t, "saved as %s (w now saves there)", a->path);
 }
 
+/* :set cost_cap USD / token_cap N: the session's caps (optimizer.cost_cap_usd, .token_cap), in
+ * force at once and saved with the session; 0 removes a cap. */
+static bool set_cap(struct app *a, const char *name, const char *value)
+{
+	bool cost = strcmp(name, "cost_cap") == 0;
+	if (!cost && strcmp(name, "token_cap") != 0)
+		return false;
+	double v;
+	if (parse_double(value, &v) < 0 || !(v >= 0) || v > (cost ? 1e9 : 1e15)) {
+		tui_message(&a->t, "error: %s: \"%s\" is not a %s from 0 (no cap) up", name, value,
+		            cost ? "dollar amount" : "token count");
+		return true;
+	}
+	struct optimizer_settings *o = &a->t.s->opt;
+	const char *key = cost ? "cost_cap_usd" : "token_cap";
+	if (cost)
+		o->cost_cap_usd = v;
+	else
+		o->token_cap = (long)v;
+	cJSON *opt = session_section(a->t.s, "optimizer");
+	if (!cJSON_IsObject(opt)) {
+		opt = cJSON_CreateObject();
+		session_set_section(a->t.s, "optimizer", opt);
+	}
+	cJSON *num = cJSON_CreateNumber(cost ? v : (double)o->token_cap);
+	if (cJSON_GetObjectItemCaseSensitive(opt, key))
+		cJSON_ReplaceItemInObjectCaseSensitive(opt, key, num);
+	else
+		cJSON_AddItemToObject(opt, key, num);
+	a->t.dirty = true;
+	struct engine_totals t;
+	engine_spent(a->t.en, &t);
+	if (v <= 0)
+		tui_message(&a->t, "%s: no cap (saved with the session)", name);
+	else if (cost)
+		tui_message(&a->t, "cost cap $%.4f, $%.4f spent (saved with the session)", v,
+		            t.cost_usd);
+	else
+		tui_message(&a->t, "token cap %ld, %ld used (saved with the session)", o->token_cap,
+		            t.tokens_in + t.tokens_out);
+	return true;
+}
+
 static void cmd_set(struct app *a, int argc, char **argv)
 {
 	(void)argc;
 	struct err e = {{0}};
+	if (set_cap(a, argv[1], argv[2]))
+		return;
 	if (strcmp(argv[1], "concurrency") == 0) {
 		long n;
 		if (!number_arg(a, argv[2], 1, 1024, &n))
@@ -325,7 +373,7 @@ static void cmd_save_display(struct app *a, int argc, char **argv)
 static void cmd_help(struct app *a, int argc, char **argv)
 {
 	(void)argc, (void)argv;
-	if (!a->help_open)
+	if (!a->help_open || a->t.focus != VIEW_HELP)
 		input_key_action(a, ACTION_HELP);
 }
 
@@ -340,7 +388,9 @@ static void cmd_help(struct app *a, int argc, char **argv)
 	X("save", "", "save the session", NULL, 0, 0, cmd_save)                                    \
 	X("saveas", "FILE", "save the session to FILE and keep working there", NULL, 1, 1,         \
 	  cmd_saveas)                                                                              \
-	X("set", "OPTION VALUE", "concurrency N, mouse on|off, theme, glyphs, colours",            \
+	X("set", "OPTION VALUE",                                                                   \
+	  "concurrency N, cost_cap USD, token_cap N, ask_above USD, patience N, mouse on|off, "    \
+	  "theme, glyphs, colours",                                                                \
 	  complete_set, 2, 2, cmd_set)                                                             \
 	X("theme", "NAME", "switch the colour theme", complete_theme, 0, 1, cmd_theme)             \
 	X("cost", "", "spend so far and the projected cost of the next phase", NULL, 0, 0,         \

@@ -29,6 +29,8 @@ void tui_config_init(struct tui_config *c)
 	memset(c, 0, sizeof(*c));
 	snprintf(c->theme, sizeof(c->theme), "default");
 	c->mouse = true;
+	c->ask_above = CONFIG_ASK_ABOVE_DEFAULT;
+	c->patience = CONFIG_PATIENCE_DEFAULT;
 }
 
 static int value_index(const char *const *values, const char *v)
@@ -69,6 +71,21 @@ int tui_config_set(struct tui_config *c, const char *name, const char *value, st
 		c->colours = (enum config_colours)i;
 		return 0;
 	}
+	double usd;
+	if (strcmp(name, "ask_above") == 0 && strcmp(value, "never") == 0) {
+		c->ask_above = -1;
+		return 0;
+	}
+	if (strcmp(name, "ask_above") == 0 && parse_double(value, &usd) == 0 && usd >= 0 &&
+	    usd <= 1e9) {
+		c->ask_above = usd;
+		return 0;
+	}
+	long n;
+	if (strcmp(name, "patience") == 0 && parse_long(value, &n) == 0 && n >= 0 && n <= 100000) {
+		c->patience = (int)n;
+		return 0;
+	}
 	return bad_value(e, name, value);
 }
 
@@ -79,7 +96,9 @@ void tui_config_complete(const char *option, int argi, struct cmdline_cands *out
 			cmdline_cands_add(out, options[i].name);
 		return;
 	}
-	const char *const *values = strcmp(option, "mouse") == 0     ? bool_values
+	static const char *const ask_values[] = {"never", NULL};
+	const char *const *values = strcmp(option, "ask_above") == 0 ? ask_values
+	                            : strcmp(option, "mouse") == 0   ? bool_values
 	                            : strcmp(option, "glyphs") == 0  ? glyphs_values
 	                            : strcmp(option, "colours") == 0 ? colours_values
 	                                                             : NULL;

@@ -28,14 +28,22 @@ struct tui_config {
 	bool mouse;     /* default on */
 	enum config_glyphs glyphs;
 	enum config_colours colours;
+	double ask_above; /* USD: r, R and :run projected above it ask first; < 0 never ask */
+	int patience;     /* R stops after this many iterations without validation gain; 0 never */
 };
+
+#define CONFIG_ASK_ABOVE_DEFAULT 1.0
+#define CONFIG_PATIENCE_DEFAULT  3
 
 /* name, value hint, help */
 #define CONFIG_OPTIONS(X)                                                                          \
 	X(theme, "NAME", "Colour theme (default, light, high-contrast, mono, or your own)")        \
 	X(mouse, "on|off", "Mouse support (click to focus and select, wheel to scroll)")           \
 	X(glyphs, "auto|utf8|ascii", "Line-drawing and bar characters")                            \
-	X(colours, "auto|truecolor|256|16|8|mono", "Colour depth (auto: what the terminal says)")
+	X(colours, "auto|truecolor|256|16|8|mono", "Colour depth (auto: what the terminal says)")  \
+	X(ask_above, "USD|never",                                                                  \
+	  "Ask before a run projected to cost more (r, R, :run; default 1)")                       \
+	X(patience, "N", "R stops after N iterations without validation gain (0: never; default 3)")
 
 void tui_config_init(struct tui_config *c);
 /* Sets one option from text ("mouse", "off"); -1 with a message naming the valid values. */

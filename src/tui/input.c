@@ -2,6 +2,7 @@
  * view gets it first, then the table of global actions below (one handler a row).  The command
  * line, the search prompt and questions in the message line take keys while they are open.
  * Mouse: a click focuses the pane (or tab) under it and selects the line; the wheel scrolls. */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,13 +33,10 @@ static void act_quit(struct app *a)
 
 static void act_help(struct app *a)
 {
-	if (a->help_open) {
-		a->help_open = false;
+	if (a->help_open && a->t.focus == VIEW_HELP) {
 		app_focus(a, a->help_return);
 		return;
 	}
-	a->help_return = a->t.focus < PANE_COUNT ? a->t.focus : VIEW_GRAPH;
-	a->help_open = true;
 	app_focus(a, VIEW_HELP);
 	a->views[VIEW_HELP].top = a->views[VIEW_HELP].sel = 0;
 }
@@ -53,7 +51,7 @@ static void act_command_line(struct app *a)
 static void act_cancel(struct app *a)
 {
 	if (a->help_open)
-		act_help(a);
+		app_focus(a, a->help_return);
 	else if (engine_busy(a->t.en) || engine_running(a->t.en))
 		engine_cancel(a->t.en);
 	else
@@ -69,10 +67,14 @@ static void act_save(struct app *a)
 
 static void act_undo(struct app *a)
 {
-	if (engine_undo(a->t.en) < 0)
+	const struct iteration *it = engine_current(a->t.en);
+	bool closed = it && it->phase == PHASE_COUNT;
+	if (engine_undo(a->t.en) < 0) {
 		tui_message(&a->t, "nothing to undo");
-	else
-		tui_message(&a->t, "undone");
+		return;
+	}
+	a->t.dirty = true;
+	tui_message(&a->t, "undone%s", closed ? "; the iteration is open again" : "");
 }
 
 static void act_redraw(struct app *a)
@@ -159,18 +161,81 @@ static void act_step(struct app *a)
 		engine_refused(a, "step");
 }
 
+/* ---- runs: their projected cost first, a question above ask_above ---- */
+
+static void start_run(struct app *a, int iterations, const char *projected)
+{
+	int rc = iterations == RUN_TO_PROPOSAL  ? engine_run_to_proposal(a->t.en)
+	         : iterations == RUN_CONTINUOUS ? engine_run(a->t.en, CONTINUOUS_ITERATIONS)
+	                                        : engine_run(a->t.en, iterations);
+	if (rc < 0)
+		engine_refused(a, "run");
+	else if (engine_running(a->t.en) && iterations == RUN_CONTINUOUS && a->cfg.patience)
+		tui_message(&a->t,
+		            "running until %d iterations without validation gain, the cost "
+		            "cap or a pause (p); %s",
+		            a->cfg.patience, projected);
+	else if (engine_running(a->t.en) && iterations == RUN_CONTINUOUS)
+		tui_message(&a->t, "running until the cost cap or a pause (p); %s", projected);
+	else if (engine_running(a->t.en))
+		tui_message(&a->t, "running %s; %s",
+		            iterations == RUN_TO_PROPOSAL ? "to the proposal" : "iterations",
+		            projected);
+}
+
+static void on_run_answer(struct app *a, int answer)
+{
+	if (answer == 'y')
+		start_run(a, a->pending_run, a->pending_projection);
+	else
+		tui_message(&a->t, "not started (:set ask_above USD changes when it asks)");
+}
+
+void app_run(struct app *a, int iterations)
+{
+	if (engine_busy(a->t.en)) {
+		engine_refused(a, "run");
+		return;
+	}
+	long calls, more;
+	double usd, per = 0;
+	/* R runs at least `patience` iterations unless a cap stops it */
+	int n = iterations == RUN_CONTINUOUS    ? MAX(1, a->cfg.patience)
+	        : iterations == RUN_TO_PROPOSAL ? 0
+	                                        : iterations;
+	engine_projection_run(a->t.en, n, &calls, &usd);
+	if (iterations == RUN_CONTINUOUS) { /* what each further iteration costs */
+		engine_projection_run(a->t.en, n + 1, &more, &per);
+		per -= usd;
+	}
+	engine_set_patience(a->t.en, iterations == RUN_CONTINUOUS ? a->cfg.patience : 0);
+	if (iterations == RUN_CONTINUOUS)
+		snprintf(a->pending_projection, sizeof a->pending_projection,
+		         "projected ~%ld calls, ~$%.4f (about $%.4f an iteration)", calls, usd,
+		         per);
+	else
+		snprintf(a->pending_projection, sizeof a->pending_projection,
+		         "projected ~%ld calls, ~$%.4f", calls, usd);
+	if (a->cfg.ask_above < 0 || usd <= a->cfg.ask_above) {
+		start_run(a, iterations, a->pending_projection);
+		return;
+	}
+	a->pending_run = iterations;
+	app_ask(a, on_run_answer, "yn", "%s: %s, above ask_above $%g; start? [y/n]",
+	        iterations == RUN_TO_PROPOSAL  ? "run to the proposal"
+	        : iterations == RUN_CONTINUOUS ? "run until no gain"
+	                                       : "run",
+	        a->pending_projection, a->cfg.ask_above);
+}
+
 static void act_run_proposal(struct app *a)
 {
-	if (engine_run_to_proposal(a->t.en) < 0)
-		engine_refused(a, "run");
+	app_run(a, RUN_TO_PROPOSAL);
 }
 
 static void act_run(struct app *a)
 {
-	if (engine_run(a->t.en, CONTINUOUS_ITERATIONS) < 0)
-		engine_refused(a, "run");
-	else
-		tui_message(&a->t, "running until the budget cap or a pause (p)");
+	app_run(a, RUN_CONTINUOUS);
 }
 
 static void act_pause(struct app *a)
@@ -191,10 +256,55 @@ static void act_decision(struct app *a)
 	tui_message(&a->t, "decide in the Proposals pane: a accept, x reject, e edit");
 }
 
+static void act_show_prompt(struct app *a)
+{
+	if (a->t.step < 0 && a->t.s->n_steps)
+		a->t.step = 0;
+	app_focus(a, VIEW_PROMPT);
+}
+
+static void act_show_traces(struct app *a)
+{
+	app_focus(a, VIEW_TRACES);
+}
+
+static void on_interrupt_answer(struct app *a, int answer)
+{
+	if (answer == 'y')
+		app_quit(a, false); /* asks to save unsaved changes */
+}
+
+/* C-c: cancels the running phase as Esc does (rolled back); with nothing running, asks to quit
+ * (in raw mode the terminal sends C-c as a key, not SIGINT). */
+static void act_interrupt(struct app *a)
+{
+	if (engine_busy(a->t.en) || engine_running(a->t.en)) {
+		bool busy = engine_busy(a->t.en);
+		engine_cancel(a->t.en);
+		const char *why = engine_pause_reason(a->t.en);
+		tui_message(&a->t, "%s; C-c again asks to quit",
+		            busy && why ? why : "run stopped before its next phase");
+		return;
+	}
+	app_ask(a, on_interrupt_answer, "yn", "quit adopt-tui? [y/n]");
+}
+
+/* C-z: gives the terminal back to the shell and stops; fg continues here and redraws. */
+static void act_suspend(struct app *a)
+{
+	if (a->test) {
+		tui_message(&a->t, "suspend: not on the test screen");
+		return;
+	}
+	endwin();
+	raise(SIGTSTP); /* returns when the shell continues us (SIGCONT) */
+	reset_prog_mode();
+	clearok(curscr, TRUE);
+	a->need_layout = true;
+}
+
 static void act_focus_n(struct app *a, int n)
 {
-	if (a->help_open)
-		a->help_open = false;
 	app_focus(a, n);
 }
 
@@ -230,6 +340,10 @@ static void (*const global_actions[ACTION_COUNT])(struct app *a) = {
     [ACTION_FOCUS_4] = act_focus_4,
     [ACTION_FOCUS_5] = act_focus_5,
     [ACTION_FOCUS_6] = act_focus_6,
+    [ACTION_SHOW_PROMPT] = act_show_prompt,
+    [ACTION_SHOW_TRACES] = act_show_traces,
+    [ACTION_INTERRUPT] = act_interrupt,
+    [ACTION_SUSPEND] = act_suspend,
     [ACTION_SEARCH] = act_search,
     [ACTION_SEARCH_NEXT] = act_search_next,
     [ACTION_SEARCH_PREV] = act_search_prev,
@@ -249,7 +363,8 @@ static void (*const global_actions[ACTION_COUNT])(struct app *a) = {
 static bool shell_first(enum action act)
 {
 	return act == ACTION_UNDO || act == ACTION_QUIT || act == ACTION_HELP ||
-	       act == ACTION_COMMAND_LINE || (act >= ACTION_FOCUS_NEXT && act <= ACTION_FOCUS_6) ||
+	       act == ACTION_INTERRUPT || act == ACTION_SUSPEND || act == ACTION_COMMAND_LINE ||
+	       (act >= ACTION_FOCUS_NEXT && act <= ACTION_FOCUS_6) ||
 	       (act >= ACTION_STEP_PHASE && act <= ACTION_PAUSE);
 }
 

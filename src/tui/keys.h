@@ -35,6 +35,9 @@ struct err;
 	X(TOGGLE_MOUSE, "toggle_mouse", "Turn mouse support on or off", "General")                 \
 	X(TOGGLE_COLOUR_MODE, "toggle_colour_mode", "Colour graph nodes by importance or state",   \
 	  "General")                                                                               \
+	X(INTERRUPT, "interrupt", "Cancel the running phase (rolled back); again: ask to quit",    \
+	  "General")                                                                               \
+	X(SUSPEND, "suspend", "Suspend to the shell (fg brings the workbench back)", "General")    \
 	X(FOCUS_NEXT, "focus_next", "Focus the next pane", "Panes")                                \
 	X(FOCUS_PREV, "focus_prev", "Focus the previous pane", "Panes")                            \
 	X(FOCUS_1, "focus_1", "Focus pane 1 (graph)", "Panes")                                     \
@@ -43,6 +46,9 @@ struct err;
 	X(FOCUS_4, "focus_4", "Focus pane 4 (importance)", "Panes")                                \
 	X(FOCUS_5, "focus_5", "Focus pane 5 (proposals)", "Panes")                                 \
 	X(FOCUS_6, "focus_6", "Focus pane 6 (history)", "Panes")                                   \
+	X(SHOW_PROMPT, "show_prompt",                                                              \
+	  "Show the selected step's full current prompt (also Enter on a Pipeline node)", "Panes") \
+	X(SHOW_TRACES, "show_traces", "Show the selected step's runs in the Traces pane", "Panes") \
 	X(MOVE_UP, "move_up", "Move up", "Moving")                                                 \
 	X(MOVE_DOWN, "move_down", "Move down", "Moving")                                           \
 	X(MOVE_LEFT, "move_left", "Move left", "Moving")                                           \

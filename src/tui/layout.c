@@ -63,7 +63,8 @@ void layout_apply(struct app *a)
 	if (a->layout == LAYOUT_TOO_SMALL) {
 		/* nothing shown */
 	} else if (a->help_open) {
-		a->frame[VIEW_HELP] = (struct rect){0, top, a->cols, h};
+		a->frame[a->t.focus >= PANE_COUNT ? a->t.focus : VIEW_HELP] =
+		    (struct rect){0, top, a->cols, h};
 	} else if (a->layout == LAYOUT_GRID) {
 		grid(a, top, h);
 	} else if (a->layout == LAYOUT_SPLIT) {
@@ -170,7 +171,13 @@ void app_focus(struct app *a, int view)
 {
 	if (view < 0 || view >= VIEW_COUNT || !a->views[view].ops)
 		return;
-	if (a->help_open && view != VIEW_HELP) {
+	if (view >= PANE_COUNT && !a->help_open) { /* a screen over the body opens */
+		a->help_return = a->t.focus < PANE_COUNT ? a->t.focus : VIEW_GRAPH;
+		a->help_open = true;
+		a->need_layout = true;
+	} else if (view >= PANE_COUNT && view != a->t.focus) {
+		a->need_layout = true; /* one over-the-body screen replaces the other */
+	} else if (a->help_open && view < PANE_COUNT) {
 		a->help_open = false;
 		a->need_layout = true;
 	}

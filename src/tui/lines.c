@@ -266,6 +266,19 @@ size_t tlines_add_row(struct tlines *l, int indent, const struct tspan *spans, s
 	return first;
 }
 
+size_t tlines_add_rowf(struct tlines *l, enum theme_element el, int indent, const char *fmt, ...)
+{
+	struct sbuf b = {0};
+	va_list ap;
+	va_start(ap, fmt);
+	sbuf_vaddf(&b, fmt, ap);
+	va_end(ap);
+	struct tspan sp = {sbuf_str(&b), b.len, el};
+	size_t r = tlines_add_row(l, indent, &sp, 1);
+	sbuf_free(&b);
+	return r;
+}
+
 void tlines_pad(struct sbuf *b, int col)
 {
 	for (int w = san_width_utf8(sbuf_str(b)); w < col; w++)
@@ -376,4 +389,39 @@ bool tlines_move(enum action a, int *sel, int *top, size_t n, int rows)
 	}
 	tlines_clamp(sel, top, n, rows);
 	return true;
+}
+
+/* The body under a header of `head` rows: rows [head, n) seen through rows - head lines. */
+static void body_of(int *head, size_t n, int rows, int *nb, int *rb)
+{
+	*head = MAX(0, MIN(*head, MIN((int)n, rows - 1)));
+	*nb = (int)n - *head;
+	*rb = rows - *head;
+}
+
+void tlines_draw_headed(struct view *v, const struct tlines *l, int head, int *top, int *sel,
+                        int mark)
+{
+	int nb, rb;
+	body_of(&head, l->n, v->h, &nb, &rb);
+	int t = *top - head, s = sel ? *sel - head : t;
+	tlines_clamp(&s, &t, (size_t)nb, rb);
+	if (!sel) /* no cursor: any top that fills the pane */
+		t = MAX(0, MIN(*top - head, nb - rb));
+	*top = t + head;
+	if (sel)
+		*sel = s + head;
+	tlines_draw(v, l, 0, head, 0, -1);
+	tlines_draw(v, l, head, rb, *top, sel ? *sel : mark);
+}
+
+bool tlines_move_headed(enum action a, int head, int *sel, int *top, size_t n, int rows)
+{
+	int nb, rb;
+	body_of(&head, n, rows, &nb, &rb);
+	int s = *sel - head, t = *top - head;
+	bool moved = tlines_move(a, &s, &t, (size_t)nb, rb);
+	*sel = s + head;
+	*top = t + head;
+	return moved;
 }

@@ -67,6 +67,9 @@ size_t tlines_add_spans(struct tlines *l, int indent, const struct tspan *spans,
 size_t tlines_add_spans_marked(struct tlines *l, int indent, const struct tspan *spans, size_t n);
 /* Adds the spans as one row, not wrapped (it is cut when drawn; a newline ends it). */
 size_t tlines_add_row(struct tlines *l, int indent, const struct tspan *spans, size_t n);
+/* Adds formatted text as one row, not wrapped (a pane's header line). */
+size_t tlines_add_rowf(struct tlines *l, enum theme_element el, int indent, const char *fmt, ...)
+    PRINTF_LIKE(4, 5);
 
 /* Pads b with spaces up to `col` display columns (for aligned columns of UTF-8 text). */
 void tlines_pad(struct sbuf *b, int col);
@@ -84,5 +87,13 @@ void tlines_draw(struct view *v, const struct tlines *l, int y0, int rows, int t
 bool tlines_move(enum action a, int *sel, int *top, size_t n, int rows);
 /* Keeps sel in [0, n) and inside [top, top + rows). */
 void tlines_clamp(int *sel, int *top, size_t n, int rows);
+
+/* A list whose first `head` rows are a header that stays at the top of the pane while the rest
+ * scrolls under it: *top and *sel (NULL: no cursor to keep in view) are row indices kept at or
+ * past head; row `mark` (or -1) is drawn selected when there is no *sel. */
+void tlines_draw_headed(struct view *v, const struct tlines *l, int head, int *top, int *sel,
+                        int mark);
+/* tlines_move over the rows under such a header (`rows`: the pane's height). */
+bool tlines_move_headed(enum action a, int head, int *sel, int *top, size_t n, int rows);
 
 #endif

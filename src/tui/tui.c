@@ -5,7 +5,8 @@
  * message line (a key bound for a host the session chose is one: asked once per variable and
  * host, the requests concerned waiting for the answer); the screen-test driver
  * (ADOPT_TEST_SCREEN / ADOPT_TEST_SCRIPT); and restoring the terminal on every way out (quit,
- * SIGINT/SIGTERM/SIGHUP, a fatal signal). */
+ * SIGINT/SIGTERM/SIGHUP, a fatal signal); a redraw after SIGCONT (C-z is the suspend key, see
+ * input.c). */
 #include <errno.h>
 #include <fcntl.h>
 #include <locale.h>
@@ -31,7 +32,7 @@ static const struct view_ops *const view_table[VIEW_COUNT] = {
     [VIEW_GRAPH] = &view_graph_ops,         [VIEW_TRACES] = &view_traces_ops,
     [VIEW_GRADIENTS] = &view_gradients_ops, [VIEW_SHAPLEY] = &view_shapley_ops,
     [VIEW_PROPOSALS] = &view_proposals_ops, [VIEW_HISTORY] = &view_history_ops,
-    [VIEW_HELP] = &view_help_ops,
+    [VIEW_HELP] = &view_help_ops,           [VIEW_PROMPT] = &view_prompt_ops,
 };
 
 /* ---- signals ---- */
@@ -42,7 +43,7 @@ static int sig_write_fd = -1;
 static void on_signal(int sig)
 {
 	int saved = errno;
-	if (sig == SIGWINCH)
+	if (sig == SIGWINCH || sig == SIGCONT) /* resized, or continued after a stop: redraw */
 		got_winch = 1;
 	else
 		got_quit_signal = sig;
@@ -52,7 +53,7 @@ static void on_signal(int sig)
 	errno = saved;
 }
 
-static const int quit_signals[] = {SIGINT, SIGTERM, SIGHUP, SIGWINCH};
+static const int quit_signals[] = {SIGINT, SIGTERM, SIGHUP, SIGWINCH, SIGCONT};
 
 #ifndef __SANITIZE_ADDRESS__ /* ASan reports crashes itself */
 /* A crash must not leave the terminal raw: restore it, then die of the same signal. */
@@ -86,8 +87,9 @@ static void signals_install(struct app *a, bool on)
 static void on_overwrite_answer(struct app *a, int answer)
 {
 	if (answer != 'y') {
-		tui_message(&a->t, "not saved: %s keeps the other program's version; :saveas FILE "
-		                   "keeps yours elsewhere",
+		tui_message(&a->t,
+		            "not saved: %s keeps the other program's version; :saveas FILE "
+		            "keeps yours elsewhere",
 		            a->t.session_path);
 		return;
 	}
@@ -106,8 +108,9 @@ int app_save(struct app *a, const char *path)
 {
 	struct err e = {{0}};
 	if (app_read_only(a) && strcmp(path, a->o->session) == 0) {
-		tui_message(&a->t, "read-only (--read-only): %s is not saved; :saveas FILE saves a "
-		                   "copy",
+		tui_message(&a->t,
+		            "read-only (--read-only): %s is not saved; :saveas FILE saves a "
+		            "copy",
 		            path);
 		return -1;
 	}

@@ -14,7 +14,8 @@
 #include "tui/theme.h"
 #include "tui/view.h"
 
-/* The panes, in focus-key order (1-6), then the help screen. */
+/* The panes, in focus-key order (1-6), then the screens shown over the whole body (help, a
+ * step's prompt): focusing one opens it, focusing a pane closes it. */
 enum view_id {
 	VIEW_GRAPH,
 	VIEW_TRACES,
@@ -23,6 +24,7 @@ enum view_id {
 	VIEW_PROPOSALS,
 	VIEW_HISTORY,
 	VIEW_HELP,
+	VIEW_PROMPT,
 	VIEW_COUNT
 };
 #define PANE_COUNT VIEW_HELP
@@ -70,6 +72,10 @@ struct app {
 	char ask[300];    /* question in the message line */
 	const char *ask_choices;
 	ask_fn *ask_cb;
+	tui_answer_fn *view_answer; /* a view's question (tui_ask) */
+	void *view_answer_arg;
+	int pending_run;              /* the run a question waits to start (app_run) */
+	char pending_projection[160]; /* what it was projected to cost */
 	/* keys bound for a host or from a variable the user has not chosen (llm_set_key_asker):
 	 * asked one at a time, in the order the LLM layer raised them */
 	struct key_question {
@@ -82,8 +88,8 @@ struct app {
 	enum layout_kind layout;
 	struct rect frame[VIEW_COUNT]; /* frame of each shown view (w == 0: hidden) */
 	int right;                     /* the pane shown on the right in LAYOUT_SPLIT */
-	bool help_open;
-	int help_return; /* focus to restore when help closes */
+	bool help_open;  /* a screen over the body (help or prompt, the focused view) is open */
+	int help_return; /* focus to restore when it closes */
 
 	/* loop */
 	bool need_draw, need_layout, quit;
@@ -110,7 +116,7 @@ void app_close(struct app *a); /* ends curses and frees everything app_open made
 /* The engine's event callback: passes the event to every view and updates the shell. */
 void app_on_event(void *arg, const struct engine_event *ev);
 int app_save(struct app *a, const char *path);
-bool app_read_only(const struct app *a); /* engine_store + session_save; 0 or -1 */
+bool app_read_only(const struct app *a);       /* engine_store + session_save; 0 or -1 */
 void app_quit(struct app *a, bool force);      /* asks first when there are unsaved changes */
 void app_ask(struct app *a, ask_fn *cb, const char *choices, const char *fmt, ...)
     PRINTF_LIKE(4, 5);
@@ -139,6 +145,11 @@ void msgline_draw(struct app *a);
 
 /* input.c */
 void input_key(struct app *a, int key);
+/* Starts a run (N whole iterations, or one of the two below) after showing its projected calls
+ * and money, asking first when they pass the ask_above setting. */
+#define RUN_TO_PROPOSAL 0
+#define RUN_CONTINUOUS  -1
+void app_run(struct app *a, int iterations);
 /* Runs a global action as if its key was pressed. */
 void input_key_action(struct app *a, enum action act);
 void input_mouse(struct app *a);

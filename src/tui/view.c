@@ -145,6 +145,34 @@ void tui_focus_view(struct tui *t, const char *name)
 		}
 }
 
+static void view_answered(struct app *a, int answer)
+{
+	tui_answer_fn *fn = a->view_answer;
+	a->view_answer = NULL;
+	if (fn)
+		fn(&a->t, a->view_answer_arg, answer);
+}
+
+void tui_ask(struct tui *t, tui_answer_fn *fn, void *arg, const char *choices, const char *fmt, ...)
+{
+	struct app *a = app_of(t);
+	char text[sizeof a->ask];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof text, fmt, ap);
+	va_end(ap);
+	a->view_answer = fn;
+	a->view_answer_arg = arg;
+	app_ask(a, view_answered, choices, "%s", text);
+}
+
+void tui_close_overlay(struct tui *t)
+{
+	struct app *a = app_of(t);
+	if (a->help_open)
+		app_focus(a, a->help_return);
+}
+
 void view_frame(WINDOW *win, const struct rect *r, const char *title, bool focused)
 {
 	const struct glyphs *g = glyphs();

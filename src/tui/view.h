@@ -80,14 +80,21 @@ void view_fill(struct view *v, int y, enum theme_element el);
 void view_clamp(struct view *v, int n);
 /* Sets the status line message. */
 void tui_message(struct tui *t, const char *fmt, ...) PRINTF_LIKE(2, 3);
+/* Asks a question in the message line; fn gets arg and the key typed (one of `choices`,
+ * lower case), or 0 when cancelled (Esc, C-c). */
+typedef void tui_answer_fn(struct tui *t, void *arg, int answer);
+void tui_ask(struct tui *t, tui_answer_fn *fn, void *arg, const char *choices, const char *fmt,
+             ...) PRINTF_LIKE(5, 6);
 /* Runs $VISUAL/$EDITOR (or the built-in editor) on text; returns the edited text (caller frees),
  * or NULL when nothing was accepted, having told the user why (cancelled, the editor failed). */
 char *tui_edit_text(struct tui *t, const char *text);
-/* Moves focus to the view named `name` (e.g. "gradients"). */
+/* Moves focus to the view named `name` (e.g. "gradients", or "prompt": a screen over the body). */
 void tui_focus_view(struct tui *t, const char *name);
+/* Closes the screen shown over the body (help, prompt): focus returns where it was. */
+void tui_close_overlay(struct tui *t);
 
 extern const struct view_ops view_graph_ops, view_traces_ops, view_gradients_ops,
-	view_shapley_ops, view_proposals_ops, view_history_ops, view_help_ops;
+	view_shapley_ops, view_proposals_ops, view_history_ops, view_help_ops, view_prompt_ops;
 
 /* Entry point from main: opens the workbench on a session file. */
 struct batch_opts;

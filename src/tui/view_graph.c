@@ -558,7 +558,7 @@ static void draw_list(struct view *v)
 			x += view_print(v, y, x, THEME_TEXT_DIM, label, v->w - x) + 1;
 			if (st->loop >= 0) {
 				const struct loop *lp = &s->loops[st->loop];
-				char lbl[200];
+				char lbl[272]; /* what (100) and until (160) */
 				if (lp->steps[0] == step)
 					loop_label(s, lp, lbl, sizeof lbl);
 				else
@@ -634,10 +634,10 @@ static bool graph_key(struct view *v, enum action a)
 {
 	if (!G(v)->count)
 		return false;
-	if (a == ACTION_ENTER) {
+	if (a == ACTION_ENTER) { /* the node's prompt; t (show_traces) goes to its runs */
 		if (v->tui->step < 0)
 			v->tui->step = G(v)->topo[0];
-		tui_focus_view(v->tui, "traces");
+		tui_focus_view(v->tui, "prompt");
 		return true;
 	}
 	int to = move_target(v, a);

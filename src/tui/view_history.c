@@ -5,8 +5,12 @@
  * iteration and an edited marker.  Enter on a version shows its full text (again: hides it);
  * V (restore_version) makes it the current prompt again; left/right pick the step.
  *
+ * A proposal the user rejected is listed after the versions (it never ran as the prompt, so it
+ * has no version number), and Enter shows its text too.
+ *
  * Row references: an iteration row has ref = iteration index and step -1; a version row has
- * step = its step and ref = VERSION_REF(index in engine_versions). */
+ * step = its step and ref = VERSION_REF(index in engine_versions); a rejected proposal's row
+ * has step = its step and ref = REJECTED_REF(its order in the list). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,10 +21,12 @@
 
 #define VERSION_REF(i)  (-2 - (long)(i))
 #define VERSION_IDX(r)  ((size_t)(-2 - (r)))
-#define IS_VERSION(row) ((row)->step >= 0 && (row)->ref <= -2)
+#define REJECTED_REF(k) (-1000000000L - (long)(k))
+#define IS_VERSION(row) ((row)->step >= 0 && (row)->ref <= -2 && (row)->ref > REJECTED_REF(0))
 
 struct history {
 	struct tlines l;
+	int n_head;    /* rows of the summary and column header that stay at the top */
 	long expanded; /* ref of the version row whose text is shown, or 0 */
 };
 
@@ -94,8 +100,8 @@ static void build_summary(struct view *v, struct tlines *l)
 		sbuf_free(&b);
 	}
 	free(vals);
-	tlines_addf(l, THEME_TEXT_DIM, 0, "%4s  %-6s %-17s %-9s %9s  %s", "iter", "train",
-	            "validation", "tokens", "cost", "changes");
+	tlines_add_rowf(l, THEME_TEXT_DIM, 0, "%4s  %-6s %-17s %-9s %9s  %s", "iter", "train",
+	                "validation", "tokens", "cost", "changes");
 }
 
 static void build_iteration(const struct session *s, struct tlines *l, const struct iteration *it,
@@ -124,8 +130,9 @@ static void build_iteration(const struct session *s, struct tlines *l, const str
 		sbuf_addf(&b, "%.3f %s %s", it->base_score, glyphs()->arrow_right,
 		          it->phase >= PHASE_COUNT ? "-" : "pending");
 	else
-		sbuf_adds(&b, it->phase > PHASE_SELECTION || it->phase == PHASE_FORWARD ? "-"
-		                                                                       : "pending");
+		sbuf_adds(&b, it->phase > PHASE_SELECTION || it->phase == PHASE_FORWARD
+		                  ? "-"
+		                  : "pending");
 	tlines_pad(&b, 30);
 	sbuf_addf(&b, "%-9ld %9.4f  %s", tokens, usd, sbuf_str(&ch));
 	tlines_add(l, THEME_TEXT, 0, sbuf_str(&b));
@@ -182,6 +189,34 @@ static void build_versions(struct view *v, struct history *p, int step)
 	}
 }
 
+/* The rejected proposals of a step, oldest first. */
+static void build_rejected(struct view *v, struct history *p, int step)
+{
+	const struct engine *en = v->tui->en;
+	long k = 0;
+	for (size_t i = 0; i < engine_iterations(en); i++) {
+		const struct iteration *it = engine_iteration(en, i);
+		for (size_t c = 0; c < it->n_changes; c++) {
+			const struct step_change *ch = &it->changes[c];
+			if (ch->step != step || ch->decision != DECISION_REJECT)
+				continue;
+			const char *prompt = ch->new_prompt ? ch->new_prompt : "";
+			char *first = xstrndup(prompt, strcspn(prompt, "\n"));
+			char *head = xasprintf("%s %-4s iteration %-3d %-14s ",
+			                       glyphs()->cross_mark, "-", it->number, "rejected");
+			struct tspan sp[] = {{head, strlen(head), THEME_TEXT_DIM},
+			                     {first, strlen(first), THEME_TEXT_DIM}};
+			tlines_ref(&p->l, REJECTED_REF(k), step);
+			tlines_add_row(&p->l, 0, sp, 2);
+			if (p->expanded == REJECTED_REF(k))
+				tlines_add(&p->l, THEME_TEXT_DIM, 6, prompt);
+			k++;
+			free(head);
+			free(first);
+		}
+	}
+}
+
 static void build(struct view *v)
 {
 	struct history *p = v->priv;
@@ -189,6 +224,7 @@ static void build(struct view *v)
 	tlines_clear(&p->l);
 	p->l.width = v->w;
 	build_summary(v, &p->l);
+	p->n_head = (int)p->l.n; /* the summary and the column header (one cut row) stay put */
 	size_t n = engine_iterations(en);
 	if (!n) {
 		tlines_add(&p->l, THEME_TEXT_DIM, 2, "(no iteration yet: press r to run one)");
@@ -196,16 +232,17 @@ static void build(struct view *v)
 	for (size_t i = 0; i < n; i++)
 		build_iteration(v->tui->s, &p->l, engine_iteration(en, i), i);
 	int step = version_step(v);
-	if (step >= 0)
+	if (step >= 0) {
 		build_versions(v, p, step);
+		build_rejected(v, p, step);
+	}
 }
 
 static void draw_history(struct view *v)
 {
 	struct history *p = v->priv;
 	build(v);
-	tlines_clamp(&v->sel, &v->top, p->l.n, v->h);
-	tlines_draw(v, &p->l, 0, v->h, v->top, v->sel);
+	tlines_draw_headed(v, &p->l, p->n_head, &v->top, &v->sel, -1);
 }
 
 /* The LLM step after / before the listed one. */
@@ -259,14 +296,14 @@ static bool key_history(struct view *v, enum action a)
 		other_step(v, 1);
 		return true;
 	case ACTION_ENTER:
-		if (!row || !IS_VERSION(row))
+		if (!row || row->step < 0 || row->ref > -2)
 			return false;
 		p->expanded = p->expanded == row->ref ? 0 : row->ref;
 		return true;
 	case ACTION_RESTORE_VERSION:
 		return restore(v, row);
 	default:
-		return tlines_move(a, &v->sel, &v->top, p->l.n, v->h);
+		return tlines_move_headed(a, p->n_head, &v->sel, &v->top, p->l.n, v->h);
 	}
 }
 
@@ -277,8 +314,7 @@ static bool search_history(struct view *v, const char *pattern, int direction)
 	long r = tlines_find(&p->l, v->sel, pattern, direction);
 	if (r < 0)
 		return false;
-	v->sel = (int)r;
-	tlines_clamp(&v->sel, &v->top, p->l.n, v->h);
+	v->sel = (int)r; /* the draw scrolls to it */
 	return true;
 }
 

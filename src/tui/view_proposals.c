@@ -4,8 +4,9 @@
  * U+200B as markers, "<U+200B>", so that no change hides in them), the validation gain of the
  * proposed combination beside the step's own part of it (its phi, and its gain alone where
  * selection measured that), the change in demonstrations and the decision.  Keys act on the
- * selected step (tui->step): a accept, x reject, e edit (in $EDITOR; the engine checks the
- * text), u undo.
+ * selected step (tui->step): a accept, x reject (asking first when it is the last decision, which
+ * closes the iteration), e edit (in $EDITOR; the engine checks the text), u undo (also of the
+ * decision that closed the iteration, until the next forward pass).
  * Before a proposal exists it says what the engine is doing and how to get one. */
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,8 @@
 struct proposals {
 	struct tlines l;
 	int placed_step; /* the step the pane was last scrolled to */
+	int asked_step;  /* the step whose rejection waits for an answer */
+	int n_head;      /* rows of the header that stays at the top */
 	char last_error[256];
 };
 
@@ -159,14 +162,13 @@ static void build_change(struct tlines *l, const struct engine *en, const struct
 	sbuf_addf(&b, "[%s]", dec);
 	char *own = own_gain(en, it, ch->step);
 	const char *all = it->n_changes > 1 ? " (all together)" : "";
-	char *rest =
-	    ch->decision == DECISION_NONE
-	        ? xasprintf("  gain %+.3f%s%s  demos %zu %s %zu  +%zu -%zu bytes",
-	                    it->best_score - it->base_score, all, own, st->n_demos,
-	                    glyphs()->arrow_right, ch->n_new_demos, added, removed)
-	        : xasprintf("  gain %+.3f%s%s  demos %zu  +%zu -%zu bytes",
-	                    it->best_score - it->base_score, all, own, ch->n_new_demos, added,
-	                    removed);
+	char *rest = ch->decision == DECISION_NONE
+	                 ? xasprintf("  gain %+.3f%s%s  demos %zu %s %zu  +%zu -%zu bytes",
+	                             it->best_score - it->base_score, all, own, st->n_demos,
+	                             glyphs()->arrow_right, ch->n_new_demos, added, removed)
+	                 : xasprintf("  gain %+.3f%s%s  demos %zu  +%zu -%zu bytes",
+	                             it->best_score - it->base_score, all, own, ch->n_new_demos,
+	                             added, removed);
 	free(own);
 	struct tspan sp[] = {{b.s, b.len, decision_colour[ch->decision]},
 	                     {rest, strlen(rest), THEME_TEXT}};
@@ -189,6 +191,7 @@ static void build(struct view *v)
 	struct tlines *l = &p->l;
 	tlines_clear(l);
 	l->width = v->w;
+	p->n_head = 0;
 	if (!it || !it->n_changes) {
 		build_waiting(v, l, it);
 		return;
@@ -196,17 +199,18 @@ static void build(struct view *v)
 	size_t decided = 0;
 	for (size_t c = 0; c < it->n_changes; c++)
 		decided += it->changes[c].decision != DECISION_NONE;
+	/* the header stays at the top while the changes scroll; its key line is cut, not wrapped */
 	tlines_addf(l, THEME_HEADER, 0,
 	            "Iteration %d proposal: validation %.3f %s %.3f (gain %+.3f) on %zu examples; "
 	            "%zu of %zu decided",
 	            it->number, it->base_score, glyphs()->arrow_right, it->best_score,
 	            it->best_score - it->base_score, it->n_val, decided, it->n_changes);
-	tlines_add(l, THEME_TEXT_DIM, 0,
-	           it->phase == PHASE_DECISION
-	               ? "a accept  x reject  e edit  u undo  (on the selected step; up/down "
-	                 "pick it)"
-	               : "The iteration is closed: these decisions are final.  r starts the next "
-	                 "iteration.");
+	tlines_add_rowf(l, THEME_TEXT_DIM, 0, "%s",
+	                it->phase == PHASE_DECISION
+	                    ? "a accept  x reject  e edit  u undo  j/k other step  PgDn scroll"
+	                    : "Closed.  u undoes its last decision until the next iteration "
+	                      "starts (r).");
+	p->n_head = (int)l->n;
 	for (size_t c = 0; c < it->n_changes; c++)
 		build_change(l, v->tui->en, it, &it->changes[c]);
 }
@@ -225,12 +229,10 @@ static void draw_proposals(struct view *v)
 	build(v);
 	long r = change_row(p, v->tui->step);
 	if (r >= 0 && v->tui->step != p->placed_step) {
-		v->top = (int)r > 0 ? (int)r - 1 : 0;
+		v->top = (int)r;
 		p->placed_step = v->tui->step;
 	}
-	int sel = v->top;
-	tlines_clamp(&sel, &v->top, p->l.n, v->h);
-	tlines_draw(v, &p->l, 0, v->h, v->top, (int)r);
+	tlines_draw_headed(v, &p->l, p->n_head, &v->top, NULL, (int)r);
 }
 
 static void decided(struct view *v, int rc, const char *what)
@@ -245,6 +247,37 @@ static void decided(struct view *v, int rc, const char *what)
 	} else {
 		tui_message(v->tui, "%s: no pending change to decide", st->id);
 	}
+}
+
+static void on_reject_answer(struct tui *t, void *arg, int answer)
+{
+	struct view *v = arg;
+	struct proposals *p = v->priv;
+	if (answer != 'y') {
+		tui_message(t, "%s: still pending", t->s->steps[p->asked_step].id);
+		return;
+	}
+	t->step = p->asked_step;
+	p->last_error[0] = 0;
+	decided(v, engine_reject(t->en, p->asked_step), "proposal rejected");
+}
+
+/* x on the last pending change closes the iteration: ask first. */
+static void reject(struct view *v, const struct iteration *it, const struct step_change *ch)
+{
+	size_t pending = 0;
+	for (size_t c = 0; c < it->n_changes; c++)
+		pending += it->changes[c].decision == DECISION_NONE;
+	if (pending > 1) {
+		decided(v, engine_reject(v->tui->en, ch->step), "proposal rejected");
+		return;
+	}
+	struct proposals *p = v->priv;
+	p->asked_step = ch->step;
+	tui_ask(v->tui, on_reject_answer, v, "yn",
+	        "reject %s? It is the last decision: iteration %d closes (u undoes it until the "
+	        "next iteration starts) [y/n]",
+	        v->tui->s->steps[ch->step].id, it->number);
 }
 
 static void edit(struct view *v, const struct step_change *ch)
@@ -294,20 +327,23 @@ static bool key_proposals(struct view *v, enum action a)
 		return true;
 	case ACTION_PAGE_UP:
 	case ACTION_PAGE_DOWN: {
-		int sel = v->top, page = v->h > 1 ? v->h - 1 : 1;
+		int page = MAX(1, v->h - p->n_head - 1);
 		v->top += a == ACTION_PAGE_DOWN ? page : -page;
-		sel = v->top;
-		tlines_clamp(&sel, &v->top, p->l.n, v->h);
+		v->top =
+		    MAX(p->n_head, MIN(v->top, (int)p->l.n - 1)); /* the draw clamps the rest */
 		return true;
 	}
-	case ACTION_UNDO:
+	case ACTION_UNDO: {
+		bool closed = it && it->phase == PHASE_COUNT;
 		if (engine_undo(v->tui->en) == 0) {
 			v->tui->dirty = true;
-			tui_message(v->tui, "decision undone");
+			tui_message(v->tui, "decision undone%s",
+			            closed ? "; the iteration is open again" : "");
 		} else {
 			tui_message(v->tui, "nothing to undo in this iteration");
 		}
 		return true;
+	}
 	default:
 		break;
 	}
@@ -327,7 +363,7 @@ static bool key_proposals(struct view *v, enum action a)
 	if (a == ACTION_ACCEPT)
 		decided(v, engine_accept(v->tui->en, ch->step), "proposal accepted");
 	else if (a == ACTION_REJECT)
-		decided(v, engine_reject(v->tui->en, ch->step), "proposal rejected");
+		reject(v, it, ch);
 	else
 		edit(v, ch);
 	return true;

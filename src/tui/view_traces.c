@@ -4,8 +4,11 @@
  * tokens, cost, cached/memo/scripted markers, parse misses and errors.  While a forward pass runs,
  * streamed text (EV_TEXT) collects in a live buffer per step, shown until that step's trace is in.
  *
- * Keys: up/down/home/end pick the example, PgUp/PgDn scroll the step detail, left/right pick the
- * step (tui->step), b filters bad cases, d jumps from a bad case to its gradient. */
+ * Keys: up/down/home/end pick the example; PgUp/PgDn/Space scroll the step detail; left/right
+ * (h/l) and Enter move to the previous/next step run of the selected example, round by round
+ * inside a loop (tui->step and the pane's round); / searches the detail (every step's input,
+ * prompt and output), then the example list; b filters bad cases, d jumps from a bad case to its
+ * gradient. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,8 +23,12 @@ struct traces {
 	size_t *rows;               /* trace index of each list row */
 	size_t n_rows;
 	int dtop;        /* first detail row shown */
-	int placed_step; /* the step / example the detail was last positioned for */
+	int round;       /* the selected step run's round (0 outside a loop) */
+	int placed_step; /* the step / round / example the detail was last positioned for */
+	int placed_round;
 	long placed_example;
+	size_t *entry_row; /* detail row of each step run of the selected trace */
+	size_t n_entries;
 	struct sbuf *live; /* per step */
 	size_t n_live;
 	long finished; /* step runs finished in the forward pass in flight */
@@ -80,6 +87,7 @@ static void done_traces(struct view *v)
 		sbuf_free(&p->live[i]);
 	free(p->live);
 	free(p->rows);
+	free(p->entry_row);
 	free(p);
 	v->priv = NULL;
 }
@@ -257,11 +265,55 @@ static void build_detail(struct view *v, struct traces *p, const struct iteratio
 		tlines_addf(&p->detail, THEME_ERROR, 2, "error: %s", t->error);
 	if (!t->done)
 		tlines_add(&p->detail, THEME_WARNING, 2, "(this run did not finish)");
+	free(p->entry_row);
+	p->entry_row = xcalloc(t->n ? t->n : 1, sizeof *p->entry_row);
+	p->n_entries = t->n;
 	for (size_t k = 0; k < t->n; k++) {
-		tlines_ref(&p->detail, ti, t->steps[k].step);
-		build_step(&p->detail, s, &t->steps[k], t->steps[k].step == v->tui->step,
+		const struct trace_step *ts = &t->steps[k];
+		tlines_ref(&p->detail, ti, ts->step);
+		p->entry_row[k] = p->detail.n;
+		build_step(&p->detail, s, ts, ts->step == v->tui->step && ts->round == p->round,
 		           v->tui->deterministic);
 	}
+}
+
+/* The selected trace's step run at (step, round), else the first run of step; -1 if none. */
+static long find_entry(const struct trace *t, int step, int round)
+{
+	long first = -1;
+	for (size_t k = 0; t && k < t->n; k++) {
+		if (t->steps[k].step != step)
+			continue;
+		if (t->steps[k].round == round)
+			return (long)k;
+		if (first < 0)
+			first = (long)k;
+	}
+	return first;
+}
+
+/* The step run whose rows contain detail row r; -1 above the first. */
+static long entry_at_row(const struct traces *p, long r)
+{
+	long k = -1;
+	for (size_t i = 0; i < p->n_entries && (long)p->entry_row[i] <= r; i++)
+		k = (long)i;
+	return k;
+}
+
+static const struct trace *selected_trace(const struct view *v, const struct traces *p,
+                                          const struct iteration *it)
+{
+	return it && p->n_rows ? &it->traces[p->rows[v->sel]] : NULL;
+}
+
+/* Keeps the detail's first row inside [0, rows - shown). */
+static void clamp_detail(struct traces *p, int shown)
+{
+	if (p->dtop > (int)p->detail.n - shown)
+		p->dtop = (int)p->detail.n - shown;
+	if (p->dtop < 0)
+		p->dtop = 0;
 }
 
 /* Rows of the example list and where the detail starts. */
@@ -278,11 +330,19 @@ static const struct iteration *rebuild(struct view *v)
 	const struct iteration *it = build_rows(v, p);
 	sync_selection(v, p);
 	build_detail(v, p, it);
-	/* position the detail on the selected step when the step or the example changed */
-	if (v->tui->step != p->placed_step || v->tui->example != p->placed_example) {
-		long r = tlines_find_ref(&p->detail, v->tui->example, v->tui->step);
-		p->dtop = r >= 0 ? (int)r : 0;
+	/* position the detail on the selected step run when it or the example changed */
+	if (v->tui->step != p->placed_step || p->round != p->placed_round ||
+	    v->tui->example != p->placed_example) {
+		const struct trace *t = selected_trace(v, p, it);
+		long k = find_entry(t, v->tui->step, p->round);
+		/* the first run: from the top, where the example's fields and gold are */
+		p->dtop = k > 0 ? (int)p->entry_row[k] : 0;
+		if (k >= 0 && t->steps[k].round != p->round) { /* another example: its first run */
+			p->round = t->steps[k].round;
+			build_detail(v, p, it); /* the selected run's header */
+		}
 		p->placed_step = v->tui->step;
+		p->placed_round = p->round;
 		p->placed_example = v->tui->example;
 	}
 	return it;
@@ -342,14 +402,34 @@ static void draw_traces(struct view *v)
 		x += view_print(v, y, x, THEME_TEXT, " ", v->w - x);
 	}
 	int drows = v->h - y - 1;
-	int dsel = -1;
-	tlines_clamp(&dsel, &p->dtop, p->detail.n, drows);
+	clamp_detail(p, drows);
 	tlines_draw(v, &p->detail, y + 1, drows, p->dtop, -1);
 }
 
-/* The next step (dir +1 / -1) after tui->step that the selected trace ran. */
-static void move_step(struct view *v, int dir)
+/* Rows the detail gets under the list and the step bar. */
+static int detail_rows(const struct view *v, const struct traces *p)
 {
+	return v->h - list_rows(v, p) - 2;
+}
+
+/* The next step run (dir +1 / -1) of the selected trace, round by round; without a trace, the
+ * next step of the pipeline. */
+static void move_step(struct view *v, const struct trace *t, int dir)
+{
+	struct traces *p = v->priv;
+	if (t && t->n) {
+		long k = find_entry(t, v->tui->step, p->round);
+		k = k < 0 ? (dir > 0 ? 0 : (long)t->n - 1) : k + dir;
+		if (k < 0 || k >= (long)t->n) {
+			tui_message(v->tui, "%s step of this example",
+			            k < 0 ? "the first" : "the last");
+			p->placed_step = -2; /* back to its top */
+			return;
+		}
+		v->tui->step = t->steps[k].step;
+		p->round = t->steps[k].round;
+		return;
+	}
 	int n = (int)v->tui->s->n_steps;
 	if (n <= 0)
 		return;
@@ -379,13 +459,14 @@ static void jump_to_gradient(struct view *v)
 static bool key_traces(struct view *v, enum action a)
 {
 	struct traces *p = v->priv;
-	rebuild(v);
+	const struct iteration *it = rebuild(v);
 	switch (a) {
 	case ACTION_MOVE_LEFT:
-		move_step(v, -1);
+		move_step(v, selected_trace(v, p, it), -1);
 		return true;
 	case ACTION_MOVE_RIGHT:
-		move_step(v, 1);
+	case ACTION_ENTER:
+		move_step(v, selected_trace(v, p, it), 1);
 		return true;
 	case ACTION_TOGGLE_BAD_FILTER:
 		v->tui->bad_only = !v->tui->bad_only;
@@ -397,11 +478,9 @@ static bool key_traces(struct view *v, enum action a)
 		return true;
 	case ACTION_PAGE_UP:
 	case ACTION_PAGE_DOWN: {
-		int drows = v->h - list_rows(v, p) - 2, dsel = p->dtop;
-		int d = drows > 1 ? drows - 1 : 1;
+		int drows = detail_rows(v, p), d = drows > 1 ? drows - 1 : 1;
 		p->dtop += a == ACTION_PAGE_DOWN ? d : -d;
-		dsel = p->dtop;
-		tlines_clamp(&dsel, &p->dtop, p->detail.n, drows);
+		clamp_detail(p, drows);
 		return true;
 	}
 	default:
@@ -425,6 +504,12 @@ static bool search_traces(struct view *v, const char *pattern, int direction)
 	long r = tlines_find(&p->detail, p->dtop, pattern, direction);
 	if (r >= 0 && r != p->dtop) {
 		p->dtop = (int)r;
+		long k = entry_at_row(p, r); /* h/l go on from the step run found */
+		const struct trace *t = selected_trace(v, p, it);
+		if (k >= 0 && t) {
+			v->tui->step = p->placed_step = t->steps[k].step;
+			p->round = p->placed_round = t->steps[k].round;
+		}
 		return true;
 	}
 	r = tlines_find(&p->list, v->sel, pattern, direction);

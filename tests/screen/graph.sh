@@ -1,6 +1,6 @@
 # The pipeline graph: a loop and a skip edge in the layered layout, the list at 80x24, moving
-# between nodes, Enter, search, colouring by Shapley importance after an iteration, and the
-# dialogue loop's frame at three widths.
+# between nodes, search, t to the node's traces, colouring by Shapley importance after an
+# iteration, and the dialogue loop's frame at three widths.
 . tests/screen/lib.inc
 example hotpot-mini
 cp tests/screen/data/hotpot-loop.json "$SESSION"
@@ -11,7 +11,7 @@ keys jj
 key /
 keys final
 key Enter
-key Enter
+key t
 :save-display graph-enter.txt
 resize 80x24
 key 1

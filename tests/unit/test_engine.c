@@ -708,16 +708,9 @@ static void test_decisions(void **state)
 	assert_int_equal(v[nv - 1].version, 2);
 	if (it->n_changes == 1) /* every change decided: the iteration closed */
 		assert_int_equal(it->phase, PHASE_COUNT);
-	if (it->phase == PHASE_COUNT) {
-		/* a closed iteration cannot be undone: start again from the proposal */
-		assert_int_equal(engine_undo(g.en), -1);
-		free(edited);
-		free(old);
-		rig_close(&g);
-		return;
-	}
-	/* undo restores the prompt and the version list */
+	/* undo restores the prompt and the version list, and opens a closed iteration again */
 	assert_int_equal(engine_undo(g.en), 0);
+	assert_int_equal(it->phase, PHASE_DECISION);
 	assert_int_equal(ch->decision, DECISION_NONE);
 	assert_null(ch->edited);
 	assert_string_equal(st->prompt, old);
@@ -736,9 +729,18 @@ static void test_decisions(void **state)
 	assert_int_equal(nv, nv0);
 	assert_int_equal(engine_undo(g.en), 0);
 	assert_int_equal(engine_undo(g.en), -1); /* nothing left to undo */
-	/* the remaining changes decided together close the iteration */
+	/* the remaining changes decided together close the iteration; the last decision stays
+	 * undoable (the iteration opens again) until the next forward pass starts */
 	assert_int_equal(engine_decide_remaining(g.en), 0);
 	assert_int_equal(it->phase, PHASE_COUNT);
+	double val = engine_val_score(g.en);
+	assert_int_equal(engine_undo(g.en), 0);
+	assert_int_equal(it->phase, PHASE_DECISION);
+	assert_int_equal(engine_decide_remaining(g.en), 0);
+	assert_int_equal(it->phase, PHASE_COUNT);
+	assert_true(engine_val_score(g.en) == val);
+	assert_int_equal(engine_step(g.en), 0); /* the next iteration's forward pass */
+	drive_phase(&g);
 	assert_int_equal(engine_undo(g.en), -1);
 	free(edited);
 	free(old);
@@ -1091,6 +1093,52 @@ static void test_cost_projection(void **state)
 	rig_close(&g);
 }
 
+/* A run's projection before it starts: whole iterations, the one in progress counting as the
+ * first (as engine_run counts), and R's patience stopping a run that gains nothing. */
+static void test_run_projection_and_patience(void **state)
+{
+	(void)state;
+	struct rig g;
+	rig_open_patched(&g, FX_DATA, "two.json", patch_prices);
+	long c0, c1, c2, next;
+	double u0, u1, u2, unext;
+	engine_projection_run(g.en, 0, &c0, &u0);
+	engine_projection_run(g.en, 1, &c1, &u1);
+	engine_projection_run(g.en, 2, &c2, &u2);
+	engine_projection(g.en, &next, &unext);
+	assert_int_equal(c0, c1); /* no iteration yet: to the proposal is one iteration */
+	assert_int_equal(c2, 2 * c1);
+	assert_true(c1 > next && next == 16); /* more than the forward pass alone */
+	assert_true(u1 > unext && unext > 0 && fabs(u2 - 2 * u1) < 1e-12);
+	/* a proposal waiting: to the next proposal is a whole new iteration; one iteration is the
+	 * one waiting, which costs nothing more */
+	assert_int_equal(engine_run_to_proposal(g.en), 0);
+	drive(&g);
+	assert_int_equal(current(&g)->phase, PHASE_DECISION);
+	long cw0, cw1;
+	double uw;
+	engine_projection_run(g.en, 0, &cw0, &uw);
+	assert_true(cw0 > 0);
+	engine_projection_run(g.en, 1, &cw1, &uw);
+	assert_int_equal(cw1, 0);
+	assert_true(uw == 0);
+	/* patience 1: the run stops at the first iteration without gain, long before 50 */
+	engine_set_patience(g.en, 1);
+	assert_int_equal(engine_run(g.en, 50), 0);
+	drive(&g);
+	const char *why = engine_pause_reason(g.en);
+	assert_non_null(why);
+	assert_non_null(strstr(why, "without validation gain (patience 1)"));
+	assert_true(engine_iterations(g.en) < 50);
+	const struct iteration *it = current(&g);
+	assert_int_equal(it->phase, PHASE_COUNT);
+	bool taken = false;
+	for (size_t c = 0; c < it->n_changes; c++)
+		taken |= it->changes[c].decision == DECISION_ACCEPT;
+	assert_false(taken && it->best_score > it->base_score);
+	rig_close(&g);
+}
+
 static double cap_usd;
 
 static void patch_cap(struct fx *f, const char *file)
@@ -1347,6 +1395,7 @@ int main(void)
 	    cmocka_unit_test(test_role_model_fails),
 	    cmocka_unit_test(test_cost_projection),
 	    cmocka_unit_test(test_budget_cap),
+	    cmocka_unit_test(test_run_projection_and_patience),
 	    cmocka_unit_test(test_deterministic),
 	    cmocka_unit_test_teardown(test_server_sees_no_repeat, server_teardown),
 	};

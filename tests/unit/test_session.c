@@ -292,6 +292,11 @@ static void test_bad_header(void **state)
 	    "session?)",
 	    "s.json:1:32: version 2 is newer than this build understands (1): upgrade "
 	    "adopt-tui");
+	EXPECT_TEXT("{\"format\": \"adopt-session\", \"version\": -1e300, \"models\": {}, "
+	            "\"pipeline\": {\"steps\": [{\"id\": \"a\", \"type\": \"template\", "
+	            "\"template\": \"x\"}]}, \"dataset\": {\"val\": [{\"answer\": \"b\"}]}, "
+	            "\"metric\": {\"type\": \"f1\"}}",
+	            "s.json:1:40: \"version\" must be a whole number between 1 and 1 (got -1e+300)");
 	EXPECT_TEXT("{\"format\": \"adopt-session\", \"version\": \"1\"}",
 	            "s.json:1:40: \"version\" must be a number (this build writes 1)",
 	            "s.json:1:1: no \"models\" object: name at least one model configuration",

@@ -154,9 +154,23 @@ static void test_config(void **state)
 	assert_int_equal(tui_config_set(&c, "theme", "../etc", &e), -1);
 	assert_int_equal(tui_config_set(&c, "colours", "256", &e), 0);
 	assert_int_equal(c.colours, CONFIG_COLOURS_256);
+	/* the run settings: a projected cost that asks, R's patience */
+	assert_true(c.ask_above == CONFIG_ASK_ABOVE_DEFAULT &&
+	            c.patience == CONFIG_PATIENCE_DEFAULT);
+	assert_int_equal(tui_config_set(&c, "ask_above", "0.25", &e), 0);
+	assert_true(c.ask_above == 0.25);
+	assert_int_equal(tui_config_set(&c, "ask_above", "never", &e), 0);
+	assert_true(c.ask_above < 0);
+	assert_int_equal(tui_config_set(&c, "ask_above", "-1", &e), -1);
+	assert_non_null(
+	    strstr(e.msg, "option ask_above: invalid value \"-1\" (expected USD|never)"));
+	assert_int_equal(tui_config_set(&c, "ask_above", "nan", &e), -1);
+	assert_int_equal(tui_config_set(&c, "patience", "5", &e), 0);
+	assert_int_equal(c.patience, 5);
+	assert_int_equal(tui_config_set(&c, "patience", "2.5", &e), -1);
 	struct cmdline_cands cands = {0};
 	tui_config_complete(NULL, 1, &cands);
-	assert_int_equal(cands.n, 4);
+	assert_int_equal(cands.n, 6);
 	cmdline_cands_clear(&cands);
 	tui_config_complete("mouse", 2, &cands);
 	assert_int_equal(cands.n, 2);

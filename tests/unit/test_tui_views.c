@@ -112,6 +112,35 @@ void tui_focus_view(struct tui *t, const char *name)
 		if (strcmp(t->views[i].ops->name, name) == 0)
 			t->focus = (int)i;
 }
+
+void tui_close_overlay(struct tui *t)
+{
+	(void)t;
+	snprintf(focused_name, sizeof focused_name, "(closed)");
+}
+
+/* A question waits here (the message holds it) until the test answers it. */
+static tui_answer_fn *asked_fn;
+static void *asked_arg;
+
+void tui_ask(struct tui *t, tui_answer_fn *fn, void *arg, const char *choices, const char *fmt, ...)
+{
+	(void)choices;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(t->message, sizeof t->message, fmt, ap);
+	va_end(ap);
+	asked_fn = fn;
+	asked_arg = arg;
+}
+
+static void answer(struct tui *t, int key)
+{
+	assert_non_null(asked_fn);
+	tui_answer_fn *fn = asked_fn;
+	asked_fn = NULL;
+	fn(t, asked_arg, key);
+}
 /* ---- the fixture: a two-step scripted session in a temp dir, an engine run to its proposal ----
  */
 
@@ -180,9 +209,9 @@ static const char rules_json[] =
     " {\"match\": \"search query for: (?<q>[^\\\\n]*)\", \"reply\": \"${q}\"}],\n"
     " \"fallback\": \"I do not know.\"}\n";
 
-static const struct view_ops *const all_ops[] = {&view_traces_ops, &view_gradients_ops,
+static const struct view_ops *const all_ops[] = {&view_traces_ops,  &view_gradients_ops,
                                                  &view_shapley_ops, &view_proposals_ops,
-                                                 &view_history_ops};
+                                                 &view_history_ops, &view_prompt_ops};
 #define N_VIEWS (sizeof all_ops / sizeof all_ops[0])
 
 struct fixture {
@@ -514,6 +543,14 @@ static const struct step_change *change_of(const struct iteration *it, const cha
 	return NULL;
 }
 
+/* Moves the history cursor to the first row containing text. */
+static void history_seek(struct fixture *f, const char *text)
+{
+	struct view *v = view_named(f, "history");
+	v->sel = 0;
+	assert_true(v->ops->search(v, text, 1));
+}
+
 static void test_proposals(void **state)
 {
 	struct fixture *f = *state;
@@ -528,6 +565,7 @@ static void test_proposals(void **state)
 	assert_int_equal(f->t.step, it->changes[0].step); /* EV_PROPOSAL_READY selected it */
 	scr = draw(f, "proposals");
 	assert_contains(scr, "Iteration 1 proposal: validation 0.250 → 1.000 (gain +0.750)");
+	assert_contains(scr, "a accept  x reject  e edit  u undo");
 	assert_contains(scr, "answer  [pending]");
 	assert_contains(scr, "{+Answer with only the word.");
 	assert_contains(scr, "Reply to the question.");
@@ -579,22 +617,43 @@ static void test_proposals(void **state)
 	assert_true(key(f, "proposals", ACTION_EDIT));
 	assert_string_equal(f->t.message, "the editor failed (test)");
 	assert_int_equal(other->decision, DECISION_NONE);
+	/* the last decision closes the iteration: x asks first, n leaves it pending */
 	assert_true(key(f, "proposals", ACTION_REJECT));
+	assert_contains(f->t.message, "reject query? It is the last decision: iteration 1 closes");
+	answer(&f->t, 'n');
+	assert_int_equal(other->decision, DECISION_NONE);
+	assert_contains(f->t.message, "query: still pending");
+	assert_true(key(f, "proposals", ACTION_REJECT));
+	answer(&f->t, 'y');
 	assert_int_equal(other->decision, DECISION_REJECT);
+	assert_int_equal(it->phase, PHASE_COUNT);
 	scr = draw(f, "proposals");
 	assert_contains(scr, "query  [rejected]");
-	assert_contains(scr, "The iteration is closed");
+	assert_contains(scr, "Closed.  u undoes its last decision");
 	free(scr);
+	/* and it stays undoable: the iteration opens again, then closes again */
 	assert_true(key(f, "proposals", ACTION_UNDO));
-	assert_contains(f->t.message, "nothing to undo");
-}
-
-/* Moves the history cursor to the first row containing text. */
-static void history_seek(struct fixture *f, const char *text)
-{
-	struct view *v = view_named(f, "history");
-	v->sel = 0;
-	assert_true(v->ops->search(v, text, 1));
+	assert_contains(f->t.message, "decision undone; the iteration is open again");
+	assert_int_equal(other->decision, DECISION_NONE);
+	assert_int_equal(it->phase, PHASE_DECISION);
+	assert_true(key(f, "proposals", ACTION_REJECT));
+	answer(&f->t, 'y');
+	assert_int_equal(it->phase, PHASE_COUNT);
+	/* the rejected prompt stays visible in History, as a row after the versions */
+	f->t.step = other->step;
+	scr = draw(f, "history");
+	assert_contains(scr, "Prompt versions of \"query\"");
+	assert_contains(scr, "iteration 1   rejected");
+	free(scr);
+	history_seek(f, "iteration 1   rejected");
+	assert_true(key(f, "history", ACTION_ENTER));
+	scr = draw(f, "history");
+	char *first = xstrndup(other->new_prompt, strcspn(other->new_prompt, "\n"));
+	char *shown = xasprintf("      %.20s", first);
+	assert_contains(scr, shown); /* its full text, indented under the row */
+	free(shown);
+	free(first);
+	free(scr);
 }
 
 static void test_history(void **state)
@@ -666,6 +725,68 @@ static void send_event(struct fixture *f, enum engine_event_kind kind, int step,
 	                          .text = text,
 	                          .len = text ? strlen(text) : 0};
 	on_event(f, &ev);
+}
+
+/* Row y of a dump (caller frees). */
+static char *dump_row(const char *scr, int y)
+{
+	for (; y > 0 && scr; y--)
+		scr = strchr(scr, '\n') ? strchr(scr, '\n') + 1 : NULL;
+	return scr ? xstrndup(scr, strcspn(scr, "\n")) : xstrdup("");
+}
+
+static void assert_row_starts(const char *scr, int y, const char *text)
+{
+	char *row = dump_row(scr, y);
+	if (strncmp(row, text, strlen(text)) != 0)
+		fail_msg("row %d is \"%s\", not \"%s...\":\n%s", y, row, text, scr);
+	free(row);
+}
+
+/* The first row (below `from`) that starts with text, or -1. */
+static int row_starting(const char *scr, int from, const char *text)
+{
+	for (int y = from; y < SCREEN_H; y++) {
+		char *row = dump_row(scr, y);
+		bool hit = strncmp(row, text, strlen(text)) == 0;
+		free(row);
+		if (hit)
+			return y;
+	}
+	return -1;
+}
+
+/* The Proposals header with its keys and the History summary and column header stay at the top
+ * of a small pane however far it is scrolled, and are cut, never wrapped into the data. */
+static void test_headers_stay(void **state)
+{
+	struct fixture *f = *state;
+	run_to_proposal(f);
+	struct view *pv = view_named(f, "proposals"), *hv = view_named(f, "history");
+	pv->w = hv->w = 40;
+	pv->h = hv->h = 8;
+	for (int i = 0; i < 4; i++)
+		assert_true(key(f, "proposals", ACTION_PAGE_DOWN));
+	char *scr = draw(f, "proposals");
+	assert_row_starts(scr, 0, "Iteration 1 proposal: validation");
+	int keys = row_starting(scr, 1, "a accept  x reject  e edit  u undo  j/k");
+	assert_true(keys > 0 && keys < pv->h - 1); /* the key line, under the wrapped title */
+	assert_lacks(scr, "pick it");              /* cut, not wrapped into the diff below */
+	free(scr);
+	for (int i = 0; i < 20; i++)
+		key(f, "history", ACTION_MOVE_DOWN);
+	scr = draw(f, "history");
+	assert_row_starts(scr, 0, "1 iteration(s); ");
+	int cols = row_starting(scr, 1, "iter  train  validation");
+	assert_true(cols > 0 && cols < hv->h - 1);
+	assert_int_equal(row_starting(scr, 0, "changes"), -1); /* cut, not wrapped */
+	assert_contains(scr, "v1   iteration 0"); /* the cursor's row, scrolled to under them */
+	free(scr);
+	assert_true(key(f, "history", ACTION_HOME));
+	scr = draw(f, "history");
+	assert_int_equal(row_starting(scr, 0, "iter  train  validation"), cols);
+	assert_row_starts(scr, cols + 1, "   1  ");
+	free(scr);
 }
 
 static void test_streaming_and_hostile_text(void **state)
@@ -753,6 +874,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_shapley, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_proposals, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_history, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_headers_stay, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_streaming_and_hostile_text, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
