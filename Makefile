@@ -187,3 +187,59 @@ clean:
 	rm -rf build build-asan
 
 -include $(LIB_OBJ:.o=.d) $(BUILD)/src/main.d $(TEST_BIN:=.d)
+
+# ---- fuzz targets (fuzz/, see fuzz/README) ----------------------------------------------------
+# Each fuzz/fuzz_*.c is one libFuzzer target.  In the normal and ASan builds it is linked with
+# fuzz/driver.c (a plain main) as $(BUILD)/fuzz/fuzz_NAME, and tests/run.sh replays its seed
+# corpus and past crash inputs.  `make fuzz` builds the real fuzzers with clang in build-fuzz/;
+# `make fuzz-run` runs each for FUZZ_TIME seconds.  `make valgrind` runs the unit tests under
+# memcheck.
+FUZZ_SRC  := $(sort $(wildcard fuzz/fuzz_*.c))
+FUZZ_BIN  := $(FUZZ_SRC:fuzz/%.c=$(BUILD)/fuzz/%)
+FUZZ_CC   ?= clang
+FUZZ_TIME ?= 60
+ifeq ($(FUZZ),1)
+FUZZ_MAIN :=
+FUZZ_LINK := -fsanitize=fuzzer
+else
+FUZZ_MAIN := fuzz/driver.c
+FUZZ_LINK :=
+endif
+
+.PHONY: fuzz fuzz-bins fuzz-run valgrind
+tests: $(FUZZ_BIN)
+fuzz-bins: $(FUZZ_BIN)
+
+$(BUILD)/fuzz/%: fuzz/%.c fuzz/common.c $(FUZZ_MAIN) fuzz/fuzz.h $(BUILD)/libadopt.a
+	@mkdir -p $(dir $@)
+	$(call echo_cmd,FUZZ,$@)
+	$(Q)$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(CFLAGS) -Ifuzz -MF $@.d -o $@ \
+	    fuzz/common.c $(FUZZ_MAIN) $< $(BUILD)/libadopt.a $(LDFLAGS) $(FUZZ_LINK) $(PKG_LIBS) $(LDLIBS)
+
+fuzz: deps-ok
+	$(Q)command -v $(FUZZ_CC) >/dev/null 2>&1 && \
+	    ls $$($(FUZZ_CC) -print-resource-dir)/lib/linux/libclang_rt.fuzzer-*.a >/dev/null 2>&1 || { \
+	    sudo=""; [ "$$(id -u)" -ne 0 ] && sudo=sudo; echo "make fuzz: installing clang"; \
+	    $$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	    $$sudo apt-get install -y -qq clang libclang-rt-dev >/dev/null; }
+	$(Q)$(MAKE) --no-print-directory FUZZ=1 BUILD=build-fuzz CC=$(FUZZ_CC) OPT='-O1 -g' \
+	    SAN_FLAGS='-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer' \
+	    fuzz-bins
+
+# Runs every target for FUZZ_TIME seconds from its corpus (new inputs go to build-fuzz/corpus).
+fuzz-run: fuzz
+	$(Q)for f in build-fuzz/fuzz/fuzz_*; do [ -x $$f ] || continue; n=$${f##*/}; \
+	    mkdir -p build-fuzz/corpus/$$n; echo "== $$n"; \
+	    UBSAN_OPTIONS=$${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1} \
+	    $$f -max_total_time=$(FUZZ_TIME) -timeout=10 -artifact_prefix=build-fuzz/$$n- \
+	    build-fuzz/corpus/$$n fuzz/corpus/$$n $$(ls -d fuzz/regress/$$n 2>/dev/null) \
+	    || exit 1; done
+
+valgrind: tests
+	$(Q)command -v valgrind >/dev/null 2>&1 || { \
+	    sudo=""; [ "$$(id -u)" -ne 0 ] && sudo=sudo; echo "make valgrind: installing valgrind"; \
+	    $$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	    $$sudo apt-get install -y -qq valgrind >/dev/null; }
+	$(Q)BUILD=$(BUILD) sh tests/valgrind.sh
+
+-include $(FUZZ_BIN:=.d)

@@ -18,6 +18,7 @@
 #include "engine/engine.h"
 #include "engine/run.h"
 #include "llm/llm.h"
+#include "llm/rules.h"
 #include "tui/view.h"
 
 static struct session *load(const struct batch_opts *o)
@@ -32,11 +33,37 @@ static struct session *load(const struct batch_opts *o)
 	return s;
 }
 
+/* The scripted models' rules files, read and validated as a run would load them. */
+static int check_rules(const struct session *s)
+{
+	int bad = 0;
+	for (size_t i = 0; i < s->n_models; i++) {
+		const struct model_config *m = &s->models[i];
+		bool seen = false;
+		for (size_t k = 0; k < i && !seen; k++)
+			seen = s->models[k].rules && m->rules && !strcmp(s->models[k].rules, m->rules);
+		if (!m->rules || seen || strcmp(m->provider, "scripted") != 0)
+			continue;
+		struct err e = {{0}};
+		struct rules *r = rules_load(m->rules, &e);
+		if (!r) {
+			fprintf(stderr, "%s\n", e.msg);
+			bad++;
+		}
+		rules_free(r);
+	}
+	return bad;
+}
+
 int batch_check(const struct batch_opts *o)
 {
 	struct session *s = load(o);
 	if (!s)
 		return 2;
+	if (check_rules(s)) {
+		session_free(s);
+		return 2;
+	}
 	size_t total = 0;
 	for (int i = 0; i < SPLIT_COUNT; i++)
 		total += s->data.splits[i].n;
@@ -61,12 +88,13 @@ struct headless {
 	struct session_lock *lock;
 };
 
-static char *cache_path_for(const char *session)
+/* NAME.json -> NAME<suffix>, beside the session: the response cache and the spend journal. */
+static char *path_beside(const char *session, const char *suffix)
 {
 	size_t n = strlen(session);
 	if (str_endswith(session, ".json"))
 		n -= 5;
-	return xasprintf("%.*s.cache.jsonl", (int)n, session);
+	return xasprintf("%.*s%s", (int)n, session, suffix);
 }
 
 int batch_prepare(const struct batch_opts *o, struct batch_env *env)
@@ -76,8 +104,9 @@ int batch_prepare(const struct batch_opts *o, struct batch_env *env)
 	if (!env->s)
 		return 2;
 	struct err e = {{0}};
-	if (!o->read_only && !(env->lock = session_lock_take(o->session, &e))) {
-		fprintf(stderr, "adopt-tui: %s\n", e.msg);
+	/* beside the file saves go to (a symlinked session: its target), one lock for all links */
+	if (!o->read_only && !(env->lock = session_lock_take(env->s->save_path, &e))) {
+		term_printf(stderr, "adopt-tui: %s\n", e.msg); /* names the lock file's owner */
 		return 1;
 	}
 	if (session_override_models(env->s, o->provider, o->base_url, o->models, o->n_models, &e) <
@@ -107,9 +136,10 @@ int batch_prepare(const struct batch_opts *o, struct batch_env *env)
 		env->scripted |= j && strcmp(j->provider, "scripted") == 0;
 	}
 	if (o->iterations > 0 && !session_learnable_steps(env->s)) {
-		fprintf(stderr, "adopt-tui: %s: nothing to optimize: no step has a learnable prompt "
-		                "(an llm step that is not frozen); --eval runs the pipeline\n",
-		        o->session);
+		term_printf(stderr,
+		            "adopt-tui: %s: nothing to optimize: no step has a learnable prompt "
+		            "(an llm step that is not frozen); --eval runs the pipeline\n",
+		            o->session);
 		return 1;
 	}
 	const struct model_config *r = session_model(env->s, env->s->opt.role_model);
@@ -128,14 +158,17 @@ int batch_prepare(const struct batch_opts *o, struct batch_env *env)
 		}
 		env->scripted |= strcmp(r->provider, "scripted") == 0;
 	}
-	env->cache_path = cache_path_for(o->session);
+	env->cache_path = path_beside(o->session, ".cache.jsonl");
+	char *spend_path = path_beside(o->session, ".spend.jsonl");
 	struct llm_options lo = {.cache_path = o->no_cache ? NULL : env->cache_path,
+	                         .spend_path = spend_path,
 	                         .offline = o->offline,
 	                         .no_cache = o->no_cache,
 	                         .seed = env->s->opt.seed,
 	                         .trust = o->trust,
 	                         .user_base_url = o->base_url};
 	env->llm = llm_new(&lo, &e);
+	free(spend_path);
 	if (!env->llm) {
 		term_printf(stderr, "adopt-tui: %s\n", e.msg);
 		return 1;
@@ -143,8 +176,8 @@ int batch_prepare(const struct batch_opts *o, struct batch_env *env)
 	long skipped;
 	const char *bad = llm_cache_problem(env->llm, &skipped);
 	if (bad)
-		fprintf(stderr, "adopt-tui: warning: %s (%ld line(s) skipped in all)\n", bad,
-		        skipped);
+		term_printf(stderr, "adopt-tui: warning: %s (%ld line(s) skipped in all)\n", bad,
+		            skipped);
 	return 0;
 }
 
@@ -182,6 +215,28 @@ static void on_signal(int sig)
 	interrupted = 1;
 }
 
+/* Ctrl-C, kill and a closed terminal or ssh session (SIGHUP) all stop the work and save what
+ * finished. */
+static const int quit_signals[] = {SIGINT, SIGTERM, SIGHUP};
+
+struct saved_signals {
+	struct sigaction old[ARRAY_SIZE(quit_signals)];
+};
+
+static void signals_catch(struct saved_signals *sv)
+{
+	struct sigaction sa = {.sa_handler = on_signal};
+	sigemptyset(&sa.sa_mask);
+	for (size_t i = 0; i < ARRAY_SIZE(quit_signals); i++)
+		sigaction(quit_signals[i], &sa, &sv->old[i]);
+}
+
+static void signals_restore(const struct saved_signals *sv)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(quit_signals); i++)
+		sigaction(quit_signals[i], &sv->old[i], NULL);
+}
+
 static void progress(const struct headless *h, struct run_batch *b, bool final)
 {
 	if (!isatty(2))
@@ -196,17 +251,15 @@ static void progress(const struct headless *h, struct run_batch *b, bool final)
 /* Waits until the batch is done (or Ctrl-C), showing progress on a terminal. */
 static int wait_batch(struct headless *h, struct run_batch *b)
 {
-	struct sigaction sa = {.sa_handler = on_signal}, old_int, old_term;
-	sigaction(SIGINT, &sa, &old_int);
-	sigaction(SIGTERM, &sa, &old_term);
+	struct saved_signals sv;
+	signals_catch(&sv);
 	while (!run_batch_done(b) && !interrupted) {
 		if (llm_wait(h->llm, NULL, 0, 250) < 0)
 			break;
 		progress(h, b, false);
 	}
 	progress(h, b, true);
-	sigaction(SIGINT, &old_int, NULL);
-	sigaction(SIGTERM, &old_term, NULL);
+	signals_restore(&sv);
 	return run_batch_done(b) ? 0 : -1;
 }
 
@@ -432,12 +485,13 @@ static void on_engine_event(void *arg, const struct engine_event *ev)
 		term_printf(stderr, "iteration %d: %s...\n", ev->iteration, phase_name(ev->phase));
 		break;
 	case EV_PHASE_FINISHED:
-		term_printf(stderr, "iteration %d: %s\n", ev->iteration, ev->message);
-		break;
 	case EV_ERROR:
-	case EV_PAUSED:
-		term_printf(stderr, "iteration %d: %s\n", ev->iteration, ev->message);
+	case EV_PAUSED: {
+		char *m = term_line(ev->message); /* a server's message may span lines */
+		term_printf(stderr, "iteration %d: %s\n", ev->iteration, m);
+		free(m);
 		break;
+	}
 	case EV_ITERATION_DONE: {
 		const struct iteration *it = engine_current(c->en);
 		char kept[16] = "-"; /* what the decisions kept, as measured */
@@ -561,9 +615,8 @@ int batch_run(const struct batch_opts *o)
 		headless_close(&h);
 		return 1;
 	}
-	struct sigaction sa = {.sa_handler = on_signal}, old_int, old_term;
-	sigaction(SIGINT, &sa, &old_int);
-	sigaction(SIGTERM, &sa, &old_term);
+	struct saved_signals sv;
+	signals_catch(&sv);
 	if (engine_resume(c.en) == 0) {
 		term_printf(stderr, "resuming iteration %d (finished phases come from the cache)\n",
 		            engine_current(c.en)->number);
@@ -577,8 +630,7 @@ int batch_run(const struct batch_opts *o)
 		term_printf(stderr, "adopt-tui: interrupted; saving what finished\n");
 	}
 	save_session(&c);
-	sigaction(SIGINT, &old_int, NULL);
-	sigaction(SIGTERM, &old_term, NULL);
+	signals_restore(&sv);
 	if (o->json) {
 		cJSON *r = run_report(&c);
 		char *text = cJSON_Print(r);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "batch.h"
+#include "core/termsafe.h"
 #include "core/util.h"
 
 enum mode { MODE_TUI, MODE_CHECK, MODE_EVAL, MODE_RUN };
@@ -19,7 +20,7 @@ enum mode { MODE_TUI, MODE_CHECK, MODE_EVAL, MODE_RUN };
 	X(limit, 'n', "N", "--eval at most N examples")                                             \
 	X(json, 'j', NULL, "print one machine-readable JSON object")                                \
 	X(min_score, 0, "X", "--eval, --run: exit 4 when the (validation) score is below X")       \
-	X(trust, 0, NULL, "allow exec steps to run commands (never trust a stranger's session)")    \
+	X(trust, 0, NULL, "let exec steps run and keys go to any host (never for a stranger)")     \
 	X(offline, 0, NULL, "answer only from the response cache; a miss is an error")             \
 	X(no_cache, 0, NULL, "neither read nor write the response cache")                          \
 	X(read_only, 0, NULL, "open without the writer's lock and never save (beside a writer)")   \
@@ -79,9 +80,9 @@ static void usage(FILE *f)
 
 static int usage_error(const char *fmt, const char *arg)
 {
-	fprintf(stderr, "adopt-tui: ");
-	fprintf(stderr, fmt, arg);
-	fprintf(stderr, " (try adopt-tui --help)\n");
+	char *msg = xasprintf(fmt, arg);
+	term_printf(stderr, "adopt-tui: %s (try adopt-tui --help)\n", msg); /* arg may be anything */
+	free(msg);
 	return 2;
 }
 

@@ -36,6 +36,12 @@ for t in "$BUILD"/tests/test_*; do
 	[ -x "$t" ] || continue
 	run "$(basename "$t")" "$t"
 done
+# fuzz targets (fuzz/): each replays its seed corpus and every past crash input
+for t in "$BUILD"/fuzz/fuzz_*; do
+	[ -x "$t" ] || continue
+	n=$(basename "$t")
+	run "fuzz/$n" "$t" "fuzz/corpus/$n" $(ls -d "fuzz/regress/$n" 2>/dev/null)
+done
 for t in tests/cli/*.sh tests/screen/*.sh; do
 	[ -f "$t" ] || continue
 	run "$t" sh "$t"

@@ -360,9 +360,10 @@ void bm25_corpus_free(char **docs, size_t n)
 	free(docs);
 }
 
-/* One JSONL line (without its line break) to a document; NULL with e set on error. */
-static char *corpus_line_doc(const char *path, size_t lineno, const char *line, size_t len,
-                             struct err *e)
+/* One JSONL line (without its line break) to a document; NULL with e set on error.  Until a
+ * line has parsed (first), the file may be anything: its content is not quoted. */
+static char *corpus_line_doc(const char *path, size_t lineno, bool first, const char *line,
+                             size_t len, struct err *e)
 {
 	const char *end = NULL;
 	cJSON *j = cJSON_ParseWithLengthOpts(line, len, &end, 0);
@@ -378,7 +379,12 @@ static char *corpus_line_doc(const char *path, size_t lineno, const char *line, 
 		struct json_pos p;
 		char msg[256];
 		json_scan_error(line, len, cJSON_GetErrorPtr(), &p, msg, sizeof msg);
-		err_set(e, "%s:%zu:%d: %s", path, lineno, p.col, msg);
+		if (first)
+			err_set(e, "%s:%zu:%d: not a JSON-lines corpus: invalid JSON (expected one "
+			           "object like {\"text\": \"...\"} a line)",
+			        path, lineno, p.col);
+		else
+			err_set(e, "%s:%zu:%d: %s", path, lineno, p.col, msg);
 		return NULL;
 	}
 	char *doc = NULL;
@@ -399,20 +405,18 @@ static char *corpus_line_doc(const char *path, size_t lineno, const char *line, 
 	return doc;
 }
 
-int bm25_load_corpus(const char *path, char ***docs_out, size_t *n_out, struct err *e)
+int bm25_load_corpus(const char *path, size_t max_bytes, char ***docs_out, size_t *n_out,
+                     struct err *e)
 {
-	FILE *f = fopen(path, "re");
-	if (!f)
-		return err_set(e, "%s: cannot open the corpus: %s", path, strerror(errno));
-	char **docs = NULL, *line = NULL;
-	size_t n = 0, cap = 0, linecap = 0, lineno = 0;
-	ssize_t got;
-	int rc = 0;
-	while ((got = getline(&line, &linecap, f)) >= 0) {
-		lineno++;
-		size_t len = (size_t)got;
-		const char *s = line;
-		if (lineno == 1 && len >= 3 && memcmp(s, "\xEF\xBB\xBF", 3) == 0) {
+	struct file_lines r;
+	if (file_lines_open(&r, path, max_bytes ? max_bytes : FILE_MAX_BYTES_DEFAULT, e) < 0)
+		return -1;
+	char **docs = NULL;
+	size_t n = 0, cap = 0, len;
+	int got, rc = 0;
+	while ((got = file_lines_next(&r, &len, e)) > 0) {
+		const char *s = r.buf;
+		if (r.lineno == 1 && len >= 3 && memcmp(s, "\xEF\xBB\xBF", 3) == 0) {
 			s += 3; /* a UTF-8 byte order mark */
 			len -= 3;
 		}
@@ -421,7 +425,7 @@ int bm25_load_corpus(const char *path, char ***docs_out, size_t *n_out, struct e
 		size_t sp = strspn(s, " \t");
 		if (sp >= len)
 			continue;
-		char *doc = corpus_line_doc(path, lineno, s, len, e);
+		char *doc = corpus_line_doc(path, r.lineno, n == 0, s, len, e);
 		if (!doc) {
 			rc = -1;
 			break;
@@ -429,10 +433,9 @@ int bm25_load_corpus(const char *path, char ***docs_out, size_t *n_out, struct e
 		docs = xgrow(docs, &cap, n + 1, sizeof *docs);
 		docs[n++] = doc;
 	}
-	if (rc == 0 && ferror(f))
-		rc = err_set(e, "%s: read error: %s", path, strerror(errno));
-	free(line);
-	fclose(f);
+	if (got < 0)
+		rc = -1;
+	file_lines_close(&r);
 	if (rc < 0) {
 		bm25_corpus_free(docs, n);
 		return -1;

@@ -49,8 +49,10 @@ size_t bm25_search(const struct bm25 *bm, const char *query, size_t k, size_t *i
 
 /* Loads a JSONL corpus: one object per line with a string "text" and an optional string "title"
  * (the document is then "title: text"); blank lines are skipped.  Errors name file:line(:col).
+ * Only a regular file of at most max_bytes is read (0: FILE_MAX_BYTES_DEFAULT).
  * On success *docs_out (n_out strings) belongs to the caller: free with bm25_corpus_free. */
-int bm25_load_corpus(const char *path, char ***docs_out, size_t *n_out, struct err *e);
+int bm25_load_corpus(const char *path, size_t max_bytes, char ***docs_out, size_t *n_out,
+                     struct err *e);
 void bm25_corpus_free(char **docs, size_t n);
 
 /* The tokenizer, for callers and tests: calls fn for each token (lowercased, not

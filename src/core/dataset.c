@@ -3,7 +3,6 @@
 #include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
-#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,8 +11,6 @@
 #include "core/jsonpos.h"
 
 const char *const split_names[SPLIT_COUNT] = {"train", "val", "test"};
-
-#define MAX_DATA_FILE ((size_t)2 << 30)
 
 int split_from_name(const char *name)
 {
@@ -166,6 +163,10 @@ static int load_jsonl_line(struct dataset *d, enum split_id split, const char *p
 		struct json_pos pos;
 		char msg[256];
 		json_scan_error(p, len, cJSON_GetErrorPtr(), &pos, msg, sizeof msg);
+		if (*index == 0) /* nothing parsed yet: the file may be anything, quote none of it */
+			return err_set(e, "%s:%zu:%d: not a JSON-lines file: invalid JSON (expected one "
+			                  "example object a line)",
+			               path, line, pos.col);
 		return err_set(e, "%s:%zu:%d: %s (invalid JSON)", path, line, pos.col, msg);
 	}
 	int rc = dataset_add_example(d, split, obj, (*index)++, e);
@@ -174,30 +175,25 @@ static int load_jsonl_line(struct dataset *d, enum split_id split, const char *p
 }
 
 /* JSON lines are read one at a time, so only one line is in memory beside the dataset. */
-static int load_jsonl(struct dataset *d, enum split_id split, FILE *f, const char *path,
+static int load_jsonl(struct dataset *d, enum split_id split, struct file_lines *r,
                       struct err *e)
 {
-	char *buf = NULL;
-	size_t cap = 0, line = 0, index = 0;
-	ssize_t n;
-	int rc = 0;
-	while (rc == 0 && (n = getline(&buf, &cap, f)) >= 0) {
-		line++;
-		if (n > 0 && buf[n - 1] == '\n')
+	size_t n, index = 0;
+	int got, rc = 0;
+	while (rc == 0 && (got = file_lines_next(r, &n, e)) > 0) {
+		if (n > 0 && r->buf[n - 1] == '\n')
 			n--;
-		rc = load_jsonl_line(d, split, buf, (size_t)n, path, line, &index, e);
+		rc = load_jsonl_line(d, split, r->buf, n, r->path, r->lineno, &index, e);
 	}
-	if (rc == 0 && ferror(f))
-		rc = err_set(e, "%s: read error", path);
-	free(buf);
-	return rc;
+	return rc < 0 || got < 0 ? -1 : 0;
 }
 
-static int load_array(struct dataset *d, enum split_id split, const char *path, struct err *e)
+static int load_array(struct dataset *d, enum split_id split, const char *path, size_t max,
+                      struct err *e)
 {
 	char *buf;
 	size_t len;
-	if (file_read(path, MAX_DATA_FILE, &buf, &len, e) < 0)
+	if (file_read(path, max, &buf, &len, e) < 0)
 		return -1;
 	int rc = 0;
 	cJSON *arr = cJSON_ParseWithLength(buf, len);
@@ -221,29 +217,20 @@ static int load_array(struct dataset *d, enum split_id split, const char *path, 
 
 static int load_file(struct dataset *d, enum split_id split, const char *path, struct err *e)
 {
-	FILE *f = fopen(path, "re");
-	if (!f)
-		return err_set(e, "%s: cannot open: %s", path, strerror(errno));
-	struct stat st;
-	if (fstat(fileno(f), &st) < 0 || !S_ISREG(st.st_mode)) {
-		fclose(f);
-		return err_set(e, "%s: not a regular file", path);
-	}
-	if ((uint64_t)st.st_size > MAX_DATA_FILE) {
-		fclose(f);
-		return err_set(e, "%s: file is %lld bytes, larger than the limit of %zu", path,
-		               (long long)st.st_size, MAX_DATA_FILE);
-	}
+	size_t max = d->max_file_bytes ? d->max_file_bytes : FILE_MAX_BYTES_DEFAULT;
+	struct file_lines r;
+	if (file_lines_open(&r, path, max, e) < 0)
+		return -1;
 	int c;
-	while ((c = getc(f)) == ' ' || c == '\n' || c == '\r' || c == '\t')
+	while ((c = getc(r.f)) == ' ' || c == '\n' || c == '\r' || c == '\t')
 		;
 	if (c == '[') {
-		fclose(f);
-		return load_array(d, split, path, e);
+		file_lines_close(&r);
+		return load_array(d, split, path, max, e);
 	}
-	rewind(f);
-	int rc = load_jsonl(d, split, f, path, e);
-	fclose(f);
+	rewind(r.f);
+	int rc = load_jsonl(d, split, &r, e);
+	file_lines_close(&r);
 	return rc;
 }
 

@@ -43,6 +43,7 @@ struct dataset {
 	char **fields;      /* union of input field names seen, interned */
 	size_t n_fields, cap_fields;
 	struct arena arena;
+	size_t max_file_bytes; /* largest data file read; 0: FILE_MAX_BYTES_DEFAULT */
 };
 
 /* Loads one split from an inline array or a path (JSONL, or a JSON array), relative to dir.

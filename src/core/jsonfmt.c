@@ -11,9 +11,10 @@ static void put_string(struct sbuf *b, const char *s)
 {
 	/* pairs: the byte, the letter after the backslash */
 	static const char esc[] = "\"\"\\\\\bb\ff\nn\rr\tt";
-	static const char special[] = "\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b\x0c\x0d\x0e\x0f"
-	                              "\x10\x11\x12\x13\x14\x15\x16\x17\x18\x19\x1a\x1b\x1c\x1d\x1e\x1f"
-	                              "\"\\";
+	static const char special[] =
+	    "\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b\x0c\x0d\x0e\x0f"
+	    "\x10\x11\x12\x13\x14\x15\x16\x17\x18\x19\x1a\x1b\x1c\x1d\x1e\x1f"
+	    "\"\\";
 	sbuf_addc(b, '"');
 	while (*s) {
 		size_t n = strcspn(s, special);

@@ -20,11 +20,11 @@
 /* Integer ranges stay within +-2^53, where every integer is an exact double. */
 #define JSON_INT_MAX 9007199254740992.0
 
-/* 0 with *out when v is a finite number with lo <= x <= hi; else -1 and, when e is not NULL,
- * e->msg = "must be a number" or "must be between LO and HI (got X)". */
+/* 0 with *out when v is a finite number with lo <= x <= hi; else -1 (*out untouched) and, when
+ * e is not NULL, e->msg = "must be a number" or "must be between LO and HI (got X)". */
 int json_real(const cJSON *v, double lo, double hi, double *out, struct err *e);
-/* The same for a whole number (lo and hi within +-JSON_INT_MAX): "must be a whole number
- * between LO and HI (got X)". */
+/* The same for a whole number (lo and hi are narrowed to +-JSON_INT_MAX and the range of a
+ * long): "must be a whole number between LO and HI (got X)". */
 int json_long(const cJSON *v, double lo, double hi, long *out, struct err *e);
 /* json_long with an int result (lo and hi within INT_MIN..INT_MAX). */
 int json_int(const cJSON *v, double lo, double hi, int *out, struct err *e);

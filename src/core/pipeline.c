@@ -18,11 +18,10 @@
 
 const char *const pipeline_keys[] = {"steps", "loops", "output", NULL};
 /* in the order a save writes them (session.c) */
-const char *const step_keys[] = {"id",       "type",    "frozen",     "model",       "inputs",
-                                 "system",   "prompt",  "parse",      "demos",       "template",
-                                 "source",   "pattern", "replace",    "group",       "global",
-                                 "query",    "corpus",  "passages",   "k",           "command",
-                                 "input",    "timeout_ms", "description", NULL};
+const char *const step_keys[] = {
+    "id",     "type",     "frozen", "model",   "inputs",  "system",     "prompt",      "parse",
+    "demos",  "template", "source", "pattern", "replace", "group",      "global",      "query",
+    "corpus", "passages", "k",      "command", "input",   "timeout_ms", "description", NULL};
 const char *const loop_keys[] = {"id", "steps", "max_rounds", "until", NULL};
 
 static const char *const kind_names[STEP_KIND_COUNT] = {
@@ -194,7 +193,8 @@ static void load_retrieve(struct loader *L, struct session *s, struct step *st, 
 		st->corpus = path_join(s->dir, corpus);
 		free(corpus);
 		struct err e = {{0}};
-		if (bm25_load_corpus(st->corpus, &st->corpus_docs, &st->n_corpus_docs, &e) < 0) {
+		if (bm25_load_corpus(st->corpus, s->data.max_file_bytes, &st->corpus_docs,
+		                     &st->n_corpus_docs, &e) < 0) {
 			char p[300];
 			snprintf(p, sizeof p, "%s.corpus", path);
 			load_problem(L, p, "step \"%s\": corpus: %s", st->id, e.msg);

@@ -241,6 +241,12 @@ struct proc *proc_start(char *const argv[], const char *input, size_t input_len,
 		err_set(e, "exec: no command given");
 		return NULL;
 	}
+	/* looked up first: where posix_spawnp cannot report a failed exec (under valgrind, which
+	 * turns its vfork into a fork) the child would only exit 127 */
+	if (!in_path(argv[0])) {
+		err_set(e, "exec \"%s\": command not found (searched PATH)", argv[0]);
+		return NULL;
+	}
 	int pin[2] = {-1, -1}, pout[2] = {-1, -1}, perr[2] = {-1, -1};
 	if (pipe_cloexec(pin) < 0 || pipe_cloexec(pout) < 0 || pipe_cloexec(perr) < 0) {
 		err_set(e, "exec \"%s\": cannot create pipes: %s", argv[0], strerror(errno));

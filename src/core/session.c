@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "core/jsonfmt.h"
 #include "core/jsonnum.h"
@@ -211,14 +212,15 @@ static void load_models(struct loader *L, struct session *s)
 				             mc->name);
 			} else {
 				mc->rules = path_join(s->dir, rules);
-				FILE *f = fopen(mc->rules, "r");
-				if (!f) {
+				/* a regular file we may read; --check reads and validates it */
+				struct err e = {{0}};
+				int fd = file_open_read(mc->rules, FILE_MAX_BYTES_DEFAULT, &e);
+				if (fd < 0) {
 					char pp[320];
 					snprintf(pp, sizeof pp, "%s.rules", path);
-					load_problem(L, pp, "model \"%s\": rules file %s: %s", mc->name,
-					             mc->rules, strerror(errno));
+					load_problem(L, pp, "model \"%s\": rules file %s", mc->name, e.msg);
 				} else {
-					fclose(f);
+					close(fd);
 				}
 				free(rules);
 			}
@@ -380,7 +382,7 @@ static void load_metric(struct loader *L, struct session *s)
 
 static const char *const top_keys[] = {"format",    "version", "name",    "models",
                                        "pipeline",  "dataset", "metric",  "optimizer",
-                                       "history",   "state",   NULL};
+                                       "history",   "state",   "max_file_mb", NULL};
 
 const struct session_keyset session_keysets[] = {
 	{"top level", top_keys},         {"models.NAME", model_keys},
@@ -413,6 +415,8 @@ static const struct json_num_rule history_numbers[] = {
 	{"history.iterations[].train_score", false, -1, 1},
 	{"history.iterations[].base_score", false, -1, 1},
 	{"history.iterations[].best_score", false, -1, 1},
+	{"history.iterations[].kept_score", false, -1, 1},
+	{"history.iterations[].validation_examples", true, 0, N_MAX},
 	{"history.iterations[].candidates.*[].demos", true, 0, ITER_MAX},
 	{"history.iterations[].evaluations[].choice[]", true, 0, ITER_MAX},
 	{"history.iterations[].evaluations[].score", false, -1, 1},
@@ -429,7 +433,10 @@ static const struct json_num_rule history_numbers[] = {
 	COST_KEYS("history.iterations[].traces[].steps[]"),
 	COST_KEYS("history.totals_last_run"),
 	COST_KEYS("history.spent"),
+	{"history.incumbent_score", false, -1, 1},
+	{"history.spent.journal", true, 0, N_MAX},
 	{"state.iteration", true, 1, ITER_MAX},
+	COST_KEYS("state.cost.*"),
 	{NULL, false, 0, 0},
 };
 
@@ -556,6 +563,13 @@ struct session *session_load(const char *path, const struct session_load_opts *o
 	stamp_disk(s, path, text, len);
 	s->root = root;
 	s->path = xstrdup(path);
+	s->save_path = file_resolve(path, &e);
+	if (!s->save_path) {
+		diag_add(d, "%s", e.msg);
+		L.errors++;
+		goto out;
+	}
+	file_remove_stale_temps(s->save_path);
 	s->dir = path_dirname(path);
 	s->output_step = -1;
 	L.s = s;
@@ -576,6 +590,8 @@ struct session *session_load(const char *path, const struct session_load_opts *o
 		load_problem(&L, "version",
 		             "version %g is newer than this build understands (%d): upgrade adopt-tui",
 		             ver->valuedouble, SESSION_VERSION);
+	else if (json_int(ver, 1, SESSION_VERSION, &(int){0}, &e) < 0)
+		load_problem(&L, "version", "\"version\" %s", e.msg);
 	char *name = load_string(&L, root, "", "name", NULL);
 	if (!name) {
 		const char *base = path_basename(path);
@@ -585,6 +601,8 @@ struct session *session_load(const char *path, const struct session_load_opts *o
 		name = xstrndup(base, n);
 	}
 	s->name = name;
+	s->data.max_file_bytes =
+	    (size_t)load_number(&L, root, "", "max_file_mb", 256, 1, 1 << 20) << 20;
 	load_models(&L, s);
 	load_dataset(&L, s);
 	if (L.bad_json) {
@@ -623,6 +641,7 @@ void session_free(struct session *s)
 	cJSON_Delete(s->root);
 	free(s->inline_text);
 	free(s->path);
+	free(s->save_path);
 	free(s->dir);
 	free(s->name);
 	free(s->disk.path);
@@ -701,9 +720,9 @@ static void order_keys(struct session *s)
 		const char *const *keys;
 		enum { ONE, MEMBERS } what;
 	} order[] = {
-		{"models", model_keys, MEMBERS},   {"dataset", dataset_keys, ONE},
-		{"metric", metric_keys, ONE},      {"optimizer", optimizer_keys, ONE},
-		{"pipeline", pipeline_keys, ONE},
+	    {"models", model_keys, MEMBERS},  {"dataset", dataset_keys, ONE},
+	    {"metric", metric_keys, ONE},     {"optimizer", optimizer_keys, ONE},
+	    {"pipeline", pipeline_keys, ONE},
 	};
 	json_order_keys(s->root, top_keys);
 	for (size_t i = 0; i < ARRAY_SIZE(order); i++) {
@@ -757,15 +776,17 @@ void session_overwrite_once(struct session *s)
 int session_save(struct session *s, const char *path, struct err *e)
 {
 	if (!s->overwrite_once && session_disk_changed(s, path))
-		return err_set(e, "%s changed on disk since it was read (another program saved it); "
-		                  "not overwritten, nothing was lost",
+		return err_set(e,
+		               "%s changed on disk since it was read (another program saved it); "
+		               "not overwritten, nothing was lost",
 		               path);
 	s->overwrite_once = false;
 	session_sync_json(s);
 	order_keys(s);
 	char *text = json_print_stable(s->root);
 	size_t len = strlen(text);
-	int rc = file_write_atomic(path, text, len, e);
+	bool own = s->save_path && strcmp(path, s->path) == 0;
+	int rc = file_write_atomic(own ? s->save_path : path, text, len, e);
 	if (rc == 0)
 		stamp_disk(s, path, text, len);
 	free(text);
@@ -836,7 +857,8 @@ int session_rebase_paths(struct session *s, const char *new_path, struct err *e)
 		{
 			rebase_one(cJSON_GetObjectItemCaseSensitive(m, "rules"), old_dir, new_dir);
 		}
-		cJSON *steps = cJSON_GetObjectItemCaseSensitive(session_section(s, "pipeline"), "steps");
+		cJSON *steps =
+		    cJSON_GetObjectItemCaseSensitive(session_section(s, "pipeline"), "steps");
 		cJSON_ArrayForEach(m, steps)
 		{
 			rebase_one(cJSON_GetObjectItemCaseSensitive(m, "corpus"), old_dir, new_dir);

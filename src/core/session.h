@@ -128,6 +128,8 @@ struct optimizer_settings {
 
 struct session {
 	char *path; /* as given */
+	char *save_path; /* where a save to `path` goes: the target when path is a symbolic link,
+	                  * resolved once at load (never silently replacing the link) */
 	char *dir;  /* directory of the file, for relative paths */
 	char *name;
 	cJSON *root; /* the whole document; unknown keys survive a save */
@@ -169,13 +171,16 @@ struct session_load_opts {
 	size_t max_bytes; /* default 256 MiB */
 };
 
-/* Loads and validates completely. NULL when any problem was found (all of them in d). */
+/* Loads and validates completely. NULL when any problem was found (all of them in d).
+ * Removes the temp files of saves killed half-way (of processes no longer running). */
 struct session *session_load(const char *path, const struct session_load_opts *opts, struct diag *d);
 void session_free(struct session *s);
 
-/* Writes the session (its tree, updated from the model) atomically to path.  Refuses (-1, a
- * message, nothing written) when path is the file the session was read from or last saved to
- * and another program changed it since, unless session_overwrite_once was called. */
+/* Writes the session (its tree, updated from the model) atomically to path (to save_path when
+ * path is the path it was loaded from; another path that is a symbolic link is refused).
+ * Refuses (-1, a message, nothing written) when path is the file the session was read from or
+ * last saved to and another program changed it since, unless session_overwrite_once was
+ * called. */
 int session_save(struct session *s, const char *path, struct err *e);
 /* 1 when the file at path is the session's own and changed on disk since it was read or saved
  * (mtime, size, then content hash), else 0. */

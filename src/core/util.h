@@ -56,10 +56,6 @@ void sbuf_free(struct sbuf *b);
 /* A NUL-terminated view; "" when empty. */
 const char *sbuf_str(const struct sbuf *b);
 
-/* Reads a whole file (NUL-terminated; *len excludes the NUL). Refuses files over max_bytes. */
-int file_read(const char *path, size_t max_bytes, char **out, size_t *len, struct err *e);
-/* Atomic replace: temp file in the same directory, fsync, rename, fsync of the directory. */
-int file_write_atomic(const char *path, const char *data, size_t len, struct err *e);
 /* Directory part of a path ("." when none); caller frees. */
 char *path_dirname(const char *path);
 /* `rel` resolved against directory `dir` unless absolute; caller frees. */
@@ -107,4 +103,6 @@ void *arena_alloc(struct arena *a, size_t n);
 char *arena_strndup(struct arena *a, const char *s, size_t n);
 char *arena_strdup(struct arena *a, const char *s);
 void arena_free(struct arena *a);
+
+#include "core/fileio.h" /* file_read, file_write_atomic and the other file helpers */
 #endif

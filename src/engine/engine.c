@@ -613,8 +613,9 @@ double engine_kept_score(const struct engine *en, const struct iteration *it)
 		keep[ch->step] = ch->decision == DECISION_ACCEPT;
 		any |= keep[ch->step];
 	}
-	double score = edited ? -1 : !any ? (it->n_evals ? it->base_score : -1)
-	                                   : engine_config_score(en, it, keep);
+	double score = edited ? -1
+	               : !any ? (it->n_evals ? it->base_score : -1)
+	                      : engine_config_score(en, it, keep);
 	free(keep);
 	return score;
 }
@@ -813,9 +814,13 @@ void engine_totals(const struct engine *en, struct engine_totals *t)
 	struct runner_stats rs;
 	runner_get_stats(en->runner, &rs);
 	const struct engine_totals *r = &en->replayed;
-	*t = (struct engine_totals){st.done - r->calls, st.cached - r->cached, rs.memo_hits,
-	                            rs.memo_hits + st.deduplicated, st.tokens_in - r->tokens_in,
-	                            st.tokens_out - r->tokens_out, st.cost_usd};
+	*t = (struct engine_totals){st.done - r->calls,
+	                            st.cached - r->cached,
+	                            rs.memo_hits,
+	                            rs.memo_hits + st.deduplicated,
+	                            st.tokens_in - r->tokens_in,
+	                            st.tokens_out - r->tokens_out,
+	                            st.cost_usd};
 }
 
 void engine_spent(const struct engine *en, struct engine_totals *t)

@@ -218,6 +218,13 @@ void engine_store(struct engine *en)
 		totals_json(h, "totals_last_run", &t);
 	engine_spent(en, &t); /* every run's spend, earlier ones included: the caps apply to it */
 	totals_json(h, "spent", &t);
+	/* how many spend journal lines this record counts: a reopening adds the ones after */
+	long mark;
+	struct err e;
+	llm_spend_sync(en->llm, &mark, &e); /* the count stands even when the fsync failed */
+	if (mark > 0)
+		cJSON_AddNumberToObject(cJSON_GetObjectItemCaseSensitive(h, "spent"), "journal",
+		                        (double)mark);
 	cJSON_AddItemToObject(h, "incumbent_score", score_or_null(en->val_score));
 	session_set_section(en->s, "history", h);
 	cJSON *st = cJSON_CreateObject();
@@ -229,8 +236,8 @@ void engine_store(struct engine *en)
 		/* what its finished phases cost: a replay from the cache is free */
 		cJSON *cost = cJSON_AddObjectToObject(st, "cost");
 		for (int k = 0; k < (int)p; k++)
-			cost_json(cost, (enum phase)k, k < (int)open->phase ? &open->cost[k]
-			                                                   : &en->resume_cost[k]);
+			cost_json(cost, (enum phase)k,
+			          k < (int)open->phase ? &open->cost[k] : &en->resume_cost[k]);
 	}
 	session_set_section(en->s, "state", st);
 }
@@ -316,10 +323,13 @@ static int *per_step_ints(const struct session *s, const cJSON *o)
 
 static void cost_from_json(const cJSON *j, struct phase_cost *pc)
 {
-	*pc = (struct phase_cost){count(j, "calls"), count(j, "cached"),
-	                          count(j, "tokens_in"), count(j, "tokens_out"),
-	                          num(j, "cost_usd"), num(j, "projected_usd"),
-	                          count(j, "projected_calls")};
+	*pc = (struct phase_cost){.calls = count(j, "calls"),
+	                          .cached = count(j, "cached"),
+	                          .tokens_in = count(j, "tokens_in"),
+	                          .tokens_out = count(j, "tokens_out"),
+	                          .cost_usd = num(j, "cost_usd"),
+	                          .projected_usd = num(j, "projected_usd"),
+	                          .projected_calls = count(j, "projected_calls")};
 }
 
 static void restore_cases(struct engine *en, struct iteration *it, const cJSON *arr)
@@ -335,7 +345,8 @@ static void restore_cases(struct engine *en, struct iteration *it, const cJSON *
 		ac->trace = SIZE_MAX; /* its trace is kept for the last iteration only */
 		for (size_t t = 0; t < it->n_traces && cJSON_IsString(id); t++) {
 			const struct trace *tr = &it->traces[t];
-			if (strcmp(s->data.splits[tr->split].ex[tr->example].id, id->valuestring) == 0) {
+			const char *eid = s->data.splits[tr->split].ex[tr->example].id;
+			if (strcmp(eid, id->valuestring) == 0) {
 				ac->trace = t;
 				break;
 			}
@@ -375,13 +386,23 @@ static void restore_evaluations(struct engine *en, struct iteration *it, const c
 	const cJSON *e;
 	cJSON_ArrayForEach(e, arr)
 	{
-		struct evaluation *ev = &it->evals[it->n_evals++];
+		/* a choice is 0 (the incumbent) or k (candidate k of the step): one naming a
+		 * candidate the record does not hold drops the evaluation (never an index past
+		 * them) */
 		const cJSON *choice = cJSON_GetObjectItemCaseSensitive(e, "choice");
-		ev->choice = xcalloc(m + 1, sizeof *ev->choice);
-		for (size_t i = 0; i < m; i++) {
+		int *ch = xcalloc(m + 1, sizeof *ch);
+		bool ok = true;
+		for (size_t i = 0; i < m && ok; i++) {
 			const cJSON *c = cJSON_GetArrayItem(choice, (int)i);
-			ev->choice[i] = cJSON_IsNumber(c) ? c->valueint : 0;
+			double n_cands = it->n_cands ? (double)it->n_cands[i] : 0;
+			ok = !c || json_int(c, 0, n_cands, &ch[i], NULL) == 0;
 		}
+		if (!ok) {
+			free(ch);
+			continue;
+		}
+		struct evaluation *ev = &it->evals[it->n_evals++];
+		ev->choice = ch;
 		ev->score = num(e, "score");
 		if (it->best_eval < 0 || ev->score > it->evals[it->best_eval].score)
 			it->best_eval = (int)(it->n_evals - 1); /* as the proposal phase chose it */
@@ -406,7 +427,8 @@ static void restore_changes(struct engine *en, struct iteration *it, const cJSON
 		ch->new_prompt = str_or_null_of(c, "new");
 		ch->edited = str_or_null_of(c, "edited");
 		const cJSON *demos = cJSON_GetObjectItemCaseSensitive(c, "demos"), *dm;
-		ch->new_demos = xcalloc((size_t)cJSON_GetArraySize(demos) + 1, sizeof *ch->new_demos);
+		ch->new_demos =
+		    xcalloc((size_t)cJSON_GetArraySize(demos) + 1, sizeof *ch->new_demos);
 		cJSON_ArrayForEach(dm, demos)
 		{
 			char *in = str_or_null_of(dm, "input"), *out = str_or_null_of(dm, "output");
@@ -457,9 +479,11 @@ static void restore_iteration(struct engine *en, cJSON *r)
 		it->shapley_method = method_of(sh);
 		it->phi = xcalloc(s->n_steps, sizeof *it->phi);
 		it->phi_sd = xcalloc(s->n_steps, sizeof *it->phi_sd);
+		const cJSON *phi = cJSON_GetObjectItemCaseSensitive(sh, "phi");
+		const cJSON *sd = cJSON_GetObjectItemCaseSensitive(sh, "sd");
 		for (size_t i = 0; i < s->n_steps; i++) {
-			it->phi[i] = num(cJSON_GetObjectItemCaseSensitive(sh, "phi"), s->steps[i].id);
-			it->phi_sd[i] = num(cJSON_GetObjectItemCaseSensitive(sh, "sd"), s->steps[i].id);
+			it->phi[i] = num(phi, s->steps[i].id);
+			it->phi_sd[i] = num(sd, s->steps[i].id);
 		}
 	}
 	const cJSON *bud = cJSON_GetObjectItemCaseSensitive(r, "budget");
@@ -520,6 +544,13 @@ void engine_restore(struct engine *en)
 		                                     .tokens_in = count(spent, "tokens_in"),
 		                                     .tokens_out = count(spent, "tokens_out"),
 		                                     .cost_usd = num(spent, "cost_usd")};
+	/* calls billed after the last save (the process was killed): from the spend journal */
+	struct llm_stats j;
+	llm_spend_since(en->llm, count(spent, "journal"), &j);
+	en->earlier.calls += j.done;
+	en->earlier.tokens_in += j.tokens_in;
+	en->earlier.tokens_out += j.tokens_out;
+	en->earlier.cost_usd += j.cost_usd;
 	if (cJSON_GetObjectItemCaseSensitive(h, "incumbent_score"))
 		en->val_score = score_of(h, "incumbent_score", -1);
 	const cJSON *st = session_section(s, "state");
@@ -533,8 +564,8 @@ void engine_restore(struct engine *en)
 			it->number = small(st, "iteration");
 			const cJSON *cost = cJSON_GetObjectItemCaseSensitive(st, "cost");
 			for (int p = 0; p < (int)en->resume_phase; p++) {
-				cost_from_json(cJSON_GetObjectItemCaseSensitive(cost,
-				                                                phase_name((enum phase)p)),
+				const char *name = phase_name((enum phase)p);
+				cost_from_json(cJSON_GetObjectItemCaseSensitive(cost, name),
 				               &en->resume_cost[p]);
 				it->cost[p] = en->resume_cost[p];
 			}

@@ -12,10 +12,12 @@
 #include "core/jsonnum.h"
 #include "llm/cache.h"
 
+#define CACHE_MAX_BYTES ((size_t)2 << 30)
+
 struct cache {
 	char *path; /* NULL: memory only */
 	int fd;
-	bool create; /* no file yet: the first answer creates it (none is made for nothing) */
+	bool create;       /* no file yet: the first answer creates it (none is made for nothing) */
 	bool need_newline; /* the file ends in a torn line: start the next append on a new line */
 	struct cache_entry *v;
 	size_t n, cap;
@@ -123,38 +125,33 @@ static void skip_line(struct cache *c, size_t lineno, const char *why)
 
 static int cache_load(struct cache *c, struct err *e)
 {
-	FILE *f = fopen(c->path, "r");
-	if (!f) {
-		if (errno == ENOENT)
-			return 0;
-		return err_set(e, "%s: cannot read the response cache: %s", c->path,
-		               strerror(errno));
-	}
-	char *line = NULL;
-	size_t cap = 0, lineno = 0;
-	ssize_t n;
-	while ((n = getline(&line, &cap, f)) > 0) {
-		lineno++;
+	struct file_lines r;
+	if (file_lines_open(&r, c->path, CACHE_MAX_BYTES, e) < 0)
+		return err_prefix(e, "response cache");
+	size_t n;
+	int got;
+	while ((got = file_lines_next(&r, &n, e)) > 0) {
+		const char *line = r.buf;
 		bool complete = line[n - 1] == '\n';
-		if (!complete)
-			c->need_newline = true;
+		c->need_newline = !complete;
 		size_t blank = strspn(line, " \t\r\n");
 		struct err why;
-		if (blank == (size_t)n)
+		if (blank == n)
 			continue;
 		if (!complete)
-			skip_line(c, lineno, "torn line (no newline at its end)");
-		else if (strlen(line) != (size_t)n)
-			skip_line(c, lineno, "a NUL byte in the line");
+			skip_line(c, r.lineno, "torn line (no newline at its end)");
+		else if (strlen(line) != n)
+			skip_line(c, r.lineno, "a NUL byte in the line");
 		else if (load_line(c, line, &why) < 0)
-			skip_line(c, lineno, why.msg);
+			skip_line(c, r.lineno, why.msg);
 	}
-	int rc = ferror(f) ? err_set(e, "%s: read error in the response cache", c->path) : 0;
-	free(line);
-	fclose(f);
-	return rc;
+	file_lines_close(&r);
+	return got < 0 ? err_prefix(e, "response cache") : 0;
 }
 
+/* An existing file is opened for appending first: a link or a special file is refused before
+ * anything is read from it.  A missing one is made by the first answer (none for nothing); a
+ * directory it cannot be made in is an error now. */
 struct cache *cache_open(const char *path, struct err *e)
 {
 	struct cache *c = xcalloc(1, sizeof(*c));
@@ -163,11 +160,8 @@ struct cache *cache_open(const char *path, struct err *e)
 	if (!path)
 		return c;
 	c->path = xstrdup(path);
-	if (cache_load(c, e) < 0)
-		goto fail;
-	c->fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
-	if (c->fd < 0 && errno == ENOENT) {
-		/* made on the first answer; a directory it cannot be made in is an error now */
+	struct stat st;
+	if (lstat(path, &st) < 0 && errno == ENOENT) {
 		char *dir = path_dirname(path);
 		int ok = access(dir, W_OK | X_OK);
 		free(dir);
@@ -175,12 +169,17 @@ struct cache *cache_open(const char *path, struct err *e)
 			c->create = true;
 			return c;
 		}
-	}
-	if (c->fd < 0) {
 		err_set(e, "%s: cannot open the response cache for writing: %s", path,
 		        strerror(errno));
 		goto fail;
 	}
+	c->fd = file_open_append(path, e);
+	if (c->fd < 0) {
+		err_prefix(e, "response cache");
+		goto fail;
+	}
+	if (cache_load(c, e) < 0)
+		goto fail;
 	return c;
 fail:
 	cache_close(c);
@@ -222,20 +221,6 @@ const struct cache_entry *cache_get(const struct cache *c, const char *key)
 	return c->slots[s] ? &c->v[c->slots[s] - 1] : NULL;
 }
 
-static int write_all(int fd, const char *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 int cache_put(struct cache *c, const char *key, const char *model, const char *text,
               const struct llm_usage *u, struct err *e)
 {
@@ -244,10 +229,9 @@ int cache_put(struct cache *c, const char *key, const char *model, const char *t
 	cache_insert(c, key, xstrdup(model ? model : ""), xstrdup(text ? text : ""), u);
 	if (c->create) {
 		c->create = false;
-		c->fd = open(c->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+		c->fd = file_open_append(c->path, e); /* never through a link */
 		if (c->fd < 0)
-			return err_set(e, "%s: cannot create the response cache: %s", c->path,
-			               strerror(errno));
+			return err_prefix(e, "response cache");
 	}
 	if (c->fd < 0)
 		return 0;
@@ -268,7 +252,7 @@ int cache_put(struct cache *c, const char *key, const char *model, const char *t
 	sbuf_addc(&line, '\n');
 	free(json);
 	int rc = 0;
-	if (write_all(c->fd, line.s, line.len) < 0)
+	if (file_write_all(c->fd, line.s, line.len) < 0)
 		rc = err_set(e, "%s: cannot append to the response cache: %s", c->path,
 		             strerror(errno));
 	else

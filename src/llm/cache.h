@@ -30,8 +30,11 @@ struct cache_entry {
 
 struct cache;
 
-/* Opens (creating when absent) the file at path and loads it; path NULL gives a cache that
- * lives in memory only.  Errors: unreadable file, directory missing, not writable. */
+/* Opens the file at path and loads it (a missing file is created by the first answer); path
+ * NULL gives a cache that lives in memory only.  The file is opened without following a symbolic link and must be a
+ * regular file owned by the user (fileio.h): a bundle's cache that links elsewhere is refused
+ * with its path named, before anything is read or written.  Errors: that, unreadable file,
+ * directory missing, not writable, a read error. */
 struct cache *cache_open(const char *path, struct err *e);
 /* Fsyncs and closes; NULL is fine. */
 void cache_close(struct cache *c);

@@ -50,6 +50,7 @@ struct llm_options {
 	const char *cache_path; /* append-only JSONL; NULL: no persistent cache */
 	bool offline;           /* answer only from the cache */
 	bool no_cache;          /* neither read nor write the cache */
+	const char *spend_path; /* the spend journal (journal.h), kept with no_cache too; NULL: none */
 	int max_attempts;       /* default 5 */
 	double connect_timeout_s, stall_timeout_s; /* defaults 10, 30 */
 	double backoff_base_s, backoff_max_s;      /* defaults 0.5, 30 */
@@ -103,6 +104,14 @@ const char *llm_cache_problem(const struct llm *l, long *skipped);
 typedef void llm_key_ask_fn(void *arg, const char *var, const char *origin);
 void llm_set_key_asker(struct llm *l, llm_key_ask_fn *fn, void *arg);
 void llm_key_answer(struct llm *l, const char *var, const char *origin, bool allow);
+
+/* The spend journal (journal.h): *mark gets the number of billed calls it holds (the calls the
+ * statistics have counted, plus those of earlier runs), after an fsync so that a session that
+ * records the mark never runs ahead of the file; 0 and mark 0 without a journal. */
+int llm_spend_sync(struct llm *l, long *mark, struct err *e);
+/* The calls the journal held at llm_new after the first `mark` (done, tokens_in, tokens_out,
+ * cost_usd): what a process killed before saving its session had spent. */
+void llm_spend_since(const struct llm *l, long mark, struct llm_stats *s);
 
 /* Spend per accounting tag: calls fn for each tag seen so far. */
 typedef void llm_tag_fn(void *arg, const char *tag, const struct llm_stats *s);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "core/jsonnum.h"
+#include "core/jsonpos.h"
 #include "core/rx.h"
 #include "llm/rules.h"
 
@@ -209,26 +210,37 @@ static int rule_parse(struct rule *r, const cJSON *obj, struct err *e)
 	return rule_parse_replies(r, obj, e);
 }
 
+/* The line of the value at a JSON path, for "file:line: message". */
+static int line_of(const char *json, const char *path)
+{
+	struct json_pos pos = {1, 1};
+	json_pos_of_path(json, strlen(json), path, &pos);
+	return pos.line;
+}
+
+/* Messages quote nothing of a text that is not JSON (a rules path may name any file): only
+ * the position of the problem. */
 struct rules *rules_parse(const char *json, const char *name, struct err *e)
 {
 	cJSON *root = cJSON_Parse(json);
 	if (!root) {
-		const char *at = cJSON_GetErrorPtr();
-		size_t line = 1;
-		for (const char *p = json; at && p < at; p++)
-			line += *p == '\n';
-		err_set(e, "%s:%zu: invalid JSON near \"%.20s\"", name, line, at ? at : "");
+		struct json_pos pos;
+		json_scan_error(json, strlen(json), cJSON_GetErrorPtr(), &pos, NULL, 0);
+		err_set(e, "%s:%d:%d: not a rules file: invalid JSON (expected an object with a "
+		           "\"rules\" array)",
+		        name, pos.line, pos.col);
 		return NULL;
 	}
 	struct rules *r = xcalloc(1, sizeof *r);
 	const cJSON *list = cJSON_GetObjectItemCaseSensitive(root, "rules");
 	const cJSON *fb = cJSON_GetObjectItemCaseSensitive(root, "fallback");
 	if (!cJSON_IsObject(root) || (list && !cJSON_IsArray(list))) {
-		err_set(e, "%s: expected an object with a \"rules\" array", name);
+		err_set(e, "%s:%d: expected an object with a \"rules\" array", name,
+		        line_of(json, list ? "rules" : ""));
 		goto fail;
 	}
 	if (fb && !cJSON_IsString(fb)) {
-		err_set(e, "%s: \"fallback\" must be a string", name);
+		err_set(e, "%s:%d: \"fallback\" must be a string", name, line_of(json, "fallback"));
 		goto fail;
 	}
 	r->fallback = fb ? xstrdup(fb->valuestring) : NULL;
@@ -239,7 +251,9 @@ struct rules *rules_parse(const char *json, const char *name, struct err *e)
 	{
 		struct rule *ru = &r->v[r->n++];
 		if (rule_parse(ru, it, e) < 0) {
-			err_prefix(e, "%s: rule %zu", name, r->n - 1);
+			char path[48];
+			snprintf(path, sizeof path, "rules[%zu]", r->n - 1);
+			err_prefix(e, "%s:%d: rule %zu", name, line_of(json, path), r->n - 1);
 			goto fail;
 		}
 	}
@@ -257,7 +271,11 @@ struct rules *rules_load(const char *path, struct err *e)
 	size_t len;
 	if (file_read(path, RULES_MAX_BYTES, &text, &len, e) < 0)
 		return NULL;
-	struct rules *r = rules_parse(text, path, e);
+	struct rules *r = NULL;
+	if (memchr(text, '\0', len))
+		err_set(e, "%s: binary data (a NUL byte): not a rules file", path);
+	else
+		r = rules_parse(text, path, e);
 	free(text);
 	return r;
 }

@@ -51,6 +51,7 @@
 
 #include "llm/cache.h"
 #include "llm/cost.h"
+#include "llm/journal.h"
 #include "llm/rules.h"
 #include "llm/sched_int.h"
 
@@ -314,6 +315,10 @@ static void job_deliver(struct llm *l, struct job *j)
 		}
 		account(&l->st, &r);
 		account(cost_book_tag(l->book, w->tag), &r);
+		if (l->journal && !r.cached && (r.usage.in || r.usage.out || r.cost_usd > 0)) {
+			struct err e; /* a failed append is not counted: the old record stays */
+			journal_add(l->journal, j->m.model, &r.usage, r.cost_usd, &e);
+		}
 		w->delivered = true;
 		l->pending--;
 		if (w->done)
@@ -534,6 +539,9 @@ struct llm *llm_new(const struct llm_options *opt, struct err *e)
 		if (!l->cache)
 			goto fail;
 	}
+	l->opt.spend_path = NULL;
+	if (opt->spend_path && !(l->journal = journal_open(opt->spend_path, e)))
+		goto fail;
 	return l;
 fail:
 	llm_free(l);
@@ -567,6 +575,7 @@ void llm_free(struct llm *l)
 	}
 	free(l->index);
 	cache_close(l->cache);
+	journal_close(l->journal);
 	cost_book_free(l->book);
 	keygate_free(l->gate);
 	easy_pool_free(l);
@@ -801,6 +810,17 @@ void llm_get_stats(const struct llm *l, struct llm_stats *s)
 	*s = l->st;
 	s->in_flight = s->retrying = s->queued = 0;
 	count_live(l, NULL, s);
+}
+
+int llm_spend_sync(struct llm *l, long *mark, struct err *e)
+{
+	*mark = l ? journal_count(l->journal) : 0;
+	return l ? journal_sync(l->journal, e) : 0;
+}
+
+void llm_spend_since(const struct llm *l, long mark, struct llm_stats *s)
+{
+	journal_sum_from(l ? l->journal : NULL, mark, s);
 }
 
 void llm_foreach_tag(const struct llm *l, llm_tag_fn *fn, void *arg)

@@ -129,6 +129,7 @@ struct llm {
 	struct limiter *limiters;
 	struct rules_file *rules;
 	struct cache *cache;
+	struct journal *journal; /* billed calls, or NULL */
 	struct cost_book *book;
 	struct llm_stats st;
 	struct rng rng;

@@ -9,6 +9,18 @@
 #include <string.h>
 
 #include "core/jsonnum.h"
+#include "core/termsafe.h"
+
+/* Error texts come from servers and are shown as they are: escape sequences go whole, controls
+ * (C0, DEL, C1, bidi) and newlines become spaces, bytes that are not UTF-8 U+FFFD, and a key in
+ * use is redacted (core/termsafe.h).  Takes s and returns the clean heap copy. */
+static char *wire_clean(char *s)
+{
+	struct sbuf b = {0};
+	term_sanitize(&b, s, strlen(s), 0);
+	free(s);
+	return sbuf_take(&b);
+}
 
 int wire_fail(struct llm_result *r, const char *type, bool retryable, const char *fmt, ...)
 {
@@ -19,9 +31,9 @@ int wire_fail(struct llm_result *r, const char *type, bool retryable, const char
 	struct sbuf b = {0};
 	sbuf_vaddf(&b, fmt, ap);
 	va_end(ap);
-	r->error = sbuf_take(&b);
+	r->error = wire_clean(sbuf_take(&b));
 	free(r->error_type);
-	r->error_type = type ? xstrdup(type) : NULL;
+	r->error_type = type ? wire_clean(xstrdup(type)) : NULL;
 	r->retryable = retryable;
 	return -1;
 }
@@ -60,7 +72,7 @@ void wire_set_finish(struct llm_result *r, const char *reason)
 	if (!reason || !*reason)
 		return;
 	free(r->finish_reason);
-	r->finish_reason = xstrdup(reason);
+	r->finish_reason = wire_clean(xstrdup(reason));
 }
 
 int wire_truncated(struct llm_result *r)

@@ -127,6 +127,12 @@ static void cmd_saveas(struct app *a, int argc, char **argv)
 	bool same = strcmp(lp, cur) == 0;
 	free(lp);
 	free(cur);
+	if (same && app_read_only(a)) { /* the same file under another name */
+		tui_message(&a->t, "read-only (--read-only): %s is the file opened read-only; save "
+		                   "a copy under another name",
+		            argv[1]);
+		return;
+	}
 	if (!same && !(lock = session_lock_take(argv[1], &e))) {
 		tui_message(&a->t, "error: %s", e.msg);
 		return;

@@ -87,8 +87,9 @@ static void signals_install(struct app *a, bool on)
 static void on_overwrite_answer(struct app *a, int answer)
 {
 	if (answer != 'y') {
-		tui_message(&a->t, "not saved: %s keeps the other program's version; :saveas FILE "
-		                   "keeps yours elsewhere",
+		tui_message(&a->t,
+		            "not saved: %s keeps the other program's version; :saveas FILE "
+		            "keeps yours elsewhere",
 		            a->t.session_path);
 		return;
 	}
@@ -107,8 +108,9 @@ int app_save(struct app *a, const char *path)
 {
 	struct err e = {{0}};
 	if (app_read_only(a) && strcmp(path, a->o->session) == 0) {
-		tui_message(&a->t, "read-only (--read-only): %s is not saved; :saveas FILE saves a "
-		                   "copy",
+		tui_message(&a->t,
+		            "read-only (--read-only): %s is not saved; :saveas FILE saves a "
+		            "copy",
 		            path);
 		return -1;
 	}

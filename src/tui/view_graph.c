@@ -558,7 +558,7 @@ static void draw_list(struct view *v)
 			x += view_print(v, y, x, THEME_TEXT_DIM, label, v->w - x) + 1;
 			if (st->loop >= 0) {
 				const struct loop *lp = &s->loops[st->loop];
-				char lbl[260]; /* loop_label: what (100) and until (160) */
+				char lbl[272]; /* what (100) and until (160) */
 				if (lp->steps[0] == step)
 					loop_label(s, lp, lbl, sizeof lbl);
 				else

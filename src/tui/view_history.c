@@ -130,8 +130,9 @@ static void build_iteration(const struct session *s, struct tlines *l, const str
 		sbuf_addf(&b, "%.3f %s %s", it->base_score, glyphs()->arrow_right,
 		          it->phase >= PHASE_COUNT ? "-" : "pending");
 	else
-		sbuf_adds(&b, it->phase > PHASE_SELECTION || it->phase == PHASE_FORWARD ? "-"
-		                                                                       : "pending");
+		sbuf_adds(&b, it->phase > PHASE_SELECTION || it->phase == PHASE_FORWARD
+		                  ? "-"
+		                  : "pending");
 	tlines_pad(&b, 30);
 	sbuf_addf(&b, "%-9ld %9.4f  %s", tokens, usd, sbuf_str(&ch));
 	tlines_add(l, THEME_TEXT, 0, sbuf_str(&b));

@@ -162,14 +162,13 @@ static void build_change(struct tlines *l, const struct engine *en, const struct
 	sbuf_addf(&b, "[%s]", dec);
 	char *own = own_gain(en, it, ch->step);
 	const char *all = it->n_changes > 1 ? " (all together)" : "";
-	char *rest =
-	    ch->decision == DECISION_NONE
-	        ? xasprintf("  gain %+.3f%s%s  demos %zu %s %zu  +%zu -%zu bytes",
-	                    it->best_score - it->base_score, all, own, st->n_demos,
-	                    glyphs()->arrow_right, ch->n_new_demos, added, removed)
-	        : xasprintf("  gain %+.3f%s%s  demos %zu  +%zu -%zu bytes",
-	                    it->best_score - it->base_score, all, own, ch->n_new_demos, added,
-	                    removed);
+	char *rest = ch->decision == DECISION_NONE
+	                 ? xasprintf("  gain %+.3f%s%s  demos %zu %s %zu  +%zu -%zu bytes",
+	                             it->best_score - it->base_score, all, own, st->n_demos,
+	                             glyphs()->arrow_right, ch->n_new_demos, added, removed)
+	                 : xasprintf("  gain %+.3f%s%s  demos %zu  +%zu -%zu bytes",
+	                             it->best_score - it->base_score, all, own, ch->n_new_demos,
+	                             added, removed);
 	free(own);
 	struct tspan sp[] = {{b.s, b.len, decision_colour[ch->decision]},
 	                     {rest, strlen(rest), THEME_TEXT}};

@@ -7,7 +7,7 @@
 . tests/cli/lib.inc
 . tests/cli/server.inc
 cp examples/chain5/* "$T/"
-EVIL=$(printf 'X\033]52;c;cHduZWQ=\007\033]0;title\007\033[2J\302\233 31m\233 31m\177\342\200\256Y')
+EVIL=$(printf 'X\033]52;c;cHduZWQ=\007\033]0;title\007\033[2J\n\302\233 31m\233 31m\177\342\200\256Y')
 cat >"$T/evil-rules.json" <<'J'
 {"rules": [{"match": "(?s).*",
   "reply": "positive \u001b]52;c;cHduZWQ=\u0007\u001b[2J\u009b31m\u202e\u007f done"}]}
@@ -52,6 +52,10 @@ case="--check, invalid session quoting a template"
 run --check "$T/bad.json"; expect_rc 2; expect_clean; clean "$T/out" "$T/err"
 expect_err "bad.json"
 
+case="usage error quoting an argument"
+run "--x$EVIL" "$T/evil.json"; expect_rc 2; clean "$T/out" "$T/err"; expect_err "unknown option"
+run --check "$T/$EVIL.json"; expect_rc 2; clean "$T/out" "$T/err"
+
 case="--check, valid"
 run --check "$T/evil.json"; expect_rc 0; clean "$T/out" "$T/err"
 
@@ -72,12 +76,13 @@ PY
 case="--eval text, server error messages"
 OPENAI_API_KEY=sk-test-wrong-0123456789 run --eval --no-cache "$T/evil.json"; expect_rc 1
 expect_clean; clean "$T/out" "$T/err"; expect_out "openai 401 invalid_api_key: X"
+grep -q "error in r0X.*: .*invalid_api_key: X.*Y\$" "$T/out" || fail "a server's message spans lines"
 
 case="--eval JSON, server error messages"
 OPENAI_API_KEY=sk-test-wrong-0123456789 run --eval --json --no-cache "$T/evil.json"
 expect_rc 1; clean "$T/out" "$T/err"
-python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); assert "\x1b[2J" in r["examples"][0]["error"], r["examples"][0]["error"]' "$T/out" \
-	|| fail "the JSON report lost the error text"
+python3 -c 'import json,sys; e=json.load(open(sys.argv[1]))["examples"][0]["error"]; assert "X" in e and "Y" in e and not any(c in e for c in "\x1b\x07\x9b\u202e") and "]52" not in e, e' "$T/out" \
+	|| fail "the JSON report lost the error text or kept a sequence from the server"
 
 for mode in "--run 1" "--run 1 --json"; do
 	case="$mode, model text"
@@ -88,6 +93,7 @@ for mode in "--run 1" "--run 1 --json"; do
 	cp "$T/evil.json" "$T/run.json"
 	OPENAI_API_KEY=sk-test-wrong-0123456789 run $mode --no-cache "$T/run.json"
 	expect_clean; clean "$T/out" "$T/err"
+	grep -q "^iteration 1: .*invalid_api_key: X.*Y" "$T/err" || fail "a server's message spans lines"
 	[ "$rc" -ne 0 ] || fail "exit status 0 with every request failing"
 done
 exit 0

@@ -37,13 +37,16 @@ cmp -s "$S" "$T/before.json" || fail "the session changed"
 case="readers while locked"
 locked --check "$S"; expect_rc 0
 locked --eval --limit 2 "$S"; expect_clean; expect_rc 0; expect_out "score"
-(cd "$T/s" && printf ':save-display ro.txt\nkey w\n:save-display ro-w.txt\nkey q\n' >"$T/script" &&
+printf '%s\n' ":save-display ro.txt" "key w" ":save-display ro-w.txt" ":saveas ./session.json" \
+	":save-display ro-as.txt" "key q" >"$T/script"
+(cd "$T/s" &&
 	ADOPT_TEST_SCREEN=100x30 ADOPT_TEST_SCRIPT="$T/script" \
 	timeout 60 flock -n "$L" "$ADOPT_BIN" --read-only session.json) </dev/null >"$T/out" 2>"$T/err"
 rc=$?
 expect_clean; expect_rc 0
 grep -qF "READ-ONLY" "$T/s/ro.txt" || fail "the read-only workbench does not say so"
 grep -qF "is not saved" "$T/s/ro-w.txt" || fail "w in read-only mode did not say it saves nothing"
+grep -qF "opened read-only" "$T/s/ro-as.txt" || fail ":saveas under another name of the same file"
 cmp -s "$S" "$T/before.json" || fail "the session changed"
 
 case="lock file left behind"

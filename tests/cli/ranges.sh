@@ -3,6 +3,7 @@
 # position and never converted: a history iteration numbered 1e300, a negative spend, a
 # cache line with "in": 1e30 (once reported as tokens_cached -9.2e18).
 . "$(dirname "$0")/lib.inc"
+command -v python3 >/dev/null 2>&1 || { echo "ranges.sh: python3 is missing: skipping"; exit 0; }
 DATA=$(cd "$(dirname "$0")/../data/engine" && pwd)
 for f in one.json rules.json train.jsonl val.jsonl; do cp "$DATA/$f" "$T/$f"; done
 

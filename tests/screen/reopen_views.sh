@@ -11,6 +11,8 @@ dump() {
 		echo ":view $v"
 		echo ":save-display $1-$v.txt"
 	done
+	# d on an example of the batch jumps to its gradient
+	echo ":view traces"; echo "key j"; echo "key d"; echo ":save-display $1-d.txt"
 }
 # check EXAMPLE ACCEPTED [REJECTED]
 check() {
@@ -23,7 +25,7 @@ check() {
 	for round in 1 2; do
 		{ dump after$round; echo "key w"; echo "key q"; } > "$TMP/look"
 		screen 160x48 < "$TMP/look"
-		for v in graph traces gradients shapley proposals history; do
+		for v in graph traces gradients shapley proposals history d; do
 			head -n -1 "$OUT/before-$v.txt" > "$TMP/a"
 			head -n -1 "$OUT/after$round-$v.txt" > "$TMP/b"
 			diff -u "$TMP/a" "$TMP/b" >&2 || fail "$1, reopen $round: the $v pane differs"
@@ -32,6 +34,7 @@ check() {
 	done
 	contains before-history "$2 accepted${3:+, $3 rejected}"
 	contains before-shapley "method "
+	! grep -q "no gradient yet" "$OUT/before-d.txt" || fail "$1: d found no gradient"
 }
 check hotpot-mini query answer
 contains before-history "224 calls"

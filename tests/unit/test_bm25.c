@@ -243,7 +243,7 @@ static void check_load_error(const char *content, const char *want_suffix)
 	char **docs = NULL;
 	size_t n = 99;
 	struct err e = {""};
-	assert_int_equal(bm25_load_corpus(path, &docs, &n, &e), -1);
+	assert_int_equal(bm25_load_corpus(path, 0, &docs, &n, &e), -1);
 	char *want = xasprintf("%s%s", path, want_suffix);
 	if (strncmp(e.msg, want, strlen(want)) != 0)
 		fail_msg("got \"%s\", want prefix \"%s\"", e.msg, want);
@@ -265,7 +265,7 @@ static void test_corpus_file(void **state)
 	char **docs;
 	size_t n;
 	struct err e;
-	assert_int_equal(bm25_load_corpus(path, &docs, &n, &e), 0);
+	assert_int_equal(bm25_load_corpus(path, 0, &docs, &n, &e), 0);
 	assert_int_equal(n, 3);
 	assert_string_equal(docs[0], "The cat sat on the mat.");
 	assert_string_equal(docs[1], "Dogs: The dog sat!");
@@ -279,7 +279,7 @@ static void test_corpus_file(void **state)
 	free(path);
 
 	path = write_tmp("empty.jsonl", "");
-	assert_int_equal(bm25_load_corpus(path, &docs, &n, &e), 0);
+	assert_int_equal(bm25_load_corpus(path, 0, &docs, &n, &e), 0);
 	assert_int_equal(n, 0);
 	bm25_corpus_free(docs, n);
 	free(path);
@@ -292,8 +292,8 @@ static void test_corpus_errors(void **state)
 	size_t n;
 	struct err e;
 	char *missing = xasprintf("%s/nope.jsonl", tmpdir);
-	assert_int_equal(bm25_load_corpus(missing, &docs, &n, &e), -1);
-	char *want = xasprintf("%s: cannot open the corpus: No such file or directory", missing);
+	assert_int_equal(bm25_load_corpus(missing, 0, &docs, &n, &e), -1);
+	char *want = xasprintf("%s: cannot open: No such file or directory", missing);
 	assert_string_equal(e.msg, want);
 	free(want);
 	free(missing);
@@ -305,8 +305,13 @@ static void test_corpus_errors(void **state)
 	check_load_error("{\"text\": 5}\n", ":1: \"text\" must be a string");
 	check_load_error("{\"text\": \"a\", \"title\": [1]}\n", ":1: \"title\" must be a string");
 	check_load_error("\n\n[\"text\"]\n", ":3: expected a JSON object");
-	check_load_error("{\"text\": \"a\"} x\n", ":1:15: unexpected character 'x'");
-	check_load_error("{\"text\": \"a\n", ":1:12: unexpected end of file");
+	check_load_error("{\"text\": \"a\"}\n{\"text\": \"a\"} x\n", ":2:15: unexpected character 'x'");
+	check_load_error("{\"text\": \"a\"}\n{\"text\": \"a\n", ":2:12: unexpected end of file");
+	/* until a line has parsed the file may be anything (say /etc/passwd): nothing is quoted */
+	check_load_error("root:x:0:0:root:/root:/bin/sh\n",
+	                 ":1:1: not a JSON-lines corpus: invalid JSON (expected one object like "
+	                 "{\"text\": \"...\"} a line)");
+	check_load_error("\n{\"text\": \"a\"} x\n", ":2:15: not a JSON-lines corpus");
 }
 
 /* ---- real data ---------------------------------------------------------------------------- */

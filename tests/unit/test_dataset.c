@@ -153,6 +153,10 @@ static void test_errors(void **state)
 	put("bad.jsonl", "{\"question\": \"q1\", \"answer\": \"a1\"}\n{\"question\": \n");
 	expect_error("\"bad.jsonl\"",
 	             "bad.jsonl:2:14: unexpected end of file (expected a value) (invalid JSON)");
+	/* until an example has parsed the file may be anything (/etc/passwd): nothing quoted */
+	put("passwd", "root:x:0:0:root:/root:/bin/sh\n");
+	expect_error("\"passwd\"", "passwd:1:1: not a JSON-lines file: invalid JSON (expected one "
+	                           "example object a line)");
 	put("notobj.jsonl", "[1, 2]\n");
 	expect_error("\"notobj.jsonl\"", "notobj.jsonl: example 1 is not a JSON object");
 	put("scalar.jsonl", "{\"answer\": \"a\"}\n42\n");

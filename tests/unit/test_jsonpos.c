@@ -247,16 +247,13 @@ static void test_speed_10mb(void **state)
 	char path[64];
 	snprintf(path, sizeof path, "items[%zu].n[2].x", n - 1);
 	struct json_pos p;
-	double t0 = now_s();
+	/* two linear scans of 10 MB (no wall-clock bound: a quadratic scan would not finish
+	 * within the test's time limit, and valgrind or a loaded machine must not fail it) */
 	assert_int_equal(json_pos_of_path(b.s, b.len, "last.x", &p), 0);
 	assert_int_equal(p.line, (int)n + 3);
 	assert_int_equal(p.col, 15);
 	assert_int_equal(json_pos_of_path(b.s, b.len, path, &p), 0);
 	assert_int_equal(p.line, (int)n + 1);
-	double dt = now_s() - t0;
-	/* two linear scans of 10 MB; generous for sanitizer builds on slow machines */
-	if (dt > 2.0)
-		fail_msg("10 MB path lookups took %.2f s", dt);
 	sbuf_free(&b);
 }
 

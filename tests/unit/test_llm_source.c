@@ -83,7 +83,8 @@ static void test_fd_and_due(void **state)
 	int p[2];
 	assert_int_equal(pipe(p), 0);
 	struct src a = {.l = l, .fd = p[0], .due = -1, .finish = true};
-	struct src t = {.l = l, .fd = -1, .due = now_ms() + 30, .finish = true};
+	/* due far enough ahead that a slow machine (or valgrind) gets to the first wait before */
+	struct src t = {.l = l, .fd = -1, .due = now_ms() + 500, .finish = true};
 	a.id = llm_source_add(l, &ops, &a);
 	t.id = llm_source_add(l, &ops, &t);
 	assert_true(a.id && t.id && a.id != t.id);

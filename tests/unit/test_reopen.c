@@ -280,6 +280,32 @@ static void test_reopen_identical(void **state)
 	rig_close(&g);
 }
 
+/* An evaluation whose choice names a candidate the record does not hold (in the range the
+ * loader accepts, beyond the candidates) is dropped on reopening, never used as an index. */
+static void test_choice_out_of_range(void **state)
+{
+	(void)state;
+	struct rig g;
+	rig_open(&g, "hotpot-mini");
+	run_and_decide(&g);
+	size_t n_evals = engine_current(g.en)->n_evals;
+	assert_true(n_evals > 1);
+	engine_store(g.en);
+	cJSON *h = session_section(g.s, "history");
+	cJSON *iters = cJSON_GetObjectItemCaseSensitive(h, "iterations");
+	cJSON *evals =
+	    cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(iters, 0), "evaluations");
+	cJSON *choice = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(evals, 1), "choice");
+	assert_true(cJSON_ReplaceItemInArray(choice, 0, cJSON_CreateNumber(100000)));
+	struct err e = {{0}};
+	if (session_save(g.s, g.path, &e) < 0)
+		fail_msg("%s", e.msg);
+	rig_unload(&g);
+	rig_load(&g);
+	assert_int_equal(engine_current(g.en)->n_evals, n_evals - 1);
+	rig_close(&g);
+}
+
 /* ---- scores only for what was measured ---- */
 
 static const struct prompt_version *latest(struct engine *en, int step)
@@ -357,7 +383,6 @@ static void test_nothing_to_optimize(void **state)
 	assert_null(engine_nothing_to_optimize(g.en));
 	rig_close(&g);
 }
-
 
 /* ---- one writer, no silent overwrite ---- */
 
@@ -465,6 +490,7 @@ int main(void)
 	    cmocka_unit_test(test_order_keys),
 	    cmocka_unit_test(test_examples_stable),
 	    cmocka_unit_test(test_reopen_identical),
+	    cmocka_unit_test(test_choice_out_of_range),
 	    cmocka_unit_test(test_measured_scores),
 	    cmocka_unit_test(test_nothing_to_optimize),
 	    cmocka_unit_test(test_lock),

@@ -176,14 +176,15 @@ static void test_replies_deterministic(void **state)
 static void test_bad_json(void **state)
 {
 	(void)state;
-	assert_parse_error("{\"rules\": [\n{\"match\": }", "bad.json:2: invalid JSON");
-	assert_parse_error("[1, 2]", "bad.json: expected an object");
+	assert_parse_error("{\"rules\": [\n{\"match\": }",
+	                   "bad.json:2:11: not a rules file: invalid JSON");
+	assert_parse_error("[1, 2]", "bad.json:1: expected an object");
 	assert_parse_error("{\"rules\": {}}", "expected an object with a \"rules\" array");
 	assert_parse_error("{\"fallback\": 3}", "\"fallback\" must be a string");
 	assert_parse_error("{\"rules\": [{\"reply\": \"x\"}]}", "rule 0: needs \"match\"");
 	assert_parse_error(
 	    "{\"rules\": [{\"match\": \"a\", \"reply\": \"x\"}, {\"match\": \"b\"}]}",
-	    "bad.json: rule 1: needs \"reply\"");
+	    "bad.json:1: rule 1: needs \"reply\"");
 	assert_parse_error(
 	    "{\"rules\": [{\"match\": \"a\", \"reply\": \"x\", \"replies\": [\"y\"]}]}",
 	    "not both");
@@ -197,12 +198,29 @@ static void test_bad_json(void **state)
 	                   "delay_ms");
 }
 
+/* A rules path may name any file: what does not parse is never quoted, and a problem in a
+ * rule names its line. */
+static void test_errors_quote_nothing(void **state)
+{
+	(void)state;
+	struct err e = {{0}};
+	assert_null(rules_parse("root:x:0:0:secret-word:/root:/bin/bash\n", "passwd", &e));
+	assert_string_equal(e.msg, "passwd:1:1: not a rules file: invalid JSON (expected an object "
+	                           "with a \"rules\" array)");
+	assert_null(strstr(e.msg, "root:x"));
+	assert_null(rules_parse("{\"rules\": [\n  {\"match\": \"a\", \"reply\": \"x\"},\n\n"
+	                        "  {\"match\": \"b\"}\n]}",
+	                        "r.json", &e));
+	assert_string_equal(e.msg, "r.json:4: rule 1: needs \"reply\" (a string) or \"replies\" (a "
+	                           "non-empty array)");
+}
+
 static void test_bad_regex_and_refs(void **state)
 {
 	(void)state;
 	assert_parse_error("{\"rules\": [{\"match\": \"ok\", \"reply\": \"x\"},"
 	                   " {\"match\": \"(a\", \"reply\": \"x\"}]}",
-	                   "bad.json: rule 1: invalid regex \"(a\": missing closing parenthesis");
+	                   "bad.json:1: rule 1: invalid regex \"(a\": missing closing parenthesis");
 	assert_parse_error("{\"rules\": [{\"match\": \"(a)\", \"reply\": \"$2\"}]}",
 	                   "rule 0: reply refers to $2 but the pattern has 1 group");
 	assert_parse_error("{\"rules\": [{\"match\": \"(?<x>a)\", \"reply\": \"${y}\"}]}",
@@ -256,6 +274,7 @@ int main(void)
 	    cmocka_unit_test(test_named_groups),       cmocka_unit_test(test_on_system_and_all),
 	    cmocka_unit_test(test_fallback_and_empty), cmocka_unit_test(test_replies_deterministic),
 	    cmocka_unit_test(test_bad_json),           cmocka_unit_test(test_bad_regex_and_refs),
+	    cmocka_unit_test(test_errors_quote_nothing),
 	    cmocka_unit_test(test_load_file),          cmocka_unit_test(test_backtracking_limit),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -292,6 +292,11 @@ static void test_bad_header(void **state)
 	    "session?)",
 	    "s.json:1:32: version 2 is newer than this build understands (1): upgrade "
 	    "adopt-tui");
+	EXPECT_TEXT("{\"format\": \"adopt-session\", \"version\": -1e300, \"models\": {}, "
+	            "\"pipeline\": {\"steps\": [{\"id\": \"a\", \"type\": \"template\", "
+	            "\"template\": \"x\"}]}, \"dataset\": {\"val\": [{\"answer\": \"b\"}]}, "
+	            "\"metric\": {\"type\": \"f1\"}}",
+	            "s.json:1:40: \"version\" must be a whole number between 1 and 1 (got -1e+300)");
 	EXPECT_TEXT("{\"format\": \"adopt-session\", \"version\": \"1\"}",
 	            "s.json:1:40: \"version\" must be a number (this build writes 1)",
 	            "s.json:1:1: no \"models\" object: name at least one model configuration",
@@ -307,7 +312,8 @@ static void test_file_problems(void **state)
 	    "missing.json", NULL,
 	    (const char *const[]){"missing.json: cannot open: No such file or directory", NULL});
 	assert_int_equal(mkdir("dir.json", 0755), 0);
-	expect_file("dir.json", NULL, (const char *const[]){"dir.json: not a regular file", NULL});
+	expect_file("dir.json", NULL,
+	            (const char *const[]){"dir.json: not a regular file (a directory)", NULL});
 	rmdir("dir.json");
 	put("plain", "{}");
 	expect_file("plain/s.json", NULL,
@@ -489,7 +495,7 @@ static void test_bad_code_steps(void **state)
 	    "      {\"id\": \"d\", \"type\": \"retrieve\", \"query\": \"{{input.question}}\", "
 	    "\"passages\": \"input.ctx\", \"k\": 0}",
 	    NULL,
-	    "s.json:7:80: step \"a\": corpus: nope.jsonl: cannot open the corpus: No such file or "
+	    "s.json:7:80: step \"a\": corpus: nope.jsonl: cannot open: No such file or "
 	    "directory",
 	    "s.json:8:82: step \"b\": passages \"input.nope\" must name a dataset field holding a "
 	    "list (input.FIELD)",
@@ -521,7 +527,7 @@ static void test_bad_models(void **state)
 	    "s.json:4:21: model \"x\": unknown provider \"openaii\" (one of openai, "
 	    "anthropic, ollama, scripted)",
 	    "s.json:5:21: models.y.provider must be a string",
-	    "s.json:6:42: model \"z\": rules file none.rules: No such file or directory",
+	    "s.json:6:42: model \"z\": rules file none.rules: cannot open: No such file or directory",
 	    "s.json:7:46: models.w.temperature must be between 0 and 2 (got 3)",
 	    "s.json:7:8: model \"w\": \"model\" is required (the model name the provider "
 	    "knows, e.g. gpt-4o-mini)",
