@@ -67,6 +67,8 @@ int batch_check(const struct batch_opts *o)
 	size_t total = 0;
 	for (int i = 0; i < SPLIT_COUNT; i++)
 		total += s->data.splits[i].n;
+	for (size_t i = 0; i < s->warnings.n; i++)
+		term_printf(stderr, "adopt-tui: warning: %s\n", s->warnings.msgs[i]);
 	term_printf(
 	    stdout,
 	    "%s: ok: %zu steps, %zu loops, %zu examples (train %zu, val %zu, test %zu), metric "
@@ -410,10 +412,16 @@ int batch_eval(const struct batch_opts *o)
 	if (o->limit >= 0 && (size_t)o->limit < n)
 		n = (size_t)o->limit;
 	if (n == 0) {
-		term_printf(stderr, "adopt-tui: %s: the %s split has no examples\n", o->session,
-		            o->split);
+		if (sp->n)
+			term_printf(stderr,
+			            "adopt-tui: --limit 0 leaves nothing to evaluate (the %s split has "
+			            "%zu examples)\n",
+			            o->split, sp->n);
+		else
+			term_printf(stderr, "adopt-tui: %s: the %s split has no examples\n",
+			            o->session, o->split);
 		headless_close(&h);
-		return 1;
+		return sp->n ? 2 : 1;
 	}
 	size_t *idx = xcalloc(n, sizeof *idx);
 	for (size_t i = 0; i < n; i++)

@@ -1,4 +1,6 @@
-/* dataset.c: loading examples into a compact arena form (inline, JSONL, JSON array). */
+/* dataset.c: loading examples into a compact arena form (inline, JSONL, JSON array, or an
+ * array under a key of a JSON object), one example at a time; the gold answer found by a path
+ * ("answers.text"); every example's line remembered for messages. */
 #include <errno.h>
 #include <math.h>
 #include <stdbool.h>
@@ -7,6 +9,7 @@
 #include <string.h>
 
 #include "core/dataset.h"
+#include "core/jsonfmt.h"
 #include "core/jsonnum.h"
 #include "core/jsonpos.h"
 
@@ -29,27 +32,24 @@ static const char *intern_field(struct dataset *d, const char *key)
 	return d->fields[d->n_fields++] = arena_strdup(&d->arena, key);
 }
 
-/* Text of a scalar JSON value; numbers keep their shortest form, other values compact JSON. */
+/* Text of a scalar JSON value; numbers in their shortest form (0.1, not 0.10000000000000001),
+ * other values compact JSON. */
 static const char *scalar_text(struct dataset *d, const cJSON *v)
 {
 	if (cJSON_IsString(v))
 		return arena_strdup(&d->arena, v->valuestring);
 	if (cJSON_IsNumber(v)) {
 		char buf[64];
-		long whole;
-		if (json_long(v, -1e15, 1e15, &whole, NULL) == 0)
-			snprintf(buf, sizeof buf, "%ld", whole);
-		else
-			snprintf(buf, sizeof buf, "%.17g", v->valuedouble);
+		json_number_text(v->valuedouble, buf, sizeof buf);
 		return arena_strdup(&d->arena, buf);
 	}
 	if (cJSON_IsBool(v))
 		return cJSON_IsTrue(v) ? "true" : "false";
 	if (cJSON_IsNull(v))
 		return "";
-	char *s = cJSON_PrintUnformatted(v);
-	const char *r = arena_strdup(&d->arena, s ? s : "");
-	cJSON_free(s);
+	char *s = json_print_compact(v);
+	const char *r = arena_strdup(&d->arena, s);
+	free(s);
 	return r;
 }
 
@@ -90,6 +90,108 @@ static bool numbers_finite(const cJSON *v)
 	return true;
 }
 
+/* ---- the gold answer by path ---- */
+
+struct nodes {
+	const cJSON **v;
+	size_t n, cap;
+};
+
+/* The values at a field path below v ("answers.text", "answers[0]", "a.b"): keys separated by
+ * dots and [N] indices; a list met where a key is asked for is mapped item by item (SQuAD's
+ * "answers": [{"text": ...}, ...] with "answers.text" gives every text).  A member whose name is
+ * the whole rest of the path ("a.b" itself) is taken first. */
+static void path_collect(const cJSON *v, const char *p, struct nodes *out)
+{
+	if (!v)
+		return;
+	if (!*p) {
+		out->v = xgrow(out->v, &out->cap, out->n + 1, sizeof *out->v);
+		out->v[out->n++] = v;
+		return;
+	}
+	if (*p == '[') {
+		char *end;
+		unsigned long i = strtoul(p + 1, &end, 10);
+		if (end == p + 1 || *end != ']' || !cJSON_IsArray(v) || i > INT32_MAX)
+			return;
+		path_collect(cJSON_GetArrayItem(v, (int)i), end + 1 + (end[1] == '.'), out);
+		return;
+	}
+	if (cJSON_IsArray(v)) {
+		const cJSON *it;
+		cJSON_ArrayForEach(it, v) path_collect(it, p, out);
+		return;
+	}
+	if (!cJSON_IsObject(v))
+		return;
+	const cJSON *whole = cJSON_GetObjectItemCaseSensitive(v, p);
+	if (whole) {
+		path_collect(whole, "", out);
+		return;
+	}
+	size_t k = strcspn(p, ".[");
+	char *key = xstrndup(p, k);
+	const cJSON *c = cJSON_GetObjectItemCaseSensitive(v, key);
+	free(key);
+	path_collect(c, p + k + (p[k] == '.'), out);
+}
+
+/* The top-level member the gold comes from (so that it is no input field), or NULL. */
+static const cJSON *gold_member(const cJSON *obj, const char *path)
+{
+	const cJSON *whole = cJSON_GetObjectItemCaseSensitive(obj, path);
+	if (whole)
+		return whole;
+	char *key = xstrndup(path, strcspn(path, ".["));
+	whole = cJSON_GetObjectItemCaseSensitive(obj, key);
+	free(key);
+	return whole;
+}
+
+/* The gold answers of obj at path into ex (texts in the arena); -1 with e set when absent or
+ * when a gold is an object or a nested list, which no metric could read as text. */
+static int golds_from_json(struct dataset *d, const cJSON *obj, const char *path,
+                           struct example *ex, size_t index, struct err *e)
+{
+	struct nodes g = {0};
+	path_collect(obj, path, &g);
+	size_t n = 0;
+	for (size_t i = 0; i < g.n; i++)
+		n += cJSON_IsArray(g.v[i]) ? (size_t)cJSON_GetArraySize(g.v[i]) : 1;
+	int rc = 0;
+	if (n == 0) {
+		rc = err_set(e,
+		             g.n ? "example %zu: the gold answer \"%s\" is an empty list"
+		                 : "example %zu has no \"%s\" field (the gold answer; set "
+		                   "dataset.answer_field to use another)",
+		             index + 1, path);
+		free(g.v);
+		return rc;
+	}
+	ex->golds = arena_alloc(&d->arena, n * sizeof *ex->golds);
+	for (size_t i = 0; i < g.n && rc == 0; i++) {
+		const cJSON *it = g.v[i], *single = cJSON_IsArray(it) ? it->child : it;
+		for (; single && rc == 0; single = cJSON_IsArray(it) ? single->next : NULL) {
+			if (cJSON_IsObject(single) || cJSON_IsArray(single)) {
+				const cJSON *k = cJSON_IsObject(single) ? single->child : NULL;
+				rc = err_set(e,
+				             "example %zu: the gold answer \"%s\" holds %s, not text; "
+				             "name the field that holds the text in "
+				             "dataset.answer_field%s%s%s%s%s",
+				             index + 1, path,
+				             cJSON_IsObject(single) ? "an object" : "a list of lists",
+				             k ? ", e.g. \"" : "", k ? path : "", k ? "." : "",
+				             k ? k->string : "", k ? "\"" : "");
+				break;
+			}
+			ex->golds[ex->n_golds++] = scalar_text(d, single);
+		}
+	}
+	free(g.v);
+	return rc;
+}
+
 int dataset_add_example(struct dataset *d, enum split_id split, const cJSON *obj, size_t index,
                         struct err *e)
 {
@@ -105,15 +207,13 @@ int dataset_add_example(struct dataset *d, enum split_id split, const cJSON *obj
 	}
 	const char *answer = d->answer_field ? d->answer_field : "answer";
 	const char *idf = d->id_field ? d->id_field : "id";
-	const cJSON *gold = cJSON_GetObjectItemCaseSensitive(obj, answer);
-	if (!gold)
-		return err_set(e, "example %zu has no \"%s\" field (the gold answer; set "
-		                  "dataset.answer_field to use another)",
-		               index + 1, answer);
+	const cJSON *gold = gold_member(obj, answer);
 	struct split *sp = &d->splits[split];
 	sp->ex = xgrow(sp->ex, &sp->cap, sp->n + 1, sizeof *sp->ex);
 	struct example *ex = &sp->ex[sp->n];
 	memset(ex, 0, sizeof *ex);
+	if (golds_from_json(d, obj, answer, ex, index, e) < 0)
+		return -1;
 
 	/* every field but the gold (sized exactly: a large dataset pays per byte here) */
 	size_t nfields = 0;
@@ -130,22 +230,40 @@ int dataset_add_example(struct dataset *d, enum split_id split, const cJSON *obj
 			ex->id = ex->vals[ex->n].text; /* the same text: shared, not copied */
 		ex->n++;
 	}
-	struct value g;
-	value_from_json(d, gold, &g);
-	if (g.items) {
-		ex->golds = (const char **)g.items;
-		ex->n_golds = g.n_items;
-	} else {
-		ex->golds = arena_alloc(&d->arena, sizeof *ex->golds);
-		ex->golds[0] = g.text;
-		ex->n_golds = 1;
-	}
 	if (!ex->id) {
 		char buf[48];
 		snprintf(buf, sizeof buf, "%s-%zu", split_names[split], index + 1);
 		ex->id = arena_strdup(&d->arena, buf);
 	}
 	sp->n++;
+	return 0;
+}
+
+/* The byte where a JSON text holds the escape \u0000 (a NUL, which C strings cannot keep: the
+ * text would be cut short there), or NULL. */
+static const char *nul_escape(const char *p, size_t len)
+{
+	for (const char *q = p, *end = p + len; (q = memchr(q, '\\', (size_t)(end - q)));) {
+		if (end - q >= 6 && q[1] == 'u' && memcmp(q + 2, "0000", 4) == 0)
+			return q;
+		q += q + 1 < end ? 2 : 1; /* the escaped character is skipped: "\\\\u0000" is no NUL */
+	}
+	return NULL;
+}
+
+static const char nul_message[] = "a string holds \\u0000 (a NUL character), which would cut "
+                                  "it short; remove it";
+
+/* Adds the example whose text is p (len bytes) and whose parse is obj, starting on line; -1 with
+ * e set ("example N: ...", no position). */
+static int add_parsed(struct dataset *d, enum split_id split, const cJSON *obj, const char *p,
+                      size_t len, size_t index, size_t line, struct err *e)
+{
+	if (nul_escape(p, len))
+		return err_set(e, "example %zu: %s", index + 1, nul_message);
+	if (dataset_add_example(d, split, obj, index, e) < 0)
+		return -1;
+	d->splits[split].ex[d->splits[split].n - 1].line = line;
 	return 0;
 }
 
@@ -169,7 +287,7 @@ static int load_jsonl_line(struct dataset *d, enum split_id split, const char *p
 			               path, line, pos.col);
 		return err_set(e, "%s:%zu:%d: %s (invalid JSON)", path, line, pos.col, msg);
 	}
-	int rc = dataset_add_example(d, split, obj, (*index)++, e);
+	int rc = add_parsed(d, split, obj, p, len, (*index)++, line, e);
 	cJSON_Delete(obj);
 	return rc < 0 ? err_prefix(e, "%s:%zu", path, line) : 0;
 }
@@ -188,34 +306,155 @@ static int load_jsonl(struct dataset *d, enum split_id split, struct file_lines 
 	return rc < 0 || got < 0 ? -1 : 0;
 }
 
-static int load_array(struct dataset *d, enum split_id split, const char *path, size_t max,
-                      struct err *e)
+/* Whitespace as cJSON skips it (every byte from 0x01 to 0x20). */
+static const char *skip_ws(const char *p, const char *end)
+{
+	while (p < end && *p && (unsigned char)*p <= 0x20)
+		p++;
+	return p;
+}
+
+/* Lines ("\n", "\r\n" or a lone "\r") that end between p and q. */
+static size_t count_lines(const char *p, const char *q)
+{
+	size_t n = 0;
+	for (; p < q; p++)
+		n += *p == '\n' || (*p == '\r' && (p + 1 == q || p[1] != '\n'));
+	return n;
+}
+
+/* The examples of an array's text ("[" to "]", len bytes), one at a time: each is parsed on its
+ * own, added and freed, so the tree of the whole array never exists.  line is the line text
+ * starts on.  Invalid JSON: *bad at the offending byte.  A bad example: -1, e says which, and
+ * *bad_line is its line. */
+static int load_array_text(struct dataset *d, enum split_id split, const char *text, size_t len,
+                           size_t line, const char **bad, size_t *bad_line, struct err *e)
+{
+	*bad = NULL;
+	*bad_line = line;
+	if (len < 2 || text[0] != '[')
+		return err_set(e, "must be an array of examples or a path to a JSONL/JSON file");
+	const char *end = text + len, *p = skip_ws(text + 1, end), *counted = text;
+	if (p < end && *p == ']')
+		return 0;
+	/* after a bad example the rest is still parsed (not added): invalid JSON anywhere in the
+	 * file is reported before anything else, as when the file was parsed whole */
+	int rc = 0;
+	for (size_t i = 0;; i++) {
+		const char *stop;
+		cJSON *obj = cJSON_ParseWithLengthOpts(p, (size_t)(end - p), &stop, 0);
+		if (!obj) {
+			*bad = cJSON_GetErrorPtr();
+			return err_set(e, "invalid JSON");
+		}
+		line += count_lines(counted, p);
+		counted = p;
+		if (rc == 0 && (rc = add_parsed(d, split, obj, p, (size_t)(stop - p), i, line, e)) < 0)
+			*bad_line = line;
+		p = skip_ws(stop, end);
+		cJSON_Delete(obj);
+		if (p >= end || (*p != ',' && *p != ']')) {
+			*bad = p;
+			return err_set(e, "invalid JSON");
+		}
+		if (*p++ == ']')
+			return rc;
+		p = skip_ws(p, end);
+	}
+}
+
+/* The names of obj's members that hold arrays, for a message: "examples, extra". */
+static void array_members(const char *text, size_t len, struct sbuf *b)
+{
+	cJSON *root = cJSON_ParseWithLength(text, len);
+	const cJSON *it;
+	cJSON_ArrayForEach(it, root)
+	{
+		if (cJSON_IsArray(it))
+			sbuf_addf(b, "%s\"%.40s\"", b->len ? ", " : "", it->string);
+	}
+	cJSON_Delete(root);
+}
+
+/* A file holding one JSON array, or an object with the examples' array under key. */
+static int load_json_file(struct dataset *d, enum split_id split, const char *path, size_t max,
+                          const char *key, struct err *e)
 {
 	char *buf;
 	size_t len;
 	if (file_read(path, max, &buf, &len, e) < 0)
 		return -1;
+	const char *start = skip_ws(buf, buf + len), *bad = NULL;
+	size_t span[1][2] = {{0, 0}}, line = 1 + count_lines(buf, start), bad_line;
 	int rc = 0;
-	cJSON *arr = cJSON_ParseWithLength(buf, len);
-	if (!arr) {
-		rc = err_set(e, "%s: invalid JSON (expected an array of examples or JSON lines)", path);
-	} else {
-		size_t i = 0;
-		const cJSON *it;
-		cJSON_ArrayForEach(it, arr)
-		{
-			if (dataset_add_example(d, split, it, i++, e) < 0) {
-				rc = err_prefix(e, "%s", path);
-				break;
-			}
+	if (*start == '{') {
+		const char *const keys[] = {key, NULL};
+		int found = key ? json_member_spans(buf, len, "", keys, span) : 1;
+		/* found > 0: no key given, or the object lacks it */
+		if (found < 0) {
+			rc = err_set(e, "%s: invalid JSON", path);
+		} else if (found > 0 || span[0][1] == 0 || buf[span[0][0]] != '[') {
+			struct sbuf names = {0};
+			array_members(buf, len, &names);
+			rc = err_set(e,
+			             "%s: the file holds a JSON object, not an array of examples; %s%s%s "
+			             "(its lists: %s)",
+			             path, key ? "its key \"" : "", key ? key : "",
+			             key ? "\" holds no list" : "name the key that holds the "
+			                                       "examples: {\"path\": ..., \"key\": ...}",
+			             names.len ? sbuf_str(&names) : "none");
+			sbuf_free(&names);
+		} else {
+			start = buf + span[0][0];
+			line = 1 + count_lines(buf, start);
 		}
-		cJSON_Delete(arr);
+	} else if (key) {
+		rc = err_set(e, "%s: \"key\" is given, but the file holds no JSON object", path);
+	}
+	if (rc == 0) {
+		size_t n = span[0][1] ? span[0][1] - span[0][0] : len - (size_t)(start - buf);
+		rc = load_array_text(d, split, start, n, line, &bad, &bad_line, e);
+		if (bad) {
+			char msg[256];
+			json_describe_error(buf, len, bad, msg, sizeof msg);
+			rc = err_set(e, "%s:%s (invalid JSON)", path, msg);
+		} else if (rc < 0) {
+			err_prefix(e, "%s:%zu", path, bad_line);
+		}
 	}
 	free(buf);
 	return rc;
 }
 
-static int load_file(struct dataset *d, enum split_id split, const char *path, struct err *e)
+/* A JSONL file whose first example failed: when the file is one JSON object holding lists
+ * (BBH's {"examples": [...]}), says to name the key rather than why line 1 is no example. */
+static void explain_object_file(const char *path, size_t max, struct err *e)
+{
+	char *buf;
+	size_t len;
+	struct err ignored;
+	if (file_read(path, max, &buf, &len, &ignored) < 0)
+		return;
+	cJSON *root = cJSON_ParseWithLength(buf, len);
+	struct sbuf names = {0};
+	const cJSON *it, *obj = cJSON_IsObject(root) ? root : NULL;
+	cJSON_ArrayForEach(it, obj)
+	{
+		if (cJSON_IsArray(it))
+			sbuf_addf(&names, "%s\"%.40s\"", names.len ? ", " : "", it->string);
+	}
+	if (names.len)
+		err_set(e,
+		        "%s: the file holds one JSON object, not examples; name the key that holds "
+		        "them: {\"path\": ..., \"key\": ...} (its lists: %s)",
+		        path, sbuf_str(&names));
+	sbuf_free(&names);
+	cJSON_Delete(root);
+	free(buf);
+}
+
+static int load_file(struct dataset *d, enum split_id split, const char *path, const char *key,
+                     struct err *e)
 {
 	size_t max = d->max_file_bytes ? d->max_file_bytes : FILE_MAX_BYTES_DEFAULT;
 	struct file_lines r;
@@ -224,14 +463,61 @@ static int load_file(struct dataset *d, enum split_id split, const char *path, s
 	int c;
 	while ((c = getc(r.f)) == ' ' || c == '\n' || c == '\r' || c == '\t')
 		;
-	if (c == '[') {
+	if (c == '[' || key) {
 		file_lines_close(&r);
-		return load_array(d, split, path, max, e);
+		return load_json_file(d, split, path, max, key, e);
 	}
 	rewind(r.f);
+	size_t before = d->splits[split].n;
 	int rc = load_jsonl(d, split, &r, e);
 	file_lines_close(&r);
+	if (rc < 0 && c == '{' && d->splits[split].n == before)
+		explain_object_file(path, max, e);
 	return rc;
+}
+
+/* {"path": ..., "key": ..., "offset": N, "limit": N}: examples offset+1 .. offset+limit. */
+static int load_file_spec(struct dataset *d, enum split_id split, const cJSON *spec,
+                          const char *dir, struct err *e)
+{
+	static const char *const keys[] = {"path", "key", "offset", "limit", NULL};
+	const cJSON *it;
+	cJSON_ArrayForEach(it, spec)
+	{
+		size_t k = 0;
+		while (keys[k] && strcmp(keys[k], it->string) != 0)
+			k++;
+		if (!keys[k])
+			return err_set(e, "unknown key \"%.40s\" (known: path, key, offset, limit)",
+			               it->string);
+	}
+	const cJSON *path = cJSON_GetObjectItemCaseSensitive(spec, "path");
+	const cJSON *key = cJSON_GetObjectItemCaseSensitive(spec, "key");
+	long offset = 0, limit = -1;
+	if (!cJSON_IsString(path) || !path->valuestring[0])
+		return err_set(e, "\"path\" must name a JSONL or JSON file");
+	if (key && (!cJSON_IsString(key) || !key->valuestring[0]))
+		return err_set(e, "\"key\" must name the member that holds the examples");
+	const cJSON *o = cJSON_GetObjectItemCaseSensitive(spec, "offset");
+	const cJSON *l = cJSON_GetObjectItemCaseSensitive(spec, "limit");
+	if (o && json_long(o, 0, 1e12, &offset, e) < 0)
+		return err_prefix(e, "\"offset\"");
+	if (l && json_long(l, 0, 1e12, &limit, e) < 0)
+		return err_prefix(e, "\"limit\"");
+	struct split *sp = &d->splits[split];
+	char *full = path_join(dir, path->valuestring);
+	free(sp->source);
+	sp->source = full;
+	size_t before = sp->n;
+	if (load_file(d, split, full, key ? key->valuestring : NULL, e) < 0)
+		return -1;
+	/* the examples before offset and after the limit are dropped (their text stays in the
+	 * arena until the dataset is freed) */
+	size_t got = sp->n - before, from = MIN((size_t)offset, got);
+	size_t keep = limit < 0 ? got - from : MIN((size_t)limit, got - from);
+	memmove(sp->ex + before, sp->ex + before + from, keep * sizeof *sp->ex);
+	sp->n = before + keep;
+	return 0;
 }
 
 int dataset_load_split(struct dataset *d, enum split_id split, const cJSON *spec, const char *dir,
@@ -254,17 +540,12 @@ int dataset_load_split(struct dataset *d, enum split_id split, const cJSON *spec
 		char *path = path_join(dir, spec->valuestring);
 		free(sp->source);
 		sp->source = path;
-		return load_file(d, split, path, e);
+		return load_file(d, split, path, NULL, e);
 	}
-	return err_set(e, "must be an array of examples or a path to a JSONL/JSON file");
-}
-
-/* Whitespace as cJSON skips it (every byte from 0x01 to 0x20). */
-static const char *skip_ws(const char *p, const char *end)
-{
-	while (p < end && *p && (unsigned char)*p <= 0x20)
-		p++;
-	return p;
+	if (cJSON_IsObject(spec))
+		return load_file_spec(d, split, spec, dir, e);
+	return err_set(e, "must be an array of examples, a path to a JSONL/JSON file, or "
+	                  "{\"path\": ..., \"key\": ..., \"offset\": N, \"limit\": N}");
 }
 
 int dataset_load_inline(struct dataset *d, enum split_id split, const char *text, size_t len,
@@ -273,34 +554,8 @@ int dataset_load_inline(struct dataset *d, enum split_id split, const char *text
 	struct split *sp = &d->splits[split];
 	free(sp->source);
 	sp->source = xstrdup("inline");
-	*bad = NULL;
-	if (len < 2 || text[0] != '[')
-		return err_set(e, "must be an array of examples or a path to a JSONL/JSON file");
-	const char *end = text + len, *p = skip_ws(text + 1, end);
-	if (p < end && *p == ']')
-		return 0;
-	/* after a bad example the rest is still parsed (not added): invalid JSON anywhere in the
-	 * file is reported before anything else, as when the file was parsed whole */
-	int rc = 0;
-	for (size_t i = 0;; i++) {
-		const char *stop;
-		cJSON *obj = cJSON_ParseWithLengthOpts(p, (size_t)(end - p), &stop, 0);
-		if (!obj) {
-			*bad = cJSON_GetErrorPtr();
-			return err_set(e, "invalid JSON");
-		}
-		p = skip_ws(stop, end);
-		if (p >= end || (*p != ',' && *p != ']')) {
-			cJSON_Delete(obj);
-			*bad = p;
-			return err_set(e, "invalid JSON");
-		}
-		if (rc == 0)
-			rc = dataset_add_example(d, split, obj, i, e);
-		cJSON_Delete(obj);
-		if (*p++ == ']')
-			return rc;
-	}
+	size_t line;
+	return load_array_text(d, split, text, len, 1, bad, &line, e);
 }
 
 void dataset_free(struct dataset *d)

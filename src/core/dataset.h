@@ -24,6 +24,7 @@ struct example {
 	size_t n;
 	const char **golds; /* one or more gold answers */
 	size_t n_golds;
+	size_t line; /* where the example starts in its file (inline: in its array); 0 unknown */
 };
 
 enum split_id { SPLIT_TRAIN, SPLIT_VAL, SPLIT_TEST, SPLIT_COUNT };
@@ -46,8 +47,12 @@ struct dataset {
 	size_t max_file_bytes; /* largest data file read; 0: FILE_MAX_BYTES_DEFAULT */
 };
 
-/* Loads one split from an inline array or a path (JSONL, or a JSON array), relative to dir.
- * Errors carry "file:line: ..." for files; for inline data the caller adds the position. */
+/* Loads one split from an inline array, a path (JSONL, or a JSON array) relative to dir, or
+ * {"path": P, "key": K, "offset": N, "limit": N} (K: the member of a JSON object file that holds
+ * the examples, as BBH's {"examples": [...]}; offset and limit: a slice of the file's examples).
+ * Errors carry "file:line: ..." for files; for inline data the caller adds the position.
+ * dataset.answer_field may be a path ("answers.text", "answers[0]"; a list on the way is mapped
+ * item by item); a gold that is an object is an error naming its fields. */
 int dataset_load_split(struct dataset *d, enum split_id split, const cJSON *spec, const char *dir,
                        struct err *e);
 /* Loads one split from the text of an inline JSON array ("[" to "]", len bytes), one example at
