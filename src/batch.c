@@ -412,6 +412,7 @@ int batch_eval(const struct batch_opts *o)
 	if (o->limit >= 0 && (size_t)o->limit < n)
 		n = (size_t)o->limit;
 	if (n == 0) {
+		int none_rc = sp->n ? 2 : 1; /* sp goes with the session */
 		if (sp->n)
 			term_printf(stderr,
 			            "adopt-tui: --limit 0 leaves nothing to evaluate (the %s split has "
@@ -421,7 +422,7 @@ int batch_eval(const struct batch_opts *o)
 			term_printf(stderr, "adopt-tui: %s: the %s split has no examples\n",
 			            o->session, o->split);
 		headless_close(&h);
-		return sp->n ? 2 : 1;
+		return none_rc;
 	}
 	size_t *idx = xcalloc(n, sizeof *idx);
 	for (size_t i = 0; i < n; i++)
