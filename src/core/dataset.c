@@ -53,6 +53,40 @@ static const char *scalar_text(struct dataset *d, const cJSON *v)
 	return r;
 }
 
+/* Appends v's text to b, a list's items flattened, with a space between two texts where
+ * neither has one (HotpotQA's sentences carry their own leading spaces). */
+static void flatten_text(struct dataset *d, const cJSON *v, struct sbuf *b)
+{
+	if (cJSON_IsArray(v)) {
+		const cJSON *it;
+		cJSON_ArrayForEach(it, v) flatten_text(d, it, b);
+		return;
+	}
+	const char *t = scalar_text(d, v);
+	if (b->len && *t && !strchr(" \n", b->s[b->len - 1]) && !strchr(" \n", *t))
+		sbuf_addc(b, ' ');
+	sbuf_adds(b, t);
+}
+
+/* One item of a list field: a scalar's text, or, for a list inside the list, one passage: its
+ * first item, ": ", then the rest flattened (HotpotQA's context [title, [sentence, ...]] becomes
+ * "Title: sentence sentence"). */
+static const char *item_text(struct dataset *d, const cJSON *v)
+{
+	if (!cJSON_IsArray(v) || !v->child)
+		return scalar_text(d, v);
+	struct sbuf b = {0}, rest = {0};
+	flatten_text(d, v->child, &b);
+	for (const cJSON *it = v->child->next; it; it = it->next)
+		flatten_text(d, it, &rest);
+	if (rest.len)
+		sbuf_addf(&b, ": %s", rest.s[0] == ' ' ? rest.s + 1 : rest.s);
+	const char *r = arena_strndup(&d->arena, sbuf_str(&b), b.len);
+	sbuf_free(&b);
+	sbuf_free(&rest);
+	return r;
+}
+
 static void value_from_json(struct dataset *d, const cJSON *v, struct value *out)
 {
 	if (!cJSON_IsArray(v)) {
@@ -65,7 +99,7 @@ static void value_from_json(struct dataset *d, const cJSON *v, struct value *out
 	const cJSON *it;
 	cJSON_ArrayForEach(it, v)
 	{
-		items[i] = scalar_text(d, it);
+		items[i] = item_text(d, it);
 		if (i)
 			sbuf_addc(&joined, '\n');
 		sbuf_adds(&joined, items[i]);

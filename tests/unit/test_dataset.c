@@ -358,12 +358,32 @@ static void test_offset_limit(void **state)
 	dataset_free(&d);
 }
 
+/* A list of lists is a list of passages: HotpotQA's context [[title, [sentence, ...]], ...]
+ * gives "Title: sentence sentence" per item (its sentences carry their leading spaces). */
+static void test_list_of_lists(void **state)
+{
+	(void)state;
+	struct dataset d = {0};
+	load_spec_ok(&d, SPLIT_TRAIN,
+	             "[{\"context\": [[\"Ed Wood (film)\", [\"Ed Wood is a film.\", \" It won.\"]],"
+	             " [\"Scott\", [\"A\", \"b\", [\"c\"]]], [\"Alone\"], [], [1.5, 2]],"
+	             " \"answer\": \"yes\"}]");
+	const struct value *v = example_get(&d.splits[SPLIT_TRAIN].ex[0], "context");
+	assert_int_equal(v->n_items, 5);
+	assert_string_equal(v->items[0], "Ed Wood (film): Ed Wood is a film. It won.");
+	assert_string_equal(v->items[1], "Scott: A b c");
+	assert_string_equal(v->items[2], "Alone");
+	assert_string_equal(v->items[3], "[]");
+	assert_string_equal(v->items[4], "1.5: 2");
+	dataset_free(&d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 #define T(f) cmocka_unit_test_setup_teardown(f, testdir_setup, testdir_teardown)
 	    T(test_numbers_shortest), T(test_gold_paths), T(test_nul_in_string),
-	    T(test_object_file_with_key), T(test_offset_limit),
+	    T(test_object_file_with_key), T(test_offset_limit), T(test_list_of_lists),
 	    T(test_inline),       T(test_golds),  T(test_jsonl),       T(test_json_array_file),
 	    T(test_answer_field), T(test_errors), T(test_split_names), T(test_inline_text),
 #undef T

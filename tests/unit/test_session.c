@@ -498,7 +498,7 @@ static void test_bad_code_steps(void **state)
 	    "s.json:7:80: step \"a\": corpus: nope.jsonl: cannot open: No such file or "
 	    "directory",
 	    "s.json:8:82: step \"b\": passages \"input.nope\" must name a dataset field holding a "
-	    "list (input.FIELD)",
+	    "list (input.FIELD; the dataset has: question, ctx)",
 	    "s.json:9:7: step \"c\": a retrieve step needs exactly one of \"corpus\" (a JSONL file "
 	    "of {\"text\"}) or \"passages\" (a list field, e.g. \"input.context\")",
 	    "s.json:10:100: pipeline.steps[3].k must be a whole number between 1 and 1000 (got 0)");
