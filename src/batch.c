@@ -287,7 +287,7 @@ static int exit_status(const struct headless *h, const struct batch_opts *o, dou
 
 struct step_totals {
 	long runs, errors, parse_misses, tok_in, tok_out, cached, memo;
-	double latency, cost;
+	double latency, queued, cost;
 };
 
 static void eval_text(const struct headless *h, const struct batch_opts *o, struct run_batch *b,
@@ -303,13 +303,15 @@ static void eval_text(const struct headless *h, const struct batch_opts *o, stru
 	            h->scripted ? "  [scripted model: a stand-in, not a real LLM]" : "");
 	term_printf(stdout, "  score %.4f (%s)   good %zu  bad %zu  errors %zu\n",
 	            run_batch_score(b), metric_name(s->metric), good, n - good, errors);
-	term_printf(stdout, "  %-16s %-9s %6s %7s %9s %9s %9s\n", "step", "kind", "runs", "errors",
-	            "avg ms", "tokens", "cost $");
+	/* avg ms: on the wire (or running, for code steps); queued: waiting for a slot first */
+	term_printf(stdout, "  %-16s %-9s %6s %7s %9s %9s %9s %9s\n", "step", "kind", "runs",
+	            "errors", "avg ms", "queued ms", "tokens", "cost $");
 	for (size_t i = 0; i < s->n_steps; i++) {
 		const struct step_totals *t = &tot[i];
-		term_printf(stdout, "  %-16s %-9s %6ld %7ld %9.1f %9ld %9.4f\n", s->steps[i].id,
-		            step_kind_name(s->steps[i].kind), t->runs, t->errors,
-		            t->runs ? 1000.0 * t->latency / (double)t->runs : 0.0,
+		double runs = t->runs ? (double)t->runs : 1;
+		term_printf(stdout, "  %-16s %-9s %6ld %7ld %9.1f %9.1f %9ld %9.4f\n",
+		            s->steps[i].id, step_kind_name(s->steps[i].kind), t->runs, t->errors,
+		            1000.0 * t->latency / runs, 1000.0 * t->queued / runs,
 		            t->tok_in + t->tok_out, t->cost);
 	}
 	for (size_t i = 0, shown = 0; i < n && shown < 5; i++) {
@@ -370,6 +372,7 @@ static void eval_json(const struct headless *h, const struct batch_opts *o, stru
 		cJSON_AddNumberToObject(j, "errors", (double)t->errors);
 		cJSON_AddNumberToObject(j, "parse_misses", (double)t->parse_misses);
 		cJSON_AddNumberToObject(j, "latency_s", t->latency);
+		cJSON_AddNumberToObject(j, "queued_s", t->queued);
 		cJSON_AddNumberToObject(j, "tokens_in", (double)t->tok_in);
 		cJSON_AddNumberToObject(j, "tokens_out", (double)t->tok_out);
 		cJSON_AddNumberToObject(j, "cost_usd", t->cost);
@@ -449,6 +452,7 @@ int batch_eval(const struct batch_opts *o)
 			st->errors += ts->error != NULL;
 			st->parse_misses += ts->parse_miss;
 			st->latency += ts->latency_s;
+			st->queued += ts->queued_s;
 			st->tok_in += ts->tok_in;
 			st->tok_out += ts->tok_out;
 			st->cost += ts->cost_usd;

@@ -33,7 +33,8 @@ struct trace_step {
 	char *error;   /* NULL when the step succeeded */
 	bool parse_miss; /* the output parser did not match: out is the trimmed raw reply */
 	bool cached, memo, scripted, estimated;
-	double latency_s;
+	double latency_s; /* LLM: on the wire (llm_reply.latency_s); code steps: running */
+	double queued_s;  /* LLM: waiting for a slot before the first attempt */
 	long tok_in, tok_out;
 	double cost_usd;
 	long replaced; /* bytes of the reply replaced by U+FFFD (llm.h, llm_reply.replaced) */

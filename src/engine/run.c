@@ -325,6 +325,7 @@ static void on_llm_done(void *arg, const struct llm_reply *rep)
 	es->pending_step = -1;
 	struct trace_step *ts = &es->trace.steps[tsi];
 	ts->latency_s = rep->latency_s;
+	ts->queued_s = rep->queued_s;
 	ts->tok_in = rep->usage.in;
 	ts->tok_out = rep->usage.out;
 	ts->estimated = rep->usage.estimated;

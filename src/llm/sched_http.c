@@ -306,6 +306,8 @@ void attempt_start(struct llm *l, struct job *j)
 {
 	struct err e = {{0}};
 	j->attempts++;
+	if (!j->t_start_ms)
+		j->t_start_ms = now_ms();
 	attempt_clear(l, j);
 	job_set_state(l, j, JOB_RUNNING); /* holds the slot limiter_admit took */
 	if (is_scripted(j->ops)) {
