@@ -55,6 +55,11 @@ struct dataset {
  * item by item); a gold that is an object is an error naming its fields. */
 int dataset_load_split(struct dataset *d, enum split_id split, const cJSON *spec, const char *dir,
                        struct err *e);
+/* The dataset object's {"path": P, "key": K, "split": {"train": F, "val": F, "test": F,
+ * "seed": N}}: the file's examples shuffled with the seed (the same seed, the same splits) and
+ * cut into runs of those fractions (rounded; they add up to at most 1).  An example without an
+ * id gets "ex-N", N its place in the file. */
+int dataset_load_fractions(struct dataset *d, const cJSON *ds, const char *dir, struct err *e);
 /* Loads one split from the text of an inline JSON array ("[" to "]", len bytes), one example at
  * a time: each is parsed on its own, added to the arena and freed, so that the tree of the whole
  * array never exists.  On invalid JSON, *bad points at the offending byte of text (for the

@@ -245,7 +245,7 @@ const struct model_config *session_model(const struct session *s, const char *na
 /* ---- dataset ---- */
 
 static const char *const dataset_keys[] = {"answer_field", "id_field", "train", "val", "test",
-                                           NULL};
+                                           "path", "key", "split", NULL};
 
 static void load_dataset(struct loader *L, struct session *s)
 {
@@ -258,6 +258,20 @@ static void load_dataset(struct loader *L, struct session *s)
 	s->data.answer_field = load_string(L, ds, "dataset", "answer_field", "answer");
 	s->data.id_field = load_string(L, ds, "dataset", "id_field", "id");
 	bool any = false;
+	if (cJSON_GetObjectItemCaseSensitive(ds, "split") ||
+	    cJSON_GetObjectItemCaseSensitive(ds, "path")) {
+		/* one file cut into splits by fractions */
+		struct err e = {{0}};
+		bool both = false;
+		for (int i = 0; i < SPLIT_COUNT; i++)
+			both |= cJSON_GetObjectItemCaseSensitive(ds, split_names[i]) != NULL;
+		if (both)
+			load_problem(L, "dataset", "dataset: give either \"path\" with \"split\" "
+			                           "fractions or train/val/test, not both");
+		else if (dataset_load_fractions(&s->data, ds, s->dir, &e) < 0)
+			load_problem(L, "dataset", "%s", e.msg);
+		any = true;
+	}
 	for (int i = 0; i < SPLIT_COUNT; i++) {
 		const cJSON *spec = cJSON_GetObjectItemCaseSensitive(ds, split_names[i]);
 		if (!spec)

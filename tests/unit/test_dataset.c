@@ -4,6 +4,9 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <cmocka.h>
 
 #include "core/dataset.h"
@@ -378,12 +381,98 @@ static void test_list_of_lists(void **state)
 	dataset_free(&d);
 }
 
+/* One file cut into train/val/test by fractions, shuffled by a seed: the same seed gives the
+ * same splits, another seed others; every example lands in exactly one split. */
+static void fractions(struct dataset *d, const char *json)
+{
+	cJSON *ds = cJSON_Parse(json);
+	assert_non_null(ds);
+	struct err e = {""};
+	if (dataset_load_fractions(d, ds, ".", &e) < 0)
+		fail_msg("%s: %s", json, e.msg);
+	cJSON_Delete(ds);
+}
+
+static void test_split_fractions(void **state)
+{
+	(void)state;
+	FILE *f = fopen("all.jsonl", "w");
+	for (int i = 0; i < 10; i++)
+		fprintf(f, "{\"q\": \"q%d\", \"answer\": \"a%d\"%s}\n", i, i,
+		        i == 3 ? ", \"id\": \"mine\"" : "");
+	fclose(f);
+	struct dataset a = {0}, b = {0}, c = {0};
+	const char *spec = "{\"path\": \"all.jsonl\", \"split\": {\"train\": 0.6, \"val\": 0.2, "
+	                   "\"test\": 0.2, \"seed\": 1}}";
+	fractions(&a, spec);
+	fractions(&b, spec);
+	fractions(&c, "{\"path\": \"all.jsonl\", \"split\": {\"train\": 0.6, \"val\": 0.2, "
+	              "\"test\": 0.2, \"seed\": 2}}");
+	assert_int_equal(a.splits[SPLIT_TRAIN].n, 6);
+	assert_int_equal(a.splits[SPLIT_VAL].n, 2);
+	assert_int_equal(a.splits[SPLIT_TEST].n, 2);
+	int seen[10] = {0};
+	bool differ = false;
+	for (int s = 0; s < SPLIT_COUNT; s++)
+		for (size_t i = 0; i < a.splits[s].n; i++) {
+			const struct example *x = &a.splits[s].ex[i], *y = &b.splits[s].ex[i];
+			assert_string_equal(x->id, y->id); /* reproducible */
+			differ |= strcmp(x->id, c.splits[s].ex[i].id) != 0;
+			int k = x->golds[0][1] - '0';
+			seen[k]++;
+			if (k == 3)
+				assert_string_equal(x->id, "mine");
+			else
+				assert_int_equal(atoi(x->id + 3), k + 1); /* "ex-N": its place in the file */
+			assert_int_equal(x->line, k + 1);
+		}
+	for (int k = 0; k < 10; k++)
+		assert_int_equal(seen[k], 1);
+	assert_true(differ);
+	assert_string_equal(a.splits[SPLIT_VAL].source, "all.jsonl");
+	dataset_free(&a);
+	dataset_free(&b);
+	dataset_free(&c);
+	/* fractions below 1: the rest is left out */
+	struct dataset d = {0};
+	fractions(&d, "{\"path\": \"all.jsonl\", \"split\": {\"val\": 0.3}}");
+	assert_int_equal(d.splits[SPLIT_VAL].n, 3);
+	assert_int_equal(d.splits[SPLIT_TRAIN].n + d.splits[SPLIT_TEST].n, 0);
+	dataset_free(&d);
+	static const struct {
+		const char *spec, *want;
+	} bad[] = {
+	    {"{\"path\": \"all.jsonl\", \"split\": {\"train\": 0.8, \"val\": 0.4}}",
+	     "dataset.split: the fractions must add up to more than 0 and at most 1 (they add up "
+	     "to 1.2)"},
+	    {"{\"path\": \"all.jsonl\", \"split\": {\"dev\": 0.5}}",
+	     "dataset.split: unknown key \"dev\" (known: train, val, test, seed)"},
+	    {"{\"path\": \"all.jsonl\", \"split\": {\"train\": 2}}",
+	     "dataset.split.train: must be between 0 and 1 (got 2)"},
+	    {"{\"path\": \"all.jsonl\", \"split\": {\"train\": 1, \"seed\": -1}}",
+	     "dataset.split.seed: must be a whole number between 0 and 4294967295 (got -1)"},
+	    {"{\"split\": {\"train\": 1}}", "dataset.path must name the JSONL or JSON file to split"},
+	    {"{\"path\": \"all.jsonl\"}", "dataset.split must be an object like"},
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		cJSON *ds = cJSON_Parse(bad[i].spec);
+		struct err e = {""};
+		d = (struct dataset){0};
+		assert_int_equal(dataset_load_fractions(&d, ds, ".", &e), -1);
+		if (!strstr(e.msg, bad[i].want))
+			fail_msg("%s: \"%s\" lacks \"%s\"", bad[i].spec, e.msg, bad[i].want);
+		cJSON_Delete(ds);
+		dataset_free(&d);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 #define T(f) cmocka_unit_test_setup_teardown(f, testdir_setup, testdir_teardown)
 	    T(test_numbers_shortest), T(test_gold_paths), T(test_nul_in_string),
 	    T(test_object_file_with_key), T(test_offset_limit), T(test_list_of_lists),
+	    T(test_split_fractions),
 	    T(test_inline),       T(test_golds),  T(test_jsonl),       T(test_json_array_file),
 	    T(test_answer_field), T(test_errors), T(test_split_names), T(test_inline_text),
 #undef T

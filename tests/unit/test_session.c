@@ -619,6 +619,22 @@ static void test_golds_checked_on_load(void **state)
 	                    "it; give the metric \"normalize\": false to compare the text as it is");
 	session_free(s);
 	free(t);
+	/* one file cut by fractions, or named splits: not both */
+	put("all.jsonl", "{\"answer\": \"1\"}\n{\"answer\": \"2\"}\n{\"answer\": \"3\"}\n");
+	t = xasprintf("%s\"dataset\": {\"path\": \"all.jsonl\", \"split\": {\"val\": 0.7}, "
+	              "\"train\": []},\n\"metric\": {\"type\": \"numeric\"}}",
+	              head);
+	EXPECT_TEXT(t, "s.json:4:12: dataset: give either \"path\" with \"split\" fractions or "
+	               "train/val/test, not both");
+	free(t);
+	t = xasprintf("%s\"dataset\": {\"path\": \"all.jsonl\", \"split\": {\"val\": 0.7}},\n"
+	              "\"metric\": {\"type\": \"numeric\"}}",
+	              head);
+	put("s.json", t);
+	s = load_ok_file("s.json");
+	assert_int_equal(s->data.splits[SPLIT_VAL].n, 2);
+	session_free(s);
+	free(t);
 }
 
 static void test_bad_metric_optimizer(void **state)
