@@ -109,6 +109,76 @@ static void value_from_json(struct dataset *d, const cJSON *v, struct value *out
 	sbuf_free(&joined);
 }
 
+/* Fields found below an example's top level: "answers.text" -> its value. */
+struct field {
+	const char *key; /* interned */
+	struct value val;
+};
+struct fields {
+	struct field *v;
+	size_t n, cap;
+};
+
+static void add_field(struct dataset *d, struct fields *fs, const char *key, const cJSON *v)
+{
+	fs->v = xgrow(fs->v, &fs->cap, fs->n + 1, sizeof *fs->v);
+	fs->v[fs->n].key = intern_field(d, key);
+	value_from_json(d, v, &fs->v[fs->n].val);
+	fs->n++;
+}
+
+/* The sub-fields of field `key` with value v: an object's members as "key.member" (and theirs,
+ * a few levels deep); for a list of objects, each member name found among them as a list of
+ * the items' values (SQuAD's "answers": [{"text": ...}, ...] gives "answers.text"). */
+static void add_subfields(struct dataset *d, struct fields *fs, const char *key, const cJSON *v,
+                          int depth)
+{
+	if (depth >= 4)
+		return;
+	const cJSON *c;
+	if (cJSON_IsObject(v)) {
+		cJSON_ArrayForEach(c, v)
+		{
+			char *name = xasprintf("%s.%s", key, c->string);
+			add_field(d, fs, name, c);
+			add_subfields(d, fs, name, c, depth + 1);
+			free(name);
+		}
+		return;
+	}
+	if (!cJSON_IsArray(v))
+		return;
+	const cJSON *it;
+	cJSON_ArrayForEach(it, v)
+	{
+		const cJSON *members = cJSON_IsObject(it) ? it : NULL;
+		cJSON_ArrayForEach(c, members)
+		{
+			/* once per member name: skip names an earlier item had */
+			bool seen = false;
+			for (const cJSON *p = v->child; p != it && !seen; p = p->next)
+				seen = cJSON_IsObject(p) &&
+				       cJSON_GetObjectItemCaseSensitive(p, c->string) != NULL;
+			if (seen)
+				continue;
+			cJSON *list = cJSON_CreateArray();
+			const cJSON *o;
+			cJSON_ArrayForEach(o, v)
+			{
+				cJSON *m = cJSON_IsObject(o) ? cJSON_GetObjectItemCaseSensitive(
+				                                   o, c->string)
+				                             : NULL;
+				if (m)
+					cJSON_AddItemReferenceToArray(list, m);
+			}
+			char *name = xasprintf("%s.%s", key, c->string);
+			add_field(d, fs, name, list);
+			free(name);
+			cJSON_Delete(list);
+		}
+	}
+}
+
 /* False when v holds a number that overflowed a double (1e400 reads as infinity): its text
  * would be "inf", not what the file says. */
 static bool numbers_finite(const cJSON *v)
@@ -249,11 +319,19 @@ int dataset_add_example(struct dataset *d, enum split_id split, const cJSON *obj
 	if (golds_from_json(d, obj, answer, ex, index, e) < 0)
 		return -1;
 
-	/* every field but the gold (sized exactly: a large dataset pays per byte here) */
-	size_t nfields = 0;
+	/* every field but the gold (sized exactly: a large dataset pays per byte here), then the
+	 * sub-fields of objects ("answers.text") */
+	size_t nfields = 0, nsub = 0;
 	cJSON_ArrayForEach(f, obj) nfields += f != gold;
-	ex->keys = arena_alloc(&d->arena, (nfields ? nfields : 1) * sizeof *ex->keys);
-	ex->vals = arena_alloc(&d->arena, (nfields ? nfields : 1) * sizeof *ex->vals);
+	struct fields subs = {0};
+	cJSON_ArrayForEach(f, obj)
+	{
+		if (f != gold)
+			add_subfields(d, &subs, f->string, f, 0);
+	}
+	nsub = subs.n;
+	ex->keys = arena_alloc(&d->arena, (nfields + nsub ? nfields + nsub : 1) * sizeof *ex->keys);
+	ex->vals = arena_alloc(&d->arena, (nfields + nsub ? nfields + nsub : 1) * sizeof *ex->vals);
 	cJSON_ArrayForEach(f, obj)
 	{
 		if (f == gold)
@@ -264,6 +342,11 @@ int dataset_add_example(struct dataset *d, enum split_id split, const cJSON *obj
 			ex->id = ex->vals[ex->n].text; /* the same text: shared, not copied */
 		ex->n++;
 	}
+	for (size_t i = 0; i < nsub; i++) {
+		ex->keys[ex->n] = subs.v[i].key;
+		ex->vals[ex->n++] = subs.v[i].val;
+	}
+	free(subs.v);
 	if (!ex->id) {
 		char buf[48];
 		snprintf(buf, sizeof buf, "%s-%zu", split_names[split], index + 1);
@@ -696,6 +779,37 @@ void dataset_free(struct dataset *d)
 	memset(d, 0, sizeof *d);
 }
 
+/* The length of path without a final "[N]" index (*index = N), or strlen(path) (*index =
+ * SIZE_MAX). */
+static size_t path_index(const char *path, size_t *index)
+{
+	size_t n = strlen(path);
+	*index = SIZE_MAX;
+	if (n < 3 || path[n - 1] != ']')
+		return n;
+	size_t open = n - 1;
+	while (open > 0 && path[open - 1] >= '0' && path[open - 1] <= '9')
+		open--;
+	if (open == 0 || open == n - 1 || path[open - 1] != '[' || n - 1 - open > 9)
+		return n;
+	*index = (size_t)strtoul(path + open, NULL, 10);
+	return open - 1;
+}
+
+const char *example_text(const struct example *ex, const char *path)
+{
+	size_t index, n = path_index(path, &index);
+	for (size_t i = 0; i < ex->n; i++) {
+		if (strncmp(ex->keys[i], path, n) != 0 || ex->keys[i][n])
+			continue;
+		const struct value *v = &ex->vals[i];
+		if (index == SIZE_MAX)
+			return v->text;
+		return v->items && index < v->n_items ? v->items[index] : "";
+	}
+	return NULL;
+}
+
 const struct value *example_get(const struct example *ex, const char *key)
 {
 	for (size_t i = 0; i < ex->n; i++)
@@ -706,8 +820,9 @@ const struct value *example_get(const struct example *ex, const char *key)
 
 int dataset_has_field(const struct dataset *d, const char *key)
 {
+	size_t index, n = path_index(key, &index);
 	for (size_t i = 0; i < d->n_fields; i++)
-		if (strcmp(d->fields[i], key) == 0)
+		if (strncmp(d->fields[i], key, n) == 0 && !d->fields[i][n])
 			return 1;
 	return 0;
 }

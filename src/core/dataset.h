@@ -72,7 +72,13 @@ int dataset_add_example(struct dataset *d, enum split_id split, const cJSON *obj
                         struct err *e);
 void dataset_free(struct dataset *d);
 
+/* A field by name.  An object field's members are fields too ("answers.text", and for a list
+ * of objects the list of each one's member); the gold's own field is none. */
 const struct value *example_get(const struct example *ex, const char *key);
+/* The text of a field, or with a final [N] its item N ("context[0]"; "" past the end); NULL
+ * when the example has no such field.  Owned by the dataset. */
+const char *example_text(const struct example *ex, const char *path);
+/* Whether some example has the field (a final [N] ignored). */
 int dataset_has_field(const struct dataset *d, const char *key);
 
 #endif

@@ -180,8 +180,8 @@ static const char *lookup(void *arg, const char *name)
 		return keep(es, xstrdup(buf));
 	}
 	if (str_startswith(name, "input.")) {
-		const struct value *v = example_get(example_of(es), name + 6);
-		return v ? v->text : "";
+		const char *v = example_text(example_of(es), name + 6);
+		return v ? v : "";
 	}
 	if (str_startswith(name, "steps.")) {
 		const char *id = name + 6, *dot = strrchr(id, '.');

@@ -466,13 +466,47 @@ static void test_split_fractions(void **state)
 	}
 }
 
+/* Nested fields: an object's members are fields ("meta.source.name"), a list of objects gives
+ * each member as a list ("answers.text"), and example_text takes a final [N]. */
+static void test_nested_fields(void **state)
+{
+	(void)state;
+	struct dataset d = {0};
+	load_spec_ok(&d, SPLIT_TRAIN,
+	             "[{\"meta\": {\"source\": {\"name\": \"wiki\", \"n\": 0.1}, \"tags\": [\"a\", \"b\"]},"
+	             " \"answers\": [{\"text\": \"NZ\", \"start\": 5}, {\"text\": \"New Zealand\"}],"
+	             " \"context\": [[\"T1\", [\"s1\", \" s2\"]], [\"T2\", [\"s3\"]]],"
+	             " \"answer\": \"x\"}]");
+	const struct example *ex = &d.splits[SPLIT_TRAIN].ex[0];
+	assert_string_equal(example_text(ex, "meta.source.name"), "wiki");
+	assert_string_equal(example_text(ex, "meta.source.n"), "0.1");
+	assert_string_equal(example_text(ex, "meta.tags"), "a\nb");
+	assert_string_equal(example_text(ex, "meta.tags[1]"), "b");
+	assert_string_equal(example_text(ex, "meta"),
+	                    "{\"source\":{\"name\":\"wiki\",\"n\":0.1},\"tags\":[\"a\",\"b\"]}");
+	assert_string_equal(example_text(ex, "answers.text"), "NZ\nNew Zealand");
+	assert_string_equal(example_text(ex, "answers.start"), "5");
+	assert_string_equal(example_text(ex, "context[0]"), "T1: s1 s2");
+	assert_string_equal(example_text(ex, "context[1]"), "T2: s3");
+	assert_string_equal(example_text(ex, "context[2]"), ""); /* past the end */
+	assert_null(example_text(ex, "nope"));
+	assert_null(example_text(ex, "nope[0]"));
+	assert_int_equal(example_get(ex, "answers.text")->n_items, 2);
+	assert_true(dataset_has_field(&d, "answers.text"));
+	assert_true(dataset_has_field(&d, "context[3]"));
+	assert_true(dataset_has_field(&d, "meta.source"));
+	assert_false(dataset_has_field(&d, "meta.nope"));
+	assert_false(dataset_has_field(&d, "context[x]"));
+	dataset_free(&d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 #define T(f) cmocka_unit_test_setup_teardown(f, testdir_setup, testdir_teardown)
 	    T(test_numbers_shortest), T(test_gold_paths), T(test_nul_in_string),
 	    T(test_object_file_with_key), T(test_offset_limit), T(test_list_of_lists),
-	    T(test_split_fractions),
+	    T(test_split_fractions), T(test_nested_fields),
 	    T(test_inline),       T(test_golds),  T(test_jsonl),       T(test_json_array_file),
 	    T(test_answer_field), T(test_errors), T(test_split_names), T(test_inline_text),
 #undef T
