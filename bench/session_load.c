@@ -1,13 +1,16 @@
 /* session_load.c: benchmark of session_load on a 100,000-example dataset, against cJSON alone
  * parsing the same bytes.  Two layouts: the examples in a JSONL file the session references, and
- * the examples inline in the session JSON.  Every measurement runs in a fresh child process (this
+ * the examples inline in the session JSON; and a nested one: a JSON array file in HotpotQA's
+ * layout (each example with 10 context paragraphs [title, [sentence, ...]], about 45 MB for
+ * 7,400 examples) read by a session whose retrieve step searches them.  Every measurement runs in a fresh child process (this
  * program re-executed with --child) so that its peak memory is its own: the peak resident set
  * (VmHWM of /proc/self/status, which exec resets, unlike ru_maxrss) after minus before the work.
  *
  *   session_load [--examples N] [--reps R]
  *   session_load --child MODE FILE     MODE: cjson-jsonl, cjson-inline, load; prints "secs kib"
- *   session_load --generate DIR        only writes train.jsonl, session-jsonl.json and
- *                                      session-inline.json into DIR (for callgrind / perf) */
+ *   session_load --generate DIR        only writes train.jsonl, session-jsonl.json,
+ *                                      session-inline.json, hotpot.json and
+ *                                      session-nested.json into DIR (for callgrind / perf) */
 #include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -158,6 +161,57 @@ static void generate(const char *dir, long n, char **jsonl_session, char **inlin
 	fclose(c);
 }
 
+/* HotpotQA's layout: {"_id", "question", "answer", "supporting_facts", "context": [[title,
+ * [sentence, ...]] x 10], "type", "level"}, about 6 KB an example. */
+static void nested_record(FILE *f, struct rng *r, long i)
+{
+	size_t k = rng_below(r, ARRAY_SIZE(subj));
+	fprintf(f, "{\"_id\": \"5a%022lx\", \"answer\": \"%s\", \"question\": \"", i, ans[k]);
+	fprintf(f, ask[rng_below(r, ARRAY_SIZE(ask))], subj[k]);
+	fprintf(f, " (item %ld)?\", \"supporting_facts\": [[\"Title %ld\", 0]], \"context\": [", i,
+	        i);
+	for (int p = 0; p < 10; p++) {
+		size_t s = rng_below(r, ARRAY_SIZE(subj));
+		fprintf(f, "%s[\"Title %ld.%d\", [", p ? ", " : "", i, p);
+		for (int q = 0; q < 4; q++)
+			fprintf(f,
+			        "%s\"%s%s was discussed at length in the %d edition of the "
+			        "encyclopedia, where the entry on %s ran to %ld lines and cited %d "
+			        "sources.\"",
+			        q ? ", " : "", q ? " " : "", subj[s], 1900 + q * 17 + p,
+			        ans[rng_below(r, ARRAY_SIZE(ans))], 10 + i % 90, 3 + p);
+		fputs("]]", f);
+	}
+	fputs("], \"type\": \"bridge\", \"level\": \"hard\"}", f);
+}
+
+static void generate_nested(const char *dir, long n, char **session, char **data)
+{
+	*data = xasprintf("%s/hotpot.json", dir);
+	*session = xasprintf("%s/session-nested.json", dir);
+	FILE *a = fopen(*data, "w"), *b = fopen(*session, "w");
+	if (!a || !b) {
+		perror(dir);
+		exit(1);
+	}
+	fprintf(b, "{\"format\": \"adopt-session\", \"version\": 1, \"name\": \"bench\", "
+	           "\"models\": {},\n \"pipeline\": {\"steps\": [{\"id\": \"search\", "
+	           "\"type\": \"retrieve\", \"query\": \"{{input.question}}\", "
+	           "\"passages\": \"input.context\", \"k\": 3}], \"output\": \"search\"},\n"
+	           " \"metric\": {\"type\": \"hotpot_f1\"},\n \"dataset\": {\"id_field\": "
+	           "\"_id\", \"train\": \"hotpot.json\"}}\n");
+	struct rng r;
+	rng_seed(&r, 7);
+	fputs("[", a);
+	for (long i = 0; i < n; i++) {
+		fputs(i ? ",\n" : "\n", a);
+		nested_record(a, &r, i);
+	}
+	fputs("\n]\n", a);
+	fclose(a);
+	fclose(b);
+}
+
 /* Runs one measurement in a child; 0 with *secs and *kib filled. */
 static int measure(const char *self, const char *mode, const char *path, double *secs, long *kib)
 {
@@ -181,7 +235,15 @@ static int measure(const char *self, const char *mode, const char *path, double 
 	return ok && WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
 }
 
-enum { M_CJSON_JSONL, M_LOAD_JSONL, M_CJSON_INLINE, M_LOAD_INLINE, M_COUNT };
+enum {
+	M_CJSON_JSONL,
+	M_LOAD_JSONL,
+	M_CJSON_INLINE,
+	M_LOAD_INLINE,
+	M_CJSON_NESTED,
+	M_LOAD_NESTED,
+	M_COUNT
+};
 #define MAX_REPS 50
 
 int main(int argc, char **argv)
@@ -190,9 +252,10 @@ int main(int argc, char **argv)
 		return child(argv[2], argv[3]);
 	long n = 100000, reps = 7;
 	if (argc == 3 && !strcmp(argv[1], "--generate")) {
-		char *a, *b, *c;
+		char *a, *b, *c, *d, *e;
 		generate(argv[2], n, &a, &b, &c);
-		free(a), free(b), free(c);
+		generate_nested(argv[2], n * 74 / 1000, &d, &e);
+		free(a), free(b), free(c), free(d), free(e);
 		return 0;
 	}
 	for (int i = 1; i + 1 < argc; i += 2) {
@@ -212,18 +275,24 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	self[sl] = '\0';
-	char *dir = bench_tmpdir("session"), *s_jsonl, *s_inline, *jsonl;
+	char *dir = bench_tmpdir("session"), *s_jsonl, *s_inline, *jsonl, *s_nested, *nested;
 	generate(dir, n, &s_jsonl, &s_inline, &jsonl);
+	generate_nested(dir, n * 74 / 1000, &s_nested, &nested);
 	long size_jsonl = file_size(jsonl), size_inline = file_size(s_inline);
+	long size_nested = file_size(nested);
 	printf("session_load: %ld examples; JSONL %.1f MB (%.0f bytes/example), inline session "
 	       "%.1f MB; %ld repetitions, median\n",
 	       n, size_jsonl / 1e6, (double)size_jsonl / (double)n, size_inline / 1e6, reps);
+	printf("session_load: nested (HotpotQA layout): %ld examples, %.1f MB JSON array\n",
+	       n * 74 / 1000, size_nested / 1e6);
 
 	static const struct {
 		const char *mode;
-		int file; /* 0 jsonl data, 1 jsonl session, 2 inline session */
-	} ms[M_COUNT] = {{"cjson-jsonl", 0}, {"load", 1}, {"cjson-inline", 2}, {"load", 2}};
-	const char *files[3] = {jsonl, s_jsonl, s_inline};
+		int file; /* 0 jsonl data, 1 jsonl session, 2 inline session, 3 nested data, 4 its
+		           * session */
+	} ms[M_COUNT] = {{"cjson-jsonl", 0},  {"load", 1}, {"cjson-inline", 2},
+	                 {"load", 2},         {"cjson-inline", 3}, {"load", 4}};
+	const char *files[5] = {jsonl, s_jsonl, s_inline, nested, s_nested};
 	double secs[M_COUNT][MAX_REPS], kib[M_COUNT][MAX_REPS];
 	int rc = 0;
 	for (long r = 0; r < reps && !rc; r++) {
@@ -248,7 +317,8 @@ int main(int argc, char **argv)
 			int base, load;
 			long size;
 		} rows[] = {{"JSONL file", M_CJSON_JSONL, M_LOAD_JSONL, size_jsonl},
-		            {"inline", M_CJSON_INLINE, M_LOAD_INLINE, size_inline}};
+		            {"inline", M_CJSON_INLINE, M_LOAD_INLINE, size_inline},
+		            {"nested", M_CJSON_NESTED, M_LOAD_NESTED, size_nested}};
 		for (size_t i = 0; i < ARRAY_SIZE(rows); i++) {
 			double ratio = t[rows[i].load] / t[rows[i].base];
 			double mratio = mem[rows[i].load] / (double)rows[i].size;
@@ -269,5 +339,7 @@ int main(int argc, char **argv)
 	free(s_jsonl);
 	free(s_inline);
 	free(jsonl);
+	free(s_nested);
+	free(nested);
 	return rc;
 }

@@ -57,7 +57,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (len >= 2 && copy[0] == '[')
 		FUZZ_CHECK((bad != NULL) == (arr == NULL), "inline %s what cJSON %s",
 		           bad ? "refused" : "read", arr ? "reads" : "refuses");
-	if (arr) {
+	/* a \u0000 escape is refused by the reader that sees the text, while cJSON's tree holds
+	 * the string cut short at it: only the first can tell */
+	if (arr && !strstr(copy, "\\u0000")) {
 		int rc2 = dataset_load_split(&whole, SPLIT_TRAIN, arr, fuzz_tmpdir(), &e2);
 		FUZZ_CHECK(rc1 == rc2, "inline %d, whole %d: %s / %s", rc1, rc2, e1.msg, e2.msg);
 		if (rc1 == 0)

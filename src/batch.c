@@ -53,6 +53,8 @@ int batch_check(const struct front_opts *o)
 	size_t total = 0;
 	for (int i = 0; i < SPLIT_COUNT; i++)
 		total += s->data.splits[i].n;
+	for (size_t i = 0; i < s->warnings.n; i++)
+		term_printf(stderr, "adopt-tui: warning: %s\n", s->warnings.msgs[i]);
 	term_printf(
 	    stdout,
 	    "%s: ok: %zu steps, %zu loops, %zu examples (train %zu, val %zu, test %zu), metric "
@@ -162,7 +164,7 @@ struct step_totals {
 	long runs, errors, parse_misses, tok_in, tok_out, cached, memo;
 	long tok_prompt_cached, tok_reasoning, estimated;
 	long cut; /* answers cut by the token limit (errors too when the model says so) */
-	double latency, cost;
+	double latency, queued, cost;
 };
 
 static void eval_text(const struct headless *h, const struct front_opts *o, struct run_batch *b,
@@ -178,13 +180,15 @@ static void eval_text(const struct headless *h, const struct front_opts *o, stru
 	            h->env.scripted ? "  [scripted model: a stand-in, not a real LLM]" : "");
 	term_printf(stdout, "  score %.4f (%s)   good %zu  bad %zu  errors %zu\n",
 	            run_batch_score(b), metric_name(s->metric), good, n - good, errors);
-	term_printf(stdout, "  %-16s %-9s %6s %7s %9s %9s %9s %9s\n", "step", "kind", "runs",
-	            "errors", "avg ms", "tokens", "reasoning", "cost $");
+	/* avg ms: on the wire (or running, for code steps); queued: waiting for a slot first */
+	term_printf(stdout, "  %-16s %-9s %6s %7s %9s %9s %9s %9s %9s\n", "step", "kind", "runs",
+	            "errors", "avg ms", "queued ms", "tokens", "reasoning", "cost $");
 	for (size_t i = 0; i < s->n_steps; i++) {
 		const struct step_totals *t = &tot[i];
-		term_printf(stdout, "  %-16s %-9s %6ld %7ld %9.1f %9ld %9ld %s%*.4f\n",
+		double runs = t->runs ? (double)t->runs : 1;
+		term_printf(stdout, "  %-16s %-9s %6ld %7ld %9.1f %9.1f %9ld %9ld %s%*.4f\n",
 		            s->steps[i].id, step_kind_name(s->steps[i].kind), t->runs, t->errors,
-		            t->runs ? 1000.0 * t->latency / (double)t->runs : 0.0,
+		            1000.0 * t->latency / runs, 1000.0 * t->queued / runs,
 		            t->tok_in + t->tok_out, t->tok_reasoning, t->estimated ? "~" : "",
 		            t->estimated ? 8 : 9, t->cost);
 	}
@@ -289,6 +293,7 @@ static void eval_json(const struct headless *h, const struct front_opts *o, stru
 		cJSON_AddNumberToObject(j, "parse_misses", (double)t->parse_misses);
 		cJSON_AddNumberToObject(j, "cut", (double)t->cut);
 		cJSON_AddNumberToObject(j, "latency_s", t->latency);
+		cJSON_AddNumberToObject(j, "queued_s", t->queued);
 		cJSON_AddNumberToObject(j, "tokens_in", (double)t->tok_in);
 		cJSON_AddNumberToObject(j, "tokens_out", (double)t->tok_out);
 		cJSON_AddNumberToObject(j, "tokens_prompt_cached", (double)t->tok_prompt_cached);
@@ -334,10 +339,17 @@ int batch_eval(const struct front_opts *o)
 	if (o->limit >= 0 && (size_t)o->limit < n)
 		n = (size_t)o->limit;
 	if (n == 0) {
-		term_printf(stderr, "adopt-tui: %s: the %s split has no examples\n", o->session,
-		            o->split);
+		int none_rc = sp->n ? 2 : 1; /* sp goes with the session */
+		if (sp->n)
+			term_printf(stderr,
+			            "adopt-tui: --limit 0 leaves nothing to evaluate (the %s split has "
+			            "%zu examples)\n",
+			            o->split, sp->n);
+		else
+			term_printf(stderr, "adopt-tui: %s: the %s split has no examples\n",
+			            o->session, o->split);
 		headless_close(&h);
-		return 1;
+		return none_rc;
 	}
 	size_t *idx = xcalloc(n, sizeof *idx);
 	for (size_t i = 0; i < n; i++)
@@ -365,6 +377,7 @@ int batch_eval(const struct front_opts *o)
 			st->parse_misses += ts->parse_miss;
 			st->cut += ts->cut;
 			st->latency += ts->latency_s;
+			st->queued += ts->queued_s;
 			st->tok_in += ts->tok_in;
 			st->tok_out += ts->tok_out;
 			st->tok_prompt_cached += ts->tok_cached;

@@ -1,4 +1,6 @@
-/* dataset.c: loading examples into a compact arena form (inline, JSONL, JSON array). */
+/* dataset.c: loading examples into a compact arena form (inline, JSONL, JSON array, or an
+ * array under a key of a JSON object), one example at a time; the gold answer found by a path
+ * ("answers.text"); every example's line remembered for messages. */
 #include <errno.h>
 #include <math.h>
 #include <stdbool.h>
@@ -7,6 +9,7 @@
 #include <string.h>
 
 #include "core/dataset.h"
+#include "core/jsonfmt.h"
 #include "core/jsonnum.h"
 #include "core/jsonpos.h"
 #include "core/utf8.h"
@@ -30,27 +33,58 @@ static const char *intern_field(struct dataset *d, const char *key)
 	return d->fields[d->n_fields++] = arena_strdup(&d->arena, key);
 }
 
-/* Text of a scalar JSON value; numbers keep their shortest form, other values compact JSON. */
+/* Text of a scalar JSON value; numbers in their shortest form (0.1, not 0.10000000000000001),
+ * other values compact JSON. */
 static const char *scalar_text(struct dataset *d, const cJSON *v)
 {
 	if (cJSON_IsString(v))
 		return arena_strdup(&d->arena, v->valuestring);
 	if (cJSON_IsNumber(v)) {
 		char buf[64];
-		long whole;
-		if (json_long(v, -1e15, 1e15, &whole, NULL) == 0)
-			snprintf(buf, sizeof buf, "%ld", whole);
-		else
-			snprintf(buf, sizeof buf, "%.17g", v->valuedouble);
+		json_number_text(v->valuedouble, buf, sizeof buf);
 		return arena_strdup(&d->arena, buf);
 	}
 	if (cJSON_IsBool(v))
 		return cJSON_IsTrue(v) ? "true" : "false";
 	if (cJSON_IsNull(v))
 		return "";
-	char *s = cJSON_PrintUnformatted(v);
-	const char *r = arena_strdup(&d->arena, s ? s : "");
-	cJSON_free(s);
+	char *s = json_print_compact(v);
+	const char *r = arena_strdup(&d->arena, s);
+	free(s);
+	return r;
+}
+
+/* Appends v's text to b, a list's items flattened, with a space between two texts where
+ * neither has one (HotpotQA's sentences carry their own leading spaces). */
+static void flatten_text(struct dataset *d, const cJSON *v, struct sbuf *b)
+{
+	if (cJSON_IsArray(v)) {
+		const cJSON *it;
+		cJSON_ArrayForEach(it, v) flatten_text(d, it, b);
+		return;
+	}
+	const char *t = scalar_text(d, v);
+	if (b->len && *t && !strchr(" \n", b->s[b->len - 1]) && !strchr(" \n", *t))
+		sbuf_addc(b, ' ');
+	sbuf_adds(b, t);
+}
+
+/* One item of a list field: a scalar's text, or, for a list inside the list, one passage: its
+ * first item, ": ", then the rest flattened (HotpotQA's context [title, [sentence, ...]] becomes
+ * "Title: sentence sentence"). */
+static const char *item_text(struct dataset *d, const cJSON *v)
+{
+	if (!cJSON_IsArray(v) || !v->child)
+		return scalar_text(d, v);
+	struct sbuf b = {0}, rest = {0};
+	flatten_text(d, v->child, &b);
+	for (const cJSON *it = v->child->next; it; it = it->next)
+		flatten_text(d, it, &rest);
+	if (rest.len)
+		sbuf_addf(&b, ": %s", rest.s[0] == ' ' ? rest.s + 1 : rest.s);
+	const char *r = arena_strndup(&d->arena, sbuf_str(&b), b.len);
+	sbuf_free(&b);
+	sbuf_free(&rest);
 	return r;
 }
 
@@ -66,7 +100,7 @@ static void value_from_json(struct dataset *d, const cJSON *v, struct value *out
 	const cJSON *it;
 	cJSON_ArrayForEach(it, v)
 	{
-		items[i] = scalar_text(d, it);
+		items[i] = item_text(d, it);
 		if (i)
 			sbuf_addc(&joined, '\n');
 		sbuf_adds(&joined, items[i]);
@@ -74,6 +108,76 @@ static void value_from_json(struct dataset *d, const cJSON *v, struct value *out
 	}
 	*out = (struct value){arena_strndup(&d->arena, sbuf_str(&joined), joined.len), items, n};
 	sbuf_free(&joined);
+}
+
+/* Fields found below an example's top level: "answers.text" -> its value. */
+struct field {
+	const char *key; /* interned */
+	struct value val;
+};
+struct fields {
+	struct field *v;
+	size_t n, cap;
+};
+
+static void add_field(struct dataset *d, struct fields *fs, const char *key, const cJSON *v)
+{
+	fs->v = xgrow(fs->v, &fs->cap, fs->n + 1, sizeof *fs->v);
+	fs->v[fs->n].key = intern_field(d, key);
+	value_from_json(d, v, &fs->v[fs->n].val);
+	fs->n++;
+}
+
+/* The sub-fields of field `key` with value v: an object's members as "key.member" (and theirs,
+ * a few levels deep); for a list of objects, each member name found among them as a list of
+ * the items' values (SQuAD's "answers": [{"text": ...}, ...] gives "answers.text"). */
+static void add_subfields(struct dataset *d, struct fields *fs, const char *key, const cJSON *v,
+                          int depth)
+{
+	if (depth >= 4)
+		return;
+	const cJSON *c;
+	if (cJSON_IsObject(v)) {
+		cJSON_ArrayForEach(c, v)
+		{
+			char *name = xasprintf("%s.%s", key, c->string);
+			add_field(d, fs, name, c);
+			add_subfields(d, fs, name, c, depth + 1);
+			free(name);
+		}
+		return;
+	}
+	if (!cJSON_IsArray(v))
+		return;
+	const cJSON *it;
+	cJSON_ArrayForEach(it, v)
+	{
+		const cJSON *members = cJSON_IsObject(it) ? it : NULL;
+		cJSON_ArrayForEach(c, members)
+		{
+			/* once per member name: skip names an earlier item had */
+			bool seen = false;
+			for (const cJSON *p = v->child; p != it && !seen; p = p->next)
+				seen = cJSON_IsObject(p) &&
+				       cJSON_GetObjectItemCaseSensitive(p, c->string) != NULL;
+			if (seen)
+				continue;
+			cJSON *list = cJSON_CreateArray();
+			const cJSON *o;
+			cJSON_ArrayForEach(o, v)
+			{
+				cJSON *m = cJSON_IsObject(o) ? cJSON_GetObjectItemCaseSensitive(
+				                                   o, c->string)
+				                             : NULL;
+				if (m)
+					cJSON_AddItemReferenceToArray(list, m);
+			}
+			char *name = xasprintf("%s.%s", key, c->string);
+			add_field(d, fs, name, list);
+			free(name);
+			cJSON_Delete(list);
+		}
+	}
 }
 
 /* False when v holds a number that overflowed a double (1e400 reads as infinity): its text
@@ -91,6 +195,108 @@ static bool numbers_finite(const cJSON *v)
 	return true;
 }
 
+/* ---- the gold answer by path ---- */
+
+struct nodes {
+	const cJSON **v;
+	size_t n, cap;
+};
+
+/* The values at a field path below v ("answers.text", "answers[0]", "a.b"): keys separated by
+ * dots and [N] indices; a list met where a key is asked for is mapped item by item (SQuAD's
+ * "answers": [{"text": ...}, ...] with "answers.text" gives every text).  A member whose name is
+ * the whole rest of the path ("a.b" itself) is taken first. */
+static void path_collect(const cJSON *v, const char *p, struct nodes *out)
+{
+	if (!v)
+		return;
+	if (!*p) {
+		out->v = xgrow(out->v, &out->cap, out->n + 1, sizeof *out->v);
+		out->v[out->n++] = v;
+		return;
+	}
+	if (*p == '[') {
+		char *end;
+		unsigned long i = strtoul(p + 1, &end, 10);
+		if (end == p + 1 || *end != ']' || !cJSON_IsArray(v) || i > INT32_MAX)
+			return;
+		path_collect(cJSON_GetArrayItem(v, (int)i), end + 1 + (end[1] == '.'), out);
+		return;
+	}
+	if (cJSON_IsArray(v)) {
+		const cJSON *it;
+		cJSON_ArrayForEach(it, v) path_collect(it, p, out);
+		return;
+	}
+	if (!cJSON_IsObject(v))
+		return;
+	const cJSON *whole = cJSON_GetObjectItemCaseSensitive(v, p);
+	if (whole) {
+		path_collect(whole, "", out);
+		return;
+	}
+	size_t k = strcspn(p, ".[");
+	char *key = xstrndup(p, k);
+	const cJSON *c = cJSON_GetObjectItemCaseSensitive(v, key);
+	free(key);
+	path_collect(c, p + k + (p[k] == '.'), out);
+}
+
+/* The top-level member the gold comes from (so that it is no input field), or NULL. */
+static const cJSON *gold_member(const cJSON *obj, const char *path)
+{
+	const cJSON *whole = cJSON_GetObjectItemCaseSensitive(obj, path);
+	if (whole)
+		return whole;
+	char *key = xstrndup(path, strcspn(path, ".["));
+	whole = cJSON_GetObjectItemCaseSensitive(obj, key);
+	free(key);
+	return whole;
+}
+
+/* The gold answers of obj at path into ex (texts in the arena); -1 with e set when absent or
+ * when a gold is an object or a nested list, which no metric could read as text. */
+static int golds_from_json(struct dataset *d, const cJSON *obj, const char *path,
+                           struct example *ex, size_t index, struct err *e)
+{
+	struct nodes g = {0};
+	path_collect(obj, path, &g);
+	size_t n = 0;
+	for (size_t i = 0; i < g.n; i++)
+		n += cJSON_IsArray(g.v[i]) ? (size_t)cJSON_GetArraySize(g.v[i]) : 1;
+	int rc = 0;
+	if (n == 0) {
+		rc = err_set(e,
+		             g.n ? "example %zu: the gold answer \"%s\" is an empty list"
+		                 : "example %zu has no \"%s\" field (the gold answer; set "
+		                   "dataset.answer_field to use another)",
+		             index + 1, path);
+		free(g.v);
+		return rc;
+	}
+	ex->golds = arena_alloc(&d->arena, n * sizeof *ex->golds);
+	for (size_t i = 0; i < g.n && rc == 0; i++) {
+		const cJSON *it = g.v[i], *single = cJSON_IsArray(it) ? it->child : it;
+		for (; single && rc == 0; single = cJSON_IsArray(it) ? single->next : NULL) {
+			if (cJSON_IsObject(single) || cJSON_IsArray(single)) {
+				const cJSON *k = cJSON_IsObject(single) ? single->child : NULL;
+				rc = err_set(e,
+				             "example %zu: the gold answer \"%s\" holds %s, not text; "
+				             "name the field that holds the text in "
+				             "dataset.answer_field%s%s%s%s%s",
+				             index + 1, path,
+				             cJSON_IsObject(single) ? "an object" : "a list of lists",
+				             k ? ", e.g. \"" : "", k ? path : "", k ? "." : "",
+				             k ? k->string : "", k ? "\"" : "");
+				break;
+			}
+			ex->golds[ex->n_golds++] = scalar_text(d, single);
+		}
+	}
+	free(g.v);
+	return rc;
+}
+
 int dataset_add_example(struct dataset *d, enum split_id split, const cJSON *obj, size_t index,
                         struct err *e)
 {
@@ -106,21 +312,27 @@ int dataset_add_example(struct dataset *d, enum split_id split, const cJSON *obj
 	}
 	const char *answer = d->answer_field ? d->answer_field : "answer";
 	const char *idf = d->id_field ? d->id_field : "id";
-	const cJSON *gold = cJSON_GetObjectItemCaseSensitive(obj, answer);
-	if (!gold)
-		return err_set(e, "example %zu has no \"%s\" field (the gold answer; set "
-		                  "dataset.answer_field to use another)",
-		               index + 1, answer);
+	const cJSON *gold = gold_member(obj, answer);
 	struct split *sp = &d->splits[split];
 	sp->ex = xgrow(sp->ex, &sp->cap, sp->n + 1, sizeof *sp->ex);
 	struct example *ex = &sp->ex[sp->n];
 	memset(ex, 0, sizeof *ex);
+	if (golds_from_json(d, obj, answer, ex, index, e) < 0)
+		return -1;
 
-	/* every field but the gold (sized exactly: a large dataset pays per byte here) */
-	size_t nfields = 0;
+	/* every field but the gold (sized exactly: a large dataset pays per byte here), then the
+	 * sub-fields of objects ("answers.text") */
+	size_t nfields = 0, nsub = 0;
 	cJSON_ArrayForEach(f, obj) nfields += f != gold;
-	ex->keys = arena_alloc(&d->arena, (nfields ? nfields : 1) * sizeof *ex->keys);
-	ex->vals = arena_alloc(&d->arena, (nfields ? nfields : 1) * sizeof *ex->vals);
+	struct fields subs = {0};
+	cJSON_ArrayForEach(f, obj)
+	{
+		if (f != gold)
+			add_subfields(d, &subs, f->string, f, 0);
+	}
+	nsub = subs.n;
+	ex->keys = arena_alloc(&d->arena, (nfields + nsub ? nfields + nsub : 1) * sizeof *ex->keys);
+	ex->vals = arena_alloc(&d->arena, (nfields + nsub ? nfields + nsub : 1) * sizeof *ex->vals);
 	cJSON_ArrayForEach(f, obj)
 	{
 		if (f == gold)
@@ -131,16 +343,11 @@ int dataset_add_example(struct dataset *d, enum split_id split, const cJSON *obj
 			ex->id = ex->vals[ex->n].text; /* the same text: shared, not copied */
 		ex->n++;
 	}
-	struct value g;
-	value_from_json(d, gold, &g);
-	if (g.items) {
-		ex->golds = (const char **)g.items;
-		ex->n_golds = g.n_items;
-	} else {
-		ex->golds = arena_alloc(&d->arena, sizeof *ex->golds);
-		ex->golds[0] = g.text;
-		ex->n_golds = 1;
+	for (size_t i = 0; i < nsub; i++) {
+		ex->keys[ex->n] = subs.v[i].key;
+		ex->vals[ex->n++] = subs.v[i].val;
 	}
+	free(subs.v);
 	if (!ex->id) {
 		char buf[48];
 		snprintf(buf, sizeof buf, "%s-%zu", split_names[split], index + 1);
@@ -157,6 +364,34 @@ static int not_utf8(struct err *e, const char *path, size_t line, int col, char 
 	return err_set(e, "%s:%zu:%d: byte 0x%02X is not UTF-8 (a dataset is UTF-8 text: convert it, "
 	                  "e.g. with iconv)",
 	               path, line, col, (unsigned char)byte);
+}
+
+/* The byte where a JSON text holds the escape \u0000 (a NUL, which C strings cannot keep: the
+ * text would be cut short there), or NULL. */
+static const char *nul_escape(const char *p, size_t len)
+{
+	for (const char *q = p, *end = p + len; (q = memchr(q, '\\', (size_t)(end - q)));) {
+		if (end - q >= 6 && q[1] == 'u' && memcmp(q + 2, "0000", 4) == 0)
+			return q;
+		q += q + 1 < end ? 2 : 1; /* the escaped character is skipped: "\\\\u0000" is no NUL */
+	}
+	return NULL;
+}
+
+static const char nul_message[] = "a string holds \\u0000 (a NUL character), which would cut "
+                                  "it short; remove it";
+
+/* Adds the example whose text is p (len bytes) and whose parse is obj, starting on line; -1 with
+ * e set ("example N: ...", no position). */
+static int add_parsed(struct dataset *d, enum split_id split, const cJSON *obj, const char *p,
+                      size_t len, size_t index, size_t line, struct err *e)
+{
+	if (nul_escape(p, len))
+		return err_set(e, "example %zu: %s", index + 1, nul_message);
+	if (dataset_add_example(d, split, obj, index, e) < 0)
+		return -1;
+	d->splits[split].ex[d->splits[split].n - 1].line = line;
+	return 0;
 }
 
 /* One JSONL line (without its newline); blank lines are skipped. */
@@ -184,7 +419,7 @@ static int load_jsonl_line(struct dataset *d, enum split_id split, const char *p
 		cJSON_Delete(obj);
 		return not_utf8(e, path, line, json_pos_of_offset(p, bad).col, p[bad]);
 	}
-	int rc = dataset_add_example(d, split, obj, (*index)++, e);
+	int rc = add_parsed(d, split, obj, p, len, (*index)++, line, e);
 	cJSON_Delete(obj);
 	return rc < 0 ? err_prefix(e, "%s:%zu", path, line) : 0;
 }
@@ -203,38 +438,159 @@ static int load_jsonl(struct dataset *d, enum split_id split, struct file_lines 
 	return rc < 0 || got < 0 ? -1 : 0;
 }
 
-static int load_array(struct dataset *d, enum split_id split, const char *path, size_t max,
-                      struct err *e)
+/* Whitespace as cJSON skips it (every byte from 0x01 to 0x20). */
+static const char *skip_ws(const char *p, const char *end)
+{
+	while (p < end && *p && (unsigned char)*p <= 0x20)
+		p++;
+	return p;
+}
+
+/* Lines ("\n", "\r\n" or a lone "\r") that end between p and q. */
+static size_t count_lines(const char *p, const char *q)
+{
+	size_t n = 0;
+	for (; p < q; p++)
+		n += *p == '\n' || (*p == '\r' && (p + 1 == q || p[1] != '\n'));
+	return n;
+}
+
+/* The examples of an array's text ("[" to "]", len bytes), one at a time: each is parsed on its
+ * own, added and freed, so the tree of the whole array never exists.  line is the line text
+ * starts on.  Invalid JSON: *bad at the offending byte.  A bad example: -1, e says which, and
+ * *bad_line is its line. */
+static int load_array_text(struct dataset *d, enum split_id split, const char *text, size_t len,
+                           size_t line, const char **bad, size_t *bad_line, struct err *e)
+{
+	*bad = NULL;
+	*bad_line = line;
+	if (len < 2 || text[0] != '[')
+		return err_set(e, "must be an array of examples or a path to a JSONL/JSON file");
+	const char *end = text + len, *p = skip_ws(text + 1, end), *counted = text;
+	if (p < end && *p == ']')
+		return 0;
+	/* after a bad example the rest is still parsed (not added): invalid JSON anywhere in the
+	 * file is reported before anything else, as when the file was parsed whole */
+	int rc = 0;
+	for (size_t i = 0;; i++) {
+		const char *stop;
+		cJSON *obj = cJSON_ParseWithLengthOpts(p, (size_t)(end - p), &stop, 0);
+		if (!obj) {
+			*bad = cJSON_GetErrorPtr();
+			return err_set(e, "invalid JSON");
+		}
+		line += count_lines(counted, p);
+		counted = p;
+		if (rc == 0 && (rc = add_parsed(d, split, obj, p, (size_t)(stop - p), i, line, e)) < 0)
+			*bad_line = line;
+		p = skip_ws(stop, end);
+		cJSON_Delete(obj);
+		if (p >= end || (*p != ',' && *p != ']')) {
+			*bad = p;
+			return err_set(e, "invalid JSON");
+		}
+		if (*p++ == ']')
+			return rc;
+		p = skip_ws(p, end);
+	}
+}
+
+/* The names of obj's members that hold arrays, for a message: "examples, extra". */
+static void array_members(const char *text, size_t len, struct sbuf *b)
+{
+	cJSON *root = cJSON_ParseWithLength(text, len);
+	const cJSON *it;
+	cJSON_ArrayForEach(it, root)
+	{
+		if (cJSON_IsArray(it))
+			sbuf_addf(b, "%s\"%.40s\"", b->len ? ", " : "", it->string);
+	}
+	cJSON_Delete(root);
+}
+
+/* A file holding one JSON array, or an object with the examples' array under key. */
+static int load_json_file(struct dataset *d, enum split_id split, const char *path, size_t max,
+                          const char *key, struct err *e)
 {
 	char *buf;
 	size_t len;
 	if (file_read(path, max, &buf, &len, e) < 0)
 		return -1;
+	const char *start = skip_ws(buf, buf + len), *bad = NULL;
+	size_t span[1][2] = {{0, 0}}, line = 1 + count_lines(buf, start), bad_line;
 	int rc = 0;
-	cJSON *arr = cJSON_ParseWithLength(buf, len);
-	size_t bad = arr ? utf8_valid_len(buf, len) : len;
-	if (!arr) {
-		rc = err_set(e, "%s: invalid JSON (expected an array of examples or JSON lines)", path);
-	} else if (bad < len) {
-		struct json_pos pos = json_pos_of_offset(buf, bad);
-		rc = not_utf8(e, path, (size_t)pos.line, pos.col, buf[bad]);
-	} else {
-		size_t i = 0;
-		const cJSON *it;
-		cJSON_ArrayForEach(it, arr)
-		{
-			if (dataset_add_example(d, split, it, i++, e) < 0) {
-				rc = err_prefix(e, "%s", path);
-				break;
-			}
+	size_t bad8 = utf8_valid_len(buf, len);
+	if (bad8 < len) {
+		struct json_pos pos = json_pos_of_offset(buf, bad8);
+		rc = not_utf8(e, path, (size_t)pos.line, pos.col, buf[bad8]);
+	} else if (*start == '{') {
+		const char *const keys[] = {key, NULL};
+		int found = key ? json_member_spans(buf, len, "", keys, span) : 1;
+		/* found > 0: no key given, or the object lacks it */
+		if (found < 0) {
+			rc = err_set(e, "%s: invalid JSON", path);
+		} else if (found > 0 || span[0][1] == 0 || buf[span[0][0]] != '[') {
+			struct sbuf names = {0};
+			array_members(buf, len, &names);
+			rc = err_set(e,
+			             "%s: the file holds a JSON object, not an array of examples; %s%s%s "
+			             "(its lists: %s)",
+			             path, key ? "its key \"" : "", key ? key : "",
+			             key ? "\" holds no list" : "name the key that holds the "
+			                                       "examples: {\"path\": ..., \"key\": ...}",
+			             names.len ? sbuf_str(&names) : "none");
+			sbuf_free(&names);
+		} else {
+			start = buf + span[0][0];
+			line = 1 + count_lines(buf, start);
+		}
+	} else if (key) {
+		rc = err_set(e, "%s: \"key\" is given, but the file holds no JSON object", path);
+	}
+	if (rc == 0) {
+		size_t n = span[0][1] ? span[0][1] - span[0][0] : len - (size_t)(start - buf);
+		rc = load_array_text(d, split, start, n, line, &bad, &bad_line, e);
+		if (bad) {
+			char msg[256];
+			json_describe_error(buf, len, bad, msg, sizeof msg);
+			rc = err_set(e, "%s:%s (invalid JSON)", path, msg);
+		} else if (rc < 0) {
+			err_prefix(e, "%s:%zu", path, bad_line);
 		}
 	}
-	cJSON_Delete(arr);
 	free(buf);
 	return rc;
 }
 
-static int load_file(struct dataset *d, enum split_id split, const char *path, struct err *e)
+/* A JSONL file whose first example failed: when the file is one JSON object holding lists
+ * (BBH's {"examples": [...]}), says to name the key rather than why line 1 is no example. */
+static void explain_object_file(const char *path, size_t max, struct err *e)
+{
+	char *buf;
+	size_t len;
+	struct err ignored;
+	if (file_read(path, max, &buf, &len, &ignored) < 0)
+		return;
+	cJSON *root = cJSON_ParseWithLength(buf, len);
+	struct sbuf names = {0};
+	const cJSON *it, *obj = cJSON_IsObject(root) ? root : NULL;
+	cJSON_ArrayForEach(it, obj)
+	{
+		if (cJSON_IsArray(it))
+			sbuf_addf(&names, "%s\"%.40s\"", names.len ? ", " : "", it->string);
+	}
+	if (names.len)
+		err_set(e,
+		        "%s: the file holds one JSON object, not examples; name the key that holds "
+		        "them: {\"path\": ..., \"key\": ...} (its lists: %s)",
+		        path, sbuf_str(&names));
+	sbuf_free(&names);
+	cJSON_Delete(root);
+	free(buf);
+}
+
+static int load_file(struct dataset *d, enum split_id split, const char *path, const char *key,
+                     struct err *e)
 {
 	size_t max = d->max_file_bytes ? d->max_file_bytes : FILE_MAX_BYTES_DEFAULT;
 	struct file_lines r;
@@ -243,14 +599,61 @@ static int load_file(struct dataset *d, enum split_id split, const char *path, s
 	int c;
 	while ((c = getc(r.f)) == ' ' || c == '\n' || c == '\r' || c == '\t')
 		;
-	if (c == '[') {
+	if (c == '[' || key) {
 		file_lines_close(&r);
-		return load_array(d, split, path, max, e);
+		return load_json_file(d, split, path, max, key, e);
 	}
 	rewind(r.f);
+	size_t before = d->splits[split].n;
 	int rc = load_jsonl(d, split, &r, e);
 	file_lines_close(&r);
+	if (rc < 0 && c == '{' && d->splits[split].n == before)
+		explain_object_file(path, max, e);
 	return rc;
+}
+
+/* {"path": ..., "key": ..., "offset": N, "limit": N}: examples offset+1 .. offset+limit. */
+static int load_file_spec(struct dataset *d, enum split_id split, const cJSON *spec,
+                          const char *dir, struct err *e)
+{
+	static const char *const keys[] = {"path", "key", "offset", "limit", NULL};
+	const cJSON *it;
+	cJSON_ArrayForEach(it, spec)
+	{
+		size_t k = 0;
+		while (keys[k] && strcmp(keys[k], it->string) != 0)
+			k++;
+		if (!keys[k])
+			return err_set(e, "unknown key \"%.40s\" (known: path, key, offset, limit)",
+			               it->string);
+	}
+	const cJSON *path = cJSON_GetObjectItemCaseSensitive(spec, "path");
+	const cJSON *key = cJSON_GetObjectItemCaseSensitive(spec, "key");
+	long offset = 0, limit = -1;
+	if (!cJSON_IsString(path) || !path->valuestring[0])
+		return err_set(e, "\"path\" must name a JSONL or JSON file");
+	if (key && (!cJSON_IsString(key) || !key->valuestring[0]))
+		return err_set(e, "\"key\" must name the member that holds the examples");
+	const cJSON *o = cJSON_GetObjectItemCaseSensitive(spec, "offset");
+	const cJSON *l = cJSON_GetObjectItemCaseSensitive(spec, "limit");
+	if (o && json_long(o, 0, 1e12, &offset, e) < 0)
+		return err_prefix(e, "\"offset\"");
+	if (l && json_long(l, 0, 1e12, &limit, e) < 0)
+		return err_prefix(e, "\"limit\"");
+	struct split *sp = &d->splits[split];
+	char *full = path_join(dir, path->valuestring);
+	free(sp->source);
+	sp->source = full;
+	size_t before = sp->n;
+	if (load_file(d, split, full, key ? key->valuestring : NULL, e) < 0)
+		return -1;
+	/* the examples before offset and after the limit are dropped (their text stays in the
+	 * arena until the dataset is freed) */
+	size_t got = sp->n - before, from = MIN((size_t)offset, got);
+	size_t keep = limit < 0 ? got - from : MIN((size_t)limit, got - from);
+	memmove(sp->ex + before, sp->ex + before + from, keep * sizeof *sp->ex);
+	sp->n = before + keep;
+	return 0;
 }
 
 int dataset_load_split(struct dataset *d, enum split_id split, const cJSON *spec, const char *dir,
@@ -273,17 +676,103 @@ int dataset_load_split(struct dataset *d, enum split_id split, const cJSON *spec
 		char *path = path_join(dir, spec->valuestring);
 		free(sp->source);
 		sp->source = path;
-		return load_file(d, split, path, e);
+		return load_file(d, split, path, NULL, e);
 	}
-	return err_set(e, "must be an array of examples or a path to a JSONL/JSON file");
+	if (cJSON_IsObject(spec))
+		return load_file_spec(d, split, spec, dir, e);
+	return err_set(e, "must be an array of examples, a path to a JSONL/JSON file, or "
+	                  "{\"path\": ..., \"key\": ..., \"offset\": N, \"limit\": N}");
 }
 
-/* Whitespace as cJSON skips it (every byte from 0x01 to 0x20). */
-static const char *skip_ws(const char *p, const char *end)
+/* The fractions of {"train": F, "val": F, "test": F, "seed": N}; -1 with e set. */
+static int split_fractions(const cJSON *sp, double frac[SPLIT_COUNT], long *seed, struct err *e)
 {
-	while (p < end && *p && (unsigned char)*p <= 0x20)
-		p++;
-	return p;
+	const cJSON *it;
+	cJSON_ArrayForEach(it, sp)
+	{
+		if (strcmp(it->string, "seed") != 0 && split_from_name(it->string) < 0)
+			return err_set(e, "dataset.split: unknown key \"%.40s\" (known: train, val, "
+			                  "test, seed)",
+			               it->string);
+	}
+	double sum = 0;
+	for (int i = 0; i < SPLIT_COUNT; i++) {
+		const cJSON *f = cJSON_GetObjectItemCaseSensitive(sp, split_names[i]);
+		frac[i] = 0;
+		if (f && json_real(f, 0, 1, &frac[i], e) < 0)
+			return err_prefix(e, "dataset.split.%s", split_names[i]);
+		sum += frac[i];
+	}
+	if (sum <= 0 || sum > 1 + 1e-9)
+		return err_set(e, "dataset.split: the fractions must add up to more than 0 and at "
+		                  "most 1 (they add up to %g)",
+		               sum);
+	const cJSON *s = cJSON_GetObjectItemCaseSensitive(sp, "seed");
+	*seed = 1;
+	if (s && json_long(s, 0, 4294967295.0, seed, e) < 0)
+		return err_prefix(e, "dataset.split.seed");
+	return 0;
+}
+
+int dataset_load_fractions(struct dataset *d, const cJSON *ds, const char *dir, struct err *e)
+{
+	const cJSON *path = cJSON_GetObjectItemCaseSensitive(ds, "path");
+	const cJSON *key = cJSON_GetObjectItemCaseSensitive(ds, "key");
+	const cJSON *sp = cJSON_GetObjectItemCaseSensitive(ds, "split");
+	double frac[SPLIT_COUNT];
+	long seed;
+	if (!cJSON_IsString(path) || !path->valuestring[0])
+		return err_set(e, "dataset.path must name the JSONL or JSON file to split");
+	if (key && (!cJSON_IsString(key) || !key->valuestring[0]))
+		return err_set(e, "dataset.key must name the member that holds the examples");
+	if (!cJSON_IsObject(sp))
+		return err_set(e, "dataset.split must be an object like {\"train\": 0.6, \"val\": "
+		                  "0.2, \"test\": 0.2, \"seed\": 1}");
+	if (split_fractions(sp, frac, &seed, e) < 0)
+		return -1;
+	char *full = path_join(dir, path->valuestring);
+	struct split all = d->splits[SPLIT_TRAIN];
+	d->splits[SPLIT_TRAIN] = (struct split){0};
+	int rc = load_file(d, SPLIT_TRAIN, full, key ? key->valuestring : NULL, e);
+	struct split got = d->splits[SPLIT_TRAIN];
+	d->splits[SPLIT_TRAIN] = all;
+	if (rc < 0) {
+		free(got.ex);
+		free(full);
+		return -1;
+	}
+	/* a generated id names the example's place in the file, not a split it may not be in */
+	for (size_t i = 0; i < got.n; i++) {
+		char gen[48], buf[48];
+		snprintf(gen, sizeof gen, "%s-%zu", split_names[SPLIT_TRAIN], i + 1);
+		snprintf(buf, sizeof buf, "ex-%zu", i + 1);
+		if (strcmp(got.ex[i].id, gen) == 0)
+			got.ex[i].id = arena_strdup(&d->arena, buf);
+	}
+	/* a seeded Fisher-Yates shuffle, then consecutive runs of it for train, val and test */
+	struct rng r;
+	rng_seed(&r, (uint64_t)seed);
+	for (size_t i = got.n; i > 1; i--) {
+		size_t j = (size_t)rng_below(&r, i);
+		struct example t = got.ex[i - 1];
+		got.ex[i - 1] = got.ex[j];
+		got.ex[j] = t;
+	}
+	size_t at = 0;
+	for (int i = 0; i < SPLIT_COUNT; i++) {
+		size_t want = (size_t)(frac[i] * (double)got.n + 0.5);
+		want = MIN(want, got.n - at);
+		struct split *s = &d->splits[i];
+		for (size_t k = 0; k < want; k++) {
+			s->ex = xgrow(s->ex, &s->cap, s->n + 1, sizeof *s->ex);
+			s->ex[s->n++] = got.ex[at++];
+		}
+		free(s->source);
+		s->source = xstrdup(full);
+	}
+	free(got.ex);
+	free(full);
+	return 0;
 }
 
 int dataset_load_inline(struct dataset *d, enum split_id split, const char *text, size_t len,
@@ -292,34 +781,8 @@ int dataset_load_inline(struct dataset *d, enum split_id split, const char *text
 	struct split *sp = &d->splits[split];
 	free(sp->source);
 	sp->source = xstrdup("inline");
-	*bad = NULL;
-	if (len < 2 || text[0] != '[')
-		return err_set(e, "must be an array of examples or a path to a JSONL/JSON file");
-	const char *end = text + len, *p = skip_ws(text + 1, end);
-	if (p < end && *p == ']')
-		return 0;
-	/* after a bad example the rest is still parsed (not added): invalid JSON anywhere in the
-	 * file is reported before anything else, as when the file was parsed whole */
-	int rc = 0;
-	for (size_t i = 0;; i++) {
-		const char *stop;
-		cJSON *obj = cJSON_ParseWithLengthOpts(p, (size_t)(end - p), &stop, 0);
-		if (!obj) {
-			*bad = cJSON_GetErrorPtr();
-			return err_set(e, "invalid JSON");
-		}
-		p = skip_ws(stop, end);
-		if (p >= end || (*p != ',' && *p != ']')) {
-			cJSON_Delete(obj);
-			*bad = p;
-			return err_set(e, "invalid JSON");
-		}
-		if (rc == 0)
-			rc = dataset_add_example(d, split, obj, i, e);
-		cJSON_Delete(obj);
-		if (*p++ == ']')
-			return rc;
-	}
+	size_t line;
+	return load_array_text(d, split, text, len, 1, bad, &line, e);
 }
 
 void dataset_free(struct dataset *d)
@@ -335,6 +798,37 @@ void dataset_free(struct dataset *d)
 	memset(d, 0, sizeof *d);
 }
 
+/* The length of path without a final "[N]" index (*index = N), or strlen(path) (*index =
+ * SIZE_MAX). */
+static size_t path_index(const char *path, size_t *index)
+{
+	size_t n = strlen(path);
+	*index = SIZE_MAX;
+	if (n < 3 || path[n - 1] != ']')
+		return n;
+	size_t open = n - 1;
+	while (open > 0 && path[open - 1] >= '0' && path[open - 1] <= '9')
+		open--;
+	if (open == 0 || open == n - 1 || path[open - 1] != '[' || n - 1 - open > 9)
+		return n;
+	*index = (size_t)strtoul(path + open, NULL, 10);
+	return open - 1;
+}
+
+const char *example_text(const struct example *ex, const char *path)
+{
+	size_t index, n = path_index(path, &index);
+	for (size_t i = 0; i < ex->n; i++) {
+		if (strncmp(ex->keys[i], path, n) != 0 || ex->keys[i][n])
+			continue;
+		const struct value *v = &ex->vals[i];
+		if (index == SIZE_MAX)
+			return v->text;
+		return v->items && index < v->n_items ? v->items[index] : "";
+	}
+	return NULL;
+}
+
 const struct value *example_get(const struct example *ex, const char *key)
 {
 	for (size_t i = 0; i < ex->n; i++)
@@ -345,8 +839,9 @@ const struct value *example_get(const struct example *ex, const char *key)
 
 int dataset_has_field(const struct dataset *d, const char *key)
 {
+	size_t index, n = path_index(key, &index);
 	for (size_t i = 0; i < d->n_fields; i++)
-		if (strcmp(d->fields[i], key) == 0)
+		if (strncmp(d->fields[i], key, n) == 0 && !d->fields[i][n])
 			return 1;
 	return 0;
 }

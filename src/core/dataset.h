@@ -24,6 +24,7 @@ struct example {
 	size_t n;
 	const char **golds; /* one or more gold answers */
 	size_t n_golds;
+	size_t line; /* where the example starts in its file (inline: in its array); 0 unknown */
 };
 
 enum split_id { SPLIT_TRAIN, SPLIT_VAL, SPLIT_TEST, SPLIT_COUNT };
@@ -46,10 +47,19 @@ struct dataset {
 	size_t max_file_bytes; /* largest data file read; 0: FILE_MAX_BYTES_DEFAULT */
 };
 
-/* Loads one split from an inline array or a path (JSONL, or a JSON array), relative to dir.
- * Errors carry "file:line: ..." for files; for inline data the caller adds the position. */
+/* Loads one split from an inline array, a path (JSONL, or a JSON array) relative to dir, or
+ * {"path": P, "key": K, "offset": N, "limit": N} (K: the member of a JSON object file that holds
+ * the examples, as BBH's {"examples": [...]}; offset and limit: a slice of the file's examples).
+ * Errors carry "file:line: ..." for files; for inline data the caller adds the position.
+ * dataset.answer_field may be a path ("answers.text", "answers[0]"; a list on the way is mapped
+ * item by item); a gold that is an object is an error naming its fields. */
 int dataset_load_split(struct dataset *d, enum split_id split, const cJSON *spec, const char *dir,
                        struct err *e);
+/* The dataset object's {"path": P, "key": K, "split": {"train": F, "val": F, "test": F,
+ * "seed": N}}: the file's examples shuffled with the seed (the same seed, the same splits) and
+ * cut into runs of those fractions (rounded; they add up to at most 1).  An example without an
+ * id gets "ex-N", N its place in the file. */
+int dataset_load_fractions(struct dataset *d, const cJSON *ds, const char *dir, struct err *e);
 /* Loads one split from the text of an inline JSON array ("[" to "]", len bytes), one example at
  * a time: each is parsed on its own, added to the arena and freed, so that the tree of the whole
  * array never exists.  On invalid JSON, *bad points at the offending byte of text (for the
@@ -62,7 +72,13 @@ int dataset_add_example(struct dataset *d, enum split_id split, const cJSON *obj
                         struct err *e);
 void dataset_free(struct dataset *d);
 
+/* A field by name.  An object field's members are fields too ("answers.text", and for a list
+ * of objects the list of each one's member); the gold's own field is none. */
 const struct value *example_get(const struct example *ex, const char *key);
+/* The text of a field, or with a final [N] its item N ("context[0]"; "" past the end); NULL
+ * when the example has no such field.  Owned by the dataset. */
+const char *example_text(const struct example *ex, const char *path);
+/* Whether some example has the field (a final [N] ignored). */
 int dataset_has_field(const struct dataset *d, const char *key);
 
 #endif

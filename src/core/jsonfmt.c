@@ -34,24 +34,30 @@ static void put_string(struct sbuf *b, const char *s)
 	sbuf_addc(b, '"');
 }
 
-/* The shortest of %.15g and %.17g that reads back as the same number; whole numbers plainly. */
-static void put_number(struct sbuf *b, double d)
+void json_number_text(double d, char *buf, size_t n)
 {
-	char buf[64];
 	if (!isfinite(d)) {
-		sbuf_adds(b, "null");
+		snprintf(buf, n, "null");
 		return;
 	}
 	if (d == floor(d) && fabs(d) < 9007199254740992.0) {
-		snprintf(buf, sizeof buf, "%.0f", d);
+		snprintf(buf, n, "%.0f", d);
 	} else {
-		snprintf(buf, sizeof buf, "%.15g", d);
-		if (strtod(buf, NULL) != d)
-			snprintf(buf, sizeof buf, "%.17g", d);
+		for (int prec = 1; prec <= 17; prec++) {
+			snprintf(buf, n, "%.*g", prec, d);
+			if (strtod(buf, NULL) == d)
+				break;
+		}
 	}
 	for (char *p = buf; *p; p++)
 		if (*p == ',') /* a locale's decimal comma */
 			*p = '.';
+}
+
+static void put_number(struct sbuf *b, double d)
+{
+	char buf[64];
+	json_number_text(d, buf, sizeof buf);
 	sbuf_adds(b, buf);
 }
 
@@ -141,6 +147,33 @@ static void put_value(struct sbuf *b, const cJSON *v, int depth, size_t col, boo
 	}
 	indent(b, depth);
 	sbuf_addc(b, obj ? '}' : ']');
+}
+
+static void put_compact(struct sbuf *b, const cJSON *v)
+{
+	if (!is_container(v)) {
+		put_scalar(b, v);
+		return;
+	}
+	bool obj = cJSON_IsObject(v);
+	sbuf_addc(b, obj ? '{' : '[');
+	for (const cJSON *c = v->child; c; c = c->next) {
+		if (c != v->child)
+			sbuf_addc(b, ',');
+		if (obj) {
+			put_string(b, c->string ? c->string : "");
+			sbuf_addc(b, ':');
+		}
+		put_compact(b, c);
+	}
+	sbuf_addc(b, obj ? '}' : ']');
+}
+
+char *json_print_compact(const cJSON *v)
+{
+	struct sbuf b = {0};
+	put_compact(&b, v);
+	return sbuf_take(&b);
 }
 
 char *json_print_stable(const cJSON *root)

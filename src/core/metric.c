@@ -36,10 +36,13 @@ struct metric {
 	struct rx *rx_bare, *rx_marker, *rx_paren; /* choice by option letter */
 	struct rx *rx_answer;                      /* choice: "answer is" */
 	bool caseless;
+	bool strict; /* exact_match, f1, contains with "normalize": false */
 	double abs_tol, rel_tol;
 	double lo, hi; /* one_minus_mae scale */
-	char **labels;
+	char **labels;      /* choice: the canonical labels */
 	size_t nlabels;
+	size_t *alt_label; /* choice: group g + 1 of rx is an alternative of labels[alt_label[g]] */
+	size_t nalts;
 	char *model, *rubric, *score_pattern;
 	struct metric_judge judge;
 };
@@ -92,10 +95,11 @@ static int opt_string(const cJSON *j, const char *key, bool required, const char
  * thousands separators ("1,234,567"), optional decimals and exponent; not the tail of another
  * number ("3.14.15" holds only 3.14).  U+2212 MINUS SIGN counts as '-'. */
 static const char number_pattern[] = "(?:(?<![\\w.])[-+\\x{2212}]|(?<![\\d.]))"
-                                     "(?:(?:\\d{1,3}(?:,\\d{3})+|\\d+)(?:\\.\\d+)?|\\.\\d+)"
+                                     "(?:(?:\\d{1,3}+(?:,\\d{3})++|\\d++)(?:\\.\\d++)?|\\.\\d++)"
                                      "(?:[eE][-+]?\\d+)?";
 
-/* The value of a matched number; NaN when it overflows (1e999).  The '.' becomes the locale's
+/* The value of a matched number; NaN when a decimal overflows (1e999), infinity when an integer
+ * does (its digits are what counts, see integers_equal).  The '.' becomes the locale's
  * decimal point, so a front end that set LC_NUMERIC to "de_DE" still reads "3.14" as 3.14. */
 static double number_value(const char *s, size_t len)
 {
@@ -115,16 +119,28 @@ static double number_value(const char *s, size_t len)
 		sbuf_addc(&b, s[i]);
 	}
 	double v = NAN;
-	if (parse_double(sbuf_str(&b), &v) < 0)
-		v = NAN;
+	if (parse_double(sbuf_str(&b), &v) < 0) {
+		/* an integer too long for a double is still a number: its digits are compared */
+		const char *t = sbuf_str(&b);
+		v = t[strspn(t, "-+0123456789")] ? NAN : t[0] == '-' ? -INFINITY : INFINITY;
+	}
 	sbuf_free(&b);
 	return v;
 }
 
-/* The first (last == false) or last number in s: 1 found, 0 none, -1 regex error. */
-static int number_find(const struct metric *m, const char *s, bool last, double *out, struct err *e)
+/* A number found in a text: its value and where its text is. */
+struct number {
+	double v;
+	const char *s;
+	size_t len;
+};
+
+/* The first (last == false) or last number in s from byte from: 1 found, 0 none, -1 regex
+ * error. */
+static int number_find(const struct metric *m, const char *s, size_t from, bool last,
+                       struct number *out, struct err *e)
 {
-	size_t len = strlen(s), off = 0;
+	size_t len = strlen(s), off = from;
 	int found = 0;
 	struct rx_match mt;
 	for (;;) {
@@ -135,7 +151,7 @@ static int number_find(const struct metric *m, const char *s, bool last, double 
 			break;
 		double v = number_value(s + mt.start[0], mt.end[0] - mt.start[0]);
 		if (!isnan(v)) {
-			*out = v;
+			*out = (struct number){v, s + mt.start[0], mt.end[0] - mt.start[0]};
 			found = 1;
 			if (!last)
 				break;
@@ -145,16 +161,65 @@ static int number_find(const struct metric *m, const char *s, bool last, double 
 	return found;
 }
 
+/* The gold's number: the first after the last "####" when it has one (GSM8K's "#### 72"), else
+ * its first or last number.  1 found, 0 none, -1 error. */
+static int gold_number(const struct metric *m, const char *gold, bool last, struct number *g,
+                       struct err *e)
+{
+	const char *mark = NULL;
+	for (const char *p = strstr(gold, "####"); p; p = strstr(p + 4, "####"))
+		mark = p + 4;
+	if (mark)
+		return number_find(m, gold, (size_t)(mark - gold), false, g, e);
+	return number_find(m, gold, 0, last, g, e);
+}
+
 /* The first or last number of the gold (*g, which must have one) and of the prediction (*p):
  * 1 both found, 0 no number in the prediction, -1 error. */
 static int numbers_pair(const struct metric *m, const char *pred, const char *gold, bool last,
-                        double *p, double *g, struct err *e)
+                        struct number *p, struct number *g, struct err *e)
 {
-	int rc = number_find(m, gold, last, g, e);
+	int rc = gold_number(m, gold, last, g, e);
 	if (rc == 0)
 		return err_set(e, "metric %s: the gold answer \"%.60s\" holds no number",
 		               m->type->name, gold);
-	return rc < 0 ? -1 : number_find(m, pred, last, p, e);
+	return rc < 0 ? -1 : number_find(m, pred, 0, last, p, e);
+}
+
+/* The digits of an integer's text without sign, separators and leading zeros into b (the sign
+ * in *neg); false when the text is no integer (a decimal point or an exponent). */
+static bool integer_digits(const struct number *n, struct sbuf *b, bool *neg)
+{
+	*neg = false;
+	for (size_t i = 0; i < n->len; i++) {
+		char c = n->s[i];
+		if (c == '.' || c == 'e' || c == 'E')
+			return false;
+		if (c == '-' || (unsigned char)c == 0xe2)
+			*neg = true;
+		if (c >= '0' && c <= '9' && (b->len || c != '0'))
+			sbuf_addc(b, c);
+	}
+	if (!b->len)
+		*neg = false; /* -0 is 0 */
+	return true;
+}
+
+/* Integers beyond 2^53 are not all doubles (12345678901234567890 and ...891 are the same
+ * double): when both numbers are written as integers and one is that large, their digits are
+ * compared exactly.  -1 when that does not apply, else 1 equal, 0 different. */
+static int integers_equal(const struct number *p, const struct number *g)
+{
+	if (fabs(p->v) < 9007199254740992.0 && fabs(g->v) < 9007199254740992.0)
+		return -1;
+	struct sbuf a = {0}, b = {0};
+	bool na, nb;
+	int r = -1;
+	if (integer_digits(p, &a, &na) && integer_digits(g, &b, &nb))
+		r = na == nb && strcmp(sbuf_str(&a), sbuf_str(&b)) == 0;
+	sbuf_free(&a);
+	sbuf_free(&b);
+	return r;
 }
 
 static double clamp01(double v)
@@ -168,34 +233,126 @@ static int parse_number_rx(struct metric *m, struct err *e)
 	return m->rx ? 0 : -1;
 }
 
-/* ---- exact_match, f1, contains ---- */
+/* ---- exact_match, f1, contains, hotpot_em, hotpot_f1 ----
+ * "normalize": false (strict) compares the texts trimmed of ASCII whitespace, tokens split at
+ * whitespace, case and punctuation kept: for golds that are all punctuation (BBH's
+ * dyck_languages "] ) }"), which the SQuAD normalisation turns into nothing. */
+
+static const char *const squad_keys[] = {"normalize", NULL};
+
+static int parse_squad(struct metric *m, const cJSON *j, struct err *e)
+{
+	bool normalize = true;
+	if (opt_bool(j, "normalize", &normalize, e) < 0)
+		return -1;
+	m->strict = !normalize;
+	return 0;
+}
+
+/* The text as the metric compares it: normalised, or (strict) trimmed with its whitespace runs
+ * collapsed to one space.  Caller frees. */
+static char *compare_form(const struct metric *m, const char *s)
+{
+	if (!m->strict)
+		return squad_normalize(s);
+	struct sbuf b = {0};
+	for (const char *p = s; *p;) {
+		size_t sp = strspn(p, " \t\n\r\f\v");
+		if (sp && b.len && p[sp])
+			sbuf_addc(&b, ' ');
+		p += sp;
+		size_t w = strcspn(p, " \t\n\r\f\v");
+		sbuf_add(&b, p, w);
+		p += w;
+	}
+	return sbuf_take(&b);
+}
 
 static int score_exact_match(const struct metric *m, const char *pred, const char *gold,
                              double *out, struct err *e)
 {
-	(void)m;
 	(void)e;
-	*out = squad_exact_match(pred, gold);
+	if (!m->strict) {
+		*out = squad_exact_match(pred, gold);
+		return 0;
+	}
+	char *p = compare_form(m, pred), *g = compare_form(m, gold);
+	*out = strcmp(p, g) == 0;
+	free(p);
+	free(g);
 	return 0;
+}
+
+struct token {
+	const char *s;
+	size_t len;
+};
+
+static int token_cmp(const void *a, const void *b)
+{
+	const struct token *x = a, *y = b;
+	int r = memcmp(x->s, y->s, MIN(x->len, y->len));
+	return r ? r : (x->len > y->len) - (x->len < y->len);
+}
+
+/* The tokens of a text in compare form (separated by single spaces), sorted bytewise. */
+static struct token *tokens_sorted(const char *s, size_t *n)
+{
+	struct token *t = NULL;
+	size_t cap = 0;
+	for (*n = 0; *s; s += *s == ' ') {
+		size_t len = strcspn(s, " ");
+		t = xgrow(t, &cap, *n + 1, sizeof *t);
+		t[(*n)++] = (struct token){s, len};
+		s += len;
+	}
+	if (*n)
+		qsort(t, *n, sizeof *t, token_cmp);
+	return t;
+}
+
+/* Token F1 (multiset overlap) of two texts in compare form, as squad_f1 computes it. */
+static double tokens_f1(const char *p, const char *g)
+{
+	size_t np, ng, same = 0;
+	struct token *tp = tokens_sorted(p, &np), *tg = tokens_sorted(g, &ng);
+	for (size_t i = 0, j = 0; i < np && j < ng;) {
+		int r = token_cmp(&tp[i], &tg[j]);
+		same += r == 0;
+		i += r <= 0;
+		j += r >= 0;
+	}
+	free(tp);
+	free(tg);
+	if (!same)
+		return 0.0;
+	double precision = 1.0 * (double)same / (double)np;
+	double recall = 1.0 * (double)same / (double)ng;
+	return (2 * precision * recall) / (precision + recall);
 }
 
 static int score_f1(const struct metric *m, const char *pred, const char *gold, double *out,
                     struct err *e)
 {
-	(void)m;
 	(void)e;
-	*out = squad_f1(pred, gold);
+	if (!m->strict) {
+		*out = squad_f1(pred, gold);
+		return 0;
+	}
+	char *p = compare_form(m, pred), *g = compare_form(m, gold);
+	*out = tokens_f1(p, g);
+	free(p);
+	free(g);
 	return 0;
 }
 
-/* Both sides SQuAD-normalised; the gold must occur as whole tokens ("1" is not in "10").
+/* Both sides in compare form; the gold must occur as whole tokens ("1" is not in "10").
  * A gold that normalises to nothing ("the") only matches a prediction that does too. */
 static int score_contains(const struct metric *m, const char *pred, const char *gold, double *out,
                           struct err *e)
 {
-	(void)m;
 	(void)e;
-	char *p = squad_normalize(pred), *g = squad_normalize(gold);
+	char *p = compare_form(m, pred), *g = compare_form(m, gold);
 	if (!*g) {
 		*out = *p ? 0.0 : 1.0;
 	} else {
@@ -204,6 +361,24 @@ static int score_contains(const struct metric *m, const char *pred, const char *
 		free(pp);
 		free(gg);
 	}
+	free(p);
+	free(g);
+	return 0;
+}
+
+/* The official HotpotQA answer metric (hotpot_evaluate_v1.py): SQuAD's EM and F1, except that
+ * F1 is 0 when either side normalises to "yes", "no" or "noanswer" and they differ. */
+static int score_hotpot_f1(const struct metric *m, const char *pred, const char *gold,
+                           double *out, struct err *e)
+{
+	(void)m;
+	(void)e;
+	static const char *const special[] = {"yes", "no", "noanswer"};
+	char *p = squad_normalize(pred), *g = squad_normalize(gold);
+	bool differ = strcmp(p, g) != 0, zero = false;
+	for (size_t i = 0; differ && i < ARRAY_SIZE(special); i++)
+		zero |= strcmp(p, special[i]) == 0 || strcmp(g, special[i]) == 0;
+	*out = zero ? 0.0 : squad_f1(pred, gold);
 	free(p);
 	free(g);
 	return 0;
@@ -265,16 +440,23 @@ static int parse_numeric(struct metric *m, const cJSON *j, struct err *e)
 	return parse_number_rx(m, e);
 }
 
-/* The last number of the prediction against the last number of the gold ("#### 72" -> 72), as
- * Python's math.isclose: |p - g| <= max(abs_tol, rel_tol * max(|p|, |g|)). */
+/* The last number of the prediction against the gold's number (the first after "####", else
+ * its last), as Python's math.isclose: |p - g| <= max(abs_tol, rel_tol * max(|p|, |g|)); two
+ * integers beyond 2^53 with no tolerance beyond rounding compare digit by digit. */
 static int score_numeric(const struct metric *m, const char *pred, const char *gold, double *out,
                          struct err *e)
 {
-	double g, p;
+	struct number g, p;
 	int rc = numbers_pair(m, pred, gold, true, &p, &g, e);
 	if (rc < 0)
 		return -1;
-	*out = rc && fabs(p - g) <= fmax(m->abs_tol, m->rel_tol * fmax(fabs(p), fabs(g)));
+	bool exact = (m->abs_tol < 1 && m->rel_tol == 0) || !isfinite(p.v) || !isfinite(g.v);
+	int same = rc && exact ? integers_equal(&p, &g) : -1;
+	if (same >= 0)
+		*out = same;
+	else
+		*out = rc && fabs(p.v - g.v) <=
+		                 fmax(m->abs_tol, m->rel_tol * fmax(fabs(p.v), fabs(g.v)));
 	return 0;
 }
 
@@ -304,11 +486,12 @@ static int parse_mae(struct metric *m, const cJSON *j, struct err *e)
 static int score_mae(const struct metric *m, const char *pred, const char *gold, double *out,
                      struct err *e)
 {
-	double g, p;
+	struct number g, p;
 	int rc = numbers_pair(m, pred, gold, false, &p, &g, e);
 	if (rc < 0)
 		return -1;
-	*out = rc ? clamp01(1.0 - fabs(p - g) / (m->hi - m->lo)) : 0.0;
+	double d = fabs(p.v - g.v);
+	*out = rc && isfinite(d) ? clamp01(1.0 - d / (m->hi - m->lo)) : 0.0;
 	return 0;
 }
 
@@ -322,9 +505,10 @@ static int score_mae(const struct metric *m, const char *pred, const char *gold,
  *      is a dog" chooses nothing;
  *   3. else the last "(X)" anywhere in the prediction;
  *   otherwise no choice (score 0).  Letters compare case-insensitively.
- * With "labels" (e.g. ["True", "False"]): the gold must contain a label; the prediction's choice
- * is the label that appears first as a whole word (case-insensitive, Unicode letters), looking
- * first after the last "answer" marker and then in the whole text. */
+ * With "labels" (e.g. ["True", "False"], or labels with aliases): the gold must contain a label;
+ * the prediction's choice is the label (or alias) that appears first as a whole word, the
+ * longest where several start at one place (case-insensitive, Unicode letters, space, '_' and
+ * '-' alike), looking first after the last "answer" marker and then in the whole text. */
 
 static const char *const choice_keys[] = {"labels", NULL};
 
@@ -336,55 +520,86 @@ static const char marker_pattern[] =
 static const char paren_pattern[] = "\\(([A-Za-z])\\)";
 static const char answer_marker[] = "(?i)\\banswer(?:\\s+is)?\\s*[:=]?";
 
-/* Labels become one caseless alternation, one group per label, longest first so that a label
- * that begins another ("no" / "no answer") cannot hide it. */
+/* One way of writing a label: the label itself or one of its aliases. */
+struct label_alt {
+	const char *text;
+	size_t label;
+};
+
+static int alt_cmp(const void *a, const void *b)
+{
+	size_t x = strlen(((const struct label_alt *)a)->text);
+	size_t y = strlen(((const struct label_alt *)b)->text);
+	return (x < y) - (x > y); /* longest first */
+}
+
+/* An alternative as a pattern: letters and digits as they are, other ASCII escaped, and a run of
+ * spaces, '_' or '-' matches any such run ("NOT_SUPPORTED" is also "not supported"). */
+static void alt_pattern(struct sbuf *b, const char *s)
+{
+	while (*s) {
+		size_t sep = strspn(s, " \t_-");
+		if (sep) {
+			sbuf_adds(b, "[\\s_-]+");
+			s += sep;
+			continue;
+		}
+		unsigned char c = (unsigned char)*s;
+		if (c < 0x80 && !(c >= '0' && c <= '9') && !((c | 0x20) >= 'a' && (c | 0x20) <= 'z'))
+			sbuf_addc(b, '\\');
+		sbuf_addc(b, *s++);
+	}
+}
+
+/* Labels become one caseless alternation of whole words, one group per way of writing a label,
+ * longest first, so that a label that ends another ("SUPPORTED" / "NOT SUPPORTED") or begins
+ * it ("no" / "no answer") cannot hide it.  "labels" is a list of labels or an object from each
+ * label to a list of aliases: {"SUPPORTED": ["true"], "NOT_SUPPORTED": ["refuted"]}. */
 static int parse_labels(struct metric *m, const cJSON *v, struct err *e)
 {
-	static const char what[] = "metric.labels must be a list of 1 to 31 non-empty strings, "
-	                           "e.g. [\"True\", \"False\"]";
-	int n = cJSON_IsArray(v) ? cJSON_GetArraySize(v) : 0;
+	static const char what[] =
+	    "metric.labels must be a list of 1 to 31 non-empty strings, e.g. [\"True\", "
+	    "\"False\"], or an object from each label to a list of aliases, e.g. {\"SUPPORTED\": "
+	    "[\"true\"]} (31 labels and aliases at most)";
+	int n = cJSON_IsArray(v) || cJSON_IsObject(v) ? cJSON_GetArraySize(v) : 0;
 	if (n < 1 || n >= RX_MAX_GROUPS)
 		return err_set(e, "%s", what);
 	m->labels = xcalloc((size_t)n, sizeof *m->labels);
+	struct label_alt alts[RX_MAX_GROUPS - 1];
+	size_t nalts = 0;
 	const cJSON *it;
 	cJSON_ArrayForEach(it, v)
 	{
-		if (!cJSON_IsString(it))
+		const char *name = cJSON_IsObject(v) ? it->string : it->valuestring;
+		if (!name || (cJSON_IsArray(v) && !cJSON_IsString(it)) ||
+		    (cJSON_IsObject(v) && !cJSON_IsArray(it)))
 			return err_set(e, "%s", what);
-		char *label = str_trim(xstrdup(it->valuestring));
+		char *label = str_trim(xstrdup(name));
 		m->labels[m->nlabels++] = label;
-		if (!*label)
+		if (!*label || nalts >= ARRAY_SIZE(alts))
 			return err_set(e, "%s", what);
-	}
-	size_t *order = xcalloc(m->nlabels, sizeof *order);
-	for (size_t i = 0; i < m->nlabels; i++) {
-		size_t k = i;
-		while (k > 0 && strlen(m->labels[order[k - 1]]) < strlen(m->labels[i])) {
-			order[k] = order[k - 1];
-			k--;
+		alts[nalts++] = (struct label_alt){label, m->nlabels - 1};
+		const cJSON *alias, *aliases = cJSON_IsObject(v) ? it : NULL;
+		cJSON_ArrayForEach(alias, aliases)
+		{
+			if (!cJSON_IsString(alias) || !*alias->valuestring ||
+			    nalts >= ARRAY_SIZE(alts))
+				return err_set(e, "%s", what);
+			alts[nalts++] = (struct label_alt){alias->valuestring, m->nlabels - 1};
 		}
-		order[k] = i;
 	}
-	/* group k + 1 is sorted[k]: keep the labels in pattern order */
-	char **sorted = xcalloc(m->nlabels, sizeof *sorted);
+	qsort(alts, nalts, sizeof *alts, alt_cmp);
+	m->alt_label = xcalloc(nalts, sizeof *m->alt_label);
+	m->nalts = nalts;
 	struct sbuf b = {0};
 	sbuf_adds(&b, "(?<![\\p{L}\\p{N}_])(?:");
-	for (size_t k = 0; k < m->nlabels; k++) {
-		sorted[k] = m->labels[order[k]];
+	for (size_t k = 0; k < nalts; k++) {
+		m->alt_label[k] = alts[k].label;
 		sbuf_adds(&b, k ? "|(" : "(");
-		for (const char *s = sorted[k]; *s; s++) {
-			unsigned char c = (unsigned char)*s;
-			if (c < 0x80 && !(c >= '0' && c <= '9') &&
-			    !((c | 0x20) >= 'a' && (c | 0x20) <= 'z'))
-				sbuf_addc(&b, '\\');
-			sbuf_addc(&b, *s);
-		}
+		alt_pattern(&b, alts[k].text);
 		sbuf_addc(&b, ')');
 	}
 	sbuf_adds(&b, ")(?![\\p{L}\\p{N}_])");
-	free(m->labels);
-	m->labels = sorted;
-	free(order);
 	m->rx = rx_compile(sbuf_str(&b), RX_CASELESS, e);
 	sbuf_free(&b);
 	return m->rx ? 0 : err_prefix(e, "metric.labels");
@@ -446,7 +661,7 @@ static int choice_letter(const struct metric *m, const char *s, bool gold, struc
 	return 0;
 }
 
-/* The index of the label chosen by text (+1), 0 when none, -1 on a regex error. */
+/* The index of the label chosen by text (+1; an alias stands for its label), 0 when none, -1 on a regex error. */
 static int choice_label(const struct metric *m, const char *s, struct err *e)
 {
 	struct rx_match mt;
@@ -468,7 +683,7 @@ static int choice_label(const struct metric *m, const char *s, struct err *e)
 	}
 	for (int g = 1; g < mt.ngroups; g++)
 		if (mt.start[g] != SIZE_MAX)
-			return g;
+			return (int)m->alt_label[g - 1] + 1;
 	return 0;
 }
 
@@ -644,14 +859,19 @@ int metric_judge_parse(const struct metric *m, const char *reply, double *score,
 /* ---- the table ---- */
 
 static const struct metric_type metric_types[] = {
-    {"exact_match", 1.0, NULL, NULL, score_exact_match,
+    {"exact_match", 1.0, squad_keys, parse_squad, score_exact_match,
      "the answer must equal the gold after SQuAD normalisation (case, punctuation, "
      "articles and spacing ignored)"},
-    {"f1", 0.5, NULL, NULL, score_f1,
+    {"f1", 0.5, squad_keys, parse_squad, score_f1,
      "token overlap F1 with the gold after SQuAD normalisation: extra or missing words cost "
      "points"},
-    {"contains", 1.0, NULL, NULL, score_contains,
+    {"contains", 1.0, squad_keys, parse_squad, score_contains,
      "the normalised gold must appear as whole words in the answer"},
+    {"hotpot_em", 1.0, NULL, NULL, score_exact_match,
+     "the answer must equal the gold after SQuAD normalisation (HotpotQA's official EM)"},
+    {"hotpot_f1", 0.5, NULL, NULL, score_hotpot_f1,
+     "token overlap F1 with the gold after SQuAD normalisation; a yes/no answer must match "
+     "exactly (HotpotQA's official F1)"},
     {"regex", 1.0, regex_keys, parse_regex, score_regex,
      "the trimmed answer must fully match a pattern"},
     {"numeric", 1.0, numeric_keys, parse_numeric, score_numeric,
@@ -667,8 +887,8 @@ static const struct metric_type metric_types[] = {
 static const char *const common_keys[] = {"type", "threshold", NULL};
 
 const char *const metric_keys[] = {
-    "type",  "threshold", "pattern", "caseless",      "abs_tol",   "rel_tol", "labels",
-    "scale", "model",     "rubric",  "score_pattern", "scale_max", NULL,
+    "type",  "threshold", "normalize", "pattern",       "caseless",  "abs_tol", "rel_tol",
+    "labels", "scale",    "model",     "rubric",        "score_pattern", "scale_max", NULL,
 };
 
 static bool key_in(const char *const *keys, const char *key)
@@ -760,6 +980,7 @@ void metric_free(struct metric *m)
 	for (size_t i = 0; i < m->nlabels; i++)
 		free(m->labels[i]);
 	free(m->labels);
+	free(m->alt_label);
 	free(m->model);
 	free(m->rubric);
 	free(m->score_pattern);
@@ -795,14 +1016,52 @@ int metric_score(const struct metric *m, const char *pred, const char *const *go
 		return m->type->score(m, pred, NULL, score, e);
 	if (ngolds == 0)
 		return err_set(e, "metric %s: no gold answer to compare with", m->type->name);
+	/* every gold is tried: one that cannot be used (no number, no option) does not hide the
+	 * others; the first one's error is reported when none could be used */
 	double best = 0;
+	size_t failed = 0;
+	struct err first = {{0}};
 	for (size_t i = 0; i < ngolds && best < 1; i++) {
 		double s;
-		if (m->type->score(m, pred, golds[i] ? golds[i] : "", &s, e) < 0)
-			return -1;
+		struct err ge = {{0}};
+		if (m->type->score(m, pred, golds[i] ? golds[i] : "", &s, &ge) < 0) {
+			if (!failed++)
+				first = ge;
+			continue;
+		}
 		best = MAX(best, s);
 	}
+	if (failed == ngolds) {
+		*e = first;
+		return -1;
+	}
 	*score = best;
+	return 0;
+}
+
+int metric_check_gold(const struct metric *m, const char *gold, struct err *e)
+{
+	if (!m->type->score || m->gold_free)
+		return 0;
+	double s;
+	/* a gold's problems are the scorers' only errors besides regex limits, which an empty
+	 * prediction cannot reach */
+	if (m->type->score(m, "", gold ? gold : "", &s, e) < 0)
+		return -1;
+	if (m->type->parse != parse_regex && m->type->parse != parse_choice &&
+	    m->type->parse != parse_numeric && m->type->parse != parse_mae && !m->strict) {
+		char *g = squad_normalize(gold ? gold : "");
+		bool empty = !*g;
+		free(g);
+		if (empty) {
+			err_set(e,
+			        "the gold \"%.60s\" normalises to nothing (punctuation, articles "
+			        "and spaces only), so an empty answer matches it; give the metric "
+			        "\"normalize\": false to compare the text as it is",
+			        gold ? gold : "");
+			return 1;
+		}
+	}
 	return 0;
 }
 

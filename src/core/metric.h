@@ -2,6 +2,8 @@
  *
  * A session names one metric, e.g. "metric": {"type": "f1", "threshold": 0.5}.  Types:
  *   exact_match, f1   the official SQuAD v1.1 evaluation script, code point for code point
+ *                     ("normalize": false compares the whitespace-separated text as it is)
+ *   hotpot_em, hotpot_f1  HotpotQA's official answer metric (yes/no/noanswer must match)
  *   contains          the normalised gold occurs, as whole tokens, in the normalised prediction
  *   regex             the trimmed prediction fully matches "pattern" (or each gold as a pattern)
  *   numeric           the last number of the prediction equals the gold's last number
@@ -33,11 +35,16 @@ double metric_threshold(const struct metric *m);
 /* llm_judge: scored by the engine through an LLM, never by metric_score. */
 bool metric_is_judge(const struct metric *m);
 
-/* Score in [0, 1] of a prediction against one or more gold answers (the max over golds).
- * 0 on success; -1 with e set: a regex limit hit, an invalid gold pattern, a gold without a
- * number for numeric, a gold that is no option for choice, no gold at all, or llm_judge. */
+/* Score in [0, 1] of a prediction against one or more gold answers (the max over the golds
+ * that can be used).  0 on success; -1 with e set when no gold can be used (an invalid gold
+ * pattern, a gold without a number for numeric, a gold that is no option for choice; the first
+ * gold's problem is reported), on a regex limit hit, with no gold at all, or for llm_judge. */
 int metric_score(const struct metric *m, const char *pred, const char *const *golds, size_t ngolds,
                  double *score, struct err *e);
+/* Whether a gold answer can be scored, for checking a dataset when it loads: 0 fine; -1 it
+ * cannot (e says why: "the gold answer \"x\" holds no number"); 1 it can but is suspect (e says
+ * why: a gold that normalises to nothing, which an empty answer matches). */
+int metric_check_gold(const struct metric *m, const char *gold, struct err *e);
 
 /* llm_judge settings for the engine.  Strings are owned by the metric. */
 struct metric_judge {

@@ -208,9 +208,13 @@ static void load_retrieve(struct loader *L, struct session *s, struct step *st, 
 		    !dataset_has_field(&s->data, st->passages + 6)) {
 			char p[300];
 			snprintf(p, sizeof p, "%s.passages", path);
+			struct sbuf have = {0};
+			for (size_t i = 0; i < s->data.n_fields; i++)
+				sbuf_addf(&have, "%s%s", i ? ", " : "", s->data.fields[i]);
 			load_problem(L, p, "step \"%s\": passages \"%s\" must name a dataset field "
-			                   "holding a list (input.FIELD)",
-			             st->id, st->passages);
+			                   "holding a list (input.FIELD; the dataset has: %s)",
+			             st->id, st->passages, have.len ? have.s : "no input fields");
+			sbuf_free(&have);
 		}
 	}
 }

@@ -174,7 +174,7 @@ const struct model_config *session_model(const struct session *s, const char *na
 /* ---- dataset ---- */
 
 static const char *const dataset_keys[] = {"answer_field", "id_field", "train", "val", "test",
-                                           NULL};
+                                           "path", "key", "split", NULL};
 
 static void load_dataset(struct loader *L, struct session *s)
 {
@@ -187,6 +187,20 @@ static void load_dataset(struct loader *L, struct session *s)
 	s->data.answer_field = load_string(L, ds, "dataset", "answer_field", "answer");
 	s->data.id_field = load_string(L, ds, "dataset", "id_field", "id");
 	bool any = false;
+	if (cJSON_GetObjectItemCaseSensitive(ds, "split") ||
+	    cJSON_GetObjectItemCaseSensitive(ds, "path")) {
+		/* one file cut into splits by fractions */
+		struct err e = {{0}};
+		bool both = false;
+		for (int i = 0; i < SPLIT_COUNT; i++)
+			both |= cJSON_GetObjectItemCaseSensitive(ds, split_names[i]) != NULL;
+		if (both)
+			load_problem(L, "dataset", "dataset: give either \"path\" with \"split\" "
+			                           "fractions or train/val/test, not both");
+		else if (dataset_load_fractions(&s->data, ds, s->dir, &e) < 0)
+			load_problem(L, "dataset", "%s", e.msg);
+		any = true;
+	}
 	for (int i = 0; i < SPLIT_COUNT; i++) {
 		const cJSON *spec = cJSON_GetObjectItemCaseSensitive(ds, split_names[i]);
 		if (!spec)
@@ -221,6 +235,56 @@ static void load_dataset(struct loader *L, struct session *s)
 	else if (s->data.splits[SPLIT_TRAIN].n == 0 && s->data.splits[SPLIT_VAL].n == 0 &&
 	         s->data.splits[SPLIT_TEST].n == 0 && L->errors == 0)
 		load_problem(L, "dataset", "dataset: every split is empty");
+}
+
+/* Every gold answer checked against the metric when the session loads, so that a gold no metric
+ * can use (a regex that does not compile, no number, no option) is reported with its example
+ * now rather than failing at run time; an example is an error only when none of its golds can
+ * be used.  Suspect golds (one that normalises to nothing) are warnings.  At most
+ * GOLD_REPORTS of each are listed, then how many more there are. */
+#define GOLD_REPORTS 10
+
+static void check_golds(struct loader *L, struct session *s)
+{
+	size_t n_bad = 0, n_warn = 0;
+	for (int i = 0; i < SPLIT_COUNT; i++) {
+		const struct split *sp = &s->data.splits[i];
+		bool in_file = strcmp(sp->source ? sp->source : "inline", "inline") != 0;
+		size_t base = 0;
+		if (!in_file && L->inline_span[i][1])
+			base = (size_t)json_pos_of_offset(L->text, L->inline_span[i][0]).line - 1;
+		for (size_t k = 0; k < sp->n; k++) {
+			const struct example *ex = &sp->ex[k];
+			struct err e = {{0}}, first = {{0}};
+			size_t bad = 0, warn = 0;
+			for (size_t g = 0; g < ex->n_golds; g++) {
+				int rc = metric_check_gold(s->metric, ex->golds[g], &e);
+				if (rc < 0 && !bad++)
+					first = e;
+				if (rc > 0 && !warn++ && !bad)
+					first = e;
+			}
+			bool error = bad && bad == ex->n_golds;
+			if (!error && !warn)
+				continue;
+			size_t *count = error ? &n_bad : &n_warn;
+			if ((*count)++ >= GOLD_REPORTS)
+				continue;
+			struct diag *d = error ? L->d : &s->warnings;
+			char where[64] = "";
+			if (ex->line)
+				snprintf(where, sizeof where, ":%zu", ex->line + base);
+			diag_add(d, "%s%s: %s example %zu: %s", in_file ? sp->source : L->file, where,
+			         split_names[i], k + 1, first.msg);
+		}
+	}
+	if (n_bad > GOLD_REPORTS)
+		diag_add(L->d, "%s: %zu more examples whose gold answers the metric cannot use",
+		         L->file, n_bad - GOLD_REPORTS);
+	if (n_warn > GOLD_REPORTS)
+		diag_add(&s->warnings, "%s: %zu more examples with a suspect gold answer", L->file,
+		         n_warn - GOLD_REPORTS);
+	L->errors += n_bad > 0;
 }
 
 /* ---- optimizer settings ---- */
@@ -554,6 +618,8 @@ struct session *session_load(const char *path, const struct session_load_opts *o
 		goto out;
 	}
 	load_metric(&L, s);
+	if (s->metric && L.errors == 0)
+		check_golds(&L, s);
 	load_pipeline(&L, s);
 	load_optimizer(&L, s);
 	json_num_check(root, history_numbers, history_bad, &L);
@@ -577,6 +643,7 @@ void session_free(struct session *s)
 	free(s->models);
 	dataset_free(&s->data);
 	metric_free(s->metric);
+	diag_free(&s->warnings);
 	free(s->opt.step_optimizer);
 	free(s->opt.role_model);
 	cJSON_Delete(s->root);

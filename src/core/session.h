@@ -126,6 +126,14 @@ struct optimizer_settings {
 	cJSON *roles;        /* role prompt overrides: name -> template text (borrowed) */
 };
 
+/* Diagnostics: every problem found, each "file:line:col: message". */
+struct diag {
+	char **msgs;
+	size_t n, cap;
+};
+void diag_add(struct diag *d, const char *fmt, ...) PRINTF_LIKE(2, 3);
+void diag_free(struct diag *d);
+
 struct session {
 	char *path; /* as given */
 	char *save_path; /* where a save to `path` goes: the target when path is a symbolic link,
@@ -157,15 +165,9 @@ struct session {
 	struct dataset data;
 	struct metric *metric;
 	struct optimizer_settings opt;
+	struct diag warnings; /* suspect but usable things found on loading (for --check) */
 };
 
-/* Diagnostics: every problem found, each "file:line:col: message". */
-struct diag {
-	char **msgs;
-	size_t n, cap;
-};
-void diag_add(struct diag *d, const char *fmt, ...) PRINTF_LIKE(2, 3);
-void diag_free(struct diag *d);
 
 struct session_load_opts {
 	size_t max_bytes; /* default 256 MiB */

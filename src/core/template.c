@@ -67,13 +67,22 @@ struct template *template_parse(const char *text, struct err *e)
 			err_set(e, "empty {{}} at line %d, column %d", line, col);
 			goto fail;
 		}
+		/* a final [N] picks a list's item N: {{input.context[0]}} */
+		const char *name_end = b;
+		if (b - a >= 3 && b[-1] == ']') {
+			const char *q = b - 1;
+			while (q > a && q[-1] >= '0' && q[-1] <= '9')
+				q--;
+			if (q > a + 1 && q < b - 1 && q[-1] == '[')
+				name_end = q - 1;
+		}
 		for (const char *q = a; q < b; q++) {
-			if (!name_char(*q)) {
-				err_set(e, "bad name \"%.*s\" in {{...}} at line %d, column %d (names are "
-				           "letters, digits, _ - and dots)",
-				        (int)(b - a), a, line, col);
-				goto fail;
-			}
+			if (q >= name_end || name_char(*q))
+				continue;
+			err_set(e, "bad name \"%.*s\" in {{...}} at line %d, column %d (names are "
+			           "letters, digits, _ - and dots, with an optional final [N])",
+			        (int)(b - a), a, line, col);
+			goto fail;
 		}
 		if (p > lit)
 			add_segment(t, false, lit, (size_t)(p - lit));

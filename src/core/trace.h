@@ -36,7 +36,8 @@ struct trace_step {
 	char *finish;    /* LLM: the provider's finish reason ("stop", "length", ...), or NULL */
 	bool cut;        /* LLM: the token limit cut the answer (finish "length", "max_tokens") */
 	bool cached, memo, scripted, estimated; /* estimated: the tokens (a cut stream, ...) */
-	double latency_s;
+	double latency_s; /* LLM: on the wire (llm_reply.latency_s); code steps: running */
+	double queued_s;  /* LLM: waiting for a slot before the first attempt */
 	long tok_in, tok_out;
 	long tok_cached, tok_reasoning; /* parts of tok_in (provider-cached) and tok_out */
 	double cost_usd;

@@ -201,8 +201,8 @@ static const char *lookup(void *arg, const char *name)
 		return keep(es, xstrdup(buf));
 	}
 	if (str_startswith(name, "input.")) {
-		const struct value *v = example_get(example_of(es), name + 6);
-		return v ? v->text : "";
+		const char *v = example_text(example_of(es), name + 6);
+		return v ? v : "";
 	}
 	if (str_startswith(name, "steps.")) {
 		const char *id = name + 6, *dot = strrchr(id, '.');
@@ -346,6 +346,7 @@ static void on_llm_done(void *arg, const struct llm_reply *rep)
 	es->pending_step = -1;
 	struct trace_step *ts = &es->trace.steps[tsi];
 	ts->latency_s = rep->latency_s;
+	ts->queued_s = rep->queued_s;
 	ts->tok_in = rep->usage.in;
 	ts->tok_out = rep->usage.out;
 	ts->tok_cached = rep->usage.cached;

@@ -44,7 +44,8 @@ struct llm_reply {
 	bool cached;        /* answered from the response cache */
 	bool scripted;      /* answered by the scripted stand-in, not a real model */
 	int attempts;
-	double latency_s;
+	double latency_s;   /* from the first attempt to the answer, retries included */
+	double queued_s;    /* before that, waiting for a slot (concurrency, rate limits) */
 	char key[65];       /* hex SHA-256 of the canonical request */
 	/* a cached or shared answer: the tokens it cost when it was paid for (not billed again) */
 	long reused_tokens;

@@ -307,7 +307,9 @@ static void job_deliver(struct llm *l, struct job *j)
 {
 	job_set_state(l, j, JOB_DELIVERING);
 	bool charged = j->cached; /* a cache hit costs nothing */
-	double latency = (double)(now_ms() - j->t_submit_ms) / 1000;
+	/* time waiting for a slot, then time from the first attempt on (retries included) */
+	int64_t now = now_ms(), start = j->t_start_ms ? j->t_start_ms : now;
+	double queued = (double)(start - j->t_submit_ms) / 1000, latency = (double)(now - start) / 1000;
 	for (struct waiter *w = j->waiters; w; w = w->next) {
 		if (w->cancelled)
 			continue;
@@ -319,6 +321,7 @@ static void job_deliver(struct llm *l, struct job *j)
 		r.scripted = j->scripted;
 		r.attempts = j->attempts;
 		r.latency_s = latency;
+		r.queued_s = queued;
 		r.replaced = j->error ? 0 : j->replaced;
 		r.finish_reason = j->error ? NULL : j->finish;
 		r.cut = !j->error && provider_finish_cut(j->finish);

@@ -347,6 +347,8 @@ void attempt_start(struct llm *l, struct job *j)
 {
 	struct err e = {{0}};
 	j->attempts++;
+	if (!j->t_start_ms)
+		j->t_start_ms = now_ms();
 	attempt_clear(l, j);
 	j->lim_seq = j->lim->seq;         /* limiter_admit counted this attempt */
 	job_set_state(l, j, JOB_RUNNING); /* holds the slot limiter_admit took */

@@ -119,6 +119,7 @@ struct job {
 	int attempts;
 	double waited_s; /* backoff spent so far */
 	int64_t t_submit_ms, due_ms;
+	int64_t t_start_ms; /* the first attempt started (0: none yet): queued before, wire after */
 	bool scripted_delay; /* TIMER holds a scripted reply rather than a retry */
 	bool key_held;       /* TIMER until the user answers about its key (llm_key_answer) */
 	long tok_reserved;

@@ -33,8 +33,9 @@ python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); assert r["split"]==
 	|| fail "--split train --limit 5"
 case="limit text"; run --eval -s test -n 2 "$T/session.json"; expect_rc 0
 expect_out "capitals: split test, 2 examples"
-case="limit 0"; run --eval --limit 0 "$T/session.json"; expect_rc 1
-expect_err "the val split has no examples"
+# --limit 0 is a usage error that says how many there are, not "the split has no examples"
+case="limit 0"; run --eval --limit 0 "$T/session.json"; expect_rc 2
+expect_err "--limit 0 leaves nothing to evaluate (the val split has 8 examples)"
 
 # a split with no examples is an error, not a score of nothing
 sed 's/"test": \[/"unused": [/' "$T/session.json" >"$T/notest.json"

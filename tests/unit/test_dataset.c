@@ -4,6 +4,9 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <cmocka.h>
 
 #include "core/dataset.h"
@@ -158,19 +161,20 @@ static void test_errors(void **state)
 	expect_error("\"passwd\"", "passwd:1:1: not a JSON-lines file: invalid JSON (expected one "
 	                           "example object a line)");
 	put("notobj.jsonl", "[1, 2]\n");
-	expect_error("\"notobj.jsonl\"", "notobj.jsonl: example 1 is not a JSON object");
+	expect_error("\"notobj.jsonl\"", "notobj.jsonl:1: example 1 is not a JSON object");
 	put("scalar.jsonl", "{\"answer\": \"a\"}\n42\n");
 	expect_error("\"scalar.jsonl\"", "scalar.jsonl:2: example 2 is not a JSON object");
 	put("badarr.json", "[{\"answer\": \"a\"},");
 	expect_error("\"badarr.json\"",
-	             "badarr.json: invalid JSON (expected an array of examples or JSON lines)");
+	             "badarr.json:1:18: unexpected end of file (expected a value) (invalid JSON)");
 	expect_error("\"nope.jsonl\"", "nope.jsonl: cannot open: No such file or directory");
 	expect_error(
 	    "[{\"answer\": \"a\"}, {\"q\": \"b\"}]",
 	    "example 2 has no \"answer\" field (the gold answer; set dataset.answer_field to "
 	    "use another)");
 	expect_error("[\"just text\"]", "example 1 is not a JSON object");
-	expect_error("5", "must be an array of examples or a path to a JSONL/JSON file");
+	expect_error("5", "must be an array of examples, a path to a JSONL/JSON file, or "
+	                  "{\"path\": ..., \"key\": ..., \"offset\": N, \"limit\": N}");
 }
 
 /* dataset_load_inline: the examples of an array's text, one at a time; bad JSON by position. */
@@ -232,10 +236,277 @@ static void test_split_names(void **state)
 	assert_int_equal(split_from_name("dev"), -1);
 }
 
+/* Numbers as text: the shortest form that reads back as the same double, so that a gold 0.1
+ * is "0.1" (not "0.10000000000000001", which exact_match against 0.1 scored 0) and so is a
+ * {{input.x}}; inside an object field too. */
+static void test_numbers_shortest(void **state)
+{
+	(void)state;
+	struct dataset d = {0};
+	load_spec_ok(&d, SPLIT_TRAIN,
+	             "[{\"x\": 0.1, \"y\": {\"k\": [0.3, 1e-7]}, \"z\": 123456789012345678, "
+	             "\"answer\": [0.1, 2.675, 1e16, -0.0, 5e-324]}]");
+	const struct example *ex = &d.splits[SPLIT_TRAIN].ex[0];
+	assert_string_equal(example_get(ex, "x")->text, "0.1");
+	assert_string_equal(example_get(ex, "y")->text, "{\"k\":[0.3,1e-07]}");
+	assert_string_equal(example_get(ex, "z")->text, "1.2345678901234568e+17");
+	assert_string_equal(ex->golds[0], "0.1");
+	assert_string_equal(ex->golds[1], "2.675");
+	assert_string_equal(ex->golds[2], "1e+16");
+	assert_string_equal(ex->golds[3], "-0");
+	assert_string_equal(ex->golds[4], "5e-324");
+	dataset_free(&d);
+}
+
+/* A gold that is an object is an error naming a field to use; answer_field takes a path, and a
+ * list met on the way is mapped item by item (SQuAD's official layout and the HF one). */
+static void test_gold_paths(void **state)
+{
+	(void)state;
+	expect_error("[{\"q\": \"w\", \"answer\": {\"text\": \"New Zealand\", \"answer_start\": 5}}]",
+	             "example 1: the gold answer \"answer\" holds an object, not text; name the "
+	             "field that holds the text in dataset.answer_field, e.g. \"answer.text\"");
+	expect_error("[{\"answer\": [[\"a\"]]}]",
+	             "example 1: the gold answer \"answer\" holds a list of lists, not text; name "
+	             "the field that holds the text in dataset.answer_field");
+	expect_error("[{\"answer\": []}]", "example 1: the gold answer \"answer\" is an empty list");
+	struct dataset d = {0};
+	d.answer_field = xstrdup("answers.text");
+	load_spec_ok(&d, SPLIT_TRAIN,
+	             "[{\"q\": \"a\", \"answers\": [{\"text\": \"New Zealand\", \"answer_start\": 5},"
+	             " {\"text\": \"NZ\", \"answer_start\": 9}]},"
+	             " {\"q\": \"b\", \"answers\": {\"text\": [\"x\", \"y\"], \"answer_start\": [1, 2]}},"
+	             " {\"q\": \"c\", \"answers.text\": \"literal key first\"}]");
+	const struct example *ex = d.splits[SPLIT_TRAIN].ex;
+	assert_int_equal(ex[0].n_golds, 2);
+	assert_string_equal(ex[0].golds[0], "New Zealand");
+	assert_string_equal(ex[0].golds[1], "NZ");
+	assert_null(example_get(&ex[0], "answers")); /* the gold's field is no input */
+	assert_string_equal(example_get(&ex[0], "q")->text, "a");
+	assert_int_equal(ex[1].n_golds, 2);
+	assert_string_equal(ex[1].golds[1], "y");
+	assert_string_equal(ex[2].golds[0], "literal key first");
+	dataset_free(&d);
+	d = (struct dataset){0};
+	d.answer_field = xstrdup("answers[1].text");
+	load_spec_ok(&d, SPLIT_TRAIN, "[{\"answers\": [{\"text\": \"A\"}, {\"text\": \"B\"}]}]");
+	assert_string_equal(d.splits[SPLIT_TRAIN].ex[0].golds[0], "B");
+	dataset_free(&d);
+}
+
+/* "x\u0000y" would be read as "x": refused with the example's line instead. */
+static void test_nul_in_string(void **state)
+{
+	(void)state;
+	put("nul.jsonl", "{\"answer\": \"ok\"}\n{\"q\": \"x\\u0000y\", \"answer\": \"a\"}\n");
+	expect_error("\"nul.jsonl\"", "nul.jsonl:2: example 2: a string holds \\u0000 (a NUL "
+	                              "character), which would cut it short; remove it");
+	put("nul.json", "[{\"answer\": \"ok\"},\n {\"answer\": \"a\\u0000\"}]");
+	expect_error("\"nul.json\"", "nul.json:2: example 2: a string holds \\u0000 (a NUL "
+	                             "character), which would cut it short; remove it");
+	/* an escaped backslash before u0000 is text, not a NUL */
+	struct dataset d = {0};
+	put("bs.jsonl", "{\"answer\": \"a\\\\u0000\"}\n");
+	load_spec_ok(&d, SPLIT_TRAIN, "\"bs.jsonl\"");
+	assert_string_equal(d.splits[SPLIT_TRAIN].ex[0].golds[0], "a\\u0000");
+	dataset_free(&d);
+}
+
+/* BBH's {"canary": ..., "examples": [...]}: "key" names the list; without it the error says so
+ * (and lists the object's lists) rather than why line 1 is no example. */
+static void test_object_file_with_key(void **state)
+{
+	(void)state;
+	put("task.json", "{\n  \"canary\": \"x\",\n  \"examples\": [\n"
+	                 "    {\"input\": \"i1\", \"target\": \"(A)\"},\n"
+	                 "    {\"input\": \"i2\", \"target\": \"(B)\"}\n  ]\n}\n");
+	struct dataset d = {0};
+	d.answer_field = xstrdup("target");
+	load_spec_ok(&d, SPLIT_TRAIN, "{\"path\": \"task.json\", \"key\": \"examples\"}");
+	const struct split *sp = &d.splits[SPLIT_TRAIN];
+	assert_int_equal(sp->n, 2);
+	assert_string_equal(sp->ex[1].golds[0], "(B)");
+	assert_int_equal(sp->ex[0].line, 4);
+	assert_int_equal(sp->ex[1].line, 5);
+	assert_string_equal(sp->source, "task.json");
+	dataset_free(&d);
+	expect_error("\"task.json\"", "task.json: the file holds one JSON object, not examples; "
+	                              "name the key that holds them: {\"path\": ..., \"key\": ...} "
+	                              "(its lists: \"examples\")");
+	expect_error("{\"path\": \"task.json\", \"key\": \"canary\"}",
+	             "task.json: the file holds a JSON object, not an array of examples; its key "
+	             "\"canary\" holds no list (its lists: \"examples\")");
+	expect_error("{\"path\": \"task.json\", \"key\": \"examples\", \"colour\": 1}",
+	             "unknown key \"colour\" (known: path, key, offset, limit)");
+	expect_error("{\"path\": \"task.json\", \"key\": \"examples\", \"limit\": -1}",
+	             "\"limit\": must be a whole number between 0 and 1000000000000 (got -1)");
+}
+
+/* offset and limit take a slice of a file's examples; lines stay those of the file. */
+static void test_offset_limit(void **state)
+{
+	(void)state;
+	put("all.jsonl", "{\"answer\": \"a1\"}\n{\"answer\": \"a2\"}\n{\"answer\": \"a3\"}\n"
+	                 "{\"answer\": \"a4\"}\n");
+	struct dataset d = {0};
+	load_spec_ok(&d, SPLIT_TRAIN, "{\"path\": \"all.jsonl\", \"limit\": 2}");
+	load_spec_ok(&d, SPLIT_VAL, "{\"path\": \"all.jsonl\", \"offset\": 2}");
+	load_spec_ok(&d, SPLIT_TEST, "{\"path\": \"all.jsonl\", \"offset\": 9, \"limit\": 1}");
+	assert_int_equal(d.splits[SPLIT_TRAIN].n, 2);
+	assert_string_equal(d.splits[SPLIT_TRAIN].ex[1].golds[0], "a2");
+	assert_int_equal(d.splits[SPLIT_VAL].n, 2);
+	assert_string_equal(d.splits[SPLIT_VAL].ex[0].golds[0], "a3");
+	assert_int_equal(d.splits[SPLIT_VAL].ex[0].line, 3);
+	assert_int_equal(d.splits[SPLIT_TEST].n, 0);
+	dataset_free(&d);
+}
+
+/* A list of lists is a list of passages: HotpotQA's context [[title, [sentence, ...]], ...]
+ * gives "Title: sentence sentence" per item (its sentences carry their leading spaces). */
+static void test_list_of_lists(void **state)
+{
+	(void)state;
+	struct dataset d = {0};
+	load_spec_ok(&d, SPLIT_TRAIN,
+	             "[{\"context\": [[\"Ed Wood (film)\", [\"Ed Wood is a film.\", \" It won.\"]],"
+	             " [\"Scott\", [\"A\", \"b\", [\"c\"]]], [\"Alone\"], [], [1.5, 2]],"
+	             " \"answer\": \"yes\"}]");
+	const struct value *v = example_get(&d.splits[SPLIT_TRAIN].ex[0], "context");
+	assert_int_equal(v->n_items, 5);
+	assert_string_equal(v->items[0], "Ed Wood (film): Ed Wood is a film. It won.");
+	assert_string_equal(v->items[1], "Scott: A b c");
+	assert_string_equal(v->items[2], "Alone");
+	assert_string_equal(v->items[3], "[]");
+	assert_string_equal(v->items[4], "1.5: 2");
+	dataset_free(&d);
+}
+
+/* One file cut into train/val/test by fractions, shuffled by a seed: the same seed gives the
+ * same splits, another seed others; every example lands in exactly one split. */
+static void fractions(struct dataset *d, const char *json)
+{
+	cJSON *ds = cJSON_Parse(json);
+	assert_non_null(ds);
+	struct err e = {""};
+	if (dataset_load_fractions(d, ds, ".", &e) < 0)
+		fail_msg("%s: %s", json, e.msg);
+	cJSON_Delete(ds);
+}
+
+static void test_split_fractions(void **state)
+{
+	(void)state;
+	FILE *f = fopen("all.jsonl", "w");
+	for (int i = 0; i < 10; i++)
+		fprintf(f, "{\"q\": \"q%d\", \"answer\": \"a%d\"%s}\n", i, i,
+		        i == 3 ? ", \"id\": \"mine\"" : "");
+	fclose(f);
+	struct dataset a = {0}, b = {0}, c = {0};
+	const char *spec = "{\"path\": \"all.jsonl\", \"split\": {\"train\": 0.6, \"val\": 0.2, "
+	                   "\"test\": 0.2, \"seed\": 1}}";
+	fractions(&a, spec);
+	fractions(&b, spec);
+	fractions(&c, "{\"path\": \"all.jsonl\", \"split\": {\"train\": 0.6, \"val\": 0.2, "
+	              "\"test\": 0.2, \"seed\": 2}}");
+	assert_int_equal(a.splits[SPLIT_TRAIN].n, 6);
+	assert_int_equal(a.splits[SPLIT_VAL].n, 2);
+	assert_int_equal(a.splits[SPLIT_TEST].n, 2);
+	int seen[10] = {0};
+	bool differ = false;
+	for (int s = 0; s < SPLIT_COUNT; s++)
+		for (size_t i = 0; i < a.splits[s].n; i++) {
+			const struct example *x = &a.splits[s].ex[i], *y = &b.splits[s].ex[i];
+			assert_string_equal(x->id, y->id); /* reproducible */
+			differ |= strcmp(x->id, c.splits[s].ex[i].id) != 0;
+			int k = x->golds[0][1] - '0';
+			seen[k]++;
+			if (k == 3)
+				assert_string_equal(x->id, "mine");
+			else
+				assert_int_equal(atoi(x->id + 3), k + 1); /* "ex-N": its place in the file */
+			assert_int_equal(x->line, k + 1);
+		}
+	for (int k = 0; k < 10; k++)
+		assert_int_equal(seen[k], 1);
+	assert_true(differ);
+	assert_string_equal(a.splits[SPLIT_VAL].source, "all.jsonl");
+	dataset_free(&a);
+	dataset_free(&b);
+	dataset_free(&c);
+	/* fractions below 1: the rest is left out */
+	struct dataset d = {0};
+	fractions(&d, "{\"path\": \"all.jsonl\", \"split\": {\"val\": 0.3}}");
+	assert_int_equal(d.splits[SPLIT_VAL].n, 3);
+	assert_int_equal(d.splits[SPLIT_TRAIN].n + d.splits[SPLIT_TEST].n, 0);
+	dataset_free(&d);
+	static const struct {
+		const char *spec, *want;
+	} bad[] = {
+	    {"{\"path\": \"all.jsonl\", \"split\": {\"train\": 0.8, \"val\": 0.4}}",
+	     "dataset.split: the fractions must add up to more than 0 and at most 1 (they add up "
+	     "to 1.2)"},
+	    {"{\"path\": \"all.jsonl\", \"split\": {\"dev\": 0.5}}",
+	     "dataset.split: unknown key \"dev\" (known: train, val, test, seed)"},
+	    {"{\"path\": \"all.jsonl\", \"split\": {\"train\": 2}}",
+	     "dataset.split.train: must be between 0 and 1 (got 2)"},
+	    {"{\"path\": \"all.jsonl\", \"split\": {\"train\": 1, \"seed\": -1}}",
+	     "dataset.split.seed: must be a whole number between 0 and 4294967295 (got -1)"},
+	    {"{\"split\": {\"train\": 1}}", "dataset.path must name the JSONL or JSON file to split"},
+	    {"{\"path\": \"all.jsonl\"}", "dataset.split must be an object like"},
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		cJSON *ds = cJSON_Parse(bad[i].spec);
+		struct err e = {""};
+		d = (struct dataset){0};
+		assert_int_equal(dataset_load_fractions(&d, ds, ".", &e), -1);
+		if (!strstr(e.msg, bad[i].want))
+			fail_msg("%s: \"%s\" lacks \"%s\"", bad[i].spec, e.msg, bad[i].want);
+		cJSON_Delete(ds);
+		dataset_free(&d);
+	}
+}
+
+/* Nested fields: an object's members are fields ("meta.source.name"), a list of objects gives
+ * each member as a list ("answers.text"), and example_text takes a final [N]. */
+static void test_nested_fields(void **state)
+{
+	(void)state;
+	struct dataset d = {0};
+	load_spec_ok(&d, SPLIT_TRAIN,
+	             "[{\"meta\": {\"source\": {\"name\": \"wiki\", \"n\": 0.1}, \"tags\": [\"a\", \"b\"]},"
+	             " \"answers\": [{\"text\": \"NZ\", \"start\": 5}, {\"text\": \"New Zealand\"}],"
+	             " \"context\": [[\"T1\", [\"s1\", \" s2\"]], [\"T2\", [\"s3\"]]],"
+	             " \"answer\": \"x\"}]");
+	const struct example *ex = &d.splits[SPLIT_TRAIN].ex[0];
+	assert_string_equal(example_text(ex, "meta.source.name"), "wiki");
+	assert_string_equal(example_text(ex, "meta.source.n"), "0.1");
+	assert_string_equal(example_text(ex, "meta.tags"), "a\nb");
+	assert_string_equal(example_text(ex, "meta.tags[1]"), "b");
+	assert_string_equal(example_text(ex, "meta"),
+	                    "{\"source\":{\"name\":\"wiki\",\"n\":0.1},\"tags\":[\"a\",\"b\"]}");
+	assert_string_equal(example_text(ex, "answers.text"), "NZ\nNew Zealand");
+	assert_string_equal(example_text(ex, "answers.start"), "5");
+	assert_string_equal(example_text(ex, "context[0]"), "T1: s1 s2");
+	assert_string_equal(example_text(ex, "context[1]"), "T2: s3");
+	assert_string_equal(example_text(ex, "context[2]"), ""); /* past the end */
+	assert_null(example_text(ex, "nope"));
+	assert_null(example_text(ex, "nope[0]"));
+	assert_int_equal(example_get(ex, "answers.text")->n_items, 2);
+	assert_true(dataset_has_field(&d, "answers.text"));
+	assert_true(dataset_has_field(&d, "context[3]"));
+	assert_true(dataset_has_field(&d, "meta.source"));
+	assert_false(dataset_has_field(&d, "meta.nope"));
+	assert_false(dataset_has_field(&d, "context[x]"));
+	dataset_free(&d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 #define T(f) cmocka_unit_test_setup_teardown(f, testdir_setup, testdir_teardown)
+	    T(test_numbers_shortest), T(test_gold_paths), T(test_nul_in_string),
+	    T(test_object_file_with_key), T(test_offset_limit), T(test_list_of_lists),
+	    T(test_split_fractions), T(test_nested_fields),
 	    T(test_inline),       T(test_golds),  T(test_jsonl),       T(test_json_array_file),
 	    T(test_answer_field), T(test_errors), T(test_split_names), T(test_inline_text),
 #undef T

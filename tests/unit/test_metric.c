@@ -324,7 +324,7 @@ static void test_config_errors(void **state)
 	parse_fails("{\"type\": 3}", "metric.type must be a string");
 	parse_fails("{\"type\": \"bleu\"}", "unknown metric \"bleu\"");
 	parse_fails("{\"type\": \"f1\", \"foo\": 1}",
-	            "unknown key \"foo\" for type \"f1\" (accepted: type, threshold)");
+	            "unknown key \"foo\" for type \"f1\" (accepted: type, threshold, normalize)");
 	parse_fails("{\"type\": \"f1\", \"pattern\": \"x\"}", "inapplicable key \"pattern\"");
 	parse_fails("{\"type\": \"regex\", \"labels\": []}",
 	            "(accepted: type, threshold, pattern, caseless)");
@@ -424,6 +424,7 @@ static void test_config_keys(void **state)
 	    {"score_pattern",
 	     "{\"type\": \"llm_judge\", \"model\": \"j\", \"score_pattern\": \"(\\\\d+)\"}"},
 	    {"scale_max", "{\"type\": \"llm_judge\", \"model\": \"j\", \"scale_max\": 10}"},
+	    {"normalize", "{\"type\": \"exact_match\", \"normalize\": false}"},
 	};
 	size_t n = 0;
 	for (; metric_keys[n]; n++) {
@@ -878,6 +879,223 @@ static void test_metric_bbh(void **state)
 	          "No");
 }
 
+/* ---- issue 13's metric defects, one case each ---- */
+
+/* Scores pred against a list of golds; fails the test on an error. */
+static double score_list(const struct metric *m, const char *pred, const char *const *golds,
+                         size_t n)
+{
+	struct err e = {{0}};
+	double s = -1;
+	if (metric_score(m, pred, golds, n, &s, &e) < 0)
+		fail_msg("metric_score(%s, \"%s\"): %s", metric_name(m), pred, e.msg);
+	return s;
+}
+
+/* numeric 18 against ["eighteen", "18"] is 1 and 19 against ["18", "eighteen"] is 0: a gold
+ * with no number does not hide the others; with only unusable golds it is still an error. */
+static void test_gold_list_numeric_skips_unusable(void **state)
+{
+	(void)state;
+	struct metric *m = parse("{\"type\": \"numeric\"}");
+	const char *a[] = {"eighteen", "18"}, *b[] = {"18", "eighteen"}, *c[] = {"x", "y"};
+	assert_true(score_list(m, "18", a, 2) == 1);
+	assert_true(score_list(m, "19", b, 2) == 0);
+	struct err e = {{0}};
+	double s;
+	assert_int_equal(metric_score(m, "18", c, 2, &s, &e), -1);
+	assert_non_null(strstr(e.msg, "\"x\" holds no number")); /* the first gold's problem */
+	metric_free(m);
+}
+
+static void test_gold_list_choice_and_regex(void **state)
+{
+	(void)state;
+	struct metric *m = parse("{\"type\": \"choice\"}");
+	const char *a[] = {"maybe", "(B)"};
+	assert_true(score_list(m, "The answer is (B).", a, 2) == 1);
+	assert_true(score_list(m, "The answer is (C).", a, 2) == 0);
+	metric_free(m);
+	m = parse("{\"type\": \"regex\"}");
+	const char *r[] = {"a(", "ab+c"};
+	assert_true(score_list(m, "abbc", r, 2) == 1);
+	assert_true(score_list(m, "ac", r, 2) == 0);
+	metric_free(m);
+}
+
+/* metric_check_gold: what --check reports for each gold before anything runs. */
+static void test_check_gold(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *metric, *gold;
+		int want;
+		const char *msg;
+	} cases[] = {
+	    {"{\"type\": \"regex\"}", "a(", -1, "gold answer used as the pattern"},
+	    {"{\"type\": \"regex\"}", "a+", 0, NULL},
+	    {"{\"type\": \"numeric\"}", "eighteen", -1, "holds no number"},
+	    {"{\"type\": \"numeric\"}", "#### 18", 0, NULL},
+	    {"{\"type\": \"choice\"}", "maybe", -1, "no option letter"},
+	    {"{\"type\": \"choice\", \"labels\": [\"yes\", \"no\"]}", "perhaps", -1,
+	     "none of the labels"},
+	    {"{\"type\": \"exact_match\"}", ") ] }", 1, "normalises to nothing"},
+	    {"{\"type\": \"f1\"}", "the", 1, "normalize\": false"},
+	    {"{\"type\": \"exact_match\", \"normalize\": false}", ") ] }", 0, NULL},
+	    {"{\"type\": \"exact_match\"}", "Paris", 0, NULL},
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct metric *m = parse(cases[i].metric);
+		struct err e = {{0}};
+		int rc = metric_check_gold(m, cases[i].gold, &e);
+		if (rc != cases[i].want || (cases[i].msg && !strstr(e.msg, cases[i].msg)))
+			fail_msg("%s gold \"%s\": %d \"%s\", expected %d \"%s\"", cases[i].metric,
+			         cases[i].gold, rc, e.msg, cases[i].want,
+			         cases[i].msg ? cases[i].msg : "");
+		metric_free(m);
+	}
+}
+
+/* BBH dyck_languages: a gold of brackets only normalises to nothing, so the SQuAD exact_match
+ * gives an empty prediction 1.0; "normalize": false compares the text. */
+static void test_strict_punctuation_gold(void **state)
+{
+	(void)state;
+	static const struct scase loose[] = {{"", ") ] }", 1}, {"]", ") ] }", 1}};
+	CHECK_CASES("{\"type\": \"exact_match\"}", loose);
+	static const struct scase strict[] = {
+	    {"", ") ] }", 0},          {"]", ") ] }", 0},     {") ] }", ") ] }", 1},
+	    {"  ) ]\n }\n", ") ] }", 1}, {")]}", ") ] }", 0}, {"Paris", "paris", 0},
+	};
+	CHECK_CASES("{\"type\": \"exact_match\", \"normalize\": false}", strict);
+	static const struct scase strict_f1[] = {
+	    {") ]", ") ] }", 0.8}, {"", ") ] }", 0}, {") ) ]", ") ]", 0.8}, {"A b", "a b", 0.5},
+	};
+	CHECK_CASES("{\"type\": \"f1\", \"normalize\": false}", strict_f1);
+	static const struct scase strict_contains[] = {
+	    {"so: ) ] } done", ") ] }", 1}, {"", ") ] }", 0}, {") ]", ") ] }", 0},
+	};
+	CHECK_CASES("{\"type\": \"contains\", \"normalize\": false}", strict_contains);
+	parse_fails("{\"type\": \"exact_match\", \"normalize\": 0}", "metric.normalize must be true");
+	parse_fails("{\"type\": \"numeric\", \"normalize\": false}", "inapplicable key");
+}
+
+/* numeric: integers beyond 2^53 are compared digit by digit, not as doubles. */
+static void test_numeric_big_integers(void **state)
+{
+	(void)state;
+	static const struct scase c[] = {
+	    {"12345678901234567890", "12345678901234567891", 0},
+	    {"12345678901234567890", "12345678901234567890", 1},
+	    {"12,345,678,901,234,567,890", "12345678901234567890", 1},
+	    {"-12345678901234567890", "12345678901234567890", 0},
+	    {"0012345678901234567890", "12345678901234567890", 1},
+	    {"9007199254740993", "9007199254740992", 0},
+	    {"1.2345678901234567e19", "12345678901234567890", 1}, /* a decimal: as doubles */
+	    {"42", "42", 1},
+	};
+	CHECK_CASES("{\"type\": \"numeric\"}", c);
+	static const struct scase tol[] = {{"12345678901234567890", "12345678901234567891", 1}};
+	CHECK_CASES("{\"type\": \"numeric\", \"rel_tol\": 1e-9}", tol);
+}
+
+/* numeric: a gold written "#### N ..." is the number after "####", not the gold's last one. */
+static void test_numeric_hash_marker(void **state)
+{
+	(void)state;
+	static const struct scase c[] = {
+	    {"72", "#### 72 (from 48 + 24 in 2 months)", 1},
+	    {"2", "#### 72 (from 48 + 24 in 2 months)", 0},
+	    {"72", "48/2 = 24 clips in May.\n#### 72", 1},
+	    {"24", "48/2 = 24 clips in May.\n#### 72", 0},
+	    {"5", "#### 3 #### 5", 1}, /* the last marker */
+	};
+	CHECK_CASES("{\"type\": \"numeric\"}", c);
+}
+
+/* numeric: a 17 KB comma-grouped number is read, not a backtracking-limit error. */
+static void test_numeric_long_grouped_number(void **state)
+{
+	(void)state;
+	struct sbuf b = {0};
+	sbuf_adds(&b, "1");
+	for (int i = 0; i < 4300; i++)
+		sbuf_adds(&b, ",000");
+	assert_true(b.len > 17000);
+	struct metric *m = parse("{\"type\": \"numeric\"}");
+	char *same = xstrdup(sbuf_str(&b));
+	assert_true(score1(m, same, sbuf_str(&b)) == 1);
+	same[0] = '2';
+	assert_true(score1(m, same, sbuf_str(&b)) == 0);
+	char *pred = xasprintf("The total is %s.", sbuf_str(&b));
+	assert_true(score1(m, pred, sbuf_str(&b)) == 1);
+	free(pred);
+	free(same);
+	sbuf_free(&b);
+	metric_free(m);
+}
+
+/* choice with labels: "NOT SUPPORTED", "not supported" and "The claim is not supported" are
+ * NOT_SUPPORTED, never SUPPORTED; aliases stand for their label. */
+static void test_choice_whole_labels_and_aliases(void **state)
+{
+	(void)state;
+	static const struct scase plain[] = {
+	    {"NOT SUPPORTED", "SUPPORTED", 0},
+	    {"not supported", "SUPPORTED", 0},
+	    {"The claim is not supported", "SUPPORTED", 0},
+	    {"The claim is not supported", "NOT_SUPPORTED", 1},
+	    {"NOT-SUPPORTED", "NOT_SUPPORTED", 1},
+	    {"SUPPORTED", "SUPPORTED", 1},
+	    {"It is supported.", "SUPPORTED", 1},
+	    {"SUPPORTED", "NOT_SUPPORTED", 0},
+	};
+	CHECK_CASES("{\"type\": \"choice\", \"labels\": [\"SUPPORTED\", \"NOT_SUPPORTED\"]}",
+	            plain);
+	static const struct scase alias[] = {
+	    {"refuted", "NOT_SUPPORTED", 1}, {"true", "SUPPORTED", 1},
+	    {"refuted", "SUPPORTED", 0},     {"Answer: not supported", "NOT_SUPPORTED", 1},
+	    {"supported", "SUPPORTED", 1},   {"It is true.", "NOT_SUPPORTED", 0},
+	    {"refuted", "refuted", 1}, /* a gold written as an alias */
+	};
+	CHECK_CASES("{\"type\": \"choice\", \"labels\": {\"SUPPORTED\": [\"supported\", \"true\"], "
+	            "\"NOT_SUPPORTED\": [\"not supported\", \"refuted\"]}}",
+	            alias);
+	parse_fails("{\"type\": \"choice\", \"labels\": {\"A\": \"a\"}}", "list of aliases");
+	parse_fails("{\"type\": \"choice\", \"labels\": {\"A\": [\"\"]}}", "list of aliases");
+	parse_fails("{\"type\": \"choice\", \"labels\": {}}", "metric.labels must be");
+}
+
+/* The official HotpotQA answer metric: the expected values come from f1_score and
+ * exact_match_score of hotpot_evaluate_v1.py, pasted verbatim into a scratch file (outside the
+ * repository) and run on these strings with Python 3. */
+static void test_hotpot_metric(void **state)
+{
+	(void)state;
+	static const struct scase f1[] = {
+	    {"Yes, they are.", "yes", 0},
+	    {"yes", "Yes", 1},
+	    {"No.", "no", 1},
+	    {"no", "yes", 0},
+	    {"Arthur's Magazine", "Arthur's Magazine", 1},
+	    {"the Arthur's Magazine was first", "Arthur's Magazine", 0.6666666666666666},
+	    {"yes and no", "no", 0},
+	    {"noanswer", "no answer", 0},
+	    {"Chief of Protocol of the United States", "Chief of Protocol", 0.6666666666666666},
+	    {"no", "no way", 0},
+	    {"The answer is yes", "yes", 0},
+	};
+	CHECK_CASES("{\"type\": \"hotpot_f1\"}", f1);
+	static const struct scase em[] = {
+	    {"Yes, they are.", "yes", 0}, {"yes", "Yes", 1}, {"No.", "no", 1},
+	    {"the Arthur's Magazine", "Arthur's Magazine", 1}, {"noanswer", "no answer", 0},
+	};
+	CHECK_CASES("{\"type\": \"hotpot_em\"}", em);
+	/* SQuAD's F1 gives "Yes, they are." half marks */
+	static const struct scase squad[] = {{"Yes, they are.", "yes", 0.5}};
+	CHECK_CASES("{\"type\": \"f1\"}", squad);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -900,6 +1118,15 @@ int main(void)
 	    cmocka_unit_test(test_metric_judge),
 	    cmocka_unit_test(test_metric_gsm8k),
 	    cmocka_unit_test(test_metric_bbh),
+	    cmocka_unit_test(test_gold_list_numeric_skips_unusable),
+	    cmocka_unit_test(test_gold_list_choice_and_regex),
+	    cmocka_unit_test(test_check_gold),
+	    cmocka_unit_test(test_strict_punctuation_gold),
+	    cmocka_unit_test(test_numeric_big_integers),
+	    cmocka_unit_test(test_numeric_hash_marker),
+	    cmocka_unit_test(test_numeric_long_grouped_number),
+	    cmocka_unit_test(test_choice_whole_labels_and_aliases),
+	    cmocka_unit_test(test_hotpot_metric),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

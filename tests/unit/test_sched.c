@@ -54,6 +54,7 @@ struct got {
 	long reused;
 	double cost;
 	char reasoning[256];
+	double latency, queued;
 	struct sbuf chunks;
 };
 
@@ -71,6 +72,8 @@ static void on_done(void *arg, const struct llm_reply *r)
 	g->reused = r->reused_tokens;
 	g->cost = r->cost_usd;
 	snprintf(g->reasoning, sizeof(g->reasoning), "%s", r->reasoning);
+	g->latency = r->latency_s;
+	g->queued = r->queued_s;
 }
 
 static void on_chunk(void *arg, const char *text, size_t len)
@@ -466,6 +469,12 @@ static void test_concurrency_and_rpm(void **state)
 	assert_true(now_ms() - t0 >= 3 * 55); /* three rounds of two */
 	for (int i = 0; i < 6; i++)
 		assert_int_equal(g[i].n, 1);
+	/* time waiting for a slot is reported apart from the time of the call itself: each call
+	 * takes its scripted 55 ms or more, and the last two waited for two rounds before theirs */
+	for (int i = 0; i < 6; i++)
+		assert_true(g[i].latency >= 0.05);
+	assert_true(g[4].queued >= 0.1 && g[5].queued >= 0.1);
+	assert_true(g[5].queued >= g[0].queued + 0.1);
 
 	/* 600 rpm: a bucket of 10, refilled at 10 a second: 13 requests take >= 0.3 s */
 	struct model_config r = scripted();

@@ -498,7 +498,7 @@ static void test_bad_code_steps(void **state)
 	    "s.json:7:80: step \"a\": corpus: nope.jsonl: cannot open: No such file or "
 	    "directory",
 	    "s.json:8:82: step \"b\": passages \"input.nope\" must name a dataset field holding a "
-	    "list (input.FIELD)",
+	    "list (input.FIELD; the dataset has: question, ctx)",
 	    "s.json:9:7: step \"c\": a retrieve step needs exactly one of \"corpus\" (a JSONL file "
 	    "of {\"text\"}) or \"passages\" (a list field, e.g. \"input.context\")",
 	    "s.json:10:100: pipeline.steps[3].k must be a whole number between 1 and 1000 (got 0)");
@@ -603,14 +603,80 @@ static void test_bad_dataset(void **state)
 	    "\"metric\": {\"type\": \"f1\"}}",
 	    "s.json:3:22: dataset.train: d2.jsonl:2:14: unexpected end of file (expected a value) "
 	    "(invalid JSON)",
-	    "s.json:3:41: dataset.val: must be an array of examples or a path to a "
-	    "JSONL/JSON file");
+	    "s.json:3:41: dataset.val: must be an array of examples, a path to a JSONL/JSON file, "
+	    "or {\"path\": ..., \"key\": ..., \"offset\": N, \"limit\": N}");
 	EXPECT_TEXT("{\"format\": \"adopt-session\", \"version\": 1, \"models\": {},\n"
 	            "\"pipeline\": {\"steps\": [{\"id\": \"a\", \"type\": \"template\", "
 	            "\"template\": \"x\"}]},\n"
 	            "\"dataset\": {\"val\": []},\n"
 	            "\"metric\": {\"type\": \"f1\"}}",
 	            "s.json:3:12: dataset: every split is empty");
+}
+
+/* Every gold is checked against the metric when the session loads: an example none of whose
+ * golds the metric can use is an error with its file, line and number (inline examples: the
+ * session's line); a gold that normalises to nothing is a warning. */
+static void test_golds_checked_on_load(void **state)
+{
+	(void)state;
+	static const char head[] =
+	    "{\"format\": \"adopt-session\", \"version\": 1,\n"
+	    "\"models\": {\"task\": {\"provider\": \"openai\", \"model\": \"m\"}},\n"
+	    "\"pipeline\": {\"steps\": [{\"id\": \"a\", \"type\": \"template\", \"template\": "
+	    "\"x\"}]},\n";
+	put("g.jsonl", "{\"answer\": \"18\"}\n\n{\"answer\": [\"eighteen\", \"18\"]}\n"
+	               "{\"answer\": \"eighteen\"}\n");
+	char *t = xasprintf("%s\"dataset\": {\"train\": \"g.jsonl\", \"val\": [\n"
+	                    "  {\"answer\": \"1\"},\n  {\"answer\": \"none\"}]},\n"
+	                    "\"metric\": {\"type\": \"numeric\"}}",
+	                    head);
+	EXPECT_TEXT(t,
+	            "g.jsonl:4: train example 3: metric numeric: the gold answer \"eighteen\" holds "
+	            "no number",
+	            "s.json:6: val example 2: metric numeric: the gold answer \"none\" holds no "
+	            "number");
+	free(t);
+	t = xasprintf("%s\"dataset\": {\"val\": [{\"answer\": \"a(\"}]},\n"
+	              "\"metric\": {\"type\": \"regex\"}}",
+	              head);
+	put("s.json", t);
+	struct diag d = {0};
+	struct session *s = session_load("s.json", NULL, &d);
+	assert_null(s);
+	assert_int_equal(d.n, 1);
+	assert_non_null(strstr(d.msgs[0], "s.json:4: val example 1: metric regex: gold answer "
+	                                  "used as the pattern"));
+	diag_free(&d);
+	free(t);
+	/* a warning only: the session loads */
+	t = xasprintf("%s\"dataset\": {\"val\": [{\"answer\": \") ] }\"}, {\"answer\": \"x\"}]},\n"
+	              "\"metric\": {\"type\": \"exact_match\"}}",
+	              head);
+	put("s.json", t);
+	s = load_ok_file("s.json");
+	assert_int_equal(s->warnings.n, 1);
+	assert_string_equal(s->warnings.msgs[0],
+	                    "s.json:4: val example 1: the gold \") ] }\" normalises to nothing "
+	                    "(punctuation, articles and spaces only), so an empty answer matches "
+	                    "it; give the metric \"normalize\": false to compare the text as it is");
+	session_free(s);
+	free(t);
+	/* one file cut by fractions, or named splits: not both */
+	put("all.jsonl", "{\"answer\": \"1\"}\n{\"answer\": \"2\"}\n{\"answer\": \"3\"}\n");
+	t = xasprintf("%s\"dataset\": {\"path\": \"all.jsonl\", \"split\": {\"val\": 0.7}, "
+	              "\"train\": []},\n\"metric\": {\"type\": \"numeric\"}}",
+	              head);
+	EXPECT_TEXT(t, "s.json:4:12: dataset: give either \"path\" with \"split\" fractions or "
+	               "train/val/test, not both");
+	free(t);
+	t = xasprintf("%s\"dataset\": {\"path\": \"all.jsonl\", \"split\": {\"val\": 0.7}},\n"
+	              "\"metric\": {\"type\": \"numeric\"}}",
+	              head);
+	put("s.json", t);
+	s = load_ok_file("s.json");
+	assert_int_equal(s->data.splits[SPLIT_VAL].n, 2);
+	session_free(s);
+	free(t);
 }
 
 static void test_bad_metric_optimizer(void **state)
@@ -627,7 +693,7 @@ static void test_bad_metric_optimizer(void **state)
 	free(t);
 	t = xasprintf("%s\"metric\": {\"type\": \"f1\", \"colour\": 2}}", head);
 	EXPECT_TEXT(t, "s.json:5:36: metric: unknown key \"colour\" for type \"f1\" (accepted: "
-	               "type, threshold)");
+	               "type, threshold, normalize)");
 	free(t);
 	t = xasprintf("%s\"metric\": {\"type\": \"llm_judge\", \"model\": \"judge\"}}", head);
 	EXPECT_TEXT(t, "s.json:5:42: metric: judge model \"judge\" is not in \"models\"");
@@ -639,7 +705,8 @@ static void test_bad_metric_optimizer(void **state)
 	              head);
 	EXPECT_TEXT(t,
 	            "s.json:5:20: metric.type: unknown metric \"nope\" (known: exact_match, f1, "
-	            "contains, regex, numeric, choice, one_minus_mae, llm_judge)",
+	            "contains, hotpot_em, hotpot_f1, regex, numeric, choice, one_minus_mae, "
+	            "llm_judge)",
 	            "s.json:6:23: optimizer.seed must be a whole number",
 	            "s.json:6:44: optimizer.budget_total must be a whole number between 0 and 1000 "
 	            "(got -1)",
@@ -699,7 +766,7 @@ static void test_out_of_range(void **state)
 	free(t);
 	struct session *s = load_ok_file("s.json");
 	const struct example *ex = &s->data.splits[SPLIT_VAL].ex[0];
-	assert_string_equal(ex->golds[0], "1.0000000000000001e+300");
+	assert_string_equal(ex->golds[0], "1e+300"); /* the shortest form */
 	assert_string_equal(example_get(ex, "n")->text, "-12");
 	session_free(s);
 }
@@ -1111,6 +1178,7 @@ int main(void)
 	    T(test_model_money_keys),
 	    T(test_bad_dataset),
 	    T(test_bad_metric_optimizer),
+	    T(test_golds_checked_on_load),
 	    T(test_out_of_range),
 	    T(test_not_utf8),
 	    T(test_round_trip),

@@ -31,6 +31,26 @@ static void parse_fails(const char *text, const char *want)
 	assert_string_equal(e.msg, want);
 }
 
+/* A final [N] picks a list's item ({{input.context[0]}}); anywhere else a bracket is no name. */
+static void test_index(void **state)
+{
+	(void)state;
+	struct template *t = parse_ok("{{input.context[0]}} {{ input.a.b[12] }}");
+	assert_int_equal(template_nvars(t), 2);
+	assert_string_equal(template_var(t, 0), "input.context[0]");
+	assert_string_equal(template_var(t, 1), "input.a.b[12]");
+	template_free(t);
+	static const char *const bad[] = {"{{a[x]}}", "{{a[]}}", "{{a[1]b}}", "{{[1]}}", "{{a[1}}",
+	                                  "{{a]}}"};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		struct err e = {""};
+		struct template *u = template_parse(bad[i], &e);
+		if (u)
+			fail_msg("template_parse(\"%s\") succeeded", bad[i]);
+		assert_non_null(strstr(e.msg, "bad name"));
+	}
+}
+
 static void test_vars(void **state)
 {
 	(void)state;
@@ -73,11 +93,11 @@ static void test_errors(void **state)
 	parse_fails("ok {{a}}\n\n{{  }}", "empty {{}} at line 3, column 1");
 	parse_fails("x {{a b}}",
 	            "bad name \"a b\" in {{...}} at line 1, column 3 (names are letters, digits, "
-	            "_ - and dots)");
+	            "_ - and dots, with an optional final [N])");
 	parse_fails(
 	    "{{a}} {{$x}}",
 	    "bad name \"$x\" in {{...}} at line 1, column 7 (names are letters, digits, _ - "
-	    "and dots)");
+	    "and dots, with an optional final [N])");
 }
 
 static const char *lookup(void *ctx, const char *name)
@@ -146,7 +166,8 @@ static void test_vars_cover(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_vars),       cmocka_unit_test(test_errors),
+	    cmocka_unit_test(test_vars),
+	    cmocka_unit_test(test_index),       cmocka_unit_test(test_errors),
 	    cmocka_unit_test(test_render),     cmocka_unit_test(test_render_pairs),
 	    cmocka_unit_test(test_vars_cover),
 	};
