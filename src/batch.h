@@ -17,6 +17,7 @@ struct batch_opts {
 	const char *provider, *base_url;
 	const char *models[BATCH_MAX_MODEL_OVERRIDES]; /* "NAME" or "CFG=NAME" */
 	int n_models;
+	const char *export_dir;  /* --export DIR, "-": the bundle to stdout */
 };
 
 /* What every front end opens: the session (with the command line's model overrides, every model
