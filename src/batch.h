@@ -18,6 +18,7 @@ struct batch_opts {
 	const char *models[BATCH_MAX_MODEL_OVERRIDES]; /* "NAME" or "CFG=NAME" */
 	int n_models;
 	const char *export_dir;  /* --export DIR, "-": the bundle to stdout */
+	const char *report_path; /* --report FILE.html|FILE.md */
 };
 
 /* What every front end opens: the session (with the command line's model overrides, every model

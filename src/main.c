@@ -7,17 +7,19 @@
 
 #include "batch.h"
 #include "export.h"
+#include "report.h"
 #include "core/termsafe.h"
 #include "core/util.h"
 
-enum mode { MODE_TUI, MODE_CHECK, MODE_EVAL, MODE_RUN, MODE_EXPORT };
+enum mode { MODE_TUI, MODE_CHECK, MODE_EVAL, MODE_RUN, MODE_EXPORT, MODE_REPORT };
 
 /* One row per option: long name, short letter (0: none), argument name (NULL: a flag), help. */
 #define OPTIONS(X)                                                                                 \
 	X(check, 'c', NULL, "validate the session and print every problem (exit 0 valid, 2 not)")   \
 	X(eval, 'e', NULL, "run the pipeline on a split and print the score")                       \
 	X(run, 'r', "N", "run N optimization iterations headless, saving after each")              \
-	X(export, 0, "DIR|-", "write the current prompts to DIR as files (-: the bundle on stdout)")   \
+	X(export, 0, "DIR|-", "write the current prompts as files to DIR (-: the bundle to stdout)") \
+	X(report, 0, "FILE", "write the session's report to FILE (.html, or .md for Markdown)")   \
 	X(split, 's', "NAME", "split for --eval: train, val or test (default val)")                 \
 	X(limit, 'n', "N", "--eval at most N examples")                                             \
 	X(json, 'j', NULL, "print one machine-readable JSON object")                                \
@@ -137,6 +139,13 @@ int main(int argc, char **argv)
 			mode = MODE_EXPORT;
 			o.export_dir = optarg;
 			break;
+		case OPT_report:
+			if (!str_endswith(optarg, ".html") && !str_endswith(optarg, ".md"))
+				return usage_error("--report writes FILE.html or FILE.md, not \"%s\"",
+				                   optarg);
+			mode = MODE_REPORT;
+			o.report_path = optarg;
+			break;
 		case OPT_split:
 			if (strcmp(optarg, "train") && strcmp(optarg, "val") && strcmp(optarg, "test"))
 				return usage_error("--split is train, val or test, not \"%s\"", optarg);
@@ -176,12 +185,14 @@ int main(int argc, char **argv)
 		                                        : "give exactly one session file");
 	o.session = argv[optind];
 	/* they never save the session */
-	o.read_only |= mode == MODE_EVAL || mode == MODE_CHECK || mode == MODE_EXPORT;
+	o.read_only |= mode == MODE_EVAL || mode == MODE_CHECK || mode == MODE_EXPORT ||
+	               mode == MODE_REPORT;
 	switch (mode) {
 	case MODE_CHECK: return batch_check(&o);
 	case MODE_EVAL: return batch_eval(&o);
 	case MODE_RUN: return batch_run(&o);
 	case MODE_EXPORT: return export_main(&o);
+	case MODE_REPORT: return report_main(&o);
 	case MODE_TUI: return batch_tui(&o);
 	}
 	return 1;
