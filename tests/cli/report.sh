@@ -32,7 +32,8 @@ its = run["iterations"]; assert len(its) == 2, its
 f = lambda v: "%.4f" % v
 for it in its:
     n = it["number"]
-    row = "| %d | %s | %s | %s |" % (n, f(it["train_score"]), f(it["val_before"]), f(it["val_best"]))
+    row = "| %d | %s | %s | %s |" % (n, f(it["train_score"]), f(it["val_before"]),
+                                     f(it["val_best"]))
     assert row in t, row
     total = 0
     for phase, c in it["cost_by_phase"].items():
