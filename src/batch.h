@@ -19,6 +19,7 @@ struct batch_opts {
 	int n_models;
 	const char *export_dir;  /* --export DIR, "-": the bundle to stdout */
 	const char *report_path; /* --report FILE.html|FILE.md */
+	const char *compare_a;   /* --compare A (B is session) */
 };
 
 /* What every front end opens: the session (with the command line's model overrides, every model

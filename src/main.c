@@ -6,12 +6,14 @@
 #include <string.h>
 
 #include "batch.h"
+#include "compare.h"
 #include "export.h"
 #include "report.h"
 #include "core/termsafe.h"
 #include "core/util.h"
 
-enum mode { MODE_TUI, MODE_CHECK, MODE_EVAL, MODE_RUN, MODE_EXPORT, MODE_REPORT };
+enum mode { MODE_TUI, MODE_CHECK, MODE_EVAL, MODE_RUN, MODE_EXPORT, MODE_REPORT,
+            MODE_COMPARE };
 
 /* One row per option: long name, short letter (0: none), argument name (NULL: a flag), help. */
 #define OPTIONS(X)                                                                                 \
@@ -20,6 +22,7 @@ enum mode { MODE_TUI, MODE_CHECK, MODE_EVAL, MODE_RUN, MODE_EXPORT, MODE_REPORT 
 	X(run, 'r', "N", "run N optimization iterations headless, saving after each")              \
 	X(export, 0, "DIR|-", "write the current prompts as files to DIR (-: the bundle to stdout)") \
 	X(report, 0, "FILE", "write the session's report to FILE (.html, or .md for Markdown)")   \
+	X(compare, 0, "A", "--compare A B: evaluate two sessions or versions (S@v3, S@iteration:2)")  \
 	X(split, 's', "NAME", "split for --eval: train, val or test (default val)")                 \
 	X(limit, 'n', "N", "--eval at most N examples")                                             \
 	X(json, 'j', NULL, "print one machine-readable JSON object")                                \
@@ -146,6 +149,10 @@ int main(int argc, char **argv)
 			mode = MODE_REPORT;
 			o.report_path = optarg;
 			break;
+		case OPT_compare:
+			mode = MODE_COMPARE;
+			o.compare_a = optarg;
+			break;
 		case OPT_split:
 			if (strcmp(optarg, "train") && strcmp(optarg, "val") && strcmp(optarg, "test"))
 				return usage_error("--split is train, val or test, not \"%s\"", optarg);
@@ -186,12 +193,13 @@ int main(int argc, char **argv)
 	o.session = argv[optind];
 	/* they never save the session */
 	o.read_only |= mode == MODE_EVAL || mode == MODE_CHECK || mode == MODE_EXPORT ||
-	               mode == MODE_REPORT;
+	               mode == MODE_REPORT || mode == MODE_COMPARE;
 	switch (mode) {
 	case MODE_CHECK: return batch_check(&o);
 	case MODE_EVAL: return batch_eval(&o);
 	case MODE_RUN: return batch_run(&o);
 	case MODE_EXPORT: return export_main(&o);
+	case MODE_COMPARE: return compare_main(&o);
 	case MODE_REPORT: return report_main(&o);
 	case MODE_TUI: return batch_tui(&o);
 	}
