@@ -20,6 +20,7 @@ struct batch_opts {
 	const char *export_dir;  /* --export DIR, "-": the bundle to stdout */
 	const char *report_path; /* --report FILE.html|FILE.md */
 	const char *compare_a;   /* --compare A (B is session) */
+	bool final_test;         /* --run: the test score of the final prompts (final_test.h) */
 };
 
 /* What every front end opens: the session (with the command line's model overrides, every model

@@ -23,6 +23,7 @@ enum mode { MODE_TUI, MODE_CHECK, MODE_EVAL, MODE_RUN, MODE_EXPORT, MODE_REPORT,
 	X(export, 0, "DIR|-", "write the current prompts as files to DIR (-: the bundle to stdout)") \
 	X(report, 0, "FILE", "write the session's report to FILE (.html, or .md for Markdown)")   \
 	X(compare, 0, "A", "--compare A B: evaluate two sessions or versions (S@v3, S@iteration:2)")  \
+	X(final_test, 0, NULL, "--run: then score the final prompts on the test split")            \
 	X(split, 's', "NAME", "split for --eval: train, val or test (default val)")                 \
 	X(limit, 'n', "N", "--eval at most N examples")                                             \
 	X(json, 'j', NULL, "print one machine-readable JSON object")                                \
@@ -153,6 +154,7 @@ int main(int argc, char **argv)
 			mode = MODE_COMPARE;
 			o.compare_a = optarg;
 			break;
+		case OPT_final_test: o.final_test = true; break;
 		case OPT_split:
 			if (strcmp(optarg, "train") && strcmp(optarg, "val") && strcmp(optarg, "test"))
 				return usage_error("--split is train, val or test, not \"%s\"", optarg);

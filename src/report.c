@@ -12,6 +12,7 @@
 
 #include "core/metric.h"
 #include "core/termsafe.h"
+#include "final_test.h"
 #include "history.h"
 #include "report.h"
 #include "report_int.h"
@@ -115,8 +116,25 @@ static void section_summary(struct ctx *c, const char *date)
 		sbuf_adds(&p, "; the prompts in use were not measured together since.");
 	sbuf_addf(&p, " Spent: %ld calls, %ld tokens, %s$%.4f.", t.calls, t.tokens_in + t.tokens_out,
 	          t.estimated ? "~" : "", t.cost_usd);
+	const cJSON *ft = final_test_get(c->s);
+	if (ft)
+		sbuf_addf(&p, " Test score of the prompts after iteration %d, on %d held-out examples "
+		              "never used for selection: %.4f.",
+		          cJSON_GetObjectItem(ft, "iteration")->valueint,
+		          cJSON_GetObjectItem(ft, "examples")->valueint,
+		          cJSON_GetObjectItem(ft, "score")->valuedouble);
 	c->f->para(c->b, sbuf_str(&p));
 	sbuf_free(&p);
+}
+
+/* The recorded test score (--final-test) when it was measured after iteration `number`. */
+static double test_score(const struct ctx *c, int number)
+{
+	const cJSON *ft = final_test_get(c->s);
+	const cJSON *it = cJSON_GetObjectItem(ft, "iteration");
+	return ft && cJSON_IsNumber(it) && it->valueint == number
+	           ? cJSON_GetObjectItem(ft, "score")->valuedouble
+	           : NAN;
 }
 
 static void section_pipeline(struct ctx *c)
@@ -149,20 +167,23 @@ static void section_scores(struct ctx *c)
 		return;
 	}
 	struct report_chart ch = {.id = "scores", .title = "Scores per iteration", .unit = "",
-	                          .n_x = c->n, .x_labels = x_labels(c), .n_series = 3,
+	                          .n_x = c->n, .x_labels = x_labels(c),
+	                          .n_series = final_test_get(c->s) ? 4 : 3,
 	                          .series = {"train (batch)", "validation before",
-	                                     "validation, best proposal"}};
+	                                     "validation, best proposal", "test (final prompts)"}};
 	for (size_t k = 0; k < ch.n_series; k++)
 		ch.v[k] = xcalloc(c->n, sizeof *ch.v[k]);
 	static const char *const head[] = {"iteration", "train",       "validation before",
 	                                   "best proposal", "kept", "bad cases analysed", "evaluations",
-	                                   "note"};
+	                                   "test", "note"};
 	struct report_table t = {head, ARRAY_SIZE(head), NULL, 0, 0};
 	for (size_t i = 0; i < c->n; i++) {
 		const struct iteration *it = engine_iteration(c->en, i);
 		ch.v[0][i] = it->train_score >= 0 ? it->train_score : NAN;
 		ch.v[1][i] = it->base_score >= 0 ? it->base_score : NAN;
 		ch.v[2][i] = it->best_score >= 0 ? it->best_score : NAN;
+		if (ch.n_series > 3)
+			ch.v[3][i] = test_score(c, it->number);
 		cell(&t, "%d", it->number);
 		score_cell(&t, it->train_score);
 		score_cell(&t, it->base_score);
@@ -170,6 +191,7 @@ static void section_scores(struct ctx *c)
 		score_cell(&t, it->kept_score);
 		cell(&t, "%zu", it->n_cases);
 		cell(&t, "%zu", it->n_evals);
+		score_cell(&t, isnan(test_score(c, it->number)) ? -1 : test_score(c, it->number));
 		cell(&t, "%s", it->note ? it->note : "");
 	}
 	c->f->chart(c->b, &ch);
