@@ -5,6 +5,7 @@
  * outputs and the per-step outputs that differ, the paired bootstrap interval, and the two
  * printed forms (text, --json). */
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,12 +18,10 @@
 
 #define BOOTSTRAP_RESAMPLES 2000
 
-enum spec_kind { SPEC_CURRENT, SPEC_VERSION, SPEC_ITERATION };
-
 struct side {
 	const char *label; /* as given */
 	char *path;
-	enum spec_kind kind;
+	enum compare_spec kind;
 	long n; /* version or iteration */
 	struct batch_env env, *e; /* e: own env, or the other side's when the same file */
 	struct engine *en;
@@ -30,8 +29,6 @@ struct side {
 	const struct variant **config;
 	struct runner *runner;
 	struct run_batch *batch;
-	double cost;
-	long requests, cached;
 };
 
 /* "PATH", "PATH@v3", "PATH@iteration:2"; -1 with a message for anything else after '@'. */
@@ -39,40 +36,78 @@ static int spec_parse(struct side *sd, const char *spec)
 {
 	sd->label = spec;
 	const char *at = strrchr(spec, '@');
-	const char *rest = at ? at + 1 : NULL;
 	sd->kind = SPEC_CURRENT;
-	if (rest && rest[0] == 'v' && parse_long(rest + 1, &sd->n) == 0 && sd->n >= 1)
-		sd->kind = SPEC_VERSION;
-	else if (rest && str_startswith(rest, "iteration:") &&
-	         parse_long(rest + strlen("iteration:"), &sd->n) == 0 && sd->n >= 0)
-		sd->kind = SPEC_ITERATION;
-	else if (rest && !str_endswith(spec, ".json")) {
+	if (at && (compare_spec_parse(at + 1, &sd->kind, &sd->n) < 0 || sd->kind == SPEC_CURRENT) &&
+	    !str_endswith(spec, ".json")) {
 		term_printf(stderr,
 		            "adopt-tui: %s: a version is @vN (a prompt version) or @iteration:K (the "
 		            "prompts after iteration K)\n",
 		            spec);
 		return -1;
 	}
-	sd->path = sd->kind == SPEC_CURRENT ? xstrdup(spec) : xstrndup(spec, (size_t)(at - spec));
+	if (sd->kind == SPEC_CURRENT)
+		at = NULL;
+	sd->path = at ? xstrndup(spec, (size_t)(at - spec)) : xstrdup(spec);
 	return 0;
 }
 
 /* The prompt of step i that the spec names, or NULL for the current one. */
-static const char *spec_prompt(const struct side *sd, int step, int *found)
+static const char *spec_prompt(const struct engine *en, enum compare_spec kind, long n, int step,
+                               int *found)
 {
-	size_t n;
-	const struct prompt_version *pv = engine_versions(sd->en, &n), *best = NULL;
-	for (size_t i = 0; i < n; i++) {
+	size_t nv;
+	const struct prompt_version *pv = engine_versions(en, &nv), *best = NULL;
+	for (size_t i = 0; i < nv; i++) {
 		if (pv[i].step != step)
 			continue;
-		bool fits = sd->kind == SPEC_VERSION ? pv[i].version <= sd->n
-		                                     : pv[i].iteration <= sd->n;
+		bool fits = kind == SPEC_VERSION ? pv[i].version <= n : pv[i].iteration <= n;
 		if (fits && (!best || pv[i].version > best->version))
 			best = &pv[i];
-		if (sd->kind == SPEC_VERSION && pv[i].version == sd->n)
+		if (kind == SPEC_VERSION && pv[i].version == n)
 			*found = 1;
 	}
 	return best ? best->prompt : NULL;
+}
+
+int compare_config(const struct engine *en, enum compare_spec kind, long n, struct variant *var,
+                   const struct variant **config, struct err *e)
+{
+	const struct session *s = engine_session(en);
+	if (kind == SPEC_CURRENT)
+		return 0;
+	int found = 0;
+	for (size_t i = 0; i < s->n_steps; i++) {
+		const struct step *st = &s->steps[i];
+		const char *p = st->kind == STEP_LLM ? spec_prompt(en, kind, n, (int)i, &found) : NULL;
+		if (p) {
+			var[i] = (struct variant){p, st->demos, st->n_demos};
+			config[i] = &var[i];
+		}
+	}
+	size_t iters = engine_iterations(en);
+	long last = iters ? engine_iteration(en, iters - 1)->number : 0;
+	if (kind == SPEC_VERSION && !found)
+		return err_set(e, "no prompt version v%ld in %s", n, s->path);
+	if (kind == SPEC_ITERATION && n > last)
+		return err_set(e,
+		               "no iteration %ld in %s (it has %ld; iteration:0 is the original "
+		               "prompts)",
+		               n, s->path, last);
+	return 0;
+}
+
+int compare_spec_parse(const char *v, enum compare_spec *kind, long *n)
+{
+	if (v[0] == 'v' && parse_long(v + 1, n) == 0 && *n >= 1)
+		*kind = SPEC_VERSION;
+	else if (str_startswith(v, "iteration:") &&
+	         parse_long(v + strlen("iteration:"), n) == 0 && *n >= 0)
+		*kind = SPEC_ITERATION;
+	else if (strcmp(v, "current") == 0)
+		*kind = SPEC_CURRENT;
+	else
+		return -1;
+	return 0;
 }
 
 /* Builds the configuration the spec names; -1 (message printed) for an unknown version. */
@@ -87,29 +122,8 @@ static int side_resolve(struct side *sd)
 	}
 	sd->var = xcalloc(s->n_steps + 1, sizeof *sd->var);
 	sd->config = xcalloc(s->n_steps + 1, sizeof *sd->config);
-	if (sd->kind == SPEC_CURRENT)
-		return 0;
-	int found = 0;
-	for (size_t i = 0; i < s->n_steps; i++) {
-		const struct step *st = &s->steps[i];
-		const char *p = st->kind == STEP_LLM ? spec_prompt(sd, (int)i, &found) : NULL;
-		if (p) {
-			sd->var[i] = (struct variant){p, st->demos, st->n_demos};
-			sd->config[i] = &sd->var[i];
-		}
-	}
-	size_t iters = engine_iterations(sd->en);
-	long last = iters ? engine_iteration(sd->en, iters - 1)->number : 0;
-	if (sd->kind == SPEC_VERSION && !found) {
-		term_printf(stderr, "adopt-tui: %s: no prompt version v%ld in %s\n", sd->label, sd->n,
-		            sd->path);
-		return -1;
-	}
-	if (sd->kind == SPEC_ITERATION && sd->n > last) {
-		term_printf(stderr,
-		            "adopt-tui: %s: no iteration %ld in %s (it has %ld; iteration:0 is the "
-		            "original prompts)\n",
-		            sd->label, sd->n, sd->path, last);
+	if (compare_config(sd->en, sd->kind, sd->n, sd->var, sd->config, &e) < 0) {
+		term_printf(stderr, "adopt-tui: %s: %s\n", sd->label, e.msg);
 		return -1;
 	}
 	return 0;
@@ -167,21 +181,27 @@ static int wait_done(struct side *sd)
 	while (!run_batch_done(sd->batch))
 		if (llm_wait(sd->e->llm, NULL, 0, 250) < 0)
 			return -1;
-	for (size_t i = 0; i < run_batch_count(sd->batch); i++) {
-		const struct trace *t = run_batch_trace(sd->batch, i);
+	return 0;
+}
+
+/* What a batch paid: requests sent and their cost; answers from the cache or the memo. */
+static void batch_cost(const struct run_batch *b, double *cost, long *requests, long *cached)
+{
+	*cost = 0, *requests = *cached = 0;
+	for (size_t i = 0; i < run_batch_count(b); i++) {
+		const struct trace *t = run_batch_trace(b, i);
 		for (size_t k = 0; k < t->n; k++) {
 			const struct trace_step *ts = &t->steps[k];
 			if (!ts->key[0])
 				continue;
 			if (ts->cached || ts->memo) {
-				sd->cached++;
+				++*cached;
 				continue;
 			}
-			sd->requests++;
-			sd->cost += ts->cost_usd;
+			++*requests;
+			*cost += ts->cost_usd;
 		}
 	}
-	return 0;
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -220,121 +240,161 @@ static const char *change_name(double a, double b)
 	return b > a ? "fixed" : b < a ? "broken" : "unchanged";
 }
 
-static void side_json(cJSON *r, const char *key, const struct side *sd)
+static void side_json(cJSON *r, const char *key, const char *label, const struct run_batch *b)
 {
+	double cost;
+	long requests, cached;
+	batch_cost(b, &cost, &requests, &cached);
 	cJSON *j = cJSON_AddObjectToObject(r, key);
-	cJSON_AddStringToObject(j, "spec", sd->label);
-	cJSON_AddNumberToObject(j, "score", run_batch_score(sd->batch));
-	cJSON_AddNumberToObject(j, "cost_usd", sd->cost);
-	cJSON_AddNumberToObject(j, "requests", (double)sd->requests);
-	cJSON_AddNumberToObject(j, "cached", (double)sd->cached);
+	cJSON_AddStringToObject(j, "spec", label);
+	cJSON_AddNumberToObject(j, "score", run_batch_score(b));
+	cJSON_AddNumberToObject(j, "cost_usd", cost);
+	cJSON_AddNumberToObject(j, "requests", (double)requests);
+	cJSON_AddNumberToObject(j, "cached", (double)cached);
 }
 
-static void report(const struct batch_opts *o, struct side *a, struct side *b)
+struct stats {
+	size_t n, fixed, broken;
+	double diff, lo, hi;
+	bool real;
+};
+
+static void stats_of(const struct run_batch *a, const struct run_batch *b, struct stats *st)
 {
-	const struct session *s = a->e->s;
-	size_t n = run_batch_count(a->batch);
-	double *d = xcalloc(n + 1, sizeof *d);
-	size_t fixed = 0, broken = 0;
-	for (size_t i = 0; i < n; i++) {
-		double x = run_batch_trace(a->batch, i)->score, y = run_batch_trace(b->batch, i)->score;
+	st->n = run_batch_count(a);
+	double *d = xcalloc(st->n + 1, sizeof *d);
+	st->fixed = st->broken = 0;
+	for (size_t i = 0; i < st->n; i++) {
+		double x = run_batch_trace(a, i)->score, y = run_batch_trace(b, i)->score;
 		d[i] = y - x;
-		fixed += y > x;
-		broken += y < x;
+		st->fixed += y > x;
+		st->broken += y < x;
 	}
-	double lo, hi, diff = run_batch_score(b->batch) - run_batch_score(a->batch);
-	bootstrap(d, n, &lo, &hi);
-	bool real = lo > 0 || hi < 0;
-	bool scripted = a->e->scripted || b->e->scripted;
-	cJSON *r = o->json ? cJSON_CreateObject() : NULL;
-	if (r) {
-		cJSON_AddStringToObject(r, "split", o->split);
-		cJSON_AddStringToObject(r, "metric", metric_name(s->metric));
-		cJSON_AddBoolToObject(r, "scripted_model", scripted);
-		cJSON_AddNumberToObject(r, "examples_count", (double)n);
-		side_json(r, "a", a);
-		side_json(r, "b", b);
-		cJSON_AddNumberToObject(r, "difference", diff);
-		cJSON *ci = cJSON_AddObjectToObject(r, "ci95");
-		cJSON_AddNumberToObject(ci, "low", lo);
-		cJSON_AddNumberToObject(ci, "high", hi);
-		cJSON_AddNumberToObject(ci, "resamples", BOOTSTRAP_RESAMPLES);
-		cJSON_AddBoolToObject(r, "significant", real);
-		cJSON_AddNumberToObject(r, "fixed", (double)fixed);
-		cJSON_AddNumberToObject(r, "broken", (double)broken);
-		cJSON_AddNumberToObject(r, "unchanged", (double)(n - fixed - broken));
-	} else {
-		term_printf(stdout, "compare on split %s, %zu examples, metric %s%s\n", o->split, n,
-		            metric_name(s->metric),
-		            scripted ? "  [scripted model: a stand-in, not a real LLM]" : "");
-		const struct side *sides[] = {a, b};
-		for (int k = 0; k < 2; k++)
-			term_printf(stdout, "  %c  %-40s score %.4f  cost $%.4f (requests %ld, cached %ld)\n",
-			            'A' + k, sides[k]->label, run_batch_score(sides[k]->batch),
-			            sides[k]->cost, sides[k]->requests, sides[k]->cached);
-		term_printf(stdout,
-		            "  B - A  %+.4f   95%% interval [%+.4f, %+.4f] (paired bootstrap, %d "
-		            "resamples): %s\n",
-		            diff, lo, hi, BOOTSTRAP_RESAMPLES,
-		            real ? "a real difference" : "not significant (the interval holds 0)");
-		term_printf(stdout, "  fixed %zu  broken %zu  unchanged %zu\n", fixed, broken,
-		            n - fixed - broken);
+	st->diff = run_batch_score(b) - run_batch_score(a);
+	bootstrap(d, st->n, &st->lo, &st->hi);
+	st->real = st->lo > 0 || st->hi < 0;
+	free(d);
+}
+
+static void line(compare_line_fn *fn, void *arg, int indent, const char *fmt, ...)
+    PRINTF_LIKE(4, 5);
+static void line(compare_line_fn *fn, void *arg, int indent, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	struct sbuf b = {0};
+	sbuf_vaddf(&b, fmt, ap);
+	va_end(ap);
+	fn(arg, indent, sbuf_str(&b));
+	sbuf_free(&b);
+}
+
+void compare_text(const struct session *s, const char *split, const char *la, const char *lb,
+                  const struct run_batch *a, const struct run_batch *b, bool scripted,
+                  compare_line_fn *fn, void *arg)
+{
+	struct stats st;
+	stats_of(a, b, &st);
+	line(fn, arg, 0, "compare on split %s, %zu examples, metric %s%s", split, st.n,
+	     metric_name(s->metric), scripted ? "  [scripted model: a stand-in, not a real LLM]" : "");
+	const char *labels[] = {la, lb};
+	const struct run_batch *sides[] = {a, b};
+	for (int k = 0; k < 2; k++) {
+		double cost;
+		long req, cached;
+		batch_cost(sides[k], &cost, &req, &cached);
+		line(fn, arg, 2, "%c  %-40s score %.4f  cost $%.4f (requests %ld, cached %ld)", 'A' + k,
+		     labels[k], run_batch_score(sides[k]), cost, req, cached);
 	}
-	cJSON *ex = r ? cJSON_AddArrayToObject(r, "examples") : NULL;
-	for (size_t i = 0; i < n; i++) {
-		const struct trace *ta = run_batch_trace(a->batch, i), *tb = run_batch_trace(b->batch, i);
-		const char *id = s->data.splits[ta->split].ex[ta->example].id;
-		const char *ch = change_name(ta->score, tb->score);
-		cJSON *j = NULL, *steps = NULL;
-		if (r) {
-			j = cJSON_CreateObject();
-			cJSON_AddStringToObject(j, "id", id);
-			cJSON_AddStringToObject(j, "change", ch);
-			cJSON_AddNumberToObject(j, "a_score", ta->score);
-			cJSON_AddNumberToObject(j, "b_score", tb->score);
-			cJSON_AddStringToObject(j, "a_output", ta->prediction ? ta->prediction : "");
-			cJSON_AddStringToObject(j, "b_output", tb->prediction ? tb->prediction : "");
-			cJSON_AddItemToArray(ex, j);
-		}
+	line(fn, arg, 2,
+	     "B - A  %+.4f   95%% interval [%+.4f, %+.4f] (paired bootstrap, %d resamples): %s",
+	     st.diff, st.lo, st.hi, BOOTSTRAP_RESAMPLES,
+	     st.real ? "a real difference" : "not significant (the interval holds 0)");
+	line(fn, arg, 2, "fixed %zu  broken %zu  unchanged %zu", st.fixed, st.broken,
+	     st.n - st.fixed - st.broken);
+	for (size_t i = 0; i < st.n; i++) {
+		const struct trace *ta = run_batch_trace(a, i), *tb = run_batch_trace(b, i);
 		if (ta->score == tb->score)
 			continue;
-		if (!r) {
-			char *pa = term_line(ta->prediction ? ta->prediction : "");
-			char *pb = term_line(tb->prediction ? tb->prediction : "");
-			term_printf(stdout, "  %s %s: %.4f -> %.4f\n      A: %s\n      B: %s\n", ch, id,
-			            ta->score, tb->score, pa, pb);
-			free(pa);
-			free(pb);
-		}
+		line(fn, arg, 2, "%s %s: %.4f -> %.4f", change_name(ta->score, tb->score),
+		     s->data.splits[ta->split].ex[ta->example].id, ta->score, tb->score);
+		char *pa = term_line(ta->prediction ? ta->prediction : "");
+		char *pb = term_line(tb->prediction ? tb->prediction : "");
+		line(fn, arg, 6, "A: %s", pa);
+		line(fn, arg, 6, "B: %s", pb);
+		free(pa);
+		free(pb);
 		/* the steps whose output differs on a flipped example */
 		for (size_t k = 0; k < s->n_steps; k++) {
 			const char *oa = out_text(ta, (int)k), *ob = out_text(tb, (int)k);
 			if (!oa || !ob || !strcmp(oa, ob))
 				continue;
-			if (r) {
-				if (!steps)
-					steps = cJSON_AddArrayToObject(j, "steps");
-				cJSON *sj = cJSON_CreateObject();
-				cJSON_AddStringToObject(sj, "step", s->steps[k].id);
-				cJSON_AddStringToObject(sj, "a", oa);
-				cJSON_AddStringToObject(sj, "b", ob);
-				cJSON_AddItemToArray(steps, sj);
-			} else {
-				char *la = term_line(oa), *lb = term_line(ob);
-				term_printf(stdout, "      step %s: A %.120s\n      %*s  B %.120s\n",
-				            s->steps[k].id, la, (int)strlen(s->steps[k].id) + 5, "", lb);
-				free(la);
-				free(lb);
-			}
+			char *xa = term_line(oa), *xb = term_line(ob);
+			line(fn, arg, 6, "step %s: A %.120s", s->steps[k].id, xa);
+			line(fn, arg, 6, "%*s  B %.120s", (int)strlen(s->steps[k].id) + 5, "", xb);
+			free(xa);
+			free(xb);
 		}
 	}
-	if (r) {
-		char *text = cJSON_Print(r);
-		term_json(stdout, text);
-		cJSON_free(text);
-		cJSON_Delete(r);
+}
+
+static void print_line(void *arg, int indent, const char *text)
+{
+	term_printf(arg, "%*s%s\n", indent, "", text);
+}
+
+static void report_json(const struct batch_opts *o, struct side *sa, struct side *sb,
+                        bool scripted)
+{
+	const struct session *s = sa->e->s;
+	const struct run_batch *a = sa->batch, *b = sb->batch;
+	struct stats st;
+	stats_of(a, b, &st);
+	cJSON *r = cJSON_CreateObject();
+	cJSON_AddStringToObject(r, "split", o->split);
+	cJSON_AddStringToObject(r, "metric", metric_name(s->metric));
+	cJSON_AddBoolToObject(r, "scripted_model", scripted);
+	cJSON_AddNumberToObject(r, "examples_count", (double)st.n);
+	side_json(r, "a", sa->label, a);
+	side_json(r, "b", sb->label, b);
+	cJSON_AddNumberToObject(r, "difference", st.diff);
+	cJSON *ci = cJSON_AddObjectToObject(r, "ci95");
+	cJSON_AddNumberToObject(ci, "low", st.lo);
+	cJSON_AddNumberToObject(ci, "high", st.hi);
+	cJSON_AddNumberToObject(ci, "resamples", BOOTSTRAP_RESAMPLES);
+	cJSON_AddBoolToObject(r, "significant", st.real);
+	cJSON_AddNumberToObject(r, "fixed", (double)st.fixed);
+	cJSON_AddNumberToObject(r, "broken", (double)st.broken);
+	cJSON_AddNumberToObject(r, "unchanged", (double)(st.n - st.fixed - st.broken));
+	cJSON *ex = cJSON_AddArrayToObject(r, "examples");
+	for (size_t i = 0; i < st.n; i++) {
+		const struct trace *ta = run_batch_trace(a, i), *tb = run_batch_trace(b, i);
+		cJSON *j = cJSON_CreateObject();
+		cJSON_AddStringToObject(j, "id", s->data.splits[ta->split].ex[ta->example].id);
+		cJSON_AddStringToObject(j, "change", change_name(ta->score, tb->score));
+		cJSON_AddNumberToObject(j, "a_score", ta->score);
+		cJSON_AddNumberToObject(j, "b_score", tb->score);
+		cJSON_AddStringToObject(j, "a_output", ta->prediction ? ta->prediction : "");
+		cJSON_AddStringToObject(j, "b_output", tb->prediction ? tb->prediction : "");
+		cJSON_AddItemToArray(ex, j);
+		cJSON *steps = NULL;
+		for (size_t k = 0; ta->score != tb->score && k < s->n_steps; k++) {
+			const char *oa = out_text(ta, (int)k), *ob = out_text(tb, (int)k);
+			if (!oa || !ob || !strcmp(oa, ob))
+				continue;
+			if (!steps)
+				steps = cJSON_AddArrayToObject(j, "steps");
+			cJSON *sj = cJSON_CreateObject();
+			cJSON_AddStringToObject(sj, "step", s->steps[k].id);
+			cJSON_AddStringToObject(sj, "a", oa);
+			cJSON_AddStringToObject(sj, "b", ob);
+			cJSON_AddItemToArray(steps, sj);
+		}
 	}
-	free(d);
+	char *text = cJSON_Print(r);
+	term_json(stdout, text);
+	cJSON_free(text);
+	cJSON_Delete(r);
 }
 
 int compare_main(const struct batch_opts *o)
@@ -379,8 +439,12 @@ int compare_main(const struct batch_opts *o)
 		for (int k = 0; k < 2 && rc == 0; k++)
 			if (wait_done(&sd[k]) < 0)
 				rc = BATCH_EXIT_FAILED;
-		if (rc == 0)
-			report(o, &sd[0], &sd[1]);
+		bool scripted = sd[0].e->scripted || sd[1].e->scripted;
+		if (rc == 0 && o->json)
+			report_json(o, &sd[0], &sd[1], scripted);
+		else if (rc == 0)
+			compare_text(sd[0].e->s, o->split, sd[0].label, sd[1].label, sd[0].batch,
+			             sd[1].batch, scripted, print_line, stdout);
 		struct llm_stats st = {0}, st2 = {0};
 		llm_get_stats(sd[0].e->llm, &st);
 		if (sd[1].e != sd[0].e)
