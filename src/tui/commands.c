@@ -402,6 +402,16 @@ static void cmd_export(struct app *a, int argc, char **argv)
 		tui_message(&a->t, "%d files written to %s", n, argv[1]);
 }
 
+static void cmd_compare(struct app *a, int argc, char **argv)
+{
+	(void)argc;
+	struct err e = {{0}};
+	if (view_compare_start(&a->views[VIEW_COMPARE], argv[1], argv[2], &e) < 0)
+		tui_message(&a->t, "error: %s", e.msg);
+	else
+		app_focus(a, VIEW_COMPARE);
+}
+
 static void cmd_help(struct app *a, int argc, char **argv)
 {
 	(void)argc, (void)argv;
@@ -441,7 +451,9 @@ static void cmd_help(struct app *a, int argc, char **argv)
 	X("help", "", "show keys and commands", NULL, 0, 0, cmd_help)                              \
 	X("report", "FILE", "write the report to FILE.html or FILE.md", NULL, 1, 1, cmd_report)    \
 	X("export", "DIR", "write the current prompts to DIR as files and prompts.json", NULL, 1, \
-	  1, cmd_export)
+	  1, cmd_export)                                                                           \
+	X("compare", "A B", "compare two versions (vN, iteration:K, current) on validation", NULL, \
+	  2, 2, cmd_compare)
 
 static const struct cmd_spec specs[] = {
 #define X(name, args, help, complete, lo, hi, fn) {name, args, help, complete},
