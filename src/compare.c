@@ -22,7 +22,7 @@ struct side {
 	const char *label; /* as given */
 	char *path;
 	enum compare_spec kind;
-	long n; /* version or iteration */
+	long n;                   /* version or iteration */
 	struct batch_env env, *e; /* e: own env, or the other side's when the same file */
 	struct engine *en;
 	struct variant *var; /* per step */
@@ -39,10 +39,11 @@ static int spec_parse(struct side *sd, const char *spec)
 	sd->kind = SPEC_CURRENT;
 	if (at && (compare_spec_parse(at + 1, &sd->kind, &sd->n) < 0 || sd->kind == SPEC_CURRENT) &&
 	    !str_endswith(spec, ".json")) {
-		term_printf(stderr,
-		            "adopt-tui: %s: a version is @vN (a prompt version) or @iteration:K (the "
-		            "prompts after iteration K)\n",
-		            spec);
+		term_printf(
+		    stderr,
+		    "adopt-tui: %s: a version is @vN (a prompt version) or @iteration:K (the "
+		    "prompts after iteration K)\n",
+		    spec);
 		return -1;
 	}
 	if (sd->kind == SPEC_CURRENT)
@@ -78,7 +79,8 @@ int compare_config(const struct engine *en, enum compare_spec kind, long n, stru
 	int found = 0;
 	for (size_t i = 0; i < s->n_steps; i++) {
 		const struct step *st = &s->steps[i];
-		const char *p = st->kind == STEP_LLM ? spec_prompt(en, kind, n, (int)i, &found) : NULL;
+		const char *p =
+		    st->kind == STEP_LLM ? spec_prompt(en, kind, n, (int)i, &found) : NULL;
 		if (p) {
 			var[i] = (struct variant){p, st->demos, st->n_demos};
 			config[i] = &var[i];
@@ -100,8 +102,8 @@ int compare_spec_parse(const char *v, enum compare_spec *kind, long *n)
 {
 	if (v[0] == 'v' && parse_long(v + 1, n) == 0 && *n >= 1)
 		*kind = SPEC_VERSION;
-	else if (str_startswith(v, "iteration:") &&
-	         parse_long(v + strlen("iteration:"), n) == 0 && *n >= 0)
+	else if (str_startswith(v, "iteration:") && parse_long(v + strlen("iteration:"), n) == 0 &&
+	         *n >= 0)
 		*kind = SPEC_ITERATION;
 	else if (strcmp(v, "current") == 0)
 		*kind = SPEC_CURRENT;
@@ -148,7 +150,8 @@ static int same_shape(const struct side *a, const struct side *b, enum split_id 
 	const struct session *x = a->e->s, *y = b->e->s;
 	bool same = x->n_steps == y->n_steps;
 	for (size_t i = 0; same && i < x->n_steps; i++)
-		same = !strcmp(x->steps[i].id, y->steps[i].id) && x->steps[i].kind == y->steps[i].kind;
+		same =
+		    !strcmp(x->steps[i].id, y->steps[i].id) && x->steps[i].kind == y->steps[i].kind;
 	if (!same) {
 		term_printf(stderr,
 		            "adopt-tui: %s and %s have different pipelines (steps differ); compare "
@@ -159,8 +162,8 @@ static int same_shape(const struct side *a, const struct side *b, enum split_id 
 	for (int k = 0; k < 2; k++) {
 		const struct side *sd = k ? b : a;
 		if (!sd->e->s->data.splits[sp].n) {
-			term_printf(stderr, "adopt-tui: %s: the %s split has no examples\n", sd->path,
-			            split);
+			term_printf(stderr, "adopt-tui: %s: the %s split has no examples\n",
+			            sd->path, split);
 			return -1;
 		}
 	}
@@ -296,15 +299,16 @@ void compare_text(const struct session *s, const char *split, const char *la, co
 	struct stats st;
 	stats_of(a, b, &st);
 	line(fn, arg, 0, "compare on split %s, %zu examples, metric %s%s", split, st.n,
-	     metric_name(s->metric), scripted ? "  [scripted model: a stand-in, not a real LLM]" : "");
+	     metric_name(s->metric),
+	     scripted ? "  [scripted model: a stand-in, not a real LLM]" : "");
 	const char *labels[] = {la, lb};
 	const struct run_batch *sides[] = {a, b};
 	for (int k = 0; k < 2; k++) {
 		double cost;
 		long req, cached;
 		batch_cost(sides[k], &cost, &req, &cached);
-		line(fn, arg, 2, "%c  %-40s score %.4f  cost $%.4f (requests %ld, cached %ld)", 'A' + k,
-		     labels[k], run_batch_score(sides[k]), cost, req, cached);
+		line(fn, arg, 2, "%c  %-40s score %.4f  cost $%.4f (requests %ld, cached %ld)",
+		     'A' + k, labels[k], run_batch_score(sides[k]), cost, req, cached);
 	}
 	line(fn, arg, 2,
 	     "B - A  %+.4f   95%% interval [%+.4f, %+.4f] (paired bootstrap, %d resamples): %s",
@@ -343,8 +347,7 @@ static void print_line(void *arg, int indent, const char *text)
 	term_printf(arg, "%*s%s\n", indent, "", text);
 }
 
-static void report_json(const struct batch_opts *o, struct side *sa, struct side *sb,
-                        bool scripted)
+static void report_json(const struct batch_opts *o, struct side *sa, struct side *sb, bool scripted)
 {
 	const struct session *s = sa->e->s;
 	const struct run_batch *a = sa->batch, *b = sb->batch;
@@ -430,9 +433,9 @@ int compare_main(const struct batch_opts *o)
 		for (size_t i = 0; i < n; i++)
 			idx[i] = i;
 		for (int k = 0; k < 2; k++) {
-			sd[k].runner = k == 1 && sd[1].e == sd[0].e ? NULL
-			                                            : runner_new(sd[k].e->s, sd[k].e->llm,
-			                                                         o->trust);
+			sd[k].runner = k == 1 && sd[1].e == sd[0].e
+			                   ? NULL
+			                   : runner_new(sd[k].e->s, sd[k].e->llm, o->trust);
 			struct runner *r = sd[k].runner ? sd[k].runner : sd[0].runner;
 			sd[k].batch = runner_start(r, sd[k].config, split, idx, n, "compare", NULL);
 		}

@@ -12,7 +12,7 @@
 #include "export.h"
 #include "history.h"
 
-#define EXPORT_FORMAT "adopt-prompts"
+#define EXPORT_FORMAT  "adopt-prompts"
 #define EXPORT_VERSION 1
 
 /* A step id as a file name: letters, digits, '.', '-' and '_' kept, anything else '_', and no
@@ -69,7 +69,8 @@ cJSON *export_bundle(const struct engine *en, bool scripted)
 		cJSON_AddStringToObject(j, "file", file);
 		free(file);
 		free(stem);
-		cJSON_AddStringToObject(j, "model", st->model_cfg ? st->model_cfg->model : st->model);
+		cJSON_AddStringToObject(j, "model",
+		                        st->model_cfg ? st->model_cfg->model : st->model);
 		if (st->system)
 			cJSON_AddStringToObject(j, "system", template_text(st->system));
 		cJSON_AddStringToObject(j, "prompt", st->prompt);
@@ -107,14 +108,15 @@ int export_write(const struct engine *en, bool scripted, const char *dir, int *n
 	const struct session *s = engine_session(en);
 	cJSON *b = export_bundle(en, scripted);
 	int rc = 0;
-	/* two ids may share a file name once unsafe characters are replaced: refuse, lose nothing */
+	/* two ids may share a file name once unsafe characters are replaced: refuse, lose nothing
+	 */
 	const cJSON *a, *c;
-	cJSON_ArrayForEach(a, cJSON_GetObjectItem(b, "steps"))
-	for (c = a->next; c; c = c->next)
-		if (!strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(a, "file")),
-		            cJSON_GetStringValue(cJSON_GetObjectItem(c, "file"))))
-			rc = err_set(e, "steps \"%s\" and \"%s\" would both be written to %s", a->string,
-			             c->string, cJSON_GetStringValue(cJSON_GetObjectItem(a, "file")));
+	cJSON_ArrayForEach(a, cJSON_GetObjectItem(b, "steps")) for (
+	    c = a->next; c;
+	    c = c->next) if (!strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(a, "file")),
+	                             cJSON_GetStringValue(cJSON_GetObjectItem(c, "file")))) rc =
+	    err_set(e, "steps \"%s\" and \"%s\" would both be written to %s", a->string, c->string,
+	            cJSON_GetStringValue(cJSON_GetObjectItem(a, "file")));
 	for (size_t i = 0; i < s->n_steps && rc == 0; i++) {
 		const struct step *st = &s->steps[i];
 		if (st->kind != STEP_LLM)

@@ -38,8 +38,9 @@ int final_test_run(struct session *s, struct llm *l, bool trust, int iteration,
 	if (!run_batch_done(b))
 		rc = err_set(e, "--final-test: interrupted; no test score recorded");
 	else if (errors)
-		rc = err_set(e, "--final-test: %zu of %zu test examples failed; no test score recorded",
-		             errors, n);
+		rc = err_set(
+		    e, "--final-test: %zu of %zu test examples failed; no test score recorded",
+		    errors, n);
 	if (rc == 0) {
 		char date[32];
 		history_now_utc(date, sizeof date);

@@ -104,8 +104,9 @@ static void section_summary(struct ctx *c, const char *date)
 	double first = c->n ? engine_iteration(c->en, 0)->base_score : -1;
 	double now = engine_val_score(c->en);
 	struct sbuf p = {0};
-	sbuf_addf(&p, "Session %s, report made %s. %zu iteration%s of ADOPT on a pipeline of %zu "
-	              "steps (metric %s).",
+	sbuf_addf(&p,
+	          "Session %s, report made %s. %zu iteration%s of ADOPT on a pipeline of %zu "
+	          "steps (metric %s).",
 	          c->s->name, date, c->n, c->n == 1 ? "" : "s", c->s->n_steps,
 	          metric_name(c->s->metric));
 	if (first >= 0)
@@ -114,12 +115,13 @@ static void section_summary(struct ctx *c, const char *date)
 		sbuf_addf(&p, ", %.4f now.", now);
 	else if (first >= 0)
 		sbuf_adds(&p, "; the prompts in use were not measured together since.");
-	sbuf_addf(&p, " Spent: %ld calls, %ld tokens, %s$%.4f.", t.calls, t.tokens_in + t.tokens_out,
-	          t.estimated ? "~" : "", t.cost_usd);
+	sbuf_addf(&p, " Spent: %ld calls, %ld tokens, %s$%.4f.", t.calls,
+	          t.tokens_in + t.tokens_out, t.estimated ? "~" : "", t.cost_usd);
 	const cJSON *ft = final_test_get(c->s);
 	if (ft)
-		sbuf_addf(&p, " Test score of the prompts after iteration %d, on %d held-out examples "
-		              "never used for selection: %.4f.",
+		sbuf_addf(&p,
+		          " Test score of the prompts after iteration %d, on %d held-out examples "
+		          "never used for selection: %.4f.",
 		          cJSON_GetObjectItem(ft, "iteration")->valueint,
 		          cJSON_GetObjectItem(ft, "examples")->valueint,
 		          cJSON_GetObjectItem(ft, "score")->valuedouble);
@@ -166,16 +168,19 @@ static void section_scores(struct ctx *c)
 		c->f->para(c->b, "No iteration has run yet.");
 		return;
 	}
-	struct report_chart ch = {.id = "scores", .title = "Scores per iteration", .unit = "",
-	                          .n_x = c->n, .x_labels = x_labels(c),
+	struct report_chart ch = {.id = "scores",
+	                          .title = "Scores per iteration",
+	                          .unit = "",
+	                          .n_x = c->n,
+	                          .x_labels = x_labels(c),
 	                          .n_series = final_test_get(c->s) ? 4 : 3,
 	                          .series = {"train (batch)", "validation before",
 	                                     "validation, best proposal", "test (final prompts)"}};
 	for (size_t k = 0; k < ch.n_series; k++)
 		ch.v[k] = xcalloc(c->n, sizeof *ch.v[k]);
-	static const char *const head[] = {"iteration", "train",       "validation before",
-	                                   "best proposal", "kept", "bad cases analysed", "evaluations",
-	                                   "test", "note"};
+	static const char *const head[] = {"iteration",     "train", "validation before",
+	                                   "best proposal", "kept",  "bad cases analysed",
+	                                   "evaluations",   "test",  "note"};
 	struct report_table t = {head, ARRAY_SIZE(head), NULL, 0, 0};
 	for (size_t i = 0; i < c->n; i++) {
 		const struct iteration *it = engine_iteration(c->en, i);
@@ -204,9 +209,14 @@ static void section_spend(struct ctx *c)
 	c->f->heading(c->b, 2, "Spend");
 	if (!c->n)
 		return;
-	struct report_chart ch = {.id = "spend", .title = "Spend per iteration (USD)", .unit = "$",
-	                          .bars = true, .n_x = c->n, .x_labels = x_labels(c),
-	                          .n_series = 2, .series = {"projected", "actual"}};
+	struct report_chart ch = {.id = "spend",
+	                          .title = "Spend per iteration (USD)",
+	                          .unit = "$",
+	                          .bars = true,
+	                          .n_x = c->n,
+	                          .x_labels = x_labels(c),
+	                          .n_series = 2,
+	                          .series = {"projected", "actual"}};
 	for (size_t k = 0; k < ch.n_series; k++)
 		ch.v[k] = xcalloc(c->n, sizeof *ch.v[k]);
 	for (size_t i = 0; i < c->n; i++) {
@@ -216,8 +226,8 @@ static void section_spend(struct ctx *c)
 	}
 	c->f->chart(c->b, &ch);
 	chart_free(&ch);
-	static const char *const head[] = {"iteration", "phase",           "calls",
-	                                   "cached",    "tokens",          "projected calls",
+	static const char *const head[] = {"iteration",   "phase",   "calls",
+	                                   "cached",      "tokens",  "projected calls",
 	                                   "projected $", "actual $"};
 	struct report_table t = {head, ARRAY_SIZE(head), NULL, 0, 0};
 	for (size_t i = 0; i < c->n; i++) {
@@ -255,8 +265,11 @@ static void section_shapley(struct ctx *c)
 		                    it->shapley_method ? it->shapley_method : "no Shapley values");
 		c->f->heading(c->b, 3, h);
 		free(h);
-		struct report_chart ch = {.title = "Shapley value per step (bar: phi, line: +/- sd)",
-		                          .unit = "", .bars = true, .n_series = 1,
+		struct report_chart ch = {.title =
+		                              "Shapley value per step (bar: phi, line: +/- sd)",
+		                          .unit = "",
+		                          .bars = true,
+		                          .n_series = 1,
 		                          .series = {"phi"}};
 		char *id = xasprintf("shapley-%d", it->number);
 		ch.id = id;
@@ -311,7 +324,8 @@ static void flips(struct ctx *c, const struct iteration *it)
 	if (it->best_eval >= 0 && (size_t)it->best_eval < it->n_evals)
 		best = &it->evals[it->best_eval];
 	if (!inc || !best || !inc->scores || !best->scores) {
-		c->f->para(c->b, "Per-example validation scores were not recorded for this iteration.");
+		c->f->para(c->b,
+		           "Per-example validation scores were not recorded for this iteration.");
 		return;
 	}
 	const struct split *val = &c->s->data.splits[SPLIT_VAL];
@@ -363,8 +377,8 @@ static void section_changes(struct ctx *c)
 			free(t);
 			c->f->diff(c->b, ch->old_prompt ? ch->old_prompt : "",
 			           ch->decision == DECISION_EDIT && ch->edited ? ch->edited
-			           : ch->new_prompt                             ? ch->new_prompt
-			                                                        : "");
+			           : ch->new_prompt                            ? ch->new_prompt
+			                                                       : "");
 			kept |= ch->decision == DECISION_ACCEPT || ch->decision == DECISION_EDIT;
 		}
 		if (kept)
@@ -378,7 +392,7 @@ static void section_models(struct ctx *c)
 {
 	const struct session *s = c->s;
 	c->f->heading(c->b, 2, "Models and prices");
-	static const char *const head[] = {"configuration", "provider", "model",
+	static const char *const head[] = {"configuration",    "provider",          "model",
 	                                   "input $/M tokens", "output $/M tokens", "temperature"};
 	struct report_table t = {head, ARRAY_SIZE(head), NULL, 0, 0};
 	for (size_t i = 0; i < s->n_models; i++) {
@@ -540,7 +554,8 @@ static void md_graph(struct sbuf *b, const struct session *s)
 			continue;
 		}
 		const struct loop *l = &s->loops[o->loop];
-		sbuf_addf(&g, "%s[loop %s, up to %d rounds: ", i ? " -> " : "", l->id, l->max_rounds);
+		sbuf_addf(&g, "%s[loop %s, up to %d rounds: ", i ? " -> " : "", l->id,
+		          l->max_rounds);
 		for (size_t k = 0; k < l->n_steps; k++)
 			sbuf_addf(&g, "%s%s", k ? " -> " : "", s->steps[l->steps[k]].id);
 		sbuf_adds(&g, "]");

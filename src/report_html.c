@@ -20,12 +20,23 @@ static void esc(struct sbuf *b, const char *s)
 	char *t = report_clean(s);
 	for (const char *p = t; *p; p++) {
 		switch (*p) {
-		case '&': sbuf_adds(b, "&amp;"); break;
-		case '<': sbuf_adds(b, "&lt;"); break;
-		case '>': sbuf_adds(b, "&gt;"); break;
-		case '"': sbuf_adds(b, "&quot;"); break;
-		case '\'': sbuf_adds(b, "&#39;"); break;
-		default: sbuf_addc(b, *p);
+		case '&':
+			sbuf_adds(b, "&amp;");
+			break;
+		case '<':
+			sbuf_adds(b, "&lt;");
+			break;
+		case '>':
+			sbuf_adds(b, "&gt;");
+			break;
+		case '"':
+			sbuf_adds(b, "&quot;");
+			break;
+		case '\'':
+			sbuf_adds(b, "&#39;");
+			break;
+		default:
+			sbuf_addc(b, *p);
 		}
 	}
 	free(t);
@@ -127,10 +138,11 @@ static void html_chart(struct sbuf *b, const struct report_chart *c)
 	double lo, hi;
 	chart_range(c, &lo, &hi);
 	const double pw = CW - ML - MR, ph = CH - MT - MB;
-#define Y(v) (MT + ph * (1 - ((v) - lo) / (hi - lo)))
-	sbuf_addf(b, "<figure>\n<svg class=\"chart\" id=\"chart-%s\" data-points=\"%zu\" "
-	             "xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 %d %d\" width=\"%d\" "
-	             "height=\"%d\" role=\"img\" aria-label=\"",
+#define Y(v) (MT + ph * (1 - ((v)-lo) / (hi - lo)))
+	sbuf_addf(b,
+	          "<figure>\n<svg class=\"chart\" id=\"chart-%s\" data-points=\"%zu\" "
+	          "xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 %d %d\" width=\"%d\" "
+	          "height=\"%d\" role=\"img\" aria-label=\"",
 	          c->id, marks, CW, CH, CW, CH);
 	esc(b, c->title);
 	sbuf_adds(b, "\">\n<title>");
@@ -139,27 +151,31 @@ static void html_chart(struct sbuf *b, const struct report_chart *c)
 	/* axes, gridlines and their labels */
 	for (int g = 0; g <= 4; g++) {
 		double v = lo + (hi - lo) * g / 4.0;
-		sbuf_addf(b, "<line x1=\"%d\" x2=\"%d\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"#ccc\"/>"
-		             "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\">%s%.*f</text>\n",
-		          ML, CW - MR, Y(v), Y(v), ML - 6, Y(v) + 4, c->unit, c->unit[0] ? 4 : 2, v);
+		sbuf_addf(b,
+		          "<line x1=\"%d\" x2=\"%d\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"#ccc\"/>"
+		          "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\">%s%.*f</text>\n",
+		          ML, CW - MR, Y(v), Y(v), ML - 6, Y(v) + 4, c->unit, c->unit[0] ? 4 : 2,
+		          v);
 	}
 	sbuf_addf(b, "<line x1=\"%d\" x2=\"%d\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"#111\"/>\n", ML,
 	          CW - MR, Y(lo < 0 && hi > 0 ? 0 : lo), Y(lo < 0 && hi > 0 ? 0 : lo));
 	double slot = pw / (double)(c->n_x ? c->n_x : 1);
 	for (size_t i = 0; i < c->n_x; i++) {
-		sbuf_addf(b, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">", ML + slot * (i + 0.5),
-		          CH - MB + 18);
+		sbuf_addf(b, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">",
+		          ML + slot * (i + 0.5), CH - MB + 18);
 		esc(b, c->x_labels[i]);
 		sbuf_adds(b, "</text>\n");
 	}
 	for (size_t k = 0; k < c->n_series; k++) {
 		const char *col = series_colour[k];
 		if (!c->bars) {
-			sbuf_addf(b, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\" points=\"",
-			          col);
+			sbuf_addf(
+			    b, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\" points=\"",
+			    col);
 			for (size_t i = 0; i < c->n_x; i++)
 				if (!isnan(c->v[k][i]))
-					sbuf_addf(b, "%.1f,%.1f ", ML + slot * (i + 0.5), Y(c->v[k][i]));
+					sbuf_addf(b, "%.1f,%.1f ", ML + slot * (i + 0.5),
+					          Y(c->v[k][i]));
 			sbuf_adds(b, "\"/>\n");
 		}
 		for (size_t i = 0; i < c->n_x; i++) {
@@ -168,25 +184,30 @@ static void html_chart(struct sbuf *b, const struct report_chart *c)
 				continue;
 			double x = ML + slot * (i + 0.5);
 			if (!c->bars) {
-				sbuf_addf(b, "<circle class=\"pt\" cx=\"%.1f\" cy=\"%.1f\" r=\"4\" "
-				             "fill=\"%s\"><title>",
+				sbuf_addf(b,
+				          "<circle class=\"pt\" cx=\"%.1f\" cy=\"%.1f\" r=\"4\" "
+				          "fill=\"%s\"><title>",
 				          x, Y(v), col);
 			} else {
 				double bw = slot * 0.7 / (double)c->n_series;
 				double bx = ML + slot * i + slot * 0.15 + bw * (double)k;
 				double y0 = Y(lo < 0 && hi > 0 ? 0 : lo), y1 = Y(v);
-				sbuf_addf(b, "<rect class=\"bar\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" "
-				             "height=\"%.1f\" fill=\"%s\"><title>",
-				          bx, MIN(y0, y1), bw, fabs(y1 - y0), col);
+				sbuf_addf(
+				    b,
+				    "<rect class=\"bar\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" "
+				    "height=\"%.1f\" fill=\"%s\"><title>",
+				    bx, MIN(y0, y1), bw, fabs(y1 - y0), col);
 				x = bx + bw / 2;
 			}
 			esc(b, c->series[k]);
 			sbuf_adds(b, " ");
 			esc(b, c->x_labels[i]);
-			sbuf_addf(b, ": %s%.4f</title></%s>\n", c->unit, v, c->bars ? "rect" : "circle");
+			sbuf_addf(b, ": %s%.4f</title></%s>\n", c->unit, v,
+			          c->bars ? "rect" : "circle");
 			if (c->err && k == 0 && c->err[i] > 0)
-				sbuf_addf(b, "<line class=\"err\" x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" "
-				             "y2=\"%.1f\" stroke=\"#111\" stroke-width=\"1.5\"/>\n",
+				sbuf_addf(b,
+				          "<line class=\"err\" x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" "
+				          "y2=\"%.1f\" stroke=\"#111\" stroke-width=\"1.5\"/>\n",
 				          x, x, Y(v - c->err[i]), Y(v + c->err[i]));
 		}
 	}
@@ -218,23 +239,26 @@ static void html_graph(struct sbuf *b, const struct session *s)
 				row[s->loops[o->loop].steps[k]] = n++;
 	}
 	int h = TOP * 2 + n * BH + (n ? n - 1 : 0) * GAP;
-	sbuf_addf(b, "<svg class=\"graph\" id=\"pipeline\" data-steps=\"%zu\" "
-	             "xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 %d %d\" width=\"%d\" "
-	             "height=\"%d\" role=\"img\" aria-label=\"pipeline graph\">\n"
-	             "<defs><marker id=\"arrow\" viewBox=\"0 0 10 10\" refX=\"10\" refY=\"5\" "
-	             "markerWidth=\"7\" markerHeight=\"7\" orient=\"auto\"><path d=\"M0,0L10,5L0,10z\" "
-	             "fill=\"#111\"/></marker></defs>\n",
-	          s->n_steps, BW + 200, h, BW + 200, h);
+	sbuf_addf(
+	    b,
+	    "<svg class=\"graph\" id=\"pipeline\" data-steps=\"%zu\" "
+	    "xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 %d %d\" width=\"%d\" "
+	    "height=\"%d\" role=\"img\" aria-label=\"pipeline graph\">\n"
+	    "<defs><marker id=\"arrow\" viewBox=\"0 0 10 10\" refX=\"10\" refY=\"5\" "
+	    "markerWidth=\"7\" markerHeight=\"7\" orient=\"auto\"><path d=\"M0,0L10,5L0,10z\" "
+	    "fill=\"#111\"/></marker></defs>\n",
+	    s->n_steps, BW + 200, h, BW + 200, h);
 #define TOPY(r) (TOP + (r) * (BH + GAP))
 	for (size_t l = 0; l < s->n_loops; l++) {
 		const struct loop *lp = &s->loops[l];
 		if (!lp->n_steps)
 			continue;
 		int r0 = row[lp->steps[0]], r1 = row[lp->steps[lp->n_steps - 1]];
-		sbuf_addf(b, "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"none\" "
-		             "stroke=\"#555\" stroke-dasharray=\"5,4\"/><text x=\"%d\" y=\"%d\">loop ",
-		          X0 - 8, TOPY(r0) - 8, BW + 16, TOPY(r1) - TOPY(r0) + BH + 16, X0 + BW + 14,
-		          TOPY(r0) + 4);
+		sbuf_addf(b,
+		          "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"none\" "
+		          "stroke=\"#555\" stroke-dasharray=\"5,4\"/><text x=\"%d\" y=\"%d\">loop ",
+		          X0 - 8, TOPY(r0) - 8, BW + 16, TOPY(r1) - TOPY(r0) + BH + 16,
+		          X0 + BW + 14, TOPY(r0) + 4);
 		esc(b, lp->id);
 		sbuf_addf(b, " (up to %d rounds)</text>\n", lp->max_rounds);
 	}
@@ -243,20 +267,24 @@ static void html_graph(struct sbuf *b, const struct session *s)
 		for (size_t k = 0; k < st->n_deps; k++) {
 			int a = row[st->deps[k]], z = row[i];
 			if (z == a + 1) {
-				sbuf_addf(b, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#111\" "
-				             "marker-end=\"url(#arrow)\"/>\n",
-				          X0 + BW / 2, TOPY(a) + BH, X0 + BW / 2, TOPY(z));
+				sbuf_addf(
+				    b,
+				    "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#111\" "
+				    "marker-end=\"url(#arrow)\"/>\n",
+				    X0 + BW / 2, TOPY(a) + BH, X0 + BW / 2, TOPY(z));
 			} else {
 				int bend = X0 + BW + 20 + 12 * abs(z - a);
-				sbuf_addf(b, "<path d=\"M%d,%d C%d,%d %d,%d %d,%d\" fill=\"none\" "
-				             "stroke=\"#111\" marker-end=\"url(#arrow)\"/>\n",
+				sbuf_addf(b,
+				          "<path d=\"M%d,%d C%d,%d %d,%d %d,%d\" fill=\"none\" "
+				          "stroke=\"#111\" marker-end=\"url(#arrow)\"/>\n",
 				          X0 + BW, TOPY(a) + BH / 2, bend, TOPY(a) + BH / 2, bend,
 				          TOPY(z) + BH / 2, X0 + BW, TOPY(z) + BH / 2);
 			}
 		}
 		bool llm = st->kind == STEP_LLM;
-		sbuf_addf(b, "<rect class=\"step\" x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" "
-		             "rx=\"5\" fill=\"%s\" stroke=\"#111\"/><text x=\"%d\" y=\"%d\">",
+		sbuf_addf(b,
+		          "<rect class=\"step\" x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" "
+		          "rx=\"5\" fill=\"%s\" stroke=\"#111\"/><text x=\"%d\" y=\"%d\">",
 		          X0, TOPY(row[i]), BW, BH, llm ? "#dce8fa" : "#eeeeee", X0 + 10,
 		          TOPY(row[i]) + 22);
 		esc(b, st->id);
@@ -278,7 +306,7 @@ static void html_diff(struct sbuf *b, const char *old, const char *new_text)
 	struct diff d = {0};
 	diff_texts(&d, old, new_text);
 	static const char *const open[] = {"", "<ins>", "<del>"}, *const close[] = {"", "</ins>",
-	                                                                           "</del>"};
+	                                                                            "</del>"};
 	sbuf_adds(b, "<pre class=\"diff\">");
 	for (size_t i = 0; i < d.n; i++) {
 		sbuf_adds(b, open[d.v[i].kind]);

@@ -117,7 +117,8 @@ static void draw_compare(struct view *v)
 		return;
 	}
 	if (!run_batch_done(c->batch[0]) || !run_batch_done(c->batch[1])) {
-		view_printf(v, 1, 0, THEME_TEXT_DIM, "evaluating on validation: %zu + %zu of %zu done",
+		view_printf(v, 1, 0, THEME_TEXT_DIM,
+		            "evaluating on validation: %zu + %zu of %zu done",
 		            run_batch_finished(c->batch[0]), run_batch_finished(c->batch[1]),
 		            run_batch_count(c->batch[0]));
 		return;
