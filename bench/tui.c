@@ -540,7 +540,7 @@ int main(int argc, char **argv)
 
 	setenv("ADOPT_TEST_SCREEN", "200x60", 1);
 	unsetenv("ADOPT_TEST_SCRIPT");
-	struct batch_opts o = {.session = session, .limit = -1, .no_cache = true};
+	struct front_opts o = {.session = session, .limit = -1, .no_cache = true};
 	int rc;
 	struct app *a = app_open(&o, &rc);
 	if (!a) {

@@ -1,21 +1,33 @@
 /* fuzz_provider.c: the OpenAI, Anthropic and Ollama response handlers (src/llm/provider_*.c):
  * streamed bodies fed whole, byte by byte and in random pieces must give the same result; whole
  * bodies and error bodies must give a result without crashing; and no control character (C0,
- * DEL, C1, or a byte that is not UTF-8) may reach an error message, an error type or a finish
- * reason, which are shown to the user as they are.
+ * DEL, C1, bidi, or a byte that is not UTF-8) nor a registered key may reach an error message,
+ * an error type or a finish reason, which are shown to the user.
  *
  * Input: byte 0 picks the provider (bits 0-1) and the handler (bits 2-3: stream, whole body,
  * error body); byte 1 seeds the piece sizes or picks the HTTP status; the rest is the body. */
 #include <string.h>
 
+#include "core/redact.h"
+#include "core/utf8.h"
 #include "fuzz.h"
 #include "llm/provider.h"
-#include "tui/sanitize.h"
+
+#define KEY "sk-fuzz-0123456789abcdef"
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	(void)argc;
+	(void)argv;
+	redact_add(KEY);
+	return 0;
+}
 
 static const char *const providers[] = {"openai", "anthropic", "ollama"};
 static const int statuses[] = {400, 401, 403, 404, 408, 429, 500, 502, 503, 529, 200, 418};
 
-/* No C0 (tab and newline included: messages are one line), DEL, C1, and valid UTF-8. */
+/* Valid UTF-8 without C0 (tab and newline included: messages are one line), DEL, C1 or a bidi
+ * control, and without the key. */
 static void check_clean(const char *what, const char *s)
 {
 	if (!s)
@@ -23,12 +35,14 @@ static void check_clean(const char *what, const char *s)
 	size_t n = strlen(s);
 	for (size_t i = 0; i < n;) {
 		long cp;
-		size_t k = san_utf8_decode(s + i, n - i, &cp);
+		size_t k = utf8_decode(s + i, n - i, &cp);
 		FUZZ_CHECK(cp >= 0, "%s: invalid UTF-8 at byte %zu of \"%s\"", what, i, s);
-		FUZZ_CHECK(cp >= 0x20 && !(cp >= 0x7F && cp < 0xA0),
+		FUZZ_CHECK(cp >= 0x20 && !(cp >= 0x7F && cp < 0xA0) && !(cp >= 0x202A && cp <= 0x202E) &&
+		               !(cp >= 0x2066 && cp <= 0x2069),
 		           "%s: control character U+%04lX at byte %zu of \"%s\"", what, cp, i, s);
 		i += k;
 	}
+	FUZZ_CHECK(!strstr(s, KEY), "%s: the key is shown: %s", what, s);
 }
 
 static void check_result(const struct llm_result *r)

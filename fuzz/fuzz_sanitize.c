@@ -1,21 +1,25 @@
 /* fuzz_sanitize.c: the terminal sanitizer (src/tui/sanitize.c), which everything drawn goes
  * through.  No ESC, C0 (but a kept newline), DEL, C1 or bidi control survives, every character
  * left has a width, the UTF-8 it encodes back to is valid and holds no such control either, and
- * fitting, cutting and wrapping keep within their columns.
+ * fitting, cutting and wrapping keep within their columns.  A registered key is never shown.
  *
  * Input: byte 0 gives the flags (bit 0) and the starting column (bits 1-3), byte 1 the columns
  * for fitting and wrapping (0-63); the rest is the text. */
 #include <locale.h>
 #include <string.h>
 
+#include "core/redact.h"
 #include "fuzz.h"
 #include "tui/sanitize.h"
+
+#define KEY "sk-fuzz-0123456789abcdef"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
 	(void)argv;
 	FUZZ_CHECK(setlocale(LC_ALL, "C.UTF-8"), "no C.UTF-8 locale");
+	redact_add(KEY);
 	return 0;
 }
 
@@ -60,6 +64,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(cp >= 0, "invalid UTF-8 out at byte %zu", i);
 		i += k;
 	}
+	FUZZ_CHECK(!strstr(sbuf_str(&u), KEY), "the key is shown");
 	struct san_text again;
 	san_text_from(&again, sbuf_str(&u), u.len, col, flags);
 	FUZZ_CHECK(again.len == t.len && wmemcmp(again.s, t.s, t.len) == 0,

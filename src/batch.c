@@ -11,7 +11,6 @@
 #include <unistd.h>
 
 #include "batch.h"
-#include "core/lock.h"
 #include "core/metric.h"
 #include "core/session.h"
 #include "core/termsafe.h"
@@ -20,19 +19,6 @@
 #include "final_test.h"
 #include "llm/llm.h"
 #include "llm/rules.h"
-#include "tui/view.h"
-
-static struct session *load(const struct batch_opts *o)
-{
-	struct diag d = {0};
-	struct session *s = session_load(o->session, NULL, &d);
-	for (size_t i = 0; i < d.n; i++)
-		term_printf(stderr, "%s\n", d.msgs[i]);
-	if (!s && d.n > 1)
-		term_printf(stderr, "%zu problems\n", d.n);
-	diag_free(&d);
-	return s;
-}
 
 /* The scripted models' rules files, read and validated as a run would load them. */
 static int check_rules(const struct session *s)
@@ -56,14 +42,14 @@ static int check_rules(const struct session *s)
 	return bad;
 }
 
-int batch_check(const struct batch_opts *o)
+int batch_check(const struct front_opts *o)
 {
-	struct session *s = load(o);
+	struct session *s = front_load(o);
 	if (!s)
-		return 2;
+		return ADOPT_EXIT_INVALID;
 	if (check_rules(s)) {
 		session_free(s);
-		return 2;
+		return ADOPT_EXIT_INVALID;
 	}
 	size_t total = 0;
 	for (int i = 0; i < SPLIT_COUNT; i++)
@@ -81,131 +67,20 @@ int batch_check(const struct batch_opts *o)
 /* Everything a headless command needs: the session, the LLM layer, and for --eval a runner
  * (--run's engine has its own). */
 struct headless {
-	struct session *s;
-	struct llm *llm;
+	struct front_env env;
 	struct runner *runner;
-	char *cache_path;
-	bool scripted;
-	struct session_lock *lock;
 };
 
-/* NAME.json -> NAME<suffix>, beside the session: the response cache and the spend journal. */
-static char *path_beside(const char *session, const char *suffix)
+static int headless_open(struct headless *h, const struct front_opts *o)
 {
-	size_t n = strlen(session);
-	if (str_endswith(session, ".json"))
-		n -= 5;
-	return xasprintf("%.*s%s", (int)n, session, suffix);
-}
-
-int batch_prepare(const struct batch_opts *o, struct batch_env *env)
-{
-	memset(env, 0, sizeof *env);
-	env->s = load(o);
-	if (!env->s)
-		return 2;
-	struct err e = {{0}};
-	/* beside the file saves go to (a symlinked session: its target), one lock for all links */
-	if (!o->read_only && !(env->lock = session_lock_take(env->s->save_path, &e))) {
-		term_printf(stderr, "adopt-tui: %s\n", e.msg); /* names the lock file's owner */
-		return 1;
-	}
-	if (session_override_models(env->s, o->provider, o->base_url, o->models, o->n_models, &e) <
-	    0) {
-		term_printf(stderr, "adopt-tui: %s\n", e.msg);
-		return 2;
-	}
-	/* every configuration the run may use must be usable before anything is sent */
-	for (size_t i = 0; i < env->s->n_steps; i++) {
-		const struct step *st = &env->s->steps[i];
-		if (st->kind != STEP_LLM)
-			continue;
-		if (llm_check_model(st->model_cfg, &e) < 0) {
-			term_printf(stderr, "adopt-tui: step \"%s\": %s\n", st->id, e.msg);
-			return 1;
-		}
-		if (strcmp(st->model_cfg->provider, "scripted") == 0)
-			env->scripted = true;
-	}
-	if (metric_is_judge(env->s->metric)) {
-		const struct model_config *j =
-		    session_model(env->s, metric_judge(env->s->metric)->model);
-		if (j && llm_check_model(j, &e) < 0) {
-			term_printf(stderr, "adopt-tui: metric judge: %s\n", e.msg);
-			return 1;
-		}
-		env->scripted |= j && strcmp(j->provider, "scripted") == 0;
-	}
-	if (o->iterations > 0 && !session_learnable_steps(env->s)) {
-		term_printf(stderr,
-		            "adopt-tui: %s: nothing to optimize: no step has a learnable prompt "
-		            "(an llm step that is not frozen); --eval runs the pipeline\n",
-		            o->session);
-		return 1;
-	}
-	const struct model_config *r = session_model(env->s, env->s->opt.role_model);
-	if (r || o->iterations > 0) {
-		if (!r) {
-			term_printf(
-			    stderr,
-			    "adopt-tui: optimizer.role_model: no model configuration \"%s\" "
-			    "for the analysis roles\n",
-			    env->s->opt.role_model);
-			return 1;
-		}
-		if (llm_check_model(r, &e) < 0) {
-			term_printf(stderr, "adopt-tui: role model: %s\n", e.msg);
-			return 1;
-		}
-		env->scripted |= strcmp(r->provider, "scripted") == 0;
-	}
-	env->cache_path = path_beside(o->session, ".cache.jsonl");
-	char *spend_path = path_beside(o->session, ".spend.jsonl");
-	struct llm_options lo = {.cache_path = o->no_cache ? NULL : env->cache_path,
-	                         .spend_path = spend_path,
-	                         .offline = o->offline,
-	                         .no_cache = o->no_cache,
-	                         .seed = env->s->opt.seed,
-	                         .trust = o->trust,
-	                         .user_base_url = o->base_url};
-	env->llm = llm_new(&lo, &e);
-	free(spend_path);
-	if (!env->llm) {
-		term_printf(stderr, "adopt-tui: %s\n", e.msg);
-		return 1;
-	}
-	long skipped;
-	const char *bad = llm_cache_problem(env->llm, &skipped);
-	if (bad)
-		term_printf(stderr, "adopt-tui: warning: %s (%ld line(s) skipped in all)\n", bad,
-		            skipped);
-	return 0;
-}
-
-void batch_env_close(struct batch_env *env)
-{
-	llm_free(env->llm);
-	session_free(env->s);
-	free(env->cache_path);
-	session_lock_release(env->lock);
-	memset(env, 0, sizeof *env);
-}
-
-static int headless_open(struct headless *h, const struct batch_opts *o)
-{
-	struct batch_env env;
-	int rc = batch_prepare(o, &env);
-	*h = (struct headless){env.s, env.llm, NULL, env.cache_path, env.scripted, env.lock};
-	return rc;
+	h->runner = NULL;
+	return front_open(o, &h->env);
 }
 
 static void headless_close(struct headless *h)
 {
 	runner_free(h->runner);
-	llm_free(h->llm);
-	session_free(h->s);
-	free(h->cache_path);
-	session_lock_release(h->lock);
+	front_close(&h->env);
 }
 
 static volatile sig_atomic_t interrupted;
@@ -243,7 +118,7 @@ static void progress(const struct headless *h, struct run_batch *b, bool final)
 	if (!isatty(2))
 		return;
 	struct llm_stats st;
-	llm_get_stats(h->llm, &st);
+	llm_get_stats(h->env.llm, &st);
 	fprintf(stderr, "\r\033[K%zu/%zu done  in flight %ld  retrying %ld  tokens %ld  $%.4f%s",
 	        run_batch_finished(b), run_batch_count(b), st.in_flight, st.retrying,
 	        st.tokens_in + st.tokens_out, st.cost_usd, final ? "\n" : "");
@@ -255,7 +130,7 @@ static int wait_batch(struct headless *h, struct run_batch *b)
 	struct saved_signals sv;
 	signals_catch(&sv);
 	while (!run_batch_done(b) && !interrupted) {
-		if (llm_wait(h->llm, NULL, 0, 250) < 0)
+		if (llm_wait(h->env.llm, NULL, 0, 250) < 0)
 			break;
 		progress(h, b, false);
 	}
@@ -266,22 +141,22 @@ static int wait_batch(struct headless *h, struct run_batch *b)
 
 /* After the report: 1 when a request failed for good, else 4 when the score is below
  * --min-score, else 0 (said on stderr, so that a log explains the status). */
-static int exit_status(const struct headless *h, const struct batch_opts *o, double score)
+static int exit_status(const struct headless *h, const struct front_opts *o, double score)
 {
 	struct llm_stats st;
-	llm_get_stats(h->llm, &st);
+	llm_get_stats(h->env.llm, &st);
 	if (st.failed > 0) {
 		term_printf(stderr, "adopt-tui: %ld request%s failed; exit status %d\n", st.failed,
-		            st.failed == 1 ? "" : "s", BATCH_EXIT_FAILED);
-		return BATCH_EXIT_FAILED;
+		            st.failed == 1 ? "" : "s", ADOPT_EXIT_FAILED);
+		return ADOPT_EXIT_FAILED;
 	}
 	if (o->min_score >= 0 && !(score >= o->min_score)) {
 		term_printf(stderr,
 		            "adopt-tui: score %.4f is below --min-score %g; exit status %d\n",
-		            score, o->min_score, BATCH_EXIT_SCORE);
-		return BATCH_EXIT_SCORE;
+		            score, o->min_score, ADOPT_EXIT_SCORE);
+		return ADOPT_EXIT_SCORE;
 	}
-	return BATCH_EXIT_OK;
+	return ADOPT_EXIT_OK;
 }
 
 struct step_totals {
@@ -291,17 +166,17 @@ struct step_totals {
 	double latency, cost;
 };
 
-static void eval_text(const struct headless *h, const struct batch_opts *o, struct run_batch *b,
+static void eval_text(const struct headless *h, const struct front_opts *o, struct run_batch *b,
                       const struct step_totals *tot, double elapsed)
 {
-	const struct session *s = h->s;
+	const struct session *s = h->env.s;
 	size_t n = run_batch_count(b), good = 0, errors = 0;
 	for (size_t i = 0; i < n; i++) {
 		good += run_batch_trace(b, i)->good;
 		errors += run_batch_trace(b, i)->error != NULL;
 	}
 	term_printf(stdout, "%s: split %s, %zu examples%s\n", s->name, o->split, n,
-	            h->scripted ? "  [scripted model: a stand-in, not a real LLM]" : "");
+	            h->env.scripted ? "  [scripted model: a stand-in, not a real LLM]" : "");
 	term_printf(stdout, "  score %.4f (%s)   good %zu  bad %zu  errors %zu\n",
 	            run_batch_score(b), metric_name(s->metric), good, n - good, errors);
 	term_printf(stdout, "  %-16s %-9s %6s %7s %9s %9s %9s %9s\n", "step", "kind", "runs",
@@ -332,7 +207,7 @@ static void eval_text(const struct headless *h, const struct batch_opts *o, stru
 		}
 	}
 	struct llm_stats st;
-	llm_get_stats(h->llm, &st);
+	llm_get_stats(h->env.llm, &st);
 	term_printf(stdout,
 	            "  requests %ld (cached %ld)  tokens in %ld out %ld  cost %s$%.4f  time %.2f "
 	            "s\n",
@@ -365,15 +240,15 @@ static void tokens_json(cJSON *o, const struct llm_stats *st)
 		cJSON_AddNumberToObject(o, f[i].name, (double)f[i].n);
 }
 
-static void eval_json(const struct headless *h, const struct batch_opts *o, struct run_batch *b,
+static void eval_json(const struct headless *h, const struct front_opts *o, struct run_batch *b,
                       const struct step_totals *tot, double elapsed)
 {
-	const struct session *s = h->s;
+	const struct session *s = h->env.s;
 	cJSON *r = cJSON_CreateObject();
 	cJSON_AddStringToObject(r, "session", o->session);
 	cJSON_AddStringToObject(r, "split", o->split);
 	cJSON_AddStringToObject(r, "metric", metric_name(s->metric));
-	cJSON_AddBoolToObject(r, "scripted_model", h->scripted);
+	cJSON_AddBoolToObject(r, "scripted_model", h->env.scripted);
 	size_t n = run_batch_count(b), good = 0;
 	cJSON_AddNumberToObject(r, "score", run_batch_score(b));
 	cJSON_AddNumberToObject(r, "examples_count", (double)n);
@@ -425,7 +300,7 @@ static void eval_json(const struct headless *h, const struct batch_opts *o, stru
 		cJSON_AddItemToArray(steps, j);
 	}
 	struct llm_stats st;
-	llm_get_stats(h->llm, &st);
+	llm_get_stats(h->env.llm, &st);
 	struct runner_stats rs;
 	runner_get_stats(h->runner, &rs);
 	cJSON *tot_j = cJSON_AddObjectToObject(r, "totals");
@@ -446,7 +321,7 @@ static void eval_json(const struct headless *h, const struct batch_opts *o, stru
 	cJSON_Delete(r);
 }
 
-int batch_eval(const struct batch_opts *o)
+int batch_eval(const struct front_opts *o)
 {
 	struct headless h;
 	int rc = headless_open(&h, o);
@@ -455,7 +330,7 @@ int batch_eval(const struct batch_opts *o)
 		return rc;
 	}
 	enum split_id split = (enum split_id)split_from_name(o->split);
-	const struct split *sp = &h.s->data.splits[split];
+	const struct split *sp = &h.env.s->data.splits[split];
 	size_t n = sp->n;
 	if (o->limit >= 0 && (size_t)o->limit < n)
 		n = (size_t)o->limit;
@@ -469,7 +344,7 @@ int batch_eval(const struct batch_opts *o)
 	for (size_t i = 0; i < n; i++)
 		idx[i] = i;
 	double t0 = now_s();
-	h.runner = runner_new(h.s, h.llm, o->trust);
+	h.runner = runner_new(h.env.s, h.env.llm, o->trust);
 	struct run_batch *b = runner_start(h.runner, NULL, split, idx, n, "eval", NULL);
 	if (wait_batch(&h, b) < 0) {
 		term_printf(stderr, "adopt-tui: interrupted; %zu of %zu examples finished\n",
@@ -480,7 +355,7 @@ int batch_eval(const struct batch_opts *o)
 		return 130;
 	}
 	double elapsed = now_s() - t0;
-	struct step_totals *tot = xcalloc(h.s->n_steps, sizeof *tot);
+	struct step_totals *tot = xcalloc(h.env.s->n_steps, sizeof *tot);
 	for (size_t i = 0; i < n; i++) {
 		const struct trace *t = run_batch_trace(b, i);
 		for (size_t k = 0; k < t->n; k++) {
@@ -516,7 +391,7 @@ int batch_eval(const struct batch_opts *o)
 
 struct run_ctx {
 	struct headless *h;
-	const struct batch_opts *o;
+	const struct front_opts *o;
 	struct engine *en;
 	bool save_failed;
 };
@@ -525,7 +400,7 @@ static void save_session(struct run_ctx *c)
 {
 	struct err e = {{0}};
 	engine_store(c->en);
-	if (session_save(c->h->s, c->o->session, &e) < 0) {
+	if (session_save(c->h->env.s, c->o->session, &e) < 0) {
 		term_printf(stderr, "adopt-tui: %s\n", e.msg);
 		c->save_failed = true;
 	}
@@ -565,10 +440,10 @@ static void on_engine_event(void *arg, const struct engine_event *ev)
 
 static cJSON *run_report(struct run_ctx *c)
 {
-	const struct session *s = c->h->s;
+	const struct session *s = c->h->env.s;
 	cJSON *r = cJSON_CreateObject();
 	cJSON_AddStringToObject(r, "session", c->o->session);
-	cJSON_AddBoolToObject(r, "scripted_model", c->h->scripted);
+	cJSON_AddBoolToObject(r, "scripted_model", c->h->env.scripted);
 	cJSON *iters = cJSON_AddArrayToObject(r, "iterations");
 	for (size_t i = 0; i < engine_iterations(c->en); i++) {
 		const struct iteration *it = engine_iteration(c->en, i);
@@ -657,13 +532,13 @@ static cJSON *run_report(struct run_ctx *c)
 static void drive(struct run_ctx *c)
 {
 	while (!interrupted && engine_running(c->en)) {
-		if (engine_busy(c->en) && llm_wait(c->h->llm, NULL, 0, 250) < 0)
+		if (engine_busy(c->en) && llm_wait(c->h->env.llm, NULL, 0, 250) < 0)
 			break;
 		engine_poll(c->en);
 	}
 }
 
-int batch_run(const struct batch_opts *o)
+int batch_run(const struct front_opts *o)
 {
 	struct headless h;
 	int rc = headless_open(&h, o);
@@ -673,13 +548,13 @@ int batch_run(const struct batch_opts *o)
 	}
 	struct run_ctx c = {&h, o, NULL, false};
 	struct err e = {{0}};
-	if (o->final_test && final_test_check(h.s, &e) < 0) {
+	if (o->final_test && final_test_check(h.env.s, &e) < 0) {
 		term_printf(stderr, "adopt-tui: %s\n", e.msg);
 		headless_close(&h);
-		return BATCH_EXIT_INVALID;
+		return ADOPT_EXIT_INVALID;
 	}
 	struct engine_opts eo = {.trust = o->trust, .auto_accept = true};
-	c.en = engine_new(h.s, h.llm, &eo, on_engine_event, &c, &e);
+	c.en = engine_new(h.env.s, h.env.llm, &eo, on_engine_event, &c, &e);
 	if (!c.en) {
 		term_printf(stderr, "adopt-tui: %s\n", e.msg);
 		headless_close(&h);
@@ -700,7 +575,7 @@ int batch_run(const struct batch_opts *o)
 		term_printf(stderr, "adopt-tui: interrupted; saving what finished\n");
 	}
 	if (o->final_test && !interrupted && engine_current(c.en) &&
-	    final_test_run(h.s, h.llm, o->trust, engine_current(c.en)->number, &interrupted, &e) < 0)
+	    final_test_run(h.env.s, h.env.llm, o->trust, engine_current(c.en)->number, &interrupted, &e) < 0)
 		term_printf(stderr, "adopt-tui: %s\n", e.msg);
 	save_session(&c);
 	signals_restore(&sv);
@@ -720,27 +595,23 @@ int batch_run(const struct batch_opts *o)
 			term_printf(stdout,
 			            "%s: %zu iterations; validation %.4f -> %.4f; calls %ld "
 			            "(cached %ld, avoided %ld); tokens %ld%s; cost %s$%.4f%s\n",
-			            h.s->name, engine_iterations(c.en),
+			            h.env.s->name, engine_iterations(c.en),
 			            engine_iteration(c.en, 0)->base_score, engine_val_score(c.en),
 			            t.calls, t.cached, t.avoided, t.tokens_in + t.tokens_out,
 			            sbuf_str(&detail), t.estimated ? "~" : "", t.cost_usd,
-			            h.scripted ? "  [scripted model]" : "");
+			            h.env.scripted ? "  [scripted model]" : "");
 			sbuf_free(&detail);
 		}
-		if (o->final_test && final_test_get(h.s))
+		if (o->final_test && final_test_get(h.env.s))
 			term_printf(stdout, "  test score of the final prompts %.4f (%g examples)\n",
-			            cJSON_GetObjectItem(final_test_get(h.s), "score")->valuedouble,
-			            cJSON_GetObjectItem(final_test_get(h.s), "examples")->valuedouble);
+			            cJSON_GetObjectItem(final_test_get(h.env.s), "score")->valuedouble,
+			            cJSON_GetObjectItem(final_test_get(h.env.s), "examples")->valuedouble);
 	}
-	rc = interrupted     ? BATCH_EXIT_INTERRUPTED
-	     : c.save_failed ? BATCH_EXIT_FAILED
+	rc = interrupted     ? ADOPT_EXIT_INTERRUPTED
+	     : c.save_failed ? ADOPT_EXIT_FAILED
 	                     : exit_status(&h, o, engine_val_score(c.en));
 	engine_free(c.en);
 	headless_close(&h);
 	return rc;
 }
 
-int batch_tui(const struct batch_opts *o)
-{
-	return tui_main(o);
-}

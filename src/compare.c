@@ -23,7 +23,7 @@ struct side {
 	char *path;
 	enum compare_spec kind;
 	long n;                   /* version or iteration */
-	struct batch_env env, *e; /* e: own env, or the other side's when the same file */
+	struct front_env env, *e; /* e: own env, or the other side's when the same file */
 	struct engine *en;
 	struct variant *var; /* per step */
 	const struct variant **config;
@@ -139,7 +139,7 @@ static void side_free(struct side *sd)
 	free(sd->var);
 	free(sd->config);
 	if (sd->e == &sd->env)
-		batch_env_close(&sd->env);
+		front_close(&sd->env);
 	free(sd->path);
 }
 
@@ -347,7 +347,7 @@ static void print_line(void *arg, int indent, const char *text)
 	term_printf(arg, "%*s%s\n", indent, "", text);
 }
 
-static void report_json(const struct batch_opts *o, struct side *sa, struct side *sb, bool scripted)
+static void report_json(const struct front_opts *o, struct side *sa, struct side *sb, bool scripted)
 {
 	const struct session *s = sa->e->s;
 	const struct run_batch *a = sa->batch, *b = sb->batch;
@@ -400,31 +400,31 @@ static void report_json(const struct batch_opts *o, struct side *sa, struct side
 	cJSON_Delete(r);
 }
 
-int compare_main(const struct batch_opts *o)
+int compare_main(const struct front_opts *o)
 {
 	struct side sd[2] = {{0}};
 	int rc = 0;
 	if (spec_parse(&sd[0], o->compare_a) < 0 || spec_parse(&sd[1], o->session) < 0) {
 		free(sd[0].path);
 		free(sd[1].path);
-		return BATCH_EXIT_INVALID;
+		return ADOPT_EXIT_INVALID;
 	}
 	enum split_id split = (enum split_id)split_from_name(o->split);
 	for (int k = 0; k < 2 && rc == 0; k++) {
-		struct batch_opts so = *o;
+		struct front_opts so = *o;
 		so.session = sd[k].path;
 		so.read_only = true;
 		if (k == 1 && !strcmp(sd[0].path, sd[1].path)) {
 			sd[1].e = sd[0].e; /* one LLM layer and cache for both */
 		} else {
 			sd[k].e = &sd[k].env;
-			rc = batch_prepare(&so, &sd[k].env);
+			rc = front_open(&so, &sd[k].env);
 		}
 		if (rc == 0 && side_resolve(&sd[k]) < 0)
-			rc = BATCH_EXIT_INVALID;
+			rc = ADOPT_EXIT_INVALID;
 	}
 	if (rc == 0 && same_shape(&sd[0], &sd[1], split, o->split) < 0)
-		rc = BATCH_EXIT_INVALID;
+		rc = ADOPT_EXIT_INVALID;
 	if (rc == 0) {
 		size_t n = sd[0].e->s->data.splits[split].n;
 		if (o->limit >= 0 && (size_t)o->limit < n)
@@ -441,7 +441,7 @@ int compare_main(const struct batch_opts *o)
 		}
 		for (int k = 0; k < 2 && rc == 0; k++)
 			if (wait_done(&sd[k]) < 0)
-				rc = BATCH_EXIT_FAILED;
+				rc = ADOPT_EXIT_FAILED;
 		bool scripted = sd[0].e->scripted || sd[1].e->scripted;
 		if (rc == 0 && o->json)
 			report_json(o, &sd[0], &sd[1], scripted);
@@ -454,8 +454,8 @@ int compare_main(const struct batch_opts *o)
 			llm_get_stats(sd[1].e->llm, &st2);
 		if (rc == 0 && st.failed + st2.failed > 0) {
 			term_printf(stderr, "adopt-tui: %ld requests failed; exit status %d\n",
-			            st.failed + st2.failed, BATCH_EXIT_FAILED);
-			rc = BATCH_EXIT_FAILED;
+			            st.failed + st2.failed, ADOPT_EXIT_FAILED);
+			rc = ADOPT_EXIT_FAILED;
 		}
 		free(idx);
 	}

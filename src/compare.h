@@ -4,7 +4,7 @@
 #ifndef ADOPT_COMPARE_H
 #define ADOPT_COMPARE_H
 
-#include "batch.h"
+#include "frontend.h"
 #include "engine/engine.h"
 #include "engine/run.h"
 
@@ -27,6 +27,6 @@ void compare_text(const struct session *s, const char *split, const char *la, co
                   compare_line_fn *fn, void *arg);
 
 /* o->compare_a is A, o->session is B; o->split, o->json, o->limit apply. */
-int compare_main(const struct batch_opts *o);
+int compare_main(const struct front_opts *o);
 
 #endif

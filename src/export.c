@@ -150,7 +150,7 @@ int export_write(const struct engine *en, bool scripted, const char *dir, int *n
 	return rc;
 }
 
-int export_main(const struct batch_opts *o)
+int export_main(const struct front_opts *o)
 {
 	struct history h;
 	int rc = history_open(&h, o);
@@ -165,7 +165,7 @@ int export_main(const struct batch_opts *o)
 		int n;
 		if (export_write(h.en, h.scripted, o->export_dir, &n, &e) < 0) {
 			term_printf(stderr, "adopt-tui: %s\n", e.msg);
-			rc = BATCH_EXIT_FAILED;
+			rc = ADOPT_EXIT_FAILED;
 		} else {
 			term_printf(stderr, "%s: %d files written to %s%s\n", h.s->name, n,
 			            o->export_dir, h.scripted ? "  [scripted model]" : "");

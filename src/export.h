@@ -6,7 +6,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "batch.h"
+#include "frontend.h"
 #include "engine/engine.h"
 
 /* The prompts.json bundle of the engine's current prompts; caller deletes.  scripted: label the
@@ -18,6 +18,6 @@ cJSON *export_bundle(const struct engine *en, bool scripted);
 int export_write(const struct engine *en, bool scripted, const char *dir, int *n, struct err *e);
 
 /* --export DIR|- SESSION */
-int export_main(const struct batch_opts *o);
+int export_main(const struct front_opts *o);
 
 #endif

@@ -13,7 +13,7 @@ static bool is_scripted(const struct model_config *m)
 	return m && strcmp(m->provider, "scripted") == 0;
 }
 
-int history_open(struct history *h, const struct batch_opts *o)
+int history_open(struct history *h, const struct front_opts *o)
 {
 	memset(h, 0, sizeof *h);
 	struct diag d = {0};
@@ -22,7 +22,7 @@ int history_open(struct history *h, const struct batch_opts *o)
 		term_printf(stderr, "%s\n", d.msgs[i]);
 	diag_free(&d);
 	if (!h->s)
-		return BATCH_EXIT_INVALID;
+		return ADOPT_EXIT_INVALID;
 	for (size_t i = 0; i < h->s->n_steps; i++)
 		if (h->s->steps[i].kind == STEP_LLM)
 			h->scripted |= is_scripted(h->s->steps[i].model_cfg);
@@ -31,12 +31,12 @@ int history_open(struct history *h, const struct batch_opts *o)
 	struct llm_options lo = {.offline = true, .no_cache = true};
 	if (!(h->llm = llm_new(&lo, &e))) {
 		term_printf(stderr, "adopt-tui: %s\n", e.msg);
-		return BATCH_EXIT_FAILED;
+		return ADOPT_EXIT_FAILED;
 	}
 	struct engine_opts eo = {0};
 	if (!(h->en = engine_new(h->s, h->llm, &eo, NULL, NULL, &e))) {
 		term_printf(stderr, "adopt-tui: %s\n", e.msg);
-		return BATCH_EXIT_INVALID;
+		return ADOPT_EXIT_INVALID;
 	}
 	return 0;
 }

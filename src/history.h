@@ -4,7 +4,7 @@
 #ifndef ADOPT_HISTORY_H
 #define ADOPT_HISTORY_H
 
-#include "batch.h"
+#include "frontend.h"
 #include "engine/engine.h"
 
 struct history {
@@ -16,7 +16,7 @@ struct history {
 
 /* Loads o->session (problems printed to stderr); 0, or the exit status (2 invalid session, 1
  * other).  Close with history_close whatever it returned. */
-int history_open(struct history *h, const struct batch_opts *o);
+int history_open(struct history *h, const struct front_opts *o);
 void history_close(struct history *h);
 
 /* The current (latest) version record of an llm step, or NULL when none was recorded. */

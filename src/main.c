@@ -9,6 +9,7 @@
 #include "compare.h"
 #include "export.h"
 #include "report.h"
+#include "tui/tui.h"
 #include "core/termsafe.h"
 #include "core/util.h"
 
@@ -114,7 +115,7 @@ int main(int argc, char **argv)
 	}
 	longopts[OPT_COUNT] = (struct option){0};
 
-	struct batch_opts o = {.split = "val", .limit = -1, .min_score = -1};
+	struct front_opts o = {.split = "val", .limit = -1, .min_score = -1};
 	enum mode mode = MODE_TUI;
 	int c;
 	opterr = 0;
@@ -181,7 +182,7 @@ int main(int argc, char **argv)
 		case OPT_provider: o.provider = optarg; break;
 		case OPT_base_url: o.base_url = optarg; break;
 		case OPT_model:
-			if (o.n_models < BATCH_MAX_MODEL_OVERRIDES)
+			if (o.n_models < FRONT_MAX_MODEL_OVERRIDES)
 				o.models[o.n_models++] = optarg;
 			break;
 		case OPT_help: usage(stdout); return 0;
@@ -203,7 +204,7 @@ int main(int argc, char **argv)
 	case MODE_EXPORT: return export_main(&o);
 	case MODE_COMPARE: return compare_main(&o);
 	case MODE_REPORT: return report_main(&o);
-	case MODE_TUI: return batch_tui(&o);
+	case MODE_TUI: return tui_main(&o);
 	}
 	return 1;
 }

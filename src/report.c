@@ -443,14 +443,14 @@ int report_write(const struct engine *en, bool scripted, const char *path, struc
 	return rc;
 }
 
-int report_main(const struct batch_opts *o)
+int report_main(const struct front_opts *o)
 {
 	struct history h;
 	int rc = history_open(&h, o);
 	struct err e = {{0}};
 	if (rc == 0 && report_write(h.en, h.scripted, o->report_path, &e) < 0) {
 		term_printf(stderr, "adopt-tui: %s\n", e.msg);
-		rc = BATCH_EXIT_FAILED;
+		rc = ADOPT_EXIT_FAILED;
 	} else if (rc == 0) {
 		term_printf(stderr, "%s: report written to %s%s\n", h.s->name, o->report_path,
 		            h.scripted ? "  [scripted model]" : "");

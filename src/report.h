@@ -3,7 +3,7 @@
 #ifndef ADOPT_REPORT_H
 #define ADOPT_REPORT_H
 
-#include "batch.h"
+#include "frontend.h"
 #include "engine/engine.h"
 
 /* Writes the report of the engine's history to path (".md": Markdown, else HTML), replaced
@@ -13,6 +13,6 @@ int report_write(const struct engine *en, bool scripted, const char *path, struc
 char *report_text(const struct engine *en, bool scripted, bool md);
 
 /* --report FILE SESSION */
-int report_main(const struct batch_opts *o);
+int report_main(const struct front_opts *o);
 
 #endif

@@ -9,6 +9,7 @@
 #include "core/dataset.h"
 #include "core/jsonnum.h"
 #include "core/jsonpos.h"
+#include "core/utf8.h"
 
 const char *const split_names[SPLIT_COUNT] = {"train", "val", "test"};
 
@@ -149,6 +150,15 @@ int dataset_add_example(struct dataset *d, enum split_id split, const cJSON *obj
 	return 0;
 }
 
+/* JSON is UTF-8 (RFC 8259); cJSON lets other bytes through, and they would reach the traces a
+ * session saves, which other JSON readers would then refuse. */
+static int not_utf8(struct err *e, const char *path, size_t line, int col, char byte)
+{
+	return err_set(e, "%s:%zu:%d: byte 0x%02X is not UTF-8 (a dataset is UTF-8 text: convert it, "
+	                  "e.g. with iconv)",
+	               path, line, col, (unsigned char)byte);
+}
+
 /* One JSONL line (without its newline); blank lines are skipped. */
 static int load_jsonl_line(struct dataset *d, enum split_id split, const char *p, size_t len,
                            const char *path, size_t line, size_t *index, struct err *e)
@@ -168,6 +178,11 @@ static int load_jsonl_line(struct dataset *d, enum split_id split, const char *p
 			                  "example object a line)",
 			               path, line, pos.col);
 		return err_set(e, "%s:%zu:%d: %s (invalid JSON)", path, line, pos.col, msg);
+	}
+	size_t bad = utf8_valid_len(p, len);
+	if (bad < len) {
+		cJSON_Delete(obj);
+		return not_utf8(e, path, line, json_pos_of_offset(p, bad).col, p[bad]);
 	}
 	int rc = dataset_add_example(d, split, obj, (*index)++, e);
 	cJSON_Delete(obj);
@@ -197,8 +212,12 @@ static int load_array(struct dataset *d, enum split_id split, const char *path, 
 		return -1;
 	int rc = 0;
 	cJSON *arr = cJSON_ParseWithLength(buf, len);
+	size_t bad = arr ? utf8_valid_len(buf, len) : len;
 	if (!arr) {
 		rc = err_set(e, "%s: invalid JSON (expected an array of examples or JSON lines)", path);
+	} else if (bad < len) {
+		struct json_pos pos = json_pos_of_offset(buf, bad);
+		rc = not_utf8(e, path, (size_t)pos.line, pos.col, buf[bad]);
 	} else {
 		size_t i = 0;
 		const cJSON *it;
@@ -209,8 +228,8 @@ static int load_array(struct dataset *d, enum split_id split, const char *path, 
 				break;
 			}
 		}
-		cJSON_Delete(arr);
 	}
+	cJSON_Delete(arr);
 	free(buf);
 	return rc;
 }

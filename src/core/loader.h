@@ -1,4 +1,5 @@
-/* loader.h: shared state and helpers of the session loader (session.c, pipeline.c).
+/* loader.h: shared state and helpers of the session loader (loader.c; used by session.c and
+ * pipeline.c, which do not include each other).
  * Internal to src/core: not for the engine or the UI. */
 #ifndef ADOPT_LOADER_H
 #define ADOPT_LOADER_H

@@ -31,6 +31,7 @@
 #include "core/metric.h"
 #include "core/rx.h"
 #include "core/session.h"
+#include "core/utf8.h"
 
 #define DEFAULT_MAX_BYTES ((size_t)256 << 20)
 
@@ -51,88 +52,6 @@ void diag_free(struct diag *d)
 		free(d->msgs[i]);
 	free(d->msgs);
 	*d = (struct diag){0};
-}
-
-void load_problem(struct loader *L, const char *path, const char *fmt, ...)
-{
-	struct json_pos pos = {1, 1};
-	if (L->text && path)
-		json_pos_of_path(L->text, L->len, path, &pos);
-	char msg[1024];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
-	va_end(ap);
-	diag_add(L->d, "%s:%d:%d: %s", L->file, pos.line, pos.col, msg);
-	L->errors++;
-}
-
-/* Typed accessors: each reports a wrong type at the value's own position. */
-
-const cJSON *load_get(struct loader *L, const cJSON *obj, const char *path, const char *key,
-                      int type_mask, const char *want)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
-	if (!v)
-		return NULL;
-	if (!(v->type & type_mask)) {
-		load_problem(L, path, "%s must be %s", path, want);
-		return NULL;
-	}
-	return v;
-}
-
-char *load_string(struct loader *L, const cJSON *obj, const char *path, const char *key,
-                  const char *def)
-{
-	char p[512];
-	snprintf(p, sizeof p, "%s.%s", path, key);
-	const cJSON *v = load_get(L, obj, p, key, cJSON_String, "a string");
-	if (v)
-		return xstrdup(v->valuestring);
-	return def ? xstrdup(def) : NULL;
-}
-
-double load_number(struct loader *L, const cJSON *obj, const char *path, const char *key,
-                   double def, double lo, double hi)
-{
-	char p[512];
-	snprintf(p, sizeof p, "%s.%s", path, key);
-	const cJSON *v = load_get(L, obj, p, key, cJSON_Number, "a number");
-	struct err e;
-	double x;
-	if (!v)
-		return def;
-	if (json_real(v, lo, hi, &x, &e) < 0) {
-		load_problem(L, p, "%s %s", p, e.msg);
-		return def;
-	}
-	return x;
-}
-
-long load_int(struct loader *L, const cJSON *obj, const char *path, const char *key, long def,
-              double lo, double hi)
-{
-	char p[512];
-	snprintf(p, sizeof p, "%s.%s", path, key);
-	const cJSON *v = load_get(L, obj, p, key, cJSON_Number, "a whole number");
-	struct err e;
-	long x;
-	if (!v)
-		return def;
-	if (json_long(v, lo, hi, &x, &e) < 0) {
-		load_problem(L, p, "%s %s", p, e.msg);
-		return def;
-	}
-	return x;
-}
-
-bool load_bool(struct loader *L, const cJSON *obj, const char *path, const char *key, bool def)
-{
-	char p[512];
-	snprintf(p, sizeof p, "%s.%s", path, key);
-	const cJSON *v = load_get(L, obj, p, key, cJSON_True | cJSON_False, "true or false");
-	return v ? cJSON_IsTrue(v) : def;
 }
 
 /* ---- models ---- */
@@ -566,6 +485,18 @@ struct session *session_load(const char *path, const struct session_load_opts *o
 	}
 	if (!root) {
 		parse_error(&L, cJSON_GetErrorPtr());
+		free(text);
+		return NULL;
+	}
+	/* JSON is UTF-8 (RFC 8259); cJSON lets other bytes through, and a save would write them
+	 * back into a file other JSON readers refuse */
+	size_t bad = utf8_valid_len(text, len);
+	if (bad < len) {
+		struct json_pos pos = json_pos_of_offset(text, bad);
+		diag_add(d, "%s:%d:%d: byte 0x%02X is not UTF-8 (a session file is UTF-8 text: convert "
+		            "it, e.g. with iconv)",
+		         path, pos.line, pos.col, (unsigned char)text[bad]);
+		cJSON_Delete(root);
 		free(text);
 		return NULL;
 	}

@@ -62,8 +62,8 @@ void utf8_encode(struct sbuf *b, unsigned long c)
 	sbuf_add(b, t, k);
 }
 
-/* Length of the prefix of s that needs no repair (ASCII runs are skipped quickly). */
-static size_t valid_prefix(const char *s, size_t n)
+/* ASCII runs are skipped quickly. */
+size_t utf8_valid_len(const char *s, size_t n)
 {
 	size_t i = 0;
 	while (i < n) {
@@ -83,7 +83,7 @@ static size_t valid_prefix(const char *s, size_t n)
 
 long utf8_repair(char **s, size_t *n)
 {
-	size_t i = valid_prefix(*s, *n);
+	size_t i = utf8_valid_len(*s, *n);
 	if (i == *n)
 		return 0;
 	struct sbuf b = {0};

@@ -17,6 +17,10 @@ struct sbuf;
 /* Appends the UTF-8 encoding of a code point (U+FFFD for a surrogate or > U+10FFFF). */
 void utf8_encode(struct sbuf *b, unsigned long c);
 
+/* How many bytes at the start of s (n of them) are valid UTF-8 without a NUL: n when all are,
+ * else the offset of the first byte that is not. */
+size_t utf8_valid_len(const char *s, size_t n);
+
 /* Repairs the n bytes at *s (a NUL-terminated heap string of n bytes, NULs inside allowed):
  * when they are valid UTF-8 without a NUL, leaves them alone and returns 0; otherwise replaces
  * *s by a repaired copy (freeing the old one), sets *n to its length and returns how many bytes

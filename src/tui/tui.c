@@ -23,6 +23,7 @@
 #include "core/util.h"
 #include "tui/display.h"
 #include "tui/glyphs.h"
+#include "tui/tui.h"
 #include "tui/tui_int.h"
 
 #define TICK_MS       100   /* spinner and progress while the engine works */
@@ -557,7 +558,7 @@ static void offer_resume(struct app *a)
 	        ph->valuestring);
 }
 
-static void app_init(struct app *a, const struct batch_opts *o)
+static void app_init(struct app *a, const struct front_opts *o)
 {
 	a->o = o;
 	a->t.s = a->env.s;
@@ -598,7 +599,7 @@ static void app_free(struct app *a)
 {
 	if (a->t.en)
 		engine_free(a->t.en);
-	batch_env_close(&a->env);
+	front_close(&a->env);
 	keymap_free(&a->km);
 	cmdline_free(&a->cl);
 	cmdline_free(&a->search_cl);
@@ -613,13 +614,13 @@ static void app_free(struct app *a)
 	free(a->path);
 }
 
-struct app *app_open(const struct batch_opts *o, int *rc)
+struct app *app_open(const struct front_opts *o, int *rc)
 {
 	setlocale(LC_ALL, "");
 	struct app *a = xcalloc(1, sizeof *a);
-	*rc = batch_prepare(o, &a->env);
+	*rc = front_open(o, &a->env);
 	if (*rc) {
-		batch_env_close(&a->env);
+		front_close(&a->env);
 		free(a);
 		return NULL;
 	}
@@ -689,7 +690,7 @@ void app_close(struct app *a)
 	free(a);
 }
 
-int tui_main(const struct batch_opts *o)
+int tui_main(const struct front_opts *o)
 {
 	int rc;
 	struct app *a = app_open(o, &rc);

@@ -7,7 +7,7 @@
 
 #include <stddef.h>
 
-#include "batch.h"
+#include "frontend.h"
 #include "tui/cmdline.h"
 #include "tui/config.h"
 #include "tui/keys.h"
@@ -56,9 +56,9 @@ typedef void ask_fn(struct app *a, int answer);
 
 struct app {
 	struct tui t; /* first: views get &app->t */
-	const struct batch_opts *o;
+	const struct front_opts *o;
 	char *path; /* the session path after :saveas (owned), else NULL */
-	struct batch_env env;
+	struct front_env env;
 	struct view views[VIEW_COUNT];
 	struct keymap km;
 	struct tui_config cfg;
@@ -112,7 +112,7 @@ static inline struct app *app_of(struct tui *t)
 /* Opens the workbench as tui_main does (session, engine, curses, views) without running its loop:
  * the seam bench/tui.c drives.  On the in-memory screen when ADOPT_TEST_SCREEN is set.  NULL
  * with the message on stderr and *rc the exit status when it cannot. */
-struct app *app_open(const struct batch_opts *o, int *rc);
+struct app *app_open(const struct front_opts *o, int *rc);
 void app_close(struct app *a); /* ends curses and frees everything app_open made */
 /* The engine's event callback: passes the event to every view and updates the shell. */
 void app_on_event(void *arg, const struct engine_event *ev);

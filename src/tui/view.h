@@ -99,8 +99,4 @@ extern const struct view_ops view_graph_ops, view_traces_ops, view_gradients_ops
 /* :compare A B (view_compare.c): starts evaluating both; -1 (e set) for a bad version. */
 int view_compare_start(struct view *v, const char *a, const char *b, struct err *e);
 
-/* Entry point from main: opens the workbench on a session file. */
-struct batch_opts;
-int tui_main(const struct batch_opts *o);
-
 #endif

@@ -3,9 +3,9 @@
 . tests/screen/tmux.inc
 example hotpot-mini
 # the query step answers slowly, so the forward pass is still running when C-c comes
-slow='{"match": "Search query:", "reply": "slow", "delay_ms": 20000},'
+slow='{"match": "Search query:", "reply": "slow", "delay_ms": 300000},'
 sed -i "s/^ \"rules\": \\[\$/ \"rules\": [$slow/" "$OUT/rules.json"
-grep -q '"delay_ms": 20000' "$OUT/rules.json" || fail "could not slow the rules down"
+grep -q '"delay_ms": 300000' "$OUT/rules.json" || fail "could not slow the rules down"
 tmux_start 120 40
 tmux_wait "1 Pipeline" || finish
 tmux_keys s

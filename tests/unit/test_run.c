@@ -436,8 +436,11 @@ static void test_exec_beside_llm(void **state)
 		assert_string_equal(t->steps[0].prompt, want + 1);
 		free(want);
 	}
+	/* the slow command's own time, and the others' shorter (not a bound: valgrind and loaded
+	 * machines stretch every command) */
 	assert_true(run_batch_trace(b, 0)->steps[0].latency_s >= 0.5);
-	assert_true(run_batch_trace(b, 1)->steps[0].latency_s < 0.5);
+	assert_true(run_batch_trace(b, 1)->steps[0].latency_s <
+	            run_batch_trace(b, 0)->steps[0].latency_s);
 	/* code steps are not memoized: a second batch runs the commands again (and only the LLM
 	 * steps come from the memo) */
 	struct runner_stats s1, s2;

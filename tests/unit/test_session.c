@@ -704,6 +704,34 @@ static void test_out_of_range(void **state)
 	session_free(s);
 }
 
+/* Bytes that are not UTF-8 in a session or a dataset file are refused with their position: a
+ * save would carry them into a file other JSON readers refuse. */
+static void test_not_utf8(void **state)
+{
+	(void)state;
+	static const char head[] =
+	    "{\"format\": \"adopt-session\", \"version\": 1,\n"
+	    "\"models\": {\"task\": {\"provider\": \"openai\", \"model\": \"m\"}},\n"
+	    "\"pipeline\": {\"steps\": [{\"id\": \"a\", \"type\": \"template\", \"template\": "
+	    "\"caf\xc3\xa9 \xe9t\xe9\"}]},\n"
+	    "\"metric\": {\"type\": \"f1\"},\n";
+	char *t = xasprintf("%s\"dataset\": {\"val\": [{\"answer\": \"b\"}]}}", head);
+	EXPECT_TEXT(t, "s.json:3:74: byte 0xE9 is not UTF-8 (a session file is UTF-8 text: convert "
+	               "it, e.g. with iconv)");
+	free(t);
+	put("d.jsonl", "{\"answer\": \"caf\xc3\xa9\"}\n{\"answer\": \"ok\", \"q\": \"\xff\"}\n");
+	put("a.json", "[{\"answer\": \"x\"},\n {\"answer\": \"\xc0\xaf\"}]");
+	EXPECT_TEXT("{\"format\": \"adopt-session\", \"version\": 1, \"models\": {},\n"
+	            "\"pipeline\": {\"steps\": [{\"id\": \"a\", \"type\": \"template\", "
+	            "\"template\": \"x\"}]},\n"
+	            "\"dataset\": {\"val\": \"d.jsonl\", \"test\": \"a.json\"},\n"
+	            "\"metric\": {\"type\": \"f1\"}}",
+	            "s.json:3:20: dataset.val: d.jsonl:2:24: byte 0xFF is not UTF-8 (a dataset is "
+	            "UTF-8 text: convert it, e.g. with iconv)",
+	            "s.json:3:39: dataset.test: a.json:2:14: byte 0xC0 is not UTF-8 (a dataset is "
+	            "UTF-8 text: convert it, e.g. with iconv)");
+}
+
 /* ---- the saver ---- */
 
 static void test_round_trip(void **state)
@@ -1084,6 +1112,7 @@ int main(void)
 	    T(test_bad_dataset),
 	    T(test_bad_metric_optimizer),
 	    T(test_out_of_range),
+	    T(test_not_utf8),
 	    T(test_round_trip),
 	    T(test_unknown_keys_kept),
 	    T(test_prompts_written_back),
