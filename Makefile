@@ -151,6 +151,13 @@ deps:
 	    sudo=""; [ "$$(id -u)" -ne 0 ] && sudo=sudo; \
 	    echo "make deps: installing$$debs"; \
 	    $$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq $$debs >/dev/null; \
+	fi; \
+	if ! command -v chromium >/dev/null 2>&1; then \
+	    sudo=""; [ "$$(id -u)" -ne 0 ] && sudo=sudo; \
+	    echo "make deps: installing chromium (tests only: the HTML report in a real browser)"; \
+	    { $$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	      $$sudo apt-get install -y -qq chromium >/dev/null; } || \
+	    echo "make deps: chromium could not be installed; the browser test will be skipped"; \
 	fi
 
 deps-ok:

@@ -16,6 +16,7 @@
 #include "core/termsafe.h"
 #include "engine/engine.h"
 #include "engine/run.h"
+#include "final_test.h"
 #include "llm/llm.h"
 #include "llm/rules.h"
 
@@ -531,6 +532,8 @@ static cJSON *run_report(struct run_ctx *c)
 	cJSON_AddNumberToObject(tot, "tokens_reused", (double)t.tokens_reused);
 	cJSON_AddNumberToObject(tot, "estimated", (double)t.estimated);
 	cJSON_AddNumberToObject(tot, "cost_usd", t.cost_usd);
+	if (c->o->final_test && final_test_get(s))
+		cJSON_AddItemToObject(r, "final_test", cJSON_Duplicate(final_test_get(s), 1));
 	cJSON *prompts = cJSON_AddObjectToObject(r, "prompts");
 	for (size_t k = 0; k < s->n_steps; k++)
 		if (s->steps[k].kind == STEP_LLM)
@@ -557,8 +560,13 @@ int batch_run(const struct front_opts *o)
 		return rc;
 	}
 	struct run_ctx c = {&h, o, NULL, false};
-	struct engine_opts eo = {.trust = o->trust, .auto_accept = true};
 	struct err e = {{0}};
+	if (o->final_test && final_test_check(h.env.s, &e) < 0) {
+		term_printf(stderr, "adopt-tui: %s\n", e.msg);
+		headless_close(&h);
+		return ADOPT_EXIT_INVALID;
+	}
+	struct engine_opts eo = {.trust = o->trust, .auto_accept = true};
 	c.en = engine_new(h.env.s, h.env.llm, &eo, on_engine_event, &c, &e);
 	if (!c.en) {
 		term_printf(stderr, "adopt-tui: %s\n", e.msg);
@@ -579,6 +587,9 @@ int batch_run(const struct front_opts *o)
 		engine_cancel(c.en);
 		term_printf(stderr, "adopt-tui: interrupted; saving what finished\n");
 	}
+	if (o->final_test && !interrupted && engine_current(c.en) &&
+	    final_test_run(h.env.s, h.env.llm, o->trust, engine_current(c.en)->number, &interrupted, &e) < 0)
+		term_printf(stderr, "adopt-tui: %s\n", e.msg);
 	save_session(&c);
 	signals_restore(&sv);
 	if (o->json) {
@@ -604,6 +615,10 @@ int batch_run(const struct front_opts *o)
 			            h.env.scripted ? "  [scripted model]" : "");
 			sbuf_free(&detail);
 		}
+		if (o->final_test && final_test_get(h.env.s))
+			term_printf(stdout, "  test score of the final prompts %.4f (%g examples)\n",
+			            cJSON_GetObjectItem(final_test_get(h.env.s), "score")->valuedouble,
+			            cJSON_GetObjectItem(final_test_get(h.env.s), "examples")->valuedouble);
 	}
 	rc = interrupted     ? ADOPT_EXIT_INTERRUPTED
 	     : c.save_failed ? ADOPT_EXIT_FAILED

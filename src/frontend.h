@@ -19,6 +19,10 @@ struct front_opts {
 	const char *provider, *base_url;
 	const char *models[FRONT_MAX_MODEL_OVERRIDES]; /* "NAME" or "CFG=NAME" */
 	int n_models;
+	const char *export_dir;  /* --export DIR, "-": the bundle to stdout (export.h) */
+	const char *report_path; /* --report FILE.html|FILE.md (report.h) */
+	const char *compare_a;   /* --compare A (B is session; compare.h) */
+	bool final_test;         /* --run: the test score of the final prompts (final_test.h) */
 };
 
 /* Exit statuses of the program (documented in adopt-tui(1)). */

@@ -6,17 +6,25 @@
 #include <string.h>
 
 #include "batch.h"
+#include "compare.h"
+#include "export.h"
+#include "report.h"
 #include "tui/tui.h"
 #include "core/termsafe.h"
 #include "core/util.h"
 
-enum mode { MODE_TUI, MODE_CHECK, MODE_EVAL, MODE_RUN };
+enum mode { MODE_TUI, MODE_CHECK, MODE_EVAL, MODE_RUN, MODE_EXPORT, MODE_REPORT,
+            MODE_COMPARE };
 
 /* One row per option: long name, short letter (0: none), argument name (NULL: a flag), help. */
 #define OPTIONS(X)                                                                                 \
 	X(check, 'c', NULL, "validate the session and print every problem (exit 0 valid, 2 not)")   \
 	X(eval, 'e', NULL, "run the pipeline on a split and print the score")                       \
 	X(run, 'r', "N", "run N optimization iterations headless, saving after each")              \
+	X(export, 0, "DIR|-", "write the current prompts as files to DIR (-: the bundle to stdout)") \
+	X(report, 0, "FILE", "write the session's report to FILE (.html, or .md for Markdown)")   \
+	X(compare, 0, "A", "--compare A B: evaluate two sessions or versions (S@v3, S@iteration:2)")  \
+	X(final_test, 0, NULL, "--run: then score the final prompts on the test split")            \
 	X(split, 's', "NAME", "split for --eval: train, val or test (default val)")                 \
 	X(limit, 'n', "N", "--eval at most N examples")                                             \
 	X(json, 'j', NULL, "print one machine-readable JSON object")                                \
@@ -132,6 +140,22 @@ int main(int argc, char **argv)
 			mode = MODE_RUN;
 			o.iterations = (int)n;
 			break;
+		case OPT_export:
+			mode = MODE_EXPORT;
+			o.export_dir = optarg;
+			break;
+		case OPT_report:
+			if (!str_endswith(optarg, ".html") && !str_endswith(optarg, ".md"))
+				return usage_error("--report writes FILE.html or FILE.md, not \"%s\"",
+				                   optarg);
+			mode = MODE_REPORT;
+			o.report_path = optarg;
+			break;
+		case OPT_compare:
+			mode = MODE_COMPARE;
+			o.compare_a = optarg;
+			break;
+		case OPT_final_test: o.final_test = true; break;
 		case OPT_split:
 			if (strcmp(optarg, "train") && strcmp(optarg, "val") && strcmp(optarg, "test"))
 				return usage_error("--split is train, val or test, not \"%s\"", optarg);
@@ -170,11 +194,16 @@ int main(int argc, char **argv)
 		return usage_error("%s", optind >= argc ? "no session file given"
 		                                        : "give exactly one session file");
 	o.session = argv[optind];
-	o.read_only |= mode == MODE_EVAL || mode == MODE_CHECK; /* they never save the session */
+	/* they never save the session */
+	o.read_only |= mode == MODE_EVAL || mode == MODE_CHECK || mode == MODE_EXPORT ||
+	               mode == MODE_REPORT || mode == MODE_COMPARE;
 	switch (mode) {
 	case MODE_CHECK: return batch_check(&o);
 	case MODE_EVAL: return batch_eval(&o);
 	case MODE_RUN: return batch_run(&o);
+	case MODE_EXPORT: return export_main(&o);
+	case MODE_COMPARE: return compare_main(&o);
+	case MODE_REPORT: return report_main(&o);
 	case MODE_TUI: return tui_main(&o);
 	}
 	return 1;

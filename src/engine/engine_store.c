@@ -95,6 +95,9 @@ static cJSON *iteration_json(const struct engine *en, const struct iteration *it
 		cJSON_AddItemToObject(j, "choice",
 		                      cJSON_CreateIntArray(it->evals[e].choice, (int)s->n_steps));
 		cJSON_AddNumberToObject(j, "score", it->evals[e].score);
+		if (it->evals[e].scores) /* per validation example, for the report's fixed / broken */
+			cJSON_AddItemToObject(j, "scores", cJSON_CreateDoubleArray(it->evals[e].scores,
+			                                                           (int)it->n_val));
 		cJSON_AddItemToArray(evals, j);
 	}
 	if (it->phi) {
@@ -389,6 +392,25 @@ static void restore_candidates(struct engine *en, struct iteration *it, const cJ
 	}
 }
 
+/* Per-example scores: exactly n numbers from 0 to 1, else NULL (an older file has none). */
+static double *scores_of(const cJSON *a, size_t n)
+{
+	if (!cJSON_IsArray(a) || n == 0 || (size_t)cJSON_GetArraySize(a) != n)
+		return NULL;
+	double *v = xcalloc(n, sizeof *v);
+	size_t i = 0;
+	const cJSON *x;
+	cJSON_ArrayForEach(x, a)
+	{
+		if (!cJSON_IsNumber(x) || !(x->valuedouble >= 0 && x->valuedouble <= 1)) {
+			free(v);
+			return NULL;
+		}
+		v[i++] = x->valuedouble;
+	}
+	return v;
+}
+
 static void restore_evaluations(struct engine *en, struct iteration *it, const cJSON *arr)
 {
 	size_t n = (size_t)cJSON_GetArraySize(arr), m = en->s->n_steps;
@@ -414,6 +436,7 @@ static void restore_evaluations(struct engine *en, struct iteration *it, const c
 		struct evaluation *ev = &it->evals[it->n_evals++];
 		ev->choice = ch;
 		ev->score = num(e, "score");
+		ev->scores = scores_of(cJSON_GetObjectItemCaseSensitive(e, "scores"), it->n_val);
 		if (it->best_eval < 0 || ev->score > it->evals[it->best_eval].score)
 			it->best_eval = (int)(it->n_evals - 1); /* as the proposal phase chose it */
 	}

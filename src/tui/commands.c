@@ -7,6 +7,8 @@
 
 #include "core/lock.h"
 #include "core/util.h"
+#include "export.h"
+#include "report.h"
 #include "tui/display.h"
 #include "tui/tui_int.h"
 
@@ -375,6 +377,41 @@ static void cmd_save_display(struct app *a, int argc, char **argv)
 		tui_message(&a->t, "error: %s", e.msg);
 }
 
+/* :report FILE and :export DIR: what --report and --export write, from the session on screen
+ * (its prompts as they are now, saved or not). */
+static void cmd_report(struct app *a, int argc, char **argv)
+{
+	(void)argc;
+	struct err e = {{0}};
+	if (!str_endswith(argv[1], ".html") && !str_endswith(argv[1], ".md"))
+		tui_message(&a->t, "error: :report writes FILE.html or FILE.md");
+	else if (report_write(a->t.en, a->t.scripted, argv[1], &e) < 0)
+		tui_message(&a->t, "error: %s", e.msg);
+	else
+		tui_message(&a->t, "report written to %s", argv[1]);
+}
+
+static void cmd_export(struct app *a, int argc, char **argv)
+{
+	(void)argc;
+	struct err e = {{0}};
+	int n;
+	if (export_write(a->t.en, a->t.scripted, argv[1], &n, &e) < 0)
+		tui_message(&a->t, "error: %s", e.msg);
+	else
+		tui_message(&a->t, "%d files written to %s", n, argv[1]);
+}
+
+static void cmd_compare(struct app *a, int argc, char **argv)
+{
+	(void)argc;
+	struct err e = {{0}};
+	if (view_compare_start(&a->views[VIEW_COMPARE], argv[1], argv[2], &e) < 0)
+		tui_message(&a->t, "error: %s", e.msg);
+	else
+		app_focus(a, VIEW_COMPARE);
+}
+
 static void cmd_help(struct app *a, int argc, char **argv)
 {
 	(void)argc, (void)argv;
@@ -411,7 +448,12 @@ static void cmd_help(struct app *a, int argc, char **argv)
 	X("q!", "", "quit without saving", NULL, 0, 0, cmd_force_quit)                             \
 	X("save-display", "FILE", "write the screen as text to FILE (screen tests)", NULL, 1, 1,   \
 	  cmd_save_display)                                                                        \
-	X("help", "", "show keys and commands", NULL, 0, 0, cmd_help)
+	X("help", "", "show keys and commands", NULL, 0, 0, cmd_help)                              \
+	X("report", "FILE", "write the report to FILE.html or FILE.md", NULL, 1, 1, cmd_report)    \
+	X("export", "DIR", "write the current prompts to DIR as files and prompts.json", NULL, 1, \
+	  1, cmd_export)                                                                           \
+	X("compare", "A B", "compare two versions (vN, iteration:K, current) on validation", NULL, \
+	  2, 2, cmd_compare)
 
 static const struct cmd_spec specs[] = {
 #define X(name, args, help, complete, lo, hi, fn) {name, args, help, complete},

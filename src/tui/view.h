@@ -94,6 +94,9 @@ void tui_focus_view(struct tui *t, const char *name);
 void tui_close_overlay(struct tui *t);
 
 extern const struct view_ops view_graph_ops, view_traces_ops, view_gradients_ops,
-	view_shapley_ops, view_proposals_ops, view_history_ops, view_help_ops, view_prompt_ops;
+	view_shapley_ops, view_proposals_ops, view_history_ops, view_help_ops, view_prompt_ops,
+	view_compare_ops;
+/* :compare A B (view_compare.c): starts evaluating both; -1 (e set) for a bad version. */
+int view_compare_start(struct view *v, const char *a, const char *b, struct err *e);
 
 #endif

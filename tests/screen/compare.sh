@@ -1,0 +1,25 @@
+# :compare in the workbench after two iterations: the Compare screen shows both versions'
+# scores, the paired bootstrap interval and the flipped examples, the same numbers as
+# --compare prints; a bad version is refused with a message.
+. tests/screen/lib.inc
+example hotpot-mini
+"$ADOPT_BIN" --run 2 "$SESSION" >/dev/null 2>&1 || fail "--run 2"
+"$ADOPT_BIN" --compare "$SESSION@iteration:0" "$SESSION@iteration:2" >"$TMP/cli.txt" 2>&1 ||
+	fail "--compare"
+screen 140x40 <<'SCRIPT'
+:compare iteration:0 iteration:2
+wait-idle
+:save-display compare.txt
+key q
+:compare v1 latest
+:save-display compare-bad.txt
+:q!
+SCRIPT
+contains compare "compare on split val, 12 examples, metric f1"
+for pat in "B - A" "fixed [0-9]+  broken [0-9]+  unchanged [0-9]+" "fixed h[0-9]+: "; do
+	want=$(grep -oE "$pat.{0,40}" "$TMP/cli.txt" | head -1)
+	[ -n "$want" ] || fail "--compare printed no \"$pat\""
+	grep -qF -- "$want" "$OUT/compare.txt" || fail "the screen lacks \"$want\""
+done
+contains compare-bad ":compare takes vN, iteration:K or current, not \"latest\""
+finish
