@@ -48,6 +48,19 @@ static void cost_json(cJSON *parent, enum phase p, const struct phase_cost *pc)
 
 static const char *const decision_names[] = {"pending", "accepted", "edited", "rejected"};
 
+/* Whether an evaluation's per-example scores are saved: the incumbent's and the proposal's. */
+static bool keeps_scores(const struct iteration *it, size_t e, size_t n_steps)
+{
+	if (!it->evals[e].scores || !it->n_val)
+		return false;
+	if ((int)e == it->best_eval)
+		return true;
+	for (size_t k = 0; k < n_steps; k++)
+		if (it->evals[e].choice[k])
+			return false;
+	return true;
+}
+
 static cJSON *iteration_json(const struct engine *en, const struct iteration *it)
 {
 	const struct session *s = en->s;
@@ -95,6 +108,11 @@ static cJSON *iteration_json(const struct engine *en, const struct iteration *it
 		cJSON_AddItemToObject(j, "choice",
 		                      cJSON_CreateIntArray(it->evals[e].choice, (int)s->n_steps));
 		cJSON_AddNumberToObject(j, "score", it->evals[e].score);
+		/* per-example scores of the incumbent and the proposal only (the evidence the
+		 * Proposals pane shows): 2 x validation_examples numbers per iteration at most */
+		if (keeps_scores(it, e, s->n_steps))
+			cJSON_AddItemToObject(j, "scores", cJSON_CreateDoubleArray(it->evals[e].scores,
+			                                                           (int)it->n_val));
 		cJSON_AddItemToArray(evals, j);
 	}
 	if (it->phi) {
@@ -389,6 +407,25 @@ static void restore_candidates(struct engine *en, struct iteration *it, const cJ
 	}
 }
 
+/* An evaluation's per-example scores (the loader range-checked them), or NULL when the record
+ * has none or not exactly one per validation example. */
+static double *scores_of(const cJSON *arr, size_t n_val)
+{
+	if (!cJSON_IsArray(arr) || !n_val || (size_t)cJSON_GetArraySize(arr) != n_val)
+		return NULL;
+	double *v = xcalloc(n_val, sizeof *v);
+	size_t i = 0;
+	const cJSON *x;
+	cJSON_ArrayForEach(x, arr)
+	{
+		if (json_real(x, -1, 1, &v[i++], NULL) < 0) {
+			free(v);
+			return NULL;
+		}
+	}
+	return v;
+}
+
 static void restore_evaluations(struct engine *en, struct iteration *it, const cJSON *arr)
 {
 	size_t n = (size_t)cJSON_GetArraySize(arr), m = en->s->n_steps;
@@ -414,6 +451,7 @@ static void restore_evaluations(struct engine *en, struct iteration *it, const c
 		struct evaluation *ev = &it->evals[it->n_evals++];
 		ev->choice = ch;
 		ev->score = num(e, "score");
+		ev->scores = scores_of(cJSON_GetObjectItemCaseSensitive(e, "scores"), it->n_val);
 		if (it->best_eval < 0 || ev->score > it->evals[it->best_eval].score)
 			it->best_eval = (int)(it->n_evals - 1); /* as the proposal phase chose it */
 	}

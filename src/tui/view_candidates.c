@@ -4,7 +4,8 @@
  * first line of its text), marking the one the proposal picked; then every configuration that
  * selection evaluated: the choice per step (inc = the incumbent, #k = candidate k), the mean
  * validation score and its spread (standard deviation over the validation examples, when the
- * per-example scores are at hand: a reopened session keeps only the means), incumbent and
+ * per-example scores are at hand: a reopened session keeps them for the incumbent and the
+ * proposal only), incumbent and
  * proposal marked.  The selection phase's cost is shown for all the evaluations together (the
  * engine does not split it per evaluation).  o (toggle_sort) sorts the evaluations by score or
  * back into the order they ran.  Enter on a candidate opens its full text, rationale and
@@ -225,10 +226,13 @@ static void build_evals(struct view *v, const struct iteration *it, bool by_scor
 	}
 	free(o);
 	sbuf_free(&b);
-	if (!it->n_evals || !it->evals[0].scores)
+	bool missing = false;
+	for (size_t e = 0; e < it->n_evals; e++)
+		missing |= !it->evals[e].scores;
+	if (missing)
 		tlines_add(l, THEME_TEXT_DIM, 2,
-		           "±?: the per-example scores were not kept (a reopened session saves "
-		           "each evaluation's mean only)");
+		           "±?: the per-example scores were not kept (a reopened session keeps "
+		           "them for the incumbent and the proposal only)");
 }
 
 static void build_list(struct view *v, const struct iteration *it)

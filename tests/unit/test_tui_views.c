@@ -630,6 +630,40 @@ static void test_candidates(void **state)
 	assert_string_equal(focused_name, "(closed)");
 }
 
+/* The Proposals pane's evidence: how many validation examples the proposal fixes, breaks and
+ * leaves (counted here from the engine's per-example scores) and the flipped ones by id. */
+static void test_evidence(void **state)
+{
+	struct fixture *f = *state;
+	run_to_proposal(f);
+	const struct iteration *it = engine_current(f->en);
+	const struct evaluation *inc = NULL, *best = &it->evals[it->best_eval];
+	for (size_t e = 0; e < it->n_evals; e++)
+		if (!it->evals[e].choice[0] && !it->evals[e].choice[1])
+			inc = &it->evals[e];
+	assert_non_null(inc);
+	size_t n[3] = {0};
+	const char *fixed = NULL;
+	for (size_t i = 0; i < it->n_val; i++) {
+		double a = inc->scores[i], b = best->scores[i];
+		n[b > a ? 0 : b < a ? 1 : 2]++;
+		if (b > a && !fixed)
+			fixed = f->s->data.splits[SPLIT_VAL].ex[i].id;
+	}
+	assert_true(n[0] > 0); /* the fixture's proposal fixes examples */
+	char *want = xasprintf("per example: fixes %zu, breaks %zu, unchanged %zu", n[0], n[1],
+	                       n[2]);
+	struct view *v = view_named(f, "proposals");
+	assert_true(v->ops->search(v, "Flipped validation examples", 1));
+	char *scr = draw(f, "proposals");
+	assert_contains(scr, want);
+	char *row = xasprintf("fixes  %s  0.000 → 1.000", fixed);
+	assert_contains(scr, row);
+	free(row);
+	free(want);
+	free(scr);
+}
+
 static const struct step_change *change_of(const struct iteration *it, const char *id,
                                            const struct session *s)
 {
@@ -970,6 +1004,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_shapley, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_proposals, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_candidates, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_evidence, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_history, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_headers_stay, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_streaming_and_hostile_text, setup, teardown),
