@@ -413,6 +413,7 @@ static const struct json_num_rule history_numbers[] = {
 	{"history.iterations[].candidates.*[].demos", true, 0, ITER_MAX},
 	{"history.iterations[].evaluations[].choice[]", true, 0, ITER_MAX},
 	{"history.iterations[].evaluations[].score", false, -1, 1},
+	{"history.iterations[].evaluations[].scores[]", false, -1, 1},
 	{"history.iterations[].shapley.phi.*", false, -1e9, 1e9},
 	{"history.iterations[].shapley.sd.*", false, 0, 1e9},
 	{"history.iterations[].budget.*", true, 0, 1000},

@@ -48,6 +48,19 @@ static void cost_json(cJSON *parent, enum phase p, const struct phase_cost *pc)
 
 static const char *const decision_names[] = {"pending", "accepted", "edited", "rejected"};
 
+/* Whether an evaluation's per-example scores are saved: the incumbent's and the proposal's. */
+static bool keeps_scores(const struct iteration *it, size_t e, size_t n_steps)
+{
+	if (!it->evals[e].scores || !it->n_val)
+		return false;
+	if ((int)e == it->best_eval)
+		return true;
+	for (size_t k = 0; k < n_steps; k++)
+		if (it->evals[e].choice[k])
+			return false;
+	return true;
+}
+
 static cJSON *iteration_json(const struct engine *en, const struct iteration *it)
 {
 	const struct session *s = en->s;
@@ -95,7 +108,9 @@ static cJSON *iteration_json(const struct engine *en, const struct iteration *it
 		cJSON_AddItemToObject(j, "choice",
 		                      cJSON_CreateIntArray(it->evals[e].choice, (int)s->n_steps));
 		cJSON_AddNumberToObject(j, "score", it->evals[e].score);
-		if (it->evals[e].scores) /* per validation example, for the report's fixed / broken */
+		/* per-example scores of the incumbent and the proposal only (the evidence the
+		 * Proposals pane and the report show): 2 x validation_examples numbers per iteration at most */
+		if (keeps_scores(it, e, s->n_steps))
 			cJSON_AddItemToObject(j, "scores", cJSON_CreateDoubleArray(it->evals[e].scores,
 			                                                           (int)it->n_val));
 		cJSON_AddItemToArray(evals, j);
@@ -392,21 +407,21 @@ static void restore_candidates(struct engine *en, struct iteration *it, const cJ
 	}
 }
 
-/* Per-example scores: exactly n numbers from 0 to 1, else NULL (an older file has none). */
-static double *scores_of(const cJSON *a, size_t n)
+/* An evaluation's per-example scores (the loader range-checked them), or NULL when the record
+ * has none or not exactly one per validation example. */
+static double *scores_of(const cJSON *arr, size_t n_val)
 {
-	if (!cJSON_IsArray(a) || n == 0 || (size_t)cJSON_GetArraySize(a) != n)
+	if (!cJSON_IsArray(arr) || !n_val || (size_t)cJSON_GetArraySize(arr) != n_val)
 		return NULL;
-	double *v = xcalloc(n, sizeof *v);
+	double *v = xcalloc(n_val, sizeof *v);
 	size_t i = 0;
 	const cJSON *x;
-	cJSON_ArrayForEach(x, a)
+	cJSON_ArrayForEach(x, arr)
 	{
-		if (!cJSON_IsNumber(x) || !(x->valuedouble >= 0 && x->valuedouble <= 1)) {
+		if (json_real(x, -1, 1, &v[i++], NULL) < 0) {
 			free(v);
 			return NULL;
 		}
-		v[i++] = x->valuedouble;
 	}
 	return v;
 }

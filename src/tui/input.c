@@ -263,6 +263,11 @@ static void act_show_prompt(struct app *a)
 	app_focus(a, VIEW_PROMPT);
 }
 
+static void act_show_candidates(struct app *a)
+{
+	app_focus(a, VIEW_CANDIDATES);
+}
+
 static void act_show_traces(struct app *a)
 {
 	app_focus(a, VIEW_TRACES);
@@ -342,6 +347,7 @@ static void (*const global_actions[ACTION_COUNT])(struct app *a) = {
     [ACTION_FOCUS_6] = act_focus_6,
     [ACTION_SHOW_PROMPT] = act_show_prompt,
     [ACTION_SHOW_TRACES] = act_show_traces,
+    [ACTION_SHOW_CANDIDATES] = act_show_candidates,
     [ACTION_INTERRUPT] = act_interrupt,
     [ACTION_SUSPEND] = act_suspend,
     [ACTION_SEARCH] = act_search,

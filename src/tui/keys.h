@@ -49,6 +49,8 @@ struct err;
 	X(SHOW_PROMPT, "show_prompt",                                                              \
 	  "Show the selected step's full current prompt (also Enter on a Pipeline node)", "Panes") \
 	X(SHOW_TRACES, "show_traces", "Show the selected step's runs in the Traces pane", "Panes") \
+	X(SHOW_CANDIDATES, "show_candidates",                                                      \
+	  "Show the iteration's candidates and the evaluated selections", "Panes")                 \
 	X(MOVE_UP, "move_up", "Move up", "Moving")                                                 \
 	X(MOVE_DOWN, "move_down", "Move down", "Moving")                                           \
 	X(MOVE_LEFT, "move_left", "Move left", "Moving")                                           \
@@ -64,6 +66,8 @@ struct err;
 	X(SEARCH_PREV, "search_prev", "Go to the previous match", "Searching")                     \
 	X(TOGGLE_BAD_FILTER, "toggle_bad_filter", "Show only failing examples", "Searching")       \
 	X(JUMP_TO_GRADIENT, "jump_to_gradient", "Jump to the selected step's local gradient",      \
+	  "Searching")                                                                             \
+	X(TOGGLE_SORT, "toggle_sort", "Sort the evaluations by score or by the order they ran",   \
 	  "Searching")                                                                             \
 	X(STEP_PHASE, "step_phase", "Run the next phase of the loop", "Optimizing")                \
 	X(RUN_TO_PROPOSAL, "run_to_proposal", "Run to the proposal (or the end of the iteration)", \

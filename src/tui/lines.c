@@ -236,7 +236,9 @@ static void add_piece(void *arg, const char *text, size_t len, long cp)
 	m->out[m->n++] = (struct tspan){mk, strlen(mk), THEME_WARNING};
 }
 
-size_t tlines_add_spans_marked(struct tlines *l, int indent, const struct tspan *spans, size_t n)
+/* Adds the spans with their invisible characters marked, wrapped at `width`. */
+static size_t add_marked(struct tlines *l, int indent, const struct tspan *spans, size_t n,
+                         int width)
 {
 	struct marked m = {0};
 	for (size_t i = 0; i < n; i++)
@@ -248,22 +250,38 @@ size_t tlines_add_spans_marked(struct tlines *l, int indent, const struct tspan 
 		m.el = spans[i].el;
 		span_pieces(&spans[i], add_piece, &m);
 	}
-	size_t first = add_spans(l, indent, m.out, m.n, avail(l, indent));
+	size_t first = add_spans(l, indent, m.out, m.n, width);
 	free(m.out);
 	free(m.marks);
 	return first;
+}
+
+size_t tlines_add_spans_marked(struct tlines *l, int indent, const struct tspan *spans, size_t n)
+{
+	return add_marked(l, indent, spans, n, avail(l, indent));
+}
+
+/* Drops the rows after `first` (a newline started them). */
+static size_t keep_first_row(struct tlines *l, size_t first)
+{
+	while (l->n > first + 1) {
+		l->n--;
+		free(l->v[l->n].text);
+		free(l->v[l->n].segs);
+	}
+	return first;
+}
+
+size_t tlines_add_row_marked(struct tlines *l, int indent, const struct tspan *spans, size_t n)
+{
+	return keep_first_row(l, add_marked(l, indent, spans, n, INT_MAX / 2));
 }
 
 size_t tlines_add_row(struct tlines *l, int indent, const struct tspan *spans, size_t n)
 {
 	size_t first = l->n;
 	add_spans(l, indent, spans, n, INT_MAX / 2);
-	while (l->n > first + 1) { /* a newline started more rows: keep the first */
-		l->n--;
-		free(l->v[l->n].text);
-		free(l->v[l->n].segs);
-	}
-	return first;
+	return keep_first_row(l, first);
 }
 
 size_t tlines_add_rowf(struct tlines *l, enum theme_element el, int indent, const char *fmt, ...)

@@ -67,6 +67,8 @@ size_t tlines_add_spans(struct tlines *l, int indent, const struct tspan *spans,
 size_t tlines_add_spans_marked(struct tlines *l, int indent, const struct tspan *spans, size_t n);
 /* Adds the spans as one row, not wrapped (it is cut when drawn; a newline ends it). */
 size_t tlines_add_row(struct tlines *l, int indent, const struct tspan *spans, size_t n);
+/* As tlines_add_row, with invisible characters marked as tlines_add_spans_marked does. */
+size_t tlines_add_row_marked(struct tlines *l, int indent, const struct tspan *spans, size_t n);
 /* Adds formatted text as one row, not wrapped (a pane's header line). */
 size_t tlines_add_rowf(struct tlines *l, enum theme_element el, int indent, const char *fmt, ...)
     PRINTF_LIKE(4, 5);

@@ -184,6 +184,66 @@ static void build_change(struct tlines *l, const struct engine *en, const struct
 	tlines_add(l, THEME_TEXT, 0, "");
 }
 
+/* The evaluation of the incumbent (every step's choice 0), or NULL when selection has none. */
+static const struct evaluation *incumbent_eval(const struct iteration *it, size_t n_steps)
+{
+	for (size_t e = 0; e < it->n_evals; e++) {
+		size_t k = 0;
+		while (k < n_steps && !it->evals[e].choice[k])
+			k++;
+		if (k == n_steps)
+			return &it->evals[e];
+	}
+	return NULL;
+}
+
+/* Per-example evidence: the incumbent's and the proposal's validation scores side by side.  Sets
+ * *inc and *best to the evaluations compared (NULL when the scores are not at hand) and counts
+ * the examples whose score rose (fixes), fell (breaks) or stayed. */
+static void evidence(const struct iteration *it, size_t n_steps, const struct evaluation **inc,
+                     const struct evaluation **best, size_t count[3])
+{
+	count[0] = count[1] = count[2] = 0;
+	*inc = incumbent_eval(it, n_steps);
+	*best = it->best_eval >= 0 && (size_t)it->best_eval < it->n_evals
+	            ? &it->evals[it->best_eval]
+	            : NULL;
+	if (!*inc || !*best || !(*inc)->scores || !(*best)->scores) {
+		*inc = *best = NULL;
+		return;
+	}
+	for (size_t i = 0; i < it->n_val; i++) {
+		double a = (*inc)->scores[i], b = (*best)->scores[i];
+		count[b > a ? 0 : b < a ? 1 : 2]++;
+	}
+}
+
+/* The examples the proposal flips, fixed ones first, with both scores. */
+static void build_evidence(struct tlines *l, const struct session *s, const struct iteration *it)
+{
+	const struct evaluation *inc, *best;
+	size_t count[3];
+	evidence(it, s->n_steps, &inc, &best, count);
+	if (!inc || !(count[0] + count[1]))
+		return;
+	const struct split *sp =
+	    &s->data.splits[s->data.splits[SPLIT_VAL].n ? SPLIT_VAL : SPLIT_TRAIN];
+	tlines_ref(l, -1, -1);
+	tlines_addf(l, THEME_TITLE, 0, "%s Flipped validation examples (incumbent %s proposal)",
+	            glyphs()->hline_focus, glyphs()->arrow_right);
+	for (int want = 0; want < 2; want++) {
+		for (size_t i = 0; i < it->n_val; i++) {
+			double a = inc->scores[i], b = best->scores[i];
+			if (want == 0 ? !(b > a) : !(b < a))
+				continue;
+			size_t x = it->val_idx ? it->val_idx[i] : i;
+			tlines_addf(l, want ? THEME_SCORE_BAD : THEME_SCORE_GOOD, 2,
+			            "%-6s %s  %.3f %s %.3f", want ? "breaks" : "fixes",
+			            x < sp->n ? sp->ex[x].id : "?", a, glyphs()->arrow_right, b);
+		}
+	}
+}
+
 static void build(struct view *v)
 {
 	struct proposals *p = v->priv;
@@ -205,6 +265,18 @@ static void build(struct view *v)
 	            "%zu of %zu decided",
 	            it->number, it->base_score, glyphs()->arrow_right, it->best_score,
 	            it->best_score - it->base_score, it->n_val, decided, it->n_changes);
+	const struct evaluation *inc, *best;
+	size_t count[3];
+	evidence(it, v->tui->s->n_steps, &inc, &best, count);
+	if (inc)
+		tlines_add_rowf(
+		    l, THEME_TEXT, 0,
+		    "per example: fixes %zu, breaks %zu, unchanged %zu (validation score "
+		    "rose, fell, stayed)",
+		    count[0], count[1], count[2]);
+	else
+		tlines_add_rowf(l, THEME_TEXT_DIM, 0, "per example: %s",
+		                "the scores of each example are not kept (a reopened session)");
 	tlines_add_rowf(l, THEME_TEXT_DIM, 0, "%s",
 	                it->phase == PHASE_DECISION
 	                    ? "a accept  x reject  e edit  u undo  j/k other step  PgDn scroll"
@@ -213,6 +285,7 @@ static void build(struct view *v)
 	p->n_head = (int)l->n;
 	for (size_t c = 0; c < it->n_changes; c++)
 		build_change(l, v->tui->en, it, &it->changes[c]);
+	build_evidence(l, v->tui->s, it);
 }
 
 static long change_row(const struct proposals *p, int step)

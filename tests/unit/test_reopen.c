@@ -7,6 +7,7 @@
  * measured (an accepted-alone step, an edit, a restored version); nothing to optimize said
  * before anything is spent; one writer per session (the lock), no save over a file another
  * program changed; a copy saved into another directory names its files from there. */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -306,6 +307,71 @@ static void test_choice_out_of_range(void **state)
 	rig_close(&g);
 }
 
+/* The per-example evidence: the incumbent's and the proposal's validation scores, example by
+ * example, come back on reopening (and nothing else's: the file stays bounded); a record whose
+ * list does not hold one score per validation example keeps the evaluation without them. */
+static bool is_incumbent(const struct evaluation *ev, size_t n_steps)
+{
+	for (size_t k = 0; k < n_steps; k++)
+		if (ev->choice[k])
+			return false;
+	return true;
+}
+
+static void test_evidence_saved(void **state)
+{
+	(void)state;
+	struct rig g;
+	rig_open(&g, "hotpot-mini");
+	run_and_decide(&g);
+	const struct iteration *it = engine_current(g.en);
+	size_t n_val = it->n_val, n_evals = it->n_evals, m = g.s->n_steps;
+	int best = it->best_eval;
+	assert_true(best >= 0 && n_val > 1 && n_evals > 2);
+	double *want = calloc(2 * n_val, sizeof *want);
+	size_t inc = n_evals;
+	for (size_t e = 0; e < n_evals; e++)
+		if (is_incumbent(&it->evals[e], m))
+			inc = e;
+	assert_true(inc < n_evals);
+	memcpy(want, it->evals[inc].scores, n_val * sizeof *want);
+	memcpy(want + n_val, it->evals[best].scores, n_val * sizeof *want);
+	rig_reopen(&g);
+	it = engine_current(g.en);
+	assert_int_equal(it->n_evals, n_evals);
+	assert_int_equal(it->best_eval, best);
+	for (size_t e = 0; e < n_evals; e++) {
+		const double *got = it->evals[e].scores;
+		if (e != inc && (int)e != best) {
+			assert_null(got);
+			continue;
+		}
+		assert_non_null(got);
+		const double *w = e == inc ? want : want + n_val;
+		for (size_t i = 0; i < n_val; i++)
+			assert_true(fabs(got[i] - w[i]) < 1e-12);
+	}
+	/* a list one short: the evaluation stays, its scores do not */
+	cJSON *h = session_section(g.s, "history");
+	cJSON *iters = cJSON_GetObjectItemCaseSensitive(h, "iterations");
+	cJSON *evals =
+	    cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(iters, 0), "evaluations");
+	cJSON *sc = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(evals, best), "scores");
+	assert_non_null(sc);
+	cJSON_DeleteItemFromArray(sc, 0);
+	struct err e = {{0}};
+	if (session_save(g.s, g.path, &e) < 0)
+		fail_msg("%s", e.msg);
+	rig_unload(&g);
+	rig_load(&g);
+	it = engine_current(g.en);
+	assert_int_equal(it->n_evals, n_evals);
+	assert_null(it->evals[best].scores);
+	assert_non_null(it->evals[inc].scores);
+	free(want);
+	rig_close(&g);
+}
+
 /* ---- scores only for what was measured ---- */
 
 static const struct prompt_version *latest(struct engine *en, int step)
@@ -491,6 +557,7 @@ int main(void)
 	    cmocka_unit_test(test_examples_stable),
 	    cmocka_unit_test(test_reopen_identical),
 	    cmocka_unit_test(test_choice_out_of_range),
+	    cmocka_unit_test(test_evidence_saved),
 	    cmocka_unit_test(test_measured_scores),
 	    cmocka_unit_test(test_nothing_to_optimize),
 	    cmocka_unit_test(test_lock),

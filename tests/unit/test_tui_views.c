@@ -3,6 +3,7 @@
  * every view must show the engine's actual state, react to its keys and search its lines. */
 #include <curses.h>
 #include <locale.h>
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -211,7 +212,8 @@ static const char rules_json[] =
 
 static const struct view_ops *const all_ops[] = {&view_traces_ops,  &view_gradients_ops,
                                                  &view_shapley_ops, &view_proposals_ops,
-                                                 &view_history_ops, &view_prompt_ops};
+                                                 &view_history_ops, &view_prompt_ops,
+                                                 &view_candidates_ops};
 #define N_VIEWS (sizeof all_ops / sizeof all_ops[0])
 
 struct fixture {
@@ -567,6 +569,101 @@ static void test_shapley(void **state)
 	assert_int_equal(f->t.step, 1);
 }
 
+/* The Candidates screen lists what the engine holds: every candidate's text, the proposed one
+ * marked, every evaluation with its mean and spread (computed here from the per-example scores),
+ * sorted or in order; Enter opens a candidate with its diff, Enter returns, q closes. */
+static void test_candidates(void **state)
+{
+	struct fixture *f = *state;
+	char *scr = draw(f, "candidates");
+	assert_contains(scr, "No candidates yet.");
+	free(scr);
+	run_to_proposal(f);
+	const struct iteration *it = engine_current(f->en);
+	assert_true(it->n_evals >= 2);
+	assert_true(it->best_eval >= 0);
+	scr = draw(f, "candidates");
+	assert_contains(scr, "Iteration 1:");
+	assert_contains(scr, "best first");
+	assert_contains(scr, "Answer with only the word."); /* answer's candidate #1 */
+	assert_contains(scr, "Keep the query short.<U+2060>"); /* query's, its joiner marked */
+	assert_contains(scr, "proposed");
+	const struct evaluation *best = &it->evals[it->best_eval];
+	double mean = 0, ss = 0;
+	for (size_t i = 0; i < it->n_val; i++)
+		mean += best->scores[i];
+	mean /= (double)it->n_val;
+	for (size_t i = 0; i < it->n_val; i++)
+		ss += (best->scores[i] - mean) * (best->scores[i] - mean);
+	char *row = xasprintf("%.3f  ±%.3f  proposal", best->score,
+	                      sqrt(ss / (double)(it->n_val - 1)));
+	assert_contains(scr, row);
+	free(row);
+	/* best first: the proposal's row comes before the incumbent's */
+	char *p = strstr(scr, "  proposal"), *q = strstr(scr, "  incumbent\n");
+	if (q && best->score > it->base_score)
+		assert_true(p < q);
+	free(scr);
+	assert_true(key(f, "candidates", ACTION_TOGGLE_SORT));
+	scr = draw(f, "candidates");
+	assert_contains(scr, "in the order they ran");
+	free(scr);
+	/* Enter on answer's candidate opens its text and its diff against the incumbent */
+	struct view *v = view_named(f, "candidates");
+	v->sel = 0;
+	assert_true(v->ops->search(v, "Answer with only", 1));
+	assert_true(key(f, "candidates", ACTION_ENTER));
+	assert_int_equal(f->t.step, 1);
+	scr = draw(f, "candidates");
+	assert_contains(scr, "answer candidate #1 of 1 (instruct)  proposed");
+	assert_contains(scr, "text:");
+	assert_contains(scr, "against the incumbent:");
+	assert_contains(scr, "{+Answer with only the word.");
+	assert_lacks(scr, "Selection:");
+	free(scr);
+	assert_true(key(f, "candidates", ACTION_ENTER)); /* back to the list */
+	scr = draw(f, "candidates");
+	assert_contains(scr, "Selection:");
+	free(scr);
+	assert_false(v->ops->search(v, "no such text anywhere", 1));
+	assert_true(key(f, "candidates", ACTION_QUIT));
+	assert_string_equal(focused_name, "(closed)");
+}
+
+/* The Proposals pane's evidence: how many validation examples the proposal fixes, breaks and
+ * leaves (counted here from the engine's per-example scores) and the flipped ones by id. */
+static void test_evidence(void **state)
+{
+	struct fixture *f = *state;
+	run_to_proposal(f);
+	const struct iteration *it = engine_current(f->en);
+	const struct evaluation *inc = NULL, *best = &it->evals[it->best_eval];
+	for (size_t e = 0; e < it->n_evals; e++)
+		if (!it->evals[e].choice[0] && !it->evals[e].choice[1])
+			inc = &it->evals[e];
+	assert_non_null(inc);
+	size_t n[3] = {0};
+	const char *fixed = NULL;
+	for (size_t i = 0; i < it->n_val; i++) {
+		double a = inc->scores[i], b = best->scores[i];
+		n[b > a ? 0 : b < a ? 1 : 2]++;
+		if (b > a && !fixed)
+			fixed = f->s->data.splits[SPLIT_VAL].ex[i].id;
+	}
+	assert_true(n[0] > 0); /* the fixture's proposal fixes examples */
+	char *want = xasprintf("per example: fixes %zu, breaks %zu, unchanged %zu", n[0], n[1],
+	                       n[2]);
+	struct view *v = view_named(f, "proposals");
+	assert_true(v->ops->search(v, "Flipped validation examples", 1));
+	char *scr = draw(f, "proposals");
+	assert_contains(scr, want);
+	char *row = xasprintf("fixes  %s  0.000 → 1.000", fixed);
+	assert_contains(scr, row);
+	free(row);
+	free(want);
+	free(scr);
+}
+
 static const struct step_change *change_of(const struct iteration *it, const char *id,
                                            const struct session *s)
 {
@@ -906,6 +1003,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_gradients, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_shapley, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_proposals, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_candidates, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_evidence, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_history, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_headers_stay, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_streaming_and_hostile_text, setup, teardown),

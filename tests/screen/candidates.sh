@@ -1,0 +1,54 @@
+# The Candidates screen (C): before any iteration it says how to get candidates; after a run to
+# the proposal it lists each step's incumbent and candidates, the proposed one marked, and the
+# evaluated selections best first (o: in the order they ran); Enter opens a candidate's full
+# text with its diff against the incumbent, Enter goes back, q closes.  At 80x24 and 160x48.
+. tests/screen/lib.inc
+example hotpot-mini
+screen 160x48 <<'SCRIPT'
+key C
+:save-display cand-empty.txt
+key q
+key r
+wait-idle
+key C
+:save-display cand-list-160.txt
+key o
+:save-display cand-order-160.txt
+key /
+keys #1
+key Enter
+key Enter
+:save-display cand-open-160.txt
+key Enter
+key q
+:save-display cand-closed.txt
+key ?
+:save-display cand-help.txt
+key /
+keys order they ran
+key Enter
+:save-display cand-help-sort.txt
+SCRIPT
+golden cand-list-160
+golden cand-open-160
+contains cand-empty "No candidates yet."
+contains cand-list-160 "proposed"
+contains cand-list-160 "best first"
+contains cand-list-160 "proposal"
+contains cand-list-160 "incumbent"
+contains cand-order-160 "in the order they ran"
+contains cand-open-160 "against the incumbent:"
+contains cand-closed "1 Pipeline"
+contains cand-help "Show the iteration's candidates and the evaluated selections"
+contains cand-help-sort "Sort the evaluations by score or by the order they ran"
+
+example hotpot-mini
+screen 80x24 <<'SCRIPT'
+key r
+wait-idle
+key C
+:save-display cand-list-80.txt
+SCRIPT
+golden cand-list-80
+contains cand-list-80 "Iteration 1:"
+finish
