@@ -104,6 +104,21 @@ static char *traces_text(const struct engine *en, const struct trace *t)
 	return sbuf_take(&b);
 }
 
+/* A step's input or output on one trace: as it is for a single run, else every round of the
+ * loop under "Round N:" (the roles reason across rounds, e.g. the hops of a multi-hop
+ * pipeline). */
+static char *rounds_text(const struct trace *t, int step, bool output)
+{
+	struct sbuf b = {0};
+	bool labelled = trace_rounds(t, step) > 1;
+	for (const struct trace_step *ts = NULL; (ts = trace_next(t, step, ts));) {
+		if (labelled)
+			sbuf_addf(&b, "%sRound %d:\n", b.len ? "\n\n" : "", ts->round);
+		add_clipped(&b, output ? (ts->error ? ts->error : ts->out.text) : ts->input);
+	}
+	return sbuf_take(&b);
+}
+
 /* ---- role requests ---- */
 
 static void ask_role(struct engine *en, enum role r, const char *const *vars, char **dest)
@@ -155,20 +170,18 @@ int stage_analysis_e1(struct engine *en, struct iteration *it, bool resumed)
 	return STAGE_NEXT;
 }
 
-static char *good_cases_text(struct engine *en, struct iteration *it, int step)
+static char *good_cases_text(struct iteration *it, int step)
 {
 	struct sbuf b = {0};
 	for (size_t g = 0; g < it->n_good; g++) {
-		const struct trace_step *ts = trace_find(&it->traces[it->good[g]], step);
-		if (!ts)
+		const struct trace *t = &it->traces[it->good[g]];
+		if (!trace_find(t, step))
 			continue;
-		sbuf_addf(&b, "Case %zu input:\n", g + 1);
-		add_clipped(&b, ts->input);
-		sbuf_adds(&b, "\nCase output:\n");
-		add_clipped(&b, ts->out.text);
-		sbuf_adds(&b, "\n\n");
+		char *in = rounds_text(t, step, false), *out = rounds_text(t, step, true);
+		sbuf_addf(&b, "Case %zu input:\n%s\nCase output:\n%s\n\n", g + 1, in, out);
+		free(in);
+		free(out);
 	}
-	(void)en;
 	if (!b.len)
 		sbuf_adds(&b, "(no good case in this batch)");
 	return sbuf_take(&b);
@@ -186,7 +199,7 @@ int stage_analysis_e2(struct engine *en, struct iteration *it, bool resumed)
 	for (size_t i = 0; i < s->n_steps; i++) {
 		if (!step_optimizable(&s->steps[i]))
 			continue;
-		char *good = good_cases_text(en, it, (int)i);
+		char *good = good_cases_text(it, (int)i);
 		const char *vars[] = {"structure", it->structure ? it->structure : "",
 		                      "step",      s->steps[i].id,
 		                      "step_prompt", s->steps[i].prompt,
@@ -254,25 +267,27 @@ static int per_step_case(struct engine *en, struct iteration *it, bool resumed, 
 		struct adopt_case *ac = &it->cases[c];
 		const struct trace *t = &it->traces[ac->trace];
 		for (size_t i = 0; i < s->n_steps; i++) {
-			const struct trace_step *ts = trace_find(t, (int)i);
-			if (!step_optimizable(&s->steps[i]) || !ts)
+			if (!step_optimizable(&s->steps[i]) || !trace_find(t, (int)i))
+				continue;
+			if (r != ROLE_LOCAL && !ac->local[i])
 				continue;
 			const char *dep = it->dependency && it->dependency[i] ? it->dependency[i] : "";
-			const char *out = ts->error ? ts->error : ts->out.text;
+			char *in = rounds_text(t, (int)i, false);
+			char *out = rounds_text(t, (int)i, true);
 			if (r == ROLE_LOCAL) {
 				const char *vars[] = {"step", s->steps[i].id, "dependency", dep,
 				                      "loss", ac->loss ? ac->loss : "",
 				                      "gradient", ac->gradient ? ac->gradient : "",
-				                      "step_input", ts->input ? ts->input : "",
-				                      "step_output", out, NULL};
+				                      "step_input", in, "step_output", out, NULL};
 				ask_role(en, r, vars, &ac->local[i]);
-			} else if (ac->local[i]) {
+			} else {
 				const char *vars[] = {"step", s->steps[i].id, "dependency", dep,
 				                      "local", ac->local[i],
-				                      "step_input", ts->input ? ts->input : "",
-				                      "step_output", out, NULL};
+				                      "step_input", in, "step_output", out, NULL};
 				ask_role(en, r, vars, &ac->pseudo[i]);
 			}
+			free(in);
+			free(out);
 		}
 	}
 	return en->waits_left ? STAGE_WAIT : STAGE_DONE;

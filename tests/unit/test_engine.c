@@ -16,6 +16,7 @@
 #include <sys/wait.h>
 
 #include "engine/engine.h"
+#include "engine/roles.h"
 #include "engine_fixture.h"
 #include "llm_server.h"
 
@@ -231,6 +232,15 @@ static void check_analysis(const struct session *s, const struct iteration *it)
 			free(want);
 			/* the scripted E6 repeats the step's output */
 			assert_non_null(ac->pseudo[i]);
+			/* a loop step: E5 and E6 saw every round, labelled, with its output */
+			bool loop = trace_rounds(t, (int)i) > 1;
+			const struct trace_step *ts = NULL;
+			while (loop && (ts = trace_next(t, (int)i, ts))) {
+				char *label = xasprintf("Round %d:\n%s", ts->round, ts->out.text);
+				assert_non_null(strstr(ac->local[i], label));
+				assert_non_null(strstr(ac->pseudo[i], label));
+				free(label);
+			}
 		}
 	}
 }
@@ -445,6 +455,36 @@ static void test_iteration_loop(void **state)
 {
 	(void)state;
 	full_iteration("examples/dialogue-loop", "session.json");
+}
+
+/* A loop step that ran several rounds: E5 and E6 get every round (check_analysis checks the
+ * labels), and the batch does hold such a case, so the check is not vacuous. */
+static void test_loop_every_round(void **state)
+{
+	(void)state;
+	struct rig g;
+	rig_open(&g, "examples/dialogue-loop", "session.json", NULL);
+	step_until(&g, PHASE_CANDIDATES);
+	const struct iteration *it = current(&g);
+	assert_string_equal(g.s->steps[0].id, "agent");
+	size_t most = 0;
+	for (size_t c = 0; c < it->n_cases; c++)
+		most = MAX(most, trace_rounds(&it->traces[it->cases[c].trace], 0));
+	assert_true(most > 1);
+	check_analysis(g.s, it);
+	/* E6's labelled revision splits into one supervised pair per round (the scripted E6
+	 * repeats the output, so each part is that round's output) */
+	for (size_t c = 0; c < it->n_cases; c++) {
+		const struct trace *t = &it->traces[it->cases[c].trace];
+		const struct trace_step *ts = NULL;
+		while (trace_rounds(t, 0) > 1 && (ts = trace_next(t, 0, ts))) {
+			char *part = role_round_part(it->cases[c].pseudo[0], ts->round);
+			assert_non_null(part);
+			assert_string_equal(part, ts->out.text);
+			free(part);
+		}
+	}
+	rig_close(&g);
 }
 
 /* ---- what two runs must agree on ---- */
@@ -1383,6 +1423,7 @@ int main(void)
 	    cmocka_unit_test(test_iteration_two_step),
 	    cmocka_unit_test(test_iteration_chain5),
 	    cmocka_unit_test(test_iteration_loop),
+	    cmocka_unit_test(test_loop_every_round),
 	    cmocka_unit_test(test_stepping_equals_run),
 	    cmocka_unit_test(test_cancel_and_resume),
 	    cmocka_unit_test(test_decisions),
