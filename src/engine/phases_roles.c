@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "core/metric.h"
+#include "core/rx.h"
 #include "engine/alloc.h"
 #include "engine/bo.h"
 #include "engine/engine_int.h"
@@ -35,9 +36,15 @@ static char *pipeline_text(const struct session *s)
 	for (size_t i = 0; i < s->n_order; i++) {
 		const struct order_item *it = &s->order[i];
 		size_t n = it->step >= 0 ? 1 : s->loops[it->loop].n_steps;
-		if (it->loop >= 0)
-			sbuf_addf(&b, "Loop \"%s\" (up to %d rounds):\n", s->loops[it->loop].id,
-			          s->loops[it->loop].max_rounds);
+		if (it->loop >= 0) {
+			const struct loop *l = &s->loops[it->loop];
+			sbuf_addf(&b, "Loop \"%s\" (up to %d rounds", l->id, l->max_rounds);
+			if (l->until && l->until_step >= 0)
+				sbuf_addf(&b, "; it stops early when the output of step \"%s\" "
+				              "matches the pattern /%s/",
+				          s->steps[l->until_step].id, rx_pattern(l->until));
+			sbuf_adds(&b, "):\n");
+		}
 		for (size_t k = 0; k < n; k++) {
 			const struct step *st =
 				&s->steps[it->step >= 0 ? it->step : s->loops[it->loop].steps[k]];
@@ -49,6 +56,8 @@ static char *pipeline_text(const struct session *s)
 					sbuf_addf(&b, " %s", s->steps[st->deps[d]].id);
 			}
 			sbuf_adds(&b, "\n");
+			if (st->kind == STEP_LLM && st->system)
+				sbuf_addf(&b, "System message:\n%s\n", template_text(st->system));
 			if (st->kind == STEP_LLM)
 				sbuf_addf(&b, "Prompt:\n%s\n", st->prompt);
 			else if (st->text)
@@ -58,6 +67,9 @@ static char *pipeline_text(const struct session *s)
 	}
 	sbuf_addf(&b, "The final output is the output of step \"%s\".\n",
 	          s->output_step >= 0 ? s->steps[s->output_step].id : "?");
+	char *metric = metric_describe(s->metric);
+	sbuf_addf(&b, "It is scored against the gold answer with the metric %s.\n", metric);
+	free(metric);
 	return sbuf_take(&b);
 }
 

@@ -487,6 +487,34 @@ static void test_loop_every_round(void **state)
 	rig_close(&g);
 }
 
+/* E1 reads the whole program: the system message, the loop's stop condition, the metric.  Its
+ * prompt is made to start with a marker that a rule echoes back as the summary. */
+static void patch_echo_structure(struct fx *f, const char *file)
+{
+	fx_patch(f, file, "pipeline.steps.0.system", cJSON_CreateString("You are terse. SYS-MARK"));
+	fx_patch(f, file, "optimizer.roles",
+	         cJSON_Parse("{\"structure\": \"ECHO-PIPELINE\\n{{pipeline}}\"}"));
+	cJSON *echo = cJSON_Parse("{\"match\": \"(?s)^ECHO-PIPELINE\\\\n(?<p>.*)\", "
+	                          "\"reply\": \"<summary>${p}</summary>\"}");
+	assert_non_null(echo);
+	fx_patch(f, "rules.json", "rules.0", echo);
+}
+
+static void test_structure_sees_program(void **state)
+{
+	(void)state;
+	struct rig g;
+	rig_open_patched(&g, "examples/dialogue-loop", "session.json", patch_echo_structure);
+	step_until(&g, PHASE_GRADIENT);
+	const char *p = current(&g)->structure;
+	assert_non_null(p);
+	assert_non_null(strstr(p, "System message:\nYou are terse. SYS-MARK\n"));
+	assert_non_null(strstr(p, "stops early when the output of step \"agent\" matches the "
+	                          "pattern /^FINAL:/"));
+	assert_non_null(strstr(p, "scored against the gold answer with the metric f1"));
+	rig_close(&g);
+}
+
 /* ---- what two runs must agree on ---- */
 
 struct snap {
@@ -1424,6 +1452,7 @@ int main(void)
 	    cmocka_unit_test(test_iteration_chain5),
 	    cmocka_unit_test(test_iteration_loop),
 	    cmocka_unit_test(test_loop_every_round),
+	    cmocka_unit_test(test_structure_sees_program),
 	    cmocka_unit_test(test_stepping_equals_run),
 	    cmocka_unit_test(test_cancel_and_resume),
 	    cmocka_unit_test(test_decisions),
