@@ -238,6 +238,12 @@ int stage_candidates_make(struct engine *en, struct iteration *it, bool resumed)
 
 /* ---- evaluations (selection and Shapley) ---- */
 
+static int cmp_size(const void *a, const void *b)
+{
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+	return (x > y) - (x < y);
+}
+
 static void val_sample(struct engine *en, struct iteration *it)
 {
 	const struct split *val = &en->s->data.splits[SPLIT_VAL];
@@ -245,9 +251,22 @@ static void val_sample(struct engine *en, struct iteration *it)
 	size_t n = MIN((size_t)en->s->opt.val_size, src->n);
 	it->val_idx = xcalloc(n ? n : 1, sizeof *it->val_idx);
 	it->n_val = n;
-	/* a stable sample: the first n of the split, so scores compare across iterations */
-	for (size_t i = 0; i < n; i++)
-		it->val_idx[i] = i;
+	/* drawn with the session's seed and fixed within the iteration, so every configuration
+	 * sees the same examples; the same across iterations (scores compare) unless
+	 * val_resample asks for a fresh one each iteration.  Kept in split order. */
+	size_t *perm = xcalloc(src->n ? src->n : 1, sizeof *perm);
+	for (size_t i = 0; i < src->n; i++)
+		perm[i] = i;
+	struct rng r;
+	rng_seed(&r, en->s->opt.seed * 7919u + 17u +
+	                 (en->s->opt.val_resample ? (uint64_t)it->number - 1 : 0));
+	for (size_t i = 0; i < n; i++) {
+		size_t j = i + (size_t)rng_below(&r, src->n - i), t = perm[i];
+		perm[i] = perm[j], perm[j] = t;
+	}
+	memcpy(it->val_idx, perm, n * sizeof *perm);
+	free(perm);
+	qsort(it->val_idx, n, sizeof *it->val_idx, cmp_size);
 	if (!val->n) {
 		free(it->note);
 		it->note = xstrdup("no validation split: selecting on training examples");

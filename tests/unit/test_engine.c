@@ -515,6 +515,63 @@ static void test_structure_sees_program(void **state)
 	rig_close(&g);
 }
 
+/* The validation sample: drawn with the session's seed, the same for every configuration of an
+ * iteration, and across iterations unless val_resample asks for a fresh one. */
+static unsigned long val_seed;
+static bool val_fresh;
+
+static void patch_val(struct fx *f, const char *file)
+{
+	fx_patch(f, file, "optimizer.seed", cJSON_CreateNumber((double)val_seed));
+	fx_patch(f, file, "optimizer.val_resample", cJSON_CreateBool(val_fresh));
+}
+
+/* Runs two iterations of two.json (6 validation examples, val_size 4); sample[k] gets
+ * iteration k's sample as a bit mask. */
+static void val_samples(unsigned long seed, bool fresh, unsigned sample[2])
+{
+	val_seed = seed, val_fresh = fresh;
+	struct rig g;
+	rig_open_patched(&g, FX_DATA, "two.json", patch_val);
+	for (size_t k = 0; k < 2; k++) {
+		assert_int_equal(engine_run(g.en, 1), 0);
+		drive(&g);
+		const struct iteration *it = engine_iteration(g.en, k);
+		assert_non_null(it);
+		assert_int_equal(it->n_val, 4);
+		sample[k] = 0;
+		for (size_t i = 0; i < it->n_val; i++) {
+			assert_true(it->val_idx[i] < 6);
+			assert_true(i == 0 || it->val_idx[i] > it->val_idx[i - 1]); /* split order */
+			sample[k] |= 1u << it->val_idx[i];
+		}
+		/* every configuration was scored on that sample */
+		for (size_t e = 0; e < it->n_evals; e++)
+			assert_non_null(it->evals[e].scores);
+	}
+	rig_close(&g);
+}
+
+static void test_val_sample_seed(void **state)
+{
+	(void)state;
+	unsigned first[8], s[2], again[2];
+	bool differ = false, fresh_differs = false;
+	for (unsigned long seed = 1; seed <= 8; seed++) {
+		val_samples(seed, false, s);
+		assert_int_equal(s[0], s[1]); /* fixed across iterations by default */
+		first[seed - 1] = s[0];
+		differ |= s[0] != first[0];
+		val_samples(seed, true, again);
+		assert_int_equal(again[0] == s[0], true); /* iteration 1 alike either way */
+		fresh_differs |= again[1] != again[0];
+	}
+	assert_true(differ);        /* the seed chooses the sample (not the first val_size) */
+	assert_true(fresh_differs); /* val_resample draws a new one */
+	val_samples(3, false, s);
+	assert_int_equal(s[0], first[2]); /* the same seed, the same sample */
+}
+
 /* ---- what two runs must agree on ---- */
 
 struct snap {
@@ -1453,6 +1510,7 @@ int main(void)
 	    cmocka_unit_test(test_iteration_loop),
 	    cmocka_unit_test(test_loop_every_round),
 	    cmocka_unit_test(test_structure_sees_program),
+	    cmocka_unit_test(test_val_sample_seed),
 	    cmocka_unit_test(test_stepping_equals_run),
 	    cmocka_unit_test(test_cancel_and_resume),
 	    cmocka_unit_test(test_decisions),
