@@ -2,6 +2,7 @@
  * traces) and the role requests of structure, dependency, loss, gradient, local gradient and
  * pseudo-label. */
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -182,18 +183,87 @@ int stage_analysis_e1(struct engine *en, struct iteration *it, bool resumed)
 	return STAGE_NEXT;
 }
 
-static char *good_cases_text(struct iteration *it, int step)
+/* E2's view of the good cases: per case the pipeline's input, the step's input and output
+ * (every round), the final output, the gold answer and the judgment, as the paper gives it.
+ * All of them fit one budget: when they do not, the longest texts are cut first (to a common
+ * length, the water level) and the prompt says so. */
+#define E2_GOOD_BUDGET (4000 * 4) /* bytes (about 4000 tokens) of good-case text per call */
+enum { GC_QUESTION, GC_IN, GC_OUT, GC_FINAL, GC_GOLD, GC_N };
+static const char *const gc_label[GC_N] = {"Pipeline input", "Step input", "Step output",
+                                           "Final output", "Gold answer"};
+
+/* The largest length L with sum(min(len, L)) <= budget, or SIZE_MAX when all fit. */
+static size_t water_level(const size_t *len, size_t n, size_t budget)
 {
-	struct sbuf b = {0};
+	size_t total = 0, hi = 0;
+	for (size_t i = 0; i < n; i++)
+		total += len[i], hi = MAX(hi, len[i]);
+	if (total <= budget)
+		return SIZE_MAX;
+	size_t lo = 0;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo + 1) / 2, sum = 0;
+		for (size_t i = 0; i < n; i++)
+			sum += MIN(len[i], mid);
+		if (sum <= budget)
+			lo = mid;
+		else
+			hi = mid - 1;
+	}
+	return lo;
+}
+
+static void add_cut(struct sbuf *b, const char *s, size_t max)
+{
+	size_t n = strlen(s);
+	if (n <= max) {
+		sbuf_adds(b, s);
+		return;
+	}
+	size_t k = max;
+	while (k > 0 && ((unsigned char)s[k] & 0xc0) == 0x80)
+		k--; /* not inside a UTF-8 sequence */
+	sbuf_add(b, s, k);
+	sbuf_addf(b, " [... %zu more bytes cut]", n - k);
+}
+
+static char *good_cases_text(struct engine *en, struct iteration *it, int step)
+{
+	size_t n = 0;
+	char **txt = xcalloc(it->n_good * GC_N + 1, sizeof *txt);
+	size_t *len = xcalloc(it->n_good * GC_N + 1, sizeof *len);
+	const struct trace **tr = xcalloc(it->n_good + 1, sizeof *tr);
 	for (size_t g = 0; g < it->n_good; g++) {
 		const struct trace *t = &it->traces[it->good[g]];
 		if (!trace_find(t, step))
 			continue;
-		char *in = rounds_text(t, step, false), *out = rounds_text(t, step, true);
-		sbuf_addf(&b, "Case %zu input:\n%s\nCase output:\n%s\n\n", g + 1, in, out);
-		free(in);
-		free(out);
+		char **f = &txt[n * GC_N];
+		f[GC_QUESTION] = question_text(en, t);
+		f[GC_IN] = rounds_text(t, step, false);
+		f[GC_OUT] = rounds_text(t, step, true);
+		f[GC_FINAL] = xstrdup(t->prediction ? t->prediction : "");
+		f[GC_GOLD] = gold_text(en, t);
+		tr[n++] = t;
 	}
+	for (size_t i = 0; i < n * GC_N; i++)
+		len[i] = strlen(txt[i]);
+	size_t level = water_level(len, n * GC_N, E2_GOOD_BUDGET);
+	struct sbuf b = {0};
+	if (level != SIZE_MAX)
+		sbuf_addf(&b, "(Shortened to fit this prompt: every text longer than %zu bytes was cut, "
+		              "marked \"[... N more bytes cut]\".)\n\n", level);
+	for (size_t c = 0; c < n; c++) {
+		sbuf_addf(&b, "### Case %zu (score %.3g: judged good)\n", c + 1, tr[c]->score);
+		for (int k = 0; k < GC_N; k++) {
+			sbuf_addf(&b, "%s:\n", gc_label[k]);
+			add_cut(&b, txt[c * GC_N + k], level);
+			sbuf_adds(&b, "\n");
+		}
+		sbuf_adds(&b, "\n");
+	}
+	role_strings_free(txt, n * GC_N);
+	free(len);
+	free(tr);
 	if (!b.len)
 		sbuf_adds(&b, "(no good case in this batch)");
 	return sbuf_take(&b);
@@ -211,7 +281,7 @@ int stage_analysis_e2(struct engine *en, struct iteration *it, bool resumed)
 	for (size_t i = 0; i < s->n_steps; i++) {
 		if (!step_optimizable(&s->steps[i]))
 			continue;
-		char *good = good_cases_text(it, (int)i);
+		char *good = good_cases_text(en, it, (int)i);
 		const char *vars[] = {"structure", it->structure ? it->structure : "",
 		                      "step",      s->steps[i].id,
 		                      "step_prompt", s->steps[i].prompt,

@@ -515,6 +515,101 @@ static void test_structure_sees_program(void **state)
 	rig_close(&g);
 }
 
+/* E2 sees every good case of the minibatch: pipeline input, the step's input and output, the
+ * final output, the gold answer and the judgment.  Its good cases are echoed back. */
+static void patch_echo_dependency(struct fx *f, const char *file)
+{
+	fx_patch(f, file, "optimizer.roles",
+	         cJSON_Parse("{\"dependency\": \"The step under analysis: \\\"{{step}}\\\"\\n"
+	                     "ECHO-GOOD\\n{{good_cases}}\"}"));
+	cJSON *echo = cJSON_Parse("{\"match\": \"(?s)ECHO-GOOD\\\\n(?<p>.*)\", "
+	                          "\"reply\": \"<dependency>${p}</dependency>\"}");
+	assert_non_null(echo);
+	fx_patch(f, "rules.json", "rules.1", echo);
+}
+
+static void test_dependency_sees_good_cases(void **state)
+{
+	(void)state;
+	struct rig g;
+	rig_open_patched(&g, "examples/dialogue-loop", "session.json", patch_echo_dependency);
+	step_until(&g, PHASE_GRADIENT);
+	const struct iteration *it = current(&g);
+	assert_true(it->n_good >= 2);
+	const char *d = it->dependency[0];
+	assert_non_null(d);
+	for (size_t k = 0; k < it->n_good; k++) {
+		const struct trace *t = &it->traces[it->good[k]];
+		const struct example *ex = &g.s->data.splits[t->split].ex[t->example];
+		char *head = xasprintf("### Case %zu (score %.3g: judged good)\n", k + 1, t->score);
+		const char *c = strstr(d, head);
+		assert_non_null(c);
+		const char *end = strstr(c + 1, "### Case");
+		size_t n = end ? (size_t)(end - c) : strlen(c);
+		char *block = xstrndup(c, n);
+		char *want[] = {xasprintf("Pipeline input:\n%s: %s", ex->keys[0], ex->vals[0].text),
+		                xasprintf("Final output:\n%s\n", t->prediction),
+		                xasprintf("Gold answer:\n%s", ex->golds[0]),
+		                xasprintf("Step output:\n%s", trace_rounds(t, 0) > 1 ? "Round 1:\n"
+		                                                                      : "")};
+		for (size_t w = 0; w < 4; w++) {
+			if (!strstr(block, want[w]))
+				fail_msg("case %zu lacks \"%s\" in:\n%s", k + 1, want[w], block);
+			free(want[w]);
+		}
+		assert_null(strstr(d, "Shortened to fit")); /* small texts: nothing cut */
+		free(block);
+		free(head);
+	}
+	rig_close(&g);
+}
+
+/* Long texts: the good cases are cut to the budget, longest first, and the prompt says so. */
+static void patch_long_good(struct fx *f, const char *file)
+{
+	patch_echo_dependency(f, file);
+		char *path = fx_path(f, "train.jsonl"), *text = NULL;
+	size_t n;
+	struct err e = {{0}};
+	assert_int_equal(file_read(path, 1 << 22, &text, &n, &e), 0);
+	struct sbuf b = {0};
+	char *pad = xcalloc(2501, 1);
+	memset(pad, 'x', 2500);
+	for (char *save = NULL, *line = strtok_r(text, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		cJSON *j = cJSON_Parse(line);
+		assert_non_null(j);
+		const char *req = cJSON_GetObjectItem(j, "request")->valuestring;
+		char *longer = xasprintf("%s %s", req, pad);
+		cJSON_ReplaceItemInObject(j, "request", cJSON_CreateString(longer));
+		char *out = cJSON_PrintUnformatted(j);
+		sbuf_addf(&b, "%s\n", out);
+		cJSON_free(out);
+		cJSON_Delete(j);
+		free(longer);
+	}
+	fx_write(path, b.s, b.len);
+	free(b.s);
+	free(pad);
+	free(text);
+	free(path);
+}
+
+static void test_dependency_budget(void **state)
+{
+	(void)state;
+	struct rig g;
+	rig_open_patched(&g, "examples/dialogue-loop", "session.json", patch_long_good);
+	step_until(&g, PHASE_GRADIENT);
+	const struct iteration *it = current(&g);
+	const char *d = it->dependency[0];
+	assert_non_null(d);
+	assert_non_null(strstr(d, "Shortened to fit this prompt"));
+	assert_non_null(strstr(d, "more bytes cut]"));
+	/* (the echoed answer is capped at ROLE_MAX_ANSWER bytes: only its start is checked) */
+	rig_close(&g);
+}
+
 /* The validation sample: drawn with the session's seed, the same for every configuration of an
  * iteration, and across iterations unless val_resample asks for a fresh one. */
 static unsigned long val_seed;
@@ -1511,6 +1606,8 @@ int main(void)
 	    cmocka_unit_test(test_loop_every_round),
 	    cmocka_unit_test(test_structure_sees_program),
 	    cmocka_unit_test(test_val_sample_seed),
+	    cmocka_unit_test(test_dependency_sees_good_cases),
+	    cmocka_unit_test(test_dependency_budget),
 	    cmocka_unit_test(test_stepping_equals_run),
 	    cmocka_unit_test(test_cancel_and_resume),
 	    cmocka_unit_test(test_decisions),
