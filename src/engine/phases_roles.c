@@ -250,8 +250,8 @@ static char *good_cases_text(struct engine *en, struct iteration *it, int step)
 	size_t level = water_level(len, n * GC_N, E2_GOOD_BUDGET);
 	struct sbuf b = {0};
 	if (level != SIZE_MAX)
-		sbuf_addf(&b, "(Shortened to fit this prompt: every text longer than %zu bytes was cut, "
-		              "marked \"[... N more bytes cut]\".)\n\n", level);
+		sbuf_addf(&b, "(Shortened to fit this prompt: every text longer than %zu bytes was "
+		              "cut, marked \"[... N more bytes cut]\".)\n\n", level);
 	for (size_t c = 0; c < n; c++) {
 		sbuf_addf(&b, "### Case %zu (score %.3g: judged good)\n", c + 1, tr[c]->score);
 		for (int k = 0; k < GC_N; k++) {
