@@ -292,7 +292,8 @@ static void check_golds(struct loader *L, struct session *s)
 static const char *const optimizer_keys[] = {
 	"seed",         "batch_size",   "minibatch_good", "minibatch_bad",  "val_size",
 	"budget_total", "budget_floor", "eval_budget",    "step_optimizer", "role_model",
-	"cost_cap_usd", "token_cap",    "max_demos",      "roles",          NULL};
+	"cost_cap_usd", "token_cap",    "max_demos",      "roles",          "val_resample",
+	NULL};
 
 static void load_optimizer(struct loader *L, struct session *s)
 {
@@ -306,6 +307,7 @@ static void load_optimizer(struct loader *L, struct session *s)
 	st->minibatch_good = (int)load_int(L, o, "optimizer", "minibatch_good", 5, 0, 1000);
 	st->minibatch_bad = (int)load_int(L, o, "optimizer", "minibatch_bad", 5, 1, 1000);
 	st->val_size = (int)load_int(L, o, "optimizer", "val_size", 16, 1, 100000);
+	st->val_resample = load_bool(L, o, "optimizer", "val_resample", false);
 	st->budget_total = (int)load_int(L, o, "optimizer", "budget_total", 6, 0, 1000);
 	st->budget_floor = (int)load_int(L, o, "optimizer", "budget_floor", 1, 0, 100);
 	st->eval_budget = (int)load_int(L, o, "optimizer", "eval_budget", 12, 1, 10000);

@@ -54,6 +54,23 @@ const struct trace_step *trace_find(const struct trace *t, int step)
 	return NULL;
 }
 
+const struct trace_step *trace_next(const struct trace *t, int step,
+                                    const struct trace_step *after)
+{
+	for (size_t i = after ? (size_t)(after - t->steps) + 1 : 0; i < t->n; i++)
+		if (t->steps[i].step == step)
+			return &t->steps[i];
+	return NULL;
+}
+
+size_t trace_rounds(const struct trace *t, int step)
+{
+	size_t n = 0;
+	for (const struct trace_step *ts = NULL; (ts = trace_next(t, step, ts));)
+		n++;
+	return n;
+}
+
 void trace_free(struct trace *t)
 {
 	for (size_t i = 0; i < t->n; i++) {

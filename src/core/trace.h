@@ -60,6 +60,11 @@ struct trace {
 struct trace_step *trace_add_step(struct trace *t, int step, int round);
 /* The latest record of a step (highest round), or NULL. */
 const struct trace_step *trace_find(const struct trace *t, int step);
+/* Every record of a step in order (round 1, 2, ...): the first after `after` (NULL: from the
+ * start), or NULL; and how many there are. */
+const struct trace_step *trace_next(const struct trace *t, int step,
+                                    const struct trace_step *after);
+size_t trace_rounds(const struct trace *t, int step);
 void trace_free(struct trace *t);
 /* Serialise / restore (for the session's saved traces). */
 cJSON *trace_to_json(const struct trace *t, const char *const *step_ids);

@@ -2,11 +2,13 @@
  * traces) and the role requests of structure, dependency, loss, gradient, local gradient and
  * pseudo-label. */
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/metric.h"
+#include "core/rx.h"
 #include "engine/alloc.h"
 #include "engine/bo.h"
 #include "engine/engine_int.h"
@@ -35,9 +37,15 @@ static char *pipeline_text(const struct session *s)
 	for (size_t i = 0; i < s->n_order; i++) {
 		const struct order_item *it = &s->order[i];
 		size_t n = it->step >= 0 ? 1 : s->loops[it->loop].n_steps;
-		if (it->loop >= 0)
-			sbuf_addf(&b, "Loop \"%s\" (up to %d rounds):\n", s->loops[it->loop].id,
-			          s->loops[it->loop].max_rounds);
+		if (it->loop >= 0) {
+			const struct loop *l = &s->loops[it->loop];
+			sbuf_addf(&b, "Loop \"%s\" (up to %d rounds", l->id, l->max_rounds);
+			if (l->until && l->until_step >= 0)
+				sbuf_addf(&b, "; it stops early when the output of step \"%s\" "
+				              "matches the pattern /%s/",
+				          s->steps[l->until_step].id, rx_pattern(l->until));
+			sbuf_adds(&b, "):\n");
+		}
 		for (size_t k = 0; k < n; k++) {
 			const struct step *st =
 				&s->steps[it->step >= 0 ? it->step : s->loops[it->loop].steps[k]];
@@ -49,6 +57,8 @@ static char *pipeline_text(const struct session *s)
 					sbuf_addf(&b, " %s", s->steps[st->deps[d]].id);
 			}
 			sbuf_adds(&b, "\n");
+			if (st->kind == STEP_LLM && st->system)
+				sbuf_addf(&b, "System message:\n%s\n", template_text(st->system));
 			if (st->kind == STEP_LLM)
 				sbuf_addf(&b, "Prompt:\n%s\n", st->prompt);
 			else if (st->text)
@@ -58,6 +68,9 @@ static char *pipeline_text(const struct session *s)
 	}
 	sbuf_addf(&b, "The final output is the output of step \"%s\".\n",
 	          s->output_step >= 0 ? s->steps[s->output_step].id : "?");
+	char *metric = metric_describe(s->metric);
+	sbuf_addf(&b, "It is scored against the gold answer with the metric %s.\n", metric);
+	free(metric);
 	return sbuf_take(&b);
 }
 
@@ -101,6 +114,21 @@ static char *traces_text(const struct engine *en, const struct trace *t)
 		sbuf_adds(&b, "\n\n");
 	}
 	sbuf_addf(&b, "final output: %s\n", t->prediction ? t->prediction : "");
+	return sbuf_take(&b);
+}
+
+/* A step's input or output on one trace: as it is for a single run, else every round of the
+ * loop under "Round N:" (the roles reason across rounds, e.g. the hops of a multi-hop
+ * pipeline). */
+static char *rounds_text(const struct trace *t, int step, bool output)
+{
+	struct sbuf b = {0};
+	bool labelled = trace_rounds(t, step) > 1;
+	for (const struct trace_step *ts = NULL; (ts = trace_next(t, step, ts));) {
+		if (labelled)
+			sbuf_addf(&b, "%sRound %d:\n", b.len ? "\n\n" : "", ts->round);
+		add_clipped(&b, output ? (ts->error ? ts->error : ts->out.text) : ts->input);
+	}
 	return sbuf_take(&b);
 }
 
@@ -155,20 +183,87 @@ int stage_analysis_e1(struct engine *en, struct iteration *it, bool resumed)
 	return STAGE_NEXT;
 }
 
+/* E2's view of the good cases: per case the pipeline's input, the step's input and output
+ * (every round), the final output, the gold answer and the judgment, as the paper gives it.
+ * All of them fit one budget: when they do not, the longest texts are cut first (to a common
+ * length, the water level) and the prompt says so. */
+#define E2_GOOD_BUDGET (4000 * 4) /* bytes (about 4000 tokens) of good-case text per call */
+enum { GC_QUESTION, GC_IN, GC_OUT, GC_FINAL, GC_GOLD, GC_N };
+static const char *const gc_label[GC_N] = {"Pipeline input", "Step input", "Step output",
+                                           "Final output", "Gold answer"};
+
+/* The largest length L with sum(min(len, L)) <= budget, or SIZE_MAX when all fit. */
+static size_t water_level(const size_t *len, size_t n, size_t budget)
+{
+	size_t total = 0, hi = 0;
+	for (size_t i = 0; i < n; i++)
+		total += len[i], hi = MAX(hi, len[i]);
+	if (total <= budget)
+		return SIZE_MAX;
+	size_t lo = 0;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo + 1) / 2, sum = 0;
+		for (size_t i = 0; i < n; i++)
+			sum += MIN(len[i], mid);
+		if (sum <= budget)
+			lo = mid;
+		else
+			hi = mid - 1;
+	}
+	return lo;
+}
+
+static void add_cut(struct sbuf *b, const char *s, size_t max)
+{
+	size_t n = strlen(s);
+	if (n <= max) {
+		sbuf_adds(b, s);
+		return;
+	}
+	size_t k = max;
+	while (k > 0 && ((unsigned char)s[k] & 0xc0) == 0x80)
+		k--; /* not inside a UTF-8 sequence */
+	sbuf_add(b, s, k);
+	sbuf_addf(b, " [... %zu more bytes cut]", n - k);
+}
+
 static char *good_cases_text(struct engine *en, struct iteration *it, int step)
 {
-	struct sbuf b = {0};
+	size_t n = 0;
+	char **txt = xcalloc(it->n_good * GC_N + 1, sizeof *txt);
+	size_t *len = xcalloc(it->n_good * GC_N + 1, sizeof *len);
+	const struct trace **tr = xcalloc(it->n_good + 1, sizeof *tr);
 	for (size_t g = 0; g < it->n_good; g++) {
-		const struct trace_step *ts = trace_find(&it->traces[it->good[g]], step);
-		if (!ts)
+		const struct trace *t = &it->traces[it->good[g]];
+		if (!trace_find(t, step))
 			continue;
-		sbuf_addf(&b, "Case %zu input:\n", g + 1);
-		add_clipped(&b, ts->input);
-		sbuf_adds(&b, "\nCase output:\n");
-		add_clipped(&b, ts->out.text);
-		sbuf_adds(&b, "\n\n");
+		char **f = &txt[n * GC_N];
+		f[GC_QUESTION] = question_text(en, t);
+		f[GC_IN] = rounds_text(t, step, false);
+		f[GC_OUT] = rounds_text(t, step, true);
+		f[GC_FINAL] = xstrdup(t->prediction ? t->prediction : "");
+		f[GC_GOLD] = gold_text(en, t);
+		tr[n++] = t;
 	}
-	(void)en;
+	for (size_t i = 0; i < n * GC_N; i++)
+		len[i] = strlen(txt[i]);
+	size_t level = water_level(len, n * GC_N, E2_GOOD_BUDGET);
+	struct sbuf b = {0};
+	if (level != SIZE_MAX)
+		sbuf_addf(&b, "(Shortened to fit this prompt: every text longer than %zu bytes was "
+		              "cut, marked \"[... N more bytes cut]\".)\n\n", level);
+	for (size_t c = 0; c < n; c++) {
+		sbuf_addf(&b, "### Case %zu (score %.3g: judged good)\n", c + 1, tr[c]->score);
+		for (int k = 0; k < GC_N; k++) {
+			sbuf_addf(&b, "%s:\n", gc_label[k]);
+			add_cut(&b, txt[c * GC_N + k], level);
+			sbuf_adds(&b, "\n");
+		}
+		sbuf_adds(&b, "\n");
+	}
+	role_strings_free(txt, n * GC_N);
+	free(len);
+	free(tr);
 	if (!b.len)
 		sbuf_adds(&b, "(no good case in this batch)");
 	return sbuf_take(&b);
@@ -254,25 +349,27 @@ static int per_step_case(struct engine *en, struct iteration *it, bool resumed, 
 		struct adopt_case *ac = &it->cases[c];
 		const struct trace *t = &it->traces[ac->trace];
 		for (size_t i = 0; i < s->n_steps; i++) {
-			const struct trace_step *ts = trace_find(t, (int)i);
-			if (!step_optimizable(&s->steps[i]) || !ts)
+			if (!step_optimizable(&s->steps[i]) || !trace_find(t, (int)i))
+				continue;
+			if (r != ROLE_LOCAL && !ac->local[i])
 				continue;
 			const char *dep = it->dependency && it->dependency[i] ? it->dependency[i] : "";
-			const char *out = ts->error ? ts->error : ts->out.text;
+			char *in = rounds_text(t, (int)i, false);
+			char *out = rounds_text(t, (int)i, true);
 			if (r == ROLE_LOCAL) {
 				const char *vars[] = {"step", s->steps[i].id, "dependency", dep,
 				                      "loss", ac->loss ? ac->loss : "",
 				                      "gradient", ac->gradient ? ac->gradient : "",
-				                      "step_input", ts->input ? ts->input : "",
-				                      "step_output", out, NULL};
+				                      "step_input", in, "step_output", out, NULL};
 				ask_role(en, r, vars, &ac->local[i]);
-			} else if (ac->local[i]) {
+			} else {
 				const char *vars[] = {"step", s->steps[i].id, "dependency", dep,
 				                      "local", ac->local[i],
-				                      "step_input", ts->input ? ts->input : "",
-				                      "step_output", out, NULL};
+				                      "step_input", in, "step_output", out, NULL};
 				ask_role(en, r, vars, &ac->pseudo[i]);
 			}
+			free(in);
+			free(out);
 		}
 	}
 	return en->waits_left ? STAGE_WAIT : STAGE_DONE;

@@ -37,22 +37,47 @@ static void initial_budgets(struct engine *en, struct iteration *it)
 	free(elig);
 }
 
-static struct opt_case *opt_cases(struct engine *en, struct iteration *it, int step, size_t *n)
+/* The step's supervised set: one pair per round of each bad case (the revision of that round
+ * when E6 wrote one per round, else the whole revision on the last round) and of each good case.
+ * Revisions cut out per round are kept in *owned (free with owned_free). */
+static struct opt_case *opt_cases(struct iteration *it, int step, size_t *n, char ***owned,
+                                  size_t *n_owned)
 {
-	struct opt_case *cs = xcalloc(it->n_good + it->n_bad + 1, sizeof *cs);
-	*n = 0;
+	size_t cap = 1;
+	for (size_t c = 0; c < it->n_cases; c++)
+		cap += trace_rounds(&it->traces[it->cases[c].trace], step);
+	for (size_t g = 0; g < it->n_good; g++)
+		cap += trace_rounds(&it->traces[it->good[g]], step);
+	struct opt_case *cs = xcalloc(cap, sizeof *cs);
+	*owned = xcalloc(cap, sizeof **owned);
+	*n = *n_owned = 0;
 	for (size_t c = 0; c < it->n_cases; c++) {
-		const struct trace_step *ts = trace_find(&it->traces[it->cases[c].trace], step);
-		if (ts && it->cases[c].local[step])
-			cs[(*n)++] = (struct opt_case){ts->input, ts->out.text, it->cases[c].local[step],
-			                               it->cases[c].pseudo[step], false};
+		const struct trace *t = &it->traces[it->cases[c].trace];
+		const char *local = it->cases[c].local[step], *pseudo = it->cases[c].pseudo[step];
+		size_t rounds = trace_rounds(t, step);
+		if (!local || !rounds)
+			continue;
+		size_t n0 = *n;
+		char *part = NULL;
+		for (const struct trace_step *ts = NULL; rounds > 1 && pseudo &&
+		                                         (ts = trace_next(t, step, ts));) {
+			if (!(part = role_round_part(pseudo, ts->round)))
+				break;
+			(*owned)[(*n_owned)++] = part;
+			cs[(*n)++] = (struct opt_case){ts->input, ts->out.text, local, part, false};
+		}
+		if (!part) { /* not labelled per round (or a round missing): one pair, last round */
+			*n = n0;
+			const struct trace_step *ts = trace_find(t, step);
+			cs[(*n)++] =
+			    (struct opt_case){ts->input, ts->out.text, local, pseudo, false};
+		}
 	}
 	for (size_t g = 0; g < it->n_good; g++) {
-		const struct trace_step *ts = trace_find(&it->traces[it->good[g]], step);
-		if (ts)
+		const struct trace *t = &it->traces[it->good[g]];
+		for (const struct trace_step *ts = NULL; (ts = trace_next(t, step, ts));)
 			cs[(*n)++] = (struct opt_case){ts->input, ts->out.text, NULL, NULL, true};
 	}
-	(void)en;
 	return cs;
 }
 
@@ -98,8 +123,9 @@ int stage_candidates_ask(struct engine *en, struct iteration *it, bool resumed)
 	for (size_t i = 0; i < s->n_steps; i++) {
 		if (!step_optimizable(&s->steps[i]) || it->budget[i] <= 0)
 			continue;
-		size_t ncs;
-		struct opt_case *cs = opt_cases(en, it, (int)i, &ncs);
+		size_t ncs, nown;
+		char **own;
+		struct opt_case *cs = opt_cases(it, (int)i, &ncs, &own, &nown);
 		struct opt_request req = make_request(en, it, (int)i, cs, ncs);
 		en->n_opt_prompts[i] = opt->ask(&req, &en->opt_prompts[i]);
 		en->opt_answers[i] = xcalloc(en->n_opt_prompts[i] + 1, sizeof(char *));
@@ -107,6 +133,7 @@ int stage_candidates_ask(struct engine *en, struct iteration *it, bool resumed)
 			engine_ask(en, ROLE_INSTRUCT, en->opt_prompts[i][k], NULL, &en->opt_answers[i][k],
 			           NULL);
 		free(cs);
+		role_strings_free(own, nown);
 	}
 	return en->waits_left ? STAGE_WAIT : STAGE_NEXT;
 }
@@ -176,8 +203,9 @@ int stage_candidates_make(struct engine *en, struct iteration *it, bool resumed)
 	for (size_t i = 0; opt && i < s->n_steps; i++) {
 		if (!en->opt_answers[i])
 			continue;
-		size_t ncs;
-		struct opt_case *cs = opt_cases(en, it, (int)i, &ncs);
+		size_t ncs, nown;
+		char **own;
+		struct opt_case *cs = opt_cases(it, (int)i, &ncs, &own, &nown);
 		struct opt_request req = make_request(en, it, (int)i, cs, ncs);
 		struct candidate *made = NULL;
 		size_t n = opt->make(&req, (const char *const *)en->opt_answers[i],
@@ -202,12 +230,19 @@ int stage_candidates_make(struct engine *en, struct iteration *it, bool resumed)
 		}
 		free(made);
 		free(cs);
+		role_strings_free(own, nown);
 	}
 	engine_emit(en, EV_CANDIDATES_READY, -1, -1, NULL);
 	return STAGE_DONE;
 }
 
 /* ---- evaluations (selection and Shapley) ---- */
+
+static int cmp_size(const void *a, const void *b)
+{
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+	return (x > y) - (x < y);
+}
 
 static void val_sample(struct engine *en, struct iteration *it)
 {
@@ -216,9 +251,22 @@ static void val_sample(struct engine *en, struct iteration *it)
 	size_t n = MIN((size_t)en->s->opt.val_size, src->n);
 	it->val_idx = xcalloc(n ? n : 1, sizeof *it->val_idx);
 	it->n_val = n;
-	/* a stable sample: the first n of the split, so scores compare across iterations */
-	for (size_t i = 0; i < n; i++)
-		it->val_idx[i] = i;
+	/* drawn with the session's seed and fixed within the iteration, so every configuration
+	 * sees the same examples; the same across iterations (scores compare) unless
+	 * val_resample asks for a fresh one each iteration.  Kept in split order. */
+	size_t *perm = xcalloc(src->n ? src->n : 1, sizeof *perm);
+	for (size_t i = 0; i < src->n; i++)
+		perm[i] = i;
+	struct rng r;
+	rng_seed(&r, en->s->opt.seed * 7919u + 17u +
+	                 (en->s->opt.val_resample ? (uint64_t)it->number - 1 : 0));
+	for (size_t i = 0; i < n; i++) {
+		size_t j = i + (size_t)rng_below(&r, src->n - i), t = perm[i];
+		perm[i] = perm[j], perm[j] = t;
+	}
+	memcpy(it->val_idx, perm, n * sizeof *perm);
+	free(perm);
+	qsort(it->val_idx, n, sizeof *it->val_idx, cmp_size);
 	if (!val->n) {
 		free(it->note);
 		it->note = xstrdup("no validation split: selecting on training examples");

@@ -234,3 +234,29 @@ void role_strings_free(char **v, size_t n)
 		free(v[i]);
 	free(v);
 }
+
+char *role_round_part(const char *text, int k)
+{
+	char label[32];
+	int n = snprintf(label, sizeof label, "Round %d:", k);
+	const char *p = text;
+	if (!p)
+		return NULL;
+	while (p && strncmp(p, label, (size_t)n) != 0) {
+		p = strchr(p, '\n');
+		p = p ? p + 1 : NULL;
+	}
+	if (!p)
+		return NULL;
+	p += n;
+	const char *end = p;
+	while ((end = strchr(end, '\n')) && strncmp(end + 1, "Round ", 6) != 0)
+		end++;
+	if (!end)
+		end = p + strlen(p);
+	while (p < end && (*p == ' ' || *p == '\n' || *p == '\r'))
+		p++;
+	while (end > p && (end[-1] == ' ' || end[-1] == '\n' || end[-1] == '\r'))
+		end--;
+	return xstrndup(p, (size_t)(end - p));
+}

@@ -54,5 +54,9 @@ int role_extract(const char *reply, const char *tag, char **out, struct err *e);
  * role_strings_free. */
 size_t role_extract_all(const char *reply, const char *tag, char ***out);
 void role_strings_free(char **v, size_t n);
+/* The part of an answer under the line "Round k:" up to the next line starting "Round ",
+ * trimmed (caller frees), or NULL when no line starts "Round k:": E6 labels a loop step's
+ * revision per round like the step's input. */
+char *role_round_part(const char *text, int k);
 
 #endif

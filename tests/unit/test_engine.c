@@ -16,6 +16,7 @@
 #include <sys/wait.h>
 
 #include "engine/engine.h"
+#include "engine/roles.h"
 #include "engine_fixture.h"
 #include "llm_server.h"
 
@@ -231,6 +232,15 @@ static void check_analysis(const struct session *s, const struct iteration *it)
 			free(want);
 			/* the scripted E6 repeats the step's output */
 			assert_non_null(ac->pseudo[i]);
+			/* a loop step: E5 and E6 saw every round, labelled, with its output */
+			bool loop = trace_rounds(t, (int)i) > 1;
+			const struct trace_step *ts = NULL;
+			while (loop && (ts = trace_next(t, (int)i, ts))) {
+				char *label = xasprintf("Round %d:\n%s", ts->round, ts->out.text);
+				assert_non_null(strstr(ac->local[i], label));
+				assert_non_null(strstr(ac->pseudo[i], label));
+				free(label);
+			}
 		}
 	}
 }
@@ -445,6 +455,216 @@ static void test_iteration_loop(void **state)
 {
 	(void)state;
 	full_iteration("examples/dialogue-loop", "session.json");
+}
+
+/* A loop step that ran several rounds: E5 and E6 get every round (check_analysis checks the
+ * labels), and the batch does hold such a case, so the check is not vacuous. */
+static void test_loop_every_round(void **state)
+{
+	(void)state;
+	struct rig g;
+	rig_open(&g, "examples/dialogue-loop", "session.json", NULL);
+	step_until(&g, PHASE_CANDIDATES);
+	const struct iteration *it = current(&g);
+	assert_string_equal(g.s->steps[0].id, "agent");
+	size_t most = 0;
+	for (size_t c = 0; c < it->n_cases; c++)
+		most = MAX(most, trace_rounds(&it->traces[it->cases[c].trace], 0));
+	assert_true(most > 1);
+	check_analysis(g.s, it);
+	/* E6's labelled revision splits into one supervised pair per round (the scripted E6
+	 * repeats the output, so each part is that round's output) */
+	for (size_t c = 0; c < it->n_cases; c++) {
+		const struct trace *t = &it->traces[it->cases[c].trace];
+		const struct trace_step *ts = NULL;
+		while (trace_rounds(t, 0) > 1 && (ts = trace_next(t, 0, ts))) {
+			char *part = role_round_part(it->cases[c].pseudo[0], ts->round);
+			assert_non_null(part);
+			assert_string_equal(part, ts->out.text);
+			free(part);
+		}
+	}
+	rig_close(&g);
+}
+
+/* E1 reads the whole program: the system message, the loop's stop condition, the metric.  Its
+ * prompt is made to start with a marker that a rule echoes back as the summary. */
+static void patch_echo_structure(struct fx *f, const char *file)
+{
+	fx_patch(f, file, "pipeline.steps.0.system", cJSON_CreateString("You are terse. SYS-MARK"));
+	fx_patch(f, file, "optimizer.roles",
+	         cJSON_Parse("{\"structure\": \"ECHO-PIPELINE\\n{{pipeline}}\"}"));
+	cJSON *echo = cJSON_Parse("{\"match\": \"(?s)^ECHO-PIPELINE\\\\n(?<p>.*)\", "
+	                          "\"reply\": \"<summary>${p}</summary>\"}");
+	assert_non_null(echo);
+	fx_patch(f, "rules.json", "rules.0", echo);
+}
+
+static void test_structure_sees_program(void **state)
+{
+	(void)state;
+	struct rig g;
+	rig_open_patched(&g, "examples/dialogue-loop", "session.json", patch_echo_structure);
+	step_until(&g, PHASE_GRADIENT);
+	const char *p = current(&g)->structure;
+	assert_non_null(p);
+	assert_non_null(strstr(p, "System message:\nYou are terse. SYS-MARK\n"));
+	assert_non_null(strstr(p, "stops early when the output of step \"agent\" matches the "
+	                          "pattern /^FINAL:/"));
+	assert_non_null(strstr(p, "scored against the gold answer with the metric f1"));
+	rig_close(&g);
+}
+
+/* E2 sees every good case of the minibatch: pipeline input, the step's input and output, the
+ * final output, the gold answer and the judgment.  Its good cases are echoed back. */
+static void patch_echo_dependency(struct fx *f, const char *file)
+{
+	fx_patch(f, file, "optimizer.roles",
+	         cJSON_Parse("{\"dependency\": \"The step under analysis: \\\"{{step}}\\\"\\n"
+	                     "ECHO-GOOD\\n{{good_cases}}\"}"));
+	cJSON *echo = cJSON_Parse("{\"match\": \"(?s)ECHO-GOOD\\\\n(?<p>.*)\", "
+	                          "\"reply\": \"<dependency>${p}</dependency>\"}");
+	assert_non_null(echo);
+	fx_patch(f, "rules.json", "rules.1", echo);
+}
+
+static void test_dependency_sees_good_cases(void **state)
+{
+	(void)state;
+	struct rig g;
+	rig_open_patched(&g, "examples/dialogue-loop", "session.json", patch_echo_dependency);
+	step_until(&g, PHASE_GRADIENT);
+	const struct iteration *it = current(&g);
+	assert_true(it->n_good >= 2);
+	const char *d = it->dependency[0];
+	assert_non_null(d);
+	for (size_t k = 0; k < it->n_good; k++) {
+		const struct trace *t = &it->traces[it->good[k]];
+		const struct example *ex = &g.s->data.splits[t->split].ex[t->example];
+		char *head = xasprintf("### Case %zu (score %.3g: judged good)\n", k + 1, t->score);
+		const char *c = strstr(d, head);
+		assert_non_null(c);
+		const char *end = strstr(c + 1, "### Case");
+		size_t n = end ? (size_t)(end - c) : strlen(c);
+		char *block = xstrndup(c, n);
+		char *want[] = {xasprintf("Pipeline input:\n%s: %s", ex->keys[0], ex->vals[0].text),
+		                xasprintf("Final output:\n%s\n", t->prediction),
+		                xasprintf("Gold answer:\n%s", ex->golds[0]),
+		                xasprintf("Step output:\n%s", trace_rounds(t, 0) > 1 ? "Round 1:\n"
+		                                                                      : "")};
+		for (size_t w = 0; w < 4; w++) {
+			if (!strstr(block, want[w]))
+				fail_msg("case %zu lacks \"%s\" in:\n%s", k + 1, want[w], block);
+			free(want[w]);
+		}
+		assert_null(strstr(d, "Shortened to fit")); /* small texts: nothing cut */
+		free(block);
+		free(head);
+	}
+	rig_close(&g);
+}
+
+/* Long texts: the good cases are cut to the budget, longest first, and the prompt says so. */
+static void patch_long_good(struct fx *f, const char *file)
+{
+	patch_echo_dependency(f, file);
+		char *path = fx_path(f, "train.jsonl"), *text = NULL;
+	size_t n;
+	struct err e = {{0}};
+	assert_int_equal(file_read(path, 1 << 22, &text, &n, &e), 0);
+	struct sbuf b = {0};
+	char *pad = xcalloc(2501, 1);
+	memset(pad, 'x', 2500);
+	for (char *save = NULL, *line = strtok_r(text, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		cJSON *j = cJSON_Parse(line);
+		assert_non_null(j);
+		const char *req = cJSON_GetObjectItem(j, "request")->valuestring;
+		char *longer = xasprintf("%s %s", req, pad);
+		cJSON_ReplaceItemInObject(j, "request", cJSON_CreateString(longer));
+		char *out = cJSON_PrintUnformatted(j);
+		sbuf_addf(&b, "%s\n", out);
+		cJSON_free(out);
+		cJSON_Delete(j);
+		free(longer);
+	}
+	fx_write(path, b.s, b.len);
+	free(b.s);
+	free(pad);
+	free(text);
+	free(path);
+}
+
+static void test_dependency_budget(void **state)
+{
+	(void)state;
+	struct rig g;
+	rig_open_patched(&g, "examples/dialogue-loop", "session.json", patch_long_good);
+	step_until(&g, PHASE_GRADIENT);
+	const struct iteration *it = current(&g);
+	const char *d = it->dependency[0];
+	assert_non_null(d);
+	assert_non_null(strstr(d, "Shortened to fit this prompt"));
+	assert_non_null(strstr(d, "more bytes cut]"));
+	/* (the echoed answer is capped at ROLE_MAX_ANSWER bytes: only its start is checked) */
+	rig_close(&g);
+}
+
+/* The validation sample: drawn with the session's seed, the same for every configuration of an
+ * iteration, and across iterations unless val_resample asks for a fresh one. */
+static unsigned long val_seed;
+static bool val_fresh;
+
+static void patch_val(struct fx *f, const char *file)
+{
+	fx_patch(f, file, "optimizer.seed", cJSON_CreateNumber((double)val_seed));
+	fx_patch(f, file, "optimizer.val_resample", cJSON_CreateBool(val_fresh));
+}
+
+/* Runs two iterations of two.json (6 validation examples, val_size 4); sample[k] gets
+ * iteration k's sample as a bit mask. */
+static void val_samples(unsigned long seed, bool fresh, unsigned sample[2])
+{
+	val_seed = seed, val_fresh = fresh;
+	struct rig g;
+	rig_open_patched(&g, FX_DATA, "two.json", patch_val);
+	for (size_t k = 0; k < 2; k++) {
+		assert_int_equal(engine_run(g.en, 1), 0);
+		drive(&g);
+		const struct iteration *it = engine_iteration(g.en, k);
+		assert_non_null(it);
+		assert_int_equal(it->n_val, 4);
+		sample[k] = 0;
+		for (size_t i = 0; i < it->n_val; i++) {
+			assert_true(it->val_idx[i] < 6);
+			assert_true(i == 0 || it->val_idx[i] > it->val_idx[i - 1]); /* split order */
+			sample[k] |= 1u << it->val_idx[i];
+		}
+		/* every configuration was scored on that sample */
+		for (size_t e = 0; e < it->n_evals; e++)
+			assert_non_null(it->evals[e].scores);
+	}
+	rig_close(&g);
+}
+
+static void test_val_sample_seed(void **state)
+{
+	(void)state;
+	unsigned first[8], s[2], again[2];
+	bool differ = false, fresh_differs = false;
+	for (unsigned long seed = 1; seed <= 8; seed++) {
+		val_samples(seed, false, s);
+		assert_int_equal(s[0], s[1]); /* fixed across iterations by default */
+		first[seed - 1] = s[0];
+		differ |= s[0] != first[0];
+		val_samples(seed, true, again);
+		assert_int_equal(again[0] == s[0], true); /* iteration 1 alike either way */
+		fresh_differs |= again[1] != again[0];
+	}
+	assert_true(differ);        /* the seed chooses the sample (not the first val_size) */
+	assert_true(fresh_differs); /* val_resample draws a new one */
+	val_samples(3, false, s);
+	assert_int_equal(s[0], first[2]); /* the same seed, the same sample */
 }
 
 /* ---- what two runs must agree on ---- */
@@ -1383,6 +1603,11 @@ int main(void)
 	    cmocka_unit_test(test_iteration_two_step),
 	    cmocka_unit_test(test_iteration_chain5),
 	    cmocka_unit_test(test_iteration_loop),
+	    cmocka_unit_test(test_loop_every_round),
+	    cmocka_unit_test(test_structure_sees_program),
+	    cmocka_unit_test(test_val_sample_seed),
+	    cmocka_unit_test(test_dependency_sees_good_cases),
+	    cmocka_unit_test(test_dependency_budget),
 	    cmocka_unit_test(test_stepping_equals_run),
 	    cmocka_unit_test(test_cancel_and_resume),
 	    cmocka_unit_test(test_decisions),

@@ -258,6 +258,25 @@ static void test_extract_all(void **state)
 	role_strings_free(v, n);
 }
 
+/* E6's revision of a loop step, one part per round */
+static void test_round_part(void **state)
+{
+	(void)state;
+	const char *a = "Round 1:\nWhich zone?\n\nRound 2:\n  FINAL: order 7, zone B \n";
+	char *p1 = role_round_part(a, 1), *p2 = role_round_part(a, 2);
+	assert_string_equal(p1, "Which zone?");
+	assert_string_equal(p2, "FINAL: order 7, zone B");
+	assert_null(role_round_part(a, 3));
+	/* a label inside a line is not a label; round 1 does not match round 10 */
+	assert_null(role_round_part("say Round 1: here", 1));
+	char *p10 = role_round_part("Round 10: ten\nRound 1: one", 1);
+	assert_string_equal(p10, "one");
+	assert_null(role_round_part("no labels at all", 1));
+	free(p1);
+	free(p2);
+	free(p10);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -267,6 +286,7 @@ int main(void)
 	    cmocka_unit_test(test_extract_cases),
 	    cmocka_unit_test(test_extract_enormous),
 	    cmocka_unit_test(test_extract_all),
+	    cmocka_unit_test(test_round_part),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
