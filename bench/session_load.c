@@ -1,10 +1,11 @@
 /* session_load.c: benchmark of session_load on a 100,000-example dataset, against cJSON alone
  * parsing the same bytes.  Two layouts: the examples in a JSONL file the session references, and
  * the examples inline in the session JSON; and a nested one: a JSON array file in HotpotQA's
- * layout (each example with 10 context paragraphs [title, [sentence, ...]], about 45 MB for
- * 7,400 examples) read by a session whose retrieve step searches them.  Every measurement runs in a fresh child process (this
- * program re-executed with --child) so that its peak memory is its own: the peak resident set
- * (VmHWM of /proc/self/status, which exec resets, unlike ru_maxrss) after minus before the work.
+ * layout (each example with 10 context paragraphs [title, [sentence, ...]], about 51 MB for
+ * 7,400 examples) read by a session whose retrieve step searches them.  Every measurement runs
+ * in a fresh child process (this program re-executed with --child) so that its peak memory is
+ * its own: the peak resident set (VmHWM of /proc/self/status, which exec resets, unlike
+ * ru_maxrss) after minus before the work.
  *
  *   session_load [--examples N] [--reps R]
  *   session_load --child MODE FILE     MODE: cjson-jsonl, cjson-inline, load; prints "secs kib"

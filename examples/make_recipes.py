@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Writes session.json and rules.json of the recipes that run on the public datasets as they are
-published (paper-hotpotqa, gsm8k, bbh-date-understanding).  rules.json is the offline
+published (paper-hotpotqa, paper-hover, gsm8k, bbh-date-understanding).  rules.json is the offline
 `scripted` stand-in that lets tests and `--check` run without an endpoint; the READMEs say how to
 point each recipe at a real model.  Run it after changing this file."""
 import json, os
@@ -104,3 +104,28 @@ write("bbh-date-understanding", session("bbh-date-understanding", [
    "val": split(BBH, 50, 100, key="examples"), "test": split(BBH, 150, 0, key="examples")},
   {"type": "choice"}),
   [{"match": r"(?s)Options:\n\((?<o>[A-Z])\)", "reply": "So the answer is (${o})."}])
+
+# ---- paper-hover: the paper's HoVer claim verification on the official dev file ----
+HOV = "data/hover_dev_release_v1.1.json"
+write("paper-hover", session("paper-hover", [
+  {"id": "hop", "type": "llm", "model": "task",
+   "inputs": {"claim": "input.claim", "notes": "steps.search.rounds"},
+   "prompt": "Write a search query that finds Wikipedia evidence for or against the claim, "
+             "about what the passages found so far do not cover.\n\nClaim: {{claim}}\n\n"
+             "Passages found so far:\n{{notes}}\n\nSearch query:",
+   "description": "writes the next hop's search query"},
+  {"id": "search", "type": "retrieve", "query": "{{steps.hop.output}}",
+   "corpus": "data/wiki_abstracts.jsonl", "k": 5,
+   "description": "BM25 top 5 over Wikipedia abstracts"},
+  {"id": "verify", "type": "llm", "model": "task",
+   "inputs": {"claim": "input.claim", "passages": "steps.search.rounds"},
+   "prompt": "Do the passages support the claim? Answer SUPPORTED or NOT_SUPPORTED.\n\n"
+             "Passages:\n{{passages}}\n\nClaim: {{claim}}\n\nAnswer:",
+   "description": "labels the claim from every hop's passages"}],
+  {"answer_field": "label", "id_field": "uid", "train": split(HOV, 0, 100),
+   "val": split(HOV, 100, 100), "test": split(HOV, 200, 300)},
+  {"type": "choice", "labels": {"SUPPORTED": ["supported", "true"],
+                                "NOT_SUPPORTED": ["not supported", "refuted", "false"]}},
+  loops=[{"id": "hops", "steps": ["hop", "search"], "max_rounds": 3}]),
+  [{"match": r"(?s)Claim: (?<c>[^\n]*).*Search query:\s*$", "reply": "${c}"},
+   {"match": r"(?s)Answer SUPPORTED or NOT_SUPPORTED", "reply": "SUPPORTED"}])

@@ -661,7 +661,8 @@ static int choice_letter(const struct metric *m, const char *s, bool gold, struc
 	return 0;
 }
 
-/* The index of the label chosen by text (+1; an alias stands for its label), 0 when none, -1 on a regex error. */
+/* The index of the label chosen by text (+1; an alias stands for its label), 0 when none, -1
+ * on a regex error. */
 static int choice_label(const struct metric *m, const char *s, struct err *e)
 {
 	struct rx_match mt;

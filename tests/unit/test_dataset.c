@@ -473,7 +473,8 @@ static void test_nested_fields(void **state)
 	(void)state;
 	struct dataset d = {0};
 	load_spec_ok(&d, SPLIT_TRAIN,
-	             "[{\"meta\": {\"source\": {\"name\": \"wiki\", \"n\": 0.1}, \"tags\": [\"a\", \"b\"]},"
+	             "[{\"meta\": {\"source\": {\"name\": \"wiki\", \"n\": 0.1}, "
+	             "\"tags\": [\"a\", \"b\"]},"
 	             " \"answers\": [{\"text\": \"NZ\", \"start\": 5}, {\"text\": \"New Zealand\"}],"
 	             " \"context\": [[\"T1\", [\"s1\", \" s2\"]], [\"T2\", [\"s3\"]]],"
 	             " \"answer\": \"x\"}]");
