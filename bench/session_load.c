@@ -62,7 +62,8 @@ static int child(const char *mode, const char *path)
 			return 1;
 		}
 		if (!strcmp(mode, "cjson-inline")) {
-			/* the baseline the requirement names: cJSON parsing the same bytes (tree kept) */
+			/* the baseline the requirement names: cJSON parsing the same bytes (tree
+			 * kept) */
 			keep = cJSON_ParseWithLength(buf, len);
 			if (!keep)
 				return 1;
@@ -291,8 +292,8 @@ int main(int argc, char **argv)
 		const char *mode;
 		int file; /* 0 jsonl data, 1 jsonl session, 2 inline session, 3 nested data, 4 its
 		           * session */
-	} ms[M_COUNT] = {{"cjson-jsonl", 0},  {"load", 1}, {"cjson-inline", 2},
-	                 {"load", 2},         {"cjson-inline", 3}, {"load", 4}};
+	} ms[M_COUNT] = {{"cjson-jsonl", 0}, {"load", 1},         {"cjson-inline", 2},
+	                 {"load", 2},        {"cjson-inline", 3}, {"load", 4}};
 	const char *files[5] = {jsonl, s_jsonl, s_inline, nested, s_nested};
 	double secs[M_COUNT][MAX_REPS], kib[M_COUNT][MAX_REPS];
 	int rc = 0;

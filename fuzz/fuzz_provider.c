@@ -37,8 +37,8 @@ static void check_clean(const char *what, const char *s)
 		long cp;
 		size_t k = utf8_decode(s + i, n - i, &cp);
 		FUZZ_CHECK(cp >= 0, "%s: invalid UTF-8 at byte %zu of \"%s\"", what, i, s);
-		FUZZ_CHECK(cp >= 0x20 && !(cp >= 0x7F && cp < 0xA0) && !(cp >= 0x202A && cp <= 0x202E) &&
-		               !(cp >= 0x2066 && cp <= 0x2069),
+		FUZZ_CHECK(cp >= 0x20 && !(cp >= 0x7F && cp < 0xA0) &&
+		               !(cp >= 0x202A && cp <= 0x202E) && !(cp >= 0x2066 && cp <= 0x2069),
 		           "%s: control character U+%04lX at byte %zu of \"%s\"", what, cp, i, s);
 		i += k;
 	}

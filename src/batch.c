@@ -28,7 +28,8 @@ static int check_rules(const struct session *s)
 		const struct model_config *m = &s->models[i];
 		bool seen = false;
 		for (size_t k = 0; k < i && !seen; k++)
-			seen = s->models[k].rules && m->rules && !strcmp(s->models[k].rules, m->rules);
+			seen =
+			    s->models[k].rules && m->rules && !strcmp(s->models[k].rules, m->rules);
 		if (!m->rules || seen || strcmp(m->provider, "scripted") != 0)
 			continue;
 		struct err e = {{0}};
@@ -342,10 +343,11 @@ int batch_eval(const struct front_opts *o)
 	if (n == 0) {
 		int none_rc = sp->n ? 2 : 1; /* sp goes with the session */
 		if (sp->n)
-			term_printf(stderr,
-			            "adopt-tui: --limit 0 leaves nothing to evaluate (the %s split has "
-			            "%zu examples)\n",
-			            o->split, sp->n);
+			term_printf(
+			    stderr,
+			    "adopt-tui: --limit 0 leaves nothing to evaluate (the %s split has "
+			    "%zu examples)\n",
+			    o->split, sp->n);
 		else
 			term_printf(stderr, "adopt-tui: %s: the %s split has no examples\n",
 			            o->session, o->split);
@@ -588,7 +590,8 @@ int batch_run(const struct front_opts *o)
 		term_printf(stderr, "adopt-tui: interrupted; saving what finished\n");
 	}
 	if (o->final_test && !interrupted && engine_current(c.en) &&
-	    final_test_run(h.env.s, h.env.llm, o->trust, engine_current(c.en)->number, &interrupted, &e) < 0)
+	    final_test_run(h.env.s, h.env.llm, o->trust, engine_current(c.en)->number, &interrupted,
+	                   &e) < 0)
 		term_printf(stderr, "adopt-tui: %s\n", e.msg);
 	save_session(&c);
 	signals_restore(&sv);
@@ -616,9 +619,10 @@ int batch_run(const struct front_opts *o)
 			sbuf_free(&detail);
 		}
 		if (o->final_test && final_test_get(h.env.s))
-			term_printf(stdout, "  test score of the final prompts %.4f (%g examples)\n",
-			            cJSON_GetObjectItem(final_test_get(h.env.s), "score")->valuedouble,
-			            cJSON_GetObjectItem(final_test_get(h.env.s), "examples")->valuedouble);
+			term_printf(
+			    stdout, "  test score of the final prompts %.4f (%g examples)\n",
+			    cJSON_GetObjectItem(final_test_get(h.env.s), "score")->valuedouble,
+			    cJSON_GetObjectItem(final_test_get(h.env.s), "examples")->valuedouble);
 	}
 	rc = interrupted     ? ADOPT_EXIT_INTERRUPTED
 	     : c.save_failed ? ADOPT_EXIT_FAILED
@@ -627,4 +631,3 @@ int batch_run(const struct front_opts *o)
 	headless_close(&h);
 	return rc;
 }
-

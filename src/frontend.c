@@ -128,4 +128,3 @@ void front_close(struct front_env *env)
 	session_lock_release(env->lock);
 	memset(env, 0, sizeof *env);
 }
-

@@ -28,9 +28,9 @@ struct front_opts {
 /* Exit statuses of the program (documented in adopt-tui(1)). */
 enum {
 	ADOPT_EXIT_OK = 0,
-	ADOPT_EXIT_FAILED = 1,   /* a request failed for good, or another runtime failure */
-	ADOPT_EXIT_INVALID = 2,  /* usage error or invalid session */
-	ADOPT_EXIT_SCORE = 4,    /* the score is below --min-score */
+	ADOPT_EXIT_FAILED = 1,  /* a request failed for good, or another runtime failure */
+	ADOPT_EXIT_INVALID = 2, /* usage error or invalid session */
+	ADOPT_EXIT_SCORE = 4,   /* the score is below --min-score */
 	ADOPT_EXIT_INTERRUPTED = 130,
 };
 
@@ -44,7 +44,7 @@ struct front_env {
 	struct session *s;
 	struct llm *llm;
 	char *cache_path;
-	bool scripted; /* some step uses the scripted stand-in */
+	bool scripted;             /* some step uses the scripted stand-in */
 	struct session_lock *lock; /* a writer's lock on the session file (core/lock.h) */
 };
 /* Problems are printed to stderr; returns 0, or the exit status (ADOPT_EXIT_INVALID for an

@@ -13,21 +13,22 @@
 #include "core/termsafe.h"
 #include "core/util.h"
 
-enum mode { MODE_TUI, MODE_CHECK, MODE_EVAL, MODE_RUN, MODE_EXPORT, MODE_REPORT,
-            MODE_COMPARE };
+enum mode { MODE_TUI, MODE_CHECK, MODE_EVAL, MODE_RUN, MODE_EXPORT, MODE_REPORT, MODE_COMPARE };
 
 /* One row per option: long name, short letter (0: none), argument name (NULL: a flag), help. */
 #define OPTIONS(X)                                                                                 \
-	X(check, 'c', NULL, "validate the session and print every problem (exit 0 valid, 2 not)")   \
-	X(eval, 'e', NULL, "run the pipeline on a split and print the score")                       \
+	X(check, 'c', NULL, "validate the session and print every problem (exit 0 valid, 2 not)")  \
+	X(eval, 'e', NULL, "run the pipeline on a split and print the score")                      \
 	X(run, 'r', "N", "run N optimization iterations headless, saving after each")              \
-	X(export, 0, "DIR|-", "write the current prompts as files to DIR (-: the bundle to stdout)") \
-	X(report, 0, "FILE", "write the session's report to FILE (.html, or .md for Markdown)")   \
-	X(compare, 0, "A", "--compare A B: evaluate two sessions or versions (S@v3, S@iteration:2)")  \
+	X(export, 0, "DIR|-",                                                                      \
+	  "write the current prompts as files to DIR (-: the bundle to stdout)")                   \
+	X(report, 0, "FILE", "write the session's report to FILE (.html, or .md for Markdown)")    \
+	X(compare, 0, "A",                                                                         \
+	  "--compare A B: evaluate two sessions or versions (S@v3, S@iteration:2)")                \
 	X(final_test, 0, NULL, "--run: then score the final prompts on the test split")            \
-	X(split, 's', "NAME", "split for --eval: train, val or test (default val)")                 \
-	X(limit, 'n', "N", "--eval at most N examples")                                             \
-	X(json, 'j', NULL, "print one machine-readable JSON object")                                \
+	X(split, 's', "NAME", "split for --eval: train, val or test (default val)")                \
+	X(limit, 'n', "N", "--eval at most N examples")                                            \
+	X(json, 'j', NULL, "print one machine-readable JSON object")                               \
 	X(min_score, 0, "X", "--eval, --run: exit 4 when the (validation) score is below X")       \
 	X(trust, 0, NULL, "let exec steps run and keys go to any host (never for a stranger)")     \
 	X(offline, 0, NULL, "answer only from the response cache; a miss is an error")             \
@@ -36,14 +37,14 @@ enum mode { MODE_TUI, MODE_CHECK, MODE_EVAL, MODE_RUN, MODE_EXPORT, MODE_REPORT,
 	X(provider, 0, "NAME", "override every model configuration's provider for this run")       \
 	X(base_url, 0, "URL", "override every model configuration's base URL for this run")        \
 	X(model, 0, "[CFG=]NAME", "override the model name (of all, or of configuration CFG)")     \
-	X(help, 'h', NULL, "show this help")                                                         \
+	X(help, 'h', NULL, "show this help")                                                       \
 	X(version, 'V', NULL, "show the version")
 
 enum option_id {
 #define X(name, sh, arg, help) OPT_##name,
 	OPTIONS(X)
 #undef X
-	OPT_COUNT
+	    OPT_COUNT
 };
 
 static const struct {
@@ -53,7 +54,7 @@ static const struct {
 	const char *help;
 } option_table[] = {
 #define X(name, sh, arg, help) {#name, sh, arg, help},
-	OPTIONS(X)
+    OPTIONS(X)
 #undef X
 };
 
@@ -67,20 +68,22 @@ static void long_name(char *buf, size_t n, const char *name)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: adopt-tui [options] SESSION.json\n\n"
-	           "adopt-tui opens a terminal workbench for optimizing the prompts of a multi-step\n"
-	           "LLM pipeline with ADOPT (dependency-guided textual gradients, step-level\n"
-	           "optimizers, Shapley budget allocation).  With --check, --eval or --run it works\n"
-	           "headless.\n\noptions:\n");
+	fprintf(f,
+	        "usage: adopt-tui [options] SESSION.json\n\n"
+	        "adopt-tui opens a terminal workbench for optimizing the prompts of a multi-step\n"
+	        "LLM pipeline with ADOPT (dependency-guided textual gradients, step-level\n"
+	        "optimizers, Shapley budget allocation).  With --check, --eval or --run it works\n"
+	        "headless.\n\noptions:\n");
 	for (size_t i = 0; i < OPT_COUNT; i++) {
 		char name[64], left[96];
 		long_name(name, sizeof name, option_table[i].name);
 		if (option_table[i].short_name)
-			snprintf(left, sizeof left, "-%c, --%s%s%s", option_table[i].short_name, name,
-			         option_table[i].arg ? " " : "",
+			snprintf(left, sizeof left, "-%c, --%s%s%s", option_table[i].short_name,
+			         name, option_table[i].arg ? " " : "",
 			         option_table[i].arg ? option_table[i].arg : "");
 		else
-			snprintf(left, sizeof left, "    --%s%s%s", name, option_table[i].arg ? " " : "",
+			snprintf(left, sizeof left, "    --%s%s%s", name,
+			         option_table[i].arg ? " " : "",
 			         option_table[i].arg ? option_table[i].arg : "");
 		fprintf(f, "  %-26s %s\n", left, option_table[i].help);
 	}
@@ -90,7 +93,8 @@ static void usage(FILE *f)
 static int usage_error(const char *fmt, const char *arg)
 {
 	char *msg = xasprintf(fmt, arg);
-	term_printf(stderr, "adopt-tui: %s (try adopt-tui --help)\n", msg); /* arg may be anything */
+	term_printf(stderr, "adopt-tui: %s (try adopt-tui --help)\n",
+	            msg); /* arg may be anything */
 	free(msg);
 	return 2;
 }
@@ -102,9 +106,9 @@ int main(int argc, char **argv)
 	char shortopts[3 * OPT_COUNT + 2] = ":";
 	for (size_t i = 0; i < OPT_COUNT; i++) {
 		long_name(names[i], sizeof names[i], option_table[i].name);
-		longopts[i] = (struct option){names[i], option_table[i].arg ? required_argument
-		                                                             : no_argument,
-		                              NULL, 256 + (int)i};
+		longopts[i] =
+		    (struct option){names[i], option_table[i].arg ? required_argument : no_argument,
+		                    NULL, 256 + (int)i};
 		if (option_table[i].short_name) {
 			size_t n = strlen(shortopts);
 			shortopts[n++] = (char)option_table[i].short_name;
@@ -132,11 +136,16 @@ int main(int argc, char **argv)
 			return usage_error("option %s needs an argument", argv[optind - 1]);
 		long n;
 		switch ((enum option_id)id) {
-		case OPT_check: mode = MODE_CHECK; break;
-		case OPT_eval: mode = MODE_EVAL; break;
+		case OPT_check:
+			mode = MODE_CHECK;
+			break;
+		case OPT_eval:
+			mode = MODE_EVAL;
+			break;
 		case OPT_run:
 			if (parse_long(optarg, &n) < 0 || n < 1 || n > 100000)
-				return usage_error("--run needs a number of iterations, not \"%s\"", optarg);
+				return usage_error("--run needs a number of iterations, not \"%s\"",
+				                   optarg);
 			mode = MODE_RUN;
 			o.iterations = (int)n;
 			break;
@@ -146,8 +155,8 @@ int main(int argc, char **argv)
 			break;
 		case OPT_report:
 			if (!str_endswith(optarg, ".html") && !str_endswith(optarg, ".md"))
-				return usage_error("--report writes FILE.html or FILE.md, not \"%s\"",
-				                   optarg);
+				return usage_error(
+				    "--report writes FILE.html or FILE.md, not \"%s\"", optarg);
 			mode = MODE_REPORT;
 			o.report_path = optarg;
 			break;
@@ -155,10 +164,14 @@ int main(int argc, char **argv)
 			mode = MODE_COMPARE;
 			o.compare_a = optarg;
 			break;
-		case OPT_final_test: o.final_test = true; break;
+		case OPT_final_test:
+			o.final_test = true;
+			break;
 		case OPT_split:
-			if (strcmp(optarg, "train") && strcmp(optarg, "val") && strcmp(optarg, "test"))
-				return usage_error("--split is train, val or test, not \"%s\"", optarg);
+			if (strcmp(optarg, "train") && strcmp(optarg, "val") &&
+			    strcmp(optarg, "test"))
+				return usage_error("--split is train, val or test, not \"%s\"",
+				                   optarg);
 			o.split = optarg;
 			break;
 		case OPT_limit:
@@ -166,28 +179,47 @@ int main(int argc, char **argv)
 				return usage_error("--limit needs a count, not \"%s\"", optarg);
 			o.limit = n;
 			break;
-		case OPT_json: o.json = true; break;
+		case OPT_json:
+			o.json = true;
+			break;
 		case OPT_min_score: {
 			double x;
 			if (parse_double(optarg, &x) < 0 || !(x >= 0 && x <= 1))
-				return usage_error("--min-score needs a score from 0 to 1, not \"%s\"",
-				                   optarg);
+				return usage_error(
+				    "--min-score needs a score from 0 to 1, not \"%s\"", optarg);
 			o.min_score = x;
 			break;
 		}
-		case OPT_trust: o.trust = true; break;
-		case OPT_offline: o.offline = true; break;
-		case OPT_no_cache: o.no_cache = true; break;
-		case OPT_read_only: o.read_only = true; break;
-		case OPT_provider: o.provider = optarg; break;
-		case OPT_base_url: o.base_url = optarg; break;
+		case OPT_trust:
+			o.trust = true;
+			break;
+		case OPT_offline:
+			o.offline = true;
+			break;
+		case OPT_no_cache:
+			o.no_cache = true;
+			break;
+		case OPT_read_only:
+			o.read_only = true;
+			break;
+		case OPT_provider:
+			o.provider = optarg;
+			break;
+		case OPT_base_url:
+			o.base_url = optarg;
+			break;
 		case OPT_model:
 			if (o.n_models < FRONT_MAX_MODEL_OVERRIDES)
 				o.models[o.n_models++] = optarg;
 			break;
-		case OPT_help: usage(stdout); return 0;
-		case OPT_version: printf("adopt-tui %s\n", ADOPT_VERSION); return 0;
-		case OPT_COUNT: break;
+		case OPT_help:
+			usage(stdout);
+			return 0;
+		case OPT_version:
+			printf("adopt-tui %s\n", ADOPT_VERSION);
+			return 0;
+		case OPT_COUNT:
+			break;
 		}
 	}
 	if (optind != argc - 1)
@@ -198,13 +230,20 @@ int main(int argc, char **argv)
 	o.read_only |= mode == MODE_EVAL || mode == MODE_CHECK || mode == MODE_EXPORT ||
 	               mode == MODE_REPORT || mode == MODE_COMPARE;
 	switch (mode) {
-	case MODE_CHECK: return batch_check(&o);
-	case MODE_EVAL: return batch_eval(&o);
-	case MODE_RUN: return batch_run(&o);
-	case MODE_EXPORT: return export_main(&o);
-	case MODE_COMPARE: return compare_main(&o);
-	case MODE_REPORT: return report_main(&o);
-	case MODE_TUI: return tui_main(&o);
+	case MODE_CHECK:
+		return batch_check(&o);
+	case MODE_EVAL:
+		return batch_eval(&o);
+	case MODE_RUN:
+		return batch_run(&o);
+	case MODE_EXPORT:
+		return export_main(&o);
+	case MODE_COMPARE:
+		return compare_main(&o);
+	case MODE_REPORT:
+		return report_main(&o);
+	case MODE_TUI:
+		return tui_main(&o);
 	}
 	return 1;
 }

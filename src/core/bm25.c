@@ -380,8 +380,9 @@ static char *corpus_line_doc(const char *path, size_t lineno, bool first, const 
 		char msg[256];
 		json_scan_error(line, len, cJSON_GetErrorPtr(), &p, msg, sizeof msg);
 		if (first)
-			err_set(e, "%s:%zu:%d: not a JSON-lines corpus: invalid JSON (expected one "
-			           "object like {\"text\": \"...\"} a line)",
+			err_set(e,
+			        "%s:%zu:%d: not a JSON-lines corpus: invalid JSON (expected one "
+			        "object like {\"text\": \"...\"} a line)",
 			        path, lineno, p.col);
 		else
 			err_set(e, "%s:%zu:%d: %s", path, lineno, p.col, msg);

@@ -100,8 +100,9 @@ static int exec_refused(const struct step *st, const struct codestep_env *env, s
 {
 	if (env->trust)
 		return 0;
-	return err_set(e, "step \"%s\" runs the command \"%s\"; refusing without --trust (a "
-	                  "session file from someone else must not run commands)",
+	return err_set(e,
+	               "step \"%s\" runs the command \"%s\"; refusing without --trust (a "
+	               "session file from someone else must not run commands)",
 	               st->id, st->argv[0]);
 }
 
@@ -113,8 +114,8 @@ struct proc *codestep_exec_start(const struct step *st, const char *text,
 	return proc_start(st->argv, text, strlen(text), st->timeout_ms, EXEC_MAX_OUTPUT, e);
 }
 
-int codestep_exec_result(const struct step *st, const struct proc_result *res,
-                         struct step_out *out, struct err *e)
+int codestep_exec_result(const struct step *st, const struct proc_result *res, struct step_out *out,
+                         struct err *e)
 {
 	if (res->timed_out)
 		return err_set(e, "command \"%s\" timed out after %d ms", st->argv[0],
@@ -147,10 +148,10 @@ static int run_exec(const struct step *st, const char *text, const struct codest
 }
 
 static codestep_fn *const runners[STEP_KIND_COUNT] = {
-	[STEP_TEMPLATE] = run_template,
-	[STEP_REGEX] = run_regex,
-	[STEP_RETRIEVE] = run_retrieve,
-	[STEP_EXEC] = run_exec,
+    [STEP_TEMPLATE] = run_template,
+    [STEP_REGEX] = run_regex,
+    [STEP_RETRIEVE] = run_retrieve,
+    [STEP_EXEC] = run_exec,
 };
 
 int codestep_run(const struct step *st, const char *text, const struct codestep_env *env,

@@ -16,8 +16,8 @@
 #include "core/trace.h"
 
 struct codestep_env {
-	bool trust;                /* --trust: exec steps may run */
-	const struct example *ex;  /* the example, for per-example passages */
+	bool trust;               /* --trust: exec steps may run */
+	const struct example *ex; /* the example, for per-example passages */
 };
 
 /* Runs a code step on `text`, its rendered template (template text, regex source, retrieve
@@ -31,7 +31,7 @@ struct proc *codestep_exec_start(const struct step *st, const char *text,
                                  const struct codestep_env *env, struct err *e);
 /* Turns a finished exec step's result into its output (0), or an error (-1: timed out, non-zero
  * status with the stderr tail, output too big). */
-int codestep_exec_result(const struct step *st, const struct proc_result *res,
-                         struct step_out *out, struct err *e);
+int codestep_exec_result(const struct step *st, const struct proc_result *res, struct step_out *out,
+                         struct err *e);
 
 #endif

@@ -166,9 +166,9 @@ static void add_subfields(struct dataset *d, struct fields *fs, const char *key,
 			const cJSON *o;
 			cJSON_ArrayForEach(o, v)
 			{
-				cJSON *m = cJSON_IsObject(o) ? cJSON_GetObjectItemCaseSensitive(
-				                                   o, c->string)
-				                             : NULL;
+				cJSON *m = cJSON_IsObject(o)
+				               ? cJSON_GetObjectItemCaseSensitive(o, c->string)
+				               : NULL;
 				if (m)
 					cJSON_AddItemReferenceToArray(list, m);
 			}
@@ -280,14 +280,15 @@ static int golds_from_json(struct dataset *d, const cJSON *obj, const char *path
 		for (; single && rc == 0; single = cJSON_IsArray(it) ? single->next : NULL) {
 			if (cJSON_IsObject(single) || cJSON_IsArray(single)) {
 				const cJSON *k = cJSON_IsObject(single) ? single->child : NULL;
-				rc = err_set(e,
-				             "example %zu: the gold answer \"%s\" holds %s, not text; "
-				             "name the field that holds the text in "
-				             "dataset.answer_field%s%s%s%s%s",
-				             index + 1, path,
-				             cJSON_IsObject(single) ? "an object" : "a list of lists",
-				             k ? ", e.g. \"" : "", k ? path : "", k ? "." : "",
-				             k ? k->string : "", k ? "\"" : "");
+				rc = err_set(
+				    e,
+				    "example %zu: the gold answer \"%s\" holds %s, not text; "
+				    "name the field that holds the text in "
+				    "dataset.answer_field%s%s%s%s%s",
+				    index + 1, path,
+				    cJSON_IsObject(single) ? "an object" : "a list of lists",
+				    k ? ", e.g. \"" : "", k ? path : "", k ? "." : "",
+				    k ? k->string : "", k ? "\"" : "");
 				break;
 			}
 			ex->golds[ex->n_golds++] = scalar_text(d, single);
@@ -306,8 +307,9 @@ int dataset_add_example(struct dataset *d, enum split_id split, const cJSON *obj
 	cJSON_ArrayForEach(f, obj)
 	{
 		if (!numbers_finite(f))
-			return err_set(e, "example %zu: \"%s\" holds a number beyond a double's range "
-			                  "(quote it as a string)",
+			return err_set(e,
+			               "example %zu: \"%s\" holds a number beyond a double's range "
+			               "(quote it as a string)",
 			               index + 1, f->string);
 	}
 	const char *answer = d->answer_field ? d->answer_field : "answer";
@@ -361,8 +363,9 @@ int dataset_add_example(struct dataset *d, enum split_id split, const cJSON *obj
  * session saves, which other JSON readers would then refuse. */
 static int not_utf8(struct err *e, const char *path, size_t line, int col, char byte)
 {
-	return err_set(e, "%s:%zu:%d: byte 0x%02X is not UTF-8 (a dataset is UTF-8 text: convert it, "
-	                  "e.g. with iconv)",
+	return err_set(e,
+	               "%s:%zu:%d: byte 0x%02X is not UTF-8 (a dataset is UTF-8 text: convert it, "
+	               "e.g. with iconv)",
 	               path, line, col, (unsigned char)byte);
 }
 
@@ -373,7 +376,8 @@ static const char *nul_escape(const char *p, size_t len)
 	for (const char *q = p, *end = p + len; (q = memchr(q, '\\', (size_t)(end - q)));) {
 		if (end - q >= 6 && q[1] == 'u' && memcmp(q + 2, "0000", 4) == 0)
 			return q;
-		q += q + 1 < end ? 2 : 1; /* the escaped character is skipped: "\\\\u0000" is no NUL */
+		q += q + 1 < end ? 2
+		                 : 1; /* the escaped character is skipped: "\\\\u0000" is no NUL */
 	}
 	return NULL;
 }
@@ -408,10 +412,13 @@ static int load_jsonl_line(struct dataset *d, enum split_id split, const char *p
 		struct json_pos pos;
 		char msg[256];
 		json_scan_error(p, len, cJSON_GetErrorPtr(), &pos, msg, sizeof msg);
-		if (*index == 0) /* nothing parsed yet: the file may be anything, quote none of it */
-			return err_set(e, "%s:%zu:%d: not a JSON-lines file: invalid JSON (expected one "
-			                  "example object a line)",
-			               path, line, pos.col);
+		if (*index ==
+		    0) /* nothing parsed yet: the file may be anything, quote none of it */
+			return err_set(
+			    e,
+			    "%s:%zu:%d: not a JSON-lines file: invalid JSON (expected one "
+			    "example object a line)",
+			    path, line, pos.col);
 		return err_set(e, "%s:%zu:%d: %s (invalid JSON)", path, line, pos.col, msg);
 	}
 	size_t bad = utf8_valid_len(p, len);
@@ -425,8 +432,7 @@ static int load_jsonl_line(struct dataset *d, enum split_id split, const char *p
 }
 
 /* JSON lines are read one at a time, so only one line is in memory beside the dataset. */
-static int load_jsonl(struct dataset *d, enum split_id split, struct file_lines *r,
-                      struct err *e)
+static int load_jsonl(struct dataset *d, enum split_id split, struct file_lines *r, struct err *e)
 {
 	size_t n, index = 0;
 	int got, rc = 0;
@@ -481,7 +487,8 @@ static int load_array_text(struct dataset *d, enum split_id split, const char *t
 		}
 		line += count_lines(counted, p);
 		counted = p;
-		if (rc == 0 && (rc = add_parsed(d, split, obj, p, (size_t)(stop - p), i, line, e)) < 0)
+		if (rc == 0 &&
+		    (rc = add_parsed(d, split, obj, p, (size_t)(stop - p), i, line, e)) < 0)
 			*bad_line = line;
 		p = skip_ws(stop, end);
 		cJSON_Delete(obj);
@@ -532,13 +539,15 @@ static int load_json_file(struct dataset *d, enum split_id split, const char *pa
 		} else if (found > 0 || span[0][1] == 0 || buf[span[0][0]] != '[') {
 			struct sbuf names = {0};
 			array_members(buf, len, &names);
-			rc = err_set(e,
-			             "%s: the file holds a JSON object, not an array of examples; %s%s%s "
-			             "(its lists: %s)",
-			             path, key ? "its key \"" : "", key ? key : "",
-			             key ? "\" holds no list" : "name the key that holds the "
-			                                       "examples: {\"path\": ..., \"key\": ...}",
-			             names.len ? sbuf_str(&names) : "none");
+			rc = err_set(
+			    e,
+			    "%s: the file holds a JSON object, not an array of examples; %s%s%s "
+			    "(its lists: %s)",
+			    path, key ? "its key \"" : "", key ? key : "",
+			    key ? "\" holds no list"
+			        : "name the key that holds the "
+			          "examples: {\"path\": ..., \"key\": ...}",
+			    names.len ? sbuf_str(&names) : "none");
 			sbuf_free(&names);
 		} else {
 			start = buf + span[0][0];
@@ -691,8 +700,9 @@ static int split_fractions(const cJSON *sp, double frac[SPLIT_COUNT], long *seed
 	cJSON_ArrayForEach(it, sp)
 	{
 		if (strcmp(it->string, "seed") != 0 && split_from_name(it->string) < 0)
-			return err_set(e, "dataset.split: unknown key \"%.40s\" (known: train, val, "
-			                  "test, seed)",
+			return err_set(e,
+			               "dataset.split: unknown key \"%.40s\" (known: train, val, "
+			               "test, seed)",
 			               it->string);
 	}
 	double sum = 0;
@@ -704,8 +714,9 @@ static int split_fractions(const cJSON *sp, double frac[SPLIT_COUNT], long *seed
 		sum += frac[i];
 	}
 	if (sum <= 0 || sum > 1 + 1e-9)
-		return err_set(e, "dataset.split: the fractions must add up to more than 0 and at "
-		                  "most 1 (they add up to %g)",
+		return err_set(e,
+		               "dataset.split: the fractions must add up to more than 0 and at "
+		               "most 1 (they add up to %g)",
 		               sum);
 	const cJSON *s = cJSON_GetObjectItemCaseSensitive(sp, "seed");
 	*seed = 1;

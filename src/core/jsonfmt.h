@@ -4,9 +4,9 @@
  * scalars is written on one line when that line fits in JSONFMT_WIDTH columns ({"question":
  * "input.question"}, [0, 1, 2]), an object that is an array's element never is; empty
  * containers as {} and [].  Strings are escaped as cJSON
- * escapes them (UTF-8 kept, control bytes as \uXXXX), numbers in their shortest form (json_number_text), raw
- * nodes (the inline datasets, see session.c) verbatim.  Keys keep the tree's order:
- * json_order_keys puts a known object's keys in a fixed order first. */
+ * escapes them (UTF-8 kept, control bytes as \uXXXX), numbers in their shortest form
+ * (json_number_text), raw nodes (the inline datasets, see session.c) verbatim.  Keys keep the
+ * tree's order: json_order_keys puts a known object's keys in a fixed order first. */
 #ifndef ADOPT_JSONFMT_H
 #define ADOPT_JSONFMT_H
 

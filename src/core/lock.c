@@ -89,8 +89,7 @@ struct session_lock *session_lock_take(const char *path, struct err *e)
 			close(fd);
 			break;
 		}
-		if (stat(lp, &b) == 0 && a.st_ino == b.st_ino &&
-		    a.st_dev == b.st_dev) {
+		if (stat(lp, &b) == 0 && a.st_ino == b.st_ino && a.st_dev == b.st_dev) {
 			char host[HOST_NAME_MAX + 1] = "unknown";
 			gethostname(host, sizeof host);
 			host[sizeof host - 1] = '\0';

@@ -39,7 +39,7 @@ struct metric {
 	bool strict; /* exact_match, f1, contains with "normalize": false */
 	double abs_tol, rel_tol;
 	double lo, hi; /* one_minus_mae scale */
-	char **labels;      /* choice: the canonical labels */
+	char **labels; /* choice: the canonical labels */
 	size_t nlabels;
 	size_t *alt_label; /* choice: group g + 1 of rx is an alternative of labels[alt_label[g]] */
 	size_t nalts;
@@ -368,8 +368,8 @@ static int score_contains(const struct metric *m, const char *pred, const char *
 
 /* The official HotpotQA answer metric (hotpot_evaluate_v1.py): SQuAD's EM and F1, except that
  * F1 is 0 when either side normalises to "yes", "no" or "noanswer" and they differ. */
-static int score_hotpot_f1(const struct metric *m, const char *pred, const char *gold,
-                           double *out, struct err *e)
+static int score_hotpot_f1(const struct metric *m, const char *pred, const char *gold, double *out,
+                           struct err *e)
 {
 	(void)m;
 	(void)e;
@@ -455,8 +455,8 @@ static int score_numeric(const struct metric *m, const char *pred, const char *g
 	if (same >= 0)
 		*out = same;
 	else
-		*out = rc && fabs(p.v - g.v) <=
-		                 fmax(m->abs_tol, m->rel_tol * fmax(fabs(p.v), fabs(g.v)));
+		*out = rc &&
+		       fabs(p.v - g.v) <= fmax(m->abs_tol, m->rel_tol * fmax(fabs(p.v), fabs(g.v)));
 	return 0;
 }
 
@@ -545,7 +545,8 @@ static void alt_pattern(struct sbuf *b, const char *s)
 			continue;
 		}
 		unsigned char c = (unsigned char)*s;
-		if (c < 0x80 && !(c >= '0' && c <= '9') && !((c | 0x20) >= 'a' && (c | 0x20) <= 'z'))
+		if (c < 0x80 && !(c >= '0' && c <= '9') &&
+		    !((c | 0x20) >= 'a' && (c | 0x20) <= 'z'))
 			sbuf_addc(b, '\\');
 		sbuf_addc(b, *s++);
 	}
@@ -888,8 +889,8 @@ static const struct metric_type metric_types[] = {
 static const char *const common_keys[] = {"type", "threshold", NULL};
 
 const char *const metric_keys[] = {
-    "type",  "threshold", "normalize", "pattern",       "caseless",  "abs_tol", "rel_tol",
-    "labels", "scale",    "model",     "rubric",        "score_pattern", "scale_max", NULL,
+    "type",   "threshold", "normalize", "pattern", "caseless",      "abs_tol",   "rel_tol",
+    "labels", "scale",     "model",     "rubric",  "score_pattern", "scale_max", NULL,
 };
 
 static bool key_in(const char *const *keys, const char *key)

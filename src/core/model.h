@@ -20,10 +20,10 @@ struct model_config {
 	double price_cached_in, price_cache_write;
 	/* a reasoning model (sent max_completion_tokens and no temperature)? */
 	enum { MODEL_REASONING_AUTO, MODEL_REASONING_YES, MODEL_REASONING_NO } reasoning;
-	int concurrency;            /* in-flight cap for this configuration (default 8) */
-	double rpm, tpm;            /* requests / tokens per minute; 0 = unlimited */
-	double timeout_s;           /* total per attempt (default 120) */
-	bool stream;                /* stream responses (default true) */
+	int concurrency;  /* in-flight cap for this configuration (default 8) */
+	double rpm, tpm;  /* requests / tokens per minute; 0 = unlimited */
+	double timeout_s; /* total per attempt (default 120) */
+	bool stream;      /* stream responses (default true) */
 	/* whether an answer cut by the token limit is an error: CUT_DEFAULT (for the analysis
 	 * roles, whose tags a cut would lose; not for pipeline steps, whose cut answers are
 	 * marked and counted), CUT_ERROR or CUT_ALLOWED ("cut_is_error": true / false) */

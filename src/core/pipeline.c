@@ -26,7 +26,7 @@ const char *const loop_keys[] = {"id", "steps", "max_rounds", "until", NULL};
 
 static const char *const kind_names[STEP_KIND_COUNT] = {
 #define X(id, name, help) name,
-	STEP_KINDS(X)
+    STEP_KINDS(X)
 #undef X
 };
 
@@ -98,15 +98,15 @@ static void load_llm(struct loader *L, struct session *s, struct step *st, const
 	const cJSON *j = st->json;
 	st->model = load_string(L, j, path, "model", NULL);
 	if (!st->model)
-		st->model = xstrdup(session_model(s, "task") || s->n_models != 1 ? "task"
-		                                                                  : s->models[0].name);
+		st->model = xstrdup(
+		    session_model(s, "task") || s->n_models != 1 ? "task" : s->models[0].name);
 	st->model_cfg = session_model(s, st->model);
 	if (!st->model_cfg && s->n_models) {
 		char p[300];
 		snprintf(p, sizeof p, "%s.model", path);
 		load_problem(L, cJSON_GetObjectItemCaseSensitive(j, "model") ? p : path,
-		             "step \"%s\": no model configuration named \"%s\" in \"models\"", st->id,
-		             st->model);
+		             "step \"%s\": no model configuration named \"%s\" in \"models\"",
+		             st->id, st->model);
 	}
 	st->prompt_tpl = load_template(L, j, path, "prompt", true, st->id);
 	if (st->prompt_tpl)
@@ -131,7 +131,8 @@ static void load_llm(struct loader *L, struct session *s, struct step *st, const
 		st->parse_group = (int)load_int(L, parse, p, "group", 1, 0, RX_MAX_GROUPS - 1);
 	}
 	if (st->parse_rx && st->parse_group > rx_capture_count(st->parse_rx))
-		load_problem(L, p, "step \"%s\": parse group %d does not exist (the pattern has %d)",
+		load_problem(L, p,
+		             "step \"%s\": parse group %d does not exist (the pattern has %d)",
 		             st->id, st->parse_group, rx_capture_count(st->parse_rx));
 	snprintf(p, sizeof p, "%s.demos", path);
 	const cJSON *demos = load_get(L, j, p, "demos", cJSON_Array, "an array of {input, output}");
@@ -144,10 +145,12 @@ static void load_llm(struct loader *L, struct session *s, struct step *st, const
 			char dp[340];
 			snprintf(dp, sizeof dp, "%s[%zu]", p, st->n_demos);
 			char *in = cJSON_IsObject(d) ? load_string(L, d, dp, "input", NULL) : NULL;
-			char *out = cJSON_IsObject(d) ? load_string(L, d, dp, "output", NULL) : NULL;
+			char *out =
+			    cJSON_IsObject(d) ? load_string(L, d, dp, "output", NULL) : NULL;
 			if (!in || !out) {
-				load_problem(L, dp, "step \"%s\": a demonstration needs \"input\" and "
-				                    "\"output\" strings",
+				load_problem(L, dp,
+				             "step \"%s\": a demonstration needs \"input\" and "
+				             "\"output\" strings",
 				             st->id);
 				free(in);
 				free(out);
@@ -167,8 +170,8 @@ static void load_regex_step(struct loader *L, struct step *st, const char *path)
 	if (!st->rx && !cJSON_GetObjectItemCaseSensitive(st->json, "pattern"))
 		load_problem(L, path, "step \"%s\": \"pattern\" is required", st->id);
 	st->replace = load_string(L, st->json, path, "replace", NULL);
-	st->group = (int)load_int(L, st->json, path, "group", st->replace ? 0 : -1, 0,
-	                             RX_MAX_GROUPS - 1);
+	st->group =
+	    (int)load_int(L, st->json, path, "group", st->replace ? 0 : -1, 0, RX_MAX_GROUPS - 1);
 	if (st->group < 0)
 		st->group = st->rx && rx_capture_count(st->rx) > 0 ? 1 : 0;
 	if (st->rx && st->group > rx_capture_count(st->rx))
@@ -184,9 +187,10 @@ static void load_retrieve(struct loader *L, struct session *s, struct step *st, 
 	char *corpus = load_string(L, st->json, path, "corpus", NULL);
 	st->passages = load_string(L, st->json, path, "passages", NULL);
 	if (!corpus == !st->passages) {
-		load_problem(L, path, "step \"%s\": a retrieve step needs exactly one of \"corpus\" "
-		                      "(a JSONL file of {\"text\"}) or \"passages\" (a list field, e.g. "
-		                      "\"input.context\")",
+		load_problem(L, path,
+		             "step \"%s\": a retrieve step needs exactly one of \"corpus\" "
+		             "(a JSONL file of {\"text\"}) or \"passages\" (a list field, e.g. "
+		             "\"input.context\")",
 		             st->id);
 	}
 	if (corpus) {
@@ -199,8 +203,8 @@ static void load_retrieve(struct loader *L, struct session *s, struct step *st, 
 			snprintf(p, sizeof p, "%s.corpus", path);
 			load_problem(L, p, "step \"%s\": corpus: %s", st->id, e.msg);
 		} else {
-			st->bm25 = bm25_new((const char *const *)st->corpus_docs, st->n_corpus_docs, 1.5,
-			                     0.75);
+			st->bm25 = bm25_new((const char *const *)st->corpus_docs, st->n_corpus_docs,
+			                    1.5, 0.75);
 		}
 	}
 	if (st->passages) {
@@ -211,8 +215,9 @@ static void load_retrieve(struct loader *L, struct session *s, struct step *st, 
 			struct sbuf have = {0};
 			for (size_t i = 0; i < s->data.n_fields; i++)
 				sbuf_addf(&have, "%s%s", i ? ", " : "", s->data.fields[i]);
-			load_problem(L, p, "step \"%s\": passages \"%s\" must name a dataset field "
-			                   "holding a list (input.FIELD; the dataset has: %s)",
+			load_problem(L, p,
+			             "step \"%s\": passages \"%s\" must name a dataset field "
+			             "holding a list (input.FIELD; the dataset has: %s)",
 			             st->id, st->passages, have.len ? have.s : "no input fields");
 			sbuf_free(&have);
 		}
@@ -265,7 +270,8 @@ static void check_name(struct loader *L, struct session *s, struct step *st, con
 {
 	if (strcmp(name, "round") == 0) {
 		if (st->loop < 0)
-			load_problem(L, path, "step \"%s\": {{round}} is only defined inside a loop",
+			load_problem(L, path,
+			             "step \"%s\": {{round}} is only defined inside a loop",
 			             st->id);
 		return;
 	}
@@ -278,8 +284,9 @@ static void check_name(struct loader *L, struct session *s, struct step *st, con
 			struct sbuf have = {0};
 			for (size_t i = 0; i < s->data.n_fields; i++)
 				sbuf_addf(&have, "%s%s", i ? ", " : "", s->data.fields[i]);
-			load_problem(L, path, "step \"%s\": template uses unknown input field \"%s\" "
-			                      "(the dataset has: %s)",
+			load_problem(L, path,
+			             "step \"%s\": template uses unknown input field \"%s\" "
+			             "(the dataset has: %s)",
 			             st->id, field, have.len ? have.s : "no input fields");
 			sbuf_free(&have);
 		}
@@ -295,10 +302,11 @@ static void check_name(struct loader *L, struct session *s, struct step *st, con
 			sid = xstrdup(id);
 		int dep = session_step_index(s, sid);
 		if (dep < 0)
-			load_problem(L, path, "step \"%s\": template uses unknown step \"%s\"", st->id,
-			             sid);
+			load_problem(L, path, "step \"%s\": template uses unknown step \"%s\"",
+			             st->id, sid);
 		else if (dep == st->index && st->loop < 0)
-			load_problem(L, path, "step \"%s\": reads its own output outside a loop", st->id);
+			load_problem(L, path, "step \"%s\": reads its own output outside a loop",
+			             st->id);
 		else
 			add_dep(st, dep);
 		free(sid);
@@ -318,8 +326,9 @@ static void check_name(struct loader *L, struct session *s, struct step *st, con
 		sbuf_addf(&ip, "pipeline.steps[%d]", st->index);
 		json_path_key(&ip, "inputs");
 		json_path_key(&ip, name);
-		load_problem(L, sbuf_str(&ip), "step \"%s\": input \"%s\" is \"%s\"; it must be a path "
-		                               "like input.FIELD, steps.ID.output or round",
+		load_problem(L, sbuf_str(&ip),
+		             "step \"%s\": input \"%s\" is \"%s\"; it must be a path "
+		             "like input.FIELD, steps.ID.output or round",
 		             st->id, name, to);
 		sbuf_free(&ip);
 		return;
@@ -355,12 +364,12 @@ static void load_inputs(struct loader *L, struct step *st, const char *path)
 		char vp[400];
 		snprintf(vp, sizeof vp, "%s.%s", p, v->string);
 		if (!cJSON_IsString(v)) {
-			load_problem(L, vp, "step \"%s\": input \"%s\" must be a path string", st->id,
-			             v->string);
+			load_problem(L, vp, "step \"%s\": input \"%s\" must be a path string",
+			             st->id, v->string);
 			continue;
 		}
 		st->inputs[st->n_inputs++] =
-			(struct step_input){xstrdup(v->string), xstrdup(v->valuestring)};
+		    (struct step_input){xstrdup(v->string), xstrdup(v->valuestring)};
 	}
 }
 
@@ -390,10 +399,12 @@ static void load_loops(struct loader *L, struct session *s, const cJSON *loops)
 		lp->max_rounds = (int)load_int(L, lj, path, "max_rounds", 2, 1, 1000);
 		char sp[96];
 		snprintf(sp, sizeof sp, "%s.steps", path);
-		const cJSON *steps = load_get(L, lj, sp, "steps", cJSON_Array, "an array of step ids");
+		const cJSON *steps =
+		    load_get(L, lj, sp, "steps", cJSON_Array, "an array of step ids");
 		if (!steps || cJSON_GetArraySize(steps) == 0) {
-			load_problem(L, steps ? sp : path, "loop \"%s\": \"steps\" must list the step ids "
-			                                   "repeated each round",
+			load_problem(L, steps ? sp : path,
+			             "loop \"%s\": \"steps\" must list the step ids "
+			             "repeated each round",
 			             lp->id);
 			continue;
 		}
@@ -408,7 +419,8 @@ static void load_loops(struct loader *L, struct session *s, const cJSON *loops)
 			if (si < 0) {
 				load_problem(L, ep, "loop \"%s\": unknown step %s%s%s", lp->id,
 				             cJSON_IsString(id) ? "\"" : "",
-				             cJSON_IsString(id) ? id->valuestring : "(not a string)",
+				             cJSON_IsString(id) ? id->valuestring
+				                                : "(not a string)",
 				             cJSON_IsString(id) ? "\"" : "");
 				continue;
 			}
@@ -421,22 +433,25 @@ static void load_loops(struct loader *L, struct session *s, const cJSON *loops)
 		}
 		char up[96];
 		snprintf(up, sizeof up, "%s.until", path);
-		const cJSON *until = load_get(L, lj, up, "until", cJSON_Object,
-		                              "an object {\"step\", \"pattern\"}");
+		const cJSON *until =
+		    load_get(L, lj, up, "until", cJSON_Object, "an object {\"step\", \"pattern\"}");
 		if (until) {
 			char *sid = load_string(L, until, up, "step", NULL);
 			char who[300];
 			snprintf(who, sizeof who, "loop \"%s\": until", lp->id);
 			lp->until = load_regex(L, until, up, "pattern", who);
 			if (!lp->until && !cJSON_GetObjectItemCaseSensitive(until, "pattern"))
-				load_problem(L, up, "loop \"%s\": until needs a \"pattern\"", lp->id);
+				load_problem(L, up, "loop \"%s\": until needs a \"pattern\"",
+				             lp->id);
 			lp->until_step = sid ? session_step_index(s, sid)
 			                     : (lp->n_steps ? lp->steps[lp->n_steps - 1] : -1);
 			char usp[120];
 			snprintf(usp, sizeof usp, "%s.step", up);
-			if (sid && (lp->until_step < 0 || s->steps[lp->until_step].loop != (int)li - 1))
-				load_problem(L, usp, "loop \"%s\": until.step \"%s\" is not a step of this "
-				                    "loop",
+			if (sid &&
+			    (lp->until_step < 0 || s->steps[lp->until_step].loop != (int)li - 1))
+				load_problem(L, usp,
+				             "loop \"%s\": until.step \"%s\" is not a step of this "
+				             "loop",
 				             lp->id, sid);
 			free(sid);
 		}
@@ -465,7 +480,8 @@ static void compute_order(struct loader *L, struct session *s)
 		size_t to = s->steps[i].loop >= 0 ? n + (size_t)s->steps[i].loop : i;
 		for (size_t k = 0; k < s->steps[i].n_deps; k++) {
 			int d = s->steps[i].deps[k];
-			size_t from = s->steps[d].loop >= 0 ? n + (size_t)s->steps[d].loop : (size_t)d;
+			size_t from =
+			    s->steps[d].loop >= 0 ? n + (size_t)s->steps[d].loop : (size_t)d;
 			if (from != to && !edge[from * nodes + to]) {
 				edge[from * nodes + to] = true;
 				indeg[to]++;
@@ -496,8 +512,9 @@ static void compute_order(struct loader *L, struct session *s)
 			sbuf_addf(&cyc, "%s\"%s\"", cyc.len ? ", " : "", s->steps[i].id);
 	}
 	if (cyc.len)
-		load_problem(L, "pipeline.steps", "the steps %s read each other in a cycle; a cycle "
-		                                  "is only allowed inside a loop (pipeline.loops)",
+		load_problem(L, "pipeline.steps",
+		             "the steps %s read each other in a cycle; a cycle "
+		             "is only allowed inside a loop (pipeline.loops)",
 		             cyc.s);
 	sbuf_free(&cyc);
 	free(done);
@@ -541,7 +558,8 @@ void load_pipeline(struct loader *L, struct session *s)
 		}
 		st->id = load_string(L, sj, path, "id", NULL);
 		if (!st->id) {
-			if (!cJSON_GetObjectItemCaseSensitive(sj, "id")) /* else: reported as a type */
+			if (!cJSON_GetObjectItemCaseSensitive(sj,
+			                                      "id")) /* else: reported as a type */
 				load_problem(L, path, "%s: \"id\" is required", path);
 			st->id = xasprintf("#%zu", i);
 		} else if (session_step_index(s, st->id) != st->index) {
@@ -557,8 +575,9 @@ void load_pipeline(struct loader *L, struct session *s)
 		if (k < 0) {
 			char tp[80];
 			snprintf(tp, sizeof tp, "%s.type", path);
-			load_problem(L, tp, "step \"%s\": unknown type \"%s\" (llm, template, regex, "
-			                    "retrieve, exec)",
+			load_problem(L, tp,
+			             "step \"%s\": unknown type \"%s\" (llm, template, regex, "
+			             "retrieve, exec)",
 			             st->id, type);
 			k = STEP_TEMPLATE;
 			st->json = NULL; /* skip its fields */
@@ -608,12 +627,14 @@ void load_pipeline(struct loader *L, struct session *s)
 	if (out) {
 		s->output_step = session_step_index(s, out);
 		if (s->output_step < 0)
-			load_problem(L, "pipeline.output", "pipeline.output: unknown step \"%s\"", out);
+			load_problem(L, "pipeline.output", "pipeline.output: unknown step \"%s\"",
+			             out);
 		free(out);
 	} else if (s->n_order) {
 		const struct order_item *last = &s->order[s->n_order - 1];
-		s->output_step = last->step >= 0 ? last->step
-		                                 : s->loops[last->loop].steps[s->loops[last->loop].n_steps - 1];
+		s->output_step = last->step >= 0
+		                     ? last->step
+		                     : s->loops[last->loop].steps[s->loops[last->loop].n_steps - 1];
 	}
 }
 

@@ -44,11 +44,13 @@ struct rx *rx_compile(const char *pattern, int flags, struct err *e)
 		opts |= PCRE2_ANCHORED | PCRE2_ENDANCHORED;
 	int code;
 	PCRE2_SIZE off;
-	pcre2_code *re = pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED, opts, &code, &off, NULL);
+	pcre2_code *re =
+	    pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED, opts, &code, &off, NULL);
 	if (!re) {
 		PCRE2_UCHAR msg[256];
 		pcre2_get_error_message(code, msg, sizeof msg);
-		err_set(e, "invalid regex \"%.80s\": %s at offset %zu", pattern, (char *)msg, (size_t)off);
+		err_set(e, "invalid regex \"%.80s\": %s at offset %zu", pattern, (char *)msg,
+		        (size_t)off);
 		return NULL;
 	}
 	struct rx *rx = xcalloc(1, sizeof *rx);
@@ -87,18 +89,20 @@ int rx_group_index(const struct rx *rx, const char *name)
 
 static int match_error(int rc, struct err *e, const struct rx *rx)
 {
-	if (rc == PCRE2_ERROR_MATCHLIMIT || rc == PCRE2_ERROR_DEPTHLIMIT || rc == PCRE2_ERROR_HEAPLIMIT ||
-	    rc == PCRE2_ERROR_JIT_STACKLIMIT)
-		return err_set(e, "regex \"%.80s\" gave up: backtracking limit reached (the pattern is "
-		                  "too expensive for this input)",
-		               rx->pattern);
+	if (rc == PCRE2_ERROR_MATCHLIMIT || rc == PCRE2_ERROR_DEPTHLIMIT ||
+	    rc == PCRE2_ERROR_HEAPLIMIT || rc == PCRE2_ERROR_JIT_STACKLIMIT)
+		return err_set(
+		    e,
+		    "regex \"%.80s\" gave up: backtracking limit reached (the pattern is "
+		    "too expensive for this input)",
+		    rx->pattern);
 	PCRE2_UCHAR msg[256];
 	pcre2_get_error_message(rc, msg, sizeof msg);
 	return err_set(e, "regex \"%.80s\": %s", rx->pattern, (char *)msg);
 }
 
-int rx_match(const struct rx *rx, const char *subject, size_t len, size_t offset, struct rx_match *m,
-             struct err *e)
+int rx_match(const struct rx *rx, const char *subject, size_t len, size_t offset,
+             struct rx_match *m, struct err *e)
 {
 	pcre2_match_data *md = pcre2_match_data_create_from_pattern(rx->code, NULL);
 	pcre2_match_context *mc = limits_context();
@@ -149,9 +153,9 @@ char *rx_substitute(const struct rx *rx, const char *subject, const char *replac
 	for (int tries = 0; tries < 2; tries++) {
 		out = xrealloc(out, cap);
 		PCRE2_SIZE n = cap;
-		int rc = pcre2_substitute(rx->code, (PCRE2_SPTR)subject, PCRE2_ZERO_TERMINATED, 0, opts,
-		                          NULL, mc, (PCRE2_SPTR)replacement, PCRE2_ZERO_TERMINATED,
-		                          (PCRE2_UCHAR *)out, &n);
+		int rc = pcre2_substitute(rx->code, (PCRE2_SPTR)subject, PCRE2_ZERO_TERMINATED, 0,
+		                          opts, NULL, mc, (PCRE2_SPTR)replacement,
+		                          PCRE2_ZERO_TERMINATED, (PCRE2_UCHAR *)out, &n);
 		if (rc >= 0) {
 			pcre2_match_context_free(mc);
 			return out;

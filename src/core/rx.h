@@ -13,8 +13,9 @@ struct rx; /* a compiled pattern; owned by whoever compiled it */
 #define RX_MAX_GROUPS 32
 
 struct rx_match {
-	size_t start[RX_MAX_GROUPS], end[RX_MAX_GROUPS]; /* byte offsets; start == SIZE_MAX: unset */
-	int ngroups;                                    /* groups captured, including group 0 */
+	size_t start[RX_MAX_GROUPS],
+	    end[RX_MAX_GROUPS]; /* byte offsets; start == SIZE_MAX: unset */
+	int ngroups;            /* groups captured, including group 0 */
 };
 
 enum {

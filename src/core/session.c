@@ -69,7 +69,8 @@ static void load_models(struct loader *L, struct session *s)
 	const cJSON *models = load_get(L, s->root, "models", "models", cJSON_Object, "an object");
 	if (!models) {
 		if (!cJSON_GetObjectItemCaseSensitive(s->root, "models"))
-			load_problem(L, NULL, "no \"models\" object: name at least one model configuration");
+			load_problem(L, NULL,
+			             "no \"models\" object: name at least one model configuration");
 		return;
 	}
 	s->n_models = (size_t)cJSON_GetArraySize(models);
@@ -89,10 +90,11 @@ static void load_models(struct loader *L, struct session *s)
 		char kp[320];
 		snprintf(kp, sizeof kp, "%s.api_key", path);
 		if (cJSON_GetObjectItemCaseSensitive(m, "api_key"))
-			load_problem(L, kp,
-			             "model \"%s\": an API key must never be stored in the session; name "
-			             "the environment variable that holds it with \"api_key_env\"",
-			             mc->name);
+			load_problem(
+			    L, kp,
+			    "model \"%s\": an API key must never be stored in the session; name "
+			    "the environment variable that holds it with \"api_key_env\"",
+			    mc->name);
 		mc->provider = load_string(L, m, path, "provider", NULL);
 		mc->base_url = load_string(L, m, path, "base_url", NULL);
 		mc->model = load_string(L, m, path, "model", NULL);
@@ -118,8 +120,9 @@ static void load_models(struct loader *L, struct session *s)
 		if (!mc->provider) {
 			if (cJSON_GetObjectItemCaseSensitive(m, "provider"))
 				continue; /* reported as a wrong type */
-			load_problem(L, path, "model \"%s\": \"provider\" is required (one of openai, "
-			                      "anthropic, ollama, scripted)",
+			load_problem(L, path,
+			             "model \"%s\": \"provider\" is required (one of openai, "
+			             "anthropic, ollama, scripted)",
 			             mc->name);
 			continue;
 		}
@@ -129,15 +132,17 @@ static void load_models(struct loader *L, struct session *s)
 		if (!known) {
 			char pp[320];
 			snprintf(pp, sizeof pp, "%s.provider", path);
-			load_problem(L, pp, "model \"%s\": unknown provider \"%s\" (one of openai, "
-			                    "anthropic, ollama, scripted)",
+			load_problem(L, pp,
+			             "model \"%s\": unknown provider \"%s\" (one of openai, "
+			             "anthropic, ollama, scripted)",
 			             mc->name, mc->provider);
 		}
 		if (strcmp(mc->provider, "scripted") == 0) {
 			char *rules = load_string(L, m, path, "rules", NULL);
 			if (!rules) {
-				load_problem(L, path, "model \"%s\": a scripted model needs \"rules\" (a "
-				                      "rules file)",
+				load_problem(L, path,
+				             "model \"%s\": a scripted model needs \"rules\" (a "
+				             "rules file)",
 				             mc->name);
 			} else {
 				mc->rules = path_join(s->dir, rules);
@@ -147,7 +152,8 @@ static void load_models(struct loader *L, struct session *s)
 				if (fd < 0) {
 					char pp[320];
 					snprintf(pp, sizeof pp, "%s.rules", path);
-					load_problem(L, pp, "model \"%s\": rules file %s", mc->name, e.msg);
+					load_problem(L, pp, "model \"%s\": rules file %s", mc->name,
+					             e.msg);
 				} else {
 					close(fd);
 				}
@@ -156,8 +162,9 @@ static void load_models(struct loader *L, struct session *s)
 			if (!mc->model)
 				mc->model = xstrdup("scripted");
 		} else if (!mc->model) {
-			load_problem(L, path, "model \"%s\": \"model\" is required (the model name the "
-			                      "provider knows, e.g. gpt-4o-mini)",
+			load_problem(L, path,
+			             "model \"%s\": \"model\" is required (the model name the "
+			             "provider knows, e.g. gpt-4o-mini)",
 			             mc->name);
 		}
 	}
@@ -174,14 +181,15 @@ const struct model_config *session_model(const struct session *s, const char *na
 /* ---- dataset ---- */
 
 static const char *const dataset_keys[] = {"answer_field", "id_field", "train", "val", "test",
-                                           "path", "key", "split", NULL};
+                                           "path",         "key",      "split", NULL};
 
 static void load_dataset(struct loader *L, struct session *s)
 {
 	const cJSON *ds = load_get(L, s->root, "dataset", "dataset", cJSON_Object, "an object");
 	if (!ds) {
 		if (!cJSON_GetObjectItemCaseSensitive(s->root, "dataset"))
-			load_problem(L, NULL, "no \"dataset\" object: give train/val/test examples");
+			load_problem(L, NULL,
+			             "no \"dataset\" object: give train/val/test examples");
 		return;
 	}
 	s->data.answer_field = load_string(L, ds, "dataset", "answer_field", "answer");
@@ -195,8 +203,9 @@ static void load_dataset(struct loader *L, struct session *s)
 		for (int i = 0; i < SPLIT_COUNT; i++)
 			both |= cJSON_GetObjectItemCaseSensitive(ds, split_names[i]) != NULL;
 		if (both)
-			load_problem(L, "dataset", "dataset: give either \"path\" with \"split\" "
-			                           "fractions or train/val/test, not both");
+			load_problem(L, "dataset",
+			             "dataset: give either \"path\" with \"split\" "
+			             "fractions or train/val/test, not both");
 		else if (dataset_load_fractions(&s->data, ds, s->dir, &e) < 0)
 			load_problem(L, "dataset", "%s", e.msg);
 		any = true;
@@ -274,8 +283,8 @@ static void check_golds(struct loader *L, struct session *s)
 			char where[64] = "";
 			if (ex->line)
 				snprintf(where, sizeof where, ":%zu", ex->line + base);
-			diag_add(d, "%s%s: %s example %zu: %s", in_file ? sp->source : L->file, where,
-			         split_names[i], k + 1, first.msg);
+			diag_add(d, "%s%s: %s example %zu: %s", in_file ? sp->source : L->file,
+			         where, split_names[i], k + 1, first.msg);
 		}
 	}
 	if (n_bad > GOLD_REPORTS)
@@ -290,10 +299,10 @@ static void check_golds(struct loader *L, struct session *s)
 /* ---- optimizer settings ---- */
 
 static const char *const optimizer_keys[] = {
-	"seed",         "batch_size",   "minibatch_good", "minibatch_bad",  "val_size",
-	"budget_total", "budget_floor", "eval_budget",    "step_optimizer", "role_model",
-	"cost_cap_usd", "token_cap",    "max_demos",      "roles",          "val_resample",
-	NULL};
+    "seed",           "batch_size",   "minibatch_good", "minibatch_bad",
+    "val_size",       "budget_total", "budget_floor",   "eval_budget",
+    "step_optimizer", "role_model",   "cost_cap_usd",   "token_cap",
+    "max_demos",      "roles",        "val_resample",   NULL};
 
 static void load_optimizer(struct loader *L, struct session *s)
 {
@@ -320,8 +329,8 @@ static void load_optimizer(struct loader *L, struct session *s)
 	st->role_model = load_string(L, o, "optimizer", "role_model", def_role);
 	if (o != &empty && s->n_models && !session_model(s, st->role_model) &&
 	    cJSON_GetObjectItemCaseSensitive(o, "role_model"))
-		load_problem(L, "optimizer.role_model", "optimizer.role_model: no model named \"%s\"",
-		             st->role_model);
+		load_problem(L, "optimizer.role_model",
+		             "optimizer.role_model: no model named \"%s\"", st->role_model);
 	if (st->roles) {
 		const cJSON *r;
 		cJSON_ArrayForEach(r, st->roles)
@@ -354,8 +363,8 @@ static void load_metric(struct loader *L, struct session *s)
 	struct err e = {{0}};
 	s->metric = metric_from_json(m, &e);
 	if (!s->metric) {
-		/* metric.c names the key ("metric.threshold must ...", "metric: unknown key \"x\"");
-		 * point at it rather than at the whole object */
+		/* metric.c names the key ("metric.threshold must ...", "metric: unknown key
+		 * \"x\""); point at it rather than at the whole object */
 		const char *k = str_startswith(e.msg, "metric.") ? e.msg + 7 : NULL;
 		if (!k && str_startswith(e.msg, "metric: ") && (k = strstr(e.msg, "key \"")))
 			k += 5;
@@ -363,28 +372,26 @@ static void load_metric(struct loader *L, struct session *s)
 		char kp[96] = "metric";
 		if (klen && klen < 64)
 			snprintf(kp, sizeof kp, "metric.%.*s", (int)klen, k);
-		load_problem(L, kp, "%s%s", str_startswith(e.msg, "metric") ? "" : "metric: ", e.msg);
-	}
-	else if (metric_is_judge(s->metric)) {
+		load_problem(L, kp, "%s%s",
+		             str_startswith(e.msg, "metric") ? "" : "metric: ", e.msg);
+	} else if (metric_is_judge(s->metric)) {
 		const struct metric_judge *j = metric_judge(s->metric);
 		if (j && j->model && !session_model(s, j->model))
-			load_problem(L, "metric.model", "metric: judge model \"%s\" is not in \"models\"",
-			             j->model);
+			load_problem(L, "metric.model",
+			             "metric: judge model \"%s\" is not in \"models\"", j->model);
 	}
 }
 
 /* ---- the whole file ---- */
 
-static const char *const top_keys[] = {"format",    "version", "name",    "models",
-                                       "pipeline",  "dataset", "metric",  "optimizer",
-                                       "history",   "state",   "max_file_mb", NULL};
+static const char *const top_keys[] = {"format",   "version", "name",        "models",
+                                       "pipeline", "dataset", "metric",      "optimizer",
+                                       "history",  "state",   "max_file_mb", NULL};
 
 const struct session_keyset session_keysets[] = {
-	{"top level", top_keys},         {"models.NAME", model_keys},
-	{"dataset", dataset_keys},       {"optimizer", optimizer_keys},
-	{"pipeline", pipeline_keys},     {"pipeline.steps[]", step_keys},
-	{"pipeline.loops[]", loop_keys}, {"metric", metric_keys},
-	{NULL, NULL},
+    {"top level", top_keys},         {"models.NAME", model_keys}, {"dataset", dataset_keys},
+    {"optimizer", optimizer_keys},   {"pipeline", pipeline_keys}, {"pipeline.steps[]", step_keys},
+    {"pipeline.loops[]", loop_keys}, {"metric", metric_keys},     {NULL, NULL},
 };
 
 /* ---- the engine's record ----
@@ -392,48 +399,50 @@ const struct session_keyset session_keysets[] = {
  * session is opened; their numbers are checked here, where positions are known, so that
  * --check and every open reject a count of 1e300 or a negative spend before anything converts
  * them.  A score of -1 means "not measured". */
-#define N_MAX 1e15   /* calls and tokens */
-#define USD_MAX 1e12 /* money */
-#define ITER_MAX 1e6 /* iterations, versions, rounds */
+#define N_MAX    1e15 /* calls and tokens */
+#define USD_MAX  1e12 /* money */
+#define ITER_MAX 1e6  /* iterations, versions, rounds */
 #define COST_KEYS(p)                                                                               \
 	{p ".calls", true, 0, N_MAX}, {p ".cached", true, 0, N_MAX},                               \
-	{p ".avoided", true, 0, N_MAX}, {p ".memo_hits", true, 0, N_MAX},                          \
-	{p ".tokens_in", true, 0, N_MAX}, {p ".tokens_out", true, 0, N_MAX},                       \
-	{p ".projected_calls", true, 0, N_MAX}, {p ".cost_usd", false, 0, USD_MAX},                \
-	{p ".projected_usd", false, 0, USD_MAX}
+	    {p ".avoided", true, 0, N_MAX}, {p ".memo_hits", true, 0, N_MAX},                      \
+	    {p ".tokens_in", true, 0, N_MAX}, {p ".tokens_out", true, 0, N_MAX},                   \
+	    {p ".projected_calls", true, 0, N_MAX}, {p ".cost_usd", false, 0, USD_MAX},            \
+	{                                                                                          \
+		p ".projected_usd", false, 0, USD_MAX                                              \
+	}
 
 static const struct json_num_rule history_numbers[] = {
-	{"history.versions[].version", true, 0, ITER_MAX},
-	{"history.versions[].iteration", true, 0, ITER_MAX},
-	{"history.versions[].score", false, -1, 1},
-	{"history.iterations[].number", true, 1, ITER_MAX},
-	{"history.iterations[].train_score", false, -1, 1},
-	{"history.iterations[].base_score", false, -1, 1},
-	{"history.iterations[].best_score", false, -1, 1},
-	{"history.iterations[].kept_score", false, -1, 1},
-	{"history.iterations[].validation_examples", true, 0, N_MAX},
-	{"history.iterations[].candidates.*[].demos", true, 0, ITER_MAX},
-	{"history.iterations[].evaluations[].choice[]", true, 0, ITER_MAX},
-	{"history.iterations[].evaluations[].score", false, -1, 1},
-	{"history.iterations[].evaluations[].scores[]", false, -1, 1},
-	{"history.iterations[].shapley.phi.*", false, -1e9, 1e9},
-	{"history.iterations[].shapley.sd.*", false, 0, 1e9},
-	{"history.iterations[].budget.*", true, 0, 1000},
-	{"history.iterations[].next_budget.*", true, 0, 1000},
-	COST_KEYS("history.iterations[].cost.*"),
-	{"history.iterations[].traces[].example", true, 0, N_MAX},
-	{"history.iterations[].traces[].score", false, -1, 1},
-	{"history.iterations[].traces[].steps[].round", true, 0, ITER_MAX},
-	{"history.iterations[].traces[].steps[].latency_s", false, 0, 1e9},
-	{"history.iterations[].traces[].steps[].replaced_bytes", true, 0, N_MAX},
-	COST_KEYS("history.iterations[].traces[].steps[]"),
-	COST_KEYS("history.totals_last_run"),
-	COST_KEYS("history.spent"),
-	{"history.incumbent_score", false, -1, 1},
-	{"history.spent.journal", true, 0, N_MAX},
-	{"state.iteration", true, 1, ITER_MAX},
-	COST_KEYS("state.cost.*"),
-	{NULL, false, 0, 0},
+    {"history.versions[].version", true, 0, ITER_MAX},
+    {"history.versions[].iteration", true, 0, ITER_MAX},
+    {"history.versions[].score", false, -1, 1},
+    {"history.iterations[].number", true, 1, ITER_MAX},
+    {"history.iterations[].train_score", false, -1, 1},
+    {"history.iterations[].base_score", false, -1, 1},
+    {"history.iterations[].best_score", false, -1, 1},
+    {"history.iterations[].kept_score", false, -1, 1},
+    {"history.iterations[].validation_examples", true, 0, N_MAX},
+    {"history.iterations[].candidates.*[].demos", true, 0, ITER_MAX},
+    {"history.iterations[].evaluations[].choice[]", true, 0, ITER_MAX},
+    {"history.iterations[].evaluations[].score", false, -1, 1},
+    {"history.iterations[].evaluations[].scores[]", false, -1, 1},
+    {"history.iterations[].shapley.phi.*", false, -1e9, 1e9},
+    {"history.iterations[].shapley.sd.*", false, 0, 1e9},
+    {"history.iterations[].budget.*", true, 0, 1000},
+    {"history.iterations[].next_budget.*", true, 0, 1000},
+    COST_KEYS("history.iterations[].cost.*"),
+    {"history.iterations[].traces[].example", true, 0, N_MAX},
+    {"history.iterations[].traces[].score", false, -1, 1},
+    {"history.iterations[].traces[].steps[].round", true, 0, ITER_MAX},
+    {"history.iterations[].traces[].steps[].latency_s", false, 0, 1e9},
+    {"history.iterations[].traces[].steps[].replaced_bytes", true, 0, N_MAX},
+    COST_KEYS("history.iterations[].traces[].steps[]"),
+    COST_KEYS("history.totals_last_run"),
+    COST_KEYS("history.spent"),
+    {"history.incumbent_score", false, -1, 1},
+    {"history.spent.journal", true, 0, N_MAX},
+    {"state.iteration", true, 1, ITER_MAX},
+    COST_KEYS("state.cost.*"),
+    {NULL, false, 0, 0},
 };
 
 static void history_bad(void *arg, const char *path, const char *msg)
@@ -560,9 +569,11 @@ struct session *session_load(const char *path, const struct session_load_opts *o
 	size_t bad = utf8_valid_len(text, len);
 	if (bad < len) {
 		struct json_pos pos = json_pos_of_offset(text, bad);
-		diag_add(d, "%s:%d:%d: byte 0x%02X is not UTF-8 (a session file is UTF-8 text: convert "
-		            "it, e.g. with iconv)",
-		         path, pos.line, pos.col, (unsigned char)text[bad]);
+		diag_add(
+		    d,
+		    "%s:%d:%d: byte 0x%02X is not UTF-8 (a session file is UTF-8 text: convert "
+		    "it, e.g. with iconv)",
+		    path, pos.line, pos.col, (unsigned char)text[bad]);
 		cJSON_Delete(root);
 		free(text);
 		return NULL;
@@ -588,16 +599,19 @@ struct session *session_load(const char *path, const struct session_load_opts *o
 	const cJSON *fmt = cJSON_GetObjectItemCaseSensitive(root, "format");
 	if (!cJSON_IsString(fmt) || strcmp(fmt->valuestring, SESSION_FORMAT) != 0)
 		load_problem(&L, fmt ? "format" : NULL,
-		             "\"format\" must be \"" SESSION_FORMAT "\" (is this an adopt-tui session?)");
+		             "\"format\" must be \"" SESSION_FORMAT
+		             "\" (is this an adopt-tui session?)");
 	const cJSON *ver = cJSON_GetObjectItemCaseSensitive(root, "version");
 	if (!cJSON_IsNumber(ver))
-		load_problem(&L, ver ? "version" : NULL, "\"version\" must be a number (this build "
-		                                         "writes %d)",
+		load_problem(&L, ver ? "version" : NULL,
+		             "\"version\" must be a number (this build "
+		             "writes %d)",
 		             SESSION_VERSION);
 	else if (ver->valuedouble > SESSION_VERSION)
-		load_problem(&L, "version",
-		             "version %g is newer than this build understands (%d): upgrade adopt-tui",
-		             ver->valuedouble, SESSION_VERSION);
+		load_problem(
+		    &L, "version",
+		    "version %g is newer than this build understands (%d): upgrade adopt-tui",
+		    ver->valuedouble, SESSION_VERSION);
 	else if (json_int(ver, 1, SESSION_VERSION, &(int){0}, &e) < 0)
 		load_problem(&L, "version", "\"version\" %s", e.msg);
 	char *name = load_string(&L, root, "", "name", NULL);
@@ -609,8 +623,8 @@ struct session *session_load(const char *path, const struct session_load_opts *o
 		name = xstrndup(base, n);
 	}
 	s->name = name;
-	s->data.max_file_bytes =
-	    (size_t)load_number(&L, root, "", "max_file_mb", 256, 1, 1 << 20) << 20;
+	s->data.max_file_bytes = (size_t)load_number(&L, root, "", "max_file_mb", 256, 1, 1 << 20)
+	                         << 20;
 	load_models(&L, s);
 	load_dataset(&L, s);
 	if (L.bad_json) {

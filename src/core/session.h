@@ -21,13 +21,13 @@ struct bm25;
 struct metric;
 struct rx;
 
-#define SESSION_FORMAT "adopt-session"
+#define SESSION_FORMAT  "adopt-session"
 #define SESSION_VERSION 1
 
 /* A table of step kinds; the loader and the runner index it by enum step_kind. */
 #define STEP_KINDS(X)                                                                              \
 	X(LLM, "llm", "a prompt sent to a model")                                                  \
-	X(TEMPLATE, "template", "text assembled from a template")                                 \
+	X(TEMPLATE, "template", "text assembled from a template")                                  \
 	X(REGEX, "regex", "a PCRE2 extract or substitute")                                         \
 	X(RETRIEVE, "retrieve", "BM25 top-k passages")                                             \
 	X(EXEC, "exec", "an external command (needs --trust)")
@@ -36,7 +36,7 @@ enum step_kind {
 #define X(id, name, help) STEP_##id,
 	STEP_KINDS(X)
 #undef X
-	STEP_KIND_COUNT
+	    STEP_KIND_COUNT
 };
 const char *step_kind_name(enum step_kind k);
 
@@ -82,7 +82,7 @@ struct step {
 	int group;
 	bool global; /* substitute every match / extract every match as a list */
 	/* retrieve */
-	char *corpus;         /* resolved path, or NULL when passages come from the example */
+	char *corpus;      /* resolved path, or NULL when passages come from the example */
 	struct bm25 *bm25; /* over the corpus, built at load */
 	char **corpus_docs;
 	size_t n_corpus_docs;
@@ -111,20 +111,20 @@ struct order_item {
 
 struct optimizer_settings {
 	unsigned long seed;
-	int batch_size;      /* forward pass examples (paper: 50) */
-	int minibatch_good;  /* good cases shown to the roles (paper: 5) */
-	int minibatch_bad;   /* bad cases analysed (paper: 5) */
-	int val_size;        /* validation sample for selection */
-	bool val_resample;   /* a fresh sample each iteration (else one per session seed) */
-	int budget_total;    /* candidates per iteration over all steps */
-	int budget_floor;    /* per step minimum */
-	int eval_budget;     /* configurations evaluated per iteration */
+	int batch_size;       /* forward pass examples (paper: 50) */
+	int minibatch_good;   /* good cases shown to the roles (paper: 5) */
+	int minibatch_bad;    /* bad cases analysed (paper: 5) */
+	int val_size;         /* validation sample for selection */
+	bool val_resample;    /* a fresh sample each iteration (else one per session seed) */
+	int budget_total;     /* candidates per iteration over all steps */
+	int budget_floor;     /* per step minimum */
+	int eval_budget;      /* configurations evaluated per iteration */
 	char *step_optimizer; /* "instruct", "joint", ... */
-	char *role_model;    /* model configuration for the analysis roles */
-	double cost_cap_usd; /* 0: none */
-	long token_cap;      /* 0: none */
+	char *role_model;     /* model configuration for the analysis roles */
+	double cost_cap_usd;  /* 0: none */
+	long token_cap;       /* 0: none */
 	int max_demos;
-	cJSON *roles;        /* role prompt overrides: name -> template text (borrowed) */
+	cJSON *roles; /* role prompt overrides: name -> template text (borrowed) */
 };
 
 /* Diagnostics: every problem found, each "file:line:col: message". */
@@ -136,14 +136,14 @@ void diag_add(struct diag *d, const char *fmt, ...) PRINTF_LIKE(2, 3);
 void diag_free(struct diag *d);
 
 struct session {
-	char *path; /* as given */
+	char *path;      /* as given */
 	char *save_path; /* where a save to `path` goes: the target when path is a symbolic link,
 	                  * resolved once at load (never silently replacing the link) */
-	char *dir;  /* directory of the file, for relative paths */
+	char *dir;       /* directory of the file, for relative paths */
 	char *name;
-	cJSON *root; /* the whole document; unknown keys survive a save */
+	cJSON *root;       /* the whole document; unknown keys survive a save */
 	char *inline_text; /* inline dataset arrays, NUL-separated: root's raw nodes point here */
-	char *text;  /* the file's text, kept for error positions until load finishes */
+	char *text;        /* the file's text, kept for error positions until load finishes */
 	/* the file as last read or written, to notice another program's save before ours */
 	struct {
 		char *path; /* NULL: unknown */
@@ -169,14 +169,14 @@ struct session {
 	struct diag warnings; /* suspect but usable things found on loading (for --check) */
 };
 
-
 struct session_load_opts {
 	size_t max_bytes; /* default 256 MiB */
 };
 
 /* Loads and validates completely. NULL when any problem was found (all of them in d).
  * Removes the temp files of saves killed half-way (of processes no longer running). */
-struct session *session_load(const char *path, const struct session_load_opts *opts, struct diag *d);
+struct session *session_load(const char *path, const struct session_load_opts *opts,
+                             struct diag *d);
 void session_free(struct session *s);
 
 /* Writes the session (its tree, updated from the model) atomically to path (to save_path when

@@ -9,7 +9,8 @@ struct segment {
 	char *s; /* literal text or variable name */
 };
 
-struct template {
+struct template
+{
 	char *text;
 	struct segment *segs;
 	size_t n, cap;
@@ -25,8 +26,8 @@ static void add_segment(struct template *t, bool is_var, const char *s, size_t n
 
 static bool name_char(char c)
 {
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
-	       c == '.' || c == '-';
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       c == '_' || c == '.' || c == '-';
 }
 
 static void position(const char *text, size_t off, int *line, int *col)
@@ -79,8 +80,9 @@ struct template *template_parse(const char *text, struct err *e)
 		for (const char *q = a; q < b; q++) {
 			if (q >= name_end || name_char(*q))
 				continue;
-			err_set(e, "bad name \"%.*s\" in {{...}} at line %d, column %d (names are "
-			           "letters, digits, _ - and dots, with an optional final [N])",
+			err_set(e,
+			        "bad name \"%.*s\" in {{...}} at line %d, column %d (names are "
+			        "letters, digits, _ - and dots, with an optional final [N])",
 			        (int)(b - a), a, line, col);
 			goto fail;
 		}

@@ -3,9 +3,10 @@
  * headless modes (--check, --eval, --run print through term_printf).
  *
  * The scanner decodes UTF-8 strictly (core/utf8.h: an invalid byte is -1) and removes
- * ANSI/ECMA-48 escape sequences entirely: CSI (ESC [, U+009B and a raw byte 0x9b), OSC/DCS/SOS/PM/APC strings
- * (ESC ] or U+009D, ...) ended by BEL, ESC \ or U+009C, and two/three-byte ESC sequences.  What
- * is left is handed on one code point at a time, controls included: the consumer decides. */
+ * ANSI/ECMA-48 escape sequences entirely: CSI (ESC [, U+009B and a raw byte 0x9b),
+ * OSC/DCS/SOS/PM/APC strings (ESC ] or U+009D, ...) ended by BEL, ESC \ or U+009C, and
+ * two/three-byte ESC sequences.  What is left is handed on one code point at a time, controls
+ * included: the consumer decides. */
 #ifndef ADOPT_TERMSAFE_H
 #define ADOPT_TERMSAFE_H
 
@@ -15,7 +16,6 @@
 
 #include "core/utf8.h"
 #include "core/util.h"
-
 
 /* C0 and C1 controls, DEL, and the bidi embedding/override/isolate controls (U+202A..U+202E,
  * U+2066..U+2069): what never reaches a terminal as is. */

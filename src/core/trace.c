@@ -54,8 +54,7 @@ const struct trace_step *trace_find(const struct trace *t, int step)
 	return NULL;
 }
 
-const struct trace_step *trace_next(const struct trace *t, int step,
-                                    const struct trace_step *after)
+const struct trace_step *trace_next(const struct trace *t, int step, const struct trace_step *after)
 {
 	for (size_t i = after ? (size_t)(after - t->steps) + 1 : 0; i < t->n; i++)
 		if (t->steps[i].step == step)
@@ -212,7 +211,7 @@ int trace_from_json(const cJSON *j, struct trace *t, int (*step_index)(void *, c
 			size_t n = (size_t)cJSON_GetArraySize(items), k = 0;
 			ts->out.items = xcalloc(n ? n : 1, sizeof *ts->out.items);
 			cJSON_ArrayForEach(it, items) ts->out.items[k++] =
-				xstrdup(cJSON_IsString(it) ? it->valuestring : "");
+			    xstrdup(cJSON_IsString(it) ? it->valuestring : "");
 			ts->out.n_items = k;
 		}
 		ts->error = dup_str(s, "error");

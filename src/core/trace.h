@@ -23,15 +23,15 @@ void step_out_set_text(struct step_out *o, const char *text);
 void step_out_set_items(struct step_out *o, char **items, size_t n);
 
 struct trace_step {
-	int step;      /* index in session->steps */
-	int round;     /* 1-based inside a loop, 0 outside */
-	char *input;   /* the step's input variables, "name: value" one a line */
-	char *prompt;  /* LLM: the full rendered message(s); code: the rendered text it worked on */
-	char *raw;     /* LLM: the reply as received, except that bytes that were not UTF-8 (or
-	                * NUL) are U+FFFD: `replaced` says how many */
+	int step;     /* index in session->steps */
+	int round;    /* 1-based inside a loop, 0 outside */
+	char *input;  /* the step's input variables, "name: value" one a line */
+	char *prompt; /* LLM: the full rendered message(s); code: the rendered text it worked on */
+	char *raw;    /* LLM: the reply as received, except that bytes that were not UTF-8 (or
+	               * NUL) are U+FFFD: `replaced` says how many */
 	char *reasoning; /* LLM: the model's reasoning, apart from the reply (NULL: none) */
 	struct step_out out;
-	char *error;   /* NULL when the step succeeded */
+	char *error;     /* NULL when the step succeeded */
 	bool parse_miss; /* the output parser did not match: out is the trimmed raw reply */
 	char *finish;    /* LLM: the provider's finish reason ("stop", "length", ...), or NULL */
 	bool cut;        /* LLM: the token limit cut the answer (finish "length", "max_tokens") */
@@ -42,7 +42,7 @@ struct trace_step {
 	long tok_cached, tok_reasoning; /* parts of tok_in (provider-cached) and tok_out */
 	double cost_usd;
 	long replaced; /* bytes of the reply replaced by U+FFFD (llm.h, llm_reply.replaced) */
-	char key[65]; /* LLM request key (memo / cache), "" for code steps */
+	char key[65];  /* LLM request key (memo / cache), "" for code steps */
 };
 
 struct trace {

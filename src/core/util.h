@@ -11,15 +11,14 @@
 #include <stdint.h>
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
-#define MIN(a, b) ((a) < (b) ? (a) : (b))
-#define MAX(a, b) ((a) > (b) ? (a) : (b))
+#define MIN(a, b)     ((a) < (b) ? (a) : (b))
+#define MAX(a, b)     ((a) > (b) ? (a) : (b))
 
 #if defined(__GNUC__)
 #define PRINTF_LIKE(f, a) __attribute__((format(printf, f, a)))
 #else
 #define PRINTF_LIKE(f, a)
 #endif
-
 
 void *xmalloc(size_t n);
 void *xcalloc(size_t n, size_t size);
@@ -91,8 +90,6 @@ uint64_t rng_below(struct rng *r, uint64_t n);
 
 /* 64-bit FNV-1a, for hash tables. */
 uint64_t hash_bytes(const void *p, size_t n, uint64_t seed);
-
-
 
 /* Bump allocator for many small immutable strings (datasets): freed all at once. */
 struct arena {

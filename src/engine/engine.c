@@ -10,12 +10,12 @@
 
 static const char *const phase_names[PHASE_COUNT] = {
 #define X(id, name, help) name,
-	PHASES(X)
+    PHASES(X)
 #undef X
 };
 static const char *const phase_helps[PHASE_COUNT] = {
 #define X(id, name, help) help,
-	PHASES(X)
+    PHASES(X)
 #undef X
 };
 
@@ -38,8 +38,9 @@ void engine_emit(struct engine *en, enum engine_event_kind kind, int step, long 
                  const char *message)
 {
 	const struct iteration *it = cur(en);
-	struct engine_event ev = {kind, it ? it->phase : PHASE_FORWARD, it ? it->number : 0, step,
-	                          example, NULL, 0, message};
+	struct engine_event ev = {
+	    kind,   it ? it->phase : PHASE_FORWARD, it ? it->number : 0, step, example, NULL, 0,
+	    message};
 	if (en->fn)
 		en->fn(en->arg, &ev);
 }
@@ -82,7 +83,8 @@ static void on_role_done(void *arg, const struct llm_reply *rep)
 		if (w->raw_dest) {
 			*w->raw_dest = xstrdup(rep->text);
 			if (!w->dest && !rep->text[strspn(rep->text, " \t\r\n")])
-				role_failed(en, w, xstrdup("role answer unusable: the reply is empty"));
+				role_failed(en, w,
+				            xstrdup("role answer unusable: the reply is empty"));
 		}
 		if (w->dest) {
 			struct err e = {{0}};
@@ -98,9 +100,11 @@ static void on_role_done(void *arg, const struct llm_reply *rep)
 			const struct iteration *it = cur(en);
 			char *msg = xasprintf(
 			    "%s: every role request failed (%zu, the last with: %s); the phase was "
-			    "rolled back and the loop paused, earlier phases are kept: check the model "
+			    "rolled back and the loop paused, earlier phases are kept: check the "
+			    "model "
 			    "configuration \"%s\" (optimizer.role_model) and run again",
-			    phase_name(it->phase), en->n_waits, en->role_error, en->s->opt.role_model);
+			    phase_name(it->phase), en->n_waits, en->role_error,
+			    en->s->opt.role_model);
 			engine_phase_failed(en, msg);
 			free(msg);
 			return;
@@ -136,8 +140,8 @@ void engine_ask(struct engine *en, enum role r, const char *prompt, char **dest,
 
 void engine_bury_batch(struct engine *en, struct run_batch *b)
 {
-	en->graveyard = xgrow(en->graveyard, &en->cap_graveyard, en->n_graveyard + 1,
-	                      sizeof *en->graveyard);
+	en->graveyard =
+	    xgrow(en->graveyard, &en->cap_graveyard, en->n_graveyard + 1, sizeof *en->graveyard);
 	en->graveyard[en->n_graveyard++] = b;
 }
 
@@ -294,10 +298,11 @@ static int start_next(struct engine *en)
 	engine_spent(en, &spent);
 	const struct optimizer_settings *o = &en->s->opt;
 	if (o->cost_cap_usd > 0 && spent.cost_usd + usd > o->cost_cap_usd) {
-		char *msg = xasprintf("budget cap: phase %s is projected to cost $%.4f, which would "
-		                      "pass the cap of $%.4f (this session has spent $%.4f); raise "
-		                      "optimizer.cost_cap_usd to go on",
-		                      phase_name(p), usd, o->cost_cap_usd, spent.cost_usd);
+		char *msg =
+		    xasprintf("budget cap: phase %s is projected to cost $%.4f, which would "
+		              "pass the cap of $%.4f (this session has spent $%.4f); raise "
+		              "optimizer.cost_cap_usd to go on",
+		              phase_name(p), usd, o->cost_cap_usd, spent.cost_usd);
 		set_pause(en, msg);
 		free(msg);
 		return -1;
@@ -368,8 +373,7 @@ void engine_phase_done(struct engine *en)
 		it->phase = PHASE_COUNT; /* nothing to decide: the incumbent stays */
 		it->kept_score = it->n_evals ? it->base_score : -1;
 		engine_emit(en, EV_ITERATION_DONE, -1, -1, NULL);
-	} else if (it->phase == PHASE_DECISION &&
-	           (en->o.auto_accept || en->go == GO_ITERATIONS)) {
+	} else if (it->phase == PHASE_DECISION && (en->o.auto_accept || en->go == GO_ITERATIONS)) {
 		engine_decide_remaining(en);
 	} else if (it->phase == PHASE_DECISION) {
 		set_pause(en, "proposal ready: accept, edit or reject each change");
@@ -428,9 +432,10 @@ bool engine_poll(struct engine *en)
 	if (en->go == GO_ITERATIONS && it && it->phase >= PHASE_COUNT) {
 		en->flat = iteration_gained(it) ? 0 : en->flat + 1;
 		if (en->patience > 0 && en->flat >= en->patience) {
-			char *msg = xasprintf("stopped after %d iteration%s without validation gain "
-			                      "(patience %d)",
-			                      en->flat, en->flat == 1 ? "" : "s", en->patience);
+			char *msg =
+			    xasprintf("stopped after %d iteration%s without validation gain "
+			              "(patience %d)",
+			              en->flat, en->flat == 1 ? "" : "s", en->patience);
 			set_pause(en, msg);
 			free(msg);
 			return false;
@@ -530,17 +535,17 @@ static struct step_change *find_change(struct engine *en, int step, size_t *idx)
 	return NULL;
 }
 
-void engine_add_version(struct engine *en, int step, const char *prompt, double score,
-                        bool edited, int iteration)
+void engine_add_version(struct engine *en, int step, const char *prompt, double score, bool edited,
+                        int iteration)
 {
 	int v = 0;
 	for (size_t i = 0; i < en->n_versions; i++)
 		if (en->versions[i].step == step && en->versions[i].version > v)
 			v = en->versions[i].version;
-	en->versions = xgrow(en->versions, &en->cap_versions, en->n_versions + 1,
-	                     sizeof *en->versions);
-	en->versions[en->n_versions++] = (struct prompt_version){
-		step, v + 1, iteration, xstrdup(prompt), score, edited};
+	en->versions =
+	    xgrow(en->versions, &en->cap_versions, en->n_versions + 1, sizeof *en->versions);
+	en->versions[en->n_versions++] =
+	    (struct prompt_version){step, v + 1, iteration, xstrdup(prompt), score, edited};
 }
 
 static void set_prompt(struct step *st, const char *prompt, const struct demo *demos, size_t n)
@@ -561,7 +566,8 @@ static void set_prompt(struct step *st, const char *prompt, const struct demo *d
 		free(st->demos);
 		st->demos = xcalloc(n ? n : 1, sizeof *st->demos);
 		for (size_t i = 0; i < n; i++)
-			st->demos[i] = (struct demo){xstrdup(demos[i].input), xstrdup(demos[i].output)};
+			st->demos[i] =
+			    (struct demo){xstrdup(demos[i].input), xstrdup(demos[i].output)};
 		st->n_demos = n;
 	}
 }
@@ -569,11 +575,15 @@ static void set_prompt(struct step *st, const char *prompt, const struct demo *d
 static void push_undo(struct engine *en, int step, size_t change)
 {
 	const struct step *st = &en->s->steps[step];
-	struct undo_rec u = {step, change, xstrdup(st->prompt), xcalloc(st->n_demos + 1,
-	                     sizeof(struct demo)), st->n_demos, en->n_versions};
+	struct undo_rec u = {step,
+	                     change,
+	                     xstrdup(st->prompt),
+	                     xcalloc(st->n_demos + 1, sizeof(struct demo)),
+	                     st->n_demos,
+	                     en->n_versions};
 	for (size_t i = 0; i < st->n_demos; i++)
-		u.prev_demos[i] = (struct demo){xstrdup(st->demos[i].input),
-		                                xstrdup(st->demos[i].output)};
+		u.prev_demos[i] =
+		    (struct demo){xstrdup(st->demos[i].input), xstrdup(st->demos[i].output)};
 	en->undo = xgrow(en->undo, &en->cap_undo, en->n_undo + 1, sizeof *en->undo);
 	en->undo[en->n_undo++] = u;
 }
@@ -750,8 +760,8 @@ int engine_decide_remaining(struct engine *en)
 	bool improves = it->best_score > it->base_score;
 	for (size_t c = 0; c < it->n_changes && it->phase == PHASE_DECISION; c++)
 		if (it->changes[c].decision == DECISION_NONE)
-			decide(en, it->changes[c].step, improves ? DECISION_ACCEPT : DECISION_REJECT,
-			       NULL);
+			decide(en, it->changes[c].step,
+			       improves ? DECISION_ACCEPT : DECISION_REJECT, NULL);
 	if (it->phase == PHASE_DECISION)
 		close_iteration(en);
 	return 0;

@@ -54,17 +54,17 @@ struct engine {
 
 	/* the phase in flight */
 	bool busy;
-	int stage;                  /* sub-step inside a phase */
-	struct role_wait **waits;   /* outstanding role requests */
+	int stage;                /* sub-step inside a phase */
+	struct role_wait **waits; /* outstanding role requests */
 	size_t n_waits, cap_waits, waits_left;
-	struct run_batch *batch;    /* forward pass */
-	struct eval_job **jobs;     /* selection / Shapley evaluations in flight */
+	struct run_batch *batch; /* forward pass */
+	struct eval_job **jobs;  /* selection / Shapley evaluations in flight */
 	size_t n_jobs, cap_jobs, jobs_left;
 	struct bo *bo;
 	bool launching; /* evaluations being started: completions wait for the launcher */
 	struct run_batch **graveyard; /* finished batches, freed outside their callbacks */
 	size_t n_graveyard, cap_graveyard;
-	char ***opt_prompts;        /* candidates phase: per step, the optimizer's role prompts */
+	char ***opt_prompts; /* candidates phase: per step, the optimizer's role prompts */
 	size_t *n_opt_prompts;
 	char ***opt_answers;
 	struct llm_stats phase_start;
@@ -124,8 +124,8 @@ void engine_restore(struct engine *en);
 /* engine.c: the measured score of what an iteration's decisions kept (iteration.kept_score). */
 double engine_kept_score(const struct engine *en, const struct iteration *it);
 struct iteration *engine_new_iteration(struct engine *en);
-void engine_add_version(struct engine *en, int step, const char *prompt, double score,
-                        bool edited, int iteration);
+void engine_add_version(struct engine *en, int step, const char *prompt, double score, bool edited,
+                        int iteration);
 bool step_optimizable(const struct step *st);
 
 #endif

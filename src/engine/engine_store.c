@@ -109,15 +109,18 @@ static cJSON *iteration_json(const struct engine *en, const struct iteration *it
 		                      cJSON_CreateIntArray(it->evals[e].choice, (int)s->n_steps));
 		cJSON_AddNumberToObject(j, "score", it->evals[e].score);
 		/* per-example scores of the incumbent and the proposal only (the evidence the
-		 * Proposals pane and the report show): 2 x validation_examples numbers per iteration at most */
+		 * Proposals pane and the report show): 2 x validation_examples numbers per
+		 * iteration at most */
 		if (keeps_scores(it, e, s->n_steps))
-			cJSON_AddItemToObject(j, "scores", cJSON_CreateDoubleArray(it->evals[e].scores,
-			                                                           (int)it->n_val));
+			cJSON_AddItemToObject(
+			    j, "scores",
+			    cJSON_CreateDoubleArray(it->evals[e].scores, (int)it->n_val));
 		cJSON_AddItemToArray(evals, j);
 	}
 	if (it->phi) {
 		cJSON *sh = cJSON_AddObjectToObject(o, "shapley");
-		cJSON_AddStringToObject(sh, "method", it->shapley_method ? it->shapley_method : "none");
+		cJSON_AddStringToObject(sh, "method",
+		                        it->shapley_method ? it->shapley_method : "none");
 		cJSON *phi = cJSON_AddObjectToObject(sh, "phi");
 		cJSON *sd = cJSON_AddObjectToObject(sh, "sd");
 		for (size_t i = 0; i < s->n_steps; i++) {
@@ -585,19 +588,18 @@ void engine_restore(struct engine *en)
 	}
 	const cJSON *spent = cJSON_GetObjectItemCaseSensitive(h, "spent");
 	if (cJSON_IsObject(spent))
-		en->earlier = (struct engine_totals){.calls = count(spent, "calls"),
-		                                     .cached = count(spent, "cached"),
-		                                     .memo_hits = count(spent, "memo_hits"),
-		                                     .avoided = count(spent, "avoided"),
-		                                     .tokens_in = count(spent, "tokens_in"),
-		                                     .tokens_out = count(spent, "tokens_out"),
-		                                     .cost_usd = num(spent, "cost_usd"),
-		                                     .tokens_prompt_cached =
-		                                         count(spent, "tokens_prompt_cached"),
-		                                     .tokens_reasoning =
-		                                         count(spent, "tokens_reasoning"),
-		                                     .tokens_reused = count(spent, "tokens_reused"),
-		                                     .estimated = count(spent, "estimated")};
+		en->earlier = (struct engine_totals){
+		    .calls = count(spent, "calls"),
+		    .cached = count(spent, "cached"),
+		    .memo_hits = count(spent, "memo_hits"),
+		    .avoided = count(spent, "avoided"),
+		    .tokens_in = count(spent, "tokens_in"),
+		    .tokens_out = count(spent, "tokens_out"),
+		    .cost_usd = num(spent, "cost_usd"),
+		    .tokens_prompt_cached = count(spent, "tokens_prompt_cached"),
+		    .tokens_reasoning = count(spent, "tokens_reasoning"),
+		    .tokens_reused = count(spent, "tokens_reused"),
+		    .estimated = count(spent, "estimated")};
 	/* calls billed after the last save (the process was killed): from the spend journal */
 	struct llm_stats j;
 	llm_spend_since(en->llm, count(spent, "journal"), &j);

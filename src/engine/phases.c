@@ -119,7 +119,8 @@ int stage_forward_collect(struct engine *en, struct iteration *it, bool resumed)
 	}
 	if (it->n_bad == 0) {
 		free(it->note);
-		it->note = xstrdup("every case in the batch is good: nothing to fix this iteration");
+		it->note =
+		    xstrdup("every case in the batch is good: nothing to fix this iteration");
 	}
 	return STAGE_DONE;
 }
@@ -127,17 +128,17 @@ int stage_forward_collect(struct engine *en, struct iteration *it, bool resumed)
 /* ---- the table ---- */
 
 static stage_fn *const stages[PHASE_COUNT][3] = {
-	[PHASE_FORWARD] = {stage_forward, stage_forward_collect},
-	[PHASE_ANALYSIS] = {stage_analysis_e1, stage_analysis_e2},
-	[PHASE_GRADIENT] = {stage_gradient_e3, stage_gradient_e4},
-	[PHASE_LOCAL] = {stage_local_e5},
-	[PHASE_PSEUDO] = {stage_pseudo_e6},
-	[PHASE_CANDIDATES] = {stage_candidates_ask, stage_candidates_make},
-	[PHASE_SELECTION] = {stage_selection_start, stage_selection_search},
-	[PHASE_SHAPLEY] = {stage_shapley_needs, stage_shapley_compute},
-	[PHASE_ALLOCATION] = {stage_allocation},
-	[PHASE_PROPOSAL] = {stage_proposal},
-	[PHASE_DECISION] = {stage_decision},
+    [PHASE_FORWARD] = {stage_forward, stage_forward_collect},
+    [PHASE_ANALYSIS] = {stage_analysis_e1, stage_analysis_e2},
+    [PHASE_GRADIENT] = {stage_gradient_e3, stage_gradient_e4},
+    [PHASE_LOCAL] = {stage_local_e5},
+    [PHASE_PSEUDO] = {stage_pseudo_e6},
+    [PHASE_CANDIDATES] = {stage_candidates_ask, stage_candidates_make},
+    [PHASE_SELECTION] = {stage_selection_start, stage_selection_search},
+    [PHASE_SHAPLEY] = {stage_shapley_needs, stage_shapley_compute},
+    [PHASE_ALLOCATION] = {stage_allocation},
+    [PHASE_PROPOSAL] = {stage_proposal},
+    [PHASE_DECISION] = {stage_decision},
 };
 
 /* Runs stages until one waits; `resumed` tells the current stage its work came back. */
@@ -186,7 +187,8 @@ long phase_calls_for(const struct engine *en, enum phase p, const struct iterati
 	long llm_steps = 0, opt_steps = 0;
 	for (size_t i = 0; i < s->n_steps; i++) {
 		if (s->steps[i].kind == STEP_LLM) {
-			int rounds = s->steps[i].loop >= 0 ? s->loops[s->steps[i].loop].max_rounds : 1;
+			int rounds =
+			    s->steps[i].loop >= 0 ? s->loops[s->steps[i].loop].max_rounds : 1;
 			llm_steps += rounds;
 		}
 		opt_steps += step_optimizable(&s->steps[i]);
@@ -195,15 +197,23 @@ long phase_calls_for(const struct engine *en, enum phase p, const struct iterati
 	long bad = it && it->phase > PHASE_FORWARD ? (long)it->n_bad : s->opt.minibatch_bad;
 	long val = (long)MIN((size_t)s->opt.val_size, s->data.splits[SPLIT_VAL].n);
 	switch (p) {
-	case PHASE_FORWARD: return batch * llm_steps;
-	case PHASE_ANALYSIS: return bad ? 1 + opt_steps : 0;
-	case PHASE_GRADIENT: return 2 * bad;
+	case PHASE_FORWARD:
+		return batch * llm_steps;
+	case PHASE_ANALYSIS:
+		return bad ? 1 + opt_steps : 0;
+	case PHASE_GRADIENT:
+		return 2 * bad;
 	case PHASE_LOCAL:
-	case PHASE_PSEUDO: return bad * opt_steps;
-	case PHASE_CANDIDATES: return bad ? opt_steps : 0;
-	case PHASE_SELECTION: return (long)s->opt.eval_budget * val; /* upper bound: memo saves */
-	case PHASE_SHAPLEY: return val * 2;
-	default: return 0;
+	case PHASE_PSEUDO:
+		return bad * opt_steps;
+	case PHASE_CANDIDATES:
+		return bad ? opt_steps : 0;
+	case PHASE_SELECTION:
+		return (long)s->opt.eval_budget * val; /* upper bound: memo saves */
+	case PHASE_SHAPLEY:
+		return val * 2;
+	default:
+		return 0;
 	}
 }
 
@@ -315,4 +325,3 @@ void bo_free_opt(struct engine *en)
 	bo_free(en->bo);
 	en->bo = NULL;
 }
-

@@ -41,14 +41,15 @@ static char *pipeline_text(const struct session *s)
 			const struct loop *l = &s->loops[it->loop];
 			sbuf_addf(&b, "Loop \"%s\" (up to %d rounds", l->id, l->max_rounds);
 			if (l->until && l->until_step >= 0)
-				sbuf_addf(&b, "; it stops early when the output of step \"%s\" "
-				              "matches the pattern /%s/",
+				sbuf_addf(&b,
+				          "; it stops early when the output of step \"%s\" "
+				          "matches the pattern /%s/",
 				          s->steps[l->until_step].id, rx_pattern(l->until));
 			sbuf_adds(&b, "):\n");
 		}
 		for (size_t k = 0; k < n; k++) {
 			const struct step *st =
-				&s->steps[it->step >= 0 ? it->step : s->loops[it->loop].steps[k]];
+			    &s->steps[it->step >= 0 ? it->step : s->loops[it->loop].steps[k]];
 			sbuf_addf(&b, "Step \"%s\" (%s%s)", st->id, step_kind_name(st->kind),
 			          st->frozen && st->kind == STEP_LLM ? ", fixed" : "");
 			if (st->n_deps) {
@@ -250,8 +251,10 @@ static char *good_cases_text(struct engine *en, struct iteration *it, int step)
 	size_t level = water_level(len, n * GC_N, E2_GOOD_BUDGET);
 	struct sbuf b = {0};
 	if (level != SIZE_MAX)
-		sbuf_addf(&b, "(Shortened to fit this prompt: every text longer than %zu bytes was "
-		              "cut, marked \"[... N more bytes cut]\".)\n\n", level);
+		sbuf_addf(&b,
+		          "(Shortened to fit this prompt: every text longer than %zu bytes was "
+		          "cut, marked \"[... N more bytes cut]\".)\n\n",
+		          level);
 	for (size_t c = 0; c < n; c++) {
 		sbuf_addf(&b, "### Case %zu (score %.3g: judged good)\n", c + 1, tr[c]->score);
 		for (int k = 0; k < GC_N; k++) {
@@ -275,18 +278,18 @@ int stage_analysis_e2(struct engine *en, struct iteration *it, bool resumed)
 		return STAGE_DONE;
 	const struct session *s = en->s;
 	it->dependency = xcalloc(s->n_steps, sizeof *it->dependency);
-	const struct trace *sample = it->n_good ? &it->traces[it->good[0]]
-	                                        : &it->traces[it->bad[0]];
+	const struct trace *sample =
+	    it->n_good ? &it->traces[it->good[0]] : &it->traces[it->bad[0]];
 	char *traces = traces_text(en, sample);
 	for (size_t i = 0; i < s->n_steps; i++) {
 		if (!step_optimizable(&s->steps[i]))
 			continue;
 		char *good = good_cases_text(en, it, (int)i);
-		const char *vars[] = {"structure", it->structure ? it->structure : "",
-		                      "step",      s->steps[i].id,
+		const char *vars[] = {"structure",   it->structure ? it->structure : "",
+		                      "step",        s->steps[i].id,
 		                      "step_prompt", s->steps[i].prompt,
-		                      "good_cases", good,
-		                      "traces",    traces,
+		                      "good_cases",  good,
+		                      "traces",      traces,
 		                      NULL};
 		ask_role(en, ROLE_DEPENDENCY, vars, &it->dependency[i]);
 		free(good);
@@ -305,8 +308,9 @@ int stage_gradient_e3(struct engine *en, struct iteration *it, bool resumed)
 		const struct trace *t = &it->traces[it->cases[c].trace];
 		char *q = question_text(en, t), *g = gold_text(en, t);
 		char *metric = metric_describe(en->s->metric);
-		const char *vars[] = {"metric", metric, "question", q,
-		                      "output", t->error ? t->error : t->prediction, "gold", g, NULL};
+		const char *vars[] = {"metric", metric,   "question",
+		                      q,        "output", t->error ? t->error : t->prediction,
+		                      "gold",   g,        NULL};
 		ask_role(en, ROLE_LOSS, vars, &it->cases[c].loss);
 		free(metric);
 		free(q);
@@ -324,12 +328,10 @@ int stage_gradient_e4(struct engine *en, struct iteration *it, bool resumed)
 	for (size_t c = 0; c < it->n_cases; c++) {
 		const struct trace *t = &it->traces[it->cases[c].trace];
 		char *q = question_text(en, t), *g = gold_text(en, t), *tr = traces_text(en, t);
-		const char *vars[] = {"question", q,
-		                      "output", t->error ? t->error : t->prediction,
-		                      "gold", g,
-		                      "loss", it->cases[c].loss ? it->cases[c].loss : "",
-		                      "traces", tr,
-		                      NULL};
+		const char *vars[] = {
+		    "question", q,  "output", t->error ? t->error : t->prediction,
+		    "gold",     g,  "loss",   it->cases[c].loss ? it->cases[c].loss : "",
+		    "traces",   tr, NULL};
 		ask_role(en, ROLE_GRADIENT, vars, &it->cases[c].gradient);
 		free(q);
 		free(g);
@@ -353,19 +355,27 @@ static int per_step_case(struct engine *en, struct iteration *it, bool resumed, 
 				continue;
 			if (r != ROLE_LOCAL && !ac->local[i])
 				continue;
-			const char *dep = it->dependency && it->dependency[i] ? it->dependency[i] : "";
+			const char *dep =
+			    it->dependency && it->dependency[i] ? it->dependency[i] : "";
 			char *in = rounds_text(t, (int)i, false);
 			char *out = rounds_text(t, (int)i, true);
 			if (r == ROLE_LOCAL) {
-				const char *vars[] = {"step", s->steps[i].id, "dependency", dep,
-				                      "loss", ac->loss ? ac->loss : "",
-				                      "gradient", ac->gradient ? ac->gradient : "",
-				                      "step_input", in, "step_output", out, NULL};
+				const char *vars[] = {
+				    "step",        s->steps[i].id,
+				    "dependency",  dep,
+				    "loss",        ac->loss ? ac->loss : "",
+				    "gradient",    ac->gradient ? ac->gradient : "",
+				    "step_input",  in,
+				    "step_output", out,
+				    NULL};
 				ask_role(en, r, vars, &ac->local[i]);
 			} else {
-				const char *vars[] = {"step", s->steps[i].id, "dependency", dep,
-				                      "local", ac->local[i],
-				                      "step_input", in, "step_output", out, NULL};
+				const char *vars[] = {"step",        s->steps[i].id,
+				                      "dependency",  dep,
+				                      "local",       ac->local[i],
+				                      "step_input",  in,
+				                      "step_output", out,
+				                      NULL};
 				ask_role(en, r, vars, &ac->pseudo[i]);
 			}
 			free(in);
@@ -384,4 +394,3 @@ int stage_pseudo_e6(struct engine *en, struct iteration *it, bool resumed)
 {
 	return per_step_case(en, it, resumed, ROLE_PSEUDO);
 }
-

@@ -59,8 +59,8 @@ static struct opt_case *opt_cases(struct iteration *it, int step, size_t *n, cha
 			continue;
 		size_t n0 = *n;
 		char *part = NULL;
-		for (const struct trace_step *ts = NULL; rounds > 1 && pseudo &&
-		                                         (ts = trace_next(t, step, ts));) {
+		for (const struct trace_step *ts = NULL;
+		     rounds > 1 && pseudo && (ts = trace_next(t, step, ts));) {
 			if (!(part = role_round_part(pseudo, ts->round)))
 				break;
 			(*owned)[(*n_owned)++] = part;
@@ -96,7 +96,8 @@ static struct opt_request make_request(struct engine *en, struct iteration *it, 
 	                            ncs,
 	                            it->budget[i],
 	                            en->s->opt.max_demos,
-	                            en->s->opt.seed + (unsigned long)it->number * 31u + (unsigned)i};
+	                            en->s->opt.seed + (unsigned long)it->number * 31u +
+	                                (unsigned)i};
 }
 
 int stage_candidates_ask(struct engine *en, struct iteration *it, bool resumed)
@@ -130,8 +131,8 @@ int stage_candidates_ask(struct engine *en, struct iteration *it, bool resumed)
 		en->n_opt_prompts[i] = opt->ask(&req, &en->opt_prompts[i]);
 		en->opt_answers[i] = xcalloc(en->n_opt_prompts[i] + 1, sizeof(char *));
 		for (size_t k = 0; k < en->n_opt_prompts[i]; k++)
-			engine_ask(en, ROLE_INSTRUCT, en->opt_prompts[i][k], NULL, &en->opt_answers[i][k],
-			           NULL);
+			engine_ask(en, ROLE_INSTRUCT, en->opt_prompts[i][k], NULL,
+			           &en->opt_answers[i][k], NULL);
 		free(cs);
 		role_strings_free(own, nown);
 	}
@@ -161,7 +162,8 @@ static bool candidate_ok(const struct step *st, const struct candidate *c,
 			found = strcmp(template_var(t, i), template_var(st->prompt_tpl, k)) == 0;
 		if (!found) {
 			unknown = true;
-			*why = xasprintf("uses {{%s}}, which the step does not have", template_var(t, i));
+			*why = xasprintf("uses {{%s}}, which the step does not have",
+			                 template_var(t, i));
 		}
 	}
 	template_free(t);
@@ -214,7 +216,8 @@ int stage_candidates_make(struct engine *en, struct iteration *it, bool resumed)
 		for (size_t k = 0; k < n; k++) {
 			char *why = NULL;
 			if (it->n_cands[i] < (size_t)it->budget[i] &&
-			    candidate_ok(&s->steps[i], &made[k], it->cands[i], it->n_cands[i], &why)) {
+			    candidate_ok(&s->steps[i], &made[k], it->cands[i], it->n_cands[i],
+			                 &why)) {
 				it->cands[i][it->n_cands[i]++] = made[k];
 			} else {
 				if (why) {
@@ -272,8 +275,9 @@ static void val_sample(struct engine *en, struct iteration *it)
 		it->note = xstrdup("no validation split: selecting on training examples");
 	} else if ((size_t)en->s->opt.val_size > val->n) {
 		free(it->note);
-		it->note = xasprintf("the validation split has %zu examples, fewer than val_size %d",
-		                     val->n, en->s->opt.val_size);
+		it->note =
+		    xasprintf("the validation split has %zu examples, fewer than val_size %d",
+		              val->n, en->s->opt.val_size);
 	}
 }
 
@@ -310,8 +314,9 @@ static void launch_eval(struct engine *en, struct iteration *it, const int *choi
 	en->jobs[en->n_jobs++] = job;
 	en->jobs_left++;
 	struct run_callbacks cb = {NULL, NULL, phases_batch_done, en};
-	job->batch = runner_start(en->runner, job->config, val_split(en), it->val_idx, it->n_val,
-	                          phases_current(en)->phase == PHASE_SHAPLEY ? "shapley" : "select", &cb);
+	job->batch =
+	    runner_start(en->runner, job->config, val_split(en), it->val_idx, it->n_val,
+	                 phases_current(en)->phase == PHASE_SHAPLEY ? "shapley" : "select", &cb);
 }
 
 /* Moves finished jobs into the iteration's evaluations. */
@@ -436,8 +441,9 @@ static void find_players(const struct engine *en, const struct iteration *it, st
 			}
 		}
 		if (!strong)
-			strong = best >= 0 && it->evals[best].choice[i] > 0 ? it->evals[best].choice[i]
-			                                                    : 1;
+			strong = best >= 0 && it->evals[best].choice[i] > 0
+			             ? it->evals[best].choice[i]
+			             : 1;
 		p->step[p->m] = (int)i;
 		p->strong[p->m] = strong;
 		p->m++;
@@ -486,7 +492,7 @@ static double record_mask(void *arg, uint32_t mask)
 }
 
 #define SHAPLEY_PERMUTATIONS 24
-#define SHAPLEY_BOOTSTRAP 200
+#define SHAPLEY_BOOTSTRAP    200
 
 int stage_shapley_needs(struct engine *en, struct iteration *it, bool resumed)
 {
@@ -556,13 +562,14 @@ int stage_shapley_compute(struct engine *en, struct iteration *it, bool resumed)
 	}
 	enum shapley_method method = strcmp(it->shapley_method, "exact") == 0 ? SHAPLEY_EXACT
 	                             : strcmp(it->shapley_method, "permutation") == 0
-	                                     ? SHAPLEY_PERMUTATION
-	                                     : SHAPLEY_KERNEL;
+	                                 ? SHAPLEY_PERMUTATION
+	                                 : SHAPLEY_KERNEL;
 	struct shapley_boot opt = {method, SHAPLEY_PERMUTATIONS, s->opt.seed, SHAPLEY_BOOTSTRAP,
 	                           s->opt.seed + 17};
 	double phi[SHAPLEY_MAX_PLAYERS], sd[SHAPLEY_MAX_PLAYERS];
 	struct err e = {{0}};
-	if (shapley_bootstrap(p.m, masks, scores, n, it->n_val, &opt, phi, sd, NULL, NULL, &e) < 0) {
+	if (shapley_bootstrap(p.m, masks, scores, n, it->n_val, &opt, phi, sd, NULL, NULL, &e) <
+	    0) {
 		char *msg = xasprintf("Shapley: %s", e.msg);
 		engine_emit(en, EV_ERROR, -1, -1, msg);
 		free(msg);
@@ -621,9 +628,13 @@ int stage_proposal(struct engine *en, struct iteration *it, bool resumed)
 				continue;
 			const struct candidate *cd = &it->cands[i][c[i] - 1];
 			it->changes[it->n_changes++] =
-				(struct step_change){(int)i, xstrdup(s->steps[i].prompt),
-				                     xstrdup(cd->prompt), copy_demos(cd->demos, cd->n_demos),
-				                     cd->n_demos, DECISION_NONE, NULL};
+			    (struct step_change){(int)i,
+			                         xstrdup(s->steps[i].prompt),
+			                         xstrdup(cd->prompt),
+			                         copy_demos(cd->demos, cd->n_demos),
+			                         cd->n_demos,
+			                         DECISION_NONE,
+			                         NULL};
 		}
 	}
 	if (it->n_evals)
@@ -637,4 +648,3 @@ int stage_decision(struct engine *en, struct iteration *it, bool resumed)
 	(void)en, (void)it, (void)resumed;
 	return STAGE_DONE; /* decisions come as commands; engine.c closes the iteration */
 }
-

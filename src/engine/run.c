@@ -20,7 +20,7 @@ struct memo_entry {
 	char key[65];
 	char *raw;
 	char *reasoning; /* NULL: none */
-	char *finish; /* the provider's finish reason, NULL when none */
+	char *finish;    /* the provider's finish reason, NULL when none */
 	struct llm_usage usage;
 	bool scripted, cut;
 	long replaced; /* invalid bytes the LLM layer replaced in raw */
@@ -270,7 +270,8 @@ static void record_error(struct ex_state *es, struct trace_step *ts, const char 
 {
 	ts->error = xstrdup(msg);
 	if (!es->trace.error)
-		es->trace.error = xasprintf("step \"%s\": %s", es->b->r->s->steps[ts->step].id, msg);
+		es->trace.error =
+		    xasprintf("step \"%s\": %s", es->b->r->s->steps[ts->step].id, msg);
 }
 
 static void step_finished(struct ex_state *es, int tsi)
@@ -608,8 +609,8 @@ static void score_example(struct ex_state *es)
 	const struct session *s = r->s;
 	const struct example *ex = example_of(es);
 	int out = s->output_step;
-	const char *pred = out >= 0 && es->latest[out] >= 0 ? es->trace.steps[es->latest[out]].out.text
-	                                                    : "";
+	const char *pred =
+	    out >= 0 && es->latest[out] >= 0 ? es->trace.steps[es->latest[out]].out.text : "";
 	es->trace.prediction = xstrdup(pred ? pred : "");
 	double score = 0;
 	if (!es->trace.error && metric_is_judge(s->metric)) {

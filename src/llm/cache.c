@@ -56,8 +56,8 @@ static void index_rebuild(struct cache *c, size_t nslots)
 }
 
 /* Inserts or replaces; takes ownership of model, text and reasoning. */
-static void cache_insert(struct cache *c, const char *key, char *model, char *text,
-                         char *reasoning, const struct llm_usage *u)
+static void cache_insert(struct cache *c, const char *key, char *model, char *text, char *reasoning,
+                         const struct llm_usage *u)
 {
 	if ((c->n + 1) * 2 > c->nslots)
 		index_rebuild(c, c->nslots ? c->nslots * 2 : 64);
@@ -246,8 +246,7 @@ const struct cache_entry *cache_get(const struct cache *c, const char *key)
 }
 
 int cache_put(struct cache *c, const char *key, const char *model, const char *text,
-              const char *reasoning, const struct llm_usage *u, const char *finish,
-              struct err *e)
+              const char *reasoning, const struct llm_usage *u, const char *finish, struct err *e)
 {
 	if (!key_valid(key))
 		return err_set(e, "response cache: invalid key");

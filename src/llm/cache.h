@@ -37,10 +37,10 @@ struct cache_entry {
 struct cache;
 
 /* Opens the file at path and loads it (a missing file is created by the first answer); path
- * NULL gives a cache that lives in memory only.  The file is opened without following a symbolic link and must be a
- * regular file owned by the user (fileio.h): a bundle's cache that links elsewhere is refused
- * with its path named, before anything is read or written.  Errors: that, unreadable file,
- * directory missing, not writable, a read error. */
+ * NULL gives a cache that lives in memory only.  The file is opened without following a symbolic
+ * link and must be a regular file owned by the user (fileio.h): a bundle's cache that links
+ * elsewhere is refused with its path named, before anything is read or written.  Errors: that,
+ * unreadable file, directory missing, not writable, a read error. */
 struct cache *cache_open(const char *path, struct err *e);
 /* Fsyncs and closes; NULL is fine. */
 void cache_close(struct cache *c);
@@ -49,8 +49,7 @@ const struct cache_entry *cache_get(const struct cache *c, const char *key);
 /* Remembers an answer (reasoning and finish may be NULL) and appends it to the file.  The entry
  * stays in memory even when the write fails (-1 and e set). */
 int cache_put(struct cache *c, const char *key, const char *model, const char *text,
-              const char *reasoning, const struct llm_usage *u, const char *finish,
-              struct err *e);
+              const char *reasoning, const struct llm_usage *u, const char *finish, struct err *e);
 int cache_sync(struct cache *c, struct err *e);
 size_t cache_count(const struct cache *c);
 /* Lines skipped at load because they were torn or corrupt (a token count that is not a whole

@@ -115,8 +115,7 @@ static bool same_origin(const char *origin, const char *url)
 }
 
 /* The provider's default host, or one the user named (--base-url, the standard variable). */
-static bool host_chosen(const struct keygate *g, const struct provider_ops *ops,
-                        const char *origin)
+static bool host_chosen(const struct keygate *g, const struct provider_ops *ops, const char *origin)
 {
 	return same_origin(origin, ops->default_base_url) ||
 	       (g->user_origin && strcmp(g->user_origin, origin) == 0) ||

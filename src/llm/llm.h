@@ -34,26 +34,27 @@ struct llm_usage {
 
 /* What a finished request delivers; valid only during the callback. */
 struct llm_reply {
-	const char *text;   /* "" on error */
+	const char *text;      /* "" on error */
 	const char *reasoning; /* the model's reasoning (reasoning_content, thinking), "" if none */
-	const char *error;  /* NULL on success: "openai 429 rate_limit_exceeded after 5 attempts: ..." */
+	const char
+	    *error; /* NULL on success: "openai 429 rate_limit_exceeded after 5 attempts: ..." */
 	/* what this request was billed, failed and cut attempts included (a cut stream's usage is
 	 * estimated); zero when answered from the cache or shared with an identical request */
 	struct llm_usage usage;
-	double cost_usd;    /* 0 when cached */
-	bool cached;        /* answered from the response cache */
-	bool scripted;      /* answered by the scripted stand-in, not a real model */
+	double cost_usd; /* 0 when cached */
+	bool cached;     /* answered from the response cache */
+	bool scripted;   /* answered by the scripted stand-in, not a real model */
 	int attempts;
-	double latency_s;   /* from the first attempt to the answer, retries included */
-	double queued_s;    /* before that, waiting for a slot (concurrency, rate limits) */
-	char key[65];       /* hex SHA-256 of the canonical request */
+	double latency_s; /* from the first attempt to the answer, retries included */
+	double queued_s;  /* before that, waiting for a slot (concurrency, rate limits) */
+	char key[65];     /* hex SHA-256 of the canonical request */
 	/* a cached or shared answer: the tokens it cost when it was paid for (not billed again) */
 	long reused_tokens;
 	/* the answer's own usage, as reported by the attempt that answered (for a cached answer:
 	 * as stored in the cache), whoever paid for it; zero on error */
 	struct llm_usage answer;
-	long replaced;      /* bytes of the answer that were not UTF-8, or NUL, each replaced by
-	                     * U+FFFD: text is always valid UTF-8 without a NUL */
+	long replaced; /* bytes of the answer that were not UTF-8, or NUL, each replaced by
+	                * U+FFFD: text is always valid UTF-8 without a NUL */
 	/* why the answer ended, as the provider said (OpenAI finish_reason, Anthropic
 	 * stop_reason, Ollama done_reason; kept in the cache): "stop", "length", ...; NULL when
 	 * none was given */
@@ -69,12 +70,13 @@ struct llm_options {
 	const char *cache_path; /* append-only JSONL; NULL: no persistent cache */
 	bool offline;           /* answer only from the cache */
 	bool no_cache;          /* neither read nor write the cache */
-	const char *spend_path; /* the spend journal (journal.h), kept with no_cache too; NULL: none */
-	int max_attempts;       /* default 8 */
+	const char
+	    *spend_path;  /* the spend journal (journal.h), kept with no_cache too; NULL: none */
+	int max_attempts; /* default 8 */
 	double connect_timeout_s, stall_timeout_s; /* defaults 10, 30 */
 	double backoff_base_s, backoff_max_s;      /* defaults 1, 30 (see retry.h) */
-	double retry_budget_s;  /* total backoff per request, default 120; < 0: none */
-	uint64_t seed;          /* jitter */
+	double retry_budget_s; /* total backoff per request, default 120; < 0: none */
+	uint64_t seed;         /* jitter */
 	/* where keys may go (keygate.h): trust sends them anywhere; user_base_url (--base-url,
 	 * copied) is a host the user chose */
 	bool trust;

@@ -39,8 +39,7 @@ struct ndjson {
 
 void ndjson_init(struct ndjson *j, size_t max_line);
 /* fn receives each non-blank line (surrounding whitespace kept: JSON does not mind). */
-int ndjson_feed(struct ndjson *j, const char *p, size_t n, lines_fn *fn, void *arg,
-                struct err *e);
+int ndjson_feed(struct ndjson *j, const char *p, size_t n, lines_fn *fn, void *arg, struct err *e);
 int ndjson_end(struct ndjson *j, lines_fn *fn, void *arg, struct err *e);
 void ndjson_free(struct ndjson *j);
 

@@ -10,15 +10,15 @@
 
 /* Answers come from a rules file inside the LLM layer: no request is ever built. */
 static const struct provider_ops provider_scripted = {
-	.name = "scripted",
-	.key_required = false,
+    .name = "scripted",
+    .key_required = false,
 };
 
 static const struct provider_ops *const providers[] = {
-	&provider_openai,
-	&provider_anthropic,
-	&provider_ollama,
-	&provider_scripted,
+    &provider_openai,
+    &provider_anthropic,
+    &provider_ollama,
+    &provider_scripted,
 };
 
 const struct provider_ops *provider_find(const char *name)

@@ -11,8 +11,9 @@
 
 struct http_request {
 	char *url;
-	char **headers; /* "Name: value" strings, NULL-terminated; may hold the API key: never log */
-	char *body;     /* JSON */
+	char *
+	    *headers; /* "Name: value" strings, NULL-terminated; may hold the API key: never log */
+	char *body;   /* JSON */
 };
 void http_request_free(struct http_request *h);
 

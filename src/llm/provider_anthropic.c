@@ -25,8 +25,9 @@ static int anthropic_system(const struct llm_request *req, struct sbuf *sys, str
 				sbuf_adds(sys, "\n\n");
 			sbuf_adds(sys, m->content);
 		} else if (strcmp(m->role, "user") != 0 && strcmp(m->role, "assistant") != 0) {
-			return err_set(e, "anthropic: message %zu has role \"%s\"; the Messages API "
-			                  "takes system, user and assistant",
+			return err_set(e,
+			               "anthropic: message %zu has role \"%s\"; the Messages API "
+			               "takes system, user and assistant",
 			               i + 1, m->role);
 		} else {
 			turns++;
@@ -50,8 +51,8 @@ static int anthropic_build(const struct llm_request *req, const char *base, cons
 	}
 	if (!base || !*base)
 		base = provider_anthropic.default_base_url;
-	const char *path = str_endswith(base, "/v1") || str_endswith(base, "/v1/") ? "/messages"
-	                                                                          : "/v1/messages";
+	const char *path =
+	    str_endswith(base, "/v1") || str_endswith(base, "/v1/") ? "/messages" : "/v1/messages";
 	if (wire_url(out, "anthropic", base, path, e) < 0) {
 		sbuf_free(&sys);
 		return -1;
@@ -167,17 +168,13 @@ static const struct {
 	const char *type;
 	int (*fn)(struct wire_stream *st, const cJSON *j);
 } anthropic_events[] = {
-	{"message_start", on_message_start},
-	{"content_block_start", on_block_start},
-	{"content_block_delta", on_block_delta},
-	{"message_delta", on_message_delta},
-	{"message_stop", on_message_stop},
-	{"error", on_error},
-	/* ping, content_block_stop and event kinds added later: nothing to do */
+    {"message_start", on_message_start},     {"content_block_start", on_block_start},
+    {"content_block_delta", on_block_delta}, {"message_delta", on_message_delta},
+    {"message_stop", on_message_stop},       {"error", on_error},
+    /* ping, content_block_stop and event kinds added later: nothing to do */
 };
 
-static int anthropic_event(struct wire_stream *st, const char *event, const char *data,
-                           size_t len)
+static int anthropic_event(struct wire_stream *st, const char *event, const char *data, size_t len)
 {
 	cJSON *j = wire_json_parse(data, len);
 	if (!j)
@@ -243,16 +240,16 @@ static void anthropic_parse_error(int status, const char *body, size_t n, struct
 }
 
 const struct provider_ops provider_anthropic = {
-	.name = "anthropic",
-	.default_base_url = "https://api.anthropic.com",
-	.base_url_env = "ANTHROPIC_BASE_URL",
-	.key_env = "ANTHROPIC_API_KEY",
-	.key_required = true,
-	.build = anthropic_build,
-	.stream_new = anthropic_stream_new,
-	.stream_feed = wire_stream_feed,
-	.stream_end = wire_stream_end,
-	.stream_free = wire_stream_free,
-	.parse = anthropic_parse,
-	.parse_error = anthropic_parse_error,
+    .name = "anthropic",
+    .default_base_url = "https://api.anthropic.com",
+    .base_url_env = "ANTHROPIC_BASE_URL",
+    .key_env = "ANTHROPIC_API_KEY",
+    .key_required = true,
+    .build = anthropic_build,
+    .stream_new = anthropic_stream_new,
+    .stream_feed = wire_stream_feed,
+    .stream_end = wire_stream_end,
+    .stream_free = wire_stream_free,
+    .parse = anthropic_parse,
+    .parse_error = anthropic_parse_error,
 };

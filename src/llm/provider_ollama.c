@@ -31,8 +31,9 @@ static char *ollama_base(const char *base)
 		port = colons == 1;
 		bare_ipv6 = colons > 1;
 	}
-	char *out = xasprintf("http://%s%.*s%s%s%s", bare_ipv6 ? "[" : "", (int)hp,
-	                      hp ? s : "127.0.0.1", bare_ipv6 ? "]" : "", port ? "" : ":11434", path);
+	char *out =
+	    xasprintf("http://%s%.*s%s%s%s", bare_ipv6 ? "[" : "", (int)hp, hp ? s : "127.0.0.1",
+	              bare_ipv6 ? "]" : "", port ? "" : ":11434", path);
 	free(s);
 	return out;
 }
@@ -138,16 +139,16 @@ static void ollama_parse_error(int status, const char *body, size_t n, struct ll
 }
 
 const struct provider_ops provider_ollama = {
-	.name = "ollama",
-	.default_base_url = "http://localhost:11434",
-	.base_url_env = "OLLAMA_HOST",
-	.key_env = NULL,
-	.key_required = false,
-	.build = ollama_build,
-	.stream_new = ollama_stream_new,
-	.stream_feed = wire_stream_feed,
-	.stream_end = wire_stream_end,
-	.stream_free = wire_stream_free,
-	.parse = ollama_parse,
-	.parse_error = ollama_parse_error,
+    .name = "ollama",
+    .default_base_url = "http://localhost:11434",
+    .base_url_env = "OLLAMA_HOST",
+    .key_env = NULL,
+    .key_required = false,
+    .build = ollama_build,
+    .stream_new = ollama_stream_new,
+    .stream_feed = wire_stream_feed,
+    .stream_end = wire_stream_end,
+    .stream_free = wire_stream_free,
+    .parse = ollama_parse,
+    .parse_error = ollama_parse_error,
 };

@@ -113,8 +113,8 @@ static int openai_choice(const struct oa_choice *c, struct llm_result *r, struct
 
 /* One chunk (stream, part = "delta") or the whole response (part = "message"). */
 static int openai_object(const cJSON *j, const char *part, struct llm_result *r,
-                         struct sbuf *refusal, llm_chunk_fn *chunk, void *arg,
-                         const char *body, size_t n)
+                         struct sbuf *refusal, llm_chunk_fn *chunk, void *arg, const char *body,
+                         size_t n)
 {
 	const char *type, *message;
 	if (openai_error_fields(j, &type, &message)) {
@@ -156,25 +156,25 @@ enum {
 	OA_N
 };
 static const char *const oa_chunk_paths[OA_N] = {
-	[OA_ERROR] = "error",
-	[OA_OBJECT] = "object",
-	[OA_USAGE] = "usage",
-	[OA_USAGE_IN] = "usage.prompt_tokens",
-	[OA_USAGE_OUT] = "usage.completion_tokens",
-	[OA_USAGE_DETAILS] = "usage.prompt_tokens_details",
-	[OA_USAGE_CACHED] = "usage.prompt_tokens_details.cached_tokens",
-	[OA_USAGE_OUT_DETAILS] = "usage.completion_tokens_details",
-	[OA_USAGE_REASONING] = "usage.completion_tokens_details.reasoning_tokens",
-	[OA_TIMINGS] = "timings",
-	[OA_TIMINGS_CACHE_N] = "timings.cache_n",
-	[OA_CHOICES] = "choices",
-	[OA_CHOICE] = "choices.0",
-	[OA_FINISH] = "choices.0.finish_reason",
-	[OA_DELTA] = "choices.0.delta",
-	[OA_REASONING_CONTENT] = "choices.0.delta.reasoning_content",
-	[OA_REASONING] = "choices.0.delta.reasoning",
-	[OA_CONTENT] = "choices.0.delta.content",
-	[OA_REFUSAL] = "choices.0.delta.refusal",
+    [OA_ERROR] = "error",
+    [OA_OBJECT] = "object",
+    [OA_USAGE] = "usage",
+    [OA_USAGE_IN] = "usage.prompt_tokens",
+    [OA_USAGE_OUT] = "usage.completion_tokens",
+    [OA_USAGE_DETAILS] = "usage.prompt_tokens_details",
+    [OA_USAGE_CACHED] = "usage.prompt_tokens_details.cached_tokens",
+    [OA_USAGE_OUT_DETAILS] = "usage.completion_tokens_details",
+    [OA_USAGE_REASONING] = "usage.completion_tokens_details.reasoning_tokens",
+    [OA_TIMINGS] = "timings",
+    [OA_TIMINGS_CACHE_N] = "timings.cache_n",
+    [OA_CHOICES] = "choices",
+    [OA_CHOICE] = "choices.0",
+    [OA_FINISH] = "choices.0.finish_reason",
+    [OA_DELTA] = "choices.0.delta",
+    [OA_REASONING_CONTENT] = "choices.0.delta.reasoning_content",
+    [OA_REASONING] = "choices.0.delta.reasoning",
+    [OA_CONTENT] = "choices.0.delta.content",
+    [OA_REFUSAL] = "choices.0.delta.refusal",
 };
 
 /* openai_object for a chunk without a cJSON tree: false when the chunk is not read this way
@@ -273,16 +273,16 @@ static void openai_parse_error(int status, const char *body, size_t n, struct ll
 }
 
 const struct provider_ops provider_openai = {
-	.name = "openai",
-	.default_base_url = "https://api.openai.com/v1",
-	.base_url_env = "OPENAI_BASE_URL",
-	.key_env = "OPENAI_API_KEY",
-	.key_required = true,
-	.build = openai_build,
-	.stream_new = openai_stream_new,
-	.stream_feed = wire_stream_feed,
-	.stream_end = wire_stream_end,
-	.stream_free = wire_stream_free,
-	.parse = openai_parse,
-	.parse_error = openai_parse_error,
+    .name = "openai",
+    .default_base_url = "https://api.openai.com/v1",
+    .base_url_env = "OPENAI_BASE_URL",
+    .key_env = "OPENAI_API_KEY",
+    .key_required = true,
+    .build = openai_build,
+    .stream_new = openai_stream_new,
+    .stream_feed = wire_stream_feed,
+    .stream_end = wire_stream_end,
+    .stream_free = wire_stream_free,
+    .parse = openai_parse,
+    .parse_error = openai_parse_error,
 };

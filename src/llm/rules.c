@@ -226,8 +226,9 @@ struct rules *rules_parse(const char *json, const char *name, struct err *e)
 	if (!root) {
 		struct json_pos pos;
 		json_scan_error(json, strlen(json), cJSON_GetErrorPtr(), &pos, NULL, 0);
-		err_set(e, "%s:%d:%d: not a rules file: invalid JSON (expected an object with a "
-		           "\"rules\" array)",
+		err_set(e,
+		        "%s:%d:%d: not a rules file: invalid JSON (expected an object with a "
+		        "\"rules\" array)",
 		        name, pos.line, pos.col);
 		return NULL;
 	}

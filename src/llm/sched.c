@@ -309,7 +309,8 @@ static void job_deliver(struct llm *l, struct job *j)
 	bool charged = j->cached; /* a cache hit costs nothing */
 	/* time waiting for a slot, then time from the first attempt on (retries included) */
 	int64_t now = now_ms(), start = j->t_start_ms ? j->t_start_ms : now;
-	double queued = (double)(start - j->t_submit_ms) / 1000, latency = (double)(now - start) / 1000;
+	double queued = (double)(start - j->t_submit_ms) / 1000,
+	       latency = (double)(now - start) / 1000;
 	for (struct waiter *w = j->waiters; w; w = w->next) {
 		if (w->cancelled)
 			continue;

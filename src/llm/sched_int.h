@@ -69,12 +69,12 @@ struct limiter {
 	struct limiter *next;
 	char *name;
 	int cap, running;
-	double window;      /* adaptive concurrency, 1 .. cap */
-	int64_t hold_until; /* now_ms() before which nothing starts; 0: none */
-	uint64_t seq;       /* attempts admitted so far: their order */
-	uint64_t cut_seq;   /* seq when window was last cut */
-	uint64_t hold_seq;  /* seq when the last hold was set */
-	long quota;         /* learned requests per window (0: unknown) */
+	double window;          /* adaptive concurrency, 1 .. cap */
+	int64_t hold_until;     /* now_ms() before which nothing starts; 0: none */
+	uint64_t seq;           /* attempts admitted so far: their order */
+	uint64_t cut_seq;       /* seq when window was last cut */
+	uint64_t hold_seq;      /* seq when the last hold was set */
+	long quota;             /* learned requests per window (0: unknown) */
 	long started, answered; /* attempts started / answered (of those) since hold_seq */
 	uint64_t refused_seq,
 	    refused_upto; /* the last fresh 429: its attempt, seq on its arrival */
@@ -145,8 +145,8 @@ struct job {
 
 	/* the outcome */
 	char *text, *error, *reasoning;
-	char *finish; /* the provider's finish reason, NULL when none */
-	long replaced; /* invalid bytes replaced in text (job_set_text) */
+	char *finish;           /* the provider's finish reason, NULL when none */
+	long replaced;          /* invalid bytes replaced in text (job_set_text) */
 	struct llm_usage usage; /* of the answer */
 	double cost;
 	/* what the failed attempts so far were billed (usage that arrived, or an estimate for a

@@ -46,7 +46,8 @@ static int sse_line(void *arg, const char *line, size_t len)
 	}
 	if (name_len == 4 && memcmp(line, "data", 4) == 0) {
 		if (p->data.len + value_len + 1 > p->max_event) {
-			return err_set(p->e, "a server-sent event is larger than the limit of %zu bytes",
+			return err_set(p->e,
+			               "a server-sent event is larger than the limit of %zu bytes",
 			               p->max_event);
 		}
 		if (p->have_data)

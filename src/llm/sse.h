@@ -32,8 +32,7 @@ struct sse {
 };
 
 void sse_init(struct sse *p, size_t max_event);
-int sse_feed(struct sse *p, const char *buf, size_t n, sse_event_fn *fn, void *arg,
-             struct err *e);
+int sse_feed(struct sse *p, const char *buf, size_t n, sse_event_fn *fn, void *arg, struct err *e);
 /* End of the body: finishes an unterminated line and dispatches a pending event. */
 int sse_end(struct sse *p, sse_event_fn *fn, void *arg, struct err *e);
 void sse_free(struct sse *p);

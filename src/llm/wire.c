@@ -38,13 +38,13 @@ int wire_fail(struct llm_result *r, const char *type, bool retryable, const char
 	return -1;
 }
 
-static int wire_add(struct llm_result *r, struct sbuf *b, const char *what, const char *s,
-                    size_t n)
+static int wire_add(struct llm_result *r, struct sbuf *b, const char *what, const char *s, size_t n)
 {
 	if (n > LLM_RESULT_MAX_TEXT - MIN(b->len, LLM_RESULT_MAX_TEXT))
-		return wire_fail(r, "response_too_large", false,
-		                 "the response %s is longer than the limit of %zu MiB; stopped reading",
-		                 what, LLM_RESULT_MAX_TEXT >> 20);
+		return wire_fail(
+		    r, "response_too_large", false,
+		    "the response %s is longer than the limit of %zu MiB; stopped reading", what,
+		    LLM_RESULT_MAX_TEXT >> 20);
 	sbuf_add(b, s, n);
 	return 0;
 }
@@ -128,8 +128,8 @@ static void stream_bind(struct wire_stream *st, struct llm_result *r, llm_chunk_
 	st->e.msg[0] = '\0';
 }
 
-int wire_stream_feed(void *p, const char *data, size_t n, struct llm_result *r,
-                     llm_chunk_fn *chunk, void *arg)
+int wire_stream_feed(void *p, const char *data, size_t n, struct llm_result *r, llm_chunk_fn *chunk,
+                     void *arg)
 {
 	struct wire_stream *st = p;
 	stream_bind(st, r, chunk, arg);
@@ -195,11 +195,11 @@ static const struct {
 	int status;
 	const char *name;
 } status_names[] = {
-	{400, "bad_request"},        {401, "unauthorized"},         {403, "forbidden"},
-	{404, "not_found"},          {408, "request_timeout"},      {409, "conflict"},
-	{413, "request_too_large"},  {422, "unprocessable_entity"}, {429, "rate_limited"},
-	{500, "server_error"},       {502, "bad_gateway"},          {503, "service_unavailable"},
-	{504, "gateway_timeout"},    {529, "overloaded"},
+    {400, "bad_request"},       {401, "unauthorized"},         {403, "forbidden"},
+    {404, "not_found"},         {408, "request_timeout"},      {409, "conflict"},
+    {413, "request_too_large"}, {422, "unprocessable_entity"}, {429, "rate_limited"},
+    {500, "server_error"},      {502, "bad_gateway"},          {503, "service_unavailable"},
+    {504, "gateway_timeout"},   {529, "overloaded"},
 };
 
 static const char *status_name(int status, char buf[16])
@@ -224,9 +224,9 @@ bool wire_status_retryable(int status)
  * sends it as a 429), a wrong key stays wrong, a missing model stays missing, a prompt too long
  * stays too long (OpenAI's codes, Anthropic's types, llama.cpp's and vLLM's names). */
 static const char *const retryable_types[] = {
-	"rate_limit_exceeded", "rate_limit_error", "overloaded_error", "api_error",
-	"server_error",        "timeout",          "service_unavailable", "overloaded",
-	"rate_limited",        "truncated",
+    "rate_limit_exceeded", "rate_limit_error", "overloaded_error",    "api_error",
+    "server_error",        "timeout",          "service_unavailable", "overloaded",
+    "rate_limited",        "truncated",
 };
 static const char *const fatal_types[] = {
     "insufficient_quota",
@@ -327,8 +327,9 @@ int wire_check_key(const char *name, const char *key, struct err *e)
 {
 	for (const char *p = key; p && *p; p++)
 		if ((unsigned char)*p < 0x20 || *p == 0x7F)
-			return err_set(e, "%s: the API key holds a control character (a stray newline?)",
-			               name);
+			return err_set(
+			    e, "%s: the API key holds a control character (a stray newline?)",
+			    name);
 	return 0;
 }
 
@@ -443,7 +444,8 @@ static char *nul_to_invalid(const char *s, size_t n, size_t *len)
 		} else if (s[i] == '\\') {
 			nul = n - i >= 6 && memcmp(s + i + 1, "u0000", 5) == 0;
 			if (!nul)
-				i++; /* the escaped character, which may be a quote or a backslash */
+				i++; /* the escaped character, which may be a quote or a backslash
+				      */
 		} else {
 			nul = s[i] == '\0';
 		}
@@ -543,7 +545,8 @@ static int paths_compile(struct wire_paths *w)
 		size_t plen = dot ? (size_t)(dot - path) : 0, len = strlen(seg);
 		bool digits = len > 0 && strspn(seg, "0123456789") == len;
 		if (len == 0 || len >= 64 || (dot && plen == 0) ||
-		    (strchr("0123456789+- \t\n\v\f\r", seg[0]) && !(digits && (seg[0] != '0' || len == 1))))
+		    (strchr("0123456789+- \t\n\v\f\r", seg[0]) &&
+		     !(digits && (seg[0] != '0' || len == 1))))
 			return -1;
 		w->seg[i] = seg;
 		w->seg_len[i] = len;

@@ -17,7 +17,7 @@ extern const struct provider_ops provider_openai, provider_anthropic, provider_o
 /* Sets r->error (unless an earlier error is already there: the first cause wins), r->error_type
  * and r->retryable.  Returns -1. */
 int wire_fail(struct llm_result *r, const char *type, bool retryable, const char *fmt, ...)
-	PRINTF_LIKE(4, 5);
+    PRINTF_LIKE(4, 5);
 /* Appends to r->text (and tells chunk) or r->reasoning; -1 with an error past
  * LLM_RESULT_MAX_TEXT bytes. */
 int wire_add_text(struct llm_result *r, const char *s, llm_chunk_fn *chunk, void *arg);
@@ -109,8 +109,8 @@ bool wire_get_long(const cJSON *o, const char *path, long *out);
  * wire_pick: keep it static.  A table breaking the rules makes every wire_pick decline. */
 struct wire_paths {
 	const char *const *path;
-	size_t n; /* at most WIRE_PICK_MAX */
-	int state; /* 0 until prepared, then 1, or -1 for a broken table */
+	size_t n;                  /* at most WIRE_PICK_MAX */
+	int state;                 /* 0 until prepared, then 1, or -1 for a broken table */
 	int parent[WIRE_PICK_MAX]; /* -1: the root */
 	bool inner[WIRE_PICK_MAX]; /* some pick lies below */
 	const char *seg[WIRE_PICK_MAX];

@@ -130,8 +130,9 @@ static void cmd_saveas(struct app *a, int argc, char **argv)
 	free(lp);
 	free(cur);
 	if (same && app_read_only(a)) { /* the same file under another name */
-		tui_message(&a->t, "read-only (--read-only): %s is the file opened read-only; save "
-		                   "a copy under another name",
+		tui_message(&a->t,
+		            "read-only (--read-only): %s is the file opened read-only; save "
+		            "a copy under another name",
 		            argv[1]);
 		return;
 	}
@@ -450,7 +451,7 @@ static void cmd_help(struct app *a, int argc, char **argv)
 	  cmd_save_display)                                                                        \
 	X("help", "", "show keys and commands", NULL, 0, 0, cmd_help)                              \
 	X("report", "FILE", "write the report to FILE.html or FILE.md", NULL, 1, 1, cmd_report)    \
-	X("export", "DIR", "write the current prompts to DIR as files and prompts.json", NULL, 1, \
+	X("export", "DIR", "write the current prompts to DIR as files and prompts.json", NULL, 1,  \
 	  1, cmd_export)                                                                           \
 	X("compare", "A B", "compare two versions (vN, iteration:K, current) on validation", NULL, \
 	  2, 2, cmd_compare)

@@ -245,4 +245,3 @@ int display_check_terminal(struct err *e)
 	               "monochrome) or run headless with --run, --eval or --check",
 	               term && *term ? term : "(unset)");
 }
-

@@ -67,7 +67,7 @@ struct err;
 	X(TOGGLE_BAD_FILTER, "toggle_bad_filter", "Show only failing examples", "Searching")       \
 	X(JUMP_TO_GRADIENT, "jump_to_gradient", "Jump to the selected step's local gradient",      \
 	  "Searching")                                                                             \
-	X(TOGGLE_SORT, "toggle_sort", "Sort the evaluations by score or by the order they ran",   \
+	X(TOGGLE_SORT, "toggle_sort", "Sort the evaluations by score or by the order they ran",    \
 	  "Searching")                                                                             \
 	X(STEP_PHASE, "step_phase", "Run the next phase of the loop", "Optimizing")                \
 	X(RUN_TO_PROPOSAL, "run_to_proposal", "Run to the proposal (or the end of the iteration)", \

@@ -137,7 +137,8 @@ static void flow_wrap(struct tlines *l, struct flow *f, int indent)
 		bool last_before = i + 1 == f->n_segs || f->segs[i + 1].off > from;
 		if (f->segs[i].off > from || (f->segs[i].off <= from && last_before)) {
 			size_t off = f->segs[i].off > from ? f->segs[i].off - from : 0;
-			next.segs = xgrow(next.segs, &next.cap_segs, next.n_segs + 1, sizeof *next.segs);
+			next.segs =
+			    xgrow(next.segs, &next.cap_segs, next.n_segs + 1, sizeof *next.segs);
 			next.segs[next.n_segs++] = (struct tseg){off, f->segs[i].el};
 		}
 	}

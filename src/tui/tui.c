@@ -34,8 +34,7 @@ static const struct view_ops *const view_table[VIEW_COUNT] = {
     [VIEW_GRADIENTS] = &view_gradients_ops, [VIEW_SHAPLEY] = &view_shapley_ops,
     [VIEW_PROPOSALS] = &view_proposals_ops, [VIEW_HISTORY] = &view_history_ops,
     [VIEW_HELP] = &view_help_ops,           [VIEW_PROMPT] = &view_prompt_ops,
-    [VIEW_COMPARE] = &view_compare_ops,
-    [VIEW_CANDIDATES] = &view_candidates_ops,
+    [VIEW_COMPARE] = &view_compare_ops,     [VIEW_CANDIDATES] = &view_candidates_ops,
 };
 
 /* ---- signals ---- */

@@ -82,7 +82,7 @@ struct app {
 	 * asked one at a time, in the order the LLM layer raised them */
 	struct key_question {
 		char *var, *origin;
-	} *key_questions;
+	} * key_questions;
 	size_t n_key_questions, cap_key_questions;
 
 	/* layout */
@@ -118,8 +118,8 @@ void app_close(struct app *a); /* ends curses and frees everything app_open made
 /* The engine's event callback: passes the event to every view and updates the shell. */
 void app_on_event(void *arg, const struct engine_event *ev);
 int app_save(struct app *a, const char *path);
-bool app_read_only(const struct app *a);       /* engine_store + session_save; 0 or -1 */
-void app_quit(struct app *a, bool force);      /* asks first when there are unsaved changes */
+bool app_read_only(const struct app *a);  /* engine_store + session_save; 0 or -1 */
+void app_quit(struct app *a, bool force); /* asks first when there are unsaved changes */
 void app_ask(struct app *a, ask_fn *cb, const char *choices, const char *fmt, ...)
     PRINTF_LIKE(4, 5);
 void app_set_mouse(struct app *a, bool on);

@@ -30,7 +30,8 @@ struct view_ops {
 	bool (*key)(struct view *v, enum action a);
 	/* An engine event arrived (the view may update its selection or scroll). */
 	void (*event)(struct view *v, const struct engine_event *ev);
-	/* Moves to the next/previous line containing `pattern` (case-insensitive); false if none. */
+	/* Moves to the next/previous line containing `pattern` (case-insensitive); false if none.
+	 */
 	bool (*search)(struct view *v, const char *pattern, int direction);
 	void (*done)(struct view *v);
 };
@@ -56,10 +57,10 @@ struct tui {
 	long example;  /* selected trace (index into the current iteration's traces) or -1 */
 	bool bad_only; /* traces filter */
 	bool colour_by_importance;
-	bool dirty;    /* unsaved changes */
+	bool dirty; /* unsaved changes */
 	bool scripted, offline;
 	bool deterministic; /* screen tests: no wall-clock figures (latency) on screen */
-	char message[512]; /* one-line status message */
+	char message[512];  /* one-line status message */
 	struct view *views;
 	size_t n_views;
 	int focus;
@@ -70,7 +71,7 @@ struct tui {
  * element.  They return the number of columns used. */
 int view_print(struct view *v, int y, int x, enum theme_element el, const char *utf8, int maxw);
 int view_printf(struct view *v, int y, int x, enum theme_element el, const char *fmt, ...)
-	PRINTF_LIKE(5, 6);
+    PRINTF_LIKE(5, 6);
 /* Word-wrapped text starting at line y (skipping `skip` wrapped lines); returns lines used. */
 int view_text(struct view *v, int y, int x, int w, enum theme_element el, const char *utf8,
               int skip, int max_lines);
@@ -84,8 +85,8 @@ void tui_message(struct tui *t, const char *fmt, ...) PRINTF_LIKE(2, 3);
 /* Asks a question in the message line; fn gets arg and the key typed (one of `choices`,
  * lower case), or 0 when cancelled (Esc, C-c). */
 typedef void tui_answer_fn(struct tui *t, void *arg, int answer);
-void tui_ask(struct tui *t, tui_answer_fn *fn, void *arg, const char *choices, const char *fmt,
-             ...) PRINTF_LIKE(5, 6);
+void tui_ask(struct tui *t, tui_answer_fn *fn, void *arg, const char *choices, const char *fmt, ...)
+    PRINTF_LIKE(5, 6);
 /* Runs $VISUAL/$EDITOR (or the built-in editor) on text; returns the edited text (caller frees),
  * or NULL when nothing was accepted, having told the user why (cancelled, the editor failed). */
 char *tui_edit_text(struct tui *t, const char *text);
@@ -94,9 +95,9 @@ void tui_focus_view(struct tui *t, const char *name);
 /* Closes the screen shown over the body (help, prompt): focus returns where it was. */
 void tui_close_overlay(struct tui *t);
 
-extern const struct view_ops view_graph_ops, view_traces_ops, view_gradients_ops,
-	view_shapley_ops, view_proposals_ops, view_history_ops, view_help_ops, view_prompt_ops,
-	view_compare_ops, view_candidates_ops;
+extern const struct view_ops view_graph_ops, view_traces_ops, view_gradients_ops, view_shapley_ops,
+    view_proposals_ops, view_history_ops, view_help_ops, view_prompt_ops, view_compare_ops,
+    view_candidates_ops;
 /* :compare A B (view_compare.c): starts evaluating both; -1 (e set) for a bad version. */
 int view_compare_start(struct view *v, const char *a, const char *b, struct err *e);
 

@@ -25,7 +25,7 @@ static const enum theme_element state_el[] = {
 
 struct node {
 	int layer, slot;
-	int pad; /* columns of gap after the loop bands left of its slot */
+	int pad;     /* columns of gap after the loop bands left of its slot */
 	int x, y, w; /* box: 3 rows high */
 	enum node_state state;
 	long done;   /* step executions finished this phase */

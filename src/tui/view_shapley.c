@@ -144,8 +144,8 @@ static void add_column_heads(struct tlines *l, int nw, int bw, bool is_signed)
 	sbuf_adds(&b, "step");
 	tlines_pad(&b, nw + 1);
 	/* the longest explanation that fits over the bars */
-	static const char *const signed_heads[] = {"φ (axis in the middle: left hurts, right helps)",
-	                                           "φ (left hurts, right helps)", "φ"};
+	static const char *const signed_heads[] = {
+	    "φ (axis in the middle: left hurts, right helps)", "φ (left hurts, right helps)", "φ"};
 	const char *head = "φ";
 	for (size_t i = 0; is_signed && i < ARRAY_SIZE(signed_heads); i++)
 		if (san_width_utf8(signed_heads[i]) < bw) {

@@ -35,17 +35,17 @@ void chat_req_free(struct chat_req *r);
 struct chat_reply {
 	char *text;
 	long tokens_in, tokens_out; /* tokens_out includes the reasoning tokens */
-	bool cut;     /* stopped by max_tokens */
+	bool cut;                   /* stopped by max_tokens */
 	/* the usage shapes of the money settings (chat_reply_shape) */
 	long cached, cache_write; /* parts of tokens_in */
 	char *reasoning;          /* NULL: none; else reasoning_tokens * 4 bytes */
 	long reasoning_tokens;
-	bool refusal;             /* the text comes as a refusal (openai) / stop_reason refusal */
-	bool error_after_usage;   /* the stream ends with an error event after its usage */
-	bool llamacpp;            /* openai usage as llama.cpp's server reports it (timings) */
-	bool tool;    /* a tool call instead of text (tool_call fault): text is "" */
-	long seq;     /* request number, for ids */
-	long created; /* unix seconds */
+	bool refusal;           /* the text comes as a refusal (openai) / stop_reason refusal */
+	bool error_after_usage; /* the stream ends with an error event after its usage */
+	bool llamacpp;          /* openai usage as llama.cpp's server reports it (timings) */
+	bool tool;              /* a tool call instead of text (tool_call fault): text is "" */
+	long seq;               /* request number, for ids */
+	long created;           /* unix seconds */
 };
 long tokens_estimate(size_t bytes);
 /* Fills tokens and truncates text to max_tokens (at a UTF-8 boundary). Takes ownership of text. */
@@ -121,7 +121,7 @@ extern const size_t n_canned_errors;
 /* The body of a canned error for the endpoint (caller frees). */
 char *format_canned_error(enum endpoint ep, const struct canned_error *c);
 
-#define RECENT_MAX 64
+#define RECENT_MAX      64
 #define CREDENTIALS_MAX 64
 
 struct recent {

@@ -389,8 +389,8 @@ static void oa_answer(const struct chat_req *q, const struct chat_reply *r, stru
 		pieces_add(out, oa_chunk(q, r, d, NULL));
 	}
 	if (r->llamacpp) { /* usage and timings ride on the finishing chunk */
-		cJSON *o = oa_choice(oa_envelope(q, r, true), "delta", cJSON_CreateObject(),
-		                     oa_finish(r));
+		cJSON *o =
+		    oa_choice(oa_envelope(q, r, true), "delta", cJSON_CreateObject(), oa_finish(r));
 		oa_add_usage(o, r);
 		pieces_add(out, sse(NULL, o));
 	} else {
@@ -416,10 +416,7 @@ static void oa_answer(const struct chat_req *q, const struct chat_reply *r, stru
 
 static const char *an_stop(const struct chat_reply *r)
 {
-	return r->tool      ? "tool_use"
-	       : r->refusal ? "refusal"
-	       : r->cut     ? "max_tokens"
-	                    : "end_turn";
+	return r->tool ? "tool_use" : r->refusal ? "refusal" : r->cut ? "max_tokens" : "end_turn";
 }
 
 /* The tool_call fault's content block (input {} when streamed: it follows as a delta). */

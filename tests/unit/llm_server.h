@@ -26,8 +26,7 @@ static inline const char *llm_server_bin(const char *who)
 
 /* Runs `bin --rules RULES [--require-key KEY]` and reads the port it prints.  Returns the pid,
  * or -1 (with a message) when it did not start. */
-static inline pid_t llm_server_spawn(const char *bin, const char *rules, const char *key,
-                                     int *port)
+static inline pid_t llm_server_spawn(const char *bin, const char *rules, const char *key, int *port)
 {
 	int out[2];
 	if (pipe(out) < 0)

@@ -312,7 +312,8 @@ static void test_corpus_errors(void **state)
 	check_load_error("{\"text\": 5}\n", ":1: \"text\" must be a string");
 	check_load_error("{\"text\": \"a\", \"title\": [1]}\n", ":1: \"title\" must be a string");
 	check_load_error("\n\n[\"text\"]\n", ":3: expected a JSON object");
-	check_load_error("{\"text\": \"a\"}\n{\"text\": \"a\"} x\n", ":2:15: unexpected character 'x'");
+	check_load_error("{\"text\": \"a\"}\n{\"text\": \"a\"} x\n",
+	                 ":2:15: unexpected character 'x'");
 	check_load_error("{\"text\": \"a\"}\n{\"text\": \"a\n", ":2:12: unexpected end of file");
 	/* until a line has parsed the file may be anything (say /etc/passwd): nothing is quoted */
 	check_load_error("root:x:0:0:root:/root:/bin/sh\n",

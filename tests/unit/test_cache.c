@@ -59,8 +59,8 @@ static void test_round_trip(void **state)
 		snprintf(text, sizeof(text), "answer %d\nline two \"q\"", i);
 		struct llm_usage u = {.in = i, .out = 2 * i, .estimated = i % 2 == 0};
 		if (i == 77) /* the details and the reasoning come back after a reload */
-			u = (struct llm_usage){.in = 77, .out = 154, .cached = 64, .cache_write = 9,
-			                       .reasoning = 100};
+			u = (struct llm_usage){
+			    .in = 77, .out = 154, .cached = 64, .cache_write = 9, .reasoning = 100};
 		key_of(i, k);
 		assert_int_equal(cache_put(c, k, "gpt-4o", text, i == 77 ? "why \"so\"\n" : "", &u,
 		                           i % 2 ? "length" : NULL, &e),
@@ -125,7 +125,7 @@ static void test_torn_and_corrupt(void **state)
 	write_file(buf);
 	struct cache *c = open_ok(path);
 	assert_int_equal(cache_count(c), 2);
-	assert_int_equal(cache_skipped(c), 3);                    /* garbage, bad key, torn tail */
+	assert_int_equal(cache_skipped(c), 3); /* garbage, bad key, torn tail */
 	assert_non_null(strstr(cache_problem(c), "cache.jsonl:2: invalid JSON; line skipped"));
 	assert_string_equal(cache_get(c, k1)->text, "one again"); /* later line wins */
 	assert_null(cache_get(c, k3));

@@ -149,7 +149,8 @@ static void test_catastrophic_regex(void **state)
 	double dt = now_s() - t0;
 	assert_int_equal(rc, -1);
 	assert_non_null(strstr(e.msg, "regex \"^(a+)+$\" gave up: backtracking limit reached"));
-	assert_true(dt < 10.0); /* stopped by the limit, not by finishing: loose on a shared machine */
+	assert_true(dt <
+	            10.0); /* stopped by the limit, not by finishing: loose on a shared machine */
 	step_out_free(&o);
 	/* a harmless subject still matches */
 	run_ok("evil", "aaaa", false, &o);

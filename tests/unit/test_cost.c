@@ -119,8 +119,12 @@ static void test_cached_prices(void **state)
 	llm_prices(&m, &p, NULL);
 	assert_true(p.cached_in == 0.5 && p.cache_write == 0);
 	/* an unknown model: cached tokens at the input price */
-	m = (struct model_config){.provider = "openai", .model = "my-finetune", .price_in = 4,
-	                          .price_out = 8, .price_cached_in = -1, .price_cache_write = -1};
+	m = (struct model_config){.provider = "openai",
+	                          .model = "my-finetune",
+	                          .price_in = 4,
+	                          .price_out = 8,
+	                          .price_cached_in = -1,
+	                          .price_cache_write = -1};
 	llm_prices(&m, &p, &known);
 	assert_true(known && p.cached_in == 4 && p.cache_write == 4);
 	/* more cached than prompt tokens (a confused server): never a negative rest */
@@ -131,10 +135,15 @@ static void test_cached_prices(void **state)
 static void test_reasoning_models(void **state)
 {
 	(void)state;
-	const char *yes[] = {"o1", "o1-mini", "o3-mini-2025-01-31", "o4-mini", "gpt-5",
-	                     "gpt-5-mini-2025-08-07", "openai/gpt-5-nano"};
-	const char *no[] = {"gpt-4o", "gpt-4.1-mini", "gpt-5-chat-latest", "claude-sonnet-4",
-	                    "llama3.1:8b", "o"};
+	const char *yes[] = {"o1",
+	                     "o1-mini",
+	                     "o3-mini-2025-01-31",
+	                     "o4-mini",
+	                     "gpt-5",
+	                     "gpt-5-mini-2025-08-07",
+	                     "openai/gpt-5-nano"};
+	const char *no[] = {"gpt-4o",          "gpt-4.1-mini", "gpt-5-chat-latest",
+	                    "claude-sonnet-4", "llama3.1:8b",  "o"};
 	struct model_config m = {.provider = "openai"};
 	for (size_t i = 0; i < sizeof yes / sizeof *yes; i++) {
 		m.model = (char *)yes[i];
@@ -199,12 +208,9 @@ static void test_book(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_lookup),
-	    cmocka_unit_test(test_llm_price),
-	    cmocka_unit_test(test_cached_prices),
-	    cmocka_unit_test(test_reasoning_models),
-	    cmocka_unit_test(test_arithmetic),
-	    cmocka_unit_test(test_book),
+	    cmocka_unit_test(test_lookup),        cmocka_unit_test(test_llm_price),
+	    cmocka_unit_test(test_cached_prices), cmocka_unit_test(test_reasoning_models),
+	    cmocka_unit_test(test_arithmetic),    cmocka_unit_test(test_book),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

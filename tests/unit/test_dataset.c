@@ -263,20 +263,23 @@ static void test_numbers_shortest(void **state)
 static void test_gold_paths(void **state)
 {
 	(void)state;
-	expect_error("[{\"q\": \"w\", \"answer\": {\"text\": \"New Zealand\", \"answer_start\": 5}}]",
-	             "example 1: the gold answer \"answer\" holds an object, not text; name the "
-	             "field that holds the text in dataset.answer_field, e.g. \"answer.text\"");
+	expect_error(
+	    "[{\"q\": \"w\", \"answer\": {\"text\": \"New Zealand\", \"answer_start\": 5}}]",
+	    "example 1: the gold answer \"answer\" holds an object, not text; name the "
+	    "field that holds the text in dataset.answer_field, e.g. \"answer.text\"");
 	expect_error("[{\"answer\": [[\"a\"]]}]",
 	             "example 1: the gold answer \"answer\" holds a list of lists, not text; name "
 	             "the field that holds the text in dataset.answer_field");
-	expect_error("[{\"answer\": []}]", "example 1: the gold answer \"answer\" is an empty list");
+	expect_error("[{\"answer\": []}]",
+	             "example 1: the gold answer \"answer\" is an empty list");
 	struct dataset d = {0};
 	d.answer_field = xstrdup("answers.text");
-	load_spec_ok(&d, SPLIT_TRAIN,
-	             "[{\"q\": \"a\", \"answers\": [{\"text\": \"New Zealand\", \"answer_start\": 5},"
-	             " {\"text\": \"NZ\", \"answer_start\": 9}]},"
-	             " {\"q\": \"b\", \"answers\": {\"text\": [\"x\", \"y\"], \"answer_start\": [1, 2]}},"
-	             " {\"q\": \"c\", \"answers.text\": \"literal key first\"}]");
+	load_spec_ok(
+	    &d, SPLIT_TRAIN,
+	    "[{\"q\": \"a\", \"answers\": [{\"text\": \"New Zealand\", \"answer_start\": 5},"
+	    " {\"text\": \"NZ\", \"answer_start\": 9}]},"
+	    " {\"q\": \"b\", \"answers\": {\"text\": [\"x\", \"y\"], \"answer_start\": [1, 2]}},"
+	    " {\"q\": \"c\", \"answers.text\": \"literal key first\"}]");
 	const struct example *ex = d.splits[SPLIT_TRAIN].ex;
 	assert_int_equal(ex[0].n_golds, 2);
 	assert_string_equal(ex[0].golds[0], "New Zealand");
@@ -423,7 +426,8 @@ static void test_split_fractions(void **state)
 			if (k == 3)
 				assert_string_equal(x->id, "mine");
 			else
-				assert_int_equal(atoi(x->id + 3), k + 1); /* "ex-N": its place in the file */
+				assert_int_equal(atoi(x->id + 3),
+				                 k + 1); /* "ex-N": its place in the file */
 			assert_int_equal(x->line, k + 1);
 		}
 	for (int k = 0; k < 10; k++)
@@ -451,7 +455,8 @@ static void test_split_fractions(void **state)
 	     "dataset.split.train: must be between 0 and 1 (got 2)"},
 	    {"{\"path\": \"all.jsonl\", \"split\": {\"train\": 1, \"seed\": -1}}",
 	     "dataset.split.seed: must be a whole number between 0 and 4294967295 (got -1)"},
-	    {"{\"split\": {\"train\": 1}}", "dataset.path must name the JSONL or JSON file to split"},
+	    {"{\"split\": {\"train\": 1}}",
+	     "dataset.path must name the JSONL or JSON file to split"},
 	    {"{\"path\": \"all.jsonl\"}", "dataset.split must be an object like"},
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
@@ -472,12 +477,13 @@ static void test_nested_fields(void **state)
 {
 	(void)state;
 	struct dataset d = {0};
-	load_spec_ok(&d, SPLIT_TRAIN,
-	             "[{\"meta\": {\"source\": {\"name\": \"wiki\", \"n\": 0.1}, "
-	             "\"tags\": [\"a\", \"b\"]},"
-	             " \"answers\": [{\"text\": \"NZ\", \"start\": 5}, {\"text\": \"New Zealand\"}],"
-	             " \"context\": [[\"T1\", [\"s1\", \" s2\"]], [\"T2\", [\"s3\"]]],"
-	             " \"answer\": \"x\"}]");
+	load_spec_ok(
+	    &d, SPLIT_TRAIN,
+	    "[{\"meta\": {\"source\": {\"name\": \"wiki\", \"n\": 0.1}, "
+	    "\"tags\": [\"a\", \"b\"]},"
+	    " \"answers\": [{\"text\": \"NZ\", \"start\": 5}, {\"text\": \"New Zealand\"}],"
+	    " \"context\": [[\"T1\", [\"s1\", \" s2\"]], [\"T2\", [\"s3\"]]],"
+	    " \"answer\": \"x\"}]");
 	const struct example *ex = &d.splits[SPLIT_TRAIN].ex[0];
 	assert_string_equal(example_text(ex, "meta.source.name"), "wiki");
 	assert_string_equal(example_text(ex, "meta.source.n"), "0.1");
@@ -505,11 +511,22 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 #define T(f) cmocka_unit_test_setup_teardown(f, testdir_setup, testdir_teardown)
-	    T(test_numbers_shortest), T(test_gold_paths), T(test_nul_in_string),
-	    T(test_object_file_with_key), T(test_offset_limit), T(test_list_of_lists),
-	    T(test_split_fractions), T(test_nested_fields),
-	    T(test_inline),       T(test_golds),  T(test_jsonl),       T(test_json_array_file),
-	    T(test_answer_field), T(test_errors), T(test_split_names), T(test_inline_text),
+	    T(test_numbers_shortest),
+	    T(test_gold_paths),
+	    T(test_nul_in_string),
+	    T(test_object_file_with_key),
+	    T(test_offset_limit),
+	    T(test_list_of_lists),
+	    T(test_split_fractions),
+	    T(test_nested_fields),
+	    T(test_inline),
+	    T(test_golds),
+	    T(test_jsonl),
+	    T(test_json_array_file),
+	    T(test_answer_field),
+	    T(test_errors),
+	    T(test_split_names),
+	    T(test_inline_text),
 #undef T
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

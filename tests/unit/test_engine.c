@@ -547,11 +547,11 @@ static void test_dependency_sees_good_cases(void **state)
 		const char *end = strstr(c + 1, "### Case");
 		size_t n = end ? (size_t)(end - c) : strlen(c);
 		char *block = xstrndup(c, n);
-		char *want[] = {xasprintf("Pipeline input:\n%s: %s", ex->keys[0], ex->vals[0].text),
-		                xasprintf("Final output:\n%s\n", t->prediction),
-		                xasprintf("Gold answer:\n%s", ex->golds[0]),
-		                xasprintf("Step output:\n%s", trace_rounds(t, 0) > 1 ? "Round 1:\n"
-		                                                                      : "")};
+		char *want[] = {
+		    xasprintf("Pipeline input:\n%s: %s", ex->keys[0], ex->vals[0].text),
+		    xasprintf("Final output:\n%s\n", t->prediction),
+		    xasprintf("Gold answer:\n%s", ex->golds[0]),
+		    xasprintf("Step output:\n%s", trace_rounds(t, 0) > 1 ? "Round 1:\n" : "")};
 		for (size_t w = 0; w < 4; w++) {
 			if (!strstr(block, want[w]))
 				fail_msg("case %zu lacks \"%s\" in:\n%s", k + 1, want[w], block);
@@ -568,7 +568,7 @@ static void test_dependency_sees_good_cases(void **state)
 static void patch_long_good(struct fx *f, const char *file)
 {
 	patch_echo_dependency(f, file);
-		char *path = fx_path(f, "train.jsonl"), *text = NULL;
+	char *path = fx_path(f, "train.jsonl"), *text = NULL;
 	size_t n;
 	struct err e = {{0}};
 	assert_int_equal(file_read(path, 1 << 22, &text, &n, &e), 0);
@@ -637,7 +637,8 @@ static void val_samples(unsigned long seed, bool fresh, unsigned sample[2])
 		sample[k] = 0;
 		for (size_t i = 0; i < it->n_val; i++) {
 			assert_true(it->val_idx[i] < 6);
-			assert_true(i == 0 || it->val_idx[i] > it->val_idx[i - 1]); /* split order */
+			assert_true(i == 0 ||
+			            it->val_idx[i] > it->val_idx[i - 1]); /* split order */
 			sample[k] |= 1u << it->val_idx[i];
 		}
 		/* every configuration was scored on that sample */
@@ -1155,8 +1156,8 @@ static void test_shapley_one_step(void **state)
 					strong = it->evals[e].score;
 			assert_true(fabs(it->phi[step] - (strong - it->base_score)) < 1e-9);
 		}
-		assert_int_equal(it->next_budget[step], MAX(g.s->opt.budget_total,
-		                                            g.s->opt.budget_floor));
+		assert_int_equal(it->next_budget[step],
+		                 MAX(g.s->opt.budget_total, g.s->opt.budget_floor));
 		rig_close(&g);
 	}
 }
@@ -1421,7 +1422,8 @@ static void test_budget_cap(void **state)
 				fail_msg("reopened: spent $%.6f past the cap $%.6f", spent.cost_usd,
 				         cap_usd);
 			assert_true(current(&g)->phase <= stopped);
-			assert_non_null(strstr(engine_pause_reason(g.en), "this session has spent"));
+			assert_non_null(
+			    strstr(engine_pause_reason(g.en), "this session has spent"));
 		}
 		rig_close(&g);
 	}

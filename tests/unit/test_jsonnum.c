@@ -100,11 +100,8 @@ static void test_table(void **state)
 {
 	(void)state;
 	static const struct json_num_rule rules[] = {
-	    {"a[].n", true, 0, 10},
-	    {"b.*.c", false, 0, 1},
-	    {"b.*.d[]", true, 1, 2},
-	    {"e", true, 0, 1},
-	    {NULL, false, 0, 0},
+	    {"a[].n", true, 0, 10}, {"b.*.c", false, 0, 1}, {"b.*.d[]", true, 1, 2},
+	    {"e", true, 0, 1},      {NULL, false, 0, 0},
 	};
 	cJSON *root = num("{\"a\": [{\"n\": 3}, {\"n\": -1}, {\"n\": \"x\"}, 5, {\"n\": 1e300}],"
 	                  " \"b\": {\"p.q\": {\"c\": 2, \"d\": [1, 3]}, \"r\": {\"c\": 0.5},"

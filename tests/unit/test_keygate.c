@@ -26,14 +26,21 @@ static void test_loopback(void **state)
 	(void)state;
 	static const char *const yes[] = {
 	    "http://localhost:8080/v1", "http://LOCALHOST/v1", "http://127.0.0.1:1/v1",
-	    "https://127.5.6.7/", "http://[::1]:11434", "http://[::ffff:127.0.0.1]:80/",
+	    "https://127.5.6.7/",       "http://[::1]:11434",  "http://[::ffff:127.0.0.1]:80/",
 	};
 	static const char *const no[] = {
-	    "http://127.0.0.1.evil.example/v1", "http://127.0.0.1@evil.example/v1",
-	    "http://localhost@evil.example/", "http://localhost.evil.example/",
-	    "http://evil.example/127.0.0.1", "http://evil.example#@127.0.0.1/",
-	    "http://evil.example?@localhost/", "http://10.0.0.1/", "http://[::2]/",
-	    "not a url", "", "http://",
+	    "http://127.0.0.1.evil.example/v1",
+	    "http://127.0.0.1@evil.example/v1",
+	    "http://localhost@evil.example/",
+	    "http://localhost.evil.example/",
+	    "http://evil.example/127.0.0.1",
+	    "http://evil.example#@127.0.0.1/",
+	    "http://evil.example?@localhost/",
+	    "http://10.0.0.1/",
+	    "http://[::2]/",
+	    "not a url",
+	    "",
+	    "http://",
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(yes); i++)
 		if (!url_is_loopback(yes[i]))
@@ -73,9 +80,9 @@ static void test_hosts(void **state)
 	const char *oa = "OPENAI_API_KEY";
 	assert_int_equal(check(g, "openai", oa, "https://api.openai.com/v1/chat/completions", &e),
 	                 KEY_SEND);
-	assert_int_equal(check(g, "anthropic", "ANTHROPIC_API_KEY",
-	                       "https://api.anthropic.com/v1/messages", &e),
-	                 KEY_SEND);
+	assert_int_equal(
+	    check(g, "anthropic", "ANTHROPIC_API_KEY", "https://api.anthropic.com/v1/messages", &e),
+	    KEY_SEND);
 	assert_int_equal(check(g, "openai", oa, "http://127.0.0.1:9/v1/chat/completions", &e),
 	                 KEY_SEND);
 	/* the default host over another scheme or port is another host */
@@ -94,17 +101,16 @@ static void test_hosts(void **state)
 	assert_int_equal(check(g, "openai", oa, "https://evil.example/v1/chat/completions", &e),
 	                 KEY_SEND);
 	/* ... for openai only */
-	assert_int_equal(check(g, "anthropic", "ANTHROPIC_API_KEY",
-	                       "https://evil.example/v1/messages", &e),
-	                 KEY_REFUSE);
+	assert_int_equal(
+	    check(g, "anthropic", "ANTHROPIC_API_KEY", "https://evil.example/v1/messages", &e),
+	    KEY_REFUSE);
 	unsetenv("OPENAI_BASE_URL");
 	keygate_free(g);
 
 	/* --base-url */
 	g = keygate_new(false, "https://proxy.example:8443/v1");
-	assert_int_equal(check(g, "openai", oa, "https://proxy.example:8443/v1/chat/completions",
-	                       &e),
-	                 KEY_SEND);
+	assert_int_equal(
+	    check(g, "openai", oa, "https://proxy.example:8443/v1/chat/completions", &e), KEY_SEND);
 	assert_int_equal(check(g, "openai", oa, "https://proxy.example/v1/chat/completions", &e),
 	                 KEY_REFUSE);
 	keygate_free(g);
@@ -122,9 +128,8 @@ static void test_variables(void **state)
 	struct keygate *g = keygate_new(false, NULL);
 	const char *local = "http://localhost:8000/v1/chat/completions";
 	assert_int_equal(check(g, "openai", "CUSTOM_API_KEY", local, &e), KEY_SEND);
-	assert_int_equal(check(g, "ollama", "OLLAMA_API_KEY", "http://localhost:11434/api/chat",
-	                       &e),
-	                 KEY_SEND);
+	assert_int_equal(
+	    check(g, "ollama", "OLLAMA_API_KEY", "http://localhost:11434/api/chat", &e), KEY_SEND);
 	assert_int_equal(check(g, "openai", "_API_KEY", local, &e), KEY_REFUSE);
 	assert_int_equal(check(g, "openai", "api_key", local, &e), KEY_REFUSE);
 	assert_int_equal(check(g, "openai", "AWS_SECRET_ACCESS_KEY", local, &e), KEY_REFUSE);
@@ -145,8 +150,7 @@ static void test_ask_once(void **state)
 	assert_int_equal(keygate_check(g, oa, "OPENAI_API_KEY", url, true, &origin, &e), KEY_ASK);
 	assert_string_equal(origin, "http://evil.example:80");
 	char *o = xstrdup(origin);
-	assert_int_equal(keygate_check(g, oa, "OPENAI_API_KEY", url, true, &origin, &e),
-	                 KEY_WAIT);
+	assert_int_equal(keygate_check(g, oa, "OPENAI_API_KEY", url, true, &origin, &e), KEY_WAIT);
 	assert_null(origin);
 	/* another variable to the same host is another question */
 	assert_int_equal(keygate_check(g, oa, "MY_API_KEY", url, true, &origin, &e), KEY_ASK);
@@ -227,7 +231,7 @@ static int server_end(void **state)
 #define NEED_SERVER()                                                                              \
 	do {                                                                                       \
 		if (!server_pid) {                                                                 \
-			print_message("no test LLM server: skipped\n");                          \
+			print_message("no test LLM server: skipped\n");                            \
 			return;                                                                    \
 		}                                                                                  \
 	} while (0)
@@ -293,9 +297,15 @@ static void wait_for(struct llm *l, int ms)
 static void submit_two(struct llm *l, struct model_config *m, char *base, struct got g[2])
 {
 	snprintf(base, 64, "http://127.0.0.1:%d/v1", server_port);
-	*m = (struct model_config){.name = "task", .provider = "openai", .base_url = base,
-	                           .model = "m", .api_key_env = "MY_SECRET", .stream = true,
-	                           .price_in = -1, .price_out = -1, .concurrency = 4};
+	*m = (struct model_config){.name = "task",
+	                           .provider = "openai",
+	                           .base_url = base,
+	                           .model = "m",
+	                           .api_key_env = "MY_SECRET",
+	                           .stream = true,
+	                           .price_in = -1,
+	                           .price_out = -1,
+	                           .concurrency = 4};
 	struct llm_message a = {"user", "one"}, b = {"user", "two"};
 	struct llm_request ra = {m, &a, 1, "t"}, rb = {m, &b, 1, "t"};
 	llm_submit(l, &ra, on_done, NULL, &g[0]);
@@ -391,9 +401,9 @@ static void test_asked_once(void **state)
 int main(void)
 {
 	const struct CMUnitTest pure[] = {
-	    cmocka_unit_test(test_loopback),  cmocka_unit_test(test_origin),
-	    cmocka_unit_test(test_hosts),     cmocka_unit_test(test_variables),
-	    cmocka_unit_test(test_ask_once),  cmocka_unit_test(test_redact),
+	    cmocka_unit_test(test_loopback), cmocka_unit_test(test_origin),
+	    cmocka_unit_test(test_hosts),    cmocka_unit_test(test_variables),
+	    cmocka_unit_test(test_ask_once), cmocka_unit_test(test_redact),
 	};
 	const struct CMUnitTest server[] = {
 	    cmocka_unit_test(test_refused_sends_nothing),

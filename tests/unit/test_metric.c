@@ -964,19 +964,26 @@ static void test_strict_punctuation_gold(void **state)
 	static const struct scase loose[] = {{"", ") ] }", 1}, {"]", ") ] }", 1}};
 	CHECK_CASES("{\"type\": \"exact_match\"}", loose);
 	static const struct scase strict[] = {
-	    {"", ") ] }", 0},          {"]", ") ] }", 0},     {") ] }", ") ] }", 1},
-	    {"  ) ]\n }\n", ") ] }", 1}, {")]}", ") ] }", 0}, {"Paris", "paris", 0},
+	    {"", ") ] }", 0},      {"]", ") ] }", 0},
+	    {") ] }", ") ] }", 1}, {"  ) ]\n }\n", ") ] }", 1},
+	    {")]}", ") ] }", 0},   {"Paris", "paris", 0},
 	};
 	CHECK_CASES("{\"type\": \"exact_match\", \"normalize\": false}", strict);
 	static const struct scase strict_f1[] = {
-	    {") ]", ") ] }", 0.8}, {"", ") ] }", 0}, {") ) ]", ") ]", 0.8}, {"A b", "a b", 0.5},
+	    {") ]", ") ] }", 0.8},
+	    {"", ") ] }", 0},
+	    {") ) ]", ") ]", 0.8},
+	    {"A b", "a b", 0.5},
 	};
 	CHECK_CASES("{\"type\": \"f1\", \"normalize\": false}", strict_f1);
 	static const struct scase strict_contains[] = {
-	    {"so: ) ] } done", ") ] }", 1}, {"", ") ] }", 0}, {") ]", ") ] }", 0},
+	    {"so: ) ] } done", ") ] }", 1},
+	    {"", ") ] }", 0},
+	    {") ]", ") ] }", 0},
 	};
 	CHECK_CASES("{\"type\": \"contains\", \"normalize\": false}", strict_contains);
-	parse_fails("{\"type\": \"exact_match\", \"normalize\": 0}", "metric.normalize must be true");
+	parse_fails("{\"type\": \"exact_match\", \"normalize\": 0}",
+	            "metric.normalize must be true");
 	parse_fails("{\"type\": \"numeric\", \"normalize\": false}", "inapplicable key");
 }
 
@@ -1087,8 +1094,11 @@ static void test_hotpot_metric(void **state)
 	};
 	CHECK_CASES("{\"type\": \"hotpot_f1\"}", f1);
 	static const struct scase em[] = {
-	    {"Yes, they are.", "yes", 0}, {"yes", "Yes", 1}, {"No.", "no", 1},
-	    {"the Arthur's Magazine", "Arthur's Magazine", 1}, {"noanswer", "no answer", 0},
+	    {"Yes, they are.", "yes", 0},
+	    {"yes", "Yes", 1},
+	    {"No.", "no", 1},
+	    {"the Arthur's Magazine", "Arthur's Magazine", 1},
+	    {"noanswer", "no answer", 0},
 	};
 	CHECK_CASES("{\"type\": \"hotpot_em\"}", em);
 	/* SQuAD's F1 gives "Yes, they are." half marks */

@@ -323,8 +323,12 @@ static void test_usage_on_the_wire(void **state)
 	assert_int_equal(r.usage.out, 202);
 	assert_int_equal(r.usage.reasoning, 192);
 	/* o3-mini: cached input at half the price; reasoning billed as output */
-	struct model_config m = {.provider = "openai", .model = "o3-mini", .price_in = -1,
-	                         .price_out = -1, .price_cached_in = -1, .price_cache_write = -1};
+	struct model_config m = {.provider = "openai",
+	                         .model = "o3-mini",
+	                         .price_in = -1,
+	                         .price_out = -1,
+	                         .price_cached_in = -1,
+	                         .price_cache_write = -1};
 	struct llm_prices p;
 	llm_prices(&m, &p, NULL);
 	struct llm_usage u = r.usage;
@@ -344,8 +348,11 @@ static void test_usage_on_the_wire(void **state)
 	assert_int_equal(r.usage.cache_write, 1800);
 	assert_int_equal(r.usage.cached, 2000);
 	assert_int_equal(r.usage.out, 7);
-	m = (struct model_config){.provider = "anthropic", .model = "claude-sonnet-4-5-20250929",
-	                          .price_in = -1, .price_out = -1, .price_cached_in = -1,
+	m = (struct model_config){.provider = "anthropic",
+	                          .model = "claude-sonnet-4-5-20250929",
+	                          .price_in = -1,
+	                          .price_out = -1,
+	                          .price_cached_in = -1,
 	                          .price_cache_write = -1};
 	llm_prices(&m, &p, NULL);
 	u = r.usage;

@@ -138,15 +138,15 @@ static void parse_err(const char *provider, int status, const char *body, struct
 /* ---- requests ---- */
 
 static const struct llm_message two_msgs[] = {
-	{"system", "Be brief."},
-	{"user", "Hi \"there\"\n"},
+    {"system", "Be brief."},
+    {"user", "Hi \"there\"\n"},
 };
 
 #define KEY "sk-test-KEY-0123456789"
 
 static int build(const char *provider, struct model_config *m, const struct llm_message *msgs,
-                 size_t n, const char *base, const char *key, bool stream,
-                 struct http_request *h, struct err *e)
+                 size_t n, const char *base, const char *key, bool stream, struct http_request *h,
+                 struct err *e)
 {
 	struct llm_request req = {.model = m, .messages = msgs, .n_messages = n, .tag = "t"};
 	return provider_find(provider)->build(&req, base, key, stream, h, e);
@@ -186,7 +186,7 @@ static void test_openai_build(void **state)
 	assert_int_equal(build("openai", &m, two_msgs, 2, NULL, KEY, true, &h, &e), 0);
 	assert_string_equal(h.url, "https://api.openai.com/v1/chat/completions");
 	assert_headers(&h, (const char *[]){"Authorization: Bearer " KEY,
-	                                           "Content-Type: application/json", NULL});
+	                                    "Content-Type: application/json", NULL});
 	assert_key_only_in(&h, "Authorization: Bearer " KEY);
 	assert_string_equal(h.body, "{\"model\":\"gpt-4o-mini\",\"messages\":["
 	                            "{\"role\":\"system\",\"content\":\"Be brief.\"},"
@@ -199,8 +199,7 @@ static void test_openai_build(void **state)
 	m.max_tokens = 0;
 	m.temperature = 0;
 	assert_int_equal(
-		build("openai", &m, two_msgs + 1, 1, "http://127.0.0.1:8080/", NULL, false, &h, &e),
-		0);
+	    build("openai", &m, two_msgs + 1, 1, "http://127.0.0.1:8080/", NULL, false, &h, &e), 0);
 	assert_string_equal(h.url, "http://127.0.0.1:8080/chat/completions");
 	assert_headers(&h, (const char *[]){"Content-Type: application/json", NULL});
 	assert_string_equal(h.body, "{\"model\":\"gpt-4o-mini\",\"messages\":["
@@ -209,7 +208,7 @@ static void test_openai_build(void **state)
 	http_request_free(&h);
 
 	assert_int_equal(
-		build("openai", &m, two_msgs, 2, "http://localhost:8000/v1", "", true, &h, &e), 0);
+	    build("openai", &m, two_msgs, 2, "http://localhost:8000/v1", "", true, &h, &e), 0);
 	assert_string_equal(h.url, "http://localhost:8000/v1/chat/completions");
 	http_request_free(&h);
 }
@@ -226,7 +225,7 @@ static void test_build_rejects(void **state)
 	assert_contains(e.msg, "space or a control character");
 	/* a key that would smuggle in a header: refused, and not repeated in the message */
 	assert_int_equal(
-		build("openai", &m, two_msgs, 2, NULL, "sk-abc\r\nX-Evil: 1", true, &h, &e), -1);
+	    build("openai", &m, two_msgs, 2, NULL, "sk-abc\r\nX-Evil: 1", true, &h, &e), -1);
 	assert_contains(e.msg, "control character");
 	assert_null(strstr(e.msg, "sk-abc"));
 	assert_int_equal(build("anthropic", &m, two_msgs, 2, NULL, "k\n", true, &h, &e), -1);
@@ -248,19 +247,15 @@ static void test_anthropic_build(void **state)
 	(void)state;
 	struct model_config m = {.model = "claude-sonnet-4-20250514", .temperature = 0};
 	const struct llm_message msgs[] = {
-		{"system", "Be brief."},
-		{"user", "Hi"},
-		{"assistant", "Hello."},
-		{"system", "Answer in French."},
-		{"user", "Again"},
+	    {"system", "Be brief."},         {"user", "Hi"},    {"assistant", "Hello."},
+	    {"system", "Answer in French."}, {"user", "Again"},
 	};
 	struct http_request h;
 	struct err e = {{0}};
 	assert_int_equal(build("anthropic", &m, msgs, 5, NULL, KEY, true, &h, &e), 0);
 	assert_string_equal(h.url, "https://api.anthropic.com/v1/messages");
-	assert_headers(&h,
-	               (const char *[]){"x-api-key: " KEY, "anthropic-version: 2023-06-01",
-	                                "content-type: application/json", NULL});
+	assert_headers(&h, (const char *[]){"x-api-key: " KEY, "anthropic-version: 2023-06-01",
+	                                    "content-type: application/json", NULL});
 	assert_key_only_in(&h, "x-api-key: " KEY);
 	assert_string_equal(h.body, "{\"model\":\"claude-sonnet-4-20250514\",\"max_tokens\":4096,"
 	                            "\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"},"
@@ -273,7 +268,7 @@ static void test_anthropic_build(void **state)
 	m.max_tokens = 300;
 	m.temperature = 0.5;
 	assert_int_equal(
-		build("anthropic", &m, msgs + 1, 1, "http://127.0.0.1:9000/", KEY, false, &h, &e), 0);
+	    build("anthropic", &m, msgs + 1, 1, "http://127.0.0.1:9000/", KEY, false, &h, &e), 0);
 	assert_string_equal(h.url, "http://127.0.0.1:9000/v1/messages");
 	assert_string_equal(h.body, "{\"model\":\"claude-sonnet-4-20250514\",\"max_tokens\":300,"
 	                            "\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}],"
@@ -282,8 +277,8 @@ static void test_anthropic_build(void **state)
 
 	/* a base that already names /v1 does not get it twice */
 	assert_int_equal(
-		build("anthropic", &m, msgs + 1, 1, "https://proxy.example/v1/", KEY, false, &h, &e),
-		0);
+	    build("anthropic", &m, msgs + 1, 1, "https://proxy.example/v1/", KEY, false, &h, &e),
+	    0);
 	assert_string_equal(h.url, "https://proxy.example/v1/messages");
 	http_request_free(&h);
 }
@@ -314,19 +309,19 @@ static void test_ollama_build(void **state)
 	static const struct {
 		const char *base, *url;
 	} hosts[] = {
-		{"127.0.0.1:11434", "http://127.0.0.1:11434/api/chat"},
-		{"0.0.0.0", "http://0.0.0.0:11434/api/chat"},
-		{" myhost:8080 ", "http://myhost:8080/api/chat"},
-		{"[::1]:9999", "http://[::1]:9999/api/chat"},
-		{"[::1]", "http://[::1]:11434/api/chat"},
-		{"::1", "http://[::1]:11434/api/chat"},
-		{"https://ollama.example.com/", "https://ollama.example.com/api/chat"},
-		{"http://box:11434", "http://box:11434/api/chat"},
-		{"gpu1:8000/ollama", "http://gpu1:8000/ollama/api/chat"},
+	    {"127.0.0.1:11434", "http://127.0.0.1:11434/api/chat"},
+	    {"0.0.0.0", "http://0.0.0.0:11434/api/chat"},
+	    {" myhost:8080 ", "http://myhost:8080/api/chat"},
+	    {"[::1]:9999", "http://[::1]:9999/api/chat"},
+	    {"[::1]", "http://[::1]:11434/api/chat"},
+	    {"::1", "http://[::1]:11434/api/chat"},
+	    {"https://ollama.example.com/", "https://ollama.example.com/api/chat"},
+	    {"http://box:11434", "http://box:11434/api/chat"},
+	    {"gpu1:8000/ollama", "http://gpu1:8000/ollama/api/chat"},
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(hosts); i++) {
-		assert_int_equal(build("ollama", &m, two_msgs, 2, hosts[i].base, NULL, true, &h, &e),
-		                 0);
+		assert_int_equal(
+		    build("ollama", &m, two_msgs, 2, hosts[i].base, NULL, true, &h, &e), 0);
 		assert_string_equal(h.url, hosts[i].url);
 		http_request_free(&h);
 	}
@@ -368,23 +363,23 @@ static void test_provider_table(void **state)
 
 /* ---- openai ---- */
 
-#define OAI_HEAD "data: {\"id\":\"chatcmpl-123\",\"object\":\"chat.completion.chunk\"," \
-	"\"created\":1694268190,\"model\":\"gpt-4o-mini-2024-07-18\","                  \
+#define OAI_HEAD                                                                                   \
+	"data: {\"id\":\"chatcmpl-123\",\"object\":\"chat.completion.chunk\","                     \
+	"\"created\":1694268190,\"model\":\"gpt-4o-mini-2024-07-18\","                             \
 	"\"system_fingerprint\":\"fp_44709d6fcb\","
-#define OAI_DELTA(d, fin)                                                               \
-	OAI_HEAD "\"choices\":[{\"index\":0,\"delta\":" d ",\"logprobs\":null,"          \
+#define OAI_DELTA(d, fin)                                                                          \
+	OAI_HEAD "\"choices\":[{\"index\":0,\"delta\":" d ",\"logprobs\":null,"                    \
 	         "\"finish_reason\":" fin "}],\"usage\":null}\n\n"
 
 /* As the OpenAI reference shows it with stream_options.include_usage. */
 static const char oai_usage_last[] =
-	OAI_DELTA("{\"role\":\"assistant\",\"content\":\"\",\"refusal\":null}", "null")
-	OAI_DELTA("{\"content\":\"Hello\"}", "null")
-	OAI_DELTA("{\"content\":\" world\"}", "null")
-	OAI_DELTA("{}", "\"stop\"")
-	OAI_HEAD "\"choices\":[],\"usage\":{\"prompt_tokens\":19,\"completion_tokens\":10,"
-	"\"total_tokens\":29,\"prompt_tokens_details\":{\"cached_tokens\":4,\"audio_tokens\":0},"
-	"\"completion_tokens_details\":{\"reasoning_tokens\":0}}}\n\n"
-	"data: [DONE]\n\n";
+    OAI_DELTA("{\"role\":\"assistant\",\"content\":\"\",\"refusal\":null}", "null")
+        OAI_DELTA("{\"content\":\"Hello\"}", "null") OAI_DELTA("{\"content\":\" world\"}", "null")
+            OAI_DELTA("{}", "\"stop\"") OAI_HEAD
+    "\"choices\":[],\"usage\":{\"prompt_tokens\":19,\"completion_tokens\":10,"
+    "\"total_tokens\":29,\"prompt_tokens_details\":{\"cached_tokens\":4,\"audio_tokens\":0},"
+    "\"completion_tokens_details\":{\"reasoning_tokens\":0}}}\n\n"
+    "data: [DONE]\n\n";
 
 static void test_openai_stream_usage_last(void **state)
 {
@@ -405,18 +400,18 @@ static void test_openai_stream_usage_last(void **state)
 
 /* llama.cpp's server style: CRLF, usage and timings on the finishing chunk, null content. */
 static const char oai_usage_on_finish[] =
-	"data: {\"choices\":[{\"finish_reason\":null,\"index\":0,\"delta\":{\"role\":\"assistant\","
-	"\"content\":null}}],\"created\":1735000000,\"id\":\"chatcmpl-x\",\"model\":\"qwen\","
-	"\"object\":\"chat.completion.chunk\"}\r\n\r\n"
-	"data: {\"choices\":[{\"finish_reason\":null,\"index\":0,\"delta\":{\"content\":\"Par\"}}],"
-	"\"object\":\"chat.completion.chunk\"}\r\n\r\n"
-	"data: {\"choices\":[{\"finish_reason\":null,\"index\":0,\"delta\":{\"content\":\"is\"}}],"
-	"\"object\":\"chat.completion.chunk\"}\r\n\r\n"
-	"data: {\"choices\":[{\"finish_reason\":\"length\",\"index\":0,\"delta\":{}}],"
-	"\"object\":\"chat.completion.chunk\",\"usage\":{\"completion_tokens\":2,"
-	"\"prompt_tokens\":7,\"total_tokens\":9},\"timings\":{\"prompt_n\":7,\"prompt_ms\":12.5,"
-	"\"predicted_n\":2,\"predicted_per_second\":80.1},\"x_groq\":{\"id\":\"req_1\"}}\r\n\r\n"
-	"data: [DONE]\r\n\r\n";
+    "data: {\"choices\":[{\"finish_reason\":null,\"index\":0,\"delta\":{\"role\":\"assistant\","
+    "\"content\":null}}],\"created\":1735000000,\"id\":\"chatcmpl-x\",\"model\":\"qwen\","
+    "\"object\":\"chat.completion.chunk\"}\r\n\r\n"
+    "data: {\"choices\":[{\"finish_reason\":null,\"index\":0,\"delta\":{\"content\":\"Par\"}}],"
+    "\"object\":\"chat.completion.chunk\"}\r\n\r\n"
+    "data: {\"choices\":[{\"finish_reason\":null,\"index\":0,\"delta\":{\"content\":\"is\"}}],"
+    "\"object\":\"chat.completion.chunk\"}\r\n\r\n"
+    "data: {\"choices\":[{\"finish_reason\":\"length\",\"index\":0,\"delta\":{}}],"
+    "\"object\":\"chat.completion.chunk\",\"usage\":{\"completion_tokens\":2,"
+    "\"prompt_tokens\":7,\"total_tokens\":9},\"timings\":{\"prompt_n\":7,\"prompt_ms\":12.5,"
+    "\"predicted_n\":2,\"predicted_per_second\":80.1},\"x_groq\":{\"id\":\"req_1\"}}\r\n\r\n"
+    "data: [DONE]\r\n\r\n";
 
 static void test_openai_stream_usage_on_finish(void **state)
 {
@@ -433,9 +428,10 @@ static void test_openai_stream_usage_on_finish(void **state)
 	run_free(&run);
 
 	/* vLLM's usage chunk may carry "choices": null */
-	static const char vllm[] = OAI_DELTA("{\"content\":\"ok\"}", "\"stop\"")
-		"data: {\"id\":\"c\",\"choices\":null,\"usage\":{\"prompt_tokens\":3,"
-		"\"completion_tokens\":1}}\n\ndata: [DONE]\n\n";
+	static const char vllm[] = OAI_DELTA(
+	    "{\"content\":\"ok\"}",
+	    "\"stop\"") "data: {\"id\":\"c\",\"choices\":null,\"usage\":{\"prompt_tokens\":3,"
+	                "\"completion_tokens\":1}}\n\ndata: [DONE]\n\n";
 	stream_all_ways_s("openai", vllm, &run);
 	assert_ok(&run);
 	assert_int_equal(run.r.usage.in, 3);
@@ -445,14 +441,13 @@ static void test_openai_stream_usage_on_finish(void **state)
 
 /* vLLM / DeepSeek reasoning models: reasoning_content deltas, then content; a comment line. */
 static const char oai_reasoning[] =
-	": keep-alive\n\n"
-	OAI_DELTA("{\"role\":\"assistant\",\"reasoning_content\":\"Let me think.\","
-	          "\"content\":null}", "null")
-	OAI_DELTA("{\"reasoning_content\":\" 2+2=4.\",\"content\":null}", "null")
-	OAI_DELTA("{\"content\":\"4\",\"reasoning_content\":null}", "null")
-	OAI_DELTA("{\"reasoning\":\" (checked)\"}", "null")
-	OAI_DELTA("{}", "\"stop\"")
-	"data: [DONE]\n\n";
+    ": keep-alive\n\n" OAI_DELTA("{\"role\":\"assistant\",\"reasoning_content\":\"Let me think.\","
+                                 "\"content\":null}",
+                                 "null")
+        OAI_DELTA("{\"reasoning_content\":\" 2+2=4.\",\"content\":null}", "null")
+            OAI_DELTA("{\"content\":\"4\",\"reasoning_content\":null}", "null")
+                OAI_DELTA("{\"reasoning\":\" (checked)\"}", "null")
+                    OAI_DELTA("{}", "\"stop\"") "data: [DONE]\n\n";
 
 static void test_openai_stream_reasoning(void **state)
 {
@@ -468,11 +463,10 @@ static void test_openai_stream_reasoning(void **state)
 }
 
 static const char oai_refusal[] =
-	OAI_DELTA("{\"role\":\"assistant\",\"content\":null,\"refusal\":\"\"}", "null")
-	OAI_DELTA("{\"refusal\":\"I'm sorry, \"}", "null")
-	OAI_DELTA("{\"refusal\":\"I can't help with that.\"}", "null")
-	OAI_DELTA("{}", "\"stop\"")
-	"data: [DONE]\n\n";
+    OAI_DELTA("{\"role\":\"assistant\",\"content\":null,\"refusal\":\"\"}", "null")
+        OAI_DELTA("{\"refusal\":\"I'm sorry, \"}", "null")
+            OAI_DELTA("{\"refusal\":\"I can't help with that.\"}", "null")
+                OAI_DELTA("{}", "\"stop\"") "data: [DONE]\n\n";
 
 static void test_openai_stream_refusal(void **state)
 {
@@ -491,11 +485,11 @@ static void test_openai_stream_refusal(void **state)
 static void test_openai_stream_error_chunk(void **state)
 {
 	(void)state;
-	static const char in[] =
-		OAI_DELTA("{\"content\":\"par\"}", "null")
-		"data: {\"error\":{\"message\":\"The server had an error while processing your "
-		"request.\",\"type\":\"server_error\",\"param\":null,\"code\":null}}\n\n"
-		OAI_DELTA("{\"content\":\"never\"}", "null");
+	static const char in[] = OAI_DELTA(
+	    "{\"content\":\"par\"}",
+	    "null") "data: {\"error\":{\"message\":\"The server had an error while processing your "
+	            "request.\",\"type\":\"server_error\",\"param\":null,\"code\":null}}"
+	            "\n\n" OAI_DELTA("{\"content\":\"never\"}", "null");
 	struct run run;
 	stream_all_ways_s("openai", in, &run);
 	assert_string_equal(run.r.error, "The server had an error while "
@@ -519,17 +513,19 @@ static void test_openai_stream_error_chunk(void **state)
 static void test_openai_stream_malformed(void **state)
 {
 	(void)state;
-	static const char named[] = "event: heartbeat\ndata: alive\n\n"
-		"event: chunk\n" OAI_DELTA("{\"content\":\"x\"}", "\"stop\"") "data: [DONE]\n\n";
+	static const char named[] =
+	    "event: heartbeat\ndata: alive\n\n"
+	    "event: chunk\n" OAI_DELTA("{\"content\":\"x\"}", "\"stop\"") "data: [DONE]\n\n";
 	struct run named_run;
 	stream_all_ways_s("openai", named, &named_run);
 	assert_ok(&named_run);
 	assert_string_equal(sbuf_str(&named_run.r.text), "x");
 	run_free(&named_run);
 
-	static const char in[] = OAI_DELTA("{\"content\":\"ok\"}", "null")
-		"data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"x\"\n\n"
-		"data: [DONE]\n\n";
+	static const char in[] =
+	    OAI_DELTA("{\"content\":\"ok\"}",
+	              "null") "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"x\"\n\n"
+	                      "data: [DONE]\n\n";
 	struct run run;
 	stream_all_ways_s("openai", in, &run);
 	assert_contains(run.r.error, "malformed JSON in a streamed chunk: {\"choices\"");
@@ -545,8 +541,8 @@ static void test_openai_stream_truncated(void **state)
 {
 	(void)state;
 	/* cut after a chunk, and cut in the middle of one */
-	static const char in[] = OAI_DELTA("{\"content\":\"Hel\"}", "null")
-		OAI_DELTA("{\"content\":\"lo\"}", "null");
+	static const char in[] =
+	    OAI_DELTA("{\"content\":\"Hel\"}", "null") OAI_DELTA("{\"content\":\"lo\"}", "null");
 	struct run run;
 	stream_all_ways_s("openai", in, &run);
 	assert_int_equal(run.feed_rc, 0);
@@ -576,10 +572,9 @@ static void test_openai_stream_bytes(void **state)
 	/* raw invalid UTF-8 kept byte for byte; a lone surrogate escape read as U+FFFD; an
 	 * escaped backslash before "u" left alone; a real surrogate pair decoded */
 	static const char in[] = OAI_DELTA("{\"content\":\"\xff\xfe\xc3(\"}", "null")
-		OAI_DELTA("{\"content\":\"a\\ud83d\"}", "null")
-		OAI_DELTA("{\"content\":\"\\\\ud800 \\ud800|\\ud83d\\ude00\"}", "null")
-		OAI_DELTA("{\"content\":\"\x1b[31m\"}", "\"stop\"")
-		"data: [DONE]";
+	    OAI_DELTA("{\"content\":\"a\\ud83d\"}", "null")
+	        OAI_DELTA("{\"content\":\"\\\\ud800 \\ud800|\\ud83d\\ude00\"}", "null")
+	            OAI_DELTA("{\"content\":\"\x1b[31m\"}", "\"stop\"") "data: [DONE]";
 	struct run run;
 	stream_all_ways_s("openai", in, &run);
 	assert_ok(&run);
@@ -594,11 +589,14 @@ static void test_openai_stream_bytes(void **state)
 static void test_nul_in_text(void **state)
 {
 	(void)state;
-	static const char want[] = "a\xc0" "b\xc0" "c\\u0000d";
+	static const char want[] = "a\xc0"
+	                           "b\xc0"
+	                           "c\\u0000d";
 	static const struct {
 		const char *provider, *head, *tail;
 	} bodies[] = {
-	    {"openai", "{\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\"",
+	    {"openai",
+	     "{\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\"",
 	     "\"},\"finish_reason\":\"stop\"}]}"},
 	    {"anthropic", "{\"type\":\"message\",\"content\":[{\"type\":\"text\",\"text\":\"",
 	     "\"}],\"stop_reason\":\"end_turn\"}"},
@@ -616,13 +614,16 @@ static void test_nul_in_text(void **state)
 		char *text = sbuf_take(&r.text);
 		size_t n = strlen(text);
 		assert_int_equal(utf8_repair(&text, &n), 2);
-		assert_string_equal(text, "a\xef\xbf\xbd" "b\xef\xbf\xbd" "c\\u0000d");
+		assert_string_equal(text, "a\xef\xbf\xbd"
+		                          "b\xef\xbf\xbd"
+		                          "c\\u0000d");
 		free(text);
 		llm_result_free(&r);
 		sbuf_free(&body);
 	}
 	/* streamed: the fast reader leaves such a chunk to cJSON, which gets the same */
-	static const char in[] = OAI_DELTA("{\"content\":\"x\\u0000y\"}", "\"stop\"") "data: [DONE]";
+	static const char in[] =
+	    OAI_DELTA("{\"content\":\"x\\u0000y\"}", "\"stop\"") "data: [DONE]";
 	struct run run;
 	stream_all_ways_s("openai", in, &run);
 	assert_ok(&run);
@@ -639,7 +640,8 @@ static void test_openai_stream_too_large(void **state)
 	piece[65536] = '\0';
 	size_t total = 0;
 	while (total <= LLM_RESULT_MAX_TEXT + 65536) {
-		sbuf_addf(&in, "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"%s\"}}]}\n\n",
+		sbuf_addf(&in,
+		          "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"%s\"}}]}\n\n",
 		          piece);
 		total += 65536;
 	}
@@ -668,16 +670,17 @@ static void test_openai_parse(void **state)
 {
 	(void)state;
 	struct llm_result r;
-	parse_body("openai",
-	           "{\"id\":\"chatcmpl-B9MHDbslfkBeAs8l4bebGdFOJ6PeG\",\"object\":\"chat.completion\","
-	           "\"created\":1741570283,\"model\":\"gpt-4o-2024-08-06\",\"choices\":[{\"index\":0,"
-	           "\"message\":{\"role\":\"assistant\",\"content\":\"The image shows a wooden "
-	           "boardwalk.\",\"refusal\":null,\"annotations\":[]},\"logprobs\":null,"
-	           "\"finish_reason\":\"stop\"}],\"usage\":{\"prompt_tokens\":1117,"
-	           "\"completion_tokens\":46,\"total_tokens\":1163,\"prompt_tokens_details\":"
-	           "{\"cached_tokens\":1024,\"audio_tokens\":0}},\"service_tier\":\"default\","
-	           "\"system_fingerprint\":\"fp_fc9f1d7035\"}",
-	           &r, 0);
+	parse_body(
+	    "openai",
+	    "{\"id\":\"chatcmpl-B9MHDbslfkBeAs8l4bebGdFOJ6PeG\",\"object\":\"chat.completion\","
+	    "\"created\":1741570283,\"model\":\"gpt-4o-2024-08-06\",\"choices\":[{\"index\":0,"
+	    "\"message\":{\"role\":\"assistant\",\"content\":\"The image shows a wooden "
+	    "boardwalk.\",\"refusal\":null,\"annotations\":[]},\"logprobs\":null,"
+	    "\"finish_reason\":\"stop\"}],\"usage\":{\"prompt_tokens\":1117,"
+	    "\"completion_tokens\":46,\"total_tokens\":1163,\"prompt_tokens_details\":"
+	    "{\"cached_tokens\":1024,\"audio_tokens\":0}},\"service_tier\":\"default\","
+	    "\"system_fingerprint\":\"fp_fc9f1d7035\"}",
+	    &r, 0);
 	assert_null(r.error);
 	assert_true(r.complete);
 	assert_string_equal(sbuf_str(&r.text), "The image shows a wooden boardwalk.");
@@ -727,36 +730,38 @@ static void test_openai_errors(void **state)
 	          "{\"error\":{\"message\":\"'messages' must contain the word 'json'\","
 	          "\"type\":\"invalid_request_error\",\"param\":\"messages\",\"code\":null}}",
 	          &r);
-	assert_string_equal(r.error,
-	                    "'messages' must contain the word 'json'");
+	assert_string_equal(r.error, "'messages' must contain the word 'json'");
 	assert_string_equal(r.error_type, "invalid_request_error");
 	assert_false(r.retryable);
 	llm_result_free(&r);
 
-	parse_err("openai", 401,
-	          "{\"error\":{\"message\":\"Incorrect API key provided: sk-abc***xyz.\","
-	          "\"type\":\"invalid_request_error\",\"param\":null,\"code\":\"invalid_api_key\"}}",
-	          &r);
+	parse_err(
+	    "openai", 401,
+	    "{\"error\":{\"message\":\"Incorrect API key provided: sk-abc***xyz.\","
+	    "\"type\":\"invalid_request_error\",\"param\":null,\"code\":\"invalid_api_key\"}}",
+	    &r);
 	assert_string_equal(r.error, "Incorrect API key provided: sk-abc***xyz.");
 	assert_string_equal(r.error_type, "invalid_api_key");
 	assert_false(r.retryable);
 	llm_result_free(&r);
 
-	parse_err("openai", 429,
-	          "{\n  \"error\": {\n    \"message\": \"Rate limit reached for gpt-4o-mini on "
-	          "requests per min (RPM): Limit 3, Used 3, Requested 1.\",\n    \"type\": "
-	          "\"requests\",\n    \"param\": null,\n    \"code\": \"rate_limit_exceeded\"\n  }\n}\n",
-	          &r);
+	parse_err(
+	    "openai", 429,
+	    "{\n  \"error\": {\n    \"message\": \"Rate limit reached for gpt-4o-mini on "
+	    "requests per min (RPM): Limit 3, Used 3, Requested 1.\",\n    \"type\": "
+	    "\"requests\",\n    \"param\": null,\n    \"code\": \"rate_limit_exceeded\"\n  }\n}\n",
+	    &r);
 	assert_string_equal(r.error_type, "rate_limit_exceeded");
 	assert_contains(r.error, "Rate limit reached for gpt-4o-mini");
 	assert_true(r.retryable);
 	llm_result_free(&r);
 
 	/* a 429 that waiting does not cure */
-	parse_err("openai", 429,
-	          "{\"error\":{\"message\":\"You exceeded your current quota.\","
-	          "\"type\":\"insufficient_quota\",\"param\":null,\"code\":\"insufficient_quota\"}}",
-	          &r);
+	parse_err(
+	    "openai", 429,
+	    "{\"error\":{\"message\":\"You exceeded your current quota.\","
+	    "\"type\":\"insufficient_quota\",\"param\":null,\"code\":\"insufficient_quota\"}}",
+	    &r);
 	assert_false(r.retryable);
 	assert_true(r.permanent); /* the retry policy lets this win over the 429 */
 	llm_result_free(&r);
@@ -841,42 +846,42 @@ static void test_openai_errors(void **state)
 
 /* The Messages streaming reference transcript, with ping and a thinking block. */
 static const char ant_stream[] =
-	"event: message_start\n"
-	"data: {\"type\": \"message_start\", \"message\": {\"id\": "
-	"\"msg_1nZdL29xx5MUA1yADyHTEsnR8uuvGzszyY\", \"type\": \"message\", \"role\": "
-	"\"assistant\", \"content\": [], \"model\": \"claude-sonnet-4-20250514\", \"stop_reason\": "
-	"null, \"stop_sequence\": null, \"usage\": {\"input_tokens\": 25, "
-	"\"cache_creation_input_tokens\": 0, \"cache_read_input_tokens\": 10, "
-	"\"output_tokens\": 1}}}\n\n"
-	"event: content_block_start\n"
-	"data: {\"type\": \"content_block_start\", \"index\": 0, \"content_block\": {\"type\": "
-	"\"thinking\", \"thinking\": \"\"}}\n\n"
-	"event: content_block_delta\n"
-	"data: {\"type\": \"content_block_delta\", \"index\": 0, \"delta\": {\"type\": "
-	"\"thinking_delta\", \"thinking\": \"Let me solve this.\"}}\n\n"
-	"event: content_block_delta\n"
-	"data: {\"type\": \"content_block_delta\", \"index\": 0, \"delta\": {\"type\": "
-	"\"signature_delta\", \"signature\": \"EqQBCgIYAhIM1gbcDa9GJwZA2b3h\"}}\n\n"
-	"event: content_block_stop\n"
-	"data: {\"type\": \"content_block_stop\", \"index\": 0}\n\n"
-	"event: content_block_start\n"
-	"data: {\"type\": \"content_block_start\", \"index\": 1, \"content_block\": {\"type\": "
-	"\"text\", \"text\": \"\"}}\n\n"
-	"event: ping\n"
-	"data: {\"type\": \"ping\"}\n\n"
-	"event: content_block_delta\n"
-	"data: {\"type\": \"content_block_delta\", \"index\": 1, \"delta\": {\"type\": "
-	"\"text_delta\", \"text\": \"Hello\"}}\n\n"
-	"event: content_block_delta\n"
-	"data: {\"type\": \"content_block_delta\", \"index\": 1, \"delta\": {\"type\": "
-	"\"text_delta\", \"text\": \"!\"}}\n\n"
-	"event: content_block_stop\n"
-	"data: {\"type\": \"content_block_stop\", \"index\": 1}\n\n"
-	"event: message_delta\n"
-	"data: {\"type\": \"message_delta\", \"delta\": {\"stop_reason\": \"end_turn\", "
-	"\"stop_sequence\":null}, \"usage\": {\"output_tokens\": 15}}\n\n"
-	"event: message_stop\n"
-	"data: {\"type\": \"message_stop\"}\n\n";
+    "event: message_start\n"
+    "data: {\"type\": \"message_start\", \"message\": {\"id\": "
+    "\"msg_1nZdL29xx5MUA1yADyHTEsnR8uuvGzszyY\", \"type\": \"message\", \"role\": "
+    "\"assistant\", \"content\": [], \"model\": \"claude-sonnet-4-20250514\", \"stop_reason\": "
+    "null, \"stop_sequence\": null, \"usage\": {\"input_tokens\": 25, "
+    "\"cache_creation_input_tokens\": 0, \"cache_read_input_tokens\": 10, "
+    "\"output_tokens\": 1}}}\n\n"
+    "event: content_block_start\n"
+    "data: {\"type\": \"content_block_start\", \"index\": 0, \"content_block\": {\"type\": "
+    "\"thinking\", \"thinking\": \"\"}}\n\n"
+    "event: content_block_delta\n"
+    "data: {\"type\": \"content_block_delta\", \"index\": 0, \"delta\": {\"type\": "
+    "\"thinking_delta\", \"thinking\": \"Let me solve this.\"}}\n\n"
+    "event: content_block_delta\n"
+    "data: {\"type\": \"content_block_delta\", \"index\": 0, \"delta\": {\"type\": "
+    "\"signature_delta\", \"signature\": \"EqQBCgIYAhIM1gbcDa9GJwZA2b3h\"}}\n\n"
+    "event: content_block_stop\n"
+    "data: {\"type\": \"content_block_stop\", \"index\": 0}\n\n"
+    "event: content_block_start\n"
+    "data: {\"type\": \"content_block_start\", \"index\": 1, \"content_block\": {\"type\": "
+    "\"text\", \"text\": \"\"}}\n\n"
+    "event: ping\n"
+    "data: {\"type\": \"ping\"}\n\n"
+    "event: content_block_delta\n"
+    "data: {\"type\": \"content_block_delta\", \"index\": 1, \"delta\": {\"type\": "
+    "\"text_delta\", \"text\": \"Hello\"}}\n\n"
+    "event: content_block_delta\n"
+    "data: {\"type\": \"content_block_delta\", \"index\": 1, \"delta\": {\"type\": "
+    "\"text_delta\", \"text\": \"!\"}}\n\n"
+    "event: content_block_stop\n"
+    "data: {\"type\": \"content_block_stop\", \"index\": 1}\n\n"
+    "event: message_delta\n"
+    "data: {\"type\": \"message_delta\", \"delta\": {\"stop_reason\": \"end_turn\", "
+    "\"stop_sequence\":null}, \"usage\": {\"output_tokens\": 15}}\n\n"
+    "event: message_stop\n"
+    "data: {\"type\": \"message_stop\"}\n\n";
 
 static void test_anthropic_stream(void **state)
 {
@@ -900,16 +905,16 @@ static void test_anthropic_stream_usage(void **state)
 {
 	(void)state;
 	static const char in[] =
-		"event: message_start\n"
-		"data: {\"type\":\"message_start\",\"message\":{\"usage\":{\"input_tokens\":5,"
-		"\"cache_read_input_tokens\":100,\"output_tokens\":1}}}\n\n"
-		"event: message_delta\n"
-		"data: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"max_tokens\"},"
-		"\"usage\":{\"output_tokens\":7}}\n\n"
-		"event: message_delta\n"
-		"data: {\"type\":\"message_delta\",\"delta\":{},\"usage\":{\"input_tokens\":9,"
-		"\"output_tokens\":12}}\n\n"
-		"event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n";
+	    "event: message_start\n"
+	    "data: {\"type\":\"message_start\",\"message\":{\"usage\":{\"input_tokens\":5,"
+	    "\"cache_read_input_tokens\":100,\"output_tokens\":1}}}\n\n"
+	    "event: message_delta\n"
+	    "data: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"max_tokens\"},"
+	    "\"usage\":{\"output_tokens\":7}}\n\n"
+	    "event: message_delta\n"
+	    "data: {\"type\":\"message_delta\",\"delta\":{},\"usage\":{\"input_tokens\":9,"
+	    "\"output_tokens\":12}}\n\n"
+	    "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n";
 	struct run run;
 	stream_all_ways_s("anthropic", in, &run);
 	assert_ok(&run);
@@ -924,16 +929,17 @@ static void test_anthropic_stream_error(void **state)
 {
 	(void)state;
 	static const char in[] =
-		"event: message_start\n"
-		"data: {\"type\":\"message_start\",\"message\":{\"usage\":{\"input_tokens\":5,"
-		"\"output_tokens\":1}}}\n\n"
-		"event: content_block_delta\n"
-		"data: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\","
-		"\"text\":\"Hi\"}}\n\n"
-		"event: ping\ndata: {\"type\": \"ping\"}\n\n"
-		"event: error\n"
-		"data: {\"type\": \"error\", \"error\": {\"type\": \"overloaded_error\", \"message\": "
-		"\"Overloaded\"}}\n\n";
+	    "event: message_start\n"
+	    "data: {\"type\":\"message_start\",\"message\":{\"usage\":{\"input_tokens\":5,"
+	    "\"output_tokens\":1}}}\n\n"
+	    "event: content_block_delta\n"
+	    "data: "
+	    "{\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\","
+	    "\"text\":\"Hi\"}}\n\n"
+	    "event: ping\ndata: {\"type\": \"ping\"}\n\n"
+	    "event: error\n"
+	    "data: {\"type\": \"error\", \"error\": {\"type\": \"overloaded_error\", \"message\": "
+	    "\"Overloaded\"}}\n\n";
 	struct run run;
 	stream_all_ways_s("anthropic", in, &run);
 	assert_int_equal(run.r.usage.in, 5);
@@ -946,9 +952,9 @@ static void test_anthropic_stream_error(void **state)
 	run_free(&run);
 
 	static const char bad[] =
-		"event: error\n"
-		"data: {\"type\": \"error\", \"error\": {\"type\": \"invalid_request_error\", "
-		"\"message\": \"prompt is too long\"}}\n\n";
+	    "event: error\n"
+	    "data: {\"type\": \"error\", \"error\": {\"type\": \"invalid_request_error\", "
+	    "\"message\": \"prompt is too long\"}}\n\n";
 	stream_all_ways_s("anthropic", bad, &run);
 	assert_false(run.r.retryable);
 	run_free(&run);
@@ -980,14 +986,14 @@ static void test_anthropic_stream_broken(void **state)
 	/* non-UTF-8 text, CRLF endings, an unknown future event, a final event without its
 	 * blank line */
 	static const char odd[] =
-		"event: content_block_delta\r\n"
-		"data: {\"type\":\"content_block_delta\",\"delta\":{\"type\":\"text_delta\","
-		"\"text\":\"\xe9t\xe9\"}}\r\n\r\n"
-		"event: content_block_delta\r\n"
-		"data: {\"type\":\"content_block_delta\",\"delta\":{\"type\":\"input_json_delta\","
-		"\"partial_json\":\"{\\\"a\\\"\"}}\r\n\r\n"
-		"event: future_thing\r\ndata: {\"type\":\"future_thing\"}\r\n\r\n"
-		"event: message_stop\r\ndata: {\"type\":\"message_stop\"}";
+	    "event: content_block_delta\r\n"
+	    "data: {\"type\":\"content_block_delta\",\"delta\":{\"type\":\"text_delta\","
+	    "\"text\":\"\xe9t\xe9\"}}\r\n\r\n"
+	    "event: content_block_delta\r\n"
+	    "data: {\"type\":\"content_block_delta\",\"delta\":{\"type\":\"input_json_delta\","
+	    "\"partial_json\":\"{\\\"a\\\"\"}}\r\n\r\n"
+	    "event: future_thing\r\ndata: {\"type\":\"future_thing\"}\r\n\r\n"
+	    "event: message_stop\r\ndata: {\"type\":\"message_stop\"}";
 	stream_all_ways_s("anthropic", odd, &run);
 	assert_ok(&run);
 	assert_string_equal(sbuf_str(&run.r.text), "\xe9t\xe9");
@@ -998,15 +1004,16 @@ static void test_anthropic_parse(void **state)
 {
 	(void)state;
 	struct llm_result r;
-	parse_body("anthropic",
-	           "{\"id\":\"msg_01XFDUDYJgAACzvnptvVoYEL\",\"type\":\"message\",\"role\":"
-	           "\"assistant\",\"content\":[{\"type\":\"thinking\",\"thinking\":\"Hmm.\","
-	           "\"signature\":\"x\"},{\"type\":\"text\",\"text\":\"Hi! My name is Claude.\"},"
-	           "{\"type\":\"text\",\"text\":\" Bye.\"}],\"model\":\"claude-sonnet-4-20250514\","
-	           "\"stop_reason\":\"end_turn\",\"stop_sequence\":null,\"usage\":{\"input_tokens\":"
-	           "2095,\"output_tokens\":503,\"cache_creation_input_tokens\":5,"
-	           "\"cache_read_input_tokens\":0}}",
-	           &r, 0);
+	parse_body(
+	    "anthropic",
+	    "{\"id\":\"msg_01XFDUDYJgAACzvnptvVoYEL\",\"type\":\"message\",\"role\":"
+	    "\"assistant\",\"content\":[{\"type\":\"thinking\",\"thinking\":\"Hmm.\","
+	    "\"signature\":\"x\"},{\"type\":\"text\",\"text\":\"Hi! My name is Claude.\"},"
+	    "{\"type\":\"text\",\"text\":\" Bye.\"}],\"model\":\"claude-sonnet-4-20250514\","
+	    "\"stop_reason\":\"end_turn\",\"stop_sequence\":null,\"usage\":{\"input_tokens\":"
+	    "2095,\"output_tokens\":503,\"cache_creation_input_tokens\":5,"
+	    "\"cache_read_input_tokens\":0}}",
+	    &r, 0);
 	assert_true(r.complete);
 	assert_string_equal(sbuf_str(&r.text), "Hi! My name is Claude. Bye.");
 	assert_string_equal(sbuf_str(&r.reasoning), "Hmm.");
@@ -1040,14 +1047,14 @@ static void test_anthropic_errors(void **state)
 		const char *type, *message;
 		bool retryable;
 	} cases[] = {
-		{400, "invalid_request_error", "max_tokens: Field required", false},
-		{401, "authentication_error", "invalid x-api-key", false},
-		{403, "permission_error", "no access", false},
-		{404, "not_found_error", "model: claude-9", false},
-		{429, "rate_limit_error", "Number of request tokens has exceeded your rate limit",
-		 true},
-		{500, "api_error", "Internal server error", true},
-		{529, "overloaded_error", "Overloaded", true},
+	    {400, "invalid_request_error", "max_tokens: Field required", false},
+	    {401, "authentication_error", "invalid x-api-key", false},
+	    {403, "permission_error", "no access", false},
+	    {404, "not_found_error", "model: claude-9", false},
+	    {429, "rate_limit_error", "Number of request tokens has exceeded your rate limit",
+	     true},
+	    {500, "api_error", "Internal server error", true},
+	    {529, "overloaded_error", "Overloaded", true},
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
 		char *body = xasprintf("{\"type\":\"error\",\"error\":{\"type\":\"%s\",\"message\":"
@@ -1066,18 +1073,18 @@ static void test_anthropic_errors(void **state)
 /* ---- ollama ---- */
 
 static const char ol_stream[] =
-	"{\"model\":\"llama3.2\",\"created_at\":\"2023-08-04T08:52:19.385406455-07:00\","
-	"\"message\":{\"role\":\"assistant\",\"content\":\"The\"},\"done\":false}\n"
-	"{\"model\":\"llama3.2\",\"created_at\":\"2023-08-04T08:52:19.4Z\","
-	"\"message\":{\"role\":\"assistant\",\"content\":\" sky\",\"thinking\":\"blue?\"},"
-	"\"done\":false}\n"
-	"{\"model\":\"llama3.2\",\"created_at\":\"2023-08-04T08:52:19.5Z\","
-	"\"message\":{\"role\":\"assistant\",\"content\":\" is blue \xff.\"},\"done\":false}\n"
-	"{\"model\":\"llama3.2\",\"created_at\":\"2023-08-04T19:22:45.499127Z\","
-	"\"message\":{\"role\":\"assistant\",\"content\":\"\"},\"done\":true,\"done_reason\":"
-	"\"stop\",\"total_duration\":4883583458,\"load_duration\":1334875,"
-	"\"prompt_eval_count\":26,\"prompt_eval_duration\":342546000,\"eval_count\":282,"
-	"\"eval_duration\":4535599000}\n";
+    "{\"model\":\"llama3.2\",\"created_at\":\"2023-08-04T08:52:19.385406455-07:00\","
+    "\"message\":{\"role\":\"assistant\",\"content\":\"The\"},\"done\":false}\n"
+    "{\"model\":\"llama3.2\",\"created_at\":\"2023-08-04T08:52:19.4Z\","
+    "\"message\":{\"role\":\"assistant\",\"content\":\" sky\",\"thinking\":\"blue?\"},"
+    "\"done\":false}\n"
+    "{\"model\":\"llama3.2\",\"created_at\":\"2023-08-04T08:52:19.5Z\","
+    "\"message\":{\"role\":\"assistant\",\"content\":\" is blue \xff.\"},\"done\":false}\n"
+    "{\"model\":\"llama3.2\",\"created_at\":\"2023-08-04T19:22:45.499127Z\","
+    "\"message\":{\"role\":\"assistant\",\"content\":\"\"},\"done\":true,\"done_reason\":"
+    "\"stop\",\"total_duration\":4883583458,\"load_duration\":1334875,"
+    "\"prompt_eval_count\":26,\"prompt_eval_duration\":342546000,\"eval_count\":282,"
+    "\"eval_duration\":4535599000}\n";
 
 static void test_ollama_stream(void **state)
 {
@@ -1107,8 +1114,8 @@ static void test_ollama_stream_broken(void **state)
 	(void)state;
 	struct run run;
 	static const char err[] =
-		"{\"message\":{\"content\":\"Once\"},\"done\":false}\n"
-		"{\"error\":\"an error was encountered while running the model: unexpected EOF\"}\n";
+	    "{\"message\":{\"content\":\"Once\"},\"done\":false}\n"
+	    "{\"error\":\"an error was encountered while running the model: unexpected EOF\"}\n";
 	stream_all_ways_s("ollama", err, &run);
 	assert_string_equal(run.r.error,
 	                    "an error was encountered while running the model: unexpected EOF");
@@ -1171,15 +1178,16 @@ static void test_ollama_parse(void **state)
 	assert_string_equal(r.error, "the response holds no message: {\"done\":true}");
 	llm_result_free(&r);
 
-	parse_err("ollama", 404, "{\"error\":\"model \\\"llama9\\\" not found, try pulling it first\"}",
-	          &r);
+	parse_err("ollama", 404,
+	          "{\"error\":\"model \\\"llama9\\\" not found, try pulling it first\"}", &r);
 	assert_string_equal(r.error, "model \"llama9\" not found, try pulling it first");
 	assert_string_equal(r.error_type, "not_found");
 	assert_false(r.retryable);
 	llm_result_free(&r);
 
-	parse_err("ollama", 503, "{\"error\":\"server busy, please try again.  maximum pending "
-	                         "requests exceeded\"}",
+	parse_err("ollama", 503,
+	          "{\"error\":\"server busy, please try again.  maximum pending "
+	          "requests exceeded\"}",
 	          &r);
 	assert_true(r.retryable);
 	llm_result_free(&r);
@@ -1195,11 +1203,43 @@ static void test_streams_survive_garbage(void **state)
 {
 	(void)state;
 	static const char *const bits[] = {
-		"data: ", "event: ", "error", "\n", "\r\n", "\r", "\n\n", "{", "}", "[", "]",
-		"\"", ":", ",", "\\", "\\u", "d83d", "null", "true", "1e999", "-1",
-		"\"choices\"", "\"delta\"", "\"content\"", "\"message\"", "\"text\"",
-		"\"type\"", "\"done\"", "\"usage\"", "\"error\"", "\"content_block_delta\"",
-		"\"text_delta\"", "\"message_stop\"", "[DONE]", "\xff", "\xc3", "x",
+	    "data: ",
+	    "event: ",
+	    "error",
+	    "\n",
+	    "\r\n",
+	    "\r",
+	    "\n\n",
+	    "{",
+	    "}",
+	    "[",
+	    "]",
+	    "\"",
+	    ":",
+	    ",",
+	    "\\",
+	    "\\u",
+	    "d83d",
+	    "null",
+	    "true",
+	    "1e999",
+	    "-1",
+	    "\"choices\"",
+	    "\"delta\"",
+	    "\"content\"",
+	    "\"message\"",
+	    "\"text\"",
+	    "\"type\"",
+	    "\"done\"",
+	    "\"usage\"",
+	    "\"error\"",
+	    "\"content_block_delta\"",
+	    "\"text_delta\"",
+	    "\"message_stop\"",
+	    "[DONE]",
+	    "\xff",
+	    "\xc3",
+	    "x",
 	};
 	static const char *const names[] = {"openai", "anthropic", "ollama"};
 	struct rng rng;
@@ -1231,33 +1271,33 @@ static void test_streams_survive_garbage(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_openai_build),
-		cmocka_unit_test(test_build_rejects),
-		cmocka_unit_test(test_anthropic_build),
-		cmocka_unit_test(test_ollama_build),
-		cmocka_unit_test(test_provider_table),
-		cmocka_unit_test(test_openai_stream_usage_last),
-		cmocka_unit_test(test_openai_stream_usage_on_finish),
-		cmocka_unit_test(test_openai_stream_reasoning),
-		cmocka_unit_test(test_openai_stream_refusal),
-		cmocka_unit_test(test_openai_stream_error_chunk),
-		cmocka_unit_test(test_openai_stream_malformed),
-		cmocka_unit_test(test_openai_stream_truncated),
-		cmocka_unit_test(test_openai_stream_bytes),
-		cmocka_unit_test(test_nul_in_text),
-		cmocka_unit_test(test_openai_stream_too_large),
-		cmocka_unit_test(test_openai_parse),
-		cmocka_unit_test(test_openai_errors),
-		cmocka_unit_test(test_anthropic_stream),
-		cmocka_unit_test(test_anthropic_stream_usage),
-		cmocka_unit_test(test_anthropic_stream_error),
-		cmocka_unit_test(test_anthropic_stream_broken),
-		cmocka_unit_test(test_anthropic_parse),
-		cmocka_unit_test(test_anthropic_errors),
-		cmocka_unit_test(test_ollama_stream),
-		cmocka_unit_test(test_ollama_stream_broken),
-		cmocka_unit_test(test_ollama_parse),
-		cmocka_unit_test(test_streams_survive_garbage),
+	    cmocka_unit_test(test_openai_build),
+	    cmocka_unit_test(test_build_rejects),
+	    cmocka_unit_test(test_anthropic_build),
+	    cmocka_unit_test(test_ollama_build),
+	    cmocka_unit_test(test_provider_table),
+	    cmocka_unit_test(test_openai_stream_usage_last),
+	    cmocka_unit_test(test_openai_stream_usage_on_finish),
+	    cmocka_unit_test(test_openai_stream_reasoning),
+	    cmocka_unit_test(test_openai_stream_refusal),
+	    cmocka_unit_test(test_openai_stream_error_chunk),
+	    cmocka_unit_test(test_openai_stream_malformed),
+	    cmocka_unit_test(test_openai_stream_truncated),
+	    cmocka_unit_test(test_openai_stream_bytes),
+	    cmocka_unit_test(test_nul_in_text),
+	    cmocka_unit_test(test_openai_stream_too_large),
+	    cmocka_unit_test(test_openai_parse),
+	    cmocka_unit_test(test_openai_errors),
+	    cmocka_unit_test(test_anthropic_stream),
+	    cmocka_unit_test(test_anthropic_stream_usage),
+	    cmocka_unit_test(test_anthropic_stream_error),
+	    cmocka_unit_test(test_anthropic_stream_broken),
+	    cmocka_unit_test(test_anthropic_parse),
+	    cmocka_unit_test(test_anthropic_errors),
+	    cmocka_unit_test(test_ollama_stream),
+	    cmocka_unit_test(test_ollama_stream_broken),
+	    cmocka_unit_test(test_ollama_parse),
+	    cmocka_unit_test(test_streams_survive_garbage),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

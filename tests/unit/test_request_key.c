@@ -25,7 +25,8 @@ static void reference_key(const struct llm_request *req, char out[65])
 	if (ops && !ops->build)
 		base = m->rules ? m->rules : "";
 	else if (ops)
-		base = provider_base_url(ops, m->base_url) ? provider_base_url(ops, m->base_url) : "";
+		base =
+		    provider_base_url(ops, m->base_url) ? provider_base_url(ops, m->base_url) : "";
 	cJSON *o = cJSON_CreateObject();
 	cJSON_AddNumberToObject(o, "v", 1);
 	cJSON_AddStringToObject(o, "provider", m->provider ? m->provider : "");
@@ -69,8 +70,11 @@ static void expect_same(const struct llm_request *req)
 static void test_key_fixed(void **state)
 {
 	(void)state;
-	struct model_config m = {.provider = "openai", .model = "gpt-4o-mini", .temperature = 0.7,
-	                         .max_tokens = 256, .base_url = "http://localhost:8000/v1"};
+	struct model_config m = {.provider = "openai",
+	                         .model = "gpt-4o-mini",
+	                         .temperature = 0.7,
+	                         .max_tokens = 256,
+	                         .base_url = "http://localhost:8000/v1"};
 	struct llm_message msg[] = {{"system", "Be brief."}, {"user", "What is 2+2?"}};
 	struct llm_request req = {&m, msg, 2, NULL};
 	char k[65];
@@ -89,12 +93,14 @@ static void test_key_strings(void **state)
 	for (int i = 1; i < 256; i++)
 		every[i - 1] = (char)i;
 	every[255] = '\0';
-	const char *texts[] = {"",          "plain",         "quote \" backslash \\ slash /",
-	                       "\b\f\n\r\t", "\x01\x1f\x7f", "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80",
-	                       "\xff\xfe",  every,           NULL};
+	const char *texts[] = {
+	    "",           "plain",        "quote \" backslash \\ slash /",
+	    "\b\f\n\r\t", "\x01\x1f\x7f", "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80",
+	    "\xff\xfe",   every,          NULL};
 	for (size_t i = 0; i < ARRAY_SIZE(texts); i++)
 		for (size_t j = 0; j < ARRAY_SIZE(texts); j++) {
-			struct model_config m = {.provider = "openai", .model = (char *)texts[i],
+			struct model_config m = {.provider = "openai",
+			                         .model = (char *)texts[i],
 			                         .base_url = "http://127.0.0.1:9/v1"};
 			struct llm_message msg[] = {{texts[j], texts[i]}, {"user", texts[j]}};
 			struct llm_request req = {&m, msg, 2, NULL};
@@ -104,8 +110,8 @@ static void test_key_strings(void **state)
 		}
 	const char *providers[] = {"anthropic", "ollama", "scripted", "nonesuch", "", NULL};
 	for (size_t i = 0; i < ARRAY_SIZE(providers); i++) {
-		struct model_config m = {.provider = (char *)providers[i], .model = "m",
-		                         .rules = "rules.txt"};
+		struct model_config m = {
+		    .provider = (char *)providers[i], .model = "m", .rules = "rules.txt"};
 		struct llm_message msg = {"user", "hi"};
 		struct llm_request req = {&m, &msg, 1, NULL};
 		expect_same(&req);
@@ -115,15 +121,19 @@ static void test_key_strings(void **state)
 static void test_key_numbers(void **state)
 {
 	(void)state;
-	const double temps[] = {0,     -0.0,   0.7,     1,        2,       1.0 / 3,  0.1 + 0.2,
-	                        1e-7,  1e300,  -1.5,    123456.5, 1e15,    1e16,     4e9,
-	                        NAN,   INFINITY, -INFINITY, 2147483647.0, -2147483648.0, 0.30000000000000004};
+	const double temps[] = {0,         -0.0,         0.7,           1,
+	                        2,         1.0 / 3,      0.1 + 0.2,     1e-7,
+	                        1e300,     -1.5,         123456.5,      1e15,
+	                        1e16,      4e9,          NAN,           INFINITY,
+	                        -INFINITY, 2147483647.0, -2147483648.0, 0.30000000000000004};
 	const int maxes[] = {0, 1, -1, 4096, 2147483647, -2147483647 - 1};
 	for (int round = 0; round < 2; round++) /* the second round reads remembered numbers */
 		for (size_t i = 0; i < ARRAY_SIZE(temps); i++)
 			for (size_t j = 0; j < ARRAY_SIZE(maxes); j++) {
-				struct model_config m = {.provider = "openai", .model = "m",
-				                         .temperature = temps[i], .max_tokens = maxes[j]};
+				struct model_config m = {.provider = "openai",
+				                         .model = "m",
+				                         .temperature = temps[i],
+				                         .max_tokens = maxes[j]};
 				struct llm_message msg = {"user", "hi"};
 				struct llm_request req = {&m, &msg, 1, NULL};
 				expect_same(&req);
@@ -159,10 +169,10 @@ static void test_key_reasoning(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_key_fixed),
-		cmocka_unit_test(test_key_strings),
-		cmocka_unit_test(test_key_numbers),
-		cmocka_unit_test(test_key_reasoning),
+	    cmocka_unit_test(test_key_fixed),
+	    cmocka_unit_test(test_key_strings),
+	    cmocka_unit_test(test_key_numbers),
+	    cmocka_unit_test(test_key_reasoning),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

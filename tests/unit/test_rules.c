@@ -261,7 +261,7 @@ static void test_backtracking_limit(void **state)
 	strcpy(subject + 40, "b");
 	int64_t t0 = now_ms();
 	assert_reply(r, subject, "next rule");
-	assert_true(now_ms() - t0 < 10000); /* stopped by the limit (loose: shared machines) */
+	assert_true(now_ms() - t0 < 10000);    /* stopped by the limit (loose: shared machines) */
 	assert_reply(r, "aaa", "catastrophe"); /* cheap inputs still match */
 	rx_set_limits(1000000, 10000);
 	rules_free(r);
@@ -270,12 +270,17 @@ static void test_backtracking_limit(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_first_match_wins),   cmocka_unit_test(test_groups),
-	    cmocka_unit_test(test_named_groups),       cmocka_unit_test(test_on_system_and_all),
-	    cmocka_unit_test(test_fallback_and_empty), cmocka_unit_test(test_replies_deterministic),
-	    cmocka_unit_test(test_bad_json),           cmocka_unit_test(test_bad_regex_and_refs),
+	    cmocka_unit_test(test_first_match_wins),
+	    cmocka_unit_test(test_groups),
+	    cmocka_unit_test(test_named_groups),
+	    cmocka_unit_test(test_on_system_and_all),
+	    cmocka_unit_test(test_fallback_and_empty),
+	    cmocka_unit_test(test_replies_deterministic),
+	    cmocka_unit_test(test_bad_json),
+	    cmocka_unit_test(test_bad_regex_and_refs),
 	    cmocka_unit_test(test_errors_quote_nothing),
-	    cmocka_unit_test(test_load_file),          cmocka_unit_test(test_backtracking_limit),
+	    cmocka_unit_test(test_load_file),
+	    cmocka_unit_test(test_backtracking_limit),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -990,7 +990,7 @@ int main(void)
 	    cmocka_unit_test(test_check_model),
 	    cmocka_unit_test(test_scripted_reply),
 	    cmocka_unit_test(test_scripted_delay_is_a_timer),
-    cmocka_unit_test(test_wait_never_blocks_past_a_due_timer),
+	    cmocka_unit_test(test_wait_never_blocks_past_a_due_timer),
 	    cmocka_unit_test(test_extra_fds),
 	    cmocka_unit_test(test_dedup_and_cancel_one),
 	    cmocka_unit_test(test_cancel_and_free),

@@ -292,11 +292,12 @@ static void test_bad_header(void **state)
 	    "session?)",
 	    "s.json:1:32: version 2 is newer than this build understands (1): upgrade "
 	    "adopt-tui");
-	EXPECT_TEXT("{\"format\": \"adopt-session\", \"version\": -1e300, \"models\": {}, "
-	            "\"pipeline\": {\"steps\": [{\"id\": \"a\", \"type\": \"template\", "
-	            "\"template\": \"x\"}]}, \"dataset\": {\"val\": [{\"answer\": \"b\"}]}, "
-	            "\"metric\": {\"type\": \"f1\"}}",
-	            "s.json:1:40: \"version\" must be a whole number between 1 and 1 (got -1e+300)");
+	EXPECT_TEXT(
+	    "{\"format\": \"adopt-session\", \"version\": -1e300, \"models\": {}, "
+	    "\"pipeline\": {\"steps\": [{\"id\": \"a\", \"type\": \"template\", "
+	    "\"template\": \"x\"}]}, \"dataset\": {\"val\": [{\"answer\": \"b\"}]}, "
+	    "\"metric\": {\"type\": \"f1\"}}",
+	    "s.json:1:40: \"version\" must be a whole number between 1 and 1 (got -1e+300)");
 	EXPECT_TEXT("{\"format\": \"adopt-session\", \"version\": \"1\"}",
 	            "s.json:1:40: \"version\" must be a number (this build writes 1)",
 	            "s.json:1:1: no \"models\" object: name at least one model configuration",
@@ -456,19 +457,20 @@ static void test_loops(void **state)
 	assert_int_equal(s->output_step, 1); /* the loop's last step */
 	session_free(s);
 	/* problems with loops */
-	EXPECT_DOC("      {\"id\": \"a\", \"type\": \"template\", \"template\": \"x\"},\n"
-	           "      {\"id\": \"b\", \"type\": \"template\", \"template\": \"y\"}",
-	           ",\n    \"loops\": [{\"id\": \"L\", \"steps\": [\"a\", \"zz\"], \"until\": "
-	           "{\"step\": \"b\", \"pattern\": \"x\"}},\n"
-	           "              {\"id\": \"M\", \"steps\": [\"a\"], \"max_rounds\": 0},\n"
-	           "              {\"id\": \"N\", \"steps\": []}, 3]",
-	           "s.json:10:42: loop \"L\": unknown step \"zz\"",
-	           "s.json:10:67: loop \"L\": until.step \"b\" is not a step of this loop",
-	           "s.json:11:57: pipeline.loops[1].max_rounds must be a whole number between 1 and 1000 "
-	           "(got 0)",
-	           "s.json:11:37: step \"a\" is in two loops",
-	           "s.json:12:36: loop \"N\": \"steps\" must list the step ids repeated each round",
-	           "s.json:12:41: pipeline.loops[3] must be an object");
+	EXPECT_DOC(
+	    "      {\"id\": \"a\", \"type\": \"template\", \"template\": \"x\"},\n"
+	    "      {\"id\": \"b\", \"type\": \"template\", \"template\": \"y\"}",
+	    ",\n    \"loops\": [{\"id\": \"L\", \"steps\": [\"a\", \"zz\"], \"until\": "
+	    "{\"step\": \"b\", \"pattern\": \"x\"}},\n"
+	    "              {\"id\": \"M\", \"steps\": [\"a\"], \"max_rounds\": 0},\n"
+	    "              {\"id\": \"N\", \"steps\": []}, 3]",
+	    "s.json:10:42: loop \"L\": unknown step \"zz\"",
+	    "s.json:10:67: loop \"L\": until.step \"b\" is not a step of this loop",
+	    "s.json:11:57: pipeline.loops[1].max_rounds must be a whole number between 1 and 1000 "
+	    "(got 0)",
+	    "s.json:11:37: step \"a\" is in two loops",
+	    "s.json:12:36: loop \"N\": \"steps\" must list the step ids repeated each round",
+	    "s.json:12:41: pipeline.loops[3] must be an object");
 }
 
 static void test_bad_code_steps(void **state)
@@ -481,7 +483,8 @@ static void test_bad_code_steps(void **state)
 	    "      {\"id\": \"b\", \"type\": \"exec\", \"command\": [\"cat\", 3]},\n"
 	    "      {\"id\": \"c\", \"type\": \"exec\", \"command\": \"cat\"}",
 	    NULL, "s.json:7:46: step \"a\": command is empty",
-	    "s.json:7:64: pipeline.steps[0].timeout_ms must be a whole number between 1 and 3600000 "
+	    "s.json:7:64: pipeline.steps[0].timeout_ms must be a whole number between 1 and "
+	    "3600000 "
 	    "(got 0)",
 	    "s.json:8:46: step \"b\": command arguments must be strings",
 	    "s.json:9:46: pipeline.steps[2].command must be an array of strings (program "
@@ -527,7 +530,8 @@ static void test_bad_models(void **state)
 	    "s.json:4:21: model \"x\": unknown provider \"openaii\" (one of openai, "
 	    "anthropic, ollama, scripted)",
 	    "s.json:5:21: models.y.provider must be a string",
-	    "s.json:6:42: model \"z\": rules file none.rules: cannot open: No such file or directory",
+	    "s.json:6:42: model \"z\": rules file none.rules: cannot open: No such file or "
+	    "directory",
 	    "s.json:7:46: models.w.temperature must be between 0 and 2 (got 3)",
 	    "s.json:7:8: model \"w\": \"model\" is required (the model name the provider "
 	    "knows, e.g. gpt-4o-mini)",
@@ -630,11 +634,12 @@ static void test_golds_checked_on_load(void **state)
 	                    "  {\"answer\": \"1\"},\n  {\"answer\": \"none\"}]},\n"
 	                    "\"metric\": {\"type\": \"numeric\"}}",
 	                    head);
-	EXPECT_TEXT(t,
-	            "g.jsonl:4: train example 3: metric numeric: the gold answer \"eighteen\" holds "
-	            "no number",
-	            "s.json:6: val example 2: metric numeric: the gold answer \"none\" holds no "
-	            "number");
+	EXPECT_TEXT(
+	    t,
+	    "g.jsonl:4: train example 3: metric numeric: the gold answer \"eighteen\" holds "
+	    "no number",
+	    "s.json:6: val example 2: metric numeric: the gold answer \"none\" holds no "
+	    "number");
 	free(t);
 	t = xasprintf("%s\"dataset\": {\"val\": [{\"answer\": \"a(\"}]},\n"
 	              "\"metric\": {\"type\": \"regex\"}}",
@@ -655,10 +660,11 @@ static void test_golds_checked_on_load(void **state)
 	put("s.json", t);
 	s = load_ok_file("s.json");
 	assert_int_equal(s->warnings.n, 1);
-	assert_string_equal(s->warnings.msgs[0],
-	                    "s.json:4: val example 1: the gold \") ] }\" normalises to nothing "
-	                    "(punctuation, articles and spaces only), so an empty answer matches "
-	                    "it; give the metric \"normalize\": false to compare the text as it is");
+	assert_string_equal(
+	    s->warnings.msgs[0],
+	    "s.json:4: val example 1: the gold \") ] }\" normalises to nothing "
+	    "(punctuation, articles and spaces only), so an empty answer matches "
+	    "it; give the metric \"normalize\": false to compare the text as it is");
 	session_free(s);
 	free(t);
 	/* one file cut by fractions, or named splits: not both */
@@ -736,22 +742,23 @@ static void test_out_of_range(void **state)
 	    "  \"spent\": {\"cost_usd\": -0.5, \"tokens_in\": 12}},\n"
 	    "\"state\": {\"iteration\": 0}}",
 	    head);
-	EXPECT_TEXT(t,
-	            "s.json:6:29: optimizer.batch_size must be a whole number between 1 and 100000 "
-	            "(got 2.5)",
-	            "s.json:6:70: optimizer.cost_cap_usd must be between 0 and 1000000000 (got -1)",
-	            "s.json:6:47: optimizer.token_cap must be a whole number between 0 and 1e+15 "
-	            "(got 1e+300)",
-	            "s.json:7:39: history.iterations[0].number must be a whole number between 1 and "
-	            "1000000 (got 1e+300)",
-	            "s.json:7:76: history.iterations[0].cost.forward.calls must be a whole number "
-	            "between 0 and 1e+15 (got -3)",
-	            "s.json:7:93: history.iterations[0].cost.forward.tokens_in must be a whole number "
-	            "between 0 and 1e+15 (got a number beyond a double's range)",
-	            "s.json:8:25: history.spent.cost_usd must be between 0 and 1000000000000 (got "
-	            "-0.5)",
-	            "s.json:9:24: state.iteration must be a whole number between 1 and 1000000 (got "
-	            "0)");
+	EXPECT_TEXT(
+	    t,
+	    "s.json:6:29: optimizer.batch_size must be a whole number between 1 and 100000 "
+	    "(got 2.5)",
+	    "s.json:6:70: optimizer.cost_cap_usd must be between 0 and 1000000000 (got -1)",
+	    "s.json:6:47: optimizer.token_cap must be a whole number between 0 and 1e+15 "
+	    "(got 1e+300)",
+	    "s.json:7:39: history.iterations[0].number must be a whole number between 1 and "
+	    "1000000 (got 1e+300)",
+	    "s.json:7:76: history.iterations[0].cost.forward.calls must be a whole number "
+	    "between 0 and 1e+15 (got -3)",
+	    "s.json:7:93: history.iterations[0].cost.forward.tokens_in must be a whole number "
+	    "between 0 and 1e+15 (got a number beyond a double's range)",
+	    "s.json:8:25: history.spent.cost_usd must be between 0 and 1000000000000 (got "
+	    "-0.5)",
+	    "s.json:9:24: state.iteration must be a whole number between 1 and 1000000 (got "
+	    "0)");
 	free(t);
 	/* a dataset value is text: 1e300 is kept as written in the shortest form, 1e400 (infinity
 	 * for a double) cannot be */
@@ -1131,8 +1138,9 @@ static void test_bad_inline(void **state)
 	                    "  \"train\": [{\"answer\": \"a\"},\n"
 	                    "             {\"answer\": \"b\"}, 5]}}",
 	                    head);
-	EXPECT_TEXT(t, "s.json:1:59: model \"m\": \"provider\" is required (one of openai, "
-	               "anthropic, ollama, scripted)",
+	EXPECT_TEXT(t,
+	            "s.json:1:59: model \"m\": \"provider\" is required (one of openai, "
+	            "anthropic, ollama, scripted)",
 	            "s.json:6:31: dataset.train: example 3 is not a JSON object");
 	free(t);
 	/* invalid JSON inside an example is the file's parse error, reported alone */

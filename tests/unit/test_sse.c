@@ -161,7 +161,9 @@ static void test_sse_flush_at_end(void **state)
 static void test_sse_bom_and_bytes(void **state)
 {
 	(void)state;
-	expect_sse("\xEF\xBB\xBF" "data: x\n\n", "message|x\n");
+	expect_sse("\xEF\xBB\xBF"
+	           "data: x\n\n",
+	           "message|x\n");
 	/* invalid UTF-8 and NUL bytes pass through untouched */
 	const char in[] = "data: \xff\xfe\x00z\n\n";
 	char *got = sse_run(in, sizeof in - 1, BYTES, 0, 1024, NULL);
@@ -321,18 +323,18 @@ static void test_ndjson_too_long(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_sse_basic),
-		cmocka_unit_test(test_sse_multiline_data),
-		cmocka_unit_test(test_sse_event_names),
-		cmocka_unit_test(test_sse_comments_and_ignored_fields),
-		cmocka_unit_test(test_sse_line_endings),
-		cmocka_unit_test(test_sse_flush_at_end),
-		cmocka_unit_test(test_sse_bom_and_bytes),
-		cmocka_unit_test(test_sse_random_transcript),
-		cmocka_unit_test(test_sse_enormous_event),
-		cmocka_unit_test(test_sse_callback_stops),
-		cmocka_unit_test(test_ndjson_lines),
-		cmocka_unit_test(test_ndjson_too_long),
+	    cmocka_unit_test(test_sse_basic),
+	    cmocka_unit_test(test_sse_multiline_data),
+	    cmocka_unit_test(test_sse_event_names),
+	    cmocka_unit_test(test_sse_comments_and_ignored_fields),
+	    cmocka_unit_test(test_sse_line_endings),
+	    cmocka_unit_test(test_sse_flush_at_end),
+	    cmocka_unit_test(test_sse_bom_and_bytes),
+	    cmocka_unit_test(test_sse_random_transcript),
+	    cmocka_unit_test(test_sse_enormous_event),
+	    cmocka_unit_test(test_sse_callback_stops),
+	    cmocka_unit_test(test_ndjson_lines),
+	    cmocka_unit_test(test_ndjson_too_long),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

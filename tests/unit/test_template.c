@@ -40,8 +40,8 @@ static void test_index(void **state)
 	assert_string_equal(template_var(t, 0), "input.context[0]");
 	assert_string_equal(template_var(t, 1), "input.a.b[12]");
 	template_free(t);
-	static const char *const bad[] = {"{{a[x]}}", "{{a[]}}", "{{a[1]b}}", "{{[1]}}", "{{a[1}}",
-	                                  "{{a]}}"};
+	static const char *const bad[] = {"{{a[x]}}", "{{a[]}}", "{{a[1]b}}",
+	                                  "{{[1]}}",  "{{a[1}}", "{{a]}}"};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		struct err e = {""};
 		struct template *u = template_parse(bad[i], &e);
@@ -166,10 +166,9 @@ static void test_vars_cover(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_vars),
-	    cmocka_unit_test(test_index),       cmocka_unit_test(test_errors),
-	    cmocka_unit_test(test_render),     cmocka_unit_test(test_render_pairs),
-	    cmocka_unit_test(test_vars_cover),
+	    cmocka_unit_test(test_vars),         cmocka_unit_test(test_index),
+	    cmocka_unit_test(test_errors),       cmocka_unit_test(test_render),
+	    cmocka_unit_test(test_render_pairs), cmocka_unit_test(test_vars_cover),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

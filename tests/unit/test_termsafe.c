@@ -33,15 +33,15 @@ static void expect(const char *in, unsigned flags, const char *want)
 static void test_sequences(void **state)
 {
 	(void)state;
-	expect("a\033[2Jb", 0, "ab");                       /* CSI 2J */
-	expect("a\033]52;c;cHduZWQ=\007b", 0, "ab");        /* OSC 52, BEL-terminated */
-	expect("a\033]0;title\033\\b", 0, "ab");            /* title, ST-terminated */
-	expect("a\033P1$r\033\\b", 0, "ab");                /* DCS */
-	expect("a\302\23331mb", 0, "ab");                   /* U+009B CSI */
-	expect("a\23331mb", 0, "ab");                       /* raw 0x9b CSI */
-	expect("a\033(Bb", 0, "ab");                        /* charset designation */
-	expect("a\033[1;\n31mb", 0, "ab");                  /* a control inside CSI */
-	expect("a\033]0;never ends", 0, "a");               /* an unterminated string */
+	expect("a\033[2Jb", 0, "ab");                /* CSI 2J */
+	expect("a\033]52;c;cHduZWQ=\007b", 0, "ab"); /* OSC 52, BEL-terminated */
+	expect("a\033]0;title\033\\b", 0, "ab");     /* title, ST-terminated */
+	expect("a\033P1$r\033\\b", 0, "ab");         /* DCS */
+	expect("a\302\23331mb", 0, "ab");            /* U+009B CSI */
+	expect("a\23331mb", 0, "ab");                /* raw 0x9b CSI */
+	expect("a\033(Bb", 0, "ab");                 /* charset designation */
+	expect("a\033[1;\n31mb", 0, "ab");           /* a control inside CSI */
+	expect("a\033]0;never ends", 0, "a");        /* an unterminated string */
 }
 
 static void test_controls(void **state)
@@ -53,7 +53,7 @@ static void test_controls(void **state)
 	expect("l1\nl2\tx", 0, "l1 l2 x");
 	expect("l1\nl2\tx", TERM_KEEP_NEWLINES, "l1\nl2 x");
 	expect("l1\nl2\tx", TERM_KEEP_NEWLINES | TERM_KEEP_TABS, "l1\nl2\tx");
-	expect("caf\303\251 \xe2\x9c\x93", 0, "caf\303\251 \xe2\x9c\x93"); /* UTF-8 kept */
+	expect("caf\303\251 \xe2\x9c\x93", 0, "caf\303\251 \xe2\x9c\x93");       /* UTF-8 kept */
 	expect("a\377b\300\257c", 0, "a\357\277\275b\357\277\275\357\277\275c"); /* invalid */
 	char *got = san("a\0b", 3, 0); /* a NUL is a control too */
 	assert_string_equal(got, "ab");
@@ -82,7 +82,8 @@ static void test_split_feed(void **state)
 		struct term_scan sc = {0, emit, &k};
 		term_scan(&sc, in, cut);
 		term_scan(&sc, in + cut, strlen(in) - cut);
-		/* a cut inside a UTF-8 character gives two invalid bytes; elsewhere the same text */
+		/* a cut inside a UTF-8 character gives two invalid bytes; elsewhere the same text
+		 */
 		if (cut != strlen("ab\033]52;c;xx\007cd\033[31mef") + 1)
 			assert_string_equal(sbuf_str(&k.b), "abcdefgh");
 		sbuf_free(&k.b);
@@ -157,9 +158,9 @@ static void test_utf8(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_sequences), cmocka_unit_test(test_controls),
+	    cmocka_unit_test(test_sequences),  cmocka_unit_test(test_controls),
 	    cmocka_unit_test(test_split_feed), cmocka_unit_test(test_redacted),
-	    cmocka_unit_test(test_json),      cmocka_unit_test(test_utf8),
+	    cmocka_unit_test(test_json),       cmocka_unit_test(test_utf8),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

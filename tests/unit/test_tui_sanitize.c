@@ -220,7 +220,7 @@ static void test_big_line(void **state)
 static void test_invisible(void **state)
 {
 	(void)state;
-	static const long hidden[] = {0x200b, 0x200c, 0x200d, 0x2060, 0xfeff, 0x00ad, 0x202e,
+	static const long hidden[] = {0x200b, 0x200c, 0x200d, 0x2060, 0xfeff,  0x00ad, 0x202e,
 	                              0x2066, 0x2069, 0x200e, 0xfe0f, 0xe0041, 0xe0100};
 	static const long shown[] = {'a', ' ', 0xe9, 0x2010, 0x2070, 0x4e2d, 0xfffd, 0x1f600};
 	for (size_t i = 0; i < sizeof hidden / sizeof hidden[0]; i++)
@@ -229,7 +229,8 @@ static void test_invisible(void **state)
 		assert_false(san_invisible(shown[i]));
 	long cp;
 	size_t len;
-	static const char s[] = "ab\xc3\xa9\xe2\x80\x8b" "c\xf3\xa0\x81\x81";
+	static const char s[] = "ab\xc3\xa9\xe2\x80\x8b"
+	                        "c\xf3\xa0\x81\x81";
 	assert_int_equal(san_visible_run(s, sizeof s - 1, &cp, &len), 4);
 	assert_int_equal(cp, 0x200b);
 	assert_int_equal(len, 3);
@@ -248,7 +249,8 @@ static void test_redacted(void **state)
 	const char *in = "key\t sk-screen-\033[1msecret-7 \377end";
 	struct san_text t;
 	san_text_from(&t, in, strlen(in), 0, 0);
-	assert_true(wcscmp(t.s, L"key      " REDACTED_W L" \xfffd" L"end") == 0);
+	assert_true(wcscmp(t.s, L"key      " REDACTED_W L" \xfffd"
+	                        L"end") == 0);
 	san_text_free(&t);
 	redact_clear();
 }
@@ -257,13 +259,12 @@ int main(void)
 {
 	setlocale(LC_ALL, "C.UTF-8");
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_plain), cmocka_unit_test(test_csi),
-	    cmocka_unit_test(test_osc),   cmocka_unit_test(test_controls),
-	    cmocka_unit_test(test_tabs),  cmocka_unit_test(test_invalid_utf8),
-	    cmocka_unit_test(test_width), cmocka_unit_test(test_cut),
-	    cmocka_unit_test(test_wrap),  cmocka_unit_test(test_big_line),
-	    cmocka_unit_test(test_invisible),
-	    cmocka_unit_test(test_redacted),
+	    cmocka_unit_test(test_plain),     cmocka_unit_test(test_csi),
+	    cmocka_unit_test(test_osc),       cmocka_unit_test(test_controls),
+	    cmocka_unit_test(test_tabs),      cmocka_unit_test(test_invalid_utf8),
+	    cmocka_unit_test(test_width),     cmocka_unit_test(test_cut),
+	    cmocka_unit_test(test_wrap),      cmocka_unit_test(test_big_line),
+	    cmocka_unit_test(test_invisible), cmocka_unit_test(test_redacted),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -210,10 +210,9 @@ static const char rules_json[] =
     " {\"match\": \"search query for: (?<q>[^\\\\n]*)\", \"reply\": \"${q}\"}],\n"
     " \"fallback\": \"I do not know.\"}\n";
 
-static const struct view_ops *const all_ops[] = {&view_traces_ops,  &view_gradients_ops,
-                                                 &view_shapley_ops, &view_proposals_ops,
-                                                 &view_history_ops, &view_prompt_ops,
-                                                 &view_candidates_ops};
+static const struct view_ops *const all_ops[] = {
+    &view_traces_ops,  &view_gradients_ops, &view_shapley_ops,   &view_proposals_ops,
+    &view_history_ops, &view_prompt_ops,    &view_candidates_ops};
 #define N_VIEWS (sizeof all_ops / sizeof all_ops[0])
 
 struct fixture {
@@ -585,7 +584,7 @@ static void test_candidates(void **state)
 	scr = draw(f, "candidates");
 	assert_contains(scr, "Iteration 1:");
 	assert_contains(scr, "best first");
-	assert_contains(scr, "Answer with only the word."); /* answer's candidate #1 */
+	assert_contains(scr, "Answer with only the word.");    /* answer's candidate #1 */
 	assert_contains(scr, "Keep the query short.<U+2060>"); /* query's, its joiner marked */
 	assert_contains(scr, "proposed");
 	const struct evaluation *best = &it->evals[it->best_eval];
@@ -595,8 +594,8 @@ static void test_candidates(void **state)
 	mean /= (double)it->n_val;
 	for (size_t i = 0; i < it->n_val; i++)
 		ss += (best->scores[i] - mean) * (best->scores[i] - mean);
-	char *row = xasprintf("%.3f  ±%.3f  proposal", best->score,
-	                      sqrt(ss / (double)(it->n_val - 1)));
+	char *row =
+	    xasprintf("%.3f  ±%.3f  proposal", best->score, sqrt(ss / (double)(it->n_val - 1)));
 	assert_contains(scr, row);
 	free(row);
 	/* best first: the proposal's row comes before the incumbent's */
@@ -651,8 +650,8 @@ static void test_evidence(void **state)
 			fixed = f->s->data.splits[SPLIT_VAL].ex[i].id;
 	}
 	assert_true(n[0] > 0); /* the fixture's proposal fixes examples */
-	char *want = xasprintf("per example: fixes %zu, breaks %zu, unchanged %zu", n[0], n[1],
-	                       n[2]);
+	char *want =
+	    xasprintf("per example: fixes %zu, breaks %zu, unchanged %zu", n[0], n[1], n[2]);
 	struct view *v = view_named(f, "proposals");
 	assert_true(v->ops->search(v, "Flipped validation examples", 1));
 	char *scr = draw(f, "proposals");
@@ -974,9 +973,8 @@ static void test_streaming_and_hostile_text(void **state)
 	assert_int_equal(l.v[3].n_segs, 1);
 	assert_int_equal(l.v[3].segs[0].el, THEME_DIFF_REMOVED);
 	assert_int_equal(l.v[3].segs[0].off, 0);
-	struct tspan mid[] = {{"in the ", 7, THEME_TEXT},
-	                      {"query", 5, THEME_DIFF_ADDED},
-	                      {" more", 5, THEME_TEXT}};
+	struct tspan mid[] = {
+	    {"in the ", 7, THEME_TEXT}, {"query", 5, THEME_DIFF_ADDED}, {" more", 5, THEME_TEXT}};
 	tlines_add_spans(&l, 0, mid, 3); /* "in the qu|ery" no more */
 	assert_int_equal(l.n, 6);
 	assert_string_equal(l.v[4].text, "in the");

@@ -38,14 +38,18 @@ static void test_repair(void **state)
 	REPAIR("plain ascii\n\t", 0, "plain ascii\n\t");
 	REPAIR("caf\xc3\xa9 \xe2\x80\x8b \xf0\x9f\x98\x80", 0,
 	       "caf\xc3\xa9 \xe2\x80\x8b \xf0\x9f\x98\x80");
-	REPAIR("a\xff" "b", 1, "a" FFFD "b");
-	REPAIR("a\0b\0", 2, "a" FFFD "b" FFFD); /* nothing after a NUL is lost */
-	REPAIR("\xc0\xaf", 2, FFFD FFFD);       /* overlong "/" */
-	REPAIR("\xed\xa0\x80", 3, FFFD FFFD FFFD); /* a surrogate */
+	REPAIR("a\xff"
+	       "b",
+	       1, "a" FFFD "b");
+	REPAIR("a\0b\0", 2, "a" FFFD "b" FFFD);             /* nothing after a NUL is lost */
+	REPAIR("\xc0\xaf", 2, FFFD FFFD);                   /* overlong "/" */
+	REPAIR("\xed\xa0\x80", 3, FFFD FFFD FFFD);          /* a surrogate */
 	REPAIR("\xf4\x90\x80\x80", 4, FFFD FFFD FFFD FFFD); /* past U+10FFFF */
-	REPAIR("ok \xe2\x82", 2, "ok " FFFD FFFD);  /* cut short at the end */
-	REPAIR("\xe2\x82" "x", 2, FFFD FFFD "x");   /* cut short by a plain byte */
-	REPAIR("\xef\xbf\xbd", 0, FFFD);            /* a U+FFFD already there is not counted */
+	REPAIR("ok \xe2\x82", 2, "ok " FFFD FFFD);          /* cut short at the end */
+	REPAIR("\xe2\x82"
+	       "x",
+	       2, FFFD FFFD "x");        /* cut short by a plain byte */
+	REPAIR("\xef\xbf\xbd", 0, FFFD); /* a U+FFFD already there is not counted */
 }
 
 static void test_decode(void **state)

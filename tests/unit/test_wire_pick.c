@@ -16,19 +16,19 @@
 #include "llm/wire.h"
 
 static const char *const paths[] = {
-	"error",
-	"object",
-	"usage",
-	"usage.prompt_tokens",
-	"usage.completion_tokens",
-	"usage.prompt_tokens_details",
-	"usage.prompt_tokens_details.cached_tokens",
-	"choices",
-	"choices.0",
-	"choices.0.finish_reason",
-	"choices.0.delta",
-	"choices.0.delta.content",
-	"choices.0.delta.refusal",
+    "error",
+    "object",
+    "usage",
+    "usage.prompt_tokens",
+    "usage.completion_tokens",
+    "usage.prompt_tokens_details",
+    "usage.prompt_tokens_details.cached_tokens",
+    "choices",
+    "choices.0",
+    "choices.0.finish_reason",
+    "choices.0.delta",
+    "choices.0.delta.content",
+    "choices.0.delta.refusal",
 };
 #define N_PATHS ARRAY_SIZE(paths)
 
@@ -68,15 +68,14 @@ static int check(const char *s, size_t n)
 	for (size_t i = 0; i < N_PATHS; i++) {
 		const cJSON *v = wire_get(j, paths[i]);
 		if (cjson_type(v) != p[i].type)
-			fail_msg("%s: type %d, cJSON %d in %.*s", paths[i], p[i].type, cjson_type(v),
-			         (int)n, s);
+			fail_msg("%s: type %d, cJSON %d in %.*s", paths[i], p[i].type,
+			         cjson_type(v), (int)n, s);
 		const char *a = wire_pick_str(&p[i], &scratch), *b = wire_get_str(j, paths[i]);
 		if ((a == NULL) != (b == NULL) || (a && strcmp(a, b) != 0))
 			fail_msg("%s: \"%s\", cJSON \"%s\" in %.*s", paths[i], a ? a : "(null)",
 			         b ? b : "(null)", (int)n, s);
 		long x = -1;
-		if (p[i].type == WIRE_NUMBER &&
-		    (!wire_get_long(j, paths[i], &x) || x != p[i].num))
+		if (p[i].type == WIRE_NUMBER && (!wire_get_long(j, paths[i], &x) || x != p[i].num))
 			fail_msg("%s: %ld, cJSON %ld in %.*s", paths[i], p[i].num, x, (int)n, s);
 	}
 	cJSON_Delete(j);
@@ -102,15 +101,17 @@ static void test_pick_chunk(void **state)
 	struct wire_pick p[N_PATHS];
 	struct sbuf scratch = {0};
 	assert_int_equal(wire_pick(chunk, strlen(chunk), &w, p, &scratch), 0);
-	assert_string_equal(wire_pick_str(&p[11], &scratch), "Hello, w\xc3\xb6rld\n\"/\t\xe2\x82\xac");
+	assert_string_equal(wire_pick_str(&p[11], &scratch),
+	                    "Hello, w\xc3\xb6rld\n\"/\t\xe2\x82\xac");
 	assert_int_equal(p[9].type, WIRE_NULL);
 	assert_int_equal(p[2].type, WIRE_NULL);
 	assert_int_equal(p[0].type, WIRE_ABSENT);
 	assert_null(wire_pick_str(&p[12], &scratch));
 	sbuf_free(&scratch);
 	assert_int_equal(check_str(chunk), 1);
-	const char *usage = "{\"choices\":[],\"usage\":{\"prompt_tokens\":12,\"completion_tokens\":"
-	                    "345,\"total_tokens\":357,\"prompt_tokens_details\":{\"cached_tokens\":0}}}";
+	const char *usage =
+	    "{\"choices\":[],\"usage\":{\"prompt_tokens\":12,\"completion_tokens\":"
+	    "345,\"total_tokens\":357,\"prompt_tokens_details\":{\"cached_tokens\":0}}}";
 	assert_int_equal(check_str(usage), 1);
 }
 
@@ -119,21 +120,21 @@ static void test_pick_accepted(void **state)
 {
 	(void)state;
 	static const char *const ok[] = {
-		"{}",
-		" \r\n\t{ } \n",
-		"{\"choices\":{\"0\":{\"delta\":{\"content\":\"key zero\"}}}}", /* as wire_get */
-		"{\"choices\":[1,{\"delta\":{\"content\":\"second\"}}]}",
-		"{\"choices\":[{\"delta\":[\"content\"]}]}",
-		"{\"choices\":[{\"delta\":{\"content\":7}}]}",
-		"{\"choices\":[{\"delta\":{\"content\":\"\"}}]}",
-		"{\"choices\":[{\"delta\":{\"content.x\":\"dotted key\"}}]}",
-		"{\"choices.0\":{\"delta\":1}}",
-		"{\"object\":\"chat.completion.chunk\",\"x\":[[[]],{},-0.5e+10,1E5,true,false]}",
-		"{\"usage\":{\"prompt_tokens\":999999999999999}}",
-		"{\"usage\":{\"prompt_tokens\":\"12\"}}",
-		"{\"usage\":[1,2]}",
-		"{\"x\":\"a\",\"x\":\"b\",\"choices\":[]}", /* duplicates off the picked paths */
-		"{\"Choices\":[{\"delta\":{\"content\":\"case\"}}]}",
+	    "{}",
+	    " \r\n\t{ } \n",
+	    "{\"choices\":{\"0\":{\"delta\":{\"content\":\"key zero\"}}}}", /* as wire_get */
+	    "{\"choices\":[1,{\"delta\":{\"content\":\"second\"}}]}",
+	    "{\"choices\":[{\"delta\":[\"content\"]}]}",
+	    "{\"choices\":[{\"delta\":{\"content\":7}}]}",
+	    "{\"choices\":[{\"delta\":{\"content\":\"\"}}]}",
+	    "{\"choices\":[{\"delta\":{\"content.x\":\"dotted key\"}}]}",
+	    "{\"choices.0\":{\"delta\":1}}",
+	    "{\"object\":\"chat.completion.chunk\",\"x\":[[[]],{},-0.5e+10,1E5,true,false]}",
+	    "{\"usage\":{\"prompt_tokens\":999999999999999}}",
+	    "{\"usage\":{\"prompt_tokens\":\"12\"}}",
+	    "{\"usage\":[1,2]}",
+	    "{\"x\":\"a\",\"x\":\"b\",\"choices\":[]}", /* duplicates off the picked paths */
+	    "{\"Choices\":[{\"delta\":{\"content\":\"case\"}}]}",
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(ok); i++)
 		if (!check_str(ok[i]))
@@ -145,35 +146,35 @@ static void test_pick_declined(void **state)
 {
 	(void)state;
 	static const char *const no[] = {
-		"",
-		"[]",
-		"\"s\"",
-		"{\"a\":1}x",                                      /* cJSON ignores the tail */
-		"{\"a\":1}\x01",                                   /* cJSON skips bytes <= 32 */
-		"\xef\xbb\xbf{}",                                  /* byte order mark */
-		"{\"a\":\"\x01\"}",                                /* a raw control byte */
-		"{\"a\":\"\\u0000\"}",                             /* a NUL inside a value */
-		"{\"a\":\"\\ud83d\"}",                             /* a lone surrogate */
-		"{\"a\":\"\\ud83d\\ude00\"}",                      /* a pair: left to cJSON */
-		"{\"a\":\"\\x\"}",                                 /* an invalid escape */
-		"{\"cont\\u0065nt\":1}",                           /* an escaped key */
-		"{\"choices\":[],\"choices\":[{}]}",               /* a duplicate picked key */
-		"{\"usage\":{\"prompt_tokens\":1.0}}",             /* not an integer */
-		"{\"usage\":{\"prompt_tokens\":-1}}",              /* negative */
-		"{\"usage\":{\"prompt_tokens\":1000000000000000}}", /* 16 digits */
-		"{\"a\":01}",
-		"{\"a\":1.}",
-		"{\"a\":.5}",
-		"{\"a\":+1}",
-		"{\"a\":1e}",
-		"{\"a\":nul}",
-		"{\"a\":[1,]}",
-		"{\"a\":1,}",
-		"{\"a\" 1}",
-		"{\"a\":1",
-		"{\"a\":\"1",
-		"{\"a\":\"\\",
-		"{\"a\":1}}",
+	    "",
+	    "[]",
+	    "\"s\"",
+	    "{\"a\":1}x",                                       /* cJSON ignores the tail */
+	    "{\"a\":1}\x01",                                    /* cJSON skips bytes <= 32 */
+	    "\xef\xbb\xbf{}",                                   /* byte order mark */
+	    "{\"a\":\"\x01\"}",                                 /* a raw control byte */
+	    "{\"a\":\"\\u0000\"}",                              /* a NUL inside a value */
+	    "{\"a\":\"\\ud83d\"}",                              /* a lone surrogate */
+	    "{\"a\":\"\\ud83d\\ude00\"}",                       /* a pair: left to cJSON */
+	    "{\"a\":\"\\x\"}",                                  /* an invalid escape */
+	    "{\"cont\\u0065nt\":1}",                            /* an escaped key */
+	    "{\"choices\":[],\"choices\":[{}]}",                /* a duplicate picked key */
+	    "{\"usage\":{\"prompt_tokens\":1.0}}",              /* not an integer */
+	    "{\"usage\":{\"prompt_tokens\":-1}}",               /* negative */
+	    "{\"usage\":{\"prompt_tokens\":1000000000000000}}", /* 16 digits */
+	    "{\"a\":01}",
+	    "{\"a\":1.}",
+	    "{\"a\":.5}",
+	    "{\"a\":+1}",
+	    "{\"a\":1e}",
+	    "{\"a\":nul}",
+	    "{\"a\":[1,]}",
+	    "{\"a\":1,}",
+	    "{\"a\" 1}",
+	    "{\"a\":1",
+	    "{\"a\":\"1",
+	    "{\"a\":\"\\",
+	    "{\"a\":1}}",
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(no); i++)
 		if (check_str(no[i]))
@@ -210,7 +211,8 @@ static void test_pick_broken_tables(void **state)
 		struct wire_paths w = {.path = tables[i].path, .n = tables[i].n};
 		struct wire_pick p[2];
 		struct sbuf scratch = {0};
-		assert_int_equal(wire_pick("{\"choices\":[{}]}", 16, &w, p, &scratch), tables[i].rc);
+		assert_int_equal(wire_pick("{\"choices\":[{}]}", 16, &w, p, &scratch),
+		                 tables[i].rc);
 		assert_int_equal(w.state, tables[i].rc ? -1 : 1);
 		sbuf_free(&scratch);
 	}
@@ -218,14 +220,13 @@ static void test_pick_broken_tables(void **state)
 
 /* ---- generated texts -------------------------------------------------------------------- */
 
-static const char *const keys[] = {"choices", "0",     "delta",  "content",
-                                   "usage",   "error", "object", "prompt_tokens",
-                                   "refusal", "x",     "a.b",    "finish_reason",
-                                   "",        "1",     "Content"};
+static const char *const keys[] = {
+    "choices", "0", "delta", "content",       "usage", "error", "object", "prompt_tokens",
+    "refusal", "x", "a.b",   "finish_reason", "",      "1",     "Content"};
 static const char *const strings[] = {
-	"\"\"",         "\"hi\"",          "\"error\"",         "\"a\\nb\\\"c\"",
-	"\"\\u00e9\"",  "\"\\u20ac\\/\"",  "\"\\ud83d\\ude00\"", "\"\\u0000\"",
-	"\"\xc3\xa9\"", "\"tab\\there\"",  "\"\\b\\f\\r\"",     "\"\\u0041\\u0410\\uffff\"",
+    "\"\"",         "\"hi\"",         "\"error\"",          "\"a\\nb\\\"c\"",
+    "\"\\u00e9\"",  "\"\\u20ac\\/\"", "\"\\ud83d\\ude00\"", "\"\\u0000\"",
+    "\"\xc3\xa9\"", "\"tab\\there\"", "\"\\b\\f\\r\"",      "\"\\u0041\\u0410\\uffff\"",
 };
 static const char *const scalars[] = {"0",    "-0",    "12",   "999999999999999", "1e3",
                                       "-1.5", "1.0",   "true", "false",           "null",
@@ -340,11 +341,9 @@ static void test_pick_generated(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_pick_chunk),
-		cmocka_unit_test(test_pick_accepted),
-		cmocka_unit_test(test_pick_declined),
-		cmocka_unit_test(test_pick_broken_tables),
-		cmocka_unit_test(test_pick_generated),
+	    cmocka_unit_test(test_pick_chunk),     cmocka_unit_test(test_pick_accepted),
+	    cmocka_unit_test(test_pick_declined),  cmocka_unit_test(test_pick_broken_tables),
+	    cmocka_unit_test(test_pick_generated),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
