@@ -50,22 +50,22 @@ case="bbh check"; run --check "$S"; expect_rc 0
 expect_out "250 examples (train 50, val 100, test 100), metric choice"
 case="bbh eval"; run --eval --split test --limit 10 "$S"; expect_rc 0
 expect_out "split test, 10 examples"
-# paper-hover needs a Wikipedia corpus the shared data lacks: a few claims in the official
-# layout and a five-passage corpus, written here
+# paper-hover needs a Wikipedia corpus the shared data lacks: a few invented claims in the
+# official layout and a five-passage corpus, written here (no text of the real data set)
 mkdir -p "$T/paper-hover/data"
 cp examples/paper-hover/session.json examples/paper-hover/rules.json "$T/paper-hover/"
 S="$T/paper-hover/session.json"
 cat >"$T/paper-hover/data/hover_dev_release_v1.1.json" <<'JSON'
-[{"uid": "u1", "claim": "Skagen Painter Peder Severin Kroyer favored naturalism along with Theodor Esbern Philipsen and the artist Ossian Elgstrom studied with in the early 1900s.", "supporting_facts": [["Kristian Zahrtmann", 0], ["Peder Severin Kroyer", 1], ["Ossian Elgstrom", 2]], "label": "NOT_SUPPORTED", "num_hops": 3, "hpqa_id": "x"},
- {"uid": "u2", "claim": "The song recorded by Fergie that was produced by Polow da Don was M.I.L.F.$.", "supporting_facts": [["M.I.L.F. $", 1]], "label": "SUPPORTED", "num_hops": 2, "hpqa_id": "y"},
- {"uid": "u3", "claim": "Ed Wood was an American filmmaker.", "supporting_facts": [["Ed Wood", 0]], "label": "SUPPORTED", "num_hops": 2, "hpqa_id": "z"}]
+[{"uid": "u1", "claim": "The painter Arvid Lennholm, who taught Mira Dalby, worked in oils before he took up etching in Tarnvik.", "supporting_facts": [["Arvid Lennholm", 0], ["Mira Dalby", 1], ["Tarnvik", 2]], "label": "NOT_SUPPORTED", "num_hops": 3, "hpqa_id": "x"},
+ {"uid": "u2", "claim": "The song Glass Harbour was recorded by the band Quiet Ferns.", "supporting_facts": [["Glass Harbour", 1]], "label": "SUPPORTED", "num_hops": 2, "hpqa_id": "y"},
+ {"uid": "u3", "claim": "Tarnvik is a fishing town.", "supporting_facts": [["Tarnvik", 0]], "label": "SUPPORTED", "num_hops": 2, "hpqa_id": "z"}]
 JSON
 cat >"$T/paper-hover/data/wiki_abstracts.jsonl" <<'JSON'
-{"text": "Peder Severin Kroyer: a Danish painter, one of the Skagen Painters."}
-{"text": "Ossian Elgstrom: a Swedish artist who studied with Kristian Zahrtmann."}
-{"text": "M.I.L.F. $: a song recorded by Fergie, produced by Polow da Don."}
-{"text": "Ed Wood: an American filmmaker, actor and writer."}
-{"text": "Kristian Zahrtmann: a Danish painter and teacher."}
+{"text": "Arvid Lennholm: a painter who worked in oils all his life."}
+{"text": "Mira Dalby: an etcher who studied with Arvid Lennholm."}
+{"text": "Glass Harbour: a song recorded by the band Quiet Ferns."}
+{"text": "Tarnvik: a fishing town on a northern coast."}
+{"text": "Quiet Ferns: a band of four musicians."}
 JSON
 case="hover check"; run --check "$S"; expect_rc 0
 expect_out "ok: 3 steps, 1 loops, 3 examples (train 3, val 0, test 0), metric choice"
