@@ -1,5 +1,5 @@
 /* llm_server.h: starts the test LLM server (build/tests/llm-server, or $LLM_SERVER) for a test
- * binary and stops it.  The server is told to die with the test (PR_SET_PDEATHSIG), so a test
+ * binary, talks to its own endpoints (/_stats, /_control, /_reset) and stops it.  The server is told to die with the test (PR_SET_PDEATHSIG), so a test
  * killed half-way leaves no server behind holding its output open.  Header-only. */
 #ifndef ADOPT_TEST_LLM_SERVER_H
 #define ADOPT_TEST_LLM_SERVER_H
@@ -10,6 +10,11 @@
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <cjson/cJSON.h>
+#include <curl/curl.h>
+
+#include "core/util.h"
 
 /* The server binary, or NULL (with a message naming it) when there is none: the caller skips. */
 static inline const char *llm_server_bin(const char *who)
@@ -69,6 +74,36 @@ static inline int llm_server_stop(pid_t pid)
 	kill(pid, SIGTERM);
 	waitpid(pid, &status, 0);
 	return status;
+}
+
+static inline size_t llm_server_sink(char *p, size_t size, size_t n, void *arg)
+{
+	sbuf_add(arg, p, size * n);
+	return size * n;
+}
+
+/* One request to the server on port (method "GET" or "POST"; body NULL for none): its parsed
+ * JSON answer, or NULL when the request or the parse failed.  The caller deletes it. */
+static inline cJSON *llm_server_call(int port, const char *method, const char *path,
+                                     const char *body)
+{
+	char url[128];
+	snprintf(url, sizeof url, "http://127.0.0.1:%d%s", port, path);
+	struct sbuf out = {0};
+	CURL *h = curl_easy_init();
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+	curl_easy_setopt(h, CURLOPT_PROXY, ""); /* never through a proxy from the environment */
+	if (body)
+		curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, llm_server_sink);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, &out);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT, 30L);
+	CURLcode rc = curl_easy_perform(h);
+	curl_easy_cleanup(h);
+	cJSON *j = rc == CURLE_OK ? cJSON_Parse(sbuf_str(&out)) : NULL;
+	sbuf_free(&out);
+	return j;
 }
 
 #endif

@@ -1478,27 +1478,10 @@ static void patch_server(struct fx *f, const char *file)
 	free(url);
 }
 
-static size_t collect(char *p, size_t size, size_t n, void *arg)
-{
-	sbuf_add(arg, p, size * n);
-	return size * n;
-}
-
 static cJSON *server_stats(void)
 {
-	char url[64];
-	snprintf(url, sizeof url, "http://127.0.0.1:%d/_stats", server_port);
-	struct sbuf body = {0};
-	CURL *h = curl_easy_init();
-	curl_easy_setopt(h, CURLOPT_URL, url);
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, collect);
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, &body);
-	curl_easy_setopt(h, CURLOPT_TIMEOUT, 10L);
-	assert_int_equal(curl_easy_perform(h), CURLE_OK);
-	curl_easy_cleanup(h);
-	cJSON *j = cJSON_Parse(sbuf_str(&body));
+	cJSON *j = llm_server_call(server_port, "GET", "/_stats", NULL);
 	assert_non_null(j);
-	sbuf_free(&body);
 	return j;
 }
 

@@ -77,29 +77,9 @@ static bool near(double a, double b)
 	return a > b - 1e-12 && a < b + 1e-12;
 }
 
-static size_t sink(char *p, size_t size, size_t n, void *arg)
-{
-	sbuf_add(arg, p, size * n);
-	return size * n;
-}
-
 static cJSON *server_call(const char *method, const char *path, const char *body)
 {
-	char url[128];
-	snprintf(url, sizeof url, "http://127.0.0.1:%d%s", server_port, path);
-	struct sbuf out = {0};
-	CURL *h = curl_easy_init();
-	curl_easy_setopt(h, CURLOPT_URL, url);
-	curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
-	if (body)
-		curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, sink);
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, &out);
-	curl_easy_setopt(h, CURLOPT_TIMEOUT, 5L);
-	assert_int_equal(curl_easy_perform(h), CURLE_OK);
-	curl_easy_cleanup(h);
-	cJSON *j = cJSON_Parse(sbuf_str(&out));
-	sbuf_free(&out);
+	cJSON *j = llm_server_call(server_port, method, path, body);
 	assert_non_null(j);
 	return j;
 }

@@ -147,29 +147,10 @@ static void test_journal(void **state)
 
 static int server_port;
 
-static size_t collect(char *p, size_t size, size_t n, void *arg)
-{
-	sbuf_add(arg, p, size * n);
-	return size * n;
-}
-
 static cJSON *server_call(const char *path, const char *post)
 {
-	char url[96];
-	snprintf(url, sizeof url, "http://127.0.0.1:%d%s", server_port, path);
-	struct sbuf body = {0};
-	CURL *h = curl_easy_init();
-	curl_easy_setopt(h, CURLOPT_URL, url);
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, collect);
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, &body);
-	curl_easy_setopt(h, CURLOPT_TIMEOUT, 30L);
-	if (post)
-		curl_easy_setopt(h, CURLOPT_POSTFIELDS, post);
-	assert_int_equal(curl_easy_perform(h), CURLE_OK);
-	curl_easy_cleanup(h);
-	cJSON *j = cJSON_Parse(sbuf_str(&body));
+	cJSON *j = llm_server_call(server_port, post ? "POST" : "GET", path, post);
 	assert_non_null(j);
-	sbuf_free(&body);
 	return j;
 }
 
