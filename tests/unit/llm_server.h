@@ -1,6 +1,7 @@
 /* llm_server.h: starts the test LLM server (build/tests/llm-server, or $LLM_SERVER) for a test
- * binary, talks to its own endpoints (/_stats, /_control, /_reset) and stops it.  The server is told to die with the test (PR_SET_PDEATHSIG), so a test
- * killed half-way leaves no server behind holding its output open.  Header-only. */
+ * binary, talks to its own endpoints (/_stats, /_control, /_reset) and stops it.  The server is
+ * told to die with the test (PR_SET_PDEATHSIG), so a test killed half-way leaves no server behind
+ * holding its output open.  Header-only. */
 #ifndef ADOPT_TEST_LLM_SERVER_H
 #define ADOPT_TEST_LLM_SERVER_H
 
