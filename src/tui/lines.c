@@ -410,6 +410,37 @@ bool tlines_move(enum action a, int *sel, int *top, size_t n, int rows)
 	return true;
 }
 
+bool tlines_scroll(enum action a, int *top, size_t n, int rows)
+{
+	int page = rows > 1 ? rows - 1 : 1, d;
+	switch (a) {
+	case ACTION_MOVE_UP:
+		d = -1;
+		break;
+	case ACTION_MOVE_DOWN:
+		d = 1;
+		break;
+	case ACTION_PAGE_UP:
+		d = -page;
+		break;
+	case ACTION_PAGE_DOWN:
+		d = page;
+		break;
+	case ACTION_HOME:
+		d = -(int)n;
+		break;
+	case ACTION_END:
+		d = (int)n;
+		break;
+	default:
+		return false;
+	}
+	*top += d;
+	int sel = *top;
+	tlines_clamp(&sel, top, n, rows);
+	return true;
+}
+
 /* The body under a header of `head` rows: rows [head, n) seen through rows - head lines. */
 static void body_of(int *head, size_t n, int rows, int *nb, int *rb)
 {

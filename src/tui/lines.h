@@ -87,6 +87,9 @@ void tlines_draw(struct view *v, const struct tlines *l, int y0, int rows, int t
 /* Applies a movement action to *sel / *top over n rows with `rows` visible; true when the action
  * was a movement (even at an edge). */
 bool tlines_move(enum action a, int *sel, int *top, size_t n, int rows);
+/* A pager's movement (no selection): scrolls *top by the action over n rows with `rows`
+ * visible (a page is rows - 1); true when the action was a movement. */
+bool tlines_scroll(enum action a, int *top, size_t n, int rows);
 /* Keeps sel in [0, n) and inside [top, top + rows). */
 void tlines_clamp(int *sel, int *top, size_t n, int rows);
 

@@ -138,7 +138,7 @@ static void draw_compare(struct view *v)
 static bool key_compare(struct view *v, enum action a)
 {
 	struct compare_screen *c = v->priv;
-	int rows = body_rows(v), page = rows > 1 ? rows - 1 : 1;
+	int rows = body_rows(v);
 	switch (a) {
 	case ACTION_QUIT:
 	case ACTION_CANCEL:
@@ -146,25 +146,8 @@ static bool key_compare(struct view *v, enum action a)
 	case ACTION_ENTER:
 		tui_close_overlay(v->tui);
 		return true;
-	case ACTION_MOVE_UP:
-	case ACTION_MOVE_DOWN:
-	case ACTION_PAGE_UP:
-	case ACTION_PAGE_DOWN:
-	case ACTION_HOME:
-	case ACTION_END: {
-		int d = a == ACTION_MOVE_UP     ? -1
-		        : a == ACTION_MOVE_DOWN ? 1
-		        : a == ACTION_PAGE_UP   ? -page
-		        : a == ACTION_PAGE_DOWN ? page
-		        : a == ACTION_HOME      ? -(int)c->l.n
-		                                : (int)c->l.n;
-		v->top += d;
-		int sel = v->top;
-		tlines_clamp(&sel, &v->top, c->l.n, rows);
-		return true;
-	}
 	default:
-		return false;
+		return tlines_scroll(a, &v->top, c->l.n, rows);
 	}
 }
 

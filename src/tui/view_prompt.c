@@ -149,7 +149,7 @@ static void other_step(struct view *v, int dir)
 static bool key_prompt(struct view *v, enum action a)
 {
 	struct prompt_screen *p = v->priv;
-	int rows = body_rows(v), page = rows > 1 ? rows - 1 : 1;
+	int rows = body_rows(v);
 	switch (a) {
 	case ACTION_QUIT:
 	case ACTION_CANCEL:
@@ -164,25 +164,8 @@ static bool key_prompt(struct view *v, enum action a)
 	case ACTION_MOVE_RIGHT:
 		other_step(v, 1);
 		return true;
-	case ACTION_MOVE_UP:
-	case ACTION_MOVE_DOWN:
-	case ACTION_PAGE_UP:
-	case ACTION_PAGE_DOWN:
-	case ACTION_HOME:
-	case ACTION_END: {
-		int d = a == ACTION_MOVE_UP     ? -1
-		        : a == ACTION_MOVE_DOWN ? 1
-		        : a == ACTION_PAGE_UP   ? -page
-		        : a == ACTION_PAGE_DOWN ? page
-		        : a == ACTION_HOME      ? -(int)p->l.n
-		                                : (int)p->l.n;
-		v->top += d;
-		int sel = v->top;
-		tlines_clamp(&sel, &v->top, p->l.n, rows);
-		return true;
-	}
 	default:
-		return false;
+		return tlines_scroll(a, &v->top, p->l.n, rows);
 	}
 }
 
