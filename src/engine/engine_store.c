@@ -5,6 +5,7 @@
  * iteration summaries; an unfinished iteration is replayed from the response cache, so phases
  * already paid for are not paid again. */
 #include <float.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -31,19 +32,62 @@ static cJSON *per_step_text(const struct session *s, char **v)
 	return o;
 }
 
+/* The numbers of a phase's cost and of the session's totals as JSON members: one table per
+ * struct, for writing them and reading them back (a new field is one line). */
+struct num_field {
+	const char *name;
+	size_t off;
+	bool money; /* a double (dollars), else a long (a count) */
+};
+#define COUNT_FIELD(type, f)                                                                       \
+	{                                                                                          \
+#f, offsetof(type, f), false                                                       \
+	}
+#define MONEY_FIELD(type, f)                                                                       \
+	{                                                                                          \
+#f, offsetof(type, f), true                                                        \
+	}
+
+static const struct num_field phase_cost_fields[] = {
+    COUNT_FIELD(struct phase_cost, calls),
+    COUNT_FIELD(struct phase_cost, cached),
+    COUNT_FIELD(struct phase_cost, tokens_in),
+    COUNT_FIELD(struct phase_cost, tokens_out),
+    COUNT_FIELD(struct phase_cost, tokens_prompt_cached),
+    COUNT_FIELD(struct phase_cost, tokens_reasoning),
+    COUNT_FIELD(struct phase_cost, estimated),
+    MONEY_FIELD(struct phase_cost, cost_usd),
+    COUNT_FIELD(struct phase_cost, projected_calls),
+    MONEY_FIELD(struct phase_cost, projected_usd),
+};
+
+static const struct num_field totals_fields[] = {
+    COUNT_FIELD(struct engine_totals, calls),
+    COUNT_FIELD(struct engine_totals, cached),
+    COUNT_FIELD(struct engine_totals, memo_hits),
+    COUNT_FIELD(struct engine_totals, avoided),
+    COUNT_FIELD(struct engine_totals, tokens_in),
+    COUNT_FIELD(struct engine_totals, tokens_out),
+    COUNT_FIELD(struct engine_totals, tokens_prompt_cached),
+    COUNT_FIELD(struct engine_totals, tokens_reasoning),
+    COUNT_FIELD(struct engine_totals, tokens_reused),
+    COUNT_FIELD(struct engine_totals, estimated),
+    MONEY_FIELD(struct engine_totals, cost_usd),
+};
+
+static void fields_json(cJSON *o, const void *st, const struct num_field *f, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		const void *at = (const char *)st + f[i].off;
+		cJSON_AddNumberToObject(
+		    o, f[i].name, f[i].money ? *(const double *)at : (double)*(const long *)at);
+	}
+}
+
 static void cost_json(cJSON *parent, enum phase p, const struct phase_cost *pc)
 {
 	cJSON *j = cJSON_AddObjectToObject(parent, phase_name(p));
-	cJSON_AddNumberToObject(j, "calls", (double)pc->calls);
-	cJSON_AddNumberToObject(j, "cached", (double)pc->cached);
-	cJSON_AddNumberToObject(j, "tokens_in", (double)pc->tokens_in);
-	cJSON_AddNumberToObject(j, "tokens_out", (double)pc->tokens_out);
-	cJSON_AddNumberToObject(j, "tokens_prompt_cached", (double)pc->tokens_prompt_cached);
-	cJSON_AddNumberToObject(j, "tokens_reasoning", (double)pc->tokens_reasoning);
-	cJSON_AddNumberToObject(j, "estimated", (double)pc->estimated);
-	cJSON_AddNumberToObject(j, "cost_usd", pc->cost_usd);
-	cJSON_AddNumberToObject(j, "projected_calls", (double)pc->projected_calls);
-	cJSON_AddNumberToObject(j, "projected_usd", pc->projected_usd);
+	fields_json(j, pc, phase_cost_fields, ARRAY_SIZE(phase_cost_fields));
 }
 
 static const char *const decision_names[] = {"pending", "accepted", "edited", "rejected"};
@@ -171,17 +215,7 @@ static cJSON *iteration_json(const struct engine *en, const struct iteration *it
 static void totals_json(cJSON *parent, const char *name, const struct engine_totals *t)
 {
 	cJSON *o = cJSON_AddObjectToObject(parent, name);
-	cJSON_AddNumberToObject(o, "calls", (double)t->calls);
-	cJSON_AddNumberToObject(o, "cached", (double)t->cached);
-	cJSON_AddNumberToObject(o, "memo_hits", (double)t->memo_hits);
-	cJSON_AddNumberToObject(o, "avoided", (double)t->avoided);
-	cJSON_AddNumberToObject(o, "tokens_in", (double)t->tokens_in);
-	cJSON_AddNumberToObject(o, "tokens_out", (double)t->tokens_out);
-	cJSON_AddNumberToObject(o, "tokens_prompt_cached", (double)t->tokens_prompt_cached);
-	cJSON_AddNumberToObject(o, "tokens_reasoning", (double)t->tokens_reasoning);
-	cJSON_AddNumberToObject(o, "tokens_reused", (double)t->tokens_reused);
-	cJSON_AddNumberToObject(o, "estimated", (double)t->estimated);
-	cJSON_AddNumberToObject(o, "cost_usd", t->cost_usd);
+	fields_json(o, t, totals_fields, ARRAY_SIZE(totals_fields));
 }
 
 static bool totals_zero(const struct engine_totals *t)
@@ -349,18 +383,22 @@ static int *per_step_ints(const struct session *s, const cJSON *o)
 	return v;
 }
 
+/* What fields_json wrote, range-checked (a missing or bad number reads as 0). */
+static void fields_from_json(const cJSON *o, void *st, const struct num_field *f, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		void *at = (char *)st + f[i].off;
+		if (f[i].money)
+			*(double *)at = num(o, f[i].name);
+		else
+			*(long *)at = count(o, f[i].name);
+	}
+}
+
 static void cost_from_json(const cJSON *j, struct phase_cost *pc)
 {
-	*pc = (struct phase_cost){.calls = count(j, "calls"),
-	                          .cached = count(j, "cached"),
-	                          .tokens_in = count(j, "tokens_in"),
-	                          .tokens_out = count(j, "tokens_out"),
-	                          .cost_usd = num(j, "cost_usd"),
-	                          .projected_usd = num(j, "projected_usd"),
-	                          .projected_calls = count(j, "projected_calls"),
-	                          .tokens_prompt_cached = count(j, "tokens_prompt_cached"),
-	                          .tokens_reasoning = count(j, "tokens_reasoning"),
-	                          .estimated = count(j, "estimated")};
+	*pc = (struct phase_cost){0};
+	fields_from_json(j, pc, phase_cost_fields, ARRAY_SIZE(phase_cost_fields));
 }
 
 static void restore_cases(struct engine *en, struct iteration *it, const cJSON *arr)
@@ -587,19 +625,10 @@ void engine_restore(struct engine *en)
 		restore_iteration(en, r);
 	}
 	const cJSON *spent = cJSON_GetObjectItemCaseSensitive(h, "spent");
-	if (cJSON_IsObject(spent))
-		en->earlier = (struct engine_totals){
-		    .calls = count(spent, "calls"),
-		    .cached = count(spent, "cached"),
-		    .memo_hits = count(spent, "memo_hits"),
-		    .avoided = count(spent, "avoided"),
-		    .tokens_in = count(spent, "tokens_in"),
-		    .tokens_out = count(spent, "tokens_out"),
-		    .cost_usd = num(spent, "cost_usd"),
-		    .tokens_prompt_cached = count(spent, "tokens_prompt_cached"),
-		    .tokens_reasoning = count(spent, "tokens_reasoning"),
-		    .tokens_reused = count(spent, "tokens_reused"),
-		    .estimated = count(spent, "estimated")};
+	if (cJSON_IsObject(spent)) {
+		en->earlier = (struct engine_totals){0};
+		fields_from_json(spent, &en->earlier, totals_fields, ARRAY_SIZE(totals_fields));
+	}
 	/* calls billed after the last save (the process was killed): from the spend journal */
 	struct llm_stats j;
 	llm_spend_since(en->llm, count(spent, "journal"), &j);
