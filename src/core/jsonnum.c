@@ -1,5 +1,6 @@
 /* jsonnum.c: range-checked reading of JSON numbers, and range tables walked over a tree
  * (see jsonnum.h). */
+#include <float.h>
 #include <limits.h>
 #include <math.h>
 #include <string.h>
@@ -126,4 +127,18 @@ int json_num_check(const cJSON *root, const struct json_num_rule *rules,
 		walk(&w, root, w.rule->path);
 	sbuf_free(&w.where);
 	return w.n_bad;
+}
+
+double json_get_real(const cJSON *o, const char *key)
+{
+	double x;
+	return json_real(cJSON_GetObjectItemCaseSensitive(o, key), -DBL_MAX, DBL_MAX, &x, NULL) < 0
+	           ? 0
+	           : x;
+}
+
+long json_get_count(const cJSON *o, const char *key)
+{
+	long x;
+	return json_long(cJSON_GetObjectItemCaseSensitive(o, key), 0, 1e15, &x, NULL) < 0 ? 0 : x;
 }

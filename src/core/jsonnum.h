@@ -29,6 +29,12 @@ int json_long(const cJSON *v, double lo, double hi, long *out, struct err *e);
 /* json_long with an int result (lo and hi within INT_MIN..INT_MAX). */
 int json_int(const cJSON *v, double lo, double hi, int *out, struct err *e);
 
+/* Reading back what the program wrote (traces, history) after the loader's range table has
+ * checked it: a member's number, or 0 when it is missing or out of range (-DBL_MAX..DBL_MAX for
+ * json_get_real, a whole count 0..1e15 for json_get_count).  Never undefined behaviour. */
+double json_get_real(const cJSON *o, const char *key);
+long json_get_count(const cJSON *o, const char *key);
+
 /* One entry of a range table.  Path syntax: object keys separated by dots, "[]" for every item
  * of an array, "*" for every member of an object: "history.iterations[].cost.*.calls". */
 struct json_num_rule {

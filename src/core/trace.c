@@ -1,5 +1,4 @@
 /* trace.c: step outputs and per-example traces, and their JSON form. */
-#include <float.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -155,21 +154,6 @@ static char *dup_str(const cJSON *o, const char *k)
 	return cJSON_IsString(v) ? xstrdup(v->valuestring) : NULL;
 }
 
-/* Out of range reads as 0 (the session loader reports such numbers; see jsonnum.h). */
-static double num(const cJSON *o, const char *k)
-{
-	double x;
-	return json_real(cJSON_GetObjectItemCaseSensitive(o, k), -DBL_MAX, DBL_MAX, &x, NULL) < 0
-	           ? 0
-	           : x;
-}
-
-static long count(const cJSON *o, const char *k)
-{
-	long x;
-	return json_long(cJSON_GetObjectItemCaseSensitive(o, k), 0, 1e15, &x, NULL) < 0 ? 0 : x;
-}
-
 int trace_from_json(const cJSON *j, struct trace *t, int (*step_index)(void *, const char *),
                     void *arg)
 {
@@ -185,7 +169,7 @@ int trace_from_json(const cJSON *j, struct trace *t, int (*step_index)(void *, c
 		return -1;
 	t->example = (size_t)index;
 	t->prediction = dup_str(j, "prediction");
-	t->score = num(j, "score");
+	t->score = json_get_real(j, "score");
 	t->good = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "good"));
 	t->error = dup_str(j, "error");
 	t->done = true;
@@ -222,13 +206,13 @@ int trace_from_json(const cJSON *j, struct trace *t, int (*step_index)(void *, c
 		ts->memo = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(s, "memo"));
 		ts->scripted = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(s, "scripted"));
 		ts->estimated = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(s, "estimated"));
-		ts->latency_s = num(s, "latency_s");
-		ts->tok_in = count(s, "tokens_in");
-		ts->tok_out = count(s, "tokens_out");
-		ts->tok_cached = count(s, "tokens_prompt_cached");
-		ts->tok_reasoning = count(s, "tokens_reasoning");
-		ts->cost_usd = num(s, "cost_usd");
-		ts->replaced = count(s, "replaced_bytes");
+		ts->latency_s = json_get_real(s, "latency_s");
+		ts->tok_in = json_get_count(s, "tokens_in");
+		ts->tok_out = json_get_count(s, "tokens_out");
+		ts->tok_cached = json_get_count(s, "tokens_prompt_cached");
+		ts->tok_reasoning = json_get_count(s, "tokens_reasoning");
+		ts->cost_usd = json_get_real(s, "cost_usd");
+		ts->replaced = json_get_count(s, "replaced_bytes");
 	}
 	return 0;
 }

@@ -4,7 +4,6 @@
  * "state" says where an unfinished iteration stopped.  Reopening restores the versions and the
  * iteration summaries; an unfinished iteration is replayed from the response cache, so phases
  * already paid for are not paid again. */
-#include <float.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -304,22 +303,6 @@ void engine_store(struct engine *en)
 	session_set_section(en->s, "state", st);
 }
 
-/* The session loader has range-checked these numbers (session.c, history_numbers); reading
- * them through jsonnum keeps every conversion defined all the same: out of range reads as 0. */
-static double num(const cJSON *o, const char *k)
-{
-	double x;
-	return json_real(cJSON_GetObjectItemCaseSensitive(o, k), -DBL_MAX, DBL_MAX, &x, NULL) < 0
-	           ? 0
-	           : x;
-}
-
-static long count(const cJSON *o, const char *k)
-{
-	long x;
-	return json_long(cJSON_GetObjectItemCaseSensitive(o, k), 0, 1e15, &x, NULL) < 0 ? 0 : x;
-}
-
 static int small(const cJSON *o, const char *k)
 {
 	int x;
@@ -389,9 +372,9 @@ static void fields_from_json(const cJSON *o, void *st, const struct num_field *f
 	for (size_t i = 0; i < n; i++) {
 		void *at = (char *)st + f[i].off;
 		if (f[i].money)
-			*(double *)at = num(o, f[i].name);
+			*(double *)at = json_get_real(o, f[i].name);
 		else
-			*(long *)at = count(o, f[i].name);
+			*(long *)at = json_get_count(o, f[i].name);
 	}
 }
 
@@ -491,7 +474,7 @@ static void restore_evaluations(struct engine *en, struct iteration *it, const c
 		}
 		struct evaluation *ev = &it->evals[it->n_evals++];
 		ev->choice = ch;
-		ev->score = num(e, "score");
+		ev->score = json_get_real(e, "score");
 		ev->scores = scores_of(cJSON_GetObjectItemCaseSensitive(e, "scores"), it->n_val);
 		if (it->best_eval < 0 || ev->score > it->evals[it->best_eval].score)
 			it->best_eval = (int)(it->n_evals - 1); /* as the proposal phase chose it */
@@ -547,10 +530,10 @@ static void restore_iteration(struct engine *en, cJSON *r)
 	struct session *s = en->s;
 	struct iteration *it = engine_new_iteration(en);
 	it->number = small(r, "number");
-	it->train_score = num(r, "train_score");
-	it->base_score = num(r, "base_score");
-	it->best_score = num(r, "best_score");
-	it->n_val = (size_t)count(r, "validation_examples");
+	it->train_score = json_get_real(r, "train_score");
+	it->base_score = json_get_real(r, "base_score");
+	it->best_score = json_get_real(r, "best_score");
+	it->n_val = (size_t)json_get_count(r, "validation_examples");
 	it->phase = PHASE_COUNT;
 	it->note = str_or_null_of(r, "note");
 	it->structure = str_or_null_of(r, "structure");
@@ -571,8 +554,8 @@ static void restore_iteration(struct engine *en, cJSON *r)
 		const cJSON *phi = cJSON_GetObjectItemCaseSensitive(sh, "phi");
 		const cJSON *sd = cJSON_GetObjectItemCaseSensitive(sh, "sd");
 		for (size_t i = 0; i < s->n_steps; i++) {
-			it->phi[i] = num(phi, s->steps[i].id);
-			it->phi_sd[i] = num(sd, s->steps[i].id);
+			it->phi[i] = json_get_real(phi, s->steps[i].id);
+			it->phi_sd[i] = json_get_real(sd, s->steps[i].id);
 		}
 	}
 	const cJSON *bud = cJSON_GetObjectItemCaseSensitive(r, "budget");
@@ -631,7 +614,7 @@ void engine_restore(struct engine *en)
 	}
 	/* calls billed after the last save (the process was killed): from the spend journal */
 	struct llm_stats j;
-	llm_spend_since(en->llm, count(spent, "journal"), &j);
+	llm_spend_since(en->llm, json_get_count(spent, "journal"), &j);
 	en->earlier.calls += j.done;
 	en->earlier.tokens_in += j.tokens_in;
 	en->earlier.tokens_out += j.tokens_out;
