@@ -1,6 +1,7 @@
 /* sanitize.c: wide-character text for the screen: control removal, tab stops, display widths,
  * cutting to a column count and word wrapping, over core/termsafe.c's strict UTF-8 decoding and
  * escape-sequence scanner (shared with the headless output).  See sanitize.h for the rules. */
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -56,6 +57,7 @@ struct san_out {
 	size_t len, cap;
 	int col;
 	unsigned flags;
+	bool ascii; /* the ASCII glyph set is in effect: symbols are spelled (ascii_spelled) */
 };
 
 static void out_put(struct san_out *o, wchar_t c)
@@ -139,7 +141,7 @@ static const struct {
 
 static const char *ascii_spelled(long c)
 {
-	if (c < 0x80 || strcmp(glyphs()->name, "ascii") != 0)
+	if (c < 0x80)
 		return NULL;
 	for (size_t i = 0; i < ARRAY_SIZE(ascii_spelling); i++)
 		if (ascii_spelling[i].c == c)
@@ -150,7 +152,7 @@ static const char *ascii_spelled(long c)
 /* A character outside any escape sequence. */
 static void text_char(struct san_out *o, long c)
 {
-	const char *spelled = ascii_spelled(c);
+	const char *spelled = o->ascii ? ascii_spelled(c) : NULL;
 	if (spelled) {
 		for (; *spelled; spelled++, o->col++)
 			out_put(o, (wchar_t)*spelled);
@@ -183,7 +185,8 @@ static void emit_wide(void *arg, long c)
 
 void san_text_from(struct san_text *out, const char *bytes, size_t n, int col, unsigned flags)
 {
-	struct san_out o = {.col = col, .flags = flags};
+	/* the glyph set is looked up once a text, not once a character */
+	struct san_out o = {.col = col, .flags = flags, .ascii = !strcmp(glyphs()->name, "ascii")};
 	out_put(&o, 0);
 	o.len = 0;
 	/* the last line of defence for secrets (a key in a streamed preview, say): the text
