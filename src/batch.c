@@ -479,11 +479,9 @@ static cJSON *run_report(struct run_ctx *c)
 			const struct step_change *ch = &it->changes[k];
 			cJSON *cj = cJSON_CreateObject();
 			cJSON_AddStringToObject(cj, "step", s->steps[ch->step].id);
-			cJSON_AddStringToObject(cj, "decision",
-			                        ch->decision == DECISION_ACCEPT   ? "accepted"
-			                        : ch->decision == DECISION_REJECT ? "rejected"
-			                        : ch->decision == DECISION_EDIT   ? "edited"
-			                                                          : "pending");
+			cJSON_AddStringToObject(cj, "decision", decision_name(ch->decision));
+			if (decider_name(ch->by))
+				cJSON_AddStringToObject(cj, "by", decider_name(ch->by));
 			cJSON_AddStringToObject(cj, "new_prompt", ch->new_prompt);
 			cJSON_AddItemToArray(acc, cj);
 		}

@@ -100,6 +100,14 @@ struct evaluation {
 };
 
 enum decision { DECISION_NONE, DECISION_ACCEPT, DECISION_EDIT, DECISION_REJECT };
+/* Who made a decision: a person (a key, a command) or the engine deciding on its own (a run of
+ * whole iterations accepts what improved validation); unknown in sessions saved before this was
+ * recorded. */
+enum decider { DECIDER_UNKNOWN, DECIDER_USER, DECIDER_ENGINE };
+/* Their names in the session file and --run --json: "pending", "accepted", "edited",
+ * "rejected"; "user", "engine" (NULL when unknown). */
+const char *decision_name(enum decision d);
+const char *decider_name(enum decider by);
 
 struct step_change {
 	int step;
@@ -107,6 +115,7 @@ struct step_change {
 	struct demo *new_demos;
 	size_t n_new_demos;
 	enum decision decision;
+	enum decider by;
 	char *edited; /* the text accepted when edited */
 };
 
@@ -168,7 +177,10 @@ struct prompt_version {
 	int version;   /* 1 = the original */
 	int iteration; /* 0 for the original */
 	char *prompt;
-	double score; /* measured validation score of the configuration it joined, or -1 */
+	struct demo *demos; /* the demonstrations it carried */
+	size_t n_demos;
+	bool demos_known; /* false: recorded by an older adopt-tui, which kept no demos */
+	double score;     /* measured validation score of the configuration it joined, or -1 */
 	bool edited;
 };
 

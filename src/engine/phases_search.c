@@ -634,6 +634,7 @@ int stage_proposal(struct engine *en, struct iteration *it, bool resumed)
 			                         copy_demos(cd->demos, cd->n_demos),
 			                         cd->n_demos,
 			                         DECISION_NONE,
+			                         DECIDER_UNKNOWN,
 			                         NULL};
 		}
 	}
