@@ -18,6 +18,7 @@ void model_config_copy(struct model_config *dst, const struct model_config *src)
 	dst->model = dup_or_null(src->model);
 	dst->api_key_env = dup_or_null(src->api_key_env);
 	dst->rules = dup_or_null(src->rules);
+	dst->rules_ref = dup_or_null(src->rules_ref);
 }
 
 void model_config_free(struct model_config *m)
@@ -28,4 +29,5 @@ void model_config_free(struct model_config *m)
 	free(m->model);
 	free(m->api_key_env);
 	free(m->rules);
+	free(m->rules_ref);
 }

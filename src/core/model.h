@@ -12,6 +12,8 @@ struct model_config {
 	char *model;       /* e.g. "gpt-4o-mini" */
 	char *api_key_env; /* NULL: the provider's standard variable (OPENAI_API_KEY, ...) */
 	char *rules;       /* scripted provider: rules file, resolved against the session dir */
+	char *rules_ref;   /* the same as the session names it: the response cache's key holds
+	                    * it, so a session opened by another path finds its answers */
 	double temperature;
 	int max_tokens;
 	double price_in, price_out; /* USD per million tokens; < 0: use the built-in table */

@@ -146,6 +146,7 @@ static void load_models(struct loader *L, struct session *s)
 				             mc->name);
 			} else {
 				mc->rules = path_join(s->dir, rules);
+				mc->rules_ref = xstrdup(rules);
 				/* a regular file we may read; --check reads and validates it */
 				struct err e = {{0}};
 				int fd = file_open_read(mc->rules, FILE_MAX_BYTES_DEFAULT, &e);

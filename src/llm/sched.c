@@ -131,7 +131,11 @@ void llm_request_key(const struct llm_request *req, char out[65])
 	sbuf_adds(&b, "{\"v\":1,\"provider\":");
 	key_string(&b, m->provider);
 	sbuf_adds(&b, ",\"base_url\":");
-	key_string(&b, ops ? model_base_url(ops, m) : "");
+	/* the scripted model is its rules file, named as the session names it (not the path it
+	 * was reached by), so opening the session by another path finds the same answers */
+	key_string(&b, !ops                               ? ""
+	               : is_scripted(ops) && m->rules_ref ? m->rules_ref
+	                                                  : model_base_url(ops, m));
 	sbuf_adds(&b, ",\"model\":");
 	key_string(&b, m->model);
 	sbuf_adds(&b, ",\"messages\":[");
