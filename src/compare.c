@@ -336,7 +336,8 @@ void compare_text(const struct session *s, const char *split, const char *la, co
 			const char *oa = out_text(ta, (int)k), *ob = out_text(tb, (int)k);
 			if (!oa || !ob || !strcmp(oa, ob))
 				continue;
-			char *xa = term_line(oa), *xb = term_line(ob);
+			char *xa = term_line(*oa ? oa : "(empty)"),
+			     *xb = term_line(*ob ? ob : "(empty)");
 			line(fn, arg, 6, "step %s: A %.120s", s->steps[k].id, xa);
 			line(fn, arg, 6, "%*s  B %.120s", (int)strlen(s->steps[k].id) + 5, "", xb);
 			free(xa);

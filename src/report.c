@@ -66,7 +66,7 @@ static const char *const decision_words[] = {
 static const char *const decider_words[] = {
     [DECIDER_UNKNOWN] = "",
     [DECIDER_USER] = " by the user",
-    [DECIDER_ENGINE] = " by the engine (a run of whole iterations keeps what improved validation)",
+    [DECIDER_ENGINE] = " by the engine",
 };
 
 struct ctx {
