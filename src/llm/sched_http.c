@@ -504,7 +504,7 @@ static void reasoning_fill(struct llm_usage *u, const struct sbuf *reasoning)
 static bool attempt_billed(const struct job *j, struct llm_usage *u)
 {
 	const struct llm_result *r = &j->res;
-	if (j->status < 200 || j->status >= 300)
+	if (j->status < 200 || j->status >= 300 || j->ops->retriever) /* retrievals are free */
 		return false;
 	*u = r->usage;
 	u->estimated = false;

@@ -385,6 +385,8 @@ static void expect_refused(struct llm *l, int hostile, const char *why, const ch
 	if (!strstr(g.err, why))
 		fail_msg("hostile %d: \"%s\" lacks \"%s\"", hostile, g.err, why);
 	assert_int_equal(g.attempts, 1);
+	assert_int_equal(g.usage.in + g.usage.out, 0); /* a failed retrieval bills nothing */
+	assert_true(g.cost == 0);
 	for (const char *c = g.err; *c; c++)
 		assert_true((unsigned char)*c >= 0x20 && *c != 0x7f);
 	got_free(&g);
