@@ -201,7 +201,10 @@ static const char *lookup(void *arg, const char *name)
 		return keep(es, xstrdup(buf));
 	}
 	if (str_startswith(name, "input.")) {
-		const char *v = example_text(example_of(es), name + 6);
+		char *joined;
+		const char *v = example_text(example_of(es), name + 6, &joined);
+		if (joined)
+			keep(es, joined);
 		return v ? v : "";
 	}
 	if (str_startswith(name, "steps.")) {

@@ -1078,7 +1078,11 @@ static void assert_same_examples(const struct dataset *a, const struct dataset *
 			assert_int_equal(x->n, y->n);
 			for (size_t k = 0; k < x->n; k++) {
 				assert_string_equal(x->keys[k], y->keys[k]);
-				assert_string_equal(x->vals[k].text, y->vals[k].text);
+				char *jx, *jy;
+				assert_string_equal(value_text(&x->vals[k], &jx),
+				                    value_text(&y->vals[k], &jy));
+				free(jx);
+				free(jy);
 				assert_int_equal(x->vals[k].n_items, y->vals[k].n_items);
 			}
 			assert_int_equal(x->n_golds, y->n_golds);
