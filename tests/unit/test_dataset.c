@@ -496,6 +496,7 @@ static void test_nested_fields(void **state)
 	    "\"tags\": [\"a\", \"b\"]},"
 	    " \"answers\": [{\"text\": \"NZ\", \"start\": 5}, {\"text\": \"New Zealand\"}],"
 	    " \"context\": [[\"T1\", [\"s1\", \" s2\"]], [\"T2\", [\"s3\"]]],"
+	    " \"mixed\": [[\"X\", [\"a\", \"b\\n\", \"c\", 7, null, true, {\"k\": [0.1]}]]],"
 	    " \"answer\": \"x\"}]");
 	const struct example *ex = &d.splits[SPLIT_TRAIN].ex[0];
 	assert_string_equal(text_at(ex, "meta.source.name"), "wiki");
@@ -509,6 +510,9 @@ static void test_nested_fields(void **state)
 	assert_string_equal(text_at(ex, "context[0]"), "T1: s1 s2");
 	assert_string_equal(text_at(ex, "context[1]"), "T2: s3");
 	assert_string_equal(text_at(ex, "context[2]"), ""); /* past the end */
+	assert_string_equal(text_at(ex, "context"), "T1: s1 s2\nT2: s3"); /* joined when asked */
+	/* a space between two texts where neither has one; scalars as their text */
+	assert_string_equal(text_at(ex, "mixed[0]"), "X: a b\nc 7 true {\"k\":[0.1]}");
 	assert_null(text_at(ex, "nope"));
 	assert_null(text_at(ex, "nope[0]"));
 	assert_int_equal(example_get(ex, "answers.text")->n_items, 2);
