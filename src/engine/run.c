@@ -1,9 +1,9 @@
 /* run.c: the pipeline executor.  Each example walks the execution order (steps and loops,
- * round by round); template, regex and retrieve steps run at once, LLM steps go to the LLM
- * layer and the walk resumes in their callback.  Exec steps never block the loop either: the
- * command is started (proc.h) and watched as an event source of the LLM layer's loop
- * (llm_source_add), and the walk resumes when it is reaped; cancelling kills and reaps it.
- * Examples therefore run side by side whatever their steps are.  A memo keyed by the request
+ * round by round); template, regex and retrieve steps run at once, LLM steps and retrieve steps
+ * with a server "url" go to the LLM layer and the walk resumes in their callback.  Exec steps never
+ * block the loop either: the command is started (proc.h) and watched as an event source of the LLM
+ * layer's loop (llm_source_add), and the walk resumes when it is reaped; cancelling kills and reaps
+ * it. Examples therefore run side by side whatever their steps are.  A memo keyed by the request
  * hash answers repeated LLM executions without a request (code steps are not memoized: they
  * are cheap or, for exec, may have effects).  The final output is scored with the session's
  * metric (or its LLM judge). */
@@ -201,7 +201,10 @@ static const char *lookup(void *arg, const char *name)
 		return keep(es, xstrdup(buf));
 	}
 	if (str_startswith(name, "input.")) {
-		const char *v = example_text(example_of(es), name + 6);
+		char *joined;
+		const char *v = example_text(example_of(es), name + 6, &joined);
+		if (joined)
+			keep(es, joined);
 		return v ? v : "";
 	}
 	if (str_startswith(name, "steps.")) {
@@ -515,7 +518,49 @@ static int run_exec_step(struct ex_state *es, int tsi, const char *text, struct 
 	return 1;
 }
 
-/* Runs one step; 0 finished now, 1 waiting (a model or a command), -1 failed (recorded). */
+/* A retrieve step with a server: its query is a request of the LLM layer (llm_retrieve), which
+ * caches, deduplicates and retries it as it does a model call; the walk resumes here. */
+static void on_retrieve_done(void *arg, const struct llm_reply *rep)
+{
+	struct ex_state *es = arg;
+	int tsi = es->pending_step;
+	struct trace_step *ts = &es->trace.steps[tsi];
+	es->pending = 0;
+	es->pending_step = -1;
+	ts->latency_s = rep->latency_s;
+	ts->queued_s = rep->queued_s;
+	ts->cached = rep->cached;
+	memcpy(ts->key, rep->key, sizeof ts->key);
+	char **items;
+	size_t n;
+	struct err e = {{0}};
+	if (rep->error)
+		record_error(es, ts, rep->error);
+	else if (llm_passages(rep->text, (size_t)es->b->r->s->steps[ts->step].k, &items, &n, &e) <
+	         0)
+		record_error(es, ts, e.msg);
+	else
+		step_out_set_items(&ts->out, items, n);
+	bool failed = ts->error != NULL;
+	step_finished(es, tsi);
+	if (!failed)
+		cursor_next(es);
+	advance(es);
+}
+
+static int run_retrieve_step(struct ex_state *es, int tsi, const char *query)
+{
+	const struct step *st = &es->b->r->s->steps[es->trace.steps[tsi].step];
+	char tag[160];
+	snprintf(tag, sizeof tag, "%s/%s", es->b->tag, st->id);
+	struct llm_retrieval q = {st->url, query, st->k, tag};
+	es->pending_step = tsi;
+	es->pending = llm_retrieve(es->b->r->llm, &q, on_retrieve_done, es);
+	return 1;
+}
+
+/* Runs one step; 0 finished now, 1 waiting (a model, a server or a command), -1 failed
+ * (recorded). */
 static int run_step(struct ex_state *es, int si)
 {
 	const struct step *st = &es->b->r->s->steps[si];
@@ -535,6 +580,8 @@ static int run_step(struct ex_state *es, int si)
 			ts->prompt = xstrdup(text);
 			if (st->kind == STEP_EXEC) {
 				rc = run_exec_step(es, tsi, text, &e);
+			} else if (st->kind == STEP_RETRIEVE && st->url) {
+				rc = run_retrieve_step(es, tsi, text);
 			} else {
 				struct codestep_env env = {es->b->r->trust, example_of(es)};
 				int64_t t0 = now_ms();

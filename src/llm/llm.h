@@ -166,6 +166,28 @@ bool llm_is_reasoning(const struct model_config *m);
  * model, messages, sampling parameters; never the key. */
 void llm_request_key(const struct llm_request *req, char out[65]);
 
+/* A retrieval server, asked the way DSPy's ColBERTv2 client asks one: GET url?query=Q&k=K,
+ * answered {"topk": [{"text": "...", "score": S, "pid": P, ...}, ...]} (a passage's text may
+ * be "long_text" instead).  It is a request like any other: deduplicated, cached under a key
+ * made of the URL, the query and k (llm_request_key of the request llm_retrieve makes),
+ * replayed offline, retried by the same rules, reported with latency and attempts in the same
+ * llm_reply (no tokens, no cost).  No key is ever sent; the answer is read only up to 4 MiB, and
+ * the reply's text is the passages in the server's order, at most k, each made safe for a
+ * terminal (term_sanitize, newlines and tabs kept), as a JSON array of strings: read it with
+ * llm_passages.  A passage without a text, or an answer that is not the expected JSON, fails the
+ * request with a message saying what was wrong. */
+struct llm_retrieval {
+	const char *url; /* http:// or https:// */
+	const char *query;
+	int k;           /* 1 .. LLM_RETRIEVE_MAX_K */
+	const char *tag; /* accounting bucket, as for llm_submit */
+};
+#define LLM_RETRIEVE_MAX_K 1000
+uint64_t llm_retrieve(struct llm *l, const struct llm_retrieval *q, llm_done_fn *done, void *arg);
+/* The first `max` passages of a retrieval reply's text (or of one a cache held: checked and
+ * cleaned again): 0 with *items (caller frees each and the array) and *n, or -1 with e set. */
+int llm_passages(const char *text, size_t max, char ***items, size_t *n, struct err *e);
+
 /* Other event sources in the same loop, so that work outside the network (a child process's
  * pipes and deadline) never blocks it: llm_wait polls their descriptors with its own and wakes
  * up for their deadlines.  A source is an ops table and an argument owned by its creator. */

@@ -189,7 +189,7 @@ int llm_check_model(const struct model_config *m, struct err *e)
 		return err_set(e, "model \"%s\": no provider (one of: %s)", label,
 		               provider_names());
 	const struct provider_ops *ops = provider_find(m->provider);
-	if (!ops)
+	if (!ops || ops->retriever)
 		return err_set(e, "model \"%s\": unknown provider \"%s\" (one of: %s)", label,
 		               m->provider, provider_names());
 	if (is_scripted(ops)) {

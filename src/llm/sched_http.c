@@ -51,9 +51,14 @@
 #define ADOPT_VERSION "dev"
 #endif
 
-/* Largest whole or error body kept from one response; a streamed text is capped by the wire
- * format (LLM_RESULT_MAX_TEXT). */
+/* Largest whole or error body kept from one response, unless the format says less
+ * (provider_ops.body_max); a streamed text is capped by the wire format (LLM_RESULT_MAX_TEXT). */
 #define BODY_MAX ((size_t)16 << 20)
+
+static size_t body_max(const struct job *j)
+{
+	return j->ops->body_max ? j->ops->body_max : BODY_MAX;
+}
 
 /* ---- model endpoint and key ------------------------------------------------------------- */
 
@@ -261,7 +266,7 @@ static size_t on_write(char *p, size_t size, size_t nmemb, void *arg)
 		}
 		return n;
 	}
-	if (j->body.len + n > BODY_MAX) {
+	if (j->body.len + n > body_max(j)) {
 		j->abort = ABORT_TOO_BIG;
 		return 0;
 	}
@@ -387,9 +392,11 @@ void attempt_start(struct llm *l, struct job *j)
 	double timeout = j->m.timeout_s > 0 ? j->m.timeout_s : 120;
 	curl_easy_setopt(h, CURLOPT_URL, j->http.url);
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, j->hdrs);
-	curl_easy_setopt(h, CURLOPT_POSTFIELDS, j->http.body ? j->http.body : "");
-	curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE,
-	                 (curl_off_t)(j->http.body ? strlen(j->http.body) : 0));
+	if (!j->ops->retriever) { /* a retrieval server is asked with a GET (a reset handle's) */
+		curl_easy_setopt(h, CURLOPT_POSTFIELDS, j->http.body ? j->http.body : "");
+		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE,
+		                 (curl_off_t)(j->http.body ? strlen(j->http.body) : 0));
+	}
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_write);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, j);
 	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
@@ -430,7 +437,7 @@ static char *attempt_outcome(struct job *j, CURLcode code, double stall_s, struc
 	if (j->abort == ABORT_TOO_BIG) {
 		f->curl_code = CURLE_WRITE_ERROR;
 		char msg[96];
-		snprintf(msg, sizeof(msg), "response larger than %zu MiB", BODY_MAX >> 20);
+		snprintf(msg, sizeof(msg), "response larger than %zu MiB", body_max(j) >> 20);
 		return attempt_error(j, pname, msg);
 	}
 	if (j->abort == ABORT_STREAM || (code == CURLE_OK && j->status >= 200 && j->status < 300)) {
@@ -497,7 +504,7 @@ static void reasoning_fill(struct llm_usage *u, const struct sbuf *reasoning)
 static bool attempt_billed(const struct job *j, struct llm_usage *u)
 {
 	const struct llm_result *r = &j->res;
-	if (j->status < 200 || j->status >= 300)
+	if (j->status < 200 || j->status >= 300 || j->ops->retriever) /* retrievals are free */
 		return false;
 	*u = r->usage;
 	u->estimated = false;

@@ -496,15 +496,26 @@ static void test_bad_code_steps(void **state)
 	    "\"passages\": \"input.nope\"},\n"
 	    "      {\"id\": \"c\", \"type\": \"retrieve\", \"query\": \"{{input.question}}\"},\n"
 	    "      {\"id\": \"d\", \"type\": \"retrieve\", \"query\": \"{{input.question}}\", "
-	    "\"passages\": \"input.ctx\", \"k\": 0}",
+	    "\"passages\": \"input.ctx\", \"k\": 0},\n"
+	    "      {\"id\": \"e\", \"type\": \"retrieve\", \"query\": \"{{input.question}}\", "
+	    "\"url\": \"ftp://example.org/search\"},\n"
+	    "      {\"id\": \"f\", \"type\": \"retrieve\", \"query\": \"{{input.question}}\", "
+	    "\"url\": \"http://example.org/\", \"passages\": \"input.ctx\"}",
 	    NULL,
 	    "s.json:7:80: step \"a\": corpus: nope.jsonl: cannot open: No such file or "
 	    "directory",
 	    "s.json:8:82: step \"b\": passages \"input.nope\" must name a dataset field holding a "
 	    "list (input.FIELD; the dataset has: question, ctx)",
 	    "s.json:9:7: step \"c\": a retrieve step needs exactly one of \"corpus\" (a JSONL file "
-	    "of {\"text\"}) or \"passages\" (a list field, e.g. \"input.context\")",
-	    "s.json:10:100: pipeline.steps[3].k must be a whole number between 1 and 1000 (got 0)");
+	    "of {\"text\"}), \"passages\" (a list field, e.g. \"input.context\") or \"url\" (a "
+	    "retrieval server)",
+	    "s.json:10:100: pipeline.steps[3].k must be a whole number between 1 and 1000 (got 0)",
+	    "s.json:11:77: step \"e\": url \"ftp://example.org/search\" must be an http:// or "
+	    "https:// address without spaces, control characters or a #fragment",
+	    "s.json:12:7: step \"f\": a retrieve step needs exactly one of \"corpus\" (a JSONL "
+	    "file "
+	    "of {\"text\"}), \"passages\" (a list field, e.g. \"input.context\") or \"url\" (a "
+	    "retrieval server)");
 }
 
 /* ---- bad files: models, dataset, metric, optimizer ---- */
@@ -1067,7 +1078,11 @@ static void assert_same_examples(const struct dataset *a, const struct dataset *
 			assert_int_equal(x->n, y->n);
 			for (size_t k = 0; k < x->n; k++) {
 				assert_string_equal(x->keys[k], y->keys[k]);
-				assert_string_equal(x->vals[k].text, y->vals[k].text);
+				char *jx, *jy;
+				assert_string_equal(value_text(&x->vals[k], &jx),
+				                    value_text(&y->vals[k], &jy));
+				free(jx);
+				free(jy);
 				assert_int_equal(x->vals[k].n_items, y->vals[k].n_items);
 			}
 			assert_int_equal(x->n_golds, y->n_golds);
