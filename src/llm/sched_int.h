@@ -93,6 +93,7 @@ struct limiter {
 	enum replica_state state;
 	int faults;            /* replica faults in a row */
 	int64_t down_until;    /* DOWN: taken out until then, then probed */
+	uint64_t out_seq;      /* seq when it was last taken out */
 	long requests, errors; /* attempts sent to it, attempts that failed */
 	long answers;          /* attempts it answered */
 	double latency_s;      /* their time on the wire, summed */

@@ -10,10 +10,11 @@
  * Health (only where there is somewhere else to go, two replicas or more): a replica fault
  * (no connection, a timeout or stall, a dropped response, a 5xx) takes the replica out (DOWN)
  * for the scheduler's backoff, doubling with each fault in a row (backoff_base_s, capped at
- * backoff_max_s).  Once that has passed, the next real request probes it (PROBING: one request
- * at a time); its answer returns the replica (UP), another fault takes it out for longer.
- * While every replica is out, they are all used as one endpoint would be, each request keeping
- * its own backoff, so that nothing waits for a probe that keeps failing.
+ * backoff_max_s); the requests that were in flight with the one that failed and fail too are
+ * the same fault, not more of them.  Once that has passed, the next real request probes it
+ * (PROBING: one request at a time); its answer returns the replica (UP), another fault takes it out
+ * for longer. While every replica is out, they are all used as one endpoint would be, each request
+ * keeping its own backoff, so that nothing waits for a probe that keeps failing.
  *
  * A failed attempt moves at once to a replica the job has not failed on when one is up; once
  * it has failed on every live replica it waits its backoff as with one endpoint (sched_http.c,
@@ -185,7 +186,10 @@ void replica_learn(struct job *j, bool ok, bool fault, const struct llm_options 
 	j->tried |= 1u << j->replica;
 	if (!fault || j->pool->n < 2)
 		return;
+	if (r->state == REPLICA_DOWN && j->lim_seq <= r->out_seq)
+		return; /* in flight when the replica was taken out: the same failure */
 	r->faults++;
+	r->out_seq = r->seq;
 	double out_s = opt->backoff_base_s;
 	for (int i = 1; i < r->faults && out_s < opt->backoff_max_s; i++)
 		out_s *= 2;
