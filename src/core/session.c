@@ -64,6 +64,51 @@ static const char *const model_keys[] = {
     "price_cache_write", "reasoning",  "concurrency",  "rpm",         "tpm",
     "timeout",           "stream",     "cut_is_error", NULL};
 
+/* "base_url": one string, or a list of 1 .. MODEL_REPLICAS_MAX distinct non-empty strings
+ * (replicas: llm/sched.c spreads requests over them). */
+static void load_base_url(struct loader *L, const cJSON *m, const char *path,
+                          struct model_config *mc)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(m, "base_url");
+	char p[320];
+	snprintf(p, sizeof p, "%s.base_url", path);
+	if (!v || cJSON_IsString(v)) {
+		mc->base_url = load_string(L, m, path, "base_url", NULL);
+		return;
+	}
+	if (!cJSON_IsArray(v)) {
+		load_problem(L, p, "%s must be a string or a list of strings (replicas)", p);
+		return;
+	}
+	int n = cJSON_GetArraySize(v);
+	if (n == 0 || n > MODEL_REPLICAS_MAX) {
+		load_problem(L, p, "model \"%s\": %s lists %d URLs (give 1 to %d)", mc->name, p, n,
+		             MODEL_REPLICAS_MAX);
+		return;
+	}
+	mc->replicas = xcalloc((size_t)n, sizeof(*mc->replicas));
+	const cJSON *u;
+	int i = 0;
+	cJSON_ArrayForEach(u, v)
+	{
+		char ip[340];
+		snprintf(ip, sizeof ip, "%s[%d]", p, i++);
+		const char *bad = !cJSON_IsString(u) ? "must be a string"
+		                  : !*u->valuestring ? "is empty"
+		                                     : NULL;
+		for (int k = 0; !bad && k < mc->n_replicas; k++)
+			if (!strcmp(mc->replicas[k], u->valuestring))
+				bad = "repeats an earlier URL";
+		if (bad) {
+			load_problem(L, ip, "model \"%s\": %s %s", mc->name, ip, bad);
+			continue;
+		}
+		mc->replicas[mc->n_replicas++] = xstrdup(u->valuestring);
+	}
+	if (mc->n_replicas)
+		mc->base_url = xstrdup(mc->replicas[0]);
+}
+
 static void load_models(struct loader *L, struct session *s)
 {
 	const cJSON *models = load_get(L, s->root, "models", "models", cJSON_Object, "an object");
@@ -96,7 +141,7 @@ static void load_models(struct loader *L, struct session *s)
 			    "the environment variable that holds it with \"api_key_env\"",
 			    mc->name);
 		mc->provider = load_string(L, m, path, "provider", NULL);
-		mc->base_url = load_string(L, m, path, "base_url", NULL);
+		load_base_url(L, m, path, mc);
 		mc->model = load_string(L, m, path, "model", NULL);
 		mc->api_key_env = load_string(L, m, path, "api_key_env", NULL);
 		mc->temperature = load_number(L, m, path, "temperature", 0, 0, 2);
@@ -910,8 +955,14 @@ int session_override_models(struct session *s, const char *provider, const char 
 	for (size_t i = 0; i < s->n_models; i++) {
 		if (provider)
 			replace_str(&s->models[i].provider, provider);
-		if (base_url)
+		if (base_url) { /* one URL for this run: the replicas too */
+			for (int k = 0; k < s->models[i].n_replicas; k++)
+				free(s->models[i].replicas[k]);
+			free(s->models[i].replicas);
+			s->models[i].replicas = NULL;
+			s->models[i].n_replicas = 0;
 			replace_str(&s->models[i].base_url, base_url);
+		}
 	}
 	for (int k = 0; k < n; k++) {
 		const char *eq = strchr(models[k], '=');

@@ -149,6 +149,26 @@ void llm_spend_since(const struct llm *l, long mark, struct llm_stats *s);
 typedef void llm_tag_fn(void *arg, const char *tag, const struct llm_stats *s);
 void llm_foreach_tag(const struct llm *l, llm_tag_fn *fn, void *arg);
 
+/* Figures of one replica of a model configuration whose base_url lists several URLs
+ * (sched_replica.c); valid only during the callback. */
+struct llm_replica {
+	const char *model;     /* the configuration's name */
+	const char *url;       /* the base URL as listed, without a user:password@ */
+	int index;             /* its place in the list, from 0 */
+	long requests;         /* HTTP attempts sent to it */
+	long errors;           /* of them, failed (any failure: 5xx, 429, no connection, ...) */
+	long answered;         /* of them, answered */
+	long in_flight;        /* running now */
+	double mean_latency_s; /* of the attempts it answered, on the wire; 0: none yet */
+	/* "up"; "down": taken out after a failure of its own (no connection, timeout, 5xx) until
+	 * its back-off ends (down_s from now); "probing": one request is finding out */
+	const char *state;
+	double down_s;
+};
+typedef void llm_replica_fn(void *arg, const struct llm_replica *r);
+/* Calls fn for each replica of each listed base_url seen so far, in the list's order. */
+void llm_foreach_replica(const struct llm *l, llm_replica_fn *fn, void *arg);
+
 /* Prices per million tokens of a model.  Each price: the session's value when >= 0, else the
  * built-in list-price table, else 0 (and *known=false).  A cached-input or cache-write price
  * the session does not give follows its price_in by the table's ratio for the model (1 for a

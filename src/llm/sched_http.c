@@ -29,8 +29,10 @@
  * Retries: see retry.h (which failures, the provider's classification first, equal-jitter
  * backoff, the server's delay capped at backoff_max_s: retry-after-ms, else Retry-After, else
  * on a 429 the rate-limit headers' reset; a retry budget per request).  A retrying job gives
- * its concurrency slot back while it waits.  Every answer also teaches the model's limiter
- * (sched_int.h: AIMD window, holds until a rate limit resets).  Redirects are not followed: a
+ * its concurrency slot back while it waits.  Every answer also teaches the limiter of the
+ * replica it came from (sched_int.h: AIMD window, holds until a rate limit resets) and its
+ * health (sched_replica.c); a request that failed on one replica of several moves at once to
+ * one it has not failed on, when one is up.  Redirects are not followed: a
  * 3xx is reported with its Location so that the base_url can be fixed.
  *
  * Content-Type decides how a 2xx body is read: a streamed request answered with
@@ -77,8 +79,8 @@ const char *model_key_var(const struct provider_ops *ops, const struct model_con
 
 /* The API key for a model (NULL when none is needed or set); -1 when one is required and
  * missing. */
-int model_key(const struct provider_ops *ops, const struct model_config *m, const char **key,
-              struct err *e)
+int model_key(const struct provider_ops *ops, const struct model_config *m, const char *base,
+              const char **key, struct err *e)
 {
 	*key = NULL;
 	const char *var = model_key_var(ops, m);
@@ -90,7 +92,7 @@ int model_key(const struct provider_ops *ops, const struct model_config *m, cons
 		return 0;
 	}
 	bool explicit_var = m->api_key_env && *m->api_key_env;
-	if (!explicit_var && (!ops->key_required || url_is_loopback(model_base_url(ops, m))))
+	if (!explicit_var && (!ops->key_required || url_is_loopback(base)))
 		return 0;
 	return err_set(e, "model \"%s\": environment variable %s is not set (api_key_env)",
 	               model_label(m), var);
@@ -372,9 +374,9 @@ void attempt_start(struct llm *l, struct job *j)
 		return;
 	}
 	const char *key;
-	const char *base = model_base_url(j->ops, &j->m);
+	const char *base = j->lim->url ? j->lim->url : model_base_url(j->ops, &j->m);
 	struct llm_request req = {&j->m, j->msgs, j->n_msgs, job_tag(j)};
-	if (model_key(j->ops, &j->m, &key, &e) < 0 ||
+	if (model_key(j->ops, &j->m, base, &key, &e) < 0 ||
 	    j->ops->build(&req, base, key, j->m.stream, &j->http, &e) < 0) {
 		job_fail(l, j, xstrdup(e.msg));
 		return;
@@ -417,6 +419,8 @@ void attempt_start(struct llm *l, struct job *j)
 	}
 	l->st.network_requests++;
 	cost_book_tag(l->book, job_tag(j))->network_requests++;
+	j->lim->requests++;
+	j->attempt_ms = now_ms();
 }
 
 /* Classifies how the attempt ended: fills f, and returns the message (NULL on success). */
@@ -541,6 +545,7 @@ void attempt_done(struct llm *l, struct job *j, CURLcode code)
 	                                         : ANSWER_FAILED;
 	if (how == ANSWER_THROTTLED)
 		l->st.throttled++;
+	replica_learn(j, !err, replica_fault(f.status, f.curl_code), &l->opt, now_ms());
 	limiter_learn(j->lim, how, how == ANSWER_THROTTLED ? f.retry_after_s : -1,
 	              l->opt.backoff_max_s, &j->limits, j->lim_seq, now_ms());
 	if (!err) {
@@ -563,6 +568,8 @@ void attempt_done(struct llm *l, struct job *j, CURLcode code)
 	                           l->opt.retry_budget_s};
 	double delay;
 	if (retry_decide(&pol, &f, &l->rng, &delay)) {
+		if (replica_elsewhere(j, now_ms()))
+			delay = 0; /* another replica takes it at once */
 		free(err);
 		attempt_clear(l, j);
 		j->lim->running--;

@@ -557,6 +557,71 @@ static char *swap(const char *text, const char *from, const char *to)
 	return xasprintf("%.*s%s%s", (int)(at - text), text, to, at + strlen(from));
 }
 
+/* "base_url" as a list of replicas: kept in order (the first is base_url), a single string as
+ * before; an empty list, a non-string, an empty or repeated URL, too many, or another type are
+ * errors at their position. */
+static void test_base_url_replicas(void **state)
+{
+	(void)state;
+	const char *steps = "      {\"id\": \"answer\", \"prompt\": \"{{input.question}}\"}";
+	char *text = doc(steps, NULL);
+	char *t2 = swap(text, "\"model\": \"m\"}",
+	                "\"model\": \"m\", \"base_url\": [\"http://a:8000/v1\", "
+	                "\"http://b:8000/v1\", \"http://c:8000/v1\"]}");
+	struct session *s = load_ok(t2);
+	const struct model_config *m = session_model(s, "task");
+	assert_int_equal(m->n_replicas, 3);
+	assert_string_equal(m->base_url, "http://a:8000/v1");
+	assert_string_equal(m->replicas[2], "http://c:8000/v1");
+	struct model_config copy;
+	model_config_copy(&copy, m);
+	assert_int_equal(copy.n_replicas, 3);
+	assert_true(copy.replicas != m->replicas);
+	assert_string_equal(copy.replicas[1], "http://b:8000/v1");
+	model_config_free(&copy);
+	/* --base-url: one URL for the run, the list set aside */
+	struct err e = {""};
+	assert_int_equal(session_override_models(s, NULL, "http://127.0.0.1:1", NULL, 0, &e), 0);
+	assert_int_equal(m->n_replicas, 0);
+	assert_null(m->replicas);
+	assert_string_equal(m->base_url, "http://127.0.0.1:1");
+	session_free(s);
+	free(t2);
+	t2 = swap(text, "\"model\": \"m\"}", "\"model\": \"m\", \"base_url\": \"http://a/v1\"}");
+	s = load_ok(t2);
+	assert_int_equal(session_model(s, "task")->n_replicas, 0);
+	assert_string_equal(session_model(s, "task")->base_url, "http://a/v1");
+	session_free(s);
+	free(t2);
+	free(text);
+
+	char many[2048] = "[";
+	for (int i = 0; i <= MODEL_REPLICAS_MAX; i++)
+		snprintf(many + strlen(many), sizeof many - strlen(many), "%s\"http://h%d/v1\"",
+		         i ? ", " : "", i);
+	strcat(many, "]");
+	char *bad = xasprintf(
+	    "{\"format\": \"adopt-session\", \"version\": 1,\n"
+	    "\"models\": {\n"
+	    "  \"a\": {\"provider\": \"openai\", \"model\": \"m\", \"base_url\": []},\n"
+	    "  \"b\": {\"provider\": \"openai\", \"model\": \"m\", \"base_url\": "
+	    "[\"http://x/v1\", 7, \"\", \"http://x/v1\"]},\n"
+	    "  \"c\": {\"provider\": \"openai\", \"model\": \"m\", \"base_url\": %s},\n"
+	    "  \"d\": {\"provider\": \"openai\", \"model\": \"m\", \"base_url\": {}}},\n"
+	    "\"pipeline\": {\"steps\": [{\"id\": \"a\", \"type\": \"template\", "
+	    "\"template\": \"x\"}]},\n"
+	    "\"dataset\": {\"val\": [{\"answer\": \"b\"}]}, \"metric\": {\"type\": \"f1\"}}",
+	    many);
+	EXPECT_TEXT(bad, "s.json:3:57: model \"a\": models.a.base_url lists 0 URLs (give 1 to 16)",
+	            "s.json:4:73: model \"b\": models.b.base_url[1] must be a string",
+	            "s.json:4:76: model \"b\": models.b.base_url[2] is empty",
+	            "s.json:4:80: model \"b\": models.b.base_url[3] repeats an earlier URL",
+	            "s.json:5:57: model \"c\": models.c.base_url lists 17 URLs (give 1 to 16)",
+	            "s.json:6:57: models.d.base_url must be a string or a list of strings "
+	            "(replicas)");
+	free(bad);
+}
+
 /* Prices of cached prompt tokens and the reasoning flag: set, absent (the table decides), and
  * of the wrong type. */
 static void test_model_money_keys(void **state)
@@ -1198,6 +1263,7 @@ int main(void)
 	    T(test_loops),
 	    T(test_bad_code_steps),
 	    T(test_bad_models),
+	    T(test_base_url_replicas),
 	    T(test_model_money_keys),
 	    T(test_bad_dataset),
 	    T(test_bad_metric_optimizer),
