@@ -81,7 +81,7 @@ static void usage(FILE *f)
 		char name[64], left[96];
 		long_name(name, sizeof name, option_table[i].name);
 		const char *arg = option_table[i].arg;
-		const char *sep = arg && arg[0] != '[' ? " " : ""; /* [=X]: optional */
+		const char *sep = arg && strncmp(arg, "[=", 2) != 0 ? " " : ""; /* [=X]: optional */
 		if (option_table[i].short_name)
 			snprintf(left, sizeof left, "-%c, --%s%s%s", option_table[i].short_name,
 			         name, sep, arg ? arg : "");
@@ -109,9 +109,9 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < OPT_COUNT; i++) {
 		long_name(names[i], sizeof names[i], option_table[i].name);
 		const char *arg = option_table[i].arg;
-		int has = !arg            ? no_argument
-		          : arg[0] == '[' ? optional_argument
-		                          : required_argument;
+		int has = !arg                         ? no_argument
+		          : strncmp(arg, "[=", 2) == 0 ? optional_argument
+		                                       : required_argument;
 		longopts[i] = (struct option){names[i], has, NULL, 256 + (int)i};
 		if (option_table[i].short_name) {
 			size_t n = strlen(shortopts);
