@@ -372,7 +372,7 @@ static void load_optimizer(struct loader *L, struct session *s)
 	st->budget_total = (int)load_int(L, o, "optimizer", "budget_total", 6, 0, 1000);
 	st->budget_floor = (int)load_int(L, o, "optimizer", "budget_floor", 1, 0, 100);
 	st->eval_budget = (int)load_int(L, o, "optimizer", "eval_budget", 12, 1, 10000);
-	st->step_optimizer = load_string(L, o, "optimizer", "step_optimizer", "instruct");
+	st->step_optimizer = load_string(L, o, "optimizer", "step_optimizer", "joint");
 	st->cost_cap_usd = load_number(L, o, "optimizer", "cost_cap_usd", 0, 0, 1e9);
 	st->token_cap = (long)load_int(L, o, "optimizer", "token_cap", 0, 0, 1e15);
 	st->max_demos = (int)load_int(L, o, "optimizer", "max_demos", 3, 0, 50);
