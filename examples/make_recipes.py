@@ -34,7 +34,7 @@ MODELS = {
 }
 OPTIMIZER = {"seed": 1, "batch_size": 20, "minibatch_good": 3, "minibatch_bad": 5,
              "val_size": 20, "budget_total": 6, "budget_floor": 1, "eval_budget": 12,
-             "step_optimizer": "instruct", "role_model": "optimizer", "max_demos": 2}
+             "step_optimizer": "joint", "role_model": "optimizer", "max_demos": 2}
 
 def session(name, steps, dataset, metric, loops=None, output=None):
     p = {"steps": steps}

@@ -344,11 +344,63 @@ static void check_golds(struct loader *L, struct session *s)
 
 /* ---- optimizer settings ---- */
 
-static const char *const optimizer_keys[] = {
-    "seed",           "batch_size",   "minibatch_good", "minibatch_bad",
-    "val_size",       "budget_total", "budget_floor",   "eval_budget",
-    "step_optimizer", "role_model",   "cost_cap_usd",   "token_cap",
-    "max_demos",      "roles",        "val_resample",   NULL};
+static const char *const optimizer_keys[] = {"seed",
+                                             "batch_size",
+                                             "minibatch_good",
+                                             "minibatch_bad",
+                                             "val_size",
+                                             "budget_total",
+                                             "budget_floor",
+                                             "eval_budget",
+                                             "step_optimizer",
+                                             "role_model",
+                                             "cost_cap_usd",
+                                             "token_cap",
+                                             "max_demos",
+                                             "roles",
+                                             "val_resample",
+                                             "ablate",
+                                             NULL};
+
+const struct ablate_option ablate_options[ABLATE_COUNT] = {
+    [ABLATE_ALLOCATION] = {"allocation", {"shapley", "uniform"}},
+    [ABLATE_GRADIENT] = {"gradient", {"decomposed", "global"}},
+    [ABLATE_SELECTION] = {"selection", {"search", "per_step"}},
+};
+static const char *const ablate_keys[] = {"allocation", "gradient", "selection", NULL};
+
+int ablate_set(int *ablate, const char *key, const char *value, struct err *e)
+{
+	for (int k = 0; k < ABLATE_COUNT; k++) {
+		const struct ablate_option *a = &ablate_options[k];
+		if (strcmp(a->key, key) != 0)
+			continue;
+		for (int v = 0; v < (int)ARRAY_SIZE(a->values); v++)
+			if (value && strcmp(a->values[v], value) == 0)
+				return ablate[k] = v, 0;
+		if (!value)
+			return err_set(e, "\"%s\" must be a string", key);
+		return err_set(e, "\"%s\" is \"%s\" or \"%s\", not \"%.40s\"", key, a->values[0],
+		               a->values[1], value);
+	}
+	return err_set(e, "unknown ablation \"%.40s\" (known: allocation, gradient, selection)",
+	               key);
+}
+
+/* optimizer.ablate: {"allocation": "uniform", ...}; a key left out keeps ADOPT's way. */
+static void load_ablate(struct loader *L, const cJSON *o, struct optimizer_settings *st)
+{
+	const cJSON *a = load_get(L, o, "optimizer.ablate", "ablate", cJSON_Object, "an object");
+	const cJSON *v;
+	cJSON_ArrayForEach(v, a)
+	{
+		char path[200];
+		snprintf(path, sizeof path, "optimizer.ablate.%s", v->string);
+		struct err e = {{0}};
+		if (ablate_set(st->ablate, v->string, cJSON_GetStringValue(v), &e) < 0)
+			load_problem(L, path, "optimizer.ablate: %s", e.msg);
+	}
+}
 
 static void load_optimizer(struct loader *L, struct session *s)
 {
@@ -366,10 +418,11 @@ static void load_optimizer(struct loader *L, struct session *s)
 	st->budget_total = (int)load_int(L, o, "optimizer", "budget_total", 6, 0, 1000);
 	st->budget_floor = (int)load_int(L, o, "optimizer", "budget_floor", 1, 0, 100);
 	st->eval_budget = (int)load_int(L, o, "optimizer", "eval_budget", 12, 1, 10000);
-	st->step_optimizer = load_string(L, o, "optimizer", "step_optimizer", "instruct");
+	st->step_optimizer = load_string(L, o, "optimizer", "step_optimizer", "joint");
 	st->cost_cap_usd = load_number(L, o, "optimizer", "cost_cap_usd", 0, 0, 1e9);
 	st->token_cap = (long)load_int(L, o, "optimizer", "token_cap", 0, 0, 1e15);
 	st->max_demos = (int)load_int(L, o, "optimizer", "max_demos", 3, 0, 50);
+	load_ablate(L, o, st);
 	st->roles = (cJSON *)load_get(L, o, "optimizer.roles", "roles", cJSON_Object, "an object");
 	const char *def_role = session_model(s, "optimizer") ? "optimizer" : "task";
 	st->role_model = load_string(L, o, "optimizer", "role_model", def_role);
@@ -435,9 +488,11 @@ static const char *const top_keys[] = {"format",   "version", "name",        "mo
                                        "history",  "state",   "max_file_mb", NULL};
 
 const struct session_keyset session_keysets[] = {
-    {"top level", top_keys},         {"models.NAME", model_keys}, {"dataset", dataset_keys},
-    {"optimizer", optimizer_keys},   {"pipeline", pipeline_keys}, {"pipeline.steps[]", step_keys},
-    {"pipeline.loops[]", loop_keys}, {"metric", metric_keys},     {NULL, NULL},
+    {"top level", top_keys},           {"models.NAME", model_keys},
+    {"dataset", dataset_keys},         {"optimizer", optimizer_keys},
+    {"pipeline", pipeline_keys},       {"pipeline.steps[]", step_keys},
+    {"optimizer.ablate", ablate_keys}, {"pipeline.loops[]", loop_keys},
+    {"metric", metric_keys},           {NULL, NULL},
 };
 
 /* ---- the engine's record ----

@@ -349,12 +349,93 @@ static void collect_evals(struct engine *en, struct iteration *it)
 	en->n_jobs = 0;
 }
 
+/* ---- selection without the search (optimizer.ablate.selection "per_step") ----
+ * The ablation of global selection: the incumbent and every candidate alone are evaluated, each
+ * step keeps its best candidate when it beat the incumbent alone, and the combination of these
+ * winners is evaluated once for its own score.  No other combination is tried. */
+static bool per_step(const struct engine *en)
+{
+	return en->s->opt.ablate[ABLATE_SELECTION] == SELECT_PER_STEP;
+}
+
+/* win[i]: step i's best candidate evaluated alone when it beat the incumbent, else 0. */
+static void per_step_winners(const struct engine *en, const struct iteration *it, int *win)
+{
+	size_t m = en->s->n_steps;
+	double *best = xcalloc(m, sizeof *best);
+	memset(win, 0, m * sizeof *win);
+	for (size_t e = 0; e < it->n_evals; e++) {
+		const int *c = it->evals[e].choice;
+		int step = -1, changed = 0;
+		for (size_t i = 0; i < m; i++)
+			if (c[i] > 0)
+				step = (int)i, changed++;
+		double sc = it->evals[e].score;
+		if (changed == 1 && sc > it->base_score && (!win[step] || sc > best[step]))
+			win[step] = c[step], best[step] = sc;
+	}
+	free(best);
+}
+
+static void per_step_start(struct engine *en, struct iteration *it)
+{
+	size_t m = en->s->n_steps;
+	int *c = xcalloc(m, sizeof *c);
+	en->launching = true;
+	launch_eval(en, it, c); /* the incumbent */
+	for (size_t i = 0; i < m; i++) {
+		for (size_t k = 1; it->n_cands && k <= it->n_cands[i]; k++) {
+			c[i] = (int)k;
+			launch_eval(en, it, c);
+		}
+		c[i] = 0;
+	}
+	en->launching = false;
+	free(c);
+}
+
+static int per_step_finish(struct engine *en, struct iteration *it)
+{
+	size_t m = en->s->n_steps;
+	collect_evals(en, it);
+	int *win = xcalloc(m, sizeof *win), changed = 0;
+	per_step_winners(en, it, win);
+	for (size_t i = 0; i < m; i++)
+		changed += win[i] > 0;
+	if (changed >= 2 && !evaluated(it, win, m)) {
+		en->launching = true;
+		launch_eval(en, it, win);
+		en->launching = false;
+		if (!en->jobs_left)
+			collect_evals(en, it); /* answered from the memo at once */
+	}
+	free(win);
+	return en->jobs_left ? STAGE_WAIT : STAGE_DONE;
+}
+
+/* The evaluation of the winners' combination (the incumbent's when no step won), or -1. */
+static int per_step_eval(const struct engine *en, const struct iteration *it)
+{
+	size_t m = en->s->n_steps;
+	int *win = xcalloc(m, sizeof *win), found = -1;
+	per_step_winners(en, it, win);
+	for (size_t e = 0; e < it->n_evals && found < 0; e++)
+		if (memcmp(it->evals[e].choice, win, m * sizeof *win) == 0)
+			found = (int)e;
+	free(win);
+	return found;
+}
+
 int stage_selection_start(struct engine *en, struct iteration *it, bool resumed)
 {
 	const struct session *s = en->s;
 	if (resumed)
 		return STAGE_NEXT;
 	val_sample(en, it);
+	if (per_step(en)) {
+		per_step_start(en, it);
+		return en->jobs_left ? STAGE_WAIT : STAGE_NEXT;
+	}
 	int *nch = xcalloc(s->n_steps, sizeof *nch);
 	size_t total = 1;
 	for (size_t i = 0; i < s->n_steps; i++) {
@@ -378,6 +459,8 @@ int stage_selection_search(struct engine *en, struct iteration *it, bool resumed
 {
 	(void)resumed;
 	const struct session *s = en->s;
+	if (per_step(en))
+		return per_step_finish(en, it);
 	collect_evals(en, it);
 	int *next = xcalloc(s->n_steps, sizeof *next);
 	en->launching = true;
@@ -596,7 +679,9 @@ int stage_allocation(struct engine *en, struct iteration *it, bool resumed)
 	for (size_t i = 0; i < s->n_steps; i++)
 		k += elig[i] = step_optimizable(&s->steps[i]);
 	it->next_budget = xcalloc(s->n_steps, sizeof *it->next_budget);
-	double *phi = it->phi ? it->phi : xcalloc(s->n_steps, sizeof *phi);
+	/* uniform (the ablation of resource allocation): no credit, so equal shares */
+	bool uniform = s->opt.ablate[ABLATE_ALLOCATION] == ALLOC_UNIFORM;
+	double *phi = it->phi && !uniform ? it->phi : xcalloc(s->n_steps, sizeof *phi);
 	struct err e = {{0}};
 	alloc_budgets((int)s->n_steps, phi, elig, MAX(s->opt.budget_total, s->opt.budget_floor * k),
 	              s->opt.budget_floor, it->next_budget, &e);
@@ -618,7 +703,7 @@ int stage_proposal(struct engine *en, struct iteration *it, bool resumed)
 {
 	(void)resumed;
 	const struct session *s = en->s;
-	it->best_eval = best_eval(it);
+	it->best_eval = per_step(en) ? per_step_eval(en, it) : best_eval(it);
 	it->best_score = it->best_eval >= 0 ? it->evals[it->best_eval].score : it->base_score;
 	if (it->best_eval >= 0) {
 		const int *c = it->evals[it->best_eval].choice;

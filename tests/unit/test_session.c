@@ -118,7 +118,7 @@ static void test_minimal(void **state)
 	assert_int_equal(s->opt.batch_size, 50);
 	assert_int_equal(s->opt.minibatch_good, 5);
 	assert_int_equal(s->opt.minibatch_bad, 5);
-	assert_string_equal(s->opt.step_optimizer, "instruct");
+	assert_string_equal(s->opt.step_optimizer, "joint");
 	assert_string_equal(s->opt.role_model, "task");
 	assert_ptr_equal(session_step(s, "answer"), &s->steps[1]);
 	assert_null(session_step(s, "nope"));
