@@ -147,6 +147,9 @@ struct iteration {
 	/* shapley */
 	double *phi, *phi_sd;
 	const char *shapley_method;
+	long shapley_extra;           /* validation evaluations bought beyond selection's */
+	bool shapley_underdetermined; /* kernel: the evaluations did not determine every phi */
+	char *shapley_note;           /* how the estimate fell short, or NULL */
 	int *next_budget;
 	/* proposal */
 	struct step_change *changes;
