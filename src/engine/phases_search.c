@@ -543,6 +543,12 @@ long phases_shapley_extra(const struct engine *en, const struct iteration *it)
 	return MAX(n, 0);
 }
 
+long engine_shapley_extra(const struct engine *en)
+{
+	const struct iteration *it = en->n_iters ? en->iters[en->n_iters - 1] : NULL;
+	return phases_shapley_extra(en, it && it->phase <= PHASE_SHAPLEY ? it : NULL);
+}
+
 int stage_shapley_needs(struct engine *en, struct iteration *it, bool resumed)
 {
 	if (resumed)

@@ -455,7 +455,7 @@ int shapley_kernel(int m, const uint64_t *masks, const double *values, size_t n,
 
 /* ---- bootstrap ---- */
 
-static int estimate(int m, const struct obs *o, struct shapley_boot *opt, double *phi,
+static int estimate(int m, const struct obs *o, struct shapley_boot *opt, double *phi, double *se,
                     struct shapley_fit *fit, struct err *e)
 {
 	if (opt->method == SHAPLEY_KERNEL)
@@ -464,7 +464,7 @@ static int estimate(int m, const struct obs *o, struct shapley_boot *opt, double
 		return shapley_exact(m, obs_value, (void *)o, phi, e);
 	struct rng r;
 	rng_seed(&r, opt->perm_seed);
-	return shapley_permutation(m, obs_value, (void *)o, opt->n_perm, &r, phi, NULL, e);
+	return shapley_permutation(m, obs_value, (void *)o, opt->n_perm, &r, phi, se, e);
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -507,6 +507,7 @@ int shapley_bootstrap(int m, const uint64_t *masks, const double *scores, size_t
 	double *means = xmalloc(sizeof(double) * (n_coal + 1));
 	double *boot = xmalloc(sizeof(double) * (size_t)nb * (size_t)m);
 	unsigned *cnt = xmalloc(sizeof(*cnt) * n_ex);
+	double *mc = xcalloc((size_t)m, sizeof *mc); /* permutation: Monte Carlo error */
 	struct rng r;
 	rng_seed(&r, opt->seed);
 	for (int b = -1; b < nb; b++) { /* b == -1: every example once, the point estimate */
@@ -524,7 +525,8 @@ int shapley_bootstrap(int m, const uint64_t *masks, const double *scores, size_t
 		struct shapley_fit fit;
 		if (obs_build(m, masks, means, n_coal, &o, e) < 0)
 			goto out;
-		int erc = estimate(m, &o, opt, b < 0 ? phi : boot + (size_t)b * m, &fit, e);
+		int erc = estimate(m, &o, opt, b < 0 ? phi : boot + (size_t)b * m,
+		                   b < 0 ? mc : NULL, &fit, e);
 		obs_free(&o);
 		if (erc < 0)
 			goto out;
@@ -538,7 +540,7 @@ int shapley_bootstrap(int m, const uint64_t *masks, const double *scores, size_t
 			mean += (col[b] = boot[(size_t)b * m + i]) / nb;
 		for (int b = 0; b < nb; b++)
 			ss += (col[b] - mean) * (col[b] - mean);
-		sd[i] = sqrt(ss / (nb - 1));
+		sd[i] = sqrt(ss / (nb - 1) + mc[i] * mc[i]);
 		qsort(col, (size_t)nb, sizeof(double), cmp_double);
 		if (lo)
 			lo[i] = quantile(col, nb, 0.05);
@@ -551,5 +553,6 @@ out:
 	free(means);
 	free(boot);
 	free(cnt);
+	free(mc);
 	return rc;
 }

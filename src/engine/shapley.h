@@ -83,8 +83,9 @@ struct shapley_boot {
 	struct shapley_fit fit; /* out: kernel, how the estimate on all examples was fitted */
 };
 /* phi: the estimate on all examples. sd: standard deviation of the B resampled estimates (the
- * standard error of phi over examples). lo/hi (optional): their 5th and 95th percentiles, a
- * 90% percentile interval. */
+ * standard error of phi over examples; for permutation, combined in quadrature with the Monte
+ * Carlo standard error of the orderings, which every resample shares). lo/hi (optional): their 5th
+ * and 95th percentiles, a 90% percentile interval. */
 int shapley_bootstrap(int m, const uint64_t *masks, const double *scores, size_t n_coal,
                       size_t n_ex, struct shapley_boot *opt, double *phi, double *sd, double *lo,
                       double *hi, struct err *e);
