@@ -459,11 +459,13 @@ static void find_players(const struct engine *en, const struct iteration *it, st
 	}
 }
 
-static void mask_choice(const struct engine *en, const struct players *p, uint64_t mask, int *c)
+/* Coalitions are shapley_words(m) words (shapley.h). */
+static void mask_choice(const struct engine *en, const struct players *p, const uint64_t *mask,
+                        int *c)
 {
 	memset(c, 0, en->s->n_steps * sizeof *c);
 	for (int j = 0; j < p->m; j++)
-		if (mask >> j & 1)
+		if (mask[j / 64] >> (j % 64) & 1)
 			c[p->step[j]] = p->strong[j];
 }
 
@@ -471,7 +473,7 @@ static void mask_choice(const struct engine *en, const struct players *p, uint64
 static bool eval_mask(const struct engine *en, const struct players *p, const int *c,
                       uint64_t *mask)
 {
-	*mask = 0;
+	memset(mask, 0, shapley_words(p->m) * sizeof *mask);
 	for (size_t i = 0; i < en->s->n_steps; i++) {
 		if (c[i] == 0)
 			continue;
@@ -480,7 +482,7 @@ static bool eval_mask(const struct engine *en, const struct players *p, const in
 			j++;
 		if (j == p->m || c[i] != p->strong[j])
 			return false;
-		*mask |= (uint64_t)1 << j;
+		mask[j / 64] |= (uint64_t)1 << (j % 64);
 	}
 	return true;
 }
@@ -490,11 +492,12 @@ static bool eval_mask(const struct engine *en, const struct players *p, const in
 static uint64_t *evaluated_masks(const struct engine *en, const struct iteration *it,
                                  const struct players *p, size_t *n_have, size_t **index)
 {
-	uint64_t *have = xcalloc(it->n_evals + 1, sizeof *have);
+	size_t w = shapley_words(p->m);
+	uint64_t *have = xcalloc((it->n_evals + 1) * w, sizeof *have);
 	*index = xcalloc(it->n_evals + 1, sizeof **index);
 	*n_have = 0;
 	for (size_t e = 0; e < it->n_evals; e++)
-		if (eval_mask(en, p, it->evals[e].choice, &have[*n_have]))
+		if (eval_mask(en, p, it->evals[e].choice, &have[*n_have * w]))
 			(*index)[(*n_have)++] = e;
 	return have;
 }
@@ -532,11 +535,12 @@ long phases_shapley_extra(const struct engine *en, const struct iteration *it)
 		m += step_optimizable(&s->steps[i]) && (!it || !it->budget || it->budget[i] > 0);
 	if (m == 0 || m > SHAPLEY_MAX_PLAYERS)
 		return 0;
-	size_t n_have = MIN((size_t)s->opt.eval_budget, (size_t)m + 2);
-	uint64_t *have = xcalloc(n_have, sizeof *have);
-	for (size_t k = 1; k < n_have; k++)
-		have[k] = k <= (size_t)m ? (uint64_t)1 << (k - 1)
-		                         : (m == 64 ? ~(uint64_t)0 : ((uint64_t)1 << m) - 1);
+	size_t n_have = MIN((size_t)s->opt.eval_budget, (size_t)m + 2), w = shapley_words(m);
+	uint64_t *have = xcalloc(n_have * w, sizeof *have);
+	for (size_t k = 1; k < n_have; k++) /* have[0]: the incumbent, no one */
+		for (int i = 0; i < m; i++)
+			if (k == (size_t)m + 1 || k == (size_t)i + 1)
+				have[k * w + (size_t)i / 64] |= (uint64_t)1 << (i % 64);
 	long n = shapley_missing(method_for(en, m, n_have), m, SHAPLEY_PERMUTATIONS, s->opt.seed,
 	                         have, n_have, NULL);
 	free(have);
@@ -571,7 +575,7 @@ int stage_shapley_needs(struct engine *en, struct iteration *it, bool resumed)
 	int *c = xcalloc(en->s->n_steps, sizeof *c);
 	en->launching = true;
 	for (long k = 0; k < n; k++) {
-		mask_choice(en, &p, need[k], c);
+		mask_choice(en, &p, &need[(size_t)k * shapley_words(p.m)], c);
 		if (!evaluated(it, c, en->s->n_steps))
 			launch_eval(en, it, c);
 	}

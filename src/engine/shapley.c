@@ -4,6 +4,7 @@
 #include "engine/shapley.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -37,31 +38,64 @@ static int check_m(int m, int max, struct err *e)
 	return 0;
 }
 
-static uint64_t full_mask(int m)
+/* ---- coalitions: W words each ---- */
+
+static bool has(const uint64_t *s, int i)
 {
-	return m >= 64 ? ~(uint64_t)0 : ((uint64_t)1 << m) - 1;
+	return s[i / 64] >> (i % 64) & 1;
 }
 
-static int popcount(uint64_t x)
+static void add(uint64_t *s, int i)
+{
+	s[i / 64] |= (uint64_t)1 << (i % 64);
+}
+
+static int popcount(const uint64_t *s, size_t w)
 {
 	int n = 0;
-	for (; x; x &= x - 1)
-		n++;
+	for (size_t k = 0; k < w; k++)
+		for (uint64_t x = s[k]; x; x &= x - 1)
+			n++;
 	return n;
 }
 
-/* ---- a memo of coalition values: open addressing on the mask ---- */
+/* Bits of word k that name a player. */
+static uint64_t word_mask(int m, size_t k)
+{
+	int left = m - 64 * (int)k;
+	return left >= 64 ? ~(uint64_t)0 : left > 0 ? ((uint64_t)1 << left) - 1 : 0;
+}
+
+/* "0x..." of a coalition, most significant word first, for messages. */
+static void coal_hex(const uint64_t *s, size_t w, char *buf, size_t size)
+{
+	size_t k = w;
+	while (k > 1 && !s[k - 1])
+		k--;
+	int n = snprintf(buf, size, "0x%llx", (unsigned long long)s[--k]);
+	while (k-- > 0 && n > 0 && (size_t)n < size)
+		n += snprintf(buf + n, size - (size_t)n, "%016llx", (unsigned long long)s[k]);
+}
+
+/* ---- a memo of coalitions: open addressing on their words ---- */
 
 struct memo {
+	size_t w; /* words per key */
 	uint64_t *key;
 	double *val;
 	unsigned char *used;
 	size_t cap, n;
 };
 
-static size_t memo_home(const struct memo *mm, uint64_t k)
+static size_t memo_home(const struct memo *mm, const uint64_t *k)
 {
-	return (size_t)((k * 0x9E3779B97F4A7C15u) >> 17) & (mm->cap - 1);
+	uint64_t h = 0x9E3779B97F4A7C15u;
+	for (size_t i = 0; i < mm->w; i++) { /* every bit of a word reaches every bit of h */
+		h = (h ^ k[i]) * 0xBF58476D1CE4E5B9u;
+		h ^= h >> 31;
+	}
+	h *= 0x94D049BB133111EBu;
+	return (size_t)(h ^ h >> 29) & (mm->cap - 1);
 }
 
 static void memo_free(struct memo *mm)
@@ -69,44 +103,63 @@ static void memo_free(struct memo *mm)
 	free(mm->key);
 	free(mm->val);
 	free(mm->used);
-	*mm = (struct memo){0};
+	*mm = (struct memo){.w = mm->w};
 }
 
-/* The slot of k; *fresh tells whether it was just added (its value then unset). */
-static double *memo_slot(struct memo *mm, uint64_t k, bool *fresh)
+/* The slot of k, or the free slot where it would go. */
+static size_t memo_find(const struct memo *mm, const uint64_t *k)
+{
+	size_t i = memo_home(mm, k);
+	while (mm->used[i] && memcmp(&mm->key[i * mm->w], k, mm->w * sizeof *k) != 0)
+		i = (i + 1) & (mm->cap - 1);
+	return i;
+}
+
+/* The value slot of k; *fresh tells whether it was just added (its value then 0). */
+static double *memo_slot(struct memo *mm, const uint64_t *k, bool *fresh)
 {
 	if (2 * (mm->n + 1) > mm->cap) {
 		struct memo old = *mm;
 		mm->cap = old.cap ? 2 * old.cap : 64;
-		mm->key = xmalloc(mm->cap * sizeof *mm->key);
-		mm->val = xmalloc(mm->cap * sizeof *mm->val);
+		mm->key = xmalloc(mm->cap * mm->w * sizeof *mm->key);
+		mm->val = xcalloc(mm->cap, sizeof *mm->val);
 		mm->used = xcalloc(mm->cap, 1);
 		mm->n = 0;
 		for (size_t i = 0; i < old.cap; i++)
 			if (old.used[i])
-				*memo_slot(mm, old.key[i], fresh) = old.val[i];
+				*memo_slot(mm, &old.key[i * old.w], fresh) = old.val[i];
 		memo_free(&old);
 	}
-	size_t i = memo_home(mm, k);
-	while (mm->used[i] && mm->key[i] != k)
-		i = (i + 1) & (mm->cap - 1);
+	size_t i = memo_find(mm, k);
 	*fresh = !mm->used[i];
 	if (*fresh) {
 		mm->used[i] = 1;
-		mm->key[i] = k;
+		memcpy(&mm->key[i * mm->w], k, mm->w * sizeof *k);
+		mm->val[i] = 0;
 		mm->n++;
 	}
 	return &mm->val[i];
 }
 
+/* The value stored for k, or NaN. */
+static double memo_get(const struct memo *mm, const uint64_t *k)
+{
+	if (!mm->cap)
+		return NAN;
+	size_t i = memo_find(mm, k);
+	return mm->used[i] ? mm->val[i] : NAN;
+}
+
 /* ---- exact ---- */
 
-static int unknown(uint64_t s, struct err *e)
+static int unknown(const uint64_t *s, size_t w, struct err *e)
 {
+	char hex[64];
+	coal_hex(s, w, hex, sizeof hex);
 	return err_set(e,
-	               "Shapley credit: the value of coalition 0x%llx is unknown "
+	               "Shapley credit: the value of coalition %s is unknown "
 	               "(not evaluated, or the evaluation failed)",
-	               (unsigned long long)s);
+	               hex);
 }
 
 int shapley_exact(int m, shapley_value_fn *v, void *arg, double *phi, struct err *e)
@@ -123,14 +176,14 @@ int shapley_exact(int m, shapley_value_fn *v, void *arg, double *phi, struct err
 		w[s] = 1.0 / (m * c);
 		c = c * (m - 1 - s) / (s + 1);
 	}
-	for (uint32_t s = 0; s < n; s++)
-		if (isnan(val[s] = v(arg, s))) {
+	for (uint64_t s = 0; s < n; s++)
+		if (isnan(val[s] = v(arg, &s))) {
 			free(val);
-			return unknown(s, e);
+			return unknown(&s, 1, e);
 		}
 	memset(phi, 0, sizeof(*phi) * (size_t)m);
-	for (uint32_t s = 0; s < n - 1; s++) { /* the full coalition has no one left to add */
-		double ws = w[popcount(s)];
+	for (uint64_t s = 0; s < n - 1; s++) { /* the full coalition has no one left to add */
+		double ws = w[popcount(&s, 1)];
 		for (int i = 0; i < m; i++)
 			if (!(s >> i & 1))
 				phi[i] += ws * (val[s | 1u << i] - val[s]);
@@ -159,6 +212,14 @@ static void next_ordering(int *order, int m, int p, struct rng *r)
 	}
 }
 
+static int *identity(int m)
+{
+	int *order = xcalloc((size_t)m + 1, sizeof *order);
+	for (int i = 0; i < m; i++)
+		order[i] = i;
+	return order;
+}
+
 int shapley_permutation(int m, shapley_value_fn *v, void *arg, int n_perm, struct rng *r,
                         double *phi, double *se, struct err *e)
 {
@@ -169,26 +230,26 @@ int shapley_permutation(int m, shapley_value_fn *v, void *arg, int n_perm, struc
 		               n_perm);
 	if (m == 0)
 		return 0;
-	int order[SHAPLEY_MAX_PLAYERS], rc = -1, n_samples = 0;
+	size_t w = shapley_words(m);
+	int *order = identity(m), rc = -1, n_samples = 0;
 	/* per player: all contributions; this pair's; over pairs, their means and squares */
-	double tot[SHAPLEY_MAX_PLAYERS] = {0}, pair[SHAPLEY_MAX_PLAYERS] = {0};
-	double sum[SHAPLEY_MAX_PLAYERS] = {0}, sq[SHAPLEY_MAX_PLAYERS] = {0};
-	struct memo mm = {0};
-	for (int i = 0; i < m; i++)
-		order[i] = i;
+	double *acc = xcalloc(4 * (size_t)m, sizeof *acc);
+	double *tot = acc, *pair = acc + m, *sum = acc + 2 * m, *sq = acc + 3 * m;
+	uint64_t *s = xcalloc(w, sizeof *s);
+	struct memo mm = {.w = w};
 	for (int p = 0; p < n_perm; p++) {
 		next_ordering(order, m, p, r);
-		uint64_t s = 0;
+		memset(s, 0, w * sizeof *s);
 		double prev = 0;
 		for (int k = -1; k < m; k++) {
 			if (k >= 0)
-				s |= (uint64_t)1 << order[k];
+				add(s, order[k]);
 			bool fresh;
 			double *slot = memo_slot(&mm, s, &fresh);
 			if (fresh)
 				*slot = v(arg, s);
 			if (isnan(*slot)) {
-				unknown(s, e);
+				unknown(s, w, e);
 				goto out;
 			}
 			if (k >= 0) {
@@ -219,89 +280,79 @@ int shapley_permutation(int m, shapley_value_fn *v, void *arg, int n_perm, struc
 	rc = 0;
 out:
 	memo_free(&mm);
+	free(order);
+	free(acc);
+	free(s);
 	return rc;
 }
 
 /* ---- observations ---- */
 
-/* Observed coalitions, sorted by mask, repeats averaged, NaN values left out. */
+/* Observed coalitions: repeats averaged, NaN values left out, looked up by their words. */
 struct obs {
-	size_t n;
-	uint64_t *mask;
-	double *val;
+	struct memo val; /* coalition -> mean value */
+	size_t n;        /* distinct coalitions */
+	uint64_t *keys;  /* their words, in first-seen order */
 };
-
-struct pair {
-	uint64_t mask;
-	double val;
-};
-
-static int cmp_pair(const void *a, const void *b)
-{
-	uint64_t x = ((const struct pair *)a)->mask, y = ((const struct pair *)b)->mask;
-	return (x > y) - (x < y);
-}
 
 static void obs_free(struct obs *o)
 {
-	free(o->mask);
-	free(o->val);
+	memo_free(&o->val);
+	free(o->keys);
 }
 
 static int obs_build(int m, const uint64_t *masks, const double *values, size_t n, struct obs *o,
                      struct err *e)
 {
-	struct pair *p = xcalloc(n ? n : 1, sizeof *p);
-	size_t k = 0;
+	size_t w = shapley_words(m);
+	*o = (struct obs){.val = {.w = w}};
+	struct memo cnt = {.w = w};
+	o->keys = xcalloc(n * w + 1, sizeof *o->keys);
 	for (size_t i = 0; i < n; i++) {
-		if (masks[i] & ~full_mask(m)) {
-			free(p);
-			return err_set(e,
-			               "Shapley credit: coalition 0x%llx names a step beyond the "
-			               "%d steps",
-			               (unsigned long long)masks[i], m);
+		const uint64_t *s = &masks[i * w];
+		for (size_t k = 0; k < w; k++) {
+			if (s[k] & ~word_mask(m, k)) {
+				char hex[64];
+				coal_hex(s, w, hex, sizeof hex);
+				memo_free(&cnt);
+				obs_free(o);
+				return err_set(e,
+				               "Shapley credit: coalition %s names a step beyond "
+				               "the %d steps",
+				               hex, m);
+			}
 		}
-		if (!isnan(values[i]))
-			p[k++] = (struct pair){masks[i], values[i]};
+		if (isnan(values[i]))
+			continue;
+		bool fresh;
+		*memo_slot(&o->val, s, &fresh) += values[i];
+		*memo_slot(&cnt, s, &fresh) += 1;
+		if (fresh)
+			memcpy(&o->keys[o->n++ * w], s, w * sizeof *s);
 	}
-	qsort(p, k, sizeof *p, cmp_pair);
-	o->mask = xcalloc(k ? k : 1, sizeof *o->mask);
-	o->val = xcalloc(k ? k : 1, sizeof *o->val);
-	o->n = 0;
-	for (size_t i = 0, j; i < k; i = j) {
-		double sum = 0;
-		for (j = i; j < k && p[j].mask == p[i].mask; j++)
-			sum += p[j].val;
-		o->mask[o->n] = p[i].mask;
-		o->val[o->n++] = sum / (double)(j - i);
+	for (size_t j = 0; j < o->n; j++) {
+		bool fresh;
+		*memo_slot(&o->val, &o->keys[j * w], &fresh) /= memo_get(&cnt, &o->keys[j * w]);
 	}
-	free(p);
+	memo_free(&cnt);
 	return 0;
 }
 
-static double obs_value(void *arg, uint64_t s)
+static double obs_value(void *arg, const uint64_t *s)
 {
-	const struct obs *o = arg;
-	size_t lo = 0, hi = o->n;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (o->mask[mid] < s)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo < o->n && o->mask[lo] == s ? o->val[lo] : NAN;
+	return memo_get(&((const struct obs *)arg)->val, s);
 }
 
 /* Adds s to out when it is not in had (and remembers it there). */
-static void take(struct memo *had, uint64_t s, uint64_t **out, size_t *n, size_t *cap)
+static void take(struct memo *had, const uint64_t *s, uint64_t **out, size_t *n, size_t *cap)
 {
 	bool fresh;
 	memo_slot(had, s, &fresh);
 	if (!fresh)
 		return;
-	*out = xgrow(*out, cap, *n + 1, sizeof **out);
-	(*out)[(*n)++] = s;
+	*out = xgrow(*out, cap, (*n + 1) * had->w, sizeof **out);
+	memcpy(*out + *n * had->w, s, had->w * sizeof *s);
+	(*n)++;
 }
 
 long shapley_missing(enum shapley_method method, int m, int n_perm, uint64_t perm_seed,
@@ -314,28 +365,32 @@ long shapley_missing(enum shapley_method method, int m, int n_perm, uint64_t per
 		return -1;
 	if (method == SHAPLEY_KERNEL || m == 0)
 		return 0;
-	struct memo had = {0};
+	size_t w = shapley_words(m);
+	struct memo had = {.w = w};
 	bool fresh;
 	for (size_t i = 0; i < n_have; i++)
-		memo_slot(&had, have[i], &fresh);
+		memo_slot(&had, &have[i * w], &fresh);
 	uint64_t *out = NULL;
 	size_t n = 0, cap = 0;
 	if (method == SHAPLEY_EXACT) {
-		for (uint64_t s = 0; s <= full_mask(m); s++)
-			take(&had, s, &out, &n, &cap);
+		for (uint64_t s = 0; s < (uint64_t)1 << m; s++)
+			take(&had, &s, &out, &n, &cap);
 	} else { /* the prefixes of the orderings shapley_permutation walks */
 		struct rng r;
 		rng_seed(&r, perm_seed);
-		int order[SHAPLEY_MAX_PLAYERS];
-		for (int i = 0; i < m; i++)
-			order[i] = i;
+		int *order = identity(m);
+		uint64_t *s = xcalloc(w, sizeof *s);
 		for (int p = 0; p < n_perm; p++) {
 			next_ordering(order, m, p, &r);
-			uint64_t s = 0;
+			memset(s, 0, w * sizeof *s);
 			take(&had, s, &out, &n, &cap);
-			for (int k = 0; k < m; k++)
-				take(&had, s |= (uint64_t)1 << order[k], &out, &n, &cap);
+			for (int k = 0; k < m; k++) {
+				add(s, order[k]);
+				take(&had, s, &out, &n, &cap);
+			}
 		}
+		free(order);
+		free(s);
 	}
 	memo_free(&had);
 	if (missing)
@@ -354,65 +409,134 @@ static double kernel_weight(int m, int sz)
 	return (m - 1) / (exp(log_c) * sz * (m - sz));
 }
 
-/* With v(N) known, phi = delta/m + d with sum(d) = 0, d[m-1] eliminated: the regressors are
+/* The weighted least-squares system of an observed game. Its matrix depends only on which
+ * coalitions were observed, so a bootstrap factors it once and solves once per resample.
+ * With v(N) known, phi = delta/m + d with sum(d) = 0, d[m-1] eliminated: the regressors are
  * x_i = z_i - z_{m-1}, the target y = v'(S) - |S| delta / m, the ridge lambda |d|^2 over all m
  * players, lambda (I + 1 1^T) on the m-1 unknowns. With v(N) unknown, phi itself: x_i = z_i,
  * y = v'(S), the ridge lambda |phi - mean(phi)|^2, lambda (I - 1 1^T / m). v' is v less
  * v(empty), or the dual game when only v(N) was seen. */
-static int kernel_obs(int m, const struct obs *o, double *phi, struct shapley_fit *fit,
-                      struct err *e)
+struct kernel_sys {
+	int m, k; /* players, unknowns */
+	bool known_n, dual;
+	uint64_t *ends; /* the empty and the full coalition, shapley_words(m) words each */
+	double *l;      /* Cholesky factor of the (ridged) normal matrix, k x k */
+	double *x;      /* the regressors, k per observed coalition (in the order of o->keys) */
+	int *sz;        /* each coalition's size in the (dual) game */
+	int *in;        /* the members of a coalition */
+	struct shapley_fit fit;
+};
+
+static void kernel_sys_free(struct kernel_sys *ks)
 {
-	uint64_t full = full_mask(m);
-	double v0 = obs_value((void *)o, 0), vn = obs_value((void *)o, full);
-	if (isnan(v0) && isnan(vn))
+	free(ks->ends);
+	free(ks->l);
+	free(ks->x);
+	free(ks->sz);
+	free(ks->in);
+	*ks = (struct kernel_sys){0};
+}
+
+/* x (k regressors) for coalition s; returns its size in the (dual) game, 0 or m for the ends. */
+static int kernel_row(struct kernel_sys *ks, const uint64_t *s, double *x)
+{
+	int m = ks->m, n_in = 0;
+	for (int i = 0; i < m; i++)
+		if (has(s, i) != ks->dual)
+			ks->in[n_in++] = i;
+	if (n_in == 0 || n_in == m)
+		return n_in;
+	int zl = ks->known_n && ks->in[n_in - 1] == m - 1;
+	for (int i = 0; i < ks->k; i++)
+		x[i] = -zl;
+	for (int t = 0; t < n_in; t++)
+		if (ks->in[t] < ks->k)
+			x[ks->in[t]] += 1;
+	return n_in;
+}
+
+static int kernel_factor(int m, const struct obs *o, struct kernel_sys *ks, struct err *e)
+{
+	size_t w = shapley_words(m);
+	*ks = (struct kernel_sys){.m = m};
+	ks->ends = xcalloc(2 * w, sizeof *ks->ends);
+	for (size_t i = 0; i < w; i++)
+		ks->ends[w + i] = word_mask(m, i);
+	bool v0 = !isnan(memo_get(&o->val, ks->ends));
+	bool vn = !isnan(memo_get(&o->val, ks->ends + w));
+	if (!v0 && !vn) {
+		kernel_sys_free(ks);
 		return err_set(e, "Kernel SHAP needs the value of the all-incumbent or of the "
 		                  "all-best configuration among the observations");
-	bool known_n = !isnan(v0) && !isnan(vn), dual = isnan(v0);
-	double delta = known_n ? vn - v0 : 0;
-	int k = known_n ? m - 1 : m, rc = 0;
-	*fit = (struct shapley_fit){o->n, false, !known_n};
-	double *a = xcalloc((size_t)k * k + 1, sizeof *a),
-	       *l = xcalloc((size_t)k * k + 1, sizeof *l);
-	double *b = xcalloc((size_t)k + 1, sizeof *b), *x = xcalloc((size_t)m, sizeof *x);
+	}
+	ks->known_n = v0 && vn;
+	ks->dual = !v0;
+	int k = ks->k = ks->known_n ? m - 1 : m;
+	ks->fit = (struct shapley_fit){o->n, false, !ks->known_n};
+	size_t kk = (size_t)k * (size_t)k + 1;
+	double *a = xcalloc(kk, sizeof *a);
+	ks->l = xcalloc(kk, sizeof *ks->l);
+	ks->x = xcalloc(o->n * (size_t)k + 1, sizeof *ks->x);
+	ks->sz = xcalloc(o->n + 1, sizeof *ks->sz);
+	ks->in = xcalloc((size_t)m + 1, sizeof *ks->in);
 	for (size_t j = 0; j < o->n; j++) {
-		uint64_t s = dual ? full ^ o->mask[j] : o->mask[j];
-		double val = dual ? vn - o->val[j] : o->val[j] - v0;
-		if (s == 0 || s == full)
+		double *x = &ks->x[j * (size_t)k];
+		int sz = ks->sz[j] = kernel_row(ks, &o->keys[j * w], x);
+		if (sz == 0 || sz == m)
 			continue;
-		int sz = popcount(s);
-		double w = kernel_weight(m, sz), y = val - (known_n ? sz * delta / m : 0);
-		int zl = known_n ? (int)(s >> k & 1) : 0;
+		double wt = kernel_weight(m, sz);
 		for (int i = 0; i < k; i++)
-			x[i] = (int)(s >> i & 1) - zl;
-		for (int i = 0; i < k; i++) {
-			b[i] += w * x[i] * y;
-			for (int c = 0; c <= i; c++)
-				a[i * k + c] += w * x[i] * x[c];
-		}
+			for (int c = 0; c <= i && x[i] != 0; c++)
+				a[(size_t)i * k + c] += wt * x[i] * x[c];
 	}
 	double maxd = 0;
 	for (int i = 0; i < k; i++)
-		maxd = MAX(maxd, a[i * k + i]);
-	memcpy(l, a, sizeof(double) * (size_t)k * k);
-	fit->ridged = k > 0 && (maxd <= 0 || linalg_cholesky(l, k, 1e-10 * maxd) < 0);
-	if (fit->ridged) {
+		maxd = MAX(maxd, a[(size_t)i * k + i]);
+	memcpy(ks->l, a, sizeof(double) * kk);
+	ks->fit.ridged = k > 0 && (maxd <= 0 || linalg_cholesky(ks->l, k, 1e-10 * maxd) < 0);
+	int rc = 0;
+	if (ks->fit.ridged) {
 		double lambda = maxd > 0 ? 1e-6 * maxd : 1;
-		memcpy(l, a, sizeof(double) * (size_t)k * k);
+		memcpy(ks->l, a, sizeof(double) * kk);
 		for (int i = 0; i < k; i++)
 			for (int c = 0; c <= i; c++)
-				l[i * k + c] +=
-				    lambda * (known_n ? 1.0 + (i == c) : (i == c) - 1.0 / m);
-		if (linalg_cholesky(l, k, 1e-12 * lambda) < 0) {
-			rc = err_set(e, known_n ? "Kernel SHAP: the observations give no usable "
-			                          "system (values not finite?)"
-			                        : "Kernel SHAP: only one end of the game was "
-			                          "evaluated; nothing to fit");
-			goto out;
+				ks->l[(size_t)i * k + c] +=
+				    lambda * (ks->known_n ? 1.0 + (i == c) : (i == c) - 1.0 / m);
+		if (linalg_cholesky(ks->l, k, 1e-12 * lambda) < 0) {
+			rc =
+			    err_set(e, ks->known_n ? "Kernel SHAP: the observations give no usable "
+			                             "system (values not finite?)"
+			                           : "Kernel SHAP: only one end of the game was "
+			                             "evaluated; nothing to fit");
+			kernel_sys_free(ks);
 		}
 	}
+	free(a);
+	return rc;
+}
+
+/* phi from the values of o, whose coalitions (and their order) are those ks was factored for. */
+static int kernel_solve(struct kernel_sys *ks, const struct obs *o, double *phi, struct err *e)
+{
+	int m = ks->m, k = ks->k;
+	size_t w = shapley_words(m);
+	double v0 = memo_get(&o->val, ks->ends), vn = memo_get(&o->val, ks->ends + w);
+	double delta = ks->known_n ? vn - v0 : 0;
+	double *b = xcalloc((size_t)k + 1, sizeof *b);
+	for (size_t j = 0; j < o->n; j++) {
+		const uint64_t *s = &o->keys[j * w];
+		int sz = ks->sz[j];
+		if (sz == 0 || sz == m)
+			continue;
+		double val = ks->dual ? vn - obs_value((void *)o, s) : obs_value((void *)o, s) - v0;
+		double wy = kernel_weight(m, sz) * (val - (ks->known_n ? sz * delta / m : 0));
+		const double *x = &ks->x[j * (size_t)k];
+		for (int i = 0; i < k; i++)
+			b[i] += wy * x[i];
+	}
 	if (k > 0)
-		linalg_cholesky_solve(l, k, b);
-	if (known_n) {
+		linalg_cholesky_solve(ks->l, k, b);
+	if (ks->known_n) {
 		double rest = 0;
 		for (int i = 0; i < k; i++) {
 			phi[i] = delta / m + b[i];
@@ -422,14 +546,22 @@ static int kernel_obs(int m, const struct obs *o, double *phi, struct shapley_fi
 	} else {
 		memcpy(phi, b, sizeof(double) * (size_t)m);
 	}
-	for (int i = 0; i < m && rc == 0; i++)
-		if (!isfinite(phi[i]))
-			rc = err_set(e, "Kernel SHAP: observed values are not finite");
-out:
-	free(a);
-	free(l);
 	free(b);
-	free(x);
+	for (int i = 0; i < m; i++)
+		if (!isfinite(phi[i]))
+			return err_set(e, "Kernel SHAP: observed values are not finite");
+	return 0;
+}
+
+static int kernel_obs(int m, const struct obs *o, double *phi, struct shapley_fit *fit,
+                      struct err *e)
+{
+	struct kernel_sys ks;
+	if (kernel_factor(m, o, &ks, e) < 0)
+		return -1;
+	*fit = ks.fit;
+	int rc = kernel_solve(&ks, o, phi, e);
+	kernel_sys_free(&ks);
 	return rc;
 }
 
@@ -455,11 +587,16 @@ int shapley_kernel(int m, const uint64_t *masks, const double *values, size_t n,
 
 /* ---- bootstrap ---- */
 
-static int estimate(int m, const struct obs *o, struct shapley_boot *opt, double *phi, double *se,
-                    struct shapley_fit *fit, struct err *e)
+/* ks: kernel's system, factored on the first call and reused (the coalitions do not change
+ * between resamples, only their values). */
+static int estimate(int m, const struct obs *o, struct shapley_boot *opt, struct kernel_sys *ks,
+                    double *phi, double *se, struct err *e)
 {
-	if (opt->method == SHAPLEY_KERNEL)
-		return kernel_obs(m, o, phi, fit, e);
+	if (opt->method == SHAPLEY_KERNEL) {
+		if (!ks->l && kernel_factor(m, o, ks, e) < 0)
+			return -1;
+		return kernel_solve(ks, o, phi, e);
+	}
 	if (opt->method == SHAPLEY_EXACT)
 		return shapley_exact(m, obs_value, (void *)o, phi, e);
 	struct rng r;
@@ -494,13 +631,17 @@ int shapley_bootstrap(int m, const uint64_t *masks, const double *scores, size_t
 		               opt->n_boot);
 	if (n_ex == 0)
 		return err_set(e, "Shapley bootstrap: no validation examples were scored");
+	size_t w = shapley_words(m);
 	for (size_t c = 0; c < n_coal; c++)
 		for (size_t j = 0; j < n_ex; j++)
-			if (!isfinite(scores[c * n_ex + j]))
+			if (!isfinite(scores[c * n_ex + j])) {
+				char hex[64];
+				coal_hex(&masks[c * w], w, hex, sizeof hex);
 				return err_set(e,
-				               "Shapley bootstrap: coalition 0x%llx, example %zu: "
+				               "Shapley bootstrap: coalition %s, example %zu: "
 				               "score is not a finite number",
-				               (unsigned long long)masks[c], j);
+				               hex, j);
+			}
 	if (m == 0)
 		return 0;
 	int nb = opt->n_boot, rc = -1;
@@ -508,6 +649,7 @@ int shapley_bootstrap(int m, const uint64_t *masks, const double *scores, size_t
 	double *boot = xmalloc(sizeof(double) * (size_t)nb * (size_t)m);
 	unsigned *cnt = xmalloc(sizeof(*cnt) * n_ex);
 	double *mc = xcalloc((size_t)m, sizeof *mc); /* permutation: Monte Carlo error */
+	struct kernel_sys ks = {0};
 	struct rng r;
 	rng_seed(&r, opt->seed);
 	for (int b = -1; b < nb; b++) { /* b == -1: every example once, the point estimate */
@@ -522,16 +664,13 @@ int shapley_bootstrap(int m, const uint64_t *masks, const double *scores, size_t
 			means[c] = s / (double)n_ex;
 		}
 		struct obs o;
-		struct shapley_fit fit;
 		if (obs_build(m, masks, means, n_coal, &o, e) < 0)
 			goto out;
-		int erc = estimate(m, &o, opt, b < 0 ? phi : boot + (size_t)b * m,
-		                   b < 0 ? mc : NULL, &fit, e);
+		int erc = estimate(m, &o, opt, &ks, b < 0 ? phi : boot + (size_t)b * m,
+		                   b < 0 ? mc : NULL, e);
 		obs_free(&o);
 		if (erc < 0)
 			goto out;
-		if (b < 0 && opt->method == SHAPLEY_KERNEL)
-			opt->fit = fit;
 	}
 	double *col = xmalloc(sizeof(double) * (size_t)nb);
 	for (int i = 0; i < m; i++) {
@@ -548,8 +687,10 @@ int shapley_bootstrap(int m, const uint64_t *masks, const double *scores, size_t
 			hi[i] = quantile(col, nb, 0.95);
 	}
 	free(col);
+	opt->fit = ks.fit;
 	rc = 0;
 out:
+	kernel_sys_free(&ks);
 	free(means);
 	free(boot);
 	free(cnt);

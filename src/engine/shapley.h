@@ -1,8 +1,10 @@
 /* shapley.h: Shapley credit for the m optimised steps of a pipeline (DESIGN.md §2.10).
  *
- * A coalition is a bit mask over the steps (bit i set: step i uses its strong prompt, the best
- * candidate; clear: its weak one, the incumbent). A game is either a value callback v(S) or a
- * list of observed (mask, value) pairs. Three estimators:
+ * A coalition is a bit set over the steps, shapley_words(m) uint64_t words (bit i % 64 of word
+ * i / 64 set: step i uses its strong prompt, the best candidate; clear: its weak one, the
+ * incumbent); for m <= 64 it is one uint64_t mask. A list of coalitions is their words one after
+ * the other. A game is either a value callback v(S) or a list of observed (coalition, value)
+ * pairs. Three estimators:
  *   exact        all 2^m coalitions, the textbook weighted sum of marginal contributions
  *                (m at most SHAPLEY_EXACT_MAX);
  *   permutation  n_perm random orderings, antithetic (ordering 2k+1 is ordering 2k reversed),
@@ -21,7 +23,8 @@
  *                  observed the mean is the equal split (v(N) - v(empty)) / m). fit->ridged
  *                  says so.
  * Every estimator is deterministic given its seed; none allocates 2^m except exact. m is at
- * most SHAPLEY_MAX_PLAYERS; m == 0 writes nothing and succeeds. */
+ * most SHAPLEY_MAX_PLAYERS (kernel's normal equations are m x m); m == 0 writes nothing and
+ * succeeds. */
 #ifndef ADOPT_SHAPLEY_H
 #define ADOPT_SHAPLEY_H
 
@@ -31,13 +34,19 @@
 
 #include "core/util.h"
 
-#define SHAPLEY_MAX_PLAYERS 64 /* a coalition is a uint64_t */
-#define SHAPLEY_EXACT_MAX   20 /* exact evaluates all 2^m coalitions */
+#define SHAPLEY_MAX_PLAYERS 256 /* Kernel SHAP then takes about 0.5 s of CPU */
+#define SHAPLEY_EXACT_MAX   20  /* exact evaluates all 2^m coalitions */
+
+/* Words of one coalition of m players. */
+static inline size_t shapley_words(int m)
+{
+	return m > 64 ? ((size_t)m + 63) / 64 : 1;
+}
 
 enum shapley_method { SHAPLEY_EXACT, SHAPLEY_PERMUTATION, SHAPLEY_KERNEL };
 
 /* The value of a coalition. NaN means "unknown" and makes exact/permutation fail. */
-typedef double shapley_value_fn(void *arg, uint64_t coalition);
+typedef double shapley_value_fn(void *arg, const uint64_t *coalition);
 
 /* "exact", "permutation", "kernel". */
 const char *shapley_method_name(enum shapley_method method);
@@ -45,10 +54,10 @@ const char *shapley_method_name(enum shapley_method method);
  * permutation. */
 enum shapley_method shapley_choose(int m, long budget, size_t n_observed);
 
-/* The coalitions `method` asks for beyond have[0..n_have-1] (the configurations already
+/* The coalitions `method` asks for beyond the n_have in `have` (the configurations already
  * evaluated), each once, in the order the estimator asks: exact, all 2^m not had; kernel,
  * none ever; permutation, those the n_perm orderings seeded with perm_seed visit. *missing
- * (optional) receives them (caller frees). Returns how many: each is one extra evaluation of
+ * (optional) receives their words (caller frees). Returns how many: each is one extra evaluation of
  * the pipeline on the validation sample. -1 when m is out of range for the method. */
 long shapley_missing(enum shapley_method method, int m, int n_perm, uint64_t perm_seed,
                      const uint64_t *have, size_t n_have, uint64_t **missing);

@@ -2,7 +2,7 @@
  * tests/data/engine/two.json and on generated chains of m LLM steps: kernel mode evaluates
  * nothing beyond selection (counted), exact mode evaluates exactly what it announced, the
  * default eval_budget grows with m, a small one is warned about, and credit exists for every
- * step of a 20-step chain. */
+ * step of a 20-step and of a 70-step chain. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -47,9 +47,9 @@ static void patch_chain(struct fx *f, const char *file)
 	cJSON_AddStringToObject(cJSON_AddObjectToObject(find, "inputs"), "q", "input.question");
 	cJSON_AddStringToObject(find, "prompt", "Find the key word in: {{q}}\nKey word:");
 	cJSON_AddItemToArray(steps, find);
-	char prev[16] = "find";
+	char prev[24] = "find";
 	for (int k = 1; k <= m_steps - 2; k++) {
-		char id[16], from[32];
+		char id[24], from[48];
 		snprintf(id, sizeof id, "relay%d", k);
 		snprintf(from, sizeof from, "steps.%s.output", prev);
 		cJSON *st = cJSON_CreateObject();
@@ -62,7 +62,7 @@ static void patch_chain(struct fx *f, const char *file)
 		snprintf(prev, sizeof prev, "%s", id);
 	}
 	cJSON *ans = cJSON_CreateObject();
-	char from[32];
+	char from[48];
 	snprintf(from, sizeof from, "steps.%s.output", prev);
 	cJSON_AddStringToObject(ans, "id", "answer");
 	cJSON_AddStringToObject(ans, "type", "llm");
@@ -210,7 +210,7 @@ static void test_exact_announces(void **state)
 	rig_close(&g);
 }
 
-static void test_twenty_steps(void **state)
+static void test_many_steps(void **state)
 {
 	(void)state;
 	/* m = 20: the default budget is m + 6 = 26, enough for every step alone and the all-best;
@@ -239,6 +239,16 @@ static void test_twenty_steps(void **state)
 	assert_non_null(strstr(it->shapley_note, "under-determined"));
 	assert_non_null(strstr(it->shapley_note, "not evaluated"));
 	rig_close(&g);
+
+	/* past 64 steps (two words a coalition): m = 70, default budget 76 */
+	rig_open(&g, 70, 0);
+	assert_int_equal(g.s->opt.eval_budget, 76);
+	it = run_shapley(&g);
+	assert_int_equal(players(it, g.s), 70);
+	assert_string_equal(it->shapley_method, "kernel");
+	assert_int_equal(it->shapley_extra, 0);
+	assert_false(it->shapley_underdetermined);
+	rig_close(&g);
 }
 
 int main(void)
@@ -246,7 +256,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_kernel_evaluates_nothing),
 	    cmocka_unit_test(test_exact_announces),
-	    cmocka_unit_test(test_twenty_steps),
+	    cmocka_unit_test(test_many_steps),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

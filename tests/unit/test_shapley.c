@@ -29,11 +29,11 @@ struct table {
 	int calls;
 };
 
-static double table_v(void *arg, uint64_t s)
+static double table_v(void *arg, const uint64_t *s)
 {
 	struct table *t = arg;
 	t->calls++;
-	return t->v[s];
+	return t->v[*s];
 }
 
 static void all_estimators(struct table *t, const double *want, double tol_perm)
@@ -243,10 +243,10 @@ static void test_permutation_converges(void **state)
 	assert_memory_equal(a, b, sizeof(a));
 }
 
-static double nan_at_3(void *arg, uint64_t s)
+static double nan_at_3(void *arg, const uint64_t *s)
 {
 	(void)arg;
-	return s == 3 ? NAN : (double)s;
+	return *s == 3 ? NAN : (double)*s;
 }
 
 static void test_degenerate(void **state)
@@ -408,11 +408,11 @@ struct recorder {
 	int n;
 };
 
-static double record_v(void *arg, uint64_t s)
+static double record_v(void *arg, const uint64_t *s)
 {
 	struct recorder *rec = arg;
-	rec->masks[rec->n++] = s;
-	return rec->t->v[s];
+	rec->masks[rec->n++] = *s;
+	return rec->t->v[*s];
 }
 
 static void test_bootstrap_permutation_coverage(void **state)
@@ -450,15 +450,16 @@ struct pairwise {
 	int calls;
 };
 
-static double pairwise_v(void *arg, uint64_t s)
+static double pairwise_v(void *arg, const uint64_t *s)
 {
 	struct pairwise *g = arg;
 	g->calls++;
 	double v = 0.1;
 	int n = 0;
 	for (int i = 0; i < g->m; i++) {
-		v += (s >> i & 1) * g->a[i];
-		n += s >> i & 1;
+		int in = s[i / 64] >> (i % 64) & 1;
+		v += in * g->a[i];
+		n += in;
 	}
 	return v + (3 * n >= g->m ? g->b : 0);
 }
@@ -500,7 +501,7 @@ static void test_many_players(void **state)
 	pairwise_init(&g, 20, 0);
 	size_t n = initial_design(20, 20, true, masks);
 	for (size_t k = 0; k < n; k++)
-		vals[k] = pairwise_v(&g, masks[k]);
+		vals[k] = pairwise_v(&g, &masks[k]);
 	assert_int_equal(shapley_kernel(20, masks, vals, n, phi, &fit, &e), 0);
 	assert_false(fit.ridged);
 	assert_false(fit.end_estimated);
@@ -513,7 +514,7 @@ static void test_many_players(void **state)
 	 * gets a silent zero */
 	n = initial_design(20, 11, false, masks);
 	for (size_t k = 0; k < n; k++)
-		vals[k] = pairwise_v(&g, masks[k]);
+		vals[k] = pairwise_v(&g, &masks[k]);
 	assert_int_equal(shapley_kernel(20, masks, vals, n, phi, &fit, &e), 0);
 	assert_true(fit.ridged);
 	assert_true(fit.end_estimated);
@@ -534,7 +535,9 @@ static void test_many_players(void **state)
 		assert_true(se[i] > 0 && se[i] < 0.01);
 		assert_true(fabs(phi[i] - pairwise_phi(&g, i)) <= 5 * se[i] + 1e-12);
 	}
-	assert_close(sum, pairwise_v(&g, (1u << 20) - 1) - pairwise_v(&g, 0), 1e-9);
+	assert_close(sum,
+	             pairwise_v(&g, &(uint64_t){(1u << 20) - 1}) - pairwise_v(&g, &(uint64_t){0}),
+	             1e-9);
 	/* an additive game has no sampling error */
 	pairwise_init(&g, 20, 0);
 	assert_int_equal(shapley_permutation(20, pairwise_v, &g, 10, &r, phi, se, &e), 0);
@@ -547,13 +550,55 @@ static void test_many_players(void **state)
 	pairwise_init(&g, 64, 0);
 	n = initial_design(64, 64, true, masks);
 	for (size_t k = 0; k < n; k++)
-		vals[k] = pairwise_v(&g, masks[k]);
+		vals[k] = pairwise_v(&g, &masks[k]);
 	assert_int_equal(shapley_kernel(64, masks, vals, n, phi, &fit, &e), 0);
 	assert_false(fit.ridged);
 	for (int i = 0; i < 64; i++)
 		assert_close(phi[i], g.a[i], 1e-9);
-	assert_int_equal(shapley_kernel(65, masks, vals, n, phi, &fit, &e), -1);
-	assert_non_null(strstr(e.msg, "65 steps"));
+
+	/* past one word: m = 100, two words a coalition */
+	static uint64_t wide[2 * 128];
+	memset(wide, 0, sizeof wide);
+	pairwise_init(&g, 100, 0);
+	for (int k = 1; k <= 101; k++)
+		for (int i = 0; i < 100; i++)
+			if (k == 101 || k == i + 1)
+				wide[2 * k + i / 64] |= (uint64_t)1 << (i % 64);
+	for (int k = 0; k < 102; k++)
+		vals[k] = pairwise_v(&g, &wide[2 * k]);
+	assert_int_equal(shapley_kernel(100, wide, vals, 102, phi, &fit, &e), 0);
+	assert_false(fit.ridged);
+	assert_int_equal(fit.used, 102);
+	for (int i = 0; i < 100; i++)
+		assert_close(phi[i], g.a[i], 1e-9);
+	/* without the all-best: the gain is fitted, same values */
+	assert_int_equal(shapley_kernel(100, wide, vals, 101, phi, &fit, &e), 0);
+	assert_true(fit.end_estimated);
+	for (int i = 0; i < 100; i++)
+		assert_close(phi[i], g.a[i], 1e-9);
+	/* a bit beyond the 100 steps */
+	wide[2 * 5 + 1] |= (uint64_t)1 << 40;
+	assert_int_equal(shapley_kernel(100, wide, vals, 102, phi, &fit, &e), -1);
+	assert_non_null(strstr(e.msg, "0x100000000000000000000000010 names a step beyond the 100"));
+	/* permutation at m = 100: efficiency holds, and shapley_missing lists what it asks */
+	pairwise_init(&g, 100, 0.05);
+	rng_seed(&r, 9);
+	assert_int_equal(shapley_permutation(100, pairwise_v, &g, 6, &r, phi, se, &e), 0);
+	double gain = -pairwise_v(&g, wide); /* wide[0..1]: no one */
+	memset(wide + 2, 0xff, 2 * sizeof *wide);
+	wide[3] = ((uint64_t)1 << 36) - 1;
+	gain += pairwise_v(&g, wide + 2);
+	sum = 0;
+	for (int i = 0; i < 100; i++)
+		sum += phi[i];
+	assert_close(sum, gain, 1e-9);
+	uint64_t *miss;
+	g.calls -= 2;
+	assert_int_equal(shapley_missing(SHAPLEY_PERMUTATION, 100, 6, 9, NULL, 0, &miss), g.calls);
+	free(miss);
+	/* too many players for the normal equations */
+	assert_int_equal(shapley_kernel(SHAPLEY_MAX_PLAYERS + 1, wide, vals, 0, phi, &fit, &e), -1);
+	assert_non_null(strstr(e.msg, "257 steps"));
 }
 
 static void test_kernel_one_end(void **state)
@@ -568,7 +613,7 @@ static void test_kernel_one_end(void **state)
 	/* no all-best: incumbent and singletons fit an additive game exactly */
 	size_t n = initial_design(6, 6, false, masks);
 	for (size_t k = 0; k < n; k++)
-		vals[k] = pairwise_v(&g, masks[k]);
+		vals[k] = pairwise_v(&g, &masks[k]);
 	assert_int_equal(shapley_kernel(6, masks, vals, n, phi, &fit, &e), 0);
 	assert_true(fit.end_estimated);
 	assert_false(fit.ridged);
@@ -577,9 +622,9 @@ static void test_kernel_one_end(void **state)
 	/* no incumbent: the all-best and every all-but-one (the dual game) do the same */
 	for (int i = 0; i < 6; i++) {
 		masks[i] = 63u & ~(1u << i);
-		vals[i] = pairwise_v(&g, masks[i]);
+		vals[i] = pairwise_v(&g, &masks[i]);
 	}
-	masks[6] = 63, vals[6] = pairwise_v(&g, 63);
+	masks[6] = 63, vals[6] = pairwise_v(&g, &masks[6]);
 	assert_int_equal(shapley_kernel(6, masks, vals, 7, phi, &fit, &e), 0);
 	assert_true(fit.end_estimated);
 	for (int i = 0; i < 6; i++)
@@ -620,7 +665,7 @@ static void test_missing(void **state)
 	/* values for just those coalitions are enough for the same estimate */
 	double *vals = malloc(sizeof(double) * (size_t)n), phi2[20];
 	for (long k = 0; k < n; k++)
-		vals[k] = pairwise_v(&g, miss[k]);
+		vals[k] = pairwise_v(&g, &miss[k]);
 	double *sc = vals; /* one example per coalition */
 	struct shapley_boot opt = {
 	    .method = SHAPLEY_PERMUTATION, .n_perm = 24, .perm_seed = 77, .n_boot = 2, .seed = 1};
