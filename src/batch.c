@@ -520,6 +520,12 @@ static cJSON *run_report(struct run_ctx *c)
 		cJSON *sh = cJSON_AddObjectToObject(j, "shapley");
 		cJSON_AddStringToObject(sh, "method",
 		                        it->shapley_method ? it->shapley_method : "none");
+		/* beside "shapley", whose other keys are step ids */
+		cJSON *fit = cJSON_AddObjectToObject(j, "shapley_fit");
+		cJSON_AddNumberToObject(fit, "extra_evaluations", (double)it->shapley_extra);
+		cJSON_AddBoolToObject(fit, "underdetermined", it->shapley_underdetermined);
+		if (it->shapley_note)
+			cJSON_AddStringToObject(fit, "note", it->shapley_note);
 		cJSON *budget = cJSON_AddObjectToObject(j, "next_budget");
 		for (size_t k = 0; k < s->n_steps; k++) {
 			if (s->steps[k].kind != STEP_LLM || s->steps[k].frozen)

@@ -417,7 +417,17 @@ static void load_optimizer(struct loader *L, struct session *s)
 	st->val_resample = load_bool(L, o, "optimizer", "val_resample", false);
 	st->budget_total = (int)load_int(L, o, "optimizer", "budget_total", 6, 0, 1000);
 	st->budget_floor = (int)load_int(L, o, "optimizer", "budget_floor", 1, 0, 100);
-	st->eval_budget = (int)load_int(L, o, "optimizer", "eval_budget", 12, 1, 10000);
+	/* m optimizable steps: m + 2 evaluations are the search's initial design (incumbent,
+	 * each step alone, all-best); the default leaves room for the search beyond it */
+	int m = 0;
+	for (size_t i = 0; i < s->n_steps; i++)
+		m += s->steps[i].kind == STEP_LLM && !s->steps[i].frozen;
+	st->eval_budget = (int)load_int(L, o, "optimizer", "eval_budget", MAX(12, m + 6), 1, 10000);
+	if (st->eval_budget < m + 2 && cJSON_GetObjectItemCaseSensitive(o, "eval_budget"))
+		load_warning(L, "optimizer.eval_budget",
+		             "optimizer.eval_budget %d is below the %d steps + 2: some steps are "
+		             "never evaluated alone and the search never runs (default here: %d)",
+		             st->eval_budget, m, MAX(12, m + 6));
 	st->step_optimizer = load_string(L, o, "optimizer", "step_optimizer", "joint");
 	st->cost_cap_usd = load_number(L, o, "optimizer", "cost_cap_usd", 0, 0, 1e9);
 	st->token_cap = (long)load_int(L, o, "optimizer", "token_cap", 0, 0, 1e15);
@@ -528,6 +538,7 @@ static const struct json_num_rule history_numbers[] = {
     {"history.iterations[].evaluations[].scores[]", false, -1, 1},
     {"history.iterations[].shapley.phi.*", false, -1e9, 1e9},
     {"history.iterations[].shapley.sd.*", false, 0, 1e9},
+    {"history.iterations[].shapley.extra_evaluations", true, 0, N_MAX},
     {"history.iterations[].budget.*", true, 0, 1000},
     {"history.iterations[].next_budget.*", true, 0, 1000},
     COST_KEYS("history.iterations[].cost.*"),

@@ -156,6 +156,9 @@ struct iteration {
 	/* shapley */
 	double *phi, *phi_sd;
 	const char *shapley_method;
+	long shapley_extra;           /* validation evaluations bought beyond selection's */
+	bool shapley_underdetermined; /* kernel: the evaluations did not determine every phi */
+	char *shapley_note;           /* how the estimate fell short, or NULL */
 	int *next_budget;
 	/* proposal */
 	struct step_change *changes;
@@ -252,6 +255,10 @@ void engine_projection(const struct engine *en, long *calls, double *usd);
  * first (as engine_run counts).  Selection is counted at its upper bound (memoized evaluations
  * cost less). */
 void engine_projection_run(const struct engine *en, int iterations, long *calls, double *usd);
+/* The validation evaluations the next Shapley phase buys beyond selection's (exact and
+ * permutation; kernel never buys any): that of the iteration in progress when its Shapley
+ * phase is still ahead, else of a fresh iteration. Counted in the projections above. */
+long engine_shapley_extra(const struct engine *en);
 /* engine_run stops after `iterations` iterations in a row without validation gain (an accepted
  * change whose combination beat the incumbent); 0 never stops for that. */
 void engine_set_patience(struct engine *en, int iterations);

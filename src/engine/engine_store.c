@@ -187,6 +187,10 @@ static cJSON *iteration_json(const struct engine *en, const struct iteration *it
 		cJSON *sh = cJSON_AddObjectToObject(o, "shapley");
 		cJSON_AddStringToObject(sh, "method",
 		                        it->shapley_method ? it->shapley_method : "none");
+		cJSON_AddNumberToObject(sh, "extra_evaluations", (double)it->shapley_extra);
+		cJSON_AddBoolToObject(sh, "underdetermined", it->shapley_underdetermined);
+		if (it->shapley_note)
+			cJSON_AddStringToObject(sh, "note", it->shapley_note);
 		cJSON *phi = cJSON_AddObjectToObject(sh, "phi");
 		cJSON *sd = cJSON_AddObjectToObject(sh, "sd");
 		for (size_t i = 0; i < s->n_steps; i++) {
@@ -580,6 +584,10 @@ static void restore_iteration(struct engine *en, cJSON *r)
 	const cJSON *sh = cJSON_GetObjectItemCaseSensitive(r, "shapley");
 	if (sh) {
 		it->shapley_method = method_of(sh);
+		it->shapley_extra = json_get_count(sh, "extra_evaluations");
+		it->shapley_underdetermined =
+		    cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(sh, "underdetermined"));
+		it->shapley_note = str_or_null_of(sh, "note");
 		it->phi = xcalloc(s->n_steps, sizeof *it->phi);
 		it->phi_sd = xcalloc(s->n_steps, sizeof *it->phi_sd);
 		const cJSON *phi = cJSON_GetObjectItemCaseSensitive(sh, "phi");
