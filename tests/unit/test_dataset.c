@@ -509,7 +509,7 @@ static void test_nested_fields(void **state)
 	assert_string_equal(text_at(ex, "answers.start"), "5");
 	assert_string_equal(text_at(ex, "context[0]"), "T1: s1 s2");
 	assert_string_equal(text_at(ex, "context[1]"), "T2: s3");
-	assert_string_equal(text_at(ex, "context[2]"), ""); /* past the end */
+	assert_string_equal(text_at(ex, "context[2]"), "");               /* past the end */
 	assert_string_equal(text_at(ex, "context"), "T1: s1 s2\nT2: s3"); /* joined when asked */
 	/* a space between two texts where neither has one; scalars as their text */
 	assert_string_equal(text_at(ex, "mixed[0]"), "X: a b\nc 7 true {\"k\":[0.1]}");
