@@ -97,6 +97,9 @@ struct evaluation {
 	int *choice;    /* per step: 0 = incumbent, k = candidate k */
 	double score;   /* mean validation score */
 	double *scores; /* per validation example */
+	/* per validation example (n_val), for the incumbent and the best so far only, else NULL:
+	 * the evidence's outputs and traces (a reopened session keeps them as engine_store says) */
+	struct trace *traces;
 };
 
 enum decision { DECISION_NONE, DECISION_ACCEPT, DECISION_EDIT, DECISION_REJECT };

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tui/glyphs.h"
 #include "tui/lines.h"
 #include "tui/sanitize.h"
 #include "tui/view.h"
@@ -302,6 +303,25 @@ void tlines_pad(struct sbuf *b, int col)
 {
 	for (int w = san_width_utf8(sbuf_str(b)); w < col; w++)
 		sbuf_addc(b, ' ');
+}
+
+void tlines_cell(struct sbuf *b, const char *text, int cols)
+{
+	if (cols <= 0)
+		return;
+	text = text ? text : "";
+	struct san_text t, cut;
+	san_text_from(&t, text, strcspn(text, "\n"), 0, 0);
+	struct san_text ell;
+	const char *e = glyphs()->ellipsis;
+	san_text_from(&ell, e, strlen(e), 0, 0);
+	san_cut(&cut, t.s, t.len, cols, ell.s);
+	san_utf8_encode(b, cut.s, cut.len);
+	for (int w = san_width(cut.s, cut.len); w < cols; w++)
+		sbuf_addc(b, ' ');
+	san_text_free(&t);
+	san_text_free(&cut);
+	san_text_free(&ell);
 }
 
 static bool contains_nocase(const char *hay, const char *needle)

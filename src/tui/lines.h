@@ -75,6 +75,9 @@ size_t tlines_add_rowf(struct tlines *l, enum theme_element el, int indent, cons
 
 /* Pads b with spaces up to `col` display columns (for aligned columns of UTF-8 text). */
 void tlines_pad(struct sbuf *b, int col);
+/* Appends the first line of text (NULL: "") as a cell of exactly `cols` display columns: cut
+ * with an ellipsis when longer, padded with spaces when shorter (side-by-side columns). */
+void tlines_cell(struct sbuf *b, const char *text, int cols);
 
 /* The next row (direction > 0) or previous (< 0) after `from` whose text contains pattern
  * (ASCII case-insensitive), wrapping around; -1 when none. */

@@ -336,6 +336,14 @@ static void test_evidence_saved(void **state)
 	assert_true(inc < n_evals);
 	memcpy(want, it->evals[inc].scores, n_val * sizeof *want);
 	memcpy(want + n_val, it->evals[best].scores, n_val * sizeof *want);
+	/* and both runs of every example: the outputs side by side, the traces behind them */
+	char **outs = calloc(2 * n_val, sizeof *outs);
+	assert_non_null(it->evals[inc].traces);
+	assert_non_null(it->evals[best].traces);
+	for (size_t i = 0; i < n_val; i++) {
+		outs[i] = strdup(it->evals[inc].traces[i].prediction);
+		outs[n_val + i] = strdup(it->evals[best].traces[i].prediction);
+	}
 	rig_reopen(&g);
 	it = engine_current(g.en);
 	assert_int_equal(it->n_evals, n_evals);
@@ -350,7 +358,20 @@ static void test_evidence_saved(void **state)
 		const double *w = e == inc ? want : want + n_val;
 		for (size_t i = 0; i < n_val; i++)
 			assert_true(fabs(got[i] - w[i]) < 1e-12);
+		const struct trace *t = it->evals[e].traces;
+		assert_non_null(t);
+		for (size_t i = 0; i < n_val; i++) {
+			assert_string_equal(t[i].prediction, outs[(e == inc ? 0 : n_val) + i]);
+			assert_true(t[i].n > 0); /* the last iteration keeps its steps */
+			assert_int_equal(t[i].example, it->val_idx ? it->val_idx[i] : t[i].example);
+		}
 	}
+	for (size_t e = 0; e < n_evals; e++)
+		if (e != inc && (int)e != best)
+			assert_null(it->evals[e].traces);
+	for (size_t i = 0; i < 2 * n_val; i++)
+		free(outs[i]);
+	free(outs);
 	/* a list one short: the evaluation stays, its scores do not */
 	cJSON *h = session_section(g.s, "history");
 	cJSON *iters = cJSON_GetObjectItemCaseSensitive(h, "iterations");
