@@ -243,6 +243,18 @@ static void cmd_theme(struct app *a, int argc, char **argv)
 		tui_message(&a->t, "theme %s", argv[1]);
 }
 
+/* :filter [TEXT]: the Traces pane lists only the examples whose id, output or any step's output
+ * contains TEXT (ignoring ASCII case); without TEXT, all again. */
+static void cmd_filter(struct app *a, int argc, char **argv)
+{
+	snprintf(a->t.trace_text, sizeof a->t.trace_text, "%s", argc > 1 ? argv[1] : "");
+	if (argc > 1)
+		tui_message(&a->t, "traces: examples containing \"%s\" (:filter alone clears it)",
+		            a->t.trace_text);
+	else
+		tui_message(&a->t, "traces: text filter cleared");
+}
+
 static void cmd_cost(struct app *a, int argc, char **argv)
 {
 	(void)argc, (void)argv;
@@ -439,6 +451,8 @@ static void cmd_help(struct app *a, int argc, char **argv)
 	X("cost", "", "spend so far and the projected cost of the next phase", NULL, 0, 0,         \
 	  cmd_cost)                                                                                \
 	X("view", "NAME", "focus a pane by name", complete_view, 1, 1, cmd_view)                   \
+	X("filter", "[TEXT]", "list only the traces whose id or outputs contain TEXT", NULL, 0, 1, \
+	  cmd_filter)                                                                              \
 	X("accept", "STEP", "accept the proposed prompt of STEP", complete_step, 1, 1, cmd_accept) \
 	X("reject", "STEP", "reject the proposed prompt of STEP", complete_step, 1, 1, cmd_reject) \
 	X("edit", "STEP", "edit the proposed prompt of STEP, then accept it", complete_step, 1, 1, \

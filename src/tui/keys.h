@@ -61,10 +61,22 @@ struct err;
 	X(END, "end", "Go to the last line", "Moving")                                             \
 	X(ENTER, "enter", "Open or select the item under the cursor", "Moving")                    \
 	X(BACK, "back", "Go back to the previous view", "Moving")                                  \
+	X(ITERATION_PREV, "prev_iteration",                                                        \
+	  "Pinned example (Traces): its run in the previous iteration", "Moving")                  \
+	X(ITERATION_NEXT, "next_iteration",                                                        \
+	  "Pinned example (Traces): its run in the next iteration", "Moving")                      \
+	X(MARK, "mark",                                                                            \
+	  "Pin the selected example across iterations (Traces); mark a prompt version to diff "    \
+	  "others against (History)",                                                              \
+	  "Moving")                                                                                \
+	X(ZOOM, "zoom", "Zoom the focused pane to the whole screen, or back", "Panes")             \
 	X(SEARCH, "search", "Search in the focused pane", "Searching")                             \
 	X(SEARCH_NEXT, "search_next", "Go to the next match", "Searching")                         \
 	X(SEARCH_PREV, "search_prev", "Go to the previous match", "Searching")                     \
 	X(TOGGLE_BAD_FILTER, "toggle_bad_filter", "Show only failing examples", "Searching")       \
+	X(CYCLE_FILTER, "cycle_filter",                                                            \
+	  "Traces: show all examples, those where a step failed, or those with a cut answer",      \
+	  "Searching")                                                                             \
 	X(JUMP_TO_GRADIENT, "jump_to_gradient", "Jump to the selected step's local gradient",      \
 	  "Searching")                                                                             \
 	X(TOGGLE_SORT, "toggle_sort", "Sort the evaluations by score or by the order they ran",    \

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tui/diff.h"
 #include "tui/glyphs.h"
 #include "tui/lines.h"
 #include "tui/sanitize.h"
@@ -264,6 +265,28 @@ size_t tlines_add_spans_marked(struct tlines *l, int indent, const struct tspan 
 }
 
 /* Drops the rows after `first` (a newline started them). */
+void tlines_add_diff(struct tlines *l, int indent, const char *old, const char *new)
+{
+	struct diff d;
+	diff_texts(&d, old ? old : "", new ? new : "");
+	struct tspan *sp = xcalloc(d.n * 3 + 1, sizeof *sp);
+	size_t n = 0;
+	for (size_t i = 0; i < d.n; i++) {
+		const struct diff_span *s = &d.v[i];
+		enum theme_element el = s->kind == DIFF_ADDED     ? THEME_DIFF_ADDED
+		                        : s->kind == DIFF_REMOVED ? THEME_DIFF_REMOVED
+		                                                  : THEME_TEXT;
+		if (s->kind != DIFF_SAME)
+			sp[n++] = (struct tspan){s->kind == DIFF_ADDED ? "{+" : "[-", 2, el};
+		sp[n++] = (struct tspan){s->text, s->len, el};
+		if (s->kind != DIFF_SAME)
+			sp[n++] = (struct tspan){s->kind == DIFF_ADDED ? "+}" : "-]", 2, el};
+	}
+	tlines_add_spans_marked(l, indent, sp, n); /* no change may hide in invisible characters */
+	free(sp);
+	diff_free(&d);
+}
+
 static size_t keep_first_row(struct tlines *l, size_t first)
 {
 	while (l->n > first + 1) {
@@ -338,6 +361,11 @@ static bool contains_nocase(const char *hay, const char *needle)
 			return true;
 	}
 	return false;
+}
+
+bool tlines_contains(const char *hay, const char *needle)
+{
+	return hay && contains_nocase(hay, needle);
 }
 
 long tlines_find(const struct tlines *l, long from, const char *pattern, int direction)

@@ -53,11 +53,13 @@ struct tui {
 	struct engine *en;
 	struct llm *llm;
 	const char *session_path;
-	int step;      /* selected step index (-1 none) */
-	long example;  /* selected trace (index into the current iteration's traces) or -1 */
-	long evidence; /* the flipped validation example the Evidence screen shows (its position
-	                * in the iteration's validation sample), or -1 */
-	bool bad_only; /* traces filter */
+	int step;        /* selected step index (-1 none) */
+	long example;    /* selected trace (index into the current iteration's traces) or -1 */
+	long evidence;   /* the flipped validation example the Evidence screen shows (its position
+	                  * in the iteration's validation sample), or -1 */
+	bool bad_only;   /* traces filter */
+	int trace_state; /* traces filter by step state (view_traces.c): 0 all */
+	char trace_text[128]; /* traces filter by text (:filter), "" none */
 	bool colour_by_importance;
 	bool dirty; /* unsaved changes */
 	bool scripted, offline;

@@ -106,30 +106,6 @@ static void build_waiting(struct view *v, struct tlines *l, const struct iterati
 	           "Press r to run to the proposal, or s to run one phase at a time.");
 }
 
-static void add_diff(struct tlines *l, const char *old, const char *new)
-{
-	struct diff d;
-	diff_texts(&d, old ? old : "", new ? new : "");
-	struct tspan *sp = xcalloc(d.n * 3 + 1, sizeof *sp);
-	size_t n = 0;
-	for (size_t i = 0; i < d.n; i++) {
-		const struct diff_span *s = &d.v[i];
-		enum theme_element el = s->kind == DIFF_ADDED     ? THEME_DIFF_ADDED
-		                        : s->kind == DIFF_REMOVED ? THEME_DIFF_REMOVED
-		                                                  : THEME_TEXT;
-		const char *open = s->kind == DIFF_ADDED ? "{+" : "[-";
-		const char *close = s->kind == DIFF_ADDED ? "+}" : "-]";
-		if (s->kind != DIFF_SAME)
-			sp[n++] = (struct tspan){open, 2, el};
-		sp[n++] = (struct tspan){s->text, s->len, el};
-		if (s->kind != DIFF_SAME)
-			sp[n++] = (struct tspan){close, 2, el};
-	}
-	tlines_add_spans_marked(l, 4, sp, n); /* no change may hide in invisible characters */
-	free(sp);
-	diff_free(&d);
-}
-
 /* The step's own part of the gain: its φ, and its gain changed alone where selection measured
  * that configuration ("" when neither is known). */
 static char *own_gain(const struct engine *en, const struct iteration *it, int step)
@@ -180,7 +156,7 @@ static void build_change(struct tlines *l, const struct engine *en, const struct
 	sbuf_free(&b);
 	if (ch->edited)
 		tlines_add(l, THEME_TEXT_DIM, 2, "your edit against the old prompt:");
-	add_diff(l, ch->old_prompt, shown);
+	tlines_add_diff(l, 4, ch->old_prompt, shown);
 	if (ch->n_new_demos)
 		tlines_addf(l, THEME_TEXT_DIM, 2, "%zu demonstration(s) come with it",
 		            ch->n_new_demos);

@@ -404,7 +404,7 @@ static void test_traces(void **state)
 	/* the bad filter hides the good example t2 */
 	assert_true(key(f, "traces", ACTION_TOGGLE_BAD_FILTER));
 	scr = draw(f, "traces");
-	assert_contains(scr, "[bad only]");
+	assert_contains(scr, "[5 shown: bad]");
 	assert_lacks(scr, " t2 ");
 	free(scr);
 	/* moving selects another example */
