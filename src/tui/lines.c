@@ -60,6 +60,20 @@ static size_t push_row(struct tlines *l, int indent, char *text, struct tseg *se
 	return l->n++;
 }
 
+void tlines_append(struct tlines *l, const struct tlines *src)
+{
+	long ref = l->ref;
+	int step = l->step;
+	for (size_t i = 0; i < src->n; i++) {
+		const struct tline *r = &src->v[i];
+		struct tseg *segs = xmalloc((r->n_segs ? r->n_segs : 1) * sizeof *segs);
+		memcpy(segs, r->segs, r->n_segs * sizeof *segs);
+		tlines_ref(l, r->ref, r->step);
+		push_row(l, r->indent, xstrdup(r->text), segs, r->n_segs);
+	}
+	tlines_ref(l, ref, step);
+}
+
 static struct tseg *one_seg(enum theme_element el)
 {
 	struct tseg *s = xmalloc(sizeof *s);

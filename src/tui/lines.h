@@ -51,6 +51,10 @@ void tlines_init(struct tlines *l, int width);
 /* Empties the list (keeps the width). */
 void tlines_clear(struct tlines *l);
 void tlines_free(struct tlines *l);
+/* Appends copies of src's rows (text, colours, refs): a view keeps rows that seldom change in a
+ * list of their own, built once, and copies them into the list it draws (far cheaper than
+ * sanitising and wrapping the text again). */
+void tlines_append(struct tlines *l, const struct tlines *src);
 /* Sets the ref/step that rows added from now on carry. */
 void tlines_ref(struct tlines *l, long ref, int step);
 /* Adds text (NULL or "" adds one empty row) wrapped to width - indent, one row per wrapped line;

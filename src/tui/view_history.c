@@ -23,6 +23,7 @@
  * step = its step and ref = VERSION_REF(index in engine_versions); a rejected proposal's row
  * has step = its step and ref = REJECTED_REF(its order in the list). */
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +44,10 @@ struct history {
 	int n_head;    /* rows of the summary and column header that stay at the top */
 	long expanded; /* ref of the version row whose text is shown, or 0 */
 	long marked;   /* index in engine_versions of the marked version, or -1 */
+	/* the rows of the iterations before the last, which no command changes any more (undo
+	 * reaches the last one only): built once per key (how many, width, columns) */
+	struct tlines older;
+	uint64_t older_key;
 };
 
 static const char *const decision_word[] = {
@@ -56,6 +61,7 @@ static void open_history(struct view *v)
 {
 	struct history *p = xcalloc(1, sizeof *p);
 	tlines_init(&p->l, v->w);
+	tlines_init(&p->older, v->w);
 	p->marked = -1;
 	v->priv = p;
 }
@@ -66,6 +72,7 @@ static void done_history(struct view *v)
 	if (!p)
 		return;
 	tlines_free(&p->l);
+	tlines_free(&p->older);
 	free(p);
 	v->priv = NULL;
 }
@@ -394,8 +401,22 @@ static void build(struct view *v)
 	if (!n) {
 		tlines_add(&p->l, THEME_TEXT_DIM, 2, "(no iteration yet: press r to run one)");
 	}
-	for (size_t i = 0; i < n; i++)
-		build_iteration(v->tui->s, &p->l, engine_iteration(en, i), i, rcol);
+	if (n > 1) {
+		const void *ptrs[] = {engine_iteration(en, n - 2), engine_iteration(en, 0)};
+		uint64_t key =
+		    hash_bytes(ptrs, sizeof ptrs, (uint64_t)n * 4099u + (uint64_t)v->w * 2u + rcol);
+		if (key != p->older_key) {
+			tlines_clear(&p->older);
+			p->older.width = v->w;
+			for (size_t i = 0; i + 1 < n; i++)
+				build_iteration(v->tui->s, &p->older, engine_iteration(en, i), i,
+				                rcol);
+			p->older_key = key;
+		}
+		tlines_append(&p->l, &p->older);
+	}
+	if (n)
+		build_iteration(v->tui->s, &p->l, engine_iteration(en, n - 1), n - 1, rcol);
 	build_charts(v, &p->l);
 	int step = version_step(v);
 	if (step >= 0) {

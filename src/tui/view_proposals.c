@@ -8,6 +8,7 @@
  * closes the iteration), e edit (in $EDITOR; the engine checks the text), u undo (also of the
  * decision that closed the iteration, until the next forward pass).
  * Before a proposal exists it says what the engine is doing and how to get one. */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,6 +19,10 @@
 
 struct proposals {
 	struct tlines l;
+	/* the flipped examples' rows, built once for the pair of evaluations and the width they
+	 * were built for (hundreds of rows of sanitised outputs: not redone on every draw) */
+	struct tlines ev;
+	uint64_t ev_key; /* what they were built from (evidence_key) */
 	int placed_step; /* the step the pane was last scrolled to */
 	int asked_step;  /* the step whose rejection waits for an answer */
 	int n_head;      /* rows of the header that stays at the top */
@@ -44,6 +49,7 @@ static void open_proposals(struct view *v)
 {
 	struct proposals *p = xcalloc(1, sizeof *p);
 	tlines_init(&p->l, v->w);
+	tlines_init(&p->ev, v->w);
 	p->placed_step = -2;
 	p->ev_sel = -1;
 	v->priv = p;
@@ -55,6 +61,7 @@ static void done_proposals(struct view *v)
 	if (!p)
 		return;
 	tlines_free(&p->l);
+	tlines_free(&p->ev);
 	free(p);
 	v->priv = NULL;
 }
@@ -210,13 +217,9 @@ static const char *output_of(const struct evaluation *ev, size_t i)
 
 /* The examples the proposal flips, fixed ones first: both scores and both final outputs side by
  * side (cut to a column each; Enter opens both runs). */
-static void build_evidence(struct tlines *l, const struct session *s, const struct iteration *it)
+static void build_evidence(struct tlines *l, const struct session *s, const struct iteration *it,
+                           const struct evaluation *inc, const struct evaluation *best)
 {
-	const struct evaluation *inc, *best;
-	size_t count[3];
-	evidence(it, s->n_steps, &inc, &best, count);
-	if (!inc || !(count[0] + count[1]))
-		return;
 	const struct split *sp =
 	    &s->data.splits[s->data.splits[SPLIT_VAL].n ? SPLIT_VAL : SPLIT_TRAIN];
 	const struct glyphs *g = glyphs();
@@ -272,6 +275,18 @@ static void build_evidence(struct tlines *l, const struct session *s, const stru
 	sbuf_free(&b);
 }
 
+/* What the flipped rows are built from: the iteration, the pair of evaluations, their runs and
+ * scores, the width (any change builds them again). */
+static uint64_t evidence_key(const struct iteration *it, const struct evaluation *inc,
+                             const struct evaluation *best, int width)
+{
+	const void *ptrs[] = {inc, best, inc->traces, best->traces};
+	uint64_t h =
+	    hash_bytes(ptrs, sizeof ptrs, (uint64_t)it->number * 1000003u + (uint64_t)width);
+	h = hash_bytes(inc->scores, it->n_val * sizeof *inc->scores, h);
+	return hash_bytes(best->scores, it->n_val * sizeof *best->scores, h);
+}
+
 static void build(struct view *v)
 {
 	struct proposals *p = v->priv;
@@ -314,7 +329,18 @@ static void build(struct view *v)
 	p->n_head = (int)l->n;
 	for (size_t c = 0; c < it->n_changes; c++)
 		build_change(l, v->tui->en, it, &it->changes[c]);
-	build_evidence(l, v->tui->s, it);
+	/* the evaluations are the engine's until the iteration's selection is cleared; a new pair
+	 * (a new iteration, a reopened one) or another width builds the rows again */
+	if (inc && (count[0] + count[1])) {
+		uint64_t key = evidence_key(it, inc, best, v->w);
+		if (key != p->ev_key || !p->ev.n) {
+			tlines_clear(&p->ev);
+			p->ev.width = v->w;
+			build_evidence(&p->ev, v->tui->s, it, inc, best);
+			p->ev_key = key;
+		}
+		tlines_append(l, &p->ev);
+	}
 }
 
 static long change_row(const struct proposals *p, int step)
