@@ -508,6 +508,8 @@ static bool key_history(struct view *v, enum action a)
 		if (!row || row->step < 0 || row->ref > -2)
 			return false;
 		p->expanded = p->expanded == row->ref ? 0 : row->ref;
+		if (p->expanded) /* the text (or diff) opens under the row: bring both into view */
+			v->top = v->sel;
 		return true;
 	case ACTION_RESTORE_VERSION:
 		return restore(v, row);

@@ -411,6 +411,12 @@ static void draw_empty(struct view *v, struct traces *p)
 {
 	const struct iteration *cur = engine_current(v->tui->en);
 	tlines_ref(&p->detail, -1, -1);
+	if (p->pinned) { /* its runs went with an undone phase */
+		tlines_add(&p->detail, THEME_HEADER, 0,
+		           "No iteration has a run of the pinned example any more: m unpins it.");
+		tlines_draw(v, &p->detail, 0, v->h, 0, -1);
+		return;
+	}
 	tlines_add(&p->detail, THEME_HEADER, 0, "No traces yet.");
 	if (!forward_running(v->tui->en))
 		tlines_add(

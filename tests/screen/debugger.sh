@@ -86,10 +86,26 @@ key [
 key 6
 key G
 :save-display dbg-charts-80.txt
+key /
+keys v1 
+key Enter
+key m
+key /
+keys v2 
+key Enter
+key Enter
+:save-display dbg-diff-80.txt
+key 3
+key g
+:save-display dbg-blame-80.txt
 SCRIPT
 } | screen 80x24
 golden dbg-pin-80
 golden dbg-charts-80
+golden dbg-diff-80
+golden dbg-blame-80
 contains dbg-pin-80 "Pinned h03 (train): iteration 3"
 contains dbg-charts-80 "Prompt versions"
+contains dbg-diff-80 "word diff from the marked v1 to this one:"
+contains dbg-blame-80 "Blame (E5): query blamed in"
 finish
