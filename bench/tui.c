@@ -582,6 +582,11 @@ static void bench_history(void)
 	app_focus(a, VIEW_PROPOSALS);
 	for (int i = 0; i < 5; i++) /* into the flipped examples */
 		input_key(a, 'j');
+	input_key(a, '\n');
+	bool opened = a->t.focus == VIEW_EVIDENCE;
+	input_key(a, 'q');
+	printf("  Enter on a flipped example opens the Evidence screen: %s\n",
+	       opened ? "yes" : "NO");
 	time_draws(a, "app_draw, Proposals focused (evidence)");
 	time_keys(a, "key Enter/q (Evidence screen) -> drawn", (const int[]){'\n', 'q'}, 2, KEYS);
 	app_focus(a, VIEW_TRACES);
