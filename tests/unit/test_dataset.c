@@ -367,6 +367,25 @@ static void test_offset_limit(void **state)
 	assert_int_equal(d.splits[SPLIT_VAL].ex[0].line, 3);
 	assert_int_equal(d.splits[SPLIT_TEST].n, 0);
 	dataset_free(&d);
+
+	/* the examples outside a slice are never kept: a JSON array of four 4 KB examples, of
+	 * which one is asked for, costs one example's text */
+	struct sbuf big = {0};
+	char pad[4001];
+	memset(pad, 'x', 4000);
+	pad[4000] = '\0';
+	for (int i = 0; i < 4; i++)
+		sbuf_addf(&big, "%s{\"answer\": \"a%d\", \"text\": \"%s\"}", i ? ", " : "[", i + 1,
+		          pad);
+	sbuf_adds(&big, "]");
+	put("big.json", sbuf_str(&big));
+	sbuf_free(&big);
+	memset(&d, 0, sizeof d);
+	load_spec_ok(&d, SPLIT_TRAIN, "{\"path\": \"big.json\", \"offset\": 2, \"limit\": 1}");
+	assert_int_equal(d.splits[SPLIT_TRAIN].n, 1);
+	assert_string_equal(d.splits[SPLIT_TRAIN].ex[0].golds[0], "a3");
+	assert_in_range(d.arena.used_bytes, 4000, 8000);
+	dataset_free(&d);
 }
 
 /* A list of lists is a list of passages: HotpotQA's context [[title, [sentence, ...]], ...]
@@ -509,7 +528,7 @@ static void test_nested_fields(void **state)
 	assert_string_equal(text_at(ex, "answers.start"), "5");
 	assert_string_equal(text_at(ex, "context[0]"), "T1: s1 s2");
 	assert_string_equal(text_at(ex, "context[1]"), "T2: s3");
-	assert_string_equal(text_at(ex, "context[2]"), ""); /* past the end */
+	assert_string_equal(text_at(ex, "context[2]"), "");               /* past the end */
 	assert_string_equal(text_at(ex, "context"), "T1: s1 s2\nT2: s3"); /* joined when asked */
 	/* a space between two texts where neither has one; scalars as their text */
 	assert_string_equal(text_at(ex, "mixed[0]"), "X: a b\nc 7 true {\"k\":[0.1]}");
