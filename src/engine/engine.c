@@ -213,7 +213,7 @@ static void sum_tag(void *arg, const char *tag, const struct llm_stats *s)
 	struct tag_sum *t = arg;
 	if (str_startswith(tag, "role:") != t->roles)
 		return;
-	t->paid += s->done - s->cached - s->deduplicated;
+	t->paid += s->done - s->cached;
 	t->usd += s->cost_usd;
 }
 

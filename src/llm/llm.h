@@ -83,8 +83,12 @@ struct llm_options {
 	const char *user_base_url;
 };
 
+/* done and failed count requests (a cache hit is a request answered from the cache), not the
+ * answers delivered: an answer shared with an identical request in flight is counted in shared
+ * only, so done + failed + shared answers were delivered. */
 struct llm_stats {
 	long submitted, done, failed, cached, deduplicated, in_flight, retrying, queued;
+	long shared;           /* answers delivered to a waiter that shared another's request */
 	long network_requests; /* HTTP attempts actually sent */
 	long throttled;        /* answers that were 429 (rate limited) */
 	double wait_s;         /* how long until the next retry or rate-limit hold ends; 0: none */
