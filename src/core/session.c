@@ -298,11 +298,23 @@ static void check_golds(struct loader *L, struct session *s)
 
 /* ---- optimizer settings ---- */
 
-static const char *const optimizer_keys[] = {
-    "seed",           "batch_size",   "minibatch_good", "minibatch_bad",
-    "val_size",       "budget_total", "budget_floor",   "eval_budget",
-    "step_optimizer", "role_model",   "cost_cap_usd",   "token_cap",
-    "max_demos",      "roles",        "val_resample",   NULL};
+static const char *const optimizer_keys[] = {"seed",
+                                             "batch_size",
+                                             "minibatch_good",
+                                             "minibatch_bad",
+                                             "val_size",
+                                             "budget_total",
+                                             "budget_floor",
+                                             "eval_budget",
+                                             "step_optimizer",
+                                             "role_model",
+                                             "cost_cap_usd",
+                                             "token_cap",
+                                             "max_demos",
+                                             "roles",
+                                             "val_resample",
+                                             "screen_size",
+                                             NULL};
 
 static void load_optimizer(struct loader *L, struct session *s)
 {
@@ -320,6 +332,7 @@ static void load_optimizer(struct loader *L, struct session *s)
 	st->budget_total = (int)load_int(L, o, "optimizer", "budget_total", 6, 0, 1000);
 	st->budget_floor = (int)load_int(L, o, "optimizer", "budget_floor", 1, 0, 100);
 	st->eval_budget = (int)load_int(L, o, "optimizer", "eval_budget", 12, 1, 10000);
+	st->screen_size = (int)load_int(L, o, "optimizer", "screen_size", 30, 0, 100000);
 	st->step_optimizer = load_string(L, o, "optimizer", "step_optimizer", "instruct");
 	st->cost_cap_usd = load_number(L, o, "optimizer", "cost_cap_usd", 0, 0, 1e9);
 	st->token_cap = (long)load_int(L, o, "optimizer", "token_cap", 0, 0, 1e15);

@@ -134,7 +134,7 @@ static stage_fn *const stages[PHASE_COUNT][3] = {
     [PHASE_LOCAL] = {stage_local_e5},
     [PHASE_PSEUDO] = {stage_pseudo_e6},
     [PHASE_CANDIDATES] = {stage_candidates_ask, stage_candidates_make},
-    [PHASE_SELECTION] = {stage_selection_start, stage_selection_search},
+    [PHASE_SELECTION] = {stage_selection_start, stage_selection_search, stage_selection_promote},
     [PHASE_SHAPLEY] = {stage_shapley_needs, stage_shapley_compute},
     [PHASE_ALLOCATION] = {stage_allocation},
     [PHASE_PROPOSAL] = {stage_proposal},
@@ -208,8 +208,14 @@ long phase_calls_for(const struct engine *en, enum phase p, const struct iterati
 		return bad * opt_steps;
 	case PHASE_CANDIDATES:
 		return bad ? opt_steps : 0;
-	case PHASE_SELECTION:
-		return (long)s->opt.eval_budget * val; /* upper bound: memo saves */
+	case PHASE_SELECTION: { /* upper bound: memo saves */
+		struct eval_plan plan;
+		selection_plan(en, it, &plan);
+		long n = 0;
+		for (int k = 0; k < plan.n_stages; k++)
+			n += plan.configs[k] * plan.examples[k];
+		return n;
+	}
 	case PHASE_SHAPLEY:
 		return val * 2;
 	default:
@@ -281,6 +287,16 @@ void phase_clear(struct iteration *it, enum phase p, size_t n_steps)
 			free(it->val_idx);
 			it->evals = NULL, it->val_idx = NULL;
 			it->n_evals = it->n_val = 0;
+			for (size_t e = 0; e < it->n_screened; e++) {
+				free(it->screened[e].choice);
+				free(it->screened[e].scores);
+			}
+			free(it->screened);
+			free(it->screen_idx);
+			free(it->screen_pos);
+			it->screened = NULL, it->screen_idx = it->screen_pos = NULL;
+			it->n_screened = it->n_screen = 0;
+			it->screen_saved = 0;
 		}
 		free(it->phi);
 		free(it->phi_sd);

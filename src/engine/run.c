@@ -67,6 +67,7 @@ struct run_batch {
 	struct run_callbacks cb;
 	bool cancelled;
 	void *user;
+	long calls; /* requests answered (memo hits and answers shared with another are none) */
 };
 
 static void advance(struct ex_state *es);
@@ -325,6 +326,7 @@ static void on_llm_done(void *arg, const struct llm_reply *rep)
 	struct ex_state *es = arg;
 	struct runner *r = es->b->r;
 	es->pending = 0;
+	es->b->calls += !rep->shared;
 	if (es->judging) {
 		es->judging = false;
 		const struct metric *m = r->s->metric;
@@ -795,6 +797,11 @@ double run_batch_score(const struct run_batch *b)
 const double *run_batch_scores(const struct run_batch *b)
 {
 	return b->scores;
+}
+
+long run_batch_calls(const struct run_batch *b)
+{
+	return b->calls;
 }
 
 void *run_batch_user(const struct run_batch *b)

@@ -73,6 +73,9 @@ struct trace *run_batch_take_traces(struct run_batch *b, size_t *n);
 double run_batch_score(const struct run_batch *b);
 /* Per-example scores, in idx order (borrowed, n = run_batch_count). */
 const double *run_batch_scores(const struct run_batch *b);
+/* Requests the batch made, answered so far: not its memo hits, nor answers it shared with an
+ * identical request in flight (counted with the batch that made it). */
+long run_batch_calls(const struct run_batch *b);
 void *run_batch_user(const struct run_batch *b);
 void run_batch_set_user(struct run_batch *b, void *user);
 

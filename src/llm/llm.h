@@ -50,6 +50,7 @@ struct llm_reply {
 	char key[65];     /* hex SHA-256 of the canonical request */
 	/* a cached or shared answer: the tokens it cost when it was paid for (not billed again) */
 	long reused_tokens;
+	bool shared; /* the answer of an identical request another waiter made (not a request) */
 	/* the answer's own usage, as reported by the attempt that answered (for a cached answer:
 	 * as stored in the cache), whoever paid for it; zero on error */
 	struct llm_usage answer;

@@ -331,6 +331,7 @@ static void job_deliver(struct llm *l, struct job *j)
 		r.finish_reason = j->error ? NULL : j->finish;
 		r.cut = !j->error && provider_finish_cut(j->finish);
 		memcpy(r.key, j->key, sizeof(r.key));
+		r.shared = counted;
 		if (!j->error)
 			r.answer = j->usage;
 		if (!charged) { /* the failed attempts' bill, and the answer's */

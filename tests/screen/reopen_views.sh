@@ -37,7 +37,7 @@ check() {
 	! grep -q "no gradient yet" "$OUT/before-d.txt" || fail "$1: d found no gradient"
 }
 check hotpot-mini query answer
-contains before-history "224 calls"
+contains before-history "188 calls"
 check chain5 classify
 contains before-proposals "demonstration(s) come with it"
 finish
