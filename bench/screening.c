@@ -176,7 +176,6 @@ static int run_one(const char *dir, const struct chain *c, unsigned seed, int sc
 		        engine_pause_reason(en) ? engine_pause_reason(en) : "?");
 		goto out;
 	}
-	fprintf(stderr, "n_val %zu base %.3f evals %zu bad %zu train %.3f screened %zu note %s\n", it->n_val, it->base_score, it->n_evals, it->n_bad, it->train_score, it->n_screened, it->note ? it->note : "");
 	res->wall = now_s() - t0;
 	struct llm_stats st;
 	llm_get_stats(l, &st);

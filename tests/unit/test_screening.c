@@ -3,7 +3,9 @@
  * fixes it, d's candidate loses it on half, a's and c's candidates change nothing.  With and
  * without screening the same configuration (b's candidate alone) is chosen; with it, every
  * configuration is scored on the seeded subsample, only the leader and those that can still
- * beat it run in full, and fewer requests are sent. */
+ * beat it run in full, and fewer requests are sent.  And the cost cap, checked before each
+ * evaluation, holds to within one evaluation where the selection phase's projection fell
+ * short. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -43,7 +45,7 @@ static void write_json(const struct fx *f, const char *name, cJSON *j)
 static void write_rules(const struct fx *f)
 {
 	cJSON *root = cJSON_CreateObject(), *R = cJSON_AddArrayToObject(root, "rules");
-	const char *const lose3[] = {"${w}", "${w}", "none"}, *const lose2[] = {"${w}", "none",
+	const char *const lose3[] = {"${w}", "${w}", "none"}, *const lose2[] = {"${w}.", "none",
 	                                                                        "none"};
 	cJSON_AddItemToArray(
 	    R, rule("Describe the overall task", "<summary>Pass a word.</summary>", NULL));
@@ -66,7 +68,7 @@ static void write_rules(const struct fx *f)
 	                     rule("(?s)^Word only\\.\\nStep D\\..*?Word: (?<w>\\S+)", NULL, lose2));
 	cJSON_AddItemToArray(R, rule("(?s)^Word only\\.\\nStep [A-D]\\..*?(?:Text: Item \\d+: "
 	                             "|Word: )(?<w>\\S+)",
-	                             "${w}", NULL));
+	                             "${w}.", NULL));
 	/* incumbents: b's is lossy, the others pass the word on */
 	cJSON_AddItemToArray(R, rule("(?s)^Step B\\..*?Word: (?<w>\\S+)", NULL, lose3));
 	cJSON_AddItemToArray(
@@ -79,8 +81,9 @@ static void add_examples(cJSON *ds, const char *split, int n, int first)
 {
 	cJSON *a = cJSON_AddArrayToObject(ds, split);
 	for (int i = first; i < first + n; i++) {
-		char id[32], q[64];
-		const char *w = words[(size_t)i * 7 % (sizeof words / sizeof *words)];
+		char id[32], q[64], w[40]; /* a word of its own: no two examples share a request */
+		snprintf(w, sizeof w, "%s%d", words[(size_t)i * 7 % (sizeof words / sizeof *words)],
+		         i);
 		snprintf(id, sizeof id, "%s%d", split, i);
 		snprintf(q, sizeof q, "Item %d: %s", i, w);
 		cJSON *e = cJSON_CreateObject();
@@ -101,6 +104,8 @@ static void write_session(const struct fx *f, int screen)
 	cJSON *task = cJSON_AddObjectToObject(models, "task");
 	cJSON_AddStringToObject(task, "provider", "scripted");
 	cJSON_AddStringToObject(task, "rules", "chain_rules.json");
+	cJSON_AddNumberToObject(task, "price_in", 1.0);
+	cJSON_AddNumberToObject(task, "price_out", 4.0);
 	cJSON *pl = cJSON_AddObjectToObject(root, "pipeline");
 	cJSON *steps = cJSON_AddArrayToObject(pl, "steps");
 	for (int k = 0; k < M; k++) {
@@ -144,25 +149,63 @@ struct outcome {
 	double best;
 };
 
+struct chain_rig {
+	struct fx f;
+	struct session *s;
+	struct llm *l;
+	struct engine *en;
+};
+
+static void chain_drive(struct chain_rig *g)
+{
+	for (int i = 0; i < 100000 && engine_running(g->en); i++) {
+		if (engine_busy(g->en))
+			assert_true(llm_wait(g->l, NULL, 0, 100) >= 0);
+		engine_poll(g->en);
+	}
+	assert_false(engine_running(g->en));
+}
+
+/* Writes and opens the chain, runs one iteration with auto-accept until the engine stops;
+ * with cap_usd > 0, that cost cap is set when the selection phase is next. */
+static void chain_run(struct chain_rig *g, int screen, double cap_usd)
+{
+	fx_init(&g->f, FX_DATA);
+	write_rules(&g->f);
+	write_session(&g->f, screen);
+	g->s = fx_load(&g->f, "chain.json");
+	g->l = fx_llm(&g->f, NULL);
+	struct engine_opts eo = {.auto_accept = true};
+	struct err e = {{0}};
+	g->en = engine_new(g->s, g->l, &eo, NULL, NULL, &e);
+	assert_non_null(g->en);
+	while (cap_usd > 0 &&
+	       (!engine_current(g->en) || engine_current(g->en)->phase < PHASE_SELECTION)) {
+		assert_int_equal(engine_step(g->en), 0);
+		for (int i = 0; i < 100000 && engine_busy(g->en); i++) {
+			assert_true(llm_wait(g->l, NULL, 0, 100) >= 0);
+			engine_poll(g->en);
+		}
+	}
+	g->s->opt.cost_cap_usd = cap_usd;
+	engine_run(g->en, 1);
+	chain_drive(g);
+}
+
+static void chain_close(struct chain_rig *g)
+{
+	engine_free(g->en);
+	llm_free(g->l);
+	session_free(g->s);
+	fx_done(&g->f);
+}
+
 /* One iteration with auto-accept; checks the screening's records when screen > 0. */
 static void run_chain(int screen, struct outcome *out)
 {
-	struct fx f;
-	fx_init(&f, FX_DATA);
-	write_rules(&f);
-	write_session(&f, screen);
-	struct session *s = fx_load(&f, "chain.json");
-	struct llm *l = fx_llm(&f, NULL);
-	struct engine_opts eo = {.auto_accept = true};
-	struct err e = {{0}};
-	struct engine *en = engine_new(s, l, &eo, NULL, NULL, &e);
-	assert_non_null(en);
-	assert_int_equal(engine_run(en, 1), 0);
-	for (int i = 0; i < 100000 && engine_running(en); i++) {
-		if (engine_busy(en))
-			assert_true(llm_wait(l, NULL, 0, 100) >= 0);
-		engine_poll(en);
-	}
+	struct chain_rig g;
+	chain_run(&g, screen, 0);
+	struct engine *en = g.en;
 	const struct iteration *it = engine_current(en);
 	assert_int_equal(it->phase, PHASE_COUNT);
 	assert_int_equal(it->n_val, N_VAL);
@@ -207,10 +250,7 @@ static void run_chain(int screen, struct outcome *out)
 		assert_true(it->screen_saved > 0);
 		assert_non_null(it->phi); /* Shapley on the subsample */
 	}
-	engine_free(en);
-	llm_free(l);
-	session_free(s);
-	fx_done(&f);
+	chain_close(&g);
 }
 
 static void test_same_choice_fewer_requests(void **state)
@@ -238,11 +278,46 @@ static void test_too_small_a_sample(void **state)
 	assert_memory_equal(o.choice, want, sizeof want);
 }
 
+/* The cap holds per evaluation: with a cap that the selection phase's own projection passes but
+ * its evaluations do not, the engine stops launching them and pauses; the overrun is at most
+ * one evaluation's cost (the largest, the incumbent on the whole sample: M steps x N_VAL). */
+static void test_cap_between_evaluations(void **state)
+{
+	(void)state;
+	struct chain_rig g;
+	chain_run(&g, 0, 0);
+	const struct iteration *it = engine_current(g.en);
+	assert_int_equal(it->phase, PHASE_COUNT);
+	double before = 0;
+	for (int p = 0; p < PHASE_SELECTION; p++)
+		before += it->cost[p].cost_usd;
+	const struct phase_cost *sel = &it->cost[PHASE_SELECTION];
+	double one_eval = sel->cost_usd / (double)sel->calls * M * N_VAL;
+	/* the scenario: the phase's projection is below its true cost */
+	assert_true(sel->projected_usd > 0 && sel->projected_usd < sel->cost_usd - one_eval);
+	chain_close(&g);
+	double cap_usd = before + (sel->projected_usd + sel->cost_usd - one_eval) / 2;
+	chain_run(&g, 0, cap_usd);
+	it = engine_current(g.en);
+	struct engine_totals t;
+	engine_totals(g.en, &t);
+	const char *why = engine_pause_reason(g.en);
+	assert_non_null(why);
+	assert_non_null(strstr(why, "budget cap: the next evaluation"));
+	assert_int_equal(it->phase, PHASE_SHAPLEY); /* selection ran, stopped by the cap */
+	assert_true(it->n_evals >= 1 && it->n_evals < 8);
+	if (t.cost_usd > cap_usd + one_eval * 1.05)
+		fail_msg("cap $%.4f: spent $%.4f, more than one evaluation ($%.4f) over", cap_usd,
+		         t.cost_usd, one_eval);
+	chain_close(&g);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_same_choice_fewer_requests),
 	    cmocka_unit_test(test_too_small_a_sample),
+	    cmocka_unit_test(test_cap_between_evaluations),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
