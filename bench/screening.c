@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "bench.h"
 #include "engine/engine.h"
@@ -78,7 +79,8 @@ static void add_examples(cJSON *ds, const char *split, int n, int first)
 {
 	cJSON *a = cJSON_AddArrayToObject(ds, split);
 	for (int i = first; i < first + n; i++) {
-		char id[32], q[64], w[40]; /* a word of its own, so no two examples share a request */
+		char id[32], q[64],
+		    w[40]; /* a word of its own, so no two examples share a request */
 		snprintf(w, sizeof w, "%s%d", words[(size_t)i * 7 % ARRAY_SIZE(words)], i);
 		snprintf(id, sizeof id, "%s%d", split, i);
 		snprintf(q, sizeof q, "Item %d: %s", i, w);
@@ -137,6 +139,7 @@ static void write_session(const char *path, const struct chain *c, unsigned seed
 }
 
 struct result {
+	double turn_max_ms; /* the longest turn of the loop (llm_wait + engine_poll), CPU time */
 	long requests, selection, shapley;
 	int choice[64];
 	double best;
@@ -144,6 +147,14 @@ struct result {
 	long saved;
 	double wall;
 };
+
+/* This thread's CPU time: a turn of the loop that sleeps in poll costs none of it. */
+static double bench_thread_cpu_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
 
 static int run_one(const char *dir, const struct chain *c, unsigned seed, int screen,
                    struct result *res)
@@ -166,9 +177,11 @@ static int run_one(const char *dir, const struct chain *c, unsigned seed, int sc
 	if (!en || engine_run(en, 1) < 0)
 		goto out;
 	while (engine_running(en)) {
+		double c0 = bench_thread_cpu_ms();
 		if (engine_busy(en) && llm_wait(l, NULL, 0, 250) < 0)
 			goto out;
 		engine_poll(en);
+		res->turn_max_ms = MAX(res->turn_max_ms, bench_thread_cpu_ms() - c0);
 	}
 	const struct iteration *it = engine_current(en);
 	if (!it || it->phase < PHASE_COUNT || it->best_eval < 0) {
@@ -235,6 +248,7 @@ int main(int argc, char **argv)
 	char *dir = bench_tmpdir("screening");
 	long *req[2] = {xcalloc((size_t)seeds, sizeof(long)), xcalloc((size_t)seeds, sizeof(long))};
 	int same = 0, same_score = 0, best[2] = {0, 0}, done = 0;
+	double turns[2] = {0, 0};
 	for (int sd = 1; sd <= seeds; sd++) {
 		struct rng r;
 		rng_seed(&r, (uint64_t)sd * 7919u);
@@ -265,11 +279,12 @@ int main(int argc, char **argv)
 		req[1][done] = s.requests;
 		done++;
 		printf("  %4d %s %8ld %8ld %5.2fx %8ld %8ld %5s %6s %6s  (%zu in full, ~%ld saved; "
-		       "val %.3f / %.3f)\n",
+		       "val %.3f / %.3f; longest turn %.0f / %.0f ms)\n",
 		       sd, kinds, f.requests, s.requests, (double)s.requests / (double)f.requests,
 		       f.selection + f.shapley, s.selection + s.shapley, eq ? "yes" : "NO",
 		       is_best(&c, f.choice) ? "yes" : "no", is_best(&c, s.choice) ? "yes" : "no",
-		       s.in_full, s.saved, f.best, s.best);
+		       s.in_full, s.saved, f.best, s.best, f.turn_max_ms, s.turn_max_ms);
+		turns[0] = MAX(turns[0], f.turn_max_ms), turns[1] = MAX(turns[1], s.turn_max_ms);
 		fflush(stdout);
 	}
 	if (done) {

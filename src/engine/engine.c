@@ -172,15 +172,19 @@ void engine_cancel_work(struct engine *en)
 	for (size_t i = 0; i < en->n_waits; i++)
 		if (en->waits[i]->id)
 			llm_cancel(en->llm, en->waits[i]->id);
+	if (en->slicer)
+		llm_source_cancel(en->llm, en->slicer); /* sets it to 0 */
 	for (size_t j = 0; j < en->n_jobs; j++) {
-		run_batch_cancel(en->jobs[j]->batch);
-		engine_bury_batch(en, en->jobs[j]->batch);
+		if (en->jobs[j]->batch) {
+			run_batch_cancel(en->jobs[j]->batch);
+			engine_bury_batch(en, en->jobs[j]->batch);
+		}
 		free(en->jobs[j]->choice);
 		free(en->jobs[j]->variants);
 		free(en->jobs[j]->config);
 		free(en->jobs[j]);
 	}
-	en->n_jobs = en->jobs_left = 0;
+	en->n_jobs = en->jobs_left = en->n_started = 0;
 	en->committed_usd = 0, en->committed_tokens = 0;
 	free(en->cap_reason);
 	en->cap_reason = NULL;

@@ -73,6 +73,9 @@ struct engine {
 	struct run_batch *batch; /* forward pass */
 	struct eval_job **jobs;  /* selection / Shapley evaluations in flight */
 	size_t n_jobs, cap_jobs, jobs_left;
+	size_t n_started; /* jobs[0..n_started) have their batch; the rest wait for a slice */
+	uint64_t
+	    slicer; /* the LLM loop's event source that starts them, a slice a turn (0: none) */
 	struct bo *bo;
 	long *screen_est; /* per it->screened entry: the requests its screening saved (estimate) */
 	double committed_usd; /* projected cost of the evaluations in flight */

@@ -405,6 +405,60 @@ static bool can_still_win(const struct evaluation *c, const struct evaluation *l
 	return mean + SCREEN_Z * sd / sqrt((double)n) > 0;
 }
 
+/* ---- launching in slices ----
+ * An evaluation is queued when it is launched; an event source of the LLM loop starts the
+ * queued ones, at most EVAL_SLICE examples' worth a turn of the loop (a whole evaluation at
+ * least), so that starting a search's evaluations (renders, memo look-ups, submissions for
+ * every example) never holds the loop for long: keys and the screen are served in between. */
+
+#define EVAL_SLICE 128
+
+static void start_job(struct engine *en, struct iteration *it, struct eval_job *job)
+{
+	struct run_callbacks cb = {NULL, NULL, phases_batch_done, en};
+	const char *tag = it->phase == PHASE_SHAPLEY ? "shapley" : "select";
+	job->batch = job->full ? runner_start(en->runner, job->config, val_split(en), it->val_idx,
+	                                      it->n_val, tag, &cb)
+	                       : runner_start(en->runner, job->config, val_split(en),
+	                                      it->screen_idx, it->n_screen, tag, &cb);
+}
+
+static unsigned slicer_prepare(void *arg, struct pollfd *fds, int64_t *due_ms)
+{
+	(void)arg, (void)fds;
+	*due_ms = now_ms(); /* at once, after what the loop has to serve */
+	return 0;
+}
+
+static bool slicer_dispatch(void *arg, const struct pollfd *fds, unsigned n)
+{
+	(void)fds, (void)n;
+	struct engine *en = arg;
+	struct iteration *it = phases_current(en);
+	size_t examples = 0;
+	en->launching = true;
+	while (en->n_started < en->n_jobs && examples < EVAL_SLICE) {
+		struct eval_job *job = en->jobs[en->n_started++];
+		start_job(en, it, job);
+		examples += job->full ? it->n_val : it->n_screen;
+	}
+	en->launching = false;
+	bool more = en->n_started < en->n_jobs;
+	if (!more)
+		en->slicer = 0;
+	if (!en->jobs_left && en->busy)
+		engine_work_done(en); /* all answered from the memo */
+	return more;
+}
+
+static void slicer_cancel(void *arg)
+{
+	struct engine *en = arg;
+	en->slicer = 0;
+}
+
+static const struct llm_source_ops slicer_ops = {slicer_prepare, slicer_dispatch, slicer_cancel};
+
 /* The requests an evaluation of `choice` on n examples is projected to make: n times every LLM
  * step (each round of a loop) from the first one it changes on, the steps before answering from
  * the memo or sharing the incumbent's requests; all of them for the incumbent. */
@@ -461,12 +515,8 @@ static bool launch_eval(struct engine *en, struct iteration *it, const int *choi
 	en->jobs = xgrow(en->jobs, &en->cap_jobs, en->n_jobs + 1, sizeof *en->jobs);
 	en->jobs[en->n_jobs++] = job;
 	en->jobs_left++;
-	struct run_callbacks cb = {NULL, NULL, phases_batch_done, en};
-	const char *tag = phases_current(en)->phase == PHASE_SHAPLEY ? "shapley" : "select";
-	job->batch = job->full ? runner_start(en->runner, job->config, val_split(en), it->val_idx,
-	                                      it->n_val, tag, &cb)
-	                       : runner_start(en->runner, job->config, val_split(en),
-	                                      it->screen_idx, it->n_screen, tag, &cb);
+	if (!en->slicer)
+		en->slicer = llm_source_add(en->llm, &slicer_ops, en);
 	return true;
 }
 
@@ -536,7 +586,7 @@ static void collect_evals(struct engine *en, struct iteration *it)
 		free(job->config);
 		free(job);
 	}
-	en->n_jobs = 0;
+	en->n_jobs = en->n_started = 0;
 }
 
 int stage_selection_start(struct engine *en, struct iteration *it, bool resumed)
