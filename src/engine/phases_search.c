@@ -290,7 +290,8 @@ static enum split_id val_split(const struct engine *en)
  * With optimizer.screen_size n0 > 0 and a validation sample of at least 3 n0 examples, every
  * configuration is first run on a seeded subsample of n0 of them (the incumbent on all of them
  * from the start); the search's Gaussian process sees the subsample means, and Shapley values
- * are computed on the subsample.  After the search, the configuration with the best subsample
+ * are computed on the subsample.  After the search (and after Shapley's evaluations), the
+ * configuration with the best subsample
  * mean (the leader L) and those that can still beat it are run on the whole sample, at most
  * SCREEN_MAX_FULL besides the incumbent, best subsample mean first; the proposal is the best of
  * these on the whole sample.  c can still beat L when, over the paired differences
@@ -654,8 +655,9 @@ static int cmp_screen_score(const void *a, const void *b)
 	return (x > y) - (x < y); /* ties: the one evaluated first */
 }
 
-/* After the search: the leader and the configurations that can still beat it, in full. */
-int stage_selection_promote(struct engine *en, struct iteration *it, bool resumed)
+/* After the search, and again after Shapley's evaluations (on the subsample, they may hold a
+ * new leader): the leader and the configurations that can still beat it, in full. */
+int stage_screen_promote(struct engine *en, struct iteration *it, bool resumed)
 {
 	size_t m = en->s->n_steps;
 	if (!resumed && it->n_screened) {
@@ -834,7 +836,7 @@ int stage_shapley_compute(struct engine *en, struct iteration *it, bool resumed)
 	if (p.m == 0) {
 		it->shapley_method = "none";
 		engine_emit(en, EV_SHAPLEY_READY, -1, -1, NULL);
-		return STAGE_DONE;
+		return it->n_screen ? STAGE_NEXT : STAGE_DONE; /* then promote */
 	}
 	struct table t = eval_table(it);
 	uint32_t *masks = xcalloc(t.n + 1, sizeof *masks);
@@ -869,7 +871,7 @@ int stage_shapley_compute(struct engine *en, struct iteration *it, bool resumed)
 	free(masks);
 	free(scores);
 	engine_emit(en, EV_SHAPLEY_READY, -1, -1, NULL);
-	return STAGE_DONE;
+	return it->n_screen ? STAGE_NEXT : STAGE_DONE; /* then promote */
 }
 
 /* ---- allocation and proposal ---- */
