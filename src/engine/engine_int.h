@@ -73,7 +73,7 @@ struct engine {
 	struct run_batch *batch; /* forward pass */
 	struct eval_job **jobs;  /* selection / Shapley evaluations in flight */
 	size_t n_jobs, cap_jobs, jobs_left;
-	size_t n_started; /* jobs[0..n_started) have their batch; the rest wait for a slice */
+	size_t n_started; /* jobs[0..n_started) have every example started; the rest wait */
 	uint64_t
 	    slicer; /* the LLM loop's event source that starts them, a slice a turn (0: none) */
 	struct bo *bo;

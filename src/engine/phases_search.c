@@ -408,20 +408,21 @@ static bool can_still_win(const struct evaluation *c, const struct evaluation *l
 
 /* ---- launching in slices ----
  * An evaluation is queued when it is launched; an event source of the LLM loop starts the
- * queued ones, at most EVAL_SLICE examples' worth a turn of the loop (a whole evaluation at
- * least), so that starting a search's evaluations (renders, memo look-ups, submissions for
- * every example) never holds the loop for long: keys and the screen are served in between. */
+ * queued ones' examples, at most EVAL_SLICE a turn of the loop, so that starting a search's
+ * evaluations (renders, memo look-ups, submissions for every example and step the memo
+ * answers) never holds the loop for long: keys and the screen are served in between. */
 
 #define EVAL_SLICE 128
 
-static void start_job(struct engine *en, struct iteration *it, struct eval_job *job)
+static void prepare_job(struct engine *en, struct iteration *it, struct eval_job *job)
 {
 	struct run_callbacks cb = {NULL, NULL, phases_batch_done, en};
 	const char *tag = it->phase == PHASE_SHAPLEY ? "shapley" : "select";
-	job->batch = job->full ? runner_start(en->runner, job->config, val_split(en), it->val_idx,
-	                                      it->n_val, tag, &cb)
-	                       : runner_start(en->runner, job->config, val_split(en),
-	                                      it->screen_idx, it->n_screen, tag, &cb);
+	job->batch = job->full ? runner_prepare(en->runner, job->config, val_split(en), it->val_idx,
+	                                        it->n_val, tag, &cb)
+	                       : runner_prepare(en->runner, job->config, val_split(en),
+	                                        it->screen_idx, it->n_screen, tag, &cb);
+	run_batch_drop_traces(job->batch); /* only the scores are read */
 }
 
 static unsigned slicer_prepare(void *arg, struct pollfd *fds, int64_t *due_ms)
@@ -439,9 +440,11 @@ static bool slicer_dispatch(void *arg, const struct pollfd *fds, unsigned n)
 	size_t examples = 0;
 	en->launching = true;
 	while (en->n_started < en->n_jobs && examples < EVAL_SLICE) {
-		struct eval_job *job = en->jobs[en->n_started++];
-		start_job(en, it, job);
-		examples += job->full ? it->n_val : it->n_screen;
+		struct eval_job *job = en->jobs[en->n_started];
+		if (!job->batch)
+			prepare_job(en, it, job);
+		examples += run_batch_launch(job->batch, EVAL_SLICE - examples);
+		en->n_started += run_batch_launched(job->batch);
 	}
 	en->launching = false;
 	bool more = en->n_started < en->n_jobs;
