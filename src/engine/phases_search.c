@@ -290,12 +290,12 @@ static enum split_id val_split(const struct engine *en)
  * With optimizer.screen_size n0 > 0 and a validation sample of at least 3 n0 examples, every
  * configuration is first run on a seeded subsample of n0 of them (the incumbent on all of them
  * from the start); the search's Gaussian process sees the subsample means, and Shapley values
- * are computed on the subsample.  After the search (and after Shapley's evaluations), the
- * configuration with the best subsample
- * mean (the leader L) and those that can still beat it are run on the whole sample, at most
- * SCREEN_MAX_FULL besides the incumbent, best subsample mean first; the proposal is the best of
- * these on the whole sample.  c can still beat L when, over the paired differences
- * d_j = score_c(j) - score_L(j) on the subsample, mean(d) + SCREEN_Z sd(d) / sqrt(n0) > 0. */
+ * are computed on the subsample.  After the search (and again after Shapley's evaluations),
+ * the configuration with the best subsample mean (the leader L) and those that can still beat
+ * it are run on the whole sample, at most SCREEN_MAX_FULL besides the incumbent, best subsample
+ * mean first; the proposal is the best of these on the whole sample.  c can still beat L
+ * when, over the paired differences d_j = score_c(j) - score_L(j) on the subsample,
+ * mean(d) + SCREEN_Z sd(d) / sqrt(n0) > 0. */
 
 #define SCREEN_Z        2.0
 #define SCREEN_MAX_FULL 3
