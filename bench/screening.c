@@ -301,6 +301,10 @@ int main(int argc, char **argv)
 		    "screened %d\n",
 		    same, done, 100.0 * same / done, same * 100 >= 95 * done ? "met" : "MISSED",
 		    same_score, done, best[0], best[1]);
+		printf(
+		    "  longest turn of the loop (thread CPU ms, llm_wait + engine_poll, scripted "
+		    "answers included): full %.0f, screened %.0f (target <= 50: %s)\n",
+		    turns[0], turns[1], MAX(turns[0], turns[1]) <= 50 ? "met" : "MISSED");
 	}
 	free(req[0]);
 	free(req[1]);
