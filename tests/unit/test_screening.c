@@ -291,12 +291,12 @@ static void test_cap_between_evaluations(void **state)
 	double before = 0;
 	for (int p = 0; p < PHASE_SELECTION; p++)
 		before += it->cost[p].cost_usd;
-	const struct phase_cost *sel = &it->cost[PHASE_SELECTION];
-	double one_eval = sel->cost_usd / (double)sel->calls * M * N_VAL;
+	const struct phase_cost sel = it->cost[PHASE_SELECTION]; /* a copy: the engine goes */
+	double one_eval = sel.cost_usd / (double)sel.calls * M * N_VAL;
 	/* the scenario: the phase's projection is below its true cost */
-	assert_true(sel->projected_usd > 0 && sel->projected_usd < sel->cost_usd - one_eval);
+	assert_true(sel.projected_usd > 0 && sel.projected_usd < sel.cost_usd - one_eval);
 	chain_close(&g);
-	double cap_usd = before + (sel->projected_usd + sel->cost_usd - one_eval) / 2;
+	double cap_usd = before + (sel.projected_usd + sel.cost_usd - one_eval) / 2;
 	chain_run(&g, 0, cap_usd);
 	it = engine_current(g.en);
 	struct engine_totals t;
