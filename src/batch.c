@@ -506,6 +506,13 @@ static cJSON *run_report(struct run_ctx *c)
 		cJSON_AddNumberToObject(j, "val_best", it->best_score);
 		cJSON_AddNumberToObject(j, "bad_cases", (double)it->n_bad);
 		cJSON_AddNumberToObject(j, "evaluations", (double)it->n_evals);
+		if (it->n_screen) { /* optimizer.screen_size */
+			cJSON *sc = cJSON_AddObjectToObject(j, "screening");
+			cJSON_AddNumberToObject(sc, "examples", (double)it->n_screen);
+			cJSON_AddNumberToObject(sc, "configurations", (double)it->n_screened);
+			cJSON_AddNumberToObject(sc, "in_full", (double)it->n_evals);
+			cJSON_AddNumberToObject(sc, "requests_saved", (double)it->screen_saved);
+		}
 		if (it->note)
 			cJSON_AddStringToObject(j, "note", it->note);
 		cJSON *acc = cJSON_AddArrayToObject(j, "changes");

@@ -126,14 +126,15 @@ int ablate_set(int *ablate, const char *key, const char *value, struct err *e);
 
 struct optimizer_settings {
 	unsigned long seed;
-	int batch_size;       /* forward pass examples (paper: 50) */
-	int minibatch_good;   /* good cases shown to the roles (paper: 5) */
-	int minibatch_bad;    /* bad cases analysed (paper: 5) */
-	int val_size;         /* validation sample for selection */
-	bool val_resample;    /* a fresh sample each iteration (else one per session seed) */
-	int budget_total;     /* candidates per iteration over all steps */
-	int budget_floor;     /* per step minimum */
-	int eval_budget;      /* configurations evaluated per iteration */
+	int batch_size;     /* forward pass examples (paper: 50) */
+	int minibatch_good; /* good cases shown to the roles (paper: 5) */
+	int minibatch_bad;  /* bad cases analysed (paper: 5) */
+	int val_size;       /* validation sample for selection */
+	bool val_resample;  /* a fresh sample each iteration (else one per session seed) */
+	int budget_total;   /* candidates per iteration over all steps */
+	int budget_floor;   /* per step minimum */
+	int eval_budget;    /* configurations evaluated per iteration */
+	int screen_size;    /* selection screens on this many validation examples first (0: off) */
 	char *step_optimizer; /* "instruct", "joint", ... */
 	char *role_model;     /* model configuration for the analysis roles */
 	double cost_cap_usd;  /* 0: none */

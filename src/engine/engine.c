@@ -172,15 +172,22 @@ void engine_cancel_work(struct engine *en)
 	for (size_t i = 0; i < en->n_waits; i++)
 		if (en->waits[i]->id)
 			llm_cancel(en->llm, en->waits[i]->id);
+	if (en->slicer)
+		llm_source_cancel(en->llm, en->slicer); /* sets it to 0 */
 	for (size_t j = 0; j < en->n_jobs; j++) {
-		run_batch_cancel(en->jobs[j]->batch);
-		engine_bury_batch(en, en->jobs[j]->batch);
+		if (en->jobs[j]->batch) {
+			run_batch_cancel(en->jobs[j]->batch);
+			engine_bury_batch(en, en->jobs[j]->batch);
+		}
 		free(en->jobs[j]->choice);
 		free(en->jobs[j]->variants);
 		free(en->jobs[j]->config);
 		free(en->jobs[j]);
 	}
-	en->n_jobs = en->jobs_left = 0;
+	en->n_jobs = en->jobs_left = en->n_started = 0;
+	en->committed_usd = 0, en->committed_tokens = 0;
+	free(en->cap_reason);
+	en->cap_reason = NULL;
 	if (en->batch) {
 		run_batch_cancel(en->batch);
 		engine_bury_batch(en, en->batch);
@@ -213,7 +220,7 @@ static void sum_tag(void *arg, const char *tag, const struct llm_stats *s)
 	struct tag_sum *t = arg;
 	if (str_startswith(tag, "role:") != t->roles)
 		return;
-	t->paid += s->done - s->cached - s->deduplicated;
+	t->paid += s->done - s->cached;
 	t->usd += s->cost_usd;
 }
 
@@ -250,6 +257,37 @@ static double phase_call_cost(const struct engine *en, enum phase p)
 		n++;
 	}
 	return n ? sum / n : 0;
+}
+
+/* Billed tokens per paid request so far (0 before any). */
+static long tokens_per_call(const struct llm_stats *st)
+{
+	return st->done > st->cached
+	           ? (st->tokens_in + st->tokens_out) / (st->done - st->cached + 1)
+	           : 0;
+}
+
+char *engine_eval_over_cap(const struct engine *en, long calls, double *usd, long *tokens)
+{
+	const struct optimizer_settings *o = &en->s->opt;
+	struct llm_stats st;
+	llm_get_stats(en->llm, &st);
+	*usd = (double)calls * phase_call_cost(en, en->iters[en->n_iters - 1]->phase);
+	*tokens = tokens_per_call(&st) * calls;
+	struct engine_totals spent;
+	engine_spent(en, &spent);
+	if (o->cost_cap_usd > 0 && spent.cost_usd + en->committed_usd + *usd > o->cost_cap_usd)
+		return xasprintf(
+		    "budget cap: the next evaluation is projected to cost $%.4f, which "
+		    "would pass the cap of $%.4f (this session has spent $%.4f, and "
+		    "$%.4f is under way); raise optimizer.cost_cap_usd to go on",
+		    *usd, o->cost_cap_usd, spent.cost_usd, en->committed_usd);
+	long used = spent.tokens_in + spent.tokens_out + en->committed_tokens;
+	if (o->token_cap > 0 && used + *tokens > o->token_cap)
+		return xasprintf("token cap: the next evaluation is projected to use about %ld "
+		                 "tokens, passing the cap of %ld (used and under way %ld)",
+		                 *tokens, o->token_cap, used);
+	return NULL;
 }
 
 struct iteration *engine_new_iteration(struct engine *en)
@@ -308,8 +346,7 @@ static int start_next(struct engine *en)
 		return -1;
 	}
 	long tokens = spent.tokens_in + spent.tokens_out;
-	long run_tokens = st.tokens_in + st.tokens_out;
-	long per_call = st.done > st.cached ? run_tokens / (st.done - st.cached + 1) : 0;
+	long per_call = tokens_per_call(&st);
 	if (o->token_cap > 0 && tokens + per_call * calls > o->token_cap) {
 		char *msg = xasprintf("token cap: phase %s is projected to use about %ld tokens, "
 		                      "passing the cap of %ld (used %ld)",
@@ -377,6 +414,12 @@ void engine_phase_done(struct engine *en)
 		engine_decide_remaining(en);
 	} else if (it->phase == PHASE_DECISION) {
 		set_pause(en, "proposal ready: accept, edit or reject each change");
+	}
+	if (en->cap_reason) { /* an evaluation the caps refused */
+		en->pause_requested = false;
+		set_pause(en, en->cap_reason);
+		free(en->cap_reason);
+		en->cap_reason = NULL;
 	}
 	if (en->pause_requested) {
 		en->pause_requested = false;
@@ -1004,6 +1047,8 @@ void engine_free(struct engine *en)
 	free(en->undo);
 	free(en->waits);
 	free(en->jobs);
+	free(en->screen_est);
+	free(en->cap_reason);
 	free(en->pause_reason);
 	free(en->structure_cache);
 	runner_free(en->runner);

@@ -156,6 +156,17 @@ struct iteration {
 	struct evaluation *evals;
 	size_t n_evals;
 	double base_score; /* incumbent on the validation sample */
+	/* screening (optimizer.screen_size): every configuration is first run on a seeded
+	 * subsample of the validation sample, and only those that can still win on all of it.
+	 * screen_idx: the subsample (split indices, n_screen of them; 0: no screening);
+	 * screened: every configuration evaluated, scored on the subsample only (evals holds the
+	 * full evaluations); screen_saved: requests saved, estimated from each configuration not
+	 * run in full as its subsample requests scaled to the whole sample */
+	size_t *screen_idx, *screen_pos; /* screen_pos: the subsample's positions in val_idx */
+	size_t n_screen;
+	struct evaluation *screened;
+	size_t n_screened;
+	long screen_saved;
 	/* shapley */
 	double *phi, *phi_sd;
 	const char *shapley_method;

@@ -27,8 +27,21 @@ struct eval_job {
 	const struct variant **config; /* per step */
 	struct variant *variants;      /* storage for config */
 	struct run_batch *batch;
-	uint32_t mask; /* for Shapley coalitions: set when known */
+	uint32_t mask;   /* for Shapley coalitions: set when known */
+	bool full;       /* on the whole validation sample, else on the screening subsample */
+	double proj_usd; /* its projected cost, counted in engine.committed_* while it runs */
+	long proj_tokens;
 };
+
+/* Selection's evaluation plan: stage k runs at most configs[k] configurations on examples[k]
+ * validation examples each; stage 0 is the screening (the incumbent runs in full from the
+ * start and counts in the last stage), the last stage the whole sample.  One stage without
+ * screening.  `it` NULL: an iteration not begun. */
+struct eval_plan {
+	int n_stages;
+	long configs[2], examples[2];
+};
+void selection_plan(const struct engine *en, const struct iteration *it, struct eval_plan *p);
 
 struct undo_rec {
 	int step;
@@ -60,7 +73,15 @@ struct engine {
 	struct run_batch *batch; /* forward pass */
 	struct eval_job **jobs;  /* selection / Shapley evaluations in flight */
 	size_t n_jobs, cap_jobs, jobs_left;
+	size_t n_started; /* jobs[0..n_started) have every example started; the rest wait */
+	uint64_t
+	    slicer; /* the LLM loop's event source that starts them, a slice a turn (0: none) */
 	struct bo *bo;
+	long *screen_est; /* per it->screened entry: the requests its screening saved (estimate) */
+	double committed_usd; /* projected cost of the evaluations in flight */
+	long committed_tokens;
+	char *cap_reason; /* an evaluation the caps refused: the phase pauses when it ends */
+	size_t cap_screen_est;
 	bool launching; /* evaluations being started: completions wait for the launcher */
 	struct run_batch **graveyard; /* finished batches, freed outside their callbacks */
 	size_t n_graveyard, cap_graveyard;
@@ -106,6 +127,12 @@ void engine_phase_failed(struct engine *en, const char *message);
 void engine_work_done(struct engine *en);
 /* Frees a batch later, outside the callback that may still be using it. */
 void engine_bury_batch(struct engine *en, struct run_batch *b);
+
+/* Whether an evaluation of the phase in flight, projected to make `calls` requests, keeps the
+ * session within optimizer.cost_cap_usd and token_cap beside what it has spent and the
+ * evaluations in flight (committed_*): NULL with *usd and *tokens its projection, else why not
+ * (caller frees).  Checked before each evaluation, so an overrun is at most one evaluation's. */
+char *engine_eval_over_cap(const struct engine *en, long calls, double *usd, long *tokens);
 
 /* phases.c */
 void phase_start(struct engine *en, enum phase p);

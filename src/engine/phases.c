@@ -134,8 +134,8 @@ static stage_fn *const stages[PHASE_COUNT][3] = {
     [PHASE_LOCAL] = {stage_local_e5},
     [PHASE_PSEUDO] = {stage_pseudo_e6},
     [PHASE_CANDIDATES] = {stage_candidates_ask, stage_candidates_make},
-    [PHASE_SELECTION] = {stage_selection_start, stage_selection_search},
-    [PHASE_SHAPLEY] = {stage_shapley_needs, stage_shapley_compute},
+    [PHASE_SELECTION] = {stage_selection_start, stage_selection_search, stage_screen_promote},
+    [PHASE_SHAPLEY] = {stage_shapley_needs, stage_shapley_compute, stage_screen_promote},
     [PHASE_ALLOCATION] = {stage_allocation},
     [PHASE_PROPOSAL] = {stage_proposal},
     [PHASE_DECISION] = {stage_decision},
@@ -210,11 +210,17 @@ long phase_calls_for(const struct engine *en, enum phase p, const struct iterati
 		return bad * opt_steps;
 	case PHASE_CANDIDATES:
 		return bad ? opt_steps : 0;
-	case PHASE_SELECTION:
+	case PHASE_SELECTION: { /* upper bound: memo saves */
 		if (s->opt.ablate[ABLATE_SELECTION] == SELECT_PER_STEP) /* each alone, 2 more */
 			return (MAX(s->opt.budget_total, s->opt.budget_floor * opt_steps) + 2) *
 			       val;
-		return (long)s->opt.eval_budget * val; /* upper bound: memo saves */
+		struct eval_plan plan;
+		selection_plan(en, it, &plan);
+		long n = 0;
+		for (int k = 0; k < plan.n_stages; k++)
+			n += plan.configs[k] * plan.examples[k];
+		return n;
+	}
 	case PHASE_SHAPLEY:
 		return val * phases_shapley_extra(en, it);
 	default:
@@ -287,6 +293,16 @@ void phase_clear(struct iteration *it, enum phase p, size_t n_steps)
 			free(it->val_idx);
 			it->evals = NULL, it->val_idx = NULL;
 			it->n_evals = it->n_val = 0;
+			for (size_t e = 0; e < it->n_screened; e++) {
+				free(it->screened[e].choice);
+				free(it->screened[e].scores);
+			}
+			free(it->screened);
+			free(it->screen_idx);
+			free(it->screen_pos);
+			it->screened = NULL, it->screen_idx = it->screen_pos = NULL;
+			it->n_screened = it->n_screen = 0;
+			it->screen_saved = 0;
 		}
 		free(it->phi);
 		free(it->phi_sd);

@@ -16,7 +16,8 @@ stage_fn stage_forward, stage_forward_collect;
 stage_fn stage_analysis_e1, stage_analysis_e2, stage_gradient_e3, stage_gradient_e4, stage_local_e5,
     stage_pseudo_e6;
 stage_fn stage_candidates_ask, stage_candidates_make, stage_selection_start, stage_selection_search,
-    stage_shapley_needs, stage_shapley_compute, stage_allocation, stage_proposal, stage_decision;
+    stage_screen_promote, stage_shapley_needs, stage_shapley_compute, stage_allocation,
+    stage_proposal, stage_decision;
 
 /* The extra validation evaluations the Shapley phase will launch (exact and permutation ask
  * for the coalitions selection did not evaluate; kernel for none): exact once selection has

@@ -286,19 +286,228 @@ static enum split_id val_split(const struct engine *en)
 	return en->s->data.splits[SPLIT_VAL].n ? SPLIT_VAL : SPLIT_TRAIN;
 }
 
-static bool evaluated(const struct iteration *it, const int *choice, size_t m)
+/* ---- screening ----
+ * With optimizer.screen_size n0 > 0 and a validation sample of at least 3 n0 examples, every
+ * configuration is first run on a seeded subsample of n0 of them (the incumbent on all of them
+ * from the start); the search's Gaussian process sees the subsample means, and Shapley values
+ * are computed on the subsample.  After the search (and again after Shapley's evaluations),
+ * the configuration with the best subsample mean (the leader L) and those that can still beat
+ * it are run on the whole sample, at most SCREEN_MAX_FULL besides the incumbent, best subsample
+ * mean first; the proposal is the best of these on the whole sample.  c can still beat L
+ * when, over the paired differences d_j = score_c(j) - score_L(j) on the subsample,
+ * mean(d) + SCREEN_Z sd(d) / sqrt(n0) > 0. */
+
+#define SCREEN_Z        2.0
+#define SCREEN_MAX_FULL 3
+
+static size_t screen_size(const struct engine *en, size_t n_val)
 {
-	for (size_t e = 0; e < it->n_evals; e++)
-		if (memcmp(it->evals[e].choice, choice, m * sizeof *choice) == 0)
-			return true;
-	return false;
+	size_t n0 = (size_t)en->s->opt.screen_size;
+	return n0 && n0 * 3 <= n_val ? n0 : 0;
 }
 
-static void launch_eval(struct engine *en, struct iteration *it, const int *choice)
+/* The subsample: n0 positions of val_idx drawn with the seed, fixed like the sample itself. */
+static void screen_sample(struct engine *en, struct iteration *it)
+{
+	size_t n0 = screen_size(en, it->n_val);
+	if (!n0)
+		return;
+	size_t *perm = xcalloc(it->n_val, sizeof *perm);
+	for (size_t i = 0; i < it->n_val; i++)
+		perm[i] = i;
+	struct rng r;
+	rng_seed(&r, en->s->opt.seed * 104729u + 11u +
+	                 (en->s->opt.val_resample ? (uint64_t)it->number - 1 : 0));
+	for (size_t i = 0; i < n0; i++) {
+		size_t j = i + (size_t)rng_below(&r, it->n_val - i), t = perm[i];
+		perm[i] = perm[j], perm[j] = t;
+	}
+	qsort(perm, n0, sizeof *perm, cmp_size);
+	it->screen_pos = perm;
+	it->screen_idx = xcalloc(n0, sizeof *it->screen_idx);
+	for (size_t k = 0; k < n0; k++)
+		it->screen_idx[k] = it->val_idx[perm[k]];
+	it->n_screen = n0;
+}
+
+void selection_plan(const struct engine *en, const struct iteration *it, struct eval_plan *p)
 {
 	const struct session *s = en->s;
+	const struct split *val = &s->data.splits[SPLIT_VAL];
+	size_t n_val = it && it->val_idx ? it->n_val
+	                                 : MIN((size_t)s->opt.val_size,
+	                                       (val->n ? val : &s->data.splits[SPLIT_TRAIN])->n);
+	size_t n0 = it && it->val_idx ? it->n_screen : screen_size(en, n_val);
+	long budget = s->opt.eval_budget;
+	if (!n0) {
+		*p = (struct eval_plan){1, {budget, 0}, {(long)n_val, 0}};
+		return;
+	}
+	*p = (struct eval_plan){
+	    2, {budget, MIN(budget, 1 + SCREEN_MAX_FULL)}, {(long)n0, (long)n_val}};
+}
+
+/* What the search and Shapley compare: every configuration on the screening subsample, or
+ * without screening the full evaluations. */
+struct table {
+	const struct evaluation *ev;
+	size_t n, n_ex;
+};
+
+static struct table eval_table(const struct iteration *it)
+{
+	if (it->n_screen)
+		return (struct table){it->screened, it->n_screened, it->n_screen};
+	return (struct table){it->evals, it->n_evals, it->n_val};
+}
+
+static long find_eval(const struct evaluation *ev, size_t n, const int *choice, size_t m)
+{
+	for (size_t e = 0; e < n; e++)
+		if (memcmp(ev[e].choice, choice, m * sizeof *choice) == 0)
+			return (long)e;
+	return -1;
+}
+
+static bool evaluated(const struct iteration *it, const int *choice, size_t m)
+{
+	struct table t = eval_table(it);
+	return find_eval(t.ev, t.n, choice, m) >= 0;
+}
+
+/* Adds a configuration's subsample scores (picked out of a full run's) to it->screened. */
+static struct evaluation *screen_add(struct iteration *it, const int *choice, size_t m,
+                                     const double *scores, bool full)
+{
+	it->screened = xrealloc(it->screened, (it->n_screened + 1) * sizeof *it->screened);
+	struct evaluation *ev = &it->screened[it->n_screened++];
+	ev->choice = xmalloc(m * sizeof *ev->choice);
+	memcpy(ev->choice, choice, m * sizeof *choice);
+	ev->scores = xmalloc(it->n_screen * sizeof *ev->scores);
+	double sum = 0;
+	for (size_t k = 0; k < it->n_screen; k++)
+		sum += ev->scores[k] = scores[full ? it->screen_pos[k] : k];
+	ev->score = sum / (double)it->n_screen;
+	return ev;
+}
+
+/* Whether configuration c can still beat the leader l on the whole sample (the rule above). */
+static bool can_still_win(const struct evaluation *c, const struct evaluation *l, size_t n)
+{
+	double mean = 0, ss = 0;
+	for (size_t j = 0; j < n; j++)
+		mean += c->scores[j] - l->scores[j];
+	mean /= (double)n;
+	for (size_t j = 0; j < n; j++) {
+		double d = c->scores[j] - l->scores[j] - mean;
+		ss += d * d;
+	}
+	double sd = n > 1 ? sqrt(ss / (double)(n - 1)) : 0;
+	return mean + SCREEN_Z * sd / sqrt((double)n) > 0;
+}
+
+/* ---- launching in slices ----
+ * An evaluation is queued when it is launched; an event source of the LLM loop starts the
+ * queued ones' examples, at most EVAL_SLICE a turn of the loop, so that starting a search's
+ * evaluations (renders, memo look-ups, submissions for every example and step the memo
+ * answers) never holds the loop for long: keys and the screen are served in between. */
+
+#define EVAL_SLICE 128
+
+static void prepare_job(struct engine *en, struct iteration *it, struct eval_job *job)
+{
+	struct run_callbacks cb = {NULL, NULL, phases_batch_done, en};
+	const char *tag = it->phase == PHASE_SHAPLEY ? "shapley" : "select";
+	job->batch = job->full ? runner_prepare(en->runner, job->config, val_split(en), it->val_idx,
+	                                        it->n_val, tag, &cb)
+	                       : runner_prepare(en->runner, job->config, val_split(en),
+	                                        it->screen_idx, it->n_screen, tag, &cb);
+	/* a subsample's runs: only the scores are read; a whole-sample run may become the
+	 * proposal's evidence (keep_traces) */
+	if (!job->full)
+		run_batch_drop_traces(job->batch);
+}
+
+static unsigned slicer_prepare(void *arg, struct pollfd *fds, int64_t *due_ms)
+{
+	(void)arg, (void)fds;
+	*due_ms = now_ms(); /* at once, after what the loop has to serve */
+	return 0;
+}
+
+static bool slicer_dispatch(void *arg, const struct pollfd *fds, unsigned n)
+{
+	(void)fds, (void)n;
+	struct engine *en = arg;
+	struct iteration *it = phases_current(en);
+	size_t examples = 0;
+	en->launching = true;
+	while (en->n_started < en->n_jobs && examples < EVAL_SLICE) {
+		struct eval_job *job = en->jobs[en->n_started];
+		if (!job->batch)
+			prepare_job(en, it, job);
+		examples += run_batch_launch(job->batch, EVAL_SLICE - examples);
+		en->n_started += run_batch_launched(job->batch);
+	}
+	en->launching = false;
+	bool more = en->n_started < en->n_jobs;
+	if (!more)
+		en->slicer = 0;
+	if (!en->jobs_left && en->busy)
+		engine_work_done(en); /* all answered from the memo */
+	return more;
+}
+
+static void slicer_cancel(void *arg)
+{
+	struct engine *en = arg;
+	en->slicer = 0;
+}
+
+static const struct llm_source_ops slicer_ops = {slicer_prepare, slicer_dispatch, slicer_cancel};
+
+/* The requests an evaluation of `choice` on n examples is projected to make: n times every LLM
+ * step (each round of a loop) from the first one it changes on, the steps before answering from
+ * the memo or sharing the incumbent's requests; all of them for the incumbent. */
+static long eval_projected_calls(const struct engine *en, const int *choice, size_t n)
+{
+	const struct session *s = en->s;
+	long calls = 0;
+	bool changed = true;
+	for (size_t i = 0; i < s->n_steps; i++)
+		changed = changed && choice[i] == 0;
+	for (size_t o = 0; o < s->n_order; o++) {
+		const struct order_item *it = &s->order[o];
+		size_t n_st = it->step >= 0 ? 1 : s->loops[it->loop].n_steps;
+		int rounds = it->step >= 0 ? 1 : s->loops[it->loop].max_rounds;
+		for (size_t k = 0; k < n_st; k++) {
+			int si = it->step >= 0 ? it->step : s->loops[it->loop].steps[k];
+			changed = changed || choice[si] > 0;
+			calls += changed && s->steps[si].kind == STEP_LLM ? rounds : 0;
+		}
+	}
+	return calls * (long)n;
+}
+
+/* Launches one evaluation, or refuses it (false, en->cap_reason set) when the caps would not
+ * hold: what the session spent, the evaluations in flight and this one at their projections. */
+static bool launch_eval(struct engine *en, struct iteration *it, const int *choice, bool full)
+{
+	const struct session *s = en->s;
+	if (en->cap_reason)
+		return false;
+	full = full || !it->n_screen;
+	double usd;
+	long tokens;
+	en->cap_reason = engine_eval_over_cap(
+	    en, eval_projected_calls(en, choice, full ? it->n_val : it->n_screen), &usd, &tokens);
+	if (en->cap_reason)
+		return false;
+	en->committed_usd += usd, en->committed_tokens += tokens;
 	struct eval_job *job = xcalloc(1, sizeof *job);
 	job->en = en;
+	job->full = full;
+	job->proj_usd = usd, job->proj_tokens = tokens;
 	job->choice = xmalloc(s->n_steps * sizeof *job->choice);
 	memcpy(job->choice, choice, s->n_steps * sizeof *job->choice);
 	job->variants = xcalloc(s->n_steps, sizeof *job->variants);
@@ -313,10 +522,35 @@ static void launch_eval(struct engine *en, struct iteration *it, const int *choi
 	en->jobs = xgrow(en->jobs, &en->cap_jobs, en->n_jobs + 1, sizeof *en->jobs);
 	en->jobs[en->n_jobs++] = job;
 	en->jobs_left++;
-	struct run_callbacks cb = {NULL, NULL, phases_batch_done, en};
-	job->batch =
-	    runner_start(en->runner, job->config, val_split(en), it->val_idx, it->n_val,
-	                 phases_current(en)->phase == PHASE_SHAPLEY ? "shapley" : "select", &cb);
+	if (!en->slicer)
+		en->slicer = llm_source_add(en->llm, &slicer_ops, en);
+	return true;
+}
+
+/* A finished job's part in the screening: its subsample scores, the search's observation, and
+ * the requests saved (a configuration run in full after its screening saved none). */
+static void screen_collect(struct engine *en, struct iteration *it, struct eval_job *job)
+{
+	size_t m = en->s->n_steps;
+	long known = find_eval(it->screened, it->n_screened, job->choice, m);
+	if (known >= 0) { /* promoted */
+		it->screen_saved -= en->screen_est[known];
+		en->screen_est[known] = 0;
+		return;
+	}
+	const struct evaluation *ev =
+	    screen_add(it, job->choice, m, run_batch_scores(job->batch), job->full);
+	en->screen_est =
+	    xgrow(en->screen_est, &en->cap_screen_est, it->n_screened, sizeof *en->screen_est);
+	long est = job->full ? 0
+	                     : run_batch_calls(job->batch) * (long)(it->n_val - it->n_screen) /
+	                           (long)it->n_screen;
+	en->screen_est[it->n_screened - 1] = est;
+	it->screen_saved += est;
+	if (en->bo) {
+		struct err e = {{0}};
+		bo_observe(en->bo, ev->choice, ev->score, &e);
+	}
 }
 
 void eval_free_traces(struct evaluation *ev, size_t n)
@@ -359,13 +593,26 @@ static void collect_evals(struct engine *en, struct iteration *it)
 	const struct session *s = en->s;
 	for (size_t j = 0; j < en->n_jobs; j++) {
 		struct eval_job *job = en->jobs[j];
+		en->committed_usd = MAX(0, en->committed_usd - job->proj_usd);
+		en->committed_tokens = MAX(0, en->committed_tokens - job->proj_tokens);
+		if (it->n_screen)
+			screen_collect(en, it, job);
+		if (!job->full) {
+			engine_emit(en, EV_EVAL_DONE, -1, -1, NULL);
+			engine_bury_batch(en, job->batch);
+			free(job->choice);
+			free(job->variants);
+			free(job->config);
+			free(job);
+			continue;
+		}
 		it->evals = xrealloc(it->evals, (it->n_evals + 1) * sizeof *it->evals);
 		struct evaluation *ev = &it->evals[it->n_evals++];
 		ev->choice = job->choice;
 		ev->score = run_batch_score(job->batch);
 		ev->scores = xmalloc((it->n_val ? it->n_val : 1) * sizeof *ev->scores);
 		memcpy(ev->scores, run_batch_scores(job->batch), it->n_val * sizeof *ev->scores);
-		if (en->bo) {
+		if (en->bo && !it->n_screen) {
 			struct err e = {{0}};
 			bo_observe(en->bo, ev->choice, ev->score, &e);
 		}
@@ -381,7 +628,7 @@ static void collect_evals(struct engine *en, struct iteration *it)
 		free(job->config);
 		free(job);
 	}
-	en->n_jobs = 0;
+	en->n_jobs = en->n_started = 0;
 }
 
 /* ---- selection without the search (optimizer.ablate.selection "per_step") ----
@@ -417,11 +664,11 @@ static void per_step_start(struct engine *en, struct iteration *it)
 	size_t m = en->s->n_steps;
 	int *c = xcalloc(m, sizeof *c);
 	en->launching = true;
-	launch_eval(en, it, c); /* the incumbent */
+	launch_eval(en, it, c, true); /* the incumbent */
 	for (size_t i = 0; i < m; i++) {
 		for (size_t k = 1; it->n_cands && k <= it->n_cands[i]; k++) {
 			c[i] = (int)k;
-			launch_eval(en, it, c);
+			launch_eval(en, it, c, true);
 		}
 		c[i] = 0;
 	}
@@ -439,7 +686,7 @@ static int per_step_finish(struct engine *en, struct iteration *it)
 		changed += win[i] > 0;
 	if (changed >= 2 && !evaluated(it, win, m)) {
 		en->launching = true;
-		launch_eval(en, it, win);
+		launch_eval(en, it, win, true);
 		en->launching = false;
 		if (!en->jobs_left)
 			collect_evals(en, it); /* answered from the memo at once */
@@ -471,6 +718,7 @@ int stage_selection_start(struct engine *en, struct iteration *it, bool resumed)
 		per_step_start(en, it);
 		return en->jobs_left ? STAGE_WAIT : STAGE_NEXT;
 	}
+	screen_sample(en, it);
 	int *nch = xcalloc(s->n_steps, sizeof *nch);
 	size_t total = 1;
 	for (size_t i = 0; i < s->n_steps; i++) {
@@ -482,8 +730,8 @@ int stage_selection_start(struct engine *en, struct iteration *it, bool resumed)
 	int *configs = xcalloc(max * s->n_steps + 1, sizeof *configs);
 	size_t n = bo_initial_design(en->bo, configs, max);
 	en->launching = true;
-	for (size_t k = 0; k < n; k++)
-		launch_eval(en, it, &configs[k * s->n_steps]);
+	for (size_t k = 0; k < n && !en->cap_reason; k++) /* the first, the incumbent, in full */
+		launch_eval(en, it, &configs[k * s->n_steps], k == 0);
 	en->launching = false;
 	free(configs);
 	free(nch);
@@ -499,7 +747,8 @@ int stage_selection_search(struct engine *en, struct iteration *it, bool resumed
 	collect_evals(en, it);
 	int *next = xcalloc(s->n_steps, sizeof *next);
 	en->launching = true;
-	while (it->n_evals + en->n_jobs < (size_t)s->opt.eval_budget && !en->jobs_left) {
+	while (eval_table(it).n + en->n_jobs < (size_t)s->opt.eval_budget && !en->jobs_left &&
+	       !en->cap_reason) {
 		if (bo_suggest(en->bo, next) < 0)
 			break;
 		if (evaluated(it, next, s->n_steps)) {
@@ -507,7 +756,8 @@ int stage_selection_search(struct engine *en, struct iteration *it, bool resumed
 			bo_observe(en->bo, next, NAN, &e);
 			continue;
 		}
-		launch_eval(en, it, next);
+		if (!launch_eval(en, it, next, false))
+			break;
 		if (!en->jobs_left)
 			collect_evals(en, it); /* answered from the memo at once */
 	}
@@ -517,6 +767,46 @@ int stage_selection_search(struct engine *en, struct iteration *it, bool resumed
 		return STAGE_WAIT; /* called again when this evaluation is back */
 	bo_free(en->bo);
 	en->bo = NULL;
+	return it->n_screen ? STAGE_NEXT : STAGE_DONE;
+}
+
+static int cmp_screen_score(const void *a, const void *b)
+{
+	const struct evaluation *x = *(const struct evaluation *const *)a,
+	                        *y = *(const struct evaluation *const *)b;
+	if (x->score != y->score)
+		return (x->score < y->score) - (x->score > y->score);
+	return (x > y) - (x < y); /* ties: the one evaluated first */
+}
+
+/* After the search, and again after Shapley's evaluations (on the subsample, they may hold a
+ * new leader): the leader and the configurations that can still beat it, in full. */
+int stage_screen_promote(struct engine *en, struct iteration *it, bool resumed)
+{
+	size_t m = en->s->n_steps;
+	if (!resumed && it->n_screened) {
+		const struct evaluation *lead = &it->screened[0];
+		for (size_t e = 1; e < it->n_screened; e++)
+			if (it->screened[e].score > lead->score)
+				lead = &it->screened[e];
+		const struct evaluation **go = xcalloc(it->n_screened, sizeof *go);
+		size_t n = 0;
+		for (size_t e = 0; e < it->n_screened; e++) {
+			const struct evaluation *c = &it->screened[e];
+			if (find_eval(it->evals, it->n_evals, c->choice, m) < 0 &&
+			    (c == lead || can_still_win(c, lead, it->n_screen)))
+				go[n++] = c;
+		}
+		qsort(go, n, sizeof *go, cmp_screen_score);
+		en->launching = true;
+		for (size_t k = 0; k < n && k < SCREEN_MAX_FULL && !en->cap_reason; k++)
+			launch_eval(en, it, go[k]->choice, true);
+		en->launching = false;
+		free(go);
+		if (en->jobs_left)
+			return STAGE_WAIT;
+	}
+	collect_evals(en, it);
 	return STAGE_DONE;
 }
 
@@ -535,13 +825,18 @@ static void players_free(struct players *p)
 	free(p->strong);
 }
 
-static int best_eval(const struct iteration *it)
+static int best_of(const struct evaluation *ev, size_t n)
 {
 	int best = -1;
-	for (size_t e = 0; e < it->n_evals; e++)
-		if (best < 0 || it->evals[e].score > it->evals[best].score)
+	for (size_t e = 0; e < n; e++)
+		if (best < 0 || ev[e].score > ev[best].score)
 			best = (int)e;
 	return best;
+}
+
+static int best_eval(const struct iteration *it)
+{
+	return best_of(it->evals, it->n_evals);
 }
 
 static void find_players(const struct engine *en, const struct iteration *it, struct players *p)
@@ -550,27 +845,26 @@ static void find_players(const struct engine *en, const struct iteration *it, st
 	p->m = 0;
 	p->step = xcalloc(s->n_steps + 1, sizeof *p->step);
 	p->strong = xcalloc(s->n_steps + 1, sizeof *p->strong);
-	int best = best_eval(it);
+	struct table t = eval_table(it);
+	int best = best_of(t.ev, t.n);
 	for (size_t i = 0; i < s->n_steps; i++) {
 		if (!it->n_cands || !it->n_cands[i])
 			continue;
 		/* strong: the candidate that did best changed alone, else the best combination's */
 		int strong = 0;
 		double strong_score = -1;
-		for (size_t e = 0; e < it->n_evals; e++) {
-			const int *c = it->evals[e].choice;
+		for (size_t e = 0; e < t.n; e++) {
+			const int *c = t.ev[e].choice;
 			bool alone = c[i] > 0;
 			for (size_t k = 0; k < s->n_steps && alone; k++)
 				alone = k == i || c[k] == 0;
-			if (alone && it->evals[e].score > strong_score) {
+			if (alone && t.ev[e].score > strong_score) {
 				strong = c[i];
-				strong_score = it->evals[e].score;
+				strong_score = t.ev[e].score;
 			}
 		}
 		if (!strong)
-			strong = best >= 0 && it->evals[best].choice[i] > 0
-			             ? it->evals[best].choice[i]
-			             : 1;
+			strong = best >= 0 && t.ev[best].choice[i] > 0 ? t.ev[best].choice[i] : 1;
 		p->step[p->m] = (int)i;
 		p->strong[p->m] = strong;
 		p->m++;
@@ -605,17 +899,19 @@ static bool eval_mask(const struct engine *en, const struct players *p, const in
 	return true;
 }
 
-/* The coalitions among the evaluations (n_have of them); index[k] is the evaluation of have[k].
+/* The coalitions among the evaluations Shapley compares (eval_table: the screening subsample's
+ * when selection screened), n_have of them; index[k] is the evaluation of have[k] in that table.
  * Both caller-freed. */
 static uint64_t *evaluated_masks(const struct engine *en, const struct iteration *it,
                                  const struct players *p, size_t *n_have, size_t **index)
 {
 	size_t w = shapley_words(p->m);
-	uint64_t *have = xcalloc((it->n_evals + 1) * w, sizeof *have);
-	*index = xcalloc(it->n_evals + 1, sizeof **index);
+	struct table t = eval_table(it);
+	uint64_t *have = xcalloc((t.n + 1) * w, sizeof *have);
+	*index = xcalloc(t.n + 1, sizeof **index);
 	*n_have = 0;
-	for (size_t e = 0; e < it->n_evals; e++)
-		if (eval_mask(en, p, it->evals[e].choice, &have[*n_have * w]))
+	for (size_t e = 0; e < t.n; e++)
+		if (eval_mask(en, p, t.ev[e].choice, &have[*n_have * w]))
 			(*index)[(*n_have)++] = e;
 	return have;
 }
@@ -631,7 +927,7 @@ static enum shapley_method method_for(const struct engine *en, int m, size_t n_h
 long phases_shapley_extra(const struct engine *en, const struct iteration *it)
 {
 	const struct session *s = en->s;
-	if (it && it->n_evals) { /* selection has run: exactly what the phase will launch */
+	if (it && eval_table(it).n) { /* selection has run: exactly what the phase will launch */
 		struct players p;
 		find_players(en, it, &p);
 		size_t n_have, *index;
@@ -692,10 +988,10 @@ int stage_shapley_needs(struct engine *en, struct iteration *it, bool resumed)
 	it->shapley_extra = MAX(n, 0);
 	int *c = xcalloc(en->s->n_steps, sizeof *c);
 	en->launching = true;
-	for (long k = 0; k < n; k++) {
+	for (long k = 0; k < n && !en->cap_reason; k++) {
 		mask_choice(en, &p, &need[(size_t)k * shapley_words(p.m)], c);
 		if (!evaluated(it, c, en->s->n_steps))
-			launch_eval(en, it, c);
+			launch_eval(en, it, c, false);
 	}
 	en->launching = false;
 	free(c);
@@ -740,14 +1036,14 @@ int stage_shapley_compute(struct engine *en, struct iteration *it, bool resumed)
 			                             p.m, SHAPLEY_MAX_PLAYERS);
 		players_free(&p);
 		engine_emit(en, EV_SHAPLEY_READY, -1, -1, NULL);
-		return STAGE_DONE;
+		return it->n_screen ? STAGE_NEXT : STAGE_DONE; /* then promote */
 	}
+	struct table t = eval_table(it);
 	size_t n, *index;
 	uint64_t *masks = evaluated_masks(en, it, &p, &n, &index);
-	double *scores = xcalloc((n ? n : 1) * (it->n_val ? it->n_val : 1), sizeof *scores);
+	double *scores = xcalloc((n ? n : 1) * (t.n_ex ? t.n_ex : 1), sizeof *scores);
 	for (size_t k = 0; k < n; k++)
-		memcpy(&scores[k * it->n_val], it->evals[index[k]].scores,
-		       it->n_val * sizeof *scores);
+		memcpy(&scores[k * t.n_ex], t.ev[index[k]].scores, t.n_ex * sizeof *scores);
 	enum shapley_method method = strcmp(it->shapley_method, "exact") == 0 ? SHAPLEY_EXACT
 	                             : strcmp(it->shapley_method, "permutation") == 0
 	                                 ? SHAPLEY_PERMUTATION
@@ -759,8 +1055,7 @@ int stage_shapley_compute(struct engine *en, struct iteration *it, bool resumed)
 	                           .seed = s->opt.seed + 17};
 	double *phi = xcalloc((size_t)p.m, sizeof *phi), *sd = xcalloc((size_t)p.m, sizeof *sd);
 	struct err e = {{0}};
-	if (shapley_bootstrap(p.m, masks, scores, n, it->n_val, &opt, phi, sd, NULL, NULL, &e) <
-	    0) {
+	if (shapley_bootstrap(p.m, masks, scores, n, t.n_ex, &opt, phi, sd, NULL, NULL, &e) < 0) {
 		char *msg = xasprintf("Shapley: %s", e.msg);
 		engine_emit(en, EV_ERROR, -1, -1, msg);
 		it->shapley_note = msg;
@@ -781,7 +1076,7 @@ int stage_shapley_compute(struct engine *en, struct iteration *it, bool resumed)
 	free(scores);
 	players_free(&p);
 	engine_emit(en, EV_SHAPLEY_READY, -1, -1, NULL);
-	return STAGE_DONE;
+	return it->n_screen ? STAGE_NEXT : STAGE_DONE; /* then promote */
 }
 
 /* ---- allocation and proposal ---- */

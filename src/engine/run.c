@@ -77,6 +77,10 @@ struct run_batch {
 	struct run_callbacks cb;
 	bool cancelled;
 	void *user;
+	long calls; /* requests answered (memo hits and answers shared with another are none) */
+	size_t launched; /* examples started */
+	bool started;    /* run_batch_launch was called */
+	bool drop;       /* run_batch_drop_traces */
 };
 
 static void advance(struct ex_state *es);
@@ -384,6 +388,7 @@ static void on_llm_done(void *arg, const struct llm_reply *rep)
 	struct ex_state *es = arg;
 	struct runner *r = es->b->r;
 	es->pending = 0;
+	es->b->calls += !rep->shared;
 	if (es->judging) {
 		es->judging = false;
 		const struct metric *m = r->s->metric;
@@ -702,6 +707,10 @@ static void finish_example(struct ex_state *es)
 	struct run_batch *b = es->b;
 	b->finished++;
 	es->trace.done = true;
+	if (b->drop) {
+		trace_free(&es->trace);
+		es->trace.done = true;
+	}
 	if (b->finished == b->n && b->cb.batch_done && !b->cancelled)
 		b->cb.batch_done(b->cb.arg, b);
 }
@@ -774,6 +783,39 @@ struct run_batch *runner_start(struct runner *r, const struct variant *const *co
                                enum split_id split, const size_t *idx, size_t n, const char *tag,
                                const struct run_callbacks *cb)
 {
+	struct run_batch *b = runner_prepare(r, config, split, idx, n, tag, cb);
+	run_batch_launch(b, n);
+	return b;
+}
+
+size_t run_batch_launch(struct run_batch *b, size_t max)
+{
+	if (!b->started && b->n == 0 && b->cb.batch_done) {
+		b->started = true;
+		b->cb.batch_done(b->cb.arg, b);
+		return 0;
+	}
+	b->started = true;
+	size_t k = 0;
+	for (; k < max && b->launched < b->n && !b->cancelled; k++)
+		advance(&b->ex[b->launched++]);
+	return k;
+}
+
+void run_batch_drop_traces(struct run_batch *b)
+{
+	b->drop = true;
+}
+
+bool run_batch_launched(const struct run_batch *b)
+{
+	return b->started && (b->launched == b->n || b->cancelled);
+}
+
+struct run_batch *runner_prepare(struct runner *r, const struct variant *const *config,
+                                 enum split_id split, const size_t *idx, size_t n, const char *tag,
+                                 const struct run_callbacks *cb)
+{
 	const struct session *s = r->s;
 	struct run_batch *b = xcalloc(1, sizeof *b);
 	b->r = r;
@@ -806,12 +848,6 @@ struct run_batch *runner_start(struct runner *r, const struct variant *const *co
 			es->latest[k] = -1;
 		es->t0 = now_ms();
 	}
-	if (n == 0 && b->cb.batch_done) {
-		b->cb.batch_done(b->cb.arg, b);
-		return b;
-	}
-	for (size_t i = 0; i < n && !b->cancelled; i++)
-		advance(&b->ex[i]);
 	return b;
 }
 
@@ -898,6 +934,11 @@ double run_batch_score(const struct run_batch *b)
 const double *run_batch_scores(const struct run_batch *b)
 {
 	return b->scores;
+}
+
+long run_batch_calls(const struct run_batch *b)
+{
+	return b->calls;
 }
 
 void *run_batch_user(const struct run_batch *b)

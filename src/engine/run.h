@@ -58,6 +58,19 @@ void runner_get_stats(const struct runner *r, struct runner_stats *st);
 struct run_batch *runner_start(struct runner *r, const struct variant *const *config,
                                enum split_id split, const size_t *idx, size_t n, const char *tag,
                                const struct run_callbacks *cb);
+/* As runner_start, but no example starts yet: run_batch_launch starts them, a slice at a time,
+ * so that a front end's loop is never held by a large batch. */
+struct run_batch *runner_prepare(struct runner *r, const struct variant *const *config,
+                                 enum split_id split, const size_t *idx, size_t n, const char *tag,
+                                 const struct run_callbacks *cb);
+/* Starts up to max more examples (their first steps: renders, memo look-ups, submissions);
+ * returns how many it started.  A batch of none calls batch_done on its first launch. */
+size_t run_batch_launch(struct run_batch *b, size_t max);
+/* Frees each example's trace as soon as it is scored (only the scores are kept): for batches
+ * whose traces nobody reads, so that freeing them is spread over the loop's turns. */
+void run_batch_drop_traces(struct run_batch *b);
+/* Every example of the batch has been started. */
+bool run_batch_launched(const struct run_batch *b);
 /* Cancels in-flight requests; no further callbacks. The batch must still be freed. */
 void run_batch_cancel(struct run_batch *b);
 void run_batch_free(struct run_batch *b);
@@ -73,6 +86,9 @@ struct trace *run_batch_take_traces(struct run_batch *b, size_t *n);
 double run_batch_score(const struct run_batch *b);
 /* Per-example scores, in idx order (borrowed, n = run_batch_count). */
 const double *run_batch_scores(const struct run_batch *b);
+/* Requests the batch made, answered so far: not its memo hits, nor answers it shared with an
+ * identical request in flight (counted with the batch that made it). */
+long run_batch_calls(const struct run_batch *b);
 void *run_batch_user(const struct run_batch *b);
 void run_batch_set_user(struct run_batch *b, void *user);
 

@@ -50,6 +50,7 @@ struct llm_reply {
 	char key[65];     /* hex SHA-256 of the canonical request */
 	/* a cached or shared answer: the tokens it cost when it was paid for (not billed again) */
 	long reused_tokens;
+	bool shared; /* the answer of an identical request another waiter made (not a request) */
 	/* the answer's own usage, as reported by the attempt that answered (for a cached answer:
 	 * as stored in the cache), whoever paid for it; zero on error */
 	struct llm_usage answer;
@@ -83,8 +84,12 @@ struct llm_options {
 	const char *user_base_url;
 };
 
+/* done and failed count requests (a cache hit is a request answered from the cache), not the
+ * answers delivered: an answer shared with an identical request in flight is counted in shared
+ * only, so done + failed + shared answers were delivered. */
 struct llm_stats {
 	long submitted, done, failed, cached, deduplicated, in_flight, retrying, queued;
+	long shared;           /* answers delivered to a waiter that shared another's request */
 	long network_requests; /* HTTP attempts actually sent */
 	long throttled;        /* answers that were 429 (rate limited) */
 	double wait_s;         /* how long until the next retry or rate-limit hold ends; 0: none */

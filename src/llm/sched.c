@@ -292,11 +292,14 @@ static void reap_orphans(struct llm *l)
 
 /* ---- delivery --------------------------------------------------------------------------- */
 
-static void account(struct llm_stats *s, const struct llm_reply *r)
+/* One delivery; `shared`: the request was another waiter's (counted once, as its). */
+static void account(struct llm_stats *s, const struct llm_reply *r, bool shared)
 {
 	const struct llm_usage *u = &r->usage;
 	bool billed = u->in || u->out || r->cost_usd > 0;
-	if (r->error) {
+	if (shared) {
+		s->shared++;
+	} else if (r->error) {
 		s->failed++;
 		s->billed_failures += billed;
 	} else {
@@ -317,6 +320,7 @@ static void job_deliver(struct llm *l, struct job *j)
 {
 	job_set_state(l, j, JOB_DELIVERING);
 	bool charged = j->cached; /* a cache hit costs nothing */
+	bool counted = false;     /* the request, counted with its first live waiter */
 	/* time waiting for a slot, then time from the first attempt on (retries included) */
 	int64_t now = now_ms(), start = j->t_start_ms ? j->t_start_ms : now;
 	double queued = (double)(start - j->t_submit_ms) / 1000,
@@ -337,6 +341,7 @@ static void job_deliver(struct llm *l, struct job *j)
 		r.finish_reason = j->error ? NULL : j->finish;
 		r.cut = !j->error && provider_finish_cut(j->finish);
 		memcpy(r.key, j->key, sizeof(r.key));
+		r.shared = counted;
 		if (!j->error)
 			r.answer = j->usage;
 		if (!charged) { /* the failed attempts' bill, and the answer's */
@@ -350,8 +355,9 @@ static void job_deliver(struct llm *l, struct job *j)
 		} else if (!j->error) { /* a shared or cached answer: its tokens were paid before */
 			r.reused_tokens = j->usage.in + j->usage.out;
 		}
-		account(&l->st, &r);
-		account(cost_book_tag(l->book, w->tag), &r);
+		account(&l->st, &r, counted);
+		account(cost_book_tag(l->book, w->tag), &r, counted);
+		counted = true;
 		if (l->journal && !r.cached && (r.usage.in || r.usage.out || r.cost_usd > 0)) {
 			struct err e; /* a failed append is not counted: the old record stays */
 			journal_add(l->journal, j->m.model, &r.usage, r.cost_usd, &e);

@@ -181,6 +181,11 @@ static void build_evals(struct view *v, const struct iteration *it, bool by_scor
 	            "examples, %s; cost $%.4f in all (%ld calls)",
 	            it->n_evals, it->n_evals == 1 ? "" : "s", it->n_val,
 	            by_score ? "best first" : "in the order they ran", pc->cost_usd, pc->calls);
+	if (it->n_screen)
+		tlines_addf(l, THEME_TEXT_DIM, 2,
+		            "screened first on %zu of them: %zu configurations, %zu run in full, "
+		            "about %ld requests saved",
+		            it->n_screen, it->n_screened, it->n_evals, it->screen_saved);
 	if (!it->n_evals) {
 		tlines_add(l, THEME_TEXT_DIM, 2, "(none yet: the selection phase evaluates them)");
 		return;

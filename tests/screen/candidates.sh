@@ -2,6 +2,7 @@
 # the proposal it lists each step's incumbent and candidates, the proposed one marked, and the
 # evaluated selections best first (o: in the order they ran); Enter opens a candidate's full
 # text with its diff against the incumbent, Enter goes back, q closes.  At 80x24 and 160x48.
+# With screening (optimizer.screen_size), a line says how it went.
 . tests/screen/lib.inc
 example hotpot-mini
 screen 160x48 <<'SCRIPT'
@@ -51,4 +52,21 @@ key C
 SCRIPT
 golden cand-list-80
 contains cand-list-80 "Iteration 1:"
+
+# screened first (screen_size 2 of the 12 validation examples): the line under the heading
+example hotpot-mini
+python3 - "$SESSION" <<'PY'
+import json, sys
+s = json.load(open(sys.argv[1]))
+s["optimizer"]["screen_size"], s["optimizer"]["val_size"] = 2, 12
+json.dump(s, open(sys.argv[1], "w"), indent=1)
+PY
+screen 160x48 <<'SCRIPT'
+key r
+wait-idle
+key C
+:save-display cand-screened.txt
+SCRIPT
+contains cand-screened "screened first on 2 of them: 8 configurations, "
+contains cand-screened "requests saved"
 finish

@@ -37,7 +37,7 @@ check() {
 	! grep -q "no gradient yet" "$OUT/before-d.txt" || fail "$1: d found no gradient"
 }
 check hotpot-mini query answer
-contains before-history "215 calls"
+contains before-history "179 calls"
 check chain5 classify
 contains before-proposals "with 2 demonstrations:"
 finish

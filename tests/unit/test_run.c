@@ -583,10 +583,53 @@ static void test_exec_cancel(void **state)
 	assert_int_equal(g.c.step_done, 0);
 }
 
+/* A prepared batch starts nothing until launched; launched a few examples at a time (as the
+ * engine does, a slice a turn of the loop) it scores as a batch started whole, and with its
+ * traces dropped it keeps the scores and frees each trace as its example is scored. */
+static void test_launch_in_slices(void **state)
+{
+	(void)state;
+	struct rig g, h;
+	rig_open(&g, "two.json", false);
+	struct run_batch *whole = run_split(&g, NULL, SPLIT_TRAIN, 8);
+	rig_open(&h, "two.json", false); /* a runner of its own: no memo to answer from */
+	size_t idx[8] = {0, 1, 2, 3, 4, 5, 6, 7};
+	struct run_batch *b = runner_prepare(h.r, NULL, SPLIT_TRAIN, idx, 8, "slices", &h.cb);
+	run_batch_drop_traces(b);
+	struct llm_stats st;
+	llm_get_stats(h.l, &st);
+	assert_int_equal(st.submitted, 0); /* prepared, nothing started */
+	assert_false(run_batch_launched(b));
+	for (int turn = 0; !run_batch_launched(b); turn++) {
+		assert_true(turn < 4);
+		assert_int_equal(run_batch_launch(b, 3), turn < 2 ? 3 : 2);
+		assert_true(llm_wait(h.l, NULL, 0, 0) >= 0);
+	}
+	wait_done(&h, b);
+	assert_int_equal(h.c.batch_done, 1);
+	for (size_t i = 0; i < 8; i++) {
+		assert_true(run_batch_scores(b)[i] == run_batch_scores(whole)[i]);
+		assert_true(run_batch_trace(b, i)->done);
+		assert_int_equal(run_batch_trace(b, i)->n, 0); /* dropped once scored */
+		assert_true(run_batch_trace(whole, i)->n == 2);
+	}
+	/* a batch of none reports done on its first launch */
+	struct run_batch *none = runner_prepare(h.r, NULL, SPLIT_TRAIN, idx, 0, "none", &h.cb);
+	assert_int_equal(run_batch_launch(none, 3), 0);
+	assert_int_equal(h.c.batch_done, 2);
+	assert_true(run_batch_launched(none));
+	run_batch_free(none);
+	run_batch_free(b);
+	run_batch_free(whole);
+	rig_close(&h);
+	rig_close(&g);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_two_step_batch),
+	    cmocka_unit_test(test_launch_in_slices),
 	    cmocka_unit_test(test_memo_same_config),
 	    cmocka_unit_test(test_memo_last_step_changed),
 	    cmocka_unit_test(test_memo_bounded),

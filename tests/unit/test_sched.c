@@ -48,7 +48,7 @@ struct got {
 	int n;
 	char text[256];
 	char err[512];
-	bool cached, scripted;
+	bool cached, scripted, shared;
 	int attempts;
 	struct llm_usage usage, answer;
 	long reused;
@@ -66,6 +66,7 @@ static void on_done(void *arg, const struct llm_reply *r)
 	snprintf(g->err, sizeof(g->err), "%s", r->error ? r->error : "");
 	g->cached = r->cached;
 	g->scripted = r->scripted;
+	g->shared = r->shared;
 	g->attempts = r->attempts;
 	g->usage = r->usage;
 	g->answer = r->answer;
@@ -367,10 +368,14 @@ static void test_dedup_and_cancel_one(void **state)
 	assert_int_equal(c.usage.cached, 0);
 	assert_int_equal(c.reused, b.usage.in + b.usage.out);
 	assert_int_equal(c.answer.in, b.usage.in);
+	assert_false(b.shared); /* b made the request once a left; c shared its answer */
+	assert_true(c.shared);
 	struct llm_stats s;
 	llm_get_stats(l, &s);
 	assert_int_equal(s.deduplicated, 2);
-	assert_int_equal(s.done, 2);
+	/* one request, answered; its answer delivered once more to the waiter that shared it */
+	assert_int_equal(s.done, 1);
+	assert_int_equal(s.shared, 1);
 	llm_free(l);
 }
 

@@ -1,0 +1,314 @@
+/* screening.c: requests per iteration and the configuration chosen, with and without
+ * selection's screening (optimizer.screen_size), on generated chains with a known best
+ * configuration, through the scripted provider (in process: requests are counted, not timed).
+ *
+ * Each seed generates an m-step chain (default 12) that passes a word along, 300 validation
+ * examples, and for each step one candidate ("Word only." before its prompt).  A step is, drawn
+ * with the seed: lossy (its incumbent loses the word on 1 input in r, r in 3..8, and its
+ * candidate does not), harmful (its candidate loses the word on 1 in r) or neutral (the
+ * candidate answers as the incumbent does).  The best configuration takes the candidate of
+ * every lossy step and keeps the incumbent of every harmful one (neutral steps do not matter).
+ * One iteration runs with screening off and once with it on; the benchmark reports the
+ * requests of each, whether both chose the same configuration, the same full-sample score, and
+ * how often each chose a best configuration.
+ *
+ *   screening [--steps M] [--seeds N] [--val N] [--screen N] [--eval-budget N] */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "bench.h"
+#include "engine/engine.h"
+
+enum kind { NEUTRAL, LOSSY, HARMFUL };
+
+struct chain {
+	int m, n_val, screen, eval_budget;
+	enum kind kind[64];
+	int rate[64];
+};
+
+static const char *const words[] = {"apple",  "river",  "candle", "garden", "silver",  "thunder",
+                                    "pepper", "harbor", "window", "meadow", "lantern", "copper",
+                                    "falcon", "marble", "orchid", "saddle", "tunnel"};
+
+/* A candidate's answers end with a full stop (gone after the metric's normalisation), so that
+ * the steps after a changed one see other inputs, as they would with a real model. */
+static void lossy_replies(cJSON *R, const char *match, int r, const char *word)
+{
+	const char *rep[16];
+	for (int i = 0; i < r; i++)
+		rep[i] = i == r - 1 ? "none" : word;
+	rep[r] = NULL;
+	bench_add_rule(R, match, NULL, rep, 0);
+}
+
+static void write_rules(const char *path, const struct chain *c)
+{
+	cJSON *root = cJSON_CreateObject(), *R = cJSON_AddArrayToObject(root, "rules");
+	bench_add_rule(R,
+	               "(?s)improving the prompt of one "
+	               "step.*?<current_prompt>\\n(?<p>.*?)\\n</current_prompt>",
+	               "<prompt>Word only.\n${p}</prompt>", NULL, 0);
+	bench_add_role_rules(R, "<summary>The steps pass one word along to the answer.</summary>");
+	char re[160];
+	const char *word = "(?:Text: Item \\d+: |Word: )(?<w>\\S+)";
+	for (int k = 0; k < c->m; k++) {
+		if (c->kind[k] != HARMFUL)
+			continue;
+		snprintf(re, sizeof re, "(?s)^Word only\\.\\nStep S%02d\\..*?%s", k + 1, word);
+		lossy_replies(R, re, c->rate[k], "${w}.");
+	}
+	snprintf(re, sizeof re, "(?s)^Word only\\.\\nStep S\\d+\\..*?%s", word);
+	bench_add_rule(R, re, "${w}.", NULL, 0);
+	for (int k = 0; k < c->m; k++) {
+		if (c->kind[k] != LOSSY)
+			continue;
+		snprintf(re, sizeof re, "(?s)^Step S%02d\\..*?%s", k + 1, word);
+		lossy_replies(R, re, c->rate[k], "${w}");
+	}
+	snprintf(re, sizeof re, "(?s)^Step S\\d+\\..*?%s", word);
+	bench_add_rule(R, re, "${w}", NULL, 0);
+	cJSON_AddStringToObject(root, "fallback", "none");
+	bench_write_json(path, root);
+}
+
+static void add_examples(cJSON *ds, const char *split, int n, int first)
+{
+	cJSON *a = cJSON_AddArrayToObject(ds, split);
+	for (int i = first; i < first + n; i++) {
+		char id[32], q[64],
+		    w[40]; /* a word of its own, so no two examples share a request */
+		snprintf(w, sizeof w, "%s%d", words[(size_t)i * 7 % ARRAY_SIZE(words)], i);
+		snprintf(id, sizeof id, "%s%d", split, i);
+		snprintf(q, sizeof q, "Item %d: %s", i, w);
+		cJSON *e = cJSON_CreateObject();
+		cJSON_AddStringToObject(e, "id", id);
+		cJSON_AddStringToObject(e, "question", q);
+		cJSON_AddStringToObject(e, "answer", w);
+		cJSON_AddItemToArray(a, e);
+	}
+}
+
+static void write_session(const char *path, const struct chain *c, unsigned seed, int screen)
+{
+	cJSON *root = cJSON_CreateObject();
+	cJSON_AddStringToObject(root, "format", "adopt-session");
+	cJSON_AddNumberToObject(root, "version", 1);
+	cJSON_AddStringToObject(root, "name", "bench-screening");
+	cJSON *task = cJSON_AddObjectToObject(cJSON_AddObjectToObject(root, "models"), "task");
+	cJSON_AddStringToObject(task, "provider", "scripted");
+	cJSON_AddStringToObject(task, "rules", "rules.json");
+	cJSON *pl = cJSON_AddObjectToObject(root, "pipeline");
+	cJSON *steps = cJSON_AddArrayToObject(pl, "steps");
+	for (int k = 0; k < c->m; k++) {
+		char id[16], from[40], prompt[96];
+		snprintf(id, sizeof id, "s%02d", k + 1);
+		snprintf(from, sizeof from, "steps.s%02d.output", k);
+		snprintf(prompt, sizeof prompt,
+		         "Step S%02d. Pass the word on.\n%s: {{x}}\nOutput:", k + 1,
+		         k ? "Word" : "Text");
+		cJSON *s = cJSON_CreateObject();
+		cJSON_AddStringToObject(s, "id", id);
+		cJSON_AddStringToObject(s, "type", "llm");
+		cJSON_AddStringToObject(s, "model", "task");
+		cJSON_AddStringToObject(cJSON_AddObjectToObject(s, "inputs"), "x",
+		                        k ? from : "input.question");
+		cJSON_AddStringToObject(s, "prompt", prompt);
+		cJSON_AddItemToArray(steps, s);
+	}
+	char out[16];
+	snprintf(out, sizeof out, "s%02d", c->m);
+	cJSON_AddStringToObject(pl, "output", out);
+	cJSON *ds = cJSON_AddObjectToObject(root, "dataset");
+	add_examples(ds, "train", 50, 1);
+	add_examples(ds, "val", c->n_val, 1001);
+	cJSON_AddStringToObject(cJSON_AddObjectToObject(root, "metric"), "type", "exact_match");
+	cJSON *o = cJSON_AddObjectToObject(root, "optimizer");
+	cJSON_AddNumberToObject(o, "seed", seed);
+	cJSON_AddNumberToObject(o, "batch_size", 50);
+	cJSON_AddNumberToObject(o, "val_size", c->n_val);
+	cJSON_AddNumberToObject(o, "budget_total", c->m);
+	cJSON_AddNumberToObject(o, "budget_floor", 1);
+	cJSON_AddNumberToObject(o, "eval_budget", c->eval_budget);
+	cJSON_AddNumberToObject(o, "screen_size", screen);
+	cJSON_AddStringToObject(o, "role_model", "task");
+	bench_write_json(path, root);
+}
+
+struct result {
+	double turn_max_ms; /* the longest turn of the loop (llm_wait + engine_poll), CPU time */
+	long requests, selection, shapley;
+	int choice[64];
+	double best;
+	size_t in_full;
+	long saved;
+	double wall;
+};
+
+/* This thread's CPU time: a turn of the loop that sleeps in poll costs none of it. */
+static double bench_thread_cpu_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static int run_one(const char *dir, const struct chain *c, unsigned seed, int screen,
+                   struct result *res)
+{
+	char *rules = xasprintf("%s/rules.json", dir), *path = xasprintf("%s/session.json", dir);
+	write_rules(rules, c);
+	write_session(path, c, seed, screen);
+	int rc = -1;
+	struct diag d = {0};
+	struct session *s = session_load(path, NULL, &d);
+	for (size_t i = 0; i < d.n; i++)
+		fprintf(stderr, "%s\n", d.msgs[i]);
+	diag_free(&d);
+	struct err e = {{0}};
+	struct llm_options lo = {.no_cache = true, .seed = 3};
+	struct llm *l = s ? llm_new(&lo, &e) : NULL;
+	struct engine_opts eo = {.auto_accept = true};
+	struct engine *en = l ? engine_new(s, l, &eo, NULL, NULL, &e) : NULL;
+	double t0 = now_s();
+	if (!en || engine_run(en, 1) < 0)
+		goto out;
+	while (engine_running(en)) {
+		double c0 = bench_thread_cpu_ms();
+		if (engine_busy(en) && llm_wait(l, NULL, 0, 250) < 0)
+			goto out;
+		engine_poll(en);
+		res->turn_max_ms = MAX(res->turn_max_ms, bench_thread_cpu_ms() - c0);
+	}
+	const struct iteration *it = engine_current(en);
+	if (!it || it->phase < PHASE_COUNT || it->best_eval < 0) {
+		fprintf(stderr, "seed %u: the iteration did not finish (%s)\n", seed,
+		        engine_pause_reason(en) ? engine_pause_reason(en) : "?");
+		goto out;
+	}
+	res->wall = now_s() - t0;
+	struct llm_stats st;
+	llm_get_stats(l, &st);
+	res->requests = st.done + st.failed;
+	res->selection = it->cost[PHASE_SELECTION].calls;
+	res->shapley = it->cost[PHASE_SHAPLEY].calls;
+	memcpy(res->choice, it->evals[it->best_eval].choice, (size_t)c->m * sizeof(int));
+	res->best = it->best_score;
+	res->in_full = it->n_evals;
+	res->saved = it->screen_saved;
+	rc = 0;
+out:
+	engine_free(en);
+	llm_free(l);
+	session_free(s);
+	free(rules);
+	free(path);
+	return rc;
+}
+
+static bool is_best(const struct chain *c, const int *choice)
+{
+	for (int k = 0; k < c->m; k++)
+		if ((c->kind[k] == LOSSY && choice[k] != 1) || (c->kind[k] == HARMFUL && choice[k]))
+			return false;
+	return true;
+}
+
+static int cmp_long(const void *a, const void *b)
+{
+	long x = *(const long *)a, y = *(const long *)b;
+	return (x > y) - (x < y);
+}
+
+int main(int argc, char **argv)
+{
+	struct chain c = {.m = 12, .n_val = 300, .screen = 30, .eval_budget = 18};
+	int seeds = 20;
+	for (int i = 1; i + 1 < argc; i += 2) {
+		int v = atoi(argv[i + 1]);
+		if (!strcmp(argv[i], "--steps"))
+			c.m = v < 2 ? 2 : v > 40 ? 40 : v;
+		else if (!strcmp(argv[i], "--seeds"))
+			seeds = v < 1 ? 1 : v;
+		else if (!strcmp(argv[i], "--val"))
+			c.n_val = v;
+		else if (!strcmp(argv[i], "--screen"))
+			c.screen = v;
+		else if (!strcmp(argv[i], "--eval-budget"))
+			c.eval_budget = v;
+	}
+	printf("screening: m = %d, %d validation examples, eval_budget %d, screen_size %d, %d "
+	       "seeded chains, scripted model\n",
+	       c.m, c.n_val, c.eval_budget, c.screen, seeds);
+	printf("  %4s %-*s %8s %8s %6s %8s %8s %5s %6s %6s\n", "seed", c.m, "kinds", "full req",
+	       "scr req", "ratio", "full sel", "scr sel", "same", "best F", "best S");
+	char *dir = bench_tmpdir("screening");
+	long *req[2] = {xcalloc((size_t)seeds, sizeof(long)), xcalloc((size_t)seeds, sizeof(long))};
+	int same = 0, same_score = 0, best[2] = {0, 0}, done = 0;
+	double turns[2] = {0, 0};
+	for (int sd = 1; sd <= seeds; sd++) {
+		struct rng r;
+		rng_seed(&r, (uint64_t)sd * 7919u);
+		char kinds[65];
+		bool any = false;
+		for (int k = 0; k < c.m; k++) {
+			uint64_t x = rng_below(&r, 12);
+			c.kind[k] = x < 4 ? LOSSY : x < 7 ? HARMFUL : NEUTRAL;
+			c.rate[k] = 3 + (int)rng_below(&r, 6);
+			any |= c.kind[k] == LOSSY;
+			kinds[k] = "nlh"[c.kind[k]];
+		}
+		if (!any)
+			c.kind[0] = LOSSY, kinds[0] = 'l';
+		kinds[c.m] = 0;
+		struct result f = {0}, s = {0};
+		if (run_one(dir, &c, (unsigned)sd, 0, &f) < 0 ||
+		    run_one(dir, &c, (unsigned)sd, c.screen, &s) < 0) {
+			printf("  %4d: failed\n", sd);
+			continue;
+		}
+		bool eq = !memcmp(f.choice, s.choice, (size_t)c.m * sizeof(int));
+		same += eq;
+		same_score += f.best == s.best;
+		best[0] += is_best(&c, f.choice);
+		best[1] += is_best(&c, s.choice);
+		req[0][done] = f.requests;
+		req[1][done] = s.requests;
+		done++;
+		printf("  %4d %s %8ld %8ld %5.2fx %8ld %8ld %5s %6s %6s  (%zu in full, ~%ld saved; "
+		       "val %.3f / %.3f; longest turn %.0f / %.0f ms)\n",
+		       sd, kinds, f.requests, s.requests, (double)s.requests / (double)f.requests,
+		       f.selection + f.shapley, s.selection + s.shapley, eq ? "yes" : "NO",
+		       is_best(&c, f.choice) ? "yes" : "no", is_best(&c, s.choice) ? "yes" : "no",
+		       s.in_full, s.saved, f.best, s.best, f.turn_max_ms, s.turn_max_ms);
+		turns[0] = MAX(turns[0], f.turn_max_ms), turns[1] = MAX(turns[1], s.turn_max_ms);
+		fflush(stdout);
+	}
+	if (done) {
+		qsort(req[0], (size_t)done, sizeof(long), cmp_long);
+		qsort(req[1], (size_t)done, sizeof(long), cmp_long);
+		printf("  requests per iteration, median (min..max): full %ld (%ld..%ld), screened "
+		       "%ld (%ld..%ld) (target <= 6000: %s)\n",
+		       req[0][done / 2], req[0][0], req[0][done - 1], req[1][done / 2], req[1][0],
+		       req[1][done - 1], req[1][done / 2] <= 6000 ? "met" : "MISSED");
+		printf(
+		    "  same configuration as the full evaluation: %d of %d (%.0f%%, target >= "
+		    "95%%: "
+		    "%s); same full-sample score %d of %d; a best configuration chosen: full %d, "
+		    "screened %d\n",
+		    same, done, 100.0 * same / done, same * 100 >= 95 * done ? "met" : "MISSED",
+		    same_score, done, best[0], best[1]);
+		printf(
+		    "  longest turn of the loop (thread CPU ms, llm_wait + engine_poll, scripted "
+		    "answers included): full %.0f, screened %.0f (target <= 50: %s)\n",
+		    turns[0], turns[1], MAX(turns[0], turns[1]) <= 50 ? "met" : "MISSED");
+	}
+	free(req[0]);
+	free(req[1]);
+	bench_rmdir(dir);
+	free(dir);
+	return done == seeds ? 0 : 1;
+}

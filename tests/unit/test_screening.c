@@ -1,0 +1,324 @@
+/* test_screening.c: selection's screening (optimizer.screen_size) on a generated 4-step chain
+ * with the scripted provider: step b loses the word on a third of its inputs and its candidate
+ * fixes it, d's candidate loses it on half, a's and c's candidates change nothing.  With and
+ * without screening the same configuration (b's candidate alone) is chosen; with it, every
+ * configuration is scored on the seeded subsample, only the leader and those that can still
+ * beat it run in full, and fewer requests are sent.  And the cost cap, checked before each
+ * evaluation, holds to within one evaluation where the selection phase's projection fell
+ * short. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <math.h>
+
+#include "engine/engine.h"
+#include "engine_fixture.h"
+
+#define M     4
+#define N_VAL 60
+
+static const char *const words[] = {"apple",  "river",  "candle", "garden", "silver", "thunder",
+                                    "pepper", "harbor", "window", "meadow", "lantern"};
+
+static cJSON *rule(const char *match, const char *reply, const char *const *replies)
+{
+	cJSON *r = cJSON_CreateObject();
+	cJSON_AddStringToObject(r, "match", match);
+	if (reply)
+		cJSON_AddStringToObject(r, "reply", reply);
+	else
+		cJSON_AddItemToObject(r, "replies", cJSON_CreateStringArray(replies, 3));
+	return r;
+}
+
+static void write_json(const struct fx *f, const char *name, cJSON *j)
+{
+	char *p = fx_path(f, name), *text = cJSON_Print(j);
+	fx_write(p, text, strlen(text));
+	cJSON_free(text);
+	cJSON_Delete(j);
+	free(p);
+}
+
+static void write_rules(const struct fx *f)
+{
+	cJSON *root = cJSON_CreateObject(), *R = cJSON_AddArrayToObject(root, "rules");
+	const char *const lose3[] = {"${w}", "${w}", "none"}, *const lose2[] = {"${w}.", "none",
+	                                                                        "none"};
+	cJSON_AddItemToArray(
+	    R, rule("Describe the overall task", "<summary>Pass a word.</summary>", NULL));
+	cJSON_AddItemToArray(
+	    R, rule("The step under analysis", "<dependency>Keep it.</dependency>", NULL));
+	cJSON_AddItemToArray(R,
+	                     rule("You are the loss function", "<loss>Wrong word.</loss>", NULL));
+	cJSON_AddItemToArray(R, rule("Explain why the final output went wrong",
+	                             "<gradient>A step lost the word.</gradient>", NULL));
+	cJSON_AddItemToArray(R,
+	                     rule("You are assigning blame within", "<local>Lost.</local>", NULL));
+	cJSON_AddItemToArray(R, rule("(?s)You are writing a training "
+	                             "example.*?<step_output>\\n(?<o>.*?)\\n</step_output>",
+	                             "<revised>${o}</revised>", NULL));
+	cJSON_AddItemToArray(R, rule("(?s)improving the prompt of one "
+	                             "step.*?<current_prompt>\\n(?<p>.*?)\\n</current_prompt>",
+	                             "<prompt>Word only.\n${p}</prompt>", NULL));
+	/* candidates ("Word only." first): d's is harmful, the others pass the word on */
+	cJSON_AddItemToArray(R,
+	                     rule("(?s)^Word only\\.\\nStep D\\..*?Word: (?<w>\\S+)", NULL, lose2));
+	cJSON_AddItemToArray(R, rule("(?s)^Word only\\.\\nStep [A-D]\\..*?(?:Text: Item \\d+: "
+	                             "|Word: )(?<w>\\S+)",
+	                             "${w}.", NULL));
+	/* incumbents: b's is lossy, the others pass the word on */
+	cJSON_AddItemToArray(R, rule("(?s)^Step B\\..*?Word: (?<w>\\S+)", NULL, lose3));
+	cJSON_AddItemToArray(
+	    R, rule("(?s)^Step [A-D]\\..*?(?:Text: Item \\d+: |Word: )(?<w>\\S+)", "${w}", NULL));
+	cJSON_AddStringToObject(root, "fallback", "none");
+	write_json(f, "chain_rules.json", root);
+}
+
+static void add_examples(cJSON *ds, const char *split, int n, int first)
+{
+	cJSON *a = cJSON_AddArrayToObject(ds, split);
+	for (int i = first; i < first + n; i++) {
+		char id[32], q[64], w[40]; /* a word of its own: no two examples share a request */
+		snprintf(w, sizeof w, "%s%d", words[(size_t)i * 7 % (sizeof words / sizeof *words)],
+		         i);
+		snprintf(id, sizeof id, "%s%d", split, i);
+		snprintf(q, sizeof q, "Item %d: %s", i, w);
+		cJSON *e = cJSON_CreateObject();
+		cJSON_AddStringToObject(e, "id", id);
+		cJSON_AddStringToObject(e, "question", q);
+		cJSON_AddStringToObject(e, "answer", w);
+		cJSON_AddItemToArray(a, e);
+	}
+}
+
+static void write_session(const struct fx *f, int screen)
+{
+	cJSON *root = cJSON_CreateObject();
+	cJSON_AddStringToObject(root, "format", "adopt-session");
+	cJSON_AddNumberToObject(root, "version", 1);
+	cJSON_AddStringToObject(root, "name", "chain4");
+	cJSON *models = cJSON_AddObjectToObject(root, "models");
+	cJSON *task = cJSON_AddObjectToObject(models, "task");
+	cJSON_AddStringToObject(task, "provider", "scripted");
+	cJSON_AddStringToObject(task, "rules", "chain_rules.json");
+	cJSON_AddNumberToObject(task, "price_in", 1.0);
+	cJSON_AddNumberToObject(task, "price_out", 4.0);
+	cJSON *pl = cJSON_AddObjectToObject(root, "pipeline");
+	cJSON *steps = cJSON_AddArrayToObject(pl, "steps");
+	for (int k = 0; k < M; k++) {
+		cJSON *s = cJSON_CreateObject();
+		char id[2] = {(char)('a' + k), 0}, prompt[96];
+		cJSON_AddStringToObject(s, "id", id);
+		cJSON_AddStringToObject(s, "type", "llm");
+		cJSON_AddStringToObject(s, "model", "task");
+		char from[32];
+		snprintf(from, sizeof from, "steps.%c.output", 'a' + k - 1);
+		cJSON_AddStringToObject(cJSON_AddObjectToObject(s, "inputs"), "x",
+		                        k ? from : "input.question");
+		snprintf(prompt, sizeof prompt,
+		         "Step %c. Pass the word on.\n%s: {{x}}\nOutput:", 'A' + k,
+		         k ? "Word" : "Text");
+		cJSON_AddStringToObject(s, "prompt", prompt);
+		cJSON_AddItemToArray(steps, s);
+	}
+	cJSON_AddStringToObject(pl, "output", "d");
+	cJSON *ds = cJSON_AddObjectToObject(root, "dataset");
+	add_examples(ds, "train", 30, 1);
+	add_examples(ds, "val", N_VAL, 101);
+	cJSON_AddStringToObject(cJSON_AddObjectToObject(root, "metric"), "type", "exact_match");
+	cJSON *o = cJSON_AddObjectToObject(root, "optimizer");
+	cJSON_AddNumberToObject(o, "seed", 5);
+	cJSON_AddNumberToObject(o, "batch_size", 20);
+	cJSON_AddNumberToObject(o, "minibatch_good", 2);
+	cJSON_AddNumberToObject(o, "minibatch_bad", 2);
+	cJSON_AddNumberToObject(o, "val_size", N_VAL);
+	cJSON_AddNumberToObject(o, "budget_total", M);
+	cJSON_AddNumberToObject(o, "budget_floor", 1);
+	cJSON_AddNumberToObject(o, "eval_budget", 8);
+	cJSON_AddStringToObject(o, "step_optimizer", "instruct"); /* one candidate a step */
+	cJSON_AddNumberToObject(o, "screen_size", screen);
+	cJSON_AddStringToObject(o, "role_model", "task");
+	write_json(f, "chain.json", root);
+}
+
+struct outcome {
+	int choice[M];
+	long calls;
+	double best;
+};
+
+struct chain_rig {
+	struct fx f;
+	struct session *s;
+	struct llm *l;
+	struct engine *en;
+};
+
+static void chain_drive(struct chain_rig *g)
+{
+	for (int i = 0; i < 100000 && engine_running(g->en); i++) {
+		if (engine_busy(g->en))
+			assert_true(llm_wait(g->l, NULL, 0, 100) >= 0);
+		engine_poll(g->en);
+	}
+	assert_false(engine_running(g->en));
+}
+
+/* Writes and opens the chain, runs one iteration with auto-accept until the engine stops;
+ * with cap_usd > 0, that cost cap is set when the selection phase is next. */
+static void chain_run(struct chain_rig *g, int screen, double cap_usd)
+{
+	fx_init(&g->f, FX_DATA);
+	write_rules(&g->f);
+	write_session(&g->f, screen);
+	g->s = fx_load(&g->f, "chain.json");
+	g->l = fx_llm(&g->f, NULL);
+	struct engine_opts eo = {.auto_accept = true};
+	struct err e = {{0}};
+	g->en = engine_new(g->s, g->l, &eo, NULL, NULL, &e);
+	assert_non_null(g->en);
+	while (cap_usd > 0 &&
+	       (!engine_current(g->en) || engine_current(g->en)->phase < PHASE_SELECTION)) {
+		assert_int_equal(engine_step(g->en), 0);
+		for (int i = 0; i < 100000 && engine_busy(g->en); i++) {
+			assert_true(llm_wait(g->l, NULL, 0, 100) >= 0);
+			engine_poll(g->en);
+		}
+	}
+	g->s->opt.cost_cap_usd = cap_usd;
+	engine_run(g->en, 1);
+	chain_drive(g);
+}
+
+static void chain_close(struct chain_rig *g)
+{
+	engine_free(g->en);
+	llm_free(g->l);
+	session_free(g->s);
+	fx_done(&g->f);
+}
+
+/* One iteration with auto-accept; checks the screening's records when screen > 0. */
+static void run_chain(int screen, struct outcome *out)
+{
+	struct chain_rig g;
+	chain_run(&g, screen, 0);
+	struct engine *en = g.en;
+	const struct iteration *it = engine_current(en);
+	assert_int_equal(it->phase, PHASE_COUNT);
+	assert_int_equal(it->n_val, N_VAL);
+	assert_true(it->best_eval >= 0);
+	memcpy(out->choice, it->evals[it->best_eval].choice, sizeof out->choice);
+	out->best = it->best_score;
+	struct engine_totals t;
+	engine_totals(en, &t);
+	out->calls = t.calls;
+	if (screen * 3 > N_VAL || !screen) {
+		assert_int_equal(it->n_screen, 0);
+		assert_int_equal(it->n_screened, 0);
+		assert_int_equal(it->n_evals, 8);
+	} else {
+		assert_int_equal(it->n_screen, (size_t)screen);
+		assert_int_equal(it->n_screened, 8); /* the search's budget, in configurations */
+		assert_true(it->n_evals >= 2 && it->n_evals <= 1 + 3);
+		for (size_t k = 0; k < it->n_screen;
+		     k++) { /* a subsample of the sample, in order */
+			assert_true(it->screen_pos[k] < it->n_val);
+			assert_true(k == 0 || it->screen_pos[k] > it->screen_pos[k - 1]);
+			assert_int_equal(it->screen_idx[k], it->val_idx[it->screen_pos[k]]);
+		}
+		for (size_t c = 0; c < it->n_screened; c++) {
+			const struct evaluation *sv = &it->screened[c];
+			double sum = 0;
+			for (size_t k = 0; k < it->n_screen; k++)
+				sum += sv->scores[k];
+			assert_true(fabs(sv->score - sum / (double)it->n_screen) < 1e-12);
+		}
+		/* every configuration run in full was screened, with the same subsample scores */
+		for (size_t e2 = 0; e2 < it->n_evals; e2++) {
+			const struct evaluation *ev = &it->evals[e2];
+			const struct evaluation *sv = NULL;
+			for (size_t c = 0; c < it->n_screened && !sv; c++)
+				if (!memcmp(it->screened[c].choice, ev->choice, sizeof(int) * M))
+					sv = &it->screened[c];
+			assert_non_null(sv);
+			for (size_t k = 0; k < it->n_screen; k++)
+				assert_true(sv->scores[k] == ev->scores[it->screen_pos[k]]);
+		}
+		assert_true(it->screen_saved > 0);
+		assert_non_null(it->phi); /* Shapley on the subsample */
+	}
+	chain_close(&g);
+}
+
+static void test_same_choice_fewer_requests(void **state)
+{
+	(void)state;
+	struct outcome full, screened;
+	run_chain(0, &full);
+	run_chain(10, &screened);
+	const int want[M] = {0, 1, 0, 0}; /* b's candidate alone */
+	assert_memory_equal(full.choice, want, sizeof want);
+	assert_memory_equal(screened.choice, want, sizeof want);
+	assert_true(full.best == screened.best);
+	print_message("requests: %ld in full, %ld screened\n", full.calls, screened.calls);
+	if (screened.calls >= full.calls)
+		fail_msg("screening sent %ld requests, the full evaluation %ld", screened.calls,
+		         full.calls);
+}
+
+static void test_too_small_a_sample(void **state)
+{
+	(void)state;
+	struct outcome o;
+	run_chain(N_VAL / 3 + 1, &o); /* fewer than 3 x screen_size examples: no screening */
+	const int want[M] = {0, 1, 0, 0};
+	assert_memory_equal(o.choice, want, sizeof want);
+}
+
+/* The cap holds per evaluation: with a cap that the selection phase's own projection passes but
+ * its evaluations do not, the engine stops launching them and pauses; the overrun is at most
+ * one evaluation's cost (the largest, the incumbent on the whole sample: M steps x N_VAL). */
+static void test_cap_between_evaluations(void **state)
+{
+	(void)state;
+	struct chain_rig g;
+	chain_run(&g, 0, 0);
+	const struct iteration *it = engine_current(g.en);
+	assert_int_equal(it->phase, PHASE_COUNT);
+	double before = 0;
+	for (int p = 0; p < PHASE_SELECTION; p++)
+		before += it->cost[p].cost_usd;
+	const struct phase_cost sel = it->cost[PHASE_SELECTION]; /* a copy: the engine goes */
+	double one_eval = sel.cost_usd / (double)sel.calls * M * N_VAL;
+	/* the scenario: the phase's projection is below its true cost */
+	assert_true(sel.projected_usd > 0 && sel.projected_usd < sel.cost_usd - one_eval);
+	chain_close(&g);
+	double cap_usd = before + (sel.projected_usd + sel.cost_usd - one_eval) / 2;
+	chain_run(&g, 0, cap_usd);
+	it = engine_current(g.en);
+	struct engine_totals t;
+	engine_totals(g.en, &t);
+	const char *why = engine_pause_reason(g.en);
+	assert_non_null(why);
+	assert_non_null(strstr(why, "budget cap: the next evaluation"));
+	assert_int_equal(it->phase, PHASE_SHAPLEY); /* selection ran, stopped by the cap */
+	assert_true(it->n_evals >= 1 && it->n_evals < 8);
+	if (t.cost_usd > cap_usd + one_eval * 1.05)
+		fail_msg("cap $%.4f: spent $%.4f, more than one evaluation ($%.4f) over", cap_usd,
+		         t.cost_usd, one_eval);
+	chain_close(&g);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_same_choice_fewer_requests),
+	    cmocka_unit_test(test_too_small_a_sample),
+	    cmocka_unit_test(test_cap_between_evaluations),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
