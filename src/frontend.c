@@ -112,16 +112,22 @@ int front_open(const struct front_opts *o, struct front_env *env)
 		term_printf(stderr, "adopt-tui: %s\n", e.msg);
 		return ADOPT_EXIT_FAILED;
 	}
-	long skipped;
-	const char *bad = llm_cache_problem(env->llm, &skipped);
+	const char *bad = llm_cache_problem(env->llm, &env->cache_skipped);
 	if (bad)
 		term_printf(stderr, "adopt-tui: warning: %s (%ld line(s) skipped in all)\n", bad,
-		            skipped);
+		            env->cache_skipped);
 	return 0;
 }
 
 void front_close(struct front_env *env)
 {
+	long skipped = 0;
+	const char *bad = env->llm ? llm_cache_problem(env->llm, &skipped) : NULL;
+	if (bad && skipped > env->cache_skipped) /* lines found corrupt when read back */
+		term_printf(stderr,
+		            "adopt-tui: warning: response cache: %ld line(s) proved corrupt when "
+		            "read and were asked again; the first skipped: %s\n",
+		            skipped - env->cache_skipped, bad);
 	llm_free(env->llm);
 	session_free(env->s);
 	free(env->cache_path);

@@ -47,10 +47,12 @@ struct front_env {
 	char *cache_path;
 	bool scripted;             /* some step uses the scripted stand-in */
 	struct session_lock *lock; /* a writer's lock on the session file (core/lock.h) */
+	long cache_skipped;        /* corrupt cache lines known when it was opened */
 };
 /* Problems are printed to stderr; returns 0, or the exit status (ADOPT_EXIT_INVALID for an
  * invalid session, ADOPT_EXIT_FAILED for others).  Close with front_close whatever it returned. */
 int front_open(const struct front_opts *o, struct front_env *env);
+/* Warns on stderr when cache lines proved corrupt as they were read (after the open's warning). */
 void front_close(struct front_env *env);
 
 /* The session alone, its problems printed (file:line:col: message); NULL when invalid. */

@@ -625,6 +625,23 @@ static void keep_inline_text(struct loader *L, struct session *s, char *text)
 }
 
 /* Remembers what the file at path holds now (its text is text). */
+/* A hash of the file's text, to tell a change from a touch and a save that would rewrite the
+ * same bytes: eight bytes at a step (a session with a large dataset inline is tens of MB and
+ * is hashed at every save; hash_bytes goes a byte at a time). */
+static uint64_t text_hash(const char *text, size_t len)
+{
+	uint64_t h = 0x9e3779b97f4a7c15ULL ^ len, w;
+	size_t i = 0;
+	for (; i + 8 <= len; i += 8) {
+		memcpy(&w, text + i, 8);
+		h = (h ^ w) * 0xff51afd7ed558ccdULL;
+		h ^= h >> 32;
+	}
+	for (; i < len; i++)
+		h = (h ^ (unsigned char)text[i]) * 0x100000001b3ULL;
+	return h;
+}
+
 static void stamp_disk(struct session *s, const char *path, const char *text, size_t len)
 {
 	struct stat st;
@@ -635,7 +652,7 @@ static void stamp_disk(struct session *s, const char *path, const char *text, si
 	s->disk.path = xstrdup(path);
 	s->disk.mtime_ns = st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec;
 	s->disk.size = (long long)len;
-	s->disk.hash = hash_bytes(text, len, 0);
+	s->disk.hash = text_hash(text, len);
 }
 
 struct session *session_load(const char *path, const struct session_load_opts *opts, struct diag *d)
@@ -890,9 +907,29 @@ int session_disk_changed(const struct session *s, const char *path)
 	struct err e = {{0}};
 	if (file_read(path, (size_t)1 << 30, &text, &len, &e) < 0)
 		return 1;
-	int changed = (long long)len != s->disk.size || hash_bytes(text, len, 0) != s->disk.hash;
+	int changed = (long long)len != s->disk.size || text_hash(text, len) != s->disk.hash;
 	free(text);
 	return changed;
+}
+
+/* The file at path is the one this session last read or wrote, untouched since, and holds
+ * exactly text (the hash says so cheaply, the bytes read back for sure): a save would rewrite
+ * and fsync the same bytes. */
+static bool on_disk_already(const struct session *s, const char *path, const char *text, size_t len)
+{
+	struct stat st;
+	if (!s->disk.path || strcmp(s->disk.path, path) != 0 || stat(path, &st) < 0 ||
+	    st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec != s->disk.mtime_ns ||
+	    st.st_size != s->disk.size || (long long)len != s->disk.size ||
+	    text_hash(text, len) != s->disk.hash)
+		return false;
+	char *old = NULL;
+	size_t n = 0;
+	struct err e = {{0}};
+	bool same =
+	    file_read(path, len + 1, &old, &n, &e) == 0 && n == len && !memcmp(old, text, len);
+	free(old);
+	return same;
 }
 
 void session_overwrite_once(struct session *s)
@@ -912,6 +949,10 @@ int session_save(struct session *s, const char *path, struct err *e)
 	order_keys(s);
 	char *text = json_print_stable(s->root);
 	size_t len = strlen(text);
+	if (on_disk_already(s, path, text, len)) {
+		free(text);
+		return 0; /* the same bytes are there, made durable by the save that wrote them */
+	}
 	bool own = s->save_path && strcmp(path, s->path) == 0;
 	int rc = file_write_atomic(own ? s->save_path : path, text, len, e);
 	if (rc == 0)

@@ -200,7 +200,8 @@ void session_free(struct session *s);
  * path is the path it was loaded from; another path that is a symbolic link is refused).
  * Refuses (-1, a message, nothing written) when path is the file the session was read from or
  * last saved to and another program changed it since, unless session_overwrite_once was
- * called. */
+ * called.  Writes nothing (and so spends no fsync) when that file, untouched since, already
+ * holds exactly the bytes the save would write. */
 int session_save(struct session *s, const char *path, struct err *e);
 /* 1 when the file at path is the session's own and changed on disk since it was read or saved
  * (mtime, size, then content hash), else 0. */

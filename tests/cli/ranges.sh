@@ -59,4 +59,27 @@ t = json.load(open(sys.argv[1]))["totals"]
 assert 0 <= t["tokens_reused"] < 10**9 and 0 <= t["tokens_prompt_cached"] < 10**9, t
 assert t["llm_calls"] == 6 and t["cached"] == 4, t  # the two skipped ones asked again
 PY
+
+case="cache line out of range, written as adopt-tui writes it (checked when read)"
+rm -f "$T/c.cache.jsonl"
+run --eval --json "$T/c.json"
+expect_rc 0
+python3 - "$T/c.cache.jsonl" <<'PY'
+import json, sys
+lines = [json.loads(l) for l in open(sys.argv[1])]
+lines[0]["in"] = 1e30
+lines[1]["out"] = -5
+open(sys.argv[1], "w").write("".join(json.dumps(l, separators=(",", ":")) + "\n"
+                                     for l in lines))
+PY
+run --eval --json "$T/c.json"
+expect_rc 0
+expect_clean
+expect_err "response cache: 2 line(s) proved corrupt when read and were asked again"
+python3 - "$T/out" <<'PY' || fail "a corrupt line read back reached the report"
+import json, sys
+t = json.load(open(sys.argv[1]))["totals"]
+assert 0 <= t["tokens_reused"] < 10**9 and 0 <= t["tokens_prompt_cached"] < 10**9, t
+assert t["llm_calls"] == 6 and t["cached"] == 4, t
+PY
 exit 0

@@ -1,5 +1,6 @@
 /* test_cache.c: the JSONL response cache: round trip through the file, torn and corrupt lines
- * skipped and counted, appends after a torn line, later lines win, memory-only mode, odd bytes. */
+ * skipped and counted, appends after a torn line, later lines win, memory-only mode, odd bytes,
+ * answers read on demand from a file changed underneath. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -135,8 +136,11 @@ static void test_torn_and_corrupt(void **state)
 	assert_int_equal(cache_put(c, k3, "m", "three", NULL, &u, NULL, &e), 0);
 	cache_close(c);
 	c = open_ok(path);
-	assert_int_equal(cache_skipped(c), 3);
+	/* the torn line, now ended by the newline before "three", looks like a record and is
+	 * indexed unread; the later line for k3 wins, so it is never read */
+	assert_int_equal(cache_skipped(c), 2);
 	assert_string_equal(cache_get(c, k3)->text, "three");
+	assert_int_equal(cache_skipped(c), 2);
 	cache_close(c);
 }
 
@@ -159,12 +163,16 @@ static void test_out_of_range(void **state)
 	         k1, k2, k3, k4);
 	write_file(buf);
 	struct cache *c = open_ok(path);
-	assert_int_equal(cache_count(c), 1);
+	/* lines in cache_put's form are indexed by their key and checked when read */
+	assert_int_equal(cache_count(c), 4);
+	assert_int_equal(cache_skipped(c), 0);
 	assert_int_equal(cache_get(c, k1)->usage.in, 1000000000000000L);
 	assert_null(cache_get(c, k2));
 	assert_null(cache_get(c, k3));
 	assert_null(cache_get(c, k4));
+	assert_null(cache_get(c, k2)); /* skipped once, not counted again */
 	assert_int_equal(cache_skipped(c), 3);
+	assert_int_equal(cache_count(c), 1);
 	char *want = xasprintf("%s:2: \"in\" must be a whole number between 0 and 1e+15 (got "
 	                       "1e+30); line skipped",
 	                       path);
@@ -214,6 +222,53 @@ static void test_memory_only_and_errors(void **state)
 	assert_non_null(strstr(e.msg, "/nonexistent-dir/adopt/cache.jsonl"));
 }
 
+/* Answers are read from the file when asked for, so a file changed underneath is noticed then:
+ * a line cut short, or one that is no longer the answer indexed at its place, is skipped with
+ * its line named, and the other answers still come back. */
+static void test_read_on_demand(void **state)
+{
+	(void)state;
+	struct cache *c = open_ok(path);
+	struct err e;
+	struct llm_usage u = {.in = 1, .out = 1};
+	char k[3][65];
+	for (int i = 0; i < 3; i++) {
+		key_of(i, k[i]);
+		assert_int_equal(
+		    cache_put(c, k[i], "m", i == 1 ? "bbbb" : "aaaa", NULL, &u, NULL, &e), 0);
+	}
+	assert_string_equal(cache_get(c, k[1])->text, "bbbb");
+	/* swap lines 1 and 2 in place (same lengths, same file) */
+	char *data;
+	size_t len;
+	assert_int_equal(file_read(path, 1 << 20, &data, &len, &e), 0);
+	size_t l1 = (size_t)(strchr(data, '\n') - data) + 1;
+	char *swapped = xmalloc(len + 1);
+	memcpy(swapped, data + l1, l1);
+	memcpy(swapped + l1, data, l1);
+	memcpy(swapped + 2 * l1, data + 2 * l1, len - 2 * l1);
+	FILE *f = fopen(path, "r+");
+	assert_non_null(f);
+	assert_int_equal(fwrite(swapped, 1, len, f), len);
+	fclose(f);
+	assert_null(cache_get(c, k[0]));
+	assert_int_equal(cache_skipped(c), 1);
+	char *want = xasprintf("%s:1: not the answer indexed for it (the file changed underneath); "
+	                       "line skipped",
+	                       path);
+	assert_string_equal(cache_problem(c), want);
+	free(want);
+	assert_string_equal(cache_get(c, k[2])->text, "aaaa");
+	/* cut short: the last line is gone */
+	assert_int_equal(truncate(path, (off_t)(2 * l1)), 0);
+	assert_null(cache_get(c, k[2]));
+	assert_int_equal(cache_skipped(c), 2);
+	assert_int_equal(cache_count(c), 1);
+	free(data);
+	free(swapped);
+	cache_close(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -222,6 +277,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_out_of_range, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_odd_bytes, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_memory_only_and_errors, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_read_on_demand, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

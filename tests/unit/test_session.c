@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <fcntl.h>
 #include <sys/stat.h>
 
 #include "testdir.h"
@@ -1024,6 +1025,45 @@ static void test_prompts_written_back(void **state)
 	session_free(c);
 }
 
+/* A save that would write the bytes already on disk writes nothing (the file keeps its inode:
+ * no temp file, no rename, no fsync); any change, a file removed or replaced, is written. */
+static void test_unchanged_save_skipped(void **state)
+{
+	(void)state;
+	put_full();
+	struct session *a = load_ok_file("s.json");
+	struct err e = {""};
+	struct stat st1, st2;
+	assert_int_equal(session_save(a, "s.json", &e), 0); /* the stable style */
+	assert_int_equal(stat("s.json", &st1), 0);
+	assert_int_equal(session_save(a, "s.json", &e), 0);
+	assert_int_equal(stat("s.json", &st2), 0);
+	assert_true(st1.st_ino == st2.st_ino && st1.st_mtim.tv_nsec == st2.st_mtim.tv_nsec);
+	session_set_section(a, "state", cJSON_CreateString("phase 3"));
+	assert_int_equal(session_save(a, "s.json", &e), 0);
+	assert_int_equal(stat("s.json", &st2), 0);
+	assert_true(st1.st_ino != st2.st_ino);
+	assert_int_equal(unlink("s.json"), 0); /* gone: put back */
+	assert_int_equal(session_save(a, "s.json", &e), 0);
+	assert_int_equal(stat("s.json", &st1), 0);
+	/* the same length and stamp, other bytes (as another program could leave it): written */
+	size_t len;
+	char *text = slurp("s.json", &len), *p = strstr(text, "phase 3");
+	assert_non_null(p);
+	p[6] = '4';
+	FILE *f = fopen("s.json", "r+");
+	assert_int_equal(fwrite(text, 1, len, f), len);
+	fclose(f);
+	struct timespec ts[2] = {st1.st_atim, st1.st_mtim};
+	assert_int_equal(utimensat(AT_FDCWD, "s.json", ts, 0), 0);
+	assert_int_equal(session_save(a, "s.json", &e), 0);
+	free(text);
+	text = slurp("s.json", &len);
+	assert_non_null(strstr(text, "phase 3"));
+	free(text);
+	session_free(a);
+}
+
 static int count_temp_files(void)
 {
 	int n = 0;
@@ -1273,6 +1313,7 @@ int main(void)
 	    T(test_round_trip),
 	    T(test_unknown_keys_kept),
 	    T(test_prompts_written_back),
+	    T(test_unchanged_save_skipped),
 	    T(test_atomic_save),
 	    T(test_override_models),
 	    T(test_inline_round_trip),
