@@ -10,7 +10,7 @@ CFLAGS="-std=c11 -O2 -g -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wmissing-prot
 [ -f "$BUILD/libadopt.a" ] || make --no-print-directory "$BUILD/libadopt.a" || exit 1
 mkdir -p "$BUILD/bench"
 status=0
-for name in session_load llm_sched engine_iter tui bo memo screening cache_open save; do
+for name in session_load llm_sched engine_iter tui bo memo screening cache_open save shapley; do
 	[ -n "${BENCH:-}" ] && [ "$BENCH" != "$name" ] && continue
 	[ -f "bench/$name.c" ] || { echo "$name: skipped (bench/$name.c missing)"; continue; }
 	bin="$BUILD/bench/$name"
@@ -19,7 +19,7 @@ for name in session_load llm_sched engine_iter tui bo memo screening cache_open 
 		echo "$name: skipped (does not compile)"; status=1; continue
 	fi
 	case $name in
-	session_load | tui | bo | memo | screening | cache_open | save) needs_server= ;;
+	session_load | tui | bo | memo | screening | cache_open | save | shapley) needs_server= ;;
 	*) needs_server=1 ;;
 	esac
 	if [ -n "$needs_server" ] && [ ! -x "$BUILD/tests/llm-server" ]; then
