@@ -196,22 +196,27 @@ long phase_calls_for(const struct engine *en, enum phase p, const struct iterati
 	long batch = (long)MIN((size_t)s->opt.batch_size, s->data.splits[SPLIT_TRAIN].n);
 	long bad = it && it->phase > PHASE_FORWARD ? (long)it->n_bad : s->opt.minibatch_bad;
 	long val = (long)MIN((size_t)s->opt.val_size, s->data.splits[SPLIT_VAL].n);
+	bool global = s->opt.ablate[ABLATE_GRADIENT] == GRADIENT_GLOBAL; /* no E2, no E5 */
 	switch (p) {
 	case PHASE_FORWARD:
 		return batch * llm_steps;
 	case PHASE_ANALYSIS:
-		return bad ? 1 + opt_steps : 0;
+		return bad ? 1 + (global ? 0 : opt_steps) : 0;
 	case PHASE_GRADIENT:
 		return 2 * bad;
 	case PHASE_LOCAL:
+		return global ? 0 : bad * opt_steps;
 	case PHASE_PSEUDO:
 		return bad * opt_steps;
 	case PHASE_CANDIDATES:
 		return bad ? opt_steps : 0;
 	case PHASE_SELECTION:
+		if (s->opt.ablate[ABLATE_SELECTION] == SELECT_PER_STEP) /* each alone, 2 more */
+			return (MAX(s->opt.budget_total, s->opt.budget_floor * opt_steps) + 2) *
+			       val;
 		return (long)s->opt.eval_budget * val; /* upper bound: memo saves */
 	case PHASE_SHAPLEY:
-		return val * 2;
+		return val * phases_shapley_extra(en, it);
 	default:
 		return 0;
 	}
@@ -285,8 +290,12 @@ void phase_clear(struct iteration *it, enum phase p, size_t n_steps)
 		}
 		free(it->phi);
 		free(it->phi_sd);
+		free(it->shapley_note);
 		it->phi = it->phi_sd = NULL;
 		it->shapley_method = NULL;
+		it->shapley_note = NULL;
+		it->shapley_extra = 0;
+		it->shapley_underdetermined = false;
 		break;
 	case PHASE_ALLOCATION:
 		free(it->next_budget);
