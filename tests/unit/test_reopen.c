@@ -703,20 +703,13 @@ static void test_saveas_rebase(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_print_style),
-	    cmocka_unit_test(test_order_keys),
-	    cmocka_unit_test(test_examples_stable),
-	    cmocka_unit_test(test_reopen_identical),
-	    cmocka_unit_test(test_choice_out_of_range),
-	    cmocka_unit_test(test_evidence_saved),
-	    cmocka_unit_test(test_trace_history),
-	    cmocka_unit_test(test_measured_scores),
-	    cmocka_unit_test(test_who_decided),
-	    cmocka_unit_test(test_version_demos),
-	    cmocka_unit_test(test_nothing_to_optimize),
-	    cmocka_unit_test(test_lock),
-	    cmocka_unit_test(test_changed_on_disk),
-	    cmocka_unit_test(test_saveas_rebase),
+	    cmocka_unit_test(test_print_style),         cmocka_unit_test(test_order_keys),
+	    cmocka_unit_test(test_examples_stable),     cmocka_unit_test(test_reopen_identical),
+	    cmocka_unit_test(test_choice_out_of_range), cmocka_unit_test(test_evidence_saved),
+	    cmocka_unit_test(test_trace_history),       cmocka_unit_test(test_measured_scores),
+	    cmocka_unit_test(test_who_decided),         cmocka_unit_test(test_version_demos),
+	    cmocka_unit_test(test_nothing_to_optimize), cmocka_unit_test(test_lock),
+	    cmocka_unit_test(test_changed_on_disk),     cmocka_unit_test(test_saveas_rebase),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
