@@ -349,7 +349,7 @@ static void test_all_down_fails_in_time(void **state)
 	char *list[] = {dead_url[0], dead_url[1]};
 	struct model_config m = model_of(list, 2);
 	struct got g[6] = {{0}};
-	char text[6][32];
+	char text[6][24];
 	for (int i = 0; i < 6; i++) {
 		snprintf(text[i], sizeof text[i], "nobody %d", i);
 		ask(l, &m, text[i], &g[i]);
@@ -422,7 +422,7 @@ static void test_key_gate_per_replica(void **state)
 	struct model_config m = model_of(list, 2);
 	m.api_key_env = "ADOPT_TEST_API_KEY";
 	struct got g[6] = {{0}};
-	char text[6][32];
+	char text[6][24];
 	for (int i = 0; i < 6; i++) {
 		snprintf(text[i], sizeof text[i], "key %d", i);
 		ask(l, &m, text[i], &g[i]);
