@@ -38,11 +38,17 @@ static char *url_shown(const char *url)
 	return xasprintf("%.*s%s", (int)(host - url), url, at + 1);
 }
 
+/* How many replicas a configuration has (the loader allows no more than the maximum). */
+static int replicas_of(const struct model_config *m)
+{
+	return MIN(MAX(1, m->n_replicas), MODEL_REPLICAS_MAX);
+}
+
 static bool pool_matches(const struct pool *p, const struct model_config *m)
 {
-	if (strcmp(p->name, model_label(m)) != 0 || p->n != MAX(1, m->n_replicas))
+	if (strcmp(p->name, model_label(m)) != 0 || p->n != replicas_of(m))
 		return false;
-	for (int i = 0; i < m->n_replicas; i++)
+	for (int i = 0; m->n_replicas > 0 && i < p->n; i++)
 		if (!p->rep[i]->url || strcmp(p->rep[i]->url, m->replicas[i]) != 0)
 			return false;
 	return m->n_replicas > 0 || !p->rep[0]->url;
@@ -58,7 +64,7 @@ struct pool *pool_get(struct llm *l, const struct model_config *m)
 		p = xcalloc(1, sizeof(*p));
 		p->name = xstrdup(model_label(m));
 		p->listed = m->n_replicas > 0;
-		p->n = MAX(1, m->n_replicas);
+		p->n = replicas_of(m);
 		p->rep = xcalloc((size_t)p->n, sizeof(*p->rep));
 		for (int i = 0; i < p->n; i++) {
 			struct limiter *r = p->rep[i] = xcalloc(1, sizeof(*r));

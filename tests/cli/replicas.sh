@@ -1,8 +1,8 @@
 #!/bin/sh
 # replicas.sh: a model whose base_url lists two replicas, one of them refusing connections
 # (nothing listens on its port), against the test LLM server ($LLM_SERVER): --eval --json answers
-# everything through the other and reports both replicas' figures; --check reports a bad list
-# (empty, not a string) at its position in the file.
+# everything through the other and reports both replicas' figures, as --run --json does; --check
+# reports a bad list (empty, not a string) at its position in the file.
 . tests/cli/lib.inc
 . tests/cli/server.inc
 cp examples/hotpot-mini/* "$T/"
@@ -40,6 +40,16 @@ python3 - "$T/stats" "$T/out" <<'PY' || fail "server statistics"
 import json, sys
 st, r = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
 assert st["requests"] == r["replicas"][1]["requests"], (st["requests"], r["replicas"])
+PY
+
+case="--run --json"
+run --run 1 --json "$T/session.json"; expect_clean; expect_rc 0
+python3 - "$T/out" <<'PY' || fail "JSON report"
+import json, sys
+r = json.load(open(sys.argv[1]))
+dead, good = r["replicas"]
+assert dead["errors"] == dead["requests"] and dead["answered"] == 0, dead
+assert good["errors"] == 0 and good["answered"] > 0 and good["state"] == "up", good
 PY
 
 case="one URL: no replica figures"

@@ -452,6 +452,73 @@ static void test_key_gate_per_replica(void **state)
 	llm_free(l);
 }
 
+struct asked {
+	int n;
+	char var[64], origin[128];
+};
+
+static void on_ask(void *arg, const char *var, const char *origin)
+{
+	struct asked *a = arg;
+	a->n++;
+	snprintf(a->var, sizeof a->var, "%s", var);
+	snprintf(a->origin, sizeof a->origin, "%s", origin);
+}
+
+/* With a front end that asks (the workbench): asked once, about the far replica's host only;
+ * what went there waits for the answer while the loopback one answers; refused, what goes
+ * there fails. */
+static void test_key_asked_per_replica(void **state)
+{
+	(void)state;
+	NEED_SERVERS();
+	struct llm_options o = fast_opts();
+	struct llm *l = new_llm(&o);
+	struct asked a = {0};
+	llm_set_key_asker(l, on_ask, &a);
+	char far[] = "http://192.0.2.7:9/v1";
+	char *list[] = {urls[0], far};
+	struct model_config m = model_of(list, 2);
+	m.api_key_env = "ADOPT_TEST_API_KEY";
+	struct got g[6] = {{0}};
+	char text[6][24];
+	for (int i = 0; i < 6; i++) {
+		snprintf(text[i], sizeof text[i], "ask %d", i);
+		ask(l, &m, text[i], &g[i]);
+	}
+	int64_t end = now_ms() + 10000;
+	int answered = 0;
+	while (now_ms() < end && answered + 1 < 6) { /* at least one waits for the answer */
+		assert_true(llm_wait(l, NULL, 0, 50) >= 0);
+		answered = 0;
+		for (int i = 0; i < 6; i++)
+			answered += g[i].n;
+		if (answered && a.n && (int)llm_pending(l) == 6 - answered)
+			break;
+	}
+	assert_int_equal(a.n, 1);
+	assert_string_equal(a.var, "ADOPT_TEST_API_KEY");
+	assert_string_equal(a.origin, "http://192.0.2.7:9");
+	assert_true(answered >= 1 && answered < 6);
+	llm_key_answer(l, a.var, a.origin, false);
+	run(l, 10);
+	int refused = 0;
+	for (int i = 0; i < 6; i++) {
+		assert_int_equal(g[i].n, 1);
+		if (g[i].err[0]) {
+			refused++;
+			assert_non_null(strstr(g[i].err, "--trust"));
+		}
+	}
+	/* those held may go to either replica once the answer is in */
+	assert_true(refused >= 1 && refused <= 6 - answered);
+	assert_int_equal(a.n, 1);
+	struct figures f;
+	figures(l, &f);
+	assert_int_equal(f.r[1].requests, 0);
+	llm_free(l);
+}
+
 /* One base_url (a string) reports no replica figures and behaves as before. */
 static void test_single_url_no_figures(void **state)
 {
@@ -478,6 +545,7 @@ int main(void)
 	    cmocka_unit_test_setup(test_all_down_fails_in_time, before),
 	    cmocka_unit_test_setup(test_cache_key_ignores_the_replica, before),
 	    cmocka_unit_test_setup(test_key_gate_per_replica, before),
+	    cmocka_unit_test_setup(test_key_asked_per_replica, before),
 	    cmocka_unit_test_setup(test_single_url_no_figures, before),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
