@@ -64,6 +64,51 @@ static const char *const model_keys[] = {
     "price_cache_write", "reasoning",  "concurrency",  "rpm",         "tpm",
     "timeout",           "stream",     "cut_is_error", NULL};
 
+/* "base_url": one string, or a list of 1 .. MODEL_REPLICAS_MAX distinct non-empty strings
+ * (replicas: llm/sched.c spreads requests over them). */
+static void load_base_url(struct loader *L, const cJSON *m, const char *path,
+                          struct model_config *mc)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(m, "base_url");
+	char p[320];
+	snprintf(p, sizeof p, "%s.base_url", path);
+	if (!v || cJSON_IsString(v)) {
+		mc->base_url = load_string(L, m, path, "base_url", NULL);
+		return;
+	}
+	if (!cJSON_IsArray(v)) {
+		load_problem(L, p, "%s must be a string or a list of strings (replicas)", p);
+		return;
+	}
+	int n = cJSON_GetArraySize(v);
+	if (n == 0 || n > MODEL_REPLICAS_MAX) {
+		load_problem(L, p, "model \"%s\": %s lists %d URLs (give 1 to %d)", mc->name, p, n,
+		             MODEL_REPLICAS_MAX);
+		return;
+	}
+	mc->replicas = xcalloc((size_t)n, sizeof(*mc->replicas));
+	const cJSON *u;
+	int i = 0;
+	cJSON_ArrayForEach(u, v)
+	{
+		char ip[340];
+		snprintf(ip, sizeof ip, "%s[%d]", p, i++);
+		const char *bad = !cJSON_IsString(u) ? "must be a string"
+		                  : !*u->valuestring ? "is empty"
+		                                     : NULL;
+		for (int k = 0; !bad && k < mc->n_replicas; k++)
+			if (!strcmp(mc->replicas[k], u->valuestring))
+				bad = "repeats an earlier URL";
+		if (bad) {
+			load_problem(L, ip, "model \"%s\": %s %s", mc->name, ip, bad);
+			continue;
+		}
+		mc->replicas[mc->n_replicas++] = xstrdup(u->valuestring);
+	}
+	if (mc->n_replicas)
+		mc->base_url = xstrdup(mc->replicas[0]);
+}
+
 static void load_models(struct loader *L, struct session *s)
 {
 	const cJSON *models = load_get(L, s->root, "models", "models", cJSON_Object, "an object");
@@ -96,7 +141,7 @@ static void load_models(struct loader *L, struct session *s)
 			    "the environment variable that holds it with \"api_key_env\"",
 			    mc->name);
 		mc->provider = load_string(L, m, path, "provider", NULL);
-		mc->base_url = load_string(L, m, path, "base_url", NULL);
+		load_base_url(L, m, path, mc);
 		mc->model = load_string(L, m, path, "model", NULL);
 		mc->api_key_env = load_string(L, m, path, "api_key_env", NULL);
 		mc->temperature = load_number(L, m, path, "temperature", 0, 0, 2);
@@ -146,6 +191,7 @@ static void load_models(struct loader *L, struct session *s)
 				             mc->name);
 			} else {
 				mc->rules = path_join(s->dir, rules);
+				mc->rules_ref = xstrdup(rules);
 				/* a regular file we may read; --check reads and validates it */
 				struct err e = {{0}};
 				int fd = file_open_read(mc->rules, FILE_MAX_BYTES_DEFAULT, &e);
@@ -371,7 +417,17 @@ static void load_optimizer(struct loader *L, struct session *s)
 	st->val_resample = load_bool(L, o, "optimizer", "val_resample", false);
 	st->budget_total = (int)load_int(L, o, "optimizer", "budget_total", 6, 0, 1000);
 	st->budget_floor = (int)load_int(L, o, "optimizer", "budget_floor", 1, 0, 100);
-	st->eval_budget = (int)load_int(L, o, "optimizer", "eval_budget", 12, 1, 10000);
+	/* m optimizable steps: m + 2 evaluations are the search's initial design (incumbent,
+	 * each step alone, all-best); the default leaves room for the search beyond it */
+	int m = 0;
+	for (size_t i = 0; i < s->n_steps; i++)
+		m += s->steps[i].kind == STEP_LLM && !s->steps[i].frozen;
+	st->eval_budget = (int)load_int(L, o, "optimizer", "eval_budget", MAX(12, m + 6), 1, 10000);
+	if (st->eval_budget < m + 2 && cJSON_GetObjectItemCaseSensitive(o, "eval_budget"))
+		load_warning(L, "optimizer.eval_budget",
+		             "optimizer.eval_budget %d is below the %d steps + 2: some steps are "
+		             "never evaluated alone and the search never runs (default here: %d)",
+		             st->eval_budget, m, MAX(12, m + 6));
 	st->step_optimizer = load_string(L, o, "optimizer", "step_optimizer", "joint");
 	st->cost_cap_usd = load_number(L, o, "optimizer", "cost_cap_usd", 0, 0, 1e9);
 	st->token_cap = (long)load_int(L, o, "optimizer", "token_cap", 0, 0, 1e15);
@@ -482,6 +538,7 @@ static const struct json_num_rule history_numbers[] = {
     {"history.iterations[].evaluations[].scores[]", false, -1, 1},
     {"history.iterations[].shapley.phi.*", false, -1e9, 1e9},
     {"history.iterations[].shapley.sd.*", false, 0, 1e9},
+    {"history.iterations[].shapley.extra_evaluations", true, 0, N_MAX},
     {"history.iterations[].budget.*", true, 0, 1000},
     {"history.iterations[].next_budget.*", true, 0, 1000},
     COST_KEYS("history.iterations[].cost.*"),
@@ -964,8 +1021,14 @@ int session_override_models(struct session *s, const char *provider, const char 
 	for (size_t i = 0; i < s->n_models; i++) {
 		if (provider)
 			replace_str(&s->models[i].provider, provider);
-		if (base_url)
+		if (base_url) { /* one URL for this run: the replicas too */
+			for (int k = 0; k < s->models[i].n_replicas; k++)
+				free(s->models[i].replicas[k]);
+			free(s->models[i].replicas);
+			s->models[i].replicas = NULL;
+			s->models[i].n_replicas = 0;
 			replace_str(&s->models[i].base_url, base_url);
+		}
 	}
 	for (int k = 0; k < n; k++) {
 		const char *eq = strchr(models[k], '=');

@@ -29,7 +29,7 @@ struct rx;
 	X(LLM, "llm", "a prompt sent to a model")                                                  \
 	X(TEMPLATE, "template", "text assembled from a template")                                  \
 	X(REGEX, "regex", "a PCRE2 extract or substitute")                                         \
-	X(RETRIEVE, "retrieve", "BM25 top-k passages")                                             \
+	X(RETRIEVE, "retrieve", "top-k passages (BM25 or a server)")                               \
 	X(EXEC, "exec", "an external command (needs --trust)")
 
 enum step_kind {
@@ -87,6 +87,7 @@ struct step {
 	char **corpus_docs;
 	size_t n_corpus_docs;
 	char *passages; /* per-example passages: a dotted path to a list, e.g. "input.context" */
+	char *url;      /* a retrieval server (llm.h, llm_retrieve), asked by the runner */
 	int k;
 	/* exec */
 	char **argv; /* NULL-terminated */

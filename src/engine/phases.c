@@ -216,7 +216,7 @@ long phase_calls_for(const struct engine *en, enum phase p, const struct iterati
 			       val;
 		return (long)s->opt.eval_budget * val; /* upper bound: memo saves */
 	case PHASE_SHAPLEY:
-		return val * 2;
+		return val * phases_shapley_extra(en, it);
 	default:
 		return 0;
 	}
@@ -289,8 +289,12 @@ void phase_clear(struct iteration *it, enum phase p, size_t n_steps)
 		}
 		free(it->phi);
 		free(it->phi_sd);
+		free(it->shapley_note);
 		it->phi = it->phi_sd = NULL;
 		it->shapley_method = NULL;
+		it->shapley_note = NULL;
+		it->shapley_extra = 0;
+		it->shapley_underdetermined = false;
 		break;
 	case PHASE_ALLOCATION:
 		free(it->next_budget);

@@ -18,6 +18,10 @@ stage_fn stage_analysis_e1, stage_analysis_e2, stage_gradient_e3, stage_gradient
 stage_fn stage_candidates_ask, stage_candidates_make, stage_selection_start, stage_selection_search,
     stage_shapley_needs, stage_shapley_compute, stage_allocation, stage_proposal, stage_decision;
 
+/* The extra validation evaluations the Shapley phase will launch (exact and permutation ask
+ * for the coalitions selection did not evaluate; kernel for none): exact once selection has
+ * run, else from the search's initial design. */
+long phases_shapley_extra(const struct engine *en, const struct iteration *it);
 /* The iteration in progress. */
 struct iteration *phases_current(struct engine *en);
 /* run_batch callback: one batch of the stage in flight is done. */

@@ -86,7 +86,9 @@ static char *question_text(const struct engine *en, const struct trace *t)
 	struct sbuf b = {0};
 	for (size_t i = 0; i < ex->n; i++) {
 		sbuf_addf(&b, "%s%s: ", i ? "\n" : "", ex->keys[i]);
-		add_clipped(&b, ex->vals[i].text);
+		char *joined;
+		add_clipped(&b, value_text(&ex->vals[i], &joined));
+		free(joined);
 	}
 	return sbuf_take(&b);
 }

@@ -216,6 +216,11 @@ void app_run(struct app *a, int iterations)
 	else
 		snprintf(a->pending_projection, sizeof a->pending_projection,
 		         "projected ~%ld calls, ~$%.4f", calls, usd);
+	long extra = engine_shapley_extra(a->t.en);
+	size_t len = strlen(a->pending_projection);
+	if (extra > 0) /* exact Shapley's price, said before it is paid */
+		snprintf(a->pending_projection + len, sizeof a->pending_projection - len,
+		         "; Shapley buys %ld extra evaluation(s) an iteration", extra);
 	if (a->cfg.ask_above < 0 || usd <= a->cfg.ask_above) {
 		start_run(a, iterations, a->pending_projection);
 		return;
