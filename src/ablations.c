@@ -247,14 +247,16 @@ static void rows_text(const struct front_opts *o, const struct row *rows, size_t
 	            "val after", "test", "calls", "tokens", "paid", "paid tok", "paid $", "time");
 	for (size_t i = 0; i < n; i++) {
 		const struct row *w = &rows[i];
-		char test[16] = "-";
+		char test[16] = "-", usd[32];
 		if (w->test >= 0)
 			snprintf(test, sizeof test, "%.3f", w->test);
-		term_printf(stdout, "%-26s %10.4f %9.4f %6s %6ld %9ld %6ld %9ld %s%8.4f %6.1fs%s\n",
+		/* ~: some usage was estimated (the provider did not count it) */
+		snprintf(usd, sizeof usd, "%s$%.4f", w->t.estimated ? "~" : "", w->t.cost_usd);
+		term_printf(stdout, "%-26s %10.4f %9.4f %6s %6ld %9ld %6ld %9ld %9s %6.1fs%s\n",
 		            w->name, w->val_before, w->val_after, test, w->t.calls,
 		            used_tokens(&w->t), w->t.calls - w->t.cached,
-		            w->t.tokens_in + w->t.tokens_out, w->t.estimated ? "~" : "$",
-		            w->t.cost_usd, w->wall_s, w->done ? "" : "  (not finished)");
+		            w->t.tokens_in + w->t.tokens_out, usd, w->wall_s,
+		            w->done ? "" : "  (not finished)");
 		if (w->stopped)
 			term_printf(stdout, "  %s: %s\n", w->name, w->stopped);
 	}
