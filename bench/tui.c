@@ -18,9 +18,16 @@
  *      end of the draw that shows a token - when the token was due;
  *   5. the real binary (build/adopt-tui) on a pty of 200x60 on the saved session: start-up, key
  *      round trips (write a key to the pty, wait for the screen update), CPU while idle for
- *      10 s (/proc/PID/stat utime+stime), VmRSS and VmHWM; and this process's own memory.
+ *      10 s (/proc/PID/stat utime+stime), VmRSS and VmHWM; and this process's own memory;
+ *   6. a long history: the same chain with 300 validation examples, one iteration run and
+ *      decided, its record copied into a history of HIST_ITERATIONS iterations (the older ones
+ *      summarised as engine_store keeps them: runs without their steps), reopened: full redraws
+ *      at 200x60 with History (its charts), Proposals (300 examples of evidence) and the Traces
+ *      pane pinned on an example across the iterations focused, and key to screen for j/k, [ ]
+ *      and Enter/q on the Evidence screen.
  *
- *   tui [--idle-s N] [--adopt build/adopt-tui] [--keep 1]   (--keep: leave the temp dir) */
+ *   tui [--idle-s N] [--adopt build/adopt-tui] [--keep 1] [--history-only 1]
+ *   (--keep: leave the temp dir; --history-only: part 6 alone) */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -29,6 +36,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
@@ -38,14 +46,18 @@
 #include "tui/display.h"
 #include "tui/tui_int.h"
 
-#define N_TRAIN      2000
-#define N_VAL        32
-#define COLS         200
-#define ROWS         60
-#define REDRAWS      200
-#define KEYS         200
-#define TOKENS_PER_S 2000
-#define STREAM_S     3
+#define N_TRAIN         2000
+#define N_VAL           32
+#define COLS            200
+#define ROWS            60
+#define REDRAWS         200
+#define KEYS            200
+#define TOKENS_PER_S    2000
+#define STREAM_S        3
+#define HIST_ITERATIONS 100
+#define HIST_VAL        300
+#define HIST_TRAIN      60
+#define HIST_WHOLE      5 /* iterations whose runs keep their steps (engine_store.c) */
 
 static const char *const words[] = {"apple",  "river",  "candle", "garden", "silver",  "thunder",
                                     "pepper", "harbor", "window", "meadow", "lantern", "copper",
@@ -157,7 +169,7 @@ static void write_examples(const char *path, const char *split, int n)
 	sbuf_free(&b);
 }
 
-static void write_session(const char *dir, const char *path)
+static void write_session(const char *dir, const char *path, int n_train, int n_val, int val_size)
 {
 	cJSON *root = cJSON_CreateObject();
 	cJSON_AddStringToObject(root, "format", "adopt-session");
@@ -181,10 +193,10 @@ static void write_session(const char *dir, const char *path)
 	cJSON_AddStringToObject(cJSON_AddObjectToObject(root, "metric"), "type", "exact_match");
 	cJSON *o = cJSON_AddObjectToObject(root, "optimizer");
 	cJSON_AddNumberToObject(o, "seed", 3);
-	cJSON_AddNumberToObject(o, "batch_size", N_TRAIN);
+	cJSON_AddNumberToObject(o, "batch_size", n_train);
 	cJSON_AddNumberToObject(o, "minibatch_good", 5);
 	cJSON_AddNumberToObject(o, "minibatch_bad", 5);
-	cJSON_AddNumberToObject(o, "val_size", 16);
+	cJSON_AddNumberToObject(o, "val_size", val_size);
 	cJSON_AddNumberToObject(o, "budget_total", 10);
 	cJSON_AddNumberToObject(o, "budget_floor", 1);
 	cJSON_AddNumberToObject(o, "eval_budget", 12);
@@ -192,10 +204,10 @@ static void write_session(const char *dir, const char *path)
 	cJSON_AddStringToObject(o, "role_model", "optimizer");
 	bench_write_json(path, root);
 	char *f = xasprintf("%s/train.jsonl", dir);
-	write_examples(f, "train", N_TRAIN);
+	write_examples(f, "train", n_train);
 	free(f);
 	f = xasprintf("%s/val.jsonl", dir);
-	write_examples(f, "val", N_VAL);
+	write_examples(f, "val", n_val);
 	free(f);
 }
 
@@ -403,6 +415,198 @@ static void bench_stream(struct app *a)
 	pump_until_idle(a, 5);
 }
 
+/* ---- a long history ---- */
+
+/* Drops the steps of every trace in an iteration record, as engine_store does past HIST_WHOLE. */
+static void summarise(cJSON *rec)
+{
+	cJSON *t, *e;
+	cJSON_ArrayForEach(t, cJSON_GetObjectItemCaseSensitive(rec, "traces"))
+	{
+		cJSON_DeleteItemFromObjectCaseSensitive(t, "steps");
+	}
+	cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(rec, "evaluations"))
+	{
+		cJSON_ArrayForEach(t, cJSON_GetObjectItemCaseSensitive(e, "traces"))
+		{
+			cJSON_DeleteItemFromObjectCaseSensitive(t, "steps");
+		}
+	}
+}
+
+/* Rewrites the session's history as HIST_ITERATIONS copies of its one iteration. */
+static int grow_history(const char *session)
+{
+	char *text = NULL;
+	size_t len;
+	struct err e = {{0}};
+	if (file_read(session, 1 << 30, &text, &len, &e) < 0) {
+		printf("  history: %s\n", e.msg);
+		return -1;
+	}
+	cJSON *root = cJSON_ParseWithLength(text, len);
+	free(text);
+	cJSON *h = cJSON_GetObjectItemCaseSensitive(root, "history");
+	cJSON *iters = cJSON_GetObjectItemCaseSensitive(h, "iterations");
+	cJSON *first = cJSON_GetArrayItem(iters, 0);
+	if (!first) {
+		printf("  history: no iteration was recorded\n");
+		cJSON_Delete(root);
+		return -1;
+	}
+	cJSON *grown = cJSON_CreateArray();
+	for (int i = 0; i < HIST_ITERATIONS; i++) {
+		cJSON *rec = cJSON_Duplicate(first, 1);
+		cJSON_ReplaceItemInObjectCaseSensitive(rec, "number", cJSON_CreateNumber(i + 1));
+		if (i < HIST_ITERATIONS - HIST_WHOLE)
+			summarise(rec);
+		cJSON_AddItemToArray(grown, rec);
+	}
+	cJSON_ReplaceItemInObjectCaseSensitive(h, "iterations", grown);
+	bench_write_json(session, root);
+	return 0;
+}
+
+static void time_keys(struct app *a, const char *what, const int *keys, size_t nk, int rounds)
+{
+	double *t = xcalloc((size_t)rounds, sizeof *t);
+	for (int i = 0; i < rounds; i++) {
+		double t0 = now_s();
+		input_key(a, keys[(size_t)i % nk]);
+		app_pump(a);
+		app_draw(a);
+		t[i] = now_s() - t0;
+	}
+	report(what, t, (size_t)rounds, 16);
+	free(t);
+}
+
+static void time_draws(struct app *a, const char *what)
+{
+	double *t = xcalloc(REDRAWS, sizeof *t);
+	app_draw(a);
+	for (int i = 0; i < REDRAWS; i++) {
+		double t0 = now_s();
+		app_draw(a);
+		t[i] = now_s() - t0;
+	}
+	report(what, t, REDRAWS, 2);
+	for (int i = 0; i < REDRAWS; i++) {
+		double t0 = now_s();
+		clearok(curscr, TRUE);
+		app_draw(a);
+		t[i] = now_s() - t0;
+	}
+	char *w2 = xasprintf("%s + clearok", what);
+	report(w2, t, REDRAWS, 2);
+	free(w2);
+	free(t);
+}
+
+/* Each shown pane's draw alone (median of 50), to say where a full redraw's time goes. */
+static void per_view(struct app *a)
+{
+	double t[50];
+	printf("  one pane's draw, median of 50:");
+	for (int i = 0; i < VIEW_COUNT; i++) {
+		struct view *v = &a->views[i];
+		if (!v->win || !v->ops || !v->ops->draw)
+			continue;
+		for (int k = 0; k < 50; k++) {
+			double t0 = now_s();
+			werase(v->win);
+			v->ops->draw(v);
+			t[k] = now_s() - t0;
+		}
+		printf(" %s %.3f ms", v->ops->name, bench_median(t, 50) * 1e3);
+	}
+	for (int k = 0; k < 50; k++) {
+		double t0 = now_s();
+		status_draw(a);
+		t[k] = now_s() - t0;
+	}
+	printf(" status bar %.3f ms", bench_median(t, 50) * 1e3);
+	for (int k = 0; k < 50; k++) {
+		double t0 = now_s();
+		doupdate();
+		t[k] = now_s() - t0;
+	}
+	printf(" doupdate %.3f ms\n", bench_median(t, 50) * 1e3);
+}
+
+static void bench_history(void)
+{
+	char *dir = bench_tmpdir("tui-history");
+	char *session = xasprintf("%s/session.json", dir), *rules = xasprintf("%s/rules.json", dir);
+	write_rules(rules);
+	write_session(dir, session, HIST_TRAIN, HIST_VAL, HIST_VAL);
+	struct front_opts o = {.session = session, .limit = -1, .no_cache = true};
+	int rc;
+	struct app *a = app_open(&o, &rc);
+	if (!a) {
+		printf("  history: skipped (the workbench did not open: status %d)\n", rc);
+		bench_rmdir(dir);
+		return;
+	}
+	double t0 = now_s();
+	if (engine_run(a->t.en, 1) == 0)
+		pump_until_idle(a, 600);
+	const struct iteration *it = engine_current(a->t.en);
+	printf("  long history: one iteration with %zu validation examples run in %.2f s (%zu "
+	       "evaluations)\n",
+	       it ? it->n_val : 0, now_s() - t0, it ? it->n_evals : 0);
+	int saved = app_save(a, session);
+	app_close(a);
+	if (saved < 0 || grow_history(session) < 0) {
+		bench_rmdir(dir);
+		return;
+	}
+	struct stat st;
+	double mb = stat(session, &st) == 0 ? (double)st.st_size / 1e6 : 0;
+	t0 = now_s();
+	a = app_open(&o, &rc);
+	if (!a) {
+		printf("  history: the grown session did not open (status %d)\n", rc);
+		bench_rmdir(dir);
+		return;
+	}
+	a->t.deterministic = false;
+	printf("  reopened with %zu iterations x %d validation examples (file %.1f MB) in %.2f s\n",
+	       engine_iterations(a->t.en), HIST_VAL, mb, now_s() - t0);
+	app_focus(a, VIEW_HISTORY);
+	app_draw(a);
+	per_view(a);
+	time_draws(a, "app_draw, History focused");
+	time_keys(a, "key j/k in History -> screen drawn", (const int[]){'j', 'j', 'k', 'k'}, 4,
+	          KEYS);
+	app_focus(a, VIEW_PROPOSALS);
+	for (int i = 0; i < 5; i++) /* into the flipped examples */
+		input_key(a, 'j');
+	input_key(a, '\n');
+	bool opened = a->t.focus == VIEW_EVIDENCE;
+	input_key(a, 'q');
+	printf("  Enter on a flipped example opens the Evidence screen: %s\n",
+	       opened ? "yes" : "NO");
+	time_draws(a, "app_draw, Proposals focused (evidence)");
+	time_keys(a, "key Enter/q (Evidence screen) -> drawn", (const int[]){'\n', 'q'}, 2, KEYS);
+	app_focus(a, VIEW_TRACES);
+	input_key(a, 'm');
+	time_draws(a, "app_draw, Traces pinned across iterations");
+	time_keys(a, "key [ ] (pinned example) -> screen drawn", (const int[]){'[', '[', ']', ']'},
+	          4, KEYS);
+	struct sbuf scr = {0};
+	display_dump(&scr);
+	bool pinned = strstr(sbuf_str(&scr), "Pinned ") != NULL;
+	sbuf_free(&scr);
+	printf("  pinned view on screen: %s; VmHWM of this process %.1f MB\n",
+	       pinned ? "yes" : "NO", (double)status_kb(getpid(), "VmHWM") / 1024);
+	app_close(a);
+	bench_rmdir(dir);
+	free(dir);
+	free(session);
+	free(rules);
+}
+
 /* ---- the real binary on a pty ---- */
 
 struct child {
@@ -522,7 +726,7 @@ static void bench_binary(const char *bin, const char *session, int idle_s)
 
 int main(int argc, char **argv)
 {
-	int idle_s = 10, keep = 0;
+	int idle_s = 10, keep = 0, history_only = 0;
 	const char *bin = "build/adopt-tui";
 	for (int i = 1; i + 1 < argc; i += 2) {
 		if (strcmp(argv[i], "--idle-s") == 0)
@@ -531,11 +735,19 @@ int main(int argc, char **argv)
 			bin = argv[i + 1];
 		else if (strcmp(argv[i], "--keep") == 0)
 			keep = atoi(argv[i + 1]);
+		else if (strcmp(argv[i], "--history-only") == 0)
+			history_only = atoi(argv[i + 1]);
+	}
+	if (history_only) {
+		setenv("ADOPT_TEST_SCREEN", "200x60", 1);
+		unsetenv("ADOPT_TEST_SCRIPT");
+		bench_history();
+		return 0;
 	}
 	char *dir = bench_tmpdir("tui");
 	char *session = xasprintf("%s/session.json", dir), *rules = xasprintf("%s/rules.json", dir);
 	write_rules(rules);
-	write_session(dir, session);
+	write_session(dir, session, N_TRAIN, N_VAL, 16);
 	long rss0 = status_kb(getpid(), "VmRSS");
 
 	setenv("ADOPT_TEST_SCREEN", "200x60", 1);
@@ -587,6 +799,8 @@ int main(int argc, char **argv)
 	app_close(a);
 
 	bench_binary(bin, session, idle_s);
+	printf("  a long history (part 6):\n");
+	bench_history();
 	if (keep)
 		printf("  files kept in %s\n", dir);
 	else

@@ -494,9 +494,11 @@ static cJSON *run_report(struct run_ctx *c)
 	cJSON *iters = cJSON_AddArrayToObject(r, "iterations");
 	for (size_t i = 0; i < engine_iterations(c->en); i++) {
 		const struct iteration *it = engine_iteration(c->en, i);
+		/* restored from an earlier run, the last of them aside (every restored iteration
+		 * has its traces now: the one before this run is the one followed by a new one) */
 		if (it->saved && i + 1 < engine_iterations(c->en) && it->phase >= PHASE_COUNT &&
-		    !it->traces)
-			continue; /* restored from an earlier run */
+		    engine_iteration(c->en, i + 1)->saved)
+			continue;
 		cJSON *j = cJSON_CreateObject();
 		cJSON_AddNumberToObject(j, "number", it->number);
 		cJSON_AddNumberToObject(j, "train_score", it->train_score);

@@ -413,6 +413,8 @@ static int add_parsed(struct dataset *d, enum split_id split, const cJSON *obj, 
 {
 	if (nul_escape(p, len))
 		return err_set(e, "example %zu: %s", index + 1, nul_message);
+	if (d->slice.on && (index < d->slice.from || index - d->slice.from >= d->slice.n))
+		return 0; /* outside the file's slice: read as JSON, never kept */
 	if (dataset_add_example(d, split, obj, index, e) < 0)
 		return -1;
 	d->splits[split].ex[d->splits[split].n - 1].line = line;
@@ -674,16 +676,14 @@ static int load_file_spec(struct dataset *d, enum split_id split, const cJSON *s
 	char *full = path_join(dir, path->valuestring);
 	free(sp->source);
 	sp->source = full;
-	size_t before = sp->n;
-	if (load_file(d, split, full, key ? key->valuestring : NULL, e) < 0)
-		return -1;
-	/* the examples before offset and after the limit are dropped (their text stays in the
-	 * arena until the dataset is freed) */
-	size_t got = sp->n - before, from = MIN((size_t)offset, got);
-	size_t keep = limit < 0 ? got - from : MIN((size_t)limit, got - from);
-	memmove(sp->ex + before, sp->ex + before + from, keep * sizeof *sp->ex);
-	sp->n = before + keep;
-	return 0;
+	/* only the examples of the slice are kept: three splits cut from one file cost the file
+	 * once, not three times */
+	d->slice.on = true;
+	d->slice.from = (size_t)offset;
+	d->slice.n = limit < 0 ? SIZE_MAX : (size_t)limit;
+	int rc = load_file(d, split, full, key ? key->valuestring : NULL, e);
+	d->slice.on = false;
+	return rc;
 }
 
 int dataset_load_split(struct dataset *d, enum split_id split, const cJSON *spec, const char *dir,

@@ -4,6 +4,7 @@
 #ifndef ADOPT_DATASET_H
 #define ADOPT_DATASET_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include <cjson/cJSON.h>
@@ -50,6 +51,10 @@ struct dataset {
 	size_t n_fields, cap_fields;
 	struct arena arena;
 	size_t max_file_bytes; /* largest data file read; 0: FILE_MAX_BYTES_DEFAULT */
+	struct {
+		bool on;
+		size_t from, n;
+	} slice; /* the loader's own: while a file's offset/limit slice is read, what is kept */
 };
 
 /* Loads one split from an inline array, a path (JSONL, or a JSON array) relative to dir, or

@@ -97,6 +97,9 @@ struct evaluation {
 	int *choice;    /* per step: 0 = incumbent, k = candidate k */
 	double score;   /* mean validation score */
 	double *scores; /* per validation example */
+	/* per validation example (n_val), for the incumbent and the best so far only, else NULL:
+	 * the evidence's outputs and traces (a reopened session keeps them as engine_store says) */
+	struct trace *traces;
 };
 
 enum decision { DECISION_NONE, DECISION_ACCEPT, DECISION_EDIT, DECISION_REJECT };
@@ -270,6 +273,10 @@ double engine_val_score(const struct engine *en);
 /* The measured score of the best combination's part that changes only the steps in keep (per
  * step), or -1 when selection never evaluated that configuration. */
 double engine_config_score(const struct engine *en, const struct iteration *it, const bool *keep);
+/* Of an iteration's analysed bad cases, how many the local gradients (E5) blamed on step and how
+ * many found it not at fault (the role's own words, "This step is not at fault."); cases
+ * without a local gradient for it count in neither. */
+void engine_blame(const struct iteration *it, int step, int *blamed, int *not_at_fault);
 /* NULL, or why there is nothing to optimize (no learnable prompt): said before anything runs. */
 const char *engine_nothing_to_optimize(const struct engine *en);
 

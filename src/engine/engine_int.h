@@ -119,6 +119,8 @@ void engine_ask(struct engine *en, enum role r, const char *prompt, char **dest,
                 const char *tag);
 void engine_cancel_work(struct engine *en);
 void bo_free_opt(struct engine *en);
+/* phases_search.c: frees an evaluation's kept traces (n of them). */
+void eval_free_traces(struct evaluation *ev, size_t n);
 /* engine_store.c: reads "history" and "state" back from the session. */
 void engine_restore(struct engine *en);
 /* engine.c: the measured score of what an iteration's decisions kept (iteration.kept_score). */

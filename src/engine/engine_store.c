@@ -3,13 +3,20 @@
  * each role said, the candidates, the evaluations, Shapley values, budgets, decisions, cost);
  * "state" says where an unfinished iteration stopped.  Reopening restores the versions and the
  * iteration summaries; an unfinished iteration is replayed from the response cache, so phases
- * already paid for are not paid again. */
+ * already paid for are not paid again.
+ *
+ * Traces are bounded: the last TRACE_ITERATIONS finished iterations keep theirs whole (the
+ * forward batch, and the incumbent's and the proposal's validation runs); older ones keep each
+ * example's score and final output only (the traces without their steps), which is what an
+ * example followed across iterations needs from them. */
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/jsonnum.h"
 #include "engine/engine_int.h"
+
+#define TRACE_ITERATIONS 5 /* finished iterations whose traces keep their steps */
 
 static cJSON *str_or_null(const char *s)
 {
@@ -127,7 +134,8 @@ static bool keeps_scores(const struct iteration *it, size_t e, size_t n_steps)
 	return true;
 }
 
-static cJSON *iteration_json(const struct engine *en, const struct iteration *it)
+static cJSON *iteration_json(const struct engine *en, const struct iteration *it,
+                             const char *const *ids)
 {
 	const struct session *s = en->s;
 	cJSON *o = cJSON_CreateObject();
@@ -181,6 +189,13 @@ static cJSON *iteration_json(const struct engine *en, const struct iteration *it
 			cJSON_AddItemToObject(
 			    j, "scores",
 			    cJSON_CreateDoubleArray(it->evals[e].scores, (int)it->n_val));
+		/* and their runs: both outputs of every example, and the traces behind them */
+		if (keeps_scores(it, e, s->n_steps) && it->evals[e].traces) {
+			cJSON *tr = cJSON_AddArrayToObject(j, "traces");
+			for (size_t k = 0; k < it->n_val; k++)
+				cJSON_AddItemToArray(tr,
+				                     trace_to_json(&it->evals[e].traces[k], ids));
+		}
 		cJSON_AddItemToArray(evals, j);
 	}
 	if (it->phi) {
@@ -239,6 +254,35 @@ static void totals_json(cJSON *parent, const char *name, const struct engine_tot
 	fields_json(o, t, totals_fields, ARRAY_SIZE(totals_fields));
 }
 
+/* How many finished iterations come before iteration index i. */
+static size_t closed_before(const struct engine *en, size_t i)
+{
+	size_t n = 0;
+	for (size_t k = 0; k < i && k < en->n_iters; k++)
+		n += en->iters[k]->phase >= PHASE_COUNT;
+	return n;
+}
+
+static void drop_steps(cJSON *traces)
+{
+	cJSON *t;
+	cJSON_ArrayForEach(t, traces)
+	{
+		cJSON_DeleteItemFromObjectCaseSensitive(t, "steps");
+	}
+}
+
+/* An iteration past TRACE_ITERATIONS: its traces (forward and evidence) lose their steps. */
+static void summarise_traces(cJSON *rec)
+{
+	drop_steps(cJSON_GetObjectItemCaseSensitive(rec, "traces"));
+	cJSON *e;
+	cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(rec, "evaluations"))
+	{
+		drop_steps(cJSON_GetObjectItemCaseSensitive(e, "traces"));
+	}
+}
+
 static bool totals_zero(const struct engine_totals *t)
 {
 	return !t->calls && !t->cached && !t->avoided && !t->tokens_in && !t->tokens_out &&
@@ -285,14 +329,17 @@ void engine_store(struct engine *en)
 			open = it;
 			continue;
 		}
-		cJSON *j = it->saved ? cJSON_Duplicate(it->saved, 1) : iteration_json(en, it);
-		/* traces of the last finished iteration only: enough to read on reopening */
+		cJSON *j = it->saved ? cJSON_Duplicate(it->saved, 1) : iteration_json(en, it, ids);
+		bool whole =
+		    closed_before(en, i) + TRACE_ITERATIONS > closed_before(en, last_closed);
 		cJSON_DeleteItemFromObjectCaseSensitive(j, "traces");
-		if (i == last_closed && it->n_traces) {
+		if (it->n_traces) {
 			cJSON *tr = cJSON_AddArrayToObject(j, "traces");
 			for (size_t k = 0; k < it->n_traces; k++)
 				cJSON_AddItemToArray(tr, trace_to_json(&it->traces[k], ids));
 		}
+		if (!whole)
+			summarise_traces(j);
 		cJSON_AddItemToArray(iters, j);
 	}
 	free(ids);
@@ -338,22 +385,43 @@ static int step_index_cb(void *arg, const char *id)
 	return session_step_index(arg, id);
 }
 
-static void restore_traces(struct engine *en, struct iteration *it, const cJSON *arr)
+/* The traces of a record (those that do not name an example of the data are left out). */
+static struct trace *traces_of(struct engine *en, const cJSON *arr, size_t *n)
 {
-	size_t n = (size_t)cJSON_GetArraySize(arr);
-	if (!n)
-		return;
-	it->traces = xcalloc(n, sizeof *it->traces);
+	*n = 0;
+	size_t max = (size_t)cJSON_GetArraySize(arr);
+	if (!max)
+		return NULL;
+	struct trace *v = xcalloc(max, sizeof *v);
 	const cJSON *t;
 	cJSON_ArrayForEach(t, arr)
 	{
-		struct trace *tr = &it->traces[it->n_traces];
+		struct trace *tr = &v[*n];
 		if (trace_from_json(t, tr, step_index_cb, en->s) == 0 &&
 		    tr->example < en->s->data.splits[tr->split].n)
-			it->n_traces++;
+			(*n)++;
 		else
 			trace_free(tr);
 	}
+	return v;
+}
+
+static void restore_traces(struct engine *en, struct iteration *it, const cJSON *arr)
+{
+	it->traces = traces_of(en, arr, &it->n_traces);
+}
+
+/* An evaluation's runs, or NULL unless there is one per validation example. */
+static struct trace *eval_traces_of(struct engine *en, const cJSON *arr, size_t n_val)
+{
+	size_t n;
+	struct trace *v = traces_of(en, arr, &n);
+	if (n == n_val)
+		return v;
+	for (size_t i = 0; i < n; i++)
+		trace_free(&v[i]);
+	free(v);
+	return NULL;
 }
 
 static char *str_or_null_of(const cJSON *o, const char *k)
@@ -418,7 +486,7 @@ static void restore_cases(struct engine *en, struct iteration *it, const cJSON *
 	{
 		struct adopt_case *ac = &it->cases[it->n_cases++];
 		const cJSON *id = cJSON_GetObjectItemCaseSensitive(c, "example");
-		ac->trace = SIZE_MAX; /* its trace is kept for the last iteration only */
+		ac->trace = SIZE_MAX; /* a record without its traces (an older file) */
 		for (size_t t = 0; t < it->n_traces && cJSON_IsString(id); t++) {
 			const struct trace *tr = &it->traces[t];
 			const char *eid = s->data.splits[tr->split].ex[tr->example].id;
@@ -500,6 +568,8 @@ static void restore_evaluations(struct engine *en, struct iteration *it, const c
 		ev->choice = ch;
 		ev->score = json_get_real(e, "score");
 		ev->scores = scores_of(cJSON_GetObjectItemCaseSensitive(e, "scores"), it->n_val);
+		ev->traces =
+		    eval_traces_of(en, cJSON_GetObjectItemCaseSensitive(e, "traces"), it->n_val);
 		if (it->best_eval < 0 || ev->score > it->evals[it->best_eval].score)
 			it->best_eval = (int)(it->n_evals - 1); /* as the proposal phase chose it */
 	}

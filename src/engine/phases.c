@@ -281,6 +281,7 @@ void phase_clear(struct iteration *it, enum phase p, size_t n_steps)
 			for (size_t e = 0; e < it->n_evals; e++) {
 				free(it->evals[e].choice);
 				free(it->evals[e].scores);
+				eval_free_traces(&it->evals[e], it->n_val);
 			}
 			free(it->evals);
 			free(it->val_idx);

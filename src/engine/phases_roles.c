@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "core/metric.h"
 #include "core/rx.h"
@@ -345,6 +346,26 @@ int stage_gradient_e4(struct engine *en, struct iteration *it, bool resumed)
 }
 
 /* ---- local gradients (E5) and pseudo-labels (E6) ---- */
+
+/* The verdict roles/local.txt asks for when the error arose elsewhere. */
+static bool not_at_fault(const char *local)
+{
+	static const char phrase[] = "not at fault";
+	for (const char *p = local; *p; p++)
+		if (strncasecmp(p, phrase, sizeof phrase - 1) == 0)
+			return true;
+	return false;
+}
+
+void engine_blame(const struct iteration *it, int step, int *blamed, int *cleared)
+{
+	*blamed = *cleared = 0;
+	for (size_t c = 0; it && step >= 0 && c < it->n_cases; c++) {
+		const char *local = it->cases[c].local ? it->cases[c].local[step] : NULL;
+		if (local)
+			++*(not_at_fault(local) ? cleared : blamed);
+	}
+}
 
 static int per_step_case(struct engine *en, struct iteration *it, bool resumed, enum role r)
 {

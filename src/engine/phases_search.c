@@ -319,6 +319,40 @@ static void launch_eval(struct engine *en, struct iteration *it, const int *choi
 	                 phases_current(en)->phase == PHASE_SHAPLEY ? "shapley" : "select", &cb);
 }
 
+void eval_free_traces(struct evaluation *ev, size_t n)
+{
+	for (size_t i = 0; ev->traces && i < n; i++)
+		trace_free(&ev->traces[i]);
+	free(ev->traces);
+	ev->traces = NULL;
+}
+
+/* Keeps the traces of the incumbent's evaluation and of the best other one so far (the
+ * proposal's evidence: both outputs of every validation example), never more than two sets. */
+static void keep_traces(struct iteration *it, struct evaluation *ev, size_t m, bool incumbent,
+                        struct run_batch *b)
+{
+	ev->traces = NULL; /* a new evaluation: its other fields are set by the caller */
+	if (!incumbent) {
+		struct evaluation *kept = NULL;
+		for (size_t e = 0; e + 1 < it->n_evals; e++) {
+			bool base = true;
+			for (size_t i = 0; i < m; i++)
+				base = base && it->evals[e].choice[i] == 0;
+			if (it->evals[e].traces && !base)
+				kept = &it->evals[e];
+		}
+		if (kept && !(ev->score > kept->score))
+			return;
+		if (kept)
+			eval_free_traces(kept, it->n_val);
+	}
+	size_t n = 0;
+	ev->traces = run_batch_take_traces(b, &n);
+	if (n != it->n_val)
+		eval_free_traces(ev, n);
+}
+
 /* Moves finished jobs into the iteration's evaluations. */
 static void collect_evals(struct engine *en, struct iteration *it)
 {
@@ -340,6 +374,7 @@ static void collect_evals(struct engine *en, struct iteration *it)
 			incumbent = incumbent && ev->choice[i] == 0;
 		if (incumbent)
 			it->base_score = en->val_score = ev->score; /* the incumbent, measured */
+		keep_traces(it, ev, s->n_steps, incumbent, job->batch);
 		engine_emit(en, EV_EVAL_DONE, -1, (long)(it->n_evals - 1), NULL);
 		engine_bury_batch(en, job->batch);
 		free(job->variants);

@@ -274,6 +274,18 @@ static void replica_add(void *arg, const struct llm_replica *r)
 	          r->in_flight, 1000 * r->mean_latency_s);
 }
 
+/* :filter [TEXT]: the Traces pane lists only the examples whose id, output or any step's output
+ * contains TEXT (ignoring ASCII case); without TEXT, all again. */
+static void cmd_filter(struct app *a, int argc, char **argv)
+{
+	snprintf(a->t.trace_text, sizeof a->t.trace_text, "%s", argc > 1 ? argv[1] : "");
+	if (argc > 1)
+		tui_message(&a->t, "traces: examples containing \"%s\" (:filter alone clears it)",
+		            a->t.trace_text);
+	else
+		tui_message(&a->t, "traces: text filter cleared");
+}
+
 static void cmd_cost(struct app *a, int argc, char **argv)
 {
 	struct replica_text rt = {.each = argc > 1};
@@ -488,6 +500,8 @@ static void cmd_help(struct app *a, int argc, char **argv)
 	  "replicas, each replica's figures",                                                      \
 	  complete_cost, 0, 1, cmd_cost)                                                           \
 	X("view", "NAME", "focus a pane by name", complete_view, 1, 1, cmd_view)                   \
+	X("filter", "[TEXT]", "list only the traces whose id or outputs contain TEXT", NULL, 0, 1, \
+	  cmd_filter)                                                                              \
 	X("accept", "STEP", "accept the proposed prompt of STEP", complete_step, 1, 1, cmd_accept) \
 	X("reject", "STEP", "reject the proposed prompt of STEP", complete_step, 1, 1, cmd_reject) \
 	X("edit", "STEP", "edit the proposed prompt of STEP, then accept it", complete_step, 1, 1, \

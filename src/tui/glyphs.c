@@ -20,7 +20,7 @@ const struct glyphs glyphs_utf8 = {
 	.arrow_right = "→", .arrow_left = "←", .arrow_up = "↑", .arrow_down = "↓", .loop = "↻",
 	.bar = {" ", "▏", "▎", "▍", "▌", "▋", "▊", "▉", "█"},
 	.rbar = {" ", "▕", "▕", "▐", "▐", "▐", "▐", "█", "█"},
-	.spark = {"▁", "▂", "▃", "▄", "▅", "▆", "▇", "█"},
+	.spark = {"▁", "▂", "▃", "▄", "▅", "▆", "▇", "█"}, .shade = "░", .full = "█",
 	.ellipsis = "…", .replacement = "�", .bullet = "•", .check = "✓", .cross_mark = "✗",
 	.whisker = "─", .whisker_lo = "├", .whisker_hi = "┤", .axis = "│",
 	.spinner = spinner_utf8, .nspinner = ARRAY_SIZE(spinner_utf8),
@@ -35,7 +35,7 @@ const struct glyphs glyphs_ascii = {
 	.arrow_right = ">", .arrow_left = "<", .arrow_up = "^", .arrow_down = "v", .loop = "@",
 	.bar = {" ", "-", "-", "-", "=", "=", "=", "=", "#"},
 	.rbar = {" ", "-", "-", "-", "=", "=", "=", "=", "#"},
-	.spark = {"_", ".", ".", "-", "-", "=", "^", "^"},
+	.spark = {"_", ".", ".", "-", "-", "=", "^", "^"}, .shade = ":", .full = "#",
 	.ellipsis = "~", .replacement = "?", .bullet = "*", .check = "+", .cross_mark = "x",
 	.whisker = ".", .whisker_lo = "[", .whisker_hi = "]", .axis = "|",
 	.spinner = spinner_ascii, .nspinner = ARRAY_SIZE(spinner_ascii),
@@ -131,6 +131,36 @@ void glyphs_bar_text(struct sbuf *out, const struct bar_cell *cells, int w)
 {
 	for (int i = 0; i < w; i++)
 		sbuf_adds(out, cells[i].glyph);
+}
+
+size_t glyphs_columns(const struct glyphs *g, struct sbuf *rows, int h, const double *vals,
+                      const bool *flag, size_t n, size_t w, int cell, double lo, double hi)
+{
+	size_t cols = n < w ? n : w;
+	for (size_t c = 0; c < cols && h > 0; c++) {
+		size_t a = c * n / cols, b = (c + 1) * n / cols, k = 0;
+		double sum = 0;
+		bool shade = false;
+		for (size_t i = a; i < b; i++) {
+			if (!isnan(vals[i]))
+				sum += vals[i], k++;
+			shade |= flag && flag[i];
+		}
+		double f = k && hi > lo ? (sum / (double)k - lo) / (hi - lo) : 0;
+		long eighths = k ? lround((f < 0 ? 0 : f > 1 ? 1 : f) * h * 8) : 0;
+		if (k && eighths < 1)
+			eighths = 1;
+		for (int r = 0; r < h; r++) {
+			long fill = eighths - (long)(h - 1 - r) * 8; /* eighths in this row */
+			const char *gl = fill <= 0   ? " "
+			                 : shade     ? g->shade
+			                 : fill >= 8 ? g->full
+			                             : g->spark[fill - 1];
+			for (int i = 0; i < cell; i++)
+				sbuf_adds(&rows[r], gl);
+		}
+	}
+	return cols;
 }
 
 void glyphs_sparkline(const struct glyphs *g, struct sbuf *out, const double *vals, size_t n, int w,

@@ -22,6 +22,8 @@ struct glyphs {
 	/* rbar[n]: a right-aligned block of about n eighths (for bars growing leftwards) */
 	const char *rbar[9];
 	const char *spark[8]; /* lowest to highest */
+	const char *shade;    /* a projected (not yet measured) cell of a column chart */
+	const char *full;     /* a full cell of a column chart */
 	const char *ellipsis, *replacement, *bullet, *check, *cross_mark, *whisker, *whisker_lo,
 	    *whisker_hi, *axis;
 	const char *const *spinner;
@@ -59,6 +61,14 @@ void glyphs_bar(const struct glyphs *g, struct bar_cell *cells, int w, double v,
  * scale is [lo, hi]; pass lo == hi (e.g. NAN, NAN) to scale to the data.  NAN values are blank. */
 void glyphs_sparkline(const struct glyphs *g, struct sbuf *out, const double *vals, size_t n, int w,
                       double lo, double hi);
+/* Renders a column chart h rows high: row r (0 the top) is appended to rows[r].  The n values
+ * are averaged into at most `w` columns (as the sparkline does; a column is a flag's when any
+ * of its values has it); each column is `cell` cells wide and filled from the bottom with 1/8-row
+ * resolution on the scale [lo, hi] (a value at or under lo still shows its lowest eighth, a NAN
+ * column is blank); flagged columns are drawn with the shade glyph (a projection).  Returns the
+ * number of columns drawn. */
+size_t glyphs_columns(const struct glyphs *g, struct sbuf *rows, int h, const double *vals,
+                      const bool *flag, size_t n, size_t w, int cell, double lo, double hi);
 /* Appends the glyphs of rendered bar cells to `out`. */
 void glyphs_bar_text(struct sbuf *out, const struct bar_cell *cells, int w);
 

@@ -313,6 +313,18 @@ static void act_suspend(struct app *a)
 	a->need_layout = true;
 }
 
+/* z: the focused pane fills the body, or the layout comes back (focus moves keep the zoom). */
+static void act_zoom(struct app *a)
+{
+	if (a->help_open) {
+		tui_message(&a->t, "this screen already fills the body (q closes it)");
+		return;
+	}
+	a->zoomed = !a->zoomed;
+	a->need_layout = true;
+	tui_message(&a->t, "%s", a->zoomed ? "zoomed: z restores the layout" : "layout restored");
+}
+
 static void act_focus_n(struct app *a, int n)
 {
 	app_focus(a, n);
@@ -353,6 +365,7 @@ static void (*const global_actions[ACTION_COUNT])(struct app *a) = {
     [ACTION_SHOW_PROMPT] = act_show_prompt,
     [ACTION_SHOW_TRACES] = act_show_traces,
     [ACTION_SHOW_CANDIDATES] = act_show_candidates,
+    [ACTION_ZOOM] = act_zoom,
     [ACTION_INTERRUPT] = act_interrupt,
     [ACTION_SUSPEND] = act_suspend,
     [ACTION_SEARCH] = act_search,

@@ -51,6 +51,7 @@ struct err;
 	X(SHOW_TRACES, "show_traces", "Show the selected step's runs in the Traces pane", "Panes") \
 	X(SHOW_CANDIDATES, "show_candidates",                                                      \
 	  "Show the iteration's candidates and the evaluated selections", "Panes")                 \
+	X(ZOOM, "zoom", "Zoom the focused pane to the whole screen, or back", "Panes")             \
 	X(MOVE_UP, "move_up", "Move up", "Moving")                                                 \
 	X(MOVE_DOWN, "move_down", "Move down", "Moving")                                           \
 	X(MOVE_LEFT, "move_left", "Move left", "Moving")                                           \
@@ -61,10 +62,18 @@ struct err;
 	X(END, "end", "Go to the last line", "Moving")                                             \
 	X(ENTER, "enter", "Open or select the item under the cursor", "Moving")                    \
 	X(BACK, "back", "Go back to the previous view", "Moving")                                  \
+	X(ITERATION_PREV, "prev_iteration",                                                        \
+	  "Pinned example (Traces): its run in the previous iteration", "Moving")                  \
+	X(ITERATION_NEXT, "next_iteration",                                                        \
+	  "Pinned example (Traces): its run in the next iteration", "Moving")                      \
+	X(MARK, "mark",                                                                            \
+	  "Pin an example across iterations (Traces), mark a version to diff (History)", "Moving") \
 	X(SEARCH, "search", "Search in the focused pane", "Searching")                             \
 	X(SEARCH_NEXT, "search_next", "Go to the next match", "Searching")                         \
 	X(SEARCH_PREV, "search_prev", "Go to the previous match", "Searching")                     \
 	X(TOGGLE_BAD_FILTER, "toggle_bad_filter", "Show only failing examples", "Searching")       \
+	X(CYCLE_FILTER, "cycle_filter", "Traces: all examples, a step failed, or an answer cut",   \
+	  "Searching")                                                                             \
 	X(JUMP_TO_GRADIENT, "jump_to_gradient", "Jump to the selected step's local gradient",      \
 	  "Searching")                                                                             \
 	X(TOGGLE_SORT, "toggle_sort", "Sort the evaluations by score or by the order they ran",    \

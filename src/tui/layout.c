@@ -1,8 +1,9 @@
 /* layout.c: divides the terminal among the panes.  The status bar takes the top row and the
  * message line the bottom one; the body between them holds, by terminal size, all six panes in
  * a grid, the graph beside one tabbed pane, one tabbed pane, or a "terminal too small" notice
- * (ncdu's ncresize).  Each shown view gets a curses window inside its frame; the layout is
- * recomputed on every resize and whenever a hidden pane takes the focus. */
+ * (ncdu's ncresize).  Zoomed (z), the focused pane alone fills the body, whatever the size, until
+ * z again.  Each shown view gets a curses window inside its frame; the layout is recomputed on
+ * every resize and whenever a hidden pane takes the focus. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,6 +66,8 @@ void layout_apply(struct app *a)
 	} else if (a->help_open) {
 		a->frame[a->t.focus >= PANE_COUNT ? a->t.focus : VIEW_HELP] =
 		    (struct rect){0, top, a->cols, h};
+	} else if (a->zoomed && a->t.focus < PANE_COUNT) {
+		a->frame[a->t.focus] = (struct rect){0, top, a->cols, h};
 	} else if (a->layout == LAYOUT_GRID) {
 		grid(a, top, h);
 	} else if (a->layout == LAYOUT_SPLIT) {
@@ -127,14 +130,15 @@ void layout_draw(struct app *a)
 		draw_too_small(a);
 		return;
 	}
-	if (!a->help_open && a->layout != LAYOUT_GRID)
+	if (!a->help_open && !a->zoomed && a->layout != LAYOUT_GRID)
 		draw_tabs(a);
 	for (int i = 0; i < VIEW_COUNT; i++) {
 		if (!layout_shown(a, i) || !a->views[i].ops)
 			continue;
 		char title[96];
 		if (i < PANE_COUNT)
-			snprintf(title, sizeof title, "%d %s", i + 1, a->views[i].ops->title);
+			snprintf(title, sizeof title, "%d %s%s", i + 1, a->views[i].ops->title,
+			         a->zoomed ? " (zoomed: z restores)" : "");
 		else
 			snprintf(title, sizeof title, "%s", a->views[i].ops->title);
 		view_frame(stdscr, &a->frame[i], title, i == a->t.focus);
@@ -143,7 +147,8 @@ void layout_draw(struct app *a)
 
 int layout_view_at(const struct app *a, int y, int x, int *line)
 {
-	if (a->layout != LAYOUT_TOO_SMALL && !a->help_open && a->layout != LAYOUT_GRID && y == 1) {
+	if (a->layout != LAYOUT_TOO_SMALL && !a->help_open && !a->zoomed &&
+	    a->layout != LAYOUT_GRID && y == 1) {
 		/* the tab bar: find the tab under x */
 		int tx = 0;
 		for (int i = 0; i < PANE_COUNT; i++) {

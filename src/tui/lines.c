@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tui/diff.h"
+#include "tui/glyphs.h"
 #include "tui/lines.h"
 #include "tui/sanitize.h"
 #include "tui/view.h"
@@ -56,6 +58,20 @@ static size_t push_row(struct tlines *l, int indent, char *text, struct tseg *se
 	r->ref = l->ref;
 	r->step = l->step;
 	return l->n++;
+}
+
+void tlines_append(struct tlines *l, const struct tlines *src)
+{
+	long ref = l->ref;
+	int step = l->step;
+	for (size_t i = 0; i < src->n; i++) {
+		const struct tline *r = &src->v[i];
+		struct tseg *segs = xmalloc((r->n_segs ? r->n_segs : 1) * sizeof *segs);
+		memcpy(segs, r->segs, r->n_segs * sizeof *segs);
+		tlines_ref(l, r->ref, r->step);
+		push_row(l, r->indent, xstrdup(r->text), segs, r->n_segs);
+	}
+	tlines_ref(l, ref, step);
 }
 
 static struct tseg *one_seg(enum theme_element el)
@@ -263,6 +279,28 @@ size_t tlines_add_spans_marked(struct tlines *l, int indent, const struct tspan 
 }
 
 /* Drops the rows after `first` (a newline started them). */
+void tlines_add_diff(struct tlines *l, int indent, const char *old, const char *new)
+{
+	struct diff d;
+	diff_texts(&d, old ? old : "", new ? new : "");
+	struct tspan *sp = xcalloc(d.n * 3 + 1, sizeof *sp);
+	size_t n = 0;
+	for (size_t i = 0; i < d.n; i++) {
+		const struct diff_span *s = &d.v[i];
+		enum theme_element el = s->kind == DIFF_ADDED     ? THEME_DIFF_ADDED
+		                        : s->kind == DIFF_REMOVED ? THEME_DIFF_REMOVED
+		                                                  : THEME_TEXT;
+		if (s->kind != DIFF_SAME)
+			sp[n++] = (struct tspan){s->kind == DIFF_ADDED ? "{+" : "[-", 2, el};
+		sp[n++] = (struct tspan){s->text, s->len, el};
+		if (s->kind != DIFF_SAME)
+			sp[n++] = (struct tspan){s->kind == DIFF_ADDED ? "+}" : "-]", 2, el};
+	}
+	tlines_add_spans_marked(l, indent, sp, n); /* no change may hide in invisible characters */
+	free(sp);
+	diff_free(&d);
+}
+
 static size_t keep_first_row(struct tlines *l, size_t first)
 {
 	while (l->n > first + 1) {
@@ -304,6 +342,25 @@ void tlines_pad(struct sbuf *b, int col)
 		sbuf_addc(b, ' ');
 }
 
+void tlines_cell(struct sbuf *b, const char *text, int cols)
+{
+	if (cols <= 0)
+		return;
+	text = text ? text : "";
+	struct san_text t, cut;
+	san_text_from(&t, text, strcspn(text, "\n"), 0, 0);
+	struct san_text ell;
+	const char *e = glyphs()->ellipsis;
+	san_text_from(&ell, e, strlen(e), 0, 0);
+	san_cut(&cut, t.s, t.len, cols, ell.s);
+	san_utf8_encode(b, cut.s, cut.len);
+	for (int w = san_width(cut.s, cut.len); w < cols; w++)
+		sbuf_addc(b, ' ');
+	san_text_free(&t);
+	san_text_free(&cut);
+	san_text_free(&ell);
+}
+
 static bool contains_nocase(const char *hay, const char *needle)
 {
 	size_t n = strlen(needle);
@@ -318,6 +375,11 @@ static bool contains_nocase(const char *hay, const char *needle)
 			return true;
 	}
 	return false;
+}
+
+bool tlines_contains(const char *hay, const char *needle)
+{
+	return hay && contains_nocase(hay, needle);
 }
 
 long tlines_find(const struct tlines *l, long from, const char *pattern, int direction)

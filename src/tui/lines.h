@@ -51,6 +51,10 @@ void tlines_init(struct tlines *l, int width);
 /* Empties the list (keeps the width). */
 void tlines_clear(struct tlines *l);
 void tlines_free(struct tlines *l);
+/* Appends copies of src's rows (text, colours, refs): a view keeps rows that seldom change in a
+ * list of their own, built once, and copies them into the list it draws (far cheaper than
+ * sanitising and wrapping the text again). */
+void tlines_append(struct tlines *l, const struct tlines *src);
 /* Sets the ref/step that rows added from now on carry. */
 void tlines_ref(struct tlines *l, long ref, int step);
 /* Adds text (NULL or "" adds one empty row) wrapped to width - indent, one row per wrapped line;
@@ -65,6 +69,10 @@ size_t tlines_add_spans(struct tlines *l, int indent, const struct tspan *spans,
  * marker "<U+200B>" in THEME_WARNING: for diffs and proposed prompts, which must not carry a
  * change nobody can see. */
 size_t tlines_add_spans_marked(struct tlines *l, int indent, const struct tspan *spans, size_t n);
+/* Adds the word diff of old against new (diff.h) as flowing text: removed text as [-old-] in
+ * THEME_DIFF_REMOVED, added text as {+new+} in THEME_DIFF_ADDED, so it reads without colour
+ * too, and invisible characters marked (tlines_add_spans_marked). */
+void tlines_add_diff(struct tlines *l, int indent, const char *old, const char *new);
 /* Adds the spans as one row, not wrapped (it is cut when drawn; a newline ends it). */
 size_t tlines_add_row(struct tlines *l, int indent, const struct tspan *spans, size_t n);
 /* As tlines_add_row, with invisible characters marked as tlines_add_spans_marked does. */
@@ -75,10 +83,15 @@ size_t tlines_add_rowf(struct tlines *l, enum theme_element el, int indent, cons
 
 /* Pads b with spaces up to `col` display columns (for aligned columns of UTF-8 text). */
 void tlines_pad(struct sbuf *b, int col);
+/* Appends the first line of text (NULL: "") as a cell of exactly `cols` display columns: cut
+ * with an ellipsis when longer, padded with spaces when shorter (side-by-side columns). */
+void tlines_cell(struct sbuf *b, const char *text, int cols);
 
 /* The next row (direction > 0) or previous (< 0) after `from` whose text contains pattern
  * (ASCII case-insensitive), wrapping around; -1 when none. */
 long tlines_find(const struct tlines *l, long from, const char *pattern, int direction);
+/* Whether hay (NULL: false) contains needle, ignoring ASCII case (as tlines_find matches). */
+bool tlines_contains(const char *hay, const char *needle);
 /* First row with ref == ref (and step == step unless step < -1); -1 when none. */
 long tlines_find_ref(const struct tlines *l, long ref, int step);
 

@@ -35,6 +35,7 @@ static const struct view_ops *const view_table[VIEW_COUNT] = {
     [VIEW_PROPOSALS] = &view_proposals_ops, [VIEW_HISTORY] = &view_history_ops,
     [VIEW_HELP] = &view_help_ops,           [VIEW_PROMPT] = &view_prompt_ops,
     [VIEW_COMPARE] = &view_compare_ops,     [VIEW_CANDIDATES] = &view_candidates_ops,
+    [VIEW_EVIDENCE] = &view_evidence_ops,
 };
 
 /* ---- signals ---- */
@@ -566,6 +567,7 @@ static void app_init(struct app *a, const struct front_opts *o)
 	a->t.session_path = o->session;
 	a->t.step = a->env.s->n_steps ? 0 : -1;
 	a->t.example = -1;
+	a->t.evidence = -1;
 	a->t.scripted = a->env.scripted;
 	a->t.offline = o->offline;
 	a->t.views = a->views;

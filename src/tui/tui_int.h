@@ -27,6 +27,7 @@ enum view_id {
 	VIEW_PROMPT,
 	VIEW_COMPARE,
 	VIEW_CANDIDATES,
+	VIEW_EVIDENCE,
 	VIEW_COUNT
 };
 #define PANE_COUNT VIEW_HELP
@@ -92,6 +93,7 @@ struct app {
 	int right;                     /* the pane shown on the right in LAYOUT_SPLIT */
 	bool help_open;  /* a screen over the body (help or prompt, the focused view) is open */
 	int help_return; /* focus to restore when it closes */
+	bool zoomed;     /* the focused pane fills the body (z, as tmux's zoom) */
 
 	/* loop */
 	bool need_draw, need_layout, quit;

@@ -1,7 +1,7 @@
 /* view.h: a pane of the workbench as an ops table (tig's view.h, tmux's window-*.c), and the
  * application state every view may read.  One file per view: view_graph.c, view_traces.c,
  * view_gradients.c, view_shapley.c, view_proposals.c, view_history.c, view_help.c; screens over
- * the body: view_prompt.c, view_candidates.c.
+ * the body: view_prompt.c, view_candidates.c, view_evidence.c.
  *
  * Views read the engine only through engine.h's accessors and change it only through its
  * commands; they draw only through the helpers below, which sanitise every string. */
@@ -53,9 +53,13 @@ struct tui {
 	struct engine *en;
 	struct llm *llm;
 	const char *session_path;
-	int step;      /* selected step index (-1 none) */
-	long example;  /* selected trace (index into the current iteration's traces) or -1 */
-	bool bad_only; /* traces filter */
+	int step;        /* selected step index (-1 none) */
+	long example;    /* selected trace (index into the current iteration's traces) or -1 */
+	long evidence;   /* the flipped validation example the Evidence screen shows (its position
+	                  * in the iteration's validation sample), or -1 */
+	bool bad_only;   /* traces filter */
+	int trace_state; /* traces filter by step state (view_traces.c): 0 all */
+	char trace_text[128]; /* traces filter by text (:filter), "" none */
 	bool colour_by_importance;
 	bool dirty; /* unsaved changes */
 	bool scripted, offline;
@@ -97,7 +101,7 @@ void tui_close_overlay(struct tui *t);
 
 extern const struct view_ops view_graph_ops, view_traces_ops, view_gradients_ops, view_shapley_ops,
     view_proposals_ops, view_history_ops, view_help_ops, view_prompt_ops, view_compare_ops,
-    view_candidates_ops;
+    view_candidates_ops, view_evidence_ops;
 /* :compare A B (view_compare.c): starts evaluating both; -1 (e set) for a bad version. */
 int view_compare_start(struct view *v, const char *a, const char *b, struct err *e);
 

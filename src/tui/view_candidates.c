@@ -261,28 +261,6 @@ static void build_list(struct view *v, const struct iteration *it)
 	build_evals(v, it, p->by_score);
 }
 
-static void add_diff(struct tlines *l, const char *old, const char *new)
-{
-	struct diff d;
-	diff_texts(&d, old ? old : "", new ? new : "");
-	struct tspan *sp = xcalloc(d.n * 3 + 1, sizeof *sp);
-	size_t n = 0;
-	for (size_t i = 0; i < d.n; i++) {
-		const struct diff_span *s = &d.v[i];
-		enum theme_element el = s->kind == DIFF_ADDED     ? THEME_DIFF_ADDED
-		                        : s->kind == DIFF_REMOVED ? THEME_DIFF_REMOVED
-		                                                  : THEME_TEXT;
-		if (s->kind != DIFF_SAME)
-			sp[n++] = (struct tspan){s->kind == DIFF_ADDED ? "{+" : "[-", 2, el};
-		sp[n++] = (struct tspan){s->text, s->len, el};
-		if (s->kind != DIFF_SAME)
-			sp[n++] = (struct tspan){s->kind == DIFF_ADDED ? "+}" : "-]", 2, el};
-	}
-	tlines_add_spans_marked(l, 2, sp, n); /* no change may hide in invisible characters */
-	free(sp);
-	diff_free(&d);
-}
-
 static void build_open(struct view *v, const struct iteration *it)
 {
 	struct candidates *p = v->priv;
@@ -317,7 +295,7 @@ static void build_open(struct view *v, const struct iteration *it)
 	}
 	if (cd) {
 		tlines_add(l, THEME_TEXT_DIM, 0, "against the incumbent:");
-		add_diff(l, inc, cd->prompt);
+		tlines_add_diff(l, 2, inc, cd->prompt);
 	}
 }
 

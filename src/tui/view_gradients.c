@@ -56,6 +56,17 @@ static void build_header(struct tlines *l, const struct session *s, const struct
 	tlines_addf(l, THEME_HEADER, 0,
 	            "Iteration %d: %zu bad cases analysed (of %zu in the batch)", it->number,
 	            it->n_cases, it->n_traces);
+	struct sbuf b = {0};
+	for (size_t k = 0; k < s->n_steps; k++) {
+		int blamed, cleared;
+		engine_blame(it, (int)k, &blamed, &cleared);
+		if (blamed + cleared)
+			sbuf_addf(&b, "%s%s blamed in %d, not at fault in %d", b.len ? "; " : "",
+			          s->steps[k].id, blamed, cleared);
+	}
+	if (b.len)
+		tlines_addf(l, THEME_TEXT, 0, "Blame (E5): %s", sbuf_str(&b));
+	sbuf_free(&b);
 	if (it->note)
 		tlines_add(l, THEME_WARNING, 0, it->note);
 	add_text(l, 0, "Structure (E1): the task and each step's role", it->structure,

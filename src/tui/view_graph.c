@@ -294,6 +294,8 @@ static void node_label(struct view *v, int step, char *buf, size_t n)
 	int len = llm ? snprintf(buf, n, "llm %s", st->model ? st->model : "")
 	              : snprintf(buf, n, "%s", step_kind_name(st->kind));
 	const double *phi = v->tui->colour_by_importance ? latest_phi(v) : NULL;
+	int blamed, cleared;
+	engine_blame(engine_current(v->tui->en), step, &blamed, &cleared);
 	if (phi && st->kind == STEP_LLM && !st->frozen)
 		len += snprintf(buf + len, n - (size_t)len, " φ%+.3f", phi[step]);
 	else if (nd->errors || nd->cut)
@@ -302,6 +304,9 @@ static void node_label(struct view *v, int step, char *buf, size_t n)
 	else if (nd->state == NODE_RUNNING)
 		len +=
 		    snprintf(buf + len, n - (size_t)len, " %s %ld", glyphs()->spinner[0], nd->done);
+	else if (blamed + cleared) /* the bad cases its local gradients judged: k/n blamed it */
+		len +=
+		    snprintf(buf + len, n - (size_t)len, " blamed %d/%d", blamed, blamed + cleared);
 	else if (nd->state == NODE_DONE)
 		len +=
 		    snprintf(buf + len, n - (size_t)len, " %s %ld runs", glyphs()->check, nd->done);

@@ -8,9 +8,22 @@
  * A proposal the user rejected is listed after the versions (it never ran as the prompt, so it
  * has no version number), and Enter shows its text too.
  *
+ * m marks a version (again: unmarks it).  While one is marked, Enter on another version (or a
+ * rejected proposal) of the same step shows the word diff from the marked one to it instead of
+ * its text, and Enter on the marked version itself its diff against the current prompt.
+ *
+ * Under the iterations, two charts (column charts in block characters, ASCII without UTF-8):
+ * the train and validation scores per iteration with the accepted changes marked under them,
+ * and the cumulative spend per iteration followed by the projection of the next
+ * CHART_PROJECTED iterations in shaded columns: at the mean cost of the finished iterations
+ * (what they measured, the same on a reopened session), or before any finished, the engine's
+ * projection (engine_projection_run).
+ *
  * Row references: an iteration row has ref = iteration index and step -1; a version row has
  * step = its step and ref = VERSION_REF(index in engine_versions); a rejected proposal's row
  * has step = its step and ref = REJECTED_REF(its order in the list). */
+#include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,12 +35,19 @@
 #define VERSION_REF(i)  (-2 - (long)(i))
 #define VERSION_IDX(r)  ((size_t)(-2 - (r)))
 #define REJECTED_REF(k) (-1000000000L - (long)(k))
+#define CHART_PROJECTED 3 /* iterations projected in the spend chart */
+#define CHART_LABEL     14
 #define IS_VERSION(row) ((row)->step >= 0 && (row)->ref <= -2 && (row)->ref > REJECTED_REF(0))
 
 struct history {
 	struct tlines l;
 	int n_head;    /* rows of the summary and column header that stay at the top */
 	long expanded; /* ref of the version row whose text is shown, or 0 */
+	long marked;   /* index in engine_versions of the marked version, or -1 */
+	/* the rows of the iterations before the last, which no command changes any more (undo
+	 * reaches the last one only): built once per key (how many, width, columns) */
+	struct tlines older;
+	uint64_t older_key;
 };
 
 static const char *const decision_word[] = {
@@ -41,6 +61,8 @@ static void open_history(struct view *v)
 {
 	struct history *p = xcalloc(1, sizeof *p);
 	tlines_init(&p->l, v->w);
+	tlines_init(&p->older, v->w);
+	p->marked = -1;
 	v->priv = p;
 }
 
@@ -50,6 +72,7 @@ static void done_history(struct view *v)
 	if (!p)
 		return;
 	tlines_free(&p->l);
+	tlines_free(&p->older);
 	free(p);
 	v->priv = NULL;
 }
@@ -166,6 +189,129 @@ static void build_iteration(const struct session *s, struct tlines *l, const str
 	sbuf_free(&ch);
 }
 
+/* The marked version when it belongs to step, else NULL (an undo may have dropped it). */
+static const struct prompt_version *mark_of(const struct view *v, const struct history *p, int step)
+{
+	size_t n;
+	const struct prompt_version *pv = engine_versions(v->tui->en, &n);
+	if (p->marked < 0 || (size_t)p->marked >= n || pv[p->marked].step != step)
+		return NULL;
+	return &pv[p->marked];
+}
+
+/* An expanded row: its text, or with a version marked its diff from the marked one (the marked
+ * one's own row: against the prompt that runs now). */
+static void add_expanded(struct view *v, struct history *p, int step, const char *text,
+                         bool is_mark)
+{
+	const struct prompt_version *mk = mark_of(v, p, step);
+	if (!mk) {
+		struct tspan full = {text, strlen(text), THEME_TEXT};
+		tlines_add_spans_marked(&p->l, 6, &full, 1); /* invisible characters as markers */
+		return;
+	}
+	const char *now = v->tui->s->steps[step].prompt ? v->tui->s->steps[step].prompt : "";
+	const char *to = is_mark ? now : text;
+	tlines_addf(&p->l, THEME_TEXT_DIM, 6, "word diff from the marked v%d to %s:", mk->version,
+	            is_mark ? "the current prompt" : "this one");
+	if (strcmp(mk->prompt ? mk->prompt : "", to) == 0)
+		tlines_add(&p->l, THEME_TEXT_DIM, 6, "(the same text)");
+	else
+		tlines_add_diff(&p->l, 6, mk->prompt, to);
+}
+
+/* One chart: h rows of columns under a label (on its first row); cell: columns' width. */
+static void add_chart(struct tlines *l, const char *label, int h, const double *vals,
+                      const bool *flag, size_t n, size_t w, int cell, double hi)
+{
+	struct sbuf *rows = xcalloc((size_t)h, sizeof *rows);
+	glyphs_columns(glyphs(), rows, h, vals, flag, n, w, cell, 0, hi);
+	for (int r = 0; r < h; r++) {
+		struct sbuf b = {0};
+		sbuf_adds(&b, r ? "" : label);
+		tlines_pad(&b, CHART_LABEL);
+		struct tspan sp[] = {{b.s, b.len, THEME_TEXT_DIM},
+		                     {rows[r].s ? rows[r].s : "", rows[r].len, THEME_SPARKLINE}};
+		tlines_add_row(l, 2, sp, 2);
+		sbuf_free(&b);
+		sbuf_free(&rows[r]);
+	}
+	free(rows);
+}
+
+/* The scores and the spend over the iterations, as charts. */
+static void build_charts(struct view *v, struct tlines *l)
+{
+	const struct engine *en = v->tui->en;
+	size_t n = engine_iterations(en), np = n + CHART_PROJECTED;
+	if (!n)
+		return;
+	double *train = xcalloc(np, sizeof *train), *val = xcalloc(np, sizeof *val);
+	double *spend = xcalloc(np, sizeof *spend);
+	bool *accepted = xcalloc(np, sizeof *accepted), *projected = xcalloc(np, sizeof *projected);
+	double cum = 0, done_usd = 0;
+	size_t done = 0;
+	for (size_t i = 0; i < n; i++) {
+		const struct iteration *it = engine_iteration(en, i);
+		double usd = 0;
+		for (int ph = 0; ph < PHASE_COUNT; ph++)
+			usd += it->cost[ph].cost_usd;
+		done += it->phase >= PHASE_COUNT;
+		done_usd += it->phase >= PHASE_COUNT ? usd : 0;
+		train[i] = it->phase > PHASE_FORWARD ? it->train_score : NAN;
+		val[i] = it->kept_score >= 0 ? it->kept_score : it->n_evals ? it->base_score : NAN;
+		spend[i] = cum += usd;
+		for (size_t c = 0; c < it->n_changes; c++)
+			accepted[i] |= it->changes[c].decision == DECISION_ACCEPT ||
+			               it->changes[c].decision == DECISION_EDIT;
+	}
+	long calls;
+	double more = 0;
+	for (size_t k = 1; k <= CHART_PROJECTED; k++) { /* iteration n - 1 + k, projected */
+		if (done)
+			more = done_usd / (double)done * (double)k;
+		else
+			engine_projection_run(en, (int)k, &calls, &more);
+		spend[n - 1 + k] = cum + more;
+		projected[n - 1 + k] = true;
+	}
+	int h = v->h >= 30 ? 3 : 2;
+	size_t w = (size_t)MAX(4, v->w - 2 - CHART_LABEL);
+	int cell = (int)MAX(1, MIN(3, w / np));
+	const struct glyphs *g = glyphs();
+	tlines_ref(l, -1, -1);
+	tlines_add(l, THEME_TEXT, 0, "");
+	tlines_addf(l, THEME_HEADER, 0,
+	            "Scores per iteration (0 to 1; %s under an accepted change)", g->arrow_up);
+	add_chart(l, "train", h, train, NULL, n, w, cell, 1);
+	add_chart(l, "validation", h, val, NULL, n, w, cell, 1);
+	struct sbuf b = {0};
+	tlines_pad(&b, CHART_LABEL);
+	size_t cols = MIN(n, w);
+	for (size_t c = 0; c < cols; c++) {
+		bool any = false;
+		for (size_t i = c * n / cols; i < (c + 1) * n / cols; i++)
+			any |= accepted[i];
+		for (int i = 0; i < cell; i++)
+			sbuf_adds(&b, any && i == 0 ? g->arrow_up : " ");
+	}
+	tlines_add_rowf(l, THEME_SCORE_GOOD, 2, "%s", sbuf_str(&b));
+	sbuf_free(&b);
+	tlines_addf(
+	    l, THEME_HEADER, 0,
+	    "Spend so far $%.4f over %zu iteration(s); the next %d about $%.4f more (%s, %s)", cum,
+	    n, CHART_PROJECTED, more, g->shade,
+	    done ? "at the mean of the finished ones" : "as the engine projects them");
+	char top[32];
+	snprintf(top, sizeof top, "$0 to $%.4f", spend[np - 1]);
+	add_chart(l, top, h, spend, projected, np, w, cell, spend[np - 1] > 0 ? spend[np - 1] : 1);
+	free(train);
+	free(val);
+	free(spend);
+	free(accepted);
+	free(projected);
+}
+
 static void build_versions(struct view *v, struct history *p, int step)
 {
 	struct tlines *l = &p->l;
@@ -193,16 +339,16 @@ static void build_versions(struct view *v, struct history *p, int step)
 		char *head = xasprintf("%s v%-3d iteration %-3d score %-5s %-8s ",
 		                       i == latest ? glyphs()->bullet : " ", pv[i].version,
 		                       pv[i].iteration, score,
-		                       pv[i].edited      ? "edited"
-		                       : pv[i].iteration ? ""
-		                                         : "original");
+		                       (long)i == p->marked ? "marked"
+		                       : pv[i].edited       ? "edited"
+		                       : pv[i].iteration    ? ""
+		                                            : "original");
 		struct tspan sp[] = {{head, strlen(head), THEME_TEXT},
 		                     {first, strlen(first), THEME_TEXT_DIM}};
 		tlines_ref(l, VERSION_REF(i), step);
 		tlines_add_row(l, 0, sp, 2);
-		struct tspan full = {prompt, strlen(prompt), THEME_TEXT};
-		if (p->expanded == VERSION_REF(i)) /* invisible characters shown as markers */
-			tlines_add_spans_marked(l, 6, &full, 1);
+		if (p->expanded == VERSION_REF(i))
+			add_expanded(v, p, step, prompt, (long)i == p->marked);
 		free(head);
 		free(first);
 	}
@@ -235,7 +381,7 @@ static void build_rejected(struct view *v, struct history *p, int step)
 			tlines_ref(&p->l, REJECTED_REF(k), step);
 			tlines_add_row(&p->l, 0, sp, 2);
 			if (p->expanded == REJECTED_REF(k))
-				tlines_add(&p->l, THEME_TEXT_DIM, 6, prompt);
+				add_expanded(v, p, step, prompt, false);
 			k++;
 			free(head);
 			free(first);
@@ -256,8 +402,23 @@ static void build(struct view *v)
 	if (!n) {
 		tlines_add(&p->l, THEME_TEXT_DIM, 2, "(no iteration yet: press r to run one)");
 	}
-	for (size_t i = 0; i < n; i++)
-		build_iteration(v->tui->s, &p->l, engine_iteration(en, i), i, rcol);
+	if (n > 1) {
+		const void *ptrs[] = {engine_iteration(en, n - 2), engine_iteration(en, 0)};
+		uint64_t key =
+		    hash_bytes(ptrs, sizeof ptrs, (uint64_t)n * 4099u + (uint64_t)v->w * 2u + rcol);
+		if (key != p->older_key) {
+			tlines_clear(&p->older);
+			p->older.width = v->w;
+			for (size_t i = 0; i + 1 < n; i++)
+				build_iteration(v->tui->s, &p->older, engine_iteration(en, i), i,
+				                rcol);
+			p->older_key = key;
+		}
+		tlines_append(&p->l, &p->older);
+	}
+	if (n)
+		build_iteration(v->tui->s, &p->l, engine_iteration(en, n - 1), n - 1, rcol);
+	build_charts(v, &p->l);
 	int step = version_step(v);
 	if (step >= 0) {
 		build_versions(v, p, step);
@@ -310,6 +471,28 @@ static bool restore(struct view *v, const struct tline *row)
 	return true;
 }
 
+static bool mark(struct view *v, struct history *p, const struct tline *row)
+{
+	size_t n;
+	const struct prompt_version *pv = engine_versions(v->tui->en, &n);
+	if (!row || !IS_VERSION(row) || VERSION_IDX(row->ref) >= n) {
+		tui_message(v->tui, "select a prompt version to mark");
+		return true;
+	}
+	long i = (long)VERSION_IDX(row->ref);
+	if (p->marked == i) {
+		p->marked = -1;
+		tui_message(v->tui, "unmarked: Enter shows a version's text");
+		return true;
+	}
+	p->marked = i;
+	tui_message(v->tui,
+	            "v%d marked: Enter on another version shows the diff from it, on v%d "
+	            "itself its diff against the current prompt",
+	            pv[i].version, pv[i].version);
+	return true;
+}
+
 static bool key_history(struct view *v, enum action a)
 {
 	struct history *p = v->priv;
@@ -326,9 +509,13 @@ static bool key_history(struct view *v, enum action a)
 		if (!row || row->step < 0 || row->ref > -2)
 			return false;
 		p->expanded = p->expanded == row->ref ? 0 : row->ref;
+		if (p->expanded) /* the text (or diff) opens under the row: bring both into view */
+			v->top = v->sel;
 		return true;
 	case ACTION_RESTORE_VERSION:
 		return restore(v, row);
+	case ACTION_MARK:
+		return mark(v, p, row);
 	default:
 		return tlines_move_headed(a, p->n_head, &v->sel, &v->top, p->l.n, v->h);
 	}

@@ -9,6 +9,7 @@
  * closes the iteration), e edit (in $EDITOR; the engine checks the text), u undo (also of the
  * decision that closed the iteration, until the next forward pass).
  * Before a proposal exists it says what the engine is doing and how to get one. */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,9 +20,15 @@
 
 struct proposals {
 	struct tlines l;
+	/* the flipped examples' rows, built once for the pair of evaluations and the width they
+	 * were built for (hundreds of rows of sanitised outputs: not redone on every draw) */
+	struct tlines ev;
+	uint64_t ev_key; /* what they were built from (evidence_key) */
 	int placed_step; /* the step the pane was last scrolled to */
 	int asked_step;  /* the step whose rejection waits for an answer */
 	int n_head;      /* rows of the header that stays at the top */
+	long ev_sel;     /* the flipped example under the cursor (its validation position), or -1
+	                  * when the cursor is on a change */
 	char last_error[256];
 };
 
@@ -43,7 +50,9 @@ static void open_proposals(struct view *v)
 {
 	struct proposals *p = xcalloc(1, sizeof *p);
 	tlines_init(&p->l, v->w);
+	tlines_init(&p->ev, v->w);
 	p->placed_step = -2;
+	p->ev_sel = -1;
 	v->priv = p;
 }
 
@@ -53,6 +62,7 @@ static void done_proposals(struct view *v)
 	if (!p)
 		return;
 	tlines_free(&p->l);
+	tlines_free(&p->ev);
 	free(p);
 	v->priv = NULL;
 }
@@ -102,30 +112,6 @@ static void build_waiting(struct view *v, struct tlines *l, const struct iterati
 		tlines_addf(l, THEME_COST, 0, "Next phase: about %ld calls, $%.4f.", calls, usd);
 	tlines_add(l, THEME_TEXT, 0,
 	           "Press r to run to the proposal, or s to run one phase at a time.");
-}
-
-static void add_diff(struct tlines *l, const char *old, const char *new)
-{
-	struct diff d;
-	diff_texts(&d, old ? old : "", new ? new : "");
-	struct tspan *sp = xcalloc(d.n * 3 + 1, sizeof *sp);
-	size_t n = 0;
-	for (size_t i = 0; i < d.n; i++) {
-		const struct diff_span *s = &d.v[i];
-		enum theme_element el = s->kind == DIFF_ADDED     ? THEME_DIFF_ADDED
-		                        : s->kind == DIFF_REMOVED ? THEME_DIFF_REMOVED
-		                                                  : THEME_TEXT;
-		const char *open = s->kind == DIFF_ADDED ? "{+" : "[-";
-		const char *close = s->kind == DIFF_ADDED ? "+}" : "-]";
-		if (s->kind != DIFF_SAME)
-			sp[n++] = (struct tspan){open, 2, el};
-		sp[n++] = (struct tspan){s->text, s->len, el};
-		if (s->kind != DIFF_SAME)
-			sp[n++] = (struct tspan){close, 2, el};
-	}
-	tlines_add_spans_marked(l, 4, sp, n); /* no change may hide in invisible characters */
-	free(sp);
-	diff_free(&d);
 }
 
 /* The step's own part of the gain: its φ, and its gain changed alone where selection measured
@@ -218,7 +204,7 @@ static void build_change(struct tlines *l, const struct engine *en, const struct
 	sbuf_free(&b);
 	if (ch->edited)
 		tlines_add(l, THEME_TEXT_DIM, 2, "your edit against the old prompt:");
-	add_diff(l, ch->old_prompt, shown);
+	tlines_add_diff(l, 4, ch->old_prompt, shown);
 	add_demos(l, st, ch);
 	tlines_add(l, THEME_TEXT, 0, "");
 }
@@ -257,30 +243,87 @@ static void evidence(const struct iteration *it, size_t n_steps, const struct ev
 	}
 }
 
-/* The examples the proposal flips, fixed ones first, with both scores. */
-static void build_evidence(struct tlines *l, const struct session *s, const struct iteration *it)
+/* Row reference of the flipped example at position i of the validation sample. */
+#define EVIDENCE_REF(i) ((long)(i) + 2)
+#define IS_EVIDENCE(r)  ((r)->ref >= 2 && (r)->step < 0)
+
+static const char *output_of(const struct evaluation *ev, size_t i)
 {
-	const struct evaluation *inc, *best;
-	size_t count[3];
-	evidence(it, s->n_steps, &inc, &best, count);
-	if (!inc || !(count[0] + count[1]))
-		return;
+	if (!ev->traces)
+		return "(output not kept)";
+	return ev->traces[i].prediction ? ev->traces[i].prediction : "(no output)";
+}
+
+/* The examples the proposal flips, fixed ones first: both scores and both final outputs side by
+ * side (cut to a column each; Enter opens both runs). */
+static void build_evidence(struct tlines *l, const struct session *s, const struct iteration *it,
+                           const struct evaluation *inc, const struct evaluation *best)
+{
 	const struct split *sp =
 	    &s->data.splits[s->data.splits[SPLIT_VAL].n ? SPLIT_VAL : SPLIT_TRAIN];
+	const struct glyphs *g = glyphs();
 	tlines_ref(l, -1, -1);
-	tlines_addf(l, THEME_TITLE, 0, "%s Flipped validation examples (incumbent %s proposal)",
-	            glyphs()->hline_focus, glyphs()->arrow_right);
+	tlines_addf(l, THEME_TITLE, 0,
+	            "%s Flipped validation examples (incumbent %s proposal; j/k choose, Enter "
+	            "opens both runs)",
+	            g->hline_focus, g->arrow_right);
+	/* wide: label and both outputs on one row; narrow: the outputs on a row of their own */
+	bool wide = l->width >= 100;
+	int head = wide ? 30 : 0, cw = MAX(8, (l->width - (wide ? 2 : 4) - head - 3) / 2);
+	struct sbuf b = {0};
+	tlines_pad(&b, head);
+	tlines_cell(&b, "incumbent output", cw);
+	sbuf_addf(&b, " %s ", g->vline);
+	tlines_cell(&b, "proposal output", cw);
+	tlines_add_rowf(l, THEME_TEXT_DIM, wide ? 2 : 4, "%s", sbuf_str(&b));
 	for (int want = 0; want < 2; want++) {
 		for (size_t i = 0; i < it->n_val; i++) {
-			double a = inc->scores[i], b = best->scores[i];
-			if (want == 0 ? !(b > a) : !(b < a))
+			double a = inc->scores[i], c = best->scores[i];
+			if (want == 0 ? !(c > a) : !(c < a))
 				continue;
-			size_t x = it->val_idx ? it->val_idx[i] : i;
-			tlines_addf(l, want ? THEME_SCORE_BAD : THEME_SCORE_GOOD, 2,
-			            "%-6s %s  %.3f %s %.3f", want ? "breaks" : "fixes",
-			            x < sp->n ? sp->ex[x].id : "?", a, glyphs()->arrow_right, b);
+			size_t x = inc->traces   ? inc->traces[i].example
+			           : it->val_idx ? it->val_idx[i]
+			                         : i;
+			enum theme_element el = want ? THEME_SCORE_BAD : THEME_SCORE_GOOD;
+			sbuf_reset(&b);
+			sbuf_addf(&b, "%-6s ", want ? "breaks" : "fixes");
+			tlines_cell(&b, x < sp->n ? sp->ex[x].id : "?", 10);
+			sbuf_addf(&b, " %.3f %s %.3f ", a, g->arrow_right, c);
+			tlines_ref(l, EVIDENCE_REF(i), -1);
+			if (!wide) {
+				tlines_add_rowf(l, el, 2, "%s", sbuf_str(&b));
+				sbuf_reset(&b);
+			}
+			tlines_pad(&b, head);
+			size_t hl = b.len;
+			tlines_cell(&b, output_of(inc, i), cw);
+			size_t il = b.len;
+			sbuf_addf(&b, " %s ", g->vline);
+			size_t sl = b.len;
+			tlines_cell(&b, output_of(best, i), cw);
+			struct tspan row[] = {
+			    {b.s, hl, el},
+			    {b.s + hl, il - hl, THEME_TEXT},
+			    {b.s + il, sl - il, THEME_BORDER},
+			    {b.s + sl, b.len - sl, THEME_TEXT},
+			};
+			tlines_add_row(l, wide ? 2 : 4, row, ARRAY_SIZE(row));
 		}
 	}
+	tlines_ref(l, -1, -1);
+	sbuf_free(&b);
+}
+
+/* What the flipped rows are built from: the iteration, the pair of evaluations, their runs and
+ * scores, the width (any change builds them again). */
+static uint64_t evidence_key(const struct iteration *it, const struct evaluation *inc,
+                             const struct evaluation *best, int width)
+{
+	const void *ptrs[] = {inc, best, inc->traces, best->traces};
+	uint64_t h =
+	    hash_bytes(ptrs, sizeof ptrs, (uint64_t)it->number * 1000003u + (uint64_t)width);
+	h = hash_bytes(inc->scores, it->n_val * sizeof *inc->scores, h);
+	return hash_bytes(best->scores, it->n_val * sizeof *best->scores, h);
 }
 
 static void build(struct view *v)
@@ -318,13 +361,25 @@ static void build(struct view *v)
 		                "the scores of each example are not kept (a reopened session)");
 	tlines_add_rowf(l, THEME_TEXT_DIM, 0, "%s",
 	                it->phase == PHASE_DECISION
-	                    ? "a accept  x reject  e edit  u undo  j/k other step  PgDn scroll"
+	                    ? "a accept  x reject  e edit  u undo  j/k step or flipped example  "
+	                      "Enter its runs  PgDn scroll"
 	                    : "Closed.  u undoes its last decision until the next iteration "
-	                      "starts (r).");
+	                      "starts (r).  j/k flipped examples, Enter their runs");
 	p->n_head = (int)l->n;
 	for (size_t c = 0; c < it->n_changes; c++)
 		build_change(l, v->tui->en, it, &it->changes[c]);
-	build_evidence(l, v->tui->s, it);
+	/* the evaluations are the engine's until the iteration's selection is cleared; a new pair
+	 * (a new iteration, a reopened one) or another width builds the rows again */
+	if (inc && (count[0] + count[1])) {
+		uint64_t key = evidence_key(it, inc, best, v->w);
+		if (key != p->ev_key || !p->ev.n) {
+			tlines_clear(&p->ev);
+			p->ev.width = v->w;
+			build_evidence(&p->ev, v->tui->s, it, inc, best);
+			p->ev_key = key;
+		}
+		tlines_append(l, &p->ev);
+	}
 }
 
 static long change_row(const struct proposals *p, int step)
@@ -335,16 +390,79 @@ static long change_row(const struct proposals *p, int step)
 	return -1;
 }
 
+/* The row of the flipped example under the cursor, or -1 (then it is on a change). */
+static long evidence_row(struct proposals *p)
+{
+	return p->ev_sel < 0 ? -1 : tlines_find_ref(&p->l, EVIDENCE_REF(p->ev_sel), -1);
+}
+
 static void draw_proposals(struct view *v)
 {
 	struct proposals *p = v->priv;
 	build(v);
-	long r = change_row(p, v->tui->step);
-	if (r >= 0 && v->tui->step != p->placed_step) {
+	long r = change_row(p, v->tui->step), er = evidence_row(p);
+	if (p->ev_sel >= 0 && er < 0)
+		p->ev_sel = -1; /* the list changed under it */
+	if (er >= 0) {
+		int rows = MAX(1, v->h - p->n_head);
+		long end = er; /* its last row (the outputs' row when they have one of their own) */
+		while ((size_t)end + 1 < p->l.n && p->l.v[end + 1].ref == p->l.v[er].ref)
+			end++;
+		if (er < v->top)
+			v->top = (int)er;
+		else if (end >= v->top + rows)
+			v->top = (int)end - rows + 1;
+		r = er;
+	} else if (r >= 0 && v->tui->step != p->placed_step) {
 		v->top = (int)r;
 		p->placed_step = v->tui->step;
 	}
 	tlines_draw_headed(v, &p->l, p->n_head, &v->top, NULL, (int)r);
+}
+
+/* Moves the cursor among the flipped examples (dir +1/-1); true when it moved or left them.
+ * Down from the last change enters the list, up from its first row goes back to the change. */
+static bool move_evidence(struct view *v, const struct iteration *it, int dir)
+{
+	struct proposals *p = v->priv;
+	long cur = evidence_row(p), first = -1, last = -1;
+	for (size_t i = 0; i < p->l.n; i++)
+		if (IS_EVIDENCE(&p->l.v[i]))
+			last = (long)i, first = first < 0 ? (long)i : first;
+	if (first < 0)
+		return false;
+	if (cur < 0) { /* on a change: only down from the last one enters */
+		bool at_last =
+		    !it || !it->n_changes || it->changes[it->n_changes - 1].step == v->tui->step;
+		if (dir < 0 || !at_last)
+			return false;
+		p->ev_sel = p->l.v[first].ref - 2;
+		return true;
+	}
+	long to = cur + dir; /* the next row of another example (one may take two rows) */
+	while (to >= first && to <= last &&
+	       (!IS_EVIDENCE(&p->l.v[to]) || p->l.v[to].ref == p->l.v[cur].ref))
+		to += dir;
+	if (to >= first && to <= last)
+		to = tlines_find_ref(&p->l, p->l.v[to].ref, -1); /* its first row */
+	if (to < first) {
+		p->ev_sel = -1;
+		p->placed_step = -2; /* scroll back to the change */
+	} else if (to <= last) {
+		p->ev_sel = p->l.v[to].ref - 2;
+	}
+	return true;
+}
+
+/* Enter on a flipped example: the Evidence screen with both of its runs. */
+static bool open_evidence(struct view *v)
+{
+	struct proposals *p = v->priv;
+	if (p->ev_sel < 0)
+		return false;
+	v->tui->evidence = p->ev_sel;
+	tui_focus_view(v->tui, "evidence");
+	return true;
 }
 
 static void decided(struct view *v, int rc, const char *what)
@@ -426,15 +544,20 @@ static bool key_proposals(struct view *v, enum action a)
 	p->last_error[0] = 0;
 	switch (a) {
 	case ACTION_MOVE_UP:
-		move_change(v, it, -1, false);
+	case ACTION_MOVE_DOWN: {
+		int dir = a == ACTION_MOVE_DOWN ? 1 : -1;
+		if (!move_evidence(v, it, dir))
+			move_change(v, it, dir, false);
 		return true;
-	case ACTION_MOVE_DOWN:
-		move_change(v, it, 1, false);
-		return true;
+	}
+	case ACTION_ENTER:
+		return open_evidence(v);
 	case ACTION_HOME:
+		p->ev_sel = -1;
 		move_change(v, it, -1, true);
 		return true;
 	case ACTION_END:
+		p->ev_sel = -1;
 		move_change(v, it, 1, true);
 		return true;
 	case ACTION_PAGE_UP:

@@ -7,13 +7,20 @@
  * Keys: up/down/home/end pick the example; PgUp/PgDn/Space scroll the step detail; left/right
  * (h/l) and Enter move to the previous/next step run of the selected example, round by round
  * inside a loop (tui->step and the pane's round); / searches the detail (every step's input,
- * prompt and output), then the example list; b filters bad cases, d jumps from a bad case to its
- * gradient. */
+ * prompt and output), then the example list; b filters bad cases, f cycles the step-state filter
+ * (a step failed, an answer was cut), :filter TEXT keeps the examples whose id, output or any
+ * step's output contains TEXT; d jumps from a bad case to its gradient.
+ *
+ * m pins the selected example: the list then holds the iterations that ran it (the forward
+ * batch, else the validation runs selection kept), with score and final output, and the detail
+ * shows its run in the selected iteration; [ and ] (or up/down) step through the iterations,
+ * keeping the selected step in view, so its output can be followed; m again unpins. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "tui/glyphs.h"
 #include "tui/lines.h"
+#include "tui/tracelines.h"
 #include "tui/view.h"
 
 #define LIVE_MAX 2048 /* bytes of streamed text kept per step */
@@ -32,6 +39,11 @@ struct traces {
 	struct sbuf *live; /* per step */
 	size_t n_live;
 	long finished; /* step runs finished in the forward pass in flight */
+	/* pinned: rows are iteration indices (engine_iteration) that ran the example */
+	bool pinned;
+	enum split_id pin_split;
+	size_t pin_example;
+	int unpinned_sel; /* the list's cursor before pinning */
 };
 
 /* The latest iteration that has traces (the current one, or the previous one while a new forward
@@ -43,6 +55,21 @@ static const struct iteration *shown_iteration(const struct engine *en)
 		if (it->n_traces)
 			return it;
 	}
+	return NULL;
+}
+
+/* The run of an example in an iteration: its forward trace, else a validation run selection
+ * kept (the incumbent's first); NULL when the iteration did not run it. */
+static const struct trace *run_in(const struct iteration *it, enum split_id sp, size_t ex)
+{
+	for (size_t i = 0; it && i < it->n_traces; i++)
+		if (it->traces[i].split == sp && it->traces[i].example == ex)
+			return &it->traces[i];
+	for (size_t e = 0; it && e < it->n_evals; e++)
+		for (size_t i = 0; it->evals[e].traces && i < it->n_val; i++)
+			if (it->evals[e].traces[i].split == sp &&
+			    it->evals[e].traces[i].example == ex)
+				return &it->evals[e].traces[i];
 	return NULL;
 }
 
@@ -122,15 +149,76 @@ static void event_traces(struct view *v, const struct engine_event *ev)
 	}
 }
 
-/* Rebuilds the example rows; returns the iteration shown. */
+/* Whether a step of the trace was cut by the token limit. */
+static bool trace_cut(const struct trace *t)
+{
+	for (size_t i = 0; i < t->n; i++)
+		if (t->steps[i].cut)
+			return true;
+	return false;
+}
+
+static bool trace_failed(const struct trace *t)
+{
+	for (size_t i = 0; !t->error && i < t->n; i++)
+		if (t->steps[i].error)
+			return true;
+	return t->error != NULL;
+}
+
+/* The step-state filters (f cycles them): name, test. */
+static const struct {
+	const char *name;
+	bool (*keep)(const struct trace *t);
+} state_filters[] = {
+    {"all", NULL},
+    {"a step failed", trace_failed},
+    {"an answer was cut", trace_cut},
+};
+
+static bool text_match(const struct session *s, const struct trace *t, const char *text)
+{
+	const struct example *ex = trace_example(s, t);
+	if (!*text || tlines_contains(t->prediction, text) || (ex && tlines_contains(ex->id, text)))
+		return true;
+	for (size_t i = 0; i < t->n; i++)
+		if (tlines_contains(t->steps[i].out.text, text))
+			return true;
+	return false;
+}
+
+static bool listed(const struct view *v, const struct trace *t)
+{
+	const struct tui *u = v->tui;
+	int f = u->trace_state > 0 && (size_t)u->trace_state < ARRAY_SIZE(state_filters)
+	            ? u->trace_state
+	            : 0;
+	return (!u->bad_only || !t->good) && (!f || state_filters[f].keep(t)) &&
+	       text_match(u->s, t, u->trace_text);
+}
+
+/* Rebuilds the rows (examples, or when pinned the iterations that ran the example); returns the
+ * iteration shown. */
 static const struct iteration *build_rows(struct view *v, struct traces *p)
 {
-	const struct iteration *it = shown_iteration(v->tui->en);
+	const struct engine *en = v->tui->en;
 	p->n_rows = 0;
 	free(p->rows);
+	if (p->pinned) {
+		size_t n = engine_iterations(en);
+		p->rows = xcalloc(n ? n : 1, sizeof *p->rows);
+		for (size_t i = 0; i < n; i++)
+			if (run_in(engine_iteration(en, i), p->pin_split, p->pin_example))
+				p->rows[p->n_rows++] = i;
+		if (!p->n_rows)
+			return NULL;
+		v->sel = MAX(0, MIN(v->sel, (int)p->n_rows - 1));
+		return engine_iteration(en, p->rows[v->sel]);
+	}
+	const struct iteration *it = shown_iteration(en);
 	p->rows = xcalloc(it && it->n_traces ? it->n_traces : 1, sizeof *p->rows);
 	for (size_t i = 0; it && i < it->n_traces; i++)
-		if (!v->tui->bad_only || !it->traces[i].good)
+		if (listed(v, &it->traces[i]))
 			p->rows[p->n_rows++] = i;
 	return it;
 }
@@ -138,6 +226,8 @@ static const struct iteration *build_rows(struct view *v, struct traces *p)
 /* The list row of the selected example, following tui->example when it is listed. */
 static void sync_selection(struct view *v, struct traces *p)
 {
+	if (p->pinned)
+		return;
 	for (size_t r = 0; r < p->n_rows; r++)
 		if ((long)p->rows[r] == v->tui->example)
 			v->sel = (int)r;
@@ -150,27 +240,6 @@ static void sync_selection(struct view *v, struct traces *p)
 	}
 }
 
-/* Whether a step of the trace was cut by the token limit. */
-static bool trace_cut(const struct trace *t)
-{
-	for (size_t i = 0; i < t->n; i++)
-		if (t->steps[i].cut)
-			return true;
-	return false;
-}
-
-/* A finish reason worth a line: not one of the ordinary ends of an answer. */
-static bool finish_unusual(const char *finish)
-{
-	static const char *const usual[] = {"stop", "end_turn", "stop_sequence"};
-	if (!finish)
-		return false;
-	for (size_t i = 0; i < ARRAY_SIZE(usual); i++)
-		if (!strcmp(finish, usual[i]))
-			return false;
-	return true;
-}
-
 /* Builds list rows [first, end) only: a draw needs the visible ones, not all 2,000. */
 static void build_list(struct view *v, struct traces *p, const struct iteration *it, size_t first,
                        size_t end)
@@ -179,9 +248,15 @@ static void build_list(struct view *v, struct traces *p, const struct iteration 
 	tlines_clear(&p->list);
 	p->list.width = v->w;
 	for (size_t r = first; r < end && r < p->n_rows; r++) {
-		const struct trace *t = &it->traces[p->rows[r]];
-		char *head = xasprintf("%s %-8s %5.2f  ", t->good ? g->check : g->cross_mark,
-		                       example_id(v->tui->s, t), t->score);
+		const struct iteration *ri =
+		    p->pinned ? engine_iteration(v->tui->en, p->rows[r]) : it;
+		const struct trace *t =
+		    p->pinned ? run_in(ri, p->pin_split, p->pin_example) : &it->traces[p->rows[r]];
+		char *head =
+		    p->pinned ? xasprintf("%s iteration %-3d %5.2f  ",
+		                          t->good ? g->check : g->cross_mark, ri->number, t->score)
+		              : xasprintf("%s %-8s %5.2f  ", t->good ? g->check : g->cross_mark,
+		                          example_id(v->tui->s, t), t->score);
 		const char *pred = t->prediction ? t->prediction : "(no prediction)";
 		struct tspan sp[] = {
 		    {head, strlen(head), t->good ? THEME_SCORE_GOOD : THEME_SCORE_BAD},
@@ -194,12 +269,6 @@ static void build_list(struct view *v, struct traces *p, const struct iteration 
 		tlines_add_row(&p->list, 0, sp, ARRAY_SIZE(sp));
 		free(head);
 	}
-}
-
-static void add_block(struct tlines *l, const char *label, const char *text)
-{
-	tlines_add(l, THEME_TEXT_DIM, 2, label);
-	tlines_add(l, THEME_TEXT, 4, text && *text ? text : "(empty)");
 }
 
 static void build_live(struct view *v, struct traces *p)
@@ -220,62 +289,12 @@ static void build_live(struct view *v, struct traces *p)
 	tlines_add(&p->detail, THEME_TEXT, 0, "");
 }
 
-static void build_step(struct tlines *l, const struct session *s, const struct trace_step *ts,
-                       bool selected, bool deterministic)
+static const struct trace *selected_trace(const struct view *v, const struct traces *p,
+                                          const struct iteration *it)
 {
-	const struct step *st = &s->steps[ts->step];
-	struct sbuf b = {0};
-	sbuf_addf(&b, "%s %s", glyphs()->hline, st->id);
-	if (ts->round)
-		sbuf_addf(&b, " round %d", ts->round);
-	if (deterministic)
-		sbuf_addf(&b, " (%s)  -.-- s", step_kind_name(st->kind));
-	else
-		sbuf_addf(&b, " (%s)  %.2f s", step_kind_name(st->kind), ts->latency_s);
-	if (st->kind == STEP_LLM) {
-		sbuf_addf(&b, "  %ld in", ts->tok_in);
-		if (ts->tok_cached)
-			sbuf_addf(&b, " (%ld cached)", ts->tok_cached);
-		sbuf_addf(&b, " / %ld out", ts->tok_out);
-		if (ts->tok_reasoning)
-			sbuf_addf(&b, " (%ld reasoning)", ts->tok_reasoning);
-		sbuf_addf(&b, " tokens  $%.5f%s", ts->cost_usd,
-		          ts->estimated ? " (estimated)" : "");
-	}
-	if (ts->cached)
-		sbuf_adds(&b, "  [cached]");
-	if (ts->memo)
-		sbuf_adds(&b, "  [memo]");
-	if (ts->scripted)
-		sbuf_adds(&b, "  [scripted]");
-	if (ts->cut)
-		sbuf_adds(&b, "  [cut]");
-	tlines_add(l, selected ? THEME_HEADER : THEME_TITLE, 0, sbuf_str(&b));
-	sbuf_free(&b);
-	add_block(l, "input:", ts->input);
-	if (ts->prompt)
-		add_block(l, st->kind == STEP_LLM ? "prompt:" : "text:", ts->prompt);
-	if (ts->reasoning) /* the model's, never part of the output */
-		add_block(l, "reasoning:", ts->reasoning);
-	add_block(l, "output:", ts->out.text);
-	if (ts->parse_miss)
-		tlines_add(l, THEME_WARNING, 2,
-		           "parse miss: the output parser did not match; the "
-		           "output is the trimmed raw reply");
-	if (ts->replaced)
-		tlines_addf(l, THEME_WARNING, 2,
-		            "the reply held %ld byte(s) that were not UTF-8 (or NUL), each shown "
-		            "and kept as U+FFFD",
-		            ts->replaced);
-	if (ts->cut)
-		tlines_addf(l, THEME_WARNING, 2,
-		            "cut: the answer stopped at the token limit (finish reason \"%s\"); "
-		            "raise max_tokens of model \"%s\"",
-		            ts->finish ? ts->finish : "?", st->model ? st->model : "?");
-	else if (finish_unusual(ts->finish))
-		tlines_addf(l, THEME_WARNING, 2, "finish reason: %s", ts->finish);
-	if (ts->error)
-		tlines_addf(l, THEME_ERROR, 2, "error: %s", ts->error);
+	if (!it || !p->n_rows)
+		return NULL;
+	return p->pinned ? run_in(it, p->pin_split, p->pin_example) : &it->traces[p->rows[v->sel]];
 }
 
 static void build_detail(struct view *v, struct traces *p, const struct iteration *it)
@@ -283,12 +302,12 @@ static void build_detail(struct view *v, struct traces *p, const struct iteratio
 	const struct session *s = v->tui->s;
 	tlines_clear(&p->detail);
 	p->detail.width = v->w;
-	if (forward_running(v->tui->en))
+	if (forward_running(v->tui->en) && !p->pinned)
 		build_live(v, p);
-	if (!p->n_rows)
+	const struct trace *t = selected_trace(v, p, it);
+	if (!t)
 		return;
-	long ti = (long)p->rows[v->sel];
-	const struct trace *t = &it->traces[ti];
+	long ti = p->pinned ? -1 : (long)p->rows[v->sel];
 	const struct example *ex = trace_example(s, t);
 	tlines_ref(&p->detail, ti, -1);
 	tlines_addf(&p->detail, THEME_HEADER, 0, "Example %s (iteration %d, %s)", example_id(s, t),
@@ -308,6 +327,10 @@ static void build_detail(struct view *v, struct traces *p, const struct iteratio
 		tlines_addf(&p->detail, THEME_ERROR, 2, "error: %s", t->error);
 	if (!t->done)
 		tlines_add(&p->detail, THEME_WARNING, 2, "(this run did not finish)");
+	else if (!t->n)
+		tlines_add(&p->detail, THEME_TEXT_DIM, 2,
+		           "(its step runs are not kept: a session file keeps them for its last "
+		           "5 iterations, the score and final output for all)");
 	free(p->entry_row);
 	p->entry_row = xcalloc(t->n ? t->n : 1, sizeof *p->entry_row);
 	p->n_entries = t->n;
@@ -315,8 +338,9 @@ static void build_detail(struct view *v, struct traces *p, const struct iteratio
 		const struct trace_step *ts = &t->steps[k];
 		tlines_ref(&p->detail, ti, ts->step);
 		p->entry_row[k] = p->detail.n;
-		build_step(&p->detail, s, ts, ts->step == v->tui->step && ts->round == p->round,
-		           v->tui->deterministic);
+		tracelines_step(&p->detail, s, ts,
+		                ts->step == v->tui->step && ts->round == p->round,
+		                v->tui->deterministic);
 	}
 }
 
@@ -344,12 +368,6 @@ static long entry_at_row(const struct traces *p, long r)
 	return k;
 }
 
-static const struct trace *selected_trace(const struct view *v, const struct traces *p,
-                                          const struct iteration *it)
-{
-	return it && p->n_rows ? &it->traces[p->rows[v->sel]] : NULL;
-}
-
 /* Keeps the detail's first row inside [0, rows - shown). */
 static void clamp_detail(struct traces *p, int shown)
 {
@@ -374,8 +392,9 @@ static const struct iteration *rebuild(struct view *v)
 	sync_selection(v, p);
 	build_detail(v, p, it);
 	/* position the detail on the selected step run when it or the example changed */
+	long shown = p->pinned && p->n_rows ? -3 - (long)p->rows[v->sel] : v->tui->example;
 	if (v->tui->step != p->placed_step || p->round != p->placed_round ||
-	    v->tui->example != p->placed_example) {
+	    shown != p->placed_example) {
 		const struct trace *t = selected_trace(v, p, it);
 		long k = find_entry(t, v->tui->step, p->round);
 		/* the first run: from the top, where the example's fields and gold are */
@@ -386,7 +405,7 @@ static const struct iteration *rebuild(struct view *v)
 		}
 		p->placed_step = v->tui->step;
 		p->placed_round = p->round;
-		p->placed_example = v->tui->example;
+		p->placed_example = shown;
 	}
 	return it;
 }
@@ -395,6 +414,12 @@ static void draw_empty(struct view *v, struct traces *p)
 {
 	const struct iteration *cur = engine_current(v->tui->en);
 	tlines_ref(&p->detail, -1, -1);
+	if (p->pinned) { /* its runs went with an undone phase */
+		tlines_add(&p->detail, THEME_HEADER, 0,
+		           "No iteration has a run of the pinned example any more: m unpins it.");
+		tlines_draw(v, &p->detail, 0, v->h, 0, -1);
+		return;
+	}
 	tlines_add(&p->detail, THEME_HEADER, 0, "No traces yet.");
 	if (!forward_running(v->tui->en))
 		tlines_add(
@@ -407,6 +432,41 @@ static void draw_empty(struct view *v, struct traces *p)
 	tlines_draw(v, &p->detail, 0, v->h, 0, -1);
 }
 
+/* What the list shows: the iteration's examples (and the filters in force), or the iterations
+ * that ran the pinned example. */
+static void draw_header(struct view *v, struct traces *p, const struct iteration *it)
+{
+	const struct tui *u = v->tui;
+	view_fill(v, 0, THEME_HEADER);
+	if (p->pinned) {
+		const struct trace *t = selected_trace(v, p, it);
+		view_printf(v, 0, 0, THEME_HEADER,
+		            "Pinned %s (%s): iteration %d, %d of the %zu iteration(s) that ran it  "
+		            "[ ] other iteration  m unpin",
+		            t ? example_id(u->s, t) : "?", split_names[p->pin_split], it->number,
+		            v->sel + 1, p->n_rows);
+		return;
+	}
+	size_t n_bad = 0;
+	for (size_t i = 0; i < it->n_traces; i++)
+		n_bad += !it->traces[i].good;
+	struct sbuf b = {0};
+	sbuf_addf(&b, "Iteration %d: %zu examples, %zu good, %zu bad, train %.3f", it->number,
+	          it->n_traces, it->n_traces - n_bad, n_bad, it->train_score);
+	if (u->bad_only || u->trace_state > 0 || u->trace_text[0]) {
+		sbuf_addf(&b, "  [%zu shown:", p->n_rows);
+		if (u->bad_only)
+			sbuf_adds(&b, " bad");
+		if (u->trace_state > 0 && (size_t)u->trace_state < ARRAY_SIZE(state_filters))
+			sbuf_addf(&b, " %s", state_filters[u->trace_state].name);
+		if (u->trace_text[0])
+			sbuf_addf(&b, " \"%s\"", u->trace_text);
+		sbuf_adds(&b, "]");
+	}
+	view_print(v, 0, 0, THEME_HEADER, sbuf_str(&b), v->w);
+	sbuf_free(&b);
+}
+
 static void draw_traces(struct view *v)
 {
 	struct traces *p = v->priv;
@@ -415,22 +475,15 @@ static void draw_traces(struct view *v)
 		draw_empty(v, p);
 		return;
 	}
-	size_t n_bad = 0;
-	for (size_t i = 0; i < it->n_traces; i++)
-		n_bad += !it->traces[i].good;
-	view_fill(v, 0, THEME_HEADER);
-	view_printf(v, 0, 0, THEME_HEADER,
-	            "Iteration %d: %zu examples, %zu good, %zu bad, train %.3f%s", it->number,
-	            it->n_traces, it->n_traces - n_bad, n_bad, it->train_score,
-	            v->tui->bad_only ? "  [bad only]" : "");
+	draw_header(v, p, it);
 	int lr = list_rows(v, p);
 	int sel = v->sel, top = v->top;
 	tlines_clamp(&sel, &top, p->n_rows, lr);
 	v->top = top;
 	if (!p->n_rows) {
 		view_fill(v, 1, THEME_TEXT);
-		view_print(v, 1, 0, THEME_TEXT_DIM, "(no example matches the filter; b shows all)",
-		           v->w);
+		view_print(v, 1, 0, THEME_TEXT_DIM,
+		           "(no example matches the filters; b, f and :filter change them)", v->w);
 	} else {
 		build_list(v, p, it, (size_t)v->top, (size_t)(v->top + lr));
 		tlines_draw(v, &p->list, 1, lr, 0, v->sel - v->top);
@@ -499,11 +552,64 @@ static void jump_to_gradient(struct view *v)
 	                              : "no gradient yet: run the loss+gradient phase");
 }
 
+/* m: pins the selected example (its runs across iterations), or unpins it. */
+static void toggle_pin(struct view *v, struct traces *p, const struct iteration *it)
+{
+	if (p->pinned) {
+		p->pinned = false;
+		v->sel = p->unpinned_sel;
+		tui_message(v->tui, "unpinned: the examples of the last forward pass");
+		return;
+	}
+	const struct trace *t = selected_trace(v, p, it);
+	if (!t) {
+		tui_message(v->tui, "no example to pin yet: run a forward pass (s)");
+		return;
+	}
+	p->pinned = true;
+	p->pin_split = t->split;
+	p->pin_example = t->example;
+	p->unpinned_sel = v->sel;
+	build_rows(v, p);
+	for (size_t r = 0; r < p->n_rows; r++) /* the iteration shown until now */
+		if (engine_iteration(v->tui->en, p->rows[r]) == it)
+			v->sel = (int)r;
+	tui_message(v->tui, "%s pinned: [ and ] step through the %zu iteration(s) that ran it",
+	            example_id(v->tui->s, t), p->n_rows);
+}
+
+static void other_iteration(struct view *v, struct traces *p, int dir)
+{
+	if (!p->pinned) {
+		tui_message(v->tui, "m pins the selected example first; [ ] then follow it");
+		return;
+	}
+	int to = v->sel + dir;
+	if (to < 0 || to >= (int)p->n_rows) {
+		tui_message(v->tui, "the %s iteration that ran it", dir < 0 ? "first" : "last");
+		return;
+	}
+	v->sel = to;
+}
+
 static bool key_traces(struct view *v, enum action a)
 {
 	struct traces *p = v->priv;
 	const struct iteration *it = rebuild(v);
 	switch (a) {
+	case ACTION_MARK:
+		toggle_pin(v, p, it);
+		return true;
+	case ACTION_ITERATION_PREV:
+	case ACTION_ITERATION_NEXT:
+		other_iteration(v, p, a == ACTION_ITERATION_NEXT ? 1 : -1);
+		return true;
+	case ACTION_CYCLE_FILTER:
+		v->tui->trace_state = (v->tui->trace_state + 1) % (int)ARRAY_SIZE(state_filters);
+		tui_message(v->tui, "traces: %s",
+		            v->tui->trace_state ? state_filters[v->tui->trace_state].name
+		                                : "every step state");
+		return true;
 	case ACTION_MOVE_LEFT:
 		move_step(v, selected_trace(v, p, it), -1);
 		return true;
@@ -533,7 +639,7 @@ static bool key_traces(struct view *v, enum action a)
 	if (!tlines_move(a, &sel, &top, p->n_rows, list_rows(v, p)))
 		return false;
 	v->sel = sel, v->top = top;
-	if (p->n_rows)
+	if (p->n_rows && !p->pinned)
 		v->tui->example = (long)p->rows[v->sel];
 	return true;
 }
@@ -559,7 +665,8 @@ static bool search_traces(struct view *v, const char *pattern, int direction)
 	if (r < 0)
 		return false;
 	v->sel = (int)r;
-	v->tui->example = (long)p->rows[r];
+	if (!p->pinned)
+		v->tui->example = (long)p->rows[r];
 	return true;
 }
 

@@ -367,6 +367,25 @@ static void test_offset_limit(void **state)
 	assert_int_equal(d.splits[SPLIT_VAL].ex[0].line, 3);
 	assert_int_equal(d.splits[SPLIT_TEST].n, 0);
 	dataset_free(&d);
+
+	/* the examples outside a slice are never kept: a JSON array of four 4 KB examples, of
+	 * which one is asked for, costs one example's text */
+	struct sbuf big = {0};
+	char pad[4001];
+	memset(pad, 'x', 4000);
+	pad[4000] = '\0';
+	for (int i = 0; i < 4; i++)
+		sbuf_addf(&big, "%s{\"answer\": \"a%d\", \"text\": \"%s\"}", i ? ", " : "[", i + 1,
+		          pad);
+	sbuf_adds(&big, "]");
+	put("big.json", sbuf_str(&big));
+	sbuf_free(&big);
+	memset(&d, 0, sizeof d);
+	load_spec_ok(&d, SPLIT_TRAIN, "{\"path\": \"big.json\", \"offset\": 2, \"limit\": 1}");
+	assert_int_equal(d.splits[SPLIT_TRAIN].n, 1);
+	assert_string_equal(d.splits[SPLIT_TRAIN].ex[0].golds[0], "a3");
+	assert_in_range(d.arena.used_bytes, 4000, 8000);
+	dataset_free(&d);
 }
 
 /* A list of lists is a list of passages: HotpotQA's context [[title, [sentence, ...]], ...]

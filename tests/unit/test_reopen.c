@@ -337,6 +337,14 @@ static void test_evidence_saved(void **state)
 	assert_true(inc < n_evals);
 	memcpy(want, it->evals[inc].scores, n_val * sizeof *want);
 	memcpy(want + n_val, it->evals[best].scores, n_val * sizeof *want);
+	/* and both runs of every example: the outputs side by side, the traces behind them */
+	char **outs = calloc(2 * n_val, sizeof *outs);
+	assert_non_null(it->evals[inc].traces);
+	assert_non_null(it->evals[best].traces);
+	for (size_t i = 0; i < n_val; i++) {
+		outs[i] = strdup(it->evals[inc].traces[i].prediction);
+		outs[n_val + i] = strdup(it->evals[best].traces[i].prediction);
+	}
 	rig_reopen(&g);
 	it = engine_current(g.en);
 	assert_int_equal(it->n_evals, n_evals);
@@ -351,7 +359,20 @@ static void test_evidence_saved(void **state)
 		const double *w = e == inc ? want : want + n_val;
 		for (size_t i = 0; i < n_val; i++)
 			assert_true(fabs(got[i] - w[i]) < 1e-12);
+		const struct trace *t = it->evals[e].traces;
+		assert_non_null(t);
+		for (size_t i = 0; i < n_val; i++) {
+			assert_string_equal(t[i].prediction, outs[(e == inc ? 0 : n_val) + i]);
+			assert_true(t[i].n > 0); /* the last iteration keeps its steps */
+			assert_int_equal(t[i].example, it->val_idx ? it->val_idx[i] : t[i].example);
+		}
 	}
+	for (size_t e = 0; e < n_evals; e++)
+		if (e != inc && (int)e != best)
+			assert_null(it->evals[e].traces);
+	for (size_t i = 0; i < 2 * n_val; i++)
+		free(outs[i]);
+	free(outs);
 	/* a list one short: the evaluation stays, its scores do not */
 	cJSON *h = session_section(g.s, "history");
 	cJSON *iters = cJSON_GetObjectItemCaseSensitive(h, "iterations");
@@ -370,6 +391,71 @@ static void test_evidence_saved(void **state)
 	assert_null(it->evals[best].scores);
 	assert_non_null(it->evals[inc].scores);
 	free(want);
+	rig_close(&g);
+}
+
+/* The trace history is bounded: after 7 iterations, a reopened session has the forward runs of
+ * every iteration, with their steps for the last 5 and only each example's score and final
+ * output for the 2 before; saved again, the file keeps its bytes. */
+static void test_trace_history(void **state)
+{
+	(void)state;
+	struct rig g;
+	rig_open(&g, "hotpot-mini");
+	assert_int_equal(engine_run(g.en, 7), 0);
+	drive(&g);
+	size_t n = engine_iterations(g.en);
+	assert_int_equal(n, 7);
+	size_t *counts = calloc(n, sizeof *counts);
+	char ***preds = calloc(n, sizeof *preds);
+	double **scores = calloc(n, sizeof *scores);
+	for (size_t i = 0; i < n; i++) {
+		const struct iteration *it = engine_iteration(g.en, i);
+		assert_int_equal(it->phase, PHASE_COUNT);
+		counts[i] = it->n_traces;
+		assert_true(counts[i] > 0);
+		preds[i] = calloc(counts[i], sizeof **preds);
+		scores[i] = calloc(counts[i], sizeof **scores);
+		for (size_t k = 0; k < counts[i]; k++) {
+			assert_true(it->traces[k].n > 0);
+			preds[i][k] =
+			    strdup(it->traces[k].prediction ? it->traces[k].prediction : "");
+			scores[i][k] = it->traces[k].score;
+		}
+	}
+	rig_reopen(&g);
+	assert_int_equal(engine_iterations(g.en), n);
+	for (size_t i = 0; i < n; i++) {
+		const struct iteration *it = engine_iteration(g.en, i);
+		assert_int_equal(it->n_traces, counts[i]);
+		for (size_t k = 0; k < counts[i]; k++) {
+			const struct trace *t = &it->traces[k];
+			assert_string_equal(t->prediction ? t->prediction : "", preds[i][k]);
+			assert_true(fabs(t->score - scores[i][k]) < 1e-12);
+			if (i < n - 5)
+				assert_int_equal(t->n, 0); /* summarised: no steps */
+			else
+				assert_true(t->n > 0);
+		}
+		/* the evidence runs follow the same bound */
+		for (size_t e = 0; e < it->n_evals; e++)
+			for (size_t k = 0; it->evals[e].traces && k < it->n_val; k++)
+				assert_true(i < n - 5 ? it->evals[e].traces[k].n == 0
+				                      : it->evals[e].traces[k].n > 0);
+	}
+	rig_save(&g, "again.json");
+	char *again = fx_path(&g.f, "again.json");
+	expect_same_file(g.path, again);
+	free(again);
+	for (size_t i = 0; i < n; i++) {
+		for (size_t k = 0; k < counts[i]; k++)
+			free(preds[i][k]);
+		free(preds[i]);
+		free(scores[i]);
+	}
+	free(preds);
+	free(scores);
+	free(counts);
 	rig_close(&g);
 }
 
@@ -617,19 +703,13 @@ static void test_saveas_rebase(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_print_style),
-	    cmocka_unit_test(test_order_keys),
-	    cmocka_unit_test(test_examples_stable),
-	    cmocka_unit_test(test_reopen_identical),
-	    cmocka_unit_test(test_choice_out_of_range),
-	    cmocka_unit_test(test_evidence_saved),
-	    cmocka_unit_test(test_measured_scores),
-	    cmocka_unit_test(test_who_decided),
-	    cmocka_unit_test(test_version_demos),
-	    cmocka_unit_test(test_nothing_to_optimize),
-	    cmocka_unit_test(test_lock),
-	    cmocka_unit_test(test_changed_on_disk),
-	    cmocka_unit_test(test_saveas_rebase),
+	    cmocka_unit_test(test_print_style),         cmocka_unit_test(test_order_keys),
+	    cmocka_unit_test(test_examples_stable),     cmocka_unit_test(test_reopen_identical),
+	    cmocka_unit_test(test_choice_out_of_range), cmocka_unit_test(test_evidence_saved),
+	    cmocka_unit_test(test_trace_history),       cmocka_unit_test(test_measured_scores),
+	    cmocka_unit_test(test_who_decided),         cmocka_unit_test(test_version_demos),
+	    cmocka_unit_test(test_nothing_to_optimize), cmocka_unit_test(test_lock),
+	    cmocka_unit_test(test_changed_on_disk),     cmocka_unit_test(test_saveas_rebase),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

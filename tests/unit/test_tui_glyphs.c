@@ -91,6 +91,33 @@ static void test_sparkline(void **state)
 	spark_is(&glyphs_utf8, NULL, 0, 2, NAN, NAN, "  ");
 }
 
+/* Column charts: 1/8-row resolution from the bottom, rows top first; a shaded (projected)
+ * column; averaged buckets when the values outnumber the columns; NAN blank, 0 its lowest
+ * eighth; ASCII with '#' for full cells. */
+static void columns_are(const struct glyphs *g, int h, const double *v, const bool *flag, size_t n,
+                        size_t w, int cell, const char *const *want)
+{
+	struct sbuf rows[4] = {{0}};
+	glyphs_columns(g, rows, h, v, flag, n, w, cell, 0, 1);
+	for (int r = 0; r < h; r++) {
+		assert_string_equal(rows[r].s ? rows[r].s : "", want[r]);
+		sbuf_free(&rows[r]);
+	}
+}
+
+static void test_columns(void **state)
+{
+	(void)state;
+	double v[] = {0, 0.25, 0.5, 1, NAN};
+	bool proj[] = {false, false, false, true, false};
+	columns_are(&glyphs_utf8, 2, v, NULL, 5, 5, 1, (const char *const[]){"   █ ", "▁▄██ "});
+	columns_are(&glyphs_utf8, 2, v, proj, 5, 5, 2,
+	            (const char *const[]){"      ░░  ", "▁▁▄▄██░░  "});
+	columns_are(&glyphs_ascii, 1, v, NULL, 4, 4, 1, (const char *const[]){"_.-#"});
+	double many[] = {0, 1, 0, 1}; /* two buckets of mean 0.5 */
+	columns_are(&glyphs_utf8, 1, many, NULL, 4, 2, 1, (const char *const[]){"▄▄"});
+}
+
 static void test_select(void **state)
 {
 	(void)state;
@@ -125,7 +152,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_bar_utf8),  cmocka_unit_test(test_bar_whisker),
 	    cmocka_unit_test(test_bar_ascii), cmocka_unit_test(test_sparkline),
-	    cmocka_unit_test(test_select),
+	    cmocka_unit_test(test_columns),   cmocka_unit_test(test_select),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -404,7 +404,7 @@ static void test_traces(void **state)
 	/* the bad filter hides the good example t2 */
 	assert_true(key(f, "traces", ACTION_TOGGLE_BAD_FILTER));
 	scr = draw(f, "traces");
-	assert_contains(scr, "[bad only]");
+	assert_contains(scr, "[5 shown: bad]");
 	assert_lacks(scr, " t2 ");
 	free(scr);
 	/* moving selects another example */
@@ -643,11 +643,12 @@ static void test_evidence(void **state)
 	assert_non_null(inc);
 	size_t n[3] = {0};
 	const char *fixed = NULL;
+	size_t fi = 0;
 	for (size_t i = 0; i < it->n_val; i++) {
 		double a = inc->scores[i], b = best->scores[i];
 		n[b > a ? 0 : b < a ? 1 : 2]++;
 		if (b > a && !fixed)
-			fixed = f->s->data.splits[SPLIT_VAL].ex[i].id;
+			fixed = f->s->data.splits[SPLIT_VAL].ex[fi = i].id;
 	}
 	assert_true(n[0] > 0); /* the fixture's proposal fixes examples */
 	char *want =
@@ -656,8 +657,16 @@ static void test_evidence(void **state)
 	assert_true(v->ops->search(v, "Flipped validation examples", 1));
 	char *scr = draw(f, "proposals");
 	assert_contains(scr, want);
-	char *row = xasprintf("fixes  %s  0.000 → 1.000", fixed);
+	char *row = xasprintf("fixes  %-10s 0.000 → 1.000", fixed);
 	assert_contains(scr, row);
+	free(row);
+	/* both final outputs side by side, the incumbent's first */
+	assert_non_null(inc->traces);
+	assert_non_null(best->traces);
+	row = xasprintf("%s", inc->traces[fi].prediction);
+	char *after = strstr(scr, row);
+	assert_non_null(after);
+	assert_non_null(strstr(after, best->traces[fi].prediction));
 	free(row);
 	free(want);
 	free(scr);

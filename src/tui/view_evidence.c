@@ -1,0 +1,243 @@
+/* view_evidence.c: the Evidence screen, opened over the body by Enter on a flipped example in
+ * the Proposals pane.  It shows one validation example (tui->evidence, its position in the
+ * current iteration's validation sample) as the incumbent and the proposed combination ran it:
+ * its fields and gold answer, both final outputs with their scores, then step by step (and round
+ * by round) the incumbent's run above the proposal's, each with its input, prompt, output,
+ * tokens and errors (tracelines.h, as the Traces pane shows a run).  A reopened session keeps
+ * the runs of its last few iterations only (engine_store.c); older ones keep the outputs.
+ *
+ * Keys: up/down/PgUp/PgDn/Space/Home/End scroll, h/l the previous/next flipped example, Enter,
+ * Backspace, Esc or q go back to the Proposals pane. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "tui/glyphs.h"
+#include "tui/lines.h"
+#include "tui/tracelines.h"
+#include "tui/view.h"
+
+struct evidence_screen {
+	struct tlines l;
+	long placed; /* the example the text was last scrolled for */
+};
+
+static void open_evidence(struct view *v)
+{
+	struct evidence_screen *p = xcalloc(1, sizeof *p);
+	tlines_init(&p->l, v->w);
+	p->placed = -2;
+	v->priv = p;
+}
+
+static void done_evidence(struct view *v)
+{
+	struct evidence_screen *p = v->priv;
+	if (!p)
+		return;
+	tlines_free(&p->l);
+	free(p);
+	v->priv = NULL;
+}
+
+/* The incumbent's and the proposal's evaluations, or false when either is missing. */
+static bool pair(const struct view *v, const struct iteration *it, const struct evaluation **inc,
+                 const struct evaluation **best)
+{
+	size_t m = v->tui->s->n_steps;
+	*inc = *best = NULL;
+	if (!it || it->best_eval < 0 || (size_t)it->best_eval >= it->n_evals)
+		return false;
+	*best = &it->evals[it->best_eval];
+	for (size_t e = 0; e < it->n_evals && !*inc; e++) {
+		size_t k = 0;
+		while (k < m && !it->evals[e].choice[k])
+			k++;
+		if (k == m)
+			*inc = &it->evals[e];
+	}
+	return *inc && (*inc)->scores && (*best)->scores;
+}
+
+static bool flipped(const struct evaluation *inc, const struct evaluation *best, size_t i)
+{
+	return inc->scores[i] != best->scores[i];
+}
+
+/* One run's rows under a label; a run kept without its steps says so. */
+static void add_run(struct view *v, const char *label, const struct trace_step *ts)
+{
+	struct tlines *l = &((struct evidence_screen *)v->priv)->l;
+	if (!ts) {
+		tlines_addf(l, THEME_TEXT_DIM, 0, "%s: (no run of this step)", label);
+		return;
+	}
+	tlines_addf(l, THEME_TITLE, 0, "%s %s", glyphs()->arrow_right, label);
+	tracelines_step(l, v->tui->s, ts, false, v->tui->deterministic);
+}
+
+static const struct trace_step *same_run(const struct trace *t, const struct trace_step *ts)
+{
+	for (size_t k = 0; k < t->n; k++)
+		if (t->steps[k].step == ts->step && t->steps[k].round == ts->round)
+			return &t->steps[k];
+	return NULL;
+}
+
+static void build_runs(struct view *v, const struct trace *a, const struct trace *b)
+{
+	struct tlines *l = &((struct evidence_screen *)v->priv)->l;
+	if (!a->n && !b->n) {
+		tlines_add(l, THEME_TEXT_DIM, 0,
+		           "The step runs of this example are not kept: a reopened session keeps "
+		           "them for its last iterations only, and the outputs for all.");
+		return;
+	}
+	for (size_t k = 0; k < a->n; k++) {
+		add_run(v, "incumbent", &a->steps[k]);
+		add_run(v, "proposal", same_run(b, &a->steps[k]));
+		tlines_add(l, THEME_TEXT, 0, "");
+	}
+	for (size_t k = 0; k < b->n; k++) /* rounds only the proposal ran */
+		if (!same_run(a, &b->steps[k]))
+			add_run(v, "proposal (the incumbent had no such run)", &b->steps[k]);
+}
+
+static void build(struct view *v, const struct iteration *it, long i)
+{
+	struct evidence_screen *p = v->priv;
+	const struct session *s = v->tui->s;
+	const struct evaluation *inc, *best;
+	tlines_clear(&p->l);
+	p->l.width = v->w;
+	if (!pair(v, it, &inc, &best) || i < 0 || (size_t)i >= it->n_val) {
+		tlines_add(&p->l, THEME_TEXT, 0,
+		           "No flipped example to show: the proposal's per-example evidence is not "
+		           "at hand.");
+		return;
+	}
+	if (!inc->traces || !best->traces) {
+		tlines_add(&p->l, THEME_TEXT, 0,
+		           "The runs of this iteration's validation examples were not kept.");
+		return;
+	}
+	const struct trace *a = &inc->traces[i], *b = &best->traces[i];
+	const struct split *sp = &s->data.splits[a->split];
+	const struct example *ex = a->example < sp->n ? &sp->ex[a->example] : NULL;
+	for (size_t f = 0; ex && f < ex->n; f++)
+		tlines_addf(&p->l, THEME_TEXT, 2, "%s: %s", ex->keys[f],
+		            ex->vals[f].text ? ex->vals[f].text : "");
+	for (size_t g = 0; ex && g < ex->n_golds; g++)
+		tlines_addf(&p->l, THEME_TEXT, 2, "gold: %s", ex->golds[g]);
+	tlines_addf(&p->l, a->good ? THEME_SCORE_GOOD : THEME_SCORE_BAD, 2,
+	            "incumbent: %s   score %.3f", a->prediction ? a->prediction : "(none)",
+	            inc->scores[i]);
+	tlines_addf(&p->l, b->good ? THEME_SCORE_GOOD : THEME_SCORE_BAD, 2,
+	            "proposal:  %s   score %.3f", b->prediction ? b->prediction : "(none)",
+	            best->scores[i]);
+	for (int k = 0; k < 2; k++) {
+		const struct trace *t = k ? b : a;
+		if (t->error)
+			tlines_addf(&p->l, THEME_ERROR, 2, "%s error: %s",
+			            k ? "proposal" : "incumbent", t->error);
+	}
+	tlines_add(&p->l, THEME_TEXT, 0, "");
+	build_runs(v, a, b);
+}
+
+static int body_rows(const struct view *v)
+{
+	return v->h - 1;
+}
+
+static void draw_evidence(struct view *v)
+{
+	struct evidence_screen *p = v->priv;
+	const struct iteration *it = engine_current(v->tui->en);
+	long i = v->tui->evidence;
+	const struct evaluation *inc, *best;
+	view_fill(v, 0, THEME_HEADER);
+	if (pair(v, it, &inc, &best) && i >= 0 && (size_t)i < it->n_val) {
+		const struct split *sp =
+		    &v->tui->s->data.splits[inc->traces ? inc->traces[i].split : SPLIT_VAL];
+		size_t x = inc->traces   ? inc->traces[i].example
+		           : it->val_idx ? it->val_idx[i]
+		                         : (size_t)i;
+		double d = best->scores[i] - inc->scores[i];
+		view_printf(v, 0, 0, THEME_HEADER,
+		            "%s Example %s, iteration %d: %s (%.3f %s %.3f)   h/l other flipped  "
+		            "Enter or q back",
+		            glyphs()->hline_focus, x < sp->n ? sp->ex[x].id : "?", it->number,
+		            d > 0   ? "the proposal fixes it"
+		            : d < 0 ? "the proposal breaks it"
+		                    : "same",
+		            inc->scores[i], glyphs()->arrow_right, best->scores[i]);
+	} else {
+		view_print(v, 0, 0, THEME_HEADER, "Evidence", v->w);
+	}
+	build(v, it, i);
+	if (i != p->placed) {
+		v->top = 0;
+		p->placed = i;
+	}
+	int sel = v->top;
+	tlines_clamp(&sel, &v->top, p->l.n, body_rows(v));
+	tlines_draw(v, &p->l, 1, body_rows(v), v->top, -1);
+}
+
+/* The previous/next flipped example, in validation order. */
+static void other_example(struct view *v, int dir)
+{
+	const struct iteration *it = engine_current(v->tui->en);
+	const struct evaluation *inc, *best;
+	if (!pair(v, it, &inc, &best))
+		return;
+	for (long i = v->tui->evidence + dir; i >= 0 && (size_t)i < it->n_val; i += dir) {
+		if (flipped(inc, best, (size_t)i)) {
+			v->tui->evidence = i;
+			return;
+		}
+	}
+	tui_message(v->tui, "the %s flipped example", dir > 0 ? "last" : "first");
+}
+
+static bool key_evidence(struct view *v, enum action a)
+{
+	struct evidence_screen *p = v->priv;
+	switch (a) {
+	case ACTION_QUIT:
+	case ACTION_CANCEL:
+	case ACTION_BACK:
+	case ACTION_ENTER:
+		tui_close_overlay(v->tui);
+		return true;
+	case ACTION_MOVE_LEFT:
+		other_example(v, -1);
+		return true;
+	case ACTION_MOVE_RIGHT:
+		other_example(v, 1);
+		return true;
+	default:
+		return tlines_scroll(a, &v->top, p->l.n, body_rows(v));
+	}
+}
+
+static bool search_evidence(struct view *v, const char *pattern, int direction)
+{
+	struct evidence_screen *p = v->priv;
+	build(v, engine_current(v->tui->en), v->tui->evidence);
+	long r = tlines_find(&p->l, v->top, pattern, direction);
+	if (r < 0)
+		return false;
+	v->top = (int)r;
+	return true;
+}
+
+const struct view_ops view_evidence_ops = {
+    .name = "evidence",
+    .title = "Evidence (Enter, q or Esc closes)",
+    .open = open_evidence,
+    .draw = draw_evidence,
+    .key = key_evidence,
+    .search = search_evidence,
+    .done = done_evidence,
+};
