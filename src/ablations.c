@@ -124,6 +124,15 @@ static void on_event(void *arg, const struct engine_event *ev)
 	}
 }
 
+static void drive(struct ctx *c, struct llm *l)
+{
+	while (!stop && engine_running(c->en)) {
+		if (engine_busy(c->en) && llm_wait(l, NULL, 0, 250) < 0)
+			break;
+		engine_poll(c->en);
+	}
+}
+
 /* One variant on its own copy of the session and its own LLM layer (so its totals are its
  * own), the response cache file shared: 0, or the exit status of a failed opening. */
 static int run_variant(const struct front_opts *o, const struct ablation_variant *v, struct row *r)
@@ -156,13 +165,15 @@ static int run_variant(const struct front_opts *o, const struct ablation_variant
 	            o->iterations == 1 ? "" : "s");
 	size_t before = engine_iterations(c.en);
 	double t0 = now_s();
-	if (engine_run(c.en, o->iterations) < 0 && engine_pause_reason(c.en))
-		term_printf(stderr, "adopt-tui: %s: %s\n", v->name, engine_pause_reason(c.en));
-	while (!stop && engine_running(c.en)) {
-		if (engine_busy(c.en) && llm_wait(env.llm, NULL, 0, 250) < 0)
-			break;
-		engine_poll(c.en);
+	/* a session saved mid-iteration: its finished phases replayed from the cache, as --run */
+	if (engine_resume(c.en) == 0) {
+		if (before)
+			before--; /* that iteration is part of the variant's run */
+		drive(&c, env.llm);
 	}
+	if (!stop && engine_run(c.en, o->iterations) < 0 && engine_pause_reason(c.en))
+		term_printf(stderr, "adopt-tui: %s: %s\n", v->name, engine_pause_reason(c.en));
+	drive(&c, env.llm);
 	if (stop)
 		engine_cancel(c.en);
 	r->iterations = (int)(engine_iterations(c.en) - before);
@@ -247,14 +258,16 @@ static void rows_text(const struct front_opts *o, const struct row *rows, size_t
 	            "val after", "test", "calls", "tokens", "paid", "paid tok", "paid $", "time");
 	for (size_t i = 0; i < n; i++) {
 		const struct row *w = &rows[i];
-		char test[16] = "-";
+		char test[16] = "-", usd[32];
 		if (w->test >= 0)
 			snprintf(test, sizeof test, "%.3f", w->test);
-		term_printf(stdout, "%-26s %10.4f %9.4f %6s %6ld %9ld %6ld %9ld %s%8.4f %6.1fs%s\n",
+		/* ~: some usage was estimated (the provider did not count it) */
+		snprintf(usd, sizeof usd, "%s$%.4f", w->t.estimated ? "~" : "", w->t.cost_usd);
+		term_printf(stdout, "%-26s %10.4f %9.4f %6s %6ld %9ld %6ld %9ld %9s %6.1fs%s\n",
 		            w->name, w->val_before, w->val_after, test, w->t.calls,
 		            used_tokens(&w->t), w->t.calls - w->t.cached,
-		            w->t.tokens_in + w->t.tokens_out, w->t.estimated ? "~" : "$",
-		            w->t.cost_usd, w->wall_s, w->done ? "" : "  (not finished)");
+		            w->t.tokens_in + w->t.tokens_out, usd, w->wall_s,
+		            w->done ? "" : "  (not finished)");
 		if (w->stopped)
 			term_printf(stdout, "  %s: %s\n", w->name, w->stopped);
 	}

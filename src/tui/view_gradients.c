@@ -79,7 +79,10 @@ static void build_header(struct tlines *l, const struct session *s, const struct
 		tlines_ref(l, -1, (int)k);
 		tlines_addf(l, THEME_TITLE, 2, "%s", s->steps[k].id);
 		const char *dep = it->dependency ? it->dependency[k] : NULL;
-		tlines_add(l, dep ? THEME_TEXT : THEME_TEXT_DIM, 4, dep ? dep : "(pending)");
+		const char *none = s->opt.ablate[ABLATE_GRADIENT] == GRADIENT_GLOBAL
+		                       ? "(none: the ablation gradient \"global\" skips E2)"
+		                       : "(pending)";
+		tlines_add(l, dep ? THEME_TEXT : THEME_TEXT_DIM, 4, dep ? dep : none);
 	}
 	tlines_ref(l, -1, -1);
 	tlines_add(l, THEME_TEXT, 0, "");
@@ -103,8 +106,11 @@ static void build_case(struct tlines *l, const struct session *s, const struct i
 			continue;
 		tlines_ref(l, (long)ac->trace, (int)k);
 		tlines_addf(l, THEME_TITLE, 2, "%s %s", glyphs()->arrow_right, s->steps[k].id);
-		add_text(l, 4, "local gradient (E5):", ac->local ? ac->local[k] : NULL,
-		         "(pending: local gradients phase)");
+		add_text(l, 4,
+		         s->opt.ablate[ABLATE_GRADIENT] == GRADIENT_GLOBAL
+		             ? "local gradient (the global one: ablation, no E5):"
+		             : "local gradient (E5):",
+		         ac->local ? ac->local[k] : NULL, "(pending: local gradients phase)");
 		add_text(l, 4, "pseudo-label (E6):", ac->pseudo ? ac->pseudo[k] : NULL,
 		         "(pending: pseudo-labels phase)");
 	}

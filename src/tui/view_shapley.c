@@ -205,12 +205,16 @@ static void build(struct view *v)
 			add_bar_row(l, it, &s->steps[k], (int)k, nw, bw, scale, is_signed);
 	tlines_ref(l, -1, -1);
 	tlines_add(l, THEME_TEXT, 0, "");
+	bool uniform = s->opt.ablate[ABLATE_ALLOCATION] == ALLOC_UNIFORM;
 	tlines_addf(
 	    l, THEME_TEXT_DIM, 0,
 	    "Budget: each step keeps a floor of %d candidate(s); the rest of the total %d is "
-	    "split in proportion to max(φ, 0), largest remainder first.  Bars are scaled to "
-	    "the largest |φ| + sd (%.3f).",
-	    s->opt.budget_floor, s->opt.budget_total, scale);
+	    "split %s, largest remainder first.  Bars are scaled to the largest |φ| + sd "
+	    "(%.3f).",
+	    s->opt.budget_floor, s->opt.budget_total,
+	    uniform ? "equally (ablation: allocation uniform, φ not used)"
+	            : "in proportion to max(φ, 0)",
+	    scale);
 }
 
 /* Row of the selected step's bar, or -1. */

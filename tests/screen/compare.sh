@@ -4,8 +4,6 @@
 # evaluated during the run, so neither the command line nor the screen sends a request.
 . tests/screen/lib.inc
 example hotpot-mini
-# versions differ in their prompts only (--compare takes the current demonstrations)
-sed -i 's/"step_optimizer": "joint"/"step_optimizer": "instruct"/' "$SESSION"
 "$ADOPT_BIN" --run 2 "$SESSION" >/dev/null 2>&1 || fail "--run 2"
 "$ADOPT_BIN" --compare "$SESSION@iteration:0" "$SESSION@iteration:2" >"$TMP/cli.txt" 2>&1 ||
 	fail "--compare"
