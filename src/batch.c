@@ -453,6 +453,25 @@ static void on_engine_event(void *arg, const struct engine_event *ev)
 	}
 }
 
+/* A projection as --run --dry-run --json prints it, and beside each phase's actual cost. */
+static cJSON *projection_json(const struct cost_projection *p)
+{
+	cJSON *j = cJSON_CreateObject();
+	cJSON_AddNumberToObject(j, "calls", (double)p->calls);
+	cJSON_AddNumberToObject(j, "cached", (double)p->cached);
+	cJSON_AddNumberToObject(j, "tokens_in", (double)p->tokens_in);
+	cJSON_AddNumberToObject(j, "tokens_out", (double)p->tokens_out);
+	cJSON_AddNumberToObject(j, "cost_usd", p->usd);
+	return j;
+}
+
+static cJSON *projected_json(const struct phase_cost *c)
+{
+	struct cost_projection p = {c->projected_calls, c->projected_cached, c->projected_tokens_in,
+	                            c->projected_tokens_out, c->projected_usd};
+	return projection_json(&p);
+}
+
 static cJSON *run_report(struct run_ctx *c)
 {
 	const struct session *s = c->h->env.s;
@@ -509,6 +528,8 @@ static cJSON *run_report(struct run_ctx *c)
 			cJSON_AddNumberToObject(pc, "cached", (double)it->cost[p].cached);
 			cJSON_AddNumberToObject(
 			    pc, "tokens", (double)(it->cost[p].tokens_in + it->cost[p].tokens_out));
+			cJSON_AddNumberToObject(pc, "tokens_in", (double)it->cost[p].tokens_in);
+			cJSON_AddNumberToObject(pc, "tokens_out", (double)it->cost[p].tokens_out);
 			cJSON_AddNumberToObject(pc, "tokens_prompt_cached",
 			                        (double)it->cost[p].tokens_prompt_cached);
 			cJSON_AddNumberToObject(pc, "tokens_reasoning",
@@ -517,6 +538,7 @@ static cJSON *run_report(struct run_ctx *c)
 			cJSON_AddNumberToObject(pc, "cost_usd", it->cost[p].cost_usd);
 			cJSON_AddNumberToObject(pc, "projected_calls",
 			                        (double)it->cost[p].projected_calls);
+			cJSON_AddItemToObject(pc, "projected", projected_json(&it->cost[p]));
 		}
 		cJSON_AddItemToArray(iters, j);
 	}

@@ -201,57 +201,6 @@ static void set_pause(struct engine *en, const char *reason)
 		engine_emit(en, EV_PAUSED, -1, -1, reason);
 }
 
-/* Spend and paid calls of either the role requests ("role:*" tags) or the pipeline's. */
-struct tag_sum {
-	bool roles;
-	long paid;
-	double usd;
-};
-
-static void sum_tag(void *arg, const char *tag, const struct llm_stats *s)
-{
-	struct tag_sum *t = arg;
-	if (str_startswith(tag, "role:") != t->roles)
-		return;
-	t->paid += s->done - s->cached - s->deduplicated;
-	t->usd += s->cost_usd;
-}
-
-static double price_estimate(const struct model_config *m, size_t prompt_bytes, long out)
-{
-	double in_price = 0, out_price = 0;
-	bool known;
-	if (m)
-		llm_price(m, &in_price, &out_price, &known);
-	return (in_price * (double)(prompt_bytes / 4 + 100) + out_price * (double)out) / 1e6;
-}
-
-/* What one call of phase p is expected to cost: the mean of the paid calls of the same kind
- * (role requests for the analysis phases, pipeline steps for the others), or before any was
- * paid, the model prices applied to the prompt's length plus a few hundred tokens.  Role calls
- * read whole traces and cost far more than pipeline steps: one mean for both would let a
- * role phase pass the cost cap. */
-static double phase_call_cost(const struct engine *en, enum phase p)
-{
-	const struct session *s = en->s;
-	struct tag_sum t = {p >= PHASE_ANALYSIS && p <= PHASE_CANDIDATES, 0, 0};
-	llm_foreach_tag(en->llm, sum_tag, &t);
-	if (t.paid > 0)
-		return t.usd / (double)t.paid;
-	if (t.roles)
-		return price_estimate(session_model(s, s->opt.role_model),
-		                      strlen(role_text(s, ROLE_DEPENDENCY)) + 2000, 300);
-	double sum = 0;
-	int n = 0;
-	for (size_t i = 0; i < s->n_steps; i++) {
-		if (s->steps[i].kind != STEP_LLM)
-			continue;
-		sum += price_estimate(s->steps[i].model_cfg, strlen(s->steps[i].prompt), 100);
-		n++;
-	}
-	return n ? sum / n : 0;
-}
-
 struct iteration *engine_new_iteration(struct engine *en)
 {
 	struct iteration *it = xcalloc(1, sizeof *it);
@@ -288,32 +237,33 @@ static int start_next(struct engine *en)
 		engine_decide_remaining(en);
 		return 0;
 	}
-	long calls = phase_projected_calls(en, p);
-	double usd = (double)calls * phase_call_cost(en, p);
-	it->cost[p].projected_calls = calls;
-	it->cost[p].projected_usd = usd;
+	struct cost_projection pj;
+	phase_project(en, p, &pj);
+	struct phase_cost *pc = &it->cost[p];
+	pc->projected_calls = pj.calls, pc->projected_cached = pj.cached;
+	pc->projected_tokens_in = pj.tokens_in, pc->projected_tokens_out = pj.tokens_out;
+	pc->projected_usd = pj.usd;
 	struct llm_stats st;
 	llm_get_stats(en->llm, &st);
 	struct engine_totals spent;
 	engine_spent(en, &spent);
 	const struct optimizer_settings *o = &en->s->opt;
-	if (o->cost_cap_usd > 0 && spent.cost_usd + usd > o->cost_cap_usd) {
+	if (o->cost_cap_usd > 0 && spent.cost_usd + pj.usd > o->cost_cap_usd) {
 		char *msg =
 		    xasprintf("budget cap: phase %s is projected to cost $%.4f, which would "
 		              "pass the cap of $%.4f (this session has spent $%.4f); raise "
 		              "optimizer.cost_cap_usd to go on",
-		              phase_name(p), usd, o->cost_cap_usd, spent.cost_usd);
+		              phase_name(p), pj.usd, o->cost_cap_usd, spent.cost_usd);
 		set_pause(en, msg);
 		free(msg);
 		return -1;
 	}
 	long tokens = spent.tokens_in + spent.tokens_out;
-	long run_tokens = st.tokens_in + st.tokens_out;
-	long per_call = st.done > st.cached ? run_tokens / (st.done - st.cached + 1) : 0;
-	if (o->token_cap > 0 && tokens + per_call * calls > o->token_cap) {
+	long more = pj.tokens_in + pj.tokens_out;
+	if (o->token_cap > 0 && tokens + more > o->token_cap) {
 		char *msg = xasprintf("token cap: phase %s is projected to use about %ld tokens, "
 		                      "passing the cap of %ld (used %ld)",
-		                      phase_name(p), per_call * calls, o->token_cap, tokens);
+		                      phase_name(p), more, o->token_cap, tokens);
 		set_pause(en, msg);
 		free(msg);
 		return -1;
@@ -878,34 +828,18 @@ void engine_tokens_detail(const struct engine_totals *t, struct sbuf *b)
 
 void engine_projection(const struct engine *en, long *calls, double *usd)
 {
-	const struct iteration *it = engine_current(en);
-	enum phase p = !it || it->phase >= PHASE_COUNT ? PHASE_FORWARD : it->phase;
-	*calls = phase_projected_calls(en, p);
-	*usd = (double)*calls * phase_call_cost(en, p);
+	struct cost_projection p;
+	engine_project_next(en, &p);
+	*calls = p.calls;
+	*usd = p.usd;
 }
 
 void engine_projection_run(const struct engine *en, int iterations, long *calls, double *usd)
 {
-	const struct iteration *it = engine_current(en);
-	bool open = it && it->phase < PHASE_COUNT; /* it counts as the first iteration */
-	/* to the proposal: a pending decision is made first, then a new iteration runs */
-	int fresh = iterations > 0 ? iterations - open : !(open && it->phase < PHASE_DECISION);
-	*calls = 0;
-	*usd = 0;
-	for (int p = open ? it->phase : PHASE_DECISION; p < PHASE_DECISION; p++) {
-		long n = phase_calls_for(en, (enum phase)p, it);
-		*calls += n;
-		*usd += (double)n * phase_call_cost(en, (enum phase)p);
-	}
-	long per_calls = 0; /* one iteration not begun yet */
-	double per_usd = 0;
-	for (int p = PHASE_FORWARD; fresh > 0 && p < PHASE_DECISION; p++) {
-		long n = phase_calls_for(en, (enum phase)p, NULL);
-		per_calls += n;
-		per_usd += (double)n * phase_call_cost(en, (enum phase)p);
-	}
-	*calls += per_calls * fresh;
-	*usd += per_usd * fresh;
+	struct cost_projection p;
+	engine_project(en, iterations, NULL, &p);
+	*calls = p.calls;
+	*usd = p.usd;
 }
 
 void engine_set_patience(struct engine *en, int iterations)

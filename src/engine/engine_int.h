@@ -110,10 +110,9 @@ void engine_bury_batch(struct engine *en, struct run_batch *b);
 /* phases.c */
 void phase_start(struct engine *en, enum phase p);
 void phase_clear(struct iteration *it, enum phase p, size_t n_steps);
-long phase_projected_calls(const struct engine *en, enum phase p);
-/* The calls phase p of iteration `it` is expected to make (it NULL: an iteration not begun). */
-long phase_calls_for(const struct engine *en, enum phase p, const struct iteration *it);
 void iteration_free(struct iteration *it, size_t n_steps);
+/* projection.c: what phase p of the iteration in progress (or of the next one) will cost. */
+void phase_project(const struct engine *en, enum phase p, struct cost_projection *out);
 /* Sends a role prompt to the role model; the answer lands in *dest. */
 void engine_ask(struct engine *en, enum role r, const char *prompt, char **dest, char **raw_dest,
                 const char *tag);

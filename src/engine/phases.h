@@ -18,6 +18,14 @@ stage_fn stage_analysis_e1, stage_analysis_e2, stage_gradient_e3, stage_gradient
 stage_fn stage_candidates_ask, stage_candidates_make, stage_selection_start, stage_selection_search,
     stage_shapley_needs, stage_shapley_compute, stage_allocation, stage_proposal, stage_decision;
 
+/* The training batch of iteration `number` (indices into the train split, the first *n of the
+ * array), and the validation sample of selection (split phases_val_split).  Caller frees. */
+size_t *phases_forward_sample(const struct engine *en, int number, size_t *n);
+size_t *phases_val_sample(const struct engine *en, int number, size_t *n);
+enum split_id phases_val_split(const struct engine *en);
+/* A hash of every step's prompt: E1 is asked again only when it changes. */
+uint64_t prompts_key(const struct session *s);
+
 /* The iteration in progress. */
 struct iteration *phases_current(struct engine *en);
 /* run_batch callback: one batch of the stage in flight is done. */

@@ -6,7 +6,8 @@
  * Examples therefore run side by side whatever their steps are.  A memo keyed by the request
  * hash answers repeated LLM executions without a request (code steps are not memoized: they
  * are cheap or, for exec, may have effects).  The final output is scored with the session's
- * metric (or its LLM judge). */
+ * metric (or its LLM judge).  runner_project walks the same way without sending anything, to
+ * price a batch before it runs. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,7 @@
 #include "core/metric.h"
 #include "core/rx.h"
 #include "engine/run.h"
+#include "llm/cost.h"
 
 struct memo_entry {
 	char key[65];
@@ -49,6 +51,7 @@ struct ex_state {
 	int pending_step; /* index in trace.steps being waited for, or -1 */
 	bool judging;
 	bool finished;
+	bool guessed; /* runner_project: a stand-in answer fed what follows */
 	int64_t t0;
 	char **scratch; /* strings handed to the template renderer */
 	size_t n_scratch, cap_scratch;
@@ -67,6 +70,9 @@ struct run_batch {
 	struct run_callbacks cb;
 	bool cancelled;
 	void *user;
+	/* runner_project: requests are priced, never sent */
+	const struct run_estimate *dry;
+	struct run_projection *proj;
 };
 
 static void advance(struct ex_state *es);
@@ -382,6 +388,125 @@ static void on_llm_done(void *arg, const struct llm_reply *rep)
 	advance(es);
 }
 
+/* ---- projection (runner_project) ---- */
+
+enum dry_kind { DRY_MEMO, DRY_CACHED, DRY_PAID };
+
+static char *seen_slot(char (*set)[65], size_t cap, const char *key)
+{
+	size_t mask = cap - 1, h = (size_t)hash_bytes(key, 64, 0) & mask;
+	while (set[h][0] && memcmp(set[h], key, 65) != 0)
+		h = (h + 1) & mask;
+	return set[h];
+}
+
+/* Adds a request key to those the projection priced; false when it was there. */
+static bool seen_add(struct run_projection *p, const char *key)
+{
+	if ((p->n_seen + 1) * 2 > p->cap_seen) {
+		size_t cap = p->cap_seen ? p->cap_seen * 2 : 256;
+		char(*set)[65] = xcalloc(cap, sizeof *set);
+		for (size_t i = 0; i < p->cap_seen; i++)
+			if (p->seen[i][0])
+				memcpy(seen_slot(set, cap, p->seen[i]), p->seen[i], 65);
+		free(p->seen);
+		p->seen = set, p->cap_seen = cap;
+	}
+	char *slot = seen_slot(p->seen, p->cap_seen, key);
+	if (slot[0])
+		return false;
+	memcpy(slot, key, 65);
+	p->n_seen++;
+	return true;
+}
+
+static void dry_add(struct run_batch *b, int step, enum dry_kind k, const struct llm_usage *u,
+                    double usd)
+{
+	struct run_cost *c[2] = {&b->proj->total,
+	                         b->proj->steps && step >= 0 ? &b->proj->steps[step] : NULL};
+	for (int i = 0; i < 2 && c[i]; i++) {
+		c[i]->executions++;
+		c[i]->memo += k == DRY_MEMO;
+		c[i]->cached += k == DRY_CACHED;
+		if (k != DRY_PAID)
+			continue;
+		c[i]->calls++;
+		c[i]->tokens_in += u->in;
+		c[i]->tokens_out += u->out;
+		c[i]->usd += usd;
+	}
+}
+
+/* The stand-in answer of a priced request: its key's first 8 characters (distinct requests
+ * stand for distinct answers), then the end of its prompt, repeated to about `tokens` tokens
+ * (cut at a character boundary). */
+static char *stand_in(const char *key, const char *prompt, double tokens)
+{
+	size_t want = tokens > 0 ? (size_t)(tokens * 4 + 0.5) : 0, n = strlen(prompt);
+	struct sbuf b = {0};
+	sbuf_add(&b, key, MIN(want, (size_t)8));
+	if (b.len < want)
+		sbuf_addc(&b, ' ');
+	while (b.len < want && n) {
+		size_t take = MIN(n, want - b.len);
+		while (take && (prompt[n - take] & 0xC0) == 0x80)
+			take--;
+		if (!take)
+			break;
+		sbuf_add(&b, prompt + n - take, take);
+	}
+	return sbuf_take(&b);
+}
+
+/* Prices one request of a projection: free when the memo or the response cache holds its
+ * answer (which then stands as the answer) or the projection priced it already, else its
+ * estimated usage at the model's prices, with a stand-in answer.  A request rendered from a
+ * stand-in is always priced: the real answers it stands for differ from one prompt to another.
+ * Caller frees *answer. */
+static void dry_price(struct ex_state *es, int step, const struct llm_request *req, const char *key,
+                      const char *prompt, double out_tokens, double in_scale, char **answer)
+{
+	struct run_batch *b = es->b;
+	struct runner *r = b->r;
+	struct run_projection *p = b->proj;
+	const struct memo_entry *m = b->dry->fresh ? NULL : memo_get(r, key);
+	char *hit = m ? xstrdup(m->raw) : b->dry->fresh ? NULL : llm_cache_peek(r->llm, req);
+	if (hit) {
+		dry_add(b, step, m ? DRY_MEMO : DRY_CACHED, NULL, 0);
+		*answer = hit;
+		return;
+	}
+	*answer = stand_in(key, prompt, out_tokens);
+	bool guessed = es->guessed;
+	es->guessed = true;
+	if (!seen_add(p, key) && !guessed) {
+		dry_add(b, step, DRY_MEMO, NULL, 0);
+		return;
+	}
+	struct llm_usage u;
+	cost_estimate_usage(req->messages, req->n_messages, *answer, &u);
+	u.in = (long)((double)u.in * in_scale + 0.5);
+	u.out = (long)(out_tokens + 0.5);
+	struct llm_prices pr;
+	bool known;
+	llm_prices(req->model, &pr, &known);
+	dry_add(b, step, DRY_PAID, &u, cost_usd(&pr, &u));
+}
+
+static int dry_answer(struct ex_state *es, struct trace_step *ts, const struct llm_request *req,
+                      const char *user)
+{
+	const struct run_estimate *est = es->b->dry;
+	int step = ts->step;
+	char *answer;
+	dry_price(es, step, req, ts->key, user, est->out_tokens ? est->out_tokens[step] : 0,
+	          est->in_scale ? est->in_scale[step] : 1, &answer);
+	apply_llm_output(es, ts, answer);
+	free(answer);
+	return 0;
+}
+
 /* Builds the request of an LLM step.  Returns 0, or -1 with the error recorded. */
 static int run_llm_step(struct ex_state *es, int tsi, struct render_ctx *c)
 {
@@ -423,6 +548,12 @@ static int run_llm_step(struct ex_state *es, int tsi, struct render_ctx *c)
 	snprintf(tag, sizeof tag, "%s/%s", b->tag, st->id);
 	struct llm_request req = {st->model_cfg, msgs, nm, tag};
 	llm_request_key(&req, ts->key);
+	if (b->dry) {
+		int rc = dry_answer(es, ts, &req, user);
+		free(user);
+		free(system);
+		return rc;
+	}
 	r->stats.executions++;
 	const struct memo_entry *m = memo_get(r, ts->key);
 	if (m) {
@@ -533,7 +664,10 @@ static int run_step(struct ex_state *es, int si)
 		rc = -1;
 		if (text) {
 			ts->prompt = xstrdup(text);
-			if (st->kind == STEP_EXEC) {
+			if (st->kind == STEP_EXEC && es->b->dry) {
+				step_out_set_text(&ts->out, ""); /* a projection runs no command */
+				rc = 0;
+			} else if (st->kind == STEP_EXEC) {
 				rc = run_exec_step(es, tsi, text, &e);
 			} else {
 				struct codestep_env env = {es->b->r->trust, example_of(es)};
@@ -622,6 +756,13 @@ static void score_example(struct ex_state *es)
 		struct llm_request req = {session_model(s, j->model), &msg, 1, tag};
 		char key[65];
 		llm_request_key(&req, key);
+		if (es->b->dry) {
+			char *answer;
+			dry_price(es, -1, &req, key, rubric, es->b->dry->judge_out, 1, &answer);
+			free(answer);
+			free(rubric);
+			goto scored;
+		}
 		const struct memo_entry *m = memo_get(r, key);
 		r->stats.judge_calls++;
 		if (!m) {
@@ -639,6 +780,7 @@ static void score_example(struct ex_state *es)
 		if (metric_score(s->metric, pred, ex->golds, ex->n_golds, &score, &e) < 0)
 			es->trace.error = xasprintf("metric: %s", e.msg);
 	}
+scored:
 	es->trace.score = score;
 	es->trace.good = !es->trace.error && score >= metric_threshold(s->metric);
 	es->b->scores[es->i] = score;
@@ -667,13 +809,16 @@ static void advance(struct ex_state *es)
 
 /* ---- batches ---- */
 
-struct run_batch *runner_start(struct runner *r, const struct variant *const *config,
-                               enum split_id split, const size_t *idx, size_t n, const char *tag,
-                               const struct run_callbacks *cb)
+static struct run_batch *batch_start(struct runner *r, const struct variant *const *config,
+                                     enum split_id split, const size_t *idx, size_t n,
+                                     const char *tag, const struct run_callbacks *cb,
+                                     const struct run_estimate *dry, struct run_projection *proj)
 {
 	const struct session *s = r->s;
 	struct run_batch *b = xcalloc(1, sizeof *b);
 	b->r = r;
+	b->dry = dry;
+	b->proj = proj;
 	b->config = config;
 	b->split = split;
 	b->n = n;
@@ -710,6 +855,27 @@ struct run_batch *runner_start(struct runner *r, const struct variant *const *co
 	for (size_t i = 0; i < n && !b->cancelled; i++)
 		advance(&b->ex[i]);
 	return b;
+}
+
+struct run_batch *runner_start(struct runner *r, const struct variant *const *config,
+                               enum split_id split, const size_t *idx, size_t n, const char *tag,
+                               const struct run_callbacks *cb)
+{
+	return batch_start(r, config, split, idx, n, tag, cb, NULL, NULL);
+}
+
+void runner_project(struct runner *r, const struct variant *const *config, enum split_id split,
+                    const size_t *idx, size_t n, const struct run_estimate *est,
+                    struct run_projection *p)
+{
+	run_batch_free(batch_start(r, config, split, idx, n, "projection", NULL, est, p));
+}
+
+void run_projection_done(struct run_projection *p)
+{
+	free(p->seen);
+	p->seen = NULL;
+	p->n_seen = p->cap_seen = 0;
 }
 
 void run_batch_cancel(struct run_batch *b)

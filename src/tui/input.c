@@ -197,25 +197,25 @@ void app_run(struct app *a, int iterations)
 		engine_refused(a, "run");
 		return;
 	}
-	long calls, more;
-	double usd, per = 0;
+	struct cost_projection p, more;
+	double per = 0;
 	/* R runs at least `patience` iterations unless a cap stops it */
 	int n = iterations == RUN_CONTINUOUS    ? MAX(1, a->cfg.patience)
 	        : iterations == RUN_TO_PROPOSAL ? 0
 	                                        : iterations;
-	engine_projection_run(a->t.en, n, &calls, &usd);
+	engine_project(a->t.en, n, NULL, &p);
+	double usd = p.usd;
 	if (iterations == RUN_CONTINUOUS) { /* what each further iteration costs */
-		engine_projection_run(a->t.en, n + 1, &more, &per);
-		per -= usd;
+		engine_project(a->t.en, n + 1, NULL, &more);
+		per = more.usd - usd;
 	}
 	engine_set_patience(a->t.en, iterations == RUN_CONTINUOUS ? a->cfg.patience : 0);
-	if (iterations == RUN_CONTINUOUS)
-		snprintf(a->pending_projection, sizeof a->pending_projection,
-		         "projected ~%ld calls, ~$%.4f (about $%.4f an iteration)", calls, usd,
-		         per);
-	else
-		snprintf(a->pending_projection, sizeof a->pending_projection,
-		         "projected ~%ld calls, ~$%.4f", calls, usd);
+	int len = snprintf(a->pending_projection, sizeof a->pending_projection,
+	                   "projected ~%ld calls (%ld cached), ~%ld tok, ~$%.4f", p.calls, p.cached,
+	                   p.tokens_in + p.tokens_out, usd);
+	if (iterations == RUN_CONTINUOUS && len > 0 && (size_t)len < sizeof a->pending_projection)
+		snprintf(a->pending_projection + len, sizeof a->pending_projection - (size_t)len,
+		         " (about $%.4f an iteration)", per);
 	if (a->cfg.ask_above < 0 || usd <= a->cfg.ask_above) {
 		start_run(a, iterations, a->pending_projection);
 		return;

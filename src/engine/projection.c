@@ -1,0 +1,499 @@
+/* projection.c: what the next phase, the rest of an iteration and N iterations will cost before
+ * they run, in calls, calls the response cache answers (free), billed input and output tokens
+ * and money.  The rules (also in adopt-tui(1), COST PROJECTION):
+ *
+ * - The pipeline's phases are walked without spending (runner_project): the forward pass on the
+ *   very batch it will draw, selection on its validation sample, every prompt rendered with the
+ *   real inputs.  A step the run memo or the response cache answers is free and its answer feeds
+ *   the next step; any other is priced from its rendered request (ceil(bytes / 4) tokens plus 4
+ *   a message, scaled per step by the billed / estimated ratio measured on the last forward
+ *   pass, so a provider's tokenizer is learnt from its own bills) and answered with a stand-in
+ *   of the step's output length measured on the last forward pass (64 tokens before the first).
+ * - Selection is an evaluation plan: configurations x examples x LLM steps per example, minus
+ *   memo and cache hits.  It evaluates min(eval_budget, the product of the choices per step)
+ *   configurations; a step runs once per distinct choice of the steps up to it (the memo shares
+ *   the rest), the incumbent's part priced by its own walk (often free), every other part like
+ *   the incumbent's walk with nothing cached.  Shapley's extra evaluations are priced the same.
+ * - Role phases: E1 (only when the prompts changed since it was last asked), E2 per learnable
+ *   step, E3 and E4 per bad case, E5 and E6 per bad case and learnable step, one optimizer
+ *   request per learnable step; each priced at its role's mean billed tokens and money so far
+ *   (before any: the role's template plus 400 tokens in, 200 out).  When the forward pass made
+ *   no paid call its traces repeat an earlier run's, and E3-E6 are projected as cache hits.
+ * - An iteration not begun is projected with the current prompts when it is the next one, and
+ *   as if its prompts had changed (nothing memoized or cached) when it comes after another. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/metric.h"
+#include "engine/engine_int.h"
+#include "engine/optimizer.h"
+#include "engine/phases.h"
+#include "llm/cost.h"
+
+#define DEFAULT_OUT_TOKENS 64  /* a pipeline step's answer before one was measured */
+#define DEFAULT_ROLE_IN    400 /* a role's material beyond its template, before measured */
+#define DEFAULT_ROLE_OUT   200
+#define DEFAULT_JUDGE_OUT  16
+
+/* What the projection learns from what already ran. */
+struct basis {
+	double *out, *scale; /* per step: output tokens, billed / estimated prompt tokens */
+	double judge_out;
+	struct role_mean {
+		double in, out, usd; /* per paid call */
+	} role[ROLE_COUNT];
+	long bad;        /* bad cases of an iteration whose forward pass has not run */
+	long cand_calls; /* optimizer requests of a candidates phase */
+};
+
+struct role_acc {
+	long paid[ROLE_COUNT];
+	struct llm_stats st[ROLE_COUNT];
+};
+
+static void sum_role(void *arg, const char *tag, const struct llm_stats *s)
+{
+	struct role_acc *a = arg;
+	int r = str_startswith(tag, "role:") ? role_find(tag + 5) : -1;
+	if (r < 0)
+		return;
+	a->paid[r] += s->done - s->cached - s->deduplicated;
+	a->st[r].tokens_in += s->tokens_in;
+	a->st[r].tokens_out += s->tokens_out;
+	a->st[r].cost_usd += s->cost_usd;
+}
+
+static const struct iteration *last_with_traces(const struct engine *en)
+{
+	for (size_t i = en->n_iters; i-- > 0;)
+		if (en->iters[i]->traces && en->iters[i]->n_traces)
+			return en->iters[i];
+	return NULL;
+}
+
+static void basis_init(const struct engine *en, struct basis *b)
+{
+	const struct session *s = en->s;
+	size_t n = s->n_steps ? s->n_steps : 1;
+	b->out = xcalloc(n, sizeof *b->out);
+	b->scale = xcalloc(n, sizeof *b->scale);
+	double *outs = xcalloc(n, sizeof *outs), *billed = xcalloc(n, sizeof *billed),
+	       *est = xcalloc(n, sizeof *est);
+	long *runs = xcalloc(n, sizeof *runs);
+	const struct iteration *last = last_with_traces(en);
+	for (size_t t = 0; last && t < last->n_traces; t++) {
+		const struct trace *tr = &last->traces[t];
+		for (size_t k = 0; k < tr->n; k++) {
+			const struct trace_step *ts = &tr->steps[k];
+			if (s->steps[ts->step].kind != STEP_LLM || ts->error || !ts->raw)
+				continue;
+			runs[ts->step]++;
+			outs[ts->step] += ts->tok_out > 0 ? (double)ts->tok_out
+			                                  : (double)cost_estimate_tokens(ts->raw);
+			if (ts->cached || ts->memo || ts->tok_in <= 0 || !ts->prompt)
+				continue;
+			billed[ts->step] += (double)ts->tok_in;
+			est[ts->step] += (double)(4 + cost_estimate_tokens(ts->prompt));
+		}
+	}
+	for (size_t i = 0; i < s->n_steps; i++) {
+		b->out[i] = runs[i] ? outs[i] / (double)runs[i] : DEFAULT_OUT_TOKENS;
+		b->scale[i] = est[i] > 0 ? billed[i] / est[i] : 1;
+	}
+	free(outs), free(billed), free(est), free(runs);
+	b->judge_out = DEFAULT_JUDGE_OUT;
+
+	struct role_acc a;
+	memset(&a, 0, sizeof a);
+	llm_foreach_tag(en->llm, sum_role, &a);
+	const struct model_config *m = session_model(s, s->opt.role_model);
+	struct llm_prices pr = {0};
+	bool known;
+	if (m)
+		llm_prices(m, &pr, &known);
+	for (int r = 0; r < ROLE_COUNT; r++) {
+		struct role_mean *rm = &b->role[r];
+		if (a.paid[r] > 0) {
+			rm->in = (double)a.st[r].tokens_in / (double)a.paid[r];
+			rm->out = (double)a.st[r].tokens_out / (double)a.paid[r];
+			rm->usd = a.st[r].cost_usd / (double)a.paid[r];
+			continue;
+		}
+		const char *tpl = role_text(s, (enum role)r);
+		rm->in = (double)(cost_estimate_tokens(tpl) + 4 + DEFAULT_ROLE_IN);
+		rm->out = DEFAULT_ROLE_OUT;
+		rm->usd = (pr.in * rm->in + pr.out * rm->out) / 1e6;
+	}
+	b->bad = en->s->opt.minibatch_bad;
+	b->cand_calls = -1;
+	for (size_t i = en->n_iters; i-- > 0;) {
+		const struct iteration *it = en->iters[i];
+		if (it->phase > PHASE_FORWARD && it->traces) {
+			b->bad = (long)it->n_bad;
+			break;
+		}
+	}
+	for (size_t i = en->n_iters; i-- > 0 && b->cand_calls < 0;)
+		if (en->iters[i]->phase > PHASE_CANDIDATES && en->iters[i]->n_bad)
+			b->cand_calls = en->iters[i]->cost[PHASE_CANDIDATES].calls;
+}
+
+static void basis_free(struct basis *b)
+{
+	free(b->out);
+	free(b->scale);
+}
+
+static void add_cost(struct cost_projection *p, const struct run_cost *c, double times)
+{
+	p->calls += (long)((double)(c->calls + c->cached) * times + 0.5);
+	p->cached += (long)((double)c->cached * times + 0.5);
+	p->tokens_in += (long)((double)c->tokens_in * times + 0.5);
+	p->tokens_out += (long)((double)c->tokens_out * times + 0.5);
+	p->usd += c->usd * times;
+}
+
+static void add_role(struct cost_projection *p, const struct basis *b, enum role r, long n,
+                     bool cached)
+{
+	if (n <= 0)
+		return;
+	p->calls += n;
+	if (cached) {
+		p->cached += n;
+		return;
+	}
+	p->tokens_in += (long)(b->role[r].in * (double)n + 0.5);
+	p->tokens_out += (long)(b->role[r].out * (double)n + 0.5);
+	p->usd += b->role[r].usd * (double)n;
+}
+
+/* A walk of the pipeline on examples (runner_project) under config. */
+static void walk(const struct engine *en, const struct basis *b, const struct variant *const *cfg,
+                 enum split_id split, const size_t *idx, size_t n, bool fresh,
+                 struct run_projection *out)
+{
+	struct run_estimate est = {b->out, b->scale, b->judge_out, fresh};
+	runner_project(en->runner, cfg, split, idx, n, &est, out);
+}
+
+/* The choices selection has for each step: the incumbent and its candidates (known once the
+ * candidates phase ran, else the budget it will ask for). */
+static void choices(const struct engine *en, const struct iteration *it, long *nch)
+{
+	const struct session *s = en->s;
+	const struct iteration *prev = NULL;
+	for (size_t i = en->n_iters; i-- > 0 && !prev;)
+		if (en->iters[i] != it && en->iters[i]->next_budget)
+			prev = en->iters[i];
+	int opt = 0;
+	for (size_t i = 0; i < s->n_steps; i++)
+		opt += step_optimizable(&s->steps[i]);
+	int even = opt ? MAX(s->opt.budget_total, s->opt.budget_floor * opt) / opt : 0;
+	for (size_t i = 0; i < s->n_steps; i++) {
+		long k = 0;
+		if (it && it->n_cands)
+			k = (long)it->n_cands[i];
+		else if (!step_optimizable(&s->steps[i]))
+			k = 0;
+		else if (it && it->budget)
+			k = it->budget[i];
+		else if (prev)
+			k = prev->next_budget[i];
+		else
+			k = even;
+		nch[i] = 1 + MAX(k, 0);
+	}
+}
+
+/* The configurations selection evaluates, in the order it starts them (bo_initial_design): the
+ * incumbent, each step's first candidate alone, then all of them together; then the rest,
+ * which the search picks as it learns, are taken in counting order;
+ * `want` of them at most (configs[k * m + i]: step i's choice).  Returns how many. */
+static size_t plan_configs(const struct iteration *it, size_t m, long want, int *configs)
+{
+	size_t n = 0;
+	int *c = xcalloc(m ? m : 1, sizeof *c);
+	bool done = false;
+	for (int phase = 0; phase < 4 && !done; phase++) {
+		/* 0: incumbent, 1: singles, 2: all first, 3: counting */
+		size_t step = 0;
+		memset(c, 0, m * sizeof *c);
+		for (;;) {
+			if (phase == 1) {
+				while (step < m && !it->n_cands[step])
+					step++;
+				if (step >= m)
+					break;
+				memset(c, 0, m * sizeof *c);
+				c[step++] = 1;
+			} else if (phase == 2) {
+				for (size_t i = 0; i < m; i++)
+					c[i] = it->n_cands[i] ? 1 : 0;
+			}
+			bool dup = false;
+			for (size_t e = 0; e < n && !dup; e++)
+				dup = memcmp(&configs[e * m], c, m * sizeof *c) == 0;
+			if (!dup)
+				memcpy(&configs[n++ * m], c, m * sizeof *c);
+			if ((long)n >= want) {
+				done = true;
+				break;
+			}
+			if (phase == 0 || phase == 2)
+				break;
+			if (phase == 3) { /* next in counting order, or the end */
+				size_t i = 0;
+				while (i < m && (size_t)++c[i] > it->n_cands[i])
+					c[i++] = 0;
+				if (i == m)
+					break;
+			}
+		}
+	}
+	free(c);
+	return n;
+}
+
+/* Evaluations of `configs` configurations on the validation sample.  Once the candidates are
+ * known, the configurations selection will start are walked one by one (sharing what they have
+ * in common, as the memo will); before that, a step runs once per distinct choice of the steps
+ * up to it, the incumbent's part priced by its own walk and every other part like the
+ * incumbent's walk with nothing cached. */
+static void project_evals(const struct engine *en, const struct iteration *it, int number,
+                          bool fresh, const struct basis *b, long configs, bool with_incumbent,
+                          struct cost_projection *p)
+{
+	const struct session *s = en->s;
+	if (configs <= 0)
+		return;
+	size_t n;
+	size_t *idx = it && it->val_idx ? NULL : phases_val_sample(en, number, &n);
+	const size_t *vi = idx ? idx : it->val_idx;
+	if (!idx)
+		n = it->n_val;
+	size_t m = s->n_steps ? s->n_steps : 1;
+	if (it && it->n_cands && with_incumbent && !fresh) {
+		int *plan = xcalloc((size_t)configs * m, sizeof *plan);
+		size_t k = plan_configs(it, s->n_steps, configs, plan);
+		struct variant *var = xcalloc(m, sizeof *var);
+		const struct variant **cfg = xcalloc(m, sizeof *cfg);
+		struct run_projection rp = {0};
+		for (size_t e = 0; e < k; e++) {
+			for (size_t i = 0; i < s->n_steps; i++) {
+				int ch = plan[e * s->n_steps + i];
+				const struct candidate *c = ch > 0 ? &it->cands[i][ch - 1] : NULL;
+				var[i] = c ? (struct variant){c->prompt, c->demos, c->n_demos}
+				           : (struct variant){0};
+				cfg[i] = c ? &var[i] : NULL;
+			}
+			walk(en, b, cfg, phases_val_split(en), vi, n, false, &rp);
+		}
+		add_cost(p, &rp.total, 1);
+		run_projection_done(&rp);
+		free(plan), free(var), free(cfg), free(idx);
+		return;
+	}
+	struct run_projection inc = {0}, full = {0};
+	inc.steps = xcalloc(m, sizeof(struct run_cost));
+	full.steps = xcalloc(m, sizeof(struct run_cost));
+	walk(en, b, NULL, phases_val_split(en), vi, n, fresh, &inc);
+	walk(en, b, NULL, phases_val_split(en), vi, n, true, &full);
+	long *nch = xcalloc(m, sizeof *nch);
+	choices(en, it, nch);
+	long prefixes = 1;
+	struct run_cost judge_inc = inc.total, judge_full = full.total;
+	for (size_t i = 0; i < s->n_steps; i++) {
+		prefixes = MIN(prefixes * nch[i], configs);
+		long others = prefixes - (with_incumbent ? 1 : 0);
+		if (with_incumbent)
+			add_cost(p, &inc.steps[i], 1);
+		add_cost(p, &full.steps[i], (double)MAX(others, 0));
+		judge_inc.cached -= inc.steps[i].cached, judge_inc.calls -= inc.steps[i].calls;
+		judge_inc.tokens_in -= inc.steps[i].tokens_in;
+		judge_inc.tokens_out -= inc.steps[i].tokens_out, judge_inc.usd -= inc.steps[i].usd;
+		judge_full.cached -= full.steps[i].cached, judge_full.calls -= full.steps[i].calls;
+		judge_full.tokens_in -= full.steps[i].tokens_in;
+		judge_full.tokens_out -= full.steps[i].tokens_out;
+		judge_full.usd -= full.steps[i].usd;
+	}
+	if (metric_is_judge(s->metric)) {
+		if (with_incumbent)
+			add_cost(p, &judge_inc, 1);
+		add_cost(p, &judge_full, (double)(configs - (with_incumbent ? 1 : 0)));
+	}
+	free(nch);
+	free(inc.steps);
+	free(full.steps);
+	run_projection_done(&inc);
+	run_projection_done(&full);
+	free(idx);
+}
+
+static long selection_configs(const struct engine *en, const struct iteration *it)
+{
+	long nch[64], *v = en->s->n_steps <= 64 ? nch : xcalloc(en->s->n_steps, sizeof *v);
+	choices(en, it, v);
+	long total = 1;
+	for (size_t i = 0; i < en->s->n_steps; i++)
+		total = MIN(total * v[i], (long)en->s->opt.eval_budget + 1);
+	if (v != nch)
+		free(v);
+	return MIN(total, (long)en->s->opt.eval_budget);
+}
+
+/* Shapley's evaluations beyond those selection made: exact needs every coalition of the steps
+ * with candidates, the other methods none beyond selection's. */
+static long shapley_extra(const struct engine *en, const struct iteration *it, long configs)
+{
+	const struct session *s = en->s;
+	long players = 0;
+	long *nch = xcalloc(s->n_steps ? s->n_steps : 1, sizeof *nch);
+	choices(en, it, nch);
+	for (size_t i = 0; i < s->n_steps; i++)
+		players += nch[i] > 1;
+	free(nch);
+	if (players < 1 || players > 20)
+		return 0;
+	long coalitions = 1L << players;
+	if (coalitions > (long)s->opt.eval_budget + 1)
+		return 0; /* not exact: estimated from what selection evaluated */
+	/* selection covers the incumbent, each step alone and the all-best combination */
+	long covered = MIN(coalitions, MIN(configs, players + 2));
+	return MAX(coalitions - covered, 0);
+}
+
+static long opt_steps(const struct session *s)
+{
+	long n = 0;
+	for (size_t i = 0; i < s->n_steps; i++)
+		n += step_optimizable(&s->steps[i]);
+	return n;
+}
+
+/* Phase p of iteration `number` (it: that iteration when it is open, else NULL); fresh: its
+ * prompts are not the current ones; repeat: its forward pass paid nothing. */
+static void project_phase(const struct engine *en, enum phase p, const struct iteration *it,
+                          int number, bool fresh, bool repeat, const struct basis *b,
+                          struct cost_projection *out)
+{
+	const struct session *s = en->s;
+	memset(out, 0, sizeof *out);
+	long bad = it && it->phase > PHASE_FORWARD ? (long)it->n_bad : b->bad;
+	long opt = opt_steps(s);
+	switch (p) {
+	case PHASE_FORWARD: {
+		size_t n;
+		size_t *idx = phases_forward_sample(en, number, &n);
+		struct run_projection r = {0};
+		walk(en, b, NULL, SPLIT_TRAIN, idx, n, fresh, &r);
+		add_cost(out, &r.total, 1);
+		run_projection_done(&r);
+		free(idx);
+		break;
+	}
+	case PHASE_ANALYSIS:
+		if (!bad)
+			break;
+		if (fresh || !en->structure_cache || en->structure_key != prompts_key(s))
+			add_role(out, b, ROLE_STRUCTURE, 1, false);
+		add_role(out, b, ROLE_DEPENDENCY, opt, false);
+		break;
+	case PHASE_GRADIENT:
+		add_role(out, b, ROLE_LOSS, bad, repeat);
+		add_role(out, b, ROLE_GRADIENT, bad, repeat);
+		break;
+	case PHASE_LOCAL:
+		add_role(out, b, ROLE_LOCAL, bad * opt, repeat);
+		break;
+	case PHASE_PSEUDO:
+		add_role(out, b, ROLE_PSEUDO, bad * opt, repeat);
+		break;
+	case PHASE_CANDIDATES:
+		if (bad)
+			add_role(out, b, ROLE_INSTRUCT, b->cand_calls >= 0 ? b->cand_calls : opt,
+			         false);
+		break;
+	case PHASE_SELECTION:
+		if (bad || (it && it->n_cands))
+			project_evals(en, it, number, fresh, b, selection_configs(en, it), true,
+			              out);
+		break;
+	case PHASE_SHAPLEY:
+		if (bad || (it && it->n_cands))
+			project_evals(en, it, number, true, b,
+			              shapley_extra(en, it, selection_configs(en, it)), false, out);
+		break;
+	default:
+		break;
+	}
+}
+
+static void add_proj(struct cost_projection *to, const struct cost_projection *p)
+{
+	to->calls += p->calls;
+	to->cached += p->cached;
+	to->tokens_in += p->tokens_in;
+	to->tokens_out += p->tokens_out;
+	to->usd += p->usd;
+}
+
+/* The phases from `from` up to the decision of iteration `number`. */
+static void project_iteration(const struct engine *en, const struct iteration *it, int number,
+                              enum phase from, bool fresh, const struct basis *b,
+                              struct cost_projection *per, struct cost_projection *total)
+{
+	bool repeat = false;
+	if (it && it->phase > PHASE_FORWARD)
+		repeat = it->cost[PHASE_FORWARD].calls == it->cost[PHASE_FORWARD].cached;
+	for (int p = from; p < PHASE_DECISION; p++) {
+		struct cost_projection c;
+		project_phase(en, (enum phase)p, it, number, fresh, repeat, b, &c);
+		if (p == PHASE_FORWARD)
+			repeat = c.calls == c.cached;
+		if (per)
+			add_proj(&per[p], &c);
+		add_proj(total, &c);
+	}
+}
+
+void phase_project(const struct engine *en, enum phase p, struct cost_projection *out)
+{
+	const struct iteration *it = engine_current(en);
+	struct basis b;
+	basis_init(en, &b);
+	if (!it || it->phase >= PHASE_COUNT) {
+		project_phase(en, p, NULL, it ? it->number + 1 : 1, false, false, &b, out);
+	} else {
+		bool repeat = it->phase > PHASE_FORWARD &&
+		              it->cost[PHASE_FORWARD].calls == it->cost[PHASE_FORWARD].cached;
+		project_phase(en, p, it, it->number, false, repeat, &b, out);
+	}
+	basis_free(&b);
+}
+
+void engine_project_next(const struct engine *en, struct cost_projection *p)
+{
+	const struct iteration *it = engine_current(en);
+	phase_project(en, !it || it->phase >= PHASE_COUNT ? PHASE_FORWARD : it->phase, p);
+}
+
+void engine_project(const struct engine *en, int iterations, struct cost_projection *per,
+                    struct cost_projection *total)
+{
+	const struct iteration *it = engine_current(en);
+	bool open = it && it->phase < PHASE_COUNT; /* it counts as the first iteration */
+	/* to the proposal: a pending decision is made first, then a new iteration runs */
+	int fresh = iterations > 0 ? iterations - open : !(open && it->phase < PHASE_DECISION);
+	memset(total, 0, sizeof *total);
+	if (per)
+		memset(per, 0, PHASE_COUNT * sizeof *per);
+	struct basis b;
+	basis_init(en, &b);
+	if (open)
+		project_iteration(en, it, it->number, it->phase, false, &b, per, total);
+	int next = it ? it->number + 1 : 1;
+	for (int k = 0; k < fresh; k++)
+		project_iteration(en, NULL, next + k, PHASE_FORWARD, open || k > 0, &b, per, total);
+	basis_free(&b);
+}
