@@ -26,6 +26,9 @@ enum mode { MODE_TUI, MODE_CHECK, MODE_EVAL, MODE_RUN, MODE_EXPORT, MODE_REPORT,
 	X(compare, 0, "A",                                                                         \
 	  "--compare A B: evaluate two sessions or versions (S@v3, S@iteration:2)")                \
 	X(final_test, 0, NULL, "--run: then score the final prompts on the test split")            \
+	X(dry_run, 0, NULL, "--run N: print what it is projected to cost; spend nothing")          \
+	X(patience, 0, "K",                                                                        \
+	  "--run: stop after K iterations without validation gain (3; 0: never)")                  \
 	X(split, 's', "NAME", "split for --eval: train, val or test (default val)")                \
 	X(limit, 'n', "N", "--eval at most N examples")                                            \
 	X(json, 'j', NULL, "print one machine-readable JSON object")                               \
@@ -119,7 +122,7 @@ int main(int argc, char **argv)
 	}
 	longopts[OPT_COUNT] = (struct option){0};
 
-	struct front_opts o = {.split = "val", .limit = -1, .min_score = -1};
+	struct front_opts o = {.split = "val", .limit = -1, .min_score = -1, .patience = 3};
 	enum mode mode = MODE_TUI;
 	int c;
 	opterr = 0;
@@ -166,6 +169,17 @@ int main(int argc, char **argv)
 			break;
 		case OPT_final_test:
 			o.final_test = true;
+			break;
+		case OPT_dry_run:
+			o.dry_run = true;
+			break;
+		case OPT_patience:
+			if (parse_long(optarg, &n) < 0 || n < 0 || n > 100000)
+				return usage_error(
+				    "--patience needs a count of iterations (0: never "
+				    "stop early), not \"%s\"",
+				    optarg);
+			o.patience = (int)n;
 			break;
 		case OPT_split:
 			if (strcmp(optarg, "train") && strcmp(optarg, "val") &&
@@ -226,6 +240,9 @@ int main(int argc, char **argv)
 		return usage_error("%s", optind >= argc ? "no session file given"
 		                                        : "give exactly one session file");
 	o.session = argv[optind];
+	if (o.dry_run && mode != MODE_RUN)
+		return usage_error("%s", "--dry-run goes with --run N");
+	o.read_only |= o.dry_run; /* spends nothing, saves nothing */
 	/* they never save the session */
 	o.read_only |= mode == MODE_EVAL || mode == MODE_CHECK || mode == MODE_EXPORT ||
 	               mode == MODE_REPORT || mode == MODE_COMPARE;

@@ -222,6 +222,7 @@ static int start_next(struct engine *en)
 		return -1;
 	const char *nothing = engine_nothing_to_optimize(en);
 	if (nothing) {
+		en->stop_cause = "nothing_to_optimize";
 		set_pause(en, nothing);
 		return -1;
 	}
@@ -254,6 +255,7 @@ static int start_next(struct engine *en)
 		              "pass the cap of $%.4f (this session has spent $%.4f); raise "
 		              "optimizer.cost_cap_usd to go on",
 		              phase_name(p), pj.usd, o->cost_cap_usd, spent.cost_usd);
+		en->stop_cause = "cost_cap";
 		set_pause(en, msg);
 		free(msg);
 		return -1;
@@ -264,6 +266,7 @@ static int start_next(struct engine *en)
 		char *msg = xasprintf("token cap: phase %s is projected to use about %ld tokens, "
 		                      "passing the cap of %ld (used %ld)",
 		                      phase_name(p), more, o->token_cap, tokens);
+		en->stop_cause = "token_cap";
 		set_pause(en, msg);
 		free(msg);
 		return -1;
@@ -341,6 +344,7 @@ void engine_phase_failed(struct engine *en, const char *message)
 	phase_clear(it, it->phase, en->s->n_steps);
 	en->busy = false;
 	engine_emit(en, EV_ERROR, -1, -1, message);
+	en->stop_cause = "error";
 	set_pause(en, message);
 }
 
@@ -386,6 +390,7 @@ bool engine_poll(struct engine *en)
 			    xasprintf("stopped after %d iteration%s without validation gain "
 			              "(patience %d)",
 			              en->flat, en->flat == 1 ? "" : "s", en->patience);
+			en->stop_cause = "patience";
 			set_pause(en, msg);
 			free(msg);
 			return false;
@@ -423,6 +428,7 @@ int engine_step(struct engine *en)
 	if (en->busy)
 		return -1;
 	en->go = GO_NONE;
+	en->stop_cause = NULL;
 	return start_next(en);
 }
 
@@ -431,6 +437,7 @@ int engine_run_to_proposal(struct engine *en)
 	if (en->busy)
 		return -1;
 	en->go = GO_PROPOSAL;
+	en->stop_cause = NULL;
 	return start_next(en);
 }
 
@@ -442,6 +449,7 @@ int engine_run(struct engine *en, int iterations)
 	/* a half-done iteration counts as the first */
 	en->go = GO_ITERATIONS;
 	en->flat = 0;
+	en->stop_cause = NULL;
 	en->iterations_left = iterations + (it && it->phase >= PHASE_COUNT ? 1 : 0);
 	if (!it || it->phase >= PHASE_COUNT)
 		en->iterations_left = iterations;
@@ -850,6 +858,11 @@ void engine_set_patience(struct engine *en, int iterations)
 const char *engine_pause_reason(const struct engine *en)
 {
 	return en->pause_reason;
+}
+
+const char *engine_stop_cause(const struct engine *en)
+{
+	return en->stop_cause;
 }
 
 double engine_val_score(const struct engine *en)

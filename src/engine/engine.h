@@ -260,6 +260,10 @@ void engine_projection_run(const struct engine *en, int iterations, long *calls,
 void engine_set_patience(struct engine *en, int iterations);
 /* Why the engine paused last, or NULL. */
 const char *engine_pause_reason(const struct engine *en);
+/* What stopped the last command early, as a word: "patience", "cost_cap", "token_cap",
+ * "error", "nothing_to_optimize", or NULL (it ran its course, or a pause or a proposal stopped
+ * it: see engine_pause_reason). */
+const char *engine_stop_cause(const struct engine *en);
 /* The incumbent's measured validation score, or -1 when the current prompts were never measured
  * together (before the first selection, after an edit or a restored version). */
 double engine_val_score(const struct engine *en);

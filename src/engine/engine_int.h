@@ -82,6 +82,7 @@ struct engine {
 	int flat;     /* iterations without gain in a row in this run */
 	bool pause_requested;
 	char *pause_reason;
+	const char *stop_cause; /* engine_stop_cause */
 
 	/* E1 is computed once per prompt version */
 	char *structure_cache;

@@ -30,9 +30,9 @@
 #include "engine/phases.h"
 #include "llm/cost.h"
 
-#define DEFAULT_OUT_TOKENS 64  /* a pipeline step's answer before one was measured */
+#define DEFAULT_OUT_TOKENS 32  /* a pipeline step's answer before one was measured */
 #define DEFAULT_ROLE_IN    400 /* a role's material beyond its template, before measured */
-#define DEFAULT_ROLE_OUT   200
+#define DEFAULT_ROLE_OUT   100
 #define DEFAULT_JUDGE_OUT  16
 
 /* What the projection learns from what already ran. */
@@ -41,27 +41,11 @@ struct basis {
 	double judge_out;
 	struct role_mean {
 		double in, out, usd; /* per paid call */
-	} role[ROLE_COUNT];
-	long bad;        /* bad cases of an iteration whose forward pass has not run */
-	long cand_calls; /* optimizer requests of a candidates phase */
+	} role[ROLE_COUNT], phase[PHASE_COUNT];
+	bool measured[PHASE_COUNT]; /* phase[p] holds the last iteration's paid calls of p */
+	long bad;                   /* bad cases of an iteration whose forward pass has not run */
+	long cand_calls;            /* optimizer requests of a candidates phase */
 };
-
-struct role_acc {
-	long paid[ROLE_COUNT];
-	struct llm_stats st[ROLE_COUNT];
-};
-
-static void sum_role(void *arg, const char *tag, const struct llm_stats *s)
-{
-	struct role_acc *a = arg;
-	int r = str_startswith(tag, "role:") ? role_find(tag + 5) : -1;
-	if (r < 0)
-		return;
-	a->paid[r] += s->done - s->cached - s->deduplicated;
-	a->st[r].tokens_in += s->tokens_in;
-	a->st[r].tokens_out += s->tokens_out;
-	a->st[r].cost_usd += s->cost_usd;
-}
 
 static const struct iteration *last_with_traces(const struct engine *en)
 {
@@ -75,6 +59,7 @@ static void basis_init(const struct engine *en, struct basis *b)
 {
 	const struct session *s = en->s;
 	size_t n = s->n_steps ? s->n_steps : 1;
+	memset(b, 0, sizeof *b);
 	b->out = xcalloc(n, sizeof *b->out);
 	b->scale = xcalloc(n, sizeof *b->scale);
 	double *outs = xcalloc(n, sizeof *outs), *billed = xcalloc(n, sizeof *billed),
@@ -103,9 +88,6 @@ static void basis_init(const struct engine *en, struct basis *b)
 	free(outs), free(billed), free(est), free(runs);
 	b->judge_out = DEFAULT_JUDGE_OUT;
 
-	struct role_acc a;
-	memset(&a, 0, sizeof a);
-	llm_foreach_tag(en->llm, sum_role, &a);
 	const struct model_config *m = session_model(s, s->opt.role_model);
 	struct llm_prices pr = {0};
 	bool known;
@@ -113,16 +95,23 @@ static void basis_init(const struct engine *en, struct basis *b)
 		llm_prices(m, &pr, &known);
 	for (int r = 0; r < ROLE_COUNT; r++) {
 		struct role_mean *rm = &b->role[r];
-		if (a.paid[r] > 0) {
-			rm->in = (double)a.st[r].tokens_in / (double)a.paid[r];
-			rm->out = (double)a.st[r].tokens_out / (double)a.paid[r];
-			rm->usd = a.st[r].cost_usd / (double)a.paid[r];
-			continue;
-		}
 		const char *tpl = role_text(s, (enum role)r);
 		rm->in = (double)(cost_estimate_tokens(tpl) + 4 + DEFAULT_ROLE_IN);
 		rm->out = DEFAULT_ROLE_OUT;
 		rm->usd = (pr.in * rm->in + pr.out * rm->out) / 1e6;
+	}
+	/* a role phase's calls as the last iteration that paid for some measured them */
+	for (int p = PHASE_ANALYSIS; p <= PHASE_CANDIDATES; p++) {
+		for (size_t i = en->n_iters; i-- > 0 && !b->measured[p];) {
+			const struct phase_cost *c = &en->iters[i]->cost[p];
+			long paid = c->calls - c->cached;
+			if ((int)en->iters[i]->phase <= p || paid <= 0)
+				continue;
+			b->phase[p] = (struct role_mean){(double)c->tokens_in / (double)paid,
+			                                 (double)c->tokens_out / (double)paid,
+			                                 c->cost_usd / (double)paid};
+			b->measured[p] = true;
+		}
 	}
 	b->bad = en->s->opt.minibatch_bad;
 	b->cand_calls = -1;
@@ -153,19 +142,21 @@ static void add_cost(struct cost_projection *p, const struct run_cost *c, double
 	p->usd += c->usd * times;
 }
 
-static void add_role(struct cost_projection *p, const struct basis *b, enum role r, long n,
-                     bool cached)
+/* n calls of role r in phase p: at the phase's measured means, else the role's defaults. */
+static void add_role(struct cost_projection *out, const struct basis *b, enum phase p, enum role r,
+                     long n, bool cached)
 {
 	if (n <= 0)
 		return;
-	p->calls += n;
+	out->calls += n;
 	if (cached) {
-		p->cached += n;
+		out->cached += n;
 		return;
 	}
-	p->tokens_in += (long)(b->role[r].in * (double)n + 0.5);
-	p->tokens_out += (long)(b->role[r].out * (double)n + 0.5);
-	p->usd += b->role[r].usd * (double)n;
+	const struct role_mean *m = b->measured[p] ? &b->phase[p] : &b->role[r];
+	out->tokens_in += (long)(m->in * (double)n + 0.5);
+	out->tokens_out += (long)(m->out * (double)n + 0.5);
+	out->usd += m->usd * (double)n;
 }
 
 /* A walk of the pipeline on examples (runner_project) under config. */
@@ -396,23 +387,23 @@ static void project_phase(const struct engine *en, enum phase p, const struct it
 		if (!bad)
 			break;
 		if (fresh || !en->structure_cache || en->structure_key != prompts_key(s))
-			add_role(out, b, ROLE_STRUCTURE, 1, false);
-		add_role(out, b, ROLE_DEPENDENCY, opt, false);
+			add_role(out, b, PHASE_ANALYSIS, ROLE_STRUCTURE, 1, false);
+		add_role(out, b, PHASE_ANALYSIS, ROLE_DEPENDENCY, opt, false);
 		break;
 	case PHASE_GRADIENT:
-		add_role(out, b, ROLE_LOSS, bad, repeat);
-		add_role(out, b, ROLE_GRADIENT, bad, repeat);
+		add_role(out, b, PHASE_GRADIENT, ROLE_LOSS, bad, repeat);
+		add_role(out, b, PHASE_GRADIENT, ROLE_GRADIENT, bad, repeat);
 		break;
 	case PHASE_LOCAL:
-		add_role(out, b, ROLE_LOCAL, bad * opt, repeat);
+		add_role(out, b, PHASE_LOCAL, ROLE_LOCAL, bad * opt, repeat);
 		break;
 	case PHASE_PSEUDO:
-		add_role(out, b, ROLE_PSEUDO, bad * opt, repeat);
+		add_role(out, b, PHASE_PSEUDO, ROLE_PSEUDO, bad * opt, repeat);
 		break;
 	case PHASE_CANDIDATES:
 		if (bad)
-			add_role(out, b, ROLE_INSTRUCT, b->cand_calls >= 0 ? b->cand_calls : opt,
-			         false);
+			add_role(out, b, PHASE_CANDIDATES, ROLE_INSTRUCT,
+			         b->cand_calls >= 0 ? b->cand_calls : opt, false);
 		break;
 	case PHASE_SELECTION:
 		if (bad || (it && it->n_cands))
