@@ -28,10 +28,27 @@ struct memo_entry {
 	long replaced; /* invalid bytes the LLM layer replaced in raw */
 };
 
+/* What a projection learns from the answers so far: the latest answer of a step on an example
+ * (what stands in for its next one, so that what reads it renders to about its real length),
+ * and the mean output tokens of a step under a prompt (the length of that stand-in's price). */
+struct answer_note {
+	uint64_t h; /* of split, example, step; 0: empty slot */
+	char *raw;
+};
+struct out_note {
+	uint64_t h; /* of step and prompt template; 0: empty slot */
+	double sum;
+	long n;
+};
+
 struct runner {
 	const struct session *s;
 	struct llm *llm;
 	bool trust;
+	struct answer_note *answers; /* open addressing, power-of-two capacity */
+	size_t n_answers, cap_answers;
+	struct out_note *outs;
+	size_t n_outs, cap_outs;
 	struct memo_entry *memo; /* open addressing, power-of-two capacity */
 	size_t memo_n, memo_cap;
 	struct runner_stats stats;
@@ -42,13 +59,14 @@ struct ex_state {
 	struct run_batch *b;
 	size_t i;
 	struct trace trace;
-	size_t pos;       /* in s->order */
-	int round;        /* inside a loop: 1-based, else 0 */
-	size_t loop_pos;  /* in loop->steps */
-	int *latest;      /* per step: index in trace.steps of its latest record, -1 */
-	uint64_t pending; /* the LLM request waited for */
-	uint64_t exec;    /* the event source of the exec step waited for */
-	int pending_step; /* index in trace.steps being waited for, or -1 */
+	size_t pos;        /* in s->order */
+	int round;         /* inside a loop: 1-based, else 0 */
+	size_t loop_pos;   /* in loop->steps */
+	int *latest;       /* per step: index in trace.steps of its latest record, -1 */
+	uint64_t pending;  /* the LLM request waited for */
+	uint64_t exec;     /* the event source of the exec step waited for */
+	int pending_step;  /* index in trace.steps being waited for, or -1 */
+	uint64_t prompt_h; /* the pending step's prompt template (its out_note) */
 	bool judging;
 	bool finished;
 	bool guessed; /* runner_project: a stand-in answer fed what follows */
@@ -136,6 +154,72 @@ static bool cut_fails(const struct model_config *m)
 	return m && m->cut_is_error == CUT_ERROR;
 }
 
+/* ---- notes for projections ---- */
+
+#define NOTE_SLOT(name, type)                                                                      \
+	static type *name(type *v, size_t cap, uint64_t h)                                         \
+	{                                                                                          \
+		size_t mask = cap - 1, i = (size_t)h & mask;                                       \
+		while (v[i].h && v[i].h != h)                                                      \
+			i = (i + 1) & mask;                                                        \
+		return &v[i];                                                                      \
+	}
+NOTE_SLOT(answer_slot, struct answer_note)
+NOTE_SLOT(out_slot, struct out_note)
+
+static uint64_t note_hash(uint64_t a, uint64_t b, uint64_t c)
+{
+	uint64_t v[3] = {a, b, c};
+	uint64_t h = hash_bytes(v, sizeof v, 0);
+	return h ? h : 1;
+}
+
+static uint64_t prompt_hash(const struct template *t)
+{
+	const char *text = template_text(t);
+	return hash_bytes(text, strlen(text), 0);
+}
+
+/* Remembers a step's answer on an example and its length under the prompt it ran with. */
+static void note_answer(struct ex_state *es, int step, const char *raw, long out)
+{
+	struct runner *r = es->b->r;
+	double tokens = out > 0 ? (double)out : (double)cost_estimate_tokens(raw);
+	if ((r->n_answers + 1) * 2 > r->cap_answers) {
+		struct answer_note *old = r->answers;
+		size_t oldcap = r->cap_answers;
+		r->cap_answers = oldcap ? oldcap * 2 : 256;
+		r->answers = xcalloc(r->cap_answers, sizeof *r->answers);
+		for (size_t i = 0; i < oldcap; i++)
+			if (old[i].h)
+				*answer_slot(r->answers, r->cap_answers, old[i].h) = old[i];
+		free(old);
+	}
+	uint64_t h = note_hash(es->b->split, es->trace.example, (uint64_t)step);
+	struct answer_note *a = answer_slot(r->answers, r->cap_answers, h);
+	if (!a->h)
+		r->n_answers++;
+	free(a->raw);
+	*a = (struct answer_note){h, xstrdup(raw)};
+	if ((r->n_outs + 1) * 2 > r->cap_outs) {
+		struct out_note *old = r->outs;
+		size_t oldcap = r->cap_outs;
+		r->cap_outs = oldcap ? oldcap * 2 : 64;
+		r->outs = xcalloc(r->cap_outs, sizeof *r->outs);
+		for (size_t i = 0; i < oldcap; i++)
+			if (old[i].h)
+				*out_slot(r->outs, r->cap_outs, old[i].h) = old[i];
+		free(old);
+	}
+	h = note_hash((uint64_t)step, es->prompt_h, 0);
+	struct out_note *o = out_slot(r->outs, r->cap_outs, h);
+	if (!o->h)
+		r->n_outs++;
+	o->h = h;
+	o->sum += tokens;
+	o->n++;
+}
+
 /* ---- runner ---- */
 
 struct runner *runner_new(const struct session *s, struct llm *l, bool trust)
@@ -161,6 +245,10 @@ void runner_free(struct runner *r)
 		free(r->memo[i].finish);
 	}
 	free(r->memo);
+	for (size_t i = 0; i < r->cap_answers; i++)
+		free(r->answers[i].raw);
+	free(r->answers);
+	free(r->outs);
 	free(r);
 }
 
@@ -381,6 +469,7 @@ static void on_llm_done(void *arg, const struct llm_reply *rep)
 	} else {
 		memo_put(r, rep);
 		apply_llm_output(es, ts, rep->text);
+		note_answer(es, ts->step, rep->text, rep->answer.out);
 	}
 	step_finished(es, tsi);
 	if (!failed)
@@ -465,7 +554,8 @@ static char *stand_in(const char *key, const char *prompt, double tokens)
  * stand-in is always priced: the real answers it stands for differ from one prompt to another.
  * Caller frees *answer. */
 static void dry_price(struct ex_state *es, int step, const struct llm_request *req, const char *key,
-                      const char *prompt, double out_tokens, double in_scale, char **answer)
+                      const char *prompt, const char *like, double out_tokens, double in_scale,
+                      char **answer)
 {
 	struct run_batch *b = es->b;
 	struct runner *r = b->r;
@@ -477,7 +567,7 @@ static void dry_price(struct ex_state *es, int step, const struct llm_request *r
 		*answer = hit;
 		return;
 	}
-	*answer = stand_in(key, prompt, out_tokens);
+	*answer = like ? xstrdup(like) : stand_in(key, prompt, out_tokens);
 	bool guessed = es->guessed;
 	es->guessed = true;
 	if (!seen_add(p, key) && !guessed) {
@@ -498,10 +588,25 @@ static int dry_answer(struct ex_state *es, struct trace_step *ts, const struct l
                       const char *user)
 {
 	const struct run_estimate *est = es->b->dry;
+	struct runner *r = es->b->r;
 	int step = ts->step;
+	double out = est->out_tokens ? est->out_tokens[step] : 0;
+	const char *like = NULL;
+	if (r->cap_answers) {
+		uint64_t h = note_hash(es->b->split, es->trace.example, (uint64_t)step);
+		const struct answer_note *a = answer_slot(r->answers, r->cap_answers, h);
+		if (a->h)
+			like = a->raw;
+	}
+	if (r->cap_outs) {
+		uint64_t h = note_hash((uint64_t)step, es->prompt_h, 0);
+		const struct out_note *o = out_slot(r->outs, r->cap_outs, h);
+		if (o->h)
+			out = o->sum / (double)o->n;
+	}
 	char *answer;
-	dry_price(es, step, req, ts->key, user, est->out_tokens ? est->out_tokens[step] : 0,
-	          est->in_scale ? est->in_scale[step] : 1, &answer);
+	dry_price(es, step, req, ts->key, user, like, out, est->in_scale ? est->in_scale[step] : 1,
+	          &answer);
 	apply_llm_output(es, ts, answer);
 	free(answer);
 	return 0;
@@ -548,6 +653,7 @@ static int run_llm_step(struct ex_state *es, int tsi, struct render_ctx *c)
 	snprintf(tag, sizeof tag, "%s/%s", b->tag, st->id);
 	struct llm_request req = {st->model_cfg, msgs, nm, tag};
 	llm_request_key(&req, ts->key);
+	es->prompt_h = prompt_hash(tpl);
 	if (b->dry) {
 		int rc = dry_answer(es, ts, &req, user);
 		free(user);
@@ -569,6 +675,7 @@ static int run_llm_step(struct ex_state *es, int tsi, struct render_ctx *c)
 			ts->reasoning = xstrdup(m->reasoning);
 		mark_cut(ts, m->finish, m->cut);
 		apply_llm_output(es, ts, m->raw);
+		note_answer(es, ts->step, m->raw, m->usage.out);
 		free(user);
 		free(system);
 		return 0;
@@ -758,7 +865,8 @@ static void score_example(struct ex_state *es)
 		llm_request_key(&req, key);
 		if (es->b->dry) {
 			char *answer;
-			dry_price(es, -1, &req, key, rubric, es->b->dry->judge_out, 1, &answer);
+			dry_price(es, -1, &req, key, rubric, NULL, es->b->dry->judge_out, 1,
+			          &answer);
 			free(answer);
 			free(rubric);
 			goto scored;

@@ -62,11 +62,13 @@ struct run_batch *runner_start(struct runner *r, const struct variant *const *co
  * examples as runner_start would, synchronously: an LLM step the memo or the response cache
  * answers takes that answer and is free; any other is priced from its rendered request (tokens
  * estimated from its length, cost_estimate_usage, times in_scale of its step) and answered with a
- * stand-in of out_tokens of its step (words of its own prompt's end, so that what reads it renders
- * to about its real length and a retrieval finds about as much).  Exec steps never run (their
- * output is empty); an LLM judge is priced like a step.  A request already priced by the same
- * projection is free the next time (the memo will answer it), so walks of several
- * configurations share their common part.  fresh: as if nothing were memoized or cached
+ * stand-in: the step's latest real answer on that example, else words of its own prompt's end,
+ * so that what reads it renders to about its real length and a retrieval finds about as much.
+ * Its output is priced at the mean measured for the step under that very prompt, else at
+ * out_tokens of the step.  Exec steps never run (their output is empty); an LLM judge is priced
+ * like a step.  A request already priced by the same projection is free the next time (the memo
+ * will answer it), unless it reads a stand-in, so walks of several configurations share their
+ * common part.  fresh: as if nothing were memoized or cached
  * (prompts that will have changed by then).  Adds to *p and, when p->steps is set, to
  * p->steps[step] (caller's array of n_steps; the judge counts in the totals only); free p's
  * keys with run_projection_done. */
