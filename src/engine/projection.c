@@ -7,18 +7,26 @@
  *   real inputs.  A step the run memo or the response cache answers is free and its answer feeds
  *   the next step; any other is priced from its rendered request (ceil(bytes / 4) tokens plus 4
  *   a message, scaled per step by the billed / estimated ratio measured on the last forward
- *   pass, so a provider's tokenizer is learnt from its own bills) and answered with a stand-in
- *   of the step's output length measured on the last forward pass (64 tokens before the first).
+ *   pass, so a provider's tokenizer is learnt from its own bills) and answered with a stand-in:
+ *   the step's latest real answer on that example (per round), priced at the output length
+ *   measured for the step under that very prompt, else on the last forward pass (32 tokens
+ *   before any).
  * - Selection is an evaluation plan: configurations x examples x LLM steps per example, minus
  *   memo and cache hits.  It evaluates min(eval_budget, the product of the choices per step)
- *   configurations; a step runs once per distinct choice of the steps up to it (the memo shares
- *   the rest), the incumbent's part priced by its own walk (often free), every other part like
- *   the incumbent's walk with nothing cached.  Shapley's extra evaluations are priced the same.
+ *   configurations.  Once the candidates are known, those it starts first (the incumbent, each
+ *   step's first candidate alone, all of them together) and then the rest in counting order are
+ *   walked one by one, sharing what they have in common as the memo will.  Before that, a step
+ *   runs once per distinct choice of the steps up to it, the incumbent's part priced by its own
+ *   walk (often free), every other part like the incumbent's walk with nothing cached.
+ *   Shapley's extra evaluations (exact mode: the coalitions selection did not cover) are priced
+ *   the second way.
  * - Role phases: E1 (only when the prompts changed since it was last asked), E2 per learnable
- *   step, E3 and E4 per bad case, E5 and E6 per bad case and learnable step, one optimizer
- *   request per learnable step; each priced at its role's mean billed tokens and money so far
- *   (before any: the role's template plus 400 tokens in, 200 out).  When the forward pass made
- *   no paid call its traces repeat an earlier run's, and E3-E6 are projected as cache hits.
+ *   step, E3 and E4 per bad case, E5 and E6 per bad case and learnable step, as many optimizer
+ *   requests as the last candidates phase made (else one per learnable step); each priced at the
+ *   mean billed tokens and money of the phase's paid calls in the last iteration that paid for
+ *   some (before any: the role's template plus 400 tokens in, 100 out).  A bad case whose trace an
+ *   earlier iteration of this run analysed already has its E3 and E4 answered by the response
+ *   cache, and its E5 and E6 too for a step whose dependency (E2) came out the same.
  * - An iteration not begun is projected with the current prompts when it is the next one, and
  *   as if its prompts had changed (nothing memoized or cached) when it comes after another. */
 #include <stdlib.h>
@@ -354,6 +362,99 @@ static long shapley_extra(const struct engine *en, const struct iteration *it, l
 	return MAX(coalitions - covered, 0);
 }
 
+/* Whether two traces ran the same steps to the same outputs on the same example. */
+static bool trace_same(const struct trace *a, const struct trace *b)
+{
+	if (a->split != b->split || a->example != b->example || a->n != b->n)
+		return false;
+	for (size_t k = 0; k < a->n; k++) {
+		const char *x = a->steps[k].out.text, *y = b->steps[k].out.text;
+		if (a->steps[k].step != b->steps[k].step || strcmp(x ? x : "", y ? y : "") != 0)
+			return false;
+	}
+	return true;
+}
+
+static bool str_same(const char *a, const char *b)
+{
+	return !strcmp(a ? a : "", b ? b : "");
+}
+
+/* Whether a step read and wrote the same on two traces (every round). */
+static bool step_same(const struct trace *a, const struct trace *b, int step)
+{
+	const struct trace_step *x = NULL, *y = NULL;
+	for (;;) {
+		x = trace_next(a, step, x), y = trace_next(b, step, y);
+		if (!x || !y)
+			return !x && !y;
+		if (!str_same(x->input, y->input) || !str_same(x->out.text, y->out.text))
+			return false;
+	}
+}
+
+/* Whether an earlier iteration asked the same role requests for case c of `it` (they are then
+ * answered from the response cache).  step < 0: E3 and E4, which read the trace; else E5 (and
+ * with pseudo E6) of that step, which read its dependency (E2), the case's loss and gradient
+ * (once known, else the whole trace), the step's own input and output (and E5's answer). */
+static bool case_seen(const struct engine *en, const struct iteration *it, size_t c, int step,
+                      bool pseudo)
+{
+	const struct adopt_case *ac = &it->cases[c];
+	const struct trace *t = &it->traces[ac->trace];
+	for (size_t i = en->n_iters; i-- > 0;) {
+		const struct iteration *j = en->iters[i];
+		if (j == it || !j->traces || j->phase <= PHASE_GRADIENT)
+			continue;
+		if (step >= 0 &&
+		    !(it->dependency && j->dependency && it->dependency[step] &&
+		      j->dependency[step] && !strcmp(it->dependency[step], j->dependency[step])))
+			continue;
+		for (size_t k = 0; k < j->n_cases; k++) {
+			const struct adopt_case *jc = &j->cases[k];
+			if (jc->trace >= j->n_traces)
+				continue;
+			const struct trace *u = &j->traces[jc->trace];
+			bool same;
+			if (step < 0 || !ac->loss || !ac->gradient)
+				same = trace_same(t, u);
+			else
+				same = str_same(ac->loss, jc->loss) &&
+				       str_same(ac->gradient, jc->gradient) &&
+				       step_same(t, u, step);
+			if (same && pseudo && ac->local && ac->local[step])
+				same = jc->local && str_same(ac->local[step], jc->local[step]);
+			if (same)
+				return true;
+		}
+	}
+	return false;
+}
+
+/* Role calls per bad case of iteration `it` once its forward pass ran: E3 and E4 (per_step
+ * false) or E5 / E6 of each learnable step; *cached of them repeat an earlier iteration's. */
+static long case_calls(const struct engine *en, const struct iteration *it, bool per_step,
+                       bool pseudo, long *cached)
+{
+	const struct session *s = en->s;
+	long n = 0;
+	*cached = 0;
+	for (size_t c = 0; c < it->n_cases; c++) {
+		if (!per_step) {
+			n++;
+			*cached += case_seen(en, it, c, -1, false);
+			continue;
+		}
+		for (size_t i = 0; i < s->n_steps; i++) {
+			if (!step_optimizable(&s->steps[i]))
+				continue;
+			n++;
+			*cached += case_seen(en, it, c, (int)i, pseudo);
+		}
+	}
+	return n;
+}
+
 static long opt_steps(const struct session *s)
 {
 	long n = 0;
@@ -363,21 +464,22 @@ static long opt_steps(const struct session *s)
 }
 
 /* Phase p of iteration `number` (it: that iteration when it is open, else NULL); fresh: its
- * prompts are not the current ones; repeat: its forward pass paid nothing. */
+ * prompts are not the current ones. */
 static void project_phase(const struct engine *en, enum phase p, const struct iteration *it,
-                          int number, bool fresh, bool repeat, const struct basis *b,
+                          int number, bool fresh, const struct basis *b,
                           struct cost_projection *out)
 {
 	const struct session *s = en->s;
 	memset(out, 0, sizeof *out);
-	long bad = it && it->phase > PHASE_FORWARD ? (long)it->n_bad : b->bad;
-	long opt = opt_steps(s);
+	bool ran = it && it->phase > PHASE_FORWARD; /* its cases are known */
+	long bad = ran ? (long)it->n_bad : b->bad;
+	long opt = opt_steps(s), n, cached;
 	switch (p) {
 	case PHASE_FORWARD: {
-		size_t n;
-		size_t *idx = phases_forward_sample(en, number, &n);
+		size_t k;
+		size_t *idx = phases_forward_sample(en, number, &k);
 		struct run_projection r = {0};
-		walk(en, b, NULL, SPLIT_TRAIN, idx, n, fresh, &r);
+		walk(en, b, NULL, SPLIT_TRAIN, idx, k, fresh, &r);
 		add_cost(out, &r.total, 1);
 		run_projection_done(&r);
 		free(idx);
@@ -391,14 +493,18 @@ static void project_phase(const struct engine *en, enum phase p, const struct it
 		add_role(out, b, PHASE_ANALYSIS, ROLE_DEPENDENCY, opt, false);
 		break;
 	case PHASE_GRADIENT:
-		add_role(out, b, PHASE_GRADIENT, ROLE_LOSS, bad, repeat);
-		add_role(out, b, PHASE_GRADIENT, ROLE_GRADIENT, bad, repeat);
+		n = ran ? case_calls(en, it, false, false, &cached) : bad;
+		cached = ran ? cached : 0;
+		add_role(out, b, PHASE_GRADIENT, ROLE_LOSS, n - cached, false);
+		add_role(out, b, PHASE_GRADIENT, ROLE_GRADIENT, n - cached, false);
+		add_role(out, b, PHASE_GRADIENT, ROLE_LOSS, 2 * cached, true);
 		break;
 	case PHASE_LOCAL:
-		add_role(out, b, PHASE_LOCAL, ROLE_LOCAL, bad * opt, repeat);
-		break;
 	case PHASE_PSEUDO:
-		add_role(out, b, PHASE_PSEUDO, ROLE_PSEUDO, bad * opt, repeat);
+		n = ran ? case_calls(en, it, true, p == PHASE_PSEUDO, &cached) : bad * opt;
+		cached = ran ? cached : 0;
+		add_role(out, b, p, p == PHASE_LOCAL ? ROLE_LOCAL : ROLE_PSEUDO, n - cached, false);
+		add_role(out, b, p, ROLE_LOCAL, cached, true);
 		break;
 	case PHASE_CANDIDATES:
 		if (bad)
@@ -434,14 +540,9 @@ static void project_iteration(const struct engine *en, const struct iteration *i
                               enum phase from, bool fresh, const struct basis *b,
                               struct cost_projection *per, struct cost_projection *total)
 {
-	bool repeat = false;
-	if (it && it->phase > PHASE_FORWARD)
-		repeat = it->cost[PHASE_FORWARD].calls == it->cost[PHASE_FORWARD].cached;
 	for (int p = from; p < PHASE_DECISION; p++) {
 		struct cost_projection c;
-		project_phase(en, (enum phase)p, it, number, fresh, repeat, b, &c);
-		if (p == PHASE_FORWARD)
-			repeat = c.calls == c.cached;
+		project_phase(en, (enum phase)p, it, number, fresh, b, &c);
 		if (per)
 			add_proj(&per[p], &c);
 		add_proj(total, &c);
@@ -453,13 +554,10 @@ void phase_project(const struct engine *en, enum phase p, struct cost_projection
 	const struct iteration *it = engine_current(en);
 	struct basis b;
 	basis_init(en, &b);
-	if (!it || it->phase >= PHASE_COUNT) {
-		project_phase(en, p, NULL, it ? it->number + 1 : 1, false, false, &b, out);
-	} else {
-		bool repeat = it->phase > PHASE_FORWARD &&
-		              it->cost[PHASE_FORWARD].calls == it->cost[PHASE_FORWARD].cached;
-		project_phase(en, p, it, it->number, false, repeat, &b, out);
-	}
+	if (!it || it->phase >= PHASE_COUNT)
+		project_phase(en, p, NULL, it ? it->number + 1 : 1, false, &b, out);
+	else
+		project_phase(en, p, it, it->number, false, &b, out);
 	basis_free(&b);
 }
 

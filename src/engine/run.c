@@ -28,11 +28,12 @@ struct memo_entry {
 	long replaced; /* invalid bytes the LLM layer replaced in raw */
 };
 
-/* What a projection learns from the answers so far: the latest answer of a step on an example
- * (what stands in for its next one, so that what reads it renders to about its real length),
+/* What a projection learns from the answers so far: the latest answer of a step on an example,
+ * per round of a loop (what stands in for its next one, so that what reads it renders to about
+ * its real length and a loop runs about as many rounds),
  * and the mean output tokens of a step under a prompt (the length of that stand-in's price). */
 struct answer_note {
-	uint64_t h; /* of split, example, step; 0: empty slot */
+	uint64_t h; /* of split, example, step and round; 0: empty slot */
 	char *raw;
 };
 struct out_note {
@@ -195,7 +196,8 @@ static void note_answer(struct ex_state *es, int step, const char *raw, long out
 				*answer_slot(r->answers, r->cap_answers, old[i].h) = old[i];
 		free(old);
 	}
-	uint64_t h = note_hash(es->b->split, es->trace.example, (uint64_t)step);
+	uint64_t h =
+	    note_hash(es->b->split, es->trace.example, (uint64_t)step << 20 | (uint64_t)es->round);
 	struct answer_note *a = answer_slot(r->answers, r->cap_answers, h);
 	if (!a->h)
 		r->n_answers++;
@@ -593,7 +595,8 @@ static int dry_answer(struct ex_state *es, struct trace_step *ts, const struct l
 	double out = est->out_tokens ? est->out_tokens[step] : 0;
 	const char *like = NULL;
 	if (r->cap_answers) {
-		uint64_t h = note_hash(es->b->split, es->trace.example, (uint64_t)step);
+		uint64_t h = note_hash(es->b->split, es->trace.example,
+		                       (uint64_t)step << 20 | (uint64_t)es->round);
 		const struct answer_note *a = answer_slot(r->answers, r->cap_answers, h);
 		if (a->h)
 			like = a->raw;
