@@ -394,9 +394,10 @@ static bool step_same(const struct trace *a, const struct trace *b, int step)
 }
 
 /* Whether an earlier iteration asked the same role requests for case c of `it` (they are then
- * answered from the response cache).  step < 0: E3 and E4, which read the trace; else E5 (and
- * with pseudo E6) of that step, which read its dependency (E2), the case's loss and gradient
- * (once known, else the whole trace), the step's own input and output (and E5's answer). */
+ * answered from the response cache).  step < 0: E3 and E4, which read the trace; else E5 of
+ * that step, which reads its dependency (E2), the case's loss and gradient and the step's own
+ * input and output, or with pseudo E6, which reads E5's answer instead of the loss and gradient
+ * (while those are unknown: the same whole trace). */
 static bool case_seen(const struct engine *en, const struct iteration *it, size_t c, int step,
                       bool pseudo)
 {
@@ -416,14 +417,17 @@ static bool case_seen(const struct engine *en, const struct iteration *it, size_
 				continue;
 			const struct trace *u = &j->traces[jc->trace];
 			bool same;
-			if (step < 0 || !ac->loss || !ac->gradient)
+			if (step < 0 || (!pseudo && (!ac->loss || !ac->gradient)) ||
+			    (pseudo && !ac->local[step]))
 				same = trace_same(t, u);
+			else if (pseudo) /* E6 reads E5's answer, not the loss or gradient */
+				same =
+				    str_same(ac->local[step], jc->local ? jc->local[step] : NULL) &&
+				    step_same(t, u, step);
 			else
 				same = str_same(ac->loss, jc->loss) &&
 				       str_same(ac->gradient, jc->gradient) &&
 				       step_same(t, u, step);
-			if (same && pseudo && ac->local && ac->local[step])
-				same = jc->local && str_same(ac->local[step], jc->local[step]);
 			if (same)
 				return true;
 		}
