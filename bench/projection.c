@@ -8,7 +8,9 @@
  * projection has to learn the ratio).  Each phase's projection is the one the engine made as the
  * phase started (iteration.cost[p].projected_*); the targets are from the second iteration on:
  * each phase's money within +-25 % of the actual, the whole iteration within +-15 %.  It also
- * prints what `--run 3 --dry-run` projects for the whole run against what the run then spent.
+ * prints what `--run 3 --dry-run` projects on the fresh session against what the run then
+ * spent, and what `--run 2 --dry-run` projects after the first iteration against what the
+ * other two spent.
  *
  *   projection            ($LLM_SERVER: the server binary; examples/ read from the cwd) */
 #include <math.h>
@@ -118,15 +120,21 @@ static int run_one(const char *name, const char *mode, const char *dir, struct t
 	engine_set_patience(en, 0);
 	struct cost_projection run_proj;
 	engine_project(en, ITERATIONS, NULL, &run_proj);
+	/* the first iteration, then what the other two are projected to cost, then those */
+	struct cost_projection rest = {0};
 	double t0 = now_s();
-	if (engine_run(en, ITERATIONS) < 0)
-		goto out;
-	while (engine_running(en) && now_s() - t0 < 300) {
-		if (engine_busy(en) && llm_wait(l, NULL, 0, 250) < 0)
-			break;
-		engine_poll(en);
+	for (int k = 0; k < 2; k++) {
+		if (k == 1)
+			engine_project(en, ITERATIONS - 1, NULL, &rest);
+		if (engine_run(en, k == 0 ? 1 : ITERATIONS - 1) < 0)
+			goto out;
+		while (engine_running(en) && now_s() - t0 < 300) {
+			if (engine_busy(en) && llm_wait(l, NULL, 0, 250) < 0)
+				break;
+			engine_poll(en);
+		}
 	}
-	double run_actual = 0;
+	double run_actual = 0, rest_actual = 0;
 	for (size_t i = 0; i < engine_iterations(en); i++) {
 		const struct iteration *it = engine_iteration(en, i);
 		double proj = 0, actual = 0;
@@ -149,6 +157,7 @@ static int run_one(const char *name, const char *mode, const char *dir, struct t
 		run_actual += actual;
 		if (it->number < 2)
 			continue;
+		rest_actual += actual;
 		bool ok = within(proj, actual, ITER_TOL);
 		t->iters++, t->iters_in += ok;
 		char r[16];
@@ -158,8 +167,13 @@ static int run_one(const char *name, const char *mode, const char *dir, struct t
 	}
 	char r[16];
 	ratio(r, sizeof r, run_proj.usd, run_actual);
-	printf("  %-13s %-8s  --run %d --dry-run projected $%.5f, the run spent $%.5f (%s)\n", name,
-	       mode, ITERATIONS, run_proj.usd, run_actual, r);
+	printf("  %-13s %-8s  --run %d --dry-run on the fresh session projected $%.5f, the run "
+	       "spent $%.5f (%s)\n",
+	       name, mode, ITERATIONS, run_proj.usd, run_actual, r);
+	ratio(r, sizeof r, rest.usd, rest_actual);
+	printf("  %-13s %-8s  after iteration 1, --run %d --dry-run projected $%.5f, iterations "
+	       "2-%d spent $%.5f (%s)\n",
+	       name, mode, ITERATIONS - 1, rest.usd, ITERATIONS, rest_actual, r);
 	rc = 0;
 out:
 	engine_free(en);
