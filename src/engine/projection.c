@@ -28,7 +28,9 @@
  *   earlier iteration of this run analysed already has its E3 and E4 answered by the response
  *   cache, and its E5 and E6 too for a step whose dependency (E2) came out the same.
  * - An iteration not begun is projected with the current prompts when it is the next one, and
- *   as if its prompts had changed (nothing memoized or cached) when it comes after another. */
+ *   as if its prompts had changed (nothing memoized or cached) when it comes after another.  Its
+ *   bad cases: those its projected forward pass scores bad on real answers, and of the examples
+ *   that read a stand-in, the share the last forward pass found bad (up to minibatch_bad). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -52,6 +54,7 @@ struct basis {
 	} role[ROLE_COUNT], phase[PHASE_COUNT];
 	bool measured[PHASE_COUNT]; /* phase[p] holds the last iteration's paid calls of p */
 	long bad;                   /* bad cases of an iteration whose forward pass has not run */
+	double bad_rate;            /* of the last forward pass's traces, the bad ones */
 	long cand_calls;            /* optimizer requests of a candidates phase */
 };
 
@@ -122,11 +125,16 @@ static void basis_init(const struct engine *en, struct basis *b)
 		}
 	}
 	b->bad = en->s->opt.minibatch_bad;
+	b->bad_rate = 1;
 	b->cand_calls = -1;
 	for (size_t i = en->n_iters; i-- > 0;) {
 		const struct iteration *it = en->iters[i];
 		if (it->phase > PHASE_FORWARD && it->traces) {
+			long bad = 0;
+			for (size_t t = 0; t < it->n_traces; t++)
+				bad += !it->traces[t].good;
 			b->bad = (long)it->n_bad;
+			b->bad_rate = it->n_traces ? (double)bad / (double)it->n_traces : 1;
 			break;
 		}
 	}
@@ -468,15 +476,17 @@ static long opt_steps(const struct session *s)
 }
 
 /* Phase p of iteration `number` (it: that iteration when it is open, else NULL); fresh: its
- * prompts are not the current ones. */
+ * prompts are not the current ones.  *expect_bad: the bad cases its forward pass will find (the
+ * forward projection sets it: those scored on real answers, and of the others the share the
+ * last forward pass found bad). */
 static void project_phase(const struct engine *en, enum phase p, const struct iteration *it,
-                          int number, bool fresh, const struct basis *b,
+                          int number, bool fresh, const struct basis *b, long *expect_bad,
                           struct cost_projection *out)
 {
 	const struct session *s = en->s;
 	memset(out, 0, sizeof *out);
 	bool ran = it && it->phase > PHASE_FORWARD; /* its cases are known */
-	long bad = ran ? (long)it->n_bad : b->bad;
+	long bad = ran ? (long)it->n_bad : *expect_bad;
 	long opt = opt_steps(s), n, cached;
 	switch (p) {
 	case PHASE_FORWARD: {
@@ -485,6 +495,8 @@ static void project_phase(const struct engine *en, enum phase p, const struct it
 		struct run_projection r = {0};
 		walk(en, b, NULL, SPLIT_TRAIN, idx, k, fresh, &r);
 		add_cost(out, &r.total, 1);
+		*expect_bad = MIN((long)s->opt.minibatch_bad,
+		                  r.bad + (long)((double)r.guessed * b->bad_rate + 0.5));
 		run_projection_done(&r);
 		free(idx);
 		break;
@@ -544,9 +556,10 @@ static void project_iteration(const struct engine *en, const struct iteration *i
                               enum phase from, bool fresh, const struct basis *b,
                               struct cost_projection *per, struct cost_projection *total)
 {
+	long bad = b->bad;
 	for (int p = from; p < PHASE_DECISION; p++) {
 		struct cost_projection c;
-		project_phase(en, (enum phase)p, it, number, fresh, b, &c);
+		project_phase(en, (enum phase)p, it, number, fresh, b, &bad, &c);
 		if (per)
 			add_proj(&per[p], &c);
 		add_proj(total, &c);
@@ -558,10 +571,11 @@ void phase_project(const struct engine *en, enum phase p, struct cost_projection
 	const struct iteration *it = engine_current(en);
 	struct basis b;
 	basis_init(en, &b);
+	long bad = b.bad;
 	if (!it || it->phase >= PHASE_COUNT)
-		project_phase(en, p, NULL, it ? it->number + 1 : 1, false, &b, out);
+		project_phase(en, p, NULL, it ? it->number + 1 : 1, false, &b, &bad, out);
 	else
-		project_phase(en, p, it, it->number, false, &b, out);
+		project_phase(en, p, it, it->number, false, &b, &bad, out);
 	basis_free(&b);
 }
 

@@ -894,6 +894,12 @@ static void score_example(struct ex_state *es)
 scored:
 	es->trace.score = score;
 	es->trace.good = !es->trace.error && score >= metric_threshold(s->metric);
+	if (es->b->dry) {
+		struct run_projection *p = es->b->proj;
+		p->guessed += es->guessed;
+		p->good += !es->guessed && es->trace.good;
+		p->bad += !es->guessed && !es->trace.good;
+	}
 	es->b->scores[es->i] = score;
 	es->finished = true;
 	finish_example(es);

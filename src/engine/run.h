@@ -83,7 +83,9 @@ struct run_cost {
 struct run_projection {
 	struct run_cost total;
 	struct run_cost *steps; /* NULL, or per step */
-	char (*seen)[65];       /* keys priced so far: open addressing, power-of-two capacity */
+	/* examples scored good or bad on real answers (memo, cache), or that read a stand-in */
+	long good, bad, guessed;
+	char (*seen)[65]; /* keys priced so far: open addressing, power-of-two capacity */
 	size_t n_seen, cap_seen;
 };
 struct run_estimate {
