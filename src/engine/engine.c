@@ -41,6 +41,7 @@ void engine_emit(struct engine *en, enum engine_event_kind kind, int step, long 
 	struct engine_event ev = {
 	    kind,   it ? it->phase : PHASE_FORWARD, it ? it->number : 0, step, example, NULL, 0,
 	    message};
+	en->events++;
 	if (en->fn)
 		en->fn(en->arg, &ev);
 }

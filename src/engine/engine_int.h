@@ -83,6 +83,10 @@ struct engine {
 	bool pause_requested;
 	char *pause_reason;
 	const char *stop_cause; /* engine_stop_cause */
+	/* engine_project_next's last answer, for as long as nothing changed (views ask on every
+	 * draw): the events emitted, the requests finished and the prompts it was made for */
+	uint64_t events, next_key;
+	struct cost_projection next;
 
 	/* E1 is computed once per prompt version */
 	char *structure_cache;
