@@ -13,7 +13,12 @@
  * the 429s no Retry-After.  Every request must be answered, and once settled (the second half
  * of the requests) fewer than 0.1 answers 429 per completed request.
  *
- *   llm_sched [--requests N] [--concurrency C] [--part 1|2|3]    ($LLM_SERVER: the server binary)
+ * Part 4: replicas (a base_url listing several servers, sched_replica.c): 1, 2 and 3 test servers
+ * with 100 ms latency and concurrency 4 per replica, 240 requests each time; throughput should
+ * grow with the replicas (ideal: 40, 80, 120 requests/s).  Then the three with one answering
+ * 500 to everything: every request must still be answered, at about the two others' rate.
+ *
+ *   llm_sched [--requests N] [--concurrency C] [--part 1|2|3|4] ($LLM_SERVER: the server binary)
  */
 #include <math.h>
 #include <stdio.h>
@@ -134,6 +139,108 @@ static int part3(struct bench_server *srv, struct model_config *m, long n, int r
 	return rc;
 }
 
+struct part4_figures {
+	long requests[3], errors[3];
+};
+
+static void part4_collect(void *arg, const struct llm_replica *r)
+{
+	struct part4_figures *f = arg;
+	if (r->index < 3) {
+		f->requests[r->index] = r->requests;
+		f->errors[r->index] = r->errors;
+	}
+}
+
+/* One part-4 run over the first n_rep servers: answers, wall time, per-replica requests. */
+static int part4_run(char **urls, int n_rep, long n, const char *label, double *rate)
+{
+	struct model_config m = {.name = "replicas",
+	                         .provider = "openai",
+	                         .base_url = urls[0],
+	                         .replicas = urls,
+	                         .n_replicas = n_rep,
+	                         .model = "bench-model",
+	                         .price_in = -1,
+	                         .price_out = -1,
+	                         .concurrency = 4,
+	                         .timeout_s = 30,
+	                         .stream = true};
+	struct llm_options o = {.no_cache = true, .seed = 7};
+	struct err e = {{0}};
+	struct llm *l = llm_new(&o, &e);
+	if (!l) {
+		fprintf(stderr, "llm_new: %s\n", e.msg);
+		return -1;
+	}
+	struct tally t = {0};
+	double t0 = now_s();
+	for (long i = 0; i < n; i++) {
+		char text[96];
+		snprintf(text, sizeof text, "p4 %s: question number %ld", label, i);
+		struct llm_message msg = {"user", text};
+		struct llm_request req = {&m, &msg, 1, "p4"};
+		llm_submit(l, &req, on_done, NULL, &t);
+	}
+	while (llm_pending(l) && now_s() - t0 < 120)
+		if (llm_wait(l, NULL, 0, 1000) < 0)
+			break;
+	double wall = now_s() - t0;
+	struct part4_figures f;
+	memset(&f, 0, sizeof f);
+	llm_foreach_replica(l, part4_collect, &f);
+	int rc = llm_pending(l) || t.done != n || t.errors ? -1 : 0;
+	llm_free(l);
+	*rate = (double)t.done / wall;
+	printf("  %-28s answered %ld of %ld (errors %ld), wall %.3f s, %.1f requests/s; "
+	       "per replica requests",
+	       label, t.done, n, t.errors, wall, *rate);
+	for (int i = 0; i < n_rep; i++)
+		printf(" %ld", f.requests[i]);
+	for (int i = 0; i < n_rep; i++)
+		if (f.errors[i])
+			printf(" (replica %d: %ld errors)", i + 1, f.errors[i]);
+	printf("\n");
+	if (t.errors)
+		printf("  first error: %s\n", t.first_error);
+	return rc;
+}
+
+static int part4(struct bench_server *srv, long n)
+{
+	struct bench_server more[2];
+	const char *args[] = {"--latency-ms", "100", NULL};
+	for (int i = 0; i < 2; i++)
+		if (bench_server_start(&more[i], args) < 0) {
+			printf("llm_sched part 4: skipped (a second test server did not start)\n");
+			if (i)
+				bench_server_stop(&more[0]);
+			return 0;
+		}
+	bench_server_control(srv, "{\"latency_ms\": 100, \"rate_429\": 0, \"window_ms\": 0, "
+	                          "\"window_requests\": 0, \"rate_headers\": 0}");
+	char *urls[] = {srv->base_v1, more[0].base_v1, more[1].base_v1};
+	printf("llm_sched part 4: replicas, %ld requests, latency 100 ms, concurrency 4 per "
+	       "replica (ideal 40 requests/s per replica)\n",
+	       n);
+	int rc = 0;
+	double rate[3], failing;
+	for (int k = 1; k <= 3; k++) {
+		char label[32];
+		snprintf(label, sizeof label, "%d replica%s", k, k > 1 ? "s" : "");
+		rc |= part4_run(urls, k, n, label, &rate[k - 1]) < 0;
+	}
+	printf("  throughput vs one replica: 2 -> %.2fx, 3 -> %.2fx (ideal 2x, 3x)\n",
+	       rate[1] / rate[0], rate[2] / rate[0]);
+	bench_server_control(&more[0], "{\"rate_500\": 1}");
+	rc |= part4_run(urls, 3, n, "3, the second answering 500", &failing) < 0;
+	printf("  with one of three failing: %.2fx one replica (the two others alone: 2x)\n",
+	       failing / rate[0]);
+	for (int i = 0; i < 2; i++)
+		bench_server_stop(&more[i]);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	long n = 2000, conc = 32, only = 0;
@@ -168,6 +275,8 @@ int main(int argc, char **argv)
 		goto part2;
 	if (only == 3)
 		goto part3;
+	if (only == 4)
+		goto part4;
 	if (run(&m, n, "p1", &r) < 0)
 		rc = 1;
 	double ideal = (double)n / (double)conc * 0.050;
@@ -233,6 +342,10 @@ part2:; /* part 2 */
 part3:; /* part 3 */
 	for (int headers = 0; headers < 2; headers++)
 		rc |= part3(&srv, &m, n, headers);
+	if (only == 3)
+		goto out;
+part4:; /* part 4 */
+	rc |= part4(&srv, only == 4 && n != 2000 ? n : 240);
 out:
 	bench_server_stop(&srv);
 	return rc;

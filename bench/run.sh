@@ -10,7 +10,7 @@ CFLAGS="-std=c11 -O2 -g -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wmissing-prot
 [ -f "$BUILD/libadopt.a" ] || make --no-print-directory "$BUILD/libadopt.a" || exit 1
 mkdir -p "$BUILD/bench"
 status=0
-for name in session_load llm_sched engine_iter tui projection; do
+for name in session_load llm_sched engine_iter tui bo memo projection; do
 	[ -n "${BENCH:-}" ] && [ "$BENCH" != "$name" ] && continue
 	[ -f "bench/$name.c" ] || { echo "$name: skipped (bench/$name.c missing)"; continue; }
 	bin="$BUILD/bench/$name"
@@ -18,7 +18,8 @@ for name in session_load llm_sched engine_iter tui projection; do
 	if ! cc $CFLAGS -o "$bin" "bench/$name.c" bench/bench.c "$BUILD/libadopt.a" $LIBS -lm; then
 		echo "$name: skipped (does not compile)"; status=1; continue
 	fi
-	if [ "$name" != session_load ] && [ "$name" != tui ] && [ ! -x "$BUILD/tests/llm-server" ]; then
+	case $name in session_load | tui | bo | memo) needs_server= ;; *) needs_server=1 ;; esac
+	if [ -n "$needs_server" ] && [ ! -x "$BUILD/tests/llm-server" ]; then
 		make --no-print-directory "$BUILD/tests/llm-server" >/dev/null 2>&1 || {
 			echo "$name: skipped (the test LLM server does not build: needs cmocka and" \
 			     "libmicrohttpd, 'make deps')"; continue; }

@@ -34,7 +34,7 @@ MODELS = {
 }
 OPTIMIZER = {"seed": 1, "batch_size": 20, "minibatch_good": 3, "minibatch_bad": 5,
              "val_size": 20, "budget_total": 6, "budget_floor": 1, "eval_budget": 12,
-             "step_optimizer": "instruct", "role_model": "optimizer", "max_demos": 2}
+             "step_optimizer": "joint", "role_model": "optimizer", "max_demos": 2}
 
 def session(name, steps, dataset, metric, loops=None, output=None):
     p = {"steps": steps}
@@ -45,17 +45,40 @@ def session(name, steps, dataset, metric, loops=None, output=None):
 
 def write(d, sess, task_rules):
     os.makedirs(os.path.join(HERE, d), exist_ok=True)
+    if d in SERVER_STEPS:
+        write_server_variant(d, sess, *SERVER_STEPS[d])
     with open(os.path.join(HERE, d, "session.json"), "w") as f:
         json.dump(sess, f, indent=2, ensure_ascii=False); f.write("\n")
     with open(os.path.join(HERE, d, "rules.json"), "w") as f:
         json.dump({"rules": ROLES + task_rules, "fallback": "I do not know."}, f, indent=1,
                   ensure_ascii=False); f.write("\n")
 
+# The retrieval-server form of a recipe: session-server.json, the same session whose search step
+# asks a ColBERTv2-protocol server (ColBERT's server.py over the Wikipedia 2017 abstracts, as the
+# paper and DSPy use) instead of BM25.  The address is a local server's: edit it to yours.
+SERVER_URL = "http://127.0.0.1:8893/api/search"
+
+def write_server_variant(d, sess, step, k):
+    v = json.loads(json.dumps(sess))
+    v["name"] = sess["name"] + "-server"
+    for st in v["pipeline"]["steps"]:
+        if st["id"] == step:
+            for key in ("corpus", "passages"):
+                st.pop(key, None)
+            st["url"] = SERVER_URL
+            st["k"] = k
+            st["description"] = "top %d from a ColBERTv2 server over Wikipedia abstracts" % k
+    with open(os.path.join(HERE, d, "session-server.json"), "w") as f:
+        json.dump(v, f, indent=2, ensure_ascii=False); f.write("\n")
+
 def split(path, first, n, **kw):
     s = {"path": path, **kw}
     if first: s["offset"] = first
     if n: s["limit"] = n
     return s
+
+# recipe -> (its retrieve step, k) for session-server.json
+SERVER_STEPS = {"paper-hotpotqa": ("search", 3), "paper-hover": ("search", 5)}
 
 # ---- paper-hotpotqa: the paper's HotPotQA program on the official distractor file ----
 HOT = "data/hotpot_dev_distractor_first.json"

@@ -245,6 +245,37 @@ static void tokens_json(cJSON *o, const struct llm_stats *st)
 		cJSON_AddNumberToObject(o, f[i].name, (double)f[i].n);
 }
 
+/* Per-replica figures of the models whose base_url lists several (--json "replicas"). */
+static void replica_json(void *arg, const struct llm_replica *r)
+{
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "model", r->model);
+	cJSON_AddStringToObject(o, "url", r->url);
+	const struct {
+		const char *name;
+		long n;
+	} f[] = {{"requests", r->requests},
+	         {"errors", r->errors},
+	         {"answered", r->answered},
+	         {"in_flight", r->in_flight}};
+	for (size_t i = 0; i < ARRAY_SIZE(f); i++)
+		cJSON_AddNumberToObject(o, f[i].name, (double)f[i].n);
+	cJSON_AddNumberToObject(o, "mean_latency_s", r->mean_latency_s);
+	cJSON_AddStringToObject(o, "state", r->state);
+	cJSON_AddItemToArray(arg, o);
+}
+
+static void replicas_json(cJSON *o, const struct llm *l)
+{
+	cJSON *a = cJSON_CreateArray();
+	if (l)
+		llm_foreach_replica(l, replica_json, a);
+	if (cJSON_GetArraySize(a))
+		cJSON_AddItemToObject(o, "replicas", a);
+	else
+		cJSON_Delete(a);
+}
+
 static void eval_json(const struct headless *h, const struct front_opts *o, struct run_batch *b,
                       const struct step_totals *tot, double elapsed)
 {
@@ -321,6 +352,7 @@ static void eval_json(const struct headless *h, const struct front_opts *o, stru
 	tokens_json(tot_j, &st);
 	cJSON_AddNumberToObject(tot_j, "cost_usd", st.cost_usd);
 	cJSON_AddNumberToObject(tot_j, "elapsed_s", elapsed);
+	replicas_json(r, h->env.llm);
 	char *text = cJSON_Print(r);
 	term_json(stdout, text);
 	cJSON_free(text);
@@ -551,17 +583,21 @@ static cJSON *run_report(struct run_ctx *c)
 			const struct step_change *ch = &it->changes[k];
 			cJSON *cj = cJSON_CreateObject();
 			cJSON_AddStringToObject(cj, "step", s->steps[ch->step].id);
-			cJSON_AddStringToObject(cj, "decision",
-			                        ch->decision == DECISION_ACCEPT   ? "accepted"
-			                        : ch->decision == DECISION_REJECT ? "rejected"
-			                        : ch->decision == DECISION_EDIT   ? "edited"
-			                                                          : "pending");
+			cJSON_AddStringToObject(cj, "decision", decision_name(ch->decision));
+			if (decider_name(ch->by))
+				cJSON_AddStringToObject(cj, "by", decider_name(ch->by));
 			cJSON_AddStringToObject(cj, "new_prompt", ch->new_prompt);
 			cJSON_AddItemToArray(acc, cj);
 		}
 		cJSON *sh = cJSON_AddObjectToObject(j, "shapley");
 		cJSON_AddStringToObject(sh, "method",
 		                        it->shapley_method ? it->shapley_method : "none");
+		/* beside "shapley", whose other keys are step ids */
+		cJSON *fit = cJSON_AddObjectToObject(j, "shapley_fit");
+		cJSON_AddNumberToObject(fit, "extra_evaluations", (double)it->shapley_extra);
+		cJSON_AddBoolToObject(fit, "underdetermined", it->shapley_underdetermined);
+		if (it->shapley_note)
+			cJSON_AddStringToObject(fit, "note", it->shapley_note);
 		cJSON *budget = cJSON_AddObjectToObject(j, "next_budget");
 		for (size_t k = 0; k < s->n_steps; k++) {
 			if (s->steps[k].kind != STEP_LLM || s->steps[k].frozen)
@@ -609,6 +645,7 @@ static cJSON *run_report(struct run_ctx *c)
 	cJSON_AddNumberToObject(tot, "tokens_reused", (double)t.tokens_reused);
 	cJSON_AddNumberToObject(tot, "estimated", (double)t.estimated);
 	cJSON_AddNumberToObject(tot, "cost_usd", t.cost_usd);
+	replicas_json(r, c->h->env.llm);
 	if (c->o->final_test && final_test_get(s))
 		cJSON_AddItemToObject(r, "final_test", cJSON_Duplicate(final_test_get(s), 1));
 	cJSON *prompts = cJSON_AddObjectToObject(r, "prompts");

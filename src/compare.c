@@ -52,9 +52,9 @@ static int spec_parse(struct side *sd, const char *spec)
 	return 0;
 }
 
-/* The prompt of step i that the spec names, or NULL for the current one. */
-static const char *spec_prompt(const struct engine *en, enum compare_spec kind, long n, int step,
-                               int *found)
+/* The version of step i that the spec names, or NULL for the current one. */
+static const struct prompt_version *spec_version(const struct engine *en, enum compare_spec kind,
+                                                 long n, int step, int *found)
 {
 	size_t nv;
 	const struct prompt_version *pv = engine_versions(en, &nv), *best = NULL;
@@ -67,7 +67,7 @@ static const char *spec_prompt(const struct engine *en, enum compare_spec kind, 
 		if (kind == SPEC_VERSION && pv[i].version == n)
 			*found = 1;
 	}
-	return best ? best->prompt : NULL;
+	return best;
 }
 
 int compare_config(const struct engine *en, enum compare_spec kind, long n, struct variant *var,
@@ -79,12 +79,15 @@ int compare_config(const struct engine *en, enum compare_spec kind, long n, stru
 	int found = 0;
 	for (size_t i = 0; i < s->n_steps; i++) {
 		const struct step *st = &s->steps[i];
-		const char *p =
-		    st->kind == STEP_LLM ? spec_prompt(en, kind, n, (int)i, &found) : NULL;
-		if (p) {
-			var[i] = (struct variant){p, st->demos, st->n_demos};
-			config[i] = &var[i];
-		}
+		const struct prompt_version *v =
+		    st->kind == STEP_LLM ? spec_version(en, kind, n, (int)i, &found) : NULL;
+		if (!v)
+			continue;
+		/* a version recorded by an older adopt-tui kept no demonstrations: the current ones
+		 */
+		var[i] = v->demos_known ? (struct variant){v->prompt, v->demos, v->n_demos}
+		                        : (struct variant){v->prompt, st->demos, st->n_demos};
+		config[i] = &var[i];
 	}
 	size_t iters = engine_iterations(en);
 	long last = iters ? engine_iteration(en, iters - 1)->number : 0;
@@ -333,7 +336,8 @@ void compare_text(const struct session *s, const char *split, const char *la, co
 			const char *oa = out_text(ta, (int)k), *ob = out_text(tb, (int)k);
 			if (!oa || !ob || !strcmp(oa, ob))
 				continue;
-			char *xa = term_line(oa), *xb = term_line(ob);
+			char *xa = term_line(*oa ? oa : "(empty)"),
+			     *xb = term_line(*ob ? ob : "(empty)");
 			line(fn, arg, 6, "step %s: A %.120s", s->steps[k].id, xa);
 			line(fn, arg, 6, "%*s  B %.120s", (int)strlen(s->steps[k].id) + 5, "", xb);
 			free(xa);

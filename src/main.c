@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ablations.h"
 #include "batch.h"
 #include "compare.h"
 #include "export.h"
@@ -29,6 +30,8 @@ enum mode { MODE_TUI, MODE_CHECK, MODE_EVAL, MODE_RUN, MODE_EXPORT, MODE_REPORT,
 	X(dry_run, 0, NULL, "--run N: print what it is projected to cost; spend nothing")          \
 	X(patience, 0, "K",                                                                        \
 	  "--run: stop after K iterations without validation gain (3; 0: never)")                  \
+	X(compare_ablations, 0, "[=LIST]",                                                         \
+	  "--run N: ADOPT and its ablations from the same session, side by side")                  \
 	X(split, 's', "NAME", "split for --eval: train, val or test (default val)")                \
 	X(limit, 'n', "N", "--eval at most N examples")                                            \
 	X(json, 'j', NULL, "print one machine-readable JSON object")                               \
@@ -80,14 +83,13 @@ static void usage(FILE *f)
 	for (size_t i = 0; i < OPT_COUNT; i++) {
 		char name[64], left[96];
 		long_name(name, sizeof name, option_table[i].name);
+		const char *arg = option_table[i].arg;
+		const char *sep = arg && strncmp(arg, "[=", 2) != 0 ? " " : ""; /* [=X]: optional */
 		if (option_table[i].short_name)
 			snprintf(left, sizeof left, "-%c, --%s%s%s", option_table[i].short_name,
-			         name, option_table[i].arg ? " " : "",
-			         option_table[i].arg ? option_table[i].arg : "");
+			         name, sep, arg ? arg : "");
 		else
-			snprintf(left, sizeof left, "    --%s%s%s", name,
-			         option_table[i].arg ? " " : "",
-			         option_table[i].arg ? option_table[i].arg : "");
+			snprintf(left, sizeof left, "    --%s%s%s", name, sep, arg ? arg : "");
 		fprintf(f, "  %-26s %s\n", left, option_table[i].help);
 	}
 	fprintf(f, "\nSee adopt-tui(1) and adopt-tui-session(5).\n");
@@ -109,9 +111,11 @@ int main(int argc, char **argv)
 	char shortopts[3 * OPT_COUNT + 2] = ":";
 	for (size_t i = 0; i < OPT_COUNT; i++) {
 		long_name(names[i], sizeof names[i], option_table[i].name);
-		longopts[i] =
-		    (struct option){names[i], option_table[i].arg ? required_argument : no_argument,
-		                    NULL, 256 + (int)i};
+		const char *arg = option_table[i].arg;
+		int has = !arg                         ? no_argument
+		          : strncmp(arg, "[=", 2) == 0 ? optional_argument
+		                                       : required_argument;
+		longopts[i] = (struct option){names[i], has, NULL, 256 + (int)i};
 		if (option_table[i].short_name) {
 			size_t n = strlen(shortopts);
 			shortopts[n++] = (char)option_table[i].short_name;
@@ -181,6 +185,9 @@ int main(int argc, char **argv)
 				    optarg);
 			o.patience = (int)n;
 			break;
+		case OPT_compare_ablations:
+			o.ablations = optarg ? optarg : "";
+			break;
 		case OPT_split:
 			if (strcmp(optarg, "train") && strcmp(optarg, "val") &&
 			    strcmp(optarg, "test"))
@@ -243,16 +250,18 @@ int main(int argc, char **argv)
 	if (o.dry_run && mode != MODE_RUN)
 		return usage_error("%s", "--dry-run goes with --run N");
 	o.read_only |= o.dry_run; /* spends nothing, saves nothing */
+	if (o.ablations && mode != MODE_RUN)
+		return usage_error("%s", "--compare-ablations goes with --run N");
 	/* they never save the session */
 	o.read_only |= mode == MODE_EVAL || mode == MODE_CHECK || mode == MODE_EXPORT ||
-	               mode == MODE_REPORT || mode == MODE_COMPARE;
+	               mode == MODE_REPORT || mode == MODE_COMPARE || o.ablations;
 	switch (mode) {
 	case MODE_CHECK:
 		return batch_check(&o);
 	case MODE_EVAL:
 		return batch_eval(&o);
 	case MODE_RUN:
-		return batch_run(&o);
+		return o.ablations ? ablations_main(&o) : batch_run(&o);
 	case MODE_EXPORT:
 		return export_main(&o);
 	case MODE_COMPARE:

@@ -59,8 +59,14 @@ static void score_cell(struct report_table *t, double v)
 static const char *const decision_words[] = {
     [DECISION_NONE] = "undecided",
     [DECISION_ACCEPT] = "accepted",
-    [DECISION_EDIT] = "edited by the user, then accepted",
+    [DECISION_EDIT] = "edited, then accepted",
     [DECISION_REJECT] = "rejected",
+};
+
+static const char *const decider_words[] = {
+    [DECIDER_UNKNOWN] = "",
+    [DECIDER_USER] = " by the user",
+    [DECIDER_ENGINE] = " by the engine",
 };
 
 struct ctx {
@@ -371,8 +377,8 @@ static void section_changes(struct ctx *c)
 		bool kept = false;
 		for (size_t k = 0; k < it->n_changes; k++) {
 			const struct step_change *ch = &it->changes[k];
-			char *t = xasprintf("Step %s: %s", c->s->steps[ch->step].id,
-			                    decision_words[ch->decision]);
+			char *t = xasprintf("Step %s: %s%s", c->s->steps[ch->step].id,
+			                    decision_words[ch->decision], decider_words[ch->by]);
 			c->f->heading(c->b, 4, t);
 			free(t);
 			c->f->diff(c->b, ch->old_prompt ? ch->old_prompt : "",

@@ -68,6 +68,11 @@ static int run_regex(const struct step *st, const char *text, const struct codes
 static int run_retrieve(const struct step *st, const char *text, const struct codestep_env *env,
                         struct step_out *out, struct err *e)
 {
+	if (st->url) /* a request like a model's: the runner sends it (llm.h, llm_retrieve) */
+		return err_set(e,
+		               "step \"%s\" asks the retrieval server %s: it runs in the event "
+		               "loop, not here",
+		               st->id, st->url);
 	const struct bm25 *index = st->bm25;
 	struct bm25 *local = NULL;
 	const char *const *docs = (const char *const *)st->corpus_docs;

@@ -2,7 +2,9 @@
  * template, regex (extract or substitute), retrieve (BM25 top-k) and exec (an external command,
  * only when the user trusts the session).
  *
- * codestep_run runs any of them to the end, an exec step included (it waits for the command).
+ * codestep_run runs any of them to the end, an exec step included (it waits for the command),
+ * except a retrieve step with a server "url": that is a network request, which the runner sends
+ * through the LLM layer (llm.h, llm_retrieve).
  * A caller with an event loop runs exec steps without blocking: codestep_exec_start, then the
  * proc.h calls from its loop, then codestep_exec_result on the result; same output, same
  * errors. */

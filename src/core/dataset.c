@@ -33,40 +33,56 @@ static const char *intern_field(struct dataset *d, const char *key)
 	return d->fields[d->n_fields++] = arena_strdup(&d->arena, key);
 }
 
-/* Text of a scalar JSON value; numbers in their shortest form (0.1, not 0.10000000000000001),
- * other values compact JSON. */
+/* Appends the text of a scalar JSON value: numbers in their shortest form (0.1, not
+ * 0.10000000000000001), other values compact JSON. */
+static void scalar_add(struct sbuf *b, const cJSON *v)
+{
+	if (cJSON_IsString(v)) {
+		sbuf_adds(b, v->valuestring);
+	} else if (cJSON_IsNumber(v)) {
+		char buf[64];
+		json_number_text(v->valuedouble, buf, sizeof buf);
+		sbuf_adds(b, buf);
+	} else if (cJSON_IsBool(v)) {
+		sbuf_adds(b, cJSON_IsTrue(v) ? "true" : "false");
+	} else if (!cJSON_IsNull(v)) {
+		char *s = json_print_compact(v);
+		sbuf_adds(b, s);
+		free(s);
+	}
+}
+
+/* The text of a scalar JSON value (scalar_add), kept in the arena. */
 static const char *scalar_text(struct dataset *d, const cJSON *v)
 {
 	if (cJSON_IsString(v))
 		return arena_strdup(&d->arena, v->valuestring);
-	if (cJSON_IsNumber(v)) {
-		char buf[64];
-		json_number_text(v->valuedouble, buf, sizeof buf);
-		return arena_strdup(&d->arena, buf);
-	}
-	if (cJSON_IsBool(v))
-		return cJSON_IsTrue(v) ? "true" : "false";
-	if (cJSON_IsNull(v))
-		return "";
-	char *s = json_print_compact(v);
-	const char *r = arena_strdup(&d->arena, s);
-	free(s);
+	if (cJSON_IsBool(v) || cJSON_IsNull(v))
+		return cJSON_IsNull(v) ? "" : cJSON_IsTrue(v) ? "true" : "false";
+	struct sbuf b = {0};
+	scalar_add(&b, v);
+	const char *r = arena_strndup(&d->arena, sbuf_str(&b), b.len);
+	sbuf_free(&b);
 	return r;
 }
 
 /* Appends v's text to b, a list's items flattened, with a space between two texts where
- * neither has one (HotpotQA's sentences carry their own leading spaces). */
-static void flatten_text(struct dataset *d, const cJSON *v, struct sbuf *b)
+ * neither has one (HotpotQA's sentences carry their own leading spaces).  Nothing is kept in
+ * the arena but the whole (item_text): a copy per sentence would double a context's cost. */
+static void flatten_text(const cJSON *v, struct sbuf *b)
 {
 	if (cJSON_IsArray(v)) {
 		const cJSON *it;
-		cJSON_ArrayForEach(it, v) flatten_text(d, it, b);
+		cJSON_ArrayForEach(it, v) flatten_text(it, b);
 		return;
 	}
-	const char *t = scalar_text(d, v);
-	if (b->len && *t && !strchr(" \n", b->s[b->len - 1]) && !strchr(" \n", *t))
-		sbuf_addc(b, ' ');
-	sbuf_adds(b, t);
+	size_t at = b->len;
+	scalar_add(b, v);
+	if (at && b->len > at && !strchr(" \n", b->s[at - 1]) && !strchr(" \n", b->s[at])) {
+		sbuf_addc(b, ' '); /* the space goes between the two: move the new text up */
+		memmove(b->s + at + 1, b->s + at, b->len - 1 - at);
+		b->s[at] = ' ';
+	}
 }
 
 /* One item of a list field: a scalar's text, or, for a list inside the list, one passage: its
@@ -77,9 +93,9 @@ static const char *item_text(struct dataset *d, const cJSON *v)
 	if (!cJSON_IsArray(v) || !v->child)
 		return scalar_text(d, v);
 	struct sbuf b = {0}, rest = {0};
-	flatten_text(d, v->child, &b);
+	flatten_text(v->child, &b);
 	for (const cJSON *it = v->child->next; it; it = it->next)
-		flatten_text(d, it, &rest);
+		flatten_text(it, &rest);
 	if (rest.len)
 		sbuf_addf(&b, ": %s", rest.s[0] == ' ' ? rest.s + 1 : rest.s);
 	const char *r = arena_strndup(&d->arena, sbuf_str(&b), b.len);
@@ -96,18 +112,23 @@ static void value_from_json(struct dataset *d, const cJSON *v, struct value *out
 	}
 	size_t n = (size_t)cJSON_GetArraySize(v), i = 0;
 	const char **items = arena_alloc(&d->arena, (n ? n : 1) * sizeof *items);
-	struct sbuf joined = {0};
 	const cJSON *it;
-	cJSON_ArrayForEach(it, v)
-	{
-		items[i] = item_text(d, it);
+	cJSON_ArrayForEach(it, v) items[i++] = item_text(d, it);
+	*out = (struct value){NULL, items, n}; /* the text is joined when asked (value_text) */
+}
+
+const char *value_text(const struct value *v, char **joined)
+{
+	*joined = NULL;
+	if (v->text)
+		return v->text;
+	struct sbuf b = {0};
+	for (size_t i = 0; i < v->n_items; i++) {
 		if (i)
-			sbuf_addc(&joined, '\n');
-		sbuf_adds(&joined, items[i]);
-		i++;
+			sbuf_addc(&b, '\n');
+		sbuf_adds(&b, v->items[i]);
 	}
-	*out = (struct value){arena_strndup(&d->arena, sbuf_str(&joined), joined.len), items, n};
-	sbuf_free(&joined);
+	return *joined = sbuf_take(&b);
 }
 
 /* Fields found below an example's top level: "answers.text" -> its value. */
@@ -826,15 +847,16 @@ static size_t path_index(const char *path, size_t *index)
 	return open - 1;
 }
 
-const char *example_text(const struct example *ex, const char *path)
+const char *example_text(const struct example *ex, const char *path, char **joined)
 {
 	size_t index, n = path_index(path, &index);
+	*joined = NULL;
 	for (size_t i = 0; i < ex->n; i++) {
 		if (strncmp(ex->keys[i], path, n) != 0 || ex->keys[i][n])
 			continue;
 		const struct value *v = &ex->vals[i];
 		if (index == SIZE_MAX)
-			return v->text;
+			return value_text(v, joined);
 		return v->items && index < v->n_items ? v->items[index] : "";
 	}
 	return NULL;

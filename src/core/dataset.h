@@ -10,12 +10,17 @@
 
 #include "core/util.h"
 
-/* A field value: text, and for a JSON array of strings also its items (text = one a line). */
+/* A field value: a scalar's text, or a list's items.  A list is kept once, as its items (what a
+ * retrieve step searches): its text, the items one a line, is joined only when asked
+ * (value_text), so text is NULL for a list. */
 struct value {
 	const char *text;
 	const char *const *items;
 	size_t n_items;
 };
+/* A value's text: v->text, or a list's items one a line joined into *joined (caller frees;
+ * NULL when nothing was joined), which is then what is returned. */
+const char *value_text(const struct value *v, char **joined);
 
 struct example {
 	const char *id;
@@ -76,8 +81,9 @@ void dataset_free(struct dataset *d);
  * of objects the list of each one's member); the gold's own field is none. */
 const struct value *example_get(const struct example *ex, const char *key);
 /* The text of a field, or with a final [N] its item N ("context[0]"; "" past the end); NULL
- * when the example has no such field.  Owned by the dataset. */
-const char *example_text(const struct example *ex, const char *path);
+ * when the example has no such field.  Owned by the dataset, except a list's whole text, which
+ * is joined for this call into *joined (value_text: caller frees). */
+const char *example_text(const struct example *ex, const char *path, char **joined);
 /* Whether some example has the field (a final [N] ignored). */
 int dataset_has_field(const struct dataset *d, const char *key);
 

@@ -11,18 +11,31 @@
 #include "core/jsonpos.h"
 #include "core/loader.h"
 
-void load_problem(struct loader *L, const char *path, const char *fmt, ...)
+static void report(struct loader *L, struct diag *d, const char *path, const char *fmt, va_list ap)
 {
 	struct json_pos pos = {1, 1};
 	if (L->text && path)
 		json_pos_of_path(L->text, L->len, path, &pos);
 	char msg[1024];
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	diag_add(d, "%s:%d:%d: %s", L->file, pos.line, pos.col, msg);
+}
+
+void load_problem(struct loader *L, const char *path, const char *fmt, ...)
+{
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
+	report(L, L->d, path, fmt, ap);
 	va_end(ap);
-	diag_add(L->d, "%s:%d:%d: %s", L->file, pos.line, pos.col, msg);
 	L->errors++;
+}
+
+void load_warning(struct loader *L, const char *path, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	report(L, &L->s->warnings, path, fmt, ap);
+	va_end(ap);
 }
 
 /* Typed accessors: each reports a wrong type at the value's own position. */

@@ -19,6 +19,8 @@ struct loader {
 
 /* Reports a problem at the JSON path (e.g. "pipeline.steps[2].prompt"), or at 1:1 when NULL. */
 void load_problem(struct loader *L, const char *path, const char *fmt, ...) PRINTF_LIKE(3, 4);
+/* The same as a warning (the session's warnings list), not an error. */
+void load_warning(struct loader *L, const char *path, const char *fmt, ...) PRINTF_LIKE(3, 4);
 const cJSON *load_get(struct loader *L, const cJSON *obj, const char *path, const char *key,
                       int type_mask, const char *want);
 char *load_string(struct loader *L, const cJSON *obj, const char *path, const char *key,

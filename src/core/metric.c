@@ -1,6 +1,8 @@
 /* metric.c: the metric types as one table of {name, default threshold, keys, options parser,
- * scorer}; reading the session's "metric" object; the max over gold answers; the llm_judge
- * rubric and reply helpers for the engine.  The SQuAD normalisation lives in squad.c.
+ * scorer}; reading the session's "metric" object; the max over gold answers; the text and
+ * number metrics (exact_match, f1, contains, hotpot_em/f1, regex, numeric, one_minus_mae).
+ * choice is in metric_choice.c, llm_judge in metric_judge.c, the SQuAD normalisation in
+ * squad.c.
  *
  * Default pass thresholds (a run is "good" when its score >= threshold):
  *   exact_match, contains, regex, choice, numeric   1.0   (these scores are 0 or 1)
@@ -12,44 +14,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/metric.h"
-#include "core/rx.h"
-
-struct metric_type {
-	const char *name;
-	double threshold;
-	const char *const *keys; /* type-specific keys besides type and threshold */
-	int (*parse)(struct metric *m, const cJSON *j, struct err *e);
-	/* One gold (NULL when the metric needs none); NULL scorer: llm_judge. */
-	int (*score)(const struct metric *m, const char *pred, const char *gold, double *out,
-	             struct err *e);
-	const char *what; /* what the score rewards, for the roles and reports */
-};
-
-struct metric {
-	const struct metric_type *type;
-	double threshold;
-	bool gold_free; /* regex with "pattern": golds are not consulted */
-	/* regex: "pattern"; numeric, one_minus_mae: a number; choice: the labels;
-	 * llm_judge: score_pattern */
-	struct rx *rx;
-	struct rx *rx_bare, *rx_marker, *rx_paren; /* choice by option letter */
-	struct rx *rx_answer;                      /* choice: "answer is" */
-	bool caseless;
-	bool strict; /* exact_match, f1, contains with "normalize": false */
-	double abs_tol, rel_tol;
-	double lo, hi; /* one_minus_mae scale */
-	char **labels; /* choice: the canonical labels */
-	size_t nlabels;
-	size_t *alt_label; /* choice: group g + 1 of rx is an alternative of labels[alt_label[g]] */
-	size_t nalts;
-	char *model, *rubric, *score_pattern;
-	struct metric_judge judge;
-};
+#include "core/metric_int.h"
 
 /* ---- option readers: absent keep the default, present must have the right type ---- */
 
-static int opt_number(const cJSON *j, const char *key, double lo, double hi, const char *what,
+int metric_opt_number(const cJSON *j, const char *key, double lo, double hi, const char *what,
                       double *out, struct err *e)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, key);
@@ -62,7 +31,7 @@ static int opt_number(const cJSON *j, const char *key, double lo, double hi, con
 	return 0;
 }
 
-static int opt_bool(const cJSON *j, const char *key, bool *out, struct err *e)
+int metric_opt_bool(const cJSON *j, const char *key, bool *out, struct err *e)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, key);
 	if (!v)
@@ -74,7 +43,7 @@ static int opt_bool(const cJSON *j, const char *key, bool *out, struct err *e)
 }
 
 /* *out stays NULL when the key is absent (and not required). */
-static int opt_string(const cJSON *j, const char *key, bool required, const char *what, char **out,
+int metric_opt_string(const cJSON *j, const char *key, bool required, const char *what, char **out,
                       struct err *e)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, key);
@@ -222,7 +191,7 @@ static int integers_equal(const struct number *p, const struct number *g)
 	return r;
 }
 
-static double clamp01(double v)
+double metric_clamp01(double v)
 {
 	return v < 0 ? 0 : v > 1 ? 1 : v;
 }
@@ -243,7 +212,7 @@ static const char *const squad_keys[] = {"normalize", NULL};
 static int parse_squad(struct metric *m, const cJSON *j, struct err *e)
 {
 	bool normalize = true;
-	if (opt_bool(j, "normalize", &normalize, e) < 0)
+	if (metric_opt_bool(j, "normalize", &normalize, e) < 0)
 		return -1;
 	m->strict = !normalize;
 	return 0;
@@ -391,9 +360,9 @@ static const char *const regex_keys[] = {"pattern", "caseless", NULL};
 static int parse_regex(struct metric *m, const cJSON *j, struct err *e)
 {
 	char *pattern = NULL;
-	if (opt_bool(j, "caseless", &m->caseless, e) < 0 ||
-	    opt_string(j, "pattern", false, "a PCRE2 pattern the whole prediction must match",
-	               &pattern, e) < 0)
+	if (metric_opt_bool(j, "caseless", &m->caseless, e) < 0 ||
+	    metric_opt_string(j, "pattern", false,
+	                      "a PCRE2 pattern the whole prediction must match", &pattern, e) < 0)
 		return -1;
 	if (!pattern)
 		return 0;
@@ -434,8 +403,8 @@ static int parse_numeric(struct metric *m, const cJSON *j, struct err *e)
 {
 	m->abs_tol = 1e-9;
 	m->rel_tol = 0;
-	if (opt_number(j, "abs_tol", 0, HUGE_VAL, ">= 0", &m->abs_tol, e) < 0 ||
-	    opt_number(j, "rel_tol", 0, HUGE_VAL, ">= 0", &m->rel_tol, e) < 0)
+	if (metric_opt_number(j, "abs_tol", 0, HUGE_VAL, ">= 0", &m->abs_tol, e) < 0 ||
+	    metric_opt_number(j, "rel_tol", 0, HUGE_VAL, ">= 0", &m->rel_tol, e) < 0)
 		return -1;
 	return parse_number_rx(m, e);
 }
@@ -491,370 +460,7 @@ static int score_mae(const struct metric *m, const char *pred, const char *gold,
 	if (rc < 0)
 		return -1;
 	double d = fabs(p.v - g.v);
-	*out = rc && isfinite(d) ? clamp01(1.0 - d / (m->hi - m->lo)) : 0.0;
-	return 0;
-}
-
-/* ---- choice ----
- * Option letters (no "labels"): the gold must be a bare option, "(B)", "B", "b)", "B.".  The
- * prediction's choice is, in this order:
- *   1. the whole (trimmed) prediction when it is a bare option: "b)", "(B).", "B";
- *   2. else the option after the last "answer"/"answer is"/"answer:" ("The answer is (B).",
- *      "Answer: **B**"): "(x)" or "x)" in either case, an upper-case letter standing alone, or a
- *      lower-case letter only when it ends the text ("so the answer is b") so that "the answer
- *      is a dog" chooses nothing;
- *   3. else the last "(X)" anywhere in the prediction;
- *   otherwise no choice (score 0).  Letters compare case-insensitively.
- * With "labels" (e.g. ["True", "False"], or labels with aliases): the gold must contain a label;
- * the prediction's choice is the label (or alias) that appears first as a whole word, the
- * longest where several start at one place (case-insensitive, Unicode letters, space, '_' and
- * '-' alike), looking first after the last "answer" marker and then in the whole text. */
-
-static const char *const choice_keys[] = {"labels", NULL};
-
-static const char bare_pattern[] =
-    "^\\s*\\**\\s*(?:\\(([A-Za-z])\\)|([A-Za-z])[).:]?)\\s*\\**\\s*\\.?\\s*$";
-static const char marker_pattern[] =
-    "(?i:\\banswer)(?:\\s+(?i:is))?\\s*[:=]?\\s*\\**\\s*"
-    "(?:\\(([A-Za-z])\\)|([A-Za-z])\\)|([A-Z])(?![\\w])|([A-Za-z])\\s*\\**\\s*\\.?\\s*$)";
-static const char paren_pattern[] = "\\(([A-Za-z])\\)";
-static const char answer_marker[] = "(?i)\\banswer(?:\\s+is)?\\s*[:=]?";
-
-/* One way of writing a label: the label itself or one of its aliases. */
-struct label_alt {
-	const char *text;
-	size_t label;
-};
-
-static int alt_cmp(const void *a, const void *b)
-{
-	size_t x = strlen(((const struct label_alt *)a)->text);
-	size_t y = strlen(((const struct label_alt *)b)->text);
-	return (x < y) - (x > y); /* longest first */
-}
-
-/* An alternative as a pattern: letters and digits as they are, other ASCII escaped, and a run of
- * spaces, '_' or '-' matches any such run ("NOT_SUPPORTED" is also "not supported"). */
-static void alt_pattern(struct sbuf *b, const char *s)
-{
-	while (*s) {
-		size_t sep = strspn(s, " \t_-");
-		if (sep) {
-			sbuf_adds(b, "[\\s_-]+");
-			s += sep;
-			continue;
-		}
-		unsigned char c = (unsigned char)*s;
-		if (c < 0x80 && !(c >= '0' && c <= '9') &&
-		    !((c | 0x20) >= 'a' && (c | 0x20) <= 'z'))
-			sbuf_addc(b, '\\');
-		sbuf_addc(b, *s++);
-	}
-}
-
-/* Labels become one caseless alternation of whole words, one group per way of writing a label,
- * longest first, so that a label that ends another ("SUPPORTED" / "NOT SUPPORTED") or begins
- * it ("no" / "no answer") cannot hide it.  "labels" is a list of labels or an object from each
- * label to a list of aliases: {"SUPPORTED": ["true"], "NOT_SUPPORTED": ["refuted"]}. */
-static int parse_labels(struct metric *m, const cJSON *v, struct err *e)
-{
-	static const char what[] =
-	    "metric.labels must be a list of 1 to 31 non-empty strings, e.g. [\"True\", "
-	    "\"False\"], or an object from each label to a list of aliases, e.g. {\"SUPPORTED\": "
-	    "[\"true\"]} (31 labels and aliases at most)";
-	int n = cJSON_IsArray(v) || cJSON_IsObject(v) ? cJSON_GetArraySize(v) : 0;
-	if (n < 1 || n >= RX_MAX_GROUPS)
-		return err_set(e, "%s", what);
-	m->labels = xcalloc((size_t)n, sizeof *m->labels);
-	struct label_alt alts[RX_MAX_GROUPS - 1];
-	size_t nalts = 0;
-	const cJSON *it;
-	cJSON_ArrayForEach(it, v)
-	{
-		const char *name = cJSON_IsObject(v) ? it->string : it->valuestring;
-		if (!name || (cJSON_IsArray(v) && !cJSON_IsString(it)) ||
-		    (cJSON_IsObject(v) && !cJSON_IsArray(it)))
-			return err_set(e, "%s", what);
-		char *label = str_trim(xstrdup(name));
-		m->labels[m->nlabels++] = label;
-		if (!*label || nalts >= ARRAY_SIZE(alts))
-			return err_set(e, "%s", what);
-		alts[nalts++] = (struct label_alt){label, m->nlabels - 1};
-		const cJSON *alias, *aliases = cJSON_IsObject(v) ? it : NULL;
-		cJSON_ArrayForEach(alias, aliases)
-		{
-			if (!cJSON_IsString(alias) || !*alias->valuestring ||
-			    nalts >= ARRAY_SIZE(alts))
-				return err_set(e, "%s", what);
-			alts[nalts++] = (struct label_alt){alias->valuestring, m->nlabels - 1};
-		}
-	}
-	qsort(alts, nalts, sizeof *alts, alt_cmp);
-	m->alt_label = xcalloc(nalts, sizeof *m->alt_label);
-	m->nalts = nalts;
-	struct sbuf b = {0};
-	sbuf_adds(&b, "(?<![\\p{L}\\p{N}_])(?:");
-	for (size_t k = 0; k < nalts; k++) {
-		m->alt_label[k] = alts[k].label;
-		sbuf_adds(&b, k ? "|(" : "(");
-		alt_pattern(&b, alts[k].text);
-		sbuf_addc(&b, ')');
-	}
-	sbuf_adds(&b, ")(?![\\p{L}\\p{N}_])");
-	m->rx = rx_compile(sbuf_str(&b), RX_CASELESS, e);
-	sbuf_free(&b);
-	return m->rx ? 0 : err_prefix(e, "metric.labels");
-}
-
-static int parse_choice(struct metric *m, const cJSON *j, struct err *e)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, "labels");
-	if (!(m->rx_answer = rx_compile(answer_marker, 0, e)))
-		return -1;
-	if (v)
-		return parse_labels(m, v, e);
-	if (!(m->rx_bare = rx_compile(bare_pattern, 0, e)) ||
-	    !(m->rx_marker = rx_compile(marker_pattern, 0, e)) ||
-	    !(m->rx_paren = rx_compile(paren_pattern, 0, e)))
-		return -1;
-	return 0;
-}
-
-/* The last match of rx in s: 1 found, 0 none, -1 error. */
-static int last_match(const struct rx *rx, const char *s, struct rx_match *last, struct err *e)
-{
-	size_t len = strlen(s), off = 0;
-	int found = 0;
-	struct rx_match mt;
-	while (off <= len) {
-		int rc = rx_match(rx, s, len, off, &mt, e);
-		if (rc <= 0)
-			return rc < 0 ? -1 : found;
-		*last = mt;
-		found = 1;
-		off = mt.end[0] > mt.start[0] ? mt.end[0] : mt.start[0] + 1;
-	}
-	return found;
-}
-
-/* The letter of the first group that took part in a match, upper-cased. */
-static char match_letter(const struct rx_match *mt, const char *s)
-{
-	for (int g = 1; g < mt->ngroups; g++)
-		if (mt->start[g] != SIZE_MAX)
-			return (char)(s[mt->start[g]] & ~0x20);
-	return 0;
-}
-
-/* The option letter chosen by text, 0 when none; -1 on a regex error. */
-static int choice_letter(const struct metric *m, const char *s, bool gold, struct err *e)
-{
-	struct rx_match mt;
-	int rc = rx_match(m->rx_bare, s, strlen(s), 0, &mt, e);
-	if (rc || gold)
-		return rc <= 0 ? rc : match_letter(&mt, s);
-	const struct rx *rules[] = {m->rx_marker, m->rx_paren};
-	for (size_t i = 0; i < ARRAY_SIZE(rules); i++) {
-		rc = last_match(rules[i], s, &mt, e);
-		if (rc)
-			return rc < 0 ? -1 : match_letter(&mt, s);
-	}
-	return 0;
-}
-
-/* The index of the label chosen by text (+1; an alias stands for its label), 0 when none, -1
- * on a regex error. */
-static int choice_label(const struct metric *m, const char *s, struct err *e)
-{
-	struct rx_match mt;
-	size_t from = 0;
-	int rc = last_match(m->rx_answer, s, &mt, e);
-	if (rc < 0)
-		return -1;
-	if (rc)
-		from = mt.end[0];
-	for (;;) {
-		rc = rx_match(m->rx, s, strlen(s), from, &mt, e);
-		if (rc < 0)
-			return -1;
-		if (rc)
-			break;
-		if (from == 0)
-			return 0;
-		from = 0;
-	}
-	for (int g = 1; g < mt.ngroups; g++)
-		if (mt.start[g] != SIZE_MAX)
-			return (int)m->alt_label[g - 1] + 1;
-	return 0;
-}
-
-static int score_choice(const struct metric *m, const char *pred, const char *gold, double *out,
-                        struct err *e)
-{
-	int g, p;
-	if (m->labels) {
-		g = choice_label(m, gold, e);
-		if (g == 0)
-			return err_set(
-			    e, "metric choice: the gold answer \"%.60s\" is none of the labels",
-			    gold);
-		p = g > 0 ? choice_label(m, pred, e) : 0;
-	} else {
-		g = choice_letter(m, gold, true, e);
-		if (g == 0)
-			return err_set(
-			    e,
-			    "metric choice: the gold answer \"%.60s\" is no option letter "
-			    "like \"(B)\" or \"B\"; give the metric a \"labels\" list",
-			    gold);
-		p = g > 0 ? choice_letter(m, pred, false, e) : 0;
-	}
-	if (g < 0 || p < 0)
-		return err_prefix(e, "metric choice");
-	*out = p == g ? 1.0 : 0.0;
-	return 0;
-}
-
-/* ---- llm_judge ---- */
-
-static const char *const judge_keys[] = {"model", "rubric", "score_pattern", "scale_max", NULL};
-
-static const char default_rubric[] =
-    "You are grading an answer against the reference answer.\n"
-    "\n"
-    "Reference answer:\n"
-    "{{gold}}\n"
-    "\n"
-    "Answer to grade:\n"
-    "{{prediction}}\n"
-    "\n"
-    "Judge only whether the answer states the same thing as the reference; ignore wording, "
-    "formatting and extra explanation that does not contradict it. Give partial credit between "
-    "0 and 1 when it is partly right.\n"
-    "End your reply with one line of the form \"Score: X\", X a number from 0 to 1.\n";
-static const char default_score_pattern[] = "(?i)score\\s*[:=]\\s*\\**\\s*([0-9]+(?:\\.[0-9]+)?)";
-
-/* The placeholder ("prediction", "gold") whose "{{ name }}" starts at s, or NULL. */
-static const char *const rubric_names[] = {"prediction", "gold"};
-
-static const char *rubric_placeholder(const char *s, size_t *len)
-{
-	if (strncmp(s, "{{", 2) != 0)
-		return NULL;
-	const char *p = s + 2;
-	p += strspn(p, " ");
-	for (size_t i = 0; i < ARRAY_SIZE(rubric_names); i++) {
-		size_t n = strlen(rubric_names[i]);
-		if (strncmp(p, rubric_names[i], n) != 0)
-			continue;
-		const char *q = p + n + strspn(p + n, " ");
-		if (strncmp(q, "}}", 2) == 0) {
-			*len = (size_t)(q + 2 - s);
-			return rubric_names[i];
-		}
-	}
-	return NULL;
-}
-
-static int check_rubric(const char *rubric, struct err *e)
-{
-	bool has_prediction = false;
-	for (const char *s = strstr(rubric, "{{"); s; s = strstr(s + 2, "{{")) {
-		size_t len;
-		const char *name = rubric_placeholder(s, &len);
-		if (!name)
-			return err_set(e,
-			               "metric.rubric: unknown placeholder \"%.*s\" (known: "
-			               "{{prediction}}, {{gold}})",
-			               (int)MIN(strcspn(s, "}") + 2, 40), s);
-		has_prediction |= strcmp(name, "prediction") == 0;
-	}
-	if (!has_prediction)
-		return err_set(e,
-		               "metric.rubric must contain {{prediction}} (the answer to grade)");
-	return 0;
-}
-
-static int parse_judge(struct metric *m, const cJSON *j, struct err *e)
-{
-	m->judge.scale_max = 1;
-	if (opt_string(j, "model", true, "the name of the model configuration that judges",
-	               &m->model, e) < 0 ||
-	    opt_string(j, "rubric", false, "the judge's prompt with {{prediction}} and {{gold}}",
-	               &m->rubric, e) < 0 ||
-	    opt_string(j, "score_pattern", false, "a PCRE2 pattern whose group 1 is the score",
-	               &m->score_pattern, e) < 0 ||
-	    opt_number(j, "scale_max", 1e-300, HUGE_VAL, "> 0 (the judge's best score)",
-	               &m->judge.scale_max, e) < 0)
-		return -1;
-	if (!m->rubric)
-		m->rubric = xstrdup(default_rubric);
-	if (!m->score_pattern)
-		m->score_pattern = xstrdup(default_score_pattern);
-	if (check_rubric(m->rubric, e) < 0)
-		return -1;
-	m->rx = rx_compile(m->score_pattern, 0, e);
-	if (!m->rx)
-		return err_prefix(e, "metric.score_pattern");
-	if (rx_capture_count(m->rx) < 1)
-		return err_set(e, "metric.score_pattern needs a group around the score, like "
-		                  "\"Score: ([0-9.]+)\"");
-	m->judge.model = m->model;
-	m->judge.rubric = m->rubric;
-	m->judge.score_pattern = m->score_pattern;
-	return 0;
-}
-
-const struct metric_judge *metric_judge(const struct metric *m)
-{
-	return m->model ? &m->judge : NULL;
-}
-
-char *metric_judge_render(const struct metric *m, const char *pred, const char *const *golds,
-                          size_t ngolds)
-{
-	if (!metric_judge(m))
-		return NULL;
-	struct sbuf gold = {0}, out = {0};
-	if (ngolds == 1)
-		sbuf_adds(&gold, golds[0] ? golds[0] : "");
-	for (size_t i = 0; ngolds > 1 && i < ngolds; i++)
-		sbuf_addf(&gold, "%s- %s", i ? "\n" : "", golds[i] ? golds[i] : "");
-	for (const char *s = m->rubric; *s;) {
-		size_t len;
-		const char *name = rubric_placeholder(s, &len);
-		if (!name) {
-			sbuf_addc(&out, *s++);
-			continue;
-		}
-		sbuf_adds(&out, strcmp(name, "gold") == 0 ? sbuf_str(&gold) : pred ? pred : "");
-		s += len;
-	}
-	sbuf_free(&gold);
-	return sbuf_take(&out);
-}
-
-int metric_judge_parse(const struct metric *m, const char *reply, double *score, struct err *e)
-{
-	if (!metric_judge(m))
-		return err_set(e, "metric %s is no llm_judge", m->type->name);
-	struct rx_match mt;
-	int rc = last_match(m->rx, reply, &mt, e);
-	if (rc < 0)
-		return err_prefix(e, "metric llm_judge");
-	char *g = rc ? rx_group_dup(&mt, reply, 1) : NULL;
-	double v;
-	if (!g || parse_double(g, &v) < 0) {
-		err_set(
-		    e,
-		    "metric llm_judge: no score in the judge's reply (score_pattern \"%.80s\" %s)",
-		    m->score_pattern, g ? "captured no number" : "did not match");
-		free(g);
-		return -1;
-	}
-	free(g);
-	*score = clamp01(v / m->judge.scale_max);
+	*out = rc && isfinite(d) ? metric_clamp01(1.0 - d / (m->hi - m->lo)) : 0.0;
 	return 0;
 }
 
@@ -878,11 +484,11 @@ static const struct metric_type metric_types[] = {
      "the trimmed answer must fully match a pattern"},
     {"numeric", 1.0, numeric_keys, parse_numeric, score_numeric,
      "the last number in the answer must equal the gold number"},
-    {"choice", 1.0, choice_keys, parse_choice, score_choice,
+    {"choice", 1.0, metric_choice_keys, metric_parse_choice, metric_score_choice,
      "the chosen option letter or label must be the gold one"},
     {"one_minus_mae", 0.75, mae_keys, parse_mae, score_mae,
      "1 - |answer - gold| / (scale range): closer ratings score higher"},
-    {"llm_judge", 0.5, judge_keys, parse_judge, NULL,
+    {"llm_judge", 0.5, metric_judge_keys, metric_parse_judge, NULL,
      "a judge model grades the answer with a rubric"},
 };
 
@@ -964,7 +570,7 @@ struct metric *metric_from_json(const cJSON *j, struct err *e)
 	struct metric *m = xcalloc(1, sizeof *m);
 	m->type = t;
 	m->threshold = t->threshold;
-	if (opt_number(j, "threshold", 0, 1, "between 0 and 1", &m->threshold, e) < 0 ||
+	if (metric_opt_number(j, "threshold", 0, 1, "between 0 and 1", &m->threshold, e) < 0 ||
 	    (t->parse && t->parse(m, j, e) < 0)) {
 		metric_free(m);
 		return NULL;
@@ -1050,7 +656,7 @@ int metric_check_gold(const struct metric *m, const char *gold, struct err *e)
 	 * prediction cannot reach */
 	if (m->type->score(m, "", gold ? gold : "", &s, e) < 0)
 		return -1;
-	if (m->type->parse != parse_regex && m->type->parse != parse_choice &&
+	if (m->type->parse != parse_regex && m->type->parse != metric_parse_choice &&
 	    m->type->parse != parse_numeric && m->type->parse != parse_mae && !m->strict) {
 		char *g = squad_normalize(gold ? gold : "");
 		bool empty = !*g;

@@ -12,6 +12,8 @@ struct model_config {
 	char *model;       /* e.g. "gpt-4o-mini" */
 	char *api_key_env; /* NULL: the provider's standard variable (OPENAI_API_KEY, ...) */
 	char *rules;       /* scripted provider: rules file, resolved against the session dir */
+	char *rules_ref;   /* the same as the session names it: the response cache's key holds
+	                    * it, so a session opened by another path finds its answers */
 	double temperature;
 	int max_tokens;
 	double price_in, price_out; /* USD per million tokens; < 0: use the built-in table */
@@ -28,8 +30,16 @@ struct model_config {
 	 * roles, whose tags a cut would lose; not for pipeline steps, whose cut answers are
 	 * marked and counted), CUT_ERROR or CUT_ALLOWED ("cut_is_error": true / false) */
 	int cut_is_error;
+	/* "base_url" given as a list (replicas of one server, gateways of one model): its URLs,
+	 * base_url being the first (the one the response cache key names); NULL and 0 when
+	 * base_url was one string */
+	char **replicas;
+	int n_replicas;
 };
 enum { CUT_ALLOWED = -1, CUT_DEFAULT = 0, CUT_ERROR = 1 };
+
+/* The most base URLs one model configuration may list. */
+#define MODEL_REPLICAS_MAX 16
 
 /* A deep copy (the strings are the copy's own) and its release; the struct itself is the
  * caller's. */

@@ -18,10 +18,11 @@
 
 const char *const pipeline_keys[] = {"steps", "loops", "output", NULL};
 /* in the order a save writes them (session.c) */
-const char *const step_keys[] = {
-    "id",     "type",     "frozen", "model",   "inputs",  "system",     "prompt",      "parse",
-    "demos",  "template", "source", "pattern", "replace", "group",      "global",      "query",
-    "corpus", "passages", "k",      "command", "input",   "timeout_ms", "description", NULL};
+const char *const step_keys[] = {"id",      "type",    "frozen",     "model",       "inputs",
+                                 "system",  "prompt",  "parse",      "demos",       "template",
+                                 "source",  "pattern", "replace",    "group",       "global",
+                                 "query",   "corpus",  "passages",   "url",         "k",
+                                 "command", "input",   "timeout_ms", "description", NULL};
 const char *const loop_keys[] = {"id", "steps", "max_rounds", "until", NULL};
 
 static const char *const kind_names[STEP_KIND_COUNT] = {
@@ -180,18 +181,38 @@ static void load_regex_step(struct loader *L, struct step *st, const char *path)
 	st->global = load_bool(L, st->json, path, "global", false);
 }
 
+/* A retrieval server's address as the LLM layer will take it (llm/retriever.c). */
+static bool retrieve_url_ok(const char *url)
+{
+	if (!str_startswith(url, "http://") && !str_startswith(url, "https://"))
+		return false;
+	for (const char *c = url; *c; c++)
+		if ((unsigned char)*c <= 0x20 || *c == 0x7F || *c == '#')
+			return false;
+	return true;
+}
+
 static void load_retrieve(struct loader *L, struct session *s, struct step *st, const char *path)
 {
 	st->text = load_template(L, st->json, path, "query", true, st->id);
 	st->k = (int)load_int(L, st->json, path, "k", 3, 1, 1000);
 	char *corpus = load_string(L, st->json, path, "corpus", NULL);
 	st->passages = load_string(L, st->json, path, "passages", NULL);
-	if (!corpus == !st->passages) {
+	st->url = load_string(L, st->json, path, "url", NULL);
+	if (!corpus + !st->passages + !st->url != 2) {
 		load_problem(L, path,
 		             "step \"%s\": a retrieve step needs exactly one of \"corpus\" "
-		             "(a JSONL file of {\"text\"}) or \"passages\" (a list field, e.g. "
-		             "\"input.context\")",
+		             "(a JSONL file of {\"text\"}), \"passages\" (a list field, e.g. "
+		             "\"input.context\") or \"url\" (a retrieval server)",
 		             st->id);
+	}
+	if (st->url && !retrieve_url_ok(st->url)) {
+		char p[300];
+		snprintf(p, sizeof p, "%s.url", path);
+		load_problem(L, p,
+		             "step \"%s\": url \"%s\" must be an http:// or https:// address "
+		             "without spaces, control characters or a #fragment",
+		             st->id, st->url);
 	}
 	if (corpus) {
 		st->corpus = path_join(s->dir, corpus);
@@ -668,6 +689,7 @@ void pipeline_free(struct session *s)
 			free(st->corpus_docs[k]);
 		free(st->corpus_docs);
 		free(st->passages);
+		free(st->url);
 		if (st->argv)
 			for (char **a = st->argv; *a; a++)
 				free(*a);

@@ -171,3 +171,19 @@ char *rx_substitute(const struct rx *rx, const char *subject, const char *replac
 	pcre2_match_context_free(mc);
 	return NULL;
 }
+
+int rx_match_last(const struct rx *rx, const char *s, struct rx_match *last, struct err *e)
+{
+	size_t len = strlen(s), off = 0;
+	int found = 0;
+	struct rx_match mt;
+	while (off <= len) {
+		int rc = rx_match(rx, s, len, off, &mt, e);
+		if (rc <= 0)
+			return rc < 0 ? -1 : found;
+		*last = mt;
+		found = 1;
+		off = mt.end[0] > mt.start[0] ? mt.end[0] : mt.start[0] + 1;
+	}
+	return found;
+}

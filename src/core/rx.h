@@ -42,6 +42,10 @@ char *rx_group_dup(const struct rx_match *m, const char *subject, int g);
 char *rx_substitute(const struct rx *rx, const char *subject, const char *replacement, bool global,
                     struct err *e);
 
+/* The last match of rx in the string s (NUL-terminated): 1 found (in *last), 0 none, -1 error
+ * (the limits hit). */
+int rx_match_last(const struct rx *rx, const char *s, struct rx_match *last, struct err *e);
+
 /* Limits applied to every match; tests lower them to provoke a limit hit. */
 void rx_set_limits(unsigned match_limit, unsigned depth_limit);
 

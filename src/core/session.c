@@ -64,6 +64,51 @@ static const char *const model_keys[] = {
     "price_cache_write", "reasoning",  "concurrency",  "rpm",         "tpm",
     "timeout",           "stream",     "cut_is_error", NULL};
 
+/* "base_url": one string, or a list of 1 .. MODEL_REPLICAS_MAX distinct non-empty strings
+ * (replicas: llm/sched.c spreads requests over them). */
+static void load_base_url(struct loader *L, const cJSON *m, const char *path,
+                          struct model_config *mc)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(m, "base_url");
+	char p[320];
+	snprintf(p, sizeof p, "%s.base_url", path);
+	if (!v || cJSON_IsString(v)) {
+		mc->base_url = load_string(L, m, path, "base_url", NULL);
+		return;
+	}
+	if (!cJSON_IsArray(v)) {
+		load_problem(L, p, "%s must be a string or a list of strings (replicas)", p);
+		return;
+	}
+	int n = cJSON_GetArraySize(v);
+	if (n == 0 || n > MODEL_REPLICAS_MAX) {
+		load_problem(L, p, "model \"%s\": %s lists %d URLs (give 1 to %d)", mc->name, p, n,
+		             MODEL_REPLICAS_MAX);
+		return;
+	}
+	mc->replicas = xcalloc((size_t)n, sizeof(*mc->replicas));
+	const cJSON *u;
+	int i = 0;
+	cJSON_ArrayForEach(u, v)
+	{
+		char ip[340];
+		snprintf(ip, sizeof ip, "%s[%d]", p, i++);
+		const char *bad = !cJSON_IsString(u) ? "must be a string"
+		                  : !*u->valuestring ? "is empty"
+		                                     : NULL;
+		for (int k = 0; !bad && k < mc->n_replicas; k++)
+			if (!strcmp(mc->replicas[k], u->valuestring))
+				bad = "repeats an earlier URL";
+		if (bad) {
+			load_problem(L, ip, "model \"%s\": %s %s", mc->name, ip, bad);
+			continue;
+		}
+		mc->replicas[mc->n_replicas++] = xstrdup(u->valuestring);
+	}
+	if (mc->n_replicas)
+		mc->base_url = xstrdup(mc->replicas[0]);
+}
+
 static void load_models(struct loader *L, struct session *s)
 {
 	const cJSON *models = load_get(L, s->root, "models", "models", cJSON_Object, "an object");
@@ -96,7 +141,7 @@ static void load_models(struct loader *L, struct session *s)
 			    "the environment variable that holds it with \"api_key_env\"",
 			    mc->name);
 		mc->provider = load_string(L, m, path, "provider", NULL);
-		mc->base_url = load_string(L, m, path, "base_url", NULL);
+		load_base_url(L, m, path, mc);
 		mc->model = load_string(L, m, path, "model", NULL);
 		mc->api_key_env = load_string(L, m, path, "api_key_env", NULL);
 		mc->temperature = load_number(L, m, path, "temperature", 0, 0, 2);
@@ -146,6 +191,7 @@ static void load_models(struct loader *L, struct session *s)
 				             mc->name);
 			} else {
 				mc->rules = path_join(s->dir, rules);
+				mc->rules_ref = xstrdup(rules);
 				/* a regular file we may read; --check reads and validates it */
 				struct err e = {{0}};
 				int fd = file_open_read(mc->rules, FILE_MAX_BYTES_DEFAULT, &e);
@@ -298,11 +344,63 @@ static void check_golds(struct loader *L, struct session *s)
 
 /* ---- optimizer settings ---- */
 
-static const char *const optimizer_keys[] = {
-    "seed",           "batch_size",   "minibatch_good", "minibatch_bad",
-    "val_size",       "budget_total", "budget_floor",   "eval_budget",
-    "step_optimizer", "role_model",   "cost_cap_usd",   "token_cap",
-    "max_demos",      "roles",        "val_resample",   NULL};
+static const char *const optimizer_keys[] = {"seed",
+                                             "batch_size",
+                                             "minibatch_good",
+                                             "minibatch_bad",
+                                             "val_size",
+                                             "budget_total",
+                                             "budget_floor",
+                                             "eval_budget",
+                                             "step_optimizer",
+                                             "role_model",
+                                             "cost_cap_usd",
+                                             "token_cap",
+                                             "max_demos",
+                                             "roles",
+                                             "val_resample",
+                                             "ablate",
+                                             NULL};
+
+const struct ablate_option ablate_options[ABLATE_COUNT] = {
+    [ABLATE_ALLOCATION] = {"allocation", {"shapley", "uniform"}},
+    [ABLATE_GRADIENT] = {"gradient", {"decomposed", "global"}},
+    [ABLATE_SELECTION] = {"selection", {"search", "per_step"}},
+};
+static const char *const ablate_keys[] = {"allocation", "gradient", "selection", NULL};
+
+int ablate_set(int *ablate, const char *key, const char *value, struct err *e)
+{
+	for (int k = 0; k < ABLATE_COUNT; k++) {
+		const struct ablate_option *a = &ablate_options[k];
+		if (strcmp(a->key, key) != 0)
+			continue;
+		for (int v = 0; v < (int)ARRAY_SIZE(a->values); v++)
+			if (value && strcmp(a->values[v], value) == 0)
+				return ablate[k] = v, 0;
+		if (!value)
+			return err_set(e, "\"%s\" must be a string", key);
+		return err_set(e, "\"%s\" is \"%s\" or \"%s\", not \"%.40s\"", key, a->values[0],
+		               a->values[1], value);
+	}
+	return err_set(e, "unknown ablation \"%.40s\" (known: allocation, gradient, selection)",
+	               key);
+}
+
+/* optimizer.ablate: {"allocation": "uniform", ...}; a key left out keeps ADOPT's way. */
+static void load_ablate(struct loader *L, const cJSON *o, struct optimizer_settings *st)
+{
+	const cJSON *a = load_get(L, o, "optimizer.ablate", "ablate", cJSON_Object, "an object");
+	const cJSON *v;
+	cJSON_ArrayForEach(v, a)
+	{
+		char path[200];
+		snprintf(path, sizeof path, "optimizer.ablate.%s", v->string);
+		struct err e = {{0}};
+		if (ablate_set(st->ablate, v->string, cJSON_GetStringValue(v), &e) < 0)
+			load_problem(L, path, "optimizer.ablate: %s", e.msg);
+	}
+}
 
 static void load_optimizer(struct loader *L, struct session *s)
 {
@@ -319,11 +417,22 @@ static void load_optimizer(struct loader *L, struct session *s)
 	st->val_resample = load_bool(L, o, "optimizer", "val_resample", false);
 	st->budget_total = (int)load_int(L, o, "optimizer", "budget_total", 6, 0, 1000);
 	st->budget_floor = (int)load_int(L, o, "optimizer", "budget_floor", 1, 0, 100);
-	st->eval_budget = (int)load_int(L, o, "optimizer", "eval_budget", 12, 1, 10000);
-	st->step_optimizer = load_string(L, o, "optimizer", "step_optimizer", "instruct");
+	/* m optimizable steps: m + 2 evaluations are the search's initial design (incumbent,
+	 * each step alone, all-best); the default leaves room for the search beyond it */
+	int m = 0;
+	for (size_t i = 0; i < s->n_steps; i++)
+		m += s->steps[i].kind == STEP_LLM && !s->steps[i].frozen;
+	st->eval_budget = (int)load_int(L, o, "optimizer", "eval_budget", MAX(12, m + 6), 1, 10000);
+	if (st->eval_budget < m + 2 && cJSON_GetObjectItemCaseSensitive(o, "eval_budget"))
+		load_warning(L, "optimizer.eval_budget",
+		             "optimizer.eval_budget %d is below the %d steps + 2: some steps are "
+		             "never evaluated alone and the search never runs (default here: %d)",
+		             st->eval_budget, m, MAX(12, m + 6));
+	st->step_optimizer = load_string(L, o, "optimizer", "step_optimizer", "joint");
 	st->cost_cap_usd = load_number(L, o, "optimizer", "cost_cap_usd", 0, 0, 1e9);
 	st->token_cap = (long)load_int(L, o, "optimizer", "token_cap", 0, 0, 1e15);
 	st->max_demos = (int)load_int(L, o, "optimizer", "max_demos", 3, 0, 50);
+	load_ablate(L, o, st);
 	st->roles = (cJSON *)load_get(L, o, "optimizer.roles", "roles", cJSON_Object, "an object");
 	const char *def_role = session_model(s, "optimizer") ? "optimizer" : "task";
 	st->role_model = load_string(L, o, "optimizer", "role_model", def_role);
@@ -389,9 +498,11 @@ static const char *const top_keys[] = {"format",   "version", "name",        "mo
                                        "history",  "state",   "max_file_mb", NULL};
 
 const struct session_keyset session_keysets[] = {
-    {"top level", top_keys},         {"models.NAME", model_keys}, {"dataset", dataset_keys},
-    {"optimizer", optimizer_keys},   {"pipeline", pipeline_keys}, {"pipeline.steps[]", step_keys},
-    {"pipeline.loops[]", loop_keys}, {"metric", metric_keys},     {NULL, NULL},
+    {"top level", top_keys},           {"models.NAME", model_keys},
+    {"dataset", dataset_keys},         {"optimizer", optimizer_keys},
+    {"pipeline", pipeline_keys},       {"pipeline.steps[]", step_keys},
+    {"optimizer.ablate", ablate_keys}, {"pipeline.loops[]", loop_keys},
+    {"metric", metric_keys},           {NULL, NULL},
 };
 
 /* ---- the engine's record ----
@@ -429,6 +540,7 @@ static const struct json_num_rule history_numbers[] = {
     {"history.iterations[].evaluations[].scores[]", false, -1, 1},
     {"history.iterations[].shapley.phi.*", false, -1e9, 1e9},
     {"history.iterations[].shapley.sd.*", false, 0, 1e9},
+    {"history.iterations[].shapley.extra_evaluations", true, 0, N_MAX},
     {"history.iterations[].budget.*", true, 0, 1000},
     {"history.iterations[].next_budget.*", true, 0, 1000},
     COST_KEYS("history.iterations[].cost.*"),
@@ -911,8 +1023,14 @@ int session_override_models(struct session *s, const char *provider, const char 
 	for (size_t i = 0; i < s->n_models; i++) {
 		if (provider)
 			replace_str(&s->models[i].provider, provider);
-		if (base_url)
+		if (base_url) { /* one URL for this run: the replicas too */
+			for (int k = 0; k < s->models[i].n_replicas; k++)
+				free(s->models[i].replicas[k]);
+			free(s->models[i].replicas);
+			s->models[i].replicas = NULL;
+			s->models[i].n_replicas = 0;
 			replace_str(&s->models[i].base_url, base_url);
+		}
 	}
 	for (int k = 0; k < n; k++) {
 		const char *eq = strchr(models[k], '=');

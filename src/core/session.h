@@ -29,7 +29,7 @@ struct rx;
 	X(LLM, "llm", "a prompt sent to a model")                                                  \
 	X(TEMPLATE, "template", "text assembled from a template")                                  \
 	X(REGEX, "regex", "a PCRE2 extract or substitute")                                         \
-	X(RETRIEVE, "retrieve", "BM25 top-k passages")                                             \
+	X(RETRIEVE, "retrieve", "top-k passages (BM25 or a server)")                               \
 	X(EXEC, "exec", "an external command (needs --trust)")
 
 enum step_kind {
@@ -87,6 +87,7 @@ struct step {
 	char **corpus_docs;
 	size_t n_corpus_docs;
 	char *passages; /* per-example passages: a dotted path to a list, e.g. "input.context" */
+	char *url;      /* a retrieval server (llm.h, llm_retrieve), asked by the runner */
 	int k;
 	/* exec */
 	char **argv; /* NULL-terminated */
@@ -109,6 +110,20 @@ struct order_item {
 	int loop; /* >= 0: a loop (its steps run in loop->steps order for each round) */
 };
 
+/* The paper's ablations (Tables 4-5), optimizer.ablate: each a key whose first value is what
+ * ADOPT does and whose second switches that part off. */
+enum { ABLATE_ALLOCATION, ABLATE_GRADIENT, ABLATE_SELECTION, ABLATE_COUNT };
+enum { ALLOC_SHAPLEY, ALLOC_UNIFORM };         /* budgets from Shapley credit / equal */
+enum { GRADIENT_DECOMPOSED, GRADIENT_GLOBAL }; /* E2+E5 local gradients / the global one */
+enum { SELECT_SEARCH, SELECT_PER_STEP };       /* combination search / each step alone */
+struct ablate_option {
+	const char *key;
+	const char *values[2];
+};
+extern const struct ablate_option ablate_options[ABLATE_COUNT];
+/* Sets ablate[k] from "key" and "value"; -1 (e names what is known) when either is unknown. */
+int ablate_set(int *ablate, const char *key, const char *value, struct err *e);
+
 struct optimizer_settings {
 	unsigned long seed;
 	int batch_size;       /* forward pass examples (paper: 50) */
@@ -124,7 +139,8 @@ struct optimizer_settings {
 	double cost_cap_usd;  /* 0: none */
 	long token_cap;       /* 0: none */
 	int max_demos;
-	cJSON *roles; /* role prompt overrides: name -> template text (borrowed) */
+	cJSON *roles;             /* role prompt overrides: name -> template text (borrowed) */
+	int ablate[ABLATE_COUNT]; /* "ablate": index into ablate_options[k].values, 0 the paper's */
 };
 
 /* Diagnostics: every problem found, each "file:line:col: message". */

@@ -10,10 +10,17 @@
 #include "engine/linalg.h"
 
 #define BO_NOISE   1e-6 /* on standardised values; evaluations are nearly deterministic */
-#define BO_SAMPLES 2000 /* random candidates when the space is too large to enumerate */
-#define BO_STARTS  5    /* hill climbs from the best sampled candidates */
+#define BO_SAMPLES 2000 /* random candidates when the space is too large to enumerate, */
+#define BO_SCREEN  5e6  /* fewer when their screen would pass this many (nf m a candidate), */
+#define BO_FLOOR   256  /* but at least this many */
+#define BO_STARTS  5    /* the best observed configurations whose neighbours are candidates */
+#define BO_WORK    4e6  /* exact scores per suggestion: at most this over nf^2 / 2 ... */
+#define BO_EXACT   16   /* ... but at least this many */
+#define BO_CLIMBS  8    /* rounds of single-coordinate moves from the sampled winner */
+#define BO_SLACK   1e-6 /* added to the variance bound against rounding */
 
 static const double length_grid[] = {0.5, 0.75, 1, 1.5, 2, 3, 4, 6, 8};
+#define N_GRID ARRAY_SIZE(length_grid)
 
 struct bo {
 	int m;
@@ -24,12 +31,27 @@ struct bo {
 	int *x, *pend; /* rows of m */
 	double *y;     /* NaN: a failed evaluation */
 	int *cnt;
-	/* the fitted model */
+	/* The model: the nf finite observations in fit order (x order), their rows copied to xf,
+	 * and one Cholesky factor of K + jitter per grid length-scale, packed, grown a row per new
+	 * point (fit) and refactored only when the order changes or a pivot fails. */
 	bool fitted;
-	int nf;
-	int *fit_row; /* index into x of each fitted point */
-	double *l, *alpha, *kh, ls, ymean, ysd, ybest;
+	int nf, g; /* g: the chosen grid length-scale */
+	size_t cap_fit, cap_l, cap_pt;
+	int *fit_row, *xf, *hrow;
+	int *xt; /* xf by columns: step i's choices at xt[i * cap_pt ...] (cap_pt a multiple of 8,
+	          * the rows past nf unused), for the screen */
+	double *l[N_GRID], jit[N_GRID], *khg; /* khg: N_GRID tables of m + 1 kernel values */
+	double *kh, *alpha, *arow, ymean, ysd, ybest;
 };
+
+/* Matern-5/2 of the one-hot distance sqrt(2h) for h = 0..m. */
+static void kernel_table(double *kh, int m, double ls)
+{
+	for (int h = 0; h <= m; h++) {
+		double r = sqrt(5.0 * 2 * h) / ls;
+		kh[h] = (1 + r + r * r / 3) * exp(-r);
+	}
+}
 
 struct bo *bo_new(int m, const int *n_choices, uint64_t seed)
 {
@@ -42,7 +64,12 @@ struct bo *bo_new(int m, const int *n_choices, uint64_t seed)
 	bo->m = m;
 	bo->n = xmalloc(sizeof(int) * (size_t)m);
 	memcpy(bo->n, n_choices, sizeof(int) * (size_t)m);
-	bo->kh = xmalloc(sizeof(double) * (size_t)(m + 1));
+	bo->khg = xmalloc(sizeof(double) * N_GRID * (size_t)(m + 1));
+	for (size_t g = 0; g < N_GRID; g++) {
+		kernel_table(bo->khg + g * (size_t)(m + 1), m, length_grid[g]);
+		bo->jit[g] = BO_NOISE;
+	}
+	bo->kh = bo->khg;
 	bo->product = 1;
 	for (int i = 0; i < m; i++)
 		bo->product = bo->product > UINT64_MAX / (uint64_t)n_choices[i]
@@ -62,9 +89,14 @@ void bo_free(struct bo *bo)
 	free(bo->y);
 	free(bo->cnt);
 	free(bo->fit_row);
-	free(bo->l);
+	free(bo->xf);
+	free(bo->xt);
+	free(bo->hrow);
+	for (size_t g = 0; g < N_GRID; g++)
+		free(bo->l[g]);
+	free(bo->khg);
 	free(bo->alpha);
-	free(bo->kh);
+	free(bo->arow);
 	free(bo);
 }
 
@@ -165,36 +197,112 @@ double bo_best(const struct bo *bo, int *config_out)
 	return best;
 }
 
-/* Matern-5/2 of the one-hot distance sqrt(2h) for h = 0..m. */
-static void kernel_table(double *kh, int m, double ls)
+/* Appends fitted point i (its distances to points 0..i-1 in bo->hrow) to grid g's factor. */
+static int grid_append(struct bo *bo, size_t g, int i)
 {
-	for (int h = 0; h <= m; h++) {
-		double r = sqrt(5.0 * 2 * h) / ls;
-		kh[h] = (1 + r + r * r / 3) * exp(-r);
+	const double *kh = bo->khg + g * (size_t)(bo->m + 1);
+	for (int j = 0; j < i; j++)
+		bo->arow[j] = kh[bo->hrow[j]];
+	bo->arow[i] = kh[0] + bo->jit[g];
+	return linalg_cholesky_append(bo->l[g], i, bo->arow, 0);
+}
+
+static void distances(struct bo *bo, int i)
+{
+	const int *xi = bo->xf + (size_t)i * bo->m;
+	for (int j = 0; j < i; j++)
+		bo->hrow[j] = hamming(bo->xf + (size_t)j * bo->m, xi, bo->m);
+}
+
+/* Factors grid g's points 0..n-1 afresh, escalating the jitter until the factor exists (K is
+ * positive semi-definite, so a jitter of 1 always does in practice; should even that fail, the
+ * points are treated as uncorrelated rather than leaving a broken factor). */
+static void grid_refactor(struct bo *bo, size_t g, int n)
+{
+	for (; bo->jit[g] < 1; bo->jit[g] *= 10) {
+		bool ok = true;
+		for (int i = 0; i < n && ok; i++) {
+			distances(bo, i);
+			ok = grid_append(bo, g, i) == 0;
+		}
+		if (ok)
+			return;
+	}
+	double *l = bo->l[g];
+	memset(l, 0, sizeof(double) * LINALG_PACKED(n));
+	for (int i = 0; i < n; i++)
+		l[LINALG_PACKED(i) + (size_t)i] =
+		    sqrt(bo->khg[g * (size_t)(bo->m + 1)] + bo->jit[g]);
+}
+
+/* Adds fitted point nf (already in xf) to every grid's factor: O(nf (m + N_GRID nf)). */
+static void add_point(struct bo *bo)
+{
+	int i = bo->nf;
+	distances(bo, i);
+	for (size_t g = 0; g < N_GRID; g++)
+		if (grid_append(bo, g, i) < 0) {
+			bo->jit[g] *= 10;
+			grid_refactor(bo, g, i + 1);
+		}
+	bo->nf++;
+}
+
+/* Brings the factors up to the finite observations: new points are appended; a point that
+ * became finite out of order (a failed evaluation observed again) refactors from scratch. */
+static void update_factors(struct bo *bo)
+{
+	int m = bo->m, nf = 0;
+	bool prefix = true;
+	bo->fit_row = xgrow(bo->fit_row, &bo->cap_fit, bo->n_obs + 1, sizeof(int));
+	for (size_t k = 0; k < bo->n_obs; k++)
+		if (!isnan(bo->y[k])) {
+			prefix = prefix && (nf >= bo->nf || bo->fit_row[nf] == (int)k);
+			bo->fit_row[nf++] = (int)k;
+		}
+	if (!prefix || nf < bo->nf) {
+		bo->nf = 0;
+		for (size_t g = 0; g < N_GRID; g++)
+			bo->jit[g] = BO_NOISE;
+	}
+	size_t need = LINALG_PACKED(nf);
+	if (need > bo->cap_l) {
+		bo->cap_l = MAX(need, 2 * bo->cap_l);
+		for (size_t g = 0; g < N_GRID; g++)
+			bo->l[g] = xrealloc(bo->l[g], sizeof(double) * bo->cap_l);
+	}
+	if ((size_t)nf + 1 > bo->cap_pt) {
+		size_t old = bo->cap_pt;
+		bo->cap_pt = (MAX((size_t)nf + 1, 2 * bo->cap_pt) + 7) / 8 * 8;
+		int *xt = xcalloc(bo->cap_pt * (size_t)m, sizeof(int));
+		for (int i = 0; i < m && bo->nf; i++)
+			memcpy(xt + (size_t)i * bo->cap_pt, bo->xt + (size_t)i * old,
+			       sizeof(int) * (size_t)bo->nf);
+		free(bo->xt);
+		bo->xt = xt;
+		bo->xf = xrealloc(bo->xf, sizeof(int) * bo->cap_pt * (size_t)m);
+		bo->hrow = xrealloc(bo->hrow, sizeof(int) * bo->cap_pt);
+		bo->alpha = xrealloc(bo->alpha, sizeof(double) * bo->cap_pt);
+		bo->arow = xrealloc(bo->arow, sizeof(double) * bo->cap_pt);
+	}
+	while (bo->nf < nf) {
+		const int *row = bo->x + (size_t)bo->fit_row[bo->nf] * m;
+		memcpy(bo->xf + (size_t)bo->nf * m, row, sizeof(int) * (size_t)m);
+		for (int i = 0; i < m; i++)
+			bo->xt[(size_t)i * bo->cap_pt + (size_t)bo->nf] = row[i];
+		add_point(bo);
 	}
 }
 
-/* Factors K + noise for the fitted points into bo->l (escalating jitter if needed), solves
- * alpha and returns the log marginal likelihood (without the constant). */
-static double fit_one(struct bo *bo, const double *ys)
+/* alpha <- L^-1 ys on grid g; returns the log marginal likelihood (without the constant). */
+static double grid_lml(struct bo *bo, size_t g, const double *ys)
 {
-	int nf = bo->nf, m = bo->m;
-	for (double jitter = BO_NOISE; jitter < 1; jitter *= 10) {
-		for (int i = 0; i < nf; i++)
-			for (int j = 0; j <= i; j++) {
-				int h = hamming(bo->x + (size_t)bo->fit_row[i] * m,
-				                bo->x + (size_t)bo->fit_row[j] * m, m);
-				bo->l[i * nf + j] = bo->kh[h] + (i == j ? jitter : 0);
-			}
-		if (linalg_cholesky(bo->l, nf, 0) == 0)
-			break;
-	}
+	int nf = bo->nf;
 	memcpy(bo->alpha, ys, sizeof(double) * (size_t)nf);
-	linalg_solve_lower(bo->l, nf, bo->alpha);
+	linalg_packed_solve_lower(bo->l[g], nf, bo->alpha);
 	double lml = 0;
 	for (int i = 0; i < nf; i++)
-		lml -= 0.5 * bo->alpha[i] * bo->alpha[i] + log(bo->l[i * nf + i]);
-	linalg_solve_upper_t(bo->l, nf, bo->alpha);
+		lml -= 0.5 * bo->alpha[i] * bo->alpha[i] + log(bo->l[g][LINALG_PACKED(i) + i]);
 	return lml;
 }
 
@@ -203,15 +311,11 @@ static void fit(struct bo *bo)
 	if (bo->fitted)
 		return;
 	bo->fitted = true;
-	int nf = 0;
-	bo->fit_row = xrealloc(bo->fit_row, sizeof(int) * (bo->n_obs + 1));
+	update_factors(bo);
+	int nf = bo->nf;
 	double mean = 0, ss = 0;
-	for (size_t k = 0; k < bo->n_obs; k++)
-		if (!isnan(bo->y[k])) {
-			bo->fit_row[nf++] = (int)k;
-			mean += bo->y[k];
-		}
-	bo->nf = nf;
+	for (int i = 0; i < nf; i++)
+		mean += bo->y[bo->fit_row[i]];
 	mean = nf ? mean / nf : 0;
 	for (int i = 0; i < nf; i++)
 		ss += pow(bo->y[bo->fit_row[i]] - mean, 2);
@@ -223,20 +327,19 @@ static void fit(struct bo *bo)
 		ys[i] = (bo->y[bo->fit_row[i]] - mean) / bo->ysd;
 		bo->ybest = MAX(bo->ybest, ys[i]);
 	}
-	bo->l = xrealloc(bo->l, sizeof(double) * ((size_t)nf * nf + 1));
-	bo->alpha = xrealloc(bo->alpha, sizeof(double) * (size_t)(nf + 1));
-	double best_lml = -INFINITY, best_ls = 1;
-	for (size_t g = 0; g < ARRAY_SIZE(length_grid); g++) {
-		kernel_table(bo->kh, bo->m, length_grid[g]);
-		double lml = fit_one(bo, ys);
+	double best_lml = -INFINITY;
+	for (size_t g = 0; g < N_GRID; g++) {
+		double lml = grid_lml(bo, g, ys);
 		if (lml > best_lml) {
 			best_lml = lml;
-			best_ls = length_grid[g];
+			bo->g = (int)g;
 		}
 	}
-	bo->ls = best_ls;
-	kernel_table(bo->kh, bo->m, best_ls);
-	fit_one(bo, ys);
+	bo->kh = bo->khg + (size_t)bo->g * (bo->m + 1);
+	if (nf) {
+		grid_lml(bo, (size_t)bo->g, ys);
+		linalg_packed_solve_upper_t(bo->l[bo->g], nf, bo->alpha);
+	}
 	free(ys);
 }
 
@@ -246,25 +349,29 @@ static void posterior(const struct bo *bo, const int *c, double *work, double *m
 	int nf = bo->nf, m = bo->m;
 	double s = 0, q = 0;
 	for (int i = 0; i < nf; i++) {
-		work[i] = bo->kh[hamming(bo->x + (size_t)bo->fit_row[i] * m, c, m)];
+		work[i] = bo->kh[hamming(bo->xf + (size_t)i * m, c, m)];
 		s += bo->alpha[i] * work[i];
 	}
-	linalg_solve_lower(bo->l, nf, work);
+	linalg_packed_solve_lower(bo->l[bo->g], nf, work);
 	for (int i = 0; i < nf; i++)
 		q += work[i] * work[i];
 	*mu = s;
 	*var = MAX(bo->kh[0] - q, 0);
 }
 
-static double ei_std(const struct bo *bo, const int *c, double *work)
+static double ei_of(double d, double sd)
 {
-	double mu, var;
-	posterior(bo, c, work, &mu, &var);
-	double sd = sqrt(var), d = mu - bo->ybest;
 	if (sd < 1e-12)
 		return MAX(d, 0);
 	double z = d / sd;
 	return d * 0.5 * erfc(-z / M_SQRT2) + sd * exp(-0.5 * z * z) / sqrt(2 * M_PI);
+}
+
+static double ei_std(const struct bo *bo, const int *c, double *work)
+{
+	double mu, var;
+	posterior(bo, c, work, &mu, &var);
+	return ei_of(mu - bo->ybest, sqrt(var));
 }
 
 void bo_predict(struct bo *bo, const int *config, double *mean, double *sd)
@@ -289,96 +396,150 @@ double bo_expected_improvement(struct bo *bo, const int *config)
 double bo_length_scale(struct bo *bo)
 {
 	fit(bo);
-	return bo->ls;
+	return length_grid[bo->g];
 }
 
-/* Every configuration in mixed-radix order; the first of largest EI wins ties. */
-static bool search_enumerate(struct bo *bo, int *c, int *best, double *work)
+/* ---- the acquisition ----
+ * A candidate set is scored in two passes. The screen costs O(nf m) a candidate: the posterior
+ * mean exactly, and an upper bound on the variance from the nearest observed point alone
+ * (conditioning on more points only lowers it), hence an upper bound on EI. Exact scores
+ * (O(nf^2) each) then go in decreasing order of that bound until the bound falls below the
+ * best exact score, so the winner is the set's true EI maximiser (the first in set order on a
+ * tie) unless more candidates survive the bound than BO_WORK allows. */
+
+struct cand {
+	double ub;
+	int idx;
+};
+
+static int cand_cmp(const void *a, const void *b)
 {
-	double best_ei = -1;
-	memset(c, 0, sizeof(int) * (size_t)bo->m);
-	for (uint64_t k = 0; k < bo->product; k++) {
-		if (!seen(bo, c)) {
-			double ei = ei_std(bo, c, work);
-			if (ei > best_ei) {
-				best_ei = ei;
-				memcpy(best, c, sizeof(int) * (size_t)bo->m);
-			}
+	const struct cand *p = a, *q = b;
+	if (p->ub != q->ub)
+		return p->ub > q->ub || isnan(q->ub) ? -1 : 1;
+	return (p->idx > q->idx) - (p->idx < q->idx);
+}
+
+/* The EI bound of an unseen c; false when c is observed or pending. `h` holds nf ints. */
+static bool screen(const struct bo *bo, const int *c, int *h, double *ub)
+{
+	int nf = bo->nf, m = bo->m, hmin = m + 1, nb = (nf + 7) / 8;
+	memset(h, 0, sizeof(int) * (size_t)nb * 8);
+	for (int i = 0; i < m; i++) { /* by columns, eight at a time, so that it vectorises */
+		const int *col = bo->xt + (size_t)i * bo->cap_pt;
+		int ci = c[i];
+		for (int b = 0; b < nb; b++)
+			for (int u = 0; u < 8; u++)
+				h[8 * b + u] += col[8 * b + u] != ci;
+	}
+	double s = 0;
+	for (int j = 0; j < nf; j++) {
+		s += bo->alpha[j] * bo->kh[h[j]];
+		hmin = MIN(hmin, h[j]);
+	}
+	if (hmin == 0)
+		return false;
+	if (bo->n_obs > (size_t)nf && find_row(bo->x, bo->n_obs, c, m) >= 0)
+		return false; /* a failed evaluation */
+	if (find_row(bo->pend, bo->n_pend, c, m) >= 0)
+		return false;
+	double k0 = bo->kh[0], near = hmin <= m ? bo->kh[hmin] : 0;
+	double var = k0 - near * near / (k0 + bo->jit[bo->g]) + BO_SLACK;
+	*ub = ei_of(s - bo->ybest, sqrt(MAX(var, 0)));
+	return true;
+}
+
+/* Scores the n configurations of set (rows of m) and copies the winner to best if its EI
+ * exceeds *best_ei, with at most *exact exact scores. Returns whether it did. */
+static bool pick(struct bo *bo, const int *set, int n, double *best_ei, int *best, int *exact,
+                 double *work)
+{
+	int m = bo->m, nc = 0, won = -1;
+	struct cand *cs = xmalloc(sizeof(*cs) * (size_t)(n + 1));
+	int *h = xmalloc(sizeof(int) * (size_t)(bo->nf + 8));
+	for (int k = 0; k < n; k++)
+		if (screen(bo, set + (size_t)k * m, h, &cs[nc].ub))
+			cs[nc++].idx = k;
+	free(h);
+	qsort(cs, (size_t)nc, sizeof(*cs), cand_cmp);
+	for (int k = 0; k<nc && * exact> 0 && cs[k].ub >= *best_ei; k++, --*exact) {
+		double ei = ei_std(bo, set + (size_t)cs[k].idx * m, work);
+		if (ei > *best_ei || (ei == *best_ei && won >= 0 && cs[k].idx < won)) {
+			*best_ei = ei;
+			won = cs[k].idx;
 		}
-		for (int i = 0; i < bo->m && ++c[i] == bo->n[i]; i++)
+	}
+	free(cs);
+	if (won >= 0)
+		memcpy(best, set + (size_t)won * m, sizeof(int) * (size_t)m);
+	return won >= 0;
+}
+
+/* Every configuration in mixed-radix order. */
+static bool search_enumerate(struct bo *bo, int *best, int *exact, double *work)
+{
+	int m = bo->m, n = (int)bo->product;
+	int *set = xmalloc(sizeof(int) * (size_t)n * (size_t)m), *c = set;
+	memset(c, 0, sizeof(int) * (size_t)m);
+	for (int k = 1; k < n; k++) {
+		memcpy(c + m, c, sizeof(int) * (size_t)m);
+		c += m;
+		for (int i = 0; i < m && ++c[i] == bo->n[i]; i++)
 			c[i] = 0;
 	}
-	return best_ei >= 0;
-}
-
-/* Hill climb from c by single-coordinate moves to unseen configurations. */
-static double climb(struct bo *bo, int *c, double ei, double *work)
-{
-	for (bool moved = true; moved;) {
-		moved = false;
-		for (int i = 0; i < bo->m; i++) {
-			int keep = c[i], to = keep;
-			for (int v = 0; v < bo->n[i]; v++) {
-				if (v == keep)
-					continue;
-				c[i] = v;
-				double x = seen(bo, c) ? -1 : ei_std(bo, c, work);
-				if (x > ei) {
-					ei = x;
-					to = v;
-					moved = true;
-				}
-			}
-			c[i] = to;
-		}
-	}
-	return ei;
-}
-
-/* Keeps the BO_STARTS best (ei, c) in descending order in starts/start_ei. */
-static void keep_best(int *starts, double *start_ei, int *ns, const int *c, double ei, int m)
-{
-	int at = *ns;
-	if (at == BO_STARTS) {
-		if (ei <= start_ei[BO_STARTS - 1])
-			return;
-		at--;
-	} else {
-		(*ns)++;
-	}
-	for (; at > 0 && start_ei[at - 1] < ei; at--) {
-		start_ei[at] = start_ei[at - 1];
-		memcpy(starts + at * m, starts + (at - 1) * m, sizeof(int) * (size_t)m);
-	}
-	start_ei[at] = ei;
-	memcpy(starts + at * m, c, sizeof(int) * (size_t)m);
-}
-
-/* Random unseen candidates, then hill climbs from the best of them and from the best
- * observed configuration. */
-static bool search_sample(struct bo *bo, int *c, int *best, double *work)
-{
-	int m = bo->m, ns = 0;
-	int *starts = xmalloc(sizeof(int) * (size_t)((BO_STARTS + 1) * m));
-	double start_ei[BO_STARTS + 1];
-	for (int s = 0; s < BO_SAMPLES; s++) {
-		for (int i = 0; i < m; i++)
-			c[i] = (int)rng_below(&bo->rng, (uint64_t)bo->n[i]);
-		if (!seen(bo, c))
-			keep_best(starts, start_ei, &ns, c, ei_std(bo, c, work), m);
-	}
-	if (!isnan(bo_best(bo, starts + ns * m)))
-		start_ei[ns++] = -1;
 	double best_ei = -1;
-	for (int s = 0; s < ns; s++) {
-		double ei = climb(bo, starts + s * m, start_ei[s], work);
-		if (ei > best_ei) {
-			best_ei = ei;
-			memcpy(best, starts + s * m, sizeof(int) * (size_t)m);
-		}
+	bool found = pick(bo, set, n, &best_ei, best, exact, work);
+	free(set);
+	return found;
+}
+
+/* Appends the single-coordinate neighbours of c to set; returns the new count. */
+static int neighbours(const struct bo *bo, const int *c, int *set, int n)
+{
+	int m = bo->m;
+	for (int i = 0; i < m; i++)
+		for (int v = 0; v < bo->n[i]; v++)
+			if (v != c[i]) {
+				int *row = set + (size_t)n++ * m;
+				memcpy(row, c, sizeof(int) * (size_t)m);
+				row[i] = v;
+			}
+	return n;
+}
+
+/* Random configurations (BO_SAMPLES, fewer as the model grows) and the neighbours of the
+ * BO_STARTS best observed ones, then single-coordinate moves from the winner while they raise
+ * its EI. */
+static bool search_sample(struct bo *bo, int *best, int *exact, double *work)
+{
+	int m = bo->m, moves = 0, n = 0;
+	for (int i = 0; i < m; i++)
+		moves += bo->n[i] - 1;
+	int *set = xmalloc(sizeof(int) * (size_t)(BO_SAMPLES + BO_STARTS * moves) * (size_t)m);
+	double fit = (double)bo->nf * m + 1;
+	int samples = (int)MAX(BO_FLOOR, MIN(BO_SAMPLES, BO_SCREEN / fit));
+	for (; n < samples; n++)
+		for (int i = 0; i < m; i++)
+			set[(size_t)n * m + i] = (int)rng_below(&bo->rng, (uint64_t)bo->n[i]);
+	bool *used = xcalloc(bo->n_obs + 1, sizeof(bool));
+	for (int s = 0; s < BO_STARTS; s++) {
+		ssize_t top = -1;
+		for (size_t k = 0; k < bo->n_obs; k++)
+			if (!used[k] && !isnan(bo->y[k]) && (top < 0 || bo->y[k] > bo->y[top]))
+				top = (ssize_t)k;
+		if (top < 0)
+			break;
+		used[top] = true;
+		n = neighbours(bo, bo->x + (size_t)top * m, set, n);
 	}
-	free(starts);
-	return best_ei >= 0;
+	free(used);
+	double best_ei = -1;
+	bool found = pick(bo, set, n, &best_ei, best, exact, work);
+	for (int r = 0; found && r < BO_CLIMBS; r++)
+		if (!pick(bo, set, neighbours(bo, best, set, 0), &best_ei, best, exact, work))
+			break;
+	free(set);
+	return found;
 }
 
 int bo_suggest(struct bo *bo, int *config_out)
@@ -400,10 +561,12 @@ int bo_suggest(struct bo *bo, int *config_out)
 	if (!found) {
 		fit(bo);
 		double *work = xmalloc(sizeof(double) * (size_t)(bo->nf + 1));
-		int *c = xmalloc(sizeof(int) * (size_t)m);
-		found = bo->product <= BO_ENUM_LIMIT ? search_enumerate(bo, c, config_out, work)
-		                                     : search_sample(bo, c, config_out, work);
-		free(c);
+		/* exact scores for this suggestion: O(BO_WORK) arithmetic at most */
+		int exact = (int)MAX(BO_EXACT, 2 * BO_WORK / ((double)bo->nf * bo->nf + 1));
+		bool all = bo->product <= BO_ENUM_LIMIT &&
+		           (double)bo->product * ((double)bo->nf * m + 1) <= BO_SCREEN;
+		found = all ? search_enumerate(bo, config_out, &exact, work)
+		            : search_sample(bo, config_out, &exact, work);
 		free(work);
 	}
 	if (!found)

@@ -494,8 +494,8 @@ static struct step_change *find_change(struct engine *en, int step, size_t *idx)
 	return NULL;
 }
 
-void engine_add_version(struct engine *en, int step, const char *prompt, double score, bool edited,
-                        int iteration)
+struct prompt_version *engine_add_version(struct engine *en, int step, const char *prompt,
+                                          double score, bool edited, int iteration)
 {
 	int v = 0;
 	for (size_t i = 0; i < en->n_versions; i++)
@@ -503,8 +503,30 @@ void engine_add_version(struct engine *en, int step, const char *prompt, double 
 			v = en->versions[i].version;
 	en->versions =
 	    xgrow(en->versions, &en->cap_versions, en->n_versions + 1, sizeof *en->versions);
-	en->versions[en->n_versions++] =
-	    (struct prompt_version){step, v + 1, iteration, xstrdup(prompt), score, edited};
+	struct prompt_version *pv = &en->versions[en->n_versions++];
+	*pv = (struct prompt_version){
+	    .step = step,
+	    .version = v + 1,
+	    .iteration = iteration,
+	    .prompt = xstrdup(prompt),
+	    .score = score,
+	    .edited = edited,
+	};
+	return pv;
+}
+
+void version_set_demos(struct prompt_version *v, const struct demo *d, size_t n)
+{
+	demos_free(v->demos, v->n_demos);
+	v->demos = demos_dup(d, n);
+	v->n_demos = n;
+	v->demos_known = true;
+}
+
+static void version_free(struct prompt_version *v)
+{
+	free(v->prompt);
+	demos_free(v->demos, v->n_demos);
 }
 
 static void set_prompt(struct step *st, const char *prompt, const struct demo *demos, size_t n)
@@ -632,7 +654,7 @@ static void maybe_close(struct engine *en)
 	close_iteration(en);
 }
 
-static int decide(struct engine *en, int step, enum decision d, const char *text)
+static int decide(struct engine *en, int step, enum decision d, enum decider by, const char *text)
 {
 	size_t ci;
 	struct step_change *ch = find_change(en, step, &ci);
@@ -655,13 +677,16 @@ static int decide(struct engine *en, int step, enum decision d, const char *text
 	}
 	push_undo(en, step, ci);
 	ch->decision = d;
+	ch->by = by;
 	if (d == DECISION_ACCEPT || d == DECISION_EDIT) {
 		const char *p = d == DECISION_EDIT ? text : ch->new_prompt;
 		if (d == DECISION_EDIT)
 			ch->edited = xstrdup(text);
 		set_prompt(st, p, ch->new_demos, ch->n_new_demos);
 		/* scored when the iteration closes, if what it kept was measured */
-		engine_add_version(en, step, p, -1, d == DECISION_EDIT, cur(en)->number);
+		version_set_demos(
+		    engine_add_version(en, step, p, -1, d == DECISION_EDIT, cur(en)->number),
+		    st->demos, st->n_demos);
 	}
 	engine_emit(en, EV_DECISION, step, -1, NULL);
 	maybe_close(en);
@@ -670,17 +695,17 @@ static int decide(struct engine *en, int step, enum decision d, const char *text
 
 int engine_accept(struct engine *en, int step)
 {
-	return decide(en, step, DECISION_ACCEPT, NULL);
+	return decide(en, step, DECISION_ACCEPT, DECIDER_USER, NULL);
 }
 
 int engine_edit(struct engine *en, int step, const char *text)
 {
-	return decide(en, step, DECISION_EDIT, text);
+	return decide(en, step, DECISION_EDIT, DECIDER_USER, text);
 }
 
 int engine_reject(struct engine *en, int step)
 {
-	return decide(en, step, DECISION_REJECT, NULL);
+	return decide(en, step, DECISION_REJECT, DECIDER_USER, NULL);
 }
 
 int engine_undo(struct engine *en)
@@ -702,8 +727,9 @@ int engine_undo(struct engine *en)
 	struct step_change *ch = &it->changes[u->change];
 	set_prompt(&en->s->steps[u->step], u->prev_prompt, u->prev_demos, u->n_prev_demos);
 	while (en->n_versions > u->n_versions_before)
-		free(en->versions[--en->n_versions].prompt);
+		version_free(&en->versions[--en->n_versions]);
 	ch->decision = DECISION_NONE;
+	ch->by = DECIDER_UNKNOWN;
 	free(ch->edited);
 	ch->edited = NULL;
 	free_undo(u);
@@ -720,7 +746,7 @@ int engine_decide_remaining(struct engine *en)
 	for (size_t c = 0; c < it->n_changes && it->phase == PHASE_DECISION; c++)
 		if (it->changes[c].decision == DECISION_NONE)
 			decide(en, it->changes[c].step,
-			       improves ? DECISION_ACCEPT : DECISION_REJECT, NULL);
+			       improves ? DECISION_ACCEPT : DECISION_REJECT, DECIDER_ENGINE, NULL);
 	if (it->phase == PHASE_DECISION)
 		close_iteration(en);
 	return 0;
@@ -734,13 +760,18 @@ int engine_restore_version(struct engine *en, int step, int version)
 		const struct prompt_version *v = &en->versions[i];
 		if (v->step == step && v->version == version) {
 			drop_undo(en); /* undo would now take back the restore's prompt */
-			char *p = xstrdup(v->prompt);
 			struct step *st = &en->s->steps[step];
-			set_prompt(st, p, st->demos, st->n_demos);
+			/* the version's own demonstrations where it recorded them */
+			struct prompt_version *nv = engine_add_version(
+			    en, step, v->prompt, -1, false, cur(en) ? cur(en)->number : 0);
+			v = &en->versions[i]; /* the array may have moved */
+			if (v->demos_known)
+				version_set_demos(nv, v->demos, v->n_demos);
+			else
+				version_set_demos(nv, st->demos, st->n_demos);
+			set_prompt(st, nv->prompt, nv->demos, nv->n_demos);
 			/* the other steps may have changed since: this combination is unmeasured */
-			engine_add_version(en, step, p, -1, false, cur(en) ? cur(en)->number : 0);
 			en->val_score = -1;
-			free(p);
 			engine_emit(en, EV_DECISION, step, -1, NULL);
 			return 0;
 		}
@@ -915,7 +946,7 @@ void engine_free(struct engine *en)
 	}
 	free(en->iters);
 	for (size_t i = 0; i < en->n_versions; i++)
-		free(en->versions[i].prompt);
+		version_free(&en->versions[i]);
 	free(en->versions);
 	drop_undo(en);
 	free(en->undo);

@@ -100,6 +100,14 @@ struct evaluation {
 };
 
 enum decision { DECISION_NONE, DECISION_ACCEPT, DECISION_EDIT, DECISION_REJECT };
+/* Who made a decision: a person (a key, a command) or the engine deciding on its own (a run of
+ * whole iterations accepts what improved validation); unknown in sessions saved before this was
+ * recorded. */
+enum decider { DECIDER_UNKNOWN, DECIDER_USER, DECIDER_ENGINE };
+/* Their names in the session file and --run --json: "pending", "accepted", "edited",
+ * "rejected"; "user", "engine" (NULL when unknown). */
+const char *decision_name(enum decision d);
+const char *decider_name(enum decider by);
 
 struct step_change {
 	int step;
@@ -107,6 +115,7 @@ struct step_change {
 	struct demo *new_demos;
 	size_t n_new_demos;
 	enum decision decision;
+	enum decider by;
 	char *edited; /* the text accepted when edited */
 };
 
@@ -149,6 +158,9 @@ struct iteration {
 	/* shapley */
 	double *phi, *phi_sd;
 	const char *shapley_method;
+	long shapley_extra;           /* validation evaluations bought beyond selection's */
+	bool shapley_underdetermined; /* kernel: the evaluations did not determine every phi */
+	char *shapley_note;           /* how the estimate fell short, or NULL */
 	int *next_budget;
 	/* proposal */
 	struct step_change *changes;
@@ -170,7 +182,10 @@ struct prompt_version {
 	int version;   /* 1 = the original */
 	int iteration; /* 0 for the original */
 	char *prompt;
-	double score; /* measured validation score of the configuration it joined, or -1 */
+	struct demo *demos; /* the demonstrations it carried */
+	size_t n_demos;
+	bool demos_known; /* false: recorded by an older adopt-tui, which kept no demos */
+	double score;     /* measured validation score of the configuration it joined, or -1 */
 	bool edited;
 };
 
@@ -255,6 +270,10 @@ void engine_projection(const struct engine *en, long *calls, double *usd);
  * proposal (iterations 0), or `iterations` whole iterations, the one in progress counting as the
  * first (as engine_run counts). */
 void engine_projection_run(const struct engine *en, int iterations, long *calls, double *usd);
+/* The validation evaluations the next Shapley phase buys beyond selection's (exact and
+ * permutation; kernel never buys any): that of the iteration in progress when its Shapley
+ * phase is still ahead, else of a fresh iteration. Counted in the projections above. */
+long engine_shapley_extra(const struct engine *en);
 /* engine_run stops after `iterations` iterations in a row without validation gain (an accepted
  * change whose combination beat the incumbent); 0 never stops for that. */
 void engine_set_patience(struct engine *en, int iterations);

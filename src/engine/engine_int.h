@@ -128,8 +128,11 @@ void engine_restore(struct engine *en);
 /* engine.c: the measured score of what an iteration's decisions kept (iteration.kept_score). */
 double engine_kept_score(const struct engine *en, const struct iteration *it);
 struct iteration *engine_new_iteration(struct engine *en);
-void engine_add_version(struct engine *en, int step, const char *prompt, double score, bool edited,
-                        int iteration);
+/* Records a new version of a step's prompt; its demonstrations are unknown until
+ * version_set_demos says what they are. */
+struct prompt_version *engine_add_version(struct engine *en, int step, const char *prompt,
+                                          double score, bool edited, int iteration);
+void version_set_demos(struct prompt_version *v, const struct demo *d, size_t n);
 bool step_optimizable(const struct step *st);
 
 #endif

@@ -93,6 +93,29 @@ static void cost_json(cJSON *parent, enum phase p, const struct phase_cost *pc)
 }
 
 static const char *const decision_names[] = {"pending", "accepted", "edited", "rejected"};
+static const char *const decider_names[] = {[DECIDER_USER] = "user", [DECIDER_ENGINE] = "engine"};
+
+const char *decision_name(enum decision d)
+{
+	return decision_names[d];
+}
+
+const char *decider_name(enum decider by)
+{
+	return decider_names[by];
+}
+
+/* Adds demonstrations as an array named "demos" of parent. */
+static void demos_json(cJSON *parent, const struct demo *d, size_t n)
+{
+	cJSON *arr = cJSON_AddArrayToObject(parent, "demos");
+	for (size_t k = 0; k < n; k++) {
+		cJSON *dj = cJSON_CreateObject();
+		cJSON_AddStringToObject(dj, "input", d[k].input);
+		cJSON_AddStringToObject(dj, "output", d[k].output);
+		cJSON_AddItemToArray(arr, dj);
+	}
+}
 
 /* Whether an evaluation's per-example scores are saved: the incumbent's and the proposal's. */
 static bool keeps_scores(const struct iteration *it, size_t e, size_t n_steps)
@@ -167,6 +190,10 @@ static cJSON *iteration_json(const struct engine *en, const struct iteration *it
 		cJSON *sh = cJSON_AddObjectToObject(o, "shapley");
 		cJSON_AddStringToObject(sh, "method",
 		                        it->shapley_method ? it->shapley_method : "none");
+		cJSON_AddNumberToObject(sh, "extra_evaluations", (double)it->shapley_extra);
+		cJSON_AddBoolToObject(sh, "underdetermined", it->shapley_underdetermined);
+		if (it->shapley_note)
+			cJSON_AddStringToObject(sh, "note", it->shapley_note);
 		cJSON *phi = cJSON_AddObjectToObject(sh, "phi");
 		cJSON *sd = cJSON_AddObjectToObject(sh, "sd");
 		for (size_t i = 0; i < s->n_steps; i++) {
@@ -194,17 +221,12 @@ static cJSON *iteration_json(const struct engine *en, const struct iteration *it
 		cJSON_AddStringToObject(j, "old", sc->old_prompt);
 		cJSON_AddStringToObject(j, "new", sc->new_prompt);
 		cJSON_AddStringToObject(j, "decision", decision_names[sc->decision]);
+		if (sc->by != DECIDER_UNKNOWN)
+			cJSON_AddStringToObject(j, "by", decider_names[sc->by]);
 		if (sc->edited)
 			cJSON_AddStringToObject(j, "edited", sc->edited);
-		if (sc->n_new_demos) {
-			cJSON *d = cJSON_AddArrayToObject(j, "demos");
-			for (size_t k = 0; k < sc->n_new_demos; k++) {
-				cJSON *dj = cJSON_CreateObject();
-				cJSON_AddStringToObject(dj, "input", sc->new_demos[k].input);
-				cJSON_AddStringToObject(dj, "output", sc->new_demos[k].output);
-				cJSON_AddItemToArray(d, dj);
-			}
-		}
+		if (sc->n_new_demos)
+			demos_json(j, sc->new_demos, sc->n_new_demos);
 		cJSON_AddItemToArray(ch, j);
 	}
 	cJSON *cost = cJSON_AddObjectToObject(o, "cost");
@@ -247,6 +269,8 @@ void engine_store(struct engine *en)
 		cJSON_AddNumberToObject(j, "score", v->score);
 		if (v->edited)
 			cJSON_AddBoolToObject(j, "edited", true);
+		if (v->demos_known)
+			demos_json(j, v->demos, v->n_demos);
 		cJSON_AddItemToArray(vers, j);
 	}
 	cJSON *iters = cJSON_AddArrayToObject(h, "iterations");
@@ -484,6 +508,20 @@ static void restore_evaluations(struct engine *en, struct iteration *it, const c
 	}
 }
 
+/* The demonstrations of a "demos" array (an empty list for anything else). */
+static struct demo *demos_of(const cJSON *arr, size_t *n)
+{
+	struct demo *d = xcalloc((size_t)cJSON_GetArraySize(arr) + 1, sizeof *d);
+	const cJSON *dm;
+	*n = 0;
+	cJSON_ArrayForEach(dm, arr)
+	{
+		char *in = str_or_null_of(dm, "input"), *out = str_or_null_of(dm, "output");
+		d[(*n)++] = (struct demo){in ? in : xstrdup(""), out ? out : xstrdup("")};
+	}
+	return d;
+}
+
 static void restore_changes(struct engine *en, struct iteration *it, const cJSON *arr)
 {
 	size_t n = (size_t)cJSON_GetArraySize(arr);
@@ -501,18 +539,15 @@ static void restore_changes(struct engine *en, struct iteration *it, const cJSON
 		ch->old_prompt = str_or_null_of(c, "old");
 		ch->new_prompt = str_or_null_of(c, "new");
 		ch->edited = str_or_null_of(c, "edited");
-		const cJSON *demos = cJSON_GetObjectItemCaseSensitive(c, "demos"), *dm;
 		ch->new_demos =
-		    xcalloc((size_t)cJSON_GetArraySize(demos) + 1, sizeof *ch->new_demos);
-		cJSON_ArrayForEach(dm, demos)
-		{
-			char *in = str_or_null_of(dm, "input"), *out = str_or_null_of(dm, "output");
-			ch->new_demos[ch->n_new_demos++] =
-			    (struct demo){in ? in : xstrdup(""), out ? out : xstrdup("")};
-		}
+		    demos_of(cJSON_GetObjectItemCaseSensitive(c, "demos"), &ch->n_new_demos);
 		for (size_t d = 0; d < ARRAY_SIZE(decision_names) && cJSON_IsString(dec); d++)
 			if (strcmp(decision_names[d], dec->valuestring) == 0)
 				ch->decision = (enum decision)d;
+		const cJSON *by = cJSON_GetObjectItemCaseSensitive(c, "by");
+		for (size_t d = 0; d < ARRAY_SIZE(decider_names) && cJSON_IsString(by); d++)
+			if (decider_names[d] && strcmp(decider_names[d], by->valuestring) == 0)
+				ch->by = (enum decider)d;
 	}
 }
 
@@ -552,6 +587,10 @@ static void restore_iteration(struct engine *en, cJSON *r)
 	const cJSON *sh = cJSON_GetObjectItemCaseSensitive(r, "shapley");
 	if (sh) {
 		it->shapley_method = method_of(sh);
+		it->shapley_extra = json_get_count(sh, "extra_evaluations");
+		it->shapley_underdetermined =
+		    cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(sh, "underdetermined"));
+		it->shapley_note = str_or_null_of(sh, "note");
 		it->phi = xcalloc(s->n_steps, sizeof *it->phi);
 		it->phi_sd = xcalloc(s->n_steps, sizeof *it->phi_sd);
 		const cJSON *phi = cJSON_GetObjectItemCaseSensitive(sh, "phi");
@@ -594,16 +633,24 @@ void engine_restore(struct engine *en)
 		int step = cJSON_IsString(id) ? session_step_index(s, id->valuestring) : -1;
 		if (step < 0 || !cJSON_IsString(p))
 			continue;
-		engine_add_version(en, step, p->valuestring, score_of(v, "score", -1),
-		                   cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(v, "edited")),
-		                   small(v, "iteration"));
+		struct prompt_version *pv =
+		    engine_add_version(en, step, p->valuestring, score_of(v, "score", -1),
+		                       cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(v, "edited")),
+		                       small(v, "iteration"));
+		const cJSON *demos = cJSON_GetObjectItemCaseSensitive(v, "demos");
+		if (cJSON_IsArray(demos)) {
+			pv->demos = demos_of(demos, &pv->n_demos);
+			pv->demos_known = true;
+		}
 	}
 	for (size_t i = 0; i < s->n_steps; i++) {
 		bool have = false;
 		for (size_t k = 0; k < en->n_versions && !have; k++)
 			have = en->versions[k].step == (int)i;
 		if (!have && s->steps[i].kind == STEP_LLM)
-			engine_add_version(en, (int)i, s->steps[i].prompt, -1, false, 0);
+			version_set_demos(
+			    engine_add_version(en, (int)i, s->steps[i].prompt, -1, false, 0),
+			    s->steps[i].demos, s->steps[i].n_demos);
 	}
 	cJSON *iters = cJSON_GetObjectItemCaseSensitive(h, "iterations"), *r;
 	cJSON_ArrayForEach(r, iters)

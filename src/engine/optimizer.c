@@ -48,11 +48,7 @@ void candidate_free(struct candidate *c)
 	if (!c)
 		return;
 	free(c->prompt);
-	for (size_t i = 0; i < c->n_demos; i++) {
-		free(c->demos[i].input);
-		free(c->demos[i].output);
-	}
-	free(c->demos);
+	demos_free(c->demos, c->n_demos);
 	free(c->optimizer);
 	free(c->note);
 	memset(c, 0, sizeof *c);
@@ -75,6 +71,15 @@ struct demo *demos_dup(const struct demo *d, size_t n)
 		out[i].output = xstrdup(d[i].output ? d[i].output : "");
 	}
 	return out;
+}
+
+void demos_free(struct demo *d, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(d[i].input);
+		free(d[i].output);
+	}
+	free(d);
 }
 
 /* ---- the instruct role prompt ---- */

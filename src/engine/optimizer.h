@@ -72,5 +72,6 @@ size_t optimizer_parse_rewrites(const struct opt_request *req, const char *const
 bool optimizer_same_text(const char *a, const char *b);
 /* Deep copy of demonstrations. */
 struct demo *demos_dup(const struct demo *d, size_t n);
+void demos_free(struct demo *d, size_t n);
 
 #endif

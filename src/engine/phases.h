@@ -26,6 +26,10 @@ enum split_id phases_val_split(const struct engine *en);
 /* A hash of every step's prompt: E1 is asked again only when it changes. */
 uint64_t prompts_key(const struct session *s);
 
+/* The extra validation evaluations the Shapley phase will launch (exact and permutation ask
+ * for the coalitions selection did not evaluate; kernel for none): exact once selection has
+ * run, else from the search's initial design. */
+long phases_shapley_extra(const struct engine *en, const struct iteration *it);
 /* The iteration in progress. */
 struct iteration *phases_current(struct engine *en);
 /* run_batch callback: one batch of the stage in flight is done. */

@@ -86,7 +86,9 @@ static char *question_text(const struct engine *en, const struct trace *t)
 	struct sbuf b = {0};
 	for (size_t i = 0; i < ex->n; i++) {
 		sbuf_addf(&b, "%s%s: ", i ? "\n" : "", ex->keys[i]);
-		add_clipped(&b, ex->vals[i].text);
+		char *joined;
+		add_clipped(&b, value_text(&ex->vals[i], &joined));
+		free(joined);
 	}
 	return sbuf_take(&b);
 }
@@ -278,6 +280,8 @@ int stage_analysis_e2(struct engine *en, struct iteration *it, bool resumed)
 		return STAGE_DONE;
 	const struct session *s = en->s;
 	it->dependency = xcalloc(s->n_steps, sizeof *it->dependency);
+	if (s->opt.ablate[ABLATE_GRADIENT] == GRADIENT_GLOBAL)
+		return STAGE_DONE; /* ablation: no dependency analysis */
 	const struct trace *sample =
 	    it->n_good ? &it->traces[it->good[0]] : &it->traces[it->bad[0]];
 	char *traces = traces_text(en, sample);
@@ -385,8 +389,27 @@ static int per_step_case(struct engine *en, struct iteration *it, bool resumed, 
 	return en->waits_left ? STAGE_WAIT : STAGE_DONE;
 }
 
+/* The ablation of dependency-guided estimation (optimizer.ablate.gradient "global"): every
+ * step's local gradient is the case's global gradient, with no call. */
+static void local_is_global(struct engine *en, struct iteration *it)
+{
+	for (size_t c = 0; c < it->n_cases; c++) {
+		struct adopt_case *ac = &it->cases[c];
+		for (size_t i = 0; ac->gradient && i < en->s->n_steps; i++)
+			if (step_optimizable(&en->s->steps[i]) &&
+			    trace_find(&it->traces[ac->trace], (int)i)) {
+				free(ac->local[i]);
+				ac->local[i] = xstrdup(ac->gradient);
+			}
+	}
+}
+
 int stage_local_e5(struct engine *en, struct iteration *it, bool resumed)
 {
+	if (!resumed && en->s->opt.ablate[ABLATE_GRADIENT] == GRADIENT_GLOBAL) {
+		local_is_global(en, it);
+		return STAGE_DONE;
+	}
 	return per_step_case(en, it, resumed, ROLE_LOCAL);
 }
 

@@ -356,12 +356,93 @@ static void collect_evals(struct engine *en, struct iteration *it)
 	en->n_jobs = 0;
 }
 
+/* ---- selection without the search (optimizer.ablate.selection "per_step") ----
+ * The ablation of global selection: the incumbent and every candidate alone are evaluated, each
+ * step keeps its best candidate when it beat the incumbent alone, and the combination of these
+ * winners is evaluated once for its own score.  No other combination is tried. */
+static bool per_step(const struct engine *en)
+{
+	return en->s->opt.ablate[ABLATE_SELECTION] == SELECT_PER_STEP;
+}
+
+/* win[i]: step i's best candidate evaluated alone when it beat the incumbent, else 0. */
+static void per_step_winners(const struct engine *en, const struct iteration *it, int *win)
+{
+	size_t m = en->s->n_steps;
+	double *best = xcalloc(m, sizeof *best);
+	memset(win, 0, m * sizeof *win);
+	for (size_t e = 0; e < it->n_evals; e++) {
+		const int *c = it->evals[e].choice;
+		int step = -1, changed = 0;
+		for (size_t i = 0; i < m; i++)
+			if (c[i] > 0)
+				step = (int)i, changed++;
+		double sc = it->evals[e].score;
+		if (changed == 1 && sc > it->base_score && (!win[step] || sc > best[step]))
+			win[step] = c[step], best[step] = sc;
+	}
+	free(best);
+}
+
+static void per_step_start(struct engine *en, struct iteration *it)
+{
+	size_t m = en->s->n_steps;
+	int *c = xcalloc(m, sizeof *c);
+	en->launching = true;
+	launch_eval(en, it, c); /* the incumbent */
+	for (size_t i = 0; i < m; i++) {
+		for (size_t k = 1; it->n_cands && k <= it->n_cands[i]; k++) {
+			c[i] = (int)k;
+			launch_eval(en, it, c);
+		}
+		c[i] = 0;
+	}
+	en->launching = false;
+	free(c);
+}
+
+static int per_step_finish(struct engine *en, struct iteration *it)
+{
+	size_t m = en->s->n_steps;
+	collect_evals(en, it);
+	int *win = xcalloc(m, sizeof *win), changed = 0;
+	per_step_winners(en, it, win);
+	for (size_t i = 0; i < m; i++)
+		changed += win[i] > 0;
+	if (changed >= 2 && !evaluated(it, win, m)) {
+		en->launching = true;
+		launch_eval(en, it, win);
+		en->launching = false;
+		if (!en->jobs_left)
+			collect_evals(en, it); /* answered from the memo at once */
+	}
+	free(win);
+	return en->jobs_left ? STAGE_WAIT : STAGE_DONE;
+}
+
+/* The evaluation of the winners' combination (the incumbent's when no step won), or -1. */
+static int per_step_eval(const struct engine *en, const struct iteration *it)
+{
+	size_t m = en->s->n_steps;
+	int *win = xcalloc(m, sizeof *win), found = -1;
+	per_step_winners(en, it, win);
+	for (size_t e = 0; e < it->n_evals && found < 0; e++)
+		if (memcmp(it->evals[e].choice, win, m * sizeof *win) == 0)
+			found = (int)e;
+	free(win);
+	return found;
+}
+
 int stage_selection_start(struct engine *en, struct iteration *it, bool resumed)
 {
 	const struct session *s = en->s;
 	if (resumed)
 		return STAGE_NEXT;
 	val_sample(en, it);
+	if (per_step(en)) {
+		per_step_start(en, it);
+		return en->jobs_left ? STAGE_WAIT : STAGE_NEXT;
+	}
 	int *nch = xcalloc(s->n_steps, sizeof *nch);
 	size_t total = 1;
 	for (size_t i = 0; i < s->n_steps; i++) {
@@ -385,6 +466,8 @@ int stage_selection_search(struct engine *en, struct iteration *it, bool resumed
 {
 	(void)resumed;
 	const struct session *s = en->s;
+	if (per_step(en))
+		return per_step_finish(en, it);
 	collect_evals(en, it);
 	int *next = xcalloc(s->n_steps, sizeof *next);
 	en->launching = true;
@@ -411,11 +494,18 @@ int stage_selection_search(struct engine *en, struct iteration *it, bool resumed
 
 /* ---- Shapley ---- */
 
+/* The players: every optimizable step with candidates, whatever their number. */
 struct players {
 	int m;
-	int step[SHAPLEY_MAX_PLAYERS];
-	int strong[SHAPLEY_MAX_PLAYERS]; /* candidate choice of the strong prompt */
+	int *step;
+	int *strong; /* candidate choice of the strong prompt */
 };
+
+static void players_free(struct players *p)
+{
+	free(p->step);
+	free(p->strong);
+}
 
 static int best_eval(const struct iteration *it)
 {
@@ -430,8 +520,10 @@ static void find_players(const struct engine *en, const struct iteration *it, st
 {
 	const struct session *s = en->s;
 	p->m = 0;
+	p->step = xcalloc(s->n_steps + 1, sizeof *p->step);
+	p->strong = xcalloc(s->n_steps + 1, sizeof *p->strong);
 	int best = best_eval(it);
-	for (size_t i = 0; i < s->n_steps && p->m < SHAPLEY_MAX_PLAYERS; i++) {
+	for (size_t i = 0; i < s->n_steps; i++) {
 		if (!it->n_cands || !it->n_cands[i])
 			continue;
 		/* strong: the candidate that did best changed alone, else the best combination's */
@@ -457,18 +549,21 @@ static void find_players(const struct engine *en, const struct iteration *it, st
 	}
 }
 
-static void mask_choice(const struct engine *en, const struct players *p, uint32_t mask, int *c)
+/* Coalitions are shapley_words(m) words (shapley.h). */
+static void mask_choice(const struct engine *en, const struct players *p, const uint64_t *mask,
+                        int *c)
 {
 	memset(c, 0, en->s->n_steps * sizeof *c);
 	for (int j = 0; j < p->m; j++)
-		if (mask & (1u << j))
+		if (mask[j / 64] >> (j % 64) & 1)
 			c[p->step[j]] = p->strong[j];
 }
 
-/* The coalition of an evaluated configuration, or -1 when it is not weak/strong per player. */
-static long eval_mask(const struct engine *en, const struct players *p, const int *c)
+/* The coalition of an evaluated configuration; false when it is not weak/strong per player. */
+static bool eval_mask(const struct engine *en, const struct players *p, const int *c,
+                      uint64_t *mask)
 {
-	uint32_t mask = 0;
+	memset(mask, 0, shapley_words(p->m) * sizeof *mask);
 	for (size_t i = 0; i < en->s->n_steps; i++) {
 		if (c[i] == 0)
 			continue;
@@ -476,30 +571,77 @@ static long eval_mask(const struct engine *en, const struct players *p, const in
 		while (j < p->m && p->step[j] != (int)i)
 			j++;
 		if (j == p->m || c[i] != p->strong[j])
-			return -1;
-		mask |= 1u << j;
+			return false;
+		mask[j / 64] |= (uint64_t)1 << (j % 64);
 	}
-	return mask;
+	return true;
 }
 
-struct mask_set {
-	uint32_t *m;
-	size_t n, cap;
-};
-
-static double record_mask(void *arg, uint32_t mask)
+/* The coalitions among the evaluations (n_have of them); index[k] is the evaluation of have[k].
+ * Both caller-freed. */
+static uint64_t *evaluated_masks(const struct engine *en, const struct iteration *it,
+                                 const struct players *p, size_t *n_have, size_t **index)
 {
-	struct mask_set *ms = arg;
-	for (size_t i = 0; i < ms->n; i++)
-		if (ms->m[i] == mask)
-			return 0;
-	ms->m = xgrow(ms->m, &ms->cap, ms->n + 1, sizeof *ms->m);
-	ms->m[ms->n++] = mask;
-	return 0;
+	size_t w = shapley_words(p->m);
+	uint64_t *have = xcalloc((it->n_evals + 1) * w, sizeof *have);
+	*index = xcalloc(it->n_evals + 1, sizeof **index);
+	*n_have = 0;
+	for (size_t e = 0; e < it->n_evals; e++)
+		if (eval_mask(en, p, it->evals[e].choice, &have[*n_have * w]))
+			(*index)[(*n_have)++] = e;
+	return have;
 }
 
 #define SHAPLEY_PERMUTATIONS 24
 #define SHAPLEY_BOOTSTRAP    200
+
+static enum shapley_method method_for(const struct engine *en, int m, size_t n_have)
+{
+	return shapley_choose(m, en->s->opt.eval_budget + 1, n_have);
+}
+
+long phases_shapley_extra(const struct engine *en, const struct iteration *it)
+{
+	const struct session *s = en->s;
+	if (it && it->n_evals) { /* selection has run: exactly what the phase will launch */
+		struct players p;
+		find_players(en, it, &p);
+		size_t n_have, *index;
+		uint64_t *have = evaluated_masks(en, it, &p, &n_have, &index);
+		long n =
+		    p.m > SHAPLEY_MAX_PLAYERS
+		        ? 0
+		        : shapley_missing(method_for(en, p.m, n_have), p.m, SHAPLEY_PERMUTATIONS,
+		                          s->opt.seed, have, n_have, NULL);
+		free(have);
+		free(index);
+		players_free(&p);
+		return MAX(n, 0);
+	}
+	/* before selection: every optimizable step a player, the search's initial design
+	 * (incumbent, each step alone, all-best) within eval_budget evaluated */
+	int m = 0;
+	for (size_t i = 0; i < s->n_steps; i++)
+		m += step_optimizable(&s->steps[i]) && (!it || !it->budget || it->budget[i] > 0);
+	if (m == 0 || m > SHAPLEY_MAX_PLAYERS)
+		return 0;
+	size_t n_have = MIN((size_t)s->opt.eval_budget, (size_t)m + 2), w = shapley_words(m);
+	uint64_t *have = xcalloc(n_have * w, sizeof *have);
+	for (size_t k = 1; k < n_have; k++) /* have[0]: the incumbent, no one */
+		for (int i = 0; i < m; i++)
+			if (k == (size_t)m + 1 || k == (size_t)i + 1)
+				have[k * w + (size_t)i / 64] |= (uint64_t)1 << (i % 64);
+	long n = shapley_missing(method_for(en, m, n_have), m, SHAPLEY_PERMUTATIONS, s->opt.seed,
+	                         have, n_have, NULL);
+	free(have);
+	return MAX(n, 0);
+}
+
+long engine_shapley_extra(const struct engine *en)
+{
+	const struct iteration *it = en->n_iters ? en->iters[en->n_iters - 1] : NULL;
+	return phases_shapley_extra(en, it && it->phase <= PHASE_SHAPLEY ? it : NULL);
+}
 
 int stage_shapley_needs(struct engine *en, struct iteration *it, bool resumed)
 {
@@ -507,39 +649,48 @@ int stage_shapley_needs(struct engine *en, struct iteration *it, bool resumed)
 		return STAGE_NEXT;
 	struct players p;
 	find_players(en, it, &p);
-	if (p.m == 0)
+	if (p.m == 0 || p.m > SHAPLEY_MAX_PLAYERS) {
+		players_free(&p);
 		return STAGE_NEXT;
-	size_t n_obs = 0;
-	for (size_t e = 0; e < it->n_evals; e++)
-		n_obs += eval_mask(en, &p, it->evals[e].choice) >= 0;
-	enum shapley_method method = shapley_choose(p.m, en->s->opt.eval_budget + 1, n_obs);
-	it->shapley_method = shapley_method_name(method);
-	struct mask_set need = {0};
-	if (method == SHAPLEY_EXACT) {
-		for (uint32_t mask = 0; mask < (1u << p.m); mask++)
-			record_mask(&need, mask);
-	} else if (method == SHAPLEY_PERMUTATION) {
-		struct rng r;
-		rng_seed(&r, en->s->opt.seed);
-		double *phi = xcalloc((size_t)p.m, sizeof *phi);
-		struct err e = {{0}};
-		shapley_permutation(p.m, record_mask, &need, SHAPLEY_PERMUTATIONS, &r, phi, &e);
-		free(phi);
-	} else {
-		record_mask(&need, 0);
-		record_mask(&need, (1u << p.m) - 1);
 	}
+	size_t n_have, *index;
+	uint64_t *have = evaluated_masks(en, it, &p, &n_have, &index), *need = NULL;
+	enum shapley_method method = method_for(en, p.m, n_have);
+	it->shapley_method = shapley_method_name(method);
+	/* kernel asks for nothing; exact and permutation for the coalitions selection skipped,
+	 * which the projection counted (phases_shapley_extra) */
+	long n = shapley_missing(method, p.m, SHAPLEY_PERMUTATIONS, en->s->opt.seed, have, n_have,
+	                         &need);
+	it->shapley_extra = MAX(n, 0);
 	int *c = xcalloc(en->s->n_steps, sizeof *c);
 	en->launching = true;
-	for (size_t k = 0; k < need.n; k++) {
-		mask_choice(en, &p, need.m[k], c);
+	for (long k = 0; k < n; k++) {
+		mask_choice(en, &p, &need[(size_t)k * shapley_words(p.m)], c);
 		if (!evaluated(it, c, en->s->n_steps))
 			launch_eval(en, it, c);
 	}
 	en->launching = false;
 	free(c);
-	free(need.m);
+	free(need);
+	free(have);
+	free(index);
+	players_free(&p);
 	return en->jobs_left ? STAGE_WAIT : STAGE_NEXT;
+}
+
+/* What the views and --run --json say about an estimate that the evaluations did not pin
+ * down; NULL when they did. */
+static char *fit_note(const struct shapley_fit *f, int m)
+{
+	if (!f->ridged && !f->end_estimated)
+		return NULL;
+	return xasprintf("kernel from %zu evaluated coalition(s) for %d step(s)%s%s", f->used, m,
+	                 f->end_estimated ? "; the all-best (or all-incumbent) configuration "
+	                                    "was not evaluated: the fit predicts it"
+	                                  : "",
+	                 f->ridged ? "; under-determined: what the evaluations show is kept, "
+	                             "the rest is split equally"
+	                           : "");
 }
 
 int stage_shapley_compute(struct engine *en, struct iteration *it, bool resumed)
@@ -549,45 +700,58 @@ int stage_shapley_compute(struct engine *en, struct iteration *it, bool resumed)
 	collect_evals(en, it);
 	it->phi = xcalloc(s->n_steps, sizeof *it->phi);
 	it->phi_sd = xcalloc(s->n_steps, sizeof *it->phi_sd);
+	free(it->shapley_note);
+	it->shapley_note = NULL;
 	struct players p;
 	find_players(en, it, &p);
-	if (p.m == 0) {
+	if (p.m == 0 || p.m > SHAPLEY_MAX_PLAYERS) {
 		it->shapley_method = "none";
+		if (p.m)
+			it->shapley_note = xasprintf("%d steps with candidates; Shapley credit "
+			                             "supports at most %d",
+			                             p.m, SHAPLEY_MAX_PLAYERS);
+		players_free(&p);
 		engine_emit(en, EV_SHAPLEY_READY, -1, -1, NULL);
 		return STAGE_DONE;
 	}
-	uint32_t *masks = xcalloc(it->n_evals, sizeof *masks);
-	double *scores = xcalloc(it->n_evals * (it->n_val ? it->n_val : 1), sizeof *scores);
-	size_t n = 0;
-	for (size_t e = 0; e < it->n_evals; e++) {
-		long mask = eval_mask(en, &p, it->evals[e].choice);
-		if (mask < 0)
-			continue;
-		masks[n] = (uint32_t)mask;
-		memcpy(&scores[n * it->n_val], it->evals[e].scores, it->n_val * sizeof *scores);
-		n++;
-	}
+	size_t n, *index;
+	uint64_t *masks = evaluated_masks(en, it, &p, &n, &index);
+	double *scores = xcalloc((n ? n : 1) * (it->n_val ? it->n_val : 1), sizeof *scores);
+	for (size_t k = 0; k < n; k++)
+		memcpy(&scores[k * it->n_val], it->evals[index[k]].scores,
+		       it->n_val * sizeof *scores);
 	enum shapley_method method = strcmp(it->shapley_method, "exact") == 0 ? SHAPLEY_EXACT
 	                             : strcmp(it->shapley_method, "permutation") == 0
 	                                 ? SHAPLEY_PERMUTATION
 	                                 : SHAPLEY_KERNEL;
-	struct shapley_boot opt = {method, SHAPLEY_PERMUTATIONS, s->opt.seed, SHAPLEY_BOOTSTRAP,
-	                           s->opt.seed + 17};
-	double phi[SHAPLEY_MAX_PLAYERS], sd[SHAPLEY_MAX_PLAYERS];
+	struct shapley_boot opt = {.method = method,
+	                           .n_perm = SHAPLEY_PERMUTATIONS,
+	                           .perm_seed = s->opt.seed,
+	                           .n_boot = SHAPLEY_BOOTSTRAP,
+	                           .seed = s->opt.seed + 17};
+	double *phi = xcalloc((size_t)p.m, sizeof *phi), *sd = xcalloc((size_t)p.m, sizeof *sd);
 	struct err e = {{0}};
 	if (shapley_bootstrap(p.m, masks, scores, n, it->n_val, &opt, phi, sd, NULL, NULL, &e) <
 	    0) {
 		char *msg = xasprintf("Shapley: %s", e.msg);
 		engine_emit(en, EV_ERROR, -1, -1, msg);
-		free(msg);
+		it->shapley_note = msg;
 	} else {
 		for (int j = 0; j < p.m; j++) {
 			it->phi[p.step[j]] = phi[j];
 			it->phi_sd[p.step[j]] = sd[j];
 		}
+		if (method == SHAPLEY_KERNEL) {
+			it->shapley_note = fit_note(&opt.fit, p.m);
+			it->shapley_underdetermined = opt.fit.ridged;
+		}
 	}
+	free(phi);
+	free(sd);
 	free(masks);
+	free(index);
 	free(scores);
+	players_free(&p);
 	engine_emit(en, EV_SHAPLEY_READY, -1, -1, NULL);
 	return STAGE_DONE;
 }
@@ -603,7 +767,9 @@ int stage_allocation(struct engine *en, struct iteration *it, bool resumed)
 	for (size_t i = 0; i < s->n_steps; i++)
 		k += elig[i] = step_optimizable(&s->steps[i]);
 	it->next_budget = xcalloc(s->n_steps, sizeof *it->next_budget);
-	double *phi = it->phi ? it->phi : xcalloc(s->n_steps, sizeof *phi);
+	/* uniform (the ablation of resource allocation): no credit, so equal shares */
+	bool uniform = s->opt.ablate[ABLATE_ALLOCATION] == ALLOC_UNIFORM;
+	double *phi = it->phi && !uniform ? it->phi : xcalloc(s->n_steps, sizeof *phi);
 	struct err e = {{0}};
 	alloc_budgets((int)s->n_steps, phi, elig, MAX(s->opt.budget_total, s->opt.budget_floor * k),
 	              s->opt.budget_floor, it->next_budget, &e);
@@ -625,7 +791,7 @@ int stage_proposal(struct engine *en, struct iteration *it, bool resumed)
 {
 	(void)resumed;
 	const struct session *s = en->s;
-	it->best_eval = best_eval(it);
+	it->best_eval = per_step(en) ? per_step_eval(en, it) : best_eval(it);
 	it->best_score = it->best_eval >= 0 ? it->evals[it->best_eval].score : it->base_score;
 	if (it->best_eval >= 0) {
 		const int *c = it->evals[it->best_eval].choice;
@@ -641,6 +807,7 @@ int stage_proposal(struct engine *en, struct iteration *it, bool resumed)
 			                         copy_demos(cd->demos, cd->n_demos),
 			                         cd->n_demos,
 			                         DECISION_NONE,
+			                         DECIDER_UNKNOWN,
 			                         NULL};
 		}
 	}

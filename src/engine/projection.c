@@ -213,50 +213,49 @@ static void choices(const struct engine *en, const struct iteration *it, long *n
 	}
 }
 
+/* Adds configuration c to the plan unless it is there; false once the plan holds `want`. */
+static bool plan_add(int *configs, size_t *n, long want, const int *c, size_t m)
+{
+	for (size_t e = 0; e < *n; e++)
+		if (memcmp(&configs[e * m], c, m * sizeof *c) == 0)
+			return (long)*n < want;
+	if ((long)*n >= want)
+		return false;
+	memcpy(&configs[(*n)++ * m], c, m * sizeof *c);
+	return (long)*n < want;
+}
+
 /* The configurations selection evaluates, in the order it starts them (bo_initial_design): the
- * incumbent, each step's first candidate alone, then all of them together; then the rest,
- * which the search picks as it learns, are taken in counting order;
- * `want` of them at most (configs[k * m + i]: step i's choice).  Returns how many. */
-static size_t plan_configs(const struct iteration *it, size_t m, long want, int *configs)
+ * incumbent, each step's first candidate alone, then all of them together; then the rest, which
+ * the search picks as it learns, taken in counting order.  The ablation of the search (per_step)
+ * evaluates the incumbent, every candidate alone and the winners together (taken as the first
+ * candidates).  `want` of them at most (configs[k * m + i]: step i's choice); returns how many. */
+static size_t plan_configs(const struct iteration *it, size_t m, long want, bool per_step,
+                           int *configs)
 {
 	size_t n = 0;
 	int *c = xcalloc(m ? m : 1, sizeof *c);
-	bool done = false;
-	for (int phase = 0; phase < 4 && !done; phase++) {
-		/* 0: incumbent, 1: singles, 2: all first, 3: counting */
-		size_t step = 0;
-		memset(c, 0, m * sizeof *c);
-		for (;;) {
-			if (phase == 1) {
-				while (step < m && !it->n_cands[step])
-					step++;
-				if (step >= m)
-					break;
-				memset(c, 0, m * sizeof *c);
-				c[step++] = 1;
-			} else if (phase == 2) {
-				for (size_t i = 0; i < m; i++)
-					c[i] = it->n_cands[i] ? 1 : 0;
-			}
-			bool dup = false;
-			for (size_t e = 0; e < n && !dup; e++)
-				dup = memcmp(&configs[e * m], c, m * sizeof *c) == 0;
-			if (!dup)
-				memcpy(&configs[n++ * m], c, m * sizeof *c);
-			if ((long)n >= want) {
-				done = true;
-				break;
-			}
-			if (phase == 0 || phase == 2)
-				break;
-			if (phase == 3) { /* next in counting order, or the end */
-				size_t i = 0;
-				while (i < m && (size_t)++c[i] > it->n_cands[i])
-					c[i++] = 0;
-				if (i == m)
-					break;
-			}
+	bool room = plan_add(configs, &n, want, c, m); /* the incumbent */
+	for (size_t i = 0; i < m && room; i++) {       /* alone: the first, or every one */
+		for (size_t k = 1;
+		     k <= (per_step ? it->n_cands[i] : MIN(it->n_cands[i], 1)) && room; k++) {
+			memset(c, 0, m * sizeof *c);
+			c[i] = (int)k;
+			room = plan_add(configs, &n, want, c, m);
 		}
+	}
+	for (size_t i = 0; i < m; i++) /* together */
+		c[i] = it->n_cands[i] ? 1 : 0;
+	if (room)
+		room = plan_add(configs, &n, want, c, m);
+	memset(c, 0, m * sizeof *c);
+	while (room && !per_step) { /* the rest in counting order */
+		size_t i = 0;
+		while (i < m && (size_t)++c[i] > it->n_cands[i])
+			c[i++] = 0;
+		if (i == m)
+			break;
+		room = plan_add(configs, &n, want, c, m);
 	}
 	free(c);
 	return n;
@@ -282,7 +281,8 @@ static void project_evals(const struct engine *en, const struct iteration *it, i
 	size_t m = s->n_steps ? s->n_steps : 1;
 	if (it && it->n_cands && with_incumbent && !fresh) {
 		int *plan = xcalloc((size_t)configs * m, sizeof *plan);
-		size_t k = plan_configs(it, s->n_steps, configs, plan);
+		bool ps = s->opt.ablate[ABLATE_SELECTION] == SELECT_PER_STEP;
+		size_t k = plan_configs(it, s->n_steps, configs, ps, plan);
 		struct variant *var = xcalloc(m, sizeof *var);
 		const struct variant **cfg = xcalloc(m, sizeof *cfg);
 		struct run_projection rp = {0};
@@ -341,33 +341,17 @@ static long selection_configs(const struct engine *en, const struct iteration *i
 {
 	long nch[64], *v = en->s->n_steps <= 64 ? nch : xcalloc(en->s->n_steps, sizeof *v);
 	choices(en, it, v);
-	long total = 1;
-	for (size_t i = 0; i < en->s->n_steps; i++)
+	long total = 1, alone = 1;
+	for (size_t i = 0; i < en->s->n_steps; i++) {
 		total = MIN(total * v[i], (long)en->s->opt.eval_budget + 1);
+		alone += v[i] - 1;
+	}
 	if (v != nch)
 		free(v);
+	/* the ablation of the search: the incumbent, every candidate alone, the winners together */
+	if (en->s->opt.ablate[ABLATE_SELECTION] == SELECT_PER_STEP)
+		return alone + 1;
 	return MIN(total, (long)en->s->opt.eval_budget);
-}
-
-/* Shapley's evaluations beyond those selection made: exact needs every coalition of the steps
- * with candidates, the other methods none beyond selection's. */
-static long shapley_extra(const struct engine *en, const struct iteration *it, long configs)
-{
-	const struct session *s = en->s;
-	long players = 0;
-	long *nch = xcalloc(s->n_steps ? s->n_steps : 1, sizeof *nch);
-	choices(en, it, nch);
-	for (size_t i = 0; i < s->n_steps; i++)
-		players += nch[i] > 1;
-	free(nch);
-	if (players < 1 || players > 20)
-		return 0;
-	long coalitions = 1L << players;
-	if (coalitions > (long)s->opt.eval_budget + 1)
-		return 0; /* not exact: estimated from what selection evaluated */
-	/* selection covers the incumbent, each step alone and the all-best combination */
-	long covered = MIN(coalitions, MIN(configs, players + 2));
-	return MAX(coalitions - covered, 0);
 }
 
 /* Whether two traces ran the same steps to the same outputs on the same example. */
@@ -488,6 +472,7 @@ static void project_phase(const struct engine *en, enum phase p, const struct it
 	bool ran = it && it->phase > PHASE_FORWARD; /* its cases are known */
 	long bad = ran ? (long)it->n_bad : *expect_bad;
 	long opt = opt_steps(s), n, cached;
+	bool global = s->opt.ablate[ABLATE_GRADIENT] == GRADIENT_GLOBAL;
 	switch (p) {
 	case PHASE_FORWARD: {
 		size_t k;
@@ -506,7 +491,8 @@ static void project_phase(const struct engine *en, enum phase p, const struct it
 			break;
 		if (fresh || !en->structure_cache || en->structure_key != prompts_key(s))
 			add_role(out, b, PHASE_ANALYSIS, ROLE_STRUCTURE, 1, false);
-		add_role(out, b, PHASE_ANALYSIS, ROLE_DEPENDENCY, opt, false);
+		if (!global) /* the ablation of the decomposition asks no E2 and no E5 */
+			add_role(out, b, PHASE_ANALYSIS, ROLE_DEPENDENCY, opt, false);
 		break;
 	case PHASE_GRADIENT:
 		n = ran ? case_calls(en, it, false, false, &cached) : bad;
@@ -517,6 +503,8 @@ static void project_phase(const struct engine *en, enum phase p, const struct it
 		break;
 	case PHASE_LOCAL:
 	case PHASE_PSEUDO:
+		if (p == PHASE_LOCAL && global)
+			break;
 		n = ran ? case_calls(en, it, true, p == PHASE_PSEUDO, &cached) : bad * opt;
 		cached = ran ? cached : 0;
 		add_role(out, b, p, p == PHASE_LOCAL ? ROLE_LOCAL : ROLE_PSEUDO, n - cached, false);
@@ -534,8 +522,10 @@ static void project_phase(const struct engine *en, enum phase p, const struct it
 		break;
 	case PHASE_SHAPLEY:
 		if (bad || (it && it->n_cands))
-			project_evals(en, it, number, true, b,
-			              shapley_extra(en, it, selection_configs(en, it)), false, out);
+			project_evals(
+			    en, it, number, true, b,
+			    phases_shapley_extra(en, it && it->phase <= PHASE_SHAPLEY ? it : NULL),
+			    false, out);
 		break;
 	default:
 		break;

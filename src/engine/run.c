@@ -1,13 +1,17 @@
 /* run.c: the pipeline executor.  Each example walks the execution order (steps and loops,
- * round by round); template, regex and retrieve steps run at once, LLM steps go to the LLM
- * layer and the walk resumes in their callback.  Exec steps never block the loop either: the
- * command is started (proc.h) and watched as an event source of the LLM layer's loop
- * (llm_source_add), and the walk resumes when it is reaped; cancelling kills and reaps it.
- * Examples therefore run side by side whatever their steps are.  A memo keyed by the request
+ * round by round); template, regex and retrieve steps run at once, LLM steps and retrieve steps
+ * with a server "url" go to the LLM layer and the walk resumes in their callback.  Exec steps never
+ * block the loop either: the command is started (proc.h) and watched as an event source of the LLM
+ * layer's loop (llm_source_add), and the walk resumes when it is reaped; cancelling kills and reaps
+ * it. Examples therefore run side by side whatever their steps are.  A memo keyed by the request
  * hash answers repeated LLM executions without a request (code steps are not memoized: they
- * are cheap or, for exec, may have effects).  The final output is scored with the session's
- * metric (or its LLM judge).  runner_project walks the same way without sending anything, to
- * price a batch before it runs. */
+ * are cheap or, for exec, may have effects).  The memo is bounded (MEMO_BYTES): it keeps two
+ * generations, the answers put or used since the last turn and those of the turn before; when
+ * the current one passes half the bound the older is dropped, and an answer found in the older
+ * one moves to the current, so what is in use survives and memory stays flat over iterations.
+ * A dropped answer comes back from the response cache (or, without one, is asked again).  The
+ * final output is scored with the session's metric (or its LLM judge).  runner_project walks
+ * the same way without sending anything, to price a batch before it runs. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +30,13 @@ struct memo_entry {
 	struct llm_usage usage;
 	bool scripted, cut;
 	long replaced; /* invalid bytes the LLM layer replaced in raw */
+};
+
+#define MEMO_BYTES (16u << 20) /* both generations, strings and table slots */
+
+struct memo {
+	struct memo_entry *tab; /* open addressing, power-of-two capacity */
+	size_t n, cap, bytes;
 };
 
 /* What a projection learns from the answers so far: the latest answer of a step on an example,
@@ -50,8 +61,7 @@ struct runner {
 	size_t n_answers, cap_answers;
 	struct out_note *outs;
 	size_t n_outs, cap_outs;
-	struct memo_entry *memo; /* open addressing, power-of-two capacity */
-	size_t memo_n, memo_cap;
+	struct memo memo[2]; /* the current generation and the one before */
 	struct runner_stats stats;
 	struct run_batch *batches; /* live batches, for runner_free */
 };
@@ -99,47 +109,97 @@ static void cursor_next(struct ex_state *es);
 
 /* ---- memo ---- */
 
-static struct memo_entry *memo_slot(struct runner *r, const char *key)
+static struct memo_entry *memo_slot(struct memo *g, const char *key)
 {
-	if (!r->memo_cap)
+	if (!g->cap)
 		return NULL;
-	size_t mask = r->memo_cap - 1, h = (size_t)hash_bytes(key, 64, 0) & mask;
-	while (r->memo[h].raw && strcmp(r->memo[h].key, key) != 0)
+	size_t mask = g->cap - 1, h = (size_t)hash_bytes(key, 64, 0) & mask;
+	while (g->tab[h].raw && strcmp(g->tab[h].key, key) != 0)
 		h = (h + 1) & mask;
-	return &r->memo[h];
+	return &g->tab[h];
 }
 
+static void memo_clear(struct memo *g)
+{
+	for (size_t i = 0; i < g->cap; i++) {
+		free(g->tab[i].raw);
+		free(g->tab[i].reasoning);
+		free(g->tab[i].finish);
+	}
+	free(g->tab);
+	*g = (struct memo){0};
+}
+
+static size_t entry_bytes(const struct memo_entry *e)
+{
+	return 2 * sizeof *e + strlen(e->raw) + 1 + (e->reasoning ? strlen(e->reasoning) + 1 : 0) +
+	       (e->finish ? strlen(e->finish) + 1 : 0);
+}
+
+/* Adds e (its strings now owned by the memo) to the current generation, turning generations
+ * first when it is full.  Returns the stored entry (valid until the next memo_add). */
+static struct memo_entry *memo_add(struct runner *r, const struct memo_entry *e)
+{
+	struct memo *g = &r->memo[0];
+	if (g->bytes > MEMO_BYTES / 2) {
+		memo_clear(&r->memo[1]);
+		r->memo[1] = *g;
+		*g = (struct memo){0};
+	}
+	if ((g->n + 1) * 2 > g->cap) {
+		struct memo_entry *old = g->tab;
+		size_t oldcap = g->cap;
+		g->cap = oldcap ? oldcap * 2 : 256;
+		g->tab = xcalloc(g->cap, sizeof *g->tab);
+		for (size_t i = 0; i < oldcap; i++)
+			if (old[i].raw)
+				*memo_slot(g, old[i].key) = old[i];
+		free(old);
+	}
+	struct memo_entry *slot = memo_slot(g, e->key);
+	*slot = *e;
+	g->n++;
+	g->bytes += entry_bytes(slot);
+	return slot;
+}
+
+static struct memo_entry copy_entry(const struct memo_entry *e)
+{
+	struct memo_entry c = *e;
+	c.raw = xstrdup(e->raw);
+	c.reasoning = e->reasoning ? xstrdup(e->reasoning) : NULL;
+	c.finish = e->finish ? xstrdup(e->finish) : NULL;
+	return c;
+}
+
+/* The answer for key, or NULL; valid until the next memo_get or memo_put. */
 static const struct memo_entry *memo_get(struct runner *r, const char *key)
 {
-	struct memo_entry *e = memo_slot(r, key);
-	return e && e->raw ? e : NULL;
+	struct memo_entry *e = memo_slot(&r->memo[0], key);
+	if (e && e->raw)
+		return e;
+	e = memo_slot(&r->memo[1], key);
+	if (!e || !e->raw)
+		return NULL;
+	struct memo_entry c = copy_entry(e); /* in use again: into the current generation */
+	return memo_add(r, &c);
 }
 
 static void memo_put(struct runner *r, const struct llm_reply *rep)
 {
-	const char *key = rep->key;
-	if ((r->memo_n + 1) * 2 > r->memo_cap) {
-		struct memo_entry *old = r->memo;
-		size_t oldcap = r->memo_cap;
-		r->memo_cap = oldcap ? oldcap * 2 : 256;
-		r->memo = xcalloc(r->memo_cap, sizeof *r->memo);
-		for (size_t i = 0; i < oldcap; i++)
-			if (old[i].raw)
-				*memo_slot(r, old[i].key) = old[i];
-		free(old);
-	}
-	struct memo_entry *e = memo_slot(r, key);
-	if (e->raw)
+	struct memo_entry *cur = memo_slot(&r->memo[0], rep->key);
+	if (cur && cur->raw)
 		return;
-	memcpy(e->key, key, 65);
-	e->raw = xstrdup(rep->text);
-	e->reasoning = *rep->reasoning ? xstrdup(rep->reasoning) : NULL;
-	e->usage = rep->usage;
-	e->scripted = rep->scripted;
-	e->replaced = rep->replaced;
-	e->finish = rep->finish_reason ? xstrdup(rep->finish_reason) : NULL;
-	e->cut = rep->cut;
-	r->memo_n++;
+	struct memo_entry e = {0};
+	memcpy(e.key, rep->key, 65);
+	e.raw = xstrdup(rep->text);
+	e.reasoning = *rep->reasoning ? xstrdup(rep->reasoning) : NULL;
+	e.usage = rep->usage;
+	e.scripted = rep->scripted;
+	e.replaced = rep->replaced;
+	e.finish = rep->finish_reason ? xstrdup(rep->finish_reason) : NULL;
+	e.cut = rep->cut;
+	memo_add(r, &e);
 }
 
 /* A cut answer is recorded as such; it fails the step only when its model says so. */
@@ -222,6 +282,18 @@ static void note_answer(struct ex_state *es, int step, const char *raw, long out
 	o->n++;
 }
 
+/* The latest answer noted for a step on the example of es (this round), or NULL. */
+static const char *answer_noted(const struct ex_state *es, int step)
+{
+	const struct runner *r = es->b->r;
+	if (!r->cap_answers)
+		return NULL;
+	uint64_t h =
+	    note_hash(es->b->split, es->trace.example, (uint64_t)step << 20 | (uint64_t)es->round);
+	const struct answer_note *a = answer_slot(r->answers, r->cap_answers, h);
+	return a->h ? a->raw : NULL;
+}
+
 /* ---- runner ---- */
 
 struct runner *runner_new(const struct session *s, struct llm *l, bool trust)
@@ -241,12 +313,8 @@ void runner_free(struct runner *r)
 		struct run_batch *b = r->batches;
 		run_batch_free(b);
 	}
-	for (size_t i = 0; i < r->memo_cap; i++) {
-		free(r->memo[i].raw);
-		free(r->memo[i].reasoning);
-		free(r->memo[i].finish);
-	}
-	free(r->memo);
+	memo_clear(&r->memo[0]);
+	memo_clear(&r->memo[1]);
 	for (size_t i = 0; i < r->cap_answers; i++)
 		free(r->answers[i].raw);
 	free(r->answers);
@@ -297,7 +365,10 @@ static const char *lookup(void *arg, const char *name)
 		return keep(es, xstrdup(buf));
 	}
 	if (str_startswith(name, "input.")) {
-		const char *v = example_text(example_of(es), name + 6);
+		char *joined;
+		const char *v = example_text(example_of(es), name + 6, &joined);
+		if (joined)
+			keep(es, joined);
 		return v ? v : "";
 	}
 	if (str_startswith(name, "steps.")) {
@@ -594,13 +665,7 @@ static int dry_answer(struct ex_state *es, struct trace_step *ts, const struct l
 	int step = ts->step;
 	double out = est->out_tokens ? est->out_tokens[step] : 0;
 	const char *like = NULL;
-	if (r->cap_answers) {
-		uint64_t h = note_hash(es->b->split, es->trace.example,
-		                       (uint64_t)step << 20 | (uint64_t)es->round);
-		const struct answer_note *a = answer_slot(r->answers, r->cap_answers, h);
-		if (a->h)
-			like = a->raw;
-	}
+	like = answer_noted(es, step);
 	if (r->cap_outs) {
 		uint64_t h = note_hash((uint64_t)step, es->prompt_h, 0);
 		const struct out_note *o = out_slot(r->outs, r->cap_outs, h);
@@ -756,7 +821,56 @@ static int run_exec_step(struct ex_state *es, int tsi, const char *text, struct 
 	return 1;
 }
 
-/* Runs one step; 0 finished now, 1 waiting (a model or a command), -1 failed (recorded). */
+/* A retrieve step with a server: its query is a request of the LLM layer (llm_retrieve), which
+ * caches, deduplicates and retries it as it does a model call; the walk resumes here. */
+static void on_retrieve_done(void *arg, const struct llm_reply *rep)
+{
+	struct ex_state *es = arg;
+	int tsi = es->pending_step;
+	struct trace_step *ts = &es->trace.steps[tsi];
+	es->pending = 0;
+	es->pending_step = -1;
+	ts->latency_s = rep->latency_s;
+	ts->queued_s = rep->queued_s;
+	ts->cached = rep->cached;
+	memcpy(ts->key, rep->key, sizeof ts->key);
+	char **items;
+	size_t n;
+	struct err e = {{0}};
+	if (rep->error)
+		record_error(es, ts, rep->error);
+	else if (llm_passages(rep->text, (size_t)es->b->r->s->steps[ts->step].k, &items, &n, &e) <
+	         0)
+		record_error(es, ts, e.msg);
+	else
+		step_out_set_items(&ts->out, items, n);
+	if (!ts->error) { /* what stands in for it in a projection */
+		struct sbuf b = {0};
+		for (size_t i = 0; i < ts->out.n_items; i++)
+			sbuf_addf(&b, "%s%s", i ? "\n" : "", ts->out.items[i]);
+		note_answer(es, ts->step, sbuf_str(&b), 1);
+		sbuf_free(&b);
+	}
+	bool failed = ts->error != NULL;
+	step_finished(es, tsi);
+	if (!failed)
+		cursor_next(es);
+	advance(es);
+}
+
+static int run_retrieve_step(struct ex_state *es, int tsi, const char *query)
+{
+	const struct step *st = &es->b->r->s->steps[es->trace.steps[tsi].step];
+	char tag[160];
+	snprintf(tag, sizeof tag, "%s/%s", es->b->tag, st->id);
+	struct llm_retrieval q = {st->url, query, st->k, tag};
+	es->pending_step = tsi;
+	es->pending = llm_retrieve(es->b->r->llm, &q, on_retrieve_done, es);
+	return 1;
+}
+
+/* Runs one step; 0 finished now, 1 waiting (a model, a server or a command), -1 failed
+ * (recorded). */
 static int run_step(struct ex_state *es, int si)
 {
 	const struct step *st = &es->b->r->s->steps[si];
@@ -779,6 +893,13 @@ static int run_step(struct ex_state *es, int si)
 				rc = 0;
 			} else if (st->kind == STEP_EXEC) {
 				rc = run_exec_step(es, tsi, text, &e);
+			} else if (st->kind == STEP_RETRIEVE && st->url && es->b->dry) {
+				/* a projection asks no server: the passages it found last time */
+				const char *like = answer_noted(es, si);
+				step_out_set_text(&ts->out, like ? like : "");
+				rc = 0;
+			} else if (st->kind == STEP_RETRIEVE && st->url) {
+				rc = run_retrieve_step(es, tsi, text);
 			} else {
 				struct codestep_env env = {es->b->r->trust, example_of(es)};
 				int64_t t0 = now_ms();

@@ -153,6 +153,26 @@ void llm_spend_since(const struct llm *l, long mark, struct llm_stats *s);
 typedef void llm_tag_fn(void *arg, const char *tag, const struct llm_stats *s);
 void llm_foreach_tag(const struct llm *l, llm_tag_fn *fn, void *arg);
 
+/* Figures of one replica of a model configuration whose base_url lists several URLs
+ * (sched_replica.c); valid only during the callback. */
+struct llm_replica {
+	const char *model;     /* the configuration's name */
+	const char *url;       /* the base URL as listed, without a user:password@ */
+	int index;             /* its place in the list, from 0 */
+	long requests;         /* HTTP attempts sent to it */
+	long errors;           /* of them, failed (any failure: 5xx, 429, no connection, ...) */
+	long answered;         /* of them, answered */
+	long in_flight;        /* running now */
+	double mean_latency_s; /* of the attempts it answered, on the wire; 0: none yet */
+	/* "up"; "down": taken out after a failure of its own (no connection, timeout, 5xx) until
+	 * its back-off ends (down_s from now); "probing": one request is finding out */
+	const char *state;
+	double down_s;
+};
+typedef void llm_replica_fn(void *arg, const struct llm_replica *r);
+/* Calls fn for each replica of each listed base_url seen so far, in the list's order. */
+void llm_foreach_replica(const struct llm *l, llm_replica_fn *fn, void *arg);
+
 /* Prices per million tokens of a model.  Each price: the session's value when >= 0, else the
  * built-in list-price table, else 0 (and *known=false).  A cached-input or cache-write price
  * the session does not give follows its price_in by the table's ratio for the model (1 for a
@@ -169,6 +189,28 @@ bool llm_is_reasoning(const struct model_config *m);
 /* The canonical request hash (hex, 64 chars + NUL) that keys the cache: provider, base URL,
  * model, messages, sampling parameters; never the key. */
 void llm_request_key(const struct llm_request *req, char out[65]);
+
+/* A retrieval server, asked the way DSPy's ColBERTv2 client asks one: GET url?query=Q&k=K,
+ * answered {"topk": [{"text": "...", "score": S, "pid": P, ...}, ...]} (a passage's text may
+ * be "long_text" instead).  It is a request like any other: deduplicated, cached under a key
+ * made of the URL, the query and k (llm_request_key of the request llm_retrieve makes),
+ * replayed offline, retried by the same rules, reported with latency and attempts in the same
+ * llm_reply (no tokens, no cost).  No key is ever sent; the answer is read only up to 4 MiB, and
+ * the reply's text is the passages in the server's order, at most k, each made safe for a
+ * terminal (term_sanitize, newlines and tabs kept), as a JSON array of strings: read it with
+ * llm_passages.  A passage without a text, or an answer that is not the expected JSON, fails the
+ * request with a message saying what was wrong. */
+struct llm_retrieval {
+	const char *url; /* http:// or https:// */
+	const char *query;
+	int k;           /* 1 .. LLM_RETRIEVE_MAX_K */
+	const char *tag; /* accounting bucket, as for llm_submit */
+};
+#define LLM_RETRIEVE_MAX_K 1000
+uint64_t llm_retrieve(struct llm *l, const struct llm_retrieval *q, llm_done_fn *done, void *arg);
+/* The first `max` passages of a retrieval reply's text (or of one a cache held: checked and
+ * cleaned again): 0 with *items (caller frees each and the array) and *n, or -1 with e set. */
+int llm_passages(const char *text, size_t max, char ***items, size_t *n, struct err *e);
 
 /* Other event sources in the same loop, so that work outside the network (a child process's
  * pipes and deadline) never blocks it: llm_wait polls their descriptors with its own and wakes

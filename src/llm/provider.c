@@ -1,5 +1,6 @@
-/* provider.c: the provider table (openai, anthropic, ollama, scripted), base URL resolution and
- * the owners' free functions for requests and results.  The formats live in provider_*.c. */
+/* provider.c: the provider table (openai, anthropic, ollama, scripted, and the retrieval format
+ * that only llm_retrieve uses), base URL resolution and the owners' free functions for requests
+ * and results.  The formats live in provider_*.c and retriever.c. */
 #include "llm/provider.h"
 
 #include <stdio.h>
@@ -15,10 +16,8 @@ static const struct provider_ops provider_scripted = {
 };
 
 static const struct provider_ops *const providers[] = {
-    &provider_openai,
-    &provider_anthropic,
-    &provider_ollama,
-    &provider_scripted,
+    &provider_openai,   &provider_anthropic, &provider_ollama,
+    &provider_scripted, &provider_colbertv2,
 };
 
 const struct provider_ops *provider_find(const char *name)
@@ -35,8 +34,9 @@ const char *provider_names(void)
 	if (!names[0]) {
 		for (size_t i = 0; i < ARRAY_SIZE(providers); i++) {
 			size_t n = strlen(names);
-			snprintf(names + n, sizeof names - n, "%s%s", i ? ", " : "",
-			         providers[i]->name);
+			if (!providers[i]->retriever)
+				snprintf(names + n, sizeof names - n, "%s%s", n ? ", " : "",
+				         providers[i]->name);
 		}
 	}
 	return names;

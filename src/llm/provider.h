@@ -47,6 +47,10 @@ struct provider_ops {
 	const char *base_url_env;     /* "OPENAI_BASE_URL", "OLLAMA_HOST", or NULL */
 	const char *key_env;          /* "OPENAI_API_KEY", or NULL when no key is needed */
 	bool key_required;
+	/* a retrieval server's format (retriever.c): reached only through llm_retrieve, never
+	 * named by a model configuration; its request has no body and goes out as a GET */
+	bool retriever;
+	size_t body_max; /* largest whole or error body kept; 0: 16 MiB */
 
 	int (*build)(const struct llm_request *req, const char *base_url, const char *api_key,
 	             bool stream, struct http_request *out, struct err *e);
@@ -66,7 +70,8 @@ struct provider_ops {
 	void (*parse_error)(int status, const char *body, size_t n, struct llm_result *r);
 };
 
-/* NULL when unknown.  The scripted provider has an ops entry with build == NULL. */
+/* NULL when unknown.  The scripted provider has an ops entry with build == NULL; the retrieval
+ * format is found too (by llm_retrieve's requests), but listed nowhere. */
 const struct provider_ops *provider_find(const char *name);
 /* The base URL to use: `configured` when non-empty, else the provider's environment variable when
  * set (OPENAI_BASE_URL, ANTHROPIC_BASE_URL, OLLAMA_HOST), else its default.  The openai base

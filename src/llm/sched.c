@@ -1,8 +1,9 @@
 /* sched.c: the request scheduler behind llm.h: its public API, the poll loop, the scheduling
  * pass (timers, stalls, admitting queued jobs) and delivery.  One curl multi handle driven by
  * socket_action on our own poll (curl reports its sockets and timer), no threads.  Jobs, their
- * lists and the rate limiters are in sched_job.c; one attempt's transfer (keys, streaming
- * preview, retries, redirects) in sched_http.c; what they share in sched_int.h.
+ * lists and the rate limiters are in sched_job.c; a model's replicas (several base URLs: which
+ * one takes an attempt, which are out) in sched_replica.c; one attempt's transfer (keys,
+ * streaming preview, retries, redirects) in sched_http.c; what they share in sched_int.h.
  *
  * A submitted request becomes a waiter on a job; a job is one distinct request (one canonical
  * key) and owns at most one transfer at a time.  An identical request submitted while a job is
@@ -131,7 +132,11 @@ void llm_request_key(const struct llm_request *req, char out[65])
 	sbuf_adds(&b, "{\"v\":1,\"provider\":");
 	key_string(&b, m->provider);
 	sbuf_adds(&b, ",\"base_url\":");
-	key_string(&b, ops ? model_base_url(ops, m) : "");
+	/* the scripted model is its rules file, named as the session names it (not the path it
+	 * was reached by), so opening the session by another path finds the same answers */
+	key_string(&b, !ops                               ? ""
+	               : is_scripted(ops) && m->rules_ref ? m->rules_ref
+	                                                  : model_base_url(ops, m));
 	sbuf_adds(&b, ",\"model\":");
 	key_string(&b, m->model);
 	sbuf_adds(&b, ",\"messages\":[");
@@ -185,7 +190,7 @@ int llm_check_model(const struct model_config *m, struct err *e)
 		return err_set(e, "model \"%s\": no provider (one of: %s)", label,
 		               provider_names());
 	const struct provider_ops *ops = provider_find(m->provider);
-	if (!ops)
+	if (!ops || ops->retriever)
 		return err_set(e, "model \"%s\": unknown provider \"%s\" (one of: %s)", label,
 		               m->provider, provider_names());
 	if (is_scripted(ops)) {
@@ -202,7 +207,12 @@ int llm_check_model(const struct model_config *m, struct err *e)
 	if (!m->model || !*m->model)
 		return err_set(e, "model \"%s\": no model name (model)", label);
 	const char *key;
-	return model_key(ops, m, &key, e);
+	if (m->n_replicas == 0)
+		return model_key(ops, m, model_base_url(ops, m), &key, e);
+	for (int i = 0; i < m->n_replicas; i++) /* a key needed by any of them */
+		if (model_key(ops, m, m->replicas[i], &key, e) < 0)
+			return -1;
+	return 0;
 }
 
 /* ---- scheduling ------------------------------------------------------------------------- */
@@ -236,12 +246,12 @@ static int64_t schedule(struct llm *l)
 	size_t left = l->queued.n;
 	for (struct job *j = l->queued.head, *nj; j && left; j = nj) {
 		nj = j->snext;
-		if (j->lim->blocked_pass == l->pass)
+		if (j->pool->blocked_pass == l->pass)
 			continue;
 		int64_t when;
-		if (!limiter_admit(j->lim, j->tok_reserved, now, &when)) {
-			j->lim->blocked_pass = l->pass;
-			left -= j->lim->queued;
+		if (!pool_admit(j->pool, j, now, &when)) {
+			j->pool->blocked_pass = l->pass;
+			left -= j->pool->queued;
 			next = MIN(next, when);
 			continue;
 		}
@@ -593,11 +603,7 @@ void llm_free(struct llm *l)
 	free(l->src_fds);
 	while (l->head)
 		job_drop(l, l->head);
-	for (struct limiter *lim = l->limiters, *n; lim; lim = n) {
-		n = lim->next;
-		free(lim->name);
-		free(lim);
-	}
+	pools_free(l);
 	for (struct rules_file *f = l->rules, *n; f; f = n) {
 		n = f->next;
 		rules_free(f->rules);
@@ -645,7 +651,8 @@ uint64_t llm_submit(struct llm *l, const struct llm_request *req, llm_done_fn *d
 	}
 	j = job_new(l, req, key, ops);
 	j->waiters = w;
-	j->lim = limiter_get(l, req->model);
+	j->pool = pool_get(l, req->model);
+	j->lim = j->pool->rep[0]; /* until an attempt takes a replica */
 	enum job_state st = JOB_READY;
 	const struct cache_entry *hit =
 	    ops && l->cache && !l->opt.no_cache ? cache_get(l->cache, key) : NULL;
@@ -858,9 +865,13 @@ void llm_get_stats(const struct llm *l, struct llm_stats *s)
 	for (const struct job *j = l->timers.head; j; j = j->snext)
 		if (!j->scripted_delay)
 			until = MIN(until, j->due_ms);
-	for (const struct limiter *lim = l->limiters; lim; lim = lim->next)
-		if (lim->queued && lim->hold_until > now)
-			until = MIN(until, lim->hold_until);
+	for (const struct pool *p = l->pools; p; p = p->next) {
+		int64_t held = NEVER; /* the pool waits for its first replica free of a hold */
+		for (int i = 0; p->queued && i < p->n; i++)
+			held = MIN(held, MAX(p->rep[i]->hold_until, now));
+		if (held > now)
+			until = MIN(until, held);
+	}
 	s->wait_s = until == NEVER ? 0 : (double)MAX(until - now, 0) / 1000;
 }
 

@@ -29,8 +29,10 @@
  * Retries: see retry.h (which failures, the provider's classification first, equal-jitter
  * backoff, the server's delay capped at backoff_max_s: retry-after-ms, else Retry-After, else
  * on a 429 the rate-limit headers' reset; a retry budget per request).  A retrying job gives
- * its concurrency slot back while it waits.  Every answer also teaches the model's limiter
- * (sched_int.h: AIMD window, holds until a rate limit resets).  Redirects are not followed: a
+ * its concurrency slot back while it waits.  Every answer also teaches the limiter of the
+ * replica it came from (sched_int.h: AIMD window, holds until a rate limit resets) and its
+ * health (sched_replica.c); a request that failed on one replica of several moves at once to
+ * one it has not failed on, when one is up.  Redirects are not followed: a
  * 3xx is reported with its Location so that the base_url can be fixed.
  *
  * Content-Type decides how a 2xx body is read: a streamed request answered with
@@ -51,9 +53,14 @@
 #define ADOPT_VERSION "dev"
 #endif
 
-/* Largest whole or error body kept from one response; a streamed text is capped by the wire
- * format (LLM_RESULT_MAX_TEXT). */
+/* Largest whole or error body kept from one response, unless the format says less
+ * (provider_ops.body_max); a streamed text is capped by the wire format (LLM_RESULT_MAX_TEXT). */
 #define BODY_MAX ((size_t)16 << 20)
+
+static size_t body_max(const struct job *j)
+{
+	return j->ops->body_max ? j->ops->body_max : BODY_MAX;
+}
 
 /* ---- model endpoint and key ------------------------------------------------------------- */
 
@@ -72,8 +79,8 @@ const char *model_key_var(const struct provider_ops *ops, const struct model_con
 
 /* The API key for a model (NULL when none is needed or set); -1 when one is required and
  * missing. */
-int model_key(const struct provider_ops *ops, const struct model_config *m, const char **key,
-              struct err *e)
+int model_key(const struct provider_ops *ops, const struct model_config *m, const char *base,
+              const char **key, struct err *e)
 {
 	*key = NULL;
 	const char *var = model_key_var(ops, m);
@@ -85,7 +92,7 @@ int model_key(const struct provider_ops *ops, const struct model_config *m, cons
 		return 0;
 	}
 	bool explicit_var = m->api_key_env && *m->api_key_env;
-	if (!explicit_var && (!ops->key_required || url_is_loopback(model_base_url(ops, m))))
+	if (!explicit_var && (!ops->key_required || url_is_loopback(base)))
 		return 0;
 	return err_set(e, "model \"%s\": environment variable %s is not set (api_key_env)",
 	               model_label(m), var);
@@ -261,7 +268,7 @@ static size_t on_write(char *p, size_t size, size_t nmemb, void *arg)
 		}
 		return n;
 	}
-	if (j->body.len + n > BODY_MAX) {
+	if (j->body.len + n > body_max(j)) {
 		j->abort = ABORT_TOO_BIG;
 		return 0;
 	}
@@ -367,9 +374,9 @@ void attempt_start(struct llm *l, struct job *j)
 		return;
 	}
 	const char *key;
-	const char *base = model_base_url(j->ops, &j->m);
+	const char *base = j->lim->url ? j->lim->url : model_base_url(j->ops, &j->m);
 	struct llm_request req = {&j->m, j->msgs, j->n_msgs, job_tag(j)};
-	if (model_key(j->ops, &j->m, &key, &e) < 0 ||
+	if (model_key(j->ops, &j->m, base, &key, &e) < 0 ||
 	    j->ops->build(&req, base, key, j->m.stream, &j->http, &e) < 0) {
 		job_fail(l, j, xstrdup(e.msg));
 		return;
@@ -387,9 +394,11 @@ void attempt_start(struct llm *l, struct job *j)
 	double timeout = j->m.timeout_s > 0 ? j->m.timeout_s : 120;
 	curl_easy_setopt(h, CURLOPT_URL, j->http.url);
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, j->hdrs);
-	curl_easy_setopt(h, CURLOPT_POSTFIELDS, j->http.body ? j->http.body : "");
-	curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE,
-	                 (curl_off_t)(j->http.body ? strlen(j->http.body) : 0));
+	if (!j->ops->retriever) { /* a retrieval server is asked with a GET (a reset handle's) */
+		curl_easy_setopt(h, CURLOPT_POSTFIELDS, j->http.body ? j->http.body : "");
+		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE,
+		                 (curl_off_t)(j->http.body ? strlen(j->http.body) : 0));
+	}
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_write);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, j);
 	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
@@ -410,6 +419,8 @@ void attempt_start(struct llm *l, struct job *j)
 	}
 	l->st.network_requests++;
 	cost_book_tag(l->book, job_tag(j))->network_requests++;
+	j->lim->requests++;
+	j->attempt_ms = now_ms();
 }
 
 /* Classifies how the attempt ended: fills f, and returns the message (NULL on success). */
@@ -430,7 +441,7 @@ static char *attempt_outcome(struct job *j, CURLcode code, double stall_s, struc
 	if (j->abort == ABORT_TOO_BIG) {
 		f->curl_code = CURLE_WRITE_ERROR;
 		char msg[96];
-		snprintf(msg, sizeof(msg), "response larger than %zu MiB", BODY_MAX >> 20);
+		snprintf(msg, sizeof(msg), "response larger than %zu MiB", body_max(j) >> 20);
 		return attempt_error(j, pname, msg);
 	}
 	if (j->abort == ABORT_STREAM || (code == CURLE_OK && j->status >= 200 && j->status < 300)) {
@@ -497,7 +508,7 @@ static void reasoning_fill(struct llm_usage *u, const struct sbuf *reasoning)
 static bool attempt_billed(const struct job *j, struct llm_usage *u)
 {
 	const struct llm_result *r = &j->res;
-	if (j->status < 200 || j->status >= 300)
+	if (j->status < 200 || j->status >= 300 || j->ops->retriever) /* retrievals are free */
 		return false;
 	*u = r->usage;
 	u->estimated = false;
@@ -534,6 +545,7 @@ void attempt_done(struct llm *l, struct job *j, CURLcode code)
 	                                         : ANSWER_FAILED;
 	if (how == ANSWER_THROTTLED)
 		l->st.throttled++;
+	replica_learn(j, !err, replica_fault(f.status, f.curl_code), &l->opt, now_ms());
 	limiter_learn(j->lim, how, how == ANSWER_THROTTLED ? f.retry_after_s : -1,
 	              l->opt.backoff_max_s, &j->limits, j->lim_seq, now_ms());
 	if (!err) {
@@ -556,6 +568,8 @@ void attempt_done(struct llm *l, struct job *j, CURLcode code)
 	                           l->opt.retry_budget_s};
 	double delay;
 	if (retry_decide(&pol, &f, &l->rng, &delay)) {
+		if (replica_elsewhere(j, now_ms()))
+			delay = 0; /* another replica takes it at once */
 		free(err);
 		attempt_clear(l, j);
 		j->lim->running--;

@@ -1,7 +1,7 @@
 /* sched_int.h: the request scheduler's private state, shared by sched.c (public API, poll loop,
- * scheduling and delivery), sched_job.c (jobs, their state lists and key index, per-model
- * limiters) and sched_http.c (one attempt's curl transfer and its outcome).  Not for callers of
- * llm.h. */
+ * scheduling and delivery), sched_job.c (jobs, their state lists and key index, per-replica
+ * limiters), sched_replica.c (a model's replicas: choice, health, figures) and sched_http.c
+ * (one attempt's curl transfer and its outcome).  Not for callers of llm.h. */
 #ifndef ADOPT_LLM_SCHED_INT_H
 #define ADOPT_LLM_SCHED_INT_H
 
@@ -47,7 +47,10 @@ struct source {
 	bool cancel_after; /* cancelled from inside its own dispatch */
 };
 
-/* Concurrency and rate limits of one model configuration (by name).  Besides the configured
+enum replica_state { REPLICA_UP, REPLICA_DOWN, REPLICA_PROBING };
+
+/* Concurrency and rate limits of one replica of a model configuration (its one base URL, or one
+ * of those its base_url lists: each has its own).  Besides the configured
  * cap and buckets, the limiter adapts to what the provider says (AIMD): a 429 halves `window`
  * (once per congestion event: only for an attempt started after the last cut; "after" by the
  * order attempts were admitted in, `seq`, which a clock cannot tell apart), each success
@@ -66,8 +69,6 @@ struct source {
  * changed return to what they were, so random refusals (load shedding) cost their own retry,
  * not the model's throughput. */
 struct limiter {
-	struct limiter *next;
-	char *name;
 	int cap, running;
 	double window;          /* adaptive concurrency, 1 .. cap */
 	int64_t hold_until;     /* now_ms() before which nothing starts; 0: none */
@@ -86,6 +87,27 @@ struct limiter {
 	double rpm, tpm;
 	double req_level, tok_level; /* token buckets; tok_level may go negative (debt) */
 	int64_t refill_ms;
+	/* as one replica of its pool (sched_replica.c) */
+	char *url;   /* its base URL; NULL: the model's own (one base_url) */
+	char *shown; /* the URL as figures show it (no user:password@) */
+	enum replica_state state;
+	int faults;            /* replica faults in a row */
+	int64_t down_until;    /* DOWN: taken out until then, then probed */
+	uint64_t out_seq;      /* seq when it was last taken out */
+	long requests, errors; /* attempts sent to it, attempts that failed */
+	long answers;          /* attempts it answered */
+	double latency_s;      /* their time on the wire, summed */
+};
+
+/* A model configuration's replicas, one limiter each (a single one for one base_url); queued
+ * jobs wait in the pool and each attempt takes the replica pool_admit picks. */
+struct pool {
+	struct pool *next;
+	char *name;
+	struct limiter **rep;
+	int n;
+	bool listed; /* base_url was a list: its figures are reported */
+	int cursor;  /* where the next choice starts looking (ties go round) */
 	unsigned blocked_pass;
 	size_t queued; /* its jobs in the run queue */
 };
@@ -112,7 +134,11 @@ struct job {
 	char key[65];
 	struct model_config m; /* private copy */
 	const struct provider_ops *ops;
-	struct limiter *lim;
+	struct pool *pool;
+	struct limiter *lim; /* the replica of the current (or last) attempt */
+	int replica;         /* its index in pool->rep */
+	uint32_t tried;      /* replicas an attempt of this job failed on (bit i: rep[i]) */
+	int64_t attempt_ms;  /* when the current attempt started */
 	struct llm_message *msgs;
 	size_t n_msgs;
 	struct waiter *waiters;
@@ -167,7 +193,7 @@ struct llm {
 	size_t pending; /* waiters neither cancelled nor delivered */
 	bool reap;      /* a cancel inside curl left an orphaned job to drop */
 	uint64_t next_seq;
-	struct limiter *limiters;
+	struct pool *pools;
 	struct rules_file *rules;
 	struct cache *cache;
 	struct journal *journal; /* billed calls, or NULL */
@@ -212,7 +238,8 @@ static inline bool is_scripted(const struct provider_ops *ops)
 }
 
 /* sched_job.c */
-struct limiter *limiter_get(struct llm *l, const struct model_config *m);
+/* Sets a limiter's cap and rates from a model configuration (the latest one wins). */
+void limiter_config(struct limiter *lim, const struct model_config *m);
 bool limiter_admit(struct limiter *lim, long tokens, int64_t now, int64_t *retry_ms);
 /* What an attempt's answer says about the provider's limits: how it ended, the delay the
  * server asked for (< 0: none), its rate-limit headers; a hold lasts at most max_s.  Called
@@ -241,11 +268,27 @@ void job_bill(struct job *j, const struct llm_usage *u);
 /* dst += u (estimated when either is) */
 void usage_add(struct llm_usage *dst, const struct llm_usage *u);
 
+/* sched_replica.c */
+/* The pool of a model configuration (by name and base URLs), made on first use. */
+struct pool *pool_get(struct llm *l, const struct model_config *m);
+void pools_free(struct llm *l);
+/* Picks the replica of j's next attempt and takes its slot (j->lim, j->replica), or says when
+ * to ask again (*retry_ms, NEVER when only a finishing request can free one). */
+bool pool_admit(struct pool *p, struct job *j, int64_t now, int64_t *retry_ms);
+/* What an attempt's end says about its replica: answered (ok), or failed, and then whether
+ * the failure was the replica's (connection, 5xx, timeout).  Called before the slot is
+ * given back. */
+void replica_learn(struct job *j, bool ok, bool fault, const struct llm_options *opt, int64_t now);
+/* Whether a failed job may try again at once: another replica it has not failed on is up. */
+bool replica_elsewhere(const struct job *j, int64_t now);
+bool replica_fault(long status, int curl_code);
+
 /* sched_http.c */
 const char *model_base_url(const struct provider_ops *ops, const struct model_config *m);
 const char *model_key_var(const struct provider_ops *ops, const struct model_config *m);
-int model_key(const struct provider_ops *ops, const struct model_config *m, const char **key,
-              struct err *e);
+/* base: the URL the request goes to (model_base_url, or a replica's) */
+int model_key(const struct provider_ops *ops, const struct model_config *m, const char *base,
+              const char **key, struct err *e);
 void attempt_start(struct llm *l, struct job *j);
 void attempt_done(struct llm *l, struct job *j, CURLcode code);
 void attempt_clear(struct llm *l, struct job *j);

@@ -1,6 +1,6 @@
 /* sched_job.c: the scheduler's bookkeeping: jobs (creation, state changes, success and failure,
  * freeing), the per-state lists in submission order, the index of jobs by request key, and the
- * per-model concurrency slots and rpm/tpm token buckets.  No curl here beyond freeing a job's
+ * per-replica concurrency slots and rpm/tpm token buckets.  No curl here beyond freeing a job's
  * transfer (sched_http.c). */
 #include <stdlib.h>
 #include <string.h>
@@ -13,23 +13,13 @@
 
 /* ---- limits ----------------------------------------------------------------------------- */
 
-struct limiter *limiter_get(struct llm *l, const struct model_config *m)
+void limiter_config(struct limiter *lim, const struct model_config *m)
 {
-	const char *name = model_label(m);
-	struct limiter *lim;
-	for (lim = l->limiters; lim; lim = lim->next)
-		if (!strcmp(lim->name, name))
-			break;
-	if (!lim) {
-		lim = xcalloc(1, sizeof(*lim));
-		lim->name = xstrdup(name);
-		lim->next = l->limiters;
-		l->limiters = lim;
+	if (!lim->refill_ms) { /* a new one */
 		lim->refill_ms = now_ms();
 		lim->req_level = -1; /* filled below */
 		lim->window = -1;
 	}
-	/* the latest configuration wins */
 	lim->cap = m->concurrency > 0 ? m->concurrency : 8;
 	if (lim->window < 0 || lim->window > lim->cap)
 		lim->window = lim->cap;
@@ -39,7 +29,6 @@ struct limiter *limiter_get(struct llm *l, const struct model_config *m)
 		lim->req_level = MAX(1.0, lim->rpm / 60);
 		lim->tok_level = MAX(1.0, lim->tpm / 60);
 	}
-	return lim;
 }
 
 /* Buckets hold one second's worth (at least one request): smooth pacing, small bursts. */
@@ -193,14 +182,14 @@ static struct jlist *state_list(struct llm *l, enum job_state st)
 void job_set_state(struct llm *l, struct job *j, enum job_state st)
 {
 	if (j->state == JOB_QUEUED && j->list == &l->queued)
-		j->lim->queued--;
+		j->pool->queued--;
 	jlist_remove(j);
 	j->state = st;
 	struct jlist *q = state_list(l, st);
 	if (q)
 		jlist_insert(q, j);
 	if (st == JOB_QUEUED)
-		j->lim->queued++;
+		j->pool->queued++;
 }
 
 static size_t key_slot(const struct llm *l, const char *key)
@@ -252,7 +241,7 @@ static void job_unlink(struct llm *l, struct job *j)
 		l->tail = j->prev;
 	j->next = j->prev = NULL;
 	if (j->state == JOB_QUEUED && j->list == &l->queued)
-		j->lim->queued--;
+		j->pool->queued--;
 	jlist_remove(j);
 	for (struct job **p = &l->index[key_slot(l, j->key)]; *p; p = &(*p)->hnext)
 		if (*p == j) {

@@ -11,6 +11,7 @@
 #include "llm/sse.h"
 
 extern const struct provider_ops provider_openai, provider_anthropic, provider_ollama;
+extern const struct provider_ops provider_colbertv2; /* retriever.c */
 
 /* Results */
 

@@ -32,6 +32,14 @@ static void complete_view(void *ud, const char *cmd, int argi, const char *prefi
 			cmdline_cands_add(out, a->views[i].ops->name);
 }
 
+static void complete_cost(void *ud, const char *cmd, int argi, const char *prefix,
+                          struct cmdline_cands *out)
+{
+	(void)ud, (void)cmd, (void)prefix;
+	if (argi == 1)
+		cmdline_cands_add(out, "replicas");
+}
+
 static void complete_step(void *ud, const char *cmd, int argi, const char *prefix,
                           struct cmdline_cands *out)
 {
@@ -243,9 +251,44 @@ static void cmd_theme(struct app *a, int argc, char **argv)
 		tui_message(&a->t, "theme %s", argv[1]);
 }
 
+/* The replicas of models whose base_url lists several (llm_foreach_replica): counted by state
+ * for :cost, or each with its figures for :cost replicas. */
+struct replica_text {
+	struct sbuf b;
+	long n, out;
+	bool each;
+};
+
+static void replica_add(void *arg, const struct llm_replica *r)
+{
+	struct replica_text *rt = arg;
+	rt->n++;
+	rt->out += strcmp(r->state, "up") != 0;
+	if (!rt->each)
+		return;
+	sbuf_addf(&rt->b, "%s%s#%d %s %s", rt->b.len ? "; " : "", r->model, r->index + 1, r->url,
+	          r->state);
+	if (r->down_s > 0)
+		sbuf_addf(&rt->b, " %.0fs", r->down_s + 0.5);
+	sbuf_addf(&rt->b, ": %ld req, %ld err, %ld in flight, %.0f ms", r->requests, r->errors,
+	          r->in_flight, 1000 * r->mean_latency_s);
+}
+
 static void cmd_cost(struct app *a, int argc, char **argv)
 {
-	(void)argc, (void)argv;
+	struct replica_text rt = {.each = argc > 1};
+	if (a->t.llm)
+		llm_foreach_replica(a->t.llm, replica_add, &rt);
+	if (rt.each) {
+		if (strcmp(argv[1], "replicas") != 0)
+			tui_message(&a->t, "error: :cost takes no argument but \"replicas\"");
+		else if (!rt.n)
+			tui_message(&a->t, "no model lists several base URLs (replicas)");
+		else
+			tui_message(&a->t, "%s", sbuf_str(&rt.b));
+		sbuf_free(&rt.b);
+		return;
+	}
 	struct engine_totals t, run;
 	engine_spent(a->t.en, &t);
 	engine_totals(a->t.en, &run);
@@ -260,12 +303,16 @@ static void cmd_cost(struct app *a, int argc, char **argv)
 	struct sbuf detail = {0};
 	engine_tokens_detail(&t, &detail);
 	const char *est = t.estimated ? "~" : ""; /* some of it estimated (cut streams) */
+	char reps[96] = "";
+	if (rt.n)
+		snprintf(reps, sizeof reps, "; replicas %ld up, %ld out (:cost replicas)",
+		         rt.n - rt.out, rt.out);
 	tui_message(&a->t,
 	            "spent %s$%.4f (this run %s$%.4f), %ld calls (%ld cached, %ld avoided), %ld "
-	            "tok%s; next %s ~%ld calls (%ld cached) ~%ld tok ~$%.4f; %s",
+	            "tok%s; next %s ~%ld calls (%ld cached) ~%ld tok ~$%.4f; %s%s",
 	            est, t.cost_usd, run.estimated ? "~" : "", run.cost_usd, t.calls, t.cached,
 	            t.avoided, t.tokens_in + t.tokens_out, sbuf_str(&detail), phase_name(next),
-	            p.calls, p.cached, p.tokens_in + p.tokens_out, p.usd, capbuf);
+	            p.calls, p.cached, p.tokens_in + p.tokens_out, p.usd, capbuf, reps);
 	sbuf_free(&detail);
 }
 
@@ -435,8 +482,10 @@ static void cmd_help(struct app *a, int argc, char **argv)
 	  "theme, glyphs, colours",                                                                \
 	  complete_set, 2, 2, cmd_set)                                                             \
 	X("theme", "NAME", "switch the colour theme", complete_theme, 0, 1, cmd_theme)             \
-	X("cost", "", "spend so far and the projected cost of the next phase", NULL, 0, 0,         \
-	  cmd_cost)                                                                                \
+	X("cost", "[replicas]",                                                                    \
+	  "spend so far and the projected cost of the next phase; with "                           \
+	  "replicas, each replica's figures",                                                      \
+	  complete_cost, 0, 1, cmd_cost)                                                           \
 	X("view", "NAME", "focus a pane by name", complete_view, 1, 1, cmd_view)                   \
 	X("accept", "STEP", "accept the proposed prompt of STEP", complete_step, 1, 1, cmd_accept) \
 	X("reject", "STEP", "reject the proposed prompt of STEP", complete_step, 1, 1, cmd_reject) \

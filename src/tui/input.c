@@ -210,12 +210,18 @@ void app_run(struct app *a, int iterations)
 		per = more.usd - usd;
 	}
 	engine_set_patience(a->t.en, iterations == RUN_CONTINUOUS ? a->cfg.patience : 0);
-	int len = snprintf(a->pending_projection, sizeof a->pending_projection,
-	                   "projected ~%ld calls (%ld cached), ~%ld tok, ~$%.4f", p.calls, p.cached,
-	                   p.tokens_in + p.tokens_out, usd);
-	if (iterations == RUN_CONTINUOUS && len > 0 && (size_t)len < sizeof a->pending_projection)
-		snprintf(a->pending_projection + len, sizeof a->pending_projection - (size_t)len,
+	snprintf(a->pending_projection, sizeof a->pending_projection,
+	         "projected ~%ld calls (%ld cached), ~%ld tok, ~$%.4f", p.calls, p.cached,
+	         p.tokens_in + p.tokens_out, usd);
+	size_t len = strlen(a->pending_projection);
+	if (iterations == RUN_CONTINUOUS)
+		snprintf(a->pending_projection + len, sizeof a->pending_projection - len,
 		         " (about $%.4f an iteration)", per);
+	long extra = engine_shapley_extra(a->t.en);
+	len = strlen(a->pending_projection);
+	if (extra > 0) /* exact Shapley's price, said before it is paid */
+		snprintf(a->pending_projection + len, sizeof a->pending_projection - len,
+		         "; Shapley buys %ld extra evaluation(s) an iteration", extra);
 	if (a->cfg.ask_above < 0 || usd <= a->cfg.ask_above) {
 		start_run(a, iterations, a->pending_projection);
 		return;

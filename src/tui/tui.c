@@ -651,6 +651,8 @@ struct app *app_open(const struct front_opts *o, int *rc)
 		tui_message(&a->t, "error: config: %s", sbuf_str(&cfg_errors));
 	else if (bad_cache)
 		tui_message(&a->t, "warning: %s (%ld line(s) skipped in all)", bad_cache, skipped);
+	else if (a->t.s->warnings.n) /* what --check warns about, e.g. a small eval_budget */
+		tui_message(&a->t, "warning: %s", a->t.s->warnings.msgs[a->t.s->warnings.n - 1]);
 	else if (engine_nothing_to_optimize(a->t.en))
 		tui_message(&a->t, "%s: %s", a->t.s->name, engine_nothing_to_optimize(a->t.en));
 	else if (!a->t.message[0])

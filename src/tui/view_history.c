@@ -137,7 +137,8 @@ static void build_iteration(const struct session *s, struct tlines *l, const str
 	}
 	struct sbuf ch = {0};
 	for (size_t c = 0; c < it->n_changes; c++)
-		sbuf_addf(&ch, "%s%s %s", c ? ", " : "", s->steps[it->changes[c].step].id,
+		sbuf_addf(&ch, "%s%s %s%s", c ? ", " : "", s->steps[it->changes[c].step].id,
+		          it->changes[c].by == DECIDER_ENGINE ? "auto-" : "",
 		          decision_word[it->changes[c].decision]);
 	if (!it->n_changes)
 		sbuf_adds(&ch, it->phase < PHASE_COUNT ? "(in progress)" : "(none)");

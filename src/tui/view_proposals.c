@@ -3,7 +3,8 @@
  * text as {+new+} in diff.added, so it reads without colour too; invisible characters such as
  * U+200B as markers, "<U+200B>", so that no change hides in them), the validation gain of the
  * proposed combination beside the step's own part of it (its phi, and its gain alone where
- * selection measured that), the change in demonstrations and the decision.  Keys act on the
+ * selection measured that), the demonstrations it carries (each one's input and output, new or
+ * kept) and the decision.  Keys act on the
  * selected step (tui->step): a accept, x reject (asking first when it is the last decision, which
  * closes the iteration), e edit (in $EDITOR; the engine checks the text), u undo (also of the
  * decision that closed the iteration, until the next forward pass).
@@ -147,6 +148,46 @@ static char *own_gain(const struct engine *en, const struct iteration *it, int s
 	return sbuf_take(&b);
 }
 
+/* The first line of a text, at most DEMO_CLIP bytes (whole UTF-8 characters), with a mark when
+ * cut.  Caller frees. */
+#define DEMO_CLIP 60
+static char *clip_line(const char *t)
+{
+	size_t n = strcspn(t ? t : "", "\n");
+	size_t k = MIN(n, (size_t)DEMO_CLIP);
+	while (k > 0 && k < n && ((unsigned char)t[k] & 0xc0) == 0x80)
+		k--;
+	return xasprintf("%.*s%s", (int)k, t ? t : "",
+	                 k < strlen(t ? t : "") ? glyphs()->ellipsis : "");
+}
+
+/* The demonstrations the proposed prompt carries, each one's input and output, marked new or
+ * kept from the incumbent while the decision is pending (the candidate's rationale, which says
+ * how the optimizer chose them, is in the Candidates view). */
+static void add_demos(struct tlines *l, const struct step *st, const struct step_change *ch)
+{
+	if (!ch->n_new_demos)
+		return;
+	tlines_addf(l, THEME_TEXT_DIM, 2, "with %zu demonstration%s:", ch->n_new_demos,
+	            ch->n_new_demos == 1 ? "" : "s");
+	bool pending = ch->decision == DECISION_NONE; /* "kept" compares with the incumbent */
+	for (size_t d = 0; d < ch->n_new_demos; d++) {
+		const struct demo *dm = &ch->new_demos[d];
+		bool kept = false;
+		for (size_t k = 0; k < st->n_demos && !kept; k++)
+			kept = !strcmp(st->demos[k].input, dm->input) &&
+			       !strcmp(st->demos[k].output, dm->output);
+		char *in = clip_line(dm->input), *out = clip_line(dm->output);
+		tlines_addf(l, THEME_TEXT, 4, "%zu%s %s %s %s", d + 1,
+		            !pending ? ""
+		            : kept   ? " kept"
+		                     : " new ",
+		            in, glyphs()->arrow_right, out);
+		free(in);
+		free(out);
+	}
+}
+
 static void build_change(struct tlines *l, const struct engine *en, const struct iteration *it,
                          const struct step_change *ch)
 {
@@ -181,9 +222,7 @@ static void build_change(struct tlines *l, const struct engine *en, const struct
 	if (ch->edited)
 		tlines_add(l, THEME_TEXT_DIM, 2, "your edit against the old prompt:");
 	add_diff(l, ch->old_prompt, shown);
-	if (ch->n_new_demos)
-		tlines_addf(l, THEME_TEXT_DIM, 2, "%zu demonstration(s) come with it",
-		            ch->n_new_demos);
+	add_demos(l, st, ch);
 	tlines_add(l, THEME_TEXT, 0, "");
 }
 

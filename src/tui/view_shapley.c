@@ -179,6 +179,12 @@ static void build(struct view *v)
 	tlines_addf(l, THEME_HEADER, 0, "Iteration %d: method %s (%s); validation %.3f %s %s",
 	            it->number, it->shapley_method ? it->shapley_method : "none",
 	            method_help(it->shapley_method), it->base_score, glyphs()->arrow_right, best);
+	if (it->shapley_extra)
+		tlines_addf(l, THEME_TEXT_DIM, 0,
+		            "%ld validation evaluation(s) beyond selection's were bought for it",
+		            it->shapley_extra);
+	if (it->shapley_note)
+		tlines_addf(l, THEME_TEXT_DIM, 0, "%s", it->shapley_note);
 	double scale = 0;
 	bool is_signed = false;
 	for (size_t k = 0; k < s->n_steps; k++) {

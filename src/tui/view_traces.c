@@ -293,9 +293,12 @@ static void build_detail(struct view *v, struct traces *p, const struct iteratio
 	tlines_ref(&p->detail, ti, -1);
 	tlines_addf(&p->detail, THEME_HEADER, 0, "Example %s (iteration %d, %s)", example_id(s, t),
 	            it->number, split_names[t->split]);
-	for (size_t f = 0; ex && f < ex->n; f++)
-		tlines_addf(&p->detail, THEME_TEXT, 2, "%s: %s", ex->keys[f],
-		            ex->vals[f].text ? ex->vals[f].text : "");
+	for (size_t f = 0; ex && f < ex->n; f++) {
+		char *joined;
+		const char *text = value_text(&ex->vals[f], &joined);
+		tlines_addf(&p->detail, THEME_TEXT, 2, "%s: %s", ex->keys[f], text ? text : "");
+		free(joined);
+	}
 	for (size_t gi = 0; ex && gi < ex->n_golds; gi++)
 		tlines_addf(&p->detail, THEME_TEXT, 2, "gold: %s", ex->golds[gi]);
 	tlines_addf(&p->detail, t->good ? THEME_SCORE_GOOD : THEME_SCORE_BAD, 2,

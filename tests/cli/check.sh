@@ -7,6 +7,14 @@ case="valid"; run --check examples/capitals/session.json; expect_rc 0; expect_cl
 expect_out "examples/capitals/session.json: ok: 3 steps, 0 loops, 24 examples (train 12, val 8, test 4), metric exact_match"
 case="valid, short"; run -c examples/capitals/session.json; expect_rc 0
 
+# an eval_budget below the optimizable steps + 2: loads, with a warning at the value
+cp -r examples/chain5 "$T/chain5"
+sed 's/"eval_budget": 6/"eval_budget": 3/' examples/chain5/session.json >"$T/chain5/session.json"
+case="small eval_budget"; run --check "$T/chain5/session.json"; expect_rc 0; expect_clean
+expect_err "adopt-tui: warning: $T/chain5/session.json:58:20: optimizer.eval_budget 3 is below the 2 steps + 2: some steps are never evaluated alone and the search never runs (default here: 12)"
+case="enough eval_budget"; run --check examples/chain5/session.json; expect_rc 0
+! grep -q eval_budget "$T/err" || fail "warned about a sufficient eval_budget"
+
 cat >"$T/bad.json" <<'JSON'
 {
   "format": "adopt-session",

@@ -9,6 +9,10 @@
 mkdir "$T/orig" "$T/ran"
 cp examples/hotpot-mini/*.json examples/hotpot-mini/*.jsonl "$T/orig/"
 cp examples/hotpot-mini/*.json examples/hotpot-mini/*.jsonl "$T/ran/"
+# versions differ in their prompts only (--compare takes the current demonstrations): the
+# instruct optimizer, which keeps them
+sed -i 's/"step_optimizer": "joint"/"step_optimizer": "instruct"/' "$T/orig/session.json" \
+	"$T/ran/session.json"
 run --run 2 "$T/ran/session.json"; expect_rc 0
 run --eval --json "$T/orig/session.json"; expect_rc 0; cp "$T/out" "$T/eval_a.json"
 run --eval --json "$T/ran/session.json"; expect_rc 0; cp "$T/out" "$T/eval_b.json"

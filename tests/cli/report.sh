@@ -1,7 +1,7 @@
 #!/bin/sh
 # report.sh: --report after --run 2 --json on hotpot-mini, as HTML and as Markdown: every
 # section present, the scripted model labelled at the top, the numbers equal to --run --json's
-# (scores, spend per phase, Shapley values, decisions), the HTML self-contained (no script, no
+# (scores, spend per phase, Shapley values, decisions and who made them), the HTML self-contained (no script, no
 # external asset) with one SVG mark per number charted; refusals: a symbolic link where the
 # report goes, a name that is neither .html nor .md.
 . tests/cli/lib.inc
@@ -47,7 +47,9 @@ for it in its:
             row = "| %s | %+.4f | %.4f | %d |" % (step, p["phi"], p["sd"], it["next_budget"][step])
             assert row in t or ("| %s | %+.4f | %.4f |" % (step, p["phi"], p["sd"])) in t, row
     for ch in it["changes"]:
-        assert "Step %s: %s" % (ch["step"], ch["decision"]) in t, ch
+        # --run decides on its own: the report says who decided
+        assert ch["by"] == "engine", ch
+        assert "Step %s: %s by the engine" % (ch["step"], ch["decision"]) in t, ch
 assert "$" + f(run["totals"]["cost_usd"]) in t, run["totals"]
 assert "scripted (a stand-in, not a real LLM)" in t
 assert re.search(r"fixed \d+ and broke \d+", t), "fixed/broken"

@@ -1,8 +1,11 @@
 # :compare in the workbench after two iterations: the Compare screen shows both versions'
 # scores, the paired bootstrap interval and the flipped examples, the same numbers as
-# --compare prints; a bad version is refused with a message.
+# --compare prints; a bad version is refused with a message.  Both configurations were
+# evaluated during the run, so neither the command line nor the screen sends a request.
 . tests/screen/lib.inc
 example hotpot-mini
+# versions differ in their prompts only (--compare takes the current demonstrations)
+sed -i 's/"step_optimizer": "joint"/"step_optimizer": "instruct"/' "$SESSION"
 "$ADOPT_BIN" --run 2 "$SESSION" >/dev/null 2>&1 || fail "--run 2"
 "$ADOPT_BIN" --compare "$SESSION@iteration:0" "$SESSION@iteration:2" >"$TMP/cli.txt" 2>&1 ||
 	fail "--compare"
@@ -16,6 +19,8 @@ key q
 :q!
 SCRIPT
 contains compare "compare on split val, 12 examples, metric f1"
+[ "$(grep -c "(requests 0, cached 24)" "$TMP/cli.txt")" = 2 ] || fail "--compare sent requests"
+[ "$(grep -c "(requests 0, cached 24)" "$OUT/compare.txt")" = 2 ] || { fail ":compare sent requests"; cat "$OUT/compare.txt" "$TMP/cli.txt" >&2; }
 for pat in "B - A" "fixed [0-9]+  broken [0-9]+  unchanged [0-9]+" "fixed h[0-9]+: "; do
 	want=$(grep -oE "$pat.{0,40}" "$TMP/cli.txt" | head -1)
 	[ -n "$want" ] || fail "--compare printed no \"$pat\""

@@ -1,7 +1,7 @@
 # Reopening shows exactly what was there: every pane dumped before the save and after the
 # reopen, byte for byte (the message line aside: it says what was done last; the selection is
 # put on the first step first, as a reopened workbench has it), twice over; the file written
-# back without a change keeps its bytes.  hotpot-mini (instruct optimizer) and chain5 (joint:
+# back without a change keeps its bytes.  hotpot-mini and chain5 (both joint:
 # proposals with demonstrations), decisions kept.
 . tests/screen/lib.inc
 dump() {
@@ -37,7 +37,7 @@ check() {
 	! grep -q "no gradient yet" "$OUT/before-d.txt" || fail "$1: d found no gradient"
 }
 check hotpot-mini query answer
-contains before-history "224 calls"
+contains before-history "215 calls"
 check chain5 classify
-contains before-proposals "demonstration(s) come with it"
+contains before-proposals "with 2 demonstrations:"
 finish

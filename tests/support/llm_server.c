@@ -2,13 +2,15 @@
  * connection so that latency never blocks other requests), authentication, and sending answers
  * with the faults decided in server_fault.c.  Answers come from a rules file (llm/rules.h).
  *
- *   llm-server [--port N] [--rules FILE] [--require-key KEY] [--echo-key]
+ *   llm-server [--port N] [--rules FILE] [--corpus FILE] [--require-key KEY] [--echo-key]
  *              [--error-message TEXT] [--verbose] [--<fault> VALUE ...]
  *
  * Prints "PORT=<n>" as its first stdout line.  Endpoints:
  *   POST /v1/chat/completions, /chat/completions   OpenAI Chat Completions
  *   POST /v1/messages                              Anthropic Messages
  *   POST /api/chat                                 Ollama chat
+ *   GET /api/search?query=Q&k=K                    a retrieval server (ColBERTv2 protocol)
+ *                                                  over --corpus, by BM25 (server_search.c)
  *   GET /_stats, POST /_reset                      statistics of the chat endpoints and of
  *                                                  unknown paths (never of these control
  *                                                  endpoints); reset also re-seeds the faults
@@ -333,6 +335,36 @@ static const char *fault_message(int status)
 }
 
 static enum MHD_Result handle_chat(struct server *s, struct MHD_Connection *c, struct conn *cn);
+static void record_credential(struct server *s, struct MHD_Connection *c);
+
+/* ---- the retrieval endpoint ---- */
+
+/* The faults that apply to any answer (latency, a dropped connection, 429 / 500, the first N
+ * failing), then search_answer. */
+static enum MHD_Result handle_search(struct server *s, struct MHD_Connection *c, struct conn *cn)
+{
+	(void)cn;
+	record_credential(s, c);
+	const char *query = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "query");
+	const char *k = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "k");
+	char *what = xasprintf("query=%s&k=%s", query ? query : "", k ? k : "");
+	struct fault_plan plan;
+	fault_decide(s, &plan);
+	sleep_ms(plan.latency_ms);
+	if (plan.drop_before) {
+		stats_record(s, EP_SEARCH, what, strlen(what), 0);
+		free(what);
+		log_request(s, "dropped", EP_SEARCH, 0);
+		return MHD_NO;
+	}
+	int status = plan.status;
+	char *body = status ? xasprintf("{\"error\": \"%s\"}", fault_message(status))
+	                    : search_answer(s->corpus, query, k, plan.search_hostile, &status);
+	stats_record(s, EP_SEARCH, what, strlen(what), status);
+	free(what);
+	log_request(s, "search", EP_SEARCH, status);
+	return send_body(c, status, "application/json", body, NULL);
+}
 
 /* ---- control endpoints ---- */
 
@@ -379,6 +411,7 @@ static const struct route {
     {"POST", "/chat/completions", EP_OPENAI, true, handle_chat},
     {"POST", "/v1/messages", EP_ANTHROPIC, true, handle_chat},
     {"POST", "/api/chat", EP_OLLAMA, true, handle_chat},
+    {"GET", "/api/search", EP_SEARCH, true, handle_search},
     {"GET", "/_stats", EP_OTHER, false, handle_stats},
     {"POST", "/_reset", EP_OTHER, false, handle_reset},
     {"GET", "/_control", EP_OTHER, false, handle_control},
@@ -539,6 +572,8 @@ static void usage(void)
 	       "  --port N              listen on 127.0.0.1:N (default 0: the kernel picks)\n"
 	       "  --rules FILE          answer from a scripted-rules file (default: echo the\n"
 	       "                        last user message as \"echo: <text>\")\n"
+	       "  --corpus FILE         JSONL of {\"text\"[, \"title\"]} that GET /api/search\n"
+	       "                        searches by BM25 (ColBERTv2 server's answers)\n"
 	       "  --require-key KEY     OpenAI requests need \"Authorization: Bearer KEY\",\n"
 	       "                        Anthropic requests \"x-api-key: KEY\"\n"
 	       "  --echo-key            quote a wrong key in full in the 401 message\n"
@@ -582,6 +617,10 @@ static int parse_args(struct server *s, int argc, char **argv, long *port, struc
 			} else if (!strcmp(name, "rules")) {
 				free(rules);
 				rules = xstrdup(value);
+			} else if (!strcmp(name, "corpus")) {
+				search_corpus_free(s->corpus);
+				s->corpus = search_corpus_load(value, e);
+				rc = s->corpus ? 0 : -1;
 			} else if (!strcmp(name, "require-key") || !strcmp(name, "require_key")) {
 				free(s->require_key);
 				s->require_key = xstrdup(value);

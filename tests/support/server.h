@@ -1,5 +1,6 @@
 /* server.h: the test LLM server's internal seams: wire formats (server_formats.c), faults and
- * statistics (server_fault.c), HTTP and the command line (llm_server.c).
+ * statistics (server_fault.c), the retrieval endpoint's corpus and answers (server_search.c),
+ * HTTP and the command line (llm_server.c).
  *
  * Tokens are estimated, never real: a text of n bytes counts ceil(n / 4) tokens; a prompt is the
  * sum over its messages' contents (system included), with no per-message overhead. */
@@ -16,7 +17,7 @@
 
 /* ---- wire formats ---- */
 
-enum endpoint { EP_OPENAI, EP_ANTHROPIC, EP_OLLAMA, EP_OTHER, EP_COUNT };
+enum endpoint { EP_OPENAI, EP_ANTHROPIC, EP_OLLAMA, EP_SEARCH, EP_OTHER, EP_COUNT };
 extern const char *const endpoint_names[EP_COUNT];
 
 /* A parsed chat request; every string is owned by it. */
@@ -76,6 +77,20 @@ const char *format_content_type(enum endpoint ep, bool stream);
 struct cJSON;
 char *json_take(struct cJSON *o);
 
+/* ---- the retrieval endpoint (server_search.c) ---- */
+
+/* A JSONL corpus of {"text"[, "title"]} (core/bm25.h's format) and its BM25 index. */
+struct search_corpus;
+struct search_corpus *search_corpus_load(const char *path, struct err *e);
+void search_corpus_free(struct search_corpus *c);
+/* The answer to GET /api/search?query=Q&k=K as ColBERT's server.py gives it ({"query": Q,
+ * "topk": [{"text", "pid", "rank", "score", "prob"}, ...]}, k at most 100, default 10), or the
+ * bad answer `hostile` asks for (1..SEARCH_HOSTILE_MAX, see search_hostile in server_fault.c).
+ * *status gets the HTTP status (400 for a bad k); the body is the caller's to free. */
+#define SEARCH_HOSTILE_MAX 5
+char *search_answer(const struct search_corpus *c, const char *query, const char *k, int hostile,
+                    int *status);
+
 /* ---- faults and statistics ---- */
 
 /* Every fault setting, as numbers; names match the --flags and the /_control keys. */
@@ -90,6 +105,7 @@ struct fault_config {
 	/* rate limits and provider errors (server_fault.c's table says what each means) */
 	double window_ms, window_requests, rate_headers, error_kind, should_retry;
 	double json_for_stream, tool_call;
+	double search_hostile; /* the retrieval endpoint's bad answers (server_search.c) */
 };
 
 /* What happens to one request, decided when it arrives. */
@@ -108,6 +124,7 @@ struct fault_plan {
 	long remaining;   /* requests left in the window (-1: no window) */
 	double reset_s;   /* until the window ends */
 	bool json_for_stream, tool_call;
+	int search_hostile;
 };
 
 /* Provider errors the error_kind fault answers with (index 0: none). */
@@ -159,8 +176,9 @@ struct server {
 	struct rules *rules; /* read-only once started */
 	char *require_key;   /* NULL: any key; never logged */
 	bool verbose;
-	bool echo_key;       /* a wrong key is quoted in the 401 message */
-	char *error_message; /* NULL, or the message of every error answer */
+	bool echo_key;                /* a wrong key is quoted in the 401 message */
+	char *error_message;          /* NULL, or the message of every error answer */
+	struct search_corpus *corpus; /* --corpus: what GET /api/search searches; read-only */
 };
 
 void server_init(struct server *s);

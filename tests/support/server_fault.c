@@ -56,6 +56,9 @@ static const struct fault_opt {
     OPT(should_retry, FK_COUNT, "x-should-retry on error answers: 0 none, 1 true, 2 false"),
     OPT(json_for_stream, FK_BOOL, "answer streamed requests with a whole JSON body"),
     OPT(tool_call, FK_BOOL, "answer with a tool call and no text"),
+    OPT(search_hostile, FK_COUNT,
+        "GET /api/search answers 1 a 5 MiB body, 2 passages full of escape "
+        "sequences, 3 not JSON, 4 no topk list, 5 a passage without text"),
 #undef OPT
 };
 
@@ -91,6 +94,7 @@ void server_done(struct server *s)
 	rules_free(s->rules);
 	free(s->require_key);
 	free(s->error_message);
+	search_corpus_free(s->corpus);
 	pthread_mutex_destroy(&s->lock);
 }
 
@@ -126,6 +130,8 @@ static int fault_store(struct server *s, const struct fault_opt *o, double v, st
 		return err_set(e, "%s: at most 600000 ms", o->name);
 	if (!strcmp(o->name, "error_kind") && v >= (double)n_canned_errors)
 		return err_set(e, "error_kind: 0 to %zu", n_canned_errors - 1);
+	if (!strcmp(o->name, "search_hostile") && v > SEARCH_HOSTILE_MAX)
+		return err_set(e, "search_hostile: 0 to %d", SEARCH_HOSTILE_MAX);
 	if ((!strcmp(o->name, "rate_headers") || !strcmp(o->name, "should_retry")) && v > 2)
 		return err_set(e, "%s: 0, 1 or 2", o->name);
 	*(double *)((char *)&s->cfg + o->off) = v;
@@ -251,6 +257,7 @@ void fault_decide(struct server *s, struct fault_plan *p)
 	    .remaining = -1,
 	    .json_for_stream = c->json_for_stream != 0,
 	    .tool_call = c->tool_call != 0,
+	    .search_hostile = (int)c->search_hostile,
 	};
 	/* the fixed window: aligned to multiples of window_ms on the monotonic clock */
 	bool over = false;

@@ -12,7 +12,7 @@
 
 #include "server.h"
 
-const char *const endpoint_names[EP_COUNT] = {"openai", "anthropic", "ollama", "other"};
+const char *const endpoint_names[EP_COUNT] = {"openai", "anthropic", "ollama", "search", "other"};
 
 /* ---- requests ---- */
 

@@ -30,9 +30,9 @@ static inline const char *llm_server_bin(const char *who)
 	return NULL;
 }
 
-/* Runs `bin --rules RULES [--require-key KEY]` and reads the port it prints.  Returns the pid,
- * or -1 (with a message) when it did not start. */
-static inline pid_t llm_server_spawn(const char *bin, const char *rules, const char *key, int *port)
+/* Runs the server with argv (argv[0] the binary, NULL-terminated) and reads the port it prints.
+ * Returns the pid, or -1 (with a message) when it did not start. */
+static inline pid_t llm_server_spawn_argv(char *const *argv, int *port)
 {
 	int out[2];
 	if (pipe(out) < 0)
@@ -47,10 +47,7 @@ static inline pid_t llm_server_spawn(const char *bin, const char *rules, const c
 		dup2(out[1], 1);
 		close(out[0]);
 		close(out[1]);
-		if (key)
-			execl(bin, bin, "--rules", rules, "--require-key", key, (char *)NULL);
-		else
-			execl(bin, bin, "--rules", rules, (char *)NULL);
+		execv(argv[0], argv);
 		_exit(127);
 	}
 	close(out[1]);
@@ -66,6 +63,15 @@ static inline pid_t llm_server_spawn(const char *bin, const char *rules, const c
 	}
 	fclose(f);
 	return pid;
+}
+
+/* Runs `bin --rules RULES [--require-key KEY]` (llm_server_spawn_argv). */
+static inline pid_t llm_server_spawn(const char *bin, const char *rules, const char *key, int *port)
+{
+	char *argv[] = {(char *)bin, "--rules", (char *)rules, "--require-key", (char *)key, NULL};
+	if (!key)
+		argv[3] = NULL;
+	return llm_server_spawn_argv(argv, port);
 }
 
 /* SIGTERM, then the server's wait status. */

@@ -49,7 +49,12 @@ static void test_inline(void **state)
 	const struct value *ctx = example_get(&sp->ex[1], "ctx");
 	assert_int_equal(ctx->n_items, 2);
 	assert_string_equal(ctx->items[1], "p2");
-	assert_string_equal(ctx->text, "p1\np2"); /* a list reads one item a line */
+	assert_null(ctx->text); /* a list is kept once, as its items ... */
+	char *joined;
+	assert_string_equal(value_text(ctx, &joined), "p1\np2"); /* ... and reads one a line */
+	free(joined);
+	assert_string_equal(value_text(example_get(&sp->ex[1], "n"), &joined), "3");
+	assert_null(joined);
 	assert_string_equal(example_get(&sp->ex[1], "n")->text, "3");
 	assert_string_equal(example_get(&sp->ex[1], "ok")->text, "true");
 	assert_string_equal(example_get(&sp->ex[1], "none")->text, "");
@@ -471,6 +476,14 @@ static void test_split_fractions(void **state)
 	}
 }
 
+/* example_text, a list's joined text kept until the next call */
+static const char *text_at(const struct example *ex, const char *path)
+{
+	static char *joined;
+	free(joined);
+	return example_text(ex, path, &joined);
+}
+
 /* Nested fields: an object's members are fields ("meta.source.name"), a list of objects gives
  * each member as a list ("answers.text"), and example_text takes a final [N]. */
 static void test_nested_fields(void **state)
@@ -483,21 +496,25 @@ static void test_nested_fields(void **state)
 	    "\"tags\": [\"a\", \"b\"]},"
 	    " \"answers\": [{\"text\": \"NZ\", \"start\": 5}, {\"text\": \"New Zealand\"}],"
 	    " \"context\": [[\"T1\", [\"s1\", \" s2\"]], [\"T2\", [\"s3\"]]],"
+	    " \"mixed\": [[\"X\", [\"a\", \"b\\n\", \"c\", 7, null, true, {\"k\": [0.1]}]]],"
 	    " \"answer\": \"x\"}]");
 	const struct example *ex = &d.splits[SPLIT_TRAIN].ex[0];
-	assert_string_equal(example_text(ex, "meta.source.name"), "wiki");
-	assert_string_equal(example_text(ex, "meta.source.n"), "0.1");
-	assert_string_equal(example_text(ex, "meta.tags"), "a\nb");
-	assert_string_equal(example_text(ex, "meta.tags[1]"), "b");
-	assert_string_equal(example_text(ex, "meta"),
+	assert_string_equal(text_at(ex, "meta.source.name"), "wiki");
+	assert_string_equal(text_at(ex, "meta.source.n"), "0.1");
+	assert_string_equal(text_at(ex, "meta.tags"), "a\nb");
+	assert_string_equal(text_at(ex, "meta.tags[1]"), "b");
+	assert_string_equal(text_at(ex, "meta"),
 	                    "{\"source\":{\"name\":\"wiki\",\"n\":0.1},\"tags\":[\"a\",\"b\"]}");
-	assert_string_equal(example_text(ex, "answers.text"), "NZ\nNew Zealand");
-	assert_string_equal(example_text(ex, "answers.start"), "5");
-	assert_string_equal(example_text(ex, "context[0]"), "T1: s1 s2");
-	assert_string_equal(example_text(ex, "context[1]"), "T2: s3");
-	assert_string_equal(example_text(ex, "context[2]"), ""); /* past the end */
-	assert_null(example_text(ex, "nope"));
-	assert_null(example_text(ex, "nope[0]"));
+	assert_string_equal(text_at(ex, "answers.text"), "NZ\nNew Zealand");
+	assert_string_equal(text_at(ex, "answers.start"), "5");
+	assert_string_equal(text_at(ex, "context[0]"), "T1: s1 s2");
+	assert_string_equal(text_at(ex, "context[1]"), "T2: s3");
+	assert_string_equal(text_at(ex, "context[2]"), "");               /* past the end */
+	assert_string_equal(text_at(ex, "context"), "T1: s1 s2\nT2: s3"); /* joined when asked */
+	/* a space between two texts where neither has one; scalars as their text */
+	assert_string_equal(text_at(ex, "mixed[0]"), "X: a b\nc 7 true {\"k\":[0.1]}");
+	assert_null(text_at(ex, "nope"));
+	assert_null(text_at(ex, "nope[0]"));
 	assert_int_equal(example_get(ex, "answers.text")->n_items, 2);
 	assert_true(dataset_has_field(&d, "answers.text"));
 	assert_true(dataset_has_field(&d, "context[3]"));

@@ -77,12 +77,60 @@ static void test_not_positive_definite(void **state)
 	assert_int_equal(linalg_cholesky(NULL, 0, 0), 0);
 }
 
+/* A factor grown a row at a time equals the one factored at once (the same arithmetic in the
+ * same order), and the packed solves agree with the square ones. */
+static void test_append_equals_fresh(void **state)
+{
+	(void)state;
+	enum { N = 40 };
+	static double a[N * N], l[N * N], lp[N * (N + 1) / 2], row[N + 1];
+	struct rng r;
+	rng_seed(&r, 3);
+	double g[N][5];
+	for (int i = 0; i < N; i++)
+		for (int k = 0; k < 5; k++)
+			g[i][k] = rng_double(&r) * 3;
+	for (int i = 0; i < N; i++) /* a squared-exponential kernel matrix plus a small jitter */
+		for (int j = 0; j < N; j++) {
+			double d = 0;
+			for (int k = 0; k < 5; k++)
+				d += (g[i][k] - g[j][k]) * (g[i][k] - g[j][k]);
+			a[i * N + j] = l[i * N + j] = exp(-d / 2) + (i == j ? 1e-6 : 0);
+		}
+	assert_int_equal(linalg_cholesky(l, N, 0), 0);
+	for (int n = 0; n < N; n++) {
+		for (int j = 0; j <= n; j++)
+			row[j] = a[n * N + j];
+		assert_int_equal(linalg_cholesky_append(lp, n, row, 0), 0);
+	}
+	for (int i = 0; i < N; i++)
+		for (int j = 0; j <= i; j++)
+			assert_true(fabs(lp[LINALG_PACKED(i) + (size_t)j] - l[i * N + j]) < 1e-9);
+	double b1[N], b2[N];
+	for (int i = 0; i < N; i++)
+		b1[i] = b2[i] = rng_double(&r) - 0.5;
+	linalg_solve_lower(l, N, b1);
+	linalg_packed_solve_lower(lp, N, b2);
+	for (int i = 0; i < N; i++)
+		assert_true(fabs(b1[i] - b2[i]) < 1e-9 * (1 + fabs(b1[i])));
+	linalg_solve_upper_t(l, N, b1);
+	linalg_packed_solve_upper_t(lp, N, b2);
+	for (int i = 0; i < N; i++)
+		assert_true(fabs(b1[i] - b2[i]) < 1e-9 * (1 + fabs(b1[i])));
+	/* a point that covaries like point 0 but varies less makes it indefinite: -1, and the rows
+	 * already there are untouched */
+	double bad[3] = {a[0], a[1], 0.5};
+	assert_int_equal(linalg_cholesky_append(lp, 2, bad, 0), -1);
+	assert_true(lp[LINALG_PACKED(0)] == l[0] && lp[LINALG_PACKED(1) + 1] == l[N + 1]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_known_factor),
 	    cmocka_unit_test(test_hilbert_roundtrip),
 	    cmocka_unit_test(test_not_positive_definite),
+	    cmocka_unit_test(test_append_equals_fresh),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

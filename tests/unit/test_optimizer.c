@@ -1,6 +1,7 @@
 /* test_optimizer.c: the step optimizer table and the instruct and joint optimizers with fake
  * role answers: budgets, placeholder filtering (done in make(): candidates that lose or add a
- * placeholder never reach the engine), incumbent demos, deterministic distinct demo sets. */
+ * placeholder never reach the engine), incumbent demos, deterministic distinct demo sets, and
+ * representative ones: distinct failure kinds first, then varied inputs. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -180,9 +181,10 @@ static void test_joint(void **state)
 		assert_string_equal(c[i].optimizer, "joint");
 		assert_int_equal(c[i].n_demos, 2);
 		check_demo_sources(&c[i]);
-		for (size_t j = 0; j < i; j++)
+		for (size_t j = 0; j < i && i < n - 1; j++) /* the rewrites' sets differ */
 			assert_false(same_demos(&c[i], &c[j]));
 	}
+	assert_true(same_demos(&c[n - 1], &c[0])); /* the demo-only slot: the first set */
 	assert_string_equal(c[0].prompt, "Answer with only the entity.\n" PROMPT);
 	assert_string_equal(c[3].prompt, PROMPT); /* the incumbent instruction, new demos */
 	/* deterministic given the seed */
@@ -220,6 +222,95 @@ static void test_joint(void **state)
 	candidates_free(c, n);
 }
 
+/* Three failure kinds in the local gradients (the query drops the year: three cases; the answer
+ * is verbose: two; the wrong entity: one) and good runs on two near-identical inputs and one of
+ * its own. */
+static const struct opt_case kinds[] = {
+    {"question: When did the Berlin wall fall?", "Berlin wall", "The search query drops the year",
+     "Berlin wall fall year 1989", false},
+    {"question: Capital of Peru?", "Peru has a capital which is Lima, I believe", "Verbose answer",
+     "Lima", false},
+    {"question: Which year did Apollo 11 land?", "Apollo landing",
+     "The query drops the year of the landing", "Apollo 11 landing year", false},
+    {"question: Who wrote Hamlet?", "Marlowe", "Wrong entity named from the passage", "Shakespeare",
+     false},
+    {"question: When was the Eiffel tower built?", "Eiffel tower",
+     "The query drops the year it was built", "Eiffel tower construction year", false},
+    {"question: Largest ocean?", "It is the Pacific ocean, which is large",
+     "Verbose answer: "
+     "extra words around the entity",
+     "Pacific", false},
+    {"question: Tallest mountain on earth?", "Everest", NULL, NULL, true},
+    {"question: Tallest mountain on the earth?", "Everest", NULL, NULL, true},
+    {"question: Chemical symbol of gold?", "Au", NULL, NULL, true},
+};
+enum { KIND_YEAR, KIND_VERBOSE, KIND_ENTITY, KIND_GOOD };
+static const int kind_of[] = {KIND_YEAR,    KIND_VERBOSE, KIND_YEAR, KIND_ENTITY, KIND_YEAR,
+                              KIND_VERBOSE, KIND_GOOD,    KIND_GOOD, KIND_GOOD};
+
+static int demo_case(const struct demo *d)
+{
+	for (size_t k = 0; k < ARRAY_SIZE(kinds); k++)
+		if (strcmp(d->input, kinds[k].input) == 0)
+			return (int)k;
+	fail_msg("demonstration not from the cases: %s", d->input);
+	return -1;
+}
+
+static void test_joint_representative(void **state)
+{
+	(void)state;
+	const struct step_optimizer *o = optimizer_find("joint");
+	const char *answers[] = {reply};
+	for (unsigned long seed = 1; seed <= 8; seed++) {
+		struct opt_request req = request(3, 3, seed);
+		req.cases = kinds;
+		req.n_cases = ARRAY_SIZE(kinds);
+		struct candidate *c;
+		size_t n = o->make(&req, answers, 1, &c);
+		assert_int_equal(n, 3);
+		for (size_t i = 0; i < n; i++) {
+			/* three pseudo-labels, one of each failure kind */
+			bool seen[KIND_GOOD + 1] = {false};
+			assert_int_equal(c[i].n_demos, 3);
+			for (size_t d = 0; d < 3; d++) {
+				int k = demo_case(&c[i].demos[d]);
+				assert_string_equal(c[i].demos[d].output, kinds[k].pseudo);
+				assert_false(seen[kind_of[k]]);
+				seen[kind_of[k]] = true;
+			}
+			assert_false(seen[KIND_GOOD]);
+			assert_non_null(strstr(c[i].note, "3 pseudo-labels"));
+		}
+		/* the first set starts from the most common failure */
+		assert_int_equal(kind_of[demo_case(&c[0].demos[0])], KIND_YEAR);
+		candidates_free(c, n);
+	}
+	/* good runs fill the places left, the varied inputs first: one wrong case, two places */
+	static const size_t pick[] = {3, 6, 7, 8};
+	struct opt_case few[ARRAY_SIZE(pick)];
+	for (size_t i = 0; i < ARRAY_SIZE(pick); i++)
+		few[i] = kinds[pick[i]];
+	for (unsigned long seed = 1; seed <= 8; seed++) {
+		struct opt_request req = request(1, 3, seed);
+		req.cases = few;
+		req.n_cases = ARRAY_SIZE(few);
+		struct candidate *c;
+		size_t n = o->make(&req, answers, 1, &c);
+		assert_int_equal(n, 1);
+		assert_int_equal(c[0].n_demos, 3);
+		bool gold = false, mountain = false;
+		assert_int_equal(demo_case(&c[0].demos[0]), 3); /* the wrong case first */
+		for (size_t d = 1; d < 3; d++) {
+			int k = demo_case(&c[0].demos[d]);
+			gold |= k == 8;
+			mountain |= k == 6 || k == 7;
+		}
+		assert_true(gold && mountain); /* never both near-identical mountain questions */
+		candidates_free(c, n);
+	}
+}
+
 static void test_joint_without_demos(void **state)
 {
 	(void)state;
@@ -254,6 +345,7 @@ int main(void)
 	    cmocka_unit_test(test_instruct_ask),
 	    cmocka_unit_test(test_instruct_make),
 	    cmocka_unit_test(test_joint),
+	    cmocka_unit_test(test_joint_representative),
 	    cmocka_unit_test(test_joint_without_demos),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

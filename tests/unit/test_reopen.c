@@ -19,6 +19,7 @@
 #include "core/jsonfmt.h"
 #include "core/lock.h"
 #include "engine/engine.h"
+#include "engine/optimizer.h"
 #include "engine_fixture.h"
 
 static char *slurp(const char *path, size_t *len)
@@ -430,6 +431,70 @@ static void test_measured_scores(void **state)
 	rig_close(&g);
 }
 
+/* ---- who decided, and the demonstrations each version carried ---- */
+
+static void test_who_decided(void **state)
+{
+	(void)state;
+	struct rig g;
+	rig_open(&g, "hotpot-mini");
+	run_and_decide(&g); /* by keys: accept the query, reject the answer */
+	const struct iteration *it = engine_current(g.en);
+	for (size_t c = 0; c < it->n_changes; c++)
+		assert_int_equal(it->changes[c].by, DECIDER_USER);
+	/* undone, a decision has nobody behind it */
+	assert_int_equal(engine_undo(g.en), 0);
+	assert_int_equal(it->changes[1].by, DECIDER_UNKNOWN);
+	assert_int_equal(engine_reject(g.en, it->changes[1].step), 0);
+	rig_reopen(&g);
+	it = engine_current(g.en);
+	for (size_t c = 0; c < it->n_changes; c++)
+		assert_int_equal(it->changes[c].by, DECIDER_USER);
+	/* a run of whole iterations decides on its own */
+	assert_int_equal(engine_run(g.en, 1), 0);
+	drive(&g);
+	it = engine_current(g.en);
+	assert_int_equal(it->number, 2);
+	for (size_t c = 0; c < it->n_changes; c++)
+		assert_int_equal(it->changes[c].by, DECIDER_ENGINE);
+	rig_reopen(&g);
+	it = engine_current(g.en);
+	for (size_t c = 0; c < it->n_changes; c++)
+		assert_int_equal(it->changes[c].by, DECIDER_ENGINE);
+	rig_close(&g);
+}
+
+static void test_version_demos(void **state)
+{
+	(void)state;
+	struct rig g;
+	rig_open(&g, "hotpot-mini");
+	int query = session_step_index(g.s, "query");
+	struct step *st = &g.s->steps[query];
+	run_and_decide(&g);
+	const struct prompt_version *v2 = latest(g.en, query);
+	assert_int_equal(v2->version, 2);
+	assert_true(v2->demos_known);
+	assert_int_equal(v2->n_demos, st->n_demos);
+	/* the step's demonstrations change afterwards (by hand, say) */
+	demos_free(st->demos, st->n_demos);
+	st->demos = xcalloc(1, sizeof *st->demos);
+	st->demos[0] = (struct demo){xstrdup("a later input"), xstrdup("a later output")};
+	st->n_demos = 1;
+	/* restoring v1 brings back v1's demonstrations (none), not the current ones */
+	assert_int_equal(engine_restore_version(g.en, query, 1), 0);
+	assert_int_equal(st->n_demos, 0);
+	assert_int_equal(latest(g.en, query)->n_demos, 0);
+	/* and the versions keep them across a reopen */
+	rig_reopen(&g);
+	st = &g.s->steps[query];
+	size_t n;
+	const struct prompt_version *v = engine_versions(g.en, &n);
+	for (size_t i = 0; i < n; i++)
+		assert_true(v[i].demos_known);
+	rig_close(&g);
+}
+
 static void test_nothing_to_optimize(void **state)
 {
 	(void)state;
@@ -559,6 +624,8 @@ int main(void)
 	    cmocka_unit_test(test_choice_out_of_range),
 	    cmocka_unit_test(test_evidence_saved),
 	    cmocka_unit_test(test_measured_scores),
+	    cmocka_unit_test(test_who_decided),
+	    cmocka_unit_test(test_version_demos),
 	    cmocka_unit_test(test_nothing_to_optimize),
 	    cmocka_unit_test(test_lock),
 	    cmocka_unit_test(test_changed_on_disk),

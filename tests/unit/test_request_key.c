@@ -166,12 +166,32 @@ static void test_key_reasoning(void **state)
 			}
 }
 
+/* The scripted model's key holds its rules file as the session names it: a session opened by
+ * a relative or an absolute path finds the same answers; another rules file does not. */
+static void test_key_scripted_ref(void **state)
+{
+	(void)state;
+	struct model_config rel = {.provider = "scripted",
+	                           .model = "scripted",
+	                           .rules = "rules.json",
+	                           .rules_ref = "rules.json"};
+	struct model_config abs = rel, other = rel;
+	abs.rules = "/srv/sessions/hotpot/rules.json";
+	other.rules = "/srv/sessions/hotpot/other.json", other.rules_ref = "other.json";
+	struct llm_message msg = {"user", "hi"};
+	char a[65], b[65], c[65];
+	llm_request_key(&(struct llm_request){&rel, &msg, 1, NULL}, a);
+	llm_request_key(&(struct llm_request){&abs, &msg, 1, NULL}, b);
+	llm_request_key(&(struct llm_request){&other, &msg, 1, NULL}, c);
+	assert_string_equal(a, b);
+	assert_string_not_equal(a, c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_key_fixed),
-	    cmocka_unit_test(test_key_strings),
-	    cmocka_unit_test(test_key_numbers),
+	    cmocka_unit_test(test_key_fixed),     cmocka_unit_test(test_key_scripted_ref),
+	    cmocka_unit_test(test_key_strings),   cmocka_unit_test(test_key_numbers),
 	    cmocka_unit_test(test_key_reasoning),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -235,6 +235,64 @@ static void test_memo_last_step_changed(void **state)
 	rig_close(&g);
 }
 
+/* The memo is bounded: answers of 400 kB fill its 16 MiB in a few batches; an answer not used
+ * since two turns of its generations is dropped (the runner asks the LLM layer again, with the
+ * same result), while one in use all along (the answer step's, whose input is the same big text
+ * for every example) stays. */
+static void test_memo_bounded(void **state)
+{
+	(void)state;
+	struct rig g;
+	memset(&g, 0, sizeof g);
+	fx_init(&g.f, FX_DATA);
+	size_t big = 400 * 1000;
+	char *text = xmalloc(big + 1);
+	memset(text, 'x', big);
+	text[big] = 0;
+	cJSON *rules = cJSON_CreateObject(), *list = cJSON_AddArrayToObject(rules, "rules");
+	cJSON *rule = cJSON_CreateObject();
+	cJSON_AddStringToObject(rule, "match", "(?s).");
+	cJSON_AddStringToObject(rule, "reply", text);
+	cJSON_AddItemToArray(list, rule);
+	char *json = cJSON_PrintUnformatted(rules), *path = fx_path(&g.f, "big.json");
+	fx_write(path, json, strlen(json));
+	free(path);
+	cJSON_free(json);
+	cJSON_Delete(rules);
+	fx_patch(&g.f, "two.json", "models.task.rules", cJSON_CreateString("big.json"));
+	rig_load(&g, "two.json", false);
+
+	struct run_batch *a = run_split(&g, NULL, SPLIT_TRAIN, 8);
+	struct runner_stats s1, s2, s3;
+	runner_get_stats(g.r, &s1);
+	/* 8 find, then the answer's (the same request each time: in flight together or memo) */
+	assert_true(s1.llm_calls >= 9 && s1.llm_calls <= 16);
+	char prompt[5][64];
+	for (int k = 0; k < 5; k++) { /* 5 x 8 new answers of 400 kB: two turns at least */
+		snprintf(prompt[k], sizeof prompt[k], "Variant %d. Find the key word in: {{q}}", k);
+		struct variant v = {prompt[k], NULL, 0};
+		const struct variant *config[2] = {&v, NULL};
+		run_batch_free(run_split(&g, config, SPLIT_TRAIN, 8));
+	}
+	runner_get_stats(g.r, &s2);
+	assert_int_equal(s2.llm_calls - s1.llm_calls, 40);
+	struct run_batch *b = run_split(&g, NULL, SPLIT_TRAIN, 8);
+	runner_get_stats(g.r, &s3);
+	assert_int_equal(s3.llm_calls - s2.llm_calls, 8); /* the first batch's find answers */
+	assert_int_equal(s3.memo_hits - s2.memo_hits, 8); /* the answer step's, kept */
+	for (size_t i = 0; i < 8; i++)
+		assert_string_equal(run_batch_trace(a, i)->prediction,
+		                    run_batch_trace(b, i)->prediction);
+	run_batch_free(b);
+	b = run_split(&g, NULL, SPLIT_TRAIN, 8); /* used just now: all from the memo */
+	runner_get_stats(g.r, &s2);
+	assert_int_equal(s2.llm_calls, s3.llm_calls);
+	run_batch_free(a);
+	run_batch_free(b);
+	free(text);
+	rig_close(&g);
+}
+
 static void test_loop_rounds(void **state)
 {
 	(void)state;
@@ -531,6 +589,7 @@ int main(void)
 	    cmocka_unit_test(test_two_step_batch),
 	    cmocka_unit_test(test_memo_same_config),
 	    cmocka_unit_test(test_memo_last_step_changed),
+	    cmocka_unit_test(test_memo_bounded),
 	    cmocka_unit_test(test_loop_rounds),
 	    cmocka_unit_test(test_step_error_ends_one_example),
 	    cmocka_unit_test(test_cancel),

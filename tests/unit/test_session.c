@@ -118,7 +118,7 @@ static void test_minimal(void **state)
 	assert_int_equal(s->opt.batch_size, 50);
 	assert_int_equal(s->opt.minibatch_good, 5);
 	assert_int_equal(s->opt.minibatch_bad, 5);
-	assert_string_equal(s->opt.step_optimizer, "instruct");
+	assert_string_equal(s->opt.step_optimizer, "joint");
 	assert_string_equal(s->opt.role_model, "task");
 	assert_ptr_equal(session_step(s, "answer"), &s->steps[1]);
 	assert_null(session_step(s, "nope"));
@@ -496,15 +496,26 @@ static void test_bad_code_steps(void **state)
 	    "\"passages\": \"input.nope\"},\n"
 	    "      {\"id\": \"c\", \"type\": \"retrieve\", \"query\": \"{{input.question}}\"},\n"
 	    "      {\"id\": \"d\", \"type\": \"retrieve\", \"query\": \"{{input.question}}\", "
-	    "\"passages\": \"input.ctx\", \"k\": 0}",
+	    "\"passages\": \"input.ctx\", \"k\": 0},\n"
+	    "      {\"id\": \"e\", \"type\": \"retrieve\", \"query\": \"{{input.question}}\", "
+	    "\"url\": \"ftp://example.org/search\"},\n"
+	    "      {\"id\": \"f\", \"type\": \"retrieve\", \"query\": \"{{input.question}}\", "
+	    "\"url\": \"http://example.org/\", \"passages\": \"input.ctx\"}",
 	    NULL,
 	    "s.json:7:80: step \"a\": corpus: nope.jsonl: cannot open: No such file or "
 	    "directory",
 	    "s.json:8:82: step \"b\": passages \"input.nope\" must name a dataset field holding a "
 	    "list (input.FIELD; the dataset has: question, ctx)",
 	    "s.json:9:7: step \"c\": a retrieve step needs exactly one of \"corpus\" (a JSONL file "
-	    "of {\"text\"}) or \"passages\" (a list field, e.g. \"input.context\")",
-	    "s.json:10:100: pipeline.steps[3].k must be a whole number between 1 and 1000 (got 0)");
+	    "of {\"text\"}), \"passages\" (a list field, e.g. \"input.context\") or \"url\" (a "
+	    "retrieval server)",
+	    "s.json:10:100: pipeline.steps[3].k must be a whole number between 1 and 1000 (got 0)",
+	    "s.json:11:77: step \"e\": url \"ftp://example.org/search\" must be an http:// or "
+	    "https:// address without spaces, control characters or a #fragment",
+	    "s.json:12:7: step \"f\": a retrieve step needs exactly one of \"corpus\" (a JSONL "
+	    "file "
+	    "of {\"text\"}), \"passages\" (a list field, e.g. \"input.context\") or \"url\" (a "
+	    "retrieval server)");
 }
 
 /* ---- bad files: models, dataset, metric, optimizer ---- */
@@ -544,6 +555,71 @@ static char *swap(const char *text, const char *from, const char *to)
 	const char *at = strstr(text, from);
 	assert_non_null(at);
 	return xasprintf("%.*s%s%s", (int)(at - text), text, to, at + strlen(from));
+}
+
+/* "base_url" as a list of replicas: kept in order (the first is base_url), a single string as
+ * before; an empty list, a non-string, an empty or repeated URL, too many, or another type are
+ * errors at their position. */
+static void test_base_url_replicas(void **state)
+{
+	(void)state;
+	const char *steps = "      {\"id\": \"answer\", \"prompt\": \"{{input.question}}\"}";
+	char *text = doc(steps, NULL);
+	char *t2 = swap(text, "\"model\": \"m\"}",
+	                "\"model\": \"m\", \"base_url\": [\"http://a:8000/v1\", "
+	                "\"http://b:8000/v1\", \"http://c:8000/v1\"]}");
+	struct session *s = load_ok(t2);
+	const struct model_config *m = session_model(s, "task");
+	assert_int_equal(m->n_replicas, 3);
+	assert_string_equal(m->base_url, "http://a:8000/v1");
+	assert_string_equal(m->replicas[2], "http://c:8000/v1");
+	struct model_config copy;
+	model_config_copy(&copy, m);
+	assert_int_equal(copy.n_replicas, 3);
+	assert_true(copy.replicas != m->replicas);
+	assert_string_equal(copy.replicas[1], "http://b:8000/v1");
+	model_config_free(&copy);
+	/* --base-url: one URL for the run, the list set aside */
+	struct err e = {""};
+	assert_int_equal(session_override_models(s, NULL, "http://127.0.0.1:1", NULL, 0, &e), 0);
+	assert_int_equal(m->n_replicas, 0);
+	assert_null(m->replicas);
+	assert_string_equal(m->base_url, "http://127.0.0.1:1");
+	session_free(s);
+	free(t2);
+	t2 = swap(text, "\"model\": \"m\"}", "\"model\": \"m\", \"base_url\": \"http://a/v1\"}");
+	s = load_ok(t2);
+	assert_int_equal(session_model(s, "task")->n_replicas, 0);
+	assert_string_equal(session_model(s, "task")->base_url, "http://a/v1");
+	session_free(s);
+	free(t2);
+	free(text);
+
+	char many[2048] = "[";
+	for (int i = 0; i <= MODEL_REPLICAS_MAX; i++)
+		snprintf(many + strlen(many), sizeof many - strlen(many), "%s\"http://h%d/v1\"",
+		         i ? ", " : "", i);
+	strcat(many, "]");
+	char *bad = xasprintf(
+	    "{\"format\": \"adopt-session\", \"version\": 1,\n"
+	    "\"models\": {\n"
+	    "  \"a\": {\"provider\": \"openai\", \"model\": \"m\", \"base_url\": []},\n"
+	    "  \"b\": {\"provider\": \"openai\", \"model\": \"m\", \"base_url\": "
+	    "[\"http://x/v1\", 7, \"\", \"http://x/v1\"]},\n"
+	    "  \"c\": {\"provider\": \"openai\", \"model\": \"m\", \"base_url\": %s},\n"
+	    "  \"d\": {\"provider\": \"openai\", \"model\": \"m\", \"base_url\": {}}},\n"
+	    "\"pipeline\": {\"steps\": [{\"id\": \"a\", \"type\": \"template\", "
+	    "\"template\": \"x\"}]},\n"
+	    "\"dataset\": {\"val\": [{\"answer\": \"b\"}]}, \"metric\": {\"type\": \"f1\"}}",
+	    many);
+	EXPECT_TEXT(bad, "s.json:3:57: model \"a\": models.a.base_url lists 0 URLs (give 1 to 16)",
+	            "s.json:4:73: model \"b\": models.b.base_url[1] must be a string",
+	            "s.json:4:76: model \"b\": models.b.base_url[2] is empty",
+	            "s.json:4:80: model \"b\": models.b.base_url[3] repeats an earlier URL",
+	            "s.json:5:57: model \"c\": models.c.base_url lists 17 URLs (give 1 to 16)",
+	            "s.json:6:57: models.d.base_url must be a string or a list of strings "
+	            "(replicas)");
+	free(bad);
 }
 
 /* Prices of cached prompt tokens and the reasoning flag: set, absent (the table decides), and
@@ -1067,7 +1143,11 @@ static void assert_same_examples(const struct dataset *a, const struct dataset *
 			assert_int_equal(x->n, y->n);
 			for (size_t k = 0; k < x->n; k++) {
 				assert_string_equal(x->keys[k], y->keys[k]);
-				assert_string_equal(x->vals[k].text, y->vals[k].text);
+				char *jx, *jy;
+				assert_string_equal(value_text(&x->vals[k], &jx),
+				                    value_text(&y->vals[k], &jy));
+				free(jx);
+				free(jy);
 				assert_int_equal(x->vals[k].n_items, y->vals[k].n_items);
 			}
 			assert_int_equal(x->n_golds, y->n_golds);
@@ -1183,6 +1263,7 @@ int main(void)
 	    T(test_loops),
 	    T(test_bad_code_steps),
 	    T(test_bad_models),
+	    T(test_base_url_replicas),
 	    T(test_model_money_keys),
 	    T(test_bad_dataset),
 	    T(test_bad_metric_optimizer),
