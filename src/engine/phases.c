@@ -252,8 +252,12 @@ void phase_clear(struct iteration *it, enum phase p, size_t n_steps)
 		}
 		free(it->phi);
 		free(it->phi_sd);
+		free(it->shapley_note);
 		it->phi = it->phi_sd = NULL;
 		it->shapley_method = NULL;
+		it->shapley_note = NULL;
+		it->shapley_extra = 0;
+		it->shapley_underdetermined = false;
 		break;
 	case PHASE_ALLOCATION:
 		free(it->next_budget);
