@@ -10,7 +10,7 @@ CFLAGS="-std=c11 -O2 -g -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wmissing-prot
 [ -f "$BUILD/libadopt.a" ] || make --no-print-directory "$BUILD/libadopt.a" || exit 1
 mkdir -p "$BUILD/bench"
 status=0
-for name in session_load llm_sched engine_iter tui bo memo screening cache_open save shapley; do
+for name in session_load llm_sched engine_iter tui bo memo screening cache_open save shapley projection; do
 	[ -n "${BENCH:-}" ] && [ "$BENCH" != "$name" ] && continue
 	[ -f "bench/$name.c" ] || { echo "$name: skipped (bench/$name.c missing)"; continue; }
 	bin="$BUILD/bench/$name"

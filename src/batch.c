@@ -441,6 +441,8 @@ struct run_ctx {
 	const struct front_opts *o;
 	struct engine *en;
 	bool save_failed;
+	/* what the run was projected to cost before it started, per phase and in total */
+	struct cost_projection per[PHASE_COUNT], total;
 };
 
 static void save_session(struct run_ctx *c)
@@ -485,12 +487,82 @@ static void on_engine_event(void *arg, const struct engine_event *ev)
 	}
 }
 
+/* A projection as --run --dry-run --json prints it, and beside each phase's actual cost. */
+static cJSON *projection_json(const struct cost_projection *p)
+{
+	cJSON *j = cJSON_CreateObject();
+	cJSON_AddNumberToObject(j, "calls", (double)p->calls);
+	cJSON_AddNumberToObject(j, "cached", (double)p->cached);
+	cJSON_AddNumberToObject(j, "tokens_in", (double)p->tokens_in);
+	cJSON_AddNumberToObject(j, "tokens_out", (double)p->tokens_out);
+	cJSON_AddNumberToObject(j, "cost_usd", p->usd);
+	return j;
+}
+
+static cJSON *projected_json(const struct phase_cost *c)
+{
+	struct cost_projection p = {c->projected_calls, c->projected_cached, c->projected_tokens_in,
+	                            c->projected_tokens_out, c->projected_usd};
+	return projection_json(&p);
+}
+
+/* Why the run ended, as a word: "interrupted", what stopped the engine early
+ * (engine_stop_cause: "patience", "cost_cap", "token_cap", "error", "nothing_to_optimize"), or
+ * "iterations" when it ran them all. */
+static const char *run_stopped(const struct run_ctx *c)
+{
+	if (interrupted)
+		return "interrupted";
+	return engine_stop_cause(c->en) ? engine_stop_cause(c->en) : "iterations";
+}
+
+/* The projection of a run, per phase and in total (--run --json, --run --dry-run --json). */
+static cJSON *run_projection_json(const struct run_ctx *c)
+{
+	cJSON *j = cJSON_CreateObject();
+	cJSON_AddNumberToObject(j, "iterations", c->o->iterations);
+	cJSON *ph = cJSON_AddObjectToObject(j, "phases");
+	for (int p = 0; p < PHASE_COUNT; p++)
+		if (p < PHASE_DECISION)
+			cJSON_AddItemToObject(ph, phase_name((enum phase)p),
+			                      projection_json(&c->per[p]));
+	cJSON_AddItemToObject(j, "total", projection_json(&c->total));
+	return j;
+}
+
+/* The same as a table (--run prints it on stderr before it starts, --dry-run on stdout). */
+static void run_projection_text(FILE *f, const struct run_ctx *c)
+{
+	const struct session *s = c->h->env.s;
+	int n = c->o->iterations;
+	term_printf(f, "%s: projected cost of %d iteration%s%s\n", s->name, n, n == 1 ? "" : "s",
+	            c->h->env.scripted ? "  [scripted model: a stand-in, not a real LLM]" : "");
+	term_printf(f, "  %-16s %8s %8s %11s %11s %10s\n", "phase", "calls", "cached", "tokens in",
+	            "tokens out", "cost $");
+	for (int p = 0; p <= PHASE_COUNT; p++) {
+		const struct cost_projection *pj = p < PHASE_COUNT ? &c->per[p] : &c->total;
+		if (p < PHASE_COUNT && (p >= PHASE_DECISION || (!pj->calls && !pj->usd)))
+			continue;
+		term_printf(f, "  %-16s %8ld %8ld %11ld %11ld %10.4f\n",
+		            p < PHASE_COUNT ? phase_name((enum phase)p) : "total", pj->calls,
+		            pj->cached, pj->tokens_in, pj->tokens_out, pj->usd);
+	}
+}
+
 static cJSON *run_report(struct run_ctx *c)
 {
 	const struct session *s = c->h->env.s;
 	cJSON *r = cJSON_CreateObject();
 	cJSON_AddStringToObject(r, "session", c->o->session);
 	cJSON_AddBoolToObject(r, "scripted_model", c->h->env.scripted);
+	cJSON_AddItemToObject(r, "projection", run_projection_json(c));
+	if (c->o->dry_run) {
+		cJSON_AddBoolToObject(r, "dry_run", true);
+		return r;
+	}
+	cJSON_AddStringToObject(r, "stopped", run_stopped(c));
+	if (engine_pause_reason(c->en))
+		cJSON_AddStringToObject(r, "stopped_message", engine_pause_reason(c->en));
 	cJSON *iters = cJSON_AddArrayToObject(r, "iterations");
 	for (size_t i = 0; i < engine_iterations(c->en); i++) {
 		const struct iteration *it = engine_iteration(c->en, i);
@@ -554,6 +626,8 @@ static cJSON *run_report(struct run_ctx *c)
 			cJSON_AddNumberToObject(pc, "cached", (double)it->cost[p].cached);
 			cJSON_AddNumberToObject(
 			    pc, "tokens", (double)(it->cost[p].tokens_in + it->cost[p].tokens_out));
+			cJSON_AddNumberToObject(pc, "tokens_in", (double)it->cost[p].tokens_in);
+			cJSON_AddNumberToObject(pc, "tokens_out", (double)it->cost[p].tokens_out);
 			cJSON_AddNumberToObject(pc, "tokens_prompt_cached",
 			                        (double)it->cost[p].tokens_prompt_cached);
 			cJSON_AddNumberToObject(pc, "tokens_reasoning",
@@ -562,6 +636,7 @@ static cJSON *run_report(struct run_ctx *c)
 			cJSON_AddNumberToObject(pc, "cost_usd", it->cost[p].cost_usd);
 			cJSON_AddNumberToObject(pc, "projected_calls",
 			                        (double)it->cost[p].projected_calls);
+			cJSON_AddItemToObject(pc, "projected", projected_json(&it->cost[p]));
 		}
 		cJSON_AddItemToArray(iters, j);
 	}
@@ -607,7 +682,7 @@ int batch_run(const struct front_opts *o)
 		headless_close(&h);
 		return rc;
 	}
-	struct run_ctx c = {&h, o, NULL, false};
+	struct run_ctx c = {.h = &h, .o = o};
 	struct err e = {{0}};
 	if (o->final_test && final_test_check(h.env.s, &e) < 0) {
 		term_printf(stderr, "adopt-tui: %s\n", e.msg);
@@ -621,6 +696,23 @@ int batch_run(const struct front_opts *o)
 		headless_close(&h);
 		return 1;
 	}
+	engine_set_patience(c.en, o->patience);
+	engine_project(c.en, o->iterations, c.per, &c.total);
+	if (o->dry_run) {
+		if (o->json) {
+			cJSON *r = run_report(&c);
+			char *text = cJSON_Print(r);
+			term_json(stdout, text);
+			cJSON_free(text);
+			cJSON_Delete(r);
+		} else {
+			run_projection_text(stdout, &c);
+		}
+		engine_free(c.en);
+		headless_close(&h);
+		return ADOPT_EXIT_OK;
+	}
+	run_projection_text(stderr, &c);
 	struct saved_signals sv;
 	signals_catch(&sv);
 	if (engine_resume(c.en) == 0) {
@@ -641,6 +733,9 @@ int batch_run(const struct front_opts *o)
 		term_printf(stderr, "adopt-tui: %s\n", e.msg);
 	save_session(&c);
 	signals_restore(&sv);
+	term_printf(stderr, "adopt-tui: stopped: %s%s%s\n", run_stopped(&c),
+	            engine_pause_reason(c.en) ? ": " : "",
+	            engine_pause_reason(c.en) ? engine_pause_reason(c.en) : "");
 	if (o->json) {
 		cJSON *r = run_report(&c);
 		char *text = cJSON_Print(r);

@@ -23,7 +23,9 @@ struct front_opts {
 	const char *report_path; /* --report FILE.html|FILE.md (report.h) */
 	const char *compare_a;   /* --compare A (B is session; compare.h) */
 	bool final_test;         /* --run: the test score of the final prompts (final_test.h) */
-	const char *ablations;   /* --run --compare-ablations[=LIST] ("": the default list) */
+	bool dry_run;            /* --run: print the projected cost, spend nothing */
+	int patience;          /* --run: stop after this many iterations without gain (0: never) */
+	const char *ablations; /* --run --compare-ablations[=LIST] ("": the default list) */
 };
 
 /* Exit statuses of the program (documented in adopt-tui(1)). */

@@ -27,6 +27,9 @@ enum mode { MODE_TUI, MODE_CHECK, MODE_EVAL, MODE_RUN, MODE_EXPORT, MODE_REPORT,
 	X(compare, 0, "A",                                                                         \
 	  "--compare A B: evaluate two sessions or versions (S@v3, S@iteration:2)")                \
 	X(final_test, 0, NULL, "--run: then score the final prompts on the test split")            \
+	X(dry_run, 0, NULL, "--run N: print what it is projected to cost; spend nothing")          \
+	X(patience, 0, "K",                                                                        \
+	  "--run: stop after K iterations without validation gain (3; 0: never)")                  \
 	X(compare_ablations, 0, "[=LIST]",                                                         \
 	  "--run N: ADOPT and its ablations from the same session, side by side")                  \
 	X(split, 's', "NAME", "split for --eval: train, val or test (default val)")                \
@@ -123,7 +126,7 @@ int main(int argc, char **argv)
 	}
 	longopts[OPT_COUNT] = (struct option){0};
 
-	struct front_opts o = {.split = "val", .limit = -1, .min_score = -1};
+	struct front_opts o = {.split = "val", .limit = -1, .min_score = -1, .patience = 3};
 	enum mode mode = MODE_TUI;
 	int c;
 	opterr = 0;
@@ -170,6 +173,17 @@ int main(int argc, char **argv)
 			break;
 		case OPT_final_test:
 			o.final_test = true;
+			break;
+		case OPT_dry_run:
+			o.dry_run = true;
+			break;
+		case OPT_patience:
+			if (parse_long(optarg, &n) < 0 || n < 0 || n > 100000)
+				return usage_error(
+				    "--patience needs a count of iterations (0: never "
+				    "stop early), not \"%s\"",
+				    optarg);
+			o.patience = (int)n;
 			break;
 		case OPT_compare_ablations:
 			o.ablations = optarg ? optarg : "";
@@ -233,6 +247,9 @@ int main(int argc, char **argv)
 		return usage_error("%s", optind >= argc ? "no session file given"
 		                                        : "give exactly one session file");
 	o.session = argv[optind];
+	if (o.dry_run && mode != MODE_RUN)
+		return usage_error("%s", "--dry-run goes with --run N");
+	o.read_only |= o.dry_run; /* spends nothing, saves nothing */
 	if (o.ablations && mode != MODE_RUN)
 		return usage_error("%s", "--compare-ablations goes with --run N");
 	/* they never save the session */

@@ -508,6 +508,8 @@ const struct session_keyset session_keysets[] = {
 	    {p ".avoided", true, 0, N_MAX}, {p ".memo_hits", true, 0, N_MAX},                      \
 	    {p ".tokens_in", true, 0, N_MAX}, {p ".tokens_out", true, 0, N_MAX},                   \
 	    {p ".projected_calls", true, 0, N_MAX}, {p ".cost_usd", false, 0, USD_MAX},            \
+	    {p ".projected_cached", true, 0, N_MAX}, {p ".projected_tokens_in", true, 0, N_MAX},   \
+	    {p ".projected_tokens_out", true, 0, N_MAX},                                           \
 	{                                                                                          \
 		p ".projected_usd", false, 0, USD_MAX                                              \
 	}

@@ -41,6 +41,7 @@ void engine_emit(struct engine *en, enum engine_event_kind kind, int step, long 
 	struct engine_event ev = {
 	    kind,   it ? it->phase : PHASE_FORWARD, it ? it->number : 0, step, example, NULL, 0,
 	    message};
+	en->events++;
 	if (en->fn)
 		en->fn(en->arg, &ev);
 }
@@ -311,6 +312,7 @@ static int start_next(struct engine *en)
 		return -1;
 	const char *nothing = engine_nothing_to_optimize(en);
 	if (nothing) {
+		en->stop_cause = "nothing_to_optimize";
 		set_pause(en, nothing);
 		return -1;
 	}
@@ -326,31 +328,35 @@ static int start_next(struct engine *en)
 		engine_decide_remaining(en);
 		return 0;
 	}
-	long calls = phase_projected_calls(en, p);
-	double usd = (double)calls * phase_call_cost(en, p);
-	it->cost[p].projected_calls = calls;
-	it->cost[p].projected_usd = usd;
+	struct cost_projection pj;
+	phase_project(en, p, &pj);
+	struct phase_cost *pc = &it->cost[p];
+	pc->projected_calls = pj.calls, pc->projected_cached = pj.cached;
+	pc->projected_tokens_in = pj.tokens_in, pc->projected_tokens_out = pj.tokens_out;
+	pc->projected_usd = pj.usd;
 	struct llm_stats st;
 	llm_get_stats(en->llm, &st);
 	struct engine_totals spent;
 	engine_spent(en, &spent);
 	const struct optimizer_settings *o = &en->s->opt;
-	if (o->cost_cap_usd > 0 && spent.cost_usd + usd > o->cost_cap_usd) {
+	if (o->cost_cap_usd > 0 && spent.cost_usd + pj.usd > o->cost_cap_usd) {
 		char *msg =
 		    xasprintf("budget cap: phase %s is projected to cost $%.4f, which would "
 		              "pass the cap of $%.4f (this session has spent $%.4f); raise "
 		              "optimizer.cost_cap_usd to go on",
-		              phase_name(p), usd, o->cost_cap_usd, spent.cost_usd);
+		              phase_name(p), pj.usd, o->cost_cap_usd, spent.cost_usd);
+		en->stop_cause = "cost_cap";
 		set_pause(en, msg);
 		free(msg);
 		return -1;
 	}
 	long tokens = spent.tokens_in + spent.tokens_out;
-	long per_call = tokens_per_call(&st);
-	if (o->token_cap > 0 && tokens + per_call * calls > o->token_cap) {
+	long more = pj.tokens_in + pj.tokens_out;
+	if (o->token_cap > 0 && tokens + more > o->token_cap) {
 		char *msg = xasprintf("token cap: phase %s is projected to use about %ld tokens, "
 		                      "passing the cap of %ld (used %ld)",
-		                      phase_name(p), per_call * calls, o->token_cap, tokens);
+		                      phase_name(p), more, o->token_cap, tokens);
+		en->stop_cause = "token_cap";
 		set_pause(en, msg);
 		free(msg);
 		return -1;
@@ -434,6 +440,7 @@ void engine_phase_failed(struct engine *en, const char *message)
 	phase_clear(it, it->phase, en->s->n_steps);
 	en->busy = false;
 	engine_emit(en, EV_ERROR, -1, -1, message);
+	en->stop_cause = "error";
 	set_pause(en, message);
 }
 
@@ -479,6 +486,7 @@ bool engine_poll(struct engine *en)
 			    xasprintf("stopped after %d iteration%s without validation gain "
 			              "(patience %d)",
 			              en->flat, en->flat == 1 ? "" : "s", en->patience);
+			en->stop_cause = "patience";
 			set_pause(en, msg);
 			free(msg);
 			return false;
@@ -516,6 +524,7 @@ int engine_step(struct engine *en)
 	if (en->busy)
 		return -1;
 	en->go = GO_NONE;
+	en->stop_cause = NULL;
 	return start_next(en);
 }
 
@@ -524,6 +533,7 @@ int engine_run_to_proposal(struct engine *en)
 	if (en->busy)
 		return -1;
 	en->go = GO_PROPOSAL;
+	en->stop_cause = NULL;
 	return start_next(en);
 }
 
@@ -535,6 +545,7 @@ int engine_run(struct engine *en, int iterations)
 	/* a half-done iteration counts as the first */
 	en->go = GO_ITERATIONS;
 	en->flat = 0;
+	en->stop_cause = NULL;
 	en->iterations_left = iterations + (it && it->phase >= PHASE_COUNT ? 1 : 0);
 	if (!it || it->phase >= PHASE_COUNT)
 		en->iterations_left = iterations;
@@ -952,34 +963,18 @@ void engine_tokens_detail(const struct engine_totals *t, struct sbuf *b)
 
 void engine_projection(const struct engine *en, long *calls, double *usd)
 {
-	const struct iteration *it = engine_current(en);
-	enum phase p = !it || it->phase >= PHASE_COUNT ? PHASE_FORWARD : it->phase;
-	*calls = phase_projected_calls(en, p);
-	*usd = (double)*calls * phase_call_cost(en, p);
+	struct cost_projection p;
+	engine_project_next(en, &p);
+	*calls = p.calls;
+	*usd = p.usd;
 }
 
 void engine_projection_run(const struct engine *en, int iterations, long *calls, double *usd)
 {
-	const struct iteration *it = engine_current(en);
-	bool open = it && it->phase < PHASE_COUNT; /* it counts as the first iteration */
-	/* to the proposal: a pending decision is made first, then a new iteration runs */
-	int fresh = iterations > 0 ? iterations - open : !(open && it->phase < PHASE_DECISION);
-	*calls = 0;
-	*usd = 0;
-	for (int p = open ? it->phase : PHASE_DECISION; p < PHASE_DECISION; p++) {
-		long n = phase_calls_for(en, (enum phase)p, it);
-		*calls += n;
-		*usd += (double)n * phase_call_cost(en, (enum phase)p);
-	}
-	long per_calls = 0; /* one iteration not begun yet */
-	double per_usd = 0;
-	for (int p = PHASE_FORWARD; fresh > 0 && p < PHASE_DECISION; p++) {
-		long n = phase_calls_for(en, (enum phase)p, NULL);
-		per_calls += n;
-		per_usd += (double)n * phase_call_cost(en, (enum phase)p);
-	}
-	*calls += per_calls * fresh;
-	*usd += per_usd * fresh;
+	struct cost_projection p;
+	engine_project(en, iterations, NULL, &p);
+	*calls = p.calls;
+	*usd = p.usd;
 }
 
 void engine_set_patience(struct engine *en, int iterations)
@@ -990,6 +985,11 @@ void engine_set_patience(struct engine *en, int iterations)
 const char *engine_pause_reason(const struct engine *en)
 {
 	return en->pause_reason;
+}
+
+const char *engine_stop_cause(const struct engine *en)
+{
+	return en->stop_cause;
 }
 
 double engine_val_score(const struct engine *en)

@@ -125,8 +125,10 @@ struct step_change {
 struct phase_cost {
 	long calls, cached, tokens_in, tokens_out;
 	double cost_usd;
-	double projected_usd; /* before the phase ran */
-	long projected_calls;
+	/* the projection made before the phase ran (struct cost_projection): calls, of them
+	 * answered by the response cache, billed tokens and money */
+	double projected_usd;
+	long projected_calls, projected_cached, projected_tokens_in, projected_tokens_out;
 	/* parts of tokens_in / tokens_out; requests whose tokens are (partly) estimated */
 	long tokens_prompt_cached, tokens_reasoning, estimated;
 };
@@ -262,12 +264,25 @@ void engine_totals(const struct engine *en, struct engine_totals *t);
  * answers taken from the response cache or shared with an identical request (not billed). */
 void engine_tokens_detail(const struct engine_totals *t, struct sbuf *b);
 void engine_spent(const struct engine *en, struct engine_totals *t);
+/* What work is projected to cost before it runs (projection.c; the rules are in adopt-tui(1),
+ * COST PROJECTION): calls the LLM layer will answer, of them `cached` by the response cache
+ * (free; executions the run memo answers are no calls at all), billed tokens and money. */
+struct cost_projection {
+	long calls, cached, tokens_in, tokens_out;
+	double usd;
+};
+/* The next phase (the forward pass of a new iteration when none is open). */
+void engine_project_next(const struct engine *en, struct cost_projection *p);
+/* A run before it starts, per phase (per may be NULL) and in total, counted as
+ * engine_projection_run counts: iterations 0 is the rest of the iteration in progress up to its
+ * proposal. */
+void engine_project(const struct engine *en, int iterations, struct cost_projection *per,
+                    struct cost_projection *total);
 /* Projection of the next phase before it runs. */
 void engine_projection(const struct engine *en, long *calls, double *usd);
 /* Projection of a run before it starts: the phases left in the iteration in progress up to its
  * proposal (iterations 0), or `iterations` whole iterations, the one in progress counting as the
- * first (as engine_run counts).  Selection is counted at its upper bound (memoized evaluations
- * cost less). */
+ * first (as engine_run counts). */
 void engine_projection_run(const struct engine *en, int iterations, long *calls, double *usd);
 /* The validation evaluations the next Shapley phase buys beyond selection's (exact and
  * permutation; kernel never buys any): that of the iteration in progress when its Shapley
@@ -278,6 +293,10 @@ long engine_shapley_extra(const struct engine *en);
 void engine_set_patience(struct engine *en, int iterations);
 /* Why the engine paused last, or NULL. */
 const char *engine_pause_reason(const struct engine *en);
+/* What stopped the last command early, as a word: "patience", "cost_cap", "token_cap",
+ * "error", "nothing_to_optimize", or NULL (it ran its course, or a pause or a proposal stopped
+ * it: see engine_pause_reason). */
+const char *engine_stop_cause(const struct engine *en);
 /* The incumbent's measured validation score, or -1 when the current prompts were never measured
  * together (before the first selection, after an edit or a restored version). */
 double engine_val_score(const struct engine *en);

@@ -103,6 +103,11 @@ struct engine {
 	int flat;     /* iterations without gain in a row in this run */
 	bool pause_requested;
 	char *pause_reason;
+	const char *stop_cause; /* engine_stop_cause */
+	/* engine_project_next's last answer, for as long as nothing changed (views ask on every
+	 * draw): the events emitted, the requests finished and the prompts it was made for */
+	uint64_t events, next_key;
+	struct cost_projection next;
 
 	/* E1 is computed once per prompt version */
 	char *structure_cache;
@@ -137,10 +142,9 @@ char *engine_eval_over_cap(const struct engine *en, long calls, double *usd, lon
 /* phases.c */
 void phase_start(struct engine *en, enum phase p);
 void phase_clear(struct iteration *it, enum phase p, size_t n_steps);
-long phase_projected_calls(const struct engine *en, enum phase p);
-/* The calls phase p of iteration `it` is expected to make (it NULL: an iteration not begun). */
-long phase_calls_for(const struct engine *en, enum phase p, const struct iteration *it);
 void iteration_free(struct iteration *it, size_t n_steps);
+/* projection.c: what phase p of the iteration in progress (or of the next one) will cost. */
+void phase_project(const struct engine *en, enum phase p, struct cost_projection *out);
 /* Sends a role prompt to the role model; the answer lands in *dest. */
 void engine_ask(struct engine *en, enum role r, const char *prompt, char **dest, char **raw_dest,
                 const char *tag);

@@ -65,6 +65,9 @@ static const struct num_field phase_cost_fields[] = {
     MONEY_FIELD(struct phase_cost, cost_usd),
     COUNT_FIELD(struct phase_cost, projected_calls),
     MONEY_FIELD(struct phase_cost, projected_usd),
+    COUNT_FIELD(struct phase_cost, projected_cached),
+    COUNT_FIELD(struct phase_cost, projected_tokens_in),
+    COUNT_FIELD(struct phase_cost, projected_tokens_out),
 };
 
 static const struct num_field totals_fields[] = {

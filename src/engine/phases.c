@@ -1,7 +1,8 @@
 /* phases.c: how a phase runs.  A phase is a short list of stages (the table below); a stage
  * submits work (role requests, pipeline batches) and is called again once all of it has come
- * back.  This file also holds the forward pass, the cost projection and the roll-back of a
- * cancelled phase; the role phases are in phases_roles.c, the search in phases_search.c. */
+ * back.  This file also holds the forward pass and the roll-back of a cancelled phase (the cost
+ * projection is projection.c); the role phases are in phases_roles.c, the search in
+ * phases_search.c. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,26 +63,34 @@ void phases_batch_done(void *arg, struct run_batch *b)
 		engine_work_done(en);
 }
 
-int stage_forward(struct engine *en, struct iteration *it, bool resumed)
+size_t *phases_forward_sample(const struct engine *en, int number, size_t *n)
 {
 	const struct session *s = en->s;
 	const struct split *train = &s->data.splits[SPLIT_TRAIN];
+	*n = MIN((size_t)s->opt.batch_size, train->n);
+	size_t *perm = xcalloc(train->n ? train->n : 1, sizeof *perm);
+	for (size_t i = 0; i < train->n; i++)
+		perm[i] = i;
+	struct rng r;
+	rng_seed(&r, s->opt.seed * 1000003u + (uint64_t)number);
+	for (size_t i = train->n; i > 1; i--) {
+		size_t j = (size_t)rng_below(&r, i);
+		size_t t = perm[i - 1];
+		perm[i - 1] = perm[j];
+		perm[j] = t;
+	}
+	return perm;
+}
+
+int stage_forward(struct engine *en, struct iteration *it, bool resumed)
+{
 	if (!resumed) {
-		size_t n = MIN((size_t)s->opt.batch_size, train->n);
+		size_t n;
+		size_t *perm = phases_forward_sample(en, it->number, &n);
 		if (n == 0) {
+			free(perm);
 			engine_phase_failed(en, "the train split is empty: nothing to optimize on");
 			return STAGE_WAIT;
-		}
-		size_t *perm = xcalloc(train->n, sizeof *perm);
-		for (size_t i = 0; i < train->n; i++)
-			perm[i] = i;
-		struct rng r;
-		rng_seed(&r, s->opt.seed * 1000003u + (uint64_t)it->number);
-		for (size_t i = train->n; i > 1; i--) {
-			size_t j = (size_t)rng_below(&r, i);
-			size_t t = perm[i - 1];
-			perm[i - 1] = perm[j];
-			perm[j] = t;
 		}
 		struct run_callbacks cb = {on_step_done, on_chunk, phases_batch_done, en};
 		en->jobs_left = 1;
@@ -174,58 +183,6 @@ void phase_start(struct engine *en, enum phase p)
 	(void)p;
 	en->stage = 0;
 	run_stages(en, false);
-}
-
-long phase_projected_calls(const struct engine *en, enum phase p)
-{
-	return phase_calls_for(en, p, en->n_iters ? en->iters[en->n_iters - 1] : NULL);
-}
-
-long phase_calls_for(const struct engine *en, enum phase p, const struct iteration *it)
-{
-	const struct session *s = en->s;
-	long llm_steps = 0, opt_steps = 0;
-	for (size_t i = 0; i < s->n_steps; i++) {
-		if (s->steps[i].kind == STEP_LLM) {
-			int rounds =
-			    s->steps[i].loop >= 0 ? s->loops[s->steps[i].loop].max_rounds : 1;
-			llm_steps += rounds;
-		}
-		opt_steps += step_optimizable(&s->steps[i]);
-	}
-	long batch = (long)MIN((size_t)s->opt.batch_size, s->data.splits[SPLIT_TRAIN].n);
-	long bad = it && it->phase > PHASE_FORWARD ? (long)it->n_bad : s->opt.minibatch_bad;
-	long val = (long)MIN((size_t)s->opt.val_size, s->data.splits[SPLIT_VAL].n);
-	bool global = s->opt.ablate[ABLATE_GRADIENT] == GRADIENT_GLOBAL; /* no E2, no E5 */
-	switch (p) {
-	case PHASE_FORWARD:
-		return batch * llm_steps;
-	case PHASE_ANALYSIS:
-		return bad ? 1 + (global ? 0 : opt_steps) : 0;
-	case PHASE_GRADIENT:
-		return 2 * bad;
-	case PHASE_LOCAL:
-		return global ? 0 : bad * opt_steps;
-	case PHASE_PSEUDO:
-		return bad * opt_steps;
-	case PHASE_CANDIDATES:
-		return bad ? opt_steps : 0;
-	case PHASE_SELECTION: { /* upper bound: memo saves */
-		if (s->opt.ablate[ABLATE_SELECTION] == SELECT_PER_STEP) /* each alone, 2 more */
-			return (MAX(s->opt.budget_total, s->opt.budget_floor * opt_steps) + 2) *
-			       val;
-		struct eval_plan plan;
-		selection_plan(en, it, &plan);
-		long n = 0;
-		for (int k = 0; k < plan.n_stages; k++)
-			n += plan.configs[k] * plan.examples[k];
-		return n;
-	}
-	case PHASE_SHAPLEY:
-		return val * phases_shapley_extra(en, it);
-	default:
-		return 0;
-	}
 }
 
 void phase_clear(struct iteration *it, enum phase p, size_t n_steps)

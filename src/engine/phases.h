@@ -19,6 +19,14 @@ stage_fn stage_candidates_ask, stage_candidates_make, stage_selection_start, sta
     stage_screen_promote, stage_shapley_needs, stage_shapley_compute, stage_allocation,
     stage_proposal, stage_decision;
 
+/* The training batch of iteration `number` (indices into the train split, the first *n of the
+ * array), and the validation sample of selection (split phases_val_split).  Caller frees. */
+size_t *phases_forward_sample(const struct engine *en, int number, size_t *n);
+size_t *phases_val_sample(const struct engine *en, int number, size_t *n);
+enum split_id phases_val_split(const struct engine *en);
+/* A hash of every step's prompt: E1 is asked again only when it changes. */
+uint64_t prompts_key(const struct session *s);
+
 /* The extra validation evaluations the Shapley phase will launch (exact and permutation ask
  * for the coalitions selection did not evaluate; kernel for none): exact once selection has
  * run, else from the search's initial design. */

@@ -154,7 +154,7 @@ static void ask_role(struct engine *en, enum role r, const char *const *vars, ch
 
 /* ---- analysis: E1 then E2 ---- */
 
-static uint64_t prompts_key(const struct session *s)
+uint64_t prompts_key(const struct session *s)
 {
 	uint64_t h = 0;
 	for (size_t i = 0; i < s->n_steps; i++)

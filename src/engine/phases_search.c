@@ -247,13 +247,13 @@ static int cmp_size(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-static void val_sample(struct engine *en, struct iteration *it)
+size_t *phases_val_sample(const struct engine *en, int number, size_t *n_out)
 {
 	const struct split *val = &en->s->data.splits[SPLIT_VAL];
 	const struct split *src = val->n ? val : &en->s->data.splits[SPLIT_TRAIN];
 	size_t n = MIN((size_t)en->s->opt.val_size, src->n);
-	it->val_idx = xcalloc(n ? n : 1, sizeof *it->val_idx);
-	it->n_val = n;
+	size_t *idx = xcalloc(n ? n : 1, sizeof *idx);
+	*n_out = n;
 	/* drawn with the session's seed and fixed within the iteration, so every configuration
 	 * sees the same examples; the same across iterations (scores compare) unless
 	 * val_resample asks for a fresh one each iteration.  Kept in split order. */
@@ -262,14 +262,21 @@ static void val_sample(struct engine *en, struct iteration *it)
 		perm[i] = i;
 	struct rng r;
 	rng_seed(&r, en->s->opt.seed * 7919u + 17u +
-	                 (en->s->opt.val_resample ? (uint64_t)it->number - 1 : 0));
+	                 (en->s->opt.val_resample ? (uint64_t)number - 1 : 0));
 	for (size_t i = 0; i < n; i++) {
 		size_t j = i + (size_t)rng_below(&r, src->n - i), t = perm[i];
 		perm[i] = perm[j], perm[j] = t;
 	}
-	memcpy(it->val_idx, perm, n * sizeof *perm);
+	memcpy(idx, perm, n * sizeof *perm);
 	free(perm);
-	qsort(it->val_idx, n, sizeof *it->val_idx, cmp_size);
+	qsort(idx, n, sizeof *idx, cmp_size);
+	return idx;
+}
+
+static void val_sample(struct engine *en, struct iteration *it)
+{
+	const struct split *val = &en->s->data.splits[SPLIT_VAL];
+	it->val_idx = phases_val_sample(en, it->number, &it->n_val);
 	if (!val->n) {
 		free(it->note);
 		it->note = xstrdup("no validation split: selecting on training examples");
@@ -281,7 +288,7 @@ static void val_sample(struct engine *en, struct iteration *it)
 	}
 }
 
-static enum split_id val_split(const struct engine *en)
+enum split_id phases_val_split(const struct engine *en)
 {
 	return en->s->data.splits[SPLIT_VAL].n ? SPLIT_VAL : SPLIT_TRAIN;
 }
@@ -418,9 +425,9 @@ static void prepare_job(struct engine *en, struct iteration *it, struct eval_job
 {
 	struct run_callbacks cb = {NULL, NULL, phases_batch_done, en};
 	const char *tag = it->phase == PHASE_SHAPLEY ? "shapley" : "select";
-	job->batch = job->full ? runner_prepare(en->runner, job->config, val_split(en), it->val_idx,
-	                                        it->n_val, tag, &cb)
-	                       : runner_prepare(en->runner, job->config, val_split(en),
+	job->batch = job->full ? runner_prepare(en->runner, job->config, phases_val_split(en),
+	                                        it->val_idx, it->n_val, tag, &cb)
+	                       : runner_prepare(en->runner, job->config, phases_val_split(en),
 	                                        it->screen_idx, it->n_screen, tag, &cb);
 	/* a subsample's runs: only the scores are read; a whole-sample run may become the
 	 * proposal's evidence (keep_traces) */

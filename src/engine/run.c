@@ -10,7 +10,8 @@
  * the current one passes half the bound the older is dropped, and an answer found in the older
  * one moves to the current, so what is in use survives and memory stays flat over iterations.
  * A dropped answer comes back from the response cache (or, without one, is asked again).  The
- * final output is scored with the session's metric (or its LLM judge). */
+ * final output is scored with the session's metric (or its LLM judge).  runner_project walks
+ * the same way without sending anything, to price a batch before it runs. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,7 @@
 #include "core/metric.h"
 #include "core/rx.h"
 #include "engine/run.h"
+#include "llm/cost.h"
 
 struct memo_entry {
 	char key[65];
@@ -37,10 +39,28 @@ struct memo {
 	size_t n, cap, bytes;
 };
 
+/* What a projection learns from the answers so far: the latest answer of a step on an example,
+ * per round of a loop (what stands in for its next one, so that what reads it renders to about
+ * its real length and a loop runs about as many rounds),
+ * and the mean output tokens of a step under a prompt (the length of that stand-in's price). */
+struct answer_note {
+	uint64_t h; /* of split, example, step and round; 0: empty slot */
+	char *raw;
+};
+struct out_note {
+	uint64_t h; /* of step and prompt template; 0: empty slot */
+	double sum;
+	long n;
+};
+
 struct runner {
 	const struct session *s;
 	struct llm *llm;
 	bool trust;
+	struct answer_note *answers; /* open addressing, power-of-two capacity */
+	size_t n_answers, cap_answers;
+	struct out_note *outs;
+	size_t n_outs, cap_outs;
 	struct memo memo[2]; /* the current generation and the one before */
 	struct runner_stats stats;
 	struct run_batch *batches; /* live batches, for runner_free */
@@ -50,15 +70,17 @@ struct ex_state {
 	struct run_batch *b;
 	size_t i;
 	struct trace trace;
-	size_t pos;       /* in s->order */
-	int round;        /* inside a loop: 1-based, else 0 */
-	size_t loop_pos;  /* in loop->steps */
-	int *latest;      /* per step: index in trace.steps of its latest record, -1 */
-	uint64_t pending; /* the LLM request waited for */
-	uint64_t exec;    /* the event source of the exec step waited for */
-	int pending_step; /* index in trace.steps being waited for, or -1 */
+	size_t pos;        /* in s->order */
+	int round;         /* inside a loop: 1-based, else 0 */
+	size_t loop_pos;   /* in loop->steps */
+	int *latest;       /* per step: index in trace.steps of its latest record, -1 */
+	uint64_t pending;  /* the LLM request waited for */
+	uint64_t exec;     /* the event source of the exec step waited for */
+	int pending_step;  /* index in trace.steps being waited for, or -1 */
+	uint64_t prompt_h; /* the pending step's prompt template (its out_note) */
 	bool judging;
 	bool finished;
+	bool guessed; /* runner_project: a stand-in answer fed what follows */
 	int64_t t0;
 	char **scratch; /* strings handed to the template renderer */
 	size_t n_scratch, cap_scratch;
@@ -81,6 +103,9 @@ struct run_batch {
 	size_t launched; /* examples started */
 	bool started;    /* run_batch_launch was called */
 	bool drop;       /* run_batch_drop_traces */
+	/* runner_project: requests are priced, never sent */
+	const struct run_estimate *dry;
+	struct run_projection *proj;
 };
 
 static void advance(struct ex_state *es);
@@ -194,6 +219,85 @@ static bool cut_fails(const struct model_config *m)
 	return m && m->cut_is_error == CUT_ERROR;
 }
 
+/* ---- notes for projections ---- */
+
+#define NOTE_SLOT(name, type)                                                                      \
+	static type *name(type *v, size_t cap, uint64_t h)                                         \
+	{                                                                                          \
+		size_t mask = cap - 1, i = (size_t)h & mask;                                       \
+		while (v[i].h && v[i].h != h)                                                      \
+			i = (i + 1) & mask;                                                        \
+		return &v[i];                                                                      \
+	}
+NOTE_SLOT(answer_slot, struct answer_note)
+NOTE_SLOT(out_slot, struct out_note)
+
+static uint64_t note_hash(uint64_t a, uint64_t b, uint64_t c)
+{
+	uint64_t v[3] = {a, b, c};
+	uint64_t h = hash_bytes(v, sizeof v, 0);
+	return h ? h : 1;
+}
+
+static uint64_t prompt_hash(const struct template *t)
+{
+	const char *text = template_text(t);
+	return hash_bytes(text, strlen(text), 0);
+}
+
+/* Remembers a step's answer on an example and its length under the prompt it ran with. */
+static void note_answer(struct ex_state *es, int step, const char *raw, long out)
+{
+	struct runner *r = es->b->r;
+	double tokens = out > 0 ? (double)out : (double)cost_estimate_tokens(raw);
+	if ((r->n_answers + 1) * 2 > r->cap_answers) {
+		struct answer_note *old = r->answers;
+		size_t oldcap = r->cap_answers;
+		r->cap_answers = oldcap ? oldcap * 2 : 256;
+		r->answers = xcalloc(r->cap_answers, sizeof *r->answers);
+		for (size_t i = 0; i < oldcap; i++)
+			if (old[i].h)
+				*answer_slot(r->answers, r->cap_answers, old[i].h) = old[i];
+		free(old);
+	}
+	uint64_t h =
+	    note_hash(es->b->split, es->trace.example, (uint64_t)step << 20 | (uint64_t)es->round);
+	struct answer_note *a = answer_slot(r->answers, r->cap_answers, h);
+	if (!a->h)
+		r->n_answers++;
+	free(a->raw);
+	*a = (struct answer_note){h, xstrdup(raw)};
+	if ((r->n_outs + 1) * 2 > r->cap_outs) {
+		struct out_note *old = r->outs;
+		size_t oldcap = r->cap_outs;
+		r->cap_outs = oldcap ? oldcap * 2 : 64;
+		r->outs = xcalloc(r->cap_outs, sizeof *r->outs);
+		for (size_t i = 0; i < oldcap; i++)
+			if (old[i].h)
+				*out_slot(r->outs, r->cap_outs, old[i].h) = old[i];
+		free(old);
+	}
+	h = note_hash((uint64_t)step, es->prompt_h, 0);
+	struct out_note *o = out_slot(r->outs, r->cap_outs, h);
+	if (!o->h)
+		r->n_outs++;
+	o->h = h;
+	o->sum += tokens;
+	o->n++;
+}
+
+/* The latest answer noted for a step on the example of es (this round), or NULL. */
+static const char *answer_noted(const struct ex_state *es, int step)
+{
+	const struct runner *r = es->b->r;
+	if (!r->cap_answers)
+		return NULL;
+	uint64_t h =
+	    note_hash(es->b->split, es->trace.example, (uint64_t)step << 20 | (uint64_t)es->round);
+	const struct answer_note *a = answer_slot(r->answers, r->cap_answers, h);
+	return a->h ? a->raw : NULL;
+}
+
 /* ---- runner ---- */
 
 struct runner *runner_new(const struct session *s, struct llm *l, bool trust)
@@ -215,6 +319,10 @@ void runner_free(struct runner *r)
 	}
 	memo_clear(&r->memo[0]);
 	memo_clear(&r->memo[1]);
+	for (size_t i = 0; i < r->cap_answers; i++)
+		free(r->answers[i].raw);
+	free(r->answers);
+	free(r->outs);
 	free(r);
 }
 
@@ -439,11 +547,142 @@ static void on_llm_done(void *arg, const struct llm_reply *rep)
 	} else {
 		memo_put(r, rep);
 		apply_llm_output(es, ts, rep->text);
+		note_answer(es, ts->step, rep->text, rep->answer.out);
 	}
 	step_finished(es, tsi);
 	if (!failed)
 		cursor_next(es);
 	advance(es);
+}
+
+/* ---- projection (runner_project) ---- */
+
+enum dry_kind { DRY_MEMO, DRY_CACHED, DRY_PAID };
+
+static char *seen_slot(char (*set)[65], size_t cap, const char *key)
+{
+	size_t mask = cap - 1, h = (size_t)hash_bytes(key, 64, 0) & mask;
+	while (set[h][0] && memcmp(set[h], key, 65) != 0)
+		h = (h + 1) & mask;
+	return set[h];
+}
+
+/* Adds a request key to those the projection priced; false when it was there. */
+static bool seen_add(struct run_projection *p, const char *key)
+{
+	if ((p->n_seen + 1) * 2 > p->cap_seen) {
+		size_t cap = p->cap_seen ? p->cap_seen * 2 : 256;
+		char(*set)[65] = xcalloc(cap, sizeof *set);
+		for (size_t i = 0; i < p->cap_seen; i++)
+			if (p->seen[i][0])
+				memcpy(seen_slot(set, cap, p->seen[i]), p->seen[i], 65);
+		free(p->seen);
+		p->seen = set, p->cap_seen = cap;
+	}
+	char *slot = seen_slot(p->seen, p->cap_seen, key);
+	if (slot[0])
+		return false;
+	memcpy(slot, key, 65);
+	p->n_seen++;
+	return true;
+}
+
+static void dry_add(struct run_batch *b, int step, enum dry_kind k, const struct llm_usage *u,
+                    double usd)
+{
+	struct run_cost *c[2] = {&b->proj->total,
+	                         b->proj->steps && step >= 0 ? &b->proj->steps[step] : NULL};
+	for (int i = 0; i < 2 && c[i]; i++) {
+		c[i]->executions++;
+		c[i]->memo += k == DRY_MEMO;
+		c[i]->cached += k == DRY_CACHED;
+		if (k != DRY_PAID)
+			continue;
+		c[i]->calls++;
+		c[i]->tokens_in += u->in;
+		c[i]->tokens_out += u->out;
+		c[i]->usd += usd;
+	}
+}
+
+/* The stand-in answer of a priced request: its key's first 8 characters (distinct requests
+ * stand for distinct answers), then the end of its prompt, repeated to about `tokens` tokens
+ * (cut at a character boundary). */
+static char *stand_in(const char *key, const char *prompt, double tokens)
+{
+	size_t want = tokens > 0 ? (size_t)(tokens * 4 + 0.5) : 0, n = strlen(prompt);
+	struct sbuf b = {0};
+	sbuf_add(&b, key, MIN(want, (size_t)8));
+	if (b.len < want)
+		sbuf_addc(&b, ' ');
+	while (b.len < want && n) {
+		size_t take = MIN(n, want - b.len);
+		while (take && (prompt[n - take] & 0xC0) == 0x80)
+			take--;
+		if (!take)
+			break;
+		sbuf_add(&b, prompt + n - take, take);
+	}
+	return sbuf_take(&b);
+}
+
+/* Prices one request of a projection: free when the memo or the response cache holds its
+ * answer (which then stands as the answer) or the projection priced it already, else its
+ * estimated usage at the model's prices, with a stand-in answer.  A request rendered from a
+ * stand-in is always priced: the real answers it stands for differ from one prompt to another.
+ * Caller frees *answer. */
+static void dry_price(struct ex_state *es, int step, const struct llm_request *req, const char *key,
+                      const char *prompt, const char *like, double out_tokens, double in_scale,
+                      char **answer)
+{
+	struct run_batch *b = es->b;
+	struct runner *r = b->r;
+	struct run_projection *p = b->proj;
+	const struct memo_entry *m = b->dry->fresh ? NULL : memo_get(r, key);
+	char *hit = m ? xstrdup(m->raw) : b->dry->fresh ? NULL : llm_cache_peek(r->llm, req);
+	if (hit) {
+		dry_add(b, step, m ? DRY_MEMO : DRY_CACHED, NULL, 0);
+		*answer = hit;
+		return;
+	}
+	*answer = like ? xstrdup(like) : stand_in(key, prompt, out_tokens);
+	bool guessed = es->guessed;
+	es->guessed = true;
+	if (!seen_add(p, key) && !guessed) {
+		dry_add(b, step, DRY_MEMO, NULL, 0);
+		return;
+	}
+	struct llm_usage u;
+	cost_estimate_usage(req->messages, req->n_messages, *answer, &u);
+	u.in = (long)((double)u.in * in_scale + 0.5);
+	u.out = (long)(out_tokens + 0.5);
+	struct llm_prices pr;
+	bool known;
+	llm_prices(req->model, &pr, &known);
+	dry_add(b, step, DRY_PAID, &u, cost_usd(&pr, &u));
+}
+
+static int dry_answer(struct ex_state *es, struct trace_step *ts, const struct llm_request *req,
+                      const char *user)
+{
+	const struct run_estimate *est = es->b->dry;
+	struct runner *r = es->b->r;
+	int step = ts->step;
+	double out = est->out_tokens ? est->out_tokens[step] : 0;
+	const char *like = NULL;
+	like = answer_noted(es, step);
+	if (r->cap_outs) {
+		uint64_t h = note_hash((uint64_t)step, es->prompt_h, 0);
+		const struct out_note *o = out_slot(r->outs, r->cap_outs, h);
+		if (o->h)
+			out = o->sum / (double)o->n;
+	}
+	char *answer;
+	dry_price(es, step, req, ts->key, user, like, out, est->in_scale ? est->in_scale[step] : 1,
+	          &answer);
+	apply_llm_output(es, ts, answer);
+	free(answer);
+	return 0;
 }
 
 /* Builds the request of an LLM step.  Returns 0, or -1 with the error recorded. */
@@ -487,6 +726,13 @@ static int run_llm_step(struct ex_state *es, int tsi, struct render_ctx *c)
 	snprintf(tag, sizeof tag, "%s/%s", b->tag, st->id);
 	struct llm_request req = {st->model_cfg, msgs, nm, tag};
 	llm_request_key(&req, ts->key);
+	es->prompt_h = prompt_hash(tpl);
+	if (b->dry) {
+		int rc = dry_answer(es, ts, &req, user);
+		free(user);
+		free(system);
+		return rc;
+	}
 	r->stats.executions++;
 	const struct memo_entry *m = memo_get(r, ts->key);
 	if (m) {
@@ -502,6 +748,7 @@ static int run_llm_step(struct ex_state *es, int tsi, struct render_ctx *c)
 			ts->reasoning = xstrdup(m->reasoning);
 		mark_cut(ts, m->finish, m->cut);
 		apply_llm_output(es, ts, m->raw);
+		note_answer(es, ts->step, m->raw, m->usage.out);
 		free(user);
 		free(system);
 		return 0;
@@ -602,6 +849,13 @@ static void on_retrieve_done(void *arg, const struct llm_reply *rep)
 		record_error(es, ts, e.msg);
 	else
 		step_out_set_items(&ts->out, items, n);
+	if (!ts->error) { /* what stands in for it in a projection */
+		struct sbuf b = {0};
+		for (size_t i = 0; i < ts->out.n_items; i++)
+			sbuf_addf(&b, "%s%s", i ? "\n" : "", ts->out.items[i]);
+		note_answer(es, ts->step, sbuf_str(&b), 1);
+		sbuf_free(&b);
+	}
 	bool failed = ts->error != NULL;
 	step_finished(es, tsi);
 	if (!failed)
@@ -639,8 +893,16 @@ static int run_step(struct ex_state *es, int si)
 		rc = -1;
 		if (text) {
 			ts->prompt = xstrdup(text);
-			if (st->kind == STEP_EXEC) {
+			if (st->kind == STEP_EXEC && es->b->dry) {
+				step_out_set_text(&ts->out, ""); /* a projection runs no command */
+				rc = 0;
+			} else if (st->kind == STEP_EXEC) {
 				rc = run_exec_step(es, tsi, text, &e);
+			} else if (st->kind == STEP_RETRIEVE && st->url && es->b->dry) {
+				/* a projection asks no server: the passages it found last time */
+				const char *like = answer_noted(es, si);
+				step_out_set_text(&ts->out, like ? like : "");
+				rc = 0;
 			} else if (st->kind == STEP_RETRIEVE && st->url) {
 				rc = run_retrieve_step(es, tsi, text);
 			} else {
@@ -734,6 +996,14 @@ static void score_example(struct ex_state *es)
 		struct llm_request req = {session_model(s, j->model), &msg, 1, tag};
 		char key[65];
 		llm_request_key(&req, key);
+		if (es->b->dry) {
+			char *answer;
+			dry_price(es, -1, &req, key, rubric, NULL, es->b->dry->judge_out, 1,
+			          &answer);
+			free(answer);
+			free(rubric);
+			goto scored;
+		}
 		const struct memo_entry *m = memo_get(r, key);
 		r->stats.judge_calls++;
 		if (!m) {
@@ -751,8 +1021,15 @@ static void score_example(struct ex_state *es)
 		if (metric_score(s->metric, pred, ex->golds, ex->n_golds, &score, &e) < 0)
 			es->trace.error = xasprintf("metric: %s", e.msg);
 	}
+scored:
 	es->trace.score = score;
 	es->trace.good = !es->trace.error && score >= metric_threshold(s->metric);
+	if (es->b->dry) {
+		struct run_projection *p = es->b->proj;
+		p->guessed += es->guessed;
+		p->good += !es->guessed && es->trace.good;
+		p->bad += !es->guessed && !es->trace.good;
+	}
 	es->b->scores[es->i] = score;
 	es->finished = true;
 	finish_example(es);
@@ -779,11 +1056,17 @@ static void advance(struct ex_state *es)
 
 /* ---- batches ---- */
 
-struct run_batch *runner_start(struct runner *r, const struct variant *const *config,
-                               enum split_id split, const size_t *idx, size_t n, const char *tag,
-                               const struct run_callbacks *cb)
+static struct run_batch *batch_prepare(struct runner *r, const struct variant *const *config,
+                                       enum split_id split, const size_t *idx, size_t n,
+                                       const char *tag, const struct run_callbacks *cb,
+                                       const struct run_estimate *dry, struct run_projection *proj);
+
+static struct run_batch *batch_start(struct runner *r, const struct variant *const *config,
+                                     enum split_id split, const size_t *idx, size_t n,
+                                     const char *tag, const struct run_callbacks *cb,
+                                     const struct run_estimate *dry, struct run_projection *proj)
 {
-	struct run_batch *b = runner_prepare(r, config, split, idx, n, tag, cb);
+	struct run_batch *b = batch_prepare(r, config, split, idx, n, tag, cb, dry, proj);
 	run_batch_launch(b, n);
 	return b;
 }
@@ -812,13 +1095,17 @@ bool run_batch_launched(const struct run_batch *b)
 	return b->started && (b->launched == b->n || b->cancelled);
 }
 
-struct run_batch *runner_prepare(struct runner *r, const struct variant *const *config,
-                                 enum split_id split, const size_t *idx, size_t n, const char *tag,
-                                 const struct run_callbacks *cb)
+/* A batch whose examples have not started; dry and proj: runner_project's. */
+static struct run_batch *batch_prepare(struct runner *r, const struct variant *const *config,
+                                       enum split_id split, const size_t *idx, size_t n,
+                                       const char *tag, const struct run_callbacks *cb,
+                                       const struct run_estimate *dry, struct run_projection *proj)
 {
 	const struct session *s = r->s;
 	struct run_batch *b = xcalloc(1, sizeof *b);
 	b->r = r;
+	b->dry = dry;
+	b->proj = proj;
 	b->config = config;
 	b->split = split;
 	b->n = n;
@@ -849,6 +1136,34 @@ struct run_batch *runner_prepare(struct runner *r, const struct variant *const *
 		es->t0 = now_ms();
 	}
 	return b;
+}
+
+struct run_batch *runner_prepare(struct runner *r, const struct variant *const *config,
+                                 enum split_id split, const size_t *idx, size_t n, const char *tag,
+                                 const struct run_callbacks *cb)
+{
+	return batch_prepare(r, config, split, idx, n, tag, cb, NULL, NULL);
+}
+
+struct run_batch *runner_start(struct runner *r, const struct variant *const *config,
+                               enum split_id split, const size_t *idx, size_t n, const char *tag,
+                               const struct run_callbacks *cb)
+{
+	return batch_start(r, config, split, idx, n, tag, cb, NULL, NULL);
+}
+
+void runner_project(struct runner *r, const struct variant *const *config, enum split_id split,
+                    const size_t *idx, size_t n, const struct run_estimate *est,
+                    struct run_projection *p)
+{
+	run_batch_free(batch_start(r, config, split, idx, n, "projection", NULL, est, p));
+}
+
+void run_projection_done(struct run_projection *p)
+{
+	free(p->seen);
+	p->seen = NULL;
+	p->n_seen = p->cap_seen = 0;
 }
 
 void run_batch_cancel(struct run_batch *b)

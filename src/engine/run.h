@@ -71,6 +71,47 @@ size_t run_batch_launch(struct run_batch *b, size_t max);
 void run_batch_drop_traces(struct run_batch *b);
 /* Every example of the batch has been started. */
 bool run_batch_launched(const struct run_batch *b);
+/* What running a batch would cost, found without spending anything.  runner_project walks the
+ * examples as runner_start would, synchronously: an LLM step the memo or the response cache
+ * answers takes that answer and is free; any other is priced from its rendered request (tokens
+ * estimated from its length, cost_estimate_usage, times in_scale of its step) and answered with a
+ * stand-in: the step's latest real answer on that example, else words of its own prompt's end,
+ * so that what reads it renders to about its real length and a retrieval finds about as much.
+ * Its output is priced at the mean measured for the step under that very prompt, else at
+ * out_tokens of the step.  Exec steps never run (their output is empty); an LLM judge is priced
+ * like a step.  A request already priced by the same projection is free the next time (the memo
+ * will answer it), unless it reads a stand-in, so walks of several configurations share their
+ * common part.  fresh: as if nothing were memoized or cached
+ * (prompts that will have changed by then).  Adds to *p and, when p->steps is set, to
+ * p->steps[step] (caller's array of n_steps; the judge counts in the totals only); free p's
+ * keys with run_projection_done. */
+struct run_cost {
+	long executions; /* LLM executions (judge included) */
+	long memo;       /* answered by the run memo: no call */
+	long cached;     /* calls the response cache answers: free */
+	long calls;      /* calls that would be paid */
+	long tokens_in, tokens_out;
+	double usd;
+};
+struct run_projection {
+	struct run_cost total;
+	struct run_cost *steps; /* NULL, or per step */
+	/* examples scored good or bad on real answers (memo, cache), or that read a stand-in */
+	long good, bad, guessed;
+	char (*seen)[65]; /* keys priced so far: open addressing, power-of-two capacity */
+	size_t n_seen, cap_seen;
+};
+struct run_estimate {
+	const double *out_tokens; /* per step: expected output tokens of one execution */
+	const double *in_scale;   /* per step: billed prompt tokens per estimated one (NULL: 1) */
+	double judge_out;         /* output tokens of a judge's answer */
+	bool fresh;
+};
+void runner_project(struct runner *r, const struct variant *const *config, enum split_id split,
+                    const size_t *idx, size_t n, const struct run_estimate *est,
+                    struct run_projection *p);
+void run_projection_done(struct run_projection *p);
+
 /* Cancels in-flight requests; no further callbacks. The batch must still be freed. */
 void run_batch_cancel(struct run_batch *b);
 void run_batch_free(struct run_batch *b);

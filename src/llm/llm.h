@@ -118,6 +118,10 @@ int llm_check_model(const struct model_config *m, struct err *e);
  * inside llm_submit.  Identical requests in flight share one network request.  Returns an id. */
 uint64_t llm_submit(struct llm *l, const struct llm_request *req, llm_done_fn *done,
                     llm_chunk_fn *chunk, void *arg);
+/* The response cache's answer to a request, without sending or counting anything (a cost
+ * projection asks what would be free), or NULL when the cache does not hold it or is off.  Caller
+ * frees. */
+char *llm_cache_peek(const struct llm *l, const struct llm_request *req);
 /* Cancels one request (its callbacks are never called) or all. */
 void llm_cancel(struct llm *l, uint64_t id);
 void llm_cancel_all(struct llm *l);

@@ -688,6 +688,16 @@ uint64_t llm_submit(struct llm *l, const struct llm_request *req, llm_done_fn *d
 	return w->id;
 }
 
+char *llm_cache_peek(const struct llm *l, const struct llm_request *req)
+{
+	if (!l->cache || l->opt.no_cache || !provider_find(req->model->provider))
+		return NULL;
+	char key[65];
+	llm_request_key(req, key);
+	const struct cache_entry *hit = cache_get(l->cache, key);
+	return hit ? xstrdup(hit->text) : NULL;
+}
+
 static void waiter_cancel(struct llm *l, struct job *j, struct waiter *w)
 {
 	w->cancelled = true;

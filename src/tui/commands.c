@@ -304,9 +304,8 @@ static void cmd_cost(struct app *a, int argc, char **argv)
 	struct engine_totals t, run;
 	engine_spent(a->t.en, &t);
 	engine_totals(a->t.en, &run);
-	long calls;
-	double usd;
-	engine_projection(a->t.en, &calls, &usd);
+	struct cost_projection p;
+	engine_project_next(a->t.en, &p);
 	const struct iteration *it = engine_current(a->t.en);
 	enum phase next = it && it->phase < PHASE_COUNT ? it->phase : PHASE_FORWARD;
 	double cap = a->t.s->opt.cost_cap_usd;
@@ -322,10 +321,10 @@ static void cmd_cost(struct app *a, int argc, char **argv)
 		         rt.n - rt.out, rt.out);
 	tui_message(&a->t,
 	            "spent %s$%.4f (this run %s$%.4f), %ld calls (%ld cached, %ld avoided), %ld "
-	            "tok%s; next %s ~%ld calls ~$%.4f; %s%s",
+	            "tok%s; next %s ~%ld calls (%ld cached) ~%ld tok ~$%.4f; %s%s",
 	            est, t.cost_usd, run.estimated ? "~" : "", run.cost_usd, t.calls, t.cached,
 	            t.avoided, t.tokens_in + t.tokens_out, sbuf_str(&detail), phase_name(next),
-	            calls, usd, capbuf, reps);
+	            p.calls, p.cached, p.tokens_in + p.tokens_out, p.usd, capbuf, reps);
 	sbuf_free(&detail);
 }
 

@@ -197,27 +197,28 @@ void app_run(struct app *a, int iterations)
 		engine_refused(a, "run");
 		return;
 	}
-	long calls, more;
-	double usd, per = 0;
+	struct cost_projection p, more;
+	double per = 0;
 	/* R runs at least `patience` iterations unless a cap stops it */
 	int n = iterations == RUN_CONTINUOUS    ? MAX(1, a->cfg.patience)
 	        : iterations == RUN_TO_PROPOSAL ? 0
 	                                        : iterations;
-	engine_projection_run(a->t.en, n, &calls, &usd);
+	engine_project(a->t.en, n, NULL, &p);
+	double usd = p.usd;
 	if (iterations == RUN_CONTINUOUS) { /* what each further iteration costs */
-		engine_projection_run(a->t.en, n + 1, &more, &per);
-		per -= usd;
+		engine_project(a->t.en, n + 1, NULL, &more);
+		per = more.usd - usd;
 	}
 	engine_set_patience(a->t.en, iterations == RUN_CONTINUOUS ? a->cfg.patience : 0);
-	if (iterations == RUN_CONTINUOUS)
-		snprintf(a->pending_projection, sizeof a->pending_projection,
-		         "projected ~%ld calls, ~$%.4f (about $%.4f an iteration)", calls, usd,
-		         per);
-	else
-		snprintf(a->pending_projection, sizeof a->pending_projection,
-		         "projected ~%ld calls, ~$%.4f", calls, usd);
-	long extra = engine_shapley_extra(a->t.en);
+	snprintf(a->pending_projection, sizeof a->pending_projection,
+	         "projected ~%ld calls (%ld cached), ~%ld tok, ~$%.4f", p.calls, p.cached,
+	         p.tokens_in + p.tokens_out, usd);
 	size_t len = strlen(a->pending_projection);
+	if (iterations == RUN_CONTINUOUS)
+		snprintf(a->pending_projection + len, sizeof a->pending_projection - len,
+		         " (about $%.4f an iteration)", per);
+	long extra = engine_shapley_extra(a->t.en);
+	len = strlen(a->pending_projection);
 	if (extra > 0) /* exact Shapley's price, said before it is paid */
 		snprintf(a->pending_projection + len, sizeof a->pending_projection - len,
 		         "; Shapley buys %ld extra evaluation(s) an iteration", extra);

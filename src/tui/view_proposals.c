@@ -105,11 +105,14 @@ static void build_waiting(struct view *v, struct tlines *l, const struct iterati
 		tlines_addf(l, THEME_TEXT, 0, "Iteration %d is closed%s%s", it->number,
 		            it->note ? ": " : ".", it->note ? it->note : "");
 	}
-	long calls = 0;
-	double usd = 0;
-	engine_projection(en, &calls, &usd);
-	if (!engine_busy(en))
-		tlines_addf(l, THEME_COST, 0, "Next phase: about %ld calls, $%.4f.", calls, usd);
+	struct cost_projection p;
+	if (!engine_busy(en)) {
+		engine_project_next(en, &p);
+		tlines_addf(l, THEME_COST, 0,
+		            "Next phase: about %ld calls (%ld from the cache), %ld tokens in, %ld "
+		            "out, $%.4f.",
+		            p.calls, p.cached, p.tokens_in, p.tokens_out, p.usd);
+	}
 	tlines_add(l, THEME_TEXT, 0,
 	           "Press r to run to the proposal, or s to run one phase at a time.");
 }

@@ -1,0 +1,237 @@
+/* projection.c: how close the cost projection comes to what the phases then cost.
+ *
+ * For each bundled example with a scripted model (hotpot-mini, chain5, dialogue-loop), copied to
+ * a temp dir, runs 3 ADOPT iterations (auto-accept, patience off, the response cache beside the
+ * session as the front ends keep it), twice: with the scripted model in process, and against the
+ * test server answering from the same rules file over the OpenAI wire format (provider openai on
+ * 127.0.0.1; its usage counts ceil(bytes / 4) per message, ours adds 4 a message, so the
+ * projection has to learn the ratio).  Each phase's projection is the one the engine made as the
+ * phase started (iteration.cost[p].projected_*); the targets are from the second iteration on:
+ * each phase's money within +-25 % of the actual, the whole iteration within +-15 %.  It also
+ * prints what `--run 3 --dry-run` projects on the fresh session against what the run then
+ * spent, and what `--run 2 --dry-run` projects after the first iteration against what the
+ * other two spent.
+ *
+ *   projection            ($LLM_SERVER: the server binary; examples/ read from the cwd) */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "bench.h"
+#include "core/fileio.h"
+#include "core/session.h"
+#include "engine/engine.h"
+
+#define ITERATIONS 3
+#define PHASE_TOL  0.25
+#define ITER_TOL   0.15
+
+static const char *const examples[] = {"hotpot-mini", "chain5", "dialogue-loop"};
+static const char *const files[] = {"session.json", "rules.json", "train.jsonl",
+                                    "val.jsonl",    "test.jsonl", "corpus.jsonl"};
+
+struct tally {
+	int phases, phases_in, iters, iters_in;
+};
+
+static int copy_example(const char *name, const char *dir)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
+		char *from = xasprintf("examples/%s/%s", name, files[i]);
+		char *to = xasprintf("%s/%s", dir, files[i]);
+		struct err e = {{0}};
+		char *text = NULL;
+		size_t n;
+		int rc = file_read(from, 1 << 24, &text, &n, &e);
+		if (rc == 0) {
+			FILE *f = fopen(to, "w");
+			rc = f && fwrite(text, 1, n, f) == n ? 0 : -1;
+			if (f)
+				rc |= fclose(f);
+		} else if (i > 1) {
+			rc = 0; /* not every example has every file */
+		}
+		free(text);
+		free(from);
+		free(to);
+		if (rc < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Points every model of the session at the test server. */
+static int to_server(const char *path, const char *base)
+{
+	struct err e = {{0}};
+	char *text = NULL;
+	size_t n;
+	if (file_read(path, 1 << 24, &text, &n, &e) < 0)
+		return -1;
+	cJSON *root = cJSON_ParseWithLength(text, n);
+	free(text);
+	cJSON *m;
+	cJSON_ArrayForEach(m, cJSON_GetObjectItem(root, "models"))
+	{
+		cJSON_DeleteItemFromObject(m, "rules");
+		cJSON_DeleteItemFromObject(m, "provider");
+		cJSON_AddStringToObject(m, "provider", "openai");
+		cJSON_AddStringToObject(m, "base_url", base);
+		cJSON_AddStringToObject(m, "model", m->string);
+	}
+	bench_write_json(path, root);
+	return 0;
+}
+
+static bool within(double proj, double actual, double tol)
+{
+	return fabs(proj - actual) <= tol * actual + 1e-9;
+}
+
+static void ratio(char *buf, size_t n, double proj, double actual)
+{
+	if (actual > 0)
+		snprintf(buf, n, "%.2f", proj / actual);
+	else
+		snprintf(buf, n, "%s", proj > 0 ? "inf" : "=");
+}
+
+static int run_one(const char *name, const char *mode, const char *dir, struct tally *t)
+{
+	char *path = xasprintf("%s/session.json", dir), *cache = xasprintf("%s/cache.jsonl", dir);
+	struct diag d = {0};
+	struct session *s = session_load(path, NULL, &d);
+	for (size_t i = 0; i < d.n; i++)
+		fprintf(stderr, "%s\n", d.msgs[i]);
+	diag_free(&d);
+	struct err e = {{0}};
+	struct llm_options lo = {.cache_path = cache, .seed = 3};
+	struct llm *l = s ? llm_new(&lo, &e) : NULL;
+	struct engine_opts eo = {.auto_accept = true};
+	struct engine *en = l ? engine_new(s, l, &eo, NULL, NULL, &e) : NULL;
+	int rc = -1;
+	if (!en) {
+		printf("  %s %s: skipped (%s)\n", name, mode, e.msg[0] ? e.msg : "does not load");
+		goto out;
+	}
+	engine_set_patience(en, 0);
+	struct cost_projection run_proj;
+	engine_project(en, ITERATIONS, NULL, &run_proj);
+	/* the first iteration, then what the other two are projected to cost, then those */
+	struct cost_projection rest = {0};
+	double t0 = now_s();
+	for (int k = 0; k < 2; k++) {
+		if (k == 1)
+			engine_project(en, ITERATIONS - 1, NULL, &rest);
+		if (engine_run(en, k == 0 ? 1 : ITERATIONS - 1) < 0)
+			goto out;
+		while (engine_running(en) && now_s() - t0 < 300) {
+			if (engine_busy(en) && llm_wait(l, NULL, 0, 250) < 0)
+				break;
+			engine_poll(en);
+		}
+	}
+	double run_actual = 0, rest_actual = 0;
+	for (size_t i = 0; i < engine_iterations(en); i++) {
+		const struct iteration *it = engine_iteration(en, i);
+		double proj = 0, actual = 0;
+		for (int p = 0; p < PHASE_DECISION; p++) {
+			const struct phase_cost *c = &it->cost[p];
+			proj += c->projected_usd, actual += c->cost_usd;
+			if (it->number < 2 || (c->cost_usd == 0 && c->projected_usd == 0))
+				continue;
+			bool ok = within(c->projected_usd, c->cost_usd, PHASE_TOL);
+			t->phases++, t->phases_in += ok;
+			char r[16];
+			ratio(r, sizeof r, c->projected_usd, c->cost_usd);
+			printf(
+			    "  %-13s %-8s %4d  %-16s %5ld/%-5ld %8ld/%-8ld %8ld/%-8ld %9.5f/%-9.5f "
+			    "%5s %s\n",
+			    name, mode, it->number, phase_name((enum phase)p), c->projected_calls,
+			    c->calls, c->projected_tokens_in, c->tokens_in, c->projected_tokens_out,
+			    c->tokens_out, c->projected_usd, c->cost_usd, r, ok ? "ok" : "MISS");
+		}
+		run_actual += actual;
+		if (it->number < 2)
+			continue;
+		rest_actual += actual;
+		bool ok = within(proj, actual, ITER_TOL);
+		t->iters++, t->iters_in += ok;
+		char r[16];
+		ratio(r, sizeof r, proj, actual);
+		printf("  %-13s %-8s %4d  %-16s %47s %9.5f/%-9.5f %5s %s\n", name, mode, it->number,
+		       "whole iteration", "", proj, actual, r, ok ? "ok" : "MISS");
+	}
+	char r[16];
+	ratio(r, sizeof r, run_proj.usd, run_actual);
+	printf("  %-13s %-8s  --run %d --dry-run on the fresh session projected $%.5f, the run "
+	       "spent $%.5f (%s)\n",
+	       name, mode, ITERATIONS, run_proj.usd, run_actual, r);
+	ratio(r, sizeof r, rest.usd, rest_actual);
+	printf("  %-13s %-8s  after iteration 1, --run %d --dry-run projected $%.5f, iterations "
+	       "2-%d spent $%.5f (%s)\n",
+	       name, mode, ITERATIONS - 1, rest.usd, ITERATIONS, rest_actual, r);
+	rc = 0;
+out:
+	engine_free(en);
+	llm_free(l);
+	session_free(s);
+	free(path);
+	free(cache);
+	return rc;
+}
+
+int main(void)
+{
+	struct tally t = {0};
+	printf("projection: projected/actual per phase from iteration 2 on (calls, tokens in, "
+	       "tokens out, $), %d iterations per run\n",
+	       ITERATIONS);
+	printf("  %-13s %-8s %4s  %-16s %11s %17s %17s %19s %5s\n", "example", "model", "iter",
+	       "phase", "calls", "tokens in", "tokens out", "cost $", "ratio");
+	int status = 0;
+	for (size_t k = 0; k < ARRAY_SIZE(examples); k++) {
+		for (int server = 0; server < 2; server++) {
+			char *dir = bench_tmpdir("projection");
+			struct bench_server srv = {0};
+			bool started = false;
+			if (copy_example(examples[k], dir) < 0) {
+				printf("  %s: skipped (cannot copy examples/%s: run from the "
+				       "repository root)\n",
+				       examples[k], examples[k]);
+				bench_rmdir(dir);
+				free(dir);
+				status = 1;
+				continue;
+			}
+			if (server) {
+				char *rules = xasprintf("%s/rules.json", dir);
+				char *session = xasprintf("%s/session.json", dir);
+				const char *args[] = {"--rules", rules, NULL};
+				started = bench_server_start(&srv, args) == 0;
+				if (started)
+					to_server(session, srv.base_v1);
+				else
+					printf("  %s server: skipped (no test server)\n",
+					       examples[k]);
+				free(rules);
+				free(session);
+			}
+			if (!server || started)
+				status |= run_one(examples[k], server ? "server" : "scripted", dir,
+				                  &t) < 0;
+			if (started)
+				bench_server_stop(&srv);
+			bench_rmdir(dir);
+			free(dir);
+		}
+	}
+	printf("projection: %d of %d phases within +-%.0f %%, %d of %d iterations within +-%.0f "
+	       "%% (iterations 2-%d)\n",
+	       t.phases_in, t.phases, PHASE_TOL * 100, t.iters_in, t.iters, ITER_TOL * 100,
+	       ITERATIONS);
+	return status;
+}

@@ -1,0 +1,622 @@
+/* projection.c: what the next phase, the rest of an iteration and N iterations will cost before
+ * they run, in calls, calls the response cache answers (free), billed input and output tokens
+ * and money.  The rules (also in adopt-tui(1), COST PROJECTION):
+ *
+ * - The pipeline's phases are walked without spending (runner_project): the forward pass on the
+ *   very batch it will draw, selection on its validation sample, every prompt rendered with the
+ *   real inputs.  A step the run memo or the response cache answers is free and its answer feeds
+ *   the next step; any other is priced from its rendered request (ceil(bytes / 4) tokens plus 4
+ *   a message, scaled per step by the billed / estimated ratio measured on the last forward
+ *   pass, so a provider's tokenizer is learnt from its own bills) and answered with a stand-in:
+ *   the step's latest real answer on that example (per round), priced at the output length
+ *   measured for the step under that very prompt, else on the last forward pass (32 tokens
+ *   before any).
+ * - Selection is an evaluation plan: configurations x examples x LLM steps per example, minus
+ *   memo and cache hits.  It evaluates min(eval_budget, the product of the choices per step)
+ *   configurations.  Once the candidates are known, those it starts first (the incumbent, each
+ *   step's first candidate alone, all of them together) and then the rest in counting order are
+ *   walked one by one, sharing what they have in common as the memo will.  Before that, a step
+ *   runs once per distinct choice of the steps up to it, the incumbent's part priced by its own
+ *   walk (often free), every other part like the incumbent's walk with nothing cached.
+ *   Shapley's extra evaluations (exact mode: the coalitions selection did not cover) are priced
+ *   the second way.
+ * - Role phases: E1 (only when the prompts changed since it was last asked), E2 per learnable
+ *   step, E3 and E4 per bad case, E5 and E6 per bad case and learnable step, as many optimizer
+ *   requests as the last candidates phase made (else one per learnable step); each priced at the
+ *   mean billed tokens and money of the phase's paid calls in the last iteration that paid for
+ *   some (before any: the role's template plus 400 tokens in, 100 out).  A bad case whose trace an
+ *   earlier iteration of this run analysed already has its E3 and E4 answered by the response
+ *   cache, and its E5 and E6 too for a step whose dependency (E2) came out the same.
+ * - An iteration not begun is projected with the current prompts when it is the next one, and
+ *   as if its prompts had changed (nothing memoized or cached) when it comes after another.  Its
+ *   bad cases: those its projected forward pass scores bad on real answers, and of the examples
+ *   that read a stand-in, the share the last forward pass found bad (up to minibatch_bad). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/metric.h"
+#include "engine/engine_int.h"
+#include "engine/optimizer.h"
+#include "engine/phases.h"
+#include "llm/cost.h"
+
+#define DEFAULT_OUT_TOKENS 32  /* a pipeline step's answer before one was measured */
+#define DEFAULT_ROLE_IN    400 /* a role's material beyond its template, before measured */
+#define DEFAULT_ROLE_OUT   100
+#define DEFAULT_JUDGE_OUT  16
+
+/* What the projection learns from what already ran. */
+struct basis {
+	double *out, *scale; /* per step: output tokens, billed / estimated prompt tokens */
+	double judge_out;
+	struct role_mean {
+		double in, out, usd; /* per paid call */
+	} role[ROLE_COUNT], phase[PHASE_COUNT];
+	bool measured[PHASE_COUNT]; /* phase[p] holds the last iteration's paid calls of p */
+	long bad;                   /* bad cases of an iteration whose forward pass has not run */
+	double bad_rate;            /* of the last forward pass's traces, the bad ones */
+	long cand_calls;            /* optimizer requests of a candidates phase */
+};
+
+static const struct iteration *last_with_traces(const struct engine *en)
+{
+	for (size_t i = en->n_iters; i-- > 0;)
+		if (en->iters[i]->traces && en->iters[i]->n_traces)
+			return en->iters[i];
+	return NULL;
+}
+
+static void basis_init(const struct engine *en, struct basis *b)
+{
+	const struct session *s = en->s;
+	size_t n = s->n_steps ? s->n_steps : 1;
+	memset(b, 0, sizeof *b);
+	b->out = xcalloc(n, sizeof *b->out);
+	b->scale = xcalloc(n, sizeof *b->scale);
+	double *outs = xcalloc(n, sizeof *outs), *billed = xcalloc(n, sizeof *billed),
+	       *est = xcalloc(n, sizeof *est);
+	long *runs = xcalloc(n, sizeof *runs);
+	const struct iteration *last = last_with_traces(en);
+	for (size_t t = 0; last && t < last->n_traces; t++) {
+		const struct trace *tr = &last->traces[t];
+		for (size_t k = 0; k < tr->n; k++) {
+			const struct trace_step *ts = &tr->steps[k];
+			if (s->steps[ts->step].kind != STEP_LLM || ts->error || !ts->raw)
+				continue;
+			runs[ts->step]++;
+			outs[ts->step] += ts->tok_out > 0 ? (double)ts->tok_out
+			                                  : (double)cost_estimate_tokens(ts->raw);
+			if (ts->cached || ts->memo || ts->tok_in <= 0 || !ts->prompt)
+				continue;
+			billed[ts->step] += (double)ts->tok_in;
+			est[ts->step] += (double)(4 + cost_estimate_tokens(ts->prompt));
+		}
+	}
+	for (size_t i = 0; i < s->n_steps; i++) {
+		b->out[i] = runs[i] ? outs[i] / (double)runs[i] : DEFAULT_OUT_TOKENS;
+		b->scale[i] = est[i] > 0 ? billed[i] / est[i] : 1;
+	}
+	free(outs), free(billed), free(est), free(runs);
+	b->judge_out = DEFAULT_JUDGE_OUT;
+
+	const struct model_config *m = session_model(s, s->opt.role_model);
+	struct llm_prices pr = {0};
+	bool known;
+	if (m)
+		llm_prices(m, &pr, &known);
+	for (int r = 0; r < ROLE_COUNT; r++) {
+		struct role_mean *rm = &b->role[r];
+		const char *tpl = role_text(s, (enum role)r);
+		rm->in = (double)(cost_estimate_tokens(tpl) + 4 + DEFAULT_ROLE_IN);
+		rm->out = DEFAULT_ROLE_OUT;
+		rm->usd = (pr.in * rm->in + pr.out * rm->out) / 1e6;
+	}
+	/* a role phase's calls as the last iteration that paid for some measured them */
+	for (int p = PHASE_ANALYSIS; p <= PHASE_CANDIDATES; p++) {
+		for (size_t i = en->n_iters; i-- > 0 && !b->measured[p];) {
+			const struct phase_cost *c = &en->iters[i]->cost[p];
+			long paid = c->calls - c->cached;
+			if ((int)en->iters[i]->phase <= p || paid <= 0)
+				continue;
+			b->phase[p] = (struct role_mean){(double)c->tokens_in / (double)paid,
+			                                 (double)c->tokens_out / (double)paid,
+			                                 c->cost_usd / (double)paid};
+			b->measured[p] = true;
+		}
+	}
+	b->bad = en->s->opt.minibatch_bad;
+	b->bad_rate = 1;
+	b->cand_calls = -1;
+	for (size_t i = en->n_iters; i-- > 0;) {
+		const struct iteration *it = en->iters[i];
+		if (it->phase > PHASE_FORWARD && it->traces) {
+			long bad = 0;
+			for (size_t t = 0; t < it->n_traces; t++)
+				bad += !it->traces[t].good;
+			b->bad = (long)it->n_bad;
+			b->bad_rate = it->n_traces ? (double)bad / (double)it->n_traces : 1;
+			break;
+		}
+	}
+	for (size_t i = en->n_iters; i-- > 0 && b->cand_calls < 0;)
+		if (en->iters[i]->phase > PHASE_CANDIDATES && en->iters[i]->n_bad)
+			b->cand_calls = en->iters[i]->cost[PHASE_CANDIDATES].calls;
+}
+
+static void basis_free(struct basis *b)
+{
+	free(b->out);
+	free(b->scale);
+}
+
+static void add_cost(struct cost_projection *p, const struct run_cost *c, double times)
+{
+	p->calls += (long)((double)(c->calls + c->cached) * times + 0.5);
+	p->cached += (long)((double)c->cached * times + 0.5);
+	p->tokens_in += (long)((double)c->tokens_in * times + 0.5);
+	p->tokens_out += (long)((double)c->tokens_out * times + 0.5);
+	p->usd += c->usd * times;
+}
+
+/* n calls of role r in phase p: at the phase's measured means, else the role's defaults. */
+static void add_role(struct cost_projection *out, const struct basis *b, enum phase p, enum role r,
+                     long n, bool cached)
+{
+	if (n <= 0)
+		return;
+	out->calls += n;
+	if (cached) {
+		out->cached += n;
+		return;
+	}
+	const struct role_mean *m = b->measured[p] ? &b->phase[p] : &b->role[r];
+	out->tokens_in += (long)(m->in * (double)n + 0.5);
+	out->tokens_out += (long)(m->out * (double)n + 0.5);
+	out->usd += m->usd * (double)n;
+}
+
+/* A walk of the pipeline on examples (runner_project) under config. */
+static void walk(const struct engine *en, const struct basis *b, const struct variant *const *cfg,
+                 enum split_id split, const size_t *idx, size_t n, bool fresh,
+                 struct run_projection *out)
+{
+	struct run_estimate est = {b->out, b->scale, b->judge_out, fresh};
+	runner_project(en->runner, cfg, split, idx, n, &est, out);
+}
+
+/* The choices selection has for each step: the incumbent and its candidates (known once the
+ * candidates phase ran, else the budget it will ask for). */
+static void choices(const struct engine *en, const struct iteration *it, long *nch)
+{
+	const struct session *s = en->s;
+	const struct iteration *prev = NULL;
+	for (size_t i = en->n_iters; i-- > 0 && !prev;)
+		if (en->iters[i] != it && en->iters[i]->next_budget)
+			prev = en->iters[i];
+	int opt = 0;
+	for (size_t i = 0; i < s->n_steps; i++)
+		opt += step_optimizable(&s->steps[i]);
+	int even = opt ? MAX(s->opt.budget_total, s->opt.budget_floor * opt) / opt : 0;
+	for (size_t i = 0; i < s->n_steps; i++) {
+		long k = 0;
+		if (it && it->n_cands)
+			k = (long)it->n_cands[i];
+		else if (!step_optimizable(&s->steps[i]))
+			k = 0;
+		else if (it && it->budget)
+			k = it->budget[i];
+		else if (prev)
+			k = prev->next_budget[i];
+		else
+			k = even;
+		nch[i] = 1 + MAX(k, 0);
+	}
+}
+
+/* Adds configuration c to the plan unless it is there; false once the plan holds `want`. */
+static bool plan_add(int *configs, size_t *n, long want, const int *c, size_t m)
+{
+	for (size_t e = 0; e < *n; e++)
+		if (memcmp(&configs[e * m], c, m * sizeof *c) == 0)
+			return (long)*n < want;
+	if ((long)*n >= want)
+		return false;
+	memcpy(&configs[(*n)++ * m], c, m * sizeof *c);
+	return (long)*n < want;
+}
+
+/* The configurations selection evaluates, in the order it starts them (bo_initial_design): the
+ * incumbent, each step's first candidate alone, then all of them together; then the rest, which
+ * the search picks as it learns, taken in counting order.  The ablation of the search (per_step)
+ * evaluates the incumbent, every candidate alone and the winners together (taken as the first
+ * candidates).  `want` of them at most (configs[k * m + i]: step i's choice); returns how many. */
+static size_t plan_configs(const struct iteration *it, size_t m, long want, bool per_step,
+                           int *configs)
+{
+	size_t n = 0;
+	int *c = xcalloc(m ? m : 1, sizeof *c);
+	bool room = plan_add(configs, &n, want, c, m); /* the incumbent */
+	for (size_t i = 0; i < m && room; i++) {       /* alone: the first, or every one */
+		for (size_t k = 1;
+		     k <= (per_step ? it->n_cands[i] : MIN(it->n_cands[i], 1)) && room; k++) {
+			memset(c, 0, m * sizeof *c);
+			c[i] = (int)k;
+			room = plan_add(configs, &n, want, c, m);
+		}
+	}
+	for (size_t i = 0; i < m; i++) /* together */
+		c[i] = it->n_cands[i] ? 1 : 0;
+	if (room)
+		room = plan_add(configs, &n, want, c, m);
+	memset(c, 0, m * sizeof *c);
+	while (room && !per_step) { /* the rest in counting order */
+		size_t i = 0;
+		while (i < m && (size_t)++c[i] > it->n_cands[i])
+			c[i++] = 0;
+		if (i == m)
+			break;
+		room = plan_add(configs, &n, want, c, m);
+	}
+	free(c);
+	return n;
+}
+
+/* Evaluations of `configs` configurations on the validation sample.  Once the candidates are
+ * known, the configurations selection will start are walked one by one (sharing what they have
+ * in common, as the memo will); before that, a step runs once per distinct choice of the steps
+ * up to it, the incumbent's part priced by its own walk and every other part like the
+ * incumbent's walk with nothing cached. */
+static void project_evals(const struct engine *en, const struct iteration *it, int number,
+                          bool fresh, const struct basis *b, long configs, bool with_incumbent,
+                          struct cost_projection *p)
+{
+	const struct session *s = en->s;
+	if (configs <= 0)
+		return;
+	size_t n;
+	size_t *idx = it && it->val_idx ? NULL : phases_val_sample(en, number, &n);
+	const size_t *vi = idx ? idx : it->val_idx;
+	if (!idx)
+		n = it->n_val;
+	size_t m = s->n_steps ? s->n_steps : 1;
+	if (it && it->n_cands && with_incumbent && !fresh) {
+		int *plan = xcalloc((size_t)configs * m, sizeof *plan);
+		bool ps = s->opt.ablate[ABLATE_SELECTION] == SELECT_PER_STEP;
+		size_t k = plan_configs(it, s->n_steps, configs, ps, plan);
+		struct variant *var = xcalloc(m, sizeof *var);
+		const struct variant **cfg = xcalloc(m, sizeof *cfg);
+		struct run_projection rp = {0};
+		for (size_t e = 0; e < k; e++) {
+			for (size_t i = 0; i < s->n_steps; i++) {
+				int ch = plan[e * s->n_steps + i];
+				const struct candidate *c = ch > 0 ? &it->cands[i][ch - 1] : NULL;
+				var[i] = c ? (struct variant){c->prompt, c->demos, c->n_demos}
+				           : (struct variant){0};
+				cfg[i] = c ? &var[i] : NULL;
+			}
+			walk(en, b, cfg, phases_val_split(en), vi, n, false, &rp);
+		}
+		add_cost(p, &rp.total, 1);
+		run_projection_done(&rp);
+		free(plan), free(var), free(cfg), free(idx);
+		return;
+	}
+	struct run_projection inc = {0}, full = {0};
+	inc.steps = xcalloc(m, sizeof(struct run_cost));
+	full.steps = xcalloc(m, sizeof(struct run_cost));
+	walk(en, b, NULL, phases_val_split(en), vi, n, fresh, &inc);
+	walk(en, b, NULL, phases_val_split(en), vi, n, true, &full);
+	long *nch = xcalloc(m, sizeof *nch);
+	choices(en, it, nch);
+	long prefixes = 1;
+	struct run_cost judge_inc = inc.total, judge_full = full.total;
+	for (size_t i = 0; i < s->n_steps; i++) {
+		prefixes = MIN(prefixes * nch[i], configs);
+		long others = prefixes - (with_incumbent ? 1 : 0);
+		if (with_incumbent)
+			add_cost(p, &inc.steps[i], 1);
+		add_cost(p, &full.steps[i], (double)MAX(others, 0));
+		judge_inc.cached -= inc.steps[i].cached, judge_inc.calls -= inc.steps[i].calls;
+		judge_inc.tokens_in -= inc.steps[i].tokens_in;
+		judge_inc.tokens_out -= inc.steps[i].tokens_out, judge_inc.usd -= inc.steps[i].usd;
+		judge_full.cached -= full.steps[i].cached, judge_full.calls -= full.steps[i].calls;
+		judge_full.tokens_in -= full.steps[i].tokens_in;
+		judge_full.tokens_out -= full.steps[i].tokens_out;
+		judge_full.usd -= full.steps[i].usd;
+	}
+	if (metric_is_judge(s->metric)) {
+		if (with_incumbent)
+			add_cost(p, &judge_inc, 1);
+		add_cost(p, &judge_full, (double)(configs - (with_incumbent ? 1 : 0)));
+	}
+	free(nch);
+	free(inc.steps);
+	free(full.steps);
+	run_projection_done(&inc);
+	run_projection_done(&full);
+	free(idx);
+}
+
+static long selection_configs(const struct engine *en, const struct iteration *it)
+{
+	long nch[64], *v = en->s->n_steps <= 64 ? nch : xcalloc(en->s->n_steps, sizeof *v);
+	choices(en, it, v);
+	long total = 1, alone = 1;
+	for (size_t i = 0; i < en->s->n_steps; i++) {
+		total = MIN(total * v[i], (long)en->s->opt.eval_budget + 1);
+		alone += v[i] - 1;
+	}
+	if (v != nch)
+		free(v);
+	/* the ablation of the search: the incumbent, every candidate alone, the winners together */
+	if (en->s->opt.ablate[ABLATE_SELECTION] == SELECT_PER_STEP)
+		return alone + 1;
+	return MIN(total, (long)en->s->opt.eval_budget);
+}
+
+/* Whether two traces ran the same steps to the same outputs on the same example. */
+static bool trace_same(const struct trace *a, const struct trace *b)
+{
+	if (a->split != b->split || a->example != b->example || a->n != b->n)
+		return false;
+	for (size_t k = 0; k < a->n; k++) {
+		const char *x = a->steps[k].out.text, *y = b->steps[k].out.text;
+		if (a->steps[k].step != b->steps[k].step || strcmp(x ? x : "", y ? y : "") != 0)
+			return false;
+	}
+	return true;
+}
+
+static bool str_same(const char *a, const char *b)
+{
+	return !strcmp(a ? a : "", b ? b : "");
+}
+
+/* Whether a step read and wrote the same on two traces (every round). */
+static bool step_same(const struct trace *a, const struct trace *b, int step)
+{
+	const struct trace_step *x = NULL, *y = NULL;
+	for (;;) {
+		x = trace_next(a, step, x), y = trace_next(b, step, y);
+		if (!x || !y)
+			return !x && !y;
+		if (!str_same(x->input, y->input) || !str_same(x->out.text, y->out.text))
+			return false;
+	}
+}
+
+/* Whether an earlier iteration asked the same role requests for case c of `it` (they are then
+ * answered from the response cache).  step < 0: E3 and E4, which read the trace; else E5 of
+ * that step, which reads its dependency (E2), the case's loss and gradient and the step's own
+ * input and output, or with pseudo E6, which reads E5's answer instead of the loss and gradient
+ * (while those are unknown: the same whole trace). */
+/* Whether the role request of case ac (its run t) for step (-1: E3 and E4) is the one of case
+ * jc (its run u): what the role reads is the same. */
+static bool case_same(const struct adopt_case *ac, const struct trace *t,
+                      const struct adopt_case *jc, const struct trace *u, int step, bool pseudo)
+{
+	if (step < 0 || (!pseudo && (!ac->loss || !ac->gradient)) || (pseudo && !ac->local[step]))
+		return trace_same(t, u);
+	if (pseudo) /* E6 reads E5's answer, not the loss or gradient */
+		return str_same(ac->local[step], jc->local ? jc->local[step] : NULL) &&
+		       step_same(t, u, step);
+	return str_same(ac->loss, jc->loss) && str_same(ac->gradient, jc->gradient) &&
+	       step_same(t, u, step);
+}
+
+static bool case_seen(const struct engine *en, const struct iteration *it, size_t c, int step,
+                      bool pseudo)
+{
+	const struct adopt_case *ac = &it->cases[c];
+	const struct trace *t = &it->traces[ac->trace];
+	for (size_t i = en->n_iters; i-- > 0;) {
+		const struct iteration *j = en->iters[i];
+		if (j == it || !j->traces || j->phase <= PHASE_GRADIENT)
+			continue;
+		if (step >= 0 &&
+		    !(it->dependency && j->dependency && it->dependency[step] &&
+		      j->dependency[step] && !strcmp(it->dependency[step], j->dependency[step])))
+			continue;
+		for (size_t k = 0; k < j->n_cases; k++) {
+			const struct adopt_case *jc = &j->cases[k];
+			if (jc->trace < j->n_traces &&
+			    case_same(ac, t, jc, &j->traces[jc->trace], step, pseudo))
+				return true;
+		}
+	}
+	return false;
+}
+
+/* Whether an earlier case of the same iteration asks the same request: the two are in flight
+ * together, so the LLM layer sends it once and shares the answer (not a call of its own). */
+static bool case_repeats(const struct iteration *it, size_t c, int step, bool pseudo)
+{
+	const struct adopt_case *ac = &it->cases[c];
+	for (size_t k = 0; k < c; k++) {
+		const struct adopt_case *kc = &it->cases[k];
+		if (kc->trace < it->n_traces &&
+		    case_same(ac, &it->traces[ac->trace], kc, &it->traces[kc->trace], step, pseudo))
+			return true;
+	}
+	return false;
+}
+
+/* Role calls per bad case of iteration `it` once its forward pass ran: E3 and E4 (per_step
+ * false) or E5 / E6 of each learnable step; *cached of them repeat an earlier iteration's. */
+static long case_calls(const struct engine *en, const struct iteration *it, bool per_step,
+                       bool pseudo, long *cached)
+{
+	const struct session *s = en->s;
+	long n = 0;
+	*cached = 0;
+	for (size_t c = 0; c < it->n_cases; c++) {
+		if (!per_step) {
+			if (case_repeats(it, c, -1, false))
+				continue;
+			n++;
+			*cached += case_seen(en, it, c, -1, false);
+			continue;
+		}
+		for (size_t i = 0; i < s->n_steps; i++) {
+			if (!step_optimizable(&s->steps[i]) || case_repeats(it, c, (int)i, pseudo))
+				continue;
+			n++;
+			*cached += case_seen(en, it, c, (int)i, pseudo);
+		}
+	}
+	return n;
+}
+
+static long opt_steps(const struct session *s)
+{
+	long n = 0;
+	for (size_t i = 0; i < s->n_steps; i++)
+		n += step_optimizable(&s->steps[i]);
+	return n;
+}
+
+/* Phase p of iteration `number` (it: that iteration when it is open, else NULL); fresh: its
+ * prompts are not the current ones.  *expect_bad: the bad cases its forward pass will find (the
+ * forward projection sets it: those scored on real answers, and of the others the share the
+ * last forward pass found bad). */
+static void project_phase(const struct engine *en, enum phase p, const struct iteration *it,
+                          int number, bool fresh, const struct basis *b, long *expect_bad,
+                          struct cost_projection *out)
+{
+	const struct session *s = en->s;
+	memset(out, 0, sizeof *out);
+	bool ran = it && it->phase > PHASE_FORWARD; /* its cases are known */
+	long bad = ran ? (long)it->n_bad : *expect_bad;
+	long opt = opt_steps(s), n, cached;
+	bool global = s->opt.ablate[ABLATE_GRADIENT] == GRADIENT_GLOBAL;
+	switch (p) {
+	case PHASE_FORWARD: {
+		size_t k;
+		size_t *idx = phases_forward_sample(en, number, &k);
+		struct run_projection r = {0};
+		walk(en, b, NULL, SPLIT_TRAIN, idx, k, fresh, &r);
+		add_cost(out, &r.total, 1);
+		*expect_bad = MIN((long)s->opt.minibatch_bad,
+		                  r.bad + (long)((double)r.guessed * b->bad_rate + 0.5));
+		run_projection_done(&r);
+		free(idx);
+		break;
+	}
+	case PHASE_ANALYSIS:
+		if (!bad)
+			break;
+		if (fresh || !en->structure_cache || en->structure_key != prompts_key(s))
+			add_role(out, b, PHASE_ANALYSIS, ROLE_STRUCTURE, 1, false);
+		if (!global) /* the ablation of the decomposition asks no E2 and no E5 */
+			add_role(out, b, PHASE_ANALYSIS, ROLE_DEPENDENCY, opt, false);
+		break;
+	case PHASE_GRADIENT:
+		n = ran ? case_calls(en, it, false, false, &cached) : bad;
+		cached = ran ? cached : 0;
+		add_role(out, b, PHASE_GRADIENT, ROLE_LOSS, n - cached, false);
+		add_role(out, b, PHASE_GRADIENT, ROLE_GRADIENT, n - cached, false);
+		add_role(out, b, PHASE_GRADIENT, ROLE_LOSS, 2 * cached, true);
+		break;
+	case PHASE_LOCAL:
+	case PHASE_PSEUDO:
+		if (p == PHASE_LOCAL && global)
+			break;
+		n = ran ? case_calls(en, it, true, p == PHASE_PSEUDO, &cached) : bad * opt;
+		cached = ran ? cached : 0;
+		add_role(out, b, p, p == PHASE_LOCAL ? ROLE_LOCAL : ROLE_PSEUDO, n - cached, false);
+		add_role(out, b, p, ROLE_LOCAL, cached, true);
+		break;
+	case PHASE_CANDIDATES:
+		if (bad)
+			add_role(out, b, PHASE_CANDIDATES, ROLE_INSTRUCT,
+			         b->cand_calls >= 0 ? b->cand_calls : opt, false);
+		break;
+	case PHASE_SELECTION:
+		if (bad || (it && it->n_cands))
+			project_evals(en, it, number, fresh, b, selection_configs(en, it), true,
+			              out);
+		break;
+	case PHASE_SHAPLEY:
+		if (bad || (it && it->n_cands))
+			project_evals(
+			    en, it, number, true, b,
+			    phases_shapley_extra(en, it && it->phase <= PHASE_SHAPLEY ? it : NULL),
+			    false, out);
+		break;
+	default:
+		break;
+	}
+}
+
+static void add_proj(struct cost_projection *to, const struct cost_projection *p)
+{
+	to->calls += p->calls;
+	to->cached += p->cached;
+	to->tokens_in += p->tokens_in;
+	to->tokens_out += p->tokens_out;
+	to->usd += p->usd;
+}
+
+/* The phases from `from` up to the decision of iteration `number`. */
+static void project_iteration(const struct engine *en, const struct iteration *it, int number,
+                              enum phase from, bool fresh, const struct basis *b,
+                              struct cost_projection *per, struct cost_projection *total)
+{
+	long bad = b->bad;
+	for (int p = from; p < PHASE_DECISION; p++) {
+		struct cost_projection c;
+		project_phase(en, (enum phase)p, it, number, fresh, b, &bad, &c);
+		if (per)
+			add_proj(&per[p], &c);
+		add_proj(total, &c);
+	}
+}
+
+void phase_project(const struct engine *en, enum phase p, struct cost_projection *out)
+{
+	const struct iteration *it = engine_current(en);
+	struct basis b;
+	basis_init(en, &b);
+	long bad = b.bad;
+	if (!it || it->phase >= PHASE_COUNT)
+		project_phase(en, p, NULL, it ? it->number + 1 : 1, false, &b, &bad, out);
+	else
+		project_phase(en, p, it, it->number, false, &b, &bad, out);
+	basis_free(&b);
+}
+
+void engine_project_next(const struct engine *en, struct cost_projection *p)
+{
+	const struct iteration *it = engine_current(en);
+	struct llm_stats st;
+	llm_get_stats(en->llm, &st);
+	uint64_t v[4] = {en->events, (uint64_t)st.done, (uint64_t)st.submitted, prompts_key(en->s)};
+	uint64_t key = hash_bytes(v, sizeof v, 0) | 1;
+	struct engine *cache = (struct engine *)en; /* a cache: not the engine's observable state */
+	if (cache->next_key != key) {
+		phase_project(en, !it || it->phase >= PHASE_COUNT ? PHASE_FORWARD : it->phase,
+		              &cache->next);
+		cache->next_key = key;
+	}
+	*p = cache->next;
+}
+
+void engine_project(const struct engine *en, int iterations, struct cost_projection *per,
+                    struct cost_projection *total)
+{
+	const struct iteration *it = engine_current(en);
+	bool open = it && it->phase < PHASE_COUNT; /* it counts as the first iteration */
+	/* to the proposal: a pending decision is made first, then a new iteration runs */
+	int fresh = iterations > 0 ? iterations - open : !(open && it->phase < PHASE_DECISION);
+	memset(total, 0, sizeof *total);
+	if (per)
+		memset(per, 0, PHASE_COUNT * sizeof *per);
+	struct basis b;
+	basis_init(en, &b);
+	if (open)
+		project_iteration(en, it, it->number, it->phase, false, &b, per, total);
+	int next = it ? it->number + 1 : 1;
+	for (int k = 0; k < fresh; k++)
+		project_iteration(en, NULL, next + k, PHASE_FORWARD, open || k > 0, &b, per, total);
+	basis_free(&b);
+}

@@ -1,0 +1,72 @@
+#!/bin/sh
+# projection.sh: --run N --dry-run prints the projected cost (text and JSON) and spends nothing
+# (no request, no cache, the session untouched); --run prints the projection before it starts and
+# keeps it beside each phase's actual cost in --json; a run that gains nothing stops at
+# --patience and says so ("stopped"); bad uses of the options are usage errors.
+. tests/cli/lib.inc
+cp examples/hotpot-mini/* "$T/"
+S="$T/session.json"
+before=$(cksum <"$S")
+
+case="--dry-run, text"
+run --run 3 --dry-run "$S"; expect_rc 0; expect_clean
+expect_out "hotpot-mini: projected cost of 3 iterations"
+expect_out "forward"
+expect_out "selection"
+expect_out "total"
+[ "$(cksum <"$S")" = "$before" ] || fail "a dry run changed the session"
+[ ! -e "$T/session.cache.jsonl" ] || fail "a dry run wrote the response cache"
+[ ! -e "$T/session.spend.jsonl" ] || fail "a dry run journaled spend"
+
+case="--dry-run, JSON"
+run --run 2 --dry-run --json "$S"; expect_rc 0; expect_clean
+python3 - "$T/out" <<'PY' || fail "dry-run JSON"
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert r["dry_run"] is True and "iterations" not in r, r.keys()
+p = r["projection"]
+assert p["iterations"] == 2, p
+t = p["total"]
+assert t["calls"] > 0 and t["tokens_in"] > 0 and t["tokens_out"] > 0 and t["cost_usd"] > 0, t
+assert sum(x["calls"] for x in p["phases"].values()) == t["calls"], p
+assert p["phases"]["forward"]["calls"] == 2 * 30 * 2, p["phases"]["forward"]  # 2 x batch x steps
+PY
+[ "$(cksum <"$S")" = "$before" ] || fail "a dry run changed the session"
+
+case="--run: projected beside actual, patience"
+run --run 6 --patience 1 --json "$S"; expect_rc 0; expect_clean
+expect_err "hotpot-mini: projected cost of 6 iterations"
+expect_err "adopt-tui: stopped: patience"
+python3 - "$T/out" <<'PY' || fail "run JSON"
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert r["stopped"] == "patience", r["stopped"]
+assert "without validation gain (patience 1)" in r["stopped_message"], r["stopped_message"]
+its = r["iterations"]
+assert 1 <= len(its) < 6, len(its)
+fw = its[0]["cost_by_phase"]["forward"]
+assert fw["projected"]["calls"] == fw["calls"] == 60, fw
+assert fw["projected"]["tokens_in"] > 0 and fw["tokens_in"] > 0, fw
+for it in its:
+    for name, c in it["cost_by_phase"].items():
+        for k in ("calls", "cached", "tokens_in", "tokens_out", "cost_usd"):
+            assert k in c["projected"], (name, c)
+PY
+# the session keeps the projection beside the actual cost
+python3 - "$S" <<'PY' || fail "history"
+import json, sys
+s = json.load(open(sys.argv[1]))
+c = s["history"]["iterations"][0]["cost"]["forward"]
+assert c["projected_calls"] == 60 and c["projected_tokens_in"] > 0, c
+assert c["projected_tokens_out"] > 0 and c["projected_usd"] > 0, c
+PY
+
+case="--run runs its course"
+run --run 1 "$S"; expect_rc 0; expect_clean
+expect_err "adopt-tui: stopped: iterations"
+
+case="usage errors"
+run --dry-run "$S"; expect_rc 2; expect_err "--dry-run goes with --run N"
+run --run 2 --patience -1 "$S"; expect_rc 2; expect_err "--patience needs a count of iterations"
+run --run 2 --patience lots "$S"; expect_rc 2
+echo "ok projection"
