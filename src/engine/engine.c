@@ -7,6 +7,7 @@
 
 #include "engine/engine_int.h"
 #include "engine/optimizer.h"
+#include "engine/phases.h"
 
 static const char *const phase_names[PHASE_COUNT] = {
 #define X(id, name, help) name,
@@ -565,6 +566,14 @@ void engine_cancel(struct engine *en)
 	en->go = GO_NONE;
 	if (!en->busy)
 		return;
+	if (en->measuring) { /* the decisions stay as they were, unmeasured */
+		engine_cancel_work(en);
+		en->measuring = false;
+		en->busy = false;
+		set_pause(en,
+		          "cancelled the measurement: what the decisions kept stays unmeasured");
+		return;
+	}
 	struct iteration *it = cur(en);
 	engine_cancel_work(en);
 	phase_clear(it, it->phase, en->s->n_steps);
@@ -844,6 +853,62 @@ int engine_decide_remaining(struct engine *en)
 			       improves ? DECISION_ACCEPT : DECISION_REJECT, DECIDER_ENGINE, NULL);
 	if (it->phase == PHASE_DECISION)
 		close_iteration(en);
+	return 0;
+}
+
+/* ---- measuring what the decisions kept ---- */
+
+bool engine_can_measure(const struct engine *en)
+{
+	const struct iteration *it = cur((struct engine *)en);
+	return !en->busy && it && it->phase == PHASE_COUNT && it->kept_score < 0 && it->n_evals &&
+	       it->val_idx && it->n_val;
+}
+
+static void measure_done(void *arg, struct run_batch *b)
+{
+	struct engine *en = arg;
+	struct iteration *it = cur(en);
+	if (!en->measuring)
+		return;
+	struct llm_stats st;
+	llm_get_stats(en->llm, &st);
+	struct phase_cost *c = &it->cost[PHASE_DECISION]; /* what measuring the decisions cost */
+	c->calls += st.done - en->measure_start.done;
+	c->cached += st.cached - en->measure_start.cached;
+	c->tokens_in += st.tokens_in - en->measure_start.tokens_in;
+	c->tokens_out += st.tokens_out - en->measure_start.tokens_out;
+	c->cost_usd += st.cost_usd - en->measure_start.cost_usd;
+	it->kept_score = run_batch_score(b);
+	en->val_score = it->kept_score;
+	for (size_t v = 0; v < en->n_versions; v++)
+		if (en->versions[v].iteration == it->number)
+			en->versions[v].score = it->kept_score;
+	engine_bury_batch(en, b);
+	en->batch = NULL;
+	en->measuring = false;
+	en->busy = false;
+	char *msg = xasprintf("measured what the decisions kept: validation %.3f", it->kept_score);
+	set_pause(en, msg);
+	free(msg);
+	engine_emit(en, EV_DECISION, -1, -1, NULL);
+	engine_emit(en, EV_COST, -1, -1, NULL);
+}
+
+int engine_measure(struct engine *en)
+{
+	if (!engine_can_measure(en))
+		return -1;
+	struct iteration *it = cur(en);
+	llm_get_stats(en->llm, &en->measure_start);
+	en->busy = en->measuring = true;
+	free(en->pause_reason);
+	en->pause_reason = NULL;
+	struct run_callbacks cb = {NULL, NULL, measure_done, en};
+	struct run_batch *b = runner_start(en->runner, NULL, phases_val_split(en), it->val_idx,
+	                                   it->n_val, "measure", &cb);
+	if (en->measuring) /* else every answer came from the memo: measure_done ran already */
+		en->batch = b;
 	return 0;
 }
 

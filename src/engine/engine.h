@@ -284,6 +284,15 @@ void engine_projection(const struct engine *en, long *calls, double *usd);
  * proposal (iterations 0), or `iterations` whole iterations, the one in progress counting as the
  * first (as engine_run counts). */
 void engine_projection_run(const struct engine *en, int iterations, long *calls, double *usd);
+/* Measuring what the decisions kept when nobody measured it (an edited prompt): whether the
+ * last iteration is closed with kept_score unmeasured on a validation sample it has; its
+ * projected cost; and the run itself (the session's current prompts on that same sample, as
+ * selection measures a configuration), which sets kept_score, the validation score and the
+ * iteration's versions' scores when it is done (EV_DECISION).  -1 when there is nothing to
+ * measure or the engine is busy; engine_cancel stops it (the score stays unmeasured). */
+bool engine_can_measure(const struct engine *en);
+void engine_project_measure(const struct engine *en, struct cost_projection *p);
+int engine_measure(struct engine *en);
 /* The validation evaluations the next Shapley phase buys beyond selection's (exact and
  * permutation; kernel never buys any): that of the iteration in progress when its Shapley
  * phase is still ahead, else of a fresh iteration. Counted in the projections above. */

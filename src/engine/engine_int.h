@@ -70,8 +70,10 @@ struct engine {
 	int stage;                /* sub-step inside a phase */
 	struct role_wait **waits; /* outstanding role requests */
 	size_t n_waits, cap_waits, waits_left;
-	struct run_batch *batch; /* forward pass */
-	struct eval_job **jobs;  /* selection / Shapley evaluations in flight */
+	struct run_batch *batch; /* forward pass, or engine_measure's run */
+	bool measuring;          /* engine_measure's run is the work in flight */
+	struct llm_stats measure_start;
+	struct eval_job **jobs; /* selection / Shapley evaluations in flight */
 	size_t n_jobs, cap_jobs, jobs_left;
 	size_t n_started; /* jobs[0..n_started) have every example started; the rest wait */
 	uint64_t

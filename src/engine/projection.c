@@ -620,3 +620,18 @@ void engine_project(const struct engine *en, int iterations, struct cost_project
 		project_iteration(en, NULL, next + k, PHASE_FORWARD, open || k > 0, &b, per, total);
 	basis_free(&b);
 }
+
+void engine_project_measure(const struct engine *en, struct cost_projection *p)
+{
+	memset(p, 0, sizeof *p);
+	if (!engine_can_measure(en))
+		return;
+	const struct iteration *it = engine_current(en);
+	struct basis b;
+	basis_init(en, &b);
+	struct run_projection r = {0};
+	walk(en, &b, NULL, phases_val_split(en), it->val_idx, it->n_val, false, &r);
+	add_cost(p, &r.total, 1);
+	run_projection_done(&r);
+	basis_free(&b);
+}

@@ -415,6 +415,23 @@ static void cmd_undo(struct app *a, int argc, char **argv)
 	input_key_action(a, ACTION_UNDO);
 }
 
+/* :measure: runs what the last iteration's decisions kept (an edited prompt) on its
+ * validation sample, so that it gets a measured score. */
+static void cmd_measure(struct app *a, int argc, char **argv)
+{
+	(void)argc, (void)argv;
+	const struct iteration *it = engine_current(a->t.en);
+	if (engine_measure(a->t.en) < 0)
+		tui_message(&a->t, "nothing to measure: %s",
+		            engine_busy(a->t.en)
+		                ? "the engine is busy"
+		                : "what the last decisions kept was measured already, "
+		                  "or no iteration is closed");
+	else if (engine_busy(a->t.en)) /* else the memo answered it all: the result is shown */
+		tui_message(&a->t, "measuring what the decisions kept on %zu validation examples",
+		            it->n_val);
+}
+
 static void cmd_quit(struct app *a, int argc, char **argv)
 {
 	(void)argc, (void)argv;
@@ -506,6 +523,8 @@ static void cmd_help(struct app *a, int argc, char **argv)
 	X("edit", "STEP", "edit the proposed prompt of STEP, then accept it", complete_step, 1, 1, \
 	  cmd_edit)                                                                                \
 	X("undo", "", "undo the last decision", NULL, 0, 0, cmd_undo)                              \
+	X("measure", "", "measure an edited prompt on the validation sample", NULL, 0, 0,          \
+	  cmd_measure)                                                                             \
 	X("quit", "", "quit (asks to save unsaved changes)", NULL, 0, 0, cmd_quit)                 \
 	X("q", "", "quit (asks to save unsaved changes)", NULL, 0, 0, cmd_quit)                    \
 	X("q!", "", "quit without saving", NULL, 0, 0, cmd_force_quit)                             \

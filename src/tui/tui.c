@@ -279,7 +279,10 @@ void app_on_event(void *arg, const struct engine_event *ev)
 		char kept[16] = "-"; /* what the decisions kept, as measured */
 		if (it && it->kept_score >= 0)
 			snprintf(kept, sizeof kept, "%.3f", it->kept_score);
-		if (it)
+		char hint[160];
+		if (it && *tui_measure_hint(&a->t, hint, sizeof hint))
+			tui_message(&a->t, "iteration %d done; %s", it->number, hint);
+		else if (it)
 			tui_message(&a->t, "iteration %d done: train %.3f, validation %.3f -> %s",
 			            it->number, it->train_score, it->base_score, kept);
 	}

@@ -468,13 +468,27 @@ static bool open_evidence(struct view *v)
 	return true;
 }
 
+const char *tui_measure_hint(struct tui *t, char *buf, size_t n)
+{
+	buf[0] = '\0';
+	if (!engine_can_measure(t->en))
+		return buf;
+	struct cost_projection p;
+	engine_project_measure(t->en, &p);
+	snprintf(buf, n, "edit unmeasured: :measure scores it (%zu examples, ~%ld calls, ~$%.4f)",
+	         engine_current(t->en)->n_val, p.calls - p.cached, p.usd);
+	return buf;
+}
+
 static void decided(struct view *v, int rc, const char *what)
 {
 	struct proposals *p = v->priv;
 	const struct step *st = &v->tui->s->steps[v->tui->step];
 	if (rc == 0) {
 		v->tui->dirty = true;
-		tui_message(v->tui, "%s: %s", st->id, what);
+		char hint[160];
+		tui_measure_hint(v->tui, hint, sizeof hint);
+		tui_message(v->tui, "%s: %s%s%s", st->id, what, *hint ? "; " : "", hint);
 	} else if (p->last_error[0]) {
 		tui_message(v->tui, "%s: %s", st->id, p->last_error);
 	} else {

@@ -513,6 +513,29 @@ static void test_measured_scores(void **state)
 	assert_true(latest(g.en, query)->score < 0);
 	assert_true(engine_current(g.en)->kept_score < 0);
 	assert_true(engine_val_score(g.en) < 0);
+	/* until it is measured on the same validation sample, when asked: its cost projected
+	 * first, a cancelled measurement leaving it unmeasured */
+	assert_true(engine_can_measure(g.en));
+	struct cost_projection p;
+	engine_project_measure(g.en, &p);
+	assert_true(p.calls > 0 && p.usd > 0);
+	assert_int_equal(engine_measure(g.en), 0);
+	engine_cancel(g.en);
+	assert_false(engine_busy(g.en));
+	assert_true(engine_current(g.en)->kept_score < 0);
+	assert_int_equal(engine_measure(g.en), 0);
+	drive(&g);
+	double kept = engine_current(g.en)->kept_score;
+	assert_true(kept >= 0 && kept <= 1);
+	assert_true(engine_val_score(g.en) == kept);
+	assert_true(latest(g.en, answer)->score == kept);
+	assert_true(latest(g.en, query)->score == kept);
+	assert_false(engine_can_measure(g.en));
+	assert_int_equal(engine_measure(g.en), -1);
+	/* and a reopened session shows the measured score */
+	rig_reopen(&g);
+	assert_true(engine_current(g.en)->kept_score == kept);
+	assert_true(latest(g.en, answer)->score == kept);
 	free(text);
 	rig_close(&g);
 }
