@@ -301,9 +301,7 @@ int ablations_main(const struct front_opts *o)
 		sigaction(sigs[i], &old[i], NULL);
 	if (ran && o->json) {
 		cJSON *r = rows_json(o, rows, ran);
-		char *text = cJSON_Print(r);
-		term_json(stdout, text);
-		cJSON_free(text);
+		term_json_doc(stdout, r);
 		cJSON_Delete(r);
 	} else if (ran) {
 		rows_text(o, rows, ran);

@@ -353,9 +353,7 @@ static void eval_json(const struct headless *h, const struct front_opts *o, stru
 	cJSON_AddNumberToObject(tot_j, "cost_usd", st.cost_usd);
 	cJSON_AddNumberToObject(tot_j, "elapsed_s", elapsed);
 	replicas_json(r, h->env.llm);
-	char *text = cJSON_Print(r);
-	term_json(stdout, text);
-	cJSON_free(text);
+	term_json_doc(stdout, r);
 	cJSON_Delete(r);
 }
 
@@ -701,9 +699,7 @@ int batch_run(const struct front_opts *o)
 	if (o->dry_run) {
 		if (o->json) {
 			cJSON *r = run_report(&c);
-			char *text = cJSON_Print(r);
-			term_json(stdout, text);
-			cJSON_free(text);
+			term_json_doc(stdout, r);
 			cJSON_Delete(r);
 		} else {
 			run_projection_text(stdout, &c);
@@ -738,9 +734,7 @@ int batch_run(const struct front_opts *o)
 	            engine_pause_reason(c.en) ? engine_pause_reason(c.en) : "");
 	if (o->json) {
 		cJSON *r = run_report(&c);
-		char *text = cJSON_Print(r);
-		term_json(stdout, text);
-		cJSON_free(text);
+		term_json_doc(stdout, r);
 		cJSON_Delete(r);
 	} else {
 		const struct iteration *it = engine_current(c.en);

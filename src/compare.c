@@ -398,9 +398,7 @@ static void report_json(const struct front_opts *o, struct side *sa, struct side
 			cJSON_AddItemToArray(steps, sj);
 		}
 	}
-	char *text = cJSON_Print(r);
-	term_json(stdout, text);
-	cJSON_free(text);
+	term_json_doc(stdout, r);
 	cJSON_Delete(r);
 }
 

@@ -156,9 +156,7 @@ int export_main(const struct front_opts *o)
 	int rc = history_open(&h, o);
 	if (rc == 0 && strcmp(o->export_dir, "-") == 0) {
 		cJSON *b = export_bundle(h.en, h.scripted);
-		char *text = cJSON_Print(b);
-		term_json(stdout, text);
-		cJSON_free(text);
+		term_json_doc(stdout, b);
 		cJSON_Delete(b);
 	} else if (rc == 0) {
 		struct err e = {{0}};

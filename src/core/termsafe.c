@@ -2,6 +2,7 @@
  * headless modes.  See termsafe.h. */
 #include "core/termsafe.h"
 
+#include <cjson/cJSON.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -157,4 +158,11 @@ void term_json(FILE *f, const char *json)
 	fwrite(sbuf_str(&out), 1, out.len, f);
 	sbuf_free(&out);
 	free(clean);
+}
+
+void term_json_doc(FILE *f, const struct cJSON *doc)
+{
+	char *text = cJSON_Print(doc);
+	term_json(f, text ? text : "null");
+	cJSON_free(text);
 }

@@ -49,5 +49,8 @@ char *term_line(const char *s);
  * as a \u escape instead (the same data, nothing raw), invalid bytes as \ufffd and secrets
  * redacted, then a newline. */
 void term_json(FILE *f, const char *json);
+/* term_json of a cJSON document, printed formatted (the caller still owns it). */
+struct cJSON;
+void term_json_doc(FILE *f, const struct cJSON *doc);
 
 #endif
