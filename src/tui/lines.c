@@ -377,6 +377,15 @@ static bool contains_nocase(const char *hay, const char *needle)
 	return false;
 }
 
+bool tlines_seek(const struct tlines *l, int *row, const char *pattern, int direction)
+{
+	long r = tlines_find(l, *row, pattern, direction);
+	if (r < 0)
+		return false;
+	*row = (int)r;
+	return true;
+}
+
 bool tlines_contains(const char *hay, const char *needle)
 {
 	return hay && contains_nocase(hay, needle);

@@ -90,6 +90,8 @@ void tlines_cell(struct sbuf *b, const char *text, int cols);
 /* The next row (direction > 0) or previous (< 0) after `from` whose text contains pattern
  * (ASCII case-insensitive), wrapping around; -1 when none. */
 long tlines_find(const struct tlines *l, long from, const char *pattern, int direction);
+/* tlines_find from *row, which moves to the match; whether there was one (a pane's search). */
+bool tlines_seek(const struct tlines *l, int *row, const char *pattern, int direction);
 /* Whether hay (NULL: false) contains needle, ignoring ASCII case (as tlines_find matches). */
 bool tlines_contains(const char *hay, const char *needle);
 /* First row with ref == ref (and step == step unless step < -1); -1 when none. */

@@ -88,7 +88,7 @@ void view_clamp(struct view *v, int n);
 void tui_message(struct tui *t, const char *fmt, ...) PRINTF_LIKE(2, 3);
 /* "" or, when the last iteration closed with what its decisions kept unmeasured (an edited
  * prompt), what measuring it costs: "edit unmeasured: :measure scores it (12 examples, ~24
- * calls, ~$0.0004)", into buf. */
+ * calls, ~$0.0004)", into buf (view_proposals.c). */
 const char *tui_measure_hint(struct tui *t, char *buf, size_t n);
 /* Asks a question in the message line; fn gets arg and the key typed (one of `choices`,
  * lower case), or 0 when cancelled (Esc, C-c). */

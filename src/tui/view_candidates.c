@@ -395,11 +395,7 @@ static bool search_candidates(struct view *v, const char *pattern, int direction
 {
 	struct candidates *p = v->priv;
 	build(v);
-	long r = tlines_find(&p->l, v->sel, pattern, direction);
-	if (r < 0)
-		return false;
-	v->sel = (int)r;
-	return true;
+	return tlines_seek(&p->l, &v->sel, pattern, direction);
 }
 
 const struct view_ops view_candidates_ops = {

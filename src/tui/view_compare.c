@@ -154,11 +154,7 @@ static bool key_compare(struct view *v, enum action a)
 static bool search_compare(struct view *v, const char *pattern, int direction)
 {
 	struct compare_screen *c = v->priv;
-	long r = tlines_find(&c->l, v->top, pattern, direction);
-	if (r < 0)
-		return false;
-	v->top = (int)r;
-	return true;
+	return tlines_seek(&c->l, &v->top, pattern, direction);
 }
 
 const struct view_ops view_compare_ops = {

@@ -225,11 +225,7 @@ static bool search_evidence(struct view *v, const char *pattern, int direction)
 {
 	struct evidence_screen *p = v->priv;
 	build(v, engine_current(v->tui->en), v->tui->evidence);
-	long r = tlines_find(&p->l, v->top, pattern, direction);
-	if (r < 0)
-		return false;
-	v->top = (int)r;
-	return true;
+	return tlines_seek(&p->l, &v->top, pattern, direction);
 }
 
 const struct view_ops view_evidence_ops = {

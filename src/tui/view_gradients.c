@@ -200,10 +200,8 @@ static bool search_gradients(struct view *v, const char *pattern, int direction)
 {
 	struct gradients *p = v->priv;
 	build(v);
-	long r = tlines_find(&p->l, v->sel, pattern, direction);
-	if (r < 0)
+	if (!tlines_seek(&p->l, &v->sel, pattern, direction))
 		return false;
-	v->sel = (int)r;
 	tlines_clamp(&v->sel, &v->top, p->l.n, v->h);
 	publish(v);
 	return true;

@@ -525,11 +525,7 @@ static bool search_history(struct view *v, const char *pattern, int direction)
 {
 	struct history *p = v->priv;
 	build(v);
-	long r = tlines_find(&p->l, v->sel, pattern, direction);
-	if (r < 0)
-		return false;
-	v->sel = (int)r; /* the draw scrolls to it */
-	return true;
+	return tlines_seek(&p->l, &v->sel, pattern, direction); /* the draw scrolls to it */
 }
 
 const struct view_ops view_history_ops = {

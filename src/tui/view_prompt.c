@@ -176,11 +176,7 @@ static bool search_prompt(struct view *v, const char *pattern, int direction)
 	if (step < 0)
 		return false;
 	build(v, p, step);
-	long r = tlines_find(&p->l, v->top, pattern, direction);
-	if (r < 0)
-		return false;
-	v->top = (int)r;
-	return true;
+	return tlines_seek(&p->l, &v->top, pattern, direction);
 }
 
 const struct view_ops view_prompt_ops = {
