@@ -830,6 +830,26 @@ static void test_history(void **state)
 	assert_true(key(f, "history", ACTION_ENTER));
 	scr = draw(f, "history");
 	assert_lacks(scr, "      Hint: {{query}}");
+	/* the header names m, and once a version is marked says that Enter diffs from it */
+	assert_contains(scr, "m: mark one to diff");
+	free(scr);
+	history_seek(f, "v1 ");
+	assert_true(key(f, "history", ACTION_MARK));
+	scr = draw(f, "history");
+	assert_contains(scr, "Enter: diff from the marked v1");
+	assert_lacks(scr, "m: mark one to diff");
+	free(scr);
+	history_seek(f, "v2 ");
+	assert_true(key(f, "history", ACTION_ENTER));
+	scr = draw(f, "history");
+	assert_contains(scr, "word diff from the marked v1 to this one:");
+	free(scr);
+	assert_true(key(f, "history", ACTION_ENTER));
+	history_seek(f, "v1 ");
+	assert_true(key(f, "history", ACTION_MARK)); /* again: unmarked */
+	assert_contains(f->t.message, "unmarked");
+	scr = draw(f, "history");
+	assert_contains(scr, "m: mark one to diff");
 	free(scr);
 	/* restoring the original makes it current again, as a new version */
 	f->t.dirty = false;
