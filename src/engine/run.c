@@ -868,7 +868,7 @@ static int run_retrieve_step(struct ex_state *es, int tsi, const char *query)
 	const struct step *st = &es->b->r->s->steps[es->trace.steps[tsi].step];
 	char tag[160];
 	snprintf(tag, sizeof tag, "%s/%s", es->b->tag, st->id);
-	struct llm_retrieval q = {st->url, query, st->k, tag};
+	struct llm_retrieval q = {st->url, query, st->k, tag, st->concurrency, st->timeout_s};
 	es->pending_step = tsi;
 	es->pending = llm_retrieve(es->b->r->llm, &q, on_retrieve_done, es);
 	return 1;
