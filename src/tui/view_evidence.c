@@ -217,10 +217,14 @@ static void draw_evidence(struct view *v)
 	} else {
 		view_print(v, 0, 0, THEME_HEADER, "Evidence", v->w);
 	}
+	size_t before = p->l.n;
+	int width = p->l.width;
 	build(v, it, i);
 	if (i != p->placed) {
 		v->top = 0;
 		p->placed = i;
+	} else if (width != v->w && before) { /* resized: about the same place in the new rows */
+		v->top = (int)((double)v->top * (double)p->l.n / (double)before);
 	}
 	int sel = v->top;
 	tlines_clamp(&sel, &v->top, p->l.n, body_rows(v));
