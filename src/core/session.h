@@ -89,6 +89,9 @@ struct step {
 	char *passages; /* per-example passages: a dotted path to a list, e.g. "input.context" */
 	char *url;      /* a retrieval server (llm.h, llm_retrieve), asked by the runner */
 	int k;
+	int concurrency;  /* with url: its requests in flight at once, the same for every step that
+	                   * asks that url (0: the LLM layer's default) */
+	double timeout_s; /* with url: the time one request may take (0: the default) */
 	/* exec */
 	char **argv; /* NULL-terminated */
 	int timeout_ms;

@@ -4,11 +4,13 @@
  * block the loop either: the command is started (proc.h) and watched as an event source of the LLM
  * layer's loop (llm_source_add), and the walk resumes when it is reaped; cancelling kills and reaps
  * it. Examples therefore run side by side whatever their steps are.  A memo keyed by the request
- * hash answers repeated LLM executions without a request (code steps are not memoized: they
- * are cheap or, for exec, may have effects).  The memo is bounded (MEMO_BYTES): it keeps two
- * generations, the answers put or used since the last turn and those of the turn before; when
- * the current one passes half the bound the older is dropped, and an answer found in the older
- * one moves to the current, so what is in use survives and memory stays flat over iterations.
+ * hash answers repeated LLM executions and server retrievals (the same url, query and k)
+ * without a request (code steps are not memoized: they are cheap or, for exec, may have
+ * effects), so a configuration that changes only later steps asks nothing again.  The memo is
+ * bounded (MEMO_BYTES): it keeps two generations, the answers put or used since the last turn
+ * and those of the turn before; when the current one passes half the bound the older is
+ * dropped, and an answer found in the older one moves to the current, so what is in use
+ * survives and memory stays flat over iterations.
  * A dropped answer comes back from the response cache (or, without one, is asked again).  The
  * final output is scored with the session's metric (or its LLM judge).  runner_project walks
  * the same way without sending anything, to price a batch before it runs. */
@@ -827,7 +829,24 @@ static int run_exec_step(struct ex_state *es, int tsi, const char *text, struct 
 }
 
 /* A retrieve step with a server: its query is a request of the LLM layer (llm_retrieve), which
- * caches, deduplicates and retries it as it does a model call; the walk resumes here. */
+ * caches, deduplicates and retries it as it does a model call; the walk resumes here.  The
+ * passages a reply held (the raw JSON list) become the step's output; -1 (e set) when they
+ * cannot be read. */
+static int retrieved(struct ex_state *es, struct trace_step *ts, const char *raw, struct err *e)
+{
+	char **items;
+	size_t n;
+	if (llm_passages(raw, (size_t)es->b->r->s->steps[ts->step].k, &items, &n, e) < 0)
+		return -1;
+	step_out_set_items(&ts->out, items, n);
+	struct sbuf b = {0}; /* what stands in for it in a projection */
+	for (size_t i = 0; i < ts->out.n_items; i++)
+		sbuf_addf(&b, "%s%s", i ? "\n" : "", ts->out.items[i]);
+	note_answer(es, ts->step, sbuf_str(&b), 1);
+	sbuf_free(&b);
+	return 0;
+}
+
 static void on_retrieve_done(void *arg, const struct llm_reply *rep)
 {
 	struct ex_state *es = arg;
@@ -839,23 +858,13 @@ static void on_retrieve_done(void *arg, const struct llm_reply *rep)
 	ts->queued_s = rep->queued_s;
 	ts->cached = rep->cached;
 	memcpy(ts->key, rep->key, sizeof ts->key);
-	char **items;
-	size_t n;
 	struct err e = {{0}};
 	if (rep->error)
 		record_error(es, ts, rep->error);
-	else if (llm_passages(rep->text, (size_t)es->b->r->s->steps[ts->step].k, &items, &n, &e) <
-	         0)
+	else if (retrieved(es, ts, rep->text, &e) < 0)
 		record_error(es, ts, e.msg);
 	else
-		step_out_set_items(&ts->out, items, n);
-	if (!ts->error) { /* what stands in for it in a projection */
-		struct sbuf b = {0};
-		for (size_t i = 0; i < ts->out.n_items; i++)
-			sbuf_addf(&b, "%s%s", i ? "\n" : "", ts->out.items[i]);
-		note_answer(es, ts->step, sbuf_str(&b), 1);
-		sbuf_free(&b);
-	}
+		memo_put(es->b->r, rep); /* the same query and k again: answered from here */
 	bool failed = ts->error != NULL;
 	step_finished(es, tsi);
 	if (!failed)
@@ -863,14 +872,24 @@ static void on_retrieve_done(void *arg, const struct llm_reply *rep)
 	advance(es);
 }
 
-static int run_retrieve_step(struct ex_state *es, int tsi, const char *query)
+/* 0 answered from the memo (-1, e set, when that answer could not be read), 1 asked. */
+static int run_retrieve_step(struct ex_state *es, int tsi, const char *query, struct err *e)
 {
-	const struct step *st = &es->b->r->s->steps[es->trace.steps[tsi].step];
+	struct runner *r = es->b->r;
+	struct trace_step *ts = &es->trace.steps[tsi];
+	const struct step *st = &r->s->steps[ts->step];
 	char tag[160];
 	snprintf(tag, sizeof tag, "%s/%s", es->b->tag, st->id);
-	struct llm_retrieval q = {st->url, query, st->k, tag};
+	struct llm_retrieval q = {st->url, query, st->k, tag, st->concurrency, st->timeout_s};
+	llm_retrieve_key(&q, ts->key);
+	const struct memo_entry *m = memo_get(r, ts->key);
+	if (m) {
+		r->stats.memo_hits++;
+		ts->memo = true;
+		return retrieved(es, ts, m->raw, e);
+	}
 	es->pending_step = tsi;
-	es->pending = llm_retrieve(es->b->r->llm, &q, on_retrieve_done, es);
+	es->pending = llm_retrieve(r->llm, &q, on_retrieve_done, es);
 	return 1;
 }
 
@@ -904,7 +923,7 @@ static int run_step(struct ex_state *es, int si)
 				step_out_set_text(&ts->out, like ? like : "");
 				rc = 0;
 			} else if (st->kind == STEP_RETRIEVE && st->url) {
-				rc = run_retrieve_step(es, tsi, text);
+				rc = run_retrieve_step(es, tsi, text, &e);
 			} else {
 				struct codestep_env env = {es->b->r->trust, example_of(es)};
 				int64_t t0 = now_ms();

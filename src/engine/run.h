@@ -41,7 +41,8 @@ struct run_callbacks {
 
 struct runner_stats {
 	long executions; /* LLM step executions requested */
-	long memo_hits;  /* answered from the runner's memo without a request */
+	long memo_hits;  /* answered from the runner's memo without a request (LLM steps and
+	                  * server retrievals) */
 	long llm_calls;  /* requests handed to the LLM layer (cache hits included) */
 	long judge_calls;
 };

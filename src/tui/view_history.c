@@ -10,7 +10,8 @@
  *
  * m marks a version (again: unmarks it).  While one is marked, Enter on another version (or a
  * rejected proposal) of the same step shows the word diff from the marked one to it instead of
- * its text, and Enter on the marked version itself its diff against the current prompt.
+ * its text, and Enter on the marked version itself its diff against the current prompt.  The
+ * versions' header names these keys, and what Enter does now (text, or diff from the mark).
  *
  * Under the iterations, two charts (column charts in block characters, ASCII without UTF-8):
  * the train and validation scores per iteration with the accepted changes marked under them,
@@ -319,10 +320,15 @@ static void build_versions(struct view *v, struct history *p, int step)
 	const struct prompt_version *pv = engine_versions(v->tui->en, &n);
 	tlines_ref(l, -1, -1);
 	tlines_add(l, THEME_TEXT, 0, "");
+	/* the keys of this list, m too: what Enter shows depends on it */
+	const struct prompt_version *mk = mark_of(v, p, step);
+	char enter[80] = "Enter: full text, m: mark one to diff";
+	if (mk)
+		snprintf(enter, sizeof enter,
+		         "Enter: diff from the marked v%d, m: move or clear the mark", mk->version);
 	tlines_addf(l, THEME_HEADER, 0,
-	            "Prompt versions of \"%s\" (%s current; h/l: other step, Enter: full text, "
-	            "V: restore)",
-	            v->tui->s->steps[step].id, glyphs()->bullet);
+	            "Prompt versions of \"%s\" (%s current; h/l: other step, %s, V: restore)",
+	            v->tui->s->steps[step].id, glyphs()->bullet, enter);
 	size_t shown = 0, latest = n;
 	for (size_t i = 0; i < n; i++)
 		if (pv[i].step == step)

@@ -519,6 +519,56 @@ static void test_bad_code_steps(void **state)
 	    "retrieval server)");
 }
 
+/* A retrieval server's concurrency and timeout: bounds, only where a server is asked, and
+ * steps asking one url share its concurrency (an unset one takes the other's). */
+static void test_retrieve_server_options(void **state)
+{
+	(void)state;
+	EXPECT_DOC(
+	    "      {\"id\": \"a\", \"type\": \"retrieve\", \"query\": \"q\", \"url\": "
+	    "\"http://r/s\", \"concurrency\": 0, \"timeout_s\": 0.01},\n"
+	    "      {\"id\": \"b\", \"type\": \"retrieve\", \"query\": \"q\", \"url\": "
+	    "\"http://r/s\", \"concurrency\": 2.5, \"timeout_s\": \"9\"},\n"
+	    "      {\"id\": \"c\", \"type\": \"retrieve\", \"query\": \"q\", \"passages\": "
+	    "\"input.ctx\", \"timeout_s\": 5},\n"
+	    "      {\"id\": \"d\", \"prompt\": \"{{input.question}}\", \"concurrency\": 2},\n"
+	    "      {\"id\": \"e\", \"type\": \"retrieve\", \"query\": \"q\", \"url\": "
+	    "\"http://r/t\", \"concurrency\": 4},\n"
+	    "      {\"id\": \"f\", \"type\": \"retrieve\", \"query\": \"q\", \"url\": "
+	    "\"http://r/t\", \"concurrency\": 5, \"timeout_s\": 3601}",
+	    NULL,
+	    "s.json:7:89: pipeline.steps[0].concurrency must be a whole number between 1 and 1024 "
+	    "(got 0)",
+	    "s.json:7:105: pipeline.steps[0].timeout_s must be between 0.1 and 3600 (got 0.01)",
+	    "s.json:8:89: pipeline.steps[1].concurrency must be a whole number between 1 and 1024 "
+	    "(got 2.5)",
+	    "s.json:8:107: pipeline.steps[1].timeout_s must be a number",
+	    "s.json:9:91: step \"c\": \"timeout_s\" is for a retrieval server (a retrieve step "
+	    "with \"url\"); a retrieve step without \"url\" asks no server",
+	    "s.json:10:66: step \"d\": \"concurrency\" is for a retrieval server (a retrieve step "
+	    "with \"url\"); this is an llm step",
+	    "s.json:12:105: pipeline.steps[5].timeout_s must be between 0.1 and 3600 (got 3601)",
+	    "s.json:12:89: step \"f\": concurrency 5, but step \"e\" asks the same url with "
+	    "concurrency 4: steps that ask one server share its slots, give them the same");
+	char *text = doc(
+	    "      {\"id\": \"a\", \"type\": \"retrieve\", \"query\": \"q\", \"url\": "
+	    "\"http://r/s\", \"timeout_s\": 2.5},\n"
+	    "      {\"id\": \"b\", \"type\": \"retrieve\", \"query\": \"{{steps.a}}\", \"url\": "
+	    "\"http://r/s\", \"concurrency\": 3},\n"
+	    "      {\"id\": \"c\", \"type\": \"retrieve\", \"query\": \"{{steps.b}}\", \"url\": "
+	    "\"http://r/t\"},\n"
+	    "      {\"id\": \"answer\", \"prompt\": \"{{steps.c}}\"}",
+	    NULL);
+	struct session *s = load_ok(text);
+	free(text);
+	assert_int_equal(s->steps[0].concurrency, 3); /* b's, for the same url */
+	assert_true(s->steps[0].timeout_s == 2.5);
+	assert_int_equal(s->steps[1].concurrency, 3);
+	assert_true(s->steps[1].timeout_s == 0); /* the LLM layer's default */
+	assert_int_equal(s->steps[2].concurrency, 0);
+	session_free(s);
+}
+
 /* ---- bad files: models, dataset, metric, optimizer ---- */
 
 static void test_bad_models(void **state)
@@ -1302,6 +1352,7 @@ int main(void)
 	    T(test_bad_regexes),
 	    T(test_loops),
 	    T(test_bad_code_steps),
+	    T(test_retrieve_server_options),
 	    T(test_bad_models),
 	    T(test_base_url_replicas),
 	    T(test_model_money_keys),
