@@ -113,22 +113,22 @@ static const char *item_text(struct arena *a, const cJSON *v)
 static void value_from_json(struct arena *a, const cJSON *v, struct value *out)
 {
 	if (!cJSON_IsArray(v)) {
-		*out = (struct value){scalar_text(a, v), NULL, 0, NULL};
+		*out = (struct value){.text = scalar_text(a, v)};
 		return;
 	}
 	size_t n = (size_t)cJSON_GetArraySize(v), i = 0;
 	const char **items = arena_alloc(a, (n ? n : 1) * sizeof *items);
 	const cJSON *it;
 	cJSON_ArrayForEach(it, v) items[i++] = item_text(a, it);
-	*out = (struct value){NULL, items, n, NULL}; /* the text is joined when asked */
+	*out = (struct value){.items = items, .n_items = (uint32_t)n}; /* text joined when asked */
 }
 
 /* A value kept as JSON: the compact JSON of its example's top-level field, and which value of
  * that field it is (0 the field's own, N the Nth of its sub-fields in add_subfields' order). */
-struct value_json {
-	const char *json;
-	size_t index;
-};
+static struct value kept_json(const char *json, size_t index)
+{
+	return (struct value){.json = json, .json_index = (uint32_t)index + 1};
+}
 
 /* Fields found below an example's top level: "answers.text" -> its value. */
 struct field {
@@ -153,13 +153,6 @@ struct walk {
 	struct value *got;
 };
 
-static const struct value_json *value_json_new(struct dataset *d, const char *json, size_t index)
-{
-	struct value_json *vj = arena_alloc(&d->arena, sizeof *vj);
-	*vj = (struct value_json){json, index};
-	return vj;
-}
-
 static void add_field(struct walk *w, const char *key, const cJSON *v)
 {
 	size_t k = ++w->count;
@@ -171,8 +164,8 @@ static void add_field(struct walk *w, const char *key, const cJSON *v)
 	struct fields *fs = w->fs;
 	fs->v = xgrow(fs->v, &fs->cap, fs->n + 1, sizeof *fs->v);
 	fs->v[fs->n].key = intern_field(w->d, key);
-	if (w->json)
-		fs->v[fs->n].val = (struct value){NULL, NULL, 0, value_json_new(w->d, w->json, k)};
+	if (w->json && k < UINT32_MAX - 1)
+		fs->v[fs->n].val = kept_json(w->json, k);
 	else
 		value_from_json(&w->d->arena, v, &fs->v[fs->n].val);
 	fs->n++;
@@ -247,16 +240,16 @@ static bool holds_objects(const cJSON *v)
 /* A value kept as JSON, computed into *out (texts in a) as the loader computes a value from
  * the parsed field: the JSON is the loader's own compact print of it, which parses back to the
  * same tree (numbers in their shortest form read back as the same doubles). */
-static void read_json(const struct value_json *vj, struct arena *a, struct value *out)
+static void read_json(const struct value *kept, struct arena *a, struct value *out)
 {
-	*out = (struct value){"", NULL, 0, NULL};
-	cJSON *v = cJSON_Parse(vj->json);
+	*out = (struct value){.text = ""};
+	cJSON *v = cJSON_Parse(kept->json);
 	if (!v)
 		return; /* cannot happen: the loader printed it */
-	if (vj->index == 0) {
+	if (kept->json_index == 1) {
 		value_from_json(a, v, out);
 	} else {
-		struct walk w = {.want = vj->index, .a = a, .got = out};
+		struct walk w = {.want = kept->json_index - 1, .a = a, .got = out};
 		add_subfields(&w, "", v, 0);
 	}
 	cJSON_Delete(v);
@@ -264,9 +257,9 @@ static void read_json(const struct value_json *vj, struct arena *a, struct value
 
 const struct value *value_read(const struct value *v, struct value_buf *buf)
 {
-	if (!v || !v->json)
+	if (!v || !v->json_index)
 		return v;
-	read_json(v->json, &buf->arena, &buf->v);
+	read_json(v, &buf->arena, &buf->v);
 	return &buf->v;
 }
 
@@ -293,7 +286,7 @@ static const char *plain_text(const struct value *v, char **joined)
 
 const char *value_text(const struct value *v, char **joined)
 {
-	if (!v->json)
+	if (!v->json_index)
 		return plain_text(v, joined);
 	struct value_buf buf = {0};
 	const char *t = plain_text(value_read(v, &buf), joined);
@@ -421,6 +414,19 @@ static int golds_from_json(struct dataset *d, const cJSON *obj, const char *path
 	return rc;
 }
 
+/* An example's field names: the previous example's array when it holds the same ones (most
+ * datasets give every example the same fields: 8 bytes a field saved per example), else a
+ * copy of keys. */
+static const char **shared_keys(struct dataset *d, const char **keys, size_t n)
+{
+	if (d->last_keys && d->last_n == n && memcmp(d->last_keys, keys, n * sizeof *keys) == 0)
+		return d->last_keys;
+	d->last_keys = arena_alloc(&d->arena, (n ? n : 1) * sizeof *keys);
+	memcpy(d->last_keys, keys, n * sizeof *keys);
+	d->last_n = n;
+	return d->last_keys;
+}
+
 int dataset_add_example(struct dataset *d, enum split_id split, const cJSON *obj, size_t index,
                         struct err *e)
 {
@@ -464,17 +470,16 @@ int dataset_add_example(struct dataset *d, enum split_id split, const cJSON *obj
 		add_subfields(&w, f->string, f, 0);
 	}
 	nsub = subs.n;
-	ex->keys = arena_alloc(&d->arena, (nfields + nsub ? nfields + nsub : 1) * sizeof *ex->keys);
+	const char **keys = xmalloc((nfields + nsub ? nfields + nsub : 1) * sizeof *keys);
 	ex->vals = arena_alloc(&d->arena, (nfields + nsub ? nfields + nsub : 1) * sizeof *ex->vals);
 	i = 0;
 	cJSON_ArrayForEach(f, obj)
 	{
 		if (f == gold)
 			continue;
-		ex->keys[ex->n] = intern_field(d, f->string);
+		keys[ex->n] = intern_field(d, f->string);
 		if (json[i])
-			ex->vals[ex->n] =
-			    (struct value){NULL, NULL, 0, value_json_new(d, json[i], 0)};
+			ex->vals[ex->n] = kept_json(json[i], 0);
 		else
 			value_from_json(&d->arena, f, &ex->vals[ex->n]);
 		i++;
@@ -483,9 +488,11 @@ int dataset_add_example(struct dataset *d, enum split_id split, const cJSON *obj
 		ex->n++;
 	}
 	for (size_t k = 0; k < nsub; k++) {
-		ex->keys[ex->n] = subs.v[k].key;
+		keys[ex->n] = subs.v[k].key;
 		ex->vals[ex->n++] = subs.v[k].val;
 	}
+	ex->keys = shared_keys(d, keys, ex->n);
+	free(keys);
 	free(subs.v);
 	free(json);
 	if (!ex->id) {

@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <cjson/cJSON.h>
 
@@ -15,14 +16,18 @@
  * retrieve step searches): its text, the items one a line, is joined only when asked
  * (value_text), so text is NULL for a list.  A field that holds objects (an object, or a list
  * with objects in it: DPR's "ctxs": [{"title": ..., "text": ...}]) is kept once too, as its
- * JSON: its value and its sub-fields' ("ctxs.text") have json set, text and items NULL, and
- * are computed when asked (value_read, value_text, example_get, example_text). */
-struct value_json;
+ * JSON: its value and its sub-fields' ("ctxs.text") have json_index set (text NULL, n_items 0)
+ * and are computed when asked (value_read, value_text, example_get, example_text).  24 bytes:
+ * a dataset has one per field per example. */
 struct value {
 	const char *text;
-	const char *const *items;
-	size_t n_items;
-	const struct value_json *json;
+	union {
+		const char *const *items;
+		const char *json; /* the compact JSON of the example's top-level field */
+	};
+	uint32_t n_items;
+	uint32_t
+	    json_index; /* 0: not kept as JSON; 1: the field's own value; N: its sub-field N-1 */
 };
 /* A value's text: v->text, or a list's items one a line joined into *joined (caller frees;
  * NULL when nothing was joined), which is then what is returned.  A value kept as JSON is
@@ -70,6 +75,8 @@ struct dataset {
 		size_t from, n;
 	} slice;    /* the loader's own: while a file's offset/limit slice is read, what is kept */
 	bool eager; /* tests: no value kept as JSON, every one computed at load (to compare) */
+	const char **last_keys; /* the loader's own: the last example's field names, shared */
+	size_t last_n;
 };
 
 /* Loads one split from an inline array, a path (JSONL, or a JSON array) relative to dir, or
