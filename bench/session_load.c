@@ -11,11 +11,11 @@
  * them), 10,000 examples (105 MB) unless --long N says otherwise.
  *
  *   session_load [--examples N] [--long N] [--reps R]
- *   session_load --child MODE FILE     MODE: cjson-jsonl, cjson-inline, load; prints "secs kib"
- *   session_load --generate DIR        only writes train.jsonl, session-jsonl.json,
- *                                      session-inline.json, hotpot.json, session-nested.json,
- *                                      long.jsonl, session-long.json, ctxs.jsonl and
- *                                      session-ctxs.json into DIR (for callgrind / perf) */
+ *   session_load --child MODE FILE   MODE: cjson-jsonl, cjson-inline, load; prints "secs kib"
+ *   session_load [--long N] --generate DIR   only writes train.jsonl, session-jsonl.json,
+ *                                    session-inline.json, hotpot.json, session-nested.json,
+ *                                    long.jsonl, session-long.json, ctxs.jsonl and
+ *                                    session-ctxs.json into DIR (for callgrind / perf) */
 #include <cjson/cJSON.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -274,8 +274,8 @@ static void generate_long(const char *dir, long n, char *paths[4])
 		        "\"models\": {},\n \"pipeline\": {\"steps\": [{\"id\": \"search\", "
 		        "\"type\": \"retrieve\", \"query\": \"{{input.question}}\", "
 		        "\"passages\": \"input.%s\", \"k\": 3}], \"output\": \"search\"},\n"
-		        " \"metric\": {\"type\": \"exact_match\"},\n \"dataset\": {\"train\": "
-		        "\"%s\"}}\n",
+		        " \"metric\": {\"type\": \"exact_match\"}, \"max_file_mb\": 8192,\n"
+		        " \"dataset\": {\"train\": \"%s\"}}\n",
 		        k ? "ctxs.text" : "passages", names[k]);
 		struct rng r;
 		rng_seed(&r, 11);
@@ -329,17 +329,8 @@ int main(int argc, char **argv)
 	if (argc == 4 && !strcmp(argv[1], "--child"))
 		return child(argv[2], argv[3]);
 	long n = 100000, reps = 7, n_long = 10000;
+	const char *gen_dir = NULL;
 	char *lp[4];
-	if (argc == 3 && !strcmp(argv[1], "--generate")) {
-		char *a, *b, *c, *d, *e;
-		generate(argv[2], n, &a, &b, &c);
-		generate_nested(argv[2], n * 74 / 1000, &d, &e);
-		generate_long(argv[2], n_long, lp);
-		free(a), free(b), free(c), free(d), free(e);
-		for (int k = 0; k < 4; k++)
-			free(lp[k]);
-		return 0;
-	}
 	for (int i = 1; i + 1 < argc; i += 2) {
 		if (!strcmp(argv[i], "--examples"))
 			n = atol(argv[i + 1]);
@@ -347,11 +338,23 @@ int main(int argc, char **argv)
 			reps = atol(argv[i + 1]);
 		else if (!strcmp(argv[i], "--long"))
 			n_long = atol(argv[i + 1]);
+		else if (!strcmp(argv[i], "--generate"))
+			gen_dir = argv[i + 1];
 	}
 	if (reps < 1 || reps > MAX_REPS || n < 1 || n_long < 1) {
 		fprintf(stderr, "usage: session_load [--examples N] [--long N] [--reps 1..%d]\n",
 		        MAX_REPS);
 		return 2;
+	}
+	if (gen_dir) {
+		char *a, *b, *c, *d, *e;
+		generate(gen_dir, n, &a, &b, &c);
+		generate_nested(gen_dir, n * 74 / 1000, &d, &e);
+		generate_long(gen_dir, n_long, lp);
+		free(a), free(b), free(c), free(d), free(e);
+		for (int k = 0; k < 4; k++)
+			free(lp[k]);
+		return 0;
 	}
 	char self[4096];
 	ssize_t sl = readlink("/proc/self/exe", self, sizeof self - 1);

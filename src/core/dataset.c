@@ -414,6 +414,15 @@ static int golds_from_json(struct dataset *d, const cJSON *obj, const char *path
 	return rc;
 }
 
+/* n pointers, zeroed: small (cap of them) when they fit, else allocated. */
+static const char **scratch(const char **small, size_t cap, size_t n)
+{
+	if (n > cap)
+		return xcalloc(n, sizeof *small);
+	memset(small, 0, cap * sizeof *small);
+	return small;
+}
+
 /* An example's field names: the previous example's array when it holds the same ones (most
  * datasets give every example the same fields: 8 bytes a field saved per example), else a
  * copy of keys. */
@@ -455,7 +464,8 @@ int dataset_add_example(struct dataset *d, enum split_id split, const cJSON *obj
 	 * sub-fields of objects ("answers.text"); a field that holds objects kept as its JSON */
 	size_t nfields = 0, nsub = 0, i = 0;
 	cJSON_ArrayForEach(f, obj) nfields += f != gold;
-	const char **json = xcalloc(nfields ? nfields : 1, sizeof *json);
+	const char *json_small[16], *keys_small[32]; /* most examples: no allocation */
+	const char **json = scratch(json_small, ARRAY_SIZE(json_small), nfields);
 	struct fields subs = {0};
 	cJSON_ArrayForEach(f, obj)
 	{
@@ -470,7 +480,7 @@ int dataset_add_example(struct dataset *d, enum split_id split, const cJSON *obj
 		add_subfields(&w, f->string, f, 0);
 	}
 	nsub = subs.n;
-	const char **keys = xmalloc((nfields + nsub ? nfields + nsub : 1) * sizeof *keys);
+	const char **keys = scratch(keys_small, ARRAY_SIZE(keys_small), nfields + nsub);
 	ex->vals = arena_alloc(&d->arena, (nfields + nsub ? nfields + nsub : 1) * sizeof *ex->vals);
 	i = 0;
 	cJSON_ArrayForEach(f, obj)
@@ -492,9 +502,11 @@ int dataset_add_example(struct dataset *d, enum split_id split, const cJSON *obj
 		ex->vals[ex->n++] = subs.v[k].val;
 	}
 	ex->keys = shared_keys(d, keys, ex->n);
-	free(keys);
+	if (keys != keys_small)
+		free(keys);
+	if (json != json_small)
+		free(json);
 	free(subs.v);
-	free(json);
 	if (!ex->id) {
 		char buf[48];
 		snprintf(buf, sizeof buf, "%s-%zu", split_names[split], index + 1);

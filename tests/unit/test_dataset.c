@@ -660,6 +660,24 @@ static void test_json_kept_fields(void **state)
 	assert_true(dataset_has_field(&d, "ctxs.meta"));
 	dataset_free(&d);
 	dataset_free(&old);
+
+	/* an example of many fields, and one of fewer after it (no field-name array shared) */
+	struct sbuf w = {0};
+	sbuf_adds(&w, "{\"answer\": \"a\"");
+	for (int i = 0; i < 40; i++)
+		sbuf_addf(&w, ", \"f%d\": {\"x\": %d, \"y\": [\"s%d\"]}", i, i, i);
+	sbuf_adds(&w, "}\n{\"answer\": \"b\", \"f0\": 1}\n");
+	put("wide.jsonl", sbuf_str(&w));
+	struct dataset d2 = {0}, old2 = {.eager = true};
+	load_spec_ok(&d2, SPLIT_TRAIN, "\"wide.jsonl\"");
+	load_spec_ok(&old2, SPLIT_TRAIN, "\"wide.jsonl\"");
+	same_values(&d2.splits[SPLIT_TRAIN], &old2.splits[SPLIT_TRAIN]);
+	assert_int_equal(d2.splits[SPLIT_TRAIN].ex[0].n, 120);
+	assert_string_equal(text_at(&d2.splits[SPLIT_TRAIN].ex[0], "f39.y"), "s39");
+	assert_string_equal(text_at(&d2.splits[SPLIT_TRAIN].ex[1], "f0"), "1");
+	dataset_free(&d2);
+	dataset_free(&old2);
+	sbuf_free(&w);
 }
 
 /* DPR's layout costs its text once: the arena of a "ctxs" dataset holds about its file's size,
