@@ -157,9 +157,12 @@ static void build(struct view *v, const struct iteration *it, long i)
 	const struct trace *a = &inc->traces[i], *b = &best->traces[i];
 	const struct split *sp = &s->data.splits[a->split];
 	const struct example *ex = a->example < sp->n ? &sp->ex[a->example] : NULL;
-	for (size_t f = 0; ex && f < ex->n; f++)
+	for (size_t f = 0; ex && f < ex->n; f++) {
+		char *joined; /* a list, or a field kept as JSON: its text as Traces shows it */
 		tlines_addf(&p->l, THEME_TEXT, 2, "%s: %s", ex->keys[f],
-		            ex->vals[f].text ? ex->vals[f].text : "");
+		            value_text(&ex->vals[f], &joined));
+		free(joined);
+	}
 	for (size_t g = 0; ex && g < ex->n_golds; g++)
 		tlines_addf(&p->l, THEME_TEXT, 2, "gold: %s", ex->golds[g]);
 	/* wide enough: the incumbent on the left, the proposal on the right, from here on */

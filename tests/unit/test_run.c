@@ -543,7 +543,9 @@ static int log_pos(const struct step_log *lg, size_t example, int step)
 
 static const char *question(const struct rig *g, size_t i)
 {
-	return example_get(&g->s->data.splits[SPLIT_TRAIN].ex[i], "question")->text;
+	return example_get(&g->s->data.splits[SPLIT_TRAIN].ex[i], "question",
+	                   &(struct value_buf){0})
+	    ->text;
 }
 
 static void test_exec_beside_llm(void **state)

@@ -901,7 +901,7 @@ static void test_out_of_range(void **state)
 	struct session *s = load_ok_file("s.json");
 	const struct example *ex = &s->data.splits[SPLIT_VAL].ex[0];
 	assert_string_equal(ex->golds[0], "1e+300"); /* the shortest form */
-	assert_string_equal(example_get(ex, "n")->text, "-12");
+	assert_string_equal(example_get(ex, "n", &(struct value_buf){0})->text, "-12");
 	session_free(s);
 }
 
@@ -1256,14 +1256,14 @@ static void test_inline_round_trip(void **state)
 	const struct split *val = &a->data.splits[SPLIT_VAL];
 	assert_int_equal(val->n, 2);
 	assert_string_equal(val->source, "inline");
-	assert_string_equal(example_get(&val->ex[0], "q")->text,
+	assert_string_equal(example_get(&val->ex[0], "q", &(struct value_buf){0})->text,
 	                    "caf\xc3\xa9 \xf0\x9f\x98\x80 ]}[{");
 	assert_string_equal(val->ex[0].golds[0], "42");
-	assert_string_equal(example_get(&val->ex[0], "n")->text, "-1500");
-	assert_string_equal(example_get(&val->ex[0], "x_ex")->text,
+	assert_string_equal(example_get(&val->ex[0], "n", &(struct value_buf){0})->text, "-1500");
+	assert_string_equal(example_get(&val->ex[0], "x_ex", &(struct value_buf){0})->text,
 	                    "{\"deep\":[[1],{\"k\":\"v\"}]}");
 	assert_string_equal(val->ex[1].id, "7");
-	assert_string_equal(example_get(&val->ex[1], "q")->text,
+	assert_string_equal(example_get(&val->ex[1], "q", &(struct value_buf){0})->text,
 	                    "tab\there \"quoted\" back\\slash");
 	assert_int_equal(val->ex[1].n_golds, 2);
 	assert_int_equal(a->data.splits[SPLIT_TRAIN].n, 2);
