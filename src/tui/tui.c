@@ -319,7 +319,7 @@ static const struct {
     [EV_STEP_TRACE] = {false, false, NULL},       [EV_GRADIENT_READY] = {false, false, NULL},
     [EV_CANDIDATES_READY] = {false, false, NULL}, [EV_EVAL_DONE] = {false, false, NULL},
     [EV_SHAPLEY_READY] = {false, false, NULL},    [EV_PROPOSAL_READY] = {false, false, NULL},
-    [EV_DECISION] = {false, true, NULL},          [EV_ERROR] = {false, false, "error: %s"},
+    [EV_DECISION] = {true, true, NULL},           [EV_ERROR] = {false, false, "error: %s"},
     [EV_PAUSED] = {false, false, "%s"},           [EV_COST] = {false, false, NULL},
     [EV_ITERATION_DONE] = {true, false, NULL},
 };

@@ -48,6 +48,12 @@ struct history {
 	 * reaches the last one only): built once per key (how many, width, columns) */
 	struct tlines older;
 	uint64_t older_key;
+	/* the spend chart's projected columns before any iteration finished: the engine's
+	 * projection is a dry run of the iterations, far too slow for every frame (100-300 ms with
+	 * 300 examples), so it is made once per iteration and prompt versions, on the spend so far
+	 * then (`spent`) */
+	double projected[CHART_PROJECTED], spent;
+	uint64_t projected_key;
 };
 
 static const char *const decision_word[] = {
@@ -267,14 +273,22 @@ static void build_charts(struct view *v, struct tlines *l)
 	}
 	long calls;
 	double more = 0;
+	struct history *p = v->priv;
+	size_t nv;
+	engine_versions(en, &nv);
+	uint64_t key = ((uint64_t)n << 32 | (uint64_t)nv) + 1;
+	bool fresh = !done && p->projected_key != key;
+	if (fresh)
+		p->spent = cum;
 	for (size_t k = 1; k <= CHART_PROJECTED; k++) { /* iteration n - 1 + k, projected */
 		if (done)
 			more = done_usd / (double)done * (double)k;
-		else
-			engine_projection_run(en, (int)k, &calls, &more);
-		spend[n - 1 + k] = cum + more;
+		else if (fresh)
+			engine_projection_run(en, (int)k, &calls, &p->projected[k - 1]);
+		spend[n - 1 + k] = done ? cum + more : MAX(cum, p->spent + p->projected[k - 1]);
 		projected[n - 1 + k] = true;
 	}
+	p->projected_key = done ? 0 : key;
 	int h = v->h >= 30 ? 3 : 2;
 	size_t w = (size_t)MAX(4, v->w - 2 - CHART_LABEL);
 	int cell = (int)MAX(1, MIN(3, w / np));
