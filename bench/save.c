@@ -77,7 +77,7 @@ int main(void)
 		cJSON_AddNumberToObject(j, "n", 100 + k);
 		session_set_section(s, "bench", j);
 		double t0 = now_s();
-		int rc = session_save_start(s, path, &e);
+		int rc = session_save_start(s, path, NULL, NULL, &e);
 		stall[k] = now_s() - t0;
 		double st = 0;
 		while (rc == 0) { /* the loop: back to poll() until the writer has reported */

@@ -143,6 +143,13 @@ int app_save(struct app *a, const char *path)
 	return 0;
 }
 
+/* In the writer: the engine's record into the session's tree (engine_store builds it whole,
+ * tens of ms with a few iterations of traces: off the loop there). */
+static void store_engine(void *en)
+{
+	engine_store(en);
+}
+
 int app_save_start(struct app *a, bool announce)
 {
 	const char *path = a->t.session_path;
@@ -161,8 +168,7 @@ int app_save_start(struct app *a, bool announce)
 	struct err e = {{0}};
 	if (!save_allowed(a, path))
 		return -1;
-	engine_store(a->t.en);
-	if (session_save_start(a->t.s, path, &e) < 0) {
+	if (session_save_start(a->t.s, path, store_engine, a->t.en, &e) < 0) {
 		tui_message(&a->t, "error: %s", e.msg);
 		return -1;
 	}

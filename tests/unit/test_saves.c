@@ -105,17 +105,17 @@ static void test_same_bytes_and_reopen(void **state)
 	struct session *s = load_ok_file("s.json");
 	change(s, "Answer briefly: {{q}}", 1);
 	struct err e = {""};
-	assert_int_equal(session_save_start(s, "s.json", &e), 0);
+	assert_int_equal(session_save_start(s, "s.json", NULL, NULL, &e), 0);
 	assert_true(session_save_fd(s) >= 0);
 	/* one at a time */
-	assert_int_equal(session_save_start(s, "s.json", &e), -1);
+	assert_int_equal(session_save_start(s, "s.json", NULL, NULL, &e), -1);
 	assert_non_null(strstr(e.msg, "a save of s.json is still being written"));
 	assert_int_equal(session_save_finish(s, true, &e), 0);
 	assert_int_equal(session_save_fd(s), -1);
 	assert_int_equal(session_save_finish(s, false, &e), 0); /* none running */
 	/* the stamp came back from the writer: a save that changes nothing writes nothing */
 	long long m0 = mtime_ns("s.json");
-	assert_int_equal(session_save_start(s, "s.json", &e), 0);
+	assert_int_equal(session_save_start(s, "s.json", NULL, NULL, &e), 0);
 	assert_int_equal(session_save_finish(s, true, &e), 0);
 	assert_true(mtime_ns("s.json") == m0);
 	/* what the foreground save writes, byte for byte */
@@ -148,7 +148,7 @@ static void test_failed_write(void **state)
 	change(s, "Answer in one word: {{q}}", 2);
 	struct err e = {""};
 	file_write_fail_after(1000);
-	assert_int_equal(session_save_start(s, "s.json", &e), 0);
+	assert_int_equal(session_save_start(s, "s.json", NULL, NULL, &e), 0);
 	assert_int_equal(session_save_finish(s, true, &e), -1);
 	assert_non_null(strstr(e.msg, "s.json: write failed, previous file left intact"));
 	char *after = slurp("s.json", &n1);
@@ -158,14 +158,14 @@ static void test_failed_write(void **state)
 	free(after);
 	file_write_fail_after(-1);
 	/* the session is still usable */
-	assert_int_equal(session_save_start(s, "s.json", &e), 0);
+	assert_int_equal(session_save_start(s, "s.json", NULL, NULL, &e), 0);
 	assert_int_equal(session_save_finish(s, true, &e), 0);
 	struct session *r = load_ok_file("s.json");
 	assert_string_equal(session_step(r, "answer")->prompt, "Answer in one word: {{q}}");
 	session_free(r);
 	/* and another program's save since is noticed, not overwritten */
 	put("s.json", "{}");
-	assert_int_equal(session_save_start(s, "s.json", &e), -1);
+	assert_int_equal(session_save_start(s, "s.json", NULL, NULL, &e), -1);
 	assert_non_null(strstr(e.msg, "s.json changed on disk since it was read"));
 	assert_int_equal(session_save_fd(s), -1);
 	session_free(s);
@@ -211,7 +211,7 @@ static void test_writer_killed(void **state)
 	hook_fd = p[1];
 	file_write_before_rename(stop_before_rename);
 	struct err e = {""};
-	assert_int_equal(session_save_start(s, "s.json", &e), 0);
+	assert_int_equal(session_save_start(s, "s.json", NULL, NULL, &e), 0);
 	char c;
 	read_all(p[0], &c, 1);
 	assert_int_equal(count_temp_files(), 1); /* written and synced, not renamed */
@@ -270,7 +270,7 @@ static void kill_mid_save(bool writer_too)
 		hook_fd = info[1];
 		file_write_before_rename(stop_before_rename);
 		struct err e = {""};
-		if (session_save_start(s, "s.json", &e) < 0)
+		if (session_save_start(s, "s.json", NULL, NULL, &e) < 0)
 			_exit(2);
 		int pid = s->bg.pid;
 		char msg[1 + sizeof pid] = {'P'};
