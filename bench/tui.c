@@ -651,7 +651,7 @@ int poll(struct pollfd *fds, nfds_t n, int timeout)
 	return rc;
 }
 
-#define LIVE_ITERS   3
+#define LIVE_ITERS   5
 #define LIVE_TRAIN   300
 #define LIVE_INLINE  100000 /* examples inline in the file (the test split): saves are heavy */
 #define LIVE_DELAY   50     /* ms a scripted step answer takes */
