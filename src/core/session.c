@@ -1110,7 +1110,8 @@ int session_save_finish(struct session *s, bool wait, struct err *e)
 		rc = err_set(e, "%s: the save's writer process %s; the file is as it was before",
 		             s->bg.path,
 		             WIFSIGNALED(status) ? strsignal(WTERMSIG(status)) : "ended early");
-		file_remove_stale_temps(s->bg.path); /* what it left half-written */
+		bool own = s->save_path && strcmp(s->bg.path, s->path) == 0;
+		file_remove_stale_temps(own ? s->save_path : s->bg.path); /* what it half-wrote */
 	} else if (r.rc < 0) {
 		rc = err_set(e, "%s", r.msg);
 	} else if (r.stamped) {
