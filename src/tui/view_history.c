@@ -49,6 +49,13 @@ struct history {
 	 * reaches the last one only): built once per key (how many, width, columns) */
 	struct tlines older;
 	uint64_t older_key;
+	/* the spend chart's projected columns before any iteration finished: the engine's
+	 * projection is a dry run of the iterations, far too slow for every frame (100-500 ms with
+	 * 300 examples), so while the engine works it is made once per iteration and prompt
+	 * versions, and once it waits, once per phase; `spent` is the spend it was made on */
+	double projected[CHART_PROJECTED], spent;
+	uint64_t projected_for;
+	int projected_phase;
 };
 
 static const char *const decision_word[] = {
@@ -268,11 +275,28 @@ static void build_charts(struct view *v, struct tlines *l)
 	}
 	long calls;
 	double more = 0;
+	struct history *p = v->priv;
+	size_t nv;
+	engine_versions(en, &nv);
+	/* while the engine works, the last projection stands (for this iteration and versions);
+	 * once it waits, the projection is made again from where the iteration stands */
+	uint64_t made_for = (uint64_t)n << 32 | (uint64_t)nv;
+	int phase = (int)engine_current(en)->phase;
+	bool busy = engine_busy(en) || engine_running(en);
+	bool fresh =
+	    !done && (p->projected_for != made_for || (!busy && p->projected_phase != phase));
+	if (fresh) {
+		p->projected_for = made_for;
+		p->projected_phase = phase;
+		p->spent = cum;
+	}
 	for (size_t k = 1; k <= CHART_PROJECTED; k++) { /* iteration n - 1 + k, projected */
 		if (done)
 			more = done_usd / (double)done * (double)k;
-		else
-			engine_projection_run(en, (int)k, &calls, &more);
+		else if (fresh)
+			engine_projection_run(en, (int)k, &calls, &p->projected[k - 1]);
+		if (!done)
+			more = MAX(0, p->spent + p->projected[k - 1] - cum);
 		spend[n - 1 + k] = cum + more;
 		projected[n - 1 + k] = true;
 	}
