@@ -621,6 +621,30 @@ void engine_project(const struct engine *en, int iterations, struct cost_project
 	basis_free(&b);
 }
 
+void eval_project(const struct engine *en, const struct iteration *it, const int *choice,
+                  const size_t *idx, size_t n, struct cost_projection *p)
+{
+	const struct session *s = en->s;
+	memset(p, 0, sizeof *p);
+	size_t m = s->n_steps ? s->n_steps : 1;
+	struct variant *var = xcalloc(m, sizeof *var);
+	const struct variant **cfg = xcalloc(m, sizeof *cfg);
+	for (size_t i = 0; i < s->n_steps; i++) {
+		const struct candidate *c = choice[i] > 0 ? &it->cands[i][choice[i] - 1] : NULL;
+		var[i] =
+		    c ? (struct variant){c->prompt, c->demos, c->n_demos} : (struct variant){0};
+		cfg[i] = c ? &var[i] : NULL;
+	}
+	struct basis b;
+	basis_init(en, &b);
+	struct run_projection r = {0};
+	walk(en, &b, cfg, phases_val_split(en), idx, n, false, &r);
+	add_cost(p, &r.total, 1);
+	run_projection_done(&r);
+	basis_free(&b);
+	free(var), free(cfg);
+}
+
 void engine_project_measure(const struct engine *en, struct cost_projection *p)
 {
 	memset(p, 0, sizeof *p);
