@@ -81,7 +81,9 @@ bool run_batch_launched(const struct run_batch *b);
  * out_tokens of the step.  Exec steps never run (their output is empty); an LLM judge is priced
  * like a step.  A request already priced by the same projection is free the next time (the memo
  * will answer it), unless it reads a stand-in, so walks of several configurations share their
- * common part.  fresh: as if nothing were memoized or cached
+ * common part.  A stand-in that is the step's latest real answer on the example is not one when
+ * the step, asked a changed request (a candidate's), gave the same answer as before at least
+ * half of the times measured: what reads it may then be answered by the memo.  fresh: as if nothing were memoized or cached
  * (prompts that will have changed by then).  Adds to *p and, when p->steps is set, to
  * p->steps[step] (caller's array of n_steps; the judge counts in the totals only); free p's
  * keys with run_projection_done. */
