@@ -40,10 +40,19 @@
 #include "engine/phases.h"
 #include "llm/cost.h"
 
-#define DEFAULT_OUT_TOKENS 32  /* a pipeline step's answer before one was measured */
-#define DEFAULT_ROLE_IN    400 /* a role's material beyond its template, before measured */
-#define DEFAULT_ROLE_OUT   100
+#define DEFAULT_OUT_TOKENS 32 /* a pipeline step's answer before one was measured */
 #define DEFAULT_JUDGE_OUT  16
+
+/* A role call before one was measured: tokens of material beyond its template and tokens out,
+ * the means of the first iterations of the bundled examples (hotpot-mini, chain5,
+ * dialogue-loop; bench/README.md section 11). */
+static const struct {
+	double in, out;
+} role_default[ROLE_COUNT] = {
+    [ROLE_STRUCTURE] = {335, 88}, [ROLE_DEPENDENCY] = {335, 88}, [ROLE_LOSS] = {153, 41},
+    [ROLE_GRADIENT] = {153, 41},  [ROLE_LOCAL] = {187, 54},      [ROLE_PSEUDO] = {168, 20},
+    [ROLE_INSTRUCT] = {550, 95},
+};
 
 /* What the projection learns from what already ran. */
 struct basis {
@@ -107,8 +116,8 @@ static void basis_init(const struct engine *en, struct basis *b)
 	for (int r = 0; r < ROLE_COUNT; r++) {
 		struct role_mean *rm = &b->role[r];
 		const char *tpl = role_text(s, (enum role)r);
-		rm->in = (double)(cost_estimate_tokens(tpl) + 4 + DEFAULT_ROLE_IN);
-		rm->out = DEFAULT_ROLE_OUT;
+		rm->in = (double)(cost_estimate_tokens(tpl) + 4) + role_default[r].in;
+		rm->out = role_default[r].out;
 		rm->usd = (pr.in * rm->in + pr.out * rm->out) / 1e6;
 	}
 	/* a role phase's calls as the last iteration that paid for some measured them */

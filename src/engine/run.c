@@ -662,10 +662,12 @@ static void dry_price(struct ex_state *es, int step, const struct llm_request *r
 		*answer = hit;
 		return;
 	}
-	*answer = like ? xstrdup(like) : stand_in(key, prompt, out_tokens);
+	char *known = llm_scripted_peek(r->llm, req); /* a scripted model's: its very answer */
+	*answer = known ? known : like ? xstrdup(like) : stand_in(key, prompt, out_tokens);
 	bool guessed = es->guessed;
-	es->guessed = guessed || !like || (size_t)step >= r->s->n_steps || !r->changed[step] ||
-	              r->repeated[step] * 2 < r->changed[step];
+	es->guessed =
+	    guessed || (!known && (!like || (size_t)step >= r->s->n_steps || !r->changed[step] ||
+	                           r->repeated[step] * 2 < r->changed[step]));
 	if (!seen_add(p, key) && !guessed) {
 		dry_add(b, step, DRY_MEMO, NULL, 0);
 		return;
@@ -673,10 +675,10 @@ static void dry_price(struct ex_state *es, int step, const struct llm_request *r
 	struct llm_usage u;
 	cost_estimate_usage(req->messages, req->n_messages, *answer, &u);
 	u.in = (long)((double)u.in * in_scale + 0.5);
-	u.out = (long)(out_tokens + 0.5);
+	u.out = known ? u.out : (long)(out_tokens + 0.5);
 	struct llm_prices pr;
-	bool known;
-	llm_prices(req->model, &pr, &known);
+	bool priced;
+	llm_prices(req->model, &pr, &priced);
 	dry_add(b, step, DRY_PAID, &u, cost_usd(&pr, &u));
 }
 
