@@ -10,7 +10,7 @@
  *   pass, so a provider's tokenizer is learnt from its own bills) and answered with a stand-in:
  *   the step's latest real answer on that example (per round), priced at the output length
  *   measured for the step under that very prompt, else on the last forward pass (32 tokens
- *   before any).
+ *   before any); a scripted model's answer is known (its rules are local) and is the answer.
  * - Selection is an evaluation plan: configurations x examples x LLM steps per example, minus
  *   memo and cache hits.  It evaluates min(eval_budget, the product of the choices per step)
  *   configurations.  Once the candidates are known, those it starts first (the incumbent, each
@@ -24,13 +24,16 @@
  *   step, E3 and E4 per bad case, E5 and E6 per bad case and learnable step, as many optimizer
  *   requests as the last candidates phase made (else one per learnable step); each priced at the
  *   mean billed tokens and money of the phase's paid calls in the last iteration that paid for
- *   some (before any: the role's template plus 400 tokens in, 100 out).  A bad case whose trace an
- *   earlier iteration of this run analysed already has its E3 and E4 answered by the response
- *   cache, and its E5 and E6 too for a step whose dependency (E2) came out the same.
+ *   some (before any: the role's template plus role_default's material, and its answer length).
+ *   A bad case whose trace an earlier iteration of this run analysed already has its E3 and E4
+ *   answered by the response cache, and its E5 and E6 too for a step whose dependency (E2) came
+ *   out the same.
  * - An iteration not begun is projected with the current prompts when it is the next one, and
  *   as if its prompts had changed (nothing memoized or cached) when it comes after another.  Its
  *   bad cases: those its projected forward pass scores bad on real answers, and of the examples
- *   that read a stand-in, the share the last forward pass found bad (up to minibatch_bad). */
+ *   that read a stand-in, the share the last forward pass found bad (up to minibatch_bad).
+ * - One evaluation (eval_project, the cap check before each of selection's): the walk of that
+ *   configuration on its examples. */
 #include <stdlib.h>
 #include <string.h>
 
