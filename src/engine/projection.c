@@ -9,8 +9,9 @@
  *   a message, scaled per step by the billed / estimated ratio measured on the last forward
  *   pass, so a provider's tokenizer is learnt from its own bills) and answered with a stand-in:
  *   the step's latest real answer on that example (per round), priced at the output length
- *   measured for the step under that very prompt, else on the last forward pass (32 tokens
- *   before any); a scripted model's answer is known (its rules are local) and is the answer.
+ *   measured for the step under that very prompt, else on the last forward pass (before any:
+ *   the length of the training split's golds); a scripted model's answer is known (its rules
+ *   are local) and is the answer.
  * - Selection is an evaluation plan: configurations x examples x LLM steps per example, minus
  *   memo and cache hits.  It evaluates min(eval_budget, the product of the choices per step)
  *   configurations.  Once the candidates are known, those it starts first (the incumbent, each
@@ -43,7 +44,8 @@
 #include "engine/phases.h"
 #include "llm/cost.h"
 
-#define DEFAULT_OUT_TOKENS 32 /* a pipeline step's answer before one was measured */
+#define DEFAULT_OUT_TOKENS 32  /* a pipeline step's answer before one was measured, no golds */
+#define GOLD_SAMPLE        200 /* training examples whose golds give that default */
 #define DEFAULT_JUDGE_OUT  16
 
 /* A role call before one was measured: tokens of material beyond its template and tokens out,
@@ -78,6 +80,19 @@ static const struct iteration *last_with_traces(const struct engine *en)
 	return NULL;
 }
 
+/* A step's answer before one was measured: as long as the training split's gold answers (the
+ * pipeline's answers are to look like them), else DEFAULT_OUT_TOKENS. */
+static double default_out(const struct session *s)
+{
+	const struct split *sp = &s->data.splits[SPLIT_TRAIN];
+	double sum = 0;
+	long n = 0;
+	for (size_t i = 0; i < sp->n && i < GOLD_SAMPLE; i++)
+		if (sp->ex[i].n_golds)
+			sum += (double)cost_estimate_tokens(sp->ex[i].golds[0]), n++;
+	return n ? MAX(sum / (double)n, 1) : DEFAULT_OUT_TOKENS;
+}
+
 static void basis_init(const struct engine *en, struct basis *b)
 {
 	const struct session *s = en->s;
@@ -104,8 +119,9 @@ static void basis_init(const struct engine *en, struct basis *b)
 			est[ts->step] += (double)(4 + cost_estimate_tokens(ts->prompt));
 		}
 	}
+	double guess = default_out(s);
 	for (size_t i = 0; i < s->n_steps; i++) {
-		b->out[i] = runs[i] ? outs[i] / (double)runs[i] : DEFAULT_OUT_TOKENS;
+		b->out[i] = runs[i] ? outs[i] / (double)runs[i] : guess;
 		b->scale[i] = est[i] > 0 ? billed[i] / est[i] : 1;
 	}
 	free(outs), free(billed), free(est), free(runs);

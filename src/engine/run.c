@@ -619,16 +619,13 @@ static void dry_add(struct run_batch *b, int step, enum dry_kind k, const struct
 	}
 }
 
-/* The stand-in answer of a priced request: its key's first 8 characters (distinct requests
- * stand for distinct answers), then the end of its prompt, repeated to about `tokens` tokens
- * (cut at a character boundary). */
+/* The stand-in answer of a priced request: the end of the text it reads (its inputs), about
+ * `tokens` tokens of it (cut at a character boundary, repeated when short), then its key's first
+ * 8 characters (distinct requests stand for distinct answers). */
 static char *stand_in(const char *key, const char *prompt, double tokens)
 {
 	size_t want = tokens > 0 ? (size_t)(tokens * 4 + 0.5) : 0, n = strlen(prompt);
 	struct sbuf b = {0};
-	sbuf_add(&b, key, MIN(want, (size_t)8));
-	if (b.len < want)
-		sbuf_addc(&b, ' ');
 	while (b.len < want && n) {
 		size_t take = MIN(n, want - b.len);
 		while (take && (prompt[n - take] & 0xC0) == 0x80)
@@ -637,6 +634,9 @@ static char *stand_in(const char *key, const char *prompt, double tokens)
 			break;
 		sbuf_add(&b, prompt + n - take, take);
 	}
+	if (b.len)
+		sbuf_addc(&b, ' ');
+	sbuf_add(&b, key, MIN(strlen(key), (size_t)8));
 	return sbuf_take(&b);
 }
 
@@ -698,8 +698,8 @@ static int dry_answer(struct ex_state *es, struct trace_step *ts, const struct l
 			out = o->sum / (double)o->n;
 	}
 	char *answer;
-	dry_price(es, step, req, ts->key, user, like, out, est->in_scale ? est->in_scale[step] : 1,
-	          &answer);
+	dry_price(es, step, req, ts->key, ts->input && *ts->input ? ts->input : user, like, out,
+	          est->in_scale ? est->in_scale[step] : 1, &answer);
 	apply_llm_output(es, ts, answer);
 	free(answer);
 	return 0;

@@ -75,7 +75,7 @@ bool run_batch_launched(const struct run_batch *b);
  * examples as runner_start would, synchronously: an LLM step the memo or the response cache
  * answers takes that answer and is free; any other is priced from its rendered request (tokens
  * estimated from its length, cost_estimate_usage, times in_scale of its step) and answered with a
- * stand-in: the step's latest real answer on that example, else words of its own prompt's end,
+ * stand-in: the step's latest real answer on that example, else the end of its inputs,
  * so that what reads it renders to about its real length and a retrieval finds about as much.
  * Its output is priced at the mean measured for the step under that very prompt, else at
  * out_tokens of the step.  Exec steps never run (their output is empty); an LLM judge is priced
