@@ -13,6 +13,7 @@
 
 #include "engine/engine.h"
 #include "engine_fixture.h"
+#include "llm_server.h"
 
 struct rig {
 	struct fx f;
@@ -27,6 +28,37 @@ static void rig_open(struct rig *g, const char *example)
 	char *src = xasprintf("examples/%s", example);
 	fx_init(&g->f, src);
 	free(src);
+	g->s = fx_load(&g->f, "session.json");
+	g->l = fx_llm(&g->f, "session.cache.jsonl");
+	struct engine_opts o = {.auto_accept = true};
+	struct err e = {{0}};
+	g->en = engine_new(g->s, g->l, &o, NULL, NULL, &e);
+	assert_non_null(g->en);
+	engine_set_patience(g->en, 0);
+}
+
+/* As rig_open, with every model of the session answered by the test server on port from the
+ * example's rules (provider openai: the projection does not know its answers in advance). */
+static void rig_open_server(struct rig *g, const char *example, int port)
+{
+	memset(g, 0, sizeof *g);
+	char *src = xasprintf("examples/%s", example);
+	fx_init(&g->f, src);
+	free(src);
+	const char *const models[] = {"task", "optimizer"};
+	char *base = xasprintf("http://127.0.0.1:%d/v1", port);
+	for (size_t i = 0; i < 2; i++) {
+		cJSON *m = cJSON_CreateObject();
+		cJSON_AddStringToObject(m, "provider", "openai");
+		cJSON_AddStringToObject(m, "base_url", base);
+		cJSON_AddStringToObject(m, "model", models[i]);
+		cJSON_AddNumberToObject(m, "price_in", i ? 2.5 : 0.15);
+		cJSON_AddNumberToObject(m, "price_out", i ? 10 : 0.6);
+		char *path = xasprintf("models.%s", models[i]);
+		fx_patch(&g->f, "session.json", path, m);
+		free(path);
+	}
+	free(base);
 	g->s = fx_load(&g->f, "session.json");
 	g->l = fx_llm(&g->f, "session.cache.jsonl");
 	struct engine_opts o = {.auto_accept = true};
@@ -190,6 +222,35 @@ static void test_projection_spends_nothing(void **state)
 	rig_close(&g);
 }
 
+/* Through the test server, hotpot-mini's iteration 3: the candidates' queries give the
+ * incumbent's entity names, as the query step's changed requests did in iteration 2, so the
+ * projection takes its latest answers for theirs and what reads them for the memo's (it was
+ * projected 2.00x when every request reading a stand-in was priced). */
+static void test_server_repeated_answers(void **state)
+{
+	(void)state;
+	const char *bin = llm_server_bin("test_projection");
+	if (!bin)
+		skip();
+	int port;
+	pid_t pid = llm_server_spawn(bin, "examples/hotpot-mini/rules.json", NULL, &port);
+	assert_true(pid > 0);
+	struct rig g;
+	rig_open_server(&g, "hotpot-mini", port);
+	assert_int_equal(engine_run(g.en, 3), 0);
+	drive(&g);
+	assert_int_equal(engine_iterations(g.en), 3);
+	const struct phase_cost *c = &engine_iteration(g.en, 2)->cost[PHASE_SELECTION];
+	print_message("iteration 3 selection: projected %ld calls $%.5f, made %ld $%.5f\n",
+	              c->projected_calls, c->projected_usd, c->calls, c->cost_usd);
+	assert_true(c->cost_usd > 0);
+	if (!within(c->projected_usd, c->cost_usd, 0.25))
+		fail_msg("iteration 3 selection: projected $%.5f, cost $%.5f", c->projected_usd,
+		         c->cost_usd);
+	rig_close(&g);
+	llm_server_stop(pid);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -197,6 +258,7 @@ int main(void)
 	    cmocka_unit_test(test_chain5_within_targets),
 	    cmocka_unit_test(test_projection_spends_nothing),
 	    cmocka_unit_test(test_fresh_first_iteration),
+	    cmocka_unit_test(test_server_repeated_answers),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
