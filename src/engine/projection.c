@@ -30,9 +30,13 @@
  *   answered by the response cache, and its E5 and E6 too for a step whose dependency (E2) came
  *   out the same.
  * - An iteration not begun is projected with the current prompts when it is the next one, and
- *   as if its prompts had changed (nothing memoized or cached) when it comes after another.  Its
- *   bad cases: those its projected forward pass scores bad on real answers, and of the examples
- *   that read a stand-in, the share the last forward pass found bad (up to minibatch_bad).
+ *   as if its prompts had changed (nothing memoized or cached) when it comes after another,
+ *   unless the one before is expected to find no bad case: that one changes no prompt, so this
+ *   one runs the same prompts (the memo answers its forward pass where the batches overlap) and,
+ *   finding none either, nothing else.  Its bad cases: those its projected forward pass scores
+ *   bad on real answers, and of the examples that read a stand-in, the share the current
+ *   prompts scored bad on the last validation sample where it measured them (else the share the
+ *   last forward pass found bad), up to minibatch_bad.
  * - One evaluation (eval_project, the cap check before each of selection's): the walk of that
  *   configuration on its examples. */
 #include <stdlib.h>
@@ -91,6 +95,38 @@ static double default_out(const struct session *s)
 		if (sp->ex[i].n_golds)
 			sum += (double)cost_estimate_tokens(sp->ex[i].golds[0]), n++;
 	return n ? MAX(sum / (double)n, 1) : DEFAULT_OUT_TOKENS;
+}
+
+/* Of the validation sample, the share the current prompts scored bad, when the last iteration
+ * measured them there (its proposal all accepted: its best configuration; none: its
+ * incumbent); false when it did not. */
+static bool val_bad_rate(const struct engine *en, double *rate)
+{
+	const struct iteration *it = en->n_iters ? en->iters[en->n_iters - 1] : NULL;
+	if (!it || it->phase < PHASE_COUNT || !it->n_evals || !it->n_val)
+		return false;
+	size_t m = en->s->n_steps;
+	int *want = xcalloc(m ? m : 1, sizeof *want);
+	bool ok = true;
+	for (size_t c = 0; c < it->n_changes && ok; c++) {
+		const struct step_change *ch = &it->changes[c];
+		if (ch->decision == DECISION_ACCEPT && it->best_eval >= 0 && (size_t)ch->step < m)
+			want[ch->step] = it->evals[it->best_eval].choice[ch->step];
+		else if (ch->decision != DECISION_REJECT)
+			ok = false;
+	}
+	const struct evaluation *ev = NULL;
+	for (size_t e = 0; e < it->n_evals && ok && !ev; e++)
+		if (it->evals[e].scores && !memcmp(it->evals[e].choice, want, m * sizeof *want))
+			ev = &it->evals[e];
+	free(want);
+	if (!ev)
+		return false;
+	long bad = 0;
+	for (size_t k = 0; k < it->n_val; k++)
+		bad += ev->scores[k] < metric_threshold(en->s->metric);
+	*rate = (double)bad / (double)it->n_val;
+	return true;
 }
 
 static void basis_init(const struct engine *en, struct basis *b)
@@ -166,6 +202,7 @@ static void basis_init(const struct engine *en, struct basis *b)
 			break;
 		}
 	}
+	val_bad_rate(en, &b->bad_rate); /* the current prompts' own, where measured */
 	for (size_t i = en->n_iters; i-- > 0 && b->cand_calls < 0;)
 		if (en->iters[i]->phase > PHASE_CANDIDATES && en->iters[i]->n_bad)
 			b->cand_calls = en->iters[i]->cost[PHASE_CANDIDATES].calls;
@@ -585,10 +622,12 @@ static void add_proj(struct cost_projection *to, const struct cost_projection *p
 	to->usd += p->usd;
 }
 
-/* The phases from `from` up to the decision of iteration `number`. */
+/* The phases from `from` up to the decision of iteration `number`; *found: the bad cases its
+ * forward pass is expected to find (or found). */
 static void project_iteration(const struct engine *en, const struct iteration *it, int number,
                               enum phase from, bool fresh, const struct basis *b,
-                              struct cost_projection *per, struct cost_projection *total)
+                              struct cost_projection *per, struct cost_projection *total,
+                              long *found)
 {
 	long bad = b->bad;
 	for (int p = from; p < PHASE_DECISION; p++) {
@@ -598,6 +637,42 @@ static void project_iteration(const struct engine *en, const struct iteration *i
 			add_proj(&per[p], &c);
 		add_proj(total, &c);
 	}
+	*found = it && it->phase > PHASE_FORWARD ? (long)it->n_bad : bad;
+}
+
+static int cmp_size(const void *a, const void *b)
+{
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+	return (x > y) - (x < y);
+}
+
+/* Iteration `number` after iteration `prev`, which finds no bad case and so changes no prompt:
+ * its forward pass runs prev's prompts, free (the memo's) on the examples prev's batch had, and
+ * when it finds no bad case either, nothing else runs.  False (nothing added) when it is
+ * expected to find some. */
+static bool project_repeat(const struct engine *en, const struct basis *b, int prev, int number,
+                           bool fresh, struct cost_projection *per, struct cost_projection *total)
+{
+	size_t n0, n1, k = 0;
+	size_t *was = phases_forward_sample(en, prev, &n0),
+	       *now = phases_forward_sample(en, number, &n1);
+	qsort(was, n0, sizeof *was, cmp_size);
+	for (size_t i = 0; i < n1; i++)
+		if (!bsearch(&now[i], was, n0, sizeof *was, cmp_size))
+			now[k++] = now[i];
+	struct run_projection r = {0};
+	walk(en, b, NULL, SPLIT_TRAIN, now, k, fresh, &r);
+	bool quiet = r.bad + (long)((double)r.guessed * b->bad_rate + 0.5) == 0;
+	if (quiet) {
+		struct cost_projection c = {0};
+		add_cost(&c, &r.total, 1);
+		if (per)
+			add_proj(&per[PHASE_FORWARD], &c);
+		add_proj(total, &c);
+	}
+	run_projection_done(&r);
+	free(was), free(now);
+	return quiet;
 }
 
 void phase_project(const struct engine *en, enum phase p, struct cost_projection *out)
@@ -641,11 +716,19 @@ void engine_project(const struct engine *en, int iterations, struct cost_project
 		memset(per, 0, PHASE_COUNT * sizeof *per);
 	struct basis b;
 	basis_init(en, &b);
+	long found = -1; /* bad cases of the iteration projected last */
+	bool was_fresh = false;
 	if (open)
-		project_iteration(en, it, it->number, it->phase, false, &b, per, total);
+		project_iteration(en, it, it->number, it->phase, false, &b, per, total, &found);
 	int next = it ? it->number + 1 : 1;
-	for (int k = 0; k < fresh; k++)
-		project_iteration(en, NULL, next + k, PHASE_FORWARD, open || k > 0, &b, per, total);
+	for (int k = 0; k < fresh; k++) {
+		if (found == 0 && (open || k > 0) &&
+		    project_repeat(en, &b, next + k - 1, next + k, was_fresh, per, total))
+			continue;
+		was_fresh = open || k > 0;
+		project_iteration(en, NULL, next + k, PHASE_FORWARD, was_fresh, &b, per, total,
+		                  &found);
+	}
 	basis_free(&b);
 }
 

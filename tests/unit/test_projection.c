@@ -222,6 +222,34 @@ static void test_projection_spends_nothing(void **state)
 	rig_close(&g);
 }
 
+/* dialogue-loop: after iteration 1, its validation sample is all good under the accepted
+ * prompts, so iteration 2 is expected to find no bad case and change nothing, and iteration 3
+ * repeats it from the memo: --run 2 is projected at what they spend (it was projected 2x, as if
+ * iteration 3 ran changed prompts, and through the test server 94x, with iteration 1's share of
+ * bad cases). */
+static void test_quiet_iterations(void **state)
+{
+	(void)state;
+	struct rig g;
+	rig_open(&g, "dialogue-loop");
+	assert_int_equal(engine_run(g.en, 1), 0);
+	drive(&g);
+	struct cost_projection total;
+	engine_project(g.en, 2, NULL, &total);
+	assert_int_equal(engine_run(g.en, 2), 0);
+	drive(&g);
+	assert_int_equal(engine_iterations(g.en), 3);
+	double actual = 0;
+	for (size_t i = 1; i < 3; i++)
+		for (int p = 0; p < PHASE_DECISION; p++)
+			actual += engine_iteration(g.en, i)->cost[p].cost_usd;
+	print_message("iterations 2-3: projected $%.5f, cost $%.5f\n", total.usd, actual);
+	assert_true(actual > 0);
+	if (!within(total.usd, actual, 0.15))
+		fail_msg("iterations 2-3: projected $%.5f, cost $%.5f", total.usd, actual);
+	rig_close(&g);
+}
+
 /* Through the test server, hotpot-mini's iteration 3: the candidates' queries give the
  * incumbent's entity names, as the query step's changed requests did in iteration 2, so the
  * projection takes its latest answers for theirs and what reads them for the memo's (it was
@@ -258,6 +286,7 @@ int main(void)
 	    cmocka_unit_test(test_chain5_within_targets),
 	    cmocka_unit_test(test_projection_spends_nothing),
 	    cmocka_unit_test(test_fresh_first_iteration),
+	    cmocka_unit_test(test_quiet_iterations),
 	    cmocka_unit_test(test_server_repeated_answers),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
