@@ -151,7 +151,8 @@ void iteration_free(struct iteration *it, size_t n_steps);
 void phase_project(const struct engine *en, enum phase p, struct cost_projection *out);
 /* projection.c: what evaluating configuration `choice` of iteration `it` (per step: 0 the
  * incumbent, k its candidate k) on examples idx[0..n) of the validation split will cost, the
- * memo's and the response cache's answers free. */
+ * memo's and the response cache's answers free (at most 64 of them walked, spread over the
+ * sample, the others priced alike). */
 void eval_project(const struct engine *en, const struct iteration *it, const int *choice,
                   const size_t *idx, size_t n, struct cost_projection *p);
 /* Sends a role prompt to the role model; the answer lands in *dest. */
