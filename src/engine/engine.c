@@ -210,72 +210,16 @@ static void set_pause(struct engine *en, const char *reason)
 		engine_emit(en, EV_PAUSED, -1, -1, reason);
 }
 
-/* Spend and paid calls of either the role requests ("role:*" tags) or the pipeline's. */
-struct tag_sum {
-	bool roles;
-	long paid;
-	double usd;
-};
-
-static void sum_tag(void *arg, const char *tag, const struct llm_stats *s)
-{
-	struct tag_sum *t = arg;
-	if (str_startswith(tag, "role:") != t->roles)
-		return;
-	t->paid += s->done - s->cached;
-	t->usd += s->cost_usd;
-}
-
-static double price_estimate(const struct model_config *m, size_t prompt_bytes, long out)
-{
-	double in_price = 0, out_price = 0;
-	bool known;
-	if (m)
-		llm_price(m, &in_price, &out_price, &known);
-	return (in_price * (double)(prompt_bytes / 4 + 100) + out_price * (double)out) / 1e6;
-}
-
-/* What one call of phase p is expected to cost: the mean of the paid calls of the same kind
- * (role requests for the analysis phases, pipeline steps for the others), or before any was
- * paid, the model prices applied to the prompt's length plus a few hundred tokens.  Role calls
- * read whole traces and cost far more than pipeline steps: one mean for both would let a
- * role phase pass the cost cap. */
-static double phase_call_cost(const struct engine *en, enum phase p)
-{
-	const struct session *s = en->s;
-	struct tag_sum t = {p >= PHASE_ANALYSIS && p <= PHASE_CANDIDATES, 0, 0};
-	llm_foreach_tag(en->llm, sum_tag, &t);
-	if (t.paid > 0)
-		return t.usd / (double)t.paid;
-	if (t.roles)
-		return price_estimate(session_model(s, s->opt.role_model),
-		                      strlen(role_text(s, ROLE_DEPENDENCY)) + 2000, 300);
-	double sum = 0;
-	int n = 0;
-	for (size_t i = 0; i < s->n_steps; i++) {
-		if (s->steps[i].kind != STEP_LLM)
-			continue;
-		sum += price_estimate(s->steps[i].model_cfg, strlen(s->steps[i].prompt), 100);
-		n++;
-	}
-	return n ? sum / n : 0;
-}
-
-/* Billed tokens per paid request so far (0 before any). */
-static long tokens_per_call(const struct llm_stats *st)
-{
-	return st->done > st->cached
-	           ? (st->tokens_in + st->tokens_out) / (st->done - st->cached + 1)
-	           : 0;
-}
-
-char *engine_eval_over_cap(const struct engine *en, long calls, double *usd, long *tokens)
+char *engine_eval_over_cap(const struct engine *en, const struct iteration *it, const int *choice,
+                           const size_t *idx, size_t n, double *usd, long *tokens)
 {
 	const struct optimizer_settings *o = &en->s->opt;
-	struct llm_stats st;
-	llm_get_stats(en->llm, &st);
-	*usd = (double)calls * phase_call_cost(en, en->iters[en->n_iters - 1]->phase);
-	*tokens = tokens_per_call(&st) * calls;
+	*usd = 0, *tokens = 0;
+	if (o->cost_cap_usd <= 0 && o->token_cap <= 0)
+		return NULL;
+	struct cost_projection p;
+	eval_project(en, it, choice, idx, n, &p);
+	*usd = p.usd, *tokens = p.tokens_in + p.tokens_out;
 	struct engine_totals spent;
 	engine_spent(en, &spent);
 	if (o->cost_cap_usd > 0 && spent.cost_usd + en->committed_usd + *usd > o->cost_cap_usd)

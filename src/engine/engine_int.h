@@ -135,11 +135,13 @@ void engine_work_done(struct engine *en);
 /* Frees a batch later, outside the callback that may still be using it. */
 void engine_bury_batch(struct engine *en, struct run_batch *b);
 
-/* Whether an evaluation of the phase in flight, projected to make `calls` requests, keeps the
- * session within optimizer.cost_cap_usd and token_cap beside what it has spent and the
- * evaluations in flight (committed_*): NULL with *usd and *tokens its projection, else why not
- * (caller frees).  Checked before each evaluation, so an overrun is at most one evaluation's. */
-char *engine_eval_over_cap(const struct engine *en, long calls, double *usd, long *tokens);
+/* Whether evaluating configuration `choice` of iteration `it` on examples idx[0..n) of the
+ * validation split keeps the session within optimizer.cost_cap_usd and token_cap beside what it
+ * has spent and the evaluations in flight (committed_*), the evaluation priced by eval_project:
+ * NULL with *usd and *tokens its projection (0 when no cap is set), else why not (caller
+ * frees).  Checked before each evaluation, so an overrun is at most one evaluation's. */
+char *engine_eval_over_cap(const struct engine *en, const struct iteration *it, const int *choice,
+                           const size_t *idx, size_t n, double *usd, long *tokens);
 
 /* phases.c */
 void phase_start(struct engine *en, enum phase p);
@@ -147,6 +149,12 @@ void phase_clear(struct iteration *it, enum phase p, size_t n_steps);
 void iteration_free(struct iteration *it, size_t n_steps);
 /* projection.c: what phase p of the iteration in progress (or of the next one) will cost. */
 void phase_project(const struct engine *en, enum phase p, struct cost_projection *out);
+/* projection.c: what evaluating configuration `choice` of iteration `it` (per step: 0 the
+ * incumbent, k its candidate k) on examples idx[0..n) of the validation split will cost, the
+ * memo's and the response cache's answers free (at most 64 of them walked, spread over the
+ * sample, the others priced alike). */
+void eval_project(const struct engine *en, const struct iteration *it, const int *choice,
+                  const size_t *idx, size_t n, struct cost_projection *p);
 /* Sends a role prompt to the role model; the answer lands in *dest. */
 void engine_ask(struct engine *en, enum role r, const char *prompt, char **dest, char **raw_dest,
                 const char *tag);

@@ -473,29 +473,6 @@ static void slicer_cancel(void *arg)
 
 static const struct llm_source_ops slicer_ops = {slicer_prepare, slicer_dispatch, slicer_cancel};
 
-/* The requests an evaluation of `choice` on n examples is projected to make: n times every LLM
- * step (each round of a loop) from the first one it changes on, the steps before answering from
- * the memo or sharing the incumbent's requests; all of them for the incumbent. */
-static long eval_projected_calls(const struct engine *en, const int *choice, size_t n)
-{
-	const struct session *s = en->s;
-	long calls = 0;
-	bool changed = true;
-	for (size_t i = 0; i < s->n_steps; i++)
-		changed = changed && choice[i] == 0;
-	for (size_t o = 0; o < s->n_order; o++) {
-		const struct order_item *it = &s->order[o];
-		size_t n_st = it->step >= 0 ? 1 : s->loops[it->loop].n_steps;
-		int rounds = it->step >= 0 ? 1 : s->loops[it->loop].max_rounds;
-		for (size_t k = 0; k < n_st; k++) {
-			int si = it->step >= 0 ? it->step : s->loops[it->loop].steps[k];
-			changed = changed || choice[si] > 0;
-			calls += changed && s->steps[si].kind == STEP_LLM ? rounds : 0;
-		}
-	}
-	return calls * (long)n;
-}
-
 /* Launches one evaluation, or refuses it (false, en->cap_reason set) when the caps would not
  * hold: what the session spent, the evaluations in flight and this one at their projections. */
 static bool launch_eval(struct engine *en, struct iteration *it, const int *choice, bool full)
@@ -506,8 +483,8 @@ static bool launch_eval(struct engine *en, struct iteration *it, const int *choi
 	full = full || !it->n_screen;
 	double usd;
 	long tokens;
-	en->cap_reason = engine_eval_over_cap(
-	    en, eval_projected_calls(en, choice, full ? it->n_val : it->n_screen), &usd, &tokens);
+	en->cap_reason = engine_eval_over_cap(en, it, choice, full ? it->val_idx : it->screen_idx,
+	                                      full ? it->n_val : it->n_screen, &usd, &tokens);
 	if (en->cap_reason)
 		return false;
 	en->committed_usd += usd, en->committed_tokens += tokens;

@@ -122,6 +122,10 @@ uint64_t llm_submit(struct llm *l, const struct llm_request *req, llm_done_fn *d
  * projection asks what would be free), or NULL when the cache does not hold it or is off.  Caller
  * frees. */
 char *llm_cache_peek(const struct llm *l, const struct llm_request *req);
+/* The scripted model's answer to a request (its rules are local: the answer is known before
+ * it is asked), without sending or counting anything, or NULL when the request's model is not
+ * scripted or its rules do not load.  Caller frees. */
+char *llm_scripted_peek(struct llm *l, const struct llm_request *req);
 /* Cancels one request (its callbacks are never called) or all. */
 void llm_cancel(struct llm *l, uint64_t id);
 void llm_cancel_all(struct llm *l);
