@@ -134,6 +134,7 @@ static void write_session(const char *path, const struct chain *c, unsigned seed
 	cJSON_AddNumberToObject(o, "budget_floor", 1);
 	cJSON_AddNumberToObject(o, "eval_budget", c->eval_budget);
 	cJSON_AddNumberToObject(o, "screen_size", screen);
+	cJSON_AddStringToObject(o, "step_optimizer", "instruct"); /* what the rules answer */
 	cJSON_AddStringToObject(o, "role_model", "task");
 	bench_write_json(path, root);
 }
