@@ -402,19 +402,24 @@ static struct evaluation *screen_add(struct iteration *it, const int *choice, si
 	return ev;
 }
 
-/* Whether configuration c can still beat the leader l on the whole sample (the rule above). */
-static bool can_still_win(const struct evaluation *c, const struct evaluation *l, size_t n)
+bool phases_can_still_win(const double *c, const double *l, size_t n)
 {
 	double mean = 0, ss = 0;
 	for (size_t j = 0; j < n; j++)
-		mean += c->scores[j] - l->scores[j];
-	mean /= (double)n;
+		mean += c[j] - l[j];
+	mean /= (double)(n ? n : 1);
 	for (size_t j = 0; j < n; j++) {
-		double d = c->scores[j] - l->scores[j] - mean;
+		double d = c[j] - l[j] - mean;
 		ss += d * d;
 	}
 	double sd = n > 1 ? sqrt(ss / (double)(n - 1)) : 0;
-	return mean + SCREEN_Z * sd / sqrt((double)n) > 0;
+	return n && mean + SCREEN_Z * sd / sqrt((double)n) > 0;
+}
+
+/* Whether configuration c can still beat l on the whole sample (the rule above). */
+static bool can_still_win(const struct evaluation *c, const struct evaluation *l, size_t n)
+{
+	return phases_can_still_win(c->scores, l->scores, n);
 }
 
 static int best_eval(const struct engine *en, const struct iteration *it);
