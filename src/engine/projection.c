@@ -19,7 +19,7 @@
  *   runs once per distinct choice of the steps up to it, the incumbent's part priced by its own
  *   walk (often free), every other part like the incumbent's walk with nothing cached.
  *   Shapley's extra evaluations (exact mode: the coalitions selection did not cover) are priced
- *   the second way.
+ *   the second way.  With screening, project_screened prices selection_plan's two stages.
  * - Role phases: E1 (only when the prompts changed since it was last asked), E2 per learnable
  *   step, E3 and E4 per bad case, E5 and E6 per bad case and learnable step, as many optimizer
  *   requests as the last candidates phase made (else one per learnable step); each priced at the
