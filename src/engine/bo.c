@@ -185,6 +185,16 @@ int bo_observe(struct bo *bo, const int *config, double value, struct err *e)
 	return 0;
 }
 
+int bo_revise(struct bo *bo, const int *config, double value)
+{
+	ssize_t k = find_row(bo->x, bo->n_obs, config, bo->m);
+	if (k < 0 || isnan(bo->y[k]) || !isfinite(value))
+		return -1;
+	bo->y[k] = value, bo->cnt[k] = 1;
+	bo->fitted = false; /* the factors hold positions only: fit restandardises the values */
+	return 0;
+}
+
 double bo_best(const struct bo *bo, int *config_out)
 {
 	double best = NAN;

@@ -44,6 +44,11 @@ size_t bo_initial_design(const struct bo *bo, int *configs, size_t max);
  * the configuration is out of range. */
 int bo_observe(struct bo *bo, const int *config, double value, struct err *e);
 
+/* Replaces an observed configuration's value with a better-founded one (selection's racing: a
+ * configuration screened on a subsample, then measured on the whole sample).  -1 when the
+ * configuration was not observed, failed, or value is not finite. */
+int bo_revise(struct bo *bo, const int *config, double value);
+
 /* The next configuration to evaluate: the first unseen row of the initial design, then the
  * unseen configuration of largest expected improvement. A suggestion counts as pending (not
  * suggested again) until observed, so several can be evaluated at once. 0, or -1 when there

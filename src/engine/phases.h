@@ -31,6 +31,9 @@ uint64_t prompts_key(const struct session *s);
  * for the coalitions selection did not evaluate; kernel for none): exact once selection has
  * run, else from the search's initial design. */
 long phases_shapley_extra(const struct engine *en, const struct iteration *it);
+/* Screening's paired rule: whether scores c can still beat scores l on the whole sample, from
+ * their n paired subsample scores (phases_search.c). */
+bool phases_can_still_win(const double *c, const double *l, size_t n);
 /* The iteration in progress. */
 struct iteration *phases_current(struct engine *en);
 /* run_batch callback: one batch of the stage in flight is done. */

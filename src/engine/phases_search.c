@@ -296,13 +296,17 @@ enum split_id phases_val_split(const struct engine *en)
 /* ---- screening ----
  * With optimizer.screen_size n0 > 0 and a validation sample of at least 3 n0 examples, every
  * configuration is first run on a seeded subsample of n0 of them (the incumbent on all of them
- * from the start); the search's Gaussian process sees the subsample means, and Shapley values
- * are computed on the subsample.  After the search (and again after Shapley's evaluations),
- * the configuration with the best subsample mean (the leader L) and those that can still beat
- * it are run on the whole sample, at most SCREEN_MAX_FULL besides the incumbent, best subsample
- * mean first; the proposal is the best of these on the whole sample.  c can still beat L
- * when, over the paired differences d_j = score_c(j) - score_L(j) on the subsample,
- * mean(d) + SCREEN_Z sd(d) / sqrt(n0) > 0. */
+ * from the start), and Shapley values are computed on the subsample.  c can still beat b when,
+ * over the paired differences d_j = score_c(j) - score_b(j) on the subsample,
+ * mean(d) + SCREEN_Z sd(d) / sqrt(n0) > 0.
+ * Racing, while the search runs: a screened configuration that can still beat B, the best one
+ * measured on the whole sample so far (at first the incumbent), is run on the whole sample, one
+ * at a time, best subsample mean first; the search's Gaussian process then sees its whole-sample
+ * mean instead of its subsample one (the others keep their subsample means).
+ * After the search (and again after Shapley's evaluations, which are not raced), the
+ * configuration with the best subsample mean (the leader L) and those that can still beat it
+ * are run on the whole sample if they were not, at most SCREEN_MAX_FULL, best subsample mean
+ * first.  The proposal is the best on the whole sample (ties: the one evaluated first). */
 
 #define SCREEN_Z        2.0
 #define SCREEN_MAX_FULL 3
@@ -398,19 +402,52 @@ static struct evaluation *screen_add(struct iteration *it, const int *choice, si
 	return ev;
 }
 
-/* Whether configuration c can still beat the leader l on the whole sample (the rule above). */
-static bool can_still_win(const struct evaluation *c, const struct evaluation *l, size_t n)
+bool phases_can_still_win(const double *c, const double *l, size_t n)
 {
 	double mean = 0, ss = 0;
 	for (size_t j = 0; j < n; j++)
-		mean += c->scores[j] - l->scores[j];
-	mean /= (double)n;
+		mean += c[j] - l[j];
+	mean /= (double)(n ? n : 1);
 	for (size_t j = 0; j < n; j++) {
-		double d = c->scores[j] - l->scores[j] - mean;
+		double d = c[j] - l[j] - mean;
 		ss += d * d;
 	}
 	double sd = n > 1 ? sqrt(ss / (double)(n - 1)) : 0;
-	return mean + SCREEN_Z * sd / sqrt((double)n) > 0;
+	return n && mean + SCREEN_Z * sd / sqrt((double)n) > 0;
+}
+
+/* Whether configuration c can still beat l on the whole sample (the rule above). */
+static bool can_still_win(const struct evaluation *c, const struct evaluation *l, size_t n)
+{
+	return phases_can_still_win(c->scores, l->scores, n);
+}
+
+static int best_eval(const struct engine *en, const struct iteration *it);
+static bool launch_eval(struct engine *en, struct iteration *it, const int *choice, bool full);
+
+/* Racing (above): launches the next screened configuration that can still beat the best one
+ * measured on the whole sample; false when there is none (or one is in flight). */
+static bool race(struct engine *en, struct iteration *it)
+{
+	size_t m = en->s->n_steps;
+	int b = it->n_screen && !en->jobs_left && !en->cap_reason ? best_eval(en, it) : -1;
+	long bs = b >= 0 ? find_eval(it->screened, it->n_screened, it->evals[b].choice, m) : -1;
+	if (bs < 0)
+		return false;
+	const struct evaluation *go = NULL;
+	for (size_t e = 0; e < it->n_screened; e++) {
+		const struct evaluation *c = &it->screened[e];
+		if ((!go || c->score > go->score) &&
+		    find_eval(it->evals, it->n_evals, c->choice, m) < 0 &&
+		    can_still_win(c, &it->screened[bs], it->n_screen))
+			go = c;
+	}
+	if (!go)
+		return false;
+	en->launching = true;
+	bool launched = launch_eval(en, it, go->choice, true);
+	en->launching = false;
+	return launched;
 }
 
 /* ---- launching in slices ----
@@ -517,9 +554,11 @@ static void screen_collect(struct engine *en, struct iteration *it, struct eval_
 {
 	size_t m = en->s->n_steps;
 	long known = find_eval(it->screened, it->n_screened, job->choice, m);
-	if (known >= 0) { /* promoted */
+	if (known >= 0) { /* raced or promoted: the search sees the whole-sample mean */
 		it->screen_saved -= en->screen_est[known];
 		en->screen_est[known] = 0;
+		if (en->bo)
+			bo_revise(en->bo, job->choice, run_batch_score(job->batch));
 		return;
 	}
 	const struct evaluation *ev =
@@ -729,6 +768,8 @@ int stage_selection_search(struct engine *en, struct iteration *it, bool resumed
 	if (per_step(en))
 		return per_step_finish(en, it);
 	collect_evals(en, it);
+	if (race(en, it))
+		return STAGE_WAIT; /* called again when it is back */
 	int *next = xcalloc(s->n_steps, sizeof *next);
 	en->launching = true;
 	while (eval_table(it).n + en->n_jobs < (size_t)s->opt.eval_budget && !en->jobs_left &&
@@ -818,9 +859,21 @@ static int best_of(const struct evaluation *ev, size_t n)
 	return best;
 }
 
-static int best_eval(const struct iteration *it)
+/* The best whole-sample evaluation; of equal ones, the configuration evaluated first (with
+ * screening, first screened: the order the search met them in, as without screening). */
+static int best_eval(const struct engine *en, const struct iteration *it)
 {
-	return best_of(it->evals, it->n_evals);
+	int best = best_of(it->evals, it->n_evals);
+	if (!it->n_screen || best < 0)
+		return best;
+	size_t m = en->s->n_steps;
+	long first = find_eval(it->screened, it->n_screened, it->evals[best].choice, m);
+	for (size_t e = 0; e < it->n_evals; e++) {
+		long k = find_eval(it->screened, it->n_screened, it->evals[e].choice, m);
+		if (it->evals[e].score == it->evals[best].score && k >= 0 && k < first)
+			best = (int)e, first = k;
+	}
+	return best;
 }
 
 static void find_players(const struct engine *en, const struct iteration *it, struct players *p)
@@ -1098,7 +1151,7 @@ int stage_proposal(struct engine *en, struct iteration *it, bool resumed)
 {
 	(void)resumed;
 	const struct session *s = en->s;
-	it->best_eval = per_step(en) ? per_step_eval(en, it) : best_eval(it);
+	it->best_eval = per_step(en) ? per_step_eval(en, it) : best_eval(en, it);
 	it->best_score = it->best_eval >= 0 ? it->evals[it->best_eval].score : it->base_score;
 	if (it->best_eval >= 0) {
 		const int *c = it->evals[it->best_eval].choice;

@@ -20,7 +20,7 @@
  *   runs once per distinct choice of the steps up to it, the incumbent's part priced by its own
  *   walk (often free), every other part like the incumbent's walk with nothing cached.
  *   Shapley's extra evaluations (exact mode: the coalitions selection did not cover) are priced
- *   the second way.
+ *   the second way.  With screening, project_screened prices selection_plan's two stages.
  * - Role phases: E1 (only when the prompts changed since it was last asked), E2 per learnable
  *   step, E3 and E4 per bad case, E5 and E6 per bad case and learnable step, as many optimizer
  *   requests as the last candidates phase made (else one per learnable step); each priced at the
@@ -419,6 +419,38 @@ static long selection_configs(const struct engine *en, const struct iteration *i
 	return MIN(total, (long)en->s->opt.eval_budget);
 }
 
+/* Selection and Shapley with screening (optimizer.screen_size): selection_plan's two stages.
+ * The incumbent runs on the whole sample; every other configuration on the subsample, priced as
+ * its whole-sample walk times the subsample's share of the examples; and as many as the plan's
+ * second stage names (the leader and those raced or promoted), less the incumbent, again on the
+ * whole sample at the mean price of one.  Without screening: project_evals. */
+static void project_screened(const struct engine *en, const struct iteration *it, int number,
+                             bool fresh, const struct basis *b, long configs, bool with_incumbent,
+                             struct cost_projection *out)
+{
+	struct eval_plan pl;
+	selection_plan(en, it, &pl);
+	long others = configs - (with_incumbent ? 1 : 0);
+	if (pl.n_stages < 2 || others < 1 || pl.examples[1] <= 0) {
+		project_evals(en, it, number, fresh, b, configs, with_incumbent, out);
+		return;
+	}
+	struct cost_projection inc = {0}, all = {0};
+	if (with_incumbent)
+		project_evals(en, it, number, fresh, b, 1, true, &inc);
+	project_evals(en, it, number, fresh, b, configs, with_incumbent, &all);
+	long full = with_incumbent ? MIN(pl.configs[1], configs) - 1 : 0;
+	double times =
+	    (double)pl.examples[0] / (double)pl.examples[1] + (double)MAX(full, 0) / (double)others;
+	out->calls += inc.calls + (long)((double)(all.calls - inc.calls) * times + 0.5);
+	out->cached += inc.cached + (long)((double)(all.cached - inc.cached) * times + 0.5);
+	out->tokens_in +=
+	    inc.tokens_in + (long)((double)(all.tokens_in - inc.tokens_in) * times + 0.5);
+	out->tokens_out +=
+	    inc.tokens_out + (long)((double)(all.tokens_out - inc.tokens_out) * times + 0.5);
+	out->usd += inc.usd + (all.usd - inc.usd) * times;
+}
+
 /* Whether two traces ran the same steps to the same outputs on the same example. */
 static bool trace_same(const struct trace *a, const struct trace *b)
 {
@@ -598,12 +630,12 @@ static void project_phase(const struct engine *en, enum phase p, const struct it
 		break;
 	case PHASE_SELECTION:
 		if (bad || (it && it->n_cands))
-			project_evals(en, it, number, fresh, b, selection_configs(en, it), true,
-			              out);
+			project_screened(en, it, number, fresh, b, selection_configs(en, it), true,
+			                 out);
 		break;
 	case PHASE_SHAPLEY:
 		if (bad || (it && it->n_cands))
-			project_evals(
+			project_screened(
 			    en, it, number, true, b,
 			    phases_shapley_extra(en, it && it->phase <= PHASE_SHAPLEY ? it : NULL),
 			    false, out);
