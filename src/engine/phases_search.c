@@ -100,42 +100,58 @@ static struct opt_request make_request(struct engine *en, struct iteration *it, 
 	                                (unsigned)i};
 }
 
-int stage_candidates_ask(struct engine *en, struct iteration *it, bool resumed)
+/* The candidates' budgets and storage, once per iteration (false: no optimizer). */
+bool phases_candidates_setup(struct engine *en, struct iteration *it)
 {
 	const struct session *s = en->s;
-	if (resumed)
-		return STAGE_NEXT;
+	if (it->budget)
+		return true;
+	if (!optimizer_find(s->opt.step_optimizer))
+		return false;
 	initial_budgets(en, it);
 	it->cands = xcalloc(s->n_steps, sizeof *it->cands);
 	it->n_cands = xcalloc(s->n_steps, sizeof *it->n_cands);
 	en->opt_prompts = xcalloc(s->n_steps, sizeof *en->opt_prompts);
 	en->n_opt_prompts = xcalloc(s->n_steps, sizeof *en->n_opt_prompts);
 	en->opt_answers = xcalloc(s->n_steps, sizeof *en->opt_answers);
-	if (it->n_bad == 0)
-		return STAGE_NEXT;
+	return true;
+}
+
+void phases_ask_candidates(struct engine *en, struct iteration *it, size_t i)
+{
+	const struct session *s = en->s;
 	const struct step_optimizer *opt = optimizer_find(s->opt.step_optimizer);
-	if (!opt) {
+	if (!step_optimizable(&s->steps[i]) || it->budget[i] <= 0 || en->opt_answers[i])
+		return; /* nothing to ask, or asked already */
+	size_t ncs, nown;
+	char **own;
+	struct opt_case *cs = opt_cases(it, (int)i, &ncs, &own, &nown);
+	struct opt_request req = make_request(en, it, (int)i, cs, ncs);
+	en->n_opt_prompts[i] = opt->ask(&req, &en->opt_prompts[i]);
+	en->opt_answers[i] = xcalloc(en->n_opt_prompts[i] + 1, sizeof(char *));
+	for (size_t k = 0; k < en->n_opt_prompts[i]; k++)
+		engine_ask(en, ROLE_INSTRUCT, en->opt_prompts[i][k], NULL, &en->opt_answers[i][k],
+		           NULL);
+	free(cs);
+	role_strings_free(own, nown);
+}
+
+int stage_candidates_ask(struct engine *en, struct iteration *it, bool resumed)
+{
+	const struct session *s = en->s;
+	if (resumed)
+		return STAGE_NEXT;
+	if (!phases_candidates_setup(en, it)) {
 		char *msg = xasprintf("unknown step optimizer \"%s\" (known: %s)",
 		                      s->opt.step_optimizer, optimizer_names());
 		engine_phase_failed(en, msg);
 		free(msg);
 		return STAGE_WAIT;
 	}
-	for (size_t i = 0; i < s->n_steps; i++) {
-		if (!step_optimizable(&s->steps[i]) || it->budget[i] <= 0)
-			continue;
-		size_t ncs, nown;
-		char **own;
-		struct opt_case *cs = opt_cases(it, (int)i, &ncs, &own, &nown);
-		struct opt_request req = make_request(en, it, (int)i, cs, ncs);
-		en->n_opt_prompts[i] = opt->ask(&req, &en->opt_prompts[i]);
-		en->opt_answers[i] = xcalloc(en->n_opt_prompts[i] + 1, sizeof(char *));
-		for (size_t k = 0; k < en->n_opt_prompts[i]; k++)
-			engine_ask(en, ROLE_INSTRUCT, en->opt_prompts[i][k], NULL,
-			           &en->opt_answers[i][k], NULL);
-		free(cs);
-		role_strings_free(own, nown);
-	}
+	if (it->n_bad == 0)
+		return STAGE_NEXT;
+	for (size_t i = 0; i < s->n_steps; i++)
+		phases_ask_candidates(en, it, i);
 	return en->waits_left ? STAGE_WAIT : STAGE_NEXT;
 }
 
@@ -423,7 +439,7 @@ static bool can_still_win(const struct evaluation *c, const struct evaluation *l
 
 static void prepare_job(struct engine *en, struct iteration *it, struct eval_job *job)
 {
-	struct run_callbacks cb = {NULL, NULL, phases_batch_done, en};
+	struct run_callbacks cb = {NULL, NULL, phases_batch_done, en, NULL};
 	const char *tag = it->phase == PHASE_SHAPLEY ? "shapley" : "select";
 	job->batch = job->full ? runner_prepare(en->runner, job->config, phases_val_split(en),
 	                                        it->val_idx, it->n_val, tag, &cb)
