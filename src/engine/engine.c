@@ -497,7 +497,8 @@ static void account_phase(struct engine *en, struct iteration *it, enum phase p)
 	c->tokens_prompt_cached = st.tokens_prompt_cached;
 	c->tokens_reasoning = st.tokens_reasoning;
 	c->estimated = st.estimated;
-	c->cost_usd = st.cost_usd;
+	/* a difference of two running sums: to the pico-dollar, without the subtraction's noise */
+	c->cost_usd = round(st.cost_usd * 1e12) / 1e12;
 	if (en->go == GO_RESUME && p < en->resume_phase) {
 		/* a replay: the cache hits are no new calls; the phase cost what it cost then */
 		struct engine_totals *r = &en->replayed;

@@ -761,6 +761,27 @@ int stage_selection_start(struct engine *en, struct iteration *it, bool resumed)
 	return en->jobs_left ? STAGE_WAIT : STAGE_NEXT;
 }
 
+/* The search's proposals in flight at once.  One at a time in the strict order, each seeing
+ * every result before it.  With overlap (engine_overlap), as many as the task models'
+ * concurrency keeps busy: an evaluation runs its examples side by side, so q = concurrency /
+ * examples (the smallest concurrency of the LLM steps' models), at least 1.  The search marks
+ * each suggestion pending until it is observed, so a batch holds q distinct configurations,
+ * those of largest expected improvement under the model fitted to the rounds before. */
+static size_t search_batch(const struct engine *en, const struct iteration *it)
+{
+	const struct session *s = en->s;
+	if (!engine_overlap(en))
+		return 1;
+	long conc = 0;
+	for (size_t i = 0; i < s->n_steps; i++) {
+		const struct model_config *m = s->steps[i].model_cfg;
+		if (s->steps[i].kind == STEP_LLM && m && m->concurrency > 0)
+			conc = conc ? MIN(conc, (long)m->concurrency) : (long)m->concurrency;
+	}
+	long n = (long)(it->n_screen ? it->n_screen : it->n_val);
+	return n > 0 && conc / n > 1 ? (size_t)(conc / n) : 1;
+}
+
 int stage_selection_search(struct engine *en, struct iteration *it, bool resumed)
 {
 	(void)resumed;
@@ -769,8 +790,9 @@ int stage_selection_search(struct engine *en, struct iteration *it, bool resumed
 		return per_step_finish(en, it);
 	collect_evals(en, it);
 	int *next = xcalloc(s->n_steps, sizeof *next);
+	size_t q = search_batch(en, it);
 	en->launching = true;
-	while (eval_table(it).n + en->n_jobs < (size_t)s->opt.eval_budget && !en->jobs_left &&
+	while (eval_table(it).n + en->n_jobs < (size_t)s->opt.eval_budget && en->n_jobs < q &&
 	       !en->cap_reason) {
 		if (bo_suggest(en->bo, next) < 0)
 			break;
@@ -787,7 +809,7 @@ int stage_selection_search(struct engine *en, struct iteration *it, bool resumed
 	en->launching = false;
 	free(next);
 	if (en->jobs_left)
-		return STAGE_WAIT; /* called again when this evaluation is back */
+		return STAGE_WAIT; /* called again when these evaluations are back */
 	bo_free(en->bo);
 	en->bo = NULL;
 	return it->n_screen ? STAGE_NEXT : STAGE_DONE;
