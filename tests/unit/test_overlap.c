@@ -3,8 +3,9 @@
  * sends E1 before the forward pass has finished, loss and gradient requests before the analysis
  * phase has, and an E6 while some E5 is still out; phases still start and finish in order; the
  * iteration is the same (scores, analyses, proposal, calls per phase) as with overlap off, which
- * sends no request ahead of its phase, and so does stepping one phase at a time.  Skips when
- * there is no test server. */
+ * sends no request ahead of its phase, and so does stepping one phase at a time; with room for
+ * two evaluations at once the search proposes two configurations at a time.  Skips when there
+ * is no test server. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -31,6 +32,8 @@ struct seen {
 	enum phase phase[MAX_LOG];   /* the event's phase: a request's own phase */
 	enum phase running[MAX_LOG]; /* the iteration's phase when it came */
 	long local_done[MAX_LOG];    /* E5 answers in by then */
+	long wait[MAX_LOG];          /* llm_wait calls by then: events between two came together */
+	long waits;
 };
 
 struct local_sum {
@@ -56,10 +59,11 @@ static void on_event(void *arg, const struct engine_event *ev)
 	w->phase[w->n] = ev->phase;
 	w->running[w->n] = it ? it->phase : PHASE_FORWARD;
 	w->local_done[w->n] = ls.done;
+	w->wait[w->n] = w->waits;
 	w->n++;
 }
 
-static void patch(struct fx *f, const char *file, bool overlap)
+static void patch(struct fx *f, const char *file, bool overlap, int task_conc)
 {
 	char *url = xasprintf("http://127.0.0.1:%d/v1", server_port);
 	const char *const models[] = {"task", "optimizer"};
@@ -74,7 +78,7 @@ static void patch(struct fx *f, const char *file, bool overlap)
 			free(path);
 		}
 		char *path = xasprintf("models.%s.concurrency", models[i]);
-		fx_patch(f, file, path, cJSON_CreateNumber(2));
+		fx_patch(f, file, path, cJSON_CreateNumber(i == 0 ? task_conc : 2));
 		free(path);
 	}
 	fx_patch(f, file, "optimizer.overlap", cJSON_CreateBool(overlap));
@@ -89,11 +93,11 @@ struct rig {
 	struct seen *w;
 };
 
-static void rig_open(struct rig *g, bool overlap)
+static void rig_open(struct rig *g, bool overlap, int task_conc)
 {
 	memset(g, 0, sizeof *g);
 	fx_init(&g->f, FX_DATA);
-	patch(&g->f, "two.json", overlap);
+	patch(&g->f, "two.json", overlap, task_conc);
 	g->s = fx_load(&g->f, "two.json");
 	g->l = fx_llm(&g->f, NULL);
 	g->w = xcalloc(1, sizeof *g->w);
@@ -118,8 +122,10 @@ static void rig_close(struct rig *g)
 static void drive(struct rig *g)
 {
 	for (int i = 0; i < 100000 && engine_running(g->en); i++) {
-		if (engine_busy(g->en))
+		if (engine_busy(g->en)) {
+			g->w->waits++;
 			assert_true(llm_wait(g->l, NULL, 0, 100) >= 0);
+		}
 		engine_poll(g->en);
 	}
 	assert_false(engine_running(g->en));
@@ -213,10 +219,10 @@ static void test_overlap_run(void **state)
 		return;
 	}
 	struct rig on, off;
-	rig_open(&on, true);
+	rig_open(&on, true, 2);
 	assert_int_equal(engine_run(on.en, 1), 0);
 	drive(&on);
-	rig_open(&off, false);
+	rig_open(&off, false, 2);
 	assert_int_equal(engine_run(off.en, 1), 0);
 	drive(&off);
 	const struct iteration *a = engine_current(on.en), *b = engine_current(off.en);
@@ -247,6 +253,51 @@ static void test_overlap_run(void **state)
 	rig_close(&off);
 }
 
+/* The largest number of selection's evaluations that came back together after the first
+ * round (the initial design): the search's proposals in flight at once. */
+static int batch_after_design(const struct seen *w)
+{
+	int best = 0, run = 0, rounds = 0;
+	long at = -1;
+	for (int i = 0; i < w->n; i++) {
+		if (w->kind[i] != EV_EVAL_DONE || w->running[i] != PHASE_SELECTION)
+			continue;
+		if (w->wait[i] != at)
+			rounds++, run = 0, at = w->wait[i];
+		if (rounds > 1 && ++run > best)
+			best = run;
+	}
+	return best;
+}
+
+/* With a task concurrency of 8 and 4 validation examples the search proposes two
+ * configurations at once with overlap, one without; the evaluation budget is spent either
+ * way (the search's path may differ: each batch's second proposal does not see the first's
+ * result). */
+static void test_overlap_search_batch(void **state)
+{
+	(void)state;
+	if (!server_pid) {
+		skip();
+		return;
+	}
+	struct rig on, off;
+	rig_open(&on, true, 8);
+	assert_int_equal(engine_run(on.en, 1), 0);
+	drive(&on);
+	rig_open(&off, false, 8);
+	assert_int_equal(engine_run(off.en, 1), 0);
+	drive(&off);
+	const struct iteration *a = engine_current(on.en), *b = engine_current(off.en);
+	assert_int_equal(a->phase, PHASE_COUNT);
+	assert_int_equal(a->n_evals, b->n_evals);
+	assert_int_equal(a->n_evals, on.s->opt.eval_budget);
+	assert_int_equal(batch_after_design(on.w), 2);
+	assert_int_equal(batch_after_design(off.w), 1);
+	rig_close(&on);
+	rig_close(&off);
+}
+
 /* Stepping one phase at a time keeps the strict order, overlap or not. */
 static void test_overlap_step(void **state)
 {
@@ -256,7 +307,7 @@ static void test_overlap_step(void **state)
 		return;
 	}
 	struct rig g;
-	rig_open(&g, true);
+	rig_open(&g, true, 2);
 	for (int k = 0; k < PHASE_DECISION; k++) {
 		assert_int_equal(engine_step(g.en), 0);
 		drive(&g);
@@ -304,6 +355,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_overlap_run),
 	    cmocka_unit_test(test_overlap_step),
+	    cmocka_unit_test(test_overlap_search_batch),
 	};
 	int rc = cmocka_run_group_tests(tests, setup, teardown);
 	curl_global_cleanup();
