@@ -348,12 +348,25 @@ static void check_golds(struct loader *L, struct session *s)
 
 /* ---- optimizer settings ---- */
 
-static const char *const optimizer_keys[] = {"seed",          "batch_size",   "minibatch_good",
-                                             "minibatch_bad", "val_size",     "budget_total",
-                                             "budget_floor",  "eval_budget",  "step_optimizer",
-                                             "role_model",    "cost_cap_usd", "token_cap",
-                                             "max_demos",     "roles",        "val_resample",
-                                             "ablate",        "screen_size",  NULL};
+static const char *const optimizer_keys[] = {"seed",
+                                             "batch_size",
+                                             "minibatch_good",
+                                             "minibatch_bad",
+                                             "val_size",
+                                             "budget_total",
+                                             "budget_floor",
+                                             "eval_budget",
+                                             "step_optimizer",
+                                             "role_model",
+                                             "cost_cap_usd",
+                                             "token_cap",
+                                             "max_demos",
+                                             "roles",
+                                             "val_resample",
+                                             "ablate",
+                                             "screen_size",
+                                             "overlap",
+                                             NULL};
 
 const struct ablate_option ablate_options[ABLATE_COUNT] = {
     [ABLATE_ALLOCATION] = {"allocation", {"shapley", "uniform"}},
@@ -408,6 +421,7 @@ static void load_optimizer(struct loader *L, struct session *s)
 	st->minibatch_bad = (int)load_int(L, o, "optimizer", "minibatch_bad", 5, 1, 1000);
 	st->val_size = (int)load_int(L, o, "optimizer", "val_size", 16, 1, 100000);
 	st->val_resample = load_bool(L, o, "optimizer", "val_resample", false);
+	st->overlap = load_bool(L, o, "optimizer", "overlap", true);
 	st->budget_total = (int)load_int(L, o, "optimizer", "budget_total", 6, 0, 1000);
 	st->budget_floor = (int)load_int(L, o, "optimizer", "budget_floor", 1, 0, 100);
 	/* m optimizable steps: m + 2 evaluations are the search's initial design (incumbent,

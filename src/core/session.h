@@ -134,6 +134,7 @@ struct optimizer_settings {
 	int minibatch_bad;  /* bad cases analysed (paper: 5) */
 	int val_size;       /* validation sample for selection */
 	bool val_resample;  /* a fresh sample each iteration (else one per session seed) */
+	bool overlap;       /* runs of whole iterations start work as soon as its inputs exist */
 	int budget_total;   /* candidates per iteration over all steps */
 	int budget_floor;   /* per step minimum */
 	int eval_budget;    /* configurations evaluated per iteration */

@@ -1008,6 +1008,8 @@ static void finish_example(struct ex_state *es)
 	struct run_batch *b = es->b;
 	b->finished++;
 	es->trace.done = true;
+	if (b->cb.example_done && !b->cancelled)
+		b->cb.example_done(b->cb.arg, b, &es->trace);
 	if (b->drop) {
 		trace_free(&es->trace);
 		es->trace.done = true;

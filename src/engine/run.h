@@ -37,6 +37,8 @@ struct run_callbacks {
 	 * when nothing needed a model. */
 	void (*batch_done)(void *arg, struct run_batch *b);
 	void *arg;
+	/* One example is done and scored (t->good says how), before batch_done; may be NULL. */
+	void (*example_done)(void *arg, struct run_batch *b, const struct trace *t);
 };
 
 struct runner_stats {

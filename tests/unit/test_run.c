@@ -57,7 +57,7 @@ static void rig_load(struct rig *g, const char *file, bool trust)
 	g->s = fx_load(&g->f, file);
 	g->l = fx_llm(&g->f, NULL);
 	g->r = runner_new(g->s, g->l, trust);
-	g->cb = (struct run_callbacks){on_step, on_chunk, on_done, &g->c};
+	g->cb = (struct run_callbacks){on_step, on_chunk, on_done, &g->c, NULL};
 }
 
 static void rig_open(struct rig *g, const char *file, bool trust)
@@ -558,7 +558,7 @@ static void test_exec_beside_llm(void **state)
 	                  "\"{{input.question}}\", \"command\": [\"sh\", \"-c\", \"read q; case "
 	                  "$q in *apple*) sleep 0.6;; esac; echo \\\"#$q\\\"\"]}");
 	struct step_log lg = {0};
-	struct run_callbacks cb = {log_step, NULL, NULL, &lg};
+	struct run_callbacks cb = {log_step, NULL, NULL, &lg, NULL};
 	size_t idx[3] = {0, 1, 2};
 	assert_non_null(strstr(question(&g, 0), "apple"));
 	struct run_batch *b = runner_start(g.r, NULL, SPLIT_TRAIN, idx, 3, "x", &cb);
