@@ -35,6 +35,7 @@ static const char *const files[] = {"session.json", "rules.json", "train.jsonl",
 
 struct tally {
 	int phases, phases_in, iters, iters_in;
+	int dry_phases, dry_phases_in, dry_iters, dry_iters_in; /* --run 3 --dry-run's */
 };
 
 static int copy_example(const char *name, const char *dir)
@@ -120,6 +121,17 @@ static int run_one(const char *name, const char *mode, const char *dir, struct t
 	engine_set_patience(en, 0);
 	struct cost_projection run_proj;
 	engine_project(en, ITERATIONS, NULL, &run_proj);
+	/* the dry run's iteration k, phase p: what --run k projects less what --run k-1 does */
+	struct cost_projection dry[ITERATIONS + 1][PHASE_COUNT] = {{{0}}};
+	for (int k = 1; k <= ITERATIONS; k++) {
+		struct cost_projection tot;
+		engine_project(en, k, dry[k], &tot);
+	}
+	for (int k = ITERATIONS; k > 1; k--)
+		for (int p = 0; p < PHASE_COUNT; p++) {
+			dry[k][p].usd -= dry[k - 1][p].usd;
+			dry[k][p].calls -= dry[k - 1][p].calls;
+		}
 	/* the first iteration, then what the other two are projected to cost, then those */
 	struct cost_projection rest = {0};
 	double t0 = now_s();
@@ -155,6 +167,32 @@ static int run_one(const char *name, const char *mode, const char *dir, struct t
 			    c->tokens_out, c->projected_usd, c->cost_usd, r, ok ? "ok" : "MISS");
 		}
 		run_actual += actual;
+		double dproj = 0;
+		for (int p = 0; p < PHASE_DECISION && it->number <= ITERATIONS; p++) {
+			const struct phase_cost *c = &it->cost[p];
+			const struct cost_projection *dp = &dry[it->number][p];
+			dproj += dp->usd;
+			if (c->cost_usd == 0 && dp->usd == 0)
+				continue;
+			char r[16];
+			ratio(r, sizeof r, dp->usd, c->cost_usd);
+			bool ok = within(dp->usd, c->cost_usd, PHASE_TOL);
+			if (it->number >= 2)
+				t->dry_phases++, t->dry_phases_in += ok;
+			printf(
+			    "  %-13s %-8s %4d  %-16s %5ld/%-5ld %9.5f/%-9.5f %5s %s  (dry run)\n",
+			    name, mode, it->number, phase_name((enum phase)p), dp->calls, c->calls,
+			    dp->usd, c->cost_usd, r, ok ? "ok" : "MISS");
+		}
+		if (it->number <= ITERATIONS) {
+			char r[16];
+			ratio(r, sizeof r, dproj, actual);
+			bool ok = within(dproj, actual, ITER_TOL);
+			t->dry_iters++, t->dry_iters_in += ok;
+			printf("  %-13s %-8s %4d  %-16s %9.5f/%-9.5f %5s %s  (dry run)\n", name,
+			       mode, it->number, "whole iteration", dproj, actual, r,
+			       ok ? "ok" : "MISS");
+		}
 		if (it->number < 2)
 			continue;
 		rest_actual += actual;
@@ -233,5 +271,9 @@ int main(void)
 	       "%% (iterations 2-%d)\n",
 	       t.phases_in, t.phases, PHASE_TOL * 100, t.iters_in, t.iters, ITER_TOL * 100,
 	       ITERATIONS);
+	printf("projection: --run %d --dry-run on the fresh session: %d of %d phases within +-%.0f "
+	       "%% (iterations 2-%d), %d of %d iterations within +-%.0f %% (all)\n",
+	       ITERATIONS, t.dry_phases_in, t.dry_phases, PHASE_TOL * 100, ITERATIONS,
+	       t.dry_iters_in, t.dry_iters, ITER_TOL * 100);
 	return status;
 }

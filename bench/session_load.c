@@ -5,14 +5,19 @@
  * 7,400 examples) read by a session whose retrieve step searches them.  Every measurement runs
  * in a fresh child process (this program re-executed with --child) so that its peak memory is
  * its own: the peak resident set (VmHWM of /proc/self/status, which exec resets, unlike
- * ru_maxrss) after minus before the work.
+ * ru_maxrss) after minus before the work.  And two JSONL files of long inputs (issue 12: a 1 GB
+ * file of 100,000 examples with 10 passages each): 10 passages of about 1 KB an example, as a
+ * list of strings ("passages") or as a list of {"title", "text"} objects ("ctxs", as DPR writes
+ * them), 10,000 examples (105 MB) unless --long N says otherwise.
  *
- *   session_load [--examples N] [--reps R]
- *   session_load --child MODE FILE     MODE: cjson-jsonl, cjson-inline, load; prints "secs kib"
- *   session_load --generate DIR        only writes train.jsonl, session-jsonl.json,
- *                                      session-inline.json, hotpot.json and
- *                                      session-nested.json into DIR (for callgrind / perf) */
+ *   session_load [--examples N] [--long N] [--reps R]
+ *   session_load --child MODE FILE   MODE: cjson-jsonl, cjson-inline, load; prints "secs kib"
+ *   session_load [--long N] --generate DIR   only writes train.jsonl, session-jsonl.json,
+ *                                    session-inline.json, hotpot.json, session-nested.json,
+ *                                    long.jsonl, session-long.json, ctxs.jsonl and
+ *                                    session-ctxs.json into DIR (for callgrind / perf) */
 #include <cjson/cJSON.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -214,6 +219,73 @@ static void generate_nested(const char *dir, long n, char **session, char **data
 	fclose(b);
 }
 
+/* A passage of about 1 KB: words of the subjects above, and now and then what JSON writers
+ * escape (Python's json.dumps writes "é" as \u00e9; a quote; a line break). */
+static void passage(FILE *f, struct rng *r, long i, int p)
+{
+	static const char *const extra[] = {"caf\\u00e9",   "\\\"so-called\\\"",
+	                                    "line\\nbreak", "na\\u00efve",
+	                                    "1648",         "M\\u00fcnchen"};
+	int n = fprintf(f, "Passage %ld.%d:", i, p);
+	while (n < 1000) {
+		n += rng_below(r, 8) == 0
+		         ? fprintf(f, " %s", extra[rng_below(r, ARRAY_SIZE(extra))])
+		         : fprintf(f, " %s %s", subj[rng_below(r, ARRAY_SIZE(subj))],
+		                   ans[rng_below(r, ARRAY_SIZE(ans))]);
+	}
+}
+
+/* One line of long inputs: 10 passages as strings (objects false) or as DPR's {"title",
+ * "text"} objects under "ctxs". */
+static void long_record(FILE *f, struct rng *r, long i, bool objects)
+{
+	size_t k = rng_below(r, ARRAY_SIZE(subj));
+	fprintf(f, "{\"id\": \"q%06ld\", \"question\": \"", i);
+	fprintf(f, ask[rng_below(r, ARRAY_SIZE(ask))], subj[k]);
+	fprintf(f, " (item %ld)?\", \"answer\": \"%s\", \"%s\": [", i, ans[k],
+	        objects ? "ctxs" : "passages");
+	for (int p = 0; p < 10; p++) {
+		fputs(p ? ", " : "", f);
+		if (objects)
+			fprintf(f, "{\"title\": \"Title %ld.%d\", \"text\": \"", i, p);
+		else
+			fputc('"', f);
+		passage(f, r, i, p);
+		fputs(objects ? "\"}" : "\"", f);
+	}
+	fputs("]}\n", f);
+}
+
+/* long.jsonl and ctxs.jsonl with their sessions: a retrieve step searches the passages. */
+static void generate_long(const char *dir, long n, char *paths[4])
+{
+	static const char *const names[4] = {"long.jsonl", "session-long.json", "ctxs.jsonl",
+	                                     "session-ctxs.json"};
+	for (int k = 0; k < 4; k++)
+		paths[k] = xasprintf("%s/%s", dir, names[k]);
+	for (int k = 0; k < 4; k += 2) {
+		FILE *a = fopen(paths[k], "w"), *b = fopen(paths[k + 1], "w");
+		if (!a || !b) {
+			perror(dir);
+			exit(1);
+		}
+		fprintf(b,
+		        "{\"format\": \"adopt-session\", \"version\": 1, \"name\": \"bench\", "
+		        "\"models\": {},\n \"pipeline\": {\"steps\": [{\"id\": \"search\", "
+		        "\"type\": \"retrieve\", \"query\": \"{{input.question}}\", "
+		        "\"passages\": \"input.%s\", \"k\": 3}], \"output\": \"search\"},\n"
+		        " \"metric\": {\"type\": \"exact_match\"}, \"max_file_mb\": 8192,\n"
+		        " \"dataset\": {\"train\": \"%s\"}}\n",
+		        k ? "ctxs.text" : "passages", names[k]);
+		struct rng r;
+		rng_seed(&r, 11);
+		for (long i = 0; i < n; i++)
+			long_record(a, &r, i, k != 0);
+		fclose(a);
+		fclose(b);
+	}
+}
+
 /* Runs one measurement in a child; 0 with *secs and *kib filled. */
 static int measure(const char *self, const char *mode, const char *path, double *secs, long *kib)
 {
@@ -244,6 +316,10 @@ enum {
 	M_LOAD_INLINE,
 	M_CJSON_NESTED,
 	M_LOAD_NESTED,
+	M_CJSON_LONG,
+	M_LOAD_LONG,
+	M_CJSON_CTXS,
+	M_LOAD_CTXS,
 	M_COUNT
 };
 #define MAX_REPS 50
@@ -252,23 +328,33 @@ int main(int argc, char **argv)
 {
 	if (argc == 4 && !strcmp(argv[1], "--child"))
 		return child(argv[2], argv[3]);
-	long n = 100000, reps = 7;
-	if (argc == 3 && !strcmp(argv[1], "--generate")) {
-		char *a, *b, *c, *d, *e;
-		generate(argv[2], n, &a, &b, &c);
-		generate_nested(argv[2], n * 74 / 1000, &d, &e);
-		free(a), free(b), free(c), free(d), free(e);
-		return 0;
-	}
+	long n = 100000, reps = 7, n_long = 10000;
+	const char *gen_dir = NULL;
+	char *lp[4];
 	for (int i = 1; i + 1 < argc; i += 2) {
 		if (!strcmp(argv[i], "--examples"))
 			n = atol(argv[i + 1]);
 		else if (!strcmp(argv[i], "--reps"))
 			reps = atol(argv[i + 1]);
+		else if (!strcmp(argv[i], "--long"))
+			n_long = atol(argv[i + 1]);
+		else if (!strcmp(argv[i], "--generate"))
+			gen_dir = argv[i + 1];
 	}
-	if (reps < 1 || reps > MAX_REPS || n < 1) {
-		fprintf(stderr, "usage: session_load [--examples N] [--reps 1..%d]\n", MAX_REPS);
+	if (reps < 1 || reps > MAX_REPS || n < 1 || n_long < 1) {
+		fprintf(stderr, "usage: session_load [--examples N] [--long N] [--reps 1..%d]\n",
+		        MAX_REPS);
 		return 2;
+	}
+	if (gen_dir) {
+		char *a, *b, *c, *d, *e;
+		generate(gen_dir, n, &a, &b, &c);
+		generate_nested(gen_dir, n * 74 / 1000, &d, &e);
+		generate_long(gen_dir, n_long, lp);
+		free(a), free(b), free(c), free(d), free(e);
+		for (int k = 0; k < 4; k++)
+			free(lp[k]);
+		return 0;
 	}
 	char self[4096];
 	ssize_t sl = readlink("/proc/self/exe", self, sizeof self - 1);
@@ -282,19 +368,26 @@ int main(int argc, char **argv)
 	generate_nested(dir, n * 74 / 1000, &s_nested, &nested);
 	long size_jsonl = file_size(jsonl), size_inline = file_size(s_inline);
 	long size_nested = file_size(nested);
+	generate_long(dir, n_long, lp);
+	long size_long = file_size(lp[0]), size_ctxs = file_size(lp[2]);
 	printf("session_load: %ld examples; JSONL %.1f MB (%.0f bytes/example), inline session "
 	       "%.1f MB; %ld repetitions, median\n",
 	       n, size_jsonl / 1e6, (double)size_jsonl / (double)n, size_inline / 1e6, reps);
 	printf("session_load: nested (HotpotQA layout): %ld examples, %.1f MB JSON array\n",
 	       n * 74 / 1000, size_nested / 1e6);
+	printf("session_load: long inputs: %ld examples of 10 passages, JSONL %.1f MB (strings), "
+	       "%.1f MB (objects)\n",
+	       n_long, size_long / 1e6, size_ctxs / 1e6);
 
 	static const struct {
 		const char *mode;
 		int file; /* 0 jsonl data, 1 jsonl session, 2 inline session, 3 nested data, 4 its
-		           * session */
-	} ms[M_COUNT] = {{"cjson-jsonl", 0}, {"load", 1},         {"cjson-inline", 2},
-	                 {"load", 2},        {"cjson-inline", 3}, {"load", 4}};
-	const char *files[5] = {jsonl, s_jsonl, s_inline, nested, s_nested};
+		           * session, 5..8 the long files and their sessions */
+	} ms[M_COUNT] = {{"cjson-jsonl", 0},  {"load", 1}, {"cjson-inline", 2}, {"load", 2},
+	                 {"cjson-inline", 3}, {"load", 4}, {"cjson-jsonl", 5},  {"load", 6},
+	                 {"cjson-jsonl", 7},  {"load", 8}};
+	const char *files[9] = {jsonl, s_jsonl, s_inline, nested, s_nested,
+	                        lp[0], lp[1],   lp[2],    lp[3]};
 	double secs[M_COUNT][MAX_REPS], kib[M_COUNT][MAX_REPS];
 	int rc = 0;
 	for (long r = 0; r < reps && !rc; r++) {
@@ -318,9 +411,12 @@ int main(int argc, char **argv)
 			const char *name;
 			int base, load;
 			long size;
-		} rows[] = {{"JSONL file", M_CJSON_JSONL, M_LOAD_JSONL, size_jsonl},
-		            {"inline", M_CJSON_INLINE, M_LOAD_INLINE, size_inline},
-		            {"nested", M_CJSON_NESTED, M_LOAD_NESTED, size_nested}};
+			double target; /* peak / file size; long inputs: issue 12's 1.3x */
+		} rows[] = {{"JSONL file", M_CJSON_JSONL, M_LOAD_JSONL, size_jsonl, 3},
+		            {"inline", M_CJSON_INLINE, M_LOAD_INLINE, size_inline, 3},
+		            {"nested", M_CJSON_NESTED, M_LOAD_NESTED, size_nested, 3},
+		            {"long", M_CJSON_LONG, M_LOAD_LONG, size_long, 1.3},
+		            {"long ctxs", M_CJSON_CTXS, M_LOAD_CTXS, size_ctxs, 1.3}};
 		for (size_t i = 0; i < ARRAY_SIZE(rows); i++) {
 			double ratio = t[rows[i].load] / t[rows[i].base];
 			double mratio = mem[rows[i].load] / (double)rows[i].size;
@@ -331,9 +427,9 @@ int main(int argc, char **argv)
 			    t[rows[i].load] * 1e3, mem[rows[i].load] / 1e6);
 			printf(
 			    "  %-10s time ratio %.2fx (target < 1.5x: %s)   peak memory %.2fx file "
-			    "size (target < 3x: %s)\n",
-			    "", ratio, ratio < 1.5 ? "met" : "MISSED", mratio,
-			    mratio < 3 ? "met" : "MISSED");
+			    "size (target <= %gx: %s)\n",
+			    "", ratio, ratio < 1.5 ? "met" : "MISSED", mratio, rows[i].target,
+			    mratio <= rows[i].target ? "met" : "MISSED");
 		}
 	}
 	bench_rmdir(dir);
@@ -343,5 +439,7 @@ int main(int argc, char **argv)
 	free(jsonl);
 	free(s_nested);
 	free(nested);
+	for (int k = 0; k < 4; k++)
+		free(lp[k]);
 	return rc;
 }

@@ -26,8 +26,9 @@
  *      pane pinned on an example across the iterations focused, and key to screen for j/k, [ ]
  *      and Enter/q on the Evidence screen.
  *
- *   tui [--idle-s N] [--adopt build/adopt-tui] [--keep 1] [--history-only 1]
- *   (--keep: leave the temp dir; --history-only: part 6 alone) */
+ *   tui [--idle-s N] [--adopt build/adopt-tui] [--keep 1] [--history-only 1] [--live-only 1|2]
+ *   (--keep: leave the temp dir; --history-only: part 6 alone; --live-only: part 7 alone, 2:
+ *   its background saves only) */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -65,7 +66,7 @@ static const char *const words[] = {"apple",  "river",  "candle", "garden", "sil
 
 /* ---- the session and the rules ---- */
 
-static void write_rules(const char *path)
+static void write_rules(const char *path, int delay_ms)
 {
 	cJSON *root = cJSON_CreateObject(), *R = cJSON_AddArrayToObject(root, "rules");
 	/* the stall for the streaming part: only a prompt the benchmark edits contains STALL */
@@ -75,10 +76,10 @@ static void write_rules(const char *path)
 	       "format and extract it, the other LLM steps copy it, s09 writes it as the answer "
 	       "(exact match).</summary>");
 	bench_add_rule(R, "(?s)Step 1\\..*?Text: Item \\d+: (?<w>\\w+)", NULL,
-	               (const char *const[]){"${w}", "${w}", "${w}", "unknown", NULL}, 0);
+	               (const char *const[]){"${w}", "${w}", "${w}", "unknown", NULL}, delay_ms);
 	bench_add_rule(R, "(?s)Step 7\\..*?Word: (?<w>\\S+)", NULL,
-	               (const char *const[]){"${w}", "${w}", "${w}", "none", NULL}, 0);
-	bench_add_rule(R, "(?s)Step \\d\\..*?Word: (?<w>\\S+)", "${w}", NULL, 0);
+	               (const char *const[]){"${w}", "${w}", "${w}", "none", NULL}, delay_ms);
+	bench_add_rule(R, "(?s)Step \\d\\..*?Word: (?<w>\\S+)", "${w}", NULL, delay_ms);
 	cJSON_AddStringToObject(root, "fallback", "I do not know.");
 	bench_write_json(path, root);
 }
@@ -538,7 +539,7 @@ static void bench_history(void)
 {
 	char *dir = bench_tmpdir("tui-history");
 	char *session = xasprintf("%s/session.json", dir), *rules = xasprintf("%s/rules.json", dir);
-	write_rules(rules);
+	write_rules(rules, 0);
 	write_session(dir, session, HIST_TRAIN, HIST_VAL, HIST_VAL);
 	struct front_opts o = {.session = session, .limit = -1, .no_cache = true};
 	int rc;
@@ -604,6 +605,247 @@ static void bench_history(void)
 	bench_rmdir(dir);
 	free(dir);
 	free(session);
+	free(rules);
+}
+
+/* ---- keys while an iteration runs (part 7) ---- */
+
+/* The loop's instrument: every poll() of this process goes through here (the static library's
+ * calls bind to this definition), so the time between a return from poll() and the next call
+ * is the time the loop spent away from it: handling replies, engine phases, views, drawing,
+ * saving.  Counted only while `stalls_on`. */
+int __poll(struct pollfd *fds, nfds_t n, int timeout); /* glibc's poll */
+#define STALLS_MAX 16
+static struct {
+	bool on;
+	double back; /* the last return from poll(), 0: none yet */
+	double max;
+	long turns, over16, over50;
+	struct {
+		double s;
+		enum phase phase;
+	} worst[STALLS_MAX]; /* stalls over 50 ms, in order, with the phase they ended in */
+	size_t n_worst;
+	const struct engine *en;
+} stalls;
+
+int poll(struct pollfd *fds, nfds_t n, int timeout)
+{
+	if (stalls.on && stalls.back > 0) {
+		double gap = now_s() - stalls.back;
+		stalls.turns++;
+		stalls.max = MAX(stalls.max, gap);
+		stalls.over16 += gap > 0.016;
+		if (gap > 0.050) {
+			stalls.over50++;
+			const struct iteration *it = engine_current(stalls.en);
+			if (stalls.n_worst < STALLS_MAX)
+				stalls.worst[stalls.n_worst++].s = gap;
+			if (stalls.n_worst <= STALLS_MAX)
+				stalls.worst[stalls.n_worst - 1].phase =
+				    it ? it->phase : PHASE_COUNT;
+		}
+	}
+	int rc = __poll(fds, n, timeout);
+	stalls.back = now_s();
+	return rc;
+}
+
+#define LIVE_ITERS   5
+#define LIVE_TRAIN   300
+#define LIVE_INLINE  100000 /* examples inline in the file (the test split): saves are heavy */
+#define LIVE_DELAY   50     /* ms a scripted step answer takes */
+#define LIVE_KEY_GAP 0.020  /* s between keys, jittered +-50 % */
+#define LIVE_LIMIT_S 120
+#define LIVE_IDLE_S  2
+
+/* Adds LIVE_INLINE examples inline as the test split (never run: written by every save). */
+static void add_inline_test(const char *session)
+{
+	char *text = NULL;
+	size_t len;
+	struct err e = {{0}};
+	if (file_read(session, 1 << 30, &text, &len, &e) < 0) {
+		fprintf(stderr, "%s\n", e.msg);
+		exit(1);
+	}
+	struct sbuf b = {0};
+	const char *ds = strstr(text, "\"dataset\":");
+	if (!ds || !(ds = strchr(ds, '{'))) {
+		fprintf(stderr, "%s: no dataset object\n", session);
+		exit(1);
+	}
+	ds++;
+	sbuf_add(&b, text, (size_t)(ds - text));
+	sbuf_adds(&b, "\n\t\t\"test\": [\n");
+	for (long i = 0; i < LIVE_INLINE; i++)
+		sbuf_addf(&b,
+		          "\t\t\t{\"id\": \"t%06ld\", \"question\": \"Item %ld: %s. Which word is "
+		          "it?\", \"answer\": \"%s\"}%s\n",
+		          i, i, words[i % (long)ARRAY_SIZE(words)],
+		          words[i % (long)ARRAY_SIZE(words)], i + 1 < LIVE_INLINE ? "," : "");
+	sbuf_adds(&b, "\t\t],");
+	sbuf_adds(&b, ds);
+	if (file_write_atomic(session, sbuf_str(&b), b.len, &e) < 0) {
+		fprintf(stderr, "%s\n", e.msg);
+		exit(1);
+	}
+	sbuf_free(&b);
+	free(text);
+}
+
+static long long mtime_of(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0 ? st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec : 0;
+}
+
+/* LIVE_ITERS iterations run through the workbench's own loop turn (app_loop_turn, as tui.c's
+ * loop), saves as `mode` makes them, while keys j/k arrive every LIVE_KEY_GAP (jittered):
+ * each is handled at the first turn after it was due, as the loop reads the terminal, and its
+ * latency is the end of the draw that shows it - when it was due. */
+struct keys {
+	double *lat; /* latency of each key, s */
+	size_t n, cap;
+	double due; /* when the next key arrives */
+	unsigned seed;
+	long writes; /* of the session file, seen by its mtime */
+	long long mtime;
+};
+
+static bool engine_working(const struct app *a)
+{
+	return engine_busy(a->t.en) || engine_running(a->t.en) || llm_pending(a->t.llm) > 0 ||
+	       session_save_fd(a->t.s) >= 0;
+}
+
+/* Turns of the loop with keys arriving, for `seconds` or (while_working) as long as the engine
+ * works or a save is being written. */
+static void drive(struct app *a, const char *session, struct keys *k, double seconds,
+                  bool while_working)
+{
+	double t0 = now_s();
+	k->due = t0 + LIVE_KEY_GAP;
+	while ((while_working ? engine_working(a) : true) && now_s() - t0 < seconds) {
+		int wait = (int)((k->due - now_s()) * 1e3);
+		app_loop_turn(a, -1, MAX(wait, 0));
+		long long m = mtime_of(session);
+		k->writes += m != k->mtime;
+		k->mtime = m;
+		if (now_s() < k->due)
+			continue;
+		size_t first = k->n; /* every key due by now, as read_keys reads them */
+		while (k->due <= now_s() && k->n < k->cap) {
+			input_key(a, k->n / 10 % 2 ? 'k' : 'j');
+			a->draw_now = true;
+			app_pump(a);
+			k->lat[k->n++] = k->due;
+			k->seed = k->seed * 1103515245 + 12345;
+			k->due += LIVE_KEY_GAP * (0.5 + (double)(k->seed >> 16 & 0x7fff) / 32768.0);
+		}
+		app_draw(a); /* what the next turn would do first, the key having set draw_now */
+		a->draw_now = false;
+		a->last_draw = now_ms();
+		double done = now_s();
+		for (size_t i = first; i < k->n; i++)
+			k->lat[i] = done - k->lat[i];
+	}
+}
+
+static void report_keys(struct keys *k, const char *what)
+{
+	if (!k->n)
+		return;
+	double *v = k->lat;
+	size_t n = k->n;
+	bench_median(v, n);
+	double p99 = v[(size_t)((double)(n - 1) * 0.99 + 0.5)];
+	printf("    %s: %zu keys j/k -> screen drawn: p50 %.2f ms, p95 %.2f ms, p99 %.2f ms, max "
+	       "%.2f ms (target p99 < 16 ms: %s)\n",
+	       what, n, v[n / 2] * 1e3, p95(v, n) * 1e3, p99 * 1e3, v[n - 1] * 1e3,
+	       p99 < 0.016 ? "met" : "MISSED");
+}
+
+/* LIVE_ITERS iterations run through the workbench's own loop turn (app_loop_turn, as tui.c's
+ * loop), saves as `mode` makes them, while keys j/k arrive every LIVE_KEY_GAP (jittered):
+ * each is handled at the first turn after it was due, as the loop reads the terminal, and its
+ * latency is the end of the draw that shows it - when it was due.  First, as a baseline of the
+ * machine at that moment, the same keys for LIVE_IDLE_S with the engine idle. */
+static void live_run(const char *label, int mode, const char *dir)
+{
+	char *session = xasprintf("%s/session.json", dir);
+	write_session(dir, session, LIVE_TRAIN, N_VAL, 16);
+	add_inline_test(session);
+	struct front_opts o = {.session = session, .limit = -1, .no_cache = true};
+	int rc;
+	struct app *a = app_open(&o, &rc);
+	if (!a) {
+		printf("  %s: skipped (the workbench did not open: status %d)\n", label, rc);
+		free(session);
+		return;
+	}
+	a->t.deterministic = false;
+	a->save_mode = mode;
+	app_focus(a, VIEW_TRACES);
+	app_draw(a);
+	size_t cap = (size_t)(LIVE_LIMIT_S / LIVE_KEY_GAP * 2);
+	struct keys idle = {.lat = xcalloc(cap, sizeof(double)), .cap = cap, .seed = 7};
+	struct keys k = {.lat = xcalloc(cap, sizeof(double)), .cap = cap, .seed = 7};
+	drive(a, session, &idle, LIVE_IDLE_S, false);
+	k.mtime = mtime_of(session);
+	memset(&stalls, 0, sizeof stalls);
+	stalls.en = a->t.en;
+	double t0 = now_s();
+	if (engine_run(a->t.en, LIVE_ITERS) < 0) {
+		printf("  %s: engine_run refused\n", label);
+		app_close(a);
+		free(idle.lat);
+		free(k.lat);
+		free(session);
+		return;
+	}
+	stalls.on = true;
+	stalls.back = now_s();
+	drive(a, session, &k, LIVE_LIMIT_S, true);
+	stalls.on = false;
+	double wall = now_s() - t0;
+	app_save_collect(a, true);
+	const struct iteration *it = engine_current(a->t.en);
+	struct stat st;
+	printf("  %s: %zu iteration(s) in %.1f s (the last %s), %ld writes of the %.1f MB file\n",
+	       label, engine_iterations(a->t.en), wall,
+	       it ? (it->phase < PHASE_COUNT ? phase_name(it->phase) : "done") : "-", k.writes,
+	       stat(session, &st) == 0 ? (double)st.st_size / 1e6 : 0);
+	report_keys(&idle, "engine idle (the machine's baseline now)");
+	report_keys(&k, "while the iterations run");
+	printf(
+	    "    loop: %ld returns to poll(); longest time away from it %.1f ms (target < 50 ms: "
+	    "%s); %ld turns over 16 ms, %ld over 50 ms",
+	    stalls.turns, stalls.max * 1e3, stalls.max < 0.050 ? "met" : "MISSED", stalls.over16,
+	    stalls.over50);
+	for (size_t i = 0; i < stalls.n_worst; i++)
+		printf("%s%.0f ms (%s)", i ? ", " : ": ", stalls.worst[i].s * 1e3,
+		       stalls.worst[i].phase < PHASE_COUNT ? phase_name(stalls.worst[i].phase)
+		                                           : "between iterations");
+	printf("\n");
+	free(idle.lat);
+	free(k.lat);
+	app_close(a);
+	free(session);
+}
+
+static void bench_live(bool after_only)
+{
+	char *dir = bench_tmpdir("tui-live"), *rules = xasprintf("%s/rules.json", dir);
+	write_rules(rules, LIVE_DELAY);
+	printf("  keys while %d iterations run (%d train, %d validation examples, scripted answers "
+	       "after %d ms, %d examples inline in the file):\n",
+	       LIVE_ITERS, LIVE_TRAIN, N_VAL, LIVE_DELAY, LIVE_INLINE);
+	if (!after_only)
+		live_run("saves on the loop (before)", SAVE_ON_LOOP, dir);
+	live_run("saves in the background (after)", SAVE_BACKGROUND, dir);
+	bench_rmdir(dir);
+	free(dir);
 	free(rules);
 }
 
@@ -726,7 +968,7 @@ static void bench_binary(const char *bin, const char *session, int idle_s)
 
 int main(int argc, char **argv)
 {
-	int idle_s = 10, keep = 0, history_only = 0;
+	int idle_s = 10, keep = 0, history_only = 0, live_only = 0;
 	const char *bin = "build/adopt-tui";
 	for (int i = 1; i + 1 < argc; i += 2) {
 		if (strcmp(argv[i], "--idle-s") == 0)
@@ -737,6 +979,14 @@ int main(int argc, char **argv)
 			keep = atoi(argv[i + 1]);
 		else if (strcmp(argv[i], "--history-only") == 0)
 			history_only = atoi(argv[i + 1]);
+		else if (strcmp(argv[i], "--live-only") == 0)
+			live_only = atoi(argv[i + 1]);
+	}
+	if (live_only) {
+		setenv("ADOPT_TEST_SCREEN", "200x60", 1);
+		unsetenv("ADOPT_TEST_SCRIPT");
+		bench_live(live_only == 2);
+		return 0;
 	}
 	if (history_only) {
 		setenv("ADOPT_TEST_SCREEN", "200x60", 1);
@@ -746,7 +996,7 @@ int main(int argc, char **argv)
 	}
 	char *dir = bench_tmpdir("tui");
 	char *session = xasprintf("%s/session.json", dir), *rules = xasprintf("%s/rules.json", dir);
-	write_rules(rules);
+	write_rules(rules, 0);
 	write_session(dir, session, N_TRAIN, N_VAL, 16);
 	long rss0 = status_kb(getpid(), "VmRSS");
 
@@ -801,6 +1051,8 @@ int main(int argc, char **argv)
 	bench_binary(bin, session, idle_s);
 	printf("  a long history (part 6):\n");
 	bench_history();
+	printf("  an iteration running (part 7):\n");
+	bench_live(false);
 	if (keep)
 		printf("  files kept in %s\n", dir);
 	else

@@ -2,7 +2,9 @@
  * read one example at a time (dataset_load_inline), the same array parsed whole by cJSON, and a
  * file beside the session (JSON lines, or a JSON array).  The inline reader and the whole parse
  * must agree on success, the error and every example; the file must load or give a message that
- * names it. */
+ * names it, and give every value as the loader computes it without keeping fields that hold
+ * objects as JSON (dataset.eager). */
+#include <stdlib.h>
 #include <string.h>
 
 #include <cjson/cJSON.h>
@@ -26,12 +28,22 @@ static void same_examples(const struct split *a, const struct split *b)
 		for (size_t k = 0; k < x->n; k++) {
 			FUZZ_CHECK(strcmp(x->keys[k], y->keys[k]) == 0, "example %zu: other key",
 			           i);
-			FUZZ_CHECK(same_str(x->vals[k].text, y->vals[k].text) &&
-			               x->vals[k].n_items == y->vals[k].n_items,
+			struct value_buf bx = {0}, by = {0};
+			const struct value *vx = value_read(&x->vals[k], &bx);
+			const struct value *vy = value_read(&y->vals[k], &by);
+			FUZZ_CHECK(same_str(vx->text, vy->text) && vx->n_items == vy->n_items,
 			           "example %zu: other value of %s", i, x->keys[k]);
-			for (size_t m = 0; m < x->vals[k].n_items; m++)
-				FUZZ_CHECK(strcmp(x->vals[k].items[m], y->vals[k].items[m]) == 0,
+			for (size_t m = 0; m < vx->n_items; m++)
+				FUZZ_CHECK(strcmp(vx->items[m], vy->items[m]) == 0,
 				           "example %zu: other item", i);
+			char *jx, *jy;
+			FUZZ_CHECK(
+			    strcmp(value_text(&x->vals[k], &jx), value_text(&y->vals[k], &jy)) == 0,
+			    "example %zu: other text of %s", i, x->keys[k]);
+			free(jx);
+			free(jy);
+			value_buf_free(&bx);
+			value_buf_free(&by);
 		}
 		for (size_t k = 0; k < x->n_golds; k++)
 			FUZZ_CHECK(strcmp(x->golds[k], y->golds[k]) == 0, "example %zu: other gold",
@@ -42,8 +54,8 @@ static void same_examples(const struct split *a, const struct split *b)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const char *text = (const char *)data;
-	struct dataset in = {0}, whole = {0}, file = {0};
-	struct err e1 = {{0}}, e2 = {{0}}, e3 = {{0}};
+	struct dataset in = {0}, whole = {0}, file = {0}, eager = {.eager = true};
+	struct err e1 = {{0}}, e2 = {{0}}, e3 = {{0}}, e4 = {{0}};
 
 	/* inline, one example at a time, against the whole array parsed by cJSON */
 	const char *bad = NULL;
@@ -76,6 +88,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int rc3 = dataset_load_split(&file, SPLIT_TRAIN, spec, fuzz_tmpdir(), &e3);
 	if (rc3 < 0)
 		FUZZ_CHECK(strstr(e3.msg, path), "the message does not name the file: %s", e3.msg);
+	int rc4 = dataset_load_split(&eager, SPLIT_TRAIN, spec, fuzz_tmpdir(), &e4);
+	FUZZ_CHECK(rc3 == rc4 && strcmp(e3.msg, e4.msg) == 0, "kept as JSON %d, eager %d: %s / %s",
+	           rc3, rc4, e3.msg, e4.msg);
+	if (rc3 == 0)
+		same_examples(&file.splits[SPLIT_TRAIN], &eager.splits[SPLIT_TRAIN]);
 	cJSON_Delete(spec);
 
 	free(path);
@@ -83,5 +100,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	dataset_free(&in);
 	dataset_free(&whole);
 	dataset_free(&file);
+	dataset_free(&eager);
 	return 0;
 }

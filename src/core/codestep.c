@@ -76,8 +76,10 @@ static int run_retrieve(const struct step *st, const char *text, const struct co
 	const struct bm25 *index = st->bm25;
 	struct bm25 *local = NULL;
 	const char *const *docs = (const char *const *)st->corpus_docs;
+	struct value_buf vb = {0}; /* the passages, when their field is kept as JSON */
 	if (!index) {
-		const struct value *v = env->ex ? example_get(env->ex, st->passages + 6) : NULL;
+		const struct value *v =
+		    env->ex ? example_get(env->ex, st->passages + 6, &vb) : NULL;
 		if (!v)
 			return err_set(e, "this example has no \"%s\" field to retrieve from",
 			               st->passages + 6);
@@ -98,6 +100,7 @@ static int run_retrieve(const struct step *st, const char *text, const struct co
 	step_out_set_items(out, items, n);
 	free(idx);
 	bm25_free(local);
+	value_buf_free(&vb);
 	return 0;
 }
 

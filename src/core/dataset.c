@@ -1,6 +1,12 @@
 /* dataset.c: loading examples into a compact arena form (inline, JSONL, JSON array, or an
  * array under a key of a JSON object), one example at a time; the gold answer found by a path
- * ("answers.text"); every example's line remembered for messages. */
+ * ("answers.text"); every example's line remembered for messages.
+ *
+ * What an example costs: its values' texts once.  A field that holds objects (DPR's "ctxs":
+ * [{"title": ..., "text": ...}, ...], or an object like "meta") would cost twice, as the
+ * objects' JSON (its items) and as its members' values ("ctxs.text"), so it is kept once, as
+ * its compact JSON, and those values are computed from it when asked (read_json), by the same
+ * code that the loader runs on the parsed line: the same texts. */
 #include <errno.h>
 #include <math.h>
 #include <stdbool.h>
@@ -52,16 +58,16 @@ static void scalar_add(struct sbuf *b, const cJSON *v)
 	}
 }
 
-/* The text of a scalar JSON value (scalar_add), kept in the arena. */
-static const char *scalar_text(struct dataset *d, const cJSON *v)
+/* The text of a scalar JSON value (scalar_add), kept in the arena a. */
+static const char *scalar_text(struct arena *a, const cJSON *v)
 {
 	if (cJSON_IsString(v))
-		return arena_strdup(&d->arena, v->valuestring);
+		return arena_strdup(a, v->valuestring);
 	if (cJSON_IsBool(v) || cJSON_IsNull(v))
 		return cJSON_IsNull(v) ? "" : cJSON_IsTrue(v) ? "true" : "false";
 	struct sbuf b = {0};
 	scalar_add(&b, v);
-	const char *r = arena_strndup(&d->arena, sbuf_str(&b), b.len);
+	const char *r = arena_strndup(a, sbuf_str(&b), b.len);
 	sbuf_free(&b);
 	return r;
 }
@@ -88,47 +94,40 @@ static void flatten_text(const cJSON *v, struct sbuf *b)
 /* One item of a list field: a scalar's text, or, for a list inside the list, one passage: its
  * first item, ": ", then the rest flattened (HotpotQA's context [title, [sentence, ...]] becomes
  * "Title: sentence sentence"). */
-static const char *item_text(struct dataset *d, const cJSON *v)
+static const char *item_text(struct arena *a, const cJSON *v)
 {
 	if (!cJSON_IsArray(v) || !v->child)
-		return scalar_text(d, v);
+		return scalar_text(a, v);
 	struct sbuf b = {0}, rest = {0};
 	flatten_text(v->child, &b);
 	for (const cJSON *it = v->child->next; it; it = it->next)
 		flatten_text(it, &rest);
 	if (rest.len)
 		sbuf_addf(&b, ": %s", rest.s[0] == ' ' ? rest.s + 1 : rest.s);
-	const char *r = arena_strndup(&d->arena, sbuf_str(&b), b.len);
+	const char *r = arena_strndup(a, sbuf_str(&b), b.len);
 	sbuf_free(&b);
 	sbuf_free(&rest);
 	return r;
 }
 
-static void value_from_json(struct dataset *d, const cJSON *v, struct value *out)
+static void value_from_json(struct arena *a, const cJSON *v, struct value *out)
 {
 	if (!cJSON_IsArray(v)) {
-		*out = (struct value){scalar_text(d, v), NULL, 0};
+		*out = (struct value){.text = scalar_text(a, v)};
 		return;
 	}
 	size_t n = (size_t)cJSON_GetArraySize(v), i = 0;
-	const char **items = arena_alloc(&d->arena, (n ? n : 1) * sizeof *items);
+	const char **items = arena_alloc(a, (n ? n : 1) * sizeof *items);
 	const cJSON *it;
-	cJSON_ArrayForEach(it, v) items[i++] = item_text(d, it);
-	*out = (struct value){NULL, items, n}; /* the text is joined when asked (value_text) */
+	cJSON_ArrayForEach(it, v) items[i++] = item_text(a, it);
+	*out = (struct value){.items = items, .n_items = (uint32_t)n}; /* text joined when asked */
 }
 
-const char *value_text(const struct value *v, char **joined)
+/* A value kept as JSON: the compact JSON of its example's top-level field, and which value of
+ * that field it is (0 the field's own, N the Nth of its sub-fields in add_subfields' order). */
+static struct value kept_json(const char *json, size_t index)
 {
-	*joined = NULL;
-	if (v->text)
-		return v->text;
-	struct sbuf b = {0};
-	for (size_t i = 0; i < v->n_items; i++) {
-		if (i)
-			sbuf_addc(&b, '\n');
-		sbuf_adds(&b, v->items[i]);
-	}
-	return *joined = sbuf_take(&b);
+	return (struct value){.json = json, .json_index = (uint32_t)index + 1};
 }
 
 /* Fields found below an example's top level: "answers.text" -> its value. */
@@ -141,19 +140,41 @@ struct fields {
 	size_t n, cap;
 };
 
-static void add_field(struct dataset *d, struct fields *fs, const char *key, const cJSON *v)
+/* What add_subfields does with the sub-fields it meets, numbered from 1 in its order.  Loading
+ * (d set): each is appended to fs with its name interned, and its value computed now or, when
+ * the field is kept as JSON (json set), marked to be read from it.  Reading a value kept as
+ * JSON (d NULL): only sub-field number want is computed, into *got, its texts in a. */
+struct walk {
+	struct dataset *d;
+	struct fields *fs;
+	const char *json;
+	size_t count, want;
+	struct arena *a;
+	struct value *got;
+};
+
+static void add_field(struct walk *w, const char *key, const cJSON *v)
 {
+	size_t k = ++w->count;
+	if (!w->d) {
+		if (k == w->want)
+			value_from_json(w->a, v, w->got);
+		return;
+	}
+	struct fields *fs = w->fs;
 	fs->v = xgrow(fs->v, &fs->cap, fs->n + 1, sizeof *fs->v);
-	fs->v[fs->n].key = intern_field(d, key);
-	value_from_json(d, v, &fs->v[fs->n].val);
+	fs->v[fs->n].key = intern_field(w->d, key);
+	if (w->json && k < UINT32_MAX - 1)
+		fs->v[fs->n].val = kept_json(w->json, k);
+	else
+		value_from_json(&w->d->arena, v, &fs->v[fs->n].val);
 	fs->n++;
 }
 
 /* The sub-fields of field `key` with value v: an object's members as "key.member" (and theirs,
  * a few levels deep); for a list of objects, each member name found among them as a list of
  * the items' values (SQuAD's "answers": [{"text": ...}, ...] gives "answers.text"). */
-static void add_subfields(struct dataset *d, struct fields *fs, const char *key, const cJSON *v,
-                          int depth)
+static void add_subfields(struct walk *w, const char *key, const cJSON *v, int depth)
 {
 	if (depth >= 4)
 		return;
@@ -162,8 +183,8 @@ static void add_subfields(struct dataset *d, struct fields *fs, const char *key,
 		cJSON_ArrayForEach(c, v)
 		{
 			char *name = xasprintf("%s.%s", key, c->string);
-			add_field(d, fs, name, c);
-			add_subfields(d, fs, name, c, depth + 1);
+			add_field(w, name, c);
+			add_subfields(w, name, c, depth + 1);
 			free(name);
 		}
 		return;
@@ -194,11 +215,85 @@ static void add_subfields(struct dataset *d, struct fields *fs, const char *key,
 					cJSON_AddItemReferenceToArray(list, m);
 			}
 			char *name = xasprintf("%s.%s", key, c->string);
-			add_field(d, fs, name, list);
+			add_field(w, name, list);
 			free(name);
 			cJSON_Delete(list);
 		}
 	}
+}
+
+/* Whether field v holds objects (is one, or a list with one in it): what has sub-fields, and
+ * is then kept as JSON. */
+static bool holds_objects(const cJSON *v)
+{
+	if (cJSON_IsObject(v))
+		return true;
+	const cJSON *it, *list = cJSON_IsArray(v) ? v : NULL;
+	cJSON_ArrayForEach(it, list)
+	{
+		if (cJSON_IsObject(it))
+			return true;
+	}
+	return false;
+}
+
+/* A value kept as JSON, computed into *out (texts in a) as the loader computes a value from
+ * the parsed field: the JSON is the loader's own compact print of it, which parses back to the
+ * same tree (numbers in their shortest form read back as the same doubles). */
+static void read_json(const struct value *kept, struct arena *a, struct value *out)
+{
+	*out = (struct value){.text = ""};
+	cJSON *v = cJSON_Parse(kept->json);
+	if (!v)
+		return; /* cannot happen: the loader printed it */
+	if (kept->json_index == 1) {
+		value_from_json(a, v, out);
+	} else {
+		struct walk w = {.want = kept->json_index - 1, .a = a, .got = out};
+		add_subfields(&w, "", v, 0);
+	}
+	cJSON_Delete(v);
+}
+
+const struct value *value_read(const struct value *v, struct value_buf *buf)
+{
+	if (!v || !v->json_index)
+		return v;
+	read_json(v, &buf->arena, &buf->v);
+	return &buf->v;
+}
+
+void value_buf_free(struct value_buf *buf)
+{
+	arena_free(&buf->arena);
+	memset(buf, 0, sizeof *buf);
+}
+
+/* The text of a value that is no JSON (see value_text). */
+static const char *plain_text(const struct value *v, char **joined)
+{
+	*joined = NULL;
+	if (v->text)
+		return v->text;
+	struct sbuf b = {0};
+	for (size_t i = 0; i < v->n_items; i++) {
+		if (i)
+			sbuf_addc(&b, '\n');
+		sbuf_adds(&b, v->items[i]);
+	}
+	return *joined = sbuf_take(&b);
+}
+
+const char *value_text(const struct value *v, char **joined)
+{
+	if (!v->json_index)
+		return plain_text(v, joined);
+	struct value_buf buf = {0};
+	const char *t = plain_text(value_read(v, &buf), joined);
+	if (!*joined)
+		*joined = xstrdup(t);
+	value_buf_free(&buf);
+	return *joined;
 }
 
 /* False when v holds a number that overflowed a double (1e400 reads as infinity): its text
@@ -312,11 +407,33 @@ static int golds_from_json(struct dataset *d, const cJSON *obj, const char *path
 				    k ? k->string : "", k ? "\"" : "");
 				break;
 			}
-			ex->golds[ex->n_golds++] = scalar_text(d, single);
+			ex->golds[ex->n_golds++] = scalar_text(&d->arena, single);
 		}
 	}
 	free(g.v);
 	return rc;
+}
+
+/* n pointers, zeroed: small (cap of them) when they fit, else allocated. */
+static const char **scratch(const char **small, size_t cap, size_t n)
+{
+	if (n > cap)
+		return xcalloc(n, sizeof *small);
+	memset(small, 0, cap * sizeof *small);
+	return small;
+}
+
+/* An example's field names: the previous example's array when it holds the same ones (most
+ * datasets give every example the same fields: 8 bytes a field saved per example), else a
+ * copy of keys. */
+static const char **shared_keys(struct dataset *d, const char **keys, size_t n)
+{
+	if (d->last_keys && d->last_n == n && memcmp(d->last_keys, keys, n * sizeof *keys) == 0)
+		return d->last_keys;
+	d->last_keys = arena_alloc(&d->arena, (n ? n : 1) * sizeof *keys);
+	memcpy(d->last_keys, keys, n * sizeof *keys);
+	d->last_n = n;
+	return d->last_keys;
 }
 
 int dataset_add_example(struct dataset *d, enum split_id split, const cJSON *obj, size_t index,
@@ -344,32 +461,51 @@ int dataset_add_example(struct dataset *d, enum split_id split, const cJSON *obj
 		return -1;
 
 	/* every field but the gold (sized exactly: a large dataset pays per byte here), then the
-	 * sub-fields of objects ("answers.text") */
-	size_t nfields = 0, nsub = 0;
+	 * sub-fields of objects ("answers.text"); a field that holds objects kept as its JSON */
+	size_t nfields = 0, nsub = 0, i = 0;
 	cJSON_ArrayForEach(f, obj) nfields += f != gold;
+	const char *json_small[16], *keys_small[32]; /* most examples: no allocation */
+	const char **json = scratch(json_small, ARRAY_SIZE(json_small), nfields);
 	struct fields subs = {0};
-	cJSON_ArrayForEach(f, obj)
-	{
-		if (f != gold)
-			add_subfields(d, &subs, f->string, f, 0);
-	}
-	nsub = subs.n;
-	ex->keys = arena_alloc(&d->arena, (nfields + nsub ? nfields + nsub : 1) * sizeof *ex->keys);
-	ex->vals = arena_alloc(&d->arena, (nfields + nsub ? nfields + nsub : 1) * sizeof *ex->vals);
 	cJSON_ArrayForEach(f, obj)
 	{
 		if (f == gold)
 			continue;
-		ex->keys[ex->n] = intern_field(d, f->string);
-		value_from_json(d, f, &ex->vals[ex->n]);
+		if (!d->eager && holds_objects(f)) {
+			char *text = json_print_compact(f);
+			json[i] = arena_strdup(&d->arena, text);
+			free(text);
+		}
+		struct walk w = {.d = d, .fs = &subs, .json = json[i++]};
+		add_subfields(&w, f->string, f, 0);
+	}
+	nsub = subs.n;
+	const char **keys = scratch(keys_small, ARRAY_SIZE(keys_small), nfields + nsub);
+	ex->vals = arena_alloc(&d->arena, (nfields + nsub ? nfields + nsub : 1) * sizeof *ex->vals);
+	i = 0;
+	cJSON_ArrayForEach(f, obj)
+	{
+		if (f == gold)
+			continue;
+		keys[ex->n] = intern_field(d, f->string);
+		if (json[i])
+			ex->vals[ex->n] = kept_json(json[i], 0);
+		else
+			value_from_json(&d->arena, f, &ex->vals[ex->n]);
+		i++;
 		if (strcmp(f->string, idf) == 0 && (cJSON_IsString(f) || cJSON_IsNumber(f)))
 			ex->id = ex->vals[ex->n].text; /* the same text: shared, not copied */
 		ex->n++;
 	}
-	for (size_t i = 0; i < nsub; i++) {
-		ex->keys[ex->n] = subs.v[i].key;
-		ex->vals[ex->n++] = subs.v[i].val;
+	for (size_t k = 0; k < nsub; k++) {
+		keys[ex->n] = subs.v[k].key;
+		ex->vals[ex->n++] = subs.v[k].val;
 	}
+	ex->keys = shared_keys(d, keys, ex->n);
+	if (keys != keys_small)
+		free(keys);
+	if (json != json_small)
+		free(json);
 	free(subs.v);
 	if (!ex->id) {
 		char buf[48];
@@ -854,19 +990,24 @@ const char *example_text(const struct example *ex, const char *path, char **join
 	for (size_t i = 0; i < ex->n; i++) {
 		if (strncmp(ex->keys[i], path, n) != 0 || ex->keys[i][n])
 			continue;
-		const struct value *v = &ex->vals[i];
 		if (index == SIZE_MAX)
-			return value_text(v, joined);
-		return v->items && index < v->n_items ? v->items[index] : "";
+			return value_text(&ex->vals[i], joined);
+		struct value_buf buf = {0};
+		const struct value *v = value_read(&ex->vals[i], &buf);
+		const char *t = v->items && index < v->n_items ? v->items[index] : "";
+		if (v == &buf.v)
+			t = *joined = xstrdup(t);
+		value_buf_free(&buf);
+		return t;
 	}
 	return NULL;
 }
 
-const struct value *example_get(const struct example *ex, const char *key)
+const struct value *example_get(const struct example *ex, const char *key, struct value_buf *buf)
 {
 	for (size_t i = 0; i < ex->n; i++)
 		if (strcmp(ex->keys[i], key) == 0)
-			return &ex->vals[i];
+			return value_read(&ex->vals[i], buf);
 	return NULL;
 }
 

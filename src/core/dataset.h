@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <cjson/cJSON.h>
 
@@ -13,15 +14,33 @@
 
 /* A field value: a scalar's text, or a list's items.  A list is kept once, as its items (what a
  * retrieve step searches): its text, the items one a line, is joined only when asked
- * (value_text), so text is NULL for a list. */
+ * (value_text), so text is NULL for a list.  A field that holds objects (an object, or a list
+ * with objects in it: DPR's "ctxs": [{"title": ..., "text": ...}]) is kept once too, as its
+ * JSON: its value and its sub-fields' ("ctxs.text") have json_index set (text NULL, n_items 0)
+ * and are computed when asked (value_read, value_text, example_get, example_text).  24 bytes:
+ * a dataset has one per field per example. */
 struct value {
 	const char *text;
-	const char *const *items;
-	size_t n_items;
+	union {
+		const char *const *items;
+		const char *json; /* the compact JSON of the example's top-level field */
+	};
+	uint32_t n_items;
+	uint32_t
+	    json_index; /* 0: not kept as JSON; 1: the field's own value; N: its sub-field N-1 */
 };
 /* A value's text: v->text, or a list's items one a line joined into *joined (caller frees;
- * NULL when nothing was joined), which is then what is returned. */
+ * NULL when nothing was joined), which is then what is returned.  A value kept as JSON is
+ * always computed into *joined. */
 const char *value_text(const struct value *v, char **joined);
+/* Where a value kept as JSON is computed (zeroed before use; value_buf_free releases it). */
+struct value_buf {
+	struct value v;
+	struct arena arena;
+};
+/* v itself, or, when v is kept as JSON, v computed into buf (&buf->v): text or items set. */
+const struct value *value_read(const struct value *v, struct value_buf *buf);
+void value_buf_free(struct value_buf *buf);
 
 struct example {
 	const char *id;
@@ -54,7 +73,10 @@ struct dataset {
 	struct {
 		bool on;
 		size_t from, n;
-	} slice; /* the loader's own: while a file's offset/limit slice is read, what is kept */
+	} slice;    /* the loader's own: while a file's offset/limit slice is read, what is kept */
+	bool eager; /* tests: no value kept as JSON, every one computed at load (to compare) */
+	const char **last_keys; /* the loader's own: the last example's field names, shared */
+	size_t last_n;
 };
 
 /* Loads one split from an inline array, a path (JSONL, or a JSON array) relative to dir, or
@@ -83,11 +105,13 @@ int dataset_add_example(struct dataset *d, enum split_id split, const cJSON *obj
 void dataset_free(struct dataset *d);
 
 /* A field by name.  An object field's members are fields too ("answers.text", and for a list
- * of objects the list of each one's member); the gold's own field is none. */
-const struct value *example_get(const struct example *ex, const char *key);
+ * of objects the list of each one's member); the gold's own field is none.  The value is the
+ * dataset's, or, when kept as JSON, computed into buf (value_read: value_buf_free it). */
+const struct value *example_get(const struct example *ex, const char *key, struct value_buf *buf);
 /* The text of a field, or with a final [N] its item N ("context[0]"; "" past the end); NULL
- * when the example has no such field.  Owned by the dataset, except a list's whole text, which
- * is joined for this call into *joined (value_text: caller frees). */
+ * when the example has no such field.  Owned by the dataset, except a list's whole text and
+ * the texts of a value kept as JSON, which are made for this call into *joined (value_text:
+ * caller frees). */
 const char *example_text(const struct example *ex, const char *path, char **joined);
 /* Whether some example has the field (a final [N] ignored). */
 int dataset_has_field(const struct dataset *d, const char *key);

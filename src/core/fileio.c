@@ -213,6 +213,15 @@ void file_write_fail_after(long nbytes)
 	fail_after_bytes = nbytes;
 }
 
+/* Test hook: when set, file_write_atomic calls it once the temp file is written and synced,
+ * just before the rename (a test stops the writer there to kill it half-way). */
+static void (*before_rename)(const char *tmp);
+void file_write_before_rename(void (*fn)(const char *tmp));
+void file_write_before_rename(void (*fn)(const char *tmp))
+{
+	before_rename = fn;
+}
+
 /* The existing target of a replacement must be a regular file of ours, and not a link. */
 static int check_target(const char *path, struct stat *st, bool *exists, struct err *e)
 {
@@ -269,6 +278,8 @@ int file_write_atomic(const char *path, const char *data, size_t len, struct err
 		goto fail_write;
 	}
 	fd = -1;
+	if (before_rename)
+		before_rename(tmp);
 	if (rename(tmp, path) < 0)
 		goto fail_write;
 	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);

@@ -18,11 +18,11 @@
 
 const char *const pipeline_keys[] = {"steps", "loops", "output", NULL};
 /* in the order a save writes them (session.c) */
-const char *const step_keys[] = {"id",      "type",    "frozen",     "model",       "inputs",
-                                 "system",  "prompt",  "parse",      "demos",       "template",
-                                 "source",  "pattern", "replace",    "group",       "global",
-                                 "query",   "corpus",  "passages",   "url",         "k",
-                                 "command", "input",   "timeout_ms", "description", NULL};
+const char *const step_keys[] = {
+    "id",        "type",    "frozen",   "model",      "inputs",      "system",  "prompt",
+    "parse",     "demos",   "template", "source",     "pattern",     "replace", "group",
+    "global",    "query",   "corpus",   "passages",   "url",         "k",       "concurrency",
+    "timeout_s", "command", "input",    "timeout_ms", "description", NULL};
 const char *const loop_keys[] = {"id", "steps", "max_rounds", "until", NULL};
 
 static const char *const kind_names[STEP_KIND_COUNT] = {
@@ -192,6 +192,55 @@ static bool retrieve_url_ok(const char *url)
 	return true;
 }
 
+/* "concurrency" and "timeout_s" belong to a retrieve step with a "url": an error elsewhere. */
+static void reject_server_keys(struct loader *L, const struct step *st, const char *path,
+                               const char *why)
+{
+	static const char *const keys[] = {"concurrency", "timeout_s"};
+	for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
+		if (!cJSON_GetObjectItemCaseSensitive(st->json, keys[i]))
+			continue;
+		char p[300];
+		snprintf(p, sizeof p, "%s.%s", path, keys[i]);
+		load_problem(L, p,
+		             "step \"%s\": \"%s\" is for a retrieval server (a retrieve step with "
+		             "\"url\"); %s",
+		             st->id, keys[i], why);
+	}
+}
+
+/* Steps asking the same retrieval server share its concurrency slots (the LLM layer keeps one
+ * limiter per url): a step that gives none takes the one another gives, and two that differ
+ * are an error. */
+static void share_server_concurrency(struct loader *L, struct session *s)
+{
+	for (size_t i = 0; i < s->n_steps; i++) {
+		struct step *a = &s->steps[i];
+		if (a->kind != STEP_RETRIEVE || !a->url || !a->json)
+			continue;
+		for (size_t j = 0; j < i; j++) {
+			struct step *b = &s->steps[j];
+			if (b->kind != STEP_RETRIEVE || !b->url || strcmp(a->url, b->url) != 0)
+				continue;
+			if (a->concurrency && b->concurrency && a->concurrency != b->concurrency) {
+				char p[300];
+				snprintf(p, sizeof p, "pipeline.steps[%zu].concurrency", i);
+				load_problem(
+				    L, p,
+				    "step \"%s\": concurrency %d, but step \"%s\" asks the "
+				    "same url with concurrency %d: steps that ask one server "
+				    "share its slots, give them the same",
+				    a->id, a->concurrency, b->id, b->concurrency);
+				break;
+			}
+			if (!a->concurrency)
+				a->concurrency = b->concurrency;
+			else if (!b->concurrency)
+				b->concurrency = a->concurrency;
+		}
+	}
+}
+
 static void load_retrieve(struct loader *L, struct session *s, struct step *st, const char *path)
 {
 	st->text = load_template(L, st->json, path, "query", true, st->id);
@@ -206,6 +255,10 @@ static void load_retrieve(struct loader *L, struct session *s, struct step *st, 
 		             "\"input.context\") or \"url\" (a retrieval server)",
 		             st->id);
 	}
+	st->concurrency = (int)load_int(L, st->json, path, "concurrency", 0, 1, 1024);
+	st->timeout_s = load_number(L, st->json, path, "timeout_s", 0, 0.1, 3600);
+	if (!st->url)
+		reject_server_keys(L, st, path, "a retrieve step without \"url\" asks no server");
 	if (st->url && !retrieve_url_ok(st->url)) {
 		char p[300];
 		snprintf(p, sizeof p, "%s.url", path);
@@ -642,7 +695,15 @@ void load_pipeline(struct loader *L, struct session *s)
 		case STEP_KIND_COUNT:
 			break;
 		}
+		if (st->kind != STEP_RETRIEVE) {
+			char why[48];
+			snprintf(why, sizeof why, "this is a%s %s step",
+			         st->kind == STEP_LLM || st->kind == STEP_EXEC ? "n" : "",
+			         step_kind_name(st->kind));
+			reject_server_keys(L, st, path, why);
+		}
 	}
+	share_server_concurrency(L, s);
 	compute_order(L, s);
 	char *out = load_string(L, p, "pipeline", "output", NULL);
 	if (out) {

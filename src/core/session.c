@@ -17,11 +17,15 @@
  * Peak memory is the file's text, the dataset's arena and the outline's small tree.  Invalid
  * JSON inside an example is reported as before: the file's parse error, alone. */
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "core/jsonfmt.h"
@@ -344,12 +348,25 @@ static void check_golds(struct loader *L, struct session *s)
 
 /* ---- optimizer settings ---- */
 
-static const char *const optimizer_keys[] = {"seed",          "batch_size",   "minibatch_good",
-                                             "minibatch_bad", "val_size",     "budget_total",
-                                             "budget_floor",  "eval_budget",  "step_optimizer",
-                                             "role_model",    "cost_cap_usd", "token_cap",
-                                             "max_demos",     "roles",        "val_resample",
-                                             "ablate",        "screen_size",  NULL};
+static const char *const optimizer_keys[] = {"seed",
+                                             "batch_size",
+                                             "minibatch_good",
+                                             "minibatch_bad",
+                                             "val_size",
+                                             "budget_total",
+                                             "budget_floor",
+                                             "eval_budget",
+                                             "step_optimizer",
+                                             "role_model",
+                                             "cost_cap_usd",
+                                             "token_cap",
+                                             "max_demos",
+                                             "roles",
+                                             "val_resample",
+                                             "ablate",
+                                             "screen_size",
+                                             "overlap",
+                                             NULL};
 
 const struct ablate_option ablate_options[ABLATE_COUNT] = {
     [ABLATE_ALLOCATION] = {"allocation", {"shapley", "uniform"}},
@@ -404,6 +421,7 @@ static void load_optimizer(struct loader *L, struct session *s)
 	st->minibatch_bad = (int)load_int(L, o, "optimizer", "minibatch_bad", 5, 1, 1000);
 	st->val_size = (int)load_int(L, o, "optimizer", "val_size", 16, 1, 100000);
 	st->val_resample = load_bool(L, o, "optimizer", "val_resample", false);
+	st->overlap = load_bool(L, o, "optimizer", "overlap", true);
 	st->budget_total = (int)load_int(L, o, "optimizer", "budget_total", 6, 0, 1000);
 	st->budget_floor = (int)load_int(L, o, "optimizer", "budget_floor", 1, 0, 100);
 	/* m optimizable steps: m + 2 evaluations are the search's initial design (incumbent,
@@ -771,10 +789,15 @@ out:
 	return s;
 }
 
+static void reap_writer(struct session *s, bool wait);
+
 void session_free(struct session *s)
 {
 	if (!s)
 		return;
+	struct err e;
+	session_save_finish(s, true, &e); /* its outcome was the caller's to ask for */
+	reap_writer(s, true);
 	pipeline_free(s);
 	for (size_t i = 0; i < s->n_models; i++)
 		model_config_free(&s->models[i]);
@@ -939,7 +962,8 @@ void session_overwrite_once(struct session *s)
 	s->overwrite_once = true;
 }
 
-int session_save(struct session *s, const char *path, struct err *e)
+/* Another program's save since ours is never overwritten (unless asked once). */
+static int save_check(struct session *s, const char *path, struct err *e)
 {
 	if (!s->overwrite_once && session_disk_changed(s, path))
 		return err_set(e,
@@ -947,6 +971,12 @@ int session_save(struct session *s, const char *path, struct err *e)
 		               "not overwritten, nothing was lost",
 		               path);
 	s->overwrite_once = false;
+	return 0;
+}
+
+/* Updates the tree, prints it and writes it (nothing when the file holds those bytes). */
+static int save_write(struct session *s, const char *path, struct err *e)
+{
 	session_sync_json(s);
 	order_keys(s);
 	char *text = json_print_stable(s->root);
@@ -960,6 +990,155 @@ int session_save(struct session *s, const char *path, struct err *e)
 	if (rc == 0)
 		stamp_disk(s, path, text, len);
 	free(text);
+	return rc;
+}
+
+int session_save(struct session *s, const char *path, struct err *e)
+{
+	if (s->bg.pid > 0 && session_save_finish(s, true, e) < 0)
+		return -1; /* the earlier save failed: say so rather than hide it behind this one */
+	if (save_check(s, path, e) < 0)
+		return -1;
+	return save_write(s, path, e);
+}
+
+/* ---- saving in the background ---- */
+
+/* What the writer reports on its pipe: one write, under PIPE_BUF, so it arrives whole. */
+struct save_report {
+	int rc;
+	bool stamped; /* the disk stamp below is the file's now */
+	long long mtime_ns, size;
+	uint64_t hash;
+	char msg[512];
+};
+
+/* The signals a terminal or a quitting workbench sends: the writer finishes regardless. */
+static const int writer_ignores[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGPIPE, SIGWINCH, SIGTSTP};
+/* The parent's handlers of these restore its terminal: the writer just dies of them. */
+static const int writer_defaults[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT};
+
+static _Noreturn void writer_main(struct session *s, const char *path, session_fill_fn *fill,
+                                  void *arg, int fd)
+{
+	struct sigaction ign = {.sa_handler = SIG_IGN}, dfl = {.sa_handler = SIG_DFL};
+	sigemptyset(&ign.sa_mask);
+	sigemptyset(&dfl.sa_mask);
+	for (size_t i = 0; i < ARRAY_SIZE(writer_ignores); i++)
+		sigaction(writer_ignores[i], &ign, NULL);
+	for (size_t i = 0; i < ARRAY_SIZE(writer_defaults); i++)
+		sigaction(writer_defaults[i], &dfl, NULL);
+	if (nice(10) < 0) { /* the workbench's screen comes first on a busy machine */
+	}
+	if (fill)
+		fill(arg);
+	struct err e = {{0}};
+	struct save_report r = {.rc = save_write(s, path, &e)};
+	memcpy(r.msg, e.msg, sizeof r.msg - 1); /* e.msg is NUL-terminated; r is zeroed */
+	if (r.rc == 0 && s->disk.path && strcmp(s->disk.path, path) == 0) {
+		r.stamped = true;
+		r.mtime_ns = s->disk.mtime_ns;
+		r.size = s->disk.size;
+		r.hash = s->disk.hash;
+	}
+	ssize_t w;
+	while ((w = write(fd, &r, sizeof r)) < 0 && errno == EINTR)
+		;
+	_exit(w == (ssize_t)sizeof r ? 0 : 1); /* no atexit handlers, no stdio flushed twice */
+}
+
+/* Reaps a writer that has reported (its exit takes a few ms: nobody waits for it). */
+static void reap_writer(struct session *s, bool wait)
+{
+	if (s->bg.exiting <= 0)
+		return;
+	pid_t r;
+	while ((r = waitpid(s->bg.exiting, NULL, wait ? 0 : WNOHANG)) < 0 && errno == EINTR)
+		;
+	if (r != 0)
+		s->bg.exiting = 0;
+}
+
+int session_save_start(struct session *s, const char *path, session_fill_fn *fill, void *arg,
+                       struct err *e)
+{
+	reap_writer(s, false);
+	if (s->bg.pid > 0)
+		return err_set(e, "a save of %s is still being written", s->bg.path);
+	if (save_check(s, path, e) < 0)
+		return -1;
+	int p[2];
+	if (pipe(p) < 0)
+		return err_set(e, "%s: cannot save: pipe: %s", path, strerror(errno));
+	pid_t pid = fork();
+	if (pid < 0) {
+		close(p[0]);
+		close(p[1]);
+		return err_set(e, "%s: cannot save: fork: %s", path, strerror(errno));
+	}
+	if (pid == 0) {
+		close(p[0]);
+		writer_main(s, path, fill, arg, p[1]);
+	}
+	close(p[1]);
+	fcntl(p[0], F_SETFD, FD_CLOEXEC);
+	fcntl(p[0], F_SETFL, O_NONBLOCK);
+	s->bg.pid = (int)pid;
+	s->bg.fd = p[0];
+	s->bg.path = xstrdup(path);
+	return 0;
+}
+
+int session_save_fd(const struct session *s)
+{
+	return s->bg.pid > 0 ? s->bg.fd : -1;
+}
+
+int session_save_finish(struct session *s, bool wait, struct err *e)
+{
+	if (s->bg.pid <= 0)
+		return 0;
+	struct save_report r;
+	ssize_t n;
+	for (;;) {
+		n = read(s->bg.fd, &r, sizeof r);
+		if (n >= 0 || errno != EAGAIN)
+			break;
+		if (!wait)
+			return 1;
+		struct pollfd pf = {s->bg.fd, POLLIN, 0};
+		poll(&pf, 1, -1);
+	}
+	int status = 0;
+	close(s->bg.fd);
+	int rc = 0;
+	reap_writer(s, true); /* an earlier one, long gone */
+	if (n == (ssize_t)sizeof r) {
+		s->bg.exiting = s->bg.pid; /* reported: reaped later, not waited for here */
+		reap_writer(s, false);
+	} else {
+		while (waitpid(s->bg.pid, &status, 0) < 0 && errno == EINTR)
+			;
+	}
+	if (n != (ssize_t)sizeof r) {
+		rc = err_set(e, "%s: the save's writer process %s; the file is as it was before",
+		             s->bg.path,
+		             WIFSIGNALED(status) ? strsignal(WTERMSIG(status)) : "ended early");
+		bool own = s->save_path && strcmp(s->bg.path, s->path) == 0;
+		file_remove_stale_temps(own ? s->save_path : s->bg.path); /* what it half-wrote */
+	} else if (r.rc < 0) {
+		rc = err_set(e, "%s", r.msg);
+	} else if (r.stamped) {
+		free(s->disk.path);
+		s->disk.path = xstrdup(s->bg.path);
+		s->disk.mtime_ns = r.mtime_ns;
+		s->disk.size = r.size;
+		s->disk.hash = r.hash;
+	}
+	free(s->bg.path);
+	s->bg.path = NULL;
+	s->bg.pid = 0;
+	s->bg.fd = -1;
 	return rc;
 }
 

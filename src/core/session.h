@@ -89,6 +89,9 @@ struct step {
 	char *passages; /* per-example passages: a dotted path to a list, e.g. "input.context" */
 	char *url;      /* a retrieval server (llm.h, llm_retrieve), asked by the runner */
 	int k;
+	int concurrency;  /* with url: its requests in flight at once, the same for every step that
+	                   * asks that url (0: the LLM layer's default) */
+	double timeout_s; /* with url: the time one request may take (0: the default) */
 	/* exec */
 	char **argv; /* NULL-terminated */
 	int timeout_ms;
@@ -131,6 +134,7 @@ struct optimizer_settings {
 	int minibatch_bad;  /* bad cases analysed (paper: 5) */
 	int val_size;       /* validation sample for selection */
 	bool val_resample;  /* a fresh sample each iteration (else one per session seed) */
+	bool overlap;       /* runs of whole iterations start work as soon as its inputs exist */
 	int budget_total;   /* candidates per iteration over all steps */
 	int budget_floor;   /* per step minimum */
 	int eval_budget;    /* configurations evaluated per iteration */
@@ -184,6 +188,12 @@ struct session {
 	struct metric *metric;
 	struct optimizer_settings opt;
 	struct diag warnings; /* suspect but usable things found on loading (for --check) */
+	struct {
+		int pid; /* > 0: a save is being written by this child process */
+		int fd;  /* the read end of its report pipe */
+		char *path;
+		int exiting; /* > 0: a writer that has reported, not reaped yet */
+	} bg;                /* session_save_start's save in the background */
 };
 
 struct session_load_opts {
@@ -203,6 +213,23 @@ void session_free(struct session *s);
  * called.  Writes nothing (and so spends no fsync) when that file, untouched since, already
  * holds exactly the bytes the save would write. */
 int session_save(struct session *s, const char *path, struct err *e);
+/* The same save without blocking the caller's loop: session_save_start checks here only for a
+ * change on disk, then forks.  The child process calls fill(arg) (to bring the tree up to date,
+ * e.g. with the engine's record; may be NULL), updates the tree from the model, prints it and
+ * writes it exactly as session_save would (an atomic replacement, or nothing when the file
+ * already holds those bytes), reports on a pipe and exits; what fill changed stays in the
+ * child.  It ignores the signals a terminal or a quitting workbench sends, so a killed
+ * workbench's last save still lands.  Whoever is killed when, the file is the previous save or
+ * this one, whole (a temp file left by a killed child is removed by the next load).  One save at
+ * a time: -1 (e says so) while one runs.  The caller may change the session meanwhile. */
+typedef void session_fill_fn(void *arg);
+int session_save_start(struct session *s, const char *path, session_fill_fn *fill, void *arg,
+                       struct err *e);
+/* The descriptor that becomes readable when the running save has ended; -1 when none runs. */
+int session_save_fd(const struct session *s);
+/* The running save's outcome: 1 while it runs (only without wait), 0 saved (or none ran), -1
+ * failed (e says why; the file is as it was before).  With wait, blocks until it has ended. */
+int session_save_finish(struct session *s, bool wait, struct err *e);
 /* 1 when the file at path is the session's own and changed on disk since it was read or saved
  * (mtime, size, then content hash), else 0. */
 int session_disk_changed(const struct session *s, const char *path);

@@ -326,27 +326,38 @@ struct arena_block {
 	_Alignas(16) char data[];
 };
 
-void *arena_alloc(struct arena *a, size_t n)
+/* n bytes at the block's next multiple of align (a power of two): strings packed (align 1),
+ * a dataset's small pointer arrays without padding to 16 bytes. */
+static void *arena_take(struct arena *a, size_t n, size_t align)
 {
-	n = (n + 15) & ~(size_t)15;
 	struct arena_block *b = a->head;
-	if (!b || b->cap - b->used < n) {
+	size_t at = b ? (b->used + align - 1) & ~(align - 1) : 0;
+	if (!b || at > b->cap || b->cap - at < n) {
 		size_t cap = n > 256 * 1024 ? n : 256 * 1024;
 		b = xmalloc(sizeof *b + cap);
 		b->used = 0;
 		b->cap = cap;
 		b->next = a->head;
 		a->head = b;
+		at = 0;
 	}
-	void *p = b->data + b->used;
-	b->used += n;
-	a->used_bytes += n;
-	return p;
+	a->used_bytes += at - b->used + n;
+	b->used = at + n;
+	return b->data + at;
+}
+
+_Static_assert(ARENA_ALIGN >= _Alignof(void *) && ARENA_ALIGN >= _Alignof(size_t) &&
+                   ARENA_ALIGN >= _Alignof(double),
+               "arena_alloc's alignment");
+
+void *arena_alloc(struct arena *a, size_t n)
+{
+	return arena_take(a, n, ARENA_ALIGN);
 }
 
 char *arena_strndup(struct arena *a, const char *s, size_t n)
 {
-	char *p = arena_alloc(a, n + 1);
+	char *p = arena_take(a, n + 1, 1);
 	memcpy(p, s, n);
 	p[n] = '\0';
 	return p;

@@ -91,11 +91,13 @@ uint64_t rng_below(struct rng *r, uint64_t n);
 /* 64-bit FNV-1a, for hash tables. */
 uint64_t hash_bytes(const void *p, size_t n, uint64_t seed);
 
-/* Bump allocator for many small immutable strings (datasets): freed all at once. */
+/* Bump allocator for many small immutable strings (datasets): freed all at once.  arena_alloc
+ * aligns to ARENA_ALIGN (pointers, sizes, doubles: not long double); strings are packed. */
 struct arena {
 	struct arena_block *head;
 	size_t used_bytes; /* for memory reports */
 };
+#define ARENA_ALIGN 8
 void *arena_alloc(struct arena *a, size_t n);
 char *arena_strndup(struct arena *a, const char *s, size_t n);
 char *arena_strdup(struct arena *a, const char *s);

@@ -49,21 +49,116 @@ void engine_emit(struct engine *en, enum engine_event_kind kind, int step, long 
 
 /* ---- role requests ---- */
 
+static const enum phase role_phases[ROLE_COUNT] = {
+    [ROLE_STRUCTURE] = PHASE_ANALYSIS, [ROLE_DEPENDENCY] = PHASE_ANALYSIS,
+    [ROLE_LOSS] = PHASE_GRADIENT,      [ROLE_GRADIENT] = PHASE_GRADIENT,
+    [ROLE_LOCAL] = PHASE_LOCAL,        [ROLE_PSEUDO] = PHASE_PSEUDO,
+    [ROLE_INSTRUCT] = PHASE_CANDIDATES};
+
+enum phase role_phase(enum role r)
+{
+	return r < ROLE_COUNT ? role_phases[r] : PHASE_COUNT;
+}
+
+/* The phase whose spend a request's accounting tag counts in: "forward/STEP", "select/STEP",
+ * "shapley/STEP" (run.c's batch tags) and "role:NAME"; PHASE_COUNT for any other. */
+static enum phase phase_of_tag(const char *tag)
+{
+	static const struct {
+		const char *prefix;
+		enum phase p;
+	} runs[] = {
+	    {"forward/", PHASE_FORWARD}, {"select/", PHASE_SELECTION}, {"shapley/", PHASE_SHAPLEY}};
+	for (size_t i = 0; i < ARRAY_SIZE(runs); i++)
+		if (str_startswith(tag, runs[i].prefix))
+			return runs[i].p;
+	int r = str_startswith(tag, "role:") ? role_find(tag + 5) : -1;
+	return r >= 0 ? role_phase((enum role)r) : PHASE_COUNT;
+}
+
+static void stats_add(struct llm_stats *a, const struct llm_stats *b, int sign)
+{
+	a->done += sign * b->done, a->cached += sign * b->cached;
+	a->tokens_in += sign * b->tokens_in, a->tokens_out += sign * b->tokens_out;
+	a->tokens_prompt_cached += sign * b->tokens_prompt_cached;
+	a->tokens_reasoning += sign * b->tokens_reasoning;
+	a->estimated += sign * b->estimated;
+	a->cost_usd += sign * b->cost_usd;
+}
+
+struct phase_sum {
+	enum phase p;
+	struct llm_stats s;
+};
+
+static void sum_phase_tag(void *arg, const char *tag, const struct llm_stats *s)
+{
+	struct phase_sum *ps = arg;
+	if (phase_of_tag(tag) == ps->p)
+		stats_add(&ps->s, s, 1);
+}
+
+/* What the requests tagged for phase p have spent in this session so far. */
+static struct llm_stats phase_spend(const struct engine *en, enum phase p)
+{
+	struct phase_sum ps = {p, {0}};
+	llm_foreach_tag(en->llm, sum_phase_tag, &ps);
+	return ps.s;
+}
+
+/* Phase p's accounting starts: at its first request, or when it starts when none went ahead. */
+static void phase_open(struct engine *en, enum phase p)
+{
+	if (p < PHASE_COUNT && !en->tag0_set[p]) {
+		en->tag0[p] = phase_spend(en, p);
+		en->tag0_set[p] = true;
+	}
+}
+
+/* Phases from p on start afresh: their accounting and their permission to go ahead. */
+static void phases_reopen(struct engine *en, enum phase p)
+{
+	for (int q = p; q < PHASE_COUNT; q++)
+		en->tag0_set[q] = false, en->ahead_ok[q] = 0;
+}
+
 static void role_failed(struct engine *en, struct role_wait *w, char *msg)
 {
 	w->failed = true;
 	engine_emit(en, EV_ERROR, -1, -1, msg);
-	free(en->role_error);
-	en->role_error = msg;
+	free(w->error);
+	w->error = msg;
 }
 
-/* Every role request of the phase in flight failed: nothing to go on with. */
-static bool roles_all_failed(const struct engine *en)
+/* Every role request of phase p failed: nothing to go on with.  The last one's error in *why. */
+static bool roles_all_failed(const struct engine *en, enum phase p, size_t *n, const char **why)
 {
-	for (size_t i = 0; i < en->n_waits; i++)
-		if (!en->waits[i]->failed)
+	*n = 0, *why = "";
+	for (size_t i = 0; i < en->n_waits; i++) {
+		const struct role_wait *w = en->waits[i];
+		if (w->phase != p)
+			continue;
+		if (!w->failed)
 			return false;
-	return en->n_waits > 0;
+		++*n, *why = w->error ? w->error : "";
+	}
+	return *n > 0;
+}
+
+bool engine_roles_failed(struct engine *en)
+{
+	const struct iteration *it = cur(en);
+	size_t n;
+	const char *why;
+	if (!roles_all_failed(en, it->phase, &n, &why))
+		return false;
+	char *msg = xasprintf("%s: every role request failed (%zu, the last with: %s); the phase "
+	                      "was rolled back and the loop paused, earlier phases are kept: check "
+	                      "the model configuration \"%s\" (optimizer.role_model) and run again",
+	                      phase_name(it->phase), n, why, en->s->opt.role_model);
+	engine_phase_failed(en, msg);
+	free(msg);
+	return true;
 }
 
 static void on_role_done(void *arg, const struct llm_reply *rep)
@@ -97,22 +192,21 @@ static void on_role_done(void *arg, const struct llm_reply *rep)
 		}
 	}
 	engine_emit(en, EV_COST, -1, -1, NULL);
-	if (--en->waits_left == 0 && en->jobs_left == 0) {
-		if (roles_all_failed(en)) {
-			const struct iteration *it = cur(en);
-			char *msg = xasprintf(
-			    "%s: every role request failed (%zu, the last with: %s); the phase was "
-			    "rolled back and the loop paused, earlier phases are kept: check the "
-			    "model "
-			    "configuration \"%s\" (optimizer.role_model) and run again",
-			    phase_name(it->phase), en->n_waits, en->role_error,
-			    en->s->opt.role_model);
-			engine_phase_failed(en, msg);
-			free(msg);
-			return;
-		}
+	/* an answer of a phase still ahead: its phase adopts it when it starts */
+	bool mine = en->busy && w->phase == cur(en)->phase;
+	if (mine)
+		en->waits_left--;
+	phases_flow(en); /* what this answer makes possible */
+	if (mine && en->waits_left == 0 && en->jobs_left == 0)
 		engine_work_done(en);
-	}
+}
+
+struct role_wait *engine_wait_of(const struct engine *en, char **slot)
+{
+	for (size_t i = 0; i < en->n_waits; i++)
+		if (en->waits[i]->dest == slot || en->waits[i]->raw_dest == slot)
+			return en->waits[i];
+	return NULL;
 }
 
 void engine_ask(struct engine *en, enum role r, const char *prompt, char **dest, char **raw_dest,
@@ -127,17 +221,23 @@ void engine_ask(struct engine *en, enum role r, const char *prompt, char **dest,
 		free(msg);
 		return;
 	}
+	struct iteration *it = cur(en);
 	struct role_wait *w = xcalloc(1, sizeof *w);
-	*w = (struct role_wait){en, 0, dest, raw_dest, tag, false, false};
+	*w = (struct role_wait){en, 0, dest, raw_dest, tag, role_phase(r), false, false, NULL};
 	en->waits = xgrow(en->waits, &en->cap_waits, en->n_waits + 1, sizeof *en->waits);
 	en->waits[en->n_waits++] = w;
-	en->waits_left++;
+	if (w->phase == it->phase)
+		en->waits_left++;
+	phase_open(en, w->phase);
 	struct llm_message msg = {"user", prompt};
 	char t[64];
 	snprintf(t, sizeof t, "role:%s", role_name(r));
 	struct llm_request req = {m, &msg, 1, t};
 	w->id = llm_submit(en->llm, &req, on_role_done, NULL, w);
-	engine_emit(en, EV_REQUEST_SENT, -1, -1, NULL);
+	struct engine_event ev = {EV_REQUEST_SENT, w->phase, it->number, -1, -1, NULL, 0, NULL};
+	en->events++;
+	if (en->fn)
+		en->fn(en->arg, &ev);
 }
 
 void engine_bury_batch(struct engine *en, struct run_batch *b)
@@ -147,13 +247,26 @@ void engine_bury_batch(struct engine *en, struct run_batch *b)
 	en->graveyard[en->n_graveyard++] = b;
 }
 
-static void free_stage_work(struct engine *en)
+/* Ends the role requests of the phases up to `upto` (one still out is cancelled: the phase
+ * no longer needs it); those of later phases, sent ahead, stay. */
+static void free_stage_work(struct engine *en, enum phase upto)
 {
-	free(en->role_error);
-	en->role_error = NULL;
-	for (size_t i = 0; i < en->n_waits; i++)
-		free(en->waits[i]);
-	en->n_waits = en->waits_left = 0;
+	size_t kept = 0;
+	for (size_t i = 0; i < en->n_waits; i++) {
+		struct role_wait *w = en->waits[i];
+		if (w->phase > upto) {
+			en->waits[kept++] = w;
+			continue;
+		}
+		if (w->id)
+			llm_cancel(en->llm, w->id);
+		free(w->error);
+		free(w);
+	}
+	en->n_waits = kept;
+	en->waits_left = 0;
+	if (upto < PHASE_CANDIDATES)
+		return;
 	for (size_t i = 0; en->opt_prompts && i < en->s->n_steps; i++) {
 		for (size_t k = 0; k < en->n_opt_prompts[i]; k++) {
 			free(en->opt_prompts[i][k]);
@@ -171,9 +284,6 @@ static void free_stage_work(struct engine *en)
 
 void engine_cancel_work(struct engine *en)
 {
-	for (size_t i = 0; i < en->n_waits; i++)
-		if (en->waits[i]->id)
-			llm_cancel(en->llm, en->waits[i]->id);
 	if (en->slicer)
 		llm_source_cancel(en->llm, en->slicer); /* sets it to 0 */
 	for (size_t j = 0; j < en->n_jobs; j++) {
@@ -196,7 +306,7 @@ void engine_cancel_work(struct engine *en)
 		en->batch = NULL;
 	}
 	bo_free_opt(en);
-	free_stage_work(en);
+	free_stage_work(en, PHASE_COUNT);
 }
 
 /* ---- phases ---- */
@@ -210,72 +320,16 @@ static void set_pause(struct engine *en, const char *reason)
 		engine_emit(en, EV_PAUSED, -1, -1, reason);
 }
 
-/* Spend and paid calls of either the role requests ("role:*" tags) or the pipeline's. */
-struct tag_sum {
-	bool roles;
-	long paid;
-	double usd;
-};
-
-static void sum_tag(void *arg, const char *tag, const struct llm_stats *s)
-{
-	struct tag_sum *t = arg;
-	if (str_startswith(tag, "role:") != t->roles)
-		return;
-	t->paid += s->done - s->cached;
-	t->usd += s->cost_usd;
-}
-
-static double price_estimate(const struct model_config *m, size_t prompt_bytes, long out)
-{
-	double in_price = 0, out_price = 0;
-	bool known;
-	if (m)
-		llm_price(m, &in_price, &out_price, &known);
-	return (in_price * (double)(prompt_bytes / 4 + 100) + out_price * (double)out) / 1e6;
-}
-
-/* What one call of phase p is expected to cost: the mean of the paid calls of the same kind
- * (role requests for the analysis phases, pipeline steps for the others), or before any was
- * paid, the model prices applied to the prompt's length plus a few hundred tokens.  Role calls
- * read whole traces and cost far more than pipeline steps: one mean for both would let a
- * role phase pass the cost cap. */
-static double phase_call_cost(const struct engine *en, enum phase p)
-{
-	const struct session *s = en->s;
-	struct tag_sum t = {p >= PHASE_ANALYSIS && p <= PHASE_CANDIDATES, 0, 0};
-	llm_foreach_tag(en->llm, sum_tag, &t);
-	if (t.paid > 0)
-		return t.usd / (double)t.paid;
-	if (t.roles)
-		return price_estimate(session_model(s, s->opt.role_model),
-		                      strlen(role_text(s, ROLE_DEPENDENCY)) + 2000, 300);
-	double sum = 0;
-	int n = 0;
-	for (size_t i = 0; i < s->n_steps; i++) {
-		if (s->steps[i].kind != STEP_LLM)
-			continue;
-		sum += price_estimate(s->steps[i].model_cfg, strlen(s->steps[i].prompt), 100);
-		n++;
-	}
-	return n ? sum / n : 0;
-}
-
-/* Billed tokens per paid request so far (0 before any). */
-static long tokens_per_call(const struct llm_stats *st)
-{
-	return st->done > st->cached
-	           ? (st->tokens_in + st->tokens_out) / (st->done - st->cached + 1)
-	           : 0;
-}
-
-char *engine_eval_over_cap(const struct engine *en, long calls, double *usd, long *tokens)
+char *engine_eval_over_cap(const struct engine *en, const struct iteration *it, const int *choice,
+                           const size_t *idx, size_t n, double *usd, long *tokens)
 {
 	const struct optimizer_settings *o = &en->s->opt;
-	struct llm_stats st;
-	llm_get_stats(en->llm, &st);
-	*usd = (double)calls * phase_call_cost(en, en->iters[en->n_iters - 1]->phase);
-	*tokens = tokens_per_call(&st) * calls;
+	*usd = 0, *tokens = 0;
+	if (o->cost_cap_usd <= 0 && o->token_cap <= 0)
+		return NULL;
+	struct cost_projection p;
+	eval_project(en, it, choice, idx, n, &p);
+	*usd = p.usd, *tokens = p.tokens_in + p.tokens_out;
 	struct engine_totals spent;
 	engine_spent(en, &spent);
 	if (o->cost_cap_usd > 0 && spent.cost_usd + en->committed_usd + *usd > o->cost_cap_usd)
@@ -301,6 +355,7 @@ struct iteration *engine_new_iteration(struct engine *en)
 	it->phase = PHASE_FORWARD;
 	en->iters = xgrow(en->iters, &en->cap_iters, en->n_iters + 1, sizeof *en->iters);
 	en->iters[en->n_iters++] = it;
+	phases_reopen(en, PHASE_FORWARD);
 	return it;
 }
 
@@ -335,8 +390,6 @@ static int start_next(struct engine *en)
 	pc->projected_calls = pj.calls, pc->projected_cached = pj.cached;
 	pc->projected_tokens_in = pj.tokens_in, pc->projected_tokens_out = pj.tokens_out;
 	pc->projected_usd = pj.usd;
-	struct llm_stats st;
-	llm_get_stats(en->llm, &st);
 	struct engine_totals spent;
 	engine_spent(en, &spent);
 	const struct optimizer_settings *o = &en->s->opt;
@@ -364,7 +417,7 @@ static int start_next(struct engine *en)
 	}
 	if (p == PHASE_FORWARD)
 		drop_undo(en); /* the decisions before it are final now */
-	en->phase_start = st;
+	phase_open(en, p);
 	en->busy = true;
 	free(en->pause_reason);
 	en->pause_reason = NULL;
@@ -375,17 +428,21 @@ static int start_next(struct engine *en)
 
 static void account_phase(struct engine *en, struct iteration *it, enum phase p)
 {
-	struct llm_stats st;
-	llm_get_stats(en->llm, &st);
+	/* the requests tagged for p, whenever they ran: some may have gone ahead of p's start,
+	 * and a later phase's may have run during p */
+	phase_open(en, p);
+	struct llm_stats st = phase_spend(en, p);
+	stats_add(&st, &en->tag0[p], -1);
 	struct phase_cost *c = &it->cost[p];
-	c->calls = st.done - en->phase_start.done;
-	c->cached = st.cached - en->phase_start.cached;
-	c->tokens_in = st.tokens_in - en->phase_start.tokens_in;
-	c->tokens_out = st.tokens_out - en->phase_start.tokens_out;
-	c->tokens_prompt_cached = st.tokens_prompt_cached - en->phase_start.tokens_prompt_cached;
-	c->tokens_reasoning = st.tokens_reasoning - en->phase_start.tokens_reasoning;
-	c->estimated = st.estimated - en->phase_start.estimated;
-	c->cost_usd = st.cost_usd - en->phase_start.cost_usd;
+	c->calls = st.done;
+	c->cached = st.cached;
+	c->tokens_in = st.tokens_in;
+	c->tokens_out = st.tokens_out;
+	c->tokens_prompt_cached = st.tokens_prompt_cached;
+	c->tokens_reasoning = st.tokens_reasoning;
+	c->estimated = st.estimated;
+	/* a difference of two running sums: to the pico-dollar, without the subtraction's noise */
+	c->cost_usd = round(st.cost_usd * 1e12) / 1e12;
 	if (en->go == GO_RESUME && p < en->resume_phase) {
 		/* a replay: the cache hits are no new calls; the phase cost what it cost then */
 		struct engine_totals *r = &en->replayed;
@@ -403,7 +460,7 @@ void engine_phase_done(struct engine *en)
 	struct iteration *it = cur(en);
 	enum phase p = it->phase;
 	account_phase(en, it, p);
-	free_stage_work(en);
+	free_stage_work(en, p);
 	en->busy = false;
 	it->phase = p + 1;
 	char *msg = xasprintf("%s done: %ld calls, $%.4f", phase_name(p), it->cost[p].calls,
@@ -432,14 +489,47 @@ void engine_phase_done(struct engine *en)
 		en->pause_requested = false;
 		set_pause(en, "paused");
 	}
+	phases_flow(en); /* the next phase's inputs are complete */
+}
+
+/* Rolls the phase in flight back, with whatever later phases had started ahead of it. */
+static void roll_back(struct engine *en, struct iteration *it)
+{
+	engine_cancel_work(en);
+	for (int q = PHASE_DECISION; q >= (int)it->phase; q--)
+		phase_clear(it, (enum phase)q, en->s->n_steps);
+	phases_reopen(en, it->phase);
+	en->busy = false;
+}
+
+bool engine_overlap(const struct engine *en)
+{
+	return en->s->opt.overlap && (en->go == GO_PROPOSAL || en->go == GO_ITERATIONS);
+}
+
+bool engine_may_ahead(struct engine *en, enum phase p)
+{
+	if (!engine_overlap(en) || p >= PHASE_COUNT)
+		return false;
+	if (!en->ahead_ok[p]) {
+		const struct optimizer_settings *o = &en->s->opt;
+		struct cost_projection pj;
+		phase_project(en, p, &pj);
+		struct engine_totals spent;
+		engine_spent(en, &spent);
+		bool ok = !(o->cost_cap_usd > 0 && spent.cost_usd + pj.usd > o->cost_cap_usd) &&
+		          !(o->token_cap > 0 &&
+		            spent.tokens_in + spent.tokens_out + pj.tokens_in + pj.tokens_out >
+		                o->token_cap);
+		en->ahead_ok[p] = ok ? 1 : -1;
+	}
+	return en->ahead_ok[p] > 0;
 }
 
 void engine_phase_failed(struct engine *en, const char *message)
 {
 	struct iteration *it = cur(en);
-	engine_cancel_work(en);
-	phase_clear(it, it->phase, en->s->n_steps);
-	en->busy = false;
+	roll_back(en, it);
 	engine_emit(en, EV_ERROR, -1, -1, message);
 	en->stop_cause = "error";
 	set_pause(en, message);
@@ -575,9 +665,7 @@ void engine_cancel(struct engine *en)
 		return;
 	}
 	struct iteration *it = cur(en);
-	engine_cancel_work(en);
-	phase_clear(it, it->phase, en->s->n_steps);
-	en->busy = false;
+	roll_back(en, it);
 	char *msg = xasprintf("cancelled %s: rolled back to its start", phase_name(it->phase));
 	set_pause(en, msg);
 	free(msg);
@@ -904,7 +992,7 @@ int engine_measure(struct engine *en)
 	en->busy = en->measuring = true;
 	free(en->pause_reason);
 	en->pause_reason = NULL;
-	struct run_callbacks cb = {NULL, NULL, measure_done, en};
+	struct run_callbacks cb = {NULL, NULL, measure_done, en, NULL};
 	struct run_batch *b = runner_start(en->runner, NULL, phases_val_split(en), it->val_idx,
 	                                   it->n_val, "measure", &cb);
 	if (en->measuring) /* else every answer came from the memo: measure_done ran already */

@@ -63,6 +63,8 @@ enum engine_event_kind {
 
 struct engine_event {
 	enum engine_event_kind kind;
+	/* the iteration's phase; EV_PHASE_FINISHED: the one that finished; EV_REQUEST_SENT: the
+	 * request's own, a later one when a run sent it ahead (optimizer.overlap) */
 	enum phase phase;
 	int iteration;
 	int step;         /* step index or -1 */

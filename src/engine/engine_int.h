@@ -9,15 +9,18 @@
 
 struct bo;
 
-/* An outstanding role request: where its answer goes. */
+/* An outstanding role request: where its answer goes, and the phase it belongs to (a later
+ * phase than the one in flight when it was sent ahead: see engine_overlap). */
 struct role_wait {
 	struct engine *en;
 	uint64_t id;
 	char **dest;     /* extracted answer (NULL on failure) */
 	char **raw_dest; /* the whole reply, when the caller wants it (optimizers) */
 	const char *tag; /* NULL: keep the whole reply */
+	enum phase phase;
 	bool done;
 	bool failed; /* an error, or nothing usable in the answer */
+	char *error; /* why it failed (owned) */
 };
 
 /* A configuration being evaluated on the validation sample. */
@@ -90,7 +93,6 @@ struct engine {
 	char ***opt_prompts; /* candidates phase: per step, the optimizer's role prompts */
 	size_t *n_opt_prompts;
 	char ***opt_answers;
-	struct llm_stats phase_start;
 	struct engine_totals earlier; /* spent by earlier runs on this session (history.spent) */
 	/* reopened mid-iteration: what its finished phases cost when they ran ("state".cost), and
 	 * the cache hits of their replay, which are no new calls */
@@ -115,7 +117,12 @@ struct engine {
 	char *structure_cache;
 	uint64_t structure_key;
 
-	char *role_error; /* the last role failure of the phase in flight */
+	/* per-phase accounting: the phase's requests carry its tags (phase_of_tag), whose spend
+	 * is read when its first request is sent (a later phase's may go ahead of it) and again
+	 * when it ends */
+	struct llm_stats tag0[PHASE_COUNT];
+	bool tag0_set[PHASE_COUNT];
+	signed char ahead_ok[PHASE_COUNT]; /* 0 unknown, 1 the caps let it go ahead, -1 not */
 
 	struct undo_rec *undo; /* decisions, undoable until the next forward pass starts */
 	size_t n_undo, cap_undo;
@@ -130,16 +137,20 @@ void engine_emit(struct engine *en, enum engine_event_kind kind, int step, long 
 void engine_phase_done(struct engine *en);
 void engine_phase_failed(struct engine *en, const char *message);
 
+/* Fails the phase in flight (true) when every role request it made failed. */
+bool engine_roles_failed(struct engine *en);
 /* All outstanding work of the current stage came back. */
 void engine_work_done(struct engine *en);
 /* Frees a batch later, outside the callback that may still be using it. */
 void engine_bury_batch(struct engine *en, struct run_batch *b);
 
-/* Whether an evaluation of the phase in flight, projected to make `calls` requests, keeps the
- * session within optimizer.cost_cap_usd and token_cap beside what it has spent and the
- * evaluations in flight (committed_*): NULL with *usd and *tokens its projection, else why not
- * (caller frees).  Checked before each evaluation, so an overrun is at most one evaluation's. */
-char *engine_eval_over_cap(const struct engine *en, long calls, double *usd, long *tokens);
+/* Whether evaluating configuration `choice` of iteration `it` on examples idx[0..n) of the
+ * validation split keeps the session within optimizer.cost_cap_usd and token_cap beside what it
+ * has spent and the evaluations in flight (committed_*), the evaluation priced by eval_project:
+ * NULL with *usd and *tokens its projection (0 when no cap is set), else why not (caller
+ * frees).  Checked before each evaluation, so an overrun is at most one evaluation's. */
+char *engine_eval_over_cap(const struct engine *en, const struct iteration *it, const int *choice,
+                           const size_t *idx, size_t n, double *usd, long *tokens);
 
 /* phases.c */
 void phase_start(struct engine *en, enum phase p);
@@ -147,9 +158,32 @@ void phase_clear(struct iteration *it, enum phase p, size_t n_steps);
 void iteration_free(struct iteration *it, size_t n_steps);
 /* projection.c: what phase p of the iteration in progress (or of the next one) will cost. */
 void phase_project(const struct engine *en, enum phase p, struct cost_projection *out);
-/* Sends a role prompt to the role model; the answer lands in *dest. */
+/* projection.c: what evaluating configuration `choice` of iteration `it` (per step: 0 the
+ * incumbent, k its candidate k) on examples idx[0..n) of the validation split will cost, the
+ * memo's and the response cache's answers free (at most 64 of them walked, spread over the
+ * sample, the others priced alike). */
+void eval_project(const struct engine *en, const struct iteration *it, const int *choice,
+                  const size_t *idx, size_t n, struct cost_projection *p);
+/* Sends a role prompt to the role model; the answer lands in *dest.  The request belongs to
+ * the role's phase (role_phase): sent while an earlier phase is in flight, it goes ahead and
+ * that phase adopts it when it starts. */
 void engine_ask(struct engine *en, enum role r, const char *prompt, char **dest, char **raw_dest,
                 const char *tag);
+enum phase role_phase(enum role r);
+/* The role request whose answer goes to *slot (dest or raw_dest), or NULL: a slot is asked
+ * once, whichever of its phase or an earlier one asks first. */
+struct role_wait *engine_wait_of(const struct engine *en, char **slot);
+/* Whether work of later phases may start as soon as its inputs exist (optimizer.overlap and a
+ * run of whole iterations or to the proposal; a single step keeps the strict order), and
+ * whether the caps let phase p go ahead (its projection, as start_next checks it). */
+bool engine_overlap(const struct engine *en);
+bool engine_may_ahead(struct engine *en, enum phase p);
+/* Starts what the answers so far make possible in later phases (phases_roles.c); nothing
+ * unless engine_overlap. */
+void phases_flow(struct engine *en);
+/* Per step: whether its candidates were asked (phases_search.c, for phases_flow); asks them. */
+void phases_ask_candidates(struct engine *en, struct iteration *it, size_t step);
+bool phases_candidates_setup(struct engine *en, struct iteration *it);
 void engine_cancel_work(struct engine *en);
 void bo_free_opt(struct engine *en);
 /* phases_search.c: frees an evaluation's kept traces (n of them). */

@@ -53,6 +53,16 @@ static void on_chunk(void *arg, struct run_batch *b, const struct trace *t, int 
 		en->fn(en->arg, &ev);
 }
 
+/* The forward pass's first bad example: there is something to analyse, and E1 reads the
+ * program only, so it can go ahead of the rest of the pass. */
+static void on_example_done(void *arg, struct run_batch *b, const struct trace *t)
+{
+	(void)b;
+	struct engine *en = arg;
+	if (!t->good && en->busy)
+		phases_ask_structure(en, phases_current(en));
+}
+
 void phases_batch_done(void *arg, struct run_batch *b)
 {
 	struct engine *en = arg;
@@ -92,7 +102,8 @@ int stage_forward(struct engine *en, struct iteration *it, bool resumed)
 			engine_phase_failed(en, "the train split is empty: nothing to optimize on");
 			return STAGE_WAIT;
 		}
-		struct run_callbacks cb = {on_step_done, on_chunk, phases_batch_done, en};
+		struct run_callbacks cb = {on_step_done, on_chunk, phases_batch_done, en,
+		                           on_example_done};
 		en->jobs_left = 1;
 		en->launching = true;
 		en->batch = runner_start(en->runner, NULL, SPLIT_TRAIN, perm, n, "forward", &cb);
@@ -162,6 +173,8 @@ static void run_stages(struct engine *en, bool resumed)
 			return; /* failed or cancelled inside */
 		if (rc == STAGE_WAIT)
 			return;
+		if (engine_roles_failed(en))
+			return; /* every role request of the phase failed: rolled back */
 		if (rc == STAGE_DONE) {
 			engine_phase_done(en);
 			return;
@@ -180,7 +193,10 @@ void engine_work_done(struct engine *en)
 
 void phase_start(struct engine *en, enum phase p)
 {
-	(void)p;
+	/* the role requests sent ahead for this phase are its own now */
+	en->waits_left = 0;
+	for (size_t i = 0; i < en->n_waits; i++)
+		en->waits_left += en->waits[i]->phase == p && !en->waits[i]->done;
 	en->stage = 0;
 	run_stages(en, false);
 }

@@ -26,6 +26,10 @@ size_t *phases_val_sample(const struct engine *en, int number, size_t *n);
 enum split_id phases_val_split(const struct engine *en);
 /* A hash of every step's prompt: E1 is asked again only when it changes. */
 uint64_t prompts_key(const struct session *s);
+/* E1 ahead of its phase, during the forward pass, once its first bad example says there is
+ * something to analyse (E1 reads the pipeline, not the traces), when engine_may_ahead and the
+ * last answer was for other prompts. */
+void phases_ask_structure(struct engine *en, struct iteration *it);
 
 /* The extra validation evaluations the Shapley phase will launch (exact and permutation ask
  * for the coalitions selection did not evaluate; kernel for none): exact once selection has

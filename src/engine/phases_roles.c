@@ -163,26 +163,45 @@ uint64_t prompts_key(const struct session *s)
 	return h;
 }
 
+static bool structure_cached(const struct engine *en)
+{
+	return en->structure_cache && en->structure_key == prompts_key(en->s);
+}
+
+void phases_ask_structure(struct engine *en, struct iteration *it)
+{
+	if (!engine_may_ahead(en, PHASE_ANALYSIS) || it->structure ||
+	    engine_wait_of(en, &it->structure) || structure_cached(en))
+		return;
+	char *p = pipeline_text(en->s);
+	const char *vars[] = {"pipeline", p, NULL};
+	ask_role(en, ROLE_STRUCTURE, vars, &it->structure);
+	free(p);
+}
+
 int stage_analysis_e1(struct engine *en, struct iteration *it, bool resumed)
 {
 	if (it->n_bad == 0)
-		return STAGE_DONE;
-	uint64_t key = prompts_key(en->s);
+		return STAGE_DONE; /* nothing to analyse (and no E1 went ahead: no bad example) */
 	if (!resumed) {
-		if (en->structure_cache && en->structure_key == key) {
+		bool asked = engine_wait_of(en, &it->structure) != NULL; /* ahead */
+		if (!asked && structure_cached(en)) {
 			it->structure = xstrdup(en->structure_cache);
 			return STAGE_NEXT;
 		}
-		char *p = pipeline_text(en->s);
-		const char *vars[] = {"pipeline", p, NULL};
-		ask_role(en, ROLE_STRUCTURE, vars, &it->structure);
-		free(p);
-		return en->waits_left ? STAGE_WAIT : STAGE_NEXT;
+		if (!asked) {
+			char *p = pipeline_text(en->s);
+			const char *vars[] = {"pipeline", p, NULL};
+			ask_role(en, ROLE_STRUCTURE, vars, &it->structure);
+			free(p);
+		}
+		if (en->waits_left)
+			return STAGE_WAIT;
 	}
 	if (it->structure) {
 		free(en->structure_cache);
 		en->structure_cache = xstrdup(it->structure);
-		en->structure_key = key;
+		en->structure_key = prompts_key(en->s);
 	}
 	return STAGE_NEXT;
 }
@@ -305,44 +324,60 @@ int stage_analysis_e2(struct engine *en, struct iteration *it, bool resumed)
 
 /* ---- loss and global gradient: E3 then E4 ---- */
 
+static void ask_loss(struct engine *en, struct iteration *it, size_t c)
+{
+	const struct trace *t = &it->traces[it->cases[c].trace];
+	char *q = question_text(en, t), *g = gold_text(en, t);
+	char *metric = metric_describe(en->s->metric);
+	const char *vars[] = {"metric", metric,   "question",
+	                      q,        "output", t->error ? t->error : t->prediction,
+	                      "gold",   g,        NULL};
+	ask_role(en, ROLE_LOSS, vars, &it->cases[c].loss);
+	free(metric);
+	free(q);
+	free(g);
+}
+
+static void ask_gradient(struct engine *en, struct iteration *it, size_t c)
+{
+	const struct trace *t = &it->traces[it->cases[c].trace];
+	char *q = question_text(en, t), *g = gold_text(en, t), *tr = traces_text(en, t);
+	const char *vars[] = {"question", q,  "output", t->error ? t->error : t->prediction,
+	                      "gold",     g,  "loss",   it->cases[c].loss ? it->cases[c].loss : "",
+	                      "traces",   tr, NULL};
+	ask_role(en, ROLE_GRADIENT, vars, &it->cases[c].gradient);
+	free(q);
+	free(g);
+	free(tr);
+}
+
+/* Whether a slot's request went out (or its answer is in): each is asked once. */
+static bool asked(const struct engine *en, char **slot)
+{
+	return *slot || engine_wait_of(en, slot);
+}
+
 int stage_gradient_e3(struct engine *en, struct iteration *it, bool resumed)
 {
 	if (resumed || it->n_bad == 0)
 		return it->n_bad ? STAGE_NEXT : STAGE_DONE;
-	for (size_t c = 0; c < it->n_cases; c++) {
-		const struct trace *t = &it->traces[it->cases[c].trace];
-		char *q = question_text(en, t), *g = gold_text(en, t);
-		char *metric = metric_describe(en->s->metric);
-		const char *vars[] = {"metric", metric,   "question",
-		                      q,        "output", t->error ? t->error : t->prediction,
-		                      "gold",   g,        NULL};
-		ask_role(en, ROLE_LOSS, vars, &it->cases[c].loss);
-		free(metric);
-		free(q);
-		free(g);
-	}
+	for (size_t c = 0; c < it->n_cases; c++)
+		if (!asked(en, &it->cases[c].loss))
+			ask_loss(en, it, c);
 	return en->waits_left ? STAGE_WAIT : STAGE_NEXT;
 }
 
 int stage_gradient_e4(struct engine *en, struct iteration *it, bool resumed)
 {
-	if (resumed) {
-		engine_emit(en, EV_GRADIENT_READY, -1, -1, NULL);
-		return STAGE_DONE;
+	if (!resumed) {
+		for (size_t c = 0; c < it->n_cases; c++)
+			if (!asked(en, &it->cases[c].gradient))
+				ask_gradient(en, it, c);
+		if (en->waits_left)
+			return STAGE_WAIT;
 	}
-	for (size_t c = 0; c < it->n_cases; c++) {
-		const struct trace *t = &it->traces[it->cases[c].trace];
-		char *q = question_text(en, t), *g = gold_text(en, t), *tr = traces_text(en, t);
-		const char *vars[] = {
-		    "question", q,  "output", t->error ? t->error : t->prediction,
-		    "gold",     g,  "loss",   it->cases[c].loss ? it->cases[c].loss : "",
-		    "traces",   tr, NULL};
-		ask_role(en, ROLE_GRADIENT, vars, &it->cases[c].gradient);
-		free(q);
-		free(g);
-		free(tr);
-	}
-	return en->waits_left ? STAGE_WAIT : STAGE_DONE;
+	engine_emit(en, EV_GRADIENT_READY, -1, -1, NULL);
+	return STAGE_DONE;
 }
 
 /* ---- local gradients (E5) and pseudo-labels (E6) ---- */
@@ -367,47 +402,128 @@ void engine_blame(const struct iteration *it, int step, int *blamed, int *cleare
 	}
 }
 
+/* Whether case c's step i gets a local gradient (E5) at all. */
+static bool e5_applies(const struct engine *en, const struct iteration *it, size_t c, size_t i)
+{
+	return step_optimizable(&en->s->steps[i]) &&
+	       trace_find(&it->traces[it->cases[c].trace], (int)i);
+}
+
+/* E5 (r ROLE_LOCAL) or E6 (ROLE_PSEUDO) of case c and step i. */
+static void ask_step_case(struct engine *en, struct iteration *it, size_t c, size_t i, enum role r)
+{
+	const struct session *s = en->s;
+	struct adopt_case *ac = &it->cases[c];
+	const struct trace *t = &it->traces[ac->trace];
+	const char *dep = it->dependency && it->dependency[i] ? it->dependency[i] : "";
+	char *in = rounds_text(t, (int)i, false);
+	char *out = rounds_text(t, (int)i, true);
+	if (r == ROLE_LOCAL) {
+		const char *vars[] = {"step",        s->steps[i].id,
+		                      "dependency",  dep,
+		                      "loss",        ac->loss ? ac->loss : "",
+		                      "gradient",    ac->gradient ? ac->gradient : "",
+		                      "step_input",  in,
+		                      "step_output", out,
+		                      NULL};
+		ask_role(en, r, vars, &ac->local[i]);
+	} else {
+		const char *vars[] = {
+		    "step", s->steps[i].id, "dependency", dep, "local", ac->local[i], "step_input",
+		    in,     "step_output",  out,          NULL};
+		ask_role(en, r, vars, &ac->pseudo[i]);
+	}
+	free(in);
+	free(out);
+}
+
 static int per_step_case(struct engine *en, struct iteration *it, bool resumed, enum role r)
 {
 	if (resumed || it->n_bad == 0)
 		return STAGE_DONE;
-	const struct session *s = en->s;
 	for (size_t c = 0; c < it->n_cases; c++) {
 		struct adopt_case *ac = &it->cases[c];
-		const struct trace *t = &it->traces[ac->trace];
-		for (size_t i = 0; i < s->n_steps; i++) {
-			if (!step_optimizable(&s->steps[i]) || !trace_find(t, (int)i))
+		for (size_t i = 0; i < en->s->n_steps; i++) {
+			if (!e5_applies(en, it, c, i) || (r != ROLE_LOCAL && !ac->local[i]))
 				continue;
-			if (r != ROLE_LOCAL && !ac->local[i])
-				continue;
-			const char *dep =
-			    it->dependency && it->dependency[i] ? it->dependency[i] : "";
-			char *in = rounds_text(t, (int)i, false);
-			char *out = rounds_text(t, (int)i, true);
-			if (r == ROLE_LOCAL) {
-				const char *vars[] = {
-				    "step",        s->steps[i].id,
-				    "dependency",  dep,
-				    "loss",        ac->loss ? ac->loss : "",
-				    "gradient",    ac->gradient ? ac->gradient : "",
-				    "step_input",  in,
-				    "step_output", out,
-				    NULL};
-				ask_role(en, r, vars, &ac->local[i]);
-			} else {
-				const char *vars[] = {"step",        s->steps[i].id,
-				                      "dependency",  dep,
-				                      "local",       ac->local[i],
-				                      "step_input",  in,
-				                      "step_output", out,
-				                      NULL};
-				ask_role(en, r, vars, &ac->pseudo[i]);
-			}
-			free(in);
-			free(out);
+			if (!asked(en, r == ROLE_LOCAL ? &ac->local[i] : &ac->pseudo[i]))
+				ask_step_case(en, it, c, i, r);
 		}
 	}
 	return en->waits_left ? STAGE_WAIT : STAGE_DONE;
+}
+
+/* ---- overlap: each request as soon as its own inputs are in ----
+ * While whole iterations run (engine_overlap), a request of a later phase is sent when what it
+ * reads has arrived, instead of when every request of the phases before it has: E3 of each bad
+ * case once the forward pass is scored (beside E1 and E2); E4 of a case when its E3 answered;
+ * E5 of a case and step when the case's E4 and the step's E2 answered; E6 when its own E5
+ * answered; a step's candidates when every E5 and E6 of that step is in.  A request whose
+ * input failed is left to its phase, which sends it as the strict order would (with the
+ * failed text empty), so the prompts are the same as without overlap.  The phases still start
+ * and finish in order: each adopts what went ahead for it. */
+
+/* Whether a slot's request is back (answered or failed) or was never going to be sent. */
+static bool settled(const struct engine *en, const struct iteration *it, enum phase p, char **slot)
+{
+	if (*slot || it->phase > p)
+		return true;
+	const struct role_wait *w = engine_wait_of(en, slot);
+	return w && w->done;
+}
+
+/* Whether step i's supervised set is final: every E5 and E6 of it is back. */
+static bool step_labelled(const struct engine *en, const struct iteration *it, size_t i)
+{
+	for (size_t c = 0; c < it->n_cases; c++) {
+		const struct adopt_case *ac = &it->cases[c];
+		if (!e5_applies(en, it, c, i))
+			continue;
+		if (!settled(en, it, PHASE_LOCAL, (char **)&ac->local[i]))
+			return false;
+		if (ac->local[i] && !settled(en, it, PHASE_PSEUDO, (char **)&ac->pseudo[i]))
+			return false;
+	}
+	return true;
+}
+
+void phases_flow(struct engine *en)
+{
+	if (!engine_overlap(en) || !en->n_iters)
+		return;
+	struct iteration *it = phases_current(en);
+	const struct session *s = en->s;
+	/* forward scored; the candidates' phase and those after it run as they do */
+	if (it->phase <= PHASE_FORWARD || it->phase > PHASE_CANDIDATES || it->n_bad == 0)
+		return;
+	bool global = s->opt.ablate[ABLATE_GRADIENT] == GRADIENT_GLOBAL;
+	for (size_t c = 0; c < it->n_cases; c++) {
+		struct adopt_case *ac = &it->cases[c];
+		if (it->phase <= PHASE_GRADIENT && engine_may_ahead(en, PHASE_GRADIENT)) {
+			if (!asked(en, &ac->loss))
+				ask_loss(en, it, c);
+			if (ac->loss && !asked(en, &ac->gradient))
+				ask_gradient(en, it, c);
+		}
+		for (size_t i = 0; i < s->n_steps; i++) {
+			if (!e5_applies(en, it, c, i))
+				continue;
+			if (!global && it->phase <= PHASE_LOCAL && ac->loss && ac->gradient &&
+			    it->dependency && it->dependency[i] && !asked(en, &ac->local[i]) &&
+			    engine_may_ahead(en, PHASE_LOCAL))
+				ask_step_case(en, it, c, i, ROLE_LOCAL);
+			if (it->phase <= PHASE_PSEUDO && ac->local[i] &&
+			    !asked(en, &ac->pseudo[i]) && engine_may_ahead(en, PHASE_PSEUDO))
+				ask_step_case(en, it, c, i, ROLE_PSEUDO);
+		}
+	}
+	/* a step's candidates read every E5 and E6 of it: none is in before the local phase */
+	if (it->phase < PHASE_LOCAL || !engine_may_ahead(en, PHASE_CANDIDATES) ||
+	    !phases_candidates_setup(en, it))
+		return;
+	for (size_t i = 0; i < s->n_steps; i++)
+		if (step_optimizable(&s->steps[i]) && step_labelled(en, it, i))
+			phases_ask_candidates(en, it, i);
 }
 
 /* The ablation of dependency-guided estimation (optimizer.ablate.gradient "global"): every

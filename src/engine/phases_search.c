@@ -100,42 +100,58 @@ static struct opt_request make_request(struct engine *en, struct iteration *it, 
 	                                (unsigned)i};
 }
 
-int stage_candidates_ask(struct engine *en, struct iteration *it, bool resumed)
+/* The candidates' budgets and storage, once per iteration (false: no optimizer). */
+bool phases_candidates_setup(struct engine *en, struct iteration *it)
 {
 	const struct session *s = en->s;
-	if (resumed)
-		return STAGE_NEXT;
+	if (it->budget)
+		return true;
+	if (!optimizer_find(s->opt.step_optimizer))
+		return false;
 	initial_budgets(en, it);
 	it->cands = xcalloc(s->n_steps, sizeof *it->cands);
 	it->n_cands = xcalloc(s->n_steps, sizeof *it->n_cands);
 	en->opt_prompts = xcalloc(s->n_steps, sizeof *en->opt_prompts);
 	en->n_opt_prompts = xcalloc(s->n_steps, sizeof *en->n_opt_prompts);
 	en->opt_answers = xcalloc(s->n_steps, sizeof *en->opt_answers);
-	if (it->n_bad == 0)
-		return STAGE_NEXT;
+	return true;
+}
+
+void phases_ask_candidates(struct engine *en, struct iteration *it, size_t i)
+{
+	const struct session *s = en->s;
 	const struct step_optimizer *opt = optimizer_find(s->opt.step_optimizer);
-	if (!opt) {
+	if (!step_optimizable(&s->steps[i]) || it->budget[i] <= 0 || en->opt_answers[i])
+		return; /* nothing to ask, or asked already */
+	size_t ncs, nown;
+	char **own;
+	struct opt_case *cs = opt_cases(it, (int)i, &ncs, &own, &nown);
+	struct opt_request req = make_request(en, it, (int)i, cs, ncs);
+	en->n_opt_prompts[i] = opt->ask(&req, &en->opt_prompts[i]);
+	en->opt_answers[i] = xcalloc(en->n_opt_prompts[i] + 1, sizeof(char *));
+	for (size_t k = 0; k < en->n_opt_prompts[i]; k++)
+		engine_ask(en, ROLE_INSTRUCT, en->opt_prompts[i][k], NULL, &en->opt_answers[i][k],
+		           NULL);
+	free(cs);
+	role_strings_free(own, nown);
+}
+
+int stage_candidates_ask(struct engine *en, struct iteration *it, bool resumed)
+{
+	const struct session *s = en->s;
+	if (resumed)
+		return STAGE_NEXT;
+	if (!phases_candidates_setup(en, it)) {
 		char *msg = xasprintf("unknown step optimizer \"%s\" (known: %s)",
 		                      s->opt.step_optimizer, optimizer_names());
 		engine_phase_failed(en, msg);
 		free(msg);
 		return STAGE_WAIT;
 	}
-	for (size_t i = 0; i < s->n_steps; i++) {
-		if (!step_optimizable(&s->steps[i]) || it->budget[i] <= 0)
-			continue;
-		size_t ncs, nown;
-		char **own;
-		struct opt_case *cs = opt_cases(it, (int)i, &ncs, &own, &nown);
-		struct opt_request req = make_request(en, it, (int)i, cs, ncs);
-		en->n_opt_prompts[i] = opt->ask(&req, &en->opt_prompts[i]);
-		en->opt_answers[i] = xcalloc(en->n_opt_prompts[i] + 1, sizeof(char *));
-		for (size_t k = 0; k < en->n_opt_prompts[i]; k++)
-			engine_ask(en, ROLE_INSTRUCT, en->opt_prompts[i][k], NULL,
-			           &en->opt_answers[i][k], NULL);
-		free(cs);
-		role_strings_free(own, nown);
-	}
+	if (it->n_bad == 0)
+		return STAGE_NEXT;
+	for (size_t i = 0; i < s->n_steps; i++)
+		phases_ask_candidates(en, it, i);
 	return en->waits_left ? STAGE_WAIT : STAGE_NEXT;
 }
 
@@ -460,7 +476,7 @@ static bool race(struct engine *en, struct iteration *it)
 
 static void prepare_job(struct engine *en, struct iteration *it, struct eval_job *job)
 {
-	struct run_callbacks cb = {NULL, NULL, phases_batch_done, en};
+	struct run_callbacks cb = {NULL, NULL, phases_batch_done, en, NULL};
 	const char *tag = it->phase == PHASE_SHAPLEY ? "shapley" : "select";
 	job->batch = job->full ? runner_prepare(en->runner, job->config, phases_val_split(en),
 	                                        it->val_idx, it->n_val, tag, &cb)
@@ -510,29 +526,6 @@ static void slicer_cancel(void *arg)
 
 static const struct llm_source_ops slicer_ops = {slicer_prepare, slicer_dispatch, slicer_cancel};
 
-/* The requests an evaluation of `choice` on n examples is projected to make: n times every LLM
- * step (each round of a loop) from the first one it changes on, the steps before answering from
- * the memo or sharing the incumbent's requests; all of them for the incumbent. */
-static long eval_projected_calls(const struct engine *en, const int *choice, size_t n)
-{
-	const struct session *s = en->s;
-	long calls = 0;
-	bool changed = true;
-	for (size_t i = 0; i < s->n_steps; i++)
-		changed = changed && choice[i] == 0;
-	for (size_t o = 0; o < s->n_order; o++) {
-		const struct order_item *it = &s->order[o];
-		size_t n_st = it->step >= 0 ? 1 : s->loops[it->loop].n_steps;
-		int rounds = it->step >= 0 ? 1 : s->loops[it->loop].max_rounds;
-		for (size_t k = 0; k < n_st; k++) {
-			int si = it->step >= 0 ? it->step : s->loops[it->loop].steps[k];
-			changed = changed || choice[si] > 0;
-			calls += changed && s->steps[si].kind == STEP_LLM ? rounds : 0;
-		}
-	}
-	return calls * (long)n;
-}
-
 /* Launches one evaluation, or refuses it (false, en->cap_reason set) when the caps would not
  * hold: what the session spent, the evaluations in flight and this one at their projections. */
 static bool launch_eval(struct engine *en, struct iteration *it, const int *choice, bool full)
@@ -543,8 +536,8 @@ static bool launch_eval(struct engine *en, struct iteration *it, const int *choi
 	full = full || !it->n_screen;
 	double usd;
 	long tokens;
-	en->cap_reason = engine_eval_over_cap(
-	    en, eval_projected_calls(en, choice, full ? it->n_val : it->n_screen), &usd, &tokens);
+	en->cap_reason = engine_eval_over_cap(en, it, choice, full ? it->val_idx : it->screen_idx,
+	                                      full ? it->n_val : it->n_screen, &usd, &tokens);
 	if (en->cap_reason)
 		return false;
 	en->committed_usd += usd, en->committed_tokens += tokens;
@@ -784,6 +777,27 @@ int stage_selection_start(struct engine *en, struct iteration *it, bool resumed)
 	return en->jobs_left ? STAGE_WAIT : STAGE_NEXT;
 }
 
+/* The search's proposals in flight at once.  One at a time in the strict order, each seeing
+ * every result before it.  With overlap (engine_overlap), as many as the task models'
+ * concurrency keeps busy: an evaluation runs its examples side by side, so q = concurrency /
+ * examples (the smallest concurrency of the LLM steps' models), at least 1.  The search marks
+ * each suggestion pending until it is observed, so a batch holds q distinct configurations,
+ * those of largest expected improvement under the model fitted to the rounds before. */
+static size_t search_batch(const struct engine *en, const struct iteration *it)
+{
+	const struct session *s = en->s;
+	if (!engine_overlap(en))
+		return 1;
+	long conc = 0;
+	for (size_t i = 0; i < s->n_steps; i++) {
+		const struct model_config *m = s->steps[i].model_cfg;
+		if (s->steps[i].kind == STEP_LLM && m && m->concurrency > 0)
+			conc = conc ? MIN(conc, (long)m->concurrency) : (long)m->concurrency;
+	}
+	long n = (long)(it->n_screen ? it->n_screen : it->n_val);
+	return n > 0 && conc / n > 1 ? (size_t)(conc / n) : 1;
+}
+
 int stage_selection_search(struct engine *en, struct iteration *it, bool resumed)
 {
 	(void)resumed;
@@ -794,8 +808,9 @@ int stage_selection_search(struct engine *en, struct iteration *it, bool resumed
 	if (race(en, it))
 		return STAGE_WAIT; /* called again when it is back */
 	int *next = xcalloc(s->n_steps, sizeof *next);
+	size_t q = search_batch(en, it);
 	en->launching = true;
-	while (eval_table(it).n + en->n_jobs < (size_t)s->opt.eval_budget && !en->jobs_left &&
+	while (eval_table(it).n + en->n_jobs < (size_t)s->opt.eval_budget && en->n_jobs < q &&
 	       !en->cap_reason) {
 		if (bo_suggest(en->bo, next) < 0)
 			break;
@@ -812,7 +827,7 @@ int stage_selection_search(struct engine *en, struct iteration *it, bool resumed
 	en->launching = false;
 	free(next);
 	if (en->jobs_left)
-		return STAGE_WAIT; /* called again when this evaluation is back */
+		return STAGE_WAIT; /* called again when these evaluations are back */
 	bo_free(en->bo);
 	en->bo = NULL;
 	return it->n_screen ? STAGE_NEXT : STAGE_DONE;

@@ -9,8 +9,9 @@
  *   a message, scaled per step by the billed / estimated ratio measured on the last forward
  *   pass, so a provider's tokenizer is learnt from its own bills) and answered with a stand-in:
  *   the step's latest real answer on that example (per round), priced at the output length
- *   measured for the step under that very prompt, else on the last forward pass (32 tokens
- *   before any).
+ *   measured for the step under that very prompt, else on the last forward pass (before any:
+ *   the length of the training split's golds); a scripted model's answer is known (its rules
+ *   are local) and is the answer.
  * - Selection is an evaluation plan: configurations x examples x LLM steps per example, minus
  *   memo and cache hits.  It evaluates min(eval_budget, the product of the choices per step)
  *   configurations.  Once the candidates are known, those it starts first (the incumbent, each
@@ -24,13 +25,20 @@
  *   step, E3 and E4 per bad case, E5 and E6 per bad case and learnable step, as many optimizer
  *   requests as the last candidates phase made (else one per learnable step); each priced at the
  *   mean billed tokens and money of the phase's paid calls in the last iteration that paid for
- *   some (before any: the role's template plus 400 tokens in, 100 out).  A bad case whose trace an
- *   earlier iteration of this run analysed already has its E3 and E4 answered by the response
- *   cache, and its E5 and E6 too for a step whose dependency (E2) came out the same.
+ *   some (before any: the role's template plus role_default's material, and its answer length).
+ *   A bad case whose trace an earlier iteration of this run analysed already has its E3 and E4
+ *   answered by the response cache, and its E5 and E6 too for a step whose dependency (E2) came
+ *   out the same.
  * - An iteration not begun is projected with the current prompts when it is the next one, and
- *   as if its prompts had changed (nothing memoized or cached) when it comes after another.  Its
- *   bad cases: those its projected forward pass scores bad on real answers, and of the examples
- *   that read a stand-in, the share the last forward pass found bad (up to minibatch_bad). */
+ *   as if its prompts had changed (nothing memoized or cached) when it comes after another,
+ *   unless the one before is expected to find no bad case: that one changes no prompt, so this
+ *   one runs the same prompts (the memo answers its forward pass where the batches overlap) and,
+ *   finding none either, nothing else.  Its bad cases: those its projected forward pass scores
+ *   bad on real answers, and of the examples that read a stand-in, the share the current
+ *   prompts scored bad on the last validation sample where it measured them (else the share the
+ *   last forward pass found bad), up to minibatch_bad.
+ * - One evaluation (eval_project, the cap check before each of selection's): the walk of that
+ *   configuration on its examples. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -40,10 +48,20 @@
 #include "engine/phases.h"
 #include "llm/cost.h"
 
-#define DEFAULT_OUT_TOKENS 32  /* a pipeline step's answer before one was measured */
-#define DEFAULT_ROLE_IN    400 /* a role's material beyond its template, before measured */
-#define DEFAULT_ROLE_OUT   100
+#define DEFAULT_OUT_TOKENS 32  /* a pipeline step's answer before one was measured, no golds */
+#define GOLD_SAMPLE        200 /* training examples whose golds give that default */
 #define DEFAULT_JUDGE_OUT  16
+
+/* A role call before one was measured: tokens of material beyond its template and tokens out,
+ * the means of the first iterations of the bundled examples (hotpot-mini, chain5,
+ * dialogue-loop; bench/README.md section 11). */
+static const struct {
+	double in, out;
+} role_default[ROLE_COUNT] = {
+    [ROLE_STRUCTURE] = {335, 88}, [ROLE_DEPENDENCY] = {335, 88}, [ROLE_LOSS] = {153, 41},
+    [ROLE_GRADIENT] = {153, 41},  [ROLE_LOCAL] = {187, 54},      [ROLE_PSEUDO] = {168, 20},
+    [ROLE_INSTRUCT] = {550, 95},
+};
 
 /* What the projection learns from what already ran. */
 struct basis {
@@ -64,6 +82,51 @@ static const struct iteration *last_with_traces(const struct engine *en)
 		if (en->iters[i]->traces && en->iters[i]->n_traces)
 			return en->iters[i];
 	return NULL;
+}
+
+/* A step's answer before one was measured: as long as the training split's gold answers (the
+ * pipeline's answers are to look like them), else DEFAULT_OUT_TOKENS. */
+static double default_out(const struct session *s)
+{
+	const struct split *sp = &s->data.splits[SPLIT_TRAIN];
+	double sum = 0;
+	long n = 0;
+	for (size_t i = 0; i < sp->n && i < GOLD_SAMPLE; i++)
+		if (sp->ex[i].n_golds)
+			sum += (double)cost_estimate_tokens(sp->ex[i].golds[0]), n++;
+	return n ? MAX(sum / (double)n, 1) : DEFAULT_OUT_TOKENS;
+}
+
+/* Of the validation sample, the share the current prompts scored bad, when the last iteration
+ * measured them there (its proposal all accepted: its best configuration; none: its
+ * incumbent); false when it did not. */
+static bool val_bad_rate(const struct engine *en, double *rate)
+{
+	const struct iteration *it = en->n_iters ? en->iters[en->n_iters - 1] : NULL;
+	if (!it || it->phase < PHASE_COUNT || !it->n_evals || !it->n_val)
+		return false;
+	size_t m = en->s->n_steps;
+	int *want = xcalloc(m ? m : 1, sizeof *want);
+	bool ok = true;
+	for (size_t c = 0; c < it->n_changes && ok; c++) {
+		const struct step_change *ch = &it->changes[c];
+		if (ch->decision == DECISION_ACCEPT && it->best_eval >= 0 && (size_t)ch->step < m)
+			want[ch->step] = it->evals[it->best_eval].choice[ch->step];
+		else if (ch->decision != DECISION_REJECT)
+			ok = false;
+	}
+	const struct evaluation *ev = NULL;
+	for (size_t e = 0; e < it->n_evals && ok && !ev; e++)
+		if (it->evals[e].scores && !memcmp(it->evals[e].choice, want, m * sizeof *want))
+			ev = &it->evals[e];
+	free(want);
+	if (!ev)
+		return false;
+	long bad = 0;
+	for (size_t k = 0; k < it->n_val; k++)
+		bad += ev->scores[k] < metric_threshold(en->s->metric);
+	*rate = (double)bad / (double)it->n_val;
+	return true;
 }
 
 static void basis_init(const struct engine *en, struct basis *b)
@@ -92,8 +155,9 @@ static void basis_init(const struct engine *en, struct basis *b)
 			est[ts->step] += (double)(4 + cost_estimate_tokens(ts->prompt));
 		}
 	}
+	double guess = default_out(s);
 	for (size_t i = 0; i < s->n_steps; i++) {
-		b->out[i] = runs[i] ? outs[i] / (double)runs[i] : DEFAULT_OUT_TOKENS;
+		b->out[i] = runs[i] ? outs[i] / (double)runs[i] : guess;
 		b->scale[i] = est[i] > 0 ? billed[i] / est[i] : 1;
 	}
 	free(outs), free(billed), free(est), free(runs);
@@ -107,8 +171,8 @@ static void basis_init(const struct engine *en, struct basis *b)
 	for (int r = 0; r < ROLE_COUNT; r++) {
 		struct role_mean *rm = &b->role[r];
 		const char *tpl = role_text(s, (enum role)r);
-		rm->in = (double)(cost_estimate_tokens(tpl) + 4 + DEFAULT_ROLE_IN);
-		rm->out = DEFAULT_ROLE_OUT;
+		rm->in = (double)(cost_estimate_tokens(tpl) + 4) + role_default[r].in;
+		rm->out = role_default[r].out;
 		rm->usd = (pr.in * rm->in + pr.out * rm->out) / 1e6;
 	}
 	/* a role phase's calls as the last iteration that paid for some measured them */
@@ -138,6 +202,7 @@ static void basis_init(const struct engine *en, struct basis *b)
 			break;
 		}
 	}
+	val_bad_rate(en, &b->bad_rate); /* the current prompts' own, where measured */
 	for (size_t i = en->n_iters; i-- > 0 && b->cand_calls < 0;)
 		if (en->iters[i]->phase > PHASE_CANDIDATES && en->iters[i]->n_bad)
 			b->cand_calls = en->iters[i]->cost[PHASE_CANDIDATES].calls;
@@ -589,10 +654,12 @@ static void add_proj(struct cost_projection *to, const struct cost_projection *p
 	to->usd += p->usd;
 }
 
-/* The phases from `from` up to the decision of iteration `number`. */
+/* The phases from `from` up to the decision of iteration `number`; *found: the bad cases its
+ * forward pass is expected to find (or found). */
 static void project_iteration(const struct engine *en, const struct iteration *it, int number,
                               enum phase from, bool fresh, const struct basis *b,
-                              struct cost_projection *per, struct cost_projection *total)
+                              struct cost_projection *per, struct cost_projection *total,
+                              long *found)
 {
 	long bad = b->bad;
 	for (int p = from; p < PHASE_DECISION; p++) {
@@ -602,6 +669,42 @@ static void project_iteration(const struct engine *en, const struct iteration *i
 			add_proj(&per[p], &c);
 		add_proj(total, &c);
 	}
+	*found = it && it->phase > PHASE_FORWARD ? (long)it->n_bad : bad;
+}
+
+static int cmp_size(const void *a, const void *b)
+{
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+	return (x > y) - (x < y);
+}
+
+/* Iteration `number` after iteration `prev`, which finds no bad case and so changes no prompt:
+ * its forward pass runs prev's prompts, free (the memo's) on the examples prev's batch had, and
+ * when it finds no bad case either, nothing else runs.  False (nothing added) when it is
+ * expected to find some. */
+static bool project_repeat(const struct engine *en, const struct basis *b, int prev, int number,
+                           bool fresh, struct cost_projection *per, struct cost_projection *total)
+{
+	size_t n0, n1, k = 0;
+	size_t *was = phases_forward_sample(en, prev, &n0),
+	       *now = phases_forward_sample(en, number, &n1);
+	qsort(was, n0, sizeof *was, cmp_size);
+	for (size_t i = 0; i < n1; i++)
+		if (!bsearch(&now[i], was, n0, sizeof *was, cmp_size))
+			now[k++] = now[i];
+	struct run_projection r = {0};
+	walk(en, b, NULL, SPLIT_TRAIN, now, k, fresh, &r);
+	bool quiet = r.bad + (long)((double)r.guessed * b->bad_rate + 0.5) == 0;
+	if (quiet) {
+		struct cost_projection c = {0};
+		add_cost(&c, &r.total, 1);
+		if (per)
+			add_proj(&per[PHASE_FORWARD], &c);
+		add_proj(total, &c);
+	}
+	run_projection_done(&r);
+	free(was), free(now);
+	return quiet;
 }
 
 void phase_project(const struct engine *en, enum phase p, struct cost_projection *out)
@@ -645,12 +748,52 @@ void engine_project(const struct engine *en, int iterations, struct cost_project
 		memset(per, 0, PHASE_COUNT * sizeof *per);
 	struct basis b;
 	basis_init(en, &b);
+	long found = -1; /* bad cases of the iteration projected last */
+	bool was_fresh = false;
 	if (open)
-		project_iteration(en, it, it->number, it->phase, false, &b, per, total);
+		project_iteration(en, it, it->number, it->phase, false, &b, per, total, &found);
 	int next = it ? it->number + 1 : 1;
-	for (int k = 0; k < fresh; k++)
-		project_iteration(en, NULL, next + k, PHASE_FORWARD, open || k > 0, &b, per, total);
+	for (int k = 0; k < fresh; k++) {
+		if (found == 0 && (open || k > 0) &&
+		    project_repeat(en, &b, next + k - 1, next + k, was_fresh, per, total))
+			continue;
+		was_fresh = open || k > 0;
+		project_iteration(en, NULL, next + k, PHASE_FORWARD, was_fresh, &b, per, total,
+		                  &found);
+	}
 	basis_free(&b);
+}
+
+/* Examples eval_project walks at most: spread over the sample, the rest priced alike (the walk
+ * is synchronous, checked before each launch: this bounds what it holds the loop). */
+#define EVAL_WALK_MAX 64
+
+void eval_project(const struct engine *en, const struct iteration *it, const int *choice,
+                  const size_t *idx, size_t n, struct cost_projection *p)
+{
+	const struct session *s = en->s;
+	memset(p, 0, sizeof *p);
+	size_t m = s->n_steps ? s->n_steps : 1;
+	struct variant *var = xcalloc(m, sizeof *var);
+	const struct variant **cfg = xcalloc(m, sizeof *cfg);
+	for (size_t i = 0; i < s->n_steps; i++) {
+		const struct candidate *c = choice[i] > 0 ? &it->cands[i][choice[i] - 1] : NULL;
+		var[i] =
+		    c ? (struct variant){c->prompt, c->demos, c->n_demos} : (struct variant){0};
+		cfg[i] = c ? &var[i] : NULL;
+	}
+	struct basis b;
+	basis_init(en, &b);
+	size_t k = MIN(n, (size_t)EVAL_WALK_MAX);
+	size_t *some = xcalloc(k ? k : 1, sizeof *some);
+	for (size_t j = 0; j < k; j++)
+		some[j] = idx[j * n / k];
+	struct run_projection r = {0};
+	walk(en, &b, cfg, phases_val_split(en), some, k, false, &r);
+	add_cost(p, &r.total, k ? (double)n / (double)k : 0);
+	run_projection_done(&r);
+	basis_free(&b);
+	free(var), free(cfg), free(some);
 }
 
 void engine_project_measure(const struct engine *en, struct cost_projection *p)

@@ -4,11 +4,13 @@
  * block the loop either: the command is started (proc.h) and watched as an event source of the LLM
  * layer's loop (llm_source_add), and the walk resumes when it is reaped; cancelling kills and reaps
  * it. Examples therefore run side by side whatever their steps are.  A memo keyed by the request
- * hash answers repeated LLM executions without a request (code steps are not memoized: they
- * are cheap or, for exec, may have effects).  The memo is bounded (MEMO_BYTES): it keeps two
- * generations, the answers put or used since the last turn and those of the turn before; when
- * the current one passes half the bound the older is dropped, and an answer found in the older
- * one moves to the current, so what is in use survives and memory stays flat over iterations.
+ * hash answers repeated LLM executions and server retrievals (the same url, query and k)
+ * without a request (code steps are not memoized: they are cheap or, for exec, may have
+ * effects), so a configuration that changes only later steps asks nothing again.  The memo is
+ * bounded (MEMO_BYTES): it keeps two generations, the answers put or used since the last turn
+ * and those of the turn before; when the current one passes half the bound the older is
+ * dropped, and an answer found in the older one moves to the current, so what is in use
+ * survives and memory stays flat over iterations.
  * A dropped answer comes back from the response cache (or, without one, is asked again).  The
  * final output is scored with the session's metric (or its LLM judge).  runner_project walks
  * the same way without sending anything, to price a batch before it runs. */
@@ -42,9 +44,12 @@ struct memo {
 /* What a projection learns from the answers so far: the latest answer of a step on an example,
  * per round of a loop (what stands in for its next one, so that what reads it renders to about
  * its real length and a loop runs about as many rounds),
- * and the mean output tokens of a step under a prompt (the length of that stand-in's price). */
+ * and the mean output tokens of a step under a prompt (the length of that stand-in's price);
+ * and per step, how often a request that differs from the one before it on the same example (a
+ * candidate's) gave the same answer (runner.changed, runner.repeated). */
 struct answer_note {
-	uint64_t h; /* of split, example, step and round; 0: empty slot */
+	uint64_t h;   /* of split, example, step and round; 0: empty slot */
+	uint64_t req; /* of the request that gave it (0: not an LLM step's) */
 	char *raw;
 };
 struct out_note {
@@ -61,7 +66,8 @@ struct runner {
 	size_t n_answers, cap_answers;
 	struct out_note *outs;
 	size_t n_outs, cap_outs;
-	struct memo memo[2]; /* the current generation and the one before */
+	long *changed, *repeated; /* per step: answers to a changed request, of them the same */
+	struct memo memo[2];      /* the current generation and the one before */
 	struct runner_stats stats;
 	struct run_batch *batches; /* live batches, for runner_free */
 };
@@ -245,8 +251,9 @@ static uint64_t prompt_hash(const struct template *t)
 	return hash_bytes(text, strlen(text), 0);
 }
 
-/* Remembers a step's answer on an example and its length under the prompt it ran with. */
-static void note_answer(struct ex_state *es, int step, const char *raw, long out)
+/* Remembers a step's answer on an example and its length under the prompt it ran with; key:
+ * its request's (NULL: not an LLM step's). */
+static void note_answer(struct ex_state *es, int step, const char *raw, long out, const char *key)
 {
 	struct runner *r = es->b->r;
 	double tokens = out > 0 ? (double)out : (double)cost_estimate_tokens(raw);
@@ -263,10 +270,15 @@ static void note_answer(struct ex_state *es, int step, const char *raw, long out
 	uint64_t h =
 	    note_hash(es->b->split, es->trace.example, (uint64_t)step << 20 | (uint64_t)es->round);
 	struct answer_note *a = answer_slot(r->answers, r->cap_answers, h);
+	uint64_t req = key ? hash_bytes(key, strlen(key), 0) | 1 : 0;
 	if (!a->h)
 		r->n_answers++;
+	else if (req && a->req && a->req != req && (size_t)step < r->s->n_steps) {
+		r->changed[step]++;
+		r->repeated[step] += strcmp(a->raw, raw) == 0;
+	}
 	free(a->raw);
-	*a = (struct answer_note){h, xstrdup(raw)};
+	*a = (struct answer_note){h, req, xstrdup(raw)};
 	if ((r->n_outs + 1) * 2 > r->cap_outs) {
 		struct out_note *old = r->outs;
 		size_t oldcap = r->cap_outs;
@@ -306,6 +318,8 @@ struct runner *runner_new(const struct session *s, struct llm *l, bool trust)
 	r->s = s;
 	r->llm = l;
 	r->trust = trust;
+	r->changed = xcalloc(s->n_steps + 1, sizeof *r->changed);
+	r->repeated = xcalloc(s->n_steps + 1, sizeof *r->repeated);
 	return r;
 }
 
@@ -323,6 +337,8 @@ void runner_free(struct runner *r)
 		free(r->answers[i].raw);
 	free(r->answers);
 	free(r->outs);
+	free(r->changed);
+	free(r->repeated);
 	free(r);
 }
 
@@ -547,7 +563,7 @@ static void on_llm_done(void *arg, const struct llm_reply *rep)
 	} else {
 		memo_put(r, rep);
 		apply_llm_output(es, ts, rep->text);
-		note_answer(es, ts->step, rep->text, rep->answer.out);
+		note_answer(es, ts->step, rep->text, rep->answer.out, ts->key);
 	}
 	step_finished(es, tsi);
 	if (!failed)
@@ -605,16 +621,13 @@ static void dry_add(struct run_batch *b, int step, enum dry_kind k, const struct
 	}
 }
 
-/* The stand-in answer of a priced request: its key's first 8 characters (distinct requests
- * stand for distinct answers), then the end of its prompt, repeated to about `tokens` tokens
- * (cut at a character boundary). */
+/* The stand-in answer of a priced request: the end of the text it reads (its inputs), about
+ * `tokens` tokens of it (cut at a character boundary, repeated when short), then its key's first
+ * 8 characters (distinct requests stand for distinct answers). */
 static char *stand_in(const char *key, const char *prompt, double tokens)
 {
 	size_t want = tokens > 0 ? (size_t)(tokens * 4 + 0.5) : 0, n = strlen(prompt);
 	struct sbuf b = {0};
-	sbuf_add(&b, key, MIN(want, (size_t)8));
-	if (b.len < want)
-		sbuf_addc(&b, ' ');
 	while (b.len < want && n) {
 		size_t take = MIN(n, want - b.len);
 		while (take && (prompt[n - take] & 0xC0) == 0x80)
@@ -623,13 +636,19 @@ static char *stand_in(const char *key, const char *prompt, double tokens)
 			break;
 		sbuf_add(&b, prompt + n - take, take);
 	}
+	if (b.len)
+		sbuf_addc(&b, ' ');
+	sbuf_add(&b, key, MIN(strlen(key), (size_t)8));
 	return sbuf_take(&b);
 }
 
 /* Prices one request of a projection: free when the memo or the response cache holds its
  * answer (which then stands as the answer) or the projection priced it already, else its
  * estimated usage at the model's prices, with a stand-in answer.  A request rendered from a
- * stand-in is always priced: the real answers it stands for differ from one prompt to another.
+ * stand-in is always priced (the real answers it stands for differ from one prompt to
+ * another), unless the stand-in is the step's latest real answer on the example (like) and the
+ * step answered a changed request as before at least half of the times measured: its real
+ * answer is then taken to be that one, and what reads it may be answered by the memo.
  * Caller frees *answer. */
 static void dry_price(struct ex_state *es, int step, const struct llm_request *req, const char *key,
                       const char *prompt, const char *like, double out_tokens, double in_scale,
@@ -645,9 +664,12 @@ static void dry_price(struct ex_state *es, int step, const struct llm_request *r
 		*answer = hit;
 		return;
 	}
-	*answer = like ? xstrdup(like) : stand_in(key, prompt, out_tokens);
+	char *known = llm_scripted_peek(r->llm, req); /* a scripted model's: its very answer */
+	*answer = known ? known : like ? xstrdup(like) : stand_in(key, prompt, out_tokens);
 	bool guessed = es->guessed;
-	es->guessed = true;
+	es->guessed =
+	    guessed || (!known && (!like || (size_t)step >= r->s->n_steps || !r->changed[step] ||
+	                           r->repeated[step] * 2 < r->changed[step]));
 	if (!seen_add(p, key) && !guessed) {
 		dry_add(b, step, DRY_MEMO, NULL, 0);
 		return;
@@ -655,10 +677,10 @@ static void dry_price(struct ex_state *es, int step, const struct llm_request *r
 	struct llm_usage u;
 	cost_estimate_usage(req->messages, req->n_messages, *answer, &u);
 	u.in = (long)((double)u.in * in_scale + 0.5);
-	u.out = (long)(out_tokens + 0.5);
+	u.out = known ? u.out : (long)(out_tokens + 0.5);
 	struct llm_prices pr;
-	bool known;
-	llm_prices(req->model, &pr, &known);
+	bool priced;
+	llm_prices(req->model, &pr, &priced);
 	dry_add(b, step, DRY_PAID, &u, cost_usd(&pr, &u));
 }
 
@@ -678,8 +700,8 @@ static int dry_answer(struct ex_state *es, struct trace_step *ts, const struct l
 			out = o->sum / (double)o->n;
 	}
 	char *answer;
-	dry_price(es, step, req, ts->key, user, like, out, est->in_scale ? est->in_scale[step] : 1,
-	          &answer);
+	dry_price(es, step, req, ts->key, ts->input && *ts->input ? ts->input : user, like, out,
+	          est->in_scale ? est->in_scale[step] : 1, &answer);
 	apply_llm_output(es, ts, answer);
 	free(answer);
 	return 0;
@@ -748,7 +770,7 @@ static int run_llm_step(struct ex_state *es, int tsi, struct render_ctx *c)
 			ts->reasoning = xstrdup(m->reasoning);
 		mark_cut(ts, m->finish, m->cut);
 		apply_llm_output(es, ts, m->raw);
-		note_answer(es, ts->step, m->raw, m->usage.out);
+		note_answer(es, ts->step, m->raw, m->usage.out, ts->key);
 		free(user);
 		free(system);
 		return 0;
@@ -827,7 +849,24 @@ static int run_exec_step(struct ex_state *es, int tsi, const char *text, struct 
 }
 
 /* A retrieve step with a server: its query is a request of the LLM layer (llm_retrieve), which
- * caches, deduplicates and retries it as it does a model call; the walk resumes here. */
+ * caches, deduplicates and retries it as it does a model call; the walk resumes here.  The
+ * passages a reply held (the raw JSON list) become the step's output; -1 (e set) when they
+ * cannot be read. */
+static int retrieved(struct ex_state *es, struct trace_step *ts, const char *raw, struct err *e)
+{
+	char **items;
+	size_t n;
+	if (llm_passages(raw, (size_t)es->b->r->s->steps[ts->step].k, &items, &n, e) < 0)
+		return -1;
+	step_out_set_items(&ts->out, items, n);
+	struct sbuf b = {0}; /* what stands in for it in a projection */
+	for (size_t i = 0; i < ts->out.n_items; i++)
+		sbuf_addf(&b, "%s%s", i ? "\n" : "", ts->out.items[i]);
+	note_answer(es, ts->step, sbuf_str(&b), 1, NULL);
+	sbuf_free(&b);
+	return 0;
+}
+
 static void on_retrieve_done(void *arg, const struct llm_reply *rep)
 {
 	struct ex_state *es = arg;
@@ -839,23 +878,13 @@ static void on_retrieve_done(void *arg, const struct llm_reply *rep)
 	ts->queued_s = rep->queued_s;
 	ts->cached = rep->cached;
 	memcpy(ts->key, rep->key, sizeof ts->key);
-	char **items;
-	size_t n;
 	struct err e = {{0}};
 	if (rep->error)
 		record_error(es, ts, rep->error);
-	else if (llm_passages(rep->text, (size_t)es->b->r->s->steps[ts->step].k, &items, &n, &e) <
-	         0)
+	else if (retrieved(es, ts, rep->text, &e) < 0)
 		record_error(es, ts, e.msg);
 	else
-		step_out_set_items(&ts->out, items, n);
-	if (!ts->error) { /* what stands in for it in a projection */
-		struct sbuf b = {0};
-		for (size_t i = 0; i < ts->out.n_items; i++)
-			sbuf_addf(&b, "%s%s", i ? "\n" : "", ts->out.items[i]);
-		note_answer(es, ts->step, sbuf_str(&b), 1);
-		sbuf_free(&b);
-	}
+		memo_put(es->b->r, rep); /* the same query and k again: answered from here */
 	bool failed = ts->error != NULL;
 	step_finished(es, tsi);
 	if (!failed)
@@ -863,14 +892,24 @@ static void on_retrieve_done(void *arg, const struct llm_reply *rep)
 	advance(es);
 }
 
-static int run_retrieve_step(struct ex_state *es, int tsi, const char *query)
+/* 0 answered from the memo (-1, e set, when that answer could not be read), 1 asked. */
+static int run_retrieve_step(struct ex_state *es, int tsi, const char *query, struct err *e)
 {
-	const struct step *st = &es->b->r->s->steps[es->trace.steps[tsi].step];
+	struct runner *r = es->b->r;
+	struct trace_step *ts = &es->trace.steps[tsi];
+	const struct step *st = &r->s->steps[ts->step];
 	char tag[160];
 	snprintf(tag, sizeof tag, "%s/%s", es->b->tag, st->id);
-	struct llm_retrieval q = {st->url, query, st->k, tag};
+	struct llm_retrieval q = {st->url, query, st->k, tag, st->concurrency, st->timeout_s};
+	llm_retrieve_key(&q, ts->key);
+	const struct memo_entry *m = memo_get(r, ts->key);
+	if (m) {
+		r->stats.memo_hits++;
+		ts->memo = true;
+		return retrieved(es, ts, m->raw, e);
+	}
 	es->pending_step = tsi;
-	es->pending = llm_retrieve(es->b->r->llm, &q, on_retrieve_done, es);
+	es->pending = llm_retrieve(r->llm, &q, on_retrieve_done, es);
 	return 1;
 }
 
@@ -904,7 +943,7 @@ static int run_step(struct ex_state *es, int si)
 				step_out_set_text(&ts->out, like ? like : "");
 				rc = 0;
 			} else if (st->kind == STEP_RETRIEVE && st->url) {
-				rc = run_retrieve_step(es, tsi, text);
+				rc = run_retrieve_step(es, tsi, text, &e);
 			} else {
 				struct codestep_env env = {es->b->r->trust, example_of(es)};
 				int64_t t0 = now_ms();
@@ -969,6 +1008,8 @@ static void finish_example(struct ex_state *es)
 	struct run_batch *b = es->b;
 	b->finished++;
 	es->trace.done = true;
+	if (b->cb.example_done && !b->cancelled)
+		b->cb.example_done(b->cb.arg, b, &es->trace);
 	if (b->drop) {
 		trace_free(&es->trace);
 		es->trace.done = true;

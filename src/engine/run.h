@@ -37,11 +37,14 @@ struct run_callbacks {
 	 * when nothing needed a model. */
 	void (*batch_done)(void *arg, struct run_batch *b);
 	void *arg;
+	/* One example is done and scored (t->good says how), before batch_done; may be NULL. */
+	void (*example_done)(void *arg, struct run_batch *b, const struct trace *t);
 };
 
 struct runner_stats {
 	long executions; /* LLM step executions requested */
-	long memo_hits;  /* answered from the runner's memo without a request */
+	long memo_hits;  /* answered from the runner's memo without a request (LLM steps and
+	                  * server retrievals) */
 	long llm_calls;  /* requests handed to the LLM layer (cache hits included) */
 	long judge_calls;
 };
@@ -74,17 +77,20 @@ bool run_batch_launched(const struct run_batch *b);
 /* What running a batch would cost, found without spending anything.  runner_project walks the
  * examples as runner_start would, synchronously: an LLM step the memo or the response cache
  * answers takes that answer and is free; any other is priced from its rendered request (tokens
- * estimated from its length, cost_estimate_usage, times in_scale of its step) and answered with a
- * stand-in: the step's latest real answer on that example, else words of its own prompt's end,
- * so that what reads it renders to about its real length and a retrieval finds about as much.
- * Its output is priced at the mean measured for the step under that very prompt, else at
- * out_tokens of the step.  Exec steps never run (their output is empty); an LLM judge is priced
- * like a step.  A request already priced by the same projection is free the next time (the memo
- * will answer it), unless it reads a stand-in, so walks of several configurations share their
- * common part.  fresh: as if nothing were memoized or cached
- * (prompts that will have changed by then).  Adds to *p and, when p->steps is set, to
- * p->steps[step] (caller's array of n_steps; the judge counts in the totals only); free p's
- * keys with run_projection_done. */
+ * estimated from its length, cost_estimate_usage, times in_scale of its step) and answered with
+ * a scripted model's very answer (known in advance), else a stand-in: the step's latest real
+ * answer on that example, else the end of its inputs, so that what reads it renders to about
+ * its real length and a retrieval finds about as much.  Its output is priced at the mean
+ * measured for the step under that very prompt, else at out_tokens of the step.  Exec steps
+ * never run (their output is empty); an LLM judge is priced like a step.  A request already
+ * priced by the same projection is free the next time (the memo will answer it), unless it
+ * reads a stand-in, so walks of several configurations share their common part.  A stand-in
+ * that is the step's latest real answer on the example is not one when the step, asked a
+ * changed request (a candidate's), gave the same answer as before at least half of the times
+ * measured: what reads it may then be answered by the memo.  fresh: as if nothing were
+ * memoized or cached (prompts that will have changed by then).  Adds to *p and, when p->steps
+ * is set, to p->steps[step] (caller's array of n_steps; the judge counts in the totals only);
+ * free p's keys with run_projection_done. */
 struct run_cost {
 	long executions; /* LLM executions (judge included) */
 	long memo;       /* answered by the run memo: no call */

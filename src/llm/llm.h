@@ -122,6 +122,10 @@ uint64_t llm_submit(struct llm *l, const struct llm_request *req, llm_done_fn *d
  * projection asks what would be free), or NULL when the cache does not hold it or is off.  Caller
  * frees. */
 char *llm_cache_peek(const struct llm *l, const struct llm_request *req);
+/* The scripted model's answer to a request (its rules are local: the answer is known before
+ * it is asked), without sending or counting anything, or NULL when the request's model is not
+ * scripted or its rules do not load.  Caller frees. */
+char *llm_scripted_peek(struct llm *l, const struct llm_request *req);
 /* Cancels one request (its callbacks are never called) or all. */
 void llm_cancel(struct llm *l, uint64_t id);
 void llm_cancel_all(struct llm *l);
@@ -210,9 +214,18 @@ struct llm_retrieval {
 	const char *query;
 	int k;           /* 1 .. LLM_RETRIEVE_MAX_K */
 	const char *tag; /* accounting bucket, as for llm_submit */
+	/* requests to this url in flight at once (one limiter per url: the latest request's
+	 * value is the url's) and the time one attempt may take; 0: the defaults below */
+	int concurrency;
+	double timeout_s;
 };
-#define LLM_RETRIEVE_MAX_K 1000
+#define LLM_RETRIEVE_MAX_K       1000
+#define LLM_RETRIEVE_CONCURRENCY 8
+#define LLM_RETRIEVE_TIMEOUT_S   30
 uint64_t llm_retrieve(struct llm *l, const struct llm_retrieval *q, llm_done_fn *done, void *arg);
+/* The request key of a retrieval (as llm_request_key; the key of llm_retrieve's reply): the
+ * url, the query and k, not its concurrency or timeout. */
+void llm_retrieve_key(const struct llm_retrieval *q, char out[65]);
 /* The first `max` passages of a retrieval reply's text (or of one a cache held: checked and
  * cleaned again): 0 with *items (caller frees each and the array) and *n, or -1 with e set. */
 int llm_passages(const char *text, size_t max, char ***items, size_t *n, struct err *e);

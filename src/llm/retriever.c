@@ -11,10 +11,12 @@
  *
  * llm_retrieve makes an ordinary llm_request of a private model configuration: provider
  * "colbertv2" (found by provider_find, listed nowhere, refused in a session's models), base URL
- * the server's URL, max_tokens k, one user message holding the query, prices 0, no streaming.
- * Its key is therefore the hash of (URL, query, k).  The answer is kept as a JSON array of the
- * passages' texts, each cleaned for a terminal: the cache holds what the step uses, and
- * llm_passages reads it back, checking and cleaning again what a cache file may have held. */
+ * the server's URL, max_tokens k, one user message holding the query, prices 0, no streaming,
+ * and the retrieval's concurrency and timeout (a retrieve step's "concurrency" and "timeout_s").
+ * Its key is therefore the hash of (URL, query, k), whatever the concurrency and timeout.  The
+ * answer is kept as a JSON array of the passages' texts, each cleaned for a terminal: the cache
+ * holds what the step uses, and llm_passages reads it back, checking and cleaning again what a
+ * cache file may have held. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -138,22 +140,39 @@ const struct provider_ops provider_colbertv2 = {
     .parse_error = colbert_parse_error,
 };
 
-uint64_t llm_retrieve(struct llm *l, const struct llm_retrieval *q, llm_done_fn *done, void *arg)
+/* The request of a retrieval, borrowing q's strings (msg: its one message). */
+static struct llm_request retrieval_request(const struct llm_retrieval *q, struct model_config *m,
+                                            struct llm_message *msg)
 {
-	struct model_config m = {
+	*m = (struct model_config){
 	    .name = (char *)q->url, /* the server's own concurrency slots */
 	    .provider = (char *)provider_colbertv2.name,
 	    .base_url = (char *)q->url,
 	    .model = (char *)provider_colbertv2.name,
 	    .max_tokens = q->k, /* k: part of the request key, read back by colbert_build */
 	    .reasoning = MODEL_REASONING_NO,
-	    .concurrency = 8,
-	    .timeout_s = 30,
+	    .concurrency = q->concurrency > 0 ? q->concurrency : LLM_RETRIEVE_CONCURRENCY,
+	    .timeout_s = q->timeout_s > 0 ? q->timeout_s : LLM_RETRIEVE_TIMEOUT_S,
 	    .cut_is_error = CUT_ALLOWED,
 	};
-	struct llm_message msg = {"user", q->query ? q->query : ""};
-	struct llm_request req = {&m, &msg, 1, q->tag};
+	*msg = (struct llm_message){"user", q->query ? q->query : ""};
+	return (struct llm_request){m, msg, 1, q->tag};
+}
+
+uint64_t llm_retrieve(struct llm *l, const struct llm_retrieval *q, llm_done_fn *done, void *arg)
+{
+	struct model_config m;
+	struct llm_message msg;
+	struct llm_request req = retrieval_request(q, &m, &msg);
 	return llm_submit(l, &req, done, NULL, arg);
+}
+
+void llm_retrieve_key(const struct llm_retrieval *q, char out[65])
+{
+	struct model_config m;
+	struct llm_message msg;
+	struct llm_request req = retrieval_request(q, &m, &msg);
+	llm_request_key(&req, out);
 }
 
 int llm_passages(const char *text, size_t max, char ***items, size_t *n, struct err *e)

@@ -231,6 +231,16 @@ static struct rules *rules_get(struct llm *l, const char *path, struct err *e)
 	return r;
 }
 
+char *llm_scripted_peek(struct llm *l, const struct llm_request *req)
+{
+	const struct provider_ops *ops = provider_find(req->model->provider);
+	struct err e = {{0}};
+	struct rules *r = ops && is_scripted(ops)
+	                      ? rules_get(l, req->model->rules ? req->model->rules : "", &e)
+	                      : NULL;
+	return r ? rules_reply(r, req->messages, req->n_messages, NULL) : NULL;
+}
+
 /* ---- curl callbacks --------------------------------------------------------------------- */
 
 static void on_chunk(void *arg, const char *text, size_t len)

@@ -61,8 +61,7 @@ static void act_cancel(struct app *a)
 
 static void act_save(struct app *a)
 {
-	if (app_save(a, a->t.session_path) == 0)
-		tui_message(&a->t, "saved %s", a->t.session_path);
+	app_save_start(a, true); /* "saved" when it is written */
 }
 
 static void act_undo(struct app *a)

@@ -336,6 +336,45 @@ size_t tlines_add_rowf(struct tlines *l, enum theme_element el, int indent, cons
 	return r;
 }
 
+/* Appends row r (its indent as spaces) to b and its colours to segs. */
+static void add_side(struct sbuf *b, struct tseg **segs, size_t *n, size_t *cap,
+                     const struct tline *r)
+{
+	size_t at = b->len;
+	for (int c = 0; c < r->indent; c++)
+		sbuf_addc(b, ' ');
+	size_t base = b->len;
+	sbuf_adds(b, r->text);
+	for (size_t i = 0; i < r->n_segs; i++) {
+		*segs = xgrow(*segs, cap, *n + 1, sizeof **segs);
+		(*segs)[(*n)++] = (struct tseg){i ? base + r->segs[i].off : at, r->segs[i].el};
+	}
+}
+
+void tlines_add_columns(struct tlines *l, const struct tlines *left, const struct tlines *right,
+                        const char *sep)
+{
+	size_t rows = MAX(left->n, right->n);
+	for (size_t i = 0; i < rows; i++) {
+		struct sbuf b = {0};
+		struct tseg *segs = NULL;
+		size_t n = 0, cap = 0;
+		if (i < left->n)
+			add_side(&b, &segs, &n, &cap, &left->v[i]);
+		if (!n) { /* a row's first colour starts at its first byte */
+			segs = xgrow(segs, &cap, 1, sizeof *segs);
+			segs[n++] = (struct tseg){0, THEME_TEXT};
+		}
+		tlines_pad(&b, left->width);
+		segs = xgrow(segs, &cap, n + 1, sizeof *segs);
+		segs[n++] = (struct tseg){b.len, THEME_TEXT_DIM};
+		sbuf_adds(&b, sep);
+		if (i < right->n)
+			add_side(&b, &segs, &n, &cap, &right->v[i]);
+		push_row(l, 0, sbuf_take(&b), segs, n);
+	}
+}
+
 void tlines_pad(struct sbuf *b, int col)
 {
 	for (int w = san_width_utf8(sbuf_str(b)); w < col; w++)

@@ -81,6 +81,13 @@ size_t tlines_add_row_marked(struct tlines *l, int indent, const struct tspan *s
 size_t tlines_add_rowf(struct tlines *l, enum theme_element el, int indent, const char *fmt, ...)
     PRINTF_LIKE(4, 5);
 
+/* Adds max(left->n, right->n) rows that set left's rows beside right's: row i holds left's row
+ * i (its indent and colours kept) padded to left->width columns, then `sep` (THEME_TEXT_DIM),
+ * then right's row i; the side that has no row i is blank.  Both lists wrap to their own width
+ * (a column's), so the rows line up; the new rows carry l's ref and step. */
+void tlines_add_columns(struct tlines *l, const struct tlines *left, const struct tlines *right,
+                        const char *sep);
+
 /* Pads b with spaces up to `col` display columns (for aligned columns of UTF-8 text). */
 void tlines_pad(struct sbuf *b, int col);
 /* Appends the first line of text (NULL: "") as a cell of exactly `cols` display columns: cut

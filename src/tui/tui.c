@@ -107,23 +107,32 @@ bool app_read_only(const struct app *a)
 	return a->o->read_only && !a->path;
 }
 
-int app_save(struct app *a, const char *path)
+/* May a save to path go ahead?  Says why not (read-only, or asks about a change on disk). */
+static bool save_allowed(struct app *a, const char *path)
 {
-	struct err e = {{0}};
 	if (app_read_only(a) && strcmp(path, a->o->session) == 0) {
 		tui_message(&a->t,
 		            "read-only (--read-only): %s is not saved; :saveas FILE saves a "
 		            "copy",
 		            path);
-		return -1;
+		return false;
 	}
 	if (!a->t.s->overwrite_once && session_disk_changed(a->t.s, path)) {
 		app_ask(a, on_overwrite_answer, "yn",
 		        "%s changed on disk since it was read (another program saved it): "
 		        "overwrite it? [y/n]",
 		        path);
-		return -1;
+		return false;
 	}
+	return true;
+}
+
+int app_save(struct app *a, const char *path)
+{
+	struct err e = {{0}};
+	app_save_collect(a, true);
+	if (!save_allowed(a, path))
+		return -1;
 	engine_store(a->t.en);
 	if (session_save(a->t.s, path, &e) < 0) {
 		tui_message(&a->t, "error: %s", e.msg);
@@ -132,6 +141,64 @@ int app_save(struct app *a, const char *path)
 	a->t.dirty = false;
 	a->need_draw = true;
 	return 0;
+}
+
+/* In the writer: the engine's record into the session's tree (engine_store builds it whole,
+ * tens of ms with a few iterations of traces: off the loop there). */
+static void store_engine(void *en)
+{
+	engine_store(en);
+}
+
+int app_save_start(struct app *a, bool announce)
+{
+	const char *path = a->t.session_path;
+	if (a->save_mode == SAVE_ON_LOOP) {
+		if (app_save(a, path) < 0)
+			return -1;
+		if (announce)
+			tui_message(&a->t, "saved %s", path);
+		return 0;
+	}
+	if (session_save_fd(a->t.s) >= 0) { /* the newer state follows the one being written */
+		a->save_again = true;
+		a->save_announce |= announce;
+		return 0;
+	}
+	struct err e = {{0}};
+	if (!save_allowed(a, path))
+		return -1;
+	if (session_save_start(a->t.s, path, store_engine, a->t.en, &e) < 0) {
+		tui_message(&a->t, "error: %s", e.msg);
+		return -1;
+	}
+	a->t.dirty = false;
+	a->save_announce |= announce;
+	if (a->save_mode == SAVE_AT_ONCE)
+		app_save_collect(a, true);
+	return 0;
+}
+
+void app_save_collect(struct app *a, bool wait)
+{
+	struct err e = {{0}};
+	int rc = session_save_finish(a->t.s, wait, &e);
+	if (rc > 0)
+		return;
+	if (rc < 0) {
+		tui_message(&a->t, "error: %s", e.msg);
+		a->t.dirty = true;
+		a->save_announce = false;
+	} else if (a->save_announce && !a->save_again) {
+		tui_message(&a->t, "saved %s", a->t.session_path);
+		a->save_announce = false;
+	}
+	a->need_draw = true;
+	if (a->save_again) {
+		a->save_again = false;
+		if (app_save_start(a, false) == 0 && wait)
+			app_save_collect(a, true);
+	}
 }
 
 static void on_quit_answer(struct app *a, int answer)
@@ -146,6 +213,7 @@ static void on_quit_answer(struct app *a, int answer)
 
 void app_quit(struct app *a, bool force)
 {
+	app_save_collect(a, true); /* a failed one leaves the session dirty: the question comes */
 	if (force || !a->t.dirty || app_read_only(a))
 		a->quit = true;
 	else
@@ -257,7 +325,7 @@ static const struct {
     [EV_STEP_TRACE] = {false, false, NULL},       [EV_GRADIENT_READY] = {false, false, NULL},
     [EV_CANDIDATES_READY] = {false, false, NULL}, [EV_EVAL_DONE] = {false, false, NULL},
     [EV_SHAPLEY_READY] = {false, false, NULL},    [EV_PROPOSAL_READY] = {false, false, NULL},
-    [EV_DECISION] = {false, true, NULL},          [EV_ERROR] = {false, false, "error: %s"},
+    [EV_DECISION] = {true, true, NULL},           [EV_ERROR] = {false, false, "error: %s"},
     [EV_PAUSED] = {false, false, "%s"},           [EV_COST] = {false, false, NULL},
     [EV_ITERATION_DONE] = {true, false, NULL},
 };
@@ -301,7 +369,7 @@ void app_pump(struct app *a)
 		bool was_dirty = a->t.dirty;
 		char keep[sizeof a->t.message];
 		memcpy(keep, a->t.message, sizeof keep);
-		if (app_save(a, a->t.session_path) == 0)
+		if (app_save_start(a, false) == 0)
 			memcpy(a->t.message, keep, sizeof keep); /* autosave is silent */
 		else
 			a->t.dirty = was_dirty;
@@ -351,41 +419,51 @@ static bool engine_active(const struct app *a)
 
 #define FRAME_MS 16 /* at most ~60 redraws a second for engine events */
 
-static void loop(struct app *a)
+void app_loop_turn(struct app *a, int in_fd, int max_wait_ms)
 {
-	int64_t last_tick = now_ms(), last_draw = 0;
-	while (!a->quit && !got_quit_signal) {
-		/* Engine events (streamed text) may arrive hundreds of times a second: they are
-		 * drawn at most once a frame; keys and resizes are drawn at once. */
-		int64_t now = now_ms();
-		int timeout = engine_active(a) ? TICK_MS : -1;
-		if (a->need_layout || a->need_draw) {
-			if (a->need_layout || a->draw_now || now - last_draw >= FRAME_MS) {
-				app_draw(a);
-				last_draw = now;
-				a->draw_now = false;
-			} else {
-				timeout = (int)(FRAME_MS - (now - last_draw));
-			}
-		}
-		bool active = engine_active(a);
-		struct pollfd fds[2] = {{STDIN_FILENO, POLLIN, 0}, {a->sig_pipe[0], POLLIN, 0}};
-		if (llm_wait(a->t.llm, fds, 2, timeout) < 0) {
-			tui_message(&a->t, "error: waiting for the network failed");
-			poll(NULL, 0, TICK_MS); /* never spin */
-		}
-		app_pump(a);
-		if (fds[1].revents)
-			drain_pipe(a);
-		if (got_winch)
-			handle_winch(a);
-		read_keys(a);
-		if (active && now_ms() - last_tick >= TICK_MS) {
-			last_tick = now_ms();
-			a->spin++;
-			a->need_draw = true;
+	/* Engine events (streamed text) may arrive hundreds of times a second: they are drawn at
+	 * most once a frame; keys and resizes are drawn at once. */
+	int64_t now = now_ms();
+	int timeout = engine_active(a) ? TICK_MS : -1;
+	if (a->need_layout || a->need_draw) {
+		if (a->need_layout || a->draw_now || now - a->last_draw >= FRAME_MS) {
+			app_draw(a);
+			a->last_draw = now;
+			a->draw_now = false;
+		} else {
+			timeout = (int)(FRAME_MS - (now - a->last_draw));
 		}
 	}
+	if (max_wait_ms >= 0 && (timeout < 0 || timeout > max_wait_ms))
+		timeout = max_wait_ms;
+	bool active = engine_active(a);
+	struct pollfd fds[3] = {
+	    {in_fd, POLLIN, 0}, {a->sig_pipe[0], POLLIN, 0}, {session_save_fd(a->t.s), POLLIN, 0}};
+	if (llm_wait(a->t.llm, fds, 3, timeout) < 0) {
+		tui_message(&a->t, "error: waiting for the network failed");
+		poll(NULL, 0, TICK_MS); /* never spin */
+	}
+	if (fds[2].revents)
+		app_save_collect(a, false);
+	app_pump(a);
+	if (fds[1].revents)
+		drain_pipe(a);
+	if (got_winch)
+		handle_winch(a);
+	if (in_fd >= 0)
+		read_keys(a);
+	if (active && now_ms() - a->last_tick >= TICK_MS) {
+		a->last_tick = now_ms();
+		a->spin++;
+		a->need_draw = true;
+	}
+}
+
+static void loop(struct app *a)
+{
+	a->last_tick = now_ms();
+	while (!a->quit && !got_quit_signal)
+		app_loop_turn(a, STDIN_FILENO, -1);
 }
 
 int app_next_key(struct app *a)
@@ -406,9 +484,13 @@ int app_next_key(struct app *a)
 				return key;
 			continue;
 		}
-		struct pollfd fds[2] = {{STDIN_FILENO, POLLIN, 0}, {a->sig_pipe[0], POLLIN, 0}};
-		if (llm_wait(a->t.llm, fds, 2, engine_active(a) ? TICK_MS : -1) < 0)
+		struct pollfd fds[3] = {{STDIN_FILENO, POLLIN, 0},
+		                        {a->sig_pipe[0], POLLIN, 0},
+		                        {session_save_fd(a->t.s), POLLIN, 0}};
+		if (llm_wait(a->t.llm, fds, 3, engine_active(a) ? TICK_MS : -1) < 0)
 			poll(NULL, 0, TICK_MS);
+		if (fds[2].revents)
+			app_save_collect(a, false);
 		app_pump(a);
 		if (fds[1].revents)
 			drain_pipe(a);
@@ -494,6 +576,7 @@ static int screen_open(struct app *a, SCREEN **scr, struct err *e)
 		return -1;
 	if (t > 0) {
 		a->test = a->t.deterministic = true;
+		a->save_mode = SAVE_AT_ONCE;
 		return test_screen_open(w, h, e);
 	}
 	if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO))
@@ -692,6 +775,7 @@ static void screen_close(struct app *a)
 
 void app_close(struct app *a)
 {
+	app_save_collect(a, true);
 	screen_close(a);
 	app_free(a);
 	free(a);
@@ -712,6 +796,7 @@ int tui_main(const struct front_opts *o)
 		loop(a);
 	}
 	bool saved = false;
+	app_save_collect(a, true); /* the last one lands before the lock goes */
 	if (got_quit_signal) {
 		engine_cancel(a->t.en);
 		saved = app_save(a, a->t.session_path) == 0; /* the autosave: reopening resumes */

@@ -99,6 +99,16 @@ struct app {
 	bool need_draw, need_layout, quit;
 	bool draw_now; /* a key was handled: draw without waiting for the frame */
 	bool autosave_pending;
+	/* saves: written in the background (session_save_start) and collected by the loop */
+	enum {
+		SAVE_BACKGROUND, /* the workbench's */
+		SAVE_AT_ONCE,    /* collected as soon as started: screen tests stay deterministic */
+		SAVE_ON_LOOP, /* written on the loop (session_save), as before: bench/tui compares
+		               */
+	} save_mode;
+	bool save_again;    /* asked while one was being written: another follows it */
+	bool save_announce; /* say "saved" when the saves asked for have ended (w, not autosave) */
+	int64_t last_tick, last_draw;
 	unsigned spin;
 	bool test;      /* ADOPT_TEST_SCREEN: in-memory screen, deterministic drawing */
 	SCREEN *screen; /* the terminal's (NULL on the test screen) */
@@ -119,7 +129,17 @@ struct app *app_open(const struct front_opts *o, int *rc);
 void app_close(struct app *a); /* ends curses and frees everything app_open made */
 /* The engine's event callback: passes the event to every view and updates the shell. */
 void app_on_event(void *arg, const struct engine_event *ev);
+/* Saves to path and returns once it is written (after any save still being written). */
 int app_save(struct app *a, const char *path);
+/* Saves to the session's path in the background (another follows when one is being written);
+ * announce: say "saved" when done.  -1 when it could not start (the message says why). */
+int app_save_start(struct app *a, bool announce);
+/* Collects the background save when it has ended (wait: blocks until it has). */
+void app_save_collect(struct app *a, bool wait);
+/* One turn of the loop: draws when due, waits in llm_wait on the terminal (in_fd, -1: none),
+ * the signal pipe and a save being written (at most max_wait_ms when >= 0), then handles what
+ * woke it.  tui_main's loop and bench/tui call it. */
+void app_loop_turn(struct app *a, int in_fd, int max_wait_ms);
 bool app_read_only(const struct app *a);  /* engine_store + session_save; 0 or -1 */
 void app_quit(struct app *a, bool force); /* asks first when there are unsaved changes */
 void app_ask(struct app *a, ask_fn *cb, const char *choices, const char *fmt, ...)

@@ -2,9 +2,12 @@
  * the Proposals pane.  It shows one validation example (tui->evidence, its position in the
  * current iteration's validation sample) as the incumbent and the proposed combination ran it:
  * its fields and gold answer, both final outputs with their scores, then step by step (and round
- * by round) the incumbent's run above the proposal's, each with its input, prompt, output,
- * tokens and errors (tracelines.h, as the Traces pane shows a run).  A reopened session keeps
- * the runs of its last few iterations only (engine_store.c); older ones keep the outputs.
+ * by round) the incumbent's run and the proposal's, each with its input, prompt, output, tokens
+ * and errors (tracelines.h, as the Traces pane shows a run).  When the screen is wide enough the
+ * two are set side by side from the final outputs on (incumbent left, proposal right, each
+ * wrapped to its column, each step's pair starting on the same row: tlines_add_columns), else
+ * the incumbent's run above the proposal's.  A reopened session keeps the runs of its last few
+ * iterations only (engine_store.c); older ones keep the outputs.
  *
  * Keys: up/down/PgUp/PgDn/Space/Home/End scroll, h/l the previous/next flipped example, Enter,
  * Backspace, Esc or q go back to the Proposals pane. */
@@ -16,9 +19,15 @@
 #include "tui/tracelines.h"
 #include "tui/view.h"
 
+/* The two runs are set side by side on a screen SIDE_BY_SIDE_W wide (the width a 140-column
+ * terminal gives it: 67 columns a run), with a rule of COLUMN_SEP_W columns between them. */
+#define SIDE_BY_SIDE_W 138
+#define COLUMN_SEP_W   3
+
 struct evidence_screen {
 	struct tlines l;
-	long placed; /* the example the text was last scrolled for */
+	long placed;  /* the example the text was last scrolled for */
+	char sep[16]; /* between the columns: " | " in the glyph set's vertical line */
 };
 
 static void open_evidence(struct view *v)
@@ -63,10 +72,10 @@ static bool flipped(const struct evaluation *inc, const struct evaluation *best,
 	return inc->scores[i] != best->scores[i];
 }
 
-/* One run's rows under a label; a run kept without its steps says so. */
-static void add_run(struct view *v, const char *label, const struct trace_step *ts)
+/* One run's rows under a label, into l; a run kept without its steps says so. */
+static void add_run(struct view *v, struct tlines *l, const char *label,
+                    const struct trace_step *ts)
 {
-	struct tlines *l = &((struct evidence_screen *)v->priv)->l;
 	if (!ts) {
 		tlines_addf(l, THEME_TEXT_DIM, 0, "%s: (no run of this step)", label);
 		return;
@@ -83,7 +92,27 @@ static const struct trace_step *same_run(const struct trace *t, const struct tra
 	return NULL;
 }
 
-static void build_runs(struct view *v, const struct trace *a, const struct trace *b)
+/* The two runs of one step (either may be missing): stacked, or with cols (a column list each)
+ * side by side, each wrapped to its column and the pair starting on the same row. */
+static void add_pair(struct view *v, struct tlines cols[2], const char *const label[2],
+                     const struct trace_step *ts[2])
+{
+	struct evidence_screen *p = v->priv;
+	if (!cols) {
+		for (int k = 0; k < 2; k++)
+			add_run(v, &p->l, label[k], ts[k]);
+	} else {
+		for (int k = 0; k < 2; k++) {
+			tlines_clear(&cols[k]);
+			add_run(v, &cols[k], label[k], ts[k]);
+		}
+		tlines_add_columns(&p->l, &cols[0], &cols[1], p->sep);
+	}
+	tlines_add(&p->l, THEME_TEXT, 0, "");
+}
+
+static void build_runs(struct view *v, const struct trace *a, const struct trace *b,
+                       struct tlines cols[2])
 {
 	struct tlines *l = &((struct evidence_screen *)v->priv)->l;
 	if (!a->n && !b->n) {
@@ -92,14 +121,19 @@ static void build_runs(struct view *v, const struct trace *a, const struct trace
 		           "them for its last iterations only, and the outputs for all.");
 		return;
 	}
-	for (size_t k = 0; k < a->n; k++) {
-		add_run(v, "incumbent", &a->steps[k]);
-		add_run(v, "proposal", same_run(b, &a->steps[k]));
-		tlines_add(l, THEME_TEXT, 0, "");
+	static const char *const label[2] = {"incumbent", "proposal"};
+	for (size_t k = 0; k < a->n; k++)
+		add_pair(v, cols, label,
+		         (const struct trace_step *[2]){&a->steps[k], same_run(b, &a->steps[k])});
+	for (size_t k = 0; k < b->n; k++) { /* rounds only the proposal ran */
+		if (same_run(a, &b->steps[k]))
+			continue;
+		if (cols) /* beside "incumbent: (no run of this step)" */
+			add_pair(v, cols, label,
+			         (const struct trace_step *[2]){NULL, &b->steps[k]});
+		else
+			add_run(v, l, "proposal (the incumbent had no such run)", &b->steps[k]);
 	}
-	for (size_t k = 0; k < b->n; k++) /* rounds only the proposal ran */
-		if (!same_run(a, &b->steps[k]))
-			add_run(v, "proposal (the incumbent had no such run)", &b->steps[k]);
 }
 
 static void build(struct view *v, const struct iteration *it, long i)
@@ -123,25 +157,37 @@ static void build(struct view *v, const struct iteration *it, long i)
 	const struct trace *a = &inc->traces[i], *b = &best->traces[i];
 	const struct split *sp = &s->data.splits[a->split];
 	const struct example *ex = a->example < sp->n ? &sp->ex[a->example] : NULL;
-	for (size_t f = 0; ex && f < ex->n; f++)
+	for (size_t f = 0; ex && f < ex->n; f++) {
+		char *joined; /* a list, or a field kept as JSON: its text as Traces shows it */
 		tlines_addf(&p->l, THEME_TEXT, 2, "%s: %s", ex->keys[f],
-		            ex->vals[f].text ? ex->vals[f].text : "");
+		            value_text(&ex->vals[f], &joined));
+		free(joined);
+	}
 	for (size_t g = 0; ex && g < ex->n_golds; g++)
 		tlines_addf(&p->l, THEME_TEXT, 2, "gold: %s", ex->golds[g]);
-	tlines_addf(&p->l, a->good ? THEME_SCORE_GOOD : THEME_SCORE_BAD, 2,
-	            "incumbent: %s   score %.3f", a->prediction ? a->prediction : "(none)",
-	            inc->scores[i]);
-	tlines_addf(&p->l, b->good ? THEME_SCORE_GOOD : THEME_SCORE_BAD, 2,
-	            "proposal:  %s   score %.3f", b->prediction ? b->prediction : "(none)",
-	            best->scores[i]);
-	for (int k = 0; k < 2; k++) {
-		const struct trace *t = k ? b : a;
-		if (t->error)
-			tlines_addf(&p->l, THEME_ERROR, 2, "%s error: %s",
-			            k ? "proposal" : "incumbent", t->error);
-	}
+	/* wide enough: the incumbent on the left, the proposal on the right, from here on */
+	int colw = (v->w - COLUMN_SEP_W) / 2;
+	struct tlines cols[2], *side = v->w >= SIDE_BY_SIDE_W ? cols : NULL;
+	for (int k = 0; side && k < 2; k++)
+		tlines_init(&cols[k], colw);
+	snprintf(p->sep, sizeof p->sep, " %s ", glyphs()->vline);
+	const struct trace *t[2] = {a, b};
+	const double score[2] = {inc->scores[i], best->scores[i]};
+	for (int k = 0; k < 2; k++)
+		tlines_addf(side ? &cols[k] : &p->l,
+		            t[k]->good ? THEME_SCORE_GOOD : THEME_SCORE_BAD, 2,
+		            "%s %s   score %.3f", k ? "proposal: " : "incumbent:",
+		            t[k]->prediction ? t[k]->prediction : "(none)", score[k]);
+	for (int k = 0; k < 2; k++)
+		if (t[k]->error)
+			tlines_addf(side ? &cols[k] : &p->l, THEME_ERROR, 2, "%s error: %s",
+			            k ? "proposal" : "incumbent", t[k]->error);
+	if (side)
+		tlines_add_columns(&p->l, &cols[0], &cols[1], p->sep);
 	tlines_add(&p->l, THEME_TEXT, 0, "");
-	build_runs(v, a, b);
+	build_runs(v, a, b, side);
+	for (int k = 0; side && k < 2; k++)
+		tlines_free(&cols[k]);
 }
 
 static int body_rows(const struct view *v)
@@ -174,10 +220,14 @@ static void draw_evidence(struct view *v)
 	} else {
 		view_print(v, 0, 0, THEME_HEADER, "Evidence", v->w);
 	}
+	size_t before = p->l.n;
+	int width = p->l.width;
 	build(v, it, i);
 	if (i != p->placed) {
 		v->top = 0;
 		p->placed = i;
+	} else if (width != v->w && before) { /* resized: about the same place in the new rows */
+		v->top = (int)((double)v->top * (double)p->l.n / (double)before);
 	}
 	int sel = v->top;
 	tlines_clamp(&sel, &v->top, p->l.n, body_rows(v));

@@ -10,7 +10,8 @@
  *
  * m marks a version (again: unmarks it).  While one is marked, Enter on another version (or a
  * rejected proposal) of the same step shows the word diff from the marked one to it instead of
- * its text, and Enter on the marked version itself its diff against the current prompt.
+ * its text, and Enter on the marked version itself its diff against the current prompt.  The
+ * versions' header names these keys, and what Enter does now (text, or diff from the mark).
  *
  * Under the iterations, two charts (column charts in block characters, ASCII without UTF-8):
  * the train and validation scores per iteration with the accepted changes marked under them,
@@ -48,6 +49,13 @@ struct history {
 	 * reaches the last one only): built once per key (how many, width, columns) */
 	struct tlines older;
 	uint64_t older_key;
+	/* the spend chart's projected columns before any iteration finished: the engine's
+	 * projection is a dry run of the iterations, far too slow for every frame (100-500 ms with
+	 * 300 examples), so while the engine works it is made once per iteration and prompt
+	 * versions, and once it waits, once per phase; `spent` is the spend it was made on */
+	double projected[CHART_PROJECTED], spent;
+	uint64_t projected_for;
+	int projected_phase;
 };
 
 static const char *const decision_word[] = {
@@ -267,11 +275,28 @@ static void build_charts(struct view *v, struct tlines *l)
 	}
 	long calls;
 	double more = 0;
+	struct history *p = v->priv;
+	size_t nv;
+	engine_versions(en, &nv);
+	/* while the engine works, the last projection stands (for this iteration and versions);
+	 * once it waits, the projection is made again from where the iteration stands */
+	uint64_t made_for = (uint64_t)n << 32 | (uint64_t)nv;
+	int phase = (int)engine_current(en)->phase;
+	bool busy = engine_busy(en) || engine_running(en);
+	bool fresh =
+	    !done && (p->projected_for != made_for || (!busy && p->projected_phase != phase));
+	if (fresh) {
+		p->projected_for = made_for;
+		p->projected_phase = phase;
+		p->spent = cum;
+	}
 	for (size_t k = 1; k <= CHART_PROJECTED; k++) { /* iteration n - 1 + k, projected */
 		if (done)
 			more = done_usd / (double)done * (double)k;
-		else
-			engine_projection_run(en, (int)k, &calls, &more);
+		else if (fresh)
+			engine_projection_run(en, (int)k, &calls, &p->projected[k - 1]);
+		if (!done)
+			more = MAX(0, p->spent + p->projected[k - 1] - cum);
 		spend[n - 1 + k] = cum + more;
 		projected[n - 1 + k] = true;
 	}
@@ -319,10 +344,15 @@ static void build_versions(struct view *v, struct history *p, int step)
 	const struct prompt_version *pv = engine_versions(v->tui->en, &n);
 	tlines_ref(l, -1, -1);
 	tlines_add(l, THEME_TEXT, 0, "");
+	/* the keys of this list, m too: what Enter shows depends on it */
+	const struct prompt_version *mk = mark_of(v, p, step);
+	char enter[80] = "Enter: full text, m: mark one to diff";
+	if (mk)
+		snprintf(enter, sizeof enter,
+		         "Enter: diff from the marked v%d, m: move or clear the mark", mk->version);
 	tlines_addf(l, THEME_HEADER, 0,
-	            "Prompt versions of \"%s\" (%s current; h/l: other step, Enter: full text, "
-	            "V: restore)",
-	            v->tui->s->steps[step].id, glyphs()->bullet);
+	            "Prompt versions of \"%s\" (%s current; h/l: other step, %s, V: restore)",
+	            v->tui->s->steps[step].id, glyphs()->bullet, enter);
 	size_t shown = 0, latest = n;
 	for (size_t i = 0; i < n; i++)
 		if (pv[i].step == step)

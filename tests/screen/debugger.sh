@@ -1,9 +1,10 @@
 # The debugger's views after two iterations of hotpot-mini (the first decided, the second run to
 # its end): m pins an example in Traces and [ ] step through the iterations that ran it; History
 # charts the scores (accepted changes marked) and the spend with the next iterations projected
-# (shaded), and m marks a prompt version that Enter then diffs against another one and, on
-# itself, against the current prompt; the Gradients header and the Pipeline nodes count how
-# often each step was blamed; f and :filter narrow the traces.  At 160x48 and 80x24.
+# (shaded), and m (named in the versions' header) marks a prompt version that Enter then diffs
+# against another one and, on itself, against the current prompt; the Gradients header and the
+# Pipeline nodes count how often each step was blamed; f and :filter narrow the traces.  At
+# 160x48 and 80x24.
 . tests/screen/lib.inc
 run_two() {
 	cat <<'SCRIPT'
@@ -70,6 +71,8 @@ contains dbg-charts-160 "at the mean of the finished ones"
 contains dbg-charts-160 "░"
 contains dbg-charts-160 "↑"
 contains dbg-mark-160 "word diff from the marked v1 to the current prompt:"
+contains dbg-charts-160 "Enter: full text, m: mark one to diff"
+contains dbg-mark-160 "Enter: diff from the marked v1, m: move or clear the mark"
 contains dbg-diff-160 "word diff from the marked v1 to this one:"
 contains dbg-diff-160 "{+Answer with only the entity name"
 contains dbg-blame-160 "Blame (E5): query blamed in"

@@ -1,9 +1,10 @@
 # The proposal's evidence: after the diffs, the Proposals pane lists the flipped validation
 # examples with both final outputs side by side (one row when the pane is wide, the outputs on a
 # row of their own when narrow); j past the last change walks them, Enter opens the Evidence
-# screen with both runs step by step (incumbent above proposal), l the next flipped example, q
-# back.  Reopened after the decisions, the outputs and runs come back from the session file.
-# At 160x48 and 80x24.
+# screen with both runs step by step (side by side from 140 columns on, each step's pair on the
+# same rows; incumbent above proposal when narrower), l the next flipped example, q back.
+# Reopened after the decisions, the outputs and runs come back from the session file.  At
+# 160x48 and 80x24 (goldens), 140x40 and 139x40 (the width where the columns start).
 . tests/screen/lib.inc
 example hotpot-mini
 screen 160x48 <<'SCRIPT'
@@ -53,4 +54,25 @@ contains ev-list-80 "Closed."
 contains ev-open-80 "Example h31"
 contains ev-open-80 "question: Who founded the company that makes the Harrow Tractor?"
 contains ev-open-80 "Write a search query"
+! grep -q "→ incumbent .*│ → proposal" "$OUT/ev-open-80.txt" || fail "ev-open-80: side by side"
+
+# the runs go side by side from 140 columns on (the 160 golden above), stacked at 139
+for w in 140 139; do
+	screen ${w}x40 <<SCRIPT
+key 5
+key j
+key j
+key Enter
+:save-display ev-open-$w.txt
+SCRIPT
+done
+contains ev-open-140 "Example h31"
+grep -q "│ → proposal" "$OUT/ev-open-140.txt" || fail "ev-open-140: not side by side"
+grep -q "^┃→ incumbent  *│ → proposal  *┃$" "$OUT/ev-open-140.txt" ||
+	fail "ev-open-140: the runs' labels are not on one row"
+grep -q "incumbent: The passages do not say.*│   proposal:  Nell Tamsin   score 1.000" \
+	"$OUT/ev-open-140.txt" || fail "ev-open-140: the final outputs are not side by side"
+contains ev-open-139 "→ incumbent"
+contains ev-open-139 "→ proposal"
+! grep -q "│ → proposal" "$OUT/ev-open-139.txt" || fail "ev-open-139: side by side"
 finish

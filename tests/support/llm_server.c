@@ -95,14 +95,16 @@ static void plan_headers(const struct fault_plan *p, enum endpoint ep, int statu
 		if (ep == EP_ANTHROPIC) {
 			struct timespec ts;
 			clock_gettime(CLOCK_REALTIME, &ts);
-			double at = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9 + p->reset_s;
-			time_t secs = (time_t)at;
+			/* rounded up to the millisecond: a reset stamped early would send the
+			 * client's next request into the closing window */
+			long long at_ms = (long long)ceil(
+			    ((double)ts.tv_sec + (double)ts.tv_nsec / 1e9 + p->reset_s) * 1000);
+			time_t secs = (time_t)(at_ms / 1000);
 			struct tm tm;
 			gmtime_r(&secs, &tm);
 			char when[32];
 			strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", &tm);
-			snprintf(h->reset, sizeof h->reset, "%s.%03dZ", when,
-			         (int)((at - (double)secs) * 1000));
+			snprintf(h->reset, sizeof h->reset, "%s.%03dZ", when, (int)(at_ms % 1000));
 			h->v[n++] = "anthropic-ratelimit-requests-remaining";
 			h->v[n++] = h->remaining;
 			h->v[n++] = "anthropic-ratelimit-requests-reset";

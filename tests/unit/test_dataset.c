@@ -22,6 +22,14 @@ static int load_spec(struct dataset *d, enum split_id split, const char *spec_js
 	return rc;
 }
 
+/* example_get, what a value kept as JSON is computed into kept until the next call */
+static const struct value *get(const struct example *ex, const char *key)
+{
+	static struct value_buf buf;
+	value_buf_free(&buf);
+	return example_get(ex, key, &buf);
+}
+
 static void load_spec_ok(struct dataset *d, enum split_id split, const char *spec_json)
 {
 	struct err e = {""};
@@ -44,21 +52,21 @@ static void test_inline(void **state)
 	assert_string_equal(sp->ex[1].id, "train-2"); /* generated: split and 1-based index */
 	assert_int_equal(sp->ex[0].n_golds, 1);
 	assert_string_equal(sp->ex[0].golds[0], "A1");
-	assert_string_equal(example_get(&sp->ex[0], "question")->text, "Q1");
-	assert_null(example_get(&sp->ex[0], "answer")); /* the gold is no input */
-	const struct value *ctx = example_get(&sp->ex[1], "ctx");
+	assert_string_equal(get(&sp->ex[0], "question")->text, "Q1");
+	assert_null(get(&sp->ex[0], "answer")); /* the gold is no input */
+	const struct value *ctx = get(&sp->ex[1], "ctx");
 	assert_int_equal(ctx->n_items, 2);
 	assert_string_equal(ctx->items[1], "p2");
 	assert_null(ctx->text); /* a list is kept once, as its items ... */
 	char *joined;
 	assert_string_equal(value_text(ctx, &joined), "p1\np2"); /* ... and reads one a line */
 	free(joined);
-	assert_string_equal(value_text(example_get(&sp->ex[1], "n"), &joined), "3");
+	assert_string_equal(value_text(get(&sp->ex[1], "n"), &joined), "3");
 	assert_null(joined);
-	assert_string_equal(example_get(&sp->ex[1], "n")->text, "3");
-	assert_string_equal(example_get(&sp->ex[1], "ok")->text, "true");
-	assert_string_equal(example_get(&sp->ex[1], "none")->text, "");
-	assert_string_equal(example_get(&sp->ex[1], "obj")->text, "{\"k\":1}");
+	assert_string_equal(get(&sp->ex[1], "n")->text, "3");
+	assert_string_equal(get(&sp->ex[1], "ok")->text, "true");
+	assert_string_equal(get(&sp->ex[1], "none")->text, "");
+	assert_string_equal(get(&sp->ex[1], "obj")->text, "{\"k\":1}");
 	assert_true(dataset_has_field(&d, "ctx"));
 	assert_true(dataset_has_field(&d, "id"));
 	assert_false(dataset_has_field(&d, "answer"));
@@ -136,7 +144,7 @@ static void test_answer_field(void **state)
 	const struct example *ex = &d.splits[SPLIT_TRAIN].ex[0];
 	assert_string_equal(ex->id, "x9");
 	assert_string_equal(ex->golds[0], "pos");
-	assert_string_equal(example_get(ex, "answer")->text, "an input now");
+	assert_string_equal(get(ex, "answer")->text, "an input now");
 	dataset_free(&d);
 }
 
@@ -200,7 +208,7 @@ static void test_inline_text(void **state)
 	size_t len = strlen(two) - strlen("{\"answer\": \"not this\"}");
 	assert_int_equal(dataset_load_inline(&d, SPLIT_TRAIN, two, len, &bad, &e), 0);
 	assert_int_equal(d.splits[SPLIT_TRAIN].n, 2);
-	assert_string_equal(example_get(&d.splits[SPLIT_TRAIN].ex[0], "q")->text, "x]");
+	assert_string_equal(get(&d.splits[SPLIT_TRAIN].ex[0], "q")->text, "x]");
 	assert_string_equal(d.splits[SPLIT_TRAIN].ex[1].golds[1], "2");
 	assert_string_equal(d.splits[SPLIT_TRAIN].ex[1].id, "train-2");
 	dataset_free(&d);
@@ -252,9 +260,9 @@ static void test_numbers_shortest(void **state)
 	             "[{\"x\": 0.1, \"y\": {\"k\": [0.3, 1e-7]}, \"z\": 123456789012345678, "
 	             "\"answer\": [0.1, 2.675, 1e16, -0.0, 5e-324]}]");
 	const struct example *ex = &d.splits[SPLIT_TRAIN].ex[0];
-	assert_string_equal(example_get(ex, "x")->text, "0.1");
-	assert_string_equal(example_get(ex, "y")->text, "{\"k\":[0.3,1e-07]}");
-	assert_string_equal(example_get(ex, "z")->text, "1.2345678901234568e+17");
+	assert_string_equal(get(ex, "x")->text, "0.1");
+	assert_string_equal(get(ex, "y")->text, "{\"k\":[0.3,1e-07]}");
+	assert_string_equal(get(ex, "z")->text, "1.2345678901234568e+17");
 	assert_string_equal(ex->golds[0], "0.1");
 	assert_string_equal(ex->golds[1], "2.675");
 	assert_string_equal(ex->golds[2], "1e+16");
@@ -289,8 +297,8 @@ static void test_gold_paths(void **state)
 	assert_int_equal(ex[0].n_golds, 2);
 	assert_string_equal(ex[0].golds[0], "New Zealand");
 	assert_string_equal(ex[0].golds[1], "NZ");
-	assert_null(example_get(&ex[0], "answers")); /* the gold's field is no input */
-	assert_string_equal(example_get(&ex[0], "q")->text, "a");
+	assert_null(get(&ex[0], "answers")); /* the gold's field is no input */
+	assert_string_equal(get(&ex[0], "q")->text, "a");
 	assert_int_equal(ex[1].n_golds, 2);
 	assert_string_equal(ex[1].golds[1], "y");
 	assert_string_equal(ex[2].golds[0], "literal key first");
@@ -398,7 +406,7 @@ static void test_list_of_lists(void **state)
 	             "[{\"context\": [[\"Ed Wood (film)\", [\"Ed Wood is a film.\", \" It won.\"]],"
 	             " [\"Scott\", [\"A\", \"b\", [\"c\"]]], [\"Alone\"], [], [1.5, 2]],"
 	             " \"answer\": \"yes\"}]");
-	const struct value *v = example_get(&d.splits[SPLIT_TRAIN].ex[0], "context");
+	const struct value *v = get(&d.splits[SPLIT_TRAIN].ex[0], "context");
 	assert_int_equal(v->n_items, 5);
 	assert_string_equal(v->items[0], "Ed Wood (film): Ed Wood is a film. It won.");
 	assert_string_equal(v->items[1], "Scott: A b c");
@@ -534,13 +542,213 @@ static void test_nested_fields(void **state)
 	assert_string_equal(text_at(ex, "mixed[0]"), "X: a b\nc 7 true {\"k\":[0.1]}");
 	assert_null(text_at(ex, "nope"));
 	assert_null(text_at(ex, "nope[0]"));
-	assert_int_equal(example_get(ex, "answers.text")->n_items, 2);
+	assert_int_equal(get(ex, "answers.text")->n_items, 2);
 	assert_true(dataset_has_field(&d, "answers.text"));
 	assert_true(dataset_has_field(&d, "context[3]"));
 	assert_true(dataset_has_field(&d, "meta.source"));
 	assert_false(dataset_has_field(&d, "meta.nope"));
 	assert_false(dataset_has_field(&d, "context[x]"));
 	dataset_free(&d);
+}
+
+/* Every value of two loads of the same examples is the same, read through every accessor:
+ * value_read (text, items), value_text, example_text of the whole and of each item (and one
+ * past the end), example_get. */
+static void same_values(const struct split *a, const struct split *b)
+{
+	assert_int_equal(a->n, b->n);
+	for (size_t i = 0; i < a->n; i++) {
+		const struct example *x = &a->ex[i], *y = &b->ex[i];
+		assert_string_equal(x->id, y->id);
+		assert_int_equal(x->n, y->n);
+		assert_int_equal(x->n_golds, y->n_golds);
+		for (size_t g = 0; g < x->n_golds; g++)
+			assert_string_equal(x->golds[g], y->golds[g]);
+		for (size_t k = 0; k < x->n; k++) {
+			assert_string_equal(x->keys[k], y->keys[k]);
+			struct value_buf bx = {0}, by = {0};
+			const struct value *vx = value_read(&x->vals[k], &bx);
+			const struct value *vy = value_read(&y->vals[k], &by);
+			assert_true((vx->text == NULL) == (vy->text == NULL));
+			if (vx->text)
+				assert_string_equal(vx->text, vy->text);
+			assert_int_equal(vx->n_items, vy->n_items);
+			for (size_t m = 0; m < vx->n_items; m++)
+				assert_string_equal(vx->items[m], vy->items[m]);
+			char *jx, *jy, path[128];
+			assert_string_equal(value_text(&x->vals[k], &jx),
+			                    value_text(&y->vals[k], &jy));
+			free(jx);
+			free(jy);
+			for (size_t m = 0; m <= vx->n_items; m++) {
+				snprintf(path, sizeof path, "%s[%zu]", x->keys[k], m);
+				assert_string_equal(example_text(x, path, &jx),
+				                    example_text(y, path, &jy));
+				free(jx);
+				free(jy);
+			}
+			struct value_buf gx = {0}, gy = {0};
+			const struct value *ex1 = example_get(x, x->keys[k], &gx);
+			const struct value *ex2 = example_get(y, y->keys[k], &gy);
+			assert_int_equal(ex1->n_items, ex2->n_items);
+			value_buf_free(&gx);
+			value_buf_free(&gy);
+			value_buf_free(&bx);
+			value_buf_free(&by);
+		}
+	}
+}
+
+/* The examples of this test: escapes, Unicode (\u escapes and surrogate pairs, raw UTF-8),
+ * numbers in every form, objects in lists in objects, a member name with a dot, the same member
+ * twice, empty containers. */
+static const char objects_jsonl[] =
+    "{\"id\": 1, \"q\": \"caf\\u00e9 \\ud83d\\ude00 \\\"x\\\" \\\\ \\/ \\b\\f\\n\\r\\t\", "
+    "\"answer\": \"a\", \"ctxs\": [{\"title\": \"T\\u00fc\", \"text\": \"x\\ny\", \"n\": 1e5, "
+    "\"m\": -0}, {\"title\": \"U\", \"meta\": {\"a.b\": [1.5e300, 0.1, true, null, "
+    "{\"k\": []}]}}, \"plain\", [\"t\", [\"s\", 2]]]}\n"
+    "{\"id\": \"b\", \"answer\": [\"a\", \"b\"], \"meta\": {\"a\": {\"b\": {\"c\": {\"d\": "
+    "{\"e\": 1}}}}, \"a.b\": 2, \"x\": {}}, \"l\": [{}, {\"z\": 1}, {\"z\": [{\"y\": "
+    "0.30000000000000004}]}], \"dup\": {\"k\": 1, \"k\": 2}}\n"
+    "{\"id\": \"c\", \"answer\": \"z\", \"ctxs\": [{\"title\": \"Z\\u00e9\", \"text\": "
+    "\"1E-7 \\u2028 \\u0001\"}], \"n\": 12345678901234567890, \"f\": -1.25e-3}\n";
+
+/* A field that holds objects is kept once, as its JSON, and gives the values it gave when
+ * they were computed at load (dataset.eager, the loader before): DPR's "ctxs" and its
+ * members as lists, an object field's members, escapes, Unicode and numbers alike. */
+static void test_json_kept_fields(void **state)
+{
+	(void)state;
+	put("o.jsonl", objects_jsonl);
+	struct dataset d = {0}, old = {.eager = true};
+	load_spec_ok(&d, SPLIT_TRAIN, "\"o.jsonl\"");
+	load_spec_ok(&old, SPLIT_TRAIN, "\"o.jsonl\"");
+	same_values(&d.splits[SPLIT_TRAIN], &old.splits[SPLIT_TRAIN]);
+
+	const struct example *ex = d.splits[SPLIT_TRAIN].ex;
+	/* kept as JSON: the field and its members; a plain field as before */
+	assert_int_equal(ex[0].vals[2].json_index, 1);
+	assert_string_equal(ex[0].keys[2], "ctxs");
+	assert_int_equal(get(&ex[0], "q")->json_index, 0);
+	assert_non_null(get(&ex[0], "q")->text);
+	assert_string_equal(text_at(&ex[0], "q"),
+	                    "caf\xc3\xa9 \xf0\x9f\x98\x80 \"x\" \\ / \b\f\n\r\t");
+	assert_string_equal(text_at(&ex[0], "ctxs.title"), "T\xc3\xbc\nU");
+	assert_string_equal(text_at(&ex[0], "ctxs.text[0]"), "x\ny");
+	assert_string_equal(text_at(&ex[0], "ctxs.n"), "100000");
+	assert_string_equal(text_at(&ex[0], "ctxs.m"), "-0");
+	assert_string_equal(text_at(&ex[0], "ctxs[0]"),
+	                    "{\"title\":\"T\xc3\xbc\",\"text\":\"x\\ny\",\"n\":100000,\"m\":-0}");
+	assert_string_equal(text_at(&ex[0], "ctxs[2]"), "plain");
+	assert_string_equal(text_at(&ex[0], "ctxs[3]"), "t: s 2");
+	assert_string_equal(text_at(&ex[0], "ctxs[4]"), "");
+	assert_string_equal(text_at(&ex[0], "ctxs.meta"),
+	                    "{\"a.b\":[1.5e+300,0.1,true,null,{\"k\":[]}]}");
+	const struct value *v = get(&ex[0], "ctxs.text");
+	assert_int_equal(v->json_index, 0); /* computed */
+	assert_int_equal(v->n_items, 1);
+	assert_string_equal(v->items[0], "x\ny");
+	assert_string_equal(text_at(&ex[1], "meta.a.b.c.d"), "{\"e\":1}");
+	assert_null(text_at(&ex[1], "meta.a.b.c.d.e")); /* four levels, as before */
+	assert_string_equal(text_at(&ex[1], "meta.a.b"), "{\"c\":{\"d\":{\"e\":1}}}");
+	assert_string_equal(text_at(&ex[1], "meta.x"), "{}");
+	assert_string_equal(text_at(&ex[1], "l.z"), "1\n{\"y\":0.30000000000000004}");
+	assert_string_equal(text_at(&ex[1], "dup.k"), "1"); /* the first, as cJSON reads it */
+	assert_string_equal(text_at(&ex[2], "ctxs.text"), "1E-7 \xe2\x80\xa8 \x01");
+	assert_string_equal(text_at(&ex[2], "n"), "1.2345678901234567e+19");
+	assert_string_equal(text_at(&ex[2], "f"), "-0.00125");
+	assert_true(dataset_has_field(&d, "ctxs.meta"));
+	dataset_free(&d);
+	dataset_free(&old);
+
+	/* an example of many fields, and one of fewer after it (no field-name array shared) */
+	struct sbuf w = {0};
+	sbuf_adds(&w, "{\"answer\": \"a\"");
+	for (int i = 0; i < 40; i++)
+		sbuf_addf(&w, ", \"f%d\": {\"x\": %d, \"y\": [\"s%d\"]}", i, i, i);
+	sbuf_adds(&w, "}\n{\"answer\": \"b\", \"f0\": 1}\n");
+	put("wide.jsonl", sbuf_str(&w));
+	struct dataset d2 = {0}, old2 = {.eager = true};
+	load_spec_ok(&d2, SPLIT_TRAIN, "\"wide.jsonl\"");
+	load_spec_ok(&old2, SPLIT_TRAIN, "\"wide.jsonl\"");
+	same_values(&d2.splits[SPLIT_TRAIN], &old2.splits[SPLIT_TRAIN]);
+	assert_int_equal(d2.splits[SPLIT_TRAIN].ex[0].n, 120);
+	assert_string_equal(text_at(&d2.splits[SPLIT_TRAIN].ex[0], "f39.y"), "s39");
+	assert_string_equal(text_at(&d2.splits[SPLIT_TRAIN].ex[1], "f0"), "1");
+	dataset_free(&d2);
+	dataset_free(&old2);
+	sbuf_free(&w);
+}
+
+/* DPR's layout costs its text once: the arena of a "ctxs" dataset holds about its file's size,
+ * not twice (the objects' JSON beside their members' values, as when computed at load). */
+static void test_json_kept_memory(void **state)
+{
+	(void)state;
+	struct sbuf f = {0};
+	for (int i = 0; i < 200; i++) {
+		sbuf_addf(&f,
+		          "{\"id\": \"q%d\", \"question\": \"q?\", \"answer\": \"a\", \"ctxs\": [",
+		          i);
+		for (int p = 0; p < 10; p++) {
+			sbuf_addf(&f, "%s{\"title\": \"T%d.%d\", \"text\": \"", p ? ", " : "", i,
+			          p);
+			for (int w = 0; w < 40; w++)
+				sbuf_adds(&f, "passage words ");
+			sbuf_adds(&f, "\"}");
+		}
+		sbuf_adds(&f, "]}\n");
+	}
+	put("ctxs.jsonl", sbuf_str(&f));
+	struct dataset d = {0}, old = {.eager = true};
+	load_spec_ok(&d, SPLIT_TRAIN, "\"ctxs.jsonl\"");
+	load_spec_ok(&old, SPLIT_TRAIN, "\"ctxs.jsonl\"");
+	same_values(&d.splits[SPLIT_TRAIN], &old.splits[SPLIT_TRAIN]);
+	assert_true(d.arena.used_bytes < f.len * 11 / 10);
+	assert_true(old.arena.used_bytes > f.len * 19 / 10);
+	dataset_free(&d);
+	dataset_free(&old);
+	sbuf_free(&f);
+}
+
+/* A line of several MB (a passage of 2.7 MB with escapes, one of 1 MB without) is read whole, and a
+ * bad line after it is still named by its line. */
+static void test_long_lines(void **state)
+{
+	(void)state;
+	struct sbuf f = {0}, want = {0};
+	sbuf_adds(&f, "{\"answer\": \"a\", \"ctxs\": [{\"text\": \"");
+	for (int i = 0; i < 100000; i++) {
+		sbuf_adds(&f, "caf\\u00e9 \\\"quoted\\\" line\\n");
+		sbuf_adds(&want, "caf\xc3\xa9 \"quoted\" line\n");
+	}
+	sbuf_adds(&f, "\"}], \"p\": [\"");
+	for (int i = 0; i < 1000000; i++)
+		sbuf_addc(&f, (char)('a' + i % 26));
+	sbuf_adds(&f, "\"]}\n{\"answer\": \"b\"}\n{\"answer\": }\n");
+	put("long.jsonl", sbuf_str(&f));
+	struct dataset d = {0};
+	struct err e = {""};
+	assert_int_equal(load_spec(&d, SPLIT_TRAIN, "\"long.jsonl\"", &e), -1);
+	assert_string_equal(e.msg, "long.jsonl:3:12: unexpected character '}' (expected a value) "
+	                           "(invalid JSON)");
+	dataset_free(&d);
+	char *nl = strstr(f.s, "\n{\"answer\": }");
+	*++nl = '\0';
+	put("long.jsonl", f.s);
+	load_spec_ok(&d, SPLIT_TRAIN, "\"long.jsonl\"");
+	assert_int_equal(d.splits[SPLIT_TRAIN].n, 2);
+	const struct example *ex = d.splits[SPLIT_TRAIN].ex;
+	assert_string_equal(text_at(ex, "ctxs.text"), sbuf_str(&want));
+	assert_int_equal(strlen(text_at(ex, "p[0]")), 1000000);
+	assert_int_equal(ex[1].line, 2);
+	struct dataset old = {.eager = true};
+	load_spec_ok(&old, SPLIT_TRAIN, "\"long.jsonl\"");
+	same_values(&d.splits[SPLIT_TRAIN], &old.splits[SPLIT_TRAIN]);
+	dataset_free(&d);
+	dataset_free(&old);
+	sbuf_free(&f);
+	sbuf_free(&want);
 }
 
 int main(void)
@@ -555,6 +763,9 @@ int main(void)
 	    T(test_list_of_lists),
 	    T(test_split_fractions),
 	    T(test_nested_fields),
+	    T(test_json_kept_fields),
+	    T(test_json_kept_memory),
+	    T(test_long_lines),
 	    T(test_inline),
 	    T(test_golds),
 	    T(test_jsonl),

@@ -3,9 +3,10 @@
  * skipped with a message when missing), which answers as ColBERT's server does from a small
  * invented corpus ranked by BM25: the passages come back in the server's order, the query
  * arrives intact, no key is sent, a second run is answered from the response cache with the
- * server stopped (and offline), a failing server is retried and then reported, and hostile
- * answers (huge, escape sequences, not JSON, the wrong shape) are refused or cleaned, never
- * kept. */
+ * server stopped (and offline), a retrieval's concurrency and timeout hold (how many the server
+ * had in flight at once; a slow answer times out and is retried), a failing server is retried
+ * and then reported, and hostile answers (huge, escape sequences, not JSON, the wrong shape)
+ * are refused or cleaned, never kept. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -118,7 +119,7 @@ static struct llm *layer(const char *cache, bool offline)
 /* One retrieval, waited for. */
 static void retrieve(struct llm *l, const char *u, const char *query, int k, struct got *g)
 {
-	struct llm_retrieval q = {u, query, k, "test/retrieve"};
+	struct llm_retrieval q = {.url = u, .query = query, .k = k, .tag = "test/retrieve"};
 	llm_retrieve(l, &q, on_done, g);
 	for (int i = 0; i < 3000 && !g->n; i++)
 		assert_true(llm_wait(l, NULL, 0, 100) >= 0);
@@ -333,6 +334,97 @@ static void test_second_run_from_cache_server_stopped(void **state)
 		free(first[i]);
 }
 
+/* ---- the step's options: concurrency and timeout ---- */
+
+static long peak_concurrency(void)
+{
+	cJSON *j = server_call("GET", "/_stats", NULL);
+	const cJSON *v = cJSON_GetObjectItem(j, "peak_concurrency");
+	long n = cJSON_IsNumber(v) ? (long)v->valuedouble : -1;
+	cJSON_Delete(j);
+	return n;
+}
+
+/* Six different queries at once with `concurrency` (0: the default), each answered slowly:
+ * how many the server had in flight at most. */
+static long six_at_once(struct llm *l, int concurrency, const char *salt)
+{
+	cJSON_Delete(server_call("POST", "/_reset", NULL));
+	struct got g[6] = {{0}};
+	char query[6][48];
+	for (int i = 0; i < 6; i++) {
+		snprintf(query[i], sizeof query[i], "lamp %s %d", salt, i);
+		struct llm_retrieval q = {.url = url,
+		                          .query = query[i],
+		                          .k = 2,
+		                          .tag = "test/retrieve",
+		                          .concurrency = concurrency};
+		llm_retrieve(l, &q, on_done, &g[i]);
+	}
+	int done = 0;
+	for (int t = 0; t < 3000 && done < 6; t++) {
+		assert_true(llm_wait(l, NULL, 0, 100) >= 0);
+		done = 0;
+		for (int i = 0; i < 6; i++)
+			done += g[i].n;
+	}
+	assert_int_equal(done, 6);
+	for (int i = 0; i < 6; i++) {
+		assert_null(g[i].err);
+		got_free(&g[i]);
+	}
+	assert_int_equal(search_requests(), 6);
+	return peak_concurrency();
+}
+
+static void test_concurrency_per_step(void **state)
+{
+	(void)state;
+	NEED_SERVER();
+	control("{\"latency_ms\":300}");
+	/* a layer each: one keeps a url's slots (and their adaptive window) once made */
+	const int conc[] = {2, 1, 0};
+	for (int i = 0; i < 3; i++) {
+		struct llm *l = layer(NULL, false);
+		long peak = six_at_once(l, conc[i], i == 0 ? "two" : i == 1 ? "one" : "default");
+		if (conc[i])
+			assert_int_equal(peak, conc[i]);
+		else
+			assert_true(peak > 2); /* 8 slots by default */
+		llm_free(l);
+	}
+}
+
+static void test_timeout_per_step(void **state)
+{
+	(void)state;
+	NEED_SERVER();
+	struct llm *l = layer(NULL, false);
+	control("{\"latency_ms\":1500}");
+	struct got g = {0};
+	struct llm_retrieval q = {
+	    .url = url, .query = "Ashen cliffs", .k = 1, .tag = "test/retrieve", .timeout_s = 0.2};
+	llm_retrieve(l, &q, on_done, &g);
+	for (int i = 0; i < 3000 && !g.n; i++)
+		assert_true(llm_wait(l, NULL, 0, 100) >= 0);
+	assert_int_equal(g.n, 1);
+	assert_non_null(g.err);
+	if (!strstr(g.err, "imed out") && !strstr(g.err, "imeout"))
+		fail_msg("not a timeout: %s", g.err);
+	assert_int_equal(g.attempts, 3); /* retried as a dropped connection is */
+	got_free(&g);
+	/* a longer timeout waits for the slow answer */
+	control("{\"latency_ms\":300}");
+	q.timeout_s = 20;
+	llm_retrieve(l, &q, on_done, &g);
+	for (int i = 0; i < 3000 && !g.n; i++)
+		assert_true(llm_wait(l, NULL, 0, 100) >= 0);
+	assert_null(g.err);
+	assert_int_equal(g.attempts, 1);
+	got_free(&g);
+	llm_free(l);
+}
+
 /* ---- failures ---- */
 
 static void test_failing_server_retried_then_reported(void **state)
@@ -483,6 +575,8 @@ int main(void)
 	    cmocka_unit_test_setup(test_query_arrives_intact, before),
 	    cmocka_unit_test_setup(test_no_key_is_sent, before),
 	    cmocka_unit_test_setup(test_second_run_from_cache_server_stopped, before),
+	    cmocka_unit_test_setup(test_concurrency_per_step, before),
+	    cmocka_unit_test_setup(test_timeout_per_step, before),
 	    cmocka_unit_test_setup(test_failing_server_retried_then_reported, before),
 	    cmocka_unit_test_setup(test_hostile_answers_refused, before),
 	    cmocka_unit_test_setup(test_escape_bytes_cleaned, before),

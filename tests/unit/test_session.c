@@ -519,6 +519,56 @@ static void test_bad_code_steps(void **state)
 	    "retrieval server)");
 }
 
+/* A retrieval server's concurrency and timeout: bounds, only where a server is asked, and
+ * steps asking one url share its concurrency (an unset one takes the other's). */
+static void test_retrieve_server_options(void **state)
+{
+	(void)state;
+	EXPECT_DOC(
+	    "      {\"id\": \"a\", \"type\": \"retrieve\", \"query\": \"q\", \"url\": "
+	    "\"http://r/s\", \"concurrency\": 0, \"timeout_s\": 0.01},\n"
+	    "      {\"id\": \"b\", \"type\": \"retrieve\", \"query\": \"q\", \"url\": "
+	    "\"http://r/s\", \"concurrency\": 2.5, \"timeout_s\": \"9\"},\n"
+	    "      {\"id\": \"c\", \"type\": \"retrieve\", \"query\": \"q\", \"passages\": "
+	    "\"input.ctx\", \"timeout_s\": 5},\n"
+	    "      {\"id\": \"d\", \"prompt\": \"{{input.question}}\", \"concurrency\": 2},\n"
+	    "      {\"id\": \"e\", \"type\": \"retrieve\", \"query\": \"q\", \"url\": "
+	    "\"http://r/t\", \"concurrency\": 4},\n"
+	    "      {\"id\": \"f\", \"type\": \"retrieve\", \"query\": \"q\", \"url\": "
+	    "\"http://r/t\", \"concurrency\": 5, \"timeout_s\": 3601}",
+	    NULL,
+	    "s.json:7:89: pipeline.steps[0].concurrency must be a whole number between 1 and 1024 "
+	    "(got 0)",
+	    "s.json:7:105: pipeline.steps[0].timeout_s must be between 0.1 and 3600 (got 0.01)",
+	    "s.json:8:89: pipeline.steps[1].concurrency must be a whole number between 1 and 1024 "
+	    "(got 2.5)",
+	    "s.json:8:107: pipeline.steps[1].timeout_s must be a number",
+	    "s.json:9:91: step \"c\": \"timeout_s\" is for a retrieval server (a retrieve step "
+	    "with \"url\"); a retrieve step without \"url\" asks no server",
+	    "s.json:10:66: step \"d\": \"concurrency\" is for a retrieval server (a retrieve step "
+	    "with \"url\"); this is an llm step",
+	    "s.json:12:105: pipeline.steps[5].timeout_s must be between 0.1 and 3600 (got 3601)",
+	    "s.json:12:89: step \"f\": concurrency 5, but step \"e\" asks the same url with "
+	    "concurrency 4: steps that ask one server share its slots, give them the same");
+	char *text = doc(
+	    "      {\"id\": \"a\", \"type\": \"retrieve\", \"query\": \"q\", \"url\": "
+	    "\"http://r/s\", \"timeout_s\": 2.5},\n"
+	    "      {\"id\": \"b\", \"type\": \"retrieve\", \"query\": \"{{steps.a}}\", \"url\": "
+	    "\"http://r/s\", \"concurrency\": 3},\n"
+	    "      {\"id\": \"c\", \"type\": \"retrieve\", \"query\": \"{{steps.b}}\", \"url\": "
+	    "\"http://r/t\"},\n"
+	    "      {\"id\": \"answer\", \"prompt\": \"{{steps.c}}\"}",
+	    NULL);
+	struct session *s = load_ok(text);
+	free(text);
+	assert_int_equal(s->steps[0].concurrency, 3); /* b's, for the same url */
+	assert_true(s->steps[0].timeout_s == 2.5);
+	assert_int_equal(s->steps[1].concurrency, 3);
+	assert_true(s->steps[1].timeout_s == 0); /* the LLM layer's default */
+	assert_int_equal(s->steps[2].concurrency, 0);
+	session_free(s);
+}
+
 /* ---- bad files: models, dataset, metric, optimizer ---- */
 
 static void test_bad_models(void **state)
@@ -851,7 +901,7 @@ static void test_out_of_range(void **state)
 	struct session *s = load_ok_file("s.json");
 	const struct example *ex = &s->data.splits[SPLIT_VAL].ex[0];
 	assert_string_equal(ex->golds[0], "1e+300"); /* the shortest form */
-	assert_string_equal(example_get(ex, "n")->text, "-12");
+	assert_string_equal(example_get(ex, "n", &(struct value_buf){0})->text, "-12");
 	session_free(s);
 }
 
@@ -1206,14 +1256,14 @@ static void test_inline_round_trip(void **state)
 	const struct split *val = &a->data.splits[SPLIT_VAL];
 	assert_int_equal(val->n, 2);
 	assert_string_equal(val->source, "inline");
-	assert_string_equal(example_get(&val->ex[0], "q")->text,
+	assert_string_equal(example_get(&val->ex[0], "q", &(struct value_buf){0})->text,
 	                    "caf\xc3\xa9 \xf0\x9f\x98\x80 ]}[{");
 	assert_string_equal(val->ex[0].golds[0], "42");
-	assert_string_equal(example_get(&val->ex[0], "n")->text, "-1500");
-	assert_string_equal(example_get(&val->ex[0], "x_ex")->text,
+	assert_string_equal(example_get(&val->ex[0], "n", &(struct value_buf){0})->text, "-1500");
+	assert_string_equal(example_get(&val->ex[0], "x_ex", &(struct value_buf){0})->text,
 	                    "{\"deep\":[[1],{\"k\":\"v\"}]}");
 	assert_string_equal(val->ex[1].id, "7");
-	assert_string_equal(example_get(&val->ex[1], "q")->text,
+	assert_string_equal(example_get(&val->ex[1], "q", &(struct value_buf){0})->text,
 	                    "tab\there \"quoted\" back\\slash");
 	assert_int_equal(val->ex[1].n_golds, 2);
 	assert_int_equal(a->data.splits[SPLIT_TRAIN].n, 2);
@@ -1302,6 +1352,7 @@ int main(void)
 	    T(test_bad_regexes),
 	    T(test_loops),
 	    T(test_bad_code_steps),
+	    T(test_retrieve_server_options),
 	    T(test_bad_models),
 	    T(test_base_url_replicas),
 	    T(test_model_money_keys),

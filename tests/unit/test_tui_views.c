@@ -672,6 +672,40 @@ static void test_evidence(void **state)
 	free(scr);
 }
 
+/* The Evidence screen's columns (tlines_add_columns): each side wrapped to its own width, the
+ * rows paired, the shorter side blank, colours and indents kept, the rule at the left width. */
+static void test_columns(void **state)
+{
+	(void)state;
+	struct tlines l, a, b;
+	tlines_init(&l, 40);
+	tlines_init(&a, 10);
+	tlines_init(&b, 12);
+	tlines_add(&a, THEME_SCORE_BAD, 2, "one two three"); /* 8 columns a row: two rows */
+	tlines_add(&b, THEME_TEXT, 0, "alpha");
+	tlines_add(&b, THEME_TITLE, 4, "beta");
+	tlines_add(&b, THEME_TEXT, 0, "gamma delta");
+	tlines_add_columns(&l, &a, &b, " | ");
+	assert_int_equal(a.n, 2);
+	assert_int_equal(l.n, 3);
+	assert_string_equal(l.v[0].text, "  one two  | alpha");
+	assert_string_equal(l.v[1].text, "  three    |     beta");
+	assert_string_equal(l.v[2].text, "           | gamma delta");
+	for (size_t i = 0; i < l.n; i++) {
+		const struct tline *r = &l.v[i];
+		assert_int_equal(r->indent, 0);
+		assert_int_equal(r->segs[0].off, 0);  /* drawn from the row's first byte */
+		assert_int_equal(r->segs[1].off, 10); /* the rule */
+		assert_int_equal(r->segs[1].el, THEME_TEXT_DIM);
+	}
+	assert_int_equal(l.v[0].segs[0].el, THEME_SCORE_BAD);
+	assert_int_equal(l.v[1].segs[2].el, THEME_TITLE);
+	assert_int_equal(l.v[1].segs[2].off, 13); /* its indent, in its colour */
+	tlines_free(&l);
+	tlines_free(&a);
+	tlines_free(&b);
+}
+
 static const struct step_change *change_of(const struct iteration *it, const char *id,
                                            const struct session *s)
 {
@@ -830,6 +864,26 @@ static void test_history(void **state)
 	assert_true(key(f, "history", ACTION_ENTER));
 	scr = draw(f, "history");
 	assert_lacks(scr, "      Hint: {{query}}");
+	/* the header names m, and once a version is marked says that Enter diffs from it */
+	assert_contains(scr, "m: mark one to diff");
+	free(scr);
+	history_seek(f, "v1 ");
+	assert_true(key(f, "history", ACTION_MARK));
+	scr = draw(f, "history");
+	assert_contains(scr, "Enter: diff from the marked v1");
+	assert_lacks(scr, "m: mark one to diff");
+	free(scr);
+	history_seek(f, "v2 ");
+	assert_true(key(f, "history", ACTION_ENTER));
+	scr = draw(f, "history");
+	assert_contains(scr, "word diff from the marked v1 to this one:");
+	free(scr);
+	assert_true(key(f, "history", ACTION_ENTER));
+	history_seek(f, "v1 ");
+	assert_true(key(f, "history", ACTION_MARK)); /* again: unmarked */
+	assert_contains(f->t.message, "unmarked");
+	scr = draw(f, "history");
+	assert_contains(scr, "m: mark one to diff");
 	free(scr);
 	/* restoring the original makes it current again, as a new version */
 	f->t.dirty = false;
@@ -1012,6 +1066,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_proposals, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_candidates, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_evidence, setup, teardown),
+	    cmocka_unit_test(test_columns),
 	    cmocka_unit_test_setup_teardown(test_history, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_headers_stay, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_streaming_and_hostile_text, setup, teardown),
