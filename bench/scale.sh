@@ -1,0 +1,216 @@
+#!/bin/sh
+# bench/scale.sh: issue 12's "Done when" in one run: the six scale figures of a BASELINE build
+# and of this tree, side by side, each against its target (bench/README.md, section 12).
+#
+#   sh bench/scale.sh [REV]      (from the top of the tree; REV default b7e0d72)
+#   SCALE_QUICK=1                one seed, fewer caps and iterations (about 3 minutes)
+#   SCALE_BASE_DIR=DIR           where the baseline is built (kept, so a rerun skips the build)
+#
+# The baseline is REV's tree exported with `git archive` into SCALE_BASE_DIR and built there
+# (`make -j2 build/libadopt.a`); this tree is never touched.  Each figure comes from a program
+# compiled against each build's own libadopt.a and headers: this tree's bench/NAME.c where it
+# compiles against that build, else that build's own bench/NAME.c, else the figure is n/a.
+#
+#   requests per iteration  bench/scale_probe.c: m = 12, 300 validation examples, the test
+#                           server, the build's default optimizer options; median over seeds
+#   the cap's worst overrun scale_probe with cost_cap_usd at fractions of the seed's uncapped
+#                           spend: (spent - cap) / cap, and / the mean cost of one evaluation
+#   wall / no-barrier bound bench/engine_iter.c at 500 ms (concurrency 32, a 4-step chain);
+#                           the bound is computed here, see no_barrier_bound below
+#   longest loop stall      scale_probe's longest turn of the workbench's loop (llm_wait's CPU,
+#                           app_pump with its autosaves and app_draw), 100,000 training
+#                           examples inline (what makes a save slow)
+#   memory after 100 iter.  bench/memo.c --iterations 100: peak RSS, growth per iteration
+#   reopen                  bench/cache_open.c: opening 100,000 answers (97 MB), wall and peak
+set -u
+REV=${1:-b7e0d72}
+QUICK=${SCALE_QUICK:-}
+if [ -n "$QUICK" ]; then
+	SEEDS="1" CAPS="0.9" ITER=30 TRAIN=20000
+else
+	SEEDS="1 2 3 4 5" CAPS="0.8 0.9 0.95" ITER=100 TRAIN=100000
+fi
+[ -f bench/scale_probe.c ] && [ -f Makefile ] || { echo "scale: run from the top of the tree"; exit 2; }
+HERE=$(pwd)
+SHORT=$(git rev-parse --short "$REV^{commit}" 2>/dev/null) || { echo "scale: no revision $REV"; exit 2; }
+BASE=${SCALE_BASE_DIR:-${TMPDIR:-/tmp}/adopt-scale-base-$SHORT}
+OUT=$(mktemp -d "${TMPDIR:-/tmp}/adopt-scale-XXXXXX") || exit 1
+trap 'rm -rf "$OUT"' EXIT INT TERM
+LIBS=$(pkg-config --cflags --libs ncursesw libcurl libcjson libpcre2-8 libcrypto) || {
+	echo "scale: pkg-config cannot find the libraries; run 'make deps'"; exit 1; }
+CFLAGS="-std=c11 -O2 -g -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wmissing-prototypes
+        -Wno-format-nonliteral -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE"
+
+echo "scale: baseline $REV ($SHORT) in $BASE, current $(git rev-parse --short HEAD)$(
+	git diff --quiet HEAD -- src 2>/dev/null || echo ' + uncommitted changes')"
+if [ ! -f "$BASE/build/libadopt.a" ]; then
+	rm -rf "$BASE" && mkdir -p "$BASE" && git archive "$SHORT" | tar -x -C "$BASE" || exit 1
+	(cd "$BASE" && make -j2 --no-print-directory build/libadopt.a >"$OUT/base-build.log" 2>&1) || {
+		tail -20 "$OUT/base-build.log"; echo "scale: the baseline does not build"; exit 1; }
+fi
+make -j2 --no-print-directory build/libadopt.a build/tests/llm-server >"$OUT/build.log" 2>&1 || {
+	tail -20 "$OUT/build.log"; echo "scale: this tree does not build"; exit 1; }
+export LLM_SERVER="$HERE/build/tests/llm-server" # one test server for both: it only answers
+
+# compile SIDE TREE NAME: $OUT/SIDE/NAME from this tree's bench/NAME.c, else TREE's own
+compile() {
+	mkdir -p "$OUT/$1"
+	for src in "bench/$3.c" "$2/bench/$3.c"; do
+		[ -f "$src" ] || continue
+		# shellcheck disable=SC2086
+		cc $CFLAGS -I"$2/src" -Ibench -o "$OUT/$1/$3" "$src" bench/bench.c \
+			"$2/build/libadopt.a" $LIBS -lm 2>>"$OUT/$1/$3.cc.log" && return 0
+	done
+	return 1
+}
+
+field() { # field NAME LINE: the value of NAME=value in LINE
+	printf '%s\n' "$2" | tr ' ' '\n' | sed -n "s/^$1=//p" | head -1
+}
+
+median() {
+	sort -n | awk '{ v[NR] = $1 } END { if (!NR) print "n/a"; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+# The lower bound on an iteration's wall time when nothing waits for a phase barrier, for
+# bench/engine_iter's chain (4 LLM steps, concurrency 32): the longest chain of requests that
+# must follow each other whatever the schedule, or the requests at 32 at a time, whichever is
+# longer, in waves of one latency:
+#   forward (4 steps in order) -> E3 loss -> E4 gradient -> E5 local feedback -> E6 revised
+#   output -> the rewrite (its prompt holds both) -> an evaluation of a configuration that
+#   changes the first step (4 steps in order) = 13 waves.  E1 and E2 may run beside the forward
+#   pass and E3/E4, the incumbent's evaluation beside the forward pass, and every evaluation the
+#   search proposes beside the others (with several proposals in flight), so none is added.
+no_barrier_bound() { # REQUESTS LATENCY_S
+	awk -v n="$1" -v l="$2" 'BEGIN { w = int((n + 31) / 32); if (w < 13) w = 13; print w * l }'
+}
+
+measure() { # SIDE TREE: writes $OUT/SIDE.fig (NAME=value lines)
+	side=$1 tree=$2 fig="$OUT/$1.fig"
+	: >"$fig"
+	echo "-- $side: $tree"
+	if compile "$side" "$tree" scale_probe; then
+		p="$OUT/$side/scale_probe"
+		for s in $SEEDS; do
+			line=$("$p" --seed "$s" 2>>"$OUT/$side/probe.err" | tail -1)
+			echo "   seed $s: $line"
+			field requests "$line" >>"$OUT/$side.req"
+			field stall_ms "$line" >>"$OUT/$side.stall"
+			[ "$s" = 1 ] && line1=$line
+		done
+		echo "requests=$(median <"$OUT/$side.req")" >>"$fig"
+		echo "requests_range=$(sort -n "$OUT/$side.req" | sed -n '1p;$p' | paste -sd- -)" >>"$fig"
+		spent=$(field spent "$line1") evals=$(field evals "$line1")
+		eval_usd=$(awk -v u="$(field sel_usd "$line1")" -v n="$evals" \
+			'BEGIN { if (n > 0) printf "%.6f", u / n; else print 0 }')
+		worst_f=-1 worst_e=0
+		for f in $CAPS; do
+			cap=$(awk -v s="$spent" -v f="$f" 'BEGIN { printf "%.6f", s * f }')
+			line=$("$p" --seed 1 --cap "$cap" 2>>"$OUT/$side/probe.err" | tail -1)
+			over=$(field spent "$line")
+			echo "   cap $cap ($f of $spent): $line"
+			if [ -z "$over" ]; then # refused at the start: the forward pass's projection
+				echo "   (the cap refused the iteration: $(tail -1 "$OUT/$side/probe.err"))"
+				continue
+			fi
+			# shellcheck disable=SC2046
+			set -- $(awk -v s="$over" -v c="$cap" -v e="$eval_usd" 'BEGIN {
+				o = s - c; printf "%.4f %.2f\n", o / c, (e > 0) ? o / e : 0 }')
+			if awk -v a="$1" -v b="$worst_f" 'BEGIN { exit !(a > b) }'; then
+				worst_f=$1 worst_e=$2
+			fi
+		done
+		if [ "$worst_f" != -1 ]; then # n/a when every cap refused the iteration at its start
+			echo "cap_frac=$worst_f" >>"$fig"
+			echo "cap_evals=$worst_e" >>"$fig"
+		fi
+		echo "eval_usd=$eval_usd" >>"$fig"
+		line=$("$p" --seed 1 --train "$TRAIN" 2>>"$OUT/$side/probe.err" | tail -1)
+		echo "   seed 1, $TRAIN training examples inline: $line"
+		echo "stall=$(field stall_ms "$line")" >>"$fig"
+		echo "stall_cpu=$(field stall_cpu_ms "$line")" >>"$fig"
+		echo "stall_others=$(sort -n "$OUT/$side.stall" | tail -1)" >>"$fig"
+	else
+		echo "   scale_probe does not compile against $tree: $(head -3 "$OUT/$side/scale_probe.cc.log")"
+	fi
+	if compile "$side" "$tree" engine_iter; then
+		"$OUT/$side/engine_iter" --latency-ms 500 >"$OUT/$side/engine_iter.out" 2>&1
+		wall=$(sed -n 's/.*iteration: wall \([0-9.]*\) s.*/\1/p' "$OUT/$side/engine_iter.out")
+		n=$(sed -n 's/.* \([0-9]*\) HTTP requests.*/\1/p' "$OUT/$side/engine_iter.out" | head -1)
+		if [ -n "$wall" ] && [ -n "$n" ]; then
+			bound=$(no_barrier_bound "$n" 0.5)
+			echo "   engine_iter at 500 ms: wall $wall s, $n requests, no-barrier bound $bound s"
+			echo "wall=$(awk -v w="$wall" -v b="$bound" 'BEGIN { printf "%.2f", w / b }')" >>"$fig"
+			echo "wall_detail=$wall s / $bound s" >>"$fig"
+			# the bench's own figure, where it prints one (bench/README.md, section 3)
+			own=$(grep -i 'no-barrier\|without barriers' "$OUT/$side/engine_iter.out" | head -1)
+			[ -n "$own" ] && echo "   engine_iter's own:$own" && echo "wall_own=$own" >>"$fig"
+		else
+			echo "   engine_iter did not finish:"; tail -3 "$OUT/$side/engine_iter.out"
+		fi
+	fi
+	if compile "$side" "$tree" memo; then
+		/usr/bin/time -f 'maxrss_kb=%M' -o "$OUT/$side/memo.time" \
+			"$OUT/$side/memo" --iterations "$ITER" >"$OUT/$side/memo.out" 2>&1
+		rss=$(sed -n 's/^maxrss_kb=//p' "$OUT/$side/memo.time")
+		growth=$(sed -n 's/.*: \(-*[0-9.]*\) MB per iteration/\1/p' "$OUT/$side/memo.out")
+		echo "   memo, $ITER iterations: peak RSS $rss kB, growth $growth MB per iteration"
+		[ -n "$rss" ] && echo "rss=$(awk -v k="$rss" 'BEGIN { printf "%.0f", k / 1024 }')" >>"$fig"
+		[ -n "$growth" ] && echo "growth=$growth" >>"$fig"
+	fi
+	if compile "$side" "$tree" cache_open; then
+		"$OUT/$side/cache_open" >"$OUT/$side/cache_open.out" 2>&1
+		o=$(grep 'open: wall' "$OUT/$side/cache_open.out")
+		echo "   cache_open:$o"
+		echo "reopen=$(printf '%s' "$o" | sed -n 's/.*open: wall \([0-9.]*\) s.*/\1/p')" >>"$fig"
+		echo "reopen_cpu=$(printf '%s' "$o" | sed -n 's/.*CPU \([0-9.]*\) s.*/\1/p')" >>"$fig"
+		echo "reopen_mb=$(printf '%s' "$o" | sed -n 's/.*peak +\([0-9.]*\) MB.*/\1/p')" >>"$fig"
+	fi
+}
+
+measure baseline "$BASE"
+measure current "$HERE"
+
+get() { v=$(sed -n "s/^$2=//p" "$OUT/$1.fig" | head -1); printf '%s' "${v:-n/a}"; }
+# verdict VALUE TARGET: met when VALUE <= TARGET
+verdict() {
+	case $1 in n/a | "" | -1) echo "n/a" ;; *) awk -v v="$1" -v t="$2" \
+		'BEGIN { print (v <= t) ? "met" : "not met" }' ;; esac
+}
+both() { printf '%s' "$(verdict "$(get baseline "$1")" "$2") / $(verdict "$(get current "$1")" "$2")"; }
+overrun() { # +11.1% = 1.95 evals; none when the spend stayed under every cap
+	f=$(get "$1" cap_frac)
+	case $f in n/a | -1) echo "n/a" ;; *) awk -v f="$f" -v e="$(get "$1" cap_evals)" 'BEGIN {
+		if (f > 0) printf "+%.1f%% = %.2f evals\n", f * 100, e
+		else printf "none (%.0f%% of the cap)\n", (1 + f) * 100 }' ;; esac
+}
+reopen_verdict() { # both the time and the memory
+	t=$(verdict "$(get "$1" reopen)" 0.499) m=$(verdict "$(get "$1" reopen_mb)" 249.9)
+	case "$t$m" in *n/a*) echo "n/a" ;; metmet) echo "met" ;; *) echo "not met" ;; esac
+}
+row() { printf '| %-38s | %-26s | %-26s | %-22s | %-17s |\n' "$1" "$2" "$3" "$4" "$5"; }
+
+echo
+echo "issue 12, side by side (baseline $SHORT, current $(git rev-parse --short HEAD)$([ -n "$QUICK" ] &&
+	echo ', SCALE_QUICK: 1 seed, 1 cap, '"$ITER"' iterations'))"
+row figure "baseline $SHORT" current target "met (base / cur)"
+row "---" "---" "---" "---" "---"
+row "requests per iteration (m 12, val 300)" \
+	"$(get baseline requests) ($(get baseline requests_range))" \
+	"$(get current requests) ($(get current requests_range))" "<= 6,000" "$(both requests 6000)"
+row "cap's worst overrun (of cap; evals)" "$(overrun baseline)" "$(overrun current)" \
+	"<= 1 evaluation" "$(both cap_evals 1)"
+row "wall / no-barrier bound (c 32, 500 ms)" \
+	"$(get baseline wall)x ($(get baseline wall_detail))" \
+	"$(get current wall)x ($(get current wall_detail))" "<= 1.15x" "$(both wall 1.15)"
+row "longest loop stall (ms; CPU only)" \
+	"$(get baseline stall); $(get baseline stall_cpu)" \
+	"$(get current stall); $(get current stall_cpu)" "<= 50 ms" "$(both stall 50)"
+row "memory after $ITER iterations (peak RSS)" \
+	"$(get baseline rss) MB, $(get baseline growth) MB/it" \
+	"$(get current rss) MB, $(get current growth) MB/it" "<= 0.5 MB/iteration" \
+	"$(both growth 0.5)"
+row "reopen: 100k answers (s; CPU s; MB)" \
+	"$(get baseline reopen); $(get baseline reopen_cpu); +$(get baseline reopen_mb)" \
+	"$(get current reopen); $(get current reopen_cpu); +$(get current reopen_mb)" \
+	"< 0.5 s, < 250 MB" "$(reopen_verdict baseline) / $(reopen_verdict current)"
