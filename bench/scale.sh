@@ -35,7 +35,8 @@ HERE=$(pwd)
 SHORT=$(git rev-parse --short "$REV^{commit}" 2>/dev/null) || { echo "scale: no revision $REV"; exit 2; }
 BASE=${SCALE_BASE_DIR:-${TMPDIR:-/tmp}/adopt-scale-base-$SHORT}
 OUT=$(mktemp -d "${TMPDIR:-/tmp}/adopt-scale-XXXXXX") || exit 1
-trap 'rm -rf "$OUT"' EXIT INT TERM
+trap 'rm -rf "$OUT"' EXIT
+trap 'exit 130' INT TERM
 LIBS=$(pkg-config --cflags --libs ncursesw libcurl libcjson libpcre2-8 libcrypto) || {
 	echo "scale: pkg-config cannot find the libraries; run 'make deps'"; exit 1; }
 CFLAGS="-std=c11 -O2 -g -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wmissing-prototypes

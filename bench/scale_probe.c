@@ -4,13 +4,13 @@
  *
  * Writes into a temp dir an m-step chain that passes a word along (as bench/screening.c: each
  * step drawn with the seed lossy, harmful or neutral, one "Word only." candidate per step),
- * 300 validation examples (val_size 300, batch 50, budget_total m), every other optimizer
- * option at the build's default, the task model on the test server (provider openai, priced,
- * concurrency 32), and optionally N extra training examples inline (what makes a save slow).
- * Then, as the workbench does (app_open on the in-memory screen, app_pump with its autosaves,
- * app_draw), runs engine_run(1) and times each turn of the loop: the CPU time llm_wait spends
- * (not its sleep in poll) plus the wall time of app_pump and app_draw (the autosaves' writes
- * and fsyncs included).  Prints one line of key=value figures:
+ * 300 validation examples (val_size 300, batch 50, budget_total m, the instruct optimizer,
+ * whose prompt the rules answer), every other optimizer option at the build's default, the task
+ * model on the test server (provider openai, priced, concurrency 32), and optionally N extra
+ * training examples inline (what makes a save slow). Then, as the workbench does (app_open on the
+ * in-memory screen, app_pump with its autosaves, app_draw), runs engine_run(1) and times each turn
+ * of the loop: the CPU time llm_wait spends (not its sleep in poll) plus the wall time of app_pump
+ * and app_draw (the autosaves' writes and fsyncs included).  Prints one line of key=value figures:
  *
  *   requests  HTTP requests sent (llm_stats.network_requests; server: the test server's count)
  *   spent     the session's spend, USD; cap the cost_cap_usd set (0: none)
@@ -142,6 +142,7 @@ static void write_session(const char *path, const struct chain *c, unsigned seed
 	cJSON_AddNumberToObject(o, "budget_floor", 1);
 	if (c->cap > 0)
 		cJSON_AddNumberToObject(o, "cost_cap_usd", c->cap);
+	cJSON_AddStringToObject(o, "step_optimizer", "instruct"); /* what the rules answer */
 	cJSON_AddStringToObject(o, "role_model", "task");
 	bench_write_json(path, root);
 }
