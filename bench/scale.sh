@@ -86,6 +86,11 @@ no_barrier_bound() { # REQUESTS LATENCY_S
 	awk -v n="$1" -v l="$2" 'BEGIN { w = int((n + 31) / 32); if (w < 13) w = 13; print w * l }'
 }
 
+cannot() { # NAME: why its figure is n/a for this side (the compiler's first complaint)
+	echo "   n/a: bench/$1.c compiles against neither build's interface:" \
+		"$(grep -m1 'error' "$OUT/$side/$1.cc.log")"
+}
+
 measure() { # SIDE TREE: writes $OUT/SIDE.fig (NAME=value lines)
 	side=$1 tree=$2 fig="$OUT/$1.fig"
 	: >"$fig"
@@ -130,9 +135,10 @@ measure() { # SIDE TREE: writes $OUT/SIDE.fig (NAME=value lines)
 		echo "   seed 1, $TRAIN training examples inline: $line"
 		echo "stall=$(field stall_ms "$line")" >>"$fig"
 		echo "stall_cpu=$(field stall_cpu_ms "$line")" >>"$fig"
+		echo "stall_where=$(field stall_phase "$line"): app_pump $(field stall_pump_ms "$line") ms, app_draw $(field stall_draw_ms "$line") ms" >>"$fig"
 		echo "stall_others=$(sort -n "$OUT/$side.stall" | tail -1)" >>"$fig"
 	else
-		echo "   scale_probe does not compile against $tree: $(head -3 "$OUT/$side/scale_probe.cc.log")"
+		cannot scale_probe
 	fi
 	if compile "$side" "$tree" engine_iter; then
 		"$OUT/$side/engine_iter" --latency-ms 500 >"$OUT/$side/engine_iter.out" 2>&1
@@ -149,6 +155,8 @@ measure() { # SIDE TREE: writes $OUT/SIDE.fig (NAME=value lines)
 		else
 			echo "   engine_iter did not finish:"; tail -3 "$OUT/$side/engine_iter.out"
 		fi
+	else
+		cannot engine_iter
 	fi
 	if compile "$side" "$tree" memo; then
 		/usr/bin/time -f 'maxrss_kb=%M' -o "$OUT/$side/memo.time" \
@@ -158,6 +166,8 @@ measure() { # SIDE TREE: writes $OUT/SIDE.fig (NAME=value lines)
 		echo "   memo, $ITER iterations: peak RSS $rss kB, growth $growth MB per iteration"
 		[ -n "$rss" ] && echo "rss=$(awk -v k="$rss" 'BEGIN { printf "%.0f", k / 1024 }')" >>"$fig"
 		[ -n "$growth" ] && echo "growth=$growth" >>"$fig"
+	else
+		cannot memo
 	fi
 	if compile "$side" "$tree" cache_open; then
 		"$OUT/$side/cache_open" >"$OUT/$side/cache_open.out" 2>&1
@@ -166,6 +176,8 @@ measure() { # SIDE TREE: writes $OUT/SIDE.fig (NAME=value lines)
 		echo "reopen=$(printf '%s' "$o" | sed -n 's/.*open: wall \([0-9.]*\) s.*/\1/p')" >>"$fig"
 		echo "reopen_cpu=$(printf '%s' "$o" | sed -n 's/.*CPU \([0-9.]*\) s.*/\1/p')" >>"$fig"
 		echo "reopen_mb=$(printf '%s' "$o" | sed -n 's/.*peak +\([0-9.]*\) MB.*/\1/p')" >>"$fig"
+	else
+		cannot cache_open
 	fi
 }
 
@@ -183,7 +195,7 @@ overrun() { # +11.1% = 1.95 evals; none when the spend stayed under every cap
 	f=$(get "$1" cap_frac)
 	case $f in n/a | -1) echo "n/a" ;; *) awk -v f="$f" -v e="$(get "$1" cap_evals)" 'BEGIN {
 		if (f > 0) printf "+%.1f%% = %.2f evals\n", f * 100, e
-		else printf "none (%.0f%% of the cap)\n", (1 + f) * 100 }' ;; esac
+		else printf "none (spent <= %.0f%% of it)\n", (1 + f) * 100 }' ;; esac
 }
 reopen_verdict() { # both the time and the memory
 	t=$(verdict "$(get "$1" reopen)" 0.499) m=$(verdict "$(get "$1" reopen_mb)" 249.9)
@@ -215,3 +227,11 @@ row "reopen: 100k answers (s; CPU s; MB)" \
 	"$(get baseline reopen); $(get baseline reopen_cpu); +$(get baseline reopen_mb)" \
 	"$(get current reopen); $(get current reopen_cpu); +$(get current reopen_mb)" \
 	"< 0.5 s, < 250 MB" "$(reopen_verdict baseline) / $(reopen_verdict current)"
+echo
+for side in baseline current; do
+	echo "$side: longest stall in $(get $side stall_where) (seed 1, $TRAIN examples inline);" \
+		"the other runs' longest $(get $side stall_others) ms"
+	own=$(get $side wall_own)
+	[ "$own" != n/a ] && echo "$side: engine_iter's own figure: $own"
+done
+exit 0

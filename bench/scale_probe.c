@@ -16,7 +16,8 @@
  *   spent     the session's spend, USD; cap the cost_cap_usd set (0: none)
  *   evals     evaluations selection and Shapley measured; sel_usd what selection cost
  *   stall_ms  the longest turn (llm_wait CPU + pump and draw wall); stall_cpu_ms the same in
- *             CPU time only (the machine's queue left out)
+ *             CPU time only (the machine's queue left out); of the longest turn, the wall
+ *             time of app_pump and of app_draw, and the phase that was running
  *   paused    1 when the iteration stopped before its end (the cap)
  *
  *   scale_probe [--steps M] [--val N] [--seed S] [--train N] [--cap USD] [--latency-ms L] */
@@ -215,19 +216,29 @@ int main(int argc, char **argv)
 		app_close(a);
 		goto out;
 	}
-	double stall = 0, stall_cpu = 0;
+	double stall = 0, stall_cpu = 0, stall_pump = 0, stall_draw = 0;
+	char stall_phase[32] = "-"; /* its name, spaces as dashes (one word a field) */
 	t0 = now_s();
 	app_pump(a);
 	while ((engine_busy(a->t.en) || engine_running(a->t.en) || llm_pending(a->t.llm) > 0) &&
 	       now_s() - t0 < 1800) {
+		const struct iteration *cur = engine_current(a->t.en);
+		const char *ph = cur && cur->phase < PHASE_COUNT ? phase_name(cur->phase) : "-";
 		double c0 = thread_cpu_ms();
 		llm_wait(a->t.llm, NULL, 0, 20);
 		double c1 = thread_cpu_ms(), w1 = now_s();
 		app_pump(a);
+		double w2 = now_s();
 		if (a->need_draw)
 			app_draw(a);
-		double c2 = thread_cpu_ms(), turn = (c1 - c0) + (now_s() - w1) * 1e3;
-		stall = MAX(stall, turn);
+		double c2 = thread_cpu_ms(), w3 = now_s(), turn = (c1 - c0) + (w3 - w1) * 1e3;
+		if (turn > stall) {
+			stall = turn;
+			snprintf(stall_phase, sizeof stall_phase, "%s", ph);
+			for (char *q = stall_phase; (q = strchr(q, ' '));)
+				*q = '-';
+			stall_pump = (w2 - w1) * 1e3, stall_draw = (w3 - w2) * 1e3;
+		}
 		stall_cpu = MAX(stall_cpu, c2 - c0);
 	}
 	double wall = now_s() - t0;
@@ -237,12 +248,14 @@ int main(int argc, char **argv)
 	struct engine_totals sp;
 	engine_spent(a->t.en, &sp);
 	size_t n_evals = it ? it->n_evals : 0;
-	printf("requests=%ld server=%.0f spent=%.6f cap=%.6f evals=%zu sel_usd=%.6f sel_calls=%ld "
-	       "stall_ms=%.1f stall_cpu_ms=%.1f paused=%d wall_s=%.2f open_s=%.2f\n",
-	       st.network_requests, bench_server_stat(&srv, "requests"), sp.cost_usd, c.cap,
-	       n_evals, it ? it->cost[PHASE_SELECTION].cost_usd : 0,
-	       it ? it->cost[PHASE_SELECTION].calls : 0, stall, stall_cpu,
-	       !it || it->phase < PHASE_COUNT, wall, open_s);
+	printf(
+	    "requests=%ld server=%.0f spent=%.6f cap=%.6f evals=%zu sel_usd=%.6f sel_calls=%ld "
+	    "stall_ms=%.1f stall_cpu_ms=%.1f stall_pump_ms=%.1f stall_draw_ms=%.1f stall_phase=%s "
+	    "paused=%d wall_s=%.2f open_s=%.2f\n",
+	    st.network_requests, bench_server_stat(&srv, "requests"), sp.cost_usd, c.cap, n_evals,
+	    it ? it->cost[PHASE_SELECTION].cost_usd : 0, it ? it->cost[PHASE_SELECTION].calls : 0,
+	    stall, stall_cpu, stall_pump, stall_draw, stall_phase, !it || it->phase < PHASE_COUNT,
+	    wall, open_s);
 	rc = 0;
 	app_close(a);
 out:
