@@ -243,6 +243,8 @@ int main(int argc, char **argv)
 	}
 	double wall = now_s() - t0;
 	const struct iteration *it = engine_current(a->t.en);
+	if (engine_pause_reason(a->t.en)) /* why it stopped early: scale.sh shows it */
+		fprintf(stderr, "paused: %s\n", engine_pause_reason(a->t.en));
 	struct llm_stats st;
 	llm_get_stats(a->t.llm, &st);
 	struct engine_totals sp;
