@@ -3,7 +3,7 @@
 # and of this tree, side by side, each against its target (bench/README.md, section 12).
 #
 #   sh bench/scale.sh [REV]      (from the top of the tree; REV default b7e0d72)
-#   SCALE_QUICK=1                one seed, fewer caps and iterations (about 3 minutes)
+#   SCALE_QUICK=1                one seed, one cap, 30 memo iterations (about 5 minutes)
 #   SCALE_BASE_DIR=DIR           where the baseline is built (kept, so a rerun skips the build)
 #
 # The baseline is REV's tree exported with `git archive` into SCALE_BASE_DIR and built there
