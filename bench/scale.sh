@@ -15,8 +15,8 @@
 #                           server, the build's default optimizer options; median over seeds
 #   the cap's worst overrun scale_probe with cost_cap_usd at fractions of the seed's uncapped
 #                           spend: (spent - cap) / cap, and / the mean cost of one evaluation
-#   wall / no-barrier bound bench/engine_iter.c at 500 ms (concurrency 32, a 4-step chain);
-#                           the bound is computed here, see no_barrier_bound below
+#   wall / no-barrier bound bench/engine_iter.c at 500 ms (concurrency 32, a 4-step chain),
+#                           against engine_iter's bound without barriers (see nobarrier below)
 #   longest loop stall      scale_probe's longest turn of the workbench's loop (llm_wait's CPU,
 #                           app_pump with its autosaves and app_draw), 100,000 training
 #                           examples inline (what makes a save slow)
@@ -73,17 +73,47 @@ median() {
 	sort -n | awk '{ v[NR] = $1 } END { if (!NR) print "n/a"; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
 
-# The lower bound on an iteration's wall time when nothing waits for a phase barrier, for
-# bench/engine_iter's chain (4 LLM steps, concurrency 32): the longest chain of requests that
-# must follow each other whatever the schedule, or the requests at 32 at a time, whichever is
-# longer, in waves of one latency:
-#   forward (4 steps in order) -> E3 loss -> E4 gradient -> E5 local feedback -> E6 revised
-#   output -> the rewrite (its prompt holds both) -> an evaluation of a configuration that
-#   changes the first step (4 steps in order) = 13 waves.  E1 and E2 may run beside the forward
-#   pass and E3/E4, the incumbent's evaluation beside the forward pass, and every evaluation the
-#   search proposes beside the others (with several proposals in flight), so none is added.
-no_barrier_bound() { # REQUESTS LATENCY_S
-	awk -v n="$1" -v l="$2" 'BEGIN { w = int((n + 31) / 32); if (w < 13) w = 13; print w * l }'
+# The wall time over the bound without barriers, as bench/engine_iter defines it (its part 2,
+# bench/README.md section 3a): A + B latency waves, where
+#   A = max(m + 5, ceil(forward requests / 32), ceil(role requests / 32)): the longest chain is
+#       the forward pass (m steps of one example in a row), then E3, E4, E5, E6 and the
+#       candidates; E1 and E2 run beside them;
+#   B = the sum over the search's rounds (the evaluations launched together, delimited by a
+#       burst of finished evaluations) of max(chain, ceil(requests / 32)), chain m for
+#       selection's first round, else min(m, ceil(requests / (16 x evaluations in the round))).
+# An engine_iter that prints its part 2 gives the figure itself (m = 4, overlap on: "wall
+# bound" from that row); an older one prints its phase table and selection's rounds (one
+# evaluation a round after the first), from which the same bound is computed here.
+nobarrier() { # ENGINE_ITER_OUTPUT -> "WALL BOUND SOURCE"
+	awk -v m=4 -v conc=32 -v nval=16 -v lat=0.5 '
+	function waves(n, chain) { if (n <= 0) return 0; w = int((n + conc - 1) / conc);
+		return w > chain ? w : chain }
+	function round_chain(k, first) { if (first) return m; c = int((k + nval - 1) / nval);
+		return c < m ? c : m }
+	/part 2/ { part2 = 1 }
+	part2 && $1 == 4 && $2 == "on" { print $3, $10, "part2"; found = 1; exit }
+	part2 { next }
+	/iteration: wall/ { for (i = 1; i <= NF; i++) if ($i == "wall") wall = $(i + 1) }
+	/^    rounds \(requests, s\):/ && last != "" { nr[last] = 0
+		for (i = 4; i <= NF; i++) { split($i, a, "/"); rq[last, ++nr[last]] = a[1] } next }
+	NF >= 6 && $(NF) ~ /x$|^-$/ && $(NF - 3) ~ /^[0-9]+$/ {
+		name = $1; for (i = 2; i <= NF - 5; i++) name = name " " $i
+		req[name] = $(NF - 3); last = name }
+	END { if (found) exit
+		if (wall == "") exit 1
+		roles = req["analysis"] + req["loss+gradient"] + req["local gradients"] + \
+			req["pseudo-labels"] + req["candidates"]
+		A = waves(req["forward"], m + 5); r = waves(roles, 1); if (r > A) A = r
+		B = 0
+		for (p = 1; p <= 2; p++) {
+			ph = p == 1 ? "selection" : "shapley"
+			if (!(ph in req)) continue
+			left = req[ph]
+			for (j = 1; j <= nr[ph]; j++) {
+				B += waves(rq[ph, j], round_chain(rq[ph, j], p == 1 && j == 1)); left -= rq[ph, j] }
+			B += waves(left, round_chain(left, p == 1 && nr[ph] == 0))
+		}
+		print wall, (A + B) * lat, "table" }' "$1"
 }
 
 cannot() { # NAME: why its figure is n/a for this side (the compiler's first complaint)
@@ -143,16 +173,14 @@ measure() { # SIDE TREE: writes $OUT/SIDE.fig (NAME=value lines)
 	fi
 	if compile "$side" "$tree" engine_iter; then
 		"$OUT/$side/engine_iter" --latency-ms 500 >"$OUT/$side/engine_iter.out" 2>&1
-		wall=$(sed -n 's/.*iteration: wall \([0-9.]*\) s.*/\1/p' "$OUT/$side/engine_iter.out")
-		n=$(sed -n 's/.* \([0-9]*\) HTTP requests.*/\1/p' "$OUT/$side/engine_iter.out" | head -1)
-		if [ -n "$wall" ] && [ -n "$n" ]; then
-			bound=$(no_barrier_bound "$n" 0.5)
-			echo "   engine_iter at 500 ms: wall $wall s, $n requests, no-barrier bound $bound s"
-			echo "wall=$(awk -v w="$wall" -v b="$bound" 'BEGIN { printf "%.2f", w / b }')" >>"$fig"
-			echo "wall_detail=$wall s / $bound s" >>"$fig"
-			# the bench's own figure, where it prints one (bench/README.md, section 3)
-			own=$(grep -i 'no-barrier\|without barriers' "$OUT/$side/engine_iter.out" | head -1)
-			[ -n "$own" ] && echo "   engine_iter's own:$own" && echo "wall_own=$own" >>"$fig"
+		# shellcheck disable=SC2046
+		set -- $(nobarrier "$OUT/$side/engine_iter.out")
+		if [ $# -eq 3 ]; then
+			how="computed from its phase table and rounds, overlap off"
+			[ "$3" = part2 ] && how="its part 2, m = 4, overlap on"
+			echo "   engine_iter at 500 ms: wall $1 s, no-barrier bound $2 s ($how)"
+			echo "wall=$(awk -v w="$1" -v b="$2" 'BEGIN { printf "%.2f", w / b }')" >>"$fig"
+			echo "wall_detail=$1 s / $2 s" >>"$fig"
 		else
 			echo "   engine_iter did not finish:"; tail -3 "$OUT/$side/engine_iter.out"
 		fi
@@ -232,7 +260,5 @@ echo
 for side in baseline current; do
 	echo "$side: longest stall in $(get $side stall_where) (seed 1, $TRAIN examples inline);" \
 		"the other runs' longest $(get $side stall_others) ms"
-	own=$(get $side wall_own)
-	[ "$own" != n/a ] && echo "$side: engine_iter's own figure: $own"
 done
 exit 0
