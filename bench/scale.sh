@@ -44,10 +44,16 @@ CFLAGS="-std=c11 -O2 -g -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wmissing-prot
 
 echo "scale: baseline $REV ($SHORT) in $BASE, current $(git rev-parse --short HEAD)$(
 	git diff --quiet HEAD -- src 2>/dev/null || echo ' + uncommitted changes')"
-if [ ! -f "$BASE/build/libadopt.a" ]; then
+if [ ! -f "$BASE/build/libadopt.a" ] || [ "$(cat "$BASE/.scale-rev" 2>/dev/null)" != "$SHORT" ]; then
+	# only a directory this script made (its stamp) or an empty one is emptied
+	if [ -d "$BASE" ] && [ ! -f "$BASE/.scale-rev" ] && [ -n "$(ls -A "$BASE")" ]; then
+		echo "scale: $BASE is not empty and not a baseline this script built; give another" \
+			"SCALE_BASE_DIR"; exit 2
+	fi
 	rm -rf "$BASE" && mkdir -p "$BASE" && git archive "$SHORT" | tar -x -C "$BASE" || exit 1
 	(cd "$BASE" && make -j2 --no-print-directory build/libadopt.a >"$OUT/base-build.log" 2>&1) || {
 		tail -20 "$OUT/base-build.log"; echo "scale: the baseline does not build"; exit 1; }
+	echo "$SHORT" >"$BASE/.scale-rev" # what this directory holds, checked by the next run
 fi
 make -j2 --no-print-directory build/libadopt.a build/tests/llm-server >"$OUT/build.log" 2>&1 || {
 	tail -20 "$OUT/build.log"; echo "scale: this tree does not build"; exit 1; }
@@ -245,7 +251,7 @@ row "cap's worst overrun (of cap; evals)" "$(overrun baseline)" "$(overrun curre
 row "wall / no-barrier bound (c 32, 500 ms)" \
 	"$(get baseline wall)x ($(get baseline wall_detail))" \
 	"$(get current wall)x ($(get current wall_detail))" "<= 1.15x" "$(both wall 1.15)"
-row "longest loop stall (ms; CPU only)" \
+row "longest loop stall (ms; CPU ms)" \
 	"$(get baseline stall); $(get baseline stall_cpu)" \
 	"$(get current stall); $(get current stall_cpu)" "<= 50 ms" "$(both stall 50)"
 row "memory after $ITER iterations (peak RSS)" \
