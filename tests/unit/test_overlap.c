@@ -65,24 +65,10 @@ static void on_event(void *arg, const struct engine_event *ev)
 
 static void patch(struct fx *f, const char *file, bool overlap, int task_conc)
 {
-	char *url = xasprintf("http://127.0.0.1:%d/v1", server_port);
-	const char *const models[] = {"task", "optimizer"};
-	for (int i = 0; i < 2; i++) {
-		const char *const keys[][2] = {{"provider", "openai"},
-		                               {"base_url", url},
-		                               {"model", "scripted-m"},
-		                               {"api_key_env", "ADOPT_TEST_LLM_API_KEY"}};
-		for (size_t k = 0; k < 4; k++) {
-			char *path = xasprintf("models.%s.%s", models[i], keys[k][0]);
-			fx_patch(f, file, path, cJSON_CreateString(keys[k][1]));
-			free(path);
-		}
-		char *path = xasprintf("models.%s.concurrency", models[i]);
-		fx_patch(f, file, path, cJSON_CreateNumber(i == 0 ? task_conc : 2));
-		free(path);
-	}
+	fx_patch_server(f, file, server_port);
+	fx_patch(f, file, "models.task.concurrency", cJSON_CreateNumber(task_conc));
+	fx_patch(f, file, "models.optimizer.concurrency", cJSON_CreateNumber(2));
 	fx_patch(f, file, "optimizer.overlap", cJSON_CreateBool(overlap));
-	free(url);
 }
 
 struct rig {
