@@ -286,6 +286,9 @@ void engine_projection(const struct engine *en, long *calls, double *usd);
  * proposal (iterations 0), or `iterations` whole iterations, the one in progress counting as the
  * first (as engine_run counts). */
 void engine_projection_run(const struct engine *en, int iterations, long *calls, double *usd);
+/* The money of engine_projection_run for 1 .. iterations (> 0) at once, usd[k - 1] for k: one
+ * walk of the longest run instead of one per count. */
+void engine_projection_each(const struct engine *en, int iterations, double *usd);
 /* Measuring what the decisions kept when nobody measured it (an edited prompt): whether the
  * last iteration is closed with kept_score unmeasured on a validation sample it has; its
  * projected cost; and the run itself (the session's current prompts on that same sample, as

@@ -736,8 +736,10 @@ void engine_project_next(const struct engine *en, struct cost_projection *p)
 	*p = cache->next;
 }
 
-void engine_project(const struct engine *en, int iterations, struct cost_projection *per,
-                    struct cost_projection *total)
+/* engine_project, and with `each` the money after each iteration (each[k]: k + 1 of them, the
+ * one in progress counting as the first): the walk of n iterations holds every shorter one. */
+static void project_run(const struct engine *en, int iterations, struct cost_projection *per,
+                        struct cost_projection *total, double *each)
 {
 	const struct iteration *it = engine_current(en);
 	bool open = it && it->phase < PHASE_COUNT; /* it counts as the first iteration */
@@ -750,18 +752,36 @@ void engine_project(const struct engine *en, int iterations, struct cost_project
 	basis_init(en, &b);
 	long found = -1; /* bad cases of the iteration projected last */
 	bool was_fresh = false;
-	if (open)
+	int done = 0;
+	if (open) {
 		project_iteration(en, it, it->number, it->phase, false, &b, per, total, &found);
+		if (each)
+			each[done++] = total->usd;
+	}
 	int next = it ? it->number + 1 : 1;
 	for (int k = 0; k < fresh; k++) {
-		if (found == 0 && (open || k > 0) &&
-		    project_repeat(en, &b, next + k - 1, next + k, was_fresh, per, total))
-			continue;
-		was_fresh = open || k > 0;
-		project_iteration(en, NULL, next + k, PHASE_FORWARD, was_fresh, &b, per, total,
-		                  &found);
+		if (!(found == 0 && (open || k > 0) &&
+		      project_repeat(en, &b, next + k - 1, next + k, was_fresh, per, total))) {
+			was_fresh = open || k > 0;
+			project_iteration(en, NULL, next + k, PHASE_FORWARD, was_fresh, &b, per,
+			                  total, &found);
+		}
+		if (each)
+			each[done++] = total->usd;
 	}
 	basis_free(&b);
+}
+
+void engine_project(const struct engine *en, int iterations, struct cost_projection *per,
+                    struct cost_projection *total)
+{
+	project_run(en, iterations, per, total, NULL);
+}
+
+void engine_projection_each(const struct engine *en, int iterations, double *usd)
+{
+	struct cost_projection total;
+	project_run(en, iterations, NULL, &total, usd);
 }
 
 /* Examples eval_project walks at most: spread over the sample, the rest priced alike (the walk

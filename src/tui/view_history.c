@@ -18,7 +18,7 @@
  * and the cumulative spend per iteration followed by the projection of the next
  * CHART_PROJECTED iterations in shaded columns: at the mean cost of the finished iterations
  * (what they measured, the same on a reopened session), or before any finished, the engine's
- * projection (engine_projection_run).
+ * projection (engine_projection_each: the three in one walk).
  *
  * Row references: an iteration row has ref = iteration index and step -1; a version row has
  * step = its step and ref = VERSION_REF(index in engine_versions); a rejected proposal's row
@@ -273,7 +273,6 @@ static void build_charts(struct view *v, struct tlines *l)
 			accepted[i] |= it->changes[c].decision == DECISION_ACCEPT ||
 			               it->changes[c].decision == DECISION_EDIT;
 	}
-	long calls;
 	double more = 0;
 	struct history *p = v->priv;
 	size_t nv;
@@ -289,12 +288,11 @@ static void build_charts(struct view *v, struct tlines *l)
 		p->projected_for = made_for;
 		p->projected_phase = phase;
 		p->spent = cum;
+		engine_projection_each(en, CHART_PROJECTED, p->projected);
 	}
 	for (size_t k = 1; k <= CHART_PROJECTED; k++) { /* iteration n - 1 + k, projected */
 		if (done)
 			more = done_usd / (double)done * (double)k;
-		else if (fresh)
-			engine_projection_run(en, (int)k, &calls, &p->projected[k - 1]);
 		if (!done)
 			more = MAX(0, p->spent + p->projected[k - 1] - cum);
 		spend[n - 1 + k] = cum + more;

@@ -3,7 +3,8 @@
  * iterations; from the second on, every whole iteration is projected within +-15 % of its money
  * and every phase within +-25 %; the role phases' calls exactly; projecting spends nothing; a
  * forward pass the memo will answer is projected as the calls it then makes; a fresh session's
- * first iteration within +-15 %, its forward pass exactly. */
+ * first iteration within +-15 %, its forward pass exactly; the spend chart's projection of
+ * 1..n iterations in one walk is each count's own projection. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -250,6 +251,38 @@ static void test_quiet_iterations(void **state)
 	rig_close(&g);
 }
 
+/* engine_projection_each (the spend chart's one walk) gives what engine_projection_run gives
+ * for each count, to the bit: on a fresh session, and on dialogue-loop after its first
+ * iteration, whose next ones repeat it (project_repeat). */
+static void check_each(struct engine *en)
+{
+	double each[4];
+	engine_projection_each(en, 4, each);
+	for (int k = 1; k <= 4; k++) {
+		long calls;
+		double usd;
+		engine_projection_run(en, k, &calls, &usd);
+		if (each[k - 1] != usd)
+			fail_msg("%d iteration(s): each $%.17g, run $%.17g", k, each[k - 1], usd);
+	}
+	assert_true(each[0] > 0 && each[3] >= each[0]);
+}
+
+static void test_each_matches_run(void **state)
+{
+	(void)state;
+	struct rig g;
+	rig_open(&g, "hotpot-mini");
+	check_each(g.en);
+	rig_close(&g);
+	rig_open(&g, "dialogue-loop");
+	check_each(g.en);
+	assert_int_equal(engine_run(g.en, 1), 0);
+	drive(&g);
+	check_each(g.en);
+	rig_close(&g);
+}
+
 /* Through the test server, hotpot-mini's iteration 3: the candidates' queries give the
  * incumbent's entity names, as the query step's changed requests did in iteration 2, so the
  * projection takes its latest answers for theirs and what reads them for the memo's (it was
@@ -287,6 +320,7 @@ int main(void)
 	    cmocka_unit_test(test_projection_spends_nothing),
 	    cmocka_unit_test(test_fresh_first_iteration),
 	    cmocka_unit_test(test_quiet_iterations),
+	    cmocka_unit_test(test_each_matches_run),
 	    cmocka_unit_test(test_server_repeated_answers),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
