@@ -682,8 +682,8 @@ static int cmp_size(const void *a, const void *b)
  * its forward pass runs prev's prompts, free (the memo's) on the examples prev's batch had, and
  * when it finds no bad case either, nothing else runs.  False (nothing added) when it is
  * expected to find some. */
-static bool project_repeat(const struct engine *en, const struct basis *b, int prev, int number,
-                           bool fresh, struct cost_projection *per, struct cost_projection *total)
+static bool repeat_walk(const struct engine *en, const struct basis *b, int prev, int number,
+                        bool fresh, struct cost_projection *c)
 {
 	size_t n0, n1, k = 0;
 	size_t *was = phases_forward_sample(en, prev, &n0),
@@ -695,16 +695,23 @@ static bool project_repeat(const struct engine *en, const struct basis *b, int p
 	struct run_projection r = {0};
 	walk(en, b, NULL, SPLIT_TRAIN, now, k, fresh, &r);
 	bool quiet = r.bad + (long)((double)r.guessed * b->bad_rate + 0.5) == 0;
-	if (quiet) {
-		struct cost_projection c = {0};
-		add_cost(&c, &r.total, 1);
-		if (per)
-			add_proj(&per[PHASE_FORWARD], &c);
-		add_proj(total, &c);
-	}
+	memset(c, 0, sizeof *c);
+	add_cost(c, &r.total, 1);
 	run_projection_done(&r);
 	free(was), free(now);
 	return quiet;
+}
+
+static bool project_repeat(const struct engine *en, const struct basis *b, int prev, int number,
+                           bool fresh, struct cost_projection *per, struct cost_projection *total)
+{
+	struct cost_projection c;
+	if (!repeat_walk(en, b, prev, number, fresh, &c))
+		return false;
+	if (per)
+		add_proj(&per[PHASE_FORWARD], &c);
+	add_proj(total, &c);
+	return true;
 }
 
 void phase_project(const struct engine *en, enum phase p, struct cost_projection *out)
@@ -739,6 +746,30 @@ void engine_project_next(const struct engine *en, struct cost_projection *p)
 void engine_project(const struct engine *en, int iterations, struct cost_projection *per,
                     struct cost_projection *total)
 {
+	engine_project_range(en, iterations, per, NULL, total, NULL);
+}
+
+/* Iteration `number`'s range (an iteration after another): low, its forward pass under the
+ * prompts of the one before, nothing else; high, a full iteration with new prompts; either
+ * the point when that is beyond it. */
+static void range_of(const struct engine *en, const struct basis *b, int number, bool fresh,
+                     struct projection_range *r)
+{
+	struct cost_projection low;
+	long found;
+	repeat_walk(en, b, number - 1, number, fresh, &low);
+	if (low.usd < r->point.usd)
+		r->low = low;
+	struct cost_projection high = {0};
+	project_iteration(en, NULL, number, PHASE_FORWARD, true, b, NULL, &high, &found);
+	if (high.usd > r->point.usd)
+		r->high = high;
+}
+
+int engine_project_range(const struct engine *en, int iterations, struct cost_projection *per,
+                         struct projection_range *range, struct cost_projection *total,
+                         struct projection_range *range_total)
+{
 	const struct iteration *it = engine_current(en);
 	bool open = it && it->phase < PHASE_COUNT; /* it counts as the first iteration */
 	/* to the proposal: a pending decision is made first, then a new iteration runs */
@@ -750,18 +781,71 @@ void engine_project(const struct engine *en, int iterations, struct cost_project
 	basis_init(en, &b);
 	long found = -1; /* bad cases of the iteration projected last */
 	bool was_fresh = false;
+	int n = 0; /* iterations projected */
+	struct cost_projection before = *total;
 	if (open)
 		project_iteration(en, it, it->number, it->phase, false, &b, per, total, &found);
+	if (open && range) {
+		add_proj(&range[n].point, total);
+		range[n].low = range[n].high = range[n].point;
+		n++;
+	}
 	int next = it ? it->number + 1 : 1;
 	for (int k = 0; k < fresh; k++) {
-		if (found == 0 && (open || k > 0) &&
-		    project_repeat(en, &b, next + k - 1, next + k, was_fresh, per, total))
+		before = *total;
+		bool later = open || k > 0, prev_fresh = was_fresh;
+		if (!(found == 0 && later &&
+		      project_repeat(en, &b, next + k - 1, next + k, was_fresh, per, total))) {
+			was_fresh = later;
+			project_iteration(en, NULL, next + k, PHASE_FORWARD, was_fresh, &b, per,
+			                  total, &found);
+		}
+		if (!range)
 			continue;
-		was_fresh = open || k > 0;
-		project_iteration(en, NULL, next + k, PHASE_FORWARD, was_fresh, &b, per, total,
-		                  &found);
+		struct projection_range *r = &range[n++];
+		memset(r, 0, sizeof *r);
+		add_proj(&r->point, total);
+		r->point.calls -= before.calls, r->point.cached -= before.cached;
+		r->point.tokens_in -= before.tokens_in, r->point.tokens_out -= before.tokens_out;
+		r->point.usd -= before.usd;
+		r->low = r->high = r->point;
+		if (later)
+			range_of(en, &b, next + k, prev_fresh, r);
+	}
+	if (range_total) {
+		memset(range_total, 0, sizeof *range_total);
+		for (int i = 0; i < n; i++) {
+			add_proj(&range_total->low, &range[i].low);
+			add_proj(&range_total->point, &range[i].point);
+			add_proj(&range_total->high, &range[i].high);
+		}
 	}
 	basis_free(&b);
+	return n;
+}
+
+char *engine_range_over_cap(const struct engine *en, const struct projection_range *r)
+{
+	const struct optimizer_settings *o = &en->s->opt;
+	struct engine_totals spent;
+	engine_spent(en, &spent);
+	long used = spent.tokens_in + spent.tokens_out;
+	const char *when[] = {"as projected", "if its proposals are accepted"};
+	const struct cost_projection *at[] = {&r->point, &r->high};
+	for (int i = 0; i < 2; i++) {
+		if (o->cost_cap_usd > 0 && spent.cost_usd + at[i]->usd > o->cost_cap_usd)
+			return xasprintf(
+			    "the cost cap of $%.4f would stop this run %s: it would cost "
+			    "$%.4f, and this session has spent $%.4f",
+			    o->cost_cap_usd, when[i], at[i]->usd, spent.cost_usd);
+		long tok = at[i]->tokens_in + at[i]->tokens_out;
+		if (o->token_cap > 0 && used + tok > o->token_cap)
+			return xasprintf(
+			    "the token cap of %ld would stop this run %s: it would use "
+			    "about %ld tokens, and this session has used %ld",
+			    o->token_cap, when[i], tok, used);
+	}
+	return NULL;
 }
 
 /* Examples eval_project walks at most: spread over the sample, the rest priced alike (the walk
