@@ -37,6 +37,10 @@
  *   bad on real answers, and of the examples that read a stand-in, the share the current
  *   prompts scored bad on the last validation sample where it measured them (else the share the
  *   last forward pass found bad), up to minibatch_bad.
+ * - What an iteration accepts is known to no projection made before it, so a later iteration is
+ *   also a range (engine_project_range): low, nothing accepted and nothing left to fix (the
+ *   forward pass of the rule above, nothing else); high, the proposal accepted (a full iteration
+ *   with new prompts, nothing memoized or cached); the point between them.
  * - One evaluation (eval_project, the cap check before each of selection's): the walk of that
  *   configuration on its examples. */
 #include <stdlib.h>
@@ -678,10 +682,9 @@ static int cmp_size(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-/* Iteration `number` after iteration `prev`, which finds no bad case and so changes no prompt:
- * its forward pass runs prev's prompts, free (the memo's) on the examples prev's batch had, and
- * when it finds no bad case either, nothing else runs.  False (nothing added) when it is
- * expected to find some. */
+/* Iteration `number` after iteration `prev` when prev changes no prompt: its forward pass runs
+ * prev's prompts, free (the memo's) on the examples prev's batch had (*c); true when it is
+ * expected to find no bad case either, so nothing else runs. */
 static bool repeat_walk(const struct engine *en, const struct basis *b, int prev, int number,
                         bool fresh, struct cost_projection *c)
 {
@@ -702,6 +705,8 @@ static bool repeat_walk(const struct engine *en, const struct basis *b, int prev
 	return quiet;
 }
 
+/* repeat_walk's iteration added to per and total when prev finds no bad case and it finds none
+ * either; false (nothing added) when it is expected to find some. */
 static bool project_repeat(const struct engine *en, const struct basis *b, int prev, int number,
                            bool fresh, struct cost_projection *per, struct cost_projection *total)
 {
