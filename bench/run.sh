@@ -30,4 +30,11 @@ for name in session_load llm_sched engine_iter tui bo memo screening cache_open 
 	echo "== $name  ($(date -u +%Y-%m-%dT%H:%MZ))"
 	LLM_SERVER="$BUILD/tests/llm-server" "$bin" || { echo "$name: FAILED"; status=1; }
 done
+# issue 12's side-by-side table (bench/scale.sh builds a baseline revision beside this tree);
+# in the run of every benchmark it runs quick (SCALE_QUICK=1) unless SCALE_QUICK is set
+if [ -z "${BENCH:-}" ] || [ "$BENCH" = scale ]; then
+	echo "== scale  ($(date -u +%Y-%m-%dT%H:%MZ))"
+	[ -z "${BENCH:-}" ] && [ -z "${SCALE_QUICK+set}" ] && SCALE_QUICK=1 && export SCALE_QUICK
+	sh bench/scale.sh ${SCALE_REV:+"$SCALE_REV"} || { echo "scale: FAILED"; status=1; }
+fi
 exit $status

@@ -153,6 +153,8 @@ struct walk {
 	struct value *got;
 };
 
+/* v: the sub-field's value (NULL when it is not computed now: kept as JSON, or while reading,
+ * another than the one wanted) */
 static void add_field(struct walk *w, const char *key, const cJSON *v)
 {
 	size_t k = ++w->count;
@@ -182,6 +184,8 @@ static void add_subfields(struct walk *w, const char *key, const cJSON *v, int d
 	if (cJSON_IsObject(v)) {
 		cJSON_ArrayForEach(c, v)
 		{
+			if (!w->d && w->count >= w->want)
+				return; /* reading: found */
 			char *name = xasprintf("%s.%s", key, c->string);
 			add_field(w, name, c);
 			add_subfields(w, name, c, depth + 1);
@@ -191,19 +195,37 @@ static void add_subfields(struct walk *w, const char *key, const cJSON *v, int d
 	}
 	if (!cJSON_IsArray(v))
 		return;
+	/* once per member name, skipping the names an earlier item had: names[k] was first met
+	 * in item first[k] */
+	struct {
+		const char *name;
+		size_t first;
+	} *names = NULL;
+	size_t n_names = 0, cap = 0, at = 0;
 	const cJSON *it;
 	cJSON_ArrayForEach(it, v)
 	{
 		const cJSON *members = cJSON_IsObject(it) ? it : NULL;
 		cJSON_ArrayForEach(c, members)
 		{
-			/* once per member name: skip names an earlier item had */
-			bool seen = false;
-			for (const cJSON *p = v->child; p != it && !seen; p = p->next)
-				seen = cJSON_IsObject(p) &&
-				       cJSON_GetObjectItemCaseSensitive(p, c->string) != NULL;
-			if (seen)
+			if (!w->d && w->count >= w->want)
+				break; /* reading: found */
+			size_t k = 0;
+			while (k < n_names && strcmp(names[k].name, c->string) != 0)
+				k++;
+			if (k < n_names && names[k].first < at)
 				continue;
+			if (k == n_names) {
+				names = xgrow(names, &cap, n_names + 1, sizeof *names);
+				names[n_names].name = c->string;
+				names[n_names++].first = at;
+			}
+			char *name = xasprintf("%s.%s", key, c->string);
+			if (w->d ? w->json != NULL : w->count + 1 != w->want) {
+				add_field(w, name, NULL); /* its value is not computed now */
+				free(name);
+				continue;
+			}
 			cJSON *list = cJSON_CreateArray();
 			const cJSON *o;
 			cJSON_ArrayForEach(o, v)
@@ -214,16 +236,19 @@ static void add_subfields(struct walk *w, const char *key, const cJSON *v, int d
 				if (m)
 					cJSON_AddItemReferenceToArray(list, m);
 			}
-			char *name = xasprintf("%s.%s", key, c->string);
 			add_field(w, name, list);
 			free(name);
 			cJSON_Delete(list);
 		}
+		at++;
 	}
+	free(names);
 }
 
 /* Whether field v holds objects (is one, or a list with one in it): what has sub-fields, and
- * is then kept as JSON. */
+ * is then kept as JSON, unless it has more than KEEP_JSON_MAX of them (each read of one walks
+ * the field: reading all of a field's values costs at most KEEP_JSON_MAX + 1 walks). */
+#define KEEP_JSON_MAX 16
 static bool holds_objects(const cJSON *v)
 {
 	if (cJSON_IsObject(v))
@@ -471,13 +496,22 @@ int dataset_add_example(struct dataset *d, enum split_id split, const cJSON *obj
 	{
 		if (f == gold)
 			continue;
-		if (!d->eager && holds_objects(f)) {
-			char *text = json_print_compact(f);
-			json[i] = arena_strdup(&d->arena, text);
-			free(text);
-		}
-		struct walk w = {.d = d, .fs = &subs, .json = json[i++]};
+		char *text = !d->eager && holds_objects(f) ? json_print_compact(f) : NULL;
+		size_t from = subs.n;
+		struct walk w = {.d = d, .fs = &subs, .json = text};
 		add_subfields(&w, f->string, f, 0);
+		if (text && subs.n - from > KEEP_JSON_MAX) {
+			/* reading one sub-field walks them all: with many, computed now */
+			subs.n = from;
+			w = (struct walk){.d = d, .fs = &subs};
+			add_subfields(&w, f->string, f, 0);
+		} else if (text) {
+			json[i] = arena_strdup(&d->arena, text);
+			for (size_t k = from; k < subs.n; k++)
+				subs.v[k].val.json = json[i];
+		}
+		free(text);
+		i++;
 	}
 	nsub = subs.n;
 	const char **keys = scratch(keys_small, ARRAY_SIZE(keys_small), nfields + nsub);

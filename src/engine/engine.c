@@ -115,6 +115,22 @@ static void phase_open(struct engine *en, enum phase p)
 	}
 }
 
+/* Adds to *usd and *tokens what phase q still needs: its projection pj less what the requests
+ * tagged for it this iteration have spent (sent ahead, or the running phase's own), so that a
+ * cap is not charged twice for them. */
+static void phase_need(const struct engine *en, enum phase q, const struct cost_projection *pj,
+                       double *usd, long *tokens)
+{
+	double u = pj->usd;
+	long t = pj->tokens_in + pj->tokens_out;
+	if (en->tag0_set[q]) {
+		struct llm_stats st = phase_spend(en, q);
+		stats_add(&st, &en->tag0[q], -1);
+		u -= st.cost_usd, t -= st.tokens_in + st.tokens_out;
+	}
+	*usd += MAX(0, u), *tokens += MAX(0, t);
+}
+
 /* Phases from p on start afresh: their accounting and their permission to go ahead. */
 static void phases_reopen(struct engine *en, enum phase p)
 {
@@ -392,8 +408,11 @@ static int start_next(struct engine *en)
 	pc->projected_usd = pj.usd;
 	struct engine_totals spent;
 	engine_spent(en, &spent);
+	double need_usd = 0;
+	long need_tokens = 0;
+	phase_need(en, p, &pj, &need_usd, &need_tokens);
 	const struct optimizer_settings *o = &en->s->opt;
-	if (o->cost_cap_usd > 0 && spent.cost_usd + pj.usd > o->cost_cap_usd) {
+	if (o->cost_cap_usd > 0 && spent.cost_usd + need_usd > o->cost_cap_usd) {
 		char *msg =
 		    xasprintf("budget cap: phase %s is projected to cost $%.4f, which would "
 		              "pass the cap of $%.4f (this session has spent $%.4f); raise "
@@ -406,7 +425,7 @@ static int start_next(struct engine *en)
 	}
 	long tokens = spent.tokens_in + spent.tokens_out;
 	long more = pj.tokens_in + pj.tokens_out;
-	if (o->token_cap > 0 && tokens + more > o->token_cap) {
+	if (o->token_cap > 0 && tokens + need_tokens > o->token_cap) {
 		char *msg = xasprintf("token cap: phase %s is projected to use about %ld tokens, "
 		                      "passing the cap of %ld (used %ld)",
 		                      phase_name(p), more, o->token_cap, tokens);
@@ -512,15 +531,21 @@ bool engine_may_ahead(struct engine *en, enum phase p)
 	if (!engine_overlap(en) || p >= PHASE_COUNT)
 		return false;
 	if (!en->ahead_ok[p]) {
+		/* p and the phases before it still to finish (the running one's rest) must fit */
 		const struct optimizer_settings *o = &en->s->opt;
-		struct cost_projection pj;
-		phase_project(en, p, &pj);
+		double usd = 0;
+		long tokens = 0;
+		bool capped = o->cost_cap_usd > 0 || o->token_cap > 0;
+		for (int q = MIN(cur(en)->phase, p); capped && q <= (int)p; q++) {
+			struct cost_projection pj;
+			phase_project(en, (enum phase)q, &pj);
+			phase_need(en, (enum phase)q, &pj, &usd, &tokens);
+		}
 		struct engine_totals spent;
 		engine_spent(en, &spent);
-		bool ok = !(o->cost_cap_usd > 0 && spent.cost_usd + pj.usd > o->cost_cap_usd) &&
+		bool ok = !(o->cost_cap_usd > 0 && spent.cost_usd + usd > o->cost_cap_usd) &&
 		          !(o->token_cap > 0 &&
-		            spent.tokens_in + spent.tokens_out + pj.tokens_in + pj.tokens_out >
-		                o->token_cap);
+		            spent.tokens_in + spent.tokens_out + tokens > o->token_cap);
 		en->ahead_ok[p] = ok ? 1 : -1;
 	}
 	return en->ahead_ok[p] > 0;

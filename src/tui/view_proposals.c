@@ -270,9 +270,10 @@ static void build_evidence(struct tlines *l, const struct session *s, const stru
 	            "%s Flipped validation examples (incumbent %s proposal; j/k choose, Enter "
 	            "opens both runs)",
 	            g->hline_focus, g->arrow_right);
-	/* wide: label and both outputs on one row; narrow: the outputs on a row of their own */
+	/* wide: label and both outputs on one row; narrow: the outputs on a row of their own.  The
+	 * label ("fixes  " + a 10-column id + " 0.000 → 1.000 ") is 32 columns wide. */
 	bool wide = l->width >= 100;
-	int head = wide ? 30 : 0, cw = MAX(8, (l->width - (wide ? 2 : 4) - head - 3) / 2);
+	int head = wide ? 32 : 0, cw = MAX(8, (l->width - (wide ? 2 : 4) - head - 3) / 2);
 	struct sbuf b = {0};
 	tlines_pad(&b, head);
 	tlines_cell(&b, "incumbent output", cw);

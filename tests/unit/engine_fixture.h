@@ -113,6 +113,26 @@ static inline void fx_patch(const struct fx *f, const char *file, const char *pa
 	free(p);
 }
 
+/* Points both model configurations ("task", "optimizer") of a session file at the test LLM
+ * server on port (its scripted rules answer as model "scripted-m"). */
+static inline void fx_patch_server(const struct fx *f, const char *file, int port)
+{
+	char *url = xasprintf("http://127.0.0.1:%d/v1", port);
+	const char *const models[] = {"task", "optimizer"};
+	for (int i = 0; i < 2; i++) {
+		const char *const keys[][2] = {{"provider", "openai"},
+		                               {"base_url", url},
+		                               {"model", "scripted-m"},
+		                               {"api_key_env", "ADOPT_TEST_LLM_API_KEY"}};
+		for (size_t k = 0; k < 4; k++) {
+			char *path = xasprintf("models.%s.%s", models[i], keys[k][0]);
+			fx_patch(f, file, path, cJSON_CreateString(keys[k][1]));
+			free(path);
+		}
+	}
+	free(url);
+}
+
 static inline struct session *fx_load(const struct fx *f, const char *file)
 {
 	char *p = fx_path(f, file);

@@ -125,6 +125,33 @@ static void test_interpolation_and_ei(void **state)
 	bo_free(bo);
 }
 
+/* bo_revise replaces a value (racing: a subsample mean, then the whole sample's): the model
+ * interpolates the new one, the best follows it, and the count stays; an unobserved or failed
+ * configuration, or a value that is not finite, is refused. */
+static void test_revise(void **state)
+{
+	(void)state;
+	struct bo *bo = bo_new(2, (int[]){2, 2}, 3);
+	struct err e;
+	int a[2] = {0, 0}, b[2] = {1, 0}, c[2] = {0, 1}, d[2] = {1, 1}, bc[2];
+	assert_int_equal(bo_observe(bo, a, 0.2, &e), 0);
+	assert_int_equal(bo_observe(bo, b, 0.6, &e), 0);
+	assert_int_equal(bo_observe(bo, c, NAN, &e), 0);
+	assert_true(bo_best(bo, bc) == 0.6);
+	assert_int_equal(bo_revise(bo, b, 0.1), 0);
+	double mu, sd;
+	bo_predict(bo, b, &mu, &sd);
+	assert_true(fabs(mu - 0.1) < 1e-3); /* replaced, not averaged with 0.6 */
+	assert_true(bo_best(bo, bc) == 0.2);
+	assert_memory_equal(bc, a, sizeof bc);
+	assert_int_equal(bo_count(bo), 3);
+	assert_int_equal(bo_revise(bo, d, 0.5), -1); /* never observed */
+	assert_int_equal(bo_revise(bo, c, 0.5), -1); /* failed */
+	assert_int_equal(bo_revise(bo, a, NAN), -1); /* not a value */
+	assert_true(bo_best(bo, bc) == 0.2);
+	bo_free(bo);
+}
+
 static void test_finds_additive_optimum(void **state)
 {
 	(void)state;
@@ -397,6 +424,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_initial_design),
 	    cmocka_unit_test(test_interpolation_and_ei),
+	    cmocka_unit_test(test_revise),
 	    cmocka_unit_test(test_finds_additive_optimum),
 	    cmocka_unit_test(test_determinism),
 	    cmocka_unit_test(test_exhaustion_no_repeats),

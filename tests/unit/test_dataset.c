@@ -680,6 +680,39 @@ static void test_json_kept_fields(void **state)
 	sbuf_free(&w);
 }
 
+/* A list of objects with another member name each (a stranger's file): its sub-fields are
+ * found without comparing every item with every earlier one, and past 16 sub-fields a field is
+ * computed at load, not kept as JSON (reading one walks them all); up to 16 it is kept.  The
+ * item that repeats a member keeps giving it twice, as the loader always did. */
+static void test_json_kept_many_members(void **state)
+{
+	(void)state;
+	struct sbuf f = {0};
+	sbuf_adds(&f, "{\"answer\": \"a\", \"l\": [");
+	for (int i = 0; i < 2000; i++)
+		sbuf_addf(&f, "%s{\"m%d\": %d}", i ? ", " : "", i, i);
+	sbuf_adds(&f, "]}\n{\"answer\": \"b\", \"l\": [");
+	for (int i = 0; i < 14; i++)
+		sbuf_addf(&f, "{\"m%d\": %d}, ", i, i);
+	sbuf_adds(&f, "{\"m0\": 9, \"k\": 1, \"k\": 2}]}\n");
+	put("many.jsonl", sbuf_str(&f));
+	struct dataset d = {0}, old = {.eager = true};
+	load_spec_ok(&d, SPLIT_TRAIN, "\"many.jsonl\"");
+	load_spec_ok(&old, SPLIT_TRAIN, "\"many.jsonl\"");
+	same_values(&d.splits[SPLIT_TRAIN], &old.splits[SPLIT_TRAIN]);
+	const struct example *ex = d.splits[SPLIT_TRAIN].ex;
+	assert_int_equal(ex[0].n, 2001);
+	assert_int_equal(ex[0].vals[0].json_index, 0); /* 2000 sub-fields: computed */
+	assert_string_equal(text_at(&ex[0], "l.m1999"), "1999");
+	assert_int_equal(ex[1].n, 1 + 14 + 2);
+	assert_int_equal(ex[1].vals[0].json_index, 1); /* 14 + 2 ("k" twice): kept */
+	assert_string_equal(text_at(&ex[1], "l.m0"), "0\n9");
+	assert_string_equal(text_at(&ex[1], "l.k"), "1");
+	dataset_free(&d);
+	dataset_free(&old);
+	sbuf_free(&f);
+}
+
 /* DPR's layout costs its text once: the arena of a "ctxs" dataset holds about its file's size,
  * not twice (the objects' JSON beside their members' values, as when computed at load). */
 static void test_json_kept_memory(void **state)
@@ -765,6 +798,7 @@ int main(void)
 	    T(test_nested_fields),
 	    T(test_json_kept_fields),
 	    T(test_json_kept_memory),
+	    T(test_json_kept_many_members),
 	    T(test_long_lines),
 	    T(test_inline),
 	    T(test_golds),

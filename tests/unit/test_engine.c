@@ -1462,20 +1462,7 @@ static int server_port;
 
 static void patch_server(struct fx *f, const char *file)
 {
-	char *url = xasprintf("http://127.0.0.1:%d/v1", server_port);
-	const char *const models[] = {"task", "optimizer"};
-	for (int i = 0; i < 2; i++) {
-		const char *const keys[][2] = {{"provider", "openai"},
-		                               {"base_url", url},
-		                               {"model", "scripted-m"},
-		                               {"api_key_env", "ADOPT_TEST_LLM_API_KEY"}};
-		for (size_t k = 0; k < 4; k++) {
-			char *path = xasprintf("models.%s.%s", models[i], keys[k][0]);
-			fx_patch(f, file, path, cJSON_CreateString(keys[k][1]));
-			free(path);
-		}
-	}
-	free(url);
+	fx_patch_server(f, file, server_port);
 }
 
 static cJSON *server_stats(void)

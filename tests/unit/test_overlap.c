@@ -65,24 +65,10 @@ static void on_event(void *arg, const struct engine_event *ev)
 
 static void patch(struct fx *f, const char *file, bool overlap, int task_conc)
 {
-	char *url = xasprintf("http://127.0.0.1:%d/v1", server_port);
-	const char *const models[] = {"task", "optimizer"};
-	for (int i = 0; i < 2; i++) {
-		const char *const keys[][2] = {{"provider", "openai"},
-		                               {"base_url", url},
-		                               {"model", "scripted-m"},
-		                               {"api_key_env", "ADOPT_TEST_LLM_API_KEY"}};
-		for (size_t k = 0; k < 4; k++) {
-			char *path = xasprintf("models.%s.%s", models[i], keys[k][0]);
-			fx_patch(f, file, path, cJSON_CreateString(keys[k][1]));
-			free(path);
-		}
-		char *path = xasprintf("models.%s.concurrency", models[i]);
-		fx_patch(f, file, path, cJSON_CreateNumber(i == 0 ? task_conc : 2));
-		free(path);
-	}
+	fx_patch_server(f, file, server_port);
+	fx_patch(f, file, "models.task.concurrency", cJSON_CreateNumber(task_conc));
+	fx_patch(f, file, "models.optimizer.concurrency", cJSON_CreateNumber(2));
 	fx_patch(f, file, "optimizer.overlap", cJSON_CreateBool(overlap));
-	free(url);
 }
 
 struct rig {
@@ -93,11 +79,14 @@ struct rig {
 	struct seen *w;
 };
 
-static void rig_open(struct rig *g, bool overlap, int task_conc)
+/* token_cap: optimizer.token_cap (0: none). */
+static void rig_open_cap(struct rig *g, bool overlap, int task_conc, long token_cap)
 {
 	memset(g, 0, sizeof *g);
 	fx_init(&g->f, FX_DATA);
 	patch(&g->f, "two.json", overlap, task_conc);
+	if (token_cap)
+		fx_patch(&g->f, "two.json", "optimizer.token_cap", cJSON_CreateNumber(token_cap));
 	g->s = fx_load(&g->f, "two.json");
 	g->l = fx_llm(&g->f, NULL);
 	g->w = xcalloc(1, sizeof *g->w);
@@ -108,6 +97,11 @@ static void rig_open(struct rig *g, bool overlap, int task_conc)
 	if (!g->en)
 		fail_msg("engine_new: %s", e.msg);
 	g->w->en = g->en;
+}
+
+static void rig_open(struct rig *g, bool overlap, int task_conc)
+{
+	rig_open_cap(g, overlap, task_conc, 0);
 }
 
 static void rig_close(struct rig *g)
@@ -298,6 +292,50 @@ static void test_overlap_search_batch(void **state)
 	rig_close(&off);
 }
 
+/* A cap the strict order stops at before the local gradients (it has room for the phases up
+ * to loss and gradient and one token more): nothing goes ahead for a phase whose projection,
+ * with the rest of the phases before it, would pass it. */
+static void test_overlap_cap(void **state)
+{
+	(void)state;
+	if (!server_pid) {
+		skip();
+		return;
+	}
+	/* stepped in the strict order: before each phase what it has spent and projects */
+	struct rig off;
+	rig_open(&off, false, 2);
+	long need[PHASE_COUNT] = {0};
+	for (int p = PHASE_FORWARD; p <= PHASE_LOCAL; p++) {
+		struct engine_totals t;
+		struct cost_projection pj;
+		engine_spent(off.en, &t);
+		engine_project_next(off.en, &pj);
+		need[p] = t.tokens_in + t.tokens_out + pj.tokens_in + pj.tokens_out;
+		assert_int_equal(engine_step(off.en), 0);
+		drive(&off);
+	}
+	long cap = 0;
+	for (int p = PHASE_FORWARD; p <= PHASE_GRADIENT; p++)
+		cap = MAX(cap, need[p]);
+	assert_true(cap < need[PHASE_LOCAL]);
+	rig_close(&off);
+	for (int overlap = 0; overlap < 2; overlap++) {
+		struct rig g;
+		rig_open_cap(&g, overlap, 2, cap);
+		assert_int_equal(engine_run(g.en, 1), 0);
+		drive(&g);
+		assert_int_equal(engine_current(g.en)->phase, PHASE_LOCAL);
+		assert_string_equal(engine_stop_cause(g.en), "token_cap");
+		assert_true(first(g.w, EV_REQUEST_SENT, PHASE_LOCAL) < 0);
+		assert_true(first(g.w, EV_REQUEST_SENT, PHASE_PSEUDO) < 0);
+		struct engine_totals t;
+		engine_spent(g.en, &t);
+		assert_true(t.tokens_in + t.tokens_out <= cap);
+		rig_close(&g);
+	}
+}
+
 /* Stepping one phase at a time keeps the strict order, overlap or not. */
 static void test_overlap_step(void **state)
 {
@@ -355,6 +393,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_overlap_run),
 	    cmocka_unit_test(test_overlap_step),
+	    cmocka_unit_test(test_overlap_cap),
 	    cmocka_unit_test(test_overlap_search_batch),
 	};
 	int rc = cmocka_run_group_tests(tests, setup, teardown);
