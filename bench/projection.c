@@ -36,6 +36,7 @@ static const char *const files[] = {"session.json", "rules.json", "train.jsonl",
 struct tally {
 	int phases, phases_in, iters, iters_in;
 	int dry_phases, dry_phases_in, dry_iters, dry_iters_in; /* --run 3 --dry-run's */
+	int range_iters, range_in, range_runs, range_runs_in;   /* its range (iterations 2-3) */
 };
 
 static int copy_example(const char *name, const char *dir)
@@ -120,7 +121,8 @@ static int run_one(const char *name, const char *mode, const char *dir, struct t
 	}
 	engine_set_patience(en, 0);
 	struct cost_projection run_proj;
-	engine_project(en, ITERATIONS, NULL, &run_proj);
+	struct projection_range rg[ITERATIONS + 1], rg_run;
+	int n_rg = engine_project_range(en, ITERATIONS, NULL, rg, &run_proj, &rg_run);
 	/* the dry run's iteration k, phase p: what --run k projects less what --run k-1 does */
 	struct cost_projection dry[ITERATIONS + 1][PHASE_COUNT] = {{{0}}};
 	for (int k = 1; k <= ITERATIONS; k++) {
@@ -193,6 +195,16 @@ static int run_one(const char *name, const char *mode, const char *dir, struct t
 			       mode, it->number, "whole iteration", dproj, actual, r,
 			       ok ? "ok" : "MISS");
 		}
+		if (it->number >= 2 && it->number <= n_rg) {
+			const struct projection_range *g = &rg[it->number - 1];
+			bool in = actual >= g->low.usd && actual <= g->high.usd;
+			t->range_iters++, t->range_in += in;
+			printf("  %-13s %-8s %4d  %-16s %9.5f [%9.5f, %9.5f] x%.1f wide %s  "
+			       "(dry run's range)\n",
+			       name, mode, it->number, "whole iteration", actual, g->low.usd,
+			       g->high.usd, g->low.usd > 0 ? g->high.usd / g->low.usd : INFINITY,
+			       in ? "in" : "OUT");
+		}
 		if (it->number < 2)
 			continue;
 		rest_actual += actual;
@@ -208,6 +220,13 @@ static int run_one(const char *name, const char *mode, const char *dir, struct t
 	printf("  %-13s %-8s  --run %d --dry-run on the fresh session projected $%.5f, the run "
 	       "spent $%.5f (%s)\n",
 	       name, mode, ITERATIONS, run_proj.usd, run_actual, r);
+	bool in = run_actual >= rg_run.low.usd && run_actual <= rg_run.high.usd;
+	t->range_runs++, t->range_runs_in += in;
+	printf("  %-13s %-8s  --run %d --dry-run's range $%.5f to $%.5f (x%.2f wide): the run "
+	       "spent $%.5f, %s\n",
+	       name, mode, ITERATIONS, rg_run.low.usd, rg_run.high.usd,
+	       rg_run.low.usd > 0 ? rg_run.high.usd / rg_run.low.usd : INFINITY, run_actual,
+	       in ? "in" : "OUT");
 	ratio(r, sizeof r, rest.usd, rest_actual);
 	printf("  %-13s %-8s  after iteration 1, --run %d --dry-run projected $%.5f, iterations "
 	       "2-%d spent $%.5f (%s)\n",
@@ -275,5 +294,8 @@ int main(void)
 	       "%% (iterations 2-%d), %d of %d iterations within +-%.0f %% (all)\n",
 	       ITERATIONS, t.dry_phases_in, t.dry_phases, PHASE_TOL * 100, ITERATIONS,
 	       t.dry_iters_in, t.dry_iters, ITER_TOL * 100);
+	printf("projection: --run %d --dry-run's range: %d of %d iterations (2-%d) and %d of %d "
+	       "runs spent within [low, high]\n",
+	       ITERATIONS, t.range_in, t.range_iters, ITERATIONS, t.range_runs_in, t.range_runs);
 	return status;
 }

@@ -441,6 +441,10 @@ struct run_ctx {
 	bool save_failed;
 	/* what the run was projected to cost before it started, per phase and in total */
 	struct cost_projection per[PHASE_COUNT], total;
+	/* per iteration and in total, with the range of what the iterations accept */
+	struct projection_range *range, range_total;
+	int n_range;
+	char *cap_note; /* a cap the run would pass (engine_range_over_cap), or NULL */
 };
 
 static void save_session(struct run_ctx *c)
@@ -514,6 +518,11 @@ static const char *run_stopped(const struct run_ctx *c)
 	return engine_stop_cause(c->en) ? engine_stop_cause(c->en) : "iterations";
 }
 
+/* The scenarios of a later iteration's range (engine_project_range). */
+#define RANGE_LOW                                                                                  \
+	"nothing accepted, nothing left to fix (a quiet iteration: the memo and cache answer)"
+#define RANGE_HIGH "the proposal is accepted (new prompts: a full iteration like the first)"
+
 /* The projection of a run, per phase and in total (--run --json, --run --dry-run --json). */
 static cJSON *run_projection_json(const struct run_ctx *c)
 {
@@ -525,6 +534,22 @@ static cJSON *run_projection_json(const struct run_ctx *c)
 			cJSON_AddItemToObject(ph, phase_name((enum phase)p),
 			                      projection_json(&c->per[p]));
 	cJSON_AddItemToObject(j, "total", projection_json(&c->total));
+	cJSON *sc = cJSON_AddObjectToObject(j, "scenarios");
+	cJSON_AddStringToObject(sc, "low", RANGE_LOW);
+	cJSON_AddStringToObject(sc, "high", RANGE_HIGH);
+	cJSON *per = cJSON_AddArrayToObject(j, "per_iteration");
+	for (int i = 0; i <= c->n_range; i++) {
+		const struct projection_range *r = i < c->n_range ? &c->range[i] : &c->range_total;
+		cJSON *o =
+		    i < c->n_range ? cJSON_CreateObject() : cJSON_AddObjectToObject(j, "range");
+		cJSON_AddItemToObject(o, "low", projection_json(&r->low));
+		cJSON_AddItemToObject(o, "point", projection_json(&r->point));
+		cJSON_AddItemToObject(o, "high", projection_json(&r->high));
+		if (i < c->n_range)
+			cJSON_AddItemToArray(per, o);
+	}
+	if (c->cap_note)
+		cJSON_AddStringToObject(j, "cap_note", c->cap_note);
 	return j;
 }
 
@@ -545,6 +570,21 @@ static void run_projection_text(FILE *f, const struct run_ctx *c)
 		            p < PHASE_COUNT ? phase_name((enum phase)p) : "total", pj->calls,
 		            pj->cached, pj->tokens_in, pj->tokens_out, pj->usd);
 	}
+	/* what the iterations accept is not known before: a later one is a range */
+	for (int i = 0; i <= c->n_range && c->n_range > 1; i++) {
+		const struct projection_range *r = i < c->n_range ? &c->range[i] : &c->range_total;
+		char name[24];
+		snprintf(name, sizeof name, i < c->n_range ? "iteration %d" : "the run", i + 1);
+		if (r->low.usd == r->high.usd)
+			term_printf(f, "  %-16s $%.4f\n", name, r->point.usd);
+		else
+			term_printf(f, "  %-16s $%.4f to $%.4f (projected $%.4f)\n", name,
+			            r->low.usd, r->high.usd, r->point.usd);
+	}
+	if (c->n_range > 1)
+		term_printf(f, "  low: %s\n  high: %s\n", RANGE_LOW, RANGE_HIGH);
+	if (c->cap_note)
+		term_printf(f, "  note: %s\n", c->cap_note);
 }
 
 static cJSON *run_report(struct run_ctx *c)
@@ -695,7 +735,10 @@ int batch_run(const struct front_opts *o)
 		return 1;
 	}
 	engine_set_patience(c.en, o->patience);
-	engine_project(c.en, o->iterations, c.per, &c.total);
+	c.range = xcalloc((size_t)MAX(o->iterations, 0) + 1, sizeof *c.range);
+	c.n_range =
+	    engine_project_range(c.en, o->iterations, c.per, c.range, &c.total, &c.range_total);
+	c.cap_note = engine_range_over_cap(c.en, &c.range_total);
 	if (o->dry_run) {
 		if (o->json) {
 			cJSON *r = run_report(&c);
@@ -706,6 +749,7 @@ int batch_run(const struct front_opts *o)
 		}
 		engine_free(c.en);
 		headless_close(&h);
+		free(c.range), free(c.cap_note);
 		return ADOPT_EXIT_OK;
 	}
 	run_projection_text(stderr, &c);
@@ -764,5 +808,6 @@ int batch_run(const struct front_opts *o)
 	                     : exit_status(&h, o, engine_val_score(c.en));
 	engine_free(c.en);
 	headless_close(&h);
+	free(c.range), free(c.cap_note);
 	return rc;
 }

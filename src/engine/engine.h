@@ -280,6 +280,23 @@ void engine_project_next(const struct engine *en, struct cost_projection *p);
  * proposal. */
 void engine_project(const struct engine *en, int iterations, struct cost_projection *per,
                     struct cost_projection *total);
+/* engine_project with what no projection knows before a run: what each iteration accepts.
+ * Per iteration (range[0] the first, as engine_project counts; at most iterations + 1 entries,
+ * the number filled returned) and in total: point, engine_project's figure; and for an
+ * iteration after another, a range named by its scenarios: low, "nothing accepted, nothing
+ * left to fix" (the prompts stay, its forward pass runs them, the memo answering the examples
+ * the batch before had, and nothing else runs); high, "the proposal is accepted" (new prompts:
+ * a full iteration, nothing memoized or cached).  low <= point <= high; the first iteration
+ * (or the rest of the one in progress) is its point. */
+struct projection_range {
+	struct cost_projection low, point, high;
+};
+int engine_project_range(const struct engine *en, int iterations, struct cost_projection *per,
+                         struct projection_range *range, struct cost_projection *total,
+                         struct projection_range *range_total);
+/* The caps judged against a run's range: a sentence (to free) naming the cap its point
+ * estimate, or else its high end, would pass with what the session has spent, or NULL. */
+char *engine_range_over_cap(const struct engine *en, const struct projection_range *total);
 /* Projection of the next phase before it runs. */
 void engine_projection(const struct engine *en, long *calls, double *usd);
 /* Projection of a run before it starts: the phases left in the iteration in progress up to its

@@ -37,6 +37,10 @@
  *   bad on real answers, and of the examples that read a stand-in, the share the current
  *   prompts scored bad on the last validation sample where it measured them (else the share the
  *   last forward pass found bad), up to minibatch_bad.
+ * - What an iteration accepts is known to no projection made before it, so a later iteration is
+ *   also a range (engine_project_range): low, nothing accepted and nothing left to fix (the
+ *   forward pass of the rule above, nothing else); high, the proposal accepted (a full iteration
+ *   with new prompts, nothing memoized or cached); the point between them.
  * - One evaluation (eval_project, the cap check before each of selection's): the walk of that
  *   configuration on its examples. */
 #include <stdlib.h>
@@ -678,12 +682,11 @@ static int cmp_size(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-/* Iteration `number` after iteration `prev`, which finds no bad case and so changes no prompt:
- * its forward pass runs prev's prompts, free (the memo's) on the examples prev's batch had, and
- * when it finds no bad case either, nothing else runs.  False (nothing added) when it is
- * expected to find some. */
-static bool project_repeat(const struct engine *en, const struct basis *b, int prev, int number,
-                           bool fresh, struct cost_projection *per, struct cost_projection *total)
+/* Iteration `number` after iteration `prev` when prev changes no prompt: its forward pass runs
+ * prev's prompts, free (the memo's) on the examples prev's batch had (*c); true when it is
+ * expected to find no bad case either, so nothing else runs. */
+static bool repeat_walk(const struct engine *en, const struct basis *b, int prev, int number,
+                        bool fresh, struct cost_projection *c)
 {
 	size_t n0, n1, k = 0;
 	size_t *was = phases_forward_sample(en, prev, &n0),
@@ -695,16 +698,25 @@ static bool project_repeat(const struct engine *en, const struct basis *b, int p
 	struct run_projection r = {0};
 	walk(en, b, NULL, SPLIT_TRAIN, now, k, fresh, &r);
 	bool quiet = r.bad + (long)((double)r.guessed * b->bad_rate + 0.5) == 0;
-	if (quiet) {
-		struct cost_projection c = {0};
-		add_cost(&c, &r.total, 1);
-		if (per)
-			add_proj(&per[PHASE_FORWARD], &c);
-		add_proj(total, &c);
-	}
+	memset(c, 0, sizeof *c);
+	add_cost(c, &r.total, 1);
 	run_projection_done(&r);
 	free(was), free(now);
 	return quiet;
+}
+
+/* repeat_walk's iteration added to per and total when prev finds no bad case and it finds none
+ * either; false (nothing added) when it is expected to find some. */
+static bool project_repeat(const struct engine *en, const struct basis *b, int prev, int number,
+                           bool fresh, struct cost_projection *per, struct cost_projection *total)
+{
+	struct cost_projection c;
+	if (!repeat_walk(en, b, prev, number, fresh, &c))
+		return false;
+	if (per)
+		add_proj(&per[PHASE_FORWARD], &c);
+	add_proj(total, &c);
+	return true;
 }
 
 void phase_project(const struct engine *en, enum phase p, struct cost_projection *out)
@@ -736,10 +748,29 @@ void engine_project_next(const struct engine *en, struct cost_projection *p)
 	*p = cache->next;
 }
 
-/* engine_project, and with `each` the money after each iteration (each[k]: k + 1 of them, the
- * one in progress counting as the first): the walk of n iterations holds every shorter one. */
-static void project_run(const struct engine *en, int iterations, struct cost_projection *per,
-                        struct cost_projection *total, double *each)
+/* Iteration `number`'s range (an iteration after another): low, its forward pass under the
+ * prompts of the one before, nothing else; high, a full iteration with new prompts; either
+ * the point when that is beyond it. */
+static void range_of(const struct engine *en, const struct basis *b, int number, bool fresh,
+                     struct projection_range *r)
+{
+	struct cost_projection low;
+	long found;
+	repeat_walk(en, b, number - 1, number, fresh, &low);
+	if (low.usd < r->point.usd)
+		r->low = low;
+	struct cost_projection high = {0};
+	project_iteration(en, NULL, number, PHASE_FORWARD, true, b, NULL, &high, &found);
+	if (high.usd > r->point.usd)
+		r->high = high;
+}
+
+/* engine_project_range, and with `each` the money after each iteration (each[k]: k + 1 of
+ * them, the one in progress counting as the first): the walk of n iterations holds every
+ * shorter one. */
+static int project_run(const struct engine *en, int iterations, struct cost_projection *per,
+                       struct projection_range *range, struct cost_projection *total,
+                       struct projection_range *range_total, double *each)
 {
 	const struct iteration *it = engine_current(en);
 	bool open = it && it->phase < PHASE_COUNT; /* it counts as the first iteration */
@@ -752,36 +783,95 @@ static void project_run(const struct engine *en, int iterations, struct cost_pro
 	basis_init(en, &b);
 	long found = -1; /* bad cases of the iteration projected last */
 	bool was_fresh = false;
-	int done = 0;
+	int n = 0; /* iterations projected */
+	struct cost_projection before = *total;
 	if (open) {
 		project_iteration(en, it, it->number, it->phase, false, &b, per, total, &found);
 		if (each)
-			each[done++] = total->usd;
+			each[n] = total->usd;
+	}
+	if (open && range) {
+		add_proj(&range[n].point, total);
+		range[n].low = range[n].high = range[n].point;
+		n++;
 	}
 	int next = it ? it->number + 1 : 1;
 	for (int k = 0; k < fresh; k++) {
-		if (!(found == 0 && (open || k > 0) &&
+		before = *total;
+		bool later = open || k > 0, prev_fresh = was_fresh;
+		if (!(found == 0 && later &&
 		      project_repeat(en, &b, next + k - 1, next + k, was_fresh, per, total))) {
-			was_fresh = open || k > 0;
+			was_fresh = later;
 			project_iteration(en, NULL, next + k, PHASE_FORWARD, was_fresh, &b, per,
 			                  total, &found);
 		}
 		if (each)
-			each[done++] = total->usd;
+			each[(open ? 1 : 0) + k] = total->usd;
+		if (!range)
+			continue;
+		struct projection_range *r = &range[n++];
+		memset(r, 0, sizeof *r);
+		add_proj(&r->point, total);
+		r->point.calls -= before.calls, r->point.cached -= before.cached;
+		r->point.tokens_in -= before.tokens_in, r->point.tokens_out -= before.tokens_out;
+		r->point.usd -= before.usd;
+		r->low = r->high = r->point;
+		if (later)
+			range_of(en, &b, next + k, prev_fresh, r);
+	}
+	if (range_total) {
+		memset(range_total, 0, sizeof *range_total);
+		for (int i = 0; i < n; i++) {
+			add_proj(&range_total->low, &range[i].low);
+			add_proj(&range_total->point, &range[i].point);
+			add_proj(&range_total->high, &range[i].high);
+		}
 	}
 	basis_free(&b);
+	return n;
+}
+
+char *engine_range_over_cap(const struct engine *en, const struct projection_range *r)
+{
+	const struct optimizer_settings *o = &en->s->opt;
+	struct engine_totals spent;
+	engine_spent(en, &spent);
+	long used = spent.tokens_in + spent.tokens_out;
+	const char *when[] = {"as projected", "if its proposals are accepted"};
+	const struct cost_projection *at[] = {&r->point, &r->high};
+	for (int i = 0; i < 2; i++) {
+		if (o->cost_cap_usd > 0 && spent.cost_usd + at[i]->usd > o->cost_cap_usd)
+			return xasprintf(
+			    "the cost cap of $%.4f would stop this run %s: it would cost "
+			    "$%.4f, and this session has spent $%.4f",
+			    o->cost_cap_usd, when[i], at[i]->usd, spent.cost_usd);
+		long tok = at[i]->tokens_in + at[i]->tokens_out;
+		if (o->token_cap > 0 && used + tok > o->token_cap)
+			return xasprintf(
+			    "the token cap of %ld would stop this run %s: it would use "
+			    "about %ld tokens, and this session has used %ld",
+			    o->token_cap, when[i], tok, used);
+	}
+	return NULL;
+}
+
+int engine_project_range(const struct engine *en, int iterations, struct cost_projection *per,
+                         struct projection_range *range, struct cost_projection *total,
+                         struct projection_range *range_total)
+{
+	return project_run(en, iterations, per, range, total, range_total, NULL);
 }
 
 void engine_project(const struct engine *en, int iterations, struct cost_projection *per,
                     struct cost_projection *total)
 {
-	project_run(en, iterations, per, total, NULL);
+	project_run(en, iterations, per, NULL, total, NULL, NULL);
 }
 
 void engine_projection_each(const struct engine *en, int iterations, double *usd)
 {
 	struct cost_projection total;
-	project_run(en, iterations, NULL, &total, usd);
+	project_run(en, iterations, NULL, NULL, &total, NULL, usd);
 }
 
 /* Examples eval_project walks at most: spread over the sample, the rest priced alike (the walk

@@ -202,7 +202,9 @@ void app_run(struct app *a, int iterations)
 	int n = iterations == RUN_CONTINUOUS    ? MAX(1, a->cfg.patience)
 	        : iterations == RUN_TO_PROPOSAL ? 0
 	                                        : iterations;
-	engine_project(a->t.en, n, NULL, &p);
+	struct projection_range *r = xcalloc((size_t)n + 1, sizeof *r), all;
+	engine_project_range(a->t.en, n, NULL, r, &p, &all);
+	free(r);
 	double usd = p.usd;
 	if (iterations == RUN_CONTINUOUS) { /* what each further iteration costs */
 		engine_project(a->t.en, n + 1, NULL, &more);
@@ -216,6 +218,17 @@ void app_run(struct app *a, int iterations)
 	if (iterations == RUN_CONTINUOUS)
 		snprintf(a->pending_projection + len, sizeof a->pending_projection - len,
 		         " (about $%.4f an iteration)", per);
+	len = strlen(a->pending_projection);
+	if (all.low.usd < all.high.usd) /* what the iterations accept is not known before */
+		snprintf(a->pending_projection + len, sizeof a->pending_projection - len,
+		         " ($%.4f if nothing is accepted, $%.4f if every proposal is)", all.low.usd,
+		         all.high.usd);
+	char *cap = engine_range_over_cap(a->t.en, &all);
+	len = strlen(a->pending_projection);
+	if (cap)
+		snprintf(a->pending_projection + len, sizeof a->pending_projection - len, "; %s",
+		         cap);
+	free(cap);
 	long extra = engine_shapley_extra(a->t.en);
 	len = strlen(a->pending_projection);
 	if (extra > 0) /* exact Shapley's price, said before it is paid */

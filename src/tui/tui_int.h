@@ -78,7 +78,7 @@ struct app {
 	tui_answer_fn *view_answer; /* a view's question (tui_ask) */
 	void *view_answer_arg;
 	int pending_run;              /* the run a question waits to start (app_run) */
-	char pending_projection[240]; /* what it was projected to cost */
+	char pending_projection[480]; /* what it was projected to cost */
 	/* keys bound for a host or from a variable the user has not chosen (llm_set_key_asker):
 	 * asked one at a time, in the order the LLM layer raised them */
 	struct key_question {

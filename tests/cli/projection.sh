@@ -14,6 +14,8 @@ expect_out "hotpot-mini: projected cost of 3 iterations"
 expect_out "forward"
 expect_out "selection"
 expect_out "total"
+expect_out "iteration 2      \$0.0000 to \$"
+expect_out "low: nothing accepted, nothing left to fix"
 [ "$(cksum <"$S")" = "$before" ] || fail "a dry run changed the session"
 [ ! -e "$T/session.cache.jsonl" ] || fail "a dry run wrote the response cache"
 [ ! -e "$T/session.spend.jsonl" ] || fail "a dry run journaled spend"
@@ -30,8 +32,32 @@ t = p["total"]
 assert t["calls"] > 0 and t["tokens_in"] > 0 and t["tokens_out"] > 0 and t["cost_usd"] > 0, t
 assert sum(x["calls"] for x in p["phases"].values()) == t["calls"], p
 assert p["phases"]["forward"]["calls"] == 2 * 30 * 2, p["phases"]["forward"]  # 2 x batch x steps
+# iteration 2 is a range named by its scenarios; iteration 1 is its point
+its, rg = p["per_iteration"], p["range"]
+assert len(its) == 2 and "nothing accepted" in p["scenarios"]["low"], p
+assert "accepted" in p["scenarios"]["high"], p["scenarios"]
+assert its[0]["low"] == its[0]["point"] == its[0]["high"], its[0]
+assert its[1]["low"]["cost_usd"] <= its[1]["point"]["cost_usd"] <= its[1]["high"]["cost_usd"]
+assert its[1]["low"]["cost_usd"] < its[1]["high"]["cost_usd"], its[1]
+assert abs(rg["point"]["cost_usd"] - t["cost_usd"]) < 1e-9, rg
+assert rg["point"]["calls"] == t["calls"], rg
+for k in ("low", "point", "high"):
+    assert abs(sum(i[k]["cost_usd"] for i in its) - rg[k]["cost_usd"]) < 1e-9, (k, rg)
+assert "cap_note" not in p, p
 PY
 [ "$(cksum <"$S")" = "$before" ] || fail "a dry run changed the session"
+
+case="--dry-run: the caps judged against the range"
+python3 - "$S" "$T/capped.json" <<'PY'
+import json, sys
+s = json.load(open(sys.argv[1]))
+s.setdefault("optimizer", {})["cost_cap_usd"] = 0.1
+json.dump(s, open(sys.argv[2], "w"))
+PY
+run --run 3 --dry-run "$T/capped.json"; expect_rc 0; expect_clean
+expect_out "note: the cost cap of \$0.1000 would stop this run as projected"
+run --run 1 --dry-run "$T/capped.json"; expect_rc 0; expect_clean
+grep -q "cost cap" "$T/out" && fail "one iteration within the cap was said to pass it"
 
 case="--run: projected beside actual, patience"
 run --run 6 --patience 1 --json "$S"; expect_rc 0; expect_clean

@@ -312,6 +312,53 @@ static void test_server_repeated_answers(void **state)
 	llm_server_stop(pid);
 }
 
+/* A fresh session's --run 3 --dry-run as a range: iteration 1 its point, each later one between
+ * "nothing accepted" (low) and "the proposal is accepted" (high) with the point inside; what
+ * each iteration and the whole run then spend lies in the range (hotpot-mini and chain5 accept
+ * nothing in iteration 2, dialogue-loop fixes everything in iteration 1: the point misses those
+ * by 3x and 40x, the range holds them). */
+static void check_range(const char *example)
+{
+	struct rig g;
+	rig_open(&g, example);
+	struct cost_projection total;
+	struct projection_range r[4], all;
+	assert_int_equal(engine_project_range(g.en, 3, NULL, r, &total, &all), 3);
+	assert_true(r[0].low.usd == r[0].point.usd && r[0].high.usd == r[0].point.usd);
+	assert_true(all.point.usd == total.usd && all.point.calls == total.calls);
+	for (int i = 1; i < 3; i++) {
+		assert_true(r[i].low.usd <= r[i].point.usd && r[i].point.usd <= r[i].high.usd);
+		assert_true(r[i].low.usd < r[i].high.usd);
+	}
+	assert_int_equal(engine_run(g.en, 3), 0);
+	drive(&g);
+	assert_int_equal(engine_iterations(g.en), 3);
+	double run = 0;
+	for (size_t i = 0; i < 3; i++) {
+		double actual = 0;
+		for (int p = 0; p < PHASE_DECISION; p++)
+			actual += engine_iteration(g.en, i)->cost[p].cost_usd;
+		run += actual;
+		print_message("%s iteration %zu: spent $%.5f, range [$%.5f, $%.5f]\n", example,
+		              i + 1, actual, r[i].low.usd, r[i].high.usd);
+		if (i > 0 && (actual < r[i].low.usd || actual > r[i].high.usd))
+			fail_msg("%s iteration %zu: spent $%.5f, range [$%.5f, $%.5f]", example,
+			         i + 1, actual, r[i].low.usd, r[i].high.usd);
+	}
+	if (run < all.low.usd || run > all.high.usd)
+		fail_msg("%s: the run spent $%.5f, range [$%.5f, $%.5f]", example, run, all.low.usd,
+		         all.high.usd);
+	rig_close(&g);
+}
+
+static void test_range_holds_actual(void **state)
+{
+	(void)state;
+	check_range("hotpot-mini");
+	check_range("chain5");
+	check_range("dialogue-loop");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -322,6 +369,7 @@ int main(void)
 	    cmocka_unit_test(test_quiet_iterations),
 	    cmocka_unit_test(test_each_matches_run),
 	    cmocka_unit_test(test_server_repeated_answers),
+	    cmocka_unit_test(test_range_holds_actual),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
