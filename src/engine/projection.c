@@ -330,6 +330,11 @@ static size_t plan_configs(const struct iteration *it, size_t m, long want, bool
 	return n;
 }
 
+/* Examples an evaluation's projection walks at most (project_evals, eval_project): spread
+ * over the sample, the rest priced alike (the walk is synchronous: this bounds what it holds
+ * the loop). */
+#define EVAL_WALK_MAX 64
+
 /* Evaluations of `configs` configurations on the validation sample.  Once the candidates are
  * known, the configurations selection will start are walked one by one (sharing what they have
  * in common, as the memo will); before that, a step runs once per distinct choice of the steps
@@ -354,6 +359,13 @@ static void project_evals(const struct engine *en, const struct iteration *it, i
 		size_t k = plan_configs(it, s->n_steps, configs, ps, plan);
 		struct variant *var = xcalloc(m, sizeof *var);
 		const struct variant **cfg = xcalloc(m, sizeof *cfg);
+		/* at most EVAL_WALK_MAX examples, spread over the sample and the same for every
+		 * configuration (so they share what the memo will share), the rest priced alike:
+		 * this walk holds the loop at a phase's start */
+		size_t w = MIN(n, (size_t)EVAL_WALK_MAX);
+		size_t *some = xcalloc(w ? w : 1, sizeof *some);
+		for (size_t j = 0; j < w; j++)
+			some[j] = vi[j * n / w];
 		struct run_projection rp = {0};
 		for (size_t e = 0; e < k; e++) {
 			for (size_t i = 0; i < s->n_steps; i++) {
@@ -363,11 +375,11 @@ static void project_evals(const struct engine *en, const struct iteration *it, i
 				           : (struct variant){0};
 				cfg[i] = c ? &var[i] : NULL;
 			}
-			walk(en, b, cfg, phases_val_split(en), vi, n, false, &rp);
+			walk(en, b, cfg, phases_val_split(en), some, w, false, &rp);
 		}
-		add_cost(p, &rp.total, 1);
+		add_cost(p, &rp.total, w ? (double)n / (double)w : 0);
 		run_projection_done(&rp);
-		free(plan), free(var), free(cfg), free(idx);
+		free(plan), free(var), free(cfg), free(idx), free(some);
 		return;
 	}
 	struct run_projection inc = {0}, full = {0};
@@ -873,10 +885,6 @@ void engine_projection_each(const struct engine *en, int iterations, double *usd
 	struct cost_projection total;
 	project_run(en, iterations, NULL, NULL, &total, NULL, usd);
 }
-
-/* Examples eval_project walks at most: spread over the sample, the rest priced alike (the walk
- * is synchronous, checked before each launch: this bounds what it holds the loop). */
-#define EVAL_WALK_MAX 64
 
 void eval_project(const struct engine *en, const struct iteration *it, const int *choice,
                   const size_t *idx, size_t n, struct cost_projection *p)
