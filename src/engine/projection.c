@@ -70,6 +70,7 @@ static const struct {
 /* What the projection learns from what already ran. */
 struct basis {
 	double *out, *scale; /* per step: output tokens, billed / estimated prompt tokens */
+	double *repeat;      /* per step: share of requests that repeated another example's */
 	double judge_out;
 	struct role_mean {
 		double in, out, usd; /* per paid call */
@@ -133,6 +134,41 @@ static bool val_bad_rate(const struct engine *en, double *rate)
 	return true;
 }
 
+static int cmp_key(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Per step, of the last forward pass's requests, the share that repeated another example's
+ * (the same request: an input that collapsed to one value, the memo answering it).  A walk
+ * takes so many of its requests that read a stand-in as memo hits (run_estimate.repeat). */
+static void repeat_rates(const struct engine *en, const struct iteration *last, double *rate)
+{
+	size_t n = 0, cap = 0;
+	const char **keys = NULL;
+	for (size_t i = 0; i < en->s->n_steps; i++) {
+		n = 0;
+		for (size_t t = 0; last && t < last->n_traces; t++) {
+			const struct trace *tr = &last->traces[t];
+			for (size_t k = 0; k < tr->n; k++) {
+				if (tr->steps[k].step != (int)i || !tr->steps[k].key[0])
+					continue;
+				if (n == cap)
+					keys = xrealloc(keys,
+					                (cap = cap ? cap * 2 : 64) * sizeof *keys);
+				keys[n++] = tr->steps[k].key;
+			}
+		}
+		if (n)
+			qsort(keys, n, sizeof *keys, cmp_key);
+		size_t same = 0;
+		for (size_t k = 1; k < n; k++)
+			same += strcmp(keys[k - 1], keys[k]) == 0;
+		rate[i] = n ? (double)same / (double)n : 0;
+	}
+	free(keys);
+}
+
 static void basis_init(const struct engine *en, struct basis *b)
 {
 	const struct session *s = en->s;
@@ -140,6 +176,7 @@ static void basis_init(const struct engine *en, struct basis *b)
 	memset(b, 0, sizeof *b);
 	b->out = xcalloc(n, sizeof *b->out);
 	b->scale = xcalloc(n, sizeof *b->scale);
+	b->repeat = xcalloc(n, sizeof *b->repeat);
 	double *outs = xcalloc(n, sizeof *outs), *billed = xcalloc(n, sizeof *billed),
 	       *est = xcalloc(n, sizeof *est);
 	long *runs = xcalloc(n, sizeof *runs);
@@ -165,6 +202,7 @@ static void basis_init(const struct engine *en, struct basis *b)
 		b->scale[i] = est[i] > 0 ? billed[i] / est[i] : 1;
 	}
 	free(outs), free(billed), free(est), free(runs);
+	repeat_rates(en, last, b->repeat);
 	b->judge_out = DEFAULT_JUDGE_OUT;
 
 	const struct model_config *m = session_model(s, s->opt.role_model);
@@ -216,6 +254,7 @@ static void basis_free(struct basis *b)
 {
 	free(b->out);
 	free(b->scale);
+	free(b->repeat);
 }
 
 static void add_cost(struct cost_projection *p, const struct run_cost *c, double times)
@@ -249,7 +288,7 @@ static void walk(const struct engine *en, const struct basis *b, const struct va
                  enum split_id split, const size_t *idx, size_t n, bool fresh,
                  struct run_projection *out)
 {
-	struct run_estimate est = {b->out, b->scale, b->judge_out, fresh};
+	struct run_estimate est = {b->out, b->scale, b->judge_out, fresh, b->repeat};
 	runner_project(en->runner, cfg, split, idx, n, &est, out);
 }
 

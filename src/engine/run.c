@@ -87,6 +87,7 @@ struct ex_state {
 	bool judging;
 	bool finished;
 	bool guessed; /* runner_project: a stand-in answer fed what follows */
+	bool loose; /* and one that was not its request's own (the same text for other requests) */
 	int64_t t0;
 	char **scratch; /* strings handed to the template renderer */
 	size_t n_scratch, cap_scratch;
@@ -644,12 +645,16 @@ static char *stand_in(const char *key, const char *prompt, double tokens)
 
 /* Prices one request of a projection: free when the memo or the response cache holds its
  * answer (which then stands as the answer) or the projection priced it already, else its
- * estimated usage at the model's prices, with a stand-in answer.  A request rendered from a
- * stand-in is always priced (the real answers it stands for differ from one prompt to
- * another), unless the stand-in is the step's latest real answer on the example (like) and the
- * step answered a changed request as before at least half of the times measured: its real
- * answer is then taken to be that one, and what reads it may be answered by the memo.
- * Caller frees *answer. */
+ * estimated usage at the model's prices, with a stand-in answer.  A stand-in made from its
+ * request's key stands for that request's one real answer, so a request rendered from such
+ * stand-ins only that the projection priced already is the same request again (the memo
+ * answers it: configurations share the part before their first change).  A request rendered
+ * from the step's latest real answer on the example (like, the same text whatever the request)
+ * is always priced (the real answers it stands for differ from one prompt to another), unless
+ * the step answered a changed request as before at least half of the times measured: its real
+ * answer is then taken to be that one, and what reads it may be answered by the memo.  One
+ * that reads a stand-in is free with the probability its step's requests repeated another
+ * example's (run_estimate.repeat).  Caller frees *answer. */
 static void dry_price(struct ex_state *es, int step, const struct llm_request *req, const char *key,
                       const char *prompt, const char *like, double out_tokens, double in_scale,
                       char **answer)
@@ -666,12 +671,20 @@ static void dry_price(struct ex_state *es, int step, const struct llm_request *r
 	}
 	char *known = llm_scripted_peek(r->llm, req); /* a scripted model's: its very answer */
 	*answer = known ? known : like ? xstrdup(like) : stand_in(key, prompt, out_tokens);
-	bool guessed = es->guessed;
-	es->guessed =
-	    guessed || (!known && (!like || (size_t)step >= r->s->n_steps || !r->changed[step] ||
-	                           r->repeated[step] * 2 < r->changed[step]));
-	if (!seen_add(p, key) && !guessed) {
+	bool guessed = es->guessed, loose = es->loose;
+	bool trusted = like && (size_t)step < r->s->n_steps && r->changed[step] &&
+	               r->repeated[step] * 2 >= r->changed[step];
+	es->guessed = guessed || (!known && !trusted);
+	es->loose = loose || (!known && like && !trusted);
+	if (!seen_add(p, key) && !loose) {
 		dry_add(b, step, DRY_MEMO, NULL, 0);
+		return;
+	}
+	const double *rep = b->dry->repeat;
+	if (guessed && rep && step >= 0 && (size_t)step < r->s->n_steps && rep[step] > 0 &&
+	    (double)(hash_bytes(key, strlen(key), 7) >> 11) * 0x1p-53 < rep[step]) {
+		dry_add(b, step, DRY_MEMO, NULL,
+		        0); /* another example asked it: the memo answers */
 		return;
 	}
 	struct llm_usage u;

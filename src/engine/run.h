@@ -84,11 +84,15 @@ bool run_batch_launched(const struct run_batch *b);
  * measured for the step under that very prompt, else at out_tokens of the step.  Exec steps
  * never run (their output is empty); an LLM judge is priced like a step.  A request already
  * priced by the same projection is free the next time (the memo will answer it), unless it
- * reads a stand-in, so walks of several configurations share their common part.  A stand-in
+ * reads a stand-in that is not its request's own (like below), so walks of several
+ * configurations share their common part.  A stand-in
  * that is the step's latest real answer on the example is not one when the step, asked a
  * changed request (a candidate's), gave the same answer as before at least half of the times
  * measured: what reads it may then be answered by the memo.  fresh: as if nothing were
- * memoized or cached (prompts that will have changed by then).  Adds to *p and, when p->steps
+ * memoized or cached (prompts that will have changed by then).  A request that reads a stand-in
+ * is taken as a memo hit with the probability repeat gives its step (decided by its key, so the
+ * same for every walk), as inputs that collapse to one value (an empty or fixed answer) repeat
+ * from one example to the next.  Adds to *p and, when p->steps
  * is set, to p->steps[step] (caller's array of n_steps; the judge counts in the totals only);
  * free p's keys with run_projection_done. */
 struct run_cost {
@@ -112,6 +116,9 @@ struct run_estimate {
 	const double *in_scale;   /* per step: billed prompt tokens per estimated one (NULL: 1) */
 	double judge_out;         /* output tokens of a judge's answer */
 	bool fresh;
+	/* per step (NULL: none): the share of its requests that repeat another example's (the
+	 * last forward pass's); so many of those that read a stand-in are taken as memo hits */
+	const double *repeat;
 };
 void runner_project(struct runner *r, const struct variant *const *config, enum split_id split,
                     const size_t *idx, size_t n, const struct run_estimate *est,
