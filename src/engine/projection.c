@@ -16,9 +16,10 @@
  *   memo and cache hits.  It evaluates min(eval_budget, the product of the choices per step)
  *   configurations.  Once the candidates are known, those it starts first (the incumbent, each
  *   step's first candidate alone, all of them together) and then the rest in counting order are
- *   walked one by one, sharing what they have in common as the memo will.  Before that, a step
- *   runs once per distinct choice of the steps up to it, the incumbent's part priced by its own
- *   walk (often free), every other part like the incumbent's walk with nothing cached.
+ *   walked one by one, sharing what they have in common as the memo will (runner_project: on an
+ *   example not yet run, a changed request may answer as an earlier walk's did).  Before that,
+ *   a step runs once per distinct choice of the steps up to it, the incumbent's part priced by
+ *   its own walk (often free), every other part like the incumbent's walk with nothing cached.
  *   Shapley's extra evaluations (exact mode: the coalitions selection did not cover) are priced
  *   the second way.  With screening, project_screened prices selection_plan's two stages.
  * - Role phases: E1 (only when the prompts changed since it was last asked), E2 per learnable
