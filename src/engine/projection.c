@@ -406,7 +406,7 @@ static void project_evals(const struct engine *en, const struct iteration *it, i
 		size_t *some = xcalloc(w ? w : 1, sizeof *some);
 		for (size_t j = 0; j < w; j++)
 			some[j] = vi[j * n / w];
-		struct run_projection rp = {0};
+		struct run_projection rp = {.share = true};
 		for (size_t e = 0; e < k; e++) {
 			for (size_t i = 0; i < s->n_steps; i++) {
 				int ch = plan[e * s->n_steps + i];

@@ -729,12 +729,13 @@ static void dry_price(struct ex_state *es, int step, const struct llm_request *r
 		return;
 	}
 	char *known = llm_scripted_peek(r->llm, req); /* a scripted model's: its very answer */
-	const char *before = !known && !like ? walk_noted(es, step, key) : NULL;
+	bool note = p->share && !known && !like && step >= 0;
+	const char *before = note ? walk_noted(es, step, key) : NULL;
 	*answer = known    ? known
 	          : like   ? xstrdup(like)
 	          : before ? xstrdup(before)
 	                   : stand_in(key, prompt, out_tokens);
-	if (!known && !like && step >= 0)
+	if (note)
 		walk_note(es, step, key, *answer);
 	bool guessed = es->guessed, loose = es->loose;
 	bool trusted = like && (size_t)step < r->s->n_steps && r->changed[step] &&

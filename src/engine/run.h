@@ -94,8 +94,8 @@ bool run_batch_launched(const struct run_batch *b);
  * same for every walk), as inputs that collapse to one value (an empty or fixed answer) repeat
  * from one example to the next.  Adds to *p and, when p->steps
  * is set, to p->steps[step] (caller's array of n_steps; the judge counts in the totals only).
- * On an example no step ran on yet, a changed request of a step (another walk of p asked it
- * another on the same example) answers as that walk's did at the share its step answered a
+ * With p->share, on an example no step ran on yet, a changed request of a step (another walk of p
+ * asked it another on the same example) answers as that walk's did at the share its step answered a
  * changed request as before (measured over all steps when the step has too few; a fifth before
  * any), so that the configurations after it may share what follows;
  * free p's keys with run_projection_done. */
@@ -114,6 +114,7 @@ struct run_projection {
 	long good, bad, guessed;
 	char (*seen)[65]; /* keys priced so far: open addressing, power-of-two capacity */
 	size_t n_seen, cap_seen;
+	bool share;                /* walks of a plan's configurations: keep notes (below) */
 	struct answer_note *notes; /* the walks' latest stand-in per example, step and round */
 	size_t n_notes, cap_notes;
 };
