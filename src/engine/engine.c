@@ -574,7 +574,7 @@ static bool iteration_gained(const struct iteration *it)
  * than GRAVE_SLICE examples were freed), not all at once: selection's end buries every
  * evaluation's batch together, and freeing 14 of 300 examples at m = 12 held one turn of the
  * loop 20-36 ms. */
-#define GRAVE_SLICE 512
+#define GRAVE_SLICE 256
 
 /* Called by the front end after every llm_wait(): frees finished work and starts the next
  * phase when the engine is running.  Returns true when it wants to be called again at once. */
