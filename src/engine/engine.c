@@ -570,13 +570,21 @@ static bool iteration_gained(const struct iteration *it)
 	return taken && it->best_score > it->base_score;
 }
 
+/* Finished batches are freed a slice a call of engine_poll (one batch, then more while fewer
+ * than GRAVE_SLICE examples were freed), not all at once: selection's end buries every
+ * evaluation's batch together, and freeing 14 of 300 examples at m = 12 held one turn of the
+ * loop 20-36 ms. */
+#define GRAVE_SLICE 256
+
 /* Called by the front end after every llm_wait(): frees finished work and starts the next
  * phase when the engine is running.  Returns true when it wants to be called again at once. */
 bool engine_poll(struct engine *en)
 {
-	for (size_t i = 0; i < en->n_graveyard; i++)
-		run_batch_free(en->graveyard[i]);
-	en->n_graveyard = 0;
+	for (size_t freed = 0; en->n_graveyard && freed < GRAVE_SLICE;) {
+		struct run_batch *b = en->graveyard[--en->n_graveyard];
+		freed += run_batch_count(b) ? run_batch_count(b) : 1;
+		run_batch_free(b);
+	}
 	if (en->busy || en->go == GO_NONE)
 		return false;
 	struct iteration *it = cur(en);

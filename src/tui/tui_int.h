@@ -99,7 +99,9 @@ struct app {
 	bool need_draw, need_layout, quit;
 	bool draw_now; /* a key was handled: draw without waiting for the frame */
 	bool autosave_pending;
-	/* saves: written in the background (session_save_start) and collected by the loop */
+	/* saves: written in the background (session_save_start) and collected by the loop;
+	 * APP_SAVE_MODES tells a bench compiled against older trees too that save_mode exists */
+#define APP_SAVE_MODES 1
 	enum {
 		SAVE_BACKGROUND, /* the workbench's */
 		SAVE_AT_ONCE,    /* collected as soon as started: screen tests stay deterministic */
