@@ -1075,7 +1075,8 @@ static void test_choice_whole_labels_and_aliases(void **state)
 
 /* The official HotpotQA answer metric: the expected values come from f1_score and
  * exact_match_score of hotpot_evaluate_v1.py, pasted verbatim into a scratch file (outside the
- * repository) and run on these strings with Python 3. */
+ * repository) and run on strings of these shapes with Python 3 (the answers are made up: no
+ * dataset text in the repository). */
 static void test_hotpot_metric(void **state)
 {
 	(void)state;
@@ -1084,11 +1085,11 @@ static void test_hotpot_metric(void **state)
 	    {"yes", "Yes", 1},
 	    {"No.", "no", 1},
 	    {"no", "yes", 0},
-	    {"Arthur's Magazine", "Arthur's Magazine", 1},
-	    {"the Arthur's Magazine was first", "Arthur's Magazine", 0.6666666666666666},
+	    {"Brindle's Almanac", "Brindle's Almanac", 1},
+	    {"the Brindle's Almanac was first", "Brindle's Almanac", 0.6666666666666666},
 	    {"yes and no", "no", 0},
 	    {"noanswer", "no answer", 0},
-	    {"Chief of Protocol of the United States", "Chief of Protocol", 0.6666666666666666},
+	    {"Keeper of Records of the North Province", "Keeper of Records", 0.6666666666666666},
 	    {"no", "no way", 0},
 	    {"The answer is yes", "yes", 0},
 	};
@@ -1097,7 +1098,7 @@ static void test_hotpot_metric(void **state)
 	    {"Yes, they are.", "yes", 0},
 	    {"yes", "Yes", 1},
 	    {"No.", "no", 1},
-	    {"the Arthur's Magazine", "Arthur's Magazine", 1},
+	    {"the Brindle's Almanac", "Brindle's Almanac", 1},
 	    {"noanswer", "no answer", 0},
 	};
 	CHECK_CASES("{\"type\": \"hotpot_em\"}", em);
