@@ -80,6 +80,28 @@ static inline void fx_done(struct fx *f)
 	rmdir(f->dir);
 }
 
+/* A scripted-model rule: `match` answered with `reply`, or in turn with replies[0..3). */
+static inline cJSON *fx_rule(const char *match, const char *reply, const char *const *replies)
+{
+	cJSON *r = cJSON_CreateObject();
+	cJSON_AddStringToObject(r, "match", match);
+	if (reply)
+		cJSON_AddStringToObject(r, "reply", reply);
+	else
+		cJSON_AddItemToObject(r, "replies", cJSON_CreateStringArray(replies, 3));
+	return r;
+}
+
+/* Writes j as file `name` of the fixture and frees it. */
+static inline void fx_write_json(const struct fx *f, const char *name, cJSON *j)
+{
+	char *p = fx_path(f, name), *text = cJSON_Print(j);
+	fx_write(p, text, strlen(text));
+	cJSON_free(text);
+	cJSON_Delete(j);
+	free(p);
+}
+
 /* Sets the value at a dotted path ("optimizer.val_size", "pipeline.steps.0.frozen") of a JSON
  * file in the fixture directory; takes ownership of val. */
 static inline void fx_patch(const struct fx *f, const char *file, const char *path, cJSON *val)

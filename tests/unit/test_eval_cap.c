@@ -19,57 +19,38 @@
 #define N_VAL       24
 #define EVAL_BUDGET 40
 
-static cJSON *rule(const char *match, const char *reply, const char *const *replies)
-{
-	cJSON *r = cJSON_CreateObject();
-	cJSON_AddStringToObject(r, "match", match);
-	if (reply)
-		cJSON_AddStringToObject(r, "reply", reply);
-	else
-		cJSON_AddItemToObject(r, "replies", cJSON_CreateStringArray(replies, 3));
-	return r;
-}
-
-static void write_json(const struct fx *f, const char *name, cJSON *j)
-{
-	char *p = fx_path(f, name), *text = cJSON_Print(j);
-	fx_write(p, text, strlen(text));
-	cJSON_free(text);
-	cJSON_Delete(j);
-	free(p);
-}
-
 static void write_rules(const struct fx *f)
 {
 	cJSON *root = cJSON_CreateObject(), *R = cJSON_AddArrayToObject(root, "rules");
 	const char *const lose3[] = {"${w}", "${w}", "none"};
 	cJSON_AddItemToArray(
-	    R, rule("Describe the overall task", "<summary>Pass a word.</summary>", NULL));
+	    R, fx_rule("Describe the overall task", "<summary>Pass a word.</summary>", NULL));
 	cJSON_AddItemToArray(
-	    R, rule("The step under analysis", "<dependency>Keep it.</dependency>", NULL));
-	cJSON_AddItemToArray(R,
-	                     rule("You are the loss function", "<loss>Wrong word.</loss>", NULL));
-	cJSON_AddItemToArray(R, rule("Explain why the final output went wrong",
-	                             "<gradient>A step lost the word.</gradient>", NULL));
-	cJSON_AddItemToArray(R,
-	                     rule("You are assigning blame within", "<local>Lost.</local>", NULL));
-	cJSON_AddItemToArray(R, rule("(?s)You are writing a training "
-	                             "example.*?<step_output>\\n(?<o>.*?)\\n</step_output>",
-	                             "<revised>${o}</revised>", NULL));
-	cJSON_AddItemToArray(R, rule("(?s)improving the prompt of one "
-	                             "step.*?<current_prompt>\\n(?<p>.*?)\\n</current_prompt>",
-	                             "<prompt>Word only.\n${p}</prompt>", NULL));
+	    R, fx_rule("The step under analysis", "<dependency>Keep it.</dependency>", NULL));
+	cJSON_AddItemToArray(
+	    R, fx_rule("You are the loss function", "<loss>Wrong word.</loss>", NULL));
+	cJSON_AddItemToArray(R, fx_rule("Explain why the final output went wrong",
+	                                "<gradient>A step lost the word.</gradient>", NULL));
+	cJSON_AddItemToArray(
+	    R, fx_rule("You are assigning blame within", "<local>Lost.</local>", NULL));
+	cJSON_AddItemToArray(R, fx_rule("(?s)You are writing a training "
+	                                "example.*?<step_output>\\n(?<o>.*?)\\n</step_output>",
+	                                "<revised>${o}</revised>", NULL));
+	cJSON_AddItemToArray(R, fx_rule("(?s)improving the prompt of one "
+	                                "step.*?<current_prompt>\\n(?<p>.*?)\\n</current_prompt>",
+	                                "<prompt>Word only.\n${p}</prompt>", NULL));
 	/* candidates: a to f answer as the incumbents do, g to l add a full stop */
-	cJSON_AddItemToArray(R, rule("(?s)^Word only\\.\\nStep [A-F]\\..*?(?:Text: Item \\d+: "
-	                             "|Word: )(?<w>\\S+)",
-	                             "${w}", NULL));
+	cJSON_AddItemToArray(R, fx_rule("(?s)^Word only\\.\\nStep [A-F]\\..*?(?:Text: Item \\d+: "
+	                                "|Word: )(?<w>\\S+)",
+	                                "${w}", NULL));
 	cJSON_AddItemToArray(
-	    R, rule("(?s)^Word only\\.\\nStep [G-L]\\..*?Word: (?<w>\\S+)", "${w}.", NULL));
-	cJSON_AddItemToArray(R, rule("(?s)^Step B\\..*?Word: (?<w>\\S+)", NULL, lose3));
+	    R, fx_rule("(?s)^Word only\\.\\nStep [G-L]\\..*?Word: (?<w>\\S+)", "${w}.", NULL));
+	cJSON_AddItemToArray(R, fx_rule("(?s)^Step B\\..*?Word: (?<w>\\S+)", NULL, lose3));
 	cJSON_AddItemToArray(
-	    R, rule("(?s)^Step [A-L]\\..*?(?:Text: Item \\d+: |Word: )(?<w>\\S+)", "${w}", NULL));
+	    R,
+	    fx_rule("(?s)^Step [A-L]\\..*?(?:Text: Item \\d+: |Word: )(?<w>\\S+)", "${w}", NULL));
 	cJSON_AddStringToObject(root, "fallback", "none");
-	write_json(f, "chain_rules.json", root);
+	fx_write_json(f, "chain_rules.json", root);
 }
 
 static void add_examples(cJSON *ds, const char *split, int n, int first)
@@ -132,7 +113,7 @@ static void write_session(const struct fx *f, int eval_budget)
 	cJSON_AddNumberToObject(o, "eval_budget", eval_budget);
 	cJSON_AddStringToObject(o, "step_optimizer", "instruct"); /* one candidate a step */
 	cJSON_AddStringToObject(o, "role_model", "task");
-	write_json(f, "chain.json", root);
+	fx_write_json(f, "chain.json", root);
 }
 
 struct rig {
