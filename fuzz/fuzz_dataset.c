@@ -1,4 +1,4 @@
-/* fuzz_dataset.c: datasets (src/core/dataset.c) three ways over the same bytes: an inline array
+/* fuzz_dataset.c: datasets (src/core/dataset*.c) three ways over the same bytes: an inline array
  * read one example at a time (dataset_load_inline), the same array parsed whole by cJSON, and a
  * file beside the session (JSON lines, or a JSON array).  The inline reader and the whole parse
  * must agree on success, the error and every example; the file must load or give a message that
