@@ -3,7 +3,9 @@
  * socket_action on our own poll (curl reports its sockets and timer), no threads.  Jobs, their
  * lists and the rate limiters are in sched_job.c; a model's replicas (several base URLs: which
  * one takes an attempt, which are out) in sched_replica.c; one attempt's transfer (keys,
- * streaming preview, retries, redirects) in sched_http.c; what they share in sched_int.h.
+ * streaming preview, retries, redirects) in sched_http.c; delivery and the figures in
+ * sched_deliver.c; outside event sources in sched_source.c; the canonical request key in
+ * sched_reqkey.c; what they share in sched_int.h.
  *
  * A submitted request becomes a waiter on a job; a job is one distinct request (one canonical
  * key) and owns at most one transfer at a time.  An identical request submitted while a job is
@@ -19,7 +21,8 @@
  *   DELIVERING  its callbacks are running
  *
  * Nothing is ever delivered inside llm_submit: cache hits, offline misses and configuration
- * errors become READY jobs that the next llm_wait delivers without blocking.  llm_wait never
+ * errors become READY jobs that the next llm_wait delivers without blocking (offline, a miss
+ * fails at once; the scripted provider still answers: it needs no network).  llm_wait never
  * sleeps past a due timer: its poll timeout shrinks to the next retry, scripted delay, rate
  * bucket refill or stall deadline.
  *
@@ -38,17 +41,9 @@
  * process.  llm_wait polls their descriptors after the caller's, never sleeps past their due
  * times, and dispatches them after curl has acted and before the ready jobs are delivered (what
  * their callbacks submit starts in the same llm_wait).  llm_cancel_all and llm_free cancel them
- * too.  Their section is self-contained ("event sources").
- *
- * Money: a request is charged (to its first waiter) what all its attempts were billed, failed
- * ones included (sched_http.c, attempt_billed), whether it succeeds or not.  A cache hit costs
- * nothing and reports the original tokens as reused_tokens; so does a deduplicated waiter (the
- * tokens are charged once, to the first waiter).  Offline, a miss fails at once; the scripted
- * provider still answers (it needs no network). */
-#include <cjson/cJSON.h>
+ * too (sched_source.c).
+ */
 #include <errno.h>
-#include <openssl/evp.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -57,129 +52,6 @@
 #include "llm/journal.h"
 #include "llm/rules.h"
 #include "llm/sched_int.h"
-
-/* ---- the canonical request key ---------------------------------------------------------- */
-
-/* The key is the SHA-256 of the request as cJSON_PrintUnformatted would print
- *   {"v":1,"provider":"...","base_url":"...","model":"...","messages":[{"role":"...",
- *    "content":"..."},...],"temperature":T,"max_tokens":M}
- * (the cache on disk holds keys made that way).  A request to an OpenAI reasoning model, which
- * is sent without a temperature and with max_completion_tokens (provider_openai.c), has
- * "temperature":null and "reasoning":true after max_tokens instead: its key is that of what is
- * sent, whatever temperature the configuration holds.  The text is written here directly: strings
- * escaped exactly as cJSON escapes them, numbers printed by cJSON itself and remembered, since
- * a run uses a handful of temperatures.  test_request_key compares both ways. */
-
-static void key_string(struct sbuf *b, const char *s)
-{
-	static const char hex[] = "0123456789abcdef";
-	sbuf_addc(b, '"');
-	if (!s)
-		s = "";
-	for (const char *run = s;; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c >= 32 && c != '"' && c != '\\')
-			continue;
-		sbuf_add(b, run, (size_t)(s - run));
-		if (!c)
-			break;
-		static const char from[] = "\"\\\b\f\n\r\t", to[] = "\"\\bfnrt";
-		const char *e = memchr(from, c, sizeof(from) - 1);
-		char esc[6] = {'\\', e ? to[e - from] : 'u', '0', '0', hex[c >> 4], hex[c & 15]};
-		sbuf_add(b, esc, e ? 2 : 6);
-		run = s + 1;
-	}
-	sbuf_addc(b, '"');
-}
-
-static void key_number(struct sbuf *b, double d)
-{
-	static struct {
-		uint64_t bits;
-		bool used;
-		char text[40];
-	} memo[8];
-	static unsigned next;
-	uint64_t bits;
-	memcpy(&bits, &d, sizeof bits);
-	for (size_t i = 0; i < ARRAY_SIZE(memo); i++)
-		if (memo[i].used && memo[i].bits == bits) {
-			sbuf_adds(b, memo[i].text);
-			return;
-		}
-	cJSON *n = cJSON_CreateNumber(d);
-	char *text = n ? cJSON_PrintUnformatted(n) : NULL;
-	cJSON_Delete(n);
-	if (!text) {
-		fprintf(stderr, "adopt-tui: out of memory\n");
-		abort();
-	}
-	sbuf_adds(b, text);
-	if (strlen(text) < sizeof memo[0].text) {
-		unsigned i = next++ % ARRAY_SIZE(memo);
-		memo[i].bits = bits;
-		memo[i].used = true;
-		strcpy(memo[i].text, text);
-	}
-	free(text);
-}
-
-void llm_request_key(const struct llm_request *req, char out[65])
-{
-	const struct model_config *m = req->model;
-	const struct provider_ops *ops = provider_find(m->provider);
-	struct sbuf b = {0};
-	sbuf_adds(&b, "{\"v\":1,\"provider\":");
-	key_string(&b, m->provider);
-	sbuf_adds(&b, ",\"base_url\":");
-	/* the scripted model is its rules file, named as the session names it (not the path it
-	 * was reached by), so opening the session by another path finds the same answers */
-	key_string(&b, !ops                               ? ""
-	               : is_scripted(ops) && m->rules_ref ? m->rules_ref
-	                                                  : model_base_url(ops, m));
-	sbuf_adds(&b, ",\"model\":");
-	key_string(&b, m->model);
-	sbuf_adds(&b, ",\"messages\":[");
-	for (size_t i = 0; i < req->n_messages; i++) {
-		sbuf_adds(&b, i ? ",{\"role\":" : "{\"role\":");
-		key_string(&b, req->messages[i].role);
-		sbuf_adds(&b, ",\"content\":");
-		key_string(&b, req->messages[i].content);
-		sbuf_addc(&b, '}');
-	}
-	bool reasoning = m->provider && !strcmp(m->provider, "openai") && llm_is_reasoning(m);
-	sbuf_adds(&b, "],\"temperature\":");
-	if (reasoning)
-		sbuf_adds(&b, "null");
-	else
-		key_number(&b, m->temperature);
-	sbuf_adds(&b, ",\"max_tokens\":");
-	key_number(&b, m->max_tokens);
-	sbuf_adds(&b, reasoning ? ",\"reasoning\":true}" : "}");
-	/* one context and the implementation fetched once: a fetch per digest costs more than
-	 * the hashing */
-	static EVP_MD *sha256;
-	static EVP_MD_CTX *ctx;
-	if (!sha256)
-		sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
-	if (!ctx)
-		ctx = EVP_MD_CTX_new();
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0;
-	if (!sha256 || !ctx || !EVP_DigestInit_ex(ctx, sha256, NULL) ||
-	    !EVP_DigestUpdate(ctx, sbuf_str(&b), b.len) || !EVP_DigestFinal_ex(ctx, md, &mdlen) ||
-	    mdlen != 32) {
-		fprintf(stderr, "adopt-tui: SHA-256 unavailable from libcrypto\n");
-		abort();
-	}
-	sbuf_free(&b);
-	static const char hex[] = "0123456789abcdef";
-	for (unsigned i = 0; i < 32; i++) {
-		out[2 * i] = hex[md[i] >> 4];
-		out[2 * i + 1] = hex[md[i] & 15];
-	}
-	out[64] = '\0';
-}
 
 /* ---- model checks ----------------------------------------------------------------------- */
 
@@ -288,220 +160,6 @@ static void reap_orphans(struct llm *l)
 		if (j->state != JOB_DELIVERING && job_orphaned(j))
 			job_drop(l, j);
 	}
-}
-
-/* ---- delivery --------------------------------------------------------------------------- */
-
-/* One delivery; `shared`: the request was another waiter's (counted once, as its). */
-static void account(struct llm_stats *s, const struct llm_reply *r, bool shared)
-{
-	const struct llm_usage *u = &r->usage;
-	bool billed = u->in || u->out || r->cost_usd > 0;
-	if (shared) {
-		s->shared++;
-	} else if (r->error) {
-		s->failed++;
-		s->billed_failures += billed;
-	} else {
-		s->done++;
-		s->cached += r->cached;
-	}
-	s->tokens_in += u->in;
-	s->tokens_out += u->out;
-	s->tokens_prompt_cached += u->cached;
-	s->tokens_cache_write += u->cache_write;
-	s->tokens_reasoning += u->reasoning;
-	s->tokens_reused += r->reused_tokens;
-	s->estimated += billed && u->estimated && !r->scripted; /* scripted: free, nominal */
-	s->cost_usd += r->cost_usd;
-}
-
-static void job_deliver(struct llm *l, struct job *j)
-{
-	job_set_state(l, j, JOB_DELIVERING);
-	bool charged = j->cached; /* a cache hit costs nothing */
-	bool counted = false;     /* the request, counted with its first live waiter */
-	/* time waiting for a slot, then time from the first attempt on (retries included) */
-	int64_t now = now_ms(), start = j->t_start_ms ? j->t_start_ms : now;
-	double queued = (double)(start - j->t_submit_ms) / 1000,
-	       latency = (double)(now - start) / 1000;
-	for (struct waiter *w = j->waiters; w; w = w->next) {
-		if (w->cancelled)
-			continue;
-		struct llm_reply r = {0};
-		r.text = j->error ? "" : j->text ? j->text : "";
-		r.reasoning = j->error || !j->reasoning ? "" : j->reasoning;
-		r.error = j->error;
-		r.cached = j->cached;
-		r.scripted = j->scripted;
-		r.attempts = j->attempts;
-		r.latency_s = latency;
-		r.queued_s = queued;
-		r.replaced = j->error ? 0 : j->replaced;
-		r.finish_reason = j->error ? NULL : j->finish;
-		r.cut = !j->error && provider_finish_cut(j->finish);
-		memcpy(r.key, j->key, sizeof(r.key));
-		r.shared = counted;
-		if (!j->error)
-			r.answer = j->usage;
-		if (!charged) { /* the failed attempts' bill, and the answer's */
-			r.usage = j->billed;
-			r.cost_usd = j->billed_cost;
-			if (!j->error) {
-				usage_add(&r.usage, &j->usage);
-				r.cost_usd += j->cost;
-			}
-			charged = true;
-		} else if (!j->error) { /* a shared or cached answer: its tokens were paid before */
-			r.reused_tokens = j->usage.in + j->usage.out;
-		}
-		account(&l->st, &r, counted);
-		account(cost_book_tag(l->book, w->tag), &r, counted);
-		counted = true;
-		if (l->journal && !r.cached && (r.usage.in || r.usage.out || r.cost_usd > 0)) {
-			struct err e; /* a failed append is not counted: the old record stays */
-			journal_add(l->journal, j->m.model, &r.usage, r.cost_usd, &e);
-		}
-		w->delivered = true;
-		l->pending--;
-		if (w->done)
-			w->done(w->arg, &r);
-	}
-	job_drop(l, j);
-}
-
-/* Delivers the jobs that are READY now, in submission order; what becomes READY in their
- * callbacks waits for the next llm_wait. */
-static void deliver_ready(struct llm *l)
-{
-	l->delivering = l->ready;
-	l->ready = (struct jlist){0};
-	for (struct job *j = l->delivering.head; j; j = j->snext)
-		j->list = &l->delivering;
-	while (l->delivering.head)
-		job_deliver(l, l->delivering.head);
-}
-
-/* ---- event sources ----------------------------------------------------------------------
- * Outside work in the same loop (llm.h, llm_source_add): before the poll each live source
- * says which descriptors it waits on and when it is due; after it, those with an event or past
- * their due time are dispatched.  A source cancelled meanwhile is only marked (dead) and
- * unlinked by the sweep at the end, so the walk never meets freed memory; one added meanwhile
- * was not polled and waits for the next llm_wait. */
-
-uint64_t llm_source_add(struct llm *l, const struct llm_source_ops *ops, void *arg)
-{
-	struct source *s = xcalloc(1, sizeof(*s));
-	s->id = ++l->next_id;
-	s->ops = ops;
-	s->arg = arg;
-	s->due = NEVER;
-	s->next = l->sources;
-	l->sources = s;
-	l->n_sources++;
-	return s->id;
-}
-
-static void sources_sweep(struct llm *l)
-{
-	for (struct source **p = &l->sources; *p;) {
-		struct source *s = *p;
-		if (s->dead) {
-			*p = s->next;
-			free(s);
-		} else {
-			p = &s->next;
-		}
-	}
-}
-
-static void source_kill(struct llm *l, struct source *s)
-{
-	s->dead = true;
-	l->n_sources--;
-	if (s == l->dispatching)
-		s->cancel_after = true;
-	else
-		s->ops->cancel(s->arg);
-}
-
-void llm_source_cancel(struct llm *l, uint64_t id)
-{
-	for (struct source *s = l->sources; s; s = s->next) {
-		if (s->id == id && !s->dead) {
-			source_kill(l, s);
-			break;
-		}
-	}
-	if (!l->in_sources)
-		sources_sweep(l);
-}
-
-static void sources_cancel_all(struct llm *l)
-{
-	for (struct source *s = l->sources; s; s = s->next)
-		if (!s->dead)
-			source_kill(l, s);
-	if (!l->in_sources)
-		sources_sweep(l);
-}
-
-/* Fills l->src_fds; returns the earliest due time (NEVER: none). */
-static int64_t sources_prepare(struct llm *l)
-{
-	int64_t next = NEVER;
-	l->n_src_fds = 0;
-	for (struct source *s = l->sources; s; s = s->next) {
-		if (s->dead)
-			continue;
-		if (l->n_src_fds + LLM_SOURCE_MAX_FDS > l->src_fds_cap) {
-			l->src_fds_cap = l->src_fds_cap ? 2 * l->src_fds_cap : 16;
-			l->src_fds = xrealloc(l->src_fds, l->src_fds_cap * sizeof(*l->src_fds));
-		}
-		int64_t due = -1;
-		s->off = l->n_src_fds;
-		s->n = MIN(s->ops->prepare(s->arg, l->src_fds + s->off, &due), LLM_SOURCE_MAX_FDS);
-		for (unsigned i = 0; i < s->n; i++)
-			l->src_fds[s->off + i].revents = 0;
-		s->due = due < 0 ? NEVER : due;
-		s->polled = true;
-		l->n_src_fds += s->n;
-		next = MIN(next, s->due);
-	}
-	return next;
-}
-
-/* fds: the sources' part of the poll array, revents set (NULL: the poll failed, no events). */
-static void sources_dispatch(struct llm *l, const struct pollfd *fds)
-{
-	int64_t now = now_ms();
-	l->in_sources = true;
-	for (struct source *s = l->sources; s; s = s->next) {
-		if (s->dead || !s->polled)
-			continue;
-		s->polled = false;
-		bool event = false;
-		for (unsigned i = 0; fds && i < s->n; i++)
-			event |= fds[s->off + i].revents != 0;
-		if (!event && s->due > now)
-			continue;
-		struct pollfd mine[LLM_SOURCE_MAX_FDS];
-		for (unsigned i = 0; i < s->n; i++) {
-			mine[i] = l->src_fds[s->off + i];
-			mine[i].revents = fds ? fds[s->off + i].revents : 0;
-		}
-		l->dispatching = s;
-		bool stay = s->ops->dispatch(s->arg, mine, s->n);
-		l->dispatching = NULL;
-		if (!stay && !s->dead) {
-			s->dead = true;
-			l->n_sources--;
-		} else if (stay && s->cancel_after) {
-			s->ops->cancel(s->arg);
-		}
-	}
-	l->in_sources = false;
-	sources_sweep(l);
 }
 
 /* ---- public API ------------------------------------------------------------------------- */
@@ -842,64 +500,4 @@ int llm_wait(struct llm *l, struct pollfd *extra, unsigned n_extra, int timeout_
 size_t llm_pending(const struct llm *l)
 {
 	return l->pending + l->n_sources;
-}
-
-/* Adds the live counts (in flight, retrying, queued) of waiters with `tag` (NULL: all). */
-static void count_live(const struct llm *l, const char *tag, struct llm_stats *s)
-{
-	for (const struct job *j = l->head; j; j = j->next) {
-		long *field = j->state == JOB_RUNNING                      ? &s->in_flight
-		              : j->state == JOB_TIMER && j->scripted_delay ? &s->in_flight
-		              : j->state == JOB_TIMER && !j->key_held      ? &s->retrying
-		              : j->state == JOB_QUEUED || j->key_held      ? &s->queued
-		                                                           : NULL;
-		if (!field)
-			continue;
-		for (const struct waiter *w = j->waiters; w; w = w->next)
-			if (!w->cancelled && (!tag || !strcmp(tag, w->tag)))
-				(*field)++;
-	}
-}
-
-void llm_get_stats(const struct llm *l, struct llm_stats *s)
-{
-	*s = l->st;
-	s->in_flight = s->retrying = s->queued = 0;
-	count_live(l, NULL, s);
-	/* the waiting state: the soonest retry, or a rate-limit hold with work behind it */
-	int64_t now = now_ms(), until = NEVER;
-	for (const struct job *j = l->timers.head; j; j = j->snext)
-		if (!j->scripted_delay)
-			until = MIN(until, j->due_ms);
-	for (const struct pool *p = l->pools; p; p = p->next) {
-		int64_t held = NEVER; /* the pool waits for its first replica free of a hold */
-		for (int i = 0; p->queued && i < p->n; i++)
-			held = MIN(held, MAX(p->rep[i]->hold_until, now));
-		if (held > now)
-			until = MIN(until, held);
-	}
-	s->wait_s = until == NEVER ? 0 : (double)MAX(until - now, 0) / 1000;
-}
-
-int llm_spend_sync(struct llm *l, long *mark, struct err *e)
-{
-	*mark = l ? journal_count(l->journal) : 0;
-	return l ? journal_sync(l->journal, e) : 0;
-}
-
-void llm_spend_since(const struct llm *l, long mark, struct llm_stats *s)
-{
-	journal_sum_from(l ? l->journal : NULL, mark, s);
-}
-
-void llm_foreach_tag(const struct llm *l, llm_tag_fn *fn, void *arg)
-{
-	for (size_t i = 0; i < cost_book_count(l->book); i++) {
-		struct llm_stats *p;
-		const char *tag = cost_book_name(l->book, i, &p);
-		struct llm_stats s = *p;
-		s.in_flight = s.retrying = s.queued = 0;
-		count_live(l, tag, &s);
-		fn(arg, tag, &s);
-	}
 }

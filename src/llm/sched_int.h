@@ -1,7 +1,9 @@
 /* sched_int.h: the request scheduler's private state, shared by sched.c (public API, poll loop,
- * scheduling and delivery), sched_job.c (jobs, their state lists and key index, per-replica
- * limiters), sched_replica.c (a model's replicas: choice, health, figures) and sched_http.c
- * (one attempt's curl transfer and its outcome).  Not for callers of llm.h. */
+ * scheduling pass), sched_job.c (jobs, their state lists and key index, per-replica limiters),
+ * sched_replica.c (a model's replicas: choice, health, figures), sched_http.c (one attempt's
+ * curl transfer and its outcome), sched_deliver.c (delivery and the figures), sched_source.c
+ * (outside event sources) and sched_reqkey.c (the canonical request key).  Not for callers of
+ * llm.h. */
 #ifndef ADOPT_LLM_SCHED_INT_H
 #define ADOPT_LLM_SCHED_INT_H
 
@@ -209,7 +211,7 @@ struct llm {
 	struct pollfd *socks;
 	size_t n_socks, socks_cap;
 	int64_t curl_due_ms; /* -1: no timer */
-	/* outside event sources (sched.c, "event sources") */
+	/* outside event sources (sched_source.c) */
 	struct source *sources;
 	size_t n_sources; /* live ones */
 	struct source *dispatching;
@@ -293,5 +295,17 @@ void attempt_start(struct llm *l, struct job *j);
 void attempt_done(struct llm *l, struct job *j, CURLcode code);
 void attempt_clear(struct llm *l, struct job *j);
 void easy_pool_free(struct llm *l);
+
+/* sched_deliver.c */
+/* Delivers the jobs that are READY now, in submission order; what becomes READY in their
+ * callbacks waits for the next llm_wait. */
+void deliver_ready(struct llm *l);
+
+/* sched_source.c */
+/* Fills l->src_fds; returns the earliest due time (NEVER: none). */
+int64_t sources_prepare(struct llm *l);
+/* fds: the sources' part of the poll array, revents set (NULL: the poll failed, no events). */
+void sources_dispatch(struct llm *l, const struct pollfd *fds);
+void sources_cancel_all(struct llm *l);
 
 #endif
