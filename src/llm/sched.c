@@ -1,11 +1,11 @@
-/* sched.c: the request scheduler behind llm.h: its public API, the poll loop, the scheduling
- * pass (timers, stalls, admitting queued jobs) and delivery.  One curl multi handle driven by
- * socket_action on our own poll (curl reports its sockets and timer), no threads.  Jobs, their
- * lists and the rate limiters are in sched_job.c; a model's replicas (several base URLs: which
- * one takes an attempt, which are out) in sched_replica.c; one attempt's transfer (keys,
- * streaming preview, retries, redirects) in sched_http.c; delivery and the figures in
- * sched_deliver.c; outside event sources in sched_source.c; the canonical request key in
- * sched_reqkey.c; what they share in sched_int.h.
+/* sched.c: the request scheduler behind llm.h: its public API, the poll loop and the
+ * scheduling pass (timers, stalls, admitting queued jobs).  One curl multi handle driven by
+ * socket_action on our own poll (curl reports its sockets and timer), no threads.  Jobs and
+ * their lists are in sched_job.c; the rate limiters in sched_limit.c; a model's replicas
+ * (several base URLs: which one takes an attempt, which are out) in sched_replica.c; one
+ * attempt's transfer (keys, streaming preview, retries, redirects) in sched_http.c; delivery
+ * and the figures in sched_deliver.c; outside event sources in sched_source.c; the canonical
+ * request key in sched_reqkey.c; what they share in sched_int.h.
  *
  * A submitted request becomes a waiter on a job; a job is one distinct request (one canonical
  * key) and owns at most one transfer at a time.  An identical request submitted while a job is

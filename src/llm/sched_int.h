@@ -1,9 +1,9 @@
 /* sched_int.h: the request scheduler's private state, shared by sched.c (public API, poll loop,
- * scheduling pass), sched_job.c (jobs, their state lists and key index, per-replica limiters),
- * sched_replica.c (a model's replicas: choice, health, figures), sched_http.c (one attempt's
- * curl transfer and its outcome), sched_deliver.c (delivery and the figures), sched_source.c
- * (outside event sources) and sched_reqkey.c (the canonical request key).  Not for callers of
- * llm.h. */
+ * scheduling pass), sched_job.c (jobs, their state lists and key index), sched_limit.c (a
+ * replica's limiter: slots, token buckets, what 429s teach), sched_replica.c (a model's
+ * replicas: choice, health, figures), sched_http.c (one attempt's curl transfer and its
+ * outcome), sched_deliver.c (delivery and the figures), sched_source.c (outside event sources)
+ * and sched_reqkey.c (the canonical request key).  Not for callers of llm.h. */
 #ifndef ADOPT_LLM_SCHED_INT_H
 #define ADOPT_LLM_SCHED_INT_H
 
@@ -239,7 +239,7 @@ static inline bool is_scripted(const struct provider_ops *ops)
 	return ops && !ops->build;
 }
 
-/* sched_job.c */
+/* sched_limit.c */
 /* Sets a limiter's cap and rates from a model configuration (the latest one wins). */
 void limiter_config(struct limiter *lim, const struct model_config *m);
 bool limiter_admit(struct limiter *lim, long tokens, int64_t now, int64_t *retry_ms);
@@ -249,6 +249,11 @@ bool limiter_admit(struct limiter *lim, long tokens, int64_t now, int64_t *retry
 enum answer_kind { ANSWER_FAILED, ANSWER_OK, ANSWER_THROTTLED };
 void limiter_learn(struct limiter *lim, enum answer_kind how, double delay_s, double max_s,
                    const struct retry_limits *rl, uint64_t seq, int64_t now);
+/* A request answered: the tpm bucket gets back what its reservation overestimated (reserved
+ * tokens, used the answer's). */
+void limiter_refund(struct limiter *lim, long reserved, long used);
+
+/* sched_job.c */
 struct job *job_new(struct llm *l, const struct llm_request *req, const char *key,
                     const struct provider_ops *ops);
 struct job *job_find_key(struct llm *l, const char *key);

@@ -1,4 +1,4 @@
-/* test_limiter.c: a model's adaptive limiter (sched_int.h, sched_job.c) without a network:
+/* test_limiter.c: a model's adaptive limiter (sched_int.h, sched_limit.c) without a network:
  * AIMD (a burst of 429s halves the window once, successes add it back), holds until a
  * server-given reset, a spent "requests" limit seen in an answer's headers, the quota learned
  * from a fixed window and its probe, and a 429 taken back when a request sent after it is
