@@ -178,10 +178,7 @@ static int on_socket(CURL *easy, curl_socket_t fd, int what, void *arg, void *so
 		return 0;
 	}
 	if (i == l->n_socks) {
-		if (l->n_socks == l->socks_cap) {
-			l->socks_cap = l->socks_cap ? 2 * l->socks_cap : 16;
-			l->socks = xrealloc(l->socks, l->socks_cap * sizeof(*l->socks));
-		}
+		l->socks = xgrow(l->socks, &l->socks_cap, l->n_socks + 1, sizeof(*l->socks));
 		l->n_socks++;
 	}
 	l->socks[i] = (struct pollfd){

@@ -72,10 +72,8 @@ int64_t sources_prepare(struct llm *l)
 	for (struct source *s = l->sources; s; s = s->next) {
 		if (s->dead)
 			continue;
-		if (l->n_src_fds + LLM_SOURCE_MAX_FDS > l->src_fds_cap) {
-			l->src_fds_cap = l->src_fds_cap ? 2 * l->src_fds_cap : 16;
-			l->src_fds = xrealloc(l->src_fds, l->src_fds_cap * sizeof(*l->src_fds));
-		}
+		l->src_fds = xgrow(l->src_fds, &l->src_fds_cap, l->n_src_fds + LLM_SOURCE_MAX_FDS,
+		                   sizeof(*l->src_fds));
 		int64_t due = -1;
 		s->off = l->n_src_fds;
 		s->n = MIN(s->ops->prepare(s->arg, l->src_fds + s->off, &due), LLM_SOURCE_MAX_FDS);
