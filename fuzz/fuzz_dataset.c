@@ -79,8 +79,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		else
 			FUZZ_CHECK(strcmp(e1.msg, e2.msg) == 0, "other messages: %s / %s", e1.msg,
 			           e2.msg);
-		cJSON_Delete(arr);
 	}
+	cJSON_Delete(arr);
 
 	/* the same bytes as a file */
 	char *path = fuzz_write("data.jsonl", data, size);
