@@ -118,11 +118,11 @@ static void build_summary(struct view *v, struct tlines *l, bool rcol)
 	engine_spent(en, &tot);
 	struct sbuf detail = {0};
 	engine_tokens_detail(&tot, &detail);
-	tlines_addf(l, THEME_HEADER, 0,
-	            "%zu iteration(s); %ld calls (%ld cached, %ld memo hits), %ld tokens%s, "
-	            "%s$%.4f",
-	            n, tot.calls, tot.cached, tot.memo_hits, tot.tokens_in + tot.tokens_out,
-	            sbuf_str(&detail), tot.estimated ? "~" : "", tot.cost_usd);
+	tlines_hangf(l, THEME_HEADER, 2,
+	             "%zu iteration(s); %ld calls (%ld cached, %ld memo hits), %ld tokens%s, "
+	             "%s$%.4f",
+	             n, tot.calls, tot.cached, tot.memo_hits, tot.tokens_in + tot.tokens_out,
+	             sbuf_str(&detail), tot.estimated ? "~" : "", tot.cost_usd);
 	sbuf_free(&detail);
 	/* the incumbent's measured validation score before each iteration, then now: the rows'
 	 * first and last numbers */
@@ -187,12 +187,17 @@ static void build_iteration(const struct session *s, struct tlines *l, const str
 		sbuf_adds(&b, it->phase > PHASE_SELECTION || it->phase == PHASE_FORWARD
 		                  ? "-"
 		                  : "pending");
-	tlines_pad(&b, 30);
+	tlines_pad(&b, 31); /* under the header's columns (build_header) */
+	size_t at = b.len;  /* ASCII from here on */
 	sbuf_addf(&b, "%-9ld ", tokens);
 	if (reasoning_column)
 		sbuf_addf(&b, "%-9ld ", reasoning);
-	sbuf_addf(&b, "%s%*.4f  %s", estimated ? "~" : "", estimated ? 8 : 9, usd, sbuf_str(&ch));
-	tlines_add(l, THEME_TEXT, 0, sbuf_str(&b));
+	sbuf_addf(&b, "%s%*.4f  ", estimated ? "~" : "", estimated ? 8 : 9, usd);
+	/* changes that do not fit go on under their column, or under the train column when that
+	 * leaves too little room */
+	int col = 31 + (int)(b.len - at);
+	tlines_hangf(l, THEME_TEXT, l->width - col >= 24 ? col : 6, "%s%s", sbuf_str(&b),
+	             sbuf_str(&ch));
 	sbuf_free(&b);
 	sbuf_free(&ch);
 }
@@ -304,8 +309,8 @@ static void build_charts(struct view *v, struct tlines *l)
 	const struct glyphs *g = glyphs();
 	tlines_ref(l, -1, -1);
 	tlines_add(l, THEME_TEXT, 0, "");
-	tlines_addf(l, THEME_HEADER, 0,
-	            "Scores per iteration (0 to 1; %s under an accepted change)", g->arrow_up);
+	tlines_hangf(l, THEME_HEADER, 2,
+	             "Scores per iteration (0 to 1; %s under an accepted change)", g->arrow_up);
 	add_chart(l, "train", h, train, NULL, n, w, cell, 1);
 	add_chart(l, "validation", h, val, NULL, n, w, cell, 1);
 	struct sbuf b = {0};
@@ -320,8 +325,8 @@ static void build_charts(struct view *v, struct tlines *l)
 	}
 	tlines_add_rowf(l, THEME_SCORE_GOOD, 2, "%s", sbuf_str(&b));
 	sbuf_free(&b);
-	tlines_addf(
-	    l, THEME_HEADER, 0,
+	tlines_hangf(
+	    l, THEME_HEADER, 2,
 	    "Spend so far $%.4f over %zu iteration(s); the next %d about $%.4f more (%s, %s)", cum,
 	    n, CHART_PROJECTED, more, g->shade,
 	    done ? "at the mean of the finished ones" : "as the engine projects them");
@@ -348,9 +353,9 @@ static void build_versions(struct view *v, struct history *p, int step)
 	if (mk)
 		snprintf(enter, sizeof enter,
 		         "Enter: diff from the marked v%d, m: move or clear the mark", mk->version);
-	tlines_addf(l, THEME_HEADER, 0,
-	            "Prompt versions of \"%s\" (%s current; h/l: other step, %s, V: restore)",
-	            v->tui->s->steps[step].id, glyphs()->bullet, enter);
+	tlines_hangf(l, THEME_HEADER, 2,
+	             "Prompt versions of \"%s\" (%s current; h/l: other step, %s, V: restore)",
+	             v->tui->s->steps[step].id, glyphs()->bullet, enter);
 	size_t shown = 0, latest = n;
 	for (size_t i = 0; i < n; i++)
 		if (pv[i].step == step)
