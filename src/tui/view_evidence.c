@@ -177,7 +177,10 @@ static void build(struct view *v, const struct iteration *it, long i)
 		tlines_addf(side ? &cols[k] : &p->l,
 		            t[k]->good ? THEME_SCORE_GOOD : THEME_SCORE_BAD, 2,
 		            "%s %s   score %.3f", k ? "proposal: " : "incumbent:",
-		            t[k]->prediction ? t[k]->prediction : "(none)", score[k]);
+		            !t[k]->prediction   ? "(none)"
+		            : *t[k]->prediction ? t[k]->prediction
+		                                : "(empty output)",
+		            score[k]);
 	for (int k = 0; k < 2; k++)
 		if (t[k]->error)
 			tlines_addf(side ? &cols[k] : &p->l, THEME_ERROR, 2, "%s error: %s",

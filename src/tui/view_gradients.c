@@ -98,7 +98,9 @@ static void build_case(struct tlines *l, const struct session *s, const struct i
 	tlines_ref(l, (long)ac->trace, -1);
 	tlines_hangf(l, THEME_SCORE_BAD, 2, "%s Case %zu: %s  score %.2f  prediction: %s",
 	             glyphs()->cross_mark, c + 1, id, t ? t->score : 0.0,
-	             t && t->prediction ? t->prediction : "(none)");
+	             !t || !t->prediction ? "(none)"
+	             : *t->prediction     ? t->prediction
+	                                  : "(empty output)");
 	add_text(l, 2, "loss (E3):", ac->loss, "(pending: loss+gradient phase)");
 	add_text(l, 2, "global gradient (E4):", ac->gradient, "(pending: loss+gradient phase)");
 	for (size_t k = 0; k < s->n_steps; k++) {

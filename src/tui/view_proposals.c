@@ -254,7 +254,8 @@ static const char *output_of(const struct evaluation *ev, size_t i)
 {
 	if (!ev->traces)
 		return "(output not kept)";
-	return ev->traces[i].prediction ? ev->traces[i].prediction : "(no output)";
+	const char *out = ev->traces[i].prediction;
+	return !out ? "(no output)" : *out ? out : "(empty output)";
 }
 
 /* The examples the proposal flips, fixed ones first: both scores and both final outputs side by
