@@ -33,6 +33,11 @@
 #include "tui/lines.h"
 #include "tui/view.h"
 
+/* The iterations' changes are listed beside the other columns while CHANGES_MIN columns are
+ * left for them, else on rows of their own CHANGES_UNDER columns in. */
+#define CHANGES_MIN   24
+#define CHANGES_UNDER 6
+
 #define VERSION_REF(i)  (-2 - (long)(i))
 #define VERSION_IDX(r)  ((size_t)(-2 - (r)))
 #define REJECTED_REF(k) (-1000000000L - (long)(k))
@@ -147,12 +152,19 @@ static void build_summary(struct view *v, struct tlines *l, bool rcol)
 		sbuf_free(&b);
 	}
 	free(vals);
+	struct sbuf b = {0};
+	sbuf_addf(&b, "%4s  %-6s %-17s %-9s ", "iter", "train", "validation", "tokens");
 	if (rcol) /* a column of its own, when reasoning models are used */
-		tlines_add_rowf(l, THEME_TEXT_DIM, 0, "%4s  %-6s %-17s %-9s %-9s %9s  %s", "iter",
-		                "train", "validation", "tokens", "reasoning", "cost", "changes");
-	else
-		tlines_add_rowf(l, THEME_TEXT_DIM, 0, "%4s  %-6s %-17s %-9s %9s  %s", "iter",
-		                "train", "validation", "tokens", "cost", "changes");
+		sbuf_addf(&b, "%-9s ", "reasoning");
+	sbuf_addf(&b, "%9s  ", "cost");
+	/* where build_iteration's rows put their changes: beside, or on a row of their own */
+	if (l->width - (int)b.len >= CHANGES_MIN) {
+		tlines_add_rowf(l, THEME_TEXT_DIM, 0, "%schanges", sbuf_str(&b));
+	} else {
+		tlines_add_rowf(l, THEME_TEXT_DIM, 0, "%s", sbuf_str(&b));
+		tlines_add_rowf(l, THEME_TEXT_DIM, CHANGES_UNDER, "changes");
+	}
+	sbuf_free(&b);
 }
 
 static void build_iteration(const struct session *s, struct tlines *l, const struct iteration *it,
@@ -194,10 +206,10 @@ static void build_iteration(const struct session *s, struct tlines *l, const str
 		sbuf_addf(&b, "%-9ld ", reasoning);
 	sbuf_addf(&b, "%s%*.4f  ", estimated ? "~" : "", estimated ? 8 : 9, usd);
 	/* changes that do not fit go on under their column, or under the train column when that
-	 * leaves too little room */
+	 * leaves too little room (as the column header does) */
 	int col = 31 + (int)(b.len - at);
-	tlines_hangf(l, THEME_TEXT, l->width - col >= 24 ? col : 6, "%s%s", sbuf_str(&b),
-	             sbuf_str(&ch));
+	tlines_hangf(l, THEME_TEXT, l->width - col >= CHANGES_MIN ? col : CHANGES_UNDER, "%s%s",
+	             sbuf_str(&b), sbuf_str(&ch));
 	sbuf_free(&b);
 	sbuf_free(&ch);
 }

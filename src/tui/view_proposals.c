@@ -267,10 +267,10 @@ static void build_evidence(struct tlines *l, const struct session *s, const stru
 	    &s->data.splits[s->data.splits[SPLIT_VAL].n ? SPLIT_VAL : SPLIT_TRAIN];
 	const struct glyphs *g = glyphs();
 	tlines_ref(l, -1, -1);
-	tlines_addf(l, THEME_TITLE, 0,
-	            "%s Flipped validation examples (incumbent %s proposal; j/k choose, Enter "
-	            "opens both runs)",
-	            g->hline_focus, g->arrow_right);
+	tlines_hangf(l, THEME_TITLE, 2,
+	             "%s Flipped validation examples (incumbent %s proposal; j/k choose, Enter "
+	             "opens both runs)",
+	             g->hline_focus, g->arrow_right);
 	/* wide: label and both outputs on one row; narrow: the outputs on a row of their own.  The
 	 * label ("fixes  " + a 10-column id + " 0.000 → 1.000 ") is 32 columns wide. */
 	bool wide = l->width >= 100;

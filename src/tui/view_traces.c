@@ -458,6 +458,11 @@ static void draw_header(struct view *v, struct traces *p, const struct iteration
 	struct sbuf b = {0};
 	sbuf_addf(&b, "Iteration %d: %zu examples, %zu good, %zu bad, train %.3f", it->number,
 	          it->n_traces, it->n_traces - n_bad, n_bad, it->train_score);
+	if ((int)b.len > v->w) { /* narrow: the score before the count it adds up */
+		sbuf_reset(&b);
+		sbuf_addf(&b, "Iteration %d: train %.3f, %zu good, %zu bad", it->number,
+		          it->train_score, it->n_traces - n_bad, n_bad);
+	}
 	if (u->bad_only || u->trace_state > 0 || u->trace_text[0]) {
 		sbuf_addf(&b, "  [%zu shown:", p->n_rows);
 		if (u->bad_only)
