@@ -205,11 +205,15 @@ static void build_iteration(const struct session *s, struct tlines *l, const str
 	if (reasoning_column)
 		sbuf_addf(&b, "%-9ld ", reasoning);
 	sbuf_addf(&b, "%s%*.4f  ", estimated ? "~" : "", estimated ? 8 : 9, usd);
-	/* changes that do not fit go on under their column, or under the train column when that
-	 * leaves too little room (as the column header does) */
+	/* the changes beside the other columns (going on under their column), or on rows of their
+	 * own when that leaves too little room, as the column header puts them */
 	int col = 31 + (int)(b.len - at);
-	tlines_hangf(l, THEME_TEXT, l->width - col >= CHANGES_MIN ? col : CHANGES_UNDER, "%s%s",
-	             sbuf_str(&b), sbuf_str(&ch));
+	if (l->width - col >= CHANGES_MIN) {
+		tlines_hangf(l, THEME_TEXT, col, "%s%s", sbuf_str(&b), sbuf_str(&ch));
+	} else {
+		tlines_hangf(l, THEME_TEXT, CHANGES_UNDER, "%s", sbuf_str(&b));
+		tlines_add(l, THEME_TEXT, CHANGES_UNDER, sbuf_str(&ch));
+	}
 	sbuf_free(&b);
 	sbuf_free(&ch);
 }
