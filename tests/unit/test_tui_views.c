@@ -706,6 +706,36 @@ static void test_columns(void **state)
 	tlines_free(&b);
 }
 
+/* A header that wraps goes on under itself: hanging rows, plain text and coloured spans, the
+ * hang kept to leave 20 columns. */
+static void test_hang(void **state)
+{
+	(void)state;
+	struct tlines l;
+	tlines_init(&l, 24);
+	tlines_hangf(&l, THEME_HEADER, 2, "%s", "alpha beta gamma delta epsilon zeta");
+	assert_int_equal(l.n, 2);
+	assert_string_equal(l.v[0].text, "alpha beta gamma delta");
+	assert_int_equal(l.v[0].indent, 0);
+	assert_string_equal(l.v[1].text, "epsilon zeta");
+	assert_int_equal(l.v[1].indent, 2);
+	tlines_clear(&l);
+	struct tspan sp[] = {{"one two ", 8, THEME_TITLE},
+	                     {"three four five six seven", 25, THEME_TEXT}};
+	tlines_add_spans_hang(&l, 3, sp, 2);
+	assert_int_equal(l.n, 2);
+	assert_int_equal(strncmp(l.v[0].text, "one two three four five", 23), 0);
+	assert_int_equal(l.v[1].indent, 3);
+	assert_string_equal(l.v[1].text, "six seven");
+	assert_int_equal(l.v[0].segs[0].el, THEME_TITLE);
+	assert_int_equal(l.v[1].segs[0].el, THEME_TEXT);
+	tlines_clear(&l);
+	tlines_hangf(&l, THEME_TEXT, 30, "%s", "a b c d e f g h i j k l m n o");
+	for (size_t i = 1; i < l.n; i++) /* 24 - 20 at most */
+		assert_int_equal(l.v[i].indent, 4);
+	tlines_free(&l);
+}
+
 static const struct step_change *change_of(const struct iteration *it, const char *id,
                                            const struct session *s)
 {
@@ -1072,6 +1102,7 @@ int main(void)
 	    cmocka_unit_test(test_columns),
 	    cmocka_unit_test_setup_teardown(test_history, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_headers_stay, setup, teardown),
+	    cmocka_unit_test(test_hang),
 	    cmocka_unit_test_setup_teardown(test_streaming_and_hostile_text, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_traces_reasoning, setup, teardown),
 	};
