@@ -537,11 +537,15 @@ static void on_llm_done(void *arg, const struct llm_reply *rep)
 	struct trace_step *ts = &es->trace.steps[tsi];
 	ts->latency_s = rep->latency_s;
 	ts->queued_s = rep->queued_s;
-	ts->tok_in = rep->usage.in;
-	ts->tok_out = rep->usage.out;
-	ts->tok_cached = rep->usage.cached;
-	ts->tok_reasoning = rep->usage.reasoning;
-	ts->estimated = rep->usage.estimated;
+	/* the answer of an identical request in flight is reused as a memo hit is: not billed
+	 * again, its tokens those the answer cost when it ran */
+	const struct llm_usage *u = rep->shared ? &rep->answer : &rep->usage;
+	ts->memo = rep->shared;
+	ts->tok_in = u->in;
+	ts->tok_out = u->out;
+	ts->tok_cached = u->cached;
+	ts->tok_reasoning = u->reasoning;
+	ts->estimated = u->estimated;
 	if (*rep->reasoning)
 		ts->reasoning = xstrdup(rep->reasoning);
 	ts->cost_usd = rep->cost_usd;
@@ -956,6 +960,7 @@ static void on_retrieve_done(void *arg, const struct llm_reply *rep)
 	ts->latency_s = rep->latency_s;
 	ts->queued_s = rep->queued_s;
 	ts->cached = rep->cached;
+	ts->memo = rep->shared; /* an identical retrieval's answer, as the memo's */
 	memcpy(ts->key, rep->key, sizeof ts->key);
 	struct err e = {{0}};
 	if (rep->error)

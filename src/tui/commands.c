@@ -319,12 +319,20 @@ static void cmd_cost(struct app *a, int argc, char **argv)
 	if (rt.n)
 		snprintf(reps, sizeof reps, "; replicas %ld up, %ld out (:cost replicas)",
 		         rt.n - rt.out, rt.out);
-	tui_message(&a->t,
-	            "spent %s$%.4f (this run %s$%.4f), %ld calls (%ld cached, %ld avoided), %ld "
-	            "tok%s; next %s ~%ld calls (%ld cached) ~%ld tok ~$%.4f; %s%s",
-	            est, t.cost_usd, run.estimated ? "~" : "", run.cost_usd, t.calls, t.cached,
-	            t.avoided, t.tokens_in + t.tokens_out, sbuf_str(&detail), phase_name(next),
-	            p.calls, p.cached, p.tokens_in + p.tokens_out, p.usd, capbuf, reps);
+	char *full = xasprintf(
+	    "spent %s$%.4f (this run %s$%.4f), %ld calls (%ld cached, %ld avoided), %ld tok%s; "
+	    "next %s ~%ld calls (%ld cached) ~%ld tok ~$%.4f; %s%s",
+	    est, t.cost_usd, run.estimated ? "~" : "", run.cost_usd, t.calls, t.cached, t.avoided,
+	    t.tokens_in + t.tokens_out, sbuf_str(&detail), phase_name(next), p.calls, p.cached,
+	    p.tokens_in + p.tokens_out, p.usd, capbuf, reps);
+	if ((int)strlen(full) <= a->cols) /* the message line is one row: else the gist */
+		tui_message(&a->t, "%s", full);
+	else
+		tui_message(&a->t,
+		            "spent %s$%.4f, %ld calls, %ld tok; next %s projected ~$%.4f; %s%s",
+		            est, t.cost_usd, t.calls, t.tokens_in + t.tokens_out, phase_name(next),
+		            p.usd, capbuf, reps);
+	free(full);
 	sbuf_free(&detail);
 }
 

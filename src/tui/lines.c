@@ -87,26 +87,54 @@ static int avail(const struct tlines *l, int indent)
 	return l->width - indent > 1 ? l->width - indent : 1;
 }
 
-size_t tlines_add(struct tlines *l, enum theme_element el, int indent, const char *text)
+/* Text wrapped to width - indent; rows after the first go `hang` columns further in. */
+static size_t add_text(struct tlines *l, enum theme_element el, int indent, int hang,
+                       const char *text)
 {
 	size_t first = l->n;
 	if (!text)
 		text = "";
 	struct san_text st;
 	san_text_from(&st, text, strlen(text), indent, SAN_KEEP_NEWLINES);
-	struct san_lines ls = {0};
+	struct san_lines ls = {0}, rest = {0};
 	san_wrap(&ls, st.s, st.len, avail(l, indent));
+	if (hang > 0 && ls.n > 1) { /* the rest again, under the hang */
+		size_t from = ls.v[1].start;
+		san_wrap(&rest, st.s + from, st.len - from, avail(l, indent + hang));
+		for (size_t i = 0; i < rest.n; i++)
+			rest.v[i].start += from;
+		ls.n = 1;
+	}
 	struct sbuf b = {0};
-	for (size_t i = 0; i < ls.n; i++) {
-		san_utf8_encode(&b, st.s + ls.v[i].start, ls.v[i].len);
-		push_row(l, indent, sbuf_take(&b), one_seg(el), 1);
+	for (size_t i = 0; i < ls.n + rest.n; i++) {
+		const struct san_line *r = i < ls.n ? &ls.v[i] : &rest.v[i - ls.n];
+		san_utf8_encode(&b, st.s + r->start, r->len);
+		push_row(l, indent + (i ? hang : 0), sbuf_take(&b), one_seg(el), 1);
 	}
 	if (l->n == first)
 		push_row(l, indent, xstrdup(""), one_seg(el), 1);
 	sbuf_free(&b);
 	san_lines_free(&ls);
+	san_lines_free(&rest);
 	san_text_free(&st);
 	return first;
+}
+
+size_t tlines_add(struct tlines *l, enum theme_element el, int indent, const char *text)
+{
+	return add_text(l, el, indent, 0, text);
+}
+
+size_t tlines_hangf(struct tlines *l, enum theme_element el, int hang, const char *fmt, ...)
+{
+	struct sbuf b = {0};
+	va_list ap;
+	va_start(ap, fmt);
+	sbuf_vaddf(&b, fmt, ap);
+	va_end(ap);
+	size_t r = add_text(l, el, 0, MAX(0, MIN(hang, l->width - 20)), sbuf_str(&b));
+	sbuf_free(&b);
+	return r;
 }
 
 size_t tlines_addf(struct tlines *l, enum theme_element el, int indent, const char *fmt, ...)
@@ -168,15 +196,20 @@ static void flow_wrap(struct tlines *l, struct flow *f, int indent)
 	*f = next;
 }
 
-static size_t add_spans(struct tlines *l, int indent, const struct tspan *spans, size_t n, int w)
+/* Rows after the first go `hang` columns further in. */
+static size_t add_spans_hang(struct tlines *l, int indent, int hang, const struct tspan *spans,
+                             size_t n, int w)
 {
 	size_t first = l->n;
 	struct flow f = {0};
+	int first_w = w;
 	for (size_t i = 0; i < n; i++) {
 		struct san_text st;
 		san_text_from(&st, spans[i].text, spans[i].len, indent + f.used, SAN_KEEP_NEWLINES);
 		for (size_t k = 0; k < st.len; k++) {
 			wchar_t c = st.s[k];
+			if (hang && l->n > first) /* past the first row: the rest under the hang */
+				indent += hang, w = MAX(1, first_w - hang), hang = 0;
 			if (c == L'\n') {
 				flow_flush(l, &f, indent);
 				continue;
@@ -202,9 +235,19 @@ static size_t add_spans(struct tlines *l, int indent, const struct tspan *spans,
 	return first;
 }
 
+static size_t add_spans(struct tlines *l, int indent, const struct tspan *spans, size_t n, int w)
+{
+	return add_spans_hang(l, indent, 0, spans, n, w);
+}
+
 size_t tlines_add_spans(struct tlines *l, int indent, const struct tspan *spans, size_t n)
 {
 	return add_spans(l, indent, spans, n, avail(l, indent));
+}
+
+size_t tlines_add_spans_hang(struct tlines *l, int hang, const struct tspan *spans, size_t n)
+{
+	return add_spans_hang(l, 0, MAX(0, MIN(hang, l->width - 20)), spans, n, avail(l, 0));
 }
 
 /* Calls fn for each piece of the span: a run of visible text (cp -1), then an invisible

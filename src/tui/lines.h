@@ -62,9 +62,16 @@ void tlines_ref(struct tlines *l, long ref, int step);
 size_t tlines_add(struct tlines *l, enum theme_element el, int indent, const char *text);
 size_t tlines_addf(struct tlines *l, enum theme_element el, int indent, const char *fmt, ...)
     PRINTF_LIKE(4, 5);
+/* As tlines_addf at indent 0, but the rows after the first start `hang` columns in (leaving 20
+ * columns at least): a header or a table row that wraps goes on under itself, not at the
+ * margin. */
+size_t tlines_hangf(struct tlines *l, enum theme_element el, int hang, const char *fmt, ...)
+    PRINTF_LIKE(4, 5);
 /* Adds coloured spans as one flowing text wrapped at character boundaries (newlines in spans
  * start new rows); returns the index of the first row. */
 size_t tlines_add_spans(struct tlines *l, int indent, const struct tspan *spans, size_t n);
+/* As tlines_add_spans at indent 0, the rows after the first `hang` columns in (tlines_hangf). */
+size_t tlines_add_spans_hang(struct tlines *l, int hang, const struct tspan *spans, size_t n);
 /* As tlines_add_spans, but each invisible character (sanitize.h, san_invisible) is shown as a
  * marker "<U+200B>" in THEME_WARNING: for diffs and proposed prompts, which must not carry a
  * change nobody can see. */

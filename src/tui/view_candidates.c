@@ -139,11 +139,14 @@ static void build_step(struct view *v, const struct iteration *it, int step)
 		if (cd)
 			diff_sizes(inc, text, &added, &removed);
 		struct sbuf b = {0};
-		if (k)
-			sbuf_addf(&b, "#%-3d %-10s demos %-2zu +%-4zu -%-4zu", k,
-			          cd->optimizer ? cd->optimizer : "?", cd->n_demos, added, removed);
-		else
-			sbuf_addf(&b, "inc  %-10s demos %-2zu %-11s", "incumbent", st->n_demos, "");
+		char id[16] = "inc", bytes[48] = ""; /* bytes: against the incumbent's text */
+		if (k) {
+			snprintf(id, sizeof id, "#%d", k);
+			snprintf(bytes, sizeof bytes, "+%zu -%zu bytes", added, removed);
+		}
+		sbuf_addf(&b, "%-4s %-10s demos %-2zu %-16s", id,
+		          k ? (cd->optimizer ? cd->optimizer : "?") : "incumbent",
+		          k ? cd->n_demos : st->n_demos, bytes);
 		sbuf_addf(&b, " %-9s ", k == pick ? "proposed" : "");
 		enum theme_element el = k == pick ? THEME_SCORE_GOOD : THEME_TEXT;
 		struct tspan sp[] = {{b.s, b.len, el},

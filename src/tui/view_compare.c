@@ -95,9 +95,22 @@ int view_compare_start(struct view *v, const char *a, const char *b, struct err 
 	return 0;
 }
 
+/* Where a line's text starts after its label ("A: ", "step X: A ", "   B "): its continuation
+ * rows go there, not back at the indent. */
+static int text_col(const char *text)
+{
+	size_t lead = strspn(text, " ");
+	const char *at = strstr(text, ": A ");
+	if (!strncmp(text + lead, "A: ", 3) || !strncmp(text + lead, "B: ", 3))
+		return (int)lead + 3;
+	if (!strncmp(text + lead, "B ", 2))
+		return (int)lead + 2;
+	return at && !strncmp(text, "step ", 5) ? (int)(at - text) + 4 : 0;
+}
+
 static void add_line(void *arg, int indent, const char *text)
 {
-	tlines_add(arg, THEME_TEXT, indent, text);
+	tlines_hangf(arg, THEME_TEXT, indent + text_col(text), "%*s%s", indent, "", text);
 }
 
 static int body_rows(const struct view *v)

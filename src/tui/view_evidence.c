@@ -177,7 +177,10 @@ static void build(struct view *v, const struct iteration *it, long i)
 		tlines_addf(side ? &cols[k] : &p->l,
 		            t[k]->good ? THEME_SCORE_GOOD : THEME_SCORE_BAD, 2,
 		            "%s %s   score %.3f", k ? "proposal: " : "incumbent:",
-		            t[k]->prediction ? t[k]->prediction : "(none)", score[k]);
+		            !t[k]->prediction   ? "(none)"
+		            : *t[k]->prediction ? t[k]->prediction
+		                                : "(empty output)",
+		            score[k]);
 	for (int k = 0; k < 2; k++)
 		if (t[k]->error)
 			tlines_addf(side ? &cols[k] : &p->l, THEME_ERROR, 2, "%s error: %s",
@@ -209,14 +212,23 @@ static void draw_evidence(struct view *v)
 		           : it->val_idx ? it->val_idx[i]
 		                         : (size_t)i;
 		double d = best->scores[i] - inc->scores[i];
-		view_printf(v, 0, 0, THEME_HEADER,
-		            "%s Example %s, iteration %d: %s (%.3f %s %.3f)   h/l other flipped  "
-		            "Enter or q back",
-		            glyphs()->hline_focus, x < sp->n ? sp->ex[x].id : "?", it->number,
-		            d > 0   ? "the proposal fixes it"
-		            : d < 0 ? "the proposal breaks it"
-		                    : "same",
-		            inc->scores[i], glyphs()->arrow_right, best->scores[i]);
+		char *what =
+		    xasprintf("%s Example %s, iteration %d: %s (%.3f %s %.3f)",
+		              glyphs()->hline_focus, x < sp->n ? sp->ex[x].id : "?", it->number,
+		              d > 0   ? "the proposal fixes it"
+		              : d < 0 ? "the proposal breaks it"
+		                      : "same",
+		              inc->scores[i], glyphs()->arrow_right, best->scores[i]);
+		/* then the keys as fit, in full or short (the title bar says how to close) */
+		static const char *const keys[] = {"   h/l other flipped  Enter or q back",
+		                                   "   h/l other flipped", "  h/l other"};
+		int used = view_print(v, 0, 0, THEME_HEADER, what, -1);
+		for (size_t k = 0; k < ARRAY_SIZE(keys); k++)
+			if (used + (int)strlen(keys[k]) <= v->w) {
+				view_print(v, 0, used, THEME_HEADER, keys[k], -1);
+				break;
+			}
+		free(what);
 	} else {
 		view_print(v, 0, 0, THEME_HEADER, "Evidence", v->w);
 	}

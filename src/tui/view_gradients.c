@@ -53,9 +53,9 @@ static void add_text(struct tlines *l, int indent, const char *label, const char
 static void build_header(struct tlines *l, const struct session *s, const struct iteration *it)
 {
 	tlines_ref(l, -1, -1);
-	tlines_addf(l, THEME_HEADER, 0,
-	            "Iteration %d: %zu bad cases analysed (of %zu in the batch)", it->number,
-	            it->n_cases, it->n_traces);
+	tlines_hangf(l, THEME_HEADER, 2,
+	             "Iteration %d: %zu bad cases analysed (of %zu in the batch)", it->number,
+	             it->n_cases, it->n_traces);
 	struct sbuf b = {0};
 	for (size_t k = 0; k < s->n_steps; k++) {
 		int blamed, cleared;
@@ -65,7 +65,7 @@ static void build_header(struct tlines *l, const struct session *s, const struct
 			          s->steps[k].id, blamed, cleared);
 	}
 	if (b.len)
-		tlines_addf(l, THEME_TEXT, 0, "Blame (E5): %s", sbuf_str(&b));
+		tlines_hangf(l, THEME_TEXT, 2, "Blame (E5): %s", sbuf_str(&b));
 	sbuf_free(&b);
 	if (it->note)
 		tlines_add(l, THEME_WARNING, 0, it->note);
@@ -96,9 +96,11 @@ static void build_case(struct tlines *l, const struct session *s, const struct i
 	const struct split *sp = t ? &s->data.splits[t->split] : NULL;
 	const char *id = t && t->example < sp->n ? sp->ex[t->example].id : "?";
 	tlines_ref(l, (long)ac->trace, -1);
-	tlines_addf(l, THEME_SCORE_BAD, 0, "%s Case %zu: %s  score %.2f  prediction: %s",
-	            glyphs()->cross_mark, c + 1, id, t ? t->score : 0.0,
-	            t && t->prediction ? t->prediction : "(none)");
+	tlines_hangf(l, THEME_SCORE_BAD, 2, "%s Case %zu: %s  score %.2f  prediction: %s",
+	             glyphs()->cross_mark, c + 1, id, t ? t->score : 0.0,
+	             !t || !t->prediction ? "(none)"
+	             : *t->prediction     ? t->prediction
+	                                  : "(empty output)");
 	add_text(l, 2, "loss (E3):", ac->loss, "(pending: loss+gradient phase)");
 	add_text(l, 2, "global gradient (E4):", ac->gradient, "(pending: loss+gradient phase)");
 	for (size_t k = 0; k < s->n_steps; k++) {

@@ -12,6 +12,7 @@
 
 #include "core/util.h"
 #include "tui/glyphs.h"
+#include "tui/sanitize.h"
 #include "tui/tui_int.h"
 
 enum node_state { NODE_IDLE, NODE_RUNNING, NODE_DONE, NODE_ERROR };
@@ -342,7 +343,12 @@ static void draw_box(struct view *v, int step)
 	snprintf(title, sizeof title, " %s ", st->id);
 	view_print(v, nd->y, nd->x + 1, sel ? THEME_SELECTED : THEME_TITLE, title, nd->w - 2);
 	node_label(v, step, label, sizeof label);
-	view_print(v, nd->y + 1, nd->x + 2, llm ? THEME_NODE_LLM : THEME_NODE_CODE, label,
+	/* too narrow for "llm MODEL state": the state alone (the rounded corners say LLM) */
+	size_t pre = llm ? 4 + strlen(st->model ? st->model : "") : 0;
+	const char *shown = label;
+	if (llm && san_width_utf8(label) > nd->w - 4 && strlen(label) > pre && label[pre] == ' ')
+		shown = label + pre + 1;
+	view_print(v, nd->y + 1, nd->x + 2, llm ? THEME_NODE_LLM : THEME_NODE_CODE, shown,
 	           nd->w - 4);
 }
 
@@ -502,9 +508,16 @@ static void loop_frame_label(struct view *v, const struct loop *lp)
 		return;
 	char what[100], until[160];
 	loop_parts(S(v), lp, what, sizeof what, until, sizeof until);
-	view_print(v, y0, x0 + 2, THEME_LOOP, what, x1 - x0 - 3);
+	int room = x1 - x0 - 3;
+	if (san_width_utf8(what) > room) /* narrow: " ↻ hops: 2 max " */
+		snprintf(what, sizeof what, " %s %s: %d max ", glyphs()->loop, lp->id,
+		         lp->max_rounds);
+	view_print(v, y0, x0 + 2, THEME_LOOP, what, room);
+	const char *tilde = strstr(until, " ~ /");
+	if (tilde && san_width_utf8(until + 1) > room) /* narrow: the pattern, not its step */
+		memmove(until + 7, tilde + 3, strlen(tilde + 3) + 1); /* " until " */
 	if (*until)
-		view_print(v, y0 + 1, x0 + 2, THEME_LOOP, until + 1, x1 - x0 - 3);
+		view_print(v, y0 + 1, x0 + 2, THEME_LOOP, until + 1, room);
 }
 
 static void draw_layers(struct view *v)

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/util.h"
+#include "tui/lines.h"
 #include "tui/tui_int.h"
 
 #define KEY_COL 18
@@ -25,6 +26,19 @@ static void add(struct help *h, enum theme_element el, int indent, char *text)
 {
 	h->v = xgrow(h->v, &h->cap, h->n + 1, sizeof *h->v);
 	h->v[h->n++] = (struct help_line){el, text, indent};
+}
+
+/* A key (or command, or phase) and its description, wrapped under the description column when
+ * the screen is narrow (never cut). */
+static void add_keyed(struct help *h, int width, enum theme_element el, const char *left,
+                      const char *desc)
+{
+	struct tlines t;
+	tlines_init(&t, MAX(20, width - 3 - KEY_COL - 1));
+	tlines_add(&t, THEME_TEXT, 0, desc);
+	for (size_t i = 0; i < t.n; i++)
+		add(h, el, 3, xasprintf("%-*s %s", KEY_COL, i ? "" : left, t.v[i].text));
+	tlines_free(&t);
 }
 
 static void help_clear(struct help *h)
@@ -52,8 +66,7 @@ static void build(struct view *v)
 		}
 		char keys[128];
 		keymap_keys_for(&a->km, "", (enum action)act, keys, sizeof keys);
-		add(h, THEME_HELP_KEY, 3,
-		    xasprintf("%-*s %s", KEY_COL, keys[0] ? keys : "(unbound)", ai->help));
+		add_keyed(h, v->w, THEME_HELP_KEY, keys[0] ? keys : "(unbound)", ai->help);
 	}
 	add(h, THEME_TEXT, 0, xstrdup(""));
 	add(h, THEME_HELP_GROUP, 1, xstrdup("Commands (: then Tab completes)"));
@@ -62,15 +75,14 @@ static void build(struct view *v)
 	for (size_t i = 0; i < n; i++) {
 		char *left =
 		    xasprintf(":%s%s%s", cmds[i].name, cmds[i].args[0] ? " " : "", cmds[i].args);
-		add(h, THEME_HELP_KEY, 3, xasprintf("%-*s %s", KEY_COL, left, cmds[i].help));
+		add_keyed(h, v->w, THEME_HELP_KEY, left, cmds[i].help);
 		free(left);
 	}
 	add(h, THEME_TEXT, 0, xstrdup(""));
 	add(h, THEME_HELP_GROUP, 1, xstrdup("Phases of one iteration (s runs the next one)"));
 	for (int p = 0; p < PHASE_COUNT; p++)
-		add(h, THEME_TEXT, 3,
-		    xasprintf("%-*s %s", KEY_COL, phase_name((enum phase)p),
-		              phase_help((enum phase)p)));
+		add_keyed(h, v->w, THEME_TEXT, phase_name((enum phase)p),
+		          phase_help((enum phase)p));
 }
 
 static void help_open(struct view *v)

@@ -33,6 +33,11 @@
 #include "tui/lines.h"
 #include "tui/view.h"
 
+/* The iterations' changes are listed beside the other columns while CHANGES_MIN columns are
+ * left for them, else on rows of their own CHANGES_UNDER columns in. */
+#define CHANGES_MIN   24
+#define CHANGES_UNDER 6
+
 #define VERSION_REF(i)  (-2 - (long)(i))
 #define VERSION_IDX(r)  ((size_t)(-2 - (r)))
 #define REJECTED_REF(k) (-1000000000L - (long)(k))
@@ -118,11 +123,11 @@ static void build_summary(struct view *v, struct tlines *l, bool rcol)
 	engine_spent(en, &tot);
 	struct sbuf detail = {0};
 	engine_tokens_detail(&tot, &detail);
-	tlines_addf(l, THEME_HEADER, 0,
-	            "%zu iteration(s); %ld calls (%ld cached, %ld memo hits), %ld tokens%s, "
-	            "%s$%.4f",
-	            n, tot.calls, tot.cached, tot.memo_hits, tot.tokens_in + tot.tokens_out,
-	            sbuf_str(&detail), tot.estimated ? "~" : "", tot.cost_usd);
+	tlines_hangf(l, THEME_HEADER, 2,
+	             "%zu iteration(s); %ld calls (%ld cached, %ld memo hits), %ld tokens%s, "
+	             "%s$%.4f",
+	             n, tot.calls, tot.cached, tot.memo_hits, tot.tokens_in + tot.tokens_out,
+	             sbuf_str(&detail), tot.estimated ? "~" : "", tot.cost_usd);
 	sbuf_free(&detail);
 	/* the incumbent's measured validation score before each iteration, then now: the rows'
 	 * first and last numbers */
@@ -147,12 +152,19 @@ static void build_summary(struct view *v, struct tlines *l, bool rcol)
 		sbuf_free(&b);
 	}
 	free(vals);
+	struct sbuf b = {0};
+	sbuf_addf(&b, "%4s  %-6s %-17s %-9s ", "iter", "train", "validation", "tokens");
 	if (rcol) /* a column of its own, when reasoning models are used */
-		tlines_add_rowf(l, THEME_TEXT_DIM, 0, "%4s  %-6s %-17s %-9s %-9s %9s  %s", "iter",
-		                "train", "validation", "tokens", "reasoning", "cost", "changes");
-	else
-		tlines_add_rowf(l, THEME_TEXT_DIM, 0, "%4s  %-6s %-17s %-9s %9s  %s", "iter",
-		                "train", "validation", "tokens", "cost", "changes");
+		sbuf_addf(&b, "%-9s ", "reasoning");
+	sbuf_addf(&b, "%9s  ", "cost");
+	/* where build_iteration's rows put their changes: beside, or on a row of their own */
+	if (l->width - (int)b.len >= CHANGES_MIN) {
+		tlines_add_rowf(l, THEME_TEXT_DIM, 0, "%schanges", sbuf_str(&b));
+	} else {
+		tlines_add_rowf(l, THEME_TEXT_DIM, 0, "%s", sbuf_str(&b));
+		tlines_add_rowf(l, THEME_TEXT_DIM, CHANGES_UNDER, "changes");
+	}
+	sbuf_free(&b);
 }
 
 static void build_iteration(const struct session *s, struct tlines *l, const struct iteration *it,
@@ -187,12 +199,21 @@ static void build_iteration(const struct session *s, struct tlines *l, const str
 		sbuf_adds(&b, it->phase > PHASE_SELECTION || it->phase == PHASE_FORWARD
 		                  ? "-"
 		                  : "pending");
-	tlines_pad(&b, 30);
+	tlines_pad(&b, 31); /* under the header's columns (build_header) */
+	size_t at = b.len;  /* ASCII from here on */
 	sbuf_addf(&b, "%-9ld ", tokens);
 	if (reasoning_column)
 		sbuf_addf(&b, "%-9ld ", reasoning);
-	sbuf_addf(&b, "%s%*.4f  %s", estimated ? "~" : "", estimated ? 8 : 9, usd, sbuf_str(&ch));
-	tlines_add(l, THEME_TEXT, 0, sbuf_str(&b));
+	sbuf_addf(&b, "%s%*.4f  ", estimated ? "~" : "", estimated ? 8 : 9, usd);
+	/* the changes beside the other columns (going on under their column), or on rows of their
+	 * own when that leaves too little room, as the column header puts them */
+	int col = 31 + (int)(b.len - at);
+	if (l->width - col >= CHANGES_MIN) {
+		tlines_hangf(l, THEME_TEXT, col, "%s%s", sbuf_str(&b), sbuf_str(&ch));
+	} else {
+		tlines_hangf(l, THEME_TEXT, CHANGES_UNDER, "%s", sbuf_str(&b));
+		tlines_add(l, THEME_TEXT, CHANGES_UNDER, sbuf_str(&ch));
+	}
 	sbuf_free(&b);
 	sbuf_free(&ch);
 }
@@ -304,8 +325,8 @@ static void build_charts(struct view *v, struct tlines *l)
 	const struct glyphs *g = glyphs();
 	tlines_ref(l, -1, -1);
 	tlines_add(l, THEME_TEXT, 0, "");
-	tlines_addf(l, THEME_HEADER, 0,
-	            "Scores per iteration (0 to 1; %s under an accepted change)", g->arrow_up);
+	tlines_hangf(l, THEME_HEADER, 2,
+	             "Scores per iteration (0 to 1; %s under an accepted change)", g->arrow_up);
 	add_chart(l, "train", h, train, NULL, n, w, cell, 1);
 	add_chart(l, "validation", h, val, NULL, n, w, cell, 1);
 	struct sbuf b = {0};
@@ -320,8 +341,8 @@ static void build_charts(struct view *v, struct tlines *l)
 	}
 	tlines_add_rowf(l, THEME_SCORE_GOOD, 2, "%s", sbuf_str(&b));
 	sbuf_free(&b);
-	tlines_addf(
-	    l, THEME_HEADER, 0,
+	tlines_hangf(
+	    l, THEME_HEADER, 2,
 	    "Spend so far $%.4f over %zu iteration(s); the next %d about $%.4f more (%s, %s)", cum,
 	    n, CHART_PROJECTED, more, g->shade,
 	    done ? "at the mean of the finished ones" : "as the engine projects them");
@@ -348,9 +369,9 @@ static void build_versions(struct view *v, struct history *p, int step)
 	if (mk)
 		snprintf(enter, sizeof enter,
 		         "Enter: diff from the marked v%d, m: move or clear the mark", mk->version);
-	tlines_addf(l, THEME_HEADER, 0,
-	            "Prompt versions of \"%s\" (%s current; h/l: other step, %s, V: restore)",
-	            v->tui->s->steps[step].id, glyphs()->bullet, enter);
+	tlines_hangf(l, THEME_HEADER, 2,
+	             "Prompt versions of \"%s\" (%s current; h/l: other step, %s, V: restore)",
+	             v->tui->s->steps[step].id, glyphs()->bullet, enter);
 	size_t shown = 0, latest = n;
 	for (size_t i = 0; i < n; i++)
 		if (pv[i].step == step)

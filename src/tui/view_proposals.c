@@ -202,7 +202,7 @@ static void build_change(struct tlines *l, const struct engine *en, const struct
 	free(own);
 	struct tspan sp[] = {{b.s, b.len, decision_colour[ch->decision]},
 	                     {rest, strlen(rest), THEME_TEXT}};
-	tlines_add_spans(l, 0, sp, 2);
+	tlines_add_spans_hang(l, 2, sp, 2);
 	free(rest);
 	sbuf_free(&b);
 	if (ch->edited)
@@ -254,7 +254,8 @@ static const char *output_of(const struct evaluation *ev, size_t i)
 {
 	if (!ev->traces)
 		return "(output not kept)";
-	return ev->traces[i].prediction ? ev->traces[i].prediction : "(no output)";
+	const char *out = ev->traces[i].prediction;
+	return !out ? "(no output)" : *out ? out : "(empty output)";
 }
 
 /* The examples the proposal flips, fixed ones first: both scores and both final outputs side by
@@ -266,10 +267,10 @@ static void build_evidence(struct tlines *l, const struct session *s, const stru
 	    &s->data.splits[s->data.splits[SPLIT_VAL].n ? SPLIT_VAL : SPLIT_TRAIN];
 	const struct glyphs *g = glyphs();
 	tlines_ref(l, -1, -1);
-	tlines_addf(l, THEME_TITLE, 0,
-	            "%s Flipped validation examples (incumbent %s proposal; j/k choose, Enter "
-	            "opens both runs)",
-	            g->hline_focus, g->arrow_right);
+	tlines_hangf(l, THEME_TITLE, 2,
+	             "%s Flipped validation examples (incumbent %s proposal; j/k choose, Enter "
+	             "opens both runs)",
+	             g->hline_focus, g->arrow_right);
 	/* wide: label and both outputs on one row; narrow: the outputs on a row of their own.  The
 	 * label ("fixes  " + a 10-column id + " 0.000 → 1.000 ") is 32 columns wide. */
 	bool wide = l->width >= 100;
@@ -330,6 +331,51 @@ static uint64_t evidence_key(const struct iteration *it, const struct evaluation
 	return hash_bytes(best->scores, it->n_val * sizeof *best->scores, h);
 }
 
+/* One row of the header: the long form when it fits, else the short one (cut if need be). */
+static void head_line(struct tlines *l, enum theme_element el, const char *lng, const char *shrt)
+{
+	tlines_add_rowf(l, el, 0, "%s", (int)strlen(lng) <= l->width ? lng : shrt);
+}
+
+/* The title (wrapped under itself), the per-example counts and the keys: what stays at the top
+ * while the changes scroll. */
+static void build_head(struct tlines *l, const struct iteration *it, const struct evaluation *inc,
+                       const size_t count[3])
+{
+	size_t decided = 0;
+	for (size_t c = 0; c < it->n_changes; c++)
+		decided += it->changes[c].decision != DECISION_NONE;
+	tlines_hangf(l, THEME_HEADER, 2,
+	             "Iteration %d proposal, %zu of %zu decided: validation %.3f %s %.3f (gain "
+	             "%+.3f) on %zu examples",
+	             it->number, decided, it->n_changes, it->base_score, glyphs()->arrow_right,
+	             it->best_score, it->best_score - it->base_score, it->n_val);
+	if (inc) {
+		char per[160];
+		int n =
+		    snprintf(per, sizeof per, "per example: fixes %zu, breaks %zu, unchanged %zu",
+		             count[0], count[1], count[2]);
+		char *lng = xasprintf("%s (its score rose, fell, stayed)", per);
+		head_line(l, THEME_TEXT, lng, n > 0 ? per : "");
+		free(lng);
+	} else {
+		head_line(
+		    l, THEME_TEXT_DIM,
+		    "per example: the scores of each example are not kept (a reopened session)",
+		    "per example: not kept (a reopened session)");
+	}
+	if (it->phase == PHASE_DECISION)
+		head_line(
+		    l, THEME_TEXT_DIM,
+		    "a accept  x reject  e edit  u undo  j/k steps, flipped examples  Enter runs",
+		    "a/x/e accept/reject/edit  u undo  Enter runs");
+	else
+		head_line(
+		    l, THEME_TEXT_DIM,
+		    "Closed.  u undoes its last decision until r starts the next one.  Enter runs",
+		    "Closed.  u undoes the last decision, Enter runs");
+}
+
 static void build(struct view *v)
 {
 	struct proposals *p = v->priv;
@@ -342,33 +388,10 @@ static void build(struct view *v)
 		build_waiting(v, l, it);
 		return;
 	}
-	size_t decided = 0;
-	for (size_t c = 0; c < it->n_changes; c++)
-		decided += it->changes[c].decision != DECISION_NONE;
-	/* the header stays at the top while the changes scroll; its key line is cut, not wrapped */
-	tlines_addf(l, THEME_HEADER, 0,
-	            "Iteration %d proposal: validation %.3f %s %.3f (gain %+.3f) on %zu examples; "
-	            "%zu of %zu decided",
-	            it->number, it->base_score, glyphs()->arrow_right, it->best_score,
-	            it->best_score - it->base_score, it->n_val, decided, it->n_changes);
 	const struct evaluation *inc, *best;
 	size_t count[3];
 	evidence(it, v->tui->s->n_steps, &inc, &best, count);
-	if (inc)
-		tlines_add_rowf(
-		    l, THEME_TEXT, 0,
-		    "per example: fixes %zu, breaks %zu, unchanged %zu (validation score "
-		    "rose, fell, stayed)",
-		    count[0], count[1], count[2]);
-	else
-		tlines_add_rowf(l, THEME_TEXT_DIM, 0, "per example: %s",
-		                "the scores of each example are not kept (a reopened session)");
-	tlines_add_rowf(l, THEME_TEXT_DIM, 0, "%s",
-	                it->phase == PHASE_DECISION
-	                    ? "a accept  x reject  e edit  u undo  j/k step or flipped example  "
-	                      "Enter its runs  PgDn scroll"
-	                    : "Closed.  u undoes its last decision until the next iteration "
-	                      "starts (r).  j/k flipped examples, Enter their runs");
+	build_head(l, it, inc, count);
 	p->n_head = (int)l->n;
 	for (size_t c = 0; c < it->n_changes; c++)
 		build_change(l, v->tui->en, it, &it->changes[c]);

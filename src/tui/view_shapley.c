@@ -176,9 +176,9 @@ static void build(struct view *v)
 	char best[16] = "pending";
 	if (it->phase > PHASE_PROPOSAL)
 		snprintf(best, sizeof best, "%.3f", it->best_score);
-	tlines_addf(l, THEME_HEADER, 0, "Iteration %d: method %s (%s); validation %.3f %s %s",
-	            it->number, it->shapley_method ? it->shapley_method : "none",
-	            method_help(it->shapley_method), it->base_score, glyphs()->arrow_right, best);
+	tlines_hangf(l, THEME_HEADER, 2, "Iteration %d: method %s (%s); validation %.3f %s %s",
+	             it->number, it->shapley_method ? it->shapley_method : "none",
+	             method_help(it->shapley_method), it->base_score, glyphs()->arrow_right, best);
 	if (it->shapley_extra)
 		tlines_addf(l, THEME_TEXT_DIM, 0,
 		            "%ld validation evaluation(s) beyond selection's were bought for it",

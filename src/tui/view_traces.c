@@ -257,7 +257,9 @@ static void build_list(struct view *v, struct traces *p, const struct iteration 
 		                          t->good ? g->check : g->cross_mark, ri->number, t->score)
 		              : xasprintf("%s %-8s %5.2f  ", t->good ? g->check : g->cross_mark,
 		                          example_id(v->tui->s, t), t->score);
-		const char *pred = t->prediction ? t->prediction : "(no prediction)";
+		const char *pred = !t->prediction    ? "(no prediction)"
+		                   : !*t->prediction ? "(empty output)"
+		                                     : t->prediction;
 		struct tspan sp[] = {
 		    {head, strlen(head), t->good ? THEME_SCORE_GOOD : THEME_SCORE_BAD},
 		    {pred, strcspn(pred, "\n"), THEME_TEXT},
@@ -321,7 +323,10 @@ static void build_detail(struct view *v, struct traces *p, const struct iteratio
 	for (size_t gi = 0; ex && gi < ex->n_golds; gi++)
 		tlines_addf(&p->detail, THEME_TEXT, 2, "gold: %s", ex->golds[gi]);
 	tlines_addf(&p->detail, t->good ? THEME_SCORE_GOOD : THEME_SCORE_BAD, 2,
-	            "prediction: %s   score %.3f (%s)", t->prediction ? t->prediction : "(none)",
+	            "prediction: %s   score %.3f (%s)",
+	            !t->prediction   ? "(none)"
+	            : *t->prediction ? t->prediction
+	                             : "(empty output)",
 	            t->score, t->good ? "good" : "bad");
 	if (t->error)
 		tlines_addf(&p->detail, THEME_ERROR, 2, "error: %s", t->error);
@@ -453,6 +458,11 @@ static void draw_header(struct view *v, struct traces *p, const struct iteration
 	struct sbuf b = {0};
 	sbuf_addf(&b, "Iteration %d: %zu examples, %zu good, %zu bad, train %.3f", it->number,
 	          it->n_traces, it->n_traces - n_bad, n_bad, it->train_score);
+	if ((int)b.len > v->w) { /* narrow: the score before the count it adds up */
+		sbuf_reset(&b);
+		sbuf_addf(&b, "Iteration %d: train %.3f, %zu good, %zu bad", it->number,
+		          it->train_score, it->n_traces - n_bad, n_bad);
+	}
 	if (u->bad_only || u->trace_state > 0 || u->trace_text[0]) {
 		sbuf_addf(&b, "  [%zu shown:", p->n_rows);
 		if (u->bad_only)

@@ -24,5 +24,10 @@ for pat in "B - A" "fixed [0-9]+  broken [0-9]+  unchanged [0-9]+" "fixed h[0-9]
 	[ -n "$want" ] || fail "--compare printed no \"$pat\""
 	grep -qF -- "$want" "$OUT/compare.txt" || fail "the screen lacks \"$want\""
 done
+# a step output that wraps goes on under its text, not back at the margin
+grep -q "^┃                     B The Harrow Tractor is a well known product" "$OUT/compare.txt" ||
+	fail "compare: no wrapped retrieve output"
+grep -q "^┃                       Tractor,  *┃$" "$OUT/compare.txt" ||
+	fail "compare: the wrapped output does not go on under its text"
 contains compare-bad ":compare takes vN, iteration:K or current, not \"latest\""
 finish

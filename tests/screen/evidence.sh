@@ -35,6 +35,10 @@ contains ev-open-160 "Example h32, iteration 1: the proposal fixes it (0.000 →
 contains ev-open-160 "→ incumbent"
 contains ev-open-160 "→ proposal"
 contains ev-open-160 "Name the key entity of the question"
+# the proposal's query step shared the answer of an identical request: reused, not zeros
+contains ev-open-160 "│ ─ query (llm)  [memo: not billed again]"
+contains ev-open-160 "│   130 in / 4 out tokens when it ran (estimated)  [scripted]"
+! grep -q "0 in / 0 out tokens" "$OUT/ev-open-160.txt" || fail "ev-open-160: zeros for a reuse"
 contains ev-next-160 "Example h34"
 contains ev-back-160 "5 Proposals"
 

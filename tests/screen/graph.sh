@@ -34,7 +34,8 @@ SCRIPT
 golden graph-importance
 contains graph-importance "φ"
 # the dialogue loop: the frame holds the loop's steps only (final sits outside it), its label is
-# on the frame, and the edges from agent to user and final join in a tee
+# on the frame (short when the frame is narrow), and the edges from agent to user and final join
+# in a tee
 example dialogue-loop
 screen 80x30 <<'SCRIPT'
 :save-display graph-dialogue-80.txt
@@ -43,9 +44,16 @@ resize 160x48
 resize 220x50
 :save-display graph-dialogue-220.txt
 SCRIPT
+for w in 80 220; do
+	contains graph-dialogue-$w "chat: up to 4 rounds"
+done
+# a frame too narrow for its label says it short, the pattern whole, and a box its state alone
+contains graph-dialogue-160 "↻ chat: 4 max"
+contains graph-dialogue-160 "until /^FINAL:/"
+contains graph-dialogue-160 "│ llm task frozen  │"
+! sed -n 3,13p "$OUT/graph-dialogue-160.txt" | grep -q "…" || fail "graph-dialogue-160: a label cut"
 for w in 80 160 220; do
 	golden graph-dialogue-$w
-	contains graph-dialogue-$w "chat: up to"
 	contains graph-dialogue-$w "├"
 done
 finish

@@ -11,5 +11,7 @@ for dir in examples/*/; do
 SCRIPT
 	golden "open-$name"
 	contains "open-$name" "$name"
+	# the dialogue's narrow boxes: the state alone, not "llm task fro…"
+	[ "$name" = dialogue-loop ] && contains "open-$name" "│ │ frozen        │ │"
 done
 finish

@@ -74,6 +74,9 @@ key Enter
 :save-display tr-none.txt
 SCRIPT
 contains tr-round3 "✗ d01"
+# d01 ends without an answer: its empty output says so in the list and among the bad cases
+contains tr-round3 "✗ d01       0.00  (empty output)"
+contains tr-round3 "✗ Case 2: d01  score 0.00  prediction: (empty"
 contains tr-round3 "─ agent round 3 (llm)"
 contains tr-round4 "─ agent round 4 (llm)"
 contains tr-final "─ final (regex)"

@@ -706,6 +706,36 @@ static void test_columns(void **state)
 	tlines_free(&b);
 }
 
+/* A header that wraps goes on under itself: hanging rows, plain text and coloured spans, the
+ * hang kept to leave 20 columns. */
+static void test_hang(void **state)
+{
+	(void)state;
+	struct tlines l;
+	tlines_init(&l, 24);
+	tlines_hangf(&l, THEME_HEADER, 2, "%s", "alpha beta gamma delta epsilon zeta");
+	assert_int_equal(l.n, 2);
+	assert_string_equal(l.v[0].text, "alpha beta gamma delta");
+	assert_int_equal(l.v[0].indent, 0);
+	assert_string_equal(l.v[1].text, "epsilon zeta");
+	assert_int_equal(l.v[1].indent, 2);
+	tlines_clear(&l);
+	struct tspan sp[] = {{"one two ", 8, THEME_TITLE},
+	                     {"three four five six seven", 25, THEME_TEXT}};
+	tlines_add_spans_hang(&l, 3, sp, 2);
+	assert_int_equal(l.n, 2);
+	assert_int_equal(strncmp(l.v[0].text, "one two three four five", 23), 0);
+	assert_int_equal(l.v[1].indent, 3);
+	assert_string_equal(l.v[1].text, "six seven");
+	assert_int_equal(l.v[0].segs[0].el, THEME_TITLE);
+	assert_int_equal(l.v[1].segs[0].el, THEME_TEXT);
+	tlines_clear(&l);
+	tlines_hangf(&l, THEME_TEXT, 30, "%s", "a b c d e f g h i j k l m n o");
+	for (size_t i = 1; i < l.n; i++) /* 24 - 20 at most */
+		assert_int_equal(l.v[i].indent, 4);
+	tlines_free(&l);
+}
+
 static const struct step_change *change_of(const struct iteration *it, const char *id,
                                            const struct session *s)
 {
@@ -736,7 +766,7 @@ static void test_proposals(void **state)
 	assert_non_null(ch);
 	assert_int_equal(f->t.step, it->changes[0].step); /* EV_PROPOSAL_READY selected it */
 	scr = draw(f, "proposals");
-	assert_contains(scr, "Iteration 1 proposal: validation 0.250 → 1.000 (gain +0.750)");
+	assert_contains(scr, "Iteration 1 proposal, 0 of 2 decided: validation 0.250 → 1.000");
 	assert_contains(scr, "a accept  x reject  e edit  u undo");
 	assert_contains(scr, "answer  [pending]");
 	assert_contains(scr, "{+Answer with only the word.");
@@ -949,7 +979,8 @@ static int row_starting(const char *scr, int from, const char *text)
 }
 
 /* The Proposals header with its keys and the History summary and column header stay at the top
- * of a small pane however far it is scrolled, and are cut, never wrapped into the data. */
+ * of a small pane however far it is scrolled; in a pane this small the Proposals key line is
+ * cut, never wrapped into the data. */
 static void test_headers_stay(void **state)
 {
 	struct fixture *f = *state;
@@ -960,12 +991,12 @@ static void test_headers_stay(void **state)
 	for (int i = 0; i < 4; i++)
 		assert_true(key(f, "proposals", ACTION_PAGE_DOWN));
 	char *scr = draw(f, "proposals");
-	assert_row_starts(scr, 0, "Iteration 1 proposal: validation");
-	int keys = row_starting(scr, 1, "a accept  x reject  e edit  u undo  j/k");
+	assert_row_starts(scr, 0, "Iteration 1 proposal, 0 of");
+	int keys = row_starting(scr, 1, "a/x/e accept/reject/edit  u undo");
 	assert_true(keys > 0 && keys < pv->h - 1); /* the key line, under the wrapped title */
 	assert_lacks(scr, "pick it");              /* cut, not wrapped into the diff below */
 	free(scr);
-	for (int i = 0; i < 20; i++)
+	for (int i = 0; i < 40; i++) /* to the last row */
 		key(f, "history", ACTION_MOVE_DOWN);
 	scr = draw(f, "history");
 	assert_row_starts(scr, 0, "1 iteration(s); ");
@@ -977,7 +1008,9 @@ static void test_headers_stay(void **state)
 	assert_true(key(f, "history", ACTION_HOME));
 	scr = draw(f, "history");
 	assert_int_equal(row_starting(scr, 0, "iter  train  validation"), cols);
-	assert_row_starts(scr, cols + 1, "   1  ");
+	/* 40 columns leave no room beside the others: the changes get a row of their own */
+	assert_row_starts(scr, cols + 1, "      changes");
+	assert_row_starts(scr, cols + 2, "   1  ");
 	free(scr);
 }
 
@@ -1069,6 +1102,7 @@ int main(void)
 	    cmocka_unit_test(test_columns),
 	    cmocka_unit_test_setup_teardown(test_history, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_headers_stay, setup, teardown),
+	    cmocka_unit_test(test_hang),
 	    cmocka_unit_test_setup_teardown(test_streaming_and_hostile_text, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_traces_reasoning, setup, teardown),
 	};
