@@ -1,6 +1,7 @@
 # In a real terminal, the user's path: run to the proposal, accept one of its two changes, save,
 # quit.  Reopened, the session shows the same proposal with that decision made and the same
-# spend, sends nothing (the spend journal does not grow), and the decision can be undone.
+# spend, sends nothing (the spend journal does not grow), and the decision can be undone; r
+# then decides the rest and runs the next iteration.
 . tests/screen/tmux.inc
 example hotpot-mini
 tmux_start 120 40
@@ -30,6 +31,10 @@ diff -u "$TMP/before" "$TMP/after" >&2 || fail "the reopened screen differs from
 cmp -s "$OUT/session.spend.jsonl" "$TMP/spend" || fail "reopening paid for calls"
 tmux_keys u
 tmux_wait "0 of 2 decided" || finish
+# r from the pending decision: it is made, and the next iteration runs to its proposal
+tmux_keys r
+tmux_wait "it 2 " || finish
+tmux_wait "iteration 2 found no change" || finish
 tmux_keys : quit Enter
-tmux_wait DONE
+tmux_restored 0
 finish
