@@ -894,6 +894,54 @@ static void test_reopen_proposal(void **state)
 	rig_close(&g);
 }
 
+/* An edited change, or a rejected one, comes back decided as it was, with the prompt it left,
+ * and undo takes it back (the edit's version goes, the prompt before returns). */
+static void test_reopen_edit_reject(void **state)
+{
+	(void)state;
+	for (int edit = 0; edit < 2; edit++) {
+		struct rig g;
+		rig_open(&g, "hotpot-mini");
+		int query = session_step_index(g.s, "query");
+		assert_int_equal(engine_run_to_proposal(g.en), 0);
+		drive(&g);
+		char *old = xstrdup(g.s->steps[query].prompt);
+		char *text =
+		    xasprintf("Be brief.\n%s", engine_current(g.en)->changes[0].new_prompt);
+		size_t nv0, nv;
+		engine_versions(g.en, &nv0);
+		if (edit)
+			assert_int_equal(engine_edit(g.en, query, text), 0);
+		else
+			assert_int_equal(engine_reject(g.en, query), 0);
+		struct seen before, after;
+		seen_take(&g, &before);
+		rig_reopen(&g);
+		nothing_sent(&g);
+		seen_take(&g, &after);
+		seen_equal(&before, &after, true);
+		const struct step_change *ch = &engine_current(g.en)->changes[0];
+		assert_int_equal(ch->step, query);
+		assert_int_equal(ch->decision, edit ? DECISION_EDIT : DECISION_REJECT);
+		assert_string_equal(g.s->steps[query].prompt, edit ? text : old);
+		if (edit)
+			assert_string_equal(ch->edited, text);
+		engine_versions(g.en, &nv);
+		assert_int_equal(nv, nv0 + (size_t)edit);
+		assert_int_equal(engine_undo(g.en), 0);
+		assert_int_equal(ch->decision, DECISION_NONE);
+		assert_string_equal(g.s->steps[query].prompt, old);
+		engine_versions(g.en, &nv);
+		assert_int_equal(nv, nv0);
+		assert_int_equal(engine_undo(g.en), -1);
+		seen_free(&before);
+		seen_free(&after);
+		free(old);
+		free(text);
+		rig_close(&g);
+	}
+}
+
 /* Steps phase by phase until the iteration in progress has p next. */
 static void step_to(struct rig *g, enum phase p)
 {
@@ -1062,6 +1110,7 @@ int main(void)
 	    cmocka_unit_test(test_saveas_rebase),
 	    cmocka_unit_test(test_reopen_proposal),
 	    cmocka_unit_test(test_reopen_every_phase),
+	    cmocka_unit_test(test_reopen_edit_reject),
 	    cmocka_unit_test(test_reopen_prompts_changed),
 	    cmocka_unit_test(test_reopen_damaged_record),
 	};
