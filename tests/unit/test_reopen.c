@@ -1041,7 +1041,7 @@ static void test_reopen_prompts_changed(void **state)
 	seen_free(&got);
 
 	/* without the record: the iteration made a version, so it cannot be replayed */
-	rig_unload(&g);
+	rig_close(&g);
 	rig_open(&g, "hotpot-mini");
 	to_second_selection(&g);
 	engine_store(g.en);
