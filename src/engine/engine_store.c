@@ -889,6 +889,11 @@ static bool restore_open(struct engine *en, const cJSON *r, enum phase p, int nu
 		if (q < PHASE_DECISION)
 			it->cost[q] = (struct phase_cost){0};
 	}
+	/* and the figures those phases set, as they stand before them */
+	if (p <= PHASE_SELECTION)
+		it->base_score = 0;
+	if (p <= PHASE_PROPOSAL)
+		it->best_eval = -1, it->best_score = 0;
 	if (p == PHASE_DECISION)
 		engine_restore_undo(en);
 	return true;
