@@ -247,7 +247,9 @@ int engine_restore_version(struct engine *en, int step, int version);
 /* After every llm_wait(): frees finished work and starts the next phase when running.
  * Returns true when it wants to be called again without waiting. */
 bool engine_poll(struct engine *en);
-/* Reopened mid-iteration: replays the finished phases (answered from the cache, free). */
+/* Reopened mid-iteration from an older file, which kept no record of the iteration (a newer
+ * one reopens as it stood: -1, nothing to replay): replays the finished phases (answered from
+ * the cache, free). */
 int engine_resume(struct engine *en);
 
 /* ---- state ---- */

@@ -1,9 +1,11 @@
 /* engine_store.c: the engine's record in the session file.  "history" holds the prompt versions
  * and one record per finished iteration with every artefact a person may want to read (what
  * each role said, the candidates, the evaluations, Shapley values, budgets, decisions, cost);
- * "state" says where an unfinished iteration stopped.  Reopening restores the versions and the
- * iteration summaries; an unfinished iteration is replayed from the response cache, so phases
- * already paid for are not paid again.
+ * "state" says where an unfinished iteration stopped and holds its record.  Reopening restores
+ * the versions, the iteration summaries and the unfinished iteration as it stood (its proposal
+ * and the decisions made included), so nothing paid for is asked again and no phase runs again
+ * under prompts changed since; only an older file's, without the record, is replayed from the
+ * response cache.
  *
  * Traces are bounded: the last TRACE_ITERATIONS finished iterations keep theirs whole (the
  * forward batch, and the incumbent's and the proposal's validation runs); older ones keep each
