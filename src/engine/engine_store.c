@@ -599,9 +599,9 @@ static void restore_candidates(struct engine *en, struct iteration *it, const cJ
 				cd->prompt = xstrdup("");
 			cd->optimizer = str_or_null_of(c, "optimizer");
 			cd->note = str_or_null_of(c, "note");
+			/* an open iteration's record has them, not their count */
 			const cJSON *dm = cJSON_GetObjectItemCaseSensitive(c, "demos");
-			if (cJSON_IsArray(
-			        dm)) /* an open iteration's record: them, not their count */
+			if (cJSON_IsArray(dm))
 				cd->demos = demos_of(dm, &cd->n_demos);
 		}
 	}
@@ -867,7 +867,20 @@ static bool open_usable(struct engine *en, struct iteration *it, const cJSON *r,
 	             (double)it->n_evals - 1, &best, NULL) < 0)
 		return false;
 	it->best_eval = best;
-	return restore_screening(en, it, cJSON_GetObjectItemCaseSensitive(r, "screening"));
+	if (!restore_screening(en, it, cJSON_GetObjectItemCaseSensitive(r, "screening")))
+		return false;
+	/* the proposal, to decide: one change per learnable step, each with both prompts */
+	bool *seen = xcalloc(m + 1, sizeof *seen);
+	bool ok = true;
+	for (size_t c = 0; c < it->n_changes && ok; c++) {
+		const struct step_change *ch = &it->changes[c];
+		ok = ch->old_prompt && ch->new_prompt && !seen[ch->step] &&
+		     step_optimizable(&s->steps[ch->step]) &&
+		     (ch->decision != DECISION_EDIT || ch->edited);
+		seen[ch->step] = true;
+	}
+	free(seen);
+	return ok;
 }
 
 /* The iteration in progress from "state".record, as it stood when phase p was next (or in

@@ -1059,12 +1059,14 @@ static void test_reopen_prompts_changed(void **state)
 }
 
 /* A damaged record (an index past the traces, a sample that is not a list, another
- * iteration's number) is never used: the iteration is not restored from it, nothing crashes,
+ * iteration's number, an evaluation past the list, a change without its new prompt) is never
+ * used: the iteration is not restored from it, nothing crashes,
  * and since the proposal had a change accepted, nothing is replayed either. */
 static void test_reopen_damaged_record(void **state)
 {
 	(void)state;
-	static const char *const keys[] = {"bad", "validation", "number", "best_evaluation"};
+	static const char *const keys[] = {"bad", "validation", "number", "best_evaluation",
+	                                   "changes"};
 	for (size_t k = 0; k < ARRAY_SIZE(keys); k++) {
 		struct rig g;
 		rig_open(&g, "hotpot-mini");
@@ -1078,7 +1080,9 @@ static void test_reopen_damaged_record(void **state)
 		cJSON *bad = k == 0   ? cJSON_CreateIntArray((const int[]){0, 100000}, 2)
 		             : k == 1 ? cJSON_CreateString("all")
 		             : k == 2 ? cJSON_CreateNumber(7)
-		                      : cJSON_CreateNumber(5000);
+		             : k == 3 ? cJSON_CreateNumber(5000)
+		                      : cJSON_Parse("[{\"step\": \"query\", \"old\": \"x\", "
+		                                    "\"decision\": \"accepted\"}]");
 		assert_true(cJSON_ReplaceItemInObjectCaseSensitive(r, keys[k], bad));
 		struct err e = {{0}};
 		assert_int_equal(session_save(g.s, g.path, &e), 0);
