@@ -166,11 +166,11 @@ static int run_variant(const struct front_opts *o, const struct ablation_variant
 	size_t before = engine_iterations(c.en);
 	double t0 = now_s();
 	/* a session saved mid-iteration: its finished phases replayed from the cache, as --run */
-	if (engine_resume(c.en) == 0) {
-		if (before)
-			before--; /* that iteration is part of the variant's run */
+	const struct iteration *open = engine_current(c.en);
+	if (open && open->phase < PHASE_COUNT && before)
+		before--;             /* that iteration is part of the variant's run */
+	if (engine_resume(c.en) == 0) /* an older file's: its finished phases replayed */
 		drive(&c, env.llm);
-	}
 	if (!stop && engine_run(c.en, o->iterations) < 0 && engine_pause_reason(c.en))
 		term_printf(stderr, "adopt-tui: %s: %s\n", v->name, engine_pause_reason(c.en));
 	drive(&c, env.llm);

@@ -755,10 +755,14 @@ int batch_run(const struct front_opts *o)
 	run_projection_text(stderr, &c);
 	struct saved_signals sv;
 	signals_catch(&sv);
+	const struct iteration *open = engine_current(c.en);
 	if (engine_resume(c.en) == 0) {
 		term_printf(stderr, "resuming iteration %d (finished phases come from the cache)\n",
 		            engine_current(c.en)->number);
 		drive(&c);
+	} else if (open && open->phase > PHASE_FORWARD && open->phase < PHASE_COUNT) {
+		term_printf(stderr, "going on with iteration %d from phase %s, as it was saved\n",
+		            open->number, phase_name(open->phase));
 	}
 	if (!interrupted && engine_run(c.en, o->iterations) < 0 && engine_pause_reason(c.en))
 		term_printf(stderr, "adopt-tui: %s\n", engine_pause_reason(c.en));

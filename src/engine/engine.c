@@ -778,20 +778,60 @@ static void set_prompt(struct step *st, const char *prompt, const struct demo *d
 	}
 }
 
+/* Undoing change `change` of step `step` brings back prompt and demos and the first
+ * n_versions_before versions. */
+static void undo_add(struct engine *en, int step, size_t change, const char *prompt,
+                     const struct demo *demos, size_t n_demos, size_t n_versions_before)
+{
+	struct undo_rec u = {
+	    step,    change,           xstrdup(prompt), xcalloc(n_demos + 1, sizeof(struct demo)),
+	    n_demos, n_versions_before};
+	for (size_t i = 0; i < n_demos; i++)
+		u.prev_demos[i] = (struct demo){xstrdup(demos[i].input), xstrdup(demos[i].output)};
+	en->undo = xgrow(en->undo, &en->cap_undo, en->n_undo + 1, sizeof *en->undo);
+	en->undo[en->n_undo++] = u;
+}
+
 static void push_undo(struct engine *en, int step, size_t change)
 {
 	const struct step *st = &en->s->steps[step];
-	struct undo_rec u = {step,
-	                     change,
-	                     xstrdup(st->prompt),
-	                     xcalloc(st->n_demos + 1, sizeof(struct demo)),
-	                     st->n_demos,
-	                     en->n_versions};
-	for (size_t i = 0; i < st->n_demos; i++)
-		u.prev_demos[i] =
-		    (struct demo){xstrdup(st->demos[i].input), xstrdup(st->demos[i].output)};
-	en->undo = xgrow(en->undo, &en->cap_undo, en->n_undo + 1, sizeof *en->undo);
-	en->undo[en->n_undo++] = u;
+	undo_add(en, step, change, st->prompt, st->demos, st->n_demos, en->n_versions);
+}
+
+void engine_restore_undo(struct engine *en)
+{
+	struct iteration *it = cur(en);
+	size_t first = en->n_versions, taken = 0;
+	for (size_t v = en->n_versions; v-- > 0 && en->versions[v].iteration == it->number;)
+		first = v;
+	for (size_t c = 0; c < it->n_changes; c++)
+		taken += it->changes[c].decision == DECISION_ACCEPT ||
+		         it->changes[c].decision == DECISION_EDIT;
+	if (en->n_versions - first != taken)
+		return; /* the versions tell another story (a version restored since) */
+	/* the rejects first: undone last, when the versions after them are gone already */
+	for (size_t c = 0; c < it->n_changes; c++) {
+		const struct step *st = &en->s->steps[it->changes[c].step];
+		if (it->changes[c].decision == DECISION_REJECT)
+			undo_add(en, it->changes[c].step, c, st->prompt, st->demos, st->n_demos,
+			         first);
+	}
+	for (size_t v = first; v < en->n_versions; v++) {
+		int step = en->versions[v].step;
+		const struct prompt_version *prev = NULL;
+		for (size_t k = 0; k < v; k++)
+			if (en->versions[k].step == step)
+				prev = &en->versions[k];
+		size_t c = 0;
+		while (c < it->n_changes && it->changes[c].step != step)
+			c++;
+		if (!prev || !prev->demos_known || c == it->n_changes ||
+		    it->changes[c].decision == DECISION_REJECT) {
+			drop_undo(en);
+			return;
+		}
+		undo_add(en, step, c, prev->prompt, prev->demos, prev->n_demos, v);
+	}
 }
 
 static void free_undo(struct undo_rec *u)

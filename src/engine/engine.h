@@ -247,7 +247,9 @@ int engine_restore_version(struct engine *en, int step, int version);
 /* After every llm_wait(): frees finished work and starts the next phase when running.
  * Returns true when it wants to be called again without waiting. */
 bool engine_poll(struct engine *en);
-/* Reopened mid-iteration: replays the finished phases (answered from the cache, free). */
+/* Reopened mid-iteration from an older file, which kept no record of the iteration (a newer
+ * one reopens as it stood: -1, nothing to replay): replays the finished phases (answered from
+ * the cache, free). */
 int engine_resume(struct engine *en);
 
 /* ---- state ---- */
@@ -282,7 +284,8 @@ void engine_project(const struct engine *en, int iterations, struct cost_project
                     struct cost_projection *total);
 /* engine_project with what no projection knows before a run: what each iteration accepts.
  * Per iteration (range[0] the first, as engine_project counts; at most iterations + 1 entries,
- * the number filled returned) and in total: point, engine_project's figure; and for an
+ * 2 for iterations 0 from a pending decision; the number filled returned) and in total:
+ * point, engine_project's figure; and for an
  * iteration after another, a range named by its scenarios: low, "nothing accepted, nothing
  * left to fix" (the prompts stay, its forward pass runs them, the memo answering the examples
  * the batch before had, and nothing else runs); high, "the proposal is accepted" (new prompts:

@@ -198,6 +198,9 @@ struct iteration *engine_new_iteration(struct engine *en);
 struct prompt_version *engine_add_version(struct engine *en, int step, const char *prompt,
                                           double score, bool edited, int iteration);
 void version_set_demos(struct prompt_version *v, const struct demo *d, size_t n);
+/* engine.c: the decisions of a reopened iteration at its decision phase, undoable again as
+ * they were before it was saved (nothing undoable when its versions do not match them). */
+void engine_restore_undo(struct engine *en);
 bool step_optimizable(const struct step *st);
 
 #endif

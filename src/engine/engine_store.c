@@ -1,9 +1,11 @@
 /* engine_store.c: the engine's record in the session file.  "history" holds the prompt versions
  * and one record per finished iteration with every artefact a person may want to read (what
  * each role said, the candidates, the evaluations, Shapley values, budgets, decisions, cost);
- * "state" says where an unfinished iteration stopped.  Reopening restores the versions and the
- * iteration summaries; an unfinished iteration is replayed from the response cache, so phases
- * already paid for are not paid again.
+ * "state" says where an unfinished iteration stopped and holds its record.  Reopening restores
+ * the versions, the iteration summaries and the unfinished iteration as it stood (its proposal
+ * and the decisions made included), so nothing paid for is asked again and no phase runs again
+ * under prompts changed since; only an older file's, without the record, is replayed from the
+ * response cache.
  *
  * Traces are bounded: the last TRACE_ITERATIONS finished iterations keep theirs whole (the
  * forward batch, and the incumbent's and the proposal's validation runs); older ones keep each
@@ -15,6 +17,7 @@
 
 #include "core/jsonnum.h"
 #include "engine/engine_int.h"
+#include "engine/phases.h"
 
 #define TRACE_ITERATIONS 5 /* finished iterations whose traces keep their steps */
 
@@ -137,8 +140,10 @@ static bool keeps_scores(const struct iteration *it, size_t e, size_t n_steps)
 	return true;
 }
 
+/* An iteration's record; open: one still in progress, written whole for resuming (see
+ * open_json): every candidate's demonstrations and rationale, every evaluation's scores. */
 static cJSON *iteration_json(const struct engine *en, const struct iteration *it,
-                             const char *const *ids)
+                             const char *const *ids, bool open)
 {
 	const struct session *s = en->s;
 	cJSON *o = cJSON_CreateObject();
@@ -174,8 +179,13 @@ static cJSON *iteration_json(const struct engine *en, const struct iteration *it
 			const struct candidate *cd = &it->cands[i][k];
 			cJSON *j = cJSON_CreateObject();
 			cJSON_AddStringToObject(j, "prompt", cd->prompt);
-			cJSON_AddNumberToObject(j, "demos", (double)cd->n_demos);
+			if (open)
+				demos_json(j, cd->demos, cd->n_demos);
+			else
+				cJSON_AddNumberToObject(j, "demos", (double)cd->n_demos);
 			cJSON_AddItemToObject(j, "optimizer", str_or_null(cd->optimizer));
+			if (open && cd->note)
+				cJSON_AddStringToObject(j, "note", cd->note);
 			cJSON_AddItemToArray(arr, j);
 		}
 	}
@@ -188,12 +198,14 @@ static cJSON *iteration_json(const struct engine *en, const struct iteration *it
 		/* per-example scores of the incumbent and the proposal only (the evidence the
 		 * Proposals pane and the report show): 2 x validation_examples numbers per
 		 * iteration at most */
-		if (keeps_scores(it, e, s->n_steps))
+		bool keep =
+		    open ? it->evals[e].scores && it->n_val : keeps_scores(it, e, s->n_steps);
+		if (keep)
 			cJSON_AddItemToObject(
 			    j, "scores",
 			    cJSON_CreateDoubleArray(it->evals[e].scores, (int)it->n_val));
 		/* and their runs: both outputs of every example, and the traces behind them */
-		if (keeps_scores(it, e, s->n_steps) && it->evals[e].traces) {
+		if (keep && it->evals[e].traces) {
 			cJSON *tr = cJSON_AddArrayToObject(j, "traces");
 			for (size_t k = 0; k < it->n_val; k++)
 				cJSON_AddItemToArray(tr,
@@ -286,6 +298,53 @@ static void summarise_traces(cJSON *rec)
 	}
 }
 
+/* ---- the iteration in progress ----
+ * "state".record holds an unfinished iteration whole: its record as history would keep it
+ * (iteration_json, open), its forward traces, and what the phases still ahead read: the
+ * minibatch (good, bad: indices into traces), the validation sample (indices into the
+ * validation split), the proposal's evaluation, the screening.  Reopening restores it as it
+ * stood and the loop goes on from its next phase: nothing already paid for is asked again, and
+ * no phase runs again under prompts changed since (an accepted change). */
+
+static cJSON *index_array(const size_t *v, size_t n)
+{
+	cJSON *a = cJSON_CreateArray();
+	for (size_t i = 0; v && i < n; i++)
+		cJSON_AddItemToArray(a, cJSON_CreateNumber((double)v[i]));
+	return a;
+}
+
+static cJSON *open_json(const struct engine *en, const struct iteration *it, const char *const *ids)
+{
+	int m = (int)en->s->n_steps;
+	cJSON *o = iteration_json(en, it, ids, true);
+	cJSON *tr = cJSON_AddArrayToObject(o, "traces");
+	for (size_t k = 0; k < it->n_traces; k++)
+		cJSON_AddItemToArray(tr, trace_to_json(&it->traces[k], ids));
+	cJSON_AddItemToObject(o, "good", index_array(it->good, it->n_good));
+	cJSON_AddItemToObject(o, "bad", index_array(it->bad, it->n_bad));
+	if (it->val_idx)
+		cJSON_AddItemToObject(o, "validation", index_array(it->val_idx, it->n_val));
+	cJSON_AddNumberToObject(o, "best_evaluation", it->best_eval);
+	if (it->n_screen) {
+		cJSON *sc = cJSON_AddObjectToObject(o, "screening");
+		cJSON_AddItemToObject(sc, "positions", index_array(it->screen_pos, it->n_screen));
+		cJSON_AddNumberToObject(sc, "saved", (double)it->screen_saved);
+		cJSON *arr = cJSON_AddArrayToObject(sc, "screened");
+		for (size_t e = 0; e < it->n_screened; e++) {
+			const struct evaluation *ev = &it->screened[e];
+			cJSON *j = cJSON_CreateObject();
+			cJSON_AddItemToObject(j, "choice", cJSON_CreateIntArray(ev->choice, m));
+			cJSON_AddItemToObject(
+			    j, "scores", cJSON_CreateDoubleArray(ev->scores, (int)it->n_screen));
+			cJSON_AddNumberToObject(j, "estimate",
+			                        en->screen_est ? (double)en->screen_est[e] : 0);
+			cJSON_AddItemToArray(arr, j);
+		}
+	}
+	return o;
+}
+
 static bool totals_zero(const struct engine_totals *t)
 {
 	return !t->calls && !t->cached && !t->avoided && !t->tokens_in && !t->tokens_out &&
@@ -332,7 +391,8 @@ void engine_store(struct engine *en)
 			open = it;
 			continue;
 		}
-		cJSON *j = it->saved ? cJSON_Duplicate(it->saved, 1) : iteration_json(en, it, ids);
+		cJSON *j =
+		    it->saved ? cJSON_Duplicate(it->saved, 1) : iteration_json(en, it, ids, false);
 		bool whole =
 		    closed_before(en, i) + TRACE_ITERATIONS > closed_before(en, last_closed);
 		cJSON_DeleteItemFromObjectCaseSensitive(j, "traces");
@@ -345,7 +405,6 @@ void engine_store(struct engine *en)
 			summarise_traces(j);
 		cJSON_AddItemToArray(iters, j);
 	}
-	free(ids);
 	const cJSON *last = cJSON_GetObjectItemCaseSensitive(old, "totals_last_run");
 	if (totals_zero(&t) && cJSON_IsObject(last)) /* this run did nothing: the last one stays */
 		cJSON_AddItemToObject(h, "totals_last_run", cJSON_Duplicate(last, 1));
@@ -373,7 +432,10 @@ void engine_store(struct engine *en)
 		for (int k = 0; k < (int)p; k++)
 			cost_json(cost, (enum phase)k,
 			          k < (int)open->phase ? &open->cost[k] : &en->resume_cost[k]);
+		if (p == open->phase) /* (else an older file's, still to replay: as it was) */
+			cJSON_AddItemToObject(st, "record", open_json(en, open, ids));
 	}
+	free(ids);
 	session_set_section(en->s, "state", st);
 }
 
@@ -505,6 +567,20 @@ static void restore_cases(struct engine *en, struct iteration *it, const cJSON *
 	}
 }
 
+/* The demonstrations of a "demos" array (an empty list for anything else). */
+static struct demo *demos_of(const cJSON *arr, size_t *n)
+{
+	struct demo *d = xcalloc((size_t)cJSON_GetArraySize(arr) + 1, sizeof *d);
+	const cJSON *dm;
+	*n = 0;
+	cJSON_ArrayForEach(dm, arr)
+	{
+		char *in = str_or_null_of(dm, "input"), *out = str_or_null_of(dm, "output");
+		d[(*n)++] = (struct demo){in ? in : xstrdup(""), out ? out : xstrdup("")};
+	}
+	return d;
+}
+
 static void restore_candidates(struct engine *en, struct iteration *it, const cJSON *o)
 {
 	const struct session *s = en->s;
@@ -522,6 +598,11 @@ static void restore_candidates(struct engine *en, struct iteration *it, const cJ
 			if (!cd->prompt)
 				cd->prompt = xstrdup("");
 			cd->optimizer = str_or_null_of(c, "optimizer");
+			cd->note = str_or_null_of(c, "note");
+			/* an open iteration's record has them, not their count */
+			const cJSON *dm = cJSON_GetObjectItemCaseSensitive(c, "demos");
+			if (cJSON_IsArray(dm))
+				cd->demos = demos_of(dm, &cd->n_demos);
 		}
 	}
 }
@@ -578,20 +659,6 @@ static void restore_evaluations(struct engine *en, struct iteration *it, const c
 	}
 }
 
-/* The demonstrations of a "demos" array (an empty list for anything else). */
-static struct demo *demos_of(const cJSON *arr, size_t *n)
-{
-	struct demo *d = xcalloc((size_t)cJSON_GetArraySize(arr) + 1, sizeof *d);
-	const cJSON *dm;
-	*n = 0;
-	cJSON_ArrayForEach(dm, arr)
-	{
-		char *in = str_or_null_of(dm, "input"), *out = str_or_null_of(dm, "output");
-		d[(*n)++] = (struct demo){in ? in : xstrdup(""), out ? out : xstrdup("")};
-	}
-	return d;
-}
-
 static void restore_changes(struct engine *en, struct iteration *it, const cJSON *arr)
 {
 	size_t n = (size_t)cJSON_GetArraySize(arr);
@@ -632,8 +699,9 @@ static const char *method_of(const cJSON *sh)
 	return "none";
 }
 
-/* A closed iteration from its record: everything the views show comes back. */
-static void restore_iteration(struct engine *en, cJSON *r)
+/* An iteration from its record (iteration_json's, with its "traces"): a new iteration, its
+ * phase left to the caller. */
+static struct iteration *restore_record(struct engine *en, const cJSON *r)
 {
 	struct session *s = en->s;
 	struct iteration *it = engine_new_iteration(en);
@@ -642,14 +710,10 @@ static void restore_iteration(struct engine *en, cJSON *r)
 	it->base_score = json_get_real(r, "base_score");
 	it->best_score = json_get_real(r, "best_score");
 	it->n_val = (size_t)json_get_count(r, "validation_examples");
-	it->phase = PHASE_COUNT;
 	it->note = str_or_null_of(r, "note");
 	it->structure = str_or_null_of(r, "structure");
 	it->dependency = per_step_from(s, cJSON_GetObjectItemCaseSensitive(r, "dependency"));
 	restore_traces(en, it, cJSON_GetObjectItemCaseSensitive(r, "traces"));
-	/* the traces now live in it->traces; engine_store writes them back */
-	cJSON_DeleteItemFromObjectCaseSensitive(r, "traces");
-	it->saved = cJSON_Duplicate(r, 1);
 	restore_cases(en, it, cJSON_GetObjectItemCaseSensitive(r, "cases"));
 	restore_candidates(en, it, cJSON_GetObjectItemCaseSensitive(r, "candidates"));
 	restore_evaluations(en, it, cJSON_GetObjectItemCaseSensitive(r, "evaluations"));
@@ -680,6 +744,17 @@ static void restore_iteration(struct engine *en, cJSON *r)
 	for (int p = 0; p < PHASE_COUNT; p++)
 		cost_from_json(cJSON_GetObjectItemCaseSensitive(cost, phase_name((enum phase)p)),
 		               &it->cost[p]);
+	return it;
+}
+
+/* A closed iteration from its record: everything the views show comes back. */
+static void restore_iteration(struct engine *en, cJSON *r)
+{
+	struct iteration *it = restore_record(en, r);
+	it->phase = PHASE_COUNT;
+	/* the traces now live in it->traces; engine_store writes them back */
+	cJSON_DeleteItemFromObjectCaseSensitive(r, "traces");
+	it->saved = cJSON_Duplicate(r, 1);
 	it->kept_score = score_of(r, "kept_score", engine_kept_score(en, it));
 	if (it->n_evals || it->kept_score >= 0)
 		en->val_score = it->kept_score;
@@ -689,6 +764,165 @@ static void restore_iteration(struct engine *en, cJSON *r)
 		en->earlier.tokens_out += it->cost[p].tokens_out;
 		en->earlier.cost_usd += it->cost[p].cost_usd;
 	}
+}
+
+/* Indices of a record's array, each below limit; NULL (and *n 0) when one is not. */
+static size_t *indices_of(const cJSON *arr, size_t limit, size_t *n)
+{
+	*n = 0;
+	if (!cJSON_IsArray(arr))
+		return NULL;
+	size_t *v = xcalloc((size_t)cJSON_GetArraySize(arr) + 1, sizeof *v);
+	const cJSON *x;
+	cJSON_ArrayForEach(x, arr)
+	{
+		long k;
+		if (json_long(x, 0, (double)limit - 1, &k, NULL) < 0) {
+			free(v);
+			*n = 0;
+			return NULL;
+		}
+		v[(*n)++] = (size_t)k;
+	}
+	return v;
+}
+
+/* The screening of an open record (open_json's "screening"); false when it does not hold
+ * together with the validation sample and the candidates. */
+static bool restore_screening(struct engine *en, struct iteration *it, const cJSON *sc)
+{
+	size_t m = en->s->n_steps;
+	if (!sc)
+		return true;
+	it->screen_pos =
+	    indices_of(cJSON_GetObjectItemCaseSensitive(sc, "positions"), it->n_val, &it->n_screen);
+	if (!it->screen_pos || !it->n_screen)
+		return false;
+	it->screen_idx = xcalloc(it->n_screen, sizeof *it->screen_idx);
+	for (size_t k = 0; k < it->n_screen; k++)
+		it->screen_idx[k] = it->val_idx[it->screen_pos[k]];
+	it->screen_saved = json_get_count(sc, "saved");
+	const cJSON *arr = cJSON_GetObjectItemCaseSensitive(sc, "screened"), *e;
+	size_t n = (size_t)cJSON_GetArraySize(arr);
+	it->screened = xcalloc(n + 1, sizeof *it->screened);
+	en->screen_est = xgrow(en->screen_est, &en->cap_screen_est, n + 1, sizeof *en->screen_est);
+	cJSON_ArrayForEach(e, arr)
+	{
+		const cJSON *choice = cJSON_GetObjectItemCaseSensitive(e, "choice");
+		struct evaluation *ev = &it->screened[it->n_screened++];
+		ev->choice = xcalloc(m + 1, sizeof *ev->choice);
+		for (size_t i = 0; i < m; i++)
+			if (json_int(cJSON_GetArrayItem(choice, (int)i), 0, (double)it->n_cands[i],
+			             &ev->choice[i], NULL) < 0)
+				return false;
+		ev->scores = scores_of(cJSON_GetObjectItemCaseSensitive(e, "scores"), it->n_screen);
+		if (!ev->scores)
+			return false;
+		for (size_t k = 0; k < it->n_screen; k++)
+			ev->score += ev->scores[k] / (double)it->n_screen;
+		en->screen_est[it->n_screened - 1] = json_get_count(e, "estimate");
+	}
+	return true;
+}
+
+/* Whether what the phases before p left in a restored open iteration holds together, for
+ * the phases from p on to read it. */
+static bool open_usable(struct engine *en, struct iteration *it, const cJSON *r, enum phase p)
+{
+	const struct session *s = en->s;
+	size_t m = s->n_steps;
+	it->good =
+	    indices_of(cJSON_GetObjectItemCaseSensitive(r, "good"), it->n_traces, &it->n_good);
+	it->bad = indices_of(cJSON_GetObjectItemCaseSensitive(r, "bad"), it->n_traces, &it->n_bad);
+	if (!it->good || !it->bad || it->n_cases != it->n_bad)
+		return false;
+	for (size_t c = 0; c < it->n_cases; c++) { /* case c is the bad trace c, as forward made */
+		struct adopt_case *ac = &it->cases[c];
+		ac->trace = it->bad[c];
+		if (!ac->local)
+			ac->local = xcalloc(m + 1, sizeof *ac->local);
+		if (!ac->pseudo)
+			ac->pseudo = xcalloc(m + 1, sizeof *ac->pseudo);
+	}
+	if (!it->dependency)
+		it->dependency = xcalloc(m + 1, sizeof *it->dependency);
+	if (p <= PHASE_CANDIDATES)
+		return true;
+	if (!it->cands)
+		return false;
+	if (!it->budget)
+		it->budget = xcalloc(m + 1, sizeof *it->budget);
+	if (p <= PHASE_SELECTION)
+		return true;
+	const struct split *val = &s->data.splits[phases_val_split(en)];
+	size_t n;
+	it->val_idx = indices_of(cJSON_GetObjectItemCaseSensitive(r, "validation"), val->n, &n);
+	if (!it->val_idx || n != it->n_val || !n)
+		return false;
+	for (size_t e = 0; e < it->n_evals; e++)
+		if (!it->evals[e].scores)
+			return false;
+	int best;
+	if (json_int(cJSON_GetObjectItemCaseSensitive(r, "best_evaluation"), -1,
+	             (double)it->n_evals - 1, &best, NULL) < 0)
+		return false;
+	it->best_eval = best;
+	if (!restore_screening(en, it, cJSON_GetObjectItemCaseSensitive(r, "screening")))
+		return false;
+	/* the proposal, to decide: one change per learnable step, each with both prompts */
+	bool *seen = xcalloc(m + 1, sizeof *seen);
+	bool ok = true;
+	for (size_t c = 0; c < it->n_changes && ok; c++) {
+		const struct step_change *ch = &it->changes[c];
+		ok = ch->old_prompt && ch->new_prompt && !seen[ch->step] &&
+		     step_optimizable(&s->steps[ch->step]) &&
+		     (ch->decision != DECISION_EDIT || ch->edited);
+		seen[ch->step] = true;
+	}
+	free(seen);
+	return ok;
+}
+
+/* The iteration in progress from "state".record, as it stood when phase p was next (or in
+ * flight: its part-done work is dropped, and it runs again with the response cache answering
+ * what had come back).  Restores nothing and returns false when the record is missing or does
+ * not hold together (a damaged or a stranger's file). */
+static bool restore_open(struct engine *en, const cJSON *r, enum phase p, int number)
+{
+	if (!cJSON_IsObject(r) || small(r, "number") != number || number < 1)
+		return false;
+	struct iteration *it = restore_record(en, r);
+	it->phase = p;
+	it->kept_score = -1;
+	if (!open_usable(en, it, r, p)) {
+		en->n_iters--;
+		iteration_free(it, en->s->n_steps);
+		return false;
+	}
+	for (int q = PHASE_DECISION; q >= (int)p; q--) {
+		phase_clear(it, (enum phase)q, en->s->n_steps);
+		if (q < PHASE_DECISION)
+			it->cost[q] = (struct phase_cost){0};
+	}
+	/* and the figures those phases set, as they stand before them */
+	if (p <= PHASE_SELECTION)
+		it->base_score = 0;
+	if (p <= PHASE_PROPOSAL)
+		it->best_eval = -1, it->best_score = 0;
+	if (p == PHASE_DECISION)
+		engine_restore_undo(en);
+	return true;
+}
+
+/* An older file's unfinished iteration (no record) is replayed from the response cache, which
+ * is only right under the prompts it ran with: false when a version was made during it (an
+ * accepted or edited change, a restored version). */
+static bool replayable(const struct engine *en, int number)
+{
+	for (size_t v = 0; v < en->n_versions; v++)
+		if (en->versions[v].iteration == number)
+			return false;
+	return true;
 }
 
 void engine_restore(struct engine *en)
@@ -744,12 +978,19 @@ void engine_restore(struct engine *en)
 	const cJSON *st = session_section(s, "state");
 	const cJSON *ph = cJSON_GetObjectItemCaseSensitive(st, "phase");
 	if (cJSON_IsString(ph)) {
+		enum phase at = PHASE_FORWARD;
 		for (int p = 0; p < PHASE_COUNT; p++)
 			if (strcmp(phase_name((enum phase)p), ph->valuestring) == 0)
-				en->resume_phase = (enum phase)p;
+				at = (enum phase)p;
+		int number = small(st, "iteration");
+		if (at > PHASE_FORWARD &&
+		    restore_open(en, cJSON_GetObjectItemCaseSensitive(st, "record"), at, number))
+			return; /* as it stood: nothing to replay */
+		if (replayable(en, number))
+			en->resume_phase = at;
 		if (en->resume_phase > PHASE_FORWARD) {
 			struct iteration *it = engine_new_iteration(en);
-			it->number = small(st, "iteration");
+			it->number = number;
 			const cJSON *cost = cJSON_GetObjectItemCaseSensitive(st, "cost");
 			for (int p = 0; p < (int)en->resume_phase; p++) {
 				const char *name = phase_name((enum phase)p);

@@ -202,7 +202,8 @@ void app_run(struct app *a, int iterations)
 	int n = iterations == RUN_CONTINUOUS    ? MAX(1, a->cfg.patience)
 	        : iterations == RUN_TO_PROPOSAL ? 0
 	                                        : iterations;
-	struct projection_range *r = xcalloc((size_t)n + 1, sizeof *r), all;
+	/* to the proposal from a pending decision: that iteration, then the next one */
+	struct projection_range *r = xcalloc((size_t)n + 2, sizeof *r), all;
 	engine_project_range(a->t.en, n, NULL, r, &p, &all);
 	free(r);
 	double usd = p.usd;

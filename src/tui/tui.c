@@ -633,14 +633,38 @@ static void on_resume_answer(struct app *a, int answer)
 		tui_message(&a->t, "resuming: finished phases are answered from the cache");
 }
 
+/* A session saved mid-iteration reopens with that iteration as it stood (engine_store.c): said
+ * on the message line.  Only an older file, which kept no record of it, is replayed from the
+ * response cache, when the user says so. */
 static void offer_resume(struct app *a)
 {
 	const cJSON *st = session_section(a->t.s, "state");
 	const cJSON *ph = cJSON_GetObjectItemCaseSensitive(st, "phase");
 	const struct iteration *it = engine_current(a->t.en);
-	if (!cJSON_IsString(ph) || !it || it->phase >= PHASE_COUNT ||
-	    strcmp(ph->valuestring, phase_name(PHASE_FORWARD)) == 0)
+	if (!cJSON_IsString(ph) || strcmp(ph->valuestring, phase_name(PHASE_FORWARD)) == 0)
 		return;
+	if (!it || it->phase >= PHASE_COUNT) {
+		tui_message(&a->t,
+		            "the unfinished iteration was saved without its record, after its "
+		            "prompts changed: it cannot be replayed; r runs it afresh");
+		return;
+	}
+	if (strcmp(ph->valuestring, phase_name(it->phase)) == 0) {
+		size_t decided = 0;
+		for (size_t c = 0; c < it->n_changes; c++)
+			decided += it->changes[c].decision != DECISION_NONE;
+		if (it->phase == PHASE_DECISION)
+			tui_message(&a->t,
+			            "iteration %d reopened at its proposal, %zu of %zu decided; "
+			            "nothing was sent again",
+			            it->number, decided, it->n_changes);
+		else
+			tui_message(&a->t,
+			            "iteration %d reopened as it was saved (next: %s); nothing was "
+			            "sent again",
+			            it->number, phase_name(it->phase));
+		return;
+	}
 	app_ask(a, on_resume_answer, "yn", "resume iteration %d from phase %s? [y/n]", it->number,
 	        ph->valuestring);
 }

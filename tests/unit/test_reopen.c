@@ -6,7 +6,10 @@
  * restored; prompt versions and the incumbent's score only for configurations that were
  * measured (an accepted-alone step, an edit, a restored version); nothing to optimize said
  * before anything is spent; one writer per session (the lock), no save over a file another
- * program changed; a copy saved into another directory names its files from there. */
+ * program changed; a copy saved into another directory names its files from there; an
+ * unfinished iteration reopened as it stood (at its proposal with a decision made, before
+ * every phase, after its prompts changed), sending nothing, and a damaged record of it
+ * never used. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -723,16 +726,397 @@ static void test_saveas_rebase(void **state)
 	rig_close(&g);
 }
 
+/* ---- an unfinished iteration reopened ---- */
+
+#define MAX_STEPS 8
+
+/* What a person sees of the iteration in progress and of the session: its phase, its search
+ * and Shapley figures, its proposal and the decisions made, the prompts in use, the spend. */
+struct seen {
+	enum phase phase;
+	int number;
+	size_t n_steps, n_changes, n_evals, n_cands, n_cases, n_traces;
+	double train, base, best, val, phi[MAX_STEPS], eval_score[64];
+	int best_eval;
+	char *new_prompt[MAX_STEPS], *prompt[MAX_STEPS], *structure;
+	size_t new_demos[MAX_STEPS];
+	enum decision decision[MAX_STEPS];
+	struct engine_totals spent;
+};
+
+static void seen_take(struct rig *g, struct seen *v)
+{
+	const struct iteration *it = engine_current(g->en);
+	assert_non_null(it);
+	memset(v, 0, sizeof *v);
+	v->n_steps = g->s->n_steps;
+	assert_true(v->n_steps <= MAX_STEPS);
+	v->phase = it->phase, v->number = it->number;
+	v->n_changes = it->n_changes, v->n_evals = it->n_evals;
+	v->n_cases = it->n_cases, v->n_traces = it->n_traces;
+	assert_true(v->n_evals <= 64);
+	v->train = it->train_score, v->base = it->base_score, v->best = it->best_score;
+	v->best_eval = it->best_eval;
+	v->val = engine_val_score(g->en);
+	v->structure = it->structure ? xstrdup(it->structure) : NULL;
+	for (size_t e = 0; e < it->n_evals; e++)
+		v->eval_score[e] = it->evals[e].score;
+	for (size_t i = 0; i < v->n_steps; i++) {
+		v->phi[i] = it->phi ? it->phi[i] : 0;
+		v->n_cands += it->n_cands ? it->n_cands[i] : 0;
+		v->prompt[i] = g->s->steps[i].prompt ? xstrdup(g->s->steps[i].prompt) : NULL;
+	}
+	for (size_t c = 0; c < it->n_changes; c++) {
+		int i = it->changes[c].step;
+		v->new_prompt[i] = xstrdup(it->changes[c].new_prompt);
+		v->new_demos[i] = it->changes[c].n_new_demos;
+		v->decision[i] = it->changes[c].decision;
+	}
+	engine_spent(g->en, &v->spent);
+}
+
+static void seen_free(struct seen *v)
+{
+	for (size_t i = 0; i < v->n_steps; i++) {
+		free(v->new_prompt[i]);
+		free(v->prompt[i]);
+	}
+	free(v->structure);
+}
+
+static void same_text(const char *a, const char *b)
+{
+	if (a || b) {
+		assert_non_null(a);
+		assert_non_null(b);
+		assert_string_equal(a, b);
+	}
+}
+
+/* The same iteration, proposal, decisions and prompts; spend: the same money to the
+ * pico-dollar, and (exact) the same calls and tokens too. */
+static void seen_equal(const struct seen *a, const struct seen *b, bool exact)
+{
+	assert_int_equal(a->phase, b->phase);
+	assert_int_equal(a->number, b->number);
+	assert_int_equal(a->n_changes, b->n_changes);
+	assert_int_equal(a->n_evals, b->n_evals);
+	assert_int_equal(a->n_cands, b->n_cands);
+	assert_int_equal(a->n_cases, b->n_cases);
+	assert_int_equal(a->n_traces, b->n_traces);
+	assert_int_equal(a->best_eval, b->best_eval);
+	assert_true(a->train == b->train && a->base == b->base && a->best == b->best);
+	assert_true(a->val == b->val);
+	same_text(a->structure, b->structure);
+	for (size_t e = 0; e < a->n_evals; e++)
+		assert_true(a->eval_score[e] == b->eval_score[e]);
+	for (size_t i = 0; i < a->n_steps; i++) {
+		assert_true(fabs(a->phi[i] - b->phi[i]) < 1e-12);
+		same_text(a->prompt[i], b->prompt[i]);
+		same_text(a->new_prompt[i], b->new_prompt[i]);
+		assert_int_equal(a->new_demos[i], b->new_demos[i]);
+		assert_int_equal(a->decision[i], b->decision[i]);
+	}
+	if (fabs(a->spent.cost_usd - b->spent.cost_usd) > 1e-12)
+		fail_msg("spent $%.9f, then $%.9f", a->spent.cost_usd, b->spent.cost_usd);
+	if (exact) {
+		assert_int_equal(a->spent.calls, b->spent.calls);
+		assert_int_equal(a->spent.tokens_in, b->spent.tokens_in);
+		assert_int_equal(a->spent.tokens_out, b->spent.tokens_out);
+	}
+}
+
+/* Nothing was asked of the LLM layer since the session was opened. */
+static void nothing_sent(struct rig *g)
+{
+	struct llm_stats st;
+	llm_get_stats(g->l, &st);
+	assert_int_equal(st.submitted, 0);
+	assert_int_equal(st.done, 0);
+	assert_true(st.cost_usd == 0);
+}
+
+/* The user's path: run to the proposal, accept one of its two changes, save, reopen.  The
+ * reopened session shows the same proposal, the same decision made, the same spend, sends
+ * nothing, and the decision can be undone; deciding the rest ends the iteration as it would
+ * have ended without the reopening. */
+static void test_reopen_proposal(void **state)
+{
+	(void)state;
+	struct rig ref;
+	rig_open(&ref, "hotpot-mini");
+	run_and_decide(&ref);
+	double kept = engine_current(ref.en)->kept_score;
+	struct seen closed;
+	seen_take(&ref, &closed);
+	rig_close(&ref);
+
+	struct rig g;
+	rig_open(&g, "hotpot-mini");
+	int query = session_step_index(g.s, "query"), answer = session_step_index(g.s, "answer");
+	assert_int_equal(engine_run_to_proposal(g.en), 0);
+	drive(&g);
+	char *old = xstrdup(g.s->steps[query].prompt);
+	assert_int_equal(engine_accept(g.en, query), 0);
+	struct seen before, after;
+	seen_take(&g, &before);
+	assert_int_equal(before.phase, PHASE_DECISION);
+	assert_int_equal(before.n_changes, 2);
+	assert_true(before.spent.cost_usd > 0);
+	for (int round = 0; round < 2; round++) { /* reopened twice: nothing drifts */
+		rig_reopen(&g);
+		nothing_sent(&g);
+		assert_int_equal(engine_resume(g.en), -1); /* nothing to replay */
+		seen_take(&g, &after);
+		seen_equal(&before, &after, true);
+		seen_free(&after);
+	}
+	const struct iteration *it = engine_current(g.en);
+	for (size_t c = 0; c < it->n_changes; c++)
+		assert_int_equal(it->changes[c].by,
+		                 it->changes[c].step == query ? DECIDER_USER : DECIDER_UNKNOWN);
+	/* the decision made before the save can be undone, and made again */
+	assert_int_equal(engine_undo(g.en), 0);
+	assert_string_equal(g.s->steps[query].prompt, old);
+	assert_int_equal(engine_undo(g.en), -1);
+	assert_int_equal(engine_accept(g.en, query), 0);
+	/* the rest decided: the iteration ends as the uninterrupted one did */
+	assert_int_equal(engine_reject(g.en, answer), 0);
+	assert_int_equal(it->phase, PHASE_COUNT);
+	assert_true(it->kept_score == kept);
+	seen_take(&g, &after);
+	seen_equal(&closed, &after, true);
+	nothing_sent(&g);
+	seen_free(&after);
+	seen_free(&before);
+	seen_free(&closed);
+	free(old);
+	rig_close(&g);
+}
+
+/* An edited change, or a rejected one, comes back decided as it was, with the prompt it left,
+ * and undo takes it back (the edit's version goes, the prompt before returns). */
+static void test_reopen_edit_reject(void **state)
+{
+	(void)state;
+	for (int edit = 0; edit < 2; edit++) {
+		struct rig g;
+		rig_open(&g, "hotpot-mini");
+		int query = session_step_index(g.s, "query");
+		assert_int_equal(engine_run_to_proposal(g.en), 0);
+		drive(&g);
+		char *old = xstrdup(g.s->steps[query].prompt);
+		char *text =
+		    xasprintf("Be brief.\n%s", engine_current(g.en)->changes[0].new_prompt);
+		size_t nv0, nv;
+		engine_versions(g.en, &nv0);
+		if (edit)
+			assert_int_equal(engine_edit(g.en, query, text), 0);
+		else
+			assert_int_equal(engine_reject(g.en, query), 0);
+		struct seen before, after;
+		seen_take(&g, &before);
+		rig_reopen(&g);
+		nothing_sent(&g);
+		seen_take(&g, &after);
+		seen_equal(&before, &after, true);
+		const struct step_change *ch = &engine_current(g.en)->changes[0];
+		assert_int_equal(ch->step, query);
+		assert_int_equal(ch->decision, edit ? DECISION_EDIT : DECISION_REJECT);
+		assert_string_equal(g.s->steps[query].prompt, edit ? text : old);
+		if (edit)
+			assert_string_equal(ch->edited, text);
+		engine_versions(g.en, &nv);
+		assert_int_equal(nv, nv0 + (size_t)edit);
+		assert_int_equal(engine_undo(g.en), 0);
+		assert_int_equal(ch->decision, DECISION_NONE);
+		assert_string_equal(g.s->steps[query].prompt, old);
+		engine_versions(g.en, &nv);
+		assert_int_equal(nv, nv0);
+		assert_int_equal(engine_undo(g.en), -1);
+		seen_free(&before);
+		seen_free(&after);
+		free(old);
+		free(text);
+		rig_close(&g);
+	}
+}
+
+/* Steps phase by phase until the iteration in progress has p next. */
+static void step_to(struct rig *g, enum phase p)
+{
+	for (int i = 0; i <= PHASE_COUNT; i++) {
+		const struct iteration *it = engine_current(g->en);
+		if (it && it->phase == p)
+			return;
+		assert_int_equal(engine_step(g->en), 0);
+		drive(g);
+	}
+	fail_msg("never reached phase %s", phase_name(p));
+}
+
+/* Saved before every phase (and once in the middle of one), reopened: the iteration stands
+ * where it stopped, with its spend, and nothing is sent; run on to the proposal, it proposes
+ * what the run that was never interrupted proposed, for the same money. */
+static void test_reopen_every_phase(void **state)
+{
+	(void)state;
+	struct rig g;
+	rig_open(&g, "hotpot-mini");
+	step_to(&g, PHASE_DECISION);
+	struct seen want;
+	seen_take(&g, &want);
+	rig_close(&g);
+	for (int p = PHASE_ANALYSIS; p <= PHASE_DECISION + 1; p++) {
+		bool midway = p == PHASE_DECISION + 1; /* saved with selection in flight */
+		enum phase at = midway ? PHASE_SELECTION : (enum phase)p;
+		rig_open(&g, "hotpot-mini");
+		step_to(&g, at);
+		struct seen before, after;
+		seen_take(&g, &before);
+		if (midway) {
+			assert_int_equal(engine_step(g.en), 0);
+			for (int k = 0; k < 3 && engine_busy(g.en); k++) {
+				assert_true(llm_wait(g.l, NULL, 0, 100) >= 0);
+				engine_poll(g.en);
+			}
+			assert_true(engine_busy(g.en));
+		}
+		rig_reopen(&g);
+		nothing_sent(&g);
+		assert_int_equal(engine_resume(g.en), -1);
+		seen_take(&g, &after);
+		if (!midway)
+			seen_equal(&before, &after, true);
+		assert_int_equal(after.phase, at);
+		seen_free(&before);
+		seen_free(&after);
+		step_to(&g, PHASE_DECISION);
+		seen_take(&g, &after);
+		if (midway) {
+			/* answers that had come back but were not yet delivered when the save's
+			 * engine went away are in the response cache and not in the spend (the
+			 * LLM layer books an answer when it delivers it): never more money */
+			assert_true(after.spent.cost_usd <= want.spent.cost_usd + 1e-12);
+			after.spent = want.spent;
+		}
+		seen_equal(&want, &after, false);
+		seen_free(&after);
+		rig_close(&g);
+	}
+	seen_free(&want);
+}
+
+/* Iteration 2 stepped to its selection under the prompts iteration 1 accepted, then a version
+ * restored (the prompts change mid-iteration), saved and reopened: the iteration goes on from
+ * its selection as the one never saved does (no phase runs again under other prompts), and
+ * the file as an older adopt-tui wrote it (no record) is not replayed at all. */
+static void to_second_selection(struct rig *g)
+{
+	run_and_decide(g);
+	step_to(g, PHASE_SELECTION);
+	assert_int_equal(engine_current(g->en)->number, 2);
+	assert_int_equal(engine_restore_version(g->en, session_step_index(g->s, "query"), 1), 0);
+}
+
+static void test_reopen_prompts_changed(void **state)
+{
+	(void)state;
+	struct rig twin, g;
+	rig_open(&twin, "hotpot-mini");
+	to_second_selection(&twin);
+	step_to(&twin, PHASE_DECISION);
+	struct seen want, got;
+	seen_take(&twin, &want);
+	rig_close(&twin);
+
+	rig_open(&g, "hotpot-mini");
+	to_second_selection(&g);
+	rig_reopen(&g);
+	nothing_sent(&g);
+	assert_int_equal(engine_current(g.en)->phase, PHASE_SELECTION);
+	step_to(&g, PHASE_DECISION);
+	seen_take(&g, &got);
+	seen_equal(&want, &got, false);
+	seen_free(&got);
+
+	/* without the record: the iteration made a version, so it cannot be replayed */
+	rig_close(&g);
+	rig_open(&g, "hotpot-mini");
+	to_second_selection(&g);
+	engine_store(g.en);
+	cJSON_DeleteItemFromObjectCaseSensitive(session_section(g.s, "state"), "record");
+	struct err e = {{0}};
+	assert_int_equal(session_save(g.s, g.path, &e), 0);
+	rig_unload(&g);
+	rig_load(&g);
+	assert_int_equal(engine_iterations(g.en), 1); /* the closed one only */
+	assert_int_equal(engine_current(g.en)->phase, PHASE_COUNT);
+	assert_int_equal(engine_resume(g.en), -1);
+	nothing_sent(&g);
+	seen_free(&want);
+	rig_close(&g);
+}
+
+/* A damaged record (an index past the traces, a sample that is not a list, another
+ * iteration's number, an evaluation past the list, a change without its new prompt) is never
+ * used: the iteration is not restored from it, nothing crashes,
+ * and since the proposal had a change accepted, nothing is replayed either. */
+static void test_reopen_damaged_record(void **state)
+{
+	(void)state;
+	static const char *const keys[] = {"bad", "validation", "number", "best_evaluation",
+	                                   "changes"};
+	for (size_t k = 0; k < ARRAY_SIZE(keys); k++) {
+		struct rig g;
+		rig_open(&g, "hotpot-mini");
+		assert_int_equal(engine_run_to_proposal(g.en), 0);
+		drive(&g);
+		assert_int_equal(engine_accept(g.en, session_step_index(g.s, "query")), 0);
+		engine_store(g.en);
+		cJSON *r =
+		    cJSON_GetObjectItemCaseSensitive(session_section(g.s, "state"), "record");
+		assert_non_null(r);
+		cJSON *bad = k == 0   ? cJSON_CreateIntArray((const int[]){0, 100000}, 2)
+		             : k == 1 ? cJSON_CreateString("all")
+		             : k == 2 ? cJSON_CreateNumber(7)
+		             : k == 3 ? cJSON_CreateNumber(5000)
+		                      : cJSON_Parse("[{\"step\": \"query\", \"old\": \"x\", "
+		                                    "\"decision\": \"accepted\"}]");
+		assert_true(cJSON_ReplaceItemInObjectCaseSensitive(r, keys[k], bad));
+		struct err e = {{0}};
+		assert_int_equal(session_save(g.s, g.path, &e), 0);
+		rig_unload(&g);
+		rig_load(&g);
+		assert_int_equal(engine_iterations(g.en), 0);
+		assert_int_equal(engine_resume(g.en), -1);
+		nothing_sent(&g);
+		rig_close(&g);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_print_style),         cmocka_unit_test(test_order_keys),
-	    cmocka_unit_test(test_examples_stable),     cmocka_unit_test(test_reopen_identical),
-	    cmocka_unit_test(test_choice_out_of_range), cmocka_unit_test(test_evidence_saved),
-	    cmocka_unit_test(test_trace_history),       cmocka_unit_test(test_measured_scores),
-	    cmocka_unit_test(test_who_decided),         cmocka_unit_test(test_version_demos),
-	    cmocka_unit_test(test_nothing_to_optimize), cmocka_unit_test(test_lock),
-	    cmocka_unit_test(test_changed_on_disk),     cmocka_unit_test(test_saveas_rebase),
+	    cmocka_unit_test(test_print_style),
+	    cmocka_unit_test(test_order_keys),
+	    cmocka_unit_test(test_examples_stable),
+	    cmocka_unit_test(test_reopen_identical),
+	    cmocka_unit_test(test_choice_out_of_range),
+	    cmocka_unit_test(test_evidence_saved),
+	    cmocka_unit_test(test_trace_history),
+	    cmocka_unit_test(test_measured_scores),
+	    cmocka_unit_test(test_who_decided),
+	    cmocka_unit_test(test_version_demos),
+	    cmocka_unit_test(test_nothing_to_optimize),
+	    cmocka_unit_test(test_lock),
+	    cmocka_unit_test(test_changed_on_disk),
+	    cmocka_unit_test(test_saveas_rebase),
+	    cmocka_unit_test(test_reopen_proposal),
+	    cmocka_unit_test(test_reopen_every_phase),
+	    cmocka_unit_test(test_reopen_edit_reject),
+	    cmocka_unit_test(test_reopen_prompts_changed),
+	    cmocka_unit_test(test_reopen_damaged_record),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
