@@ -10,7 +10,9 @@
  * each phase's money within +-25 % of the actual, the whole iteration within +-15 %.  It also
  * prints what `--run 3 --dry-run` projects on the fresh session against what the run then
  * spent, and what `--run 2 --dry-run` projects after the first iteration against what the
- * other two spent.
+ * other two spent.  With the scripted model, `--run 3 --dry-run` plays the run out instead
+ * (engine_simulate, on a copy of the session, the cache read only): its figures per iteration
+ * and phase against the run's, which they should equal exactly.
  *
  *   projection            ($LLM_SERVER: the server binary; examples/ read from the cwd) */
 #include <math.h>
@@ -37,6 +39,9 @@ struct tally {
 	int phases, phases_in, iters, iters_in;
 	int dry_phases, dry_phases_in, dry_iters, dry_iters_in; /* --run 3 --dry-run's */
 	int range_iters, range_in, range_runs, range_runs_in;   /* its range (iterations 2-3) */
+	/* --run 3 --dry-run as the front end makes it: simulated with the scripted model, else
+	 * projected (the rows above); phases of iterations 2-3, iterations 1-3, exact ones */
+	int fe_phases, fe_phases_in, fe_iters, fe_iters_in, sim_phases, sim_exact;
 };
 
 static int copy_example(const char *name, const char *dir)
@@ -134,6 +139,26 @@ static int run_one(const char *name, const char *mode, const char *dir, struct t
 			dry[k][p].usd -= dry[k - 1][p].usd;
 			dry[k][p].calls -= dry[k - 1][p].calls;
 		}
+	/* the dry run the front end makes: with the scripted model, the run played out in a
+	 * sandbox on a copy of the session (nothing written: the cache is read only) */
+	struct engine_sim sim = {0};
+	char *why = engine_sim_blocker(s);
+	bool simulated = false;
+	if (!why) {
+		struct diag d2 = {0};
+		struct session *copy = session_load(path, NULL, &d2);
+		diag_free(&d2);
+		struct engine_sim_opts so = {
+		    .iterations = ITERATIONS, .patience = 0, .cache_path = cache};
+		simulated = copy && engine_simulate(copy, &so, &sim, &e) == 0;
+		if (!simulated)
+			printf("  %s %s: not simulated: %s\n", name, mode, e.msg);
+		session_free(copy);
+	} else {
+		printf("  %-13s %-8s  --run %d --dry-run is projected, not simulated: %s\n", name,
+		       mode, ITERATIONS, why);
+	}
+	free(why);
 	/* the first iteration, then what the other two are projected to cost, then those */
 	struct cost_projection rest = {0};
 	double t0 = now_s();
@@ -195,6 +220,51 @@ static int run_one(const char *name, const char *mode, const char *dir, struct t
 			       mode, it->number, "whole iteration", dproj, actual, r,
 			       ok ? "ok" : "MISS");
 		}
+		/* the front end's dry run: the simulation's figures, else the projection's */
+		const struct engine_sim_iter *si = NULL;
+		for (int k = 0; simulated && k < sim.n; k++)
+			if (sim.iters[k].number == it->number)
+				si = &sim.iters[k];
+		double fe = 0;
+		for (int p = 0; p < PHASE_DECISION && it->number <= ITERATIONS; p++) {
+			const struct phase_cost *c = &it->cost[p];
+			const struct cost_projection *x = si ? &si->phase[p] : &dry[it->number][p];
+			fe += x->usd;
+			if (c->cost_usd == 0 && x->usd == 0 && c->calls == 0 && x->calls == 0)
+				continue;
+			bool ok = within(x->usd, c->cost_usd, PHASE_TOL);
+			if (it->number >= 2)
+				t->fe_phases++, t->fe_phases_in += ok;
+			if (!si)
+				continue;
+			bool exact = x->calls == c->calls && x->cached == c->cached &&
+			             x->tokens_in == c->tokens_in &&
+			             x->tokens_out == c->tokens_out &&
+			             fabs(x->usd - c->cost_usd) < 1e-12;
+			t->sim_phases++, t->sim_exact += exact;
+			char r[16];
+			ratio(r, sizeof r, x->usd, c->cost_usd);
+			printf(
+			    "  %-13s %-8s %4d  %-16s %5ld/%-5ld %8ld/%-8ld %8ld/%-8ld %9.5f/%-9.5f "
+			    "%5s %s  (simulated dry run)\n",
+			    name, mode, it->number, phase_name((enum phase)p), x->calls, c->calls,
+			    x->tokens_in, c->tokens_in, x->tokens_out, c->tokens_out, x->usd,
+			    c->cost_usd, r,
+			    exact ? "exact"
+			    : ok  ? "ok"
+			          : "MISS");
+		}
+		if (it->number <= ITERATIONS) {
+			char r[16];
+			ratio(r, sizeof r, fe, actual);
+			bool ok = within(fe, actual, ITER_TOL);
+			t->fe_iters++, t->fe_iters_in += ok;
+			printf(
+			    "  %-13s %-8s %4d  %-16s %9.5f/%-9.5f %5s %s  (--dry-run as printed: "
+			    "%s)\n",
+			    name, mode, it->number, "whole iteration", fe, actual, r,
+			    ok ? "ok" : "MISS", si ? "simulated" : "projected");
+		}
 		if (it->number >= 2 && it->number <= n_rg) {
 			const struct projection_range *g = &rg[it->number - 1];
 			bool in = actual >= g->low.usd && actual <= g->high.usd;
@@ -231,8 +301,14 @@ static int run_one(const char *name, const char *mode, const char *dir, struct t
 	printf("  %-13s %-8s  after iteration 1, --run %d --dry-run projected $%.5f, iterations "
 	       "2-%d spent $%.5f (%s)\n",
 	       name, mode, ITERATIONS - 1, rest.usd, ITERATIONS, rest_actual, r);
+	if (simulated)
+		printf(
+		    "  %-13s %-8s  --run %d --dry-run simulated $%.5f in %d iterations (stopped: "
+		    "%s), the run spent $%.5f\n",
+		    name, mode, ITERATIONS, sim.total.usd, sim.n, sim.stopped, run_actual);
 	rc = 0;
 out:
+	engine_sim_free(&sim);
 	engine_free(en);
 	llm_free(l);
 	session_free(s);
@@ -297,5 +373,10 @@ int main(void)
 	printf("projection: --run %d --dry-run's range: %d of %d iterations (2-%d) and %d of %d "
 	       "runs spent within [low, high]\n",
 	       ITERATIONS, t.range_in, t.range_iters, ITERATIONS, t.range_runs_in, t.range_runs);
+	printf("projection: --run %d --dry-run as printed (simulated with the scripted model, "
+	       "projected through the server): %d of %d phases within +-%.0f %% (iterations 2-%d), "
+	       "%d of %d iterations within +-%.0f %% (all); simulated phases exact: %d of %d\n",
+	       ITERATIONS, t.fe_phases_in, t.fe_phases, PHASE_TOL * 100, ITERATIONS, t.fe_iters_in,
+	       t.fe_iters, ITER_TOL * 100, t.sim_exact, t.sim_phases);
 	return status;
 }

@@ -64,10 +64,10 @@ static void phase_figures(const struct phase_cost *c, const struct phase_cost *b
 /* Drives the engine until it stops, or until the bound on requests is passed. */
 static void drive(struct engine *en, struct llm *l, long max_requests, bool *bounded)
 {
-	while (engine_running(en)) {
-		if (engine_busy(en) && llm_wait(l, NULL, 0, 250) < 0)
+	for (bool again = false; engine_running(en);) {
+		if (!again && engine_busy(en) && llm_wait(l, NULL, 0, 250) < 0)
 			break;
-		engine_poll(en);
+		again = engine_poll(en);
 		struct llm_stats st;
 		llm_get_stats(l, &st);
 		if (max_requests > 0 && st.submitted > max_requests) {
