@@ -42,6 +42,8 @@ struct tally {
 	/* --run 3 --dry-run as the front end makes it: simulated with the scripted model, else
 	 * projected (the rows above); phases of iterations 2-3, iterations 1-3, exact ones */
 	int fe_phases, fe_phases_in, fe_iters, fe_iters_in, sim_phases, sim_exact;
+	/* its expected figure (engine_project_expected): iterations 2-3, runs within +-15 % */
+	int exp_iters, exp_iters_in, exp_runs, exp_runs_in;
 };
 
 static int copy_example(const char *name, const char *dir)
@@ -128,6 +130,9 @@ static int run_one(const char *name, const char *mode, const char *dir, struct t
 	struct cost_projection run_proj;
 	struct projection_range rg[ITERATIONS + 1], rg_run;
 	int n_rg = engine_project_range(en, ITERATIONS, NULL, rg, &run_proj, &rg_run);
+	double exp_each[ITERATIONS + 1];
+	int n_acc, n_closed;
+	double exp_run = engine_project_expected(en, rg, n_rg, exp_each, &n_acc, &n_closed);
 	/* the dry run's iteration k, phase p: what --run k projects less what --run k-1 does */
 	struct cost_projection dry[ITERATIONS + 1][PHASE_COUNT] = {{{0}}};
 	for (int k = 1; k <= ITERATIONS; k++) {
@@ -161,10 +166,17 @@ static int run_one(const char *name, const char *mode, const char *dir, struct t
 	free(why);
 	/* the first iteration, then what the other two are projected to cost, then those */
 	struct cost_projection rest = {0};
+	double rest_exp = 0;
+	int acc2 = 0, closed2 = 0;
 	double t0 = now_s();
 	for (int k = 0; k < 2; k++) {
-		if (k == 1)
+		if (k == 1) {
 			engine_project(en, ITERATIONS - 1, NULL, &rest);
+			struct projection_range rg2[ITERATIONS], rg2_run;
+			struct cost_projection t2;
+			int n2 = engine_project_range(en, ITERATIONS - 1, NULL, rg2, &t2, &rg2_run);
+			rest_exp = engine_project_expected(en, rg2, n2, NULL, &acc2, &closed2);
+		}
 		if (engine_run(en, k == 0 ? 1 : ITERATIONS - 1) < 0)
 			goto out;
 		while (engine_running(en) && now_s() - t0 < 300) {
@@ -275,6 +287,16 @@ static int run_one(const char *name, const char *mode, const char *dir, struct t
 			       g->high.usd, g->low.usd > 0 ? g->high.usd / g->low.usd : INFINITY,
 			       in ? "in" : "OUT");
 		}
+		if (it->number >= 2 && it->number <= n_rg) {
+			char r[16];
+			ratio(r, sizeof r, exp_each[it->number - 1], actual);
+			bool ok = within(exp_each[it->number - 1], actual, ITER_TOL);
+			t->exp_iters++, t->exp_iters_in += ok;
+			printf(
+			    "  %-13s %-8s %4d  %-16s %9.5f/%-9.5f %5s %s  (dry run's expected)\n",
+			    name, mode, it->number, "whole iteration", exp_each[it->number - 1],
+			    actual, r, ok ? "ok" : "MISS");
+		}
 		if (it->number < 2)
 			continue;
 		rest_actual += actual;
@@ -297,10 +319,20 @@ static int run_one(const char *name, const char *mode, const char *dir, struct t
 	       name, mode, ITERATIONS, rg_run.low.usd, rg_run.high.usd,
 	       rg_run.low.usd > 0 ? rg_run.high.usd / rg_run.low.usd : INFINITY, run_actual,
 	       in ? "in" : "OUT");
+	ratio(r, sizeof r, exp_run, run_actual);
+	bool exp_ok = within(exp_run, run_actual, ITER_TOL);
+	t->exp_runs++, t->exp_runs_in += exp_ok;
+	printf("  %-13s %-8s  --run %d --dry-run's expected $%.5f (%d of %d accepted before): the "
+	       "run spent $%.5f (%s) %s\n",
+	       name, mode, ITERATIONS, exp_run, n_acc, n_closed, run_actual, r,
+	       exp_ok ? "ok" : "MISS");
 	ratio(r, sizeof r, rest.usd, rest_actual);
 	printf("  %-13s %-8s  after iteration 1, --run %d --dry-run projected $%.5f, iterations "
 	       "2-%d spent $%.5f (%s)\n",
 	       name, mode, ITERATIONS - 1, rest.usd, ITERATIONS, rest_actual, r);
+	ratio(r, sizeof r, rest_exp, rest_actual);
+	printf("  %-13s %-8s  after iteration 1, its expected $%.5f (%d of %d accepted): (%s)\n",
+	       name, mode, rest_exp, acc2, closed2, r);
 	if (simulated)
 		printf(
 		    "  %-13s %-8s  --run %d --dry-run simulated $%.5f in %d iterations (stopped: "
@@ -373,6 +405,10 @@ int main(void)
 	printf("projection: --run %d --dry-run's range: %d of %d iterations (2-%d) and %d of %d "
 	       "runs spent within [low, high]\n",
 	       ITERATIONS, t.range_in, t.range_iters, ITERATIONS, t.range_runs_in, t.range_runs);
+	printf("projection: --run %d --dry-run's expected (odds of acceptance from the session's "
+	       "record): %d of %d iterations (2-%d) and %d of %d runs within +-%.0f %%\n",
+	       ITERATIONS, t.exp_iters_in, t.exp_iters, ITERATIONS, t.exp_runs_in, t.exp_runs,
+	       ITER_TOL * 100);
 	printf("projection: --run %d --dry-run as printed (simulated with the scripted model, "
 	       "projected through the server): %d of %d phases within +-%.0f %% (iterations 2-%d), "
 	       "%d of %d iterations within +-%.0f %% (all); simulated phases exact: %d of %d\n",

@@ -445,6 +445,9 @@ struct run_ctx {
 	struct projection_range *range, range_total;
 	int n_range;
 	char *cap_note; /* a cap the run would pass (engine_range_over_cap), or NULL */
+	/* per iteration and in total, at the odds of acceptance (engine_project_expected) */
+	double *expected, expected_total;
+	int accepted, closed;
 	/* --dry-run with local models only: the run played out (engine_simulate), else why not */
 	struct engine_sim sim;
 	bool simulated;
@@ -526,6 +529,10 @@ static const char *run_stopped(const struct run_ctx *c)
 #define RANGE_LOW                                                                                  \
 	"nothing accepted, nothing left to fix (a quiet iteration: the memo and cache answer)"
 #define RANGE_HIGH "the proposal is accepted (new prompts: a full iteration like the first)"
+/* engine_project_expected's figure, in words */
+#define EXPECTED_RULE                                                                              \
+	"each later iteration at low + p (point - low), p the odds its proposal is accepted: "     \
+	"(accepted + 1) / (closed + 2) over this session's closed iterations"
 
 /* How a dry run's figures were made, as its text and JSON say it. */
 #define BASIS_SIMULATED "simulated with the scripted model: exact"
@@ -597,9 +604,17 @@ static cJSON *run_projection_json(const struct run_ctx *c)
 		cJSON_AddItemToObject(o, "low", projection_json(&r->low));
 		cJSON_AddItemToObject(o, "point", projection_json(&r->point));
 		cJSON_AddItemToObject(o, "high", projection_json(&r->high));
+		cJSON_AddNumberToObject(o, "expected_usd",
+		                        i < c->n_range ? c->expected[i] : c->expected_total);
 		if (i < c->n_range)
 			cJSON_AddItemToArray(per, o);
 	}
+	cJSON *ex = cJSON_AddObjectToObject(j, "expected");
+	cJSON_AddNumberToObject(ex, "cost_usd", c->expected_total);
+	cJSON_AddNumberToObject(ex, "accepted", c->accepted);
+	cJSON_AddNumberToObject(ex, "closed", c->closed);
+	cJSON_AddNumberToObject(ex, "accept_share", (c->accepted + 1.0) / (c->closed + 2.0));
+	cJSON_AddStringToObject(ex, "rule", EXPECTED_RULE);
 	if (c->cap_note)
 		cJSON_AddStringToObject(j, "cap_note", c->cap_note);
 	return root;
@@ -673,8 +688,16 @@ static void run_projection_text(FILE *f, const struct run_ctx *c)
 			term_printf(f, "  %-16s $%.4f to $%.4f (projected $%.4f)\n", name,
 			            r->low.usd, r->high.usd, r->point.usd);
 	}
-	if (c->n_range > 1)
+	if (c->n_range > 1) {
 		term_printf(f, "  low: %s\n  high: %s\n", RANGE_LOW, RANGE_HIGH);
+		term_printf(
+		    f,
+		    "  expected $%.4f: later iterations at their low plus %.0f %% of the way "
+		    "to their projection, the odds a proposal is accepted (%d of %d closed "
+		    "iterations accepted one; one in two before any)\n",
+		    c->expected_total, 100 * (c->accepted + 1.0) / (c->closed + 2.0), c->accepted,
+		    c->closed);
+	}
 	if (c->cap_note)
 		term_printf(f, "  note: %s\n", c->cap_note);
 	if (c->not_simulated)
@@ -868,6 +891,9 @@ int batch_run(const struct front_opts *o)
 	c.n_range =
 	    engine_project_range(c.en, o->iterations, c.per, c.range, &c.total, &c.range_total);
 	c.cap_note = engine_range_over_cap(c.en, &c.range_total);
+	c.expected = xcalloc((size_t)MAX(o->iterations, 0) + 1, sizeof *c.expected);
+	c.expected_total =
+	    engine_project_expected(c.en, c.range, c.n_range, c.expected, &c.accepted, &c.closed);
 	if (o->dry_run)
 		dry_run_simulate(&c);
 	if (o->dry_run) {
@@ -880,7 +906,7 @@ int batch_run(const struct front_opts *o)
 		}
 		engine_free(c.en);
 		headless_close(&h);
-		free(c.range), free(c.cap_note), free(c.not_simulated);
+		free(c.range), free(c.cap_note), free(c.not_simulated), free(c.expected);
 		engine_sim_free(&c.sim);
 		return ADOPT_EXIT_OK;
 	}
@@ -940,6 +966,6 @@ int batch_run(const struct front_opts *o)
 	                     : exit_status(&h, o, engine_val_score(c.en));
 	engine_free(c.en);
 	headless_close(&h);
-	free(c.range), free(c.cap_note), free(c.not_simulated);
+	free(c.range), free(c.cap_note), free(c.not_simulated), free(c.expected);
 	return rc;
 }

@@ -294,6 +294,12 @@ struct projection_range {
 int engine_project_range(const struct engine *en, int iterations, struct cost_projection *per,
                          struct projection_range *range, struct cost_projection *total,
                          struct projection_range *range_total);
+/* The money each of the n iterations of engine_project_range's range is expected to cost
+ * (each may be NULL) and their sum, when what a proposal's acceptance will be is taken at the
+ * odds of this session's record: low + p (point - low), p = (accepted + 1) / (closed + 2) over
+ * its closed iterations (*accepted of *closed accepted a change; one in two before any). */
+double engine_project_expected(const struct engine *en, const struct projection_range *range, int n,
+                               double *each, int *accepted, int *closed);
 /* The caps judged against a run's range: a sentence (to free) naming the cap its point
  * estimate, or else its high end, would pass with what the session has spent, or NULL. */
 char *engine_range_over_cap(const struct engine *en, const struct projection_range *total);

@@ -20,6 +20,7 @@ expect_out "selection"
 expect_out "total"
 expect_out "iteration 2      \$0.0000 to \$"
 expect_out "low: nothing accepted, nothing left to fix"
+expect_out "of the way to their projection, the odds a proposal is accepted (0 of 0 closed"
 expect_out "projected, not simulated: step \"query\" asks model \"task\" (provider openai)"
 [ "$(cksum <"$S")" = "$before" ] || fail "a dry run changed the session"
 [ ! -e "$T/session.cache.jsonl" ] || fail "a dry run wrote the response cache"
@@ -51,6 +52,14 @@ assert rg["point"]["calls"] == t["calls"], rg
 for k in ("low", "point", "high"):
     assert abs(sum(i[k]["cost_usd"] for i in its) - rg[k]["cost_usd"]) < 1e-9, (k, rg)
 assert "cap_note" not in p, p
+# expected: later iterations at the odds of acceptance, one in two on a fresh session
+x = p["expected"]
+assert x["accepted"] == 0 and x["closed"] == 0 and x["accept_share"] == 0.5, x
+assert abs(its[0]["expected_usd"] - its[0]["point"]["cost_usd"]) < 1e-12, its[0]
+e1 = its[1]["low"]["cost_usd"] + 0.5 * (its[1]["point"]["cost_usd"] - its[1]["low"]["cost_usd"])
+assert abs(its[1]["expected_usd"] - e1) < 1e-12, its[1]
+assert abs(sum(i["expected_usd"] for i in its) - x["cost_usd"]) < 1e-12, x
+assert abs(rg["expected_usd"] - x["cost_usd"]) < 1e-12, rg
 PY
 [ "$(cksum <"$S")" = "$before" ] || fail "a dry run changed the session"
 
@@ -94,6 +103,19 @@ s = json.load(open(sys.argv[1]))
 c = s["history"]["iterations"][0]["cost"]["forward"]
 assert c["projected_calls"] == 60 and c["projected_tokens_in"] > 0, c
 assert c["projected_tokens_out"] > 0 and c["projected_usd"] > 0, c
+PY
+
+case="expected: the odds of acceptance from the session's record"
+# shellcheck disable=SC2086
+run --run 3 --dry-run --json $OA "$S"; expect_rc 0; expect_clean
+python3 - "$T/out" "$S" <<'PY' || fail "expected after a run"
+import json, sys
+x = json.load(open(sys.argv[1]))["projection"]["expected"]
+h = json.load(open(sys.argv[2]))["history"]["iterations"]
+took = sum(any(c.get("decision") in ("accepted", "edited") for c in i.get("changes", []))
+           for i in h)
+assert x["closed"] == len(h) >= 1 and x["accepted"] == took, (x, len(h), took)
+assert abs(x["accept_share"] - (took + 1) / (len(h) + 2)) < 1e-12, x
 PY
 
 case="--run runs its course"
