@@ -536,6 +536,7 @@ static const char *run_stopped(const struct run_ctx *c)
 
 /* How a dry run's figures were made, as its text and JSON say it. */
 #define BASIS_SIMULATED "simulated with the scripted model: exact"
+#define FINAL_TEST_NOTE "not included: --final-test's scoring of the test split after the run"
 
 static cJSON *phases_json(const struct cost_projection *per)
 {
@@ -570,6 +571,8 @@ static void simulation_json(cJSON *j, const struct run_ctx *c)
 	cJSON_AddStringToObject(j, "stopped", sim->stopped);
 	if (sim->message)
 		cJSON_AddStringToObject(j, "stopped_message", sim->message);
+	if (c->o->final_test)
+		cJSON_AddStringToObject(j, "note", FINAL_TEST_NOTE);
 }
 
 /* The projection of a run, per phase and in total (--run --json, --run --dry-run --json). */
@@ -654,6 +657,8 @@ static void simulation_text(FILE *f, const struct run_ctx *c)
 		            sim->n == 1 ? "" : "s", sim->stopped, sim->message ? ": " : "",
 		            sim->message ? sim->message : "");
 	term_printf(f, "  (projected by the rules, not simulating: $%.4f)\n", c->total.usd);
+	if (c->o->final_test)
+		term_printf(f, "  %s\n", FINAL_TEST_NOTE);
 }
 
 /* The same as a table (--run prints it on stderr before it starts, --dry-run on stdout). */
