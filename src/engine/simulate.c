@@ -130,7 +130,6 @@ int engine_simulate(struct session *s, const struct engine_sim_opts *o, struct e
 			add_cost(&out->per[p], &si->phase[p]);
 		}
 		add_cost(&out->total, &si->total);
-		si->accepted = 0;
 		for (size_t k = 0; k < it->n_changes; k++)
 			si->accepted += it->changes[k].decision == DECISION_ACCEPT ||
 			                it->changes[k].decision == DECISION_EDIT;
