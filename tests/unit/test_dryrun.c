@@ -4,8 +4,10 @@
  * calls, cached answers, tokens and money that engine_run(3) then spends; so does one of 2
  * more iterations on the saved session, whose response cache and journal it reads; and
  * neither writes anything: every file of the directory byte-identical, no cache, journal or
- * other file made.  A session with a model that is not local, a retrieval server or an exec
- * step is not simulated (and says why); the sandboxed LLM layer sends nothing to a server. */
+ * other file made.  A session saved half-way through an iteration is resumed as the run
+ * resumes it, and the simulation counts what the run then spends.  A session with a model that is
+ * not local, a retrieval server or an exec step is not simulated (and says why); the sandboxed LLM
+ * layer sends nothing to a server. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -191,6 +193,104 @@ static void test_chain5(void **state)
 	check_session("examples/chain5", "session.json");
 }
 
+static void drive_idle(struct engine *en, struct llm *l)
+{
+	for (int i = 0; i < 100000 && (engine_busy(en) || engine_running(en)); i++) {
+		if (engine_busy(en))
+			assert_true(llm_wait(l, NULL, 0, 100) >= 0);
+		engine_poll(en);
+	}
+	assert_false(engine_busy(en));
+}
+
+/* A session saved half-way through an iteration: the simulation resumes it as the run does and
+ * counts what the run then spends on it (the run's record of it also holds what was spent
+ * before the save). */
+static void test_resumed_iteration(void **state)
+{
+	(void)state;
+	struct fx f;
+	fx_init(&f, "examples/chain5");
+	struct engine_sim_opts so;
+	char *cache, *spend;
+	sim_opts(&f, 2, &so, &cache, &spend);
+	struct err e = {{0}};
+	struct session *s = fx_load(&f, "session.json");
+	struct llm_options lo = {.cache_path = cache, .spend_path = spend, .seed = s->opt.seed};
+	struct llm *l = llm_new(&lo, &e);
+	assert_non_null(l);
+	struct engine_opts eo = {.auto_accept = true};
+	struct engine *en = engine_new(s, l, &eo, NULL, NULL, &e);
+	assert_non_null(en);
+	for (int p = 0; p <= PHASE_LOCAL; p++) { /* forward .. local gradients */
+		assert_int_equal(engine_step(en), 0);
+		drive_idle(en, l);
+	}
+	assert_int_equal(engine_current(en)->phase, PHASE_PSEUDO);
+	engine_store(en);
+	char *path = fx_path(&f, "session.json");
+	assert_int_equal(session_save(s, path, &e), 0);
+	engine_free(en);
+	llm_free(l);
+	session_free(s);
+
+	struct snap before;
+	snap_take(&before, &f);
+	s = fx_load(&f, "session.json");
+	struct engine_sim sim;
+	if (engine_simulate(s, &so, &sim, &e) < 0)
+		fail_msg("engine_simulate: %s", e.msg);
+	session_free(s);
+	snap_same(&before, &f);
+	snap_free(&before);
+	assert_int_equal(sim.iters[0].number, 1); /* the rest of iteration 1, then iteration 2 */
+	assert_int_equal(sim.n, 2);
+	for (int p = 0; p < PHASE_PSEUDO; p++)
+		assert_int_equal(sim.iters[0].phase[p].calls, 0);
+	assert_true(sim.iters[0].phase[PHASE_PSEUDO].calls > 0);
+
+	s = fx_load(&f, "session.json");
+	l = llm_new(&lo, &e);
+	assert_non_null(l);
+	en = engine_new(s, l, &eo, NULL, NULL, &e);
+	assert_non_null(en);
+	engine_set_patience(en, 3);
+	struct phase_cost was[PHASE_COUNT];
+	memcpy(was, engine_current(en)->cost, sizeof was);
+	if (engine_resume(en) == 0)
+		drive_idle(en, l);
+	assert_int_equal(engine_run(en, 2), 0);
+	drive_idle(en, l);
+	size_t n = engine_iterations(en);
+	assert_int_equal(n, 2);
+	double total = 0;
+	for (size_t i = 0; i < n; i++) {
+		const struct iteration *it = engine_iteration(en, i);
+		for (int p = 0; p < PHASE_COUNT; p++) {
+			const struct phase_cost *c = &it->cost[p];
+			const struct cost_projection *x = &sim.iters[i].phase[p];
+			long calls = c->calls - (i ? 0 : was[p].calls);
+			double usd = c->cost_usd - (i ? 0 : was[p].cost_usd);
+			if (calls != x->calls || fabs(usd - x->usd) > 1e-12)
+				fail_msg(
+				    "iteration %d %s: simulated %ld calls $%.6f, the run %ld $%.6f",
+				    it->number, phase_name((enum phase)p), x->calls, x->usd, calls,
+				    usd);
+			total += usd;
+		}
+	}
+	struct engine_totals t;
+	engine_totals(en, &t);
+	assert_true(fabs(t.cost_usd - sim.total.usd) < 1e-9);
+	assert_true(fabs(total - sim.total.usd) < 1e-9);
+	engine_free(en);
+	llm_free(l);
+	session_free(s);
+	engine_sim_free(&sim);
+	free(path), free(cache), free(spend);
+	fx_done(&f);
+}
+
 /* What keeps a run from being simulated, said before anything runs. */
 static void test_blockers(void **state)
 {
@@ -302,6 +402,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_two_steps),
 	    cmocka_unit_test(test_chain5),
+	    cmocka_unit_test(test_resumed_iteration),
 	    cmocka_unit_test(test_blockers),
 	    cmocka_unit_test(test_sandbox_sends_nothing),
 	};
