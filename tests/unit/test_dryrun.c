@@ -291,6 +291,34 @@ static void test_resumed_iteration(void **state)
 	fx_done(&f);
 }
 
+/* A bound on the requests stops the simulation there and says so: a lower bound. */
+static void test_bounded(void **state)
+{
+	(void)state;
+	struct fx f;
+	fx_init(&f, "examples/chain5");
+	struct snap before;
+	snap_take(&before, &f);
+	struct session *s = fx_load(&f, "session.json");
+	struct engine_sim_opts so;
+	char *cache, *spend;
+	sim_opts(&f, 3, &so, &cache, &spend);
+	so.max_requests = 10;
+	struct engine_sim sim;
+	struct err e = {{0}};
+	assert_int_equal(engine_simulate(s, &so, &sim, &e), 0);
+	assert_true(sim.bounded);
+	assert_string_equal(sim.stopped, "bound");
+	assert_int_equal(sim.n, 1);
+	assert_true(sim.total.calls <= 11);
+	snap_same(&before, &f);
+	snap_free(&before);
+	engine_sim_free(&sim);
+	session_free(s);
+	free(cache), free(spend);
+	fx_done(&f);
+}
+
 /* What keeps a run from being simulated, said before anything runs. */
 static void test_blockers(void **state)
 {
@@ -400,11 +428,9 @@ static void test_sandbox_sends_nothing(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_two_steps),
-	    cmocka_unit_test(test_chain5),
-	    cmocka_unit_test(test_resumed_iteration),
-	    cmocka_unit_test(test_blockers),
-	    cmocka_unit_test(test_sandbox_sends_nothing),
+	    cmocka_unit_test(test_two_steps),         cmocka_unit_test(test_chain5),
+	    cmocka_unit_test(test_resumed_iteration), cmocka_unit_test(test_bounded),
+	    cmocka_unit_test(test_blockers),          cmocka_unit_test(test_sandbox_sends_nothing),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
