@@ -445,6 +445,13 @@ struct run_ctx {
 	struct projection_range *range, range_total;
 	int n_range;
 	char *cap_note; /* a cap the run would pass (engine_range_over_cap), or NULL */
+	/* per iteration and in total, at the odds of acceptance (engine_project_expected) */
+	double *expected, expected_total;
+	int accepted, closed;
+	/* --dry-run with local models only: the run played out (engine_simulate), else why not */
+	struct engine_sim sim;
+	bool simulated;
+	char *not_simulated;
 };
 
 static void save_session(struct run_ctx *c)
@@ -522,12 +529,67 @@ static const char *run_stopped(const struct run_ctx *c)
 #define RANGE_LOW                                                                                  \
 	"nothing accepted, nothing left to fix (a quiet iteration: the memo and cache answer)"
 #define RANGE_HIGH "the proposal is accepted (new prompts: a full iteration like the first)"
+/* engine_project_expected's figure, in words */
+#define EXPECTED_RULE                                                                              \
+	"each later iteration at low + p (point - low), p the odds its proposal is accepted: "     \
+	"(accepted + 1) / (closed + 2) over this session's closed iterations"
+
+/* How a dry run's figures were made, as its text and JSON say it. */
+#define BASIS_SIMULATED "simulated with the scripted model: exact"
+#define FINAL_TEST_NOTE "not included: --final-test's scoring of the test split after the run"
+
+static cJSON *phases_json(const struct cost_projection *per)
+{
+	cJSON *ph = cJSON_CreateObject();
+	for (int p = 0; p < PHASE_DECISION; p++)
+		cJSON_AddItemToObject(ph, phase_name((enum phase)p), projection_json(&per[p]));
+	return ph;
+}
+
+/* A simulated run (--run --dry-run --json): the iterations played out, each exact. */
+static void simulation_json(cJSON *j, const struct run_ctx *c)
+{
+	const struct engine_sim *sim = &c->sim;
+	cJSON_AddItemToObject(j, "phases", phases_json(sim->per));
+	cJSON_AddItemToObject(j, "total", projection_json(&sim->total));
+	cJSON *per = cJSON_AddArrayToObject(j, "per_iteration");
+	for (int i = 0; i <= sim->n; i++) {
+		const struct cost_projection *t = i < sim->n ? &sim->iters[i].total : &sim->total;
+		cJSON *o = i < sim->n ? cJSON_CreateObject() : cJSON_AddObjectToObject(j, "range");
+		if (i < sim->n) {
+			cJSON_AddNumberToObject(o, "number", sim->iters[i].number);
+			cJSON_AddNumberToObject(o, "accepted", sim->iters[i].accepted);
+		}
+		cJSON_AddItemToObject(o, "low", projection_json(t));
+		cJSON_AddItemToObject(o, "point", projection_json(t));
+		cJSON_AddItemToObject(o, "high", projection_json(t));
+		if (i < sim->n) {
+			cJSON_AddItemToObject(o, "phases", phases_json(sim->iters[i].phase));
+			cJSON_AddItemToArray(per, o);
+		}
+	}
+	cJSON_AddStringToObject(j, "stopped", sim->stopped);
+	if (sim->message)
+		cJSON_AddStringToObject(j, "stopped_message", sim->message);
+	if (c->o->final_test)
+		cJSON_AddStringToObject(j, "note", FINAL_TEST_NOTE);
+}
 
 /* The projection of a run, per phase and in total (--run --json, --run --dry-run --json). */
 static cJSON *run_projection_json(const struct run_ctx *c)
 {
-	cJSON *j = cJSON_CreateObject();
+	cJSON *root = cJSON_CreateObject(), *j = root;
 	cJSON_AddNumberToObject(j, "iterations", c->o->iterations);
+	if (c->simulated) {
+		cJSON_AddStringToObject(j, "basis", "simulated");
+		cJSON_AddStringToObject(j, "basis_note", BASIS_SIMULATED);
+		simulation_json(j, c);
+		j = cJSON_AddObjectToObject(j, "estimate"); /* the rules' projection, beside it */
+	} else {
+		cJSON_AddStringToObject(j, "basis", "projected");
+		if (c->not_simulated)
+			cJSON_AddStringToObject(j, "basis_note", c->not_simulated);
+	}
 	cJSON *ph = cJSON_AddObjectToObject(j, "phases");
 	for (int p = 0; p < PHASE_COUNT; p++)
 		if (p < PHASE_DECISION)
@@ -545,12 +607,58 @@ static cJSON *run_projection_json(const struct run_ctx *c)
 		cJSON_AddItemToObject(o, "low", projection_json(&r->low));
 		cJSON_AddItemToObject(o, "point", projection_json(&r->point));
 		cJSON_AddItemToObject(o, "high", projection_json(&r->high));
+		cJSON_AddNumberToObject(o, "expected_usd",
+		                        i < c->n_range ? c->expected[i] : c->expected_total);
 		if (i < c->n_range)
 			cJSON_AddItemToArray(per, o);
 	}
+	cJSON *ex = cJSON_AddObjectToObject(j, "expected");
+	cJSON_AddNumberToObject(ex, "cost_usd", c->expected_total);
+	cJSON_AddNumberToObject(ex, "accepted", c->accepted);
+	cJSON_AddNumberToObject(ex, "closed", c->closed);
+	cJSON_AddNumberToObject(ex, "accept_share", (c->accepted + 1.0) / (c->closed + 2.0));
+	cJSON_AddStringToObject(ex, "rule", EXPECTED_RULE);
 	if (c->cap_note)
 		cJSON_AddStringToObject(j, "cap_note", c->cap_note);
-	return j;
+	return root;
+}
+
+static void cost_row(FILE *f, const char *name, const struct cost_projection *pj)
+{
+	term_printf(f, "  %-16s %8ld %8ld %11ld %11ld %10.4f\n", name, pj->calls, pj->cached,
+	            pj->tokens_in, pj->tokens_out, pj->usd);
+}
+
+/* A simulated run as a table (--run --dry-run with local models only), per iteration and
+ * phase, with the rules' projection beside it for comparison. */
+static void simulation_text(FILE *f, const struct run_ctx *c)
+{
+	const struct session *s = c->h->env.s;
+	const struct engine_sim *sim = &c->sim;
+	int n = c->o->iterations;
+	term_printf(f,
+	            "%s: cost of %d iteration%s, %s  [scripted model: a stand-in, not a real "
+	            "LLM]\n",
+	            s->name, n, n == 1 ? "" : "s", BASIS_SIMULATED);
+	term_printf(f, "  %-16s %8s %8s %11s %11s %10s\n", "phase", "calls", "cached", "tokens in",
+	            "tokens out", "cost $");
+	for (int i = 0; i < sim->n; i++) {
+		const struct engine_sim_iter *it = &sim->iters[i];
+		term_printf(f, "  iteration %d (%d change%s accepted)\n", it->number, it->accepted,
+		            it->accepted == 1 ? "" : "s");
+		for (int p = 0; p < PHASE_DECISION; p++)
+			if (it->phase[p].calls || it->phase[p].usd)
+				cost_row(f, phase_name((enum phase)p), &it->phase[p]);
+		cost_row(f, "iteration total", &it->total);
+	}
+	cost_row(f, "total", &sim->total);
+	if (strcmp(sim->stopped, "iterations") != 0)
+		term_printf(f, "  the run would stop after %d iteration%s: %s%s%s\n", sim->n,
+		            sim->n == 1 ? "" : "s", sim->stopped, sim->message ? ": " : "",
+		            sim->message ? sim->message : "");
+	term_printf(f, "  (projected by the rules, not simulating: $%.4f)\n", c->total.usd);
+	if (c->o->final_test)
+		term_printf(f, "  %s\n", FINAL_TEST_NOTE);
 }
 
 /* The same as a table (--run prints it on stderr before it starts, --dry-run on stdout). */
@@ -558,6 +666,10 @@ static void run_projection_text(FILE *f, const struct run_ctx *c)
 {
 	const struct session *s = c->h->env.s;
 	int n = c->o->iterations;
+	if (c->simulated) {
+		simulation_text(f, c);
+		return;
+	}
 	term_printf(f, "%s: projected cost of %d iteration%s%s\n", s->name, n, n == 1 ? "" : "s",
 	            c->h->env.scripted ? "  [scripted model: a stand-in, not a real LLM]" : "");
 	term_printf(f, "  %-16s %8s %8s %11s %11s %10s\n", "phase", "calls", "cached", "tokens in",
@@ -581,10 +693,20 @@ static void run_projection_text(FILE *f, const struct run_ctx *c)
 			term_printf(f, "  %-16s $%.4f to $%.4f (projected $%.4f)\n", name,
 			            r->low.usd, r->high.usd, r->point.usd);
 	}
-	if (c->n_range > 1)
+	if (c->n_range > 1) {
 		term_printf(f, "  low: %s\n  high: %s\n", RANGE_LOW, RANGE_HIGH);
+		term_printf(
+		    f,
+		    "  expected $%.4f: later iterations at their low plus %.0f %% of the way "
+		    "to their projection, the odds a proposal is accepted (%d of %d closed "
+		    "iterations accepted one; one in two before any)\n",
+		    c->expected_total, 100 * (c->accepted + 1.0) / (c->closed + 2.0), c->accepted,
+		    c->closed);
+	}
 	if (c->cap_note)
 		term_printf(f, "  note: %s\n", c->cap_note);
+	if (c->not_simulated)
+		term_printf(f, "  %s\n", c->not_simulated);
 }
 
 static cJSON *run_report(struct run_ctx *c)
@@ -702,6 +824,41 @@ static cJSON *run_report(struct run_ctx *c)
 	return r;
 }
 
+/* --dry-run: with local models only, the run is played out in a sandbox (engine_simulate) on
+ * a copy of the session loaded for it; otherwise, or when that fails, the projection stands
+ * and says why. */
+static void dry_run_simulate(struct run_ctx *c)
+{
+	const struct front_opts *o = c->o;
+	char *why = engine_sim_blocker(c->h->env.s);
+	if (why) {
+		c->not_simulated = xasprintf("projected, not simulated: %s", why);
+		free(why);
+		return;
+	}
+	struct err e = {{0}};
+	struct session *copy = front_load(o);
+	if (copy && session_override_models(copy, o->provider, o->base_url, o->models, o->n_models,
+	                                    &e) < 0) {
+		session_free(copy);
+		copy = NULL;
+	}
+	char *spend = front_path_beside(o->session, ".spend.jsonl");
+	struct engine_sim_opts so = {.iterations = o->iterations,
+	                             .patience = o->patience,
+	                             .cache_path = c->h->env.cache_path,
+	                             .spend_path = spend,
+	                             .no_cache = o->no_cache,
+	                             .trust = o->trust};
+	if (copy && engine_simulate(copy, &so, &c->sim, &e) == 0)
+		c->simulated = true;
+	else
+		c->not_simulated = xasprintf("projected, not simulated: %s",
+		                             e.msg[0] ? e.msg : "the session did not load again");
+	free(spend);
+	session_free(copy);
+}
+
 /* Runs the engine's loop until it stops by itself or Ctrl-C. */
 static void drive(struct run_ctx *c)
 {
@@ -739,6 +896,11 @@ int batch_run(const struct front_opts *o)
 	c.n_range =
 	    engine_project_range(c.en, o->iterations, c.per, c.range, &c.total, &c.range_total);
 	c.cap_note = engine_range_over_cap(c.en, &c.range_total);
+	c.expected = xcalloc((size_t)MAX(o->iterations, 0) + 1, sizeof *c.expected);
+	c.expected_total =
+	    engine_project_expected(c.en, c.range, c.n_range, c.expected, &c.accepted, &c.closed);
+	if (o->dry_run)
+		dry_run_simulate(&c);
 	if (o->dry_run) {
 		if (o->json) {
 			cJSON *r = run_report(&c);
@@ -749,7 +911,8 @@ int batch_run(const struct front_opts *o)
 		}
 		engine_free(c.en);
 		headless_close(&h);
-		free(c.range), free(c.cap_note);
+		free(c.range), free(c.cap_note), free(c.not_simulated), free(c.expected);
+		engine_sim_free(&c.sim);
 		return ADOPT_EXIT_OK;
 	}
 	run_projection_text(stderr, &c);
@@ -812,6 +975,6 @@ int batch_run(const struct front_opts *o)
 	                     : exit_status(&h, o, engine_val_score(c.en));
 	engine_free(c.en);
 	headless_close(&h);
-	free(c.range), free(c.cap_note);
+	free(c.range), free(c.cap_note), free(c.not_simulated), free(c.expected);
 	return rc;
 }

@@ -27,7 +27,8 @@ enum mode { MODE_TUI, MODE_CHECK, MODE_EVAL, MODE_RUN, MODE_EXPORT, MODE_REPORT,
 	X(compare, 0, "A",                                                                         \
 	  "--compare A B: evaluate two sessions or versions (S@v3, S@iteration:2)")                \
 	X(final_test, 0, NULL, "--run: then score the final prompts on the test split")            \
-	X(dry_run, 0, NULL, "--run N: print what it is projected to cost; spend nothing")          \
+	X(dry_run, 0, NULL,                                                                        \
+	  "--run N: print what it would cost (projected, or simulated); spend nothing")            \
 	X(patience, 0, "K",                                                                        \
 	  "--run: stop after K iterations without validation gain (3; 0: never)")                  \
 	X(compare_ablations, 0, "[=LIST]",                                                         \

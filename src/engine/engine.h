@@ -297,6 +297,12 @@ struct projection_range {
 int engine_project_range(const struct engine *en, int iterations, struct cost_projection *per,
                          struct projection_range *range, struct cost_projection *total,
                          struct projection_range *range_total);
+/* The money each of the n iterations of engine_project_range's range is expected to cost
+ * (each may be NULL) and their sum, when what a proposal's acceptance will be is taken at the
+ * odds of this session's record: low + p (point - low), p = (accepted + 1) / (closed + 2) over
+ * its closed iterations (*accepted of *closed accepted a change; one in two before any). */
+double engine_project_expected(const struct engine *en, const struct projection_range *range, int n,
+                               double *each, int *accepted, int *closed);
 /* The caps judged against a run's range: a sentence (to free) naming the cap its point
  * estimate, or else its high end, would pass with what the session has spent, or NULL. */
 char *engine_range_over_cap(const struct engine *en, const struct projection_range *total);
@@ -343,6 +349,42 @@ double engine_config_score(const struct engine *en, const struct iteration *it, 
 void engine_blame(const struct iteration *it, int step, int *blamed, int *not_at_fault);
 /* NULL, or why there is nothing to optimize (no learnable prompt): said before anything runs. */
 const char *engine_nothing_to_optimize(const struct engine *en);
+
+/* ---- a simulated run (simulate.c): a dry run that plays the iterations out ----
+ * When every model a run would ask is the local scripted one (and no retrieval server or
+ * external command is in the pipeline), a dry run need not project: engine_simulate runs
+ * `iterations` iterations of s as engine_run does (auto-accepting, patience and caps as
+ * set), through a sandboxed LLM layer (llm.h: the cache and journal at those paths read only,
+ * nothing written, nothing sent), and reports what each iteration and phase was billed, as
+ * the real run will then be: exact.  s is the caller's own copy (loaded for this, with the
+ * run's overrides), which the simulation changes (prompts accepted, history): free it, never
+ * save it.  max_requests > 0 bounds the work (stopped "bound", bounded set: a lower bound). */
+struct engine_sim_opts {
+	int iterations, patience;
+	const char *cache_path, *spend_path; /* beside the session, as the run uses them */
+	bool no_cache, trust;
+	long max_requests; /* 0: no bound */
+};
+struct engine_sim_iter {
+	int number;
+	struct cost_projection phase[PHASE_COUNT], total;
+	int accepted; /* changes the run would accept */
+};
+struct engine_sim {
+	struct engine_sim_iter *iters; /* the iterations the run would make (and the rest of the
+	                                * one in progress first) */
+	int n;
+	struct cost_projection per[PHASE_COUNT], total;
+	char *stopped; /* why it would stop, as --run --json's "stopped" says it, or "bound" */
+	char *message; /* engine_pause_reason, or NULL */
+	bool bounded;
+};
+/* NULL when a run of s can be simulated, else why not (caller frees). */
+char *engine_sim_blocker(const struct session *s);
+/* 0 and *out filled (engine_sim_free it), or -1 with e set (a blocker says "not simulated"). */
+int engine_simulate(struct session *s, const struct engine_sim_opts *o, struct engine_sim *out,
+                    struct err *e);
+void engine_sim_free(struct engine_sim *sim);
 
 /* Persistence: the engine's history and resumable state as session sections. */
 void engine_store(struct engine *en); /* writes "history" and "state" into the session tree */

@@ -968,3 +968,33 @@ void engine_project_measure(const struct engine *en, struct cost_projection *p)
 	run_projection_done(&r);
 	basis_free(&b);
 }
+
+/* What each iteration is expected to cost when its proposal's acceptance is a coin whose odds
+ * this session's own record gives: an iteration after another costs its range's low plus the
+ * share p of the way to its point, p by the rule of succession over the closed iterations whose
+ * proposal was accepted at least in part, (accepted + 1) / (closed + 2): one in two before any.
+ * No constant is fitted to anything: with no record it is the range's middle way. */
+double engine_project_expected(const struct engine *en, const struct projection_range *range, int n,
+                               double *each, int *accepted, int *closed)
+{
+	*accepted = *closed = 0;
+	for (size_t i = 0; i < en->n_iters; i++) {
+		const struct iteration *it = en->iters[i];
+		if (it->phase < PHASE_COUNT)
+			continue;
+		bool took = false;
+		for (size_t k = 0; k < it->n_changes; k++)
+			took |= it->changes[k].decision == DECISION_ACCEPT ||
+			        it->changes[k].decision == DECISION_EDIT;
+		*closed += 1, *accepted += took;
+	}
+	double p = (*accepted + 1.0) / (*closed + 2.0), total = 0;
+	for (int i = 0; i < n; i++) {
+		const struct projection_range *r = &range[i];
+		double x = r->low.usd + p * (r->point.usd - r->low.usd);
+		if (each)
+			each[i] = x;
+		total += x;
+	}
+	return total;
+}

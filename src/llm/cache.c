@@ -290,6 +290,41 @@ fail:
 	return NULL;
 }
 
+/* A read-only cache (a simulated run's, llm.h sandbox): the file's answers are read, never
+ * written to; cache_put keeps new answers in memory (fd stays -1).  A missing file is an empty
+ * cache; a link or a special file is refused as cache_open refuses it. */
+struct cache *cache_open_ro(const char *path, struct err *e)
+{
+	struct cache *c = xcalloc(1, sizeof(*c));
+	c->fd = c->rfd = -1;
+	index_rebuild(c, 64);
+	if (!path)
+		return c;
+	c->path = xstrdup(path);
+	struct stat st;
+	if (lstat(path, &st) < 0) {
+		if (errno == ENOENT)
+			return c;
+		err_set(e, "response cache: %s: %s", path, strerror(errno));
+		goto fail;
+	}
+	if (S_ISLNK(st.st_mode)) {
+		err_set(e, "response cache: %s: a symbolic link: refusing to use it", path);
+		goto fail;
+	}
+	c->rfd = file_open_read(path, CACHE_MAX_BYTES, e);
+	if (c->rfd < 0) {
+		err_prefix(e, "response cache");
+		goto fail;
+	}
+	if (cache_load(c, e) < 0)
+		goto fail;
+	return c;
+fail:
+	cache_close(c);
+	return NULL;
+}
+
 int cache_sync(struct cache *c, struct err *e)
 {
 	if (c->fd >= 0 && fsync(c->fd) < 0)

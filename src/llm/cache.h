@@ -48,6 +48,9 @@ struct cache;
  * elsewhere is refused with its path named, before anything is read or written.  Errors: that,
  * unreadable file, directory missing, not writable, a read error. */
 struct cache *cache_open(const char *path, struct err *e);
+/* The same file read only (a simulated run's, llm.h sandbox): its answers are found, new ones
+ * are kept in memory and nothing is ever written; a missing file is an empty cache. */
+struct cache *cache_open_ro(const char *path, struct err *e);
 /* Fsyncs and closes; NULL is fine. */
 void cache_close(struct cache *c);
 /* The entry for a key, or NULL; valid until the next cache_get, cache_put or cache_close. */

@@ -26,6 +26,7 @@ struct journal {
 	size_t n, cap;
 	size_t loaded; /* lines read at open: earlier processes' calls */
 	long skipped;
+	bool ro; /* journal_open_ro: never written */
 };
 
 static bool num_ok(const cJSON *it, double max, double *out)
@@ -96,6 +97,25 @@ struct journal *journal_open(const char *path, struct err *e)
 	return j;
 }
 
+/* A simulated run's (llm.h sandbox): read, never opened for writing nor written. */
+struct journal *journal_open_ro(const char *path, struct err *e)
+{
+	struct journal *j = xcalloc(1, sizeof *j);
+	j->path = xstrdup(path);
+	j->fd = -1;
+	j->ro = true;
+	struct stat st;
+	if (lstat(path, &st) < 0 && errno == ENOENT)
+		return j;
+	if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode))
+		err_set(e, "%s: a symbolic link: refusing to use it", path);
+	else if (journal_load(j, e) == 0)
+		return j;
+	err_prefix(e, "spend journal");
+	journal_close(j);
+	return NULL;
+}
+
 int journal_sync(struct journal *j, struct err *e)
 {
 	if (j && j->fd >= 0 && fsync(j->fd) < 0)
@@ -120,6 +140,8 @@ void journal_close(struct journal *j)
 int journal_add(struct journal *j, const char *model, const struct llm_usage *u, double cost_usd,
                 struct err *e)
 {
+	if (j->ro)
+		return err_set(e, "%s: the spend journal is open read-only", j->path);
 	cJSON *o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "model", model ? model : "");
 	cJSON_AddNumberToObject(o, "in", (double)u->in);

@@ -23,6 +23,9 @@ struct journal;
 /* Opens and reads the journal at path; a missing file is created by the first journal_add.
  * NULL and e set on error (a link, a special file, unreadable). */
 struct journal *journal_open(const char *path, struct err *e);
+/* The same read only (a simulated run's, llm.h sandbox): its lines count as journal_open's do,
+ * journal_add fails and writes nothing. */
+struct journal *journal_open_ro(const char *path, struct err *e);
 /* Fsyncs and closes; NULL is fine. */
 void journal_close(struct journal *j);
 /* Appends one billed call; -1 (e set) when the line could not be written (it is then not

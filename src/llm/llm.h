@@ -82,6 +82,12 @@ struct llm_options {
 	 * copied) is a host the user chose */
 	bool trust;
 	const char *user_base_url;
+	/* a simulated run (engine_simulate): the cache at cache_path is read and never written
+	 * (new answers stay in memory, so they are found again as a real run finds them), the
+	 * journal at spend_path is read and never written, only the scripted provider answers
+	 * (any other request, retrievals included, fails at once: nothing is sent), and scripted
+	 * delays are not waited */
+	bool sandbox;
 };
 
 /* done and failed count requests (a cache hit is a request answered from the cache), not the

@@ -237,12 +237,14 @@ struct llm *llm_new(const struct llm_options *opt, struct err *e)
 	curl_multi_setopt(l->multi, CURLMOPT_TIMERFUNCTION, on_timer);
 	curl_multi_setopt(l->multi, CURLMOPT_TIMERDATA, l);
 	if (!opt->no_cache) {
-		l->cache = cache_open(opt->cache_path, e);
+		l->cache = opt->sandbox ? cache_open_ro(opt->cache_path, e)
+		                        : cache_open(opt->cache_path, e);
 		if (!l->cache)
 			goto fail;
 	}
 	l->opt.spend_path = NULL;
-	if (opt->spend_path && !(l->journal = journal_open(opt->spend_path, e)))
+	if (opt->spend_path && !(l->journal = opt->sandbox ? journal_open_ro(opt->spend_path, e)
+	                                                   : journal_open(opt->spend_path, e)))
 		goto fail;
 	return l;
 fail:
@@ -328,6 +330,9 @@ uint64_t llm_submit(struct llm *l, const struct llm_request *req, llm_done_fn *d
 		j->usage = hit->usage;
 		j->cached = true;
 		j->scripted = is_scripted(ops);
+	} else if (l->opt.sandbox && !is_scripted(ops)) {
+		j->error = xasprintf("simulated run: a request to model \"%s\" (%s) is not sent",
+		                     model_label(req->model), *w->tag ? w->tag : "untagged");
 	} else if (l->opt.offline && !is_scripted(ops)) {
 		j->error =
 		    xasprintf("offline: no cached answer for this request (%s, model \"%s\")",

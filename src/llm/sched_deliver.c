@@ -78,7 +78,8 @@ static void job_deliver(struct llm *l, struct job *j)
 		account(&l->st, &r, counted);
 		account(cost_book_tag(l->book, w->tag), &r, counted);
 		counted = true;
-		if (l->journal && !r.cached && (r.usage.in || r.usage.out || r.cost_usd > 0)) {
+		if (l->journal && !l->opt.sandbox && !r.cached &&
+		    (r.usage.in || r.usage.out || r.cost_usd > 0)) {
 			struct err e; /* a failed append is not counted: the old record stays */
 			journal_add(l->journal, j->m.model, &r.usage, r.cost_usd, &e);
 		}

@@ -379,7 +379,7 @@ void attempt_start(struct llm *l, struct job *j)
 		j->text = rules_reply(r, j->msgs, j->n_msgs, &delay);
 		j->scripted = true;
 		j->scripted_delay = true;
-		j->due_ms = now_ms() + delay;
+		j->due_ms = now_ms() + (l->opt.sandbox ? 0 : delay);
 		job_set_state(l, j, JOB_TIMER);
 		return;
 	}
