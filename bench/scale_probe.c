@@ -13,8 +13,9 @@
  * and app_draw (the autosaves' writes and fsyncs included).  A tree that saves in the background
  * does so here too, as the workbench does (the test screen would collect each save at once,
  * waiting for its writer: 90-110 ms a save at selection's end, which the workbench never waits);
- * its loop collects them without waiting, inside app_pump's time.  Prints one line of key=value
- * figures:
+ * its loop collects them without waiting, inside app_pump's time; and so are the projections a
+ * tree makes beside the loop (the History chart's, selection's: the test screen makes them at
+ * once).  Prints one line of key=value figures:
  *
  *   requests  HTTP requests sent (llm_stats.network_requests; server: the test server's count)
  *   spent     the session's spend, USD; cap the cost_cap_usd set (0: none)
@@ -25,7 +26,11 @@
  *             the longest turn while selection ran (issue 12's selection stall)
  *   paused    1 when the iteration stopped before its end (the cap)
  *
- *   scale_probe [--steps M] [--val N] [--seed S] [--train N] [--cap USD] [--latency-ms L] */
+ *   scale_probe [--steps M] [--val N] [--seed S] [--train N] [--cap USD] [--latency-ms L]
+ *               [--trace MS]
+ *
+ * --trace MS: every turn over MS to stderr, with the CLOCK_MONOTONIC time of its end (for
+ * `perf record -k CLOCK_MONOTONIC` and `perf report --time`), its CPU, and where it went. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -165,6 +170,7 @@ int main(int argc, char **argv)
 	struct chain c = {.m = 12, .n_val = 300};
 	unsigned seed = 1;
 	const char *latency = "0";
+	double trace_ms = -1; /* --trace MS: each turn over MS to stderr, with its clock */
 	for (int i = 1; i + 1 < argc; i += 2) {
 		const char *k = argv[i], *v = argv[i + 1];
 		if (!strcmp(k, "--steps"))
@@ -179,6 +185,8 @@ int main(int argc, char **argv)
 			c.cap = atof(v);
 		else if (!strcmp(k, "--latency-ms"))
 			latency = v;
+		else if (!strcmp(k, "--trace"))
+			trace_ms = atof(v);
 	}
 	struct rng r; /* the step kinds, drawn as bench/screening.c draws them */
 	rng_seed(&r, (uint64_t)seed * 7919u);
@@ -217,6 +225,10 @@ int main(int argc, char **argv)
 	}
 #ifdef APP_SAVE_MODES
 	a->save_mode = SAVE_BACKGROUND; /* the workbench's, not the test screen's SAVE_AT_ONCE */
+	a->t.deterministic = false;     /* and so the views' projections (made beside the loop) */
+#endif
+#ifdef ENGINE_PROJECT_BESIDE
+	engine_project_beside(a->t.en, true); /* and selection's (the test screen's: at once) */
 #endif
 	if (engine_run(a->t.en, 1) < 0) {
 		printf("error=engine_run-refused\n");
@@ -250,6 +262,17 @@ int main(int argc, char **argv)
 		if ((cur && cur->phase == PHASE_SELECTION) ||
 		    (now && now->phase == PHASE_SELECTION))
 			sel_stall = MAX(sel_stall, turn);
+		if (trace_ms >= 0 && turn > trace_ms) {
+			struct timespec ts;
+			clock_gettime(CLOCK_MONOTONIC, &ts);
+			fprintf(
+			    stderr,
+			    "turn end=%ld.%06ld ms=%.1f cpu=%.1f wait_cpu=%.1f pump=%.1f draw=%.1f "
+			    "phase=%s now=%s\n",
+			    (long)ts.tv_sec, ts.tv_nsec / 1000, turn, c2 - c0, c1 - c0,
+			    (w2 - w1) * 1e3, (w3 - w2) * 1e3, ph,
+			    now && now->phase < PHASE_COUNT ? phase_name(now->phase) : "-");
+		}
 		if (turn > stall) {
 			stall = turn;
 			snprintf(stall_phase, sizeof stall_phase, "%s", ph);

@@ -786,6 +786,9 @@ static void live_run(const char *label, int mode, const char *dir)
 	}
 	a->t.deterministic = false;
 	a->save_mode = mode;
+#ifdef ENGINE_PROJECT_BESIDE
+	engine_project_beside(a->t.en, true); /* as the workbench (the test screen's: at once) */
+#endif
 	app_focus(a, VIEW_TRACES);
 	app_draw(a);
 	size_t cap = (size_t)(LIVE_LIMIT_S / LIVE_KEY_GAP * 2);

@@ -8,6 +8,7 @@
 #include "engine/engine_int.h"
 #include "engine/optimizer.h"
 #include "engine/phases.h"
+#include "llm/beside.h"
 
 static const char *const phase_names[PHASE_COUNT] = {
 #define X(id, name, help) name,
@@ -302,6 +303,10 @@ void engine_cancel_work(struct engine *en)
 {
 	if (en->slicer)
 		llm_source_cancel(en->llm, en->slicer); /* sets it to 0 */
+	uint64_t pj = en->projecting;
+	en->projecting = 0, en->pj_ready = false; /* 0 first: its callback then does nothing */
+	if (pj)
+		llm_source_cancel(en->llm, pj);
 	for (size_t j = 0; j < en->n_jobs; j++) {
 		if (en->jobs[j]->batch) {
 			run_batch_cancel(en->jobs[j]->batch);
@@ -376,6 +381,59 @@ struct iteration *engine_new_iteration(struct engine *en)
 }
 
 static void drop_undo(struct engine *en);
+static int start_next(struct engine *en);
+
+/* In the copy of the process: the phase's projection, as bytes. */
+static void project_work(void *arg, struct sbuf *out)
+{
+	struct engine *en = arg;
+	struct cost_projection pj;
+	phase_project(en, cur(en)->phase, &pj);
+	sbuf_add(out, (const char *)&pj, sizeof pj);
+}
+
+/* The projection made beside the loop is in (data NULL: its process failed, or it was
+ * cancelled): the phase starts now, as start_next would have started it. */
+static void project_done(void *arg, const char *data, size_t n)
+{
+	struct engine *en = arg;
+	if (!en->projecting)
+		return; /* cancelled (engine_cancel_work) */
+	en->projecting = 0;
+	en->busy = false;
+	en->pj_phase = cur(en)->phase;
+	en->pj_ready = data && n == sizeof en->pj; /* else made at once in start_next */
+	if (en->pj_ready)
+		memcpy(&en->pj, data, sizeof en->pj);
+	if (en->pause_requested) { /* asked while it was made: the phase does not start */
+		en->pause_requested = false;
+		en->pj_ready = false;
+		set_pause(en, "paused");
+		return;
+	}
+	if (start_next(en) < 0)
+		en->go = GO_NONE;
+}
+
+/* The phase's projection into pj: true when made (at once, or the one made beside the loop for
+ * it), false when it is being made beside the loop (the engine is busy until project_done). */
+static bool project_phase(struct engine *en, enum phase p, struct cost_projection *pj)
+{
+	if (en->pj_ready && en->pj_phase == p) {
+		en->pj_ready = false;
+		*pj = en->pj;
+		return true;
+	}
+	en->pj_ready = false;
+	struct err e = {{0}};
+	if (en->o.project_beside && p == PHASE_SELECTION &&
+	    (en->projecting = llm_beside(en->llm, project_work, en, project_done, en, &e))) {
+		en->busy = true;
+		return false;
+	}
+	phase_project(en, p, pj); /* at once (also when no process could be started) */
+	return true;
+}
 
 /* Starts the next phase (a new iteration when the last one is closed). */
 static int start_next(struct engine *en)
@@ -401,7 +459,8 @@ static int start_next(struct engine *en)
 		return 0;
 	}
 	struct cost_projection pj;
-	phase_project(en, p, &pj);
+	if (!project_phase(en, p, &pj))
+		return 0; /* started when its projection is in */
 	struct phase_cost *pc = &it->cost[p];
 	pc->projected_calls = pj.calls, pc->projected_cached = pj.cached;
 	pc->projected_tokens_in = pj.tokens_in, pc->projected_tokens_out = pj.tokens_out;
@@ -1251,6 +1310,11 @@ struct engine *engine_new(struct session *s, struct llm *l, const struct engine_
 	en->val_score = -1;
 	engine_restore(en);
 	return en;
+}
+
+void engine_project_beside(struct engine *en, bool on)
+{
+	en->o.project_beside = on;
 }
 
 void engine_free(struct engine *en)

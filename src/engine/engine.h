@@ -220,11 +220,19 @@ struct engine;
 struct engine_opts {
 	bool trust;
 	bool auto_accept; /* headless: accept a proposal when validation improves */
+	/* selection's projection (a walk of its plan: 45-60 ms at m = 12 and 300 examples) is made
+	 * beside the loop (llm/beside.h) and the phase starts when it is in: the workbench's, so
+	 * that it never holds a key; engine_busy is true meanwhile */
+	bool project_beside;
 };
 
 struct engine *engine_new(struct session *s, struct llm *l, const struct engine_opts *o,
                           engine_event_fn *fn, void *arg, struct err *e);
 void engine_free(struct engine *en);
+/* engine_opts.project_beside after engine_new (bench/scale_probe: the workbench's on the test
+ * screen, which projects at once) */
+#define ENGINE_PROJECT_BESIDE 1
+void engine_project_beside(struct engine *en, bool on);
 
 /* ---- commands ---- */
 int engine_step(struct engine *en); /* run the next phase */

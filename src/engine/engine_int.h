@@ -81,6 +81,12 @@ struct engine {
 	size_t n_started; /* jobs[0..n_started) have every example started; the rest wait */
 	uint64_t
 	    slicer; /* the LLM loop's event source that starts them, a slice a turn (0: none) */
+	/* the next phase's projection made beside the loop (engine_opts.project_beside): the
+	 * source's id while it is made (0: none), then the projection until that phase starts */
+	uint64_t projecting;
+	bool pj_ready;
+	enum phase pj_phase;
+	struct cost_projection pj;
 	struct bo *bo;
 	long *screen_est; /* per it->screened entry: the requests its screening saved (estimate) */
 	double committed_usd; /* projected cost of the evaluations in flight */

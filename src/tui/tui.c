@@ -742,7 +742,8 @@ struct app *app_open(const struct front_opts *o, int *rc)
 	if (!getenv("ADOPT_TEST_SCREEN"))
 		tui_config_load_user(&a->cfg, &a->km, &cfg_errors);
 	struct err e = {{0}};
-	struct engine_opts eo = {.trust = o->trust};
+	/* the test screen projects at once (deterministic frames); the workbench beside the loop */
+	struct engine_opts eo = {.trust = o->trust, .project_beside = !getenv("ADOPT_TEST_SCREEN")};
 	a->t.en = engine_new(a->t.s, a->t.llm, &eo, app_on_event, a, &e);
 	int screen = 0;
 	if (!a->t.en || pipe(a->sig_pipe) < 0 || (screen = screen_open(a, &a->screen, &e)) < 0) {

@@ -136,6 +136,11 @@ void tui_message(struct tui *t, const char *fmt, ...)
 	app_of(t)->need_draw = true;
 }
 
+void tui_redraw(struct tui *t)
+{
+	app_of(t)->need_draw = true;
+}
+
 void tui_focus_view(struct tui *t, const char *name)
 {
 	for (int i = 0; i < VIEW_COUNT; i++)

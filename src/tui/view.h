@@ -86,6 +86,16 @@ void view_fill(struct view *v, int y, enum theme_element el);
 void view_clamp(struct view *v, int n);
 /* Sets the status line message. */
 void tui_message(struct tui *t, const char *fmt, ...) PRINTF_LIKE(2, 3);
+/* Draws the screen again at the loop's next turn (what a view learnt outside a key or an event). */
+void tui_redraw(struct tui *t);
+/* engine_projection_each(en, n, usd) for a view, made beside the loop (projwork.c: a dry walk of
+ * n iterations is 50-200 ms at 300 examples): done(arg, usd) is called once from the loop when
+ * it is in, or with usd NULL when it failed or was cancelled, and the screen is drawn again.
+ * Returns an id for tui_projection_cancel, or 0 when it was made at once (the test screen, or
+ * no child process to be had): done was called before the return. */
+typedef void tui_projected_fn(void *arg, const double *usd);
+uint64_t tui_projection_each(struct tui *t, int n, tui_projected_fn *done, void *arg);
+void tui_projection_cancel(struct tui *t, uint64_t id);
 /* "" or, when the last iteration closed with what its decisions kept unmeasured (an edited
  * prompt), what measuring it costs: "edit unmeasured: :measure scores it (12 examples, ~24
  * calls, ~$0.0004)", into buf (view_proposals.c). */

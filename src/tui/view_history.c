@@ -57,10 +57,13 @@ struct history {
 	/* the spend chart's projected columns before any iteration finished: the engine's
 	 * projection is a dry run of the iterations, far too slow for every frame (100-500 ms with
 	 * 300 examples), so while the engine works it is made once per iteration and prompt
-	 * versions, and once it waits, once per phase; `spent` is the spend it was made on */
-	double projected[CHART_PROJECTED], spent;
-	uint64_t projected_for;
+	 * versions, and once it waits, once per phase; `spent` is the spend it was made on.  It is
+	 * made beside the loop (tui_projection_each): `making` is its id until it is in, and
+	 * `have` says projected[] holds one (an earlier one stands while the next is made) */
+	double projected[CHART_PROJECTED], spent, making_spent;
+	uint64_t projected_for, making;
 	int projected_phase;
+	bool have;
 };
 
 static const char *const decision_word[] = {
@@ -84,6 +87,7 @@ static void done_history(struct view *v)
 	struct history *p = v->priv;
 	if (!p)
 		return;
+	tui_projection_cancel(v->tui, p->making);
 	tlines_free(&p->l);
 	tlines_free(&p->older);
 	free(p);
@@ -268,6 +272,18 @@ static void add_chart(struct tlines *l, const char *label, int h, const double *
 	free(rows);
 }
 
+/* The spend chart's projection is in (usd NULL: it failed, or was cancelled). */
+static void projected_in(void *arg, const double *usd)
+{
+	struct history *p = arg;
+	p->making = 0;
+	p->have = usd != NULL;
+	if (usd) {
+		memcpy(p->projected, usd, sizeof p->projected);
+		p->spent = p->making_spent;
+	}
+}
+
 /* The scores and the spend over the iterations, as charts. */
 static void build_charts(struct view *v, struct tlines *l)
 {
@@ -305,19 +321,20 @@ static void build_charts(struct view *v, struct tlines *l)
 	bool busy = engine_busy(en) || engine_running(en);
 	bool fresh =
 	    !done && (p->projected_for != made_for || (!busy && p->projected_phase != phase));
-	if (fresh) {
+	if (fresh && !p->making) { /* one at a time: a newer key is seen at the next draw */
 		p->projected_for = made_for;
 		p->projected_phase = phase;
-		p->spent = cum;
-		engine_projection_each(en, CHART_PROJECTED, p->projected);
+		p->making_spent = cum;
+		p->making = tui_projection_each(v->tui, CHART_PROJECTED, projected_in, p);
 	}
+	bool shown = done || p->have; /* else the columns wait for the projection */
 	for (size_t k = 1; k <= CHART_PROJECTED; k++) { /* iteration n - 1 + k, projected */
 		if (done)
 			more = done_usd / (double)done * (double)k;
-		if (!done)
+		else if (p->have)
 			more = MAX(0, p->spent + p->projected[k - 1] - cum);
 		spend[n - 1 + k] = cum + more;
-		projected[n - 1 + k] = true;
+		projected[n - 1 + k] = shown;
 	}
 	int h = v->h >= 30 ? 3 : 2;
 	size_t w = (size_t)MAX(4, v->w - 2 - CHART_LABEL);
@@ -341,14 +358,21 @@ static void build_charts(struct view *v, struct tlines *l)
 	}
 	tlines_add_rowf(l, THEME_SCORE_GOOD, 2, "%s", sbuf_str(&b));
 	sbuf_free(&b);
-	tlines_hangf(
-	    l, THEME_HEADER, 2,
-	    "Spend so far $%.4f over %zu iteration(s); the next %d about $%.4f more (%s, %s)", cum,
-	    n, CHART_PROJECTED, more, g->shade,
-	    done ? "at the mean of the finished ones" : "as the engine projects them");
+	if (shown)
+		tlines_hangf(l, THEME_HEADER, 2,
+		             "Spend so far $%.4f over %zu iteration(s); the next %d about $%.4f "
+		             "more (%s, %s)",
+		             cum, n, CHART_PROJECTED, more, g->shade,
+		             done ? "at the mean of the finished ones"
+		                  : "as the engine projects them");
+	else
+		tlines_hangf(l, THEME_HEADER, 2,
+		             "Spend so far $%.4f over %zu iteration(s); the next %d: projecting...",
+		             cum, n, CHART_PROJECTED);
+	size_t ns = shown ? np : n; /* the spend's columns */
 	char top[32];
-	snprintf(top, sizeof top, "$0 to $%.4f", spend[np - 1]);
-	add_chart(l, top, h, spend, projected, np, w, cell, spend[np - 1] > 0 ? spend[np - 1] : 1);
+	snprintf(top, sizeof top, "$0 to $%.4f", spend[ns - 1]);
+	add_chart(l, top, h, spend, projected, ns, w, cell, spend[ns - 1] > 0 ? spend[ns - 1] : 1);
 	free(train);
 	free(val);
 	free(spend);

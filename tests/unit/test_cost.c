@@ -40,6 +40,19 @@ static void test_lookup(void **state)
 	assert_true(a == 0 && b == 0);
 	assert_false(cost_lookup("llama3.1:8b", &a, &b));
 	assert_false(cost_lookup(NULL, &a, &b));
+	/* the last name's row is remembered: asked again, alternately, and after one with no
+	 * price, each name still gets its own; a name in a reused buffer too */
+	char name[64];
+	for (int i = 0; i < 3; i++) {
+		assert_price("gpt-4o", 2.50, 10.00);
+		assert_price("gpt-4o", 2.50, 10.00);
+		assert_price("gpt-4o-mini", 0.15, 0.60);
+		assert_false(cost_lookup("gpt-4oo", &a, &b));
+		strcpy(name, i % 2 ? "o3-mini" : "gpt-4o-2024-05-13");
+		assert_price(name, i % 2 ? 1.10 : 5.00, i % 2 ? 4.40 : 15.00);
+		strcpy(name, "gpt-4o-mini");
+		assert_price(name, 0.15, 0.60);
+	}
 }
 
 static void test_llm_price(void **state)

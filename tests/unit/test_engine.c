@@ -877,6 +877,67 @@ static void test_cancel_and_resume(void **state)
 	snap_free(&want);
 }
 
+/* Selection's projection made beside the loop (engine_opts.project_beside): the phase starts
+ * when it is in, with the projection and the outcome of the run that made it at once; a pause
+ * asked meanwhile keeps the phase from starting, a cancel kills the process making it, and
+ * either way the iteration then ends as the uninterrupted run. */
+static void test_project_beside(void **state)
+{
+	(void)state;
+	struct snap want, got;
+	struct rig r;
+	rig_open(&r, FX_DATA, "two.json", NULL);
+	step_until(&r, PHASE_SELECTION);
+	assert_int_equal(engine_step(r.en), 0);
+	struct phase_cost at_once = current(&r)->cost[PHASE_SELECTION];
+	assert_true(at_once.projected_calls > 0);
+	drive_phase(&r);
+	rig_close(&r);
+	reference(FX_DATA, "two.json", &want);
+	for (int how = 0; how < 3; how++) { /* 0: as is, 1: paused, 2: cancelled meanwhile */
+		struct rig g;
+		rig_open(&g, FX_DATA, "two.json", NULL);
+		engine_project_beside(g.en, true);
+		step_until(&g, PHASE_SELECTION);
+		int started = g.ev.started[PHASE_SELECTION];
+		assert_int_equal(engine_step(g.en), 0);
+		assert_true(engine_busy(g.en)); /* its projection is being made */
+		assert_int_equal(g.ev.started[PHASE_SELECTION], started);
+		if (how == 1)
+			engine_pause(g.en);
+		if (how == 2) {
+			engine_cancel(g.en);
+			assert_false(engine_busy(g.en));
+			assert_int_equal(waitpid(-1, NULL, WNOHANG), -1); /* killed and reaped */
+		}
+		drive_phase(&g);
+		const struct phase_cost *pc = &current(&g)->cost[PHASE_SELECTION];
+		if (how == 0) {
+			assert_int_equal(g.ev.started[PHASE_SELECTION], started + 1);
+			assert_int_equal(current(&g)->phase, PHASE_SHAPLEY);
+			assert_int_equal(pc->projected_calls, at_once.projected_calls);
+			assert_int_equal(pc->projected_cached, at_once.projected_cached);
+			assert_true(pc->projected_usd == at_once.projected_usd);
+			assert_int_equal(pc->projected_tokens_in, at_once.projected_tokens_in);
+			assert_int_equal(pc->projected_tokens_out, at_once.projected_tokens_out);
+		} else {
+			assert_int_equal(g.ev.started[PHASE_SELECTION], started);
+			assert_int_equal(current(&g)->phase, PHASE_SELECTION);
+			assert_non_null(
+			    strstr(engine_pause_reason(g.en), how == 1 ? "paused" : "cancelled"));
+		}
+		assert_int_equal(engine_run(g.en, 1), 0);
+		drive(&g);
+		assert_int_equal(current(&g)->phase, PHASE_COUNT);
+		assert_int_equal(waitpid(-1, NULL, WNOHANG), -1);
+		snap_take(&g, &got);
+		snap_equal(&want, &got);
+		snap_free(&got);
+		rig_close(&g);
+	}
+	snap_free(&want);
+}
+
 /* ---- decisions ---- */
 
 static const struct step_change *change_of(const struct iteration *it, size_t c)
@@ -1604,6 +1665,7 @@ int main(void)
 	    cmocka_unit_test(test_dependency_budget),
 	    cmocka_unit_test(test_stepping_equals_run),
 	    cmocka_unit_test(test_cancel_and_resume),
+	    cmocka_unit_test(test_project_beside),
 	    cmocka_unit_test(test_decisions),
 	    cmocka_unit_test(test_save_reopen_resume),
 	    cmocka_unit_test(test_no_repeated_request),

@@ -1,0 +1,26 @@
+/* beside.h: work done beside the loop.  A forked copy of this process computes what the loop must
+ * not wait for (the dry walks of a projection: 50-200 ms) and writes its answer to a pipe; the
+ * loop reads it as an event source of the LLM layer (llm_source_add), never waiting, and hands
+ * it to a callback.  The copy sees the state as it was at the fork, changes nothing the parent
+ * sees (its writes go to its own pages) and leaves by _exit. */
+#ifndef ADOPT_BESIDE_H
+#define ADOPT_BESIDE_H
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/util.h"
+#include "llm/llm.h"
+
+/* In the child: the answer into out (the child's own memory; nothing else it changes counts). */
+typedef void beside_work_fn(void *arg, struct sbuf *out);
+/* In the loop (from llm_wait), once: the child's whole answer, or data NULL (n 0) when it died,
+ * or when the work was cancelled (llm_source_cancel, llm_free: the child killed and reaped). */
+typedef void beside_done_fn(void *arg, const char *data, size_t n);
+
+/* Forks the child that runs work(work_arg, out); done(done_arg, ...) gets out when it has
+ * exited.  Returns the source's id (for llm_source_cancel), or 0 with e set when no child could
+ * be started (done is not called: the caller may work at once). */
+uint64_t llm_beside(struct llm *l, beside_work_fn *work, void *work_arg, beside_done_fn *done,
+                    void *done_arg, struct err *e);
+
+#endif
