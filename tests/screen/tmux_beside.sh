@@ -11,7 +11,7 @@ tmux_start 160 50
 tmux_wait "1 Pipeline" || finish
 tmux_keys 6 s
 tmux_wait "it 1 forward" || finish
-tmux_wait "as the engine projects them" || finish
+tmux_wait " more (" || finish  # the projection is in (before it: "projecting...")
 tmux_keys C-c
 tmux_wait "cancelled forward" || finish
 tmux_keys q
