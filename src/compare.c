@@ -13,6 +13,7 @@
 #include "compare.h"
 #include "core/metric.h"
 #include "core/termsafe.h"
+#include "core/utf8.h"
 #include "engine/engine.h"
 #include "engine/run.h"
 
@@ -282,6 +283,20 @@ static void stats_of(const struct run_batch *a, const struct run_batch *b, struc
 	free(d);
 }
 
+/* A step's output on a flipped example is shown up to STEP_OUTPUT_CHARS characters, cut on a
+ * character boundary and marked with "..." when longer. */
+enum { STEP_OUTPUT_CHARS = 120 };
+
+static int cut_len(const char *text)
+{
+	return (int)utf8_prefix_len(text, STEP_OUTPUT_CHARS);
+}
+
+static const char *cut_mark(const char *text)
+{
+	return text[utf8_prefix_len(text, STEP_OUTPUT_CHARS)] ? "..." : "";
+}
+
 static void line(compare_line_fn *fn, void *arg, int indent, const char *fmt, ...)
     PRINTF_LIKE(4, 5);
 static void line(compare_line_fn *fn, void *arg, int indent, const char *fmt, ...)
@@ -338,8 +353,10 @@ void compare_text(const struct session *s, const char *split, const char *la, co
 				continue;
 			char *xa = term_line(*oa ? oa : "(empty)"),
 			     *xb = term_line(*ob ? ob : "(empty)");
-			line(fn, arg, 6, "step %s: A %.120s", s->steps[k].id, xa);
-			line(fn, arg, 6, "%*s  B %.120s", (int)strlen(s->steps[k].id) + 5, "", xb);
+			line(fn, arg, 6, "step %s: A %.*s%s", s->steps[k].id, cut_len(xa), xa,
+			     cut_mark(xa));
+			line(fn, arg, 6, "%*s  B %.*s%s", (int)strlen(s->steps[k].id) + 5, "",
+			     cut_len(xb), xb, cut_mark(xb));
 			free(xa);
 			free(xb);
 		}

@@ -1,5 +1,6 @@
 /* utf8.c: strict UTF-8 decoding, encoding and repair (see utf8.h). */
 #include <stdlib.h>
+#include <string.h>
 
 #include "core/utf8.h"
 #include "core/util.h"
@@ -77,6 +78,16 @@ size_t utf8_valid_len(const char *s, size_t n)
 		if (cp <= 0)
 			break;
 		i += len;
+	}
+	return i;
+}
+
+size_t utf8_prefix_len(const char *s, size_t chars)
+{
+	size_t n = strlen(s), i = 0;
+	for (; chars > 0 && i < n; chars--) {
+		long cp;
+		i += utf8_decode(s + i, n - i, &cp);
 	}
 	return i;
 }

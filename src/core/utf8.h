@@ -21,6 +21,10 @@ void utf8_encode(struct sbuf *b, unsigned long c);
  * else the offset of the first byte that is not. */
 size_t utf8_valid_len(const char *s, size_t n);
 
+/* How many bytes of the NUL-terminated s hold its first `chars` characters: a cut there never
+ * splits a character (an invalid byte counts as one character). */
+size_t utf8_prefix_len(const char *s, size_t chars);
+
 /* Repairs the n bytes at *s (a NUL-terminated heap string of n bytes, NULs inside allowed):
  * when they are valid UTF-8 without a NUL, leaves them alone and returns 0; otherwise replaces
  * *s by a repaired copy (freeing the old one), sets *n to its length and returns how many bytes

@@ -68,11 +68,28 @@ static void test_decode(void **state)
 	assert_int_equal(cp, 0);
 }
 
+/* a cut after N characters never splits one: "é" is two bytes, "€" three, "😀" four */
+static void test_prefix_len(void **state)
+{
+	(void)state;
+	const char *s = "a\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80z";
+	assert_int_equal(utf8_prefix_len(s, 0), 0);
+	assert_int_equal(utf8_prefix_len(s, 1), 1);
+	assert_int_equal(utf8_prefix_len(s, 2), 3);
+	assert_int_equal(utf8_prefix_len(s, 3), 6);
+	assert_int_equal(utf8_prefix_len(s, 4), 10);
+	assert_int_equal(utf8_prefix_len(s, 5), 11);
+	assert_int_equal(utf8_prefix_len(s, 99), 11);
+	assert_int_equal(utf8_prefix_len("\xff\xc3", 1), 1); /* an invalid byte is one character */
+	assert_int_equal(utf8_prefix_len("\xe2\x82", 5), 2); /* a truncated tail never overruns */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_repair),
 	    cmocka_unit_test(test_decode),
+	    cmocka_unit_test(test_prefix_len),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
