@@ -492,8 +492,12 @@ static void cmd_compare(struct app *a, int argc, char **argv)
 	struct err e = {{0}};
 	if (view_compare_start(&a->views[VIEW_COMPARE], argv[1], argv[2], &e) < 0)
 		tui_message(&a->t, "error: %s", e.msg);
-	else
+	else {
+		/* replaces an earlier :compare's error, which no longer applies */
+		tui_message(&a->t, "comparing %s with %s on the validation split", argv[1],
+		            argv[2]);
 		app_focus(a, VIEW_COMPARE);
+	}
 }
 
 static void cmd_help(struct app *a, int argc, char **argv)

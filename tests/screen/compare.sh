@@ -1,6 +1,6 @@
 # :compare in the workbench after two iterations: the Compare screen shows both versions'
 # scores, the paired bootstrap interval and the flipped examples, the same numbers as
-# --compare prints; a bad version is refused with a message.  Both configurations were
+# --compare prints; a bad version is refused with a message, which the next :compare replaces.  Both configurations were
 # evaluated during the run, so neither the command line nor the screen sends a request.
 . tests/screen/lib.inc
 example hotpot-mini
@@ -14,6 +14,9 @@ wait-idle
 key q
 :compare v1 latest
 :save-display compare-bad.txt
+:compare iteration:0 iteration:2
+wait-idle
+:save-display compare-again.txt
 :q!
 SCRIPT
 contains compare "compare on split val, 12 examples, metric f1"
@@ -27,7 +30,10 @@ done
 # a step output that wraps goes on under its text, not back at the margin
 grep -q "^┃                     B The Harrow Tractor is a well known product" "$OUT/compare.txt" ||
 	fail "compare: no wrapped retrieve output"
-grep -q "^┃                       Tractor,  *┃$" "$OUT/compare.txt" ||
+grep -q "^┃                       Tractor, \.\.\.  *┃$" "$OUT/compare.txt" ||
 	fail "compare: the wrapped output does not go on under its text"
 contains compare-bad ":compare takes vN, iteration:K or current, not \"latest\""
+# a :compare that starts replaces the earlier one's error
+grep -q 'not "latest"' "$OUT/compare-again.txt" && fail "the old :compare error stayed on screen"
+contains compare-again "comparing iteration:0 with iteration:2"
 finish
