@@ -778,6 +778,23 @@ static struct step_change *find_change(struct engine *en, int step, size_t *idx)
 	return NULL;
 }
 
+/* The versions in effect when an iteration measured its incumbent (each step's last version
+ * made before iteration `before`; INT_MAX: the current ones) formed the configuration that
+ * scored `score`: a version not measured yet (the original, an edit, a restored one) takes it. */
+void engine_score_versions(struct engine *en, int before, double score)
+{
+	if (score < 0)
+		return;
+	for (size_t k = 0; k < en->s->n_steps; k++) {
+		struct prompt_version *last = NULL;
+		for (size_t v = 0; v < en->n_versions; v++)
+			if (en->versions[v].step == (int)k && en->versions[v].iteration < before)
+				last = &en->versions[v];
+		if (last && last->score < 0)
+			last->score = score;
+	}
+}
+
 struct prompt_version *engine_add_version(struct engine *en, int step, const char *prompt,
                                           double score, bool edited, int iteration)
 {

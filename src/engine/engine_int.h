@@ -204,6 +204,10 @@ struct iteration *engine_new_iteration(struct engine *en);
 struct prompt_version *engine_add_version(struct engine *en, int step, const char *prompt,
                                           double score, bool edited, int iteration);
 void version_set_demos(struct prompt_version *v, const struct demo *d, size_t n);
+/* engine.c: gives the versions in effect when an iteration measured its incumbent (each step's
+ * last version made before iteration `before`; INT_MAX: the current ones) the score they formed,
+ * where they had none. */
+void engine_score_versions(struct engine *en, int before, double score);
 /* engine.c: the decisions of a reopened iteration at its decision phase, undoable again as
  * they were before it was saved (nothing undoable when its versions do not match them). */
 void engine_restore_undo(struct engine *en);

@@ -961,6 +961,10 @@ void engine_restore(struct engine *en)
 	{
 		restore_iteration(en, r);
 	}
+	/* sessions saved before versions took their incumbent's score */
+	for (size_t i = 0; i < en->n_iters; i++)
+		if (en->iters[i]->n_evals)
+			engine_score_versions(en, en->iters[i]->number, en->iters[i]->base_score);
 	const cJSON *spent = cJSON_GetObjectItemCaseSensitive(h, "spent");
 	if (cJSON_IsObject(spent)) {
 		en->earlier = (struct engine_totals){0};

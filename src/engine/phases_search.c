@@ -1,6 +1,7 @@
 /* phases_search.c: from analyses to a proposal: step-level candidates within budget, Bayesian
  * optimization over their combinations on validation, Shapley credit, budget allocation, and
  * the proposal. */
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -658,8 +659,10 @@ static void collect_evals(struct engine *en, struct iteration *it)
 		bool incumbent = true;
 		for (size_t i = 0; i < s->n_steps; i++)
 			incumbent = incumbent && ev->choice[i] == 0;
-		if (incumbent)
+		if (incumbent) {
 			it->base_score = en->val_score = ev->score; /* the incumbent, measured */
+			engine_score_versions(en, INT_MAX, ev->score);
+		}
 		keep_traces(it, ev, s->n_steps, incumbent, job->batch);
 		engine_emit(en, EV_EVAL_DONE, -1, (long)(it->n_evals - 1), NULL);
 		engine_bury_batch(en, job->batch);

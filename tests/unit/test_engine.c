@@ -391,7 +391,11 @@ static void check_decided(struct rig *g, char **before)
 	const struct iteration *it = current(g);
 	bool improves = it->best_score > it->base_score;
 	size_t nv;
-	engine_versions(g->en, &nv);
+	const struct prompt_version *v = engine_versions(g->en, &nv);
+	/* the originals formed the incumbent that selection measured: they carry its score */
+	for (size_t i = 0; i < nv; i++)
+		if (v[i].version == 1)
+			assert_true(it->n_evals && v[i].score == it->base_score);
 	for (size_t c = 0; c < it->n_changes; c++) {
 		const struct step_change *ch = &it->changes[c];
 		assert_int_equal(ch->decision, improves ? DECISION_ACCEPT : DECISION_REJECT);
