@@ -188,7 +188,7 @@ static void build_iteration(const struct session *s, struct tlines *l, const str
 		          it->changes[c].by == DECIDER_ENGINE ? "auto-" : "",
 		          decision_word[it->changes[c].decision]);
 	if (!it->n_changes)
-		sbuf_adds(&ch, it->phase < PHASE_COUNT ? "(in progress)" : "(none)");
+		sbuf_adds(&ch, it->phase < PHASE_COUNT ? "(in progress)" : "no change proposed");
 	tlines_ref(l, (long)idx, -1);
 	struct sbuf b = {0};
 	sbuf_addf(&b, "%4d  %-6.3f ", it->number, it->train_score);
