@@ -1121,6 +1121,7 @@ static void measure_done(void *arg, struct run_batch *b)
 	for (size_t v = 0; v < en->n_versions; v++)
 		if (en->versions[v].iteration == it->number)
 			en->versions[v].score = it->kept_score;
+	engine_store_measured(it);
 	engine_bury_batch(en, b);
 	en->batch = NULL;
 	en->measuring = false;

@@ -196,6 +196,8 @@ void bo_free_opt(struct engine *en);
 void eval_free_traces(struct evaluation *ev, size_t n);
 /* engine_store.c: reads "history" and "state" back from the session. */
 void engine_restore(struct engine *en);
+/* engine_store.c: a reopened closed iteration's record after :measure gave it its score. */
+void engine_store_measured(struct iteration *it);
 /* engine.c: the measured score of what an iteration's decisions kept (iteration.kept_score). */
 double engine_kept_score(const struct engine *en, const struct iteration *it);
 struct iteration *engine_new_iteration(struct engine *en);

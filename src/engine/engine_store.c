@@ -140,6 +140,15 @@ static bool keeps_scores(const struct iteration *it, size_t e, size_t n_steps)
 	return true;
 }
 
+static cJSON *index_array(const size_t *v, size_t n);
+static size_t *indices_of(const cJSON *arr, size_t limit, size_t *n);
+
+/* Whether a closed iteration's kept configuration is still to be measured on its sample. */
+static bool unmeasured(const struct iteration *it)
+{
+	return it->kept_score < 0 && it->n_evals && it->val_idx && it->n_val;
+}
+
 /* An iteration's record; open: one still in progress, written whole for resuming (see
  * open_json): every candidate's demonstrations and rationale, every evaluation's scores. */
 static cJSON *iteration_json(const struct engine *en, const struct iteration *it,
@@ -259,7 +268,26 @@ static cJSON *iteration_json(const struct engine *en, const struct iteration *it
 	cJSON *cost = cJSON_AddObjectToObject(o, "cost");
 	for (int p = 0; p < PHASE_COUNT; p++)
 		cost_json(cost, (enum phase)p, &it->cost[p]);
+	/* a closed iteration whose kept configuration was never measured (an edit) keeps its
+	 * validation sample, so that :measure can run it after a reopen (open_json writes it for
+	 * an open one) */
+	if (!open && unmeasured(it))
+		cJSON_AddItemToObject(o, "validation", index_array(it->val_idx, it->n_val));
 	return o;
+}
+
+void engine_store_measured(struct iteration *it)
+{
+	if (!it->saved)
+		return;
+	cJSON_ReplaceItemInObjectCaseSensitive(it->saved, "kept_score",
+	                                       score_or_null(it->kept_score));
+	cJSON *cost = cJSON_GetObjectItemCaseSensitive(it->saved, "cost");
+	if (cJSON_IsObject(cost)) {
+		cJSON_DeleteItemFromObjectCaseSensitive(cost, phase_name(PHASE_DECISION));
+		cost_json(cost, PHASE_DECISION, &it->cost[PHASE_DECISION]);
+	}
+	cJSON_DeleteItemFromObjectCaseSensitive(it->saved, "validation");
 }
 
 /* Adds totals as an object named `name` of parent. */
@@ -758,6 +786,16 @@ static void restore_iteration(struct engine *en, cJSON *r)
 	it->kept_score = score_of(r, "kept_score", engine_kept_score(en, it));
 	if (it->n_evals || it->kept_score >= 0)
 		en->val_score = it->kept_score;
+	if (it->kept_score < 0 && it->n_evals) { /* an edit to measure: its sample */
+		size_t n;
+		const struct split *val = &en->s->data.splits[phases_val_split(en)];
+		it->val_idx =
+		    indices_of(cJSON_GetObjectItemCaseSensitive(r, "validation"), val->n, &n);
+		if (n != it->n_val) {
+			free(it->val_idx);
+			it->val_idx = NULL;
+		}
+	}
 	for (int p = 0; p < PHASE_COUNT; p++) { /* for files written before "spent" */
 		en->earlier.calls += it->cost[p].calls;
 		en->earlier.tokens_in += it->cost[p].tokens_in;

@@ -516,8 +516,13 @@ static void test_measured_scores(void **state)
 	assert_true(latest(g.en, query)->score < 0);
 	assert_true(engine_current(g.en)->kept_score < 0);
 	assert_true(engine_val_score(g.en) < 0);
-	/* until it is measured on the same validation sample, when asked: its cost projected
-	 * first, a cancelled measurement leaving it unmeasured */
+	/* until it is measured on the same validation sample, when asked, in this run or after a
+	 * reopen (the sample is saved with the unmeasured iteration): its cost projected first, a
+	 * cancelled measurement leaving it unmeasured */
+	rig_reopen(&g);
+	assert_true(latest(g.en, answer)->edited);
+	assert_true(latest(g.en, answer)->score < 0);
+	assert_true(engine_current(g.en)->kept_score < 0);
 	assert_true(engine_can_measure(g.en));
 	struct cost_projection p;
 	engine_project_measure(g.en, &p);
@@ -535,10 +540,12 @@ static void test_measured_scores(void **state)
 	assert_true(latest(g.en, query)->score == kept);
 	assert_false(engine_can_measure(g.en));
 	assert_int_equal(engine_measure(g.en), -1);
-	/* and a reopened session shows the measured score */
+	/* and a reopened session shows the measured score, with nothing left to measure */
 	rig_reopen(&g);
 	assert_true(engine_current(g.en)->kept_score == kept);
+	assert_true(engine_val_score(g.en) == kept);
 	assert_true(latest(g.en, answer)->score == kept);
+	assert_false(engine_can_measure(g.en));
 	free(text);
 	rig_close(&g);
 }
