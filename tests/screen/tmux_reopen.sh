@@ -10,9 +10,10 @@ tmux_keys r
 tmux_wait "proposal ready" || finish
 tmux_keys 5 a
 tmux_wait "1 of 2 decided" || finish
-tmux_screen | sed '$d' > "$TMP/before" # all but the message line
 tmux_keys : save Enter
 tmux_wait "saved session.json" || finish
+# captured once saved: before, the title may still show the unsaved mark [+]
+tmux_screen | sed '$d' > "$TMP/before" # all but the message line
 tmux_keys : quit Enter
 tmux_restored 0
 cp "$OUT/session.spend.jsonl" "$TMP/spend"
