@@ -24,6 +24,13 @@ struct beside {
 static const int child_ignores[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGPIPE, SIGWINCH, SIGTSTP};
 static const int child_defaults[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT};
 
+static int fault_next; /* llm_beside_fault: the signal the next copy dies by (0: none) */
+
+void llm_beside_fault(int signo)
+{
+	fault_next = signo;
+}
+
 static _Noreturn void child_main(beside_work_fn *work, void *arg, int fd)
 {
 	struct sigaction ign = {.sa_handler = SIG_IGN}, dfl = {.sa_handler = SIG_DFL};
@@ -35,6 +42,8 @@ static _Noreturn void child_main(beside_work_fn *work, void *arg, int fd)
 		sigaction(child_defaults[i], &dfl, NULL);
 	if (nice(10) < 0) { /* the loop's work comes first */
 	}
+	if (fault_next)
+		raise(fault_next); /* as a crash (SIGSEGV) or the OOM killer (SIGKILL) would */
 	struct sbuf out = {0};
 	work(arg, &out);
 	const char *p = out.s;
@@ -127,6 +136,7 @@ uint64_t llm_beside(struct llm *l, beside_work_fn *work, void *work_arg, beside_
 		close(p[0]);
 		child_main(work, work_arg, p[1]);
 	}
+	fault_next = 0;
 	close(p[1]);
 	fcntl(p[0], F_SETFD, FD_CLOEXEC);
 	fcntl(p[0], F_SETFL, O_NONBLOCK);

@@ -23,4 +23,8 @@ typedef void beside_done_fn(void *arg, const char *data, size_t n);
 uint64_t llm_beside(struct llm *l, beside_work_fn *work, void *work_arg, beside_done_fn *done,
                     void *done_arg, struct err *e);
 
+/* Fault injection for tests: the next copy llm_beside starts dies by signal signo before it
+ * works (SIGKILL: killed; SIGSEGV: a crash).  One copy only. */
+void llm_beside_fault(int signo);
+
 #endif

@@ -48,8 +48,12 @@ static void act_command_line(struct app *a)
 	a->need_draw = true;
 }
 
+static bool cancel_run_projection(struct app *a);
+
 static void act_cancel(struct app *a)
 {
+	if (cancel_run_projection(a))
+		return;
 	if (a->help_open)
 		app_focus(a, a->help_return);
 	else if (engine_busy(a->t.en) || engine_running(a->t.en))
@@ -190,52 +194,72 @@ static void on_run_answer(struct app *a, int answer)
 		tui_message(&a->t, "not started (:set ask_above USD changes when it asks)");
 }
 
-void app_run(struct app *a, int iterations)
+/* What a run is projected to cost (the walks app_run makes beside the loop), as bytes. */
+struct run_walks {
+	struct cost_projection p, more;
+	struct projection_range all;
+};
+
+/* The iterations a run's projection counts: R at least `patience` unless a cap stops it. */
+static int run_counted(const struct app *a, int iterations)
 {
-	if (engine_busy(a->t.en)) {
+	return iterations == RUN_CONTINUOUS    ? MAX(1, a->cfg.patience)
+	       : iterations == RUN_TO_PROPOSAL ? 0
+	                                       : iterations;
+}
+
+/* In a copy of the process (or at once): several iterations' dry walks. */
+static void run_project(struct tui *t, void *arg, struct sbuf *out)
+{
+	struct app *a = app_of(t);
+	int iterations = *(int *)arg, n = run_counted(a, iterations);
+	struct run_walks rp = {0};
+	/* to the proposal from a pending decision: that iteration, then the next one */
+	struct projection_range *r = xcalloc((size_t)n + 2, sizeof *r);
+	engine_project_range(t->en, n, NULL, r, &rp.p, &rp.all);
+	free(r);
+	if (iterations == RUN_CONTINUOUS) /* what each further iteration costs */
+		engine_project(t->en, n + 1, NULL, &rp.more);
+	sbuf_add(out, (const char *)&rp, sizeof rp);
+}
+
+/* The run's projection is in (data NULL: cancelled): said, then the run starts or asks. */
+static void run_projected(struct tui *t, void *arg, const char *data, size_t n)
+{
+	struct app *a = app_of(t);
+	int iterations = *(int *)arg;
+	free(arg);
+	a->run_projecting = 0;
+	if (!data || n != sizeof(struct run_walks)) {
+		tui_message(t, "run not started: its projection was cancelled");
+		return;
+	}
+	if (engine_busy(t->en)) { /* a phase started meanwhile (s) */
 		engine_refused(a, "run");
 		return;
 	}
-	struct cost_projection p, more;
-	double per = 0;
-	/* R runs at least `patience` iterations unless a cap stops it */
-	int n = iterations == RUN_CONTINUOUS    ? MAX(1, a->cfg.patience)
-	        : iterations == RUN_TO_PROPOSAL ? 0
-	                                        : iterations;
-	/* to the proposal from a pending decision: that iteration, then the next one */
-	struct projection_range *r = xcalloc((size_t)n + 2, sizeof *r), all;
-	engine_project_range(a->t.en, n, NULL, r, &p, &all);
-	free(r);
-	double usd = p.usd;
-	if (iterations == RUN_CONTINUOUS) { /* what each further iteration costs */
-		engine_project(a->t.en, n + 1, NULL, &more);
-		per = more.usd - usd;
-	}
-	engine_set_patience(a->t.en, iterations == RUN_CONTINUOUS ? a->cfg.patience : 0);
-	snprintf(a->pending_projection, sizeof a->pending_projection,
-	         "projected ~%ld calls (%ld cached), ~%ld tok, ~$%.4f", p.calls, p.cached,
-	         p.tokens_in + p.tokens_out, usd);
-	size_t len = strlen(a->pending_projection);
+	struct run_walks rp;
+	memcpy(&rp, data, sizeof rp);
+	const struct cost_projection *p = &rp.p;
+	engine_set_patience(t->en, iterations == RUN_CONTINUOUS ? a->cfg.patience : 0);
+	struct sbuf b = {0};
+	sbuf_addf(&b, "projected ~%ld calls (%ld cached), ~%ld tok, ~$%.4f", p->calls, p->cached,
+	          p->tokens_in + p->tokens_out, p->usd);
 	if (iterations == RUN_CONTINUOUS)
-		snprintf(a->pending_projection + len, sizeof a->pending_projection - len,
-		         " (about $%.4f an iteration)", per);
-	len = strlen(a->pending_projection);
-	if (all.low.usd < all.high.usd) /* what the iterations accept is not known before */
-		snprintf(a->pending_projection + len, sizeof a->pending_projection - len,
-		         " ($%.4f if nothing is accepted, $%.4f if every proposal is)", all.low.usd,
-		         all.high.usd);
-	char *cap = engine_range_over_cap(a->t.en, &all);
-	len = strlen(a->pending_projection);
+		sbuf_addf(&b, " (about $%.4f an iteration)", rp.more.usd - p->usd);
+	if (rp.all.low.usd < rp.all.high.usd) /* what the iterations accept is not known before */
+		sbuf_addf(&b, " ($%.4f if nothing is accepted, $%.4f if every proposal is)",
+		          rp.all.low.usd, rp.all.high.usd);
+	char *cap = engine_range_over_cap(t->en, &rp.all);
 	if (cap)
-		snprintf(a->pending_projection + len, sizeof a->pending_projection - len, "; %s",
-		         cap);
+		sbuf_addf(&b, "; %s", cap);
 	free(cap);
-	long extra = engine_shapley_extra(a->t.en);
-	len = strlen(a->pending_projection);
+	long extra = engine_shapley_extra(t->en);
 	if (extra > 0) /* exact Shapley's price, said before it is paid */
-		snprintf(a->pending_projection + len, sizeof a->pending_projection - len,
-		         "; Shapley buys %ld extra evaluation(s) an iteration", extra);
-	if (a->cfg.ask_above < 0 || usd <= a->cfg.ask_above) {
+		sbuf_addf(&b, "; Shapley buys %ld extra evaluation(s) an iteration", extra);
+	snprintf(a->pending_projection, sizeof a->pending_projection, "%s", sbuf_str(&b));
+	sbuf_free(&b);
+	if (a->cfg.ask_above < 0 || p->usd <= a->cfg.ask_above) {
 		start_run(a, iterations, a->pending_projection);
 		return;
 	}
@@ -245,6 +269,34 @@ void app_run(struct app *a, int iterations)
 	        : iterations == RUN_CONTINUOUS ? "run until no gain"
 	                                       : "run",
 	        a->pending_projection, a->cfg.ask_above);
+}
+
+void app_run(struct app *a, int iterations)
+{
+	if (engine_busy(a->t.en)) {
+		engine_refused(a, "run");
+		return;
+	}
+	if (a->run_projecting) {
+		tui_message(&a->t, "projecting the run... (Esc cancels)");
+		return;
+	}
+	int *arg = xmalloc(sizeof *arg);
+	*arg = iterations;
+	/* its walks are made beside the loop: keys and the screen go on meanwhile */
+	a->run_projecting = tui_beside(&a->t, run_project, run_projected, arg);
+	if (a->run_projecting)
+		tui_message(&a->t, "projecting the run... (Esc cancels)");
+}
+
+/* Esc or C-c while a run is projected: it is not started.  True when there was one. */
+static bool cancel_run_projection(struct app *a)
+{
+	if (!a->run_projecting)
+		return false;
+	tui_beside_cancel(&a->t, a->run_projecting); /* run_projected says so */
+	a->need_draw = true;
+	return true;
 }
 
 static void act_run_proposal(struct app *a)
@@ -302,6 +354,8 @@ static void on_interrupt_answer(struct app *a, int answer)
  * (in raw mode the terminal sends C-c as a key, not SIGINT). */
 static void act_interrupt(struct app *a)
 {
+	if (cancel_run_projection(a))
+		return;
 	if (engine_busy(a->t.en) || engine_running(a->t.en)) {
 		bool busy = engine_busy(a->t.en);
 		engine_cancel(a->t.en);

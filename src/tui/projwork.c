@@ -1,61 +1,135 @@
-/* projwork.c: the projections views show, made beside the loop (llm/beside.h).  A projection is
- * a dry walk of whole iterations (50-200 ms with 300 validation examples, more on a loaded
- * machine): made in a copy of the process, it never holds a key waiting.  On the test screen
- * (deterministic drawing) it is made at once, so screen tests see it in the frame that asked. */
+/* projwork.c: work the workbench makes beside the loop (llm/beside.h), the projections views and
+ * commands show above all.  A projection is a dry walk of whole iterations (50-200 ms with 300
+ * validation examples, more on a loaded machine): made in a copy of the process (tui_beside),
+ * it never holds a key waiting.  On the test screen (deterministic drawing) it is made at once,
+ * so screen tests see it in the frame that asked; so it is when no copy can be started, and
+ * when the copy dies before it answers (then once, in the loop, from the state of that moment). */
 #include <stdlib.h>
 #include <string.h>
 
 #include "llm/beside.h"
 #include "tui/tui_int.h"
 
-struct projwork {
+/* A work in flight, on t->beside until it is in or cancelled. */
+struct tui_work {
 	struct tui *t;
+	tui_work_fn *work;
+	tui_got_fn *got;
+	void *arg;
+	uint64_t id;
+	bool cancelled;
+	struct tui_work *next;
+};
+
+static void unlink_work(struct tui_work *w)
+{
+	for (struct tui_work **p = &w->t->beside; *p; p = &(*p)->next)
+		if (*p == w) {
+			*p = w->next;
+			return;
+		}
+}
+
+/* The work made in the loop, now: its answer to got. */
+static void at_once(struct tui *t, tui_work_fn *work, tui_got_fn *got, void *arg)
+{
+	struct sbuf out = {0};
+	work(t, arg, &out);
+	got(t, arg, out.s ? out.s : "", out.len);
+	sbuf_free(&out);
+}
+
+static void child_work(void *arg, struct sbuf *out)
+{
+	struct tui_work *w = arg;
+	w->work(w->t, w->arg, out);
+}
+
+static void work_in(void *arg, const char *data, size_t n)
+{
+	struct tui_work *w = arg;
+	unlink_work(w);
+	if (data)
+		w->got(w->t, w->arg, data, n);
+	else if (w->cancelled)
+		w->got(w->t, w->arg, NULL, 0);
+	else /* the copy died (killed, crashed, out of memory): once more, in the loop */
+		at_once(w->t, w->work, w->got, w->arg);
+	tui_redraw(w->t);
+	free(w);
+}
+
+uint64_t tui_beside(struct tui *t, tui_work_fn *work, tui_got_fn *got, void *arg)
+{
+	struct tui_work *w = xcalloc(1, sizeof *w);
+	*w = (struct tui_work){.t = t, .work = work, .got = got, .arg = arg};
+	struct err e = {{0}};
+	w->id = t->deterministic ? 0 : llm_beside(t->llm, child_work, w, work_in, w, &e);
+	if (!w->id) { /* a test, or no copy to be had */
+		free(w);
+		at_once(t, work, got, arg);
+		return 0;
+	}
+	w->next = t->beside;
+	t->beside = w;
+	return w->id;
+}
+
+void tui_beside_cancel(struct tui *t, uint64_t id)
+{
+	for (struct tui_work *w = t->beside; id && w; w = w->next)
+		if (w->id == id) {
+			w->cancelled = true;
+			llm_source_cancel(t->llm, id); /* got gets NULL */
+			return;
+		}
+}
+
+void tui_beside_cancel_all(struct tui *t)
+{
+	while (t->beside)
+		tui_beside_cancel(t, t->beside->id);
+}
+
+/* ---- the spend chart's projection: the money of 1 .. n iterations ---- */
+
+struct each {
 	int n;
 	tui_projected_fn *done;
 	void *arg;
 };
 
-static void project(void *arg, struct sbuf *out)
+static void each_work(struct tui *t, void *arg, struct sbuf *out)
 {
-	struct projwork *w = arg;
+	struct each *w = arg;
 	double *usd = xcalloc((size_t)w->n, sizeof *usd);
-	engine_projection_each(w->t->en, w->n, usd);
+	engine_projection_each(t->en, w->n, usd);
 	sbuf_add(out, (const char *)usd, (size_t)w->n * sizeof *usd);
 	free(usd);
 }
 
-static void projected(void *arg, const char *data, size_t n)
+static void each_in(struct tui *t, void *arg, const char *data, size_t n)
 {
-	struct projwork *w = arg;
+	(void)t;
+	struct each *w = arg;
 	double *usd = NULL;
 	if (data && n == (size_t)w->n * sizeof *usd) {
 		usd = xcalloc((size_t)w->n, sizeof *usd);
 		memcpy(usd, data, n);
 	}
 	w->done(w->arg, usd);
-	tui_redraw(w->t);
 	free(usd);
 	free(w);
 }
 
 uint64_t tui_projection_each(struct tui *t, int n, tui_projected_fn *done, void *arg)
 {
-	struct projwork *w = xcalloc(1, sizeof *w);
-	*w = (struct projwork){t, n, done, arg};
-	struct err e = {{0}};
-	uint64_t id = t->deterministic ? 0 : llm_beside(t->llm, project, w, projected, w, &e);
-	if (id)
-		return id;
-	double *usd = xcalloc((size_t)n, sizeof *usd); /* at once: a test, or no child to be had */
-	engine_projection_each(t->en, n, usd);
-	done(arg, usd);
-	free(usd);
-	free(w);
-	return 0;
+	struct each *w = xcalloc(1, sizeof *w);
+	*w = (struct each){n, done, arg};
+	return tui_beside(t, each_work, each_in, w);
 }
 
 void tui_projection_cancel(struct tui *t, uint64_t id)
 {
-	if (id)
-		llm_source_cancel(t->llm, id); /* done gets NULL */
+	tui_beside_cancel(t, id);
 }

@@ -709,6 +709,7 @@ static void views_close(struct app *a)
 
 static void app_free(struct app *a)
 {
+	tui_beside_cancel_all(&a->t); /* before the LLM layer goes */
 	if (a->t.en)
 		engine_free(a->t.en);
 	front_close(&a->env);

@@ -79,6 +79,7 @@ struct app {
 	void *view_answer_arg;
 	int pending_run;              /* the run a question waits to start (app_run) */
 	char pending_projection[480]; /* what it was projected to cost */
+	uint64_t run_projecting; /* the run's projection being made beside the loop (0: none) */
 	/* keys bound for a host or from a variable the user has not chosen (llm_set_key_asker):
 	 * asked one at a time, in the order the LLM layer raised them */
 	struct key_question {

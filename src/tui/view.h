@@ -68,6 +68,7 @@ struct tui {
 	struct view *views;
 	size_t n_views;
 	int focus;
+	struct tui_work *beside; /* works in flight beside the loop (projwork.c) */
 };
 
 /* Drawing helpers: every string is sanitised (no control characters or escape sequences reach
@@ -88,9 +89,20 @@ void view_clamp(struct view *v, int n);
 void tui_message(struct tui *t, const char *fmt, ...) PRINTF_LIKE(2, 3);
 /* Draws the screen again at the loop's next turn (what a view learnt outside a key or an event). */
 void tui_redraw(struct tui *t);
+/* Work made beside the loop (projwork.c, llm/beside.h): work(t, arg, out) runs in a copy of the
+ * process, whose changes nobody sees, and got(t, arg, data, n) in the loop with its answer; then
+ * the screen is drawn again.  On the test screen, when no copy can be started, and when the copy
+ * dies before it answers, work runs in the loop instead (once).  data is NULL only when the work
+ * was cancelled (tui_beside_cancel, tui_beside_cancel_all).  Returns an id, or 0 when the work
+ * was made at once: got was called before the return. */
+typedef void tui_work_fn(struct tui *t, void *arg, struct sbuf *out);
+typedef void tui_got_fn(struct tui *t, void *arg, const char *data, size_t n);
+uint64_t tui_beside(struct tui *t, tui_work_fn *work, tui_got_fn *got, void *arg);
+void tui_beside_cancel(struct tui *t, uint64_t id); /* 0, or one already in: nothing */
+void tui_beside_cancel_all(struct tui *t);
 /* engine_projection_each(en, n, usd) for a view, made beside the loop (projwork.c: a dry walk of
  * n iterations is 50-200 ms at 300 examples): done(arg, usd) is called once from the loop when
- * it is in, or with usd NULL when it failed or was cancelled, and the screen is drawn again.
+ * it is in, or with usd NULL when it was cancelled, and the screen is drawn again (tui_beside).
  * Returns an id for tui_projection_cancel, or 0 when it was made at once (the test screen, or
  * no child process to be had): done was called before the return. */
 typedef void tui_projected_fn(void *arg, const double *usd);

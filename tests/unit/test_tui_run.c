@@ -1,0 +1,180 @@
+/* test_tui_run.c: the run commands' flow in the workbench (input.c's app_run, projwork.c's
+ * tui_beside).  r, :run N and R project the run beside the loop ("projecting the run... (Esc
+ * cancels)") and start it, or ask, when the projection is in, with the very figures the test
+ * screen's projection made at once gives; Esc cancels it (nothing starts, the copy is reaped); a
+ * copy that dies falls back to the projection made in the loop, once; a run asked again while
+ * one is projected waits for it.  A real workbench (app_open) on the in-memory screen, on the
+ * scripted two-step session of tests/data/engine. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <signal.h>
+#include <sys/wait.h>
+
+#include "engine_fixture.h"
+#include "llm/beside.h"
+#include "tui/tui_int.h"
+
+struct rig {
+	struct fx f;
+	char *session;
+	struct front_opts o;
+	struct app *a;
+};
+
+static void rig_open(struct rig *g, bool beside)
+{
+	memset(g, 0, sizeof *g);
+	fx_init(&g->f, FX_DATA);
+	/* priced, so that a run costs something to ask about */
+	fx_patch(&g->f, "two.json", "models.task.price_in", cJSON_CreateNumber(1));
+	fx_patch(&g->f, "two.json", "models.task.price_out", cJSON_CreateNumber(2));
+	g->session = fx_path(&g->f, "two.json");
+	g->o = (struct front_opts){.session = g->session, .limit = -1, .no_cache = true};
+	setenv("ADOPT_TEST_SCREEN", "120x40", 1);
+	int rc = 0;
+	g->a = app_open(&g->o, &rc);
+	assert_non_null(g->a);
+	g->a->t.deterministic = !beside; /* the workbench's way, or the test screen's (at once) */
+}
+
+static void rig_close(struct rig *g)
+{
+	app_close(g->a);
+	free(g->session);
+	fx_done(&g->f);
+}
+
+/* Turns of the workbench's loop until the run's projection is in (at most a minute). */
+static void until_projected(struct app *a)
+{
+	for (int i = 0; i < 600 && a->run_projecting; i++)
+		app_loop_turn(a, -1, 100);
+	assert_int_equal(a->run_projecting, 0);
+}
+
+static void assert_reaped(void)
+{
+	assert_int_equal(waitpid(-1, NULL, WNOHANG), -1);
+	assert_int_equal(errno, ECHILD);
+}
+
+/* What the test screen's run says when it starts: the projection made at once. */
+static char *said_at_once(int iterations)
+{
+	struct rig g;
+	rig_open(&g, false);
+	app_run(g.a, iterations);
+	assert_int_equal(g.a->run_projecting, 0);
+	assert_true(engine_running(g.a->t.en));
+	char *said = xstrdup(g.a->t.message);
+	engine_cancel(g.a->t.en);
+	rig_close(&g);
+	return said;
+}
+
+/* The run projected beside the loop (its copy killed first when `fault`) starts with the figures
+ * of the one made at once. */
+static void run_beside(int iterations, int fault)
+{
+	char *expect = said_at_once(iterations);
+	assert_non_null(strstr(expect, "projected ~"));
+	struct rig g;
+	rig_open(&g, true);
+	llm_beside_fault(fault);
+	app_run(g.a, iterations);
+	assert_true(g.a->run_projecting != 0);
+	assert_string_equal(g.a->t.message, "projecting the run... (Esc cancels)");
+	assert_false(engine_running(g.a->t.en)); /* not before its projection is in */
+	app_run(g.a, iterations);                /* asked again: the same one goes on */
+	assert_string_equal(g.a->t.message, "projecting the run... (Esc cancels)");
+	until_projected(g.a);
+	assert_true(engine_running(g.a->t.en));
+	assert_string_equal(g.a->t.message, expect); /* the same figures */
+	engine_cancel(g.a->t.en);
+	rig_close(&g);
+	assert_reaped();
+	free(expect);
+}
+
+static void test_run_beside(void **state)
+{
+	(void)state;
+	const int runs[] = {1, 3, RUN_TO_PROPOSAL, RUN_CONTINUOUS};
+	for (size_t i = 0; i < ARRAY_SIZE(runs); i++)
+		run_beside(runs[i], 0);
+}
+
+static void test_run_esc_cancels(void **state)
+{
+	(void)state;
+	struct rig g;
+	rig_open(&g, true);
+	app_run(g.a, 2);
+	assert_true(g.a->run_projecting != 0);
+	input_key(g.a, KEYS_ESC);
+	assert_int_equal(g.a->run_projecting, 0);
+	assert_string_equal(g.a->t.message, "run not started: its projection was cancelled");
+	assert_reaped(); /* the copy killed and reaped */
+	for (int i = 0; i < 5; i++)
+		app_loop_turn(g.a, -1, 20);
+	assert_false(engine_running(g.a->t.en));
+	assert_false(engine_busy(g.a->t.en));
+	/* C-c cancels it too, and asks nothing */
+	app_run(g.a, RUN_TO_PROPOSAL);
+	input_key(g.a, KEYS_CTRL('c'));
+	assert_int_equal(g.a->run_projecting, 0);
+	assert_int_equal(g.a->mode, INPUT_NORMAL);
+	assert_false(engine_running(g.a->t.en));
+	rig_close(&g);
+	assert_reaped();
+}
+
+/* The copy dies (killed): the projection is made in the loop instead, once; the copy after it
+ * works as before. */
+static void test_run_copy_dies(void **state)
+{
+	(void)state;
+	run_beside(2, SIGKILL);
+	run_beside(RUN_TO_PROPOSAL, SIGKILL);
+	run_beside(2, 0);
+}
+
+/* Above ask_above the question comes when the projection is in; n starts nothing. */
+static void test_run_asks(void **state)
+{
+	(void)state;
+	struct rig g;
+	rig_open(&g, true);
+	g.a->cfg.ask_above = 0;
+	app_run(g.a, 2);
+	assert_int_equal(g.a->mode, INPUT_NORMAL); /* keys go on meanwhile */
+	until_projected(g.a);
+	assert_int_equal(g.a->mode, INPUT_ASK);
+	assert_non_null(strstr(g.a->ask, "run: projected ~"));
+	assert_non_null(strstr(g.a->ask, "above ask_above $0; start? [y/n]"));
+	input_key(g.a, 'n');
+	assert_false(engine_running(g.a->t.en));
+	app_run(g.a, 2); /* and y starts it */
+	until_projected(g.a);
+	input_key(g.a, 'y');
+	assert_true(engine_running(g.a->t.en));
+	engine_cancel(g.a->t.en);
+	rig_close(&g);
+	assert_reaped();
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_run_beside),
+	    cmocka_unit_test(test_run_esc_cancels),
+	    cmocka_unit_test(test_run_copy_dies),
+	    cmocka_unit_test(test_run_asks),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
