@@ -51,6 +51,7 @@ struct answer_note {
 	uint64_t h;   /* of split, example, step and round; 0: empty slot */
 	uint64_t req; /* of the request that gave it (0: not an LLM step's) */
 	char *raw;
+	bool real; /* a walk's note: the memo's or the cache's answer, not a stand-in */
 };
 struct out_note {
 	uint64_t h; /* of step and prompt template; 0: empty slot */
@@ -67,7 +68,8 @@ struct runner {
 	struct out_note *outs;
 	size_t n_outs, cap_outs;
 	long *changed, *repeated; /* per step: answers to a changed request, of them the same */
-	struct memo memo[2];      /* the current generation and the one before */
+	long *cand_changed, *cand_repeated; /* of those, asked with a candidate's prompt */
+	struct memo memo[2];                /* the current generation and the one before */
 	struct runner_stats stats;
 	struct run_batch *batches; /* live batches, for runner_free */
 };
@@ -275,11 +277,16 @@ static void note_answer(struct ex_state *es, int step, const char *raw, long out
 	if (!a->h)
 		r->n_answers++;
 	else if (req && a->req && a->req != req && (size_t)step < r->s->n_steps) {
+		bool same = strcmp(a->raw, raw) == 0;
 		r->changed[step]++;
-		r->repeated[step] += strcmp(a->raw, raw) == 0;
+		r->repeated[step] += same;
+		if (es->b->config && es->b->config[step]) { /* a candidate's prompt */
+			r->cand_changed[step]++;
+			r->cand_repeated[step] += same;
+		}
 	}
 	free(a->raw);
-	*a = (struct answer_note){h, req, xstrdup(raw)};
+	*a = (struct answer_note){h, req, xstrdup(raw), false};
 	if ((r->n_outs + 1) * 2 > r->cap_outs) {
 		struct out_note *old = r->outs;
 		size_t oldcap = r->cap_outs;
@@ -321,6 +328,8 @@ struct runner *runner_new(const struct session *s, struct llm *l, bool trust)
 	r->trust = trust;
 	r->changed = xcalloc(s->n_steps + 1, sizeof *r->changed);
 	r->repeated = xcalloc(s->n_steps + 1, sizeof *r->repeated);
+	r->cand_changed = xcalloc(s->n_steps + 1, sizeof *r->cand_changed);
+	r->cand_repeated = xcalloc(s->n_steps + 1, sizeof *r->cand_repeated);
 	return r;
 }
 
@@ -340,6 +349,8 @@ void runner_free(struct runner *r)
 	free(r->outs);
 	free(r->changed);
 	free(r->repeated);
+	free(r->cand_changed);
+	free(r->cand_repeated);
 	free(r);
 }
 
@@ -648,15 +659,20 @@ static char *stand_in(const char *key, const char *prompt, double tokens)
 }
 
 /* Share of a step's answers to a changed request that were the same as before: the step's own
- * when measured WALK_MEASURED times, else all steps', else WALK_PRIOR.  That prior is fitted,
- * not known: bench/scale_probe's m = 12 chains (bench/README.md 12a) have selection within
- * -18..+24 % at a fifth, over by 28-89 % at none and under by 21-45 % at a half. */
+ * when measured WALK_MEASURED times, else all steps', else WALK_PRIOR; cand: of those asked
+ * with a candidate's prompt (selection's evaluations), when the step has WALK_MEASURED of them.
+ * The prior is fitted, not known: bench/scale_probe's m = 12 chains (bench/README.md 12a) have
+ * selection within -18..+24 % at a fifth, over by 28-89 % at none and under by 21-45 % at a
+ * half. */
 #define WALK_MEASURED 8
 #define WALK_PRIOR    0.2
-static double repeat_share(const struct runner *r, int step)
+static double repeat_share(const struct runner *r, int step, bool cand)
 {
 	long changed = 0, repeated = 0;
-	if ((size_t)step < r->s->n_steps && r->changed[step] >= WALK_MEASURED)
+	bool mine = (size_t)step < r->s->n_steps;
+	if (cand && mine && r->cand_changed[step] >= WALK_MEASURED)
+		return (double)r->cand_repeated[step] / (double)r->cand_changed[step];
+	if (mine && r->changed[step] >= WALK_MEASURED)
 		return (double)r->repeated[step] / (double)r->changed[step];
 	for (size_t i = 0; i < r->s->n_steps; i++)
 		changed += r->changed[i], repeated += r->repeated[i];
@@ -670,20 +686,26 @@ static struct answer_note *walk_slot(struct run_projection *p, const struct ex_s
 	return p->cap_notes ? answer_slot(p->notes, p->cap_notes, h) : NULL;
 }
 
-/* The stand-in another walk of this projection gave the step on this example for another
- * request, when that answer is taken to be this one's (repeat_share, decided by the key). */
-static const char *walk_noted(const struct ex_state *es, int step, const char *key)
+/* The answer an earlier walk of this projection gave the step on this example for another
+ * request, when that answer is taken to be this one's (at repeat_share, decided by the key),
+ * or NULL; *real: it is the memo's or the cache's (the plan's first walk: the incumbent's
+ * recorded answer), so what reads it is the incumbent's request, which the memo answers. */
+static const char *walk_same(const struct ex_state *es, int step, const char *key, bool *real)
 {
 	const struct answer_note *a = step >= 0 ? walk_slot(es->b->proj, es, step) : NULL;
 	uint64_t req = hash_bytes(key, strlen(key), 0) | 1;
 	if (!a || !a->h || a->req == req)
 		return NULL;
+	bool cand = es->b->config && es->b->config[step]; /* a candidate's prompt */
 	double u = (double)(hash_bytes(key, strlen(key), 11) >> 11) * 0x1p-53;
-	return u < repeat_share(es->b->r, step) ? a->raw : NULL;
+	*real = a->real;
+	return u < repeat_share(es->b->r, step, cand) ? a->raw : NULL;
 }
 
-/* Notes a walk's stand-in answer of the step on this example (walk_noted reads it). */
-static void walk_note(const struct ex_state *es, int step, const char *key, const char *answer)
+/* Notes a walk's answer of the step on this example (walk_same reads it): a
+ * stand-in, or real (the memo's or the cache's), which a stand-in never replaces. */
+static void walk_note(const struct ex_state *es, int step, const char *key, const char *answer,
+                      bool real)
 {
 	struct run_projection *p = es->b->proj;
 	if ((p->n_notes + 1) * 2 > p->cap_notes) {
@@ -697,6 +719,8 @@ static void walk_note(const struct ex_state *es, int step, const char *key, cons
 		free(old);
 	}
 	struct answer_note *a = walk_slot(p, es, step);
+	if (a->h && a->real)
+		return;
 	if (!a->h)
 		p->n_notes++;
 	free(a->raw);
@@ -704,6 +728,7 @@ static void walk_note(const struct ex_state *es, int step, const char *key, cons
 	    note_hash(es->b->split, es->trace.example, (uint64_t)step << 20 | (uint64_t)es->round);
 	a->req = hash_bytes(key, strlen(key), 0) | 1;
 	a->raw = xstrdup(answer);
+	a->real = real;
 }
 
 /* Prices one request of a projection: free when the memo or the response cache holds its
@@ -729,21 +754,26 @@ static void dry_price(struct ex_state *es, int step, const struct llm_request *r
 	char *hit = m ? xstrdup(m->raw) : b->dry->fresh ? NULL : llm_cache_peek(r->llm, req);
 	if (hit) {
 		dry_add(b, step, m ? DRY_MEMO : DRY_CACHED, NULL, 0);
+		if (p->share && step >= 0)
+			walk_note(es, step, key, hit, true); /* the incumbent's */
 		*answer = hit;
 		return;
 	}
 	char *known = llm_scripted_peek(r->llm, req); /* a scripted model's: its very answer */
-	bool note = p->share && !known && !like && step >= 0;
-	const char *before = note ? walk_noted(es, step, key) : NULL;
+	bool real = false;
+	const char *same = p->share && !known && step >= 0 ? walk_same(es, step, key, &real) : NULL;
+	const char *inc = real ? same : NULL, *before = real || like ? NULL : same;
+	bool note = p->share && !known && !inc && !like && step >= 0;
 	*answer = known    ? known
+	          : inc    ? xstrdup(inc)
 	          : like   ? xstrdup(like)
 	          : before ? xstrdup(before)
 	                   : stand_in(key, prompt, out_tokens);
 	if (note)
-		walk_note(es, step, key, *answer);
+		walk_note(es, step, key, *answer, false);
 	bool guessed = es->guessed, loose = es->loose;
-	bool trusted = like && (size_t)step < r->s->n_steps && r->changed[step] &&
-	               r->repeated[step] * 2 >= r->changed[step];
+	bool trusted = inc || (like && (size_t)step < r->s->n_steps && r->changed[step] &&
+	                       r->repeated[step] * 2 >= r->changed[step]);
 	es->guessed = guessed || (!known && !trusted);
 	es->loose = loose || (!known && like && !trusted);
 	if (!seen_add(p, key) && !loose) {

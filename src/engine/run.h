@@ -94,10 +94,13 @@ bool run_batch_launched(const struct run_batch *b);
  * same for every walk), as inputs that collapse to one value (an empty or fixed answer) repeat
  * from one example to the next.  Adds to *p and, when p->steps
  * is set, to p->steps[step] (caller's array of n_steps; the judge counts in the totals only).
- * With p->share, on an example no step ran on yet, a changed request of a step (another walk of p
- * asked it another on the same example) answers as that walk's did at the share its step answered a
- * changed request as before (measured over all steps when the step has too few; a fifth before
- * any), so that the configurations after it may share what follows;
+ * With p->share, a changed request of a step (another walk of p asked it another on the same
+ * example) answers as that walk's did at the share its step answered a changed request as before
+ * (asked with a candidate's prompt: the share of such requests when the step has 8 of them; else
+ * over all steps when the step has too few; a fifth before any), so that the configurations after
+ * it may share what follows; when that walk's answer was the memo's or the cache's (the plan's
+ * first walk: the incumbent's recorded answer) it is taken as real, and what reads it is the
+ * incumbent's request;
  * free p's keys with run_projection_done. */
 struct run_cost {
 	long executions; /* LLM executions (judge included) */
