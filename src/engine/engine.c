@@ -402,7 +402,8 @@ static void project_done(void *arg, const char *data, size_t n)
 	en->projecting = 0;
 	en->busy = false;
 	en->pj_phase = cur(en)->phase;
-	en->pj_ready = data && n == sizeof en->pj; /* else made at once in start_next */
+	en->pj_ready = data && n == sizeof en->pj;
+	en->pj_died = !en->pj_ready; /* its copy died: made at once in start_next, this once */
 	if (en->pj_ready)
 		memcpy(&en->pj, data, sizeof en->pj);
 	if (en->pause_requested) { /* asked while it was made: the phase does not start */
@@ -425,8 +426,12 @@ static bool project_phase(struct engine *en, enum phase p, struct cost_projectio
 		return true;
 	}
 	en->pj_ready = false;
+	if (engine_project_next_known(en, pj))
+		return true; /* a view has just made it (the Proposals pane, :cost) */
 	struct err e = {{0}};
-	if (en->o.project_beside && p == PHASE_SELECTION &&
+	bool beside = en->o.project_beside && !en->pj_died;
+	en->pj_died = false;
+	if (beside && (p == PHASE_FORWARD || p == PHASE_SELECTION) &&
 	    (en->projecting = llm_beside(en->llm, project_work, en, project_done, en, &e))) {
 		en->busy = true;
 		return false;

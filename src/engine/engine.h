@@ -220,9 +220,12 @@ struct engine;
 struct engine_opts {
 	bool trust;
 	bool auto_accept; /* headless: accept a proposal when validation improves */
-	/* selection's projection (a walk of its plan: 45-60 ms at m = 12 and 300 examples) is made
-	 * beside the loop (llm/beside.h) and the phase starts when it is in: the workbench's, so
-	 * that it never holds a key; engine_busy is true meanwhile */
+	/* the projections of the forward pass (a walk of the training batch: 10-20 ms at 300
+	 * examples) and of selection (a walk of its plan: 45-60 ms at m = 12 and 300 examples) are
+	 * made beside the loop (llm/beside.h) and the phase starts when it is in: the workbench's,
+	 * so that it never holds a key; engine_busy is true meanwhile.  One a view has just made
+	 * for the same state (engine_project_next_known) is taken instead; a copy that dies gives
+	 * way to the projection made at once */
 	bool project_beside;
 };
 
@@ -285,6 +288,13 @@ struct cost_projection {
 };
 /* The next phase (the forward pass of a new iteration when none is open). */
 void engine_project_next(const struct engine *en, struct cost_projection *p);
+/* engine_project_next's answer for the state of now when it has made it (true), for a front end
+ * that must not wait: it makes it beside the loop (engine_project_next in a copy) and hands it
+ * back with the key of the state it was made from (engine_project_next_key), which holds as
+ * long as nothing has changed since. */
+bool engine_project_next_known(const struct engine *en, struct cost_projection *p);
+uint64_t engine_project_next_key(const struct engine *en);
+void engine_project_next_put(struct engine *en, uint64_t key, const struct cost_projection *p);
 /* A run before it starts, per phase (per may be NULL) and in total, counted as
  * engine_projection_run counts: iterations 0 is the rest of the iteration in progress up to its
  * proposal. */

@@ -85,6 +85,7 @@ struct engine {
 	 * source's id while it is made (0: none), then the projection until that phase starts */
 	uint64_t projecting;
 	bool pj_ready;
+	bool pj_died; /* its copy died: the phase's start projects at once (once) */
 	enum phase pj_phase;
 	struct cost_projection pj;
 	struct bo *bo;

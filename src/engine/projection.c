@@ -784,20 +784,37 @@ void phase_project(const struct engine *en, enum phase p, struct cost_projection
 	basis_free(&b);
 }
 
-void engine_project_next(const struct engine *en, struct cost_projection *p)
+uint64_t engine_project_next_key(const struct engine *en)
 {
-	const struct iteration *it = engine_current(en);
 	struct llm_stats st;
 	llm_get_stats(en->llm, &st);
-	uint64_t v[4] = {en->events, (uint64_t)st.done, (uint64_t)st.submitted, prompts_key(en->s)};
-	uint64_t key = hash_bytes(v, sizeof v, 0) | 1;
-	struct engine *cache = (struct engine *)en; /* a cache: not the engine's observable state */
-	if (cache->next_key != key) {
-		phase_project(en, !it || it->phase >= PHASE_COUNT ? PHASE_FORWARD : it->phase,
-		              &cache->next);
-		cache->next_key = key;
-	}
-	*p = cache->next;
+	uint64_t v[5] = {en->events, (uint64_t)st.done, (uint64_t)st.submitted, prompts_key(en->s),
+	                 en->n_iters};
+	return hash_bytes(v, sizeof v, 0) | 1;
+}
+
+bool engine_project_next_known(const struct engine *en, struct cost_projection *p)
+{
+	if (en->next_key != engine_project_next_key(en))
+		return false;
+	*p = en->next;
+	return true;
+}
+
+void engine_project_next_put(struct engine *en, uint64_t key, const struct cost_projection *p)
+{
+	en->next_key = key;
+	en->next = *p;
+}
+
+void engine_project_next(const struct engine *en, struct cost_projection *p)
+{
+	if (engine_project_next_known(en, p))
+		return;
+	const struct iteration *it = engine_current(en);
+	uint64_t key = engine_project_next_key(en);
+	phase_project(en, !it || it->phase >= PHASE_COUNT ? PHASE_FORWARD : it->phase, p);
+	engine_project_next_put((struct engine *)en, key, p); /* a cache: not observable state */
 }
 
 /* Iteration `number`'s range (an iteration after another): low, its forward pass under the

@@ -133,3 +133,38 @@ void tui_projection_cancel(struct tui *t, uint64_t id)
 {
 	tui_beside_cancel(t, id);
 }
+
+/* ---- the next phase's projection (engine_project_next), kept by the engine ---- */
+
+static void next_work(struct tui *t, void *arg, struct sbuf *out)
+{
+	(void)arg;
+	struct cost_projection p;
+	engine_project_next(t->en, &p);
+	sbuf_add(out, (const char *)&p, sizeof p);
+}
+
+static void next_in(struct tui *t, void *arg, const char *data, size_t n)
+{
+	uint64_t *key = arg;
+	struct cost_projection p;
+	if (data && n == sizeof p) {
+		memcpy(&p, data, sizeof p);
+		engine_project_next_put(t->en, *key,
+		                        &p); /* stale when the state moved: asked again */
+	}
+	free(key);
+}
+
+bool tui_project_next(struct tui *t, struct cost_projection *p)
+{
+	if (engine_project_next_known(t->en, p))
+		return true;
+	for (struct tui_work *w = t->beside; w; w = w->next)
+		if (w->work == next_work)
+			return false; /* one at a time: a newer state is seen when it is in */
+	uint64_t *key = xmalloc(sizeof *key);
+	*key = engine_project_next_key(t->en);
+	tui_beside(t, next_work, next_in, key);
+	return engine_project_next_known(t->en, p); /* made at once (the test screen) */
+}

@@ -108,6 +108,9 @@ void tui_beside_cancel_all(struct tui *t);
 typedef void tui_projected_fn(void *arg, const double *usd);
 uint64_t tui_projection_each(struct tui *t, int n, tui_projected_fn *done, void *arg);
 void tui_projection_cancel(struct tui *t, uint64_t id);
+/* engine_project_next for a view: true with p when the engine has it for the state of now;
+ * else false, and it is being made beside the loop (the screen is drawn again when it is in). */
+bool tui_project_next(struct tui *t, struct cost_projection *p);
 /* "" or, when the last iteration closed with what its decisions kept unmeasured (an edited
  * prompt), what measuring it costs: "edit unmeasured: :measure scores it (12 examples, ~24
  * calls, ~$0.0004)", into buf (view_proposals.c). */

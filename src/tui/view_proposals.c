@@ -106,12 +106,14 @@ static void build_waiting(struct view *v, struct tlines *l, const struct iterati
 		            it->note ? ": " : ".", it->note ? it->note : "");
 	}
 	struct cost_projection p;
-	if (!engine_busy(en)) {
-		engine_project_next(en, &p);
+	bool known = !engine_busy(en) && tui_project_next(v->tui, &p); /* else made beside */
+	if (known) {
 		tlines_addf(l, THEME_COST, 0,
 		            "Next phase: about %ld calls (%ld from the cache), %ld tokens in, %ld "
 		            "out, $%.4f.",
 		            p.calls, p.cached, p.tokens_in, p.tokens_out, p.usd);
+	} else if (!engine_busy(en)) {
+		tlines_add(l, THEME_COST, 0, "Next phase: projecting...");
 	}
 	tlines_add(l, THEME_TEXT, 0,
 	           "Press r to run to the proposal, or s to run one phase at a time.");

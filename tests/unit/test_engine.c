@@ -19,6 +19,7 @@
 #include "engine/engine.h"
 #include "engine/roles.h"
 #include "engine_fixture.h"
+#include "llm/beside.h"
 #include "llm_server.h"
 
 /* ---- a rig: fixture copy, session, LLM layer, engine, recorded events ---- */
@@ -883,8 +884,9 @@ static void test_cancel_and_resume(void **state)
 
 /* Selection's projection made beside the loop (engine_opts.project_beside): the phase starts
  * when it is in, with the projection and the outcome of the run that made it at once; a pause
- * asked meanwhile keeps the phase from starting, a cancel kills the process making it, and
- * either way the iteration then ends as the uninterrupted run. */
+ * asked meanwhile keeps the phase from starting, a cancel kills the process making it, a copy
+ * that dies gives way to the projection made at once, one a view made just before is taken,
+ * and every way the iteration then ends as the uninterrupted run.  The forward pass's too. */
 static void test_project_beside(void **state)
 {
 	(void)state;
@@ -898,15 +900,32 @@ static void test_project_beside(void **state)
 	drive_phase(&r);
 	rig_close(&r);
 	reference(FX_DATA, "two.json", &want);
-	for (int how = 0; how < 3; how++) { /* 0: as is, 1: paused, 2: cancelled meanwhile */
+	rig_open(&r, FX_DATA, "two.json", NULL);
+	engine_project_beside(r.en, true);
+	assert_int_equal(engine_step(r.en), 0);
+	assert_true(engine_busy(r.en));
+	assert_int_equal(r.ev.started[PHASE_FORWARD], 0); /* not before its projection is in */
+	drive_phase(&r);
+	assert_int_equal(r.ev.started[PHASE_FORWARD], 1);
+	assert_true(current(&r)->cost[PHASE_FORWARD].projected_calls > 0);
+	rig_close(&r);
+	/* 0: as is, 1: paused, 2: cancelled meanwhile, 3: its copy dies (made at once then),
+	 * 4: a view made it just before (taken: the phase starts at once) */
+	for (int how = 0; how < 5; how++) {
 		struct rig g;
 		rig_open(&g, FX_DATA, "two.json", NULL);
 		engine_project_beside(g.en, true);
 		step_until(&g, PHASE_SELECTION);
 		int started = g.ev.started[PHASE_SELECTION];
+		struct cost_projection next;
+		if (how == 3)
+			llm_beside_fault(SIGKILL);
+		if (how == 4)
+			engine_project_next(g.en, &next);
 		assert_int_equal(engine_step(g.en), 0);
-		assert_true(engine_busy(g.en)); /* its projection is being made */
-		assert_int_equal(g.ev.started[PHASE_SELECTION], started);
+		/* its projection is being made, or was there */
+		assert_int_equal(g.ev.started[PHASE_SELECTION], started + (how == 4));
+		assert_true(engine_busy(g.en));
 		if (how == 1)
 			engine_pause(g.en);
 		if (how == 2) {
@@ -916,7 +935,7 @@ static void test_project_beside(void **state)
 		}
 		drive_phase(&g);
 		const struct phase_cost *pc = &current(&g)->cost[PHASE_SELECTION];
-		if (how == 0) {
+		if (how == 0 || how >= 3) {
 			assert_int_equal(g.ev.started[PHASE_SELECTION], started + 1);
 			assert_int_equal(current(&g)->phase, PHASE_SHAPLEY);
 			assert_int_equal(pc->projected_calls, at_once.projected_calls);

@@ -3,7 +3,8 @@
  * cancels)") and start it, or ask, when the projection is in, with the very figures the test
  * screen's projection made at once gives; Esc cancels it (nothing starts, the copy is reaped); a
  * copy that dies falls back to the projection made in the loop, once; a run asked again while
- * one is projected waits for it.  A real workbench (app_open) on the in-memory screen, on the
+ * one is projected waits for it; the Proposals pane's projection of the next phase is made
+ * beside the loop too.  A real workbench (app_open) on the in-memory screen, on the
  * scripted two-step session of tests/data/engine. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -168,13 +169,39 @@ static void test_run_asks(void **state)
 	assert_reaped();
 }
 
+/* The next phase's projection a view shows (the Proposals pane's) is made beside the loop, one
+ * at a time, and kept by the engine: the same figures as made at once. */
+static void test_next_beside(void **state)
+{
+	(void)state;
+	struct rig g;
+	rig_open(&g, true);
+	struct cost_projection p, again, want;
+	assert_false(tui_project_next(&g.a->t, &p));
+	assert_false(tui_project_next(&g.a->t, &p)); /* the same one goes on */
+	assert_non_null(g.a->t.beside);
+	for (int i = 0; i < 600 && !engine_project_next_known(g.a->t.en, &p); i++)
+		app_loop_turn(g.a, -1, 100);
+	assert_true(tui_project_next(&g.a->t, &p));
+	assert_null(g.a->t.beside);
+	engine_project_next_put(g.a->t.en, 0, &p); /* forgotten: made at once below */
+	engine_project_next(g.a->t.en, &want);
+	assert_true(tui_project_next(&g.a->t, &again));
+	assert_int_equal(p.calls, want.calls);
+	assert_int_equal(p.cached, want.cached);
+	assert_int_equal(p.tokens_in, want.tokens_in);
+	assert_int_equal(p.tokens_out, want.tokens_out);
+	assert_true(p.usd == want.usd && p.usd > 0);
+	rig_close(&g);
+	assert_reaped();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_run_beside),
-	    cmocka_unit_test(test_run_esc_cancels),
-	    cmocka_unit_test(test_run_copy_dies),
-	    cmocka_unit_test(test_run_asks),
+	    cmocka_unit_test(test_run_beside),    cmocka_unit_test(test_run_esc_cancels),
+	    cmocka_unit_test(test_run_copy_dies), cmocka_unit_test(test_run_asks),
+	    cmocka_unit_test(test_next_beside),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
