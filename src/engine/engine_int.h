@@ -45,6 +45,9 @@ struct eval_plan {
 	long configs[2], examples[2];
 };
 void selection_plan(const struct engine *en, const struct iteration *it, struct eval_plan *p);
+/* The configurations selection's projection walks, in the order the search is taken to start
+ * them (projection.c): at most want rows of m choices into configs; returns how many. */
+size_t plan_configs(const struct iteration *it, size_t m, long want, bool per_step, int *configs);
 
 struct undo_rec {
 	int step;

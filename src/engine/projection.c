@@ -15,9 +15,10 @@
  * - Selection is an evaluation plan: configurations x examples x LLM steps per example, minus
  *   memo and cache hits.  It evaluates min(eval_budget, the product of the choices per step)
  *   configurations.  Once the candidates are known, those it starts first (the incumbent, each
- *   step's first candidate alone, all of them together) and then the rest in counting order are
- *   walked one by one, sharing what they have in common as the memo will (runner_project: on an
- *   example not yet run, a changed request may answer as an earlier walk's did).  Before that,
+ *   step's first candidate alone, all of them together) and then the rest nearest the incumbent
+ *   first (plan_configs) are walked one by one, sharing what they have in common as the memo
+ *   will (runner_project: on an example not yet run, a changed request may answer as an earlier
+ *   walk's did).  Before that,
  *   a step runs once per distinct choice of the steps up to it, the incumbent's part priced by
  *   its own walk (often free), every other part like the incumbent's walk with nothing cached.
  *   Shapley's extra evaluations (exact mode: the coalitions selection did not cover) are priced
@@ -334,13 +335,44 @@ static bool plan_add(int *configs, size_t *n, long want, const int *c, size_t m)
 	return (long)*n < want;
 }
 
+/* Sets c to the next configuration that changes exactly the steps in set (n of them, ascending)
+ * to one of their candidates, in counting order (the first step fastest); false after the last. */
+static bool next_choice(int *c, const size_t *set, size_t n, const size_t *n_cands)
+{
+	for (size_t j = 0; j < n; j++) {
+		if ((size_t)c[set[j]] < n_cands[set[j]]) {
+			c[set[j]]++;
+			return true;
+		}
+		c[set[j]] = 1;
+	}
+	return false;
+}
+
+/* Sets set to the next subset of n of the k steps with candidates (ids[]), lexicographically
+ * (pos holds positions in ids); false after the last. */
+static bool next_subset(size_t *pos, size_t n, size_t k)
+{
+	size_t j = n;
+	while (j > 0 && pos[j - 1] == k - n + j - 1)
+		j--;
+	if (j == 0)
+		return false;
+	pos[j - 1]++;
+	for (size_t t = j; t < n; t++)
+		pos[t] = pos[t - 1] + 1;
+	return true;
+}
+
 /* The configurations selection evaluates, in the order it starts them (bo_initial_design): the
  * incumbent, each step's first candidate alone, then all of them together; then the rest, which
- * the search picks as it learns, taken in counting order.  The ablation of the search (per_step)
- * evaluates the incumbent, every candidate alone and the winners together (taken as the first
- * candidates).  `want` of them at most (configs[k * m + i]: step i's choice); returns how many. */
-static size_t plan_configs(const struct iteration *it, size_t m, long want, bool per_step,
-                           int *configs)
+ * the search picks as it learns, taken nearest the incumbent first (those that change one step,
+ * then two, ...; each distance in counting order), as the search's expected improvement under
+ * its distance kernel favours the neighbours of what it measured.  The ablation of the search
+ * (per_step) evaluates the incumbent, every candidate alone and the winners together (taken as
+ * the first candidates).  `want` of them at most (configs[k * m + i]: step i's choice); returns
+ * how many. */
+size_t plan_configs(const struct iteration *it, size_t m, long want, bool per_step, int *configs)
 {
 	size_t n = 0;
 	int *c = xcalloc(m ? m : 1, sizeof *c);
@@ -357,15 +389,24 @@ static size_t plan_configs(const struct iteration *it, size_t m, long want, bool
 		c[i] = it->n_cands[i] ? 1 : 0;
 	if (room)
 		room = plan_add(configs, &n, want, c, m);
-	memset(c, 0, m * sizeof *c);
-	while (room && !per_step) { /* the rest in counting order */
-		size_t i = 0;
-		while (i < m && (size_t)++c[i] > it->n_cands[i])
-			c[i++] = 0;
-		if (i == m)
-			break;
-		room = plan_add(configs, &n, want, c, m);
+	size_t *ids = xcalloc(m ? m : 1, sizeof *ids), *pos = xcalloc(m ? m : 1, sizeof *pos),
+	       *set = xcalloc(m ? m : 1, sizeof *set), k = 0;
+	for (size_t i = 0; i < m; i++)
+		if (it->n_cands[i])
+			ids[k++] = i;
+	for (size_t d = 1; d <= k && room && !per_step; d++) { /* the rest, nearest first */
+		for (size_t j = 0; j < d; j++)
+			pos[j] = j;
+		do {
+			memset(c, 0, m * sizeof *c);
+			for (size_t j = 0; j < d; j++)
+				set[j] = ids[pos[j]], c[set[j]] = 1;
+			do
+				room = plan_add(configs, &n, want, c, m);
+			while (room && next_choice(c, set, d, it->n_cands));
+		} while (room && next_subset(pos, d, k));
 	}
+	free(ids), free(pos), free(set);
 	free(c);
 	return n;
 }
