@@ -460,13 +460,32 @@ static bool shell_first(enum action act)
 	       (act >= ACTION_STEP_PHASE && act <= ACTION_PAUSE);
 }
 
+/* A key that answers nothing does nothing but say so, once, before the question: "answer first:
+ * y or n" (or "y, n or c"). */
+static void ask_insist(struct app *a)
+{
+	static const char lead[] = "answer first: ";
+	if (strncmp(a->ask, lead, sizeof lead - 1) == 0)
+		return;
+	struct sbuf b = {0};
+	sbuf_adds(&b, lead);
+	for (const char *c = a->ask_choices; *c; c++)
+		sbuf_addf(&b, "%s%c", c == a->ask_choices ? "" : c[1] ? ", " : " or ", *c);
+	sbuf_addf(&b, "; %s", a->ask);
+	snprintf(a->ask, sizeof a->ask, "%s", sbuf_str(&b));
+	sbuf_free(&b);
+	a->need_draw = true;
+}
+
 static void key_ask(struct app *a, int key)
 {
 	int k = key >= 'A' && key <= 'Z' ? key + 32 : key;
 	if (key == KEYS_ESC || key == KEYS_CTRL('c') || key == KEYS_CTRL('g'))
 		k = 0;
-	else if (k <= 0 || k > 127 || !strchr(a->ask_choices, k))
+	else if (k <= 0 || k > 127 || !strchr(a->ask_choices, k)) {
+		ask_insist(a);
 		return;
+	}
 	ask_fn *cb = a->ask_cb;
 	a->mode = INPUT_NORMAL;
 	a->ask_cb = NULL;

@@ -3,9 +3,10 @@
  * cancels)") and start it, or ask, when the projection is in, with the very figures the test
  * screen's projection made at once gives; Esc cancels it (nothing starts, the copy is reaped); a
  * copy that dies falls back to the projection made in the loop, once; a run asked again while
- * one is projected waits for it; the Proposals pane's projection of the next phase is made
- * beside the loop too.  A real workbench (app_open) on the in-memory screen, on the
- * scripted two-step session of tests/data/engine. */
+ * one is projected waits for it; while it asks, keys that answer nothing say "answer first: y or
+ * n"; the Proposals pane's projection of the next phase is made beside the loop too.  A real
+ * workbench (app_open) on the in-memory screen, on the scripted two-step session of
+ * tests/data/engine. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -158,6 +159,17 @@ static void test_run_asks(void **state)
 	assert_int_equal(g.a->mode, INPUT_ASK);
 	assert_non_null(strstr(g.a->ask, "run: projected ~"));
 	assert_non_null(strstr(g.a->ask, "above ask_above $0; start? [y/n]"));
+	/* keys that answer nothing do nothing but say so, once, before the question */
+	int focus = g.a->t.focus;
+	const int others[] = {'r', 's', '5', 'x', '\r', ':', 'R', KEYS_FN(KEY_F(1))};
+	for (size_t i = 0; i < ARRAY_SIZE(others); i++) {
+		input_key(g.a, others[i]);
+		assert_int_equal(g.a->mode, INPUT_ASK);
+	}
+	assert_int_equal(g.a->t.focus, focus);
+	assert_false(engine_running(g.a->t.en));
+	assert_true(strncmp(g.a->ask, "answer first: y or n; run: projected ~", 38) == 0);
+	assert_null(strstr(g.a->ask + 1, "answer first"));
 	input_key(g.a, 'n');
 	assert_false(engine_running(g.a->t.en));
 	app_run(g.a, 2); /* and y starts it */
