@@ -208,12 +208,61 @@ static void test_next_beside(void **state)
 	assert_reaped();
 }
 
+/* engine_project_range's bounds (app_run's walks): with range and per exactly as long as
+ * engine.h says (iterations + 1; 2 for iterations 0 from a pending decision), in every state a
+ * run starts from, it fills no more than that (ASan: not a byte beyond), and each entry has
+ * low <= point <= high. */
+static void ranges_fit(struct engine *en)
+{
+	const int counts[] = {0, 1, 2, 5};
+	for (size_t i = 0; i < ARRAY_SIZE(counts); i++) {
+		int n = counts[i], cap = MAX(n + 1, 2);
+		struct projection_range *r = xmalloc((size_t)cap * sizeof *r), all;
+		struct cost_projection *per = xmalloc(PHASE_COUNT * sizeof *per), total;
+		int filled = engine_project_range(en, n, per, r, &total, &all);
+		assert_true(filled >= 1 && filled <= cap);
+		for (int k = 0; k < filled; k++) {
+			assert_true(r[k].low.usd <= r[k].point.usd);
+			assert_true(r[k].point.usd <= r[k].high.usd);
+		}
+		assert_true(all.low.usd <= all.point.usd && all.point.usd <= all.high.usd);
+		free(r);
+		free(per);
+	}
+}
+
+static void until_idle(struct app *a)
+{
+	for (int i = 0; i < 3000 && (engine_busy(a->t.en) || engine_running(a->t.en)); i++)
+		app_loop_turn(a, -1, 100);
+	assert_false(engine_busy(a->t.en));
+}
+
+static void test_range_bounds(void **state)
+{
+	(void)state;
+	struct rig g;
+	rig_open(&g, false);
+	struct engine *en = g.a->t.en;
+	ranges_fit(en); /* before any iteration */
+	assert_int_equal(engine_step(en), 0);
+	until_idle(g.a);
+	ranges_fit(en); /* in the middle of one */
+	assert_int_equal(engine_run_to_proposal(en), 0);
+	until_idle(g.a);
+	assert_int_equal(engine_current(en)->phase, PHASE_DECISION);
+	ranges_fit(en); /* a decision pending */
+	assert_int_equal(engine_decide_remaining(en), 0);
+	ranges_fit(en); /* closed */
+	rig_close(&g);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_run_beside),    cmocka_unit_test(test_run_esc_cancels),
 	    cmocka_unit_test(test_run_copy_dies), cmocka_unit_test(test_run_asks),
-	    cmocka_unit_test(test_next_beside),
+	    cmocka_unit_test(test_next_beside),   cmocka_unit_test(test_range_bounds),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
