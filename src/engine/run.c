@@ -679,6 +679,29 @@ static double repeat_share(const struct runner *r, int step, bool cand)
 	return changed >= WALK_MEASURED ? (double)repeated / (double)changed : WALK_PRIOR;
 }
 
+/* The projection's draws: of n draws of a kind for a step at share x, round(n x) hit, spread
+ * evenly in the order drawn (error diffusion: deterministic, so a small sample does not swing
+ * with which keys a hash happens to pick). */
+enum draw_kind { DRAW_SAME, DRAW_REPEAT, DRAW_KINDS };
+static bool draw_even(const struct ex_state *es, enum draw_kind k, int step, double share)
+{
+	struct run_projection *p = es->b->proj;
+	size_t m = es->b->r->s->n_steps;
+	if (step < 0 || (size_t)step >= m || share <= 0)
+		return false;
+	if (!p->draws) {
+		p->draws = xcalloc(DRAW_KINDS * m, sizeof *p->draws);
+		for (size_t i = 0; i < DRAW_KINDS * m; i++)
+			p->draws[i] = 0.5;
+	}
+	double *acc = &p->draws[(size_t)k * m + (size_t)step];
+	*acc += share;
+	if (*acc < 1)
+		return false;
+	*acc -= 1;
+	return true;
+}
+
 static struct answer_note *walk_slot(struct run_projection *p, const struct ex_state *es, int step)
 {
 	uint64_t h =
@@ -687,7 +710,7 @@ static struct answer_note *walk_slot(struct run_projection *p, const struct ex_s
 }
 
 /* The answer an earlier walk of this projection gave the step on this example for another
- * request, when that answer is taken to be this one's (at repeat_share, decided by the key),
+ * request, when that answer is taken to be this one's (at repeat_share, drawn evenly),
  * or NULL; *real: it is the memo's or the cache's (the plan's first walk: the incumbent's
  * recorded answer), so what reads it is the incumbent's request, which the memo answers. */
 static const char *walk_same(const struct ex_state *es, int step, const char *key, bool *real)
@@ -697,9 +720,8 @@ static const char *walk_same(const struct ex_state *es, int step, const char *ke
 	if (!a || !a->h || a->req == req)
 		return NULL;
 	bool cand = es->b->config && es->b->config[step]; /* a candidate's prompt */
-	double u = (double)(hash_bytes(key, strlen(key), 11) >> 11) * 0x1p-53;
 	*real = a->real;
-	return u < repeat_share(es->b->r, step, cand) ? a->raw : NULL;
+	return draw_even(es, DRAW_SAME, step, repeat_share(es->b->r, step, cand)) ? a->raw : NULL;
 }
 
 /* Notes a walk's answer of the step on this example (walk_same reads it): a
@@ -781,8 +803,8 @@ static void dry_price(struct ex_state *es, int step, const struct llm_request *r
 		return;
 	}
 	const double *rep = b->dry->repeat;
-	if (guessed && rep && step >= 0 && (size_t)step < r->s->n_steps && rep[step] > 0 &&
-	    (double)(hash_bytes(key, strlen(key), 7) >> 11) * 0x1p-53 < rep[step]) {
+	if (guessed && rep && step >= 0 && (size_t)step < r->s->n_steps &&
+	    draw_even(es, DRAW_REPEAT, step, rep[step])) {
 		dry_add(b, step, DRY_MEMO, NULL,
 		        0); /* another example asked it: the memo answers */
 		return;
@@ -1316,6 +1338,8 @@ void runner_project(struct runner *r, const struct variant *const *config, enum 
 
 void run_projection_done(struct run_projection *p)
 {
+	free(p->draws);
+	p->draws = NULL;
 	free(p->seen);
 	p->seen = NULL;
 	p->n_seen = p->cap_seen = 0;

@@ -90,17 +90,16 @@ bool run_batch_launched(const struct run_batch *b);
  * changed request (a candidate's), gave the same answer as before at least half of the times
  * measured: what reads it may then be answered by the memo.  fresh: as if nothing were
  * memoized or cached (prompts that will have changed by then).  A request that reads a stand-in
- * is taken as a memo hit with the probability repeat gives its step (decided by its key, so the
- * same for every walk), as inputs that collapse to one value (an empty or fixed answer) repeat
- * from one example to the next.  Adds to *p and, when p->steps
- * is set, to p->steps[step] (caller's array of n_steps; the judge counts in the totals only).
- * With p->share, a changed request of a step (another walk of p asked it another on the same
- * example) answers as that walk's did at the share its step answered a changed request as before
- * (asked with a candidate's prompt: the share of such requests when the step has 8 of them; else
- * over all steps when the step has too few; a fifth before any), so that the configurations after
- * it may share what follows; when that walk's answer was the memo's or the cache's (the plan's
- * first walk: the incumbent's recorded answer) it is taken as real, and what reads it is the
- * incumbent's request;
+ * is taken as a memo hit at the share repeat gives its step (of n such requests, round(n x share),
+ * spread evenly in the order walked), as inputs that collapse to one value (an empty or fixed
+ * answer) repeat from one example to the next.  Adds to *p and, when p->steps is set, to
+ * p->steps[step] (caller's array of n_steps; the judge counts in the totals only). With p->share, a
+ * changed request of a step (another walk of p asked it another on the same example) answers as
+ * that walk's did at the share its step answered a changed request as before (asked with a
+ * candidate's prompt: the share of such requests when the step has 8 of them; else over all steps
+ * when the step has too few; a fifth before any), so that the configurations after it may share
+ * what follows; when that walk's answer was the memo's or the cache's (the plan's first walk: the
+ * incumbent's recorded answer) it is taken as real, and what reads it is the incumbent's request;
  * free p's keys with run_projection_done. */
 struct run_cost {
 	long executions; /* LLM executions (judge included) */
@@ -119,6 +118,7 @@ struct run_projection {
 	size_t n_seen, cap_seen;
 	bool share;                /* walks of a plan's configurations: keep notes (below) */
 	struct answer_note *notes; /* the walks' latest stand-in per example, step and round */
+	double *draws;             /* per kind of draw and step: the carried share (run.c) */
 	size_t n_notes, cap_notes;
 };
 struct run_estimate {
