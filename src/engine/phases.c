@@ -105,11 +105,10 @@ int stage_forward(struct engine *en, struct iteration *it, bool resumed)
 		struct run_callbacks cb = {on_step_done, on_chunk, phases_batch_done, en,
 		                           on_example_done};
 		en->jobs_left = 1;
-		en->launching = true;
-		en->batch = runner_start(en->runner, NULL, SPLIT_TRAIN, perm, n, "forward", &cb);
-		en->launching = false;
+		en->batch = runner_prepare(en->runner, NULL, SPLIT_TRAIN, perm, n, "forward", &cb);
 		free(perm);
-		return en->jobs_left ? STAGE_WAIT : STAGE_NEXT;
+		phases_launch_sliced(en); /* its examples start a slice a turn */
+		return STAGE_WAIT;
 	}
 	return STAGE_NEXT;
 }

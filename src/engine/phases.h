@@ -42,5 +42,8 @@ bool phases_can_still_win(const double *c, const double *l, size_t n);
 struct iteration *phases_current(struct engine *en);
 /* run_batch callback: one batch of the stage in flight is done. */
 void phases_batch_done(void *arg, struct run_batch *b);
+/* Starts the examples queued (the forward pass's batch, the evaluations) a slice a turn of the
+ * LLM loop from now on (phases_search.c): a large batch never holds the loop. */
+void phases_launch_sliced(struct engine *en);
 
 #endif

@@ -961,6 +961,42 @@ static void test_project_beside(void **state)
 	snap_free(&want);
 }
 
+/* 300 training examples, all in the batch. */
+static void patch_big_batch(struct fx *f, const char *file)
+{
+	struct sbuf b = {0};
+	static const char *const words[] = {"apple", "river", "candle", "garden"};
+	for (int i = 0; i < 300; i++)
+		sbuf_addf(&b,
+		          "{\"id\": \"t%d\", \"question\": \"The thing %d is %s.\", "
+		          "\"answer\": \"%s\"}\n",
+		          i, i, words[i % 4], words[i % 4]);
+	char *train = fx_path(f, "train.jsonl");
+	fx_write(train, b.s, b.len);
+	free(train);
+	sbuf_free(&b);
+	fx_patch(f, file, "optimizer.batch_size", cJSON_CreateNumber(300));
+}
+
+/* The forward pass starts its examples a slice a turn of the loop (at most 128), never all in
+ * the turn that starts the phase; every one runs. */
+static void test_forward_in_slices(void **state)
+{
+	(void)state;
+	struct rig g;
+	rig_open_patched(&g, FX_DATA, "two.json", patch_big_batch);
+	struct llm_stats st;
+	assert_int_equal(engine_step(g.en), 0);
+	llm_get_stats(g.l, &st);
+	assert_int_equal(st.submitted, 0); /* nothing in the turn that started it */
+	assert_true(llm_wait(g.l, NULL, 0, 0) >= 0);
+	llm_get_stats(g.l, &st);
+	assert_true(st.submitted > 0 && st.submitted <= 128);
+	drive_phase(&g);
+	assert_int_equal(current(&g)->n_traces, 300);
+	rig_close(&g);
+}
+
 /* ---- decisions ---- */
 
 static const struct step_change *change_of(const struct iteration *it, size_t c)
@@ -1689,6 +1725,7 @@ int main(void)
 	    cmocka_unit_test(test_stepping_equals_run),
 	    cmocka_unit_test(test_cancel_and_resume),
 	    cmocka_unit_test(test_project_beside),
+	    cmocka_unit_test(test_forward_in_slices),
 	    cmocka_unit_test(test_decisions),
 	    cmocka_unit_test(test_save_reopen_resume),
 	    cmocka_unit_test(test_no_repeated_request),
