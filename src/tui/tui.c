@@ -599,12 +599,31 @@ static int screen_open(struct app *a, SCREEN **scr, struct err *e)
 	return 0;
 }
 
+/* Home and End as the terminals that are not the one TERM names send them: tmux and screen send
+ * ESC [1~ and ESC [4~ whatever TERM the pane has, rxvt ESC [7~ / [8~, xterm ESC OH / ESC [H.  Only
+ * sequences the terminfo entry leaves free are taught. */
+static const struct {
+	const char *seq;
+	int key;
+} home_end_keys[] = {
+    {"\033[1~", KEY_HOME}, {"\033[7~", KEY_HOME}, {"\033OH", KEY_HOME}, {"\033[H", KEY_HOME},
+    {"\033[4~", KEY_END},  {"\033[8~", KEY_END},  {"\033OF", KEY_END},  {"\033[F", KEY_END},
+};
+
+static void define_home_end(void)
+{
+	for (size_t i = 0; i < sizeof home_end_keys / sizeof home_end_keys[0]; i++)
+		if (key_defined(home_end_keys[i].seq) == 0)
+			define_key(home_end_keys[i].seq, home_end_keys[i].key);
+}
+
 static void curses_setup(struct app *a)
 {
 	raw();
 	noecho();
 	nonl();
 	keypad(stdscr, TRUE);
+	define_home_end();
 	nodelay(stdscr, TRUE);
 	set_escdelay(25);
 	curs_set(0);
