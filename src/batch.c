@@ -891,6 +891,8 @@ int batch_run(const struct front_opts *o)
 		headless_close(&h);
 		return 1;
 	}
+	if (engine_reopen_note(c.en))
+		term_printf(stderr, "adopt-tui: reopened: %s\n", engine_reopen_note(c.en));
 	engine_set_patience(c.en, o->patience);
 	c.range = xcalloc((size_t)MAX(o->iterations, 0) + 1, sizeof *c.range);
 	c.n_range =

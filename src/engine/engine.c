@@ -1,6 +1,7 @@
 /* engine.c: the ADOPT engine's commands, events, decisions, cost accounting and persistence.
  * What each phase does lives in phases.c; this file decides when phases run. */
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1305,6 +1306,25 @@ double engine_val_score(const struct engine *en)
 	return en->val_score;
 }
 
+const char *engine_reopen_note(const struct engine *en)
+{
+	return en->reopen_note;
+}
+
+void engine_note_reopen(struct engine *en, const char *fmt, ...)
+{
+	struct sbuf b = {0};
+	if (en->reopen_note)
+		sbuf_addf(&b, "%s; ", en->reopen_note);
+	va_list ap;
+	va_start(ap, fmt);
+	sbuf_vaddf(&b, fmt, ap);
+	va_end(ap);
+	free(en->reopen_note);
+	en->reopen_note = xstrdup(sbuf_str(&b));
+	sbuf_free(&b);
+}
+
 const char *engine_nothing_to_optimize(const struct engine *en)
 {
 	if (session_learnable_steps(en->s))
@@ -1363,6 +1383,7 @@ void engine_free(struct engine *en)
 	free(en->screen_est);
 	free(en->cap_reason);
 	free(en->pause_reason);
+	free(en->reopen_note);
 	free(en->structure_cache);
 	runner_free(en->runner);
 	free(en);

@@ -355,6 +355,11 @@ const char *engine_pause_reason(const struct engine *en);
  * "error", "nothing_to_optimize", or NULL (it ran its course, or a pause or a proposal stopped
  * it: see engine_pause_reason). */
 const char *engine_stop_cause(const struct engine *en);
+/* What reopening the session refused or found damaged, for the person to read (the workbench's
+ * status line, --run's stderr), or NULL: an unfinished iteration not resumed and why (it does
+ * not follow the history; an older file's replay would run under other prompts), the fields of
+ * a record that do not read. */
+const char *engine_reopen_note(const struct engine *en);
 /* The incumbent's measured validation score, or -1 when the current prompts were never measured
  * together (before the first selection, after an edit or a restored version). */
 double engine_val_score(const struct engine *en);

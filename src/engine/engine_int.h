@@ -108,6 +108,7 @@ struct engine {
 	 * the cache hits of their replay, which are no new calls */
 	struct phase_cost resume_cost[PHASE_COUNT];
 	struct engine_totals replayed;
+	char *reopen_note; /* engine_reopen_note: what reopening refused or found damaged */
 
 	/* what to do after the phase in flight */
 	enum { GO_NONE, GO_PROPOSAL, GO_ITERATIONS, GO_RESUME } go;
@@ -200,6 +201,8 @@ void bo_free_opt(struct engine *en);
 void eval_free_traces(struct evaluation *ev, size_t n);
 /* engine_store.c: reads "history" and "state" back from the session. */
 void engine_restore(struct engine *en);
+/* Adds a sentence to engine_reopen_note ("; " between them). */
+void engine_note_reopen(struct engine *en, const char *fmt, ...) PRINTF_LIKE(2, 3);
 /* engine_store.c: a reopened closed iteration's record after :measure gave it its score. */
 void engine_store_measured(struct iteration *it);
 /* engine.c: the measured score of what an iteration's decisions kept (iteration.kept_score). */

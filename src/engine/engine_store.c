@@ -953,13 +953,73 @@ static bool restore_open(struct engine *en, const cJSON *r, enum phase p, int nu
 }
 
 /* An older file's unfinished iteration (no record) is replayed from the response cache, which
- * is only right under the prompts it ran with: false when a version was made during it (an
- * accepted or edited change, a restored version). */
-static bool replayable(const struct engine *en, int number)
+ * is only right under the prompts it ran with.  Returns NULL when it is, else why not, naming
+ * the step: a version was made during it (an accepted or edited change, a restored version), or
+ * the step's prompt in the file is not its last version's (edited by hand since the save). */
+static char *not_replayable(const struct engine *en, int number)
 {
+	const struct session *s = en->s;
 	for (size_t v = 0; v < en->n_versions; v++)
 		if (en->versions[v].iteration == number)
-			return false;
+			return xasprintf("step %s got prompt version %d during it",
+			                 s->steps[en->versions[v].step].id,
+			                 en->versions[v].version);
+	for (size_t i = 0; i < s->n_steps; i++) {
+		const struct prompt_version *last = NULL;
+		for (size_t v = 0; v < en->n_versions; v++)
+			if (en->versions[v].step == (int)i)
+				last = &en->versions[v];
+		if (last && s->steps[i].prompt && strcmp(last->prompt, s->steps[i].prompt) != 0)
+			return xasprintf(
+			    "step %s's prompt in the file is not its version %d (edited "
+			    "by hand since)",
+			    s->steps[i].id, last->version);
+	}
+	return NULL;
+}
+
+/* The unfinished iteration of "state" (its phase at, its number) is resumed: as its record
+ * has it, or an older file's replayed; false, with a note saying why, when it is not (it does
+ * not follow the history, or a replay would run under other prompts). */
+static bool resumable(struct engine *en, const cJSON *st, enum phase at, int number)
+{
+	int next = en->n_iters ? en->iters[en->n_iters - 1]->number + 1 : 1;
+	if (number != next) {
+		engine_note_reopen(
+		    en,
+		    "the unfinished iteration is not resumed: state.iteration is %d, "
+		    "but the history's last iteration is %d (it must be %d)",
+		    number, next - 1, next);
+		return false;
+	}
+	const cJSON *rec = cJSON_GetObjectItemCaseSensitive(st, "record");
+	if (restore_open(en, rec, at, number))
+		return true; /* as it stood: nothing to replay */
+	const char *without = rec ? "its record in the file (state.record) does not hold together"
+	                          : "the file has no record of it (an older adopt-tui's)";
+	char *why = not_replayable(en, number);
+	if (why) {
+		engine_note_reopen(en,
+		                   "iteration %d is not resumed: %s, and %s, so it could only be "
+		                   "replayed under the prompts it started with; it starts afresh",
+		                   number, why, without);
+		free(why);
+		return false;
+	}
+	if (rec)
+		engine_note_reopen(en,
+		                   "iteration %d: %s; its finished phases are replayed from "
+		                   "the response cache",
+		                   number, without);
+	en->resume_phase = at;
+	struct iteration *it = engine_new_iteration(en);
+	it->number = number;
+	const cJSON *cost = cJSON_GetObjectItemCaseSensitive(st, "cost");
+	for (int p = 0; p < (int)at; p++) {
+		const char *name = phase_name((enum phase)p);
+		cost_from_json(cJSON_GetObjectItemCaseSensitive(cost, name), &en->resume_cost[p]);
+		it->cost[p] = en->resume_cost[p];
+	}
 	return true;
 }
 
@@ -1024,22 +1084,7 @@ void engine_restore(struct engine *en)
 		for (int p = 0; p < PHASE_COUNT; p++)
 			if (strcmp(phase_name((enum phase)p), ph->valuestring) == 0)
 				at = (enum phase)p;
-		int number = small(st, "iteration");
-		if (at > PHASE_FORWARD &&
-		    restore_open(en, cJSON_GetObjectItemCaseSensitive(st, "record"), at, number))
-			return; /* as it stood: nothing to replay */
-		if (replayable(en, number))
-			en->resume_phase = at;
-		if (en->resume_phase > PHASE_FORWARD) {
-			struct iteration *it = engine_new_iteration(en);
-			it->number = number;
-			const cJSON *cost = cJSON_GetObjectItemCaseSensitive(st, "cost");
-			for (int p = 0; p < (int)en->resume_phase; p++) {
-				const char *name = phase_name((enum phase)p);
-				cost_from_json(cJSON_GetObjectItemCaseSensitive(cost, name),
-				               &en->resume_cost[p]);
-				it->cost[p] = en->resume_cost[p];
-			}
-		}
+		if (at > PHASE_FORWARD)
+			resumable(en, st, at, small(st, "iteration"));
 	}
 }

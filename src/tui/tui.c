@@ -784,6 +784,8 @@ struct app *app_open(const struct front_opts *o, int *rc)
 		tui_message(&a->t, "error: config: %s", sbuf_str(&cfg_errors));
 	else if (bad_cache)
 		tui_message(&a->t, "warning: %s (%ld line(s) skipped in all)", bad_cache, skipped);
+	else if (engine_reopen_note(a->t.en))
+		tui_message(&a->t, "reopened: %s", engine_reopen_note(a->t.en));
 	else if (a->t.s->warnings.n) /* what --check warns about, e.g. a small eval_budget */
 		tui_message(&a->t, "warning: %s", a->t.s->warnings.msgs[a->t.s->warnings.n - 1]);
 	else if (engine_nothing_to_optimize(a->t.en))

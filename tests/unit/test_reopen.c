@@ -1061,8 +1061,94 @@ static void test_reopen_prompts_changed(void **state)
 	assert_int_equal(engine_current(g.en)->phase, PHASE_COUNT);
 	assert_int_equal(engine_resume(g.en), -1);
 	nothing_sent(&g);
+	/* and says so, naming the step and the version made */
+	assert_non_null(engine_reopen_note(g.en));
+	assert_non_null(strstr(engine_reopen_note(g.en), "iteration 2 is not resumed: step query "
+	                                                 "got prompt version 3 during it"));
+	assert_non_null(strstr(engine_reopen_note(g.en), "no record"));
 	seen_free(&want);
 	rig_close(&g);
+}
+
+/* Saved without the record (as an older adopt-tui wrote it) in iteration 2's selection, a step's
+ * prompt then edited by hand in the file: replaying would run under a prompt the iteration
+ * never ran with, so it is refused, naming the step; left as it was, it is replayed. */
+static void test_reopen_hand_edited(void **state)
+{
+	(void)state;
+	for (int edit = 0; edit < 2; edit++) {
+		struct rig g;
+		rig_open(&g, "hotpot-mini");
+		run_and_decide(&g);
+		step_to(&g, PHASE_SELECTION);
+		engine_store(g.en);
+		cJSON_DeleteItemFromObjectCaseSensitive(session_section(g.s, "state"), "record");
+		int answer = session_step_index(g.s, "answer");
+		if (edit) {
+			char *hand =
+			    xasprintf("%s\nAnswer in one word.", g.s->steps[answer].prompt);
+			free(g.s->steps[answer].prompt);
+			g.s->steps[answer].prompt = hand;
+		}
+		struct err e = {{0}};
+		assert_int_equal(session_save(g.s, g.path, &e), 0);
+		rig_unload(&g);
+		rig_load(&g);
+		nothing_sent(&g);
+		if (edit) {
+			assert_int_equal(engine_iterations(g.en), 1);
+			assert_int_equal(engine_resume(g.en), -1);
+			assert_non_null(engine_reopen_note(g.en));
+			assert_non_null(
+			    strstr(engine_reopen_note(g.en),
+			           "iteration 2 is not resumed: step answer's prompt in "
+			           "the file is not its version"));
+		} else {
+			assert_null(engine_reopen_note(g.en));
+			assert_int_equal(engine_iterations(g.en), 2);
+			assert_int_equal(engine_resume(g.en), 0);
+			drive(&g);
+			assert_int_equal(engine_current(g.en)->phase, PHASE_SELECTION);
+		}
+		rig_close(&g);
+	}
+}
+
+/* An unfinished iteration whose number does not follow the history's last (a file edited or
+ * pieced together) is not resumed, and the note says which number it must be. */
+static void test_reopen_number_follows(void **state)
+{
+	(void)state;
+	static const int numbers[] = {1, 3, 7};
+	for (size_t k = 0; k < ARRAY_SIZE(numbers); k++) {
+		struct rig g;
+		rig_open(&g, "hotpot-mini");
+		run_and_decide(&g);
+		step_to(&g, PHASE_SELECTION);
+		engine_store(g.en);
+		cJSON *st = session_section(g.s, "state");
+		cJSON_ReplaceItemInObjectCaseSensitive(st, "iteration",
+		                                       cJSON_CreateNumber(numbers[k]));
+		cJSON *rec = cJSON_GetObjectItemCaseSensitive(st, "record");
+		cJSON_ReplaceItemInObjectCaseSensitive(rec, "number",
+		                                       cJSON_CreateNumber(numbers[k]));
+		struct err e = {{0}};
+		assert_int_equal(session_save(g.s, g.path, &e), 0);
+		rig_unload(&g);
+		rig_load(&g);
+		nothing_sent(&g);
+		assert_int_equal(engine_iterations(g.en), 1);
+		assert_int_equal(engine_current(g.en)->phase, PHASE_COUNT);
+		assert_int_equal(engine_resume(g.en), -1);
+		char *want =
+		    xasprintf("state.iteration is %d, but the history's last iteration is 1 "
+		              "(it must be 2)",
+		              numbers[k]);
+		assert_non_null(engine_reopen_note(g.en));
+		assert_non_null(strstr(engine_reopen_note(g.en), want));
+		free(want);
+		rig_close(&g);
+	}
 }
 
 /* A damaged record (an index past the traces, a sample that is not a list, another
@@ -1124,6 +1210,8 @@ int main(void)
 	    cmocka_unit_test(test_reopen_edit_reject),
 	    cmocka_unit_test(test_reopen_prompts_changed),
 	    cmocka_unit_test(test_reopen_damaged_record),
+	    cmocka_unit_test(test_reopen_hand_edited),
+	    cmocka_unit_test(test_reopen_number_follows),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
