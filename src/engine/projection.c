@@ -73,6 +73,8 @@ static const struct {
 struct basis {
 	double *out, *scale; /* per step: output tokens, billed / estimated prompt tokens */
 	double *repeat;      /* per step: share of requests that repeated another example's */
+	double **loop_stop;  /* per loop: run_estimate.loop_stop (NULL: no loop measured) */
+	size_t n_loops;
 	double judge_out;
 	struct role_mean {
 		double in, out, usd; /* per paid call */
@@ -171,6 +173,42 @@ static void repeat_rates(const struct engine *en, const struct iteration *last, 
 	free(keys);
 }
 
+/* Per loop, of the last forward pass's examples whose loop reached round r, the share that
+ * stopped after it (loop_stop[l][r - 1]); a loop fewer than LOOP_MEASURED examples ran is not
+ * measured (NULL), and neither is any when none is (returns NULL). */
+#define LOOP_MEASURED 4
+static double **loop_stops(const struct session *s, const struct iteration *last)
+{
+	double **stop = NULL;
+	for (size_t l = 0; last && l < s->n_loops; l++) {
+		const struct loop *lp = &s->loops[l];
+		size_t rounds = lp->max_rounds > 0 ? (size_t)lp->max_rounds : 1;
+		long *reached = xcalloc(rounds + 1, sizeof *reached);
+		long *ended = xcalloc(rounds + 1, sizeof *ended);
+		for (size_t t = 0; t < last->n_traces; t++) {
+			size_t r = 0;
+			for (size_t k = 0; k < last->traces[t].n; k++) {
+				const struct trace_step *ts = &last->traces[t].steps[k];
+				if (s->steps[ts->step].loop == (int)l && ts->round > 0)
+					r = MAX(r, MIN((size_t)ts->round, rounds));
+			}
+			for (size_t q = 1; q <= r; q++)
+				reached[q]++;
+			ended[r] += r > 0;
+		}
+		if (reached[1] >= LOOP_MEASURED) {
+			if (!stop)
+				stop = xcalloc(s->n_loops, sizeof *stop);
+			stop[l] = xcalloc(rounds, sizeof *stop[l]);
+			for (size_t q = 1; q <= rounds; q++)
+				stop[l][q - 1] =
+				    reached[q] ? (double)ended[q] / (double)reached[q] : 1;
+		}
+		free(reached), free(ended);
+	}
+	return stop;
+}
+
 static void basis_init(const struct engine *en, struct basis *b)
 {
 	const struct session *s = en->s;
@@ -205,6 +243,8 @@ static void basis_init(const struct engine *en, struct basis *b)
 	}
 	free(outs), free(billed), free(est), free(runs);
 	repeat_rates(en, last, b->repeat);
+	b->loop_stop = loop_stops(s, last);
+	b->n_loops = s->n_loops;
 	b->judge_out = DEFAULT_JUDGE_OUT;
 
 	const struct model_config *m = session_model(s, s->opt.role_model);
@@ -257,6 +297,9 @@ static void basis_free(struct basis *b)
 	free(b->out);
 	free(b->scale);
 	free(b->repeat);
+	for (size_t l = 0; b->loop_stop && l < b->n_loops; l++)
+		free(b->loop_stop[l]);
+	free(b->loop_stop);
 }
 
 static void add_cost(struct cost_projection *p, const struct run_cost *c, double times)
@@ -290,7 +333,8 @@ static void walk(const struct engine *en, const struct basis *b, const struct va
                  enum split_id split, const size_t *idx, size_t n, bool fresh,
                  struct run_projection *out)
 {
-	struct run_estimate est = {b->out, b->scale, b->judge_out, fresh, b->repeat};
+	struct run_estimate est = {b->out, b->scale,  b->judge_out,
+	                           fresh,  b->repeat, (const double *const *)b->loop_stop};
 	runner_project(en->runner, cfg, split, idx, n, &est, out);
 }
 

@@ -1113,6 +1113,36 @@ static int cursor_step(struct ex_state *es)
 	return s->loops[it->loop].steps[es->loop_pos];
 }
 
+/* In a projection, whether loop l stops after this round when its stop condition would test a
+ * made-up answer (a stand-in, the example's own answer of this round unknown: one never run
+ * there): at the share of the examples that stopped after this round on the last forward pass
+ * (run_estimate.loop_stop), spread evenly over the examples walked (a running sum per loop and
+ * round: stop each time it reaches one half, deterministic).  False when that share was not
+ * measured or the condition reads a real answer (the memo's, the cache's, a scripted model's, or
+ * the example's latest of this round, which stands in for the next). */
+static bool dry_loop_stop(struct ex_state *es, size_t l, bool *stop)
+{
+	const struct run_estimate *est = es->b->dry;
+	const struct session *s = es->b->r->s;
+	struct run_projection *p = es->b->proj;
+	int until = s->loops[l].until_step;
+	if (!est || !p || !es->guessed || !est->loop_stop || !est->loop_stop[l] || until < 0 ||
+	    answer_noted(es, until))
+		return false;
+	size_t off = 0, total = 0;
+	for (size_t k = 0; k < s->n_loops; k++) {
+		off += k < l ? (size_t)s->loops[k].max_rounds : 0;
+		total += (size_t)s->loops[k].max_rounds;
+	}
+	if (!p->stop_acc)
+		p->stop_acc = xcalloc(total ? total : 1, sizeof *p->stop_acc);
+	double *acc = &p->stop_acc[off + (size_t)es->round - 1];
+	*acc += est->loop_stop[l][es->round - 1];
+	*stop = *acc >= 0.5;
+	*acc -= *stop;
+	return true;
+}
+
 static void cursor_next(struct ex_state *es)
 {
 	const struct session *s = es->b->r->s;
@@ -1125,7 +1155,8 @@ static void cursor_next(struct ex_state *es)
 	if (++es->loop_pos < lp->n_steps)
 		return;
 	bool stop = es->round >= lp->max_rounds;
-	if (!stop && lp->until && lp->until_step >= 0 && es->latest[lp->until_step] >= 0) {
+	bool decided = stop || dry_loop_stop(es, (size_t)it->loop, &stop);
+	if (!decided && lp->until && lp->until_step >= 0 && es->latest[lp->until_step] >= 0) {
 		const char *out = es->trace.steps[es->latest[lp->until_step]].out.text;
 		struct err e = {{0}};
 		stop = rx_match(lp->until, out, strlen(out), 0, NULL, &e) != 0;
@@ -1348,6 +1379,8 @@ void run_projection_done(struct run_projection *p)
 	free(p->notes);
 	p->notes = NULL;
 	p->n_notes = p->cap_notes = 0;
+	free(p->stop_acc);
+	p->stop_acc = NULL;
 }
 
 void run_batch_cancel(struct run_batch *b)

@@ -120,6 +120,7 @@ struct run_projection {
 	struct answer_note *notes; /* the walks' latest stand-in per example, step and round */
 	double *draws;             /* per kind of draw and step: the carried share (run.c) */
 	size_t n_notes, cap_notes;
+	double *stop_acc; /* per loop and round: the running sum that spreads loop stops */
 };
 struct run_estimate {
 	const double *out_tokens; /* per step: expected output tokens of one execution */
@@ -129,6 +130,11 @@ struct run_estimate {
 	/* per step (NULL: none): the share of its requests that repeat another example's (the
 	 * last forward pass's); so many of those that read a stand-in are taken as memo hits */
 	const double *repeat;
+	/* per loop (NULL, or an entry NULL: not measured): loop_stop[l][r - 1], of the examples
+	 * whose loop l reached round r on the last forward pass, the share that stopped after it;
+	 * a round whose stop condition reads what a stand-in fed stops at that share, spread evenly
+	 * over the examples walked (run_projection.stop_acc) */
+	const double *const *loop_stop;
 };
 void runner_project(struct runner *r, const struct variant *const *config, enum split_id split,
                     const size_t *idx, size_t n, const struct run_estimate *est,
