@@ -9,6 +9,7 @@
 
 #include "core/util.h"
 #include "tui/glyphs.h"
+#include "tui/lines.h"
 #include "tui/sanitize.h"
 #include "tui/tui_int.h"
 
@@ -213,6 +214,40 @@ static void put_line(struct app *a, int y, enum theme_element el, const char *pr
 	attrset(A_NORMAL);
 }
 
+/* Where a question's end starts that must stay in sight when the line is cut: its choices ("[y/n]")
+ * and, when they fit in half the line, the words from its last ": " or "; " ("allow? [y/n]"). */
+static const char *question_tail(const char *q, int cols)
+{
+	const char *tail = strrchr(q, '[');
+	if (!tail)
+		return NULL;
+	for (const char *p = tail; p > q; p--)
+		if ((p[0] == ':' || p[0] == ';') && p[1] == ' ') {
+			if (san_width_utf8(p + 1) <= cols / 2)
+				tail = p + 1;
+			break;
+		}
+	return tail;
+}
+
+/* A question too long for the line is cut in its middle, never at its end. */
+static void put_question(struct app *a, int y, const char *q)
+{
+	const char *tail = question_tail(q, a->cols);
+	int tw = tail ? san_width_utf8(tail) : 0;
+	if (!tail || san_width_utf8(q) <= a->cols || tw >= a->cols) {
+		put_line(a, y, THEME_WARNING, "", q);
+		return;
+	}
+	char *head = xstrndup(q, (size_t)(tail - q));
+	struct sbuf b = {0};
+	tlines_cell(&b, head, a->cols - tw);
+	sbuf_add(&b, tail, strlen(tail));
+	put_line(a, y, THEME_WARNING, "", sbuf_str(&b));
+	sbuf_free(&b);
+	free(head);
+}
+
 /* The completion candidates above the command line. */
 static void draw_candidates(struct app *a)
 {
@@ -240,7 +275,7 @@ void msgline_draw(struct app *a)
 		put_line(a, y, THEME_CMDLINE, "/", cmdline_text(&a->search_cl));
 		break;
 	case INPUT_ASK:
-		put_line(a, y, THEME_WARNING, "", a->ask);
+		put_question(a, y, a->ask);
 		break;
 	case INPUT_NORMAL:
 		put_line(a, y, strncmp(a->t.message, "error", 5) == 0 ? THEME_ERROR : THEME_TEXT,
