@@ -279,6 +279,10 @@ void engine_totals(const struct engine *en, struct engine_totals *t);
  * answers taken from the response cache or shared with an identical request (not billed). */
 void engine_tokens_detail(const struct engine_totals *t, struct sbuf *b);
 void engine_spent(const struct engine *en, struct engine_totals *t);
+/* Of what engine_spent counts, the calls billed after the session's last save, by a run killed
+ * before it saved again (from the spend journal: done, tokens and cost_usd); zero otherwise.
+ * Their answers are in the response cache: continuing sends them no more. */
+void engine_reopen_journaled(const struct engine *en, struct llm_stats *s);
 /* What work is projected to cost before it runs (projection.c; the rules are in adopt-tui(1),
  * COST PROJECTION): calls the LLM layer will answer, of them `cached` by the response cache
  * (free; executions the run memo answers are no calls at all), billed tokens and money. */

@@ -104,6 +104,7 @@ struct engine {
 	size_t *n_opt_prompts;
 	char ***opt_answers;
 	struct engine_totals earlier; /* spent by earlier runs on this session (history.spent) */
+	struct llm_stats journaled;   /* of it, billed after the last save (a killed run) */
 	/* reopened mid-iteration: what its finished phases cost when they ran ("state".cost), and
 	 * the cache hits of their replay, which are no new calls */
 	struct phase_cost resume_cost[PHASE_COUNT];

@@ -1023,6 +1023,11 @@ static bool resumable(struct engine *en, const cJSON *st, enum phase at, int num
 	return true;
 }
 
+void engine_reopen_journaled(const struct engine *en, struct llm_stats *s)
+{
+	*s = en->journaled;
+}
+
 void engine_restore(struct engine *en)
 {
 	struct session *s = en->s;
@@ -1071,6 +1076,7 @@ void engine_restore(struct engine *en)
 	/* calls billed after the last save (the process was killed): from the spend journal */
 	struct llm_stats j;
 	llm_spend_since(en->llm, json_get_count(spent, "journal"), &j);
+	en->journaled = j;
 	en->earlier.calls += j.done;
 	en->earlier.tokens_in += j.tokens_in;
 	en->earlier.tokens_out += j.tokens_out;

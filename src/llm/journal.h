@@ -1,12 +1,15 @@
-/* journal.h: the spend journal: one JSON line per billed call, appended the moment the call's
- * reply is delivered (with the same usage and cost the LLM statistics count), so that no paid
- * call is forgotten when the process dies before the session is saved.
+/* journal.h: the spend journal: one JSON line per billed call, appended the moment its bill is
+ * known, as its answer goes into the response cache and before it is delivered (with the usage
+ * and cost the LLM statistics count at the delivery), so that no paid call is forgotten when the
+ * process dies before the session is saved, not even one whose answer a reopened session then
+ * takes from the cache for free.
  *
  * The file lives beside the session (NAME.spend.jsonl) and is kept with --no-cache too.
  * Line: {"model":"gpt-4o","in":12,"out":34,"cost_usd":0.00021,"estimated":false,"at":1732400000}
  * The session's history.spent records how many lines it already counts ("journal"); on opening,
  * the lines after that are added to what the session has spent (engine_store.c), so the recorded
- * spend equals what was billed, minus at most the calls in flight at a kill.
+ * spend equals what was billed, minus at most the calls in flight at a kill.  The count a save
+ * records leaves out the lines of answers not yet delivered (llm_spend_sync).
  *
  * Durability: one write() of a whole line per call on an O_APPEND descriptor (a kill -9 loses
  * nothing written); fsync when the session is saved (journal_sync), so that a saved count never

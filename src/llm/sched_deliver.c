@@ -78,17 +78,12 @@ static void job_deliver(struct llm *l, struct job *j)
 		account(&l->st, &r, counted);
 		account(cost_book_tag(l->book, w->tag), &r, counted);
 		counted = true;
-		if (l->journal && !l->opt.sandbox && !r.cached &&
-		    (r.usage.in || r.usage.out || r.cost_usd > 0)) {
-			struct err e; /* a failed append is not counted: the old record stays */
-			journal_add(l->journal, j->m.model, &r.usage, r.cost_usd, &e);
-		}
 		w->delivered = true;
 		l->pending--;
 		if (w->done)
 			w->done(w->arg, &r);
 	}
-	job_drop(l, j);
+	job_drop(l, j); /* its journal line, if any, now counted (llm_spend_sync) */
 }
 
 void deliver_ready(struct llm *l)
@@ -140,7 +135,9 @@ void llm_get_stats(const struct llm *l, struct llm_stats *s)
 
 int llm_spend_sync(struct llm *l, long *mark, struct err *e)
 {
-	*mark = l ? journal_count(l->journal) : 0;
+	/* the lines of answers not yet delivered are the last ones (each delivery drains every
+	 * ready job): left out, as the statistics have not counted them yet */
+	*mark = l ? journal_count(l->journal) - l->undelivered_lines : 0;
 	return l ? journal_sync(l->journal, e) : 0;
 }
 

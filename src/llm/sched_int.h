@@ -182,6 +182,7 @@ struct job {
 	struct llm_usage billed;
 	double billed_cost;
 	bool cached, scripted;
+	bool journaled; /* its bill is in the spend journal, the job not yet delivered */
 };
 
 struct llm {
@@ -199,6 +200,7 @@ struct llm {
 	struct rules_file *rules;
 	struct cache *cache;
 	struct journal *journal; /* billed calls, or NULL */
+	long undelivered_lines;  /* of the journal's lines, those of jobs not yet delivered */
 	struct cost_book *book;
 	struct llm_stats st;
 	struct rng rng;

@@ -8,6 +8,7 @@
 #include "core/utf8.h"
 #include "llm/cache.h"
 #include "llm/cost.h"
+#include "llm/journal.h"
 #include "llm/sched_int.h"
 
 /* ---- jobs ------------------------------------------------------------------------------- */
@@ -164,6 +165,7 @@ static void job_free(struct llm *l, struct job *j)
 
 void job_drop(struct llm *l, struct job *j)
 {
+	l->undelivered_lines -= j->journaled;
 	job_unlink(l, j);
 	job_free(l, j);
 }
@@ -184,8 +186,28 @@ const char *job_tag(const struct job *j)
 	return j->waiters ? j->waiters->tag : "";
 }
 
+/* What the job's attempts were billed, journaled the moment it is known: the answer is in the
+ * response cache from now on, so a process killed before the delivery must not forget it.  The
+ * line is counted by llm_spend_sync's mark only once the job is delivered (sched_deliver.c). */
+static void job_journal(struct llm *l, struct job *j)
+{
+	struct llm_usage u = j->billed;
+	double cost = j->billed_cost;
+	if (!j->error) {
+		usage_add(&u, &j->usage);
+		cost += j->cost;
+	}
+	struct err e; /* a failed append is not counted: the old record stays */
+	if (l->journal && !l->opt.sandbox && !j->cached && (u.in || u.out || cost > 0) &&
+	    journal_add(l->journal, j->m.model, &u, cost, &e) == 0) {
+		j->journaled = true;
+		l->undelivered_lines++;
+	}
+}
+
 static void job_ready(struct llm *l, struct job *j)
 {
+	job_journal(l, j);
 	if (j->state == JOB_RUNNING || (j->state == JOB_TIMER && j->scripted_delay))
 		j->lim->running--;
 	j->scripted_delay = false;

@@ -660,6 +660,13 @@ static void offer_resume(struct app *a)
 	const cJSON *st = session_section(a->t.s, "state");
 	const cJSON *ph = cJSON_GetObjectItemCaseSensitive(st, "phase");
 	const struct iteration *it = engine_current(a->t.en);
+	struct llm_stats paid; /* a run killed after its last save: what it billed since */
+	engine_reopen_journaled(a->t.en, &paid);
+	if (paid.done)
+		tui_message(&a->t,
+		            "%ld call(s), $%.4f, billed after the last save are counted (spend "
+		            "journal); their answers are cached: nothing is paid twice",
+		            paid.done, paid.cost_usd);
 	if (!cJSON_IsString(ph) || strcmp(ph->valuestring, phase_name(PHASE_FORWARD)) == 0)
 		return;
 	if (!it || it->phase >= PHASE_COUNT) {
@@ -677,6 +684,13 @@ static void offer_resume(struct app *a)
 			            "iteration %d reopened at its proposal, %zu of %zu decided; "
 			            "nothing was sent again",
 			            it->number, decided, it->n_changes);
+		else if (paid.done)
+			tui_message(
+			    &a->t,
+			    "iteration %d reopened as it was saved (next: %s); %ld call(s), "
+			    "$%.4f, billed after that save are counted and their answers "
+			    "cached: continuing pays for none of them again",
+			    it->number, phase_name(it->phase), paid.done, paid.cost_usd);
 		else
 			tui_message(&a->t,
 			            "iteration %d reopened as it was saved (next: %s); nothing was "
