@@ -56,7 +56,8 @@ void layout_apply(struct app *a)
 	getmaxyx(stdscr, a->rows, a->cols);
 	a->layout = layout_for(a->cols, a->rows);
 	memset(a->frame, 0, sizeof a->frame);
-	int top = 1, h = a->rows - 2; /* status bar above, message line below */
+	a->msg_rows = msgline_rows(a);
+	int top = 1, h = a->rows - 1 - a->msg_rows; /* status bar above, message rows below */
 	if (a->t.focus != VIEW_GRAPH && a->t.focus < PANE_COUNT)
 		a->right = a->t.focus;
 	if (a->right <= VIEW_GRAPH || a->right >= PANE_COUNT)
@@ -196,6 +197,8 @@ void app_focus(struct app *a, int view)
 
 void app_draw(struct app *a)
 {
+	if (msgline_rows(a) != a->msg_rows)
+		a->need_layout = true; /* a long message came, or went */
 	if (a->need_layout)
 		layout_apply(a);
 	erase();

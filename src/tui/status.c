@@ -11,6 +11,7 @@
 #include "tui/glyphs.h"
 #include "tui/lines.h"
 #include "tui/sanitize.h"
+#include "tui/lines.h"
 #include "tui/tui_int.h"
 
 /* A segment of the bar.  When the bar is too narrow, segments go lowest `drop` first (0: never;
@@ -261,11 +262,53 @@ static void draw_candidates(struct app *a)
 	sbuf_free(&b);
 }
 
+/* What the message rows show in normal mode or while a question waits, NULL otherwise. */
+static const char *msgline_text(const struct app *a, enum theme_element *el)
+{
+	if (a->mode == INPUT_ASK) {
+		*el = THEME_WARNING;
+		return a->ask;
+	}
+	*el = strncmp(a->t.message, "error", 5) == 0 ? THEME_ERROR : THEME_TEXT;
+	return a->mode == INPUT_NORMAL ? a->t.message : NULL;
+}
+
+/* The text wrapped to the screen's width; returns how many of its rows are shown: at most
+ * MSGLINE_MAX_ROWS (a quarter of a short screen), the last one cut, and 1 at least. */
+static int msgline_wrap(const struct app *a, struct tlines *l)
+{
+	enum theme_element el;
+	const char *text = msgline_text(a, &el);
+	tlines_init(l, MAX(a->cols, 1));
+	if (text && *text && a->cols > 0)
+		tlines_add(l, el, 0, text);
+	return (int)MAX(1, MIN(l->n, (size_t)MAX(1, MIN(MSGLINE_MAX_ROWS, a->rows / 4))));
+}
+
+int msgline_rows(const struct app *a)
+{
+	struct tlines l;
+	int n = msgline_wrap(a, &l);
+	tlines_free(&l);
+	return n;
+}
+
 void msgline_draw(struct app *a)
 {
 	int y = a->rows - 1;
 	if (y < 1)
 		return;
+	if (a->msg_rows > 1) { /* a long message or question, wrapped over the rows it took */
+		enum theme_element el;
+		msgline_text(a, &el);
+		struct tlines l;
+		msgline_wrap(a, &l);
+		for (int i = 0; i < a->msg_rows; i++)
+			put_line(a, a->rows - a->msg_rows + i, el, "",
+			         (size_t)i < l.n ? l.v[i].text : "");
+		tlines_free(&l);
+		return;
+	}
 	switch (a->mode) {
 	case INPUT_COMMAND:
 		draw_candidates(a);

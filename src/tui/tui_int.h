@@ -89,6 +89,7 @@ struct app {
 
 	/* layout */
 	int rows, cols;
+	int msg_rows; /* rows the message line takes: a long message wraps (msgline_rows) */
 	enum layout_kind layout;
 	struct rect frame[VIEW_COUNT]; /* frame of each shown view (w == 0: hidden) */
 	int right;                     /* the pane shown on the right in LAYOUT_SPLIT */
@@ -169,6 +170,10 @@ void app_draw(struct app *a);
 /* status.c */
 void status_draw(struct app *a);
 void msgline_draw(struct app *a);
+/* Rows the message line needs at this width: a message or question longer than a row wraps onto
+ * up to MSGLINE_MAX_ROWS rows above the last (the panes give them up); 1 otherwise. */
+#define MSGLINE_MAX_ROWS 4
+int msgline_rows(const struct app *a);
 
 /* input.c */
 void input_key(struct app *a, int key);
