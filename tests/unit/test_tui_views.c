@@ -322,6 +322,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fixture *f = *state;
+	tui_beside_cancel_all(&f->t); /* before the engine goes, as app_free does: a projection
+	                               * still made beside would be made again on a freed engine */
 	for (size_t i = 0; i < f->t.n_views; i++)
 		f->views[i].ops->done(&f->views[i]);
 	test_screen_close();
