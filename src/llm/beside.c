@@ -24,7 +24,13 @@ struct beside {
 static const int child_ignores[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGPIPE, SIGWINCH, SIGTSTP};
 static const int child_defaults[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT};
 
-static int fault_next; /* llm_beside_fault: the signal the next copy dies by (0: none) */
+static int fault_next;      /* llm_beside_fault: the signal the next copy dies by (0: none) */
+static unsigned long forks; /* copies started (llm_beside_forks) */
+
+unsigned long llm_beside_forks(void)
+{
+	return forks;
+}
 
 void llm_beside_fault(int signo)
 {
@@ -137,6 +143,7 @@ uint64_t llm_beside(struct llm *l, beside_work_fn *work, void *work_arg, beside_
 		child_main(work, work_arg, p[1]);
 	}
 	fault_next = 0;
+	forks++;
 	close(p[1]);
 	fcntl(p[0], F_SETFD, FD_CLOEXEC);
 	fcntl(p[0], F_SETFL, O_NONBLOCK);

@@ -23,6 +23,10 @@ typedef void beside_done_fn(void *arg, const char *data, size_t n);
 uint64_t llm_beside(struct llm *l, beside_work_fn *work, void *work_arg, beside_done_fn *done,
                     void *done_arg, struct err *e);
 
+/* How many copies llm_beside has started in this process: a front end that forks too (a save)
+ * spreads its own over the loop's turns by it (a fork of a large process is milliseconds). */
+unsigned long llm_beside_forks(void);
+
 /* Fault injection for tests: the next copy llm_beside starts dies by signal signo before it
  * works (SIGKILL: killed; SIGSEGV: a crash).  One copy only. */
 void llm_beside_fault(int signo);

@@ -21,6 +21,7 @@
 
 #include "core/termsafe.h"
 #include "core/util.h"
+#include "llm/beside.h"
 #include "tui/display.h"
 #include "tui/glyphs.h"
 #include "tui/tui.h"
@@ -168,6 +169,7 @@ int app_save_start(struct app *a, bool announce)
 	struct err e = {{0}};
 	if (!save_allowed(a, path))
 		return -1;
+	a->forks++;
 	if (session_save_start(a->t.s, path, store_engine, a->t.en, &e) < 0) {
 		tui_message(&a->t, "error: %s", e.msg);
 		return -1;
@@ -177,6 +179,13 @@ int app_save_start(struct app *a, bool announce)
 	if (a->save_mode == SAVE_AT_ONCE)
 		app_save_collect(a, true);
 	return 0;
+}
+
+/* Whether the loop has forked in this turn (a copy beside it, a save): a background save then
+ * waits for the next turn, so that a turn holds one fork at the most that the shell decides. */
+static bool forked_this_turn(const struct app *a)
+{
+	return a->save_mode == SAVE_BACKGROUND && a->forks + llm_beside_forks() != a->turn_forks;
 }
 
 void app_save_collect(struct app *a, bool wait)
@@ -194,7 +203,9 @@ void app_save_collect(struct app *a, bool wait)
 		a->save_announce = false;
 	}
 	a->need_draw = true;
-	if (a->save_again) {
+	if (a->save_again && !wait && forked_this_turn(a)) {
+		a->autosave_pending = true; /* the next turn starts it (app_pump) */
+	} else if (a->save_again) {
 		a->save_again = false;
 		if (app_save_start(a, false) == 0 && wait)
 			app_save_collect(a, true);
@@ -364,7 +375,8 @@ void app_pump(struct app *a)
 	ask_key_question(a); /* one raised while another input was open */
 	if (a->autosave_pending && app_read_only(a))
 		a->autosave_pending = false;
-	if (a->autosave_pending && a->mode != INPUT_ASK) { /* a question waits for its answer */
+	if (a->autosave_pending && a->mode != INPUT_ASK && !forked_this_turn(a)) {
+		/* not while a question waits for its answer; one fork a turn */
 		a->autosave_pending = false;
 		bool was_dirty = a->t.dirty;
 		char keep[sizeof a->t.message];
@@ -424,7 +436,9 @@ void app_loop_turn(struct app *a, int in_fd, int max_wait_ms)
 	/* Engine events (streamed text) may arrive hundreds of times a second: they are drawn at
 	 * most once a frame; keys and resizes are drawn at once. */
 	int64_t now = now_ms();
-	int timeout = engine_active(a) ? TICK_MS : -1;
+	a->turn_forks = a->forks + llm_beside_forks();
+	bool save_waits = a->autosave_pending && a->mode != INPUT_ASK;
+	int timeout = engine_active(a) || save_waits ? TICK_MS : -1;
 	if (a->need_layout || a->need_draw) {
 		if (a->need_layout || a->draw_now || now - a->last_draw >= FRAME_MS) {
 			app_draw(a);

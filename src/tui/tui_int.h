@@ -110,7 +110,10 @@ struct app {
 		SAVE_ON_LOOP, /* written on the loop (session_save), as before: bench/tui compares
 		               */
 	} save_mode;
-	bool save_again;    /* asked while one was being written: another follows it */
+	bool save_again; /* asked while one was being written: another follows it */
+	/* forks so far (llm_beside_forks + saves started) and at this turn's start: a background
+	 * save waits for the next turn when this one has forked already (3-7 ms each) */
+	unsigned long forks, turn_forks;
 	bool save_announce; /* say "saved" when the saves asked for have ended (w, not autosave) */
 	int64_t last_tick, last_draw;
 	unsigned spin;

@@ -19,6 +19,7 @@
 
 #include "engine_fixture.h"
 #include "llm/beside.h"
+#include "core/session.h"
 #include "tui/tui_int.h"
 
 struct rig {
@@ -257,12 +258,38 @@ static void test_range_bounds(void **state)
 	rig_close(&g);
 }
 
+/* An autosave waits for the next turn of the loop when this one has forked already (a copy
+ * beside it), so that a turn holds one fork the shell decides at the most; then it is made. */
+static void test_one_fork_a_turn(void **state)
+{
+	(void)state;
+	struct rig g;
+	rig_open(&g, true);
+	g.a->save_mode = SAVE_BACKGROUND; /* the workbench's (the test screen's: at once) */
+	app_loop_turn(g.a, -1, 0);
+	struct cost_projection p;
+	assert_false(tui_project_next(&g.a->t, &p)); /* a copy forked in this turn */
+	g.a->t.dirty = true;
+	g.a->autosave_pending = true;
+	app_pump(g.a);
+	assert_true(g.a->autosave_pending); /* not in this turn */
+	assert_true(session_save_fd(g.a->t.s) < 0);
+	app_loop_turn(g.a, -1, 0); /* the next one */
+	assert_false(g.a->autosave_pending);
+	assert_true(session_save_fd(g.a->t.s) >= 0 || !g.a->t.dirty);
+	app_save_collect(g.a, true);
+	assert_false(g.a->t.dirty);
+	rig_close(&g);
+	assert_reaped();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_run_beside),    cmocka_unit_test(test_run_esc_cancels),
-	    cmocka_unit_test(test_run_copy_dies), cmocka_unit_test(test_run_asks),
-	    cmocka_unit_test(test_next_beside),   cmocka_unit_test(test_range_bounds),
+	    cmocka_unit_test(test_run_beside),      cmocka_unit_test(test_run_esc_cancels),
+	    cmocka_unit_test(test_run_copy_dies),   cmocka_unit_test(test_run_asks),
+	    cmocka_unit_test(test_next_beside),     cmocka_unit_test(test_range_bounds),
+	    cmocka_unit_test(test_one_fork_a_turn),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
