@@ -381,9 +381,9 @@ static void test_range_holds_actual(void **state)
 /* dialogue-loop through the test server (its answers unknown to the projection): iteration 1's
  * selection runs the validation examples, which no walk has answers of, so the agent's answers
  * are stand-ins its stop condition never matches; each round stops at the share the forward pass
- * measured (1.24-1.27x over five runs, the test server's timing moving it: 75-78 calls projected
- * for 63 made; it was 1.73x, 104 calls, every example running all 4 rounds).  Iteration 1 is
- * not under the +-25 % target (nothing of the validation sample was run), hence +-30 %. */
+ * measured (1.26x: 77 calls projected for 63 made; it was 1.73x, 104 calls, every example
+ * running all 4 rounds).  Iteration 1 is not under the +-25 % target (nothing of the validation
+ * sample was run), hence +-30 %. */
 static void test_loop_stop_rate(void **state)
 {
 	(void)state;
