@@ -262,13 +262,10 @@ static void draw_candidates(struct app *a)
 	sbuf_free(&b);
 }
 
-/* What the message rows show in normal mode or while a question waits, NULL otherwise. */
+/* What the message rows show in normal mode, NULL otherwise (a question keeps one row, its end
+ * in sight: put_question). */
 static const char *msgline_text(const struct app *a, enum theme_element *el)
 {
-	if (a->mode == INPUT_ASK) {
-		*el = THEME_WARNING;
-		return a->ask;
-	}
 	*el = strncmp(a->t.message, "error", 5) == 0 ? THEME_ERROR : THEME_TEXT;
 	return a->mode == INPUT_NORMAL ? a->t.message : NULL;
 }

@@ -173,7 +173,7 @@ void app_draw(struct app *a);
 /* status.c */
 void status_draw(struct app *a);
 void msgline_draw(struct app *a);
-/* Rows the message line needs at this width: a message or question longer than a row wraps onto
+/* Rows the message line needs at this width: a message longer than a row wraps onto
  * up to MSGLINE_MAX_ROWS rows above the last (the panes give them up); 1 otherwise. */
 #define MSGLINE_MAX_ROWS 4
 int msgline_rows(const struct app *a);
