@@ -820,6 +820,7 @@ static void live_run(const char *label, int mode, const char *dir)
 	}
 	stalls.on = true;
 	stalls.back = now_s();
+	stalls.back_cpu = cpu_s();
 	drive(a, session, &k, LIVE_LIMIT_S, true);
 	stalls.on = false;
 	double wall = now_s() - t0;
