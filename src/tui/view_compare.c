@@ -77,7 +77,8 @@ int view_compare_start(struct view *v, const char *a, const char *b, struct err 
 	for (int k = 0; k < 2; k++) {
 		c->var[k] = xcalloc(t->s->n_steps + 1, sizeof *c->var[k]);
 		c->config[k] = xcalloc(t->s->n_steps + 1, sizeof *c->config[k]);
-		c->label[k] = xstrdup(spec[k]);
+		/* as --compare names them (SESSION@SPEC), so each row says whose prompts it ran */
+		c->label[k] = xasprintf("%s@%s", t->s->name ? t->s->name : "session", spec[k]);
 		if (compare_config(t->en, kind[k], n[k], c->var[k], c->config[k], e) < 0) {
 			stop(c);
 			return -1;
@@ -122,7 +123,7 @@ static void draw_compare(struct view *v)
 {
 	struct compare_screen *c = v->priv;
 	view_fill(v, 0, THEME_HEADER);
-	view_printf(v, 0, 0, THEME_HEADER, "%s compare %s with %s   Enter or q back",
+	view_printf(v, 0, 0, THEME_HEADER, "%s compare A %s with B %s   Enter or q back",
 	            glyphs()->hline_focus, c->label[0] ? c->label[0] : "?",
 	            c->label[1] ? c->label[1] : "?");
 	if (!c->batch[0]) {

@@ -88,6 +88,17 @@ static void build_header(struct tlines *l, const struct session *s, const struct
 	tlines_add(l, THEME_TEXT, 0, "");
 }
 
+/* Why a step's E5 or E6 is not there: the step did not run in the case's trace (no gradient is
+ * asked for it), the phase is still to come, or it went by without one (a request that failed, an
+ * E6 with no E5 to revise). */
+static const char *missing(const struct iteration *it, const struct trace *t, size_t step,
+                           enum phase p, const char *pending)
+{
+	if (t && !trace_find(t, (int)step))
+		return "(not run this iteration: the step did not run in this case)";
+	return it->phase <= p ? pending : "(not run this iteration)";
+}
+
 static void build_case(struct tlines *l, const struct session *s, const struct iteration *it,
                        size_t c)
 {
@@ -108,13 +119,16 @@ static void build_case(struct tlines *l, const struct session *s, const struct i
 			continue;
 		tlines_ref(l, (long)ac->trace, (int)k);
 		tlines_addf(l, THEME_TITLE, 2, "%s %s", glyphs()->arrow_right, s->steps[k].id);
+		const char *local = ac->local ? ac->local[k] : NULL;
 		add_text(l, 4,
 		         s->opt.ablate[ABLATE_GRADIENT] == GRADIENT_GLOBAL
 		             ? "local gradient (the global one: ablation, no E5):"
 		             : "local gradient (E5):",
-		         ac->local ? ac->local[k] : NULL, "(pending: local gradients phase)");
+		         local, missing(it, t, k, PHASE_LOCAL, "(pending: local gradients phase)"));
 		add_text(l, 4, "pseudo-label (E6):", ac->pseudo ? ac->pseudo[k] : NULL,
-		         "(pending: pseudo-labels phase)");
+		         local
+		             ? missing(it, t, k, PHASE_PSEUDO, "(pending: pseudo-labels phase)")
+		             : missing(it, t, k, PHASE_LOCAL, "(pending: local gradients phase)"));
 	}
 	tlines_ref(l, (long)ac->trace, -1);
 	tlines_add(l, THEME_TEXT, 0, "");

@@ -105,21 +105,33 @@ static void build_pending(struct tlines *l, const struct session *s, const struc
 	}
 }
 
+/* Whether the Shapley phase credited step k: it had candidates and a method ran ("none" when
+ * there were no players or too many).  A step not estimated shows "-", never a φ of 0. */
+static bool estimated(const struct iteration *it, size_t k)
+{
+	return it->shapley_method && strcmp(it->shapley_method, "none") != 0 && it->n_cands &&
+	       it->n_cands[k] > 0;
+}
+
 static void add_bar_row(struct tlines *l, const struct iteration *it, const struct step *st, int k,
                         int nw, int bw, double scale, bool is_signed)
 {
 	const struct glyphs *g = glyphs();
 	double phi = it->phi[k], sd = it->phi_sd ? it->phi_sd[k] : 0;
+	bool known = estimated(it, (size_t)k);
 	struct bar_cell *cells = xcalloc((size_t)bw + 1, sizeof *cells);
-	glyphs_bar(g, cells, bw, phi / scale, sd > 0 ? (phi - sd) / scale : NAN,
-	           sd > 0 ? (phi + sd) / scale : NAN, is_signed);
+	if (known)
+		glyphs_bar(g, cells, bw, phi / scale, sd > 0 ? (phi - sd) / scale : NAN,
+		           sd > 0 ? (phi + sd) / scale : NAN, is_signed);
+	else
+		glyphs_bar(g, cells, bw, 0, NAN, NAN, is_signed); /* the axis alone */
 	struct tspan *sp = xcalloc((size_t)bw + 3, sizeof *sp);
 	char *head = xasprintf("%-*.*s ", nw, NAME_MAX_W, st->id);
 	sp[0] = (struct tspan){head, strlen(head), THEME_TEXT};
 	for (int c = 0; c < bw; c++)
 		sp[c + 1] = (struct tspan){cells[c].glyph, strlen(cells[c].glyph),
 		                           cell_element(cells[c].kind)};
-	char *nums = xasprintf(" %+.3f ±%.3f", phi, sd);
+	char *nums = known ? xasprintf(" %+.3f ±%.3f", phi, sd) : xasprintf(" %6s %6s", "-", "-");
 	sp[bw + 1] = (struct tspan){nums, strlen(nums), THEME_TEXT};
 	/* a budget not allocated yet is pending, never 0 */
 	char now[16] = "-", next[16] = "pending";
@@ -188,7 +200,7 @@ static void build(struct view *v)
 	double scale = 0;
 	bool is_signed = false;
 	for (size_t k = 0; k < s->n_steps; k++) {
-		if (!optimizable(&s->steps[k]))
+		if (!optimizable(&s->steps[k]) || !estimated(it, k))
 			continue;
 		double sd = it->phi_sd ? it->phi_sd[k] : 0;
 		scale = MAX(scale, fabs(it->phi[k]) + sd);

@@ -20,6 +20,8 @@ wait-idle
 :q!
 SCRIPT
 contains compare "compare on split val, 12 examples, metric f1"
+contains compare "compare A hotpot-mini@iteration:0 with B hotpot-mini@iteration:2"
+contains compare "  B  hotpot-mini@iteration:2 "
 [ "$(grep -c "(requests 0, cached 24)" "$TMP/cli.txt")" = 2 ] || fail "--compare sent requests"
 [ "$(grep -c "(requests 0, cached 24)" "$OUT/compare.txt")" = 2 ] || { fail ":compare sent requests"; cat "$OUT/compare.txt" "$TMP/cli.txt" >&2; }
 for pat in "B - A" "fixed [0-9]+  broken [0-9]+  unchanged [0-9]+" "fixed h[0-9]+: "; do

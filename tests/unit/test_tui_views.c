@@ -527,6 +527,17 @@ static void test_gradients(void **state)
 	focused_name[0] = 0;
 	assert_true(key(f, "gradients", ACTION_ENTER));
 	assert_string_equal(focused_name, "traces");
+	/* a step left without E5 once its phase went by is not "pending" (its E6 neither) */
+	struct adopt_case *c0 = &((struct iteration *)it)->cases[0];
+	free(c0->local[1]);
+	free(c0->pseudo[1]);
+	c0->local[1] = c0->pseudo[1] = NULL;
+	f->t.example = (long)it->cases[0].trace;
+	v->top = v->sel = 0;
+	scr = draw(f, "gradients");
+	assert_contains(scr, "(not run this iteration)");
+	assert_lacks(scr, "(pending: local gradients phase)");
+	free(scr);
 }
 
 static void test_shapley(void **state)
@@ -574,6 +585,14 @@ static void test_shapley(void **state)
 	struct view *v = view_named(f, "shapley");
 	assert_true(v->ops->search(v, "answer", 1));
 	assert_int_equal(f->t.step, 1);
+	/* a step the Shapley phase did not credit (no candidates) shows "-", not a φ of 0 */
+	((struct iteration *)it)->n_cands[0] = 0;
+	scr = draw(f, "shapley");
+	assert_contains(scr, "-      -");
+	num = xasprintf("%+.3f ±%.3f", it->phi[1], it->phi_sd[1]);
+	assert_contains(scr, num);
+	free(num);
+	free(scr);
 }
 
 /* The Candidates screen lists what the engine holds: every candidate's text, the proposed one
