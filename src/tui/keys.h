@@ -72,7 +72,9 @@ struct err;
 	X(SEARCH_NEXT, "search_next", "Go to the next match", "Searching")                         \
 	X(SEARCH_PREV, "search_prev", "Go to the previous match", "Searching")                     \
 	X(TOGGLE_BAD_FILTER, "toggle_bad_filter", "Show only failing examples", "Searching")       \
-	X(CYCLE_FILTER, "cycle_filter", "Traces: all examples, a step failed, or an answer cut",   \
+	X(CYCLE_FILTER, "cycle_filter",                                                            \
+	  "Traces: all examples, a step failed, or an answer cut; "                                \
+	  "Evidence: fold or show the unchanged steps",                                            \
 	  "Searching")                                                                             \
 	X(JUMP_TO_GRADIENT, "jump_to_gradient", "Jump to the selected step's local gradient",      \
 	  "Searching")                                                                             \

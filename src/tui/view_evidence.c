@@ -9,8 +9,12 @@
  * the incumbent's run above the proposal's.  A reopened session keeps the runs of its last few
  * iterations only (engine_store.c); older ones keep the outputs.
  *
- * Keys: up/down/PgUp/PgDn/Space/Home/End scroll, h/l the previous/next flipped example, Enter,
- * Backspace, Esc or q go back to the Proposals pane. */
+ * A step both runs ran alike (same input, prompt and output) is folded into one line with the
+ * others like it, so that a long pipeline's changes fit; f shows them in full and folds them
+ * again.
+ *
+ * Keys: up/down/PgUp/PgDn/Space/Home/End scroll, h/l the previous/next flipped example, f folds
+ * or shows the unchanged steps, Enter, Backspace, Esc or q go back to the Proposals pane. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,8 +30,9 @@
 
 struct evidence_screen {
 	struct tlines l;
-	long placed;  /* the example the text was last scrolled for */
-	char sep[16]; /* between the columns: " | " in the glyph set's vertical line */
+	long placed;   /* the example the text was last scrolled for */
+	char sep[16];  /* between the columns: " | " in the glyph set's vertical line */
+	bool unfolded; /* f: the steps both runs ran alike shown in full too */
 };
 
 static void open_evidence(struct view *v)
@@ -111,10 +116,36 @@ static void add_pair(struct view *v, struct tlines cols[2], const char *const la
 	tlines_add(&p->l, THEME_TEXT, 0, "");
 }
 
+static bool same_text(const char *x, const char *y)
+{
+	return !x || !y ? x == y : strcmp(x, y) == 0;
+}
+
+/* Both runs of a step took the same input and prompt and gave the same output (or error). */
+static bool unchanged(const struct trace_step *x, const struct trace_step *y)
+{
+	return x && y && same_text(x->input, y->input) && same_text(x->prompt, y->prompt) &&
+	       same_text(x->out.text, y->out.text) && same_text(x->error, y->error);
+}
+
+/* The folded steps so far as one line ("= clean, label: the same ... (f shows them)"). */
+static void flush_folded(struct tlines *l, struct sbuf *names, int *n)
+{
+	if (!*n)
+		return;
+	tlines_hangf(l, THEME_TEXT_DIM, 2,
+	             "= %s: the same input, prompt and output in both runs (f shows %s)",
+	             sbuf_str(names), *n > 1 ? "them" : "it");
+	tlines_add(l, THEME_TEXT, 0, "");
+	names->len = 0;
+	*n = 0;
+}
+
 static void build_runs(struct view *v, const struct trace *a, const struct trace *b,
                        struct tlines cols[2])
 {
-	struct tlines *l = &((struct evidence_screen *)v->priv)->l;
+	struct evidence_screen *p = v->priv;
+	struct tlines *l = &p->l;
 	if (!a->n && !b->n) {
 		tlines_add(l, THEME_TEXT_DIM, 0,
 		           "The step runs of this example are not kept: a reopened session keeps "
@@ -122,9 +153,23 @@ static void build_runs(struct view *v, const struct trace *a, const struct trace
 		return;
 	}
 	static const char *const label[2] = {"incumbent", "proposal"};
-	for (size_t k = 0; k < a->n; k++)
-		add_pair(v, cols, label,
-		         (const struct trace_step *[2]){&a->steps[k], same_run(b, &a->steps[k])});
+	struct sbuf names = {0};
+	int n_folded = 0;
+	for (size_t k = 0; k < a->n; k++) {
+		const struct trace_step *other = same_run(b, &a->steps[k]);
+		if (!p->unfolded && unchanged(&a->steps[k], other)) {
+			const struct trace_step *ts = &a->steps[k];
+			sbuf_addf(&names, n_folded ? ", %s" : "%s", v->tui->s->steps[ts->step].id);
+			if (ts->round)
+				sbuf_addf(&names, " round %d", ts->round);
+			n_folded++;
+			continue;
+		}
+		flush_folded(l, &names, &n_folded);
+		add_pair(v, cols, label, (const struct trace_step *[2]){&a->steps[k], other});
+	}
+	flush_folded(l, &names, &n_folded);
+	sbuf_free(&names);
 	for (size_t k = 0; k < b->n; k++) { /* rounds only the proposal ran */
 		if (same_run(a, &b->steps[k]))
 			continue;
@@ -220,12 +265,16 @@ static void draw_evidence(struct view *v)
 		                      : "same",
 		              inc->scores[i], glyphs()->arrow_right, best->scores[i]);
 		/* then the keys as fit, in full or short (the title bar says how to close) */
-		static const char *const keys[] = {"   h/l other flipped  Enter or q back",
-		                                   "   h/l other flipped", "  h/l other"};
+		static const char *const keys[][2] = {
+		    {"   h/l other flipped  f unfold  Enter or q back",
+		     "   h/l other flipped  f fold  Enter or q back"},
+		    {"   h/l other flipped  f unfold", "   h/l other flipped  f fold"},
+		    {"   h/l other flipped", "   h/l other flipped"},
+		    {"  h/l other", "  h/l other"}};
 		int used = view_print(v, 0, 0, THEME_HEADER, what, -1);
 		for (size_t k = 0; k < ARRAY_SIZE(keys); k++)
-			if (used + (int)strlen(keys[k]) <= v->w) {
-				view_print(v, 0, used, THEME_HEADER, keys[k], -1);
+			if (used + (int)strlen(keys[k][p->unfolded]) <= v->w) {
+				view_print(v, 0, used, THEME_HEADER, keys[k][p->unfolded], -1);
 				break;
 			}
 		free(what);
@@ -277,6 +326,12 @@ static bool key_evidence(struct view *v, enum action a)
 		return true;
 	case ACTION_MOVE_RIGHT:
 		other_example(v, 1);
+		return true;
+	case ACTION_CYCLE_FILTER: /* f */
+		p->unfolded = !p->unfolded;
+		p->placed = -2; /* back to the top: the rows moved */
+		tui_message(v->tui, "%s",
+		            p->unfolded ? "unchanged steps shown" : "unchanged steps folded");
 		return true;
 	default:
 		return tlines_scroll(a, &v->top, p->l.n, body_rows(v));
