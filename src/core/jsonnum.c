@@ -56,6 +56,7 @@ int json_int(const cJSON *v, double lo, double hi, int *out, struct err *e)
 
 struct walk {
 	const struct json_num_rule *rule;
+	int kind; /* json_kind_check: the cJSON type wanted (null passes), else 0 */
 	struct sbuf where;
 	void (*bad)(void *arg, const char *path, const char *msg);
 	void *arg;
@@ -63,6 +64,16 @@ struct walk {
 };
 
 static void walk(struct walk *w, const cJSON *v, const char *rest);
+
+/* What json_kind_check says of a value of another kind. */
+static const char *kind_missed(int kind)
+{
+	return kind == cJSON_Number   ? "not a number"
+	       : kind == cJSON_String ? "not a string"
+	       : kind == cJSON_Array  ? "not a list"
+	       : kind == cJSON_Object ? "not an object"
+	                              : "not of its kind";
+}
 
 /* Walks into child c, named by appending to w->where, then restores the name. */
 static void walk_child(struct walk *w, const cJSON *c, const char *key, size_t index,
@@ -83,6 +94,13 @@ static void walk(struct walk *w, const cJSON *v, const char *rest)
 	if (*rest == '.')
 		rest++;
 	if (!*rest) {
+		if (w->kind) {
+			if (!cJSON_IsNull(v) && (v->type & 0xFF) != w->kind) {
+				w->bad(w->arg, sbuf_str(&w->where), kind_missed(w->kind));
+				w->n_bad++;
+			}
+			return;
+		}
 		if (!cJSON_IsNumber(v))
 			return;
 		struct err e;
@@ -125,6 +143,15 @@ int json_num_check(const cJSON *root, const struct json_num_rule *rules,
 	struct walk w = {.bad = bad, .arg = arg};
 	for (w.rule = rules; w.rule->path; w.rule++)
 		walk(&w, root, w.rule->path);
+	sbuf_free(&w.where);
+	return w.n_bad;
+}
+
+int json_kind_check(const cJSON *root, const char *path, int kind,
+                    void (*bad)(void *arg, const char *path, const char *msg), void *arg)
+{
+	struct walk w = {.kind = kind, .bad = bad, .arg = arg};
+	walk(&w, root, path);
 	sbuf_free(&w.where);
 	return w.n_bad;
 }

@@ -50,4 +50,10 @@ struct json_num_rule {
 int json_num_check(const cJSON *root, const struct json_num_rule *rules,
                    void (*bad)(void *arg, const char *path, const char *msg), void *arg);
 
+/* For every value at path (json_num_rule's syntax) that is neither null nor of the cJSON type
+ * kind (cJSON_Number, cJSON_String, cJSON_Array or cJSON_Object), calls bad(arg, path, msg),
+ * msg "not a number", "not a string", "not a list" or "not an object".  Returns how many. */
+int json_kind_check(const cJSON *root, const char *path, int kind,
+                    void (*bad)(void *arg, const char *path, const char *msg), void *arg);
+
 #endif

@@ -603,6 +603,96 @@ static void history_bad(void *arg, const char *path, const char *msg)
 	load_problem(arg, path, "%s %s", path, msg);
 }
 
+/* The kinds of what an iteration's record holds besides its numbers (history_numbers), by path
+ * within the record: a finished iteration's (history.iterations[]) and the unfinished one's
+ * (state.record).  A value of another kind reads as missing (or 0). */
+struct kind_rule {
+	const char *path;
+	int kind;
+};
+
+static const struct kind_rule record_kinds[] = {
+    {"", cJSON_Object},
+    {".structure", cJSON_String},
+    {".note", cJSON_String},
+    {".dependency", cJSON_Object},
+    {".dependency.*", cJSON_String},
+    {".traces", cJSON_Array},
+    {".traces[]", cJSON_Object},
+    {".cases", cJSON_Array},
+    {".cases[]", cJSON_Object},
+    {".cases[].example", cJSON_String},
+    {".cases[].loss", cJSON_String},
+    {".cases[].gradient", cJSON_String},
+    {".candidates", cJSON_Object},
+    {".candidates.*", cJSON_Array},
+    {".candidates.*[]", cJSON_Object},
+    {".candidates.*[].prompt", cJSON_String},
+    {".evaluations", cJSON_Array},
+    {".evaluations[]", cJSON_Object},
+    {".evaluations[].choice", cJSON_Array},
+    {".evaluations[].scores", cJSON_Array},
+    {".evaluations[].traces", cJSON_Array},
+    {".shapley", cJSON_Object},
+    {".shapley.method", cJSON_String},
+    {".shapley.phi", cJSON_Object},
+    {".shapley.sd", cJSON_Object},
+    {".budget", cJSON_Object},
+    {".next_budget", cJSON_Object},
+    {".changes", cJSON_Array},
+    {".changes[]", cJSON_Object},
+    {".changes[].step", cJSON_String},
+    {".changes[].old", cJSON_String},
+    {".changes[].new", cJSON_String},
+    {".changes[].edited", cJSON_String},
+    {".changes[].decision", cJSON_String},
+    {".changes[].demos", cJSON_Array},
+    {".cost", cJSON_Object},
+    {".cost.*", cJSON_Object},
+    {".validation", cJSON_Array},
+};
+
+static const struct kind_rule history_kinds[] = {
+    {"history", cJSON_Object},
+    {"state", cJSON_Object},
+    {"history.versions", cJSON_Array},
+    {"history.versions[]", cJSON_Object},
+    {"history.versions[].step", cJSON_String},
+    {"history.versions[].prompt", cJSON_String},
+    {"history.iterations", cJSON_Array},
+    {"history.spent", cJSON_Object},
+    {"state.phase", cJSON_String},
+};
+
+static int record_damage(const cJSON *root, void (*bad)(void *, const char *, const char *),
+                         void *arg)
+{
+	static const char *const records[] = {"history.iterations[]", "state.record"};
+	int n = 0;
+	for (size_t i = 0; i < ARRAY_SIZE(history_kinds); i++)
+		n += json_kind_check(root, history_kinds[i].path, history_kinds[i].kind, bad, arg);
+	for (size_t r = 0; r < ARRAY_SIZE(records); r++)
+		for (size_t i = 0; i < ARRAY_SIZE(record_kinds); i++) {
+			char path[128];
+			snprintf(path, sizeof path, "%s%s", records[r], record_kinds[i].path);
+			n += json_kind_check(root, path, record_kinds[i].kind, bad, arg);
+		}
+	for (const struct json_num_rule *r = history_numbers; r->path; r++)
+		n += json_kind_check(root, r->path, cJSON_Number, bad, arg);
+	return n;
+}
+
+int session_record_damage(const struct session *s,
+                          void (*bad)(void *arg, const char *path, const char *msg), void *arg)
+{
+	return record_damage(s->root, bad, arg);
+}
+
+static void history_damaged(void *arg, const char *path, const char *msg)
+{
+	load_warning(arg, path, "%s: %s (read as missing)", path, msg);
+}
+
 static void parse_error(struct loader *L, const char *errptr)
 {
 	char msg[512];
@@ -810,6 +900,7 @@ struct session *session_load(const char *path, const struct session_load_opts *o
 	load_pipeline(&L, s);
 	load_optimizer(&L, s);
 	json_num_check(root, history_numbers, history_bad, &L);
+	record_damage(root, history_damaged, &L);
 out:
 	if (L.errors) {
 		free(text);

@@ -264,4 +264,12 @@ struct session_keyset {
 };
 extern const struct session_keyset session_keysets[];
 
+/* The fields of the engine's record ("history", "state") that are not of their kind (a score
+ * that is not a number, evaluations that are not a list): bad(arg, path, msg) for each, path in
+ * jsonpos.h syntax ("history.iterations[2].evaluations[3].score"), msg "not a number" and the
+ * like.  Loading reports them as warnings; the engine notes them on reopening.  Returns how
+ * many. */
+int session_record_damage(const struct session *s,
+                          void (*bad)(void *arg, const char *path, const char *msg), void *arg);
+
 #endif

@@ -1028,9 +1028,31 @@ void engine_reopen_journaled(const struct engine *en, struct llm_stats *s)
 	*s = en->journaled;
 }
 
+/* The damaged fields of the file's record, for the reopen note: the first two, and how many. */
+struct damage {
+	struct sbuf first;
+	int n;
+};
+
+static void damaged(void *arg, const char *path, const char *msg)
+{
+	struct damage *d = arg;
+	if (d->n++ < 2)
+		sbuf_addf(&d->first, "%s%s: %s", d->n > 1 ? ", " : "", path, msg);
+}
+
 void engine_restore(struct engine *en)
 {
 	struct session *s = en->s;
+	struct damage d = {{0}, 0};
+	if (session_record_damage(s, damaged, &d) > 2)
+		engine_note_reopen(en,
+		                   "damaged record: %s, ... (read as missing; %d fields in all, "
+		                   "--check lists them)",
+		                   sbuf_str(&d.first), d.n);
+	else if (d.n)
+		engine_note_reopen(en, "damaged record: %s (read as missing)", sbuf_str(&d.first));
+	sbuf_free(&d.first);
 	const cJSON *h = session_section(s, "history");
 	const cJSON *vers = cJSON_GetObjectItemCaseSensitive(h, "versions"), *v;
 	cJSON_ArrayForEach(v, vers)

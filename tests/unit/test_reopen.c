@@ -1114,6 +1114,59 @@ static void test_reopen_hand_edited(void **state)
 	}
 }
 
+/* A finished iteration's record damaged field by field (a score that is not a number, changes
+ * that are not a list, a decision that is not a string): the session opens, the note names each
+ * field by its path (two, then how many), the loader warns of every one (for --check), and the
+ * record is written back as it was (nothing is lost by opening it). */
+static void test_reopen_damaged_fields(void **state)
+{
+	(void)state;
+	struct rig g;
+	rig_open(&g, "hotpot-mini");
+	run_and_decide(&g);
+	engine_store(g.en);
+	cJSON *it0 = cJSON_GetArrayItem(
+	    cJSON_GetObjectItemCaseSensitive(session_section(g.s, "history"), "iterations"), 0);
+	cJSON *ev1 = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(it0, "evaluations"), 1);
+	assert_non_null(ev1);
+	cJSON_ReplaceItemInObjectCaseSensitive(ev1, "score", cJSON_CreateString("0.5"));
+	struct err e = {{0}};
+	assert_int_equal(session_save(g.s, g.path, &e), 0);
+	rig_unload(&g);
+	rig_load(&g);
+	nothing_sent(&g);
+	assert_int_equal(engine_iterations(g.en), 1);
+	assert_non_null(engine_reopen_note(g.en));
+	assert_string_equal(engine_reopen_note(g.en),
+	                    "damaged record: history.iterations[0].evaluations[1].score: not a "
+	                    "number (read as missing)");
+	assert_int_equal(g.s->warnings.n, 1);
+	assert_non_null(strstr(g.s->warnings.msgs[0],
+	                       "history.iterations[0].evaluations[1].score: not a number"));
+	/* more: two named, the count */
+	it0 = cJSON_GetArrayItem(
+	    cJSON_GetObjectItemCaseSensitive(session_section(g.s, "history"), "iterations"), 0);
+	cJSON_ReplaceItemInObjectCaseSensitive(it0, "changes", cJSON_CreateNumber(7));
+	cJSON_ReplaceItemInObjectCaseSensitive(it0, "structure", cJSON_CreateTrue());
+	assert_int_equal(session_save(g.s, g.path, &e), 0);
+	rig_unload(&g);
+	rig_load(&g);
+	nothing_sent(&g);
+	assert_string_equal(engine_reopen_note(g.en),
+	                    "damaged record: history.iterations[0].structure: not a string, "
+	                    "history.iterations[0].changes: not a list, ... (read as missing; 3 "
+	                    "fields in all, --check lists them)");
+	assert_int_equal(g.s->warnings.n, 3);
+	/* written back as it was */
+	rig_reopen(&g);
+	it0 = cJSON_GetArrayItem(
+	    cJSON_GetObjectItemCaseSensitive(session_section(g.s, "history"), "iterations"), 0);
+	assert_true(cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(it0, "changes")));
+	ev1 = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(it0, "evaluations"), 1);
+	assert_string_equal(cJSON_GetObjectItemCaseSensitive(ev1, "score")->valuestring, "0.5");
+	rig_close(&g);
+}
+
 /* An unfinished iteration whose number does not follow the history's last (a file edited or
  * pieced together) is not resumed, and the note says which number it must be. */
 static void test_reopen_number_follows(void **state)
@@ -1212,6 +1265,7 @@ int main(void)
 	    cmocka_unit_test(test_reopen_damaged_record),
 	    cmocka_unit_test(test_reopen_hand_edited),
 	    cmocka_unit_test(test_reopen_number_follows),
+	    cmocka_unit_test(test_reopen_damaged_fields),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
