@@ -327,7 +327,6 @@ static int teardown(void **state)
 	for (size_t i = 0; i < f->t.n_views; i++)
 		f->views[i].ops->done(&f->views[i]);
 	test_screen_close();
-	tui_beside_cancel_all(&f->t); /* before the engine its work reads goes */
 	engine_free(f->en);
 	llm_free(f->llm);
 	session_free(f->s);
