@@ -926,9 +926,17 @@ int batch_run(const struct front_opts *o)
 		            engine_current(c.en)->number);
 		drive(&c);
 	} else if (open && open->phase > PHASE_FORWARD && open->phase < PHASE_COUNT) {
-		term_printf(stderr, "going on with iteration %d from phase %s, as it was saved\n",
-		            open->number, phase_name(open->phase));
+		term_printf(stderr,
+		            "going on with iteration %d from phase %s, as it was saved; %s\n",
+		            open->number, phase_name(open->phase), ENGINE_MEMO_NOT_SAVED);
 	}
+	struct llm_stats paid; /* a run killed after its last save: what it billed since */
+	engine_reopen_journaled(c.en, &paid);
+	if (paid.done)
+		term_printf(stderr,
+		            "%ld call(s), $%.4f, billed after the last save are counted (spend "
+		            "journal); their answers are cached: nothing is paid twice\n",
+		            paid.done, paid.cost_usd);
 	if (!interrupted && engine_run(c.en, o->iterations) < 0 && engine_pause_reason(c.en))
 		term_printf(stderr, "adopt-tui: %s\n", engine_pause_reason(c.en));
 	drive(&c);

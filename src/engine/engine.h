@@ -283,6 +283,10 @@ void engine_spent(const struct engine *en, struct engine_totals *t);
  * before it saved again (from the spend journal: done, tokens and cost_usd); zero otherwise.
  * Their answers are in the response cache: continuing sends them no more. */
 void engine_reopen_journaled(const struct engine *en, struct llm_stats *s);
+/* Said when an iteration reopened with phases still to run: the runner's memo is not saved. */
+#define ENGINE_MEMO_NOT_SAVED                                                                      \
+	"the run memo is not saved: what it would have answered comes from the response cache, "   \
+	"free (more cached calls, fewer memo hits, the same money)"
 /* What work is projected to cost before it runs (projection.c; the rules are in adopt-tui(1),
  * COST PROJECTION): calls the LLM layer will answer, of them `cached` by the response cache
  * (free; executions the run memo answers are no calls at all), billed tokens and money. */

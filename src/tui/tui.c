@@ -703,13 +703,14 @@ static void offer_resume(struct app *a)
 			    &a->t,
 			    "iteration %d reopened as it was saved (next: %s); %ld call(s), "
 			    "$%.4f, billed after that save are counted and their answers "
-			    "cached: continuing pays for none of them again",
-			    it->number, phase_name(it->phase), paid.done, paid.cost_usd);
+			    "cached: continuing pays for none of them again; %s",
+			    it->number, phase_name(it->phase), paid.done, paid.cost_usd,
+			    ENGINE_MEMO_NOT_SAVED);
 		else
 			tui_message(&a->t,
 			            "iteration %d reopened as it was saved (next: %s); nothing was "
-			            "sent again",
-			            it->number, phase_name(it->phase));
+			            "sent again; %s",
+			            it->number, phase_name(it->phase), ENGINE_MEMO_NOT_SAVED);
 		return;
 	}
 	app_ask(a, on_resume_answer, "yn", "resume iteration %d from phase %s? [y/n]", it->number,

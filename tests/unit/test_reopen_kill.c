@@ -215,6 +215,13 @@ static void test_kill_in_selection(void **state)
 			         killed_after[k], got.spent.cost_usd, want.spent.cost_usd);
 		assert_int_equal(got.spent.tokens_in, want.spent.tokens_in);
 		assert_int_equal(got.spent.tokens_out, want.spent.tokens_out);
+		/* the calls: those billed the same; the journaled ones asked again, once each, of
+		 * the response cache (counted as cached calls, free); the memo answers as before
+		 * (hotpot-mini's selection reads nothing memoized before it) */
+		assert_int_equal(got.spent.calls - got.spent.cached,
+		                 want.spent.calls - want.spent.cached);
+		assert_int_equal(got.spent.cached - want.spent.cached, journaled.done);
+		assert_int_equal(got.spent.memo_hits, want.spent.memo_hits);
 		print_message("killed after %ld of selection's %ld calls: %ld journaled after the "
 		              "save ($%.6f); on to the proposal $%.6f in all, never killed $%.6f\n",
 		              killed_after[k], selection, journaled.done, journaled.cost_usd,
