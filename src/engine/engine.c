@@ -395,7 +395,7 @@ static void project_work(void *arg, struct sbuf *out)
 
 /* The projection made beside the loop is in (data NULL: its process failed, or it was
  * cancelled): the phase starts now, as start_next would have started it. */
-static void project_done(void *arg, const char *data, size_t n)
+static void project_done(void *arg, const char *data, size_t n, bool died)
 {
 	struct engine *en = arg;
 	if (!en->projecting)
@@ -404,7 +404,7 @@ static void project_done(void *arg, const char *data, size_t n)
 	en->busy = false;
 	en->pj_phase = cur(en)->phase;
 	en->pj_ready = data && n == sizeof en->pj;
-	en->pj_died = !en->pj_ready; /* its copy died: made at once in start_next, this once */
+	en->pj_died = died || !en->pj_ready; /* made at once in start_next, this once */
 	if (en->pj_ready)
 		memcpy(&en->pj, data, sizeof en->pj);
 	if (en->pause_requested) { /* asked while it was made: the phase does not start */

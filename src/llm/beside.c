@@ -106,7 +106,7 @@ static bool beside_dispatch(void *arg, const struct pollfd *fds, unsigned n)
 	b->got = (struct sbuf){0};
 	reap(b, &status); /* it has closed its end: it is exiting */
 	bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
-	done(done_arg, ok ? sbuf_str(&got) : NULL, ok ? got.len : 0);
+	done(done_arg, ok ? sbuf_str(&got) : NULL, ok ? got.len : 0, !ok);
 	sbuf_free(&got);
 	return false;
 }
@@ -118,7 +118,7 @@ static void beside_cancel(void *arg)
 	void *done_arg = b->arg;
 	kill(b->pid, SIGKILL);
 	reap(b, NULL);
-	done(done_arg, NULL, 0);
+	done(done_arg, NULL, 0, false);
 }
 
 static const struct llm_source_ops beside_ops = {beside_prepare, beside_dispatch, beside_cancel};

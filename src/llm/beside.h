@@ -13,9 +13,10 @@
 
 /* In the child: the answer into out (the child's own memory; nothing else it changes counts). */
 typedef void beside_work_fn(void *arg, struct sbuf *out);
-/* In the loop (from llm_wait), once: the child's whole answer, or data NULL (n 0) when it died,
- * or when the work was cancelled (llm_source_cancel, llm_free: the child killed and reaped). */
-typedef void beside_done_fn(void *arg, const char *data, size_t n);
+/* In the loop (from llm_wait), once: the child's whole answer, or data NULL (n 0) when it died
+ * (died true) or when the work was cancelled (llm_source_cancel, llm_free: the child killed and
+ * reaped; died false: the caller's state may be going away, do no work for it). */
+typedef void beside_done_fn(void *arg, const char *data, size_t n, bool died);
 
 /* Forks the child that runs work(work_arg, out); done(done_arg, ...) gets out when it has
  * exited.  Returns the source's id (for llm_source_cancel), or 0 with e set when no child could

@@ -17,7 +17,6 @@ struct tui_work {
 	tui_got_fn *got;
 	void *arg;
 	uint64_t id;
-	bool cancelled;
 	struct tui_work *next;
 };
 
@@ -45,16 +44,14 @@ static void child_work(void *arg, struct sbuf *out)
 	w->work(w->t, w->arg, out);
 }
 
-static void work_in(void *arg, const char *data, size_t n)
+static void work_in(void *arg, const char *data, size_t n, bool died)
 {
 	struct tui_work *w = arg;
 	unlink_work(w);
-	if (data)
-		w->got(w->t, w->arg, data, n);
-	else if (w->cancelled)
-		w->got(w->t, w->arg, NULL, 0);
-	else /* the copy died (killed, crashed, out of memory): once more, in the loop */
+	if (died) /* the copy died (killed, crashed, out of memory): once more, in the loop */
 		at_once(w->t, w->work, w->got, w->arg);
+	else /* its answer, or NULL: cancelled (also by llm_free: then nothing runs) */
+		w->got(w->t, w->arg, data, n);
 	tui_redraw(w->t);
 	free(w);
 }
@@ -79,7 +76,6 @@ void tui_beside_cancel(struct tui *t, uint64_t id)
 {
 	for (struct tui_work *w = t->beside; id && w; w = w->next)
 		if (w->id == id) {
-			w->cancelled = true;
 			llm_source_cancel(t->llm, id); /* got gets NULL */
 			return;
 		}

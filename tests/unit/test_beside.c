@@ -1,7 +1,7 @@
 /* test_beside.c: work beside the loop (llm/beside.h): the child's answer reaches done through
  * llm_wait whole (larger than a pipe's buffer, so read in pieces), the child's changes stay in
- * the child, a child that dies gives NULL, cancelling and llm_free kill it and give NULL, and
- * every child is reaped. */
+ * the child, a child that dies gives NULL (died), cancelling and llm_free kill it and give NULL
+ * (not died), and every child is reaped. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -20,6 +20,7 @@
 
 struct got {
 	int calls;
+	bool died;
 	char *data;
 	size_t n;
 };
@@ -47,10 +48,11 @@ static void work_hangs(void *arg, struct sbuf *out)
 		pause();
 }
 
-static void done(void *arg, const char *data, size_t n)
+static void done(void *arg, const char *data, size_t n, bool died)
 {
 	struct got *g = arg;
 	g->calls++;
+	g->died = died;
 	g->n = n;
 	g->data = data ? memcpy(malloc(n + 1), data, n) : NULL;
 }
@@ -110,6 +112,7 @@ static void test_child_dies(void **state)
 	assert_int_equal(g.calls, 1);
 	assert_null(g.data);
 	assert_int_equal(g.n, 0);
+	assert_true(g.died);
 	assert_reaped();
 	llm_free(l);
 }
@@ -128,10 +131,12 @@ static void test_cancel_and_free(void **state)
 	llm_source_cancel(l, id);
 	assert_int_equal(g1.calls, 1);
 	assert_null(g1.data);
+	assert_false(g1.died); /* cancelled, not dead */
 	assert_int_equal(llm_pending(l), 1);
 	llm_free(l); /* the other one: killed, reaped, told */
 	assert_int_equal(g2.calls, 1);
 	assert_null(g2.data);
+	assert_false(g2.died);
 	assert_reaped();
 }
 
