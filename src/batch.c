@@ -745,6 +745,8 @@ static cJSON *run_report(struct run_ctx *c)
 			cJSON_AddNumberToObject(sc, "in_full", (double)it->n_evals);
 			cJSON_AddNumberToObject(sc, "requests_saved", (double)it->screen_saved);
 		}
+		if (it->search_end) /* the steady-proposal rule stopped the search early */
+			cJSON_AddStringToObject(j, "search_stopped", it->search_end);
 		if (it->note)
 			cJSON_AddStringToObject(j, "note", it->note);
 		cJSON *acc = cJSON_AddArrayToObject(j, "changes");

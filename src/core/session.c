@@ -348,25 +348,11 @@ static void check_golds(struct loader *L, struct session *s)
 
 /* ---- optimizer settings ---- */
 
-static const char *const optimizer_keys[] = {"seed",
-                                             "batch_size",
-                                             "minibatch_good",
-                                             "minibatch_bad",
-                                             "val_size",
-                                             "budget_total",
-                                             "budget_floor",
-                                             "eval_budget",
-                                             "step_optimizer",
-                                             "role_model",
-                                             "cost_cap_usd",
-                                             "token_cap",
-                                             "max_demos",
-                                             "roles",
-                                             "val_resample",
-                                             "ablate",
-                                             "screen_size",
-                                             "overlap",
-                                             NULL};
+static const char *const optimizer_keys[] = {
+    "seed",         "batch_size",   "minibatch_good", "minibatch_bad",  "val_size",
+    "budget_total", "budget_floor", "eval_budget",    "step_optimizer", "role_model",
+    "cost_cap_usd", "token_cap",    "max_demos",      "roles",          "val_resample",
+    "ablate",       "screen_size",  "overlap",        "steady_stop",    NULL};
 
 const struct ablate_option ablate_options[ABLATE_COUNT] = {
     [ABLATE_ALLOCATION] = {"allocation", {"shapley", "uniform"}},
@@ -435,7 +421,8 @@ static void load_optimizer(struct loader *L, struct session *s)
 		             "optimizer.eval_budget %d is below the %d steps + 2: some steps are "
 		             "never evaluated alone and the search never runs (default here: %d)",
 		             st->eval_budget, m, MAX(12, m + 6));
-	st->screen_size = (int)load_int(L, o, "optimizer", "screen_size", 0, 0, 100000);
+	st->screen_size = (int)load_int(L, o, "optimizer", "screen_size", SCREEN_AUTO, 0, 100000);
+	st->steady_stop = load_bool(L, o, "optimizer", "steady_stop", true);
 	st->step_optimizer = load_string(L, o, "optimizer", "step_optimizer", "joint");
 	st->cost_cap_usd = load_number(L, o, "optimizer", "cost_cap_usd", 0, 0, 1e9);
 	st->token_cap = (long)load_int(L, o, "optimizer", "token_cap", 0, 0, 1e15);

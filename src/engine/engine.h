@@ -135,6 +135,9 @@ struct phase_cost {
 	long tokens_prompt_cached, tokens_reasoning, estimated;
 };
 
+#define SEARCH_END_STEADY  "steady"
+#define SEARCH_END_PERFECT "perfect"
+
 struct iteration {
 	int number;       /* 1-based */
 	enum phase phase; /* the next phase to run (PHASE_COUNT when finished) */
@@ -171,6 +174,9 @@ struct iteration {
 	struct evaluation *screened;
 	size_t n_screened;
 	long screen_saved;
+	/* why the search stopped before eval_budget (phases_search.c, the steady-proposal rule):
+	 * SEARCH_END_STEADY or SEARCH_END_PERFECT; NULL when it did not */
+	const char *search_end;
 	/* shapley */
 	double *phi, *phi_sd;
 	const char *shapley_method;

@@ -275,6 +275,7 @@ void phase_clear(struct iteration *it, enum phase p, size_t n_steps)
 			it->screened = NULL, it->screen_idx = it->screen_pos = NULL;
 			it->n_screened = it->n_screen = 0;
 			it->screen_saved = 0;
+			it->search_end = NULL;
 		}
 		free(it->phi);
 		free(it->phi_sd);

@@ -311,7 +311,8 @@ enum split_id phases_val_split(const struct engine *en)
 }
 
 /* ---- screening ----
- * With optimizer.screen_size n0 > 0 and a validation sample of at least 3 n0 examples, every
+ * With optimizer.screen_size n0 > 0 (unset: 30 when the validation sample holds at least 90
+ * examples, session.h SCREEN_AUTO) and a validation sample of at least 3 n0 examples, every
  * configuration is first run on a seeded subsample of n0 of them (the incumbent on all of them
  * from the start), and Shapley values are computed on the subsample.  c can still beat b when,
  * over the paired differences d_j = score_c(j) - score_b(j) on the subsample,
@@ -330,7 +331,10 @@ enum split_id phases_val_split(const struct engine *en)
 
 static size_t screen_size(const struct engine *en, size_t n_val)
 {
-	size_t n0 = (size_t)en->s->opt.screen_size;
+	int set = en->s->opt.screen_size;
+	size_t n0 = set != SCREEN_AUTO          ? (size_t)set
+	            : n_val >= SCREEN_SIZE_FROM ? SCREEN_SIZE_DEFAULT
+	                                        : 0;
 	return n0 && n0 * 3 <= n_val ? n0 : 0;
 }
 
@@ -810,6 +814,35 @@ static size_t search_batch(const struct engine *en, const struct iteration *it)
 	return n > 0 && conc / n > 1 ? (size_t)(conc / n) : 1;
 }
 
+/* The steady-proposal rule: the search stops before eval_budget when going on cannot change
+ * the choice.  It ends when the best configuration measured on the whole sample scores 1 (none
+ * can beat it), when the search proposes SEARCH_REPEATS configurations in a row that were
+ * already evaluated (outside the search: its model had not seen them), and when the expected
+ * improvement of its proposal, which is the largest over every configuration it could propose,
+ * is negligible: below SEARCH_EI_MIN and below half an example's worth of score on the sample
+ * it would be measured on (1 / (2 n)), so the model expects no configuration left to pass the
+ * best by even one example. */
+
+#define SEARCH_REPEATS 3
+
+#define SEARCH_EI_MIN 1e-3 /* a tenth of a percentage point of score */
+
+static double search_ei_floor(const struct iteration *it)
+{
+	size_t n = eval_table(it).n_ex;
+	return MIN(SEARCH_EI_MIN, 0.5 / (double)(n ? n : 1));
+}
+
+static const char *search_steady(const struct engine *en, const struct iteration *it, int repeats)
+{
+	if (!en->s->opt.steady_stop)
+		return NULL;
+	int b = best_eval(en, it);
+	if (b >= 0 && it->evals[b].score >= 1)
+		return SEARCH_END_PERFECT;
+	return repeats >= SEARCH_REPEATS ? SEARCH_END_STEADY : NULL;
+}
+
 int stage_selection_search(struct engine *en, struct iteration *it, bool resumed)
 {
 	(void)resumed;
@@ -821,15 +854,22 @@ int stage_selection_search(struct engine *en, struct iteration *it, bool resumed
 		return STAGE_WAIT; /* called again when it is back */
 	int *next = xcalloc(s->n_steps, sizeof *next);
 	size_t q = search_batch(en, it);
+	int repeats = 0;
+	it->search_end = NULL;
 	en->launching = true;
 	while (eval_table(it).n + en->n_jobs < (size_t)s->opt.eval_budget && en->n_jobs < q &&
-	       !en->cap_reason) {
+	       !en->cap_reason && !(it->search_end = search_steady(en, it, repeats))) {
 		if (bo_suggest(en->bo, next) < 0)
 			break;
 		if (evaluated(it, next, s->n_steps)) {
 			struct err e = {{0}};
 			bo_observe(en->bo, next, NAN, &e);
+			repeats++;
 			continue;
+		}
+		if (s->opt.steady_stop && bo_last_ei(en->bo) < search_ei_floor(it)) {
+			it->search_end = SEARCH_END_STEADY;
+			break;
 		}
 		if (!launch_eval(en, it, next, false))
 			break;

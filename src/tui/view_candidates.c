@@ -189,6 +189,12 @@ static void build_evals(struct view *v, const struct iteration *it, bool by_scor
 		            "screened first on %zu of them: %zu configurations, %zu run in full, "
 		            "about %ld requests saved",
 		            it->n_screen, it->n_screened, it->n_evals, it->screen_saved);
+	if (it->search_end) /* the steady-proposal rule (adopt-tui-session(5)) */
+		tlines_addf(l, THEME_TEXT_DIM, 2, "the search stopped before its budget of %d: %s",
+		            s->opt.eval_budget,
+		            strcmp(it->search_end, SEARCH_END_PERFECT)
+		                ? "no configuration left promised to beat the best"
+		                : "a configuration scored 1 on the whole sample");
 	if (!it->n_evals) {
 		tlines_add(l, THEME_TEXT_DIM, 2, "(none yet: the selection phase evaluates them)");
 		return;

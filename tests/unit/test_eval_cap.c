@@ -111,6 +111,7 @@ static void write_session(const struct fx *f, int eval_budget)
 	cJSON_AddNumberToObject(o, "budget_total", M);
 	cJSON_AddNumberToObject(o, "budget_floor", 1);
 	cJSON_AddNumberToObject(o, "eval_budget", eval_budget);
+	cJSON_AddBoolToObject(o, "steady_stop", false); /* every evaluation of the budget runs */
 	cJSON_AddStringToObject(o, "step_optimizer", "instruct"); /* one candidate a step */
 	cJSON_AddStringToObject(o, "role_model", "task");
 	fx_write_json(f, "chain.json", root);

@@ -277,9 +277,11 @@ static void test_overlap_search_batch(void **state)
 	}
 	struct rig on, off;
 	rig_open(&on, true, 8);
+	on.s->opt.steady_stop = false; /* the whole budget, so that the search batches */
 	assert_int_equal(engine_run(on.en, 1), 0);
 	drive(&on);
 	rig_open(&off, false, 8);
+	off.s->opt.steady_stop = false;
 	assert_int_equal(engine_run(off.en, 1), 0);
 	drive(&off);
 	const struct iteration *a = engine_current(on.en), *b = engine_current(off.en);

@@ -76,6 +76,8 @@ static void add_examples(cJSON *ds, const char *split, int n, int first)
 	}
 }
 
+static bool steady_stop; /* optimizer.steady_stop of the chains written (off: the budget runs) */
+
 static void write_session(const struct fx *f, int screen)
 {
 	cJSON *root = cJSON_CreateObject();
@@ -122,6 +124,7 @@ static void write_session(const struct fx *f, int screen)
 	cJSON_AddNumberToObject(o, "eval_budget", 8);
 	cJSON_AddStringToObject(o, "step_optimizer", "instruct"); /* one candidate a step */
 	cJSON_AddNumberToObject(o, "screen_size", screen);
+	cJSON_AddBoolToObject(o, "steady_stop", steady_stop);
 	cJSON_AddStringToObject(o, "role_model", "task");
 	fx_write_json(f, "chain.json", root);
 }
@@ -409,6 +412,43 @@ static void test_cap_between_evaluations(void **state)
 	chain_close(&g);
 }
 
+/* The steady-proposal rule: b's candidate alone, in the initial design, scores 1 on the whole
+ * sample, so nothing can beat it and the search ends there (search_end "perfect") with the
+ * same choice, the 2 configurations of the budget past the design unrun, and fewer requests;
+ * without screening and with it.  Off, the whole budget runs. */
+static void test_steady_stop_on_a_perfect_score(void **state)
+{
+	(void)state;
+	const int want[M] = {0, 1, 0, 0};
+	for (int screen = 0; screen <= 15; screen += 15) {
+		struct chain_rig g;
+		long calls[2];
+		for (int on = 0; on < 2; on++) {
+			steady_stop = on;
+			chain_run(&g, screen, 0);
+			const struct iteration *it = engine_current(g.en);
+			assert_int_equal(it->phase, PHASE_COUNT);
+			assert_true(it->best_eval >= 0);
+			assert_memory_equal(it->evals[it->best_eval].choice, want, sizeof want);
+			assert_true(it->best_score == 1);
+			size_t configs = screen ? it->n_screened : it->n_evals;
+			assert_int_equal(configs, on ? M + 2 : 8);
+			if (on)
+				assert_string_equal(it->search_end, SEARCH_END_PERFECT);
+			else
+				assert_null(it->search_end);
+			struct engine_totals t;
+			engine_totals(g.en, &t);
+			calls[on] = t.calls;
+			chain_close(&g);
+		}
+		assert_true(calls[1] < calls[0]);
+		print_message("screen_size %d: %ld requests with the rule, %ld without\n", screen,
+		              calls[1], calls[0]);
+	}
+	steady_stop = false;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -417,6 +457,7 @@ int main(void)
 	    cmocka_unit_test(test_projection),
 	    cmocka_unit_test(test_too_small_a_sample),
 	    cmocka_unit_test(test_cap_between_evaluations),
+	    cmocka_unit_test(test_steady_stop_on_a_perfect_score),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
