@@ -1,7 +1,9 @@
 /* editor.c: editing a prompt.  $VISUAL, then $EDITOR, runs on a private temporary file (mode
  * 0600) with curses suspended; without either, a small built-in editor opens in a window over
  * the workbench (arrows, typing, Backspace/Del, Enter for a new line, Ctrl-S or F2 accepts, Esc
- * cancels).  While the built-in editor is open the engine keeps running (app_next_key). */
+ * cancels).  Long lines wrap at the window's edge (soft: the text keeps its lines); Up/Down move
+ * by screen row, PgUp/PgDn by a screen.  While the built-in editor is open the engine keeps running
+ * (app_next_key). */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -76,8 +78,14 @@ static char *edit_external(struct app *a, const char *editor, const char *text)
 struct ed {
 	char **line;
 	size_t n, cap;
-	size_t row, col; /* cursor: line, byte offset */
-	size_t top;
+	size_t row, col;   /* cursor: line, byte offset */
+	size_t top;        /* the first screen row shown */
+	int width, height; /* of the text area, as last drawn */
+};
+
+/* One screen row: a line's bytes [start, end) wrapped to the text area's width. */
+struct ed_row {
+	size_t line, start, end;
 };
 
 static void ed_insert_line(struct ed *ed, size_t at, char *s)
@@ -189,10 +197,89 @@ static void ed_newline(struct ed *ed)
 	ed->col = 0;
 }
 
+static int utf8_width(const char *s, size_t n)
+{
+	struct san_text t;
+	san_text_from(&t, s, n, 0, 0);
+	int w = san_width(t.s, t.len);
+	san_text_free(&t);
+	return w;
+}
+
+/* Soft wrap: every line as screen rows of at most `width` columns, cut on character
+ * boundaries; a line that fills its last row gets an empty one after it for the cursor. */
+static struct ed_row *ed_layout(const struct ed *ed, int width, size_t *n_rows)
+{
+	struct ed_row *rows = NULL;
+	size_t n = 0, cap = 0;
+	width = MAX(width, 2);
+	for (size_t i = 0; i < ed->n; i++) {
+		const char *l = ed->line[i];
+		size_t start = 0, len = strlen(l);
+		for (;;) {
+			size_t end = start;
+			int w = 0;
+			while (end < len) {
+				size_t next = next_char(l, end);
+				int cw = utf8_width(l + end, next - end);
+				if (w + cw > width)
+					break;
+				w += cw, end = next;
+			}
+			rows = xgrow(rows, &cap, n + 1, sizeof *rows);
+			rows[n++] = (struct ed_row){i, start, end};
+			if (end == len && w < width)
+				break;
+			start = end;
+		}
+	}
+	*n_rows = n;
+	return rows;
+}
+
+/* The screen row the cursor is on: the last of its line's rows that starts at or before it. */
+static size_t ed_cursor_row(const struct ed *ed, const struct ed_row *rows, size_t n)
+{
+	size_t r = 0;
+	for (size_t i = 0; i < n && rows[i].line <= ed->row; i++)
+		if (rows[i].line == ed->row && rows[i].start <= ed->col)
+			r = i;
+	return r;
+}
+
+/* Up/Down (by = -1/+1) and PgUp/PgDn (a screen less a row) move by screen row, to the column
+ * nearest the cursor's. */
+static void ed_move_rows(struct ed *ed, long by)
+{
+	size_t n;
+	struct ed_row *rows = ed_layout(ed, ed->width, &n);
+	size_t r = ed_cursor_row(ed, rows, n);
+	const char *l = ed->line[ed->row];
+	int x = utf8_width(l + rows[r].start, ed->col - rows[r].start);
+	long to = (long)r + by;
+	to = to < 0 ? 0 : to >= (long)n ? (long)n - 1 : to;
+	const struct ed_row *t = &rows[to];
+	bool last = (size_t)to + 1 == n || rows[to + 1].line != t->line;
+	const char *tl = ed->line[t->line];
+	size_t col = t->start;
+	int w = 0;
+	while (col < t->end) {
+		size_t next = next_char(tl, col);
+		w += utf8_width(tl + col, next - col);
+		if (w > x || (next == t->end && !last))
+			break;
+		col = next;
+	}
+	ed->row = t->line;
+	ed->col = col;
+	free(rows);
+}
+
 /* Moves the cursor; keeps the byte column on a character boundary. */
 static void ed_move(struct ed *ed, int key)
 {
 	const char *l = ed->line[ed->row];
+	long page = MAX(ed->height - 1, 1);
 	if (key == KEYS_FN(KEY_LEFT)) {
 		if (ed->col)
 			ed->col = prev_char(l, ed->col);
@@ -204,13 +291,12 @@ static void ed_move(struct ed *ed, int key)
 		else if (ed->row + 1 < ed->n)
 			ed->row++, ed->col = 0;
 	} else if (key == KEYS_FN(KEY_UP) || key == KEYS_FN(KEY_DOWN)) {
-		if (key == KEYS_FN(KEY_UP) ? ed->row == 0 : ed->row + 1 >= ed->n)
-			return;
-		ed->row += key == KEYS_FN(KEY_UP) ? (size_t)-1 : 1;
-		const char *t = ed->line[ed->row];
-		ed->col = MIN(ed->col, strlen(t));
-		while (ed->col && ((unsigned char)t[ed->col] & 0xc0) == 0x80)
-			ed->col--;
+		ed_move_rows(ed, key == KEYS_FN(KEY_UP) ? -1 : 1);
+	} else if (key == KEYS_FN(KEY_PPAGE) || key == KEYS_FN(KEY_NPAGE)) {
+		ed_move_rows(ed, key == KEYS_FN(KEY_PPAGE) ? -page : page);
+		ed->top = key == KEYS_FN(KEY_PPAGE)
+		              ? (ed->top > (size_t)page ? ed->top - (size_t)page : 0)
+		              : ed->top + (size_t)page;
 	} else if (key == KEYS_FN(KEY_HOME) || key == KEYS_CTRL('a')) {
 		ed->col = 0;
 	} else if (key == KEYS_FN(KEY_END) || key == KEYS_CTRL('e')) {
@@ -218,45 +304,36 @@ static void ed_move(struct ed *ed, int key)
 	}
 }
 
-static int utf8_width(const char *s, size_t n)
-{
-	struct san_text t;
-	san_text_from(&t, s, n, 0, 0);
-	int w = san_width(t.s, t.len);
-	san_text_free(&t);
-	return w;
-}
-
 static void ed_draw(struct app *a, WINDOW *w, struct ed *ed)
 {
 	int h = getmaxy(w) - 2, width = getmaxx(w) - 2;
-	if (ed->row < ed->top)
-		ed->top = ed->row;
-	if (ed->row >= ed->top + (size_t)h)
-		ed->top = ed->row - (size_t)h + 1;
+	ed->width = width, ed->height = h;
+	size_t n;
+	struct ed_row *rows = ed_layout(ed, width, &n);
+	size_t r = ed_cursor_row(ed, rows, n);
+	if (n > (size_t)MAX(h, 1) && ed->top > n - (size_t)MAX(h, 1))
+		ed->top = n - (size_t)MAX(h, 1);
+	if (r < ed->top)
+		ed->top = r;
+	if (h > 0 && r >= ed->top + (size_t)h)
+		ed->top = r - (size_t)h + 1;
 	werase(w);
 	view_frame(w, &(struct rect){0, 0, getmaxx(w), getmaxy(w)},
-	           "Edit: Ctrl-S or F2 accepts, Esc cancels", true);
-	int cy = 1, cx = 1;
-	for (int y = 0; y < h && ed->top + (size_t)y < ed->n; y++) {
-		size_t i = ed->top + (size_t)y;
-		const char *l = ed->line[i];
-		size_t start = 0;
-		if (i == ed->row) /* scroll the cursor's line so the cursor shows */
-			while (utf8_width(l + start, ed->col - start) >= width)
-				start = next_char(l, start);
+	           "Edit: Ctrl-S or F2 accepts, Esc cancels, PgUp/PgDn", true);
+	for (int y = 0; y < h && ed->top + (size_t)y < n; y++) {
+		const struct ed_row *row = &rows[ed->top + (size_t)y];
+		const char *l = ed->line[row->line];
 		struct san_text t;
-		san_text_from(&t, l + start, strlen(l + start), 0, 0);
+		san_text_from(&t, l + row->start, row->end - row->start, 0, 0);
 		int used;
 		size_t k = san_fit(t.s, t.len, width, &used);
 		if (k)
 			mvwaddnwstr(w, 1 + y, 1, t.s, (int)k);
 		san_text_free(&t);
-		if (i == ed->row) {
-			cy = 1 + y;
-			cx = 1 + utf8_width(l + start, ed->col - start);
-		}
 	}
+	int cy = 1 + (int)(r - ed->top);
+	int cx = 1 + utf8_width(ed->line[ed->row] + rows[r].start, ed->col - rows[r].start);
+	free(rows);
 	(void)a;
 	wmove(w, cy, cx);
 	curs_set(1);
