@@ -585,8 +585,10 @@ static void test_shapley(void **state)
 	assert_true(v->ops->search(v, "answer", 1));
 	assert_int_equal(f->t.step, 1);
 	/* a step the Shapley phase did not credit (no candidates) shows "-", not a φ of 0 */
+	size_t had = it->n_cands[0];
 	((struct iteration *)it)->n_cands[0] = 0;
 	scr = draw(f, "shapley");
+	((struct iteration *)it)->n_cands[0] = had; /* its candidates are freed by the count */
 	assert_contains(scr, "-      -");
 	num = xasprintf("%+.3f ±%.3f", it->phi[1], it->phi_sd[1]);
 	assert_contains(scr, num);
