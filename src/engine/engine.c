@@ -108,6 +108,19 @@ static struct llm_stats phase_spend(const struct engine *en, enum phase p)
 	return ps.s;
 }
 
+/* The session's reuse so far in this process: memo hits, avoided requests, reused tokens. */
+static void reuse_now(const struct engine *en, struct engine_totals *t)
+{
+	struct llm_stats st;
+	llm_get_stats(en->llm, &st);
+	struct runner_stats rs;
+	runner_get_stats(en->runner, &rs);
+	*t = (struct engine_totals){0};
+	t->memo_hits = rs.memo_hits;
+	t->avoided = rs.memo_hits + st.deduplicated;
+	t->tokens_reused = st.tokens_reused;
+}
+
 /* Phase p's accounting starts: at its first request, or when it starts when none went ahead. */
 static void phase_open(struct engine *en, enum phase p)
 {
@@ -505,6 +518,7 @@ static int start_next(struct engine *en)
 	en->busy = true;
 	free(en->pause_reason);
 	en->pause_reason = NULL;
+	reuse_now(en, &en->at_start);
 	engine_emit(en, EV_PHASE_STARTED, -1, -1, NULL);
 	phase_start(en, p);
 	return 0;
@@ -528,9 +542,15 @@ static void account_phase(struct engine *en, struct iteration *it, enum phase p)
 	/* a difference of two running sums: to the pico-dollar, without the subtraction's noise */
 	c->cost_usd = round(st.cost_usd * 1e12) / 1e12;
 	if (en->go == GO_RESUME && p < en->resume_phase) {
-		/* a replay: the cache hits are no new calls; the phase cost what it cost then */
-		struct engine_totals *r = &en->replayed;
+		/* a replay: the cache hits are no new calls, and its memo hits, deduplicated
+		 * requests and reused tokens were counted when it ran (history.spent holds them);
+		 * the phase cost what it cost then */
+		struct engine_totals *r = &en->replayed, now;
+		reuse_now(en, &now);
 		r->calls += c->cached, r->cached += c->cached;
+		r->memo_hits += now.memo_hits - en->at_start.memo_hits;
+		r->avoided += now.avoided - en->at_start.avoided;
+		r->tokens_reused += now.tokens_reused - en->at_start.tokens_reused;
 		if (c->calls == c->cached)
 			r->tokens_in += c->tokens_in, r->tokens_out += c->tokens_out;
 		double extra = c->cost_usd; /* calls the cache no longer held */
@@ -1230,14 +1250,14 @@ void engine_totals(const struct engine *en, struct engine_totals *t)
 	const struct engine_totals *r = &en->replayed;
 	*t = (struct engine_totals){st.done - r->calls,
 	                            st.cached - r->cached,
-	                            rs.memo_hits,
-	                            rs.memo_hits + st.deduplicated,
+	                            rs.memo_hits - r->memo_hits,
+	                            rs.memo_hits + st.deduplicated - r->avoided,
 	                            st.tokens_in - r->tokens_in,
 	                            st.tokens_out - r->tokens_out,
 	                            st.cost_usd,
 	                            st.tokens_prompt_cached,
 	                            st.tokens_reasoning,
-	                            st.tokens_reused,
+	                            st.tokens_reused - r->tokens_reused,
 	                            st.estimated};
 }
 

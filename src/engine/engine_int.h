@@ -109,6 +109,9 @@ struct engine {
 	 * the cache hits of their replay, which are no new calls */
 	struct phase_cost resume_cost[PHASE_COUNT];
 	struct engine_totals replayed;
+	/* when the phase in flight started: the runner's memo hits, the LLM layer's deduplicated
+	 * requests and reused tokens (what a replay adds to them was counted when it ran) */
+	struct engine_totals at_start;
 	char *reopen_note; /* engine_reopen_note: what reopening refused or found damaged */
 
 	/* what to do after the phase in flight */

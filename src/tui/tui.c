@@ -683,10 +683,10 @@ static void offer_resume(struct app *a)
 		            paid.done, paid.cost_usd);
 	if (!cJSON_IsString(ph) || strcmp(ph->valuestring, phase_name(PHASE_FORWARD)) == 0)
 		return;
-	if (!it || it->phase >= PHASE_COUNT) {
-		tui_message(&a->t,
-		            "the unfinished iteration was saved without its record, after its "
-		            "prompts changed: it cannot be replayed; r runs it afresh");
+	if (!it || it->phase >= PHASE_COUNT) { /* not resumed: the note says why */
+		const char *why = engine_reopen_note(a->t.en);
+		tui_message(&a->t, "reopened: %s; r runs it afresh",
+		            why ? why : "the unfinished iteration cannot be resumed");
 		return;
 	}
 	if (strcmp(ph->valuestring, phase_name(it->phase)) == 0) {

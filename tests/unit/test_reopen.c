@@ -1167,6 +1167,40 @@ static void test_reopen_damaged_fields(void **state)
 	rig_close(&g);
 }
 
+/* An older file (no record) saved after its selection, reopened and replayed from the response
+ * cache: the replay's memo hits, deduplicated requests and reused tokens are those the spend
+ * already holds, so every count (and the money) is what it was before the reopening. */
+static void test_replay_counts_once(void **state)
+{
+	(void)state;
+	struct rig g;
+	rig_open(&g, "chain5");
+	step_to(&g, PHASE_SHAPLEY);
+	struct engine_totals before, after;
+	engine_spent(g.en, &before);
+	assert_true(before.memo_hits > 0);
+	engine_store(g.en);
+	cJSON_DeleteItemFromObjectCaseSensitive(session_section(g.s, "state"), "record");
+	struct err e = {{0}};
+	assert_int_equal(session_save(g.s, g.path, &e), 0);
+	rig_unload(&g);
+	rig_load(&g);
+	assert_null(engine_reopen_note(g.en));
+	assert_int_equal(engine_resume(g.en), 0);
+	drive(&g);
+	assert_int_equal(engine_current(g.en)->phase, PHASE_SHAPLEY);
+	engine_spent(g.en, &after);
+	assert_int_equal(after.calls, before.calls);
+	assert_int_equal(after.cached, before.cached);
+	assert_int_equal(after.memo_hits, before.memo_hits);
+	assert_int_equal(after.avoided, before.avoided);
+	assert_int_equal(after.tokens_in, before.tokens_in);
+	assert_int_equal(after.tokens_out, before.tokens_out);
+	assert_int_equal(after.tokens_reused, before.tokens_reused);
+	assert_true(fabs(after.cost_usd - before.cost_usd) < 1e-12);
+	rig_close(&g);
+}
+
 /* An unfinished iteration whose number does not follow the history's last (a file edited or
  * pieced together) is not resumed, and the note says which number it must be. */
 static void test_reopen_number_follows(void **state)
@@ -1266,6 +1300,7 @@ int main(void)
 	    cmocka_unit_test(test_reopen_hand_edited),
 	    cmocka_unit_test(test_reopen_number_follows),
 	    cmocka_unit_test(test_reopen_damaged_fields),
+	    cmocka_unit_test(test_replay_counts_once),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
