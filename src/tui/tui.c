@@ -686,7 +686,8 @@ static void offer_resume(struct app *a)
 	if (!it || it->phase >= PHASE_COUNT) { /* not resumed: the note says why */
 		const char *why = engine_reopen_note(a->t.en);
 		tui_message(&a->t, "reopened: %s",
-		            why ? why : "the unfinished iteration cannot be resumed; r runs it afresh");
+		            why ? why
+		                : "the unfinished iteration cannot be resumed; r runs it afresh");
 		return;
 	}
 	if (strcmp(ph->valuestring, phase_name(it->phase)) == 0) {
