@@ -742,6 +742,19 @@ static cJSON *run_report(struct run_ctx *c)
 			cJSON *sc = cJSON_AddObjectToObject(j, "screening");
 			cJSON_AddNumberToObject(sc, "examples", (double)it->n_screen);
 			cJSON_AddNumberToObject(sc, "configurations", (double)it->n_screened);
+			/* the rungs, each with the configurations that ran on it */
+			cJSON *rungs = cJSON_AddArrayToObject(sc, "rungs");
+			for (size_t n = it->n_screen;; n = iteration_next_rung(it, n)) {
+				cJSON *rung = cJSON_CreateObject();
+				size_t ran = 0;
+				for (size_t e = 0; e < it->n_screened; e++)
+					ran += it->screen_n[e] >= n;
+				cJSON_AddNumberToObject(rung, "examples", (double)n);
+				cJSON_AddNumberToObject(rung, "configurations", (double)ran);
+				cJSON_AddItemToArray(rungs, rung);
+				if (n >= it->n_val)
+					break;
+			}
 			cJSON_AddNumberToObject(sc, "in_full", (double)it->n_evals);
 			cJSON_AddNumberToObject(sc, "requests_saved", (double)it->screen_saved);
 		}

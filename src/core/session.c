@@ -578,10 +578,12 @@ static const struct json_num_rule history_numbers[] = {
     {"state.record.validation[]", true, 0, N_MAX},
     {"state.record.best_evaluation", true, -1, N_MAX},
     {"state.record.screening.positions[]", true, 0, N_MAX},
+    {"state.record.screening.first", true, 1, N_MAX},
     {"state.record.screening.saved", true, 0, N_MAX},
     {"state.record.screening.screened[].choice[]", true, 0, ITER_MAX},
     {"state.record.screening.screened[].scores[]", false, -1, 1},
     {"state.record.screening.screened[].estimate", true, 0, N_MAX},
+    {"state.record.screening.screened[].n", true, 1, N_MAX},
     {NULL, false, 0, 0},
 };
 

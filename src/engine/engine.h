@@ -164,14 +164,18 @@ struct iteration {
 	size_t n_evals;
 	double base_score; /* incumbent on the validation sample */
 	/* screening (optimizer.screen_size): every configuration is first run on a seeded
-	 * subsample of the validation sample, and only those that can still win on all of it.
-	 * screen_idx: the subsample (split indices, n_screen of them; 0: no screening);
-	 * screened: every configuration evaluated, scored on the subsample only (evals holds the
-	 * full evaluations); screen_saved: requests saved, estimated from each configuration not
-	 * run in full as its subsample requests scaled to the whole sample */
-	size_t *screen_idx, *screen_pos; /* screen_pos: the subsample's positions in val_idx */
-	size_t n_screen;
+	 * subsample of the validation sample, then in rungs of twice as many examples, and only
+	 * those that can still win on all of it run in full.
+	 * screen_idx: the rungs' examples (split indices, n_screen_pos of them, nested: rung r is
+	 * the first n_screen << r); n_screen: the first rung (0: no screening);
+	 * screened: every configuration evaluated, scored on the first screen_n[e] of those
+	 * (n_val: it ran in full; evals holds the full evaluations); screen_saved: requests saved,
+	 * estimated from each configuration not run in full as its rung's requests per example
+	 * times the examples it did not run */
+	size_t *screen_idx, *screen_pos; /* screen_pos: the rungs' positions in val_idx */
+	size_t n_screen, n_screen_pos;
 	struct evaluation *screened;
+	size_t *screen_n;
 	size_t n_screened;
 	long screen_saved;
 	/* why the search stopped before eval_budget (phases_search.c, the steady-proposal rule):
@@ -198,6 +202,13 @@ struct iteration {
 	char *note;          /* what happened (all-good batch, provider failure...) */
 	struct cJSON *saved; /* an iteration restored from the session: its stored record */
 };
+
+/* Screening's rung after one of n examples (it->n_screen is the first): twice as many while
+ * at most half the sample (it->n_screen_pos the largest), then the whole sample. */
+static inline size_t iteration_next_rung(const struct iteration *it, size_t n)
+{
+	return n < it->n_screen_pos ? 2 * n : it->n_val;
+}
 
 struct prompt_version {
 	int step;

@@ -32,6 +32,7 @@ struct eval_job {
 	struct run_batch *batch;
 	uint32_t mask;   /* for Shapley coalitions: set when known */
 	bool full;       /* on the whole validation sample, else on the screening subsample */
+	size_t n_ex;     /* not full: the first n_ex of it->screen_idx (a rung) */
 	double proj_usd; /* its projected cost, counted in engine.committed_* while it runs */
 	long proj_tokens;
 };

@@ -356,7 +356,9 @@ static cJSON *open_json(const struct engine *en, const struct iteration *it, con
 	cJSON_AddNumberToObject(o, "best_evaluation", it->best_eval);
 	if (it->n_screen) {
 		cJSON *sc = cJSON_AddObjectToObject(o, "screening");
-		cJSON_AddItemToObject(sc, "positions", index_array(it->screen_pos, it->n_screen));
+		cJSON_AddItemToObject(sc, "positions",
+		                      index_array(it->screen_pos, it->n_screen_pos));
+		cJSON_AddNumberToObject(sc, "first", (double)it->n_screen);
 		cJSON_AddNumberToObject(sc, "saved", (double)it->screen_saved);
 		cJSON *arr = cJSON_AddArrayToObject(sc, "screened");
 		for (size_t e = 0; e < it->n_screened; e++) {
@@ -364,7 +366,9 @@ static cJSON *open_json(const struct engine *en, const struct iteration *it, con
 			cJSON *j = cJSON_CreateObject();
 			cJSON_AddItemToObject(j, "choice", cJSON_CreateIntArray(ev->choice, m));
 			cJSON_AddItemToObject(
-			    j, "scores", cJSON_CreateDoubleArray(ev->scores, (int)it->n_screen));
+			    j, "scores",
+			    cJSON_CreateDoubleArray(ev->scores, (int)it->n_screen_pos));
+			cJSON_AddNumberToObject(j, "n", (double)it->screen_n[e]);
 			cJSON_AddNumberToObject(j, "estimate",
 			                        en->screen_est ? (double)en->screen_est[e] : 0);
 			cJSON_AddItemToArray(arr, j);
@@ -832,17 +836,24 @@ static bool restore_screening(struct engine *en, struct iteration *it, const cJS
 	size_t m = en->s->n_steps;
 	if (!sc)
 		return true;
-	it->screen_pos =
-	    indices_of(cJSON_GetObjectItemCaseSensitive(sc, "positions"), it->n_val, &it->n_screen);
-	if (!it->screen_pos || !it->n_screen)
+	it->screen_pos = indices_of(cJSON_GetObjectItemCaseSensitive(sc, "positions"), it->n_val,
+	                            &it->n_screen_pos);
+	if (!it->screen_pos || !it->n_screen_pos)
 		return false;
-	it->screen_idx = xcalloc(it->n_screen, sizeof *it->screen_idx);
-	for (size_t k = 0; k < it->n_screen; k++)
+	/* the first rung; a record from before the rungs has that one only */
+	it->n_screen = cJSON_GetObjectItemCaseSensitive(sc, "first")
+	                   ? (size_t)json_get_count(sc, "first")
+	                   : it->n_screen_pos;
+	if (!it->n_screen || it->n_screen > it->n_screen_pos)
+		return false;
+	it->screen_idx = xcalloc(it->n_screen_pos, sizeof *it->screen_idx);
+	for (size_t k = 0; k < it->n_screen_pos; k++)
 		it->screen_idx[k] = it->val_idx[it->screen_pos[k]];
 	it->screen_saved = json_get_count(sc, "saved");
 	const cJSON *arr = cJSON_GetObjectItemCaseSensitive(sc, "screened"), *e;
 	size_t n = (size_t)cJSON_GetArraySize(arr);
 	it->screened = xcalloc(n + 1, sizeof *it->screened);
+	it->screen_n = xcalloc(n + 1, sizeof *it->screen_n);
 	en->screen_est = xgrow(en->screen_est, &en->cap_screen_est, n + 1, sizeof *en->screen_est);
 	cJSON_ArrayForEach(e, arr)
 	{
@@ -853,11 +864,19 @@ static bool restore_screening(struct engine *en, struct iteration *it, const cJS
 			if (json_int(cJSON_GetArrayItem(choice, (int)i), 0, (double)it->n_cands[i],
 			             &ev->choice[i], NULL) < 0)
 				return false;
-		ev->scores = scores_of(cJSON_GetObjectItemCaseSensitive(e, "scores"), it->n_screen);
+		ev->scores =
+		    scores_of(cJSON_GetObjectItemCaseSensitive(e, "scores"), it->n_screen_pos);
 		if (!ev->scores)
 			return false;
-		for (size_t k = 0; k < it->n_screen; k++)
-			ev->score += ev->scores[k] / (double)it->n_screen;
+		size_t have = cJSON_GetObjectItemCaseSensitive(e, "n")
+		                  ? (size_t)json_get_count(e, "n")
+		                  : it->n_screen_pos;
+		if (have != it->n_val && (have < it->n_screen || have > it->n_screen_pos))
+			return false;
+		it->screen_n[it->n_screened - 1] = have;
+		have = MIN(have, it->n_screen_pos);
+		for (size_t k = 0; k < have; k++)
+			ev->score += ev->scores[k] / (double)have;
 		en->screen_est[it->n_screened - 1] = json_get_count(e, "estimate");
 	}
 	return true;

@@ -272,8 +272,10 @@ void phase_clear(struct iteration *it, enum phase p, size_t n_steps)
 			free(it->screened);
 			free(it->screen_idx);
 			free(it->screen_pos);
+			free(it->screen_n);
 			it->screened = NULL, it->screen_idx = it->screen_pos = NULL;
-			it->n_screened = it->n_screen = 0;
+			it->screen_n = NULL;
+			it->n_screened = it->n_screen = it->n_screen_pos = 0;
 			it->screen_saved = 0;
 			it->search_end = NULL;
 		}

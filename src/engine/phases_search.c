@@ -314,20 +314,24 @@ enum split_id phases_val_split(const struct engine *en)
  * With optimizer.screen_size n0 > 0 (unset: 30 when the validation sample holds at least 90
  * examples, session.h SCREEN_AUTO) and a validation sample of at least 3 n0 examples, every
  * configuration is first run on a seeded subsample of n0 of them (the incumbent on all of them
- * from the start), and Shapley values are computed on the subsample.  c can still beat b when,
- * over the paired differences d_j = score_c(j) - score_b(j) on the subsample,
- * mean(d) + SCREEN_Z sd(d) / sqrt(n0) > 0.
- * Racing, while the search runs: a screened configuration that can still beat B, the best one
- * measured on the whole sample so far (at first the incumbent), is run on the whole sample, one
- * at a time, best subsample mean first; the search's Gaussian process then sees its whole-sample
- * mean instead of its subsample one (the others keep their subsample means).
- * After the search (and again after Shapley's evaluations, which are not raced), the
- * configuration with the best subsample mean (the leader L) and those that can still beat it
- * are run on the whole sample if they were not, at most SCREEN_MAX_FULL, best subsample mean
- * first.  The proposal is the best on the whole sample (ties: the one evaluated first). */
+ * from the start), and Shapley values are computed on the subsample.
+ * Successive halving in rungs: the rungs are the first n0, 2 n0, 4 n0, ... examples of one
+ * seeded order (while a rung is at most half the sample), then the whole sample; 300 examples
+ * and n0 = 30: 30, 60, 120, 300.  A configuration c climbs to the next rung while it can still
+ * beat B, the best configuration measured on the whole sample so far (at first the incumbent),
+ * by the paired rule on the examples both ran: with d_j = score_c(j) - score_B(j), mean(d) and
+ * SE = sd(d) / sqrt(n), c is dropped when mean(d) + SCREEN_Z SE <= 0 while SE > SCREEN_SE_MIN
+ * (below zero by more than SCREEN_Z standard errors), or when mean(d) <= 0 once SE <=
+ * SCREEN_SE_MIN (so few examples differ that the SE says nothing: only a gain keeps it; ties
+ * go to the configuration met first).  One climb at a time, the best rung mean first, while the
+ * search runs (racing) and again after Shapley's evaluations; the search's Gaussian process sees
+ * each configuration's mean on the most examples it ran.  A climb runs the rung's examples: the
+ * run memo answers those of the rungs below.  The proposal is the best on the whole sample
+ * (ties: the one evaluated first). */
 
 #define SCREEN_Z        2.0
-#define SCREEN_MAX_FULL 3
+#define SCREEN_SE_MIN   0.02
+#define SCREEN_MAX_FULL 3 /* the projection's whole-sample runs besides the incumbent */
 
 static size_t screen_size(const struct engine *en, size_t n_val)
 {
@@ -338,28 +342,33 @@ static size_t screen_size(const struct engine *en, size_t n_val)
 	return n0 && n0 * 3 <= n_val ? n0 : 0;
 }
 
-/* The subsample: n0 positions of val_idx drawn with the seed, fixed like the sample itself. */
+/* The rungs' examples: positions of val_idx in a seeded order, fixed like the sample itself;
+ * each rung's new examples sorted among themselves. */
 static void screen_sample(struct engine *en, struct iteration *it)
 {
-	size_t n0 = screen_size(en, it->n_val);
+	size_t n0 = screen_size(en, it->n_val), top = n0;
 	if (!n0)
 		return;
+	while (2 * top <= it->n_val / 2)
+		top *= 2;
 	size_t *perm = xcalloc(it->n_val, sizeof *perm);
 	for (size_t i = 0; i < it->n_val; i++)
 		perm[i] = i;
 	struct rng r;
 	rng_seed(&r, en->s->opt.seed * 104729u + 11u +
 	                 (en->s->opt.val_resample ? (uint64_t)it->number - 1 : 0));
-	for (size_t i = 0; i < n0; i++) {
+	for (size_t i = 0; i < top; i++) {
 		size_t j = i + (size_t)rng_below(&r, it->n_val - i), t = perm[i];
 		perm[i] = perm[j], perm[j] = t;
 	}
-	qsort(perm, n0, sizeof *perm, cmp_size);
+	for (size_t lo = 0, hi = n0; lo < top; lo = hi, hi *= 2)
+		qsort(perm + lo, hi - lo, sizeof *perm, cmp_size);
 	it->screen_pos = perm;
-	it->screen_idx = xcalloc(n0, sizeof *it->screen_idx);
-	for (size_t k = 0; k < n0; k++)
+	it->screen_idx = xcalloc(top, sizeof *it->screen_idx);
+	for (size_t k = 0; k < top; k++)
 		it->screen_idx[k] = it->val_idx[perm[k]];
 	it->n_screen = n0;
+	it->n_screen_pos = top;
 }
 
 void selection_plan(const struct engine *en, const struct iteration *it, struct eval_plan *p)
@@ -379,8 +388,8 @@ void selection_plan(const struct engine *en, const struct iteration *it, struct 
 	    2, {budget, MIN(budget, 1 + SCREEN_MAX_FULL)}, {(long)n0, (long)n_val}};
 }
 
-/* What the search and Shapley compare: every configuration on the screening subsample, or
- * without screening the full evaluations. */
+/* What the search and Shapley compare: every configuration on the screening subsample (the
+ * first rung, which all ran), or without screening the full evaluations. */
 struct table {
 	const struct evaluation *ev;
 	size_t n, n_ex;
@@ -407,19 +416,32 @@ static bool evaluated(const struct iteration *it, const int *choice, size_t m)
 	return find_eval(t.ev, t.n, choice, m) >= 0;
 }
 
-/* Adds a configuration's subsample scores (picked out of a full run's) to it->screened. */
+/* A screened configuration's scores on the first n rung examples (n_val: a full run's, picked
+ * out at the rungs' positions); its score, the mean over the rung examples it ran. */
+static void screen_set(struct iteration *it, size_t e, const double *scores, size_t n)
+{
+	struct evaluation *ev = &it->screened[e];
+	bool full = n >= it->n_val;
+	size_t have = full ? it->n_screen_pos : MIN(n, it->n_screen_pos);
+	double sum = 0;
+	for (size_t k = 0; k < have; k++)
+		sum += ev->scores[k] = scores[full ? it->screen_pos[k] : k];
+	ev->score = sum / (double)have;
+	it->screen_n[e] = full ? it->n_val : have;
+}
+
+/* Adds a configuration to it->screened with its scores on the first n rung examples. */
 static struct evaluation *screen_add(struct iteration *it, const int *choice, size_t m,
-                                     const double *scores, bool full)
+                                     const double *scores, size_t n)
 {
 	it->screened = xrealloc(it->screened, (it->n_screened + 1) * sizeof *it->screened);
+	it->screen_n = xrealloc(it->screen_n, (it->n_screened + 1) * sizeof *it->screen_n);
 	struct evaluation *ev = &it->screened[it->n_screened++];
+	*ev = (struct evaluation){0};
 	ev->choice = xmalloc(m * sizeof *ev->choice);
 	memcpy(ev->choice, choice, m * sizeof *choice);
-	ev->scores = xmalloc(it->n_screen * sizeof *ev->scores);
-	double sum = 0;
-	for (size_t k = 0; k < it->n_screen; k++)
-		sum += ev->scores[k] = scores[full ? it->screen_pos[k] : k];
-	ev->score = sum / (double)it->n_screen;
+	ev->scores = xcalloc(it->n_screen_pos, sizeof *ev->scores);
+	screen_set(it, it->n_screened - 1, scores, n);
 	return ev;
 }
 
@@ -433,21 +455,18 @@ bool phases_can_still_win(const double *c, const double *l, size_t n)
 		double d = c[j] - l[j] - mean;
 		ss += d * d;
 	}
-	double sd = n > 1 ? sqrt(ss / (double)(n - 1)) : 0;
-	return n && mean + SCREEN_Z * sd / sqrt((double)n) > 0;
-}
-
-/* Whether configuration c can still beat l on the whole sample (the rule above). */
-static bool can_still_win(const struct evaluation *c, const struct evaluation *l, size_t n)
-{
-	return phases_can_still_win(c->scores, l->scores, n);
+	double se = n > 1 ? sqrt(ss / (double)(n - 1)) / sqrt((double)n) : 0;
+	if (!n)
+		return false;
+	return se > SCREEN_SE_MIN ? mean + SCREEN_Z * se > 0 : mean > 0;
 }
 
 static int best_eval(const struct engine *en, const struct iteration *it);
-static bool launch_eval(struct engine *en, struct iteration *it, const int *choice, bool full);
+static bool launch_eval_on(struct engine *en, struct iteration *it, const int *choice, size_t n);
 
-/* Racing (above): launches the next screened configuration that can still beat the best one
- * measured on the whole sample; false when there is none (or one is in flight). */
+/* Racing (above): launches the next climb, a screened configuration that can still beat the
+ * best one measured on the whole sample on the examples it ran, on its next rung; false when
+ * there is none (or one is in flight). */
 static bool race(struct engine *en, struct iteration *it)
 {
 	size_t m = en->s->n_steps;
@@ -455,18 +474,19 @@ static bool race(struct engine *en, struct iteration *it)
 	long bs = b >= 0 ? find_eval(it->screened, it->n_screened, it->evals[b].choice, m) : -1;
 	if (bs < 0)
 		return false;
-	const struct evaluation *go = NULL;
+	long go = -1;
 	for (size_t e = 0; e < it->n_screened; e++) {
 		const struct evaluation *c = &it->screened[e];
-		if ((!go || c->score > go->score) &&
-		    find_eval(it->evals, it->n_evals, c->choice, m) < 0 &&
-		    can_still_win(c, &it->screened[bs], it->n_screen))
-			go = c;
+		size_t n = it->screen_n[e];
+		if (n < it->n_val && (go < 0 || c->score > it->screened[go].score) &&
+		    phases_can_still_win(c->scores, it->screened[bs].scores, n))
+			go = (long)e;
 	}
-	if (!go)
+	if (go < 0)
 		return false;
 	en->launching = true;
-	bool launched = launch_eval(en, it, go->choice, true);
+	bool launched = launch_eval_on(en, it, it->screened[go].choice,
+	                               iteration_next_rung(it, it->screen_n[go]));
 	en->launching = false;
 	return launched;
 }
@@ -487,7 +507,7 @@ static void prepare_job(struct engine *en, struct iteration *it, struct eval_job
 	job->batch = job->full ? runner_prepare(en->runner, job->config, phases_val_split(en),
 	                                        it->val_idx, it->n_val, tag, &cb)
 	                       : runner_prepare(en->runner, job->config, phases_val_split(en),
-	                                        it->screen_idx, it->n_screen, tag, &cb);
+	                                        it->screen_idx, job->n_ex, tag, &cb);
 	/* a subsample's runs: only the scores are read; a whole-sample run may become the
 	 * proposal's evidence (keep_traces) */
 	if (!job->full)
@@ -541,24 +561,27 @@ void phases_launch_sliced(struct engine *en)
 		en->slicer = llm_source_add(en->llm, &slicer_ops, en);
 }
 
-/* Launches one evaluation, or refuses it (false, en->cap_reason set) when the caps would not
- * hold: what the session spent, the evaluations in flight and this one at their projections. */
-static bool launch_eval(struct engine *en, struct iteration *it, const int *choice, bool full)
+/* Launches one evaluation on the first n rung examples (n_val or more: the whole sample), or
+ * refuses it (false, en->cap_reason set) when the caps would not hold: what the session spent,
+ * the evaluations in flight and this one at their projections. */
+static bool launch_eval_on(struct engine *en, struct iteration *it, const int *choice, size_t n)
 {
 	const struct session *s = en->s;
 	if (en->cap_reason)
 		return false;
-	full = full || !it->n_screen;
+	bool full = n >= it->n_val || !it->n_screen;
+	n = full ? it->n_val : MIN(n, it->n_screen_pos);
 	double usd;
 	long tokens;
 	en->cap_reason = engine_eval_over_cap(en, it, choice, full ? it->val_idx : it->screen_idx,
-	                                      full ? it->n_val : it->n_screen, &usd, &tokens);
+	                                      n, &usd, &tokens);
 	if (en->cap_reason)
 		return false;
 	en->committed_usd += usd, en->committed_tokens += tokens;
 	struct eval_job *job = xcalloc(1, sizeof *job);
 	job->en = en;
 	job->full = full;
+	job->n_ex = n;
 	job->proj_usd = usd, job->proj_tokens = tokens;
 	job->choice = xmalloc(s->n_steps * sizeof *job->choice);
 	memcpy(job->choice, choice, s->n_steps * sizeof *job->choice);
@@ -578,31 +601,39 @@ static bool launch_eval(struct engine *en, struct iteration *it, const int *choi
 	return true;
 }
 
-/* A finished job's part in the screening: its subsample scores, the search's observation, and
- * the requests saved (a configuration run in full after its screening saved none). */
+static bool launch_eval(struct engine *en, struct iteration *it, const int *choice, bool full)
+{
+	return launch_eval_on(en, it, choice, full ? it->n_val : it->n_screen);
+}
+
+/* A finished job's part in the screening: its rung scores, the search's observation, and the
+ * requests saved: the run's requests per new example times the examples it did not run (a
+ * climb's run asks only its rung's new examples; the memo answers the others). */
 static void screen_collect(struct engine *en, struct iteration *it, struct eval_job *job)
 {
-	size_t m = en->s->n_steps;
-	long known = find_eval(it->screened, it->n_screened, job->choice, m);
-	if (known >= 0) { /* raced or promoted: the search sees the whole-sample mean */
-		it->screen_saved -= en->screen_est[known];
-		en->screen_est[known] = 0;
-		if (en->bo)
-			bo_revise(en->bo, job->choice, run_batch_score(job->batch));
-		return;
+	size_t m = en->s->n_steps, n = job->full ? it->n_val : job->n_ex;
+	long e = find_eval(it->screened, it->n_screened, job->choice, m), before = 0;
+	if (e >= 0) { /* a climb: the search sees the mean on more examples */
+		before = (long)it->screen_n[e];
+		screen_set(it, (size_t)e, run_batch_scores(job->batch), n);
+		it->screen_saved -= en->screen_est[e];
+	} else {
+		screen_add(it, job->choice, m, run_batch_scores(job->batch), n);
+		e = (long)it->n_screened - 1;
+		en->screen_est = xgrow(en->screen_est, &en->cap_screen_est, it->n_screened,
+		                       sizeof *en->screen_est);
 	}
-	const struct evaluation *ev =
-	    screen_add(it, job->choice, m, run_batch_scores(job->batch), job->full);
-	en->screen_est =
-	    xgrow(en->screen_est, &en->cap_screen_est, it->n_screened, sizeof *en->screen_est);
-	long est = job->full ? 0
-	                     : run_batch_calls(job->batch) * (long)(it->n_val - it->n_screen) /
-	                           (long)it->n_screen;
-	en->screen_est[it->n_screened - 1] = est;
+	long est = job->full || (long)n <= before
+	               ? 0
+	               : run_batch_calls(job->batch) * (long)(it->n_val - n) / ((long)n - before);
+	en->screen_est[e] = est;
 	it->screen_saved += est;
-	if (en->bo) {
-		struct err e = {{0}};
-		bo_observe(en->bo, ev->choice, ev->score, &e);
+	double score = job->full ? run_batch_score(job->batch) : it->screened[e].score;
+	if (en->bo && before) {
+		bo_revise(en->bo, job->choice, score);
+	} else if (en->bo) {
+		struct err err = {{0}};
+		bo_observe(en->bo, job->choice, score, &err);
 	}
 }
 
@@ -885,44 +916,13 @@ int stage_selection_search(struct engine *en, struct iteration *it, bool resumed
 	return it->n_screen ? STAGE_NEXT : STAGE_DONE;
 }
 
-static int cmp_screen_score(const void *a, const void *b)
-{
-	const struct evaluation *x = *(const struct evaluation *const *)a,
-	                        *y = *(const struct evaluation *const *)b;
-	if (x->score != y->score)
-		return (x->score < y->score) - (x->score > y->score);
-	return (x > y) - (x < y); /* ties: the one evaluated first */
-}
-
-/* After the search, and again after Shapley's evaluations (on the subsample, they may hold a
- * new leader): the leader and the configurations that can still beat it, in full. */
+/* After the search, and again after Shapley's evaluations (on the first rung, they may hold a
+ * configuration that can win): the climbs left (racing, above), one at a time. */
 int stage_screen_promote(struct engine *en, struct iteration *it, bool resumed)
 {
-	size_t m = en->s->n_steps;
-	if (!resumed && it->n_screened) {
-		const struct evaluation *lead = &it->screened[0];
-		for (size_t e = 1; e < it->n_screened; e++)
-			if (it->screened[e].score > lead->score)
-				lead = &it->screened[e];
-		const struct evaluation **go = xcalloc(it->n_screened, sizeof *go);
-		size_t n = 0;
-		for (size_t e = 0; e < it->n_screened; e++) {
-			const struct evaluation *c = &it->screened[e];
-			if (find_eval(it->evals, it->n_evals, c->choice, m) < 0 &&
-			    (c == lead || can_still_win(c, lead, it->n_screen)))
-				go[n++] = c;
-		}
-		qsort(go, n, sizeof *go, cmp_screen_score);
-		en->launching = true;
-		for (size_t k = 0; k < n && k < SCREEN_MAX_FULL && !en->cap_reason; k++)
-			launch_eval(en, it, go[k]->choice, true);
-		en->launching = false;
-		free(go);
-		if (en->jobs_left)
-			return STAGE_WAIT;
-	}
+	(void)resumed;
 	collect_evals(en, it);
-	return STAGE_DONE;
+	return race(en, it) ? STAGE_WAIT : STAGE_DONE;
 }
 
 /* ---- Shapley ---- */

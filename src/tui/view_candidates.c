@@ -184,11 +184,21 @@ static void build_evals(struct view *v, const struct iteration *it, bool by_scor
 	            "examples, %s; cost $%.4f in all (%ld calls)",
 	            it->n_evals, it->n_evals == 1 ? "" : "s", it->n_val,
 	            by_score ? "best first" : "in the order they ran", pc->cost_usd, pc->calls);
-	if (it->n_screen)
+	if (it->n_screen) { /* "screened in rungs: 17 on 30 examples, 5 on 60, 2 on 300; ..." */
+		struct sbuf r = {0};
+		for (size_t n = it->n_screen;; n = iteration_next_rung(it, n)) {
+			size_t ran = 0;
+			for (size_t e = 0; e < it->n_screened; e++)
+				ran += it->screen_n[e] >= n;
+			sbuf_addf(&r, "%s%zu on %zu", n == it->n_screen ? "" : ", ", ran, n);
+			if (n >= it->n_val)
+				break;
+		}
 		tlines_addf(l, THEME_TEXT_DIM, 2,
-		            "screened first on %zu of them: %zu configurations, %zu run in full, "
-		            "about %ld requests saved",
-		            it->n_screen, it->n_screened, it->n_evals, it->screen_saved);
+		            "screened in rungs: %s examples; about %ld requests saved",
+		            sbuf_str(&r), it->screen_saved);
+		sbuf_free(&r);
+	}
 	if (it->search_end) /* the steady-proposal rule (adopt-tui-session(5)) */
 		tlines_addf(l, THEME_TEXT_DIM, 2, "the search stopped before its budget of %d: %s",
 		            s->opt.eval_budget,

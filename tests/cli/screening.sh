@@ -1,9 +1,9 @@
 #!/bin/sh
 # screening.sh: --run --json on hotpot-mini with optimizer.screen_size 2 (12 validation
 # examples): the iteration says how selection screened (on 2 examples, how many configurations,
-# how many ran in full, the requests saved); screen_size 0 turns it off and the key is
-# absent.  Unset, it is 30 on a sample of 90 examples (val.jsonl repeated under new ids) and off
-# on the 12 of hotpot-mini.
+# how many ran in full, the requests saved, the rungs 2, 4, 12 with the configurations that ran
+# on each); screen_size 0 turns it off and the key is absent.  Unset, it is 30 on a sample of 90
+# examples (val.jsonl repeated under new ids) and off on the 12 of hotpot-mini.
 . tests/cli/lib.inc
 cp examples/hotpot-mini/*.json examples/hotpot-mini/*.jsonl "$T/"
 python3 - "$T/session.json" <<'PY'
@@ -34,6 +34,11 @@ assert sc["examples"] == 2, sc
 assert sc["configurations"] >= sc["in_full"] >= 1, sc
 assert sc["in_full"] == it["evaluations"], (sc, it["evaluations"])
 assert sc["requests_saved"] >= 0, sc
+rungs = sc["rungs"]
+assert [r["examples"] for r in rungs] == [2, 4, 12], rungs
+ran = [r["configurations"] for r in rungs]
+assert ran[0] == sc["configurations"] and ran == sorted(ran, reverse=True), rungs
+assert ran[-1] == sc["in_full"], rungs
 PY
 case="off"; run --run 1 --json "$T/off.json"; expect_rc 0; expect_clean
 python3 -c 'import json,sys

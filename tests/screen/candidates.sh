@@ -54,6 +54,7 @@ golden cand-list-80
 contains cand-list-80 "Iteration 1:"
 
 # screened first (screen_size 2 of the 12 validation examples): the line under the heading
+# names the rungs (2, 4, then all 12), all 8 configurations on the first
 example hotpot-mini
 python3 - "$SESSION" <<'PY'
 import json, sys
@@ -67,6 +68,8 @@ wait-idle
 key C
 :save-display cand-screened.txt
 SCRIPT
-contains cand-screened "screened first on 2 of them: 8 configurations, "
+contains cand-screened "screened in rungs: 8 on 2, "
+contains cand-screened " on 4, "
+contains cand-screened " on 12 examples; about "
 contains cand-screened "requests saved"
 finish

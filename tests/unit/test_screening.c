@@ -238,20 +238,30 @@ static void run_chain(int screen, struct outcome *out)
 		assert_int_equal(it->n_screened, 8); /* the search's budget, in configurations */
 		assert_true(it->n_evals >= 2 &&
 		            it->n_evals <= it->n_screened); /* raced, promoted */
-		for (size_t k = 0; k < it->n_screen;
-		     k++) { /* a subsample of the sample, in order */
+		/* the rungs: 10, then 20 (at most half of 60), then all 60 */
+		assert_int_equal(it->n_screen_pos, 2 * (size_t)screen);
+		for (size_t k = 0; k < it->n_screen_pos; k++) { /* each rung's new ones in order */
 			assert_true(it->screen_pos[k] < it->n_val);
-			assert_true(k == 0 || it->screen_pos[k] > it->screen_pos[k - 1]);
+			assert_true(k == 0 || k == it->n_screen ||
+			            it->screen_pos[k] > it->screen_pos[k - 1]);
+			for (size_t j = 0; j < k; j++)
+				assert_true(it->screen_pos[j] != it->screen_pos[k]);
 			assert_int_equal(it->screen_idx[k], it->val_idx[it->screen_pos[k]]);
 		}
+		size_t in_full = 0;
 		for (size_t c = 0; c < it->n_screened; c++) {
 			const struct evaluation *sv = &it->screened[c];
+			size_t n = it->screen_n[c];
+			assert_true(n == it->n_screen || n == it->n_screen_pos || n == it->n_val);
+			in_full += n == it->n_val;
+			n = MIN(n, it->n_screen_pos);
 			double sum = 0;
-			for (size_t k = 0; k < it->n_screen; k++)
+			for (size_t k = 0; k < n; k++)
 				sum += sv->scores[k];
-			assert_true(fabs(sv->score - sum / (double)it->n_screen) < 1e-12);
+			assert_true(fabs(sv->score - sum / (double)n) < 1e-12);
 		}
-		/* every configuration run in full was screened, with the same subsample scores */
+		assert_int_equal(in_full, it->n_evals);
+		/* every configuration run in full was screened, with the same rung scores */
 		for (size_t e2 = 0; e2 < it->n_evals; e2++) {
 			const struct evaluation *ev = &it->evals[e2];
 			const struct evaluation *sv = NULL;
@@ -259,7 +269,7 @@ static void run_chain(int screen, struct outcome *out)
 				if (!memcmp(it->screened[c].choice, ev->choice, sizeof(int) * M))
 					sv = &it->screened[c];
 			assert_non_null(sv);
-			for (size_t k = 0; k < it->n_screen; k++)
+			for (size_t k = 0; k < it->n_screen_pos; k++)
 				assert_true(sv->scores[k] == ev->scores[it->screen_pos[k]]);
 		}
 		assert_true(it->screen_saved > 0);
@@ -318,6 +328,29 @@ static void test_rule(void **state)
 			c[i] = 0, lost++;
 	assert_false(phases_can_still_win(c, l, 30)); /* 4 lost: -0.133 + 2 x 0.0631 < 0 */
 	assert_false(phases_can_still_win(c, l, 0));  /* no examples: no contender */
+	/* 120 examples: few differ, the SE (at most 0.02) says nothing and only a gain keeps c */
+	double L[120], C[120];
+	for (int i = 0; i < 120; i++)
+		L[i] = C[i] = i % 3 ? 1 : 0;
+	C[0] = 1, C[1] = 0; /* one won, one lost: mean 0, SE 0.0118; 0 + 2 SE > 0 yet a tie */
+	assert_false(phases_can_still_win(C, L, 120));
+	C[3] = 1; /* two won, one lost: mean 0.0083, SE 0.0144 */
+	assert_true(phases_can_still_win(C, L, 120));
+	for (int i = 0; i < 120; i++)
+		C[i] = L[i];
+	for (int i = 0, k = 0; i < 120 && k < 10; i++)
+		if (!(i % 3))
+			C[i] = 1, k++;
+	for (int i = 0, k = 0; i < 120 && k < 12; i++)
+		if (i % 3)
+			C[i] = 0, k++;
+	/* 10 won, 12 lost: mean -0.0167, SE 0.0394 > 0.02: undecided, it climbs */
+	assert_true(phases_can_still_win(C, L, 120));
+	for (int i = 0, k = 0; i < 120 && k < 12; i++)
+		if (i % 3 && C[i] > 0)
+			C[i] = 0, k++;
+	/* 10 won, 24 lost: mean -0.117, SE 0.048: below zero by more than 2 SE, dropped */
+	assert_false(phases_can_still_win(C, L, 120));
 }
 
 /* The projection of selection when it is next: with screening, the incumbent on the whole
