@@ -30,6 +30,7 @@ struct bo {
 	size_t n_obs, cap_obs, n_pend, cap_pend;
 	int *x, *pend; /* rows of m */
 	double *y;     /* NaN: a failed evaluation */
+	double *v; /* each value's variance in its own units (0: as measured; bo_observe_noisy) */
 	int *cnt;
 	/* The model: the nf finite observations in fit order (x order), their rows copied to xf,
 	 * and one Cholesky factor of K + jitter per grid length-scale, packed, grown a row per new
@@ -43,6 +44,11 @@ struct bo {
 	double *l[N_GRID], jit[N_GRID], *khg; /* khg: N_GRID tables of m + 1 kernel values */
 	double *kh, *alpha, *arow, ymean, ysd, ybest;
 	double last_ei; /* of the last suggestion, in value units; NaN for a design row */
+	/* noisy values: the factors hold v / ysd^2 on the diagonal at vscale = 1 / ysd^2, and are
+	 * refactored when a variance or ysd changes (n is small where values are noisy); vmax: the
+	 * largest of them, for the screen's variance bound */
+	double vscale, vmax;
+	bool v_changed;
 };
 
 /* Matern-5/2 of the one-hot distance sqrt(2h) for h = 0..m. */
@@ -89,6 +95,7 @@ void bo_free(struct bo *bo)
 	free(bo->x);
 	free(bo->pend);
 	free(bo->y);
+	free(bo->v);
 	free(bo->cnt);
 	free(bo->fit_row);
 	free(bo->xf);
@@ -153,6 +160,11 @@ static void append_row(int **rows, size_t *n, size_t *cap, const int *c, int m)
 
 int bo_observe(struct bo *bo, const int *config, double value, struct err *e)
 {
+	return bo_observe_noisy(bo, config, value, 0, e);
+}
+
+int bo_observe_noisy(struct bo *bo, const int *config, double value, double var, struct err *e)
+{
 	int m = bo->m;
 	for (int i = 0; i < m; i++)
 		if (config[i] < 0 || config[i] >= bo->n[i])
@@ -167,32 +179,45 @@ int bo_observe(struct bo *bo, const int *config, double value, struct err *e)
 	bo->fitted = false;
 	if (!isfinite(value))
 		value = NAN;
+	var = isfinite(var) && var > 0 ? var : 0;
 	ssize_t k = find_row(bo->x, bo->n_obs, config, m);
 	if (k >= 0) {
 		if (isnan(value))
 			return 0;
 		if (isnan(bo->y[k]))
-			bo->cnt[k] = 0, bo->y[k] = 0;
+			bo->cnt[k] = 0, bo->y[k] = 0, bo->v[k] = var;
 		bo->y[k] += (value - bo->y[k]) / ++bo->cnt[k];
+		bo->v_changed |= bo->v[k] != MIN(bo->v[k], var);
+		bo->v[k] = MIN(bo->v[k], var); /* the better-founded of the two */
 		return 0;
 	}
 	size_t cap = bo->cap_obs;
 	append_row(&bo->x, &bo->n_obs, &bo->cap_obs, config, m);
 	if (bo->cap_obs != cap) {
 		bo->y = xrealloc(bo->y, sizeof(double) * bo->cap_obs / (size_t)m);
+		bo->v = xrealloc(bo->v, sizeof(double) * bo->cap_obs / (size_t)m);
 		bo->cnt = xrealloc(bo->cnt, sizeof(int) * bo->cap_obs / (size_t)m);
 	}
 	bo->y[bo->n_obs - 1] = value;
+	bo->v[bo->n_obs - 1] = isnan(value) ? 0 : var;
+	bo->v_changed |= bo->v[bo->n_obs - 1] > 0;
 	bo->cnt[bo->n_obs - 1] = !isnan(value);
 	return 0;
 }
 
 int bo_revise(struct bo *bo, const int *config, double value)
 {
+	return bo_revise_noisy(bo, config, value, 0);
+}
+
+int bo_revise_noisy(struct bo *bo, const int *config, double value, double var)
+{
 	ssize_t k = find_row(bo->x, bo->n_obs, config, bo->m);
 	if (k < 0 || isnan(bo->y[k]) || !isfinite(value))
 		return -1;
-	bo->y[k] = value, bo->cnt[k] = 1;
+	var = isfinite(var) && var > 0 ? var : 0;
+	bo->v_changed |= bo->v[k] != var;
+	bo->y[k] = value, bo->cnt[k] = 1, bo->v[k] = var;
 	bo->fitted = false; /* the factors hold positions only: fit restandardises the values */
 	return 0;
 }
@@ -209,13 +234,19 @@ double bo_best(const struct bo *bo, int *config_out)
 	return best;
 }
 
+/* Fitted point i's own noise, in standardised units. */
+static double noise_of(const struct bo *bo, int i)
+{
+	return bo->v[bo->fit_row[i]] * bo->vscale;
+}
+
 /* Appends fitted point i (its distances to points 0..i-1 in bo->hrow) to grid g's factor. */
 static int grid_append(struct bo *bo, size_t g, int i)
 {
 	const double *kh = bo->khg + g * (size_t)(bo->m + 1);
 	for (int j = 0; j < i; j++)
 		bo->arow[j] = kh[bo->hrow[j]];
-	bo->arow[i] = kh[0] + bo->jit[g];
+	bo->arow[i] = kh[0] + bo->jit[g] + noise_of(bo, i);
 	return linalg_cholesky_append(bo->l[g], i, bo->arow, 0);
 }
 
@@ -244,7 +275,7 @@ static void grid_refactor(struct bo *bo, size_t g, int n)
 	memset(l, 0, sizeof(double) * LINALG_PACKED(n));
 	for (int i = 0; i < n; i++)
 		l[LINALG_PACKED(i) + (size_t)i] =
-		    sqrt(bo->khg[g * (size_t)(bo->m + 1)] + bo->jit[g]);
+		    sqrt(bo->khg[g * (size_t)(bo->m + 1)] + bo->jit[g] + noise_of(bo, i));
 }
 
 /* Adds fitted point nf (already in xf) to every grid's factor: O(nf (m + N_GRID nf)). */
@@ -261,8 +292,9 @@ static void add_point(struct bo *bo)
 }
 
 /* Brings the factors up to the finite observations: new points are appended; a point that
- * became finite out of order (a failed evaluation observed again) refactors from scratch. */
-static void update_factors(struct bo *bo)
+ * became finite out of order (a failed evaluation observed again), or `afresh`, refactors from
+ * scratch. */
+static void update_factors(struct bo *bo, bool afresh)
 {
 	int m = bo->m, nf = 0;
 	bool prefix = true;
@@ -272,7 +304,7 @@ static void update_factors(struct bo *bo)
 			prefix = prefix && (nf >= bo->nf || bo->fit_row[nf] == (int)k);
 			bo->fit_row[nf++] = (int)k;
 		}
-	if (!prefix || nf < bo->nf) {
+	if (!prefix || nf < bo->nf || afresh) {
 		bo->nf = 0;
 		for (size_t g = 0; g < N_GRID; g++)
 			bo->jit[g] = BO_NOISE;
@@ -323,16 +355,27 @@ static void fit(struct bo *bo)
 	if (bo->fitted)
 		return;
 	bo->fitted = true;
-	update_factors(bo);
-	int nf = bo->nf;
+	int nf = 0;
 	double mean = 0, ss = 0;
-	for (int i = 0; i < nf; i++)
-		mean += bo->y[bo->fit_row[i]];
+	bool noisy = false;
+	for (size_t k = 0; k < bo->n_obs; k++)
+		if (!isnan(bo->y[k]))
+			mean += bo->y[k], nf++, noisy |= bo->v[k] > 0;
 	mean = nf ? mean / nf : 0;
-	for (int i = 0; i < nf; i++)
-		ss += pow(bo->y[bo->fit_row[i]] - mean, 2);
+	for (size_t k = 0; k < bo->n_obs; k++)
+		if (!isnan(bo->y[k]))
+			ss += pow(bo->y[k] - mean, 2);
 	bo->ymean = mean;
 	bo->ysd = nf > 1 && ss > 0 ? sqrt(ss / (nf - 1)) : 1;
+	double vscale = 1 / (bo->ysd * bo->ysd);
+	bool afresh = bo->v_changed || (noisy && vscale != bo->vscale);
+	if (noisy || bo->v_changed)
+		bo->vscale = vscale;
+	bo->v_changed = false;
+	update_factors(bo, afresh);
+	bo->vmax = 0;
+	for (int i = 0; i < nf; i++)
+		bo->vmax = MAX(bo->vmax, noise_of(bo, i));
 	double *ys = xmalloc(sizeof(double) * (size_t)(nf + 1));
 	bo->ybest = nf ? -INFINITY : 0;
 	for (int i = 0; i < nf; i++) {
@@ -456,7 +499,7 @@ static bool screen(const struct bo *bo, const int *c, int *h, double *ub)
 	if (find_row(bo->pend, bo->n_pend, c, m) >= 0)
 		return false;
 	double k0 = bo->kh[0], near = hmin <= m ? bo->kh[hmin] : 0;
-	double var = k0 - near * near / (k0 + bo->jit[bo->g]) + BO_SLACK;
+	double var = k0 - near * near / (k0 + bo->jit[bo->g] + bo->vmax) + BO_SLACK;
 	*ub = ei_of(s - bo->ybest, sqrt(MAX(var, 0)));
 	return true;
 }

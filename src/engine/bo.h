@@ -49,6 +49,13 @@ int bo_observe(struct bo *bo, const int *config, double value, struct err *e);
  * configuration was not observed, failed, or value is not finite. */
 int bo_revise(struct bo *bo, const int *config, double value);
 
+/* The same with the value's variance var (in its units; 0: as measured): a noisy observation,
+ * which the model does not interpolate but weighs (its own noise on the kernel's diagonal), as
+ * an estimate from a few examples.  Observing a configuration again keeps the smaller
+ * variance; revising replaces it. */
+int bo_observe_noisy(struct bo *bo, const int *config, double value, double var, struct err *e);
+int bo_revise_noisy(struct bo *bo, const int *config, double value, double var);
+
 /* The next configuration to evaluate: the first unseen row of the initial design, then the
  * unseen configuration of largest expected improvement. A suggestion counts as pending (not
  * suggested again) until observed, so several can be evaluated at once. 0, or -1 when there

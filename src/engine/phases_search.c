@@ -606,6 +606,50 @@ static bool launch_eval(struct engine *en, struct iteration *it, const int *choi
 	return launch_eval_on(en, it, choice, full ? it->n_val : it->n_screen);
 }
 
+/* What the search sees of screened configuration e: its whole-sample mean once it ran in full
+ * (var 0); else the whole-sample mean of the nearest configuration r run in full (fewest
+ * steps apart) plus the paired difference to r on the examples e ran, a noisy value of
+ * variance var(d) / n (at least 1 / n^2: no difference seen is no proof of none); the mean on
+ * those examples before anything ran in full. */
+static double screen_estimate(const struct engine *en, const struct iteration *it, size_t e,
+                              double *var)
+{
+	size_t m = en->s->n_steps, n = MIN(it->screen_n[e], it->n_screen_pos);
+	const struct evaluation *c = &it->screened[e];
+	long r = -1, rs = -1;
+	size_t rh = m + 1;
+	for (size_t f = 0; f < it->n_evals; f++) {
+		size_t h = 0;
+		for (size_t i = 0; i < m; i++)
+			h += it->evals[f].choice[i] != c->choice[i];
+		if (h < rh)
+			r = (long)f, rh = h;
+	}
+	if (r >= 0 && !rh) {
+		*var = 0;
+		return it->evals[r].score;
+	}
+	if (r >= 0)
+		rs = find_eval(it->screened, it->n_screened, it->evals[r].choice, m);
+	double mean = 0, ss = 0;
+	for (size_t k = 0; k < n; k++)
+		mean += c->scores[k] - (rs >= 0 ? it->screened[rs].scores[k] : 0);
+	mean /= (double)n;
+	for (size_t k = 0; k < n; k++)
+		ss += pow(c->scores[k] - (rs >= 0 ? it->screened[rs].scores[k] : 0) - mean, 2);
+	*var = MAX(n > 1 ? ss / (double)(n - 1) : 1, 1 / (double)n) / (double)n;
+	return rs >= 0 ? it->evals[r].score + mean : mean;
+}
+
+/* A full evaluation came back: the search's view of every screened configuration again. */
+static void screen_reobserve(struct engine *en, struct iteration *it)
+{
+	for (size_t e = 0; en->bo && e < it->n_screened; e++) {
+		double var, est = screen_estimate(en, it, e, &var);
+		bo_revise_noisy(en->bo, it->screened[e].choice, est, var);
+	}
+}
+
 /* A finished job's part in the screening: its rung scores, the search's observation, and the
  * requests saved: the run's requests per new example times the examples it did not run (a
  * climb's run asks only its rung's new examples; the memo answers the others). */
@@ -628,12 +672,13 @@ static void screen_collect(struct engine *en, struct iteration *it, struct eval_
 	               : run_batch_calls(job->batch) * (long)(it->n_val - n) / ((long)n - before);
 	en->screen_est[e] = est;
 	it->screen_saved += est;
-	double score = job->full ? run_batch_score(job->batch) : it->screened[e].score;
+	double var = 0;
+	double score = job->full ? run_batch_score(job->batch) : screen_estimate(en, it, e, &var);
 	if (en->bo && before) {
-		bo_revise(en->bo, job->choice, score);
+		bo_revise_noisy(en->bo, job->choice, score, var);
 	} else if (en->bo) {
 		struct err err = {{0}};
-		bo_observe(en->bo, job->choice, score, &err);
+		bo_observe_noisy(en->bo, job->choice, score, var, &err);
 	}
 }
 
@@ -675,6 +720,7 @@ static void keep_traces(struct iteration *it, struct evaluation *ev, size_t m, b
 static void collect_evals(struct engine *en, struct iteration *it)
 {
 	const struct session *s = en->s;
+	size_t had = it->n_evals;
 	for (size_t j = 0; j < en->n_jobs; j++) {
 		struct eval_job *job = en->jobs[j];
 		en->committed_usd = MAX(0, en->committed_usd - job->proj_usd);
@@ -715,6 +761,8 @@ static void collect_evals(struct engine *en, struct iteration *it)
 		free(job);
 	}
 	en->n_jobs = en->n_started = 0;
+	if (it->n_screen && it->n_evals > had)
+		screen_reobserve(en, it);
 }
 
 /* ---- selection without the search (optimizer.ablate.selection "per_step") ----

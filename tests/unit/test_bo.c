@@ -125,6 +125,34 @@ static void test_interpolation_and_ei(void **state)
 	bo_free(bo);
 }
 
+/* A noisy observation (screening's estimate from a few examples) is weighed, not
+ * interpolated: its posterior keeps a spread and leans towards its neighbours; revised to a
+ * measured value (variance 0), the model interpolates it again. */
+static void test_noisy(void **state)
+{
+	(void)state;
+	struct bo *bo = bo_new(3, (int[]){2, 2, 2}, 5);
+	struct err e;
+	int a[3] = {0, 0, 0}, b[3] = {1, 0, 0}, c[3] = {0, 1, 0}, d[3] = {0, 0, 1};
+	assert_int_equal(bo_observe(bo, a, 0.3, &e), 0);
+	assert_int_equal(bo_observe(bo, c, 0.35, &e), 0);
+	assert_int_equal(bo_observe(bo, d, 0.25, &e), 0);
+	assert_int_equal(bo_observe_noisy(bo, b, 0.9, 0.04, &e), 0); /* SE 0.2 */
+	double mu, sd, mu0, sd0;
+	bo_predict(bo, b, &mu, &sd);
+	assert_true(mu < 0.85 && mu > 0.3); /* pulled towards the measured neighbours */
+	assert_true(sd > 0.02);
+	assert_int_equal(bo_revise_noisy(bo, b, 0.9, 0), 0); /* measured: interpolated */
+	bo_predict(bo, b, &mu0, &sd0);
+	assert_true(fabs(mu0 - 0.9) < 1e-3);
+	assert_true(sd0 < sd);
+	assert_int_equal(bo_revise_noisy(bo, b, 0.9, 0.04), 0); /* back: the same fit as before */
+	double mu1, sd1;
+	bo_predict(bo, b, &mu1, &sd1);
+	assert_true(fabs(mu1 - mu) < 1e-9 && fabs(sd1 - sd) < 1e-9);
+	bo_free(bo);
+}
+
 /* bo_revise replaces a value (racing: a subsample mean, then the whole sample's): the model
  * interpolates the new one, the best follows it, and the count stays; an unobserved or failed
  * configuration, or a value that is not finite, is refused. */
@@ -458,6 +486,7 @@ int main(void)
 	    cmocka_unit_test(test_initial_design),
 	    cmocka_unit_test(test_interpolation_and_ei),
 	    cmocka_unit_test(test_revise),
+	    cmocka_unit_test(test_noisy),
 	    cmocka_unit_test(test_finds_additive_optimum),
 	    cmocka_unit_test(test_last_ei),
 	    cmocka_unit_test(test_determinism),
