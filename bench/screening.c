@@ -27,7 +27,7 @@
 enum kind { NEUTRAL, LOSSY, HARMFUL };
 
 struct chain {
-	int m, n_val, screen, eval_budget;
+	int m, n_val, screen, eval_budget, steady;
 	enum kind kind[64];
 	int rate[64];
 };
@@ -136,6 +136,7 @@ static void write_session(const char *path, const struct chain *c, unsigned seed
 	cJSON_AddNumberToObject(o, "budget_floor", 1);
 	cJSON_AddNumberToObject(o, "eval_budget", c->eval_budget);
 	cJSON_AddNumberToObject(o, "screen_size", screen);
+	cJSON_AddBoolToObject(o, "steady_stop", c->steady);
 	cJSON_AddStringToObject(o, "step_optimizer", "instruct"); /* what the rules answer */
 	cJSON_AddStringToObject(o, "role_model", "task");
 	bench_write_json(path, root);
@@ -149,6 +150,8 @@ struct result {
 	size_t in_full;
 	long saved;
 	double wall;
+	size_t configs;   /* configurations evaluated, on any number of examples */
+	const char *stop; /* why the search stopped before its budget, or "" */
 };
 
 /* This thread's CPU time: a turn of the loop that sleeps in poll costs none of it. */
@@ -202,6 +205,8 @@ static int run_one(const char *dir, const struct chain *c, unsigned seed, int sc
 	res->best = it->best_score;
 	res->in_full = it->n_evals;
 	res->saved = it->screen_saved;
+	res->configs = it->n_screen ? it->n_screened : it->n_evals;
+	res->stop = it->search_end ? it->search_end : "-";
 	rc = 0;
 out:
 	engine_free(en);
@@ -267,7 +272,7 @@ static int cmp_long(const void *a, const void *b)
 
 int main(int argc, char **argv)
 {
-	struct chain c = {.m = 12, .n_val = 300, .screen = 30, .eval_budget = 18};
+	struct chain c = {.m = 12, .n_val = 300, .screen = 30, .eval_budget = 18, .steady = 1};
 	int seeds = 20, first = 1;
 	for (int i = 1; i + 1 < argc; i += 2) {
 		int v = atoi(argv[i + 1]);
@@ -283,6 +288,8 @@ int main(int argc, char **argv)
 			c.screen = v;
 		else if (!strcmp(argv[i], "--eval-budget"))
 			c.eval_budget = v;
+		else if (!strcmp(argv[i], "--steady")) /* 0: the search runs its whole budget */
+			c.steady = v;
 	}
 	printf("screening: m = %d, %d validation examples, eval_budget %d, screen_size %d, %d "
 	       "seeded chains, scripted model\n",
@@ -326,11 +333,13 @@ int main(int argc, char **argv)
 		req[2][done] = s.requests - inc;
 		done++;
 		printf("  %4d %s %8ld %8ld %5.2fx %8ld %8ld %5s %6s %6s  (%zu in full, ~%ld saved; "
-		       "incumbent %ld; val %.3f / %.3f; longest turn %.0f / %.0f ms)\n",
+		       "incumbent %ld; val %.3f / %.3f; %zu / %zu configurations, stopped %s / %s; "
+		       "longest turn %.0f / %.0f ms)\n",
 		       sd, kinds, f.requests, s.requests, (double)s.requests / (double)f.requests,
 		       f.selection + f.shapley, s.selection + s.shapley, eq ? "yes" : "NO",
 		       is_best(&c, f.choice) ? "yes" : "no", is_best(&c, s.choice) ? "yes" : "no",
-		       s.in_full, s.saved, inc, f.best, s.best, f.turn_max_ms, s.turn_max_ms);
+		       s.in_full, s.saved, inc, f.best, s.best, f.configs, s.configs, f.stop,
+		       s.stop, f.turn_max_ms, s.turn_max_ms);
 		turns[0] = MAX(turns[0], f.turn_max_ms), turns[1] = MAX(turns[1], s.turn_max_ms);
 		fflush(stdout);
 	}

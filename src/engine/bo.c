@@ -43,7 +43,6 @@ struct bo {
 	          * the rows past nf unused), for the screen */
 	double *l[N_GRID], jit[N_GRID], *khg; /* khg: N_GRID tables of m + 1 kernel values */
 	double *kh, *alpha, *arow, ymean, ysd, ybest;
-	double last_ei; /* of the last suggestion, in value units; NaN for a design row */
 	/* noisy values: the factors hold v / ysd^2 on the diagonal at vscale = 1 / ysd^2, and are
 	 * refactored when a variance or ysd changes (n is small where values are noisy); vmax: the
 	 * largest of them, for the screen's variance bound */
@@ -69,7 +68,6 @@ struct bo *bo_new(int m, const int *n_choices, uint64_t seed)
 			return NULL;
 	struct bo *bo = xcalloc(1, sizeof(*bo));
 	bo->m = m;
-	bo->last_ei = NAN;
 	bo->n = xmalloc(sizeof(int) * (size_t)m);
 	memcpy(bo->n, n_choices, sizeof(int) * (size_t)m);
 	bo->khg = xmalloc(sizeof(double) * N_GRID * (size_t)(m + 1));
@@ -613,7 +611,6 @@ int bo_suggest(struct bo *bo, int *config_out)
 			found = true;
 		}
 	free(design);
-	bo->last_ei = NAN;
 	if (!found) {
 		fit(bo);
 		double *work = xmalloc(sizeof(double) * (size_t)(bo->nf + 1));
@@ -623,17 +620,10 @@ int bo_suggest(struct bo *bo, int *config_out)
 		           (double)bo->product * ((double)bo->nf * m + 1) <= BO_SCREEN;
 		found = all ? search_enumerate(bo, config_out, &exact, work)
 		            : search_sample(bo, config_out, &exact, work);
-		if (found)
-			bo->last_ei = ei_std(bo, config_out, work) * bo->ysd;
 		free(work);
 	}
 	if (!found)
 		return -1;
 	append_row(&bo->pend, &bo->n_pend, &bo->cap_pend, config_out, m);
 	return 0;
-}
-
-double bo_last_ei(const struct bo *bo)
-{
-	return bo->last_ei;
 }

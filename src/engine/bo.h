@@ -62,10 +62,6 @@ int bo_revise_noisy(struct bo *bo, const int *config, double value, double var);
  * is nothing left to choose: every configuration observed or pending, or one choice per step. */
 int bo_suggest(struct bo *bo, int *config_out);
 
-/* The expected improvement of the last configuration bo_suggest returned, in value units, as
- * the model saw it then; NaN when that was a row of the initial design. */
-double bo_last_ei(const struct bo *bo);
-
 /* Best observed finite value and its configuration; NaN (config all zeros) when none. */
 double bo_best(const struct bo *bo, int *config_out);
 /* Observations so far (distinct configurations, NaN ones included). */

@@ -203,7 +203,7 @@ static void build_evals(struct view *v, const struct iteration *it, bool by_scor
 		tlines_addf(l, THEME_TEXT_DIM, 2, "the search stopped before its budget of %d: %s",
 		            s->opt.eval_budget,
 		            strcmp(it->search_end, SEARCH_END_PERFECT)
-		                ? "no configuration left promised to beat the best"
+		                ? "it kept proposing configurations already evaluated"
 		                : "a configuration scored 1 on the whole sample");
 	if (!it->n_evals) {
 		tlines_add(l, THEME_TEXT_DIM, 2, "(none yet: the selection phase evaluates them)");

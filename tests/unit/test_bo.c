@@ -206,39 +206,6 @@ static void test_finds_additive_optimum(void **state)
 	}
 }
 
-/* bo_last_ei: NaN for the initial design's rows, then the EI of the suggestion under the model
- * that chose it, which falls as the search closes in on an additive optimum (the
- * steady-proposal rule's input). */
-static void test_last_ei(void **state)
-{
-	(void)state;
-	struct additive f;
-	additive_init(&f, 4, 3, 77);
-	int n[4] = {3, 3, 3, 3}, c[4];
-	struct bo *bo = bo_new(4, n, 5);
-	struct err e;
-	assert_true(isnan(bo_last_ei(bo)));
-	for (int k = 0; k < 6; k++) { /* incumbent, 4 single changes, all-best */
-		assert_int_equal(bo_suggest(bo, c), 0);
-		assert_true(isnan(bo_last_ei(bo)));
-		assert_int_equal(bo_observe(bo, c, additive_eval(&f, c), &e), 0);
-	}
-	double first = NAN, last = NAN;
-	for (int k = 0; k < 30; k++) {
-		assert_int_equal(bo_suggest(bo, c), 0);
-		double ei = bo_last_ei(bo);
-		assert_true(isfinite(ei) && ei >= 0);
-		assert_float_equal(ei, bo_expected_improvement(bo, c), 1e-12);
-		if (k == 0)
-			first = ei;
-		last = ei;
-		assert_int_equal(bo_observe(bo, c, additive_eval(&f, c), &e), 0);
-	}
-	assert_true(last < first);
-	assert_true(last < 1e-3);
-	bo_free(bo);
-}
-
 static void test_determinism(void **state)
 {
 	(void)state;
@@ -488,7 +455,6 @@ int main(void)
 	    cmocka_unit_test(test_revise),
 	    cmocka_unit_test(test_noisy),
 	    cmocka_unit_test(test_finds_additive_optimum),
-	    cmocka_unit_test(test_last_ei),
 	    cmocka_unit_test(test_determinism),
 	    cmocka_unit_test(test_exhaustion_no_repeats),
 	    cmocka_unit_test(test_degenerate),
