@@ -13,7 +13,8 @@
  * how often each chose a best configuration; and the requests of the incumbent alone on the whole
  * sample, which a later iteration does not pay when the memo or the response cache holds them.
  *
- *   screening [--steps M] [--seeds N | --seed N] [--val N] [--screen N] [--eval-budget N] */
+ *   screening [--steps M] [--seeds N | --seed N] [--val N] [--screen N] [--eval-budget N]
+ *             [--steady 0|1] [--trace 1] */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,7 +28,7 @@
 enum kind { NEUTRAL, LOSSY, HARMFUL };
 
 struct chain {
-	int m, n_val, screen, eval_budget, steady;
+	int m, n_val, screen, eval_budget, steady, trace;
 	enum kind kind[64];
 	int rate[64];
 };
@@ -207,6 +208,18 @@ static int run_one(const char *dir, const struct chain *c, unsigned seed, int sc
 	res->saved = it->screen_saved;
 	res->configs = it->n_screen ? it->n_screened : it->n_evals;
 	res->stop = it->search_end ? it->search_end : "-";
+	if (c->trace) { /* each configuration in the order it was evaluated, on stderr */
+		const struct evaluation *ev = it->n_screen ? it->screened : it->evals;
+		size_t n = it->n_screen ? it->n_screened : it->n_evals;
+		for (size_t k = 0; k < n; k++) {
+			fprintf(stderr, "  seed %u %s %2zu ", seed, screen ? "screened" : "full",
+			        k);
+			for (int i = 0; i < c->m; i++)
+				fputc('0' + ev[k].choice[i], stderr);
+			fprintf(stderr, " %.3f on %zu examples\n", ev[k].score,
+			        it->n_screen ? MIN(it->screen_n[k], it->n_screen_pos) : it->n_val);
+		}
+	}
 	rc = 0;
 out:
 	engine_free(en);
@@ -290,6 +303,8 @@ int main(int argc, char **argv)
 			c.eval_budget = v;
 		else if (!strcmp(argv[i], "--steady")) /* 0: the search runs its whole budget */
 			c.steady = v;
+		else if (!strcmp(argv[i], "--trace")) /* 1: every configuration, in order */
+			c.trace = v;
 	}
 	printf("screening: m = %d, %d validation examples, eval_budget %d, screen_size %d, %d "
 	       "seeded chains, scripted model\n",
