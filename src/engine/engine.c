@@ -232,7 +232,7 @@ static void on_role_done(void *arg, const struct llm_reply *rep)
 		engine_work_done(en);
 }
 
-struct role_wait *engine_wait_of(const struct engine *en, char **slot)
+struct role_wait *engine_wait_of(const struct engine *en, char *const *slot)
 {
 	for (size_t i = 0; i < en->n_waits; i++)
 		if (en->waits[i]->dest == slot || en->waits[i]->raw_dest == slot)
@@ -240,16 +240,28 @@ struct role_wait *engine_wait_of(const struct engine *en, char **slot)
 	return NULL;
 }
 
+bool engine_role_request(const struct engine *en, enum role r, const char *prompt,
+                         struct llm_message *msg, char tag[64], struct llm_request *req)
+{
+	const struct model_config *m = session_model(en->s, en->s->opt.role_model);
+	*msg = (struct llm_message){"user", prompt};
+	snprintf(tag, 64, "role:%s", role_name(r));
+	*req = (struct llm_request){m, msg, 1, tag};
+	return m != NULL;
+}
+
 void engine_ask(struct engine *en, enum role r, const char *prompt, char **dest, char **raw_dest,
                 const char *tag)
 {
-	const struct model_config *m = session_model(en->s, en->s->opt.role_model);
-	if (!m) {
-		char *msg = xasprintf("no model configuration \"%s\" for the analysis roles "
+	struct llm_message msg;
+	char t[64];
+	struct llm_request req;
+	if (!engine_role_request(en, r, prompt, &msg, t, &req)) {
+		char *why = xasprintf("no model configuration \"%s\" for the analysis roles "
 		                      "(optimizer.role_model)",
 		                      en->s->opt.role_model);
-		engine_emit(en, EV_ERROR, -1, -1, msg);
-		free(msg);
+		engine_emit(en, EV_ERROR, -1, -1, why);
+		free(why);
 		return;
 	}
 	struct iteration *it = cur(en);
@@ -260,10 +272,6 @@ void engine_ask(struct engine *en, enum role r, const char *prompt, char **dest,
 	if (w->phase == it->phase)
 		en->waits_left++;
 	phase_open(en, w->phase);
-	struct llm_message msg = {"user", prompt};
-	char t[64];
-	snprintf(t, sizeof t, "role:%s", role_name(r));
-	struct llm_request req = {m, &msg, 1, t};
 	w->id = llm_submit(en->llm, &req, on_role_done, NULL, w);
 	struct engine_event ev = {EV_REQUEST_SENT, w->phase, it->number, -1, -1, NULL, 0, NULL};
 	en->events++;

@@ -185,10 +185,15 @@ void eval_project(const struct engine *en, const struct iteration *it, const int
  * that phase adopts it when it starts. */
 void engine_ask(struct engine *en, enum role r, const char *prompt, char **dest, char **raw_dest,
                 const char *tag);
+/* The request engine_ask makes of a role prompt (the role model, one user message *msg, the
+ * tag "role:NAME" in tag), for a projection to look up in the response cache; false when
+ * optimizer.role_model names no model. */
+bool engine_role_request(const struct engine *en, enum role r, const char *prompt,
+                         struct llm_message *msg, char tag[64], struct llm_request *req);
 enum phase role_phase(enum role r);
 /* The role request whose answer goes to *slot (dest or raw_dest), or NULL: a slot is asked
  * once, whichever of its phase or an earlier one asks first. */
-struct role_wait *engine_wait_of(const struct engine *en, char **slot);
+struct role_wait *engine_wait_of(const struct engine *en, char *const *slot);
 /* Whether work of later phases may start as soon as its inputs exist (optimizer.overlap and a
  * run of whole iterations or to the proposal; a single step keeps the strict order), and
  * whether the caps let phase p go ahead (its projection, as start_next checks it). */

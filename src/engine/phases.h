@@ -30,6 +30,12 @@ uint64_t prompts_key(const struct session *s);
  * something to analyse (E1 reads the pipeline, not the traces), when engine_may_ahead and the
  * last answer was for other prompts. */
 void phases_ask_structure(struct engine *en, struct iteration *it);
+/* The E1 prompt (the pipeline's structure) and the E2 prompt of a step of `it`, whose forward
+ * pass ran, under that structure (E1's answer), as the analysis asks them; NULL and *e when the
+ * role's template does not render.  A projection looks them up in the response cache. */
+char *phases_e1_prompt(const struct engine *en, struct err *e);
+char *phases_e2_prompt(const struct engine *en, const struct iteration *it, int step,
+                       const char *structure, struct err *e);
 
 /* The extra validation evaluations the Shapley phase will launch (exact and permutation ask
  * for the coalitions selection did not evaluate; kernel for none): exact once selection has

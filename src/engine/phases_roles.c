@@ -138,18 +138,24 @@ static char *rounds_text(const struct trace *t, int step, bool output)
 
 /* ---- role requests ---- */
 
-static void ask_role(struct engine *en, enum role r, const char *const *vars, char **dest)
+/* Asks a rendered role prompt (NULL: its template did not render, e says why), and frees it. */
+static void ask_prompt(struct engine *en, enum role r, char *prompt, const struct err *e,
+                       char **dest)
 {
-	struct err e = {{0}};
-	char *prompt = role_render(en->s, r, vars, &e);
 	if (!prompt) {
-		char *msg = xasprintf("role \"%s\": %s", role_name(r), e.msg);
+		char *msg = xasprintf("role \"%s\": %s", role_name(r), e->msg);
 		engine_emit(en, EV_ERROR, -1, -1, msg);
 		free(msg);
 		return;
 	}
 	engine_ask(en, r, prompt, dest, NULL, role_tag(r));
 	free(prompt);
+}
+
+static void ask_role(struct engine *en, enum role r, const char *const *vars, char **dest)
+{
+	struct err e = {{0}};
+	ask_prompt(en, r, role_render(en->s, r, vars, &e), &e, dest);
 }
 
 /* ---- analysis: E1 then E2 ---- */
@@ -173,10 +179,8 @@ void phases_ask_structure(struct engine *en, struct iteration *it)
 	if (!engine_may_ahead(en, PHASE_ANALYSIS) || it->structure ||
 	    engine_wait_of(en, &it->structure) || structure_cached(en))
 		return;
-	char *p = pipeline_text(en->s);
-	const char *vars[] = {"pipeline", p, NULL};
-	ask_role(en, ROLE_STRUCTURE, vars, &it->structure);
-	free(p);
+	struct err e = {{0}};
+	ask_prompt(en, ROLE_STRUCTURE, phases_e1_prompt(en, &e), &e, &it->structure);
 }
 
 int stage_analysis_e1(struct engine *en, struct iteration *it, bool resumed)
@@ -190,10 +194,9 @@ int stage_analysis_e1(struct engine *en, struct iteration *it, bool resumed)
 			return STAGE_NEXT;
 		}
 		if (!asked) {
-			char *p = pipeline_text(en->s);
-			const char *vars[] = {"pipeline", p, NULL};
-			ask_role(en, ROLE_STRUCTURE, vars, &it->structure);
-			free(p);
+			struct err e = {{0}};
+			ask_prompt(en, ROLE_STRUCTURE, phases_e1_prompt(en, &e), &e,
+			           &it->structure);
 		}
 		if (en->waits_left)
 			return STAGE_WAIT;
@@ -250,7 +253,7 @@ static void add_cut(struct sbuf *b, const char *s, size_t max)
 	sbuf_addf(b, " [... %zu more bytes cut]", n - k);
 }
 
-static char *good_cases_text(struct engine *en, struct iteration *it, int step)
+static char *good_cases_text(const struct engine *en, const struct iteration *it, int step)
 {
 	size_t n = 0;
 	char **txt = xcalloc(it->n_good * GC_N + 1, sizeof *txt);
@@ -302,24 +305,42 @@ int stage_analysis_e2(struct engine *en, struct iteration *it, bool resumed)
 	it->dependency = xcalloc(s->n_steps, sizeof *it->dependency);
 	if (s->opt.ablate[ABLATE_GRADIENT] == GRADIENT_GLOBAL)
 		return STAGE_DONE; /* ablation: no dependency analysis */
-	const struct trace *sample =
-	    it->n_good ? &it->traces[it->good[0]] : &it->traces[it->bad[0]];
-	char *traces = traces_text(en, sample);
 	for (size_t i = 0; i < s->n_steps; i++) {
 		if (!step_optimizable(&s->steps[i]))
 			continue;
-		char *good = good_cases_text(en, it, (int)i);
-		const char *vars[] = {"structure",   it->structure ? it->structure : "",
-		                      "step",        s->steps[i].id,
-		                      "step_prompt", s->steps[i].prompt,
-		                      "good_cases",  good,
-		                      "traces",      traces,
-		                      NULL};
-		ask_role(en, ROLE_DEPENDENCY, vars, &it->dependency[i]);
-		free(good);
+		struct err e = {{0}};
+		ask_prompt(en, ROLE_DEPENDENCY, phases_e2_prompt(en, it, (int)i, it->structure, &e),
+		           &e, &it->dependency[i]);
 	}
-	free(traces);
 	return en->waits_left ? STAGE_WAIT : STAGE_DONE;
+}
+
+char *phases_e1_prompt(const struct engine *en, struct err *e)
+{
+	char *p = pipeline_text(en->s);
+	const char *vars[] = {"pipeline", p, NULL};
+	char *prompt = role_render(en->s, ROLE_STRUCTURE, vars, e);
+	free(p);
+	return prompt;
+}
+
+char *phases_e2_prompt(const struct engine *en, const struct iteration *it, int step,
+                       const char *structure, struct err *e)
+{
+	const struct session *s = en->s;
+	const struct trace *sample =
+	    it->n_good ? &it->traces[it->good[0]] : &it->traces[it->bad[0]];
+	char *traces = traces_text(en, sample), *good = good_cases_text(en, it, step);
+	const char *vars[] = {"structure",   structure ? structure : "",
+	                      "step",        s->steps[step].id,
+	                      "step_prompt", s->steps[step].prompt,
+	                      "good_cases",  good,
+	                      "traces",      traces,
+	                      NULL};
+	char *prompt = role_render(s, ROLE_DEPENDENCY, vars, e);
+	free(good);
+	free(traces);
+	return prompt;
 }
 
 /* ---- loss and global gradient: E3 then E4 ---- */

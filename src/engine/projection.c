@@ -713,6 +713,62 @@ static long opt_steps(const struct session *s)
 	return n;
 }
 
+/* Whether the response cache holds the answer to a role prompt (freed here; NULL: none). */
+static bool role_cached(const struct engine *en, enum role r, char *prompt)
+{
+	struct llm_message msg;
+	char tag[64];
+	struct llm_request req;
+	char *hit = prompt && engine_role_request(en, r, prompt, &msg, tag, &req)
+	                ? llm_cache_peek(en->llm, &req)
+	                : NULL;
+	bool cached = hit != NULL;
+	free(prompt);
+	free(hit);
+	return cached;
+}
+
+/* Whether this iteration asked a role already (its answer in, or a request out): the
+ * response cache may hold that answer now, but the phase paid for it. */
+static bool role_asked(const struct engine *en, char *const *slot)
+{
+	return *slot || engine_wait_of(en, slot);
+}
+
+/* Analysis: E1 unless the structure is known in memory for these prompts, E2 per learnable
+ * step; a request the response cache holds is free (an earlier iteration, or an earlier run of
+ * this session, asked it with the same prompts, structure and cases).  E1's prompt is known
+ * before the forward pass; each E2 prompt is rendered as the analysis will ask it once the
+ * forward pass of `it` ran (known) and the structure is in memory.  A request this iteration
+ * already sent (ahead of its phase) counts as paid. */
+static void project_analysis(const struct engine *en, const struct iteration *it, bool known,
+                             bool fresh, const struct basis *b, struct cost_projection *out)
+{
+	const struct session *s = en->s;
+	bool mem = !fresh && en->structure_cache && en->structure_key == prompts_key(s);
+	if (!mem) {
+		struct err e = {{0}};
+		bool hit = !fresh && !(it && role_asked(en, &it->structure)) &&
+		           role_cached(en, ROLE_STRUCTURE, phases_e1_prompt(en, &e));
+		add_role(out, b, PHASE_ANALYSIS, ROLE_STRUCTURE, 1, hit);
+	}
+	if (s->opt.ablate[ABLATE_GRADIENT] == GRADIENT_GLOBAL)
+		return; /* the ablation of the decomposition asks no E2 and no E5 */
+	const char *structure = it && it->structure ? it->structure
+	                        : mem               ? en->structure_cache
+	                                            : NULL;
+	long n = opt_steps(s), cached = 0;
+	for (size_t i = 0; known && structure && i < s->n_steps; i++) {
+		struct err e = {{0}};
+		if (step_optimizable(&s->steps[i]) &&
+		    !(it->dependency && role_asked(en, &it->dependency[i])))
+			cached += role_cached(en, ROLE_DEPENDENCY,
+			                      phases_e2_prompt(en, it, (int)i, structure, &e));
+	}
+	add_role(out, b, PHASE_ANALYSIS, ROLE_DEPENDENCY, n - cached, false);
+	add_role(out, b, PHASE_ANALYSIS, ROLE_DEPENDENCY, cached, true);
+}
+
 /* Phase p of iteration `number` (it: that iteration when it is open, else NULL); fresh: its
  * prompts are not the current ones.  *expect_bad: the bad cases its forward pass will find (the
  * forward projection sets it: those scored on real answers, and of the others the share the
@@ -741,12 +797,8 @@ static void project_phase(const struct engine *en, enum phase p, const struct it
 		break;
 	}
 	case PHASE_ANALYSIS:
-		if (!bad)
-			break;
-		if (fresh || !en->structure_cache || en->structure_key != prompts_key(s))
-			add_role(out, b, PHASE_ANALYSIS, ROLE_STRUCTURE, 1, false);
-		if (!global) /* the ablation of the decomposition asks no E2 and no E5 */
-			add_role(out, b, PHASE_ANALYSIS, ROLE_DEPENDENCY, opt, false);
+		if (bad)
+			project_analysis(en, it, ran && !fresh, fresh, b, out);
 		break;
 	case PHASE_GRADIENT:
 		n = ran ? case_calls(en, it, false, false, &cached) : bad;

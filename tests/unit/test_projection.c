@@ -23,19 +23,37 @@ struct rig {
 	struct engine *en;
 };
 
-static void rig_open(struct rig *g, const char *example)
+/* train_first > 0: the training split is the example's first train_first examples, inline */
+static void rig_open_as(struct rig *g, const char *example, bool auto_accept, int train_first)
 {
 	memset(g, 0, sizeof *g);
 	char *src = xasprintf("examples/%s", example);
 	fx_init(&g->f, src);
 	free(src);
+	if (train_first > 0) {
+		char *path = xasprintf("examples/%s/train.jsonl", example);
+		FILE *fp = fopen(path, "r");
+		assert_non_null(fp);
+		cJSON *a = cJSON_CreateArray();
+		char line[8192];
+		for (int k = 0; k < train_first && fgets(line, sizeof line, fp); k++)
+			cJSON_AddItemToArray(a, cJSON_Parse(line));
+		fclose(fp);
+		free(path);
+		fx_patch(&g->f, "session.json", "dataset.train", a);
+	}
 	g->s = fx_load(&g->f, "session.json");
 	g->l = fx_llm(&g->f, "session.cache.jsonl");
-	struct engine_opts o = {.auto_accept = true};
+	struct engine_opts o = {.auto_accept = auto_accept};
 	struct err e = {{0}};
 	g->en = engine_new(g->s, g->l, &o, NULL, NULL, &e);
 	assert_non_null(g->en);
 	engine_set_patience(g->en, 0);
+}
+
+static void rig_open(struct rig *g, const char *example)
+{
+	rig_open_as(g, example, true, 0);
 }
 
 /* As rig_open, with every model of the session answered by the test server on port from the
@@ -434,11 +452,41 @@ static void test_loop_stop_rate(void **state)
 	llm_server_stop(pid);
 }
 
+/* An iteration after one whose proposal was rejected runs the same prompts on the same batch
+ * (a training split of one example): its E1 and E2 requests are the last iteration's, answered by
+ * the response cache, and the projection made as analysis starts says so (it priced E2 whenever the
+ * analysis ran: paper-hotpotqa, bench/README.md 11d). */
+static void test_rejected_repeats_analysis(void **state)
+{
+	(void)state;
+	struct rig g;
+	rig_open_as(&g, "hotpot-mini", false, 1);
+	assert_int_equal(engine_run_to_proposal(g.en), 0);
+	drive(&g);
+	const struct iteration *it = engine_iteration(g.en, 0);
+	assert_true(it->n_changes > 0);
+	for (size_t c = 0; c < it->n_changes; c++)
+		assert_int_equal(engine_reject(g.en, it->changes[c].step), 0);
+	assert_int_equal(it->phase, PHASE_COUNT);
+	assert_int_equal(engine_run(g.en, 1), 0);
+	drive(&g);
+	const struct phase_cost *a = &engine_iteration(g.en, 1)->cost[PHASE_ANALYSIS];
+	print_message("analysis: %ld calls, %ld cached, $%.5f; projected %ld, %ld cached, $%.5f\n",
+	              a->calls, a->cached, a->cost_usd, a->projected_calls, a->projected_cached,
+	              a->projected_usd);
+	assert_true(a->cached > 0);
+	assert_int_equal(a->projected_calls, a->calls);
+	assert_int_equal(a->projected_cached, a->cached);
+	assert_true(within(a->projected_usd, a->cost_usd, 0.25));
+	rig_close(&g);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_loop_stop_rate),
 	    cmocka_unit_test(test_hotpot_within_targets),
+	    cmocka_unit_test(test_rejected_repeats_analysis),
 	    cmocka_unit_test(test_chain5_within_targets),
 	    cmocka_unit_test(test_projection_spends_nothing),
 	    cmocka_unit_test(test_fresh_first_iteration),
