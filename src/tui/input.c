@@ -194,11 +194,18 @@ static void on_run_answer(struct app *a, int answer)
 		tui_message(&a->t, "not started (:set ask_above USD changes when it asks)");
 }
 
-/* What a run is projected to cost (the walks app_run makes beside the loop), as bytes. */
+/* What a run is projected to cost (the walks app_run makes beside the loop), as bytes; and
+ * with local scripted models, what it costs: the run played out (engine_simulate). */
 struct run_walks {
 	struct cost_projection p, more;
 	struct projection_range all;
+	bool simulated, bounded;
+	int sim_iterations;
+	struct cost_projection sim;
+	char stops[32]; /* engine_stop_cause of the simulated run, or "" */
 };
+
+#define SIM_MAX_REQUESTS 200000 /* a simulation past it says "at least" */
 
 /* The iterations a run's projection counts: R at least `patience` unless a cap stops it. */
 static int run_counted(const struct app *a, int iterations)
@@ -206,6 +213,68 @@ static int run_counted(const struct app *a, int iterations)
 	return iterations == RUN_CONTINUOUS    ? MAX(1, a->cfg.patience)
 	       : iterations == RUN_TO_PROPOSAL ? 0
 	                                       : iterations;
+}
+
+/* In a copy of the process only (the simulation accepts proposals and adds iterations to the
+ * session it runs on: the copy's, which nobody sees): :run N and R played out with the scripted
+ * model through a sandboxed LLM layer (the response cache and spend journal read, nothing
+ * written or sent), from the session as it stands, unsaved decisions included.  Nothing when a
+ * model is not the local scripted one, a retrieval server or an external command is asked. */
+static void run_simulate(struct app *a, int iterations, struct run_walks *rp)
+{
+	struct session *s = a->env.s;
+	char *why = engine_sim_blocker(s);
+	if (why) {
+		free(why);
+		return;
+	}
+	engine_store(
+	    a->t.en); /* the history and the iteration in progress, as a save writes them */
+	char *spend = front_path_beside(a->path ? a->path : a->o->session, ".spend.jsonl");
+	bool go_on = iterations == RUN_CONTINUOUS;
+	struct engine_sim_opts so = {.iterations = go_on ? CONTINUOUS_ITERATIONS : iterations,
+	                             .patience = go_on ? a->cfg.patience : 0,
+	                             .cache_path = a->env.cache_path,
+	                             .spend_path = spend,
+	                             .no_cache = a->o->no_cache,
+	                             .trust = a->o->trust,
+	                             .max_requests = SIM_MAX_REQUESTS};
+	struct engine_sim sim;
+	struct err e = {{0}};
+	if (engine_simulate(s, &so, &sim, &e) == 0) {
+		rp->simulated = true;
+		rp->bounded = sim.bounded;
+		rp->sim_iterations = sim.n;
+		rp->sim = sim.total;
+		snprintf(rp->stops, sizeof rp->stops, "%s", sim.stopped ? sim.stopped : "");
+		engine_sim_free(&sim);
+	}
+	free(spend);
+}
+
+/* Why a simulated run stops, in words, from engine_stop_cause ("iterations": it ran them all). */
+static const struct {
+	const char *cause, *words;
+} sim_stops[] = {
+    {"patience", "then stops: no validation gain"},
+    {"cost_cap", "then the cost cap stops it"},
+    {"token_cap", "then the token cap stops it"},
+    {"nothing_to_optimize", "then stops: nothing to optimize"},
+    {"error", "then stops on an error"},
+};
+
+static void say_simulated(struct sbuf *b, const struct run_walks *rp)
+{
+	const struct cost_projection *p = &rp->sim;
+	sbuf_addf(b,
+	          "simulated with the scripted model: %s%d iteration%s, %ld calls (%ld cached), "
+	          "%ld tok, $%.4f",
+	          rp->bounded ? "at least " : "", rp->sim_iterations,
+	          rp->sim_iterations == 1 ? "" : "s", p->calls, p->cached,
+	          p->tokens_in + p->tokens_out, p->usd);
+	for (size_t i = 0; i < ARRAY_SIZE(sim_stops); i++)
+		if (!strcmp(rp->stops, sim_stops[i].cause))
+			sbuf_addf(b, ", %s", sim_stops[i].words);
 }
 
 /* In a copy of the process (or at once): several iterations' dry walks. */
@@ -220,6 +289,8 @@ static void run_project(struct tui *t, void *arg, struct sbuf *out)
 	free(r);
 	if (iterations == RUN_CONTINUOUS) /* what each further iteration costs */
 		engine_project(t->en, n + 1, NULL, &rp.more);
+	if (iterations != RUN_TO_PROPOSAL && tui_beside_in_copy())
+		run_simulate(a, iterations, &rp);
 	sbuf_add(out, (const char *)&rp, sizeof rp);
 }
 
@@ -240,13 +311,18 @@ static void run_projected(struct tui *t, void *arg, const char *data, size_t n)
 	}
 	struct run_walks rp;
 	memcpy(&rp, data, sizeof rp);
-	const struct cost_projection *p = &rp.p;
+	const struct cost_projection *p = rp.simulated ? &rp.sim : &rp.p;
 	engine_set_patience(t->en, iterations == RUN_CONTINUOUS ? a->cfg.patience : 0);
 	struct sbuf b = {0};
-	sbuf_addf(&b, "projected ~%ld calls (%ld cached), ~%ld tok, ~$%.4f", p->calls, p->cached,
-	          p->tokens_in + p->tokens_out, p->usd);
-	if (iterations == RUN_CONTINUOUS)
-		sbuf_addf(&b, " (about $%.4f an iteration)", rp.more.usd - p->usd);
+	if (rp.simulated) { /* what it costs: the projection's range says nothing more */
+		say_simulated(&b, &rp);
+		rp.all.low = rp.all.high = rp.sim;
+	} else {
+		sbuf_addf(&b, "projected ~%ld calls (%ld cached), ~%ld tok, ~$%.4f", p->calls,
+		          p->cached, p->tokens_in + p->tokens_out, p->usd);
+		if (iterations == RUN_CONTINUOUS)
+			sbuf_addf(&b, " (about $%.4f an iteration)", rp.more.usd - p->usd);
+	}
 	if (rp.all.low.usd < rp.all.high.usd) /* what the iterations accept is not known before */
 		sbuf_addf(&b, " ($%.4f if nothing is accepted, $%.4f if every proposal is)",
 		          rp.all.low.usd, rp.all.high.usd);

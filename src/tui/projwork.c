@@ -38,9 +38,17 @@ static void at_once(struct tui *t, tui_work_fn *work, tui_got_fn *got, void *arg
 	sbuf_free(&out);
 }
 
+static bool in_copy; /* set in a copy tui_beside made, which ends when its work is done */
+
+bool tui_beside_in_copy(void)
+{
+	return in_copy;
+}
+
 static void child_work(void *arg, struct sbuf *out)
 {
 	struct tui_work *w = arg;
+	in_copy = true;
 	w->work(w->t, w->arg, out);
 }
 

@@ -100,6 +100,9 @@ typedef void tui_got_fn(struct tui *t, void *arg, const char *data, size_t n);
 uint64_t tui_beside(struct tui *t, tui_work_fn *work, tui_got_fn *got, void *arg);
 void tui_beside_cancel(struct tui *t, uint64_t id); /* 0, or one already in: nothing */
 void tui_beside_cancel_all(struct tui *t);
+/* Whether this process is such a copy (work that may change what it runs on, as a simulation
+ * does, is made there only). */
+bool tui_beside_in_copy(void);
 /* engine_projection_each(en, n, usd) for a view, made beside the loop (projwork.c: a dry walk of
  * n iterations is 50-200 ms at 300 examples): done(arg, usd) is called once from the loop when
  * it is in, or with usd NULL when it was cancelled, and the screen is drawn again (tui_beside).

@@ -6,7 +6,8 @@
  * one is projected waits for it; while it asks, keys that answer nothing say "answer first: y or
  * n"; the Proposals pane's projection of the next phase is made beside the loop too.  A real
  * workbench (app_open) on the in-memory screen, on the scripted two-step session of
- * tests/data/engine. */
+ * tests/data/engine.  With its models all scripted, :run N and R are played out in the copy
+ * (simulated, exact) and say so. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -81,11 +82,16 @@ static char *said_at_once(int iterations)
 }
 
 /* The run projected beside the loop (its copy killed first when `fault`) starts with the figures
- * of the one made at once. */
+ * of the one made at once; :run N and R, whose models are all scripted, are played out in the
+ * copy instead (engine_simulate), and the run then costs what the simulation said, to the
+ * digit.  A copy that died leaves the projection made in the loop, which never simulates (the
+ * simulation changes the session it runs on). */
 static void run_beside(int iterations, int fault)
 {
 	char *expect = said_at_once(iterations);
-	assert_non_null(strstr(expect, "projected ~"));
+	char *projected = strstr(expect, "projected ~");
+	assert_non_null(projected);
+	bool simulates = iterations != RUN_TO_PROPOSAL && !fault;
 	struct rig g;
 	rig_open(&g, true);
 	llm_beside_fault(fault);
@@ -97,8 +103,30 @@ static void run_beside(int iterations, int fault)
 	assert_string_equal(g.a->t.message, "projecting the run... (Esc cancels)");
 	until_projected(g.a);
 	assert_true(engine_running(g.a->t.en));
-	assert_string_equal(g.a->t.message, expect); /* the same figures */
-	engine_cancel(g.a->t.en);
+	if (!simulates) {
+		assert_string_equal(g.a->t.message, expect); /* the same figures */
+		engine_cancel(g.a->t.en);
+	} else { /* "running ...; simulated with the scripted model: 1 iteration, ..., $0.0009" */
+		const char *msg = g.a->t.message,
+		           *sim = strstr(msg, "simulated with the scripted model: ");
+		assert_non_null(sim);
+		assert_int_equal(sim - msg, projected - expect); /* the same "running ...; " */
+		assert_int_equal(strncmp(msg, expect, (size_t)(sim - msg)), 0);
+		const char *usd = strstr(sim, "$");
+		assert_non_null(usd);
+		double said = atof(usd + 1);
+		for (int i = 0; i < 100000 && engine_running(g.a->t.en); i++)
+			app_loop_turn(g.a, -1, 100);
+		struct engine_totals tot;
+		engine_spent(g.a->t.en, &tot);
+		char spent[32], simulated[32];
+		snprintf(spent, sizeof spent, "%.4f", tot.cost_usd);
+		snprintf(simulated, sizeof simulated, "%.4f", said);
+		assert_string_equal(spent, simulated);
+		assert_true(tot.cost_usd > 0);
+		if (iterations > 0)
+			assert_int_equal(engine_iterations(g.a->t.en), (size_t)iterations);
+	}
 	rig_close(&g);
 	assert_reaped();
 	free(expect);
@@ -147,7 +175,8 @@ static void test_run_copy_dies(void **state)
 	run_beside(2, 0);
 }
 
-/* Above ask_above the question comes when the projection is in; n starts nothing. */
+/* Above ask_above the question comes when the projection (here the simulation) is in; n starts
+ * nothing. */
 static void test_run_asks(void **state)
 {
 	(void)state;
@@ -158,7 +187,7 @@ static void test_run_asks(void **state)
 	assert_int_equal(g.a->mode, INPUT_NORMAL); /* keys go on meanwhile */
 	until_projected(g.a);
 	assert_int_equal(g.a->mode, INPUT_ASK);
-	assert_non_null(strstr(g.a->ask, "run: projected ~"));
+	assert_non_null(strstr(g.a->ask, "run: simulated with the scripted model: 2 iterations, "));
 	assert_non_null(strstr(g.a->ask, "above ask_above $0; start? [y/n]"));
 	/* keys that answer nothing do nothing but say so, once, before the question */
 	int focus = g.a->t.focus;
@@ -169,7 +198,8 @@ static void test_run_asks(void **state)
 	}
 	assert_int_equal(g.a->t.focus, focus);
 	assert_false(engine_running(g.a->t.en));
-	assert_true(strncmp(g.a->ask, "answer first: y or n; run: projected ~", 38) == 0);
+	const char *first = "answer first: y or n; run: simulated with the scripted model: ";
+	assert_true(strncmp(g.a->ask, first, strlen(first)) == 0);
 	assert_null(strstr(g.a->ask + 1, "answer first"));
 	input_key(g.a, 'n');
 	assert_false(engine_running(g.a->t.en));
