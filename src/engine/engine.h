@@ -135,7 +135,6 @@ struct phase_cost {
 	long tokens_prompt_cached, tokens_reasoning, estimated;
 };
 
-#define SEARCH_END_STEADY  "steady"
 #define SEARCH_END_PERFECT "perfect"
 
 struct iteration {
@@ -179,7 +178,8 @@ struct iteration {
 	size_t n_screened;
 	long screen_saved;
 	/* why the search stopped before eval_budget (phases_search.c, the steady-proposal rule):
-	 * SEARCH_END_STEADY or SEARCH_END_PERFECT; NULL when it did not */
+	 * SEARCH_END_PERFECT (a configuration scored 1 on the whole sample); NULL when it did
+	 * not */
 	const char *search_end;
 	/* shapley */
 	double *phi, *phi_sd;

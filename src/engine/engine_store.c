@@ -164,6 +164,8 @@ static cJSON *iteration_json(const struct engine *en, const struct iteration *it
 	cJSON_AddNumberToObject(o, "validation_examples", (double)it->n_val);
 	if (it->note)
 		cJSON_AddStringToObject(o, "note", it->note);
+	if (it->search_end)
+		cJSON_AddStringToObject(o, "search_stopped", it->search_end);
 	cJSON_AddItemToObject(o, "structure", str_or_null(it->structure));
 	cJSON_AddItemToObject(o, "dependency", per_step_text(s, it->dependency));
 	cJSON *cases = cJSON_AddArrayToObject(o, "cases");
@@ -503,6 +505,14 @@ static struct trace *traces_of(struct engine *en, const cJSON *arr, size_t *n)
 	return v;
 }
 
+/* A list of the record, or NULL: what is not a list reads as missing, as --check says
+ * (cJSON's array walkers would walk an object's members as if they were items). */
+static const cJSON *list_of(const cJSON *o, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+	return cJSON_IsArray(v) ? v : NULL;
+}
+
 static void restore_traces(struct engine *en, struct iteration *it, const cJSON *arr)
 {
 	it->traces = traces_of(en, arr, &it->n_traces);
@@ -621,7 +631,7 @@ static void restore_candidates(struct engine *en, struct iteration *it, const cJ
 	it->cands = xcalloc(s->n_steps + 1, sizeof *it->cands);
 	it->n_cands = xcalloc(s->n_steps + 1, sizeof *it->n_cands);
 	for (size_t i = 0; i < s->n_steps; i++) {
-		const cJSON *arr = cJSON_GetObjectItemCaseSensitive(o, s->steps[i].id), *c;
+		const cJSON *arr = list_of(o, s->steps[i].id), *c;
 		it->cands[i] = xcalloc((size_t)cJSON_GetArraySize(arr) + 1, sizeof *it->cands[i]);
 		cJSON_ArrayForEach(c, arr)
 		{
@@ -743,13 +753,16 @@ static struct iteration *restore_record(struct engine *en, const cJSON *r)
 	it->best_score = json_get_real(r, "best_score");
 	it->n_val = (size_t)json_get_count(r, "validation_examples");
 	it->note = str_or_null_of(r, "note");
+	const cJSON *stop = cJSON_GetObjectItemCaseSensitive(r, "search_stopped");
+	if (cJSON_IsString(stop) && !strcmp(stop->valuestring, SEARCH_END_PERFECT))
+		it->search_end = SEARCH_END_PERFECT;
 	it->structure = str_or_null_of(r, "structure");
 	it->dependency = per_step_from(s, cJSON_GetObjectItemCaseSensitive(r, "dependency"));
-	restore_traces(en, it, cJSON_GetObjectItemCaseSensitive(r, "traces"));
-	restore_cases(en, it, cJSON_GetObjectItemCaseSensitive(r, "cases"));
+	restore_traces(en, it, list_of(r, "traces"));
+	restore_cases(en, it, list_of(r, "cases"));
 	restore_candidates(en, it, cJSON_GetObjectItemCaseSensitive(r, "candidates"));
-	restore_evaluations(en, it, cJSON_GetObjectItemCaseSensitive(r, "evaluations"));
-	restore_changes(en, it, cJSON_GetObjectItemCaseSensitive(r, "changes"));
+	restore_evaluations(en, it, list_of(r, "evaluations"));
+	restore_changes(en, it, list_of(r, "changes"));
 	const cJSON *sh = cJSON_GetObjectItemCaseSensitive(r, "shapley");
 	if (sh) {
 		it->shapley_method = method_of(sh);
@@ -829,6 +842,14 @@ static size_t *indices_of(const cJSON *arr, size_t limit, size_t *n)
 	return v;
 }
 
+static bool ran_in_full(const struct iteration *it, const int *choice, size_t m)
+{
+	for (size_t e = 0; e < it->n_evals; e++)
+		if (!memcmp(it->evals[e].choice, choice, m * sizeof *choice))
+			return true;
+	return false;
+}
+
 /* The screening of an open record (open_json's "screening"); false when it does not hold
  * together with the validation sample and the candidates. */
 static bool restore_screening(struct engine *en, struct iteration *it, const cJSON *sc)
@@ -850,7 +871,7 @@ static bool restore_screening(struct engine *en, struct iteration *it, const cJS
 	for (size_t k = 0; k < it->n_screen_pos; k++)
 		it->screen_idx[k] = it->val_idx[it->screen_pos[k]];
 	it->screen_saved = json_get_count(sc, "saved");
-	const cJSON *arr = cJSON_GetObjectItemCaseSensitive(sc, "screened"), *e;
+	const cJSON *arr = list_of(sc, "screened"), *e;
 	size_t n = (size_t)cJSON_GetArraySize(arr);
 	it->screened = xcalloc(n + 1, sizeof *it->screened);
 	it->screen_n = xcalloc(n + 1, sizeof *it->screen_n);
@@ -868,9 +889,12 @@ static bool restore_screening(struct engine *en, struct iteration *it, const cJS
 		    scores_of(cJSON_GetObjectItemCaseSensitive(e, "scores"), it->n_screen_pos);
 		if (!ev->scores)
 			return false;
+		/* a record from before the rungs: the first rung, or the whole sample for a
+		 * configuration it also ran in full (in evaluations) */
 		size_t have = cJSON_GetObjectItemCaseSensitive(e, "n")
 		                  ? (size_t)json_get_count(e, "n")
-		                  : it->n_screen_pos;
+		              : ran_in_full(it, ev->choice, m) ? it->n_val
+		                                               : it->n_screen_pos;
 		if (have != it->n_val && (have < it->n_screen || have > it->n_screen_pos))
 			return false;
 		it->screen_n[it->n_screened - 1] = have;

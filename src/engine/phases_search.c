@@ -407,6 +407,19 @@ static long find_eval(const struct evaluation *ev, size_t n, const int *choice, 
 	return -1;
 }
 
+/* Evaluation e's mean on the examples every configuration of the table ran (t.n_ex: with
+ * screening, the first rung; a screened score is the mean on however many rungs it climbed). */
+static double table_score(struct table t, size_t e)
+{
+	const struct evaluation *ev = &t.ev[e];
+	if (!ev->scores || !t.n_ex)
+		return ev->score;
+	double sum = 0;
+	for (size_t k = 0; k < t.n_ex; k++)
+		sum += ev->scores[k];
+	return sum / (double)t.n_ex;
+}
+
 static bool evaluated(const struct iteration *it, const int *choice, size_t m)
 {
 	struct table t = eval_table(it);
@@ -891,23 +904,18 @@ static size_t search_batch(const struct engine *en, const struct iteration *it)
 }
 
 /* The steady-proposal rule: the search stops before eval_budget when going on cannot change
- * the choice.  It ends when the best configuration measured on the whole sample scores 1 (none
- * can beat it) and when the search proposes SEARCH_REPEATS configurations in a row that were
- * already evaluated (outside the search: its model had not seen them).  A third rule, stopping
- * when the expected improvement of the proposal was negligible, was taken out: on bench/
- * screening's chains the model's expected improvement was below 0.001 in 3 seeds of 20 whose
- * search would still have found a score of 1 (it stopped at 0.55-0.73; bench/README.md 7.2). */
-
-#define SEARCH_REPEATS 3
-
-static const char *search_steady(const struct engine *en, const struct iteration *it, int repeats)
+ * the choice: when the best configuration measured on the whole sample scores 1 (none can beat
+ * it).  Two more rules were taken out.  Stopping after 3 proposals in a row already evaluated
+ * never fired: the search observes every configuration it evaluates, and bo_suggest never
+ * proposes one it observed.  Stopping when the proposal's expected improvement was negligible
+ * stopped searches that would still have found a score of 1 (bench/screening's chains, 3 seeds
+ * of 20, at 0.55-0.73; bench/README.md 7.2). */
+static const char *search_steady(const struct engine *en, const struct iteration *it)
 {
 	if (!en->s->opt.steady_stop)
 		return NULL;
 	int b = best_eval(en, it);
-	if (b >= 0 && it->evals[b].score >= 1)
-		return SEARCH_END_PERFECT;
-	return repeats >= SEARCH_REPEATS ? SEARCH_END_STEADY : NULL;
+	return b >= 0 && it->evals[b].score >= 1 ? SEARCH_END_PERFECT : NULL;
 }
 
 int stage_selection_search(struct engine *en, struct iteration *it, bool resumed)
@@ -921,17 +929,16 @@ int stage_selection_search(struct engine *en, struct iteration *it, bool resumed
 		return STAGE_WAIT; /* called again when it is back */
 	int *next = xcalloc(s->n_steps, sizeof *next);
 	size_t q = search_batch(en, it);
-	int repeats = 0;
 	it->search_end = NULL;
 	en->launching = true;
 	while (eval_table(it).n + en->n_jobs < (size_t)s->opt.eval_budget && en->n_jobs < q &&
-	       !en->cap_reason && !(it->search_end = search_steady(en, it, repeats))) {
+	       !en->cap_reason && !(it->search_end = search_steady(en, it))) {
 		if (bo_suggest(en->bo, next) < 0)
 			break;
-		if (evaluated(it, next, s->n_steps)) {
+		if (evaluated(it, next,
+		              s->n_steps)) { /* not observed by the search: never run twice */
 			struct err e = {{0}};
 			bo_observe(en->bo, next, NAN, &e);
-			repeats++;
 			continue;
 		}
 		if (!launch_eval(en, it, next, false))
@@ -1005,7 +1012,10 @@ static void find_players(const struct engine *en, const struct iteration *it, st
 	p->step = xcalloc(s->n_steps + 1, sizeof *p->step);
 	p->strong = xcalloc(s->n_steps + 1, sizeof *p->strong);
 	struct table t = eval_table(it);
-	int best = best_of(t.ev, t.n);
+	int best = -1;
+	for (size_t e = 0; e < t.n; e++)
+		if (best < 0 || table_score(t, e) > table_score(t, (size_t)best))
+			best = (int)e;
 	for (size_t i = 0; i < s->n_steps; i++) {
 		if (!it->n_cands || !it->n_cands[i])
 			continue;
@@ -1017,9 +1027,9 @@ static void find_players(const struct engine *en, const struct iteration *it, st
 			bool alone = c[i] > 0;
 			for (size_t k = 0; k < s->n_steps && alone; k++)
 				alone = k == i || c[k] == 0;
-			if (alone && t.ev[e].score > strong_score) {
+			if (alone && table_score(t, e) > strong_score) {
 				strong = c[i];
-				strong_score = t.ev[e].score;
+				strong_score = table_score(t, e);
 			}
 		}
 		if (!strong)

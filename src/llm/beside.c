@@ -1,7 +1,9 @@
 /* beside.c: work done in a forked copy of the process, its answer read by the loop as an event
  * source (beside.h).  The child ignores the terminal's signals as the save's writer does (the
- * parent decides when it ends), runs at a lower priority so that the screen comes first on a
- * busy machine, writes its answer and leaves by _exit (no atexit handler, no stdio flushed). */
+ * parent decides when it ends), dies with its parent (it holds the parent's descriptors, the
+ * session's lock among them: an orphan would keep a new workbench out), runs at a lower
+ * priority so that the screen comes first on a busy machine, writes its answer and leaves by
+ * _exit (no atexit handler, no stdio flushed). */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -10,6 +12,9 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
 
 #include "llm/beside.h"
 
@@ -37,8 +42,13 @@ void llm_beside_fault(int signo)
 	fault_next = signo;
 }
 
-static _Noreturn void child_main(beside_work_fn *work, void *arg, int fd)
+static _Noreturn void child_main(beside_work_fn *work, void *arg, int fd, pid_t parent)
 {
+#ifdef __linux__
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+#endif
+	if (getppid() != parent) /* the parent died before that */
+		_exit(1);
 	struct sigaction ign = {.sa_handler = SIG_IGN}, dfl = {.sa_handler = SIG_DFL};
 	sigemptyset(&ign.sa_mask);
 	sigemptyset(&dfl.sa_mask);
@@ -131,7 +141,7 @@ uint64_t llm_beside(struct llm *l, beside_work_fn *work, void *work_arg, beside_
 		err_set(e, "cannot work beside the loop: pipe: %s", strerror(errno));
 		return 0;
 	}
-	pid_t pid = fork();
+	pid_t parent = getpid(), pid = fork();
 	if (pid < 0) {
 		close(p[0]);
 		close(p[1]);
@@ -140,7 +150,7 @@ uint64_t llm_beside(struct llm *l, beside_work_fn *work, void *work_arg, beside_
 	}
 	if (pid == 0) {
 		close(p[0]);
-		child_main(work, work_arg, p[1]);
+		child_main(work, work_arg, p[1], parent);
 	}
 	fault_next = 0;
 	forks++;

@@ -200,11 +200,11 @@ static void build_evals(struct view *v, const struct iteration *it, bool by_scor
 		sbuf_free(&r);
 	}
 	if (it->search_end) /* the steady-proposal rule (adopt-tui-session(5)) */
-		tlines_addf(l, THEME_TEXT_DIM, 2, "the search stopped before its budget of %d: %s",
-		            s->opt.eval_budget,
-		            strcmp(it->search_end, SEARCH_END_PERFECT)
-		                ? "it kept proposing configurations already evaluated"
-		                : "a configuration scored 1 on the whole sample");
+		tlines_addf(
+		    l, THEME_TEXT_DIM, 2,
+		    "the search stopped before its budget of %d: a configuration scored 1 on "
+		    "the whole sample",
+		    s->opt.eval_budget);
 	if (!it->n_evals) {
 		tlines_add(l, THEME_TEXT_DIM, 2, "(none yet: the selection phase evaluates them)");
 		return;

@@ -1,7 +1,8 @@
 /* test_beside.c: work beside the loop (llm/beside.h): the child's answer reaches done through
  * llm_wait whole (larger than a pipe's buffer, so read in pieces), the child's changes stay in
  * the child, a child that dies gives NULL (died), cancelling and llm_free kill it and give NULL
- * (not died), and every child is reaped. */
+ * (not died), every child is reaped, and a child dies with its parent (killed, or gone without
+ * a word). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,6 +10,8 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -44,6 +47,16 @@ static void work_dies(void *arg, struct sbuf *out)
 static void work_hangs(void *arg, struct sbuf *out)
 {
 	(void)arg, (void)out;
+	for (;;)
+		pause();
+}
+
+static void work_says_pid_hangs(void *arg, struct sbuf *out)
+{
+	(void)out;
+	pid_t me = getpid();
+	if (write(*(int *)arg, &me, sizeof me) != (ssize_t)sizeof me)
+		_exit(1);
 	for (;;)
 		pause();
 }
@@ -140,12 +153,63 @@ static void test_cancel_and_free(void **state)
 	assert_reaped();
 }
 
+/* Whether process pid is gone: no such process, or a zombie its new parent has not reaped. */
+static bool gone(pid_t pid)
+{
+	if (kill(pid, 0) < 0 && errno == ESRCH)
+		return true;
+	char path[64], buf[256] = {0};
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return true;
+	size_t n = fread(buf, 1, sizeof buf - 1, f);
+	fclose(f);
+	const char *paren = n ? strrchr(buf, ')') : NULL;
+	return !paren || paren[1] == '\0' || paren[2] == 'Z' || paren[2] == 'X';
+}
+
+/* A parent that leaves without cancelling (killed, crashed): its copy, which holds the parent's
+ * descriptors (the session's lock among them), dies with it instead of working on. */
+static void test_dies_with_parent(void **state)
+{
+	(void)state;
+	int q[2];
+	assert_int_equal(pipe(q), 0);
+	pid_t parent = fork();
+	assert_true(parent >= 0);
+	if (parent == 0) {
+		close(q[0]);
+		struct llm *l = new_llm();
+		struct got g = {0};
+		struct err e = {{0}};
+		if (!llm_beside(l, work_says_pid_hangs, &q[1], done, &g, &e))
+			_exit(2);
+		sleep(1); /* the copy says its pid meanwhile */
+		_exit(0); /* no cancel, no llm_free: as if killed */
+	}
+	close(q[1]);
+	pid_t copy = 0;
+	assert_int_equal(read(q[0], &copy, sizeof copy), (ssize_t)sizeof copy);
+	close(q[0]);
+	int status;
+	assert_int_equal(waitpid(parent, &status, 0), parent);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	bool dead = false;
+	for (int i = 0; i < 100 && !(dead = gone(copy)); i++)
+		usleep(50 * 1000);
+	if (!dead)
+		kill(copy, SIGKILL);
+	assert_true(dead);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_answer),
 	    cmocka_unit_test(test_child_dies),
 	    cmocka_unit_test(test_cancel_and_free),
+	    cmocka_unit_test(test_dies_with_parent),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

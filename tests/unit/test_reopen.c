@@ -1167,6 +1167,38 @@ static void test_reopen_damaged_fields(void **state)
 	rig_close(&g);
 }
 
+/* An object where a list belongs (evaluations, changes) reads as missing, as the note says,
+ * even when its members look like items (cJSON's array walkers would take them as such). */
+static void test_reopen_object_for_list(void **state)
+{
+	(void)state;
+	struct rig g;
+	rig_open(&g, "hotpot-mini");
+	run_and_decide(&g);
+	engine_store(g.en);
+	cJSON *it0 = cJSON_GetArrayItem(
+	    cJSON_GetObjectItemCaseSensitive(session_section(g.s, "history"), "iterations"), 0);
+	const char *const lists[] = {"evaluations", "changes"};
+	for (size_t k = 0; k < ARRAY_SIZE(lists); k++) {
+		cJSON *list = cJSON_DetachItemFromObjectCaseSensitive(it0, lists[k]);
+		assert_true(cJSON_GetArraySize(list) > 0);
+		cJSON *obj = cJSON_CreateObject();
+		cJSON_AddItemToObject(obj, "x", cJSON_DetachItemFromArray(list, 0));
+		cJSON_Delete(list);
+		cJSON_AddItemToObject(it0, lists[k], obj);
+	}
+	struct err e = {{0}};
+	assert_int_equal(session_save(g.s, g.path, &e), 0);
+	rig_unload(&g);
+	rig_load(&g);
+	nothing_sent(&g);
+	assert_non_null(strstr(engine_reopen_note(g.en), "evaluations: not a list"));
+	const struct iteration *it = engine_iteration(g.en, 0);
+	assert_int_equal(it->n_evals, 0);
+	assert_int_equal(it->n_changes, 0);
+	rig_close(&g);
+}
+
 /* An older file (no record) saved after its selection, reopened and replayed from the response
  * cache: the replay's memo hits, deduplicated requests and reused tokens are those the spend
  * already holds, so every count (and the money) is what it was before the reopening. */
@@ -1300,6 +1332,7 @@ int main(void)
 	    cmocka_unit_test(test_reopen_hand_edited),
 	    cmocka_unit_test(test_reopen_number_follows),
 	    cmocka_unit_test(test_reopen_damaged_fields),
+	    cmocka_unit_test(test_reopen_object_for_list),
 	    cmocka_unit_test(test_replay_counts_once),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

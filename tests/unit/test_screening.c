@@ -448,7 +448,8 @@ static void test_cap_between_evaluations(void **state)
 /* The steady-proposal rule: b's candidate alone, in the initial design, scores 1 on the whole
  * sample, so nothing can beat it and the search ends there (search_end "perfect") with the
  * same choice, the 2 configurations of the budget past the design unrun, and fewer requests;
- * without screening and with it.  Off, the whole budget runs. */
+ * without screening and with it; reopened, the iteration still says so.  Off, the whole budget
+ * runs. */
 static void test_steady_stop_on_a_perfect_score(void **state)
 {
 	(void)state;
@@ -473,6 +474,19 @@ static void test_steady_stop_on_a_perfect_score(void **state)
 			struct engine_totals t;
 			engine_totals(g.en, &t);
 			calls[on] = t.calls;
+			/* the session keeps why the search stopped: reopened, the iteration says it
+			 */
+			engine_store(g.en);
+			engine_free(g.en);
+			struct engine_opts eo = {.auto_accept = true};
+			struct err e = {{0}};
+			g.en = engine_new(g.s, g.l, &eo, NULL, NULL, &e);
+			assert_non_null(g.en);
+			it = engine_current(g.en);
+			if (on)
+				assert_string_equal(it->search_end, SEARCH_END_PERFECT);
+			else
+				assert_null(it->search_end);
 			chain_close(&g);
 		}
 		assert_true(calls[1] < calls[0]);
@@ -480,6 +494,74 @@ static void test_steady_stop_on_a_perfect_score(void **state)
 		              calls[1], calls[0]);
 	}
 	steady_stop = false;
+}
+
+/* A record saved before the rungs (no "n" per screened configuration) reopens with every
+ * screened configuration on the first rung, except those it also ran in full: those have
+ * climbed to the whole sample, so that racing does not run them in full again. */
+static void test_old_record_rungs(void **state)
+{
+	(void)state;
+	struct chain_rig g;
+	fx_init(&g.f, FX_DATA);
+	write_rules(&g.f);
+	write_session(&g.f, 10);
+	g.s = fx_load(&g.f, "chain.json");
+	g.l = fx_llm(&g.f, NULL);
+	struct engine_opts eo = {.auto_accept = true};
+	struct err e = {{0}};
+	g.en = engine_new(g.s, g.l, &eo, NULL, NULL, &e);
+	assert_non_null(g.en);
+	while (!engine_current(g.en) || engine_current(g.en)->phase <= PHASE_SELECTION) {
+		assert_int_equal(engine_step(g.en), 0);
+		for (int i = 0; i < 100000 && engine_busy(g.en); i++) {
+			assert_true(llm_wait(g.l, NULL, 0, 100) >= 0);
+			engine_poll(g.en);
+		}
+	}
+	const struct iteration *it = engine_current(g.en);
+	assert_int_equal(it->phase, PHASE_SHAPLEY);
+	size_t n_evals = it->n_evals, n_screened = it->n_screened;
+	assert_true(n_evals >= 2 && n_screened > n_evals);
+	engine_store(g.en);
+	engine_free(g.en);
+	/* as the racing version wrote it: no "n", no "first" */
+	cJSON *rec = cJSON_GetObjectItemCaseSensitive(
+	    cJSON_GetObjectItemCaseSensitive(g.s->root, "state"), "record");
+	cJSON *sc = cJSON_GetObjectItemCaseSensitive(rec, "screening"), *c;
+	assert_non_null(sc);
+	cJSON_DeleteItemFromObjectCaseSensitive(sc, "first");
+	cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(sc, "screened"))
+	    cJSON_DeleteItemFromObjectCaseSensitive(c, "n");
+	g.en = engine_new(g.s, g.l, &eo, NULL, NULL, &e);
+	assert_non_null(g.en);
+	it = engine_current(g.en);
+	assert_int_equal(it->phase, PHASE_SHAPLEY);
+	assert_int_equal(it->n_screened, n_screened);
+	size_t full = 0;
+	for (size_t k = 0; k < it->n_screened; k++) {
+		bool in_evals = false;
+		for (size_t j = 0; j < it->n_evals; j++)
+			in_evals = in_evals || !memcmp(it->evals[j].choice, it->screened[k].choice,
+			                               M * sizeof(int));
+		assert_int_equal(it->screen_n[k], in_evals ? it->n_val : it->n_screen_pos);
+		full += in_evals;
+	}
+	assert_int_equal(full, n_evals);
+	/* the iteration goes on to its end without running any of them in full again */
+	assert_int_equal(engine_run(g.en, 1), 0);
+	for (int i = 0; i < 100000 && engine_running(g.en); i++) {
+		if (engine_busy(g.en))
+			assert_true(llm_wait(g.l, NULL, 0, 100) >= 0);
+		engine_poll(g.en);
+	}
+	it = engine_iteration(g.en, 0);
+	assert_int_equal(it->phase, PHASE_COUNT);
+	for (size_t j = 0; j < it->n_evals; j++)
+		for (size_t k = 0; k < j; k++)
+			assert_true(
+			    memcmp(it->evals[j].choice, it->evals[k].choice, M * sizeof(int)));
+	chain_close(&g);
 }
 
 int main(void)
@@ -491,6 +573,7 @@ int main(void)
 	    cmocka_unit_test(test_too_small_a_sample),
 	    cmocka_unit_test(test_cap_between_evaluations),
 	    cmocka_unit_test(test_steady_stop_on_a_perfect_score),
+	    cmocka_unit_test(test_old_record_rungs),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
