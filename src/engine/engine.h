@@ -409,6 +409,8 @@ const char *engine_nothing_to_optimize(const struct engine *en);
  * save it.  max_requests > 0 bounds the work (stopped "bound", bounded set: a lower bound). */
 struct engine_sim_opts {
 	int iterations, patience;
+	bool to_proposal; /* instead: run to the proposal as a person would (engine_run_to_proposal,
+	                   * nothing decided automatically; iterations unused) */
 	const char *cache_path, *spend_path; /* beside the session, as the run uses them */
 	bool no_cache, trust;
 	long max_requests; /* 0: no bound */

@@ -97,7 +97,7 @@ int engine_simulate(struct session *s, const struct engine_sim_opts *o, struct e
 	struct llm *l = llm_new(&lo, e);
 	if (!l)
 		return -1;
-	struct engine_opts eo = {.trust = o->trust, .auto_accept = true};
+	struct engine_opts eo = {.trust = o->trust, .auto_accept = !o->to_proposal};
 	struct engine *en = engine_new(s, l, &eo, NULL, NULL, e);
 	if (!en) {
 		llm_free(l);
@@ -114,7 +114,8 @@ int engine_simulate(struct session *s, const struct engine_sim_opts *o, struct e
 	}
 	if (engine_resume(en) == 0)
 		drive(en, l, o->max_requests, &out->bounded);
-	if (!out->bounded && engine_run(en, o->iterations) == 0)
+	if (!out->bounded &&
+	    (o->to_proposal ? engine_run_to_proposal(en) : engine_run(en, o->iterations)) == 0)
 		drive(en, l, o->max_requests, &out->bounded);
 	size_t n = engine_iterations(en);
 	out->iters = xcalloc(n > first ? n - first : 1, sizeof *out->iters);

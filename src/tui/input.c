@@ -216,7 +216,7 @@ static int run_counted(const struct app *a, int iterations)
 }
 
 /* In a copy of the process only (the simulation accepts proposals and adds iterations to the
- * session it runs on: the copy's, which nobody sees): :run N and R played out with the scripted
+ * session it runs on: the copy's, which nobody sees): r, :run N and R played out with the scripted
  * model through a sandboxed LLM layer (the response cache and spend journal read, nothing
  * written or sent), from the session as it stands, unsaved decisions included.  Nothing when a
  * model is not the local scripted one, a retrieval server or an external command is asked. */
@@ -234,6 +234,7 @@ static void run_simulate(struct app *a, int iterations, struct run_walks *rp)
 	bool go_on = iterations == RUN_CONTINUOUS;
 	struct engine_sim_opts so = {.iterations = go_on ? CONTINUOUS_ITERATIONS : iterations,
 	                             .patience = go_on ? a->cfg.patience : 0,
+	                             .to_proposal = iterations == RUN_TO_PROPOSAL,
 	                             .cache_path = a->env.cache_path,
 	                             .spend_path = spend,
 	                             .no_cache = a->o->no_cache,
@@ -263,9 +264,17 @@ static const struct {
     {"error", "then stops on an error"},
 };
 
-static void say_simulated(struct sbuf *b, const struct run_walks *rp)
+static void say_simulated(struct sbuf *b, const struct run_walks *rp, int iterations)
 {
 	const struct cost_projection *p = &rp->sim;
+	if (iterations == RUN_TO_PROPOSAL) { /* what runs is the phases up to the proposal */
+		sbuf_addf(
+		    b,
+		    "simulated with the scripted model: %s%ld calls (%ld cached), %ld tok, $%.4f",
+		    rp->bounded ? "at least " : "", p->calls, p->cached,
+		    p->tokens_in + p->tokens_out, p->usd);
+		return;
+	}
 	sbuf_addf(b,
 	          "simulated with the scripted model: %s%d iteration%s, %ld calls (%ld cached), "
 	          "%ld tok, $%.4f",
@@ -289,7 +298,7 @@ static void run_project(struct tui *t, void *arg, struct sbuf *out)
 	free(r);
 	if (iterations == RUN_CONTINUOUS) /* what each further iteration costs */
 		engine_project(t->en, n + 1, NULL, &rp.more);
-	if (iterations != RUN_TO_PROPOSAL && tui_beside_in_copy())
+	if (tui_beside_in_copy())
 		run_simulate(a, iterations, &rp);
 	sbuf_add(out, (const char *)&rp, sizeof rp);
 }
@@ -315,7 +324,7 @@ static void run_projected(struct tui *t, void *arg, const char *data, size_t n)
 	engine_set_patience(t->en, iterations == RUN_CONTINUOUS ? a->cfg.patience : 0);
 	struct sbuf b = {0};
 	if (rp.simulated) { /* what it costs: the projection's range says nothing more */
-		say_simulated(&b, &rp);
+		say_simulated(&b, &rp, iterations);
 		rp.all.low = rp.all.high = rp.sim;
 	} else {
 		sbuf_addf(&b, "projected ~%ld calls (%ld cached), ~%ld tok, ~$%.4f", p->calls,

@@ -6,8 +6,8 @@
  * one is projected waits for it; while it asks, keys that answer nothing say "answer first: y or
  * n"; the Proposals pane's projection of the next phase is made beside the loop too.  A real
  * workbench (app_open) on the in-memory screen, on the scripted two-step session of
- * tests/data/engine.  With its models all scripted, :run N and R are played out in the copy
- * (simulated, exact) and say so. */
+ * tests/data/engine.  With its models all scripted, r, :run N and R are played out in the
+ * copy (simulated, exact) and say so. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -82,8 +82,8 @@ static char *said_at_once(int iterations)
 }
 
 /* The run projected beside the loop (its copy killed first when `fault`) starts with the figures
- * of the one made at once; :run N and R, whose models are all scripted, are played out in the
- * copy instead (engine_simulate), and the run then costs what the simulation said, to the
+ * of the one made at once; r, :run N and R, whose models are all scripted, are played out in
+ * the copy instead (engine_simulate), and the run then costs what the simulation said, to the
  * digit.  A copy that died leaves the projection made in the loop, which never simulates (the
  * simulation changes the session it runs on). */
 static void run_beside(int iterations, int fault)
@@ -91,7 +91,7 @@ static void run_beside(int iterations, int fault)
 	char *expect = said_at_once(iterations);
 	char *projected = strstr(expect, "projected ~");
 	assert_non_null(projected);
-	bool simulates = iterations != RUN_TO_PROPOSAL && !fault;
+	bool simulates = !fault;
 	struct rig g;
 	rig_open(&g, true);
 	llm_beside_fault(fault);
