@@ -28,6 +28,8 @@ run() {
 		failed="$failed $name"
 		[ $rc -eq 124 ] && echo "(stopped: still running after ${TEST_TIMEOUT}s)" >>"$log"
 		printf '  FAIL   %-34s %3ds (exit %d)\n' "$name" "$dt" "$rc"
+		# cmocka's verdicts first: a sanitizer's report after them can be longer than the tail
+		grep -E '^\[ +(ERROR|FAILED|LINE) +\]' "$log" | head -20
 		tail -40 "$log"
 	fi
 }
