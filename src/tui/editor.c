@@ -207,7 +207,9 @@ static int utf8_width(const char *s, size_t n)
 }
 
 /* Soft wrap: every line as screen rows of at most `width` columns, cut on character
- * boundaries; a line that fills its last row gets an empty one after it for the cursor. */
+ * boundaries; a line that fills its last row gets an empty one after it for the cursor.  A
+ * character wider than the row (a tab, a wide glyph on a very narrow window) has a row of its
+ * own, so that every row moves on. */
 static struct ed_row *ed_layout(const struct ed *ed, int width, size_t *n_rows)
 {
 	struct ed_row *rows = NULL;
@@ -226,6 +228,8 @@ static struct ed_row *ed_layout(const struct ed *ed, int width, size_t *n_rows)
 					break;
 				w += cw, end = next;
 			}
+			if (end == start && start < len) /* wider than the row by itself */
+				end = next_char(l, start), w = width;
 			rows = xgrow(rows, &cap, n + 1, sizeof *rows);
 			rows[n++] = (struct ed_row){i, start, end};
 			if (end == len && w < width)
@@ -311,8 +315,9 @@ static void ed_draw(struct app *a, WINDOW *w, struct ed *ed)
 	size_t n;
 	struct ed_row *rows = ed_layout(ed, width, &n);
 	size_t r = ed_cursor_row(ed, rows, n);
-	if (n > (size_t)MAX(h, 1) && ed->top > n - (size_t)MAX(h, 1))
-		ed->top = n - (size_t)MAX(h, 1);
+	size_t max_top = n > (size_t)MAX(h, 1) ? n - (size_t)MAX(h, 1) : 0; /* no empty page */
+	if (ed->top > max_top)
+		ed->top = max_top;
 	if (r < ed->top)
 		ed->top = r;
 	if (h > 0 && r >= ed->top + (size_t)h)

@@ -204,6 +204,7 @@ void app_save_collect(struct app *a, bool wait)
 	}
 	a->need_draw = true;
 	if (a->save_again && !wait && forked_this_turn(a)) {
+		a->save_again = false;      /* now the pending autosave: written once, not twice */
 		a->autosave_pending = true; /* the next turn starts it (app_pump) */
 	} else if (a->save_again) {
 		a->save_again = false;

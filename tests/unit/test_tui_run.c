@@ -313,13 +313,46 @@ static void test_one_fork_a_turn(void **state)
 	assert_reaped();
 }
 
+/* A save asked while another is written, deferred because the turn forked already, is written
+ * once in the next turn, not twice (the deferral left its request standing: a second write
+ * followed the first). */
+static void test_deferred_save_once(void **state)
+{
+	(void)state;
+	struct rig g;
+	rig_open(&g, true);
+	g.a->save_mode = SAVE_BACKGROUND;
+	app_loop_turn(g.a, -1, 0);
+	g.a->t.dirty = true;
+	assert_int_equal(app_save_start(g.a, false), 0); /* one being written */
+	assert_true(session_save_fd(g.a->t.s) >= 0);
+	assert_int_equal(app_save_start(g.a, false), 0); /* another asked meanwhile */
+	assert_true(g.a->save_again);
+	app_save_collect(g.a, true); /* the first is done; this turn forked already: deferred */
+	struct cost_projection p;
+	assert_false(tui_project_next(&g.a->t, &p)); /* (a copy forked in this turn) */
+	unsigned long forks = g.a->forks;
+	g.a->save_again = true;
+	app_save_collect(g.a, false);
+	assert_true(g.a->autosave_pending);
+	assert_false(g.a->save_again);
+	app_loop_turn(g.a, -1, 0); /* the next turn writes it */
+	assert_int_equal(g.a->forks, forks + 1);
+	app_save_collect(g.a, true);
+	assert_true(session_save_fd(g.a->t.s) < 0); /* and nothing follows it */
+	assert_int_equal(g.a->forks, forks + 1);
+	assert_false(g.a->save_again);
+	rig_close(&g);
+	assert_reaped();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_run_beside),      cmocka_unit_test(test_run_esc_cancels),
-	    cmocka_unit_test(test_run_copy_dies),   cmocka_unit_test(test_run_asks),
-	    cmocka_unit_test(test_next_beside),     cmocka_unit_test(test_range_bounds),
-	    cmocka_unit_test(test_one_fork_a_turn),
+	    cmocka_unit_test(test_deferred_save_once), cmocka_unit_test(test_run_beside),
+	    cmocka_unit_test(test_run_esc_cancels),    cmocka_unit_test(test_run_copy_dies),
+	    cmocka_unit_test(test_run_asks),           cmocka_unit_test(test_next_beside),
+	    cmocka_unit_test(test_range_bounds),       cmocka_unit_test(test_one_fork_a_turn),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,29 @@
+# The built-in editor on a prompt that fits and on a window narrower than a tab.  PgDn on a
+# prompt shorter than the window keeps its first row in sight (the window used to scroll past
+# it: only the last row showed).  A tab (8 columns) in a window whose text area is narrower than
+# that gets a row of its own; the editor then answers keys as before (it used to lay the line
+# out forever, growing without bound, deaf to Esc).
+. tests/screen/tmux.inc
+example hotpot-mini
+tmux_start 60 20 "VISUAL=" "EDITOR="
+tmux_wait "2 Traces" || finish
+tmux_keys r
+tmux_wait "proposal ready" || finish
+tmux_keys : "edit answer" Enter
+tmux_wait "Edit: Ctrl-S or F2 accepts" || finish
+tmux_wait "┃Use the passages to answer the question." || finish
+tmux_keys PgDn
+sleep 0.3
+tmux_wait "┃Use the passages to answer the question." || finish
+tmux_keys C-a Tab
+T resize-window -t t -x 9 -y 12
+sleep 0.5
+T resize-window -t t -x 60 -y 20
+sleep 0.3
+tmux_keys End # the editor answers keys again (and draws at the new size)
+tmux_wait "┃Use the passages to answer the question." || finish
+tmux_keys Escape
+tmux_wait "2 Traces" || finish
+tmux_keys q
+tmux_restored 0
+finish
