@@ -677,18 +677,23 @@ static void offer_resume(struct app *a)
 	const struct iteration *it = engine_current(a->t.en);
 	struct llm_stats paid; /* a run killed after its last save: what it billed since */
 	engine_reopen_journaled(a->t.en, &paid);
+	char billed[160] = ""; /* said with whatever else the reopening says */
 	if (paid.done)
-		tui_message(&a->t,
-		            "%ld call(s), $%.4f, billed after the last save are counted (spend "
-		            "journal); their answers are cached: nothing is paid twice",
-		            paid.done, paid.cost_usd);
+		snprintf(
+		    billed, sizeof billed,
+		    "%ld call(s), $%.4f, billed after the last save are counted (spend journal); "
+		    "their answers are cached: nothing is paid twice",
+		    paid.done, paid.cost_usd);
+	if (billed[0])
+		tui_message(&a->t, "%s", billed);
 	if (!cJSON_IsString(ph) || strcmp(ph->valuestring, phase_name(PHASE_FORWARD)) == 0)
 		return;
 	if (!it || it->phase >= PHASE_COUNT) { /* not resumed: the note says why */
 		const char *why = engine_reopen_note(a->t.en);
-		tui_message(&a->t, "reopened: %s",
+		tui_message(&a->t, "reopened: %s%s%s",
 		            why ? why
-		                : "the unfinished iteration cannot be resumed; r runs it afresh");
+		                : "the unfinished iteration cannot be resumed; r runs it afresh",
+		            billed[0] ? "; " : "", billed);
 		return;
 	}
 	if (strcmp(ph->valuestring, phase_name(it->phase)) == 0) {
@@ -698,8 +703,9 @@ static void offer_resume(struct app *a)
 		if (it->phase == PHASE_DECISION)
 			tui_message(&a->t,
 			            "iteration %d reopened at its proposal, %zu of %zu decided; "
-			            "nothing was sent again",
-			            it->number, decided, it->n_changes);
+			            "nothing was sent again%s%s",
+			            it->number, decided, it->n_changes, billed[0] ? "; " : "",
+			            billed);
 		else if (paid.done)
 			tui_message(
 			    &a->t,
