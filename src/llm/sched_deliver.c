@@ -83,7 +83,25 @@ static void job_deliver(struct llm *l, struct job *j)
 		if (w->done)
 			w->done(w->arg, &r);
 	}
+	j->counted = counted;
 	job_drop(l, j); /* its journal line, if any, now counted (llm_spend_sync) */
+}
+
+void job_count_unseen(struct llm *l, struct job *j)
+{
+	struct llm_reply r = {.text = "",
+	                      .error = j->error,
+	                      .usage = j->billed,
+	                      .cost_usd = j->billed_cost,
+	                      .attempts = j->attempts};
+	if (!j->error) {
+		usage_add(&r.usage, &j->usage);
+		r.cost_usd += j->cost;
+		r.answer = j->usage;
+	}
+	account(&l->st, &r, false);
+	account(cost_book_tag(l->book, job_tag(j)), &r, false);
+	j->counted = true;
 }
 
 void deliver_ready(struct llm *l)

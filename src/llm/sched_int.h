@@ -183,6 +183,7 @@ struct job {
 	double billed_cost;
 	bool cached, scripted;
 	bool journaled; /* its bill is in the spend journal, the job not yet delivered */
+	bool counted;   /* its bill is in the statistics (delivered, or job_count_unseen) */
 };
 
 struct llm {
@@ -263,6 +264,9 @@ void job_set_state(struct llm *l, struct job *j, enum job_state st);
 void job_drop(struct llm *l, struct job *j);
 bool job_orphaned(const struct job *j);
 const char *job_tag(const struct job *j);
+/* A job whose bill was journaled but that no waiter received (all cancelled once the answer
+ * was in): its bill counted in the statistics all the same, as the journal has it. */
+void job_count_unseen(struct llm *l, struct job *j);
 void job_fail(struct llm *l, struct job *j, char *msg);
 /* Takes text (a model's answer, from the network, the scripted model or the cache) and keeps it
  * as valid UTF-8: the one place where answers are repaired (utf8.h); j->replaced counts. */

@@ -165,6 +165,8 @@ static void job_free(struct llm *l, struct job *j)
 
 void job_drop(struct llm *l, struct job *j)
 {
+	if (j->journaled && !j->counted) /* billed, but delivered to no one */
+		job_count_unseen(l, j);
 	l->undelivered_lines -= j->journaled;
 	job_unlink(l, j);
 	job_free(l, j);

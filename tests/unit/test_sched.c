@@ -168,6 +168,52 @@ static int group_teardown(void **state)
 
 /* ---- part one: no network ---- */
 
+/* A request answered, billed and journaled, whose every waiter is cancelled before the answer is
+ * delivered (here by the done callback of an answer delivered in the same turn), still counts
+ * in the statistics: the journal's lines and the money counted agree, and the save's mark
+ * (llm_spend_sync) covers it. */
+static struct llm *cancel_l;
+static uint64_t cancel_victim;
+
+static void done_cancels_victim(void *arg, const struct llm_reply *r)
+{
+	on_done(arg, r);
+	llm_cancel(cancel_l, cancel_victim);
+}
+
+static void test_cancelled_ready_is_counted(void **state)
+{
+	(void)state;
+	char spend[160];
+	snprintf(spend, sizeof spend, "%s/spend.jsonl", tmpdir);
+	struct llm_options o = fast_opts();
+	o.spend_path = spend;
+	struct llm *l = new_llm(&o);
+	struct model_config m = scripted();
+	m.price_in = 1, m.price_out = 2;
+	struct got a = {0}, b = {0};
+	struct llm_message ma = {"user", "first"}, mb = {"user", "second"};
+	struct llm_request ra = {&m, &ma, 1, "t"}, rb = {&m, &mb, 1, "t"};
+	cancel_l = l;
+	assert_true(llm_submit(l, &ra, done_cancels_victim, NULL, &a) != 0);
+	cancel_victim = llm_submit(l, &rb, on_done, NULL, &b);
+	assert_true(cancel_victim != 0);
+	run(l, 5);
+	assert_int_equal(a.n, 1);
+	assert_int_equal(b.n, 0); /* cancelled: never told */
+	struct llm_stats st;
+	llm_get_stats(l, &st);
+	long mark;
+	struct err e = {{0}};
+	assert_int_equal(llm_spend_sync(l, &mark, &e), 0);
+	/* both answers were ready in one turn: both billed, both journaled, both counted */
+	assert_int_equal(mark, 2);
+	assert_int_equal(st.done, 2);
+	assert_true(st.cost_usd > a.cost * 1.5);
+	llm_free(l);
+	unlink(spend);
+}
+
 static void test_request_key(void **state)
 {
 	(void)state;
@@ -972,6 +1018,7 @@ int main(void)
 	signal(SIGPIPE, SIG_IGN);
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_request_key),
+	    cmocka_unit_test(test_cancelled_ready_is_counted),
 	    cmocka_unit_test(test_check_model),
 	    cmocka_unit_test(test_scripted_reply),
 	    cmocka_unit_test(test_scripted_delay_is_a_timer),
