@@ -492,6 +492,10 @@ int app_next_key(struct app *a)
 	}
 	while (!got_quit_signal) {
 		wint_t wch;
+		/* get_wch refreshes stdscr first when it was touched, as a resize touches it: that
+		 * painted the workbench beneath over the built-in editor, which was then seen at
+		 * its old size until the next key */
+		untouchwin(stdscr);
 		int ret = get_wch(&wch);
 		if (ret != ERR) {
 			int key = keys_from_curses(ret, wch);
