@@ -842,14 +842,6 @@ static size_t *indices_of(const cJSON *arr, size_t limit, size_t *n)
 	return v;
 }
 
-static bool ran_in_full(const struct iteration *it, const int *choice, size_t m)
-{
-	for (size_t e = 0; e < it->n_evals; e++)
-		if (!memcmp(it->evals[e].choice, choice, m * sizeof *choice))
-			return true;
-	return false;
-}
-
 /* The screening of an open record (open_json's "screening"); false when it does not hold
  * together with the validation sample and the candidates. */
 static bool restore_screening(struct engine *en, struct iteration *it, const cJSON *sc)
@@ -893,8 +885,9 @@ static bool restore_screening(struct engine *en, struct iteration *it, const cJS
 		 * configuration it also ran in full (in evaluations) */
 		size_t have = cJSON_GetObjectItemCaseSensitive(e, "n")
 		                  ? (size_t)json_get_count(e, "n")
-		              : ran_in_full(it, ev->choice, m) ? it->n_val
-		                                               : it->n_screen_pos;
+		              : phases_find_eval(it->evals, it->n_evals, ev->choice, m) >= 0
+		                  ? it->n_val
+		                  : it->n_screen_pos;
 		if (have != it->n_val && (have < it->n_screen || have > it->n_screen_pos))
 			return false;
 		it->screen_n[it->n_screened - 1] = have;

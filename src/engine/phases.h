@@ -23,6 +23,8 @@ stage_fn stage_candidates_ask, stage_candidates_make, stage_selection_start, sta
  * array), and the validation sample of selection (split phases_val_split).  Caller frees. */
 size_t *phases_forward_sample(const struct engine *en, int number, size_t *n);
 size_t *phases_val_sample(const struct engine *en, int number, size_t *n);
+/* The index of the evaluation among ev[0..n) whose choice (m steps) is `choice`, or -1. */
+long phases_find_eval(const struct evaluation *ev, size_t n, const int *choice, size_t m);
 enum split_id phases_val_split(const struct engine *en);
 /* A hash of every step's prompt: E1 is asked again only when it changes. */
 uint64_t prompts_key(const struct session *s);

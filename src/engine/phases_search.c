@@ -399,7 +399,7 @@ static struct table eval_table(const struct iteration *it)
 	return (struct table){it->evals, it->n_evals, it->n_val};
 }
 
-static long find_eval(const struct evaluation *ev, size_t n, const int *choice, size_t m)
+long phases_find_eval(const struct evaluation *ev, size_t n, const int *choice, size_t m)
 {
 	for (size_t e = 0; e < n; e++)
 		if (memcmp(ev[e].choice, choice, m * sizeof *choice) == 0)
@@ -423,7 +423,7 @@ static double table_score(struct table t, size_t e)
 static bool evaluated(const struct iteration *it, const int *choice, size_t m)
 {
 	struct table t = eval_table(it);
-	return find_eval(t.ev, t.n, choice, m) >= 0;
+	return phases_find_eval(t.ev, t.n, choice, m) >= 0;
 }
 
 /* A screened configuration's scores on the first n rung examples (n_val: a full run's, picked
@@ -481,7 +481,8 @@ static bool race(struct engine *en, struct iteration *it)
 {
 	size_t m = en->s->n_steps;
 	int b = it->n_screen && !en->jobs_left && !en->cap_reason ? best_eval(en, it) : -1;
-	long bs = b >= 0 ? find_eval(it->screened, it->n_screened, it->evals[b].choice, m) : -1;
+	long bs =
+	    b >= 0 ? phases_find_eval(it->screened, it->n_screened, it->evals[b].choice, m) : -1;
 	if (bs < 0)
 		return false;
 	long go = -1;
@@ -640,7 +641,7 @@ static double screen_estimate(const struct engine *en, const struct iteration *i
 		return it->evals[r].score;
 	}
 	if (r >= 0)
-		rs = find_eval(it->screened, it->n_screened, it->evals[r].choice, m);
+		rs = phases_find_eval(it->screened, it->n_screened, it->evals[r].choice, m);
 	double mean = 0, ss = 0;
 	for (size_t k = 0; k < n; k++)
 		mean += c->scores[k] - (rs >= 0 ? it->screened[rs].scores[k] : 0);
@@ -666,7 +667,7 @@ static void screen_reobserve(struct engine *en, struct iteration *it)
 static void screen_collect(struct engine *en, struct iteration *it, struct eval_job *job)
 {
 	size_t m = en->s->n_steps, n = job->full ? it->n_val : job->n_ex;
-	long e = find_eval(it->screened, it->n_screened, job->choice, m), before = 0;
+	long e = phases_find_eval(it->screened, it->n_screened, job->choice, m), before = 0;
 	if (e >= 0) { /* a climb: the search sees the mean on more examples */
 		before = (long)it->screen_n[e];
 		screen_set(it, (size_t)e, run_batch_scores(job->batch), n);
@@ -843,13 +844,11 @@ static int per_step_finish(struct engine *en, struct iteration *it)
 static int per_step_eval(const struct engine *en, const struct iteration *it)
 {
 	size_t m = en->s->n_steps;
-	int *win = xcalloc(m, sizeof *win), found = -1;
+	int *win = xcalloc(m, sizeof *win);
 	per_step_winners(en, it, win);
-	for (size_t e = 0; e < it->n_evals && found < 0; e++)
-		if (memcmp(it->evals[e].choice, win, m * sizeof *win) == 0)
-			found = (int)e;
+	long found = phases_find_eval(it->evals, it->n_evals, win, m);
 	free(win);
-	return found;
+	return (int)found;
 }
 
 int stage_selection_start(struct engine *en, struct iteration *it, bool resumed)
@@ -996,9 +995,9 @@ static int best_eval(const struct engine *en, const struct iteration *it)
 	if (!it->n_screen || best < 0)
 		return best;
 	size_t m = en->s->n_steps;
-	long first = find_eval(it->screened, it->n_screened, it->evals[best].choice, m);
+	long first = phases_find_eval(it->screened, it->n_screened, it->evals[best].choice, m);
 	for (size_t e = 0; e < it->n_evals; e++) {
-		long k = find_eval(it->screened, it->n_screened, it->evals[e].choice, m);
+		long k = phases_find_eval(it->screened, it->n_screened, it->evals[e].choice, m);
 		if (it->evals[e].score == it->evals[best].score && k >= 0 && k < first)
 			best = (int)e, first = k;
 	}

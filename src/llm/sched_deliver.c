@@ -65,12 +65,7 @@ static void job_deliver(struct llm *l, struct job *j)
 		if (!j->error)
 			r.answer = j->usage;
 		if (!charged) { /* the failed attempts' bill, and the answer's */
-			r.usage = j->billed;
-			r.cost_usd = j->billed_cost;
-			if (!j->error) {
-				usage_add(&r.usage, &j->usage);
-				r.cost_usd += j->cost;
-			}
+			job_billed_total(j, &r.usage, &r.cost_usd);
 			charged = true;
 		} else if (!j->error) { /* a shared or cached answer: its tokens were paid before */
 			r.reused_tokens = j->usage.in + j->usage.out;
@@ -89,16 +84,10 @@ static void job_deliver(struct llm *l, struct job *j)
 
 void job_count_unseen(struct llm *l, struct job *j)
 {
-	struct llm_reply r = {.text = "",
-	                      .error = j->error,
-	                      .usage = j->billed,
-	                      .cost_usd = j->billed_cost,
-	                      .attempts = j->attempts};
-	if (!j->error) {
-		usage_add(&r.usage, &j->usage);
-		r.cost_usd += j->cost;
+	struct llm_reply r = {.text = "", .error = j->error, .attempts = j->attempts};
+	job_billed_total(j, &r.usage, &r.cost_usd);
+	if (!j->error)
 		r.answer = j->usage;
-	}
 	account(&l->st, &r, false);
 	account(cost_book_tag(l->book, job_tag(j)), &r, false);
 	j->counted = true;

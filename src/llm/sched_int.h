@@ -264,6 +264,8 @@ void job_set_state(struct llm *l, struct job *j, enum job_state st);
 void job_drop(struct llm *l, struct job *j);
 bool job_orphaned(const struct job *j);
 const char *job_tag(const struct job *j);
+/* What the job was billed: its failed attempts, and its answer unless it failed. */
+void job_billed_total(const struct job *j, struct llm_usage *u, double *cost);
 /* A job whose bill was journaled but that no waiter received (all cancelled once the answer
  * was in): its bill counted in the statistics all the same, as the journal has it. */
 void job_count_unseen(struct llm *l, struct job *j);

@@ -188,17 +188,24 @@ const char *job_tag(const struct job *j)
 	return j->waiters ? j->waiters->tag : "";
 }
 
+void job_billed_total(const struct job *j, struct llm_usage *u, double *cost)
+{
+	*u = j->billed;
+	*cost = j->billed_cost;
+	if (!j->error) {
+		usage_add(u, &j->usage);
+		*cost += j->cost;
+	}
+}
+
 /* What the job's attempts were billed, journaled the moment it is known: the answer is in the
  * response cache from now on, so a process killed before the delivery must not forget it.  The
  * line is counted by llm_spend_sync's mark only once the job is delivered (sched_deliver.c). */
 static void job_journal(struct llm *l, struct job *j)
 {
-	struct llm_usage u = j->billed;
-	double cost = j->billed_cost;
-	if (!j->error) {
-		usage_add(&u, &j->usage);
-		cost += j->cost;
-	}
+	struct llm_usage u;
+	double cost;
+	job_billed_total(j, &u, &cost);
 	struct err e; /* a failed append is not counted: the old record stays */
 	if (l->journal && !l->opt.sandbox && !j->cached && (u.in || u.out || cost > 0) &&
 	    journal_add(l->journal, j->m.model, &u, cost, &e) == 0) {

@@ -267,19 +267,11 @@ static const struct {
 static void say_simulated(struct sbuf *b, const struct run_walks *rp, int iterations)
 {
 	const struct cost_projection *p = &rp->sim;
-	if (iterations == RUN_TO_PROPOSAL) { /* what runs is the phases up to the proposal */
-		sbuf_addf(
-		    b,
-		    "simulated with the scripted model: %s%ld calls (%ld cached), %ld tok, $%.4f",
-		    rp->bounded ? "at least " : "", p->calls, p->cached,
-		    p->tokens_in + p->tokens_out, p->usd);
-		return;
-	}
-	sbuf_addf(b,
-	          "simulated with the scripted model: %s%d iteration%s, %ld calls (%ld cached), "
-	          "%ld tok, $%.4f",
-	          rp->bounded ? "at least " : "", rp->sim_iterations,
-	          rp->sim_iterations == 1 ? "" : "s", p->calls, p->cached,
+	sbuf_addf(b, "simulated with the scripted model: %s", rp->bounded ? "at least " : "");
+	if (iterations != RUN_TO_PROPOSAL) /* r runs the phases up to the proposal */
+		sbuf_addf(b, "%d iteration%s, ", rp->sim_iterations,
+		          rp->sim_iterations == 1 ? "" : "s");
+	sbuf_addf(b, "%ld calls (%ld cached), %ld tok, $%.4f", p->calls, p->cached,
 	          p->tokens_in + p->tokens_out, p->usd);
 	for (size_t i = 0; i < ARRAY_SIZE(sim_stops); i++)
 		if (!strcmp(rp->stops, sim_stops[i].cause))

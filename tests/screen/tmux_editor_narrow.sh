@@ -5,13 +5,7 @@
 # out forever, growing without bound, deaf to Esc).  A resize while it is open draws it at the
 # new size at once.
 . tests/screen/tmux.inc
-example hotpot-mini
-tmux_start 60 20 "VISUAL=" "EDITOR="
-tmux_wait "2 Traces" || finish
-tmux_keys r
-tmux_wait "proposal ready" || finish
-tmux_keys : "edit answer" Enter
-tmux_wait "Edit: Ctrl-S or F2 accepts" || finish
+tmux_builtin_editor 60 20 || finish
 tmux_wait "┃Use the passages to answer the question." || finish
 tmux_keys PgDn
 sleep 0.3

@@ -5,13 +5,7 @@
 # last row of the prompt.
 . tests/screen/tmux.inc
 L="Answer in as few words as the question allows and never explain the reasoning behind it. "
-example hotpot-mini
-tmux_start 60 20 "VISUAL=" "EDITOR="
-tmux_wait "2 Traces" || finish
-tmux_keys r
-tmux_wait "proposal ready" || finish
-tmux_keys : "edit answer" Enter
-tmux_wait "Edit: Ctrl-S or F2 accepts" || finish
+tmux_builtin_editor 60 20 || finish
 tmux_keys C-a "$L"
 tmux_wait "┃Answer in as few words as the question allows and never ex┃" || finish
 tmux_wait "┃plain the reasoning behind it. " || finish

@@ -14,6 +14,7 @@
 
 #include "core/session.h"
 #include "core/util.h"
+#include "engine/engine.h"
 #include "llm/llm.h"
 
 #define FX_DATA "tests/data/engine"
@@ -179,6 +180,19 @@ static inline struct llm *fx_llm(const struct fx *f, const char *cache)
 		fail_msg("llm_new: %s", e.msg);
 	free(p);
 	return l;
+}
+
+/* The front end's loop: waits for replies and polls until the engine stops by itself, then
+ * polls once more (which frees finished batches). */
+static inline void fx_drive(struct engine *en, struct llm *l)
+{
+	for (int i = 0; i < 100000 && engine_running(en); i++) {
+		if (engine_busy(en))
+			assert_true(llm_wait(l, NULL, 0, 100) >= 0);
+		engine_poll(en);
+	}
+	assert_false(engine_running(en));
+	engine_poll(en);
 }
 
 #endif

@@ -112,13 +112,7 @@ static void rig_close(struct rig *g)
 /* The front end's loop: wait for replies, poll, until the engine stops by itself. */
 static void drive(struct rig *g)
 {
-	for (int i = 0; i < 100000 && engine_running(g->en); i++) {
-		if (engine_busy(g->en))
-			assert_true(llm_wait(g->l, NULL, 0, 100) >= 0);
-		engine_poll(g->en);
-	}
-	assert_false(engine_running(g->en));
-	engine_poll(g->en); /* frees finished batches */
+	fx_drive(g->en, g->l);
 }
 
 /* Drives only until the phase in flight is done. */

@@ -97,13 +97,7 @@ static void rig_close(struct rig *g)
 
 static void drive(struct rig *g)
 {
-	for (int i = 0; i < 100000 && engine_running(g->en); i++) {
-		if (engine_busy(g->en))
-			assert_true(llm_wait(g->l, NULL, 0, 100) >= 0);
-		engine_poll(g->en);
-	}
-	assert_false(engine_running(g->en));
-	engine_poll(g->en);
+	fx_drive(g->en, g->l);
 }
 
 static bool within(double proj, double actual, double tol)

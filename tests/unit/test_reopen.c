@@ -181,6 +181,23 @@ static void rig_reopen(struct rig *g)
 	rig_load(g);
 }
 
+/* Saves the session tree as it stands, without engine_store (a record edited by hand stays as
+ * edited), and loads it again. */
+static void rig_reload_as_edited(struct rig *g)
+{
+	struct err e = {{0}};
+	assert_int_equal(session_save(g->s, g->path, &e), 0);
+	rig_unload(g);
+	rig_load(g);
+}
+
+/* The record of the history's first iteration, in the session tree. */
+static cJSON *history_first(const struct rig *g)
+{
+	return cJSON_GetArrayItem(
+	    cJSON_GetObjectItemCaseSensitive(session_section(g->s, "history"), "iterations"), 0);
+}
+
 static void rig_close(struct rig *g)
 {
 	rig_unload(g);
@@ -190,13 +207,7 @@ static void rig_close(struct rig *g)
 
 static void drive(struct rig *g)
 {
-	for (int i = 0; i < 100000 && engine_running(g->en); i++) {
-		if (engine_busy(g->en))
-			assert_true(llm_wait(g->l, NULL, 0, 100) >= 0);
-		engine_poll(g->en);
-	}
-	assert_false(engine_running(g->en));
-	engine_poll(g->en);
+	fx_drive(g->en, g->l);
 }
 
 static void test_examples_stable(void **state)
@@ -1053,10 +1064,7 @@ static void test_reopen_prompts_changed(void **state)
 	to_second_selection(&g);
 	engine_store(g.en);
 	cJSON_DeleteItemFromObjectCaseSensitive(session_section(g.s, "state"), "record");
-	struct err e = {{0}};
-	assert_int_equal(session_save(g.s, g.path, &e), 0);
-	rig_unload(&g);
-	rig_load(&g);
+	rig_reload_as_edited(&g);
 	assert_int_equal(engine_iterations(g.en), 1); /* the closed one only */
 	assert_int_equal(engine_current(g.en)->phase, PHASE_COUNT);
 	assert_int_equal(engine_resume(g.en), -1);
@@ -1090,10 +1098,7 @@ static void test_reopen_hand_edited(void **state)
 			free(g.s->steps[answer].prompt);
 			g.s->steps[answer].prompt = hand;
 		}
-		struct err e = {{0}};
-		assert_int_equal(session_save(g.s, g.path, &e), 0);
-		rig_unload(&g);
-		rig_load(&g);
+		rig_reload_as_edited(&g);
 		nothing_sent(&g);
 		if (edit) {
 			assert_int_equal(engine_iterations(g.en), 1);
@@ -1125,15 +1130,11 @@ static void test_reopen_damaged_fields(void **state)
 	rig_open(&g, "hotpot-mini");
 	run_and_decide(&g);
 	engine_store(g.en);
-	cJSON *it0 = cJSON_GetArrayItem(
-	    cJSON_GetObjectItemCaseSensitive(session_section(g.s, "history"), "iterations"), 0);
+	cJSON *it0 = history_first(&g);
 	cJSON *ev1 = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(it0, "evaluations"), 1);
 	assert_non_null(ev1);
 	cJSON_ReplaceItemInObjectCaseSensitive(ev1, "score", cJSON_CreateString("0.5"));
-	struct err e = {{0}};
-	assert_int_equal(session_save(g.s, g.path, &e), 0);
-	rig_unload(&g);
-	rig_load(&g);
+	rig_reload_as_edited(&g);
 	nothing_sent(&g);
 	assert_int_equal(engine_iterations(g.en), 1);
 	assert_non_null(engine_reopen_note(g.en));
@@ -1144,13 +1145,10 @@ static void test_reopen_damaged_fields(void **state)
 	assert_non_null(strstr(g.s->warnings.msgs[0],
 	                       "history.iterations[0].evaluations[1].score: not a number"));
 	/* more: two named, the count */
-	it0 = cJSON_GetArrayItem(
-	    cJSON_GetObjectItemCaseSensitive(session_section(g.s, "history"), "iterations"), 0);
+	it0 = history_first(&g);
 	cJSON_ReplaceItemInObjectCaseSensitive(it0, "changes", cJSON_CreateNumber(7));
 	cJSON_ReplaceItemInObjectCaseSensitive(it0, "structure", cJSON_CreateTrue());
-	assert_int_equal(session_save(g.s, g.path, &e), 0);
-	rig_unload(&g);
-	rig_load(&g);
+	rig_reload_as_edited(&g);
 	nothing_sent(&g);
 	assert_string_equal(engine_reopen_note(g.en),
 	                    "damaged record: history.iterations[0].structure: not a string, "
@@ -1159,8 +1157,7 @@ static void test_reopen_damaged_fields(void **state)
 	assert_int_equal(g.s->warnings.n, 3);
 	/* written back as it was */
 	rig_reopen(&g);
-	it0 = cJSON_GetArrayItem(
-	    cJSON_GetObjectItemCaseSensitive(session_section(g.s, "history"), "iterations"), 0);
+	it0 = history_first(&g);
 	assert_true(cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(it0, "changes")));
 	ev1 = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(it0, "evaluations"), 1);
 	assert_string_equal(cJSON_GetObjectItemCaseSensitive(ev1, "score")->valuestring, "0.5");
@@ -1176,8 +1173,7 @@ static void test_reopen_object_for_list(void **state)
 	rig_open(&g, "hotpot-mini");
 	run_and_decide(&g);
 	engine_store(g.en);
-	cJSON *it0 = cJSON_GetArrayItem(
-	    cJSON_GetObjectItemCaseSensitive(session_section(g.s, "history"), "iterations"), 0);
+	cJSON *it0 = history_first(&g);
 	const char *const lists[] = {"evaluations", "changes"};
 	for (size_t k = 0; k < ARRAY_SIZE(lists); k++) {
 		cJSON *list = cJSON_DetachItemFromObjectCaseSensitive(it0, lists[k]);
@@ -1187,10 +1183,7 @@ static void test_reopen_object_for_list(void **state)
 		cJSON_Delete(list);
 		cJSON_AddItemToObject(it0, lists[k], obj);
 	}
-	struct err e = {{0}};
-	assert_int_equal(session_save(g.s, g.path, &e), 0);
-	rig_unload(&g);
-	rig_load(&g);
+	rig_reload_as_edited(&g);
 	nothing_sent(&g);
 	assert_non_null(strstr(engine_reopen_note(g.en), "evaluations: not a list"));
 	const struct iteration *it = engine_iteration(g.en, 0);
@@ -1213,10 +1206,7 @@ static void test_replay_counts_once(void **state)
 	assert_true(before.memo_hits > 0);
 	engine_store(g.en);
 	cJSON_DeleteItemFromObjectCaseSensitive(session_section(g.s, "state"), "record");
-	struct err e = {{0}};
-	assert_int_equal(session_save(g.s, g.path, &e), 0);
-	rig_unload(&g);
-	rig_load(&g);
+	rig_reload_as_edited(&g);
 	assert_null(engine_reopen_note(g.en));
 	assert_int_equal(engine_resume(g.en), 0);
 	drive(&g);
@@ -1251,10 +1241,7 @@ static void test_reopen_number_follows(void **state)
 		cJSON *rec = cJSON_GetObjectItemCaseSensitive(st, "record");
 		cJSON_ReplaceItemInObjectCaseSensitive(rec, "number",
 		                                       cJSON_CreateNumber(numbers[k]));
-		struct err e = {{0}};
-		assert_int_equal(session_save(g.s, g.path, &e), 0);
-		rig_unload(&g);
-		rig_load(&g);
+		rig_reload_as_edited(&g);
 		nothing_sent(&g);
 		assert_int_equal(engine_iterations(g.en), 1);
 		assert_int_equal(engine_current(g.en)->phase, PHASE_COUNT);
@@ -1296,10 +1283,7 @@ static void test_reopen_damaged_record(void **state)
 		                      : cJSON_Parse("[{\"step\": \"query\", \"old\": \"x\", "
 		                                    "\"decision\": \"accepted\"}]");
 		assert_true(cJSON_ReplaceItemInObjectCaseSensitive(r, keys[k], bad));
-		struct err e = {{0}};
-		assert_int_equal(session_save(g.s, g.path, &e), 0);
-		rig_unload(&g);
-		rig_load(&g);
+		rig_reload_as_edited(&g);
 		assert_int_equal(engine_iterations(g.en), 0);
 		assert_int_equal(engine_resume(g.en), -1);
 		nothing_sent(&g);

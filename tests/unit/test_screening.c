@@ -550,11 +550,7 @@ static void test_old_record_rungs(void **state)
 	assert_int_equal(full, n_evals);
 	/* the iteration goes on to its end without running any of them in full again */
 	assert_int_equal(engine_run(g.en, 1), 0);
-	for (int i = 0; i < 100000 && engine_running(g.en); i++) {
-		if (engine_busy(g.en))
-			assert_true(llm_wait(g.l, NULL, 0, 100) >= 0);
-		engine_poll(g.en);
-	}
+	fx_drive(g.en, g.l);
 	it = engine_iteration(g.en, 0);
 	assert_int_equal(it->phase, PHASE_COUNT);
 	for (size_t j = 0; j < it->n_evals; j++)
