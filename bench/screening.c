@@ -14,7 +14,7 @@
  * sample, which a later iteration does not pay when the memo or the response cache holds them.
  *
  *   screening [--steps M] [--seeds N | --seed N] [--val N] [--screen N] [--eval-budget N]
- *             [--steady 0|1] [--trace 1] */
+ *             [--steady 0|1] [--trace 1] [--errors request|example] */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +29,7 @@ enum kind { NEUTRAL, LOSSY, HARMFUL };
 
 struct chain {
 	int m, n_val, screen, eval_budget, steady, trace;
+	bool by_example; /* a step's losses follow the example's word, not the whole request */
 	enum kind kind[64];
 	int rate[64];
 };
@@ -38,14 +39,22 @@ static const char *const words[] = {"apple",  "river",  "candle", "garden", "sil
                                     "falcon", "marble", "orchid", "saddle", "tunnel"};
 
 /* A candidate's answers end with a full stop (gone after the metric's normalisation), so that
- * the steps after a changed one see other inputs, as they would with a real model. */
-static void lossy_replies(cJSON *R, const char *match, int r, const char *word)
+ * the steps after a changed one see other inputs, as they would with a real model.  Which
+ * inputs a step loses is drawn from the hash of the whole request (`--errors request`: any
+ * change before it re-draws them) or of the step and the example's word (`--errors example`:
+ * the same examples whatever the steps before it said, as a real model's errors follow what it
+ * finds hard). */
+static void lossy_replies(cJSON *R, const struct chain *c, const char *match, const char *tag,
+                          int r, const char *word)
 {
 	const char *rep[16];
 	for (int i = 0; i < r; i++)
 		rep[i] = i == r - 1 ? "none" : word;
 	rep[r] = NULL;
 	bench_add_rule(R, match, NULL, rep, 0);
+	if (c->by_example)
+		cJSON_AddStringToObject(cJSON_GetArrayItem(R, cJSON_GetArraySize(R) - 1), "pick",
+		                        tag);
 }
 
 static void write_rules(const char *path, const struct chain *c)
@@ -56,13 +65,15 @@ static void write_rules(const char *path, const struct chain *c)
 	               "step.*?<current_prompt>\\n(?<p>.*?)\\n</current_prompt>",
 	               "<prompt>Word only.\n${p}</prompt>", NULL, 0);
 	bench_add_role_rules(R, "<summary>The steps pass one word along to the answer.</summary>");
-	char re[160];
-	const char *word = "(?:Text: Item \\d+: |Word: )(?<w>\\S+)";
+	char re[160], tag[40];
+	/* w: what the step passes on; k: the example's word, without a full stop */
+	const char *word = "(?:Text: Item \\d+: |Word: )(?<w>(?<k>[^\\s.]+)\\S*)";
 	for (int k = 0; k < c->m; k++) {
 		if (c->kind[k] != HARMFUL)
 			continue;
 		snprintf(re, sizeof re, "(?s)^Word only\\.\\nStep S%02d\\..*?%s", k + 1, word);
-		lossy_replies(R, re, c->rate[k], "${w}.");
+		snprintf(tag, sizeof tag, "candidate S%02d ${k}", k + 1);
+		lossy_replies(R, c, re, tag, c->rate[k], "${w}.");
 	}
 	snprintf(re, sizeof re, "(?s)^Word only\\.\\nStep S\\d+\\..*?%s", word);
 	bench_add_rule(R, re, "${w}.", NULL, 0);
@@ -70,7 +81,8 @@ static void write_rules(const char *path, const struct chain *c)
 		if (c->kind[k] != LOSSY)
 			continue;
 		snprintf(re, sizeof re, "(?s)^Step S%02d\\..*?%s", k + 1, word);
-		lossy_replies(R, re, c->rate[k], "${w}");
+		snprintf(tag, sizeof tag, "S%02d ${k}", k + 1);
+		lossy_replies(R, c, re, tag, c->rate[k], "${w}");
 	}
 	snprintf(re, sizeof re, "(?s)^Step S\\d+\\..*?%s", word);
 	bench_add_rule(R, re, "${w}", NULL, 0);
@@ -219,7 +231,7 @@ static int run_one(const char *dir, const struct chain *c, unsigned seed, int sc
 			for (int i = 0; i < c->m; i++)
 				fputc('0' + ev[k].choice[i], stderr);
 			fprintf(stderr, " %.3f on %zu examples\n", ev[k].score,
-			        it->n_screen ? MIN(it->screen_n[k], it->n_screen_pos) : it->n_val);
+			        it->n_screen ? it->screen_n[k] : it->n_val);
 		}
 	}
 	rc = 0;
@@ -307,10 +319,13 @@ int main(int argc, char **argv)
 			c.steady = v;
 		else if (!strcmp(argv[i], "--trace")) /* 1: every configuration, in order */
 			c.trace = v;
+		else if (!strcmp(argv[i], "--errors")) /* request (default) or example */
+			c.by_example = !strcmp(argv[i + 1], "example");
 	}
 	printf("screening: m = %d, %d validation examples, eval_budget %d, screen_size %d, %d "
-	       "seeded chains, scripted model\n",
-	       c.m, c.n_val, c.eval_budget, c.screen, seeds - first + 1);
+	       "seeded chains, scripted model, errors following the %s\n",
+	       c.m, c.n_val, c.eval_budget, c.screen, seeds - first + 1,
+	       c.by_example ? "example" : "request");
 	printf("  %4s %-*s %8s %8s %6s %8s %8s %5s %6s %6s\n", "seed", c.m, "kinds", "full req",
 	       "scr req", "ratio", "full sel", "scr sel", "same", "best F", "best S");
 	char *dir = bench_tmpdir("screening");

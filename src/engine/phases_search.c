@@ -317,21 +317,28 @@ enum split_id phases_val_split(const struct engine *en)
  * from the start), and Shapley values are computed on the subsample.
  * Successive halving in rungs: the rungs are the first n0, 2 n0, 4 n0, ... examples of one
  * seeded order (while a rung is at most half the sample), then the whole sample; 300 examples
- * and n0 = 30: 30, 60, 120, 300.  A configuration c climbs to the next rung while it can still
- * beat B, the best configuration measured on the whole sample so far (at first the incumbent),
- * by the paired rule on the examples both ran: with d_j = score_c(j) - score_B(j), mean(d) and
- * SE = sd(d) / sqrt(n), c is dropped when mean(d) + SCREEN_Z SE <= 0 while SE > SCREEN_SE_MIN
- * (below zero by more than SCREEN_Z standard errors), or when mean(d) <= 0 once SE <=
- * SCREEN_SE_MIN (so few examples differ that the SE says nothing: only a gain keeps it; ties
- * go to the configuration met first).  One climb at a time, the best rung mean first, while the
- * search runs (racing) and again after Shapley's evaluations; the search's Gaussian process sees
- * each configuration's mean on the most examples it ran.  A climb runs the rung's examples: the
- * run memo answers those of the rungs below.  The proposal is the best on the whole sample
- * (ties: the one evaluated first). */
+ * and n0 = 30: 30, 60, 120, 300.  A configuration climbs in two ways.  While the search runs
+ * (racing, before each new suggestion), no higher than the top rung (the largest below the
+ * whole sample), and only while it is ahead of L, the best mean on the top rung's examples (the
+ * incumbent's at first), on the examples it ran and the paired rule below keeps it against L;
+ * one that scores 1 on the whole top rung goes on to the whole sample at once (where a 1 ends
+ * the search).  After the search and after Shapley's evaluations, to the whole sample while it
+ * can still beat B, the best configuration measured there.  The paired rule, on the examples
+ * both ran: with d_j = score_c(j) - score_L/B(j), mean(d) and SE = sd(d) / sqrt(n), c is
+ * dropped when mean(d) + SCREEN_Z SE <= 0 while SE > SCREEN_SE_MIN (below zero by more than
+ * SCREEN_Z standard errors), or when mean(d) <= 0 once SE <= SCREEN_SE_MIN (so few examples
+ * differ that the SE says nothing: only a gain keeps it; ties go to the configuration met
+ * first).  One climb at a time, the best rung mean first; a climb runs the rung's examples: the
+ * run memo answers those of the rungs below.  eval_budget counts a configuration measured on
+ * the whole sample as one and one left below it as the share of the sample it ran, at least
+ * SCREEN_MIN_SHARE (search_used).  The search's Gaussian process sees each configuration's
+ * estimate from the most examples it ran (screen_estimate).  The proposal is the best on the
+ * whole sample (ties: the one evaluated first).  bench/README.md 7.3 measures it. */
 
-#define SCREEN_Z        2.0
-#define SCREEN_SE_MIN   0.02
-#define SCREEN_MAX_FULL 3 /* the projection's whole-sample runs besides the incumbent */
+#define SCREEN_Z         2.0
+#define SCREEN_SE_MIN    0.02
+#define SCREEN_MAX_FULL  3    /* the projection's whole-sample runs besides the incumbent */
+#define SCREEN_MIN_SHARE 0.25 /* of eval_budget, a configuration screened out takes at least */
 
 static size_t screen_size(const struct engine *en, size_t n_val)
 {
@@ -471,26 +478,68 @@ bool phases_can_still_win(const double *c, const double *l, size_t n)
 	return se > SCREEN_SE_MIN ? mean + SCREEN_Z * se > 0 : mean > 0;
 }
 
+/* Whether c's mean on the first n examples is above l's. */
+static bool screen_ahead(const double *c, const double *l, size_t n)
+{
+	double d = 0;
+	for (size_t j = 0; j < n; j++)
+		d += c[j] - l[j];
+	return d > 0;
+}
+
+/* Screened configuration e's mean on the top rung's examples, or -1 when it did not run them. */
+static double top_rung_mean(const struct iteration *it, size_t e)
+{
+	if (it->screen_n[e] < it->n_screen_pos)
+		return -1;
+	double sum = 0;
+	for (size_t k = 0; k < it->n_screen_pos; k++)
+		sum += it->screened[e].scores[k];
+	return sum / (double)it->n_screen_pos;
+}
+
+/* The leader of the top rung: the best mean on its examples of those that ran them (the
+ * incumbent always has), or -1. */
+static long top_rung_leader(const struct iteration *it)
+{
+	long lead = -1;
+	for (size_t e = 0; e < it->n_screened; e++)
+		if (top_rung_mean(it, e) > (lead < 0 ? -1 : top_rung_mean(it, (size_t)lead)))
+			lead = (long)e;
+	return lead;
+}
+
 static int best_eval(const struct engine *en, const struct iteration *it);
 static bool launch_eval_on(struct engine *en, struct iteration *it, const int *choice, size_t n);
 
-/* Racing (above): launches the next climb, a screened configuration that can still beat the
- * best one measured on the whole sample on the examples it ran, on its next rung; false when
- * there is none (or one is in flight). */
-static bool race(struct engine *en, struct iteration *it)
+/* Racing (above): launches the next climb, or returns false when there is none (or one is in
+ * flight).  While the search runs, a configuration climbs no higher than the top rung, and only
+ * while it is ahead of the top rung's leader on the examples it ran and the paired rule keeps
+ * it; after the search, it climbs to the whole sample while it can still beat B, the best
+ * configuration measured there. */
+static bool race(struct engine *en, struct iteration *it, bool searching)
 {
 	size_t m = en->s->n_steps;
 	int b = it->n_screen && !en->jobs_left && !en->cap_reason ? best_eval(en, it) : -1;
-	long bs =
-	    b >= 0 ? phases_find_eval(it->screened, it->n_screened, it->evals[b].choice, m) : -1;
-	if (bs < 0)
+	if (b < 0)
 		return false;
-	long go = -1;
-	for (size_t e = 0; e < it->n_screened; e++) {
+	long bs = phases_find_eval(it->screened, it->n_screened, it->evals[b].choice, m), go = -1;
+	size_t below = it->n_val;
+	bool perfect = false;
+	if (searching) {
+		bs = top_rung_leader(it), below = it->n_screen_pos;
+		perfect =
+		    bs >= 0 && it->screen_n[bs] < it->n_val && top_rung_mean(it, (size_t)bs) >= 1;
+		if (perfect)
+			go = bs; /* perfect on the top rung: to the whole sample at once */
+	}
+	for (size_t e = 0; !perfect && bs >= 0 && e < it->n_screened; e++) {
 		const struct evaluation *c = &it->screened[e];
+		const double *l = it->screened[bs].scores;
 		size_t n = it->screen_n[e];
-		if (n < it->n_val && (go < 0 || c->score > it->screened[go].score) &&
-		    phases_can_still_win(c->scores, it->screened[bs].scores, n))
+		if (n < below && (go < 0 || c->score > it->screened[go].score) &&
+		    phases_can_still_win(c->scores, l, n) &&
+		    (!searching || screen_ahead(c->scores, l, n)))
 			go = (long)e;
 	}
 	if (go < 0)
@@ -917,6 +966,29 @@ static const char *search_steady(const struct engine *en, const struct iteration
 	return b >= 0 && it->evals[b].score >= 1 ? SEARCH_END_PERFECT : NULL;
 }
 
+/* How much of eval_budget the search has used: a configuration measured on the whole sample
+ * counts one, one screening left below it the share of the sample it ran, at least
+ * SCREEN_MIN_SHARE (so a screened search may look at up to 1 / SCREEN_MIN_SHARE times as many
+ * configurations); one in flight counts as launched. */
+static double search_used(const struct engine *en, const struct iteration *it)
+{
+	double used = 0;
+	if (!it->n_screen)
+		return (double)(it->n_evals + en->n_jobs);
+	for (size_t e = 0; e < it->n_screened; e++)
+		used += it->screen_n[e] >= it->n_val
+		            ? 1
+		            : MAX((double)it->screen_n[e] / (double)it->n_val, SCREEN_MIN_SHARE);
+	for (size_t j = 0; j < en->n_jobs; j++)
+		if (phases_find_eval(it->screened, it->n_screened, en->jobs[j]->choice,
+		                     en->s->n_steps) < 0)
+			used += en->jobs[j]->full
+			            ? 1
+			            : MAX((double)en->jobs[j]->n_ex / (double)it->n_val,
+			                  SCREEN_MIN_SHARE);
+	return used;
+}
+
 int stage_selection_search(struct engine *en, struct iteration *it, bool resumed)
 {
 	(void)resumed;
@@ -924,13 +996,13 @@ int stage_selection_search(struct engine *en, struct iteration *it, bool resumed
 	if (per_step(en))
 		return per_step_finish(en, it);
 	collect_evals(en, it);
-	if (race(en, it))
+	if (race(en, it, true))
 		return STAGE_WAIT; /* called again when it is back */
 	int *next = xcalloc(s->n_steps, sizeof *next);
 	size_t q = search_batch(en, it);
 	it->search_end = NULL;
 	en->launching = true;
-	while (eval_table(it).n + en->n_jobs < (size_t)s->opt.eval_budget && en->n_jobs < q &&
+	while (search_used(en, it) < (double)s->opt.eval_budget && en->n_jobs < q &&
 	       !en->cap_reason && !(it->search_end = search_steady(en, it))) {
 		if (bo_suggest(en->bo, next) < 0)
 			break;
@@ -960,7 +1032,7 @@ int stage_screen_promote(struct engine *en, struct iteration *it, bool resumed)
 {
 	(void)resumed;
 	collect_evals(en, it);
-	return race(en, it) ? STAGE_WAIT : STAGE_DONE;
+	return race(en, it, false) ? STAGE_WAIT : STAGE_DONE;
 }
 
 /* ---- Shapley ---- */

@@ -39,6 +39,7 @@ struct rule {
 	enum rule_on on;
 	char **replies;
 	size_t n_replies;
+	char *pick; /* NULL: a reply is chosen by the whole conversation */
 	unsigned delay_ms;
 };
 
@@ -105,6 +106,7 @@ static void rule_clear(struct rule *r)
 	for (size_t i = 0; i < r->n_replies; i++)
 		free(r->replies[i]);
 	free(r->replies);
+	free(r->pick);
 }
 
 void rules_free(struct rules *r)
@@ -207,6 +209,14 @@ static int rule_parse(struct rule *r, const cJSON *obj, struct err *e)
 	r->rx = rx_compile(match->valuestring, flags, e);
 	if (!r->rx)
 		return -1;
+	const cJSON *pick = cJSON_GetObjectItemCaseSensitive(obj, "pick");
+	if (pick) {
+		if (!cJSON_IsString(pick))
+			return err_set(e, "\"pick\" must be a template string such as \"${word}\"");
+		if (tpl_walk(pick->valuestring, r->rx, NULL, NULL, NULL, e) < 0)
+			return -1;
+		r->pick = xstrdup(pick->valuestring);
+	}
 	return rule_parse_replies(r, obj, e);
 }
 
@@ -310,6 +320,14 @@ static bool rule_subject(enum rule_on on, const struct llm_message *msgs, size_t
 	return found;
 }
 
+/* FNV's low bits are weak: finish with splitmix64's mixer before taking a modulo. */
+static uint64_t hash_finish(uint64_t h)
+{
+	h = (h ^ (h >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	h = (h ^ (h >> 27)) * 0x94d049bb133111ebULL;
+	return h ^ (h >> 31);
+}
+
 static uint64_t conversation_hash(const struct llm_message *msgs, size_t n)
 {
 	uint64_t h = 0;
@@ -319,10 +337,25 @@ static uint64_t conversation_hash(const struct llm_message *msgs, size_t n)
 		h = hash_bytes(role, strlen(role) + 1, h);
 		h = hash_bytes(content, strlen(content) + 1, h);
 	}
-	/* FNV's low bits are weak: finish with splitmix64's mixer before taking a modulo */
-	h = (h ^ (h >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	h = (h ^ (h >> 27)) * 0x94d049bb133111ebULL;
-	return h ^ (h >> 31);
+	return hash_finish(h);
+}
+
+/* Which of a rule's replies answers: by its "pick" template's expansion when it has one (the
+ * same captured text, the same reply, whatever else the conversation says), else by the whole
+ * conversation. */
+static size_t reply_index(const struct rule *ru, const char *subject, const struct rx_match *m,
+                          const struct llm_message *msgs, size_t n)
+{
+	if (ru->n_replies == 1)
+		return 0;
+	if (!ru->pick)
+		return conversation_hash(msgs, n) % ru->n_replies;
+	struct sbuf key = {0};
+	sbuf_adds(&key, "");
+	tpl_walk(ru->pick, ru->rx, subject, m, &key, NULL);
+	uint64_t h = hash_finish(hash_bytes(key.s, key.len, 0));
+	sbuf_free(&key);
+	return h % ru->n_replies;
 }
 
 char *rules_reply_ex(const struct rules *r, const struct llm_message *msgs, size_t n,
@@ -342,7 +375,7 @@ char *rules_reply_ex(const struct rules *r, const struct llm_message *msgs, size
 		struct err e;
 		if (rx_match(ru->rx, subject.s, subject.len, 0, &m, &e) != 1)
 			continue; /* no match, or the limit was hit: try the next rule */
-		const char *tpl = ru->replies[conversation_hash(msgs, n) % ru->n_replies];
+		const char *tpl = ru->replies[reply_index(ru, subject.s, &m, msgs, n)];
 		struct sbuf out = {0};
 		sbuf_adds(&out, "");
 		tpl_walk(tpl, ru->rx, subject.s, &m, &out, NULL);

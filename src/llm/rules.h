@@ -18,6 +18,11 @@
  *                                                      by a hash of the whole conversation, so
  *                                                      the same request always gets the same
  *                                                      reply and different ones vary
+ *         "pick": "${country}",                      optional: choose among "replies" by a hash
+ *                                                      of this template's expansion instead, so
+ *                                                      the reply follows what it captures (an
+ *                                                      example's word) and not the rest of the
+ *                                                      request: errors that follow the example
  *         "delay_ms": 0 },                           optional: how long a server should wait
  *       ... ],
  *     "fallback": "text when nothing matches" }      optional (no template expansion)

@@ -173,6 +173,44 @@ static void test_replies_deterministic(void **state)
 	rules_free(r);
 }
 
+/* "pick": the reply follows what the template captures, whatever else the request says. */
+static void test_replies_pick(void **state)
+{
+	(void)state;
+	struct rules *r = parse_ok("{\"rules\": [{\"match\": \"word (?<w>\\\\w+)\","
+	                           " \"pick\": \"S1 ${w}\", \"replies\": [\"${w}\", \"none\"]}]}");
+	int lost = 0, varied = 0;
+	char q[64], q2[64];
+	for (int i = 0; i < 60; i++) {
+		snprintf(q, sizeof q, "Step one.\nword w%d", i);
+		snprintf(q2, sizeof q2, "Word only.\nStep one.\nword w%d", i);
+		char *x = ask(r, q), *y = ask(r, q2);
+		assert_string_equal(x, y); /* the same word, the same reply */
+		lost += !strcmp(x, "none");
+		free(x);
+		free(y);
+	}
+	assert_true(lost > 10 && lost < 50); /* different words vary */
+	struct rules *plain = parse_ok("{\"rules\": [{\"match\": \"word (?<w>\\\\w+)\","
+	                               " \"replies\": [\"${w}\", \"none\"]}]}");
+	for (int i = 0; i < 60; i++) {
+		snprintf(q, sizeof q, "Step one.\nword w%d", i);
+		snprintf(q2, sizeof q2, "Word only.\nStep one.\nword w%d", i);
+		char *x = ask(plain, q), *y = ask(plain, q2);
+		varied += strcmp(x, y) != 0;
+		free(x);
+		free(y);
+	}
+	assert_true(varied > 10); /* without it, the whole request chooses */
+	assert_parse_error("{\"rules\": [{\"match\": \"a\", \"pick\": 3, \"replies\": [\"x\"]}]}",
+	                   "\"pick\" must be a template string");
+	assert_parse_error(
+	    "{\"rules\": [{\"match\": \"a\", \"pick\": \"${w}\", \"replies\": [\"x\"]}]}",
+	    "${w}, a group the pattern does not have");
+	rules_free(plain);
+	rules_free(r);
+}
+
 static void test_bad_json(void **state)
 {
 	(void)state;
@@ -270,17 +308,12 @@ static void test_backtracking_limit(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_first_match_wins),
-	    cmocka_unit_test(test_groups),
-	    cmocka_unit_test(test_named_groups),
-	    cmocka_unit_test(test_on_system_and_all),
-	    cmocka_unit_test(test_fallback_and_empty),
-	    cmocka_unit_test(test_replies_deterministic),
-	    cmocka_unit_test(test_bad_json),
-	    cmocka_unit_test(test_bad_regex_and_refs),
-	    cmocka_unit_test(test_errors_quote_nothing),
-	    cmocka_unit_test(test_load_file),
-	    cmocka_unit_test(test_backtracking_limit),
+	    cmocka_unit_test(test_first_match_wins),   cmocka_unit_test(test_groups),
+	    cmocka_unit_test(test_named_groups),       cmocka_unit_test(test_on_system_and_all),
+	    cmocka_unit_test(test_fallback_and_empty), cmocka_unit_test(test_replies_deterministic),
+	    cmocka_unit_test(test_replies_pick),       cmocka_unit_test(test_bad_json),
+	    cmocka_unit_test(test_bad_regex_and_refs), cmocka_unit_test(test_errors_quote_nothing),
+	    cmocka_unit_test(test_load_file),          cmocka_unit_test(test_backtracking_limit),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
