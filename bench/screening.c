@@ -158,6 +158,7 @@ static void write_session(const char *path, const struct chain *c, unsigned seed
 struct result {
 	double turn_max_ms; /* the longest turn of the loop (llm_wait + engine_poll), CPU time */
 	long requests, selection, shapley;
+	long projected; /* selection and Shapley's projected requests (made before each ran) */
 	int choice[64];
 	double best;
 	size_t in_full;
@@ -165,6 +166,7 @@ struct result {
 	double wall;
 	size_t configs;   /* configurations evaluated, on any number of examples */
 	const char *stop; /* why the search stopped before its budget, or "" */
+	char rungs[96];   /* screened: "17/6/3/2", configurations that ran on each rung */
 };
 
 /* This thread's CPU time: a turn of the loop that sleeps in poll costs none of it. */
@@ -216,12 +218,24 @@ static int run_one(const char *dir, const struct chain *c, unsigned seed, int sc
 	res->requests = st.done + st.failed;
 	res->selection = it->cost[PHASE_SELECTION].calls;
 	res->shapley = it->cost[PHASE_SHAPLEY].calls;
+	res->projected =
+	    it->cost[PHASE_SELECTION].projected_calls + it->cost[PHASE_SHAPLEY].projected_calls;
 	memcpy(res->choice, it->evals[it->best_eval].choice, (size_t)c->m * sizeof(int));
 	res->best = it->best_score;
 	res->in_full = it->n_evals;
 	res->saved = it->screen_saved;
 	res->configs = it->n_screen ? it->n_screened : it->n_evals;
 	res->stop = it->search_end ? it->search_end : "-";
+	for (size_t n = it->n_screen, at = 0; n && at + 8 < sizeof res->rungs;
+	     n = iteration_next_rung(it, n)) {
+		size_t ran = 0;
+		for (size_t k = 0; k < it->n_screened; k++)
+			ran += it->screen_n[k] >= n;
+		at += (size_t)snprintf(res->rungs + at, sizeof res->rungs - at, "%s%zu",
+		                       at ? "/" : "", ran);
+		if (n >= it->n_val)
+			break;
+	}
 	if (c->trace) { /* each configuration in the order it was evaluated, on stderr */
 		const struct evaluation *ev = it->n_screen ? it->screened : it->evals;
 		size_t n = it->n_screen ? it->n_screened : it->n_evals;
@@ -366,12 +380,13 @@ int main(int argc, char **argv)
 		done++;
 		printf("  %4d %s %8ld %8ld %5.2fx %8ld %8ld %5s %6s %6s  (%zu in full, ~%ld saved; "
 		       "incumbent %ld; val %.3f / %.3f; %zu / %zu configurations, stopped %s / %s; "
-		       "longest turn %.0f / %.0f ms)\n",
+		       "longest turn %.0f / %.0f ms; selection and Shapley projected %ld / %ld; "
+		       "rungs %s)\n",
 		       sd, kinds, f.requests, s.requests, (double)s.requests / (double)f.requests,
 		       f.selection + f.shapley, s.selection + s.shapley, eq ? "yes" : "NO",
 		       is_best(&c, f.choice) ? "yes" : "no", is_best(&c, s.choice) ? "yes" : "no",
 		       s.in_full, s.saved, inc, f.best, s.best, f.configs, s.configs, f.stop,
-		       s.stop, f.turn_max_ms, s.turn_max_ms);
+		       s.stop, f.turn_max_ms, s.turn_max_ms, f.projected, s.projected, s.rungs);
 		turns[0] = MAX(turns[0], f.turn_max_ms), turns[1] = MAX(turns[1], s.turn_max_ms);
 		fflush(stdout);
 	}

@@ -421,7 +421,7 @@ static void load_optimizer(struct loader *L, struct session *s)
 		             "optimizer.eval_budget %d is below the %d steps + 2: some steps are "
 		             "never evaluated alone and the search never runs (default here: %d)",
 		             st->eval_budget, m, MAX(12, m + 6));
-	st->screen_size = (int)load_int(L, o, "optimizer", "screen_size", 0, 0, 100000);
+	st->screen_size = (int)load_int(L, o, "optimizer", "screen_size", SCREEN_AUTO, 0, 100000);
 	st->steady_stop = load_bool(L, o, "optimizer", "steady_stop", true);
 	st->step_optimizer = load_string(L, o, "optimizer", "step_optimizer", "joint");
 	st->cost_cap_usd = load_number(L, o, "optimizer", "cost_cap_usd", 0, 0, 1e9);

@@ -127,6 +127,13 @@ extern const struct ablate_option ablate_options[ABLATE_COUNT];
 /* Sets ablate[k] from "key" and "value"; -1 (e names what is known) when either is unknown. */
 int ablate_set(int *ablate, const char *key, const char *value, struct err *e);
 
+/* optimizer.screen_size (0: off) left unset (SCREEN_AUTO): screening on SCREEN_SIZE_DEFAULT
+ * examples when the validation sample holds at least SCREEN_SIZE_FROM (3 x 30: the smallest that
+ * screens) */
+#define SCREEN_AUTO         (-1)
+#define SCREEN_SIZE_DEFAULT 30
+#define SCREEN_SIZE_FROM    90
+
 struct optimizer_settings {
 	unsigned long seed;
 	int batch_size;     /* forward pass examples (paper: 50) */

@@ -311,8 +311,8 @@ enum split_id phases_val_split(const struct engine *en)
 }
 
 /* ---- screening ----
- * With optimizer.screen_size n0 > 0 (off by default: bench/README.md 7.2) and a validation
- * sample of at least 3 n0 examples, every
+ * With optimizer.screen_size n0 > 0 (unset: 30 when the validation sample holds at least 90
+ * examples, session.h SCREEN_AUTO) and a validation sample of at least 3 n0 examples, every
  * configuration is first run on a seeded subsample of n0 of them (the incumbent on all of them
  * from the start), and Shapley values are computed on the subsample.
  * Successive halving in rungs: the rungs are the first n0, 2 n0, 4 n0, ... examples of one
@@ -342,7 +342,10 @@ enum split_id phases_val_split(const struct engine *en)
 
 static size_t screen_size(const struct engine *en, size_t n_val)
 {
-	size_t n0 = (size_t)en->s->opt.screen_size;
+	int set = en->s->opt.screen_size;
+	size_t n0 = set != SCREEN_AUTO          ? (size_t)set
+	            : n_val >= SCREEN_SIZE_FROM ? SCREEN_SIZE_DEFAULT
+	                                        : 0;
 	return n0 && n0 * 3 <= n_val ? n0 : 0;
 }
 

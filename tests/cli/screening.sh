@@ -2,8 +2,8 @@
 # screening.sh: --run --json on hotpot-mini with optimizer.screen_size 2 (12 validation
 # examples): the iteration says how selection screened (on 2 examples, how many configurations,
 # how many ran in full, the requests saved, the rungs 2, 4, 12 with the configurations that ran
-# on each); screen_size 0 turns it off and the key is absent.  Unset, it is off, on the 12
-# examples of hotpot-mini and on a sample of 90 (val.jsonl repeated under new ids) alike.
+# on each); screen_size 0 turns it off and the key is absent.  Unset, it is 30 on a sample of 90
+# examples (val.jsonl repeated under new ids) and off on the 12 of hotpot-mini.
 . tests/cli/lib.inc
 cp examples/hotpot-mini/*.json examples/hotpot-mini/*.jsonl "$T/"
 python3 - "$T/session.json" <<'PY'
@@ -50,6 +50,7 @@ assert "screening" not in json.load(open(sys.argv[1]))["iterations"][-1]' "$T/ou
 	fail "screening on 12 examples with screen_size unset"
 case="unset, 90 examples"; run --run 1 --json "$T/unset90.json"; expect_rc 0; expect_clean
 python3 -c 'import json,sys
-assert "screening" not in json.load(open(sys.argv[1]))["iterations"][-1]' "$T/out" ||
-	fail "screening on 90 examples with screen_size unset"
+sc = json.load(open(sys.argv[1]))["iterations"][-1]["screening"]
+assert sc["examples"] == 30, sc' "$T/out" ||
+	fail "screen_size unset: not 30 of 90"
 exit 0
