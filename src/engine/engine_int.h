@@ -37,13 +37,15 @@ struct eval_job {
 	long proj_tokens;
 };
 
-/* Selection's evaluation plan: stage k runs at most configs[k] configurations on examples[k]
- * validation examples each; stage 0 is the screening (the incumbent runs in full from the
- * start and counts in the last stage), the last stage the whole sample.  One stage without
- * screening.  `it` NULL: an iteration not begun. */
+/* Selection's evaluation plan: stage k takes configs[k] configurations to the first
+ * examples[k] validation examples; stage 0 is the screening's first rung (every configuration),
+ * the middle stages its other rungs (the configurations expected to climb there), the last
+ * the whole sample (the incumbent, which runs there from the start, and the proposal).  One
+ * stage without screening.  `it` NULL: an iteration not begun. */
+#define EVAL_PLAN_STAGES 24
 struct eval_plan {
 	int n_stages;
-	long configs[2], examples[2];
+	long configs[EVAL_PLAN_STAGES], examples[EVAL_PLAN_STAGES];
 };
 void selection_plan(const struct engine *en, const struct iteration *it, struct eval_plan *p);
 /* The configurations selection's projection walks, in the order the search is taken to start

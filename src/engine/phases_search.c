@@ -335,10 +335,10 @@ enum split_id phases_val_split(const struct engine *en)
  * estimate from the most examples it ran (screen_estimate).  The proposal is the best on the
  * whole sample (ties: the one evaluated first).  bench/README.md 7.3 measures it. */
 
-#define SCREEN_Z         2.0
-#define SCREEN_SE_MIN    0.02
-#define SCREEN_MAX_FULL  3    /* the projection's whole-sample runs besides the incumbent */
-#define SCREEN_MIN_SHARE 0.25 /* of eval_budget, a configuration screened out takes at least */
+#define SCREEN_Z           2.0
+#define SCREEN_SE_MIN      0.02
+#define SCREEN_PLAN_CLIMBS 3    /* configurations the projection takes to each middle rung */
+#define SCREEN_MIN_SHARE   0.25 /* of eval_budget, a configuration screened out takes at least */
 
 static size_t screen_size(const struct engine *en, size_t n_val)
 {
@@ -387,12 +387,17 @@ void selection_plan(const struct engine *en, const struct iteration *it, struct 
 	                                       (val->n ? val : &s->data.splits[SPLIT_TRAIN])->n);
 	size_t n0 = it && it->val_idx ? it->n_screen : screen_size(en, n_val);
 	long budget = s->opt.eval_budget;
-	if (!n0) {
-		*p = (struct eval_plan){1, {budget, 0}, {(long)n_val, 0}};
+	memset(p, 0, sizeof *p);
+	p->configs[0] = budget, p->examples[0] = (long)(n0 ? n0 : n_val), p->n_stages = 1;
+	if (!n0)
 		return;
+	size_t r = n0;
+	while (p->n_stages < EVAL_PLAN_STAGES - 1 && 2 * (2 * r) <= n_val) { /* screen_sample's */
+		r *= 2;
+		p->configs[p->n_stages] = MIN(budget, SCREEN_PLAN_CLIMBS);
+		p->examples[p->n_stages++] = (long)r;
 	}
-	*p = (struct eval_plan){
-	    2, {budget, MIN(budget, 1 + SCREEN_MAX_FULL)}, {(long)n0, (long)n_val}};
+	p->configs[p->n_stages] = MIN(budget, 2), p->examples[p->n_stages++] = (long)n_val;
 }
 
 /* What the search and Shapley compare: every configuration on the screening subsample (the

@@ -22,7 +22,7 @@
  *   a step runs once per distinct choice of the steps up to it, the incumbent's part priced by
  *   its own walk (often free), every other part like the incumbent's walk with nothing cached.
  *   Shapley's extra evaluations (exact mode: the coalitions selection did not cover) are priced
- *   the second way.  With screening, project_screened prices selection_plan's two stages.
+ *   the second way.  With screening, project_screened prices selection_plan's rungs.
  * - Role phases: E1 (only when the prompts changed since it was last asked), E2 per learnable
  *   step, E3 and E4 per bad case, E5 and E6 per bad case and learnable step, as many optimizer
  *   requests as the last candidates phase made (else one per learnable step); each priced at the
@@ -560,11 +560,12 @@ static long selection_configs(const struct engine *en, const struct iteration *i
 	return MIN(total, (long)en->s->opt.eval_budget);
 }
 
-/* Selection and Shapley with screening (optimizer.screen_size): selection_plan's two stages.
- * The incumbent runs on the whole sample; every other configuration on the subsample, priced as
- * its whole-sample walk times the subsample's share of the examples; and as many as the plan's
- * second stage names (the leader and those raced or promoted), less the incumbent, again on the
- * whole sample at the mean price of one.  Without screening: project_evals. */
+/* Selection and Shapley with screening (optimizer.screen_size), as selection_plan's stages.
+ * The incumbent runs on the whole sample; every other configuration on the first rung, priced
+ * as its whole-sample walk times the rung's share of the examples.  Selection's climbs (the
+ * plan's later stages, less the incumbent) are priced per new example as a run of the whole
+ * pipeline that nothing answers (the leaders change the early steps).  Without screening:
+ * project_evals. */
 static void project_screened(const struct engine *en, const struct iteration *it, int number,
                              bool fresh, const struct basis *b, long configs, bool with_incumbent,
                              struct cost_projection *out)
@@ -572,24 +573,31 @@ static void project_screened(const struct engine *en, const struct iteration *it
 	struct eval_plan pl;
 	selection_plan(en, it, &pl);
 	long others = configs - (with_incumbent ? 1 : 0);
-	if (pl.n_stages < 2 || others < 1 || pl.examples[1] <= 0) {
+	if (pl.n_stages < 2 || others < 1) {
 		project_evals(en, it, number, fresh, b, configs, with_incumbent, out);
 		return;
 	}
-	struct cost_projection inc = {0}, all = {0};
-	if (with_incumbent)
+	long n = pl.examples[pl.n_stages - 1];
+	struct cost_projection inc = {0}, all = {0}, lead = {0};
+	if (with_incumbent) {
 		project_evals(en, it, number, fresh, b, 1, true, &inc);
+		project_evals(en, it, number, true, b, 1, true, &lead);
+	}
 	project_evals(en, it, number, fresh, b, configs, with_incumbent, &all);
-	long full = with_incumbent ? MIN(pl.configs[1], configs) - 1 : 0;
-	double times =
-	    (double)pl.examples[0] / (double)pl.examples[1] + (double)MAX(full, 0) / (double)others;
-	out->calls += inc.calls + (long)((double)(all.calls - inc.calls) * times + 0.5);
-	out->cached += inc.cached + (long)((double)(all.cached - inc.cached) * times + 0.5);
-	out->tokens_in +=
-	    inc.tokens_in + (long)((double)(all.tokens_in - inc.tokens_in) * times + 0.5);
+	double first = (double)pl.examples[0] / (double)n, climbs = 0;
+	for (int k = 1; with_incumbent && k < pl.n_stages; k++)
+		climbs += (double)(pl.configs[k] - (k == pl.n_stages - 1)) *
+		          (double)(pl.examples[k] - pl.examples[k - 1]) / (double)n;
+	out->calls += inc.calls + (long)((double)(all.calls - inc.calls) * first +
+	                                 (double)lead.calls * climbs + 0.5);
+	out->cached += inc.cached + (long)((double)(all.cached - inc.cached) * first +
+	                                   (double)lead.cached * climbs + 0.5);
+	out->tokens_in += inc.tokens_in + (long)((double)(all.tokens_in - inc.tokens_in) * first +
+	                                         (double)lead.tokens_in * climbs + 0.5);
 	out->tokens_out +=
-	    inc.tokens_out + (long)((double)(all.tokens_out - inc.tokens_out) * times + 0.5);
-	out->usd += inc.usd + (all.usd - inc.usd) * times;
+	    inc.tokens_out + (long)((double)(all.tokens_out - inc.tokens_out) * first +
+	                            (double)lead.tokens_out * climbs + 0.5);
+	out->usd += inc.usd + (all.usd - inc.usd) * first + lead.usd * climbs;
 }
 
 /* Whether two traces ran the same steps to the same outputs on the same example. */
