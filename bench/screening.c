@@ -14,7 +14,12 @@
  * sample, which a later iteration does not pay when the memo or the response cache holds them.
  *
  *   screening [--steps M] [--seeds N | --seed N] [--val N] [--screen N] [--eval-budget N]
- *             [--steady 0|1] [--trace 1] [--errors request|example] */
+ *             [--steady 0|1] [--trace 1] [--errors request|example] [--iterations 1|2]
+ *
+ * With --iterations 2 a lossy step's candidate halves its losses and a second rewrite ends
+ * them, so the second iteration has something left to improve; it is the one measured (its
+ * incumbent is the first's proposal, whose whole-sample run the memo holds), and a best outcome
+ * is the prompts after both: every lossy step rewritten twice, no harmful one rewritten. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +35,7 @@ enum kind { NEUTRAL, LOSSY, HARMFUL };
 struct chain {
 	int m, n_val, screen, eval_budget, steady, trace;
 	bool by_example; /* a step's losses follow the example's word, not the whole request */
+	int iterations;  /* 2: a lossy step's first rewrite halves its losses, the second ends them */
 	enum kind kind[64];
 	int rate[64];
 };
@@ -47,7 +53,7 @@ static const char *const words[] = {"apple",  "river",  "candle", "garden", "sil
 static void lossy_replies(cJSON *R, const struct chain *c, const char *match, const char *tag,
                           int r, const char *word)
 {
-	const char *rep[16];
+	const char *rep[20];
 	for (int i = 0; i < r; i++)
 		rep[i] = i == r - 1 ? "none" : word;
 	rep[r] = NULL;
@@ -71,11 +77,18 @@ static void write_rules(const char *path, const struct chain *c)
 	for (int k = 0; k < c->m; k++) {
 		if (c->kind[k] != HARMFUL)
 			continue;
-		snprintf(re, sizeof re, "(?s)^Word only\\.\\nStep S%02d\\..*?%s", k + 1, word);
+		snprintf(re, sizeof re, "(?s)^(?:Word only\\.\\n)+Step S%02d\\..*?%s", k + 1, word);
 		snprintf(tag, sizeof tag, "candidate S%02d ${k}", k + 1);
 		lossy_replies(R, c, re, tag, c->rate[k], "${w}.");
 	}
-	snprintf(re, sizeof re, "(?s)^Word only\\.\\nStep S\\d+\\..*?%s", word);
+	for (int k = 0; c->iterations > 1 && k < c->m; k++) {
+		if (c->kind[k] != LOSSY) /* rewritten once: half the losses; twice: none (below) */
+			continue;
+		snprintf(re, sizeof re, "(?s)^Word only\\.\\nStep S%02d\\..*?%s", k + 1, word);
+		snprintf(tag, sizeof tag, "once S%02d ${k}", k + 1);
+		lossy_replies(R, c, re, tag, 2 * c->rate[k], "${w}.");
+	}
+	snprintf(re, sizeof re, "(?s)^(?:Word only\\.\\n)+Step S\\d+\\..*?%s", word);
 	bench_add_rule(R, re, "${w}.", NULL, 0);
 	for (int k = 0; k < c->m; k++) {
 		if (c->kind[k] != LOSSY)
@@ -157,7 +170,9 @@ static void write_session(const char *path, const struct chain *c, unsigned seed
 
 struct result {
 	double turn_max_ms; /* the longest turn of the loop (llm_wait + engine_poll), CPU time */
-	long requests, selection, shapley;
+	long requests, selection, shapley; /* of the last iteration */
+	long earlier;                      /* requests of the iterations before it */
+	int prefixes[64]; /* after the run: the "Word only." lines before each step's prompt */
 	long projected; /* selection and Shapley's projected requests (made before each ran) */
 	int choice[64];
 	double best;
@@ -197,15 +212,23 @@ static int run_one(const char *dir, const struct chain *c, unsigned seed, int sc
 	struct engine_opts eo = {.auto_accept = true, .project_beside = true};
 	struct engine *en = l ? engine_new(s, l, &eo, NULL, NULL, &e) : NULL;
 	double t0 = now_s();
-	if (!en || engine_run(en, 1) < 0)
-		goto out;
-	while (engine_running(en)) {
-		double c0 = bench_thread_cpu_ms();
-		if (engine_busy(en) && llm_wait(l, NULL, 0, 250) < 0)
+	struct llm_stats st;
+	for (int i = 0; i < c->iterations; i++) {
+		llm_get_stats(l, &st);
+		res->earlier = st.done + st.failed;
+		if (!en || engine_run(en, 1) < 0)
 			goto out;
-		engine_poll(en);
-		res->turn_max_ms = MAX(res->turn_max_ms, bench_thread_cpu_ms() - c0);
+		while (engine_running(en)) {
+			double c0 = bench_thread_cpu_ms();
+			if (engine_busy(en) && llm_wait(l, NULL, 0, 250) < 0)
+				goto out;
+			engine_poll(en);
+			res->turn_max_ms = MAX(res->turn_max_ms, bench_thread_cpu_ms() - c0);
+		}
 	}
+	for (int k = 0; k < c->m; k++)
+		for (const char *p = s->steps[k].prompt; !strncmp(p, "Word only.\n", 11); p += 11)
+			res->prefixes[k]++;
 	const struct iteration *it = engine_current(en);
 	if (!it || it->phase < PHASE_COUNT || it->best_eval < 0) {
 		fprintf(stderr, "seed %u: the iteration did not finish (%s)\n", seed,
@@ -213,9 +236,8 @@ static int run_one(const char *dir, const struct chain *c, unsigned seed, int sc
 		goto out;
 	}
 	res->wall = now_s() - t0;
-	struct llm_stats st;
 	llm_get_stats(l, &st);
-	res->requests = st.done + st.failed;
+	res->requests = st.done + st.failed - res->earlier;
 	res->selection = it->cost[PHASE_SELECTION].calls;
 	res->shapley = it->cost[PHASE_SHAPLEY].calls;
 	res->projected =
@@ -297,12 +319,25 @@ static long incumbent_requests(const char *dir, const struct chain *c, unsigned 
 	return n;
 }
 
-static bool is_best(const struct chain *c, const int *choice)
+/* One iteration: the configuration takes every lossy step's candidate and no harmful one's.
+ * Two: the prompts after both are a best configuration's, every lossy step rewritten twice and
+ * no harmful one rewritten. */
+static bool is_best(const struct chain *c, const struct result *r)
 {
-	for (int k = 0; k < c->m; k++)
-		if ((c->kind[k] == LOSSY && choice[k] != 1) || (c->kind[k] == HARMFUL && choice[k]))
+	for (int k = 0; k < c->m; k++) {
+		int lossy = c->iterations > 1 ? r->prefixes[k] != 2 : r->choice[k] != 1;
+		int harmful = c->iterations > 1 ? r->prefixes[k] != 0 : r->choice[k] != 0;
+		if ((c->kind[k] == LOSSY && lossy) || (c->kind[k] == HARMFUL && harmful))
 			return false;
+	}
 	return true;
+}
+
+/* The same choice: one iteration, the same configuration; two, the same prompts after both. */
+static bool same_choice(const struct chain *c, const struct result *a, const struct result *b)
+{
+	return c->iterations > 1 ? !memcmp(a->prefixes, b->prefixes, (size_t)c->m * sizeof(int))
+	                         : !memcmp(a->choice, b->choice, (size_t)c->m * sizeof(int));
 }
 
 static int cmp_long(const void *a, const void *b)
@@ -313,7 +348,8 @@ static int cmp_long(const void *a, const void *b)
 
 int main(int argc, char **argv)
 {
-	struct chain c = {.m = 12, .n_val = 300, .screen = 30, .eval_budget = 18, .steady = 1};
+	struct chain c = {
+	    .m = 12, .n_val = 300, .screen = 30, .eval_budget = 18, .steady = 1, .iterations = 1};
 	int seeds = 20, first = 1;
 	for (int i = 1; i + 1 < argc; i += 2) {
 		int v = atoi(argv[i + 1]);
@@ -335,11 +371,16 @@ int main(int argc, char **argv)
 			c.trace = v;
 		else if (!strcmp(argv[i], "--errors")) /* request (default) or example */
 			c.by_example = !strcmp(argv[i + 1], "example");
+		else if (!strcmp(argv[i], "--iterations")) /* 2: the second one is measured */
+			c.iterations = v < 1 ? 1 : v > 2 ? 2 : v;
 	}
 	printf("screening: m = %d, %d validation examples, eval_budget %d, screen_size %d, %d "
-	       "seeded chains, scripted model, errors following the %s\n",
+	       "seeded chains, scripted model, errors following the %s%s\n",
 	       c.m, c.n_val, c.eval_budget, c.screen, seeds - first + 1,
-	       c.by_example ? "example" : "request");
+	       c.by_example ? "example" : "request",
+	       c.iterations > 1 ? "; the second of two iterations measured (requests: the "
+	                          "second's; incumbent: the first's whole-sample run)"
+	                        : "");
 	printf("  %4s %-*s %8s %8s %6s %8s %8s %5s %6s %6s\n", "seed", c.m, "kinds", "full req",
 	       "scr req", "ratio", "full sel", "scr sel", "same", "best F", "best S");
 	char *dir = bench_tmpdir("screening");
@@ -369,11 +410,11 @@ int main(int argc, char **argv)
 			printf("  %4d: failed\n", sd);
 			continue;
 		}
-		bool eq = !memcmp(f.choice, s.choice, (size_t)c.m * sizeof(int));
+		bool eq = same_choice(&c, &f, &s);
 		same += eq;
 		same_score += f.best == s.best;
-		best[0] += is_best(&c, f.choice);
-		best[1] += is_best(&c, s.choice);
+		best[0] += is_best(&c, &f);
+		best[1] += is_best(&c, &s);
 		req[0][done] = f.requests;
 		req[1][done] = s.requests;
 		req[2][done] = s.requests - inc;
@@ -384,7 +425,7 @@ int main(int argc, char **argv)
 		       "rungs %s)\n",
 		       sd, kinds, f.requests, s.requests, (double)s.requests / (double)f.requests,
 		       f.selection + f.shapley, s.selection + s.shapley, eq ? "yes" : "NO",
-		       is_best(&c, f.choice) ? "yes" : "no", is_best(&c, s.choice) ? "yes" : "no",
+		       is_best(&c, &f) ? "yes" : "no", is_best(&c, &s) ? "yes" : "no",
 		       s.in_full, s.saved, inc, f.best, s.best, f.configs, s.configs, f.stop,
 		       s.stop, f.turn_max_ms, s.turn_max_ms, f.projected, s.projected, s.rungs);
 		turns[0] = MAX(turns[0], f.turn_max_ms), turns[1] = MAX(turns[1], s.turn_max_ms);
@@ -398,18 +439,19 @@ int main(int argc, char **argv)
 		       "%ld (%ld..%ld) (target <= 6000: %s)\n",
 		       req[0][done / 2], req[0][0], req[0][done - 1], req[1][done / 2], req[1][0],
 		       req[1][done - 1], req[1][done / 2] <= 6000 ? "met" : "MISSED");
-		printf(
-		    "  screened, less the incumbent's whole-sample run (a later iteration's, when "
-		    "the memo or cache holds it): %ld (%ld..%ld) (target <= 6000: %s)\n",
-		    req[2][done / 2], req[2][0], req[2][done - 1],
-		    req[2][done / 2] <= 6000 ? "met" : "MISSED");
-		printf(
-		    "  same configuration as the full evaluation: %d of %d (%.0f%%, target >= "
-		    "95%%: "
-		    "%s); same full-sample score %d of %d; a best configuration chosen: full %d, "
-		    "screened %d\n",
-		    same, done, 100.0 * same / done, same * 100 >= 95 * done ? "met" : "MISSED",
-		    same_score, done, best[0], best[1]);
+		if (c.iterations == 1)
+			printf("  screened, less the incumbent's whole-sample run (a later "
+			       "iteration's, when the memo or cache holds it): %ld (%ld..%ld) (target "
+			       "<= 6000: %s)\n",
+			       req[2][done / 2], req[2][0], req[2][done - 1],
+			       req[2][done / 2] <= 6000 ? "met" : "MISSED");
+		printf("  same %s as the full evaluation: %d of %d (%.0f%%, target >= 95%%: %s); "
+		       "same full-sample score %d of %d; a best %s: full %d, screened %d\n",
+		       c.iterations > 1 ? "prompts after both iterations" : "configuration", same,
+		       done, 100.0 * same / done, same * 100 >= 95 * done ? "met" : "MISSED",
+		       same_score, done,
+		       c.iterations > 1 ? "outcome (prompts)" : "configuration chosen", best[0],
+		       best[1]);
 		printf(
 		    "  longest turn of the loop (thread CPU ms, llm_wait + engine_poll, scripted "
 		    "answers included): full %.0f, screened %.0f (target <= 50: %s)\n",
