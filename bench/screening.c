@@ -35,7 +35,8 @@ enum kind { NEUTRAL, LOSSY, HARMFUL };
 struct chain {
 	int m, n_val, screen, eval_budget, steady, trace;
 	bool by_example; /* a step's losses follow the example's word, not the whole request */
-	int iterations;  /* 2: a lossy step's first rewrite halves its losses, the second ends them */
+	int iterations;  /* 2: a lossy step's first rewrite halves its losses, the second ends them
+	                  */
 	enum kind kind[64];
 	int rate[64];
 };
@@ -173,7 +174,7 @@ struct result {
 	long requests, selection, shapley; /* of the last iteration */
 	long earlier;                      /* requests of the iterations before it */
 	int prefixes[64]; /* after the run: the "Word only." lines before each step's prompt */
-	long projected; /* selection and Shapley's projected requests (made before each ran) */
+	long projected;   /* selection and Shapley's projected requests (made before each ran) */
 	int choice[64];
 	double best;
 	size_t in_full;
@@ -425,9 +426,9 @@ int main(int argc, char **argv)
 		       "rungs %s)\n",
 		       sd, kinds, f.requests, s.requests, (double)s.requests / (double)f.requests,
 		       f.selection + f.shapley, s.selection + s.shapley, eq ? "yes" : "NO",
-		       is_best(&c, &f) ? "yes" : "no", is_best(&c, &s) ? "yes" : "no",
-		       s.in_full, s.saved, inc, f.best, s.best, f.configs, s.configs, f.stop,
-		       s.stop, f.turn_max_ms, s.turn_max_ms, f.projected, s.projected, s.rungs);
+		       is_best(&c, &f) ? "yes" : "no", is_best(&c, &s) ? "yes" : "no", s.in_full,
+		       s.saved, inc, f.best, s.best, f.configs, s.configs, f.stop, s.stop,
+		       f.turn_max_ms, s.turn_max_ms, f.projected, s.projected, s.rungs);
 		turns[0] = MAX(turns[0], f.turn_max_ms), turns[1] = MAX(turns[1], s.turn_max_ms);
 		fflush(stdout);
 	}
@@ -440,11 +441,12 @@ int main(int argc, char **argv)
 		       req[0][done / 2], req[0][0], req[0][done - 1], req[1][done / 2], req[1][0],
 		       req[1][done - 1], req[1][done / 2] <= 6000 ? "met" : "MISSED");
 		if (c.iterations == 1)
-			printf("  screened, less the incumbent's whole-sample run (a later "
-			       "iteration's, when the memo or cache holds it): %ld (%ld..%ld) (target "
-			       "<= 6000: %s)\n",
-			       req[2][done / 2], req[2][0], req[2][done - 1],
-			       req[2][done / 2] <= 6000 ? "met" : "MISSED");
+			printf(
+			    "  screened, less the incumbent's whole-sample run (a later "
+			    "iteration's, when the memo or cache holds it): %ld (%ld..%ld) (target "
+			    "<= 6000: %s)\n",
+			    req[2][done / 2], req[2][0], req[2][done - 1],
+			    req[2][done / 2] <= 6000 ? "met" : "MISSED");
 		printf("  same %s as the full evaluation: %d of %d (%.0f%%, target >= 95%%: %s); "
 		       "same full-sample score %d of %d; a best %s: full %d, screened %d\n",
 		       c.iterations > 1 ? "prompts after both iterations" : "configuration", same,
