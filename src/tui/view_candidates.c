@@ -158,6 +158,54 @@ static void build_step(struct view *v, const struct iteration *it, int step)
 	tlines_ref(l, -1, -1);
 }
 
+/* A configuration's row cells: each learnable step's choice under its id. */
+static void add_choice_cells(struct sbuf *b, const struct session *s, const int *choice)
+{
+	for (size_t k = 0; k < s->n_steps; k++) {
+		if (!learnable(&s->steps[k]))
+			continue;
+		char cell[16];
+		if (choice[k])
+			snprintf(cell, sizeof cell, "#%d", choice[k]);
+		else
+			snprintf(cell, sizeof cell, "inc");
+		sbuf_addf(b, " %*s", (int)MAX(strlen(s->steps[k].id), 4), cell);
+	}
+}
+
+/* The configurations screening left below the whole sample, each with its mean on the
+ * examples it ran: best first, or in the order they were screened. */
+static void build_screened_out(struct tlines *l, const struct session *s,
+                               const struct iteration *it, bool by_score)
+{
+	size_t n = 0, *o = xcalloc(it->n_screened + 1, sizeof *o);
+	for (size_t e = 0; it->screen_n && e < it->n_screened; e++)
+		if (it->screen_n[e] < it->n_val)
+			o[n++] = e;
+	for (size_t i = 1; by_score && i < n; i++) { /* stable insertion sort */
+		size_t x = o[i], j = i;
+		for (; j > 0 && it->screened[o[j - 1]].score < it->screened[x].score; j--)
+			o[j] = o[j - 1];
+		o[j] = x;
+	}
+	if (n)
+		tlines_addf(l, THEME_TEXT_DIM, 2,
+		            "screened out (%zu): the mean on the examples each ran, not comparable "
+		            "with the scores above",
+		            n);
+	struct sbuf b = {0};
+	for (size_t i = 0; i < n; i++) {
+		const struct evaluation *ev = &it->screened[o[i]];
+		sbuf_reset(&b);
+		sbuf_adds(&b, "     ");
+		add_choice_cells(&b, s, ev->choice);
+		sbuf_addf(&b, "  %.3f  on %zu", ev->score, it->screen_n[o[i]]);
+		tlines_add_rowf(l, THEME_TEXT_DIM, 0, "%s", sbuf_str(&b));
+	}
+	sbuf_free(&b);
+	free(o);
+}
+
 /* The evaluations in the order shown. */
 static size_t *eval_order(const struct iteration *it, bool by_score)
 {
@@ -221,16 +269,7 @@ static void build_evals(struct view *v, const struct iteration *it, bool by_scor
 		const struct evaluation *ev = &it->evals[o[i]];
 		sbuf_reset(&b);
 		sbuf_addf(&b, "  %3zu", o[i] + 1);
-		for (size_t k = 0; k < s->n_steps; k++) {
-			if (!learnable(&s->steps[k]))
-				continue;
-			char cell[16];
-			if (ev->choice[k])
-				snprintf(cell, sizeof cell, "#%d", ev->choice[k]);
-			else
-				snprintf(cell, sizeof cell, "inc");
-			sbuf_addf(&b, " %*s", (int)MAX(strlen(s->steps[k].id), 4), cell);
-		}
+		add_choice_cells(&b, s, ev->choice);
 		double sd = spread(it, ev);
 		sbuf_addf(&b, "  %.3f", ev->score);
 		if (sd >= 0)
@@ -250,6 +289,7 @@ static void build_evals(struct view *v, const struct iteration *it, bool by_scor
 	}
 	free(o);
 	sbuf_free(&b);
+	build_screened_out(l, s, it, by_score);
 	bool missing = false;
 	for (size_t e = 0; e < it->n_evals; e++)
 		missing |= !it->evals[e].scores;

@@ -55,7 +55,8 @@ contains cand-list-80 "Iteration 1:"
 
 # screened first (screen_size 2 of the 12 validation examples): the line under the heading
 # names the rungs (2, 4, then all 12), all 9 configurations on the first (the budget of 8
-# counts a configuration screened out as a quarter of one)
+# counts a configuration screened out as a quarter of one); those screened out are listed
+# under the rows with their mean on the examples they ran
 example hotpot-mini
 python3 - "$SESSION" <<'PY'
 import json, sys
@@ -73,4 +74,6 @@ contains cand-screened "screened in rungs: 9 on 2, "
 contains cand-screened " on 4, "
 contains cand-screened " on 12 examples; about "
 contains cand-screened "requests saved"
+contains cand-screened "screened out ("
+contains cand-screened "  on 2"
 finish
