@@ -204,7 +204,8 @@ bool engine_may_ahead(struct engine *en, enum phase p);
 /* Starts what the answers so far make possible in later phases (phases_roles.c); nothing
  * unless engine_overlap. */
 void phases_flow(struct engine *en);
-/* Per step: whether its candidates were asked (phases_search.c, for phases_flow); asks them. */
+/* Per step: whether its candidates were asked (phases_candidates.c, for phases_flow); asks
+ * them. */
 void phases_ask_candidates(struct engine *en, struct iteration *it, size_t step);
 bool phases_candidates_setup(struct engine *en, struct iteration *it);
 void engine_cancel_work(struct engine *en);

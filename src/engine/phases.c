@@ -1,8 +1,8 @@
 /* phases.c: how a phase runs.  A phase is a short list of stages (the table below); a stage
  * submits work (role requests, pipeline batches) and is called again once all of it has come
  * back.  This file also holds the forward pass and the roll-back of a cancelled phase (the cost
- * projection is projection.c); the role phases are in phases_roles.c, the search in
- * phases_search.c. */
+ * projection is projection.c); the role phases are in phases_roles.c, the candidates in
+ * phases_candidates.c, the search in phases_search.c. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,6 +1,6 @@
 /* phases.h: what the phase files share (phases.c: the stage table, forward pass, projection and
- * roll-back; phases_roles.c: E1-E6; phases_search.c: candidates, selection, Shapley, allocation,
- * proposal).  Private to src/engine. */
+ * roll-back; phases_roles.c: E1-E6; phases_candidates.c: the candidates; phases_search.c:
+ * selection, Shapley, allocation, proposal).  Private to src/engine. */
 #ifndef ADOPT_PHASES_H
 #define ADOPT_PHASES_H
 
