@@ -78,24 +78,26 @@ enum split_id phases_val_split(const struct engine *en)
  * (racing, before each new suggestion), no higher than the top rung (the largest below the
  * whole sample), and only while it is ahead of L, the best mean on the top rung's examples (the
  * incumbent's at first), on the examples it ran and the paired rule below keeps it against L;
- * one that scores 1 on the whole top rung goes on to the whole sample at once (where a 1 ends
- * the search).  After the search and after Shapley's evaluations, to the whole sample while it
- * can still beat B, the best configuration measured there.  The paired rule, on the examples
- * both ran: with d_j = score_c(j) - score_L/B(j), mean(d) and SE = sd(d) / sqrt(n), c is
- * dropped when mean(d) + SCREEN_Z SE <= 0 while SE > SCREEN_SE_MIN (below zero by more than
- * SCREEN_Z standard errors), or when mean(d) <= 0 once SE <= SCREEN_SE_MIN (so few examples
- * differ that the SE says nothing: only a gain keeps it; ties go to the configuration met
- * first).  One climb at a time, the best rung mean first; a climb runs the rung's examples: the
- * run memo answers those of the rungs below.  eval_budget counts a configuration measured on
- * the whole sample as one and one left below it as the share of the sample it ran, at least
- * SCREEN_MIN_SHARE (search_used).  The search's Gaussian process sees each configuration's
- * estimate from the most examples it ran (screen_estimate).  The proposal is the best on the
- * whole sample (ties: the one evaluated first).  bench/README.md 7.3 measures it. */
+ * while nothing scores 1 on the whole sample, one that scores 1 on the whole top rung goes on
+ * to the whole sample at once (where a 1 ends the search).  After the search and after Shapley's
+ * evaluations, to the whole sample while it can still beat B, the best configuration measured
+ * there.  The paired rule, on the examples both ran: with d_j = score_c(j) - score_L/B(j), mean(d)
+ * and SE = sd(d) / sqrt(n), c is dropped when mean(d) + SCREEN_Z SE <= 0 while SE > SCREEN_SE_MIN
+ * (below zero by more than SCREEN_Z standard errors), or when mean(d) <= 0 once SE <= SCREEN_SE_MIN
+ * (so few examples differ that the SE says nothing: only a gain keeps it; ties go to the
+ * configuration met first).  One climb at a time, the best rung mean first; a climb runs the rung's
+ * examples: the run memo answers those of the rungs below.  eval_budget counts a configuration
+ * measured on the whole sample as one and one left below it as the share of the sample it ran, at
+ * least SCREEN_MIN_SHARE and SCREEN_SHARE_FIRST times the first rung's share (search_share).  The
+ * search's Gaussian process sees each configuration's estimate from the most examples it ran
+ * (screen_estimate).  The proposal is the best on the whole sample (ties: the one evaluated first).
+ * bench/README.md 7.3 measures it. */
 
 #define SCREEN_Z           2.0
 #define SCREEN_SE_MIN      0.02
 #define SCREEN_PLAN_CLIMBS 3    /* configurations the projection takes to each middle rung */
 #define SCREEN_MIN_SHARE   0.25 /* of eval_budget, a configuration screened out takes at least */
+#define SCREEN_SHARE_FIRST 2.5  /* and at least this times the first rung's share */
 
 static size_t screen_size(const struct engine *en, size_t n_val)
 {
@@ -293,10 +295,11 @@ static bool race(struct engine *en, struct iteration *it, bool searching)
 	bool perfect = false;
 	if (searching) {
 		bs = top_rung_leader(it), below = it->n_screen_pos;
-		perfect =
-		    bs >= 0 && it->screen_n[bs] < it->n_val && top_rung_mean(it, (size_t)bs) >= 1;
-		if (perfect)
-			go = bs; /* perfect on the top rung: to the whole sample at once */
+		/* perfect on the top rung while nothing is on the whole sample: there at once (the
+		 * first such, whoever leads: it may tie an incumbent perfect there too) */
+		for (size_t e = 0; it->evals[b].score < 1 && !perfect && e < it->n_screened; e++)
+			if (it->screen_n[e] < it->n_val && top_rung_mean(it, e) >= 1)
+				go = (long)e, perfect = true;
 	}
 	for (size_t e = 0; !perfect && bs >= 0 && e < it->n_screened; e++) {
 		const struct evaluation *c = &it->screened[e];
@@ -731,26 +734,32 @@ static const char *search_steady(const struct engine *en, const struct iteration
 	return b >= 0 && it->evals[b].score >= 1 ? SEARCH_END_PERFECT : NULL;
 }
 
-/* How much of eval_budget the search has used: a configuration measured on the whole sample
- * counts one, one screening left below it the share of the sample it ran, at least
- * SCREEN_MIN_SHARE (so a screened search may look at up to 1 / SCREEN_MIN_SHARE times as many
- * configurations); one in flight counts as launched. */
+/* What a configuration run on its first n rung examples (n_val or more: the whole sample)
+ * counts of eval_budget: one on the whole sample; below it, the share of the sample it ran, at
+ * least SCREEN_MIN_SHARE and at least SCREEN_SHARE_FIRST times the first rung's share, so that
+ * it costs at most 40 % of what it counts (300 examples and n0 = 30: a quarter; 100: 0.75). */
+static double search_share(const struct iteration *it, size_t n)
+{
+	if (n >= it->n_val)
+		return 1;
+	double v = (double)it->n_val;
+	return MIN(1.0, MAX((double)n / v,
+	                    MAX(SCREEN_MIN_SHARE, SCREEN_SHARE_FIRST * (double)it->n_screen / v)));
+}
+
+/* How much of eval_budget the search has used (search_share: a screened search may look at up
+ * to 1 / SCREEN_MIN_SHARE times as many configurations); one in flight counts as launched. */
 static double search_used(const struct engine *en, const struct iteration *it)
 {
 	double used = 0;
 	if (!it->n_screen)
 		return (double)(it->n_evals + en->n_jobs);
 	for (size_t e = 0; e < it->n_screened; e++)
-		used += it->screen_n[e] >= it->n_val
-		            ? 1
-		            : MAX((double)it->screen_n[e] / (double)it->n_val, SCREEN_MIN_SHARE);
+		used += search_share(it, it->screen_n[e]);
 	for (size_t j = 0; j < en->n_jobs; j++)
 		if (phases_find_eval(it->screened, it->n_screened, en->jobs[j]->choice,
 		                     en->s->n_steps) < 0)
-			used += en->jobs[j]->full
-			            ? 1
-			            : MAX((double)en->jobs[j]->n_ex / (double)it->n_val,
-			                  SCREEN_MIN_SHARE);
+			used += search_share(it, en->jobs[j]->full ? it->n_val : en->jobs[j]->n_ex);
 	return used;
 }
 

@@ -245,8 +245,11 @@ static void run_chain(int screen, struct outcome *out)
 		assert_true(it->n_screened > 8 && it->n_screened <= 16);
 		assert_true(it->n_evals >= 2 &&
 		            it->n_evals <= it->n_screened); /* raced, promoted */
-		/* the rungs: 10, then 20 (at most half of 60), then all 60 */
-		assert_int_equal(it->n_screen_pos, 2 * (size_t)screen);
+		/* the rungs: 10, then 20 (at most half of 60), then all 60; 20: 20, then all 60 */
+		size_t top = (size_t)screen;
+		while (2 * top <= N_VAL / 2)
+			top *= 2;
+		assert_int_equal(it->n_screen_pos, top);
 		for (size_t k = 0; k < it->n_screen_pos; k++) { /* each rung's new ones in order */
 			assert_true(it->screen_pos[k] < it->n_val);
 			assert_true(k == 0 || k == it->n_screen ||
@@ -415,6 +418,23 @@ static void test_projection(void **state)
 		    "screened selection projected at %ld requests for %ld made; in full %ld for "
 		    "%ld",
 		    ps, ms, pf, mf);
+}
+
+/* A sample of three times screen_size has one rung below the whole sample (20, then all 60):
+ * the first rung is the top one.  The same choice, for fewer requests than the full
+ * evaluation: a configuration screened out there counts 2.5 times its 20 / 60 of the budget
+ * (search_share), so the search does not look at more configurations than it saves. */
+static void test_one_rung(void **state)
+{
+	(void)state;
+	struct outcome full, screened;
+	run_chain(0, &full);
+	run_chain(N_VAL / 3, &screened);
+	const int want[M] = {0, 1, 0, 0};
+	assert_memory_equal(screened.choice, want, sizeof want);
+	assert_true(full.best == screened.best);
+	print_message("one rung: %ld requests in full, %ld screened\n", full.calls, screened.calls);
+	assert_true(screened.calls < full.calls);
 }
 
 static void test_too_small_a_sample(void **state)
@@ -587,6 +607,7 @@ int main(void)
 	    cmocka_unit_test(test_rule),
 	    cmocka_unit_test(test_same_choice_fewer_requests),
 	    cmocka_unit_test(test_projection),
+	    cmocka_unit_test(test_one_rung),
 	    cmocka_unit_test(test_too_small_a_sample),
 	    cmocka_unit_test(test_cap_between_evaluations),
 	    cmocka_unit_test(test_steady_stop_on_a_perfect_score),
