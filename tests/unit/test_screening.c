@@ -23,6 +23,9 @@
 static const char *const words[] = {"apple",  "river",  "candle", "garden", "silver", "thunder",
                                     "pepper", "harbor", "window", "meadow", "lantern"};
 
+/* When set ("159|160|5|6"): b's incumbent loses only the words of those examples. */
+static char rare_loss[32];
+
 static void write_rules(const struct fx *f)
 {
 	cJSON *root = cJSON_CreateObject(), *R = cJSON_AddArrayToObject(root, "rules");
@@ -51,7 +54,12 @@ static void write_rules(const struct fx *f)
 	                                "|Word: )(?<w>\\S+)",
 	                                "${w}.", NULL));
 	/* incumbents: b's is lossy, the others pass the word on */
-	cJSON_AddItemToArray(R, fx_rule("(?s)^Step B\\..*?Word: (?<w>\\S+)", NULL, lose3));
+	char rare[96];
+	snprintf(rare, sizeof rare, "(?s)^Step B\\..*?Word: [a-z]+(?:%s)\\b", rare_loss);
+	if (*rare_loss)
+		cJSON_AddItemToArray(R, fx_rule(rare, "none", NULL));
+	else
+		cJSON_AddItemToArray(R, fx_rule("(?s)^Step B\\..*?Word: (?<w>\\S+)", NULL, lose3));
 	cJSON_AddItemToArray(
 	    R,
 	    fx_rule("(?s)^Step [A-D]\\..*?(?:Text: Item \\d+: |Word: )(?<w>\\S+)", "${w}", NULL));
@@ -437,6 +445,45 @@ static void test_one_rung(void **state)
 	assert_true(screened.calls < full.calls);
 }
 
+/* An incumbent perfect on the only rung below the whole sample (20 of 60) but not on the whole
+ * sample (b loses the words of two examples the rung does not hold, and of two training
+ * examples so that the forward pass has bad cases to learn from): b's candidate alone,
+ * perfect on the rung too, ties the incumbent there and must still go to the whole sample,
+ * where it scores 1 (it used to stay on the rung, and the iteration proposed nothing). */
+static void test_perfect_tie_climbs(void **state)
+{
+	(void)state;
+	struct chain_rig g;
+	chain_run(&g, N_VAL / 3, 0); /* the rung's examples, drawn from the seed alone */
+	const struct iteration *it = engine_current(g.en);
+	bool in_rung[N_VAL] = {false};
+	for (size_t k = 0; k < it->n_screen_pos; k++)
+		in_rung[it->screen_idx[k]] = true;
+	int lose[2], n = 0;
+	for (int i = N_VAL - 1; i >= 0 && n < 2; i--)
+		if (!in_rung[i])
+			lose[n++] = 101 + i; /* val examples are numbered from 101 */
+	assert_int_equal(n, 2);
+	chain_close(&g);
+	/* and training examples 5 and 6, so that the forward pass finds bad cases */
+	snprintf(rare_loss, sizeof rare_loss, "%d|%d|5|6", lose[0], lose[1]);
+	chain_run(&g, N_VAL / 3, 0);
+	rare_loss[0] = 0;
+	it = engine_current(g.en);
+	assert_int_equal(it->phase, PHASE_COUNT);
+	assert_int_equal(it->n_screen_pos, (size_t)N_VAL / 3);
+	double inc_rung = 0;
+	for (size_t k = 0; k < it->n_screen_pos; k++)
+		inc_rung += it->evals[0].scores[it->screen_pos[k]];
+	assert_true(inc_rung == (double)it->n_screen_pos); /* the premise: perfect on the rung */
+	assert_true(fabs(it->base_score - (double)(N_VAL - 2) / N_VAL) < 1e-9);
+	const int want[M] = {0, 1, 0, 0};
+	assert_true(it->best_eval >= 0);
+	assert_memory_equal(it->evals[it->best_eval].choice, want, sizeof want);
+	assert_true(it->best_score == 1);
+	chain_close(&g);
+}
+
 static void test_too_small_a_sample(void **state)
 {
 	(void)state;
@@ -608,6 +655,7 @@ int main(void)
 	    cmocka_unit_test(test_same_choice_fewer_requests),
 	    cmocka_unit_test(test_projection),
 	    cmocka_unit_test(test_one_rung),
+	    cmocka_unit_test(test_perfect_tie_climbs),
 	    cmocka_unit_test(test_too_small_a_sample),
 	    cmocka_unit_test(test_cap_between_evaluations),
 	    cmocka_unit_test(test_steady_stop_on_a_perfect_score),
