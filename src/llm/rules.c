@@ -49,10 +49,11 @@ struct rules {
 	char *fallback; /* NULL: the default text */
 };
 
-/* Walks a template: with out == NULL only checks its references against rx; otherwise appends
- * the expansion for match m of subject. */
+/* Walks a template: with out == NULL only checks its references against rx (errors name the
+ * template as `what`: "reply", "pick"); otherwise appends the expansion for match m of
+ * subject. */
 static int tpl_walk(const char *t, const struct rx *rx, const char *subject,
-                    const struct rx_match *m, struct sbuf *out, struct err *e)
+                    const struct rx_match *m, struct sbuf *out, const char *what, struct err *e)
 {
 	int ncap = rx_capture_count(rx);
 	while (*t) {
@@ -78,9 +79,8 @@ static int tpl_walk(const char *t, const struct rx *rx, const char *subject,
 			g = parse_long(ref, &num) == 0 ? (num >= 0 && num <= ncap ? (int)num : -1)
 			                               : rx_group_index(rx, ref);
 			if (g < 0 && !out)
-				err_set(e,
-				        "reply refers to ${%s}, a group the pattern does not have",
-				        ref);
+				err_set(e, "%s refers to ${%s}, a group the pattern does not have",
+				        what, ref);
 			free(ref);
 			if (g < 0 && !out)
 				return -1;
@@ -92,8 +92,8 @@ static int tpl_walk(const char *t, const struct rx *rx, const char *subject,
 			continue;
 		}
 		if (g > ncap && !out)
-			return err_set(e, "reply refers to $%d but the pattern has %d group%s", g,
-			               ncap, ncap == 1 ? "" : "s");
+			return err_set(e, "%s refers to $%d but the pattern has %d group%s", what,
+			               g, ncap, ncap == 1 ? "" : "s");
 		if (out && g >= 0 && g < m->ngroups && m->start[g] != SIZE_MAX)
 			sbuf_add(out, subject + m->start[g], m->end[g] - m->start[g]);
 	}
@@ -163,7 +163,7 @@ static int rule_add_reply(struct rule *r, const cJSON *j, size_t *cap, struct er
 {
 	if (!cJSON_IsString(j))
 		return err_set(e, "a reply must be a string");
-	if (tpl_walk(j->valuestring, r->rx, NULL, NULL, NULL, e) < 0)
+	if (tpl_walk(j->valuestring, r->rx, NULL, NULL, NULL, "reply", e) < 0)
 		return -1;
 	r->replies = xgrow(r->replies, cap, r->n_replies + 1, sizeof *r->replies);
 	r->replies[r->n_replies++] = xstrdup(j->valuestring);
@@ -213,7 +213,7 @@ static int rule_parse(struct rule *r, const cJSON *obj, struct err *e)
 	if (pick) {
 		if (!cJSON_IsString(pick))
 			return err_set(e, "\"pick\" must be a template string such as \"${word}\"");
-		if (tpl_walk(pick->valuestring, r->rx, NULL, NULL, NULL, e) < 0)
+		if (tpl_walk(pick->valuestring, r->rx, NULL, NULL, NULL, "\"pick\"", e) < 0)
 			return -1;
 		r->pick = xstrdup(pick->valuestring);
 	}
@@ -352,7 +352,7 @@ static size_t reply_index(const struct rule *ru, const char *subject, const stru
 		return conversation_hash(msgs, n) % ru->n_replies;
 	struct sbuf key = {0};
 	sbuf_adds(&key, "");
-	tpl_walk(ru->pick, ru->rx, subject, m, &key, NULL);
+	tpl_walk(ru->pick, ru->rx, subject, m, &key, NULL, NULL);
 	uint64_t h = hash_finish(hash_bytes(key.s, key.len, 0));
 	sbuf_free(&key);
 	return h % ru->n_replies;
@@ -378,7 +378,7 @@ char *rules_reply_ex(const struct rules *r, const struct llm_message *msgs, size
 		const char *tpl = ru->replies[reply_index(ru, subject.s, &m, msgs, n)];
 		struct sbuf out = {0};
 		sbuf_adds(&out, "");
-		tpl_walk(tpl, ru->rx, subject.s, &m, &out, NULL);
+		tpl_walk(tpl, ru->rx, subject.s, &m, &out, NULL, NULL);
 		sbuf_free(&subject);
 		if (delay_ms)
 			*delay_ms = ru->delay_ms;

@@ -206,7 +206,7 @@ static void test_replies_pick(void **state)
 	                   "\"pick\" must be a template string");
 	assert_parse_error(
 	    "{\"rules\": [{\"match\": \"a\", \"pick\": \"${w}\", \"replies\": [\"x\"]}]}",
-	    "${w}, a group the pattern does not have");
+	    "rule 0: \"pick\" refers to ${w}, a group the pattern does not have");
 	rules_free(plain);
 	rules_free(r);
 }
