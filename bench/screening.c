@@ -251,11 +251,8 @@ static int run_one(const char *dir, const struct chain *c, unsigned seed, int sc
 	res->stop = it->search_end ? it->search_end : "-";
 	for (size_t n = it->n_screen, at = 0; n && at + 8 < sizeof res->rungs;
 	     n = iteration_next_rung(it, n)) {
-		size_t ran = 0;
-		for (size_t k = 0; k < it->n_screened; k++)
-			ran += it->screen_n[k] >= n;
 		at += (size_t)snprintf(res->rungs + at, sizeof res->rungs - at, "%s%zu",
-		                       at ? "/" : "", ran);
+		                       at ? "/" : "", iteration_screened_on(it, n));
 		if (n >= it->n_val)
 			break;
 	}

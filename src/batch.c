@@ -746,11 +746,9 @@ static cJSON *run_report(struct run_ctx *c)
 			cJSON *rungs = cJSON_AddArrayToObject(sc, "rungs");
 			for (size_t n = it->n_screen;; n = iteration_next_rung(it, n)) {
 				cJSON *rung = cJSON_CreateObject();
-				size_t ran = 0;
-				for (size_t e = 0; e < it->n_screened; e++)
-					ran += it->screen_n[e] >= n;
 				cJSON_AddNumberToObject(rung, "examples", (double)n);
-				cJSON_AddNumberToObject(rung, "configurations", (double)ran);
+				cJSON_AddNumberToObject(rung, "configurations",
+				                        (double)iteration_screened_on(it, n));
 				cJSON_AddItemToArray(rungs, rung);
 				if (n >= it->n_val)
 					break;

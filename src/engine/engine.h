@@ -210,6 +210,15 @@ static inline size_t iteration_next_rung(const struct iteration *it, size_t n)
 	return n < it->n_screen_pos ? 2 * n : it->n_val;
 }
 
+/* How many screened configurations ran at least n examples (a rung). */
+static inline size_t iteration_screened_on(const struct iteration *it, size_t n)
+{
+	size_t ran = 0;
+	for (size_t e = 0; e < it->n_screened; e++)
+		ran += it->screen_n[e] >= n;
+	return ran;
+}
+
 struct prompt_version {
 	int step;
 	int version;   /* 1 = the original */

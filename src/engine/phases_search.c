@@ -270,10 +270,40 @@ static double top_rung_mean(const struct iteration *it, size_t e)
 static long top_rung_leader(const struct iteration *it)
 {
 	long lead = -1;
-	for (size_t e = 0; e < it->n_screened; e++)
-		if (top_rung_mean(it, e) > (lead < 0 ? -1 : top_rung_mean(it, (size_t)lead)))
-			lead = (long)e;
+	double best = -1;
+	for (size_t e = 0; e < it->n_screened; e++) {
+		double mean = top_rung_mean(it, e);
+		if (mean > best)
+			lead = (long)e, best = mean;
+	}
 	return lead;
+}
+
+/* The first configuration perfect on the top rung that has not run the whole sample, or -1. */
+static long top_rung_perfect(const struct iteration *it)
+{
+	for (size_t e = 0; e < it->n_screened; e++)
+		if (it->screen_n[e] < it->n_val && top_rung_mean(it, e) >= 1)
+			return (long)e;
+	return -1;
+}
+
+/* The configuration to climb next of those below `below` examples: the best rung mean of
+ * those the paired rule keeps against leader l (and, when `ahead`, that are ahead of it on
+ * the examples they ran), or -1. */
+static long next_climb(const struct iteration *it, long l, size_t below, bool ahead)
+{
+	long go = -1;
+	for (size_t e = 0; l >= 0 && e < it->n_screened; e++) {
+		const struct evaluation *c = &it->screened[e];
+		const double *ls = it->screened[l].scores;
+		size_t n = it->screen_n[e];
+		if (n < below && (go < 0 || c->score > it->screened[go].score) &&
+		    phases_can_still_win(c->scores, ls, n) &&
+		    (!ahead || screen_ahead(c->scores, ls, n)))
+			go = (long)e;
+	}
+	return go;
 }
 
 static int best_eval(const struct engine *en, const struct iteration *it);
@@ -290,25 +320,17 @@ static bool race(struct engine *en, struct iteration *it, bool searching)
 	int b = it->n_screen && !en->jobs_left && !en->cap_reason ? best_eval(en, it) : -1;
 	if (b < 0)
 		return false;
-	long bs = phases_find_eval(it->screened, it->n_screened, it->evals[b].choice, m), go = -1;
-	size_t below = it->n_val;
-	bool perfect = false;
+	long go = -1;
 	if (searching) {
-		bs = top_rung_leader(it), below = it->n_screen_pos;
 		/* perfect on the top rung while nothing is on the whole sample: there at once (the
 		 * first such, whoever leads: it may tie an incumbent perfect there too) */
-		for (size_t e = 0; it->evals[b].score < 1 && !perfect && e < it->n_screened; e++)
-			if (it->screen_n[e] < it->n_val && top_rung_mean(it, e) >= 1)
-				go = (long)e, perfect = true;
-	}
-	for (size_t e = 0; !perfect && bs >= 0 && e < it->n_screened; e++) {
-		const struct evaluation *c = &it->screened[e];
-		const double *l = it->screened[bs].scores;
-		size_t n = it->screen_n[e];
-		if (n < below && (go < 0 || c->score > it->screened[go].score) &&
-		    phases_can_still_win(c->scores, l, n) &&
-		    (!searching || screen_ahead(c->scores, l, n)))
-			go = (long)e;
+		if (it->evals[b].score < 1)
+			go = top_rung_perfect(it);
+		if (go < 0)
+			go = next_climb(it, top_rung_leader(it), it->n_screen_pos, true);
+	} else {
+		long bs = phases_find_eval(it->screened, it->n_screened, it->evals[b].choice, m);
+		go = next_climb(it, bs, it->n_val, false);
 	}
 	if (go < 0)
 		return false;

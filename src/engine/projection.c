@@ -566,6 +566,13 @@ static long selection_configs(const struct engine *en, const struct iteration *i
  * plan's later stages, less the incumbent) are priced per new example as a run of the whole
  * pipeline that nothing answers (the leaders change the early steps).  Without screening:
  * project_evals. */
+/* One count of project_screened: the incumbent's, the others' on the first rung (`first` of
+ * their whole-sample walk), the climbs (`climbs` runs of the leader's), rounded once. */
+static long screened_count(long inc, long all, long lead, double first, double climbs)
+{
+	return inc + (long)((double)(all - inc) * first + (double)lead * climbs + 0.5);
+}
+
 static void project_screened(const struct engine *en, const struct iteration *it, int number,
                              bool fresh, const struct basis *b, long configs, bool with_incumbent,
                              struct cost_projection *out)
@@ -588,15 +595,12 @@ static void project_screened(const struct engine *en, const struct iteration *it
 	for (int k = 1; with_incumbent && k < pl.n_stages; k++)
 		climbs += (double)(pl.configs[k] - (k == pl.n_stages - 1)) *
 		          (double)(pl.examples[k] - pl.examples[k - 1]) / (double)n;
-	out->calls += inc.calls + (long)((double)(all.calls - inc.calls) * first +
-	                                 (double)lead.calls * climbs + 0.5);
-	out->cached += inc.cached + (long)((double)(all.cached - inc.cached) * first +
-	                                   (double)lead.cached * climbs + 0.5);
-	out->tokens_in += inc.tokens_in + (long)((double)(all.tokens_in - inc.tokens_in) * first +
-	                                         (double)lead.tokens_in * climbs + 0.5);
+	out->calls += screened_count(inc.calls, all.calls, lead.calls, first, climbs);
+	out->cached += screened_count(inc.cached, all.cached, lead.cached, first, climbs);
+	out->tokens_in +=
+	    screened_count(inc.tokens_in, all.tokens_in, lead.tokens_in, first, climbs);
 	out->tokens_out +=
-	    inc.tokens_out + (long)((double)(all.tokens_out - inc.tokens_out) * first +
-	                            (double)lead.tokens_out * climbs + 0.5);
+	    screened_count(inc.tokens_out, all.tokens_out, lead.tokens_out, first, climbs);
 	out->usd += inc.usd + (all.usd - inc.usd) * first + lead.usd * climbs;
 }
 

@@ -158,6 +158,17 @@ static void build_step(struct view *v, const struct iteration *it, int step)
 	tlines_ref(l, -1, -1);
 }
 
+/* Sorts n indices into ev best score first, equal ones in the order they came (insertion). */
+static void sort_by_score(size_t *o, size_t n, const struct evaluation *ev)
+{
+	for (size_t i = 1; i < n; i++) {
+		size_t x = o[i], j = i;
+		for (; j > 0 && ev[o[j - 1]].score < ev[x].score; j--)
+			o[j] = o[j - 1];
+		o[j] = x;
+	}
+}
+
 /* A configuration's row cells: each learnable step's choice under its id. */
 static void add_choice_cells(struct sbuf *b, const struct session *s, const int *choice)
 {
@@ -182,12 +193,8 @@ static void build_screened_out(struct tlines *l, const struct session *s,
 	for (size_t e = 0; it->screen_n && e < it->n_screened; e++)
 		if (it->screen_n[e] < it->n_val)
 			o[n++] = e;
-	for (size_t i = 1; by_score && i < n; i++) { /* stable insertion sort */
-		size_t x = o[i], j = i;
-		for (; j > 0 && it->screened[o[j - 1]].score < it->screened[x].score; j--)
-			o[j] = o[j - 1];
-		o[j] = x;
-	}
+	if (by_score)
+		sort_by_score(o, n, it->screened);
 	if (n)
 		tlines_addf(l, THEME_TEXT_DIM, 2,
 		            "screened out (%zu): the mean on the examples each ran, not comparable "
@@ -212,12 +219,8 @@ static size_t *eval_order(const struct iteration *it, bool by_score)
 	size_t *o = xcalloc(it->n_evals + 1, sizeof *o);
 	for (size_t e = 0; e < it->n_evals; e++)
 		o[e] = e;
-	for (size_t i = 1; by_score && i < it->n_evals; i++) { /* stable insertion sort */
-		size_t x = o[i], j = i;
-		for (; j > 0 && it->evals[o[j - 1]].score < it->evals[x].score; j--)
-			o[j] = o[j - 1];
-		o[j] = x;
-	}
+	if (by_score)
+		sort_by_score(o, it->n_evals, it->evals);
 	return o;
 }
 
@@ -235,10 +238,8 @@ static void build_evals(struct view *v, const struct iteration *it, bool by_scor
 	if (it->n_screen) { /* "screened in rungs: 17 on 30 examples, 5 on 60, 2 on 300; ..." */
 		struct sbuf r = {0};
 		for (size_t n = it->n_screen;; n = iteration_next_rung(it, n)) {
-			size_t ran = 0;
-			for (size_t e = 0; e < it->n_screened; e++)
-				ran += it->screen_n[e] >= n;
-			sbuf_addf(&r, "%s%zu on %zu", n == it->n_screen ? "" : ", ", ran, n);
+			sbuf_addf(&r, "%s%zu on %zu", n == it->n_screen ? "" : ", ",
+			          iteration_screened_on(it, n), n);
 			if (n >= it->n_val)
 				break;
 		}

@@ -241,6 +241,15 @@ static void run_and_decide(struct rig *g)
 	assert_int_equal(it->phase, PHASE_COUNT);
 }
 
+/* hotpot-mini opened, one iteration run and decided, stored: its record in the session tree. */
+static cJSON *rig_decided_record(struct rig *g)
+{
+	rig_open(g, "hotpot-mini");
+	run_and_decide(g);
+	engine_store(g->en);
+	return history_first(g);
+}
+
 static void test_reopen_identical(void **state)
 {
 	(void)state;
@@ -1127,10 +1136,7 @@ static void test_reopen_damaged_fields(void **state)
 {
 	(void)state;
 	struct rig g;
-	rig_open(&g, "hotpot-mini");
-	run_and_decide(&g);
-	engine_store(g.en);
-	cJSON *it0 = history_first(&g);
+	cJSON *it0 = rig_decided_record(&g);
 	cJSON *ev1 = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(it0, "evaluations"), 1);
 	assert_non_null(ev1);
 	cJSON_ReplaceItemInObjectCaseSensitive(ev1, "score", cJSON_CreateString("0.5"));
@@ -1170,10 +1176,7 @@ static void test_reopen_object_for_list(void **state)
 {
 	(void)state;
 	struct rig g;
-	rig_open(&g, "hotpot-mini");
-	run_and_decide(&g);
-	engine_store(g.en);
-	cJSON *it0 = history_first(&g);
+	cJSON *it0 = rig_decided_record(&g);
 	const char *const lists[] = {"evaluations", "changes"};
 	for (size_t k = 0; k < ARRAY_SIZE(lists); k++) {
 		cJSON *list = cJSON_DetachItemFromObjectCaseSensitive(it0, lists[k]);
